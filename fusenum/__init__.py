@@ -1,0 +1,25 @@
+"""fusenum: NumPy expressions compiled into one fused, vectorized loop.
+
+Public API::
+
+    fusenum.evaluate("2*a + 3*b*c - sqrt(a)")    # names from the caller's frame
+    fusenum.cache_info()                         # kernel cache statistics
+    fusenum.get_simd() / fusenum.set_simd(name)  # SIMD level (env: FUSENUM_SIMD)
+
+Results are NumPy's: same dtype (NumPy 2 promotion, NEP 50 weak Python
+scalars), same shape, same values.
+"""
+from .cache import CacheInfo, cache_info, clear_cache
+from .codegen.target import available as available_simd
+from .codegen.target import get_simd, set_simd
+from .errors import (CastingError, CompileError, ExpressionError, FusenumError, TargetError,
+                     UnsupportedDTypeError)
+from .evaluation import evaluate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "evaluate", "cache_info", "clear_cache", "CacheInfo", "get_simd", "set_simd", "available_simd",
+    "FusenumError", "ExpressionError", "UnsupportedDTypeError", "CastingError", "CompileError",
+    "TargetError", "__version__",
+]

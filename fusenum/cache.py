@@ -1,0 +1,86 @@
+"""Compiled kernels, cached in memory by signature.
+
+A kernel's signature is its :class:`~fusenum.codegen.lower.KernelSpec` (the
+hash-consed IR root, which fixes the expression and its dtypes; the operand
+layout classes; the number of dimensions) plus the SIMD target. Both front ends
+produce the same IR for the same expression, so they share kernels.
+
+:func:`cache_info` counts a *hit* for every call served by an already compiled
+kernel and a *miss* for every compilation.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import NamedTuple
+
+from .codegen import jit
+from .codegen.abi import KERNEL_CTYPE, WHOLE_CTYPE
+from .codegen.lower import SYMBOL, WHOLE_SYMBOL, KernelSpec, kernel_module, symbols
+from .codegen.target import Target
+
+#: Kernels kept before the least recently compiled are freed (a plan still using one keeps it alive).
+MAX_KERNELS = 2048
+
+
+class CacheInfo(NamedTuple):
+    hits: int
+    misses: int
+    entries: int
+
+
+class Kernel:
+    """A compiled kernel: ``function(start, stop, operands_tuple, layout) -> status``.
+
+    Checked kernels also have ``whole(operands_tuple) -> status``.
+    """
+
+    __slots__ = ("spec", "target", "compiled", "function", "whole", "needs_layout")
+
+    def __init__(self, spec: KernelSpec, target: Target):
+        self.spec = spec
+        self.target = target
+        self.compiled = jit.compile_kernel(kernel_module(spec, target), symbols(spec), target)
+        self.function = KERNEL_CTYPE(self.compiled.addresses[SYMBOL])
+        self.whole = WHOLE_CTYPE(self.compiled.addresses[WHOLE_SYMBOL]) if spec.checked else None
+        self.needs_layout = spec.needs_layout
+
+
+class _Stats:
+    hits = 0
+    misses = 0
+
+
+stats = _Stats()
+_kernels: "OrderedDict[tuple, Kernel]" = OrderedDict()
+_lock = threading.Lock()
+
+
+def kernel(spec: KernelSpec, target: Target) -> Kernel:
+    """The compiled kernel for ``spec`` on ``target``, compiling it on first use."""
+    key = (spec, target.name)
+    with _lock:
+        found = _kernels.get(key)
+        if found is not None:
+            stats.hits += 1
+            return found
+        stats.misses += 1
+        compiled = _kernels[key] = Kernel(spec, target)
+        while len(_kernels) > MAX_KERNELS:
+            _kernels.popitem(last=False)
+        return compiled
+
+
+def cache_info() -> CacheInfo:
+    """Kernel cache statistics: hits, misses (compilations) and entries (kernels held)."""
+    return CacheInfo(stats.hits, stats.misses, len(_kernels))
+
+
+def clear_cache() -> None:
+    """Forget every compiled kernel and parsed expression (statistics restart at zero)."""
+    from . import evaluation  # the plan caches hold kernels too
+
+    with _lock:
+        _kernels.clear()
+        stats.hits = stats.misses = 0
+    evaluation.clear_plans()

@@ -1,0 +1,1 @@
+"""IR -> LLVM IR -> machine code: target selection, lowering rules, kernels, JIT."""

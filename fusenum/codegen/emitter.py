@@ -1,0 +1,146 @@
+"""LLVM values for IR dtypes at one vector width.
+
+An :class:`Emitter` wraps an ``IRBuilder`` positioned inside a kernel loop and
+knows the lane count: every IR value becomes an LLVM value of type
+``<lanes x T>`` (or plain ``T`` when ``lanes == 1``). Lowering rules only talk
+to the emitter, so one rule serves the vector body and the scalar tail alike.
+
+In registers a bool is ``i1``; in memory it is a byte, as in NumPy.
+"""
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+from llvmlite import ir
+
+from ..ir.nodes import inputs
+
+I1 = ir.IntType(1)
+I8 = ir.IntType(8)
+I32 = ir.IntType(32)
+I64 = ir.IntType(64)
+PTR = ir.PointerType()
+
+_FLOAT_TYPES = {2: ir.HalfType(), 4: ir.FloatType(), 8: ir.DoubleType()}
+
+
+def scalar_type(dtype: np.dtype) -> ir.Type:
+    """The LLVM register type of one element of ``dtype``."""
+    if dtype.kind == "b":
+        return I1
+    if dtype.kind in "iu":
+        return ir.IntType(8 * dtype.itemsize)
+    return _FLOAT_TYPES[dtype.itemsize]
+
+
+def memory_type(dtype: np.dtype) -> ir.Type:
+    """The LLVM type of one element of ``dtype`` as stored in an array."""
+    return I8 if dtype.kind == "b" else scalar_type(dtype)
+
+
+def _mangle(ty: ir.Type) -> str:
+    """LLVM's overloaded-intrinsic suffix for ``ty`` (``f64``, ``v8f64``, ``i32``...)."""
+    if isinstance(ty, ir.VectorType):
+        return f"v{ty.count}{_mangle(ty.element)}"
+    if isinstance(ty, ir.IntType):
+        return f"i{ty.width}"
+    return {ir.HalfType: "f16", ir.FloatType: "f32", ir.DoubleType: "f64"}[type(ty)]
+
+
+class Emitter:
+    """Emits values of ``lanes`` lanes through ``builder`` into ``module``."""
+
+    def __init__(self, builder: ir.IRBuilder, lanes: int, status: ir.Value,
+                 uniform_slots: frozenset = frozenset()):
+        self.b = builder
+        self.lanes = lanes
+        self.module = builder.module
+        self.status = status
+        self.uniform_slots = uniform_slots
+
+    def uniform(self, node) -> bool:
+        """Whether IR ``node`` has one value for the whole call (only single-valued inputs)."""
+        return all(n.attr in self.uniform_slots for n in inputs(node))
+
+    # ---- types and constants -------------------------------------------------
+    def vector(self, element: ir.Type) -> ir.Type:
+        return element if self.lanes == 1 else ir.VectorType(element, self.lanes)
+
+    def type(self, dtype: np.dtype) -> ir.Type:
+        """The register type of ``dtype`` at this width."""
+        return self.vector(scalar_type(dtype))
+
+    def const(self, dtype: np.dtype, value) -> ir.Constant:
+        """``value`` (converted to ``dtype`` as NumPy would) in every lane."""
+        return self.splat_constant(scalar_type(dtype), scalar_constant(dtype, value))
+
+    def splat_constant(self, element: ir.Type, value) -> ir.Constant:
+        if self.lanes == 1:
+            return ir.Constant(element, value)
+        return ir.Constant(ir.VectorType(element, self.lanes), [value] * self.lanes)
+
+    def splat(self, scalar: ir.Value) -> ir.Value:
+        """A run-time scalar broadcast to every lane."""
+        if self.lanes == 1:
+            return scalar
+        vec_type = ir.VectorType(scalar.type, self.lanes)
+        one = self.b.insert_element(ir.Constant(vec_type, ir.Undefined), scalar, ir.Constant(I32, 0))
+        return self.b.shuffle_vector(one, ir.Constant(vec_type, ir.Undefined),
+                                     ir.Constant(ir.VectorType(I32, self.lanes), [0] * self.lanes))
+
+    # ---- calls -----------------------------------------------------------------
+    def function(self, name: str, return_type: ir.Type, arg_types) -> ir.Function:
+        """The module's declaration of external function ``name``, created on first use."""
+        existing = self.module.globals.get(name)
+        if existing is not None:
+            return existing
+        return ir.Function(self.module, ir.FunctionType(return_type, list(arg_types)), name=name)
+
+    def intrinsic(self, name: str, *args: ir.Value, return_type: ir.Type | None = None) -> ir.Value:
+        """Call overloaded LLVM intrinsic ``name`` (mangled on the first argument's type)."""
+        arg_type = args[0].type
+        fn = self.function(f"{name}.{_mangle(arg_type)}", return_type or arg_type,
+                           [a.type for a in args])
+        return self.b.call(fn, list(args))
+
+    def per_lane(self, name: str, *args: ir.Value) -> ir.Value:
+        """Call scalar C function ``name`` on each lane (its type is the arguments' element type)."""
+        first = args[0].type
+        element = first.element if isinstance(first, ir.VectorType) else first
+        fn = self.function(name, element, [element] * len(args))
+        if self.lanes == 1:
+            return self.b.call(fn, list(args))
+        result = ir.Constant(first, ir.Undefined)
+        for lane in range(self.lanes):
+            index = ir.Constant(I32, lane)
+            lane_args = [self.b.extract_element(a, index) for a in args]
+            result = self.b.insert_element(result, self.b.call(fn, lane_args), index)
+        return result
+
+    # ---- lanes and errors ------------------------------------------------------
+    def any(self, flags: ir.Value) -> ir.Value:
+        """i1: whether any lane of boolean ``flags`` is set."""
+        if self.lanes == 1:
+            return flags
+        return self.intrinsic("llvm.vector.reduce.or", flags, return_type=I1)
+
+    def flag_error(self, flags: ir.Value, status_bit: int) -> None:
+        """OR ``status_bit`` into the kernel's return status if any lane of ``flags`` is set."""
+        hit = self.b.zext(self.any(flags), I32)
+        bit = self.b.mul(hit, ir.Constant(I32, status_bit))
+        self.b.store(self.b.or_(self.b.load(self.status), bit), self.status)
+
+
+def scalar_constant(dtype: np.dtype, value):
+    """The Python value llvmlite needs for a constant of ``dtype`` holding ``value``."""
+    value = np.asarray(value).astype(dtype)[()]
+    if dtype.kind == "b":
+        return int(bool(value))
+    if dtype.kind in "iu":
+        # LLVM integer constants are bit patterns; print them signed.
+        bits = 8 * dtype.itemsize
+        raw = int(value) & ((1 << bits) - 1)
+        return raw - (1 << bits) if raw >> (bits - 1) else raw
+    # Keep the exact bits (NaN payloads, -0.0) through a double, as llvmlite prints doubles.
+    return struct.unpack("<d", struct.pack("<d", float(value)))[0]

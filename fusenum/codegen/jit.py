@@ -1,0 +1,103 @@
+"""LLVM IR text -> machine code in this process, via llvmlite's ORC JIT.
+
+Each kernel becomes its own JIT library: the module is parsed and verified
+(llvmlite is built with LLVM assertions, so unverified IR could abort the
+process; verification turns it into a :class:`~fusenum.errors.CompileError`),
+optimized with the new pass manager for the kernel's target, turned into object
+code, and linked. The returned :class:`Compiled` owns the library: dropping it
+frees the machine code. Object code is also what a disk cache would store.
+"""
+from __future__ import annotations
+
+import ctypes
+import itertools
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+
+import llvmlite.binding as llvm
+
+from ..errors import CompileError
+from .target import Target, _host
+
+_lock = threading.Lock()
+_library_names = itertools.count()
+
+
+@dataclass
+class Compiled:
+    """A linked kernel library: symbol addresses, kept valid by ``tracker``."""
+
+    addresses: dict[str, int]
+    tracker: object
+    object_code: bytes
+
+    @property
+    def address(self) -> int:
+        """The address of the (first) exported symbol."""
+        return next(iter(self.addresses.values()))
+
+
+@lru_cache(maxsize=None)
+def _lljit():
+    _host()  # initializes LLVM's native target
+    return llvm.create_lljit_compiler()
+
+
+@lru_cache(maxsize=None)
+def _target_machine(target: Target):
+    triple = llvm.get_process_triple()
+    return llvm.Target.from_triple(triple).create_target_machine(
+        cpu=target.cpu, features=target.features, opt=3, reloc="pic", codemodel="jitdefault")
+
+
+def optimize(module_text: str, target: Target):
+    """Parse, verify and optimize; returns the llvmlite ModuleRef."""
+    try:
+        module = llvm.parse_assembly(module_text)
+        module.verify()
+    except RuntimeError as exc:
+        raise CompileError(f"fusenum generated invalid LLVM IR: {exc}") from None
+    tm = _target_machine(target)
+    module.triple = llvm.get_process_triple()
+    module.data_layout = str(tm.target_data)
+    options = llvm.create_pipeline_tuning_options(speed_level=3)
+    options.loop_vectorization = target.auto_vectorize
+    options.slp_vectorization = target.auto_vectorize
+    builder = llvm.create_pass_builder(tm, options)
+    builder.getModulePassManager().run(module, builder)
+    return module
+
+
+def compile_kernel(module_text: str, symbols, target: Target) -> Compiled:
+    """Compile ``module_text`` for ``target``; resolve ``symbols`` (a name or a list of names)."""
+    with _lock:
+        module = optimize(module_text, target)
+        object_code = _target_machine(target).emit_object(module)
+        return link(object_code, symbols)
+
+
+def link(object_code: bytes, symbols) -> Compiled:
+    """Load object code into the JIT and resolve ``symbols`` (a name or a list of names)."""
+    symbols = [symbols] if isinstance(symbols, str) else list(symbols)
+    builder = llvm.JITLibraryBuilder().add_object_img(object_code).add_current_process()
+    for symbol in symbols:
+        builder.export_symbol(symbol)
+    tracker = builder.link(_lljit(), f"fusenum_{next(_library_names)}")
+    return Compiled({symbol: tracker[symbol] for symbol in symbols}, tracker, object_code)
+
+
+def assembly(module_text: str, target: Target) -> str:
+    """The optimized machine assembly for ``module_text`` (for inspection and tests)."""
+    with _lock:
+        return _target_machine(target).emit_assembly(optimize(module_text, target))
+
+
+def load_library(name: str) -> bool:
+    """Make a shared library's symbols visible to kernels; False if it cannot be loaded."""
+    try:
+        llvm.load_library_permanently(name)
+        ctypes.CDLL(name)
+    except (OSError, RuntimeError):
+        return False
+    return True

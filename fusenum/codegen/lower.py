@@ -1,0 +1,348 @@
+"""IR -> one LLVM kernel function: operand access, loops, vector body and scalar tail.
+
+The kernel (see :mod:`fusenum.codegen.abi` for its signature) walks the
+range ``[start, stop)`` of the flattened iteration space. With one (coalesced)
+dimension that is a single loop; with more, the range is cut into rows of the
+innermost dimension, and each row's start address comes from its index.
+
+Each row runs a vector loop of ``lanes`` elements per iteration and then a
+scalar loop for the remainder, both computing the expression with the same
+lowering rules. How an operand is read along a row depends on its layout
+class, which is part of the kernel's cache key:
+
+* ``c`` contiguous: vector loads;
+* ``s`` strided: one load per lane (runtime stride);
+* ``0`` constant along the row (a broadcast inner dimension): loaded once per row;
+* ``u`` single-valued for the whole call (0-d or all strides zero): loaded once.
+
+Byte-swapped operands are swapped in registers after loading (and before
+storing), and every access is unaligned-safe (``align 1``), so neither needs a
+copy.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from llvmlite import ir
+
+from ..ir.nodes import Node, walk
+from . import rules
+from .abi import (ARRAY_DATA_OFFSET, ARRAY_DIMS_OFFSET, ARRAY_FLAGS_OFFSET, ARRAY_NDIM_OFFSET,
+                  NPY_ARRAY_C_CONTIGUOUS, NPY_ARRAY_WRITEABLE, POINTER_SIZE, STATUS_LAYOUT_MISMATCH,
+                  TUPLE_ITEMS_OFFSET)
+from .emitter import I1, I8, I32, I64, PTR, Emitter, memory_type, scalar_type
+from .target import Target
+
+SYMBOL = "kernel"
+WHOLE_SYMBOL = "kernel_whole"
+
+
+@dataclass(frozen=True)
+class Access:
+    """How one operand is laid out: layout class (``c``, ``s``, ``0``, ``u``) and byte order."""
+
+    stride: str
+    swapped: bool = False
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    """Everything that determines a kernel's machine code (besides the target).
+
+    A *checked* kernel (one dimension, ``c`` and ``u`` operands only) is the fast
+    path for the common call: it verifies on its own that the arrays it is given
+    are what it was compiled for -- every ``c`` operand C-contiguous with the
+    output's shape, every ``u`` operand 0-d, the output writeable and not
+    partially overlapping an input -- and returns ``STATUS_LAYOUT_MISMATCH``
+    otherwise, so Python needs no checks of its own. ``stop < 0`` means the
+    whole output.
+    """
+
+    root: Node
+    accesses: tuple[Access, ...]  # one per input slot, then the output
+    ndim: int
+    checked: bool = False
+
+    @property
+    def needs_layout(self) -> bool:
+        """Whether the kernel reads the ``layout`` argument (else callers may pass NULL)."""
+        return self.ndim > 1 or any(a.stride == "s" for a in self.accesses)
+
+
+def slot_dtypes(root: Node) -> dict[int, np.dtype]:
+    return {n.attr: n.dtype for n in walk(root) if n.op == "input"}
+
+
+def lanes_for(root: Node, target: Target) -> int:
+    """Vector lanes: as many elements of the widest dtype in the expression as a register holds."""
+    widest = max(n.dtype.itemsize for n in walk(root))
+    return target.lanes(widest)
+
+
+def kernel_module(spec: KernelSpec, target: Target) -> str:
+    """LLVM IR text of a module defining the kernel for ``spec`` (and its whole-array entry)."""
+    module = ir.Module(name="fusenum")
+    fn = ir.Function(module, ir.FunctionType(I32, [I64, I64, PTR, PTR]), name=SYMBOL)
+    fn.attributes.add("nounwind")
+    _KernelBuilder(spec, target, fn).build()
+    if spec.checked:
+        whole = ir.Function(module, ir.FunctionType(I32, [PTR]), name=WHOLE_SYMBOL)
+        whole.attributes.add("nounwind")
+        b = ir.IRBuilder(whole.append_basic_block("entry"))
+        b.ret(b.call(fn, [ir.Constant(I64, 0), ir.Constant(I64, -1), whole.args[0], ir.Constant(PTR, None)]))
+    return str(module)
+
+
+def symbols(spec: KernelSpec) -> list[str]:
+    """The entry points a module for ``spec`` exports."""
+    return [SYMBOL, WHOLE_SYMBOL] if spec.checked else [SYMBOL]
+
+
+class _KernelBuilder:
+    def __init__(self, spec: KernelSpec, target: Target, fn: ir.Function):
+        self.spec = spec
+        self.fn = fn
+        self.lanes = lanes_for(spec.root, target)
+        dtypes = slot_dtypes(spec.root)
+        self.dtypes = [dtypes[k] for k in range(len(spec.accesses) - 1)] + [spec.root.dtype]
+        self.uniform_slots = frozenset(
+            k for k, access in enumerate(spec.accesses[:-1]) if access.stride == "u")
+
+    # ---- entry: operand base pointers, layout, single-valued inputs ----------------------
+    def build(self):
+        start, stop, operands, layout = self.fn.args
+        b = self.b = ir.IRBuilder(self.fn.append_basic_block("entry"))
+        self.status = b.alloca(I32, name="status")
+        b.store(ir.Constant(I32, 0), self.status)
+        items = b.gep(operands, [ir.Constant(I64, TUPLE_ITEMS_OFFSET)], source_etype=I8)
+        arrays = [self._field(items, k * POINTER_SIZE, PTR) for k in range(len(self.spec.accesses))]
+        self.bases = [self._field(array, ARRAY_DATA_OFFSET, PTR) for array in arrays]
+        if self.spec.checked:
+            size = self._validate(arrays)
+            stop = b.select(b.icmp_signed("<", stop, ir.Constant(I64, 0)), size, stop)
+        ndim = self.spec.ndim
+        if self.spec.needs_layout:
+            words = [b.load(b.gep(layout, [ir.Constant(I64, i)], source_etype=I64), typ=I64)
+                     for i in range(ndim * (1 + len(self.bases)))]
+            self.shape = words[:ndim]
+            self.strides = [words[ndim * (1 + k):ndim * (2 + k)] for k in range(len(self.bases))]
+        self.inner_strides = [self._inner_stride(k) for k in range(len(self.bases))]
+        self.uniform_values = {k: self._load_scalar(k, self.bases[k]) for k in self.uniform_slots}
+
+        if ndim == 1:
+            ptrs = [b.gep(base, [b.mul(start, stride)], source_etype=I8)
+                    for base, stride in zip(self.bases, self.inner_strides)]
+            self._row(ptrs, b.sub(stop, start))
+        else:
+            self._rows(start, stop)
+        b.ret(b.load(self.status))
+
+    def _field(self, base, offset: int, typ: ir.Type) -> ir.Value:
+        """Load the ``typ`` at byte ``offset`` of a C struct."""
+        return self.b.load(self.b.gep(base, [ir.Constant(I64, offset)], source_etype=I8), typ=typ)
+
+    def _validate(self, arrays: list[ir.Value]) -> ir.Value:
+        """Check the operands fit this checked kernel (else return a mismatch); returns the size."""
+        b, fn = self.b, self.fn
+        mismatch = fn.append_basic_block("mismatch")
+        with b.goto_block(mismatch):
+            b.ret(ir.Constant(I32, STATUS_LAYOUT_MISMATCH))
+
+        def flags_have(array, mask: int):
+            flags = self._field(array, ARRAY_FLAGS_OFFSET, I32)
+            return b.icmp_unsigned("==", b.and_(flags, ir.Constant(I32, mask)), ir.Constant(I32, mask))
+
+        out = arrays[-1]
+        out_ndim = self._field(out, ARRAY_NDIM_OFFSET, I32)
+        ok = flags_have(out, NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_WRITEABLE)
+        full = [k for k, a in enumerate(self.spec.accesses[:-1]) if a.stride == "c"]
+        for k, access in enumerate(self.spec.accesses[:-1]):
+            ndim = self._field(arrays[k], ARRAY_NDIM_OFFSET, I32)
+            if access.stride == "c":
+                ok = b.and_(ok, b.and_(b.icmp_signed("==", ndim, out_ndim),
+                                       flags_have(arrays[k], NPY_ARRAY_C_CONTIGUOUS)))
+            else:
+                ok = b.and_(ok, b.icmp_signed("==", ndim, ir.Constant(I32, 0)))
+        shapes_ok = fn.append_basic_block("shapes")
+        b.cbranch(ok, shapes_ok, mismatch)
+
+        # Same dimensions everywhere (safe to read now: every ndim equals the output's).
+        b.position_at_end(shapes_ok)
+        size = b.alloca(I64, name="size")
+        same = b.alloca(I1, name="same")
+        b.store(ir.Constant(I64, 1), size)
+        b.store(ir.Constant(I1, 1), same)
+        dims = [self._field(arrays[k], ARRAY_DIMS_OFFSET, PTR) for k in full]
+        out_dims = self._field(out, ARRAY_DIMS_OFFSET, PTR)
+
+        def compare_dim(j):
+            extent = b.load(b.gep(out_dims, [j], source_etype=I64), typ=I64)
+            b.store(b.mul(b.load(size), extent), size)
+            for other in dims:
+                equal = b.icmp_signed("==", b.load(b.gep(other, [j], source_etype=I64), typ=I64), extent)
+                b.store(b.and_(b.load(same), equal), same)
+
+        self._loop(ir.Constant(I64, 0), b.sext(out_ndim, I64), 1, compare_dim)
+        n = b.load(size)
+        ok = b.load(same)
+        # Writing the output must not clobber an input element before it is read.
+        out_end = b.gep(self.bases[-1], [b.mul(n, ir.Constant(I64, self.dtypes[-1].itemsize))], source_etype=I8)
+        for k in full:
+            begin = self.bases[k]
+            end = b.gep(begin, [b.mul(n, ir.Constant(I64, self.dtypes[k].itemsize))], source_etype=I8)
+            apart = b.or_(b.icmp_unsigned("<=", end, self.bases[-1]), b.icmp_unsigned("<=", out_end, begin))
+            same_elements = b.and_(b.icmp_unsigned("==", begin, self.bases[-1]),
+                                   ir.Constant(I1, self.dtypes[k].itemsize == self.dtypes[-1].itemsize))
+            ok = b.and_(ok, b.or_(apart, same_elements))
+        valid = fn.append_basic_block("valid")
+        b.cbranch(ok, valid, mismatch)
+        b.position_at_end(valid)
+        return n
+
+    def _inner_stride(self, k: int) -> ir.Value:
+        stride = self.spec.accesses[k].stride
+        if stride == "c":
+            return ir.Constant(I64, self.dtypes[k].itemsize)
+        if stride == "s":
+            return self.strides[k][-1]
+        return ir.Constant(I64, 0)
+
+    # ---- rows of the innermost dimension ---------------------------------------------------
+    def _rows(self, start, stop):
+        b = self.b
+        before = b.block
+        header = self.fn.append_basic_block("rows")
+        body = self.fn.append_basic_block("row")
+        done = self.fn.append_basic_block("rows.done")
+        b.branch(header)
+        b.position_at_end(header)
+        pos = b.phi(I64, name="pos")
+        pos.add_incoming(start, before)
+        b.cbranch(b.icmp_signed("<", pos, stop), body, done)
+
+        b.position_at_end(body)
+        inner_n = self.shape[-1]
+        row, col = b.udiv(pos, inner_n), b.urem(pos, inner_n)
+        count = b.sub(inner_n, col)
+        left = b.sub(stop, pos)
+        count = b.select(b.icmp_signed("<", left, count), left, count)
+        offsets = [b.mul(col, stride) for stride in self.inner_strides]
+        for dim in reversed(range(self.spec.ndim - 1)):
+            index = b.urem(row, self.shape[dim])
+            row = b.udiv(row, self.shape[dim])
+            offsets = [b.add(off, b.mul(index, self.strides[k][dim])) for k, off in enumerate(offsets)]
+        ptrs = [b.gep(base, [off], source_etype=I8) for base, off in zip(self.bases, offsets)]
+        self._row(ptrs, count)
+        pos.add_incoming(b.add(pos, count), b.block)
+        b.branch(header)
+        b.position_at_end(done)
+
+    def _row(self, ptrs: list[ir.Value], count: ir.Value):
+        """Compute ``count`` elements starting at ``ptrs``: vector loop, then scalar tail."""
+        per_row = {k: self._load_scalar(k, ptrs[k])
+                   for k, a in enumerate(self.spec.accesses[:-1]) if a.stride == "0"}
+        start = ir.Constant(I64, 0)
+        if self.lanes > 1:
+            start = self._loop(start, count, self.lanes, lambda i: self._step(ptrs, i, self.lanes, per_row))
+        self._loop(start, count, 1, lambda i: self._step(ptrs, i, 1, per_row))
+
+    def _loop(self, begin, end, step: int, body) -> ir.Value:
+        """``for (i = begin; i + step <= end; i += step) body(i)``; returns the final ``i``."""
+        b = self.b
+        before = b.block
+        header = self.fn.append_basic_block(f"loop{step}")
+        loop_body = self.fn.append_basic_block(f"loop{step}.body")
+        done = self.fn.append_basic_block(f"loop{step}.done")
+        b.branch(header)
+        b.position_at_end(header)
+        i = b.phi(I64, name="i")
+        i.add_incoming(begin, before)
+        b.cbranch(b.icmp_signed("<=", b.add(i, ir.Constant(I64, step)), end), loop_body, done)
+        b.position_at_end(loop_body)
+        body(i)
+        i.add_incoming(b.add(i, ir.Constant(I64, step)), b.block)
+        b.branch(header)
+        b.position_at_end(done)
+        return i
+
+    # ---- one step: load operands, compute, store -------------------------------------------
+    def _step(self, ptrs, i, lanes: int, per_row: dict):
+        em = Emitter(self.b, lanes, self.status, self.uniform_slots)
+        values = {}
+        for k, access in enumerate(self.spec.accesses[:-1]):
+            if access.stride == "u":
+                values[k] = em.splat(self.uniform_values[k])
+            elif access.stride == "0":
+                values[k] = em.splat(per_row[k])
+            else:
+                values[k] = self._load(em, k, ptrs[k], i)
+        result = _evaluate(em, self.spec.root, values)
+        self._store(em, result, ptrs[-1], i)
+
+    def _element_ptr(self, k, ptr, index):
+        return self.b.gep(ptr, [self.b.mul(index, self.inner_strides[k])], source_etype=I8)
+
+    def _load(self, em: Emitter, k: int, ptr, i):
+        b, dtype = self.b, self.dtypes[k]
+        raw_type = _raw_type(dtype)
+        if self.spec.accesses[k].stride == "c":
+            raw = b.load(self._element_ptr(k, ptr, i), typ=em.vector(raw_type), align=1)
+        else:
+            raw = ir.Constant(em.vector(raw_type), ir.Undefined) if em.lanes > 1 else None
+            for lane in range(em.lanes):
+                index = b.add(i, ir.Constant(I64, lane))
+                scalar = b.load(self._element_ptr(k, ptr, index), typ=raw_type, align=1)
+                raw = scalar if em.lanes == 1 else b.insert_element(raw, scalar, ir.Constant(I32, lane))
+        return self._from_memory(em, raw, k)
+
+    def _load_scalar(self, k: int, ptr) -> ir.Value:
+        em = Emitter(self.b, 1, self.status)
+        raw = self.b.load(ptr, typ=_raw_type(self.dtypes[k]), align=1)
+        return self._from_memory(em, raw, k)
+
+    def _from_memory(self, em: Emitter, raw, k: int):
+        dtype = self.dtypes[k]
+        if self.spec.accesses[k].swapped and dtype.itemsize > 1:
+            raw = em.intrinsic("llvm.bswap", raw)
+        if dtype.kind == "b":
+            return self.b.icmp_unsigned("!=", raw, em.splat_constant(I8, 0))
+        return self.b.bitcast(raw, em.type(dtype)) if dtype.kind == "f" else raw
+
+    def _store(self, em: Emitter, value, ptr, i):
+        b, k = self.b, len(self.dtypes) - 1
+        dtype = self.dtypes[k]
+        if dtype.kind == "b":
+            value = b.zext(value, em.vector(I8))
+        elif dtype.kind == "f":
+            value = b.bitcast(value, em.vector(_raw_type(dtype)))
+        if self.spec.accesses[k].swapped and dtype.itemsize > 1:
+            value = em.intrinsic("llvm.bswap", value)
+        if self.spec.accesses[k].stride == "c" or em.lanes == 1:
+            b.store(value, self._element_ptr(k, ptr, i), align=1)
+            return
+        for lane in range(em.lanes):
+            index = b.add(i, ir.Constant(I64, lane))
+            element = b.extract_element(value, ir.Constant(I32, lane))
+            b.store(element, self._element_ptr(k, ptr, index), align=1)
+
+
+def _raw_type(dtype: np.dtype) -> ir.Type:
+    """Integer type of an element's bits (what is loaded before any byte swap)."""
+    return ir.IntType(8 * dtype.itemsize) if dtype.kind == "f" else memory_type(dtype)
+
+
+def _evaluate(em: Emitter, root: Node, inputs: dict[int, ir.Value]) -> ir.Value:
+    """LLVM value of ``root``, each shared subexpression emitted once."""
+    values: dict[Node, ir.Value] = {}
+    for node in walk(root):
+        if node.op == "input":
+            values[node] = inputs[node.attr]
+        elif node.op == "const":
+            values[node] = em.const(node.dtype, node.value)
+        else:
+            values[node] = rules.lower(em, node, [values[a] for a in node.args])
+    return values[root]
+
+
+__all__ = ["Access", "KernelSpec", "kernel_module", "SYMBOL", "I1", "scalar_type"]

@@ -1,0 +1,125 @@
+"""The SIMD target: which vector width kernels use and which CPU LLVM compiles for.
+
+The default is the widest the host supports (``avx512`` > ``avx2`` > ``sse2`` on
+x86-64; ``scalar`` elsewhere). The environment variable ``FUSENUM_SIMD``
+(``scalar``, ``sse2``, ``avx2``, ``avx512``) overrides it at import, and
+:func:`set_simd` at run time; asking for a width the CPU lacks is a
+:class:`~fusenum.errors.TargetError`. The target is part of every kernel's cache
+key, so switching never runs a kernel built for another width.
+
+``scalar`` means no explicit vectors: kernels process one element per loop
+iteration. On x86-64 it also turns LLVM's own auto-vectorizers off and compiles
+for the baseline CPU, so it really exercises the scalar code path; on other
+architectures it compiles for the host and lets LLVM vectorize.
+"""
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import dataclass
+from functools import lru_cache
+
+import llvmlite.binding as llvm
+
+from ..errors import TargetError
+
+#: Vector register width in bits for each SIMD level, narrowest first.
+WIDTHS = {"scalar": 0, "sse2": 128, "avx2": 256, "avx512": 512}
+
+# Host features each level needs (LLVM feature names).
+_REQUIRES = {
+    "scalar": (),
+    "sse2": ("sse2",),
+    "avx2": ("avx2", "fma"),
+    "avx512": ("avx512f", "avx512dq", "avx512bw", "avx512vl"),
+}
+_WIDE_FEATURE_PREFIXES = ("avx512", "avx10", "evex512", "amx")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A SIMD level and the LLVM CPU description that produces it."""
+
+    name: str
+    vector_bits: int
+    cpu: str
+    features: str
+    auto_vectorize: bool
+
+    def lanes(self, itemsize: int) -> int:
+        """Vector lanes for elements of ``itemsize`` bytes (1 for ``scalar``)."""
+        return max(1, self.vector_bits // (8 * itemsize))
+
+
+@lru_cache(maxsize=None)
+def _host() -> tuple[str, dict[str, bool]]:
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    features = {name: enabled for name, enabled in llvm.get_host_cpu_features().items()}
+    return llvm.get_host_cpu_name(), features
+
+
+def _is_x86_64() -> bool:
+    return platform.machine().lower() in ("x86_64", "amd64")
+
+
+def available() -> list[str]:
+    """The SIMD levels this machine can run, narrowest first."""
+    if not _is_x86_64():
+        return ["scalar"]
+    _, features = _host()
+    return [name for name, needs in _REQUIRES.items() if all(features.get(f) for f in needs)]
+
+
+@lru_cache(maxsize=None)
+def make_target(name: str) -> Target:
+    """The :class:`Target` for SIMD level ``name`` on this host."""
+    if name not in WIDTHS:
+        raise TargetError(f"unknown SIMD level {name!r}: choose one of {', '.join(WIDTHS)}")
+    if name not in available():
+        raise TargetError(
+            f"SIMD level {name!r} is not supported by this CPU "
+            f"(available: {', '.join(available())})")
+    cpu, features = _host()
+    if not _is_x86_64():
+        return Target(name, 0, cpu, _feature_string(features), auto_vectorize=True)
+    if name in ("scalar", "sse2"):
+        return Target(name, WIDTHS[name], "x86-64", "", auto_vectorize=name != "scalar")
+    if name == "avx2":
+        # Keep the host's tuning, but without any 512-bit instructions.
+        features = {f: on and not f.startswith(_WIDE_FEATURE_PREFIXES) for f, on in features.items()}
+    return Target(name, WIDTHS[name], cpu, _feature_string(features), auto_vectorize=True)
+
+
+def _feature_string(features: dict[str, bool]) -> str:
+    return ",".join(("+" if on else "-") + name for name, on in sorted(features.items()))
+
+
+def _initial() -> str:
+    requested = os.environ.get("FUSENUM_SIMD", "").strip().lower()
+    if requested:
+        make_target(requested)  # validate now: a bad setting fails at import, clearly
+        return requested
+    return available()[-1]
+
+
+#: The current SIMD level's name (read directly on the hot path; change it with set_simd).
+level = _initial()
+
+
+def get_simd() -> str:
+    """The SIMD level new kernels are compiled for."""
+    return level
+
+
+def set_simd(name: str) -> str:
+    """Compile new kernels for SIMD level ``name``; returns the previous level."""
+    global level
+    make_target(name)
+    previous, level = level, name
+    return previous
+
+
+def current() -> Target:
+    """The :class:`Target` of the current SIMD level."""
+    return make_target(level)

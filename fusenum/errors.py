@@ -1,0 +1,42 @@
+"""Exceptions raised by fusenum.
+
+Each subclasses the built-in exception a NumPy user would expect, so existing
+``except ValueError`` / ``except TypeError`` handlers keep working.
+"""
+
+
+class FusenumError(Exception):
+    """Base class of every exception fusenum defines."""
+
+
+class ExpressionError(FusenumError, ValueError):
+    """The text is not a valid fusenum expression.
+
+    The message names the offending piece of text and its column (0-based, like
+    Python's ``ast``), e.g. ``unknown function 'foo' at column 4``.
+    """
+
+    def __init__(self, message: str, text: str | None = None, column: int | None = None):
+        self.text = text
+        self.column = column
+        if column is not None:
+            message = f"{message} at column {column}"
+        if text is not None:
+            message = f"{message} in {text!r}"
+        super().__init__(message)
+
+
+class UnsupportedDTypeError(FusenumError, TypeError):
+    """An operand has a dtype fusenum does not compile (object, datetime, ...)."""
+
+
+class CastingError(FusenumError, TypeError):
+    """The result cannot be written into ``out=`` under the ``casting=`` rule."""
+
+
+class CompileError(FusenumError, RuntimeError):
+    """LLVM rejected the generated code. This is a fusenum bug: please report it."""
+
+
+class TargetError(FusenumError, RuntimeError):
+    """The requested SIMD target (``FUSENUM_SIMD``) is unknown or not supported by this CPU."""

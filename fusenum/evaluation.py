@@ -1,0 +1,145 @@
+"""``fusenum.evaluate``: names -> values, (text, dtypes) -> plan, plan -> result.
+
+The path of a repeated call is short on purpose: one dict lookup for the parsed
+text, one lookup per name, one dict lookup for the plan keyed on the text and
+the operands' dtypes, and then the runtime.
+
+Python scalars bound to names are *weak*, as in NumPy (``a + x`` with an int8
+``a`` and a Python int ``x`` is int8). They are kernel operands, so a loop
+that changes ``x`` reuses one kernel. The rare expression that combines such a
+variable only with other constants (``x * 2 + a``) is computed the way Python
+computes ``x * 2``, which needs the value: such plans are specialised per value.
+"""
+from __future__ import annotations
+
+import sys
+from collections import OrderedDict
+
+import numpy as np
+
+from .errors import ExpressionError
+from .expr import Parsed, parse
+from .ir.typing import PY_SCALARS, Builder, NeedsValue, int_fits, weak_var
+from .runtime import Plan, execute
+
+#: Parsed texts and plans kept (least recently created are dropped first).
+MAX_ENTRIES = 4096
+#: Value-specialised plans kept per expression.
+MAX_VALUE_PLANS = 64
+
+_MISSING = object()
+_parsed: "OrderedDict[str, Parsed]" = OrderedDict()
+_plans: "OrderedDict[tuple, object]" = OrderedDict()
+
+
+def evaluate(ex: str, local_dict: dict | None = None, global_dict: dict | None = None,
+             out: np.ndarray | None = None, order: str = "K", casting: str = "same_kind") -> np.ndarray:
+    """Evaluate array expression ``ex`` in one compiled pass, with NumPy's result.
+
+    Names are looked up in ``local_dict`` then ``global_dict``; each defaults to
+    the caller's locals or globals. Values go through ``np.asarray`` except
+    Python scalars, which stay weakly typed as NumPy treats them. The result
+    has the dtype, shape and values NumPy gives for the same expression; it is
+    written into ``out`` if given (its shape must be the result's; ``casting``
+    as in NumPy), else into a new array laid out as ``order`` says
+    (``'K'`` follows the inputs, ``'A'``, ``'C'``, ``'F'``). A scalar result is
+    a 0-d array.
+    """
+    parsed = _parsed.get(ex)
+    if parsed is None:
+        parsed = _remember(_parsed, ex, parse(ex))
+    if local_dict is None or global_dict is None:
+        frame = sys._getframe(1)
+        if local_dict is None:
+            local_dict = frame.f_locals
+        if global_dict is None:
+            global_dict = frame.f_globals
+    values = []
+    key = [ex]
+    for name in parsed.names:
+        # .get with a sentinel: a raised KeyError would cost more than the whole kernel call
+        value = local_dict.get(name, _MISSING)
+        if value is _MISSING:
+            value = global_dict.get(name, _MISSING)
+            if value is _MISSING:
+                column = parsed.columns[parsed.names.index(name)]
+                raise ExpressionError(f"unknown name {name!r}", parsed.text, column)
+        kind = type(value)
+        if kind is np.ndarray:
+            key.append(value.dtype)
+        elif kind in PY_SCALARS:
+            key.append(int_fits(value) if kind is int else kind)
+        else:
+            value = np.asarray(value)
+            key.append(value.dtype)
+        values.append(value)
+    key = tuple(key)
+    plan = _plans.get(key)
+    if plan is None:
+        plan = _remember(_plans, key, _make_plan(parsed, values))
+    if type(plan) is _ByValue:
+        plan = plan.plan_for(parsed, values)
+    return execute(plan, values, parsed.names, out, order, casting)
+
+
+def _remember(table: OrderedDict, key, value):
+    table[key] = value
+    if len(table) > MAX_ENTRIES:
+        table.popitem(last=False)
+    return value
+
+
+def _make_plan(parsed: Parsed, values: list):
+    """The plan for these values' dtypes; a :class:`_ByValue` if it must know some values."""
+    literal: frozenset = frozenset()
+    while True:
+        try:
+            plan = _build_plan(parsed, values, literal)
+        except NeedsValue as needed:
+            literal |= needed.sources
+            continue
+        if not literal:
+            return plan
+        by_value = _ByValue(literal)
+        by_value.plans[by_value.key(values)] = plan
+        return by_value
+
+
+def _build_plan(parsed: Parsed, values: list, literal: frozenset) -> Plan:
+    """Type the expression for these values (the ``literal`` ones by value)."""
+    builder = Builder()
+    operands = []
+    for index, (name, value) in enumerate(zip(parsed.names, values)):
+        if type(value) is np.ndarray:
+            operands.append(builder.array(index, value.dtype, label=name))
+        elif index in literal:
+            operands.append(value)
+        else:
+            operands.append(weak_var(index, value))
+    return Plan(*builder.finish(parsed.build(builder, operands)), values)
+
+
+class _ByValue:
+    """Plans for an expression whose typing depends on some Python-scalar values."""
+
+    def __init__(self, indices: frozenset):
+        self.indices = tuple(sorted(indices))
+        self.plans: OrderedDict = OrderedDict()
+
+    def key(self, values: list) -> tuple:
+        # repr tells -0.0 from 0.0 and makes every NaN one key
+        return tuple((type(values[i]), repr(values[i])) for i in self.indices)
+
+    def plan_for(self, parsed: Parsed, values: list) -> Plan:
+        key = self.key(values)
+        plan = self.plans.get(key)
+        if plan is None:
+            plan = self.plans[key] = _build_plan(parsed, values, frozenset(self.indices))
+            if len(self.plans) > MAX_VALUE_PLANS:
+                self.plans.popitem(last=False)
+        return plan
+
+
+def clear_plans() -> None:
+    _parsed.clear()
+    _plans.clear()

@@ -1,0 +1,165 @@
+"""The string front end: expression text -> a parsed template -> IR.
+
+The text is parsed with Python's ``ast`` and checked against an allowlist;
+nothing the user writes ever reaches ``eval``, ``exec`` or ``compile``. What is
+accepted:
+
+* names, and ``int``/``float``/``complex``/``bool`` literals;
+* unary ``- + ~``; binary ``+ - * / // % ** << >> & | ^``;
+* one comparison ``< <= > >= == !=`` (chained comparisons are rejected: Python
+  would combine them with ``and``, which arrays do not support);
+* calls, with positional arguments, of the functions in the op table
+  (``where(cond, x, y)``, ``abs(x)``, ...).
+
+Anything else -- attribute access, subscripts, lambdas, keyword arguments,
+``and``/``or``/``not``, strings -- is an :class:`~fusenum.errors.ExpressionError`
+naming the piece and its column.
+
+Parsing does not depend on the values bound to the names, so a
+:class:`Parsed` template is cached per text and turned into IR once per
+combination of input dtypes.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import Callable
+
+from .errors import ExpressionError
+from .ir.ops import BINARY_SYMBOLS, FUNCTIONS, UNARY_SYMBOLS, Op
+from .ir.typing import PY_SCALARS, Builder, Operand
+
+_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
+           ast.Mod: "%", ast.Pow: "**", ast.LShift: "<<", ast.RShift: ">>",
+           ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^"}
+_COMPARE = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
+_UNARY = {ast.USub: "-", ast.UAdd: "+", ast.Invert: "~"}
+
+_DESCRIBE = {ast.Attribute: "attribute access", ast.Subscript: "subscript", ast.Lambda: "lambda",
+             ast.BoolOp: "'and'/'or' (use '&'/'|')", ast.IfExp: "conditional expression (use where())",
+             ast.ListComp: "comprehension", ast.GeneratorExp: "comprehension",
+             ast.SetComp: "comprehension", ast.DictComp: "comprehension",
+             ast.List: "list display", ast.Tuple: "tuple", ast.Dict: "dict display",
+             ast.Set: "set display", ast.Starred: "starred expression", ast.NamedExpr: "assignment",
+             ast.Await: "await", ast.Yield: "yield", ast.YieldFrom: "yield",
+             ast.JoinedStr: "f-string", ast.Slice: "slice"}
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A validated expression: its names (in order of first use) and a template to build IR."""
+
+    text: str
+    names: tuple[str, ...]
+    columns: tuple[int, ...]          # column of each name's first use
+    template: tuple
+
+    def build(self, builder: Builder, operands: list[Operand]) -> Operand:
+        """The expression applied to ``operands`` (one per name) through ``builder``."""
+        return _build(self.template, builder, operands, self.text)
+
+
+def parse(text: str) -> Parsed:
+    """Validate ``text`` and return its template; :class:`ExpressionError` if invalid."""
+    if not isinstance(text, str):
+        raise TypeError(f"expression must be a str, not {type(text).__name__}")
+    stripped = text.strip()
+    try:
+        tree = ast.parse(stripped, mode="eval")
+    except SyntaxError as exc:
+        # Python reports offset 0 when the text ends too early.
+        column = exc.offset - 1 if exc.offset else len(stripped)
+        detail = "" if exc.msg == "invalid syntax" else f" ({exc.msg})"
+        raise ExpressionError(f"invalid syntax{detail}", stripped, column) from None
+    except (RecursionError, MemoryError):
+        raise ExpressionError("expression nests too deeply", stripped) from None
+    converter = _Converter(stripped)
+    try:
+        template = converter.convert(tree.body)
+    except RecursionError:
+        raise ExpressionError("expression nests too deeply", text) from None
+    return Parsed(text, tuple(converter.names), tuple(converter.columns), template)
+
+
+class _Converter:
+    """AST -> template tuples: ``("name", i)``, ``("const", v)``, ``("op", Op, column, args)``."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.names: list[str] = []
+        self.columns: list[int] = []
+
+    def error(self, message: str, node: ast.AST) -> ExpressionError:
+        return ExpressionError(message, self.text, getattr(node, "col_offset", None))
+
+    def convert(self, node: ast.AST) -> tuple:
+        method: Callable | None = getattr(self, f"_{type(node).__name__}", None)
+        if method is None:
+            what = _DESCRIBE.get(type(node), type(node).__name__)
+            raise self.error(f"{what} is not allowed in an expression", node)
+        return method(node)
+
+    def _Name(self, node: ast.Name) -> tuple:
+        if node.id not in self.names:
+            self.names.append(node.id)
+            self.columns.append(node.col_offset)
+        return ("name", self.names.index(node.id))
+
+    def _Constant(self, node: ast.Constant) -> tuple:
+        if type(node.value) not in PY_SCALARS:
+            raise self.error(f"literal {node.value!r} is not a number", node)
+        return ("const", node.value)
+
+    def _UnaryOp(self, node: ast.UnaryOp) -> tuple:
+        symbol = _UNARY.get(type(node.op))
+        if symbol is None:
+            raise self.error("'not' is not allowed in an expression (use '~')", node)
+        return self._apply(UNARY_SYMBOLS[symbol], node, [node.operand])
+
+    def _BinOp(self, node: ast.BinOp) -> tuple:
+        symbol = _BINARY.get(type(node.op))
+        if symbol is None:
+            raise self.error(f"operator {type(node.op).__name__} is not allowed", node)
+        return self._apply(BINARY_SYMBOLS[symbol], node, [node.left, node.right])
+
+    def _Compare(self, node: ast.Compare) -> tuple:
+        if len(node.ops) != 1:
+            raise self.error("chained comparisons are not allowed (combine them with '&')", node)
+        symbol = _COMPARE.get(type(node.ops[0]))
+        if symbol is None:
+            raise self.error(f"comparison {type(node.ops[0]).__name__} is not allowed", node)
+        return self._apply(BINARY_SYMBOLS[symbol], node, [node.left, node.comparators[0]])
+
+    def _Call(self, node: ast.Call) -> tuple:
+        if not isinstance(node.func, ast.Name):
+            raise self.error("only calls of functions by name are allowed", node)
+        op = FUNCTIONS.get(node.func.id)
+        if op is None:
+            raise self.error(f"unknown function {node.func.id!r}", node)
+        if node.keywords:
+            keyword = node.keywords[0]
+            raise self.error(f"keyword argument {keyword.arg!r} is not allowed in {node.func.id}()", keyword)
+        if len(node.args) != op.arity:
+            raise self.error(f"{node.func.id}() takes {op.arity} argument"
+                             f"{'s' if op.arity != 1 else ''}, got {len(node.args)}", node)
+        return self._apply(op, node, node.args)
+
+    def _apply(self, op: Op, node: ast.AST, args: list[ast.AST]) -> tuple:
+        return ("op", op, node.col_offset, tuple(self.convert(a) for a in args))
+
+
+def _build(template: tuple, builder: Builder, operands: list[Operand], text: str) -> Operand:
+    kind = template[0]
+    if kind == "name":
+        return operands[template[1]]
+    if kind == "const":
+        return template[1]
+    _, op, column, args = template
+    values = [_build(arg, builder, operands, text) for arg in args]
+    try:
+        return builder.apply(op, *values)
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        if not getattr(exc, "_fusenum_located", False) and hasattr(exc, "add_note"):
+            exc.add_note(f"in {op.name}() at column {column} of {text!r}")
+            exc._fusenum_located = True
+        raise

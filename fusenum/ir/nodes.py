@@ -1,0 +1,130 @@
+"""Typed, immutable, hash-consed IR nodes.
+
+A node is ``(op, args, dtype, attr)``. Building a node that already exists
+returns the existing object, so structurally equal subtrees are one object:
+common subexpressions are shared for free, identity is equality, and a node
+can key a dict (the kernel cache does exactly that).
+
+Node kinds (``op``):
+
+* ``"input"``  -- kernel operand slot ``attr`` (an int); no data, only a dtype.
+* ``"const"``  -- a constant; ``attr`` holds its bytes, ``value`` decodes it.
+* ``"cast"``   -- NumPy's ``astype`` of ``args[0]`` to ``dtype``.
+* any name in :data:`fusenum.ir.ops.OPS` -- that elementwise operation,
+  ``args`` already cast to the loop dtypes NumPy chose.
+
+Every dtype in the IR is native-endian; byte order is a property of the arrays
+bound at run time and is handled when loading and storing.
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Iterator
+
+import numpy as np
+
+
+class Node:
+    """One IR node. Create with :func:`make`, :func:`const`, :func:`input_slot` or :func:`cast`."""
+
+    __slots__ = ("op", "args", "dtype", "attr", "__weakref__")
+    _interned: "weakref.WeakValueDictionary[tuple, Node]" = weakref.WeakValueDictionary()
+
+    op: str
+    args: tuple["Node", ...]
+    dtype: np.dtype
+    attr: object
+
+    def __new__(cls, op: str, args: tuple["Node", ...], dtype: np.dtype, attr: object = None):
+        key = (op, args, dtype, attr)
+        node = cls._interned.get(key)
+        if node is None:
+            node = object.__new__(cls)
+            object.__setattr__(node, "op", op)
+            object.__setattr__(node, "args", args)
+            object.__setattr__(node, "dtype", dtype)
+            object.__setattr__(node, "attr", attr)
+            cls._interned[key] = node
+        return node
+
+    def __setattr__(self, name, value):
+        raise AttributeError("IR nodes are immutable")
+
+    def __reduce__(self):
+        return (Node, (self.op, self.args, self.dtype, self.attr))
+
+    @property
+    def value(self) -> np.generic:
+        """The NumPy scalar of a ``const`` node."""
+        assert self.op == "const"
+        return np.frombuffer(self.attr, dtype=self.dtype)[0]
+
+    def __repr__(self) -> str:
+        if self.op == "input":
+            return f"in{self.attr}:{self.dtype}"
+        if self.op == "const":
+            return f"{self.value!r}"
+        inner = ", ".join(map(repr, self.args))
+        return f"{self.op}({inner}):{self.dtype}"
+
+
+def make(op: str, args: tuple[Node, ...], dtype: np.dtype) -> Node:
+    """The node applying op-table operation ``op`` (args already of the loop dtypes)."""
+    return Node(op, tuple(args), np.dtype(dtype))
+
+
+def const(value: np.generic) -> Node:
+    """A constant node holding NumPy scalar ``value`` (its dtype made native)."""
+    arr = np.asarray(value)
+    dtype = arr.dtype.newbyteorder("=")
+    return Node("const", (), dtype, arr.astype(dtype).tobytes())
+
+
+def input_slot(slot: int, dtype: np.dtype) -> Node:
+    """Kernel operand number ``slot`` of (native) ``dtype``."""
+    return Node("input", (), np.dtype(dtype).newbyteorder("="), slot)
+
+
+def cast(node: Node, dtype: np.dtype) -> Node:
+    """``node`` converted to ``dtype`` as ``ndarray.astype`` would (no-op if already it)."""
+    dtype = np.dtype(dtype)
+    if node.dtype == dtype:
+        return node
+    if node.op == "const":
+        with np.errstate(all="ignore"):
+            return const(node.value.astype(dtype))
+    return Node("cast", (node,), dtype)
+
+
+def walk(root: Node) -> Iterator[Node]:
+    """Every node reachable from ``root`` exactly once, operands before their users."""
+    seen: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if id(node) in seen:
+            continue
+        if expanded:
+            seen.add(id(node))
+            yield node
+        else:
+            stack.append((node, True))
+            stack.extend((arg, False) for arg in reversed(node.args) if id(arg) not in seen)
+
+
+def inputs(root: Node) -> list[Node]:
+    """The ``input`` nodes under ``root`` in left-to-right order of first use."""
+    return [n for n in walk(root) if n.op == "input"]
+
+
+def replace(root: Node, mapping: dict[Node, Node]) -> Node:
+    """``root`` with every node in ``mapping`` replaced by its image (rebuilt bottom-up)."""
+    rebuilt: dict[Node, Node] = {}
+    for node in walk(root):
+        if node in mapping:
+            rebuilt[node] = mapping[node]
+        elif node.args:
+            rebuilt[node] = Node(node.op, tuple(rebuilt[a] for a in node.args), node.dtype, node.attr)
+        else:
+            rebuilt[node] = node
+    return rebuilt[root]

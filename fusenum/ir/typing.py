@@ -1,0 +1,289 @@
+"""Building typed IR with NumPy 2's rules (promotion, NEP 50 weak scalars, folding).
+
+Both front ends build expressions through one :class:`Builder`. An operand is
+
+* a :class:`~fusenum.ir.nodes.Node` (an array input, a strong constant, or a subexpression);
+* a Python scalar (``bool``, ``int``, ``float``, ``complex``): a *weak* literal;
+* a :class:`WeakVar`: a Python scalar bound to a name, read at run time but typed weakly.
+
+Typing asks NumPy itself: ``ufunc.resolve_dtypes`` receives Python types for
+weak operands, so the loop dtypes are exactly NumPy's. Operands are then cast to
+those loop dtypes, and a weak literal is converted the way NumPy converts it
+(``OverflowError`` for an ``int`` that does not fit, except in comparisons,
+whose answer NumPy 2 then knows without computing).
+
+When every operand is a constant the operation is evaluated right away by
+Python on the values, so literal-only subexpressions mean exactly what they
+mean in Python: ``2**-1`` is ``0.5``, ``1/0`` raises ``ZeroDivisionError``,
+``sqrt(4)`` is the strong NumPy scalar ``np.float64(2.0)``.
+"""
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+from typing import Union
+
+import numpy as np
+
+from ..errors import UnsupportedDTypeError
+from . import nodes
+from .nodes import Node
+from .ops import OPS, Op
+
+PyScalar = Union[bool, int, float, complex]
+PY_SCALARS = (bool, int, float, complex)
+
+#: dtypes the code generator handles (float16 and complex arrive with the math library).
+SUPPORTED = frozenset(np.dtype(c) for c in "?bhilqBHILQfd")
+
+
+@dataclass(frozen=True)
+class WeakVar:
+    """A name bound to a Python scalar: a run-time operand that NumPy types weakly.
+
+    ``fits`` lists the integer dtypes that can hold the value (``int`` only); it is
+    part of the cache key, so typing knows whether a conversion would overflow.
+    """
+
+    source: object
+    pytype: type
+    fits: frozenset = frozenset()
+
+
+Operand = Union[Node, PyScalar, WeakVar]
+
+
+class NeedsValue(Exception):
+    """An operation combines a :class:`WeakVar` with constants only.
+
+    Python computes such a combination (e.g. ``x*2`` for a Python int ``x``)
+    with its own arithmetic, so the plan must know the value: the caller
+    rebuilds with those variables as literals.
+    """
+
+    def __init__(self, sources):
+        super().__init__(sources)
+        self.sources = frozenset(sources)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where kernel operand slot ``k`` comes from when a plan runs.
+
+    ``key`` is the front end's handle for a bound value. ``dtype`` is the dtype
+    to convert a weak variable to (None for arrays, which are passed as is);
+    ``wrap`` converts out-of-range Python ints modulo 2**n (``np.where`` does)
+    instead of raising ``OverflowError``.
+    """
+
+    key: object
+    dtype: np.dtype | None = None
+    wrap: bool = False
+
+    def convert(self, value) -> np.ndarray:
+        """The 0-d array a weak variable's ``value`` becomes for this slot."""
+        if self.wrap:
+            return np.asarray(value).astype(self.dtype)
+        return np.asarray(value, dtype=self.dtype)
+
+
+# Boundaries between the value ranges of NumPy's integer dtypes; two ints in the
+# same interval fit exactly the same set of dtypes.
+_INT_BOUNDS = [-(2**63), -(2**31), -(2**15), -(2**7), 0, 2**7, 2**8, 2**15, 2**16, 2**31, 2**32, 2**63, 2**64]
+_INT_DTYPES = [np.dtype(c) for c in "bhilqBHILQ"]
+
+
+def _fits_table():
+    table = []
+    for i in range(len(_INT_BOUNDS) + 1):
+        probe = _INT_BOUNDS[i - 1] if i else _INT_BOUNDS[0] - 1
+        table.append(frozenset(d for d in _INT_DTYPES
+                               if np.iinfo(d).min <= probe <= np.iinfo(d).max))
+    return table
+
+
+_FITS = _fits_table()
+
+
+def int_fits(value: int) -> frozenset:
+    """The integer dtypes that can hold Python int ``value``."""
+    return _FITS[bisect_right(_INT_BOUNDS, value)]
+
+
+def weak_var(source: object, value: PyScalar) -> WeakVar:
+    """The weak operand for a name bound to Python scalar ``value``."""
+    pytype = type(value)
+    return WeakVar(source, pytype, int_fits(value) if pytype is int else frozenset())
+
+
+def check_dtype(dtype: np.dtype, what: str) -> np.dtype:
+    """``dtype`` if fusenum compiles it, else :class:`UnsupportedDTypeError` naming ``what``."""
+    if dtype.newbyteorder("=") not in SUPPORTED:
+        raise UnsupportedDTypeError(
+            f"{what} has dtype {dtype}, which fusenum does not support "
+            f"(supported: bool, int8-int64, uint8-uint64, float32, float64)")
+    return dtype
+
+
+def _descriptor(operand: Operand):
+    """What ``resolve_dtypes`` receives for an operand: a dtype, or a Python type if weak."""
+    if isinstance(operand, Node):
+        return operand.dtype
+    pytype = operand.pytype if isinstance(operand, WeakVar) else type(operand)
+    return np.dtype(bool) if pytype is bool else pytype
+
+
+def _describe(descriptor) -> str:
+    return f"Python {descriptor.__name__}" if isinstance(descriptor, type) else str(descriptor)
+
+
+def _is_constant(operand: Operand) -> bool:
+    return not isinstance(operand, WeakVar) and (
+        not isinstance(operand, Node) or operand.op == "const")
+
+
+def _constant_value(operand: Operand):
+    return operand.value if isinstance(operand, Node) else operand
+
+
+def _as_operand(value) -> Operand:
+    """A folded result: Python scalars stay weak, NumPy values become strong constants."""
+    if type(value) in PY_SCALARS:
+        return value
+    value = np.asarray(value)
+    check_dtype(value.dtype, "a constant")
+    return nodes.const(value[()])
+
+
+class Builder:
+    """Builds one expression's IR and records where its kernel operands come from."""
+
+    def __init__(self):
+        self.sources: list[Source] = []
+        self._slots: dict[Source, int] = {}
+
+    def array(self, key: object, dtype: np.dtype, label: str | None = None) -> Node:
+        """The operand for an array bound to ``key`` (``label`` names it in errors)."""
+        check_dtype(dtype, f"operand {label or key!r}")
+        return self._slot(Source(key), dtype)
+
+    def _slot(self, source: Source, dtype: np.dtype) -> Node:
+        slot = self._slots.get(source)
+        if slot is None:
+            slot = self._slots[source] = len(self.sources)
+            self.sources.append(source)
+        return nodes.input_slot(slot, dtype)
+
+    def apply(self, op: Op | str, *operands: Operand) -> Operand:
+        """``op(*operands)`` typed as NumPy would type it."""
+        if isinstance(op, str):
+            op = OPS[op]
+        if all(_is_constant(x) for x in operands):
+            values = [_constant_value(x) for x in operands]
+            _check_int_growth(op, values)
+            with np.errstate(all="ignore"):
+                return _as_operand(op.fold(*values))
+        if not any(isinstance(x, Node) for x in operands):
+            raise NeedsValue(x.source for x in operands if isinstance(x, WeakVar))
+
+        descriptors = tuple(map(_descriptor, operands))
+        if op.resolve is not None:
+            loop_dtypes, out_dtype = op.resolve(*descriptors)
+        else:
+            resolved = op.ufunc.resolve_dtypes(descriptors + (None,))
+            loop_dtypes, out_dtype = resolved[:-1], resolved[-1]
+        for dtype in (*loop_dtypes, out_dtype):
+            check_dtype(dtype, f"{op.name}() of {', '.join(map(_describe, descriptors))}")
+
+        if op.weak_cast == "compare":
+            known = _out_of_range_comparison(op, operands, loop_dtypes)
+            if known is not None:
+                return known
+        args = tuple(self._convert(x, dtype, op) for x, dtype in zip(operands, loop_dtypes))
+        if op.name == "power":
+            return _power(args, out_dtype)
+        return nodes.make(op.name, args, out_dtype)
+
+    def finish(self, result: Operand) -> tuple[Node, tuple[Source, ...]]:
+        """The expression's root and the source of each kernel operand slot.
+
+        Slots are renumbered in order of first use, so the same expression gets
+        the same IR (and the same compiled kernel) whichever front end built it.
+        """
+        if not isinstance(result, Node):
+            if isinstance(result, WeakVar):
+                raise NeedsValue([result.source])
+            value = np.asarray(result)
+            check_dtype(value.dtype, f"the result {result!r}")
+            result = nodes.const(value[()])
+        used = nodes.inputs(result)
+        renumbered = {node: nodes.input_slot(k, node.dtype) for k, node in enumerate(used)}
+        root = nodes.replace(result, renumbered)
+        return root, tuple(self.sources[node.attr] for node in used)
+
+    def _convert(self, operand: Operand, dtype: np.dtype, op: Op) -> Node:
+        """``operand`` as a node of loop dtype ``dtype`` (NumPy's weak-scalar conversion)."""
+        wrap = op.weak_cast == "wrap"
+        if isinstance(operand, Node):
+            return nodes.cast(operand, dtype)
+        if isinstance(operand, WeakVar):
+            return self._slot(Source(operand.source, dtype, wrap), dtype)
+        source = Source(None, dtype, wrap)
+        with np.errstate(all="ignore"):
+            return nodes.const(source.convert(operand)[()])
+
+
+#: Largest Python int (in bits) constant folding builds; no NumPy dtype holds more than 64.
+MAX_CONSTANT_BITS = 1 << 16
+
+
+def _check_int_growth(op: Op, values) -> None:
+    """OverflowError instead of spending minutes and gigabytes on ``9**9**9**9`` or ``1 << 10**10``."""
+    if op.name not in ("power", "left_shift") or not all(type(v) is int for v in values):
+        return
+    base, exponent = values
+    if op.name == "power":
+        bits = exponent * max(abs(base).bit_length() - 1, 0) if exponent > 0 and abs(base) > 1 else 0
+    else:
+        bits = exponent + base.bit_length() if base and exponent > 0 else 0
+    if bits > MAX_CONSTANT_BITS:
+        symbol = op.symbol
+        raise OverflowError(f"integer constant {base}{symbol}{exponent} would have about {bits} bits "
+                            f"(more than {MAX_CONSTANT_BITS})")
+
+
+def _out_of_range_comparison(op: Op, operands, loop_dtypes):
+    """The answer of comparing an integer array with a Python int it cannot hold.
+
+    Every array value lies strictly between the dtype's limits, so comparing any
+    in-range stand-in (0) with the int gives the answer for every element. The
+    array operand stays in the IR (``x == x`` is all True, ``x != x`` all False
+    for integers) so that errors computing it are still raised, as NumPy would.
+    Returns None when no operand is such an int.
+    """
+    for operand, dtype in zip(operands, loop_dtypes):
+        if dtype.kind not in "iu":
+            continue
+        if type(operand) is int and dtype not in int_fits(operand):
+            stand_ins = [x if x is operand else 0 for x in operands]
+            answer = op.fold(*stand_ins)
+            other = next(x for x in operands if x is not operand)
+            other = nodes.cast(other, loop_dtypes[operands.index(other)])
+            return nodes.make("equal" if answer else "not_equal", (other, other), np.dtype(bool))
+        if isinstance(operand, WeakVar) and operand.pytype is int and dtype not in operand.fits:
+            raise NeedsValue([operand.source])
+    return None
+
+
+# x ** c for a constant c: NumPy computes these with the cheaper exact ufunc
+# (differs from pow() in the last bit, and at -0.0 and -inf for sqrt).
+_POWER_REWRITES = {2.0: "square", -1.0: "reciprocal", 0.5: "sqrt"}
+
+
+def _power(args: tuple[Node, Node], out_dtype: np.dtype) -> Node:
+    base, exponent = args
+    if base.dtype.kind == "f" and exponent.op == "const":
+        rewrite = _POWER_REWRITES.get(float(exponent.value))
+        if rewrite is not None:
+            return nodes.make(rewrite, (base,), out_dtype)
+    return nodes.make("power", args, out_dtype)

@@ -1,0 +1,99 @@
+"""SIMD targets: detection, FUSENUM_SIMD, set_simd, and that kernels really use that width."""
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fusenum
+from fusenum.codegen import jit, target
+from fusenum.codegen.lower import Access, KernelSpec, kernel_module
+from fusenum.ir import nodes
+
+
+def test_available_levels_are_ordered_and_default_is_widest():
+    levels = fusenum.available_simd()
+    assert levels[0] == "scalar"
+    assert levels == [lvl for lvl in target.WIDTHS if lvl in levels]
+    if "FUSENUM_SIMD" not in os.environ:
+        assert target._initial() == levels[-1]
+
+
+def test_set_simd_round_trip_and_errors():
+    previous = fusenum.set_simd("scalar")
+    try:
+        assert fusenum.get_simd() == "scalar"
+    finally:
+        assert fusenum.set_simd(previous) == "scalar"
+    with pytest.raises(fusenum.TargetError, match="unknown SIMD level 'neon': choose one of scalar, sse2, avx2, avx512"):
+        fusenum.set_simd("neon")
+
+
+def test_level_the_cpu_lacks_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(target, "available", lambda: ["scalar", "sse2"])
+    target.make_target.cache_clear()
+    try:
+        with pytest.raises(fusenum.TargetError,
+                           match="SIMD level 'avx512' is not supported by this CPU \\(available: scalar, sse2\\)"):
+            fusenum.set_simd("avx512")
+    finally:
+        target.make_target.cache_clear()
+
+
+def _run_with_env(value: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, FUSENUM_SIMD=value)
+    code = "import fusenum, numpy as np; a = np.arange(9.0); print(fusenum.get_simd(), fusenum.evaluate('a*2+1').sum())"
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("level", fusenum.available_simd())
+def test_environment_variable_selects_the_level(level):
+    done = _run_with_env(level)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [level, "81.0"]
+
+
+def test_environment_variable_with_unknown_level_fails_clearly():
+    done = _run_with_env("sse9")
+    assert done.returncode != 0
+    assert "TargetError: unknown SIMD level 'sse9'" in done.stderr
+
+
+def _assembly(level: str) -> str:
+    f8 = np.dtype(np.float64)
+    a, b, c = (nodes.input_slot(k, f8) for k in range(3))
+    root = nodes.make("add", (a, nodes.make("multiply", (b, c), f8)), f8)
+    spec = KernelSpec(root, (Access("c"),) * 4, 1)
+    return jit.assembly(kernel_module(spec, target.make_target(level)), target.make_target(level))
+
+
+@pytest.mark.parametrize("level, register, wider", [
+    ("avx512", "zmm", None), ("avx2", "ymm", "zmm"), ("sse2", "xmm", "ymm")])
+def test_kernels_use_the_selected_vector_width(level, register, wider):
+    if level not in fusenum.available_simd():
+        pytest.skip(f"{level} not available")
+    asm = _assembly(level)
+    assert re.search(rf"mulpd\s.*%{register}", asm)
+    if wider:
+        assert f"%{wider}" not in asm
+
+
+def test_scalar_level_emits_no_packed_arithmetic():
+    asm = _assembly("scalar")
+    assert "mulsd" in asm
+    assert "mulpd" not in asm and "addpd" not in asm
+
+
+def test_no_fused_multiply_add_so_results_are_bit_exact():
+    for level in fusenum.available_simd():
+        assert "fmadd" not in _assembly(level), level
+
+
+def test_lanes_follow_the_widest_dtype():
+    t = target.make_target("scalar")
+    assert t.lanes(8) == 1
+    if "avx512" in fusenum.available_simd():
+        assert target.make_target("avx512").lanes(8) == 8
+        assert target.make_target("avx512").lanes(1) == 64

@@ -1,0 +1,20 @@
+"""Shared fixtures: run SIMD-sensitive tests once per SIMD level this machine has."""
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import fusenum
+
+settings.register_profile(
+    "default", deadline=None, max_examples=int(os.environ.get("FUSENUM_EXAMPLES", "60")),
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+settings.load_profile("default")
+
+
+@pytest.fixture(params=fusenum.available_simd())
+def simd(request):
+    """Compile kernels for each available SIMD level in turn (restored afterwards)."""
+    previous = fusenum.set_simd(request.param)
+    yield request.param
+    fusenum.set_simd(previous)

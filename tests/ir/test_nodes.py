@@ -1,0 +1,63 @@
+"""Hash-consed IR nodes: structural equality is identity, so CSE is free."""
+import gc
+
+import numpy as np
+import pytest
+
+from fusenum.ir import nodes
+from fusenum.ir.nodes import Node
+
+f8 = np.dtype(np.float64)
+
+
+def test_equal_structure_is_the_same_object():
+    a, b = nodes.input_slot(0, f8), nodes.input_slot(1, f8)
+    first = nodes.make("add", (a, nodes.make("multiply", (a, b), f8)), f8)
+    second = nodes.make("add", (a, nodes.make("multiply", (a, b), f8)), f8)
+    assert first is second
+    assert {first: 1}[second] == 1
+
+
+def test_constants_distinguish_signed_zero_and_match_nan():
+    assert nodes.const(np.float64(0.0)) is not nodes.const(np.float64(-0.0))
+    assert nodes.const(np.float64(np.nan)) is nodes.const(np.float64(np.nan))
+    assert nodes.const(np.float32(1)) is not nodes.const(np.float64(1))
+    assert nodes.const(np.int8(-3)).value == np.int8(-3)
+
+
+def test_nodes_are_immutable():
+    node = nodes.input_slot(0, f8)
+    with pytest.raises(AttributeError, match="immutable"):
+        node.dtype = np.dtype(np.int8)
+
+
+def test_unreferenced_nodes_are_freed():
+    before = len(Node._interned)
+    nodes.make("negative", (nodes.input_slot(99, f8),), f8)
+    gc.collect()
+    assert len(Node._interned) == before
+
+
+def test_input_dtypes_are_native_endian():
+    assert nodes.input_slot(0, np.dtype(">f8")).dtype == np.dtype("<f8").newbyteorder("=")
+
+
+def test_cast_of_constant_folds_and_cast_to_same_dtype_is_identity():
+    x = nodes.input_slot(0, f8)
+    assert nodes.cast(x, f8) is x
+    folded = nodes.cast(nodes.const(np.float64(300.7)), np.dtype(np.int16))
+    assert folded.op == "const" and folded.value == np.int16(300)
+
+
+def test_walk_visits_shared_nodes_once_operands_first():
+    a = nodes.input_slot(0, f8)
+    square = nodes.make("multiply", (a, a), f8)
+    root = nodes.make("add", (square, square), f8)
+    assert list(nodes.walk(root)) == [a, square, root]
+
+
+def test_replace_rebuilds_only_what_changes():
+    a, b = nodes.input_slot(0, f8), nodes.input_slot(1, f8)
+    root = nodes.make("add", (a, nodes.make("negative", (b,), f8)), f8)
+    swapped = nodes.replace(root, {a: b, b: a})
+    assert swapped is nodes.make("add", (b, nodes.make("negative", (a,), f8)), f8)

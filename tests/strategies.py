@@ -1,0 +1,262 @@
+"""Hypothesis strategies and the NumPy oracle for differential tests.
+
+An expression is drawn as a small tree over the op table, rendered to text for
+``fusenum.evaluate`` and evaluated eagerly by :func:`oracle` with Python's own
+operators and NumPy's functions -- exactly what NumPy code would compute.
+Operands are drawn with every dtype fusenum supports, shapes that broadcast
+(including 0-d and empty), and every memory layout (C, Fortran, reversed,
+strided, transposed, byte-swapped, unaligned).
+"""
+from __future__ import annotations
+
+import operator
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from hypothesis import strategies as st
+
+from fusenum.ir.ops import BINARY_SYMBOLS, FUNCTIONS, UNARY_SYMBOLS
+from fusenum.ir.typing import MAX_CONSTANT_BITS
+
+DTYPES = [np.dtype(c) for c in "?bhilqBHILQfd"]
+LAYOUTS = ["C", "F", "reversed", "strided", "transposed", "swapped", "unaligned"]
+
+PY_OPERATORS = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+    "//": operator.floordiv, "%": operator.mod, "**": operator.pow, "<<": operator.lshift,
+    ">>": operator.rshift, "&": operator.and_, "|": operator.or_, "^": operator.xor,
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "==": operator.eq, "!=": operator.ne,
+}
+UNARY_OPERATORS = {"-": operator.neg, "+": operator.pos, "~": operator.invert}
+# NumPy's eager meaning of each function name usable in expressions.
+FUNCTION_ORACLES = {"where": np.where, "abs": abs, "absolute": np.absolute, "sqrt": np.sqrt}
+
+assert set(PY_OPERATORS) == set(BINARY_SYMBOLS) and set(UNARY_OPERATORS) == set(UNARY_SYMBOLS)
+assert set(FUNCTION_ORACLES) == set(FUNCTIONS)
+
+
+def special_values(dtype: np.dtype) -> np.ndarray:
+    """Values where implementations tend to differ: limits, zeros, signs, NaN, inf."""
+    if dtype.kind == "b":
+        return np.array([False, True])
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        values = [0, 1, 2, 3, 7, info.max, info.max - 1, info.min, info.min + 1]
+        if dtype.kind == "i":
+            values += [-1, -2, -3, -7]
+        return np.array(values, dtype=dtype)
+    info = np.finfo(dtype)
+    return np.array([0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, np.inf, -np.inf, np.nan, info.max, -info.max,
+                     info.tiny, info.smallest_subnormal, 1e-3, 123.456, 2.0**24 + 1], dtype=dtype)
+
+
+def random_values(dtype: np.dtype, shape, seed: int) -> np.ndarray:
+    """C-ordered values of ``dtype``: mostly ordinary numbers, with special ones mixed in."""
+    rng = np.random.default_rng(seed)
+    size = int(np.prod(shape, dtype=np.int64))
+    if dtype.kind == "b":
+        values = rng.integers(0, 2, size).astype(bool)
+    elif dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        small = rng.integers(max(info.min, -20), min(info.max, 20), size, endpoint=True)
+        wide = rng.integers(info.min, info.max, size, dtype=dtype, endpoint=True)
+        values = np.where(rng.random(size) < 0.7, small, wide).astype(dtype)
+    else:
+        values = (rng.standard_normal(size) * rng.choice([1.0, 10.0, 1e5], size)).astype(dtype)
+    specials = special_values(dtype)
+    mask = rng.random(size) < 0.25
+    values[mask] = rng.choice(specials, mask.sum())
+    return values.reshape(shape)
+
+
+def with_layout(values: np.ndarray, layout: str) -> np.ndarray:
+    """An array equal to ``values`` but laid out in memory as ``layout`` says."""
+    if values.ndim == 0 and layout not in ("swapped", "unaligned"):
+        return values.copy()
+    if layout == "C":
+        return np.ascontiguousarray(values)
+    if layout == "F":
+        return np.asfortranarray(values)
+    if layout == "reversed":
+        flipped = np.ascontiguousarray(values[(slice(None, None, -1),) * values.ndim])
+        return flipped[(slice(None, None, -1),) * values.ndim]
+    if layout == "strided":
+        wide = np.zeros(values.shape[:-1] + (2 * values.shape[-1],), values.dtype)
+        wide[..., ::2] = values
+        return wide[..., ::2]
+    if layout == "transposed":
+        return np.ascontiguousarray(values.T).T
+    if layout == "swapped":
+        return values.astype(values.dtype.newbyteorder())
+    if layout == "unaligned":
+        if values.dtype.itemsize == 1:
+            return values.copy()
+        raw = np.zeros(values.nbytes + 1, np.uint8)[1:]
+        unaligned = raw.view(values.dtype).reshape(values.shape)
+        unaligned[...] = values
+        return unaligned
+    raise AssertionError(layout)
+
+
+@st.composite
+def shapes(draw, max_dims: int = 3) -> tuple[int, ...]:
+    ndim = draw(st.integers(0, max_dims))
+    outer = [draw(st.integers(0, 5)) for _ in range(ndim - 1)]
+    # Only the innermost dimension gets long enough to exercise vector loops and tails.
+    inner = [draw(st.one_of(st.integers(0, 5), st.sampled_from([7, 17, 33, 67, 130])))] if ndim else []
+    return tuple(outer + inner)
+
+
+@st.composite
+def broadcastable(draw, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """A shape that broadcasts to ``shape``: leading dims dropped, some dims set to 1."""
+    drop = draw(st.integers(0, len(shape)))
+    return tuple(1 if draw(st.integers(0, 3)) == 0 else n for n in shape[drop:])
+
+
+@st.composite
+def array_operands(draw, shape, dtypes=DTYPES) -> np.ndarray:
+    dtype = draw(st.sampled_from(dtypes))
+    own_shape = draw(broadcastable(shape))
+    values = random_values(dtype, own_shape, draw(st.integers(0, 2**32 - 1)))
+    return with_layout(values, draw(st.sampled_from(LAYOUTS)))
+
+
+@st.composite
+def scalar_operands(draw):
+    """A Python scalar bound to a name (weakly typed, like in NumPy)."""
+    return draw(st.one_of(st.integers(-5, 300), st.sampled_from([0.5, -2.0, 3.25, 0.0, -0.0]),
+                          st.booleans()))
+
+
+LITERALS = st.one_of(st.integers(-3, 9), st.sampled_from([127, 128, 255, 256, -129, 2**31, 2**40]),
+                     st.sampled_from([0.5, 2.0, -1.0, 1.5, 0.0, -0.0, 1e10]), st.booleans())
+
+
+@dataclass(frozen=True)
+class Tree:
+    """An expression tree: ``kind`` is name/literal/unary/binary/call."""
+
+    kind: str
+    value: object = None
+    children: tuple = ()
+
+    def text(self) -> str:
+        if self.kind == "name":
+            return self.value
+        if self.kind == "literal":
+            text = repr(self.value)
+            # "-2 ** x" is -(2 ** x) in Python: negative literals need parentheses.
+            return f"({text})" if text.startswith("-") else text
+        args = [c.text() for c in self.children]
+        if self.kind == "unary":
+            return f"({self.value}{args[0]})"
+        if self.kind == "binary":
+            return f"({args[0]} {self.value} {args[1]})"
+        return f"{self.value}({', '.join(args)})"
+
+
+def trees(names: list[str], max_leaves: int = 8):
+    leaves = st.one_of(st.sampled_from(names).map(lambda n: Tree("name", n)),
+                       LITERALS.map(lambda v: Tree("literal", v)))
+
+    def extend(children):
+        unary = st.builds(lambda s, c: Tree("unary", s, (c,)), st.sampled_from(sorted(UNARY_OPERATORS)),
+                          children)
+        binary = st.builds(lambda s, l, r: Tree("binary", s, (l, r)), st.sampled_from(sorted(PY_OPERATORS)),
+                           children, children)
+        abs_call = st.builds(lambda c: Tree("call", "abs", (c,)), children)
+        where = st.builds(lambda c, x, y: Tree("call", "where", (c, x, y)), children, children, children)
+        return st.one_of(unary, binary, binary, abs_call, where)
+
+    return st.recursive(leaves, extend, max_leaves=max_leaves)
+
+
+@st.composite
+def expressions(draw, max_names: int = 4):
+    """(text, values) for a random expression over random operands."""
+    shape = draw(shapes())
+    count = draw(st.integers(1, max_names))
+    values = {}
+    for i in range(count):
+        name = "abcdefgh"[i]
+        kind = draw(st.integers(0, 9))
+        if kind == 0:
+            values[name] = draw(scalar_operands())
+        else:
+            values[name] = draw(array_operands(shape))
+    tree = draw(trees(list(values)))
+    return tree, values
+
+
+class Inexact(Exception):
+    """The oracle computed pow() on floats, whose last bit may differ between libraries."""
+
+
+def oracle(tree: Tree, values: dict):
+    """What NumPy computes for ``tree``, evaluated eagerly (raises what NumPy raises)."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        return np.asarray(_eval(tree, values))
+
+
+_EXACT_POWERS = (2, -1, 0.5)
+
+
+def _eval(tree: Tree, values: dict):
+    if tree.kind == "name":
+        return values[tree.value]
+    if tree.kind == "literal":
+        return tree.value
+    args = [_eval(c, values) for c in tree.children]
+    if tree.kind == "unary":
+        return UNARY_OPERATORS[tree.value](*args)
+    if tree.kind == "binary":
+        _refuse_huge_ints(tree.value, args)
+        result = PY_OPERATORS[tree.value](*args)
+        if tree.value == "**" and np.asarray(result).dtype.kind == "f":
+            exponent = np.asarray(args[1])
+            if not (exponent.size == 1 and exponent.ravel()[0] in _EXACT_POWERS) and np.asarray(args[0]).size:
+                raise Inexact()
+        return result
+    return FUNCTION_ORACLES[tree.value](*args)
+
+
+def _refuse_huge_ints(symbol: str, args) -> None:
+    """fusenum's documented limit: folding never builds an int of more than MAX_CONSTANT_BITS bits
+    (Python would spend minutes or gigabytes on ``9 ** 2**40``)."""
+    if symbol not in ("**", "<<") or not all(type(a) is int for a in args):
+        return
+    base, exponent = args
+    if symbol == "**" and abs(base) > 1 and exponent > 0:
+        bits = exponent * (abs(base).bit_length() - 1)
+    elif symbol == "<<" and base and exponent > 0:
+        bits = exponent + base.bit_length()
+    else:
+        return
+    if bits > MAX_CONSTANT_BITS:
+        raise OverflowError("integer constant too large")
+
+
+def assert_same(expected, got) -> None:
+    """Identical dtype up to byte order, shape and values (floats bit for bit, NaN matching NaN).
+
+    Byte order is the caller's to check: fusenum returns native-endian arrays, like
+    every NumPy operation, but ``out=`` may be byte-swapped, and a bare name
+    (``"a"``) gives NumPy's oracle the input's own dtype.
+    """
+    expected = np.asarray(expected)
+    assert isinstance(got, np.ndarray), type(got)
+    assert got.dtype.newbyteorder("=") == expected.dtype.newbyteorder("="), (got.dtype, expected.dtype)
+    assert got.shape == expected.shape, (got.shape, expected.shape)
+    if expected.dtype.kind == "f":
+        nan = np.isnan(expected)
+        assert np.array_equal(nan, np.isnan(got)), "NaN positions differ"
+        bits = f"u{expected.dtype.itemsize}"
+        e, g = expected[~nan].astype(expected.dtype.newbyteorder("=")), got[~nan].astype(expected.dtype.newbyteorder("="))
+        mismatch = e.view(bits) != g.view(bits)
+        assert not mismatch.any(), f"values differ: expected {e[mismatch][:5]}, got {g[mismatch][:5]}"
+    else:
+        assert np.array_equal(expected, got), f"values differ:\n{expected}\n{got}"

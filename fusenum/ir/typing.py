@@ -137,6 +137,13 @@ def _describe(descriptor) -> str:
     return f"Python {descriptor.__name__}" if isinstance(descriptor, type) else str(descriptor)
 
 
+def _describe_value(value) -> str:
+    """A short description of a folded value (Python refuses to print huge ints)."""
+    if type(value) is int and value.bit_length() > 64:
+        return f"(an integer of {value.bit_length()} bits)"
+    return repr(value)
+
+
 def _is_constant(operand: Operand) -> bool:
     return not isinstance(operand, WeakVar) and (
         not isinstance(operand, Node) or operand.op == "const")
@@ -214,7 +221,8 @@ class Builder:
             if isinstance(result, WeakVar):
                 raise NeedsValue([result.source])
             value = np.asarray(result)
-            check_dtype(value.dtype, f"the result {result!r}")
+            if value.dtype.newbyteorder("=") not in SUPPORTED:
+                check_dtype(value.dtype, f"the result {_describe_value(result)}")
             result = nodes.const(value[()])
         used = nodes.inputs(result)
         renumbered = {node: nodes.input_slot(k, node.dtype) for k, node in enumerate(used)}

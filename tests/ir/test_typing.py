@@ -149,3 +149,8 @@ def test_finish_numbers_slots_in_order_of_first_use():
     root, sources = builder.finish(builder.apply("add", a, b))
     assert [n.attr for n in nodes.inputs(root)] == [0, 1]
     assert [s.key for s in sources] == ["a", "b"]
+
+
+def test_literal_result_too_big_for_any_dtype_is_named_briefly():
+    with pytest.raises(fusenum.UnsupportedDTypeError, match=r"the result \(an integer of 16003 bits\) has dtype object"):
+        fusenum.evaluate("(1 << 127) ** 126")

@@ -222,12 +222,22 @@ def _shift_in_range(em, dtype, amount):
     return em.b.icmp_unsigned("<", amount, em.const(dtype, 8 * dtype.itemsize))
 
 
-@rule("shl")
-def _shl(em, node, args, arg):
+def _zero_filling_shift(em, node, args, shift):
+    """``shift`` (shl or lshr) with NumPy's rule: by the bit width or more gives 0."""
     dtype, (x, amount) = node.dtype, args
     ok = _shift_in_range(em, dtype, amount)
-    shifted = em.b.shl(x, em.b.select(ok, amount, em.const(dtype, 0)))
+    shifted = shift(x, em.b.select(ok, amount, em.const(dtype, 0)))
     return em.b.select(ok, shifted, em.const(dtype, 0))
+
+
+@rule("shl")
+def _shl(em, node, args, arg):
+    return _zero_filling_shift(em, node, args, em.b.shl)
+
+
+@rule("lshr")
+def _lshr(em, node, args, arg):
+    return _zero_filling_shift(em, node, args, em.b.lshr)
 
 
 @rule("ashr")
@@ -235,14 +245,6 @@ def _ashr(em, node, args, arg):
     dtype, (x, amount) = node.dtype, args
     ok = _shift_in_range(em, dtype, amount)
     return em.b.ashr(x, em.b.select(ok, amount, em.const(dtype, 8 * dtype.itemsize - 1)))
-
-
-@rule("lshr")
-def _lshr(em, node, args, arg):
-    dtype, (x, amount) = node.dtype, args
-    ok = _shift_in_range(em, dtype, amount)
-    shifted = em.b.lshr(x, em.b.select(ok, amount, em.const(dtype, 0)))
-    return em.b.select(ok, shifted, em.const(dtype, 0))
 
 
 # ---- power -------------------------------------------------------------------------

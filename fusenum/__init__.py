@@ -12,14 +12,15 @@ scalars), same shape, same values.
 from .cache import CacheInfo, cache_info, clear_cache
 from .codegen.target import available as available_simd
 from .codegen.target import get_simd, set_simd
-from .errors import (CastingError, CompileError, ExpressionError, FusenumError, TargetError,
-                     UnsupportedDTypeError)
+from .errors import (CastingError, CompileError, ConfigurationError, ExpressionError, FusenumError,
+                     TargetError, UnsupportedDTypeError)
 from .evaluation import evaluate
+from .parallel import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "evaluate", "cache_info", "clear_cache", "CacheInfo", "get_simd", "set_simd", "available_simd",
-    "FusenumError", "ExpressionError", "UnsupportedDTypeError", "CastingError", "CompileError",
+    "evaluate", "get_num_threads", "set_num_threads", "cache_info", "clear_cache", "CacheInfo", "get_simd", "set_simd", "available_simd",
+    "FusenumError", "ExpressionError", "UnsupportedDTypeError", "CastingError", "CompileError", "ConfigurationError",
     "TargetError", "__version__",
 ]

@@ -10,6 +10,7 @@ kernel and a *miss* for every compilation.
 """
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from typing import NamedTuple
@@ -54,6 +55,8 @@ class _Stats:
 stats = _Stats()
 _kernels: "OrderedDict[tuple, Kernel]" = OrderedDict()
 _lock = threading.Lock()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_lock.acquire, after_in_parent=_lock.release, after_in_child=_lock.release)
 
 
 def kernel(spec: KernelSpec, target: Target) -> Kernel:

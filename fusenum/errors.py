@@ -40,3 +40,7 @@ class CompileError(FusenumError, RuntimeError):
 
 class TargetError(FusenumError, RuntimeError):
     """The requested SIMD target (``FUSENUM_SIMD``) is unknown or not supported by this CPU."""
+
+
+class ConfigurationError(FusenumError, ValueError):
+    """A setting (an environment variable or a ``set_*`` call) has an invalid value."""

@@ -21,19 +21,37 @@ from __future__ import annotations
 
 import struct
 from operator import itemgetter
+from pathlib import Path
 
 import numpy as np
 
-from . import cache
+from . import cache, parallel
 from .codegen import target as simd
 from .codegen.abi import STATUS_LAYOUT_MISMATCH, raise_status
 from .codegen.lower import Access, KernelSpec
 from .errors import CastingError
 from .ir import nodes
 from .ir.nodes import Node
+from .ir.ops import OPS
 from .ir.typing import Source, check_dtype
 
 CASTING_RULES = ("no", "equiv", "safe", "same_kind", "unsafe")
+
+
+def _last_level_cache_bytes() -> int:
+    """Size of the largest CPU cache (Linux sysfs), or 32 MiB when it cannot be read."""
+    sizes = []
+    for entry in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*/size"):
+        text = entry.read_text().strip().upper()
+        scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
+        digits = text.rstrip("KMG")
+        if digits.isdigit():
+            sizes.append(int(digits) * scale)
+    return max(sizes, default=32 << 20)
+
+
+#: Outputs at least this big are written with non-temporal (cache-bypassing) stores.
+STREAM_BYTES = _last_level_cache_bytes()
 ORDERS = ("K", "A", "C", "F")
 
 
@@ -46,7 +64,8 @@ class Plan:
     with an output shaped like that array. Otherwise it is None.
     """
 
-    __slots__ = ("root", "sources", "dtype", "kernels", "first_array", "whole", "take", "_array_swapped")
+    __slots__ = ("root", "sources", "dtype", "kernels", "first_array", "checked", "take", "parallel_size",
+                 "stream_size", "big_size", "_array_swapped")
 
     def __init__(self, root: Node, sources: tuple[Source, ...], values: list):
         self.root = root
@@ -57,27 +76,30 @@ class Plan:
         operand_arrays = {s.key for s in sources if s.dtype is None}
         self.first_array = arrays[0] if arrays and set(arrays) <= operand_arrays else None
         self._array_swapped = {i: not values[i].dtype.isnative for i in arrays}
-        self.whole: dict[str, object] = {}  # SIMD level -> checked kernel's whole-array entry
+        self.checked: dict[tuple, cache.Kernel] = {}  # (SIMD level, streaming) -> checked kernel
         self.take = _operand_getter(sources)
+        self.parallel_size = parallel.min_size(work_per_element(root))
+        self.stream_size = max(1, STREAM_BYTES // self.dtype.itemsize)
+        self.big_size = min(self.parallel_size, self.stream_size)
 
     def operands(self, values: list) -> list[np.ndarray]:
         """The kernel's input arrays, one per slot, from the values bound to the expression."""
         return [values[s.key] if s.dtype is None else s.convert(values[s.key]) for s in self.sources]
 
     def kernel(self, out_dtype: np.dtype, accesses: tuple[Access, ...], ndim: int,
-               checked: bool = False) -> cache.Kernel:
-        key = (out_dtype, accesses, ndim, checked, simd.get_simd())
+               checked: bool = False, streaming: bool = False) -> cache.Kernel:
+        key = (out_dtype, accesses, ndim, checked, streaming, simd.get_simd())
         found = self.kernels.get(key)
         if found is not None:
             cache.stats.hits += 1
             return found
         root = nodes.cast(self.root, out_dtype.newbyteorder("="))
-        spec = KernelSpec(root, accesses, ndim, checked)
+        spec = KernelSpec(root, accesses, ndim, checked, streaming)
         found = self.kernels[key] = cache.kernel(spec, simd.current())
         return found
 
-    def compile_whole(self, values: list):
-        """The checked kernel's whole-array entry, compiled if these values fit it (else None).
+    def compile_checked(self, values: list, streaming: bool = False) -> cache.Kernel | None:
+        """The fast path's checked kernel, compiled if these values fit it (else None).
 
         Until a call's arrays are all C-contiguous with one shape nothing is
         compiled, so expressions only ever used on strided data compile one kernel.
@@ -88,8 +110,21 @@ class Plan:
             return None
         accesses = tuple(Access("c", self._array_swapped[s.key]) if s.dtype is None else Access("u")
                          for s in self.sources) + (Access("c"),)
-        whole = self.whole[simd.get_simd()] = self.kernel(self.dtype, accesses, 1, checked=True).whole
-        return whole
+        kernel = self.kernel(self.dtype, accesses, 1, checked=True, streaming=streaming)
+        self.checked[simd.get_simd(), streaming] = kernel
+        return kernel
+
+    def run_big(self, kernel: cache.Kernel, values: list, operands: tuple, size: int, itemsize: int) -> int:
+        """Run a checked kernel call too big for one plain call: streaming stores, threads."""
+        if size >= self.stream_size:
+            kernel = self.checked.get((simd.level, True)) or self.compile_checked(values, streaming=True)
+        threads = parallel._threads if size >= self.parallel_size else 1
+        return parallel.run(kernel.function, operands, None, size, itemsize, threads)
+
+
+def work_per_element(root: Node) -> int:
+    """The op table's cost summed over an expression: how much work one element is."""
+    return sum(OPS[n.op].cost if n.op in OPS else 1 for n in nodes.walk(root) if n.args)
 
 
 def _operand_getter(sources: tuple[Source, ...]):
@@ -111,11 +146,11 @@ def execute(plan: Plan, values: list, names=(), out=None, order: str = "K",
     """Evaluate ``plan`` on ``values`` (one per name: an ndarray or a Python scalar)."""
     if plan.first_array is not None and (order == "K" or order == "C" or order == "A"):
         # The common call: the checked kernel verifies the layout itself.
-        whole = plan.whole.get(simd.level)
-        compiled_now = whole is None
+        kernel = plan.checked.get((simd.level, False))
+        compiled_now = kernel is None
         if compiled_now:
-            whole = plan.compile_whole(values)
-        if whole is not None:
+            kernel = plan.compile_checked(values)
+        if kernel is not None:
             if out is None:
                 result = np.empty(values[plan.first_array].shape, plan.dtype)
             elif type(out) is np.ndarray and out.dtype == plan.dtype and casting in CASTING_RULES:
@@ -123,7 +158,12 @@ def execute(plan: Plan, values: list, names=(), out=None, order: str = "K",
             else:
                 result = None
             if result is not None:
-                status = whole(plan.take(values) + (result,))
+                operands = plan.take(values) + (result,)
+                size = result.size
+                if size < plan.big_size:
+                    status = kernel.whole(operands)
+                else:
+                    status = plan.run_big(kernel, values, operands, size, result.itemsize)
                 if not status:
                     if not compiled_now:
                         cache.stats.hits += 1
@@ -227,12 +267,17 @@ def run(plan: Plan, operands: list[np.ndarray], out: np.ndarray) -> None:
     ndim = len(shape)
     accesses = tuple(_access(a, s) for a, s in zip(operands, strides)) + (
         Access("c" if strides[-1][-1] == out.itemsize else "s", not out.dtype.isnative),)
-    kernel = plan.kernel(out.dtype, accesses, ndim)
+    streaming = out.nbytes >= STREAM_BYTES and accesses[-1].stride == "c"
+    kernel = plan.kernel(out.dtype, accesses, ndim, streaming=streaming)
     layout = None
     if kernel.needs_layout:
         words = list(shape) + [s for per_operand in strides for s in per_operand]
         layout = struct.pack(f"{len(words)}q", *words)
-    status = kernel.function(0, out.size, tuple(arrays), layout)
+    size = out.size
+    if parallel._threads > 1 and size >= plan.parallel_size:
+        status = parallel.run(kernel.function, tuple(arrays), layout, size, out.itemsize, parallel._threads)
+    else:
+        status = kernel.function(0, size, tuple(arrays), layout)
     if status:
         raise_status(status)
 

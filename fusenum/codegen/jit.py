@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+import os
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,6 +23,9 @@ from .target import Target, _host
 
 _lock = threading.Lock()
 _library_names = itertools.count()
+if hasattr(os, "register_at_fork"):
+    # A fork during another thread's compilation would leave the child a lock nobody releases.
+    os.register_at_fork(before=_lock.acquire, after_in_parent=_lock.release, after_in_child=_lock.release)
 
 
 @dataclass

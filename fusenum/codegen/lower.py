@@ -57,12 +57,19 @@ class KernelSpec:
     partially overlapping an input -- and returns ``STATUS_LAYOUT_MISMATCH``
     otherwise, so Python needs no checks of its own. ``stop < 0`` means the
     whole output.
+
+    A *streaming* kernel writes a contiguous output with non-temporal stores,
+    which bypass the cache: for an output larger than the last-level cache this
+    saves reading each output line before writing it (a fifth of the memory
+    traffic of ``a+b*c``). Rows start with scalar steps until the output is
+    vector-aligned, as the aligned stores require.
     """
 
     root: Node
     accesses: tuple[Access, ...]  # one per input slot, then the output
     ndim: int
     checked: bool = False
+    streaming: bool = False
 
     @property
     def needs_layout(self) -> bool:
@@ -108,6 +115,9 @@ class _KernelBuilder:
         self.dtypes = [dtypes[k] for k in range(len(spec.accesses) - 1)] + [spec.root.dtype]
         self.uniform_slots = frozenset(
             k for k, access in enumerate(spec.accesses[:-1]) if access.stride == "u")
+        self.streaming = (spec.streaming and spec.accesses[-1].stride == "c" and self.lanes > 1
+                          and target.name in ("sse2", "avx2", "avx512"))
+        self.vector_bytes = self.lanes * self.dtypes[-1].itemsize
 
     # ---- entry: operand base pointers, layout, single-valued inputs ----------------------
     def build(self):
@@ -136,6 +146,9 @@ class _KernelBuilder:
             self._row(ptrs, b.sub(stop, start))
         else:
             self._rows(start, stop)
+        if self.streaming:
+            # Non-temporal stores are weakly ordered: make them visible before returning.
+            b.call(ir.Function(self.fn.module, ir.FunctionType(ir.VoidType(), []), "llvm.x86.sse.sfence"), [])
         b.ret(b.load(self.status))
 
     def _field(self, base, offset: int, typ: ir.Type) -> ir.Value:
@@ -243,9 +256,23 @@ class _KernelBuilder:
         per_row = {k: self._load_scalar(k, ptrs[k])
                    for k, a in enumerate(self.spec.accesses[:-1]) if a.stride == "0"}
         start = ir.Constant(I64, 0)
+        if self.streaming:
+            start = self._loop(start, self._steps_to_alignment(ptrs[-1], count), 1,
+                               lambda i: self._step(ptrs, i, 1, per_row))
         if self.lanes > 1:
             start = self._loop(start, count, self.lanes, lambda i: self._step(ptrs, i, self.lanes, per_row))
         self._loop(start, count, 1, lambda i: self._step(ptrs, i, 1, per_row))
+
+    def _steps_to_alignment(self, out_ptr, count):
+        """Elements to write before ``out_ptr`` is vector-aligned (all of them if it never will be)."""
+        b = self.b
+        itemsize = self.dtypes[-1].itemsize
+        address = b.ptrtoint(out_ptr, I64)
+        misaligned = b.and_(address, ir.Constant(I64, self.vector_bytes - 1))
+        gap = b.and_(b.sub(ir.Constant(I64, self.vector_bytes), misaligned), ir.Constant(I64, self.vector_bytes - 1))
+        element_aligned = b.icmp_unsigned("==", b.and_(address, ir.Constant(I64, itemsize - 1)), ir.Constant(I64, 0))
+        steps = b.select(element_aligned, b.udiv(gap, ir.Constant(I64, itemsize)), count)
+        return b.select(b.icmp_signed("<", steps, count), steps, count)
 
     def _loop(self, begin, end, step: int, body) -> ir.Value:
         """``for (i = begin; i + step <= end; i += step) body(i)``; returns the final ``i``."""
@@ -318,6 +345,10 @@ class _KernelBuilder:
             value = b.bitcast(value, em.vector(_raw_type(dtype)))
         if self.spec.accesses[k].swapped and dtype.itemsize > 1:
             value = em.intrinsic("llvm.bswap", value)
+        if em.lanes > 1 and self.streaming:
+            store = b.store(value, self._element_ptr(k, ptr, i), align=self.vector_bytes)
+            store.set_metadata("nontemporal", self.fn.module.add_metadata([ir.Constant(I32, 1)]))
+            return
         if self.spec.accesses[k].stride == "c" or em.lanes == 1:
             b.store(value, self._element_ptr(k, ptr, i), align=1)
             return

@@ -35,6 +35,7 @@ class Op:
     fold: Callable | None = None
     resolve: Callable | None = None
     weak_cast: str = "strict"
+    cost: int = 1
     doc: str = ""
     rules: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -76,12 +77,16 @@ OPS: dict[str, Op] = _row(
     Op("add",              2, {"b": "or", "iu": "add", "f": "fadd"},          np.add,            "+",  fold=operator.add),
     Op("subtract",         2, {"iu": "sub", "f": "fsub"},                     np.subtract,       "-",  fold=operator.sub),
     Op("multiply",         2, {"b": "and", "iu": "mul", "f": "fmul"},         np.multiply,       "*",  fold=operator.mul),
-    Op("true_divide",      2, {"f": "fdiv"},                                  np.true_divide,    "/",  fold=operator.truediv),
+    Op("true_divide",      2, {"f": "fdiv"},                                  np.true_divide,    "/",  fold=operator.truediv,
+       cost=4),
     Op("floor_divide",     2, {"i": "sfloordiv", "u": "ufloordiv", "f": "ffloordiv"},
-                                                                              np.floor_divide,   "//", fold=operator.floordiv),
+                                                                              np.floor_divide,   "//", fold=operator.floordiv,
+       cost=8),
     Op("remainder",        2, {"i": "sremainder", "u": "uremainder", "f": "fremainder"},
-                                                                              np.remainder,      "%",  fold=operator.mod),
-    Op("power",            2, {"i": "spower", "u": "upower", "f": "fpower"},  np.power,          "**", fold=operator.pow),
+                                                                              np.remainder,      "%",  fold=operator.mod,
+       cost=8),
+    Op("power",            2, {"i": "spower", "u": "upower", "f": "fpower"},  np.power,          "**", fold=operator.pow,
+       cost=40),
     Op("left_shift",       2, {"iu": "shl"},                                  np.left_shift,     "<<", fold=operator.lshift),
     Op("right_shift",      2, {"i": "ashr", "u": "lshr"},                     np.right_shift,    ">>", fold=operator.rshift),
     Op("bitwise_and",      2, {"biu": "and"},                                 np.bitwise_and,    "&",  fold=operator.and_),
@@ -104,8 +109,10 @@ OPS: dict[str, Op] = _row(
     # Rewrite targets of ``**`` (see ir/typing.py): a single-valued float exponent of
     # 2, -1 or 0.5 means square, reciprocal or sqrt, exactly as NumPy computes it.
     Op("square",           1, {"iuf": "square"},                              np.square,         fold=np.square),
-    Op("reciprocal",       1, {"f": "reciprocal"},                            np.reciprocal,     fold=np.reciprocal),
-    Op("sqrt",             1, {"f": "sqrt"},                                  np.sqrt,           names=("sqrt",), fold=np.sqrt),
+    Op("reciprocal",       1, {"f": "reciprocal"},                            np.reciprocal,     fold=np.reciprocal,
+       cost=4),
+    Op("sqrt",             1, {"f": "sqrt"},                                  np.sqrt,           names=("sqrt",), fold=np.sqrt,
+       cost=4),
 )
 
 BINARY_SYMBOLS: dict[str, Op] = {op.symbol: op for op in OPS.values() if op.symbol and op.arity == 2}

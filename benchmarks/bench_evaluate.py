@@ -1,7 +1,7 @@
 """asv: fusenum.evaluate against NumPy and numexpr on the same expressions and arrays.
 
 Time ratios only mean something within one run on one machine (shared machines
-are noisy); `benchmarks/compare.py` prints them side by side.
+are noisy); `benchmarks/report.py` measures them side by side in one process.
 """
 import numexpr
 import numpy as np
@@ -10,30 +10,63 @@ import fusenum
 
 from .common import EXPRESSIONS, operands
 
+ALL = fusenum.get_num_threads()
+
+
+def _threads(count):
+    n = ALL if count == "all" else count
+    fusenum.set_num_threads(n)
+    numexpr.set_num_threads(n)
+
 
 class Expressions:
-    """Cached-kernel time of whole expressions, one thread (numexpr too)."""
+    """Cached-kernel time of whole expressions; numexpr gets the same thread count."""
 
-    params = (list(EXPRESSIONS), [1_000, 100_000, 1_000_000], ["float32", "float64"])
-    param_names = ["expression", "size", "dtype"]
+    params = (list(EXPRESSIONS), [1_000, 10_000, 100_000, 1_000_000, 10_000_000], ["float32", "float64"],
+              [1, "all"])
+    param_names = ["expression", "size", "dtype", "threads"]
 
-    def setup(self, expression, size, dtype):
+    def setup(self, expression, size, dtype, threads):
+        _threads(threads)
         self.names = operands(size, dtype)
         self.out = np.empty(size, dtype)
-        numexpr.set_num_threads(1)
         fusenum.evaluate(expression, local_dict=self.names)  # compile outside the timing
         numexpr.evaluate(expression, local_dict=self.names)
 
-    def time_fusenum(self, expression, size, dtype):
+    def teardown(self, *params):
+        _threads("all")
+
+    def time_fusenum(self, expression, size, dtype, threads):
         fusenum.evaluate(expression, local_dict=self.names)
 
-    def time_fusenum_out(self, expression, size, dtype):
+    def time_fusenum_out(self, expression, size, dtype, threads):
         fusenum.evaluate(expression, local_dict=self.names, out=self.out, casting="unsafe")
 
-    def time_numexpr(self, expression, size, dtype):
+    def time_numexpr(self, expression, size, dtype, threads):
         numexpr.evaluate(expression, local_dict=self.names)
 
-    def time_numpy(self, expression, size, dtype):
+    def time_numpy(self, expression, size, dtype, threads):
+        EXPRESSIONS[expression](**self.names)
+
+
+class PeakMemory:
+    """Peak memory of evaluating an expression on 10M float64 (inputs included: 3 x 80 MB)."""
+
+    params = [list(EXPRESSIONS)]
+    param_names = ["expression"]
+
+    def setup(self, expression):
+        self.names = operands(10_000_000)
+        fusenum.evaluate(expression, local_dict=operands(10))
+        numexpr.evaluate(expression, local_dict=operands(10))
+
+    def peakmem_fusenum(self, expression):
+        fusenum.evaluate(expression, local_dict=self.names)
+
+    def peakmem_numexpr(self, expression):
+        numexpr.evaluate(expression, local_dict=self.names)
+
+    def peakmem_numpy(self, expression):
         EXPRESSIONS[expression](**self.names)
 
 
@@ -48,6 +81,9 @@ class CallOverhead:
         numexpr.set_num_threads(1)
         fusenum.evaluate("a+b*c", local_dict=self.names)
         numexpr.evaluate("a+b*c", local_dict=self.names)
+
+    def teardown(self, size):
+        _threads("all")
 
     def time_fusenum(self, size):
         fusenum.evaluate("a+b*c", local_dict=self.names)

@@ -11,7 +11,13 @@ so far, by layout. :func:`execute` runs a plan on concrete values:
    iterator does, so most calls become one flat loop;
 4. each operand gets a layout class (see :mod:`fusenum.codegen.lower`), which
    with the dimension count selects the kernel;
-5. the kernel runs over ``[0, size)`` with the GIL released.
+5. the kernel runs over ``[0, size)`` with the GIL released, split over threads
+   when the call is big enough (:mod:`fusenum.parallel`), and with streaming
+   stores when the output is larger than the last-level cache.
+
+The common call -- C-contiguous arrays of one shape -- skips steps 1 to 4: a
+*checked* kernel verifies the layout itself and reports a mismatch, upon which
+the general path runs.
 
 If ``out`` overlaps an input in any other way than element-for-element (say
 ``out=a[::-1]`` while reading ``a``), the result is computed into a temporary
@@ -77,14 +83,10 @@ class Plan:
         self.first_array = arrays[0] if arrays and set(arrays) <= operand_arrays else None
         self._array_swapped = {i: not values[i].dtype.isnative for i in arrays}
         self.checked: dict[tuple, cache.Kernel] = {}  # (SIMD level, streaming) -> checked kernel
-        self.take = _operand_getter(sources)
+        self.take = _operand_getter(sources)  # values -> tuple of the kernel's input arrays
         self.parallel_size = parallel.min_size(work_per_element(root))
         self.stream_size = max(1, STREAM_BYTES // self.dtype.itemsize)
         self.big_size = min(self.parallel_size, self.stream_size)
-
-    def operands(self, values: list) -> list[np.ndarray]:
-        """The kernel's input arrays, one per slot, from the values bound to the expression."""
-        return [values[s.key] if s.dtype is None else s.convert(values[s.key]) for s in self.sources]
 
     def kernel(self, out_dtype: np.dtype, accesses: tuple[Access, ...], ndim: int,
                checked: bool = False, streaming: bool = False) -> cache.Kernel:
@@ -117,7 +119,8 @@ class Plan:
     def run_big(self, kernel: cache.Kernel, values: list, operands: tuple, size: int, itemsize: int) -> int:
         """Run a checked kernel call too big for one plain call: streaming stores, threads."""
         if size >= self.stream_size:
-            kernel = self.checked.get((simd.level, True)) or self.compile_checked(values, streaming=True)
+            # If these arrays do not fit a checked kernel, the plain one reports the mismatch.
+            kernel = self.checked.get((simd.level, True)) or self.compile_checked(values, True) or kernel
         threads = parallel._threads if size >= self.parallel_size else 1
         return parallel.run(kernel.function, operands, None, size, itemsize, threads)
 
@@ -178,7 +181,7 @@ def execute_general(plan: Plan, values: list, names=(), out=None, order: str = "
     """:func:`execute` for any layout: broadcast, coalesce, pick the kernel by layout."""
     arrays = [v for v in values if type(v) is np.ndarray]
     shape = broadcast_shape(arrays, [n for n, v in zip(names, values) if type(v) is np.ndarray])
-    operands = plan.operands(values)
+    operands = list(plan.take(values))
     if out is None:
         if order not in ORDERS:
             raise ValueError(f"order must be one of 'K', 'A', 'C', 'F', not {order!r}")

@@ -134,3 +134,11 @@ def test_forked_child_computes_correctly(split_everything):
             os._exit(2)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_big_call_on_strided_arrays_after_a_contiguous_one(split_everything):
+    a = np.arange(10_000.0)
+    fusenum.evaluate("a * 2")  # compiles the checked (fast-path) kernel
+    b = np.arange(20_000.0)[::2]  # same dtype, not contiguous: the checked kernels do not fit
+    a = b
+    np.testing.assert_array_equal(fusenum.evaluate("a * 2"), b * 2)

@@ -136,9 +136,12 @@ def test_forked_child_computes_correctly(split_everything):
     assert os.waitstatus_to_exitcode(status) == 0
 
 
-def test_big_call_on_strided_arrays_after_a_contiguous_one(split_everything):
-    a = np.arange(10_000.0)
-    fusenum.evaluate("a * 2")  # compiles the checked (fast-path) kernel
-    b = np.arange(20_000.0)[::2]  # same dtype, not contiguous: the checked kernels do not fit
+def test_big_strided_call_after_a_small_contiguous_one(monkeypatch):
+    monkeypatch.setattr(runtime, "STREAM_BYTES", 8 * 5000)  # 10000 float64 stream, 1000 do not
+    fusenum.clear_cache()
+    a = np.arange(1000.0)
+    fusenum.evaluate("a * 2")  # compiles only the plain checked kernel
+    b = np.arange(20_000.0)[::2]  # same dtype, big, not contiguous: no checked kernel fits
     a = b
     np.testing.assert_array_equal(fusenum.evaluate("a * 2"), b * 2)
+    fusenum.clear_cache()

@@ -44,11 +44,12 @@ def main() -> None:
 
             def one():
                 parallel.set_num_threads(1)
+                plan.parallel_size = plan.big_size = plan.wake_size = 10**12
                 fusenum.evaluate(text, local_dict=names, out=out)
 
             def split():
                 parallel.set_num_threads(threads)
-                plan.parallel_size = 1
+                plan.parallel_size = plan.big_size = plan.wake_size = 1
                 fusenum.evaluate(text, local_dict=names, out=out)
 
             t = best_times({"one": one, "split": split}, seconds=0.2, repeat=9)

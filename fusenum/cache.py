@@ -36,13 +36,14 @@ class Kernel:
     Checked kernels also have ``whole(operands_tuple) -> status``.
     """
 
-    __slots__ = ("spec", "target", "compiled", "function", "whole", "needs_layout")
+    __slots__ = ("spec", "target", "compiled", "address", "function", "whole", "needs_layout")
 
     def __init__(self, spec: KernelSpec, target: Target):
         self.spec = spec
         self.target = target
         self.compiled = jit.compile_kernel(kernel_module(spec, target), symbols(spec), target)
-        self.function = KERNEL_CTYPE(self.compiled.addresses[SYMBOL])
+        self.address = self.compiled.addresses[SYMBOL]
+        self.function = KERNEL_CTYPE(self.address)
         self.whole = WHOLE_CTYPE(self.compiled.addresses[WHOLE_SYMBOL]) if spec.checked else None
         self.needs_layout = spec.needs_layout
 

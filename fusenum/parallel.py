@@ -6,6 +6,11 @@ kernel on disjoint ranges use every core. The pool is persistent (threads are
 started once and wait on a queue) because starting a thread costs more than
 a small kernel call. The calling thread takes the first chunk itself.
 
+Where possible the threads are native (:mod:`fusenum.codegen.pool`: pthreads
+running JIT-compiled code that spin briefly between calls, so handing out a
+chunk costs about a microsecond); elsewhere they are Python threads, whose
+hand-off costs tens of microseconds.
+
 The thread count is ``FUSENUM_NUM_THREADS`` if set, else the number of cores
 this process may run on (``os.sched_getaffinity``); :func:`set_num_threads`
 changes it. Calls from many Python threads at once are safe: every call has
@@ -16,20 +21,32 @@ from __future__ import annotations
 
 import os
 import queue
+import struct
 import threading
 
+from .codegen import pool
 from .errors import ConfigurationError
 
 #: Chunk boundaries fall on multiples of this many bytes, so no two threads write one cache line.
 CHUNK_ALIGNMENT_BYTES = 256
-#: Below this much work (elements x op-table cost) a call runs on the calling thread: handing
-#: chunks to the pool costs more than it saves. Measured with benchmarks/thread_threshold.py.
-PARALLEL_WORK = 200_000
+#: Below this much work (elements x work per element, see runtime.work_per_element) a call runs
+#: on the calling thread: handing chunks to awake (spinning) workers costs more than it saves.
+#: benchmarks/thread_threshold.py measured the crossover at 220k-600k on the development machine.
+PARALLEL_WORK = 300_000
+#: From this much work a call also pays for waking sleeping workers (30-50 us on that machine).
+WAKE_WORK = 2_000_000
+#: Run large calls on the JIT-compiled pthread pool where it is supported (else Python threads).
+USE_NATIVE_POOL = True
 
 
 def min_size(work_per_element: int) -> int:
     """The smallest call (in elements) worth splitting, for this much work per element."""
     return max(1, PARALLEL_WORK // max(1, work_per_element))
+
+
+def wake_size(work_per_element: int) -> int:
+    """The smallest call (in elements) worth waking sleeping workers for."""
+    return max(1, WAKE_WORK // max(1, work_per_element))
 
 
 def _default_threads() -> int:
@@ -70,8 +87,11 @@ def set_num_threads(n: int) -> int:
     return previous
 
 
-class _Pool:
-    """Worker threads taking ``(function, start, stop, operands, layout, results)`` tasks."""
+class _PythonPool:
+    """Worker threads taking ``(function, start, stop, operands, layout, results)`` tasks.
+
+    The fallback where the native pool (:mod:`fusenum.codegen.pool`) cannot run.
+    """
 
     def __init__(self):
         self.tasks: queue.SimpleQueue = queue.SimpleQueue()
@@ -96,17 +116,64 @@ class _Pool:
             except BaseException as exc:  # never lose a chunk: the caller is waiting for it
                 results.put(exc)
 
+    def run(self, function, ranges, operands, layout) -> int:
+        self.ensure(len(ranges) - 1)
+        results: queue.SimpleQueue = queue.SimpleQueue()
+        for start, stop in ranges[1:]:
+            self.tasks.put((function, start, stop, operands, layout, results))
+        status = function(ranges[0][0], ranges[0][1], operands, layout)
+        failure = None
+        for _ in ranges[1:]:
+            outcome = results.get()
+            if isinstance(outcome, BaseException):
+                failure = outcome
+            else:
+                status |= outcome
+        if failure is not None:
+            raise failure
+        return status
 
-_pool = _Pool()
+
+class _NativePool:
+    """The JIT-compiled pthread pool (compiled on first use)."""
+
+    def __init__(self):
+        from .codegen import jit, target
+
+        self.compiled = jit.compile_kernel(pool.module_text(), pool.SYMBOLS, target.make_target("scalar"))
+        addresses = self.compiled.addresses
+        self.run = pool.RUN_CTYPE(addresses["fusenum_pool_run"])
+        control = {name: pool.CONTROL_CTYPE(addresses[f"fusenum_pool_{name}"])
+                   for name in ("acquire", "release", "reset")}
+        # A fork while another thread uses the pool would leave the child a held lock.
+        os.register_at_fork(before=control["acquire"], after_in_parent=control["release"],
+                            after_in_child=control["reset"])
+        self.control = control
+
+
+_python_pool = _PythonPool()
+_native_pool: _NativePool | None = None
+_native_lock = threading.Lock()
 
 
 def _after_fork_in_child() -> None:
-    global _pool
-    _pool = _Pool()
+    global _python_pool
+    _python_pool = _PythonPool()
 
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _native() -> _NativePool | None:
+    global _native_pool
+    if not USE_NATIVE_POOL or not pool.supported():
+        return None
+    if _native_pool is None:
+        with _native_lock:
+            if _native_pool is None:
+                _native_pool = _NativePool()
+    return _native_pool
 
 
 def chunks(size: int, parts: int, itemsize: int) -> list[tuple[int, int]]:
@@ -118,26 +185,21 @@ def chunks(size: int, parts: int, itemsize: int) -> list[tuple[int, int]]:
     return [(bounds[k], bounds[k + 1]) for k in range(parts) if bounds[k] < bounds[k + 1]]
 
 
-def run(function, operands: tuple, layout, size: int, itemsize: int, threads: int) -> int:
-    """Call ``function(start, stop, operands, layout)`` over ``[0, size)`` on ``threads`` threads.
+def run(kernel, operands: tuple, layout, size: int, itemsize: int, threads: int, wake_ok: bool = True) -> int:
+    """Run ``kernel`` over ``[0, size)`` split into ``threads`` chunks; returns the OR of their statuses.
 
-    Returns the bitwise OR of the chunks' statuses.
+    ``wake_ok`` says the call is big enough to pay for waking sleeping workers;
+    if it is not and they sleep, the call runs on this thread alone (and wakes
+    them for the next one).
     """
-    ranges = chunks(size, threads, itemsize)
+    ranges = chunks(size, min(threads, pool.MAX_WORKERS + 1), itemsize)
     if len(ranges) == 1:
-        return function(0, size, operands, layout)
-    _pool.ensure(len(ranges) - 1)
-    results: queue.SimpleQueue = queue.SimpleQueue()
-    for start, stop in ranges[1:]:
-        _pool.tasks.put((function, start, stop, operands, layout, results))
-    status = function(ranges[0][0], ranges[0][1], operands, layout)
-    failure = None
-    for _ in ranges[1:]:
-        outcome = results.get()
-        if isinstance(outcome, BaseException):
-            failure = outcome
-        else:
-            status |= outcome
-    if failure is not None:
-        raise failure
+        return kernel.function(0, size, operands, layout)
+    native = _native()
+    if native is None:
+        return _python_pool.run(kernel.function, ranges, operands, layout)
+    bounds = struct.pack(f"{len(ranges) + 1}q", *(start for start, _ in ranges), size)
+    status = native.run(kernel.address, operands, layout, bounds, len(ranges), int(wake_ok))
+    if status == pool.POOL_BUSY:  # another thread's call holds the pool
+        status = kernel.function(0, size, operands, layout)
     return status

@@ -71,7 +71,7 @@ class Plan:
     """
 
     __slots__ = ("root", "sources", "dtype", "kernels", "first_array", "checked", "take", "parallel_size",
-                 "stream_size", "big_size", "_array_swapped")
+                 "wake_size", "stream_size", "big_size", "_array_swapped")
 
     def __init__(self, root: Node, sources: tuple[Source, ...], values: list):
         self.root = root
@@ -84,7 +84,9 @@ class Plan:
         self._array_swapped = {i: not values[i].dtype.isnative for i in arrays}
         self.checked: dict[tuple, cache.Kernel] = {}  # (SIMD level, streaming) -> checked kernel
         self.take = _operand_getter(sources)  # values -> tuple of the kernel's input arrays
-        self.parallel_size = parallel.min_size(work_per_element(root))
+        work = work_per_element(root)
+        self.parallel_size = parallel.min_size(work)
+        self.wake_size = parallel.wake_size(work)
         self.stream_size = max(1, STREAM_BYTES // self.dtype.itemsize)
         self.big_size = min(self.parallel_size, self.stream_size)
 
@@ -122,12 +124,13 @@ class Plan:
             # If these arrays do not fit a checked kernel, the plain one reports the mismatch.
             kernel = self.checked.get((simd.level, True)) or self.compile_checked(values, True) or kernel
         threads = parallel._threads if size >= self.parallel_size else 1
-        return parallel.run(kernel.function, operands, None, size, itemsize, threads)
+        return parallel.run(kernel, operands, None, size, itemsize, threads, size >= self.wake_size)
 
 
 def work_per_element(root: Node) -> int:
-    """The op table's cost summed over an expression: how much work one element is."""
-    return sum(OPS[n.op].cost if n.op in OPS else 1 for n in nodes.walk(root) if n.args)
+    """How much work one element is: the arrays it touches (inputs and output) plus op-table costs."""
+    arrays = 1 + sum(1 for n in nodes.walk(root) if n.op == "input")
+    return arrays + sum(OPS[n.op].cost if n.op in OPS else 1 for n in nodes.walk(root) if n.args)
 
 
 def _operand_getter(sources: tuple[Source, ...]):
@@ -278,7 +281,8 @@ def run(plan: Plan, operands: list[np.ndarray], out: np.ndarray) -> None:
         layout = struct.pack(f"{len(words)}q", *words)
     size = out.size
     if parallel._threads > 1 and size >= plan.parallel_size:
-        status = parallel.run(kernel.function, tuple(arrays), layout, size, out.itemsize, parallel._threads)
+        status = parallel.run(kernel, tuple(arrays), layout, size, out.itemsize, parallel._threads,
+                              size >= plan.wake_size)
     else:
         status = kernel.function(0, size, tuple(arrays), layout)
     if status:

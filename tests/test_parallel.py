@@ -8,14 +8,17 @@ import numpy as np
 import pytest
 
 import fusenum
+import fusenum.codegen.pool
 from fusenum import parallel, runtime
 from fusenum.parallel import chunks
 
 
-@pytest.fixture
-def split_everything(monkeypatch):
-    """Make every call big enough to be split over threads and to use streaming stores."""
+@pytest.fixture(params=["native", "python"])
+def split_everything(request, monkeypatch):
+    """Make every call big enough to be split over threads (native or Python pool) and to stream."""
     monkeypatch.setattr(parallel, "PARALLEL_WORK", 1)
+    monkeypatch.setattr(parallel, "WAKE_WORK", 1)
+    monkeypatch.setattr(parallel, "USE_NATIVE_POOL", request.param == "native")
     monkeypatch.setattr(runtime, "STREAM_BYTES", 1)
     previous = fusenum.set_num_threads(4)  # more threads than cores still splits correctly
     fusenum.clear_cache()
@@ -145,3 +148,24 @@ def test_big_strided_call_after_a_small_contiguous_one(monkeypatch):
     a = b
     np.testing.assert_array_equal(fusenum.evaluate("a * 2"), b * 2)
     fusenum.clear_cache()
+
+
+@pytest.mark.skipif(not fusenum.codegen.pool.supported(), reason="native pool needs Linux x86-64")
+def test_native_pool_after_its_workers_fall_asleep(monkeypatch):
+    import time
+    monkeypatch.setattr(parallel, "PARALLEL_WORK", 1)
+    monkeypatch.setattr(parallel, "USE_NATIVE_POOL", True)
+    previous = fusenum.set_num_threads(2)
+    fusenum.clear_cache()
+    try:
+        a = np.random.default_rng(5).random(50_000)
+        for wake_work in (10**12, 1):  # first too small to wake sleepers, then big enough
+            monkeypatch.setattr(parallel, "WAKE_WORK", wake_work)
+            fusenum.clear_cache()
+            fusenum.evaluate("a * 5 - 1")
+            time.sleep(0.05)  # far longer than the workers spin: they are asleep now
+            np.testing.assert_array_equal(fusenum.evaluate("a * 5 - 1"), a * 5 - 1)
+            np.testing.assert_array_equal(fusenum.evaluate("a * 5 - 1"), a * 5 - 1)
+    finally:
+        fusenum.set_num_threads(previous)
+        fusenum.clear_cache()

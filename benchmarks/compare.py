@@ -23,8 +23,15 @@ import fusenum  # noqa: E402
 from benchmarks.common import EXPRESSIONS, operands  # noqa: E402
 
 
-def best_times(contenders: dict, seconds: float = 0.3, repeat: int = 7) -> dict:
-    """Best per-call time of each contender, interleaving their measurements."""
+def best_times(contenders: dict, seconds: float = 0.3, repeat: int = 7, interleave: bool = True) -> dict:
+    """Best per-call time of each contender.
+
+    Interleaved (the default), one timing of each contender follows the other,
+    so slow phases of a noisy machine hit all alike. With ``interleave=False``
+    each contender runs its repeats back to back after a pause, in two rounds:
+    needed for multi-threaded contenders, whose thread pools spin between calls
+    (OpenMP's, numexpr's, fusenum's) and would otherwise fight over the cores.
+    """
     loops = {}
     for name, fn in contenders.items():
         fn()  # warm up (and compile)
@@ -37,12 +44,24 @@ def best_times(contenders: dict, seconds: float = 0.3, repeat: int = 7) -> dict:
             count *= 2
         loops[name] = max(1, count // 2)
     best = {name: float("inf") for name in contenders}
-    for _ in range(repeat):
-        for name, fn in contenders.items():
-            start = time.perf_counter()
-            for _ in range(loops[name]):
+
+    def timed(name, fn):
+        start = time.perf_counter()
+        for _ in range(loops[name]):
+            fn()
+        best[name] = min(best[name], (time.perf_counter() - start) / loops[name])
+
+    if interleave:
+        for _ in range(repeat):
+            for name, fn in contenders.items():
+                timed(name, fn)
+    else:
+        for _ in range(2):
+            for name, fn in contenders.items():
+                time.sleep(0.02)  # let the previous contender's spinning threads go to sleep
                 fn()
-            best[name] = min(best[name], (time.perf_counter() - start) / loops[name])
+                for _ in range(repeat):
+                    timed(name, fn)
     return best
 
 

@@ -4,8 +4,11 @@
     python benchmarks/report.py --sizes 1e6 --dtypes float64 --threads all
 
 Everything is measured in one process: each contender runs the same
-expression on the same arrays, the runs are interleaved and the best of
-several repeats is kept, so machine noise hits all contenders alike. Results go
+expression on the same arrays and the best of several repeats is kept. On one
+thread the runs are interleaved, so machine noise hits all contenders alike;
+on several threads each contender runs in a block of its own (twice), because
+the thread pools of OpenMP, numexpr and fusenum spin between calls and would
+otherwise fight over the cores. Results go
 to ``benchmarks/report.md`` (table) and ``benchmarks/report.png`` (speed-up
 over NumPy of fusenum and numexpr, per expression and size).
 
@@ -101,7 +104,7 @@ def measure(dtype: str, sizes, thread_counts, reference) -> list[dict]:
                 if reference is not None:
                     function = getattr(reference, f"expr{k}")
                     contenders["C"] = lambda: function(*pointers, ctypes.c_long(size))
-                times = best_times(contenders, seconds=0.25 if size < 10**6 else 0.6)
+                times = best_times(contenders, seconds=0.25 if size < 10**6 else 0.6, interleave=threads == 1)
                 rows.append(dict(expression=text, dtype=dtype, size=size, threads=threads, **times))
                 _print_row(rows[-1])
     return rows
@@ -142,7 +145,7 @@ def plot(rows: list[dict], path: Path, title: str) -> None:
     panels = sorted({(r["dtype"], r["threads"]) for r in rows})
     expressions = list(dict.fromkeys(r["expression"] for r in rows))
     sizes = sorted({r["size"] for r in rows})
-    fig, axes = plt.subplots(len(panels), 1, figsize=(12, 3.6 * len(panels)), squeeze=False)
+    fig, axes = plt.subplots(len(panels), 1, figsize=(13, 3.6 * len(panels)), squeeze=False)
     width = 0.8 / (2 * len(sizes))
     for ax, (dtype, threads) in zip(axes[:, 0], panels):
         for s, size in enumerate(sizes):
@@ -161,7 +164,7 @@ def plot(rows: list[dict], path: Path, title: str) -> None:
         ax.set_ylabel("speed-up over NumPy")
         ax.set_title(f"{dtype}, {threads} thread{'s' if threads > 1 else ''}")
         ax.set_xticks(np.arange(len(expressions)), expressions, fontsize=8)
-    axes[0, 0].legend(ncol=2, fontsize=7, loc="upper left")
+    axes[0, 0].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -29,6 +29,9 @@ from .errors import ConfigurationError
 
 #: Chunk boundaries fall on multiples of this many bytes, so no two threads write one cache line.
 CHUNK_ALIGNMENT_BYTES = 256
+#: Chunks per thread on the native pool: threads take them dynamically, so a thread the OS
+#: does not run for a while holds up only a small part of the call.
+CHUNKS_PER_THREAD = 4
 #: Below this much work (elements x work per element, see runtime.work_per_element) a call runs
 #: on the calling thread: handing chunks to awake (spinning) workers costs more than it saves.
 #: benchmarks/thread_threshold.py measured the crossover at 220k-600k on the development machine.
@@ -192,14 +195,19 @@ def run(kernel, operands: tuple, layout, size: int, itemsize: int, threads: int,
     if it is not and they sleep, the call runs on this thread alone (and wakes
     them for the next one).
     """
-    ranges = chunks(size, min(threads, pool.MAX_WORKERS + 1), itemsize)
-    if len(ranges) == 1:
-        return kernel.function(0, size, operands, layout)
+    threads = min(threads, pool.MAX_WORKERS + 1)
     native = _native()
     if native is None:
+        ranges = chunks(size, threads, itemsize)
+        if len(ranges) == 1:
+            return kernel.function(0, size, operands, layout)
         return _python_pool.run(kernel.function, ranges, operands, layout)
+    ranges = chunks(size, threads * CHUNKS_PER_THREAD, itemsize)
+    if len(ranges) == 1:
+        return kernel.function(0, size, operands, layout)
     bounds = struct.pack(f"{len(ranges) + 1}q", *(start for start, _ in ranges), size)
-    status = native.run(kernel.address, operands, layout, bounds, len(ranges), int(wake_ok))
+    helpers = min(threads, len(ranges)) - 1
+    status = native.run(kernel.address, operands, layout, bounds, len(ranges), helpers, int(wake_ok))
     if status == pool.POOL_BUSY:  # another thread's call holds the pool
         status = kernel.function(0, size, operands, layout)
     return status

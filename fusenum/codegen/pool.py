@@ -1,29 +1,28 @@
-"""A native thread pool, generated as LLVM IR: dispatching a kernel to other cores in ~1 µs.
+"""A native thread pool, generated as LLVM IR: handing work to other cores in microseconds.
 
 Python threads cannot hand a chunk to another core quickly: the worker is
 asleep on a lock, and waking a thread on another CPU and then getting it the
 GIL costs tens of microseconds (about 55 µs per call measured on the 2-core
 development VM), which makes splitting pointless below about a million
 elements. Here the workers are pthreads running JIT-compiled code that never
-touches Python: after each task a worker spins (``pause``) for about a
-millisecond waiting for the next one, then sleeps on a futex. A call whose
-workers are spinning is dispatched with a few cache-line writes.
+touches Python: after a task a worker spins (``pause``) for about a millisecond
+waiting for the next one, then sleeps on a futex.
 
-Each worker has its own 128-byte slot (no false sharing)::
+A call is cut into several chunks per thread, and everybody -- the calling
+thread and the woken workers -- takes chunks from one shared counter until
+none are left (dynamic scheduling). On a busy machine, where the OS may not
+run a worker for milliseconds, that worker holds up at most one small chunk;
+the caller does the rest. The counter shares a 64-bit word with the call's
+generation number, so a worker that wakes up late cannot take chunks of the
+next call, and it reads a call's fields only after it has taken a chunk of it.
 
-    0 seq      i32   futex word: the caller increments it to post a task
-    4 sleeping i32   1 while the worker waits on the futex
-    8 done     i32   the worker sets it to seq when the task is finished
-   12 status   i32   the kernel's return value
-   16 fn, 24 operands, 32 layout (pointers), 40 start, 48 stop (i64)
-
-``fusenum_pool_run(fn, operands, layout, bounds, chunks, wake_ok)`` runs
-``fn(bounds[k], bounds[k+1], operands, layout)`` for every chunk ``k``: chunk 0
-on the calling thread, chunk ``k`` on worker ``k-1`` (started on first use). One
-call uses the pool at a time; a second concurrent caller gets ``POOL_BUSY`` and
-runs alone. If a needed worker is asleep and ``wake_ok`` is 0 (a call too
-small to pay for a wake-up), the caller nudges the sleepers awake for the next
-call and runs this one alone.
+``fusenum_pool_run(fn, operands, layout, bounds, chunks, helpers, wake_ok)``
+runs ``fn(bounds[k], bounds[k+1], operands, layout)`` for every chunk ``k``
+with up to ``helpers`` workers (started on first use) and returns the OR of the
+statuses. One call uses the pool at a time; a concurrent caller gets
+``POOL_BUSY`` and runs alone. If a needed worker is asleep and ``wake_ok`` is 0
+(a call too small to pay for a wake-up), the caller nudges the sleepers awake
+for the next call and runs this one alone.
 
 Linux x86-64 only (futex syscall number, ``pause``); elsewhere
 :mod:`fusenum.parallel` uses Python threads.
@@ -40,21 +39,28 @@ from llvmlite.ir import instructions as ir_instructions
 from .emitter import I1, I32, I64, PTR
 
 MAX_WORKERS = 255
+#: Each worker's wake-up word has a cache line pair of its own.
 SLOT_BYTES = 128
 #: ``pause`` iterations a worker spins before sleeping (about a millisecond).
 SPIN_LIMIT = 1 << 15
+#: While waiting for other threads' chunks, yield the CPU after this many ``pause`` spins.
+YIELD_EVERY = 256
 #: Returned when another thread is using the pool: run the call alone.
 POOL_BUSY = 1 << 29
 
 _SYS_FUTEX = 202
 _FUTEX_WAIT_PRIVATE = 128
 _FUTEX_WAKE_PRIVATE = 129
-_SEQ, _SLEEPING, _DONE, _STATUS, _FN, _OPERANDS, _LAYOUT, _START, _STOP = 0, 4, 8, 12, 16, 24, 32, 40, 48
+# Per-worker slot: i32 seq (futex word, bumped to wake the worker), i32 sleeping.
+_SEQ, _SLEEPING = 0, 4
+# The call being run (one at a time): i64 ticket = generation << 32 | next chunk, then the rest.
+_TICKET, _COMPLETED, _STATUS, _CHUNKS, _FN, _OPERANDS, _LAYOUT, _BOUNDS = 0, 8, 12, 16, 24, 32, 40, 48
+_TASK_BYTES = 64
 
 KERNEL_TYPE = ir.FunctionType(I32, [I64, I64, PTR, PTR])
 SYMBOLS = ["fusenum_pool_run", "fusenum_pool_acquire", "fusenum_pool_release", "fusenum_pool_reset"]
 RUN_CTYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.py_object, ctypes.c_void_p,
-                             ctypes.c_char_p, ctypes.c_int32, ctypes.c_int32)
+                             ctypes.c_char_p, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32)
 CONTROL_CTYPE = ctypes.CFUNCTYPE(None)
 
 
@@ -63,21 +69,34 @@ def supported() -> bool:
     return sys.platform.startswith("linux") and platform.machine().lower() in ("x86_64", "amd64")
 
 
+def _i32(value: int) -> ir.Constant:
+    return ir.Constant(I32, value)
+
+
+def _i64(value: int) -> ir.Constant:
+    return ir.Constant(I64, value)
+
+
 class _Module:
-    """Builds the pool's module: globals, the worker loop, run, and fork helpers."""
+    """Builds the pool's module: globals, the worker loop, the chunk loop, run, fork helpers."""
 
     def __init__(self):
         self.module = ir.Module(name="fusenum_pool")
         m = self.module
         self.lock_variable = self._global("fusenum_pool_lock", I32, 4)
         self.workers_variable = self._global("fusenum_pool_workers", I32, 4)
-        self.slots = self._global("fusenum_pool_slots", ir.ArrayType(ir.IntType(8), SLOT_BYTES * MAX_WORKERS),
-                                  SLOT_BYTES)
+        self.task_variable = self._global("fusenum_pool_task", ir.ArrayType(ir.IntType(8), _TASK_BYTES), 64)
+        self.slots_variable = self._global("fusenum_pool_slots",
+                                           ir.ArrayType(ir.IntType(8), SLOT_BYTES * MAX_WORKERS), SLOT_BYTES)
         self.pause = ir.Function(m, ir.FunctionType(ir.VoidType(), []), "llvm.x86.sse2.pause")
         self.syscall = ir.Function(m, ir.FunctionType(I64, [I64], var_arg=True), "syscall")
         self.pthread_create = ir.Function(m, ir.FunctionType(I32, [PTR, PTR, PTR, PTR]), "pthread_create")
         self.pthread_detach = ir.Function(m, ir.FunctionType(I32, [I64]), "pthread_detach")
+        self.sched_yield = ir.Function(m, ir.FunctionType(I32, []), "sched_yield")
+        self.take_chunks = ir.Function(m, ir.FunctionType(ir.VoidType(), [I32]), "fusenum_pool_take_chunks")
+        self.take_chunks.linkage = "internal"
         self.worker = ir.Function(m, ir.FunctionType(PTR, [PTR]), "fusenum_pool_worker")
+        self._build_take_chunks()
         self._build_worker()
         self._build_run()
         self._build_fork_helpers()
@@ -89,32 +108,65 @@ class _Module:
         variable.linkage = "internal"
         return variable
 
-    # ---- helpers ------------------------------------------------------------------------
+    # ---- addresses ------------------------------------------------------------------------
     @staticmethod
     def address(b, variable):
         """``variable``'s address as an untyped ``ptr`` (llvmlite types a global's pointer by its contents)."""
         return b.inttoptr(b.ptrtoint(variable, I64), PTR)
 
-    def lock(self, b):
-        return self.address(b, self.lock_variable)
-
-    def workers(self, b):
-        return self.address(b, self.workers_variable)
-
     @staticmethod
-    def field(b, slot, offset):
-        return b.gep(slot, [ir.Constant(I64, offset)], source_etype=ir.IntType(8))
+    def field(b, base, offset):
+        return b.gep(base, [_i64(offset)], source_etype=ir.IntType(8))
+
+    def task(self, b, offset):
+        return self.field(b, self.address(b, self.task_variable), offset)
 
     def slot(self, b, index):
-        return b.gep(self.address(b, self.slots), [b.mul(index, ir.Constant(I64, SLOT_BYTES))], source_etype=ir.IntType(8))
+        return b.gep(self.address(b, self.slots_variable), [b.mul(index, _i64(SLOT_BYTES))],
+                     source_etype=ir.IntType(8))
 
     def futex(self, b, address, op, value):
-        b.call(self.syscall, [ir.Constant(I64, _SYS_FUTEX), address, ir.Constant(I32, op), value,
-                              ir.Constant(PTR, None)])
+        b.call(self.syscall, [_i64(_SYS_FUTEX), address, _i32(op), value, ir.Constant(PTR, None)])
 
-    @staticmethod
-    def call_kernel(b, fn, start, stop, operands, layout):
-        return b.call(_Callee(fn, KERNEL_TYPE), [start, stop, operands, layout])
+    # ---- taking chunks (the caller and the workers run this) --------------------------------
+    def _build_take_chunks(self):
+        """take_chunks(generation): run chunks of that call until none are left."""
+        fn = self.take_chunks
+        generation = b_arg = fn.args[0]
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        ticket_ptr = self.task(b, _TICKET)
+        loop = fn.append_basic_block("take")
+        run = fn.append_basic_block("run")
+        done = fn.append_basic_block("done")
+        b.branch(loop)
+        b.position_at_end(loop)
+        ticket = b.load_atomic(ticket_ptr, "acquire", 8, typ=I64)
+        same_call = b.icmp_unsigned("==", b.trunc(b.lshr(ticket, _i64(32)), I32), generation)
+        chunk = b.trunc(ticket, I32)
+        chunks = b.load_atomic(self.task(b, _CHUNKS), "monotonic", 4, typ=I32)
+        available = b.and_(same_call, b.icmp_unsigned("<", chunk, chunks))
+        claim = fn.append_basic_block("claim")
+        b.cbranch(available, claim, done)
+        b.position_at_end(claim)
+        swapped = b.extract_value(b.cmpxchg(ticket_ptr, ticket, b.add(ticket, _i64(1)), "acq_rel", "monotonic"), 1)
+        b.cbranch(swapped, run, loop)
+
+        # The chunk is ours, and the call's fields stay put until every chunk is completed.
+        b.position_at_end(run)
+        index = b.zext(chunk, I64)
+        bounds = b.load(self.task(b, _BOUNDS), typ=PTR)
+        start = b.load(b.gep(bounds, [index], source_etype=I64), typ=I64)
+        stop = b.load(b.gep(bounds, [b.add(index, _i64(1))], source_etype=I64), typ=I64)
+        kernel = _Callee(b.load(self.task(b, _FN), typ=PTR), KERNEL_TYPE)
+        status = b.call(kernel, [start, stop, b.load(self.task(b, _OPERANDS), typ=PTR),
+                                 b.load(self.task(b, _LAYOUT), typ=PTR)])
+        b.atomic_rmw("or", self.task(b, _STATUS), status, "monotonic")
+        b.atomic_rmw("add", self.task(b, _COMPLETED), _i32(1), "release")
+        b.branch(loop)
+
+        b.position_at_end(done)
+        b.ret_void()
+        del b_arg
 
     # ---- worker --------------------------------------------------------------------------
     def _build_worker(self):
@@ -122,8 +174,7 @@ class _Module:
         b = ir.IRBuilder(fn.append_basic_block("entry"))
         slot = self.slot(b, b.ptrtoint(fn.args[0], I64))
         seq = self.field(b, slot, _SEQ)
-        # A new worker starts from the last finished task: nothing is in flight when it is created.
-        first = b.load_atomic(self.field(b, slot, _DONE), "acquire", 4, typ=I32)
+        first = b.load_atomic(seq, "acquire", 4, typ=I32)
         entry = b.block
         wait = fn.append_basic_block("wait")
         spin = fn.append_basic_block("spin")
@@ -135,113 +186,115 @@ class _Module:
         seen = b.phi(I32, "seen")
         spins = b.phi(I32, "spins")
         seen.add_incoming(first, entry)
-        spins.add_incoming(ir.Constant(I32, 0), entry)
+        spins.add_incoming(_i32(0), entry)
         current = b.load_atomic(seq, "acquire", 4, typ=I32)
         b.cbranch(b.icmp_unsigned("!=", current, seen), work, spin)
 
         b.position_at_end(spin)
         b.call(self.pause, [])
-        more = b.add(spins, ir.Constant(I32, 1))
+        more = b.add(spins, _i32(1))
         seen.add_incoming(seen, spin)
         spins.add_incoming(more, spin)
-        b.cbranch(b.icmp_unsigned("<", more, ir.Constant(I32, SPIN_LIMIT)), wait, sleep)
+        b.cbranch(b.icmp_unsigned("<", more, _i32(SPIN_LIMIT)), wait, sleep)
 
         # Announce the sleep, then re-check: a caller posting now either sees `sleeping` or we see its post.
         b.position_at_end(sleep)
         sleeping = self.field(b, slot, _SLEEPING)
-        _store_atomic(b, ir.Constant(I32, 1), sleeping, "seq_cst")
+        _store_atomic(b, _i32(1), sleeping, "seq_cst")
         unchanged = b.icmp_unsigned("==", b.load_atomic(seq, "seq_cst", 4, typ=I32), seen)
         with b.if_then(unchanged):
             self.futex(b, seq, _FUTEX_WAIT_PRIVATE, seen)
-        _store_atomic(b, ir.Constant(I32, 0), sleeping, "seq_cst")
+        _store_atomic(b, _i32(0), sleeping, "seq_cst")
         seen.add_incoming(seen, b.block)
-        spins.add_incoming(ir.Constant(I32, 0), b.block)
+        spins.add_incoming(_i32(0), b.block)
         b.branch(wait)
 
         b.position_at_end(work)
-        load = lambda offset, typ: b.load(self.field(b, slot, offset), typ=typ)  # noqa: E731
-        status = self.call_kernel(b, load(_FN, PTR), load(_START, I64), load(_STOP, I64),
-                                  load(_OPERANDS, PTR), load(_LAYOUT, PTR))
-        b.store(status, self.field(b, slot, _STATUS))
-        _store_atomic(b, current, self.field(b, slot, _DONE), "release")
-        seen.add_incoming(current, work)
-        spins.add_incoming(ir.Constant(I32, 0), work)
+        ticket = b.load_atomic(self.task(b, _TICKET), "acquire", 8, typ=I64)
+        b.call(self.take_chunks, [b.trunc(b.lshr(ticket, _i64(32)), I32)])
+        seen.add_incoming(current, b.block)
+        spins.add_incoming(_i32(0), b.block)
         b.branch(wait)
 
     # ---- run -------------------------------------------------------------------------------
     def _build_run(self):
-        fn = ir.Function(self.module, ir.FunctionType(I32, [PTR, PTR, PTR, PTR, I32, I32]), "fusenum_pool_run")
-        kernel, operands, layout, bounds, chunks, wake_ok = fn.args
+        fn = ir.Function(self.module, ir.FunctionType(I32, [PTR, PTR, PTR, PTR, I32, I32, I32]),
+                         "fusenum_pool_run")
+        kernel, operands, layout, bounds, chunks, helpers_arg, wake_ok = fn.args
         b = ir.IRBuilder(fn.append_basic_block("entry"))
-        bound = lambda k: b.load(b.gep(bounds, [k], source_etype=I64), typ=I64)  # noqa: E731
-        taken = b.extract_value(b.cmpxchg(self.lock(b), ir.Constant(I32, 0), ir.Constant(I32, 1),
-                                          "acquire", "monotonic"), 1)
+        lock = self.address(b, self.lock_variable)
+        taken = b.extract_value(b.cmpxchg(lock, _i32(0), _i32(1), "acquire", "monotonic"), 1)
         with b.if_then(b.not_(taken)):
-            b.ret(ir.Constant(I32, POOL_BUSY))
-        helpers = b.zext(b.sub(chunks, ir.Constant(I32, 1)), I64)
+            b.ret(_i32(POOL_BUSY))
+        helpers = b.zext(helpers_arg, I64)
         self._grow(b, fn, helpers)
 
         # A call too small to pay for waking a sleeper runs alone, but leaves the pool awake.
         asleep = b.alloca(I1)
         b.store(ir.Constant(I1, 0), asleep)
-        with self._for(b, fn, helpers) as k:
-            is_asleep = b.load_atomic(self.field(b, self.slot(b, k), _SLEEPING), "seq_cst", 4, typ=I32)
-            b.store(b.or_(b.load(asleep), b.icmp_unsigned("!=", is_asleep, ir.Constant(I32, 0))), asleep)
-        alone = b.and_(b.load(asleep), b.icmp_unsigned("==", wake_ok, ir.Constant(I32, 0)))
+        with _CountedLoop(b, fn, _i64(0), helpers) as k:
+            flag = b.load_atomic(self.field(b, self.slot(b, k), _SLEEPING), "seq_cst", 4, typ=I32)
+            b.store(b.or_(b.load(asleep), b.icmp_unsigned("!=", flag, _i32(0))), asleep)
+        alone = b.and_(b.load(asleep), b.icmp_unsigned("==", wake_ok, _i32(0)))
         with b.if_then(alone):
-            with self._for(b, fn, helpers) as k:
-                self.futex(b, self.field(b, self.slot(b, k), _SEQ), _FUTEX_WAKE_PRIVATE, ir.Constant(I32, 1))
-            status = self.call_kernel(b, kernel, bound(ir.Constant(I64, 0)), bound(b.add(helpers, ir.Constant(I64, 1))),
-                                      operands, layout)
-            _store_atomic(b, ir.Constant(I32, 0), self.lock(b), "release")
+            with _CountedLoop(b, fn, _i64(0), helpers) as k:
+                self.futex(b, self.field(b, self.slot(b, k), _SEQ), _FUTEX_WAKE_PRIVATE, _i32(1))
+            last = b.load(b.gep(bounds, [b.zext(chunks, I64)], source_etype=I64), typ=I64)
+            status = b.call(_Callee(kernel, KERNEL_TYPE), [b.load(bounds, typ=I64), last, operands, layout])
+            _store_atomic(b, _i32(0), lock, "release")
             b.ret(status)
 
-        with self._for(b, fn, helpers) as k:
+        # Publish the call, then open it with a new generation (chunk counter 0).
+        for offset, value in ((_FN, kernel), (_OPERANDS, operands), (_LAYOUT, layout), (_BOUNDS, bounds),
+                              (_STATUS, _i32(0)), (_COMPLETED, _i32(0))):
+            b.store(value, self.task(b, offset))
+        _store_atomic(b, chunks, self.task(b, _CHUNKS), "monotonic")
+        ticket_ptr = self.task(b, _TICKET)
+        old = b.load_atomic(ticket_ptr, "monotonic", 8, typ=I64)
+        generation = b.add(b.trunc(b.lshr(old, _i64(32)), I32), _i32(1))
+        _store_atomic(b, b.shl(b.zext(generation, I64), _i64(32)), ticket_ptr, "seq_cst", 8)
+        with _CountedLoop(b, fn, _i64(0), helpers) as k:
             slot = self.slot(b, k)
-            for offset, value in ((_FN, kernel), (_OPERANDS, operands), (_LAYOUT, layout),
-                                  (_START, bound(b.add(k, ir.Constant(I64, 1)))),
-                                  (_STOP, bound(b.add(k, ir.Constant(I64, 2))))):
-                b.store(value, self.field(b, slot, offset))
             seq = self.field(b, slot, _SEQ)
-            _store_atomic(b, b.add(b.load(seq, typ=I32), ir.Constant(I32, 1)), seq, "seq_cst")
+            _store_atomic(b, b.add(b.load(seq, typ=I32), _i32(1)), seq, "seq_cst")
             sleeping = b.load_atomic(self.field(b, slot, _SLEEPING), "seq_cst", 4, typ=I32)
-            with b.if_then(b.icmp_unsigned("!=", sleeping, ir.Constant(I32, 0))):
-                self.futex(b, seq, _FUTEX_WAKE_PRIVATE, ir.Constant(I32, 1))
+            with b.if_then(b.icmp_unsigned("!=", sleeping, _i32(0))):
+                self.futex(b, seq, _FUTEX_WAKE_PRIVATE, _i32(1))
 
-        total = b.alloca(I32)
-        b.store(self.call_kernel(b, kernel, bound(ir.Constant(I64, 0)), bound(ir.Constant(I64, 1)), operands, layout),
-                total)
-        with self._for(b, fn, helpers) as k:
-            slot = self.slot(b, k)
-            posted = b.load(self.field(b, slot, _SEQ), typ=I32)
-            before = b.block
-            wait = fn.append_basic_block("await")
-            finished = fn.append_basic_block("finished")
-            b.branch(wait)
-            b.position_at_end(wait)
-            done = b.load_atomic(self.field(b, slot, _DONE), "acquire", 4, typ=I32)
-            ready = b.icmp_unsigned("==", done, posted)
-            with b.if_then(b.not_(ready)):
-                b.call(self.pause, [])
-            b.cbranch(ready, finished, wait)
-            b.position_at_end(finished)
-            del before
-            b.store(b.or_(b.load(total), b.load(self.field(b, slot, _STATUS), typ=I32)), total)
-        _store_atomic(b, ir.Constant(I32, 0), self.lock(b), "release")
-        b.ret(b.load(total))
+        b.call(self.take_chunks, [generation])
+        self._await_completion(b, fn, chunks)
+        status = b.load_atomic(self.task(b, _STATUS), "acquire", 4, typ=I32)
+        _store_atomic(b, _i32(0), lock, "release")
+        b.ret(status)
+
+    def _await_completion(self, b, fn, chunks):
+        """Spin until every chunk is completed, yielding the CPU now and then."""
+        before = b.block
+        wait = fn.append_basic_block("await")
+        finished = fn.append_basic_block("finished")
+        b.branch(wait)
+        b.position_at_end(wait)
+        spins = b.phi(I32, "spins")
+        spins.add_incoming(_i32(0), before)
+        completed = b.load_atomic(self.task(b, _COMPLETED), "acquire", 4, typ=I32)
+        ready = b.icmp_unsigned("==", completed, chunks)
+        with b.if_then(b.not_(ready)):
+            b.call(self.pause, [])
+            every = b.icmp_unsigned("==", b.and_(spins, _i32(YIELD_EVERY - 1)), _i32(YIELD_EVERY - 1))
+            with b.if_then(every):  # a worker holding a chunk may need this very CPU
+                b.call(self.sched_yield, [])
+        spins.add_incoming(b.add(spins, _i32(1)), b.block)
+        b.cbranch(ready, finished, wait)
+        b.position_at_end(finished)
 
     def _grow(self, b, fn, helpers):
         """Start workers until there are ``helpers`` of them (the caller holds the lock)."""
-        have = b.zext(b.load(self.workers(b), typ=I32), I64)
+        workers = self.address(b, self.workers_variable)
         thread = b.alloca(I64)
-        with self._for(b, fn, helpers, start=have) as k:
+        with _CountedLoop(b, fn, b.zext(b.load(workers, typ=I32), I64), helpers) as k:
             b.call(self.pthread_create, [thread, ir.Constant(PTR, None), self.worker, b.inttoptr(k, PTR)])
             b.call(self.pthread_detach, [b.load(thread)])
-            b.store(b.trunc(b.add(k, ir.Constant(I64, 1)), I32), self.workers(b))
-
-    def _for(self, b, fn, stop, start=None):
-        """``with self._for(b, fn, n) as k:`` -- a counted loop over ``k`` in ``[start, n)``."""
-        return _CountedLoop(b, fn, start if start is not None else ir.Constant(I64, 0), stop)
+            b.store(b.trunc(b.add(k, _i64(1)), I32), workers)
 
     def _build_fork_helpers(self):
         void = ir.FunctionType(ir.VoidType(), [])
@@ -251,22 +304,22 @@ class _Module:
         done = acquire.append_basic_block("done")
         b.branch(loop)
         b.position_at_end(loop)
-        taken = b.extract_value(b.cmpxchg(self.lock(b), ir.Constant(I32, 0), ir.Constant(I32, 1),
-                                          "acquire", "monotonic"), 1)
+        lock = self.address(b, self.lock_variable)
+        taken = b.extract_value(b.cmpxchg(lock, _i32(0), _i32(1), "acquire", "monotonic"), 1)
         b.cbranch(taken, done, loop)
         b.position_at_end(done)
         b.ret_void()
 
         release = ir.Function(self.module, void, "fusenum_pool_release")
         b = ir.IRBuilder(release.append_basic_block("entry"))
-        _store_atomic(b, ir.Constant(I32, 0), self.lock(b), "release")
+        _store_atomic(b, _i32(0), self.address(b, self.lock_variable), "release")
         b.ret_void()
 
-        # In a forked child the workers do not exist: forget them (no task was in flight).
+        # In a forked child the workers do not exist: forget them (no call was in flight).
         reset = ir.Function(self.module, void, "fusenum_pool_reset")
         b = ir.IRBuilder(reset.append_basic_block("entry"))
-        b.store(ir.Constant(I32, 0), self.workers(b))
-        _store_atomic(b, ir.Constant(I32, 0), self.lock(b), "release")
+        b.store(_i32(0), self.address(b, self.workers_variable))
+        _store_atomic(b, _i32(0), self.address(b, self.lock_variable), "release")
         b.ret_void()
 
 
@@ -282,12 +335,14 @@ class _Callee:
         return self.pointer.get_reference()
 
 
-def _store_atomic(b, value, ptr, ordering: str):
-    """An atomic i32 store (llvmlite's store_atomic insists on typed pointers)."""
-    b._insert(ir_instructions.StoreAtomicInstr(b.block, value, ptr, ordering, 4))
+def _store_atomic(b, value, ptr, ordering: str, align: int = 4):
+    """An atomic store (llvmlite's store_atomic insists on typed pointers)."""
+    b._insert(ir_instructions.StoreAtomicInstr(b.block, value, ptr, ordering, align))
 
 
 class _CountedLoop:
+    """``with _CountedLoop(b, fn, start, stop) as k:`` -- a loop over ``k`` in ``[start, stop)``."""
+
     def __init__(self, b, fn, start, stop):
         self.b, self.fn, self.start, self.stop = b, fn, start, stop
 
@@ -307,7 +362,7 @@ class _CountedLoop:
 
     def __exit__(self, *exc):
         b = self.b
-        self.k.add_incoming(b.add(self.k, ir.Constant(I64, 1)), b.block)
+        self.k.add_incoming(b.add(self.k, _i64(1)), b.block)
         b.branch(self.header)
         b.position_at_end(self.exit)
         return False

@@ -43,3 +43,7 @@ def register(name: str, dtypes: str, preferred: str = ""):
 def kernel(name: str, dtype: np.dtype) -> Kernel | None:
     """The own kernel of ``name`` for float32 or float64 lanes, if there is one."""
     return KERNELS.get((name, np.dtype(dtype).char))
+
+
+# Kernel modules register themselves when imported.
+from . import exp, hyperbolic, log, pow, trig  # noqa: E402,F401

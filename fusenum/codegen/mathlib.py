@@ -13,7 +13,10 @@ lanes, one of three implementations is chosen when the kernel is compiled:
    Used only on x86-64 Linux when ``libmvec.so.1`` loads and has the symbol; the
    target level guarantees the CPU has the variant's instructions. A call at
    another lane count is padded or split to the variant's width, so the scalar
-   tail computes exactly what the vector body would.
+   tail computes exactly what the vector body would. libmvec's AVX-512 float32
+   functions are the SVML code NumPy runs; its SSE and AVX2 ones may be 4 ULP
+   off, so at those levels float32 lanes are widened to float64, computed by the
+   float64 variant and rounded (within about half an ULP).
 3. **the C library's scalar function**, called lane by lane.
 
 ``FUSENUM_VECTOR_MATH`` (read at import) or :func:`set_mode` restricts the
@@ -36,6 +39,8 @@ from llvmlite import ir
 
 from ..errors import ConfigurationError
 from . import jit, vmath
+from .emitter import F32 as F32_TYPE
+from .emitter import F64 as F64_TYPE
 from .emitter import I32, Emitter
 from .rules import rule
 
@@ -99,11 +104,14 @@ def _has_symbol(symbol: str) -> bool:
 
 
 def libmvec_symbol(name: str, dtype: np.dtype, level: str) -> str | None:
-    """libmvec's vector function for ``name`` on ``dtype`` at SIMD ``level``, if it can be used."""
+    """libmvec's vector function for ``name`` on ``dtype`` at SIMD ``level``, if it can be used
+    (for float32 below AVX-512, the float64 function: see the module docstring)."""
     arity = LIBMVEC_FUNCTIONS.get(name)
     if arity is None or level not in LIBMVEC_VARIANTS:
         return None
     letter, width = LIBMVEC_VARIANTS[level]
+    if dtype == F32 and level != "avx512":
+        dtype = np.dtype(np.float64)
     suffix = "f" if dtype == F32 else ""
     symbol = f"_ZGV{letter}N{width // dtype.itemsize}{'v' * arity}_{name}{suffix}"
     return symbol if _has_symbol(symbol) else None
@@ -139,14 +147,24 @@ def call(em: Emitter, name: str, dtype: np.dtype, *args: ir.Value) -> ir.Value:
     if kind == "own":
         return vmath.kernel(name, dtype).emit(em, *args)
     if kind == "libmvec":
-        return _libmvec_call(em, symbol, LIBMVEC_VARIANTS[level][1] // dtype.itemsize, args)
+        return _libmvec_call(em, symbol, LIBMVEC_VARIANTS[level][1] // np.dtype(symbol_dtype(symbol)).itemsize,
+                             args)
     return em.per_lane(symbol, *args)
 
 
+def symbol_dtype(symbol: str) -> str:
+    """``f4`` or ``f8``: the lanes a libmvec symbol computes."""
+    return "f4" if symbol.endswith("f") else "f8"
+
+
 def _libmvec_call(em: Emitter, symbol: str, width: int, args) -> ir.Value:
-    """Call a libmvec function of ``width`` lanes on ``em.lanes`` lanes (padding or splitting)."""
+    """Call a libmvec function of ``width`` lanes on ``em.lanes`` lanes (padding or splitting,
+    and widening float32 lanes for a float64 function)."""
     b = em.b
     element = args[0].type.element if em.lanes > 1 else args[0].type
+    if symbol_dtype(symbol) == "f8" and element == F32_TYPE:
+        wide = [b.fpext(a, em.vector(F64_TYPE)) for a in args]
+        return b.fptrunc(_libmvec_call(em, symbol, width, wide), args[0].type)
     vector = ir.VectorType(element, width)
     fn = em.function(symbol, vector, [vector] * len(args))
     if em.lanes == width:
@@ -193,13 +211,19 @@ def _math(em, node, args, arg):
 @rule("logaddexp")
 def _logaddexp(em, node, args, arg):
     """NumPy's ``npy_logaddexp``: ``max + log1p(exp(-|x - y|))``, with ``x == y`` (equal
-    infinities included) giving ``x + log(2)`` and NaN propagating."""
+    infinities included) giving ``x + log(2)`` and NaN propagating.
+
+    The C library's ``exp`` and ``log1p``, lane by lane, as NumPy calls them: the sum
+    cancels when ``max`` is negative, and multiplies the last-bit differences of any
+    other implementation into tens of ULPs.
+    """
     x, y = args
-    dtype = node.args[0].dtype
+    dtype = np.dtype(np.float32) if node.args[0].dtype.itemsize <= 4 else node.args[0].dtype
     b = em.b
     difference = b.fsub(x, y)
     larger = b.select(b.fcmp_ordered(">", difference, em.constant_like(x, 0.0)), x, y)
-    tail = call(em, "log1p", dtype, call(em, "exp", dtype, b.fneg(em.intrinsic("llvm.fabs", difference))))
+    exp = em.per_lane(libm_name("exp", dtype), b.fneg(em.intrinsic("llvm.fabs", difference)))
+    tail = em.per_lane(libm_name("log1p", dtype), exp)
     result = b.fadd(larger, tail)
     result = b.select(b.fcmp_unordered("uno", difference, difference), difference, result)
     log2 = float(np.float32(np.log(2.0))) if dtype.itemsize <= 4 else float(np.log(2.0))

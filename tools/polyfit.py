@@ -112,6 +112,8 @@ FITS = {
                  "atan(x) = x + x**3 * P(x**2), |x| <= 1"),
     "tanh_f32": (lambda t: (_tanh(t.sqrt()) / t.sqrt() - 1) / t if t else D(-1) / 3, (0, 0.3906), 4, np.float32,
                  "tanh(x) = x + x**3 * P(x**2), |x| <= 0.625"),
+    "log1p_tail_table_f32": (lambda r: (_log1p(r) - r) / (r * r), (-0.0157, 0.0157), 2, np.float32,
+                             "log1p(r) = r + r**2 * P(r), |r| <= 1/64 (float32 log's 32-entry table)"),
     "log2_tail_f32": (lambda r: (_log1p(r) / D(2).ln() - r / D(2).ln()) / (r * r), (-0.0157, 0.0157), 3,
                       np.float32, "log2(1+r) = r/ln2 + r**2 * P(r), |r| <= 1/64 (pow's 32-entry log table)"),
     "exp2m1_tail_f32": (lambda f: (_expm1(f * D(2).ln()) - f * D(2).ln()) / (f * f), (-1 / 64, 1 / 64), 2,

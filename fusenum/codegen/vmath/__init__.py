@@ -46,4 +46,4 @@ def kernel(name: str, dtype: np.dtype) -> Kernel | None:
 
 
 # Kernel modules register themselves when imported.
-from . import exp, hyperbolic, log, pow, trig  # noqa: E402,F401
+from . import cbrt, exp, hyperbolic, log, pow, trig  # noqa: E402,F401

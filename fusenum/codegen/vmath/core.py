@@ -96,15 +96,16 @@ class Vec:
         """Nearest integer, halves to even."""
         return self.em.intrinsic("llvm.rint", a)
 
-    def round_to_integer(self, a):
-        """``(k, bits)``: ``a`` rounded to the nearest integer (halves to even) as a float,
-        and an integer whose low bits are ``k``'s. ``|a|`` must be below 2**(mantissa - 1).
+    def round_to_integer(self, a, factor: float | None = None):
+        """``(k, bits)``: ``a`` (times ``factor``, fused) rounded to the nearest integer (halves
+        to even) as a float, and an integer whose low bits are ``k``'s. The product must be
+        below 2**(mantissa - 1) in magnitude.
 
         Adding 1.5 * 2**mantissa makes the hardware round, and leaves the integer in the
         low mantissa bits: cheaper than rounding and converting.
         """
         shifter = self.c(1.5 * 2.0 ** self.mantissa)
-        shifted = self.add(a, shifter)
+        shifted = self.add(a, shifter) if factor is None else self.fma(a, self.c(factor), shifter)
         return self.sub(shifted, shifter), self.as_int(shifted)
 
     def copysign(self, magnitude, sign):

@@ -34,7 +34,7 @@ def reduce(v: Vec, x):
     and ``k_bits`` integer lanes with ``k_bits << mantissa == k << mantissa``
     (see :meth:`~fusenum.codegen.vmath.core.Vec.round_to_integer`; ``|x|`` below 2**20)."""
     t = str(v.ftype)
-    k, k_bits = v.round_to_integer(v.mul(x, v.c(1 / LN2)))
+    k, k_bits = v.round_to_integer(x, 1 / LN2)
     r = v.fma(k, v.c(-LN2_HI[t]), x)  # exact: the difference needs few bits
     return k, v.fma(k, v.c(-LN2_LO[t]), r), k_bits
 

@@ -27,6 +27,7 @@ from decimal import Decimal, getcontext
 
 from . import register
 from .core import Vec
+from .log import INVC_F32, split_float32, subinterval_inverses
 
 # tools/polyfit.py log1p_tail_table_f64: log1p(r) = r + r**2 * P(r), |r| <= 0.0304.
 LOG1P_TAIL = (-0.5, 0.3333333333333333, -0.24999999999999406, 0.19999999999999452, -0.1666666667181501,
@@ -52,21 +53,9 @@ def _split(value: Decimal) -> tuple[float, float]:
 def _log_table():
     """``invc``, ``log(c)`` high and low parts of each subinterval of ``z``."""
     getcontext().prec = 50
-    start = struct.unpack("<d", struct.pack("<Q", OFFSET))[0]
-    invc, log_hi, log_lo = [], [], []
-    for i in range(16):
-        if i < 9:
-            low, high = start + i / 32, start + (i + 1) / 32
-        elif i == 9:
-            low, high = 0.984375, 1.03125
-        else:
-            low, high = 1.03125 + (i - 10) / 16, 1.03125 + (i - 9) / 16
-        inverse = 1.0 if i == 9 else 1 / ((low + high) / 2)
-        invc.append(inverse)
-        hi, lo = _split(-Decimal(inverse).ln())
-        log_hi.append(hi)
-        log_lo.append(lo)
-    return invc, log_hi, log_lo
+    invc = subinterval_inverses(OFFSET, 48, 16, "d")
+    pairs = [_split(-Decimal(inverse).ln()) for inverse in invc]
+    return invc, [p[0] for p in pairs], [p[1] for p in pairs]
 
 
 def _exp_table():
@@ -123,16 +112,81 @@ def _exp(v: Vec, hi, lo):
     return v.as_float(v.iadd(v.as_int(result), v.shl(v.ashr(ki, 4), 52)))
 
 
-@register("pow", "d", preferred="d")
+@register("pow", "fd", preferred="fd")
 def pow_(em, x, y):
     v = Vec(em, x)
-    ordinary = v.both(v.ge(x, v.c(2.0**-1022)), v.lt(x, v.c(float("inf"))))
-    ordinary = v.both(ordinary, v.lt(v.abs(y), v.c(float("inf"))))
+    # Positive normal finite x and finite y, as integer range checks on the bits.
+    tiny = v.ci(1 << v.mantissa)
+    infinity_bits = v.as_int(v.c(float("inf")))
+    ordinary = v.b.icmp_unsigned("<", v.isub(v.as_int(x), tiny), v.isub(infinity_bits, tiny))
+    ordinary = v.both(ordinary, v.b.icmp_unsigned("<", v.as_int(v.abs(y)), infinity_bits))
     safe_x = v.select(ordinary, x, v.c(1.0))
-    log_hi, log_lo = _log(v, safe_x)
+    log_hi, log_lo = _log(v, safe_x) if v.is_double else _log2_f32(v, safe_x)
     w_hi = v.mul(y, log_hi)
     w_lo = v.fma(y, log_lo, v.fma(y, log_hi, v.neg(w_hi)))
-    ordinary = v.both(ordinary, v.le(v.abs(w_hi), v.c(OVERFLOW)))
+    ordinary = v.both(ordinary, v.le(v.abs(w_hi), v.c(OVERFLOW if v.is_double else 126.0)))
     safe_hi = v.select(ordinary, w_hi, v.c(0.0))
-    result = _exp(v, safe_hi, w_lo)
-    return v.when_any(v.b.not_(ordinary), result, lambda: em.per_lane("pow", x, y))
+    result = _exp(v, safe_hi, w_lo) if v.is_double else _exp2_f32(v, safe_hi, w_lo)
+    return v.when_any(v.b.not_(ordinary), result, lambda: em.per_lane("pow" if v.is_double else "powf", x, y))
+
+
+# ---- float32 ------------------------------------------------------------------------------------
+# float32 pow carries log2(x) as two floats instead: the same argument with about 2**-32.
+# x = 2**e * z in float32 log's 32 subintervals (vmath/log.py); exp2 uses a 32-entry table
+# of 2**(j/32).
+# tools/polyfit.py log2_tail_f32 and exp2m1_tail_f32.
+LOG2_TAIL_F32 = (-0.7213475108146667, 0.48089835047721863, -0.3607330322265625, 0.28858980536460876)
+EXP2M1_TAIL_F32 = (0.24022650718688965, 0.05550435185432434, 0.009618157520890236)
+INV_LN2 = (1.4426950216293335, 1.925963033500011e-08)  # 1/ln2 as two floats
+LN2_F32 = 0.6931471824645996
+
+
+def _log2c_f32():
+    """``log2(c)`` of float32 log's subintervals: high parts rounded to 2**-16 (so that
+    ``e + high`` is exact for ``|e| < 256``), and the rest."""
+    getcontext().prec = 50
+    high, low = [], []
+    for inverse in INVC_F32:
+        value = -Decimal(inverse).ln() / Decimal(2).ln()
+        high.append(round(float(value) * 2**16) / 2**16)
+        low.append(float(value - Decimal(high[-1])))
+    return high, low
+
+
+LOG2C_HI_F32, LOG2C_LO_F32 = _log2c_f32()
+EXP2_F32 = [float((Decimal(2).ln() * j / 32).exp()) for j in range(32)]
+
+
+def _fast_two_sum(v: Vec, a, b):
+    """``(s, e)`` with ``s + e == a + b`` exactly, for ``|a| >= |b|`` or ``a == 0``."""
+    s = v.add(a, b)
+    return s, v.add(v.sub(a, s), b)
+
+
+def _log2_f32(v: Vec, x):
+    """``log2(x)`` as ``(hi, lo)`` for positive normal finite float32 ``x``."""
+    e, i, z = split_float32(v, x)
+    e = v.to_float(e)
+    invc = v.lookup(INVC_F32, i)
+    product = v.mul(z, invc)
+    r_lo = v.fma(z, invc, v.neg(product))  # exact
+    r = v.sub(product, v.c(1.0))  # exact
+    h = v.mul(r, v.c(INV_LN2[0]))
+    h_lo = v.fma(r, v.c(INV_LN2[0]), v.neg(h))  # exact
+    tail = v.mul(v.mul(r, r), v.poly(r, LOG2_TAIL_F32))
+    s1 = v.add(e, v.lookup(LOG2C_HI_F32, i))  # exact: the table's high parts have 16 bits
+    # |e + log2(c)| >= |h| whenever e + log2(c) is not 0 (subintervals are twice |r|'s range).
+    hi, e2 = _fast_two_sum(v, s1, h)
+    small = v.fma(r, v.c(INV_LN2[1]), v.lookup(LOG2C_LO_F32, i))
+    small = v.fma(r_lo, v.c(INV_LN2[0]), v.add(small, tail))
+    return hi, v.add(e2, v.add(h_lo, small))
+
+
+def _exp2_f32(v: Vec, hi, lo):
+    """``2**(hi + lo)`` for ``|hi| <= 126``."""
+    k, k_bits = v.round_to_integer(hi, 32.0)
+    f = v.add(v.fma(k, v.c(-1 / 32), hi), lo)
+    q = v.mul(f, v.fma(f, v.poly(f, EXP2M1_TAIL_F32), v.c(LN2_F32)))
+    t = v.lookup(EXP2_F32, v.iand(k_bits, 31))
+    result = v.fma(t, q, t)
+    return v.as_float(v.iadd(v.as_int(result), v.shl(v.ashr(k_bits, 5), 23)))

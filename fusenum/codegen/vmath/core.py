@@ -73,20 +73,38 @@ class Vec:
     def sqrt(self, a):
         return self.em.intrinsic("llvm.sqrt", a)
 
-    def full_avx512(self) -> bool:
-        """Whether this is a full 512-bit vector on an AVX-512 target (x86 intrinsics usable)."""
-        em = self.em
-        return em.target is not None and em.target.name == "avx512" and em.lanes * self.bits == 512
+    def avx512(self) -> bool:
+        """Whether the kernel targets AVX-512 (whose x86 intrinsics it may then use)."""
+        return self.em.target is not None and self.em.target.name == "avx512"
+
+    def at_full_width(self, a, fn: Callable[[ir.Value], ir.Value]) -> ir.Value:
+        """``fn`` (an operation on 512-bit vectors) applied to ``a`` at any lane count: a
+        narrower ``a`` is padded (with its own lanes) and the result cut back, so the
+        scalar tail computes exactly what the vector body does."""
+        em, b = self.em, self.b
+        full = 512 // self.bits
+        if em.lanes == full:
+            return fn(a)
+        vector = a if em.lanes > 1 else b.insert_element(ir.Constant(ir.VectorType(self.ftype, 1), ir.Undefined),
+                                                          a, ir.Constant(I32, 0))
+        count = max(em.lanes, 1)
+        wide = b.shuffle_vector(vector, vector, ir.Constant(ir.VectorType(I32, full),
+                                                            [j % count for j in range(full)]))
+        result = fn(wide)
+        if em.lanes == 1:
+            return b.extract_element(result, ir.Constant(I32, 0))
+        return b.shuffle_vector(result, result, ir.Constant(ir.VectorType(I32, em.lanes), list(range(em.lanes))))
 
     def reciprocal(self, a):
         """``1/a`` within half an ULP or so: AVX-512's 14-bit estimate refined by Newton steps
-        (one for float32, two for float64) where available -- a division costs several
+        (one for float32, two for float64) on AVX-512 targets -- a division costs several
         times more -- else a division."""
-        if not self.full_avx512():
+        if not self.avx512():
             return self.div(self.c(1.0), a)
         suffix, mask = ("pd", ir.IntType(8)) if self.is_double else ("ps", ir.IntType(16))
-        fn = self.em.function(f"llvm.x86.avx512.rcp14.{suffix}.512", a.type, [a.type, a.type, mask])
-        y = self.b.call(fn, [a, a, ir.Constant(mask, -1)])
+        vector = ir.VectorType(self.ftype, 512 // self.bits)
+        fn = self.em.function(f"llvm.x86.avx512.rcp14.{suffix}.512", vector, [vector, vector, mask])
+        y = self.at_full_width(a, lambda wide: self.b.call(fn, [wide, wide, ir.Constant(mask, -1)]))
         for _ in range(2 if self.is_double else 1):
             error = self.fma(self.neg(a), y, self.c(1.0))
             y = self.fma(y, error, y)

@@ -47,7 +47,8 @@ def _geomean(values) -> float:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=4_000_000)
     parser.add_argument("--dtypes", default="float64,float32")
     parser.add_argument("--repeat", type=int, default=7)
@@ -67,9 +68,10 @@ def main(argv=None) -> None:
         for text, t in measure(args.size, dtype, args.repeat, args.seconds):
             vs_numpy.append(t["numpy"] / t["fusenum"])
             vs_numexpr.append(t["numexpr"] / t["fusenum"])
-            print(f"{text:14} {dtype:8} {_format(t['fusenum'])} {_format(t['numpy'])} {_format(t['numexpr'])}  "
-                  f"{vs_numpy[-1]:7.2f}x {vs_numexpr[-1]:9.2f}x", flush=True)
-        print(f"{'geometric mean':14} {dtype:8} {'':32}  {_geomean(vs_numpy):7.2f}x {_geomean(vs_numexpr):9.2f}x  "
+            times = " ".join(_format(t[name]) for name in ("fusenum", "numpy", "numexpr"))
+            print(f"{text:14} {dtype:8} {times}  {vs_numpy[-1]:7.2f}x {vs_numexpr[-1]:9.2f}x", flush=True)
+        means = f"{_geomean(vs_numpy):7.2f}x {_geomean(vs_numexpr):9.2f}x"
+        print(f"{'geometric mean':14} {dtype:8} {'':32}  {means}  "
               f"(slowest: {min(vs_numpy):.2f}x NumPy, {min(vs_numexpr):.2f}x numexpr)\n")
         all_numpy += vs_numpy
         all_numexpr += vs_numexpr

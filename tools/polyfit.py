@@ -13,6 +13,7 @@ regenerated here.
 from __future__ import annotations
 
 import sys
+import textwrap
 from decimal import Decimal, getcontext
 from fractions import Fraction
 
@@ -192,14 +193,19 @@ def fit(name: str) -> list:
     return [dtype(float(c)) for c in chebyshev_fit(fn, interval, degree)]
 
 
+def _wrapped(values, indent: str) -> str:
+    """A list literal broken into lines of at most 110 characters."""
+    return "\n".join(textwrap.wrap("[" + ", ".join(map(repr, values)) + "]", 100, subsequent_indent=indent))
+
+
 def main(names) -> None:
     if names == ["tanh_table_f32"]:
         centers, columns, worst = tanh_table_f32()
         print(f"# tools/polyfit.py tanh_table_f32: relative error {worst:.2e}")
-        print(f"TANH_CENTERS = {centers}")
+        print("TANH_CENTERS = " + _wrapped(centers, "    "))
         print("TANH_COEFFICIENTS = (")
         for column in columns:
-            print(f"    {column},")
+            print("    " + _wrapped(column, "     ") + ",")
         print(")")
         return
     for name in names or FITS:

@@ -43,7 +43,8 @@ def multiply(em: Emitter, x: Pair, y: Pair) -> Pair:
 def plain_multiply(em: Emitter, x: Pair, y: Pair) -> Pair:
     """The textbook product, as ``npy_cpow`` computes it."""
     b = em.b
-    return Pair(b.fsub(b.fmul(x.re, y.re), b.fmul(x.im, y.im)), b.fadd(b.fmul(x.re, y.im), b.fmul(x.im, y.re)))
+    return Pair(b.fsub(b.fmul(x.re, y.re), b.fmul(x.im, y.im)),
+                b.fadd(b.fmul(x.re, y.im), b.fmul(x.im, y.re)))
 
 
 def divide(em: Emitter, x: Pair, y: Pair, zero_divisor_imag_by_imag: bool = False) -> Pair:
@@ -300,7 +301,7 @@ def _call_lane(em: Emitter, fn, part: np.dtype, args: list[Pair]) -> Pair:
         vector = b.insert_element(ir.Constant(ir.VectorType(F32, 2), ir.Undefined), z.re, ir.Constant(I32, 0))
         packed.append(b.insert_element(vector, z.im, ir.Constant(I32, 1)))
     result = b.call(fn, packed)
-    return Pair(b.extract_element(result, ir.Constant(I32, 0)), b.extract_element(result, ir.Constant(I32, 1)))
+    return Pair(*(b.extract_element(result, ir.Constant(I32, part)) for part in (0, 1)))
 
 
 # ---- power ------------------------------------------------------------------------------------

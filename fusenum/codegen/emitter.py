@@ -142,6 +142,11 @@ class Emitter:
         return self.b.shuffle_vector(one, ir.Constant(vec_type, ir.Undefined),
                                      ir.Constant(ir.VectorType(I32, self.lanes), [0] * self.lanes))
 
+    def shuffle(self, first: ir.Value, second: ir.Value, picks) -> ir.Value:
+        """Lanes ``picks`` of ``first`` followed by ``second`` (``shufflevector`` with a constant mask)."""
+        picks = list(picks)
+        return self.b.shuffle_vector(first, second, ir.Constant(ir.VectorType(I32, len(picks)), picks))
+
     def select(self, condition: ir.Value, yes, no):
         """Lane-wise ``condition ? yes : no`` (of values or :class:`Pair` values)."""
         if isinstance(yes, Pair):

@@ -84,7 +84,8 @@ def _isfinite(em, node, args, arg):
 @rule("signbit")
 def _signbit(em, node, args, arg):
     x = args[0]
-    bits = em.b.bitcast(x, em.vector(ir.IntType(32 if scalar_type(node.args[0].dtype) == ir.FloatType() else 64)))
+    width = 32 if scalar_type(node.args[0].dtype) == ir.FloatType() else 64
+    bits = em.b.bitcast(x, em.vector(ir.IntType(width)))
     return em.b.icmp_signed("<", bits, em.constant_like(bits, 0))
 
 

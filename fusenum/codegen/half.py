@@ -74,7 +74,8 @@ def _round_bits(em: Emitter, x, float_type, int_type, mantissa: int, bias: int):
     subnormal = b.sub(b.bitcast(summed, em.vector(int_type)), em.constant_like(u, bits_of(magic)))
     # Normal: rebias the exponent and round the dropped bits to nearest even.
     odd = b.and_(b.lshr(magnitude, em.constant_like(u, shift)), em.constant_like(u, 1))
-    rounded = b.add(b.add(magnitude, em.constant_like(u, ((15 - bias) << mantissa) + (1 << (shift - 1)) - 1)), odd)
+    rebias = ((15 - bias) << mantissa) + (1 << (shift - 1)) - 1  # and rounding: add half an ULP - 1
+    rounded = b.add(b.add(magnitude, em.constant_like(u, rebias)), odd)
     normal = b.lshr(rounded, em.constant_like(u, shift))
     half = b.select(huge, inf_nan, b.select(tiny, subnormal, normal))
     sign = b.lshr(u, em.constant_like(u, int_type.width - 16))

@@ -397,8 +397,7 @@ def _every_other(em: Emitter, parts: ir.Value, first: int) -> ir.Value:
     """Lanes ``first, first + 2, ...`` of interleaved ``parts`` (de-interleaving a complex load)."""
     if em.lanes == 1:
         return em.b.extract_element(parts, ir.Constant(I32, first))
-    mask = ir.Constant(ir.VectorType(I32, em.lanes), list(range(first, 2 * em.lanes, 2)))
-    return em.b.shuffle_vector(parts, ir.Constant(parts.type, ir.Undefined), mask)
+    return em.shuffle(parts, ir.Constant(parts.type, ir.Undefined), range(first, 2 * em.lanes, 2))
 
 
 def _interleave(em: Emitter, value: Pair) -> ir.Value:
@@ -408,7 +407,7 @@ def _interleave(em: Emitter, value: Pair) -> ir.Value:
         pair = em.b.insert_element(pair, value.re, ir.Constant(I32, 0))
         return em.b.insert_element(pair, value.im, ir.Constant(I32, 1))
     order = [lane + part * em.lanes for lane in range(em.lanes) for part in range(2)]
-    return em.b.shuffle_vector(value.re, value.im, ir.Constant(ir.VectorType(I32, 2 * em.lanes), order))
+    return em.shuffle(value.re, value.im, order)
 
 
 def _evaluate(em: Emitter, root: Node, inputs: dict[int, ir.Value]) -> ir.Value:

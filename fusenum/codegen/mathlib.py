@@ -147,8 +147,8 @@ def call(em: Emitter, name: str, dtype: np.dtype, *args: ir.Value) -> ir.Value:
     if kind == "own":
         return vmath.kernel(name, dtype).emit(em, *args)
     if kind == "libmvec":
-        return _libmvec_call(em, symbol, LIBMVEC_VARIANTS[level][1] // np.dtype(symbol_dtype(symbol)).itemsize,
-                             args)
+        lanes = LIBMVEC_VARIANTS[level][1] // np.dtype(symbol_dtype(symbol)).itemsize
+        return _libmvec_call(em, symbol, lanes, args)
     return em.per_lane(symbol, *args)
 
 
@@ -170,15 +170,13 @@ def _libmvec_call(em: Emitter, symbol: str, width: int, args) -> ir.Value:
     if em.lanes == width:
         return b.call(fn, list(args))
     if em.lanes == 1:
-        widened = [em.b.shuffle_vector(_as_vector(em, a), ir.Constant(ir.VectorType(element, 1), ir.Undefined),
-                                       ir.Constant(ir.VectorType(I32, width), [0] * width)) for a in args]
+        widened = [em.shuffle(_as_vector(em, a), _as_vector(em, a), [0] * width) for a in args]
         return b.extract_element(b.call(fn, widened), ir.Constant(I32, 0))
     chunks = []
     for first in range(0, em.lanes, width):
         # Lanes past the end repeat the last one: real inputs, so no spurious slow paths.
         picks = [min(first + j, em.lanes - 1) for j in range(width)]
-        mask = ir.Constant(ir.VectorType(I32, width), picks)
-        chunks.append(b.call(fn, [b.shuffle_vector(a, a, mask) for a in args]))
+        chunks.append(b.call(fn, [em.shuffle(a, a, picks) for a in args]))
     return _concatenate(em, chunks, width)
 
 
@@ -189,16 +187,11 @@ def _as_vector(em: Emitter, scalar: ir.Value) -> ir.Value:
 
 def _concatenate(em: Emitter, chunks: list, width: int) -> ir.Value:
     """The first ``em.lanes`` lanes of the chunks laid end to end."""
-    b = em.b
     if len(chunks) == 1:
-        mask = ir.Constant(ir.VectorType(I32, em.lanes), list(range(em.lanes)))
-        return b.shuffle_vector(chunks[0], chunks[0], mask)
+        return em.shuffle(chunks[0], chunks[0], range(em.lanes))
     while len(chunks) > 1:
-        joined = []
-        for left, right in zip(chunks[::2], chunks[1::2]):
-            count = 2 * left.type.count
-            joined.append(b.shuffle_vector(left, right, ir.Constant(ir.VectorType(I32, count), list(range(count)))))
-        chunks = joined
+        chunks = [em.shuffle(left, right, range(2 * left.type.count))
+                  for left, right in zip(chunks[::2], chunks[1::2])]
     return chunks[0]
 
 

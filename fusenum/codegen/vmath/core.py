@@ -85,15 +85,12 @@ class Vec:
         full = 512 // self.bits
         if em.lanes == full:
             return fn(a)
-        vector = a if em.lanes > 1 else b.insert_element(ir.Constant(ir.VectorType(self.ftype, 1), ir.Undefined),
-                                                          a, ir.Constant(I32, 0))
-        count = max(em.lanes, 1)
-        wide = b.shuffle_vector(vector, vector, ir.Constant(ir.VectorType(I32, full),
-                                                            [j % count for j in range(full)]))
-        result = fn(wide)
         if em.lanes == 1:
-            return b.extract_element(result, ir.Constant(I32, 0))
-        return b.shuffle_vector(result, result, ir.Constant(ir.VectorType(I32, em.lanes), list(range(em.lanes))))
+            empty = ir.Constant(ir.VectorType(self.ftype, 1), ir.Undefined)
+            one = b.insert_element(empty, a, ir.Constant(I32, 0))
+            return b.extract_element(fn(em.shuffle(one, one, [0] * full)), ir.Constant(I32, 0))
+        result = fn(em.shuffle(a, a, [j % em.lanes for j in range(full)]))
+        return em.shuffle(result, result, range(em.lanes))
 
     def reciprocal(self, a):
         """``1/a`` within half an ULP or so: AVX-512's 14-bit estimate refined by Newton steps
@@ -246,16 +243,18 @@ class Vec:
                                                        [_bits(self.ftype, x) for x in half]),
                                            ir.VectorType(self.ftype, per_register))
                          for half in (padded[:per_register], padded[per_register:]))
-            suffix = "pd" if self.is_double else "ps"
-            fn = em.function(f"llvm.x86.avx512.vpermi2var.{suffix}.512", low.type, [low.type, index.type, high.type])
+            name = f"llvm.x86.avx512.vpermi2var.{'pd' if self.is_double else 'ps'}.512"
+            fn = em.function(name, low.type, [low.type, index.type, high.type])
             return b.call(fn, [low, index, high])
         array = self._table_global(table)
         size = self.bits // 8
         if em.lanes == 1:
-            return b.load(b.gep(array, [ir.Constant(I64, 0), index], source_etype=array.value_type), typ=self.ftype)
+            element = b.gep(array, [ir.Constant(I64, 0), index], source_etype=array.value_type)
+            return b.load(element, typ=self.ftype)
         # A vector of addresses, base + index * size, for llvm.masked.gather.
         base = em.splat(b.ptrtoint(array, I64))
-        offsets = b.mul(b.sext(index, em.vector(I64)) if self.bits == 32 else index, em.splat_constant(I64, size))
+        wide_index = b.sext(index, em.vector(I64)) if self.bits == 32 else index
+        offsets = b.mul(wide_index, em.splat_constant(I64, size))
         pointers = b.inttoptr(b.add(base, offsets), ir.VectorType(ir.PointerType(), em.lanes))
         vector = ir.VectorType(self.ftype, em.lanes)
         mask = ir.Constant(ir.VectorType(ir.IntType(1), em.lanes), [1] * em.lanes)

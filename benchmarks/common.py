@@ -19,3 +19,32 @@ def operands(size: int, dtype: str = "float64", seed: int = 0) -> dict:
     """
     rng = np.random.default_rng(seed)
     return {name: rng.random(size, dtype=dtype) for name in "abc"}
+
+
+# The math library's benchmark: text -> the same function in NumPy. numexpr takes the same text.
+MATH = {
+    "exp(a)": lambda a, b: np.exp(a),
+    "log(a)": lambda a, b: np.log(a),
+    "sin(a)": lambda a, b: np.sin(a),
+    "cos(a)": lambda a, b: np.cos(a),
+    "tan(a)": lambda a, b: np.tan(a),
+    "tanh(a)": lambda a, b: np.tanh(a),
+    "sinh(a)": lambda a, b: np.sinh(a),
+    "arctan(a)": lambda a, b: np.arctan(a),
+    "arctan2(a,b)": lambda a, b: np.arctan2(a, b),
+    "a**b": lambda a, b: a ** b,
+    "expm1(a)": lambda a, b: np.expm1(a),
+    "log1p(a)": lambda a, b: np.log1p(a),
+}
+
+
+def math_operands(size: int, dtype: str = "float64", seed: int = 0) -> dict:
+    """``a`` in [0.1, 4.1) (positive, for log and **) and ``b`` in [-2, 2)."""
+    rng = np.random.default_rng(seed)
+    a = rng.random(size, dtype=dtype)
+    a *= 4
+    a += 0.1
+    b = rng.random(size, dtype=dtype)
+    b *= 4
+    b -= 2
+    return {"a": a, "b": b}

@@ -34,6 +34,8 @@ _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv
            ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^"}
 _COMPARE = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
 _UNARY = {ast.USub: "-", ast.UAdd: "+", ast.Invert: "~"}
+# Function names that are Python builtins: on Python numbers they mean what Python computes.
+PYTHON_BUILTINS = frozenset({"abs"})
 
 _DESCRIBE = {ast.Attribute: "attribute access", ast.Subscript: "subscript", ast.Lambda: "lambda",
              ast.BoolOp: "'and'/'or' (use '&'/'|')", ast.IfExp: "conditional expression (use where())",
@@ -82,7 +84,7 @@ def parse(text: str) -> Parsed:
 
 
 class _Converter:
-    """AST -> template tuples: ``("name", i)``, ``("const", v)``, ``("op", Op, column, args)``."""
+    """AST -> template tuples: ``("name", i)``, ``("const", v)``, ``("op", Op, column, args, python)``."""
 
     def __init__(self, text: str):
         self.text = text
@@ -114,13 +116,13 @@ class _Converter:
         symbol = _UNARY.get(type(node.op))
         if symbol is None:
             raise self.error("'not' is not allowed in an expression (use '~')", node)
-        return self._apply(UNARY_SYMBOLS[symbol], node, [node.operand])
+        return self._apply(UNARY_SYMBOLS[symbol], node, [node.operand], python=True)
 
     def _BinOp(self, node: ast.BinOp) -> tuple:
         symbol = _BINARY.get(type(node.op))
         if symbol is None:
             raise self.error(f"operator {type(node.op).__name__} is not allowed", node)
-        return self._apply(BINARY_SYMBOLS[symbol], node, [node.left, node.right])
+        return self._apply(BINARY_SYMBOLS[symbol], node, [node.left, node.right], python=True)
 
     def _Compare(self, node: ast.Compare) -> tuple:
         if len(node.ops) != 1:
@@ -128,7 +130,7 @@ class _Converter:
         symbol = _COMPARE.get(type(node.ops[0]))
         if symbol is None:
             raise self.error(f"comparison {type(node.ops[0]).__name__} is not allowed", node)
-        return self._apply(BINARY_SYMBOLS[symbol], node, [node.left, node.comparators[0]])
+        return self._apply(BINARY_SYMBOLS[symbol], node, [node.left, node.comparators[0]], python=True)
 
     def _Call(self, node: ast.Call) -> tuple:
         if not isinstance(node.func, ast.Name):
@@ -142,10 +144,10 @@ class _Converter:
         if len(node.args) != op.arity:
             raise self.error(f"{node.func.id}() takes {op.arity} argument"
                              f"{'s' if op.arity != 1 else ''}, got {len(node.args)}", node)
-        return self._apply(op, node, node.args)
+        return self._apply(op, node, node.args, python=node.func.id in PYTHON_BUILTINS)
 
-    def _apply(self, op: Op, node: ast.AST, args: list[ast.AST]) -> tuple:
-        return ("op", op, node.col_offset, tuple(self.convert(a) for a in args))
+    def _apply(self, op: Op, node: ast.AST, args: list[ast.AST], python: bool = False) -> tuple:
+        return ("op", op, node.col_offset, tuple(self.convert(a) for a in args), python)
 
 
 def _build(template: tuple, builder: Builder, operands: list[Operand], text: str) -> Operand:
@@ -154,10 +156,10 @@ def _build(template: tuple, builder: Builder, operands: list[Operand], text: str
         return operands[template[1]]
     if kind == "const":
         return template[1]
-    _, op, column, args = template
+    _, op, column, args, python = template
     values = [_build(arg, builder, operands, text) for arg in args]
     try:
-        return builder.apply(op, *values)
+        return builder.apply(op, *values, python=python)
     except (TypeError, ValueError, ArithmeticError) as exc:
         if not getattr(exc, "_fusenum_located", False) and hasattr(exc, "add_note"):
             exc.add_note(f"in {op.name}() at column {column} of {text!r}")

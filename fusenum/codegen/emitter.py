@@ -5,11 +5,15 @@ knows the lane count: every IR value becomes an LLVM value of type
 ``<lanes x T>`` (or plain ``T`` when ``lanes == 1``). Lowering rules only talk
 to the emitter, so one rule serves the vector body and the scalar tail alike.
 
-In registers a bool is ``i1``; in memory it is a byte, as in NumPy.
+In registers a bool is ``i1`` (a byte in memory, as in NumPy); a float16 is a
+float32 holding a value that float16 can represent (NumPy also computes float16
+in float32 and rounds each result); a complex number is a :class:`Pair` of
+vectors, its real and imaginary parts.
 """
 from __future__ import annotations
 
 import struct
+from typing import NamedTuple
 
 import numpy as np
 from llvmlite import ir
@@ -22,21 +26,47 @@ I32 = ir.IntType(32)
 I64 = ir.IntType(64)
 PTR = ir.PointerType()
 
-_FLOAT_TYPES = {2: ir.HalfType(), 4: ir.FloatType(), 8: ir.DoubleType()}
+F32 = ir.FloatType()
+F64 = ir.DoubleType()
+# Register type of a float by its size in memory (float16 computes in float32).
+_FLOAT_TYPES = {2: F32, 4: F32, 8: F64}
+
+
+class Pair(NamedTuple):
+    """A complex value in registers: real and imaginary parts, each a float (vector)."""
+
+    re: ir.Value
+    im: ir.Value
+
+
+def component_dtype(dtype: np.dtype) -> np.dtype:
+    """The real dtype of a complex dtype's parts (``dtype`` itself if it is real)."""
+    return np.dtype(f"f{dtype.itemsize // 2}") if dtype.kind == "c" else dtype
 
 
 def scalar_type(dtype: np.dtype) -> ir.Type:
-    """The LLVM register type of one element of ``dtype``."""
+    """The LLVM register type of one element of ``dtype`` (of each part, if complex)."""
     if dtype.kind == "b":
         return I1
     if dtype.kind in "iu":
         return ir.IntType(8 * dtype.itemsize)
-    return _FLOAT_TYPES[dtype.itemsize]
+    return _FLOAT_TYPES[component_dtype(dtype).itemsize]
+
+
+def register_bytes(dtype: np.dtype) -> int:
+    """Bytes of one register element of ``dtype`` (what the vector width is divided by)."""
+    if dtype.kind in "fc":
+        return 4 if dtype.itemsize == 2 else component_dtype(dtype).itemsize
+    return dtype.itemsize
 
 
 def memory_type(dtype: np.dtype) -> ir.Type:
-    """The LLVM type of one element of ``dtype`` as stored in an array."""
-    return I8 if dtype.kind == "b" else scalar_type(dtype)
+    """The LLVM type of one element of ``dtype`` (of each part, if complex) as stored in an array."""
+    if dtype.kind == "b":
+        return I8
+    if dtype.kind in "fc":
+        return ir.IntType(8 * component_dtype(dtype).itemsize)  # bits, before any byte swap
+    return scalar_type(dtype)
 
 
 def _mangle(ty: ir.Type) -> str:
@@ -49,15 +79,20 @@ def _mangle(ty: ir.Type) -> str:
 
 
 class Emitter:
-    """Emits values of ``lanes`` lanes through ``builder`` into ``module``."""
+    """Emits values of ``lanes`` lanes through ``builder`` into ``module``.
+
+    ``target`` is the :class:`~fusenum.codegen.target.Target` the kernel is
+    compiled for (vector math picks its implementation by it).
+    """
 
     def __init__(self, builder: ir.IRBuilder, lanes: int, status: ir.Value,
-                 uniform_slots: frozenset = frozenset()):
+                 uniform_slots: frozenset = frozenset(), target=None):
         self.b = builder
         self.lanes = lanes
         self.module = builder.module
         self.status = status
         self.uniform_slots = uniform_slots
+        self.target = target
 
     def uniform(self, node) -> bool:
         """Whether IR ``node`` has one value for the whole call (only single-valued inputs)."""
@@ -71,23 +106,52 @@ class Emitter:
         """The register type of ``dtype`` at this width."""
         return self.vector(scalar_type(dtype))
 
-    def const(self, dtype: np.dtype, value) -> ir.Constant:
-        """``value`` (converted to ``dtype`` as NumPy would) in every lane."""
-        return self.splat_constant(scalar_type(dtype), scalar_constant(dtype, value))
+    def const(self, dtype: np.dtype, value):
+        """``value`` (converted to ``dtype`` as NumPy would) in every lane; a :class:`Pair` if complex."""
+        element = scalar_type(dtype)
+        if dtype.kind == "c":
+            value = np.asarray(value).astype(dtype)[()]
+            part = component_dtype(dtype)
+            return Pair(self.splat_constant(element, scalar_constant(part, value.real)),
+                        self.splat_constant(element, scalar_constant(part, value.imag)))
+        return self.splat_constant(element, scalar_constant(dtype, value))
+
+    def constant_like(self, value: ir.Value, number) -> ir.Constant:
+        """Python number ``number`` as a constant of ``value``'s (vector) type."""
+        ty = value.type
+        element = ty.element if isinstance(ty, ir.VectorType) else ty
+        if isinstance(element, ir.IntType):
+            bits = element.width
+            number = int(number) & ((1 << bits) - 1)
+            number = number - (1 << bits) if number >> (bits - 1) else number
+        return self.splat_constant(element, number)
 
     def splat_constant(self, element: ir.Type, value) -> ir.Constant:
         if self.lanes == 1:
             return ir.Constant(element, value)
         return ir.Constant(ir.VectorType(element, self.lanes), [value] * self.lanes)
 
-    def splat(self, scalar: ir.Value) -> ir.Value:
-        """A run-time scalar broadcast to every lane."""
+    def splat(self, scalar):
+        """A run-time scalar (or :class:`Pair` of scalars) broadcast to every lane."""
+        if isinstance(scalar, Pair):
+            return Pair(self.splat(scalar.re), self.splat(scalar.im))
         if self.lanes == 1:
             return scalar
         vec_type = ir.VectorType(scalar.type, self.lanes)
         one = self.b.insert_element(ir.Constant(vec_type, ir.Undefined), scalar, ir.Constant(I32, 0))
         return self.b.shuffle_vector(one, ir.Constant(vec_type, ir.Undefined),
                                      ir.Constant(ir.VectorType(I32, self.lanes), [0] * self.lanes))
+
+    def shuffle(self, first: ir.Value, second: ir.Value, picks) -> ir.Value:
+        """Lanes ``picks`` of ``first`` followed by ``second`` (``shufflevector`` with a constant mask)."""
+        picks = list(picks)
+        return self.b.shuffle_vector(first, second, ir.Constant(ir.VectorType(I32, len(picks)), picks))
+
+    def select(self, condition: ir.Value, yes, no):
+        """Lane-wise ``condition ? yes : no`` (of values or :class:`Pair` values)."""
+        if isinstance(yes, Pair):
+            return Pair(self.b.select(condition, yes.re, no.re), self.b.select(condition, yes.im, no.im))
+        return self.b.select(condition, yes, no)
 
     # ---- calls -----------------------------------------------------------------
     def function(self, name: str, return_type: ir.Type, arg_types) -> ir.Function:
@@ -143,4 +207,5 @@ def scalar_constant(dtype: np.dtype, value):
         raw = int(value) & ((1 << bits) - 1)
         return raw - (1 << bits) if raw >> (bits - 1) else raw
     # Keep the exact bits (NaN payloads, -0.0) through a double, as llvmlite prints doubles.
+    # (A float16 value is exactly a float32 value: float16 computes in float32 registers.)
     return struct.unpack("<d", struct.pack("<d", float(value)))[0]

@@ -17,7 +17,9 @@ class, which is part of the kernel's cache key:
 
 Byte-swapped operands are swapped in registers after loading (and before
 storing), and every access is unaligned-safe (``align 1``), so neither needs a
-copy.
+copy. float16 elements are widened to float32 on loading and rounded back on
+storing (:mod:`fusenum.codegen.half`); complex elements are loaded as
+interleaved (real, imaginary) numbers and split into two vectors by shuffles.
 """
 from __future__ import annotations
 
@@ -31,7 +33,8 @@ from . import rules
 from .abi import (ARRAY_DATA_OFFSET, ARRAY_DIMS_OFFSET, ARRAY_FLAGS_OFFSET, ARRAY_NDIM_OFFSET,
                   NPY_ARRAY_C_CONTIGUOUS, NPY_ARRAY_WRITEABLE, POINTER_SIZE, STATUS_LAYOUT_MISMATCH,
                   TUPLE_ITEMS_OFFSET)
-from .emitter import I1, I8, I32, I64, PTR, Emitter, memory_type, scalar_type
+from . import half
+from .emitter import I1, I8, I32, I64, PTR, Emitter, Pair, memory_type, register_bytes, scalar_type
 from .target import Target
 
 SYMBOL = "kernel"
@@ -82,8 +85,12 @@ def slot_dtypes(root: Node) -> dict[int, np.dtype]:
 
 
 def lanes_for(root: Node, target: Target) -> int:
-    """Vector lanes: as many elements of the widest dtype in the expression as a register holds."""
-    widest = max(n.dtype.itemsize for n in walk(root))
+    """Vector lanes: as many elements of the widest dtype in the expression as a register holds.
+
+    Widths count register elements: a complex number's parts are vectors of their
+    own, and float16 computes in float32.
+    """
+    widest = max(register_bytes(n.dtype) for n in walk(root))
     return target.lanes(widest)
 
 
@@ -110,6 +117,7 @@ class _KernelBuilder:
     def __init__(self, spec: KernelSpec, target: Target, fn: ir.Function):
         self.spec = spec
         self.fn = fn
+        self.target = target
         self.lanes = lanes_for(spec.root, target)
         dtypes = slot_dtypes(spec.root)
         self.dtypes = [dtypes[k] for k in range(len(spec.accesses) - 1)] + [spec.root.dtype]
@@ -295,7 +303,7 @@ class _KernelBuilder:
 
     # ---- one step: load operands, compute, store -------------------------------------------
     def _step(self, ptrs, i, lanes: int, per_row: dict):
-        em = Emitter(self.b, lanes, self.status, self.uniform_slots)
+        em = Emitter(self.b, lanes, self.status, self.uniform_slots, self.target)
         values = {}
         for k, access in enumerate(self.spec.accesses[:-1]):
             if access.stride == "u":
@@ -312,37 +320,54 @@ class _KernelBuilder:
 
     def _load(self, em: Emitter, k: int, ptr, i):
         b, dtype = self.b, self.dtypes[k]
-        raw_type = _raw_type(dtype)
+        raw_type, parts = memory_type(dtype), _parts(dtype)
         if self.spec.accesses[k].stride == "c":
-            raw = b.load(self._element_ptr(k, ptr, i), typ=em.vector(raw_type), align=1)
+            raw = b.load(self._element_ptr(k, ptr, i), typ=_vector(raw_type, em.lanes * parts), align=1)
         else:
-            raw = ir.Constant(em.vector(raw_type), ir.Undefined) if em.lanes > 1 else None
+            raw = ir.Constant(_vector(raw_type, em.lanes * parts), ir.Undefined)
             for lane in range(em.lanes):
-                index = b.add(i, ir.Constant(I64, lane))
-                scalar = b.load(self._element_ptr(k, ptr, index), typ=raw_type, align=1)
-                raw = scalar if em.lanes == 1 else b.insert_element(raw, scalar, ir.Constant(I32, lane))
+                element = self._element_ptr(k, ptr, b.add(i, ir.Constant(I64, lane)))
+                for part in range(parts):
+                    at = b.gep(element, [ir.Constant(I64, part * raw_type.width // 8)], source_etype=I8)
+                    scalar = b.load(at, typ=raw_type, align=1)
+                    if em.lanes * parts == 1:
+                        raw = scalar
+                    else:
+                        raw = b.insert_element(raw, scalar, ir.Constant(I32, lane * parts + part))
         return self._from_memory(em, raw, k)
 
     def _load_scalar(self, k: int, ptr) -> ir.Value:
         em = Emitter(self.b, 1, self.status)
-        raw = self.b.load(ptr, typ=_raw_type(self.dtypes[k]), align=1)
+        dtype = self.dtypes[k]
+        raw = self.b.load(ptr, typ=_vector(memory_type(dtype), _parts(dtype)), align=1)
         return self._from_memory(em, raw, k)
 
     def _from_memory(self, em: Emitter, raw, k: int):
+        """Register value of raw element bits (byte-swapped first if the operand is)."""
         dtype = self.dtypes[k]
         if self.spec.accesses[k].swapped and dtype.itemsize > 1:
             raw = em.intrinsic("llvm.bswap", raw)
         if dtype.kind == "b":
             return self.b.icmp_unsigned("!=", raw, em.splat_constant(I8, 0))
+        if dtype.kind == "c":
+            parts = self.b.bitcast(raw, _vector(scalar_type(dtype), 2 * em.lanes))
+            return Pair(_every_other(em, parts, 0), _every_other(em, parts, 1))
+        if dtype.kind == "f" and dtype.itemsize == 2:
+            return half.to_float(em, raw)
         return self.b.bitcast(raw, em.type(dtype)) if dtype.kind == "f" else raw
 
     def _store(self, em: Emitter, value, ptr, i):
         b, k = self.b, len(self.dtypes) - 1
         dtype = self.dtypes[k]
+        raw_type, parts = memory_type(dtype), _parts(dtype)
         if dtype.kind == "b":
             value = b.zext(value, em.vector(I8))
+        elif dtype.kind == "c":
+            value = b.bitcast(_interleave(em, value), _vector(raw_type, 2 * em.lanes))
+        elif dtype.kind == "f" and dtype.itemsize == 2:
+            value = half.from_float(em, value)
         elif dtype.kind == "f":
-            value = b.bitcast(value, em.vector(_raw_type(dtype)))
+            value = b.bitcast(value, em.vector(raw_type))
         if self.spec.accesses[k].swapped and dtype.itemsize > 1:
             value = em.intrinsic("llvm.bswap", value)
         if em.lanes > 1 and self.streaming:
@@ -353,14 +378,36 @@ class _KernelBuilder:
             b.store(value, self._element_ptr(k, ptr, i), align=1)
             return
         for lane in range(em.lanes):
-            index = b.add(i, ir.Constant(I64, lane))
-            element = b.extract_element(value, ir.Constant(I32, lane))
-            b.store(element, self._element_ptr(k, ptr, index), align=1)
+            element = self._element_ptr(k, ptr, b.add(i, ir.Constant(I64, lane)))
+            for part in range(parts):
+                at = b.gep(element, [ir.Constant(I64, part * raw_type.width // 8)], source_etype=I8)
+                b.store(b.extract_element(value, ir.Constant(I32, lane * parts + part)), at, align=1)
 
 
-def _raw_type(dtype: np.dtype) -> ir.Type:
-    """Integer type of an element's bits (what is loaded before any byte swap)."""
-    return ir.IntType(8 * dtype.itemsize) if dtype.kind == "f" else memory_type(dtype)
+def _parts(dtype: np.dtype) -> int:
+    """Numbers stored per element: 2 for complex (real, imaginary), else 1."""
+    return 2 if dtype.kind == "c" else 1
+
+
+def _vector(element: ir.Type, count: int) -> ir.Type:
+    return element if count == 1 else ir.VectorType(element, count)
+
+
+def _every_other(em: Emitter, parts: ir.Value, first: int) -> ir.Value:
+    """Lanes ``first, first + 2, ...`` of interleaved ``parts`` (de-interleaving a complex load)."""
+    if em.lanes == 1:
+        return em.b.extract_element(parts, ir.Constant(I32, first))
+    return em.shuffle(parts, ir.Constant(parts.type, ir.Undefined), range(first, 2 * em.lanes, 2))
+
+
+def _interleave(em: Emitter, value: Pair) -> ir.Value:
+    """``re0, im0, re1, im1, ...``: a complex value laid out as in memory."""
+    if em.lanes == 1:
+        pair = ir.Constant(ir.VectorType(value.re.type, 2), ir.Undefined)
+        pair = em.b.insert_element(pair, value.re, ir.Constant(I32, 0))
+        return em.b.insert_element(pair, value.im, ir.Constant(I32, 1))
+    order = [lane + part * em.lanes for lane in range(em.lanes) for part in range(2)]
+    return em.shuffle(value.re, value.im, order)
 
 
 def _evaluate(em: Emitter, root: Node, inputs: dict[int, ir.Value]) -> ir.Value:

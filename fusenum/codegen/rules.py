@@ -3,8 +3,16 @@
 A rule is ``rule(em, node, args, arg) -> value``: ``em`` is the
 :class:`~fusenum.codegen.emitter.Emitter`, ``node`` the IR node (its ``dtype``
 is the result dtype, ``node.args[i].dtype`` the loop dtypes), ``args`` the
-operands' LLVM values and ``arg`` the text after ``:`` in the rule name. The op
-table names rules per dtype kind; :func:`lower` dispatches.
+operands' LLVM values (a :class:`~fusenum.codegen.emitter.Pair` for a complex
+one) and ``arg`` the text after ``:`` in the rule name. The op table names
+rules per dtype kind; :func:`lower` dispatches. Rules for float functions live
+in :mod:`~fusenum.codegen.float_rules`, complex ones in
+:mod:`~fusenum.codegen.complex_rules`, transcendental functions in
+:mod:`~fusenum.codegen.mathlib`.
+
+float16 computes in float32 and rounds every result to float16, as NumPy does:
+:func:`lower` rounds the result of every rule not registered as ``exact``
+(whose float16 result is already a float16 value).
 
 Every rule reproduces NumPy's result bit for bit, including the corners where
 C would have undefined behaviour (integer division by zero or of MIN by -1,
@@ -20,21 +28,30 @@ from llvmlite import ir
 
 from ..ir.nodes import Node
 from ..ir.ops import OPS
+from . import half
 from .abi import STATUS_NEGATIVE_INT_POWER
-from .emitter import I1, Emitter, scalar_type
+from .emitter import I1, Emitter, Pair, component_dtype, scalar_type
 
 RULES: dict[str, Callable] = {}
+#: Rules whose float16 results need no rounding (they only move, compare or negate values).
+EXACT: set[str] = set()
+
+F16 = np.dtype(np.float16)
+F32 = np.dtype(np.float32)
+F64 = np.dtype(np.float64)
 
 
-def rule(*names: str):
+def rule(*names: str, exact: bool = False):
     def register(fn):
         for name in names:
             RULES[name] = fn
+            if exact:
+                EXACT.add(name)
         return fn
     return register
 
 
-def lower(em: Emitter, node: Node, args: list[ir.Value]) -> ir.Value:
+def lower(em: Emitter, node: Node, args: list) -> ir.Value:
     """LLVM value of ``node`` given its operands' values."""
     if node.op == "cast":
         return cast(em, args[0], node.args[0].dtype, node.dtype)
@@ -44,7 +61,10 @@ def lower(em: Emitter, node: Node, args: list[ir.Value]) -> ir.Value:
     if rule_name is None:  # typing rejects these first; this is a safety net
         raise NotImplementedError(f"no lowering of {node.op} for dtype {node.args[0].dtype}")
     name, _, arg = rule_name.partition(":")
-    return RULES[name](em, node, args, arg)
+    value = RULES[name](em, node, args, arg)
+    if node.dtype == F16 and name not in EXACT:
+        value = half.round_float(em, value)
+    return value
 
 
 # ---- plain instructions --------------------------------------------------------
@@ -58,9 +78,10 @@ for _name, _method in {"add": "add", "sub": "sub", "mul": "mul", "fadd": "fadd",
                        "fmul": "fmul", "fdiv": "fdiv", "and": "and_", "or": "or_", "xor": "xor",
                        "fneg": "fneg"}.items():
     RULES[_name] = _instruction(_method)
+EXACT.add("fneg")
 
 
-@rule("identity")
+@rule("identity", exact=True)
 def _identity(em, node, args, arg):
     return args[0]
 
@@ -82,7 +103,7 @@ def _iabs(em, node, args, arg):
     return em.b.select(negative, em.b.sub(em.const(node.dtype, 0), x), x)
 
 
-@rule("fabs")
+@rule("fabs", exact=True)
 def _fabs(em, node, args, arg):
     return em.intrinsic("llvm.fabs", args[0])
 
@@ -103,9 +124,9 @@ def _reciprocal(em, node, args, arg):
     return em.b.fdiv(em.const(node.dtype, 1.0), args[0])
 
 
-@rule("select")
+@rule("select", exact=True)
 def _select(em, node, args, arg):
-    return em.b.select(*args)
+    return em.select(*args)
 
 
 # ---- comparisons -----------------------------------------------------------------
@@ -130,7 +151,7 @@ def _compare(em, node, args, arg):
 
 
 # ---- integer division and remainder -----------------------------------------------
-def _safe_divisor(em, dtype, x, y):
+def safe_divisor(em, dtype, x, y):
     """(divisor, by_zero): y with the trapping cases (0, and MIN / -1) replaced by 1."""
     zero = em.const(dtype, 0)
     by_zero = em.b.icmp_unsigned("==", y, zero)
@@ -145,7 +166,7 @@ def _safe_divisor(em, dtype, x, y):
 @rule("sfloordiv")
 def _sfloordiv(em, node, args, arg):
     dtype, (x, y) = node.dtype, args
-    divisor, by_zero = _safe_divisor(em, dtype, x, y)
+    divisor, by_zero = safe_divisor(em, dtype, x, y)
     quotient = em.b.sdiv(x, divisor)
     # C truncates; floor differs when the remainder is non-zero and the signs differ.
     inexact = em.b.icmp_signed("!=", em.b.srem(x, divisor), em.const(dtype, 0))
@@ -158,14 +179,14 @@ def _sfloordiv(em, node, args, arg):
 @rule("ufloordiv")
 def _ufloordiv(em, node, args, arg):
     dtype, (x, y) = node.dtype, args
-    divisor, by_zero = _safe_divisor(em, dtype, x, y)
+    divisor, by_zero = safe_divisor(em, dtype, x, y)
     return em.b.select(by_zero, em.const(dtype, 0), em.b.udiv(x, divisor))
 
 
 @rule("sremainder")
 def _sremainder(em, node, args, arg):
     dtype, (x, y) = node.dtype, args
-    divisor, by_zero = _safe_divisor(em, dtype, x, y)
+    divisor, by_zero = safe_divisor(em, dtype, x, y)
     rem = em.b.srem(x, divisor)
     zero = em.const(dtype, 0)
     # Python's sign convention: the result takes the divisor's sign.
@@ -178,7 +199,7 @@ def _sremainder(em, node, args, arg):
 @rule("uremainder")
 def _uremainder(em, node, args, arg):
     dtype, (x, y) = node.dtype, args
-    divisor, by_zero = _safe_divisor(em, dtype, x, y)
+    divisor, by_zero = safe_divisor(em, dtype, x, y)
     return em.b.select(by_zero, em.const(dtype, 0), em.b.urem(x, divisor))
 
 
@@ -279,22 +300,14 @@ def _int_power(em, node, args, arg):
     return next_result
 
 
-_LIBM = {"pow": {4: "powf", 8: "pow"}}
-
-
-def libm(em: Emitter, name: str, dtype: np.dtype, *args):
-    """Lane-by-lane call of the C library's ``name`` for ``dtype``."""
-    return em.per_lane(_LIBM[name][dtype.itemsize], *args)
-
-
 @rule("fpower")
 def _float_power(em, node, args, arg):
     dtype, (base, exponent) = node.dtype, args
-    result = libm(em, "pow", dtype, base, exponent)
-    if not em.uniform(node.args[1]):
+    result = mathlib.call(em, "pow", node.args[0].dtype, base, exponent)
+    if not em.uniform(node.args[1]) or dtype == F16:
         return result
-    # NumPy's power loop computes a single-valued exponent of 2, -1 or 0.5
-    # with square, reciprocal or sqrt (constant exponents are rewritten earlier).
+    # NumPy's float32 and float64 power loops compute a single-valued exponent of 2,
+    # -1 or 0.5 with square, reciprocal or sqrt (constant exponents are rewritten earlier).
     special = [(0.5, _sqrt), (-1.0, _reciprocal), (2.0, _square)]
     for value, fn in special:
         hit = em.b.fcmp_ordered("==", exponent, em.const(dtype, value))
@@ -303,7 +316,37 @@ def _float_power(em, node, args, arg):
 
 
 # ---- casts (ndarray.astype, with x86 NumPy's results for out-of-range floats) ------
-def cast(em: Emitter, x: ir.Value, src: np.dtype, dst: np.dtype) -> ir.Value:
+def cast(em: Emitter, x, src: np.dtype, dst: np.dtype):
+    """``x`` of dtype ``src`` converted to ``dst`` as ``ndarray.astype`` would."""
+    if src.kind == "c" or dst.kind == "c":
+        return _complex_cast(em, x, src, dst)
+    if dst == F16:
+        if src == F16:
+            return x
+        if src == F64:  # directly, like npy_double_to_half: rounding via float32 could round twice
+            return half.to_float(em, half.from_double(em, x))
+        return half.round_float(em, cast(em, x, src, F32))
+    if src == F16:
+        src = F32  # its registers are float32
+    return _real_cast(em, x, src, dst)
+
+
+def _complex_cast(em: Emitter, x, src: np.dtype, dst: np.dtype):
+    """Casts to and from complex: parts convert separately; to real keeps the real part
+    (NumPy's ``astype`` does, with a ComplexWarning), to bool tests both parts."""
+    if src.kind != "c":
+        part = component_dtype(dst)
+        return Pair(cast(em, x, src, part), em.const(part, 0.0))
+    part = component_dtype(src)
+    if dst.kind == "c":
+        return Pair(cast(em, x.re, part, component_dtype(dst)), cast(em, x.im, part, component_dtype(dst)))
+    if dst.kind == "b":
+        zero = em.const(part, 0.0)
+        return em.b.or_(em.b.fcmp_unordered("!=", x.re, zero), em.b.fcmp_unordered("!=", x.im, zero))
+    return cast(em, x.re, part, dst)
+
+
+def _real_cast(em: Emitter, x: ir.Value, src: np.dtype, dst: np.dtype) -> ir.Value:
     b = em.b
     target = em.type(dst)
     if dst.kind == "b":
@@ -319,7 +362,7 @@ def cast(em: Emitter, x: ir.Value, src: np.dtype, dst: np.dtype) -> ir.Value:
     if dst.kind == "f":
         return b.sitofp(x, target) if src.kind == "i" else b.uitofp(x, target)
     if src.kind == "f":
-        return _float_to_int(em, x, src, dst)
+        return float_to_int(em, x, src, dst)
     if src.itemsize > dst.itemsize:
         return b.trunc(x, target)
     if src.itemsize < dst.itemsize:
@@ -327,7 +370,7 @@ def cast(em: Emitter, x: ir.Value, src: np.dtype, dst: np.dtype) -> ir.Value:
     return x
 
 
-def _float_to_int(em: Emitter, x, src: np.dtype, dst: np.dtype):
+def float_to_int(em: Emitter, x, src: np.dtype, dst: np.dtype):
     """C's float-to-int conversion as compiled for x86-64, which NumPy uses.
 
     In range it truncates toward zero. Out of range (and NaN) the hardware
@@ -364,3 +407,7 @@ def _truncate(em: Emitter, x, bits: int):
                       b.fcmp_ordered("<", x, em.const(f64, limit)))
     safe = b.select(in_range, x, em.const(f64, 0.0))
     return b.select(in_range, b.fptosi(safe, em.type(itype)), em.const(itype, np.iinfo(itype).min))
+
+
+# Rule modules register into RULES when imported.
+from . import complex_rules, float_rules, mathlib  # noqa: E402,F401  (import for registration)

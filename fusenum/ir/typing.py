@@ -19,6 +19,7 @@ mean in Python: ``2**-1`` is ``0.5``, ``1/0`` raises ``ZeroDivisionError``,
 """
 from __future__ import annotations
 
+import operator
 from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Union
@@ -33,8 +34,8 @@ from .ops import OPS, Op
 PyScalar = Union[bool, int, float, complex]
 PY_SCALARS = (bool, int, float, complex)
 
-#: dtypes the code generator handles (float16 and complex arrive with the math library).
-SUPPORTED = frozenset(np.dtype(c) for c in "?bhilqBHILQfd")
+#: dtypes the code generator handles.
+SUPPORTED = frozenset(np.dtype(c) for c in "?bhilqBHILQefdFD")
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ def check_dtype(dtype: np.dtype, what: str) -> np.dtype:
     if dtype.newbyteorder("=") not in SUPPORTED:
         raise UnsupportedDTypeError(
             f"{what} has dtype {dtype}, which fusenum does not support "
-            f"(supported: bool, int8-int64, uint8-uint64, float32, float64)")
+            f"(supported: bool, int8-int64, uint8-uint64, float16-float64, complex64, complex128)")
     return dtype
 
 
@@ -181,17 +182,28 @@ class Builder:
             self.sources.append(source)
         return nodes.input_slot(slot, dtype)
 
-    def apply(self, op: Op | str, *operands: Operand) -> Operand:
-        """``op(*operands)`` typed as NumPy would type it."""
+    def apply(self, op: Op | str, *operands: Operand, python: bool = False) -> Operand:
+        """``op(*operands)`` typed as NumPy would type it.
+
+        ``python`` says the operation is Python's own -- an operator (``a ** 2``) or a
+        builtin (``abs``) -- rather than a NumPy function: on constants it computes what
+        Python computes (``2 ** 127`` is a Python int, ``np.power(2, 127)`` an int64), and
+        NumPy's operators have fast paths of their own.
+        """
         if isinstance(op, str):
             op = OPS[op]
         if all(_is_constant(x) for x in operands):
             values = [_constant_value(x) for x in operands]
-            _check_int_growth(op, values)
+            fold = op.python_fold if python and op.python_fold is not None else op.fold
+            _check_int_growth(fold, values)
             with np.errstate(all="ignore"):
-                return _as_operand(op.fold(*values))
+                return _as_operand(fold(*values))
         if not any(isinstance(x, Node) for x in operands):
             raise NeedsValue(x.source for x in operands if isinstance(x, WeakVar))
+        if op.expand is not None:
+            expanded = op.expand(self, *operands)
+            if expanded is not None:
+                return expanded
 
         descriptors = tuple(map(_descriptor, operands))
         if op.resolve is not None:
@@ -201,6 +213,10 @@ class Builder:
             loop_dtypes, out_dtype = resolved[:-1], resolved[-1]
         for dtype in (*loop_dtypes, out_dtype):
             check_dtype(dtype, f"{op.name}() of {', '.join(map(_describe, descriptors))}")
+        loop_kind = loop_dtypes[1 if op.name == "where" else 0].kind
+        if op.rule_for(loop_kind) is None:
+            raise NotImplementedError(f"fusenum does not implement {op.name}() for "
+                                      f"{', '.join(map(_describe, descriptors))}")
 
         if op.weak_cast == "compare":
             known = _out_of_range_comparison(op, operands, loop_dtypes)
@@ -208,8 +224,22 @@ class Builder:
                 return known
         args = tuple(self._convert(x, dtype, op) for x, dtype in zip(operands, loop_dtypes))
         if op.name == "power":
-            return _power(args, out_dtype)
+            return _power(args, out_dtype, descriptors[0], operands[1] if python else None)
         return nodes.make(op.name, args, out_dtype)
+
+    def strong(self, value: PyScalar) -> Node:
+        """Python number ``value`` as ``np.asarray`` converts it (a strongly typed constant)."""
+        array = np.asarray(value)
+        check_dtype(array.dtype, f"the constant {_describe_value(value)}")
+        return nodes.const(array[()])
+
+    def zero_like(self, operand: Operand) -> Operand:
+        """A zero of ``operand``'s type (weak if it is weak)."""
+        if isinstance(operand, WeakVar):
+            return operand.pytype(0)
+        if isinstance(operand, Node):
+            return nodes.const(np.zeros((), operand.dtype)[()])
+        return type(operand)(0)
 
     def finish(self, result: Operand) -> tuple[Node, tuple[Source, ...]]:
         """The expression's root and the source of each kernel operand slot.
@@ -245,17 +275,17 @@ class Builder:
 MAX_CONSTANT_BITS = 1 << 16
 
 
-def _check_int_growth(op: Op, values) -> None:
+def _check_int_growth(fold, values) -> None:
     """OverflowError instead of spending minutes and gigabytes on ``9**9**9**9`` or ``1 << 10**10``."""
-    if op.name not in ("power", "left_shift") or not all(type(v) is int for v in values):
+    if fold not in (operator.pow, operator.lshift) or not all(type(v) is int for v in values):
         return
     base, exponent = values
-    if op.name == "power":
+    if fold is operator.pow:
         bits = exponent * max(abs(base).bit_length() - 1, 0) if exponent > 0 and abs(base) > 1 else 0
     else:
         bits = exponent + base.bit_length() if base and exponent > 0 else 0
     if bits > MAX_CONSTANT_BITS:
-        symbol = op.symbol
+        symbol = "**" if fold is operator.pow else "<<"
         raise OverflowError(f"integer constant {base}{symbol}{exponent} would have about {bits} bits "
                             f"(more than {MAX_CONSTANT_BITS})")
 
@@ -274,7 +304,7 @@ def _out_of_range_comparison(op: Op, operands, loop_dtypes):
             continue
         if type(operand) is int and dtype not in int_fits(operand):
             stand_ins = [x if x is operand else 0 for x in operands]
-            answer = op.fold(*stand_ins)
+            answer = op.python_fold(*stand_ins)
             other = next(x for x in operands if x is not operand)
             other = nodes.cast(other, loop_dtypes[operands.index(other)])
             return nodes.make("equal" if answer else "not_equal", (other, other), np.dtype(bool))
@@ -283,14 +313,25 @@ def _out_of_range_comparison(op: Op, operands, loop_dtypes):
     return None
 
 
-# x ** c for a constant c: NumPy computes these with the cheaper exact ufunc
-# (differs from pow() in the last bit, and at -0.0 and -inf for sqrt).
+# x ** c for a constant c: NumPy's float32 and float64 power loops compute a
+# single-valued exponent of 2, -1 or 0.5 with the cheaper exact ufunc (which differs
+# from pow() in the last bit, and at -0.0 and -inf for sqrt).
 _POWER_REWRITES = {2.0: "square", -1.0: "reciprocal", 0.5: "sqrt"}
+# The ** operator does it too, for float and complex arrays of any precision, but only
+# for these Python literals (NumPy's fast_scalar_power): 2 and -1 as ints, 0.5 as a float.
+_OPERATOR_REWRITES = {(int, 2): "square", (int, -1): "reciprocal", (float, 0.5): "sqrt"}
 
 
-def _power(args: tuple[Node, Node], out_dtype: np.dtype) -> Node:
+def _power(args: tuple[Node, Node], out_dtype: np.dtype, base_descriptor, literal) -> Node:
     base, exponent = args
-    if base.dtype.kind == "f" and exponent.op == "const":
+    if literal is not None and isinstance(base_descriptor, np.dtype) and base_descriptor.kind in "fc":
+        loop_does_it = base.dtype.kind == "f" and base.dtype.itemsize >= 4
+        if isinstance(literal, WeakVar) and literal.pytype in (int, float) and not loop_does_it:
+            raise NeedsValue([literal.source])
+        rewrite = _OPERATOR_REWRITES.get((type(literal), literal))
+        if rewrite is not None:
+            return nodes.make(rewrite, (base,), out_dtype)
+    if base.dtype.kind == "f" and base.dtype.itemsize >= 4 and exponent.op == "const":
         rewrite = _POWER_REWRITES.get(float(exponent.value))
         if rewrite is not None:
             return nodes.make(rewrite, (base,), out_dtype)

@@ -9,7 +9,7 @@ from fusenum.ir.ops import BINARY_SYMBOLS, FUNCTIONS, OPS, UNARY_SYMBOLS
 @pytest.mark.parametrize("op", OPS.values(), ids=lambda op: op.name)
 def test_every_rule_named_in_the_table_exists(op):
     for kind, rule in op.rules.items():
-        assert kind in "biuf"
+        assert kind in "biufc"
         assert rule.partition(":")[0] in RULES
 
 
@@ -17,6 +17,9 @@ def test_every_rule_named_in_the_table_exists(op):
 def test_ufunc_rows_match_numpy(op):
     assert op.ufunc.nin == op.arity
     assert op.ufunc.__name__ == op.name or op.name == "true_divide"
+    for kind in op.rules:  # every kind the row lowers is a kind NumPy has a loop for
+        assert any(sig.split("->")[0][0] in {"b": "?", "i": np.typecodes["Integer"], "u": np.typecodes["UnsignedInteger"],
+                                                 "f": "efdg", "c": "FDG"}[kind] for sig in op.ufunc.types), kind
 
 
 def test_every_python_operator_has_a_row():
@@ -24,6 +27,22 @@ def test_every_python_operator_has_a_row():
                                    "<", "<=", ">", ">=", "==", "!="}
     assert set(UNARY_SYMBOLS) == {"-", "+", "~"}
     assert {"where", "abs"} <= set(FUNCTIONS)
+
+
+ISSUE_FUNCTIONS = """sqrt cbrt square reciprocal exp exp2 expm1 log log2 log10 log1p sin cos tan arcsin arccos
+arctan arctan2 sinh cosh tanh arcsinh arccosh arctanh power hypot abs absolute sign floor ceil trunc rint round
+fmod copysign nextafter maximum minimum fmax fmin isnan isinf isfinite signbit real imag conj conjugate
+angle complex logaddexp deg2rad rad2deg clip where""".split()
+NUMEXPR_NAMES = """where sin cos tan arcsin arccos arctan arctan2 sinh cosh tanh arcsinh arccosh arctanh log log10
+log1p log2 exp expm1 sqrt abs conj real imag complex ceil floor round trunc sign signbit isnan isinf isfinite
+copysign nextafter hypot maximum minimum fmod""".split()
+
+
+def test_every_function_of_the_math_issue_and_of_numexpr_is_callable():
+    assert set(ISSUE_FUNCTIONS) <= set(FUNCTIONS)
+    assert set(NUMEXPR_NAMES) <= set(FUNCTIONS)
+    assert FUNCTIONS["round"] is FUNCTIONS["rint"] and FUNCTIONS["conj"] is FUNCTIONS["conjugate"]
+    assert "remainder" in OPS and "power" in OPS
 
 
 def test_every_row_can_fold_constants():

@@ -10,7 +10,8 @@ i8 = np.dtype(np.int8)
 
 
 def build(op, *operands):
-    return Builder().apply(op, *operands)
+    """``op`` as a Python operator would apply it."""
+    return Builder().apply(op, *operands, python=True)
 
 
 def test_weak_python_int_keeps_the_array_dtype():

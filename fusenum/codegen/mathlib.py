@@ -1,0 +1,223 @@
+"""Vector math: which implementation computes each transcendental function.
+
+For every call of a function (``exp``, ``atan2``, ...) on float32 or float64
+lanes, one of three implementations is chosen when the kernel is compiled:
+
+1. **fusenum's own vector code** (:mod:`fusenum.codegen.vmath`): range
+   reduction and polynomials in LLVM IR, at the kernel's vector width. Used
+   where it is faster than libmvec (and than NumPy's own SIMD loops), and as the
+   first fallback when libmvec cannot be used.
+2. **glibc's libmvec**: ``_ZGV{b,d,e}N{lanes}v_{name}`` (``vv`` for two
+   arguments, an ``f`` suffix for float32), the variant of the target's SIMD
+   level (``b`` SSE2 16 bytes, ``d`` AVX2 32 bytes, ``e`` AVX-512 64 bytes).
+   Used only on x86-64 Linux when ``libmvec.so.1`` loads and has the symbol; the
+   target level guarantees the CPU has the variant's instructions. A call at
+   another lane count is padded or split to the variant's width, so the scalar
+   tail computes exactly what the vector body would. libmvec's AVX-512 float32
+   functions are the SVML code NumPy runs; its SSE and AVX2 ones may be 4 ULP
+   off, so at those levels float32 lanes are widened to float64, computed by the
+   float64 variant and rounded (within about half an ULP).
+3. **the C library's scalar function**, called lane by lane.
+
+``FUSENUM_VECTOR_MATH`` (read at import) or :func:`set_mode` restricts the
+choice: ``auto`` (the default, as above), ``builtin`` (never libmvec: fusenum's
+own code, else the C library -- what a machine without libmvec gets) or
+``libm`` (the C library only). Changing it clears the kernel cache.
+
+float16 computes in float32 (its registers are float32; the caller rounds).
+"""
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from functools import lru_cache
+
+import llvmlite.binding as llvm
+import numpy as np
+from llvmlite import ir
+
+from ..errors import ConfigurationError
+from . import jit, vmath
+from .emitter import F32 as F32_TYPE
+from .emitter import F64 as F64_TYPE
+from .emitter import I32, Emitter
+from .rules import rule
+
+MODES = ("auto", "builtin", "libm")
+
+#: libmvec variant letter and vector bytes for each SIMD level that has one.
+LIBMVEC_VARIANTS = {"sse2": ("b", 16), "avx2": ("d", 32), "avx512": ("e", 64)}
+
+#: Functions glibc's libmvec provides (C names of the float64 versions) and their arity.
+LIBMVEC_FUNCTIONS = {
+    "exp": 1, "exp2": 1, "expm1": 1, "log": 1, "log2": 1, "log10": 1, "log1p": 1,
+    "sin": 1, "cos": 1, "tan": 1, "asin": 1, "acos": 1, "atan": 1, "atan2": 2,
+    "sinh": 1, "cosh": 1, "tanh": 1, "asinh": 1, "acosh": 1, "atanh": 1,
+    "cbrt": 1, "pow": 2, "hypot": 2,
+}
+
+F32 = np.dtype(np.float32)
+
+
+def _initial_mode() -> str:
+    mode = os.environ.get("FUSENUM_VECTOR_MATH", "").strip().lower() or "auto"
+    if mode not in MODES:
+        raise ConfigurationError(f"FUSENUM_VECTOR_MATH must be one of {', '.join(MODES)}, not {mode!r}")
+    return mode
+
+
+mode = _initial_mode()
+
+
+def get_mode() -> str:
+    """The current vector math mode (``auto``, ``builtin`` or ``libm``)."""
+    return mode
+
+
+def set_mode(name: str) -> str:
+    """Restrict the implementations new kernels use (see the module docstring); returns the
+    previous mode. Compiled kernels are dropped, so every kernel follows the new mode."""
+    global mode
+    if name not in MODES:
+        raise ConfigurationError(f"vector math mode must be one of {', '.join(MODES)}, not {name!r}")
+    previous, mode = mode, name
+    if previous != name:
+        from ..cache import clear_cache  # kernels compiled under the old mode must go
+
+        clear_cache()
+    return previous
+
+
+# ---- libmvec ---------------------------------------------------------------------------------
+@lru_cache(maxsize=None)
+def libmvec_loaded() -> bool:
+    """Whether glibc's libmvec is loaded into this process (loading it on first use)."""
+    if not sys.platform.startswith("linux") or platform.machine().lower() not in ("x86_64", "amd64"):
+        return False
+    return jit.load_library("libmvec.so.1")
+
+
+@lru_cache(maxsize=None)
+def _has_symbol(symbol: str) -> bool:
+    return libmvec_loaded() and bool(llvm.address_of_symbol(symbol))
+
+
+def libmvec_symbol(name: str, dtype: np.dtype, level: str) -> str | None:
+    """libmvec's vector function for ``name`` on ``dtype`` at SIMD ``level``, if it can be used
+    (for float32 below AVX-512, the float64 function: see the module docstring)."""
+    arity = LIBMVEC_FUNCTIONS.get(name)
+    if arity is None or level not in LIBMVEC_VARIANTS:
+        return None
+    letter, width = LIBMVEC_VARIANTS[level]
+    if dtype == F32 and level != "avx512":
+        dtype = np.dtype(np.float64)
+    suffix = "f" if dtype == F32 else ""
+    symbol = f"_ZGV{letter}N{width // dtype.itemsize}{'v' * arity}_{name}{suffix}"
+    return symbol if _has_symbol(symbol) else None
+
+
+def libm_name(name: str, dtype: np.dtype) -> str:
+    """The C library's scalar function for ``name`` on ``dtype``."""
+    return name + ("f" if dtype.itemsize <= 4 else "")
+
+
+# ---- choosing --------------------------------------------------------------------------------
+def implementation(name: str, dtype: np.dtype, level: str) -> str:
+    """Which implementation computes ``name`` on ``dtype`` lanes at SIMD ``level``:
+    ``"own"``, ``"libmvec:<symbol>"`` or ``"libm:<function>"``."""
+    dtype = F32 if dtype.itemsize <= 4 else np.dtype(dtype)
+    own = vmath.kernel(name, dtype)
+    if mode != "libm":
+        if own is not None and (own.preferred or mode == "builtin"):
+            return "own"
+        symbol = libmvec_symbol(name, dtype, level) if mode == "auto" else None
+        if symbol is not None:
+            return f"libmvec:{symbol}"
+        if own is not None:
+            return "own"
+    return f"libm:{libm_name(name, dtype)}"
+
+
+def call(em: Emitter, name: str, dtype: np.dtype, *args: ir.Value) -> ir.Value:
+    """``name(*args)`` on lanes of loop dtype ``dtype`` (float16 computes as float32)."""
+    dtype = F32 if dtype.itemsize <= 4 else np.dtype(dtype)
+    level = em.target.name if em.target is not None else "scalar"
+    kind, _, symbol = implementation(name, dtype, level).partition(":")
+    if kind == "own":
+        return vmath.kernel(name, dtype).emit(em, *args)
+    if kind == "libmvec":
+        lanes = LIBMVEC_VARIANTS[level][1] // np.dtype(symbol_dtype(symbol)).itemsize
+        return _libmvec_call(em, symbol, lanes, args)
+    return em.per_lane(symbol, *args)
+
+
+def symbol_dtype(symbol: str) -> str:
+    """``f4`` or ``f8``: the lanes a libmvec symbol computes."""
+    return "f4" if symbol.endswith("f") else "f8"
+
+
+def _libmvec_call(em: Emitter, symbol: str, width: int, args) -> ir.Value:
+    """Call a libmvec function of ``width`` lanes on ``em.lanes`` lanes (padding or splitting,
+    and widening float32 lanes for a float64 function)."""
+    b = em.b
+    element = args[0].type.element if em.lanes > 1 else args[0].type
+    if symbol_dtype(symbol) == "f8" and element == F32_TYPE:
+        wide = [b.fpext(a, em.vector(F64_TYPE)) for a in args]
+        return b.fptrunc(_libmvec_call(em, symbol, width, wide), args[0].type)
+    vector = ir.VectorType(element, width)
+    fn = em.function(symbol, vector, [vector] * len(args))
+    if em.lanes == width:
+        return b.call(fn, list(args))
+    if em.lanes == 1:
+        widened = [em.shuffle(_as_vector(em, a), _as_vector(em, a), [0] * width) for a in args]
+        return b.extract_element(b.call(fn, widened), ir.Constant(I32, 0))
+    chunks = []
+    for first in range(0, em.lanes, width):
+        # Lanes past the end repeat the last one: real inputs, so no spurious slow paths.
+        picks = [min(first + j, em.lanes - 1) for j in range(width)]
+        chunks.append(b.call(fn, [em.shuffle(a, a, picks) for a in args]))
+    return _concatenate(em, chunks, width)
+
+
+def _as_vector(em: Emitter, scalar: ir.Value) -> ir.Value:
+    one = ir.Constant(ir.VectorType(scalar.type, 1), ir.Undefined)
+    return em.b.insert_element(one, scalar, ir.Constant(I32, 0))
+
+
+def _concatenate(em: Emitter, chunks: list, width: int) -> ir.Value:
+    """The first ``em.lanes`` lanes of the chunks laid end to end."""
+    if len(chunks) == 1:
+        return em.shuffle(chunks[0], chunks[0], range(em.lanes))
+    while len(chunks) > 1:
+        chunks = [em.shuffle(left, right, range(2 * left.type.count))
+                  for left, right in zip(chunks[::2], chunks[1::2])]
+    return chunks[0]
+
+
+# ---- rules -------------------------------------------------------------------------------------
+@rule("math")
+def _math(em, node, args, arg):
+    return call(em, arg, node.args[0].dtype, *args)
+
+
+@rule("logaddexp")
+def _logaddexp(em, node, args, arg):
+    """NumPy's ``npy_logaddexp``: ``max + log1p(exp(-|x - y|))``, with ``x == y`` (equal
+    infinities included) giving ``x + log(2)`` and NaN propagating.
+
+    The C library's ``exp`` and ``log1p``, lane by lane, as NumPy calls them: the sum
+    cancels when ``max`` is negative, and multiplies the last-bit differences of any
+    other implementation into tens of ULPs.
+    """
+    x, y = args
+    dtype = np.dtype(np.float32) if node.args[0].dtype.itemsize <= 4 else node.args[0].dtype
+    b = em.b
+    difference = b.fsub(x, y)
+    larger = b.select(b.fcmp_ordered(">", difference, em.constant_like(x, 0.0)), x, y)
+    exp = em.per_lane(libm_name("exp", dtype), b.fneg(em.intrinsic("llvm.fabs", difference)))
+    tail = em.per_lane(libm_name("log1p", dtype), exp)
+    result = b.fadd(larger, tail)
+    result = b.select(b.fcmp_unordered("uno", difference, difference), difference, result)
+    log2 = float(np.float32(np.log(2.0))) if dtype.itemsize <= 4 else float(np.log(2.0))
+    return b.select(b.fcmp_ordered("==", x, y), b.fadd(x, em.constant_like(x, log2)), result)

@@ -1,0 +1,317 @@
+"""Building blocks for writing vector math kernels compactly: :class:`Vec` arithmetic on
+one float type at the emitter's width, constants, polynomials, bit manipulation,
+table lookups and rarely taken slow paths."""
+from __future__ import annotations
+
+import hashlib
+import struct
+from typing import Callable, Sequence
+
+from llvmlite import ir
+
+from ..emitter import F32, F64, I32, I64, Emitter
+
+_LAYOUT = {  # float type -> (int type, mantissa bits, exponent bias)
+    "float": (I32, 23, 127),
+    "double": (I64, 52, 1023),
+}
+
+
+class Vec:
+    """Arithmetic on lanes of one float type (``float`` or ``double``) through an emitter.
+
+    Every operation is a single IEEE operation (no fast-math); ``fma`` is the fused
+    ``llvm.fma``, exact on every target.
+    """
+
+    def __init__(self, em: Emitter, like: ir.Value):
+        self.em, self.b = em, em.b
+        ty = like.type
+        self.ftype = ty.element if isinstance(ty, ir.VectorType) else ty
+        self.itype, self.mantissa, self.bias = _LAYOUT[str(self.ftype)]
+        self.bits = self.itype.width
+
+    @property
+    def is_double(self) -> bool:
+        return self.ftype == F64
+
+    # ---- constants ---------------------------------------------------------------------
+    def c(self, value: float) -> ir.Value:
+        if not self.is_double:
+            value = struct.unpack("<f", struct.pack("<f", value))[0]  # round to float32 first
+        return self.em.splat_constant(self.ftype, value)
+
+    def ci(self, value: int) -> ir.Value:
+        value &= (1 << self.bits) - 1
+        if value >> (self.bits - 1):
+            value -= 1 << self.bits
+        return self.em.splat_constant(self.itype, value)
+
+    # ---- float arithmetic ----------------------------------------------------------------
+    def add(self, a, b):
+        return self.b.fadd(a, b)
+
+    def sub(self, a, b):
+        return self.b.fsub(a, b)
+
+    def mul(self, a, b):
+        return self.b.fmul(a, b)
+
+    def div(self, a, b):
+        return self.b.fdiv(a, b)
+
+    def neg(self, a):
+        return self.b.fneg(a)
+
+    def fma(self, a, b, c):
+        """``a * b + c`` rounded once."""
+        return self.em.intrinsic("llvm.fma", a, b, c)
+
+    def abs(self, a):
+        return self.em.intrinsic("llvm.fabs", a)
+
+    def sqrt(self, a):
+        return self.em.intrinsic("llvm.sqrt", a)
+
+    def avx512(self) -> bool:
+        """Whether the kernel targets AVX-512 (whose x86 intrinsics it may then use)."""
+        return self.em.target is not None and self.em.target.name == "avx512"
+
+    def at_full_width(self, a, fn: Callable[[ir.Value], ir.Value]) -> ir.Value:
+        """``fn`` (an operation on 512-bit vectors) applied to ``a`` at any lane count: a
+        narrower ``a`` is padded (with its own lanes) and the result cut back, so the
+        scalar tail computes exactly what the vector body does."""
+        em, b = self.em, self.b
+        full = 512 // self.bits
+        if em.lanes == full:
+            return fn(a)
+        if em.lanes == 1:
+            empty = ir.Constant(ir.VectorType(self.ftype, 1), ir.Undefined)
+            one = b.insert_element(empty, a, ir.Constant(I32, 0))
+            return b.extract_element(fn(em.shuffle(one, one, [0] * full)), ir.Constant(I32, 0))
+        result = fn(em.shuffle(a, a, [j % em.lanes for j in range(full)]))
+        return em.shuffle(result, result, range(em.lanes))
+
+    def reciprocal(self, a):
+        """``1/a`` within half an ULP or so: AVX-512's 14-bit estimate refined by Newton steps
+        (one for float32, two for float64) on AVX-512 targets -- a division costs several
+        times more -- else a division."""
+        if not self.avx512():
+            return self.div(self.c(1.0), a)
+        suffix, mask = ("pd", ir.IntType(8)) if self.is_double else ("ps", ir.IntType(16))
+        vector = ir.VectorType(self.ftype, 512 // self.bits)
+        fn = self.em.function(f"llvm.x86.avx512.rcp14.{suffix}.512", vector, [vector, vector, mask])
+        y = self.at_full_width(a, lambda wide: self.b.call(fn, [wide, wide, ir.Constant(mask, -1)]))
+        for _ in range(2 if self.is_double else 1):
+            error = self.fma(self.neg(a), y, self.c(1.0))
+            y = self.fma(y, error, y)
+        return y
+
+    def rint(self, a):
+        """Nearest integer, halves to even."""
+        return self.em.intrinsic("llvm.rint", a)
+
+    def round_to_integer(self, a, factor: float | None = None):
+        """``(k, bits)``: ``a`` (times ``factor``, fused) rounded to the nearest integer (halves
+        to even) as a float, and an integer whose low bits are ``k``'s. The product must be
+        below 2**(mantissa - 1) in magnitude.
+
+        Adding 1.5 * 2**mantissa makes the hardware round, and leaves the integer in the
+        low mantissa bits: cheaper than rounding and converting.
+        """
+        shifter = self.c(1.5 * 2.0 ** self.mantissa)
+        shifted = self.add(a, shifter) if factor is None else self.fma(a, self.c(factor), shifter)
+        return self.sub(shifted, shifter), self.as_int(shifted)
+
+    def copysign(self, magnitude, sign):
+        return self.em.intrinsic("llvm.copysign", magnitude, sign)
+
+    def times_sign(self, value, sign):
+        """``value`` with its sign flipped where ``sign`` is negative (``value * sign(sign)``)."""
+        sign_bit = self.b.and_(self.as_int(sign), self.ci(1 << (self.bits - 1)))
+        return self.as_float(self.b.xor(self.as_int(value), sign_bit))
+
+    def min_number(self, a, b):
+        """The smaller of ``a`` and ``b``, the other one if either is NaN (one instruction)."""
+        return self.em.intrinsic("llvm.minnum", a, b)
+
+    def poly(self, x, coefficients: Sequence[float]):
+        """``c0 + c1*x + c2*x**2 + ...`` by Horner's rule with fused multiply-adds."""
+        result = self.c(coefficients[-1])
+        for coefficient in reversed(coefficients[:-1]):
+            result = self.fma(result, x, self.c(coefficient))
+        return result
+
+    # ---- comparisons and selection -------------------------------------------------------------
+    def lt(self, a, b):
+        return self.b.fcmp_ordered("<", a, b)
+
+    def le(self, a, b):
+        return self.b.fcmp_ordered("<=", a, b)
+
+    def gt(self, a, b):
+        return self.b.fcmp_ordered(">", a, b)
+
+    def ge(self, a, b):
+        return self.b.fcmp_ordered(">=", a, b)
+
+    def eq(self, a, b):
+        return self.b.fcmp_ordered("==", a, b)
+
+    def isnan(self, a):
+        return self.b.fcmp_unordered("uno", a, a)
+
+    def select(self, condition, a, b):
+        return self.b.select(condition, a, b)
+
+    def either(self, a, b):
+        return self.b.or_(a, b)
+
+    def both(self, a, b):
+        return self.b.and_(a, b)
+
+    # ---- bits and integers -------------------------------------------------------------------
+    def as_int(self, a):
+        return self.b.bitcast(a, self.em.vector(self.itype))
+
+    def as_float(self, i):
+        return self.b.bitcast(i, self.em.vector(self.ftype))
+
+    def to_int(self, a):
+        """Integer of float ``a``, which must be an integer in range (e.g. from :meth:`rint`)."""
+        return self.b.fptosi(a, self.em.vector(self.itype))
+
+    def to_float(self, i):
+        return self.b.sitofp(i, self.em.vector(self.ftype))
+
+    def iadd(self, a, b):
+        return self.b.add(a, b)
+
+    def isub(self, a, b):
+        return self.b.sub(a, b)
+
+    def shl(self, a, n: int):
+        return self.b.shl(a, self.ci(n))
+
+    def ashr(self, a, n: int):
+        return self.b.ashr(a, self.ci(n))
+
+    def lshr(self, a, n: int):
+        return self.b.lshr(a, self.ci(n))
+
+    def iand(self, a, mask: int):
+        return self.b.and_(a, self.ci(mask))
+
+    def imin(self, a, b):
+        return self.em.intrinsic("llvm.smin", a, b)
+
+    def imax(self, a, b):
+        return self.em.intrinsic("llvm.smax", a, b)
+
+    def pow2(self, k):
+        """``2.0**k`` for integer lanes ``k`` in the normal exponent range."""
+        return self.as_float(self.shl(self.iadd(k, self.ci(self.bias)), self.mantissa))
+
+    def pow2_bits(self, k_bits, negate: bool = False):
+        """``2.0**k`` (or ``2.0**-k``) from the ``k_bits`` of :meth:`round_to_integer`:
+        the shifter's low bits are zero, so shifting ``k_bits`` up gives ``k``'s exponent bits."""
+        exponent = self.shl(k_bits, self.mantissa)
+        one = self.ci(self.bias << self.mantissa)
+        return self.as_float(self.isub(one, exponent) if negate else self.iadd(exponent, one))
+
+    def scale(self, a, k):
+        """``a * 2**k`` for integer ``k``, correctly rounded even when the result is subnormal,
+        infinite or zero (two exact steps, then one rounding multiply); ``k`` within +-2*bias."""
+        half = self.ashr(k, 1)
+        return self.mul(self.mul(a, self.pow2(half)), self.pow2(self.isub(k, half)))
+
+    # ---- tables -----------------------------------------------------------------------------
+    def lookup(self, table: Sequence[float], index):
+        """``table[index]`` lane by lane (integer ``index`` lanes in range).
+
+        AVX-512 kernels of full width use one or two in-register permutes
+        (``vpermps``/``vpermi2pd``: up to 32 floats or 16 doubles); other widths
+        gather from a constant array.
+        """
+        em, b = self.em, self.b
+        count = len(table)
+        per_register = 512 // self.bits
+        if (em.target is not None and em.target.name == "avx512" and em.lanes == per_register
+                and count <= 2 * per_register):
+            padded = list(table) + [0.0] * (2 * per_register - count)
+            low, high = (self.em.b.bitcast(ir.Constant(ir.VectorType(self.itype, per_register),
+                                                       [_bits(self.ftype, x) for x in half]),
+                                           ir.VectorType(self.ftype, per_register))
+                         for half in (padded[:per_register], padded[per_register:]))
+            name = f"llvm.x86.avx512.vpermi2var.{'pd' if self.is_double else 'ps'}.512"
+            fn = em.function(name, low.type, [low.type, index.type, high.type])
+            return b.call(fn, [low, index, high])
+        array = self._table_global(table)
+        size = self.bits // 8
+        if em.lanes == 1:
+            element = b.gep(array, [ir.Constant(I64, 0), index], source_etype=array.value_type)
+            return b.load(element, typ=self.ftype)
+        # A vector of addresses, base + index * size, for llvm.masked.gather.
+        base = em.splat(b.ptrtoint(array, I64))
+        wide_index = b.sext(index, em.vector(I64)) if self.bits == 32 else index
+        offsets = b.mul(wide_index, em.splat_constant(I64, size))
+        pointers = b.inttoptr(b.add(base, offsets), ir.VectorType(ir.PointerType(), em.lanes))
+        vector = ir.VectorType(self.ftype, em.lanes)
+        mask = ir.Constant(ir.VectorType(ir.IntType(1), em.lanes), [1] * em.lanes)
+        name = f"llvm.masked.gather.v{em.lanes}{'f64' if self.is_double else 'f32'}.v{em.lanes}p0"
+        fn = em.function(name, vector, [pointers.type, I32, mask.type, vector])
+        return b.call(fn, [pointers, ir.Constant(I32, size), mask, ir.Constant(vector, ir.Undefined)])
+
+    def _table_global(self, table: Sequence[float]) -> ir.GlobalVariable:
+        module = self.em.module
+        key = hashlib.sha1(repr((str(self.ftype), list(table))).encode()).hexdigest()[:16]
+        name = f"vmath.table.{key}"
+        existing = module.globals.get(name)
+        if existing is not None:
+            return existing
+        array_type = ir.ArrayType(self.itype, len(table))
+        variable = ir.GlobalVariable(module, array_type, name=name)
+        variable.global_constant = True
+        variable.linkage = "private"
+        variable.initializer = ir.Constant(array_type, [_bits(self.ftype, x) for x in table])
+        return variable
+
+    # ---- lanes -----------------------------------------------------------------------------
+    def any(self, condition) -> ir.Value:
+        return self.em.any(condition)
+
+    def when_any(self, condition, value, slow: Callable[[], ir.Value]):
+        """``value`` with the lanes of ``condition`` replaced by ``slow()``, which is only
+        computed when some lane needs it (special inputs are rare: keep them off the fast path)."""
+        b = self.b
+        before = b.block
+        work = b.append_basic_block("vmath.slow")
+        done = b.append_basic_block("vmath.done")
+        branch = b.cbranch(self.any(condition), work, done)
+        # Tell LLVM the slow path is cold: it then keeps the fast path's constants in
+        # registers and spills around the slow path's calls instead.
+        module = b.module
+        weights = module.add_metadata([ir.MetaDataString(module, "branch_weights"),
+                                       ir.Constant(I32, 1), ir.Constant(I32, 1 << 20)])
+        branch.set_metadata("prof", weights)
+        b.position_at_end(work)
+        patched = b.select(condition, slow(), value)
+        after = b.block
+        b.branch(done)
+        b.position_at_end(done)
+        merged = b.phi(value.type)
+        merged.add_incoming(patched, after)
+        merged.add_incoming(value, before)
+        return merged
+
+
+def _bits(ftype: ir.Type, value: float) -> int:
+    """The IEEE bits of ``value`` as a signed integer (how the tables are stored)."""
+    if ftype == F64:
+        raw = struct.unpack("<q", struct.pack("<d", value))[0]
+    else:
+        raw = struct.unpack("<i", struct.pack("<f", value))[0]
+    return raw
+
+
+__all__ = ["Vec", "F32", "F64", "I32", "I64"]

@@ -8,6 +8,8 @@ EXPRESSIONS = {
     "((.25*a+.75)*a-1.5)*a-2": lambda a, b, c: ((.25 * a + .75) * a - 1.5) * a - 2,
     "where(a>b,a,c)": lambda a, b, c: np.where(a > b, a, c),
     "sqrt(a**2+b**2)": lambda a, b, c: np.sqrt(a ** 2 + b ** 2),
+    "sin(a)**2+cos(b)**2": lambda a, b, c: np.sin(a) ** 2 + np.cos(b) ** 2,
+    "exp(a)*log(b+1)": lambda a, b, c: np.exp(a) * np.log(b + 1),
 }
 
 

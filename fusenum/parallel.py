@@ -195,6 +195,8 @@ def run(kernel, operands: tuple, layout, size: int, itemsize: int, threads: int,
     if it is not and they sleep, the call runs on this thread alone (and wakes
     them for the next one).
     """
+    if threads <= 1:
+        return kernel.function(0, size, operands, layout)
     threads = min(threads, pool.MAX_WORKERS + 1)
     native = _native()
     if native is None:

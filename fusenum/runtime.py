@@ -38,7 +38,7 @@ from .codegen.lower import Access, KernelSpec
 from .errors import CastingError
 from .ir import nodes
 from .ir.nodes import Node
-from .ir.ops import OPS
+from .ir.ops import OPS, expression_cost
 from .ir.typing import Source, check_dtype
 
 CASTING_RULES = ("no", "equiv", "safe", "same_kind", "unsafe")
@@ -130,7 +130,7 @@ class Plan:
 def work_per_element(root: Node) -> int:
     """How much work one element is: the arrays it touches (inputs and output) plus op-table costs."""
     arrays = 1 + sum(1 for n in nodes.walk(root) if n.op == "input")
-    return arrays + sum(OPS[n.op].cost if n.op in OPS else 1 for n in nodes.walk(root) if n.args)
+    return arrays + expression_cost(root)
 
 
 def _operand_getter(sources: tuple[Source, ...]):

@@ -29,6 +29,7 @@ import numpy as np
 from llvmlite import ir
 
 from ..ir.nodes import Node, walk
+from ..ir.ops import expression_cost
 from . import rules
 from .abi import (ARRAY_DATA_OFFSET, ARRAY_DIMS_OFFSET, ARRAY_FLAGS_OFFSET, ARRAY_NDIM_OFFSET,
                   NPY_ARRAY_C_CONTIGUOUS, NPY_ARRAY_WRITEABLE, POINTER_SIZE, STATUS_LAYOUT_MISMATCH,
@@ -38,6 +39,11 @@ from .emitter import I1, I8, I32, I64, PTR, Emitter, Pair, memory_type, register
 from .target import Target
 
 SYMBOL = "kernel"
+#: Vector steps per iteration of the main loop (independent, so they also overlap in the pipeline),
+#: for expressions up to UNROLL_COST: beyond that the loop overhead is noise and unrolling
+#: only multiplies compile time.
+UNROLL = 4
+UNROLL_COST = 16
 WHOLE_SYMBOL = "kernel_whole"
 
 
@@ -268,7 +274,16 @@ class _KernelBuilder:
             start = self._loop(start, self._steps_to_alignment(ptrs[-1], count), 1,
                                lambda i: self._step(ptrs, i, 1, per_row))
         if self.lanes > 1:
-            start = self._loop(start, count, self.lanes, lambda i: self._step(ptrs, i, self.lanes, per_row))
+            # LLVM does not unroll loops of unknown trip count on x86, and one vector per
+            # iteration leaves the loop overhead as the bottleneck for cheap expressions.
+            lanes = self.lanes
+            if expression_cost(self.spec.root) <= UNROLL_COST:
+                def unrolled(i):
+                    for k in range(UNROLL):
+                        self._step(ptrs, self.b.add(i, ir.Constant(I64, k * lanes)), lanes, per_row)
+
+                start = self._loop(start, count, lanes * UNROLL, unrolled)
+            start = self._loop(start, count, lanes, lambda i: self._step(ptrs, i, lanes, per_row))
         self._loop(start, count, 1, lambda i: self._step(ptrs, i, 1, per_row))
 
     def _steps_to_alignment(self, out_ptr, count):

@@ -30,6 +30,8 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from .nodes import walk
+
 
 @dataclass(frozen=True)
 class Op:
@@ -308,3 +310,8 @@ BINARY_SYMBOLS: dict[str, Op] = {op.symbol: op for op in OPS.values() if op.symb
 UNARY_SYMBOLS: dict[str, Op] = {op.symbol: op for op in OPS.values() if op.symbol and op.arity == 1}
 FUNCTIONS: dict[str, Op] = {name: op for op in OPS.values() for name in op.names}
 BY_UFUNC: dict[np.ufunc, Op] = {op.ufunc: op for op in OPS.values() if op.ufunc is not None}
+
+
+def expression_cost(root) -> int:
+    """The summed op-table cost of every operation in the expression under ``root``."""
+    return sum(OPS[n.op].cost if n.op in OPS else 1 for n in walk(root) if n.args)

@@ -38,7 +38,7 @@ from .codegen.lower import Access, KernelSpec
 from .errors import CastingError
 from .ir import nodes
 from .ir.nodes import Node
-from .ir.ops import OPS, expression_cost
+from .ir.ops import expression_cost
 from .ir.typing import Source, check_dtype
 
 CASTING_RULES = ("no", "equiv", "safe", "same_kind", "unsafe")

@@ -22,7 +22,6 @@ C99's special values (NumPy's too).
 from __future__ import annotations
 
 import math
-import struct
 from decimal import Decimal, getcontext
 
 from . import register

@@ -219,13 +219,17 @@ def lazy(x: Any) -> LazyArray:
     arrays: their operators mean something else) and
     :class:`~fusenum.UnsupportedDTypeError` for dtypes fusenum does not compile.
     """
-    if type(x) is LazyArray:
+    kind = type(x)
+    if kind is np.ndarray:
+        # A view: shares the data (read when forced) but not .shape/.dtype, which callers may reassign.
+        array = x.view()
+    elif kind is LazyArray:
         return x
-    if isinstance(x, np.ndarray) and type(x) not in (np.ndarray, np.memmap):
-        raise TypeError(f"fusenum.lazy() wraps plain ndarrays, not {type(x).__module__}.{type(x).__name__}, "
+    elif isinstance(x, np.ndarray) and kind is not np.memmap:
+        raise TypeError(f"fusenum.lazy() wraps plain ndarrays, not {kind.__module__}.{kind.__name__}, "
                         f"whose operations have their own meaning; pass np.asarray(x) to drop it")
-    # A view: shares the data (read when forced) but not .shape/.dtype, which callers may reassign.
-    array = x.view() if type(x) is np.ndarray else np.asarray(x)
+    else:
+        array = np.asarray(x)
     if array.dtype not in SUPPORTED:
         check_dtype(array.dtype, "the array given to fusenum.lazy()")
     leaf = object.__new__(LazyArray)

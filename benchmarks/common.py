@@ -50,3 +50,11 @@ def math_operands(size: int, dtype: str = "float64", seed: int = 0) -> dict:
     b *= 4
     b -= 2
     return {"a": a, "b": b}
+
+
+# Six operations, written once as NumPy code (run on ndarrays or on lazy arrays) and once as text.
+SIX_OPERATIONS = "(a*2 + b*3) * c - a/b"
+
+
+def six_operations(a, b, c):
+    return (a * 2 + b * 3) * c - a / b

@@ -3,6 +3,8 @@
 Public API::
 
     fusenum.evaluate("2*a + 3*b*c - sqrt(a)")    # names from the caller's frame
+    r = fusenum.lazy(a) * 2 + np.sqrt(b)         # NumPy code on lazy arrays: nothing computed yet
+    np.asarray(r)                                # ... until forced: one compiled pass
     fusenum.cache_info()                         # kernel cache statistics
     fusenum.get_simd() / fusenum.set_simd(name)  # SIMD level (env: FUSENUM_SIMD)
 
@@ -15,12 +17,15 @@ from .codegen.target import get_simd, set_simd
 from .errors import (CastingError, CompileError, ConfigurationError, ExpressionError, FusenumError,
                      TargetError, UnsupportedDTypeError)
 from .evaluation import evaluate
+from .lazy import LazyArray, lazy
 from .parallel import get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "evaluate", "get_num_threads", "set_num_threads", "cache_info", "clear_cache", "CacheInfo", "get_simd", "set_simd", "available_simd",
-    "FusenumError", "ExpressionError", "UnsupportedDTypeError", "CastingError", "CompileError", "ConfigurationError",
+    "evaluate", "lazy", "LazyArray", "get_num_threads", "set_num_threads", "cache_info", "clear_cache",
+    "CacheInfo", "get_simd", "set_simd", "available_simd",
+    "FusenumError", "ExpressionError", "UnsupportedDTypeError", "CastingError", "CompileError",
+    "ConfigurationError",
     "TargetError", "__version__",
 ]

@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import sys
 from collections import OrderedDict
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from .errors import ExpressionError
 from .expr import Parsed, parse
-from .ir.typing import PY_SCALARS, Builder, NeedsValue, int_fits, weak_var
+from .ir.typing import PY_SCALARS, Builder, NeedsValue, Operand, int_fits, weak_var
 from .runtime import Plan, execute
+
+if TYPE_CHECKING:
+    from .lazy import LazyArray
 
 #: Parsed texts and plans kept (least recently created are dropped first).
 MAX_ENTRIES = 4096
@@ -28,11 +32,21 @@ MAX_ENTRIES = 4096
 MAX_VALUE_PLANS = 64
 
 _MISSING = object()
+
+
+class Template(Protocol):
+    """What a plan is built from: a parsed text, or a lazy program (:class:`fusenum.forcing.Program`)."""
+
+    names: tuple[str, ...]  # one label per bound value
+
+    def build(self, builder: Builder, operands: list[Operand]) -> Operand: ...
+
+
 _parsed: "OrderedDict[str, Parsed]" = OrderedDict()
 _plans: "OrderedDict[tuple, object]" = OrderedDict()
 
 
-def evaluate(ex: str, local_dict: dict | None = None, global_dict: dict | None = None,
+def evaluate(ex: str | LazyArray, local_dict: dict | None = None, global_dict: dict | None = None,
              out: np.ndarray | None = None, order: str = "K", casting: str = "same_kind") -> np.ndarray:
     """Evaluate array expression ``ex`` in one compiled pass, with NumPy's result.
 
@@ -44,7 +58,17 @@ def evaluate(ex: str, local_dict: dict | None = None, global_dict: dict | None =
     as in NumPy), else into a new array laid out as ``order`` says
     (``'K'`` follows the inputs, ``'A'``, ``'C'``, ``'F'``). A scalar result is
     a 0-d array.
+
+    ``ex`` may also be a :class:`~fusenum.LazyArray` (which holds its own
+    operands, so the dicts do not apply): see :func:`fusenum.lazy.evaluate_lazy`.
     """
+    if type(ex) is not str:
+        from .lazy import LazyArray, evaluate_lazy
+        if isinstance(ex, LazyArray):
+            if local_dict is not None or global_dict is not None:
+                raise TypeError("local_dict and global_dict do not apply to a LazyArray, "
+                                "which holds its operands")
+            return evaluate_lazy(ex, out, order, casting)
     parsed = _parsed.get(ex)
     if parsed is None:
         parsed = _remember(_parsed, ex, parse(ex))
@@ -75,11 +99,25 @@ def evaluate(ex: str, local_dict: dict | None = None, global_dict: dict | None =
         values.append(value)
     key = tuple(key)
     plan = _plans.get(key)
-    if plan is None:
-        plan = _remember(_plans, key, _make_plan(parsed, values))
-    if type(plan) is _ByValue:
-        plan = plan.plan_for(parsed, values)
+    if type(plan) is not Plan:
+        plan = cached_plan(key, parsed, values)
     return execute(plan, values, parsed.names, out, order, casting)
+
+
+def cached_plan(key: tuple, template: Template, values: list) -> Plan:
+    """The plan for ``template`` typed for ``values``, from the plan cache both front ends share.
+
+    ``key`` says what the plan depends on (the template and the values'
+    descriptors), never the values themselves. The front ends' keys cannot
+    collide: a text's key starts with the text, a lazy program with a leaf
+    descriptor.
+    """
+    plan = _plans.get(key)
+    if plan is None:
+        plan = _remember(_plans, key, _make_plan(template, values))
+    if type(plan) is _ByValue:
+        plan = plan.plan_for(template, values)
+    return plan
 
 
 def _remember(table: OrderedDict, key, value):
@@ -89,7 +127,7 @@ def _remember(table: OrderedDict, key, value):
     return value
 
 
-def _make_plan(parsed: Parsed, values: list):
+def _make_plan(parsed: Template, values: list):
     """The plan for these values' dtypes; a :class:`_ByValue` if it must know some values."""
     literal: frozenset = frozenset()
     while True:
@@ -105,7 +143,7 @@ def _make_plan(parsed: Parsed, values: list):
         return by_value
 
 
-def _build_plan(parsed: Parsed, values: list, literal: frozenset) -> Plan:
+def _build_plan(parsed: Template, values: list, literal: frozenset) -> Plan:
     """Type the expression for these values (the ``literal`` ones by value)."""
     builder = Builder()
     operands = []
@@ -130,7 +168,7 @@ class _ByValue:
         # repr tells -0.0 from 0.0 and makes every NaN one key
         return tuple((type(values[i]), repr(values[i])) for i in self.indices)
 
-    def plan_for(self, parsed: Parsed, values: list) -> Plan:
+    def plan_for(self, parsed: Template, values: list) -> Plan:
         key = self.key(values)
         plan = self.plans.get(key)
         if plan is None:

@@ -50,12 +50,10 @@ class Op:
     cost: int = 1
     expand: Callable | None = None
     doc: str = ""
-    rules: dict = field(default_factory=dict, compare=False, repr=False)
+    rules: dict = field(init=False, compare=False, repr=False)
 
     def __post_init__(self):
-        for kinds, rule in self.lower.items():
-            for kind in kinds:
-                self.rules[kind] = rule
+        object.__setattr__(self, "rules", {kind: rule for kinds, rule in self.lower.items() for kind in kinds})
         if self.fold is None and self.ufunc is not None:
             object.__setattr__(self, "fold", self.ufunc)
 

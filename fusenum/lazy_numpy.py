@@ -1,0 +1,154 @@
+"""NumPy's protocols on lazy arrays: ufunc calls and NumPy functions, captured or computed by NumPy.
+
+``__array_ufunc__`` captures a call of any ufunc of the op table (read from
+``BY_UFUNC``, so rows added to the table are captured too), including
+``out=``, which forces the expression into that array. ``__array_function__``
+captures ``np.where`` and ``np.clip`` where the table can express them and
+answers ``np.shape``, ``np.ndim``, ``np.size`` and ``np.result_type`` without
+computing. Everything else -- other ufuncs, ufunc methods and keywords, other
+NumPy functions -- forces the lazy inputs and lets NumPy compute: a plain
+ndarray comes back. Objects that override ufuncs or NumPy functions
+themselves get their turn, as NumPy's protocols prescribe.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from . import forcing
+from .ir.ops import BY_UFUNC, OPS
+from .ir.typing import PY_SCALARS, SUPPORTED
+from .lazy import LazyArray, capture_operation, force, force_all
+
+
+def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
+    """``LazyArray.__array_ufunc__``."""
+    out = kwargs.pop("out", None)
+    if out is not None and all(x is None for x in out):
+        out = None
+    if any(_foreign(x) for x in inputs) or (out is not None and any(_foreign(x) for x in out)):
+        return NotImplemented
+    op = BY_UFUNC.get(ufunc)
+    if method == "__call__" and op is not None and not kwargs and len(inputs) == op.arity:
+        result = capture_operation(op, inputs)
+        if result is not None:
+            if out is None:
+                return result
+            if _compute_into(result, out[0]):
+                return out[0]
+    return _ufunc_fallback(ufunc, method, inputs, out, kwargs)
+
+
+def array_function(func: Callable, types: tuple, args: tuple, kwargs: dict) -> Any:
+    """``LazyArray.__array_function__``."""
+    if any(t is not LazyArray and t.__array_function__ is not np.ndarray.__array_function__ for t in types):
+        return NotImplemented
+    handler = FUNCTIONS.get(func)
+    if handler is not None:
+        return handler(*args, **kwargs)
+    return func(*force_all(args), **force_all(kwargs))
+
+
+def _foreign(x: Any) -> bool:
+    """Whether ``x`` overrides ufuncs itself (NumPy's protocol: then we defer to it)."""
+    kind = type(x)
+    if kind is LazyArray or kind is np.ndarray or kind in PY_SCALARS:
+        return False
+    override = getattr(kind, "__array_ufunc__", np.ndarray.__array_ufunc__)
+    return override is not np.ndarray.__array_ufunc__
+
+
+def _compute_into(result: LazyArray, target: Any) -> bool:
+    """Force ``result`` into ``out=`` target ``target``; False if only NumPy can (broadcasting into
+    a larger ``out``, a dtype fusenum does not compile, a casting error NumPy must word)."""
+    array = target.compute() if type(target) is LazyArray else target
+    if (type(array) is not np.ndarray or array.shape != result.shape or not array.flags.writeable
+            or array.dtype.newbyteorder("=") not in SUPPORTED
+            or not np.can_cast(result.dtype, array.dtype, "same_kind")):
+        return False
+    forcing.run(result, out=array)
+    return True
+
+
+def _ufunc_fallback(ufunc: np.ufunc, method: str, inputs: tuple, out: tuple | None, kwargs: dict) -> Any:
+    """NumPy's own ``ufunc.method`` on the forced inputs; LazyArrays given as ``out`` are returned as such."""
+    if out is not None:
+        kwargs["out"] = forced_out = tuple(map(force, out))
+    result = getattr(ufunc, method)(*map(force, inputs), **kwargs)
+    if out is None:
+        return result
+    given = {id(array): original for array, original in zip(forced_out, out)}
+    if type(result) is tuple:
+        return tuple(given.get(id(r), r) for r in result)
+    return given.get(id(result), result)
+
+
+# ---- NumPy functions -----------------------------------------------------------------------------
+
+_NO_VALUE = object()
+
+
+def _where(condition: Any, x: Any = _NO_VALUE, y: Any = _NO_VALUE) -> Any:
+    op = OPS.get("where")
+    if x is not _NO_VALUE and y is not _NO_VALUE and op is not None:
+        result = capture_operation(op, (condition, x, y))
+        if result is not None:
+            return result
+    return np.where(*force_all([a for a in (condition, x, y) if a is not _NO_VALUE]))
+
+
+def clip(a: Any, lower: Any, upper: Any) -> Any:
+    """``np.clip(a, lower, upper)`` the way NumPy computes it, through ufuncs (so captured where the
+    op table has them): a Python int bound beyond the range of an integer ``a`` does not apply."""
+    if a.dtype.kind in "iu":
+        info = np.iinfo(a.dtype)
+        if type(lower) is int and lower <= info.min:
+            lower = None
+        if type(upper) is int and upper >= info.max:
+            upper = None
+    if lower is None and upper is None:
+        return np.positive(a)
+    if lower is None:
+        return np.minimum(a, upper)
+    if upper is None:
+        return np.maximum(a, lower)
+    return np._core.umath.clip(a, lower, upper)
+
+
+def _clip_function(a: Any, a_min: Any = np._NoValue, a_max: Any = np._NoValue, out: Any = None, *,
+                   min: Any = np._NoValue, max: Any = np._NoValue, **kwargs: Any) -> Any:
+    absent = np._NoValue
+    if (type(a) is LazyArray and out is None and not kwargs
+            and (a_min is absent or min is absent) and (a_max is absent or max is absent)):
+        lower = a_min if min is absent else min
+        upper = a_max if max is absent else max
+        if lower is not absent and upper is not absent:
+            return clip(a, lower, upper)
+    return np.clip(*force_all((a, a_min, a_max, out)), min=force_all(min), max=force_all(max),
+                   **force_all(kwargs))
+
+
+def _size(a: Any, axis: int | None = None) -> int:
+    if axis is None and type(a) is LazyArray:
+        return a.size
+    return np.size(force(a), axis)
+
+
+def _astype(x: Any, dtype: Any, /, *, copy: bool = True, **kwargs: Any) -> Any:
+    if type(x) is LazyArray and not kwargs:
+        return x.astype(dtype, copy=copy)
+    return np.astype(force(x), dtype, copy=copy, **kwargs)
+
+
+# NumPy functions answered without NumPy computing on forced values; every other one falls back.
+FUNCTIONS: dict[Callable, Callable] = {
+    np.where: _where,
+    np.clip: _clip_function,
+    np.shape: lambda a: a.shape if type(a) is LazyArray else np.shape(force_all(a)),
+    np.ndim: lambda a: a.ndim if type(a) is LazyArray else np.ndim(force_all(a)),
+    np.size: _size,
+    np.result_type: lambda *args: np.result_type(*(a.dtype if type(a) is LazyArray else a for a in args)),
+}
+if hasattr(np, "astype"):  # NumPy >= 2.1
+    FUNCTIONS[np.astype] = _astype

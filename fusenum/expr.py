@@ -9,9 +9,13 @@ accepted:
 * one comparison ``< <= > >= == !=`` (chained comparisons are rejected: Python
   would combine them with ``and``, which arrays do not support);
 * calls, with positional arguments, of the functions in the op table
-  (``where(cond, x, y)``, ``abs(x)``, ...).
+  (``where(cond, x, y)``, ``abs(x)``, ...);
+* reductions ``sum prod min max mean any all`` (and ``amin``, ``amax``) of any
+  subexpression, anywhere: ``sum(a*b)``, ``a - mean(a, axis=0)``, with an axis
+  as second argument or ``axis=`` (an int, a tuple of ints or None),
+  ``keepdims=True|False`` and, for sum, prod and mean, ``dtype='float32'``.
 
-Anything else -- attribute access, subscripts, lambdas, keyword arguments,
+Anything else -- attribute access, subscripts, lambdas, other keyword arguments,
 ``and``/``or``/``not``, strings -- is an :class:`~fusenum.errors.ExpressionError`
 naming the piece and its column.
 
@@ -22,11 +26,15 @@ combination of input dtypes.
 from __future__ import annotations
 
 import ast
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
+import numpy as np
+
 from .errors import ExpressionError
 from .ir.ops import BINARY_SYMBOLS, FUNCTIONS, UNARY_SYMBOLS, Op
+from .ir.reductions import BY_NAME
 from .ir.typing import PY_SCALARS, Builder, Operand
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
@@ -135,6 +143,8 @@ class _Converter:
     def _Call(self, node: ast.Call) -> tuple:
         if not isinstance(node.func, ast.Name):
             raise self.error("only calls of functions by name are allowed", node)
+        if node.func.id in BY_NAME:
+            return self._reduction(node)
         op = FUNCTIONS.get(node.func.id)
         if op is None:
             raise self.error(f"unknown function {node.func.id!r}", node)
@@ -146,6 +156,61 @@ class _Converter:
                              f"{'s' if op.arity != 1 else ''}, got {len(node.args)}", node)
         return self._apply(op, node, node.args, python=node.func.id in PYTHON_BUILTINS)
 
+    def _reduction(self, node: ast.Call) -> tuple:
+        """``sum(x[, axis][, axis=..., keepdims=..., dtype=...])`` (``dtype`` for sum, prod and mean)."""
+        name = node.func.id
+        row = BY_NAME[name]
+        allowed = ("axis", "keepdims", "dtype") if row.takes_dtype else ("axis", "keepdims")
+        if not 1 <= len(node.args) <= 2:
+            raise self.error(f"{name}() takes an expression and optionally an axis, "
+                             f"got {len(node.args)} positional arguments", node)
+        options = {"axis": None, "keepdims": False, "dtype": None}
+        if len(node.args) == 2:
+            options["axis"] = self._axis(node.args[1], name)
+        for keyword in node.keywords:
+            if keyword.arg not in allowed:
+                raise self.error(f"keyword argument {keyword.arg!r} is not allowed in {name}() "
+                                 f"(allowed: {', '.join(allowed)})", keyword)
+            if keyword.arg == "axis" and len(node.args) == 2:
+                raise self.error(f"{name}() got the axis twice", keyword)
+            if keyword.arg == "axis":
+                options["axis"] = self._axis(keyword.value, name)
+            elif keyword.arg == "keepdims":
+                if not (isinstance(keyword.value, ast.Constant) and type(keyword.value.value) is bool):
+                    raise self.error(f"keepdims of {name}() must be True or False", keyword.value)
+                options["keepdims"] = keyword.value.value
+            else:
+                options["dtype"] = self._dtype(keyword.value, name)
+        return ("reduce", row.name, node.col_offset, self.convert(node.args[0]),
+                options["axis"], options["keepdims"], options["dtype"])
+
+    def _axis(self, node: ast.AST, name: str):
+        """An axis literal: None, an int (maybe negative), or a tuple of ints."""
+        if isinstance(node, ast.Constant) and node.value is None:
+            return None
+        if isinstance(node, ast.Tuple):
+            return tuple(self._axis_int(element, name) for element in node.elts)
+        return self._axis_int(node, name)
+
+    def _axis_int(self, node: ast.AST, name: str) -> int:
+        sign = 1
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            sign = -1 if isinstance(node.op, ast.USub) else 1
+            node = node.operand
+        if not (isinstance(node, ast.Constant) and type(node.value) is int):
+            raise self.error(f"the axis of {name}() must be an integer, a tuple of integers or None", node)
+        return sign * node.value
+
+    def _dtype(self, node: ast.AST, name: str) -> np.dtype:
+        """A dtype written as a string (``dtype='float32'``) or a bare dtype name (``dtype=float32``)."""
+        spelled = node.value if isinstance(node, ast.Constant) else node.id if isinstance(node, ast.Name) else None
+        try:
+            if not isinstance(spelled, str):
+                raise TypeError
+            return np.dtype(spelled)
+        except TypeError:
+            raise self.error(f"the dtype of {name}() must be a dtype name such as 'float64'", node) from None
+
     def _apply(self, op: Op, node: ast.AST, args: list[ast.AST], python: bool = False) -> tuple:
         return ("op", op, node.col_offset, tuple(self.convert(a) for a in args), python)
 
@@ -156,12 +221,24 @@ def _build(template: tuple, builder: Builder, operands: list[Operand], text: str
         return operands[template[1]]
     if kind == "const":
         return template[1]
+    if kind == "reduce":
+        _, name, column, arg, axis, keepdims, dtype = template
+        value = _build(arg, builder, operands, text)
+        with _located(name, column, text):
+            return builder.reduce(name, value, axis, keepdims, dtype)
     _, op, column, args, python = template
     values = [_build(arg, builder, operands, text) for arg in args]
-    try:
+    with _located(op.name, column, text):
         return builder.apply(op, *values, python=python)
+
+
+@contextmanager
+def _located(name: str, column: int, text: str):
+    """Note on an error raised while typing where in the text it comes from."""
+    try:
+        yield
     except (TypeError, ValueError, ArithmeticError) as exc:
         if not getattr(exc, "_fusenum_located", False) and hasattr(exc, "add_note"):
-            exc.add_note(f"in {op.name}() at column {column} of {text!r}")
+            exc.add_note(f"in {name}() at column {column} of {text!r}")
             exc._fusenum_located = True
         raise

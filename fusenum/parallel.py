@@ -198,18 +198,37 @@ def run(kernel, operands: tuple, layout, size: int, itemsize: int, threads: int,
     if threads <= 1:
         return kernel.function(0, size, operands, layout)
     threads = min(threads, pool.MAX_WORKERS + 1)
-    native = _native()
-    if native is None:
-        ranges = chunks(size, threads, itemsize)
-        if len(ranges) == 1:
-            return kernel.function(0, size, operands, layout)
-        return _python_pool.run(kernel.function, ranges, operands, layout)
-    ranges = chunks(size, threads * CHUNKS_PER_THREAD, itemsize)
+    per_thread = 1 if _native() is None else CHUNKS_PER_THREAD
+    ranges = chunks(size, threads * per_thread, itemsize)
     if len(ranges) == 1:
         return kernel.function(0, size, operands, layout)
-    bounds = struct.pack(f"{len(ranges) + 1}q", *(start for start, _ in ranges), size)
-    helpers = min(threads, len(ranges)) - 1
-    status = native.run(kernel.address, operands, layout, bounds, len(ranges), helpers, int(wake_ok))
+    return run_ranges(kernel, operands, layout, ranges, threads, wake_ok, split=True)
+
+
+def run_ranges(kernel, operands: tuple, layout, ranges: list[tuple[int, int]], threads: int,
+               wake_ok: bool = True, split: bool = False) -> int:
+    """Run ``kernel`` on each of ``ranges`` (consecutive, covering the call) as its own call.
+
+    Unlike :func:`run`, every range is one kernel call whatever the thread count
+    (a reduction's pieces each write their own partial results). ``split`` says
+    the ranges are only a split of one call, so running them as one call is
+    fine when the pool is busy.
+    """
+    threads = min(threads, pool.MAX_WORKERS + 1, len(ranges))
+    native = _native() if threads > 1 else None
+    if native is None:
+        if threads > 1:
+            return _python_pool.run(kernel.function, ranges, operands, layout)
+        status = 0
+        for start, stop in ranges:
+            status |= kernel.function(start, stop, operands, layout)
+        return status
+    bounds = struct.pack(f"{len(ranges) + 1}q", *(start for start, _ in ranges), ranges[-1][1])
+    # A pool whose workers sleep runs a small call as one range: only a split may be merged.
+    wake_ok = wake_ok or not split
+    status = native.run(kernel.address, operands, layout, bounds, len(ranges), threads - 1, int(wake_ok))
     if status == pool.POOL_BUSY:  # another thread's call holds the pool
-        status = kernel.function(0, size, operands, layout)
+        if split:
+            return kernel.function(ranges[0][0], ranges[-1][1], operands, layout)
+        return run_ranges(kernel, operands, layout, ranges, 1)
     return status

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import cache, parallel
+from . import cache, parallel, staging
 from .codegen import target as simd
 from .codegen.abi import STATUS_LAYOUT_MISMATCH, raise_status
 from .codegen.lower import Access, KernelSpec
@@ -71,7 +71,7 @@ class Plan:
     """
 
     __slots__ = ("root", "sources", "dtype", "kernels", "first_array", "checked", "take", "parallel_size",
-                 "wake_size", "stream_size", "big_size", "_array_swapped")
+                 "wake_size", "stream_size", "big_size", "_array_swapped", "staged")
 
     def __init__(self, root: Node, sources: tuple[Source, ...], values: list):
         self.root = root
@@ -80,7 +80,8 @@ class Plan:
         self.kernels: dict[tuple, cache.Kernel] = {}
         arrays = [i for i, v in enumerate(values) if type(v) is np.ndarray]
         operand_arrays = {s.key for s in sources if s.dtype is None}
-        self.first_array = arrays[0] if arrays and set(arrays) <= operand_arrays else None
+        self.staged = staging.has_reductions(root)
+        self.first_array = arrays[0] if arrays and set(arrays) <= operand_arrays and not self.staged else None
         self._array_swapped = {i: not values[i].dtype.isnative for i in arrays}
         self.checked: dict[tuple, cache.Kernel] = {}  # (SIMD level, streaming) -> checked kernel
         self.take = _operand_getter(sources)  # values -> tuple of the kernel's input arrays
@@ -182,6 +183,8 @@ def execute(plan: Plan, values: list, names=(), out=None, order: str = "K",
 def execute_general(plan: Plan, values: list, names=(), out=None, order: str = "K",
                     casting: str = "same_kind") -> np.ndarray:
     """:func:`execute` for any layout: broadcast, coalesce, pick the kernel by layout."""
+    if plan.staged:
+        return staging.execute(plan, values, out, order, casting)
     arrays = [v for v in values if type(v) is np.ndarray]
     shape = broadcast_shape(arrays, [n for n, v in zip(names, values) if type(v) is np.ndarray])
     operands = list(plan.take(values))
@@ -309,8 +312,14 @@ def coalesce(shape, arrays: list[np.ndarray]) -> tuple[list[int], list[list[int]
     strides = [_broadcast_strides(a, shape) for a in arrays]
     out_strides = strides[-1]
     axes = sorted((ax for ax in range(ndim) if shape[ax] != 1), key=lambda ax: -abs(out_strides[ax]))
+    return merge_axes(shape, strides, axes)
+
+
+def merge_axes(shape, strides: list[list[int]], axes: list[int]) -> tuple[list[int], list[list[int]]]:
+    """``shape``'s ``axes`` (outermost first), adjacent ones merged where every operand is contiguous
+    across them; returns the merged shape and each operand's strides over it."""
     dims: list[int] = []
-    per_array: list[list[int]] = [[] for _ in arrays]
+    per_array: list[list[int]] = [[] for _ in strides]
     for ax in axes:
         inner = [s[ax] for s in strides]
         if dims and all(outer[-1] == stride * shape[ax] for outer, stride in zip(per_array, inner)):
@@ -322,7 +331,7 @@ def coalesce(shape, arrays: list[np.ndarray]) -> tuple[list[int], list[list[int]
             for merged, stride in zip(per_array, inner):
                 merged.append(stride)
     if not dims:
-        return [1], [[0] for _ in arrays]
+        return [1], [[0] for _ in strides]
     return dims, per_array
 
 

@@ -79,11 +79,17 @@ class KernelSpec:
     ndim: int
     checked: bool = False
     streaming: bool = False
+    #: A reduction kernel (:mod:`fusenum.codegen.reduce`) of this reduction (``"sum"``, ``"max"``...).
+    reduce: str | None = None
+    #: Float sums: pairwise blocks, at least as accurate as NumPy's pairwise summation.
+    pairwise: bool = False
+    #: Each call's output is its own piece of a partials array (two more layout words).
+    pieces: bool = False
 
     @property
     def needs_layout(self) -> bool:
         """Whether the kernel reads the ``layout`` argument (else callers may pass NULL)."""
-        return self.ndim > 1 or any(a.stride == "s" for a in self.accesses)
+        return self.ndim > 1 or self.pieces or any(a.stride == "s" for a in self.accesses)
 
 
 def slot_dtypes(root: Node) -> dict[int, np.dtype]:
@@ -105,7 +111,11 @@ def kernel_module(spec: KernelSpec, target: Target) -> str:
     module = ir.Module(name="fusenum")
     fn = ir.Function(module, ir.FunctionType(I32, [I64, I64, PTR, PTR]), name=SYMBOL)
     fn.attributes.add("nounwind")
-    _KernelBuilder(spec, target, fn).build()
+    if spec.reduce is None:
+        _KernelBuilder(spec, target, fn).build()
+    else:
+        from .reduce import ReductionBuilder
+        ReductionBuilder(spec, target, fn).build()
     if spec.checked:
         whole = ir.Function(module, ir.FunctionType(I32, [PTR]), name=WHOLE_SYMBOL)
         whole.attributes.add("nounwind")
@@ -147,10 +157,16 @@ class _KernelBuilder:
             stop = b.select(b.icmp_signed("<", stop, ir.Constant(I64, 0)), size, stop)
         ndim = self.spec.ndim
         if self.spec.needs_layout:
+            count = ndim * (1 + len(self.bases)) + (2 if self.spec.pieces else 0)
             words = [b.load(b.gep(layout, [ir.Constant(I64, i)], source_etype=I64), typ=I64)
-                     for i in range(ndim * (1 + len(self.bases)))]
+                     for i in range(count)]
             self.shape = words[:ndim]
             self.strides = [words[ndim * (1 + k):ndim * (2 + k)] for k in range(len(self.bases))]
+            if self.spec.pieces:
+                # The call's range is one piece; its results go to that piece's partials.
+                piece_length, piece_stride = words[-2:]
+                offset = b.mul(b.sdiv(start, piece_length), piece_stride)
+                self.bases[-1] = b.gep(self.bases[-1], [offset], source_etype=I8)
         self.inner_strides = [self._inner_stride(k) for k in range(len(self.bases))]
         self.uniform_values = {k: self._load_scalar(k, self.bases[k]) for k in self.uniform_slots}
 
@@ -318,6 +334,11 @@ class _KernelBuilder:
 
     # ---- one step: load operands, compute, store -------------------------------------------
     def _step(self, ptrs, i, lanes: int, per_row: dict):
+        em, result = self._value(ptrs, i, lanes, per_row)
+        self._store(em, result, ptrs[-1], i)
+
+    def _value(self, ptrs, i, lanes: int, per_row: dict) -> tuple[Emitter, ir.Value]:
+        """The expression's value at element ``i`` of the row (``lanes`` elements from there)."""
         em = Emitter(self.b, lanes, self.status, self.uniform_slots, self.target)
         values = {}
         for k, access in enumerate(self.spec.accesses[:-1]):
@@ -327,8 +348,7 @@ class _KernelBuilder:
                 values[k] = em.splat(per_row[k])
             else:
                 values[k] = self._load(em, k, ptrs[k], i)
-        result = _evaluate(em, self.spec.root, values)
-        self._store(em, result, ptrs[-1], i)
+        return em, _evaluate(em, self.spec.root, values)
 
     def _element_ptr(self, k, ptr, index):
         return self.b.gep(ptr, [self.b.mul(index, self.inner_strides[k])], source_etype=I8)

@@ -10,6 +10,9 @@ Node kinds (``op``):
 * ``"input"``  -- kernel operand slot ``attr`` (an int); no data, only a dtype.
 * ``"const"``  -- a constant; ``attr`` holds its bytes, ``value`` decodes it.
 * ``"cast"``   -- NumPy's ``astype`` of ``args[0]`` to ``dtype``.
+* ``"reduce"`` -- a reduction of ``args[0]``; ``attr`` is a
+  :class:`fusenum.ir.reductions.ReduceAttr`. Plans with reductions run in
+  stages (:mod:`fusenum.staging`); kernels never see this node.
 * any name in :data:`fusenum.ir.ops.OPS` -- that elementwise operation,
   ``args`` already cast to the loop dtypes NumPy chose.
 
@@ -65,6 +68,8 @@ class Node:
         if self.op == "const":
             return f"{self.value!r}"
         inner = ", ".join(map(repr, self.args))
+        if self.op == "reduce":
+            inner += f", {self.attr}"
         return f"{self.op}({inner}):{self.dtype}"
 
 

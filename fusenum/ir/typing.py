@@ -27,7 +27,7 @@ from typing import Union
 import numpy as np
 
 from ..errors import UnsupportedDTypeError
-from . import nodes
+from . import nodes, reductions
 from .nodes import Node
 from .ops import OPS, Op
 
@@ -226,6 +226,34 @@ class Builder:
         if op.name == "power":
             return _power(args, out_dtype, descriptors[0], operands[1] if python else None)
         return nodes.make(op.name, args, out_dtype)
+
+    def reduce(self, name: str, operand: Operand, axis=None, keepdims: bool = False, dtype=None) -> Operand:
+        """``np.<name>(operand, axis=axis, keepdims=keepdims[, dtype=dtype])`` typed as NumPy types it.
+
+        ``name`` is a row of :data:`fusenum.ir.reductions.REDUCTIONS` (or an alias
+        such as ``amax``). The axes stay as written and are checked against the
+        operand's dimensions when the plan runs (see :mod:`fusenum.ir.reductions`).
+        """
+        row = reductions.BY_NAME[name]
+        reductions.check_arguments(row, axis, keepdims, dtype)
+        if isinstance(operand, WeakVar):
+            raise NeedsValue([operand.source])
+        requested = None if dtype is None else np.dtype(dtype)
+        kwargs = {} if requested is None else {"dtype": requested}
+        if _is_constant(operand):
+            with np.errstate(all="ignore"):
+                return _as_operand(np.asarray(row.numpy(_constant_value(operand), axis=axis,
+                                                        keepdims=keepdims, **kwargs))[()])
+        accumulator, result = reductions.dtypes(row.name, operand.dtype, requested)
+        what = f"{row.name}() of {operand.dtype}"
+        check_dtype(accumulator, what)
+        check_dtype(result, what)
+        if accumulator.kind == "c":
+            raise NotImplementedError(f"fusenum does not implement reductions of complex numbers "
+                                      f"({row.name}() of {operand.dtype})")
+        attr = reductions.ReduceAttr(row.name, axis, bool(keepdims))
+        node = Node("reduce", (nodes.cast(operand, accumulator),), accumulator, attr)
+        return nodes.cast(node, result)
 
     def strong(self, value: PyScalar) -> Node:
         """Python number ``value`` as ``np.asarray`` converts it (a strongly typed constant)."""

@@ -1,0 +1,78 @@
+"""asv: fused reductions against NumPy and numexpr (string and lazy front ends).
+
+`benchmarks/reduce_report.py` measures the same side by side in one process,
+with a C OpenMP reduction loop as the reference.
+"""
+import numexpr
+import numpy as np
+
+import fusenum
+
+from .bench_evaluate import _threads
+
+# text -> the same in NumPy; numexpr takes the texts it supports (sum/prod outermost only).
+REDUCTIONS = {
+    "sum(a*b)": lambda a, b, A: np.sum(a * b),
+    "sum(A, axis=0)": lambda a, b, A: np.sum(A, axis=0),
+    "sum(A, axis=1)": lambda a, b, A: np.sum(A, axis=1),
+    "a - mean(a)": lambda a, b, A: a - np.mean(a),
+    "max(abs(a - b))": lambda a, b, A: np.max(np.abs(a - b)),
+}
+# numexpr has sum and prod, only as the outermost operation: the rest takes two calls (or NumPy).
+NUMEXPR = {
+    "sum(a*b)": lambda names: numexpr.evaluate("sum(a*b)", local_dict=names),
+    "sum(A, axis=0)": lambda names: numexpr.evaluate("sum(A, axis=0)", local_dict=names),
+    "sum(A, axis=1)": lambda names: numexpr.evaluate("sum(A, axis=1)", local_dict=names),
+    "a - mean(a)": lambda names: numexpr.evaluate(
+        "a - m", local_dict={"a": names["a"], "m": numexpr.evaluate("sum(a)", local_dict=names) / names["a"].size}),
+    "max(abs(a - b))": lambda names: np.max(numexpr.evaluate("abs(a - b)", local_dict=names)),
+}
+
+
+def _operands(size: int) -> dict:
+    rng = np.random.default_rng(0)
+    side = int(size ** 0.5)
+    return {"a": rng.random(size), "b": rng.random(size), "A": rng.random((side, side))}
+
+
+class Reductions:
+    """Cached-kernel time of a reduction (the whole expression it sits in), float64."""
+
+    params = (list(REDUCTIONS), [100_000, 10_000_000], [1, "all"])
+    param_names = ["expression", "size", "threads"]
+
+    def setup(self, expression, size, threads):
+        _threads(threads)
+        self.names = _operands(size)
+        fusenum.evaluate(expression, local_dict=self.names)
+
+    def teardown(self, *params):
+        _threads("all")
+
+    def time_fusenum(self, expression, size, threads):
+        fusenum.evaluate(expression, local_dict=self.names)
+
+    def time_fusenum_lazy(self, expression, size, threads):
+        lazy = {k: fusenum.lazy(v) for k, v in self.names.items()}
+        np.asarray(REDUCTIONS[expression](**lazy))
+
+    def time_numpy(self, expression, size, threads):
+        REDUCTIONS[expression](**self.names)
+
+    def time_numexpr(self, expression, size, threads):
+        NUMEXPR[expression](self.names)
+
+
+class ReductionPeakMemory:
+    """Peak memory of ``sum(a*b)`` on 10M float64 (inputs included: 2 x 80 MB): no temporary."""
+
+    def setup(self):
+        self.names = _operands(10_000_000)
+        del self.names["A"]
+        fusenum.evaluate("sum(a*b)", local_dict=_operands(100))
+
+    def peakmem_fusenum(self):
+        fusenum.evaluate("sum(a*b)", local_dict=self.names)
+
+    def peakmem_numpy(self):
+        np.sum(self.names["a"] * self.names["b"])

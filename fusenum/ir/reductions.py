@@ -1,0 +1,161 @@
+"""The reduction table: sum, prod, min, max, mean, any, all -- what they mean and how NumPy types them.
+
+A reduction is a node ``reduce(x)`` whose ``attr`` is a :class:`ReduceAttr`
+(which reduction, the axes as written, keepdims). Axes are kept as written
+(``-1``, ``(0, 2)``, ``None``) and resolved at run time against the argument's
+number of dimensions, so one plan serves arrays of any shape, exactly as the
+NumPy call would. The node's dtype is the *accumulator* dtype; a cast above it
+gives the result dtype where the two differ (``mean`` of float16).
+
+Typing asks NumPy: the result dtype of ``np.sum(x, dtype=...)`` is what NumPy
+returns for a one-element array of ``x``'s dtype; the argument is cast to the
+accumulator dtype first (int32 is summed in int64, ``mean`` of ints in
+float64, float16 in float32), as NumPy's reduction loops do.
+
+``combine`` is the op-table operation that merges two partial results (for
+bool accumulators ``min``/``max`` are ``and``/``or``); ``identity`` starts an
+accumulator (for ``min``/``max``, which have none in NumPy, the dtype's
+extreme value, used only when at least one element is reduced).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """One row: ``combine`` is the op-table operation merging two partial results;
+    ``identity`` is the result of reducing nothing (None: NumPy raises ValueError)."""
+
+    name: str
+    numpy: Callable
+    combine: str
+    identity: object
+    takes_dtype: bool
+    names: tuple[str, ...] = ()
+
+
+REDUCTIONS: dict[str, Reduction] = {r.name: r for r in (
+    Reduction("sum", np.sum, "add", 0, True),
+    Reduction("prod", np.prod, "multiply", 1, True),
+    Reduction("min", np.min, "minimum", None, False, ("amin",)),
+    Reduction("max", np.max, "maximum", None, False, ("amax",)),
+    Reduction("mean", np.mean, "add", 0, True),
+    Reduction("any", np.any, "bitwise_or", False, False),
+    Reduction("all", np.all, "bitwise_and", True, False),
+)}
+
+#: Every spelling (function name in expressions, NumPy function name) of every reduction.
+BY_NAME: dict[str, Reduction] = {name: r for r in REDUCTIONS.values() for name in (r.name, *r.names)}
+#: NumPy's functions that are reductions fusenum captures (np.sum, np.amax, ...).
+BY_FUNCTION: dict[Callable, Reduction] = {
+    **{r.numpy: r for r in REDUCTIONS.values()},
+    **{getattr(np, name): r for r in REDUCTIONS.values() for name in r.names if hasattr(np, name)},
+}
+
+
+@dataclass(frozen=True)
+class ReduceAttr:
+    """What a ``reduce`` node does: ``axis`` as written (None, an int, or a tuple of ints)."""
+
+    reduction: str
+    axis: object
+    keepdims: bool
+
+
+@lru_cache(maxsize=None)
+def dtypes(reduction: str, dtype: np.dtype, requested: np.dtype | None = None) -> tuple[np.dtype, np.dtype]:
+    """``(accumulator dtype, result dtype)`` of reducing ``dtype`` (``requested`` is ``dtype=``).
+
+    Raises NumPy's own error if NumPy refuses the combination.
+    """
+    row = REDUCTIONS[reduction]
+    stand_in = np.zeros(1, dtype)
+    kwargs = {"dtype": requested} if requested is not None else {}
+    with np.errstate(all="ignore"):
+        result = np.asarray(row.numpy(stand_in, **kwargs)).dtype
+    if reduction in ("any", "all"):
+        return np.dtype(bool), result
+    if reduction == "mean":
+        if requested is not None:
+            accumulator = np.dtype(requested)
+        elif dtype.kind in "biu":
+            accumulator = np.dtype(np.float64)
+        else:
+            accumulator = dtype
+    else:
+        accumulator = result
+    if accumulator == np.float16:  # NumPy's float16 loops compute in float32
+        accumulator = np.dtype(np.float32)
+    return accumulator, result
+
+
+def combine_op(reduction: str, accumulator: np.dtype) -> str:
+    """The op-table operation merging two partial results of ``reduction`` in ``accumulator``."""
+    if accumulator.kind == "b":
+        return {"min": "bitwise_and", "max": "bitwise_or", "sum": "bitwise_or", "prod": "bitwise_and"}.get(
+            reduction, REDUCTIONS[reduction].combine)
+    return REDUCTIONS[reduction].combine
+
+
+def start_value(reduction: str, accumulator: np.dtype):
+    """What an accumulator of ``reduction`` starts from (see the module docstring)."""
+    identity = REDUCTIONS[reduction].identity
+    if identity is not None:
+        return identity
+    smallest = reduction == "min"
+    if accumulator.kind == "b":
+        return smallest
+    if accumulator.kind == "f":
+        return np.inf if smallest else -np.inf
+    info = np.iinfo(accumulator)
+    return info.max if smallest else info.min
+
+
+def numpy_name(reduction: str) -> str:
+    """The ufunc name NumPy's messages use for ``reduction`` (``maximum`` for ``max``)."""
+    return {"sum": "add", "prod": "multiply", "min": "minimum", "max": "maximum", "mean": "add",
+            "any": "logical_or", "all": "logical_and"}[reduction]
+
+
+def check_arguments(row: Reduction, axis, keepdims, dtype) -> None:
+    """TypeError (NumPy's wording where it has one) for arguments no NumPy call would accept."""
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    if axis is not None and not all(isinstance(ax, (int, np.integer)) and not isinstance(ax, bool)
+                                    for ax in axes):
+        bad = next(ax for ax in axes if not isinstance(ax, (int, np.integer)) or isinstance(ax, bool))
+        raise TypeError(f"'{type(bad).__name__}' object cannot be interpreted as an integer")
+    if not isinstance(keepdims, (bool, np.bool_)):
+        raise TypeError(f"keepdims must be True or False, not {keepdims!r}")
+    if dtype is not None and not row.takes_dtype:
+        raise TypeError(f"{row.name}() got an unexpected keyword argument 'dtype'")
+
+
+def normalize_axes(axis, ndim: int) -> tuple[int, ...]:
+    """``axis`` (None, int or tuple) as sorted non-negative axes of an ``ndim``-dimensional array.
+
+    Raises NumPy's ``AxisError`` for an axis out of range and ``ValueError`` for
+    a repeated one, with NumPy's messages.
+    """
+    if axis is None:
+        return tuple(range(ndim))
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    normalized = []
+    for ax in axes:
+        if not -ndim <= ax < ndim:
+            raise np.exceptions.AxisError(f"axis {ax} is out of bounds for array of dimension {ndim}")
+        normalized.append(int(ax) % ndim if ndim else 0)
+    if len(set(normalized)) != len(normalized):
+        raise ValueError("duplicate value in 'axis'")
+    return tuple(sorted(normalized))
+
+
+def result_shape(shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool) -> tuple[int, ...]:
+    """The shape of reducing an array of ``shape`` over ``axes``."""
+    if keepdims:
+        return tuple(1 if ax in axes else n for ax, n in enumerate(shape))
+    return tuple(n for ax, n in enumerate(shape) if ax not in axes)

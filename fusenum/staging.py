@@ -1,0 +1,208 @@
+"""Running plans that contain reductions: innermost reductions first, then the rest.
+
+``a - mean(a, axis=0)`` needs the mean before the subtraction can start, so a
+plan with reductions runs in stages. Each stage computes the innermost
+reductions left -- each one a single fused pass of a reduction kernel
+(:mod:`fusenum.codegen.reduce`) over its argument, with no temporary of the
+argument's size -- into arrays of the *reduced* shape, and the expression
+continues with those arrays as ordinary operands, broadcasting back as in
+NumPy. The last stage is an ordinary elementwise plan (which also handles
+``out=``, ``casting=`` and ``order=``).
+
+One reduction pass:
+
+1. The argument's operands broadcast to the iteration shape; the reduction
+   axes (as written: negative, tuple, None) are resolved against it with
+   NumPy's errors. The accumulator array has the kept shape and is filled with
+   the reduction's start value; its strides are 0 along reduced axes.
+2. Axes are ordered so that the inputs' smallest strides are innermost, then
+   merged where contiguous, as for elementwise kernels.
+3. Parallel and deterministic: if the outermost axis is kept, threads take
+   disjoint slices of it and write disjoint results. Otherwise the iteration
+   is cut into *pieces* (how many depends only on the sizes, never on the
+   thread count), each reduced into its own row of a partials array, and the
+   partials are combined in piece order. So a result is the same whatever the
+   thread count and however the threads were scheduled.
+4. ``mean`` divides the sum by the count as NumPy does (``true_divide`` in the
+   accumulator dtype); a reduction without identity (``min``, ``max``) of no
+   elements raises NumPy's ValueError.
+"""
+from __future__ import annotations
+
+import math
+import struct
+import warnings
+from collections import OrderedDict
+
+import numpy as np
+
+from . import cache, parallel
+from .codegen import target as simd
+from .codegen.lower import KernelSpec
+from .codegen.abi import raise_status
+from .ir import nodes
+from .ir.nodes import Node
+from .ir.reductions import (REDUCTIONS, ReduceAttr, combine_op, normalize_axes, numpy_name, result_shape,
+                            start_value)
+from .ir.typing import Source
+
+#: No split into pieces below this many elements (a piece is a kernel call of its own).
+PIECE_MIN_SIZE = 1 << 15
+#: At most this many pieces (partials rows) per reduction.
+MAX_PIECES = 16
+
+_stages: "OrderedDict[Node, _Stages]" = OrderedDict()
+_final_plans: "OrderedDict[tuple, object]" = OrderedDict()
+MAX_ENTRIES = 1024
+
+
+class _Stages:
+    """How a root with reductions runs: per stage, the reductions to compute and the slot each fills."""
+
+    def __init__(self, root: Node, slots: int):
+        self.stages: list[list[tuple[Node, int]]] = []
+        while True:
+            innermost = [n for n in nodes.walk(root) if n.op == "reduce" and not _has_reduction(n.args[0])]
+            if not innermost:
+                break
+            mapping = {}
+            for node in innermost:
+                mapping[node] = nodes.input_slot(slots, node.dtype)
+                self.stages.append([(node, slots)])
+                slots += 1
+            root = nodes.replace(root, mapping)
+        used = nodes.inputs(root)
+        self.final_slots = [n.attr for n in used]
+        self.final_root = nodes.replace(root, {n: nodes.input_slot(k, n.dtype) for k, n in enumerate(used)})
+
+
+def has_reductions(root: Node) -> bool:
+    """Whether ``root`` must run in stages."""
+    return _has_reduction(root)
+
+
+def _has_reduction(root: Node) -> bool:
+    return any(n.op == "reduce" for n in nodes.walk(root))
+
+
+def execute(plan, values: list, out=None, order: str = "K", casting: str = "same_kind") -> np.ndarray:
+    """Evaluate ``plan`` (a :class:`fusenum.runtime.Plan` with reductions) on ``values``."""
+    from . import runtime
+
+    operands = list(plan.take(values))
+    stages = _stages.get(plan.root)
+    if stages is None:
+        stages = _remember(_stages, plan.root, _Stages(plan.root, len(operands)))
+    for stage in stages.stages:
+        for node, slot in stage:
+            assert slot == len(operands)
+            operands.append(reduce(node, operands))
+    final_values = [operands[k] for k in stages.final_slots]
+    key = (stages.final_root, tuple(v.dtype for v in final_values))
+    final = _final_plans.get(key)
+    if final is None:
+        sources = tuple(Source(k) for k in range(len(final_values)))
+        final = _remember(_final_plans, key, runtime.Plan(stages.final_root, sources, final_values))
+    return runtime.execute(final, final_values, (), out, order, casting)
+
+
+def _remember(table: OrderedDict, key, value):
+    table[key] = value
+    if len(table) > MAX_ENTRIES:
+        table.popitem(last=False)
+    return value
+
+
+def reduce(node: Node, operands: list[np.ndarray]) -> np.ndarray:
+    """The value of reduction ``node`` (whose argument has no reductions) on these operands."""
+    from .runtime import broadcast_shape
+
+    attr: ReduceAttr = node.attr
+    used = nodes.inputs(node.args[0])
+    argument = nodes.replace(node.args[0], {n: nodes.input_slot(k, n.dtype) for k, n in enumerate(used)})
+    arrays = [operands[n.attr] for n in used]
+    shape = broadcast_shape(arrays)
+    axes = normalize_axes(attr.axis, len(shape))
+    count = math.prod(shape[ax] for ax in axes)
+    if count == 0 and REDUCTIONS[attr.reduction].identity is None:
+        raise ValueError(f"zero-size array to reduction operation {numpy_name(attr.reduction)} "
+                         f"which has no identity")
+    accumulator = np.full(result_shape(shape, axes, True), start_value(attr.reduction, node.dtype), node.dtype)
+    if math.prod(shape):
+        _run(attr.reduction, argument, arrays, shape, axes, accumulator)
+    if attr.reduction == "mean":
+        if count == 0:
+            warnings.warn("Mean of empty slice.", RuntimeWarning, stacklevel=4)
+        with np.errstate(all="ignore" if count == 0 else None):
+            np.true_divide(accumulator, count, out=accumulator, casting="unsafe")
+    return accumulator if attr.keepdims else accumulator.reshape(result_shape(shape, axes, False))
+
+
+def _run(reduction: str, argument: Node, arrays: list[np.ndarray], shape, axes, accumulator) -> None:
+    """Reduce ``argument`` over ``shape`` into ``accumulator`` (kept shape, filled with the start)."""
+    from .runtime import _access, _broadcast_strides, work_per_element
+
+    reduced = set(axes)
+    strides = [_broadcast_strides(a, shape) for a in arrays]
+    strides.append([0 if ax in reduced else accumulator.strides[ax] for ax in range(len(shape))])
+    dims, merged = _merge(shape, strides)
+    accesses = tuple(_access(a, s) for a, s in zip(arrays, merged)) + (_access(accumulator, merged[-1]),)
+    size = math.prod(dims)
+    work = work_per_element(argument)
+    threads = parallel.get_num_threads() if size >= parallel.min_size(work) else 1
+    inner = size // dims[0]
+    pieces = 1 if merged[-1][0] else _pieces(size, dims[0], accumulator.size)
+    spec = KernelSpec(argument, accesses, len(dims), reduce=reduction,
+                      pairwise=reduction in ("sum", "mean") and accumulator.dtype.kind == "f",
+                      pieces=pieces > 1)
+    kernel = cache.kernel(spec, simd.current())
+    words = list(dims) + [s for per_operand in merged for s in per_operand]
+    if pieces > 1:
+        rows = -(-dims[0] // pieces)
+        if inner == 1:
+            rows = -(-rows // 64) * 64  # pieces of a flat reduction start on aligned elements
+        length = rows * inner
+        partials = np.full((-(-size // length),) + accumulator.shape, start_value(reduction, accumulator.dtype),
+                           accumulator.dtype)
+        words += [length, partials.strides[0]]
+        ranges = [(start, min(start + length, size)) for start in range(0, size, length)]
+        status = parallel.run_ranges(kernel, (*arrays, partials), _pack(words), ranges, threads,
+                                     size >= parallel.wake_size(work))
+        if status:
+            raise_status(status)
+        getattr(np, combine_op(reduction, accumulator.dtype)).reduce(partials, axis=0, out=accumulator)
+        return
+    layout = _pack(words) if kernel.needs_layout else None
+    operands = (*arrays, accumulator)
+    if threads > 1 and merged[-1][0] and dims[0] > 1:
+        parts = min(dims[0], threads * parallel.CHUNKS_PER_THREAD)
+        bounds = [dims[0] * k // parts * inner for k in range(parts + 1)]
+        ranges = [(bounds[k], bounds[k + 1]) for k in range(parts) if bounds[k] < bounds[k + 1]]
+        status = parallel.run_ranges(kernel, operands, layout, ranges, threads,
+                                     size >= parallel.wake_size(work), split=True)
+    else:
+        status = kernel.function(0, size, operands, layout)
+    if status:
+        raise_status(status)
+
+
+def _pieces(size: int, rows: int, kept: int) -> int:
+    """How many pieces to cut a reduction into (from the sizes alone, for deterministic results)."""
+    if size < 2 * PIECE_MIN_SIZE:
+        return 1
+    # Partials cost memory and a combining pass: keep them an eighth of the input at most.
+    return max(1, min(MAX_PIECES, rows, size // PIECE_MIN_SIZE, size // (8 * kept)))
+
+
+def _merge(shape, strides: list[list[int]]) -> tuple[list[int], list[list[int]]]:
+    """Axes ordered by the inputs' strides (smallest innermost), merged where contiguous everywhere."""
+    from .runtime import merge_axes
+
+    inputs = strides[:-1] or strides
+    axes = sorted((ax for ax in range(len(shape)) if shape[ax] != 1),
+                  key=lambda ax: -max(abs(s[ax]) for s in inputs))
+    return merge_axes(shape, strides, axes)
+
+
+def _pack(words: list[int]) -> bytes:
+    return struct.pack(f"{len(words)}q", *words)

@@ -12,12 +12,24 @@ When typing or broadcasting fails, the error raised is NumPy's own: the NumPy
 function is called on *stand-ins* -- zero-strided arrays of the operands'
 dtypes and shapes that take no memory -- and raises exactly what the eager
 NumPy code would (type, message, and which of two errors comes first).
+
+Reductions (:func:`reduction`) are typed the same way -- through
+``Builder.reduce``, memoized on the reduction's token and the operand's dtype
+-- and their shape comes from :mod:`fusenum.ir.reductions`. When anything about
+a reduction's arguments fails, NumPy is asked on a tiny array of the operand's
+dtype and number of dimensions (each axis of length 0 or 1, so a reduction of
+nothing stays one): if NumPy raises, its error is raised; if NumPy accepts what
+fusenum does not capture, the caller falls back to NumPy.
 """
 from __future__ import annotations
+
+import operator
+import warnings
 
 import numpy as np
 
 from .errors import UnsupportedDTypeError
+from .ir import reductions
 from .ir.ops import Op
 from .ir.typing import PY_SCALARS, Builder
 
@@ -94,5 +106,69 @@ def raise_numpy_error(function, operands, out: np.ndarray | None = None) -> None
     with np.errstate(all="ignore"):
         try:
             function(*args, **kwargs)
+        except Exception as exc:
+            raise exc.with_traceback(None) from None
+
+
+def reduction(row: reductions.Reduction, dtype: np.dtype, shape: tuple[int, ...], axis, keepdims,
+              requested) -> tuple[tuple, np.dtype, tuple[int, ...]] | None:
+    """``(token, result dtype, result shape)`` of ``row.numpy(x, axis, keepdims[, dtype=requested])``.
+
+    ``x`` has ``dtype`` and ``shape``. The token ``("reduce", name, axis,
+    keepdims, dtype)`` holds the arguments in canonical form (Python ints, a
+    bool, an ``np.dtype`` or None); it is the operation of the lazy node and the
+    token of its forcing program. Raises NumPy's error if NumPy refuses the call
+    (an axis out of range or repeated, a dtype it does not understand, ``min``
+    of nothing); returns None if NumPy accepts it but fusenum does not capture
+    it (complex accumulators, dtypes fusenum lacks, unusual argument types such
+    as ``keepdims=1``).
+    """
+    try:
+        token = _reduce_token(row, axis, keepdims, requested)
+        axes = reductions.normalize_axes(token[2], len(shape))
+        key = (token, dtype)
+        result = DTYPES.get(key)
+        if result is None:
+            builder = Builder()
+            result = builder.reduce(row.name, builder.array(0, dtype), token[2], token[3], token[4]).dtype
+            DTYPES[key] = result
+    except Exception:  # noqa: BLE001 -- NumPy's own answer decides: its error, or a fallback
+        raise_reduction_error(row, dtype, shape, axis, keepdims, requested)
+        return None
+    if row.identity is None and 0 in shape:  # min/max of nothing: NumPy's ValueError, now
+        raise_reduction_error(row, dtype, shape, axis, keepdims, requested)
+    return token, result, reductions.result_shape(shape, axes, token[3])
+
+
+def _reduce_token(row: reductions.Reduction, axis, keepdims, requested) -> tuple:
+    """The canonical token; TypeError for arguments the token cannot hold (NumPy decides about them)."""
+    if type(keepdims) is not bool:
+        raise TypeError("keepdims")
+    if axis is not None:
+        if isinstance(axis, tuple):
+            if any(isinstance(ax, (bool, np.bool_)) for ax in axis):
+                raise TypeError("axis")
+            axis = tuple(operator.index(ax) for ax in axis)
+        elif isinstance(axis, (bool, np.bool_)):
+            raise TypeError("axis")
+        else:
+            axis = operator.index(axis)
+    if requested is not None:
+        requested = np.dtype(requested)
+    return ("reduce", row.name, axis, keepdims, requested)
+
+
+def raise_reduction_error(row: reductions.Reduction, dtype: np.dtype, shape: tuple[int, ...], axis, keepdims,
+                          requested) -> None:
+    """Reduce a tiny array like the operand (each axis of length ``min(n, 1)``) with NumPy so that it
+    raises its own error; returns normally if NumPy accepts the call."""
+    probe = np.zeros(tuple(min(n, 1) for n in shape), dtype)
+    kwargs = {"axis": axis, "keepdims": keepdims}
+    if requested is not None:
+        kwargs["dtype"] = requested
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            row.numpy(probe, **kwargs)
         except Exception as exc:
             raise exc.with_traceback(None) from None

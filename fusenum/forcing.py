@@ -10,7 +10,10 @@ and nothing about the values:
   ``fusenum.evaluate`` uses for names bound to Python scalars);
 * ``k >= 0``: leaf ``k`` again (the same ndarray object used twice);
 * ``~k < 0``: the result of operation ``k`` again (a shared subexpression);
-* an op-table name, or ``("astype", dtype)``: apply it to the top of the stack.
+* an op-table name, ``("astype", dtype)``, or ``("reduce", name, axis,
+  keepdims, dtype)`` (a reduction, arguments in the canonical form of
+  :func:`fusenum.capture.reduction`; built with ``Builder.reduce``): apply it
+  to the top of the stack.
 
 For the common expression -- a tree whose arrays are distinct objects -- the
 program is the concatenation of its operands' programs, so capture builds it
@@ -66,7 +69,11 @@ class Program(tuple):
                 stack.append(builder.apply(op, *args))
                 results.append(stack[-1])
             elif kind is tuple:
-                stack.append(nodes.cast(stack.pop(), token[1]))
+                if token[0] == "reduce":
+                    _, name, axis, keepdims, dtype = token
+                    stack.append(builder.reduce(name, stack.pop(), axis, keepdims, dtype))
+                else:
+                    stack.append(nodes.cast(stack.pop(), token[1]))
                 results.append(stack[-1])
             elif kind is int:
                 stack.append(operands[token] if token >= 0 else results[~token])

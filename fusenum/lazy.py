@@ -9,6 +9,22 @@ printing, indexing, ``bool``/``float``, any other NumPy function -- *forces*
 the expression: it runs as one fused kernel, through the same plan and kernel
 caches as ``fusenum.evaluate``, and the LazyArray keeps the result.
 
+Reductions -- the methods ``sum``, ``prod``, ``min``, ``max``, ``mean``,
+``any``, ``all`` and NumPy's functions of the same names (``np.amin``,
+``np.amax`` too) -- are captured as well, with ``axis`` (None, an int, a
+tuple, negative axes), ``keepdims`` and, for ``sum``/``prod``/``mean``,
+``dtype=``: the result is a LazyArray of NumPy's dtype and shape, usable
+anywhere in a further expression (``x - x.mean(axis=0)``), and NumPy's errors
+(``AxisError``, a repeated axis, a dtype NumPy refuses, ``min``/``max`` of an
+empty selection) are raised at capture, not when forced. A reduction to a
+scalar is a 0-d LazyArray, which forces to a 0-d ndarray (NumPy returns a
+NumPy scalar); ``out=`` forces into that array when it has the result's shape
+and dtype. Reductions fall back to NumPy (forced inputs, NumPy's scalar or
+ndarray) for ``where=``, ``initial=``, an ``out=`` of another dtype or shape,
+complex accumulators (fusenum does not reduce complex numbers yet), dtypes
+fusenum does not compile and argument types NumPy accepts but fusenum does not
+capture (``keepdims=1``, ``axis=0`` on a 0-d array).
+
 What the op table cannot express falls back to NumPy: the lazy inputs are
 forced, NumPy computes, and the result is a plain ndarray. NumPy's protocols
 (``__array_ufunc__``, ``__array_function__``) are in :mod:`fusenum.lazy_numpy`.
@@ -22,6 +38,7 @@ import numpy as np
 
 from . import capture, forcing
 from .ir.ops import BINARY_SYMBOLS, OPS, UNARY_SYMBOLS, Op
+from .ir.reductions import Reduction
 from .ir.typing import PY_SCALARS, SUPPORTED, check_dtype, int_fits
 
 __all__ = ["LazyArray", "lazy"]
@@ -41,9 +58,10 @@ class LazyArray:
 
     Create with :func:`fusenum.lazy`. ``shape``, ``dtype``, ``ndim``, ``size`` and
     ``len()`` are known without computing. :meth:`compute` (or ``np.asarray``)
-    forces it; the result is kept, so forcing twice computes once. Other ndarray
-    attributes and methods (``.sum()``, ``.T``, ``.reshape()``...) force it and
-    return NumPy's answer.
+    forces it; the result is kept, so forcing twice computes once. The
+    reductions ``sum``, ``prod``, ``min``, ``max``, ``mean``, ``any`` and ``all``
+    are captured. Other ndarray attributes and methods (``.T``, ``.reshape()``,
+    ``.std()``...) force it and return NumPy's answer.
     """
 
     # _op, _args: the captured operation (a token of forcing.Program) and its operands;
@@ -180,6 +198,44 @@ class LazyArray:
         if out is not None or kwargs:
             return self.compute().clip(min, max, out=force_all(out), **force_all(kwargs))
         return lazy_numpy.clip(self, min, max)
+
+    # ---- reductions (ndarray's signatures; lazy_numpy.reduce captures or falls back) ----------
+    def sum(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = np._NoValue,
+            initial: Any = np._NoValue, where: Any = np._NoValue) -> Any:
+        """``ndarray.sum``, captured (see the module docstring for what falls back to NumPy)."""
+        return lazy_numpy.reduce("sum", self, axis, dtype, out, keepdims, True, initial=initial, where=where)
+
+    def prod(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = np._NoValue,
+             initial: Any = np._NoValue, where: Any = np._NoValue) -> Any:
+        """``ndarray.prod``, captured (see the module docstring for what falls back to NumPy)."""
+        return lazy_numpy.reduce("prod", self, axis, dtype, out, keepdims, True, initial=initial, where=where)
+
+    def min(self, axis: Any = None, out: Any = None, keepdims: Any = np._NoValue, initial: Any = np._NoValue,
+            where: Any = np._NoValue) -> Any:
+        """``ndarray.min``, captured (see the module docstring for what falls back to NumPy)."""
+        return lazy_numpy.reduce("min", self, axis, None, out, keepdims, True, initial=initial, where=where)
+
+    def max(self, axis: Any = None, out: Any = None, keepdims: Any = np._NoValue, initial: Any = np._NoValue,
+            where: Any = np._NoValue) -> Any:
+        """``ndarray.max``, captured (see the module docstring for what falls back to NumPy)."""
+        return lazy_numpy.reduce("max", self, axis, None, out, keepdims, True, initial=initial, where=where)
+
+    def mean(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = np._NoValue, *,
+             where: Any = np._NoValue) -> Any:
+        """``ndarray.mean``, captured (see the module docstring for what falls back to NumPy)."""
+        return lazy_numpy.reduce("mean", self, axis, dtype, out, keepdims, True, where=where)
+
+    def any(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = np._NoValue, *,
+            where: Any = np._NoValue) -> Any:
+        """``ndarray.any`` (whose undocumented ``dtype`` NumPy computes), captured (see the module docstring
+        for what falls back to NumPy)."""
+        return lazy_numpy.reduce("any", self, axis, dtype, out, keepdims, True, where=where)
+
+    def all(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = np._NoValue, *,
+            where: Any = np._NoValue) -> Any:
+        """``ndarray.all`` (whose undocumented ``dtype`` NumPy computes), captured (see the module docstring
+        for what falls back to NumPy)."""
+        return lazy_numpy.reduce("all", self, axis, dtype, out, keepdims, True, where=where)
 
     # ---- NumPy protocols ----------------------------------------------------------------------
     def __array_ufunc__(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
@@ -340,6 +396,35 @@ def _capture_cast(x: LazyArray, dtype: np.dtype) -> LazyArray:
     return _node(token, (x,), dtype, x._shape, program, x._leaves)
 
 
+def capture_reduction(row: Reduction, x: LazyArray, axis: Any, keepdims: bool, dtype: Any) -> LazyArray | None:
+    """``row.numpy(x, axis=axis, keepdims=keepdims[, dtype=dtype])`` as a new LazyArray.
+
+    The node's operation is the token ``("reduce", name, axis, keepdims, dtype)``
+    (see :func:`fusenum.capture.reduction`), which forcing turns into
+    ``Builder.reduce``. Returns None if fusenum does not capture it; raises
+    NumPy's error if NumPy refuses it.
+    """
+    typed = capture.reduction(row, x._dtype, x._shape, axis, keepdims, dtype)
+    if typed is None:
+        return None
+    token, dtype, shape = typed
+    if x._value is not None:
+        return _node(token, (x._value,), dtype, shape, (x._value.dtype, token), (x._value,))
+    program = None if x._program is None else x._program + (token,)
+    return _node(token, (x,), dtype, shape, program, x._leaves)
+
+
+def _stands_for_scalar(x: LazyArray) -> bool:
+    """Whether ``x`` is a 0-d result that NumPy would have made a scalar (a ufunc of 0-d operands, a
+    reduction to a single value without ``keepdims``)."""
+    if x._shape:
+        return False
+    op = x._op
+    if type(op) is tuple:
+        return op[0] == "reduce" and not op[3]
+    return op in _UFUNC_TOKENS
+
+
 def _node(op_token: Any, args: tuple, dtype: np.dtype, shape: tuple[int, ...], program: tuple | None,
           leaves: tuple | None) -> LazyArray:
     node = object.__new__(LazyArray)
@@ -389,11 +474,11 @@ def _in_place(op: Op, python_operator: Callable, target: LazyArray, other: Any) 
 
     The name is rebound to the new expression; the array ``target`` wraps is
     never written (an alias of the old LazyArray keeps the old value). A 0-d
-    result of a ufunc stands for what NumPy makes a scalar, so it is simply
+    result of a ufunc or a reduction stands for what NumPy makes a scalar, so it is simply
     rebound to ``target <op> other``, promotion included, as a scalar would be.
     """
     result = _operator(op, python_operator, target, other)
-    if result is NotImplemented or (not target._shape and target._op in _UFUNC_TOKENS):
+    if result is NotImplemented or _stands_for_scalar(target):
         return result
     native = target._dtype.newbyteorder("=")
     if result.shape != target._shape or not np.can_cast(result.dtype, native, "same_kind"):

@@ -3,11 +3,25 @@
 ``__array_ufunc__`` captures a call of any ufunc of the op table (read from
 ``BY_UFUNC``, so rows added to the table are captured too), including
 ``out=``, which forces the expression into that array. ``__array_function__``
-captures ``np.where`` and ``np.clip`` where the table can express them and
+captures ``np.where`` and ``np.clip`` where the table can express them, the
+reductions of :data:`fusenum.ir.reductions.BY_FUNCTION` (``np.sum``,
+``np.prod``, ``np.min``/``np.amin``, ``np.max``/``np.amax``, ``np.mean``,
+``np.any``, ``np.all``; :func:`reduce` also serves the LazyArray methods) and
 answers ``np.shape``, ``np.ndim``, ``np.size`` and ``np.result_type`` without
-computing. Everything else -- other ufuncs, ufunc methods and keywords, other
-NumPy functions -- forces the lazy inputs and lets NumPy compute: a plain
-ndarray comes back. Objects that override ufuncs or NumPy functions
+computing.
+
+A reduction of a LazyArray is captured for any ``axis`` (None, int, tuple,
+negative), ``keepdims`` and, where NumPy takes it, ``dtype``; its ``out=``
+is computed into when it is an ndarray (or LazyArray) of exactly the result's
+shape and dtype. It falls back to NumPy -- forced inputs, NumPy's scalar or
+ndarray -- for ``where=`` (other than ``True``), ``initial=``, any other
+``out=`` (NumPy reduces in ``out``'s dtype), a first argument that is not a
+LazyArray, complex accumulators, and arguments NumPy accepts that fusenum
+does not capture; NumPy's errors are raised at capture.
+
+Everything else -- other ufuncs, ufunc methods and keywords, other NumPy
+functions -- forces the lazy inputs and lets NumPy compute: a plain ndarray
+comes back. Objects that override ufuncs or NumPy functions
 themselves get their turn, as NumPy's protocols prescribe.
 """
 from __future__ import annotations
@@ -18,8 +32,9 @@ import numpy as np
 
 from . import forcing
 from .ir.ops import BY_UFUNC, OPS
+from .ir.reductions import BY_FUNCTION, BY_NAME, Reduction
 from .ir.typing import PY_SCALARS, SUPPORTED
-from .lazy import LazyArray, capture_operation, force, force_all
+from .lazy import LazyArray, capture_operation, capture_reduction, force, force_all
 
 
 def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
@@ -141,6 +156,79 @@ def _astype(x: Any, dtype: Any, /, *, copy: bool = True, **kwargs: Any) -> Any:
     return np.astype(force(x), dtype, copy=copy, **kwargs)
 
 
+# ---- reductions ------------------------------------------------------------------------------------
+
+def reduce(name: str, a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
+           keepdims: Any = np._NoValue, method: bool = False, **kwargs: Any) -> Any:
+    """``np.<name>(a, axis, dtype, out, keepdims, **kwargs)``, or ``a.<name>(...)`` if ``method``:
+    captured, or computed by NumPy.
+
+    ``kwargs`` are ``initial=`` and ``where=`` (``np._NoValue`` when not
+    given, as NumPy's own signatures have them) and anything else a caller
+    passed, which NumPy judges. A ``dtype`` given to a reduction without one
+    (``ndarray.any``/``all`` take one positionally; ``np.min`` refuses one)
+    is NumPy's business.
+    """
+    row = BY_NAME[name]
+    extra = {key: value for key, value in kwargs.items()
+             if value is not np._NoValue and not (key == "where" and value is True)}
+    if type(a) is LazyArray and not extra and (dtype is None or row.takes_dtype):
+        result = capture_reduction(row, a, axis, False if keepdims is np._NoValue else keepdims, dtype)
+        if result is not None:
+            if out is None:
+                return result
+            if _reduce_into(result, out):
+                return out
+    return _reduce_fallback(row, a, method, {"axis": axis, "dtype": dtype, "out": out, "keepdims": keepdims,
+                                             **kwargs})
+
+
+def _reduce_into(result: LazyArray, target: Any) -> bool:
+    """Force ``result`` into the ``out=`` of a reduction; False unless ``target`` has the result's
+    shape and dtype exactly (NumPy reduces in ``out``'s dtype, which only NumPy does then)."""
+    kind = type(target)
+    if kind is LazyArray:
+        target = target.compute()
+    elif kind is not np.ndarray:
+        return False
+    if target.shape != result.shape or target.dtype != result.dtype or not target.flags.writeable:
+        return False
+    forcing.run(result, out=target)
+    return True
+
+
+def _reduce_fallback(row: Reduction, a: Any, method: bool, kwargs: dict) -> Any:
+    """NumPy's reduction on the forced arguments (a LazyArray given as ``out`` is returned as itself).
+    Arguments not given are left out (``ndarray`` methods refuse ``np._NoValue``)."""
+    out = kwargs["out"]
+    kwargs = {key: force_all(value) for key, value in kwargs.items()
+              if value is not np._NoValue and not (value is None and key in ("dtype", "out", "axis"))}
+    a = force(a)
+    result = getattr(a, row.name)(**kwargs) if method and isinstance(a, np.ndarray) else row.numpy(a, **kwargs)
+    return out if out is not None and result is kwargs.get("out") else result
+
+
+def _reduction_function(row: Reduction) -> Callable:
+    """The handler of NumPy's function for ``row``, with its signature (positional arguments included)."""
+    name = row.name
+    if name in ("sum", "prod"):
+        def handler(a, axis=None, dtype=None, out=None, keepdims=np._NoValue, initial=np._NoValue,
+                    where=np._NoValue, **kwargs):
+            return reduce(name, a, axis, dtype, out, keepdims, initial=initial, where=where, **kwargs)
+    elif name in ("min", "max"):
+        def handler(a, axis=None, out=None, keepdims=np._NoValue, initial=np._NoValue, where=np._NoValue,
+                    **kwargs):
+            return reduce(name, a, axis, out=out, keepdims=keepdims, initial=initial, where=where, **kwargs)
+    elif row.takes_dtype:  # mean
+        def handler(a, axis=None, dtype=None, out=None, keepdims=np._NoValue, *, where=np._NoValue, **kwargs):
+            return reduce(name, a, axis, dtype, out, keepdims, where=where, **kwargs)
+    else:  # any, all
+        def handler(a, axis=None, out=None, keepdims=np._NoValue, *, where=np._NoValue, **kwargs):
+            return reduce(name, a, axis, out=out, keepdims=keepdims, where=where, **kwargs)
+    handler.__name__ = handler.__qualname__ = name
+    return handler
+
+
 # NumPy functions answered without NumPy computing on forced values; every other one falls back.
 FUNCTIONS: dict[Callable, Callable] = {
     np.where: _where,
@@ -150,5 +238,6 @@ FUNCTIONS: dict[Callable, Callable] = {
     np.size: _size,
     np.result_type: lambda *args: np.result_type(*(a.dtype if type(a) is LazyArray else a for a in args)),
 }
+FUNCTIONS.update({function: _reduction_function(row) for function, row in BY_FUNCTION.items()})
 if hasattr(np, "astype"):  # NumPy >= 2.1
     FUNCTIONS[np.astype] = _astype

@@ -384,7 +384,7 @@ def test_complex_and_float16_results_are_captured():
 
 def test_numpy_functions_fall_back_on_forced_values():
     x = lazy(A) * 2
-    assert_same(np.sum(A * 2, axis=1), np.sum(x, axis=1))
+    assert_same(np.cumsum(A * 2, axis=1), np.cumsum(x, axis=1))
     assert_same(np.concatenate([A * 2, A]), np.concatenate([x, lazy(A)]))
     assert_same((A * 2) @ A.T, x @ A.T)
     assert_same(np.round(A * 2, 1), np.round(x, 1))

@@ -421,6 +421,8 @@ def _stands_for_scalar(x: LazyArray) -> bool:
         return False
     op = x._op
     if type(op) is tuple:
+        if op[0] == "astype":  # a NumPy scalar's astype is a scalar
+            return type(x._args[0]) is LazyArray and _stands_for_scalar(x._args[0])
         return op[0] == "reduce" and not op[3]
     return op in _UFUNC_TOKENS
 

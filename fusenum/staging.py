@@ -36,14 +36,14 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import cache, parallel
+from . import cache, parallel, runtime
 from .codegen import target as simd
 from .codegen.lower import KernelSpec
 from .codegen.abi import raise_status
 from .ir import nodes
 from .ir.nodes import Node
-from .ir.reductions import (REDUCTIONS, ReduceAttr, combine_op, normalize_axes, numpy_name, result_shape,
-                            start_value)
+from .ir.ops import OPS
+from .ir.reductions import REDUCTIONS, ReduceAttr, normalize_axes, result_shape, start_value
 from .ir.typing import Source
 
 #: No split into pieces below this many elements (a piece is a kernel call of its own).
@@ -56,19 +56,36 @@ _final_plans: "OrderedDict[tuple, object]" = OrderedDict()
 MAX_ENTRIES = 1024
 
 
+class _Step:
+    """One reduction of a staged plan, prepared once: its argument as a kernel root over its own
+    slots, where those slots come from, and the slot its result fills."""
+
+    def __init__(self, node: Node, slot: int):
+        used = nodes.inputs(node.args[0])
+        self.attr: ReduceAttr = node.attr
+        self.row = REDUCTIONS[node.attr.reduction]
+        self.dtype = node.dtype
+        self.argument = nodes.replace(node.args[0], {n: nodes.input_slot(k, n.dtype) for k, n in enumerate(used)})
+        self.sources = [n.attr for n in used]
+        self.slot = slot
+        self.work = runtime.work_per_element(self.argument)
+        self.start = start_value(self.attr.reduction, node.dtype)
+        self.pairwise = self.attr.reduction in ("sum", "mean") and node.dtype.kind == "f"
+
+
 class _Stages:
-    """How a root with reductions runs: per stage, the reductions to compute and the slot each fills."""
+    """How a root with reductions runs: its reductions, innermost first, then the final expression."""
 
     def __init__(self, root: Node, slots: int):
-        self.stages: list[list[tuple[Node, int]]] = []
+        self.steps: list[_Step] = []
         while True:
-            innermost = [n for n in nodes.walk(root) if n.op == "reduce" and not _has_reduction(n.args[0])]
+            innermost = [n for n in nodes.walk(root) if n.op == "reduce" and not has_reductions(n.args[0])]
             if not innermost:
                 break
             mapping = {}
             for node in innermost:
                 mapping[node] = nodes.input_slot(slots, node.dtype)
-                self.stages.append([(node, slots)])
+                self.steps.append(_Step(node, slots))
                 slots += 1
             root = nodes.replace(root, mapping)
         used = nodes.inputs(root)
@@ -78,25 +95,18 @@ class _Stages:
 
 def has_reductions(root: Node) -> bool:
     """Whether ``root`` must run in stages."""
-    return _has_reduction(root)
-
-
-def _has_reduction(root: Node) -> bool:
     return any(n.op == "reduce" for n in nodes.walk(root))
 
 
 def execute(plan, values: list, out=None, order: str = "K", casting: str = "same_kind") -> np.ndarray:
     """Evaluate ``plan`` (a :class:`fusenum.runtime.Plan` with reductions) on ``values``."""
-    from . import runtime
-
     operands = list(plan.take(values))
     stages = _stages.get(plan.root)
     if stages is None:
         stages = _remember(_stages, plan.root, _Stages(plan.root, len(operands)))
-    for stage in stages.stages:
-        for node, slot in stage:
-            assert slot == len(operands)
-            operands.append(reduce(node, operands))
+    for step in stages.steps:
+        assert step.slot == len(operands)
+        operands.append(reduce(step, [operands[k] for k in step.sources]))
     final_values = [operands[k] for k in stages.final_slots]
     key = (stages.final_root, tuple(v.dtype for v in final_values))
     final = _final_plans.get(key)
@@ -113,23 +123,18 @@ def _remember(table: OrderedDict, key, value):
     return value
 
 
-def reduce(node: Node, operands: list[np.ndarray]) -> np.ndarray:
-    """The value of reduction ``node`` (whose argument has no reductions) on these operands."""
-    from .runtime import broadcast_shape
-
-    attr: ReduceAttr = node.attr
-    used = nodes.inputs(node.args[0])
-    argument = nodes.replace(node.args[0], {n: nodes.input_slot(k, n.dtype) for k, n in enumerate(used)})
-    arrays = [operands[n.attr] for n in used]
-    shape = broadcast_shape(arrays)
+def reduce(step: _Step, arrays: list[np.ndarray]) -> np.ndarray:
+    """The value of one prepared reduction on its argument's arrays."""
+    attr = step.attr
+    shape = runtime.broadcast_shape(arrays)
     axes = normalize_axes(attr.axis, len(shape))
     count = math.prod(shape[ax] for ax in axes)
-    if count == 0 and REDUCTIONS[attr.reduction].identity is None:
-        raise ValueError(f"zero-size array to reduction operation {numpy_name(attr.reduction)} "
+    if count == 0 and step.row.identity is None:
+        raise ValueError(f"zero-size array to reduction operation {OPS[step.row.combine].ufunc.__name__} "
                          f"which has no identity")
-    accumulator = np.full(result_shape(shape, axes, True), start_value(attr.reduction, node.dtype), node.dtype)
+    accumulator = np.full(result_shape(shape, axes, True), step.start, step.dtype)
     if math.prod(shape):
-        _run(attr.reduction, argument, arrays, shape, axes, accumulator)
+        _run(step, arrays, shape, axes, accumulator)
     if attr.reduction == "mean":
         if count == 0:
             warnings.warn("Mean of empty slice.", RuntimeWarning, stacklevel=4)
@@ -138,22 +143,20 @@ def reduce(node: Node, operands: list[np.ndarray]) -> np.ndarray:
     return accumulator if attr.keepdims else accumulator.reshape(result_shape(shape, axes, False))
 
 
-def _run(reduction: str, argument: Node, arrays: list[np.ndarray], shape, axes, accumulator) -> None:
-    """Reduce ``argument`` over ``shape`` into ``accumulator`` (kept shape, filled with the start)."""
-    from .runtime import _access, _broadcast_strides, work_per_element
-
+def _run(step: _Step, arrays: list[np.ndarray], shape, axes, accumulator) -> None:
+    """Reduce the step's argument over ``shape`` into ``accumulator`` (kept shape, filled with the start)."""
     reduced = set(axes)
-    strides = [_broadcast_strides(a, shape) for a in arrays]
+    strides = [runtime._broadcast_strides(a, shape) for a in arrays]
     strides.append([0 if ax in reduced else accumulator.strides[ax] for ax in range(len(shape))])
     dims, merged = _merge(shape, strides)
-    accesses = tuple(_access(a, s) for a, s in zip(arrays, merged)) + (_access(accumulator, merged[-1]),)
+    accesses = tuple(runtime._access(a, s) for a, s in zip(arrays, merged)) + (
+        runtime._access(accumulator, merged[-1]),)
     size = math.prod(dims)
-    work = work_per_element(argument)
-    threads = parallel.get_num_threads() if size >= parallel.min_size(work) else 1
+    threads = parallel.get_num_threads() if size >= parallel.min_size(step.work) else 1
+    wake_ok = size >= parallel.wake_size(step.work)
     inner = size // dims[0]
     pieces = 1 if merged[-1][0] else _pieces(size, dims[0], accumulator.size)
-    spec = KernelSpec(argument, accesses, len(dims), reduce=reduction,
-                      pairwise=reduction in ("sum", "mean") and accumulator.dtype.kind == "f",
+    spec = KernelSpec(step.argument, accesses, len(dims), reduce=step.attr.reduction, pairwise=step.pairwise,
                       pieces=pieces > 1)
     kernel = cache.kernel(spec, simd.current())
     words = list(dims) + [s for per_operand in merged for s in per_operand]
@@ -162,15 +165,13 @@ def _run(reduction: str, argument: Node, arrays: list[np.ndarray], shape, axes, 
         if inner == 1:
             rows = -(-rows // 64) * 64  # pieces of a flat reduction start on aligned elements
         length = rows * inner
-        partials = np.full((-(-size // length),) + accumulator.shape, start_value(reduction, accumulator.dtype),
-                           accumulator.dtype)
+        partials = np.full((-(-size // length),) + accumulator.shape, step.start, accumulator.dtype)
         words += [length, partials.strides[0]]
         ranges = [(start, min(start + length, size)) for start in range(0, size, length)]
-        status = parallel.run_ranges(kernel, (*arrays, partials), _pack(words), ranges, threads,
-                                     size >= parallel.wake_size(work))
+        status = parallel.run_ranges(kernel, (*arrays, partials), _pack(words), ranges, threads, wake_ok)
         if status:
             raise_status(status)
-        getattr(np, combine_op(reduction, accumulator.dtype)).reduce(partials, axis=0, out=accumulator)
+        OPS[step.row.combine].ufunc.reduce(partials, axis=0, out=accumulator)
         return
     layout = _pack(words) if kernel.needs_layout else None
     operands = (*arrays, accumulator)
@@ -178,8 +179,7 @@ def _run(reduction: str, argument: Node, arrays: list[np.ndarray], shape, axes, 
         parts = min(dims[0], threads * parallel.CHUNKS_PER_THREAD)
         bounds = [dims[0] * k // parts * inner for k in range(parts + 1)]
         ranges = [(bounds[k], bounds[k + 1]) for k in range(parts) if bounds[k] < bounds[k + 1]]
-        status = parallel.run_ranges(kernel, operands, layout, ranges, threads,
-                                     size >= parallel.wake_size(work), split=True)
+        status = parallel.run_ranges(kernel, operands, layout, ranges, threads, wake_ok, split=True)
     else:
         status = kernel.function(0, size, operands, layout)
     if status:
@@ -196,12 +196,10 @@ def _pieces(size: int, rows: int, kept: int) -> int:
 
 def _merge(shape, strides: list[list[int]]) -> tuple[list[int], list[list[int]]]:
     """Axes ordered by the inputs' strides (smallest innermost), merged where contiguous everywhere."""
-    from .runtime import merge_axes
-
     inputs = strides[:-1] or strides
     axes = sorted((ax for ax in range(len(shape)) if shape[ax] != 1),
                   key=lambda ax: -max(abs(s[ax]) for s in inputs))
-    return merge_axes(shape, strides, axes)
+    return runtime.merge_axes(shape, strides, axes)
 
 
 def _pack(words: list[int]) -> bytes:

@@ -283,8 +283,7 @@ class _KernelBuilder:
 
     def _row(self, ptrs: list[ir.Value], count: ir.Value):
         """Compute ``count`` elements starting at ``ptrs``: vector loop, then scalar tail."""
-        per_row = {k: self._load_scalar(k, ptrs[k])
-                   for k, a in enumerate(self.spec.accesses[:-1]) if a.stride == "0"}
+        per_row = self._per_row(ptrs)
         start = ir.Constant(I64, 0)
         if self.streaming:
             start = self._loop(start, self._steps_to_alignment(ptrs[-1], count), 1,
@@ -301,6 +300,10 @@ class _KernelBuilder:
                 start = self._loop(start, count, lanes * UNROLL, unrolled)
             start = self._loop(start, count, lanes, lambda i: self._step(ptrs, i, lanes, per_row))
         self._loop(start, count, 1, lambda i: self._step(ptrs, i, 1, per_row))
+
+    def _per_row(self, ptrs) -> dict:
+        """Values of the operands that are constant along the row, loaded once per row."""
+        return {k: self._load_scalar(k, ptrs[k]) for k, a in enumerate(self.spec.accesses[:-1]) if a.stride == "0"}
 
     def _steps_to_alignment(self, out_ptr, count):
         """Elements to write before ``out_ptr`` is vector-aligned (all of them if it never will be)."""

@@ -28,7 +28,7 @@ from llvmlite import ir
 
 from ..ir import nodes
 from ..ir.ops import expression_cost
-from ..ir.reductions import combine_op, start_value
+from ..ir.reductions import REDUCTIONS, start_value
 from . import rules
 from .emitter import I64, Emitter
 from .lower import UNROLL, UNROLL_COST, _KernelBuilder
@@ -45,7 +45,7 @@ class ReductionBuilder(_KernelBuilder):
     def __init__(self, spec, target, fn):
         super().__init__(spec, target, fn)
         self.accumulator = spec.root.dtype
-        combine = combine_op(spec.reduce, self.accumulator)
+        combine = REDUCTIONS[spec.reduce].combine
         self.combine_node = nodes.make(combine, (spec.root, spec.root), self.accumulator)
         self.start = start_value(spec.reduce, self.accumulator)
         self.unroll = UNROLL if expression_cost(spec.root) <= UNROLL_COST and self.lanes > 1 else 1
@@ -70,8 +70,7 @@ class ReductionBuilder(_KernelBuilder):
     # ---- output stands still: reduce the row in registers ------------------------------------
     def _reduce_row(self, ptrs, count):
         b = self.b
-        per_row = {k: self._load_scalar(k, ptrs[k])
-                   for k, a in enumerate(self.spec.accesses[:-1]) if a.stride == "0"}
+        per_row = self._per_row(ptrs)
         vector_em, scalar_em = self._emitter(self.lanes), self._emitter(1)
         identity = vector_em.const(self.accumulator, self.start)
         scalar_identity = scalar_em.const(self.accumulator, self.start)

@@ -12,8 +12,9 @@ returns for a one-element array of ``x``'s dtype; the argument is cast to the
 accumulator dtype first (int32 is summed in int64, ``mean`` of ints in
 float64, float16 in float32), as NumPy's reduction loops do.
 
-``combine`` is the op-table operation that merges two partial results (for
-bool accumulators ``min``/``max`` are ``and``/``or``); ``identity`` starts an
+``combine`` is the op-table operation that merges two partial results (the
+table's rows already mean ``or``/``and`` for bool accumulators, as NumPy's
+ufuncs do); its ufunc names the reduction in NumPy's messages. ``identity`` starts an
 accumulator (for ``min``/``max``, which have none in NumPy, the dtype's
 extreme value, used only when at least one element is reduced).
 """
@@ -94,14 +95,6 @@ def dtypes(reduction: str, dtype: np.dtype, requested: np.dtype | None = None) -
     return accumulator, result
 
 
-def combine_op(reduction: str, accumulator: np.dtype) -> str:
-    """The op-table operation merging two partial results of ``reduction`` in ``accumulator``."""
-    if accumulator.kind == "b":
-        return {"min": "bitwise_and", "max": "bitwise_or", "sum": "bitwise_or", "prod": "bitwise_and"}.get(
-            reduction, REDUCTIONS[reduction].combine)
-    return REDUCTIONS[reduction].combine
-
-
 def start_value(reduction: str, accumulator: np.dtype):
     """What an accumulator of ``reduction`` starts from (see the module docstring)."""
     identity = REDUCTIONS[reduction].identity
@@ -114,12 +107,6 @@ def start_value(reduction: str, accumulator: np.dtype):
         return np.inf if smallest else -np.inf
     info = np.iinfo(accumulator)
     return info.max if smallest else info.min
-
-
-def numpy_name(reduction: str) -> str:
-    """The ufunc name NumPy's messages use for ``reduction`` (``maximum`` for ``max``)."""
-    return {"sum": "add", "prod": "multiply", "min": "minimum", "max": "maximum", "mean": "add",
-            "any": "logical_or", "all": "logical_and"}[reduction]
 
 
 def check_arguments(row: Reduction, axis, keepdims, dtype) -> None:

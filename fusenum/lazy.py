@@ -387,9 +387,13 @@ def capture_operation(op: Op, operands: tuple) -> LazyArray | None:
     return _node(op.name, tuple(args), dtype, shape, program, leaves)
 
 
-def _capture_cast(x: LazyArray, dtype: np.dtype) -> LazyArray:
-    """``x.astype(dtype)`` for a native dtype fusenum compiles."""
-    token = ("astype", dtype)
+def _capture_cast(x: LazyArray, dtype: np.dtype, stays_array: bool = False) -> LazyArray:
+    """``x.astype(dtype)`` for a native dtype fusenum compiles.
+
+    ``stays_array`` marks the result as a 0-d array where NumPy keeps one (an in-place
+    operator's target) rather than a user's ``astype``, which keeps a NumPy scalar a scalar.
+    """
+    token = ("astype", dtype, "array") if stays_array else ("astype", dtype)
     if x._value is not None:
         return _node(token, (x._value,), dtype, x._shape, (x._value.dtype, token), (x._value,))
     program = None if x._program is None else x._program + (token,)
@@ -422,7 +426,7 @@ def _stands_for_scalar(x: LazyArray) -> bool:
     op = x._op
     if type(op) is tuple:
         if op[0] == "astype":  # a NumPy scalar's astype is a scalar
-            return type(x._args[0]) is LazyArray and _stands_for_scalar(x._args[0])
+            return len(op) == 2 and type(x._args[0]) is LazyArray and _stands_for_scalar(x._args[0])
         return op[0] == "reduce" and not op[3]
     return op in _UFUNC_TOKENS
 
@@ -490,7 +494,9 @@ def _in_place(op: Op, python_operator: Callable, target: LazyArray, other: Any) 
     if result.dtype == native and target._shape:
         return result
     # A 0-d target stays a 0-d array in NumPy: the cast (free when the dtype is the same) marks it as one.
-    return result.astype(native)
+    if type(result) is not LazyArray:  # NumPy computed it
+        return result.astype(native)
+    return _capture_cast(result, native, stays_array=True)
 
 
 def _divmod(left: Any, right: Any) -> tuple:

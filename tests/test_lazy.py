@@ -520,3 +520,19 @@ def test_setitem_writes_into_the_value():
     x = lazy(a)
     x[x > 0.5] = 0.0
     np.testing.assert_array_equal(a, np.where(A > 0.5, 0.0, A))
+
+
+def test_in_place_on_0d_values_follows_numpys_scalar_or_array_rule():
+    a = np.array(0.5)
+    scalar = (a != a).astype(np.int8)  # a NumPy scalar: '%=' rebinds with promotion
+    scalar %= a
+    x = lazy(a)
+    captured = (x != x).astype(np.int8)
+    captured %= lazy(a)
+    assert_same(scalar, np.asarray(captured))
+    zero = np.array(0, np.int8)
+    y = lazy(zero)
+    with np.errstate(all="ignore"):
+        y %= lazy(zero)  # an in-place result of a 0-d array stays an int8 array, so '/=' cannot cast
+    with pytest.raises(TypeError, match="Cannot cast ufunc 'divide' output"):
+        y /= lazy(zero)

@@ -1,8 +1,21 @@
-"""Exceptions raised by fusenum.
+"""Exceptions raised by fusenum, and the warnings it gives.
 
-Each subclasses the built-in exception a NumPy user would expect, so existing
-``except ValueError`` / ``except TypeError`` handlers keep working.
+Each exception subclasses the built-in exception a NumPy user would expect, so
+existing ``except ValueError`` / ``except TypeError`` handlers keep working.
 """
+import os
+import sys
+import warnings
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def warn(message: str, category: type[Warning] = RuntimeWarning) -> None:
+    """Warn as NumPy would, attributed to the user's line: the first caller outside fusenum."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level + 1)
 
 
 class FusenumError(Exception):

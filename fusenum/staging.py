@@ -19,24 +19,28 @@ One reduction pass:
    merged where contiguous, as for elementwise kernels.
 3. Parallel and deterministic: if the outermost axis is kept, threads take
    disjoint slices of it and write disjoint results. Otherwise the iteration
-   is cut into *pieces* (how many depends only on the sizes, never on the
-   thread count), each reduced into its own row of a partials array, and the
-   partials are combined in piece order. So a result is the same whatever the
-   thread count and however the threads were scheduled.
+   is cut into *pieces* (how many depends only on the sizes and the work per
+   element, never on the thread count; none below the size worth threads),
+   each reduced into its own row of a partials array, and the partials are
+   combined in piece order. So a result is the same whatever the thread count
+   and however the threads were scheduled.
 4. ``mean`` divides the sum by the count as NumPy does (``true_divide`` in the
    accumulator dtype); a reduction without identity (``min``, ``max``) of no
    elements raises NumPy's ValueError.
+
+Everything but the kernel call is worked out once per layout of the arrays
+(shapes, strides, dtypes), thread count and SIMD level (:class:`_Call`), so a
+cached reduction costs a few microseconds of Python, like an elementwise call.
 """
 from __future__ import annotations
 
 import math
 import struct
-import warnings
 from collections import OrderedDict
 
 import numpy as np
 
-from . import cache, parallel, runtime
+from . import cache, errors, parallel, runtime
 from .codegen import target as simd
 from .codegen.lower import KernelSpec
 from .codegen.abi import raise_status
@@ -54,6 +58,8 @@ MAX_PIECES = 16
 _stages: "OrderedDict[Node, _Stages]" = OrderedDict()
 _final_plans: "OrderedDict[tuple, object]" = OrderedDict()
 MAX_ENTRIES = 1024
+#: Prepared passes kept per reduction (layouts seen); all are forgotten when it fills.
+MAX_CALLS = 64
 
 
 class _Step:
@@ -71,6 +77,8 @@ class _Step:
         self.work = runtime.work_per_element(self.argument)
         self.start = start_value(self.attr.reduction, node.dtype)
         self.pairwise = self.attr.reduction in ("sum", "mean") and node.dtype.kind == "f"
+        #: Prepared passes (:class:`_Call`) by the arrays' layout, SIMD level and thread count.
+        self.calls: dict[tuple, _Call] = {}
 
 
 class _Stages:
@@ -91,6 +99,8 @@ class _Stages:
         used = nodes.inputs(root)
         self.final_slots = [n.attr for n in used]
         self.final_root = nodes.replace(root, {n: nodes.input_slot(k, n.dtype) for k, n in enumerate(used)})
+        #: The whole expression is one reduction: its fresh result array is the answer as it is.
+        self.direct = root.op == "input" and any(step.slot == root.attr for step in self.steps)
 
 
 def has_reductions(root: Node) -> bool:
@@ -108,10 +118,17 @@ def execute(plan, values: list, out=None, order: str = "K", casting: str = "same
         assert step.slot == len(operands)
         operands.append(reduce(step, [operands[k] for k in step.sources]))
     final_values = [operands[k] for k in stages.final_slots]
-    key = (stages.final_root, tuple(v.dtype for v in final_values))
+    if stages.direct and out is None and order in ("K", "A", "C"):
+        return final_values[0]
+    # 0-d values (reduced to one value) go in as scalars: the rest then take the checked fast path.
+    scalar = tuple(v.ndim == 0 for v in final_values)
+    if any(scalar):
+        final_values = [v[()] if zero_d else v for v, zero_d in zip(final_values, scalar)]
+    key = (stages.final_root, tuple(v.dtype for v in final_values), scalar)
     final = _final_plans.get(key)
     if final is None:
-        sources = tuple(Source(k) for k in range(len(final_values)))
+        sources = tuple(Source(k, v.dtype.newbyteorder("=") if zero_d else None)
+                        for k, (v, zero_d) in enumerate(zip(final_values, scalar)))
         final = _remember(_final_plans, key, runtime.Plan(stages.final_root, sources, final_values))
     return runtime.execute(final, final_values, (), out, order, casting)
 
@@ -125,65 +142,107 @@ def _remember(table: OrderedDict, key, value):
 
 def reduce(step: _Step, arrays: list[np.ndarray]) -> np.ndarray:
     """The value of one prepared reduction on its argument's arrays."""
-    attr = step.attr
-    shape = runtime.broadcast_shape(arrays)
-    axes = normalize_axes(attr.axis, len(shape))
-    count = math.prod(shape[ax] for ax in axes)
-    if count == 0 and step.row.identity is None:
-        raise ValueError(f"zero-size array to reduction operation {OPS[step.row.combine].ufunc.__name__} "
-                         f"which has no identity")
-    accumulator = np.full(result_shape(shape, axes, True), step.start, step.dtype)
-    if math.prod(shape):
-        _run(step, arrays, shape, axes, accumulator)
-    if attr.reduction == "mean":
-        if count == 0:
-            warnings.warn("Mean of empty slice.", RuntimeWarning, stacklevel=4)
-        with np.errstate(all="ignore" if count == 0 else None):
-            np.true_divide(accumulator, count, out=accumulator, casting="unsafe")
-    return accumulator if attr.keepdims else accumulator.reshape(result_shape(shape, axes, False))
+    key = (tuple([(a.shape, a.strides, a.dtype) for a in arrays]), simd.level, parallel._threads)
+    call = step.calls.get(key)
+    if call is None:
+        call = _Call(step, arrays)
+        if len(step.calls) >= MAX_CALLS:
+            step.calls.clear()
+        step.calls[key] = call
+    return call.run(arrays)
 
 
-def _run(step: _Step, arrays: list[np.ndarray], shape, axes, accumulator) -> None:
-    """Reduce the step's argument over ``shape`` into ``accumulator`` (kept shape, filled with the start)."""
-    reduced = set(axes)
-    strides = [runtime._broadcast_strides(a, shape) for a in arrays]
-    strides.append([0 if ax in reduced else accumulator.strides[ax] for ax in range(len(shape))])
-    dims, merged = _merge(shape, strides)
-    accesses = tuple(runtime._access(a, s) for a, s in zip(arrays, merged)) + (
-        runtime._access(accumulator, merged[-1]),)
-    size = math.prod(dims)
-    threads = parallel.get_num_threads() if size >= parallel.min_size(step.work) else 1
-    wake_ok = size >= parallel.wake_size(step.work)
-    inner = size // dims[0]
-    pieces = 1 if merged[-1][0] else _pieces(size, dims[0], accumulator.size)
-    spec = KernelSpec(step.argument, accesses, len(dims), reduce=step.attr.reduction, pairwise=step.pairwise,
-                      pieces=pieces > 1)
-    kernel = cache.kernel(spec, simd.current())
-    words = list(dims) + [s for per_operand in merged for s in per_operand]
-    if pieces > 1:
-        rows = -(-dims[0] // pieces)
-        if inner == 1:
-            rows = -(-rows // 64) * 64  # pieces of a flat reduction start on aligned elements
-        length = rows * inner
-        partials = np.full((-(-size // length),) + accumulator.shape, step.start, accumulator.dtype)
-        words += [length, partials.strides[0]]
-        ranges = [(start, min(start + length, size)) for start in range(0, size, length)]
-        status = parallel.run_ranges(kernel, (*arrays, partials), _pack(words), ranges, threads, wake_ok)
+class _Call:
+    """One reduction pass for one layout of its arrays (shapes, strides, dtypes), thread count and
+    SIMD level, worked out once: the kernel, its layout words and how the work is split."""
+
+    def __init__(self, step: _Step, arrays: list[np.ndarray]):
+        attr = step.attr
+        self.step = step
+        shape = runtime.broadcast_shape(arrays)
+        axes = normalize_axes(attr.axis, len(shape))
+        self.count = math.prod(shape[ax] for ax in axes)
+        if self.count == 0 and step.row.identity is None:
+            raise ValueError(f"zero-size array to reduction operation {OPS[step.row.combine].ufunc.__name__} "
+                             f"which has no identity")
+        self.kept_shape = result_shape(shape, axes, True)
+        self.shape = self.kept_shape if attr.keepdims else result_shape(shape, axes, False)
+        self.kernel = None
+        self.pieces: tuple | None = None
+        if math.prod(shape):
+            self._plan(arrays, shape, axes)
+
+    def _plan(self, arrays: list[np.ndarray], shape, axes) -> None:
+        """Kernel and work split for a non-empty pass (see the module docstring, steps 2 and 3)."""
+        step = self.step
+        reduced = set(axes)
+        accumulator = np.empty(self.kept_shape, step.dtype)  # the layout of every call's accumulator
+        strides = [runtime._broadcast_strides(a, shape) for a in arrays]
+        strides.append([0 if ax in reduced else accumulator.strides[ax] for ax in range(len(shape))])
+        dims, merged = _merge(shape, strides)
+        accesses = tuple(runtime._access(a, s) for a, s in zip(arrays, merged)) + (
+            runtime._access(accumulator, merged[-1]),)
+        size = math.prod(dims)
+        parallel_size = parallel.min_size(step.work)
+        self.threads = parallel.get_num_threads() if size >= parallel_size else 1
+        self.wake_ok = size >= parallel.wake_size(step.work)
+        inner = size // dims[0]
+        # Too small a pass for threads stays whole whatever the thread count (pieces only cost here).
+        pieces = 1 if merged[-1][0] or size < parallel_size else _pieces(size, dims[0], accumulator.size)
+        spec = KernelSpec(step.argument, accesses, len(dims), reduce=step.attr.reduction, pairwise=step.pairwise,
+                          pieces=pieces > 1)
+        self.kernel = cache.kernel(spec, simd.current())
+        words = list(dims) + [s for per_operand in merged for s in per_operand]
+        if pieces > 1:
+            rows = -(-dims[0] // pieces)
+            if inner == 1:
+                rows = -(-rows // 64) * 64  # pieces of a flat reduction start on aligned elements
+            length = rows * inner
+            self.pieces = (-(-size // length),) + self.kept_shape
+            words += [length, accumulator.size * accumulator.itemsize]  # the partials' row stride
+            self.ranges = [(start, min(start + length, size)) for start in range(0, size, length)]
+            self.layout = _pack(words)
+            return
+        self.layout = _pack(words) if self.kernel.needs_layout else None
+        self.ranges = [(0, size)]
+        if self.threads > 1 and merged[-1][0] and dims[0] > 1:
+            parts = min(dims[0], self.threads * parallel.CHUNKS_PER_THREAD)
+            bounds = [dims[0] * k // parts * inner for k in range(parts + 1)]
+            self.ranges = [(bounds[k], bounds[k + 1]) for k in range(parts) if bounds[k] < bounds[k + 1]]
+
+    def run(self, arrays: list[np.ndarray]) -> np.ndarray:
+        step = self.step
+        accumulator = np.full(self.kept_shape, step.start, step.dtype)
+        if self.kernel is not None:
+            self._reduce(arrays, accumulator)
+        if step.attr.reduction == "mean":
+            if self.count:
+                np.true_divide(accumulator, self.count, out=accumulator, casting="unsafe")
+            else:
+                errors.warn("Mean of empty slice.")
+                with np.errstate(all="ignore"):
+                    np.true_divide(accumulator, self.count, out=accumulator, casting="unsafe")
+        return accumulator if self.shape == self.kept_shape else accumulator.reshape(self.shape)
+
+    def _reduce(self, arrays: list[np.ndarray], accumulator: np.ndarray) -> None:
+        """Reduce the step's argument into ``accumulator`` (filled with the start value)."""
+        kernel, ranges = self.kernel, self.ranges
+        if self.pieces is not None:
+            partials = np.full(self.pieces, self.step.start, accumulator.dtype)
+            status = parallel.run_ranges(kernel, (*arrays, partials), self.layout, ranges, self.threads,
+                                         self.wake_ok)
+            if status:
+                raise_status(status)
+            OPS[self.step.row.combine].ufunc.reduce(partials, axis=0, out=accumulator)
+            return
+        operands = (*arrays, accumulator)
+        if len(ranges) > 1:
+            status = parallel.run_ranges(kernel, operands, self.layout, ranges, self.threads, self.wake_ok,
+                                         split=True)
+        else:
+            status = kernel.function(0, ranges[0][1], operands, self.layout)
         if status:
             raise_status(status)
-        OPS[step.row.combine].ufunc.reduce(partials, axis=0, out=accumulator)
-        return
-    layout = _pack(words) if kernel.needs_layout else None
-    operands = (*arrays, accumulator)
-    if threads > 1 and merged[-1][0] and dims[0] > 1:
-        parts = min(dims[0], threads * parallel.CHUNKS_PER_THREAD)
-        bounds = [dims[0] * k // parts * inner for k in range(parts + 1)]
-        ranges = [(bounds[k], bounds[k + 1]) for k in range(parts) if bounds[k] < bounds[k + 1]]
-        status = parallel.run_ranges(kernel, operands, layout, ranges, threads, wake_ok, split=True)
-    else:
-        status = kernel.function(0, size, operands, layout)
-    if status:
-        raise_status(status)
 
 
 def _pieces(size: int, rows: int, kept: int) -> int:

@@ -184,8 +184,9 @@ def test_empty_inputs_follow_numpy():
         with pytest.raises(ValueError, match=f"^zero-size array to reduction operation {name} which has no "
                                              "identity$"):
             fusenum.evaluate(f"{reduction}(empty, axis=0)")
-    with pytest.warns(RuntimeWarning, match="Mean of empty slice"):
+    with pytest.warns(RuntimeWarning, match="Mean of empty slice") as caught:
         assert np.isnan(fusenum.evaluate("mean(empty)")[()])
+    assert caught[0].filename == __file__  # attributed to the caller's line, as NumPy's warning is
 
 
 def test_nan_propagates_through_min_and_max_at_every_position(simd):
@@ -286,3 +287,28 @@ def test_a_reduced_plan_is_reused_and_compiles_once_per_layout():
     b = np.random.rand(100, 50)
     fusenum.evaluate("b - mean(b, axis=0)")
     assert fusenum.cache_info().misses == misses
+
+
+def test_one_reduction_on_changing_layouts_matches_numpy_every_call():
+    # A reduction prepares its pass per layout: each layout must get its own, and a repeat its own again.
+    base = np.random.default_rng(5).random((40, 60))
+    layouts = [base, base.T, base[::2, ::3], base[:, :1], base.astype(">f8"), base[:0], base, base.T]
+    results = []
+    for x in layouts:
+        for axis in (None, 0, 1, -1):
+            got = fusenum.evaluate(f"sum(x * 2, axis={axis})")
+            np.testing.assert_allclose(got, np.sum(x * 2, axis=axis), rtol=1e-13)
+            results.append((got, got.copy()))
+    # Every call returns a new array: later calls do not overwrite earlier answers.
+    for got, copy in results:
+        np.testing.assert_array_equal(got, copy)
+
+
+def test_reduced_values_broadcast_back_with_scalars_and_swapped_bytes():
+    a = np.arange(6.0).reshape(2, 3).astype(">f8")
+    zero_d = np.array(4.0, ">f8")
+    np.testing.assert_array_equal(fusenum.evaluate("a - mean(a) + zero_d"), a - np.mean(a) + zero_d)
+    np.testing.assert_array_equal(fusenum.evaluate("a * sum(a, axis=1, keepdims=True)"),
+                                  a * np.sum(a, axis=1, keepdims=True))
+    both = fusenum.evaluate("sum(a) + max(zero_d)")
+    assert both.shape == () and both[()] == np.sum(a) + zero_d

@@ -12,11 +12,12 @@ from .bench_evaluate import _threads
 
 # text -> the same in NumPy; numexpr takes the texts it supports (sum/prod outermost only).
 REDUCTIONS = {
-    "sum(a*b)": lambda a, b, A: np.sum(a * b),
-    "sum(A, axis=0)": lambda a, b, A: np.sum(A, axis=0),
-    "sum(A, axis=1)": lambda a, b, A: np.sum(A, axis=1),
-    "a - mean(a)": lambda a, b, A: a - np.mean(a),
-    "max(abs(a - b))": lambda a, b, A: np.max(np.abs(a - b)),
+    "sum(a*b)": lambda a, b, A, **_: np.sum(a * b),
+    "sum(A, axis=0)": lambda a, b, A, **_: np.sum(A, axis=0),
+    "sum(A, axis=1)": lambda a, b, A, **_: np.sum(A, axis=1),
+    "a - mean(a)": lambda a, b, A, **_: a - np.mean(a),
+    "max(abs(a - b))": lambda a, b, A, **_: np.max(np.abs(a - b)),
+    "sum(z*w)": lambda a, b, A, z, w: np.sum(z * w),  # complex128
 }
 # numexpr has sum and prod, only as the outermost operation: the rest takes two calls (or NumPy).
 NUMEXPR = {
@@ -26,13 +27,15 @@ NUMEXPR = {
     "a - mean(a)": lambda names: numexpr.evaluate(
         "a - m", local_dict={"a": names["a"], "m": numexpr.evaluate("sum(a)", local_dict=names) / names["a"].size}),
     "max(abs(a - b))": lambda names: np.max(numexpr.evaluate("abs(a - b)", local_dict=names)),
+    "sum(z*w)": lambda names: numexpr.evaluate("sum(z*w)", local_dict=names),
 }
 
 
 def _operands(size: int) -> dict:
     rng = np.random.default_rng(0)
     side = int(size ** 0.5)
-    return {"a": rng.random(size), "b": rng.random(size), "A": rng.random((side, side))}
+    z, w = (rng.random(size) + 1j * rng.random(size) for _ in range(2))
+    return {"a": rng.random(size), "b": rng.random(size), "A": rng.random((side, side)), "z": z, "w": w}
 
 
 class Reductions:
@@ -68,7 +71,8 @@ class ReductionPeakMemory:
 
     def setup(self):
         self.names = _operands(10_000_000)
-        del self.names["A"]
+        for name in ("A", "z", "w"):
+            del self.names[name]
         fusenum.evaluate("sum(a*b)", local_dict=_operands(100))
 
     def peakmem_fusenum(self):

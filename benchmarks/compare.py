@@ -28,9 +28,12 @@ def best_times(contenders: dict, seconds: float = 0.3, repeat: int = 7, interlea
 
     Interleaved (the default), one timing of each contender follows the other,
     so slow phases of a noisy machine hit all alike. With ``interleave=False``
-    each contender runs its repeats back to back after a pause, in two rounds:
-    needed for multi-threaded contenders, whose thread pools spin between calls
-    (OpenMP's, numexpr's, fusenum's) and would otherwise fight over the cores.
+    each contender runs a few repeats back to back after a pause, in four
+    rounds: needed for multi-threaded contenders, whose thread pools spin
+    between calls (OpenMP's, numexpr's, fusenum's) and would otherwise fight
+    over the cores. Several short rounds rather than two long ones, because the
+    bandwidth a shared machine gives two threads changes over seconds: each
+    contender should get a turn in each phase.
     """
     loops = {}
     for name, fn in contenders.items():
@@ -56,11 +59,11 @@ def best_times(contenders: dict, seconds: float = 0.3, repeat: int = 7, interlea
             for name, fn in contenders.items():
                 timed(name, fn)
     else:
-        for _ in range(2):
+        for _ in range(4):
             for name, fn in contenders.items():
                 time.sleep(0.02)  # let the previous contender's spinning threads go to sleep
                 fn()
-                for _ in range(repeat):
+                for _ in range(max(2, repeat // 2)):
                     timed(name, fn)
     return best
 

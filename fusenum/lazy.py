@@ -21,9 +21,8 @@ scalar is a 0-d LazyArray, which forces to a 0-d ndarray (NumPy returns a
 NumPy scalar); ``out=`` forces into that array when it has the result's shape
 and dtype. Reductions fall back to NumPy (forced inputs, NumPy's scalar or
 ndarray) for ``where=``, ``initial=``, an ``out=`` of another dtype or shape,
-complex accumulators (fusenum does not reduce complex numbers yet), dtypes
-fusenum does not compile and argument types NumPy accepts but fusenum does not
-capture (``keepdims=1``, ``axis=0`` on a 0-d array).
+dtypes fusenum does not compile and argument types NumPy accepts but fusenum
+does not capture (``keepdims=1``, ``axis=0`` on a 0-d array).
 
 What the op table cannot express falls back to NumPy: the lazy inputs are
 forced, NumPy computes, and the result is a plain ndarray. NumPy's protocols

@@ -1,5 +1,6 @@
 """Reductions through ``fusenum.evaluate``: NumPy's dtypes, shapes, values and errors, in every layout."""
 import math
+import sys
 import warnings
 
 import numpy as np
@@ -11,7 +12,8 @@ import fusenum
 from fusenum.ir.reductions import REDUCTIONS
 
 REDUCTION_NAMES = sorted(REDUCTIONS)
-DTYPES = [np.bool_, np.int8, np.int32, np.int64, np.uint16, np.uint64, np.float16, np.float32, np.float64]
+DTYPES = [np.bool_, np.int8, np.int32, np.int64, np.uint16, np.uint64, np.float16, np.float32, np.float64,
+          np.complex64, np.complex128]
 SPECIALS = [np.nan, np.inf, -np.inf, -0.0, 0.0]
 
 
@@ -24,7 +26,8 @@ def assert_reduced_like_numpy(reduction: str, expected, got, argument, axis) -> 
     if expected.dtype.kind not in "fc" or reduction in ("min", "max"):
         np.testing.assert_array_equal(got, expected)  # NaN matches NaN, -0.0 matches 0.0
         return
-    argument = np.asarray(argument, dtype=np.float64)
+    wide = np.complex128 if expected.dtype.kind == "c" else np.float64
+    argument = np.abs(np.asarray(argument, dtype=wide))
     count = max(1, argument.size // max(1, expected.size))
     eps = np.finfo(expected.dtype).eps
     if reduction == "prod":
@@ -35,20 +38,33 @@ def assert_reduced_like_numpy(reduction: str, expected, got, argument, axis) -> 
         if reduction == "mean":
             scale = scale / count
     scale = np.broadcast_to(np.where(np.isfinite(scale), scale, 0), expected.shape)
-    np.testing.assert_allclose(got.astype(np.float64), expected.astype(np.float64), rtol=0,
+    np.testing.assert_allclose(got.astype(wide), expected.astype(wide), rtol=0,
                                atol=(count + 2) * eps * scale.max(initial=0) + np.finfo(expected.dtype).tiny,
                                equal_nan=True)
+
+
+def _complex(real, imag) -> np.ndarray:
+    """Complex numbers with exactly these parts (``real + 1j * imag`` would make NaNs of infinities)."""
+    values = np.empty(len(real), np.complex128)
+    values.real, values.imag = real, imag
+    return values
 
 
 @st.composite
 def reduction_cases(draw):
     dtype = np.dtype(draw(st.sampled_from(DTYPES)))
     shape = tuple(draw(st.lists(st.integers(0, 6), max_size=3)))
-    if dtype.kind == "f" and draw(st.booleans()):
+    if dtype.kind in "fc" and draw(st.booleans()):
+        parts = 2 if dtype.kind == "c" else 1
         values = np.array(draw(st.lists(st.sampled_from(SPECIALS) | st.floats(-100, 100),
-                                        min_size=math.prod(shape), max_size=math.prod(shape))))
+                                        min_size=parts * math.prod(shape), max_size=parts * math.prod(shape))))
+        if dtype.kind == "c":
+            values = _complex(values[0::2], values[1::2])
     else:
-        values = np.random.default_rng(draw(st.integers(0, 2**32 - 1))).integers(-120, 120, math.prod(shape))
+        rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+        values = rng.integers(-120, 120, math.prod(shape))
+        if dtype.kind == "c":
+            values = _complex(values, rng.integers(-120, 120, math.prod(shape)))
     with np.errstate(all="ignore"):
         array = values.astype(dtype).reshape(shape)
     layout = draw(st.sampled_from(["C", "F", "reversed", "strided"]))
@@ -129,6 +145,19 @@ LARGE = [((300_001,), None), ((1000, 700), 0), ((1000, 700), 1), ((7, 50_001), 0
          ((20, 30, 400), (0, 2)), ((400, 30, 20), 1)]
 
 
+def on_one_and_two_threads(text: str) -> list[np.ndarray]:
+    """``evaluate(text)`` (names from the caller's frame) on one thread, then on two."""
+    names = sys._getframe(1).f_locals
+    results = []
+    for threads in (1, 2):
+        previous = fusenum.set_num_threads(threads)
+        try:
+            results.append(fusenum.evaluate(text, local_dict=names))
+        finally:
+            fusenum.set_num_threads(previous)
+    return results
+
+
 @pytest.mark.parametrize("shape, axis", LARGE)
 @pytest.mark.parametrize("reduction", ["sum", "max", "prod", "any"])
 @pytest.mark.parametrize("layout", ["C", "F"])
@@ -140,13 +169,7 @@ def test_large_reductions_split_over_threads_match_numpy(shape, axis, reduction,
     argument = {"prod": "x ** 0 * (1 + x / 10000)", "any": "x > 1.4999"}.get(reduction, "x")
     value = {"prod": 1 + x / 10000, "any": x > 1.4999}.get(reduction, x)
     expected = getattr(np, reduction)(value, axis=axis)
-    results = []
-    for threads in (1, 2):
-        previous = fusenum.set_num_threads(threads)
-        try:
-            results.append(fusenum.evaluate(f"{reduction}({argument}, axis={axis!r})"))
-        finally:
-            fusenum.set_num_threads(previous)
+    results = on_one_and_two_threads(f"{reduction}({argument}, axis={axis!r})")
     assert_reduced_like_numpy(reduction, expected, results[0], value, axis)
     # Deterministic: the same bits whatever the thread count.
     np.testing.assert_array_equal(results[0], results[1])
@@ -205,22 +228,31 @@ def test_float32_sum_of_2_to_the_25_ones_is_exact():
     assert fusenum.evaluate("sum(ones, axis=0)")[()] == np.float32(33554432.0)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def _cancelling(rng, n: int) -> np.ndarray:
+    """Terms whose sum is tiny next to them: +-big pairs, scaled and shuffled, plus a little noise."""
+    big = rng.standard_normal(n // 2) * 1e6
+    x = np.concatenate([big, -big, rng.standard_normal(n - 2 * (n // 2))]) * np.exp(rng.uniform(-3, 3, n))
+    rng.shuffle(x)
+    return x
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128])
 def test_summation_is_as_accurate_as_numpys_pairwise_sum(simd, dtype):
     """Against math.fsum on data that cancels (the sum is tiny next to the terms): over several
     seeds fusenum's total error is no worse than NumPy's (up to the noise of which rounding
-    errors happen to cancel, measured at +-15% on the development machine)."""
+    errors happen to cancel, measured at +-15% on the development machine). Complex sums add
+    each part on its own, so each part is checked."""
     ours = theirs = 0.0
     for seed in range(12):
         rng = np.random.default_rng(seed)
         n = 1_000_003
-        big = rng.standard_normal(n // 2) * 1e6
-        x = np.concatenate([big, -big, rng.standard_normal(n - 2 * (n // 2))]) * np.exp(rng.uniform(-3, 3, n))
-        rng.shuffle(x)
+        x = _cancelling(rng, n)
+        if np.dtype(dtype).kind == "c":
+            x = _complex(x, _cancelling(rng, n))
         x = x.astype(dtype)
-        exact = math.fsum(x.astype(np.float64))
-        ours += abs(float(fusenum.evaluate("sum(x)")[()]) - exact)
-        theirs += abs(float(np.sum(x)) - exact)
+        exact = complex(math.fsum(x.real.astype(np.float64)), math.fsum(np.imag(x).astype(np.float64)))
+        ours += abs(complex(fusenum.evaluate("sum(x)")[()]) - exact)
+        theirs += abs(complex(np.sum(x)) - exact)
     assert ours <= 1.3 * theirs, (ours, theirs)
 
 
@@ -312,3 +344,24 @@ def test_reduced_values_broadcast_back_with_scalars_and_swapped_bytes():
                                   a * np.sum(a, axis=1, keepdims=True))
     both = fusenum.evaluate("sum(a) + max(zero_d)")
     assert both.shape == () and both[()] == np.sum(a) + zero_d
+
+
+@pytest.mark.parametrize("shape, axis", [((300_001,), None), ((1000, 700), 0), ((1000, 700), 1)])
+@pytest.mark.parametrize("reduction", ["sum", "max", "prod", "mean"])
+def test_large_complex_reductions_split_over_threads_match_numpy(shape, axis, reduction):
+    rng = np.random.default_rng(4)
+    z = _complex(rng.random(math.prod(shape)) - 0.5, rng.random(math.prod(shape)) - 0.5).reshape(shape)
+    argument = "1 + z / 10000" if reduction == "prod" else "z * (1 - 2j)"
+    value = 1 + z / 10000 if reduction == "prod" else z * (1 - 2j)
+    expected = getattr(np, reduction)(value, axis=axis)
+    results = on_one_and_two_threads(f"{reduction}({argument}, axis={axis!r})")
+    assert_reduced_like_numpy(reduction, expected, results[0], value, axis)
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_complex_min_and_max_order_lexicographically_and_propagate_nan():
+    z = np.array([1 + 5j, 2 - 1j, 2 - 3j, -4 + 9j, 2 - 1j])
+    assert fusenum.evaluate("max(z)")[()] == 2 - 1j and fusenum.evaluate("min(z)")[()] == -4 + 9j
+    for nan in (complex(np.nan, 0), complex(0, np.nan)):
+        with_nan = np.concatenate([z, [nan], z])
+        assert np.isnan(fusenum.evaluate("max(with_nan)")[()]) and np.isnan(fusenum.evaluate("min(with_nan)")[()])

@@ -21,6 +21,10 @@ blocks -- error growing with the logarithm of the row length, as in NumPy's
 pairwise summation, whose blocks are the same depth (16 additions per
 accumulator lane). The order of every addition is fixed by the row length,
 so a result never depends on timing.
+
+A complex accumulator is a :class:`~fusenum.codegen.emitter.Pair` of float
+vectors, kept in two stack slots; its parts are summed pairwise like floats,
+and ``min``/``max`` compare lexicographically through the op table's rule.
 """
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ from ..ir import nodes
 from ..ir.ops import expression_cost
 from ..ir.reductions import REDUCTIONS, start_value
 from . import rules
-from .emitter import I64, Emitter
+from .emitter import I64, Emitter, Pair
 from .lower import UNROLL, UNROLL_COST, _KernelBuilder
 
 #: Vector steps (of all accumulators) per pairwise block.
@@ -74,36 +78,36 @@ class ReductionBuilder(_KernelBuilder):
         vector_em, scalar_em = self._emitter(self.lanes), self._emitter(1)
         identity = vector_em.const(self.accumulator, self.start)
         scalar_identity = scalar_em.const(self.accumulator, self.start)
-        accumulators = [self._entry_alloca(identity.type) for _ in range(self.unroll)]
-        scalar = self._entry_alloca(scalar_identity.type)
+        accumulators = [self._new_slot(identity) for _ in range(self.unroll)]
+        scalar = self._new_slot(scalar_identity)
         width = self.lanes * self.unroll
 
         def reset():
             for slot in accumulators:
-                b.store(identity, slot)
-            b.store(scalar_identity, scalar)
+                self._put(slot, identity)
+            self._put(scalar, scalar_identity)
 
         def vectors(i):
             for k, slot in enumerate(accumulators):
                 _, value = self._value(ptrs, b.add(i, ir.Constant(I64, k * self.lanes)), self.lanes, per_row)
-                b.store(self._combine(vector_em, b.load(slot), value), slot)
+                self._put(slot, self._combine(vector_em, self._get(slot), value))
 
         def single_vector(i):
             _, value = self._value(ptrs, i, self.lanes, per_row)
-            b.store(self._combine(vector_em, b.load(accumulators[0]), value), accumulators[0])
+            self._put(accumulators[0], self._combine(vector_em, self._get(accumulators[0]), value))
 
         def single(i):
             _, value = self._value(ptrs, i, 1, per_row)
-            b.store(self._combine(scalar_em, b.load(scalar), value), scalar)
+            self._put(scalar, self._combine(scalar_em, self._get(scalar), value))
 
         def partial_sum():
             total = self._across(accumulators)
-            return self._combine(scalar_em, total, b.load(scalar))
+            return self._combine(scalar_em, total, self._get(scalar))
 
         start = ir.Constant(I64, 0)
         stack = None
         if self.spec.pairwise:
-            stack = _PairwiseStack(self, scalar_identity.type)
+            stack = _PairwiseStack(self, scalar_identity)
             block = width * PAIRWISE_STEPS
 
             def one_block(i):
@@ -129,7 +133,7 @@ class ReductionBuilder(_KernelBuilder):
         """One value combining every lane of every accumulator (a fixed tree)."""
         b = self.b
         em = self._emitter(self.lanes)
-        values = [b.load(slot) for slot in accumulators]
+        values = [self._get(slot) for slot in accumulators]
         while len(values) > 1:
             values = [self._combine(em, values[k], values[k + 1]) if k + 1 < len(values) else values[k]
                       for k in range(0, len(values), 2)]
@@ -137,13 +141,28 @@ class ReductionBuilder(_KernelBuilder):
         while width > 1:
             half = width // 2
             if half == 1:
-                low = b.extract_element(value, ir.Constant(ir.IntType(32), 0))
-                high = b.extract_element(value, ir.Constant(ir.IntType(32), 1))
+                low = _each(value, lambda v: b.extract_element(v, ir.Constant(ir.IntType(32), 0)))
+                high = _each(value, lambda v: b.extract_element(v, ir.Constant(ir.IntType(32), 1)))
             else:
-                low = em.shuffle(value, value, range(half))
-                high = em.shuffle(value, value, range(half, width))
+                low = _each(value, lambda v: em.shuffle(v, v, range(half)))
+                high = _each(value, lambda v: em.shuffle(v, v, range(half, width)))
             value, width = self._combine(self._emitter(half), low, high), half
         return value
+
+    # ---- accumulators in stack slots (two per complex value) -----------------------------------
+    def _new_slot(self, like):
+        """A slot for values of ``like``'s type (a :class:`Pair` of slots for a complex value)."""
+        return _each(like, lambda part: self._entry_alloca(part.type))
+
+    def _get(self, slot):
+        return _each(slot, lambda part: self.b.load(part))
+
+    def _put(self, slot, value) -> None:
+        if isinstance(slot, Pair):
+            self.b.store(value.re, slot.re)
+            self.b.store(value.im, slot.im)
+        else:
+            self.b.store(value, slot)
 
     def _entry_alloca(self, typ: ir.Type, count: int | None = None) -> ir.Value:
         """Stack space allocated once in the entry block (registers after optimization)."""
@@ -158,17 +177,21 @@ class ReductionBuilder(_KernelBuilder):
 class _PairwiseStack:
     """Partial sums of 1, 2, 4, ... blocks: pushing a block adds equal-sized partials pairwise."""
 
-    def __init__(self, kernel: ReductionBuilder, typ: ir.Type):
+    def __init__(self, kernel: ReductionBuilder, like):
         self.kernel = kernel
         b = kernel.b
-        self.levels = kernel._entry_alloca(typ, STACK_DEPTH)
+        self.levels = _each(like, lambda part: kernel._entry_alloca(part.type, STACK_DEPTH))
         self.count = kernel._entry_alloca(I64)
-        self.type = typ
         b.store(ir.Constant(I64, 0), self.count)
 
-    def _slot(self, index):
+    def _load(self, index):
         b = self.kernel.b
-        return b.gep(self.levels, [index], source_etype=self.type)
+        return _each(self.levels, lambda part: b.load(b.gep(part, [index], source_etype=part.allocated_type)))
+
+    def _store(self, value, index) -> None:
+        b = self.kernel.b
+        for part, levels in zip(_parts(value), _parts(self.levels)):
+            b.store(part, b.gep(levels, [index], source_etype=levels.allocated_type))
 
     def push(self, value) -> None:
         """Add one block's sum: while the count's low bit says the level is full, merge upwards."""
@@ -181,13 +204,13 @@ class _PairwiseStack:
             return b.icmp_unsigned("==", b.and_(bits, ir.Constant(I64, 1)), ir.Constant(I64, 0))
 
         def merge(carry, bits, level):
-            merged = k._combine(em, b.load(self._slot(level), typ=self.type), carry)
+            merged = k._combine(em, self._load(level), carry)
             return merged, b.lshr(bits, ir.Constant(I64, 1)), b.add(level, ir.Constant(I64, 1))
 
         carry, _, level = _while(k, "push", [value, n, ir.Constant(I64, 0)], full, merge)
-        b.store(carry, self._slot(level))
+        self._store(carry, level)
 
-    def fold(self, tail) -> ir.Value:
+    def fold(self, tail):
         """``tail`` plus every partial on the stack, smallest first."""
         k, b = self.kernel, self.kernel.b
         em = k._emitter(1)
@@ -198,15 +221,27 @@ class _PairwiseStack:
 
         def add(total, level):
             held = b.trunc(b.lshr(count, level), ir.IntType(1))
-            added = k._combine(em, b.load(self._slot(level), typ=self.type), total)
-            return b.select(held, added, total), b.add(level, ir.Constant(I64, 1))
+            added = k._combine(em, self._load(level), total)
+            return em.select(held, added, total), b.add(level, ir.Constant(I64, 1))
 
         total, _ = _while(k, "fold", [tail, ir.Constant(I64, 0)], more, add)
         return total
 
 
+def _parts(value) -> list:
+    """The registers of a value: its two parts if it is a complex :class:`Pair`."""
+    return list(value) if isinstance(value, Pair) else [value]
+
+
+def _each(value, function):
+    """``function`` applied to each part of ``value`` (a :class:`Pair` in, a :class:`Pair` out)."""
+    return Pair(function(value.re), function(value.im)) if isinstance(value, Pair) else function(value)
+
+
 def _while(kernel: ReductionBuilder, name: str, initial: list, condition, body) -> list:
-    """``while condition(*values): values = body(*values)`` as a loop with phis; the final values."""
+    """``while condition(*values): values = body(*values)`` as a loop with phis; the final values.
+
+    A value may be a :class:`Pair` (a phi per part)."""
     b = kernel.b
     before = b.block
     header = kernel.fn.append_basic_block(name)
@@ -214,14 +249,16 @@ def _while(kernel: ReductionBuilder, name: str, initial: list, condition, body) 
     done = kernel.fn.append_basic_block(f"{name}.done")
     b.branch(header)
     b.position_at_end(header)
-    values = [b.phi(v.type) for v in initial]
+    values = [_each(v, lambda part: b.phi(part.type)) for v in initial]
     for phi, value in zip(values, initial):
-        phi.add_incoming(value, before)
+        for phi_part, part in zip(_parts(phi), _parts(value)):
+            phi_part.add_incoming(part, before)
     b.cbranch(condition(*values), loop, done)
     b.position_at_end(loop)
     updated = body(*values)
     for phi, value in zip(values, updated):
-        phi.add_incoming(value, b.block)
+        for phi_part, part in zip(_parts(phi), _parts(value)):
+            phi_part.add_incoming(part, b.block)
     b.branch(header)
     b.position_at_end(done)
     return values

@@ -105,6 +105,8 @@ def start_value(reduction: str, accumulator: np.dtype):
         return smallest
     if accumulator.kind == "f":
         return np.inf if smallest else -np.inf
+    if accumulator.kind == "c":  # ordered lexicographically, as NumPy compares complex numbers
+        return complex(np.inf, np.inf) if smallest else complex(-np.inf, -np.inf)
     info = np.iinfo(accumulator)
     return info.max if smallest else info.min
 

@@ -248,9 +248,6 @@ class Builder:
         what = f"{row.name}() of {operand.dtype}"
         check_dtype(accumulator, what)
         check_dtype(result, what)
-        if accumulator.kind == "c":
-            raise NotImplementedError(f"fusenum does not implement reductions of complex numbers "
-                                      f"({row.name}() of {operand.dtype})")
         attr = reductions.ReduceAttr(row.name, axis, bool(keepdims))
         node = Node("reduce", (nodes.cast(operand, accumulator),), accumulator, attr)
         return nodes.cast(node, result)

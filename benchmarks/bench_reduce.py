@@ -17,7 +17,8 @@ REDUCTIONS = {
     "sum(A, axis=1)": lambda a, b, A, **_: np.sum(A, axis=1),
     "a - mean(a)": lambda a, b, A, **_: a - np.mean(a),
     "max(abs(a - b))": lambda a, b, A, **_: np.max(np.abs(a - b)),
-    "sum(z*w)": lambda a, b, A, z, w: np.sum(z * w),  # complex128
+    "sum(z*w)": lambda a, b, A, z, w, **_: np.sum(z * w),  # complex128
+    "sum(W, axis=0)": lambda a, b, A, W, **_: np.sum(W, axis=0),  # W: 20 rows
 }
 # numexpr has sum and prod, only as the outermost operation: the rest takes two calls (or NumPy).
 NUMEXPR = {
@@ -28,6 +29,7 @@ NUMEXPR = {
         "a - m", local_dict={"a": names["a"], "m": numexpr.evaluate("sum(a)", local_dict=names) / names["a"].size}),
     "max(abs(a - b))": lambda names: np.max(numexpr.evaluate("abs(a - b)", local_dict=names)),
     "sum(z*w)": lambda names: numexpr.evaluate("sum(z*w)", local_dict=names),
+    "sum(W, axis=0)": lambda names: numexpr.evaluate("sum(W, axis=0)", local_dict=names),
 }
 
 
@@ -35,7 +37,8 @@ def _operands(size: int) -> dict:
     rng = np.random.default_rng(0)
     side = int(size ** 0.5)
     z, w = (rng.random(size) + 1j * rng.random(size) for _ in range(2))
-    return {"a": rng.random(size), "b": rng.random(size), "A": rng.random((side, side)), "z": z, "w": w}
+    return {"a": rng.random(size), "b": rng.random(size), "A": rng.random((side, side)), "z": z, "w": w,
+            "W": rng.random((20, size // 20))}
 
 
 class Reductions:
@@ -71,7 +74,7 @@ class ReductionPeakMemory:
 
     def setup(self):
         self.names = _operands(10_000_000)
-        for name in ("A", "z", "w"):
+        for name in ("A", "z", "w", "W"):
             del self.names[name]
         fusenum.evaluate("sum(a*b)", local_dict=_operands(100))
 

@@ -18,7 +18,10 @@ One reduction pass:
 2. Axes are ordered so that the inputs' smallest strides are innermost, then
    merged where contiguous, as for elementwise kernels.
 3. Parallel and deterministic: if the outermost axis is kept, threads take
-   disjoint slices of it and write disjoint results. Otherwise the iteration
+   disjoint slices of it and write disjoint results. So they do when the
+   results are many and the innermost axis is kept (``sum(x, axis=0)`` of a
+   (3, 5M) array): that axis is cut into tiles made outermost, which leaves
+   every result's order of operations as it was. Otherwise the iteration
    is cut into *pieces* (how many depends only on the sizes and the work per
    element, never on the thread count; none below the size worth threads),
    each reduced into its own row of a partials array, and the partials are
@@ -54,6 +57,11 @@ from .ir.typing import Source
 PIECE_MIN_SIZE = 1 << 15
 #: At most this many pieces (partials rows) per reduction.
 MAX_PIECES = 16
+#: Results (kept elements) of more bytes than this are not cut into pieces, whose partial results
+#: would cost a pass over memory of their own: threads take tiles of the results instead (_tiled).
+PIECES_MAX_RESULT_BYTES = 1 << 16
+#: Tiles of results split over threads are at least this long.
+TILE_MIN_SIZE = 4096
 
 _stages: "OrderedDict[Node, _Stages]" = OrderedDict()
 _final_plans: "OrderedDict[tuple, object]" = OrderedDict()
@@ -186,9 +194,15 @@ class _Call:
         parallel_size = parallel.min_size(step.work)
         self.threads = parallel.get_num_threads() if size >= parallel_size else 1
         self.wake_ok = size >= parallel.wake_size(step.work)
+        # Pieces are worth their partials only for a pass big enough for threads whose results are few.
+        pieces = 1
+        if not merged[-1][0] and size >= parallel_size:
+            if merged[-1][-1] and accumulator.nbytes > PIECES_MAX_RESULT_BYTES:
+                if self.threads > 1:
+                    dims, merged = _tiled(dims, merged, self.threads)
+            else:
+                pieces = _pieces(size, dims[0], accumulator.size)
         inner = size // dims[0]
-        # Too small a pass for threads stays whole whatever the thread count (pieces only cost here).
-        pieces = 1 if merged[-1][0] or size < parallel_size else _pieces(size, dims[0], accumulator.size)
         spec = KernelSpec(step.argument, accesses, len(dims), reduce=step.attr.reduction, pairwise=step.pairwise,
                           pieces=pieces > 1)
         self.kernel = cache.kernel(spec, simd.current())
@@ -243,6 +257,20 @@ class _Call:
             status = kernel.function(0, ranges[0][1], operands, self.layout)
         if status:
             raise_status(status)
+
+
+def _tiled(dims: list[int], strides: list[list[int]], threads: int) -> tuple[list[int], list[list[int]]]:
+    """The iteration with its innermost axis (a kept one) cut into equal tiles made the outermost
+    axis, so that threads take disjoint tiles of the results: ``sum(x, axis=0)`` of a (3, 5M)
+    array. Each result is still reduced in the same order, so no bit changes. Unchanged if the
+    axis has no divisor giving about ``CHUNKS_PER_THREAD`` tiles per thread of ``TILE_MIN_SIZE``
+    elements or more (tiles stay long so that each row's reads stream)."""
+    length, wanted = dims[-1], threads * parallel.CHUNKS_PER_THREAD
+    for count in sorted(range(threads, 4 * wanted + 1), key=lambda count: abs(count - wanted)):
+        if length % count == 0 and length // count >= TILE_MIN_SIZE:
+            tile = length // count
+            return [count, *dims[:-1], tile], [[s[-1] * tile, *s[:-1], s[-1]] for s in strides]
+    return dims, strides
 
 
 def _pieces(size: int, rows: int, kept: int) -> int:

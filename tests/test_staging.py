@@ -141,8 +141,11 @@ def test_reductions_nested_in_expressions(simd, text, numpy_code, shape):
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
 
 
+# (3, 400_000) and (4, 30, 9_000) are split into tiles of their kept innermost axis; 300_007 is prime,
+# so (3, 300_007) cannot be and runs whole.
 LARGE = [((300_001,), None), ((1000, 700), 0), ((1000, 700), 1), ((7, 50_001), 0), ((50_001, 7), 1),
-         ((20, 30, 400), (0, 2)), ((400, 30, 20), 1)]
+         ((20, 30, 400), (0, 2)), ((400, 30, 20), 1), ((3, 400_000), 0), ((4, 30, 9_000), (0, 1)),
+         ((3, 300_007), 0)]
 
 
 def on_one_and_two_threads(text: str) -> list[np.ndarray]:

@@ -119,8 +119,9 @@ class _PythonPool:
             except BaseException as exc:  # never lose a chunk: the caller is waiting for it
                 results.put(exc)
 
-    def run(self, function, ranges, operands, layout) -> int:
-        self.ensure(len(ranges) - 1)
+    def run(self, function, ranges, operands, layout, threads: int) -> int:
+        """Run ``ranges`` on this thread and up to ``threads - 1`` workers (they share the queue)."""
+        self.ensure(min(threads, len(ranges)) - 1)
         results: queue.SimpleQueue = queue.SimpleQueue()
         for start, stop in ranges[1:]:
             self.tasks.put((function, start, stop, operands, layout, results))
@@ -170,6 +171,8 @@ if hasattr(os, "register_at_fork"):
 
 def _native() -> _NativePool | None:
     global _native_pool
+    if _native_pool is not None and USE_NATIVE_POOL:
+        return _native_pool
     if not USE_NATIVE_POOL or not pool.supported():
         return None
     if _native_pool is None:
@@ -218,7 +221,7 @@ def run_ranges(kernel, operands: tuple, layout, ranges: list[tuple[int, int]], t
     native = _native() if threads > 1 else None
     if native is None:
         if threads > 1:
-            return _python_pool.run(kernel.function, ranges, operands, layout)
+            return _python_pool.run(kernel.function, ranges, operands, layout, threads)
         status = 0
         for start, stop in ranges:
             status |= kernel.function(start, stop, operands, layout)

@@ -84,7 +84,7 @@ class _Step:
         self.slot = slot
         self.work = runtime.work_per_element(self.argument)
         self.start = start_value(self.attr.reduction, node.dtype)
-        self.pairwise = self.attr.reduction in ("sum", "mean") and node.dtype.kind in "fc"
+        self.pairwise = self.row.combine == "add" and node.dtype.kind in "fc"
         #: Prepared passes (:class:`_Call`) by the arrays' layout, SIMD level and thread count.
         self.calls: dict[tuple, _Call] = {}
 

@@ -142,6 +142,9 @@ class _KernelBuilder:
         self.streaming = (spec.streaming and spec.accesses[-1].stride == "c" and self.lanes > 1
                           and target.name in ("sse2", "avx2", "avx512"))
         self.vector_bytes = self.lanes * self.dtypes[-1].itemsize
+        # LLVM does not unroll loops of unknown trip count on x86, and one vector per iteration
+        # leaves the loop overhead as the bottleneck for cheap expressions.
+        self.unroll = UNROLL if expression_cost(spec.root) <= UNROLL_COST and self.lanes > 1 else 1
 
     # ---- entry: operand base pointers, layout, single-valued inputs ----------------------
     def build(self):
@@ -289,15 +292,13 @@ class _KernelBuilder:
             start = self._loop(start, self._steps_to_alignment(ptrs[-1], count), 1,
                                lambda i: self._step(ptrs, i, 1, per_row))
         if self.lanes > 1:
-            # LLVM does not unroll loops of unknown trip count on x86, and one vector per
-            # iteration leaves the loop overhead as the bottleneck for cheap expressions.
             lanes = self.lanes
-            if expression_cost(self.spec.root) <= UNROLL_COST:
+            if self.unroll > 1:
                 def unrolled(i):
-                    for k in range(UNROLL):
+                    for k in range(self.unroll):
                         self._step(ptrs, self.b.add(i, ir.Constant(I64, k * lanes)), lanes, per_row)
 
-                start = self._loop(start, count, lanes * UNROLL, unrolled)
+                start = self._loop(start, count, lanes * self.unroll, unrolled)
             start = self._loop(start, count, lanes, lambda i: self._step(ptrs, i, lanes, per_row))
         self._loop(start, count, 1, lambda i: self._step(ptrs, i, 1, per_row))
 

@@ -132,7 +132,7 @@ class _Module:
     def _build_take_chunks(self):
         """take_chunks(generation): run chunks of that call until none are left."""
         fn = self.take_chunks
-        generation = b_arg = fn.args[0]
+        generation = fn.args[0]
         b = ir.IRBuilder(fn.append_basic_block("entry"))
         ticket_ptr = self.task(b, _TICKET)
         loop = fn.append_basic_block("take")
@@ -166,7 +166,6 @@ class _Module:
 
         b.position_at_end(done)
         b.ret_void()
-        del b_arg
 
     # ---- worker --------------------------------------------------------------------------
     def _build_worker(self):

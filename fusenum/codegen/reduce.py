@@ -31,11 +31,10 @@ from __future__ import annotations
 from llvmlite import ir
 
 from ..ir import nodes
-from ..ir.ops import expression_cost
 from ..ir.reductions import REDUCTIONS, start_value
 from . import rules
 from .emitter import I64, Emitter, Pair
-from .lower import UNROLL, UNROLL_COST, _KernelBuilder
+from .lower import _KernelBuilder
 
 #: Vector steps (of all accumulators) per pairwise block.
 PAIRWISE_STEPS = 16
@@ -52,7 +51,6 @@ class ReductionBuilder(_KernelBuilder):
         combine = REDUCTIONS[spec.reduce].combine
         self.combine_node = nodes.make(combine, (spec.root, spec.root), self.accumulator)
         self.start = start_value(spec.reduce, self.accumulator)
-        self.unroll = UNROLL if expression_cost(spec.root) <= UNROLL_COST and self.lanes > 1 else 1
 
     def _combine(self, em: Emitter, x, y):
         return rules.lower(em, self.combine_node, [x, y])
@@ -87,14 +85,10 @@ class ReductionBuilder(_KernelBuilder):
                 self._put(slot, identity)
             self._put(scalar, scalar_identity)
 
-        def vectors(i):
-            for k, slot in enumerate(accumulators):
+        def vectors(i, slots=accumulators):
+            for k, slot in enumerate(slots):
                 _, value = self._value(ptrs, b.add(i, ir.Constant(I64, k * self.lanes)), self.lanes, per_row)
                 self._put(slot, self._combine(vector_em, self._get(slot), value))
-
-        def single_vector(i):
-            _, value = self._value(ptrs, i, self.lanes, per_row)
-            self._put(accumulators[0], self._combine(vector_em, self._get(accumulators[0]), value))
 
         def single(i):
             _, value = self._value(ptrs, i, 1, per_row)
@@ -120,7 +114,7 @@ class ReductionBuilder(_KernelBuilder):
         if self.lanes > 1:
             if self.unroll > 1:
                 start = self._loop(start, count, width, vectors)
-            start = self._loop(start, count, self.lanes, single_vector)
+            start = self._loop(start, count, self.lanes, lambda i: vectors(i, accumulators[:1]))
         self._loop(start, count, 1, single)
         total = partial_sum()
         if stack is not None:

@@ -14,7 +14,7 @@ infinity and NaN take the slow path.
 from __future__ import annotations
 
 import struct
-from decimal import Decimal, getcontext
+from decimal import Decimal, localcontext
 
 from . import register
 from .core import Vec
@@ -45,9 +45,15 @@ def subinterval_inverses(offset: int, shift: int, count: int, fmt: str) -> list[
     return inverses
 
 
-getcontext().prec = 50
-INVC_F32 = subinterval_inverses(OFFSET_F32, 18, 32, "f")
-LOGC_F32 = [float(-Decimal(inverse).ln()) for inverse in INVC_F32]
+def _f32_tables() -> tuple[list[float], list[float]]:
+    """``invc`` and ``log(c)`` of float32 log's subintervals (50-digit logarithms)."""
+    invc = subinterval_inverses(OFFSET_F32, 18, 32, "f")
+    with localcontext() as context:
+        context.prec = 50
+        return invc, [float(-Decimal(inverse).ln()) for inverse in invc]
+
+
+INVC_F32, LOGC_F32 = _f32_tables()
 
 
 def split_float32(v: Vec, x):

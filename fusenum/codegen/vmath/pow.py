@@ -22,7 +22,7 @@ C99's special values (NumPy's too).
 from __future__ import annotations
 
 import math
-from decimal import Decimal, getcontext
+from decimal import Decimal, localcontext
 
 from . import register
 from .core import Vec
@@ -51,16 +51,18 @@ def _split(value: Decimal) -> tuple[float, float]:
 
 def _log_table():
     """``invc``, ``log(c)`` high and low parts of each subinterval of ``z``."""
-    getcontext().prec = 50
     invc = subinterval_inverses(OFFSET, 48, 16, "d")
-    pairs = [_split(-Decimal(inverse).ln()) for inverse in invc]
+    with localcontext() as context:
+        context.prec = 50
+        pairs = [_split(-Decimal(inverse).ln()) for inverse in invc]
     return invc, [p[0] for p in pairs], [p[1] for p in pairs]
 
 
 def _exp_table():
     """``2**(j/16)`` as high and low parts."""
-    getcontext().prec = 50
-    pairs = [_split((Decimal(2).ln() * j / 16).exp()) for j in range(16)]
+    with localcontext() as context:
+        context.prec = 50
+        pairs = [_split((Decimal(2).ln() * j / 16).exp()) for j in range(16)]
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
@@ -143,17 +145,20 @@ LN2_F32 = 0.6931471824645996
 def _log2c_f32():
     """``log2(c)`` of float32 log's subintervals: high parts rounded to 2**-16 (so that
     ``e + high`` is exact for ``|e| < 256``), and the rest."""
-    getcontext().prec = 50
     high, low = [], []
-    for inverse in INVC_F32:
-        value = -Decimal(inverse).ln() / Decimal(2).ln()
-        high.append(round(float(value) * 2**16) / 2**16)
-        low.append(float(value - Decimal(high[-1])))
+    with localcontext() as context:
+        context.prec = 50
+        for inverse in INVC_F32:
+            value = -Decimal(inverse).ln() / Decimal(2).ln()
+            high.append(round(float(value) * 2**16) / 2**16)
+            low.append(float(value - Decimal(high[-1])))
     return high, low
 
 
 LOG2C_HI_F32, LOG2C_LO_F32 = _log2c_f32()
-EXP2_F32 = [float((Decimal(2).ln() * j / 32).exp()) for j in range(32)]
+with localcontext() as _context:
+    _context.prec = 50
+    EXP2_F32 = [float((Decimal(2).ln() * j / 32).exp()) for j in range(32)]
 
 
 def _fast_two_sum(v: Vec, a, b):

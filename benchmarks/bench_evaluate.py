@@ -8,15 +8,7 @@ import numpy as np
 
 import fusenum
 
-from .common import EXPRESSIONS, operands
-
-ALL = fusenum.get_num_threads()
-
-
-def _threads(count):
-    n = ALL if count == "all" else count
-    fusenum.set_num_threads(n)
-    numexpr.set_num_threads(n)
+from .common import EXPRESSIONS, operands, use_threads
 
 
 class Expressions:
@@ -27,14 +19,14 @@ class Expressions:
     param_names = ["expression", "size", "dtype", "threads"]
 
     def setup(self, expression, size, dtype, threads):
-        _threads(threads)
+        use_threads(threads)
         self.names = operands(size, dtype)
         self.out = np.empty(size, dtype)
         fusenum.evaluate(expression, local_dict=self.names)  # compile outside the timing
         numexpr.evaluate(expression, local_dict=self.names)
 
     def teardown(self, *params):
-        _threads("all")
+        use_threads("all")
 
     def time_fusenum(self, expression, size, dtype, threads):
         fusenum.evaluate(expression, local_dict=self.names)
@@ -83,7 +75,7 @@ class CallOverhead:
         numexpr.evaluate("a+b*c", local_dict=self.names)
 
     def teardown(self, size):
-        _threads("all")
+        use_threads("all")
 
     def time_fusenum(self, size):
         fusenum.evaluate("a+b*c", local_dict=self.names)

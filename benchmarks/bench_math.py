@@ -9,9 +9,16 @@ import numpy as np
 
 import fusenum
 
-from .common import MATH, math_operands
+from .common import MATH, math_operands, use_threads
 
-ALL = fusenum.get_num_threads()
+# The complex expressions, written with NumPy.
+COMPLEX = {
+    "z*w": lambda z, w: z * w,
+    "z/w": lambda z, w: z / w,
+    "abs(z)": lambda z, w: np.abs(z),
+    "exp(z)": lambda z, w: np.exp(z),
+    "sqrt(z)": lambda z, w: np.sqrt(z),
+}
 
 
 class MathFunctions:
@@ -21,16 +28,14 @@ class MathFunctions:
     param_names = ["function", "dtype"]
 
     def setup(self, function, dtype):
-        fusenum.set_num_threads(1)
-        numexpr.set_num_threads(1)
+        use_threads(1)
         self.names = math_operands(1_000_000, dtype)
         self.numpy = MATH[function]
         with np.errstate(all="ignore"):
             fusenum.evaluate(function, local_dict=self.names)  # compile outside the timing
 
     def teardown(self, function, dtype):
-        fusenum.set_num_threads(ALL)
-        numexpr.set_num_threads(ALL)
+        use_threads("all")
 
     def time_fusenum(self, function, dtype):
         fusenum.evaluate(function, local_dict=self.names)
@@ -46,23 +51,21 @@ class MathFunctions:
 class ComplexFunctions:
     """Complex arithmetic (NumPy's formulas) and C-library functions on 100k elements."""
 
-    params = (["z*w", "z/w", "abs(z)", "exp(z)", "sqrt(z)"], ["complex64", "complex128"])
+    params = (list(COMPLEX), ["complex64", "complex128"])
     param_names = ["expression", "dtype"]
 
     def setup(self, expression, dtype):
-        fusenum.set_num_threads(1)
+        use_threads(1)
         rng = np.random.default_rng(0)
         self.names = {k: (rng.standard_normal(100_000) + 1j * rng.standard_normal(100_000)).astype(dtype)
                       for k in "zw"}
         fusenum.evaluate(expression, local_dict=self.names)
 
     def teardown(self, expression, dtype):
-        fusenum.set_num_threads(ALL)
+        use_threads("all")
 
     def time_fusenum(self, expression, dtype):
         fusenum.evaluate(expression, local_dict=self.names)
 
     def time_numpy(self, expression, dtype):
-        z, w = self.names["z"], self.names["w"]
-        {"z*w": lambda: z * w, "z/w": lambda: z / w, "abs(z)": lambda: np.abs(z),
-         "exp(z)": lambda: np.exp(z), "sqrt(z)": lambda: np.sqrt(z)}[expression]()
+        COMPLEX[expression](**self.names)

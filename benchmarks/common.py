@@ -1,5 +1,19 @@
 """Shared benchmark inputs: the expressions, their NumPy spellings, and operand arrays."""
+import numexpr
 import numpy as np
+
+import fusenum
+
+#: fusenum's thread count at import, before any benchmark changes it: what "all" means.
+ALL = fusenum.get_num_threads()
+
+
+def use_threads(count) -> None:
+    """Set fusenum's and numexpr's thread count to ``count`` (an int, or "all" for :data:`ALL`)."""
+    n = ALL if count == "all" else count
+    fusenum.set_num_threads(n)
+    numexpr.set_num_threads(n)
+
 
 # expression text -> the same computation written with NumPy (eager, one temporary per operator)
 EXPRESSIONS = {

@@ -22,6 +22,10 @@ import fusenum  # noqa: E402
 
 from benchmarks.common import EXPRESSIONS, operands  # noqa: E402
 
+#: Pause before timing a contender after another: longer than the spin of OpenMP's, numexpr's and
+#: fusenum's thread pools before their threads go to sleep.
+SPIN_PAUSE_SECONDS = 0.05
+
 
 def best_times(contenders: dict, seconds: float = 0.3, repeat: int = 7, interleave: bool = True) -> dict:
     """Best per-call time of each contender.
@@ -61,7 +65,7 @@ def best_times(contenders: dict, seconds: float = 0.3, repeat: int = 7, interlea
     else:
         for _ in range(4):
             for name, fn in contenders.items():
-                time.sleep(0.02)  # let the previous contender's spinning threads go to sleep
+                time.sleep(SPIN_PAUSE_SECONDS)  # let the previous contender's spinning threads go to sleep
                 fn()
                 for _ in range(max(2, repeat // 2)):
                     timed(name, fn)

@@ -105,8 +105,6 @@ def main(argv=None) -> None:
     names = operands(args.size)
     one_array = names["a"].nbytes
     runs = contenders(names)
-    for fn in runs.values():
-        fn()  # compile, warm up
     times = best_times(runs, seconds=1.0, repeat=5)
 
     print(f"\nExpression {SIX_OPERATIONS!r} (6 operations) on {args.size:,} float64 "

@@ -13,7 +13,7 @@ mean of the speed-ups and the slowest function.
 from __future__ import annotations
 
 import argparse
-import math
+import statistics
 import sys
 from pathlib import Path
 
@@ -42,8 +42,7 @@ def measure(size: int, dtype: str, repeat: int, seconds: float) -> list[tuple[st
 
 
 def _geomean(values) -> float:
-    values = list(values)
-    return math.exp(sum(map(math.log, values)) / len(values))
+    return statistics.geometric_mean(values)
 
 
 def main(argv=None) -> None:

@@ -7,7 +7,8 @@ Cases (float64, all threads unless ``--threads`` says otherwise):
 * ``sum(a*b)`` on ``--size`` elements -- NumPy ``np.sum(a*b)`` (a temporary, then
   a second pass), numexpr ``sum(a*b)`` (numexpr runs reductions on one thread),
   and the C loop ``s += a[i]*b[i]`` with ``#pragma omp parallel for simd
-  reduction(+:s)`` compiled ``-O3 -march=native -fopenmp``;
+  reduction(+:s)`` compiled ``-O3 -march=native -fopenmp`` (by
+  :func:`benchmarks.report.compile_c`);
 * ``sum(A, axis=0)`` and ``sum(A, axis=1)`` on a square array of about
   ``--size`` elements;
 * ``a - mean(a)`` -- NumPy ``a - np.mean(a)``; numexpr needs two calls;
@@ -22,9 +23,6 @@ from __future__ import annotations
 import argparse
 import ctypes
 import math
-import os
-import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -36,7 +34,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 import fusenum  # noqa: E402
 
-from benchmarks.compare import best_times  # noqa: E402
+from benchmarks.bench_reduce import NUMEXPR, REDUCTIONS  # noqa: E402
+from benchmarks.compare import _format, best_times  # noqa: E402
+from benchmarks.report import compile_c  # noqa: E402
 
 C_SOURCE = """
 #include <omp.h>
@@ -52,59 +52,44 @@ double dot(const double *restrict a, const double *restrict b, long n) {
 
 def build_c_reference(workdir: Path):
     """The C reduction loop as a ctypes library, or None without a C compiler with OpenMP."""
-    compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
-    if compiler is None:
+    lib = compile_c(C_SOURCE, workdir, "dot")
+    if lib is None:
         return None
-    source, library = workdir / "dot.c", workdir / "libdot.so"
-    source.write_text(C_SOURCE)
-    command = [compiler, "-O3", "-march=native", "-fopenmp", "-shared", "-fPIC", str(source), "-o", str(library)]
-    if subprocess.run(command, capture_output=True).returncode != 0:
-        return None
-    lib = ctypes.CDLL(str(library))
     lib.dot.restype = ctypes.c_double
     lib.dot.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_long]
     return lib
+
+
+def contenders(text: str, names: dict) -> dict:
+    """``text`` on ``names`` by fusenum, NumPy and numexpr (the spellings of bench_reduce.py)."""
+    with_numpy, with_numexpr = REDUCTIONS[text], NUMEXPR[text]
+    return {
+        "fusenum": lambda: fusenum.evaluate(text, local_dict=names),
+        "numpy": lambda: with_numpy(**names),
+        "numexpr": lambda: with_numexpr(names),
+    }
 
 
 def dot_case(size: int, reference) -> dict:
     """``sum(a*b)`` on ``size`` float64 elements, by each contender."""
     rng = np.random.default_rng(1)
     names = {"a": rng.random(size), "b": rng.random(size)}
-    a, b = names["a"], names["b"]
-    dot = {
-        "fusenum": lambda: fusenum.evaluate("sum(a*b)", local_dict=names),
-        "numpy": lambda: np.sum(a * b),
-        "numexpr": lambda: numexpr.evaluate("sum(a*b)", local_dict=names),
-    }
+    dot = contenders("sum(a*b)", names)
     if reference is not None:
+        a, b = names["a"], names["b"]
         dot["C"] = lambda: reference.dot(a.ctypes.data, b.ctypes.data, size)
     return dot
 
 
 def cases(size: int, reference) -> dict:
     rng = np.random.default_rng(0)
-    a = rng.random(size)
     side = math.isqrt(size)
-    A = rng.random((side, side))
-    n = a.size
-    names = {"a": a, "A": A}
+    names = {"a": rng.random(size), "A": rng.random((side, side))}
     return {
         f"sum(a*b), {size:,}": dot_case(size, reference),
-        f"sum(A, axis=0), {side}x{side}": {
-            "fusenum": lambda: fusenum.evaluate("sum(A, axis=0)", local_dict=names),
-            "numpy": lambda: np.sum(A, axis=0),
-            "numexpr": lambda: numexpr.evaluate("sum(A, axis=0)", local_dict=names),
-        },
-        f"sum(A, axis=1), {side}x{side}": {
-            "fusenum": lambda: fusenum.evaluate("sum(A, axis=1)", local_dict=names),
-            "numpy": lambda: np.sum(A, axis=1),
-            "numexpr": lambda: numexpr.evaluate("sum(A, axis=1)", local_dict=names),
-        },
-        f"a - mean(a), {size:,}": {
-            "fusenum": lambda: fusenum.evaluate("a - mean(a)", local_dict=names),
-            "numpy": lambda: a - np.mean(a),
-            "numexpr": lambda: numexpr.evaluate("a - m", local_dict={"a": a, "m": numexpr.evaluate("sum(a)", local_dict=names) / n}),
-        },
+        f"sum(A, axis=0), {side}x{side}": contenders("sum(A, axis=0)", names),
+        f"sum(A, axis=1), {side}x{side}": contenders("sum(A, axis=1)", names),
+        f"a - mean(a), {size:,}": contenders("a - mean(a)", names),
         "sum(a*b), 1,000 (call cost)": dot_case(1000, reference),
     }
 
@@ -114,7 +99,7 @@ def main(argv=None) -> None:
     parser.add_argument("--size", type=lambda t: int(float(t)), default=10_000_000)
     parser.add_argument("--threads", default="all", help="thread count, or 'all' (the default)")
     args = parser.parse_args(argv)
-    threads = len(os.sched_getaffinity(0)) if args.threads == "all" else int(args.threads)
+    threads = fusenum.get_num_threads() if args.threads == "all" else int(args.threads)
     fusenum.set_num_threads(threads)
     numexpr.set_num_threads(threads)
     with tempfile.TemporaryDirectory() as tmp:
@@ -139,7 +124,7 @@ def main(argv=None) -> None:
 
 
 def _ms(seconds: float) -> str:
-    return f"{seconds * 1e3:.2f} ms" if seconds >= 1e-4 else f"{seconds * 1e6:.1f} µs"
+    return _format(seconds).strip()
 
 
 if __name__ == "__main__":

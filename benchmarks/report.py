@@ -6,7 +6,8 @@
 Everything is measured in one process: each contender runs the same
 expression on the same arrays and the best of several repeats is kept. On one
 thread the runs are interleaved, so machine noise hits all contenders alike;
-on several threads each contender runs in a block of its own (twice), because
+on several threads each contender runs in a block of its own (in four rounds,
+each after a pause), because
 the thread pools of OpenMP, numexpr and fusenum spin between calls and would
 otherwise fight over the cores. Results go
 to ``benchmarks/report.md`` (table) and ``benchmarks/report.png`` (speed-up
@@ -61,9 +62,6 @@ _C_TYPES = {"float64": ("double", ""), "float32": ("float", "f")}
 
 def build_c_reference(dtype: str, workdir: Path):
     """Compile the C loops for ``dtype``; returns the ctypes library, or None without a compiler."""
-    compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
-    if compiler is None:
-        return None
     ctype, suffix = _C_TYPES[dtype]
     lines = ["#include <math.h>", "#include <omp.h>", f"typedef {ctype} T;", "#define K(x) ((T)(x))"]
     lines += [f"#define {name} {name.lower()}{suffix}" for name in ("SQRT", "SIN", "COS", "EXP", "LOG")]
@@ -72,9 +70,19 @@ def build_c_reference(dtype: str, workdir: Path):
         lines.append(f"void expr{k}(const T *restrict a, const T *restrict b, const T *restrict c, "
                      f"T *restrict out, long n) {{\n  #pragma omp parallel for simd schedule(static)\n"
                      f"  for (long i = 0; i < n; i++) out[i] = {body};\n}}")
-    source = workdir / f"reference_{dtype}.c"
-    library = workdir / f"libreference_{dtype}.so"
-    source.write_text("\n".join(lines) + "\n")
+    return compile_c("\n".join(lines) + "\n", workdir, f"reference_{dtype}")
+
+
+def compile_c(source_text: str, workdir: Path, stem: str) -> ctypes.CDLL | None:
+    """Compile ``source_text`` with OpenMP into ``workdir/lib<stem>.so`` and load it with ctypes.
+
+    Returns None without a C compiler, or if the compilation fails (no OpenMP, say).
+    """
+    compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if compiler is None:
+        return None
+    source, library = workdir / f"{stem}.c", workdir / f"lib{stem}.so"
+    source.write_text(source_text)
     # -fno-math-errno lets the compiler vectorize sqrt (results are the same; only errno is not set).
     command = [compiler, "-O3", "-march=native", "-fno-math-errno", "-fopenmp", "-shared", "-fPIC",
                str(source), "-o", str(library), "-lm"]

@@ -32,10 +32,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 import fusenum  # noqa: E402
 
+from benchmarks.compare import SPIN_PAUSE_SECONDS  # noqa: E402
 from benchmarks.report import EXPRESSIONS, MEMORY_BOUND, build_c_reference  # noqa: E402
-
-#: Pause after each contender: longer than OpenMP's and fusenum's spin before their threads sleep.
-PAUSE_SECONDS = 0.05
 
 
 def best_of(fn, calls: int = 5) -> float:
@@ -45,7 +43,7 @@ def best_of(fn, calls: int = 5) -> float:
         start = time.perf_counter()
         fn()
         best = min(best, time.perf_counter() - start)
-    time.sleep(PAUSE_SECONDS)
+    time.sleep(SPIN_PAUSE_SECONDS)
     return best
 
 

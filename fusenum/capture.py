@@ -120,8 +120,7 @@ def reduction(row: reductions.Reduction, dtype: np.dtype, shape: tuple[int, ...]
     token of its forcing program. Raises NumPy's error if NumPy refuses the call
     (an axis out of range or repeated, a dtype it does not understand, ``min``
     of nothing); returns None if NumPy accepts it but fusenum does not capture
-    it (complex accumulators, dtypes fusenum lacks, unusual argument types such
-    as ``keepdims=1``).
+    it (dtypes fusenum lacks, unusual argument types such as ``keepdims=1``).
     """
     try:
         token = _reduce_token(row, axis, keepdims, requested)

@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import ExpressionError
 from .expr import Parsed, parse
-from .ir.typing import PY_SCALARS, Builder, NeedsValue, Operand, int_fits, weak_var
+from .ir.typing import PY_SCALARS, Builder, NeedsValue, Operand, scalar_key, weak_var
 from .runtime import Plan, execute
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def evaluate(ex: str | LazyArray, local_dict: dict | None = None, global_dict: d
         if kind is np.ndarray:
             key.append(value.dtype)
         elif kind in PY_SCALARS:
-            key.append(int_fits(value) if kind is int else kind)
+            key.append(scalar_key(value))
         else:
             value = np.asarray(value)
             key.append(value.dtype)

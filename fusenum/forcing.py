@@ -39,10 +39,8 @@ import numpy as np
 from .evaluation import cached_plan
 from .ir import nodes
 from .ir.ops import OPS
-from .ir.typing import Builder, Operand, int_fits
+from .ir.typing import PY_SCALARS, Builder, Operand, scalar_key
 from .runtime import execute
-
-_SCALAR_TYPES = frozenset((bool, int, float, complex))
 
 
 class Program(tuple):
@@ -119,9 +117,9 @@ def linearize(root) -> tuple[Program, list]:
                 emit(item.dtype)
             else:
                 emit(seen)
-        elif kind in _SCALAR_TYPES:
+        elif kind in PY_SCALARS:
             values.append(item)
-            emit(int_fits(item) if kind is int else kind)
+            emit(scalar_key(item))
         else:  # a LazyArray
             seen = done.get(id(item))
             if seen is None:
@@ -132,6 +130,13 @@ def linearize(root) -> tuple[Program, list]:
     return Program(tokens), values
 
 
+def _repeats_an_array(values) -> bool:
+    """Whether an ndarray occurs twice among ``values`` (equal Python scalars may share an object;
+    that does not matter, as scalars are never merged)."""
+    ids = [id(v) for v in values if type(v) is np.ndarray]
+    return len(set(ids)) != len(ids)
+
+
 def run(root, out: np.ndarray | None = None, order: str = "K", casting: str = "same_kind") -> np.ndarray:
     """Compute the lazy expression ``root`` in one compiled pass (into ``out`` if given).
 
@@ -139,7 +144,8 @@ def run(root, out: np.ndarray | None = None, order: str = "K", casting: str = "s
     its program ready from capture (``root._program``); others are walked.
     """
     program, values = root._program, root._leaves
-    if root._value is not None or program is None or len(set(map(id, values))) != len(values):
+    if (root._value is not None or program is None
+            or (len(set(map(id, values))) != len(values) and _repeats_an_array(values))):
         program, values = linearize(root)
     program = Program(program)
     plan = cached_plan(program, program, values)

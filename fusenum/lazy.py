@@ -30,6 +30,7 @@ forced, NumPy computes, and the result is a plain ndarray. NumPy's protocols
 """
 from __future__ import annotations
 
+import math
 import operator
 from typing import Any, Callable
 
@@ -38,16 +39,10 @@ import numpy as np
 from . import capture, forcing
 from .ir.ops import BINARY_SYMBOLS, OPS, UNARY_SYMBOLS, Op
 from .ir.reductions import Reduction
-from .ir.typing import PY_SCALARS, SUPPORTED, check_dtype, int_fits
+from .ir.typing import PY_SCALARS, SUPPORTED, check_dtype, scalar_key
 
 __all__ = ["LazyArray", "lazy"]
 
-# Python's special-method stem for each operator symbol of the op table.
-_METHOD_STEMS = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "//": "floordiv", "%": "mod",
-                 "**": "pow", "<<": "lshift", ">>": "rshift", "&": "and", "|": "or", "^": "xor",
-                 "<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
-_UNARY_STEMS = {"-": "neg", "+": "pos", "~": "invert"}
-_COMPARISONS = frozenset(("<", "<=", ">", ">=", "==", "!="))
 # Operations NumPy computes with a ufunc, which returns a scalar, not a 0-d array, for 0-d operands.
 _UFUNC_TOKENS = frozenset(op.name for op in OPS.values() if op.ufunc is not None)
 
@@ -89,7 +84,7 @@ class LazyArray:
 
     @property
     def size(self) -> int:
-        return _product(self._shape)
+        return math.prod(self._shape)
 
     @property
     def itemsize(self) -> int:
@@ -360,7 +355,7 @@ def capture_operation(op: Op, operands: tuple) -> LazyArray | None:
             elif shape != x.shape:
                 shapes = (shapes or [shape]) + [x.shape]
         else:
-            descriptor = int_fits(x) if kind is int else kind
+            descriptor = scalar_key(x)
         key.append(descriptor)
         args.append(x)
         if program is not None:
@@ -393,10 +388,7 @@ def _capture_cast(x: LazyArray, dtype: np.dtype, stays_array: bool = False) -> L
     operator's target) rather than a user's ``astype``, which keeps a NumPy scalar a scalar.
     """
     token = ("astype", dtype, "array") if stays_array else ("astype", dtype)
-    if x._value is not None:
-        return _node(token, (x._value,), dtype, x._shape, (x._value.dtype, token), (x._value,))
-    program = None if x._program is None else x._program + (token,)
-    return _node(token, (x,), dtype, x._shape, program, x._leaves)
+    return _unary_node(token, x, dtype, x._shape)
 
 
 def capture_reduction(row: Reduction, x: LazyArray, axis: Any, keepdims: bool, dtype: Any) -> LazyArray | None:
@@ -411,6 +403,11 @@ def capture_reduction(row: Reduction, x: LazyArray, axis: Any, keepdims: bool, d
     if typed is None:
         return None
     token, dtype, shape = typed
+    return _unary_node(token, x, dtype, shape)
+
+
+def _unary_node(token: tuple, x: LazyArray, dtype: np.dtype, shape: tuple[int, ...]) -> LazyArray:
+    """The node applying the one-operand token ``token`` to ``x`` (recorded as its ndarray if computed)."""
     if x._value is not None:
         return _node(token, (x._value,), dtype, shape, (x._value.dtype, token), (x._value,))
     program = None if x._program is None else x._program + (token,)
@@ -507,9 +504,14 @@ def _divmod(left: Any, right: Any) -> tuple:
     return quotient, remainder
 
 
-def _binary_methods(symbol: str, op: Op) -> dict[str, Callable]:
-    stem = _METHOD_STEMS[symbol]
-    python_operator = getattr(operator, f"{stem}_" if stem in ("and", "or") else stem)
+def _method_stem(op: Op) -> str:
+    """Python's special-method stem for ``op``: its ``operator`` function's name (``and_`` -> ``and``)."""
+    return op.python_fold.__name__.rstrip("_")
+
+
+def _binary_methods(op: Op) -> dict[str, Callable]:
+    stem = _method_stem(op)
+    python_operator = op.python_fold
 
     def forward(self, other):
         return _operator(op, python_operator, self, other)
@@ -521,14 +523,14 @@ def _binary_methods(symbol: str, op: Op) -> dict[str, Callable]:
         return _in_place(op, python_operator, self, other)
 
     methods = {f"__{stem}__": forward}
-    if symbol not in _COMPARISONS:  # Python reflects a comparison into its mirror image itself
+    if op.weak_cast != "compare":  # Python reflects a comparison into its mirror image itself
         methods.update({f"__r{stem}__": reflected, f"__i{stem}__": in_place})
     return methods
 
 
-def _unary_method(symbol: str, op: Op) -> dict[str, Callable]:
-    stem = _UNARY_STEMS[symbol]
-    python_operator = getattr(operator, stem)
+def _unary_method(op: Op) -> dict[str, Callable]:
+    stem = _method_stem(op)
+    python_operator = op.python_fold
 
     def method(self):
         return _operator(op, python_operator, self)
@@ -538,12 +540,12 @@ def _unary_method(symbol: str, op: Op) -> dict[str, Callable]:
 
 def _install_operators() -> None:
     """Give LazyArray a special method per operator of the op table."""
-    for symbol, op in BINARY_SYMBOLS.items():
-        for name, method in _binary_methods(symbol, op).items():
+    for op in BINARY_SYMBOLS.values():
+        for name, method in _binary_methods(op).items():
             method.__name__ = method.__qualname__ = name
             setattr(LazyArray, name, method)
-    for symbol, op in UNARY_SYMBOLS.items():
-        for name, method in _unary_method(symbol, op).items():
+    for op in UNARY_SYMBOLS.values():
+        for name, method in _unary_method(op).items():
             method.__name__ = method.__qualname__ = name
             setattr(LazyArray, name, method)
     pow_method = LazyArray.__pow__
@@ -575,13 +577,6 @@ def _install_ndarray_attributes() -> None:
 
 
 _install_ndarray_attributes()
-
-
-def _product(shape: tuple[int, ...]) -> int:
-    size = 1
-    for n in shape:
-        size *= n
-    return size
 
 
 # NumPy's protocols need LazyArray and the capture functions above, so they are imported last.

@@ -16,8 +16,8 @@ is computed into when it is an ndarray (or LazyArray) of exactly the result's
 shape and dtype. It falls back to NumPy -- forced inputs, NumPy's scalar or
 ndarray -- for ``where=`` (other than ``True``), ``initial=``, any other
 ``out=`` (NumPy reduces in ``out``'s dtype), a first argument that is not a
-LazyArray, complex accumulators, and arguments NumPy accepts that fusenum
-does not capture; NumPy's errors are raised at capture.
+LazyArray, dtypes fusenum does not compile, and arguments NumPy accepts that
+fusenum does not capture; NumPy's errors are raised at capture.
 
 Everything else -- other ufuncs, ufunc methods and keywords, other NumPy
 functions -- forces the lazy inputs and lets NumPy compute: a plain ndarray
@@ -50,7 +50,7 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
         if result is not None:
             if out is None:
                 return result
-            if _compute_into(result, out[0]):
+            if _force_into(result, out[0], same_dtype=False):
                 return out[0]
     return _ufunc_fallback(ufunc, method, inputs, out, kwargs)
 
@@ -74,12 +74,22 @@ def _foreign(x: Any) -> bool:
     return override is not np.ndarray.__array_ufunc__
 
 
-def _compute_into(result: LazyArray, target: Any) -> bool:
-    """Force ``result`` into ``out=`` target ``target``; False if only NumPy can (broadcasting into
-    a larger ``out``, a dtype fusenum does not compile, a casting error NumPy must word)."""
+def _force_into(result: LazyArray, target: Any, same_dtype: bool) -> bool:
+    """Force ``result`` into ``out=`` target ``target``; False if only NumPy can.
+
+    ``target`` must be a writeable ndarray (or LazyArray) of the result's shape
+    (NumPy would broadcast into a larger ``out``). Its dtype must be the
+    result's if ``same_dtype`` (a reduction: NumPy reduces in ``out``'s dtype),
+    else one fusenum compiles and the result casts to with ``same_kind`` (a
+    casting error is NumPy's to word).
+    """
     array = target.compute() if type(target) is LazyArray else target
-    if (type(array) is not np.ndarray or array.shape != result.shape or not array.flags.writeable
-            or array.dtype.newbyteorder("=") not in SUPPORTED
+    if type(array) is not np.ndarray or array.shape != result.shape or not array.flags.writeable:
+        return False
+    if same_dtype:
+        if array.dtype != result.dtype:
+            return False
+    elif (array.dtype.newbyteorder("=") not in SUPPORTED
             or not np.can_cast(result.dtype, array.dtype, "same_kind")):
         return False
     forcing.run(result, out=array)
@@ -105,9 +115,8 @@ _NO_VALUE = object()
 
 
 def _where(condition: Any, x: Any = _NO_VALUE, y: Any = _NO_VALUE) -> Any:
-    op = OPS.get("where")
-    if x is not _NO_VALUE and y is not _NO_VALUE and op is not None:
-        result = capture_operation(op, (condition, x, y))
+    if x is not _NO_VALUE and y is not _NO_VALUE:
+        result = capture_operation(OPS["where"], (condition, x, y))
         if result is not None:
             return result
     return np.where(*force_all([a for a in (condition, x, y) if a is not _NO_VALUE]))
@@ -177,24 +186,10 @@ def reduce(name: str, a: Any, axis: Any = None, dtype: Any = None, out: Any = No
         if result is not None:
             if out is None:
                 return result
-            if _reduce_into(result, out):
+            if _force_into(result, out, same_dtype=True):
                 return out
     return _reduce_fallback(row, a, method, {"axis": axis, "dtype": dtype, "out": out, "keepdims": keepdims,
                                              **kwargs})
-
-
-def _reduce_into(result: LazyArray, target: Any) -> bool:
-    """Force ``result`` into the ``out=`` of a reduction; False unless ``target`` has the result's
-    shape and dtype exactly (NumPy reduces in ``out``'s dtype, which only NumPy does then)."""
-    kind = type(target)
-    if kind is LazyArray:
-        target = target.compute()
-    elif kind is not np.ndarray:
-        return False
-    if target.shape != result.shape or target.dtype != result.dtype or not target.flags.writeable:
-        return False
-    forcing.run(result, out=target)
-    return True
 
 
 def _reduce_fallback(row: Reduction, a: Any, method: bool, kwargs: dict) -> Any:

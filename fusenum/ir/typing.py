@@ -111,6 +111,13 @@ def int_fits(value: int) -> frozenset:
     return _FITS[bisect_right(_INT_BOUNDS, value)]
 
 
+def scalar_key(value: PyScalar) -> type | frozenset:
+    """The cache-key descriptor of Python scalar ``value``: :func:`int_fits` for an ``int``, else its type."""
+    kind = type(value)
+    # int_fits inlined: this is on evaluate's per-call path
+    return _FITS[bisect_right(_INT_BOUNDS, value)] if kind is int else kind
+
+
 def weak_var(source: object, value: PyScalar) -> WeakVar:
     """The weak operand for a name bound to Python scalar ``value``."""
     pytype = type(value)

@@ -105,8 +105,6 @@ FITS = {
     # float32
     "exp_tail_f32": (lambda r: (_expm1(r) - r) / (r * r), (-0.3466, 0.3466), 4, np.float32,
                      "exp(r) = 1 + r + r**2 * P(r), |r| <= ln2/2"),
-    "log1p_tail_f32": (lambda f: (_log1p(f) - f + f * f / 2) / (f ** 3), (-0.2929, 0.4143), 8, np.float32,
-                       "log1p(f) = f - f**2/2 + f**3 * P(f), f = m - 1, m in [sqrt(1/2), sqrt(2))"),
     "tan_f32": (lambda t: (_tan(t.sqrt()) / t.sqrt() - 1) / t if t else D(1) / 3, (0, 0.6169), 6, np.float32,
                 "tan(r) = r + r**3 * P(r**2), |r| <= pi/4"),
     "atan_f32": (lambda t: (_atan(t.sqrt()) / t.sqrt() - 1) / t if t else D(-1) / 3, (0, 1), 8, np.float32,

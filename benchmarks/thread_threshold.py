@@ -6,7 +6,7 @@ For cheap (``a+b*c``, cost 2 per element) and costlier expressions it times
 each size on one thread and split over all threads (interleaved, best of
 several runs) and prints the smallest size at which the split call wins,
 converted to *work* (elements x op-table cost per element). That work is what
-``fusenum.parallel.PARALLEL_WORK`` is set from.
+``fusenum.runtime.threads.PARALLEL_WORK`` is set from.
 """
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import fusenum  # noqa: E402
-from fusenum import evaluation, parallel  # noqa: E402
-from fusenum.runtime import work_per_element  # noqa: E402
+from fusenum.runtime import PLANS  # noqa: E402
+from fusenum.runtime import threads as parallel  # noqa: E402
+from fusenum.runtime.plan import work_per_element  # noqa: E402
 
 from benchmarks.compare import best_times  # noqa: E402
 
@@ -39,7 +40,7 @@ def main() -> None:
             names = {k: np.random.default_rng(0).random(size) + 1 for k in "abc"}
             out = np.empty(size)
             fusenum.evaluate(text, local_dict=names, out=out)
-            plan = next(p for k, p in evaluation._plans.items() if k[0] == text)
+            plan = next(p for k, p in PLANS.items() if k[0] == text)
             work = work_per_element(plan.root)
 
             def one():

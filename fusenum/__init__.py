@@ -8,17 +8,22 @@ Public API::
     fusenum.cache_info()                         # kernel cache statistics
     fusenum.get_simd() / fusenum.set_simd(name)  # SIMD level (env: FUSENUM_SIMD)
 
+The pipeline, one folder per stage (dependencies point down, CI checks it)::
+
+    frontend/  strings and lazy arrays -> typed IR
+    runtime/   plan cache, plans, layout, staging of reductions, threads, kernel cache
+    codegen/   kernel spec -> LLVM IR -> machine code
+    ir/        op table, nodes, typing (read by every stage)
+
 Results are NumPy's: same dtype (NumPy 2 promotion, NEP 50 weak Python
 scalars), same shape, same values.
 """
-from .cache import CacheInfo, cache_info, clear_cache
 from .codegen.target import available as available_simd
 from .codegen.target import get_simd, set_simd
 from .errors import (CastingError, CompileError, ConfigurationError, ExpressionError, FusenumError,
                      TargetError, UnsupportedDTypeError)
-from .evaluation import evaluate
-from .lazy import LazyArray, lazy
-from .parallel import get_num_threads, set_num_threads
+from .frontend import LazyArray, evaluate, lazy
+from .runtime import CacheInfo, cache_info, clear_cache, get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 

@@ -1,4 +1,9 @@
-"""Shared fixtures: run SIMD-sensitive tests once per SIMD level this machine has."""
+"""Shared fixtures: run SIMD-sensitive tests once per SIMD level this machine has.
+
+``FUSENUM_EXAMPLES`` sets how many examples each hypothesis test draws (default 60);
+``FUSENUM_TEST_SIMD`` restricts the SIMD-sensitive tests to one level (CI's deeper
+hypothesis run uses both).
+"""
 import os
 
 import pytest
@@ -12,7 +17,10 @@ settings.register_profile(
 settings.load_profile("default")
 
 
-@pytest.fixture(params=fusenum.available_simd())
+_LEVELS = [os.environ["FUSENUM_TEST_SIMD"]] if os.environ.get("FUSENUM_TEST_SIMD") else fusenum.available_simd()
+
+
+@pytest.fixture(params=_LEVELS)
 def simd(request):
     """Compile kernels for each available SIMD level in turn (restored afterwards)."""
     previous = fusenum.set_simd(request.param)

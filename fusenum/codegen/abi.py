@@ -13,7 +13,7 @@ coalesced shape followed by each operand's strides in bytes (``ndim`` values
 per operand); kernels whose shape is one dimension with compile-time strides
 ignore it and accept NULL.
 
-A checked kernel (see :class:`~fusenum.codegen.lower.KernelSpec`) also exports
+A checked kernel (see :class:`~fusenum.codegen.spec.KernelSpec`) also exports
 ``int32_t kernel_whole(PyObject *operands)``, the whole-array call.
 
 The return value is 0, or a bitwise OR of the ``STATUS_*`` flags below, which
@@ -30,6 +30,10 @@ from __future__ import annotations
 import ctypes
 
 import numpy as np
+
+#: The kernel's symbol, and the checked kernel's whole-array entry.
+SYMBOL = "kernel"
+WHOLE_SYMBOL = "kernel_whole"
 
 # Bit flags a kernel ORs into its return value.
 STATUS_NEGATIVE_INT_POWER = 1

@@ -73,11 +73,17 @@ def optimize(module_text: str, target: Target):
     return module
 
 
-def compile_kernel(module_text: str, symbols, target: Target) -> Compiled:
-    """Compile ``module_text`` for ``target``; resolve ``symbols`` (a name or a list of names)."""
+def compile_object(module_text: str, target: Target) -> bytes:
+    """Object code for ``module_text`` on ``target`` (what :func:`link` loads and a disk cache keeps)."""
     with _lock:
         module = optimize(module_text, target)
-        object_code = _target_machine(target).emit_object(module)
+        return _target_machine(target).emit_object(module)
+
+
+def compile_kernel(module_text: str, symbols, target: Target) -> Compiled:
+    """Compile ``module_text`` for ``target``; resolve ``symbols`` (a name or a list of names)."""
+    object_code = compile_object(module_text, target)
+    with _lock:
         return link(object_code, symbols)
 
 

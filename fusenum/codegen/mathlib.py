@@ -22,13 +22,13 @@ lanes, one of three implementations is chosen when the kernel is compiled:
 ``FUSENUM_VECTOR_MATH`` (read at import) or :func:`set_mode` restricts the
 choice: ``auto`` (the default, as above), ``builtin`` (never libmvec: fusenum's
 own code, else the C library -- what a machine without libmvec gets) or
-``libm`` (the C library only). Changing it clears the kernel cache.
+``libm`` (the C library only). The mode is part of every kernel's key
+(:mod:`fusenum.codegen.settings`), so kernels of each mode stay cached side by side.
 
 float16 computes in float32 (its registers are float32; the caller rounds).
 """
 from __future__ import annotations
 
-import os
 import platform
 import sys
 from functools import lru_cache
@@ -38,13 +38,12 @@ import numpy as np
 from llvmlite import ir
 
 from ..errors import ConfigurationError
-from . import jit, vmath
+from . import jit, settings, vmath
 from .emitter import F32 as F32_TYPE
 from .emitter import F64 as F64_TYPE
 from .emitter import I32, Emitter
-from .rules import rule
 
-MODES = ("auto", "builtin", "libm")
+MODES = settings.VECTOR_MATH_MODES
 
 #: libmvec variant letter and vector bytes for each SIMD level that has one.
 LIBMVEC_VARIANTS = {"sse2": ("b", 16), "avx2": ("d", 32), "avx512": ("e", 64)}
@@ -60,32 +59,18 @@ LIBMVEC_FUNCTIONS = {
 F32 = np.dtype(np.float32)
 
 
-def _initial_mode() -> str:
-    mode = os.environ.get("FUSENUM_VECTOR_MATH", "").strip().lower() or "auto"
-    if mode not in MODES:
-        raise ConfigurationError(f"FUSENUM_VECTOR_MATH must be one of {', '.join(MODES)}, not {mode!r}")
-    return mode
-
-
-mode = _initial_mode()
-
-
 def get_mode() -> str:
     """The current vector math mode (``auto``, ``builtin`` or ``libm``)."""
-    return mode
+    return settings.vector_math
 
 
 def set_mode(name: str) -> str:
     """Restrict the implementations new kernels use (see the module docstring); returns the
-    previous mode. Compiled kernels are dropped, so every kernel follows the new mode."""
-    global mode
+    previous mode. Kernels compiled under another mode are never used under this one."""
     if name not in MODES:
         raise ConfigurationError(f"vector math mode must be one of {', '.join(MODES)}, not {name!r}")
-    previous, mode = mode, name
-    if previous != name:
-        from ..cache import clear_cache  # kernels compiled under the old mode must go
-
-        clear_cache()
+    previous = settings.vector_math
+    settings.update(vector_math=name)
     return previous
 
 
@@ -128,6 +113,7 @@ def implementation(name: str, dtype: np.dtype, level: str) -> str:
     ``"own"``, ``"libmvec:<symbol>"`` or ``"libm:<function>"``."""
     dtype = F32 if dtype.itemsize <= 4 else np.dtype(dtype)
     own = vmath.kernel(name, dtype)
+    mode = settings.vector_math
     if mode != "libm":
         if own is not None and (own.preferred or mode == "builtin"):
             return "own"
@@ -193,31 +179,3 @@ def _concatenate(em: Emitter, chunks: list, width: int) -> ir.Value:
         chunks = [em.shuffle(left, right, range(2 * left.type.count))
                   for left, right in zip(chunks[::2], chunks[1::2])]
     return chunks[0]
-
-
-# ---- rules -------------------------------------------------------------------------------------
-@rule("math")
-def _math(em, node, args, arg):
-    return call(em, arg, node.args[0].dtype, *args)
-
-
-@rule("logaddexp")
-def _logaddexp(em, node, args, arg):
-    """NumPy's ``npy_logaddexp``: ``max + log1p(exp(-|x - y|))``, with ``x == y`` (equal
-    infinities included) giving ``x + log(2)`` and NaN propagating.
-
-    The C library's ``exp`` and ``log1p``, lane by lane, as NumPy calls them: the sum
-    cancels when ``max`` is negative, and multiplies the last-bit differences of any
-    other implementation into tens of ULPs.
-    """
-    x, y = args
-    dtype = np.dtype(np.float32) if node.args[0].dtype.itemsize <= 4 else node.args[0].dtype
-    b = em.b
-    difference = b.fsub(x, y)
-    larger = b.select(b.fcmp_ordered(">", difference, em.constant_like(x, 0.0)), x, y)
-    exp = em.per_lane(libm_name("exp", dtype), b.fneg(em.intrinsic("llvm.fabs", difference)))
-    tail = em.per_lane(libm_name("log1p", dtype), exp)
-    result = b.fadd(larger, tail)
-    result = b.select(b.fcmp_unordered("uno", difference, difference), difference, result)
-    log2 = float(np.float32(np.log(2.0))) if dtype.itemsize <= 4 else float(np.log(2.0))
-    return b.select(b.fcmp_ordered("==", x, y), b.fadd(x, em.constant_like(x, log2)), result)

@@ -25,7 +25,7 @@ statuses. One call uses the pool at a time; a concurrent caller gets
 for the next call and runs this one alone.
 
 Linux x86-64 only (futex syscall number, ``pause``); elsewhere
-:mod:`fusenum.parallel` uses Python threads.
+:mod:`fusenum.runtime.threads` uses Python threads.
 """
 from __future__ import annotations
 

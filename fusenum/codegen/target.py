@@ -22,6 +22,7 @@ from functools import lru_cache
 import llvmlite.binding as llvm
 
 from ..errors import TargetError
+from . import settings
 
 #: Vector register width in bits for each SIMD level, narrowest first.
 WIDTHS = {"scalar": 0, "sse2": 128, "avx2": 256, "avx512": 512}
@@ -103,23 +104,23 @@ def _initial() -> str:
     return available()[-1]
 
 
-#: The current SIMD level's name (read directly on the hot path; change it with set_simd).
-level = _initial()
+settings.update(simd=_initial())
 
 
 def get_simd() -> str:
     """The SIMD level new kernels are compiled for."""
-    return level
+    return settings.simd
 
 
 def set_simd(name: str) -> str:
-    """Compile new kernels for SIMD level ``name``; returns the previous level."""
-    global level
+    """Compile new kernels for SIMD level ``name``; returns the previous level. Kernels of every
+    level stay cached (the level is part of each kernel's key)."""
     make_target(name)
-    previous, level = level, name
+    previous = settings.simd
+    settings.update(simd=name)
     return previous
 
 
 def current() -> Target:
     """The :class:`Target` of the current SIMD level."""
-    return make_target(level)
+    return make_target(settings.simd)

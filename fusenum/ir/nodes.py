@@ -12,7 +12,7 @@ Node kinds (``op``):
 * ``"cast"``   -- NumPy's ``astype`` of ``args[0]`` to ``dtype``.
 * ``"reduce"`` -- a reduction of ``args[0]``; ``attr`` is a
   :class:`fusenum.ir.reductions.ReduceAttr`. Plans with reductions run in
-  stages (:mod:`fusenum.staging`); kernels never see this node.
+  stages (:mod:`fusenum.runtime.staging`); kernels never see this node.
 * any name in :data:`fusenum.ir.ops.OPS` -- that elementwise operation,
   ``args`` already cast to the loop dtypes NumPy chose.
 

@@ -31,6 +31,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from .nodes import walk
+from .operands import NeedsValue
 
 
 @dataclass(frozen=True)
@@ -129,8 +130,6 @@ def _clip_expand(builder, x, low, high):
     """``np.clip`` converts its first argument with ``np.asarray`` (a Python number there is
     strong), and for an integer ``x`` ignores a Python int bound beyond ``x``'s dtype
     (``np.clip(uint8_array, -1, 300)`` is a copy), which then need not fit the loop dtype."""
-    from .typing import NeedsValue
-
     if getattr(x, "pytype", None) is not None:
         raise NeedsValue([x.source])
     if type(x) in (bool, int, float, complex):
@@ -174,7 +173,6 @@ def _imag_expand(builder, z):
 def _weak_complex_needs_value(z) -> None:
     """The parts of a Python complex are Python floats (weak): typing must know the value."""
     if getattr(z, "pytype", None) is complex:
-        from .typing import NeedsValue
         raise NeedsValue([z.source])
 
 

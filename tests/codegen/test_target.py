@@ -9,7 +9,8 @@ import pytest
 
 import fusenum
 from fusenum.codegen import jit, target
-from fusenum.codegen.lower import Access, KernelSpec, kernel_module
+from fusenum.codegen.modules import kernel_module
+from fusenum.codegen.spec import Access, KernelSpec
 from fusenum.ir import nodes
 
 

@@ -7,7 +7,7 @@ arguments take a slow path that scales subnormals into range.
 """
 from __future__ import annotations
 
-from . import register
+from .registry import register
 from .core import Vec
 
 # The integer trick for a**(-1/3): its constant, chosen to minimise the initial error:

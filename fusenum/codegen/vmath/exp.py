@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from . import register
+from .registry import register
 from .core import Vec
 
 LN2 = math.log(2.0)

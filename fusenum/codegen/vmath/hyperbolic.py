@@ -16,7 +16,7 @@ picked from 32-entry tables by in-register permutes (elsewhere the expm1 form).
 """
 from __future__ import annotations
 
-from . import register
+from .registry import register
 from .core import Vec
 from .exp import CLAMP, EXP_TAIL, FAST_LIMIT, beyond, exp_of_reduced, reduce
 from .exp import expm1 as _expm1

@@ -16,7 +16,7 @@ from __future__ import annotations
 import struct
 from decimal import Decimal, localcontext
 
-from . import register
+from .registry import register
 from .core import Vec
 from .exp import LN2_HI, LN2_LO
 

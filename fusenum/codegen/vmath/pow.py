@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from decimal import Decimal, localcontext
 
-from . import register
+from .registry import register
 from .core import Vec
 from .log import INVC_F32, split_float32, subinterval_inverses
 

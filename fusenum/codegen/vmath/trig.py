@@ -18,7 +18,7 @@ import math
 
 from llvmlite import ir
 
-from . import register
+from .registry import register
 from .core import Vec
 
 # tools/polyfit.py tan_f32: tan(r) = r + r**3 * P(r**2), |r| <= pi/4.

@@ -1,0 +1,31 @@
+"""Kernel modules: the LLVM IR text of one kernel, built by the elementwise or the reduction builder."""
+from __future__ import annotations
+
+from llvmlite import ir
+
+from .abi import SYMBOL, WHOLE_SYMBOL
+from .elementwise import KernelBuilder
+from .emitter import I32, I64, PTR
+from .reduction import ReductionBuilder
+from .spec import KernelSpec
+from .target import Target
+
+
+def kernel_module(spec: KernelSpec, target: Target) -> str:
+    """LLVM IR text of a module defining the kernel for ``spec`` (and its whole-array entry)."""
+    module = ir.Module(name="fusenum")
+    fn = ir.Function(module, ir.FunctionType(I32, [I64, I64, PTR, PTR]), name=SYMBOL)
+    fn.attributes.add("nounwind")
+    builder = KernelBuilder if spec.reduce is None else ReductionBuilder
+    builder(spec, target, fn).build()
+    if spec.checked:
+        whole = ir.Function(module, ir.FunctionType(I32, [PTR]), name=WHOLE_SYMBOL)
+        whole.attributes.add("nounwind")
+        b = ir.IRBuilder(whole.append_basic_block("entry"))
+        b.ret(b.call(fn, [ir.Constant(I64, 0), ir.Constant(I64, -1), whole.args[0], ir.Constant(PTR, None)]))
+    return str(module)
+
+
+def symbols(spec: KernelSpec) -> list[str]:
+    """The entry points a module for ``spec`` exports."""
+    return [SYMBOL, WHOLE_SYMBOL] if spec.checked else [SYMBOL]

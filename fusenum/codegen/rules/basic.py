@@ -1,0 +1,265 @@
+"""Lowering rules of the arithmetic, comparison, bitwise and integer operations.
+
+Every rule reproduces NumPy's result bit for bit, including the corners where
+C would have undefined behaviour (integer division by zero or of MIN by -1,
+over-wide shifts, out-of-range float-to-int casts), and never lets LLVM see
+such an operation: a select keeps the result defined.
+"""
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+
+from .. import mathlib
+from ..abi import STATUS_NEGATIVE_INT_POWER
+from ..emitter import I1, Emitter, scalar_type
+from .casts import F16
+from .registry import EXACT, RULES, rule
+
+
+# ---- plain instructions --------------------------------------------------------
+def _instruction(method: str):
+    def emit(em: Emitter, node, args, arg):
+        return getattr(em.b, method)(*args)
+    return emit
+
+
+for _name, _method in {"add": "add", "sub": "sub", "mul": "mul", "fadd": "fadd", "fsub": "fsub",
+                       "fmul": "fmul", "fdiv": "fdiv", "and": "and_", "or": "or_", "xor": "xor",
+                       "fneg": "fneg"}.items():
+    RULES[_name] = _instruction(_method)
+EXACT.add("fneg")
+
+
+@rule("identity", exact=True)
+def _identity(em, node, args, arg):
+    return args[0]
+
+
+@rule("ineg")
+def _ineg(em, node, args, arg):
+    return em.b.sub(em.const(node.dtype, 0), args[0])
+
+
+@rule("not")
+def _not(em, node, args, arg):
+    return em.b.xor(args[0], em.splat_constant(scalar_type(node.dtype), -1 if node.dtype.kind != "b" else 1))
+
+
+@rule("iabs")
+def _iabs(em, node, args, arg):
+    x = args[0]
+    negative = em.b.icmp_signed("<", x, em.const(node.dtype, 0))
+    return em.b.select(negative, em.b.sub(em.const(node.dtype, 0), x), x)
+
+
+@rule("fabs", exact=True)
+def _fabs(em, node, args, arg):
+    return em.intrinsic("llvm.fabs", args[0])
+
+
+@rule("sqrt")
+def _sqrt(em, node, args, arg):
+    return em.intrinsic("llvm.sqrt", args[0])
+
+
+@rule("square")
+def _square(em, node, args, arg):
+    mul = em.b.fmul if node.dtype.kind == "f" else em.b.mul
+    return mul(args[0], args[0])
+
+
+@rule("reciprocal")
+def _reciprocal(em, node, args, arg):
+    return em.b.fdiv(em.const(node.dtype, 1.0), args[0])
+
+
+@rule("select", exact=True)
+def _select(em, node, args, arg):
+    return em.select(*args)
+
+
+# ---- comparisons -----------------------------------------------------------------
+_FLOAT_PREDICATES = {"<": "olt", "<=": "ole", ">": "ogt", ">=": "oge", "==": "oeq", "!=": "une"}
+
+
+@rule("cmp")
+def _compare(em, node, args, arg):
+    left, right = (a.dtype for a in node.args)
+    x, y = args
+    if left.kind == "f":
+        return em.b.fcmp_unordered(arg, x, y) if arg == "!=" else em.b.fcmp_ordered(arg, x, y)
+    if left.kind != right.kind:
+        # NumPy 2 compares int64 with uint64 exactly: widen both by one bit.
+        wide = em.vector(ir.IntType(8 * max(left.itemsize, right.itemsize) + 1))
+        x = em.b.sext(x, wide) if left.kind == "i" else em.b.zext(x, wide)
+        y = em.b.sext(y, wide) if right.kind == "i" else em.b.zext(y, wide)
+        return em.b.icmp_signed(arg, x, y)
+    if left.kind == "i":
+        return em.b.icmp_signed(arg, x, y)
+    return em.b.icmp_unsigned(arg, x, y)
+
+
+# ---- integer division and remainder -----------------------------------------------
+def safe_divisor(em, dtype, x, y):
+    """(divisor, by_zero): y with the trapping cases (0, and MIN / -1) replaced by 1."""
+    zero = em.const(dtype, 0)
+    by_zero = em.b.icmp_unsigned("==", y, zero)
+    unsafe = by_zero
+    if dtype.kind == "i":
+        overflow = em.b.and_(em.b.icmp_signed("==", x, em.const(dtype, np.iinfo(dtype).min)),
+                             em.b.icmp_signed("==", y, em.const(dtype, -1)))
+        unsafe = em.b.or_(by_zero, overflow)
+    return em.b.select(unsafe, em.const(dtype, 1), y), by_zero
+
+
+@rule("sfloordiv")
+def _sfloordiv(em, node, args, arg):
+    dtype, (x, y) = node.dtype, args
+    divisor, by_zero = safe_divisor(em, dtype, x, y)
+    quotient = em.b.sdiv(x, divisor)
+    # C truncates; floor differs when the remainder is non-zero and the signs differ.
+    inexact = em.b.icmp_signed("!=", em.b.srem(x, divisor), em.const(dtype, 0))
+    signs_differ = em.b.icmp_signed("<", em.b.xor(x, divisor), em.const(dtype, 0))
+    adjust = em.b.and_(inexact, signs_differ)
+    quotient = em.b.select(adjust, em.b.sub(quotient, em.const(dtype, 1)), quotient)
+    return em.b.select(by_zero, em.const(dtype, 0), quotient)
+
+
+@rule("ufloordiv")
+def _ufloordiv(em, node, args, arg):
+    dtype, (x, y) = node.dtype, args
+    divisor, by_zero = safe_divisor(em, dtype, x, y)
+    return em.b.select(by_zero, em.const(dtype, 0), em.b.udiv(x, divisor))
+
+
+@rule("sremainder")
+def _sremainder(em, node, args, arg):
+    dtype, (x, y) = node.dtype, args
+    divisor, by_zero = safe_divisor(em, dtype, x, y)
+    rem = em.b.srem(x, divisor)
+    zero = em.const(dtype, 0)
+    # Python's sign convention: the result takes the divisor's sign.
+    fix = em.b.and_(em.b.icmp_signed("!=", rem, zero),
+                    em.b.icmp_signed("<", em.b.xor(rem, divisor), zero))
+    rem = em.b.select(fix, em.b.add(rem, divisor), rem)
+    return em.b.select(by_zero, zero, rem)
+
+
+@rule("uremainder")
+def _uremainder(em, node, args, arg):
+    dtype, (x, y) = node.dtype, args
+    divisor, by_zero = safe_divisor(em, dtype, x, y)
+    return em.b.select(by_zero, em.const(dtype, 0), em.b.urem(x, divisor))
+
+
+# ---- float floor division and remainder (NumPy's npy_divmod) ---------------------
+def _float_divmod(em: Emitter, dtype: np.dtype, a, b):
+    """(floor quotient, remainder) of NumPy's ``divmod`` for floats."""
+    zero, one = em.const(dtype, 0.0), em.const(dtype, 1.0)
+    mod = em.b.frem(a, b)
+    b_is_zero = em.b.fcmp_ordered("==", b, zero)
+    div = em.b.fdiv(em.b.fsub(a, mod), b)
+    # Move the remainder to the divisor's sign, as Python's % does.
+    mod_nonzero = em.b.fcmp_unordered("!=", mod, zero)
+    signs_differ = em.b.xor(em.b.fcmp_ordered("<", b, zero), em.b.fcmp_ordered("<", mod, zero))
+    shift = em.b.and_(mod_nonzero, signs_differ)
+    signed_zero = em.intrinsic("llvm.copysign", zero, b)
+    mod_fixed = em.b.select(shift, em.b.fadd(mod, b), em.b.select(mod_nonzero, mod, signed_zero))
+    div = em.b.select(shift, em.b.fsub(div, one), div)
+    # Snap the quotient to the nearest integer; a zero quotient takes the sign of a/b.
+    floor = em.intrinsic("llvm.floor", div)
+    round_up = em.b.fcmp_ordered(">", em.b.fsub(div, floor), em.const(dtype, 0.5))
+    floor = em.b.select(round_up, em.b.fadd(floor, one), floor)
+    true_quotient = em.b.fdiv(a, b)
+    div_nonzero = em.b.fcmp_unordered("!=", div, zero)
+    floordiv = em.b.select(div_nonzero, floor, em.intrinsic("llvm.copysign", zero, true_quotient))
+    return (em.b.select(b_is_zero, true_quotient, floordiv),
+            em.b.select(b_is_zero, mod, mod_fixed))
+
+
+@rule("ffloordiv")
+def _ffloordiv(em, node, args, arg):
+    return _float_divmod(em, node.dtype, *args)[0]
+
+
+@rule("fremainder")
+def _fremainder(em, node, args, arg):
+    return _float_divmod(em, node.dtype, *args)[1]
+
+
+# ---- shifts (NumPy: shifting by >= the bit width gives 0, or -1 for negative >>) ---
+def _shift_in_range(em, dtype, amount):
+    return em.b.icmp_unsigned("<", amount, em.const(dtype, 8 * dtype.itemsize))
+
+
+def _zero_filling_shift(em, node, args, shift):
+    """``shift`` (shl or lshr) with NumPy's rule: by the bit width or more gives 0."""
+    dtype, (x, amount) = node.dtype, args
+    ok = _shift_in_range(em, dtype, amount)
+    shifted = shift(x, em.b.select(ok, amount, em.const(dtype, 0)))
+    return em.b.select(ok, shifted, em.const(dtype, 0))
+
+
+@rule("shl")
+def _shl(em, node, args, arg):
+    return _zero_filling_shift(em, node, args, em.b.shl)
+
+
+@rule("lshr")
+def _lshr(em, node, args, arg):
+    return _zero_filling_shift(em, node, args, em.b.lshr)
+
+
+@rule("ashr")
+def _ashr(em, node, args, arg):
+    dtype, (x, amount) = node.dtype, args
+    ok = _shift_in_range(em, dtype, amount)
+    return em.b.ashr(x, em.b.select(ok, amount, em.const(dtype, 8 * dtype.itemsize - 1)))
+
+
+# ---- power -------------------------------------------------------------------------
+@rule("spower", "upower")
+def _int_power(em, node, args, arg):
+    """Exponentiation by squaring, wrapping like NumPy; negative exponents set an error."""
+    dtype, (base, exponent) = node.dtype, args
+    zero = em.const(dtype, 0)
+    if dtype.kind == "i":
+        em.flag_error(em.b.icmp_signed("<", exponent, zero), STATUS_NEGATIVE_INT_POWER)
+    b = em.b
+    entry = b.block
+    loop = b.append_basic_block("ipow.loop")
+    done = b.append_basic_block("ipow.done")
+    b.branch(loop)
+    b.position_at_end(loop)
+    result = b.phi(base.type)
+    square = b.phi(base.type)
+    remaining = b.phi(base.type)
+    result.add_incoming(em.const(dtype, 1), entry)
+    square.add_incoming(base, entry)
+    remaining.add_incoming(exponent, entry)
+    odd = b.trunc(b.and_(remaining, em.const(dtype, 1)), em.vector(I1))
+    next_result = b.select(odd, b.mul(result, square), result)
+    next_square = b.mul(square, square)
+    next_remaining = b.lshr(remaining, em.const(dtype, 1))
+    result.add_incoming(next_result, loop)
+    square.add_incoming(next_square, loop)
+    remaining.add_incoming(next_remaining, loop)
+    b.cbranch(em.any(b.icmp_unsigned("!=", next_remaining, zero)), loop, done)
+    b.position_at_end(done)
+    return next_result
+
+
+@rule("fpower")
+def _float_power(em, node, args, arg):
+    dtype, (base, exponent) = node.dtype, args
+    result = mathlib.call(em, "pow", node.args[0].dtype, base, exponent)
+    if not em.uniform(node.args[1]) or dtype == F16:
+        return result
+    # NumPy's float32 and float64 power loops compute a single-valued exponent of 2,
+    # -1 or 0.5 with square, reciprocal or sqrt (constant exponents are rewritten earlier).
+    special = [(0.5, _sqrt), (-1.0, _reciprocal), (2.0, _square)]
+    for value, fn in special:
+        hit = em.b.fcmp_ordered("==", exponent, em.const(dtype, value))
+        result = em.b.select(hit, fn(em, node, [base], ""), result)
+    return result

@@ -1,0 +1,34 @@
+"""Lowering rules of the transcendental functions: a call of the implementation
+:mod:`fusenum.codegen.mathlib` picks, and ``logaddexp``/``logaddexp2``, which follow NumPy's formula."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..mathlib import call, libm_name
+from .registry import rule
+
+@rule("math")
+def _math(em, node, args, arg):
+    return call(em, arg, node.args[0].dtype, *args)
+
+
+@rule("logaddexp")
+def _logaddexp(em, node, args, arg):
+    """NumPy's ``npy_logaddexp``: ``max + log1p(exp(-|x - y|))``, with ``x == y`` (equal
+    infinities included) giving ``x + log(2)`` and NaN propagating.
+
+    The C library's ``exp`` and ``log1p``, lane by lane, as NumPy calls them: the sum
+    cancels when ``max`` is negative, and multiplies the last-bit differences of any
+    other implementation into tens of ULPs.
+    """
+    x, y = args
+    dtype = np.dtype(np.float32) if node.args[0].dtype.itemsize <= 4 else node.args[0].dtype
+    b = em.b
+    difference = b.fsub(x, y)
+    larger = b.select(b.fcmp_ordered(">", difference, em.constant_like(x, 0.0)), x, y)
+    exp = em.per_lane(libm_name("exp", dtype), b.fneg(em.intrinsic("llvm.fabs", difference)))
+    tail = em.per_lane(libm_name("log1p", dtype), exp)
+    result = b.fadd(larger, tail)
+    result = b.select(b.fcmp_unordered("uno", difference, difference), difference, result)
+    log2 = float(np.float32(np.log(2.0))) if dtype.itemsize <= 4 else float(np.log(2.0))
+    return b.select(b.fcmp_ordered("==", x, y), b.fadd(x, em.constant_like(x, log2)), result)

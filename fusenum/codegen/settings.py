@@ -1,0 +1,43 @@
+"""The settings that change a kernel's machine code: the SIMD level and the vector-math mode.
+
+:mod:`fusenum.codegen.target` and :mod:`fusenum.codegen.mathlib` validate and
+set them; this module only holds them. :data:`key` is the pair of both, and it
+is part of every kernel's cache key (and of every table that keeps kernels), so
+changing a setting never needs a cache cleared: kernels built under another
+setting are simply not found.
+"""
+from __future__ import annotations
+
+import os
+
+from ..errors import ConfigurationError
+
+VECTOR_MATH_MODES = ("auto", "builtin", "libm")
+
+
+def _initial_vector_math() -> str:
+    mode = os.environ.get("FUSENUM_VECTOR_MATH", "").strip().lower() or "auto"
+    if mode not in VECTOR_MATH_MODES:
+        raise ConfigurationError(
+            f"FUSENUM_VECTOR_MATH must be one of {', '.join(VECTOR_MATH_MODES)}, not {mode!r}")
+    return mode
+
+
+#: The SIMD level new kernels are compiled for (``scalar``, ``sse2``, ``avx2``, ``avx512``); set when
+#: :mod:`fusenum.codegen.target` is imported, from ``FUSENUM_SIMD`` or the host.
+simd = "scalar"
+#: The vector-math mode (``auto``, ``builtin``, ``libm``; ``FUSENUM_VECTOR_MATH``).
+vector_math = _initial_vector_math()
+#: ``(simd, vector_math)``: read directly on the hot call path.
+key = (simd, vector_math)
+
+
+def update(simd: str | None = None, vector_math: str | None = None) -> None:
+    """Set either setting (already validated by its owner) and refresh :data:`key`."""
+    global key
+    module = globals()
+    if simd is not None:
+        module["simd"] = simd
+    if vector_math is not None:
+        module["vector_math"] = vector_math
+    key = (module["simd"], module["vector_math"])

@@ -1,0 +1,53 @@
+"""The kernel contract: :class:`KernelSpec` (what decides a kernel's machine code, besides the
+target) and :class:`Access` (how one operand is laid out). The runtime asks for kernels by spec;
+the calling convention itself is in :mod:`fusenum.codegen.abi`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..ir.nodes import Node
+
+
+@dataclass(frozen=True)
+class Access:
+    """How one operand is laid out: layout class (``c``, ``s``, ``0``, ``u``) and byte order."""
+
+    stride: str
+    swapped: bool = False
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    """Everything that determines a kernel's machine code (besides the target).
+
+    A *checked* kernel (one dimension, ``c`` and ``u`` operands only) is the fast
+    path for the common call: it verifies on its own that the arrays it is given
+    are what it was compiled for -- every ``c`` operand C-contiguous with the
+    output's shape, every ``u`` operand 0-d, the output writeable and not
+    partially overlapping an input -- and returns ``STATUS_LAYOUT_MISMATCH``
+    otherwise, so Python needs no checks of its own. ``stop < 0`` means the
+    whole output.
+
+    A *streaming* kernel writes a contiguous output with non-temporal stores,
+    which bypass the cache: for an output larger than the last-level cache this
+    saves reading each output line before writing it (a fifth of the memory
+    traffic of ``a+b*c``). Rows start with scalar steps until the output is
+    vector-aligned, as the aligned stores require.
+    """
+
+    root: Node
+    accesses: tuple[Access, ...]  # one per input slot, then the output
+    ndim: int
+    checked: bool = False
+    streaming: bool = False
+    #: A reduction kernel (:mod:`fusenum.codegen.reduce`) of this reduction (``"sum"``, ``"max"``...).
+    reduce: str | None = None
+    #: Float sums: pairwise blocks, at least as accurate as NumPy's pairwise summation.
+    pairwise: bool = False
+    #: Each call's output is its own piece of a partials array (two more layout words).
+    pieces: bool = False
+
+    @property
+    def needs_layout(self) -> bool:
+        """Whether the kernel reads the ``layout`` argument (else callers may pass NULL)."""
+        return self.ndim > 1 or self.pieces or any(a.stride == "s" for a in self.accesses)

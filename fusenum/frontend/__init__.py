@@ -1,0 +1,18 @@
+"""The front ends: where expressions come from, built into typed IR through one Builder.
+
+* strings: :func:`evaluate` parses numexpr-style text (:mod:`.parser`: Python's
+  ``ast`` against an allowlist, never ``eval``) and looks names up in the
+  caller's frame or the given dicts (:mod:`.evaluation`);
+* lazy arrays: :func:`lazy` wraps arrays whose operators, ufuncs and NumPy
+  functions record operations instead of computing (:mod:`.lazy`,
+  :mod:`.lazy_numpy`, :mod:`.capture`), and forcing turns the recorded graph
+  into a program that keys the plan cache (:mod:`.forcing`).
+
+Both hand the runtime the same IR for the same expression, so they share
+plans and kernels.
+"""
+from . import lazy_numpy  # noqa: F401  (installs LazyArray's NumPy protocols and reduction methods)
+from .evaluation import evaluate
+from .lazy import LazyArray, lazy
+
+__all__ = ["LazyArray", "evaluate", "lazy"]

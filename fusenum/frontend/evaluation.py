@@ -1,0 +1,101 @@
+"""``fusenum.evaluate``: names -> values, (text, dtypes) -> plan, plan -> result.
+
+The path of a repeated call is short on purpose: one dict lookup for the parsed
+text, one lookup per name, one dict lookup for the plan keyed on the text and
+the operands' dtypes, and then the runtime.
+
+Python scalars bound to names are *weak*, as in NumPy (``a + x`` with an int8
+``a`` and a Python int ``x`` is int8). They are kernel operands, so a loop
+that changes ``x`` reuses one kernel. The rare expression that combines such a
+variable only with other constants (``x * 2 + a``) is computed the way Python
+computes ``x * 2``, which needs the value: such plans are specialised per value.
+"""
+from __future__ import annotations
+
+import sys
+from collections import OrderedDict
+
+import numpy as np
+
+from ..errors import ExpressionError
+from ..ir.operands import PY_SCALARS, scalar_key
+from ..runtime import PLANS, Plan, cached_plan, caches, execute
+from .lazy import LazyArray, evaluate_lazy
+from .parser import Parsed, parse
+
+#: Parsed texts kept (least recently parsed are dropped first).
+MAX_ENTRIES = 4096
+
+_MISSING = object()
+
+
+_parsed: "OrderedDict[str, Parsed]" = OrderedDict()
+
+
+def evaluate(ex: str | LazyArray, local_dict: dict | None = None, global_dict: dict | None = None,
+             out: np.ndarray | None = None, order: str = "K", casting: str = "same_kind") -> np.ndarray:
+    """Evaluate array expression ``ex`` in one compiled pass, with NumPy's result.
+
+    Names are looked up in ``local_dict`` then ``global_dict``; each defaults to
+    the caller's locals or globals. Values go through ``np.asarray`` except
+    Python scalars, which stay weakly typed as NumPy treats them. The result
+    has the dtype, shape and values NumPy gives for the same expression; it is
+    written into ``out`` if given (its shape must be the result's; ``casting``
+    as in NumPy), else into a new array laid out as ``order`` says
+    (``'K'`` follows the inputs, ``'A'``, ``'C'``, ``'F'``). A scalar result is
+    a 0-d array.
+
+    ``ex`` may also be a :class:`~fusenum.LazyArray` (which holds its own
+    operands, so the dicts do not apply): see :func:`fusenum.frontend.lazy.evaluate_lazy`.
+    """
+    if type(ex) is not str:
+        if isinstance(ex, LazyArray):
+            if local_dict is not None or global_dict is not None:
+                raise TypeError("local_dict and global_dict do not apply to a LazyArray, "
+                                "which holds its operands")
+            return evaluate_lazy(ex, out, order, casting)
+    parsed = _parsed.get(ex)
+    if parsed is None:
+        parsed = _remember(_parsed, ex, parse(ex))
+    if local_dict is None or global_dict is None:
+        frame = sys._getframe(1)
+        if local_dict is None:
+            local_dict = frame.f_locals
+        if global_dict is None:
+            global_dict = frame.f_globals
+    values = []
+    key = [ex]
+    for name in parsed.names:
+        # .get with a sentinel: a raised KeyError would cost more than the whole kernel call
+        value = local_dict.get(name, _MISSING)
+        if value is _MISSING:
+            value = global_dict.get(name, _MISSING)
+            if value is _MISSING:
+                column = parsed.columns[parsed.names.index(name)]
+                raise ExpressionError(f"unknown name {name!r}", parsed.text, column)
+        kind = type(value)
+        if kind is np.ndarray:
+            key.append(value.dtype)
+        elif kind in PY_SCALARS:
+            key.append(scalar_key(value))
+        else:
+            value = np.asarray(value)
+            key.append(value.dtype)
+        values.append(value)
+    key = tuple(key)
+    plan = PLANS.get(key)
+    if type(plan) is not Plan:
+        plan = cached_plan(key, parsed, values)
+    return execute(plan, values, parsed.names, out, order, casting)
+
+
+def _remember(table: OrderedDict, key, value):
+    table[key] = value
+    if len(table) > MAX_ENTRIES:
+        table.popitem(last=False)
+    return value
+
+
+@caches.owner
+def _clear() -> None:
+    _parsed.clear()

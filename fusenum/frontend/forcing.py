@@ -1,0 +1,151 @@
+"""Forcing a lazy expression graph: graph -> postfix program -> cached plan -> result.
+
+A captured expression is a graph of :class:`~fusenum.frontend.lazy.LazyArray` nodes
+whose leaves are ndarrays and Python scalars. Its :class:`Program` is a tuple
+of tokens in postfix order that says everything the compiled code depends on
+and nothing about the values:
+
+* a new leaf: its descriptor (an ndarray's dtype; a Python scalar's type, or for
+  an ``int`` the integer dtypes that can hold it -- the same key
+  ``fusenum.evaluate`` uses for names bound to Python scalars);
+* ``k >= 0``: leaf ``k`` again (the same ndarray object used twice);
+* ``~k < 0``: the result of operation ``k`` again (a shared subexpression);
+* an op-table name, ``("astype", dtype[, "array"])`` (``"array"``: an in-place
+  operator's 0-d result, which NumPy keeps an array), or ``("reduce", name, axis,
+  keepdims, dtype)`` (a reduction, arguments in the canonical form of
+  :func:`fusenum.frontend.capture.reduction`; built with ``Builder.reduce``): apply it
+  to the top of the stack.
+
+For the common expression -- a tree whose arrays are distinct objects -- the
+program is the concatenation of its operands' programs, so capture builds it
+as it goes and forcing only checks that no array repeats; other graphs (an
+array used twice, shared subexpressions, very large trees) are walked once
+by :func:`linearize`. The program is the key of the plan cache that
+``fusenum.evaluate`` uses too, so forcing an expression seen before costs a
+dict lookup and the kernel call; only a new program is typed and built into IR
+(by :meth:`Program.build`, through the same :class:`~fusenum.ir.typing.Builder`
+as the string front end, so equal expressions get the same IR and share
+compiled kernels).
+
+Python scalars are *weak* run-time operands, exactly like Python scalars bound
+to names in ``fusenum.evaluate``: a loop that changes a coefficient reuses one
+kernel. They are never merged by identity, so the key does not depend on
+whether two equal numbers happen to be one object.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir import nodes
+from ..ir.ops import OPS
+from ..ir.typing import PY_SCALARS, Builder, Operand, scalar_key
+from ..runtime import cached_plan, execute
+
+
+class Program(tuple):
+    """A lazy expression in postfix tokens: the plan-cache key and the template to build its IR."""
+
+    __slots__ = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """A label per leaf (kernel operand source), in order."""
+        count = sum(1 for token in self if _is_new_leaf(token))
+        return tuple(f"lazy operand {k}" for k in range(count))
+
+    def build(self, builder: Builder, operands: list[Operand]) -> Operand:
+        """The expression applied to ``operands`` (one per leaf) through ``builder``."""
+        stack: list[Operand] = []
+        results: list[Operand] = []
+        leaves = 0
+        for token in self:
+            kind = type(token)
+            if kind is str:
+                op = OPS[token]
+                args = stack[len(stack) - op.arity:]
+                del stack[len(stack) - op.arity:]
+                stack.append(builder.apply(op, *args))
+                results.append(stack[-1])
+            elif kind is tuple:
+                if token[0] == "reduce":
+                    _, name, axis, keepdims, dtype = token
+                    stack.append(builder.reduce(name, stack.pop(), axis, keepdims, dtype))
+                else:
+                    stack.append(nodes.cast(stack.pop(), token[1]))
+                results.append(stack[-1])
+            elif kind is int:
+                stack.append(operands[token] if token >= 0 else results[~token])
+            else:
+                stack.append(operands[leaves])
+                leaves += 1
+        return stack.pop()
+
+
+def _is_new_leaf(token) -> bool:
+    return type(token) not in (str, tuple, int)
+
+
+def linearize(root) -> tuple[Program, list]:
+    """The program of the graph under ``root`` and its leaf values (kernel operand sources).
+
+    The arguments of a captured operation are ndarrays, Python scalars and
+    LazyArrays that were not yet computed when it was captured (a computed
+    one is recorded as its ndarray), so every LazyArray met here is expanded.
+    Iterative, so a sum of ten thousand terms built in a loop is no recursion
+    problem; each shared node is expanded once.
+    """
+    if root._value is not None:
+        return Program((root._value.dtype,)), [root._value]
+    tokens: list = []
+    values: list = []
+    emit = tokens.append
+    array_leaves: dict[int, int] = {}
+    done: dict[int, int] = {}
+    stack = [root]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is tuple:  # every argument of item[0] is emitted: now the operation itself
+            done[id(item[0])] = len(done)
+            emit(item[0]._op)
+        elif kind is np.ndarray:
+            seen = array_leaves.get(id(item))
+            if seen is None:
+                array_leaves[id(item)] = len(values)
+                values.append(item)
+                emit(item.dtype)
+            else:
+                emit(seen)
+        elif kind in PY_SCALARS:
+            values.append(item)
+            emit(scalar_key(item))
+        else:  # a LazyArray
+            seen = done.get(id(item))
+            if seen is None:
+                stack.append((item,))
+                stack.extend(reversed(item._args))
+            else:
+                emit(~seen)
+    return Program(tokens), values
+
+
+def _repeats_an_array(values) -> bool:
+    """Whether an ndarray occurs twice among ``values`` (equal Python scalars may share an object;
+    that does not matter, as scalars are never merged)."""
+    ids = [id(v) for v in values if type(v) is np.ndarray]
+    return len(set(ids)) != len(ids)
+
+
+def run(root, out: np.ndarray | None = None, order: str = "K", casting: str = "same_kind") -> np.ndarray:
+    """Compute the lazy expression ``root`` in one compiled pass (into ``out`` if given).
+
+    The common expression -- a tree whose arrays are distinct objects -- has
+    its program ready from capture (``root._program``); others are walked.
+    """
+    program, values = root._program, root._leaves
+    if (root._value is not None or program is None
+            or (len(set(map(id, values))) != len(values) and _repeats_an_array(values))):
+        program, values = linearize(root)
+    program = Program(program)
+    plan = cached_plan(program, program, values)
+    return execute(plan, values, (), out, order, casting)

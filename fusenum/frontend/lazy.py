@@ -1,0 +1,534 @@
+"""``fusenum.lazy()``: ordinary NumPy code on lazy arrays, computed in one compiled pass.
+
+``lazy(a)`` wraps an array without copying it. Operators, the ufuncs of the op
+table and ``np.where`` applied to lazy arrays compute nothing: each returns a
+new :class:`LazyArray` that records the operation, its operands and NumPy's
+result dtype and shape (checked, with NumPy's errors, right away). Using the
+values -- ``np.asarray(r)``, ``r.compute()``, ``fusenum.evaluate(r, out=...)``,
+printing, indexing, ``bool``/``float``, any other NumPy function -- *forces*
+the expression: it runs as one fused kernel, through the same plan and kernel
+caches as ``fusenum.evaluate``, and the LazyArray keeps the result.
+
+Reductions -- the methods ``sum``, ``prod``, ``min``, ``max``, ``mean``,
+``any``, ``all`` and NumPy's functions of the same names (``np.amin``,
+``np.amax`` too) -- are captured as well, with ``axis`` (None, an int, a
+tuple, negative axes), ``keepdims`` and, for ``sum``/``prod``/``mean``,
+``dtype=``: the result is a LazyArray of NumPy's dtype and shape, usable
+anywhere in a further expression (``x - x.mean(axis=0)``), and NumPy's errors
+(``AxisError``, a repeated axis, a dtype NumPy refuses, ``min``/``max`` of an
+empty selection) are raised at capture, not when forced. A reduction to a
+scalar is a 0-d LazyArray, which forces to a 0-d ndarray (NumPy returns a
+NumPy scalar); ``out=`` forces into that array when it has the result's shape
+and dtype. Reductions fall back to NumPy (forced inputs, NumPy's scalar or
+ndarray) for ``where=``, ``initial=``, an ``out=`` of another dtype or shape,
+dtypes fusenum does not compile and argument types NumPy accepts but fusenum
+does not capture (``keepdims=1``, ``axis=0`` on a 0-d array).
+
+What the op table cannot express falls back to NumPy: the lazy inputs are
+forced, NumPy computes, and the result is a plain ndarray. NumPy's protocols
+(``__array_ufunc__``, ``__array_function__``) and the reduction methods are installed by
+:mod:`fusenum.frontend.lazy_numpy`, which the package imports with this module.
+"""
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any, Callable
+
+import numpy as np
+
+from . import capture, forcing
+from ..ir.ops import BINARY_SYMBOLS, OPS, UNARY_SYMBOLS, Op
+from ..ir.reductions import Reduction
+from ..ir.typing import PY_SCALARS, SUPPORTED, check_dtype, scalar_key
+
+__all__ = ["LazyArray", "lazy"]
+
+# Operations NumPy computes with a ufunc, which returns a scalar, not a 0-d array, for 0-d operands.
+_UFUNC_TOKENS = frozenset(op.name for op in OPS.values() if op.ufunc is not None)
+
+
+class LazyArray:
+    """An array whose value is an expression, computed in one compiled pass when first needed.
+
+    Create with :func:`fusenum.lazy`. ``shape``, ``dtype``, ``ndim``, ``size`` and
+    ``len()`` are known without computing. :meth:`compute` (or ``np.asarray``)
+    forces it; the result is kept, so forcing twice computes once. The
+    reductions ``sum``, ``prod``, ``min``, ``max``, ``mean``, ``any`` and ``all``
+    are captured. Other ndarray attributes and methods (``.T``, ``.reshape()``,
+    ``.std()``...) force it and return NumPy's answer.
+    """
+
+    # _op, _args: the captured operation (a token of forcing.Program) and its operands;
+    # _program, _leaves: its forcing program and leaf values when it is a small tree (else None);
+    # _value: the ndarray once computed (from the start for lazy(array)).
+    __slots__ = ("_op", "_args", "_dtype", "_shape", "_program", "_leaves", "_value")
+    __hash__ = None  # type: ignore[assignment]  # == is elementwise, as for ndarray
+
+    def __init__(self, array: Any):
+        leaf = lazy(array)
+        for name in LazyArray.__slots__:
+            setattr(self, name, getattr(leaf, name))
+
+    # ---- what is known without computing ----------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self._shape)
+
+    @property
+    def size(self) -> int:
+        return math.prod(self._shape)
+
+    @property
+    def itemsize(self) -> int:
+        return self._dtype.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * self._dtype.itemsize
+
+    def __len__(self) -> int:
+        if not self._shape:
+            raise TypeError("len() of unsized object")
+        return self._shape[0]
+
+    @property
+    def is_forced(self) -> bool:
+        """Whether the value is computed (always true for ``lazy(array)`` itself)."""
+        return self._value is not None
+
+    # ---- forcing ------------------------------------------------------------------------------
+    def compute(self) -> np.ndarray:
+        """The value as an ndarray, computed in one compiled pass on first use and then kept."""
+        value = self._value
+        if value is None:
+            value = self._value = forcing.run(self)
+        return value
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        value = self.compute()
+        if dtype is not None and np.dtype(dtype) != value.dtype:
+            if copy is False:
+                raise ValueError("Unable to avoid copy while creating an array as requested.")
+            return value.astype(dtype)
+        return value.copy() if copy else value
+
+    def tolist(self) -> Any:
+        return self.compute().tolist()
+
+    def __repr__(self) -> str:
+        return f"LazyArray({np.array_repr(self.compute())})"
+
+    def __str__(self) -> str:
+        return str(self.compute())
+
+    def __format__(self, spec: str) -> str:
+        return format(self.compute(), spec)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.compute()[force_all(key)]
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        # Writes into the value: for lazy(a) that is a itself, as for any view of a.
+        self.compute()[force_all(key)] = force_all(value)
+
+    def __iter__(self):
+        return iter(self.compute())
+
+    def __contains__(self, item: Any) -> bool:
+        return force_all(item) in self.compute()
+
+    def __bool__(self) -> bool:
+        return self._to_scalar(bool)
+
+    def __float__(self) -> float:
+        return self._to_scalar(float)
+
+    def __int__(self) -> int:
+        return self._to_scalar(int)
+
+    def __complex__(self) -> complex:
+        return self._to_scalar(complex)
+
+    def __index__(self) -> int:
+        return self._to_scalar(operator.index)
+
+    def _to_scalar(self, convert: Callable):
+        """``convert`` of the value, as NumPy converts arrays (NumPy's error when it refuses).
+
+        The answer for any size other than 1 does not depend on the values, so
+        NumPy gets a stand-in and an ambiguous ``if big_lazy_array:`` fails
+        without computing anything.
+        """
+        if self.size != 1:
+            return convert(capture.stand_in(self._dtype, self._shape))
+        return convert(self.compute())
+
+    def __reduce__(self):
+        return (lazy, (self.compute(),))
+
+    # ---- captured methods -----------------------------------------------------------------------
+    def astype(self, dtype: Any, order: str = "K", casting: str = "unsafe", subok: bool = True,
+               copy: bool = True) -> LazyArray | np.ndarray:
+        """``ndarray.astype``: lazy for a native dtype fusenum compiles, else computed by NumPy."""
+        dtype = np.dtype(dtype)
+        if order == "K" and dtype in SUPPORTED and dtype.isnative:
+            if casting != "unsafe" and not np.can_cast(self._dtype, dtype, casting):
+                capture.stand_in(self._dtype, self._shape).astype(dtype, casting=casting)  # NumPy's error
+            if not copy and dtype == self._dtype:
+                return self
+            return _capture_cast(self, dtype)
+        return self.compute().astype(dtype, order=order, casting=casting, subok=subok, copy=copy)
+
+    # ---- operators not in the op table --------------------------------------------------------
+    def __abs__(self) -> LazyArray | np.ndarray:
+        if self._dtype.kind == "c" and _stands_for_scalar(self):
+            # NumPy's abs() of a complex *scalar* is the C library's hypot, not the array loop's
+            # formula: the two can differ in the last bit, so NumPy computes this one value.
+            return abs(self.compute()[()])
+        return _operator(OPS["absolute"], abs, self)
+
+    def __divmod__(self, other: Any):
+        return _divmod(self, other)
+
+    def __rdivmod__(self, other: Any):
+        return _divmod(other, self)
+
+    def __matmul__(self, other: Any) -> Any:
+        return np.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Any:
+        return np.matmul(other, self)
+
+    def __imatmul__(self, other: Any) -> Any:
+        return np.matmul(self, other)
+
+
+def lazy(x: Any) -> LazyArray:
+    """Wrap ``x`` as a :class:`LazyArray`, without copying an ndarray.
+
+    ``x`` may be an ndarray, a ``np.memmap`` or anything ``np.asarray`` accepts
+    (lists, NumPy and Python scalars, which become strong 0-d arrays); a
+    LazyArray is returned as it is. The input array is read when the expression
+    is forced, not now: see the README's "Lazy arrays" section on mutation.
+    Raises ``TypeError`` for other ndarray subclasses (``np.matrix``, masked
+    arrays: their operators mean something else) and
+    :class:`~fusenum.UnsupportedDTypeError` for dtypes fusenum does not compile.
+    """
+    kind = type(x)
+    if kind is np.ndarray:
+        # A view: shares the data (read when forced) but not .shape/.dtype, which callers may reassign.
+        array = x.view()
+    elif kind is LazyArray:
+        return x
+    elif isinstance(x, np.ndarray) and kind is not np.memmap:
+        raise TypeError(f"fusenum.lazy() wraps plain ndarrays, not {kind.__module__}.{kind.__name__}, "
+                        f"whose operations have their own meaning; pass np.asarray(x) to drop it")
+    else:
+        array = np.asarray(x)
+    if array.dtype not in SUPPORTED:
+        check_dtype(array.dtype, "the array given to fusenum.lazy()")
+    leaf = object.__new__(LazyArray)
+    leaf._op = leaf._args = None
+    leaf._dtype, leaf._shape, leaf._value = array.dtype, array.shape, array
+    leaf._program, leaf._leaves = (array.dtype,), (array,)
+    return leaf
+
+
+def evaluate_lazy(r: LazyArray, out: np.ndarray | None = None, order: str = "K",
+                  casting: str = "same_kind") -> np.ndarray:
+    """``fusenum.evaluate(r, out=..., order=..., casting=...)`` for a LazyArray ``r``.
+
+    Without ``out`` (and with ``order='K'``) this is ``r.compute()``. With
+    ``out`` the value is written there, with evaluate's checks and casting,
+    and ``r`` does not keep ``out`` (it is the caller's array).
+    """
+    if out is None and order == "K":
+        return r.compute()
+    return forcing.run(r, out, order, casting)
+
+
+# ---- capturing one operation ---------------------------------------------------------------------
+
+_DTYPES = capture.DTYPES
+
+#: Largest tree (in leaves) whose forcing program is built while capturing; larger ones are walked.
+MAX_INLINE_LEAVES = 64
+
+
+def capture_operation(op: Op, operands: tuple) -> LazyArray | None:
+    """``op(*operands)`` as a new LazyArray, or None if fusenum cannot compile it.
+
+    Raises NumPy's error if NumPy would refuse the operation (dtypes, an
+    ``int`` out of range, shapes that do not broadcast). A LazyArray operand
+    that is already computed is recorded as its ndarray, an ndarray as a view.
+    """
+    key = [op.name]
+    args = []
+    shape = None
+    shapes = None  # the operands' shapes, once they differ
+    program: tuple | None = ()
+    leaves: tuple = ()
+    for x in operands:
+        kind = type(x)
+        if kind is LazyArray:
+            if x._value is None:
+                key.append(x._dtype)
+                args.append(x)
+                if shape is None:
+                    shape = x._shape
+                elif shape != x._shape:
+                    shapes = (shapes or [shape]) + [x._shape]
+                if program is not None and x._program is not None:
+                    program += x._program
+                    leaves += x._leaves
+                else:
+                    program = None
+                continue
+            x = x._value
+            kind = np.ndarray
+        elif kind is not np.ndarray and kind not in PY_SCALARS:
+            x = _as_operand(x)
+            if x is None:
+                return None
+            kind = np.ndarray
+        elif kind is np.ndarray:
+            x = x.view()  # see lazy()
+        if kind is np.ndarray:
+            descriptor = x.dtype
+            if shape is None:
+                shape = x.shape
+            elif shape != x.shape:
+                shapes = (shapes or [shape]) + [x.shape]
+        else:
+            descriptor = scalar_key(x)
+        key.append(descriptor)
+        args.append(x)
+        if program is not None:
+            program += (descriptor,)
+            leaves += (x,)
+    if shape is None:  # Python scalars only (say np.add(1, 2, out=lazy_array)): NumPy's business
+        return None
+    key = tuple(key)
+    dtype = _DTYPES.get(key)
+    if dtype is None:
+        dtype = capture.result_dtype(op, args, key)
+        if dtype is None:
+            return None
+    if shapes is not None:
+        shape = capture.broadcast(shapes)
+        if shape is None:
+            capture.raise_numpy_error(capture.numpy_function(op), args)
+            raise ValueError(f"operands could not be broadcast together with shapes {shapes}")
+    if program is not None and len(leaves) <= MAX_INLINE_LEAVES:
+        program += (op.name,)
+    else:
+        program = leaves = None
+    return _node(op.name, tuple(args), dtype, shape, program, leaves)
+
+
+def _capture_cast(x: LazyArray, dtype: np.dtype, stays_array: bool = False) -> LazyArray:
+    """``x.astype(dtype)`` for a native dtype fusenum compiles.
+
+    ``stays_array`` marks the result as a 0-d array where NumPy keeps one (an in-place
+    operator's target) rather than a user's ``astype``, which keeps a NumPy scalar a scalar.
+    """
+    token = ("astype", dtype, "array") if stays_array else ("astype", dtype)
+    return _unary_node(token, x, dtype, x._shape)
+
+
+def capture_reduction(row: Reduction, x: LazyArray, axis: Any, keepdims: bool, dtype: Any) -> LazyArray | None:
+    """``row.numpy(x, axis=axis, keepdims=keepdims[, dtype=dtype])`` as a new LazyArray.
+
+    The node's operation is the token ``("reduce", name, axis, keepdims, dtype)``
+    (see :func:`fusenum.frontend.capture.reduction`), which forcing turns into
+    ``Builder.reduce``. Returns None if fusenum does not capture it; raises
+    NumPy's error if NumPy refuses it.
+    """
+    typed = capture.reduction(row, x._dtype, x._shape, axis, keepdims, dtype)
+    if typed is None:
+        return None
+    token, dtype, shape = typed
+    return _unary_node(token, x, dtype, shape)
+
+
+def _unary_node(token: tuple, x: LazyArray, dtype: np.dtype, shape: tuple[int, ...]) -> LazyArray:
+    """The node applying the one-operand token ``token`` to ``x`` (recorded as its ndarray if computed)."""
+    if x._value is not None:
+        return _node(token, (x._value,), dtype, shape, (x._value.dtype, token), (x._value,))
+    program = None if x._program is None else x._program + (token,)
+    return _node(token, (x,), dtype, shape, program, x._leaves)
+
+
+def _stands_for_scalar(x: LazyArray) -> bool:
+    """Whether ``x`` is a 0-d result that NumPy would have made a scalar (a ufunc of 0-d operands, a
+    reduction to a single value without ``keepdims``)."""
+    if x._shape:
+        return False
+    op = x._op
+    if type(op) is tuple:
+        if op[0] == "astype":  # a NumPy scalar's astype is a scalar
+            return len(op) == 2 and type(x._args[0]) is LazyArray and _stands_for_scalar(x._args[0])
+        return op[0] == "reduce" and not op[3]
+    return op in _UFUNC_TOKENS
+
+
+def _node(op_token: Any, args: tuple, dtype: np.dtype, shape: tuple[int, ...], program: tuple | None,
+          leaves: tuple | None) -> LazyArray:
+    node = object.__new__(LazyArray)
+    node._op, node._args, node._dtype, node._shape = op_token, args, dtype, shape
+    node._program, node._leaves, node._value = program, leaves, None
+    return node
+
+
+def _as_operand(x: Any) -> np.ndarray | None:
+    """A NumPy scalar, list or tuple as the ndarray NumPy would make of it; None for other objects."""
+    if isinstance(x, np.generic) or type(x) in (list, tuple):
+        array = np.asarray(x)
+        return array if array.dtype != object else None
+    return None
+
+
+def force(x: Any) -> Any:
+    return x.compute() if type(x) is LazyArray else x
+
+
+def force_all(x: Any) -> Any:
+    """``x`` with every LazyArray in it (also inside lists, tuples and dicts) forced to its ndarray."""
+    kind = type(x)
+    if kind is LazyArray:
+        return x.compute()
+    if kind is tuple or kind is list:
+        return kind(force_all(item) for item in x)
+    if kind is dict:
+        return {key: force_all(value) for key, value in x.items()}
+    return x
+
+
+# ---- operators -----------------------------------------------------------------------------------
+
+def _operator(op: Op, python_operator: Callable, *operands: Any) -> Any:
+    """``python_operator(*operands)`` captured, or computed by NumPy if fusenum cannot compile it."""
+    result = capture_operation(op, operands)
+    if result is not None:
+        return result
+    if any(getattr(type(x), "__array_ufunc__", 0) is None for x in operands):
+        return NotImplemented  # the other operand opted out of NumPy's operators; let Python ask it
+    return python_operator(*map(force, operands))
+
+
+def _in_place(op: Op, python_operator: Callable, target: LazyArray, other: Any) -> Any:
+    """``target <op>= other``: NumPy's in-place result (target's dtype and shape, same_kind casting), lazily.
+
+    The name is rebound to the new expression; the array ``target`` wraps is
+    never written (an alias of the old LazyArray keeps the old value). A 0-d
+    result of a ufunc or a reduction stands for what NumPy makes a scalar, so it is simply
+    rebound to ``target <op> other``, promotion included, as a scalar would be.
+    """
+    result = _operator(op, python_operator, target, other)
+    if result is NotImplemented or _stands_for_scalar(target):
+        return result
+    native = target._dtype.newbyteorder("=")
+    if result.shape != target._shape or not np.can_cast(result.dtype, native, "same_kind"):
+        out = capture.writable_stand_in(target._dtype, target._shape)
+        capture.raise_numpy_error(capture.numpy_function(op), (target, other), out=out)
+        raise TypeError(f"cannot compute {op.name} in place into {target._dtype} {target._shape}")
+    if result.dtype == native and target._shape:
+        return result
+    # A 0-d target stays a 0-d array in NumPy: the cast (free when the dtype is the same) marks it as one.
+    if type(result) is not LazyArray:  # NumPy computed it
+        return result.astype(native)
+    return _capture_cast(result, native, stays_array=True)
+
+
+def _divmod(left: Any, right: Any) -> tuple:
+    """``divmod`` as NumPy defines it for arrays: ``(left // right, left % right)``."""
+    quotient = capture_operation(OPS["floor_divide"], (left, right))
+    remainder = capture_operation(OPS["remainder"], (left, right))
+    if quotient is None or remainder is None:
+        return divmod(force(left), force(right))
+    return quotient, remainder
+
+
+def _method_stem(op: Op) -> str:
+    """Python's special-method stem for ``op``: its ``operator`` function's name (``and_`` -> ``and``)."""
+    return op.python_fold.__name__.rstrip("_")
+
+
+def _binary_methods(op: Op) -> dict[str, Callable]:
+    stem = _method_stem(op)
+    python_operator = op.python_fold
+
+    def forward(self, other):
+        return _operator(op, python_operator, self, other)
+
+    def reflected(self, other):
+        return _operator(op, python_operator, other, self)
+
+    def in_place(self, other):
+        return _in_place(op, python_operator, self, other)
+
+    methods = {f"__{stem}__": forward}
+    if op.weak_cast != "compare":  # Python reflects a comparison into its mirror image itself
+        methods.update({f"__r{stem}__": reflected, f"__i{stem}__": in_place})
+    return methods
+
+
+def _unary_method(op: Op) -> dict[str, Callable]:
+    stem = _method_stem(op)
+    python_operator = op.python_fold
+
+    def method(self):
+        return _operator(op, python_operator, self)
+
+    return {f"__{stem}__": method}
+
+
+def _install_operators() -> None:
+    """Give LazyArray a special method per operator of the op table."""
+    for op in BINARY_SYMBOLS.values():
+        for name, method in _binary_methods(op).items():
+            method.__name__ = method.__qualname__ = name
+            setattr(LazyArray, name, method)
+    for op in UNARY_SYMBOLS.values():
+        for name, method in _unary_method(op).items():
+            method.__name__ = method.__qualname__ = name
+            setattr(LazyArray, name, method)
+    pow_method = LazyArray.__pow__
+
+    def power(self, other, modulo=None):
+        if modulo is not None:
+            return pow(self.compute(), force(other), modulo)
+        return pow_method(self, other)
+
+    LazyArray.__pow__ = power
+
+
+_install_operators()
+
+
+def _forwarded(name: str) -> property:
+    def get(self):
+        return getattr(self.compute(), name)
+
+    get.__name__ = name
+    return property(get, doc=f"``ndarray.{name}`` of the computed value (forces it).")
+
+
+def _install_ndarray_attributes() -> None:
+    """Every other public ndarray attribute and method, on the computed value (NumPy's answer)."""
+    for name in dir(np.ndarray):
+        if not name.startswith("_") and not hasattr(LazyArray, name):
+            setattr(LazyArray, name, _forwarded(name))
+
+
+_install_ndarray_attributes()
+

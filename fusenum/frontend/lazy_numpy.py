@@ -1,0 +1,301 @@
+"""NumPy's protocols on lazy arrays: ufunc calls and NumPy functions, captured or computed by NumPy.
+
+``__array_ufunc__`` captures a call of any ufunc of the op table (read from
+``BY_UFUNC``, so rows added to the table are captured too), including
+``out=``, which forces the expression into that array. ``__array_function__``
+captures ``np.where`` and ``np.clip`` where the table can express them, the
+reductions of :data:`fusenum.ir.reductions.BY_FUNCTION` (``np.sum``,
+``np.prod``, ``np.min``/``np.amin``, ``np.max``/``np.amax``, ``np.mean``,
+``np.any``, ``np.all``; :func:`reduce` also serves the LazyArray methods) and
+answers ``np.shape``, ``np.ndim``, ``np.size`` and ``np.result_type`` without
+computing.
+
+A reduction of a LazyArray is captured for any ``axis`` (None, int, tuple,
+negative), ``keepdims`` and, where NumPy takes it, ``dtype``; its ``out=``
+is computed into when it is an ndarray (or LazyArray) of exactly the result's
+shape and dtype. It falls back to NumPy -- forced inputs, NumPy's scalar or
+ndarray -- for ``where=`` (other than ``True``), ``initial=``, any other
+``out=`` (NumPy reduces in ``out``'s dtype), a first argument that is not a
+LazyArray, dtypes fusenum does not compile, and arguments NumPy accepts that
+fusenum does not capture; NumPy's errors are raised at capture.
+
+Everything else -- other ufuncs, ufunc methods and keywords, other NumPy
+functions -- forces the lazy inputs and lets NumPy compute: a plain ndarray
+comes back. Objects that override ufuncs or NumPy functions
+themselves get their turn, as NumPy's protocols prescribe.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from . import forcing
+from ..ir.ops import BY_UFUNC, OPS
+from ..ir.reductions import BY_FUNCTION, BY_NAME, Reduction
+from ..ir.typing import PY_SCALARS, SUPPORTED
+from .lazy import LazyArray, capture_operation, capture_reduction, force, force_all
+
+
+def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
+    """``LazyArray.__array_ufunc__``."""
+    out = kwargs.pop("out", None)
+    if out is not None and all(x is None for x in out):
+        out = None
+    if any(_foreign(x) for x in inputs) or (out is not None and any(_foreign(x) for x in out)):
+        return NotImplemented
+    op = BY_UFUNC.get(ufunc)
+    if method == "__call__" and op is not None and not kwargs and len(inputs) == op.arity:
+        result = capture_operation(op, inputs)
+        if result is not None:
+            if out is None:
+                return result
+            if _force_into(result, out[0], same_dtype=False):
+                return out[0]
+    return _ufunc_fallback(ufunc, method, inputs, out, kwargs)
+
+
+def array_function(func: Callable, types: tuple, args: tuple, kwargs: dict) -> Any:
+    """``LazyArray.__array_function__``."""
+    if any(t is not LazyArray and t.__array_function__ is not np.ndarray.__array_function__ for t in types):
+        return NotImplemented
+    handler = FUNCTIONS.get(func)
+    if handler is not None:
+        return handler(*args, **kwargs)
+    return func(*force_all(args), **force_all(kwargs))
+
+
+def _foreign(x: Any) -> bool:
+    """Whether ``x`` overrides ufuncs itself (NumPy's protocol: then we defer to it)."""
+    kind = type(x)
+    if kind is LazyArray or kind is np.ndarray or kind in PY_SCALARS:
+        return False
+    override = getattr(kind, "__array_ufunc__", np.ndarray.__array_ufunc__)
+    return override is not np.ndarray.__array_ufunc__
+
+
+def _force_into(result: LazyArray, target: Any, same_dtype: bool) -> bool:
+    """Force ``result`` into ``out=`` target ``target``; False if only NumPy can.
+
+    ``target`` must be a writeable ndarray (or LazyArray) of the result's shape
+    (NumPy would broadcast into a larger ``out``). Its dtype must be the
+    result's if ``same_dtype`` (a reduction: NumPy reduces in ``out``'s dtype),
+    else one fusenum compiles and the result casts to with ``same_kind`` (a
+    casting error is NumPy's to word).
+    """
+    array = target.compute() if type(target) is LazyArray else target
+    if type(array) is not np.ndarray or array.shape != result.shape or not array.flags.writeable:
+        return False
+    if same_dtype:
+        if array.dtype != result.dtype:
+            return False
+    elif (array.dtype.newbyteorder("=") not in SUPPORTED
+            or not np.can_cast(result.dtype, array.dtype, "same_kind")):
+        return False
+    forcing.run(result, out=array)
+    return True
+
+
+def _ufunc_fallback(ufunc: np.ufunc, method: str, inputs: tuple, out: tuple | None, kwargs: dict) -> Any:
+    """NumPy's own ``ufunc.method`` on the forced inputs; LazyArrays given as ``out`` are returned as such."""
+    if out is not None:
+        kwargs["out"] = forced_out = tuple(map(force, out))
+    result = getattr(ufunc, method)(*map(force, inputs), **kwargs)
+    if out is None:
+        return result
+    given = {id(array): original for array, original in zip(forced_out, out)}
+    if type(result) is tuple:
+        return tuple(given.get(id(r), r) for r in result)
+    return given.get(id(result), result)
+
+
+# ---- NumPy functions -----------------------------------------------------------------------------
+
+_NO_VALUE = object()
+
+
+def _where(condition: Any, x: Any = _NO_VALUE, y: Any = _NO_VALUE) -> Any:
+    if x is not _NO_VALUE and y is not _NO_VALUE:
+        result = capture_operation(OPS["where"], (condition, x, y))
+        if result is not None:
+            return result
+    return np.where(*force_all([a for a in (condition, x, y) if a is not _NO_VALUE]))
+
+
+def clip(a: Any, lower: Any, upper: Any) -> Any:
+    """``np.clip(a, lower, upper)`` the way NumPy computes it, through ufuncs (so captured where the
+    op table has them): a Python int bound beyond the range of an integer ``a`` does not apply."""
+    if a.dtype.kind in "iu":
+        info = np.iinfo(a.dtype)
+        if type(lower) is int and lower <= info.min:
+            lower = None
+        if type(upper) is int and upper >= info.max:
+            upper = None
+    if lower is None and upper is None:
+        return np.positive(a)
+    if lower is None:
+        return np.minimum(a, upper)
+    if upper is None:
+        return np.maximum(a, lower)
+    return np._core.umath.clip(a, lower, upper)
+
+
+def _clip_function(a: Any, a_min: Any = np._NoValue, a_max: Any = np._NoValue, out: Any = None, *,
+                   min: Any = np._NoValue, max: Any = np._NoValue, **kwargs: Any) -> Any:
+    absent = np._NoValue
+    if (type(a) is LazyArray and out is None and not kwargs
+            and (a_min is absent or min is absent) and (a_max is absent or max is absent)):
+        lower = a_min if min is absent else min
+        upper = a_max if max is absent else max
+        if lower is not absent and upper is not absent:
+            return clip(a, lower, upper)
+    return np.clip(*force_all((a, a_min, a_max, out)), min=force_all(min), max=force_all(max),
+                   **force_all(kwargs))
+
+
+def _size(a: Any, axis: int | None = None) -> int:
+    if axis is None and type(a) is LazyArray:
+        return a.size
+    return np.size(force(a), axis)
+
+
+def _astype(x: Any, dtype: Any, /, *, copy: bool = True, **kwargs: Any) -> Any:
+    if type(x) is LazyArray and not kwargs:
+        return x.astype(dtype, copy=copy)
+    return np.astype(force(x), dtype, copy=copy, **kwargs)
+
+
+# ---- reductions ------------------------------------------------------------------------------------
+
+def reduce(name: str, a: Any, axis: Any = None, dtype: Any = None, out: Any = None,
+           keepdims: Any = np._NoValue, method: bool = False, **kwargs: Any) -> Any:
+    """``np.<name>(a, axis, dtype, out, keepdims, **kwargs)``, or ``a.<name>(...)`` if ``method``:
+    captured, or computed by NumPy.
+
+    ``kwargs`` are ``initial=`` and ``where=`` (``np._NoValue`` when not
+    given, as NumPy's own signatures have them) and anything else a caller
+    passed, which NumPy judges. A ``dtype`` given to a reduction without one
+    (``ndarray.any``/``all`` take one positionally; ``np.min`` refuses one)
+    is NumPy's business.
+    """
+    row = BY_NAME[name]
+    extra = {key: value for key, value in kwargs.items()
+             if value is not np._NoValue and not (key == "where" and value is True)}
+    if type(a) is LazyArray and not extra and (dtype is None or row.takes_dtype):
+        result = capture_reduction(row, a, axis, False if keepdims is np._NoValue else keepdims, dtype)
+        if result is not None:
+            if out is None:
+                return result
+            if _force_into(result, out, same_dtype=True):
+                return out
+    return _reduce_fallback(row, a, method, {"axis": axis, "dtype": dtype, "out": out, "keepdims": keepdims,
+                                             **kwargs})
+
+
+def _reduce_fallback(row: Reduction, a: Any, method: bool, kwargs: dict) -> Any:
+    """NumPy's reduction on the forced arguments (a LazyArray given as ``out`` is returned as itself).
+    Arguments not given are left out (``ndarray`` methods refuse ``np._NoValue``)."""
+    out = kwargs["out"]
+    kwargs = {key: force_all(value) for key, value in kwargs.items()
+              if value is not np._NoValue and not (value is None and key in ("dtype", "out", "axis"))}
+    a = force(a)
+    result = getattr(a, row.name)(**kwargs) if method and isinstance(a, np.ndarray) else row.numpy(a, **kwargs)
+    return out if out is not None and result is kwargs.get("out") else result
+
+
+def _reduction_function(row: Reduction) -> Callable:
+    """The handler of NumPy's function for ``row``, with its signature (positional arguments included)."""
+    name = row.name
+    if name in ("sum", "prod"):
+        def handler(a, axis=None, dtype=None, out=None, keepdims=np._NoValue, initial=np._NoValue,
+                    where=np._NoValue, **kwargs):
+            return reduce(name, a, axis, dtype, out, keepdims, initial=initial, where=where, **kwargs)
+    elif name in ("min", "max"):
+        def handler(a, axis=None, out=None, keepdims=np._NoValue, initial=np._NoValue, where=np._NoValue,
+                    **kwargs):
+            return reduce(name, a, axis, out=out, keepdims=keepdims, initial=initial, where=where, **kwargs)
+    elif row.takes_dtype:  # mean
+        def handler(a, axis=None, dtype=None, out=None, keepdims=np._NoValue, *, where=np._NoValue, **kwargs):
+            return reduce(name, a, axis, dtype, out, keepdims, where=where, **kwargs)
+    else:  # any, all
+        def handler(a, axis=None, out=None, keepdims=np._NoValue, *, where=np._NoValue, **kwargs):
+            return reduce(name, a, axis, out=out, keepdims=keepdims, where=where, **kwargs)
+    handler.__name__ = handler.__qualname__ = name
+    return handler
+
+
+# NumPy functions answered without NumPy computing on forced values; every other one falls back.
+FUNCTIONS: dict[Callable, Callable] = {
+    np.where: _where,
+    np.clip: _clip_function,
+    np.shape: lambda a: a.shape if type(a) is LazyArray else np.shape(force_all(a)),
+    np.ndim: lambda a: a.ndim if type(a) is LazyArray else np.ndim(force_all(a)),
+    np.size: _size,
+    np.result_type: lambda *args: np.result_type(*(a.dtype if type(a) is LazyArray else a for a in args)),
+}
+FUNCTIONS.update({function: _reduction_function(row) for function, row in BY_FUNCTION.items()})
+if hasattr(np, "astype"):  # NumPy >= 2.1
+    FUNCTIONS[np.astype] = _astype
+
+
+def _clip_method(self, min: Any = None, max: Any = None, out: Any = None, **kwargs: Any) -> Any:
+    """``ndarray.clip``, lazy where the op table has the operations it needs."""
+    if out is not None or kwargs:
+        return self.compute().clip(min, max, out=force_all(out), **force_all(kwargs))
+    return clip(self, min, max)
+
+# ---- LazyArray methods (ndarray's signatures) ------------------------------------------------
+def _sum_method(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = np._NoValue,
+        initial: Any = np._NoValue, where: Any = np._NoValue) -> Any:
+    """``ndarray.sum``, captured (see the module docstring for what falls back to NumPy)."""
+    return reduce("sum", self, axis, dtype, out, keepdims, True, initial=initial, where=where)
+
+def _prod_method(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = np._NoValue,
+         initial: Any = np._NoValue, where: Any = np._NoValue) -> Any:
+    """``ndarray.prod``, captured (see the module docstring for what falls back to NumPy)."""
+    return reduce("prod", self, axis, dtype, out, keepdims, True, initial=initial, where=where)
+
+def _min_method(self, axis: Any = None, out: Any = None, keepdims: Any = np._NoValue, initial: Any = np._NoValue,
+        where: Any = np._NoValue) -> Any:
+    """``ndarray.min``, captured (see the module docstring for what falls back to NumPy)."""
+    return reduce("min", self, axis, None, out, keepdims, True, initial=initial, where=where)
+
+def _max_method(self, axis: Any = None, out: Any = None, keepdims: Any = np._NoValue, initial: Any = np._NoValue,
+        where: Any = np._NoValue) -> Any:
+    """``ndarray.max``, captured (see the module docstring for what falls back to NumPy)."""
+    return reduce("max", self, axis, None, out, keepdims, True, initial=initial, where=where)
+
+def _mean_method(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = np._NoValue, *,
+         where: Any = np._NoValue) -> Any:
+    """``ndarray.mean``, captured (see the module docstring for what falls back to NumPy)."""
+    return reduce("mean", self, axis, dtype, out, keepdims, True, where=where)
+
+def _any_method(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = np._NoValue, *,
+        where: Any = np._NoValue) -> Any:
+    """``ndarray.any`` (whose undocumented ``dtype`` NumPy computes), captured (see the module docstring
+    for what falls back to NumPy)."""
+    return reduce("any", self, axis, dtype, out, keepdims, True, where=where)
+
+def _all_method(self, axis: Any = None, dtype: Any = None, out: Any = None, keepdims: Any = np._NoValue, *,
+        where: Any = np._NoValue) -> Any:
+    """``ndarray.all`` (whose undocumented ``dtype`` NumPy computes), captured (see the module docstring
+    for what falls back to NumPy)."""
+    return reduce("all", self, axis, dtype, out, keepdims, True, where=where)
+
+def _array_ufunc_method(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
+    return array_ufunc(ufunc, method, inputs, kwargs)
+
+def _array_function_method(self, func: Callable, types: tuple, args: tuple, kwargs: dict) -> Any:
+    return array_function(func, types, args, kwargs)
+
+def _install_methods() -> None:
+    """Give LazyArray its NumPy protocols, ``clip`` and the reduction methods, which are defined here."""
+    methods = {"clip": _clip_method, "sum": _sum_method, "prod": _prod_method, "min": _min_method,
+               "max": _max_method, "mean": _mean_method, "any": _any_method, "all": _all_method,
+               "__array_ufunc__": _array_ufunc_method, "__array_function__": _array_function_method}
+    for name, method in methods.items():
+        method.__name__ = method.__qualname__ = name
+        setattr(LazyArray, name, method)
+
+
+_install_methods()

@@ -1,0 +1,244 @@
+"""The string front end: expression text -> a parsed template -> IR.
+
+The text is parsed with Python's ``ast`` and checked against an allowlist;
+nothing the user writes ever reaches ``eval``, ``exec`` or ``compile``. What is
+accepted:
+
+* names, and ``int``/``float``/``complex``/``bool`` literals;
+* unary ``- + ~``; binary ``+ - * / // % ** << >> & | ^``;
+* one comparison ``< <= > >= == !=`` (chained comparisons are rejected: Python
+  would combine them with ``and``, which arrays do not support);
+* calls, with positional arguments, of the functions in the op table
+  (``where(cond, x, y)``, ``abs(x)``, ...);
+* reductions ``sum prod min max mean any all`` (and ``amin``, ``amax``) of any
+  subexpression, anywhere: ``sum(a*b)``, ``a - mean(a, axis=0)``, with an axis
+  as second argument or ``axis=`` (an int, a tuple of ints or None),
+  ``keepdims=True|False`` and, for sum, prod and mean, ``dtype='float32'``.
+
+Anything else -- attribute access, subscripts, lambdas, other keyword arguments,
+``and``/``or``/``not``, strings -- is an :class:`~fusenum.errors.ExpressionError`
+naming the piece and its column.
+
+Parsing does not depend on the values bound to the names, so a
+:class:`Parsed` template is cached per text and turned into IR once per
+combination of input dtypes.
+"""
+from __future__ import annotations
+
+import ast
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..errors import ExpressionError
+from ..ir.ops import BINARY_SYMBOLS, FUNCTIONS, UNARY_SYMBOLS, Op
+from ..ir.reductions import BY_NAME
+from ..ir.typing import PY_SCALARS, Builder, Operand
+
+_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//",
+           ast.Mod: "%", ast.Pow: "**", ast.LShift: "<<", ast.RShift: ">>",
+           ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^"}
+_COMPARE = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
+_UNARY = {ast.USub: "-", ast.UAdd: "+", ast.Invert: "~"}
+# Function names that are Python builtins: on Python numbers they mean what Python computes.
+PYTHON_BUILTINS = frozenset({"abs"})
+
+_DESCRIBE = {ast.Attribute: "attribute access", ast.Subscript: "subscript", ast.Lambda: "lambda",
+             ast.BoolOp: "'and'/'or' (use '&'/'|')", ast.IfExp: "conditional expression (use where())",
+             ast.ListComp: "comprehension", ast.GeneratorExp: "comprehension",
+             ast.SetComp: "comprehension", ast.DictComp: "comprehension",
+             ast.List: "list display", ast.Tuple: "tuple", ast.Dict: "dict display",
+             ast.Set: "set display", ast.Starred: "starred expression", ast.NamedExpr: "assignment",
+             ast.Await: "await", ast.Yield: "yield", ast.YieldFrom: "yield",
+             ast.JoinedStr: "f-string", ast.Slice: "slice"}
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A validated expression: its names (in order of first use) and a template to build IR."""
+
+    text: str
+    names: tuple[str, ...]
+    columns: tuple[int, ...]          # column of each name's first use
+    template: tuple
+
+    def build(self, builder: Builder, operands: list[Operand]) -> Operand:
+        """The expression applied to ``operands`` (one per name) through ``builder``."""
+        return _build(self.template, builder, operands, self.text)
+
+
+def parse(text: str) -> Parsed:
+    """Validate ``text`` and return its template; :class:`ExpressionError` if invalid."""
+    if not isinstance(text, str):
+        raise TypeError(f"expression must be a str, not {type(text).__name__}")
+    stripped = text.strip()
+    try:
+        tree = ast.parse(stripped, mode="eval")
+    except SyntaxError as exc:
+        # Python reports offset 0 when the text ends too early.
+        column = exc.offset - 1 if exc.offset else len(stripped)
+        detail = "" if exc.msg == "invalid syntax" else f" ({exc.msg})"
+        raise ExpressionError(f"invalid syntax{detail}", stripped, column) from None
+    except (RecursionError, MemoryError):
+        raise ExpressionError("expression nests too deeply", stripped) from None
+    converter = _Converter(stripped)
+    try:
+        template = converter.convert(tree.body)
+    except RecursionError:
+        raise ExpressionError("expression nests too deeply", text) from None
+    return Parsed(text, tuple(converter.names), tuple(converter.columns), template)
+
+
+class _Converter:
+    """AST -> template tuples: ``("name", i)``, ``("const", v)``, ``("op", Op, column, args, python)``."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.names: list[str] = []
+        self.columns: list[int] = []
+
+    def error(self, message: str, node: ast.AST) -> ExpressionError:
+        return ExpressionError(message, self.text, getattr(node, "col_offset", None))
+
+    def convert(self, node: ast.AST) -> tuple:
+        method: Callable | None = getattr(self, f"_{type(node).__name__}", None)
+        if method is None:
+            what = _DESCRIBE.get(type(node), type(node).__name__)
+            raise self.error(f"{what} is not allowed in an expression", node)
+        return method(node)
+
+    def _Name(self, node: ast.Name) -> tuple:
+        if node.id not in self.names:
+            self.names.append(node.id)
+            self.columns.append(node.col_offset)
+        return ("name", self.names.index(node.id))
+
+    def _Constant(self, node: ast.Constant) -> tuple:
+        if type(node.value) not in PY_SCALARS:
+            raise self.error(f"literal {node.value!r} is not a number", node)
+        return ("const", node.value)
+
+    def _UnaryOp(self, node: ast.UnaryOp) -> tuple:
+        symbol = _UNARY.get(type(node.op))
+        if symbol is None:
+            raise self.error("'not' is not allowed in an expression (use '~')", node)
+        return self._apply(UNARY_SYMBOLS[symbol], node, [node.operand], python=True)
+
+    def _BinOp(self, node: ast.BinOp) -> tuple:
+        symbol = _BINARY.get(type(node.op))
+        if symbol is None:
+            raise self.error(f"operator {type(node.op).__name__} is not allowed", node)
+        return self._apply(BINARY_SYMBOLS[symbol], node, [node.left, node.right], python=True)
+
+    def _Compare(self, node: ast.Compare) -> tuple:
+        if len(node.ops) != 1:
+            raise self.error("chained comparisons are not allowed (combine them with '&')", node)
+        symbol = _COMPARE.get(type(node.ops[0]))
+        if symbol is None:
+            raise self.error(f"comparison {type(node.ops[0]).__name__} is not allowed", node)
+        return self._apply(BINARY_SYMBOLS[symbol], node, [node.left, node.comparators[0]], python=True)
+
+    def _Call(self, node: ast.Call) -> tuple:
+        if not isinstance(node.func, ast.Name):
+            raise self.error("only calls of functions by name are allowed", node)
+        if node.func.id in BY_NAME:
+            return self._reduction(node)
+        op = FUNCTIONS.get(node.func.id)
+        if op is None:
+            raise self.error(f"unknown function {node.func.id!r}", node)
+        if node.keywords:
+            keyword = node.keywords[0]
+            raise self.error(f"keyword argument {keyword.arg!r} is not allowed in {node.func.id}()", keyword)
+        if len(node.args) != op.arity:
+            raise self.error(f"{node.func.id}() takes {op.arity} argument"
+                             f"{'s' if op.arity != 1 else ''}, got {len(node.args)}", node)
+        return self._apply(op, node, node.args, python=node.func.id in PYTHON_BUILTINS)
+
+    def _reduction(self, node: ast.Call) -> tuple:
+        """``sum(x[, axis][, axis=..., keepdims=..., dtype=...])`` (``dtype`` for sum, prod and mean)."""
+        name = node.func.id
+        row = BY_NAME[name]
+        allowed = ("axis", "keepdims", "dtype") if row.takes_dtype else ("axis", "keepdims")
+        if not 1 <= len(node.args) <= 2:
+            raise self.error(f"{name}() takes an expression and optionally an axis, "
+                             f"got {len(node.args)} positional arguments", node)
+        options = {"axis": None, "keepdims": False, "dtype": None}
+        if len(node.args) == 2:
+            options["axis"] = self._axis(node.args[1], name)
+        for keyword in node.keywords:
+            if keyword.arg not in allowed:
+                raise self.error(f"keyword argument {keyword.arg!r} is not allowed in {name}() "
+                                 f"(allowed: {', '.join(allowed)})", keyword)
+            if keyword.arg == "axis" and len(node.args) == 2:
+                raise self.error(f"{name}() got the axis twice", keyword)
+            if keyword.arg == "axis":
+                options["axis"] = self._axis(keyword.value, name)
+            elif keyword.arg == "keepdims":
+                if not (isinstance(keyword.value, ast.Constant) and type(keyword.value.value) is bool):
+                    raise self.error(f"keepdims of {name}() must be True or False", keyword.value)
+                options["keepdims"] = keyword.value.value
+            else:
+                options["dtype"] = self._dtype(keyword.value, name)
+        return ("reduce", row.name, node.col_offset, self.convert(node.args[0]),
+                options["axis"], options["keepdims"], options["dtype"])
+
+    def _axis(self, node: ast.AST, name: str):
+        """An axis literal: None, an int (maybe negative), or a tuple of ints."""
+        if isinstance(node, ast.Constant) and node.value is None:
+            return None
+        if isinstance(node, ast.Tuple):
+            return tuple(self._axis_int(element, name) for element in node.elts)
+        return self._axis_int(node, name)
+
+    def _axis_int(self, node: ast.AST, name: str) -> int:
+        sign = 1
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            sign = -1 if isinstance(node.op, ast.USub) else 1
+            node = node.operand
+        if not (isinstance(node, ast.Constant) and type(node.value) is int):
+            raise self.error(f"the axis of {name}() must be an integer, a tuple of integers or None", node)
+        return sign * node.value
+
+    def _dtype(self, node: ast.AST, name: str) -> np.dtype:
+        """A dtype written as a string (``dtype='float32'``) or a bare dtype name (``dtype=float32``)."""
+        spelled = node.value if isinstance(node, ast.Constant) else node.id if isinstance(node, ast.Name) else None
+        try:
+            if not isinstance(spelled, str):
+                raise TypeError
+            return np.dtype(spelled)
+        except TypeError:
+            raise self.error(f"the dtype of {name}() must be a dtype name such as 'float64'", node) from None
+
+    def _apply(self, op: Op, node: ast.AST, args: list[ast.AST], python: bool = False) -> tuple:
+        return ("op", op, node.col_offset, tuple(self.convert(a) for a in args), python)
+
+
+def _build(template: tuple, builder: Builder, operands: list[Operand], text: str) -> Operand:
+    kind = template[0]
+    if kind == "name":
+        return operands[template[1]]
+    if kind == "const":
+        return template[1]
+    if kind == "reduce":
+        _, name, column, arg, axis, keepdims, dtype = template
+        value = _build(arg, builder, operands, text)
+        with _located(name, column, text):
+            return builder.reduce(name, value, axis, keepdims, dtype)
+    _, op, column, args, python = template
+    values = [_build(arg, builder, operands, text) for arg in args]
+    with _located(op.name, column, text):
+        return builder.apply(op, *values, python=python)
+
+
+@contextmanager
+def _located(name: str, column: int, text: str):
+    """Note on an error raised while typing where in the text it comes from."""
+    try:
+        yield
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        if not getattr(exc, "_fusenum_located", False) and hasattr(exc, "add_note"):
+            exc.add_note(f"in {name}() at column {column} of {text!r}")
+            exc._fusenum_located = True
+        raise

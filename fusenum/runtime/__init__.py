@@ -1,0 +1,20 @@
+"""The runtime: plans, their execution, threads and the kernel cache.
+
+``frontend`` builds typed IR and asks this stage for a plan
+(:func:`cached_plan`, the plan cache both front ends share) and for its result
+(:func:`execute`). A plan runs its kernels -- asked for by
+:class:`~fusenum.codegen.spec.KernelSpec` from :mod:`.kernels` -- over
+broadcast, coalesced operands (:mod:`.layout`), in stages when it has
+reductions (:mod:`.staging`), on several threads when it is big
+(:mod:`.threads`). Every cache registers with :mod:`.caches`, so
+:func:`clear_cache` reaches them all.
+"""
+from .caches import clear_cache
+from .elementwise import execute
+from .kernels import CacheInfo, cache_info
+from .plan import Plan
+from .plan_cache import PLANS, Template, cached_plan
+from .threads import get_num_threads, set_num_threads
+
+__all__ = ["PLANS", "CacheInfo", "Plan", "Template", "cache_info", "cached_plan", "clear_cache", "execute",
+           "get_num_threads", "set_num_threads"]

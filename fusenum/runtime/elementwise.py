@@ -1,0 +1,117 @@
+"""Running a plan: bind operands, broadcast, allocate, coalesce, call.
+
+:func:`execute` runs a :class:`~fusenum.runtime.plan.Plan` on concrete values
+(a plan with reductions goes to :mod:`fusenum.runtime.staging`, which ends in
+an elementwise plan):
+
+1. the result shape is the broadcast of every array bound to the expression;
+2. ``out`` is checked (shape, ``casting``) or allocated (``order``);
+3. dimensions are put in the output's memory order and every pair of adjacent
+   dimensions that is contiguous in all operands is merged, as NumPy's
+   iterator does, so most calls become one flat loop;
+4. each operand gets a layout class (see :mod:`fusenum.codegen.spec`), which
+   with the dimension count selects the kernel;
+5. the kernel runs over ``[0, size)`` with the GIL released, split over threads
+   when the call is big enough (:mod:`fusenum.runtime.threads`), and with streaming
+   stores when the output is larger than the last-level cache.
+
+The common call -- C-contiguous arrays of one shape -- skips steps 1 to 4: a
+*checked* kernel verifies the layout itself and reports a mismatch, upon which
+the general path runs.
+
+If ``out`` overlaps an input in any other way than element-for-element (say
+``out=a[::-1]`` while reading ``a``), the result is computed into a temporary
+first, as NumPy does, so overlap never changes the answer.
+"""
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+
+from . import kernels, threads
+from ..codegen import settings
+from ..codegen.abi import STATUS_LAYOUT_MISMATCH, raise_status
+from ..codegen.spec import Access
+from .layout import CASTING_RULES, ORDERS, access, allocate, broadcast_shape, check_out, coalesce, needs_temporary
+from .plan import STREAM_BYTES, Plan
+
+
+def execute(plan: Plan, values: list, names=(), out=None, order: str = "K",
+            casting: str = "same_kind") -> np.ndarray:
+    """Evaluate ``plan`` on ``values`` (one per name: an ndarray or a Python scalar)."""
+    if plan.first_array is not None and (order == "K" or order == "C" or order == "A"):
+        # The common call: the checked kernel verifies the layout itself.
+        kernel = plan.checked.get(settings.key)
+        compiled_now = kernel is None
+        if compiled_now:
+            kernel = plan.compile_checked(values)
+        if kernel is not None:
+            if out is None:
+                result = np.empty(values[plan.first_array].shape, plan.dtype)
+            elif type(out) is np.ndarray and out.dtype == plan.dtype and casting in CASTING_RULES:
+                result = out
+            else:
+                result = None
+            if result is not None:
+                operands = plan.take(values) + (result,)
+                size = result.size
+                if size < plan.big_size:
+                    status = kernel.whole(operands)
+                else:
+                    status = plan.run_big(kernel, values, operands, size, result.itemsize)
+                if not status:
+                    if not compiled_now:
+                        kernels.stats.hits += 1
+                    return result
+                if status != STATUS_LAYOUT_MISMATCH:
+                    raise_status(status)
+    return execute_general(plan, values, names, out, order, casting)
+
+
+def execute_general(plan: Plan, values: list, names=(), out=None, order: str = "K",
+                    casting: str = "same_kind") -> np.ndarray:
+    """:func:`execute` for any layout: broadcast, coalesce, pick the kernel by layout."""
+    if plan.staged is not None:
+        return plan.staged(plan, values, out, order, casting)
+    arrays = [v for v in values if type(v) is np.ndarray]
+    shape = broadcast_shape(arrays, [n for n, v in zip(names, values) if type(v) is np.ndarray])
+    operands = list(plan.take(values))
+    if out is None:
+        if order not in ORDERS:
+            raise ValueError(f"order must be one of 'K', 'A', 'C', 'F', not {order!r}")
+        result = target = allocate(shape, plan.dtype, order, arrays)
+    else:
+        check_out(out, shape, plan.dtype, casting)
+        result = out
+        target = np.empty_like(out) if needs_temporary(out, operands) else out
+    if target.size:
+        run(plan, operands, target)
+    if target is not result:
+        np.copyto(result, target, casting="unsafe")
+    return result
+
+
+def run(plan: Plan, operands: list[np.ndarray], out: np.ndarray) -> None:
+    """Call the kernel for these operands' layout to fill ``out`` (non-empty)."""
+    arrays = operands + [out]
+    shape, strides = coalesce(out.shape, arrays)
+    ndim = len(shape)
+    accesses = tuple(access(a, s) for a, s in zip(operands, strides)) + (
+        Access("c" if strides[-1][-1] == out.itemsize else "s", not out.dtype.isnative),)
+    streaming = out.nbytes >= STREAM_BYTES and accesses[-1].stride == "c"
+    kernel = plan.kernel(out.dtype, accesses, ndim, streaming=streaming)
+    layout = None
+    if kernel.needs_layout:
+        words = list(shape) + [s for per_operand in strides for s in per_operand]
+        layout = struct.pack(f"{len(words)}q", *words)
+    size = out.size
+    if threads._threads > 1 and size >= plan.parallel_size:
+        status = threads.run(kernel, tuple(arrays), layout, size, out.itemsize, threads._threads,
+                              size >= plan.wake_size)
+    else:
+        status = kernel.function(0, size, tuple(arrays), layout)
+    if status:
+        raise_status(status)
+
+

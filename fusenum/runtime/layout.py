@@ -1,0 +1,135 @@
+"""Array layout: broadcasting shapes, allocating and checking results, and coalescing dimensions.
+
+What NumPy's iterator does before a loop runs, done once per call (or once per
+layout, for staged reductions): the broadcast shape of the operands, the
+result array laid out as ``order`` asks, ``out=`` checked as NumPy checks it,
+and the dimensions put in the output's memory order with every pair of
+adjacent dimensions that is contiguous in all operands merged, so most calls
+become one flat loop. :func:`access` classifies an operand's layout along the
+innermost dimension (the layout classes of :class:`~fusenum.codegen.spec.Access`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..codegen.spec import Access
+from ..errors import CastingError
+from ..ir.typing import check_dtype
+
+CASTING_RULES = ("no", "equiv", "safe", "same_kind", "unsafe")
+ORDERS = ("K", "A", "C", "F")
+
+
+def broadcast_shape(arrays: list[np.ndarray], names=()) -> tuple[int, ...]:
+    """NumPy's broadcast of the arrays' shapes (ValueError naming the operands if impossible)."""
+    if not arrays:
+        return ()
+    first = arrays[0].shape
+    if all(a.shape == first for a in arrays):
+        return first
+    try:
+        return np.broadcast_shapes(*(a.shape for a in arrays))
+    except ValueError:
+        described = ", ".join(f"{n}: {a.shape}" for n, a in zip(names, arrays)) or \
+            " ".join(str(a.shape) for a in arrays)
+        raise ValueError(f"operands could not be broadcast together with shapes {described}") from None
+
+
+def allocate(shape, dtype: np.dtype, order: str, arrays: list[np.ndarray]) -> np.ndarray:
+    """A new result array laid out as ``order`` asks (``K`` follows the inputs' layout)."""
+    if order == "K":
+        return _like_inputs(shape, dtype, arrays)
+    if order == "A":
+        fortran = arrays and all(a.flags.f_contiguous and not a.flags.c_contiguous
+                                 for a in arrays if a.ndim > 1)
+        order = "F" if fortran else "C"
+    return np.empty(shape, dtype, order=order)
+
+
+def _like_inputs(shape, dtype, arrays) -> np.ndarray:
+    """An array whose axes are ordered in memory like the first full-shape input's."""
+    for a in arrays:
+        if a.shape == shape and a.ndim > 1 and not a.flags.c_contiguous:
+            axes = sorted(range(a.ndim), key=lambda ax: -abs(a.strides[ax]))
+            base = np.empty([shape[ax] for ax in axes], dtype)
+            return base.transpose(np.argsort(axes))
+        if a.shape == shape:
+            break
+    return np.empty(shape, dtype)
+
+
+def check_out(out, shape, dtype: np.dtype, casting: str) -> None:
+    """Validate ``out=``: an ndarray, writeable, of the result's shape, castable to."""
+    if type(out) is not np.ndarray:
+        raise TypeError(f"out must be a numpy.ndarray, not {type(out).__name__}")
+    if casting not in CASTING_RULES:
+        raise ValueError(f"casting must be one of {', '.join(map(repr, CASTING_RULES))}, not {casting!r}")
+    if not out.flags.writeable:
+        raise ValueError("output array is read-only")
+    if out.shape != tuple(shape):
+        raise ValueError(f"out has shape {out.shape}, but the expression's result has shape {tuple(shape)}")
+    check_dtype(out.dtype, "out")
+    if not np.can_cast(dtype, out.dtype, casting):
+        raise CastingError(f"Cannot cast expression output from {dtype!r} to {out.dtype!r} "
+                           f"with casting rule {casting!r}")
+
+
+def needs_temporary(out: np.ndarray, operands: list[np.ndarray]) -> bool:
+    """Whether writing ``out`` could clobber an input element before it is read."""
+    for a in operands:
+        if a.size and np.may_share_memory(out, a):
+            same_elements = (a.shape == out.shape and a.strides == out.strides
+                             and a.itemsize == out.itemsize
+                             and a.__array_interface__["data"][0] == out.__array_interface__["data"][0])
+            if not same_elements:
+                return True
+    return False
+
+
+def access(a: np.ndarray, strides: list[int]) -> Access:
+    if not any(strides):
+        stride = "u"
+    elif strides[-1] == a.itemsize:
+        stride = "c"
+    else:
+        stride = "0" if strides[-1] == 0 else "s"
+    return Access(stride, not a.dtype.isnative)
+
+
+def coalesce(shape, arrays: list[np.ndarray]) -> tuple[list[int], list[list[int]]]:
+    """Merge dimensions, in the last array's (the output's) memory order.
+
+    Returns the merged shape and, per array, its strides in bytes over it
+    (0 along broadcast dimensions). The shape has at least one dimension.
+    """
+    ndim = len(shape)
+    strides = [broadcast_strides(a, shape) for a in arrays]
+    out_strides = strides[-1]
+    axes = sorted((ax for ax in range(ndim) if shape[ax] != 1), key=lambda ax: -abs(out_strides[ax]))
+    return merge_axes(shape, strides, axes)
+
+
+def merge_axes(shape, strides: list[list[int]], axes: list[int]) -> tuple[list[int], list[list[int]]]:
+    """``shape``'s ``axes`` (outermost first), adjacent ones merged where every operand is contiguous
+    across them; returns the merged shape and each operand's strides over it."""
+    dims: list[int] = []
+    per_array: list[list[int]] = [[] for _ in strides]
+    for ax in axes:
+        inner = [s[ax] for s in strides]
+        if dims and all(outer[-1] == stride * shape[ax] for outer, stride in zip(per_array, inner)):
+            dims[-1] *= shape[ax]
+            for merged, stride in zip(per_array, inner):
+                merged[-1] = stride
+        else:
+            dims.append(shape[ax])
+            for merged, stride in zip(per_array, inner):
+                merged.append(stride)
+    if not dims:
+        return [1], [[0] for _ in strides]
+    return dims, per_array
+
+
+def broadcast_strides(a: np.ndarray, shape) -> list[int]:
+    """``a``'s strides over ``shape`` (NumPy's broadcasting: 0 along broadcast dimensions)."""
+    pad = len(shape) - a.ndim
+    return [0] * pad + [0 if n == 1 else s for n, s in zip(a.shape, a.strides)]

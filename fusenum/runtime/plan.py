@@ -1,0 +1,131 @@
+"""Plans: an expression typed for one combination of input dtypes, and the kernels it uses.
+
+A :class:`Plan` holds its IR root, where each kernel operand comes from
+(:class:`~fusenum.ir.operands.Source`), and the kernels compiled for it so far,
+keyed by layout and by the codegen settings (SIMD level, vector math). The
+thresholds that decide how a call runs (threads, streaming stores) are worked
+out once, from the expression's cost per element.
+"""
+from __future__ import annotations
+
+from operator import itemgetter
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import kernels
+from . import threads as threads_module
+from ..codegen import settings
+from ..codegen.spec import Access, KernelSpec
+from ..ir import nodes
+from ..ir.nodes import Node
+from ..ir.ops import expression_cost
+from ..ir.operands import Source
+from .kernels import Kernel
+
+
+def _last_level_cache_bytes() -> int:
+    """Size of the largest CPU cache (Linux sysfs), or 32 MiB when it cannot be read."""
+    sizes = []
+    for entry in Path("/sys/devices/system/cpu/cpu0/cache").glob("index*/size"):
+        text = entry.read_text().strip().upper()
+        scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
+        digits = text.rstrip("KMG")
+        if digits.isdigit():
+            sizes.append(int(digits) * scale)
+    return max(sizes, default=32 << 20)
+
+
+#: Outputs at least this big are written with non-temporal (cache-bypassing) stores.
+STREAM_BYTES = _last_level_cache_bytes()
+
+
+class Plan:
+    """An expression typed for specific input dtypes, with its kernels by layout.
+
+    ``first_array`` is the index of the first array bound to the expression
+    when every bound array is a kernel operand: then the common call (all
+    arrays C-contiguous with one shape) can go straight to a checked kernel
+    with an output shaped like that array. Otherwise it is None.
+    """
+
+    __slots__ = ("root", "sources", "dtype", "kernels", "first_array", "checked", "checked_streaming", "take",
+                 "parallel_size", "wake_size", "stream_size", "big_size", "_array_swapped", "staged")
+
+    def __init__(self, root: Node, sources: tuple[Source, ...], values: list, staged: Callable | None = None):
+        self.root = root
+        self.sources = sources
+        self.dtype = root.dtype
+        self.kernels: dict[tuple, Kernel] = {}
+        arrays = [i for i, v in enumerate(values) if type(v) is np.ndarray]
+        operand_arrays = {s.key for s in sources if s.dtype is None}
+        #: How a plan with reductions runs (:func:`fusenum.runtime.staging.execute`); None without.
+        self.staged = staged
+        self.first_array = arrays[0] if arrays and set(arrays) <= operand_arrays and staged is None else None
+        self._array_swapped = {i: not values[i].dtype.isnative for i in arrays}
+        #: Checked kernels by codegen settings (SIMD level, vector math), without and with streaming stores.
+        self.checked: dict[tuple, Kernel] = {}
+        self.checked_streaming: dict[tuple, Kernel] = {}
+        self.take = _operand_getter(sources)  # values -> tuple of the kernel's input arrays
+        work = work_per_element(root)
+        self.parallel_size = threads_module.min_size(work)
+        self.wake_size = threads_module.wake_size(work)
+        self.stream_size = max(1, STREAM_BYTES // self.dtype.itemsize)
+        self.big_size = min(self.parallel_size, self.stream_size)
+
+    def kernel(self, out_dtype: np.dtype, accesses: tuple[Access, ...], ndim: int,
+               checked: bool = False, streaming: bool = False) -> Kernel:
+        key = (out_dtype, accesses, ndim, checked, streaming, settings.key)
+        found = self.kernels.get(key)
+        if found is not None:
+            kernels.stats.hits += 1
+            return found
+        root = nodes.cast(self.root, out_dtype.newbyteorder("="))
+        spec = KernelSpec(root, accesses, ndim, checked, streaming)
+        found = self.kernels[key] = kernels.kernel(spec)
+        return found
+
+    def compile_checked(self, values: list, streaming: bool = False) -> Kernel | None:
+        """The fast path's checked kernel, compiled if these values fit it (else None).
+
+        Until a call's arrays are all C-contiguous with one shape nothing is
+        compiled, so expressions only ever used on strided data compile one kernel.
+        """
+        arrays = [v for v in values if type(v) is np.ndarray]
+        shape = arrays[0].shape
+        if not all(a.shape == shape and a.flags.c_contiguous for a in arrays):
+            return None
+        accesses = tuple(Access("c", self._array_swapped[s.key]) if s.dtype is None else Access("u")
+                         for s in self.sources) + (Access("c"),)
+        kernel = self.kernel(self.dtype, accesses, 1, checked=True, streaming=streaming)
+        (self.checked_streaming if streaming else self.checked)[settings.key] = kernel
+        return kernel
+
+    def run_big(self, kernel: Kernel, values: list, operands: tuple, size: int, itemsize: int) -> int:
+        """Run a checked kernel call too big for one plain call: streaming stores, threads."""
+        if size >= self.stream_size:
+            # If these arrays do not fit a checked kernel, the plain one reports the mismatch.
+            kernel = self.checked_streaming.get(settings.key) or self.compile_checked(values, True) or kernel
+        threads = threads_module._threads if size >= self.parallel_size else 1
+        return threads_module.run(kernel, operands, None, size, itemsize, threads, size >= self.wake_size)
+
+
+def work_per_element(root: Node) -> int:
+    """How much work one element is: the arrays it touches (inputs and output) plus op-table costs."""
+    arrays = 1 + sum(1 for n in nodes.walk(root) if n.op == "input")
+    return arrays + expression_cost(root)
+
+
+def _operand_getter(sources: tuple[Source, ...]):
+    """A fast ``values -> tuple of kernel input arrays`` for these sources."""
+    keys = [s.key for s in sources]
+    if any(s.dtype is not None for s in sources):
+        return lambda values: tuple(values[s.key] if s.dtype is None else s.convert(values[s.key])
+                                    for s in sources)
+    if len(keys) == 0:
+        return lambda values: ()
+    if len(keys) == 1:
+        key = keys[0]
+        return lambda values: (values[key],)
+    return itemgetter(*keys)

@@ -1,0 +1,119 @@
+"""The plan cache both front ends share: (template, value descriptors) -> typed plan.
+
+A *template* is what a plan is built from: a parsed text
+(:mod:`fusenum.frontend.parser`) or a lazy program
+(:mod:`fusenum.frontend.forcing`). The key says what the plan depends on (the
+template and the values' descriptors), never the values themselves, except
+for the rare expression whose typing depends on a Python scalar's value
+(:class:`~fusenum.ir.operands.NeedsValue`): those plans are specialised per
+value (:class:`_ByValue`).
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Protocol
+
+import numpy as np
+
+from . import caches, staging
+from ..ir.operands import NeedsValue, Operand, weak_var
+from ..ir.typing import Builder
+from .plan import Plan
+
+#: Plans kept (least recently created are dropped first).
+MAX_ENTRIES = 4096
+#: Value-specialised plans kept per expression.
+MAX_VALUE_PLANS = 64
+
+
+class Template(Protocol):
+    """What a plan is built from: a parsed text, or a lazy program (:class:`fusenum.frontend.forcing.Program`)."""
+
+    names: tuple[str, ...]  # one label per bound value
+
+    def build(self, builder: Builder, operands: list[Operand]) -> Operand: ...
+
+
+#: The plans, by key; front ends may read it directly on their hot path (a hit is a :class:`Plan`).
+PLANS: "OrderedDict[tuple, object]" = OrderedDict()
+
+
+def cached_plan(key: tuple, template: Template, values: list) -> Plan:
+    """The plan for ``template`` typed for ``values``, from the plan cache both front ends share.
+
+    ``key`` says what the plan depends on (the template and the values'
+    descriptors), never the values themselves. The front ends' keys cannot
+    collide: a text's key starts with the text, a lazy program with a leaf
+    descriptor.
+    """
+    plan = PLANS.get(key)
+    if plan is None:
+        plan = _remember(PLANS, key, _make_plan(template, values))
+    if type(plan) is _ByValue:
+        plan = plan.plan_for(template, values)
+    return plan
+
+
+def _remember(table: OrderedDict, key, value):
+    table[key] = value
+    if len(table) > MAX_ENTRIES:
+        table.popitem(last=False)
+    return value
+
+
+def _make_plan(parsed: Template, values: list):
+    """The plan for these values' dtypes; a :class:`_ByValue` if it must know some values."""
+    literal: frozenset = frozenset()
+    while True:
+        try:
+            plan = _build_plan(parsed, values, literal)
+        except NeedsValue as needed:
+            literal |= needed.sources
+            continue
+        if not literal:
+            return plan
+        by_value = _ByValue(literal)
+        by_value.plans[by_value.key(values)] = plan
+        return by_value
+
+
+def _build_plan(parsed: Template, values: list, literal: frozenset) -> Plan:
+    """Type the expression for these values (the ``literal`` ones by value)."""
+    builder = Builder()
+    operands = []
+    for index, (name, value) in enumerate(zip(parsed.names, values)):
+        if type(value) is np.ndarray:
+            operands.append(builder.array(index, value.dtype, label=name))
+        elif index in literal:
+            operands.append(value)
+        else:
+            operands.append(weak_var(index, value))
+    return staging.new_plan(*builder.finish(parsed.build(builder, operands)), values)
+
+
+class _ByValue:
+    """Plans for an expression whose typing depends on some Python-scalar values."""
+
+    def __init__(self, indices: frozenset):
+        self.indices = tuple(sorted(indices))
+        self.plans: OrderedDict = OrderedDict()
+
+    def key(self, values: list) -> tuple:
+        # repr tells -0.0 from 0.0 and makes every NaN one key
+        return tuple((type(values[i]), repr(values[i])) for i in self.indices)
+
+    def plan_for(self, parsed: Template, values: list) -> Plan:
+        key = self.key(values)
+        plan = self.plans.get(key)
+        if plan is None:
+            plan = self.plans[key] = _build_plan(parsed, values, frozenset(self.indices))
+            if len(self.plans) > MAX_VALUE_PLANS:
+                self.plans.popitem(last=False)
+        return plan
+
+
+
+
+@caches.owner
+def clear() -> None:
+    PLANS.clear()

@@ -1,0 +1,308 @@
+"""Running plans that contain reductions: innermost reductions first, then the rest.
+
+``a - mean(a, axis=0)`` needs the mean before the subtraction can start, so a
+plan with reductions runs in stages. Each stage computes the innermost
+reductions left -- each one a single fused pass of a reduction kernel
+(:mod:`fusenum.codegen.reduction`) over its argument, with no temporary of the
+argument's size -- into arrays of the *reduced* shape, and the expression
+continues with those arrays as ordinary operands, broadcasting back as in
+NumPy. The last stage is an ordinary elementwise plan (which also handles
+``out=``, ``casting=`` and ``order=``).
+
+One reduction pass:
+
+1. The argument's operands broadcast to the iteration shape; the reduction
+   axes (as written: negative, tuple, None) are resolved against it with
+   NumPy's errors. The accumulator array has the kept shape and is filled with
+   the reduction's start value; its strides are 0 along reduced axes.
+2. Axes are ordered so that the inputs' smallest strides are innermost, then
+   merged where contiguous, as for elementwise kernels.
+3. Parallel and deterministic: if the outermost axis is kept, threads take
+   disjoint slices of it and write disjoint results. So they do when the
+   results are many and the innermost axis is kept (``sum(x, axis=0)`` of a
+   (3, 5M) array): that axis is cut into tiles made outermost, which leaves
+   every result's order of operations as it was. Otherwise the iteration
+   is cut into *pieces* (how many depends only on the sizes and the work per
+   element, never on the thread count; none below the size worth threads),
+   each reduced into its own row of a partials array, and the partials are
+   combined in piece order. So a result is the same whatever the thread count
+   and however the threads were scheduled.
+4. ``mean`` divides the sum by the count as NumPy does (``true_divide`` in the
+   accumulator dtype); a reduction without identity (``min``, ``max``) of no
+   elements raises NumPy's ValueError.
+
+Everything but the kernel call is worked out once per layout of the arrays
+(shapes, strides, dtypes), thread count and SIMD level (:class:`_Call`), so a
+cached reduction costs a few microseconds of Python, like an elementwise call.
+"""
+from __future__ import annotations
+
+import math
+import struct
+from collections import OrderedDict
+
+import numpy as np
+
+from . import caches, elementwise, kernels
+from . import threads as pool
+from .. import errors
+from ..codegen import settings
+from ..codegen.abi import raise_status
+from ..codegen.spec import KernelSpec
+from ..ir import nodes
+from ..ir.nodes import Node
+from ..ir.operands import Source
+from ..ir.ops import OPS
+from ..ir.reductions import REDUCTIONS, ReduceAttr, normalize_axes, result_shape, start_value
+from .layout import access, broadcast_shape, broadcast_strides, merge_axes
+from .plan import Plan, work_per_element
+
+#: No split into pieces below this many elements (a piece is a kernel call of its own).
+PIECE_MIN_SIZE = 1 << 15
+#: At most this many pieces (partials rows) per reduction.
+MAX_PIECES = 16
+#: Results (kept elements) of more bytes than this are not cut into pieces, whose partial results
+#: would cost a pass over memory of their own: threads take tiles of the results instead (_tiled).
+PIECES_MAX_RESULT_BYTES = 1 << 16
+#: Tiles of results split over threads are at least this long.
+TILE_MIN_SIZE = 4096
+
+_stages: "OrderedDict[Node, _Stages]" = OrderedDict()
+_final_plans: "OrderedDict[tuple, object]" = OrderedDict()
+MAX_ENTRIES = 1024
+#: Prepared passes kept per reduction (layouts seen); all are forgotten when it fills.
+MAX_CALLS = 64
+
+
+class _Step:
+    """One reduction of a staged plan, prepared once: its argument as a kernel root over its own
+    slots, where those slots come from, and the slot its result fills."""
+
+    def __init__(self, node: Node, slot: int):
+        used = nodes.inputs(node.args[0])
+        self.attr: ReduceAttr = node.attr
+        self.row = REDUCTIONS[node.attr.reduction]
+        self.dtype = node.dtype
+        self.argument = nodes.replace(node.args[0], {n: nodes.input_slot(k, n.dtype) for k, n in enumerate(used)})
+        self.sources = [n.attr for n in used]
+        self.slot = slot
+        self.work = work_per_element(self.argument)
+        self.start = start_value(self.attr.reduction, node.dtype)
+        self.pairwise = self.row.combine == "add" and node.dtype.kind in "fc"
+        #: Prepared passes (:class:`_Call`) by the arrays' layout, SIMD level and thread count.
+        self.calls: dict[tuple, _Call] = {}
+
+
+class _Stages:
+    """How a root with reductions runs: its reductions, innermost first, then the final expression."""
+
+    def __init__(self, root: Node, slots: int):
+        self.steps: list[_Step] = []
+        while True:
+            innermost = [n for n in nodes.walk(root) if n.op == "reduce" and not has_reductions(n.args[0])]
+            if not innermost:
+                break
+            mapping = {}
+            for node in innermost:
+                mapping[node] = nodes.input_slot(slots, node.dtype)
+                self.steps.append(_Step(node, slots))
+                slots += 1
+            root = nodes.replace(root, mapping)
+        used = nodes.inputs(root)
+        self.final_slots = [n.attr for n in used]
+        self.final_root = nodes.replace(root, {n: nodes.input_slot(k, n.dtype) for k, n in enumerate(used)})
+        #: The whole expression is one reduction: its fresh result array is the answer as it is.
+        self.direct = root.op == "input" and any(step.slot == root.attr for step in self.steps)
+
+
+def has_reductions(root: Node) -> bool:
+    """Whether ``root`` must run in stages."""
+    return any(n.op == "reduce" for n in nodes.walk(root))
+
+
+def new_plan(root: Node, sources: tuple[Source, ...], values: list) -> Plan:
+    """A plan for ``root``, run in stages (by :func:`execute`) if it has reductions."""
+    return Plan(root, sources, values, execute if has_reductions(root) else None)
+
+
+def execute(plan, values: list, out=None, order: str = "K", casting: str = "same_kind") -> np.ndarray:
+    """Evaluate ``plan`` (a :class:`~fusenum.runtime.plan.Plan` with reductions) on ``values``."""
+    operands = list(plan.take(values))
+    stages = _stages.get(plan.root)
+    if stages is None:
+        stages = _remember(_stages, plan.root, _Stages(plan.root, len(operands)))
+    for step in stages.steps:
+        assert step.slot == len(operands)
+        operands.append(reduce(step, [operands[k] for k in step.sources]))
+    final_values = [operands[k] for k in stages.final_slots]
+    if stages.direct and out is None and order in ("K", "A", "C"):
+        return final_values[0]
+    # 0-d values (reduced to one value) go in as scalars: the rest then take the checked fast path.
+    scalar = tuple(v.ndim == 0 for v in final_values)
+    if any(scalar):
+        final_values = [v[()] if zero_d else v for v, zero_d in zip(final_values, scalar)]
+    key = (stages.final_root, tuple(v.dtype for v in final_values), scalar)
+    final = _final_plans.get(key)
+    if final is None:
+        sources = tuple(Source(k, v.dtype.newbyteorder("=") if zero_d else None)
+                        for k, (v, zero_d) in enumerate(zip(final_values, scalar)))
+        final = _remember(_final_plans, key, Plan(stages.final_root, sources, final_values))
+    return elementwise.execute(final, final_values, (), out, order, casting)
+
+
+@caches.owner
+def _clear() -> None:
+    _stages.clear()
+    _final_plans.clear()
+
+
+def _remember(table: OrderedDict, key, value):
+    table[key] = value
+    if len(table) > MAX_ENTRIES:
+        table.popitem(last=False)
+    return value
+
+
+def reduce(step: _Step, arrays: list[np.ndarray]) -> np.ndarray:
+    """The value of one prepared reduction on its argument's arrays."""
+    key = (tuple([(a.shape, a.strides, a.dtype) for a in arrays]), settings.key, pool._threads)
+    call = step.calls.get(key)
+    if call is None:
+        call = _Call(step, arrays)
+        if len(step.calls) >= MAX_CALLS:
+            step.calls.clear()
+        step.calls[key] = call
+    return call.run(arrays)
+
+
+class _Call:
+    """One reduction pass for one layout of its arrays (shapes, strides, dtypes), thread count and
+    SIMD level, worked out once: the kernel, its layout words and how the work is split."""
+
+    def __init__(self, step: _Step, arrays: list[np.ndarray]):
+        attr = step.attr
+        self.step = step
+        shape = broadcast_shape(arrays)
+        axes = normalize_axes(attr.axis, len(shape))
+        self.count = math.prod(shape[ax] for ax in axes)
+        if self.count == 0 and step.row.identity is None:
+            raise ValueError(f"zero-size array to reduction operation {OPS[step.row.combine].ufunc.__name__} "
+                             f"which has no identity")
+        self.kept_shape = result_shape(shape, axes, True)
+        self.shape = self.kept_shape if attr.keepdims else result_shape(shape, axes, False)
+        self.kernel = None
+        self.pieces: tuple | None = None
+        if math.prod(shape):
+            self._plan(arrays, shape, axes)
+
+    def _plan(self, arrays: list[np.ndarray], shape, axes) -> None:
+        """Kernel and work split for a non-empty pass (see the module docstring, steps 2 and 3)."""
+        step = self.step
+        reduced = set(axes)
+        accumulator = np.empty(self.kept_shape, step.dtype)  # the layout of every call's accumulator
+        strides = [broadcast_strides(a, shape) for a in arrays]
+        strides.append([0 if ax in reduced else accumulator.strides[ax] for ax in range(len(shape))])
+        dims, merged = _merge(shape, strides)
+        accesses = tuple(access(a, s) for a, s in zip(arrays, merged)) + (
+            access(accumulator, merged[-1]),)
+        size = math.prod(dims)
+        parallel_size = pool.min_size(step.work)
+        self.threads = pool.get_num_threads() if size >= parallel_size else 1
+        self.wake_ok = size >= pool.wake_size(step.work)
+        # Pieces are worth their partials only for a pass big enough for threads whose results are few.
+        pieces = 1
+        if not merged[-1][0] and size >= parallel_size:
+            if merged[-1][-1] and accumulator.nbytes > PIECES_MAX_RESULT_BYTES:
+                if self.threads > 1:
+                    dims, merged = _tiled(dims, merged, self.threads)
+            else:
+                pieces = _pieces(size, dims[0], accumulator.size)
+        inner = size // dims[0]
+        spec = KernelSpec(step.argument, accesses, len(dims), reduce=step.attr.reduction, pairwise=step.pairwise,
+                          pieces=pieces > 1)
+        self.kernel = kernels.kernel(spec)
+        words = list(dims) + [s for per_operand in merged for s in per_operand]
+        if pieces > 1:
+            rows = -(-dims[0] // pieces)
+            if inner == 1:
+                rows = -(-rows // 64) * 64  # pieces of a flat reduction start on aligned elements
+            length = rows * inner
+            self.pieces = (-(-size // length),) + self.kept_shape
+            words += [length, accumulator.size * accumulator.itemsize]  # the partials' row stride
+            self.ranges = [(start, min(start + length, size)) for start in range(0, size, length)]
+            self.layout = _pack(words)
+            return
+        self.layout = _pack(words) if self.kernel.needs_layout else None
+        self.ranges = [(0, size)]
+        if self.threads > 1 and merged[-1][0] and dims[0] > 1:
+            parts = min(dims[0], self.threads * pool.CHUNKS_PER_THREAD)
+            bounds = [dims[0] * k // parts * inner for k in range(parts + 1)]
+            self.ranges = [(bounds[k], bounds[k + 1]) for k in range(parts) if bounds[k] < bounds[k + 1]]
+
+    def run(self, arrays: list[np.ndarray]) -> np.ndarray:
+        step = self.step
+        accumulator = np.full(self.kept_shape, step.start, step.dtype)
+        if self.kernel is not None:
+            self._reduce(arrays, accumulator)
+        if step.attr.reduction == "mean":
+            if self.count:
+                np.true_divide(accumulator, self.count, out=accumulator, casting="unsafe")
+            else:
+                errors.warn("Mean of empty slice.")
+                with np.errstate(all="ignore"):
+                    np.true_divide(accumulator, self.count, out=accumulator, casting="unsafe")
+        return accumulator if self.shape == self.kept_shape else accumulator.reshape(self.shape)
+
+    def _reduce(self, arrays: list[np.ndarray], accumulator: np.ndarray) -> None:
+        """Reduce the step's argument into ``accumulator`` (filled with the start value)."""
+        kernel, ranges = self.kernel, self.ranges
+        if self.pieces is not None:
+            partials = np.full(self.pieces, self.step.start, accumulator.dtype)
+            status = pool.run_ranges(kernel, (*arrays, partials), self.layout, ranges, self.threads,
+                                         self.wake_ok)
+            if status:
+                raise_status(status)
+            OPS[self.step.row.combine].ufunc.reduce(partials, axis=0, out=accumulator)
+            return
+        operands = (*arrays, accumulator)
+        if len(ranges) > 1:
+            status = pool.run_ranges(kernel, operands, self.layout, ranges, self.threads, self.wake_ok,
+                                         split=True)
+        else:
+            status = kernel.function(0, ranges[0][1], operands, self.layout)
+        if status:
+            raise_status(status)
+
+
+def _tiled(dims: list[int], strides: list[list[int]], threads: int) -> tuple[list[int], list[list[int]]]:
+    """The iteration with its innermost axis (a kept one) cut into equal tiles made the outermost
+    axis, so that threads take disjoint tiles of the results: ``sum(x, axis=0)`` of a (3, 5M)
+    array. Each result is still reduced in the same order, so no bit changes. Unchanged if the
+    axis has no divisor giving about ``CHUNKS_PER_THREAD`` tiles per thread of ``TILE_MIN_SIZE``
+    elements or more (tiles stay long so that each row's reads stream)."""
+    length, wanted = dims[-1], threads * pool.CHUNKS_PER_THREAD
+    for count in sorted(range(threads, 4 * wanted + 1), key=lambda count: abs(count - wanted)):
+        if length % count == 0 and length // count >= TILE_MIN_SIZE:
+            tile = length // count
+            return [count, *dims[:-1], tile], [[s[-1] * tile, *s[:-1], s[-1]] for s in strides]
+    return dims, strides
+
+
+def _pieces(size: int, rows: int, kept: int) -> int:
+    """How many pieces to cut a reduction into (from the sizes alone, for deterministic results)."""
+    if size < 2 * PIECE_MIN_SIZE:
+        return 1
+    # Partials cost memory and a combining pass: keep them an eighth of the input at most.
+    return max(1, min(MAX_PIECES, rows, size // PIECE_MIN_SIZE, size // (8 * kept)))
+
+
+def _merge(shape, strides: list[list[int]]) -> tuple[list[int], list[list[int]]]:
+    """Axes ordered by the inputs' strides (smallest innermost), merged where contiguous everywhere."""
+    inputs = strides[:-1] or strides
+    axes = sorted((ax for ax in range(len(shape)) if shape[ax] != 1),
+                  key=lambda ax: -max(abs(s[ax]) for s in inputs))
+    return merge_axes(shape, strides, axes)
+
+
+def _pack(words: list[int]) -> bytes:
+    return struct.pack(f"{len(words)}q", *words)

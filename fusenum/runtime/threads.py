@@ -1,0 +1,237 @@
+"""Running one kernel call on several cores.
+
+A kernel works on a range ``[start, stop)`` of the flattened iteration space
+and ctypes releases the GIL while it runs, so plain Python threads calling the
+kernel on disjoint ranges use every core. The pool is persistent (threads are
+started once and wait on a queue) because starting a thread costs more than
+a small kernel call. The calling thread takes the first chunk itself.
+
+Where possible the threads are native (:mod:`fusenum.codegen.pool`: pthreads
+running JIT-compiled code that spin briefly between calls, so handing out a
+chunk costs about a microsecond); elsewhere they are Python threads, whose
+hand-off costs tens of microseconds.
+
+The thread count is ``FUSENUM_NUM_THREADS`` if set, else the number of cores
+this process may run on (``os.sched_getaffinity``); :func:`set_num_threads`
+changes it. Calls from many Python threads at once are safe: every call has
+its own chunks and its own completion queue. After ``fork()`` the child starts
+with a fresh pool (the parent's threads do not exist there).
+"""
+from __future__ import annotations
+
+import os
+import queue
+import struct
+import threading
+
+from ..codegen import pool
+from ..errors import ConfigurationError
+
+#: Chunk boundaries fall on multiples of this many bytes, so no two threads write one cache line.
+CHUNK_ALIGNMENT_BYTES = 256
+#: Chunks per thread on the native pool: threads take them dynamically, so a thread the OS
+#: does not run for a while holds up only a small part of the call.
+CHUNKS_PER_THREAD = 4
+#: Below this much work (elements x work per element, see runtime.work_per_element) a call runs
+#: on the calling thread: handing chunks to awake (spinning) workers costs more than it saves.
+#: benchmarks/thread_threshold.py measured the crossover at 220k-600k on the development machine.
+PARALLEL_WORK = 300_000
+#: From this much work a call also pays for waking sleeping workers (30-50 us on that machine).
+WAKE_WORK = 2_000_000
+#: Run large calls on the JIT-compiled pthread pool where it is supported (else Python threads).
+USE_NATIVE_POOL = True
+
+
+def min_size(work_per_element: int) -> int:
+    """The smallest call (in elements) worth splitting, for this much work per element."""
+    return max(1, PARALLEL_WORK // max(1, work_per_element))
+
+
+def wake_size(work_per_element: int) -> int:
+    """The smallest call (in elements) worth waking sleeping workers for."""
+    return max(1, WAKE_WORK // max(1, work_per_element))
+
+
+def _default_threads() -> int:
+    requested = os.environ.get("FUSENUM_NUM_THREADS", "").strip()
+    if requested:
+        try:
+            count = int(requested)
+        except ValueError:
+            raise ConfigurationError(
+                f"FUSENUM_NUM_THREADS must be a positive integer, not {requested!r}") from None
+        return _validate(count, "FUSENUM_NUM_THREADS")
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _validate(n, what: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"{what} must be an int, not {type(n).__name__}")
+    if n < 1:
+        raise ConfigurationError(f"{what} must be a positive integer, not {n}")
+    return n
+
+
+_threads = _default_threads()
+
+
+def get_num_threads() -> int:
+    """The number of threads a large kernel call is split over."""
+    return _threads
+
+
+def set_num_threads(n: int) -> int:
+    """Use ``n`` threads for large kernel calls; returns the previous number."""
+    global _threads
+    previous, _threads = _threads, _validate(n, "the number of threads")
+    return previous
+
+
+class _PythonPool:
+    """Worker threads taking ``(function, start, stop, operands, layout, results)`` tasks.
+
+    The fallback where the native pool (:mod:`fusenum.codegen.pool`) cannot run.
+    """
+
+    def __init__(self):
+        self.tasks: queue.SimpleQueue = queue.SimpleQueue()
+        self.workers: list[threading.Thread] = []
+        self.lock = threading.Lock()
+
+    def ensure(self, count: int) -> None:
+        if len(self.workers) >= count:
+            return
+        with self.lock:
+            while len(self.workers) < count:
+                worker = threading.Thread(target=self._work, name=f"fusenum-{len(self.workers)}", daemon=True)
+                worker.start()
+                self.workers.append(worker)
+
+    def _work(self) -> None:
+        tasks = self.tasks
+        while True:
+            function, start, stop, operands, layout, results = tasks.get()
+            try:
+                results.put(function(start, stop, operands, layout))
+            except BaseException as exc:  # never lose a chunk: the caller is waiting for it
+                results.put(exc)
+
+    def run(self, function, ranges, operands, layout, threads: int) -> int:
+        """Run ``ranges`` on this thread and up to ``threads - 1`` workers (they share the queue)."""
+        self.ensure(min(threads, len(ranges)) - 1)
+        results: queue.SimpleQueue = queue.SimpleQueue()
+        for start, stop in ranges[1:]:
+            self.tasks.put((function, start, stop, operands, layout, results))
+        status = function(ranges[0][0], ranges[0][1], operands, layout)
+        failure = None
+        for _ in ranges[1:]:
+            outcome = results.get()
+            if isinstance(outcome, BaseException):
+                failure = outcome
+            else:
+                status |= outcome
+        if failure is not None:
+            raise failure
+        return status
+
+
+class _NativePool:
+    """The JIT-compiled pthread pool (compiled on first use)."""
+
+    def __init__(self):
+        from ..codegen import jit, target
+
+        self.compiled = jit.compile_kernel(pool.module_text(), pool.SYMBOLS, target.make_target("scalar"))
+        addresses = self.compiled.addresses
+        self.run = pool.RUN_CTYPE(addresses["fusenum_pool_run"])
+        control = {name: pool.CONTROL_CTYPE(addresses[f"fusenum_pool_{name}"])
+                   for name in ("acquire", "release", "reset")}
+        # A fork while another thread uses the pool would leave the child a held lock.
+        os.register_at_fork(before=control["acquire"], after_in_parent=control["release"],
+                            after_in_child=control["reset"])
+        self.control = control
+
+
+_python_pool = _PythonPool()
+_native_pool: _NativePool | None = None
+_native_lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    global _python_pool
+    _python_pool = _PythonPool()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _native() -> _NativePool | None:
+    global _native_pool
+    if _native_pool is not None and USE_NATIVE_POOL:
+        return _native_pool
+    if not USE_NATIVE_POOL or not pool.supported():
+        return None
+    if _native_pool is None:
+        with _native_lock:
+            if _native_pool is None:
+                _native_pool = _NativePool()
+    return _native_pool
+
+
+def chunks(size: int, parts: int, itemsize: int) -> list[tuple[int, int]]:
+    """``parts`` near-equal ranges covering ``[0, size)``, split on aligned boundaries."""
+    step = max(1, CHUNK_ALIGNMENT_BYTES // max(1, itemsize))
+    blocks = -(-size // step)
+    parts = max(1, min(parts, blocks))
+    bounds = [min(size, (blocks * k // parts) * step) for k in range(parts + 1)]
+    return [(bounds[k], bounds[k + 1]) for k in range(parts) if bounds[k] < bounds[k + 1]]
+
+
+def run(kernel, operands: tuple, layout, size: int, itemsize: int, threads: int, wake_ok: bool = True) -> int:
+    """Run ``kernel`` over ``[0, size)`` split into ``threads`` chunks; returns the OR of their statuses.
+
+    ``wake_ok`` says the call is big enough to pay for waking sleeping workers;
+    if it is not and they sleep, the call runs on this thread alone (and wakes
+    them for the next one).
+    """
+    if threads <= 1:
+        return kernel.function(0, size, operands, layout)
+    threads = min(threads, pool.MAX_WORKERS + 1)
+    per_thread = 1 if _native() is None else CHUNKS_PER_THREAD
+    ranges = chunks(size, threads * per_thread, itemsize)
+    if len(ranges) == 1:
+        return kernel.function(0, size, operands, layout)
+    return run_ranges(kernel, operands, layout, ranges, threads, wake_ok, split=True)
+
+
+def run_ranges(kernel, operands: tuple, layout, ranges: list[tuple[int, int]], threads: int,
+               wake_ok: bool = True, split: bool = False) -> int:
+    """Run ``kernel`` on each of ``ranges`` (consecutive, covering the call) as its own call.
+
+    Unlike :func:`run`, every range is one kernel call whatever the thread count
+    (a reduction's pieces each write their own partial results). ``split`` says
+    the ranges are only a split of one call, so running them as one call is
+    fine when the pool is busy.
+    """
+    threads = min(threads, pool.MAX_WORKERS + 1, len(ranges))
+    native = _native() if threads > 1 else None
+    if native is None:
+        if threads > 1:
+            return _python_pool.run(kernel.function, ranges, operands, layout, threads)
+        status = 0
+        for start, stop in ranges:
+            status |= kernel.function(start, stop, operands, layout)
+        return status
+    bounds = struct.pack(f"{len(ranges) + 1}q", *(start for start, _ in ranges), ranges[-1][1])
+    # A pool whose workers sleep runs a small call as one range: only a split may be merged.
+    wake_ok = wake_ok or not split
+    status = native.run(kernel.address, operands, layout, bounds, len(ranges), threads - 1, int(wake_ok))
+    if status == pool.POOL_BUSY:  # another thread's call holds the pool
+        if split:
+            return kernel.function(ranges[0][0], ranges[-1][1], operands, layout)
+        return run_ranges(kernel, operands, layout, ranges, 1)
+    return status

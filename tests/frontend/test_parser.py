@@ -1,0 +1,97 @@
+"""The string front end: what parses, and a clear ExpressionError for everything else."""
+import re
+
+import numpy as np
+import pytest
+
+import fusenum
+from fusenum import ExpressionError
+from fusenum.frontend.parser import parse
+
+a = np.arange(5.0)
+b = np.arange(5.0) + 1
+
+
+@pytest.mark.parametrize("text, message", [
+    ("a.real", "attribute access is not allowed in an expression at column 0"),
+    ("a[0]", "subscript is not allowed in an expression at column 0"),
+    ("(lambda: a)()", "only calls of functions by name are allowed at column 0"),
+    ("lambda x: x", "lambda is not allowed in an expression at column 0"),
+    ("where(a > 1, a, b, out=a)", "keyword argument 'out' is not allowed in where() at column 19"),
+    ("foo(a)", "unknown function 'foo' at column 0"),
+    ("a + bar(b)", "unknown function 'bar' at column 4"),
+    ("a and b", "'and'/'or' (use '&'/'|') is not allowed in an expression at column 0"),
+    ("not a", "'not' is not allowed in an expression (use '~') at column 0"),
+    ("a if b else a", "conditional expression (use where()) is not allowed in an expression at column 0"),
+    ("a < b < 3", "chained comparisons are not allowed (combine them with '&') at column 0"),
+    ("a is b", "comparison Is is not allowed at column 0"),
+    ("a in b", "comparison In is not allowed at column 0"),
+    ("a @ b", "operator MatMult is not allowed at column 0"),
+    ("'text' + a", "literal 'text' is not a number at column 0"),
+    ("None", "literal None is not a number at column 0"),
+    ("[a, b]", "list display is not allowed in an expression at column 0"),
+    ("(a, b)", "tuple is not allowed in an expression at column 0"),
+    ("{a: b}", "dict display is not allowed in an expression at column 0"),
+    ("[x for x in a]", "comprehension is not allowed in an expression at column 0"),
+    ("f'{a}'", "f-string is not allowed in an expression at column 0"),
+    ("(b := a)", "assignment is not allowed in an expression at column 1"),
+    ("where(a)", "where() takes 3 arguments, got 1 at column 0"),
+    ("abs(a, b)", "abs() takes 1 argument, got 2 at column 0"),
+    ("__import__('os')", "unknown function '__import__' at column 0"),
+    ("a +", "invalid syntax at column 3"),
+    ("a = 1", "invalid syntax at column 2"),
+    ("(a", "invalid syntax ('(' was never closed) at column 0"),
+])
+def test_rejected_text_names_the_piece_and_column(text, message):
+    with pytest.raises(ExpressionError) as info:
+        fusenum.evaluate(text)
+    assert str(info.value) == f"{message} in {text!r}"
+    assert isinstance(info.value, ValueError)
+
+
+def test_unknown_name_names_it_and_its_column():
+    with pytest.raises(ExpressionError, match=re.escape("unknown name 'missing' at column 4 in 'a + missing'")):
+        fusenum.evaluate("a + missing")
+
+
+def test_deep_nesting_is_an_expression_error_not_a_crash():
+    with pytest.raises(ExpressionError, match="nests too deeply"):
+        fusenum.evaluate("-" * 100_000 + "a")
+
+
+def test_expression_must_be_a_string():
+    with pytest.raises(TypeError, match="expression must be a str, not int"):
+        fusenum.evaluate(42)
+
+
+def test_names_are_listed_in_order_of_first_use():
+    parsed = parse("b * a + where(c > b, a, 2)")
+    assert parsed.names == ("b", "a", "c")
+    assert parsed.columns == (0, 4, 14)
+
+
+def test_literals_of_every_python_number_kind_parse():
+    assert parse("1 + 2.5 + True").names == ()
+    result = fusenum.evaluate("a + 1j")
+    assert result.dtype == np.complex128
+    np.testing.assert_array_equal(result, a + 1j)
+
+
+def test_surrounding_whitespace_is_ignored():
+    np.testing.assert_array_equal(fusenum.evaluate("  a + b\n"), a + b)
+
+
+def test_numpy_typing_errors_keep_numpys_type_and_say_where():
+    flags = np.array([True, False])
+    with pytest.raises(TypeError, match="boolean negative") as info:
+        fusenum.evaluate("-flags")
+    assert any("column 0" in note for note in info.value.__notes__)
+
+
+def test_no_eval_or_exec_in_the_package():
+    import pathlib
+    import re
+    source = pathlib.Path(fusenum.__file__).parent
+    offenders = [str(p) for p in source.rglob("*.py")
+                 if re.search(r"(^|[^._a-zA-Z])(eval|exec)\(", p.read_text())]
+    assert offenders == []

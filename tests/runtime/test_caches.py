@@ -1,0 +1,102 @@
+"""The kernel cache: hits, misses, entries; repeated calls re-parse and re-type nothing."""
+import numpy as np
+import pytest
+
+import fusenum
+from fusenum.frontend import evaluation
+from fusenum.runtime import plan_cache
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    fusenum.clear_cache()
+    yield
+    fusenum.clear_cache()
+
+
+def test_first_call_compiles_later_calls_hit():
+    a, b = np.ones(10), np.ones(10)
+    fusenum.evaluate("a + b")
+    assert fusenum.cache_info() == (0, 1, 1)
+    fusenum.evaluate("a + b")
+    fusenum.evaluate("a + b")
+    assert fusenum.cache_info() == fusenum.CacheInfo(hits=2, misses=1, entries=1)
+
+
+def test_new_dtypes_compile_a_new_kernel():
+    a = np.ones(10)
+    fusenum.evaluate("a * 2")
+    a = np.ones(10, np.float32)
+    fusenum.evaluate("a * 2")
+    assert fusenum.cache_info().entries == 2
+
+
+def test_equal_expressions_share_one_kernel():
+    a, b = np.ones(5), np.ones(5)
+    x, y = a, b
+    fusenum.evaluate("a + b * 2")
+    fusenum.evaluate("x + y * 2")
+    assert fusenum.cache_info().entries == 1
+
+
+def test_repeated_call_does_not_parse_or_type_again(monkeypatch):
+    a = np.ones(5)
+    fusenum.evaluate("a * 3")
+    calls = []
+    monkeypatch.setattr(evaluation, "parse", lambda text: calls.append(text))
+    monkeypatch.setattr(plan_cache, "_make_plan", lambda *args: calls.append(args))
+    fusenum.evaluate("a * 3")
+    assert calls == []
+
+
+def test_python_scalar_variables_reuse_one_kernel():
+    a = np.ones(5)
+    for k in range(20):
+        np.testing.assert_array_equal(fusenum.evaluate("a * k"), a * k)
+    assert fusenum.cache_info().entries == 1
+
+
+def test_clear_cache_resets():
+    a = np.ones(3)
+    fusenum.evaluate("a - 1")
+    fusenum.clear_cache()
+    assert fusenum.cache_info() == (0, 0, 0)
+
+
+def test_a_vector_math_mode_change_leaves_no_stale_kernel():
+    """The mode is part of every kernel key: staged plans (reductions) included, no clearing needed."""
+    from fusenum.codegen import mathlib
+    rng = np.random.default_rng(3)
+    a, b = rng.random(1000), rng.random(1000) * 10 - 5
+    texts = ["exp(b) + 0 * sum(a)", "exp(b)"]  # the first runs in stages (a reduction, then the rest)
+    previous = mathlib.set_mode("auto")
+    try:
+        names = {"a": a, "b": b}
+        auto = [fusenum.evaluate(t, names) for t in texts]
+        mathlib.set_mode("libm")
+        libm = [fusenum.evaluate(t, names) for t in texts]
+        with np.errstate(all="ignore"):
+            assert not np.array_equal(auto[1], libm[1]), "the modes must differ for this test to mean anything"
+        fusenum.clear_cache()
+        np.testing.assert_array_equal(libm[0], fusenum.evaluate(texts[0], names))
+        np.testing.assert_array_equal(libm[0], libm[1])
+        mathlib.set_mode("auto")
+        np.testing.assert_array_equal(fusenum.evaluate(texts[0], names), auto[0])
+        np.testing.assert_array_equal(auto[0], auto[1])
+        compiled = fusenum.cache_info().misses
+        mathlib.set_mode("libm")
+        np.testing.assert_array_equal(fusenum.evaluate(texts[0], names), libm[0])
+        assert fusenum.cache_info().misses == compiled  # libm's kernels were kept beside auto's
+    finally:
+        mathlib.set_mode(previous)
+
+
+def test_clear_cache_reaches_every_table():
+    from fusenum.frontend import evaluation
+    from fusenum.runtime import PLANS, staging
+    a = np.ones(4)
+    fusenum.evaluate("a - mean(a)")
+    assert evaluation._parsed and PLANS and staging._stages and staging._final_plans
+    fusenum.clear_cache()
+    assert not (evaluation._parsed or PLANS or staging._stages or staging._final_plans)
+    assert fusenum.cache_info() == (0, 0, 0)

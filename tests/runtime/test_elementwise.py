@@ -1,0 +1,196 @@
+"""Execution: broadcasting, out=, casting=, order=, overlap, coalescing, empty and 0-d."""
+import numpy as np
+import pytest
+
+import fusenum
+from fusenum.runtime.layout import access, coalesce
+
+rng = np.random.default_rng(1)
+a = rng.random((4, 6))
+b = rng.random(6)
+
+
+def test_broadcasting_follows_numpy():
+    col = rng.random((4, 1))
+    np.testing.assert_array_equal(fusenum.evaluate("a * b + col"), a * b + col)
+
+
+def test_broadcast_mismatch_names_the_operands():
+    c = rng.random(5)
+    with pytest.raises(ValueError, match=r"could not be broadcast together with shapes a: \(4, 6\), c: \(5,\)"):
+        fusenum.evaluate("a + c")
+
+
+def test_zero_d_inputs_give_a_zero_d_result():
+    x, y = np.array(2.0), np.float32(3)
+    result = fusenum.evaluate("x * y")
+    assert result.shape == () and result.dtype == np.float64 and result == 6.0
+
+
+def test_python_scalars_only_give_a_zero_d_array():
+    result = fusenum.evaluate("1 + 2")
+    assert isinstance(result, np.ndarray) and result.shape == () and result == 3
+
+
+def test_empty_arrays():
+    e = np.empty((0, 3), np.int16)
+    result = fusenum.evaluate("e * 2 + 1")
+    assert result.shape == (0, 3) and result.dtype == np.int16
+
+
+def test_empty_array_with_negative_integer_power_does_not_raise_like_numpy():
+    e = np.empty(0, np.int64)
+    assert fusenum.evaluate("e ** -1").shape == (0,)
+
+
+def test_negative_integer_power_raises_numpys_value_error():
+    i = np.arange(1, 5)
+    with pytest.raises(ValueError, match="^Integers to negative integer powers are not allowed.$"):
+        fusenum.evaluate("i ** (i - 3)")
+
+
+@pytest.mark.parametrize("order, c, f", [("C", True, False), ("F", False, True)])
+def test_order_c_and_f(order, c, f):
+    result = fusenum.evaluate("a + 1", order=order)
+    assert result.flags.c_contiguous == c and result.flags.f_contiguous == f
+    np.testing.assert_array_equal(result, a + 1)
+
+
+def test_order_k_and_a_follow_fortran_inputs():
+    fa = np.asfortranarray(a)
+    for order in "KA":
+        result = fusenum.evaluate("fa * 2", order=order)
+        assert result.flags.f_contiguous and not result.flags.c_contiguous
+    assert fusenum.evaluate("a * 2", order="K").flags.c_contiguous
+
+
+def test_order_k_keeps_a_transposed_layout():
+    t = np.ascontiguousarray(rng.random((3, 4, 5)).transpose(2, 0, 1)).transpose(1, 2, 0)
+    result = fusenum.evaluate("t + 1")
+    assert np.argsort(result.strides).tolist() == np.argsort(t.strides).tolist()
+    np.testing.assert_array_equal(result, t + 1)
+
+
+def test_bad_order_is_a_value_error():
+    with pytest.raises(ValueError, match="order must be one of 'K', 'A', 'C', 'F', not 'X'"):
+        fusenum.evaluate("a + 1", order="X")
+
+
+def test_out_receives_the_result_and_is_returned():
+    out = np.empty_like(a)
+    assert fusenum.evaluate("a * b", out=out) is out
+    np.testing.assert_array_equal(out, a * b)
+
+
+def test_out_shape_must_match():
+    with pytest.raises(ValueError, match=r"out has shape \(6,\), but the expression's result has shape \(4, 6\)"):
+        fusenum.evaluate("a + b", out=np.empty(6))
+
+
+def test_out_must_be_a_writeable_ndarray():
+    with pytest.raises(TypeError, match="out must be a numpy.ndarray, not list"):
+        fusenum.evaluate("b + 1", out=[0.0] * 6)
+    frozen = np.empty(6)
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="output array is read-only"):
+        fusenum.evaluate("b + 1", out=frozen)
+
+
+def test_casting_same_kind_by_default():
+    out = np.empty(a.shape, np.int32)
+    with pytest.raises(fusenum.CastingError, match=r"Cannot cast expression output from dtype\('float64'\) "
+                                                   r"to dtype\('int32'\) with casting rule 'same_kind'"):
+        fusenum.evaluate("a + 1", out=out)
+    assert issubclass(fusenum.CastingError, TypeError)
+    fusenum.evaluate("a * 100", out=out, casting="unsafe")
+    np.testing.assert_array_equal(out, (a * 100).astype(np.int32))
+    f32 = np.empty(a.shape, np.float32)
+    fusenum.evaluate("a * 3", out=f32)  # same kind: allowed
+    np.testing.assert_array_equal(f32, (a * 3).astype(np.float32))
+
+
+@pytest.mark.parametrize("casting", ["no", "equiv", "safe"])
+def test_strict_casting_rules(casting):
+    out = np.empty(a.shape, np.float32)
+    with pytest.raises(fusenum.CastingError, match=casting):
+        fusenum.evaluate("a + 1", out=out, casting=casting)
+    same = np.empty(a.shape)
+    fusenum.evaluate("a + 1", out=same, casting=casting)
+    swapped = np.empty(a.shape, ">f8")
+    if casting == "no":
+        with pytest.raises(fusenum.CastingError):
+            fusenum.evaluate("a + 1", out=swapped, casting=casting)
+    else:
+        fusenum.evaluate("a + 1", out=swapped, casting=casting)
+        np.testing.assert_array_equal(swapped, a + 1)
+
+
+def test_bad_casting_name():
+    with pytest.raises(ValueError, match="casting must be one of 'no', 'equiv', 'safe', 'same_kind', 'unsafe'"):
+        fusenum.evaluate("a + 1", out=np.empty_like(a), casting="sometimes")
+
+
+def test_in_range_float_to_int_casts_match_numpy():
+    values = np.array([0.0, -0.0, 1.9, -1.9, 100.5, -100.5, 127.0, -128.0])
+    for dtype in ["i1", "i2", "i4", "i8", "?"]:
+        out = np.empty(values.shape, dtype)
+        fusenum.evaluate("values * 1", out=out, casting="unsafe")
+        np.testing.assert_array_equal(out, values.astype(dtype), err_msg=dtype)
+
+
+def test_out_of_range_float_to_int_casts_are_numpys_per_element_result():
+    # NumPy warns "invalid value encountered in cast" and its answer depends on the
+    # array's length (vector loop vs scalar tail); fusenum always gives the scalar one.
+    special = np.array([1e10, -1e10, np.nan, np.inf, -np.inf, 300.0, -1.5, 2.5, 3e9, 1e19, 2e19, -1.0])
+    for dtype in ["i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "?"]:
+        out = np.empty(special.shape, dtype)
+        fusenum.evaluate("special + 0", out=out, casting="unsafe")
+        with np.errstate(all="ignore"):
+            expected = [np.array([v]).astype(dtype)[0] for v in special]
+        np.testing.assert_array_equal(out, expected, err_msg=dtype)
+
+
+def test_in_place_update():
+    x = np.arange(10.0)
+    expected = x * 2 + 1
+    fusenum.evaluate("x * 2 + 1", out=x)
+    np.testing.assert_array_equal(x, expected)
+
+
+def test_overlapping_out_is_computed_as_if_into_a_temporary():
+    x = np.arange(10.0)
+    expected = x + 1
+    fusenum.evaluate("x + 1", out=x[::-1])
+    np.testing.assert_array_equal(x[::-1], expected)
+    y = np.arange(12.0)
+    shifted = y[1:]
+    expected = y[:-1] * 2
+    source = y[:-1]
+    fusenum.evaluate("source * 2", out=shifted)
+    np.testing.assert_array_equal(y[1:], expected)
+
+
+def test_coalescing_merges_contiguous_dims():
+    c = np.empty((3, 4, 5))
+    assert coalesce(c.shape, [c, c])[0] == [60]
+    f = np.asfortranarray(c)
+    assert coalesce(f.shape, [f, f])[0] == [60]
+    row = np.empty((1, 5))
+    shape, strides = coalesce((4, 5), [row, np.empty((4, 5))])
+    assert shape == [4, 5] and strides[0] == [0, 8]
+    assert coalesce((), [np.empty(())])[0] == [1]
+
+
+def test_layout_classes():
+    x = np.empty(10)
+    assert access(x, [8]).stride == "c"
+    assert access(x, [0]).stride == "u"
+    assert access(x, [16]).stride == "s"
+    assert access(x, [16, 0]).stride == "0"
+
+
+@pytest.mark.parametrize("size", [1, 7, 8, 9, 63, 64, 65, 1000, 100_003])
+def test_vector_body_and_tail_sizes(simd, size):
+    x = rng.random(size)
+    y = rng.random(size)
+    np.testing.assert_array_equal(fusenum.evaluate("x * y - x / 3"), x * y - x / 3)

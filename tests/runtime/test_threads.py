@@ -1,0 +1,174 @@
+"""Threads: identical results, thread count settings, concurrency, fork; streaming stores."""
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import fusenum
+import fusenum.codegen.pool
+from fusenum.runtime import elementwise, plan
+from fusenum.runtime import threads as parallel
+from fusenum.runtime.threads import chunks
+
+
+@pytest.fixture(params=["native", "python"])
+def split_everything(request, monkeypatch):
+    """Make every call big enough to be split over threads (native or Python pool) and to stream."""
+    monkeypatch.setattr(parallel, "PARALLEL_WORK", 1)
+    monkeypatch.setattr(parallel, "WAKE_WORK", 1)
+    monkeypatch.setattr(parallel, "USE_NATIVE_POOL", request.param == "native")
+    monkeypatch.setattr(plan, "STREAM_BYTES", 1)
+    monkeypatch.setattr(elementwise, "STREAM_BYTES", 1)
+    previous = fusenum.set_num_threads(4)  # more threads than cores still splits correctly
+    fusenum.clear_cache()
+    yield
+    fusenum.set_num_threads(previous)
+    fusenum.clear_cache()
+
+
+def test_chunks_cover_the_range_on_aligned_boundaries():
+    for size in [1, 31, 32, 33, 1000, 10_007]:
+        for parts in [1, 2, 3, 8]:
+            ranges = chunks(size, parts, 8)
+            assert ranges[0][0] == 0 and ranges[-1][1] == size
+            assert all(stop == nxt for (_, stop), (nxt, _) in zip(ranges, ranges[1:]))
+            assert all(start % 32 == 0 for start, _ in ranges)
+            assert len(ranges) <= parts
+
+
+@pytest.mark.parametrize("size", [1, 7, 63, 64, 65, 1000, 4097, 100_003])
+def test_split_calls_equal_single_thread(simd, split_everything, size):
+    rng = np.random.default_rng(size)
+    a, b = rng.random(size), rng.random(size)
+    i = rng.integers(-100, 100, size)
+    np.testing.assert_array_equal(fusenum.evaluate("a * b + a / 3"), a * b + a / 3)
+    np.testing.assert_array_equal(fusenum.evaluate("i // 7 + (i << 2)"), i // 7 + (i << 2))
+    strided = a[::-1]
+    np.testing.assert_array_equal(fusenum.evaluate("strided - b"), strided - b)
+    grid = rng.random((size % 13 + 2, 5))
+    row = b[:5]
+    np.testing.assert_array_equal(fusenum.evaluate("grid * 2 - row"), grid * 2 - row)
+
+
+def test_errors_from_any_chunk_are_raised(split_everything):
+    i = np.arange(1000)
+    e = np.zeros(1000, int)
+    e[-1] = -1  # only the last chunk sees it
+    with pytest.raises(ValueError, match="negative integer powers"):
+        fusenum.evaluate("i ** e")
+
+
+@pytest.mark.parametrize("offset", [0, 8, 16, 24, 1])
+def test_streaming_stores_at_every_alignment(simd, split_everything, offset):
+    size = 1001
+    raw = np.zeros(size * 8 + 64, np.uint8)
+    out = raw[offset:offset + size * 8].view(np.float64)
+    a = np.random.default_rng(1).random(size)
+    fusenum.evaluate("a * 3 + 1", out=out)
+    np.testing.assert_array_equal(out, a * 3 + 1)
+
+
+def test_set_num_threads_round_trip_and_errors():
+    previous = fusenum.set_num_threads(3)
+    try:
+        assert fusenum.get_num_threads() == 3
+        assert fusenum.set_num_threads(1) == 3
+    finally:
+        fusenum.set_num_threads(previous)
+    with pytest.raises(fusenum.ConfigurationError, match="the number of threads must be a positive integer, not 0"):
+        fusenum.set_num_threads(0)
+    with pytest.raises(TypeError, match="the number of threads must be an int, not float"):
+        fusenum.set_num_threads(2.5)
+    assert isinstance(fusenum.ConfigurationError("x"), ValueError)
+
+
+def _python(code: str, **env) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], env=dict(os.environ, **env),
+                          capture_output=True, text=True)
+
+
+def test_default_thread_count_is_the_usable_cores():
+    done = _python("import fusenum; print(fusenum.get_num_threads())", FUSENUM_NUM_THREADS="")
+    assert done.stdout.strip() == str(len(os.sched_getaffinity(0)))
+
+
+def test_environment_variable_sets_the_thread_count():
+    done = _python("import fusenum; print(fusenum.get_num_threads())", FUSENUM_NUM_THREADS="3")
+    assert done.stdout.strip() == "3", done.stderr
+    bad = _python("import fusenum", FUSENUM_NUM_THREADS="many")
+    assert "ConfigurationError: FUSENUM_NUM_THREADS must be a positive integer, not 'many'" in bad.stderr
+
+
+def test_many_python_threads_at_once(split_everything):
+    rng = np.random.default_rng(7)
+    data = {k: rng.random(5000) for k in "abc"}
+    expressions = {"a+b*c": data["a"] + data["b"] * data["c"], "a*a-b": data["a"] * data["a"] - data["b"],
+                   "(a<b)*c": (data["a"] < data["b"]) * data["c"], "a/(b+1)": data["a"] / (data["b"] + 1)}
+    failures = []
+
+    def worker(seed):
+        texts = list(expressions)
+        for k in range(40):
+            text = texts[(seed + k) % len(texts)]
+            result = fusenum.evaluate(text, local_dict=data)
+            if not np.array_equal(result, expressions[text]):
+                failures.append(text)
+
+    threads = [threading.Thread(target=worker, args=(s,)) for s in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_forked_child_computes_correctly(split_everything):
+    a = np.arange(100_000.0)
+    fusenum.evaluate("a * 2 + 1")  # the parent's pool and kernels exist before the fork
+    pid = os.fork()
+    if pid == 0:  # child: must not touch pytest state; report through the exit code
+        try:
+            ok = np.array_equal(fusenum.evaluate("a * 2 + 1"), a * 2 + 1) and \
+                np.array_equal(fusenum.evaluate("a - 3"), a - 3)
+            os._exit(0 if ok else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_big_strided_call_after_a_small_contiguous_one(monkeypatch):
+    for module in (plan, elementwise):
+        monkeypatch.setattr(module, "STREAM_BYTES", 8 * 5000)  # 10000 float64 stream, 1000 do not
+    fusenum.clear_cache()
+    a = np.arange(1000.0)
+    fusenum.evaluate("a * 2")  # compiles only the plain checked kernel
+    b = np.arange(20_000.0)[::2]  # same dtype, big, not contiguous: no checked kernel fits
+    a = b
+    np.testing.assert_array_equal(fusenum.evaluate("a * 2"), b * 2)
+    fusenum.clear_cache()
+
+
+@pytest.mark.skipif(not fusenum.codegen.pool.supported(), reason="native pool needs Linux x86-64")
+def test_native_pool_after_its_workers_fall_asleep(monkeypatch):
+    import time
+    monkeypatch.setattr(parallel, "PARALLEL_WORK", 1)
+    monkeypatch.setattr(parallel, "USE_NATIVE_POOL", True)
+    previous = fusenum.set_num_threads(2)
+    fusenum.clear_cache()
+    try:
+        a = np.random.default_rng(5).random(50_000)
+        for wake_work in (10**12, 1):  # first too small to wake sleepers, then big enough
+            monkeypatch.setattr(parallel, "WAKE_WORK", wake_work)
+            fusenum.clear_cache()
+            fusenum.evaluate("a * 5 - 1")
+            time.sleep(0.05)  # far longer than the workers spin: they are asleep now
+            np.testing.assert_array_equal(fusenum.evaluate("a * 5 - 1"), a * 5 - 1)
+            np.testing.assert_array_equal(fusenum.evaluate("a * 5 - 1"), a * 5 - 1)
+    finally:
+        fusenum.set_num_threads(previous)
+        fusenum.clear_cache()

@@ -5,6 +5,7 @@ Public API::
     fusenum.evaluate("2*a + 3*b*c - sqrt(a)")    # names from the caller's frame
     r = fusenum.lazy(a) * 2 + np.sqrt(b)         # NumPy code on lazy arrays: nothing computed yet
     np.asarray(r)                                # ... until forced: one compiled pass
+    print(fusenum.explain("2*a + sin(b)"))       # what that call would run: IR, kernels, math
     fusenum.cache_info()                         # kernel cache statistics
     fusenum.get_simd() / fusenum.set_simd(name)  # SIMD level (env: FUSENUM_SIMD)
 
@@ -22,13 +23,13 @@ from .codegen.target import available as available_simd
 from .codegen.target import get_simd, set_simd
 from .errors import (CastingError, CompileError, ConfigurationError, ExpressionError, FusenumError,
                      TargetError, UnsupportedDTypeError)
-from .frontend import LazyArray, evaluate, lazy
+from .frontend import LazyArray, evaluate, explain, lazy
 from .runtime import CacheInfo, cache_info, clear_cache, get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "evaluate", "lazy", "LazyArray", "get_num_threads", "set_num_threads", "cache_info", "clear_cache",
+    "evaluate", "explain", "lazy", "LazyArray", "get_num_threads", "set_num_threads", "cache_info", "clear_cache",
     "CacheInfo", "get_simd", "set_simd", "available_simd",
     "FusenumError", "ExpressionError", "UnsupportedDTypeError", "CastingError", "CompileError",
     "ConfigurationError",

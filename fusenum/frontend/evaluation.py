@@ -54,15 +54,23 @@ def evaluate(ex: str | LazyArray, local_dict: dict | None = None, global_dict: d
                 raise TypeError("local_dict and global_dict do not apply to a LazyArray, "
                                 "which holds its operands")
             return evaluate_lazy(ex, out, order, casting)
+    parsed, values, key = bind(ex, local_dict, global_dict, sys._getframe(1))
+    plan = PLANS.get(key)
+    if type(plan) is not Plan:
+        plan = cached_plan(key, parsed, values)
+    return execute(plan, values, parsed.names, out, order, casting)
+
+
+def bind(ex: str, local_dict: dict | None, global_dict: dict | None, frame) -> tuple[Parsed, list, tuple]:
+    """The parsed text, the values its names are bound to (missing dicts are ``frame``'s locals or
+    globals) and the plan-cache key; :class:`~fusenum.ExpressionError` for an unknown name."""
     parsed = _parsed.get(ex)
     if parsed is None:
         parsed = _remember(_parsed, ex, parse(ex))
-    if local_dict is None or global_dict is None:
-        frame = sys._getframe(1)
-        if local_dict is None:
-            local_dict = frame.f_locals
-        if global_dict is None:
-            global_dict = frame.f_globals
+    if local_dict is None:
+        local_dict = frame.f_locals
+    if global_dict is None:
+        global_dict = frame.f_globals
     values = []
     key = [ex]
     for name in parsed.names:
@@ -82,11 +90,7 @@ def evaluate(ex: str | LazyArray, local_dict: dict | None = None, global_dict: d
             value = np.asarray(value)
             key.append(value.dtype)
         values.append(value)
-    key = tuple(key)
-    plan = PLANS.get(key)
-    if type(plan) is not Plan:
-        plan = cached_plan(key, parsed, values)
-    return execute(plan, values, parsed.names, out, order, casting)
+    return parsed, values, tuple(key)
 
 
 def _remember(table: OrderedDict, key, value):

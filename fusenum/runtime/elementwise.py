@@ -74,6 +74,17 @@ def execute_general(plan: Plan, values: list, names=(), out=None, order: str = "
     """:func:`execute` for any layout: broadcast, coalesce, pick the kernel by layout."""
     if plan.staged is not None:
         return plan.staged(plan, values, out, order, casting)
+    operands, result, target = prepare_general(plan, values, names, out, order, casting)
+    if target.size:
+        run(plan, operands, target)
+    if target is not result:
+        np.copyto(result, target, casting="unsafe")
+    return result
+
+
+def prepare_general(plan: Plan, values: list, names, out, order: str, casting: str):
+    """The general path's kernel operands, result array, and the array the kernel writes
+    (``out``, a new array, or a temporary when ``out`` overlaps an input)."""
     arrays = [v for v in values if type(v) is np.ndarray]
     shape = broadcast_shape(arrays, [n for n, v in zip(names, values) if type(v) is np.ndarray])
     operands = list(plan.take(values))
@@ -85,21 +96,14 @@ def execute_general(plan: Plan, values: list, names=(), out=None, order: str = "
         check_out(out, shape, plan.dtype, casting)
         result = out
         target = np.empty_like(out) if needs_temporary(out, operands) else out
-    if target.size:
-        run(plan, operands, target)
-    if target is not result:
-        np.copyto(result, target, casting="unsafe")
-    return result
+    return operands, result, target
 
 
 def run(plan: Plan, operands: list[np.ndarray], out: np.ndarray) -> None:
     """Call the kernel for these operands' layout to fill ``out`` (non-empty)."""
     arrays = operands + [out]
-    shape, strides = coalesce(out.shape, arrays)
+    shape, strides, accesses, streaming = general_layout(operands, out)
     ndim = len(shape)
-    accesses = tuple(access(a, s) for a, s in zip(operands, strides)) + (
-        Access("c" if strides[-1][-1] == out.itemsize else "s", not out.dtype.isnative),)
-    streaming = out.nbytes >= STREAM_BYTES and accesses[-1].stride == "c"
     kernel = plan.kernel(out.dtype, accesses, ndim, streaming=streaming)
     layout = None
     if kernel.needs_layout:
@@ -115,3 +119,12 @@ def run(plan: Plan, operands: list[np.ndarray], out: np.ndarray) -> None:
         raise_status(status)
 
 
+
+
+def general_layout(operands: list[np.ndarray], out: np.ndarray):
+    """How the general path runs these operands into ``out``: the coalesced shape, each array's
+    strides over it, the layout classes and whether stores stream."""
+    shape, strides = coalesce(out.shape, operands + [out])
+    accesses = tuple(access(a, s) for a, s in zip(operands, strides)) + (
+        Access("c" if strides[-1][-1] == out.itemsize else "s", not out.dtype.isnative),)
+    return shape, strides, accesses, out.nbytes >= STREAM_BYTES and accesses[-1].stride == "c"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import OrderedDict
 from typing import NamedTuple
 
@@ -36,15 +37,20 @@ class CacheInfo(NamedTuple):
 class Kernel:
     """A compiled kernel: ``function(start, stop, operands_tuple, layout) -> status``.
 
-    Checked kernels also have ``whole(operands_tuple) -> status``.
+    Checked kernels also have ``whole(operands_tuple) -> status``. ``origin`` says
+    where the machine code came from (``"compiled"``) and ``seconds`` how long that took.
     """
 
-    __slots__ = ("spec", "target", "compiled", "address", "function", "whole", "needs_layout")
+    __slots__ = ("spec", "target", "compiled", "address", "function", "whole", "needs_layout", "origin",
+                 "seconds")
 
     def __init__(self, spec: KernelSpec, target: Target):
         self.spec = spec
         self.target = target
+        started = time.perf_counter()
         self.compiled = jit.compile_kernel(kernel_module(spec, target), symbols(spec), target)
+        self.seconds = time.perf_counter() - started
+        self.origin = "compiled"
         self.address = self.compiled.addresses[SYMBOL]
         self.function = KERNEL_CTYPE(self.address)
         self.whole = WHOLE_CTYPE(self.compiled.addresses[WHOLE_SYMBOL]) if spec.checked else None
@@ -76,6 +82,12 @@ def kernel(spec: KernelSpec) -> Kernel:
         while len(_kernels) > MAX_KERNELS:
             _kernels.popitem(last=False)
         return compiled
+
+
+def cached(spec: KernelSpec) -> Kernel | None:
+    """The kernel for ``spec`` under the current settings if it is in memory (no compile, not counted)."""
+    with _lock:
+        return _kernels.get((spec, settings.key))
 
 
 def cache_info() -> CacheInfo:

@@ -81,10 +81,33 @@ class Plan:
         if found is not None:
             kernels.stats.hits += 1
             return found
-        root = nodes.cast(self.root, out_dtype.newbyteorder("="))
-        spec = KernelSpec(root, accesses, ndim, checked, streaming)
-        found = self.kernels[key] = kernels.kernel(spec)
+        found = self.kernels[key] = kernels.kernel(self.spec(out_dtype, accesses, ndim, checked, streaming))
         return found
+
+    def spec(self, out_dtype: np.dtype, accesses: tuple[Access, ...], ndim: int,
+             checked: bool = False, streaming: bool = False) -> KernelSpec:
+        """The spec of the kernel :meth:`kernel` gives for these arguments."""
+        root = nodes.cast(self.root, out_dtype.newbyteorder("="))
+        return KernelSpec(root, accesses, ndim, checked, streaming)
+
+    def kernel_in_memory(self, out_dtype: np.dtype, accesses: tuple[Access, ...], ndim: int,
+                         checked: bool = False, streaming: bool = False) -> Kernel | None:
+        """The kernel :meth:`kernel` would give, if this plan or the kernel cache already holds it
+        (nothing is compiled or counted)."""
+        key = (out_dtype, accesses, ndim, checked, streaming, settings.key)
+        found = self.kernels.get(key)
+        return found if found is not None else kernels.cached(self.spec(out_dtype, accesses, ndim, checked,
+                                                                        streaming))
+
+    def checked_accesses(self, values: list) -> tuple[Access, ...] | None:
+        """The fast path's layout classes if these values fit a checked kernel, else None:
+        all arrays C-contiguous with one shape."""
+        arrays = [v for v in values if type(v) is np.ndarray]
+        shape = arrays[0].shape
+        if not all(a.shape == shape and a.flags.c_contiguous for a in arrays):
+            return None
+        return tuple(Access("c", self._array_swapped[s.key]) if s.dtype is None else Access("u")
+                     for s in self.sources) + (Access("c"),)
 
     def compile_checked(self, values: list, streaming: bool = False) -> Kernel | None:
         """The fast path's checked kernel, compiled if these values fit it (else None).
@@ -92,12 +115,9 @@ class Plan:
         Until a call's arrays are all C-contiguous with one shape nothing is
         compiled, so expressions only ever used on strided data compile one kernel.
         """
-        arrays = [v for v in values if type(v) is np.ndarray]
-        shape = arrays[0].shape
-        if not all(a.shape == shape and a.flags.c_contiguous for a in arrays):
+        accesses = self.checked_accesses(values)
+        if accesses is None:
             return None
-        accesses = tuple(Access("c", self._array_swapped[s.key]) if s.dtype is None else Access("u")
-                         for s in self.sources) + (Access("c"),)
         kernel = self.kernel(self.dtype, accesses, 1, checked=True, streaming=streaming)
         (self.checked_streaming if streaming else self.checked)[settings.key] = kernel
         return kernel

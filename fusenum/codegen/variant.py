@@ -42,7 +42,7 @@ class Variant:
 
 @dataclass(frozen=True)
 class MathCall:
-    """A transcendental function in a kernel: op, C name, lane dtype and its implementation
+    """A transcendental function in a kernel: op, C name, loop dtype and its implementation
     (``own``, ``libmvec:<symbol>`` or ``libm:<function>``)."""
 
     op: str
@@ -73,11 +73,11 @@ def math_calls(root: Node, target: Target) -> list[MathCall]:
         if rule in _VECTOR_MATH_RULES:
             function = _VECTOR_MATH_RULES[rule] or arg
             chosen = mathlib.implementation(function, lane, target.name)
-            found.setdefault((function, lane), MathCall(node.op, function, lane, chosen))
+            found.setdefault((function, loop), MathCall(node.op, function, loop, chosen))
         elif rule in _C_LIBRARY_RULES:
             for function in _C_LIBRARY_RULES[rule] or (arg,):
                 c_name = mathlib.libm_name(function, lane)
-                found.setdefault((c_name, lane), MathCall(node.op, function, lane, f"libm:{c_name}"))
+                found.setdefault((c_name, loop), MathCall(node.op, function, loop, f"libm:{c_name}"))
     return list(found.values())
 
 

@@ -100,7 +100,12 @@ def _elementwise(plan: Plan, values: list, names: list, labels: list, out, order
         shape, call = fast
         return Stage("elementwise", plan.root, labels, shape, plan.dtype, call)
     operands, result, target = prepare_general(plan, values, names, out, order, casting)
-    note = "into a temporary, copied to out (out overlaps an input)" if target is not result else ""
+    notes = []
+    if target.dtype != plan.dtype:
+        notes.append(f"the kernel casts each result to {target.dtype} (out's dtype) as it stores it")
+    if target is not result:
+        notes.append("it writes a temporary, then copied to out (out overlaps an input)")
+    note = "; ".join(notes)
     if not target.size:
         return Stage("elementwise", plan.root, labels, result.shape, result.dtype, None, "empty: no kernel runs")
     shape, _, accesses, streaming = general_layout(operands, target)

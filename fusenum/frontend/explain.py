@@ -170,11 +170,10 @@ def _kernel(call: KernelCall, labels: list[str]) -> list[str]:
     output = "out" if spec.reduce is None else "accumulator"
     layouts = ", ".join(f"{label}: {_layout(access)}" for label, access in zip(labels + [output], spec.accesses))
     threads = f"{call.threads} thread{'s' if call.threads > 1 else ''}"
+    code = (f"  code: {shape.lanes} lane{'s' if shape.lanes > 1 else ''} x {shape.unroll} unrolled"
+            f"{', pairwise sums' if spec.pairwise else ''}, streaming stores {'yes' if shape.streaming else 'no'}")
     lines = [f"  kernel: {shape.kind}, {call.path}, {spec.ndim} dimension{'s' if spec.ndim > 1 else ''}",
-             f"  layouts (innermost dimension): {layouts}",
-             f"  code: {shape.lanes} lane{'s' if shape.lanes > 1 else ''} x {shape.unroll} unrolled"
-             f"{', pairwise sums' if spec.pairwise else ''}"
-             f", streaming stores {'yes' if shape.streaming else 'no'}"]
+             f"  layouts (innermost dimension): {layouts}", code]
     work = f"  work: {call.size} elements on {threads}"
     if call.pieces > 1:
         work += f", in {call.pieces} pieces combined in order"

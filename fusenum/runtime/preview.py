@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import staging
-from . import threads as pool
 from ..codegen.spec import KernelSpec
 from ..ir.nodes import Node
+from . import staging
+from . import threads as pool
 from .elementwise import general_layout, prepare_general
 from .kernels import Kernel
 from .layout import CASTING_RULES, needs_temporary

@@ -179,6 +179,6 @@ def test_lazy_with_dicts_is_a_type_error():
 
 def test_kernel_records_origin_and_time():
     a = np.ones(33, np.int16)
-    fusenum.evaluate("a + 7")
+    fusenum.evaluate("a + 7", {"a": a})
     held = [k for k in kernels._kernels.values() if k.origin == "compiled"]
     assert held and all(k.seconds > 0 for k in held)

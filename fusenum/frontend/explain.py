@@ -174,7 +174,7 @@ def _kernel(call: KernelCall, labels: list[str]) -> list[str]:
             f"{', pairwise sums' if spec.pairwise else ''}, streaming stores {'yes' if shape.streaming else 'no'}")
     lines = [f"  kernel: {shape.kind}, {call.path}, {spec.ndim} dimension{'s' if spec.ndim > 1 else ''}",
              f"  layouts (innermost dimension): {layouts}", code]
-    work = f"  work: {call.size} elements on {threads}"
+    work = f"  work: {call.size:,} elements on {threads}"
     if call.pieces > 1:
         work += f", in {call.pieces} pieces combined in order"
     lines.append(work)

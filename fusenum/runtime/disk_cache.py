@@ -45,7 +45,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 from .. import codegen, ir
-from ..codegen.spec import KernelSpec
 from ..codegen.target import Target, identity
 from ..errors import ConfigurationError, DiskCacheWarning, warn
 
@@ -208,11 +207,13 @@ def _sources_digest() -> bytes:
     return _sources[0]
 
 
-def key(spec: KernelSpec, target: Target, settings_key: tuple) -> bytes:
-    """The digest naming ``spec``'s kernel for ``target`` under codegen ``settings_key``."""
-    digest = hashlib.sha256(f"fusenum kernel, format {FORMAT_VERSION}\0".encode())
+def key(description: str, target: Target) -> bytes:
+    """The digest naming the object code that ``description`` (a canonical text of everything
+    else that decides it, e.g. the codegen settings and a kernel spec's
+    :meth:`~fusenum.codegen.spec.KernelSpec.canonical` text) gives on ``target``."""
+    digest = hashlib.sha256(f"fusenum object code, format {FORMAT_VERSION}\0".encode())
     digest.update(_sources_digest())
-    for part in (identity(target), repr(settings_key), spec.canonical()):
+    for part in (identity(target), description):
         digest.update(part.encode() + b"\0")
     return digest.digest()
 

@@ -159,24 +159,31 @@ def _make(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel, bool]:
     """Load ``spec``'s kernel from the disk cache, else compile it (and store it there); also
     whether the disk cache was looked in."""
     target = make_target(settings_key[0])
-    digest = disk_cache.key(spec, target, settings_key) if disk_cache.usable() else None
+    mathlib.load_libraries(settings_key[1])  # what object code compiled by another process may call
     start = time.perf_counter()
+    compiled, origin, looked = load_or_compile(f"kernel {settings_key!r}\n{spec.canonical()}", target,
+                                               lambda: kernel_module(spec, target), symbols(spec))
+    return Kernel(spec, target, compiled, origin, time.perf_counter() - start), looked
+
+
+def load_or_compile(description: str, target: Target, module_text, names: list[str]) -> tuple[jit.Compiled, str, bool]:
+    """Linked code for ``description`` (a canonical text of everything that decides it besides the
+    target and fusenum's code generator) on ``target``: from the disk cache, else compiled from
+    ``module_text()`` and stored. Also where it came from (``"disk"`` or ``"compiled"``) and
+    whether the disk cache was looked in."""
+    digest = disk_cache.key(description, target) if disk_cache.usable() else None
     if digest is not None:
         object_code = disk_cache.load(digest)
         if object_code is not None:
-            mathlib.load_libraries(settings_key[1])
             try:
-                compiled = _link(object_code, symbols(spec))
+                return _link(object_code, names), "disk", True
             except RuntimeError:  # e.g. a library symbol this process cannot resolve
                 disk_cache.discard(digest)
-            else:
-                return Kernel(spec, target, compiled, "disk", time.perf_counter() - start), True
-    object_code = jit.compile_object(kernel_module(spec, target), target)
-    compiled = _link(object_code, symbols(spec))
-    seconds = time.perf_counter() - start
+    object_code = jit.compile_object(module_text(), target)
+    compiled = _link(object_code, names)
     if digest is not None:
         disk_cache.store(digest, object_code)
-    return Kernel(spec, target, compiled, "compiled", seconds), digest is not None
+    return compiled, "compiled", digest is not None
 
 
 def _link(object_code: bytes, names: list[str]) -> jit.Compiled:

@@ -294,7 +294,28 @@ x, y = nodes.input_slot(0, np.float64), nodes.input_slot(1, np.float32)
 root = nodes.make("add", (x, nodes.cast(y, np.float64)), np.float64)
 spec = KernelSpec(nodes.make("multiply", (root, nodes.const(np.float64(2.5))), np.float64),
                   (Access("c"), Access("s", True), Access("c")), 2)
-print(disk_cache.key(spec, target.current(), settings.key).hex())
+print(disk_cache.key(repr(settings.key) + spec.canonical(), target.current()).hex())
 """
     keys = {_run(code, PYTHONHASHSEED=str(seed)) for seed in (1, 2)}
     assert len(keys) == 1
+
+
+def test_the_native_thread_pool_is_kept_on_disk_too(tmp_path):
+    code = """
+import sys
+import numpy as np
+import fusenum
+from fusenum.codegen import jit
+from fusenum.runtime import threads
+if sys.argv[1] == "warm":
+    jit.compile_object = None  # anything compiled now would fail
+fusenum.set_num_threads(2)
+a = np.ones(4_000_000)
+assert (fusenum.evaluate("a + 1") == 2).all()
+print(threads._native_pool is not None)
+"""
+    directory = tmp_path / "cache"
+    assert _run(code, "cold", FUSENUM_CACHE_DIR=str(directory)).split() == ["True"]
+    cold = set(entries(directory))
+    assert _run(code, "warm", FUSENUM_CACHE_DIR=str(directory)).split() == ["True"]
+    assert set(entries(directory)) == cold

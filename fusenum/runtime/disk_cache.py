@@ -41,6 +41,7 @@ import stat
 import struct
 import threading
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -191,30 +192,32 @@ def _refuse(path: Path, problem: str) -> None:
 
 
 # ---- entries ----------------------------------------------------------------------------------
-_sources: list[bytes] = []
-
-
 def _sources_digest() -> bytes:
-    """SHA-256 of every source file of the code generator and the IR (computed once)."""
-    if not _sources:
-        digest = hashlib.sha256()
-        for package in (codegen, ir):
-            root = Path(package.__file__).parent
-            for path in sorted(root.rglob("*.py")):
-                digest.update(f"{package.__name__}/{path.relative_to(root).as_posix()}\0".encode())
-                digest.update(path.read_bytes() + b"\0")
-        _sources.append(digest.digest())
-    return _sources[0]
+    """SHA-256 of every source file of the code generator and the IR."""
+    digest = hashlib.sha256()
+    for package in (codegen, ir):
+        root = Path(package.__file__).parent
+        for path in sorted(root.rglob("*.py")):
+            digest.update(f"{package.__name__}/{path.relative_to(root).as_posix()}\0".encode())
+            digest.update(path.read_bytes() + b"\0")
+    return digest.digest()
+
+
+@lru_cache(maxsize=None)
+def _key_prefix(target: Target) -> "hashlib._Hash":
+    """The digest state after everything but the description (computed once per target)."""
+    digest = hashlib.sha256(f"fusenum object code, format {FORMAT_VERSION}\0".encode())
+    digest.update(_sources_digest())
+    digest.update(identity(target).encode() + b"\0")
+    return digest
 
 
 def key(description: str, target: Target) -> bytes:
     """The digest naming the object code that ``description`` (a canonical text of everything
     else that decides it, e.g. the codegen settings and a kernel spec's
     :meth:`~fusenum.codegen.spec.KernelSpec.canonical` text) gives on ``target``."""
-    digest = hashlib.sha256(f"fusenum object code, format {FORMAT_VERSION}\0".encode())
-    digest.update(_sources_digest())
-    for part in (identity(target), description):
-        digest.update(part.encode() + b"\0")
+    digest = _key_prefix(target).copy()
+    digest.update(description.encode())
     return digest.digest()
 
 

@@ -283,8 +283,7 @@ def test_settings_round_trip(cache_dir):
     assert fusenum.get_disk_cache() == previous
 
 
-def test_the_key_is_the_same_in_every_process():
-    code = """
+_KEY_CODE = """
 import numpy as np
 from fusenum.codegen import settings, target
 from fusenum.codegen.spec import Access, KernelSpec
@@ -296,7 +295,10 @@ spec = KernelSpec(nodes.make("multiply", (root, nodes.const(np.float64(2.5))), n
                   (Access("c"), Access("s", True), Access("c")), 2)
 print(disk_cache.key(repr(settings.key) + spec.canonical(), target.current()).hex())
 """
-    keys = {_run(code, PYTHONHASHSEED=str(seed)) for seed in (1, 2)}
+
+
+def test_the_key_is_the_same_in_every_process():
+    keys = {_run(_KEY_CODE, PYTHONHASHSEED=str(seed)) for seed in (1, 2)}
     assert len(keys) == 1
 
 
@@ -319,3 +321,15 @@ print(threads._native_pool is not None)
     cold = set(entries(directory))
     assert _run(code, "warm", FUSENUM_CACHE_DIR=str(directory)).split() == ["True"]
     assert set(entries(directory)) == cold
+
+
+def test_editing_the_code_generator_changes_every_key(tmp_path):
+    """A developer who edits a lowering rule never gets code compiled before the edit."""
+    import shutil
+    copy = tmp_path / "src"
+    shutil.copytree(os.path.dirname(fusenum.__file__), copy / "fusenum")
+    code = f"import sys\nsys.path.insert(0, {str(copy)!r})\n{_KEY_CODE}\nassert 'src' in disk_cache.__file__"
+    before = _run(code)
+    with open(copy / "fusenum" / "codegen" / "rules" / "basic.py", "a") as rules:
+        rules.write("\n# edited\n")
+    assert _run(code) != before

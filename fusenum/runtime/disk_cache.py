@@ -267,25 +267,37 @@ def discard(digest: bytes) -> None:
 
 def store(digest: bytes, object_code: bytes) -> None:
     """Keep ``object_code`` under ``digest`` (atomically; a failure warns once and stops the cache)."""
-    directory = _directory()
-    if directory is None:
-        return
-    import tempfile  # only when something is written
     header = HEADER.pack(MAGIC, FORMAT_VERSION, digest, len(object_code), hashlib.sha256(object_code).digest())
-    temporary = None
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=SUFFIX, dir=directory)  # mode 0600
-        with os.fdopen(handle, "wb") as file:
-            file.write(header + object_code)
-        os.replace(temporary, _path(directory, digest))
-    except OSError as exc:
-        if temporary is not None:
-            _remove(Path(temporary))
-        with _lock:
-            if state.usable == directory:
+    for attempt in range(2):
+        directory = _directory()
+        if directory is None:
+            return
+        try:
+            _write(directory / (digest.hex() + SUFFIX), header + object_code)
+        except OSError as exc:
+            with _lock:
+                if state.usable != directory:
+                    return
+                if isinstance(exc, FileNotFoundError) and attempt == 0:
+                    state.usable = None  # removed meanwhile (a cleaned ~/.cache): create it again
+                    continue
                 _refuse(directory, f"cannot be written ({exc.strerror or exc})")
+            return
+        _account(directory, len(header) + len(object_code))
         return
-    _account(directory, HEADER.size + len(object_code))
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write ``path`` atomically: a temporary file (mode 0600) in its directory, then a rename."""
+    import tempfile  # only when something is written
+    handle, temporary = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        _remove(Path(temporary))
+        raise
 
 
 def _remove(path: Path) -> None:

@@ -3,6 +3,7 @@ unwritable directories fall back to memory, the size stays bounded."""
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import warnings
@@ -325,7 +326,6 @@ print(threads._native_pool is not None)
 
 def test_editing_the_code_generator_changes_every_key(tmp_path):
     """A developer who edits a lowering rule never gets code compiled before the edit."""
-    import shutil
     copy = tmp_path / "src"
     shutil.copytree(os.path.dirname(fusenum.__file__), copy / "fusenum")
     code = f"import sys\nsys.path.insert(0, {str(copy)!r})\n{_KEY_CODE}\nassert 'src' in disk_cache.__file__"
@@ -333,3 +333,13 @@ def test_editing_the_code_generator_changes_every_key(tmp_path):
     with open(copy / "fusenum" / "codegen" / "rules" / "basic.py", "a") as rules:
         rules.write("\n# edited\n")
     assert _run(code) != before
+
+
+def test_a_removed_directory_is_created_again(cache_dir):
+    evaluate("a + 5")
+    shutil.rmtree(cache_dir)
+    fusenum.clear_cache()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        evaluate("a + 5")
+    assert len(entries(cache_dir)) == 1 and os.stat(cache_dir).st_mode & 0o777 == 0o700

@@ -140,7 +140,8 @@ def _canonical_attr(attr: object) -> str:
     if isinstance(attr, bytes):
         return "0x" + attr.hex()
     if dataclasses.is_dataclass(attr):  # e.g. ReduceAttr: its fields are plain values
-        fields = ", ".join(f"{f.name}={_canonical_attr(getattr(attr, f.name))}" for f in dataclasses.fields(attr))
+        fields = ", ".join(f"{field.name}={_canonical_attr(getattr(attr, field.name))}"
+                           for field in dataclasses.fields(attr))
         return f"{type(attr).__name__}({fields})"
     raise TypeError(f"no canonical text for IR attribute {attr!r}")
 

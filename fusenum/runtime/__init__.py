@@ -19,4 +19,5 @@ from .plan_cache import PLANS, Template, cached_plan
 from .threads import get_num_threads, set_num_threads
 
 __all__ = ["PLANS", "CacheInfo", "DiskCache", "Plan", "Template", "cache_info", "cached_plan", "clear_cache",
-           "clear_disk_cache", "execute", "get_disk_cache", "get_num_threads", "set_disk_cache", "set_num_threads"]
+           "clear_disk_cache", "execute", "get_disk_cache", "get_num_threads", "set_disk_cache",
+           "set_num_threads"]

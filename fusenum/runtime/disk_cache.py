@@ -92,7 +92,9 @@ def _valid_max_bytes(value: object, name: str) -> int:
 
 class _State:
     enabled = _env_enabled()
-    directory: str | None = os.environ.get("FUSENUM_CACHE_DIR") or None  # None: the user cache directory
+    # None: the user cache directory. Made absolute now, so a later chdir does not move it.
+    directory: str | None = os.environ.get("FUSENUM_CACHE_DIR") or None
+    directory = os.path.abspath(directory) if directory else None
     max_bytes = _valid_max_bytes(os.environ.get("FUSENUM_CACHE_MAX_BYTES", DEFAULT_MAX_BYTES),
                                  "FUSENUM_CACHE_MAX_BYTES")
     usable: Path | None = None  # the directory, once checked
@@ -131,7 +133,7 @@ def set_disk_cache(enabled: bool | None = None, directory: str | os.PathLike | N
         if enabled is not None:
             state.enabled = enabled
         if directory is not None:
-            state.directory = os.fspath(directory)
+            state.directory = os.path.abspath(directory)
         if max_bytes is not None:
             state.max_bytes = max_bytes
         state.usable, state.refused, state.estimate = None, False, None
@@ -178,7 +180,8 @@ def _problem(path: Path) -> str | None:
         return f"is owned by another user (uid {info.st_uid}), and kernels are machine code fusenum executes"
     writers = [who for bit, who in ((0o020, "group"), (0o002, "others")) if info.st_mode & bit]
     if writers:
-        return (f"is writable by {' and '.join(writers)} (mode {info.st_mode & 0o777:o}), and kernels are machine code fusenum executes;"
+        return (f"is writable by {' and '.join(writers)} (mode {info.st_mode & 0o777:o}),"
+                " and kernels are machine code fusenum executes;"
                 " make it private (chmod 700) or choose another with FUSENUM_CACHE_DIR")
     if not os.access(path, os.W_OK | os.X_OK):
         return "is not writable"
@@ -267,7 +270,8 @@ def discard(digest: bytes) -> None:
 
 def store(digest: bytes, object_code: bytes) -> None:
     """Keep ``object_code`` under ``digest`` (atomically; a failure warns once and stops the cache)."""
-    header = HEADER.pack(MAGIC, FORMAT_VERSION, digest, len(object_code), hashlib.sha256(object_code).digest())
+    checksum = hashlib.sha256(object_code).digest()
+    header = HEADER.pack(MAGIC, FORMAT_VERSION, digest, len(object_code), checksum)
     for attempt in range(2):
         directory = _directory()
         if directory is None:

@@ -22,7 +22,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 from . import caches, disk_cache
 from ..codegen import jit, mathlib, settings
@@ -166,7 +166,8 @@ def _make(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel, bool]:
     return Kernel(spec, target, compiled, origin, time.perf_counter() - start), looked
 
 
-def load_or_compile(description: str, target: Target, module_text, names: list[str]) -> tuple[jit.Compiled, str, bool]:
+def load_or_compile(description: str, target: Target, module_text: Callable[[], str],
+                    names: list[str]) -> tuple[jit.Compiled, str, bool]:
     """Linked code for ``description`` (a canonical text of everything that decides it besides the
     target and fusenum's code generator) on ``target``: from the disk cache, else compiled from
     ``module_text()`` and stored. Also where it came from (``"disk"`` or ``"compiled"``) and

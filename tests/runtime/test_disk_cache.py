@@ -23,7 +23,7 @@ NAMES = {"a": RNG.random(300) * 4 - 2, "b": RNG.random(300) * 4 - 2, "c": RNG.ra
 def cache_dir(tmp_path):
     """A fresh, private cache directory (created by fusenum) and empty memory, restored afterwards."""
     directory = tmp_path / "cache"
-    previous = fusenum.set_disk_cache(enabled=True, directory=directory, max_bytes=disk_cache.DEFAULT_MAX_BYTES)
+    previous = fusenum.set_disk_cache(True, directory, disk_cache.DEFAULT_MAX_BYTES)
     fusenum.clear_cache()
     yield directory
     fusenum.clear_cache()
@@ -139,8 +139,8 @@ def test_turned_off_nothing_is_written(cache_dir):
 
 
 def _run(code: str, *arguments: str, **env: str) -> str:
-    result = subprocess.run([sys.executable, "-c", code, *arguments], env={**os.environ, **env}, capture_output=True,
-                            text=True, timeout=600)
+    result = subprocess.run([sys.executable, "-c", code, *arguments], env={**os.environ, **env},
+                            capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     return result.stdout
 

@@ -40,7 +40,8 @@ def entry_alloca(b: ir.IRBuilder, typ: ir.Type, count: int | None = None, name: 
 
 
 @contextmanager
-def if_then(b: ir.IRBuilder, predicate: ir.Value, weights: tuple[int, int] | None = None) -> Iterator[ir.Block]:
+def if_then(b: ir.IRBuilder, predicate: ir.Value,
+            weights: tuple[int, int] | None = None) -> Iterator[ir.Block]:
     """``with if_then(b, p):`` emits its body only where ``p`` holds; ``weights`` (taken, not taken)
     become the branch's ``!prof`` metadata. Yields the join block, as llvmlite's ``if_then`` does."""
     before = b.block

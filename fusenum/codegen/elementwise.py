@@ -153,7 +153,8 @@ class KernelBuilder:
         def compare_dim(j, size, same):
             extent = b.load(b.gep(out_dims, [j], source_etype=I64), typ=I64)
             for other in dims:
-                same = b.and_(same, b.icmp_signed("==", b.load(b.gep(other, [j], source_etype=I64), typ=I64), extent))
+                other_extent = b.load(b.gep(other, [j], source_etype=I64), typ=I64)
+                same = b.and_(same, b.icmp_signed("==", other_extent, extent))
             return b.mul(size, extent), same
 
         _, n, ok = counted_loop(b, ir.Constant(I64, 0), b.sext(out_ndim, I64), compare_dim,

@@ -7,6 +7,8 @@ Public API::
     np.asarray(r)                                # ... until forced: one compiled pass
     print(fusenum.explain("2*a + sin(b)"))       # what that call would run: IR, kernels, math
     fusenum.cache_info()                         # kernel cache statistics
+    fusenum.set_disk_cache(enabled, directory, max_bytes)  # compiled kernels on disk
+                                                 # (env: FUSENUM_CACHE, FUSENUM_CACHE_DIR, FUSENUM_CACHE_MAX_BYTES)
     fusenum.get_simd() / fusenum.set_simd(name)  # SIMD level (env: FUSENUM_SIMD)
 
 The pipeline, one folder per stage (dependencies point down, CI checks it)::
@@ -21,16 +23,18 @@ scalars), same shape, same values.
 """
 from .codegen.target import available as available_simd
 from .codegen.target import get_simd, set_simd
-from .errors import (CastingError, CompileError, ConfigurationError, ExpressionError, FusenumError,
-                     TargetError, UnsupportedDTypeError)
+from .errors import (CastingError, CompileError, ConfigurationError, DiskCacheWarning, ExpressionError,
+                     FusenumError, TargetError, UnsupportedDTypeError)
 from .frontend import LazyArray, evaluate, explain, lazy
-from .runtime import CacheInfo, cache_info, clear_cache, get_num_threads, set_num_threads
+from .runtime import (CacheInfo, DiskCache, cache_info, clear_cache, clear_disk_cache, get_disk_cache,
+                      get_num_threads, set_disk_cache, set_num_threads)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "evaluate", "explain", "lazy", "LazyArray", "get_num_threads", "set_num_threads", "cache_info", "clear_cache",
-    "CacheInfo", "get_simd", "set_simd", "available_simd",
+    "CacheInfo", "DiskCache", "get_disk_cache", "set_disk_cache", "clear_disk_cache", "DiskCacheWarning",
+    "get_simd", "set_simd", "available_simd",
     "FusenumError", "ExpressionError", "UnsupportedDTypeError", "CastingError", "CompileError",
     "ConfigurationError",
     "TargetError", "__version__",

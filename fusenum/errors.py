@@ -57,3 +57,8 @@ class TargetError(FusenumError, RuntimeError):
 
 class ConfigurationError(FusenumError, ValueError):
     """A setting (an environment variable or a ``set_*`` call) has an invalid value."""
+
+
+class DiskCacheWarning(RuntimeWarning):
+    """The kernel cache directory cannot be used safely (owned by another user, writable by others,
+    not creatable or not writable): compiled kernels are kept in memory only."""

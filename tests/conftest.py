@@ -3,13 +3,26 @@
 ``FUSENUM_EXAMPLES`` sets how many examples each hypothesis test draws (default 60);
 ``FUSENUM_TEST_SIMD`` restricts the SIMD-sensitive tests to one level (CI's deeper
 hypothesis run uses both).
+
+Kernels compiled by the tests go to a temporary disk cache directory, removed at the end of
+the session, never to the user's (``FUSENUM_CACHE_DIR`` is set before fusenum is imported, so
+subprocesses inherit it too).
 """
+import atexit
 import os
+import shutil
+import tempfile
 
-import pytest
-from hypothesis import HealthCheck, settings
+_CACHE_DIR = tempfile.mkdtemp(prefix="fusenum-test-cache-")
+atexit.register(shutil.rmtree, _CACHE_DIR, ignore_errors=True)
+os.environ["FUSENUM_CACHE_DIR"] = _CACHE_DIR
 
-import fusenum
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+import fusenum  # noqa: E402
+
+fusenum.set_disk_cache(directory=_CACHE_DIR)  # in case a plugin imported fusenum first
 
 settings.register_profile(
     "default", deadline=None, max_examples=int(os.environ.get("FUSENUM_EXAMPLES", "60")),

@@ -83,6 +83,13 @@ def libmvec_loaded() -> bool:
     return jit.load_library("libmvec.so.1")
 
 
+def load_libraries(mode: str) -> None:
+    """Load the libraries kernels compiled under vector-math ``mode`` may call: object code
+    compiled by another process (the disk cache) is linked against them."""
+    if mode == "auto":
+        libmvec_loaded()
+
+
 @lru_cache(maxsize=None)
 def _has_symbol(symbol: str) -> bool:
     return libmvec_loaded() and bool(llvm.address_of_symbol(symbol))

@@ -36,6 +36,7 @@ import sys
 from llvmlite import ir
 from llvmlite.ir import instructions as ir_instructions
 
+from .control import counted_loop, do_while, entry_alloca
 from .emitter import I1, I32, I64, PTR
 
 MAX_WORKERS = 255
@@ -135,25 +136,24 @@ class _Module:
         generation = fn.args[0]
         b = ir.IRBuilder(fn.append_basic_block("entry"))
         ticket_ptr = self.task(b, _TICKET)
-        loop = fn.append_basic_block("take")
-        run = fn.append_basic_block("run")
-        done = fn.append_basic_block("done")
-        b.branch(loop)
-        b.position_at_end(loop)
-        ticket = b.load_atomic(ticket_ptr, "acquire", 8, typ=I64)
-        same_call = b.icmp_unsigned("==", b.trunc(b.lshr(ticket, _i64(32)), I32), generation)
-        chunk = b.trunc(ticket, I32)
-        chunks = b.load_atomic(self.task(b, _CHUNKS), "monotonic", 4, typ=I32)
-        available = b.and_(same_call, b.icmp_unsigned("<", chunk, chunks))
-        claim = fn.append_basic_block("claim")
-        b.cbranch(available, claim, done)
-        b.position_at_end(claim)
-        swapped = b.extract_value(b.cmpxchg(ticket_ptr, ticket, b.add(ticket, _i64(1)), "acq_rel", "monotonic"), 1)
-        b.cbranch(swapped, run, loop)
 
-        # The chunk is ours, and the call's fields stay put until every chunk is completed.
-        b.position_at_end(run)
-        index = b.zext(chunk, I64)
+        def take():
+            ticket = b.load_atomic(ticket_ptr, "acquire", 8, typ=I64)
+            same_call = b.icmp_unsigned("==", b.trunc(b.lshr(ticket, _i64(32)), I32), generation)
+            chunk = b.trunc(ticket, I32)
+            chunks = b.load_atomic(self.task(b, _CHUNKS), "monotonic", 4, typ=I32)
+            available = b.and_(same_call, b.icmp_unsigned("<", chunk, chunks))
+            with b.if_then(available):
+                claim = b.cmpxchg(ticket_ptr, ticket, b.add(ticket, _i64(1)), "acq_rel", "monotonic")
+                with b.if_then(b.extract_value(claim, 1)):
+                    self._run_chunk(b, b.zext(chunk, I64))
+            return available, []  # taken or lost to another thread: try the next one
+
+        do_while(b, [], take, name="take")
+        b.ret_void()
+
+    def _run_chunk(self, b, index):
+        """Run chunk ``index``: it is ours, and the call's fields stay put until every chunk is completed."""
         bounds = b.load(self.task(b, _BOUNDS), typ=PTR)
         start = b.load(b.gep(bounds, [index], source_etype=I64), typ=I64)
         stop = b.load(b.gep(bounds, [b.add(index, _i64(1))], source_etype=I64), typ=I64)
@@ -162,10 +162,6 @@ class _Module:
                                  b.load(self.task(b, _LAYOUT), typ=PTR)])
         b.atomic_rmw("or", self.task(b, _STATUS), status, "monotonic")
         b.atomic_rmw("add", self.task(b, _COMPLETED), _i32(1), "release")
-        b.branch(loop)
-
-        b.position_at_end(done)
-        b.ret_void()
 
     # ---- worker --------------------------------------------------------------------------
     def _build_worker(self):
@@ -226,18 +222,12 @@ class _Module:
         with b.if_then(b.not_(taken)):
             b.ret(_i32(POOL_BUSY))
         helpers = b.zext(helpers_arg, I64)
-        self._grow(b, fn, helpers)
+        self._grow(b, helpers)
 
         # A call too small to pay for waking a sleeper runs alone, but leaves the pool awake.
-        asleep = b.alloca(I1)
-        b.store(ir.Constant(I1, 0), asleep)
-        with _CountedLoop(b, fn, _i64(0), helpers) as k:
-            flag = b.load_atomic(self.field(b, self.slot(b, k), _SLEEPING), "seq_cst", 4, typ=I32)
-            b.store(b.or_(b.load(asleep), b.icmp_unsigned("!=", flag, _i32(0))), asleep)
-        alone = b.and_(b.load(asleep), b.icmp_unsigned("==", wake_ok, _i32(0)))
+        alone = b.and_(self._any_asleep(b, helpers), b.icmp_unsigned("==", wake_ok, _i32(0)))
         with b.if_then(alone):
-            with _CountedLoop(b, fn, _i64(0), helpers) as k:
-                self.futex(b, self.field(b, self.slot(b, k), _SEQ), _FUTEX_WAKE_PRIVATE, _i32(1))
+            counted_loop(b, _i64(0), helpers, lambda k: self._wake(b, k), name="nudge")
             last = b.load(b.gep(bounds, [b.zext(chunks, I64)], source_etype=I64), typ=I64)
             status = b.call(_Callee(kernel, KERNEL_TYPE), [b.load(bounds, typ=I64), last, operands, layout])
             _store_atomic(b, _i32(0), lock, "release")
@@ -252,61 +242,70 @@ class _Module:
         old = b.load_atomic(ticket_ptr, "monotonic", 8, typ=I64)
         generation = b.add(b.trunc(b.lshr(old, _i64(32)), I32), _i32(1))
         _store_atomic(b, b.shl(b.zext(generation, I64), _i64(32)), ticket_ptr, "seq_cst", 8)
-        with _CountedLoop(b, fn, _i64(0), helpers) as k:
-            slot = self.slot(b, k)
-            seq = self.field(b, slot, _SEQ)
-            _store_atomic(b, b.add(b.load(seq, typ=I32), _i32(1)), seq, "seq_cst")
-            sleeping = b.load_atomic(self.field(b, slot, _SLEEPING), "seq_cst", 4, typ=I32)
-            with b.if_then(b.icmp_unsigned("!=", sleeping, _i32(0))):
-                self.futex(b, seq, _FUTEX_WAKE_PRIVATE, _i32(1))
+        counted_loop(b, _i64(0), helpers, lambda k: self._post(b, k), name="post")
 
         b.call(self.take_chunks, [generation])
-        self._await_completion(b, fn, chunks)
+        self._await_completion(b, chunks)
         status = b.load_atomic(self.task(b, _STATUS), "acquire", 4, typ=I32)
         _store_atomic(b, _i32(0), lock, "release")
         b.ret(status)
 
-    def _await_completion(self, b, fn, chunks):
-        """Spin until every chunk is completed, yielding the CPU now and then."""
-        before = b.block
-        wait = fn.append_basic_block("await")
-        finished = fn.append_basic_block("finished")
-        b.branch(wait)
-        b.position_at_end(wait)
-        spins = b.phi(I32, "spins")
-        spins.add_incoming(_i32(0), before)
-        completed = b.load_atomic(self.task(b, _COMPLETED), "acquire", 4, typ=I32)
-        ready = b.icmp_unsigned("==", completed, chunks)
-        with b.if_then(b.not_(ready)):
-            b.call(self.pause, [])
-            every = b.icmp_unsigned("==", b.and_(spins, _i32(YIELD_EVERY - 1)), _i32(YIELD_EVERY - 1))
-            with b.if_then(every):  # a worker holding a chunk may need this very CPU
-                b.call(self.sched_yield, [])
-        spins.add_incoming(b.add(spins, _i32(1)), b.block)
-        b.cbranch(ready, finished, wait)
-        b.position_at_end(finished)
+    def _any_asleep(self, b, helpers) -> ir.Value:
+        """i1: whether any of the first ``helpers`` workers is asleep."""
+        def check(k, asleep):
+            flag = b.load_atomic(self.field(b, self.slot(b, k), _SLEEPING), "seq_cst", 4, typ=I32)
+            return [b.or_(asleep, b.icmp_unsigned("!=", flag, _i32(0)))]
 
-    def _grow(self, b, fn, helpers):
+        return counted_loop(b, _i64(0), helpers, check, carried=[ir.Constant(I1, 0)], name="asleep")[1]
+
+    def _wake(self, b, k):
+        self.futex(b, self.field(b, self.slot(b, k), _SEQ), _FUTEX_WAKE_PRIVATE, _i32(1))
+
+    def _post(self, b, k):
+        """Tell worker ``k`` there is a new call (waking it if it sleeps)."""
+        seq = self.field(b, self.slot(b, k), _SEQ)
+        _store_atomic(b, b.add(b.load(seq, typ=I32), _i32(1)), seq, "seq_cst")
+        sleeping = b.load_atomic(self.field(b, self.slot(b, k), _SLEEPING), "seq_cst", 4, typ=I32)
+        with b.if_then(b.icmp_unsigned("!=", sleeping, _i32(0))):
+            self.futex(b, seq, _FUTEX_WAKE_PRIVATE, _i32(1))
+
+    def _await_completion(self, b, chunks):
+        """Spin until every chunk is completed, yielding the CPU now and then."""
+        def spin(spins):
+            completed = b.load_atomic(self.task(b, _COMPLETED), "acquire", 4, typ=I32)
+            waiting = b.icmp_unsigned("!=", completed, chunks)
+            with b.if_then(waiting):
+                b.call(self.pause, [])
+                every = b.icmp_unsigned("==", b.and_(spins, _i32(YIELD_EVERY - 1)), _i32(YIELD_EVERY - 1))
+                with b.if_then(every):  # a worker holding a chunk may need this very CPU
+                    b.call(self.sched_yield, [])
+            return waiting, [b.add(spins, _i32(1))]
+
+        do_while(b, [_i32(0)], spin, name="await")
+
+    def _grow(self, b, helpers):
         """Start workers until there are ``helpers`` of them (the caller holds the lock)."""
         workers = self.address(b, self.workers_variable)
-        thread = b.alloca(I64)
-        with _CountedLoop(b, fn, b.zext(b.load(workers, typ=I32), I64), helpers) as k:
+        thread = entry_alloca(b, I64)
+
+        def start(k):
             b.call(self.pthread_create, [thread, ir.Constant(PTR, None), self.worker, b.inttoptr(k, PTR)])
             b.call(self.pthread_detach, [b.load(thread)])
             b.store(b.trunc(b.add(k, _i64(1)), I32), workers)
+
+        counted_loop(b, b.zext(b.load(workers, typ=I32), I64), helpers, start, name="grow")
 
     def _build_fork_helpers(self):
         void = ir.FunctionType(ir.VoidType(), [])
         acquire = ir.Function(self.module, void, "fusenum_pool_acquire")
         b = ir.IRBuilder(acquire.append_basic_block("entry"))
-        loop = acquire.append_basic_block("loop")
-        done = acquire.append_basic_block("done")
-        b.branch(loop)
-        b.position_at_end(loop)
-        lock = self.address(b, self.lock_variable)
-        taken = b.extract_value(b.cmpxchg(lock, _i32(0), _i32(1), "acquire", "monotonic"), 1)
-        b.cbranch(taken, done, loop)
-        b.position_at_end(done)
+
+        def try_lock():
+            lock = self.address(b, self.lock_variable)
+            taken = b.extract_value(b.cmpxchg(lock, _i32(0), _i32(1), "acquire", "monotonic"), 1)
+            return b.not_(taken), []
+
+        do_while(b, [], try_lock, name="acquire")
         b.ret_void()
 
         release = ir.Function(self.module, void, "fusenum_pool_release")
@@ -337,34 +336,6 @@ class _Callee:
 def _store_atomic(b, value, ptr, ordering: str, align: int = 4):
     """An atomic store (llvmlite's store_atomic insists on typed pointers)."""
     b._insert(ir_instructions.StoreAtomicInstr(b.block, value, ptr, ordering, align))
-
-
-class _CountedLoop:
-    """``with _CountedLoop(b, fn, start, stop) as k:`` -- a loop over ``k`` in ``[start, stop)``."""
-
-    def __init__(self, b, fn, start, stop):
-        self.b, self.fn, self.start, self.stop = b, fn, start, stop
-
-    def __enter__(self):
-        b = self.b
-        before = b.block
-        self.header = self.fn.append_basic_block("for")
-        self.body = self.fn.append_basic_block("for.body")
-        self.exit = self.fn.append_basic_block("for.end")
-        b.branch(self.header)
-        b.position_at_end(self.header)
-        self.k = b.phi(I64, "k")
-        self.k.add_incoming(self.start, before)
-        b.cbranch(b.icmp_signed("<", self.k, self.stop), self.body, self.exit)
-        b.position_at_end(self.body)
-        return self.k
-
-    def __exit__(self, *exc):
-        b = self.b
-        self.k.add_incoming(b.add(self.k, _i64(1)), b.block)
-        b.branch(self.header)
-        b.position_at_end(self.exit)
-        return False
 
 
 def module_text() -> str:

@@ -33,6 +33,7 @@ from llvmlite import ir
 from ..ir import nodes
 from ..ir.reductions import REDUCTIONS, start_value
 from . import rules
+from .control import entry_alloca, while_loop
 from .emitter import I64, Emitter, Pair
 from .elementwise import KernelBuilder
 
@@ -146,7 +147,7 @@ class ReductionBuilder(KernelBuilder):
     # ---- accumulators in stack slots (two per complex value) -----------------------------------
     def _new_slot(self, like):
         """A slot for values of ``like``'s type (a :class:`Pair` of slots for a complex value)."""
-        return _each(like, lambda part: self._entry_alloca(part.type))
+        return _each(like, lambda part: entry_alloca(self.b, part.type))
 
     def _get(self, slot):
         return _each(slot, lambda part: self.b.load(part))
@@ -158,15 +159,6 @@ class ReductionBuilder(KernelBuilder):
         else:
             self.b.store(value, slot)
 
-    def _entry_alloca(self, typ: ir.Type, count: int | None = None) -> ir.Value:
-        """Stack space allocated once in the entry block (registers after optimization)."""
-        b = self.b
-        here = b.block
-        b.position_at_start(self.fn.entry_basic_block)
-        slot = b.alloca(typ, size=None if count is None else ir.Constant(I64, count))
-        b.position_at_end(here)
-        return slot
-
 
 class _PairwiseStack:
     """Partial sums of 1, 2, 4, ... blocks: pushing a block adds equal-sized partials pairwise."""
@@ -174,8 +166,8 @@ class _PairwiseStack:
     def __init__(self, kernel: ReductionBuilder, like):
         self.kernel = kernel
         b = kernel.b
-        self.levels = _each(like, lambda part: kernel._entry_alloca(part.type, STACK_DEPTH))
-        self.count = kernel._entry_alloca(I64)
+        self.levels = _each(like, lambda part: entry_alloca(b, part.type, STACK_DEPTH))
+        self.count = entry_alloca(b, I64)
         b.store(ir.Constant(I64, 0), self.count)
 
     def _load(self, index):
@@ -201,7 +193,7 @@ class _PairwiseStack:
             merged = k._combine(em, self._load(level), carry)
             return merged, b.lshr(bits, ir.Constant(I64, 1)), b.add(level, ir.Constant(I64, 1))
 
-        carry, _, level = _while(k, "push", [value, n, ir.Constant(I64, 0)], full, merge)
+        carry, _, level = while_loop(b, [value, n, ir.Constant(I64, 0)], full, merge, name="push")
         self._store(carry, level)
 
     def fold(self, tail):
@@ -218,7 +210,7 @@ class _PairwiseStack:
             added = k._combine(em, self._load(level), total)
             return em.select(held, added, total), b.add(level, ir.Constant(I64, 1))
 
-        total, _ = _while(k, "fold", [tail, ir.Constant(I64, 0)], more, add)
+        total, _ = while_loop(b, [tail, ir.Constant(I64, 0)], more, add, name="fold")
         return total
 
 
@@ -230,32 +222,6 @@ def _parts(value) -> list:
 def _each(value, function):
     """``function`` applied to each part of ``value`` (a :class:`Pair` in, a :class:`Pair` out)."""
     return Pair(function(value.re), function(value.im)) if isinstance(value, Pair) else function(value)
-
-
-def _while(kernel: ReductionBuilder, name: str, initial: list, condition, body) -> list:
-    """``while condition(*values): values = body(*values)`` as a loop with phis; the final values.
-
-    A value may be a :class:`Pair` (a phi per part)."""
-    b = kernel.b
-    before = b.block
-    header = kernel.fn.append_basic_block(name)
-    loop = kernel.fn.append_basic_block(f"{name}.body")
-    done = kernel.fn.append_basic_block(f"{name}.done")
-    b.branch(header)
-    b.position_at_end(header)
-    values = [_each(v, lambda part: b.phi(part.type)) for v in initial]
-    for phi, value in zip(values, initial):
-        for phi_part, part in zip(_parts(phi), _parts(value)):
-            phi_part.add_incoming(part, before)
-    b.cbranch(condition(*values), loop, done)
-    b.position_at_end(loop)
-    updated = body(*values)
-    for phi, value in zip(values, updated):
-        for phi_part, part in zip(_parts(phi), _parts(value)):
-            phi_part.add_incoming(part, b.block)
-    b.branch(header)
-    b.position_at_end(done)
-    return values
 
 
 __all__ = ["ReductionBuilder"]

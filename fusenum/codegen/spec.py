@@ -3,9 +3,9 @@ target) and :class:`Access` (how one operand is laid out). The runtime asks for 
 the calling convention itself is in :mod:`fusenum.codegen.abi`."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
-from ..ir.nodes import Node
+from ..ir.nodes import Node, canonical
 
 
 @dataclass(frozen=True)
@@ -51,3 +51,11 @@ class KernelSpec:
     def needs_layout(self) -> bool:
         """Whether the kernel reads the ``layout`` argument (else callers may pass NULL)."""
         return self.ndim > 1 or self.pieces or any(a.stride == "s" for a in self.accesses)
+
+    def canonical(self) -> str:
+        """A deterministic text of everything in this spec, the same in every process (unlike
+        ``hash()``): every field by name, the IR as :func:`fusenum.ir.nodes.canonical` writes it.
+        Built from the dataclass fields, so a field added later is included without anyone
+        remembering to."""
+        lines = [f"{f.name} {getattr(self, f.name)!r}" for f in fields(self) if f.name != "root"]
+        return "\n".join(lines + [canonical(self.root)])

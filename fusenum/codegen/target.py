@@ -19,6 +19,7 @@ import platform
 from dataclasses import dataclass
 from functools import lru_cache
 
+import llvmlite
 import llvmlite.binding as llvm
 
 from ..errors import TargetError
@@ -90,6 +91,22 @@ def make_target(name: str) -> Target:
         # Keep the host's tuning, but without any 512-bit instructions.
         features = {f: on and not f.startswith(_WIDE_FEATURE_PREFIXES) for f, on in features.items()}
     return Target(name, WIDTHS[name], cpu, _feature_string(features), auto_vectorize=True)
+
+
+@lru_cache(maxsize=None)
+def identity(target: Target) -> str:
+    """A deterministic text of what decides machine code for ``target`` on this machine: the
+    SIMD level and LLVM CPU description, the process triple, the host CPU (which the ``scalar``
+    and ``sse2`` targets do not name), LLVM's and llvmlite's versions, and the C library's
+    version (libmvec, whose functions kernels call, comes with it)."""
+    host_cpu, host_features = _host()
+    libc = os.confstr("CS_GNU_LIBC_VERSION") if "CS_GNU_LIBC_VERSION" in os.confstr_names else ""
+    return "\n".join([
+        f"target {target!r}", f"triple {llvm.get_process_triple()}",
+        f"host {host_cpu} {_feature_string(host_features)}",
+        f"llvm {'.'.join(map(str, llvm.llvm_version_info))}", f"llvmlite {llvmlite.__version__}",
+        f"libc {libc}", f"platform {platform.system()} {platform.machine()}",
+    ])
 
 
 def _feature_string(features: dict[str, bool]) -> str:

@@ -21,6 +21,7 @@ bound at run time and is handled when loading and storing.
 """
 from __future__ import annotations
 
+import dataclasses
 import weakref
 from typing import Iterator
 
@@ -115,6 +116,34 @@ def walk(root: Node) -> Iterator[Node]:
         else:
             stack.append((node, True))
             stack.extend((arg, False) for arg in reversed(node.args) if id(arg) not in seen)
+
+
+def canonical(root: Node) -> str:
+    """A deterministic text of the DAG under ``root``, the same in every process (unlike ``hash()``):
+    one line per node, operands first, each naming its operands by line number.
+
+    Two roots give the same text exactly when they are the same node, so a digest of it can key
+    compiled code on disk.
+    """
+    index: dict[int, int] = {}
+    lines = []
+    for number, node in enumerate(walk(root)):
+        index[id(node)] = number
+        args = ",".join(str(index[id(arg)]) for arg in node.args)
+        lines.append(f"{node.op} {node.dtype.str} {_canonical_attr(node.attr)} ({args})")
+    return "\n".join(lines)
+
+
+def _canonical_attr(attr: object) -> str:
+    if attr is None or isinstance(attr, (bool, int, str, tuple)):
+        return repr(attr)
+    if isinstance(attr, bytes):
+        return "0x" + attr.hex()
+    if dataclasses.is_dataclass(attr):  # e.g. ReduceAttr: its fields are plain values
+        fields = ", ".join(f"{field.name}={_canonical_attr(getattr(attr, field.name))}"
+                           for field in dataclasses.fields(attr))
+        return f"{type(attr).__name__}({fields})"
+    raise TypeError(f"no canonical text for IR attribute {attr!r}")
 
 
 def inputs(root: Node) -> list[Node]:

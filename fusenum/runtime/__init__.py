@@ -6,15 +6,18 @@
 :class:`~fusenum.codegen.spec.KernelSpec` from :mod:`.kernels` -- over
 broadcast, coalesced operands (:mod:`.layout`), in stages when it has
 reductions (:mod:`.staging`), on several threads when it is big
-(:mod:`.threads`). Every cache registers with :mod:`.caches`, so
+(:mod:`.threads`). Kernels are kept on disk too (:mod:`.disk_cache`), for every
+process of the user on the machine. Every cache registers with :mod:`.caches`, so
 :func:`clear_cache` reaches them all.
 """
 from .caches import clear_cache
+from .disk_cache import DiskCache, clear_disk_cache, get_disk_cache, set_disk_cache
 from .elementwise import execute
 from .kernels import CacheInfo, cache_info
 from .plan import Plan
 from .plan_cache import PLANS, Template, cached_plan
 from .threads import get_num_threads, set_num_threads
 
-__all__ = ["PLANS", "CacheInfo", "Plan", "Template", "cache_info", "cached_plan", "clear_cache", "execute",
-           "get_num_threads", "set_num_threads"]
+__all__ = ["PLANS", "CacheInfo", "DiskCache", "Plan", "Template", "cache_info", "cached_plan", "clear_cache",
+           "clear_disk_cache", "execute", "get_disk_cache", "get_num_threads", "set_disk_cache",
+           "set_num_threads"]

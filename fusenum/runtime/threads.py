@@ -142,9 +142,11 @@ class _NativePool:
     """The JIT-compiled pthread pool (compiled on first use)."""
 
     def __init__(self):
-        from ..codegen import jit, target
+        from ..codegen import target
+        from .kernels import load_or_compile
 
-        self.compiled = jit.compile_kernel(pool.module_text(), pool.SYMBOLS, target.make_target("scalar"))
+        self.compiled, _, _ = load_or_compile("thread pool", target.make_target("scalar"), pool.module_text,
+                                              pool.SYMBOLS)
         addresses = self.compiled.addresses
         self.run = pool.RUN_CTYPE(addresses["fusenum_pool_run"])
         control = {name: pool.CONTROL_CTYPE(addresses[f"fusenum_pool_{name}"])

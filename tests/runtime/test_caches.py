@@ -17,10 +17,12 @@ def empty_cache():
 def test_first_call_compiles_later_calls_hit():
     a, b = np.ones(10), np.ones(10)
     fusenum.evaluate("a + b")
-    assert fusenum.cache_info() == (0, 1, 1)
+    assert fusenum.cache_info()[:3] == (0, 1, 1)
     fusenum.evaluate("a + b")
     fusenum.evaluate("a + b")
-    assert fusenum.cache_info() == fusenum.CacheInfo(hits=2, misses=1, entries=1)
+    info = fusenum.cache_info()
+    assert (info.hits, info.misses, info.entries) == (2, 1, 1)
+    assert info.disk_hits + info.disk_misses == 1  # the one miss was loaded from disk or compiled
 
 
 def test_new_dtypes_compile_a_new_kernel():
@@ -60,7 +62,7 @@ def test_clear_cache_resets():
     a = np.ones(3)
     fusenum.evaluate("a - 1")
     fusenum.clear_cache()
-    assert fusenum.cache_info() == (0, 0, 0)
+    assert fusenum.cache_info()[:3] == (0, 0, 0)
 
 
 def test_a_vector_math_mode_change_leaves_no_stale_kernel():
@@ -99,4 +101,4 @@ def test_clear_cache_reaches_every_table():
     assert evaluation._parsed and PLANS and staging._stages and staging._final_plans
     fusenum.clear_cache()
     assert not (evaluation._parsed or PLANS or staging._stages or staging._final_plans)
-    assert fusenum.cache_info() == (0, 0, 0)
+    assert fusenum.cache_info()[:3] == (0, 0, 0)

@@ -12,6 +12,7 @@ from llvmlite import ir
 
 from .. import mathlib
 from ..abi import STATUS_NEGATIVE_INT_POWER
+from ..control import do_while
 from ..emitter import I1, Emitter, scalar_type
 from .casts import F16
 from .registry import EXACT, RULES, rule
@@ -227,27 +228,14 @@ def _int_power(em, node, args, arg):
     if dtype.kind == "i":
         em.flag_error(em.b.icmp_signed("<", exponent, zero), STATUS_NEGATIVE_INT_POWER)
     b = em.b
-    entry = b.block
-    loop = b.append_basic_block("ipow.loop")
-    done = b.append_basic_block("ipow.done")
-    b.branch(loop)
-    b.position_at_end(loop)
-    result = b.phi(base.type)
-    square = b.phi(base.type)
-    remaining = b.phi(base.type)
-    result.add_incoming(em.const(dtype, 1), entry)
-    square.add_incoming(base, entry)
-    remaining.add_incoming(exponent, entry)
-    odd = b.trunc(b.and_(remaining, em.const(dtype, 1)), em.vector(I1))
-    next_result = b.select(odd, b.mul(result, square), result)
-    next_square = b.mul(square, square)
-    next_remaining = b.lshr(remaining, em.const(dtype, 1))
-    result.add_incoming(next_result, loop)
-    square.add_incoming(next_square, loop)
-    remaining.add_incoming(next_remaining, loop)
-    b.cbranch(em.any(b.icmp_unsigned("!=", next_remaining, zero)), loop, done)
-    b.position_at_end(done)
-    return next_result
+
+    def square_and_multiply(result, square, remaining):
+        odd = b.trunc(b.and_(remaining, em.const(dtype, 1)), em.vector(I1))
+        updated = [b.select(odd, b.mul(result, square), result), b.mul(square, square),
+                   b.lshr(remaining, em.const(dtype, 1))]
+        return em.any(b.icmp_unsigned("!=", updated[2], zero)), updated
+
+    return do_while(b, [em.const(dtype, 1), base, exponent], square_and_multiply, name="ipow")[0]
 
 
 @rule("fpower")

@@ -21,6 +21,7 @@ import numpy as np
 from llvmlite import ir
 
 from .. import mathlib
+from ..control import when
 from ..emitter import F32, I32, Emitter, Pair, component_dtype
 from .floats import is_nan
 from .registry import rule
@@ -331,7 +332,7 @@ def _cpower(em, node, args, arg):
     square = plain_multiply(em, a, a)
     for value, exact in ((3, plain_multiply(em, a, square)), (2, square), (1, a)):
         product = em.select(b.icmp_signed("==", n, em.constant_like(n, value)), exact, product)
-    general = _when_any(em, b.not_(integral), lambda: c_library(em, "cpow", part, a, e), Pair(nan, nan))
+    general = when(b, em.any(b.not_(integral)), lambda: c_library(em, "cpow", part, a, e), Pair(nan, nan))
     result = em.select(integral, product, general)
     # 0 ** b: 0 for a positive real part of b, else NaN; anything ** 0 is 1.
     base_zero = b.and_(b.fcmp_ordered("==", a.re, zero), b.fcmp_ordered("==", a.im, zero))
@@ -339,24 +340,3 @@ def _cpower(em, node, args, arg):
     result = em.select(base_zero, zero_power, result)
     exponent_zero = b.and_(b.fcmp_ordered("==", e.re, zero), b.fcmp_ordered("==", e.im, zero))
     return em.select(exponent_zero, Pair(one, zero), result)
-
-
-def _when_any(em: Emitter, flags, compute, otherwise: Pair) -> Pair:
-    """``compute()`` if any lane of ``flags`` is set, else ``otherwise`` (skipping slow calls)."""
-    b = em.b
-    before = b.block
-    work = b.append_basic_block("cpow.general")
-    done = b.append_basic_block("cpow.done")
-    b.cbranch(em.any(flags), work, done)
-    b.position_at_end(work)
-    value = compute()
-    after = b.block
-    b.branch(done)
-    b.position_at_end(done)
-    merged = []
-    for computed, fallback in zip(value, otherwise):
-        phi = b.phi(computed.type)
-        phi.add_incoming(computed, after)
-        phi.add_incoming(fallback, before)
-        merged.append(phi)
-    return Pair(*merged)

@@ -9,6 +9,7 @@ from typing import Callable, Sequence
 
 from llvmlite import ir
 
+from ..control import RARE, when
 from ..emitter import F32, F64, I32, I64, Emitter
 
 _LAYOUT = {  # float type -> (int type, mantissa bits, exponent bias)
@@ -283,26 +284,7 @@ class Vec:
     def when_any(self, condition, value, slow: Callable[[], ir.Value]):
         """``value`` with the lanes of ``condition`` replaced by ``slow()``, which is only
         computed when some lane needs it (special inputs are rare: keep them off the fast path)."""
-        b = self.b
-        before = b.block
-        work = b.append_basic_block("vmath.slow")
-        done = b.append_basic_block("vmath.done")
-        branch = b.cbranch(self.any(condition), work, done)
-        # Tell LLVM the slow path is cold: it then keeps the fast path's constants in
-        # registers and spills around the slow path's calls instead.
-        module = b.module
-        weights = module.add_metadata([ir.MetaDataString(module, "branch_weights"),
-                                       ir.Constant(I32, 1), ir.Constant(I32, 1 << 20)])
-        branch.set_metadata("prof", weights)
-        b.position_at_end(work)
-        patched = b.select(condition, slow(), value)
-        after = b.block
-        b.branch(done)
-        b.position_at_end(done)
-        merged = b.phi(value.type)
-        merged.add_incoming(patched, after)
-        merged.add_incoming(value, before)
-        return merged
+        return when(self.b, self.any(condition), lambda: self.b.select(condition, slow(), value), value, RARE)
 
 
 def _bits(ftype: ir.Type, value: float) -> int:

@@ -1,0 +1,373 @@
+"""The disk cache: compiled kernels' object code, shared by every process of the user on the machine.
+
+A new process finds the kernels earlier processes compiled: loading and linking
+an entry takes a fraction of a millisecond, compiling tens. :mod:`.kernels`
+looks in memory, then here, then compiles and stores the object code here.
+
+**Where.** ``FUSENUM_CACHE_DIR``, else the user cache directory
+(``platformdirs.user_cache_dir("fusenum")/kernels``, e.g.
+``~/.cache/fusenum/kernels``). ``FUSENUM_CACHE=off`` or
+:func:`set_disk_cache` turns it off. The directory is created ``0700`` and
+entries ``0600``: they are machine code fusenum executes, so a directory owned
+by another user or writable by group or others is refused, as is one that
+cannot be created or written; either way fusenum warns once
+(:class:`~fusenum.errors.DiskCacheWarning`) and keeps kernels in memory only.
+
+**Key.** An entry is named by a SHA-256 digest (:func:`key`) of everything that
+decides its machine code: the entry format, a digest of fusenum's own code
+generator (every source file of :mod:`fusenum.codegen` and :mod:`fusenum.ir`, so
+an edited lowering rule never meets code compiled before the edit), the target
+and machine (:func:`fusenum.codegen.target.identity`: SIMD level, CPU name and
+features, LLVM, llvmlite and C library versions), the codegen settings (SIMD
+level, vector-math mode) and the kernel spec's canonical text
+(:meth:`fusenum.codegen.spec.KernelSpec.canonical`), never Python's ``hash()``.
+
+**Entries.** A header (magic, format version, key, payload length, SHA-256 of
+the payload) and the object code. An entry that is truncated, corrupted, of
+another format or for another key is removed and its kernel recompiled.
+Writes go to a temporary file in the directory, then ``os.replace``: readers
+see a whole entry or none, and many processes (dask workers, pytest-xdist) can
+share one directory with no lock files for a killed process to leave behind.
+
+**Size.** At most ``FUSENUM_CACHE_MAX_BYTES`` (default 512 MB): when a write
+takes the total over, the least recently used entries (oldest modification
+time; a hit refreshes it) are removed down to 90% of the limit.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import struct
+import threading
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import NamedTuple
+
+from .. import codegen, ir
+from ..codegen.target import Target, identity
+from ..errors import ConfigurationError, DiskCacheWarning, warn
+
+#: Bumped whenever the entry layout or what the key covers changes.
+FORMAT_VERSION = 1
+MAGIC = b"FUSENUMK"
+#: magic, format version, key, payload length, SHA-256 of the payload.
+HEADER = struct.Struct("<8sI32sQ32s")
+SUFFIX = ".kernel"
+TEMP_PREFIX = ".tmp-"
+DEFAULT_MAX_BYTES = 512 * 2**20
+#: Eviction removes entries until the total is at most this fraction of the limit.
+LOW_WATER = 0.9
+#: A temporary file older than this was left by a killed process.
+STALE_TEMP_SECONDS = 3600.0
+
+
+class DiskCache(NamedTuple):
+    """The disk cache's settings (:func:`get_disk_cache`, :func:`set_disk_cache`)."""
+
+    enabled: bool
+    directory: str
+    max_bytes: int
+
+
+def _env_enabled() -> bool:
+    value = os.environ.get("FUSENUM_CACHE", "").strip().lower()
+    if value in ("", "on", "1", "true", "yes"):
+        return True
+    if value in ("off", "0", "false", "no"):
+        return False
+    raise ConfigurationError(f"FUSENUM_CACHE must be 'on' or 'off', not {value!r}")
+
+
+def _valid_max_bytes(value: object, name: str) -> int:
+    try:
+        number = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        number = -1
+    if isinstance(value, (bool, float)) or number < 0:
+        raise ConfigurationError(f"{name} must be a number of bytes (an integer >= 0), not {value!r}")
+    return number
+
+
+class _State:
+    enabled = _env_enabled()
+    # None: the user cache directory. Made absolute now, so a later chdir does not move it.
+    directory: str | None = os.environ.get("FUSENUM_CACHE_DIR") or None
+    directory = os.path.abspath(directory) if directory else None
+    max_bytes = _valid_max_bytes(os.environ.get("FUSENUM_CACHE_MAX_BYTES", DEFAULT_MAX_BYTES),
+                                 "FUSENUM_CACHE_MAX_BYTES")
+    usable: Path | None = None  # the directory, once checked
+    refused = False  # checked and unusable: memory only until reconfigured
+    estimate: int | None = None  # bytes on disk at the last scan, plus this process's writes since
+
+
+state = _State()
+_lock = threading.Lock()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_lock.acquire, after_in_parent=_lock.release, after_in_child=_lock.release)
+
+
+# ---- settings ---------------------------------------------------------------------------------
+def _default_directory() -> str:
+    import platformdirs  # only when no directory is given
+    return os.path.join(platformdirs.user_cache_dir("fusenum", appauthor=False), "kernels")
+
+
+def get_disk_cache() -> DiskCache:
+    """The disk cache's current settings (the directory as it will be used)."""
+    return DiskCache(state.enabled, state.directory or _default_directory(), state.max_bytes)
+
+
+def set_disk_cache(enabled: bool | None = None, directory: str | os.PathLike | None = None,
+                   max_bytes: int | None = None) -> DiskCache:
+    """Turn the disk cache on or off, move it to ``directory`` or bound it to ``max_bytes``
+    (arguments left None keep their setting); returns the previous settings, so
+    ``set_disk_cache(*previous)`` restores them."""
+    if enabled is not None and not isinstance(enabled, bool):
+        raise ConfigurationError(f"enabled must be True, False or None, not {enabled!r}")
+    if max_bytes is not None:
+        max_bytes = _valid_max_bytes(max_bytes, "max_bytes")
+    previous = get_disk_cache()
+    with _lock:
+        if enabled is not None:
+            state.enabled = enabled
+        if directory is not None:
+            state.directory = os.path.abspath(directory)
+        if max_bytes is not None:
+            state.max_bytes = max_bytes
+        state.usable, state.refused, state.estimate = None, False, None
+    return previous
+
+
+# ---- the directory ----------------------------------------------------------------------------
+def usable() -> bool:
+    """Whether kernels go to disk: enabled, and the directory is private and writable (checked
+    once; a refusal warns once)."""
+    return _directory() is not None
+
+
+def _directory() -> Path | None:
+    if not state.enabled or state.refused:
+        return None
+    if state.usable is not None:
+        return state.usable
+    with _lock:
+        if state.usable is None and not state.refused:
+            path = Path(state.directory or _default_directory())
+            problem = _problem(path)
+            if problem is None:
+                state.usable = path
+            else:
+                _refuse(path, problem)
+        return state.usable
+
+
+def _problem(path: Path) -> str | None:
+    """Why ``path`` cannot hold the cache (creating it ``0700`` if missing), or None."""
+    try:
+        try:
+            path.mkdir(mode=0o700, parents=True)
+            os.chmod(path, 0o700)  # mkdir's mode is masked by the umask
+        except FileExistsError:
+            pass
+        info = os.stat(path)
+    except OSError as exc:
+        return f"cannot be created ({exc.strerror or exc})"
+    if not stat.S_ISDIR(info.st_mode):
+        return "is not a directory"
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        return f"is owned by another user (uid {info.st_uid}), and kernels are machine code fusenum executes"
+    writers = [who for bit, who in ((0o020, "group"), (0o002, "others")) if info.st_mode & bit]
+    if writers:
+        return (f"is writable by {' and '.join(writers)} (mode {info.st_mode & 0o777:o}),"
+                " and kernels are machine code fusenum executes;"
+                " make it private (chmod 700) or choose another with FUSENUM_CACHE_DIR")
+    if not os.access(path, os.W_OK | os.X_OK):
+        return "is not writable"
+    return None
+
+
+def _refuse(path: Path, problem: str) -> None:
+    state.usable, state.refused = None, True
+    warn(f"fusenum: not using the kernel cache directory {path}: it {problem}. "
+         "Compiled kernels are kept in memory only.", DiskCacheWarning)
+
+
+# ---- entries ----------------------------------------------------------------------------------
+def _sources_digest() -> bytes:
+    """SHA-256 of every source file of the code generator and the IR."""
+    digest = hashlib.sha256()
+    for package in (codegen, ir):
+        root = Path(package.__file__).parent
+        for path in sorted(root.rglob("*.py")):
+            digest.update(f"{package.__name__}/{path.relative_to(root).as_posix()}\0".encode())
+            digest.update(path.read_bytes() + b"\0")
+    return digest.digest()
+
+
+@lru_cache(maxsize=None)
+def _key_prefix(target: Target) -> "hashlib._Hash":
+    """The digest state after everything but the description (computed once per target)."""
+    digest = hashlib.sha256(f"fusenum object code, format {FORMAT_VERSION}\0".encode())
+    digest.update(_sources_digest())
+    digest.update(identity(target).encode() + b"\0")
+    return digest
+
+
+def key(description: str, target: Target) -> bytes:
+    """The digest naming the object code that ``description`` (a canonical text of everything
+    else that decides it, e.g. the codegen settings and a kernel spec's
+    :meth:`~fusenum.codegen.spec.KernelSpec.canonical` text) gives on ``target``."""
+    digest = _key_prefix(target).copy()
+    digest.update(description.encode())
+    return digest.digest()
+
+
+def _path(directory: Path, digest: bytes) -> Path:
+    return directory / (digest.hex() + SUFFIX)
+
+
+def _unpack(data: bytes, digest: bytes) -> bytes | None:
+    """The payload of entry ``data`` if it is whole, of this format and for ``digest``; else None."""
+    if len(data) < HEADER.size:
+        return None
+    magic, version, stored_key, length, checksum = HEADER.unpack_from(data)
+    payload = data[HEADER.size:]
+    if (magic, version, stored_key, length) != (MAGIC, FORMAT_VERSION, digest, len(payload)):
+        return None
+    return payload if hashlib.sha256(payload).digest() == checksum else None
+
+
+def load(digest: bytes) -> bytes | None:
+    """The object code stored under ``digest``, or None (a bad entry is removed)."""
+    directory = _directory()
+    if directory is None:
+        return None
+    path = _path(directory, digest)
+    try:
+        with open(path, "rb") as file:
+            data = file.read()
+    except OSError:  # missing (the common case), or unreadable
+        return None
+    payload = _unpack(data, digest)
+    if payload is None:
+        _remove(path)
+        return None
+    try:
+        os.utime(path)  # most recently used
+    except OSError:
+        pass
+    return payload
+
+
+def discard(digest: bytes) -> None:
+    """Remove the entry under ``digest`` (its object code could not be linked)."""
+    directory = _directory()
+    if directory is not None:
+        _remove(_path(directory, digest))
+
+
+def store(digest: bytes, object_code: bytes) -> None:
+    """Keep ``object_code`` under ``digest`` (atomically; a failure warns once and stops the cache)."""
+    checksum = hashlib.sha256(object_code).digest()
+    header = HEADER.pack(MAGIC, FORMAT_VERSION, digest, len(object_code), checksum)
+    for attempt in range(2):
+        directory = _directory()
+        if directory is None:
+            return
+        try:
+            _write(directory / (digest.hex() + SUFFIX), header + object_code)
+        except OSError as exc:
+            with _lock:
+                if state.usable != directory:
+                    return
+                if isinstance(exc, FileNotFoundError) and attempt == 0:
+                    state.usable = None  # removed meanwhile (a cleaned ~/.cache): create it again
+                    continue
+                _refuse(directory, f"cannot be written ({exc.strerror or exc})")
+            return
+        _account(directory, len(header) + len(object_code))
+        return
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write ``path`` atomically: a temporary file (mode 0600) in its directory, then a rename."""
+    import tempfile  # only when something is written
+    handle, temporary = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        _remove(Path(temporary))
+        raise
+
+
+def _remove(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+# ---- size -------------------------------------------------------------------------------------
+def _entries(directory: Path) -> list[tuple[float, int, str]]:
+    """``(mtime, size, path)`` of every entry, oldest first; stale temporary files are removed."""
+    found = []
+    now = time.time()
+    try:
+        listing = list(os.scandir(directory))
+    except OSError:
+        return []
+    for entry in listing:
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if entry.name.startswith(TEMP_PREFIX):
+            if now - info.st_mtime > STALE_TEMP_SECONDS:
+                _remove(Path(entry.path))
+        elif entry.name.endswith(SUFFIX):
+            found.append((info.st_mtime, info.st_size, entry.path))
+    found.sort()
+    return found
+
+
+def _account(directory: Path, written: int) -> None:
+    with _lock:
+        if state.estimate is None:
+            state.estimate = sum(size for _, size, _ in _entries(directory))
+        else:
+            state.estimate += written
+        if state.estimate > state.max_bytes:
+            state.estimate = _evict(directory, int(state.max_bytes * LOW_WATER))
+
+
+def _evict(directory: Path, limit: int) -> int:
+    """Remove the least recently used entries until at most ``limit`` bytes remain; the total left."""
+    entries = _entries(directory)
+    total = sum(size for _, size, _ in entries)
+    for _, size, path in entries:
+        if total <= limit:
+            break
+        _remove(Path(path))
+        total -= size
+    return total
+
+
+def bytes_on_disk() -> int:
+    """Bytes of entries in the cache directory (0 when the disk cache is not in use)."""
+    directory = _directory()
+    return 0 if directory is None else sum(size for _, size, _ in _entries(directory))
+
+
+def clear_disk_cache() -> None:
+    """Remove every entry from the kernel cache directory (kernels in memory stay)."""
+    directory = _directory()
+    if directory is None:
+        return
+    with _lock:
+        for _, _, path in _entries(directory):
+            _remove(Path(path))
+        state.estimate = 0

@@ -1,0 +1,345 @@
+"""The disk cache: entries are reused across processes, bad entries are recompiled, unsafe or
+unwritable directories fall back to memory, the size stays bounded."""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import fusenum
+from fusenum.runtime import disk_cache, kernels
+
+RNG = np.random.default_rng(12)
+NAMES = {"a": RNG.random(300) * 4 - 2, "b": RNG.random(300) * 4 - 2, "c": RNG.random(300),
+         "f": (RNG.random(300) * 3).astype(np.float32)}
+
+
+@pytest.fixture
+def cache_dir(tmp_path):
+    """A fresh, private cache directory (created by fusenum) and empty memory, restored afterwards."""
+    directory = tmp_path / "cache"
+    previous = fusenum.set_disk_cache(True, directory, disk_cache.DEFAULT_MAX_BYTES)
+    fusenum.clear_cache()
+    yield directory
+    fusenum.clear_cache()
+    fusenum.set_disk_cache(*previous)
+
+
+def entries(directory) -> dict[str, bytes]:
+    if not directory.exists():
+        return {}
+    return {p.name: p.read_bytes() for p in directory.iterdir() if p.name.endswith(disk_cache.SUFFIX)}
+
+
+def only_entry(directory):
+    (name,) = entries(directory)
+    return directory / name
+
+
+def evaluate(text: str) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        return fusenum.evaluate(text, NAMES)
+
+
+def last_kernel() -> kernels.Kernel:
+    return next(reversed(kernels._kernels.values()))
+
+
+def test_a_kernel_is_written_once_and_loaded_from_disk_after_memory_is_cleared(cache_dir):
+    first = evaluate("a * b + c")
+    assert last_kernel().origin == "compiled" and last_kernel().seconds > 0
+    info = fusenum.cache_info()
+    assert (info.disk_hits, info.disk_misses) == (0, 1) and info.compile_seconds > 0
+    path = only_entry(cache_dir)
+    assert info.disk_bytes == path.stat().st_size
+    assert os.stat(cache_dir).st_mode & 0o777 == 0o700 and path.stat().st_mode & 0o777 == 0o600
+    fusenum.clear_cache()
+    np.testing.assert_array_equal(evaluate("a * b + c"), first)
+    assert last_kernel().origin == "disk" and last_kernel().seconds > 0
+    info = fusenum.cache_info()
+    assert (info.misses, info.disk_hits, info.disk_misses, info.compile_seconds) == (1, 1, 0, 0.0)
+
+
+@pytest.mark.parametrize("text", ["a + b", "sin(a)**2 + cos(b)**2", "where(a > b, a, c)", "exp(f) * f - 1",
+                                  "arctan2(a, c) + log1p(c)", "sum(a * b)", "(f > 1) & (c < 0.5)"])
+def test_a_disk_loaded_kernel_gives_the_same_bits_as_a_compiled_one(cache_dir, simd, text):
+    compiled = evaluate(text)
+    fusenum.clear_cache()
+    loaded = evaluate(text)
+    assert fusenum.cache_info().disk_hits >= 1 and fusenum.cache_info().disk_misses == 0
+    assert compiled.dtype == loaded.dtype
+    assert compiled.tobytes() == loaded.tobytes()
+
+
+def _damage_and_reload(cache_dir, damage) -> None:
+    expected = evaluate("a - 2 * b")
+    path = only_entry(cache_dir)
+    good = path.read_bytes()
+    path.write_bytes(damage(good))
+    fusenum.clear_cache()
+    np.testing.assert_array_equal(evaluate("a - 2 * b"), expected)
+    assert last_kernel().origin == "compiled"
+    assert (fusenum.cache_info().disk_hits, fusenum.cache_info().disk_misses) == (0, 1)
+    assert path.read_bytes() == good  # the bad entry was replaced by a good one
+
+
+def _with_header(data: bytes, **changes) -> bytes:
+    fields = dict(zip(("magic", "version", "key", "length", "checksum"), disk_cache.HEADER.unpack_from(data)))
+    fields.update(changes)
+    return disk_cache.HEADER.pack(*fields.values()) + data[disk_cache.HEADER.size:]
+
+
+@pytest.mark.parametrize("damage", [
+    lambda data: data[:-100],  # truncated payload
+    lambda data: data[:20],  # truncated header
+    lambda data: b"",
+    lambda data: data[:-1] + bytes([data[-1] ^ 1]),  # one flipped bit: the checksum fails
+    lambda data: b"NOTFUSEN" + data[8:],
+    lambda data: _with_header(data, version=disk_cache.FORMAT_VERSION + 1),
+    lambda data: _with_header(data, key=bytes(32)),
+], ids=["truncated", "truncated-header", "empty", "corrupted", "magic", "other-format", "other-key"])
+def test_a_bad_entry_is_removed_and_recompiled(cache_dir, damage):
+    _damage_and_reload(cache_dir, damage)
+
+
+def test_object_code_that_cannot_be_linked_is_removed_and_recompiled(cache_dir):
+    garbage = b"not an object file" * 10
+
+    def sealed_garbage(data):  # a consistent header: only linking can tell
+        return _with_header(data[:disk_cache.HEADER.size] + garbage, length=len(garbage),
+                            checksum=hashlib.sha256(garbage).digest())
+    _damage_and_reload(cache_dir, sealed_garbage)
+
+
+def test_another_kernels_entry_is_never_run(cache_dir):
+    """An entry copied under another kernel's name fails the key check: no wrong code."""
+    evaluate("a + b")
+    add = only_entry(cache_dir)
+    fusenum.clear_cache()
+    expected = evaluate("a * b")
+    (multiply,) = set(entries(cache_dir)) - {add.name}
+    (cache_dir / multiply).write_bytes(add.read_bytes())
+    fusenum.clear_cache()
+    np.testing.assert_array_equal(evaluate("a * b"), expected)
+    assert last_kernel().origin == "compiled"
+
+
+def test_turned_off_nothing_is_written(cache_dir):
+    fusenum.set_disk_cache(enabled=False)
+    evaluate("a / b")
+    assert not entries(cache_dir)
+    info = fusenum.cache_info()
+    assert (info.disk_hits, info.disk_misses, info.disk_bytes) == (0, 0, 0)
+    assert last_kernel().origin == "compiled"
+
+
+def _run(code: str, *arguments: str, **env: str) -> str:
+    result = subprocess.run([sys.executable, "-c", code, *arguments], env={**os.environ, **env},
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+_CHILD = """
+import json, sys
+import numpy as np
+import fusenum
+a, b, c = np.linspace(-2, 2, 100), np.linspace(0, 3, 100), np.linspace(1, 5, 100)
+results = [fusenum.evaluate(t).tolist() for t in json.loads(sys.argv[1])]
+print(json.dumps({"results": results, "info": fusenum.cache_info()._asdict()}))
+"""
+
+
+def test_fusenum_cache_off_in_the_environment(tmp_path):
+    out = _run(_CHILD, json.dumps(["a + b"]), FUSENUM_CACHE="off",
+               FUSENUM_CACHE_DIR=str(tmp_path / "cache"))
+    assert json.loads(out)["info"]["disk_misses"] == 0
+    assert not (tmp_path / "cache").exists()
+
+
+def test_invalid_environment_settings_are_clear_errors():
+    for name, value in [("FUSENUM_CACHE", "maybe"), ("FUSENUM_CACHE_MAX_BYTES", "lots")]:
+        result = subprocess.run([sys.executable, "-c", "import fusenum"], env={**os.environ, name: value},
+                                capture_output=True, text=True, timeout=600)
+        assert result.returncode != 0
+        assert f"fusenum.errors.ConfigurationError: {name} must be" in result.stderr
+        assert repr(value) in result.stderr
+
+
+@pytest.mark.parametrize("arguments, message", [
+    ({"max_bytes": -1}, "max_bytes must be a number of bytes (an integer >= 0), not -1"),
+    ({"max_bytes": 1.5}, "max_bytes must be a number of bytes (an integer >= 0), not 1.5"),
+    ({"enabled": "yes"}, "enabled must be True, False or None, not 'yes'"),
+])
+def test_invalid_settings_are_configuration_errors(arguments, message):
+    with pytest.raises(fusenum.ConfigurationError) as info:
+        fusenum.set_disk_cache(**arguments)
+    assert str(info.value) == message
+
+
+def test_two_processes_fill_one_directory_at_once(tmp_path):
+    texts = ["a + b", "a * b - c", "sqrt(b) + c", "where(a > 0, b, c)", "exp(-b) * c", "a / c + 1"]
+    env = {**os.environ, "FUSENUM_CACHE_DIR": str(tmp_path / "shared")}
+    children = [subprocess.Popen([sys.executable, "-c", _CHILD, json.dumps(order)], env=env, text=True,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                for order in (texts, texts[::-1])]
+    outputs = [child.communicate(timeout=600) for child in children]
+    assert [child.returncode for child in children] == [0, 0], [err for _, err in outputs]
+    first, second = (json.loads(out) for out, _ in outputs)
+    assert first["results"] == second["results"][::-1]
+    names = os.listdir(tmp_path / "shared")
+    assert len(names) == len(texts) and all(n.endswith(disk_cache.SUFFIX) for n in names)  # no temporaries
+    third = json.loads(_run(_CHILD, json.dumps(texts), FUSENUM_CACHE_DIR=str(tmp_path / "shared")))
+    assert third["results"] == first["results"]
+    assert (third["info"]["disk_hits"], third["info"]["disk_misses"]) == (len(texts), 0)
+
+
+def _expect_refusal(directory, reason: str) -> None:
+    fusenum.set_disk_cache(enabled=True, directory=directory)
+    with pytest.warns(fusenum.DiskCacheWarning) as caught:
+        np.testing.assert_array_equal(evaluate("a + 3 * b"), NAMES["a"] + 3 * NAMES["b"])
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert message.startswith(f"fusenum: not using the kernel cache directory {directory}: it {reason}")
+    assert message.endswith("Compiled kernels are kept in memory only.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once only
+        evaluate("a + 4 * b")
+    assert last_kernel().origin == "compiled"
+    assert fusenum.cache_info().disk_misses == 0
+
+
+@pytest.mark.parametrize("mode, writers", [(0o777, "group and others"), (0o775, "group"), (0o703, "others")])
+def test_a_directory_others_can_write_is_refused(cache_dir, mode, writers):
+    cache_dir.mkdir()
+    cache_dir.chmod(mode)
+    _expect_refusal(cache_dir, f"is writable by {writers} (mode {mode:o}), and kernels are machine code")
+    assert not entries(cache_dir)
+
+
+def test_a_directory_of_another_user_is_refused(cache_dir):
+    cache_dir.mkdir(mode=0o700)
+    os.chown(cache_dir, os.getuid() + 1, -1)  # the tests run as root; as another user, use root's
+    _expect_refusal(cache_dir, f"is owned by another user (uid {os.getuid() + 1})")
+    assert not entries(cache_dir)
+
+
+def test_a_directory_that_cannot_be_created_is_refused(tmp_path, cache_dir):
+    (tmp_path / "file").write_text("a regular file")
+    _expect_refusal(tmp_path / "file" / "cache", "cannot be created (Not a directory)")
+
+
+def test_a_directory_that_cannot_be_written_is_refused(cache_dir):
+    evaluate("a + 1")  # the directory is checked and used
+    only_entry(cache_dir).unlink()
+    cache_dir.rmdir()
+    cache_dir.write_text("now a file: nothing can be written under it")
+    fusenum.clear_cache()
+    with pytest.warns(fusenum.DiskCacheWarning, match="it cannot be written .*Not a directory"):
+        evaluate("a + 1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        evaluate("a + 2")
+    assert fusenum.cache_info().disk_misses == 1  # only the first, before the failure
+
+
+def test_least_recently_used_entries_are_evicted_beyond_the_size_limit(cache_dir):
+    texts = ["a + b", "a - b", "a * b", "a / b"]
+    names = []
+    for text in texts:
+        before = set(entries(cache_dir))
+        evaluate(text)
+        (name,) = set(entries(cache_dir)) - before
+        names.append(name)
+    sizes = {name: (cache_dir / name).stat().st_size for name in names}
+    for age, name in enumerate(names):
+        os.utime(cache_dir / name, (1000 + age, 1000 + age))
+    (cache_dir / names[3]).unlink()
+    fusenum.clear_cache()
+    evaluate(texts[0])  # a hit: now the most recently used
+    total = sum(sizes.values())
+    fusenum.set_disk_cache(max_bytes=total - sizes[names[1]] // 2)
+    evaluate(texts[3])  # compiled and written: over the limit
+    assert set(entries(cache_dir)) == {names[0], names[2], names[3]}
+    assert fusenum.cache_info().disk_bytes <= total - sizes[names[1]] // 2
+
+
+def test_clear_disk_cache_removes_every_entry(cache_dir):
+    evaluate("a + c")
+    assert entries(cache_dir)
+    fusenum.clear_disk_cache()
+    assert not entries(cache_dir) and fusenum.cache_info().disk_bytes == 0
+
+
+def test_settings_round_trip(cache_dir):
+    previous = fusenum.set_disk_cache(enabled=False, max_bytes=1234)
+    assert previous == fusenum.DiskCache(True, str(cache_dir), disk_cache.DEFAULT_MAX_BYTES)
+    assert fusenum.get_disk_cache() == (False, str(cache_dir), 1234)
+    fusenum.set_disk_cache(*previous)
+    assert fusenum.get_disk_cache() == previous
+
+
+_KEY_CODE = """
+import numpy as np
+from fusenum.codegen import settings, target
+from fusenum.codegen.spec import Access, KernelSpec
+from fusenum.ir import nodes
+from fusenum.runtime import disk_cache
+x, y = nodes.input_slot(0, np.float64), nodes.input_slot(1, np.float32)
+root = nodes.make("add", (x, nodes.cast(y, np.float64)), np.float64)
+spec = KernelSpec(nodes.make("multiply", (root, nodes.const(np.float64(2.5))), np.float64),
+                  (Access("c"), Access("s", True), Access("c")), 2)
+print(disk_cache.key(repr(settings.key) + spec.canonical(), target.current()).hex())
+"""
+
+
+def test_the_key_is_the_same_in_every_process():
+    keys = {_run(_KEY_CODE, PYTHONHASHSEED=str(seed)) for seed in (1, 2)}
+    assert len(keys) == 1
+
+
+def test_the_native_thread_pool_is_kept_on_disk_too(tmp_path):
+    code = """
+import sys
+import numpy as np
+import fusenum
+from fusenum.codegen import jit
+from fusenum.runtime import threads
+if sys.argv[1] == "warm":
+    jit.compile_object = None  # anything compiled now would fail
+fusenum.set_num_threads(2)
+a = np.ones(4_000_000)
+assert (fusenum.evaluate("a + 1") == 2).all()
+print(threads._native_pool is not None)
+"""
+    directory = tmp_path / "cache"
+    assert _run(code, "cold", FUSENUM_CACHE_DIR=str(directory)).split() == ["True"]
+    cold = set(entries(directory))
+    assert _run(code, "warm", FUSENUM_CACHE_DIR=str(directory)).split() == ["True"]
+    assert set(entries(directory)) == cold
+
+
+def test_editing_the_code_generator_changes_every_key(tmp_path):
+    """A developer who edits a lowering rule never gets code compiled before the edit."""
+    copy = tmp_path / "src"
+    shutil.copytree(os.path.dirname(fusenum.__file__), copy / "fusenum")
+    code = f"import sys\nsys.path.insert(0, {str(copy)!r})\n{_KEY_CODE}\nassert 'src' in disk_cache.__file__"
+    before = _run(code)
+    with open(copy / "fusenum" / "codegen" / "rules" / "basic.py", "a") as rules:
+        rules.write("\n# edited\n")
+    assert _run(code) != before
+
+
+def test_a_removed_directory_is_created_again(cache_dir):
+    evaluate("a + 5")
+    shutil.rmtree(cache_dir)
+    fusenum.clear_cache()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        evaluate("a + 5")
+    assert len(entries(cache_dir)) == 1 and os.stat(cache_dir).st_mode & 0o777 == 0o700

@@ -1,0 +1,114 @@
+"""The kernel cache under threads: nobody waits for another kernel's compilation, a kernel
+needed by several threads at once is compiled once, and its compile error reaches each of them.
+
+Compilation is slowed by a fake ``compile_object`` that blocks until the test releases it, so
+nothing here depends on how long LLVM takes.
+"""
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import fusenum
+from fusenum.runtime import kernels
+
+NAMES = {"a": np.arange(50.0), "b": np.arange(50.0) + 1, "c": np.arange(50.0) * 2}
+#: Long enough never to expire on a loaded machine; only reached if the code under test is wrong.
+PATIENCE = 120
+
+
+@pytest.fixture(autouse=True)
+def memory_only():
+    """Every kernel is compiled (no disk cache), starting from an empty memory cache."""
+    previous = fusenum.set_disk_cache(enabled=False)
+    fusenum.clear_cache()
+    yield
+    fusenum.clear_cache()
+    fusenum.set_disk_cache(*previous)
+
+
+class BlockedCompiler:
+    """``compile_object`` whose compilations of modules containing ``marker`` wait for ``release``."""
+
+    def __init__(self, monkeypatch, marker: str, error: Exception | None = None):
+        self.real = kernels.jit.compile_object
+        self.marker, self.error = marker, error
+        self.started, self.release = threading.Event(), threading.Event()
+        self.blocked_calls = 0
+        monkeypatch.setattr(kernels.jit, "compile_object", self)
+
+    def __call__(self, module_text: str, target):
+        if self.marker in module_text:
+            self.blocked_calls += 1
+            self.started.set()
+            assert self.release.wait(PATIENCE), "never released"
+            if self.error is not None:
+                raise self.error
+        return self.real(module_text, target)
+
+
+class Caller(threading.Thread):
+    def __init__(self, text: str):
+        super().__init__(daemon=True)
+        self.text, self.result, self.error = text, None, None
+        self.start()
+
+    def run(self):
+        try:
+            self.result = fusenum.evaluate(self.text, NAMES)
+        except Exception as exc:  # handed to the test
+            self.error = exc
+
+    def finished(self) -> bool:
+        self.join(PATIENCE)
+        return not self.is_alive()
+
+
+def wait_for(condition) -> None:
+    deadline = time.monotonic() + PATIENCE
+    while not condition():
+        assert time.monotonic() < deadline, "never happened"
+        time.sleep(0.001)
+
+
+def test_a_new_small_kernel_does_not_wait_for_another_threads_big_compile(monkeypatch):
+    compiler = BlockedCompiler(monkeypatch, "sin")  # the big kernel: only its module mentions sin
+    big = Caller("sin(a) * cos(b) + sin(c) ** 2")
+    assert compiler.started.wait(PATIENCE)
+    small = Caller("a + b")
+    assert small.finished() and big.is_alive()  # done while the big one is still compiling
+    np.testing.assert_array_equal(small.result, NAMES["a"] + NAMES["b"])
+    compiler.release.set()
+    assert big.finished() and big.error is None
+    assert kernels.cache_info().misses == 2
+
+
+def test_threads_needing_the_same_new_kernel_compile_it_once(monkeypatch):
+    compiler = BlockedCompiler(monkeypatch, "define")  # every kernel module
+    first = Caller("a * b - c")
+    assert compiler.started.wait(PATIENCE)
+    second = Caller("a * b - c")
+    wait_for(lambda: kernels.cache_info().hits >= 1)  # the second thread waits for the first's kernel
+    compiler.release.set()
+    assert first.finished() and second.finished()
+    assert compiler.blocked_calls == 1
+    assert first.error is None and second.error is None
+    np.testing.assert_array_equal(first.result, second.result)
+    info = kernels.cache_info()
+    assert (info.misses, info.entries) == (1, 1)
+
+
+def test_a_compile_error_reaches_every_thread_waiting_for_that_kernel(monkeypatch):
+    compiler = BlockedCompiler(monkeypatch, "define", fusenum.CompileError("LLVM said no"))
+    first = Caller("a / b + c")
+    assert compiler.started.wait(PATIENCE)
+    second = Caller("a / b + c")
+    wait_for(lambda: kernels.cache_info().hits >= 1)
+    compiler.release.set()
+    assert first.finished() and second.finished()
+    for caller in (first, second):
+        assert isinstance(caller.error, fusenum.CompileError) and str(caller.error) == "LLVM said no"
+    assert compiler.blocked_calls == 1 and kernels.cache_info().entries == 0
+    monkeypatch.undo()
+    np.testing.assert_array_equal(fusenum.evaluate("a / b + c", NAMES), NAMES["a"] / NAMES["b"] + NAMES["c"])

@@ -126,7 +126,7 @@ class Builder:
             loop_dtypes, out_dtype = resolved[:-1], resolved[-1]
         for dtype in (*loop_dtypes, out_dtype):
             check_dtype(dtype, f"{op.name}() of {', '.join(map(_describe, descriptors))}")
-        loop_kind = loop_dtypes[1 if op.name == "where" else 0].kind
+        loop_kind = loop_dtypes[op.loop_arg].kind
         if op.rule_for(loop_kind) is None:
             raise NotImplementedError(f"fusenum does not implement {op.name}() for "
                                       f"{', '.join(map(_describe, descriptors))}")

@@ -254,7 +254,7 @@ def _int_power(em, node, args, arg):
 def _float_power(em, node, args, arg):
     dtype, (base, exponent) = node.dtype, args
     result = mathlib.call(em, "pow", node.args[0].dtype, base, exponent)
-    if not em.uniform(node.args[1]) or dtype == F16:
+    if arg == "pow" or not em.uniform(node.args[1]) or dtype == F16:  # "pow": np.float_power's loop
         return result
     # NumPy's float32 and float64 power loops compute a single-valued exponent of 2,
     # -1 or 0.5 with square, reciprocal or sqrt (constant exponents are rewritten earlier).

@@ -230,10 +230,22 @@ def _is_complex_operand(operand) -> bool:
     return getattr(operand, "pytype", type(operand)) is complex
 
 
+# np.sinc is Python code whose formula changed: NumPy 2.4 computes ``y = pi * x`` first and puts
+# the float dtype's eps where y is 0 (float16 sinc(0) is 1); earlier NumPy put 1e-20 where x
+# is 0 first (float16 sinc(0) is NaN, 1e-20 being 0 in float16). Follow the installed NumPy.
+with np.errstate(all="ignore"):
+    _SINC_EPS_AFTER = bool(np.sinc(np.zeros(1, np.float16))[0] == 1)
+
+
 def _sinc_expand(builder, x):
-    """``np.sinc`` as NumPy computes it, ``y = pi * where(x == 0, 1.0e-20, x); sin(y) / y``, with
-    ``np.pi`` and ``1.0e-20`` Python floats (weak): an integer ``x`` gives float64, float32 stays float32."""
-    y = builder.apply("multiply", np.pi, builder.apply("where", builder.apply("equal", x, 0), 1.0e-20, x))
+    """``np.sinc`` as the installed NumPy computes it, from ``multiply``, ``where``, ``sin`` and ``/``
+    (``np.pi`` and ``1.0e-20`` Python floats, so weak; an integer ``x`` gives float64)."""
+    if _SINC_EPS_AFTER:
+        y = builder.apply("multiply", np.pi, x)
+        eps = builder.strong(np.finfo(y.dtype).eps) if y.dtype.kind == "f" else 1.0e-20
+        y = builder.apply("where", y, y, eps)
+    else:
+        y = builder.apply("multiply", np.pi, builder.apply("where", builder.apply("equal", x, 0), 1.0e-20, x))
     return builder.apply("true_divide", builder.apply("sin", y), y)
 
 
@@ -360,8 +372,8 @@ OPS: dict[str, Op] = _row(
     # ---- added as rows (see tools/op_table.py for the README's table) -----------------------------------
     Op("heaviside",        2, {"f": "heaviside"},                                       np.heaviside),
     Op("fabs",             1, {"f": "fabs"},                                            np.fabs),
-    # np.float_power's loop is pow() itself: no square/sqrt/reciprocal shortcuts as in np.power's.
-    Op("float_power",      2, {"f": "fpower:pow", "c": "cpower"},                       np.float_power,    cost=40, ulp=_ULP),
+    # np.float_power's float64 loop is the C library's pow(), without np.power's shortcuts.
+    Op("float_power",      2, {"f": "fpower:libm", "c": "cpower"},                       np.float_power,    cost=40, ulp=_ULP),
     Op("logaddexp2",       2, {"f": "logaddexp2"},                                      np.logaddexp2,     cost=2 * _MATH, ulp=_ULP),
     Op("sinc",             1, {}, function=np.sinc, expand=_sinc_expand, cost=_MATH, ulp=_ULP),
 )
@@ -383,7 +395,7 @@ def _by_spelling() -> dict[str, Op]:
 FUNCTIONS: dict[str, Op] = _by_spelling()
 BY_UFUNC: dict[np.ufunc, Op] = {op.ufunc: op for op in OPS.values() if op.ufunc is not None}
 #: Rows whose NumPy function is not a ufunc (``np.where``, ``np.sinc``), by that function.
-BY_FUNCTION: dict[Callable, Op] = {op.function: op for op in OPS.values() if op.function is not None}
+BY_NUMPY_FUNCTION: dict[Callable, Op] = {op.function: op for op in OPS.values() if op.function is not None}
 
 
 def expression_cost(root) -> int:

@@ -253,8 +253,10 @@ def _int_power(em, node, args, arg):
 @rule("fpower")
 def _float_power(em, node, args, arg):
     dtype, (base, exponent) = node.dtype, args
+    if arg == "libm":  # np.float_power's loop: the C library's pow() itself, without np.power's shortcuts
+        return em.per_lane(mathlib.libm_name("pow", node.args[0].dtype), base, exponent)
     result = mathlib.call(em, "pow", node.args[0].dtype, base, exponent)
-    if arg == "pow" or not em.uniform(node.args[1]) or dtype == F16:  # "pow": np.float_power's loop
+    if not em.uniform(node.args[1]) or dtype == F16:
         return result
     # NumPy's float32 and float64 power loops compute a single-valued exponent of 2,
     # -1 or 0.5 with square, reciprocal or sqrt (constant exponents are rewritten earlier).

@@ -376,6 +376,10 @@ OPS: dict[str, Op] = _row(
     Op("float_power",      2, {"f": "fpower:libm", "c": "cpower"},                       np.float_power,    cost=40, ulp=_ULP),
     Op("logaddexp2",       2, {"f": "logaddexp2"},                                      np.logaddexp2,     cost=2 * _MATH, ulp=_ULP),
     Op("sinc",             1, {}, function=np.sinc, expand=_sinc_expand, cost=_MATH, ulp=_ULP),
+    Op("logical_and",      2, {"biufc": "logical:and"},                                 np.logical_and),
+    Op("logical_or",       2, {"biufc": "logical:or"},                                  np.logical_or),
+    Op("logical_xor",      2, {"biufc": "logical:xor"},                                 np.logical_xor),
+    Op("logical_not",      1, {"biufc": "logical:not"},                                 np.logical_not),
 )
 
 BINARY_SYMBOLS: dict[str, Op] = {op.symbol: op for op in OPS.values() if op.symbol and op.arity == 2}

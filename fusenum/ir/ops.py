@@ -106,7 +106,7 @@ class Op:
 
 
 def _summary(function: Callable) -> str:
-    """The first sentence of ``function``'s docstring after its signature line (a ufunc's starts with one)."""
+    """The first line of ``function``'s docstring after its signature line (a ufunc's starts with one)."""
     lines = [line.strip() for line in (function.__doc__ or "").splitlines()]
     for line in lines:
         if line and not line.startswith(f"{function.__name__}("):

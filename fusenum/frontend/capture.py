@@ -76,7 +76,7 @@ def broadcast(shapes: list[tuple[int, ...]]) -> tuple[int, ...] | None:
 
 def numpy_function(op: Op):
     """The NumPy function an op-table row stands for (its ufunc, or ``np.where`` and the like)."""
-    return op.ufunc if op.ufunc is not None else getattr(np, op.name)
+    return op.numpy if op.numpy is not None else getattr(np, op.name)
 
 
 def stand_in(dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:

@@ -21,6 +21,22 @@ Constant operands are folded by ``fold``, the NumPy function (the ufunc by
 default), so ``sqrt(4)`` is a NumPy scalar as in NumPy code; an operator or a
 Python builtin (``2 ** 127``, ``abs(-3)``) folds with ``python_fold``, Python's
 own meaning, as the same Python code would.
+
+The row is the whole truth about its function, and everyone reads it:
+
+* ``ufunc`` or ``function`` is its NumPy function (``np.sinc`` and ``np.where`` are
+  not ufuncs); :attr:`Op.numpy` is whichever it has. The lazy front end captures
+  the ufunc through ``__array_ufunc__`` and the function through
+  ``__array_function__``; strings accept every name NumPy gives it
+  (:attr:`Op.spellings`: ``names``, the function's ``__name__`` and its aliases in
+  the ``numpy`` namespace, so ``true_divide``, ``divide`` and ``/`` are one row).
+* ``ulp`` is 0 for a function that is NumPy's bit for bit, else the bound (in ULP
+  of the result) within which its float and complex results are NumPy's; the
+  differential tests compare exactly or within that bound accordingly.
+* ``loop_arg`` is the operand whose dtype picks the loop (and so the lowering
+  rule): ``where``'s condition is bool whatever its branches are.
+* ``doc`` is its line in the README's function table (``tools/op_table.py``);
+  when a row gives none, the summary line of the NumPy function's docstring.
 """
 from __future__ import annotations
 
@@ -51,16 +67,51 @@ class Op:
     cost: int = 1
     expand: Callable | None = None
     doc: str = ""
+    function: Callable | None = None
+    ulp: int = 0
+    loop_arg: int = 0
     rules: dict = field(init=False, compare=False, repr=False)
 
     def __post_init__(self):
         object.__setattr__(self, "rules", {kind: rule for kinds, rule in self.lower.items() for kind in kinds})
-        if self.fold is None and self.ufunc is not None:
-            object.__setattr__(self, "fold", self.ufunc)
+        if self.fold is None and self.numpy is not None:
+            object.__setattr__(self, "fold", self.numpy)
+        if not self.doc and self.numpy is not None:
+            object.__setattr__(self, "doc", _summary(self.numpy))
+
+    @property
+    def numpy(self) -> Callable | None:
+        """The NumPy function this row computes: its ufunc, or a NumPy function that is not one."""
+        return self.ufunc if self.ufunc is not None else self.function
+
+    @property
+    def exact(self) -> bool:
+        """Whether every result is NumPy's bit for bit (else within :attr:`ulp` ULP)."""
+        return self.ulp == 0
+
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        """Every name a string may call this row by: ``names``, then NumPy's names for its function."""
+        found = dict.fromkeys(self.names)
+        function = self.numpy
+        if function is not None:
+            found.update(dict.fromkeys([function.__name__]))
+            found.update(dict.fromkeys(sorted(name for name, value in vars(np).items()
+                                              if value is function and not name.startswith("_"))))
+        return tuple(found)
 
     def rule_for(self, kind: str) -> str | None:
         """The lowering rule for a loop whose dtype has NumPy kind ``kind``."""
         return self.rules.get(kind)
+
+
+def _summary(function: Callable) -> str:
+    """The first line of ``function``'s docstring after its signature line (a ufunc's starts with one)."""
+    lines = [line.strip() for line in (function.__doc__ or "").splitlines()]
+    for line in lines:
+        if line and not line.startswith(f"{function.__name__}("):
+            return line
+    return ""
 
 
 def _where_dtypes(cond, x, y):
@@ -72,10 +123,6 @@ def _where_dtypes(cond, x, y):
 def _example(desc):
     """A value standing for a dtype descriptor in ``np.result_type`` (Python types are weak)."""
     return {int: 0, float: 0.0, complex: 0j}.get(desc, desc)
-
-
-def _where_fold(cond, x, y):
-    return np.where(cond, x, y)
 
 
 def _is_complex(desc) -> bool:
@@ -183,6 +230,25 @@ def _is_complex_operand(operand) -> bool:
     return getattr(operand, "pytype", type(operand)) is complex
 
 
+# np.sinc is Python code whose formula changed: NumPy 2.4 computes ``y = pi * x`` first and puts
+# the float dtype's eps where y is 0 (float16 sinc(0) is 1); earlier NumPy put 1e-20 where x
+# is 0 first (float16 sinc(0) is NaN, 1e-20 being 0 in float16). Follow the installed NumPy.
+with np.errstate(all="ignore"):
+    _SINC_EPS_AFTER = bool(np.sinc(np.zeros(1, np.float16))[0] == 1)
+
+
+def _sinc_expand(builder, x):
+    """``np.sinc`` as the installed NumPy computes it, from ``multiply``, ``where``, ``sin`` and ``/``
+    (``np.pi`` and ``1.0e-20`` Python floats, so weak; an integer ``x`` gives float64)."""
+    if _SINC_EPS_AFTER:
+        y = builder.apply("multiply", np.pi, x)
+        eps = builder.strong(np.finfo(y.dtype).eps) if y.dtype.kind == "f" else 1.0e-20
+        y = builder.apply("where", y, y, eps)
+    else:
+        y = builder.apply("multiply", np.pi, builder.apply("where", builder.apply("equal", x, 0), 1.0e-20, x))
+    return builder.apply("true_divide", builder.apply("sin", y), y)
+
+
 def _row(*ops: Op) -> dict[str, Op]:
     return {op.name: op for op in ops}
 
@@ -193,6 +259,8 @@ _CMP = dict(weak_cast="compare")
 # Cost (in additions) of a vector math function, for the runtime's decision to split a
 # call over threads.
 _MATH = 20
+# The ULP bound of the functions computed by vector math (and of pow(), which NumPy's loops call).
+_ULP = 4
 
 OPS: dict[str, Op] = _row(
     # name              arity  lowering by loop kind                                    NumPy ufunc        symbol   fold
@@ -209,7 +277,7 @@ OPS: dict[str, Op] = _row(
        cost=8),
     Op("power",            2, {"i": "spower", "u": "upower", "f": "fpower", "c": "cpower"},
                                                                                         np.power,          "**", python_fold=operator.pow,
-       names=("power",), cost=40),
+       names=("power",), cost=40, ulp=_ULP),
     Op("left_shift",       2, {"iu": "shl"},                                            np.left_shift,     "<<", python_fold=operator.lshift),
     Op("right_shift",      2, {"i": "ashr", "u": "lshr"},                               np.right_shift,    ">>", python_fold=operator.rshift),
     Op("bitwise_and",      2, {"biu": "and"},                                           np.bitwise_and,    "&",  python_fold=operator.and_),
@@ -226,8 +294,8 @@ OPS: dict[str, Op] = _row(
     Op("invert",           1, {"biu": "not"},                                           np.invert,         "~",  python_fold=operator.invert),
     Op("absolute",         1, {"bu": "identity", "i": "iabs", "f": "fabs", "c": "cabs"}, np.absolute,
        names=("abs", "absolute"), python_fold=abs),
-    Op("where",            3, {"biufc": "select"}, names=("where",), fold=_where_fold,
-       resolve=_where_dtypes, weak_cast="wrap",
+    Op("where",            3, {"biufc": "select"}, names=("where",), function=np.where,
+       resolve=_where_dtypes, weak_cast="wrap", loop_arg=1,
        doc="where(cond, x, y): x where cond is true, else y (np.where)"),
     # Also rewrite targets of ``**`` (see ir/typing.py): a single-valued float exponent of
     # 2, -1 or 0.5 means square, reciprocal or sqrt, exactly as NumPy computes it.
@@ -266,46 +334,72 @@ OPS: dict[str, Op] = _row(
     Op("rad2deg",          1, {"f": "scale:rad2deg"},                                   np.rad2deg,        names=("rad2deg", "degrees")),
 
     # ---- complex parts -----------------------------------------------------------------------------
-    Op("real",             1, {"c": "real"}, names=("real",), fold=np.real, resolve=_part_dtypes,
+    Op("real",             1, {"c": "real"}, names=("real",), function=np.real, resolve=_part_dtypes,
        expand=_real_expand, doc="real(z): the real part (np.real)"),
-    Op("imag",             1, {"c": "imag"}, names=("imag",), fold=np.imag, resolve=_part_dtypes,
+    Op("imag",             1, {"c": "imag"}, names=("imag",), function=np.imag, resolve=_part_dtypes,
        expand=_imag_expand, doc="imag(z): the imaginary part (np.imag)"),
     Op("conjugate",        1, {"iuf": "identity", "c": "conj"},                        np.conjugate,      names=("conj", "conjugate")),
-    Op("angle",            1, {"c": "cangle"}, names=("angle",), fold=np.angle, resolve=_part_dtypes,
-       expand=_angle_expand, cost=_MATH, doc="angle(z): the argument of z, arctan2(imag, real) (np.angle)"),
+    Op("angle",            1, {"c": "cangle"}, names=("angle",), function=np.angle, resolve=_part_dtypes,
+       expand=_angle_expand, cost=_MATH, ulp=_ULP, doc="angle(z): the argument of z, arctan2(imag, real) (np.angle)"),
     Op("complex",          2, {"f": "complex"}, names=("complex",), fold=_complex_fold, resolve=_complex_dtypes,
        doc="complex(re, im): the complex number re + im*1j, built from its parts exactly"),
 
     # ---- transcendental functions (codegen/mathlib.py) -----------------------------------------------
-    Op("exp",              1, {"f": "math:exp", "c": "cmath:cexp"},                     np.exp,            names=("exp",), cost=_MATH),
-    Op("exp2",             1, {"f": "math:exp2"},                                       np.exp2,           names=("exp2",), cost=_MATH),
-    Op("expm1",            1, {"f": "math:expm1"},                                      np.expm1,          names=("expm1",), cost=_MATH),
-    Op("log",              1, {"f": "math:log", "c": "cmath:clog"},                     np.log,            names=("log",), cost=_MATH),
-    Op("log2",             1, {"f": "math:log2"},                                       np.log2,           names=("log2",), cost=_MATH),
-    Op("log10",            1, {"f": "math:log10"},                                      np.log10,          names=("log10",), cost=_MATH),
-    Op("log1p",            1, {"f": "math:log1p"},                                      np.log1p,          names=("log1p",), cost=_MATH),
-    Op("logaddexp",        2, {"f": "logaddexp"},                                       np.logaddexp,      names=("logaddexp",), cost=2 * _MATH),
-    Op("sin",              1, {"f": "math:sin", "c": "cmath:csin"},                     np.sin,            names=("sin",), cost=_MATH),
-    Op("cos",              1, {"f": "math:cos", "c": "cmath:ccos"},                     np.cos,            names=("cos",), cost=_MATH),
-    Op("tan",              1, {"f": "math:tan", "c": "cmath:ctan"},                     np.tan,            names=("tan",), cost=_MATH),
-    Op("arcsin",           1, {"f": "math:asin", "c": "cmath:casin"},                   np.arcsin,         names=("arcsin", "asin"), cost=_MATH),
-    Op("arccos",           1, {"f": "math:acos", "c": "cmath:cacos"},                   np.arccos,         names=("arccos", "acos"), cost=_MATH),
-    Op("arctan",           1, {"f": "math:atan", "c": "cmath:catan"},                   np.arctan,         names=("arctan", "atan"), cost=_MATH),
-    Op("arctan2",          2, {"f": "math:atan2"},                                      np.arctan2,        names=("arctan2", "atan2"), cost=_MATH),
-    Op("hypot",            2, {"f": "math:hypot"},                                      np.hypot,          names=("hypot",), cost=_MATH),
-    Op("sinh",             1, {"f": "math:sinh", "c": "cmath:csinh"},                   np.sinh,           names=("sinh",), cost=_MATH),
-    Op("cosh",             1, {"f": "math:cosh", "c": "cmath:ccosh"},                   np.cosh,           names=("cosh",), cost=_MATH),
-    Op("tanh",             1, {"f": "math:tanh", "c": "cmath:ctanh"},                   np.tanh,           names=("tanh",), cost=_MATH),
-    Op("arcsinh",          1, {"f": "math:asinh", "c": "cmath:casinh"},                 np.arcsinh,        names=("arcsinh", "asinh"), cost=_MATH),
-    Op("arccosh",          1, {"f": "math:acosh", "c": "cmath:cacosh"},                 np.arccosh,        names=("arccosh", "acosh"), cost=_MATH),
-    Op("arctanh",          1, {"f": "math:atanh", "c": "cmath:catanh"},                 np.arctanh,        names=("arctanh", "atanh"), cost=_MATH),
-    Op("cbrt",             1, {"f": "math:cbrt"},                                       np.cbrt,           names=("cbrt",), cost=_MATH),
+    Op("exp",              1, {"f": "math:exp", "c": "cmath:cexp"},                     np.exp,            names=("exp",), cost=_MATH, ulp=_ULP),
+    Op("exp2",             1, {"f": "math:exp2"},                                       np.exp2,           names=("exp2",), cost=_MATH, ulp=_ULP),
+    Op("expm1",            1, {"f": "math:expm1"},                                      np.expm1,          names=("expm1",), cost=_MATH, ulp=_ULP),
+    Op("log",              1, {"f": "math:log", "c": "cmath:clog"},                     np.log,            names=("log",), cost=_MATH, ulp=_ULP),
+    Op("log2",             1, {"f": "math:log2"},                                       np.log2,           names=("log2",), cost=_MATH, ulp=_ULP),
+    Op("log10",            1, {"f": "math:log10"},                                      np.log10,          names=("log10",), cost=_MATH, ulp=_ULP),
+    Op("log1p",            1, {"f": "math:log1p"},                                      np.log1p,          names=("log1p",), cost=_MATH, ulp=_ULP),
+    Op("logaddexp",        2, {"f": "logaddexp"},                                       np.logaddexp,      names=("logaddexp",), cost=2 * _MATH, ulp=_ULP),
+    Op("sin",              1, {"f": "math:sin", "c": "cmath:csin"},                     np.sin,            names=("sin",), cost=_MATH, ulp=_ULP),
+    Op("cos",              1, {"f": "math:cos", "c": "cmath:ccos"},                     np.cos,            names=("cos",), cost=_MATH, ulp=_ULP),
+    Op("tan",              1, {"f": "math:tan", "c": "cmath:ctan"},                     np.tan,            names=("tan",), cost=_MATH, ulp=_ULP),
+    Op("arcsin",           1, {"f": "math:asin", "c": "cmath:casin"},                   np.arcsin,         names=("arcsin", "asin"), cost=_MATH, ulp=_ULP),
+    Op("arccos",           1, {"f": "math:acos", "c": "cmath:cacos"},                   np.arccos,         names=("arccos", "acos"), cost=_MATH, ulp=_ULP),
+    Op("arctan",           1, {"f": "math:atan", "c": "cmath:catan"},                   np.arctan,         names=("arctan", "atan"), cost=_MATH, ulp=_ULP),
+    Op("arctan2",          2, {"f": "math:atan2"},                                      np.arctan2,        names=("arctan2", "atan2"), cost=_MATH, ulp=_ULP),
+    Op("hypot",            2, {"f": "math:hypot"},                                      np.hypot,          names=("hypot",), cost=_MATH, ulp=_ULP),
+    Op("sinh",             1, {"f": "math:sinh", "c": "cmath:csinh"},                   np.sinh,           names=("sinh",), cost=_MATH, ulp=_ULP),
+    Op("cosh",             1, {"f": "math:cosh", "c": "cmath:ccosh"},                   np.cosh,           names=("cosh",), cost=_MATH, ulp=_ULP),
+    Op("tanh",             1, {"f": "math:tanh", "c": "cmath:ctanh"},                   np.tanh,           names=("tanh",), cost=_MATH, ulp=_ULP),
+    Op("arcsinh",          1, {"f": "math:asinh", "c": "cmath:casinh"},                 np.arcsinh,        names=("arcsinh", "asinh"), cost=_MATH, ulp=_ULP),
+    Op("arccosh",          1, {"f": "math:acosh", "c": "cmath:cacosh"},                 np.arccosh,        names=("arccosh", "acosh"), cost=_MATH, ulp=_ULP),
+    Op("arctanh",          1, {"f": "math:atanh", "c": "cmath:catanh"},                 np.arctanh,        names=("arctanh", "atanh"), cost=_MATH, ulp=_ULP),
+    Op("cbrt",             1, {"f": "math:cbrt"},                                       np.cbrt,           names=("cbrt",), cost=_MATH, ulp=_ULP),
+
+    # ---- added as rows (see tools/op_table.py for the README's table) -----------------------------------
+    Op("heaviside",        2, {"f": "heaviside"},                                       np.heaviside),
+    Op("fabs",             1, {"f": "fabs"},                                            np.fabs),
+    # np.float_power's float64 loop is the C library's pow(), without np.power's shortcuts.
+    Op("float_power",      2, {"f": "fpower:libm", "c": "cpower"},                       np.float_power,    cost=40, ulp=_ULP),
+    Op("logaddexp2",       2, {"f": "logaddexp2"},                                      np.logaddexp2,     cost=2 * _MATH, ulp=_ULP),
+    Op("sinc",             1, {}, function=np.sinc, expand=_sinc_expand, cost=_MATH, ulp=_ULP),
+    Op("logical_and",      2, {"biufc": "logical:and"},                                 np.logical_and),
+    Op("logical_or",       2, {"biufc": "logical:or"},                                  np.logical_or),
+    Op("logical_xor",      2, {"biufc": "logical:xor"},                                 np.logical_xor),
+    Op("logical_not",      1, {"biufc": "logical:not"},                                 np.logical_not),
 )
 
 BINARY_SYMBOLS: dict[str, Op] = {op.symbol: op for op in OPS.values() if op.symbol and op.arity == 2}
 UNARY_SYMBOLS: dict[str, Op] = {op.symbol: op for op in OPS.values() if op.symbol and op.arity == 1}
-FUNCTIONS: dict[str, Op] = {name: op for op in OPS.values() for name in op.names}
+
+
+def _by_spelling() -> dict[str, Op]:
+    table: dict[str, Op] = {}
+    for op in OPS.values():
+        for name in op.spellings:
+            if table.setdefault(name, op) is not op:
+                raise AssertionError(f"{name!r} spells both {table[name].name} and {op.name}")
+    return table
+
+
+#: Every name a string may call a row by (:attr:`Op.spellings`).
+FUNCTIONS: dict[str, Op] = _by_spelling()
 BY_UFUNC: dict[np.ufunc, Op] = {op.ufunc: op for op in OPS.values() if op.ufunc is not None}
+#: Rows whose NumPy function is not a ufunc (``np.where``, ``np.sinc``), by that function.
+BY_NUMPY_FUNCTION: dict[Callable, Op] = {op.function: op for op in OPS.values() if op.function is not None}
 
 
 def expression_cost(root) -> int:

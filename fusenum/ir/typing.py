@@ -126,7 +126,7 @@ class Builder:
             loop_dtypes, out_dtype = resolved[:-1], resolved[-1]
         for dtype in (*loop_dtypes, out_dtype):
             check_dtype(dtype, f"{op.name}() of {', '.join(map(_describe, descriptors))}")
-        loop_kind = loop_dtypes[1 if op.name == "where" else 0].kind
+        loop_kind = loop_dtypes[op.loop_arg].kind
         if op.rule_for(loop_kind) is None:
             raise NotImplementedError(f"fusenum does not implement {op.name}() for "
                                       f"{', '.join(map(_describe, descriptors))}")
@@ -165,8 +165,9 @@ class Builder:
         node = Node("reduce", (nodes.cast(operand, accumulator),), accumulator, attr)
         return nodes.cast(node, result)
 
-    def strong(self, value: PyScalar) -> Node:
-        """Python number ``value`` as ``np.asarray`` converts it (a strongly typed constant)."""
+    def strong(self, value: PyScalar | np.generic) -> Node:
+        """``value`` as ``np.asarray`` converts it: a strongly typed constant (a Python number becomes
+        int64, float64 or complex128; a NumPy scalar such as ``np.finfo(np.float16).eps`` keeps its dtype)."""
         array = np.asarray(value)
         check_dtype(array.dtype, f"the constant {_describe_value(value)}")
         return nodes.const(array[()])

@@ -21,14 +21,27 @@ def _logaddexp(em, node, args, arg):
     cancels when ``max`` is negative, and multiplies the last-bit differences of any
     other implementation into tens of ULPs.
     """
+    return _log_add(em, node, args, "exp", None, np.log(2.0))
+
+
+@rule("logaddexp2")
+def _logaddexp2(em, node, args, arg):
+    """NumPy's ``npy_logaddexp2``: ``max + LOG2E * log1p(exp2(-|x - y|))`` (its ``npy_log2_1p``),
+    with ``x == y`` giving ``x + 1``; the C library's ``exp2`` and ``log1p`` as for ``logaddexp``."""
+    return _log_add(em, node, args, "exp2", np.log2(np.e), 1.0)
+
+
+def _log_add(em, node, args, exp_name: str, scale: float | None, same: float):
+    """``max + scale * log1p(exp_name(-|x - y|))``; ``x + same`` where ``x == y``; NaN if either is."""
     x, y = args
     dtype = np.dtype(np.float32) if node.args[0].dtype.itemsize <= 4 else node.args[0].dtype
     b = em.b
     difference = b.fsub(x, y)
     larger = b.select(b.fcmp_ordered(">", difference, em.constant_like(x, 0.0)), x, y)
-    exp = em.per_lane(libm_name("exp", dtype), b.fneg(em.intrinsic("llvm.fabs", difference)))
+    exp = em.per_lane(libm_name(exp_name, dtype), b.fneg(em.intrinsic("llvm.fabs", difference)))
     tail = em.per_lane(libm_name("log1p", dtype), exp)
+    if scale is not None:
+        tail = b.fmul(em.constant_like(x, float(dtype.type(scale))), tail)
     result = b.fadd(larger, tail)
     result = b.select(b.fcmp_unordered("uno", difference, difference), difference, result)
-    log2 = float(np.float32(np.log(2.0))) if dtype.itemsize <= 4 else float(np.log(2.0))
-    return b.select(b.fcmp_ordered("==", x, y), b.fadd(x, em.constant_like(x, log2)), result)
+    return b.select(b.fcmp_ordered("==", x, y), b.fadd(x, em.constant_like(x, float(dtype.type(same)))), result)

@@ -64,7 +64,7 @@ def math_calls(root: Node, target: Target) -> list[MathCall]:
     for node in nodes.walk(root):
         if node.op not in OPS:
             continue
-        loop = node.args[1 if node.op == "where" else 0].dtype
+        loop = node.args[OPS[node.op].loop_arg].dtype
         rule_name = OPS[node.op].rule_for(loop.kind)
         if rule_name is None:
             continue

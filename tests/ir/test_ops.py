@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from fusenum.codegen.rules import RULES
-from fusenum.ir.ops import BINARY_SYMBOLS, FUNCTIONS, OPS, UNARY_SYMBOLS
+from fusenum.ir.ops import BINARY_SYMBOLS, FUNCTIONS, OPS, UNARY_SYMBOLS, Op
 
 
 @pytest.mark.parametrize("op", OPS.values(), ids=lambda op: op.name)
@@ -78,3 +78,14 @@ def test_sinc_follows_either_numpy_formula(monkeypatch, eps_after):
                 assert ulp_distance(expected, got).max() <= (1 if got.dtype == np.float16 else 4), dtype
     finally:
         fusenum.clear_cache()
+
+
+def test_a_row_without_a_docs_line_is_an_error():
+    message = r"^op table row 'cube' has no doc: give it doc=\.\.\., its line in the README's function table$"
+    with pytest.raises(TypeError, match=message):
+        Op("cube", 1, {"f": "cube"}, np.cbrt)
+
+
+@pytest.mark.parametrize("op", OPS.values(), ids=lambda op: op.name)
+def test_every_docs_line_is_one_short_line(op):
+    assert 0 < len(op.doc) <= 70 and "\n" not in op.doc and op.doc == op.doc.strip()

@@ -172,11 +172,17 @@ class Builder:
         return nodes.const(array[()])
 
     def zero_like(self, operand: Operand) -> Operand:
-        """A zero of ``operand``'s type (weak if it is weak)."""
+        """Zeros of ``operand``'s type and shape (a weak zero if it is weak).
+
+        An array operand stays in the IR (``where(False, operand, 0)``): the
+        result's shape is the operand's, which for a reduction is not the shape
+        of the arrays bound to the expression.
+        """
         if isinstance(operand, WeakVar):
             return operand.pytype(0)
         if isinstance(operand, Node):
-            return nodes.const(np.zeros((), operand.dtype)[()])
+            zero = nodes.const(np.zeros((), operand.dtype)[()])
+            return zero if operand.op == "const" else self.apply("where", False, operand, zero)
         return type(operand)(0)
 
     def finish(self, result: Operand) -> tuple[Node, tuple[Source, ...]]:

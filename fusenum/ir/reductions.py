@@ -72,13 +72,17 @@ class ReduceAttr:
 def dtypes(reduction: str, dtype: np.dtype, requested: np.dtype | None = None) -> tuple[np.dtype, np.dtype]:
     """``(accumulator dtype, result dtype)`` of reducing ``dtype`` (``requested`` is ``dtype=``).
 
-    Raises NumPy's own error if NumPy refuses the combination.
+    Raises NumPy's own error if NumPy refuses the combination. The result is
+    asked for with ``keepdims=True``: NumPy then returns an array, whose dtype is
+    the answer even where a 0-d result would be a Python object (``dtype=object``
+    reduces to a Python int or float, which ``np.asarray`` would retype as int64
+    or float64).
     """
     row = REDUCTIONS[reduction]
     stand_in = np.zeros(1, dtype)
     kwargs = {"dtype": requested} if requested is not None else {}
     with np.errstate(all="ignore"):
-        result = np.asarray(row.numpy(stand_in, **kwargs)).dtype
+        result = row.numpy(stand_in, keepdims=True, **kwargs).dtype
     if reduction in ("any", "all"):
         return np.dtype(bool), result
     if reduction == "mean":

@@ -15,7 +15,10 @@ whose answer NumPy 2 then knows without computing).
 When every operand is a constant the operation is evaluated right away by
 Python on the values, so literal-only subexpressions mean exactly what they
 mean in Python: ``2**-1`` is ``0.5``, ``1/0`` raises ``ZeroDivisionError``,
-``sqrt(4)`` is the strong NumPy scalar ``np.float64(2.0)``.
+``sqrt(4)`` is the strong NumPy scalar ``np.float64(2.0)``. A constant that
+NumPy code would hold as a 0-d array (``where(1, 5, 0.5)``) stays one, so
+arithmetic on it is NumPy's, as in NumPy code: ``2j / where(1, 0, 0.5)`` is
+``nan+infj``, not a ``ZeroDivisionError``.
 """
 from __future__ import annotations
 
@@ -65,16 +68,21 @@ def _is_constant(operand: Operand) -> bool:
 
 
 def _constant_value(operand: Operand):
-    return operand.value if isinstance(operand, Node) else operand
+    """What NumPy code holds for a constant: a Python number, a NumPy scalar or a 0-d array."""
+    if not isinstance(operand, Node):
+        return operand
+    return np.asarray(operand.value) if operand.is_array else operand.value
 
 
 def _as_operand(value) -> Operand:
-    """A folded result: Python scalars stay weak, NumPy values become strong constants."""
+    """A folded result: Python scalars stay weak, NumPy values become strong constants
+    (a 0-d array stays one, so that folding goes on with NumPy's arithmetic)."""
     if type(value) in PY_SCALARS:
         return value
+    array = isinstance(value, np.ndarray)
     value = np.asarray(value)
     check_dtype(value.dtype, "a constant")
-    return nodes.const(value[()])
+    return nodes.const(value[()], array)
 
 
 class Builder:

@@ -430,6 +430,17 @@ def _operator(op: Op, python_operator: Callable, *operands: Any) -> Any:
 
 
 _POWER = OPS["power"]
+# NumPy's complex multiply and square loops compute a one-element call whose output is
+# an input (an in-place operator) in their plain C loop, without the fused multiply-add
+# of their SIMD loop (and fusenum's kernels): the last bit can differ.
+_ONE_ELEMENT_IN_PLACE = frozenset({"multiply", "square"})
+
+
+def _numpy_in_place(op: Op, target: LazyArray, other: Any) -> LazyArray:
+    """``target <op>= other`` computed by NumPy in place on a copy of ``target``'s value."""
+    value = target.compute().copy()
+    in_place = getattr(operator, f"i{_method_stem(op)}")
+    return lazy(in_place(value, force(other)))
 
 
 def _power_operator(base: LazyArray, exponent: int | float) -> LazyArray | None:
@@ -454,6 +465,9 @@ def _in_place(op: Op, python_operator: Callable, target: LazyArray, other: Any) 
     result = _operator(op, python_operator, target, other)
     if result is NotImplemented or _stands_for_scalar(target):
         return result
+    if type(result) is LazyArray and result._op in _ONE_ELEMENT_IN_PLACE and result._dtype.kind == "c" \
+            and math.prod(target._shape) == 1:
+        return _numpy_in_place(op, target, other)
     native = target._dtype.newbyteorder("=")
     if result.shape != target._shape or not np.can_cast(result.dtype, native, "same_kind"):
         out = capture.writable_stand_in(target._dtype, target._shape)

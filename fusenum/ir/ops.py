@@ -278,12 +278,12 @@ OPS: dict[str, Op] = _row(
 
     # ---- transcendental functions (codegen/mathlib.py) -----------------------------------------------
     Op("exp",              1, {"f": "math:exp", "c": "cmath:cexp"},                     np.exp,            names=("exp",), cost=_MATH),
-    Op("exp2",             1, {"f": "math:exp2"},                                       np.exp2,           names=("exp2",), cost=_MATH),
-    Op("expm1",            1, {"f": "math:expm1"},                                      np.expm1,          names=("expm1",), cost=_MATH),
+    Op("exp2",             1, {"f": "math:exp2", "c": "cexp2"},                                       np.exp2,           names=("exp2",), cost=_MATH),
+    Op("expm1",            1, {"f": "math:expm1", "c": "cexpm1"},                                      np.expm1,          names=("expm1",), cost=_MATH),
     Op("log",              1, {"f": "math:log", "c": "cmath:clog"},                     np.log,            names=("log",), cost=_MATH),
-    Op("log2",             1, {"f": "math:log2"},                                       np.log2,           names=("log2",), cost=_MATH),
-    Op("log10",            1, {"f": "math:log10"},                                      np.log10,          names=("log10",), cost=_MATH),
-    Op("log1p",            1, {"f": "math:log1p"},                                      np.log1p,          names=("log1p",), cost=_MATH),
+    Op("log2",             1, {"f": "math:log2", "c": "clog_scaled:log2"},                                       np.log2,           names=("log2",), cost=_MATH),
+    Op("log10",            1, {"f": "math:log10", "c": "clog_scaled:log10"},                                      np.log10,          names=("log10",), cost=_MATH),
+    Op("log1p",            1, {"f": "math:log1p", "c": "clog1p"},                                      np.log1p,          names=("log1p",), cost=_MATH),
     Op("logaddexp",        2, {"f": "logaddexp"},                                       np.logaddexp,      names=("logaddexp",), cost=2 * _MATH),
     Op("sin",              1, {"f": "math:sin", "c": "cmath:csin"},                     np.sin,            names=("sin",), cost=_MATH),
     Op("cos",              1, {"f": "math:cos", "c": "cmath:ccos"},                     np.cos,            names=("cos",), cost=_MATH),

@@ -224,8 +224,13 @@ def _check_int_growth(fold, values) -> None:
         bits = exponent + base.bit_length() if base and exponent > 0 else 0
     if bits > MAX_CONSTANT_BITS:
         symbol = "**" if fold is operator.pow else "<<"
-        raise OverflowError(f"integer constant {base}{symbol}{exponent} would have about {bits} bits "
-                            f"(more than {MAX_CONSTANT_BITS})")
+        raise OverflowError(f"integer constant {_digits(base)}{symbol}{_digits(exponent)} would have about "
+                            f"{bits} bits (more than {MAX_CONSTANT_BITS})")
+
+
+def _digits(value: int) -> str:
+    """``str(value)``, or its size for an int too long to print (Python refuses over 4300 digits)."""
+    return str(value) if value.bit_length() <= 64 else f"<{value.bit_length()}-bit int>"
 
 
 def _out_of_range_comparison(op: Op, operands, loop_dtypes):

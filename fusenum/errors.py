@@ -62,6 +62,16 @@ class UnsupportedDTypeError(FusenumError, TypeError):
     """An operand has a dtype fusenum does not compile (object, datetime, ...)."""
 
 
+class InvalidArgumentError(FusenumError, ValueError):
+    """An argument has a value fusenum does not accept (``casting='bogus'``, ``order='X'``, a
+    read-only or wrongly shaped ``out=``...)."""
+
+
+class ArgumentTypeError(FusenumError, TypeError):
+    """An argument has the wrong type (an expression that is not a str, a ``local_dict`` that is
+    not a mapping, an ``out=`` that is not an ndarray...)."""
+
+
 class CastingError(FusenumError, TypeError):
     """The result cannot be written into ``out=`` under the ``casting=`` rule."""
 

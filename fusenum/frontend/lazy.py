@@ -57,17 +57,25 @@ class LazyArray:
     reductions ``sum``, ``prod``, ``min``, ``max``, ``mean``, ``any`` and ``all``
     are captured. Other ndarray attributes and methods (``.T``, ``.reshape()``,
     ``.std()``...) force it and return NumPy's answer.
+
+    Pickling, ``copy.copy`` and ``copy.deepcopy`` force an unforced LazyArray
+    (it stays forced) and give ``lazy(value)``, a forced LazyArray: the pickle
+    holds the computed ndarray, not the expression; ``copy.copy`` shares the
+    computed ndarray (unlike ``copy.copy`` of an ndarray), ``copy.deepcopy``
+    copies it. A LazyArray can be weakly referenced (``weakref.ref``), like an
+    ndarray.
     """
 
     # _op, _args: the captured operation (a token of forcing.Program) and its operands;
     # _program, _leaves: its forcing program and leaf values when it is a small tree (else None);
     # _value: the ndarray once computed (from the start for lazy(array)).
-    __slots__ = ("_op", "_args", "_dtype", "_shape", "_program", "_leaves", "_value")
+    _FIELDS = ("_op", "_args", "_dtype", "_shape", "_program", "_leaves", "_value")
+    __slots__ = _FIELDS + ("__weakref__",)
     __hash__ = None  # type: ignore[assignment]  # == is elementwise, as for ndarray
 
     def __init__(self, array: Any):
         leaf = lazy(array)
-        for name in LazyArray.__slots__:
+        for name in LazyArray._FIELDS:
             setattr(self, name, getattr(leaf, name))
 
     # ---- what is known without computing ----------------------------------------------------

@@ -33,7 +33,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import ExpressionError, excerpt
+from ..errors import ArgumentTypeError, ExpressionError, excerpt
 from ..ir.ops import BINARY_SYMBOLS, FUNCTIONS, UNARY_SYMBOLS, Op
 from ..ir.reductions import BY_NAME
 from ..ir.typing import PY_SCALARS, Builder, Operand
@@ -73,7 +73,7 @@ class Parsed:
 def parse(text: str) -> Parsed:
     """Validate ``text`` and return its template; :class:`ExpressionError` if invalid."""
     if not isinstance(text, str):
-        raise TypeError(f"expression must be a str, not {type(text).__name__}")
+        raise ArgumentTypeError(f"expression must be a str, not {type(text).__name__}")
     if not text.isascii():
         _check_encodable(text)
     stripped = text.strip()

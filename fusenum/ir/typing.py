@@ -27,12 +27,12 @@ from ..errors import UnsupportedDTypeError
 from . import nodes, reductions
 from .nodes import Node
 from .operands import (PY_SCALARS, SUPPORTED, NeedsValue, Operand, PyScalar, Source, WeakVar,  # noqa: F401
-                       int_fits, scalar_key, weak_var)
+                       int_fits, is_supported, scalar_key, weak_var)
 from .ops import OPS, Op
 
 def check_dtype(dtype: np.dtype, what: str) -> np.dtype:
     """``dtype`` if fusenum compiles it, else :class:`UnsupportedDTypeError` naming ``what``."""
-    if dtype.newbyteorder("=") not in SUPPORTED:
+    if not is_supported(dtype):
         raise UnsupportedDTypeError(
             f"{what} has dtype {dtype}, which fusenum does not support "
             f"(supported: bool, int8-int64, uint8-uint64, float16-float64, complex64, complex128)")
@@ -189,7 +189,7 @@ class Builder:
             if isinstance(result, WeakVar):
                 raise NeedsValue([result.source])
             value = np.asarray(result)
-            if value.dtype.newbyteorder("=") not in SUPPORTED:
+            if not is_supported(value.dtype):
                 check_dtype(value.dtype, f"the result {_describe_value(result)}")
             result = nodes.const(value[()])
         used = nodes.inputs(result)

@@ -127,6 +127,8 @@ def new_plan(root: Node, sources: tuple[Source, ...], values: list) -> Plan:
 
 def execute(plan, values: list, out=None, order: str = "K", casting: str = "same_kind") -> np.ndarray:
     """Evaluate ``plan`` (a :class:`~fusenum.runtime.plan.Plan` with reductions) on ``values``."""
+    if order != "K" or casting != "same_kind":
+        check_options(order, casting)
     operands = list(plan.take(values))
     stages = _stages.get(plan.root)
     if stages is None:

@@ -89,3 +89,103 @@ def test_note_from_typing_shows_a_window():
     column = text.index("(10")
     assert str(info.value) == "integer constant <63117-bit int>**2 would have about 126232 bits (more than 65536)"
     assert info.value.__notes__ == [f"in power() at column {column} of ...{text[column - WINDOW:]!r}"]
+
+
+# ---- the arguments ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("ex", [bytearray(b"a + 1"), ["a"], b"a + 1", 3])
+def test_expression_of_another_type(ex):
+    raises(fusenum.ArgumentTypeError, f"the expression must be a str or a fusenum.LazyArray, "
+           f"not {type(ex).__name__}", ex)
+
+
+def test_parse_of_another_type():
+    with pytest.raises(fusenum.ArgumentTypeError, match="^expression must be a str, not bytes$"):
+        fusenum.frontend.parser.parse(b"a")
+
+
+@pytest.mark.parametrize("which", ["local_dict", "global_dict"])
+def test_names_not_a_mapping(which):
+    with pytest.raises(fusenum.ArgumentTypeError) as info:
+        fusenum.evaluate("a + 1", **{which: [("a", a)]})
+    assert str(info.value) == f"{which} must be a dict (or another mapping) of names to values, not list"
+
+
+def test_names_in_any_mapping():
+    from types import MappingProxyType
+    np.testing.assert_array_equal(fusenum.evaluate("a + 1", MappingProxyType({"a": a})), a + 1)
+
+
+CASTING = "casting must be one of 'no', 'equiv', 'safe', 'same_kind', 'unsafe', not 'bogus'"
+ORDER = "order must be one of 'K', 'A', 'C', 'F', not 'bogus'"
+
+
+@pytest.mark.parametrize("text", ["a + 1", "sum(a)", "a - mean(a, axis=0)"])
+@pytest.mark.parametrize("with_out", [False, True])
+@pytest.mark.parametrize("option, message", [({"casting": "bogus"}, CASTING), ({"order": "bogus"}, ORDER)])
+def test_bad_casting_or_order(text, with_out, option, message):
+    out = np.empty(np.broadcast_shapes(np.shape(eval(text, {"sum": np.sum, "mean": np.mean, "a": a}))))
+    extra = {"out": out} if with_out else {}
+    raises(fusenum.InvalidArgumentError, message, text, **option, **extra)
+    with pytest.raises(fusenum.InvalidArgumentError, match=re.escape(message)):
+        fusenum.evaluate(fusenum.lazy(a) + 1, **option, **extra)
+
+
+def test_out_checks_are_fusenum_errors():
+    raises(fusenum.ArgumentTypeError, "out must be a numpy.ndarray, not list", "a + 1", out=[0.0] * 6)
+    frozen = np.empty_like(a)
+    frozen.flags.writeable = False
+    raises(fusenum.InvalidArgumentError, "output array is read-only", "a + 1", out=frozen)
+    raises(fusenum.InvalidArgumentError, "out has shape (3,), but the expression's result has shape (2, 3)",
+           "a + 1", out=np.empty(3))
+
+
+# ---- the values ---------------------------------------------------------------------------------
+
+SUPPORTED_LIST = "(supported: bool, int8-int64, uint8-uint64, float16-float64, complex64, complex128)"
+
+
+def test_string_dtype_operand():
+    strings = np.array(["x", "yz"], dtype=np.dtypes.StringDType())
+    raises(fusenum.UnsupportedDTypeError, f"operand 'a' has dtype StringDType(), which fusenum does not "
+           f"support {SUPPORTED_LIST}", "a + 1", {"a": strings})
+    with pytest.raises(fusenum.UnsupportedDTypeError) as info:
+        fusenum.lazy(strings)
+    assert str(info.value) == (f"the array given to fusenum.lazy() has dtype StringDType(), which fusenum "
+                               f"does not support {SUPPORTED_LIST}")
+
+
+def test_string_dtype_with_a_lazy_array_is_numpys_error():
+    strings = np.array(["x", "yz"], dtype=np.dtypes.StringDType())
+    with pytest.raises(TypeError) as numpys:
+        np.equal(np.arange(2.0), strings)
+    with pytest.raises(type(numpys.value)) as ours:
+        np.equal(fusenum.lazy(np.arange(2.0)), strings)
+    assert str(ours.value) == str(numpys.value)
+
+
+# ---- lazy arrays: weak references, pickling, copying -----------------------------------------------
+
+def test_weak_reference_to_a_lazy_array():
+    import gc
+    import weakref
+    r = fusenum.lazy(a) * 2
+    ref = weakref.ref(r)
+    assert ref() is r
+    del r
+    gc.collect()
+    assert ref() is None
+
+
+@pytest.mark.parametrize("how", ["pickle", "copy", "deepcopy"])
+def test_pickling_and_copying_force_and_keep_the_value(how):
+    import copy
+    import pickle
+    r = fusenum.lazy(a) * 2 + 1
+    assert not r.is_forced
+    twin = {"pickle": lambda x: pickle.loads(pickle.dumps(x)), "copy": copy.copy,
+            "deepcopy": copy.deepcopy}[how](r)
+    assert r.is_forced and twin.is_forced
+    assert type(twin) is fusenum.LazyArray and twin is not r
+    np.testing.assert_array_equal(twin.compute(), a * 2 + 1)
+    assert np.shares_memory(twin.compute(), r.compute()) == (how == "copy")

@@ -72,6 +72,10 @@ class ArgumentTypeError(FusenumError, TypeError):
     not a mapping, an ``out=`` that is not an ndarray...)."""
 
 
+class ConstantOverflowError(FusenumError, OverflowError):
+    """An integer constant in the expression (``10**10**10``, ``1 << 10**6``) is too large to compute."""
+
+
 class CastingError(FusenumError, TypeError):
     """The result cannot be written into ``out=`` under the ``casting=`` rule."""
 

@@ -38,6 +38,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import capture, forcing
+from ..errors import ArgumentTypeError
 from ..ir.ops import BINARY_SYMBOLS, OPS, UNARY_SYMBOLS, Op
 from ..ir.reductions import Reduction
 from ..ir.typing import PY_SCALARS, SUPPORTED, check_dtype, scalar_key
@@ -227,7 +228,7 @@ def lazy(x: Any) -> LazyArray:
     (lists, NumPy and Python scalars, which become strong 0-d arrays); a
     LazyArray is returned as it is. The input array is read when the expression
     is forced, not now: see the README's "Lazy arrays" section on mutation.
-    Raises ``TypeError`` for other ndarray subclasses (``np.matrix``, masked
+    Raises :class:`~fusenum.ArgumentTypeError` (a ``TypeError``) for other ndarray subclasses (``np.matrix``, masked
     arrays: their operators mean something else) and
     :class:`~fusenum.UnsupportedDTypeError` for dtypes fusenum does not compile.
     """
@@ -238,7 +239,7 @@ def lazy(x: Any) -> LazyArray:
     elif kind is LazyArray:
         return x
     elif isinstance(x, np.ndarray) and kind is not np.memmap:
-        raise TypeError(f"fusenum.lazy() wraps plain ndarrays, not {kind.__module__}.{kind.__name__}, "
+        raise ArgumentTypeError(f"fusenum.lazy() wraps plain ndarrays, not {kind.__module__}.{kind.__name__}, "
                         f"whose operations have their own meaning; pass np.asarray(x) to drop it")
     else:
         array = np.asarray(x)

@@ -23,7 +23,7 @@ import operator
 
 import numpy as np
 
-from ..errors import UnsupportedDTypeError
+from ..errors import ConstantOverflowError, UnsupportedDTypeError
 from . import nodes, reductions
 from .nodes import Node
 from .operands import (PY_SCALARS, SUPPORTED, NeedsValue, Operand, PyScalar, Source, WeakVar,  # noqa: F401
@@ -224,7 +224,7 @@ def _check_int_growth(fold, values) -> None:
         bits = exponent + base.bit_length() if base and exponent > 0 else 0
     if bits > MAX_CONSTANT_BITS:
         symbol = "**" if fold is operator.pow else "<<"
-        raise OverflowError(f"integer constant {_digits(base)}{symbol}{_digits(exponent)} would have about "
+        raise ConstantOverflowError(f"integer constant {_digits(base)}{symbol}{_digits(exponent)} would have about "
                             f"{bits} bits (more than {MAX_CONSTANT_BITS})")
 
 

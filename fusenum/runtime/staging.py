@@ -54,7 +54,7 @@ from ..ir.nodes import Node
 from ..ir.operands import Source
 from ..ir.ops import OPS
 from ..ir.reductions import REDUCTIONS, ReduceAttr, normalize_axes, result_shape, start_value
-from .layout import access, broadcast_shape, broadcast_strides, merge_axes
+from .layout import access, broadcast_shape, broadcast_strides, check_options, merge_axes
 from .plan import Plan, work_per_element
 
 #: No split into pieces below this many elements (a piece is a kernel call of its own).

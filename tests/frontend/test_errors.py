@@ -84,7 +84,7 @@ def test_excerpt_window(monkeypatch, column, shown):
 
 def test_note_from_typing_shows_a_window():
     text = "a" + "+a" * 100 + "+(10**19000)**2"
-    with pytest.raises(OverflowError) as info:
+    with pytest.raises(fusenum.ConstantOverflowError) as info:
         fusenum.evaluate(text)
     column = text.index("(10")
     assert str(info.value) == "integer constant <63117-bit int>**2 would have about 126232 bits (more than 65536)"
@@ -189,3 +189,17 @@ def test_pickling_and_copying_force_and_keep_the_value(how):
     assert type(twin) is fusenum.LazyArray and twin is not r
     np.testing.assert_array_equal(twin.compute(), a * 2 + 1)
     assert np.shares_memory(twin.compute(), r.compute()) == (how == "copy")
+
+
+@pytest.mark.parametrize("subclass", [np.matrix([[1.0, 2.0]]), np.ma.masked_array([1.0, 2.0], mask=[0, 1])])
+def test_lazy_of_an_ndarray_subclass(subclass):
+    kind = type(subclass)
+    with pytest.raises(fusenum.ArgumentTypeError) as info:
+        fusenum.lazy(subclass)
+    assert str(info.value) == (f"fusenum.lazy() wraps plain ndarrays, not {kind.__module__}.{kind.__name__}, "
+                               f"whose operations have their own meaning; pass np.asarray(x) to drop it")
+
+
+def test_huge_integer_constant():
+    raises(fusenum.ConstantOverflowError, "integer constant 10**10000000000 would have about 30000000000 bits "
+           "(more than 65536)", "10**10**10", {})

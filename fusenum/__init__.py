@@ -23,7 +23,8 @@ scalars), same shape, same values.
 from .codegen.target import available as available_simd
 from .codegen.target import get_simd, set_simd
 from .errors import (ArgumentTypeError, CastingError, CompileError, ConfigurationError, ConstantOverflowError,
-                     DiskCacheWarning, ExpressionError, FusenumError, InvalidArgumentError, TargetError, UnsupportedDTypeError)
+                     DiskCacheWarning, ExpressionError, FusenumError, InvalidArgumentError, TargetError,
+                     UnsupportedDTypeError)
 from .frontend import LazyArray, evaluate, lazy
 from .runtime import (CacheInfo, DiskCache, cache_info, clear_cache, clear_disk_cache, get_disk_cache,
                       get_num_threads, set_disk_cache, set_num_threads)

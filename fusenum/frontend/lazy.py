@@ -228,7 +228,8 @@ def lazy(x: Any) -> LazyArray:
     (lists, NumPy and Python scalars, which become strong 0-d arrays); a
     LazyArray is returned as it is. The input array is read when the expression
     is forced, not now: see the README's "Lazy arrays" section on mutation.
-    Raises :class:`~fusenum.ArgumentTypeError` (a ``TypeError``) for other ndarray subclasses (``np.matrix``, masked
+    Raises :class:`~fusenum.ArgumentTypeError` (a ``TypeError``) for other ndarray subclasses
+    (``np.matrix``, masked
     arrays: their operators mean something else) and
     :class:`~fusenum.UnsupportedDTypeError` for dtypes fusenum does not compile.
     """
@@ -239,7 +240,8 @@ def lazy(x: Any) -> LazyArray:
     elif kind is LazyArray:
         return x
     elif isinstance(x, np.ndarray) and kind is not np.memmap:
-        raise ArgumentTypeError(f"fusenum.lazy() wraps plain ndarrays, not {kind.__module__}.{kind.__name__}, "
+        raise ArgumentTypeError(f"fusenum.lazy() wraps plain ndarrays, not "
+                                f"{kind.__module__}.{kind.__name__}, "
                         f"whose operations have their own meaning; pass np.asarray(x) to drop it")
     else:
         array = np.asarray(x)

@@ -224,8 +224,8 @@ def _check_int_growth(fold, values) -> None:
         bits = exponent + base.bit_length() if base and exponent > 0 else 0
     if bits > MAX_CONSTANT_BITS:
         symbol = "**" if fold is operator.pow else "<<"
-        raise ConstantOverflowError(f"integer constant {_digits(base)}{symbol}{_digits(exponent)} would have about "
-                            f"{bits} bits (more than {MAX_CONSTANT_BITS})")
+        raise ConstantOverflowError(f"integer constant {_digits(base)}{symbol}{_digits(exponent)} would "
+                                    f"have about {bits} bits (more than {MAX_CONSTANT_BITS})")
 
 
 def _digits(value: int) -> str:

@@ -33,7 +33,8 @@ from . import kernels, threads
 from ..codegen import settings
 from ..codegen.abi import STATUS_LAYOUT_MISMATCH, raise_status
 from ..codegen.spec import Access
-from .layout import CASTING_RULES, access, allocate, broadcast_shape, check_options, check_out, coalesce, needs_temporary
+from .layout import (CASTING_RULES, access, allocate, broadcast_shape, check_options, check_out, coalesce,
+                     needs_temporary)
 from .plan import STREAM_BYTES, Plan
 
 

@@ -74,7 +74,8 @@ def check_out(out, shape, dtype: np.dtype, casting: str) -> None:
     if not out.flags.writeable:
         raise InvalidArgumentError("output array is read-only")
     if out.shape != tuple(shape):
-        raise InvalidArgumentError(f"out has shape {out.shape}, but the expression's result has shape {tuple(shape)}")
+        raise InvalidArgumentError(f"out has shape {out.shape}, but the expression's result has shape "
+                                   f"{tuple(shape)}")
     check_dtype(out.dtype, "out")
     if not np.can_cast(dtype, out.dtype, casting):
         raise CastingError(f"Cannot cast expression output from {dtype!r} to {out.dtype!r} "

@@ -87,7 +87,8 @@ def test_note_from_typing_shows_a_window():
     with pytest.raises(fusenum.ConstantOverflowError) as info:
         fusenum.evaluate(text)
     column = text.index("(10")
-    assert str(info.value) == "integer constant <63117-bit int>**2 would have about 126232 bits (more than 65536)"
+    assert str(info.value) == ("integer constant <63117-bit int>**2 would have about 126232 bits "
+                               "(more than 65536)")
     assert info.value.__notes__ == [f"in power() at column {column} of ...{text[column - WINDOW:]!r}"]
 
 
@@ -201,5 +202,6 @@ def test_lazy_of_an_ndarray_subclass(subclass):
 
 
 def test_huge_integer_constant():
-    raises(fusenum.ConstantOverflowError, "integer constant 10**10000000000 would have about 30000000000 bits "
+    raises(fusenum.ConstantOverflowError, "integer constant 10**10000000000 would have about 30000000000 "
+           "bits "
            "(more than 65536)", "10**10**10", {})

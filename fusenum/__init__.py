@@ -24,7 +24,7 @@ from .codegen.target import available as available_simd
 from .codegen.target import get_simd, set_simd
 from .errors import (ArgumentTypeError, CastingError, CompileError, ConfigurationError, ConstantOverflowError,
                      DiskCacheWarning, ExpressionError, FusenumError, InvalidArgumentError, TargetError,
-                     UnsupportedDTypeError)
+                     UnsupportedDTypeError, UnsupportedOperationError)
 from .frontend import LazyArray, evaluate, lazy
 from .runtime import (CacheInfo, DiskCache, cache_info, clear_cache, clear_disk_cache, get_disk_cache,
                       get_num_threads, set_disk_cache, set_num_threads)
@@ -37,6 +37,6 @@ __all__ = [
     "get_simd", "set_simd", "available_simd",
     "FusenumError", "ExpressionError", "UnsupportedDTypeError", "CastingError", "CompileError",
     "ConfigurationError", "InvalidArgumentError", "ArgumentTypeError",
-    "ConstantOverflowError",
+    "ConstantOverflowError", "UnsupportedOperationError",
     "TargetError", "__version__",
 ]

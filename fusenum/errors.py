@@ -76,6 +76,11 @@ class ConstantOverflowError(FusenumError, OverflowError):
     """An integer constant in the expression (``10**10**10``, ``1 << 10**6``) is too large to compute."""
 
 
+class UnsupportedOperationError(FusenumError, NotImplementedError):
+    """fusenum does not compile this function for these dtypes (NumPy has it): e.g. a function of
+    complex numbers not implemented yet."""
+
+
 class CastingError(FusenumError, TypeError):
     """The result cannot be written into ``out=`` under the ``casting=`` rule."""
 

@@ -23,7 +23,7 @@ import operator
 
 import numpy as np
 
-from ..errors import ConstantOverflowError, UnsupportedDTypeError
+from ..errors import ConstantOverflowError, UnsupportedDTypeError, UnsupportedOperationError
 from . import nodes, reductions
 from .nodes import Node
 from .operands import (PY_SCALARS, SUPPORTED, NeedsValue, Operand, PyScalar, Source, WeakVar,  # noqa: F401
@@ -128,8 +128,8 @@ class Builder:
             check_dtype(dtype, f"{op.name}() of {', '.join(map(_describe, descriptors))}")
         loop_kind = loop_dtypes[1 if op.name == "where" else 0].kind
         if op.rule_for(loop_kind) is None:
-            raise NotImplementedError(f"fusenum does not implement {op.name}() for "
-                                      f"{', '.join(map(_describe, descriptors))}")
+            raise UnsupportedOperationError(f"fusenum does not implement {op.name}() for "
+                                            f"{', '.join(map(_describe, descriptors))}")
 
         if op.weak_cast == "compare":
             known = _out_of_range_comparison(op, operands, loop_dtypes)

@@ -23,8 +23,9 @@ scalars), same shape, same values.
 """
 from .codegen.target import available as available_simd
 from .codegen.target import get_simd, set_simd
-from .errors import (CastingError, CompileError, ConfigurationError, DiskCacheWarning, ExpressionError,
-                     FusenumError, TargetError, UnsupportedDTypeError)
+from .errors import (ArgumentTypeError, CastingError, CompileError, ConfigurationError, ConstantOverflowError,
+                     DiskCacheWarning, ExpressionError, FusenumError, InvalidArgumentError, TargetError,
+                     UnsupportedDTypeError, UnsupportedOperationError)
 from .frontend import LazyArray, evaluate, explain, lazy
 from .runtime import (CacheInfo, DiskCache, cache_info, clear_cache, clear_disk_cache, get_disk_cache,
                       get_num_threads, set_disk_cache, set_num_threads)
@@ -36,6 +37,7 @@ __all__ = [
     "CacheInfo", "DiskCache", "get_disk_cache", "set_disk_cache", "clear_disk_cache", "DiskCacheWarning",
     "get_simd", "set_simd", "available_simd",
     "FusenumError", "ExpressionError", "UnsupportedDTypeError", "CastingError", "CompileError",
-    "ConfigurationError",
+    "ConfigurationError", "InvalidArgumentError", "ArgumentTypeError",
+    "ConstantOverflowError", "UnsupportedOperationError",
     "TargetError", "__version__",
 ]

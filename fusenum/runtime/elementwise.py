@@ -33,13 +33,16 @@ from . import kernels, threads
 from ..codegen import settings
 from ..codegen.abi import STATUS_LAYOUT_MISMATCH, raise_status
 from ..codegen.spec import Access
-from .layout import CASTING_RULES, ORDERS, access, allocate, broadcast_shape, check_out, coalesce, needs_temporary
+from .layout import (CASTING_RULES, access, allocate, broadcast_shape, check_options, check_out, coalesce,
+                     needs_temporary)
 from .plan import STREAM_BYTES, Plan
 
 
 def execute(plan: Plan, values: list, names=(), out=None, order: str = "K",
             casting: str = "same_kind") -> np.ndarray:
     """Evaluate ``plan`` on ``values`` (one per name: an ndarray or a Python scalar)."""
+    if order != "K" or casting != "same_kind":
+        check_options(order, casting)
     if plan.first_array is not None and (order == "K" or order == "C" or order == "A"):
         # The common call: the checked kernel verifies the layout itself.
         kernel = plan.checked.get(settings.key)
@@ -89,8 +92,6 @@ def prepare_general(plan: Plan, values: list, names, out, order: str, casting: s
     shape = broadcast_shape(arrays, [n for n, v in zip(names, values) if type(v) is np.ndarray])
     operands = list(plan.take(values))
     if out is None:
-        if order not in ORDERS:
-            raise ValueError(f"order must be one of 'K', 'A', 'C', 'F', not {order!r}")
         result = target = allocate(shape, plan.dtype, order, arrays)
     else:
         check_out(out, shape, plan.dtype, casting)

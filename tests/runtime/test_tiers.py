@@ -6,13 +6,20 @@ the tiering policy ``never`` (compiled before running) and once with ``always`` 
 """
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import fusenum
+from fusenum.codegen import jit
 from fusenum.ir.ops import FUNCTIONS
+from fusenum.runtime import tiering
 
 from ..strategies import (DTYPES, LITERALS, PY_OPERATORS, UNARY_OPERATORS, Tree, array_operands,
                           scalar_operands, shapes)
@@ -97,3 +104,103 @@ def test_interpreter_writes_out_like_the_kernel(simd, case, out_dtype, swapped, 
     expected, got = both_tiers(run)
     if expected is not None:
         assert_bits(expected, got)
+
+
+def test_auto_interprets_until_the_background_compile_is_done(tmp_path):
+    a = np.linspace(-3, 3, 1001)
+    previous = fusenum.set_tiering("auto")
+    try:
+        fusenum.clear_cache()
+        first = fusenum.evaluate("a * 1.75 - 0.5")
+        assert fusenum.cache_info().tier0_calls == 1
+        tiering.wait_for_compiles()
+        assert tiering.compiles_pending() == 0
+        second = fusenum.evaluate("a * 1.75 - 0.5")
+        assert fusenum.cache_info().tier0_calls == 1  # served by the kernel compiled meanwhile
+        assert_bits(first, second)
+    finally:
+        fusenum.set_tiering(previous)
+
+
+def test_policy_is_checked():
+    with pytest.raises(fusenum.ConfigurationError, match="tiering policy must be one of auto, never, always, "
+                                                         "not 'sometimes'"):
+        fusenum.set_tiering("sometimes")
+    assert fusenum.get_tiering() in tiering.POLICIES
+
+
+def test_environment_policy_is_checked():
+    result = _python("import fusenum", FUSENUM_TIERING="sometimes")
+    assert result.returncode != 0
+    assert "ConfigurationError: FUSENUM_TIERING must be one of auto, never, always, not 'sometimes'" in result.stderr
+
+
+def test_background_compile_error_is_raised_by_the_next_call(monkeypatch):
+    a = np.arange(300.0)
+    previous = fusenum.set_tiering("auto")
+
+    def failing(module_text, target):
+        raise fusenum.CompileError("injected failure")
+    try:
+        fusenum.clear_cache()
+        fusenum.set_disk_cache(enabled=False)
+        monkeypatch.setattr(jit, "compile_object", failing)
+        first = fusenum.evaluate("a * 2.125 + 9")  # tier 0; the compile fails in the background
+        np.testing.assert_array_equal(first, a * 2.125 + 9)
+        tiering.wait_for_compiles()
+        with pytest.raises(fusenum.CompileError, match="injected failure"):
+            fusenum.evaluate("a * 2.125 + 9")
+        monkeypatch.undo()
+        np.testing.assert_array_equal(fusenum.evaluate("a * 2.125 + 9"), first)  # asks again, and works
+    finally:
+        fusenum.set_disk_cache(enabled=True)
+        fusenum.set_tiering(previous)
+
+
+_SLOW_COMPILES = """
+import time, numpy as np, fusenum
+from fusenum.codegen import jit
+real = jit.compile_object
+def slow(text, target):
+    time.sleep(30)
+    return real(text, target)
+jit.compile_object = slow
+fusenum.set_disk_cache(enabled=False)
+a = np.arange(1000.0)
+r = fusenum.evaluate("a * 3.5 + 1")
+assert fusenum.runtime.tiering.compiles_pending() == 1
+"""
+
+
+def _python(code: str, **env):
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **env})
+
+
+def test_exit_with_compiles_pending_is_prompt():
+    start = time.perf_counter()
+    result = _python(_SLOW_COMPILES + "print(r[3])", FUSENUM_TIERING="auto")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "11.5"
+    assert time.perf_counter() - start < 20  # the pending 30 s compile did not hold the exit
+
+
+def test_fork_with_compiles_pending():
+    code = _SLOW_COMPILES.replace("time.sleep(30)", "time.sleep(2)") + """
+import os
+pid = os.fork()
+if pid == 0:
+    pending = fusenum.runtime.tiering.compiles_pending()
+    b = fusenum.evaluate("a * 3.5 + 1")   # the child's own compiler
+    fusenum.runtime.tiering.wait_for_compiles()
+    c = fusenum.evaluate("a * 3.5 + 1")
+    ok = pending == 0 and b[3] == c[3] == 11.5 and fusenum.cache_info().tier0_calls == 2
+    os._exit(0 if ok else 3)
+_, status = os.waitpid(pid, 0)
+fusenum.runtime.tiering.wait_for_compiles()
+assert fusenum.evaluate("a * 3.5 + 1")[3] == 11.5
+print(os.waitstatus_to_exitcode(status))
+"""
+    result = _python(code, FUSENUM_TIERING="auto")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "0"

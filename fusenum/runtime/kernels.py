@@ -134,12 +134,12 @@ def kernel(spec: KernelSpec, settings_key: tuple | None = None) -> Kernel:
             if mine:
                 stats.misses += 1
                 pending = _pending[key] = _Pending()
+            else:
+                stats.hits += 1
         if mine:
             return _make_for(key, pending, _make)
         found = pending.wait()
         if found is not None:  # else it was only looked for on disk (:func:`available`): try again
-            with _lock:
-                stats.hits += 1
             return found
 
 

@@ -111,13 +111,23 @@ class Program:
 def _step(node: Node) -> Callable:
     """How one node is computed on a block."""
     if node.op == "cast":
-        return _cast
+        return _cast if _numpy_casts_alike(node.args[0].dtype, node.dtype) else _kernel_step(node)
     if node.op in _COPIES:
         return _COPY_STEPS[node.op]
     row = OPS[node.op]
     if row.exact and row.ufunc is not None and node.op not in KERNEL_ROWS and _loop_gives(row.ufunc, node):
         return _ufunc_step(row.ufunc)
     return _kernel_step(node)
+
+
+def _numpy_casts_alike(source: np.dtype, target: np.dtype) -> bool:
+    """Whether NumPy's cast gives the compiled cast's bits for every value: between integer, bool
+    and float32/float64 dtypes except float to integer (out-of-range floats are undefined in C, and
+    NumPy's vectorized cast loops answer differently from its scalar ones; the kernel answers as
+    ``ndarray.astype`` does on x86), and never through float16 or complex (rounding paths differ)."""
+    if source.kind == "c" or target.kind == "c" or np.float16 in (source.type, target.type):
+        return source.kind == "c" and target.kind == "c"
+    return not (source.kind == "f" and target.kind in "iub")
 
 
 def _loop_gives(ufunc: np.ufunc, node: Node) -> bool:

@@ -30,7 +30,11 @@ from ..codegen.abi import KERNEL_CTYPE, SYMBOL, WHOLE_CTYPE, WHOLE_SYMBOL
 from ..codegen.modules import kernel_module, symbols
 from ..codegen.spec import KernelSpec
 from ..codegen.target import Target, make_target
+from ..ir.ops import expression_cost
 
+#: Kernels of more op-table cost than this (parts of big expressions, see splitting.PIECE_COST)
+#: compile with LLVM's light pipeline (:func:`fusenum.codegen.jit.compile_object`).
+LIGHT_COST = 128
 #: Kernels kept before the least recently compiled are freed (a plan still using one keeps it alive).
 MAX_KERNELS = 2048
 
@@ -162,12 +166,13 @@ def _make(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel, bool]:
     mathlib.load_libraries(settings_key[1])  # what object code compiled by another process may call
     start = time.perf_counter()
     compiled, origin, looked = load_or_compile(f"kernel {settings_key!r}\n{spec.canonical()}", target,
-                                               lambda: kernel_module(spec, target), symbols(spec))
+                                               lambda: kernel_module(spec, target), symbols(spec),
+                                               light=expression_cost(spec.root) > LIGHT_COST)
     return Kernel(spec, target, compiled, origin, time.perf_counter() - start), looked
 
 
 def load_or_compile(description: str, target: Target, module_text: Callable[[], str],
-                    names: list[str]) -> tuple[jit.Compiled, str, bool]:
+                    names: list[str], light: bool = False) -> tuple[jit.Compiled, str, bool]:
     """Linked code for ``description`` (a canonical text of everything that decides it besides the
     target and fusenum's code generator) on ``target``: from the disk cache, else compiled from
     ``module_text()`` and stored. Also where it came from (``"disk"`` or ``"compiled"``) and
@@ -180,7 +185,7 @@ def load_or_compile(description: str, target: Target, module_text: Callable[[], 
                 return _link(object_code, names), "disk", True
             except RuntimeError:  # e.g. a library symbol this process cannot resolve
                 disk_cache.discard(digest)
-    object_code = jit.compile_object(module_text(), target)
+    object_code = jit.compile_object(module_text(), target, light)
     compiled = _link(object_code, names)
     if digest is not None:
         disk_cache.store(digest, object_code)

@@ -35,6 +35,8 @@ from ..ir.ops import expression_cost
 #: Kernels of more op-table cost than this (parts of big expressions, see splitting.PIECE_COST)
 #: compile with LLVM's light pipeline (:func:`fusenum.codegen.jit.compile_object`).
 LIGHT_COST = 128
+#: How often a thread waiting for a compilation checks for signals (seconds).
+WAIT_SECONDS = 0.02
 #: Kernels kept before the least recently compiled are freed (a plan still using one keeps it alive).
 MAX_KERNELS = 2048
 
@@ -87,15 +89,18 @@ class _Stats:
 class _Pending:
     """A kernel one thread is making; others that need it wait here."""
 
-    __slots__ = ("done", "kernel", "error")
+    __slots__ = ("done", "kernel", "error", "taken")
 
     def __init__(self):
         self.done = threading.Event()
         self.kernel: Kernel | None = None
         self.error: BaseException | None = None
+        self.taken = False  # a thread is making it (else, if its maker was interrupted, nobody)
 
-    def wait(self) -> Kernel:
-        self.done.wait()
+    def wait(self) -> Kernel | None:
+        """The kernel; None if abandoned (ask again)."""
+        while not self.done.wait(WAIT_SECONDS):  # a timeout loop: Ctrl-C gets through at once
+            pass
         if self.error is not None:
             raise self.error
         return self.kernel
@@ -120,19 +125,68 @@ if hasattr(os, "register_at_fork"):
 def kernel(spec: KernelSpec) -> Kernel:
     """The compiled kernel for ``spec`` under the current codegen settings, compiled on first use."""
     key = (spec, settings.key)
+    while True:
+        mine = False
+        try:
+            with _lock:
+                found = _kernels.get(key)
+                if found is not None:
+                    stats.hits += 1
+                    return found
+                pending = _pending.get(key)
+                if pending is None:
+                    stats.misses += 1
+                    pending = _pending[key] = _Pending()
+                    mine = True
+                else:
+                    stats.hits += 1
+            if mine:
+                return _make_or_hand_over(key, pending)
+        except BaseException:
+            if mine and not pending.taken:  # nobody will make it: let waiters try again
+                _abandon(key, pending)
+            raise
+        made = pending.wait()
+        if made is not None:
+            return made
+        # else its maker was interrupted before it began: try again
+
+
+def _make_or_hand_over(key: tuple, pending: _Pending) -> Kernel:
+    """Make the kernel for ``key``.
+
+    Signals reach the main thread only, and not while it is inside LLVM: there the kernel is made
+    on a helper thread while this one waits, so Ctrl-C interrupts the wait at once. The helper
+    still finishes, and the kernel is cached for the next call.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        pending.taken = True
+        return _make_for(key, pending)
+    helper = threading.Thread(target=_make_quietly, args=(key, pending), name="fusenum-compile", daemon=True)
+    try:
+        helper.start()
+    finally:
+        pending.taken = helper.ident is not None
+    return pending.wait()
+
+
+def _abandon(key: tuple, pending: _Pending) -> None:
     with _lock:
-        found = _kernels.get(key)
-        if found is not None:
-            stats.hits += 1
-            return found
-        pending = _pending.get(key)
-        mine = pending is None
-        if mine:
-            stats.misses += 1
-            pending = _pending[key] = _Pending()
-        else:
-            stats.hits += 1
-    return _make_for(key, pending) if mine else pending.wait()
+        _forget(key, pending)
+    pending.done.set()
+
+
+def _forget(key: tuple, pending: _Pending) -> None:
+    """Drop ``pending`` from the table (with the lock held) unless it was abandoned and replaced."""
+    if _pending.get(key) is pending:
+        del _pending[key]
+
+
+def _make_quietly(key: tuple, pending: _Pending) -> None:
+    try:
+        _make_for(key, pending)
+    except BaseException:  # noqa: S110 -- the error reaches every waiter through ``pending``
+        pass
 
 
 def _make_for(key: tuple, pending: _Pending) -> Kernel:
@@ -142,11 +196,11 @@ def _make_for(key: tuple, pending: _Pending) -> Kernel:
     except BaseException as exc:
         pending.error = exc
         with _lock:
-            del _pending[key]
+            _forget(key, pending)
         pending.done.set()
         raise
     with _lock:
-        del _pending[key]
+        _forget(key, pending)
         _kernels[key] = pending.kernel = made
         while len(_kernels) > MAX_KERNELS:
             _kernels.popitem(last=False)

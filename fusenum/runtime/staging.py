@@ -286,7 +286,7 @@ class _Call:
         if self.pieces is not None:
             partials = np.full(self.pieces, self.step.start, accumulator.dtype)
             status = pool.run_ranges(kernel, (*arrays, partials), self.layout, ranges, self.threads,
-                                         self.wake_ok)
+                                     self.wake_ok, per_round=pool.round_size(self.step.work))
             if status:
                 raise_status(status)
             OPS[self.step.row.combine].ufunc.reduce(partials, axis=0, out=accumulator)
@@ -294,7 +294,7 @@ class _Call:
         operands = (*arrays, accumulator)
         if len(ranges) > 1:
             status = pool.run_ranges(kernel, operands, self.layout, ranges, self.threads, self.wake_ok,
-                                         split=True)
+                                     split=True, per_round=pool.round_size(self.step.work))
         else:
             status = kernel.function(0, ranges[0][1], operands, self.layout)
         if status:

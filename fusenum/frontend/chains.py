@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import io
 import keyword
+import re
 import tokenize
 from typing import Callable, Iterator
 
@@ -37,8 +38,9 @@ class NotAChain(Exception):
 
 def blocks(text: str) -> Iterator[tuple[str | None, ast.expression]]:
     """The parsed blocks of ``text``: ``(placeholder, tree)`` where ``placeholder`` is the name in
-    ``tree`` that stands for the previous blocks (None for the first). Columns in the trees are
-    columns of ``text``. :class:`NotAChain` if the text cannot be cut."""
+    ``tree`` that stands for the previous blocks (None for the first). Positions in the trees are
+    ``ast``'s positions in ``text`` (lines from 1, columns in UTF-8 bytes of their line).
+    :class:`NotAChain` if the text cannot be cut."""
     cuts = _cuts(text)
     if not cuts:
         raise NotAChain
@@ -49,22 +51,24 @@ def blocks(text: str) -> Iterator[tuple[str | None, ast.expression]]:
     for k in range(len(bounds) - 1):
         piece = text[bounds[k]:bounds[k + 1]]
         if k == 0:
-            yield None, _parse(piece, 0)
+            yield None, _parse(piece, 0, 0)
         else:
-            shift = cuts[k - 1][1] - (len(placeholder) + 1)
-            yield placeholder, _parse(f"{placeholder} {piece}", shift)
+            row, column = cuts[k - 1]
+            line_start = starts[row - 1]
+            byte_column = len(text[line_start:line_start + column].encode("utf-8"))
+            yield placeholder, _parse(f"{placeholder} {piece}", byte_column - (len(placeholder) + 1), row - 1)
 
 
-def _parse(piece: str, shift: int) -> ast.expression:
+def _parse(piece: str, shift: int, lines: int) -> ast.expression:
+    """``piece`` parsed, its first line's columns moved by ``shift`` and its lines by ``lines``."""
     try:
         tree = ast.parse(piece, mode="eval")
     except (SyntaxError, RecursionError, MemoryError):
         raise NotAChain from None
-    if shift:
-        for node in ast.walk(tree):
-            if getattr(node, "lineno", None) == 1:
-                node.col_offset += shift
-    return tree
+    for node in ast.walk(tree):
+        if getattr(node, "lineno", None) == 1:
+            node.col_offset += shift
+    return ast.increment_lineno(tree, lines) if lines else tree
 
 
 def _cuts(text: str) -> list[tuple[int, int]]:
@@ -117,10 +121,8 @@ def _unused_name(text: str) -> str:
 
 
 def _line_starts(text: str) -> list[int]:
-    starts = [0]
-    for line in text.splitlines(keepends=True):
-        starts.append(starts[-1] + len(line))
-    return starts
+    """Where each line starts (tokenize's lines: ended by \\n, \\r\\n or \\r)."""
+    return [0] + [match.end() for match in re.finditer(r"\r\n|\r|\n", text)]
 
 
 def convert(text: str, convert_block: Callable[[ast.AST, dict], tuple]) -> tuple:

@@ -5,7 +5,9 @@
 Each size runs in a fresh process with an empty kernel cache directory, so every kernel is
 compiled; the chain is a random mix of ``+ x``, ``* 0.5``, ``- y``, ``maximum(r, y)`` and
 ``r * y + 1``, built in a loop as a program would. Prints a markdown table: seconds for building
-and forcing the chain, seconds spent compiling, kernels made, peak resident memory.
+and forcing the chain, seconds spent compiling, kernels made, peak resident memory. With the default
+tiering the first call is interpreted while kernels compile in the background; set
+``FUSENUM_TIERING=never`` to time compiling every kernel before the call.
 """
 from __future__ import annotations
 

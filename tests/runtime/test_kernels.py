@@ -38,14 +38,14 @@ class BlockedCompiler:
         self.blocked_calls = 0
         monkeypatch.setattr(kernels.jit, "compile_object", self)
 
-    def __call__(self, module_text: str, target, *options):
+    def __call__(self, module_text: str, target):
         if self.marker in module_text:
             self.blocked_calls += 1
             self.started.set()
             assert self.release.wait(PATIENCE), "never released"
             if self.error is not None:
                 raise self.error
-        return self.real(module_text, target, *options)
+        return self.real(module_text, target)
 
 
 class Caller(threading.Thread):

@@ -383,14 +383,16 @@ def _unary_node(token: tuple, x: LazyArray, dtype: np.dtype, shape: tuple[int, .
 def _stands_for_scalar(x: LazyArray) -> bool:
     """Whether ``x`` is a 0-d result that NumPy would have made a scalar (a ufunc of 0-d operands, a
     reduction to a single value without ``keepdims``)."""
-    if x._shape:
-        return False
-    op = x._op
-    if type(op) is tuple:
-        if op[0] == "astype":  # a NumPy scalar's astype is a scalar
-            return len(op) == 2 and type(x._args[0]) is LazyArray and _stands_for_scalar(x._args[0])
-        return op[0] == "reduce" and not op[3]
-    return op in _UFUNC_TOKENS
+    while not x._shape:
+        op = x._op
+        if type(op) is not tuple:
+            return op in _UFUNC_TOKENS
+        if op[0] != "astype":
+            return op[0] == "reduce" and not op[3]
+        if len(op) != 2 or type(x._args[0]) is not LazyArray:
+            return False
+        x = x._args[0]  # a NumPy scalar's astype is a scalar
+    return False
 
 
 def _node(op_token: Any, args: tuple, dtype: np.dtype, shape: tuple[int, ...], program: tuple | None,

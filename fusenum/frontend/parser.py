@@ -33,6 +33,7 @@ from typing import Callable
 
 import numpy as np
 
+from . import chains
 from ..errors import ArgumentTypeError, ExpressionError, excerpt
 from ..ir.ops import BINARY_SYMBOLS, FUNCTIONS, UNARY_SYMBOLS, Op
 from ..ir.reductions import BY_NAME
@@ -86,11 +87,14 @@ def parse(text: str) -> Parsed:
         detail = "" if exc.msg == "invalid syntax" else f" ({exc.msg})"
         raise ExpressionError(f"invalid syntax{detail}", text, column) from None
     except (RecursionError, MemoryError):
-        raise ExpressionError("expression nests too deeply", text) from None
+        tree = None  # maybe a long flat chain (a+b+c+...), which chains.py parses in blocks
     converter = _Converter(text, positions)
     try:
-        template = converter.convert(tree.body)
-    except RecursionError:
+        if tree is not None:
+            template = converter.convert(tree.body)
+        else:
+            template = chains.convert(stripped, converter.convert_with)
+    except (RecursionError, chains.NotAChain):
         raise ExpressionError("expression nests too deeply", text) from None
     return Parsed(text, tuple(converter.names), tuple(converter.columns), template)
 
@@ -140,6 +144,7 @@ class _Converter:
         self.positions = positions
         self.names: list[str] = []
         self.columns: list[int] = []
+        self.preset: dict[str, tuple] = {}  # placeholder names standing for converted text (chains.py)
 
     def column(self, node: ast.AST) -> int | None:
         """Where ``node`` starts, in characters of the text (None for nodes without a position)."""
@@ -157,7 +162,14 @@ class _Converter:
             raise self.error(f"{what} is not allowed in an expression", node)
         return method(node)
 
+    def convert_with(self, node: ast.AST, preset: dict[str, tuple]) -> tuple:
+        """:meth:`convert` with the names in ``preset`` standing for the templates given."""
+        self.preset = preset
+        return self.convert(node)
+
     def _Name(self, node: ast.Name) -> tuple:
+        if node.id in self.preset:
+            return self.preset[node.id]
         if node.id not in self.names:
             self.names.append(node.id)
             self.columns.append(self.column(node))
@@ -175,10 +187,19 @@ class _Converter:
         return self._apply(UNARY_SYMBOLS[symbol], node, [node.operand], python=True)
 
     def _BinOp(self, node: ast.BinOp) -> tuple:
-        symbol = _BINARY.get(type(node.op))
-        if symbol is None:
-            raise self.error(f"operator {type(node.op).__name__} is not allowed", node)
-        return self._apply(BINARY_SYMBOLS[symbol], node, [node.left, node.right], python=True)
+        # Along the left spine iteratively: a+b+c+... nests one level per operator.
+        spine = []
+        while isinstance(node, ast.BinOp):
+            spine.append(node)
+            node = node.left
+        template = self.convert(node)
+        for node in reversed(spine):
+            symbol = _BINARY.get(type(node.op))
+            if symbol is None:
+                raise self.error(f"operator {type(node.op).__name__} is not allowed", node)
+            template = ("op", BINARY_SYMBOLS[symbol], self.column(node), (template, self.convert(node.right)),
+                        True)
+        return template
 
     def _Compare(self, node: ast.Compare) -> tuple:
         if len(node.ops) != 1:
@@ -268,20 +289,40 @@ def _keyword(keyword: ast.keyword) -> str:
 
 
 def _build(template: tuple, builder: Builder, operands: list[Operand], text: str) -> Operand:
-    kind = template[0]
-    if kind == "name":
-        return operands[template[1]]
-    if kind == "const":
-        return template[1]
-    if kind == "reduce":
-        _, name, column, arg, axis, keepdims, dtype = template
-        value = _build(arg, builder, operands, text)
+    """The template's IR, operands before their users (iteratively: templates can be ten
+    thousand operations deep)."""
+    values: list[Operand] = []
+    stack: list[tuple[tuple, bool]] = [(template, False)]
+    while stack:
+        item, ready = stack.pop()
+        kind = item[0]
+        if kind == "name":
+            values.append(operands[item[1]])
+        elif kind == "const":
+            values.append(item[1])
+        elif not ready:
+            stack.append((item, True))
+            stack.extend((arg, False) for arg in reversed(_arguments(item)))
+        else:
+            count = len(_arguments(item))
+            args = values[len(values) - count:]
+            del values[len(values) - count:]
+            values.append(_apply_template(item, builder, args, text))
+    return values[0]
+
+
+def _arguments(template: tuple) -> tuple:
+    return (template[3],) if template[0] == "reduce" else template[3]
+
+
+def _apply_template(template: tuple, builder: Builder, args: list[Operand], text: str) -> Operand:
+    if template[0] == "reduce":
+        _, name, column, _, axis, keepdims, dtype = template
         with _located(name, column, text):
-            return builder.reduce(name, value, axis, keepdims, dtype)
-    _, op, column, args, python = template
-    values = [_build(arg, builder, operands, text) for arg in args]
+            return builder.reduce(name, args[0], axis, keepdims, dtype)
+    _, op, column, _, python = template
     with _located(op.name, column, text):
-        return builder.apply(op, *values, python=python)
+        return builder.apply(op, *args, python=python)
 
 
 @contextmanager

@@ -70,14 +70,31 @@ class Node:
         return type(self.attr) is tuple
 
     def __repr__(self) -> str:
-        if self.op == "input":
-            return f"in{self.attr}:{self.dtype}"
-        if self.op == "const":
-            return f"{self.value!r}"
-        inner = ", ".join(map(repr, self.args))
-        if self.op == "reduce":
-            inner += f", {self.attr}"
-        return f"{self.op}({inner}):{self.dtype}"
+        # Not recursive, and cut at REPR_CHARS: an expression can be ten thousand levels deep, and
+        # written out as a tree a DAG with shared operands can be exponentially long.
+        pieces: list[str] = []
+        length = 0
+        stack: list[Node | str] = [self]
+        while stack and length < REPR_CHARS:
+            item = stack.pop()
+            if isinstance(item, str):
+                text = item
+            elif item.op == "input":
+                text = f"in{item.attr}:{item.dtype}"
+            elif item.op == "const":
+                text = f"{item.value!r}"
+            else:
+                tail = [f", {item.attr}"] if item.op == "reduce" else []
+                parts = [part for k, arg in enumerate(item.args) for part in ((", ", arg) if k else (arg,))]
+                stack.extend(reversed([*parts, *tail, f"):{item.dtype}"]))
+                text = f"{item.op}("
+            pieces.append(text)
+            length += len(text)
+        return "".join(pieces) + ("..." if stack else "")
+
+
+#: Longest ``repr`` of a node (longer ones end with "...").
+REPR_CHARS = 10_000
 
 
 def make(op: str, args: tuple[Node, ...], dtype: np.dtype) -> Node:

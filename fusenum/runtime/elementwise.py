@@ -122,9 +122,10 @@ def run(plan: Plan, operands: list[np.ndarray], out: np.ndarray) -> None:
         words = list(shape) + [s for per_operand in strides for s in per_operand]
         layout = struct.pack(f"{len(words)}q", *words)
     size = out.size
-    if threads._threads > 1 and size >= plan.parallel_size:
-        status = threads.run(kernel, tuple(arrays), layout, size, out.itemsize, threads._threads,
-                              size >= plan.wake_size)
+    if size >= plan.parallel_size:
+        count = threads._threads
+        status = threads.run(kernel, tuple(arrays), layout, size, out.itemsize, count, size >= plan.wake_size,
+                             plan.round_size)
     else:
         status = kernel.function(0, size, tuple(arrays), layout)
     if status:

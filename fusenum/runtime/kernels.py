@@ -33,7 +33,13 @@ from ..codegen.abi import KERNEL_CTYPE, SYMBOL, WHOLE_CTYPE, WHOLE_SYMBOL
 from ..codegen.modules import kernel_module, symbols
 from ..codegen.spec import KernelSpec
 from ..codegen.target import Target, make_target
+from ..ir.ops import expression_cost
 
+#: Kernels of more op-table cost than this (parts of big expressions, see splitting.PIECE_COST)
+#: compile with LLVM's light pipeline (:func:`fusenum.codegen.jit.compile_object`).
+LIGHT_COST = 128
+#: How often a thread waiting for a compilation checks for signals (seconds).
+WAIT_SECONDS = 0.02
 #: Kernels kept before the least recently compiled are freed (a plan still using one keeps it alive).
 MAX_KERNELS = 2048
 
@@ -89,15 +95,18 @@ class _Stats:
 class _Pending:
     """A kernel one thread is making; others that need it wait here."""
 
-    __slots__ = ("done", "kernel", "error")
+    __slots__ = ("done", "kernel", "error", "taken")
 
     def __init__(self):
         self.done = threading.Event()
         self.kernel: Kernel | None = None
         self.error: BaseException | None = None
+        self.taken = False  # a thread is making it (else, if its maker was interrupted, nobody)
 
-    def wait(self) -> Kernel:
-        self.done.wait()
+    def wait(self) -> Kernel | None:
+        """The kernel; None if nobody made it (ask again)."""
+        while not self.done.wait(WAIT_SECONDS):  # a timeout loop: Ctrl-C gets through at once
+            pass
         if self.error is not None:
             raise self.error
         return self.kernel
@@ -124,23 +133,66 @@ def kernel(spec: KernelSpec, settings_key: tuple | None = None) -> Kernel:
     compiled on first use."""
     key = (spec, settings.key if settings_key is None else settings_key)
     while True:
-        with _lock:
-            found = _kernels.get(key)
-            if found is not None:
-                stats.hits += 1
-                return found
-            pending = _pending.get(key)
-            mine = pending is None
+        mine = False
+        try:
+            with _lock:
+                found = _kernels.get(key)
+                if found is not None:
+                    stats.hits += 1
+                    return found
+                pending = _pending.get(key)
+                if pending is None:
+                    stats.misses += 1
+                    pending = _pending[key] = _Pending()
+                    mine = True
+                else:
+                    stats.hits += 1
             if mine:
-                stats.misses += 1
-                pending = _pending[key] = _Pending()
-            else:
-                stats.hits += 1
-        if mine:
-            return _make_for(key, pending, _make)
+                return _make_or_hand_over(key, pending)
+        except BaseException:
+            if mine and not pending.taken:  # nobody will make it: let waiters try again
+                _abandon(key, pending)
+            raise
         found = pending.wait()
-        if found is not None:  # else it was only looked for on disk (:func:`available`): try again
-            return found
+        if found is not None:  # else it was only looked for on disk (:func:`available`), or its
+            return found       # maker was interrupted before it began: try again
+
+
+def _make_or_hand_over(key: tuple, pending: _Pending) -> Kernel:
+    """Make the kernel for ``key``.
+
+    Signals reach the main thread only, and not while it is inside LLVM: there the kernel is made
+    on a helper thread while this one waits, so Ctrl-C interrupts the wait at once. The helper
+    still finishes, and the kernel is cached for the next call.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        pending.taken = True
+        return _make_for(key, pending, _make)
+    helper = threading.Thread(target=_make_quietly, args=(key, pending), name="fusenum-compile", daemon=True)
+    try:
+        helper.start()
+    finally:
+        pending.taken = helper.ident is not None
+    return pending.wait()
+
+
+def _abandon(key: tuple, pending: _Pending) -> None:
+    with _lock:
+        _forget(key, pending)
+    pending.done.set()
+
+
+def _forget(key: tuple, pending: _Pending) -> None:
+    """Drop ``pending`` from the table (with the lock held) unless it was abandoned and replaced."""
+    if _pending.get(key) is pending:
+        del _pending[key]
+
+
+def _make_quietly(key: tuple, pending: _Pending) -> None:
+    try:
+        _make_for(key, pending, _make)
+    except BaseException:  # noqa: S110 -- the error reaches every waiter through ``pending``
+        pass
 
 
 def available(spec: KernelSpec) -> Kernel | None:
@@ -166,11 +218,11 @@ def _make_for(key: tuple, pending: _Pending, make: Callable) -> Kernel | None:
     except BaseException as exc:
         pending.error = exc
         with _lock:
-            del _pending[key]
+            _forget(key, pending)
         pending.done.set()
         raise
     with _lock:
-        del _pending[key]
+        _forget(key, pending)
         if made is None:
             pending.done.set()
             return None
@@ -210,12 +262,13 @@ def _make(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel, bool]:
     mathlib.load_libraries(settings_key[1])  # what object code compiled by another process may call
     start = time.perf_counter()
     compiled, origin, looked = load_or_compile(_description(spec, settings_key), target,
-                                               lambda: kernel_module(spec, target), symbols(spec))
+                                               lambda: kernel_module(spec, target), symbols(spec),
+                                               light=expression_cost(spec.root) > LIGHT_COST)
     return Kernel(spec, target, compiled, origin, time.perf_counter() - start), looked
 
 
 def load_or_compile(description: str, target: Target, module_text: Callable[[], str],
-                    names: list[str]) -> tuple[jit.Compiled, str, bool]:
+                    names: list[str], light: bool = False) -> tuple[jit.Compiled, str, bool]:
     """Linked code for ``description`` (a canonical text of everything that decides it besides the
     target and fusenum's code generator) on ``target``: from the disk cache, else compiled from
     ``module_text()`` and stored. Also where it came from (``"disk"`` or ``"compiled"``) and
@@ -225,7 +278,9 @@ def load_or_compile(description: str, target: Target, module_text: Callable[[], 
         compiled = _load_linked(digest, names)
         if compiled is not None:
             return compiled, "disk", True
-    object_code = jit.compile_object(module_text(), target)
+    text = module_text()
+    # light only when asked: tests stand in for compile_object with two-argument fakes
+    object_code = jit.compile_object(text, target, light=True) if light else jit.compile_object(text, target)
     compiled = _link(object_code, names)
     if digest is not None:
         disk_cache.store(digest, object_code)

@@ -51,7 +51,8 @@ class Plan:
     """
 
     __slots__ = ("root", "sources", "dtype", "kernels", "first_array", "checked", "checked_streaming", "take",
-                 "parallel_size", "wake_size", "stream_size", "big_size", "_array_swapped", "staged")
+                 "parallel_size", "wake_size", "stream_size", "big_size", "round_size", "_array_swapped",
+                 "staged")
 
     def __init__(self, root: Node, sources: tuple[Source, ...], values: list, staged: Callable | None = None):
         self.root = root
@@ -71,6 +72,7 @@ class Plan:
         work = work_per_element(root)
         self.parallel_size = threads_module.min_size(work)
         self.wake_size = threads_module.wake_size(work)
+        self.round_size = threads_module.round_size(work)
         self.stream_size = max(1, STREAM_BYTES // self.dtype.itemsize)
         self.big_size = min(self.parallel_size, self.stream_size)
 
@@ -137,7 +139,8 @@ class Plan:
             kernel = (self.checked_streaming.get(settings.key) or self.compile_checked(values, True, tiered=True)
                       or kernel)
         threads = threads_module._threads if size >= self.parallel_size else 1
-        return threads_module.run(kernel, operands, None, size, itemsize, threads, size >= self.wake_size)
+        return threads_module.run(kernel, operands, None, size, itemsize, threads, size >= self.wake_size,
+                                  self.round_size)
 
 
 def work_per_element(root: Node) -> int:

@@ -165,6 +165,16 @@ def _staged(plan: Plan, values: list, labels: list, out, order: str, casting: st
     result = []
     for step in stages.steps:
         arrays = [operands[k] for k in step.sources]
+        if not hasattr(step, "attr"):  # a kept intermediate of a big expression, not a reduction
+            plan, values = staging.elementwise_plan(step.root, arrays)
+            step_labels = [labels[k] for k in step.sources]
+            stage = _elementwise(plan, values, step_labels, [step_labels[s.key] for s in plan.sources],
+                                 None, "K", "same_kind")
+            stage.title = "kept intermediate (a big expression is split into several kernels)"
+            result.append(stage)
+            operands.append(np.empty(np.broadcast_shapes(*(a.shape for a in arrays)), step.root.dtype))
+            labels.append(f"stage {len(result)}")
+            continue
         prepared = staging.planned_pass(step, arrays)
         call = None
         if prepared.spec is not None:

@@ -43,7 +43,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import caches, elementwise, kernels
+from . import caches, elementwise, kernels, splitting
 from . import threads as pool
 from .. import errors
 from ..codegen import settings
@@ -52,7 +52,7 @@ from ..codegen.spec import KernelSpec
 from ..ir import nodes
 from ..ir.nodes import Node
 from ..ir.operands import Source
-from ..ir.ops import OPS
+from ..ir.ops import OPS, expression_cost
 from ..ir.reductions import REDUCTIONS, ReduceAttr, normalize_axes, result_shape, start_value
 from .layout import access, broadcast_shape, broadcast_strides, check_options, merge_axes
 from .plan import Plan, work_per_element
@@ -92,22 +92,28 @@ class _Step:
         #: Prepared passes (:class:`_Call`) by the arrays' layout, SIMD level and thread count.
         self.calls: dict[tuple, _Call] = {}
 
+    def compute(self, arrays: list[np.ndarray]) -> np.ndarray:
+        return reduce(self, arrays)
+
 
 class _Stages:
-    """How a root with reductions runs: its reductions, innermost first, then the final expression."""
+    """How a root with reductions, or too big for one kernel, runs: its reductions and kept
+    intermediates (:mod:`fusenum.runtime.splitting`), operands first, then the final expression."""
 
     def __init__(self, root: Node, slots: int):
-        self.steps: list[_Step] = []
-        while True:
-            innermost = [n for n in nodes.walk(root) if n.op == "reduce" and not has_reductions(n.args[0])]
-            if not innermost:
-                break
-            mapping = {}
-            for node in innermost:
-                mapping[node] = nodes.input_slot(slots, node.dtype)
-                self.steps.append(_Step(node, slots))
-                slots += 1
-            root = nodes.replace(root, mapping)
+        self.steps: list[_Step | _Kept] = []
+        kept = splitting.kept_nodes(root)
+        mapping: dict[Node, Node] = {}
+        for node in nodes.walk(root):
+            if node.op == "reduce":
+                self.steps.append(_Step(splitting.replace_above(node, mapping), slots))
+            elif node in kept:
+                self.steps.append(_Kept(splitting.replace_above(node, mapping), slots))
+            else:
+                continue
+            mapping[node] = nodes.input_slot(slots, node.dtype)
+            slots += 1
+        root = splitting.replace_above(root, mapping)
         used = nodes.inputs(root)
         self.final_slots = [n.attr for n in used]
         self.final_root = nodes.replace(root, {n: nodes.input_slot(k, n.dtype) for k, n in enumerate(used)})
@@ -115,14 +121,30 @@ class _Stages:
         self.direct = root.op == "input" and any(step.slot == root.attr for step in self.steps)
 
 
+class _Kept:
+    """A kept intermediate of a big expression, computed into an array by an elementwise kernel."""
+
+    def __init__(self, node: Node, slot: int):
+        used = nodes.inputs(node)
+        self.root = nodes.replace(node, {n: nodes.input_slot(k, n.dtype) for k, n in enumerate(used)})
+        self.sources = [n.attr for n in used]
+        self.slot = slot
+
+    def compute(self, arrays: list) -> np.ndarray:
+        plan, values = elementwise_plan(self.root, arrays)
+        return elementwise.execute(plan, values)
+
+
 def has_reductions(root: Node) -> bool:
-    """Whether ``root`` must run in stages."""
+    """Whether ``root`` has reductions (and so must run in stages)."""
     return any(n.op == "reduce" for n in nodes.walk(root))
 
 
 def new_plan(root: Node, sources: tuple[Source, ...], values: list) -> Plan:
-    """A plan for ``root``, run in stages (by :func:`execute`) if it has reductions."""
-    return Plan(root, sources, values, execute if has_reductions(root) else None)
+    """A plan for ``root``, run in stages (by :func:`execute`) if it has reductions or is too big
+    for one kernel."""
+    staged = has_reductions(root) or expression_cost(root) > splitting.PIECE_COST
+    return Plan(root, sources, values, execute if staged else None)
 
 
 def execute(plan, values: list, out=None, order: str = "K", casting: str = "same_kind") -> np.ndarray:
@@ -133,7 +155,7 @@ def execute(plan, values: list, out=None, order: str = "K", casting: str = "same
     stages = stages_of(plan)
     for step in stages.steps:
         assert step.slot == len(operands)
-        operands.append(reduce(step, [operands[k] for k in step.sources]))
+        operands.append(step.compute([operands[k] for k in step.sources]))
     final_values = [operands[k] for k in stages.final_slots]
     if stages.direct and out is None and order in ("K", "A", "C"):
         return final_values[0]
@@ -150,17 +172,22 @@ def stages_of(plan) -> _Stages:
 
 
 def final_plan(stages: _Stages, final_values: list) -> tuple[Plan, list]:
-    """The elementwise plan of the last stage for these values, and its values: 0-d ones (reduced
-    to one value) go in as scalars, so the rest can take the checked fast path."""
+    """The elementwise plan of the last stage for these values, and its values."""
+    return elementwise_plan(stages.final_root, final_values)
+
+
+def elementwise_plan(root: Node, final_values: list) -> tuple[Plan, list]:
+    """The plan of elementwise ``root`` over these values (one per slot), and its values: 0-d ones
+    (reduced to one value) go in as scalars, so the rest can take the checked fast path."""
     scalar = tuple(v.ndim == 0 for v in final_values)
     if any(scalar):
         final_values = [v[()] if zero_d else v for v, zero_d in zip(final_values, scalar)]
-    key = (stages.final_root, tuple(v.dtype for v in final_values), scalar)
+    key = (root, tuple(v.dtype for v in final_values), scalar)
     final = _final_plans.get(key)
     if final is None:
         sources = tuple(Source(k, v.dtype.newbyteorder("=") if zero_d else None)
                         for k, (v, zero_d) in enumerate(zip(final_values, scalar)))
-        final = _remember(_final_plans, key, Plan(stages.final_root, sources, final_values))
+        final = _remember(_final_plans, key, Plan(root, sources, final_values))
     return final, final_values
 
 
@@ -280,7 +307,7 @@ class _Call:
         if self.pieces is not None:
             partials = np.full(self.pieces, self.step.start, accumulator.dtype)
             status = pool.run_ranges(kernel, (*arrays, partials), self.layout, ranges, self.threads,
-                                         self.wake_ok)
+                                     self.wake_ok, per_round=pool.round_size(self.step.work))
             if status:
                 raise_status(status)
             OPS[self.step.row.combine].ufunc.reduce(partials, axis=0, out=accumulator)
@@ -288,7 +315,7 @@ class _Call:
         operands = (*arrays, accumulator)
         if len(ranges) > 1:
             status = pool.run_ranges(kernel, operands, self.layout, ranges, self.threads, self.wake_ok,
-                                         split=True)
+                                     split=True, per_round=pool.round_size(self.step.work))
         else:
             status = kernel.function(0, ranges[0][1], operands, self.layout)
         if status:

@@ -11,6 +11,12 @@ running JIT-compiled code that spin briefly between calls, so handing out a
 chunk costs about a microsecond); elsewhere they are Python threads, whose
 hand-off costs tens of microseconds.
 
+A big call is run in *rounds* of a few milliseconds each (:data:`ROUND_WORK`):
+between rounds the workers are idle and the calling thread is back in Python,
+which runs signal handlers, so Ctrl-C raises ``KeyboardInterrupt`` within a
+round instead of when the whole call is done. Rounds only group the ranges a
+call is cut into anyway, so no bit changes.
+
 The thread count is ``FUSENUM_NUM_THREADS`` if set, else the number of cores
 this process may run on (``os.sched_getaffinity``); :func:`set_num_threads`
 changes it. Calls from many Python threads at once are safe: every call has
@@ -38,6 +44,9 @@ CHUNKS_PER_THREAD = 4
 PARALLEL_WORK = 300_000
 #: From this much work a call also pays for waking sleeping workers (30-50 us on that machine).
 WAKE_WORK = 2_000_000
+#: Work (elements x work per element) per thread in one round of a big call: a few milliseconds,
+#: so that Ctrl-C is seen within a round (the cost of a round, a return to Python, is microseconds).
+ROUND_WORK = 1 << 23
 #: Run large calls on the JIT-compiled pthread pool where it is supported (else Python threads).
 USE_NATIVE_POOL = True
 
@@ -50,6 +59,11 @@ def min_size(work_per_element: int) -> int:
 def wake_size(work_per_element: int) -> int:
     """The smallest call (in elements) worth waking sleeping workers for."""
     return max(1, WAKE_WORK // max(1, work_per_element))
+
+
+def round_size(work_per_element: int) -> int:
+    """Elements per thread in one round of a big call, for this much work per element."""
+    return max(1, ROUND_WORK // max(1, work_per_element))
 
 
 def _default_threads() -> int:
@@ -193,32 +207,71 @@ def chunks(size: int, parts: int, itemsize: int) -> list[tuple[int, int]]:
     return [(bounds[k], bounds[k + 1]) for k in range(parts) if bounds[k] < bounds[k + 1]]
 
 
-def run(kernel, operands: tuple, layout, size: int, itemsize: int, threads: int, wake_ok: bool = True) -> int:
+def run(kernel, operands: tuple, layout, size: int, itemsize: int, threads: int, wake_ok: bool = True,
+        per_round: int | None = None) -> int:
     """Run ``kernel`` over ``[0, size)`` split into ``threads`` chunks; returns the OR of their statuses.
 
     ``wake_ok`` says the call is big enough to pay for waking sleeping workers;
     if it is not and they sleep, the call runs on this thread alone (and wakes
-    them for the next one).
+    them for the next one). ``per_round`` (:func:`round_size`) cuts a bigger call
+    into rounds of that many elements per thread, stopping at the first failing round.
     """
+    if per_round is not None and size > per_round * threads:
+        step = _aligned(per_round * threads, itemsize)
+        for start in range(0, size, step):
+            status = _run_once(kernel, operands, layout, start, min(size, start + step), itemsize, threads,
+                               wake_ok)
+            if status:
+                return status
+        return 0
+    return _run_once(kernel, operands, layout, 0, size, itemsize, threads, wake_ok)
+
+
+def _aligned(count: int, itemsize: int) -> int:
+    step = max(1, CHUNK_ALIGNMENT_BYTES // max(1, itemsize))
+    return max(step, count // step * step)
+
+
+def _run_once(kernel, operands: tuple, layout, begin: int, end: int, itemsize: int, threads: int,
+              wake_ok: bool) -> int:
+    """:func:`run` without rounds, over ``[begin, end)`` (``begin`` on an aligned boundary)."""
+    size = end - begin
     if threads <= 1:
-        return kernel.function(0, size, operands, layout)
+        return kernel.function(begin, end, operands, layout)
     threads = min(threads, pool.MAX_WORKERS + 1)
     per_thread = 1 if _native() is None else CHUNKS_PER_THREAD
-    ranges = chunks(size, threads * per_thread, itemsize)
+    ranges = [(begin + start, begin + stop) for start, stop in chunks(size, threads * per_thread, itemsize)]
     if len(ranges) == 1:
-        return kernel.function(0, size, operands, layout)
-    return run_ranges(kernel, operands, layout, ranges, threads, wake_ok, split=True)
+        return kernel.function(begin, end, operands, layout)
+    return _run_ranges_once(kernel, operands, layout, ranges, threads, wake_ok, split=True)
 
 
 def run_ranges(kernel, operands: tuple, layout, ranges: list[tuple[int, int]], threads: int,
-               wake_ok: bool = True, split: bool = False) -> int:
+               wake_ok: bool = True, split: bool = False, per_round: int | None = None) -> int:
     """Run ``kernel`` on each of ``ranges`` (consecutive, covering the call) as its own call.
 
     Unlike :func:`run`, every range is one kernel call whatever the thread count
     (a reduction's pieces each write their own partial results). ``split`` says
     the ranges are only a split of one call, so running them as one call is
-    fine when the pool is busy.
+    fine when the pool is busy. ``per_round`` runs consecutive groups of ranges
+    of about that many elements per thread as rounds (see :func:`run`).
     """
+    if per_round is None or ranges[-1][1] - ranges[0][0] <= per_round * threads:
+        return _run_ranges_once(kernel, operands, layout, ranges, threads, wake_ok, split)
+    group: list[tuple[int, int]] = []
+    for index, (start, stop) in enumerate(ranges):
+        group.append((start, stop))
+        if index + 1 == len(ranges) or ranges[index + 1][1] - group[0][0] > per_round * threads:
+            status = _run_ranges_once(kernel, operands, layout, group, threads, wake_ok, split)
+            if status:
+                return status
+            group = []
+    return 0
+
+
+def _run_ranges_once(kernel, operands: tuple, layout, ranges: list[tuple[int, int]], threads: int,
+                     wake_ok: bool = True, split: bool = False) -> int:
+    """:func:`run_ranges` without rounds."""
     threads = min(threads, pool.MAX_WORKERS + 1, len(ranges))
     native = _native() if threads > 1 else None
     if native is None:
@@ -235,5 +288,5 @@ def run_ranges(kernel, operands: tuple, layout, ranges: list[tuple[int, int]], t
     if status == pool.POOL_BUSY:  # another thread's call holds the pool
         if split:
             return kernel.function(ranges[0][0], ranges[-1][1], operands, layout)
-        return run_ranges(kernel, operands, layout, ranges, 1)
+        return _run_ranges_once(kernel, operands, layout, ranges, 1)
     return status

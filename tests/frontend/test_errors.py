@@ -205,10 +205,3 @@ def test_huge_integer_constant():
     raises(fusenum.ConstantOverflowError, "integer constant 10**10000000000 would have about 30000000000 "
            "bits "
            "(more than 65536)", "10**10**10", {})
-
-
-def test_function_not_compiled_for_the_dtype():
-    with pytest.raises(fusenum.UnsupportedOperationError) as info:
-        fusenum.evaluate("exp2(z)", {"z": np.array([1j])})
-    assert isinstance(info.value, NotImplementedError)
-    assert str(info.value) == "fusenum does not implement exp2() for complex128"

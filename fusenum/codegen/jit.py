@@ -1,31 +1,43 @@
 """LLVM IR text -> machine code in this process, via llvmlite's ORC JIT.
 
-Each kernel becomes its own JIT library: the module is parsed and verified
-(llvmlite is built with LLVM assertions, so unverified IR could abort the
-process; verification turns it into a :class:`~fusenum.errors.CompileError`),
-optimized with the new pass manager for the kernel's target, turned into object
-code, and linked. The returned :class:`Compiled` owns the library: dropping it
-frees the machine code. Object code is also what a disk cache would store.
+Each kernel becomes its own JIT library: the module is parsed into its own LLVM
+context and verified (llvmlite is built with LLVM assertions, so unverified IR
+could abort the process; verification turns it into a
+:class:`~fusenum.errors.CompileError`), turned into object code by a target
+machine, and linked. The returned :class:`Compiled` owns the library: when it
+is garbage, llvmlite's ResourceTracker frees the machine code.
+
+The pipeline is chosen for IR that fusenum has already vectorized explicitly:
+no module passes (llvmlite's pass builders also leave ~60 KB behind per use),
+only code generation, at one of two levels: :data:`QUICK` (``opt=0``: fast
+instruction selection and register allocation, a few ms, code up to ~1.5x
+slower on math) and :data:`OPTIMIZED` (``opt=2``: as fast as the ``-O3``
+pipeline on fusenum's kernels, ~4x the time). Neither uses fast-math or
+contraction, so both give the same bits.
+
+Compiles in different threads run at the same time: each has its own context
+and its own target machines (a TargetMachine caches subtargets without a
+lock), and the long calls (parsing, code generation) bypass llvmlite's
+process-wide lock around its C API, which would serialize them. Linking goes
+through that lock (callers serialize it too).
 """
 from __future__ import annotations
 
 import ctypes
 import itertools
-import os
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
-
-import llvmlite.binding as llvm
 
 from ..errors import CompileError
-from .target import Target, _host
+from .target import Target, llvm
 
-_lock = threading.Lock()
+#: Codegen optimization levels: the quick first build and the optimized one.
+QUICK, OPTIMIZED = 0, 2
+
 _library_names = itertools.count()
-if hasattr(os, "register_at_fork"):
-    # A fork during another thread's compilation would leave the child a lock nobody releases.
-    os.register_at_fork(before=_lock.acquire, after_in_parent=_lock.release, after_in_child=_lock.release)
+_per_thread = threading.local()  # target machines, which are not safe to share between threads
+_lljit_lock = threading.Lock()
+_lljit_instance = None
 
 
 @dataclass
@@ -42,55 +54,91 @@ class Compiled:
         return next(iter(self.addresses.values()))
 
 
-@lru_cache(maxsize=None)
 def _lljit():
-    _host()  # initializes LLVM's native target
-    return llvm.create_lljit_compiler()
+    global _lljit_instance
+    with _lljit_lock:
+        if _lljit_instance is None:
+            _lljit_instance = llvm().create_lljit_compiler()
+        return _lljit_instance
 
 
-@lru_cache(maxsize=None)
-def _target_machine(target: Target):
-    triple = llvm.get_process_triple()
-    return llvm.Target.from_triple(triple).create_target_machine(
-        cpu=target.cpu, features=target.features, opt=3, reloc="pic", codemodel="jitdefault")
+def _target_machine(target: Target, level: int):
+    machines = _per_thread.__dict__.setdefault("machines", {})
+    machine = machines.get((target, level))
+    if machine is None:
+        binding = llvm()
+        machine = machines[(target, level)] = binding.Target.from_triple(binding.get_process_triple()) \
+            .create_target_machine(cpu=target.cpu, features=target.features, opt=level, reloc="pic",
+                                   codemodel="jitdefault")
+    return machine
 
 
-def optimize(module_text: str, target: Target):
-    """Parse, verify and optimize; returns the llvmlite ModuleRef."""
+def _unlocked(name: str):
+    """The C function ``name`` of llvmlite without llvmlite's global lock (its private ``_cfn``),
+    for calls that touch only this thread's context, module and target machine."""
+    function = getattr(llvm().ffi.lib, name)
+    return getattr(function, "_cfn", function)
+
+
+def _parse(module_text: str, target: Target, context):
+    binding = llvm()
+    with binding.ffi.OutputString() as error:
+        pointer = _unlocked("LLVMPY_ParseAssembly")(context, ctypes.c_char_p(module_text.encode()), error)
+        module = binding.ModuleRef(pointer, context)
+        if error:
+            module.close()
+            raise CompileError(f"fusenum generated invalid LLVM IR: LLVM IR parsing error\n{error}")
     try:
-        module = llvm.parse_assembly(module_text)
         module.verify()
     except RuntimeError as exc:
+        module.close()
         raise CompileError(f"fusenum generated invalid LLVM IR: {exc}") from None
-    tm = _target_machine(target)
-    module.triple = llvm.get_process_triple()
-    module.data_layout = str(tm.target_data)
-    options = llvm.create_pipeline_tuning_options(speed_level=3)
-    options.loop_vectorization = target.auto_vectorize
-    options.slp_vectorization = target.auto_vectorize
-    builder = llvm.create_pass_builder(tm, options)
-    builder.getModulePassManager().run(module, builder)
+    module.triple = binding.get_process_triple()
+    module.data_layout = str(_target_machine(target, OPTIMIZED).target_data)
     return module
 
 
-def compile_object(module_text: str, target: Target) -> bytes:
-    """Object code for ``module_text`` on ``target`` (what :func:`link` loads and a disk cache keeps)."""
-    with _lock:
-        module = optimize(module_text, target)
-        return _target_machine(target).emit_object(module)
+def _emit(module, target: Target, level: int, object_code: bool = True) -> bytes:
+    binding = llvm()
+    machine = _target_machine(target, level)
+    with binding.ffi.OutputString() as error:
+        buffer = _unlocked("LLVMPY_TargetMachineEmitToMemory")(machine, module, int(object_code), error)
+        if not buffer:
+            raise CompileError(f"LLVM could not compile a fusenum kernel: {error}")
+    try:
+        return ctypes.string_at(binding.ffi.lib.LLVMPY_GetBufferStart(buffer),
+                                binding.ffi.lib.LLVMPY_GetBufferSize(buffer))
+    finally:
+        binding.ffi.lib.LLVMPY_DisposeMemoryBuffer(buffer)
+
+
+def _build(module_text: str, target: Target, level: int, object_code: bool) -> bytes:
+    context = llvm().create_context()
+    try:
+        module = _parse(module_text, target, context)
+        try:
+            return _emit(module, target, level, object_code)
+        finally:
+            module.close()  # before its context
+    finally:
+        context.close()
+
+
+def compile_object(module_text: str, target: Target, quick: bool = False) -> bytes:
+    """Object code for ``module_text`` on ``target`` (what :func:`link` loads and a disk cache keeps);
+    ``quick`` builds it at the :data:`QUICK` level instead of :data:`OPTIMIZED`. Thread-safe."""
+    return _build(module_text, target, QUICK if quick else OPTIMIZED, object_code=True)
 
 
 def compile_kernel(module_text: str, symbols, target: Target) -> Compiled:
     """Compile ``module_text`` for ``target``; resolve ``symbols`` (a name or a list of names)."""
-    object_code = compile_object(module_text, target)
-    with _lock:
-        return link(object_code, symbols)
+    return link(compile_object(module_text, target), symbols)
 
 
 def link(object_code: bytes, symbols) -> Compiled:
     """Load object code into the JIT and resolve ``symbols`` (a name or a list of names)."""
     symbols = [symbols] if isinstance(symbols, str) else list(symbols)
-    builder = llvm.JITLibraryBuilder().add_object_img(object_code).add_current_process()
+    builder = llvm().JITLibraryBuilder().add_object_img(object_code).add_current_process()
     for symbol in symbols:
         builder.export_symbol(symbol)
     tracker = builder.link(_lljit(), f"fusenum_{next(_library_names)}")
@@ -99,14 +147,13 @@ def link(object_code: bytes, symbols) -> Compiled:
 
 def assembly(module_text: str, target: Target) -> str:
     """The optimized machine assembly for ``module_text`` (for inspection and tests)."""
-    with _lock:
-        return _target_machine(target).emit_assembly(optimize(module_text, target))
+    return _build(module_text, target, OPTIMIZED, object_code=False).decode()
 
 
 def load_library(name: str) -> bool:
     """Make a shared library's symbols visible to kernels; False if it cannot be loaded."""
     try:
-        llvm.load_library_permanently(name)
+        llvm().load_library_permanently(name)
         ctypes.CDLL(name)
     except (OSError, RuntimeError):
         return False

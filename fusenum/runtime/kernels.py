@@ -12,6 +12,15 @@ this module's lock: a thread never waits for the compilation of another
 kernel, and threads that need the same new kernel wait for one compilation (an
 error in it reaches each of them).
 
+A kernel compiled here is first built quickly (:data:`~fusenum.codegen.jit.QUICK`)
+and used at once; a background thread (:mod:`.background`) then builds the
+optimized code, swaps it in (same results, bit for bit) and writes that to the
+disk cache. ``FUSENUM_COMPILE=optimized`` builds optimized code straight away.
+
+At most :data:`MAX_KERNELS` kernels are kept (``FUSENUM_MAX_KERNELS``, default
+2048); the least recently compiled is dropped, and its machine code is freed
+once no plan uses it.
+
 :func:`cache_info` counts a *hit* for every call served by a kernel in memory
 (or by another thread's compilation of it) and a *miss* for every other call;
 a miss is a *disk hit* or, when the disk cache is in use, a *disk miss*.
@@ -21,18 +30,32 @@ from __future__ import annotations
 import os
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from typing import Callable, NamedTuple
 
-from . import caches, disk_cache
+from . import background, caches, disk_cache
 from ..codegen import jit, mathlib, settings
 from ..codegen.abi import KERNEL_CTYPE, SYMBOL, WHOLE_CTYPE, WHOLE_SYMBOL
-from ..codegen.modules import kernel_module, symbols
 from ..codegen.spec import KernelSpec
 from ..codegen.target import Target, make_target
+from ..errors import ConfigurationError
+
+
+def _setting(name: str, default: str, valid: Callable[[str], bool], expected: str) -> str:
+    value = os.environ.get(name, "").strip().lower() or default
+    if not valid(value):
+        raise ConfigurationError(f"{name} must be {expected}, not {value!r}")
+    return value
+
 
 #: Kernels kept before the least recently compiled are freed (a plan still using one keeps it alive).
-MAX_KERNELS = 2048
+MAX_KERNELS = int(_setting("FUSENUM_MAX_KERNELS", "2048", lambda v: v.isdigit() and int(v) > 0,
+                           "a positive integer"))
+#: Build new kernels quickly first and optimize them in the background (``FUSENUM_COMPILE=tiered``,
+#: the default), or optimize before first use (``optimized``).
+TIERED = _setting("FUSENUM_COMPILE", "tiered", lambda v: v in ("tiered", "optimized"),
+                  "'tiered' or 'optimized'") == "tiered"
 
 
 class CacheInfo(NamedTuple):
@@ -58,18 +81,29 @@ class Kernel:
     """
 
     __slots__ = ("spec", "target", "compiled", "address", "function", "whole", "needs_layout", "origin",
-                 "seconds")
+                 "seconds", "quick", "__weakref__")
 
     def __init__(self, spec: KernelSpec, target: Target, compiled: jit.Compiled, origin: str, seconds: float):
         self.spec = spec
         self.target = target
-        self.compiled = compiled
-        self.address = compiled.addresses[SYMBOL]
-        self.function = KERNEL_CTYPE(self.address)
-        self.whole = WHOLE_CTYPE(compiled.addresses[WHOLE_SYMBOL]) if spec.checked else None
         self.needs_layout = spec.needs_layout
         self.origin = origin
         self.seconds = seconds
+        #: The quick build replaced by optimized code: kept while this kernel lives, since another
+        #: thread may still be running it.
+        self.quick: jit.Compiled | None = None
+        self._use(compiled)
+
+    def _use(self, compiled: jit.Compiled) -> None:
+        self.compiled = compiled
+        self.address = compiled.addresses[SYMBOL]
+        self.function = KERNEL_CTYPE(self.address)
+        self.whole = WHOLE_CTYPE(compiled.addresses[WHOLE_SYMBOL]) if self.spec.checked else None
+
+    def optimized(self, compiled: jit.Compiled) -> None:
+        """Switch to ``compiled``, the optimized build of the same code."""
+        self.quick = self.compiled
+        self._use(compiled)
 
 
 class _Stats:
@@ -158,20 +192,40 @@ def _make_for(key: tuple, pending: _Pending) -> Kernel:
 def _make(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel, bool]:
     """Load ``spec``'s kernel from the disk cache, else compile it (and store it there); also
     whether the disk cache was looked in."""
+    from ..codegen.modules import kernel_module, symbols  # code generation loads on first compile
+
     target = make_target(settings_key[0])
     mathlib.load_libraries(settings_key[1])  # what object code compiled by another process may call
     start = time.perf_counter()
+    later: list = []
     compiled, origin, looked = load_or_compile(f"kernel {settings_key!r}\n{spec.canonical()}", target,
-                                               lambda: kernel_module(spec, target), symbols(spec))
-    return Kernel(spec, target, compiled, origin, time.perf_counter() - start), looked
+                                               lambda: kernel_module(spec, target), symbols(spec),
+                                               later if TIERED else None)
+    made = Kernel(spec, target, compiled, origin, time.perf_counter() - start)
+    if later:
+        background.submit(lambda optimize=later[0], kernel=weakref.ref(made): _optimize(optimize, kernel))
+    return made, looked
 
 
-def load_or_compile(description: str, target: Target, module_text: Callable[[], str],
-                    names: list[str]) -> tuple[jit.Compiled, str, bool]:
+def _optimize(optimize: Callable[[], jit.Compiled], kernel: "weakref.ref[Kernel]") -> None:
+    if kernel() is None:
+        return  # evicted and unused before its turn
+    start = time.perf_counter()
+    compiled = optimize()
+    made = kernel()
+    if made is not None:
+        made.optimized(compiled)
+    with _lock:
+        stats.compile_seconds += time.perf_counter() - start
+
+
+def load_or_compile(description: str, target: Target, module_text: Callable[[], str], names: list[str],
+                    later: list | None = None) -> tuple[jit.Compiled, str, bool]:
     """Linked code for ``description`` (a canonical text of everything that decides it besides the
     target and fusenum's code generator) on ``target``: from the disk cache, else compiled from
     ``module_text()`` and stored. Also where it came from (``"disk"`` or ``"compiled"``) and
-    whether the disk cache was looked in."""
+    whether the disk cache was looked in. With ``later`` (a list), a compile is quick and
+    appends to ``later`` a function that builds, stores and returns the optimized code."""
     digest = disk_cache.key(description, target) if disk_cache.usable() else None
     if digest is not None:
         object_code = disk_cache.load(digest)
@@ -180,11 +234,19 @@ def load_or_compile(description: str, target: Target, module_text: Callable[[], 
                 return _link(object_code, names), "disk", True
             except RuntimeError:  # e.g. a library symbol this process cannot resolve
                 disk_cache.discard(digest)
-    object_code = jit.compile_object(module_text(), target)
-    compiled = _link(object_code, names)
-    if digest is not None:
-        disk_cache.store(digest, object_code)
-    return compiled, "compiled", digest is not None
+    text = module_text()
+
+    def build(quick: bool = False) -> jit.Compiled:
+        object_code = jit.compile_object(text, target, quick=quick)
+        compiled = _link(object_code, names)
+        if digest is not None and not quick:
+            disk_cache.store(digest, object_code)
+        return compiled
+
+    if later is None:
+        return build(), "compiled", digest is not None
+    later.append(build)
+    return build(quick=True), "compiled", digest is not None
 
 
 def _link(object_code: bytes, names: list[str]) -> jit.Compiled:

@@ -35,7 +35,7 @@ from collections import OrderedDict
 from typing import Callable, NamedTuple
 
 from . import background, caches, disk_cache
-from ..codegen import jit, mathlib, settings
+from ..codegen import jit, settings
 from ..codegen.abi import KERNEL_CTYPE, SYMBOL, WHOLE_CTYPE, WHOLE_SYMBOL
 from ..codegen.spec import KernelSpec
 from ..codegen.target import Target, make_target
@@ -54,6 +54,7 @@ MAX_KERNELS = int(_setting("FUSENUM_MAX_KERNELS", "2048", lambda v: v.isdigit() 
                            "a positive integer"))
 #: Build new kernels quickly first and optimize them in the background (``FUSENUM_COMPILE=tiered``,
 #: the default), or optimize before first use (``optimized``).
+_MAX_BEHIND = 32
 TIERED = _setting("FUSENUM_COMPILE", "tiered", lambda v: v in ("tiered", "optimized"),
                   "'tiered' or 'optimized'") == "tiered"
 
@@ -192,7 +193,8 @@ def _make_for(key: tuple, pending: _Pending) -> Kernel:
 def _make(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel, bool]:
     """Load ``spec``'s kernel from the disk cache, else compile it (and store it there); also
     whether the disk cache was looked in."""
-    from ..codegen.modules import kernel_module, symbols  # code generation loads on first compile
+    from ..codegen import mathlib  # code generation (and LLVM) loads on first compile
+    from ..codegen.modules import kernel_module, symbols
 
     target = make_target(settings_key[0])
     mathlib.load_libraries(settings_key[1])  # what object code compiled by another process may call
@@ -200,11 +202,17 @@ def _make(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel, bool]:
     later: list = []
     compiled, origin, looked = load_or_compile(f"kernel {settings_key!r}\n{spec.canonical()}", target,
                                                lambda: kernel_module(spec, target), symbols(spec),
-                                               later if TIERED else None)
+                                               later if _tier() else None)
     made = Kernel(spec, target, compiled, origin, time.perf_counter() - start)
     if later:
         background.submit(lambda optimize=later[0], kernel=weakref.ref(made): _optimize(optimize, kernel))
     return made, looked
+
+
+def _tier() -> bool:
+    """Whether to build quickly first: unless the background thread is behind (then compiling
+    optimized code at once bounds its queue, which holds each kernel's IR text)."""
+    return TIERED and background.pending() < _MAX_BEHIND
 
 
 def _optimize(optimize: Callable[[], jit.Compiled], kernel: "weakref.ref[Kernel]") -> None:

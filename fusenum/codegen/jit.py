@@ -20,6 +20,11 @@ and its own target machines (a TargetMachine caches subtargets without a
 lock), and the long calls (parsing, code generation) bypass llvmlite's
 process-wide lock around its C API, which would serialize them. Linking goes
 through that lock (callers serialize it too).
+
+llvmlite links every library into a JITDylib of its own and never removes it
+(~9 KB each, even after the ResourceTracker has freed the code), so the JIT is
+replaced by a fresh one every :data:`LINKS_PER_JIT` links: a JIT's memory,
+JITDylibs included, is freed with the last tracker of the code linked into it.
 """
 from __future__ import annotations
 
@@ -36,8 +41,11 @@ QUICK, OPTIMIZED = 0, 2
 
 _library_names = itertools.count()
 _per_thread = threading.local()  # target machines, which are not safe to share between threads
+#: Links into one LLJIT before a fresh one takes over. A kernel still alive keeps its LLJIT, and so
+#: at most this many empty JITDylibs (~9 KB each), alive.
+LINKS_PER_JIT = 64
 _lljit_lock = threading.Lock()
-_lljit_instance = None
+_lljit_state = {"jit": None, "links": 0}
 
 
 @dataclass
@@ -55,11 +63,12 @@ class Compiled:
 
 
 def _lljit():
-    global _lljit_instance
+    """The LLJIT for the next link (each tracker owns a reference to its LLJIT's C++ object)."""
     with _lljit_lock:
-        if _lljit_instance is None:
-            _lljit_instance = llvm().create_lljit_compiler()
-        return _lljit_instance
+        if _lljit_state["jit"] is None or _lljit_state["links"] >= LINKS_PER_JIT:
+            _lljit_state.update(jit=llvm().create_lljit_compiler(), links=0)
+        _lljit_state["links"] += 1
+        return _lljit_state["jit"]
 
 
 def _target_machine(target: Target, level: int):

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+import os
 import threading
 from dataclasses import dataclass
 
@@ -46,6 +47,25 @@ _per_thread = threading.local()  # target machines, which are not safe to share 
 LINKS_PER_JIT = 64
 _lljit_lock = threading.Lock()
 _lljit_state = {"jit": None, "links": 0}
+# Compiles in progress; a fork waits for none (a child must not inherit LLVM mid-compile) and holds new ones.
+_compiles = threading.Condition()
+_compile_state = {"active": 0, "forking": False}
+
+
+def _before_fork() -> None:
+    with _compiles:
+        _compile_state["forking"] = True
+        _compiles.wait_for(lambda: _compile_state["active"] == 0)
+
+
+def _after_fork() -> None:
+    with _compiles:
+        _compile_state["forking"] = False
+        _compiles.notify_all()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork)
 
 
 @dataclass
@@ -122,6 +142,18 @@ def _emit(module, target: Target, level: int, object_code: bool = True) -> bytes
 
 
 def _build(module_text: str, target: Target, level: int, object_code: bool) -> bytes:
+    with _compiles:
+        _compiles.wait_for(lambda: not _compile_state["forking"])
+        _compile_state["active"] += 1
+    try:
+        return _build_in_context(module_text, target, level, object_code)
+    finally:
+        with _compiles:
+            _compile_state["active"] -= 1
+            _compiles.notify_all()
+
+
+def _build_in_context(module_text: str, target: Target, level: int, object_code: bool) -> bytes:
     context = llvm().create_context()
     try:
         module = _parse(module_text, target, context)

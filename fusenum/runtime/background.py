@@ -3,8 +3,10 @@
 :func:`submit` queues a callable; the thread starts on first use, runs jobs in
 order, and reports a job's exception as a warning (the quick kernel simply
 stays). :func:`wait` blocks until the queue is empty (tests and benchmarks use
-it to measure steady state). At exit the thread finishes its current job and
-stops, so LLVM never compiles while the interpreter shuts down. A forked child
+it to measure steady state). At exit the thread finishes the jobs queued (at
+most a few dozen: :mod:`.kernels` stops queuing beyond that), so their
+optimized code reaches the disk cache and LLVM never compiles while the
+interpreter shuts down. A forked child
 starts with an empty queue (its parent's thread does not exist there).
 """
 from __future__ import annotations
@@ -49,8 +51,7 @@ def _run() -> None:
     while True:
         with _condition:
             _condition.wait_for(lambda: _jobs or _state["stopping"])
-            if _state["stopping"]:
-                _jobs.clear()
+            if not _jobs:  # stopping, and nothing left to do
                 _condition.notify_all()
                 return
             job = _jobs.popleft()

@@ -78,19 +78,18 @@ def _clip(x, low, high):
     return chosen if chosen.ndim else chosen[()]
 
 
-# NumPy's eager meaning of each function name usable in expressions.
-FUNCTION_ORACLES = {name: getattr(np, op.name) for name, op in FUNCTIONS.items() if hasattr(np, op.name)}
+# NumPy's eager meaning of each function name usable in expressions: the row's NumPy function,
+# except where NumPy leaves a choice open (see above) or the name is Python's.
+FUNCTION_ORACLES = {name: op.numpy for name, op in FUNCTIONS.items() if op.numpy is not None}
 FUNCTION_ORACLES.update({"abs": abs, "clip": _clip, "complex": _complex,
                          "fmax": _equal_zeros_pick(np.fmax), "fmin": _equal_zeros_pick(np.fmin)})
 
 assert set(PY_OPERATORS) == set(BINARY_SYMBOLS) and set(UNARY_OPERATORS) == set(UNARY_SYMBOLS)
 assert set(FUNCTION_ORACLES) == set(FUNCTIONS)
 
-# Functions that may differ from NumPy in the last bits (vector math): a ULP-bounded test
-# covers them (tests/test_math.py); random expressions use the exact ones.
-INEXACT_FUNCTIONS = frozenset(name for name, op in FUNCTIONS.items()
-                              if any(rule.split(":")[0] in ("math", "logaddexp", "cangle", "fpower")
-                                     for rule in op.rules.values()))
+# The op table says which functions may differ from NumPy in the last bits (``Op.ulp``): the
+# ULP-bounded tests cover them (tests/codegen/test_mathlib.py); random expressions use the exact ones.
+INEXACT_FUNCTIONS = frozenset(name for name, op in FUNCTIONS.items() if not op.exact)
 EXACT_FUNCTIONS = sorted(set(FUNCTIONS) - INEXACT_FUNCTIONS)
 
 

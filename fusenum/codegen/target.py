@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import platform
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -54,12 +55,20 @@ class Target:
         return max(1, self.vector_bits // (8 * itemsize))
 
 
+#: Held while llvmlite or the code generator is imported on first use (possibly by a background
+#: thread); a fork waits for it, so a child never inherits a half-imported module.
+loading = threading.RLock()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=loading.acquire, after_in_parent=loading.release, after_in_child=loading.release)
+
+
 @lru_cache(maxsize=None)
 def llvm():
     """``llvmlite.binding``, loaded and with LLVM's native target initialized on first use."""
-    import llvmlite.binding as binding
-    binding.initialize_native_target()
-    binding.initialize_native_asmprinter()
+    with loading:
+        import llvmlite.binding as binding
+        binding.initialize_native_target()
+        binding.initialize_native_asmprinter()
     return binding
 
 

@@ -8,11 +8,15 @@
   :mod:`.lazy_numpy`, :mod:`.capture`), and forcing turns the recorded graph
   into a program that keys the plan cache (:mod:`.forcing`).
 
+:func:`explain` (:mod:`.explain`, also ``LazyArray.explain()``) describes what a
+call would run.
+
 Both hand the runtime the same IR for the same expression, so they share
 plans and kernels.
 """
 from . import lazy_numpy  # noqa: F401  (installs LazyArray's NumPy protocols and reduction methods)
 from .evaluation import evaluate
+from .explain import Explanation, explain
 from .lazy import LazyArray, lazy
 
-__all__ = ["LazyArray", "evaluate", "lazy"]
+__all__ = ["Explanation", "LazyArray", "evaluate", "explain", "lazy"]

@@ -76,7 +76,7 @@ def broadcast(shapes: list[tuple[int, ...]]) -> tuple[int, ...] | None:
 
 def numpy_function(op: Op):
     """The NumPy function an op-table row stands for (its ufunc, or ``np.where`` and the like)."""
-    return op.ufunc if op.ufunc is not None else getattr(np, op.name)
+    return op.numpy if op.numpy is not None else getattr(np, op.name)
 
 
 def stand_in(dtype: np.dtype, shape: tuple[int, ...]) -> np.ndarray:
@@ -124,7 +124,7 @@ def reduction(row: reductions.Reduction, dtype: np.dtype, shape: tuple[int, ...]
     """
     try:
         token = _reduce_token(row, axis, keepdims, requested)
-        axes = reductions.normalize_axes(token[2], len(shape))
+        axes = reductions.normalize_axes(token[2], len(shape), row.name)
         key = (token, dtype)
         result = DTYPES.get(key)
         if result is None:

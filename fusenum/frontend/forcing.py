@@ -142,10 +142,15 @@ def run(root, out: np.ndarray | None = None, order: str = "K", casting: str = "s
     The common expression -- a tree whose arrays are distinct objects -- has
     its program ready from capture (``root._program``); others are walked.
     """
+    program, values = program_of(root)
+    plan = cached_plan(program, program, values)
+    return execute(plan, values, (), out, order, casting)
+
+
+def program_of(root) -> tuple[Program, list]:
+    """The program of the lazy expression ``root`` and its leaf values (see :func:`run`)."""
     program, values = root._program, root._leaves
     if (root._value is not None or program is None
             or (len(set(map(id, values))) != len(values) and _repeats_an_array(values))):
         program, values = linearize(root)
-    program = Program(program)
-    plan = cached_plan(program, program, values)
-    return execute(plan, values, (), out, order, casting)
+    return Program(program), values

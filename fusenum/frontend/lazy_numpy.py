@@ -3,7 +3,9 @@
 ``__array_ufunc__`` captures a call of any ufunc of the op table (read from
 ``BY_UFUNC``, so rows added to the table are captured too), including
 ``out=``, which forces the expression into that array. ``__array_function__``
-captures ``np.where`` and ``np.clip`` where the table can express them, the
+captures the NumPy functions of the table that are not ufuncs (``BY_NUMPY_FUNCTION``:
+``np.sinc``, ``np.real``, ``np.imag``, ``np.angle``, called with the row's operands
+and no keywords), ``np.where`` and ``np.clip`` where the table can express them, the
 reductions of :data:`fusenum.ir.reductions.BY_FUNCTION` (``np.sum``,
 ``np.prod``, ``np.min``/``np.amin``, ``np.max``/``np.amax``, ``np.mean``,
 ``np.any``, ``np.all``; :func:`reduce` also serves the LazyArray methods) and
@@ -16,7 +18,7 @@ is computed into when it is an ndarray (or LazyArray) of exactly the result's
 shape and dtype. It falls back to NumPy -- forced inputs, NumPy's scalar or
 ndarray -- for ``where=`` (other than ``True``), ``initial=``, any other
 ``out=`` (NumPy reduces in ``out``'s dtype), a first argument that is not a
-LazyArray, dtypes fusenum does not compile, and arguments NumPy accepts that
+LazyArray, dtypes fusenum does not compile (``dtype=object``: NumPy's Python objects), and arguments NumPy accepts that
 fusenum does not capture; NumPy's errors are raised at capture.
 
 Everything else -- other ufuncs, ufunc methods and keywords, other NumPy
@@ -31,9 +33,9 @@ from typing import Any, Callable
 import numpy as np
 
 from . import forcing
-from ..ir.ops import BY_UFUNC, OPS
+from ..ir.ops import BY_NUMPY_FUNCTION, BY_UFUNC, OPS, Op
 from ..ir.reductions import BY_FUNCTION, BY_NAME, Reduction
-from ..ir.typing import PY_SCALARS, SUPPORTED
+from ..ir.typing import PY_SCALARS, is_supported
 from .lazy import LazyArray, capture_operation, capture_reduction, force, force_all
 
 
@@ -89,7 +91,7 @@ def _force_into(result: LazyArray, target: Any, same_dtype: bool) -> bool:
     if same_dtype:
         if array.dtype != result.dtype:
             return False
-    elif (array.dtype.newbyteorder("=") not in SUPPORTED
+    elif (not is_supported(array.dtype)
             or not np.can_cast(result.dtype, array.dtype, "same_kind")):
         return False
     forcing.run(result, out=array)
@@ -151,6 +153,21 @@ def _clip_function(a: Any, a_min: Any = np._NoValue, a_max: Any = np._NoValue, o
             return clip(a, lower, upper)
     return np.clip(*force_all((a, a_min, a_max, out)), min=force_all(min), max=force_all(max),
                    **force_all(kwargs))
+
+
+def _table_function(op: Op) -> Callable:
+    """The handler of ``op.function`` (a NumPy function that is not a ufunc): captured when called
+    with the row's operands alone, else NumPy's on the forced arguments."""
+    function = op.function
+
+    def handler(*args: Any, **kwargs: Any) -> Any:
+        if not kwargs and len(args) == op.arity:
+            result = capture_operation(op, args)
+            if result is not None:
+                return result
+        return function(*force_all(args), **force_all(kwargs))
+    handler.__name__ = handler.__qualname__ = op.name
+    return handler
 
 
 def _size(a: Any, axis: int | None = None) -> int:
@@ -225,14 +242,15 @@ def _reduction_function(row: Reduction) -> Callable:
 
 
 # NumPy functions answered without NumPy computing on forced values; every other one falls back.
-FUNCTIONS: dict[Callable, Callable] = {
+FUNCTIONS: dict[Callable, Callable] = {function: _table_function(op) for function, op in BY_NUMPY_FUNCTION.items()}
+FUNCTIONS.update({
     np.where: _where,
     np.clip: _clip_function,
     np.shape: lambda a: a.shape if type(a) is LazyArray else np.shape(force_all(a)),
     np.ndim: lambda a: a.ndim if type(a) is LazyArray else np.ndim(force_all(a)),
     np.size: _size,
     np.result_type: lambda *args: np.result_type(*(a.dtype if type(a) is LazyArray else a for a in args)),
-}
+})
 FUNCTIONS.update({function: _reduction_function(row) for function, row in BY_FUNCTION.items()})
 if hasattr(np, "astype"):  # NumPy >= 2.1
     FUNCTIONS[np.astype] = _astype

@@ -21,6 +21,22 @@ Constant operands are folded by ``fold``, the NumPy function (the ufunc by
 default), so ``sqrt(4)`` is a NumPy scalar as in NumPy code; an operator or a
 Python builtin (``2 ** 127``, ``abs(-3)``) folds with ``python_fold``, Python's
 own meaning, as the same Python code would.
+
+The row is the whole truth about its function, and everyone reads it:
+
+* ``ufunc`` or ``function`` is its NumPy function (``np.sinc`` and ``np.where`` are
+  not ufuncs); :attr:`Op.numpy` is whichever it has. The lazy front end captures
+  the ufunc through ``__array_ufunc__`` and the function through
+  ``__array_function__``; strings accept every name NumPy gives it
+  (:attr:`Op.spellings`: ``names``, the function's ``__name__`` and its aliases in
+  the ``numpy`` namespace, so ``true_divide``, ``divide`` and ``/`` are one row).
+* ``ulp`` is 0 for a function that is NumPy's bit for bit, else the bound (in ULP
+  of the result) within which its float and complex results are NumPy's; the
+  differential tests compare exactly or within that bound accordingly.
+* ``loop_arg`` is the operand whose dtype picks the loop (and so the lowering
+  rule): ``where``'s condition is bool whatever its branches are.
+* ``doc`` is its line in the README's function table (``tools/op_table.py``), what it
+  computes in our words (not NumPy's docstring, which NumPy rewords); every row must give one.
 """
 from __future__ import annotations
 
@@ -51,12 +67,39 @@ class Op:
     cost: int = 1
     expand: Callable | None = None
     doc: str = ""
+    function: Callable | None = None
+    ulp: int = 0
+    loop_arg: int = 0
     rules: dict = field(init=False, compare=False, repr=False)
 
     def __post_init__(self):
         object.__setattr__(self, "rules", {kind: rule for kinds, rule in self.lower.items() for kind in kinds})
-        if self.fold is None and self.ufunc is not None:
-            object.__setattr__(self, "fold", self.ufunc)
+        if self.fold is None and self.numpy is not None:
+            object.__setattr__(self, "fold", self.numpy)
+        if not self.doc:
+            raise TypeError(f"op table row {self.name!r} has no doc: give it doc=..., "
+                            "its line in the README's function table")
+
+    @property
+    def numpy(self) -> Callable | None:
+        """The NumPy function this row computes: its ufunc, or a NumPy function that is not one."""
+        return self.ufunc if self.ufunc is not None else self.function
+
+    @property
+    def exact(self) -> bool:
+        """Whether every result is NumPy's bit for bit (else within :attr:`ulp` ULP)."""
+        return self.ulp == 0
+
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        """Every name a string may call this row by: ``names``, then NumPy's names for its function."""
+        found = dict.fromkeys(self.names)
+        function = self.numpy
+        if function is not None:
+            found.update(dict.fromkeys([function.__name__]))
+            found.update(dict.fromkeys(sorted(name for name, value in vars(np).items()
+                                              if value is function and not name.startswith("_"))))
+        return tuple(found)
 
     def rule_for(self, kind: str) -> str | None:
         """The lowering rule for a loop whose dtype has NumPy kind ``kind``."""
@@ -72,10 +115,6 @@ def _where_dtypes(cond, x, y):
 def _example(desc):
     """A value standing for a dtype descriptor in ``np.result_type`` (Python types are weak)."""
     return {int: 0, float: 0.0, complex: 0j}.get(desc, desc)
-
-
-def _where_fold(cond, x, y):
-    return np.where(cond, x, y)
 
 
 def _is_complex(desc) -> bool:
@@ -183,6 +222,25 @@ def _is_complex_operand(operand) -> bool:
     return getattr(operand, "pytype", type(operand)) is complex
 
 
+# np.sinc is Python code whose formula changed: NumPy 2.4 computes ``y = pi * x`` first and puts
+# the float dtype's eps where y is 0 (float16 sinc(0) is 1); earlier NumPy put 1e-20 where x
+# is 0 first (float16 sinc(0) is NaN, 1e-20 being 0 in float16). Follow the installed NumPy.
+with np.errstate(all="ignore"):
+    _SINC_EPS_AFTER = bool(np.sinc(np.zeros(1, np.float16))[0] == 1)
+
+
+def _sinc_expand(builder, x):
+    """``np.sinc`` as the installed NumPy computes it, from ``multiply``, ``where``, ``sin`` and ``/``
+    (``np.pi`` and ``1.0e-20`` Python floats, so weak; an integer ``x`` gives float64)."""
+    if _SINC_EPS_AFTER:
+        y = builder.apply("multiply", np.pi, x)
+        eps = builder.strong(np.finfo(y.dtype).eps) if y.dtype.kind == "f" else 1.0e-20
+        y = builder.apply("where", y, y, eps)
+    else:
+        y = builder.apply("multiply", np.pi, builder.apply("where", builder.apply("equal", x, 0), 1.0e-20, x))
+    return builder.apply("true_divide", builder.apply("sin", y), y)
+
+
 def _row(*ops: Op) -> dict[str, Op]:
     return {op.name: op for op in ops}
 
@@ -193,119 +251,217 @@ _CMP = dict(weak_cast="compare")
 # Cost (in additions) of a vector math function, for the runtime's decision to split a
 # call over threads.
 _MATH = 20
+# The ULP bound of the functions computed by vector math (and of pow(), which NumPy's loops call).
+_ULP = 4
 
 OPS: dict[str, Op] = _row(
     # name              arity  lowering by loop kind                                    NumPy ufunc        symbol   fold
-    Op("add",              2, {"b": "or", "iu": "add", "f": "fadd", "c": "cadd"},       np.add,            "+",  python_fold=operator.add),
-    Op("subtract",         2, {"iu": "sub", "f": "fsub", "c": "csub"},                  np.subtract,       "-",  python_fold=operator.sub),
-    Op("multiply",         2, {"b": "and", "iu": "mul", "f": "fmul", "c": "cmul"},      np.multiply,       "*",  python_fold=operator.mul),
+    Op("add",              2, {"b": "or", "iu": "add", "f": "fadd", "c": "cadd"},       np.add,            "+",  python_fold=operator.add,
+       doc="x + y; logical or for bools"),
+    Op("subtract",         2, {"iu": "sub", "f": "fsub", "c": "csub"},                  np.subtract,       "-",  python_fold=operator.sub,
+       doc="x - y"),
+    Op("multiply",         2, {"b": "and", "iu": "mul", "f": "fmul", "c": "cmul"},      np.multiply,       "*",  python_fold=operator.mul,
+       doc="x * y; logical and for bools"),
     Op("true_divide",      2, {"f": "fdiv", "c": "cdiv"},                               np.true_divide,    "/",  python_fold=operator.truediv,
-       cost=4),
+       cost=4, doc="x / y; integers give a float64 result"),
     Op("floor_divide",     2, {"i": "sfloordiv", "u": "ufloordiv", "f": "ffloordiv"},
                                                                                         np.floor_divide,   "//", python_fold=operator.floordiv,
-       cost=8),
+       cost=8, doc="floor of x / y, as Python's //; for integers x // 0 is 0"),
     Op("remainder",        2, {"i": "sremainder", "u": "uremainder", "f": "fremainder"},
                                                                                         np.remainder,      "%",  python_fold=operator.mod,
-       cost=8),
+       cost=8, doc="x - floor(x / y) * y, the sign of y (Python's %); integer x % 0 is 0"),
     Op("power",            2, {"i": "spower", "u": "upower", "f": "fpower", "c": "cpower"},
                                                                                         np.power,          "**", python_fold=operator.pow,
-       names=("power",), cost=40),
-    Op("left_shift",       2, {"iu": "shl"},                                            np.left_shift,     "<<", python_fold=operator.lshift),
-    Op("right_shift",      2, {"i": "ashr", "u": "lshr"},                               np.right_shift,    ">>", python_fold=operator.rshift),
-    Op("bitwise_and",      2, {"biu": "and"},                                           np.bitwise_and,    "&",  python_fold=operator.and_),
-    Op("bitwise_or",       2, {"biu": "or"},                                            np.bitwise_or,     "|",  python_fold=operator.or_),
-    Op("bitwise_xor",      2, {"biu": "xor"},                                           np.bitwise_xor,    "^",  python_fold=operator.xor),
-    Op("less",             2, {"biuf": "cmp:<", "c": "ccmp:<"},                         np.less,           "<",  python_fold=operator.lt, **_CMP),
-    Op("less_equal",       2, {"biuf": "cmp:<=", "c": "ccmp:<="},                       np.less_equal,     "<=", python_fold=operator.le, **_CMP),
-    Op("greater",          2, {"biuf": "cmp:>", "c": "ccmp:>"},                         np.greater,        ">",  python_fold=operator.gt, **_CMP),
-    Op("greater_equal",    2, {"biuf": "cmp:>=", "c": "ccmp:>="},                       np.greater_equal,  ">=", python_fold=operator.ge, **_CMP),
-    Op("equal",            2, {"biuf": "cmp:==", "c": "ccmp:=="},                       np.equal,          "==", python_fold=operator.eq, **_CMP),
-    Op("not_equal",        2, {"biuf": "cmp:!=", "c": "ccmp:!="},                       np.not_equal,      "!=", python_fold=operator.ne, **_CMP),
-    Op("negative",         1, {"iu": "ineg", "f": "fneg", "c": "cneg"},                 np.negative,       "-",  python_fold=operator.neg),
-    Op("positive",         1, {"iufc": "identity"},                                     np.positive,       "+",  python_fold=operator.pos),
-    Op("invert",           1, {"biu": "not"},                                           np.invert,         "~",  python_fold=operator.invert),
+       names=("power",), cost=40, ulp=_ULP,
+       doc="x ** y; integers to negative integer powers raise ValueError"),
+    Op("left_shift",       2, {"iu": "shl"},                                            np.left_shift,     "<<", python_fold=operator.lshift,
+       doc="the bits of x shifted left by y; 0 from the bit width on"),
+    Op("right_shift",      2, {"i": "ashr", "u": "lshr"},                               np.right_shift,    ">>", python_fold=operator.rshift,
+       doc="the bits of x shifted right by y, copying the sign bit of signed x"),
+    Op("bitwise_and",      2, {"biu": "and"},                                           np.bitwise_and,    "&",  python_fold=operator.and_,
+       doc="bitwise and; logical and for bools"),
+    Op("bitwise_or",       2, {"biu": "or"},                                            np.bitwise_or,     "|",  python_fold=operator.or_,
+       doc="bitwise or; logical or for bools"),
+    Op("bitwise_xor",      2, {"biu": "xor"},                                           np.bitwise_xor,    "^",  python_fold=operator.xor,
+       doc="bitwise exclusive or; logical xor for bools"),
+    Op("less",             2, {"biuf": "cmp:<", "c": "ccmp:<"},                         np.less,           "<",  python_fold=operator.lt, **_CMP,
+       doc="x < y; complex numbers compare real parts first, then imaginary"),
+    Op("less_equal",       2, {"biuf": "cmp:<=", "c": "ccmp:<="},                       np.less_equal,     "<=", python_fold=operator.le, **_CMP,
+       doc="x <= y; complex numbers compare real parts first, then imaginary"),
+    Op("greater",          2, {"biuf": "cmp:>", "c": "ccmp:>"},                         np.greater,        ">",  python_fold=operator.gt, **_CMP,
+       doc="x > y; complex numbers compare real parts first, then imaginary"),
+    Op("greater_equal",    2, {"biuf": "cmp:>=", "c": "ccmp:>="},                       np.greater_equal,  ">=", python_fold=operator.ge, **_CMP,
+       doc="x >= y; complex numbers compare real parts first, then imaginary"),
+    Op("equal",            2, {"biuf": "cmp:==", "c": "ccmp:=="},                       np.equal,          "==", python_fold=operator.eq, **_CMP,
+       doc="x == y"),
+    Op("not_equal",        2, {"biuf": "cmp:!=", "c": "ccmp:!="},                       np.not_equal,      "!=", python_fold=operator.ne, **_CMP,
+       doc="x != y"),
+    Op("negative",         1, {"iu": "ineg", "f": "fneg", "c": "cneg"},                 np.negative,       "-",  python_fold=operator.neg,
+       doc="-x; integers wrap around (-(-128) is -128 in int8)"),
+    Op("positive",         1, {"iufc": "identity"},                                     np.positive,       "+",  python_fold=operator.pos,
+       doc="x unchanged"),
+    Op("invert",           1, {"biu": "not"},                                           np.invert,         "~",  python_fold=operator.invert,
+       doc="bitwise not; logical not for bools"),
     Op("absolute",         1, {"bu": "identity", "i": "iabs", "f": "fabs", "c": "cabs"}, np.absolute,
-       names=("abs", "absolute"), python_fold=abs),
-    Op("where",            3, {"biufc": "select"}, names=("where",), fold=_where_fold,
-       resolve=_where_dtypes, weak_cast="wrap",
-       doc="where(cond, x, y): x where cond is true, else y (np.where)"),
+       names=("abs", "absolute"), python_fold=abs,
+       doc="absolute value; the modulus for complex; integers wrap around"),
+    Op("where",            3, {"biufc": "select"}, names=("where",), function=np.where,
+       resolve=_where_dtypes, weak_cast="wrap", loop_arg=1,
+       doc="where(cond, x, y): x where cond is true, else y"),
     # Also rewrite targets of ``**`` (see ir/typing.py): a single-valued float exponent of
     # 2, -1 or 0.5 means square, reciprocal or sqrt, exactly as NumPy computes it.
-    Op("square",           1, {"iuf": "square", "c": "csquare"},                        np.square,         names=("square",)),
+    Op("square",           1, {"iuf": "square", "c": "csquare"},                        np.square,         names=("square",),
+       doc="x * x"),
     Op("reciprocal",       1, {"iu": "ireciprocal", "f": "reciprocal", "c": "creciprocal"},
-                                                                                        np.reciprocal,     names=("reciprocal",), cost=4),
-    Op("sqrt",             1, {"f": "sqrt", "c": "cmath:csqrt"},                        np.sqrt,           names=("sqrt",), cost=4),
+                                                                                        np.reciprocal,     names=("reciprocal",), cost=4,
+       doc="1 / x; for integers, truncated toward zero"),
+    Op("sqrt",             1, {"f": "sqrt", "c": "cmath:csqrt"},                        np.sqrt,           names=("sqrt",), cost=4,
+       doc="square root; NaN for x < 0, the principal root for complex"),
 
     # ---- exact float functions --------------------------------------------------------------------
-    Op("floor",            1, {"biu": "identity", "f": "round:floor"},                 np.floor,          names=("floor",)),
-    Op("ceil",             1, {"biu": "identity", "f": "round:ceil"},                  np.ceil,           names=("ceil",)),
-    Op("trunc",            1, {"biu": "identity", "f": "round:trunc"},                 np.trunc,          names=("trunc",)),
+    Op("floor",            1, {"biu": "identity", "f": "round:floor"},                 np.floor,          names=("floor",),
+       doc="the largest integer <= x"),
+    Op("ceil",             1, {"biu": "identity", "f": "round:ceil"},                  np.ceil,           names=("ceil",),
+       doc="the smallest integer >= x"),
+    Op("trunc",            1, {"biu": "identity", "f": "round:trunc"},                 np.trunc,          names=("trunc",),
+       doc="x rounded toward zero"),
     Op("rint",             1, {"f": "round:roundeven", "c": "crint"},                   np.rint,           names=("rint", "round"),
-       doc="rint(x), round(x): nearest integer, halves to even (np.rint)"),
-    Op("sign",             1, {"i": "isign", "u": "usign", "f": "fsign", "c": "csign"}, np.sign,           names=("sign",)),
-    Op("fmod",             2, {"i": "sfmod", "u": "ufmod", "f": "ffmod"},              np.fmod,           names=("fmod",), cost=8),
-    Op("copysign",         2, {"f": "copysign"},                                        np.copysign,       names=("copysign",)),
-    Op("nextafter",        2, {"f": "nextafter"},                                       np.nextafter,      names=("nextafter",)),
+       doc="the nearest integer, halves to even"),
+    Op("sign",             1, {"i": "isign", "u": "usign", "f": "fsign", "c": "csign"}, np.sign,           names=("sign",),
+       doc="-1, 0 or 1 by the sign of x; NaN for NaN; x / abs(x) for complex"),
+    Op("fmod",             2, {"i": "sfmod", "u": "ufmod", "f": "ffmod"},              np.fmod,           names=("fmod",), cost=8,
+       doc="C's fmod: the remainder of x / y with the sign of x"),
+    Op("copysign",         2, {"f": "copysign"},                                        np.copysign,       names=("copysign",),
+       doc="the magnitude of x with the sign of y"),
+    Op("nextafter",        2, {"f": "nextafter"},                                       np.nextafter,      names=("nextafter",),
+       doc="the next representable float after x in the direction of y"),
     Op("maximum",          2, {"b": "or", "i": "minmax:smax", "u": "minmax:umax", "f": "fminmax:maximum",
-                               "c": "cminmax:maximum"},                                 np.maximum,        names=("maximum",)),
+                               "c": "cminmax:maximum"},                                 np.maximum,        names=("maximum",),
+       doc="the larger; NaN if either is NaN"),
     Op("minimum",          2, {"b": "and", "i": "minmax:smin", "u": "minmax:umin", "f": "fminmax:minimum",
-                               "c": "cminmax:minimum"},                                 np.minimum,        names=("minimum",)),
+                               "c": "cminmax:minimum"},                                 np.minimum,        names=("minimum",),
+       doc="the smaller; NaN if either is NaN"),
     Op("fmax",             2, {"b": "or", "i": "minmax:smax", "u": "minmax:umax", "f": "fminmax:fmax",
                                "c": "cminmax:fmax"},                                    np.fmax,           names=("fmax",),
-       fold=_tie_fold(np.fmax)),
+       fold=_tie_fold(np.fmax), doc="the larger, ignoring a NaN"),
     Op("fmin",             2, {"b": "and", "i": "minmax:smin", "u": "minmax:umin", "f": "fminmax:fmin",
                                "c": "cminmax:fmin"},                                    np.fmin,           names=("fmin",),
-       fold=_tie_fold(np.fmin)),
+       fold=_tie_fold(np.fmin), doc="the smaller, ignoring a NaN"),
     Op("clip",             3, {"b": "clip", "iu": "clip", "f": "fclip", "c": "cclip"},                np._core.umath.clip, names=("clip",),
-       fold=_clip_fold, expand=_clip_expand, doc="clip(x, low, high): x limited to [low, high] (np.clip)"),
-    Op("isnan",            1, {"biu": "const:0", "f": "isnan", "c": "cisnan"},          np.isnan,          names=("isnan",)),
-    Op("isinf",            1, {"biu": "const:0", "f": "isinf", "c": "cisinf"},          np.isinf,          names=("isinf",)),
-    Op("isfinite",         1, {"biu": "const:1", "f": "isfinite", "c": "cisfinite"},    np.isfinite,       names=("isfinite",)),
-    Op("signbit",          1, {"f": "signbit"},                                         np.signbit,        names=("signbit",)),
-    Op("deg2rad",          1, {"f": "scale:deg2rad"},                                   np.deg2rad,        names=("deg2rad", "radians")),
-    Op("rad2deg",          1, {"f": "scale:rad2deg"},                                   np.rad2deg,        names=("rad2deg", "degrees")),
+       fold=_clip_fold, expand=_clip_expand, doc="clip(x, low, high): x limited to [low, high]"),
+    Op("isnan",            1, {"biu": "const:0", "f": "isnan", "c": "cisnan"},          np.isnan,          names=("isnan",),
+       doc="whether x is NaN (complex: either part)"),
+    Op("isinf",            1, {"biu": "const:0", "f": "isinf", "c": "cisinf"},          np.isinf,          names=("isinf",),
+       doc="whether x is +inf or -inf (complex: either part)"),
+    Op("isfinite",         1, {"biu": "const:1", "f": "isfinite", "c": "cisfinite"},    np.isfinite,       names=("isfinite",),
+       doc="whether x is neither infinite nor NaN"),
+    Op("signbit",          1, {"f": "signbit"},                                         np.signbit,        names=("signbit",),
+       doc="whether the sign bit of x is set (true for -0.0)"),
+    Op("deg2rad",          1, {"f": "scale:deg2rad"},                                   np.deg2rad,        names=("deg2rad", "radians"),
+       doc="x degrees in radians: x * (pi / 180)"),
+    Op("rad2deg",          1, {"f": "scale:rad2deg"},                                   np.rad2deg,        names=("rad2deg", "degrees"),
+       doc="x radians in degrees: x * (180 / pi)"),
 
     # ---- complex parts -----------------------------------------------------------------------------
-    Op("real",             1, {"c": "real"}, names=("real",), fold=np.real, resolve=_part_dtypes,
-       expand=_real_expand, doc="real(z): the real part (np.real)"),
-    Op("imag",             1, {"c": "imag"}, names=("imag",), fold=np.imag, resolve=_part_dtypes,
-       expand=_imag_expand, doc="imag(z): the imaginary part (np.imag)"),
-    Op("conjugate",        1, {"iuf": "identity", "c": "conj"},                        np.conjugate,      names=("conj", "conjugate")),
-    Op("angle",            1, {"c": "cangle"}, names=("angle",), fold=np.angle, resolve=_part_dtypes,
-       expand=_angle_expand, cost=_MATH, doc="angle(z): the argument of z, arctan2(imag, real) (np.angle)"),
+    Op("real",             1, {"c": "real"}, names=("real",), function=np.real, resolve=_part_dtypes,
+       expand=_real_expand, doc="real(z): the real part; z itself if real"),
+    Op("imag",             1, {"c": "imag"}, names=("imag",), function=np.imag, resolve=_part_dtypes,
+       expand=_imag_expand, doc="imag(z): the imaginary part; 0 if z is real"),
+    Op("conjugate",        1, {"iuf": "identity", "c": "conj"},                        np.conjugate,      names=("conj", "conjugate"),
+       doc="the complex conjugate; real x unchanged"),
+    Op("angle",            1, {"c": "cangle"}, names=("angle",), function=np.angle, resolve=_part_dtypes,
+       expand=_angle_expand, cost=_MATH, ulp=_ULP, doc="angle(z): the argument of z, arctan2(imag, real)"),
     Op("complex",          2, {"f": "complex"}, names=("complex",), fold=_complex_fold, resolve=_complex_dtypes,
-       doc="complex(re, im): the complex number re + im*1j, built from its parts exactly"),
+       doc="complex(re, im): re + im*1j, built from its parts exactly"),
 
     # ---- transcendental functions (codegen/mathlib.py) -----------------------------------------------
-    Op("exp",              1, {"f": "math:exp", "c": "cmath:cexp"},                     np.exp,            names=("exp",), cost=_MATH),
-    Op("exp2",             1, {"f": "math:exp2"},                                       np.exp2,           names=("exp2",), cost=_MATH),
-    Op("expm1",            1, {"f": "math:expm1"},                                      np.expm1,          names=("expm1",), cost=_MATH),
-    Op("log",              1, {"f": "math:log", "c": "cmath:clog"},                     np.log,            names=("log",), cost=_MATH),
-    Op("log2",             1, {"f": "math:log2"},                                       np.log2,           names=("log2",), cost=_MATH),
-    Op("log10",            1, {"f": "math:log10"},                                      np.log10,          names=("log10",), cost=_MATH),
-    Op("log1p",            1, {"f": "math:log1p"},                                      np.log1p,          names=("log1p",), cost=_MATH),
-    Op("logaddexp",        2, {"f": "logaddexp"},                                       np.logaddexp,      names=("logaddexp",), cost=2 * _MATH),
-    Op("sin",              1, {"f": "math:sin", "c": "cmath:csin"},                     np.sin,            names=("sin",), cost=_MATH),
-    Op("cos",              1, {"f": "math:cos", "c": "cmath:ccos"},                     np.cos,            names=("cos",), cost=_MATH),
-    Op("tan",              1, {"f": "math:tan", "c": "cmath:ctan"},                     np.tan,            names=("tan",), cost=_MATH),
-    Op("arcsin",           1, {"f": "math:asin", "c": "cmath:casin"},                   np.arcsin,         names=("arcsin", "asin"), cost=_MATH),
-    Op("arccos",           1, {"f": "math:acos", "c": "cmath:cacos"},                   np.arccos,         names=("arccos", "acos"), cost=_MATH),
-    Op("arctan",           1, {"f": "math:atan", "c": "cmath:catan"},                   np.arctan,         names=("arctan", "atan"), cost=_MATH),
-    Op("arctan2",          2, {"f": "math:atan2"},                                      np.arctan2,        names=("arctan2", "atan2"), cost=_MATH),
-    Op("hypot",            2, {"f": "math:hypot"},                                      np.hypot,          names=("hypot",), cost=_MATH),
-    Op("sinh",             1, {"f": "math:sinh", "c": "cmath:csinh"},                   np.sinh,           names=("sinh",), cost=_MATH),
-    Op("cosh",             1, {"f": "math:cosh", "c": "cmath:ccosh"},                   np.cosh,           names=("cosh",), cost=_MATH),
-    Op("tanh",             1, {"f": "math:tanh", "c": "cmath:ctanh"},                   np.tanh,           names=("tanh",), cost=_MATH),
-    Op("arcsinh",          1, {"f": "math:asinh", "c": "cmath:casinh"},                 np.arcsinh,        names=("arcsinh", "asinh"), cost=_MATH),
-    Op("arccosh",          1, {"f": "math:acosh", "c": "cmath:cacosh"},                 np.arccosh,        names=("arccosh", "acosh"), cost=_MATH),
-    Op("arctanh",          1, {"f": "math:atanh", "c": "cmath:catanh"},                 np.arctanh,        names=("arctanh", "atanh"), cost=_MATH),
-    Op("cbrt",             1, {"f": "math:cbrt"},                                       np.cbrt,           names=("cbrt",), cost=_MATH),
+    Op("exp",              1, {"f": "math:exp", "c": "cmath:cexp"},                     np.exp,            names=("exp",), cost=_MATH, ulp=_ULP,
+       doc="e ** x"),
+    Op("exp2",             1, {"f": "math:exp2", "c": "cexp2"},                         np.exp2,           names=("exp2",), cost=_MATH, ulp=_ULP,
+       doc="2 ** x"),
+    Op("expm1",            1, {"f": "math:expm1", "c": "cexpm1"},                       np.expm1,          names=("expm1",), cost=_MATH, ulp=_ULP,
+       doc="e ** x - 1, accurate for small x"),
+    Op("log",              1, {"f": "math:log", "c": "cmath:clog"},                     np.log,            names=("log",), cost=_MATH, ulp=_ULP,
+       doc="natural logarithm"),
+    Op("log2",             1, {"f": "math:log2", "c": "clog_scaled:log2"},              np.log2,           names=("log2",), cost=_MATH, ulp=_ULP,
+       doc="base-2 logarithm"),
+    Op("log10",            1, {"f": "math:log10", "c": "clog_scaled:log10"},            np.log10,          names=("log10",), cost=_MATH, ulp=_ULP,
+       doc="base-10 logarithm"),
+    Op("log1p",            1, {"f": "math:log1p", "c": "clog1p"},                       np.log1p,          names=("log1p",), cost=_MATH, ulp=_ULP,
+       doc="log(1 + x), accurate for small x"),
+    Op("logaddexp",        2, {"f": "logaddexp"},                                       np.logaddexp,      names=("logaddexp",), cost=2 * _MATH, ulp=_ULP,
+       doc="log(e ** x + e ** y) without overflow"),
+    Op("sin",              1, {"f": "math:sin", "c": "cmath:csin"},                     np.sin,            names=("sin",), cost=_MATH, ulp=_ULP,
+       doc="sine of x radians"),
+    Op("cos",              1, {"f": "math:cos", "c": "cmath:ccos"},                     np.cos,            names=("cos",), cost=_MATH, ulp=_ULP,
+       doc="cosine of x radians"),
+    Op("tan",              1, {"f": "math:tan", "c": "cmath:ctan"},                     np.tan,            names=("tan",), cost=_MATH, ulp=_ULP,
+       doc="tangent of x radians"),
+    Op("arcsin",           1, {"f": "math:asin", "c": "cmath:casin"},                   np.arcsin,         names=("arcsin", "asin"), cost=_MATH, ulp=_ULP,
+       doc="inverse sine, in [-pi/2, pi/2]"),
+    Op("arccos",           1, {"f": "math:acos", "c": "cmath:cacos"},                   np.arccos,         names=("arccos", "acos"), cost=_MATH, ulp=_ULP,
+       doc="inverse cosine, in [0, pi]"),
+    Op("arctan",           1, {"f": "math:atan", "c": "cmath:catan"},                   np.arctan,         names=("arctan", "atan"), cost=_MATH, ulp=_ULP,
+       doc="inverse tangent, in [-pi/2, pi/2]"),
+    Op("arctan2",          2, {"f": "math:atan2"},                                      np.arctan2,        names=("arctan2", "atan2"), cost=_MATH, ulp=_ULP,
+       doc="arctan(x / y), the quadrant chosen by the signs of both; in [-pi, pi]"),
+    Op("hypot",            2, {"f": "math:hypot"},                                      np.hypot,          names=("hypot",), cost=_MATH, ulp=_ULP,
+       doc="sqrt(x ** 2 + y ** 2) without overflow"),
+    Op("sinh",             1, {"f": "math:sinh", "c": "cmath:csinh"},                   np.sinh,           names=("sinh",), cost=_MATH, ulp=_ULP,
+       doc="hyperbolic sine"),
+    Op("cosh",             1, {"f": "math:cosh", "c": "cmath:ccosh"},                   np.cosh,           names=("cosh",), cost=_MATH, ulp=_ULP,
+       doc="hyperbolic cosine"),
+    Op("tanh",             1, {"f": "math:tanh", "c": "cmath:ctanh"},                   np.tanh,           names=("tanh",), cost=_MATH, ulp=_ULP,
+       doc="hyperbolic tangent"),
+    Op("arcsinh",          1, {"f": "math:asinh", "c": "cmath:casinh"},                 np.arcsinh,        names=("arcsinh", "asinh"), cost=_MATH, ulp=_ULP,
+       doc="inverse hyperbolic sine"),
+    Op("arccosh",          1, {"f": "math:acosh", "c": "cmath:cacosh"},                 np.arccosh,        names=("arccosh", "acosh"), cost=_MATH, ulp=_ULP,
+       doc="inverse hyperbolic cosine; NaN for x < 1"),
+    Op("arctanh",          1, {"f": "math:atanh", "c": "cmath:catanh"},                 np.arctanh,        names=("arctanh", "atanh"), cost=_MATH, ulp=_ULP,
+       doc="inverse hyperbolic tangent; +-inf at +-1, NaN beyond"),
+    Op("cbrt",             1, {"f": "math:cbrt"},                                       np.cbrt,           names=("cbrt",), cost=_MATH, ulp=_ULP,
+       doc="cube root (negative for negative x)"),
+
+    # ---- added as rows (see tools/op_table.py for the README's table) -----------------------------------
+    Op("heaviside",        2, {"f": "heaviside"},                                       np.heaviside,
+       doc="0 for x < 0, y for x == 0, 1 for x > 0"),
+    Op("fabs",             1, {"f": "fabs"},                                            np.fabs,
+       doc="absolute value as a float (no complex)"),
+    # np.float_power's float64 loop is the C library's pow(), without np.power's shortcuts.
+    Op("float_power",      2, {"f": "fpower:libm", "c": "cpower"},                       np.float_power,    cost=40, ulp=_ULP,
+       doc="x ** y in float64 or complex128 at least"),
+    Op("logaddexp2",       2, {"f": "logaddexp2"},                                      np.logaddexp2,     cost=2 * _MATH, ulp=_ULP,
+       doc="log2(2 ** x + 2 ** y) without overflow"),
+    Op("sinc",             1, {}, function=np.sinc, expand=_sinc_expand, cost=_MATH, ulp=_ULP,
+       doc="sin(pi x) / (pi x), 1 at 0"),
+    Op("logical_and",      2, {"biufc": "logical:and"},                                 np.logical_and,
+       doc="whether x and y are both nonzero"),
+    Op("logical_or",       2, {"biufc": "logical:or"},                                  np.logical_or,
+       doc="whether x or y is nonzero"),
+    Op("logical_xor",      2, {"biufc": "logical:xor"},                                 np.logical_xor,
+       doc="whether exactly one of x and y is nonzero"),
+    Op("logical_not",      1, {"biufc": "logical:not"},                                 np.logical_not,
+       doc="whether x is zero"),
 )
 
 BINARY_SYMBOLS: dict[str, Op] = {op.symbol: op for op in OPS.values() if op.symbol and op.arity == 2}
 UNARY_SYMBOLS: dict[str, Op] = {op.symbol: op for op in OPS.values() if op.symbol and op.arity == 1}
-FUNCTIONS: dict[str, Op] = {name: op for op in OPS.values() for name in op.names}
+
+
+def _by_spelling() -> dict[str, Op]:
+    table: dict[str, Op] = {}
+    for op in OPS.values():
+        for name in op.spellings:
+            if table.setdefault(name, op) is not op:
+                raise AssertionError(f"{name!r} spells both {table[name].name} and {op.name}")
+    return table
+
+
+#: Every name a string may call a row by (:attr:`Op.spellings`).
+FUNCTIONS: dict[str, Op] = _by_spelling()
 BY_UFUNC: dict[np.ufunc, Op] = {op.ufunc: op for op in OPS.values() if op.ufunc is not None}
+#: Rows whose NumPy function is not a ufunc (``np.where``, ``np.sinc``), by that function.
+BY_NUMPY_FUNCTION: dict[Callable, Op] = {op.function: op for op in OPS.values() if op.function is not None}
 
 
 def expression_cost(root) -> int:

@@ -23,7 +23,10 @@ once no plan uses it.
 
 :func:`cache_info` counts a *hit* for every call served by a kernel in memory
 (or by another thread's compilation of it) and a *miss* for every other call;
-a miss is a *disk hit* or, when the disk cache is in use, a *disk miss*.
+a miss is a *disk hit* or, when the disk cache is in use, a *disk miss*. :func:`available`
+gives a kernel only if it needs no compile (memory, then disk): the tiers
+(:mod:`.tiering`) ask it, and count the calls the interpreter serves meanwhile
+(``tier0_calls``).
 """
 from __future__ import annotations
 
@@ -32,13 +35,14 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
+from contextlib import contextmanager
 from typing import Callable, NamedTuple
 
 from . import background, caches, disk_cache
 from ..codegen import jit, settings
 from ..codegen.abi import KERNEL_CTYPE, SYMBOL, WHOLE_CTYPE, WHOLE_SYMBOL
 from ..codegen.spec import KernelSpec
-from ..codegen.target import Target, make_target
+from ..codegen.target import Target, loading, make_target
 from ..errors import ConfigurationError
 
 
@@ -72,6 +76,8 @@ class CacheInfo(NamedTuple):
     disk_bytes: int = 0
     #: Seconds spent compiling (building LLVM IR, optimizing, emitting, linking).
     compile_seconds: float = 0.0
+    #: Calls served by the interpreter (tier 0, :mod:`.interpreter`) while no kernel was at hand.
+    tier0_calls: int = 0
 
 
 class Kernel:
@@ -113,6 +119,7 @@ class _Stats:
     disk_hits = 0
     disk_misses = 0
     compile_seconds = 0.0
+    tier0_calls = 0
 
 
 class _Pending:
@@ -148,28 +155,50 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(before=_lock.acquire, after_in_parent=_lock.release, after_in_child=_forked_child)
 
 
-def kernel(spec: KernelSpec) -> Kernel:
-    """The compiled kernel for ``spec`` under the current codegen settings, compiled on first use."""
+def kernel(spec: KernelSpec, settings_key: tuple | None = None) -> Kernel:
+    """The compiled kernel for ``spec`` under the current codegen settings (or ``settings_key``),
+    compiled on first use."""
+    key = (spec, settings.key if settings_key is None else settings_key)
+    while True:
+        with _lock:
+            found = _kernels.get(key)
+            if found is not None:
+                stats.hits += 1
+                return found
+            pending = _pending.get(key)
+            mine = pending is None
+            if mine:
+                stats.misses += 1
+                pending = _pending[key] = _Pending()
+            else:
+                stats.hits += 1
+        if mine:
+            return _make_for(key, pending, _make)
+        found = pending.wait()
+        if found is not None:  # else it was only looked for on disk (:func:`available`): try again
+            return found
+
+
+def available(spec: KernelSpec) -> Kernel | None:
+    """The kernel for ``spec`` under the current settings if it is in memory or in the disk cache
+    (loaded from there), else None: nothing is compiled, nor waited for."""
     key = (spec, settings.key)
     with _lock:
         found = _kernels.get(key)
         if found is not None:
             stats.hits += 1
             return found
-        pending = _pending.get(key)
-        mine = pending is None
-        if mine:
-            stats.misses += 1
-            pending = _pending[key] = _Pending()
-        else:
-            stats.hits += 1
-    return _make_for(key, pending) if mine else pending.wait()
+        if key in _pending or not disk_cache.usable():
+            return None
+        pending = _pending[key] = _Pending()
+    return _make_for(key, pending, _load)
 
 
-def _make_for(key: tuple, pending: _Pending) -> Kernel:
-    """Make the kernel for ``key`` (no lock held) and hand it, or the error, to ``pending``'s waiters."""
+def _make_for(key: tuple, pending: _Pending, make: Callable) -> Kernel | None:
+    """Make the kernel for ``key`` with ``make`` (no lock held) and hand it, or the error, to
+    ``pending``'s waiters; a ``make`` that finds nothing hands them None."""
     try:
-        made, looked_on_disk = _make(*key)
+        made, looked_on_disk = make(*key)
     except BaseException as exc:
         pending.error = exc
         with _lock:
@@ -178,11 +207,15 @@ def _make_for(key: tuple, pending: _Pending) -> Kernel:
         raise
     with _lock:
         del _pending[key]
+        if made is None:
+            pending.done.set()
+            return None
         _kernels[key] = pending.kernel = made
         while len(_kernels) > MAX_KERNELS:
             _kernels.popitem(last=False)
         if made.origin == "disk":
             stats.disk_hits += 1
+            stats.misses += make is _load  # kernel() counted its own miss
         else:
             stats.compile_seconds += made.seconds
             stats.disk_misses += looked_on_disk
@@ -190,17 +223,41 @@ def _make_for(key: tuple, pending: _Pending) -> Kernel:
     return made
 
 
+def _code_generator():
+    """``(mathlib, modules)``: the code generator, imported on first use (not by ``import fusenum``)."""
+    with loading:
+        from ..codegen import mathlib, modules
+    return mathlib, modules
+
+
+def _load(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel | None, bool]:
+    """``spec``'s kernel from the disk cache, or None; also True (the disk cache was looked in)."""
+    mathlib, modules = _code_generator()
+    symbols = modules.symbols
+    target = make_target(settings_key[0])
+    mathlib.load_libraries(settings_key[1])
+    start = time.perf_counter()
+    digest = disk_cache.key(_description(spec, settings_key), target)
+    compiled = _load_linked(digest, symbols(spec))
+    if compiled is None:
+        return None, True
+    return Kernel(spec, target, compiled, "disk", time.perf_counter() - start), True
+
+
+def _description(spec: KernelSpec, settings_key: tuple) -> str:
+    return f"kernel {settings_key!r}\n{spec.canonical()}"
+
+
 def _make(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel, bool]:
     """Load ``spec``'s kernel from the disk cache, else compile it (and store it there); also
     whether the disk cache was looked in."""
-    from ..codegen import mathlib  # code generation (and LLVM) loads on first compile
-    from ..codegen.modules import kernel_module, symbols
-
+    mathlib, modules = _code_generator()
+    kernel_module, symbols = modules.kernel_module, modules.symbols
     target = make_target(settings_key[0])
     mathlib.load_libraries(settings_key[1])  # what object code compiled by another process may call
     start = time.perf_counter()
     later: list = []
-    compiled, origin, looked = load_or_compile(f"kernel {settings_key!r}\n{spec.canonical()}", target,
+    compiled, origin, looked = load_or_compile(_description(spec, settings_key), target,
                                                lambda: kernel_module(spec, target), symbols(spec),
                                                later if _tier() else None)
     made = Kernel(spec, target, compiled, origin, time.perf_counter() - start)
@@ -209,10 +266,25 @@ def _make(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel, bool]:
     return made, looked
 
 
+_unwatched = threading.local()
+
+
+@contextmanager
+def nobody_waiting():
+    """Kernels compiled in this block (on this thread) are built optimized at once: no caller waits
+    for them (the tiers' background compiler, :mod:`.tiering`, while the interpreter serves)."""
+    previous = getattr(_unwatched, "on", False)
+    _unwatched.on = True
+    try:
+        yield
+    finally:
+        _unwatched.on = previous
+
+
 def _tier() -> bool:
-    """Whether to build quickly first: unless the background thread is behind (then compiling
-    optimized code at once bounds its queue, which holds each kernel's IR text)."""
-    return TIERED and background.pending() < _MAX_BEHIND
+    """Whether to build quickly first: when a caller waits, and unless the background thread is
+    behind (then compiling optimized code at once bounds its queue, which holds IR texts)."""
+    return TIERED and not getattr(_unwatched, "on", False) and background.pending() < _MAX_BEHIND
 
 
 def _optimize(optimize: Callable[[], jit.Compiled], kernel: "weakref.ref[Kernel]") -> None:
@@ -236,20 +308,16 @@ def load_or_compile(description: str, target: Target, module_text: Callable[[], 
     appends to ``later`` a function that builds, stores and returns the optimized code."""
     digest = disk_cache.key(description, target) if disk_cache.usable() else None
     if digest is not None:
-        object_code = disk_cache.load(digest)
-        if object_code is not None:
-            try:
-                return _link(object_code, names), "disk", True
-            except RuntimeError:  # e.g. a library symbol this process cannot resolve
-                disk_cache.discard(digest)
+        compiled = _load_linked(digest, names)
+        if compiled is not None:
+            return compiled, "disk", True
     text = module_text()
 
     def build(quick: bool = False) -> jit.Compiled:
-        object_code = jit.compile_object(text, target, quick=quick)
-        compiled = _link(object_code, names)
+        object_code = jit.compile_object(text, target, quick=True) if quick else jit.compile_object(text, target)
         if digest is not None and not quick:
             disk_cache.store(digest, object_code)
-        return compiled
+        return _link(object_code, names)
 
     if later is None:
         return build(), "compiled", digest is not None
@@ -257,9 +325,28 @@ def load_or_compile(description: str, target: Target, module_text: Callable[[], 
     return build(quick=True), "compiled", digest is not None
 
 
+def _load_linked(digest: str, names: list[str]) -> jit.Compiled | None:
+    """The code stored under ``digest`` in the disk cache, linked; None if there is none (or it
+    cannot be linked, when it is discarded)."""
+    object_code = disk_cache.load(digest)
+    if object_code is None:
+        return None
+    try:
+        return _link(object_code, names)
+    except RuntimeError:  # e.g. a library symbol this process cannot resolve
+        disk_cache.discard(digest)
+        return None
+
+
 def _link(object_code: bytes, names: list[str]) -> jit.Compiled:
     with _link_lock:
         return jit.link(object_code, names)
+
+
+def cached(spec: KernelSpec) -> Kernel | None:
+    """The kernel for ``spec`` under the current settings if it is in memory (nothing made, nothing counted)."""
+    with _lock:
+        return _kernels.get((spec, settings.key))
 
 
 def cache_info() -> CacheInfo:
@@ -267,8 +354,8 @@ def cache_info() -> CacheInfo:
     misses; bytes in the disk cache; seconds spent compiling."""
     with _lock:
         counts = (stats.hits, stats.misses, len(_kernels), stats.disk_hits, stats.disk_misses)
-        seconds = stats.compile_seconds
-    return CacheInfo(*counts, disk_cache.bytes_on_disk(), seconds)
+        seconds, tier0 = stats.compile_seconds, stats.tier0_calls
+    return CacheInfo(*counts, disk_cache.bytes_on_disk(), seconds, tier0)
 
 
 @caches.owner
@@ -276,5 +363,5 @@ def clear() -> None:
     """Forget every kernel in memory (statistics restart at zero; the disk cache stays)."""
     with _lock:
         _kernels.clear()
-        stats.hits = stats.misses = stats.disk_hits = stats.disk_misses = 0
+        stats.hits = stats.misses = stats.disk_hits = stats.disk_misses = stats.tier0_calls = 0
         stats.compile_seconds = 0.0

@@ -54,7 +54,7 @@ from ..ir.nodes import Node
 from ..ir.operands import Source
 from ..ir.ops import OPS
 from ..ir.reductions import REDUCTIONS, ReduceAttr, normalize_axes, result_shape, start_value
-from .layout import access, broadcast_shape, broadcast_strides, merge_axes
+from .layout import access, broadcast_shape, broadcast_strides, check_options, merge_axes
 from .plan import Plan, work_per_element
 
 #: No split into pieces below this many elements (a piece is a kernel call of its own).
@@ -127,17 +127,31 @@ def new_plan(root: Node, sources: tuple[Source, ...], values: list) -> Plan:
 
 def execute(plan, values: list, out=None, order: str = "K", casting: str = "same_kind") -> np.ndarray:
     """Evaluate ``plan`` (a :class:`~fusenum.runtime.plan.Plan` with reductions) on ``values``."""
+    if order != "K" or casting != "same_kind":
+        check_options(order, casting)
     operands = list(plan.take(values))
-    stages = _stages.get(plan.root)
-    if stages is None:
-        stages = _remember(_stages, plan.root, _Stages(plan.root, len(operands)))
+    stages = stages_of(plan)
     for step in stages.steps:
         assert step.slot == len(operands)
         operands.append(reduce(step, [operands[k] for k in step.sources]))
     final_values = [operands[k] for k in stages.final_slots]
     if stages.direct and out is None and order in ("K", "A", "C"):
         return final_values[0]
-    # 0-d values (reduced to one value) go in as scalars: the rest then take the checked fast path.
+    final, final_values = final_plan(stages, final_values)
+    return elementwise.execute(final, final_values, (), out, order, casting)
+
+
+def stages_of(plan) -> _Stages:
+    """The stages of ``plan`` (a plan with reductions), worked out once per root."""
+    stages = _stages.get(plan.root)
+    if stages is None:
+        stages = _remember(_stages, plan.root, _Stages(plan.root, len(plan.sources)))
+    return stages
+
+
+def final_plan(stages: _Stages, final_values: list) -> tuple[Plan, list]:
+    """The elementwise plan of the last stage for these values, and its values: 0-d ones (reduced
+    to one value) go in as scalars, so the rest can take the checked fast path."""
     scalar = tuple(v.ndim == 0 for v in final_values)
     if any(scalar):
         final_values = [v[()] if zero_d else v for v, zero_d in zip(final_values, scalar)]
@@ -147,7 +161,7 @@ def execute(plan, values: list, out=None, order: str = "K", casting: str = "same
         sources = tuple(Source(k, v.dtype.newbyteorder("=") if zero_d else None)
                         for k, (v, zero_d) in enumerate(zip(final_values, scalar)))
         final = _remember(_final_plans, key, Plan(stages.final_root, sources, final_values))
-    return elementwise.execute(final, final_values, (), out, order, casting)
+    return final, final_values
 
 
 @caches.owner
@@ -175,27 +189,33 @@ def reduce(step: _Step, arrays: list[np.ndarray]) -> np.ndarray:
     return call.run(arrays)
 
 
+def planned_pass(step: _Step, arrays: list[np.ndarray]) -> _Call:
+    """The pass :func:`reduce` would run on these arrays, worked out afresh with its kernel only if
+    one is in memory: for previews (:mod:`fusenum.runtime.preview`), never run nor kept."""
+    return _Call(step, arrays, compile=False)
+
+
 class _Call:
     """One reduction pass for one layout of its arrays (shapes, strides, dtypes), thread count and
     SIMD level, worked out once: the kernel, its layout words and how the work is split."""
 
-    def __init__(self, step: _Step, arrays: list[np.ndarray]):
+    def __init__(self, step: _Step, arrays: list[np.ndarray], compile: bool = True):
         attr = step.attr
         self.step = step
         shape = broadcast_shape(arrays)
-        axes = normalize_axes(attr.axis, len(shape))
+        axes = normalize_axes(attr.axis, len(shape), attr.reduction)
         self.count = math.prod(shape[ax] for ax in axes)
         if self.count == 0 and step.row.identity is None:
             raise ValueError(f"zero-size array to reduction operation {OPS[step.row.combine].ufunc.__name__} "
                              f"which has no identity")
         self.kept_shape = result_shape(shape, axes, True)
         self.shape = self.kept_shape if attr.keepdims else result_shape(shape, axes, False)
-        self.kernel = None
+        self.kernel = self.spec = None
         self.pieces: tuple | None = None
         if math.prod(shape):
-            self._plan(arrays, shape, axes)
+            self._plan(arrays, shape, axes, compile)
 
-    def _plan(self, arrays: list[np.ndarray], shape, axes) -> None:
+    def _plan(self, arrays: list[np.ndarray], shape, axes, compile: bool) -> None:
         """Kernel and work split for a non-empty pass (see the module docstring, steps 2 and 3)."""
         step = self.step
         reduced = set(axes)
@@ -218,9 +238,10 @@ class _Call:
             else:
                 pieces = _pieces(size, dims[0], accumulator.size)
         inner = size // dims[0]
-        spec = KernelSpec(step.argument, accesses, len(dims), reduce=step.attr.reduction, pairwise=step.pairwise,
-                          pieces=pieces > 1)
-        self.kernel = kernels.kernel(spec)
+        spec = self.spec = KernelSpec(step.argument, accesses, len(dims), reduce=step.attr.reduction,
+                                      pairwise=step.pairwise, pieces=pieces > 1)
+        # compile=False: a preview (fusenum.explain), with the kernel only if it is in memory; never run
+        self.kernel = kernels.kernel(spec) if compile else kernels.cached(spec)
         words = list(dims) + [s for per_operand in merged for s in per_operand]
         if pieces > 1:
             rows = -(-dims[0] // pieces)
@@ -232,7 +253,7 @@ class _Call:
             self.ranges = [(start, min(start + length, size)) for start in range(0, size, length)]
             self.layout = _pack(words)
             return
-        self.layout = _pack(words) if self.kernel.needs_layout else None
+        self.layout = _pack(words) if spec.needs_layout else None
         self.ranges = [(0, size)]
         if self.threads > 1 and merged[-1][0] and dims[0] > 1:
             parts = min(dims[0], self.threads * pool.CHUNKS_PER_THREAD)

@@ -32,7 +32,9 @@ class _DeferredPool:
     ``import fusenum`` fast; the first use puts the real module in its place."""
 
     def __getattr__(self, name: str):
-        from ..codegen import pool as module
+        from ..codegen.target import loading
+        with loading:
+            from ..codegen import pool as module
         globals()["pool"] = module
         return getattr(module, name)
 

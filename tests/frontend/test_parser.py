@@ -7,6 +7,10 @@ import pytest
 import fusenum
 from fusenum import ExpressionError
 from fusenum.frontend.parser import parse
+from fusenum.ir.ops import FUNCTIONS, OPS
+
+from ..strategies import assert_same
+from ..ulp import ulp_distance
 
 a = np.arange(5.0)
 b = np.arange(5.0) + 1
@@ -60,7 +64,8 @@ def test_deep_nesting_is_an_expression_error_not_a_crash():
 
 
 def test_expression_must_be_a_string():
-    with pytest.raises(TypeError, match="expression must be a str, not int"):
+    with pytest.raises(fusenum.ArgumentTypeError,
+                       match="^the expression must be a str or a fusenum.LazyArray, not int$"):
         fusenum.evaluate(42)
 
 
@@ -95,3 +100,38 @@ def test_no_eval_or_exec_in_the_package():
     offenders = [str(p) for p in source.rglob("*.py")
                  if re.search(r"(^|[^._a-zA-Z])(eval|exec)\(", p.read_text())]
     assert offenders == []
+
+
+def _arguments(op) -> list[np.ndarray]:
+    """Operands of a dtype kind the row computes (float where it can), small enough for shifts."""
+    kind = next((k for k in "fiub" if op.rule_for(k)), "f")
+    values = {"f": np.linspace(-2.5, 3.0, 12), "i": np.arange(-4, 8), "u": np.arange(12),
+              "b": np.arange(12) % 3 == 0}[kind]
+    return [np.roll(values, shift).astype(values.dtype) % (6 if kind in "iu" else 1e9) for shift in range(op.arity)]
+
+
+@pytest.mark.parametrize("op", [op for op in OPS.values() if op.numpy is not None], ids=lambda op: op.name)
+def test_every_row_is_callable_by_its_numpy_names_in_strings_and_lazily(op):
+    """Strings accept every name NumPy gives the row's function; the lazy front end captures the
+    function itself; both compute NumPy's answer (exactly, or within the row's ULP bound)."""
+    arguments = _arguments(op)
+    names = "xyz"[:op.arity]
+    with np.errstate(all="ignore"):
+        expected = np.asarray(op.numpy(*arguments))
+        lazily = op.numpy(*map(fusenum.lazy, arguments))
+        assert type(lazily) is fusenum.LazyArray, op.name
+        for spelling in op.spellings:
+            got = fusenum.evaluate(f"{spelling}({', '.join(names)})", local_dict=dict(zip(names, arguments)))
+            if op.exact or expected.dtype.kind != "f":
+                assert_same(expected, got)
+            else:
+                assert got.dtype == expected.dtype
+                assert ulp_distance(expected, got).max() <= op.ulp, spelling
+            assert_same(got, np.asarray(lazily))
+
+
+def test_spellings_come_from_numpy():
+    assert {"negative", "positive", "add", "subtract", "multiply", "true_divide", "divide", "floor_divide",
+            "equal", "less", "bitwise_and", "invert", "left_shift", "sinc", "heaviside"} <= set(FUNCTIONS)
+    assert FUNCTIONS["divide"] is FUNCTIONS["true_divide"] is OPS["true_divide"]
+    assert FUNCTIONS["bitwise_not"] is OPS["invert"] and FUNCTIONS["pow"] is OPS["power"]

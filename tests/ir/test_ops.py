@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from fusenum.codegen.rules import RULES
-from fusenum.ir.ops import BINARY_SYMBOLS, FUNCTIONS, OPS, UNARY_SYMBOLS
+from fusenum.ir.ops import BINARY_SYMBOLS, FUNCTIONS, OPS, UNARY_SYMBOLS, Op
 
 
 @pytest.mark.parametrize("op", OPS.values(), ids=lambda op: op.name)
@@ -48,3 +48,44 @@ def test_every_function_of_the_math_issue_and_of_numexpr_is_callable():
 def test_every_row_can_fold_constants():
     for op in OPS.values():
         assert callable(op.fold), op.name
+
+
+@pytest.mark.parametrize("eps_after", [True, False], ids=["numpy>=2.4", "older numpy"])
+def test_sinc_follows_either_numpy_formula(monkeypatch, eps_after):
+    """np.sinc's formula changed in NumPy 2.4; the row follows the installed one, and both are built
+    right (the older one is computed here with NumPy's primitives, as its np.sinc did)."""
+    import fusenum
+    from fusenum.ir import ops
+
+    from ..ulp import ulp_distance
+
+    monkeypatch.setattr(ops, "_SINC_EPS_AFTER", eps_after)
+    fusenum.clear_cache()
+    try:
+        for dtype in ["f2", "f4", "f8", "i1", "?", "c8"]:
+            x = np.array([0, 1, 0.5, -3, 2.25, 1e-3, 7]).astype(dtype)
+            with np.errstate(all="ignore"):
+                if eps_after:
+                    expected = np.sinc(x)
+                else:
+                    y = np.pi * np.where(x == 0, 1.0e-20, x)
+                    expected = np.sin(y) / y
+                got = fusenum.evaluate("sinc(x)")
+            assert got.dtype == expected.dtype, dtype
+            if dtype == "c8":
+                assert np.allclose(got, expected, rtol=1e-6, equal_nan=True)
+            else:
+                assert ulp_distance(expected, got).max() <= (1 if got.dtype == np.float16 else 4), dtype
+    finally:
+        fusenum.clear_cache()
+
+
+def test_a_row_without_a_docs_line_is_an_error():
+    message = r"^op table row 'cube' has no doc: give it doc=\.\.\., its line in the README's function table$"
+    with pytest.raises(TypeError, match=message):
+        Op("cube", 1, {"f": "cube"}, np.cbrt)
+
+
+@pytest.mark.parametrize("op", OPS.values(), ids=lambda op: op.name)
+def test_every_docs_line_is_one_short_line(op):
+    assert 0 < len(op.doc) <= 70 and "\n" not in op.doc and op.doc == op.doc.strip()

@@ -164,3 +164,12 @@ def test_compile_settings_are_read_from_the_environment():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=dict(os.environ, FUSENUM_MAX_KERNELS="77", FUSENUM_COMPILE="optimized"))
     assert done.stdout.split() == ["77", "False"], done.stderr
+
+
+def test_a_kernel_nobody_waits_for_is_built_optimized_at_once(monkeypatch):
+    monkeypatch.setattr(kernels, "TIERED", True)
+    with kernels.nobody_waiting():
+        result = fusenum.evaluate("a * 7 - c", NAMES)
+    kernel = next(iter(kernels._kernels.values()))
+    assert kernel.quick is None and background.pending() == 0
+    np.testing.assert_array_equal(result, NAMES["a"] * 7 - NAMES["c"])

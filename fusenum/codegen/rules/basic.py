@@ -14,8 +14,10 @@ from .. import mathlib
 from ..abi import STATUS_NEGATIVE_INT_POWER
 from ..control import do_while
 from ..emitter import I1, Emitter, scalar_type
-from .casts import F16
+from .casts import F16, cast
 from .registry import EXACT, RULES, rule
+
+BOOL = np.dtype(bool)
 
 
 # ---- plain instructions --------------------------------------------------------
@@ -45,6 +47,16 @@ def _ineg(em, node, args, arg):
 @rule("not")
 def _not(em, node, args, arg):
     return em.b.xor(args[0], em.splat_constant(scalar_type(node.dtype), -1 if node.dtype.kind != "b" else 1))
+
+
+@rule("logical", exact=True)
+def _logical(em, node, args, arg):
+    """``np.logical_and``/``or``/``xor``/``not``: each operand's truth (nonzero, NaN included, as
+    ``astype(bool)``), then the Boolean operation."""
+    truths = [cast(em, value, operand.dtype, BOOL) for value, operand in zip(args, node.args)]
+    if arg == "not":
+        return em.b.not_(truths[0])
+    return {"and": em.b.and_, "or": em.b.or_, "xor": em.b.xor}[arg](*truths)
 
 
 @rule("iabs")
@@ -241,6 +253,8 @@ def _int_power(em, node, args, arg):
 @rule("fpower")
 def _float_power(em, node, args, arg):
     dtype, (base, exponent) = node.dtype, args
+    if arg == "libm":  # np.float_power's loop: the C library's pow() itself, without np.power's shortcuts
+        return em.per_lane(mathlib.libm_name("pow", node.args[0].dtype), base, exponent)
     result = mathlib.call(em, "pow", node.args[0].dtype, base, exponent)
     if not em.uniform(node.args[1]) or dtype == F16:
         return result

@@ -1,4 +1,4 @@
-"""Lowering rules of the exact elementwise functions: rounding, signs, classification,
+"""Lowering rules of the exact elementwise functions: rounding, signs, ``heaviside``, classification,
 minimum and maximum, ``clip``, ``fmod``, ``nextafter``, degree conversion.
 
 Each reproduces NumPy's result bit for bit, including its choices where C
@@ -59,6 +59,18 @@ def _isign(em, node, args, arg):
 @rule("usign")
 def _usign(em, node, args, arg):
     return em.b.zext(em.b.icmp_unsigned("!=", args[0], em.const(node.dtype, 0)), em.type(node.dtype))
+
+
+@rule("heaviside", exact=True)
+def _heaviside(em, node, args, arg):
+    """NumPy's ``npy_heaviside(x, h0)``: NaN (NumPy's, sign bit clear) for a NaN ``x``, ``h0`` where
+    ``x == 0``, 0 below zero, 1 above."""
+    x, h0 = args
+    b = em.b
+    zero = em.constant_like(x, 0.0)
+    result = b.select(b.fcmp_ordered("<", x, zero), zero, em.constant_like(x, 1.0))
+    result = b.select(b.fcmp_ordered("==", x, zero), h0, result)
+    return b.select(is_nan(em, x), em.constant_like(x, np.nan), result)
 
 
 # ---- classification ---------------------------------------------------------------------

@@ -49,10 +49,10 @@ def lower(em: Emitter, node: Node, args: list) -> ir.Value:
     if node.op == "cast":
         return cast(em, args[0], node.args[0].dtype, node.dtype)
     op = OPS[node.op]
-    kind = node.args[0].dtype.kind if node.op != "where" else node.args[1].dtype.kind
+    kind = node.args[op.loop_arg].dtype.kind
     rule_name = op.rule_for(kind)
     if rule_name is None:  # typing rejects these first; this is a safety net
-        raise NotImplementedError(f"no lowering of {node.op} for dtype {node.args[0].dtype}")
+        raise NotImplementedError(f"no lowering of {node.op} for dtype {node.args[op.loop_arg].dtype}")
     name, _, arg = rule_name.partition(":")
     value = RULES[name](em, node, args, arg)
     if node.dtype == F16 and name not in EXACT:

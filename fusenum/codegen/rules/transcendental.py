@@ -2,14 +2,45 @@
 :mod:`fusenum.codegen.mathlib` picks, and ``logaddexp``/``logaddexp2``, which follow NumPy's formula."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
+from ...ir.ops import OPS
 from ..mathlib import call, libm_name
 from .registry import rule
 
+#: Inputs that lie outside the domain of some function (arcsin, log, log1p, arccosh, ...).
+_DOMAIN_PROBES = (-np.inf, -2.0, -0.5, 0.5, 2.0, np.inf)
+
+
 @rule("math")
 def _math(em, node, args, arg):
-    return call(em, arg, node.args[0].dtype, *args)
+    result = call(em, arg, node.args[0].dtype, *args)
+    nan = _numpy_domain_nan(node.op, node.args[0].dtype) if len(args) == 1 else None
+    if nan is None:
+        return result
+    b = em.b
+    outside = b.and_(b.fcmp_unordered("uno", result, result), b.fcmp_ordered("ord", args[0], args[0]))
+    return b.select(outside, em.constant_like(result, nan), result)
+
+
+@lru_cache(maxsize=None)
+def _numpy_domain_nan(op_name: str, dtype: np.dtype) -> float | None:
+    """The NaN (sign and payload) the installed NumPy's ufunc gives for numbers outside the
+    function's domain on this machine, or None if it gives none or NaNs of different signs.
+
+    Implementations disagree there (glibc's ``acos(2)`` and libmvec's ``log(-1)`` are
+    +NaN, the x86 default NaN of an invalid operation and NumPy's SIMD loops -NaN), and
+    ``signbit``/``copysign`` show the difference; so a NaN made from a non-NaN input is
+    replaced by NumPy's.
+    """
+    with np.errstate(all="ignore"):
+        results = np.asarray(OPS[op_name].ufunc(np.array(_DOMAIN_PROBES, dtype)))
+    nans = results[np.isnan(results)]
+    if not nans.size or len(set(np.signbit(nans).tolist())) != 1:
+        return None
+    return float(nans[0])
 
 
 @rule("logaddexp")
@@ -21,14 +52,27 @@ def _logaddexp(em, node, args, arg):
     cancels when ``max`` is negative, and multiplies the last-bit differences of any
     other implementation into tens of ULPs.
     """
+    return _log_add(em, node, args, "exp", None, np.log(2.0))
+
+
+@rule("logaddexp2")
+def _logaddexp2(em, node, args, arg):
+    """NumPy's ``npy_logaddexp2``: ``max + LOG2E * log1p(exp2(-|x - y|))`` (its ``npy_log2_1p``),
+    with ``x == y`` giving ``x + 1``; the C library's ``exp2`` and ``log1p`` as for ``logaddexp``."""
+    return _log_add(em, node, args, "exp2", np.log2(np.e), 1.0)
+
+
+def _log_add(em, node, args, exp_name: str, scale: float | None, same: float):
+    """``max + scale * log1p(exp_name(-|x - y|))``; ``x + same`` where ``x == y``; NaN if either is."""
     x, y = args
     dtype = np.dtype(np.float32) if node.args[0].dtype.itemsize <= 4 else node.args[0].dtype
     b = em.b
     difference = b.fsub(x, y)
     larger = b.select(b.fcmp_ordered(">", difference, em.constant_like(x, 0.0)), x, y)
-    exp = em.per_lane(libm_name("exp", dtype), b.fneg(em.intrinsic("llvm.fabs", difference)))
+    exp = em.per_lane(libm_name(exp_name, dtype), b.fneg(em.intrinsic("llvm.fabs", difference)))
     tail = em.per_lane(libm_name("log1p", dtype), exp)
+    if scale is not None:
+        tail = b.fmul(em.constant_like(x, float(dtype.type(scale))), tail)
     result = b.fadd(larger, tail)
     result = b.select(b.fcmp_unordered("uno", difference, difference), difference, result)
-    log2 = float(np.float32(np.log(2.0))) if dtype.itemsize <= 4 else float(np.log(2.0))
-    return b.select(b.fcmp_ordered("==", x, y), b.fadd(x, em.constant_like(x, log2)), result)
+    return b.select(b.fcmp_ordered("==", x, y), b.fadd(x, em.constant_like(x, float(dtype.type(same)))), result)

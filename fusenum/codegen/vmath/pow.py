@@ -96,7 +96,7 @@ def _log(v: Vec, x):
     hi, err = _two_sum(v, t, r)
     tail = v.mul(v.mul(r, r), v.poly(r, LOG1P_TAIL))
     small = v.fma(kf, v.c(LN2_LO), v.add(v.lookup(LOGC_LO, i), tail))
-    lo = v.add(v.add(v.add(err, t_err), r_lo), small)
+    lo = v.add(v.add(v.add(err, t_err), v.fma(v.neg(r), r_lo, r_lo)), small)  # log1p(r + r_lo) ~ log1p(r) + r_lo*(1 - r)
     return hi, lo
 
 
@@ -123,6 +123,9 @@ def pow_(em, x, y):
     ordinary = v.b.icmp_unsigned("<", v.isub(v.as_int(x), tiny), v.isub(infinity_bits, tiny))
     safe_x = v.select(ordinary, x, v.c(1.0))
     log_hi, log_lo = _log(v, safe_x) if v.is_double else _log2_f32(v, safe_x)
+    # Renormalized: where k*ln2 + log(c) is 0 (x near 1), the low part holds the whole series tail
+    # (-r**2/2), and y times it would push exp's reduced argument beyond its polynomial's range.
+    log_hi, log_lo = _fast_two_sum(v, log_hi, log_lo)
     w_hi = v.mul(y, log_hi)
     w_lo = v.fma(y, log_lo, v.fma(y, log_hi, v.neg(w_hi)))
     ordinary = v.both(ordinary, v.le(v.abs(w_hi), v.c(OVERFLOW if v.is_double else 126.0)))  # NaN: false

@@ -1,0 +1,203 @@
+"""First calls in fresh processes: a 20-expression everyday workload, fusenum beside numexpr and NumPy.
+
+Most real calls are first calls (scripts, notebooks, ``pandas.eval``, test suites,
+every new worker process), so this measures what a new process pays: the import,
+and each of 20 distinct expressions evaluated twice. Every contender and condition
+runs in its own fresh process (a child of this script), one after the other:
+
+* ``numpy``: the same computations written with NumPy functions;
+* ``numexpr``: ``numexpr.evaluate`` of the same text (``a - mean(a)``, which numexpr
+  cannot write as one expression, is ``sum(a)`` then ``a - m``, as its users write it);
+* ``fusenum cold``: ``FUSENUM_CACHE_DIR`` set to a new, empty directory;
+* ``fusenum warm``: the same directory, in the next process (a persistent kernel cache,
+  once there is one, makes these first calls loads instead of compiles);
+* ``fusenum never cold`` / ``warm``: the same with ``FUSENUM_TIERING=never`` (every call waits for
+  its kernel), beside the default ``auto`` (first calls interpreted while kernels compile).
+
+``--loop`` adds, per size, a loop of 1,000 calls of one expression in a fresh process (fusenum
+with an empty cache directory, so the loop starts interpreted; ``never`` timed after one warm-up
+call, today's steady state; numexpr), and the first call of a new expression at N = 100.
+
+Usage::
+
+    python3 benchmarks/first_call.py [--sizes 10000,1000000] [--repeat 1]
+
+``--repeat`` runs every process that many times and reports the median of each
+figure. Figures: ``import numpy`` and the contender's import on top of it (ms),
+the first call of each expression (median and max over the 20, ms), the second
+calls' median, and the whole workload (all 40 calls, ms).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+#: The workload: text for fusenum and numexpr. NumPy's spellings are in :func:`_numpy_workload`.
+WORKLOAD = [
+    "a+b", "2*a+3*b-c", "sin(a)**2+cos(b)**2", "where(a>b, a, c)", "a*b+c", "sqrt(a**2+b**2)",
+    "exp(a)*log(b)", "a/b - c", "(a+b)*(a-b)", "a**3", "tanh(a)", "arctan2(a,b)", "abs(a-b)", "a>b",
+    "(a<b)&(b<c)", "maximum(a,b)", "a - mean(a)", "sum(a*b)", "log1p(a)", "cos(a)*sin(b)",
+]
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONTENDERS = ("numpy", "numexpr", "fusenum cold", "fusenum warm", "fusenum never cold", "fusenum never warm")
+#: The expression of the loop and single-call figures (``--loop``).
+LOOP_EXPRESSION = "2*a+3*b-c"
+
+
+def _numpy_workload(np) -> list:
+    """The workload written with NumPy, in :data:`WORKLOAD`'s order."""
+    return [
+        lambda a, b, c: a + b, lambda a, b, c: 2 * a + 3 * b - c,
+        lambda a, b, c: np.sin(a) ** 2 + np.cos(b) ** 2, lambda a, b, c: np.where(a > b, a, c),
+        lambda a, b, c: a * b + c, lambda a, b, c: np.sqrt(a ** 2 + b ** 2),
+        lambda a, b, c: np.exp(a) * np.log(b), lambda a, b, c: a / b - c,
+        lambda a, b, c: (a + b) * (a - b), lambda a, b, c: a ** 3, lambda a, b, c: np.tanh(a),
+        lambda a, b, c: np.arctan2(a, b), lambda a, b, c: np.abs(a - b), lambda a, b, c: a > b,
+        lambda a, b, c: (a < b) & (b < c), lambda a, b, c: np.maximum(a, b),
+        lambda a, b, c: a - np.mean(a), lambda a, b, c: np.sum(a * b), lambda a, b, c: np.log1p(a),
+        lambda a, b, c: np.cos(a) * np.sin(b),
+    ]
+
+
+def _calls(contender: str, np) -> list:
+    """One callable ``f(names) -> result`` per workload expression, for ``contender``."""
+    if contender == "numpy":
+        return [lambda names, f=f: f(**names) for f in _numpy_workload(np)]
+    if contender == "numexpr":
+        import numexpr
+
+        def numexpr_call(text):
+            if text == "a - mean(a)":
+                return lambda names: numexpr.evaluate(
+                    "a - m", {"a": names["a"], "m": numexpr.evaluate("sum(a)", names)[()] / names["a"].size})
+            return lambda names: numexpr.evaluate(text, names)
+        return [numexpr_call(text) for text in WORKLOAD]
+    import fusenum
+    return [lambda names, text=text: fusenum.evaluate(text, names) for text in WORKLOAD]
+
+
+def child(contender: str, size: int) -> dict:
+    """Run in a fresh process: import, then each expression twice; times in seconds."""
+    started = time.perf_counter()
+    import numpy as np
+    numpy_import = time.perf_counter() - started
+    started = time.perf_counter()
+    if contender != "numpy":
+        __import__(contender.split()[0])
+    contender_import = time.perf_counter() - started
+    calls = _calls(contender, np)
+    rng = np.random.default_rng(0)
+    names = {name: rng.random(size) + 0.5 for name in "abc"}
+    first, second = [], []
+    for call in calls:
+        for record in (first, second):
+            started = time.perf_counter()
+            call(names)
+            record.append(time.perf_counter() - started)
+    module = sys.modules.get(contender.split()[0])
+    return {"file": getattr(module, "__file__", None), "import_numpy": numpy_import, "import": contender_import, "first": first, "second": second}
+
+
+def loop_child(contender: str, size: int) -> dict:
+    """Run in a fresh process: the first call at N = 100, then 1,000 calls at ``size``; seconds."""
+    import numpy as np
+    call = _calls(contender, np)[WORKLOAD.index(LOOP_EXPRESSION)]
+    rng = np.random.default_rng(0)
+    small = {name: rng.random(100) + 0.5 for name in "abc"}
+    started = time.perf_counter()
+    call(small)
+    first = time.perf_counter() - started
+    names = {name: rng.random(size) + 0.5 for name in "abc"}
+    if "never" in contender:
+        call(names)  # today's steady state: timed after the compile
+    started = time.perf_counter()
+    for _ in range(1000):
+        call(names)
+    return {"first_100": first, "loop": time.perf_counter() - started}
+
+
+def _run_child(contender: str, size: int, cache_dir: str, mode: str = "--child") -> dict:
+    # The fusenum next to this script, not some installed one.
+    path = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, FUSENUM_CACHE_DIR=cache_dir, PYTHONPATH=path,
+               FUSENUM_TIERING="never" if "never" in contender else "auto")
+    done = subprocess.run([sys.executable, __file__, mode, contender, "--size", str(size)],
+                          env=env, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def measure(size: int) -> dict[str, list[dict]]:
+    """One fresh process per contender and condition (cold, then warm in the same cache directory;
+    each tiering policy its own directory)."""
+    results: dict[str, list[dict]] = {}
+    with tempfile.TemporaryDirectory(prefix="fusenum-first-call-") as auto_dir, \
+            tempfile.TemporaryDirectory(prefix="fusenum-first-call-") as never_dir:
+        for contender in CONTENDERS:
+            results[contender] = [_run_child(contender, size, never_dir if "never" in contender else auto_dir)]
+    return results
+
+
+def measure_loop(size: int) -> list[str]:
+    """Rows of the loop figures: each contender in a fresh process, fusenum with an empty cache."""
+    rows = []
+    for contender in ("numexpr", "fusenum cold", "fusenum never cold"):
+        with tempfile.TemporaryDirectory(prefix="fusenum-loop-") as cache_dir:
+            figures = _run_child(contender, size, cache_dir, "--loop-child")
+        rows.append(f"| {contender} | {size:,} | {figures['loop'] * 1e3:,.1f} | {figures['first_100'] * 1e3:,.2f} |")
+    return rows
+
+
+def _row(contender: str, size: int, runs: list[dict]) -> str:
+    def median(figure) -> float:
+        return statistics.median(figure(run) for run in runs) * 1e3
+    cells = [median(lambda r: r["import_numpy"]), median(lambda r: r["import"]),
+             median(lambda r: statistics.median(r["first"])), median(lambda r: max(r["first"])),
+             median(lambda r: statistics.median(r["second"])), median(lambda r: sum(r["first"]) + sum(r["second"]))]
+    return f"| {contender} | {size:,} | " + " | ".join(f"{cell:,.2f}" for cell in cells) + " |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="10000,1000000", help="comma-separated array sizes")
+    parser.add_argument("--repeat", type=int, default=1, help="fresh processes per contender and size")
+    parser.add_argument("--loop", action="store_true", help="also a loop of 1,000 calls, and a first call at N=100")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--loop-child", help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.size)))
+        return
+    if args.loop_child:
+        print(json.dumps(loop_child(args.loop_child, args.size)))
+        return
+    print(f"{len(WORKLOAD)} expressions, each evaluated twice, every contender in fresh processes "
+          f"(median of {args.repeat}); times in ms\n")
+    print("| contender | N | import numpy | import (over numpy) | first call median | first call max "
+          "| second call median | whole workload |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for size in (int(s) for s in args.sizes.split(",")):
+        runs: dict[str, list[dict]] = {contender: [] for contender in CONTENDERS}
+        for _ in range(args.repeat):
+            for contender, result in measure(size).items():
+                runs[contender] += result
+        for contender in CONTENDERS:
+            print(_row(contender, size, runs[contender]), flush=True)
+    print(f"\nfusenum: {runs['fusenum cold'][0]['file']}, numexpr: {runs['numexpr'][0]['file']}")
+    if args.loop:
+        print(f"\n1,000 calls of {LOOP_EXPRESSION!r} in a fresh process (fusenum: empty cache directory; "
+              "'never' timed after one warm-up call), and its first call at N = 100\n")
+        print("| contender | N | 1,000 calls (ms) | first call, N = 100 (ms) |")
+        print("| --- | ---: | ---: | ---: |")
+        for size in (int(s) for s in args.sizes.split(",")):
+            print("\n".join(measure_loop(size)), flush=True)
+
+
+if __name__ == "__main__":
+    main()

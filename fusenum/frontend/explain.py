@@ -1,0 +1,205 @@
+"""``fusenum.explain``: what a call would run, as text -- fusenum's ``disassemble`` / ``make_jaxpr``.
+
+For the same arguments as :func:`fusenum.evaluate` (names from the caller's
+frame or the given dicts) or for a :class:`~fusenum.LazyArray`, the call is
+planned the way the runtime plans it (:mod:`fusenum.runtime.preview`) and
+described:
+
+* the operands and the typed IR, each node once (hash-consed: a shared
+  subexpression is one numbered line) with its dtype;
+* the tier that serves the call (the compiled kernel, or the interpreter while it compiles);
+* the target: SIMD level and vector-math mode;
+* each stage (each reduction pass, innermost first, then the final elementwise
+  expression) with its kernel: the path that picks it (checked fast path or
+  general), dimensions, each operand's layout class, vector lanes and unrolling,
+  streaming stores, threads, reduction pieces, the implementation of each
+  transcendental function, and where the kernel comes from (memory, with how it
+  got there and how long that took, or not yet compiled);
+* on request each kernel's LLVM IR and machine assembly.
+
+Nothing is compiled for the description itself and nothing that changes a
+result is touched; ``assembly=True`` compiles each kernel to assembly text
+(kept nowhere).
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from ..codegen import settings
+from ..codegen.target import current
+from ..ir import nodes
+from ..ir.nodes import Node
+from ..runtime import cached_plan
+from ..runtime.preview import KernelCall, Preview, Stage, preview
+from .evaluation import bind
+from .forcing import program_of
+from .lazy import LazyArray
+
+#: What each layout class of :class:`~fusenum.codegen.spec.Access` means.
+_LAYOUTS = {"c": "contiguous", "s": "strided", "0": "broadcast", "u": "one value"}
+
+
+class Explanation(str):
+    """The text :func:`explain` returns; shown as it is (not quoted) at the interactive prompt."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def explain(ex: str | LazyArray, local_dict: dict | None = None, global_dict: dict | None = None, *,
+            out: np.ndarray | None = None, order: str = "K", casting: str = "same_kind",
+            llvm: bool = False, assembly: bool = False) -> Explanation:
+    """Describe what ``fusenum.evaluate(ex, local_dict, global_dict, out=out, order=order,
+    casting=casting)`` would run, without running it.
+
+    Returns the description (a ``str``; at the interactive prompt it shows as
+    text, elsewhere ``print`` it): typed IR, tier, target, each stage's kernel
+    variant, layouts, lanes, threads, math implementations and whether the kernel
+    is in memory (and how it got there) or would be compiled. ``llvm=True`` adds
+    each kernel's LLVM IR, ``assembly=True`` its machine assembly (which compiles
+    it, for the text only). Names are looked up as ``evaluate`` looks them up, and
+    an invalid expression, an unknown name or operands the call would refuse
+    raise the same error as the call.
+    """
+    if isinstance(ex, LazyArray):
+        if local_dict is not None or global_dict is not None:
+            raise TypeError("local_dict and global_dict do not apply to a LazyArray, which holds its operands")
+        return explain_lazy(ex, out=out, order=order, casting=casting, llvm=llvm, assembly=assembly)
+    parsed, values, key = bind(ex, local_dict, global_dict, sys._getframe(1))
+    plan = cached_plan(key, parsed, values)
+    shown = preview(plan, values, parsed.names, out, order, casting)
+    return _describe(f"fusenum.explain({ex!r})", parsed.names, values, shown, llvm, assembly)
+
+
+def explain_lazy(r: LazyArray, *, out: np.ndarray | None = None, order: str = "K", casting: str = "same_kind",
+                 llvm: bool = False, assembly: bool = False) -> Explanation:
+    """:func:`explain` for the lazy expression ``r`` (what forcing it would run)."""
+    title = f"LazyArray.explain(): {r.dtype} {r.shape}"
+    if r.is_forced and out is None and order == "K":
+        return Explanation(f"{title}\nalready computed: forcing returns the kept array, no kernel runs")
+    program, values = program_of(r)
+    plan = cached_plan(program, program, values)
+    shown = preview(plan, values, program.names, out, order, casting)
+    return _describe(title, program.names, values, shown, llvm, assembly)
+
+
+def _lazy_explain(self: LazyArray, llvm: bool = False, assembly: bool = False) -> Explanation:
+    """Describe what forcing this expression would run (see :func:`fusenum.explain`)."""
+    return explain_lazy(self, llvm=llvm, assembly=assembly)
+
+
+# Installed here rather than written in lazy.py, which this module imports (no import cycles).
+LazyArray.explain = _lazy_explain  # type: ignore[attr-defined]
+
+
+def _describe(title: str, names, values, shown: Preview, llvm: bool, assembly: bool) -> Explanation:
+    from ..codegen import variant  # code generation (and LLVM) loads on first use
+
+    target = current()
+    lines = [title, "operands:"]
+    lines += [f"  {name}: {_operand(value)}" for name, value in zip(names, values)] or ["  (none)"]
+    lines.append("typed IR:")
+    lines += ["  " + line for line in ir_lines(shown.plan.root, shown.labels)]
+    last = shown.stages[-1]
+    lines.append(f"result: {last.dtype} {last.shape}")
+    lines.append(f"tier: {shown.tier}")
+    lines.append(f"target: SIMD {target.name} ({target.vector_bits}-bit vectors), "
+                 f"vector math {settings.vector_math}")
+    for number, stage in enumerate(shown.stages, 1):
+        lines += _stage(number, len(shown.stages), stage, single=len(shown.stages) == 1)
+        if stage.call is not None and llvm:
+            lines += [f"LLVM IR of stage {number}:", variant.llvm_ir(stage.call.spec, target)]
+        if stage.call is not None and assembly:
+            lines += [f"assembly of stage {number} ({target.name}):", variant.assembly(stage.call.spec, target)]
+    return Explanation("\n".join(lines))
+
+
+def _operand(value) -> str:
+    if type(value) is not np.ndarray:
+        return f"Python {type(value).__name__} {value!r} (weak scalar)"
+    if value.ndim < 2:
+        layout = "contiguous" if value.flags.c_contiguous else "strided"
+    else:
+        layout = "C-contiguous" if value.flags.c_contiguous else \
+            "F-contiguous" if value.flags.f_contiguous else "strided"
+    swapped = "" if value.dtype.isnative else ", byte-swapped"
+    return f"{value.dtype} {value.shape}, {layout}{swapped}"
+
+
+def ir_lines(root: Node, labels: list[str]) -> list[str]:
+    """``root`` as numbered lines, one per node (a shared subexpression once), operands first:
+    ``%3 = add(%1, %2) : float64``. Input slot ``k`` is shown as ``labels[k]``."""
+    number: dict[Node, int] = {}
+    lines = []
+    for node in nodes.walk(root):
+        number[node] = len(number)
+        lines.append(f"%{number[node]} = {_node_text(node, number, labels)} : {node.dtype}")
+    return lines
+
+
+def _node_text(node: Node, number: dict, labels: list[str]) -> str:
+    if node.op == "input":
+        return f"input {labels[node.attr]}"
+    if node.op == "const":
+        return f"const {node.value.item()!r}"
+    args = ", ".join(f"%{number[arg]}" for arg in node.args)
+    if node.op == "reduce":
+        attr = node.attr
+        return f"{attr.reduction}({args}, axis={attr.axis!r}" + (", keepdims=True)" if attr.keepdims else ")")
+    return f"{node.op}({args})"
+
+
+def _stage(number: int, count: int, stage: Stage, single: bool) -> list[str]:
+    lines = [f"stage {number} of {count}: {stage.title} -> {stage.dtype} {stage.shape}"]
+    if not single:
+        lines.append("  computes:")
+        lines += ["    " + line for line in ir_lines(stage.root, stage.labels)]
+    if stage.note:
+        lines.append(f"  {stage.note}")
+    if stage.call is not None:
+        lines += _kernel(stage.call, stage.labels)
+    return lines
+
+
+def _kernel(call: KernelCall, labels: list[str]) -> list[str]:
+    from ..codegen import variant  # code generation (and LLVM) loads on first use
+
+    target = current()
+    spec = call.spec
+    shape = variant.variant(spec, target)
+    output = "out" if spec.reduce is None else "accumulator"
+    layouts = ", ".join(f"{label}: {_layout(access)}" for label, access in zip(labels + [output], spec.accesses))
+    threads = f"{call.threads} thread{'s' if call.threads > 1 else ''}"
+    code = (f"  code: {shape.lanes} lane{'s' if shape.lanes > 1 else ''} x {shape.unroll} unrolled"
+            f"{', pairwise sums' if spec.pairwise else ''}, streaming stores {'yes' if shape.streaming else 'no'}")
+    lines = [f"  kernel: {shape.kind}, {call.path}, {spec.ndim} dimension{'s' if spec.ndim > 1 else ''}",
+             f"  layouts (innermost dimension): {layouts}", code]
+    work = f"  work: {call.size:,} elements on {threads}"
+    if call.pieces > 1:
+        work += f", in {call.pieces} pieces combined in order"
+    lines.append(work)
+    for math_call in variant.math_calls(spec.root, target):
+        kind, _, symbol = math_call.implementation.partition(":")
+        how = {"own": "fusenum's own vector code", "libmvec": f"libmvec {symbol}",
+               "libm": f"C library {symbol}, lane by lane"}[kind]
+        lines.append(f"  math: {math_call.function} on {math_call.dtype}: {how}")
+    if call.note:
+        lines.append(f"  note: {call.note}")
+    lines.append(f"  from: {_origin(call)}")
+    return lines
+
+
+def _layout(access) -> str:
+    return _LAYOUTS[access.stride] + (" byte-swapped" if access.swapped else "")
+
+
+def _origin(call: KernelCall) -> str:
+    kernel = call.kernel
+    if kernel is None:
+        return "not in memory yet: the call compiles it (or loads it from the disk cache)"
+    how = "loaded from the disk cache" if kernel.origin == "disk" else kernel.origin
+    return f"memory ({how} in {kernel.seconds * 1e3:.1f} ms)"

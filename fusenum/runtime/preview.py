@@ -1,0 +1,200 @@
+"""What a call of a plan would run, worked out the way the runtime works it out, without running it.
+
+For :func:`fusenum.explain`. :func:`preview` follows :func:`fusenum.runtime.elementwise.execute`
+and :func:`fusenum.runtime.staging.execute` step by step -- fast path or general path, layout
+classes, coalesced dimensions, streaming stores, threads; for reductions each staged pass (its
+kernel, pieces, threads) and the final elementwise expression -- with the planning functions
+those use, and for each kernel call the compiled kernel if one is in memory. Nothing is compiled,
+run or counted, and nothing kept changes what a call computes (plans and stage tables it fills are
+the ones the call would fill).
+
+:attr:`Preview.tier` says which tier serves the call's elementwise part (:mod:`.tiering`): the
+compiled kernel, or the interpreter while the kernel compiles in the background.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..codegen.spec import KernelSpec
+from ..ir.nodes import Node
+from . import staging, tiering
+from . import threads as pool
+from .elementwise import general_layout, prepare_general
+from .kernels import Kernel
+from .layout import CASTING_RULES, needs_temporary
+from .plan import Plan
+
+#: The tiers, as :attr:`Preview.tier` names them.
+COMPILED = "compiled kernel"
+COMPILED_FIRST = "compiled kernel, compiled first (tiering policy 'never')"
+INTERPRETED = "interpreter (tier 0; tiering policy 'always')"
+INTERPRETED_MEANWHILE = ("interpreter (tier 0) unless the disk cache holds the kernel; "
+                         "the kernel compiles in the background for later calls")
+
+
+@dataclass
+class KernelCall:
+    """One kernel a call runs: which path chose it, its spec, the kernel if already in memory
+    (None: the call compiles it first), threads, pieces (partial results of a reduction) and a
+    note on anything else the call does around it."""
+
+    path: str
+    spec: KernelSpec
+    kernel: Kernel | None
+    threads: int
+    size: int
+    pieces: int = 1
+    note: str = ""
+
+
+@dataclass
+class Stage:
+    """One stage of a call: the expression its kernel computes (``root``, whose input slots are
+    ``labels``), its result's shape and dtype, and the kernel call (None: nothing to compute)."""
+
+    title: str
+    root: Node
+    labels: list[str]
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    call: KernelCall | None
+    note: str = ""
+
+
+@dataclass
+class Preview:
+    """Everything a call runs, stage by stage."""
+
+    plan: Plan
+    labels: list[str]  # per kernel operand slot of the plan's root
+    stages: list[Stage] = field(default_factory=list)
+    tier: str = COMPILED
+
+
+def preview(plan: Plan, values: list, names=(), out=None, order: str = "K",
+            casting: str = "same_kind") -> Preview:
+    """What :func:`fusenum.runtime.execute` would run for ``plan`` on ``values``.
+
+    Raises what the call would raise for the operands (broadcasting, ``out``, ``order``,
+    ``casting``, an empty reduction without identity).
+    """
+    names = list(names) or [f"operand {k}" for k in range(len(values))]
+    labels = [_label(names[s.key], values[s.key], s.dtype) for s in plan.sources]
+    result = Preview(plan, labels)
+    if plan.staged is None:
+        result.stages.append(_elementwise(plan, values, names, labels, out, order, casting))
+    else:
+        result.stages.extend(_staged(plan, values, labels, out, order, casting))
+    if result.stages[-1].title != "elementwise" and not result.stages[-1].title.startswith("final"):
+        return result  # reductions only: always compiled passes
+    call = result.stages[-1].call
+    result.tier = _tier(call.kernel if call is not None else None)
+    return result
+
+
+def _tier(kernel: Kernel | None) -> str:
+    """The tier that serves an elementwise call whose kernel (None: not in memory) is this."""
+    if tiering.policy == "always":
+        return INTERPRETED
+    if kernel is not None:
+        return COMPILED
+    return COMPILED_FIRST if tiering.policy == "never" else INTERPRETED_MEANWHILE
+
+
+def _label(name: str, value, converted: np.dtype | None) -> str:
+    if converted is None:
+        return name
+    return f"{name} (Python {type(value).__name__} as {converted})"
+
+
+def _elementwise(plan: Plan, values: list, names: list, labels: list, out, order: str, casting: str) -> Stage:
+    """The elementwise stage: the checked fast path if the call takes it, else the general path."""
+    fast = _fast_path(plan, values, out, order, casting)
+    if fast is not None:
+        shape, call = fast
+        return Stage("elementwise", plan.root, labels, shape, plan.dtype, call)
+    operands, result, target = prepare_general(plan, values, names, out, order, casting)
+    notes = []
+    if target.dtype != plan.dtype:
+        notes.append(f"the kernel casts each result to {target.dtype} (out's dtype) as it stores it")
+    if target is not result:
+        notes.append("it writes a temporary, then copied to out (out overlaps an input)")
+    note = "; ".join(notes)
+    if not target.size:
+        return Stage("elementwise", plan.root, labels, result.shape, result.dtype, None, "empty: no kernel runs")
+    shape, _, accesses, streaming = general_layout(operands, target)
+    size = target.size
+    threads = pool.get_num_threads() if size >= plan.parallel_size else 1
+    spec = plan.spec(target.dtype, accesses, len(shape), streaming=streaming)
+    kernel = plan.kernel_in_memory(target.dtype, accesses, len(shape), streaming=streaming)
+    call = KernelCall(f"general, coalesced shape {tuple(shape)}", spec, kernel, threads, size, note=note)
+    return Stage("elementwise", plan.root, labels, result.shape, result.dtype, call)
+
+
+def _fast_path(plan: Plan, values: list, out, order: str, casting: str):
+    """``(shape, KernelCall)`` if the call is served by the checked kernel (as in ``execute``)."""
+    if plan.first_array is None or order not in ("K", "A", "C"):
+        return None
+    accesses = plan.checked_accesses(values)
+    if accesses is None:
+        return None
+    shape = values[plan.first_array].shape
+    if out is not None:
+        # What execute checks, then what the checked kernel itself checks (else: the general path).
+        if not (type(out) is np.ndarray and out.dtype == plan.dtype and casting in CASTING_RULES):
+            return None
+        if (out.shape != shape or not out.flags.c_contiguous or not out.flags.writeable
+                or needs_temporary(out, list(plan.take(values)))):
+            return None
+    size = math.prod(shape)
+    streaming = size >= plan.stream_size
+    threads = pool.get_num_threads() if size >= plan.parallel_size else 1
+    spec = plan.spec(plan.dtype, accesses, 1, checked=True, streaming=streaming)
+    kernel = plan.kernel_in_memory(plan.dtype, accesses, 1, checked=True, streaming=streaming)
+    return shape, KernelCall("fast path (checked kernel)", spec, kernel, threads, size)
+
+
+def _staged(plan: Plan, values: list, labels: list, out, order: str, casting: str) -> list[Stage]:
+    """Each reduction pass, innermost first, then the final elementwise expression."""
+    stages = staging.stages_of(plan)
+    operands = list(plan.take(values))
+    labels = list(labels)
+    result = []
+    for step in stages.steps:
+        arrays = [operands[k] for k in step.sources]
+        prepared = staging.planned_pass(step, arrays)
+        call = None
+        if prepared.spec is not None:
+            pieces = prepared.pieces[0] if prepared.pieces else 1
+            innermost = ("a reduced axis innermost: rows summed up in registers"
+                         if prepared.spec.accesses[-1].stride in ("0", "u") else
+                         "a kept axis innermost: accumulators updated along each row")
+            call = KernelCall(f"one pass, {innermost}", prepared.spec, prepared.kernel, prepared.threads,
+                              math.prod(_iteration(arrays)), pieces)
+        attr = step.attr
+        title = f"reduction {attr.reduction}(axis={attr.axis!r}" + (", keepdims=True)" if attr.keepdims else ")")
+        note = "" if call else "empty: no kernel runs, the start value is the result"
+        if attr.reduction == "mean":
+            note = "; ".join(filter(None, [note, "the sums are then divided by the count (NumPy's true_divide)"]))
+        result.append(Stage(title, step.argument, [labels[k] for k in step.sources], prepared.shape, step.dtype,
+                            call, note))
+        operands.append(np.empty(prepared.shape, step.dtype))  # stands in for the pass's result
+        labels.append(f"stage {len(result)}")
+    final_values = [operands[k] for k in stages.final_slots]
+    if stages.direct and out is None and order in ("K", "A", "C"):
+        return result  # the last reduction's result is the answer
+    final, final_values = staging.final_plan(stages, final_values)
+    final_labels = [labels[k] for k in stages.final_slots]
+    stage = _elementwise(final, final_values, final_labels, [final_labels[s.key] for s in final.sources],
+                         out, order, casting)
+    stage.title = "final elementwise expression"
+    result.append(stage)
+    return result
+
+
+def _iteration(arrays: list[np.ndarray]) -> tuple[int, ...]:
+    """The shape a reduction pass iterates over (its arrays' broadcast)."""
+    return np.broadcast_shapes(*(a.shape for a in arrays)) if arrays else ()

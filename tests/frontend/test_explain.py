@@ -1,0 +1,200 @@
+"""fusenum.explain and LazyArray.explain: what a call would run, described without running it."""
+import re
+
+import numpy as np
+import pytest
+
+import fusenum
+from fusenum.codegen import mathlib
+from fusenum.runtime import kernels, preview, tiering
+
+
+def _kernel_origins(text: str) -> list[str]:
+    return re.findall(r"from: (.*)", text)
+
+
+def test_string_expression_shows_typed_ir_target_and_kernel():
+    a = np.arange(1000.0)
+    b = np.ones(1000, np.float32)
+    text = fusenum.explain("2*a + b*b")
+    assert "  %1 = input b : float32" in text or "input b : float32" in text
+    square = re.search(r"%(\d+) = multiply\(%(\d+), %\2\) : float32", text)
+    assert square, text  # b*b: one input node used twice
+    assert re.search(r"= add\(%\d+, %\d+\) : float64", text)
+    assert "result: float64 (1000,)" in text
+    assert f"target: SIMD {fusenum.get_simd()}" in text
+    assert f"tier: {preview.COMPILED_FIRST}" in text  # the tests' policy: nothing compiled yet
+    assert "fast path (checked kernel)" in text
+    assert "layouts (innermost dimension): a: contiguous, b: contiguous, out: contiguous" in text
+
+
+def test_describes_without_compiling_then_reports_memory_after_the_call():
+    a = np.arange(777.0)
+    fusenum.clear_cache()
+    before = fusenum.cache_info()
+    text = fusenum.explain("a * 3.5 - 1")
+    assert fusenum.cache_info() == before  # nothing compiled, nothing counted
+    assert _kernel_origins(text) == ["not in memory yet: the call compiles it (or loads it from the disk cache)"]
+    fusenum.evaluate("a * 3.5 - 1")
+    (origin,) = _kernel_origins(fusenum.explain("a * 3.5 - 1"))
+    assert re.fullmatch(r"memory \((compiled|loaded from the disk cache) in \d+\.\d ms\)", origin)
+
+
+def test_explain_does_not_change_results():
+    a = np.linspace(-3, 3, 2001)
+    expected = fusenum.evaluate("sum(a*a) - a")
+    fusenum.clear_cache()
+    fusenum.explain("sum(a*a) - a")
+    np.testing.assert_array_equal(fusenum.evaluate("sum(a*a) - a"), expected)
+
+
+def test_general_path_strided_operand():
+    a = np.arange(40.0).reshape(4, 10)[:, ::2]
+    b = np.ones(5)
+    text = fusenum.explain("a + b")
+    assert "general, coalesced shape (4, 5), 2 dimensions" in text
+    assert "a: strided, b: contiguous, out: contiguous" in text
+
+
+def test_reduction_stages():
+    x = np.ones((4, 5))
+    text = fusenum.explain("x - mean(x, axis=0)")
+    assert "%1 = mean(%0, axis=0) : float64" in text
+    assert "stage 1 of 2: reduction mean(axis=0) -> float64 (5,)" in text
+    assert "divided by the count" in text
+    assert "stage 2 of 2: final elementwise expression -> float64 (4, 5)" in text
+    assert "input stage 1 : float64" in text
+    assert "accumulator:" in text
+
+
+def test_whole_reduction_is_one_stage():
+    x = np.ones(100, np.float32)
+    text = fusenum.explain("sum(x * 2)")
+    assert "stage 1 of 1: reduction sum(axis=None) -> float32 ()" in text
+    assert "pairwise sums" in text
+    assert "reduced axis innermost" in text
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_math_function_implementation_is_named(simd, dtype):
+    a = np.ones(64, dtype)
+    text = fusenum.explain("exp(a)")
+    chosen = mathlib.implementation("exp", np.dtype(dtype), simd)
+    kind, _, symbol = chosen.partition(":")
+    line = re.search(r"math: exp on (\w+): (.*)", text)
+    assert line and line.group(1) == np.dtype(dtype).name
+    assert line.group(2) == {"own": "fusenum's own vector code", "libmvec": f"libmvec {symbol}",
+                             "libm": f"C library {symbol}, lane by lane"}[kind]
+
+
+def test_complex_expression():
+    z = np.array([1 + 2j, 3 - 1j])
+    text = fusenum.explain("sqrt(z) * 2 + abs(z)")
+    assert "input z : complex128" in text
+    assert "math: csqrt on complex128: C library csqrt, lane by lane" in text
+    assert re.search(r"absolute\(%\d+\) : float64", text)
+    assert "result: complex128 (2,)" in text
+
+
+def test_python_scalar_operand_is_weak():
+    a = np.ones(10, np.float32)
+    x = 2.5
+    text = fusenum.explain("a * x")
+    assert "x: Python float 2.5 (weak scalar)" in text
+    assert "input x (Python float as float32) : float32" in text
+    assert "x (Python float as float32): one value" in text
+
+
+def test_explicit_dicts_and_out():
+    a = np.ones(8)
+    out = np.empty(8, np.float32)
+    text = fusenum.explain("a + 1", {"a": a}, {}, out=out, casting="same_kind")
+    assert "general, coalesced shape (8,)" in text
+    assert "note: the kernel casts each result to float32 (out's dtype) as it stores it" in text
+
+
+def test_lazy_array_explain():
+    a = np.arange(10.0)
+    x = fusenum.lazy(a)
+    r = x * 2 + np.sin(x)
+    text = r.explain()
+    assert text.startswith("LazyArray.explain(): float64 (10,)")
+    assert "lazy operand 1: Python int 2 (weak scalar)" in text
+    assert len(re.findall(r"= input lazy operand 0 : float64", text)) == 1  # one array, one node
+    assert re.search(r"math: sin on float64", text)
+    assert not r.is_forced
+    assert fusenum.explain(r) == text
+    r.compute()
+    assert "already computed" in r.explain()
+
+
+def test_explanation_shows_as_text_at_the_prompt():
+    a = np.ones(3)
+    text = fusenum.explain("a + a")
+    assert isinstance(text, str) and repr(text) == str(text)
+
+
+def test_llvm_ir_on_request(simd):
+    a = np.ones(16)
+    assert "define" not in fusenum.explain("a + 1")
+    text = fusenum.explain("a + 1", llvm=True)
+    assert "LLVM IR of stage 1:" in text
+    assert re.search(r"define .*@fusenum_kernel|define ", text)
+
+
+_VECTOR_REGISTER = {"sse2": r"\bxmm\d", "avx2": r"\bymm\d", "avx512": r"\bzmm\d", "scalar": r"\baddsd\b"}
+
+
+def test_assembly_on_request_uses_the_simd_level(simd):
+    a = np.ones(16)
+    text = fusenum.explain("a + 1.5", assembly=True)
+    assert f"assembly of stage 1 ({simd}):" in text
+    assert re.search(_VECTOR_REGISTER[simd], text.split("assembly of stage 1")[1])
+    if simd == "sse2":
+        assert not re.search(r"\b[yz]mm\d", text)
+
+
+def test_unknown_name_is_the_error_evaluate_raises():
+    with pytest.raises(fusenum.ExpressionError) as evaluated:
+        fusenum.evaluate("a + nonexistent_name_q", {"a": np.ones(2)}, {})
+    with pytest.raises(fusenum.ExpressionError) as explained:
+        fusenum.explain("a + nonexistent_name_q", {"a": np.ones(2)}, {})
+    assert str(explained.value) == str(evaluated.value)
+    assert "unknown name 'nonexistent_name_q'" in str(explained.value)
+
+
+def test_invalid_expression_and_bad_operands_raise_as_the_call_does():
+    with pytest.raises(fusenum.ExpressionError, match="attribute access"):
+        fusenum.explain("a.T", {"a": np.ones(2)}, {})
+    with pytest.raises(ValueError, match="could not be broadcast together"):
+        fusenum.explain("a + b", {"a": np.ones(2), "b": np.ones(3)}, {})
+    with pytest.raises(ValueError, match="zero-size array to reduction operation maximum"):
+        fusenum.explain("max(a)", {"a": np.ones(0)}, {})
+
+
+def test_lazy_with_dicts_is_a_type_error():
+    with pytest.raises(TypeError, match="local_dict and global_dict do not apply to a LazyArray"):
+        fusenum.explain(fusenum.lazy(np.ones(2)) + 1, {"a": 1})
+
+
+def test_kernel_records_origin_and_time():
+    a = np.ones(33, np.int16)
+    fusenum.evaluate("a + 7", {"a": a})
+    held = list(kernels._kernels.values())
+    assert held and all(k.origin in ("compiled", "disk") and k.seconds > 0 for k in held)
+
+
+def test_tier_line_follows_the_policy_and_the_kernel_cache():
+    a = np.arange(500.0)
+    previous = fusenum.set_tiering("auto")
+    try:
+        fusenum.clear_cache()
+        assert f"tier: {preview.INTERPRETED_MEANWHILE}" in fusenum.explain("a * 4.25")
+        fusenum.set_tiering("always")
+        assert f"tier: {preview.INTERPRETED}" in fusenum.explain("a * 4.25")
+        fusenum.set_tiering("auto")
+        fusenum.evaluate("a * 4.25")
+        tiering.wait_for_compiles()
+        assert "tier: compiled kernel\n" in fusenum.explain("a * 4.25")
+    finally:
+        fusenum.set_tiering(previous)

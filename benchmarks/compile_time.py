@@ -2,12 +2,15 @@
 
 Each expression is evaluated once on 10,000 float64 elements in this process; between expressions
 the background optimizer is drained so that each first call is timed alone. Prints each call's
-wall time and CPU time of the calling thread (robust on a loaded machine), and their medians. Compare builds with ``FUSENUM_COMPILE=tiered`` (default) and ``optimized``:
+wall time and CPU time of the calling thread (robust on a loaded machine), and their medians.
+The calling thread compiles (``FUSENUM_TIERING=never`` unless set: no interpreter meanwhile).
+Compare builds with ``FUSENUM_COMPILE=tiered`` (default) and ``optimized``:
 
     FUSENUM_CACHE=off python benchmarks/compile_time.py
 """
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -16,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("FUSENUM_TIERING", "never")
 import fusenum  # noqa: E402
 
 EXPRESSIONS = [

@@ -59,7 +59,8 @@ class Target:
 #: thread); a fork waits for it, so a child never inherits a half-imported module.
 loading = threading.RLock()
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=loading.acquire, after_in_parent=loading.release, after_in_child=loading.release)
+    os.register_at_fork(before=loading.acquire, after_in_parent=loading.release,
+                        after_in_child=loading.release)
 
 
 @lru_cache(maxsize=None)

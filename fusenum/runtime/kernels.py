@@ -314,7 +314,10 @@ def load_or_compile(description: str, target: Target, module_text: Callable[[], 
     text = module_text()
 
     def build(quick: bool = False) -> jit.Compiled:
-        object_code = jit.compile_object(text, target, quick=True) if quick else jit.compile_object(text, target)
+        if quick:
+            object_code = jit.compile_object(text, target, quick=True)
+        else:
+            object_code = jit.compile_object(text, target)
         if digest is not None and not quick:
             disk_cache.store(digest, object_code)
         return _link(object_code, names)

@@ -60,7 +60,8 @@ def test_two_threads_compile_different_modules_at_once():
         try:
             start.wait()
             for _ in range(3):
-                code = jit.compile_object(_constant_module(value, 2000), target.current(), quick=value % 2 == 0)
+                module = _constant_module(value, 2000)
+                code = jit.compile_object(module, target.current(), quick=value % 2 == 0)
                 compiled = jit.link(code, "kernel")
                 function = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64)(compiled.address)
                 results.setdefault(value, []).append(function(0))

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import fusenum
+from fusenum.codegen import settings as codegen_settings
 from fusenum.runtime import background, disk_cache, kernels
 
 RNG = np.random.default_rng(12)
@@ -350,7 +351,8 @@ def test_a_removed_directory_is_created_again(cache_dir):
 
 def test_a_process_that_exits_right_after_its_first_call_leaves_the_optimized_kernel_on_disk(cache_dir):
     code = "import numpy as np, fusenum; a = np.arange(9.0); print(fusenum.evaluate('a * 5 - 1').sum())"
-    assert _run(code, FUSENUM_CACHE_DIR=str(cache_dir)).split() == ["171.0"]
+    settings = {"FUSENUM_SIMD": fusenum.get_simd(), "FUSENUM_VECTOR_MATH": codegen_settings.vector_math}
+    assert _run(code, FUSENUM_CACHE_DIR=str(cache_dir), **settings).split() == ["171.0"]
     assert len(entries(cache_dir)) == 1  # written at exit, by the background optimizer
     a = np.arange(9.0)
     np.testing.assert_array_equal(fusenum.evaluate("a * 5 - 1", {"a": a}), a * 5 - 1)

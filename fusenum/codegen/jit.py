@@ -1,11 +1,32 @@
 """LLVM IR text -> machine code in this process, via llvmlite's ORC JIT.
 
-Each kernel becomes its own JIT library: the module is parsed and verified
-(llvmlite is built with LLVM assertions, so unverified IR could abort the
-process; verification turns it into a :class:`~fusenum.errors.CompileError`),
-optimized with the new pass manager for the kernel's target, turned into object
-code, and linked. The returned :class:`Compiled` owns the library: dropping it
-frees the machine code. Object code is also what a disk cache would store.
+Each kernel becomes its own JIT library: the module is parsed into its own LLVM
+context and verified (llvmlite is built with LLVM assertions, so unverified IR
+could abort the process; verification turns it into a
+:class:`~fusenum.errors.CompileError`), turned into object code by a target
+machine, and linked. The returned :class:`Compiled` owns the library: when it
+is garbage, llvmlite's ResourceTracker frees the machine code.
+
+The pipeline is chosen for IR that fusenum has already vectorized explicitly:
+no module passes (llvmlite's pass builders also leave ~60 KB behind per use),
+only code generation, at one of two levels: :data:`QUICK` (``opt=0``: fast
+instruction selection and register allocation, ~4 ms, code up to ~1.5x
+slower on math) and :data:`OPTIMIZED` (``opt=3``: ~17 ms, as fast as the
+former ``-O3`` module pipeline + ``opt=3`` codegen (~78 ms) on fusenum's
+float32/float64/complex kernels; float16 kernels are ~15% slower without
+the module passes). Neither uses fast-math or
+contraction, so both give the same bits.
+
+Compiles in different threads run at the same time: each has its own context
+and its own target machines (a TargetMachine caches subtargets without a
+lock), and the long calls (parsing, code generation) bypass llvmlite's
+process-wide lock around its C API, which would serialize them. Linking goes
+through that lock (callers serialize it too).
+
+llvmlite links every library into a JITDylib of its own and never removes it
+(~9 KB each, even after the ResourceTracker has freed the code), so the JIT is
+replaced by a fresh one every :data:`LINKS_PER_JIT` links: a JIT's memory,
+JITDylibs included, is freed with the last tracker of the code linked into it.
 """
 from __future__ import annotations
 
@@ -14,18 +35,39 @@ import itertools
 import os
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
-
-import llvmlite.binding as llvm
 
 from ..errors import CompileError
-from .target import Target, _host
+from .target import Target, llvm
 
-_lock = threading.Lock()
+#: Codegen optimization levels: the quick first build and the optimized one.
+QUICK, OPTIMIZED = 0, 3
+
 _library_names = itertools.count()
+_per_thread = threading.local()  # target machines, which are not safe to share between threads
+#: Links into one LLJIT before a fresh one takes over. A kernel still alive keeps its LLJIT, and so
+#: at most this many empty JITDylibs (~9 KB each), alive.
+LINKS_PER_JIT = 64
+_lljit_lock = threading.Lock()
+_lljit_state = {"jit": None, "links": 0}
+# Compiles in progress; a fork waits for none (a child must not inherit LLVM mid-compile) and holds new ones.
+_compiles = threading.Condition()
+_compile_state = {"active": 0, "forking": False}
+
+
+def _before_fork() -> None:
+    with _compiles:
+        _compile_state["forking"] = True
+        _compiles.wait_for(lambda: _compile_state["active"] == 0)
+
+
+def _after_fork() -> None:
+    with _compiles:
+        _compile_state["forking"] = False
+        _compiles.notify_all()
+
+
 if hasattr(os, "register_at_fork"):
-    # A fork during another thread's compilation would leave the child a lock nobody releases.
-    os.register_at_fork(before=_lock.acquire, after_in_parent=_lock.release, after_in_child=_lock.release)
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork)
 
 
 @dataclass
@@ -42,88 +84,104 @@ class Compiled:
         return next(iter(self.addresses.values()))
 
 
-@lru_cache(maxsize=None)
 def _lljit():
-    _host()  # initializes LLVM's native target
-    return llvm.create_lljit_compiler()
+    """The LLJIT for the next link (each tracker owns a reference to its LLJIT's C++ object)."""
+    with _lljit_lock:
+        if _lljit_state["jit"] is None or _lljit_state["links"] >= LINKS_PER_JIT:
+            _lljit_state.update(jit=llvm().create_lljit_compiler(), links=0)
+        _lljit_state["links"] += 1
+        return _lljit_state["jit"]
 
 
-@lru_cache(maxsize=None)
-def _target_machine(target: Target):
-    triple = llvm.get_process_triple()
-    return llvm.Target.from_triple(triple).create_target_machine(
-        cpu=target.cpu, features=target.features, opt=3, reloc="pic", codemodel="jitdefault")
+def _target_machine(target: Target, level: int):
+    machines = _per_thread.__dict__.setdefault("machines", {})
+    machine = machines.get((target, level))
+    if machine is None:
+        binding = llvm()
+        machine = machines[(target, level)] = binding.Target.from_triple(binding.get_process_triple()) \
+            .create_target_machine(cpu=target.cpu, features=target.features, opt=level, reloc="pic",
+                                   codemodel="jitdefault")
+    return machine
 
 
-@lru_cache(maxsize=None)
-def _light_target_machine(target: Target):
-    triple = llvm.get_process_triple()
-    return llvm.Target.from_triple(triple).create_target_machine(
-        cpu=target.cpu, features=target.features, opt=0, reloc="pic", codemodel="jitdefault")
+def _unlocked(name: str):
+    """The C function ``name`` of llvmlite without llvmlite's global lock (its private ``_cfn``),
+    for calls that touch only this thread's context, module and target machine."""
+    function = getattr(llvm().ffi.lib, name)
+    return getattr(function, "_cfn", function)
 
 
-def _parse(module_text: str, target: Target):
+def _parse(module_text: str, target: Target, context):
+    binding = llvm()
+    with binding.ffi.OutputString() as error:
+        pointer = _unlocked("LLVMPY_ParseAssembly")(context, ctypes.c_char_p(module_text.encode()), error)
+        module = binding.ModuleRef(pointer, context)
+        if error:
+            module.close()
+            raise CompileError(f"fusenum generated invalid LLVM IR: LLVM IR parsing error\n{error}")
     try:
-        module = llvm.parse_assembly(module_text)
         module.verify()
     except RuntimeError as exc:
+        module.close()
         raise CompileError(f"fusenum generated invalid LLVM IR: {exc}") from None
-    module.triple = llvm.get_process_triple()
-    module.data_layout = str(_target_machine(target).target_data)
+    module.triple = binding.get_process_triple()
+    module.data_layout = str(_target_machine(target, OPTIMIZED).target_data)
     return module
 
 
-def optimize_light(module_text: str, target: Target):
-    """Parse, verify and clean up with a few cheap passes (for very big kernels, see
-    :func:`compile_object`); returns the llvmlite ModuleRef."""
-    module = _parse(module_text, target)
-    manager = llvm.create_new_module_pass_manager()
-    manager.add_sroa_pass()
-    manager.add_instruction_combine_pass()
-    manager.add_simplify_cfg_pass()
-    manager.run(module, llvm.create_pass_builder(_target_machine(target),
-                                                 llvm.create_pipeline_tuning_options(speed_level=1)))
-    return module
+def _emit(module, target: Target, level: int, object_code: bool = True) -> bytes:
+    binding = llvm()
+    machine = _target_machine(target, level)
+    with binding.ffi.OutputString() as error:
+        buffer = _unlocked("LLVMPY_TargetMachineEmitToMemory")(machine, module, int(object_code), error)
+        if not buffer:
+            raise CompileError(f"LLVM could not compile a fusenum kernel: {error}")
+    try:
+        return ctypes.string_at(binding.ffi.lib.LLVMPY_GetBufferStart(buffer),
+                                binding.ffi.lib.LLVMPY_GetBufferSize(buffer))
+    finally:
+        binding.ffi.lib.LLVMPY_DisposeMemoryBuffer(buffer)
 
 
-def optimize(module_text: str, target: Target):
-    """Parse, verify and optimize; returns the llvmlite ModuleRef."""
-    module = _parse(module_text, target)
-    tm = _target_machine(target)
-    options = llvm.create_pipeline_tuning_options(speed_level=3)
-    options.loop_vectorization = target.auto_vectorize
-    options.slp_vectorization = target.auto_vectorize
-    builder = llvm.create_pass_builder(tm, options)
-    builder.getModulePassManager().run(module, builder)
-    return module
+def _build(module_text: str, target: Target, level: int, object_code: bool) -> bytes:
+    with _compiles:
+        _compiles.wait_for(lambda: not _compile_state["forking"])
+        _compile_state["active"] += 1
+    try:
+        return _build_in_context(module_text, target, level, object_code)
+    finally:
+        with _compiles:
+            _compile_state["active"] -= 1
+            _compiles.notify_all()
 
 
-def compile_object(module_text: str, target: Target, light: bool = False) -> bytes:
-    """Object code for ``module_text`` on ``target`` (what :func:`link` loads and a disk cache keeps).
+def _build_in_context(module_text: str, target: Target, level: int, object_code: bool) -> bytes:
+    context = llvm().create_context()
+    try:
+        module = _parse(module_text, target, context)
+        try:
+            return _emit(module, target, level, object_code)
+        finally:
+            module.close()  # before its context
+    finally:
+        context.close()
 
-    ``light`` compiles with a few cheap passes (SROA, instcombine, simplifycfg) and ``opt=0`` code
-    generation: 5-10 times faster for a kernel of hundreds of operations, whose code measured
-    within 10% of the ``-O3`` code's speed (the IR is explicitly vectorized already). No pass may
-    change floating-point semantics (no fast-math flags, no contraction), so the bits are the same.
-    """
-    with _lock:
-        if light:
-            return _light_target_machine(target).emit_object(optimize_light(module_text, target))
-        module = optimize(module_text, target)
-        return _target_machine(target).emit_object(module)
+
+def compile_object(module_text: str, target: Target, quick: bool = False) -> bytes:
+    """Object code for ``module_text`` on ``target`` (what :func:`link` loads and a disk cache keeps);
+    ``quick`` builds it at the :data:`QUICK` level instead of :data:`OPTIMIZED`. Thread-safe."""
+    return _build(module_text, target, QUICK if quick else OPTIMIZED, object_code=True)
 
 
 def compile_kernel(module_text: str, symbols, target: Target) -> Compiled:
     """Compile ``module_text`` for ``target``; resolve ``symbols`` (a name or a list of names)."""
-    object_code = compile_object(module_text, target)
-    with _lock:
-        return link(object_code, symbols)
+    return link(compile_object(module_text, target), symbols)
 
 
 def link(object_code: bytes, symbols) -> Compiled:
     """Load object code into the JIT and resolve ``symbols`` (a name or a list of names)."""
     symbols = [symbols] if isinstance(symbols, str) else list(symbols)
-    builder = llvm.JITLibraryBuilder().add_object_img(object_code).add_current_process()
+    builder = llvm().JITLibraryBuilder().add_object_img(object_code).add_current_process()
     for symbol in symbols:
         builder.export_symbol(symbol)
     tracker = builder.link(_lljit(), f"fusenum_{next(_library_names)}")
@@ -132,14 +190,13 @@ def link(object_code: bytes, symbols) -> Compiled:
 
 def assembly(module_text: str, target: Target) -> str:
     """The optimized machine assembly for ``module_text`` (for inspection and tests)."""
-    with _lock:
-        return _target_machine(target).emit_assembly(optimize(module_text, target))
+    return _build(module_text, target, OPTIMIZED, object_code=False).decode()
 
 
 def load_library(name: str) -> bool:
     """Make a shared library's symbols visible to kernels; False if it cannot be loaded."""
     try:
-        llvm.load_library_permanently(name)
+        llvm().load_library_permanently(name)
         ctypes.CDLL(name)
     except (OSError, RuntimeError):
         return False

@@ -11,16 +11,18 @@ key, so switching never runs a kernel built for another width.
 iteration. On x86-64 it also turns LLVM's own auto-vectorizers off and compiles
 for the baseline CPU, so it really exercises the scalar code path; on other
 architectures it compiles for the host and lets LLVM vectorize.
+
+Importing this module does not load LLVM: on Linux the default level comes from
+the CPU flags in ``/proc/cpuinfo``; :func:`llvm` loads and initializes llvmlite
+at the first compile or disk-cache load.
 """
 from __future__ import annotations
 
 import os
 import platform
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
-
-import llvmlite
-import llvmlite.binding as llvm
 
 from ..errors import TargetError
 from . import settings
@@ -53,12 +55,42 @@ class Target:
         return max(1, self.vector_bits // (8 * itemsize))
 
 
+#: Held while llvmlite or the code generator is imported on first use (possibly by a background
+#: thread); a fork waits for it, so a child never inherits a half-imported module.
+loading = threading.RLock()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=loading.acquire, after_in_parent=loading.release,
+                        after_in_child=loading.release)
+
+
+@lru_cache(maxsize=None)
+def llvm():
+    """``llvmlite.binding``, loaded and with LLVM's native target initialized on first use."""
+    with loading:
+        import llvmlite.binding as binding
+        binding.initialize_native_target()
+        binding.initialize_native_asmprinter()
+    return binding
+
+
 @lru_cache(maxsize=None)
 def _host() -> tuple[str, dict[str, bool]]:
-    llvm.initialize_native_target()
-    llvm.initialize_native_asmprinter()
-    features = {name: enabled for name, enabled in llvm.get_host_cpu_features().items()}
-    return llvm.get_host_cpu_name(), features
+    binding = llvm()
+    features = {name: enabled for name, enabled in binding.get_host_cpu_features().items()}
+    return binding.get_host_cpu_name(), features
+
+
+@lru_cache(maxsize=None)
+def _cpuinfo_flags() -> frozenset[str] | None:
+    """The CPU flags Linux reports (the same names as LLVM's features), or None elsewhere."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("flags"):
+                    return frozenset(line.partition(":")[2].split())
+    except OSError:
+        pass
+    return None
 
 
 def _is_x86_64() -> bool:
@@ -66,18 +98,30 @@ def _is_x86_64() -> bool:
 
 
 def available() -> list[str]:
-    """The SIMD levels this machine can run, narrowest first."""
+    """The SIMD levels this machine can run, narrowest first (as LLVM sees the host)."""
     if not _is_x86_64():
         return ["scalar"]
     _, features = _host()
     return [name for name, needs in _REQUIRES.items() if all(features.get(f) for f in needs)]
 
 
+def _widest_without_llvm() -> str:
+    """The widest level by ``/proc/cpuinfo`` (import stays free of LLVM), else by LLVM."""
+    flags = _cpuinfo_flags()
+    if not _is_x86_64() or flags is None:
+        return available()[-1]
+    return [name for name, needs in _REQUIRES.items() if all(f in flags for f in needs)][-1]
+
+
+def _check_name(name: str) -> None:
+    if name not in WIDTHS:
+        raise TargetError(f"unknown SIMD level {name!r}: choose one of {', '.join(WIDTHS)}")
+
+
 @lru_cache(maxsize=None)
 def make_target(name: str) -> Target:
     """The :class:`Target` for SIMD level ``name`` on this host."""
-    if name not in WIDTHS:
-        raise TargetError(f"unknown SIMD level {name!r}: choose one of {', '.join(WIDTHS)}")
+    _check_name(name)
     if name not in available():
         raise TargetError(
             f"SIMD level {name!r} is not supported by this CPU "
@@ -100,11 +144,13 @@ def identity(target: Target) -> str:
     and ``sse2`` targets do not name), LLVM's and llvmlite's versions, and the C library's
     version (libmvec, whose functions kernels call, comes with it)."""
     host_cpu, host_features = _host()
+    import llvmlite
+    binding = llvm()
     libc = os.confstr("CS_GNU_LIBC_VERSION") if "CS_GNU_LIBC_VERSION" in os.confstr_names else ""
     return "\n".join([
-        f"target {target!r}", f"triple {llvm.get_process_triple()}",
+        f"target {target!r}", f"triple {binding.get_process_triple()}",
         f"host {host_cpu} {_feature_string(host_features)}",
-        f"llvm {'.'.join(map(str, llvm.llvm_version_info))}", f"llvmlite {llvmlite.__version__}",
+        f"llvm {'.'.join(map(str, binding.llvm_version_info))}", f"llvmlite {llvmlite.__version__}",
         f"libc {libc}", f"platform {platform.system()} {platform.machine()}",
     ])
 
@@ -116,9 +162,9 @@ def _feature_string(features: dict[str, bool]) -> str:
 def _initial() -> str:
     requested = os.environ.get("FUSENUM_SIMD", "").strip().lower()
     if requested:
-        make_target(requested)  # validate now: a bad setting fails at import, clearly
-        return requested
-    return available()[-1]
+        _check_name(requested)  # a misspelled setting fails at import, clearly
+        return requested  # (whether the CPU supports it is checked at the first compile)
+    return _widest_without_llvm()
 
 
 settings.update(simd=_initial())

@@ -27,7 +27,7 @@ import sys
 
 import numpy as np
 
-from ..codegen import settings, variant
+from ..codegen import settings
 from ..codegen.target import current
 from ..ir import nodes
 from ..ir.nodes import Node
@@ -97,6 +97,8 @@ LazyArray.explain = _lazy_explain  # type: ignore[attr-defined]
 
 
 def _describe(title: str, names, values, shown: Preview, llvm: bool, assembly: bool) -> Explanation:
+    from ..codegen import variant  # code generation (and LLVM) loads on first use
+
     target = current()
     lines = [title, "operands:"]
     lines += [f"  {name}: {_operand(value)}" for name, value in zip(names, values)] or ["  (none)"]
@@ -164,6 +166,8 @@ def _stage(number: int, count: int, stage: Stage, single: bool) -> list[str]:
 
 
 def _kernel(call: KernelCall, labels: list[str]) -> list[str]:
+    from ..codegen import variant  # code generation (and LLVM) loads on first use
+
     target = current()
     spec = call.spec
     shape = variant.variant(spec, target)

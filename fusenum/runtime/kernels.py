@@ -12,6 +12,15 @@ this module's lock: a thread never waits for the compilation of another
 kernel, and threads that need the same new kernel wait for one compilation (an
 error in it reaches each of them).
 
+A kernel compiled here is first built quickly (:data:`~fusenum.codegen.jit.QUICK`)
+and used at once; a background thread (:mod:`.background`) then builds the
+optimized code, swaps it in (same results, bit for bit) and writes that to the
+disk cache. ``FUSENUM_COMPILE=optimized`` builds optimized code straight away.
+
+At most :data:`MAX_KERNELS` kernels are kept (``FUSENUM_MAX_KERNELS``, default
+2048); the least recently compiled is dropped, and its machine code is freed
+once no plan uses it.
+
 :func:`cache_info` counts a *hit* for every call served by a kernel in memory
 (or by another thread's compilation of it) and a *miss* for every other call;
 a miss is a *disk hit* or, when the disk cache is in use, a *disk miss*. :func:`available`
@@ -24,24 +33,36 @@ from __future__ import annotations
 import os
 import threading
 import time
+import weakref
 from collections import OrderedDict
+from contextlib import contextmanager
 from typing import Callable, NamedTuple
 
-from . import caches, disk_cache
-from ..codegen import jit, mathlib, settings
+from . import background, caches, disk_cache
+from ..codegen import jit, settings
 from ..codegen.abi import KERNEL_CTYPE, SYMBOL, WHOLE_CTYPE, WHOLE_SYMBOL
-from ..codegen.modules import kernel_module, symbols
 from ..codegen.spec import KernelSpec
-from ..codegen.target import Target, make_target
-from ..ir.ops import expression_cost
+from ..codegen.target import Target, loading, make_target
+from ..errors import ConfigurationError
 
-#: Kernels of more op-table cost than this (parts of big expressions, see splitting.PIECE_COST)
-#: compile with LLVM's light pipeline (:func:`fusenum.codegen.jit.compile_object`).
-LIGHT_COST = 128
+
+def _setting(name: str, default: str, valid: Callable[[str], bool], expected: str) -> str:
+    value = os.environ.get(name, "").strip().lower() or default
+    if not valid(value):
+        raise ConfigurationError(f"{name} must be {expected}, not {value!r}")
+    return value
+
+
 #: How often a thread waiting for a compilation checks for signals (seconds).
 WAIT_SECONDS = 0.02
 #: Kernels kept before the least recently compiled are freed (a plan still using one keeps it alive).
-MAX_KERNELS = 2048
+MAX_KERNELS = int(_setting("FUSENUM_MAX_KERNELS", "2048", lambda v: v.isdigit() and int(v) > 0,
+                           "a positive integer"))
+#: Build new kernels quickly first and optimize them in the background (``FUSENUM_COMPILE=tiered``,
+#: the default), or optimize before first use (``optimized``).
+_MAX_BEHIND = 32
+TIERED = _setting("FUSENUM_COMPILE", "tiered", lambda v: v in ("tiered", "optimized"),
+                  "'tiered' or 'optimized'") == "tiered"
 
 
 class CacheInfo(NamedTuple):
@@ -69,18 +90,29 @@ class Kernel:
     """
 
     __slots__ = ("spec", "target", "compiled", "address", "function", "whole", "needs_layout", "origin",
-                 "seconds")
+                 "seconds", "quick", "__weakref__")
 
     def __init__(self, spec: KernelSpec, target: Target, compiled: jit.Compiled, origin: str, seconds: float):
         self.spec = spec
         self.target = target
-        self.compiled = compiled
-        self.address = compiled.addresses[SYMBOL]
-        self.function = KERNEL_CTYPE(self.address)
-        self.whole = WHOLE_CTYPE(compiled.addresses[WHOLE_SYMBOL]) if spec.checked else None
         self.needs_layout = spec.needs_layout
         self.origin = origin
         self.seconds = seconds
+        #: The quick build replaced by optimized code: kept while this kernel lives, since another
+        #: thread may still be running it.
+        self.quick: jit.Compiled | None = None
+        self._use(compiled)
+
+    def _use(self, compiled: jit.Compiled) -> None:
+        self.compiled = compiled
+        self.address = compiled.addresses[SYMBOL]
+        self.function = KERNEL_CTYPE(self.address)
+        self.whole = WHOLE_CTYPE(compiled.addresses[WHOLE_SYMBOL]) if self.spec.checked else None
+
+    def optimized(self, compiled: jit.Compiled) -> None:
+        """Switch to ``compiled``, the optimized build of the same code."""
+        self.quick = self.compiled
+        self._use(compiled)
 
 
 class _Stats:
@@ -239,8 +271,17 @@ def _make_for(key: tuple, pending: _Pending, make: Callable) -> Kernel | None:
     return made
 
 
+def _code_generator():
+    """``(mathlib, modules)``: the code generator, imported on first use (not by ``import fusenum``)."""
+    with loading:
+        from ..codegen import mathlib, modules
+    return mathlib, modules
+
+
 def _load(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel | None, bool]:
     """``spec``'s kernel from the disk cache, or None; also True (the disk cache was looked in)."""
+    mathlib, modules = _code_generator()
+    symbols = modules.symbols
     target = make_target(settings_key[0])
     mathlib.load_libraries(settings_key[1])
     start = time.perf_counter()
@@ -258,33 +299,81 @@ def _description(spec: KernelSpec, settings_key: tuple) -> str:
 def _make(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel, bool]:
     """Load ``spec``'s kernel from the disk cache, else compile it (and store it there); also
     whether the disk cache was looked in."""
+    mathlib, modules = _code_generator()
+    kernel_module, symbols = modules.kernel_module, modules.symbols
     target = make_target(settings_key[0])
     mathlib.load_libraries(settings_key[1])  # what object code compiled by another process may call
     start = time.perf_counter()
+    later: list = []
     compiled, origin, looked = load_or_compile(_description(spec, settings_key), target,
                                                lambda: kernel_module(spec, target), symbols(spec),
-                                               light=expression_cost(spec.root) > LIGHT_COST)
-    return Kernel(spec, target, compiled, origin, time.perf_counter() - start), looked
+                                               later if _tier() else None)
+    made = Kernel(spec, target, compiled, origin, time.perf_counter() - start)
+    if later:
+        background.submit(lambda optimize=later[0], kernel=weakref.ref(made): _optimize(optimize, kernel))
+    return made, looked
 
 
-def load_or_compile(description: str, target: Target, module_text: Callable[[], str],
-                    names: list[str], light: bool = False) -> tuple[jit.Compiled, str, bool]:
+_unwatched = threading.local()
+
+
+@contextmanager
+def nobody_waiting():
+    """Kernels compiled in this block (on this thread) are built optimized at once: no caller waits
+    for them (the tiers' background compiler, :mod:`.tiering`, while the interpreter serves)."""
+    previous = getattr(_unwatched, "on", False)
+    _unwatched.on = True
+    try:
+        yield
+    finally:
+        _unwatched.on = previous
+
+
+def _tier() -> bool:
+    """Whether to build quickly first: when a caller waits, and unless the background thread is
+    behind (then compiling optimized code at once bounds its queue, which holds IR texts)."""
+    return TIERED and not getattr(_unwatched, "on", False) and background.pending() < _MAX_BEHIND
+
+
+def _optimize(optimize: Callable[[], jit.Compiled], kernel: "weakref.ref[Kernel]") -> None:
+    if kernel() is None:
+        return  # evicted and unused before its turn
+    start = time.perf_counter()
+    compiled = optimize()
+    made = kernel()
+    if made is not None:
+        made.optimized(compiled)
+    with _lock:
+        stats.compile_seconds += time.perf_counter() - start
+
+
+def load_or_compile(description: str, target: Target, module_text: Callable[[], str], names: list[str],
+                    later: list | None = None) -> tuple[jit.Compiled, str, bool]:
     """Linked code for ``description`` (a canonical text of everything that decides it besides the
     target and fusenum's code generator) on ``target``: from the disk cache, else compiled from
     ``module_text()`` and stored. Also where it came from (``"disk"`` or ``"compiled"``) and
-    whether the disk cache was looked in."""
+    whether the disk cache was looked in. With ``later`` (a list), a compile is quick and
+    appends to ``later`` a function that builds, stores and returns the optimized code."""
     digest = disk_cache.key(description, target) if disk_cache.usable() else None
     if digest is not None:
         compiled = _load_linked(digest, names)
         if compiled is not None:
             return compiled, "disk", True
     text = module_text()
-    # light only when asked: tests stand in for compile_object with two-argument fakes
-    object_code = jit.compile_object(text, target, light=True) if light else jit.compile_object(text, target)
-    compiled = _link(object_code, names)
-    if digest is not None:
-        disk_cache.store(digest, object_code)
-    return compiled, "compiled", digest is not None
+
+    def build(quick: bool = False) -> jit.Compiled:
+        if quick:
+            object_code = jit.compile_object(text, target, quick=True)
+        else:
+            object_code = jit.compile_object(text, target)
+        if digest is not None and not quick:
+            disk_cache.store(digest, object_code)
+        return _link(object_code, names)
+
+    if later is None:
+        return build(), "compiled", digest is not None
+    later.append(build)
+    return build(quick=True), "compiled", digest is not None
 
 
 def _load_linked(digest: str, names: list[str]) -> jit.Compiled | None:

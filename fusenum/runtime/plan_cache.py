@@ -15,13 +15,14 @@ from typing import Protocol
 
 import numpy as np
 
-from . import caches, staging
+from . import caches, kernels, staging
 from ..ir.operands import NeedsValue, Operand, weak_var
 from ..ir.typing import Builder
 from .plan import Plan
 
-#: Plans kept (least recently created are dropped first).
-MAX_ENTRIES = 4096
+#: Plans kept (least recently created are dropped first). A plan keeps its kernels alive, so this
+#: follows the kernel cache's size (``FUSENUM_MAX_KERNELS``): together they bound the memory kept.
+MAX_ENTRIES = kernels.MAX_KERNELS
 #: Value-specialised plans kept per expression.
 MAX_VALUE_PLANS = 64
 

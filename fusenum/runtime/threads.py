@@ -30,8 +30,22 @@ import queue
 import struct
 import threading
 
-from ..codegen import pool
 from ..errors import ConfigurationError
+
+
+class _DeferredPool:
+    """Stands for :mod:`fusenum.codegen.pool` (which loads llvmlite) until first used, keeping
+    ``import fusenum`` fast; the first use puts the real module in its place."""
+
+    def __getattr__(self, name: str):
+        from ..codegen.target import loading
+        with loading:
+            from ..codegen import pool as module
+        globals()["pool"] = module
+        return getattr(module, name)
+
+
+pool = _DeferredPool()
 
 #: Chunk boundaries fall on multiples of this many bytes, so no two threads write one cache line.
 CHUNK_ALIGNMENT_BYTES = 256

@@ -101,7 +101,8 @@ class _Compiler:
         while True:
             key = self.requests.get()
             try:
-                kernels.kernel(*key)
+                with kernels.nobody_waiting():  # the interpreter serves: build optimized code at once
+                    kernels.kernel(*key)
             except BaseException as exc:  # kept for the next call that needs this kernel
                 with self.lock:
                     self.errors[key] = exc

@@ -1,5 +1,8 @@
-"""The JIT: invalid IR is a Python exception, compiled code is freed with its owner."""
+"""The JIT: invalid IR is a Python exception, compiled code is freed with its owner, threads compile
+at the same time, and quick and optimized builds compute the same."""
+import ctypes
 import gc
+import threading
 import weakref
 
 import numpy as np
@@ -39,3 +42,45 @@ def test_object_code_can_be_linked_again():
     again = jit.link(first.object_code, "kernel")
     from fusenum.codegen.abi import KERNEL_CTYPE
     assert KERNEL_CTYPE(again.address)(0, 0, (), None) == 3
+
+
+def _constant_module(value: int, padding: int) -> str:
+    # ``padding`` chained adds make a module that takes a while to compile
+    lines = ["define i64 @kernel(i64 %x0) {"]
+    lines += [f"  %x{i + 1} = add i64 %x{i}, {i}" for i in range(padding)]
+    lines += [f"  %r = add i64 %x{padding}, {value}", "  ret i64 %r", "}"]
+    return "\n".join(lines) + "\n"
+
+
+def test_two_threads_compile_different_modules_at_once():
+    results, errors = {}, []
+    start = threading.Barrier(2)
+
+    def compile_one(value: int) -> None:
+        try:
+            start.wait()
+            for _ in range(3):
+                module = _constant_module(value, 2000)
+                code = jit.compile_object(module, target.current(), quick=value % 2 == 0)
+                compiled = jit.link(code, "kernel")
+                function = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64)(compiled.address)
+                results.setdefault(value, []).append(function(0))
+        except Exception as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=compile_one, args=(value,)) for value in (10, 11)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    expected = sum(range(2000))
+    assert results == {10: [expected + 10] * 3, 11: [expected + 11] * 3}
+
+
+def test_quick_and_optimized_object_code_compute_the_same():
+    module = _constant_module(5, 10)
+    quick = jit.link(jit.compile_object(module, target.current(), quick=True), "kernel")
+    optimized = jit.link(jit.compile_object(module, target.current()), "kernel")
+    signature = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64)
+    assert signature(quick.address)(1) == signature(optimized.address)(1) == 1 + 45 + 5

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import fusenum
-from fusenum.runtime import disk_cache, kernels
+from fusenum.codegen import settings as codegen_settings
+from fusenum.runtime import background, disk_cache, kernels
 
 RNG = np.random.default_rng(12)
 NAMES = {"a": RNG.random(300) * 4 - 2, "b": RNG.random(300) * 4 - 2, "c": RNG.random(300),
@@ -42,8 +43,11 @@ def only_entry(directory):
 
 
 def evaluate(text: str) -> np.ndarray:
+    """Evaluate, and wait for the kernel's optimized build (which is what goes to disk)."""
     with np.errstate(all="ignore"):
-        return fusenum.evaluate(text, NAMES)
+        result = fusenum.evaluate(text, NAMES)
+    assert background.wait(120)
+    return result
 
 
 def last_kernel() -> kernels.Kernel:
@@ -343,3 +347,13 @@ def test_a_removed_directory_is_created_again(cache_dir):
         warnings.simplefilter("error")
         evaluate("a + 5")
     assert len(entries(cache_dir)) == 1 and os.stat(cache_dir).st_mode & 0o777 == 0o700
+
+
+def test_a_process_that_exits_right_after_its_first_call_leaves_the_optimized_kernel_on_disk(cache_dir):
+    code = "import numpy as np, fusenum; a = np.arange(9.0); print(fusenum.evaluate('a * 5 - 1').sum())"
+    settings = {"FUSENUM_SIMD": fusenum.get_simd(), "FUSENUM_VECTOR_MATH": codegen_settings.vector_math}
+    assert _run(code, FUSENUM_CACHE_DIR=str(cache_dir), **settings).split() == ["171.0"]
+    assert len(entries(cache_dir)) == 1  # written at exit, by the background optimizer
+    a = np.arange(9.0)
+    np.testing.assert_array_equal(fusenum.evaluate("a * 5 - 1", {"a": a}), a * 5 - 1)
+    assert last_kernel().origin == "disk"

@@ -4,14 +4,19 @@ needed by several threads at once is compiled once, and its compile error reache
 Compilation is slowed by a fake ``compile_object`` that blocks until the test releases it, so
 nothing here depends on how long LLVM takes.
 """
+import gc
+import os
+import subprocess
+import sys
 import threading
 import time
+import weakref
 
 import numpy as np
 import pytest
 
 import fusenum
-from fusenum.runtime import kernels
+from fusenum.runtime import background, kernels
 
 NAMES = {"a": np.arange(50.0), "b": np.arange(50.0) + 1, "c": np.arange(50.0) * 2}
 #: Long enough never to expire on a loaded machine; only reached if the code under test is wrong.
@@ -24,12 +29,14 @@ def memory_only():
     previous = fusenum.set_disk_cache(enabled=False)
     fusenum.clear_cache()
     yield
+    assert background.wait(PATIENCE)
     fusenum.clear_cache()
     fusenum.set_disk_cache(*previous)
 
 
 class BlockedCompiler:
-    """``compile_object`` whose compilations of modules containing ``marker`` wait for ``release``."""
+    """``compile_object`` whose compilations of modules containing ``marker`` wait for ``release``
+    (only first builds: background optimizing goes through unhindered)."""
 
     def __init__(self, monkeypatch, marker: str, error: Exception | None = None):
         self.real = kernels.jit.compile_object
@@ -38,14 +45,14 @@ class BlockedCompiler:
         self.blocked_calls = 0
         monkeypatch.setattr(kernels.jit, "compile_object", self)
 
-    def __call__(self, module_text: str, target):
-        if self.marker in module_text:
+    def __call__(self, module_text: str, target, quick: bool = False):
+        if self.marker in module_text and threading.current_thread().name != "fusenum-optimizer":
             self.blocked_calls += 1
             self.started.set()
             assert self.release.wait(PATIENCE), "never released"
             if self.error is not None:
                 raise self.error
-        return self.real(module_text, target)
+        return self.real(module_text, target, quick=quick)
 
 
 class Caller(threading.Thread):
@@ -112,3 +119,57 @@ def test_a_compile_error_reaches_every_thread_waiting_for_that_kernel(monkeypatc
     assert compiler.blocked_calls == 1 and kernels.cache_info().entries == 0
     monkeypatch.undo()
     np.testing.assert_array_equal(fusenum.evaluate("a / b + c", NAMES), NAMES["a"] / NAMES["b"] + NAMES["c"])
+
+
+def test_a_kernel_gives_the_same_bits_before_and_after_background_optimizing(monkeypatch):
+    monkeypatch.setattr(kernels, "TIERED", True)
+    values = {"a": np.linspace(-30, 30, 1001), "b": np.linspace(0.1, 9, 1001)}
+    text = "exp(a / 7) * log(b) + tanh(a) * sqrt(b)"
+    quick = fusenum.evaluate(text, values)
+    kernel = next(iter(kernels._kernels.values()))
+    assert background.wait(PATIENCE)
+    assert kernel.quick is not None and kernel.compiled is not kernel.quick  # the optimized build is in use
+    optimized = fusenum.evaluate(text, values)
+    np.testing.assert_array_equal(quick.view(np.int64), optimized.view(np.int64))
+
+
+def test_an_evicted_unused_kernel_frees_its_machine_code(monkeypatch):
+    monkeypatch.setattr(kernels, "MAX_KERNELS", 2)
+    fusenum.evaluate("a * 3 + b", NAMES)
+    assert background.wait(PATIENCE)
+    first = next(iter(kernels._kernels.values()))
+    trackers = [weakref.ref(compiled.tracker) for compiled in (first.compiled, first.quick) if compiled]
+    del first
+    fusenum.evaluate("a * 4 + b", NAMES)
+    fusenum.evaluate("a * 5 + b", NAMES)
+    fusenum.clear_cache()  # plans hold their kernels
+    assert background.wait(PATIENCE)
+    gc.collect()
+    assert trackers and all(tracker() is None for tracker in trackers)
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    ("FUSENUM_MAX_KERNELS", "0", "FUSENUM_MAX_KERNELS must be a positive integer, not '0'"),
+    ("FUSENUM_MAX_KERNELS", "many", "FUSENUM_MAX_KERNELS must be a positive integer, not 'many'"),
+    ("FUSENUM_COMPILE", "fast", "FUSENUM_COMPILE must be 'tiered' or 'optimized', not 'fast'"),
+])
+def test_bad_compile_settings_fail_clearly_at_import(variable, value, message):
+    done = subprocess.run([sys.executable, "-c", "import fusenum"], capture_output=True, text=True,
+                          env=dict(os.environ, **{variable: value}))
+    assert done.returncode != 0 and f"ConfigurationError: {message}" in done.stderr
+
+
+def test_compile_settings_are_read_from_the_environment():
+    code = "from fusenum.runtime import kernels; print(kernels.MAX_KERNELS, kernels.TIERED)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=dict(os.environ, FUSENUM_MAX_KERNELS="77", FUSENUM_COMPILE="optimized"))
+    assert done.stdout.split() == ["77", "False"], done.stderr
+
+
+def test_a_kernel_nobody_waits_for_is_built_optimized_at_once(monkeypatch):
+    monkeypatch.setattr(kernels, "TIERED", True)
+    with kernels.nobody_waiting():
+        result = fusenum.evaluate("a * 7 - c", NAMES)
+    kernel = next(iter(kernels._kernels.values()))
+    assert kernel.quick is None and background.pending() == 0
+    np.testing.assert_array_equal(result, NAMES["a"] * 7 - NAMES["c"])

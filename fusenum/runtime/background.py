@@ -1,0 +1,87 @@
+"""One background thread for work nobody waits for: optimizing kernels after their quick first build.
+
+:func:`submit` queues a callable; the thread starts on first use, runs jobs in
+order, and reports a job's exception as a warning (the quick kernel simply
+stays). :func:`wait` blocks until the queue is empty (tests and benchmarks use
+it to measure steady state). At exit the thread finishes the jobs queued (at
+most a few dozen: :mod:`.kernels` stops queuing beyond that), so their
+optimized code reaches the disk cache and LLVM never compiles while the
+interpreter shuts down. A forked child
+starts with an empty queue (its parent's thread does not exist there).
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+import warnings
+from collections import deque
+from typing import Callable
+
+_jobs: deque = deque()
+_condition = threading.Condition()
+_state = {"thread": None, "busy": False, "stopping": False}
+
+
+def submit(job: Callable[[], None]) -> None:
+    """Run ``job()`` on the background thread."""
+    with _condition:
+        if _state["stopping"]:
+            return
+        _jobs.append(job)
+        if _state["thread"] is None:
+            _state["thread"] = threading.Thread(target=_run, name="fusenum-optimizer", daemon=True)
+            _state["thread"].start()
+        _condition.notify_all()
+
+
+def wait(timeout: float | None = None) -> bool:
+    """Block until every submitted job has run; False if ``timeout`` seconds passed first."""
+    with _condition:
+        return _condition.wait_for(lambda: not _jobs and not _state["busy"], timeout)
+
+
+def pending() -> int:
+    """Jobs queued or running."""
+    with _condition:
+        return len(_jobs) + _state["busy"]
+
+
+def _run() -> None:
+    while True:
+        with _condition:
+            _condition.wait_for(lambda: _jobs or _state["stopping"])
+            if not _jobs:  # stopping, and nothing left to do
+                _condition.notify_all()
+                return
+            job = _jobs.popleft()
+            _state["busy"] = True
+        try:
+            job()
+        except Exception as exc:  # the quick kernel stays in use; nothing is lost
+            warnings.warn(f"fusenum: optimizing a kernel in the background failed: {exc!r}", RuntimeWarning)
+        finally:
+            with _condition:
+                _state["busy"] = False
+                _condition.notify_all()
+
+
+@atexit.register
+def _stop() -> None:
+    with _condition:
+        _state["stopping"] = True
+        _condition.notify_all()
+        thread = _state["thread"]
+    if thread is not None and thread is not threading.current_thread():
+        thread.join()
+
+
+def _forked_child() -> None:
+    global _condition
+    _jobs.clear()
+    _condition = threading.Condition()
+    _state.update(thread=None, busy=False)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked_child)

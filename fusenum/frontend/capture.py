@@ -124,7 +124,7 @@ def reduction(row: reductions.Reduction, dtype: np.dtype, shape: tuple[int, ...]
     """
     try:
         token = _reduce_token(row, axis, keepdims, requested)
-        axes = reductions.normalize_axes(token[2], len(shape))
+        axes = reductions.normalize_axes(token[2], len(shape), row.name)
         key = (token, dtype)
         result = DTYPES.get(key)
         if result is None:

@@ -45,6 +45,11 @@ def evaluate(ex: str | LazyArray, local_dict: dict | None = None, global_dict: d
     (``'K'`` follows the inputs, ``'A'``, ``'C'``, ``'F'``). A scalar result is
     a 0-d array.
 
+    Only the dtypes fusenum compiles are computed: a reduction asked for
+    ``dtype=object`` (NumPy then sums or multiplies Python objects) raises
+    :class:`~fusenum.UnsupportedDTypeError`, as an object operand does (a
+    lazy array's reduction computes it with NumPy instead).
+
     ``ex`` may also be a :class:`~fusenum.LazyArray` (which holds its own
     operands, so the dicts do not apply): see :func:`fusenum.frontend.lazy.evaluate_lazy`.
     """

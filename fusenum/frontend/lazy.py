@@ -40,7 +40,7 @@ import numpy as np
 from . import capture, forcing
 from ..ir.ops import BINARY_SYMBOLS, OPS, UNARY_SYMBOLS, Op
 from ..ir.reductions import Reduction
-from ..ir.typing import PY_SCALARS, SUPPORTED, check_dtype, scalar_key
+from ..ir.typing import PY_SCALARS, SUPPORTED, check_dtype, operator_rewrite, scalar_key
 
 __all__ = ["LazyArray", "lazy"]
 
@@ -418,12 +418,41 @@ def force_all(x: Any) -> Any:
 
 def _operator(op: Op, python_operator: Callable, *operands: Any) -> Any:
     """``python_operator(*operands)`` captured, or computed by NumPy if fusenum cannot compile it."""
-    result = capture_operation(op, operands)
+    result = None
+    if op is _POWER and type(operands[1]) in (int, float) and type(operands[0]) is LazyArray:
+        result = _power_operator(*operands)
+    if result is None:
+        result = capture_operation(op, operands)
     if result is not None:
         return result
     if any(getattr(type(x), "__array_ufunc__", 0) is None for x in operands):
         return NotImplemented  # the other operand opted out of NumPy's operators; let Python ask it
     return python_operator(*map(force, operands))
+
+
+_POWER = OPS["power"]
+# NumPy's complex multiply and square loops compute a one-element call whose output is
+# an input (an in-place operator) in their plain C loop, without the fused multiply-add
+# of their SIMD loop (and fusenum's kernels): the last bit can differ.
+_ONE_ELEMENT_IN_PLACE = frozenset({"multiply", "square"})
+
+
+def _numpy_in_place(op: Op, target: LazyArray, other: Any) -> LazyArray:
+    """``target <op>= other`` computed by NumPy in place on a copy of ``target``'s value."""
+    value = target.compute().copy()
+    in_place = getattr(operator, f"i{_method_stem(op)}")
+    return lazy(in_place(value, force(other)))
+
+
+def _power_operator(base: LazyArray, exponent: int | float) -> LazyArray | None:
+    """``base ** exponent`` as the unary operation NumPy's operator computes instead of ``power``
+    for these few exponents (``square`` for 2: :func:`fusenum.ir.typing.operator_rewrite`).
+
+    The exponent's value is known now, so the rewrite is captured as the operation
+    itself, with no run-time operand, exactly as the string front end does for a literal.
+    """
+    rewrite = operator_rewrite(base._dtype, exponent)
+    return None if rewrite is None else capture_operation(OPS[rewrite], (base,))
 
 
 def _in_place(op: Op, python_operator: Callable, target: LazyArray, other: Any) -> Any:
@@ -437,6 +466,9 @@ def _in_place(op: Op, python_operator: Callable, target: LazyArray, other: Any) 
     result = _operator(op, python_operator, target, other)
     if result is NotImplemented or _stands_for_scalar(target):
         return result
+    if type(result) is LazyArray and result._op in _ONE_ELEMENT_IN_PLACE and result._dtype.kind == "c" \
+            and math.prod(target._shape) == 1:
+        return _numpy_in_place(op, target, other)
     native = target._dtype.newbyteorder("=")
     if result.shape != target._shape or not np.can_cast(result.dtype, native, "same_kind"):
         out = capture.writable_stand_in(target._dtype, target._shape)

@@ -18,7 +18,7 @@ is computed into when it is an ndarray (or LazyArray) of exactly the result's
 shape and dtype. It falls back to NumPy -- forced inputs, NumPy's scalar or
 ndarray -- for ``where=`` (other than ``True``), ``initial=``, any other
 ``out=`` (NumPy reduces in ``out``'s dtype), a first argument that is not a
-LazyArray, dtypes fusenum does not compile, and arguments NumPy accepts that
+LazyArray, dtypes fusenum does not compile (``dtype=object``: NumPy's Python objects), and arguments NumPy accepts that
 fusenum does not capture; NumPy's errors are raised at capture.
 
 Everything else -- other ufuncs, ufunc methods and keywords, other NumPy

@@ -61,7 +61,13 @@ class Node:
     def value(self) -> np.generic:
         """The NumPy scalar of a ``const`` node."""
         assert self.op == "const"
-        return np.frombuffer(self.attr, dtype=self.dtype)[0]
+        data = self.attr if type(self.attr) is bytes else self.attr[0]
+        return np.frombuffer(data, dtype=self.dtype)[0]
+
+    @property
+    def is_array(self) -> bool:
+        """Whether a ``const`` node stands for a 0-d array (NumPy computes with it as an array)."""
+        return type(self.attr) is tuple
 
     def __repr__(self) -> str:
         if self.op == "input":
@@ -79,11 +85,18 @@ def make(op: str, args: tuple[Node, ...], dtype: np.dtype) -> Node:
     return Node(op, tuple(args), np.dtype(dtype))
 
 
-def const(value: np.generic) -> Node:
-    """A constant node holding NumPy scalar ``value`` (its dtype made native)."""
+def const(value: np.generic, array: bool = False) -> Node:
+    """A constant node holding NumPy scalar ``value`` (its dtype made native).
+
+    ``array`` marks a 0-d array (say the result of ``np.where`` on numbers): NumPy
+    code computes with it as with an array, through ufuncs, where a NumPy scalar
+    meeting a Python number follows Python's operators. The mark is part of the
+    node's identity (its ``attr`` is then a 1-tuple of the bytes).
+    """
     arr = np.asarray(value)
     dtype = arr.dtype.newbyteorder("=")
-    return Node("const", (), dtype, arr.astype(dtype).tobytes())
+    data = arr.astype(dtype).tobytes()
+    return Node("const", (), dtype, (data,) if array else data)
 
 
 def input_slot(slot: int, dtype: np.dtype) -> Node:
@@ -98,7 +111,7 @@ def cast(node: Node, dtype: np.dtype) -> Node:
         return node
     if node.op == "const":
         with np.errstate(all="ignore"):
-            return const(node.value.astype(dtype))
+            return const(node.value.astype(dtype), node.is_array)
     return Node("cast", (node,), dtype)
 
 

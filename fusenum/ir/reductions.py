@@ -72,13 +72,17 @@ class ReduceAttr:
 def dtypes(reduction: str, dtype: np.dtype, requested: np.dtype | None = None) -> tuple[np.dtype, np.dtype]:
     """``(accumulator dtype, result dtype)`` of reducing ``dtype`` (``requested`` is ``dtype=``).
 
-    Raises NumPy's own error if NumPy refuses the combination.
+    Raises NumPy's own error if NumPy refuses the combination. The result is
+    asked for with ``keepdims=True``: NumPy then returns an array, whose dtype is
+    the answer even where a 0-d result would be a Python object (``dtype=object``
+    reduces to a Python int or float, which ``np.asarray`` would retype as int64
+    or float64).
     """
     row = REDUCTIONS[reduction]
     stand_in = np.zeros(1, dtype)
     kwargs = {"dtype": requested} if requested is not None else {}
     with np.errstate(all="ignore"):
-        result = np.asarray(row.numpy(stand_in, **kwargs)).dtype
+        result = row.numpy(stand_in, keepdims=True, **kwargs).dtype
     if reduction in ("any", "all"):
         return np.dtype(bool), result
     if reduction == "mean":
@@ -124,14 +128,20 @@ def check_arguments(row: Reduction, axis, keepdims, dtype) -> None:
         raise TypeError(f"{row.name}() got an unexpected keyword argument 'dtype'")
 
 
-def normalize_axes(axis, ndim: int) -> tuple[int, ...]:
+def normalize_axes(axis, ndim: int, reduction: str | None = None) -> tuple[int, ...]:
     """``axis`` (None, int or tuple) as sorted non-negative axes of an ``ndim``-dimensional array.
 
     Raises NumPy's ``AxisError`` for an axis out of range and ``ValueError`` for
-    a repeated one, with NumPy's messages.
+    a repeated one, with NumPy's messages. For a 0-d array, ``reduction`` (a row
+    name) decides whether an int axis ``0`` or ``-1`` means no axis at all, as
+    NumPy's ufunc reductions take it (``np.sum(s, 0)``), or is out of range
+    (``np.mean(s, 0)``): the installed NumPy is asked.
     """
     if axis is None:
         return tuple(range(ndim))
+    if ndim == 0 and reduction is not None and not isinstance(axis, tuple) and axis in (0, -1) \
+            and _zero_d_takes_axis(reduction, int(axis)):
+        return ()
     axes = axis if isinstance(axis, tuple) else (axis,)
     normalized = []
     for ax in axes:
@@ -148,3 +158,13 @@ def result_shape(shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool) 
     if keepdims:
         return tuple(1 if ax in axes else n for ax, n in enumerate(shape))
     return tuple(n for ax, n in enumerate(shape) if ax not in axes)
+
+
+@lru_cache(maxsize=None)
+def _zero_d_takes_axis(reduction: str, axis: int) -> bool:
+    """Whether NumPy's ``reduction`` of a 0-d array accepts the int ``axis`` (as no axis)."""
+    try:
+        REDUCTIONS[reduction].numpy(np.zeros((), np.float64), axis=axis)
+    except np.exceptions.AxisError:
+        return False
+    return True

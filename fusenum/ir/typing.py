@@ -15,10 +15,14 @@ whose answer NumPy 2 then knows without computing).
 When every operand is a constant the operation is evaluated right away by
 Python on the values, so literal-only subexpressions mean exactly what they
 mean in Python: ``2**-1`` is ``0.5``, ``1/0`` raises ``ZeroDivisionError``,
-``sqrt(4)`` is the strong NumPy scalar ``np.float64(2.0)``.
+``sqrt(4)`` is the strong NumPy scalar ``np.float64(2.0)``. A constant that
+NumPy code would hold as a 0-d array (``where(1, 5, 0.5)``) stays one, so
+arithmetic on it is NumPy's, as in NumPy code: ``2j / where(1, 0, 0.5)`` is
+``nan+infj``, not a ``ZeroDivisionError``.
 """
 from __future__ import annotations
 
+import functools
 import operator
 
 import numpy as np
@@ -64,16 +68,21 @@ def _is_constant(operand: Operand) -> bool:
 
 
 def _constant_value(operand: Operand):
-    return operand.value if isinstance(operand, Node) else operand
+    """What NumPy code holds for a constant: a Python number, a NumPy scalar or a 0-d array."""
+    if not isinstance(operand, Node):
+        return operand
+    return np.asarray(operand.value) if operand.is_array else operand.value
 
 
 def _as_operand(value) -> Operand:
-    """A folded result: Python scalars stay weak, NumPy values become strong constants."""
+    """A folded result: Python scalars stay weak, NumPy values become strong constants
+    (a 0-d array stays one, so that folding goes on with NumPy's arithmetic)."""
     if type(value) in PY_SCALARS:
         return value
+    array = isinstance(value, np.ndarray)
     value = np.asarray(value)
     check_dtype(value.dtype, "a constant")
-    return nodes.const(value[()])
+    return nodes.const(value[()], array)
 
 
 class Builder:
@@ -113,6 +122,10 @@ class Builder:
                 return _as_operand(fold(*values))
         if not any(isinstance(x, Node) for x in operands):
             raise NeedsValue(x.source for x in operands if isinstance(x, WeakVar))
+        if python and op.name == "power":
+            rewritten = self._power_operator(*operands)
+            if rewritten is not None:
+                return rewritten
         if op.expand is not None:
             expanded = op.expand(self, *operands)
             if expanded is not None:
@@ -137,8 +150,20 @@ class Builder:
                 return known
         args = tuple(self._convert(x, dtype, op) for x, dtype in zip(operands, loop_dtypes))
         if op.name == "power":
-            return _power(args, out_dtype, descriptors[0], operands[1] if python else None)
+            return _power(args, out_dtype)
         return nodes.make(op.name, args, out_dtype)
+
+    def _power_operator(self, base: Operand, exponent: Operand) -> Operand | None:
+        """``base ** exponent`` as NumPy's operator computes it for a Python-scalar exponent
+        (see :func:`operator_rewrite`), or None where that is ``power``."""
+        if not isinstance(base, Node):
+            return None
+        if isinstance(exponent, WeakVar):
+            if _rewrite_may_matter(base.dtype, exponent.pytype):
+                raise NeedsValue([exponent.source])
+            return None
+        rewrite = operator_rewrite(base.dtype, exponent) if type(exponent) in (int, float) else None
+        return None if rewrite is None else self.apply(rewrite, base)
 
     def reduce(self, name: str, operand: Operand, axis=None, keepdims: bool = False, dtype=None) -> Operand:
         """``np.<name>(operand, axis=axis, keepdims=keepdims[, dtype=dtype])`` typed as NumPy types it.
@@ -173,11 +198,17 @@ class Builder:
         return nodes.const(array[()])
 
     def zero_like(self, operand: Operand) -> Operand:
-        """A zero of ``operand``'s type (weak if it is weak)."""
+        """Zeros of ``operand``'s type and shape (a weak zero if it is weak).
+
+        An array operand stays in the IR (``where(False, operand, 0)``): the
+        result's shape is the operand's, which for a reduction is not the shape
+        of the arrays bound to the expression.
+        """
         if isinstance(operand, WeakVar):
             return operand.pytype(0)
         if isinstance(operand, Node):
-            return nodes.const(np.zeros((), operand.dtype)[()])
+            zero = nodes.const(np.zeros((), operand.dtype)[()])
+            return zero if operand.op == "const" else self.apply("where", False, operand, zero)
         return type(operand)(0)
 
     def finish(self, result: Operand) -> tuple[Node, tuple[Source, ...]]:
@@ -256,20 +287,50 @@ def _out_of_range_comparison(op: Op, operands, loop_dtypes):
 # single-valued exponent of 2, -1 or 0.5 with the cheaper exact ufunc (which differs
 # from pow() in the last bit, and at -0.0 and -inf for sqrt).
 _POWER_REWRITES = {2.0: "square", -1.0: "reciprocal", 0.5: "sqrt"}
-# The ** operator does it too, for float and complex arrays of any precision, but only
-# for these Python literals (NumPy's fast_scalar_power): 2 and -1 as ints, 0.5 as a float.
+# The ** operator does it too (NumPy's fast_scalar_power), before typing, for an array
+# base and only these Python literals: 2 and -1 as ints, 0.5 as a float.
 _OPERATOR_REWRITES = {(int, 2): "square", (int, -1): "reciprocal", (float, 0.5): "sqrt"}
 
 
-def _power(args: tuple[Node, Node], out_dtype: np.dtype, base_descriptor, literal) -> Node:
+def operator_rewrite(base: np.dtype, exponent: int | float) -> str | None:
+    """The unary op-table operation that NumPy's ``array ** exponent`` computes instead of
+    ``power`` for an array of dtype ``base`` and a Python ``int`` or ``float`` exponent, or None.
+
+    Float and complex arrays always take the rewrite (NumPy's ``fast_scalar_power``);
+    for integers and bools the installed NumPy is asked, since versions differ (NumPy
+    2.4 squares them, so a bool array squared is int8, not int64). Integer ``square``
+    and ``power`` agree bit for bit, so only a different result dtype makes it count.
+    """
+    rewrite = _OPERATOR_REWRITES.get((type(exponent), exponent))
+    if rewrite is None or base.kind in "fc":
+        return rewrite
+    return rewrite if _numpy_rewrites(base, type(exponent), exponent) else None
+
+
+@functools.lru_cache(maxsize=None)
+def _numpy_rewrites(base: np.dtype, kind: type, exponent) -> bool:
+    """Whether NumPy's ``**`` gives an integer or bool array the rewrite's dtype, not ``power``'s."""
+    probe = np.ones(1, base)
+    rewrite = OPS[_OPERATOR_REWRITES[kind, exponent]].ufunc
+    with np.errstate(all="ignore"):
+        try:
+            by_operator = (probe ** kind(exponent)).dtype
+            by_rewrite = rewrite(probe).dtype
+        except (TypeError, ValueError, ArithmeticError):
+            return False
+        return by_operator == by_rewrite != np.power(probe, kind(exponent)).dtype
+
+
+def _rewrite_may_matter(base: np.dtype, kind: type) -> bool:
+    """Whether ``base ** x`` for a Python ``x`` of type ``kind`` depends on x's value through
+    :func:`operator_rewrite` (float32/64 power loops rewrite at run time by themselves)."""
+    if base.kind == "f" and base.itemsize >= 4:
+        return False
+    return any(operator_rewrite(base, value) is not None for t, value in _OPERATOR_REWRITES if t is kind)
+
+
+def _power(args: tuple[Node, Node], out_dtype: np.dtype) -> Node:
     base, exponent = args
-    if literal is not None and isinstance(base_descriptor, np.dtype) and base_descriptor.kind in "fc":
-        loop_does_it = base.dtype.kind == "f" and base.dtype.itemsize >= 4
-        if isinstance(literal, WeakVar) and literal.pytype in (int, float) and not loop_does_it:
-            raise NeedsValue([literal.source])
-        rewrite = _OPERATOR_REWRITES.get((type(literal), literal))
-        if rewrite is not None:
-            return nodes.make(rewrite, (base,), out_dtype)
     if base.dtype.kind == "f" and base.dtype.itemsize >= 4 and exponent.op == "const":
         rewrite = _POWER_REWRITES.get(float(exponent.value))
         if rewrite is not None:

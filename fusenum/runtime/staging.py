@@ -201,7 +201,7 @@ class _Call:
         attr = step.attr
         self.step = step
         shape = broadcast_shape(arrays)
-        axes = normalize_axes(attr.axis, len(shape))
+        axes = normalize_axes(attr.axis, len(shape), attr.reduction)
         self.count = math.prod(shape[ax] for ax in axes)
         if self.count == 0 and step.row.identity is None:
             raise ValueError(f"zero-size array to reduction operation {OPS[step.row.combine].ufunc.__name__} "

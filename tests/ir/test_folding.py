@@ -1,0 +1,47 @@
+"""Constant folding computes what NumPy code computes: a 0-d array (``np.where`` of numbers) meets
+Python numbers through NumPy's ufuncs, never through Python's arithmetic."""
+import warnings
+
+import numpy as np
+import pytest
+
+import fusenum
+from fusenum.ir.ops import BINARY_SYMBOLS
+
+from ..strategies import assert_same
+
+NAMES = {"a": 1, "b": 0, "c": 2.5}
+ZERO_D = ["where(a, 5, 0.5)", "where(a, b, 0.5)", "where(a, 3, 4)", "where(b, 2j, c)", "where(a, True, False)"]
+PYTHON = ["2j", "(1.5-1j)", "3", "-1.5", "True", "0"]
+SYMBOLS = sorted(BINARY_SYMBOLS)
+
+
+def _outcome(function):
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            return np.asarray(function()), None
+        except Exception as exc:  # noqa: BLE001 -- NumPy's error is the expected answer
+            return None, exc
+
+
+@pytest.mark.parametrize("symbol", SYMBOLS)
+@pytest.mark.parametrize("zero_d", ZERO_D)
+def test_operators_on_zero_d_results_fold_like_numpy(symbol, zero_d):
+    for python in PYTHON:
+        for text in (f"{python} {symbol} {zero_d}", f"{zero_d} {symbol} {python}"):
+            numpy_text = text.replace("where(", "np.where(")
+            expected, error = _outcome(lambda: eval(numpy_text, {"np": np}, dict(NAMES)))  # noqa: S307 -- our own text
+            got, got_error = _outcome(lambda: fusenum.evaluate(text, local_dict=dict(NAMES)))
+            if error is not None:
+                assert type(got_error) is type(error), (text, got_error, error)
+            else:
+                assert got_error is None, (text, got_error)
+                assert_same(expected, got)
+
+
+def test_numpy_scalars_keep_pythons_arithmetic():
+    # np.sqrt(25.0) is a NumPy scalar, a float: (1.5-1j) / it is Python's complex division
+    got = fusenum.evaluate("(1.5-1j) / sqrt(25.0)")
+    assert_same(np.asarray((1.5 - 1j) / np.sqrt(25.0)), got)
+    assert_same(np.asarray((1.5 - 1j) / np.where(1, 5, 0.5)), fusenum.evaluate("(1.5-1j) / where(1, 5, 0.5)"))

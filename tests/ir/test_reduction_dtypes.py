@@ -1,0 +1,40 @@
+"""Reduction typing asks NumPy for the result dtype as an array, so ``dtype=object`` is seen for what it is."""
+import numpy as np
+import pytest
+
+import fusenum
+from fusenum import lazy
+from fusenum.ir import reductions
+
+TAKES_DTYPE = [name for name, row in reductions.REDUCTIONS.items() if row.takes_dtype]
+ARGUMENT_DTYPES = ["bool", "int8", "int64", "uint32", "float16", "float32", "float64", "complex128"]
+REQUESTED = [None, "int8", "uint64", "float16", "float64", "complex64", "object"]
+
+
+@pytest.mark.parametrize("requested", REQUESTED)
+@pytest.mark.parametrize("dtype", ARGUMENT_DTYPES)
+@pytest.mark.parametrize("name", TAKES_DTYPE)
+def test_result_dtype_is_numpys(name, dtype, requested):
+    kwargs = {} if requested is None else {"dtype": requested}
+    x = np.ones(3, dtype)
+    try:
+        with np.errstate(all="ignore"):
+            expected = reductions.REDUCTIONS[name].numpy(x, axis=0, keepdims=True, **kwargs).dtype
+    except TypeError:
+        pytest.skip("NumPy refuses it")
+    _, result = reductions.dtypes(name, np.dtype(dtype), None if requested is None else np.dtype(requested))
+    assert result == expected
+
+
+@pytest.mark.parametrize("name", TAKES_DTYPE)
+def test_object_reductions_are_refused_by_evaluate_and_computed_by_numpy_for_lazy(name):
+    b = np.arange(1, 30)
+    with pytest.raises(fusenum.UnsupportedDTypeError,
+                       match=rf"^{name}\(\) of int64 has dtype object, which fusenum does not support"):
+        fusenum.evaluate(f"{name}(b, dtype='O')")
+    expected = getattr(np, name)(b, dtype=object)
+    got = getattr(np, name)(lazy(b), dtype=object)
+    assert type(got) is type(expected) and got == expected
+    expected = getattr(np, name)(b.astype(float), dtype=object)
+    got_method = getattr(lazy(b.astype(float)), name)(dtype=object)
+    assert type(got_method) is type(expected) and got_method == expected

@@ -510,7 +510,7 @@ def _binary_methods(op: Op) -> dict[str, Callable]:
         return _in_place(op, python_operator, self, other)
 
     methods = {f"__{stem}__": forward}
-    if op.weak_cast != "compare":  # Python reflects a comparison into its mirror image itself
+    if op.weak_conversion != "compare":  # Python reflects a comparison into its mirror image itself
         methods.update({f"__r{stem}__": reflected, f"__i{stem}__": in_place})
     return methods
 

@@ -144,7 +144,7 @@ class Builder:
             raise NotImplementedError(f"fusenum does not implement {op.name}() for "
                                       f"{', '.join(map(_describe, descriptors))}")
 
-        if op.weak_cast == "compare":
+        if op.weak_conversion == "compare":
             known = _out_of_range_comparison(op, operands, loop_dtypes)
             if known is not None:
                 return known
@@ -231,7 +231,7 @@ class Builder:
 
     def _convert(self, operand: Operand, dtype: np.dtype, op: Op) -> Node:
         """``operand`` as a node of loop dtype ``dtype`` (NumPy's weak-scalar conversion)."""
-        wrap = op.weak_cast == "wrap"
+        wrap = op.weak_conversion == "wrap"
         if isinstance(operand, Node):
             return nodes.cast(operand, dtype)
         if isinstance(operand, WeakVar):

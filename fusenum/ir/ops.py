@@ -110,8 +110,20 @@ class Op:
         return self.weak_cast() if callable(self.weak_cast) else self.weak_cast
 
     def rule_for(self, kind: str) -> str | None:
-        """The lowering rule for a loop whose dtype has NumPy kind ``kind``."""
-        return self.rules.get(kind)
+        """The lowering rule for a loop whose dtype has NumPy kind ``kind``, or None: NumPy has no
+        such loop, fusenum does not implement it, or cannot give the installed NumPy's answer
+        (see :meth:`unavailable`)."""
+        return None if self.unavailable(kind) else self.rules.get(kind)
+
+    def unavailable(self, kind: str) -> str | None:
+        """Why a rule this row has for ``kind`` cannot give the installed NumPy's answer, or None.
+
+        NumPy wheels up to 2.2 compute the complex arc functions with NumPy's own code rather
+        than the C library's, which fusenum's kernels call; NumPy is asked (once) which it does.
+        """
+        if kind == "c" and kind in self.rules:
+            return numpy_behaviour.complex_differs_from_c_library(self.name)
+        return None
 
 
 def _where_weak_cast() -> str:

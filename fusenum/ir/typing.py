@@ -141,8 +141,9 @@ class Builder:
             check_dtype(dtype, f"{op.name}() of {', '.join(map(_describe, descriptors))}")
         loop_kind = loop_dtypes[op.loop_arg].kind
         if op.rule_for(loop_kind) is None:
+            why = op.unavailable(loop_kind)
             raise NotImplementedError(f"fusenum does not implement {op.name}() for "
-                                      f"{', '.join(map(_describe, descriptors))}")
+                                      f"{', '.join(map(_describe, descriptors))}" + (f": {why}" if why else ""))
 
         if op.weak_conversion == "compare":
             known = _out_of_range_comparison(op, operands, loop_dtypes)

@@ -11,7 +11,10 @@ with NumPy's NaN rules.
 The transcendental functions (``sqrt exp log sin cos tan sinh cosh tanh`` and
 the inverse ones) are the C library's ``csqrt``, ``cexp``, ... called for each
 lane: NumPy calls the same glibc functions, so the results, branch cuts and
-special values are NumPy's exactly. ``power`` follows NumPy's ``npy_cpow``
+special values are NumPy's exactly. ``exp2``, ``expm1``, ``log2``, ``log10`` and
+``log1p`` follow NumPy's formulas (``clog`` or ``cexp`` with a constant factor,
+or real ``expm1``/``cos``/``sin``/``exp`` and ``hypot``/``log``/``atan2``) on the
+same C library calls, so they too are NumPy's bit for bit. ``power`` follows NumPy's ``npy_cpow``
 (repeated multiplication for small integer exponents) and calls ``cpow``
 otherwise.
 """
@@ -340,3 +343,48 @@ def _cpower(em, node, args, arg):
     result = em.select(base_zero, zero_power, result)
     exponent_zero = b.and_(b.fcmp_ordered("==", e.re, zero), b.fcmp_ordered("==", e.im, zero))
     return em.select(exponent_zero, Pair(one, zero), result)
+
+
+# ---- exp2, expm1, log2, log10, log1p: NumPy's formulas (funcs.inc.src) on libm calls ---------------
+def _libm(em: Emitter, name: str, part: np.dtype, *args):
+    return em.per_lane(mathlib.libm_name(name, part), *args)
+
+
+def _scaled(em: Emitter, z: Pair, factor: float, part: np.dtype) -> Pair:
+    """Both parts of ``z`` times NumPy's constant ``factor`` rounded to the part's precision."""
+    constant = em.constant_like(z.re, float(np.asarray(factor, part)))
+    return Pair(em.b.fmul(z.re, constant), em.b.fmul(z.im, constant))
+
+
+@rule("clog_scaled")
+def _clog_scaled(em, node, args, arg):
+    """``log2``/``log10``: NumPy's ``clog(z)`` with both parts times ``log2(e)``/``log10(e)``."""
+    part = _part(node)
+    return _scaled(em, c_library(em, "clog", part, args[0]), {"log2": np.log2(np.e), "log10": np.log10(np.e)}[arg],
+                   part)
+
+
+@rule("cexp2")
+def _cexp2(em, node, args, arg):
+    """NumPy's ``exp2``: ``cexp`` of both parts times ``ln 2``."""
+    part = _part(node)
+    return c_library(em, "cexp", part, _scaled(em, args[0], np.log(2.0), part))
+
+
+@rule("cexpm1")
+def _cexpm1(em, node, args, arg):
+    """NumPy's ``expm1``: ``(expm1(x) cos(y) - 2 sin(y/2)**2, exp(x) sin(y))``."""
+    part, z, b = _part(node), args[0], em.b
+    half = _libm(em, "sin", part, b.fdiv(z.im, em.constant_like(z.im, 2.0)))
+    re = b.fsub(b.fmul(_libm(em, "expm1", part, z.re), _libm(em, "cos", part, z.im)),
+                b.fmul(b.fmul(em.constant_like(half, 2.0), half), half))
+    return Pair(re, b.fmul(_libm(em, "exp", part, z.re), _libm(em, "sin", part, z.im)))
+
+
+@rule("clog1p")
+def _clog1p(em, node, args, arg):
+    """NumPy's ``log1p``: ``(log(hypot(x + 1, y)), atan2(y, x + 1))``."""
+    part, z, b = _part(node), args[0], em.b
+    shifted = b.fadd(z.re, em.constant_like(z.re, 1.0))
+    return Pair(_libm(em, "log", part, _libm(em, "hypot", part, shifted, z.im)),
+                _libm(em, "atan2", part, z.im, shifted))

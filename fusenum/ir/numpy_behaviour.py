@@ -50,6 +50,57 @@ def power_loop_rewrites(dtype: np.dtype) -> frozenset[float]:
     return frozenset(found)
 
 
+# The unary ufuncs NumPy's ``**`` operator may compute instead of ``power``, by exponent value
+# (its fast_scalar_power: up to NumPy 2.2 for any int or float scalar or 0-d array of these
+# values, and 1 too; from 2.3 for the Python int 2 and -1 and the Python float 0.5 only).
+_OPERATOR_REWRITES = {2.0: np.square, -1.0: np.reciprocal, 0.5: np.sqrt, 1.0: np.positive}
+
+
+def _base_probe(dtype: np.dtype) -> np.ndarray:
+    if dtype.kind == "f":
+        return _float_probe(dtype)
+    if dtype.kind == "c":
+        ordinary = _float_probe(np.float64)[9:]
+        with np.errstate(all="ignore"):
+            return np.concatenate([_complex_grid(np.dtype(np.complex128)), ordinary + 1j * ordinary[::-1]]).astype(dtype)
+    return np.arange(-3, 4).astype(dtype)
+
+
+def operator_power_rewrite(base: np.dtype, exponent) -> str | None:
+    """The name of the unary ufunc (``square``, ``reciprocal``, ``sqrt``, ``positive``) that the
+    installed NumPy's ``array ** exponent`` computes instead of ``power`` for an array of dtype
+    ``base``, or None. ``exponent`` is a Python or NumPy scalar or a 0-d array. Only a rewrite
+    that changes the result (its bits or its dtype) on some value counts."""
+    if isinstance(exponent, np.ndarray):
+        if exponent.ndim:
+            return None
+        key = (np.ndarray, exponent.dtype, exponent.item())
+    elif isinstance(exponent, np.generic):
+        key = (type(exponent), None, exponent.item())
+    else:
+        key = (type(exponent), None, exponent)
+    value = key[2]
+    if isinstance(value, complex) or not isinstance(value, (int, float)) or float(value) not in _OPERATOR_REWRITES:
+        return None
+    return _operator_rewrite(np.dtype(base), key)
+
+
+@functools.lru_cache(maxsize=None)
+def _operator_rewrite(base: np.dtype, key: tuple) -> str | None:
+    kind, dtype, value = key
+    exponent = np.asarray(value, dtype) if kind is np.ndarray else kind(value)
+    rewrite = _OPERATOR_REWRITES[float(value)]
+    x = _base_probe(base)
+    with np.errstate(all="ignore"):
+        try:
+            by_operator = x ** exponent
+            by_rewrite = rewrite(x)
+            by_power = np.power(x, exponent)
+        except (TypeError, ValueError, ArithmeticError):
+            return None
+    return rewrite.__name__ if _same_bits(by_operator, by_rewrite) and not _same_bits(by_operator, by_power) else None
+
+
 @functools.lru_cache(maxsize=None)
 def clip_single_valued_bounds_win_ties(dtype: np.dtype) -> bool:
     """Whether ``np.clip`` of float ``dtype`` with single-valued bounds returns the bound when

@@ -1,9 +1,11 @@
 """Compare what fusenum does with what the installed NumPy does: the same values (dtype and
 bits) or the same error. Tests use it where NumPy versions differ, instead of expecting one
 version's behaviour."""
+import re
 import warnings
 
 import numpy as np
+import pytest
 
 
 def outcome(function):
@@ -30,3 +32,25 @@ def assert_same_outcome(numpy_function, fusenum_function, message: bool = True) 
     assert got_error is None, f"NumPy returned {expected!r}, fusenum raised {got_error!r}"
     assert got.dtype == expected.dtype and got.shape == expected.shape, (got, expected)
     assert got.tobytes() == expected.tobytes(), (got, expected)
+
+
+def assert_same_warnings_and_outcome(numpy_function, fusenum_function) -> None:
+    """Both warn alike (category and message) and have the same outcome, as above."""
+    def recorded(function):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result = np.asarray(function()), None
+            except Exception as exc:  # noqa: BLE001 -- NumPy's error is the expected answer
+                result = None, exc
+        return result, [(w.category, str(w.message)) for w in caught]
+
+    (expected, error), expected_warnings = recorded(numpy_function)
+    (got, got_error), got_warnings = recorded(fusenum_function)
+    assert got_warnings == expected_warnings
+    if error is not None:
+        with pytest.raises(type(error), match=f"^{re.escape(str(error))}$"):
+            raise got_error if got_error is not None else AssertionError(f"no error; returned {got!r}")
+        return
+    assert got_error is None, got_error
+    assert got.dtype == expected.dtype and got.shape == expected.shape and got.tobytes() == expected.tobytes()

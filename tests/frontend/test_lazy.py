@@ -11,7 +11,7 @@ from fusenum import LazyArray, lazy
 from fusenum.ir import numpy_behaviour
 
 from ..lazy_strategies import NumpyRefused, lazy_cases, run_case
-from ..numpy_outcome import assert_same_outcome
+from ..numpy_outcome import assert_same_outcome, assert_same_warnings_and_outcome
 from ..strategies import assert_same
 from ..ulp import ulp_distance
 
@@ -177,9 +177,9 @@ def test_scalar_conversions_of_arrays_raise_numpys_error_without_computing(conve
     assert compiled() == 0 and not r.is_forced
 
 
-def test_bool_of_an_empty_lazy_array_is_numpys_error():
-    with pytest.raises(ValueError, match="^The truth value of an empty array is ambiguous"):
-        bool(lazy(np.ones(0)) + 1)
+def test_bool_of_an_empty_lazy_array_is_numpys_answer():
+    """NumPy 2.2 raises ValueError; 2.0 and 2.1 warn (DeprecationWarning) and say False."""
+    assert_same_warnings_and_outcome(lambda: bool(np.ones(0) + 1), lambda: bool(lazy(np.ones(0)) + 1))
 
 
 def test_evaluate_into_out_writes_there_and_keeps_nothing():

@@ -10,7 +10,13 @@ runs in its own fresh process (a child of this script), one after the other:
   cannot write as one expression, is ``sum(a)`` then ``a - m``, as its users write it);
 * ``fusenum cold``: ``FUSENUM_CACHE_DIR`` set to a new, empty directory;
 * ``fusenum warm``: the same directory, in the next process (a persistent kernel cache,
-  once there is one, makes these first calls loads instead of compiles).
+  once there is one, makes these first calls loads instead of compiles);
+* ``fusenum never cold`` / ``warm``: the same with ``FUSENUM_TIERING=never`` (every call waits for
+  its kernel), beside the default ``auto`` (first calls interpreted while kernels compile).
+
+``--loop`` adds, per size, a loop of 1,000 calls of one expression in a fresh process (fusenum
+with an empty cache directory, so the loop starts interpreted; ``never`` timed after one warm-up
+call, today's steady state; numexpr), and the first call of a new expression at N = 100.
 
 Usage::
 
@@ -39,7 +45,9 @@ WORKLOAD = [
     "(a<b)&(b<c)", "maximum(a,b)", "a - mean(a)", "sum(a*b)", "log1p(a)", "cos(a)*sin(b)",
 ]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONTENDERS = ("numpy", "numexpr", "fusenum cold", "fusenum warm")
+CONTENDERS = ("numpy", "numexpr", "fusenum cold", "fusenum warm", "fusenum never cold", "fusenum never warm")
+#: The expression of the loop and single-call figures (``--loop``).
+LOOP_EXPRESSION = "2*a+3*b-c"
 
 
 def _numpy_workload(np) -> list:
@@ -96,22 +104,53 @@ def child(contender: str, size: int) -> dict:
     return {"file": getattr(module, "__file__", None), "import_numpy": numpy_import, "import": contender_import, "first": first, "second": second}
 
 
-def _run_child(contender: str, size: int, cache_dir: str) -> dict:
+def loop_child(contender: str, size: int) -> dict:
+    """Run in a fresh process: the first call at N = 100, then 1,000 calls at ``size``; seconds."""
+    import numpy as np
+    call = _calls(contender, np)[WORKLOAD.index(LOOP_EXPRESSION)]
+    rng = np.random.default_rng(0)
+    small = {name: rng.random(100) + 0.5 for name in "abc"}
+    started = time.perf_counter()
+    call(small)
+    first = time.perf_counter() - started
+    names = {name: rng.random(size) + 0.5 for name in "abc"}
+    if "never" in contender:
+        call(names)  # today's steady state: timed after the compile
+    started = time.perf_counter()
+    for _ in range(1000):
+        call(names)
+    return {"first_100": first, "loop": time.perf_counter() - started}
+
+
+def _run_child(contender: str, size: int, cache_dir: str, mode: str = "--child") -> dict:
     # The fusenum next to this script, not some installed one.
     path = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
-    env = dict(os.environ, FUSENUM_CACHE_DIR=cache_dir, PYTHONPATH=path)
-    done = subprocess.run([sys.executable, __file__, "--child", contender, "--size", str(size)],
+    env = dict(os.environ, FUSENUM_CACHE_DIR=cache_dir, PYTHONPATH=path,
+               FUSENUM_TIERING="never" if "never" in contender else "auto")
+    done = subprocess.run([sys.executable, __file__, mode, contender, "--size", str(size)],
                           env=env, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.splitlines()[-1])
 
 
 def measure(size: int) -> dict[str, list[dict]]:
-    """One fresh process per contender and condition (cold, then warm in the same cache directory)."""
+    """One fresh process per contender and condition (cold, then warm in the same cache directory;
+    each tiering policy its own directory)."""
     results: dict[str, list[dict]] = {}
-    with tempfile.TemporaryDirectory(prefix="fusenum-first-call-") as cache_dir:
+    with tempfile.TemporaryDirectory(prefix="fusenum-first-call-") as auto_dir, \
+            tempfile.TemporaryDirectory(prefix="fusenum-first-call-") as never_dir:
         for contender in CONTENDERS:
-            results[contender] = [_run_child(contender, size, cache_dir)]
+            results[contender] = [_run_child(contender, size, never_dir if "never" in contender else auto_dir)]
     return results
+
+
+def measure_loop(size: int) -> list[str]:
+    """Rows of the loop figures: each contender in a fresh process, fusenum with an empty cache."""
+    rows = []
+    for contender in ("numexpr", "fusenum cold", "fusenum never cold"):
+        with tempfile.TemporaryDirectory(prefix="fusenum-loop-") as cache_dir:
+            figures = _run_child(contender, size, cache_dir, "--loop-child")
+        rows.append(f"| {contender} | {size:,} | {figures['loop'] * 1e3:,.1f} | {figures['first_100'] * 1e3:,.2f} |")
+    return rows
 
 
 def _row(contender: str, size: int, runs: list[dict]) -> str:
@@ -127,11 +166,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="10000,1000000", help="comma-separated array sizes")
     parser.add_argument("--repeat", type=int, default=1, help="fresh processes per contender and size")
+    parser.add_argument("--loop", action="store_true", help="also a loop of 1,000 calls, and a first call at N=100")
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--loop-child", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.size)))
+        return
+    if args.loop_child:
+        print(json.dumps(loop_child(args.loop_child, args.size)))
         return
     print(f"{len(WORKLOAD)} expressions, each evaluated twice, every contender in fresh processes "
           f"(median of {args.repeat}); times in ms\n")
@@ -146,6 +190,13 @@ def main() -> None:
         for contender in CONTENDERS:
             print(_row(contender, size, runs[contender]), flush=True)
     print(f"\nfusenum: {runs['fusenum cold'][0]['file']}, numexpr: {runs['numexpr'][0]['file']}")
+    if args.loop:
+        print(f"\n1,000 calls of {LOOP_EXPRESSION!r} in a fresh process (fusenum: empty cache directory; "
+              "'never' timed after one warm-up call), and its first call at N = 100\n")
+        print("| contender | N | 1,000 calls (ms) | first call, N = 100 (ms) |")
+        print("| --- | ---: | ---: | ---: |")
+        for size in (int(s) for s in args.sizes.split(",")):
+            print("\n".join(measure_loop(size)), flush=True)
 
 
 if __name__ == "__main__":

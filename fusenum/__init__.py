@@ -10,6 +10,8 @@ Public API::
     fusenum.set_disk_cache(enabled, directory, max_bytes)  # compiled kernels on disk
                                                  # (env: FUSENUM_CACHE, FUSENUM_CACHE_DIR, FUSENUM_CACHE_MAX_BYTES)
     fusenum.get_simd() / fusenum.set_simd(name)  # SIMD level (env: FUSENUM_SIMD)
+    fusenum.set_tiering("auto")                  # first calls interpreted while the kernel compiles in the
+                                                 # background; "never", "always" (env: FUSENUM_TIERING)
 
 The pipeline, one folder per stage (dependencies point down, CI checks it)::
 
@@ -23,19 +25,21 @@ scalars), same shape, same values.
 """
 from .codegen.target import available as available_simd
 from .codegen.target import get_simd, set_simd
-from .errors import (CastingError, CompileError, ConfigurationError, DiskCacheWarning, ExpressionError,
-                     FusenumError, TargetError, UnsupportedDTypeError)
+from .errors import (ArgumentTypeError, CastingError, CompileError, ConfigurationError, ConstantOverflowError,
+                     DiskCacheWarning, ExpressionError, FusenumError, InvalidArgumentError, TargetError,
+                     UnsupportedDTypeError, UnsupportedOperationError)
 from .frontend import LazyArray, evaluate, explain, lazy
 from .runtime import (CacheInfo, DiskCache, cache_info, clear_cache, clear_disk_cache, get_disk_cache,
-                      get_num_threads, set_disk_cache, set_num_threads)
+                      get_num_threads, get_tiering, set_disk_cache, set_num_threads, set_tiering)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "evaluate", "explain", "lazy", "LazyArray", "get_num_threads", "set_num_threads", "cache_info", "clear_cache",
     "CacheInfo", "DiskCache", "get_disk_cache", "set_disk_cache", "clear_disk_cache", "DiskCacheWarning",
-    "get_simd", "set_simd", "available_simd",
+    "get_simd", "set_simd", "available_simd", "get_tiering", "set_tiering",
     "FusenumError", "ExpressionError", "UnsupportedDTypeError", "CastingError", "CompileError",
-    "ConfigurationError",
+    "ConfigurationError", "InvalidArgumentError", "ArgumentTypeError",
+    "ConstantOverflowError", "UnsupportedOperationError",
     "TargetError", "__version__",
 ]

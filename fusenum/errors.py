@@ -25,8 +25,12 @@ class FusenumError(Exception):
 class ExpressionError(FusenumError, ValueError):
     """The text is not a valid fusenum expression.
 
-    The message names the offending piece of text and its column (0-based, like
-    Python's ``ast``), e.g. ``unknown function 'foo' at column 4``.
+    The message names the offending piece of text and its column (0-based, in
+    characters of the text as given), e.g. ``unknown function 'foo' at column 4
+    in 'a + foo(b)'``. A long text is shown as a window of :data:`WINDOW`
+    characters each side of the column, so a megabyte of text does not make a
+    megabyte of message; the whole text is kept on ``.text`` and the column on
+    ``.column``.
     """
 
     def __init__(self, message: str, text: str | None = None, column: int | None = None):
@@ -35,12 +39,46 @@ class ExpressionError(FusenumError, ValueError):
         if column is not None:
             message = f"{message} at column {column}"
         if text is not None:
-            message = f"{message} in {text!r}"
+            message = f"{message} in {excerpt(text, column)}"
         super().__init__(message)
+
+
+#: Characters of the expression shown each side of an error's column.
+WINDOW = 40
+
+
+def excerpt(text: str, column: int | None = None) -> str:
+    """``repr(text)``, or for a long text the window of :data:`WINDOW` characters each side of
+    ``column`` (the start when None), with ``...`` outside the quotes where text is left out."""
+    center = 0 if column is None else min(max(column, 0), len(text))
+    start = max(center - WINDOW, 0)
+    end = min(start + 2 * WINDOW, len(text)) if column is None else min(center + WINDOW, len(text))
+    before = "..." if start > 0 else ""
+    after = "..." if end < len(text) else ""
+    return f"{before}{text[start:end]!r}{after}"
 
 
 class UnsupportedDTypeError(FusenumError, TypeError):
     """An operand has a dtype fusenum does not compile (object, datetime, ...)."""
+
+
+class InvalidArgumentError(FusenumError, ValueError):
+    """An argument has a value fusenum does not accept (``casting='bogus'``, ``order='X'``, a
+    read-only or wrongly shaped ``out=``...)."""
+
+
+class ArgumentTypeError(FusenumError, TypeError):
+    """An argument has the wrong type (an expression that is not a str, a ``local_dict`` that is
+    not a mapping, an ``out=`` that is not an ndarray...)."""
+
+
+class ConstantOverflowError(FusenumError, OverflowError):
+    """An integer constant in the expression (``10**10**10``, ``1 << 10**6``) is too large to compute."""
+
+
+class UnsupportedOperationError(FusenumError, NotImplementedError):
+    """fusenum does not compile this function for these dtypes (NumPy has it): e.g. a function of
+    complex numbers not implemented yet."""
 
 
 class CastingError(FusenumError, TypeError):

@@ -16,6 +16,10 @@ import tempfile
 _CACHE_DIR = tempfile.mkdtemp(prefix="fusenum-test-cache-")
 atexit.register(shutil.rmtree, _CACHE_DIR, ignore_errors=True)
 os.environ["FUSENUM_CACHE_DIR"] = _CACHE_DIR
+# Tests of the compiled path count compiles and cache entries as a call makes them, so the suite
+# compiles before running ("never"); the tier tests (tests/runtime/test_tiers.py) and the
+# ``tier`` fixture of the differential tests choose their policy themselves.
+os.environ.setdefault("FUSENUM_TIERING", "never")
 
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402
@@ -39,3 +43,11 @@ def simd(request):
     previous = fusenum.set_simd(request.param)
     yield request.param
     fusenum.set_simd(previous)
+
+
+@pytest.fixture(params=["never", "always"])
+def tier(request):
+    """Run a differential test compiled (tier 1) and interpreted (tier 0) in turn."""
+    previous = fusenum.set_tiering(request.param)
+    yield request.param
+    fusenum.set_tiering(previous)

@@ -1,4 +1,5 @@
-"""Random expressions over every op, dtype, shape and layout: fusenum == NumPy, at every SIMD width."""
+"""Random expressions over every op, dtype, shape and layout: fusenum == NumPy, at every SIMD width,
+compiled and interpreted (the ``tier`` fixture)."""
 import numpy as np
 import pytest
 from hypothesis import assume, given
@@ -38,7 +39,7 @@ def _run_both(tree, values):
 
 
 @given(expressions())
-def test_random_expressions_match_numpy(simd, case):
+def test_random_expressions_match_numpy(simd, tier, case):
     tree, values = case
     expected, got = _run_both(tree, values)
     if expected is not None:
@@ -47,7 +48,7 @@ def test_random_expressions_match_numpy(simd, case):
 
 
 @given(expressions())
-def test_out_argument_matches_numpy(simd, case):
+def test_out_argument_matches_numpy(simd, tier, case):
     tree, values = case
     expected, _ = _run_both(tree, values)
     if expected is None:

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import sys
 from collections import OrderedDict
+from collections.abc import Mapping
 
 import numpy as np
 
-from ..errors import ExpressionError
+from ..errors import ArgumentTypeError, ExpressionError
 from ..ir.operands import PY_SCALARS, scalar_key
 from ..runtime import PLANS, Plan, cached_plan, caches, execute
+from ..runtime.layout import check_options
 from .lazy import LazyArray, evaluate_lazy
 from .parser import Parsed, parse
 
@@ -58,7 +60,12 @@ def evaluate(ex: str | LazyArray, local_dict: dict | None = None, global_dict: d
             if local_dict is not None or global_dict is not None:
                 raise TypeError("local_dict and global_dict do not apply to a LazyArray, "
                                 "which holds its operands")
+            if order != "K" or casting != "same_kind":
+                check_options(order, casting)
             return evaluate_lazy(ex, out, order, casting)
+        if not isinstance(ex, str):
+            raise ArgumentTypeError(f"the expression must be a str or a fusenum.LazyArray, "
+                                    f"not {type(ex).__name__}")
     parsed, values, key = bind(ex, local_dict, global_dict, sys._getframe(1))
     plan = PLANS.get(key)
     if type(plan) is not Plan:
@@ -72,6 +79,9 @@ def bind(ex: str, local_dict: dict | None, global_dict: dict | None, frame) -> t
     parsed = _parsed.get(ex)
     if parsed is None:
         parsed = _remember(_parsed, ex, parse(ex))
+    if type(local_dict) is not dict or type(global_dict) is not dict:
+        _check_mapping(local_dict, "local_dict")
+        _check_mapping(global_dict, "global_dict")
     if local_dict is None:
         local_dict = frame.f_locals
     if global_dict is None:
@@ -96,6 +106,12 @@ def bind(ex: str, local_dict: dict | None, global_dict: dict | None, frame) -> t
             key.append(value.dtype)
         values.append(value)
     return parsed, values, tuple(key)
+
+
+def _check_mapping(names, what: str) -> None:
+    if names is not None and not isinstance(names, Mapping):
+        raise ArgumentTypeError(f"{what} must be a dict (or another mapping) of names to values, "
+                                f"not {type(names).__name__}")
 
 
 def _remember(table: OrderedDict, key, value):

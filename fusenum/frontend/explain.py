@@ -7,7 +7,7 @@ described:
 
 * the operands and the typed IR, each node once (hash-consed: a shared
   subexpression is one numbered line) with its dtype;
-* the tier that serves the call (today always the compiled kernel);
+* the tier that serves the call (the compiled kernel, or the interpreter while it compiles);
 * the target: SIMD level and vector-math mode;
 * each stage (each reduction pass, innermost first, then the final elementwise
   expression) with its kernel: the path that picks it (checked fast path or

@@ -38,6 +38,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import capture, forcing
+from ..errors import ArgumentTypeError
 from ..ir.ops import BINARY_SYMBOLS, OPS, UNARY_SYMBOLS, Op
 from ..ir.reductions import Reduction
 from ..ir.typing import PY_SCALARS, SUPPORTED, check_dtype, operator_rewrite, scalar_key
@@ -58,17 +59,25 @@ class LazyArray:
     are captured. ``explain()`` (installed by :mod:`fusenum.frontend.explain`)
     describes what forcing would run. Other ndarray attributes and methods (``.T``, ``.reshape()``,
     ``.std()``...) force it and return NumPy's answer.
+
+    Pickling, ``copy.copy`` and ``copy.deepcopy`` force an unforced LazyArray
+    (it stays forced) and give ``lazy(value)``, a forced LazyArray: the pickle
+    holds the computed ndarray, not the expression; ``copy.copy`` shares the
+    computed ndarray (unlike ``copy.copy`` of an ndarray), ``copy.deepcopy``
+    copies it. A LazyArray can be weakly referenced (``weakref.ref``), like an
+    ndarray.
     """
 
     # _op, _args: the captured operation (a token of forcing.Program) and its operands;
     # _program, _leaves: its forcing program and leaf values when it is a small tree (else None);
     # _value: the ndarray once computed (from the start for lazy(array)).
-    __slots__ = ("_op", "_args", "_dtype", "_shape", "_program", "_leaves", "_value")
+    _FIELDS = ("_op", "_args", "_dtype", "_shape", "_program", "_leaves", "_value")
+    __slots__ = _FIELDS + ("__weakref__",)
     __hash__ = None  # type: ignore[assignment]  # == is elementwise, as for ndarray
 
     def __init__(self, array: Any):
         leaf = lazy(array)
-        for name in LazyArray.__slots__:
+        for name in LazyArray._FIELDS:
             setattr(self, name, getattr(leaf, name))
 
     # ---- what is known without computing ----------------------------------------------------
@@ -220,7 +229,8 @@ def lazy(x: Any) -> LazyArray:
     (lists, NumPy and Python scalars, which become strong 0-d arrays); a
     LazyArray is returned as it is. The input array is read when the expression
     is forced, not now: see the README's "Lazy arrays" section on mutation.
-    Raises ``TypeError`` for other ndarray subclasses (``np.matrix``, masked
+    Raises :class:`~fusenum.ArgumentTypeError` (a ``TypeError``) for other ndarray subclasses
+    (``np.matrix``, masked
     arrays: their operators mean something else) and
     :class:`~fusenum.UnsupportedDTypeError` for dtypes fusenum does not compile.
     """
@@ -231,7 +241,8 @@ def lazy(x: Any) -> LazyArray:
     elif kind is LazyArray:
         return x
     elif isinstance(x, np.ndarray) and kind is not np.memmap:
-        raise TypeError(f"fusenum.lazy() wraps plain ndarrays, not {kind.__module__}.{kind.__name__}, "
+        raise ArgumentTypeError(f"fusenum.lazy() wraps plain ndarrays, not "
+                                f"{kind.__module__}.{kind.__name__}, "
                         f"whose operations have their own meaning; pass np.asarray(x) to drop it")
     else:
         array = np.asarray(x)

@@ -36,7 +36,7 @@ from . import forcing
 from ..ir import numpy_behaviour
 from ..ir.ops import BY_NUMPY_FUNCTION, BY_UFUNC, OPS, Op
 from ..ir.reductions import BY_FUNCTION, BY_NAME, Reduction
-from ..ir.typing import PY_SCALARS, SUPPORTED
+from ..ir.typing import PY_SCALARS, is_supported
 from .lazy import LazyArray, capture_operation, capture_reduction, force, force_all
 
 
@@ -92,7 +92,7 @@ def _force_into(result: LazyArray, target: Any, same_dtype: bool) -> bool:
     if same_dtype:
         if array.dtype != result.dtype:
             return False
-    elif (array.dtype.newbyteorder("=") not in SUPPORTED
+    elif (not is_supported(array.dtype)
             or not np.can_cast(result.dtype, array.dtype, "same_kind")):
         return False
     forcing.run(result, out=array)

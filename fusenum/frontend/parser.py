@@ -26,13 +26,14 @@ combination of input dtypes.
 from __future__ import annotations
 
 import ast
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-from ..errors import ExpressionError
+from ..errors import ArgumentTypeError, ExpressionError, excerpt
 from ..ir.ops import BINARY_SYMBOLS, FUNCTIONS, UNARY_SYMBOLS, Op
 from ..ir.reductions import BY_NAME
 from ..ir.typing import PY_SCALARS, Builder, Operand
@@ -72,18 +73,21 @@ class Parsed:
 def parse(text: str) -> Parsed:
     """Validate ``text`` and return its template; :class:`ExpressionError` if invalid."""
     if not isinstance(text, str):
-        raise TypeError(f"expression must be a str, not {type(text).__name__}")
+        raise ArgumentTypeError(f"expression must be a str, not {type(text).__name__}")
+    if not text.isascii():
+        _check_encodable(text)
     stripped = text.strip()
+    positions = _Positions(text, len(text) - len(text.lstrip()))
     try:
         tree = ast.parse(stripped, mode="eval")
     except SyntaxError as exc:
-        # Python reports offset 0 when the text ends too early.
-        column = exc.offset - 1 if exc.offset else len(stripped)
+        # Python's SyntaxError offsets count characters (1-based); 0 when the text ends too early.
+        column = positions.of(exc.lineno, exc.offset - 1) if exc.offset else len(text.rstrip())
         detail = "" if exc.msg == "invalid syntax" else f" ({exc.msg})"
-        raise ExpressionError(f"invalid syntax{detail}", stripped, column) from None
+        raise ExpressionError(f"invalid syntax{detail}", text, column) from None
     except (RecursionError, MemoryError):
-        raise ExpressionError("expression nests too deeply", stripped) from None
-    converter = _Converter(stripped)
+        raise ExpressionError("expression nests too deeply", text) from None
+    converter = _Converter(text, positions)
     try:
         template = converter.convert(tree.body)
     except RecursionError:
@@ -91,16 +95,60 @@ def parse(text: str) -> Parsed:
     return Parsed(text, tuple(converter.names), tuple(converter.columns), template)
 
 
+def _check_encodable(text: str) -> None:
+    """ExpressionError for a lone surrogate, which Python's parser cannot encode."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ExpressionError(f"the text contains the lone surrogate {text[exc.start]!r}, which is not "
+                              f"valid Unicode", text, exc.start) from None
+
+
+class _Positions:
+    """Columns in characters of the text as given, from ``ast``'s (line, UTF-8 byte offset) positions.
+
+    ``ast`` numbers lines from 1 in the stripped text and counts a column in UTF-8
+    bytes from the start of its line; users count characters from the start of
+    what they wrote.
+    """
+
+    def __init__(self, text: str, lead: int):
+        self.text, self.lead = text, lead
+        self.starts: list[int] | None = None    # character index where each line of the stripped text starts
+        self.widths: dict[int, list[int]] = {}  # line -> character index of each byte, for non-ASCII lines
+
+    def of(self, lineno: int, column: int, in_bytes: bool = False) -> int:
+        if self.starts is None:
+            ends = re.finditer(r"\r\n|\r|\n", self.text[self.lead:])
+            self.starts = [0] + [match.end() for match in ends]
+        start = self.starts[lineno - 1] if lineno - 1 < len(self.starts) else self.starts[-1]
+        line_end = self.starts[lineno] if lineno < len(self.starts) else len(self.text) - self.lead
+        line = self.text[self.lead + start:self.lead + line_end]
+        if in_bytes and not line.isascii():
+            chars = self.widths.get(lineno)
+            if chars is None:
+                chars = self.widths[lineno] = [k for k, ch in enumerate(line) for _ in ch.encode("utf-8")]
+            column = chars[column] if column < len(chars) else len(line)
+        return self.lead + start + column
+
+
 class _Converter:
     """AST -> template tuples: ``("name", i)``, ``("const", v)``, ``("op", Op, column, args, python)``."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, positions: _Positions):
         self.text = text
+        self.positions = positions
         self.names: list[str] = []
         self.columns: list[int] = []
 
+    def column(self, node: ast.AST) -> int | None:
+        """Where ``node`` starts, in characters of the text (None for nodes without a position)."""
+        if not hasattr(node, "col_offset"):
+            return None
+        return self.positions.of(node.lineno, node.col_offset, in_bytes=True)
+
     def error(self, message: str, node: ast.AST) -> ExpressionError:
-        return ExpressionError(message, self.text, getattr(node, "col_offset", None))
+        return ExpressionError(message, self.text, self.column(node))
 
     def convert(self, node: ast.AST) -> tuple:
         method: Callable | None = getattr(self, f"_{type(node).__name__}", None)
@@ -112,7 +160,7 @@ class _Converter:
     def _Name(self, node: ast.Name) -> tuple:
         if node.id not in self.names:
             self.names.append(node.id)
-            self.columns.append(node.col_offset)
+            self.columns.append(self.column(node))
         return ("name", self.names.index(node.id))
 
     def _Constant(self, node: ast.Constant) -> tuple:
@@ -150,7 +198,7 @@ class _Converter:
             raise self.error(f"unknown function {node.func.id!r}", node)
         if node.keywords:
             keyword = node.keywords[0]
-            raise self.error(f"keyword argument {keyword.arg!r} is not allowed in {node.func.id}()", keyword)
+            raise self.error(f"{_keyword(keyword)} is not allowed in {node.func.id}()", keyword)
         if len(node.args) != op.arity:
             raise self.error(f"{node.func.id}() takes {op.arity} argument"
                              f"{'s' if op.arity != 1 else ''}, got {len(node.args)}", node)
@@ -169,7 +217,7 @@ class _Converter:
             options["axis"] = self._axis(node.args[1], name)
         for keyword in node.keywords:
             if keyword.arg not in allowed:
-                raise self.error(f"keyword argument {keyword.arg!r} is not allowed in {name}() "
+                raise self.error(f"{_keyword(keyword)} is not allowed in {name}() "
                                  f"(allowed: {', '.join(allowed)})", keyword)
             if keyword.arg == "axis" and len(node.args) == 2:
                 raise self.error(f"{name}() got the axis twice", keyword)
@@ -181,7 +229,7 @@ class _Converter:
                 options["keepdims"] = keyword.value.value
             else:
                 options["dtype"] = self._dtype(keyword.value, name)
-        return ("reduce", row.name, node.col_offset, self.convert(node.args[0]),
+        return ("reduce", row.name, self.column(node), self.convert(node.args[0]),
                 options["axis"], options["keepdims"], options["dtype"])
 
     def _axis(self, node: ast.AST, name: str):
@@ -208,11 +256,15 @@ class _Converter:
             if not isinstance(spelled, str):
                 raise TypeError
             return np.dtype(spelled)
-        except TypeError:
+        except (TypeError, ValueError, SyntaxError):  # NumPy parses 'f8,(2' with Python's own parser
             raise self.error(f"the dtype of {name}() must be a dtype name such as 'float64'", node) from None
 
     def _apply(self, op: Op, node: ast.AST, args: list[ast.AST], python: bool = False) -> tuple:
-        return ("op", op, node.col_offset, tuple(self.convert(a) for a in args), python)
+        return ("op", op, self.column(node), tuple(self.convert(a) for a in args), python)
+
+
+def _keyword(keyword: ast.keyword) -> str:
+    return f"keyword argument {keyword.arg!r}" if keyword.arg is not None else "'**' argument"
 
 
 def _build(template: tuple, builder: Builder, operands: list[Operand], text: str) -> Operand:
@@ -239,7 +291,7 @@ def _located(name: str, column: int, text: str):
         yield
     except (TypeError, ValueError, ArithmeticError) as exc:
         if not getattr(exc, "_fusenum_located", False):
-            note = f"in {name}() at column {column} of {text!r}"
+            note = f"in {name}() at column {column} of {excerpt(text, column)}"
             if hasattr(exc, "add_note"):
                 exc.add_note(note)
             else:  # Python 3.10: PEP 678's attribute, which 3.10's traceback does not print

@@ -25,6 +25,12 @@ PY_SCALARS = (bool, int, float, complex)
 SUPPORTED = frozenset(np.dtype(c) for c in "?bhilqBHILQefdFD")
 
 
+def is_supported(dtype: np.dtype) -> bool:
+    """Whether fusenum compiles ``dtype`` in either byte order. (New-style dtypes such as
+    StringDType are always native and refuse ``newbyteorder``.)"""
+    return dtype in SUPPORTED or (not dtype.isnative and dtype.newbyteorder("=") in SUPPORTED)
+
+
 @dataclass(frozen=True)
 class WeakVar:
     """A name bound to a Python scalar: a run-time operand that NumPy types weakly.

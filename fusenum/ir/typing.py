@@ -26,16 +26,16 @@ import operator
 
 import numpy as np
 
-from ..errors import UnsupportedDTypeError
+from ..errors import ConstantOverflowError, UnsupportedDTypeError, UnsupportedOperationError
 from . import nodes, numpy_behaviour, reductions
 from .nodes import Node
 from .operands import (PY_SCALARS, SUPPORTED, NeedsValue, Operand, PyScalar, Source, WeakVar,  # noqa: F401
-                       int_fits, scalar_key, weak_var)
+                       int_fits, is_supported, scalar_key, weak_var)
 from .ops import OPS, Op
 
 def check_dtype(dtype: np.dtype, what: str) -> np.dtype:
     """``dtype`` if fusenum compiles it, else :class:`UnsupportedDTypeError` naming ``what``."""
-    if dtype.newbyteorder("=") not in SUPPORTED:
+    if not is_supported(dtype):
         raise UnsupportedDTypeError(
             f"{what} has dtype {dtype}, which fusenum does not support "
             f"(supported: bool, int8-int64, uint8-uint64, float16-float64, complex64, complex128)")
@@ -145,8 +145,8 @@ class Builder:
         loop_kind = loop_dtypes[op.loop_arg].kind
         if op.rule_for(loop_kind) is None:
             why = op.unavailable(loop_kind)
-            raise NotImplementedError(f"fusenum does not implement {op.name}() for "
-                                      f"{', '.join(map(_describe, descriptors))}" + (f": {why}" if why else ""))
+            raise UnsupportedOperationError(f"fusenum does not implement {op.name}() for "
+                                            f"{', '.join(map(_describe, descriptors))}" + (f": {why}" if why else ""))
 
         if op.weak_conversion == "compare":
             known = _out_of_range_comparison(op, operands, loop_dtypes)
@@ -236,7 +236,7 @@ class Builder:
             if isinstance(result, WeakVar):
                 raise NeedsValue([result.source])
             value = np.asarray(result)
-            if value.dtype.newbyteorder("=") not in SUPPORTED:
+            if not is_supported(value.dtype):
                 check_dtype(value.dtype, f"the result {_describe_value(result)}")
             result = nodes.const(value[()])
         used = nodes.inputs(result)
@@ -271,8 +271,13 @@ def _check_int_growth(fold, values) -> None:
         bits = exponent + base.bit_length() if base and exponent > 0 else 0
     if bits > MAX_CONSTANT_BITS:
         symbol = "**" if fold is operator.pow else "<<"
-        raise OverflowError(f"integer constant {base}{symbol}{exponent} would have about {bits} bits "
-                            f"(more than {MAX_CONSTANT_BITS})")
+        raise ConstantOverflowError(f"integer constant {_digits(base)}{symbol}{_digits(exponent)} would "
+                                    f"have about {bits} bits (more than {MAX_CONSTANT_BITS})")
+
+
+def _digits(value: int) -> str:
+    """``str(value)``, or its size for an int too long to print (Python refuses over 4300 digits)."""
+    return str(value) if value.bit_length() <= 64 else f"<{value.bit_length()}-bit int>"
 
 
 def _out_of_range_comparison(op: Op, operands, loop_dtypes):

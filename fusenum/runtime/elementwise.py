@@ -29,23 +29,30 @@ import struct
 
 import numpy as np
 
-from . import kernels, threads
+from . import interpreter, kernels, threads, tiering
 from ..codegen import settings
 from ..codegen.abi import STATUS_LAYOUT_MISMATCH, raise_status
 from ..codegen.spec import Access
-from .layout import CASTING_RULES, ORDERS, access, allocate, broadcast_shape, check_out, coalesce, needs_temporary
+from ..ir import nodes
+from .layout import (CASTING_RULES, access, allocate, broadcast_shape, check_options, check_out, coalesce,
+                     needs_temporary)
 from .plan import STREAM_BYTES, Plan
 
 
 def execute(plan: Plan, values: list, names=(), out=None, order: str = "K",
             casting: str = "same_kind") -> np.ndarray:
     """Evaluate ``plan`` on ``values`` (one per name: an ndarray or a Python scalar)."""
+    if order != "K" or casting != "same_kind":
+        check_options(order, casting)
     if plan.first_array is not None and (order == "K" or order == "C" or order == "A"):
         # The common call: the checked kernel verifies the layout itself.
         kernel = plan.checked.get(settings.key)
         compiled_now = kernel is None
         if compiled_now:
-            kernel = plan.compile_checked(values)
+            kernel = plan.compile_checked(values, tiered=True)
+            if kernel is None and tiering.policy != "never" and plan.checked_accesses(values) is not None:
+                # No kernel at hand for the common call: the interpreter serves it (tier 0).
+                return execute_general(plan, values, names, out, order, casting, interpret=True)
         if kernel is not None:
             if out is None:
                 result = np.empty(values[plan.first_array].shape, plan.dtype)
@@ -70,13 +77,17 @@ def execute(plan: Plan, values: list, names=(), out=None, order: str = "K",
 
 
 def execute_general(plan: Plan, values: list, names=(), out=None, order: str = "K",
-                    casting: str = "same_kind") -> np.ndarray:
-    """:func:`execute` for any layout: broadcast, coalesce, pick the kernel by layout."""
+                    casting: str = "same_kind", interpret: bool = False) -> np.ndarray:
+    """:func:`execute` for any layout: broadcast, coalesce, pick the kernel by layout
+    (``interpret``: run the interpreter, tier 0, instead)."""
     if plan.staged is not None:
         return plan.staged(plan, values, out, order, casting)
     operands, result, target = prepare_general(plan, values, names, out, order, casting)
     if target.size:
-        run(plan, operands, target)
+        if interpret:
+            run_interpreted(plan, operands, target)
+        else:
+            run(plan, operands, target)
     if target is not result:
         np.copyto(result, target, casting="unsafe")
     return result
@@ -89,8 +100,6 @@ def prepare_general(plan: Plan, values: list, names, out, order: str, casting: s
     shape = broadcast_shape(arrays, [n for n, v in zip(names, values) if type(v) is np.ndarray])
     operands = list(plan.take(values))
     if out is None:
-        if order not in ORDERS:
-            raise ValueError(f"order must be one of 'K', 'A', 'C', 'F', not {order!r}")
         result = target = allocate(shape, plan.dtype, order, arrays)
     else:
         check_out(out, shape, plan.dtype, casting)
@@ -104,7 +113,10 @@ def run(plan: Plan, operands: list[np.ndarray], out: np.ndarray) -> None:
     arrays = operands + [out]
     shape, strides, accesses, streaming = general_layout(operands, out)
     ndim = len(shape)
-    kernel = plan.kernel(out.dtype, accesses, ndim, streaming=streaming)
+    kernel = plan.kernel(out.dtype, accesses, ndim, streaming=streaming, tiered=True)
+    if kernel is None:
+        run_interpreted(plan, operands, out)
+        return
     layout = None
     if kernel.needs_layout:
         words = list(shape) + [s for per_operand in strides for s in per_operand]
@@ -119,6 +131,10 @@ def run(plan: Plan, operands: list[np.ndarray], out: np.ndarray) -> None:
         raise_status(status)
 
 
+def run_interpreted(plan: Plan, operands: list[np.ndarray], out: np.ndarray) -> None:
+    """Fill ``out`` (non-empty) with the interpreter (tier 0): the kernel's bits, no compile."""
+    kernels.stats.tier0_calls += 1
+    interpreter.run(nodes.cast(plan.root, out.dtype.newbyteorder("=")), operands, out)
 
 
 def general_layout(operands: list[np.ndarray], out: np.ndarray):

@@ -14,7 +14,10 @@ error in it reaches each of them).
 
 :func:`cache_info` counts a *hit* for every call served by a kernel in memory
 (or by another thread's compilation of it) and a *miss* for every other call;
-a miss is a *disk hit* or, when the disk cache is in use, a *disk miss*.
+a miss is a *disk hit* or, when the disk cache is in use, a *disk miss*. :func:`available`
+gives a kernel only if it needs no compile (memory, then disk): the tiers
+(:mod:`.tiering`) ask it, and count the calls the interpreter serves meanwhile
+(``tier0_calls``).
 """
 from __future__ import annotations
 
@@ -48,6 +51,8 @@ class CacheInfo(NamedTuple):
     disk_bytes: int = 0
     #: Seconds spent compiling (building LLVM IR, optimizing, emitting, linking).
     compile_seconds: float = 0.0
+    #: Calls served by the interpreter (tier 0, :mod:`.interpreter`) while no kernel was at hand.
+    tier0_calls: int = 0
 
 
 class Kernel:
@@ -78,6 +83,7 @@ class _Stats:
     disk_hits = 0
     disk_misses = 0
     compile_seconds = 0.0
+    tier0_calls = 0
 
 
 class _Pending:
@@ -113,28 +119,50 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(before=_lock.acquire, after_in_parent=_lock.release, after_in_child=_forked_child)
 
 
-def kernel(spec: KernelSpec) -> Kernel:
-    """The compiled kernel for ``spec`` under the current codegen settings, compiled on first use."""
+def kernel(spec: KernelSpec, settings_key: tuple | None = None) -> Kernel:
+    """The compiled kernel for ``spec`` under the current codegen settings (or ``settings_key``),
+    compiled on first use."""
+    key = (spec, settings.key if settings_key is None else settings_key)
+    while True:
+        with _lock:
+            found = _kernels.get(key)
+            if found is not None:
+                stats.hits += 1
+                return found
+            pending = _pending.get(key)
+            mine = pending is None
+            if mine:
+                stats.misses += 1
+                pending = _pending[key] = _Pending()
+            else:
+                stats.hits += 1
+        if mine:
+            return _make_for(key, pending, _make)
+        found = pending.wait()
+        if found is not None:  # else it was only looked for on disk (:func:`available`): try again
+            return found
+
+
+def available(spec: KernelSpec) -> Kernel | None:
+    """The kernel for ``spec`` under the current settings if it is in memory or in the disk cache
+    (loaded from there), else None: nothing is compiled, nor waited for."""
     key = (spec, settings.key)
     with _lock:
         found = _kernels.get(key)
         if found is not None:
             stats.hits += 1
             return found
-        pending = _pending.get(key)
-        mine = pending is None
-        if mine:
-            stats.misses += 1
-            pending = _pending[key] = _Pending()
-        else:
-            stats.hits += 1
-    return _make_for(key, pending) if mine else pending.wait()
+        if key in _pending or not disk_cache.usable():
+            return None
+        pending = _pending[key] = _Pending()
+    return _make_for(key, pending, _load)
 
 
-def _make_for(key: tuple, pending: _Pending) -> Kernel:
-    """Make the kernel for ``key`` (no lock held) and hand it, or the error, to ``pending``'s waiters."""
+def _make_for(key: tuple, pending: _Pending, make: Callable) -> Kernel | None:
+    """Make the kernel for ``key`` with ``make`` (no lock held) and hand it, or the error, to
+    ``pending``'s waiters; a ``make`` that finds nothing hands them None."""
     try:
-        made, looked_on_disk = _make(*key)
+        made, looked_on_disk = make(*key)
     except BaseException as exc:
         pending.error = exc
         with _lock:
@@ -143,16 +171,36 @@ def _make_for(key: tuple, pending: _Pending) -> Kernel:
         raise
     with _lock:
         del _pending[key]
+        if made is None:
+            pending.done.set()
+            return None
         _kernels[key] = pending.kernel = made
         while len(_kernels) > MAX_KERNELS:
             _kernels.popitem(last=False)
         if made.origin == "disk":
             stats.disk_hits += 1
+            stats.misses += make is _load  # kernel() counted its own miss
         else:
             stats.compile_seconds += made.seconds
             stats.disk_misses += looked_on_disk
     pending.done.set()
     return made
+
+
+def _load(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel | None, bool]:
+    """``spec``'s kernel from the disk cache, or None; also True (the disk cache was looked in)."""
+    target = make_target(settings_key[0])
+    mathlib.load_libraries(settings_key[1])
+    start = time.perf_counter()
+    digest = disk_cache.key(_description(spec, settings_key), target)
+    compiled = _load_linked(digest, symbols(spec))
+    if compiled is None:
+        return None, True
+    return Kernel(spec, target, compiled, "disk", time.perf_counter() - start), True
+
+
+def _description(spec: KernelSpec, settings_key: tuple) -> str:
+    return f"kernel {settings_key!r}\n{spec.canonical()}"
 
 
 def _make(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel, bool]:
@@ -161,7 +209,7 @@ def _make(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel, bool]:
     target = make_target(settings_key[0])
     mathlib.load_libraries(settings_key[1])  # what object code compiled by another process may call
     start = time.perf_counter()
-    compiled, origin, looked = load_or_compile(f"kernel {settings_key!r}\n{spec.canonical()}", target,
+    compiled, origin, looked = load_or_compile(_description(spec, settings_key), target,
                                                lambda: kernel_module(spec, target), symbols(spec))
     return Kernel(spec, target, compiled, origin, time.perf_counter() - start), looked
 
@@ -174,17 +222,27 @@ def load_or_compile(description: str, target: Target, module_text: Callable[[], 
     whether the disk cache was looked in."""
     digest = disk_cache.key(description, target) if disk_cache.usable() else None
     if digest is not None:
-        object_code = disk_cache.load(digest)
-        if object_code is not None:
-            try:
-                return _link(object_code, names), "disk", True
-            except RuntimeError:  # e.g. a library symbol this process cannot resolve
-                disk_cache.discard(digest)
+        compiled = _load_linked(digest, names)
+        if compiled is not None:
+            return compiled, "disk", True
     object_code = jit.compile_object(module_text(), target)
     compiled = _link(object_code, names)
     if digest is not None:
         disk_cache.store(digest, object_code)
     return compiled, "compiled", digest is not None
+
+
+def _load_linked(digest: str, names: list[str]) -> jit.Compiled | None:
+    """The code stored under ``digest`` in the disk cache, linked; None if there is none (or it
+    cannot be linked, when it is discarded)."""
+    object_code = disk_cache.load(digest)
+    if object_code is None:
+        return None
+    try:
+        return _link(object_code, names)
+    except RuntimeError:  # e.g. a library symbol this process cannot resolve
+        disk_cache.discard(digest)
+        return None
 
 
 def _link(object_code: bytes, names: list[str]) -> jit.Compiled:
@@ -203,8 +261,8 @@ def cache_info() -> CacheInfo:
     misses; bytes in the disk cache; seconds spent compiling."""
     with _lock:
         counts = (stats.hits, stats.misses, len(_kernels), stats.disk_hits, stats.disk_misses)
-        seconds = stats.compile_seconds
-    return CacheInfo(*counts, disk_cache.bytes_on_disk(), seconds)
+        seconds, tier0 = stats.compile_seconds, stats.tier0_calls
+    return CacheInfo(*counts, disk_cache.bytes_on_disk(), seconds, tier0)
 
 
 @caches.owner
@@ -212,5 +270,5 @@ def clear() -> None:
     """Forget every kernel in memory (statistics restart at zero; the disk cache stays)."""
     with _lock:
         _kernels.clear()
-        stats.hits = stats.misses = stats.disk_hits = stats.disk_misses = 0
+        stats.hits = stats.misses = stats.disk_hits = stats.disk_misses = stats.tier0_calls = 0
         stats.compile_seconds = 0.0

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..codegen.spec import Access
-from ..errors import CastingError
+from ..errors import ArgumentTypeError, CastingError, InvalidArgumentError
 from ..ir.typing import check_dtype
 
 CASTING_RULES = ("no", "equiv", "safe", "same_kind", "unsafe")
@@ -58,16 +58,24 @@ def _like_inputs(shape, dtype, arrays) -> np.ndarray:
     return np.empty(shape, dtype)
 
 
+def check_options(order, casting) -> None:
+    """InvalidArgumentError unless ``order`` and ``casting`` are values NumPy accepts."""
+    if order not in ORDERS:
+        raise InvalidArgumentError(f"order must be one of 'K', 'A', 'C', 'F', not {order!r}")
+    if casting not in CASTING_RULES:
+        raise InvalidArgumentError(f"casting must be one of {', '.join(map(repr, CASTING_RULES))}, "
+                                   f"not {casting!r}")
+
+
 def check_out(out, shape, dtype: np.dtype, casting: str) -> None:
     """Validate ``out=``: an ndarray, writeable, of the result's shape, castable to."""
     if type(out) is not np.ndarray:
-        raise TypeError(f"out must be a numpy.ndarray, not {type(out).__name__}")
-    if casting not in CASTING_RULES:
-        raise ValueError(f"casting must be one of {', '.join(map(repr, CASTING_RULES))}, not {casting!r}")
+        raise ArgumentTypeError(f"out must be a numpy.ndarray, not {type(out).__name__}")
     if not out.flags.writeable:
-        raise ValueError("output array is read-only")
+        raise InvalidArgumentError("output array is read-only")
     if out.shape != tuple(shape):
-        raise ValueError(f"out has shape {out.shape}, but the expression's result has shape {tuple(shape)}")
+        raise InvalidArgumentError(f"out has shape {out.shape}, but the expression's result has shape "
+                                   f"{tuple(shape)}")
     check_dtype(out.dtype, "out")
     if not np.can_cast(dtype, out.dtype, casting):
         raise CastingError(f"Cannot cast expression output from {dtype!r} to {out.dtype!r} "

@@ -14,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import kernels
+from . import kernels, tiering
 from . import threads as threads_module
 from ..codegen import settings
 from ..codegen.spec import Access, KernelSpec
@@ -75,13 +75,18 @@ class Plan:
         self.big_size = min(self.parallel_size, self.stream_size)
 
     def kernel(self, out_dtype: np.dtype, accesses: tuple[Access, ...], ndim: int,
-               checked: bool = False, streaming: bool = False) -> Kernel:
+               checked: bool = False, streaming: bool = False, tiered: bool = False) -> Kernel | None:
+        """The kernel for these arguments, compiled if need be; ``tiered``: None instead when the
+        tiering policy has the interpreter serve the call (:func:`fusenum.runtime.tiering.obtain`)."""
         key = (out_dtype, accesses, ndim, checked, streaming, settings.key)
         found = self.kernels.get(key)
-        if found is not None:
+        if found is not None and not (tiered and tiering.policy == "always"):
             kernels.stats.hits += 1
             return found
-        found = self.kernels[key] = kernels.kernel(self.spec(out_dtype, accesses, ndim, checked, streaming))
+        spec = self.spec(out_dtype, accesses, ndim, checked, streaming)
+        found = tiering.obtain(spec) if tiered else kernels.kernel(spec)
+        if found is not None:
+            self.kernels[key] = found
         return found
 
     def spec(self, out_dtype: np.dtype, accesses: tuple[Access, ...], ndim: int,
@@ -109,8 +114,9 @@ class Plan:
         return tuple(Access("c", self._array_swapped[s.key]) if s.dtype is None else Access("u")
                      for s in self.sources) + (Access("c"),)
 
-    def compile_checked(self, values: list, streaming: bool = False) -> Kernel | None:
-        """The fast path's checked kernel, compiled if these values fit it (else None).
+    def compile_checked(self, values: list, streaming: bool = False, tiered: bool = False) -> Kernel | None:
+        """The fast path's checked kernel, compiled if these values fit it (else None; also None
+        if ``tiered`` and the tiering policy has the interpreter serve the call).
 
         Until a call's arrays are all C-contiguous with one shape nothing is
         compiled, so expressions only ever used on strided data compile one kernel.
@@ -118,15 +124,18 @@ class Plan:
         accesses = self.checked_accesses(values)
         if accesses is None:
             return None
-        kernel = self.kernel(self.dtype, accesses, 1, checked=True, streaming=streaming)
-        (self.checked_streaming if streaming else self.checked)[settings.key] = kernel
+        kernel = self.kernel(self.dtype, accesses, 1, checked=True, streaming=streaming, tiered=tiered)
+        if kernel is not None:
+            (self.checked_streaming if streaming else self.checked)[settings.key] = kernel
         return kernel
 
     def run_big(self, kernel: Kernel, values: list, operands: tuple, size: int, itemsize: int) -> int:
         """Run a checked kernel call too big for one plain call: streaming stores, threads."""
         if size >= self.stream_size:
             # If these arrays do not fit a checked kernel, the plain one reports the mismatch.
-            kernel = self.checked_streaming.get(settings.key) or self.compile_checked(values, True) or kernel
+            # A streaming kernel not at hand yet (tiers): the plain one gives the same bits.
+            kernel = (self.checked_streaming.get(settings.key) or self.compile_checked(values, True, tiered=True)
+                      or kernel)
         threads = threads_module._threads if size >= self.parallel_size else 1
         return threads_module.run(kernel, operands, None, size, itemsize, threads, size >= self.wake_size)
 

@@ -8,8 +8,8 @@ those use, and for each kernel call the compiled kernel if one is in memory. Not
 run or counted, and nothing kept changes what a call computes (plans and stage tables it fills are
 the ones the call would fill).
 
-Today every call is served by the compiled kernel (the *tier*); an interpreter tier would be
-reported in :attr:`Preview.tier`.
+:attr:`Preview.tier` says which tier serves the call's elementwise part (:mod:`.tiering`): the
+compiled kernel, or the interpreter while the kernel compiles in the background.
 """
 from __future__ import annotations
 
@@ -20,15 +20,19 @@ import numpy as np
 
 from ..codegen.spec import KernelSpec
 from ..ir.nodes import Node
-from . import staging
+from . import staging, tiering
 from . import threads as pool
 from .elementwise import general_layout, prepare_general
 from .kernels import Kernel
 from .layout import CASTING_RULES, needs_temporary
 from .plan import Plan
 
-#: The tier that serves every call today.
+#: The tiers, as :attr:`Preview.tier` names them.
 COMPILED = "compiled kernel"
+COMPILED_FIRST = "compiled kernel, compiled first (tiering policy 'never')"
+INTERPRETED = "interpreter (tier 0; tiering policy 'always')"
+INTERPRETED_MEANWHILE = ("interpreter (tier 0) unless the disk cache holds the kernel; "
+                         "the kernel compiles in the background for later calls")
 
 
 @dataclass
@@ -84,7 +88,20 @@ def preview(plan: Plan, values: list, names=(), out=None, order: str = "K",
         result.stages.append(_elementwise(plan, values, names, labels, out, order, casting))
     else:
         result.stages.extend(_staged(plan, values, labels, out, order, casting))
+    if result.stages[-1].title != "elementwise" and not result.stages[-1].title.startswith("final"):
+        return result  # reductions only: always compiled passes
+    call = result.stages[-1].call
+    result.tier = _tier(call.kernel if call is not None else None)
     return result
+
+
+def _tier(kernel: Kernel | None) -> str:
+    """The tier that serves an elementwise call whose kernel (None: not in memory) is this."""
+    if tiering.policy == "always":
+        return INTERPRETED
+    if kernel is not None:
+        return COMPILED
+    return COMPILED_FIRST if tiering.policy == "never" else INTERPRETED_MEANWHILE
 
 
 def _label(name: str, value, converted: np.dtype | None) -> str:

@@ -54,7 +54,7 @@ from ..ir.nodes import Node
 from ..ir.operands import Source
 from ..ir.ops import OPS
 from ..ir.reductions import REDUCTIONS, ReduceAttr, normalize_axes, result_shape, start_value
-from .layout import access, broadcast_shape, broadcast_strides, merge_axes
+from .layout import access, broadcast_shape, broadcast_strides, check_options, merge_axes
 from .plan import Plan, work_per_element
 
 #: No split into pieces below this many elements (a piece is a kernel call of its own).
@@ -127,6 +127,8 @@ def new_plan(root: Node, sources: tuple[Source, ...], values: list) -> Plan:
 
 def execute(plan, values: list, out=None, order: str = "K", casting: str = "same_kind") -> np.ndarray:
     """Evaluate ``plan`` (a :class:`~fusenum.runtime.plan.Plan` with reductions) on ``values``."""
+    if order != "K" or casting != "same_kind":
+        check_options(order, casting)
     operands = list(plan.take(values))
     stages = stages_of(plan)
     for step in stages.steps:

@@ -6,7 +6,7 @@ import pytest
 
 import fusenum
 from fusenum.codegen import mathlib
-from fusenum.runtime import kernels
+from fusenum.runtime import kernels, preview, tiering
 
 
 def _kernel_origins(text: str) -> list[str]:
@@ -23,7 +23,7 @@ def test_string_expression_shows_typed_ir_target_and_kernel():
     assert re.search(r"= add\(%\d+, %\d+\) : float64", text)
     assert "result: float64 (1000,)" in text
     assert f"target: SIMD {fusenum.get_simd()}" in text
-    assert "tier: compiled kernel" in text
+    assert f"tier: {preview.COMPILED_FIRST}" in text  # the tests' policy: nothing compiled yet
     assert "fast path (checked kernel)" in text
     assert "layouts (innermost dimension): a: contiguous, b: contiguous, out: contiguous" in text
 
@@ -182,3 +182,19 @@ def test_kernel_records_origin_and_time():
     fusenum.evaluate("a + 7", {"a": a})
     held = list(kernels._kernels.values())
     assert held and all(k.origin in ("compiled", "disk") and k.seconds > 0 for k in held)
+
+
+def test_tier_line_follows_the_policy_and_the_kernel_cache():
+    a = np.arange(500.0)
+    previous = fusenum.set_tiering("auto")
+    try:
+        fusenum.clear_cache()
+        assert f"tier: {preview.INTERPRETED_MEANWHILE}" in fusenum.explain("a * 4.25")
+        fusenum.set_tiering("always")
+        assert f"tier: {preview.INTERPRETED}" in fusenum.explain("a * 4.25")
+        fusenum.set_tiering("auto")
+        fusenum.evaluate("a * 4.25")
+        tiering.wait_for_compiles()
+        assert "tier: compiled kernel\n" in fusenum.explain("a * 4.25")
+    finally:
+        fusenum.set_tiering(previous)

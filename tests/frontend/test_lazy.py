@@ -33,7 +33,7 @@ def compiled() -> int:
 
 
 @given(lazy_cases())
-def test_lazy_programs_match_numpy(simd, case):
+def test_lazy_programs_match_numpy(simd, tier, case):
     try:
         expected, got = run_case(case)
     except NumpyRefused:

@@ -64,7 +64,8 @@ def test_deep_nesting_is_an_expression_error_not_a_crash():
 
 
 def test_expression_must_be_a_string():
-    with pytest.raises(TypeError, match="expression must be a str, not int"):
+    with pytest.raises(fusenum.ArgumentTypeError,
+                       match="^the expression must be a str or a fusenum.LazyArray, not int$"):
         fusenum.evaluate(42)
 
 

@@ -1,0 +1,221 @@
+"""Tier 0: an interpreter of an elementwise plan's typed IR that runs at once, with no compile of its own.
+
+A call is run in blocks of :data:`BLOCK` elements: :class:`numpy.nditer` (buffered, external loop)
+walks the kernel's operands and the output together, handling broadcasting, strides, byte order
+and the cast into ``out=`` as it goes, and each block is computed node by node into one small
+buffer per IR node (numexpr's model: no full-size temporaries). Every node is computed by code
+that already exists and gives **exactly the bits the fused kernel gives**:
+
+* an exact op-table row (:attr:`~fusenum.ir.ops.Op.exact`) whose answer NumPy fixes, by the
+  row's NumPy ufunc with ``out=`` into the block buffer -- fusenum's exact rows are NumPy's bit
+  for bit (the differential tests check it); casts by :func:`numpy.copyto` (``casting="unsafe"``,
+  i.e. ``astype``); ``where``, ``real``, ``imag`` and ``complex`` by copies;
+* every other row -- transcendental functions (``ulp > 0``: NumPy's last bits differ from
+  fusenum's vector math), and exact rows whose answer NumPy leaves open (:data:`KERNEL_ROWS`) --
+  by a small fusenum kernel of that one node over contiguous blocks: a regular
+  :class:`~fusenum.codegen.spec.KernelSpec`, compiled once per function, dtypes and SIMD level
+  and kept in the disk cache, shared by every expression that uses it.
+
+Floating-point warnings are off, as in compiled kernels (which never warn); the errors compiled
+kernels report (a negative integer power) come from the one-node kernels' status, as there.
+
+Reductions never get here: a plan with reductions runs its reduction passes with compiled
+kernels (:mod:`fusenum.runtime.staging`, so its bits never depend on the tier); only its final
+elementwise expression may be interpreted.
+
+Not done: a large call runs on the calling thread only (the thread pool is not used here).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from . import caches, kernels
+from ..codegen import settings
+from ..codegen.abi import raise_status
+from ..codegen.spec import Access, KernelSpec
+from ..ir import nodes
+from ..ir.nodes import Node
+from ..ir.ops import OPS
+
+#: Elements per block: every node buffer of a block stays in the core's own caches.
+BLOCK = 4096
+#: Programs kept (one per root and codegen settings).
+MAX_PROGRAMS = 1024
+
+#: Exact rows computed by a one-node kernel anyway: NumPy's own answer between equal zeros depends
+#: on where the element falls (its vector loop and scalar tail choose differently), fusenum's never.
+KERNEL_ROWS = frozenset({"fmax", "fmin", "clip"})
+#: Rows computed by copies, not arithmetic.
+_COPIES = frozenset({"where", "real", "imag", "complex"})
+
+_CONTIGUOUS = Access("c")
+_UNIFORM = Access("u")
+
+
+class Program:
+    """A plan's root compiled into steps: ``steps`` run in order, each ``(run, arguments, buffer)``
+    where ``run(arguments, destination)`` fills ``destination`` and ``arguments`` index the
+    block's slots (the operands' blocks, then ``constants``, then each step's result)."""
+
+    __slots__ = ("steps", "constants", "dtypes", "root_slot", "root_writes_out")
+
+    def __init__(self, root: Node, slot_count: int):
+        slots: dict[Node, int] = {}
+        self.constants: list[np.ndarray] = []
+        for node in nodes.walk(root):
+            if node.op == "input":
+                slots[node] = node.attr
+            elif node.op == "const":
+                slots[node] = slot_count + len(self.constants)
+                self.constants.append(np.asarray(node.value))
+        first_result = slot_count + len(self.constants)
+        self.steps: list[tuple[Callable, list[int], int]] = []
+        self.dtypes: list[np.dtype] = []
+        for node in nodes.walk(root):
+            if node in slots:
+                continue
+            slots[node] = first_result + len(self.steps)
+            self.steps.append((_step(node), [slots[a] for a in node.args], len(self.dtypes)))
+            self.dtypes.append(node.dtype)
+        self.root_slot = slots[root]
+        # A ufunc may write its block straight into the output (it reads each element before writing it).
+        self.root_writes_out = bool(self.steps) and getattr(self.steps[-1][0], "elementwise", False)
+
+    def run(self, operands: list[np.ndarray], out: np.ndarray) -> None:
+        """Fill ``out`` (non-empty; not overlapping the operands except element for element)."""
+        if out.ndim == 0:  # nditer's blocks of 0-d operands are 0-d: make them one element long
+            operands, out = [a.reshape(1) for a in operands], out.reshape(1)
+        dtypes = [a.dtype.newbyteorder("=") for a in operands] + [out.dtype.newbyteorder("=")]
+        iterator = np.nditer(operands + [out], flags=["external_loop", "buffered", "zerosize_ok"],
+                             op_flags=[["readonly"]] * len(operands) + [["writeonly"]], op_dtypes=dtypes,
+                             casting="unsafe", buffersize=BLOCK, order="K")
+        buffers = [np.empty(BLOCK, dtype) for dtype in self.dtypes]
+        steps, constants, root_slot = self.steps, self.constants, self.root_slot
+        last = len(steps) - 1 if self.root_writes_out else -1
+        with iterator, np.errstate(all="ignore"):
+            for block in iterator if operands else ((b,) for b in iterator):
+                destination = block[-1]
+                size = destination.shape[0]
+                views = buffers if size == BLOCK else [b[:size] for b in buffers]
+                slots = [*block[:-1], *constants]
+                for index, (run, arguments, buffer) in enumerate(steps):
+                    target = destination if index == last else views[buffer]
+                    run([slots[k] for k in arguments], target)
+                    slots.append(target)
+                if last < 0:
+                    np.copyto(destination, slots[root_slot], casting="unsafe")
+
+
+def _step(node: Node) -> Callable:
+    """How one node is computed on a block."""
+    if node.op == "cast":
+        return _cast if _numpy_casts_alike(node.args[0].dtype, node.dtype) else _kernel_step(node)
+    if node.op in _COPIES:
+        return _COPY_STEPS[node.op]
+    row = OPS[node.op]
+    if row.exact and row.ufunc is not None and node.op not in KERNEL_ROWS and _loop_gives(row.ufunc, node):
+        return _ufunc_step(row.ufunc)
+    return _kernel_step(node)
+
+
+def _numpy_casts_alike(source: np.dtype, target: np.dtype) -> bool:
+    """Whether NumPy's cast gives the compiled cast's bits for every value: between integer, bool
+    and float32/float64 dtypes except float to integer (out-of-range floats are undefined in C, and
+    NumPy's vectorized cast loops answer differently from its scalar ones; the kernel answers as
+    ``ndarray.astype`` does on x86), and never through float16 or complex (rounding paths differ)."""
+    if source.kind == "c" or target.kind == "c" or np.float16 in (source.type, target.type):
+        return source.kind == "c" and target.kind == "c"
+    return not (source.kind == "f" and target.kind in "iub")
+
+
+def _loop_gives(ufunc: np.ufunc, node: Node) -> bool:
+    """Whether NumPy's loop for the node's argument dtypes yields the node's dtype."""
+    try:
+        resolved = ufunc.resolve_dtypes(tuple(a.dtype for a in node.args) + (None,) * ufunc.nout)
+    except (TypeError, ValueError):
+        return False
+    return resolved[-1] == node.dtype and resolved[:-1] == tuple(a.dtype for a in node.args)
+
+
+def _ufunc_step(ufunc: np.ufunc) -> Callable:
+    def run(arguments: list, destination: np.ndarray) -> None:
+        ufunc(*arguments, out=destination)
+    run.elementwise = True
+    return run
+
+
+def _cast(arguments: list, destination: np.ndarray) -> None:
+    source = arguments[0]
+    if source.dtype.kind == "c" and destination.dtype.kind != "c":
+        source = source.real  # astype's meaning, without its ComplexWarning
+    np.copyto(destination, source, casting="unsafe")
+
+
+def _where(arguments: list, destination: np.ndarray) -> None:
+    condition, chosen, other = arguments
+    np.copyto(destination, other)
+    np.copyto(destination, chosen, where=condition)
+
+
+def _real(arguments: list, destination: np.ndarray) -> None:
+    np.copyto(destination, arguments[0].real)
+
+
+def _imag(arguments: list, destination: np.ndarray) -> None:
+    np.copyto(destination, arguments[0].imag)
+
+
+def _complex(arguments: list, destination: np.ndarray) -> None:
+    np.copyto(destination.real, arguments[0])
+    np.copyto(destination.imag, arguments[1])
+
+
+_COPY_STEPS = {"where": _where, "real": _real, "imag": _imag, "complex": _complex}
+
+
+def node_spec(node: Node) -> KernelSpec:
+    """The one-node kernel that computes ``node`` over contiguous blocks (constants as 0-d operands)."""
+    arguments = tuple(nodes.input_slot(k, a.dtype) for k, a in enumerate(node.args))
+    accesses = tuple(_UNIFORM if a.op == "const" else _CONTIGUOUS for a in node.args) + (_CONTIGUOUS,)
+    return KernelSpec(Node(node.op, arguments, node.dtype, node.attr), accesses, 1)
+
+
+def _kernel_step(node: Node) -> Callable:
+    kernel = kernels.kernel(node_spec(node))
+    call = kernel.function
+
+    def run(arguments: list, destination: np.ndarray) -> None:
+        operands = tuple(a if a.ndim == 0 or a.flags.c_contiguous else np.ascontiguousarray(a)
+                         for a in arguments)
+        status = call(0, destination.shape[0], (*operands, destination), None)
+        if status:
+            raise_status(status)
+    return run
+
+
+_programs: dict[tuple, Program] = {}
+
+
+def program(root: Node, slot_count: int) -> Program:
+    """The program for ``root`` (over ``slot_count`` operands) under the current codegen settings."""
+    key = (root, slot_count, settings.key)
+    found = _programs.get(key)
+    if found is None:
+        found = Program(root, slot_count)
+        if len(_programs) >= MAX_PROGRAMS:
+            _programs.pop(next(iter(_programs)))
+        _programs[key] = found
+    return found
+
+
+def run(root: Node, operands: list[np.ndarray], out: np.ndarray) -> None:
+    """Compute ``root`` (whose dtype is ``out``'s, made native) over ``operands`` into ``out``."""
+    program(root, len(operands)).run(operands, out)
+
+
+@caches.owner
+def clear() -> None:
+    """Forget every program (the one-node kernels they hold stay in the kernel cache)."""
+    _programs.clear()

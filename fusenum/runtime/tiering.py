@@ -1,0 +1,160 @@
+"""Tiers: which code serves a call, and the background compiler that makes the fused kernel.
+
+A call whose fused kernel is in memory or in the disk cache runs it (tier 1). One whose kernel
+would have to be compiled runs at once in the interpreter (tier 0, :mod:`.interpreter`, the same
+bits) and queues the compile on a background compiler; a later call finds the kernel in memory.
+
+The rule for starting a compile: **at once**, on the first call that needs the kernel. The
+compile runs on another thread, so the caller never waits for it, and the sooner the kernel
+arrives the fewer calls pay the interpreter's per-block overhead (measured in
+``benchmarks/first_call.py``: a loop of 1,000 calls switches to the kernel within its first
+few calls; waiting for a few calls first only delays the switch).
+
+The compiler is one daemon thread with a bounded queue (:data:`MAX_QUEUED`): one thread, so it
+never competes with a running kernel for all the cores; a full queue drops the request (a later
+call asks again); a daemon, so pending compiles never delay the interpreter's exit. After
+``fork()`` the child starts with an empty compiler. An error in a background compile is kept and
+raised by the next call that would use the kernel.
+
+The policy (:func:`set_tiering`, ``FUSENUM_TIERING``): ``auto`` as above, ``never`` compiles
+before running (every call is tier 1), ``always`` interprets every elementwise call (tier 0,
+for testing; reductions still run compiled passes).
+"""
+from __future__ import annotations
+
+import os
+import queue
+import threading
+
+from . import caches, kernels
+from ..codegen import settings
+from ..codegen.spec import KernelSpec
+from ..errors import ConfigurationError
+from .kernels import Kernel
+
+POLICIES = ("auto", "never", "always")
+#: Compiles waiting for the compiler thread at most; more requests are dropped until it catches up.
+MAX_QUEUED = 64
+
+
+def _initial_policy() -> str:
+    policy = os.environ.get("FUSENUM_TIERING", "").strip().lower() or "auto"
+    if policy not in POLICIES:
+        raise ConfigurationError(f"FUSENUM_TIERING must be one of {', '.join(POLICIES)}, not {policy!r}")
+    return policy
+
+
+#: The current policy; read on the path of a call that has no kernel yet.
+policy = _initial_policy()
+
+
+def set_tiering(new_policy: str) -> str:
+    """Set the tiering policy (``auto``, ``never`` or ``always``); returns the previous one.
+
+    Switching to ``always`` clears the caches in memory (:func:`fusenum.clear_cache`), so that
+    plans holding kernels from earlier calls are interpreted too."""
+    global policy
+    if new_policy not in POLICIES:
+        raise ConfigurationError(f"tiering policy must be one of {', '.join(POLICIES)}, not {new_policy!r}")
+    previous, policy = policy, new_policy
+    if new_policy == "always" and previous != "always":
+        caches.clear_cache()
+    return previous
+
+
+def get_tiering() -> str:
+    """The tiering policy in force."""
+    return policy
+
+
+class _Compiler:
+    """One background thread compiling kernels from a bounded queue."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.requests: queue.Queue = queue.Queue(MAX_QUEUED)
+        self.queued: set[tuple] = set()  # keys queued or being compiled
+        self.errors: dict[tuple, BaseException] = {}
+        self.thread: threading.Thread | None = None
+
+    def submit(self, key: tuple) -> None:
+        with self.lock:
+            if key in self.queued:
+                return
+            try:
+                self.requests.put_nowait(key)
+            except queue.Full:
+                return
+            self.queued.add(key)
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._work, name="fusenum-compiler", daemon=True)
+                self.thread.start()
+
+    def pending(self, key: tuple) -> bool:
+        return key in self.queued
+
+    def take_error(self, key: tuple) -> BaseException | None:
+        with self.lock:
+            return self.errors.pop(key, None)
+
+    def _work(self) -> None:
+        while True:
+            key = self.requests.get()
+            try:
+                kernels.kernel(*key)
+            except BaseException as exc:  # kept for the next call that needs this kernel
+                with self.lock:
+                    self.errors[key] = exc
+            finally:
+                with self.lock:
+                    self.queued.discard(key)
+                self.requests.task_done()
+
+    def wait(self) -> None:
+        """Block until every queued compile is done (for tests and benchmarks)."""
+        self.requests.join()
+
+
+_compiler = _Compiler()
+
+
+def _forked_child() -> None:
+    global _compiler
+    _compiler = _Compiler()  # the parent's compiler thread does not exist here
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked_child)
+
+
+def obtain(spec: KernelSpec) -> Kernel | None:
+    """The kernel for ``spec`` if the policy has this call run it, else None (tier 0 serves the call).
+
+    ``never``: compiled now if need be. ``auto``: from memory or the disk cache, else its compile
+    is queued and None returned; a stored error of an earlier background compile is raised.
+    ``always``: None.
+    """
+    if policy == "never":
+        return kernels.kernel(spec)
+    if policy == "always":
+        return None
+    key = (spec, settings.key)
+    error = _compiler.take_error(key) if _compiler.errors else None
+    if error is not None:
+        raise error
+    if _compiler.pending(key):
+        return None
+    found = kernels.available(spec)
+    if found is None:
+        _compiler.submit(key)
+    return found
+
+
+def wait_for_compiles() -> None:
+    """Block until the background compiler has finished everything queued so far."""
+    _compiler.wait()
+
+
+def compiles_pending() -> int:
+    """How many kernels are queued for or being compiled by the background compiler."""
+    return len(_compiler.queued)

@@ -1,0 +1,206 @@
+"""Tier 0 (the interpreter) against tier 1 (the fused kernel): the same bits, the same errors.
+
+Random expressions over the whole op table -- transcendental rows too, since both tiers use
+fusenum's own vector math -- every dtype, shape and layout, at every SIMD width, run once with
+the tiering policy ``never`` (compiled before running) and once with ``always`` (interpreted).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import fusenum
+from fusenum.codegen import jit
+from fusenum.ir.ops import FUNCTIONS
+from fusenum.runtime import tiering
+
+from ..strategies import (DTYPES, LITERALS, PY_OPERATORS, UNARY_OPERATORS, Tree, array_operands,
+                          scalar_operands, shapes)
+
+
+def all_trees(names: list[str], max_leaves: int = 6):
+    """Expression trees over every operator and every function of the op table."""
+    leaves = st.one_of(st.sampled_from(names).map(lambda n: Tree("name", n)),
+                       LITERALS.map(lambda v: Tree("literal", v)))
+
+    def extend(children):
+        unary = st.builds(lambda s, c: Tree("unary", s, (c,)), st.sampled_from(sorted(UNARY_OPERATORS)), children)
+        binary = st.builds(lambda s, l, r: Tree("binary", s, (l, r)), st.sampled_from(sorted(PY_OPERATORS)),
+                           children, children)
+        calls = [st.builds(lambda n, *args: Tree("call", n, args),
+                           st.sampled_from(sorted(n for n, op in FUNCTIONS.items() if op.arity == arity)),
+                           *[children] * arity) for arity in (1, 2, 3)]
+        return st.one_of(unary, binary, *calls)
+    return st.recursive(leaves, extend, max_leaves=max_leaves)
+
+
+@st.composite
+def cases(draw):
+    shape = draw(shapes())
+    values = {}
+    for name in "abc"[:draw(st.integers(1, 3))]:
+        values[name] = draw(scalar_operands()) if draw(st.integers(0, 9)) == 0 else draw(array_operands(shape))
+    return draw(all_trees(list(values))), values
+
+
+def assert_bits(expected: np.ndarray, got: np.ndarray) -> None:
+    """The same dtype, shape and bytes (NaN payloads and signs included)."""
+    assert got.dtype == expected.dtype and got.shape == expected.shape, (got.dtype, expected.dtype)
+    e, g = np.ascontiguousarray(expected), np.ascontiguousarray(got)
+    same = e.view(np.uint8) == g.view(np.uint8)
+    assert same.all(), f"bits differ:\n{e}\n{g}"
+
+
+def both_tiers(run):
+    """``run()`` compiled and interpreted: both results, or both the same error (type and message)."""
+    previous = fusenum.set_tiering("never")
+    try:
+        try:
+            expected = run()
+        except Exception as exc:
+            fusenum.set_tiering("always")
+            with pytest.raises(type(exc)) as raised:
+                run()
+            assert str(raised.value) == str(exc)
+            return None, None
+        fusenum.set_tiering("always")
+        before = fusenum.cache_info().tier0_calls
+        got = run()
+        assert fusenum.cache_info().tier0_calls > before or got.size == 0
+        return expected, got
+    finally:
+        fusenum.set_tiering(previous)
+
+
+@given(cases())
+def test_interpreter_gives_the_kernels_bits(simd, case):
+    tree, values = case
+    expected, got = both_tiers(lambda: fusenum.evaluate(tree.text(), local_dict=values))
+    if expected is not None:
+        assert_bits(expected, got)
+
+
+@given(cases(), st.sampled_from(DTYPES), st.booleans(), st.sampled_from(["K", "C", "F"]))
+def test_interpreter_writes_out_like_the_kernel(simd, case, out_dtype, swapped, order):
+    tree, values = case
+    try:
+        shape = np.broadcast_shapes(*(np.shape(v) for v in values.values()))
+    except ValueError:
+        return
+    dtype = out_dtype.newbyteorder() if swapped else out_dtype
+
+    def run():
+        out = np.zeros(shape, dtype, order=order)
+        result = fusenum.evaluate(tree.text(), local_dict=values, out=out, casting="unsafe")
+        assert result is out
+        return out
+    expected, got = both_tiers(run)
+    if expected is not None:
+        assert_bits(expected, got)
+
+
+def test_auto_interprets_until_the_background_compile_is_done(tmp_path):
+    a = np.linspace(-3, 3, 1001)
+    previous = fusenum.set_tiering("auto")
+    try:
+        fusenum.clear_cache()
+        first = fusenum.evaluate("a * 1.75 - 0.5")
+        assert fusenum.cache_info().tier0_calls == 1
+        tiering.wait_for_compiles()
+        assert tiering.compiles_pending() == 0
+        second = fusenum.evaluate("a * 1.75 - 0.5")
+        assert fusenum.cache_info().tier0_calls == 1  # served by the kernel compiled meanwhile
+        assert_bits(first, second)
+    finally:
+        fusenum.set_tiering(previous)
+
+
+def test_policy_is_checked():
+    with pytest.raises(fusenum.ConfigurationError, match="tiering policy must be one of auto, never, always, "
+                                                         "not 'sometimes'"):
+        fusenum.set_tiering("sometimes")
+    assert fusenum.get_tiering() in tiering.POLICIES
+
+
+def test_environment_policy_is_checked():
+    result = _python("import fusenum", FUSENUM_TIERING="sometimes")
+    assert result.returncode != 0
+    assert "ConfigurationError: FUSENUM_TIERING must be one of auto, never, always, not 'sometimes'" in result.stderr
+
+
+def test_background_compile_error_is_raised_by_the_next_call(monkeypatch):
+    a = np.arange(300.0)
+    previous = fusenum.set_tiering("auto")
+
+    def failing(module_text, target):
+        raise fusenum.CompileError("injected failure")
+    try:
+        fusenum.clear_cache()
+        fusenum.set_disk_cache(enabled=False)
+        monkeypatch.setattr(jit, "compile_object", failing)
+        first = fusenum.evaluate("a * 2.125 + 9")  # tier 0; the compile fails in the background
+        np.testing.assert_array_equal(first, a * 2.125 + 9)
+        tiering.wait_for_compiles()
+        with pytest.raises(fusenum.CompileError, match="injected failure"):
+            fusenum.evaluate("a * 2.125 + 9")
+        monkeypatch.undo()
+        np.testing.assert_array_equal(fusenum.evaluate("a * 2.125 + 9"), first)  # asks again, and works
+    finally:
+        fusenum.set_disk_cache(enabled=True)
+        fusenum.set_tiering(previous)
+
+
+_SLOW_COMPILES = """
+import time, numpy as np, fusenum
+from fusenum.codegen import jit
+real = jit.compile_object
+def slow(text, target):
+    time.sleep(30)
+    return real(text, target)
+jit.compile_object = slow
+fusenum.set_disk_cache(enabled=False)
+a = np.arange(1000.0)
+r = fusenum.evaluate("a * 3.5 + 1")
+assert fusenum.runtime.tiering.compiles_pending() == 1
+"""
+
+
+def _python(code: str, **env):
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **env})
+
+
+def test_exit_with_compiles_pending_is_prompt():
+    start = time.perf_counter()
+    result = _python(_SLOW_COMPILES + "print(r[3])", FUSENUM_TIERING="auto")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "11.5"
+    assert time.perf_counter() - start < 20  # the pending 30 s compile did not hold the exit
+
+
+def test_fork_with_compiles_pending():
+    code = _SLOW_COMPILES.replace("time.sleep(30)", "time.sleep(2)") + """
+import os
+pid = os.fork()
+if pid == 0:
+    pending = fusenum.runtime.tiering.compiles_pending()
+    b = fusenum.evaluate("a * 3.5 + 1")   # the child's own compiler
+    fusenum.runtime.tiering.wait_for_compiles()
+    c = fusenum.evaluate("a * 3.5 + 1")
+    ok = pending == 0 and b[3] == c[3] == 11.5 and fusenum.cache_info().tier0_calls == 2
+    os._exit(0 if ok else 3)
+_, status = os.waitpid(pid, 0)
+fusenum.runtime.tiering.wait_for_compiles()
+assert fusenum.evaluate("a * 3.5 + 1")[3] == 11.5
+print(os.waitstatus_to_exitcode(status))
+"""
+    result = _python(code, FUSENUM_TIERING="auto")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "0"

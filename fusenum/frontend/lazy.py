@@ -432,7 +432,7 @@ def force_all(x: Any) -> Any:
 def _operator(op: Op, python_operator: Callable, *operands: Any) -> Any:
     """``python_operator(*operands)`` captured, or computed by NumPy if fusenum cannot compile it."""
     result = None
-    if op is _POWER and type(operands[1]) in (int, float) and type(operands[0]) is LazyArray:
+    if op is _POWER and type(operands[0]) is LazyArray and _scalar(operands[1]):
         result = _power_operator(*operands)
     if result is None:
         result = capture_operation(op, operands)
@@ -457,7 +457,13 @@ def _numpy_in_place(op: Op, target: LazyArray, other: Any) -> LazyArray:
     return lazy(in_place(value, force(other)))
 
 
-def _power_operator(base: LazyArray, exponent: int | float) -> LazyArray | None:
+def _scalar(x: Any) -> bool:
+    """A Python or NumPy scalar or a 0-d array: what NumPy's ``**`` may take a shortcut for."""
+    kind = type(x)
+    return kind in PY_SCALARS or isinstance(x, np.generic) or (kind is np.ndarray and x.ndim == 0)
+
+
+def _power_operator(base: LazyArray, exponent: Any) -> LazyArray | None:
     """``base ** exponent`` as the unary operation NumPy's operator computes instead of ``power``
     for these few exponents (``square`` for 2: :func:`fusenum.ir.typing.operator_rewrite`).
 
@@ -523,7 +529,7 @@ def _binary_methods(op: Op) -> dict[str, Callable]:
         return _in_place(op, python_operator, self, other)
 
     methods = {f"__{stem}__": forward}
-    if op.weak_cast != "compare":  # Python reflects a comparison into its mirror image itself
+    if op.weak_conversion != "compare":  # Python reflects a comparison into its mirror image itself
         methods.update({f"__r{stem}__": reflected, f"__i{stem}__": in_place})
     return methods
 

@@ -33,6 +33,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import forcing
+from ..ir import numpy_behaviour
 from ..ir.ops import BY_NUMPY_FUNCTION, BY_UFUNC, OPS, Op
 from ..ir.reductions import BY_FUNCTION, BY_NAME, Reduction
 from ..ir.typing import PY_SCALARS, is_supported
@@ -126,8 +127,9 @@ def _where(condition: Any, x: Any = _NO_VALUE, y: Any = _NO_VALUE) -> Any:
 
 def clip(a: Any, lower: Any, upper: Any) -> Any:
     """``np.clip(a, lower, upper)`` the way NumPy computes it, through ufuncs (so captured where the
-    op table has them): a Python int bound beyond the range of an integer ``a`` does not apply."""
-    if a.dtype.kind in "iu":
+    op table has them): a Python int bound beyond the range of an integer ``a`` does not apply
+    (NumPy 2.0 raises ``OverflowError`` for it instead, as the ufunc then does)."""
+    if a.dtype.kind in "iu" and numpy_behaviour.clip_ignores_out_of_range_int_bounds():
         info = np.iinfo(a.dtype)
         if type(lower) is int and lower <= info.min:
             lower = None

@@ -331,7 +331,11 @@ def _located(name: str, column: int, text: str):
     try:
         yield
     except (TypeError, ValueError, ArithmeticError) as exc:
-        if not getattr(exc, "_fusenum_located", False) and hasattr(exc, "add_note"):
-            exc.add_note(f"in {name}() at column {column} of {excerpt(text, column)}")
+        if not getattr(exc, "_fusenum_located", False):
+            note = f"in {name}() at column {column} of {excerpt(text, column)}"
+            if hasattr(exc, "add_note"):
+                exc.add_note(note)
+            else:  # Python 3.10: PEP 678's attribute, which 3.10's traceback does not print
+                exc.__notes__ = [*getattr(exc, "__notes__", ()), note]
             exc._fusenum_located = True
         raise

@@ -46,6 +46,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from . import numpy_behaviour
 from .nodes import walk
 from .operands import NeedsValue
 
@@ -63,7 +64,7 @@ class Op:
     fold: Callable | None = None
     python_fold: Callable | None = None
     resolve: Callable | None = None
-    weak_cast: str = "strict"
+    weak_cast: str | Callable[[], str] = "strict"
     cost: int = 1
     expand: Callable | None = None
     doc: str = ""
@@ -101,9 +102,34 @@ class Op:
                                               if value is function and not name.startswith("_"))))
         return tuple(found)
 
+    @property
+    def weak_conversion(self) -> str:
+        """How a Python scalar operand becomes the loop dtype: ``"strict"`` (``OverflowError``
+        if an int does not fit), ``"wrap"`` or ``"compare"`` (see typing); ``weak_cast`` may be
+        a function asking the installed NumPy."""
+        return self.weak_cast() if callable(self.weak_cast) else self.weak_cast
+
     def rule_for(self, kind: str) -> str | None:
-        """The lowering rule for a loop whose dtype has NumPy kind ``kind``."""
-        return self.rules.get(kind)
+        """The lowering rule for a loop whose dtype has NumPy kind ``kind``, or None: NumPy has no
+        such loop, fusenum does not implement it, or cannot give the installed NumPy's answer
+        (see :meth:`unavailable`)."""
+        return None if self.unavailable(kind) else self.rules.get(kind)
+
+    def unavailable(self, kind: str) -> str | None:
+        """Why a rule this row has for ``kind`` cannot give the installed NumPy's answer, or None.
+
+        NumPy wheels up to 2.2 compute the complex arc functions with NumPy's own code rather
+        than the C library's, which fusenum's kernels call; NumPy is asked (once) which it does.
+        """
+        if kind == "c" and kind in self.rules:
+            return numpy_behaviour.complex_differs_from_c_library(self.name)
+        return None
+
+
+def _where_weak_cast() -> str:
+    """NumPy up to 2.4 wraps a Python int beyond the branch dtype (``where(c, int8, 300)`` has 44);
+    from 2.5 that is an ``OverflowError``, as in other operations."""
+    return "wrap" if numpy_behaviour.where_wraps_out_of_range_ints() else "strict"
 
 
 def _where_dtypes(cond, x, y):
@@ -173,8 +199,8 @@ def _clip_expand(builder, x, low, high):
         raise NeedsValue([x.source])
     if type(x) in (bool, int, float, complex):
         return builder.apply("clip", builder.strong(x), low, high)
-    if x.dtype.kind not in "iu":
-        return None
+    if x.dtype.kind not in "iu" or not numpy_behaviour.clip_ignores_out_of_range_int_bounds():
+        return None  # NumPy 2.0 raises OverflowError for such a bound, as typing then does
     info = np.iinfo(x.dtype)
     for bound in (low, high):
         if getattr(bound, "pytype", None) is int and x.dtype not in bound.fits:
@@ -306,7 +332,7 @@ OPS: dict[str, Op] = _row(
        names=("abs", "absolute"), python_fold=abs,
        doc="absolute value; the modulus for complex; integers wrap around"),
     Op("where",            3, {"biufc": "select"}, names=("where",), function=np.where,
-       resolve=_where_dtypes, weak_cast="wrap", loop_arg=1,
+       resolve=_where_dtypes, weak_cast=_where_weak_cast, loop_arg=1,
        doc="where(cond, x, y): x where cond is true, else y"),
     # Also rewrite targets of ``**`` (see ir/typing.py): a single-valued float exponent of
     # 2, -1 or 0.5 means square, reciprocal or sqrt, exactly as NumPy computes it.

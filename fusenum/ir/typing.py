@@ -22,13 +22,12 @@ arithmetic on it is NumPy's, as in NumPy code: ``2j / where(1, 0, 0.5)`` is
 """
 from __future__ import annotations
 
-import functools
 import operator
 
 import numpy as np
 
 from ..errors import ConstantOverflowError, UnsupportedDTypeError, UnsupportedOperationError
-from . import nodes, reductions
+from . import nodes, numpy_behaviour, reductions
 from .nodes import Node
 from .operands import (PY_SCALARS, SUPPORTED, NeedsValue, Operand, PyScalar, Source, WeakVar,  # noqa: F401
                        int_fits, is_supported, scalar_key, weak_var)
@@ -91,10 +90,14 @@ class Builder:
     def __init__(self):
         self.sources: list[Source] = []
         self._slots: dict[Source, int] = {}
+        self._not_zero_d: set = set()
 
-    def array(self, key: object, dtype: np.dtype, label: str | None = None) -> Node:
-        """The operand for an array bound to ``key`` (``label`` names it in errors)."""
+    def array(self, key: object, dtype: np.dtype, label: str | None = None, zero_d: bool | None = None) -> Node:
+        """The operand for an array bound to ``key`` (``label`` names it in errors). ``zero_d=False``
+        says it is known not to be 0-d (see :meth:`_power_operator`); None: not known."""
         check_dtype(dtype, f"operand {label or key!r}")
+        if zero_d is False:
+            self._not_zero_d.add(key)
         return self._slot(Source(key), dtype)
 
     def _slot(self, source: Source, dtype: np.dtype) -> Node:
@@ -141,10 +144,11 @@ class Builder:
             check_dtype(dtype, f"{op.name}() of {', '.join(map(_describe, descriptors))}")
         loop_kind = loop_dtypes[op.loop_arg].kind
         if op.rule_for(loop_kind) is None:
+            why = op.unavailable(loop_kind)
             raise UnsupportedOperationError(f"fusenum does not implement {op.name}() for "
-                                            f"{', '.join(map(_describe, descriptors))}")
+                                            f"{', '.join(map(_describe, descriptors))}" + (f": {why}" if why else ""))
 
-        if op.weak_cast == "compare":
+        if op.weak_conversion == "compare":
             known = _out_of_range_comparison(op, operands, loop_dtypes)
             if known is not None:
                 return known
@@ -162,7 +166,18 @@ class Builder:
             if _rewrite_may_matter(base.dtype, exponent.pytype):
                 raise NeedsValue([exponent.source])
             return None
-        rewrite = operator_rewrite(base.dtype, exponent) if type(exponent) in (int, float) else None
+        if isinstance(exponent, Node) and exponent.op == "input":
+            # NumPy up to 2.2 takes the shortcut for a 0-d array (or NumPy scalar) too, by value:
+            # the caller then binds a 0-d array as a constant.
+            key = self.sources[exponent.attr].key
+            if key not in self._not_zero_d and _array_rewrite_may_matter(base.dtype, exponent.dtype):
+                raise NeedsValue([key])
+            return None
+        if isinstance(exponent, Node):
+            if exponent.op != "const":
+                return None
+            exponent = _constant_value(exponent)
+        rewrite = operator_rewrite(base.dtype, exponent)
         return None if rewrite is None else self.apply(rewrite, base)
 
     def reduce(self, name: str, operand: Operand, axis=None, keepdims: bool = False, dtype=None) -> Operand:
@@ -231,7 +246,7 @@ class Builder:
 
     def _convert(self, operand: Operand, dtype: np.dtype, op: Op) -> Node:
         """``operand`` as a node of loop dtype ``dtype`` (NumPy's weak-scalar conversion)."""
-        wrap = op.weak_cast == "wrap"
+        wrap = op.weak_conversion == "wrap"
         if isinstance(operand, Node):
             return nodes.cast(operand, dtype)
         if isinstance(operand, WeakVar):
@@ -288,56 +303,50 @@ def _out_of_range_comparison(op: Op, operands, loop_dtypes):
     return None
 
 
-# x ** c for a constant c: NumPy's float32 and float64 power loops compute a
-# single-valued exponent of 2, -1 or 0.5 with the cheaper exact ufunc (which differs
-# from pow() in the last bit, and at -0.0 and -inf for sqrt).
+# power(x, c) for a constant c: NumPy's float32 and float64 power loops compute some
+# single-valued exponents (2, -1, 0.5 from NumPy 2.3; 2 in 2.1 and 2.2; none in 2.0) with
+# the cheaper exact ufunc, which differs from pow() in the last bit, and at -0.0 and -inf
+# for sqrt. Which ones is asked of NumPy (numpy_behaviour.power_loop_rewrites).
 _POWER_REWRITES = {2.0: "square", -1.0: "reciprocal", 0.5: "sqrt"}
-# The ** operator does it too (NumPy's fast_scalar_power), before typing, for an array
-# base and only these Python literals: 2 and -1 as ints, 0.5 as a float.
-_OPERATOR_REWRITES = {(int, 2): "square", (int, -1): "reciprocal", (float, 0.5): "sqrt"}
 
 
-def operator_rewrite(base: np.dtype, exponent: int | float) -> str | None:
-    """The unary op-table operation that NumPy's ``array ** exponent`` computes instead of
-    ``power`` for an array of dtype ``base`` and a Python ``int`` or ``float`` exponent, or None.
+def operator_rewrite(base: np.dtype, exponent) -> str | None:
+    """The unary op-table operation that the installed NumPy's ``array ** exponent`` computes
+    instead of ``power`` for an array of dtype ``base`` and a Python or NumPy scalar (or 0-d
+    array) ``exponent``, or None.
 
-    Float and complex arrays always take the rewrite (NumPy's ``fast_scalar_power``);
-    for integers and bools the installed NumPy is asked, since versions differ (NumPy
-    2.4 squares them, so a bool array squared is int8, not int64). Integer ``square``
-    and ``power`` agree bit for bit, so only a different result dtype makes it count.
+    NumPy's operator takes a shortcut for a few exponents (its ``fast_scalar_power``), and
+    which ones changed between versions: up to 2.2 any int or float scalar or 0-d array of
+    value 2, -1, 0.5 or 1 (so ``z ** 2.0`` is ``square``), from 2.3 only the Python int 2 and
+    -1 and the Python float 0.5; NumPy 2.4 squares bool arrays too (int8, not int64). NumPy is
+    asked, once per kind of exponent (:func:`numpy_behaviour.operator_power_rewrite`).
     """
-    rewrite = _OPERATOR_REWRITES.get((type(exponent), exponent))
-    if rewrite is None or base.kind in "fc":
-        return rewrite
-    return rewrite if _numpy_rewrites(base, type(exponent), exponent) else None
-
-
-@functools.lru_cache(maxsize=None)
-def _numpy_rewrites(base: np.dtype, kind: type, exponent) -> bool:
-    """Whether NumPy's ``**`` gives an integer or bool array the rewrite's dtype, not ``power``'s."""
-    probe = np.ones(1, base)
-    rewrite = OPS[_OPERATOR_REWRITES[kind, exponent]].ufunc
-    with np.errstate(all="ignore"):
-        try:
-            by_operator = (probe ** kind(exponent)).dtype
-            by_rewrite = rewrite(probe).dtype
-        except (TypeError, ValueError, ArithmeticError):
-            return False
-        return by_operator == by_rewrite != np.power(probe, kind(exponent)).dtype
+    return numpy_behaviour.operator_power_rewrite(base, exponent)
 
 
 def _rewrite_may_matter(base: np.dtype, kind: type) -> bool:
     """Whether ``base ** x`` for a Python ``x`` of type ``kind`` depends on x's value through
-    :func:`operator_rewrite` (float32/64 power loops rewrite at run time by themselves)."""
-    if base.kind == "f" and base.itemsize >= 4:
+    :func:`operator_rewrite` beyond what the power loop does at run time by itself."""
+    loop = numpy_behaviour.power_loop_rewrites(base) if base.kind == "f" and base.itemsize >= 4 else ()
+    candidates = (True,) if kind is bool else (2, -1, 1) if kind is int else (2.0, -1.0, 0.5, 1.0)
+    return any(operator_rewrite(base, kind(value)) is not None and float(value) not in loop for value in candidates)
+
+
+def _array_rewrite_may_matter(base: np.dtype, exponent: np.dtype) -> bool:
+    """Whether ``base ** e`` for a 0-d array ``e`` of dtype ``exponent`` depends on e's value
+    through :func:`operator_rewrite` (never from NumPy 2.3)."""
+    if exponent.kind not in "biuf":
         return False
-    return any(operator_rewrite(base, value) is not None for t, value in _OPERATOR_REWRITES if t is kind)
+    candidates = (True,) if exponent.kind == "b" else (2, -1, 1) if exponent.kind in "iu" else (2.0, -1.0, 0.5, 1.0)
+    return any(operator_rewrite(base, np.asarray(value, exponent)) is not None
+               for value in candidates if exponent.kind != "u" or value > 0)
 
 
 def _power(args: tuple[Node, Node], out_dtype: np.dtype) -> Node:
     base, exponent = args
     if base.dtype.kind == "f" and base.dtype.itemsize >= 4 and exponent.op == "const":
-        rewrite = _POWER_REWRITES.get(float(exponent.value))
-        if rewrite is not None:
+        value = float(exponent.value)
+        rewrite = _POWER_REWRITES.get(value)
+        if rewrite is not None and value in numpy_behaviour.power_loop_rewrites(base.dtype):
             return nodes.make(rewrite, (base,), out_dtype)
     return nodes.make("power", args, out_dtype)

@@ -47,6 +47,7 @@ from typing import NamedTuple
 
 from .. import codegen, ir
 from ..codegen.target import Target, identity
+from ..ir import numpy_behaviour
 from ..errors import ConfigurationError, DiskCacheWarning, warn
 
 #: Bumped whenever the entry layout or what the key covers changes.
@@ -212,6 +213,8 @@ def _key_prefix(target: Target) -> "hashlib._Hash":
     digest = hashlib.sha256(f"fusenum object code, format {FORMAT_VERSION}\0".encode())
     digest.update(_sources_digest())
     digest.update(identity(target).encode() + b"\0")
+    # Kernels follow the installed NumPy where its versions differ (power and clip loops).
+    digest.update(numpy_behaviour.fingerprint().encode() + b"\0")
     return digest
 
 

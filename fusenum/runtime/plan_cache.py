@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from . import caches, kernels, staging
+from ..ir import nodes
 from ..ir.operands import NeedsValue, Operand, weak_var
 from ..ir.typing import Builder
 from .plan import Plan
@@ -84,7 +85,10 @@ def _build_plan(parsed: Template, values: list, literal: frozenset) -> Plan:
     operands = []
     for index, (name, value) in enumerate(zip(parsed.names, values)):
         if type(value) is np.ndarray:
-            operands.append(builder.array(index, value.dtype, label=name))
+            if index in literal and value.ndim == 0:  # typing needs this 0-d array's value
+                operands.append(nodes.const(value[()], True))
+            else:
+                operands.append(builder.array(index, value.dtype, label=name, zero_d=False if index in literal else None))
         elif index in literal:
             operands.append(value)
         else:
@@ -100,8 +104,7 @@ class _ByValue:
         self.plans: OrderedDict = OrderedDict()
 
     def key(self, values: list) -> tuple:
-        # repr tells -0.0 from 0.0 and makes every NaN one key
-        return tuple((type(values[i]), repr(values[i])) for i in self.indices)
+        return tuple(_value_key(values[i]) for i in self.indices)
 
     def plan_for(self, parsed: Template, values: list) -> Plan:
         key = self.key(values)
@@ -113,6 +116,15 @@ class _ByValue:
         return plan
 
 
+
+
+def _value_key(value) -> tuple:
+    """What a value-specialised plan depends on: a Python scalar's value, a 0-d array's dtype and
+    value; not a bigger array's (it is only ever an array operand)."""
+    # repr tells -0.0 from 0.0 and makes every NaN one key
+    if type(value) is np.ndarray:
+        return (np.ndarray, value.dtype, repr(value[()]) if value.ndim == 0 else None)
+    return (type(value), repr(value))
 
 
 @caches.owner

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import fusenum
+from fusenum.ir import numpy_behaviour
 
 from ..strategies import assert_same
 from ..ulp import ulp_distance
@@ -30,11 +31,22 @@ def numpy(fn, *args):
         return fn(*args)
 
 
+def assert_numpys_or_refused(name: str, values: np.ndarray) -> None:
+    """fusenum's ``name(values)`` is NumPy's, or -- where the installed NumPy computes it with its
+    own code instead of the C library's (NumPy <= 2.2 wheels: the arc functions) -- refused."""
+    why = numpy_behaviour.complex_differs_from_c_library(name)
+    if why is None:
+        assert_same(numpy(getattr(np, name), values), fusenum.evaluate(f"{name}(values)"))
+    else:
+        with pytest.raises(NotImplementedError, match=rf"fusenum does not implement {name}\(\) for "
+                                                      rf"{values.dtype}: the installed NumPy"):
+            fusenum.evaluate(f"{name}(values)")
+
+
 @pytest.mark.parametrize("dtype", COMPLEX)
 @pytest.mark.parametrize("name", C_LIBRARY)
 def test_functions_match_numpy_on_special_values(simd, name, dtype):
-    z = grid(dtype)
-    assert_same(numpy(getattr(np, name), z), fusenum.evaluate(f"{name}(z)"))
+    assert_numpys_or_refused(name, grid(dtype))
 
 
 @pytest.mark.parametrize("dtype", COMPLEX)
@@ -48,7 +60,24 @@ def test_branch_cuts_follow_the_sign_of_zero(simd, dtype):
     cuts.real = -0.0
     for name in C_LIBRARY:
         for values in (z, cuts):
-            assert_same(numpy(getattr(np, name), values), fusenum.evaluate(f"{name}(values)"))
+            assert_numpys_or_refused(name, values)
+
+
+@pytest.mark.parametrize("name", ["arcsin", "arccosh"])
+def test_arc_functions_are_refused_where_numpy_does_not_call_the_c_library(name, monkeypatch):
+    """As under NumPy <= 2.2 wheels: evaluate names the function and the reason, lazy arrays
+    hand the call to NumPy."""
+    reason = "the installed NumPy computes it with its own code"
+    monkeypatch.setattr(numpy_behaviour, "complex_differs_from_c_library", lambda op: reason if op == name else None)
+    fusenum.clear_cache()
+    z = grid(np.complex64)
+    with pytest.raises(NotImplementedError, match=rf"^fusenum does not implement {name}\(\) for complex64: {reason}$"):
+        fusenum.evaluate(f"{name}(z) * 2")
+    result = getattr(np, name)(fusenum.lazy(z) * 2)
+    assert type(result) is np.ndarray
+    assert_same(numpy(getattr(np, name), z * 2), result)
+    assert_same(np.sqrt(z), fusenum.evaluate("sqrt(z)"))  # other functions are still compiled
+    fusenum.clear_cache()
 
 
 @pytest.mark.parametrize("dtype", COMPLEX)

@@ -1,4 +1,5 @@
 """Every error from evaluate(), lazy() and forcing is fusenum's (or NumPy's own), with a short message."""
+import dataclasses
 import re
 
 import numpy as np

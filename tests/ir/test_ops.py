@@ -17,9 +17,14 @@ def test_every_rule_named_in_the_table_exists(op):
 def test_ufunc_rows_match_numpy(op):
     assert op.ufunc.nin == op.arity
     assert op.ufunc.__name__ == op.name or op.name == "true_divide"
+    codes = {"b": "?", "i": np.typecodes["Integer"], "u": np.typecodes["UnsignedInteger"], "f": "efdg", "c": "FDG"}
     for kind in op.rules:  # every kind the row lowers is a kind NumPy has a loop for
-        assert any(sig.split("->")[0][0] in {"b": "?", "i": np.typecodes["Integer"], "u": np.typecodes["UnsignedInteger"],
-                                                 "f": "efdg", "c": "FDG"}[kind] for sig in op.ufunc.types), kind
+        if not any(sig.split("->")[0][0] in codes[kind] for sig in op.ufunc.types):
+            # or did: NumPy 2.0 has no integer loops for floor, ceil, trunc (it casts to float),
+            # so typing never picks that rule there.
+            example = np.dtype(codes[kind][0])
+            loop = op.ufunc.resolve_dtypes((example,) * op.arity + (None,))[op.loop_arg]
+            assert loop.kind != kind, kind
 
 
 def test_every_python_operator_has_a_row():
@@ -66,7 +71,9 @@ def test_sinc_follows_either_numpy_formula(monkeypatch, eps_after):
             x = np.array([0, 1, 0.5, -3, 2.25, 1e-3, 7]).astype(dtype)
             with np.errstate(all="ignore"):
                 if eps_after:
-                    expected = np.sinc(x)
+                    y = np.pi * x  # NumPy 2.4's np.sinc, from NumPy's primitives on older NumPy
+                    y = np.where(y, y, np.finfo(y.dtype).eps if y.dtype.kind == "f" else 1e-20)
+                    expected = np.sin(y) / y
                 else:
                     y = np.pi * np.where(x == 0, 1.0e-20, x)
                     expected = np.sin(y) / y

@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 
 import fusenum
-from fusenum.ir import nodes
+from fusenum.ir import nodes, numpy_behaviour
 from fusenum.ir.typing import Builder, NeedsValue, int_fits, weak_var
+from ..numpy_outcome import assert_same_outcome
 
 i8 = np.dtype(np.int8)
 
@@ -47,12 +48,12 @@ def test_comparison_with_out_of_range_int_has_numpys_answer():
     np.testing.assert_array_equal(fusenum.evaluate("x != k"), x != k)
 
 
-def test_where_wraps_out_of_range_ints_like_numpy():
+@pytest.mark.parametrize("value", [300, -129, 255, 2**70])
+def test_where_converts_out_of_range_ints_like_the_installed_numpy(value):
+    """NumPy up to 2.4 wraps such an int into int8; 2.5 raises OverflowError."""
     x = np.arange(3, dtype=np.int8)
-    expected = np.where(x > 0, x, 300)
-    got = fusenum.evaluate("where(x > 0, x, 300)")
-    assert got.dtype == expected.dtype
-    np.testing.assert_array_equal(got, expected)
+    assert_same_outcome(lambda: np.where(x > 0, x, value), lambda: fusenum.evaluate(f"where(x > 0, x, {value})", local_dict={"x": x}))
+    assert_same_outcome(lambda: np.where(x > 0, value, x), lambda: fusenum.evaluate("where(x > 0, v, x)", local_dict={"v": value, "x": x}))
 
 
 def test_mixed_sign_64_bit_comparison_is_exact():
@@ -132,13 +133,14 @@ def test_int_fits_classifies_by_range():
     assert int_fits(2**64) == frozenset()
 
 
-def test_power_by_constant_two_is_square_exactly_like_numpy():
+def test_power_by_constant_two_is_square_where_numpys_loop_takes_that_shortcut():
+    """np.power's float64 loop: square, sqrt, reciprocal for 2, 0.5, -1 from NumPy 2.3; only
+    square in 2.1 and 2.2; none in 2.0 (NumPy is asked: numpy_behaviour.power_loop_rewrites)."""
     builder = Builder()
     x = builder.array("x", np.dtype(np.float64))
-    assert builder.apply("power", x, 2).op == "square"
-    assert builder.apply("power", x, 0.5).op == "sqrt"
-    assert builder.apply("power", x, -1).op == "reciprocal"
-    assert builder.apply("power", x, 3).op == "power"
+    shortcuts = numpy_behaviour.power_loop_rewrites(np.dtype(np.float64))
+    for exponent, rewrite in [(2, "square"), (0.5, "sqrt"), (-1, "reciprocal"), (3, None)]:
+        assert builder.apply("power", x, exponent).op == (rewrite if exponent in shortcuts else "power")
     ints = builder.array("i", np.dtype(np.int32))
     assert builder.apply("power", ints, 2).op == "power"
 
@@ -155,3 +157,12 @@ def test_finish_numbers_slots_in_order_of_first_use():
 def test_literal_result_too_big_for_any_dtype_is_named_briefly():
     with pytest.raises(fusenum.UnsupportedDTypeError, match=r"the result \(an integer of 16003 bits\) has dtype object"):
         fusenum.evaluate("(1 << 127) ** 126")
+
+
+@pytest.mark.parametrize("text", ["clip(u, -1, 300)", "clip(u, -1, 2)", "clip(u, 1, 300)", "clip(u, low, 2)",
+                                  "clip(i, -1000, k)"])
+def test_clip_with_int_bounds_beyond_the_dtype_is_the_installed_numpys(text):
+    """NumPy from 2.1 ignores such a bound; 2.0 raises OverflowError."""
+    names = {"u": np.arange(4, dtype=np.uint8), "i": np.arange(-2, 2, dtype=np.int8), "low": -5, "k": 1}
+    assert_same_outcome(lambda: eval(f"np.{text}", {"np": np}, names),
+                        lambda: fusenum.evaluate(text, local_dict=names))

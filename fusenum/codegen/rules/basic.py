@@ -11,6 +11,7 @@ import numpy as np
 from llvmlite import ir
 
 from .. import mathlib
+from ...ir import numpy_behaviour
 from ..abi import STATUS_NEGATIVE_INT_POWER
 from ..control import do_while
 from ..emitter import I1, Emitter, scalar_type
@@ -258,9 +259,11 @@ def _float_power(em, node, args, arg):
     result = mathlib.call(em, "pow", node.args[0].dtype, base, exponent)
     if not em.uniform(node.args[1]) or dtype == F16:
         return result
-    # NumPy's float32 and float64 power loops compute a single-valued exponent of 2,
-    # -1 or 0.5 with square, reciprocal or sqrt (constant exponents are rewritten earlier).
-    special = [(0.5, _sqrt), (-1.0, _reciprocal), (2.0, _square)]
+    # NumPy's float32 and float64 power loops compute some single-valued exponents (2, -1
+    # and 0.5 from NumPy 2.3; 2 in 2.1 and 2.2) with square, reciprocal or sqrt; NumPy is
+    # asked which (constant exponents are rewritten earlier, in typing).
+    loop = numpy_behaviour.power_loop_rewrites(node.args[0].dtype)
+    special = [(value, fn) for value, fn in ((0.5, _sqrt), (-1.0, _reciprocal), (2.0, _square)) if value in loop]
     for value, fn in special:
         hit = em.b.fcmp_ordered("==", exponent, em.const(dtype, value))
         result = em.b.select(hit, fn(em, node, [base], ""), result)

@@ -13,6 +13,7 @@ import numpy as np
 from llvmlite import ir
 
 from .. import half
+from ...ir import numpy_behaviour
 from ..emitter import I1, Emitter, scalar_type
 from ..half import I16
 from .basic import safe_divisor
@@ -137,16 +138,28 @@ def _int_clip(em, node, args, arg):
 
 @rule("fclip", exact=True)
 def _float_clip(em, node, args, arg):
-    """NaN if any argument is NaN; else ``x`` wins ties with a bound (``clip(-0.0, 0.0, 1.0)``
-    is -0.0). That is NumPy's float16 loop, and its float32/float64 loops for single-valued
-    bounds; with array bounds those return the bound's zero instead."""
+    """NaN if any argument is NaN; else ``x`` limited to the bounds. Which wins a tie with a bound
+    (``clip(0.0, -0.0, 1.0)``) is NumPy's loop's choice: ``x`` in the float16 loop and, from NumPy
+    2.1, in the float32/float64 loops when both bounds are single-valued; otherwise the bound."""
     x, low, high = args
     b = em.b
-    raised = b.select(b.fcmp_ordered(">=", x, low), x, low)
-    clipped = b.select(b.fcmp_ordered("<=", raised, high), raised, high)
+    if _clip_ties_to_bound(em, node):
+        raised = b.select(b.fcmp_ordered(">", x, low), x, low)
+        clipped = b.select(b.fcmp_ordered("<", raised, high), raised, high)
+    else:
+        raised = b.select(b.fcmp_ordered(">=", x, low), x, low)
+        clipped = b.select(b.fcmp_ordered("<=", raised, high), raised, high)
     any_nan = b.or_(is_nan(em, x), b.or_(is_nan(em, low), is_nan(em, high)))
     nan = b.fadd(b.fadd(x, low), high)
     return b.select(any_nan, nan, clipped)
+
+
+def _clip_ties_to_bound(em, node) -> bool:
+    dtype = node.args[0].dtype
+    if dtype.itemsize < 4:
+        return False
+    single_valued = em.uniform(node.args[1]) and em.uniform(node.args[2])
+    return not single_valued or numpy_behaviour.clip_single_valued_bounds_win_ties(dtype)
 
 
 # ---- fmod, reciprocal -------------------------------------------------------------------

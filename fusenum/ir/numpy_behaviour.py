@@ -1,0 +1,198 @@
+"""What the installed NumPy computes where NumPy versions or builds differ.
+
+fusenum promises the installed NumPy's answer. Where that answer changed between the
+NumPy versions fusenum supports (2.0 onwards), or depends on how NumPy was built,
+fusenum asks NumPy itself: each question below runs NumPy once on a few values, the
+first time it is needed, and the answer is kept for the process (NumPy cannot change
+under a running process). No answer here is derived from a version number.
+
+:func:`fingerprint` sums up the answers that decide compiled code, for the disk cache key.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+
+import numpy as np
+
+_SINGLE_VALUED_REWRITES = {2.0: np.square, -1.0: np.reciprocal, 0.5: np.sqrt}
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+def _float_probe(dtype: np.dtype) -> np.ndarray:
+    """Values on which ``pow`` and its shortcuts (square, reciprocal, sqrt) disagree somewhere:
+    signed zeros and infinities (sqrt's -0.0 and -inf) and many ordinary numbers."""
+    rng = np.random.default_rng(20260)
+    ordinary = rng.standard_normal(4000) * np.exp(rng.uniform(-30, 30, 4000))
+    special = [-0.0, 0.0, -np.inf, np.inf, np.nan, -1.0, 1.0, 3.0, -2.5]
+    with np.errstate(all="ignore"):
+        return np.concatenate([special, ordinary]).astype(dtype)
+
+
+@functools.lru_cache(maxsize=None)
+def power_loop_rewrites(dtype: np.dtype) -> frozenset[float]:
+    """The exponents for which ``np.power``'s loop for float ``dtype``, given a single-valued
+    exponent, computes ``square``, ``reciprocal`` or ``sqrt`` instead of ``pow`` (NumPy 2.0:
+    none; 2.1 and 2.2: 2; from 2.3: 2, -1 and 0.5)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind != "f":
+        return frozenset()
+    x = _float_probe(dtype)
+    found = set()
+    with np.errstate(all="ignore"):
+        for value, rewrite in _SINGLE_VALUED_REWRITES.items():
+            if _same_bits(np.power(x, dtype.type(value)), rewrite(x)):
+                found.add(value)
+    return frozenset(found)
+
+
+# The unary ufuncs NumPy's ``**`` operator may compute instead of ``power``, by exponent value
+# (its fast_scalar_power: up to NumPy 2.2 for any int or float scalar or 0-d array of these
+# values, and 1 too; from 2.3 for the Python int 2 and -1 and the Python float 0.5 only).
+_OPERATOR_REWRITES = {2.0: np.square, -1.0: np.reciprocal, 0.5: np.sqrt, 1.0: np.positive}
+
+
+def _base_probe(dtype: np.dtype) -> np.ndarray:
+    if dtype.kind == "f":
+        return _float_probe(dtype)
+    if dtype.kind == "c":
+        ordinary = _float_probe(np.float64)[9:]
+        with np.errstate(all="ignore"):
+            return np.concatenate([_complex_grid(np.dtype(np.complex128)), ordinary + 1j * ordinary[::-1]]).astype(dtype)
+    return np.arange(-3, 4).astype(dtype)
+
+
+def operator_power_rewrite(base: np.dtype, exponent) -> str | None:
+    """The name of the unary ufunc (``square``, ``reciprocal``, ``sqrt``, ``positive``) that the
+    installed NumPy's ``array ** exponent`` computes instead of ``power`` for an array of dtype
+    ``base``, or None. ``exponent`` is a Python or NumPy scalar or a 0-d array. Only a rewrite
+    that changes the result (its bits or its dtype) on some value counts."""
+    if isinstance(exponent, np.ndarray):
+        if exponent.ndim:
+            return None
+        key = (np.ndarray, exponent.dtype, exponent.item())
+    elif isinstance(exponent, np.generic):
+        key = (type(exponent), None, exponent.item())
+    else:
+        key = (type(exponent), None, exponent)
+    value = key[2]
+    if isinstance(value, complex) or not isinstance(value, (int, float)) or float(value) not in _OPERATOR_REWRITES:
+        return None
+    return _operator_rewrite(np.dtype(base), key)
+
+
+@functools.lru_cache(maxsize=None)
+def _operator_rewrite(base: np.dtype, key: tuple) -> str | None:
+    kind, dtype, value = key
+    exponent = np.asarray(value, dtype) if kind is np.ndarray else kind(value)
+    rewrite = _OPERATOR_REWRITES[float(value)]
+    x = _base_probe(base)
+    with np.errstate(all="ignore"):
+        try:
+            by_operator = x ** exponent
+            by_rewrite = rewrite(x)
+            by_power = np.power(x, exponent)
+        except (TypeError, ValueError, ArithmeticError):
+            return None
+    return rewrite.__name__ if _same_bits(by_operator, by_rewrite) and not _same_bits(by_operator, by_power) else None
+
+
+@functools.lru_cache(maxsize=None)
+def clip_single_valued_bounds_win_ties(dtype: np.dtype) -> bool:
+    """Whether ``np.clip`` of float ``dtype`` with single-valued bounds returns the bound when
+    it equals ``x`` (``clip(0.0, -0.0, 1.0)`` is -0.0: NumPy 2.0) rather than ``x`` (from 2.1)."""
+    x = np.zeros(16, dtype)
+    return bool(np.signbit(np.clip(x, dtype.type(-0.0), dtype.type(1.0))).all())
+
+
+@functools.lru_cache(maxsize=None)
+def clip_ignores_out_of_range_int_bounds() -> bool:
+    """Whether ``np.clip`` of an integer array ignores a Python int bound beyond its dtype
+    (from NumPy 2.1) rather than raising ``OverflowError`` (NumPy 2.0)."""
+    try:
+        np.clip(np.zeros(1, np.uint8), -1, 0)
+    except OverflowError:
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=None)
+def where_wraps_out_of_range_ints() -> bool:
+    """Whether ``np.where(c, int8_array, 300)`` wraps the Python int into the branch dtype
+    (NumPy up to 2.4) rather than raising ``OverflowError`` (from 2.5)."""
+    try:
+        np.where(np.ones(1, bool), np.zeros(1, np.int8), 300)
+    except OverflowError:
+        return False
+    return True
+
+
+# NumPy name -> C99 <complex.h> name, for the functions whose complex loops NumPy takes from
+# the C library only when it trusts it (NumPy's npy_config.h turns them off for glibc < 2.18,
+# so wheels built on glibc 2.17 -- NumPy 2.2 and earlier -- use NumPy's own code instead).
+_C_COMPLEX = {"arcsin": "casin", "arccos": "cacos", "arctan": "catan",
+              "arcsinh": "casinh", "arccosh": "cacosh", "arctanh": "catanh"}
+
+
+def _complex_grid(dtype: np.dtype) -> np.ndarray:
+    parts = [0.0, -0.0, 0.5, -2.5, 3.0, 1e-30, -1e-30, 1.5, -4.0, np.inf, -np.inf, np.nan]
+    real = np.repeat(parts, len(parts))
+    imag = np.tile(parts, len(parts))
+    z = np.empty(real.size, dtype)
+    z.real, z.imag = real, imag
+    return z
+
+
+def _c_library_results(cname: str, z: np.ndarray) -> np.ndarray | None:
+    """The C library's ``cname`` (``f`` suffix for complex64) of each element, or None if absent."""
+    try:
+        libm = ctypes.CDLL("libm.so.6")
+    except OSError:
+        found = ctypes.util.find_library("m")
+        if found is None:
+            return None
+        libm = ctypes.CDLL(found)
+    part = ctypes.c_float if z.dtype == np.complex64 else ctypes.c_double
+
+    class Complex(ctypes.Structure):
+        _fields_ = [("re", part), ("im", part)]
+
+    function = getattr(libm, cname + ("f" if z.dtype == np.complex64 else ""), None)
+    if function is None:
+        return None
+    function.restype, function.argtypes = Complex, [Complex]
+    results = (function(Complex(v.real, v.imag)) for v in z)
+    out = np.empty_like(z)
+    for i, r in enumerate(results):
+        out.real[i], out.imag[i] = r.re, r.im
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def complex_differs_from_c_library(name: str) -> str | None:
+    """Why fusenum cannot give the installed NumPy's complex ``name`` (fusenum's kernels call the
+    C library's complex function), or None when NumPy's results are the C library's."""
+    cname = _C_COMPLEX.get(name)
+    if cname is None:
+        return None
+    for dtype in (np.complex64, np.complex128):
+        z = _complex_grid(np.dtype(dtype))
+        expected = _c_library_results(cname, z)
+        with np.errstate(all="ignore"):
+            got = getattr(np, name)(z)
+        if expected is None or not _same_bits(got, expected):
+            return (f"the installed NumPy ({np.__version__}) computes complex {name} with its own "
+                    f"code, not the C library's {cname}() that fusenum calls, and their results differ "
+                    f"(NumPy wheels built on glibc older than 2.18, such as NumPy 2.2 and earlier, do this)")
+    return None
+
+
+def fingerprint() -> str:
+    """The answers above that decide compiled code, as text for the disk cache key."""
+    power = {np.dtype(t).name: sorted(power_loop_rewrites(np.dtype(t))) for t in (np.float32, np.float64)}
+    ties = {np.dtype(t).name: clip_single_valued_bounds_win_ties(np.dtype(t)) for t in (np.float32, np.float64)}
+    return f"numpy {np.__version__}; power loop rewrites {power}; clip ties to bounds {ties}"

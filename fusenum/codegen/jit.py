@@ -33,6 +33,7 @@ from __future__ import annotations
 import ctypes
 import itertools
 import os
+import sys
 import threading
 from dataclasses import dataclass
 
@@ -52,15 +53,31 @@ _lljit_state = {"jit": None, "links": 0}
 # Compiles in progress; a fork waits for none (a child must not inherit LLVM mid-compile) and holds new ones.
 _compiles = threading.Condition()
 _compile_state = {"active": 0, "forking": False}
+_fork_state: dict = {}
+
+
+def _llvmlite_lock():
+    """llvmlite's process-wide lock (private: ``ffi.lib._lock._lock``), if llvmlite is loaded."""
+    ffi = sys.modules.get("llvmlite.binding.ffi")
+    return getattr(getattr(getattr(ffi, "lib", None), "_lock", None), "_lock", None)
 
 
 def _before_fork() -> None:
     with _compiles:
         _compile_state["forking"] = True
         _compiles.wait_for(lambda: _compile_state["active"] == 0)
+    # Another thread may be inside a locked llvmlite call (a link, a dispose): a child that
+    # inherited the lock held would hang at its first llvmlite call, e.g. freeing a target machine.
+    lock = _llvmlite_lock()
+    if lock is not None:
+        lock.acquire()
+    _fork_state["llvmlite_lock"] = lock
 
 
 def _after_fork() -> None:
+    lock = _fork_state.pop("llvmlite_lock", None)
+    if lock is not None:
+        lock.release()
     with _compiles:
         _compile_state["forking"] = False
         _compiles.notify_all()

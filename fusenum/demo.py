@@ -45,7 +45,7 @@ def main(size: int = 4_000_000) -> None:
         eager = _best_of(with_numpy)
         print(f"{text:34} {str(result.dtype):8} {'yes' if same else 'NO':5} "
               f"{fused * 1e3:8.2f}ms {eager * 1e3:8.2f}ms {eager / fused:8.1f}x"
-              f"   (first call, compiling: {first_call * 1e3:.0f} ms)")
+              f"   (first call: {first_call * 1e3:.0f} ms)")
         if not same:
             raise SystemExit(f"fusenum and NumPy disagree on {text!r}")
     print(f"\nkernel cache: {fusenum.cache_info()}")

@@ -47,6 +47,9 @@ def exact_text(terms: int, seed: int):
 
 
 def main() -> None:
+    # A shell starts background jobs with SIGINT ignored, and Python then keeps it ignored: install
+    # Python's own handler, as an interactive session has it.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     size = int(sys.argv[1])
     report = {}
     a = np.linspace(0, 1, size)

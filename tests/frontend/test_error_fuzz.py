@@ -6,7 +6,7 @@ The allowed foreign errors, and why each is NumPy's or Python's answer rather th
 * exceptions defined by NumPy (``numpy.exceptions.AxisError``, NumPy's ufunc loop and casting
   errors): NumPy raises them for the same operation;
 * ``TypeError`` with NumPy's message for a ufunc without a loop for the operands' dtypes
-  (``~a`` on floats);
+  (``~a`` on floats), or NumPy's refusal of ``-`` and ``**`` on booleans (``-a``);
 * ``ValueError`` with NumPy's own message for operands that do not broadcast, a reduction of an empty
   array without identity, a duplicate axis, or a ragged list given as a value;
 * ``OverflowError`` for a Python int no operand dtype can hold (NumPy's conversion of the int);
@@ -30,6 +30,7 @@ import fusenum
 
 FOREIGN = [
     (TypeError, r"^ufunc '\w+' not supported for the input types, and the inputs could not be safely"),
+    (TypeError, r"^The numpy boolean (negative|subtract), the `-` operator, is not supported"),
     (ValueError, r"operands could not be broadcast together"),
     (ValueError, r"zero-size array to reduction operation"),
     (ValueError, r"duplicate value in 'axis'"),

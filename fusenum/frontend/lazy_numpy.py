@@ -8,7 +8,8 @@ captures the NumPy functions of the table that are not ufuncs (``BY_NUMPY_FUNCTI
 and no keywords), ``np.where`` and ``np.clip`` where the table can express them, the
 reductions of :data:`fusenum.ir.reductions.BY_FUNCTION` (``np.sum``,
 ``np.prod``, ``np.min``/``np.amin``, ``np.max``/``np.amax``, ``np.mean``,
-``np.any``, ``np.all``; :func:`reduce` also serves the LazyArray methods) and
+``np.any``, ``np.all``, ``np.nansum``, ``np.nanprod``, ``np.nanmin``,
+``np.nanmax``, ``np.nanmean``; :func:`reduce` also serves the LazyArray methods) and
 answers ``np.shape``, ``np.ndim``, ``np.size`` and ``np.result_type`` without
 computing.
 
@@ -223,17 +224,18 @@ def _reduce_fallback(row: Reduction, a: Any, method: bool, kwargs: dict) -> Any:
 
 
 def _reduction_function(row: Reduction) -> Callable:
-    """The handler of NumPy's function for ``row``, with its signature (positional arguments included)."""
+    """The handler of NumPy's function for ``row``, with its signature (positional arguments included):
+    ``dtype`` after ``axis`` where the function takes one, ``initial`` after ``keepdims`` where it does."""
     name = row.name
-    if name in ("sum", "prod"):
+    if row.takes_dtype and row.takes_initial:  # sum, prod, nansum, nanprod
         def handler(a, axis=None, dtype=None, out=None, keepdims=np._NoValue, initial=np._NoValue,
                     where=np._NoValue, **kwargs):
             return reduce(name, a, axis, dtype, out, keepdims, initial=initial, where=where, **kwargs)
-    elif name in ("min", "max"):
+    elif row.takes_initial:  # min, max, nanmin, nanmax
         def handler(a, axis=None, out=None, keepdims=np._NoValue, initial=np._NoValue, where=np._NoValue,
                     **kwargs):
             return reduce(name, a, axis, out=out, keepdims=keepdims, initial=initial, where=where, **kwargs)
-    elif row.takes_dtype:  # mean
+    elif row.takes_dtype:  # mean, nanmean
         def handler(a, axis=None, dtype=None, out=None, keepdims=np._NoValue, *, where=np._NoValue, **kwargs):
             return reduce(name, a, axis, dtype, out, keepdims, where=where, **kwargs)
     else:  # any, all

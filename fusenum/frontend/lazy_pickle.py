@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from . import forcing
 from ..ir.ops import OPS
 from ..ir.reductions import BY_NAME
@@ -58,7 +60,20 @@ def _reduce(self: LazyArray):
     if self._value is not None:
         return (lazy, (self._value,))
     program, values = forcing.program_of(self)
-    return (rebuild, (tuple(program), tuple(values)))
+    return (rebuild, (tuple(program), _shared(values)))
+
+
+def _shared(values: list) -> tuple:
+    """``values`` with views of the same memory in the same layout made one object, which pickle
+    then writes once (capture records a view of an ndarray each time it is used)."""
+    first: dict[tuple, np.ndarray] = {}
+    shared = []
+    for value in values:
+        if type(value) is np.ndarray:
+            layout = (value.__array_interface__["data"][0], value.shape, value.strides, value.dtype.str)
+            value = first.setdefault(layout, value)
+        shared.append(value)
+    return tuple(shared)
 
 
 LazyArray.__reduce__ = _reduce

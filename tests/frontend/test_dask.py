@@ -320,3 +320,22 @@ def test_a_lazy_array_over_ndarrays_pickles_as_its_expression_and_operands():
     twin = pickle.loads(data)
     assert not twin.is_forced and not r.is_forced
     np.testing.assert_array_equal(twin.compute(), np.sqrt(x) * 2 + x.sum())
+
+
+def test_explain_refuses_expressions_over_dask_arrays():
+    a = chunked(A, (4, 6))
+    message = "^fusenum.explain does not describe expressions over dask arrays"
+    with pytest.raises(fusenum.UnsupportedOperationError, match=message):
+        fusenum.explain("a * 2")
+    with pytest.raises(fusenum.UnsupportedOperationError, match=message):
+        fusenum.explain(lazy(a) * 2)
+    assert is_dask_array(fusenum.evaluate("a * 2"))  # and no plan was left under the dask key
+
+
+def test_importing_fusenum_does_not_import_dask():
+    import subprocess
+    import sys
+    code = ("import sys, numpy as np, fusenum; r = fusenum.lazy(np.ones(3)) + 1; fusenum.evaluate('a+1', "
+            "local_dict={'a': np.ones(3)}); r.compute(); print(sorted(m for m in sys.modules if m.startswith('dask')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "[]", done.stderr

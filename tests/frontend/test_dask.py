@@ -339,3 +339,11 @@ def test_importing_fusenum_does_not_import_dask():
             "local_dict={'a': np.ones(3)}); r.compute(); print(sorted(m for m in sys.modules if m.startswith('dask')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_a_name_bound_to_a_lazy_array_over_dask_stays_lazy():
+    a = chunked(A, (4, 6))
+    r = lazy(a) * 2
+    result = fusenum.evaluate("r + 1")
+    assert is_dask_array(result) and not r.is_forced
+    same(result, A * 2 + 1)

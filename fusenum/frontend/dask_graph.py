@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ArgumentTypeError, InvalidArgumentError
+from ..errors import ArgumentTypeError, InvalidArgumentError, UnsupportedOperationError
 from ..ir import nodes
 from ..ir.nodes import Node
 from ..ir.ops import OPS
@@ -87,7 +87,7 @@ def build_typed(key: tuple, template, values: list, split_every: Any = None):
     bound = {source.key for source in plan.sources if source.dtype is None}
     for k, value in enumerate(values):
         if is_dask_array(value) and value.ndim == 0 and k not in bound:
-            raise NotImplementedError("NumPy's typing of this expression depends on the value of a 0-d "
+            raise UnsupportedOperationError("NumPy's typing of this expression depends on the value of a 0-d "
                                       "dask array (an exponent NumPy rewrites by value); compute it first")
     return build(plan, values, split_every)
 

@@ -347,3 +347,17 @@ def test_a_name_bound_to_a_lazy_array_over_dask_stays_lazy():
     result = fusenum.evaluate("r + 1")
     assert is_dask_array(result) and not r.is_forced
     same(result, A * 2 + 1)
+
+
+def test_typing_that_needs_a_zero_d_dask_arrays_value_is_refused(monkeypatch):
+    # NumPy <= 2.2 rewrites a ** s by the value of a 0-d s (see ir.typing._array_rewrite_may_matter)
+    from fusenum.ir import typing as typing_module
+    monkeypatch.setattr(typing_module, "_array_rewrite_may_matter", lambda base, exponent: True)
+    fusenum.clear_cache()
+    a, s = chunked(A, (4, 6)), da.from_array(np.float64(2.0))
+    try:
+        with pytest.raises(fusenum.UnsupportedOperationError,
+                           match="^NumPy's typing of this expression depends on the value of a 0-d dask array"):
+            fusenum.evaluate("a ** s")
+    finally:
+        fusenum.clear_cache()

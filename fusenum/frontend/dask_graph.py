@@ -43,7 +43,7 @@ from ..errors import ArgumentTypeError, InvalidArgumentError, UnsupportedOperati
 from ..ir import nodes
 from ..ir.nodes import Node
 from ..ir.ops import OPS
-from ..ir.reductions import REDUCTIONS, ReduceAttr, normalize_axes
+from ..ir.reductions import ROWS, ReduceAttr, normalize_axes
 from ..ir.operands import PY_SCALARS
 from ..runtime import cached_plan
 from ..runtime.blocks import run_root
@@ -236,7 +236,7 @@ def _reduction(node: Node, operands: list, split_every: Any):
     ndim, pairs, shape = aligned
     axes = normalize_axes(attr.axis, ndim, attr.reduction)
     count = math.prod(shape[ax] for ax in axes)
-    row = REDUCTIONS[attr.reduction]
+    row = ROWS[attr.reduction]
     if count == 0 and row.identity is None:
         raise ValueError(f"zero-size array to reduction operation {OPS[row.combine].ufunc.__name__} "
                          f"which has no identity")

@@ -114,11 +114,14 @@ BY_FUNCTION: dict[Callable, Reduction] = {
 
 @dataclass(frozen=True)
 class ReduceAttr:
-    """What a ``reduce`` node does: ``axis`` as written (None, an int, or a tuple of ints)."""
+    """What a ``reduce`` node does: ``axis`` as written (None, an int, or a tuple of ints).
+    ``partial``: the result is a partial one (a step of a dask tree reduction), so the row's
+    warning, which is about the final result, is not given."""
 
     reduction: str
     axis: object
     keepdims: bool
+    partial: bool = False
 
 
 @lru_cache(maxsize=None)

@@ -300,7 +300,7 @@ class _Call:
                 errors.warn("Mean of empty slice.")
                 with np.errstate(all="ignore"):
                     np.true_divide(accumulator, self.count, out=accumulator, casting="unsafe")
-        if step.row.warning is not None and step.row.warning.check(accumulator):
+        if step.row.warning is not None and not step.attr.partial and step.row.warning.check(accumulator):
             errors.warn(step.row.warning.message)
         return accumulator if self.shape == self.kept_shape else accumulator.reshape(self.shape)
 

@@ -74,3 +74,20 @@ def test_data_arrays_of_lazy_arrays_over_dask_stay_lazy():
         fusenum.evaluate, "nansum(w * 2, axis=1)", {"w": WHOLE}).tobytes()
     np.testing.assert_allclose(quietly(lambda: anomaly.values),
                                WHOLE * 2 - quietly(np.nanmean, WHOLE * 2, 0), rtol=1e-15)
+
+
+@pytest.mark.parametrize("name, message", [("nanmax", "All-NaN slice encountered"),
+                                           ("nanmean", "Mean of empty slice")])
+@pytest.mark.parametrize("split_every", [None, 2])
+def test_only_an_all_nan_slice_warns_not_an_all_nan_block(name, message, split_every):
+    blocks_nan = np.arange(48.0).reshape(8, 6)
+    blocks_nan[:3, 2] = np.nan  # all NaN in the first block of column 2 only
+    slice_nan = blocks_nan.copy()
+    slice_nan[:, 4] = np.nan
+    for data, expected in [(blocks_nan, []), (slice_nan, [message])]:
+        w = da.from_array(data, chunks=(3, 6))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            value = fusenum.evaluate(f"{name}(w, axis=0)", split_every=split_every).compute()
+        assert [str(w.message) for w in caught] == expected
+        np.testing.assert_array_equal(value, quietly(getattr(np, name), data, 0))

@@ -61,7 +61,8 @@ class LazyArray:
     ``len()`` are known without computing. :meth:`compute` (or ``np.asarray``)
     forces it; the result is kept, so forcing twice computes once. The
     reductions ``sum``, ``prod``, ``min``, ``max``, ``mean``, ``any`` and ``all``
-    are captured, as are ``np.nansum`` and the other ``np.nan*`` reductions. ``explain()`` (installed by :mod:`fusenum.frontend.explain`)
+    are captured, as are ``np.nansum`` and the other ``np.nan*`` reductions.
+    ``explain()`` (installed by :mod:`fusenum.frontend.explain`)
     describes what forcing would run. Other ndarray attributes and methods (``.T``, ``.reshape()``,
     ``.std()``...) force it and return NumPy's answer.
 

@@ -270,7 +270,8 @@ FUNCTIONS.update({
     np.result_type: lambda *args: np.result_type(*(a.dtype if type(a) is LazyArray else a for a in args)),
 })
 FUNCTIONS.update({function: _reduction_function(row) for function, row in BY_FUNCTION.items()})
-FUNCTIONS.update({function: _like(function) for function in (np.zeros_like, np.ones_like, np.empty_like, np.full_like)})
+FUNCTIONS.update({function: _like(function)
+                  for function in (np.zeros_like, np.ones_like, np.empty_like, np.full_like)})
 if hasattr(np, "astype"):  # NumPy >= 2.1
     FUNCTIONS[np.astype] = _astype
 

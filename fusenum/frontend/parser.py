@@ -227,7 +227,8 @@ class _Converter:
         return self._apply(op, node, node.args, python=node.func.id in PYTHON_BUILTINS)
 
     def _reduction(self, node: ast.Call) -> tuple:
-        """``sum(x[, axis][, axis=..., keepdims=..., dtype=...])`` (``dtype`` where NumPy's function takes one)."""
+        """``sum(x[, axis][, axis=..., keepdims=..., dtype=...])`` (``dtype`` where NumPy's function
+        takes one)."""
         name = node.func.id
         row = BY_NAME[name]
         allowed = ("axis", "keepdims", "dtype") if row.takes_dtype else ("axis", "keepdims")

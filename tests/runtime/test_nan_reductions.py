@@ -68,8 +68,8 @@ def cases(draw):
     ndim = draw(st.integers(0, 3))
     shape = tuple(draw(st.sampled_from([0, 1, 2, 5, 33])) for _ in range(ndim - 1)) + \
         ((draw(st.sampled_from([1, 3, 17, 70])),) if ndim else ())
-    x = with_layout(with_nans(dtype, shape, draw(st.integers(0, 2**32 - 1)), draw(st.sampled_from([0.0, 0.3, 0.9]))),
-                    draw(st.sampled_from(["C", "F", "reversed", "strided"])))
+    values = with_nans(dtype, shape, draw(st.integers(0, 2**32 - 1)), draw(st.sampled_from([0.0, 0.3, 0.9])))
+    x = with_layout(values, draw(st.sampled_from(["C", "F", "reversed", "strided"])))
     kind = draw(st.sampled_from(["none", "int", "tuple"] if ndim else ["none"]))
     axis = None if kind == "none" else draw(st.integers(-ndim, ndim - 1)) if kind == "int" else \
         tuple(draw(st.permutations(range(ndim)))[:draw(st.integers(1, ndim))])
@@ -93,7 +93,8 @@ def test_nan_reductions_match_numpy(case):
     if own is not None:  # NumPy's recipe on fusenum's plain reductions, bit for bit
         assert got.dtype == own.dtype and got.tobytes() == own.tobytes(), (got, own)
     lazy_result = quietly(getattr(np, name), lazy(x), axis=axis, keepdims=keepdims)
-    assert type(lazy_result) is LazyArray and lazy_result.dtype == got.dtype and lazy_result.shape == got.shape
+    assert type(lazy_result) is LazyArray
+    assert lazy_result.dtype == got.dtype and lazy_result.shape == got.shape
     assert np.asarray(quietly(np.asarray, lazy_result)).tobytes() == got.tobytes()
 
 
@@ -109,7 +110,8 @@ def test_same_bits_on_any_thread_count_and_as_the_plain_reduction_at_every_simd_
     for threads in (1, 2):
         previous = fusenum.set_num_threads(threads)
         try:
-            results.append([fusenum.evaluate(f"{name}(x, axis={axis})", local_dict={"x": x}) for axis in (None, 1, 0)])
+            results.append([fusenum.evaluate(f"{name}(x, axis={axis})", local_dict={"x": x})
+                            for axis in (None, 1, 0)])
         finally:
             fusenum.set_num_threads(previous)
     for got, expected in zip(*results):
@@ -128,7 +130,8 @@ def test_nan_reductions_inside_expressions_in_both_tiers(tier):
     assert got.dtype == expected.dtype == np.float32
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-3)
     lazy_x = lazy(x)
-    lazy_got = lazy_x - np.nanmean(lazy_x, axis=0) + np.nanmax(lazy_x, axis=1, keepdims=True) * np.nansum(lazy_x)
+    lazy_got = (lazy_x - np.nanmean(lazy_x, axis=0)
+                + np.nanmax(lazy_x, axis=1, keepdims=True) * np.nansum(lazy_x))
     assert type(lazy_got) is LazyArray and np.asarray(lazy_got).tobytes() == got.tobytes()
 
 
@@ -142,8 +145,12 @@ def test_warnings_and_values_of_all_nan_slices_are_numpys(name, axis, front):
     # NumPy warns "All-NaN slice encountered" (nanmin, nanmax) or "Mean of empty slice" (nanmean) for the
     # NaN column; nansum and nanprod give 0 and 1 silently.
     x = ALL_NAN
-    call = (lambda: fusenum.evaluate(f"{name}(x, axis={axis})", local_dict={"x": x})) if front == "string" else \
-        (lambda: np.asarray(getattr(np, name)(lazy(x), axis=axis)))
+    if front == "string":
+        def call():
+            return fusenum.evaluate(f"{name}(x, axis={axis})", local_dict={"x": x})
+    else:
+        def call():
+            return np.asarray(getattr(np, name)(lazy(x), axis=axis))
     assert_same_warnings_and_outcome(lambda: getattr(np, name)(x, axis=axis), call)
 
 
@@ -163,7 +170,7 @@ def test_empty_arrays_are_reduced_or_refused_as_numpy_does(name, dtype):
     same = assert_same_outcome if (name, dtype) == ("nanmean", "int64") else assert_same_warnings_and_outcome
     for axis in (None, 0, 1):
         same(lambda: getattr(np, name)(x, axis=axis),
-                                         lambda: fusenum.evaluate(f"{name}(x, axis={axis})", local_dict={"x": x}))
+             lambda: fusenum.evaluate(f"{name}(x, axis={axis})", local_dict={"x": x}))
 
 
 @pytest.mark.parametrize("name", ["nanmin", "nanmax"])

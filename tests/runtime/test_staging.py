@@ -35,7 +35,8 @@ def assert_reduced_like_numpy(reduction: str, expected, got, argument, axis) -> 
         np.testing.assert_allclose(got, expected, rtol=4 * count * eps, equal_nan=True)
         return
     with np.errstate(all="ignore"):
-        scale = np.nansum(np.abs(argument), axis=axis, keepdims=expected.shape != np.sum(argument, axis=axis).shape)
+        keepdims = expected.shape != np.sum(argument, axis=axis).shape
+        scale = np.nansum(np.abs(argument), axis=axis, keepdims=keepdims)
         if reduction == "mean":
             scale = scale / count
     scale = np.broadcast_to(np.where(np.isfinite(scale), scale, 0), expected.shape)

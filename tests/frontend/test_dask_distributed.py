@@ -23,7 +23,7 @@ CHUNK = 250_000
 def client():
     saved = os.environ.pop("FUSENUM_NUM_THREADS", None)  # the workers read OMP_NUM_THREADS then
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
+                                       dashboard_address=":0")
     client = distributed.Client(cluster)
     try:
         yield client

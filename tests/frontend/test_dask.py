@@ -51,6 +51,7 @@ def test_elementwise_is_one_blockwise_layer_with_numpys_answer():
     assert set(result.dask.layers) == {a.name, b.name, c.name, *fusenum_layers(result)}
     assert result.chunks == (a + b * c).chunks
     assert type(result._meta) is np.ndarray and result._meta.dtype == np.float64 and result._meta.ndim == 2
+    assert fusenum.evaluate("2*a + 3*b*c - sqrt(a)").name == result.name  # deterministic names
     same(result, 2 * A + 3 * B * C - np.sqrt(A))
 
 

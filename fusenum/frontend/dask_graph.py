@@ -137,8 +137,7 @@ class Combine:
     def __init__(self, reduction: str, dtype: np.dtype, count: int | None = None, final: bool = False):
         self.reduction, self.dtype, self.count, self.final = reduction, dtype, count, final
 
-    def __call__(self, partials: np.ndarray, axis: tuple[int, ...], keepdims: bool,
-                 computing_meta: bool = False) -> np.ndarray:
+    def __call__(self, partials: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
         partials = np.asarray(partials)
         root = Node("reduce", (nodes.input_slot(0, self.dtype),), self.dtype,
                     ReduceAttr(self.reduction, tuple(axis), True, partial=not self.final))
@@ -217,9 +216,6 @@ def _blockwise(root: Node, args: list, dtype: np.dtype, reduced: tuple[int, ...]
     import dask.array as da
 
     ndim, pairs, _ = aligned or _aligned(args)
-    if ndim == 0 and all(index is None for index in pairs[1::2]):
-        pairs[0] = da.asarray(pairs[0])  # dask needs one array to make a graph of
-        pairs[1] = ()
     out_index = tuple(ax for ax in range(ndim) if keepdims or ax not in reduced)
     adjust = {ax: 1 for ax in reduced} if keepdims else None
     meta = np.empty((0,) * len(out_index), dtype)
@@ -249,11 +245,10 @@ def _reduction(node: Node, operands: list, split_every: Any):
     partial = Node("reduce", (argument,), node.dtype, ReduceAttr(step, axes, True, partial=True))
     partials = _blockwise(partial, args, node.dtype, axes, True, aligned)
     out_ndim = ndim if attr.keepdims else ndim - len(axes)
-    aggregate = Combine(step, node.dtype, count if step != attr.reduction else None, final=True)
-    return da.reduction(partials, as_they_are, aggregate,
-                        axis=axes, keepdims=attr.keepdims, dtype=node.dtype, split_every=split_every,
-                        combine=Combine(step, node.dtype), concatenate=True, name="fusenum-" + attr.reduction,
-                        meta=np.empty((0,) * out_ndim, node.dtype))
+    aggregate = Combine(step, node.dtype, count if attr.reduction == "mean" else None, final=True)
+    return da.reduction(partials, as_they_are, aggregate, axis=axes, keepdims=attr.keepdims, dtype=node.dtype,
+                        split_every=split_every, combine=Combine(step, node.dtype), concatenate=True,
+                        name="fusenum-" + attr.reduction, meta=np.empty((0,) * out_ndim, node.dtype))
 
 
 def _numblocks(pairs: list, ndim: int) -> list[int]:

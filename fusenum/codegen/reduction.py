@@ -40,7 +40,7 @@ from __future__ import annotations
 from llvmlite import ir
 
 from ..ir import nodes
-from ..ir.reductions import REDUCTIONS, start_value
+from ..ir.reductions import ROWS, start_value
 from . import rules
 from .control import entry_alloca, while_loop
 from .emitter import I64, Emitter, Pair, register_bytes
@@ -76,7 +76,7 @@ class ReductionBuilder(KernelBuilder):
     def __init__(self, spec, target, fn):
         super().__init__(spec, target, fn)
         self.accumulator = spec.root.dtype
-        combine = REDUCTIONS[spec.reduce].combine
+        combine = ROWS[spec.reduce].combine
         self.combine_node = nodes.make(combine, (spec.root, spec.root), self.accumulator)
         self.start = start_value(spec.reduce, self.accumulator)
 

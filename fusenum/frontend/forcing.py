@@ -16,6 +16,9 @@ and nothing about the values:
   :func:`fusenum.frontend.capture.reduction`; built with ``Builder.reduce``): apply it
   to the top of the stack.
 
+A leaf may also be a dask array (:func:`fusenum.lazy` of one): forcing then builds a dask graph of
+fused kernels (:mod:`.dask_graph`) from the same program, typed through the same plan cache.
+
 For the common expression -- a tree whose arrays are distinct objects -- the
 program is the concatenation of its operands' programs, so capture builds it
 as it goes and forcing only checks that no array repeats; other graphs (an
@@ -34,12 +37,16 @@ whether two equal numbers happen to be one object.
 """
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import numpy as np
 
+from . import dask_graph
 from ..ir import nodes
 from ..ir.ops import OPS
 from ..ir.typing import PY_SCALARS, Builder, Operand, scalar_key
 from ..runtime import cached_plan, execute
+from .dask_graph import has_dask
 
 
 class Program(tuple):
@@ -55,8 +62,14 @@ class Program(tuple):
 
     def build(self, builder: Builder, operands: list[Operand]) -> Operand:
         """The expression applied to ``operands`` (one per leaf) through ``builder``."""
-        stack: list[Operand] = []
-        results: list[Operand] = []
+        return self.replay(operands, builder.apply, lambda token, x: builder.reduce(token[1], x, *token[2:]),
+                           lambda token, x: nodes.cast(x, token[1]))
+
+    def replay(self, operands: list, apply: Callable, reduce: Callable, cast: Callable) -> Any:
+        """Run the program on ``operands`` (one per leaf): ``apply(op, *args)`` for an op-table
+        operation, ``reduce(token, x)`` for a reduction token, ``cast(token, x)`` for an astype token."""
+        stack: list = []
+        results: list = []
         leaves = 0
         for token in self:
             kind = type(token)
@@ -64,20 +77,17 @@ class Program(tuple):
                 op = OPS[token]
                 args = stack[len(stack) - op.arity:]
                 del stack[len(stack) - op.arity:]
-                stack.append(builder.apply(op, *args))
-                results.append(stack[-1])
+                stack.append(apply(op, *args))
             elif kind is tuple:
-                if token[0] == "reduce":
-                    _, name, axis, keepdims, dtype = token
-                    stack.append(builder.reduce(name, stack.pop(), axis, keepdims, dtype))
-                else:
-                    stack.append(nodes.cast(stack.pop(), token[1]))
-                results.append(stack[-1])
+                stack.append((reduce if token[0] == "reduce" else cast)(token, stack.pop()))
             elif kind is int:
                 stack.append(operands[token] if token >= 0 else results[~token])
+                continue
             else:
                 stack.append(operands[leaves])
                 leaves += 1
+                continue
+            results.append(stack[-1])
         return stack.pop()
 
 
@@ -119,6 +129,14 @@ def linearize(root) -> tuple[Program, list]:
         elif kind in PY_SCALARS:
             values.append(item)
             emit(scalar_key(item))
+        elif item._op is None:  # a LazyArray over a dask array: that array is the leaf
+            seen = array_leaves.get(id(item._args[0]))
+            if seen is None:
+                array_leaves[id(item._args[0])] = len(values)
+                values.append(item._args[0])
+                emit(item._dtype)
+            else:
+                emit(seen)
         else:  # a LazyArray
             seen = done.get(id(item))
             if seen is None:
@@ -143,8 +161,22 @@ def run(root, out: np.ndarray | None = None, order: str = "K", casting: str = "s
     its program ready from capture (``root._program``); others are walked.
     """
     program, values = program_of(root)
+    if has_dask(values):  # computed by dask's scheduler, through a graph of fused kernels
+        dask_graph.check_options(out, order)
+        return np.asarray(dask_graph.build_typed(program, program, values).compute())
     plan = cached_plan(program, program, values)
     return execute(plan, values, (), out, order, casting)
+
+
+def on_dask(root) -> bool:
+    """Whether the lazy expression ``root`` (not computed) reads a dask array."""
+    return has_dask(program_of(root)[1])
+
+
+def to_dask(root, split_every=None):
+    """The dask array of the lazy expression ``root`` over dask arrays (see :mod:`.dask_graph`)."""
+    program, values = program_of(root)
+    return dask_graph.build_typed(program, program, values, split_every)
 
 
 def program_of(root) -> tuple[Program, list]:

@@ -8,7 +8,8 @@ captures the NumPy functions of the table that are not ufuncs (``BY_NUMPY_FUNCTI
 and no keywords), ``np.where`` and ``np.clip`` where the table can express them, the
 reductions of :data:`fusenum.ir.reductions.BY_FUNCTION` (``np.sum``,
 ``np.prod``, ``np.min``/``np.amin``, ``np.max``/``np.amax``, ``np.mean``,
-``np.any``, ``np.all``; :func:`reduce` also serves the LazyArray methods) and
+``np.any``, ``np.all``, ``np.nansum``, ``np.nanprod``, ``np.nanmin``,
+``np.nanmax``, ``np.nanmean``; :func:`reduce` also serves the LazyArray methods) and
 answers ``np.shape``, ``np.ndim``, ``np.size`` and ``np.result_type`` without
 computing.
 
@@ -23,7 +24,8 @@ fusenum does not capture; NumPy's errors are raised at capture.
 
 Everything else -- other ufuncs, ufunc methods and keywords, other NumPy
 functions -- forces the lazy inputs and lets NumPy compute: a plain ndarray
-comes back. Objects that override ufuncs or NumPy functions
+comes back (a dask array, over dask arrays). Dask arrays are operands like ndarrays (dask defers
+to LazyArray in operators, ufuncs and NumPy functions). Objects that override ufuncs or NumPy functions
 themselves get their turn, as NumPy's protocols prescribe.
 """
 from __future__ import annotations
@@ -32,11 +34,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import forcing
+from . import capture, forcing
 from ..ir import numpy_behaviour
 from ..ir.ops import BY_NUMPY_FUNCTION, BY_UFUNC, OPS, Op
 from ..ir.reductions import BY_FUNCTION, BY_NAME, Reduction
 from ..ir.typing import PY_SCALARS, is_supported
+from .dask_graph import is_dask_type
 from .lazy import LazyArray, capture_operation, capture_reduction, force, force_all
 
 
@@ -60,7 +63,8 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
 
 def array_function(func: Callable, types: tuple, args: tuple, kwargs: dict) -> Any:
     """``LazyArray.__array_function__``."""
-    if any(t is not LazyArray and t.__array_function__ is not np.ndarray.__array_function__ for t in types):
+    if any(t is not LazyArray and t.__array_function__ is not np.ndarray.__array_function__
+           and not is_dask_type(t) for t in types):
         return NotImplemented
     handler = FUNCTIONS.get(func)
     if handler is not None:
@@ -71,8 +75,8 @@ def array_function(func: Callable, types: tuple, args: tuple, kwargs: dict) -> A
 def _foreign(x: Any) -> bool:
     """Whether ``x`` overrides ufuncs itself (NumPy's protocol: then we defer to it)."""
     kind = type(x)
-    if kind is LazyArray or kind is np.ndarray or kind in PY_SCALARS:
-        return False
+    if kind is LazyArray or kind is np.ndarray or kind in PY_SCALARS or is_dask_type(kind):
+        return False  # a dask array is captured as an operand (its own protocols defer to LazyArray)
     override = getattr(kind, "__array_ufunc__", np.ndarray.__array_ufunc__)
     return override is not np.ndarray.__array_ufunc__
 
@@ -172,6 +176,17 @@ def _table_function(op: Op) -> Callable:
     return handler
 
 
+def _like(function: Callable) -> Callable:
+    """The handler of ``np.zeros_like`` and its kin: only the shape and dtype of a LazyArray matter,
+    so it is not computed (a single-element stand-in takes its place)."""
+    def handler(a: Any, *args: Any, **kwargs: Any) -> Any:
+        if type(a) is LazyArray:
+            a = capture.stand_in(a.dtype, a.shape)
+        return function(a, *force_all(args), **force_all(kwargs))
+    handler.__name__ = handler.__qualname__ = function.__name__
+    return handler
+
+
 def _size(a: Any, axis: int | None = None) -> int:
     if axis is None and type(a) is LazyArray:
         return a.size
@@ -223,17 +238,18 @@ def _reduce_fallback(row: Reduction, a: Any, method: bool, kwargs: dict) -> Any:
 
 
 def _reduction_function(row: Reduction) -> Callable:
-    """The handler of NumPy's function for ``row``, with its signature (positional arguments included)."""
+    """The handler of NumPy's function for ``row``, with its signature (positional arguments included):
+    ``dtype`` after ``axis`` where the function takes one, ``initial`` after ``keepdims`` where it does."""
     name = row.name
-    if name in ("sum", "prod"):
+    if row.takes_dtype and row.takes_initial:  # sum, prod, nansum, nanprod
         def handler(a, axis=None, dtype=None, out=None, keepdims=np._NoValue, initial=np._NoValue,
                     where=np._NoValue, **kwargs):
             return reduce(name, a, axis, dtype, out, keepdims, initial=initial, where=where, **kwargs)
-    elif name in ("min", "max"):
+    elif row.takes_initial:  # min, max, nanmin, nanmax
         def handler(a, axis=None, out=None, keepdims=np._NoValue, initial=np._NoValue, where=np._NoValue,
                     **kwargs):
             return reduce(name, a, axis, out=out, keepdims=keepdims, initial=initial, where=where, **kwargs)
-    elif row.takes_dtype:  # mean
+    elif row.takes_dtype:  # mean, nanmean
         def handler(a, axis=None, dtype=None, out=None, keepdims=np._NoValue, *, where=np._NoValue, **kwargs):
             return reduce(name, a, axis, dtype, out, keepdims, where=where, **kwargs)
     else:  # any, all
@@ -254,6 +270,8 @@ FUNCTIONS.update({
     np.result_type: lambda *args: np.result_type(*(a.dtype if type(a) is LazyArray else a for a in args)),
 })
 FUNCTIONS.update({function: _reduction_function(row) for function, row in BY_FUNCTION.items()})
+FUNCTIONS.update({function: _like(function)
+                  for function in (np.zeros_like, np.ones_like, np.empty_like, np.full_like)})
 if hasattr(np, "astype"):  # NumPy >= 2.1
     FUNCTIONS[np.astype] = _astype
 
@@ -302,6 +320,14 @@ def _all_method(self, axis: Any = None, dtype: Any = None, out: Any = None, keep
     for what falls back to NumPy)."""
     return reduce("all", self, axis, dtype, out, keepdims, True, where=where)
 
+def _real(self) -> Any:
+    """``ndarray.real``, captured (``np.real``): asking for it does not compute the array."""
+    return np.real(self)
+
+def _imag(self) -> Any:
+    """``ndarray.imag``, captured (``np.imag``)."""
+    return np.imag(self)
+
 def _array_ufunc_method(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
     return array_ufunc(ufunc, method, inputs, kwargs)
 
@@ -316,6 +342,8 @@ def _install_methods() -> None:
     for name, method in methods.items():
         method.__name__ = method.__qualname__ = name
         setattr(LazyArray, name, method)
+    # Duck-array checks (xarray's runtime protocols) look for real and imag: they must not force.
+    LazyArray.real, LazyArray.imag = property(_real), property(_imag)
 
 
 _install_methods()

@@ -98,8 +98,9 @@ class Op:
         function = self.numpy
         if function is not None:
             found.update(dict.fromkeys([function.__name__]))
+            # NumPy's public names only: numexpr, imported by pandas and so by xarray, adds np.expm1x.
             found.update(dict.fromkeys(sorted(name for name, value in vars(np).items()
-                                              if value is function and not name.startswith("_"))))
+                                              if value is function and name in np.__all__)))
         return tuple(found)
 
     @property

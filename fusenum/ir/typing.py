@@ -23,6 +23,7 @@ arithmetic on it is NumPy's, as in NumPy code: ``2j / where(1, 0, 0.5)`` is
 from __future__ import annotations
 
 import operator
+import warnings
 
 import numpy as np
 
@@ -187,23 +188,40 @@ class Builder:
         such as ``amax``). The axes stay as written and are checked against the
         operand's dimensions when the plan runs (see :mod:`fusenum.ir.reductions`).
         """
-        row = reductions.BY_NAME[name]
+        row = reductions.BY_NAME.get(name) or reductions.ROWS[name]
         reductions.check_arguments(row, axis, keepdims, dtype)
         if isinstance(operand, WeakVar):
             raise NeedsValue([operand.source])
         requested = None if dtype is None else np.dtype(dtype)
         kwargs = {} if requested is None else {"dtype": requested}
         if _is_constant(operand):
-            with np.errstate(all="ignore"):
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the call warns as it runs, not once when typed
                 return _as_operand(np.asarray(row.numpy(_constant_value(operand), axis=axis,
                                                         keepdims=keepdims, **kwargs))[()])
         accumulator, result = reductions.dtypes(row.name, operand.dtype, requested)
         what = f"{row.name}() of {operand.dtype}"
-        check_dtype(accumulator, what)
         check_dtype(result, what)
+        if row.plain is not None:
+            return self._without_nans(row, operand, axis, keepdims, requested)
+        check_dtype(accumulator, what)
         attr = reductions.ReduceAttr(row.name, axis, bool(keepdims))
         node = Node("reduce", (nodes.cast(operand, accumulator),), accumulator, attr)
         return nodes.cast(node, result)
+
+    def _without_nans(self, row: reductions.Reduction, operand: Node, axis, keepdims: bool,
+                      requested: np.dtype | None) -> Operand:
+        """A NaN-ignoring reduction (``nansum``, ``nanprod``, ``nanmean``) as NumPy computes it: the
+        plain reduction of the argument with NaNs replaced (see :mod:`fusenum.ir.reductions`)."""
+        if operand.dtype.kind not in "fc":
+            return self.reduce(row.plain, operand, axis, keepdims, requested)
+        nan = self.apply("isnan", operand)
+        replaced = self.apply("where", nan, row.nan_as, operand)
+        if not row.counted:
+            return self.reduce(row.plain, replaced, axis, keepdims, requested)
+        total = self.reduce("sum", replaced, axis, keepdims, requested)
+        count = self.reduce("count", self.apply("logical_not", nan), axis, keepdims)
+        return nodes.cast(self.apply("true_divide", total, count), total.dtype)
 
     def strong(self, value: PyScalar | np.generic) -> Node:
         """``value`` as ``np.asarray`` converts it: a strongly typed constant (a Python number becomes

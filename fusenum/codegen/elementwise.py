@@ -272,6 +272,8 @@ class KernelBuilder:
 
     def _load(self, em: Emitter, k: int, ptr, i):
         b, dtype = self.b, self.dtypes[k]
+        if dtype.kind == "S":
+            return self._addresses(em, k, ptr, i)
         raw_type, parts = memory_type(dtype), _parts(dtype)
         if self.spec.accesses[k].stride == "c":
             raw = b.load(self._element_ptr(k, ptr, i), typ=_vector(raw_type, em.lanes * parts), align=1)
@@ -291,8 +293,20 @@ class KernelBuilder:
     def _load_scalar(self, k: int, ptr) -> ir.Value:
         em = Emitter(self.b, 1, self.status)
         dtype = self.dtypes[k]
+        if dtype.kind == "S":
+            return self.b.ptrtoint(ptr, I64)
         raw = self.b.load(ptr, typ=_vector(memory_type(dtype), _parts(dtype)), align=1)
         return self._from_memory(em, raw, k)
+
+    def _addresses(self, em: Emitter, k: int, ptr, i) -> ir.Value:
+        """The addresses of bytes elements ``i, i + 1, ...`` (one per lane): a bytes value in
+        registers is its address (the rules read the bytes, whatever the element's width)."""
+        b = self.b
+        first = b.ptrtoint(self._element_ptr(k, ptr, i), I64)
+        if em.lanes == 1:
+            return first
+        lane_numbers = ir.Constant(em.vector(I64), list(range(em.lanes)))
+        return b.add(em.splat(first), b.mul(lane_numbers, em.splat(self.inner_strides[k])))
 
     def _from_memory(self, em: Emitter, raw, k: int):
         """Register value of raw element bits (byte-swapped first if the operand is)."""

@@ -65,17 +65,13 @@ def _describe_value(value) -> str:
 
 def _resolve(op: Op, descriptors: tuple) -> tuple[tuple, np.dtype]:
     """The loop dtypes and the result dtype of ``op`` for operands of these descriptors, as
-    NumPy types them; the errors of :mod:`~fusenum.ir.byte_strings` for bytes operands it
-    does not compute on."""
-    bytes_operands = any(map(is_bytes, descriptors))
-    if bytes_operands and byte_strings.KIND not in op.rules:
-        byte_strings.refuse(op, descriptors)
+    NumPy types them (bytes operands compare only with bytes)."""
     if op.resolve is not None:
         return op.resolve(*descriptors)
     try:
         resolved = op.ufunc.resolve_dtypes(descriptors + (None,))
     except TypeError:
-        if not bytes_operands:
+        if not any(map(is_bytes, descriptors)):
             raise
         raise UnsupportedDTypeError(f"{op.name}() of {', '.join(map(_describe, descriptors))}: "
                                     f"bytes (S) operands compare only with bytes") from None
@@ -149,6 +145,9 @@ class Builder:
         operands = tuple(nodes.const(np.bytes_(x)) if isinstance(x, bytes) else x for x in operands)
         if not any(isinstance(x, Node) for x in operands):
             raise NeedsValue(x.source for x in operands if isinstance(x, WeakVar))
+        descriptors = tuple(map(_descriptor, operands))
+        if byte_strings.KIND not in op.rules and any(map(is_bytes, descriptors)):
+            byte_strings.refuse(op, descriptors)
         if python and op.name == "power":
             rewritten = self._power_operator(*operands)
             if rewritten is not None:
@@ -158,7 +157,6 @@ class Builder:
             if expanded is not None:
                 return expanded
 
-        descriptors = tuple(map(_descriptor, operands))
         loop_dtypes, out_dtype = _resolve(op, descriptors)
         what = f"{op.name}() of {', '.join(map(_describe, descriptors))}"
         for dtype in loop_dtypes:

@@ -76,7 +76,9 @@ class KernelBuilder:
         self.vector_bytes = self.lanes * self.dtypes[-1].itemsize
         # LLVM does not unroll loops of unknown trip count on x86, and one vector per iteration
         # leaves the loop overhead as the bottleneck for cheap expressions.
-        self.unroll = UNROLL if expression_cost(spec.root) <= UNROLL_COST and self.lanes > 1 else 1
+        # (Bytes operations run lane by lane anyway: unrolling them would only multiply their code.)
+        cheap = expression_cost(spec.root) <= UNROLL_COST and not any(d.kind == "S" for d in self.dtypes)
+        self.unroll = UNROLL if cheap and self.lanes > 1 else 1
 
     # ---- entry: operand base pointers, layout, single-valued inputs ----------------------
     def build(self):

@@ -61,6 +61,7 @@ def _function(em: Emitter, name: str, result: ir.Type, define: Callable) -> ir.F
     function = ir.Function(em.module, ir.FunctionType(result, [PTR, I64, PTR, I64]), name=name)
     function.linkage = "internal"
     function.attributes.add("nounwind")
+    function.attributes.add("alwaysinline")
     define(em.module, function)
     return function
 

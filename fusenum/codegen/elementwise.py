@@ -20,6 +20,8 @@ storing), and every access is unaligned-safe (``align 1``), so neither needs a
 copy. float16 elements are widened to float32 on loading and rounded back on
 storing (:mod:`fusenum.codegen.half`); complex elements are loaded as
 interleaved (real, imaginary) numbers and split into two vectors by shuffles.
+A bytes (``S<n>``) element is not loaded at all: its value in registers is its
+address, and the rules that compare or search bytes read them from there.
 """
 from __future__ import annotations
 

@@ -4,7 +4,9 @@ Both front ends build expressions through one :class:`Builder`. An operand is
 
 * a :class:`~fusenum.ir.nodes.Node` (an array input, a strong constant, or a subexpression);
 * a Python scalar (``bool``, ``int``, ``float``, ``complex``): a *weak* literal;
-* a :class:`WeakVar`: a Python scalar bound to a name, read at run time but typed weakly.
+* a :class:`WeakVar`: a Python scalar bound to a name, read at run time but typed weakly;
+* a Python ``bytes`` literal: a constant of NumPy's ``S`` dtype for it. Bytes operands (arrays
+  or constants) are compared and searched only (:mod:`fusenum.ir.byte_strings`).
 
 Typing asks NumPy itself: ``ufunc.resolve_dtypes`` receives Python types for
 weak operands, so the loop dtypes are exactly NumPy's. Operands are then cast to

@@ -12,7 +12,7 @@ from ..strategies import LAYOUTS, broadcastable, numexpr_contains, shapes, with_
 COMPARISONS = ["==", "!=", "<", "<=", ">", ">="]
 # NUL twice as likely: empty strings, trailing and embedded NULs; 0x7f/0x80/0xff: unsigned order.
 ALPHABET = np.array([0, 0, 1, ord("a"), ord("b"), 0x7F, 0x80, 0xFF], np.uint8)
-ITEMSIZES = [1, 2, 3, 5, 8, 17, 40]
+ITEMSIZES = [1, 2, 3, 5, 8, 12, 16, 17, 40]  # up to 8 and 16: compared as numbers (i64, i128)
 
 
 def random_bytes(rng: np.random.Generator, shape, itemsize: int) -> np.ndarray:

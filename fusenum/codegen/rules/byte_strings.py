@@ -2,11 +2,14 @@
 
 In registers a bytes element is the address of its first byte (see
 :mod:`fusenum.codegen.emitter`); its width ``n`` is the dtype's, known when the
-kernel is compiled. Each lane calls a small function of the kernel's module
-(internal, so LLVM may inline it) that reads the bytes: a comparison gives
--1, 0 or 1 as C's ``memcmp`` would for the two elements padded with NUL bytes
-to one length (NumPy's meaning: trailing NULs never matter, bytes compare as
-unsigned numbers), then the comparison of that with 0; ``contains`` searches
+kernel is compiled. NumPy compares elements as if padded with NUL bytes to one
+length, byte by byte as unsigned numbers (so trailing NULs never matter). Up to
+:data:`NUMBER_BYTES` bytes wide, each element is read as one big-endian number
+with NULs after its bytes, and the numbers are compared. Wider elements and
+``contains`` call a small function of the kernel's module per lane (internal and
+always inlined, so LLVM specialises it to the widths) that reads the bytes: a
+comparison gives -1, 0 or 1 as C's ``memcmp`` would for the padded elements,
+then the comparison of that with 0; ``contains`` searches
 for the needle, both operands read up to their first NUL byte (numexpr's
 meaning, see :mod:`fusenum.ir.byte_strings`). The search is the plain one,
 ``O(len(haystack) * len(needle))`` per element.
@@ -25,10 +28,39 @@ _CONTAINS = "fusenum.bytes_contains"
 _LENGTH = "fusenum.bytes_length"
 
 
+#: Widest elements (in bytes) that a comparison reads as one number each.
+NUMBER_BYTES = 16
+
+
 @rule("bytes_cmp", exact=True)
 def _bytes_compare(em: Emitter, node, args, arg):
+    widths = [operand.dtype.itemsize for operand in node.args]
+    if max(widths) <= NUMBER_BYTES:
+        key = ir.IntType(64 if max(widths) <= 8 else 128)
+        x, y = (_numbers(em, addresses, width, key) for addresses, width in zip(args, widths))
+        return em.b.icmp_unsigned(arg, x, y)
     order = _per_lane(em, _function(em, _COMPARE, I32, _define_compare), node, args, I32)
     return em.b.icmp_signed(arg, order, em.splat_constant(I32, 0))
+
+
+def _numbers(em: Emitter, addresses, width: int, key: ir.IntType) -> ir.Value:
+    """Each lane's element as a big-endian number of ``key``'s width, its bytes first and NULs
+    after them: such numbers compare (unsigned) as NumPy compares the elements. (Loaded as a
+    little-endian number, which x86 is, zero-extended, then byte-swapped.)"""
+    b = em.b
+
+    def number(address):
+        value = b.load(b.inttoptr(address, PTR), typ=ir.IntType(8 * width), align=1)
+        return value if 8 * width == key.width else b.zext(value, key)
+
+    if em.lanes == 1:
+        raw = number(addresses)
+    else:
+        raw = ir.Constant(em.vector(key), ir.Undefined)
+        for lane in range(em.lanes):
+            index = ir.Constant(I32, lane)
+            raw = b.insert_element(raw, number(b.extract_element(addresses, index)), index)
+    return em.intrinsic("llvm.bswap", raw)
 
 
 @rule("bytes_contains", exact=True)

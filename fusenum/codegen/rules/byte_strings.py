@@ -11,8 +11,8 @@ always inlined, so LLVM specialises it to the widths) that reads the bytes: a
 comparison gives -1, 0 or 1 as C's ``memcmp`` would for the padded elements,
 then the comparison of that with 0; ``contains`` searches
 for the needle, both operands read up to their first NUL byte (numexpr's
-meaning, see :mod:`fusenum.ir.byte_strings`). The search is the plain one,
-``O(len(haystack) * len(needle))`` per element.
+meaning, see :mod:`fusenum.ir.byte_strings`), trying each start in turn:
+``O(len(haystack) * len(needle))`` per element at worst.
 """
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ from .registry import rule
 
 _COMPARE = "fusenum.bytes_compare"
 _CONTAINS = "fusenum.bytes_contains"
-_LENGTH = "fusenum.bytes_length"
 
 
 #: Widest elements (in bytes) that a comparison reads as one number each.
@@ -127,40 +126,35 @@ def _define_compare(module: ir.Module, function: ir.Function) -> None:
     b.ret(b.select(b.icmp_unsigned("<", j, length), greater, ir.Constant(I32, 0)))
 
 
-def _define_length(module: ir.Module, function: ir.Function) -> None:
-    """The bytes of ``p`` (at most ``n``) before its first NUL."""
-    p, n = function.args
-    b = ir.IRBuilder(function.append_basic_block("entry"))
-    b.ret(_scan(b, function, ir.Constant(I64, 0), n,
-                lambda i: b.icmp_unsigned("==", _byte(b, p, i), ir.Constant(I8, 0)), "length"))
-
-
 def _define_contains(module: ir.Module, function: ir.Function) -> None:
-    """Whether the C string of ``needle`` occurs in the C string of ``haystack``."""
+    """Whether the C string of ``needle`` occurs in the C string of ``haystack``.
+
+    One pass over the starts: a NUL at a start ends the haystack, and a match holds no NUL
+    (the needle's bytes before its first NUL are not NULs), so the haystack's length is never
+    needed."""
     haystack, nh, needle, nn = function.args
-    length_type = ir.FunctionType(I64, [PTR, I64])
-    length = module.globals.get(_LENGTH)
-    if length is None:
-        length = ir.Function(module, length_type, name=_LENGTH)
-        length.linkage = "internal"
-        length.attributes.add("nounwind")
-        _define_length(module, length)
+    zero, one = ir.Constant(I64, 0), ir.Constant(I64, 1)
     b = ir.IRBuilder(function.append_basic_block("entry"))
-    lh = b.call(length, [haystack, nh])
-    ln = b.call(length, [needle, nn])
+    ln = _scan(b, function, zero, nn, lambda j: b.icmp_unsigned("==", _byte(b, needle, j), ir.Constant(I8, 0)),
+               "length")
     search = function.append_basic_block("search")
     absent = function.append_basic_block("absent")
-    b.cbranch(b.icmp_unsigned(">", ln, lh), absent, search)
+    b.cbranch(b.icmp_unsigned(">", ln, nh), absent, search)
     b.position_at_end(search)
-    last = b.sub(lh, ln)  # the last start the needle fits at
+    last = b.sub(nh, ln)  # the last start the needle fits at
 
-    def matches_at(start):
-        mismatch = _scan(b, function, ir.Constant(I64, 0), ln, lambda j: b.icmp_unsigned(
+    def ends_or_matches(start):
+        mismatch = _scan(b, function, zero, ln, lambda j: b.icmp_unsigned(
             "!=", _byte(b, haystack, b.add(start, j)), _byte(b, needle, j)), "match")
-        return b.icmp_unsigned("==", mismatch, ln)
+        ended = b.icmp_unsigned("==", _byte(b, haystack, start), ir.Constant(I8, 0))
+        return b.or_(b.icmp_unsigned("==", mismatch, ln), ended)
 
-    found_at = _scan(b, function, ir.Constant(I64, 0), b.add(last, ir.Constant(I64, 1)), matches_at, "start")
-    b.ret(b.icmp_unsigned("<=", found_at, last))
+    stop = _scan(b, function, zero, b.add(last, one), ends_or_matches, "start")
+    within = b.icmp_unsigned("<=", stop, last)
+    # Stopped within the haystack: by a match unless by its end (a NUL, where a needle of bytes cannot match).
+    at = _byte(b, haystack, b.select(within, stop, zero))
+    matched = b.or_(b.icmp_unsigned("==", ln, zero), b.icmp_unsigned("!=", at, ir.Constant(I8, 0)))
+    b.ret(b.and_(within, matched))
     b.position_at_end(absent)
     b.ret(ir.Constant(I1, 0))
 

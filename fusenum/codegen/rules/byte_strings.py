@@ -16,6 +16,7 @@ meaning, see :mod:`fusenum.ir.byte_strings`), trying each start in turn:
 """
 from __future__ import annotations
 
+import sys
 from typing import Callable
 
 from llvmlite import ir
@@ -34,7 +35,7 @@ NUMBER_BYTES = 16
 @rule("bytes_cmp", exact=True)
 def _bytes_compare(em: Emitter, node, args, arg):
     widths = [operand.dtype.itemsize for operand in node.args]
-    if max(widths) <= NUMBER_BYTES:
+    if max(widths) <= NUMBER_BYTES and sys.byteorder == "little":
         key = ir.IntType(64 if max(widths) <= 8 else 128)
         x, y = (_numbers(em, addresses, width, key) for addresses, width in zip(args, widths))
         return em.b.icmp_unsigned(arg, x, y)
@@ -45,7 +46,7 @@ def _bytes_compare(em: Emitter, node, args, arg):
 def _numbers(em: Emitter, addresses, width: int, key: ir.IntType) -> ir.Value:
     """Each lane's element as a big-endian number of ``key``'s width, its bytes first and NULs
     after them: such numbers compare (unsigned) as NumPy compares the elements. (Loaded as a
-    little-endian number, which x86 is, zero-extended, then byte-swapped.)"""
+    little-endian number, zero-extended, then byte-swapped: big-endian hosts take the byte loop.)"""
     b = em.b
 
     def number(address):

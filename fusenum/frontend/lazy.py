@@ -491,7 +491,10 @@ def _in_place(op: Op, python_operator: Callable, target: LazyArray, other: Any) 
     native = target._dtype.newbyteorder("=")
     if result.shape != target._shape or not np.can_cast(result.dtype, native, "same_kind"):
         out = capture.writable_stand_in(target._dtype, target._shape)
-        capture.raise_numpy_error(capture.numpy_function(op), (target, other), out=out)
+        # NumPy's in-place operator itself, on the stand-in: its error names the ufunc it
+        # ran, which for ``**=`` may be a shortcut (``a **= 2`` squares)
+        in_place = getattr(operator, f"i{_method_stem(op)}")
+        capture.raise_numpy_error(lambda _, value, out: in_place(out, value), (target, other), out=out)
         raise TypeError(f"cannot compute {op.name} in place into {target._dtype} {target._shape}")
     if result.dtype == native and target._shape:
         return result

@@ -32,3 +32,17 @@ def test_in_place_complex_matches_numpy(dtype, shape, how):
         got = update(lazy(a.copy()), other)
         assert type(got) is LazyArray
         assert_same(expected, np.asarray(got))
+
+
+@pytest.mark.parametrize("exponent", [2, -1, 0.5, 3])
+@pytest.mark.parametrize("shape", [(), (2,)], ids=str)
+def test_in_place_power_refused_with_numpys_message(shape, exponent):
+    """``bools **= 2`` fails in NumPy's ``square`` shortcut (int8), other exponents in ``power``:
+    the lazy operator raises what NumPy's operator raises, message included."""
+    data = np.ones(shape, bool)
+    with pytest.raises(Exception) as numpy_error:
+        data.copy().__ipow__(exponent)
+    target = lazy(data)
+    with pytest.raises(type(numpy_error.value)) as raised:
+        target **= exponent
+    assert str(raised.value) == str(numpy_error.value)

@@ -93,13 +93,14 @@ class Op:
 
     @property
     def spellings(self) -> tuple[str, ...]:
-        """Every name a string may call this row by: ``names``, then NumPy's names for its function."""
+        """Every name a string may call this row by: ``names``, then NumPy's names for its function
+        (its public ones, ``np.__all__``: importing numexpr adds ``np.expm1x``, which must not
+        become a spelling, or one whose presence depends on what was imported first)."""
         found = dict.fromkeys(self.names)
         function = self.numpy
         if function is not None:
             found.update(dict.fromkeys([function.__name__]))
-            found.update(dict.fromkeys(sorted(name for name, value in vars(np).items()
-                                              if value is function and not name.startswith("_"))))
+            found.update(dict.fromkeys(sorted(name for name in np.__all__ if getattr(np, name, None) is function)))
         return tuple(found)
 
     @property

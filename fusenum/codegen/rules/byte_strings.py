@@ -5,8 +5,9 @@ In registers a bytes element is the address of its first byte (see
 kernel is compiled. NumPy compares elements as if padded with NUL bytes to one
 length, byte by byte as unsigned numbers (so trailing NULs never matter). Up to
 :data:`NUMBER_BYTES` bytes wide, each element is read as one big-endian number
-with NULs after its bytes, and the numbers are compared. Wider elements and
-``contains`` call a small function of the kernel's module per lane (internal and
+with NULs after its bytes, and the numbers are compared; ``contains`` of elements
+up to 8 bytes wide compares masked windows of the elements read as numbers, without a branch.
+Wider elements call a small function of the kernel's module per lane (internal and
 always inlined, so LLVM specialises it to the widths) that reads the bytes: a
 comparison gives -1, 0 or 1 as C's ``memcmp`` would for the padded elements,
 then the comparison of that with 0; ``contains`` searches
@@ -37,16 +38,18 @@ def _bytes_compare(em: Emitter, node, args, arg):
     widths = [operand.dtype.itemsize for operand in node.args]
     if max(widths) <= NUMBER_BYTES and sys.byteorder == "little":
         key = ir.IntType(64 if max(widths) <= 8 else 128)
-        x, y = (_numbers(em, addresses, width, key) for addresses, width in zip(args, widths))
+        x, y = (em.intrinsic("llvm.bswap", _numbers(em, addresses, width, key))
+                for addresses, width in zip(args, widths))
         return em.b.icmp_unsigned(arg, x, y)
     order = _per_lane(em, _function(em, _COMPARE, I32, _define_compare), node, args, I32)
     return em.b.icmp_signed(arg, order, em.splat_constant(I32, 0))
 
 
 def _numbers(em: Emitter, addresses, width: int, key: ir.IntType) -> ir.Value:
-    """Each lane's element as a big-endian number of ``key``'s width, its bytes first and NULs
-    after them: such numbers compare (unsigned) as NumPy compares the elements. (Loaded as a
-    little-endian number, zero-extended, then byte-swapped: big-endian hosts take the byte loop.)"""
+    """Each lane's element as a little-endian number of ``key``'s width (its first byte lowest,
+    zero bytes above its width). Byte-swapped, that is a big-endian number with NULs after the
+    bytes: such numbers compare (unsigned) as NumPy compares the elements. Big-endian hosts
+    take the byte loops."""
     b = em.b
 
     def number(address):
@@ -60,12 +63,45 @@ def _numbers(em: Emitter, addresses, width: int, key: ir.IntType) -> ir.Value:
         for lane in range(em.lanes):
             index = ir.Constant(I32, lane)
             raw = b.insert_element(raw, number(b.extract_element(addresses, index)), index)
-    return em.intrinsic("llvm.bswap", raw)
+    return raw
 
 
 @rule("bytes_contains", exact=True)
 def _bytes_contains(em: Emitter, node, args, arg):
+    widths = [operand.dtype.itemsize for operand in node.args]
+    if max(widths) <= 8 and sys.byteorder == "little":
+        return _contains_in_numbers(em, args, widths)
     return _per_lane(em, _function(em, _CONTAINS, I1, _define_contains), node, args, I1)
+
+
+def _contains_in_numbers(em: Emitter, args, widths) -> ir.Value:
+    """``contains`` of elements up to 8 bytes wide, without a branch: each operand as a
+    little-endian number, its C length from its first zero byte; the needle's bytes (masked to
+    its length) compared with the haystack's at every start where they fit before its NUL."""
+    b = em.b
+    haystack, needle = (_numbers(em, addresses, width, I64) for addresses, width in zip(args, widths))
+    lh, ln = _c_length(em, haystack), _c_length(em, needle)
+    bits = b.shl(ln, em.splat_constant(I64, 3))
+    short = b.sub(b.shl(em.splat_constant(I64, 1), b.and_(bits, em.splat_constant(I64, 63))),
+                  em.splat_constant(I64, 1))
+    mask = b.select(b.icmp_unsigned("==", ln, em.splat_constant(I64, 8)), em.splat_constant(I64, -1), short)
+    target = b.and_(needle, mask)
+    found = em.splat_constant(I1, 0)
+    for start in range(widths[0]):
+        window = b.and_(b.lshr(haystack, em.splat_constant(I64, 8 * start)), mask)
+        fits = b.icmp_unsigned("<=", b.add(ln, em.splat_constant(I64, start)), lh)
+        found = b.or_(found, b.and_(fits, b.icmp_unsigned("==", window, target)))
+    return found
+
+
+def _c_length(em: Emitter, number: ir.Value) -> ir.Value:
+    """The bytes of a little-endian ``number`` (i64) before its first zero byte (8 if none): the
+    lowest flag of the classic zero-byte test ``(v - 0x01..01) & ~v & 0x80..80`` is exact."""
+    b = em.b
+    ones = em.splat_constant(I64, 0x0101010101010101)
+    highs = em.splat_constant(I64, 0x8080808080808080 - (1 << 64))
+    flags = b.and_(b.and_(b.sub(number, ones), b.not_(number)), highs)
+    return b.lshr(em.intrinsic("llvm.cttz", flags, ir.Constant(I1, 0)), em.splat_constant(I64, 3))
 
 
 def _per_lane(em: Emitter, function: ir.Function, node, args, result: ir.Type) -> ir.Value:

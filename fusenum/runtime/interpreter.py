@@ -32,6 +32,7 @@ from typing import Callable
 import numpy as np
 
 from . import caches, kernels
+from .layout import broadcast_strides
 from ..codegen import settings
 from ..codegen.abi import raise_status
 from ..codegen.spec import Access, KernelSpec
@@ -61,7 +62,7 @@ class Program:
 
     __slots__ = ("steps", "constants", "dtypes", "root_slot", "root_writes_out")
 
-    def __init__(self, root: Node, slot_count: int):
+    def __init__(self, root: Node, slot_count: int, uniform_slots: frozenset = frozenset()):
         slots: dict[Node, int] = {}
         self.constants: list[np.ndarray] = []
         for node in nodes.walk(root):
@@ -78,7 +79,8 @@ class Program:
             if node in slots:
                 continue
             slots[node] = first_result + len(self.steps)
-            self.steps.append((_step(node), [slots[a] for a in node.args], len(self.dtypes)))
+            uniform_args = tuple(_single_valued(a, uniform_slots) for a in node.args)
+            self.steps.append((_step(node, uniform_args), [slots[a] for a in node.args], len(self.dtypes)))
             self.dtypes.append(node.dtype)
         self.root_slot = slots[root]
         # A ufunc may write its block straight into the output (it reads each element before writing it).
@@ -109,16 +111,23 @@ class Program:
                     np.copyto(destination, slots[root_slot], casting="unsafe")
 
 
-def _step(node: Node) -> Callable:
-    """How one node is computed on a block."""
+def _single_valued(node: Node, uniform_slots: frozenset) -> bool:
+    """Whether ``node`` has one value for the whole call: what a compiled kernel knows of its
+    operands (``power`` and ``clip`` answer as NumPy's loops do for single-valued operands)."""
+    return all(n.op == "const" or (n.op == "input" and n.attr in uniform_slots) for n in nodes.walk(node)
+               if not n.args)
+
+
+def _step(node: Node, uniform_args: tuple[bool, ...] = ()) -> Callable:
+    """How one node is computed on a block (``uniform_args``: which arguments are single-valued)."""
     if node.op == "cast":
-        return _cast if _numpy_casts_alike(node.args[0].dtype, node.dtype) else _kernel_step(node)
+        return _cast if _numpy_casts_alike(node.args[0].dtype, node.dtype) else _kernel_step(node, uniform_args)
     if node.op in _COPIES:
         return _COPY_STEPS[node.op]
     row = OPS[node.op]
     if row.exact and row.ufunc is not None and node.op not in KERNEL_ROWS and _loop_gives(row.ufunc, node):
         return _ufunc_step(row.ufunc)
-    return _kernel_step(node)
+    return _kernel_step(node, uniform_args)
 
 
 def _numpy_casts_alike(source: np.dtype, target: np.dtype) -> bool:
@@ -176,20 +185,24 @@ def _complex(arguments: list, destination: np.ndarray) -> None:
 _COPY_STEPS = {"where": _where, "real": _real, "imag": _imag, "complex": _complex}
 
 
-def node_spec(node: Node) -> KernelSpec:
-    """The one-node kernel that computes ``node`` over contiguous blocks (constants as 0-d operands)."""
+def node_spec(node: Node, uniform_args: tuple[bool, ...] = ()) -> KernelSpec:
+    """The one-node kernel that computes ``node`` over contiguous blocks (constants, and arguments
+    single-valued for the call, as single values)."""
+    uniform = [a.op == "const" or (k < len(uniform_args) and uniform_args[k]) for k, a in enumerate(node.args)]
     arguments = tuple(nodes.input_slot(k, a.dtype) for k, a in enumerate(node.args))
-    accesses = tuple(_UNIFORM if a.op == "const" else _CONTIGUOUS for a in node.args) + (_CONTIGUOUS,)
+    accesses = tuple(_UNIFORM if u else _CONTIGUOUS for u in uniform) + (_CONTIGUOUS,)
     return KernelSpec(Node(node.op, arguments, node.dtype, node.attr), accesses, 1)
 
 
-def _kernel_step(node: Node) -> Callable:
-    kernel = kernels.kernel(node_spec(node))
+def _kernel_step(node: Node, uniform_args: tuple[bool, ...] = ()) -> Callable:
+    spec = node_spec(node, uniform_args)
+    kernel = kernels.kernel(spec)
     call = kernel.function
+    single = tuple(access is _UNIFORM for access in spec.accesses[:-1])
 
     def run(arguments: list, destination: np.ndarray) -> None:
-        operands = tuple(a if a.ndim == 0 or a.flags.c_contiguous else np.ascontiguousarray(a)
-                         for a in arguments)
+        operands = tuple(a if a.ndim == 0 or a.flags.c_contiguous else a[:1] if one else np.ascontiguousarray(a)
+                         for a, one in zip(arguments, single))
         status = call(0, destination.shape[0], (*operands, destination), None)
         if status:
             raise_status(status)
@@ -199,12 +212,13 @@ def _kernel_step(node: Node) -> Callable:
 _programs: dict[tuple, Program] = {}
 
 
-def program(root: Node, slot_count: int) -> Program:
-    """The program for ``root`` (over ``slot_count`` operands) under the current codegen settings."""
-    key = (root, slot_count, settings.key)
+def program(root: Node, slot_count: int, uniform_slots: frozenset = frozenset()) -> Program:
+    """The program for ``root`` (over ``slot_count`` operands, those in ``uniform_slots``
+    single-valued) under the current codegen settings."""
+    key = (root, slot_count, uniform_slots, settings.key)
     found = _programs.get(key)
     if found is None:
-        found = Program(root, slot_count)
+        found = Program(root, slot_count, uniform_slots)
         if len(_programs) >= MAX_PROGRAMS:
             _programs.pop(next(iter(_programs)))
         _programs[key] = found
@@ -213,7 +227,10 @@ def program(root: Node, slot_count: int) -> Program:
 
 def run(root: Node, operands: list[np.ndarray], out: np.ndarray) -> None:
     """Compute ``root`` (whose dtype is ``out``'s, made native) over ``operands`` into ``out``."""
-    program(root, len(operands)).run(operands, out)
+    shape = out.shape
+    uniform = frozenset(k for k, a in enumerate(operands)
+                        if not any(s for s, n in zip(broadcast_strides(a, shape), shape) if n != 1))
+    program(root, len(operands), uniform).run(operands, out)
 
 
 @caches.owner

@@ -365,8 +365,15 @@ def operator_rewrite(base: np.dtype, exponent) -> str | None:
     value 2, -1, 0.5 or 1 (so ``z ** 2.0`` is ``square``), from 2.3 only the Python int 2 and
     -1 and the Python float 0.5; NumPy 2.4 squares bool arrays too (int8, not int64). NumPy is
     asked, once per kind of exponent (:func:`numpy_behaviour.operator_power_rewrite`).
+
+    A Python number that NumPy's float32/float64 power loop itself computes with the unary
+    ufunc (a single-valued 2, say) gives that ufunc too: the same bits, without ``pow``.
     """
-    return numpy_behaviour.operator_power_rewrite(base, exponent)
+    rewrite = numpy_behaviour.operator_power_rewrite(base, exponent)
+    if rewrite is None and type(exponent) in (int, float) and base.kind == "f" and base.itemsize >= 4 \
+            and float(exponent) in numpy_behaviour.power_loop_rewrites(base):
+        return _POWER_REWRITES[float(exponent)]
+    return rewrite
 
 
 def _rewrite_may_matter(base: np.dtype, kind: type) -> bool:

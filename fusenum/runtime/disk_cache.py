@@ -196,15 +196,31 @@ def _refuse(path: Path, problem: str) -> None:
 
 
 # ---- entries ----------------------------------------------------------------------------------
+@lru_cache(maxsize=None)
 def _sources_digest() -> bytes:
-    """SHA-256 of every source file of the code generator and the IR."""
+    """SHA-256 of every source file of the code generator and the IR (once per process: ~0.6 ms)."""
     digest = hashlib.sha256()
     for package in (codegen, ir):
-        root = Path(package.__file__).parent
-        for path in sorted(root.rglob("*.py")):
-            digest.update(f"{package.__name__}/{path.relative_to(root).as_posix()}\0".encode())
-            digest.update(path.read_bytes() + b"\0")
+        for relative, path in sorted(_sources(os.path.dirname(package.__file__))):
+            with open(path, "rb") as file:
+                text = file.read()
+            digest.update(f"{package.__name__}/{relative}\0".encode())
+            digest.update(text + b"\0")
     return digest.digest()
+
+
+def _sources(root: str, prefix: str = "") -> list[tuple[str, str]]:
+    """``(relative posix path, path)`` of every ``*.py`` under ``root`` (os.scandir: pathlib's
+    rglob costs several times the hashing)."""
+    found = []
+    with os.scandir(root) as listing:
+        for entry in listing:
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name != "__pycache__":
+                    found += _sources(entry.path, f"{prefix}{entry.name}/")
+            elif entry.name.endswith(".py"):
+                found.append((prefix + entry.name, entry.path))
+    return found
 
 
 @lru_cache(maxsize=None)

@@ -73,6 +73,11 @@ def llvm():
     return binding
 
 
+def llvm_ready() -> bool:
+    """Whether :func:`llvm` has loaded LLVM in this process (never waits for it, nor loads it)."""
+    return llvm.cache_info().currsize > 0
+
+
 @lru_cache(maxsize=None)
 def _host() -> tuple[str, dict[str, bool]]:
     binding = llvm()

@@ -42,7 +42,7 @@ from . import background, caches, disk_cache
 from ..codegen import jit, libraries, settings
 from ..codegen.abi import KERNEL_CTYPE, SYMBOL, WHOLE_CTYPE, WHOLE_SYMBOL, entry_points
 from ..codegen.spec import KernelSpec
-from ..codegen.target import Target, loading, make_target
+from ..codegen.target import Target, llvm_ready, loading, make_target
 from ..errors import ConfigurationError
 
 
@@ -238,14 +238,16 @@ def _make_quietly(key: tuple, pending: _Pending, make: Callable) -> None:
 
 def available(spec: KernelSpec) -> Kernel | None:
     """The kernel for ``spec`` under the current settings if it is in memory or in the disk cache
-    (loaded from there), else None: nothing is compiled, nor waited for."""
+    (loaded from there), else None: nothing is compiled, nor waited for. Before this process has
+    loaded LLVM (~30 ms), the disk cache is not looked in either: the caller (the tiers) has the
+    interpreter serve the call while the background compiler loads LLVM and then the kernel."""
     key = (spec, settings.key)
     with _lock:
         found = _kernels.get(key)
         if found is not None:
             stats.hits += 1
             return found
-        if key in _pending or not disk_cache.usable():
+        if key in _pending or not llvm_ready() or not disk_cache.usable():
             return None
         pending = _pending[key] = _Pending()
     return _make_for(key, pending, _load)

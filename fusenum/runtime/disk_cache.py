@@ -35,7 +35,6 @@ time; a hit refreshes it) are removed down to 90% of the limit.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 import struct
@@ -196,10 +195,16 @@ def _refuse(path: Path, problem: str) -> None:
 
 
 # ---- entries ----------------------------------------------------------------------------------
+def _sha256(data: bytes = b"") -> "hashlib._Hash":
+    """A SHA-256 hash of ``data`` (hashlib is imported at the first use, not by ``import fusenum``)."""
+    import hashlib
+    return hashlib.sha256(data)
+
+
 @lru_cache(maxsize=None)
 def _sources_digest() -> bytes:
     """SHA-256 of every source file of the code generator and the IR (once per process: ~0.6 ms)."""
-    digest = hashlib.sha256()
+    digest = _sha256()
     for package in (codegen, ir):
         for relative, path in sorted(_sources(os.path.dirname(package.__file__))):
             with open(path, "rb") as file:
@@ -226,7 +231,7 @@ def _sources(root: str, prefix: str = "") -> list[tuple[str, str]]:
 @lru_cache(maxsize=None)
 def _key_prefix(target: Target) -> "hashlib._Hash":
     """The digest state after everything but the description (computed once per target)."""
-    digest = hashlib.sha256(f"fusenum object code, format {FORMAT_VERSION}\0".encode())
+    digest = _sha256(f"fusenum object code, format {FORMAT_VERSION}\0".encode())
     digest.update(_sources_digest())
     digest.update(identity(target).encode() + b"\0")
     # Kernels follow the installed NumPy where its versions differ (power and clip loops).
@@ -255,7 +260,7 @@ def _unpack(data: bytes, digest: bytes) -> bytes | None:
     payload = data[HEADER.size:]
     if (magic, version, stored_key, length) != (MAGIC, FORMAT_VERSION, digest, len(payload)):
         return None
-    return payload if hashlib.sha256(payload).digest() == checksum else None
+    return payload if _sha256(payload).digest() == checksum else None
 
 
 def load(digest: bytes) -> bytes | None:
@@ -289,7 +294,7 @@ def discard(digest: bytes) -> None:
 
 def store(digest: bytes, object_code: bytes) -> None:
     """Keep ``object_code`` under ``digest`` (atomically; a failure warns once and stops the cache)."""
-    checksum = hashlib.sha256(object_code).digest()
+    checksum = _sha256(object_code).digest()
     header = HEADER.pack(MAGIC, FORMAT_VERSION, digest, len(object_code), checksum)
     for attempt in range(2):
         directory = _directory()

@@ -308,18 +308,22 @@ def _description(spec: KernelSpec, settings_key: tuple) -> str:
 def _make(spec: KernelSpec, settings_key: tuple, look: bool = True) -> tuple[Kernel, bool]:
     """Load ``spec``'s kernel from the disk cache (unless ``look`` is False: it was just looked
     for), else compile it (and store it there); also whether the disk cache was looked in."""
-    with loading:  # the code generator, imported on first use (not by ``import fusenum``)
-        from ..codegen.modules import kernel_module
     target = make_target(settings_key[0])
     start = time.perf_counter()
     later: list = []
     compiled, origin, looked = load_or_compile(_description(spec, settings_key), target,
-                                               lambda: kernel_module(spec, target), entry_points(spec.checked),
+                                               lambda: _module_text(spec, target), entry_points(spec.checked),
                                                later if _tier() else None, look)
     made = Kernel(spec, target, compiled, origin, time.perf_counter() - start)
     if later:
         background.submit(lambda optimize=later[0], kernel=weakref.ref(made): _optimize(optimize, kernel))
     return made, looked
+
+
+def _module_text(spec: KernelSpec, target: Target) -> str:
+    with loading:  # the code generator, imported on first use (not by ``import fusenum``, nor for a disk load)
+        from ..codegen.modules import kernel_module
+    return kernel_module(spec, target)
 
 
 def _compile(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel, bool]:

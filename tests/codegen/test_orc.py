@@ -75,15 +75,19 @@ _WARM_CHILD = """
 import sys
 import numpy as np
 import fusenum
+from fusenum.runtime import tiering
 a = np.linspace(0, 1, 100)
+fusenum.evaluate('a * 3 - 1')
+tiering.wait_for_compiles()  # auto: the first call was interpreted, the kernel made in the background
 print(fusenum.evaluate('a * 3 - 1').tolist() == (a * 3 - 1).tolist(),
       fusenum.cache_info().disk_hits, 'llvmlite.binding' in sys.modules, 'llvmlite.ir' in sys.modules)
 """
 
 
 @needs_own
-def test_a_process_that_only_loads_kernels_from_disk_never_imports_llvmlite_binding(tmp_path):
-    env = dict(os.environ, FUSENUM_CACHE_DIR=str(tmp_path / "cache"), FUSENUM_TIERING="never",
+@pytest.mark.parametrize("tiering", ["never", "auto"])
+def test_a_process_that_only_loads_kernels_from_disk_never_imports_llvmlite_binding(tmp_path, tiering):
+    env = dict(os.environ, FUSENUM_CACHE_DIR=str(tmp_path / "cache"), FUSENUM_TIERING=tiering,
                FUSENUM_COMPILE="optimized", FUSENUM_SIMD=target.get_simd())
 
     def run() -> list[str]:

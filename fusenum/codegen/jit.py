@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 from ..errors import CompileError
 from . import orc
-from .target import Target, llvm, native
+from .target import Target, llvm, loading, native
 
 #: Codegen optimization levels: the quick first build and the optimized one.
 QUICK, OPTIMIZED = 0, 3
@@ -71,6 +71,8 @@ def _before_fork() -> None:
         _compiles.wait_for(lambda: _compile_state["active"] == 0)
     # Another thread may be inside a locked llvmlite call (a link, a dispose): a child that
     # inherited the lock held would hang at its first llvmlite call, e.g. freeing a target machine.
+    # A thread loading LLVM holds ``loading`` and then takes the locks below: the same order here.
+    loading.acquire()
     lock = _llvmlite_lock()
     if lock is not None:
         lock.acquire()
@@ -83,6 +85,7 @@ def _after_fork() -> None:
     lock = _fork_state.pop("llvmlite_lock", None)
     if lock is not None:
         lock.release()
+    loading.release()
     with _compiles:
         _compile_state["forking"] = False
         _compiles.notify_all()

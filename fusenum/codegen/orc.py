@@ -195,14 +195,36 @@ class _BindingJIT:
         return builder.link(self.jit, name)
 
 
+def _path() -> str:
+    """Where llvmlite's shared library is (a plain file next to ``llvmlite.binding``, normally)."""
+    import llvmlite
+    from llvmlite.utils import get_library_name
+    return os.path.join(os.path.dirname(llvmlite.__file__), "binding", get_library_name())
+
+
+def preload() -> None:
+    """Map llvmlite's library (~100 MB) into the process without holding the GIL.
+
+    ``ctypes.CDLL`` holds the GIL while the dynamic loader works (7 ms of CPU, far more wall time
+    on a busy machine), so a background thread loading LLVM would stall the thread running the
+    user's call; a foreign call to ``dlopen`` releases it. The later ``CDLL`` of the same file
+    (here or in llvmlite) only finds it loaded. Linux only; elsewhere nothing is done."""
+    path = _path()
+    if not sys.platform.startswith("linux") or not os.path.isfile(path):
+        return
+    dlopen = ctypes.CDLL(None).dlopen
+    dlopen.argtypes, dlopen.restype = [c_char_p, c_int], c_void_p
+    dlopen(os.fsencode(path), os.RTLD_NOW | os.RTLD_LOCAL)  # the mode CDLL uses; a failure shows there
+
+
 def load() -> Library | None:
     """llvmlite's library through this binding, or None if this llvmlite is not one of
     :data:`VERIFIED` (or its library is not a plain file next to ``llvmlite.binding``)."""
     import llvmlite
-    from llvmlite.utils import get_library_name
     if ".".join(llvmlite.__version__.split(".")[:2]) not in VERIFIED:
         return None
-    path = os.path.join(os.path.dirname(llvmlite.__file__), "binding", get_library_name())
+    path = _path()
     if not os.path.isfile(path):
         return None
+    preload()
     return Library(ctypes.CDLL(path))

@@ -68,6 +68,8 @@ if hasattr(os, "register_at_fork"):
 def llvm():
     """``llvmlite.binding``, loaded and with LLVM's native target initialized on first use."""
     with loading:
+        from . import orc
+        orc.preload()  # without the GIL (llvmlite's own CDLL then finds it loaded)
         import llvmlite.binding as binding
         binding.initialize_native_target()
         binding.initialize_native_asmprinter()

@@ -53,6 +53,8 @@ _TICKET, _COMPLETED, _STATUS, _CHUNKS, _FN, _OPERANDS, _LAYOUT, _BOUNDS = 0, 8, 
 _TASK_BYTES = 64
 
 KERNEL_TYPE = ir.FunctionType(I32, [I64, I64, PTR, PTR])
+
+
 def _i32(value: int) -> ir.Constant:
     return ir.Constant(I32, value)
 

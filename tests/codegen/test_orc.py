@@ -97,3 +97,26 @@ def test_a_process_that_only_loads_kernels_from_disk_never_imports_llvmlite_bind
         return done.stdout.split()
     assert run() == ["True", "0", "True", "True"]  # compiled (and stored)
     assert run() == ["True", "1", "False", "False"]  # loaded: no llvmlite.binding, no llvmlite.ir
+
+
+_FALLBACK_CHILD = """
+import numpy as np
+import fusenum
+from fusenum.codegen import orc, target
+orc.VERIFIED = ()  # as with an llvmlite this module was not checked against
+a = np.linspace(0, 1, 1000)
+first = fusenum.evaluate('a * 3 - 1')
+fusenum.clear_cache()
+again = fusenum.evaluate('a * 3 - 1')
+print(first.tolist() == again.tolist() == (a * 3 - 1).tolist(), fusenum.cache_info().disk_hits,
+      type(target.native()).__name__)
+"""
+
+
+def test_an_unverified_llvmlite_compiles_stores_and_loads_through_llvmlite_binding(tmp_path):
+    env = dict(os.environ, FUSENUM_CACHE_DIR=str(tmp_path / "cache"), FUSENUM_TIERING="never",
+               FUSENUM_COMPILE="optimized", FUSENUM_SIMD=target.get_simd())
+    done = subprocess.run([sys.executable, "-c", _FALLBACK_CHILD], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "1", "Binding"]

@@ -151,8 +151,8 @@ def _c_library_results(cname: str, z: np.ndarray) -> np.ndarray | None:
     try:
         libm = ctypes.CDLL("libm.so.6")
     except OSError:
-        import ctypes.util  # only here: it imports subprocess (~4 ms at import)
-        found = ctypes.util.find_library("m")
+        from ctypes.util import find_library  # only here: it imports subprocess (~4 ms at import)
+        found = find_library("m")
         if found is None:
             return None
         libm = ctypes.CDLL(found)

@@ -35,6 +35,11 @@ import numpy as np
 SYMBOL = "kernel"
 WHOLE_SYMBOL = "kernel_whole"
 
+
+def entry_points(checked: bool) -> list[str]:
+    """The symbols a kernel module exports (a checked kernel's whole-array entry too)."""
+    return [SYMBOL, WHOLE_SYMBOL] if checked else [SYMBOL]
+
 # Bit flags a kernel ORs into its return value.
 STATUS_NEGATIVE_INT_POWER = 1
 #: A checked kernel's operands are not what it was compiled for: take the general path.

@@ -5,7 +5,9 @@ context and verified (llvmlite is built with LLVM assertions, so unverified IR
 could abort the process; verification turns it into a
 :class:`~fusenum.errors.CompileError`), turned into object code by a target
 machine, and linked. The returned :class:`Compiled` owns the library: when it
-is garbage, llvmlite's ResourceTracker frees the machine code.
+is garbage, its resource tracker frees the machine code. Linking goes through
+:func:`~fusenum.codegen.target.native` (:mod:`.orc`), so a process that only
+loads kernels from the disk cache never imports ``llvmlite.binding``.
 
 The pipeline is chosen for IR that fusenum has already vectorized explicitly:
 no module passes (llvmlite's pass builders also leave ~60 KB behind per use),
@@ -20,8 +22,8 @@ contraction, so both give the same bits.
 Compiles in different threads run at the same time: each has its own context
 and its own target machines (a TargetMachine caches subtargets without a
 lock), and the long calls (parsing, code generation) bypass llvmlite's
-process-wide lock around its C API, which would serialize them. Linking goes
-through that lock (callers serialize it too).
+process-wide lock around its C API, which would serialize them. Linking is
+serialized (:data:`.orc.lock`; callers serialize it too).
 
 llvmlite links every library into a JITDylib of its own and never removes it
 (~9 KB each, even after the ResourceTracker has freed the code), so the JIT is
@@ -38,7 +40,8 @@ import threading
 from dataclasses import dataclass
 
 from ..errors import CompileError
-from .target import Target, llvm
+from . import orc
+from .target import Target, llvm, loading, native
 
 #: Codegen optimization levels: the quick first build and the optimized one.
 QUICK, OPTIMIZED = 0, 3
@@ -68,16 +71,21 @@ def _before_fork() -> None:
         _compiles.wait_for(lambda: _compile_state["active"] == 0)
     # Another thread may be inside a locked llvmlite call (a link, a dispose): a child that
     # inherited the lock held would hang at its first llvmlite call, e.g. freeing a target machine.
+    # A thread loading LLVM holds ``loading`` and then takes the locks below: the same order here.
+    loading.acquire()
     lock = _llvmlite_lock()
     if lock is not None:
         lock.acquire()
     _fork_state["llvmlite_lock"] = lock
+    orc.lock.acquire()  # the same for this package's own calls into llvmlite's library
 
 
 def _after_fork() -> None:
+    orc.lock.release()
     lock = _fork_state.pop("llvmlite_lock", None)
     if lock is not None:
         lock.release()
+    loading.release()
     with _compiles:
         _compile_state["forking"] = False
         _compiles.notify_all()
@@ -105,7 +113,7 @@ def _lljit():
     """The LLJIT for the next link (each tracker owns a reference to its LLJIT's C++ object)."""
     with _lljit_lock:
         if _lljit_state["jit"] is None or _lljit_state["links"] >= LINKS_PER_JIT:
-            _lljit_state.update(jit=llvm().create_lljit_compiler(), links=0)
+            _lljit_state.update(jit=native().create_lljit(), links=0)
         _lljit_state["links"] += 1
         return _lljit_state["jit"]
 
@@ -198,10 +206,7 @@ def compile_kernel(module_text: str, symbols, target: Target) -> Compiled:
 def link(object_code: bytes, symbols) -> Compiled:
     """Load object code into the JIT and resolve ``symbols`` (a name or a list of names)."""
     symbols = [symbols] if isinstance(symbols, str) else list(symbols)
-    builder = llvm().JITLibraryBuilder().add_object_img(object_code).add_current_process()
-    for symbol in symbols:
-        builder.export_symbol(symbol)
-    tracker = builder.link(_lljit(), f"fusenum_{next(_library_names)}")
+    tracker = _lljit().link(f"fusenum_{next(_library_names)}", object_code, symbols)
     return Compiled({symbol: tracker[symbol] for symbol in symbols}, tracker, object_code)
 
 
@@ -213,7 +218,7 @@ def assembly(module_text: str, target: Target) -> str:
 def load_library(name: str) -> bool:
     """Make a shared library's symbols visible to kernels; False if it cannot be loaded."""
     try:
-        llvm().load_library_permanently(name)
+        native().load_library_permanently(name)
         ctypes.CDLL(name)
     except (OSError, RuntimeError):
         return False

@@ -29,8 +29,6 @@ float16 computes in float32 (its registers are float32; the caller rounds).
 """
 from __future__ import annotations
 
-import platform
-import sys
 from functools import lru_cache
 
 import llvmlite.binding as llvm
@@ -38,7 +36,8 @@ import numpy as np
 from llvmlite import ir
 
 from ..errors import ConfigurationError
-from . import jit, settings, vmath
+from . import settings, vmath
+from .libraries import libmvec_loaded
 from .emitter import F32 as F32_TYPE
 from .emitter import F64 as F64_TYPE
 from .emitter import I32, Emitter
@@ -75,21 +74,6 @@ def set_mode(name: str) -> str:
 
 
 # ---- libmvec ---------------------------------------------------------------------------------
-@lru_cache(maxsize=None)
-def libmvec_loaded() -> bool:
-    """Whether glibc's libmvec is loaded into this process (loading it on first use)."""
-    if not sys.platform.startswith("linux") or platform.machine().lower() not in ("x86_64", "amd64"):
-        return False
-    return jit.load_library("libmvec.so.1")
-
-
-def load_libraries(mode: str) -> None:
-    """Load the libraries kernels compiled under vector-math ``mode`` may call: object code
-    compiled by another process (the disk cache) is linked against them."""
-    if mode == "auto":
-        libmvec_loaded()
-
-
 @lru_cache(maxsize=None)
 def _has_symbol(symbol: str) -> bool:
     return libmvec_loaded() and bool(llvm.address_of_symbol(symbol))

@@ -25,7 +25,3 @@ def kernel_module(spec: KernelSpec, target: Target) -> str:
         b.ret(b.call(fn, [ir.Constant(I64, 0), ir.Constant(I64, -1), whole.args[0], ir.Constant(PTR, None)]))
     return str(module)
 
-
-def symbols(spec: KernelSpec) -> list[str]:
-    """The entry points a module for ``spec`` exports."""
-    return [SYMBOL, WHOLE_SYMBOL] if spec.checked else [SYMBOL]

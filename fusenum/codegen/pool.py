@@ -29,25 +29,19 @@ Linux x86-64 only (futex syscall number, ``pause``); elsewhere
 """
 from __future__ import annotations
 
-import ctypes
-import platform
-import sys
-
 from llvmlite import ir
 from llvmlite.ir import instructions as ir_instructions
 
 from .control import counted_loop, do_while, entry_alloca
 from .emitter import I1, I32, I64, PTR
+from .pool_abi import CONTROL_CTYPE, MAX_WORKERS, POOL_BUSY, RUN_CTYPE, SYMBOLS, supported  # noqa: F401
 
-MAX_WORKERS = 255
 #: Each worker's wake-up word has a cache line pair of its own.
 SLOT_BYTES = 128
 #: ``pause`` iterations a worker spins before sleeping (about a millisecond).
 SPIN_LIMIT = 1 << 15
 #: While waiting for other threads' chunks, yield the CPU after this many ``pause`` spins.
 YIELD_EVERY = 256
-#: Returned when another thread is using the pool: run the call alone.
-POOL_BUSY = 1 << 29
 
 _SYS_FUTEX = 202
 _FUTEX_WAIT_PRIVATE = 128
@@ -59,15 +53,6 @@ _TICKET, _COMPLETED, _STATUS, _CHUNKS, _FN, _OPERANDS, _LAYOUT, _BOUNDS = 0, 8, 
 _TASK_BYTES = 64
 
 KERNEL_TYPE = ir.FunctionType(I32, [I64, I64, PTR, PTR])
-SYMBOLS = ["fusenum_pool_run", "fusenum_pool_acquire", "fusenum_pool_release", "fusenum_pool_reset"]
-RUN_CTYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_void_p, ctypes.py_object, ctypes.c_void_p,
-                             ctypes.c_char_p, ctypes.c_int32, ctypes.c_int32, ctypes.c_int32)
-CONTROL_CTYPE = ctypes.CFUNCTYPE(None)
-
-
-def supported() -> bool:
-    """Whether the native pool can run here (Linux on x86-64)."""
-    return sys.platform.startswith("linux") and platform.machine().lower() in ("x86_64", "amd64")
 
 
 def _i32(value: int) -> ir.Constant:

@@ -13,8 +13,9 @@ for the baseline CPU, so it really exercises the scalar code path; on other
 architectures it compiles for the host and lets LLVM vectorize.
 
 Importing this module does not load LLVM: on Linux the default level comes from
-the CPU flags in ``/proc/cpuinfo``; :func:`llvm` loads and initializes llvmlite
-at the first compile or disk-cache load.
+the CPU flags in ``/proc/cpuinfo``; :func:`native` loads LLVM (the little that
+describing the host and linking object code need) at the first disk-cache load or
+compile, and :func:`llvm` loads ``llvmlite.binding`` at the first compile.
 """
 from __future__ import annotations
 
@@ -67,6 +68,8 @@ if hasattr(os, "register_at_fork"):
 def llvm():
     """``llvmlite.binding``, loaded and with LLVM's native target initialized on first use."""
     with loading:
+        from . import orc
+        orc.preload()  # without the GIL (llvmlite's own CDLL then finds it loaded)
         import llvmlite.binding as binding
         binding.initialize_native_target()
         binding.initialize_native_asmprinter()
@@ -74,10 +77,24 @@ def llvm():
 
 
 @lru_cache(maxsize=None)
+def native():
+    """LLVM for describing the host and linking object code, loaded on first use: through
+    :mod:`.orc` (~8 ms) where it can, else through ``llvmlite.binding`` (~30 ms, as :func:`llvm`)."""
+    with loading:
+        from . import orc
+        library = orc.load()
+        return library if library is not None else orc.Binding(llvm())
+
+
+def llvm_ready() -> bool:
+    """Whether :func:`native` has loaded LLVM in this process (never waits for it, nor loads it)."""
+    return native.cache_info().currsize > 0
+
+
+@lru_cache(maxsize=None)
 def _host() -> tuple[str, dict[str, bool]]:
-    binding = llvm()
-    features = {name: enabled for name, enabled in binding.get_host_cpu_features().items()}
-    return binding.get_host_cpu_name(), features
+    library = native()
+    return library.host_cpu_name(), library.host_cpu_features()
 
 
 @lru_cache(maxsize=None)
@@ -145,12 +162,12 @@ def identity(target: Target) -> str:
     version (libmvec, whose functions kernels call, comes with it)."""
     host_cpu, host_features = _host()
     import llvmlite
-    binding = llvm()
+    library = native()
     libc = os.confstr("CS_GNU_LIBC_VERSION") if "CS_GNU_LIBC_VERSION" in os.confstr_names else ""
     return "\n".join([
-        f"target {target!r}", f"triple {binding.get_process_triple()}",
+        f"target {target!r}", f"triple {library.process_triple()}",
         f"host {host_cpu} {_feature_string(host_features)}",
-        f"llvm {'.'.join(map(str, binding.llvm_version_info))}", f"llvmlite {llvmlite.__version__}",
+        f"llvm {'.'.join(map(str, library.version()))}", f"llvmlite {llvmlite.__version__}",
         f"libc {libc}", f"platform {platform.system()} {platform.machine()}",
     ])
 

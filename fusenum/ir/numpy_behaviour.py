@@ -11,7 +11,6 @@ under a running process). No answer here is derived from a version number.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import functools
 
 import numpy as np
@@ -152,7 +151,8 @@ def _c_library_results(cname: str, z: np.ndarray) -> np.ndarray | None:
     try:
         libm = ctypes.CDLL("libm.so.6")
     except OSError:
-        found = ctypes.util.find_library("m")
+        from ctypes.util import find_library  # only here: it imports subprocess (~4 ms at import)
+        found = find_library("m")
         if found is None:
             return None
         libm = ctypes.CDLL(found)

@@ -39,10 +39,10 @@ from contextlib import contextmanager
 from typing import Callable, NamedTuple
 
 from . import background, caches, disk_cache
-from ..codegen import jit, settings
-from ..codegen.abi import KERNEL_CTYPE, SYMBOL, WHOLE_CTYPE, WHOLE_SYMBOL
+from ..codegen import jit, libraries, settings
+from ..codegen.abi import KERNEL_CTYPE, SYMBOL, WHOLE_CTYPE, WHOLE_SYMBOL, entry_points
 from ..codegen.spec import KernelSpec
-from ..codegen.target import Target, loading, make_target
+from ..codegen.target import Target, llvm_ready, loading, make_target
 from ..errors import ConfigurationError
 
 
@@ -193,14 +193,23 @@ def kernel(spec: KernelSpec, settings_key: tuple | None = None) -> Kernel:
 def _make_or_hand_over(key: tuple, pending: _Pending) -> Kernel:
     """Make the kernel for ``key``.
 
-    Signals reach the main thread only, and not while it is inside LLVM: there the kernel is made
-    on a helper thread while this one waits, so Ctrl-C interrupts the wait at once. The helper
-    still finishes, and the kernel is cached for the next call.
+    Signals reach the main thread only, and not while it is inside LLVM: there a compile runs on
+    a helper thread while this one waits, so Ctrl-C interrupts the wait at once. The helper
+    still finishes, and the kernel is cached for the next call. A disk-cache load is short (no
+    long LLVM call, and starting a thread would cost more): the main thread does it itself.
     """
     if threading.current_thread() is not threading.main_thread():
         pending.taken = True
         return _make_for(key, pending, _make)
-    helper = threading.Thread(target=_make_quietly, args=(key, pending), name="fusenum-compile", daemon=True)
+    make = _make
+    if disk_cache.usable():
+        loaded, _ = _load(*key)  # an exception here: kernel() lets the waiters try again
+        if loaded is not None:
+            pending.taken = True
+            return _publish(key, pending, loaded, True, count_miss=False)
+        make = _compile
+    helper = threading.Thread(target=_make_quietly, args=(key, pending, make), name="fusenum-compile",
+                              daemon=True)
     try:
         helper.start()
     finally:
@@ -220,23 +229,25 @@ def _forget(key: tuple, pending: _Pending) -> None:
         del _pending[key]
 
 
-def _make_quietly(key: tuple, pending: _Pending) -> None:
+def _make_quietly(key: tuple, pending: _Pending, make: Callable) -> None:
     try:
-        _make_for(key, pending, _make)
+        _make_for(key, pending, make)
     except BaseException:  # noqa: S110 -- the error reaches every waiter through ``pending``
         pass
 
 
 def available(spec: KernelSpec) -> Kernel | None:
     """The kernel for ``spec`` under the current settings if it is in memory or in the disk cache
-    (loaded from there), else None: nothing is compiled, nor waited for."""
+    (loaded from there), else None: nothing is compiled, nor waited for. Before this process has
+    loaded LLVM (~30 ms), the disk cache is not looked in either: the caller (the tiers) has the
+    interpreter serve the call while the background compiler loads LLVM and then the kernel."""
     key = (spec, settings.key)
     with _lock:
         found = _kernels.get(key)
         if found is not None:
             stats.hits += 1
             return found
-        if key in _pending or not disk_cache.usable():
+        if key in _pending or not llvm_ready() or not disk_cache.usable():
             return None
         pending = _pending[key] = _Pending()
     return _make_for(key, pending, _load)
@@ -253,6 +264,13 @@ def _make_for(key: tuple, pending: _Pending, make: Callable) -> Kernel | None:
             _forget(key, pending)
         pending.done.set()
         raise
+    return _publish(key, pending, made, looked_on_disk, count_miss=make is _load)
+
+
+def _publish(key: tuple, pending: _Pending, made: Kernel | None, looked_on_disk: bool,
+             count_miss: bool) -> Kernel | None:
+    """Keep ``made`` (unless None) and hand it to ``pending``'s waiters; ``count_miss``: the call
+    was not counted yet (:func:`kernel` counts its own)."""
     with _lock:
         _forget(key, pending)
         if made is None:
@@ -263,7 +281,7 @@ def _make_for(key: tuple, pending: _Pending, make: Callable) -> Kernel | None:
             _kernels.popitem(last=False)
         if made.origin == "disk":
             stats.disk_hits += 1
-            stats.misses += make is _load  # kernel() counted its own miss
+            stats.misses += count_miss
         else:
             stats.compile_seconds += made.seconds
             stats.disk_misses += looked_on_disk
@@ -271,22 +289,13 @@ def _make_for(key: tuple, pending: _Pending, make: Callable) -> Kernel | None:
     return made
 
 
-def _code_generator():
-    """``(mathlib, modules)``: the code generator, imported on first use (not by ``import fusenum``)."""
-    with loading:
-        from ..codegen import mathlib, modules
-    return mathlib, modules
-
-
 def _load(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel | None, bool]:
-    """``spec``'s kernel from the disk cache, or None; also True (the disk cache was looked in)."""
-    mathlib, modules = _code_generator()
-    symbols = modules.symbols
+    """``spec``'s kernel from the disk cache, or None; also True (the disk cache was looked in).
+    Needs neither the code generator nor ``llvmlite.ir``: only LLVM's JIT."""
     target = make_target(settings_key[0])
-    mathlib.load_libraries(settings_key[1])
     start = time.perf_counter()
     digest = disk_cache.key(_description(spec, settings_key), target)
-    compiled = _load_linked(digest, symbols(spec))
+    compiled = _load_linked(digest, entry_points(spec.checked))
     if compiled is None:
         return None, True
     return Kernel(spec, target, compiled, "disk", time.perf_counter() - start), True
@@ -296,22 +305,30 @@ def _description(spec: KernelSpec, settings_key: tuple) -> str:
     return f"kernel {settings_key!r}\n{spec.canonical()}"
 
 
-def _make(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel, bool]:
-    """Load ``spec``'s kernel from the disk cache, else compile it (and store it there); also
-    whether the disk cache was looked in."""
-    mathlib, modules = _code_generator()
-    kernel_module, symbols = modules.kernel_module, modules.symbols
+def _make(spec: KernelSpec, settings_key: tuple, look: bool = True) -> tuple[Kernel, bool]:
+    """Load ``spec``'s kernel from the disk cache (unless ``look`` is False: it was just looked
+    for), else compile it (and store it there); also whether the disk cache was looked in."""
     target = make_target(settings_key[0])
-    mathlib.load_libraries(settings_key[1])  # what object code compiled by another process may call
     start = time.perf_counter()
     later: list = []
     compiled, origin, looked = load_or_compile(_description(spec, settings_key), target,
-                                               lambda: kernel_module(spec, target), symbols(spec),
-                                               later if _tier() else None)
+                                               lambda: _module_text(spec, target), entry_points(spec.checked),
+                                               later if _tier() else None, look)
     made = Kernel(spec, target, compiled, origin, time.perf_counter() - start)
     if later:
         background.submit(lambda optimize=later[0], kernel=weakref.ref(made): _optimize(optimize, kernel))
     return made, looked
+
+
+def _module_text(spec: KernelSpec, target: Target) -> str:
+    with loading:  # the code generator, imported on first use (not by ``import fusenum``, nor for a disk load)
+        from ..codegen.modules import kernel_module
+    return kernel_module(spec, target)
+
+
+def _compile(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel, bool]:
+    """:func:`_make` for a kernel just looked for on disk and not found there."""
+    return _make(spec, settings_key, look=False)
 
 
 _unwatched = threading.local()
@@ -348,14 +365,15 @@ def _optimize(optimize: Callable[[], jit.Compiled], kernel: "weakref.ref[Kernel]
 
 
 def load_or_compile(description: str, target: Target, module_text: Callable[[], str], names: list[str],
-                    later: list | None = None) -> tuple[jit.Compiled, str, bool]:
+                    later: list | None = None, look: bool = True) -> tuple[jit.Compiled, str, bool]:
     """Linked code for ``description`` (a canonical text of everything that decides it besides the
     target and fusenum's code generator) on ``target``: from the disk cache, else compiled from
     ``module_text()`` and stored. Also where it came from (``"disk"`` or ``"compiled"``) and
     whether the disk cache was looked in. With ``later`` (a list), a compile is quick and
-    appends to ``later`` a function that builds, stores and returns the optimized code."""
+    appends to ``later`` a function that builds, stores and returns the optimized code. ``look``
+    False: compile without looking in the disk cache (the caller just did)."""
     digest = disk_cache.key(description, target) if disk_cache.usable() else None
-    if digest is not None:
+    if digest is not None and look:
         compiled = _load_linked(digest, names)
         if compiled is not None:
             return compiled, "disk", True
@@ -382,6 +400,7 @@ def _load_linked(digest: str, names: list[str]) -> jit.Compiled | None:
     object_code = disk_cache.load(digest)
     if object_code is None:
         return None
+    libraries.load_for(object_code)  # what code compiled by another process may call
     try:
         return _link(object_code, names)
     except RuntimeError:  # e.g. a library symbol this process cannot resolve

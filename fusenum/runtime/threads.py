@@ -33,6 +33,7 @@ import struct
 import threading
 import warnings
 
+from ..codegen import pool_abi
 from ..errors import ConfigurationError
 
 
@@ -195,11 +196,12 @@ class _NativePool:
         from ..codegen import target
         from .kernels import load_or_compile
 
-        self.compiled, _, _ = load_or_compile("thread pool", target.make_target("scalar"), pool.module_text,
-                                              pool.SYMBOLS)
+        # The generator (pool.module_text, which loads llvmlite.ir) only if the disk cache has no pool.
+        self.compiled, _, _ = load_or_compile("thread pool", target.make_target("scalar"),
+                                              lambda: pool.module_text(), pool_abi.SYMBOLS)
         addresses = self.compiled.addresses
-        self.run = pool.RUN_CTYPE(addresses["fusenum_pool_run"])
-        control = {name: pool.CONTROL_CTYPE(addresses[f"fusenum_pool_{name}"])
+        self.run = pool_abi.RUN_CTYPE(addresses["fusenum_pool_run"])
+        control = {name: pool_abi.CONTROL_CTYPE(addresses[f"fusenum_pool_{name}"])
                    for name in ("acquire", "release", "reset")}
         # A fork while another thread uses the pool would leave the child a held lock.
         os.register_at_fork(before=control["acquire"], after_in_parent=control["release"],
@@ -225,7 +227,7 @@ def _native() -> _NativePool | None:
     global _native_pool
     if _native_pool is not None and USE_NATIVE_POOL:
         return _native_pool
-    if not USE_NATIVE_POOL or not pool.supported():
+    if not USE_NATIVE_POOL or not pool_abi.supported():
         return None
     if _native_pool is None:
         with _native_lock:
@@ -274,7 +276,7 @@ def _run_once(kernel, operands: tuple, layout, begin: int, end: int, itemsize: i
     size = end - begin
     if threads <= 1:
         return kernel.function(begin, end, operands, layout)
-    threads = min(threads, pool.MAX_WORKERS + 1)
+    threads = min(threads, pool_abi.MAX_WORKERS + 1)
     per_thread = 1 if _native() is None else CHUNKS_PER_THREAD
     ranges = [(begin + start, begin + stop) for start, stop in chunks(size, threads * per_thread, itemsize)]
     if len(ranges) == 1:
@@ -308,7 +310,7 @@ def run_ranges(kernel, operands: tuple, layout, ranges: list[tuple[int, int]], t
 def _run_ranges_once(kernel, operands: tuple, layout, ranges: list[tuple[int, int]], threads: int,
                      wake_ok: bool = True, split: bool = False) -> int:
     """:func:`run_ranges` without rounds."""
-    threads = min(threads, pool.MAX_WORKERS + 1, len(ranges))
+    threads = min(threads, pool_abi.MAX_WORKERS + 1, len(ranges))
     native = _native() if threads > 1 else None
     if native is None:
         if threads > 1:
@@ -321,7 +323,7 @@ def _run_ranges_once(kernel, operands: tuple, layout, ranges: list[tuple[int, in
     # A pool whose workers sleep runs a small call as one range: only a split may be merged.
     wake_ok = wake_ok or not split
     status = native.run(kernel.address, operands, layout, bounds, len(ranges), threads - 1, int(wake_ok))
-    if status == pool.POOL_BUSY:  # another thread's call holds the pool
+    if status == pool_abi.POOL_BUSY:  # another thread's call holds the pool
         if split:
             return kernel.function(ranges[0][0], ranges[-1][1], operands, layout)
         return _run_ranges_once(kernel, operands, layout, ranges, 1)

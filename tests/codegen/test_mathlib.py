@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import fusenum
-from fusenum.codegen import mathlib
+from fusenum.codegen import libraries, mathlib
 from fusenum.ir.ops import OPS
 
 from ..strategies import LAYOUTS, random_values, with_layout
@@ -224,7 +224,7 @@ def test_missing_libmvec_falls_back_without_failing(monkeypatch):
 def test_libmvec_detection_never_raises(monkeypatch):
     mathlib.libmvec_loaded.cache_clear()
     mathlib._has_symbol.cache_clear()
-    monkeypatch.setattr(mathlib.jit, "load_library", lambda name: False)
+    monkeypatch.setattr(libraries.jit, "load_library", lambda name: False)
     try:
         assert mathlib.libmvec_loaded() is False
         assert mathlib.libmvec_symbol("sin", np.dtype("f8"), "avx512") is None

@@ -359,3 +359,27 @@ def test_a_process_that_exits_right_after_its_first_call_leaves_the_optimized_ke
     a = np.arange(9.0)
     np.testing.assert_array_equal(fusenum.evaluate("a * 5 - 1", {"a": a}), a * 5 - 1)
     assert last_kernel().origin == "disk"
+
+
+_FIRST_CALL_CODE = """
+import sys
+import numpy as np
+import fusenum
+from fusenum.runtime import tiering
+a = np.arange(100.0)
+first = fusenum.evaluate("a * 7 - 2")
+info = fusenum.cache_info()
+tiering.wait_for_compiles()
+second = fusenum.evaluate("a * 7 - 2")
+assert (first == a * 7 - 2).all() and (second == first).all()
+print(info.tier0_calls, info.disk_hits, fusenum.cache_info().disk_hits, fusenum.cache_info().disk_misses)
+"""
+
+
+def test_the_first_call_of_a_process_does_not_wait_for_llvm_even_with_the_kernel_on_disk(cache_dir):
+    """Loading LLVM takes ~30 ms: the interpreter serves the call while the background compiler
+    loads LLVM, then the kernel from disk (no compile)."""
+    settings = {"FUSENUM_SIMD": fusenum.get_simd(), "FUSENUM_VECTOR_MATH": codegen_settings.vector_math,
+                "FUSENUM_CACHE_DIR": str(cache_dir), "FUSENUM_TIERING": "auto"}
+    assert _run(_FIRST_CALL_CODE, **settings).split() == ["1", "0", "0", "1"]  # compiled, stored
+    assert _run(_FIRST_CALL_CODE, **settings).split() == ["1", "0", "1", "0"]  # loaded, not compiled

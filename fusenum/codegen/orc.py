@@ -1,0 +1,230 @@
+"""A minimal binding to llvmlite's C library for linking object code (LLVM's ORC JIT).
+
+A process whose kernels all come from the disk cache never compiles: it only
+needs LLVM to describe the host (the cache key) and to link object code. Importing
+``llvmlite.binding`` for that costs ~20 ms of CPU on top of loading the library
+(~7 ms) -- its Python layer, including ``llvmlite.ir``. This module declares just
+the handful of llvmlite's C functions linking needs (the same functions
+``llvmlite.binding`` calls, with the same argument types) on the same shared
+library, so a warm process never imports ``llvmlite.binding``; compiling
+(:mod:`.jit`) still uses it.
+
+llvmlite's C functions are not a public interface: this binding is used only with
+the llvmlite versions in :data:`VERIFIED` (their ``ffi/orcjit.cpp``, ``targets.cpp``,
+``dylib.cpp`` and ``initfini.cpp`` were read for these signatures); any other
+version goes through ``llvmlite.binding`` (same behaviour, slower first call).
+Calls are serialized by one lock, as llvmlite serializes its own.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import threading
+from ctypes import POINTER, c_bool, c_char_p, c_int, c_size_t, c_uint, c_uint8, c_uint64, c_void_p
+
+#: llvmlite versions (major.minor) whose C functions this module declares.
+VERIFIED = ("0.50",)
+#: Serializes calls into the library (a fork waits for it: :mod:`.jit`).
+lock = threading.RLock()
+
+
+class _LinkElement(ctypes.Structure):
+    _fields_ = [("element_kind", c_uint8), ("value", c_char_p), ("value_len", c_size_t)]
+
+
+class _SymbolAddress(ctypes.Structure):
+    _fields_ = [("name", c_char_p), ("address", c_uint64)]
+
+
+_OBJECT_CODE, _CURRENT_PROCESS = 2, 3  # element kinds of LLVMPY_LLJIT_Link
+_SIGNATURES = {
+    "LLVMPY_InitializeNativeTarget": ([], None),
+    "LLVMPY_InitializeNativeAsmPrinter": ([], None),
+    "LLVMPY_GetVersionInfo": ([], c_uint),
+    "LLVMPY_DisposeString": ([c_char_p], None),
+    "LLVMPY_GetProcessTriple": ([POINTER(c_char_p)], None),
+    "LLVMPY_GetHostCPUName": ([POINTER(c_char_p)], None),
+    "LLVMPY_GetHostCPUFeatures": ([POINTER(c_char_p)], c_int),
+    "LLVMPY_LoadLibraryPermanently": ([c_char_p, POINTER(c_char_p)], c_bool),
+    "LLVMPY_CreateLLJITCompiler": ([c_void_p, c_bool, c_bool, POINTER(c_char_p)], c_void_p),
+    "LLVMPY_LLJITDispose": ([c_void_p], None),
+    "LLVMPY_LLJIT_Link": ([c_void_p, c_char_p, POINTER(_LinkElement), c_size_t, POINTER(_SymbolAddress), c_size_t,
+                           POINTER(_SymbolAddress), c_size_t, POINTER(c_char_p)], c_void_p),
+    "LLVMPY_LLJIT_Dylib_Tracker_Dispose": ([c_void_p, POINTER(c_char_p)], c_bool),
+}
+
+
+class Library:
+    """llvmlite's shared library with :data:`_SIGNATURES` declared, and LLVM's native target
+    initialized."""
+
+    def __init__(self, handle: ctypes.CDLL):
+        for name, (arguments, result) in _SIGNATURES.items():
+            function = getattr(handle, name)
+            function.argtypes, function.restype = arguments, result
+            setattr(self, name[len("LLVMPY_"):], function)
+        with lock:
+            self.InitializeNativeTarget()
+            self.InitializeNativeAsmPrinter()
+
+    def _string(self, function, *arguments) -> tuple[object, str]:
+        """Call ``function(*arguments, &out)``; its result and ``out`` (freed)."""
+        out = c_char_p(None)
+        with lock:
+            result = function(*arguments, ctypes.byref(out))
+            text = out.value.decode() if out.value else ""
+            if out.value is not None:
+                self.DisposeString(out)
+        return result, text
+
+    def version(self) -> tuple[int, ...]:
+        """LLVM's version, e.g. ``(20, 1, 8)``."""
+        with lock:
+            packed = self.GetVersionInfo()
+        parts = []
+        while packed:
+            parts.append(packed & 0xFF)
+            packed >>= 8
+        return tuple(reversed(parts))
+
+    def process_triple(self) -> str:
+        return self._string(self.GetProcessTriple)[1]
+
+    def host_cpu_name(self) -> str:
+        return self._string(self.GetHostCPUName)[1]
+
+    def host_cpu_features(self) -> dict[str, bool]:
+        """``{feature: enabled}`` as LLVM detects the host (empty if it cannot)."""
+        found, text = self._string(self.GetHostCPUFeatures)
+        if not found:
+            return {}
+        return {feature[1:]: feature[0] == "+" for feature in text.split(",") if feature}
+
+    def load_library_permanently(self, name: str) -> None:
+        failed, error = self._string(self.LoadLibraryPermanently, name.encode())
+        if failed:
+            raise RuntimeError(error)
+
+    def create_lljit(self) -> "LLJIT":
+        pointer, error = self._string(self.CreateLLJITCompiler, None, False, False)
+        if not pointer:
+            raise RuntimeError(error)
+        return LLJIT(self, pointer)
+
+
+class LLJIT:
+    """An ORC LLJIT; each library linked into it owns a reference to it (freed with the last)."""
+
+    def __init__(self, library: Library, pointer: int):
+        self.library, self.pointer = library, pointer
+
+    def link(self, name: str, object_code: bytes, symbols: list[str]) -> "Tracker":
+        """Link ``object_code`` (resolving other symbols in this process) as library ``name``;
+        the returned tracker has the addresses of ``symbols`` and frees the code when garbage."""
+        elements = (_LinkElement * 2)()
+        elements[0].element_kind, elements[0].value, elements[0].value_len = \
+            _OBJECT_CODE, object_code, len(object_code)
+        elements[1].element_kind, elements[1].value, elements[1].value_len = _CURRENT_PROCESS, b"", 0
+        exports = (_SymbolAddress * len(symbols))()
+        for index, symbol in enumerate(symbols):
+            exports[index].name = symbol.encode()
+        imports = (_SymbolAddress * 0)()
+        pointer, error = self.library._string(self.library.LLJIT_Link, self.pointer, name.encode(), elements, 2,
+                                              imports, 0, exports, len(symbols))
+        if not pointer:
+            raise RuntimeError(error)
+        return Tracker(self.library, pointer, {symbol: exports[i].address for i, symbol in enumerate(symbols)})
+
+    def __del__(self, finalizing=sys.is_finalizing):
+        if not finalizing():  # at exit the process's memory goes anyway
+            with lock:
+                self.library.LLJITDispose(self.pointer)
+
+
+class Tracker:
+    """A linked library: ``tracker[symbol]`` is an address, valid while the tracker lives."""
+
+    def __init__(self, library: Library, pointer: int, addresses: dict[str, int]):
+        self.library, self.pointer, self.addresses = library, pointer, addresses
+
+    def __getitem__(self, symbol: str) -> int:
+        return self.addresses[symbol]
+
+    def __del__(self, finalizing=sys.is_finalizing):
+        if finalizing():  # at exit the process's memory goes anyway
+            return
+        failed, error = self.library._string(self.library.LLJIT_Dylib_Tracker_Dispose, self.pointer)
+        if failed:
+            raise RuntimeError(error)  # reported by Python as unraisable, as llvmlite's own
+
+
+class Binding:
+    """The same interface as :class:`Library` through ``llvmlite.binding`` (any llvmlite version)."""
+
+    def __init__(self, binding):
+        self.binding = binding
+
+    def version(self) -> tuple[int, ...]:
+        return tuple(self.binding.llvm_version_info)
+
+    def process_triple(self) -> str:
+        return self.binding.get_process_triple()
+
+    def host_cpu_name(self) -> str:
+        return self.binding.get_host_cpu_name()
+
+    def host_cpu_features(self) -> dict[str, bool]:
+        return dict(self.binding.get_host_cpu_features())
+
+    def load_library_permanently(self, name: str) -> None:
+        self.binding.load_library_permanently(name)
+
+    def create_lljit(self) -> "_BindingJIT":
+        return _BindingJIT(self.binding, self.binding.create_lljit_compiler())
+
+
+class _BindingJIT:
+    def __init__(self, binding, jit):
+        self.binding, self.jit = binding, jit
+
+    def link(self, name: str, object_code: bytes, symbols: list[str]):
+        builder = self.binding.JITLibraryBuilder().add_object_img(object_code).add_current_process()
+        for symbol in symbols:
+            builder.export_symbol(symbol)
+        return builder.link(self.jit, name)
+
+
+def _path() -> str:
+    """Where llvmlite's shared library is (a plain file next to ``llvmlite.binding``, normally)."""
+    import llvmlite
+    from llvmlite.utils import get_library_name
+    return os.path.join(os.path.dirname(llvmlite.__file__), "binding", get_library_name())
+
+
+def preload() -> None:
+    """Map llvmlite's library (~100 MB) into the process without holding the GIL.
+
+    ``ctypes.CDLL`` holds the GIL while the dynamic loader works (7 ms of CPU, far more wall time
+    on a busy machine), so a background thread loading LLVM would stall the thread running the
+    user's call; a foreign call to ``dlopen`` releases it. The later ``CDLL`` of the same file
+    (here or in llvmlite) only finds it loaded. Linux only; elsewhere nothing is done."""
+    path = _path()
+    if not sys.platform.startswith("linux") or not os.path.isfile(path):
+        return
+    dlopen = ctypes.CDLL(None).dlopen
+    dlopen.argtypes, dlopen.restype = [c_char_p, c_int], c_void_p
+    dlopen(os.fsencode(path), os.RTLD_NOW | os.RTLD_LOCAL)  # the mode CDLL uses; a failure shows there
+
+
+def load() -> Library | None:
+    """llvmlite's library through this binding, or None if this llvmlite is not one of
+    :data:`VERIFIED` (or its library is not a plain file next to ``llvmlite.binding``)."""
+    import llvmlite
+    if ".".join(llvmlite.__version__.split(".")[:2]) not in VERIFIED:
+        return None
+    path = _path()
+    if not os.path.isfile(path):
+        return None
+    preload()
+    return Library(ctypes.CDLL(path))

@@ -1,0 +1,122 @@
+"""The minimal binding used for linking (codegen/orc.py): the same answers as llvmlite.binding,
+working links and errors, the fallback, and a warm process that never imports llvmlite.binding."""
+import ctypes
+import gc
+import os
+import subprocess
+import sys
+import weakref
+
+import pytest
+
+from fusenum.codegen import jit, orc, target
+
+_MODULE = ("declare double @cos(double)\n"
+           "define double @twice_cos(double %x) {\n  %c = call double @cos(double %x)\n"
+           "  %r = fmul double %c, 2.0\n  ret double %r\n}\n"
+           "define i64 @seven() {\n  ret i64 7\n}\n")
+_OWN = orc.load()
+needs_own = pytest.mark.skipif(_OWN is None, reason="this llvmlite is not one orc.py was verified with")
+
+
+def _bindings() -> list:
+    return [_OWN, orc.Binding(target.llvm())] if _OWN is not None else [orc.Binding(target.llvm())]
+
+
+@needs_own
+def test_the_binding_describes_the_host_as_llvmlite_does():
+    binding = target.llvm()
+    assert _OWN.process_triple() == binding.get_process_triple()
+    assert _OWN.host_cpu_name() == binding.get_host_cpu_name()
+    assert _OWN.host_cpu_features() == dict(binding.get_host_cpu_features())
+    assert _OWN.version() == tuple(binding.llvm_version_info)
+
+
+@pytest.mark.parametrize("which", range(2))
+def test_linked_code_runs_resolves_process_symbols_and_is_freed(which):
+    bindings = _bindings()
+    if which >= len(bindings):
+        pytest.skip("own binding not available")
+    library = bindings[which]
+    code = jit.compile_object(_MODULE, target.current())
+    tracker = library.create_lljit().link("orc_test", code, ["twice_cos", "seven"])
+    twice_cos = ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_double)(tracker["twice_cos"])
+    assert twice_cos(0.0) == 2.0  # cos comes from the C library loaded in this process
+    assert ctypes.CFUNCTYPE(ctypes.c_int64)(tracker["seven"])() == 7
+    alive = weakref.ref(tracker)
+    del tracker, twice_cos
+    gc.collect()
+    assert alive() is None
+
+
+@pytest.mark.parametrize("which", range(2))
+def test_a_symbol_that_cannot_be_resolved_is_a_runtime_error(which):
+    bindings = _bindings()
+    if which >= len(bindings):
+        pytest.skip("own binding not available")
+    code = jit.compile_object("declare i64 @fusenum_no_such_symbol()\ndefine i64 @f() {\n"
+                              "  %r = call i64 @fusenum_no_such_symbol()\n  ret i64 %r\n}\n", target.current())
+    with pytest.raises(RuntimeError, match=r"Failed to materialize symbols: .*orc_missing.*\bf\b"):
+        bindings[which].create_lljit().link("orc_missing", code, ["f"])
+
+
+def test_a_missing_library_is_a_runtime_error():
+    library = _OWN or orc.Binding(target.llvm())
+    with pytest.raises(RuntimeError, match="fusenum-no-such-library"):
+        library.load_library_permanently("libfusenum-no-such-library.so")
+
+
+def test_an_unverified_llvmlite_goes_through_llvmlite_binding(monkeypatch):
+    monkeypatch.setattr(orc, "VERIFIED", ())
+    assert orc.load() is None
+
+
+_WARM_CHILD = """
+import sys
+import numpy as np
+import fusenum
+from fusenum.runtime import tiering
+a = np.linspace(0, 1, 100)
+fusenum.evaluate('a * 3 - 1')
+tiering.wait_for_compiles()  # auto: the first call was interpreted, the kernel made in the background
+print(fusenum.evaluate('a * 3 - 1').tolist() == (a * 3 - 1).tolist(),
+      fusenum.cache_info().disk_hits, 'llvmlite.binding' in sys.modules, 'llvmlite.ir' in sys.modules)
+"""
+
+
+@needs_own
+@pytest.mark.parametrize("tiering", ["never", "auto"])
+def test_a_process_that_only_loads_kernels_from_disk_never_imports_llvmlite_binding(tmp_path, tiering):
+    env = dict(os.environ, FUSENUM_CACHE_DIR=str(tmp_path / "cache"), FUSENUM_TIERING=tiering,
+               FUSENUM_COMPILE="optimized", FUSENUM_SIMD=target.get_simd())
+
+    def run() -> list[str]:
+        done = subprocess.run([sys.executable, "-c", _WARM_CHILD], env=env, capture_output=True, text=True,
+                              timeout=600)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()
+    assert run() == ["True", "0", "True", "True"]  # compiled (and stored)
+    assert run() == ["True", "1", "False", "False"]  # loaded: no llvmlite.binding, no llvmlite.ir
+
+
+_FALLBACK_CHILD = """
+import numpy as np
+import fusenum
+from fusenum.codegen import orc, target
+orc.VERIFIED = ()  # as with an llvmlite this module was not checked against
+a = np.linspace(0, 1, 1000)
+first = fusenum.evaluate('a * 3 - 1')
+fusenum.clear_cache()
+again = fusenum.evaluate('a * 3 - 1')
+print(first.tolist() == again.tolist() == (a * 3 - 1).tolist(), fusenum.cache_info().disk_hits,
+      type(target.native()).__name__)
+"""
+
+
+def test_an_unverified_llvmlite_compiles_stores_and_loads_through_llvmlite_binding(tmp_path):
+    env = dict(os.environ, FUSENUM_CACHE_DIR=str(tmp_path / "cache"), FUSENUM_TIERING="never",
+               FUSENUM_COMPILE="optimized", FUSENUM_SIMD=target.get_simd())
+    done = subprocess.run([sys.executable, "-c", _FALLBACK_CHILD], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "1", "Binding"]

@@ -458,17 +458,14 @@ def _operator(op: Op, python_operator: Callable, *operands: Any) -> Any:
 
 
 _POWER = OPS["power"]
-# NumPy's complex multiply and square loops compute a one-element call whose output is
-# an input (an in-place operator) in their plain C loop, without the fused multiply-add
-# of their SIMD loop (and fusenum's kernels): the last bit can differ.
+# NumPy's complex multiply and square loops compute a one-element in-place call in their plain
+# C loop, without the fused multiply-add of their SIMD loop (and fusenum's): bits can differ.
 _ONE_ELEMENT_IN_PLACE = frozenset({"multiply", "square"})
 
 
 def _numpy_in_place(op: Op, target: LazyArray, other: Any) -> LazyArray:
     """``target <op>= other`` computed by NumPy in place on a copy of ``target``'s value."""
-    value = target.compute().copy()
-    in_place = getattr(operator, f"i{_method_stem(op)}")
-    return lazy(in_place(value, force(other)))
+    return lazy(getattr(operator, f"i{_method_stem(op)}")(target.compute().copy(), force(other)))
 
 
 def _scalar(x: Any) -> bool:

@@ -147,7 +147,7 @@ def _apply(step: Step, args: list):
         return np.clip(args[0], *what)
     if kind == "astype":
         value = args[0] if hasattr(args[0], "astype") else np.asarray(args[0])
-        if value.dtype.kind == "f" and what.kind in "iu":
+        if value.dtype.kind in "fc" and what.kind in "iu":
             raise Inexact()  # NumPy's own out-of-range float->int answer depends on array length
         return value.astype(what)
     if kind == "in_place":

@@ -18,10 +18,12 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..errors import ArgumentTypeError, ExpressionError
+from ..errors import ArgumentTypeError, ExpressionError, InvalidArgumentError
 from ..ir.operands import PY_SCALARS, scalar_key
 from ..runtime import PLANS, Plan, cached_plan, caches, execute
 from ..runtime.layout import check_options
+from . import dask_graph, forcing
+from .dask_graph import is_dask_array
 from .lazy import LazyArray, evaluate_lazy
 from .parser import Parsed, parse
 
@@ -29,13 +31,16 @@ from .parser import Parsed, parse
 MAX_ENTRIES = 4096
 
 _MISSING = object()
+_DASK = object()  # marks a dask array's descriptor in a key
+_SPLIT_EVERY_ALONE = "split_every applies only when an operand is a dask array"
 
 
 _parsed: "OrderedDict[str, Parsed]" = OrderedDict()
 
 
 def evaluate(ex: str | LazyArray, local_dict: dict | None = None, global_dict: dict | None = None,
-             out: np.ndarray | None = None, order: str = "K", casting: str = "same_kind") -> np.ndarray:
+             out: np.ndarray | None = None, order: str = "K", casting: str = "same_kind", *,
+             split_every: int | dict | None = None) -> np.ndarray:
     """Evaluate array expression ``ex`` in one compiled pass, with NumPy's result.
 
     Names are looked up in ``local_dict`` then ``global_dict``; each defaults to
@@ -54,6 +59,13 @@ def evaluate(ex: str | LazyArray, local_dict: dict | None = None, global_dict: d
 
     ``ex`` may also be a :class:`~fusenum.LazyArray` (which holds its own
     operands, so the dicts do not apply): see :func:`fusenum.frontend.lazy.evaluate_lazy`.
+
+    If any operand is a dask array the result is a dask array and nothing is
+    computed (:mod:`fusenum.frontend.dask_graph`): one blockwise layer running
+    the fused kernel per chunk, and a tree reduction per reduction, which
+    merges at most ``split_every`` partial results per step (an int, or a dict
+    axis -> int, as in dask; dask's default otherwise). ``out=`` is then an
+    error, ``order`` may only be ``'K'``, ``'A'`` or ``'C'``.
     """
     if type(ex) is not str:
         if isinstance(ex, LazyArray):
@@ -62,15 +74,32 @@ def evaluate(ex: str | LazyArray, local_dict: dict | None = None, global_dict: d
                                 "which holds its operands")
             if order != "K" or casting != "same_kind":
                 check_options(order, casting)
+            if ex._value is None and forcing.on_dask(ex):
+                dask_graph.check_options(out, order)
+                return forcing.to_dask(ex, split_every)
+            if split_every is not None:
+                raise InvalidArgumentError(_SPLIT_EVERY_ALONE)
             return evaluate_lazy(ex, out, order, casting)
         if not isinstance(ex, str):
             raise ArgumentTypeError(f"the expression must be a str or a fusenum.LazyArray, "
                                     f"not {type(ex).__name__}")
     parsed, values, key = bind(ex, local_dict, global_dict, sys._getframe(1))
     plan = PLANS.get(key)
-    if type(plan) is not Plan:
+    if type(plan) is not Plan or split_every is not None:
+        if split_every is not None or any(type(d) is tuple and d[0] is _DASK for d in key):
+            return _evaluate_dask(parsed, values, key, out, order, casting, split_every)
         plan = cached_plan(key, parsed, values)
     return execute(plan, values, parsed.names, out, order, casting)
+
+
+def _evaluate_dask(parsed: Parsed, values: list, key: tuple, out, order: str, casting: str, split_every):
+    """``evaluate`` with dask arrays among the values: a dask array (see :mod:`.dask_graph`)."""
+    if not dask_graph.has_dask(values):
+        raise InvalidArgumentError(_SPLIT_EVERY_ALONE)
+    check_options(order, casting)
+    dask_graph.check_options(out, order)
+    key = tuple(d[1] if type(d) is tuple and d[0] is _DASK else d for d in key)
+    return dask_graph.build_typed(key, parsed, values, split_every)
 
 
 def bind(ex: str, local_dict: dict | None, global_dict: dict | None, frame) -> tuple[Parsed, list, tuple]:
@@ -101,6 +130,8 @@ def bind(ex: str, local_dict: dict | None, global_dict: dict | None, frame) -> t
             key.append(value.dtype)
         elif kind in PY_SCALARS:
             key.append(scalar_key(value))
+        elif is_dask_array(value):
+            key.append((_DASK, value.dtype))  # never a cached plan's key: evaluate goes to the dask path
         else:
             value = np.asarray(value)
             key.append(value.dtype)

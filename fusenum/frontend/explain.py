@@ -28,11 +28,13 @@ import sys
 import numpy as np
 
 from ..codegen import settings
+from ..errors import UnsupportedOperationError
 from ..codegen.target import current
 from ..ir import nodes
 from ..ir.nodes import Node
 from ..runtime import cached_plan
 from ..runtime.preview import KernelCall, Preview, Stage, preview
+from .dask_graph import has_dask
 from .evaluation import bind
 from .forcing import program_of
 from .lazy import LazyArray
@@ -70,6 +72,7 @@ def explain(ex: str | LazyArray, local_dict: dict | None = None, global_dict: di
             raise TypeError("local_dict and global_dict do not apply to a LazyArray, which holds its operands")
         return explain_lazy(ex, out=out, order=order, casting=casting, llvm=llvm, assembly=assembly)
     parsed, values, key = bind(ex, local_dict, global_dict, sys._getframe(1))
+    _refuse_dask(values)
     plan = cached_plan(key, parsed, values)
     shown = preview(plan, values, parsed.names, out, order, casting)
     return _describe(f"fusenum.explain({ex!r})", parsed.names, values, shown, llvm, assembly)
@@ -82,9 +85,17 @@ def explain_lazy(r: LazyArray, *, out: np.ndarray | None = None, order: str = "K
     if r.is_forced and out is None and order == "K":
         return Explanation(f"{title}\nalready computed: forcing returns the kept array, no kernel runs")
     program, values = program_of(r)
+    _refuse_dask(values)
     plan = cached_plan(program, program, values)
     shown = preview(plan, values, program.names, out, order, casting)
     return _describe(title, program.names, values, shown, llvm, assembly)
+
+
+def _refuse_dask(values: list) -> None:
+    if has_dask(values):
+        raise UnsupportedOperationError("fusenum.explain does not describe expressions over dask arrays (their "
+                                        "graph runs the fused kernel per block); explain it on one block's "
+                                        "ndarrays instead")
 
 
 def _lazy_explain(self: LazyArray, llvm: bool = False, assembly: bool = False) -> Explanation:

@@ -16,6 +16,9 @@ and nothing about the values:
   :func:`fusenum.frontend.capture.reduction`; built with ``Builder.reduce``): apply it
   to the top of the stack.
 
+A leaf may also be a dask array (:func:`fusenum.lazy` of one): forcing then builds a dask graph of
+fused kernels (:mod:`.dask_graph`) from the same program, typed through the same plan cache.
+
 For the common expression -- a tree whose arrays are distinct objects -- the
 program is the concatenation of its operands' programs, so capture builds it
 as it goes and forcing only checks that no array repeats; other graphs (an
@@ -36,10 +39,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import dask_graph
 from ..ir import nodes
 from ..ir.ops import OPS
 from ..ir.typing import PY_SCALARS, Builder, Operand, scalar_key
 from ..runtime import cached_plan, execute
+from .dask_graph import has_dask
 
 
 class Program(tuple):
@@ -119,6 +124,14 @@ def linearize(root) -> tuple[Program, list]:
         elif kind in PY_SCALARS:
             values.append(item)
             emit(scalar_key(item))
+        elif item._op is None:  # a LazyArray over a dask array: that array is the leaf
+            seen = array_leaves.get(id(item._args[0]))
+            if seen is None:
+                array_leaves[id(item._args[0])] = len(values)
+                values.append(item._args[0])
+                emit(item._dtype)
+            else:
+                emit(seen)
         else:  # a LazyArray
             seen = done.get(id(item))
             if seen is None:
@@ -143,8 +156,22 @@ def run(root, out: np.ndarray | None = None, order: str = "K", casting: str = "s
     its program ready from capture (``root._program``); others are walked.
     """
     program, values = program_of(root)
+    if has_dask(values):  # computed by dask's scheduler, through a graph of fused kernels
+        dask_graph.check_options(out, order)
+        return np.asarray(dask_graph.build_typed(program, program, values).compute())
     plan = cached_plan(program, program, values)
     return execute(plan, values, (), out, order, casting)
+
+
+def on_dask(root) -> bool:
+    """Whether the lazy expression ``root`` (not computed) reads a dask array."""
+    return has_dask(program_of(root)[1])
+
+
+def to_dask(root, split_every=None):
+    """The dask array of the lazy expression ``root`` over dask arrays (see :mod:`.dask_graph`)."""
+    program, values = program_of(root)
+    return dask_graph.build_typed(program, program, values, split_every)
 
 
 def program_of(root) -> tuple[Program, list]:

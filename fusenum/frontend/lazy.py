@@ -24,6 +24,10 @@ ndarray) for ``where=``, ``initial=``, an ``out=`` of another dtype or shape,
 dtypes fusenum does not compile and argument types NumPy accepts but fusenum
 does not capture (``keepdims=1``, ``axis=0`` on a 0-d array).
 
+``lazy(dask_array)`` stays lazy: forcing builds a dask graph of fused kernels
+(:mod:`.dask_graph`), ``fusenum.evaluate(r)`` gives that dask array and
+``compute()`` computes it; NumPy fallbacks get the dask array.
+
 What the op table cannot express falls back to NumPy: the lazy inputs are
 forced, NumPy computes, and the result is a plain ndarray. NumPy's protocols
 (``__array_ufunc__``, ``__array_function__``) and the reduction methods are installed by
@@ -42,6 +46,7 @@ from ..errors import ArgumentTypeError
 from ..ir.ops import BINARY_SYMBOLS, OPS, UNARY_SYMBOLS, Op
 from ..ir.reductions import Reduction
 from ..ir.typing import PY_SCALARS, SUPPORTED, check_dtype, operator_rewrite, scalar_key
+from .dask_graph import check_shape, is_dask_type
 
 __all__ = ["LazyArray", "lazy"]
 
@@ -60,12 +65,8 @@ class LazyArray:
     describes what forcing would run. Other ndarray attributes and methods (``.T``, ``.reshape()``,
     ``.std()``...) force it and return NumPy's answer.
 
-    Pickling, ``copy.copy`` and ``copy.deepcopy`` force an unforced LazyArray
-    (it stays forced) and give ``lazy(value)``, a forced LazyArray: the pickle
-    holds the computed ndarray, not the expression; ``copy.copy`` shares the
-    computed ndarray (unlike ``copy.copy`` of an ndarray), ``copy.deepcopy``
-    copies it. A LazyArray can be weakly referenced (``weakref.ref``), like an
-    ndarray.
+    Pickling and copying keep an unforced LazyArray unforced (:mod:`.lazy_pickle`). A LazyArray
+    can be weakly referenced (``weakref.ref``), like an ndarray.
     """
 
     # _op, _args: the captured operation (a token of forcing.Program) and its operands;
@@ -144,7 +145,7 @@ class LazyArray:
         return format(self.compute(), spec)
 
     def __getitem__(self, key: Any) -> Any:
-        return self.compute()[force_all(key)]
+        return force(self)[force_all(key)]
 
     def __setitem__(self, key: Any, value: Any) -> None:
         # Writes into the value: for lazy(a) that is a itself, as for any view of a.
@@ -181,9 +182,6 @@ class LazyArray:
         if self.size != 1:
             return convert(capture.stand_in(self._dtype, self._shape))
         return convert(self.compute())
-
-    def __reduce__(self):
-        return (lazy, (self.compute(),))
 
     # ---- captured methods -----------------------------------------------------------------------
     def astype(self, dtype: Any, order: str = "K", casting: str = "unsafe", subok: bool = True,
@@ -240,6 +238,8 @@ def lazy(x: Any) -> LazyArray:
         array = x.view()
     elif kind is LazyArray:
         return x
+    elif is_dask_type(kind):
+        return _dask_leaf(x)
     elif isinstance(x, np.ndarray) and kind is not np.memmap:
         raise ArgumentTypeError(f"fusenum.lazy() wraps plain ndarrays, not "
                                 f"{kind.__module__}.{kind.__name__}, "
@@ -253,6 +253,14 @@ def lazy(x: Any) -> LazyArray:
     leaf._dtype, leaf._shape, leaf._value = array.dtype, array.shape, array
     leaf._program, leaf._leaves = (array.dtype,), (array,)
     return leaf
+
+
+def _dask_leaf(x: Any) -> LazyArray:
+    """A LazyArray over dask array ``x``: never computed by itself, only as part of a dask graph."""
+    check_shape(x)
+    if x.dtype not in SUPPORTED:
+        check_dtype(x.dtype, "the array given to fusenum.lazy()")
+    return _node(None, (x,), x.dtype, x.shape, (x.dtype,), (x,))
 
 
 def evaluate_lazy(r: LazyArray, out: np.ndarray | None = None, order: str = "K",
@@ -291,6 +299,8 @@ def capture_operation(op: Op, operands: tuple) -> LazyArray | None:
     leaves: tuple = ()
     for x in operands:
         kind = type(x)
+        if kind is not LazyArray and kind is not np.ndarray and kind not in PY_SCALARS and is_dask_type(kind):
+            x, kind = _dask_leaf(x), LazyArray
         if kind is LazyArray:
             if x._value is None:
                 key.append(x._dtype)
@@ -412,14 +422,17 @@ def _as_operand(x: Any) -> np.ndarray | None:
 
 
 def force(x: Any) -> Any:
-    return x.compute() if type(x) is LazyArray else x
+    """``x``'s value: a LazyArray's ndarray, or over dask arrays the dask array (which stays lazy)."""
+    if type(x) is not LazyArray:
+        return x
+    return forcing.to_dask(x) if x._value is None and forcing.on_dask(x) else x.compute()
 
 
 def force_all(x: Any) -> Any:
     """``x`` with every LazyArray in it (also inside lists, tuples and dicts) forced to its ndarray."""
     kind = type(x)
     if kind is LazyArray:
-        return x.compute()
+        return force(x)
     if kind is tuple or kind is list:
         return kind(force_all(item) for item in x)
     if kind is dict:
@@ -572,7 +585,7 @@ _install_operators()
 
 def _forwarded(name: str) -> property:
     def get(self):
-        return getattr(self.compute(), name)
+        return getattr(force(self), name)
 
     get.__name__ = name
     return property(get, doc=f"``ndarray.{name}`` of the computed value (forces it).")

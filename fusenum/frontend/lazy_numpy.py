@@ -23,7 +23,8 @@ fusenum does not capture; NumPy's errors are raised at capture.
 
 Everything else -- other ufuncs, ufunc methods and keywords, other NumPy
 functions -- forces the lazy inputs and lets NumPy compute: a plain ndarray
-comes back. Objects that override ufuncs or NumPy functions
+comes back (a dask array, over dask arrays). Dask arrays are operands like ndarrays (dask defers
+to LazyArray in operators, ufuncs and NumPy functions). Objects that override ufuncs or NumPy functions
 themselves get their turn, as NumPy's protocols prescribe.
 """
 from __future__ import annotations
@@ -37,6 +38,7 @@ from ..ir import numpy_behaviour
 from ..ir.ops import BY_NUMPY_FUNCTION, BY_UFUNC, OPS, Op
 from ..ir.reductions import BY_FUNCTION, BY_NAME, Reduction
 from ..ir.typing import PY_SCALARS, is_supported
+from .dask_graph import is_dask_type
 from .lazy import LazyArray, capture_operation, capture_reduction, force, force_all
 
 
@@ -60,7 +62,8 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
 
 def array_function(func: Callable, types: tuple, args: tuple, kwargs: dict) -> Any:
     """``LazyArray.__array_function__``."""
-    if any(t is not LazyArray and t.__array_function__ is not np.ndarray.__array_function__ for t in types):
+    if any(t is not LazyArray and t.__array_function__ is not np.ndarray.__array_function__
+           and not is_dask_type(t) for t in types):
         return NotImplemented
     handler = FUNCTIONS.get(func)
     if handler is not None:
@@ -71,8 +74,8 @@ def array_function(func: Callable, types: tuple, args: tuple, kwargs: dict) -> A
 def _foreign(x: Any) -> bool:
     """Whether ``x`` overrides ufuncs itself (NumPy's protocol: then we defer to it)."""
     kind = type(x)
-    if kind is LazyArray or kind is np.ndarray or kind in PY_SCALARS:
-        return False
+    if kind is LazyArray or kind is np.ndarray or kind in PY_SCALARS or is_dask_type(kind):
+        return False  # a dask array is captured as an operand (its own protocols defer to LazyArray)
     override = getattr(kind, "__array_ufunc__", np.ndarray.__array_ufunc__)
     return override is not np.ndarray.__array_ufunc__
 

@@ -17,9 +17,10 @@ which runs signal handlers, so Ctrl-C raises ``KeyboardInterrupt`` within a
 round instead of when the whole call is done. Rounds only group the ranges a
 call is cut into anyway, so no bit changes.
 
-The thread count is ``FUSENUM_NUM_THREADS`` if set, else the number of cores
-this process may run on (``os.sched_getaffinity``); :func:`set_num_threads`
-changes it. Calls from many Python threads at once are safe: every call has
+The thread count is ``FUSENUM_NUM_THREADS`` if set, else ``OMP_NUM_THREADS``
+(as numexpr reads it: dask's workers set it to 1, so a task runs on its one
+core), else the number of cores this process may run on
+(``os.sched_getaffinity``); :func:`set_num_threads` changes it. Calls from many Python threads at once are safe: every call has
 its own chunks and its own completion queue. After ``fork()`` the child starts
 with a fresh pool (the parent's threads do not exist there).
 """
@@ -29,6 +30,7 @@ import os
 import queue
 import struct
 import threading
+import warnings
 
 from ..errors import ConfigurationError
 
@@ -89,10 +91,29 @@ def _default_threads() -> int:
             raise ConfigurationError(
                 f"FUSENUM_NUM_THREADS must be a positive integer, not {requested!r}") from None
         return _validate(count, "FUSENUM_NUM_THREADS")
+    openmp = _openmp_threads()
+    if openmp is not None:
+        return openmp
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def _openmp_threads() -> int | None:
+    """``OMP_NUM_THREADS`` as numexpr reads it (schedulers such as dask's workers set it to 1 so that
+    each task runs on one core): the first entry of OpenMP's comma-separated list. It is another
+    library's setting, so a value that is not a positive integer is ignored with a warning rather
+    than breaking ``import fusenum``."""
+    requested = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if not requested:
+        return None
+    first = requested.split(",")[0].strip()
+    if first.isdigit() and int(first) > 0:
+        return int(first)
+    warnings.warn(f"OMP_NUM_THREADS={requested!r} is not a positive integer; fusenum ignores it "
+                  f"(FUSENUM_NUM_THREADS takes precedence over it)", RuntimeWarning, stacklevel=2)
+    return None
 
 
 def _validate(n, what: str) -> int:

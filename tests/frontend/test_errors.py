@@ -180,15 +180,28 @@ def test_weak_reference_to_a_lazy_array():
 
 
 @pytest.mark.parametrize("how", ["pickle", "copy", "deepcopy"])
-def test_pickling_and_copying_force_and_keep_the_value(how):
+def test_pickling_and_copying_keep_the_expression_unforced(how):
     import copy
     import pickle
     r = fusenum.lazy(a) * 2 + 1
-    assert not r.is_forced
     twin = {"pickle": lambda x: pickle.loads(pickle.dumps(x)), "copy": copy.copy,
             "deepcopy": copy.deepcopy}[how](r)
-    assert r.is_forced and twin.is_forced
+    assert not r.is_forced and not twin.is_forced
     assert type(twin) is fusenum.LazyArray and twin is not r
+    assert (twin.dtype, twin.shape) == (r.dtype, r.shape)
+    np.testing.assert_array_equal(twin.compute(), a * 2 + 1)
+    assert not np.shares_memory(twin.compute(), r.compute())
+
+
+@pytest.mark.parametrize("how", ["pickle", "copy", "deepcopy"])
+def test_pickling_and_copying_a_forced_lazy_array_keep_the_value(how):
+    import copy
+    import pickle
+    r = fusenum.lazy(a) * 2 + 1
+    r.compute()
+    twin = {"pickle": lambda x: pickle.loads(pickle.dumps(x)), "copy": copy.copy,
+            "deepcopy": copy.deepcopy}[how](r)
+    assert twin.is_forced
     np.testing.assert_array_equal(twin.compute(), a * 2 + 1)
     assert np.shares_memory(twin.compute(), r.compute()) == (how == "copy")
 

@@ -91,8 +91,33 @@ def _python(code: str, **env) -> subprocess.CompletedProcess:
 
 
 def test_default_thread_count_is_the_usable_cores():
-    done = _python("import fusenum; print(fusenum.get_num_threads())", FUSENUM_NUM_THREADS="")
+    done = _python("import fusenum; print(fusenum.get_num_threads())", FUSENUM_NUM_THREADS="", OMP_NUM_THREADS="")
     assert done.stdout.strip() == str(len(os.sched_getaffinity(0)))
+
+
+@pytest.mark.parametrize("value, expected", [("1", "1"), ("3", "3"), (" 2 ", "2"), ("5,2", "5")])
+def test_omp_num_threads_sets_the_thread_count_as_for_numexpr(value, expected):
+    done = _python("import fusenum; print(fusenum.get_num_threads())", FUSENUM_NUM_THREADS="",
+                   OMP_NUM_THREADS=value)
+    assert done.stdout.strip() == expected, done.stderr
+
+
+def test_fusenum_num_threads_comes_before_omp_num_threads():
+    done = _python("import fusenum; print(fusenum.get_num_threads())", FUSENUM_NUM_THREADS="3",
+                   OMP_NUM_THREADS="1")
+    assert done.stdout.strip() == "3", done.stderr
+
+
+@pytest.mark.parametrize("value", ["many", "0", "-2", "x,2"])
+def test_an_invalid_omp_num_threads_is_ignored_with_a_warning(value):
+    code = ("import warnings; warnings.simplefilter('error')\n"
+            "try:\n    import fusenum\nexcept RuntimeWarning as w:\n    print('warned:', w)")
+    done = _python(code, FUSENUM_NUM_THREADS="", OMP_NUM_THREADS=value)
+    assert f"warned: OMP_NUM_THREADS={value!r} is not a positive integer; fusenum ignores it" in done.stdout, \
+        done.stderr
+    done = _python("import fusenum; print(fusenum.get_num_threads())", FUSENUM_NUM_THREADS="",
+                   OMP_NUM_THREADS=value)
+    assert done.stdout.strip().splitlines()[-1] == str(len(os.sched_getaffinity(0))), done.stderr
 
 
 def test_environment_variable_sets_the_thread_count():

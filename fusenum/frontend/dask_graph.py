@@ -1,0 +1,270 @@
+"""Fused kernels over dask arrays: a typed expression -> a dask graph that runs it per chunk.
+
+Both front ends type an expression over dask arrays exactly as over ndarrays
+(the plan cache is keyed on dtypes only), then :func:`build` turns the plan's
+IR into dask collections instead of running it:
+
+* the elementwise part is **one blockwise layer** (``da.blockwise``): operands
+  are aligned as dask aligns them (``da.core.unify_chunks``; broadcasting is
+  right-aligned as in NumPy, a dimension of length 1 is broadcast), 0-d
+  arrays and weak Python scalars (already converted to 0-d arrays of their loop
+  dtype by the plan) travel as small constants. Each task runs the fused kernel
+  on one block of each operand (:class:`BlockKernel`);
+* every reduction, innermost first, is a **dask tree reduction**
+  (``da.reduction``): its chunk step is one blockwise task per block that
+  reduces the fused argument expression straight from the operands' blocks
+  (``keepdims=True``, pairwise within the block as fusenum always sums), its
+  combine and aggregate steps are fusenum reductions of the concatenated
+  partial results, in dask's fixed order of blocks, so a given chunking and
+  ``split_every`` always gives the same bits. ``mean`` sums in its accumulator
+  dtype and divides by the count at the end, as NumPy does. When every reduced
+  axis is a single block the reduction is one blockwise layer, with the bits
+  fusenum gives for that block on one machine. The result of a reduction is an
+  operand of the expression around it, like any other dask array.
+
+What goes into the graph is the IR (a few hundred bytes: hash-consed nodes
+pickle as their fields) plus the dtypes of the blocks; never a forced array
+or a compiled kernel. Each process compiles a kernel once, or loads it from
+the disk cache (:mod:`fusenum.runtime.blocks`).
+
+``dask`` is imported only here and only when a dask array is met:
+:func:`is_dask_array` recognises one by its type's module, so ``import
+fusenum`` never imports dask.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Any
+
+import numpy as np
+
+from ..errors import ArgumentTypeError, InvalidArgumentError
+from ..ir import nodes
+from ..ir.nodes import Node
+from ..ir.ops import OPS
+from ..ir.reductions import REDUCTIONS, ReduceAttr, normalize_axes
+from ..ir.operands import PY_SCALARS
+from ..runtime import cached_plan
+from ..runtime.blocks import run_root
+from .capture import stand_in
+
+
+def is_dask_type(kind: type) -> bool:
+    """Whether ``kind`` is ``dask.array.Array`` (or a subclass), told without importing dask."""
+    return any(k.__name__ == "Array" and k.__module__.startswith("dask.array") for k in kind.__mro__)
+
+
+def is_dask_array(x: Any) -> bool:
+    """Whether ``x`` is a dask array."""
+    return is_dask_type(type(x))
+
+
+def has_dask(values) -> bool:
+    """Whether any of ``values`` (ndarrays, Python scalars, ...) is a dask array."""
+    for value in values:
+        kind = type(value)
+        if kind is not np.ndarray and kind not in PY_SCALARS and is_dask_type(kind):
+            return True
+    return False
+
+
+def check_shape(x) -> None:
+    """:class:`~fusenum.InvalidArgumentError` for a dask array of unknown shape."""
+    if any(math.isnan(n) for n in x.shape):
+        raise InvalidArgumentError("fusenum needs dask arrays of known shape (chunk sizes); call "
+                                   ".compute_chunk_sizes() first")
+
+
+def build_typed(key: tuple, template, values: list, split_every: Any = None):
+    """The dask array of ``template`` (a parsed text or a lazy program) on ``values``: typed through
+    the plan cache under ``key`` (dtypes only, as for ndarrays), then :func:`build`."""
+    for value in values:
+        if is_dask_array(value):
+            check_shape(value)
+    stand_ins = [stand_in(v.dtype, v.shape) if is_dask_array(v) else v for v in values]
+    plan = cached_plan(key, template, stand_ins)
+    bound = {source.key for source in plan.sources if source.dtype is None}
+    for k, value in enumerate(values):
+        if is_dask_array(value) and value.ndim == 0 and k not in bound:
+            raise NotImplementedError("NumPy's typing of this expression depends on the value of a 0-d "
+                                      "dask array (an exponent NumPy rewrites by value); compute it first")
+    return build(plan, values, split_every)
+
+
+def check_options(out, order: str) -> None:
+    """The result over dask arrays is a dask array: there is nothing to write into ``out``."""
+    if out is not None:
+        raise ArgumentTypeError("out= is not supported when an operand is a dask array: the result is a "
+                                "lazy dask array (store it with dask.array.store, or compute it and copy)")
+    if order not in ("K", "A", "C"):
+        raise InvalidArgumentError(f"order={order!r} is not supported over dask arrays: each block of the "
+                                   f"result is laid out like its operands' blocks")
+
+
+# ---- what a task runs -------------------------------------------------------------------------------
+
+class BlockKernel:
+    """The fused expression ``root`` (IR over input slots, one per argument) on one block of each
+    operand. Pickles as its IR; tokenizes (dask's names) as a digest of its canonical text."""
+
+    __slots__ = ("root",)
+
+    def __init__(self, root: Node):
+        self.root = root
+
+    def __call__(self, *blocks: Any) -> np.ndarray:
+        return run_root(self.root, list(blocks))
+
+    def __reduce__(self):
+        return (type(self), (self.root,))
+
+    def __dask_tokenize__(self) -> tuple:
+        return (type(self).__name__, _digest(self.root))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.root!r})"
+
+
+class Combine:
+    """A reduction step over concatenated partial results (dask's ``combine``/``aggregate``
+    signature): ``reduction`` of them along ``axis`` in ``dtype``; ``count`` (``mean``) divides
+    the total at the end, as NumPy's ``mean`` does."""
+
+    __slots__ = ("reduction", "dtype", "count")
+
+    def __init__(self, reduction: str, dtype: np.dtype, count: int | None = None):
+        self.reduction, self.dtype, self.count = reduction, dtype, count
+
+    def __call__(self, partials: np.ndarray, axis: tuple[int, ...], keepdims: bool,
+                 computing_meta: bool = False) -> np.ndarray:
+        partials = np.asarray(partials)
+        root = Node("reduce", (nodes.input_slot(0, self.dtype),), self.dtype,
+                    ReduceAttr(self.reduction, tuple(axis), True))
+        total = run_root(root, [partials])
+        if self.count is not None:
+            total = np.true_divide(total, self.count, out=total, casting="unsafe")
+        if not keepdims:
+            total = total.reshape([n for ax, n in enumerate(total.shape) if ax not in axis])
+        return total
+
+    def __reduce__(self):
+        return (type(self), (self.reduction, self.dtype, self.count))
+
+    def __dask_tokenize__(self) -> tuple:
+        return (type(self).__name__, self.reduction, self.dtype.str, self.count)
+
+
+def as_they_are(partials: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
+    """``da.reduction``'s chunk step on partial results already reduced per block: nothing to do."""
+    return partials
+
+
+def _digest(root: Node) -> str:
+    return hashlib.sha256(nodes.canonical(root).encode()).hexdigest()
+
+
+# ---- building the graph -----------------------------------------------------------------------------
+
+def build(plan, values: list, split_every: Any = None):
+    """The dask array computing ``plan`` (a typed plan, any front end) on ``values``, some of
+    which are dask arrays; nothing is computed."""
+    operands = list(plan.take(values))
+    root = plan.root
+    mapping: dict[Node, Node] = {}
+    for node in nodes.walk(root):
+        if node.op == "reduce":
+            reduced = _reduction(nodes.replace(node, mapping), operands, split_every)
+            mapping[node] = nodes.input_slot(len(operands), node.dtype)
+            operands.append(reduced)
+    root = nodes.replace(root, mapping)
+    if root.op == "input":
+        return _as_dask(operands[root.attr])
+    root, args = _own_slots(root, operands)
+    return _blockwise(root, args, root.dtype)
+
+
+def _own_slots(root: Node, operands: list) -> tuple[Node, list]:
+    """``root`` with its inputs renumbered in order of first use, and the operands they stand for."""
+    used = nodes.inputs(root)
+    renumbered = nodes.replace(root, {n: nodes.input_slot(k, n.dtype) for k, n in enumerate(used)})
+    return renumbered, [operands[n.attr] for n in used]
+
+
+def _aligned(args: list) -> tuple[int, list, tuple]:
+    """The result's ndim, ``blockwise``'s (array, index) pairs with chunks unified as dask unifies
+    them, and the broadcast shape (NumPy's error if the shapes do not broadcast)."""
+    import dask.array as da
+
+    ndim = max((np.ndim(a) for a in args), default=0)
+    shape = np.broadcast_shapes(*(np.shape(a) for a in args))
+    pairs = []
+    for a in args:
+        if not is_dask_array(a) and np.ndim(a) == 0:
+            pairs.extend((a, None))  # a constant in the graph: a 0-d array, a weak scalar's value
+        else:
+            pairs.extend((a, tuple(range(ndim - a.ndim, ndim))))
+    _, arrays = da.core.unify_chunks(*pairs)
+    pairs[::2] = arrays
+    return ndim, pairs, shape
+
+
+def _blockwise(root: Node, args: list, dtype: np.dtype, reduced: tuple[int, ...] = (),
+               keepdims: bool = True, aligned=None):
+    """One blockwise layer running ``root`` per block (``reduced``: axes ``root``, a reduction,
+    reduces within each block, which becomes length 1, or is dropped without ``keepdims``)."""
+    import dask.array as da
+
+    ndim, pairs, _ = aligned or _aligned(args)
+    if ndim == 0 and all(index is None for index in pairs[1::2]):
+        pairs[0] = da.asarray(pairs[0])  # dask needs one array to make a graph of
+        pairs[1] = ()
+    out_index = tuple(ax for ax in range(ndim) if keepdims or ax not in reduced)
+    adjust = {ax: 1 for ax in reduced} if keepdims else None
+    meta = np.empty((0,) * len(out_index), dtype)
+    return da.blockwise(BlockKernel(root), out_index, *pairs, dtype=dtype, meta=meta, token="fusenum",
+                        adjust_chunks=adjust, concatenate=True)
+
+
+def _reduction(node: Node, operands: list, split_every: Any):
+    """The dask array of reduction ``node`` (its argument over slots of ``operands``)."""
+    import dask.array as da
+
+    attr: ReduceAttr = node.attr
+    argument, args = _own_slots(node.args[0], operands)
+    aligned = _aligned(args)
+    ndim, pairs, shape = aligned
+    axes = normalize_axes(attr.axis, ndim, attr.reduction)
+    count = math.prod(shape[ax] for ax in axes)
+    row = REDUCTIONS[attr.reduction]
+    if count == 0 and row.identity is None:
+        raise ValueError(f"zero-size array to reduction operation {OPS[row.combine].ufunc.__name__} "
+                         f"which has no identity")
+    numblocks = _numblocks(pairs, ndim)
+    if all(numblocks[ax] == 1 for ax in axes):  # no tree: each block is the whole reduced extent
+        root = Node("reduce", (argument,), node.dtype, ReduceAttr(attr.reduction, axes, attr.keepdims))
+        return _blockwise(root, args, node.dtype, axes, attr.keepdims, aligned)
+    step = "sum" if attr.reduction == "mean" else attr.reduction
+    partial = Node("reduce", (argument,), node.dtype, ReduceAttr(step, axes, True))
+    partials = _blockwise(partial, args, node.dtype, axes, True, aligned)
+    out_ndim = ndim if attr.keepdims else ndim - len(axes)
+    return da.reduction(partials, as_they_are, Combine(step, node.dtype, count if step != attr.reduction else None),
+                        axis=axes, keepdims=attr.keepdims, dtype=node.dtype, split_every=split_every,
+                        combine=Combine(step, node.dtype), concatenate=True, name="fusenum-" + attr.reduction,
+                        meta=np.empty((0,) * out_ndim, node.dtype))
+
+
+def _numblocks(pairs: list, ndim: int) -> list[int]:
+    """Blocks along each axis of the result of these aligned (array, index) pairs."""
+    counts = [1] * ndim
+    for array, index in zip(pairs[::2], pairs[1::2]):
+        if index:
+            for ax, n in zip(index, array.numblocks):
+                counts[ax] = max(counts[ax], n)
+    return counts
+
+
+def _as_dask(value):
+    import dask.array as da
+
+    return value if is_dask_array(value) else da.asarray(value)

@@ -1,0 +1,341 @@
+"""fusenum over dask arrays on the threaded scheduler: graphs, values, dtypes, reductions, lazy arrays."""
+import copy
+import pickle
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+dask = pytest.importorskip("dask")
+
+import fusenum  # noqa: E402
+from fusenum import LazyArray, lazy  # noqa: E402
+from fusenum.frontend.dask_graph import BlockKernel, is_dask_array  # noqa: E402
+
+RNG = np.random.default_rng(16)
+A = RNG.random((8, 12))
+B = RNG.random(12) + 0.5
+C = RNG.random((8, 1))
+# Small integers as floats: every partial sum is exact, so any chunking gives NumPy's bits.
+WHOLE = RNG.integers(-50, 50, (8, 12)).astype(np.float64)
+
+
+@pytest.fixture(autouse=True)
+def threaded():
+    with dask.config.set(scheduler="threads"):
+        yield
+
+
+def chunked(x, chunks):
+    return da.from_array(x, chunks=chunks)
+
+
+def fusenum_layers(result) -> list[str]:
+    return [name for name in result.dask.layers if name.startswith("fusenum")]
+
+
+def same(result, expected) -> None:
+    """``result`` (dask) computes to exactly ``expected``: dtype, shape, bits."""
+    value = result.compute()
+    assert value.dtype == expected.dtype and value.shape == expected.shape
+    np.testing.assert_array_equal(value, expected, strict=True)
+
+
+# ---- elementwise: one blockwise layer --------------------------------------------------------------------
+
+def test_elementwise_is_one_blockwise_layer_with_numpys_answer():
+    a, b, c = chunked(A, (4, 6)), chunked(B, 6), chunked(C, (4, 1))
+    result = fusenum.evaluate("2*a + 3*b*c - sqrt(a)")
+    assert is_dask_array(result)
+    assert len(fusenum_layers(result)) == 1
+    assert set(result.dask.layers) == {a.name, b.name, c.name, *fusenum_layers(result)}
+    assert result.chunks == (a + b * c).chunks
+    assert type(result._meta) is np.ndarray and result._meta.dtype == np.float64 and result._meta.ndim == 2
+    same(result, 2 * A + 3 * B * C - np.sqrt(A))
+
+
+def test_chunks_are_unified_as_dask_unifies_them():
+    a, b = chunked(A, (3, 5)), chunked(A, (4, 4))
+    result = fusenum.evaluate("a * b + 1")
+    assert result.chunks == (a * b + 1).chunks
+    same(result, A * A + 1)
+
+
+@pytest.mark.parametrize("left, right, expression", [
+    (np.arange(6, dtype=np.int8), 3, "x + y"),                       # a weak Python int keeps int8
+    (np.linspace(0, 1, 6, dtype=np.float32), 2.5, "x * y"),          # a weak Python float keeps float32
+    (np.arange(6, dtype=np.int32), np.float32(2), "x * y"),          # NumPy 2 promotion: float64
+    (np.arange(6, dtype=np.uint8), np.arange(6, dtype=np.int8), "where(x > 2, x, y)"),
+])
+def test_result_dtype_is_numpys(left, right, expression):
+    x = chunked(left, 4)
+    y = chunked(right, 4) if isinstance(right, np.ndarray) else right
+    result = fusenum.evaluate(expression)
+    expected = fusenum.evaluate(expression, local_dict={"x": left, "y": right})
+    assert result.dtype == expected.dtype == result._meta.dtype
+    same(result, expected)
+
+
+def test_zero_d_dask_arrays_and_python_scalars():
+    a = chunked(A, (4, 6))
+    s = da.from_array(np.float32(2.5))  # a 0-d array is strong: float64 * float32 -> float64
+    k = 3
+    result = fusenum.evaluate("a * s + k")
+    same(result, A * np.asarray(np.float32(2.5)) + 3)
+    only_scalars = fusenum.evaluate("s * 2", local_dict={"s": s})
+    assert only_scalars.shape == ()
+    same(only_scalars, np.asarray(np.float32(2.5)) * 2)
+
+
+def test_ndarray_operands_are_rechunked_to_the_dask_operand():
+    a = chunked(A, (4, 6))
+    result = fusenum.evaluate("a - b", local_dict={"a": a, "b": B})
+    assert result.chunks == a.chunks
+    same(result, A - B)
+
+
+def test_nothing_is_computed_until_asked():
+    calls = []
+
+    def counted(block):
+        if block.size:  # (dask's map_blocks calls it on an empty block to learn the meta)
+            calls.append(block.shape)
+        return block
+
+    a = chunked(WHOLE, (4, 6)).map_blocks(counted, dtype=A.dtype)
+    result = fusenum.evaluate("sum(a*a, axis=0) + a")
+    lazy_result = lazy(a) * 2 - 1
+    fusenum.evaluate(lazy_result)
+    assert calls == [] and not lazy_result.is_forced
+    same(result, np.sum(WHOLE * WHOLE, axis=0) + WHOLE)
+    assert len(calls) == 4
+
+
+def test_a_graph_holds_the_expression_not_arrays_or_kernels():
+    a, b = da.ones((4_000_000,), chunks=1_000_000), da.ones((4_000_000,), chunks=1_000_000)
+    result = fusenum.evaluate("2*a + 3*b - sqrt(a)")
+    reduced = fusenum.evaluate("sum(a*b)")
+    assert len(pickle.dumps(result)) < 20_000 and len(pickle.dumps(reduced)) < 40_000
+
+
+def test_block_kernel_pickles_as_its_ir():
+    root = fusenum.frontend.dask_graph.nodes.input_slot(0, np.dtype(np.float64))
+    kernel = BlockKernel(root)
+    twin = pickle.loads(pickle.dumps(kernel))
+    assert twin.root is root  # hash-consed again on arrival
+    assert dask.base.tokenize(twin) == dask.base.tokenize(kernel)
+
+
+# ---- errors -------------------------------------------------------------------------------------------------
+
+def test_out_is_refused_with_a_dask_operand():
+    a = chunked(A, (4, 6))
+    with pytest.raises(fusenum.ArgumentTypeError, match="^out= is not supported when an operand is a dask array"):
+        fusenum.evaluate("a + 1", out=np.empty_like(A))
+    with pytest.raises(fusenum.ArgumentTypeError, match="^out= is not supported when an operand is a dask array"):
+        fusenum.evaluate(lazy(a) + 1, out=np.empty_like(A))
+
+
+def test_order_f_is_refused_with_a_dask_operand():
+    a = chunked(A, (4, 6))
+    with pytest.raises(fusenum.InvalidArgumentError, match="^order='F' is not supported over dask arrays"):
+        fusenum.evaluate("a + 1", order="F")
+
+
+def test_split_every_needs_a_dask_operand():
+    with pytest.raises(fusenum.InvalidArgumentError, match="^split_every applies only when an operand is a dask"):
+        fusenum.evaluate("sum(a)", local_dict={"a": A}, split_every=2)
+    with pytest.raises(fusenum.InvalidArgumentError, match="^split_every applies only when an operand is a dask"):
+        fusenum.evaluate(lazy(A).sum(), split_every=2)
+
+
+def test_unknown_chunk_sizes_are_refused():
+    a = chunked(A.ravel(), 24)
+    unknown = a[a > 0.5]
+    with pytest.raises(fusenum.InvalidArgumentError, match="^fusenum needs dask arrays of known shape"):
+        fusenum.evaluate("unknown + 1")
+    with pytest.raises(fusenum.InvalidArgumentError, match="^fusenum needs dask arrays of known shape"):
+        lazy(unknown)
+
+
+def test_shapes_that_do_not_broadcast_raise_numpys_error():
+    a, b = chunked(A, (4, 6)), chunked(np.ones(5), 5)
+    with pytest.raises(ValueError, match="shape mismatch|could not be broadcast"):
+        fusenum.evaluate("a + b")
+
+
+def test_reduction_errors_are_numpys():
+    a = chunked(A, (4, 6))
+    with pytest.raises(np.exceptions.AxisError, match="axis 2 is out of bounds for array of dimension 2"):
+        fusenum.evaluate("sum(a, axis=2)")
+    empty = chunked(np.ones((0, 3)), 2)
+    with pytest.raises(ValueError, match="^zero-size array to reduction operation maximum which has no identity"):
+        fusenum.evaluate("max(empty)")
+
+
+# ---- reductions ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["sum", "prod", "min", "max", "mean", "any", "all"])
+@pytest.mark.parametrize("axis", [None, 0, 1, -1, (0, 1)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_reductions_match_numpy(name, axis, keepdims):
+    data = np.where(WHOLE < 0, -1.0, 1.0) if name == "prod" else WHOLE  # exact products
+    w = chunked(data, (3, 5))
+    text = f"{name}(w > 0, axis={axis!r}, keepdims={keepdims})" if name in ("any", "all") else \
+        f"{name}(w * 2, axis={axis!r}, keepdims={keepdims})"
+    result = fusenum.evaluate(text)
+    expected = fusenum.evaluate(text, local_dict={"w": data})
+    assert result.dtype == expected.dtype and result.shape == expected.shape
+    same(result, expected)
+
+
+@pytest.mark.parametrize("dtype, name", [(np.int32, "sum"), (np.int16, "mean"), (np.float16, "mean"),
+                                         (np.bool_, "sum"), (np.uint8, "max")])
+def test_reduction_dtypes_are_numpys(dtype, name):
+    data = (WHOLE % 7).astype(dtype)
+    w = chunked(data, (3, 5))
+    result = fusenum.evaluate(f"{name}(w, axis=0)")
+    expected = getattr(np, name)(data, axis=0)
+    assert result.dtype == expected.dtype == result._meta.dtype
+    np.testing.assert_allclose(result.compute(), expected, rtol=1e-3)
+
+
+@pytest.mark.parametrize("split_every", [None, 2, 3, {0: 2, 1: 4}])
+def test_split_every_gives_numpys_bits_for_exact_sums(split_every):
+    w = chunked(WHOLE, (2, 3))
+    result = fusenum.evaluate("sum(w * w + 1, axis=0)", split_every=split_every)
+    same(result, np.sum(WHOLE * WHOLE + 1, axis=0))
+
+
+def test_split_every_sets_the_depth_of_the_tree():
+    w = chunked(WHOLE.ravel(), 3)  # 32 blocks
+    shallow = fusenum.evaluate("sum(w)", split_every=32)
+    deep = fusenum.evaluate("sum(w)", split_every=2)
+    assert len(deep.dask.layers) > len(shallow.dask.layers)
+
+
+def test_a_chunking_always_gives_the_same_bits_pairwise_partials_combined_in_order():
+    data = RNG.random(100_000)
+    w = chunked(data, 25_000)
+    first = fusenum.evaluate("sum(w * 3)", split_every=4).compute()
+    second = fusenum.evaluate("sum(w * 3)", split_every=4).compute()
+    partials = np.array([fusenum.evaluate("sum(x * 3)", local_dict={"x": data[k:k + 25_000]})
+                         for k in range(0, 100_000, 25_000)])
+    expected = fusenum.evaluate("sum(p)", local_dict={"p": partials})
+    assert first.tobytes() == second.tobytes() == expected.tobytes()
+    np.testing.assert_allclose(first, np.sum(data * 3), rtol=1e-13)
+
+
+def test_one_block_along_the_reduced_axes_gives_fusenums_bits():
+    data = RNG.random((6, 4000))
+    w = chunked(data, (6, 1000))
+    result = fusenum.evaluate("w - mean(w, axis=0)")
+    same(result, fusenum.evaluate("w - mean(w, axis=0)", local_dict={"w": data}))
+    assert not any("aggregate" in name for name in result.dask.layers)
+
+
+def test_reductions_anywhere_in_an_expression():
+    w = chunked(WHOLE, (3, 5))
+    result = fusenum.evaluate("w - mean(w, axis=0) + sum(w * 2) / max(abs(w))")
+    expected = WHOLE - np.mean(WHOLE, axis=0) + np.sum(WHOLE * 2) / np.max(np.abs(WHOLE))
+    same(result, expected)
+    nested = fusenum.evaluate("sum(w - mean(w, axis=0, keepdims=True), axis=0)")  # 8 rows: exact means
+    same(nested, np.sum(WHOLE - np.mean(WHOLE, axis=0, keepdims=True), axis=0))
+
+
+def test_reduction_over_a_broadcast_argument():
+    a, c = chunked(WHOLE, (3, 5)), chunked(WHOLE[:, :1], (4, 1))
+    result = fusenum.evaluate("sum(a * c, axis=0)")
+    same(result, np.sum(WHOLE * WHOLE[:, :1], axis=0))
+
+
+# ---- lazy arrays over dask arrays ---------------------------------------------------------------------------
+
+def test_lazy_of_a_dask_array_stays_lazy_and_forces_to_a_dask_array():
+    a = chunked(A, (4, 6))
+    r = lazy(a) * 2 + np.sqrt(lazy(a))
+    assert type(r) is LazyArray and not r.is_forced
+    assert (r.dtype, r.shape) == (np.dtype(np.float64), A.shape)
+    graph = fusenum.evaluate(r)
+    assert is_dask_array(graph) and len(fusenum_layers(graph)) == 1
+    same(graph, A * 2 + np.sqrt(A))
+    value = r.compute()
+    assert type(value) is np.ndarray and r.is_forced
+    np.testing.assert_array_equal(np.asarray(lazy(a) + 1), A + 1)
+
+
+@pytest.mark.parametrize("build", [
+    lambda L, d, n: L + d,
+    lambda L, d, n: d + L,
+    lambda L, d, n: d * L - n,
+    lambda L, d, n: n - d * L,
+    lambda L, d, n: np.add(L, d),
+    lambda L, d, n: np.add(d, L),
+    lambda L, d, n: np.where(d > 0.5, L, 0),
+    lambda L, d, n: np.where(L > 0.5, d, n),
+    lambda L, d, n: np.maximum(np.sin(d), L * n),
+], ids=["lazy+dask", "dask+lazy", "dask*lazy-nd", "nd-dask*lazy", "np.add(lazy,dask)", "np.add(dask,lazy)",
+        "where(dask,lazy,0)", "where(lazy,dask,nd)", "maximum(sin(dask),lazy*nd)"])
+def test_mixing_lazy_arrays_ndarrays_and_dask_arrays_builds_one_fused_layer(build):
+    d = chunked(B, 4)
+    mixed = build(lazy(A), d, C)
+    assert type(mixed) is LazyArray and not mixed.is_forced
+    graph = fusenum.evaluate(mixed)
+    assert len(fusenum_layers(graph)) == 1  # (d > 0.5 with a dask d is dask's own layer)
+    expected = build(A, B, C)
+    same(graph, expected)
+
+
+def test_lazy_reductions_over_dask_arrays():
+    w = chunked(WHOLE, (3, 5))
+    r = lazy(w) - lazy(w).mean(axis=0)
+    same(fusenum.evaluate(r), WHOLE - WHOLE.mean(axis=0))
+    same(fusenum.evaluate(np.sum(lazy(w) * 2, axis=1, keepdims=True), split_every=2),
+         np.sum(WHOLE * 2, axis=1, keepdims=True))
+
+
+def test_numpy_fallbacks_get_the_dask_array():
+    a = chunked(WHOLE, (4, 6))
+    r = lazy(a) + 1
+    assert is_dask_array(np.cumsum(r, axis=0)) and is_dask_array(r[1:]) and is_dask_array(r.T)
+    np.testing.assert_array_equal(np.cumsum(r, axis=0).compute(), np.cumsum(WHOLE + 1, axis=0))
+    assert not r.is_forced
+
+
+@pytest.mark.parametrize("how", ["pickle", "copy", "deepcopy"])
+def test_a_lazy_array_over_dask_pickles_as_its_expression(how):
+    a = da.ones((2_000_000,), chunks=500_000)
+    r = lazy(a) * 3 + lazy(np.arange(4.0)).sum()
+    twin = {"pickle": lambda x: pickle.loads(pickle.dumps(x)), "copy": copy.copy, "deepcopy": copy.deepcopy}[how](r)
+    assert len(pickle.dumps(r)) < 20_000
+    assert not r.is_forced and not twin.is_forced
+    same(fusenum.evaluate(twin), np.full(2_000_000, 9.0))
+
+
+def test_a_lazy_array_over_ndarrays_pickles_as_its_expression_and_operands():
+    x = np.arange(100_000.0)
+    r = np.sqrt(lazy(x)) * 2 + lazy(x).sum()
+    data = pickle.dumps(r)
+    assert len(data) < x.nbytes + 2_000  # the operand once, no result
+    twin = pickle.loads(data)
+    assert not twin.is_forced and not r.is_forced
+    np.testing.assert_array_equal(twin.compute(), np.sqrt(x) * 2 + x.sum())
+
+
+def test_explain_refuses_expressions_over_dask_arrays():
+    a = chunked(A, (4, 6))
+    message = "^fusenum.explain does not describe expressions over dask arrays"
+    with pytest.raises(fusenum.UnsupportedOperationError, match=message):
+        fusenum.explain("a * 2")
+    with pytest.raises(fusenum.UnsupportedOperationError, match=message):
+        fusenum.explain(lazy(a) * 2)
+    assert is_dask_array(fusenum.evaluate("a * 2"))  # and no plan was left under the dask key
+
+
+def test_importing_fusenum_does_not_import_dask():
+    import subprocess
+    import sys
+    code = ("import sys, numpy as np, fusenum; r = fusenum.lazy(np.ones(3)) + 1; fusenum.evaluate('a+1', "
+            "local_dict={'a': np.ones(3)}); r.compute(); print(sorted(m for m in sys.modules if m.startswith('dask')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.stdout.strip() == "[]", done.stderr

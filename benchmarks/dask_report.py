@@ -236,12 +236,25 @@ def counters() -> dict:
 
 # ---- timing and checking ------------------------------------------------------------------------------
 
-def timed_persist(client, build) -> tuple[float, object]:
-    """Seconds to build the graph, persist it and wait for it; and the persisted array."""
+def timed_persist(client, build, use=None) -> tuple[float, object]:
+    """Seconds to build the graph, persist it and wait for it; and ``use(persisted)`` (None without
+    ``use``). Returns once the scheduler has forgotten the result: dask names are deterministic, so
+    the next persist of the same graph would otherwise find it still in memory and cost nothing."""
     started = time.perf_counter()
     persisted = client.persist(build())
     distributed.wait(persisted)
-    return time.perf_counter() - started, persisted
+    seconds = time.perf_counter() - started
+    used = None if use is None else use(persisted)
+    keys = list(dask.core.flatten(persisted.__dask_keys__()))
+    del persisted
+    deadline = time.monotonic() + 60
+    while client.run_on_scheduler(_held, keys) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return seconds, used
+
+
+def _held(keys, dask_scheduler=None) -> bool:
+    return any(key in dask_scheduler.tasks for key in keys)
 
 
 def subsample(case: str, x, size: dict):
@@ -286,10 +299,8 @@ def first_computes(client, x: dict) -> dict:
     out = {}
     for case in CASES:
         build = builders(case, x)["fusenum str"]
-        first, r = timed_persist(client, build)
-        del r
-        second, r = timed_persist(client, build)
-        del r
+        first, _ = timed_persist(client, build)
+        second, _ = timed_persist(client, build)
         out[case] = (first, second)
     return out
 
@@ -303,21 +314,19 @@ def main_table(client, x: dict, size: dict, repeat: int) -> tuple[dict, dict, di
         want = reference(case, x, size, client)
         checks[case] = {}
         for name, fn in build.items():
-            _, r = timed_persist(client, fn)  # warm-up; its result is the one checked
-            checks[case][name] = check(kind, client.compute(subsample(case, r, size), sync=True), want)
-            del r
+            _, got = timed_persist(client, fn, lambda r: client.compute(subsample(case, r, size), sync=True))
+            checks[case][name] = check(kind, got, want)  # the warm-up's result
         samples = {name: [] for name in build}
         tier0 -= _tier0_calls(client)
         for _ in range(repeat):
             for name, fn in build.items():
                 if name == "fusenum str":
                     with distributed.get_task_stream(client) as stream:
-                        t, r = timed_persist(client, fn)
+                        t, _ = timed_persist(client, fn)
                     streams.setdefault(case, []).append(stream.data)
                 else:
-                    t, r = timed_persist(client, fn)
+                    t, _ = timed_persist(client, fn)
                 samples[name].append(t)
-                del r
         tier0 += _tier0_calls(client)
         times[case] = {name: statistics.median(s) for name, s in samples.items()}
         print(f"  {case}: " + ", ".join(f"{n} {_ms(t)}" for n, t in times[case].items()), flush=True)

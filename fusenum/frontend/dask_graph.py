@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ArgumentTypeError, InvalidArgumentError
+from ..errors import ArgumentTypeError, InvalidArgumentError, UnsupportedOperationError
 from ..ir import nodes
 from ..ir.nodes import Node
 from ..ir.ops import OPS
@@ -87,7 +87,7 @@ def build_typed(key: tuple, template, values: list, split_every: Any = None):
     bound = {source.key for source in plan.sources if source.dtype is None}
     for k, value in enumerate(values):
         if is_dask_array(value) and value.ndim == 0 and k not in bound:
-            raise NotImplementedError("NumPy's typing of this expression depends on the value of a 0-d "
+            raise UnsupportedOperationError("NumPy's typing of this expression depends on the value of a 0-d "
                                       "dask array (an exponent NumPy rewrites by value); compute it first")
     return build(plan, values, split_every)
 
@@ -136,8 +136,7 @@ class Combine:
     def __init__(self, reduction: str, dtype: np.dtype, count: int | None = None):
         self.reduction, self.dtype, self.count = reduction, dtype, count
 
-    def __call__(self, partials: np.ndarray, axis: tuple[int, ...], keepdims: bool,
-                 computing_meta: bool = False) -> np.ndarray:
+    def __call__(self, partials: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
         partials = np.asarray(partials)
         root = Node("reduce", (nodes.input_slot(0, self.dtype),), self.dtype,
                     ReduceAttr(self.reduction, tuple(axis), True))
@@ -216,9 +215,6 @@ def _blockwise(root: Node, args: list, dtype: np.dtype, reduced: tuple[int, ...]
     import dask.array as da
 
     ndim, pairs, _ = aligned or _aligned(args)
-    if ndim == 0 and all(index is None for index in pairs[1::2]):
-        pairs[0] = da.asarray(pairs[0])  # dask needs one array to make a graph of
-        pairs[1] = ()
     out_index = tuple(ax for ax in range(ndim) if keepdims or ax not in reduced)
     adjust = {ax: 1 for ax in reduced} if keepdims else None
     meta = np.empty((0,) * len(out_index), dtype)
@@ -248,10 +244,10 @@ def _reduction(node: Node, operands: list, split_every: Any):
     partial = Node("reduce", (argument,), node.dtype, ReduceAttr(step, axes, True))
     partials = _blockwise(partial, args, node.dtype, axes, True, aligned)
     out_ndim = ndim if attr.keepdims else ndim - len(axes)
-    return da.reduction(partials, as_they_are, Combine(step, node.dtype, count if step != attr.reduction else None),
-                        axis=axes, keepdims=attr.keepdims, dtype=node.dtype, split_every=split_every,
-                        combine=Combine(step, node.dtype), concatenate=True, name="fusenum-" + attr.reduction,
-                        meta=np.empty((0,) * out_ndim, node.dtype))
+    aggregate = Combine(step, node.dtype, count if attr.reduction == "mean" else None)
+    return da.reduction(partials, as_they_are, aggregate, axis=axes, keepdims=attr.keepdims, dtype=node.dtype,
+                        split_every=split_every, combine=Combine(step, node.dtype), concatenate=True,
+                        name="fusenum-" + attr.reduction, meta=np.empty((0,) * out_ndim, node.dtype))
 
 
 def _numblocks(pairs: list, ndim: int) -> list[int]:

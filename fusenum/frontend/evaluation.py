@@ -130,7 +130,9 @@ def bind(ex: str, local_dict: dict | None, global_dict: dict | None, frame) -> t
             key.append(value.dtype)
         elif kind in PY_SCALARS:
             key.append(scalar_key(value))
-        elif is_dask_array(value):
+        elif is_dask_array(value) or (kind is LazyArray and value._value is None and forcing.on_dask(value)):
+            if kind is LazyArray:
+                value = forcing.to_dask(value)  # a layer of its own, but no computing
             key.append((_DASK, value.dtype))  # never a cached plan's key: evaluate goes to the dask path
         else:
             value = np.asarray(value)

@@ -93,9 +93,9 @@ def explain_lazy(r: LazyArray, *, out: np.ndarray | None = None, order: str = "K
 
 def _refuse_dask(values: list) -> None:
     if has_dask(values):
-        raise UnsupportedOperationError("fusenum.explain does not describe expressions over dask arrays (their "
-                                        "graph runs the fused kernel per block); explain it on one block's "
-                                        "ndarrays instead")
+        raise UnsupportedOperationError("fusenum.explain does not describe expressions over dask arrays "
+                                        "(their graph runs the fused kernel per block); explain it on one "
+                                        "block's ndarrays instead")
 
 
 def _lazy_explain(self: LazyArray, llvm: bool = False, assembly: bool = False) -> Explanation:

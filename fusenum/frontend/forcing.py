@@ -37,6 +37,8 @@ whether two equal numbers happen to be one object.
 """
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import numpy as np
 
 from . import dask_graph
@@ -60,8 +62,14 @@ class Program(tuple):
 
     def build(self, builder: Builder, operands: list[Operand]) -> Operand:
         """The expression applied to ``operands`` (one per leaf) through ``builder``."""
-        stack: list[Operand] = []
-        results: list[Operand] = []
+        return self.replay(operands, builder.apply, lambda token, x: builder.reduce(token[1], x, *token[2:]),
+                           lambda token, x: nodes.cast(x, token[1]))
+
+    def replay(self, operands: list, apply: Callable, reduce: Callable, cast: Callable) -> Any:
+        """Run the program on ``operands`` (one per leaf): ``apply(op, *args)`` for an op-table
+        operation, ``reduce(token, x)`` for a reduction token, ``cast(token, x)`` for an astype token."""
+        stack: list = []
+        results: list = []
         leaves = 0
         for token in self:
             kind = type(token)
@@ -69,20 +77,17 @@ class Program(tuple):
                 op = OPS[token]
                 args = stack[len(stack) - op.arity:]
                 del stack[len(stack) - op.arity:]
-                stack.append(builder.apply(op, *args))
-                results.append(stack[-1])
+                stack.append(apply(op, *args))
             elif kind is tuple:
-                if token[0] == "reduce":
-                    _, name, axis, keepdims, dtype = token
-                    stack.append(builder.reduce(name, stack.pop(), axis, keepdims, dtype))
-                else:
-                    stack.append(nodes.cast(stack.pop(), token[1]))
-                results.append(stack[-1])
+                stack.append((reduce if token[0] == "reduce" else cast)(token, stack.pop()))
             elif kind is int:
                 stack.append(operands[token] if token >= 0 else results[~token])
+                continue
             else:
                 stack.append(operands[leaves])
                 leaves += 1
+                continue
+            results.append(stack[-1])
         return stack.pop()
 
 

@@ -224,8 +224,8 @@ def lazy(x: Any) -> LazyArray:
     """Wrap ``x`` as a :class:`LazyArray`, without copying an ndarray.
 
     ``x`` may be an ndarray, a ``np.memmap`` or anything ``np.asarray`` accepts
-    (lists, NumPy and Python scalars, which become strong 0-d arrays); a
-    LazyArray is returned as it is. The input array is read when the expression
+    (lists, NumPy and Python scalars, which become strong 0-d arrays), or a dask
+    array (never computed here: see :mod:`.dask_graph`); a LazyArray is returned as it is. The input array is read when the expression
     is forced, not now: see the README's "Lazy arrays" section on mutation.
     Raises :class:`~fusenum.ArgumentTypeError` (a ``TypeError``) for other ndarray subclasses
     (``np.matrix``, masked

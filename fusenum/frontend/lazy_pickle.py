@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import forcing
-from ..ir.ops import OPS
+from ..errors import UnsupportedOperationError
 from ..ir.reductions import BY_NAME
 from ..ir.typing import PY_SCALARS
 from .lazy import LazyArray, _capture_cast, capture_operation, capture_reduction, lazy
@@ -27,33 +27,17 @@ from .lazy import LazyArray, _capture_cast, capture_operation, capture_reduction
 def rebuild(program: tuple, leaves: tuple) -> LazyArray:
     """The LazyArray of ``program`` over ``leaves`` (what :meth:`LazyArray.__reduce__` gives)."""
     operands = [leaf if type(leaf) in PY_SCALARS else lazy(leaf) for leaf in leaves]
-    stack: list[Any] = []
-    results: list[LazyArray] = []
-    taken = 0
-    for token in program:
-        kind = type(token)
-        if kind is int:
-            stack.append(operands[token] if token >= 0 else results[~token])
-            continue
-        if kind is str:
-            op = OPS[token]
-            args = tuple(stack[len(stack) - op.arity:])
-            del stack[len(stack) - op.arity:]
-            result = capture_operation(op, args)
-        elif kind is tuple and token[0] == "reduce":
-            _, name, axis, keepdims, dtype = token
-            result = capture_reduction(BY_NAME[name], stack.pop(), axis, keepdims, dtype)
-        elif kind is tuple:
-            result = _capture_cast(stack.pop(), token[1], stays_array=len(token) == 3)
-        else:  # a new leaf
-            stack.append(operands[taken])
-            taken += 1
-            continue
-        if result is None:  # only if this process compiles less than the one that pickled
-            raise TypeError(f"fusenum cannot capture {token!r} in this process")
-        stack.append(result)
-        results.append(result)
-    return stack.pop()
+    return forcing.Program(program).replay(
+        operands,
+        lambda op, *args: _captured(capture_operation(op, args), op.name),
+        lambda token, x: _captured(capture_reduction(BY_NAME[token[1]], x, *token[2:]), token),
+        lambda token, x: _capture_cast(x, token[1], stays_array=len(token) == 3))
+
+
+def _captured(result: LazyArray | None, token: Any) -> LazyArray:
+    if result is None:  # only if this process compiles less than the one that pickled
+        raise UnsupportedOperationError(f"fusenum cannot capture {token!r} in this process")
+    return result
 
 
 def _reduce(self: LazyArray):

@@ -20,8 +20,9 @@ call is cut into anyway, so no bit changes.
 The thread count is ``FUSENUM_NUM_THREADS`` if set, else ``OMP_NUM_THREADS``
 (as numexpr reads it: dask's workers set it to 1, so a task runs on its one
 core), else the number of cores this process may run on
-(``os.sched_getaffinity``); :func:`set_num_threads` changes it. Calls from many Python threads at once are safe: every call has
-its own chunks and its own completion queue. After ``fork()`` the child starts
+(``os.sched_getaffinity``); :func:`set_num_threads` changes it. Calls from
+many Python threads at once are safe: every call has its own chunks and its
+own completion queue. After ``fork()`` the child starts
 with a fresh pool (the parent's threads do not exist there).
 """
 from __future__ import annotations

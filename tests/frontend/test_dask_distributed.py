@@ -22,7 +22,8 @@ CHUNK = 250_000
 @pytest.fixture(scope="module")
 def client():
     saved = os.environ.pop("FUSENUM_NUM_THREADS", None)  # the workers read OMP_NUM_THREADS then
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=":0")
     client = distributed.Client(cluster)
     try:
         yield client
@@ -73,7 +74,8 @@ def test_lazy_arrays_over_dask_on_workers(client):
     graph = fusenum.evaluate(r)
     assert len(pickle.dumps(graph)) < 30_000 and len(pickle.dumps(r)) < 30_000
     a_, b_ = client.compute([a, b], sync=True)
-    np.testing.assert_array_equal(client.compute(graph, sync=True), np.where(a_ > 0.5, a_ * 2, 1 + b_), strict=True)
+    expected = np.where(a_ > 0.5, a_ * 2, 1 + b_)
+    np.testing.assert_array_equal(client.compute(graph, sync=True), expected, strict=True)
 
 
 def test_each_worker_compiles_an_expression_once(client):

@@ -214,6 +214,15 @@ def test_pickle_round_trip_keeps_the_value():
     np.testing.assert_array_equal(np.asarray(restored), A + 1)
 
 
+def test_pickle_replays_shared_subexpressions_casts_and_reductions():
+    x = lazy(A)
+    shared = np.sin(x) * 2
+    r = (shared + shared.astype(np.float32)).sum(axis=0, keepdims=True) - x.mean() + 2
+    restored = pickle.loads(pickle.dumps(r))
+    assert not restored.is_forced and (restored.dtype, restored.shape) == (r.dtype, r.shape)
+    assert restored.compute().tobytes() == r.compute().tobytes()
+
+
 # ---- errors at capture time -------------------------------------------------------------------------
 
 def _numpy_error(fn, *args):

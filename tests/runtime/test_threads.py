@@ -91,7 +91,8 @@ def _python(code: str, **env) -> subprocess.CompletedProcess:
 
 
 def test_default_thread_count_is_the_usable_cores():
-    done = _python("import fusenum; print(fusenum.get_num_threads())", FUSENUM_NUM_THREADS="", OMP_NUM_THREADS="")
+    done = _python("import fusenum; print(fusenum.get_num_threads())", FUSENUM_NUM_THREADS="",
+                   OMP_NUM_THREADS="")
     assert done.stdout.strip() == str(len(os.sched_getaffinity(0)))
 
 
@@ -113,8 +114,8 @@ def test_an_invalid_omp_num_threads_is_ignored_with_a_warning(value):
     code = ("import warnings; warnings.simplefilter('error')\n"
             "try:\n    import fusenum\nexcept RuntimeWarning as w:\n    print('warned:', w)")
     done = _python(code, FUSENUM_NUM_THREADS="", OMP_NUM_THREADS=value)
-    assert f"warned: OMP_NUM_THREADS={value!r} is not a positive integer; fusenum ignores it" in done.stdout, \
-        done.stderr
+    warned = f"warned: OMP_NUM_THREADS={value!r} is not a positive integer; fusenum ignores it"
+    assert warned in done.stdout, done.stderr
     done = _python("import fusenum; print(fusenum.get_num_threads())", FUSENUM_NUM_THREADS="",
                    OMP_NUM_THREADS=value)
     assert done.stdout.strip().splitlines()[-1] == str(len(os.sched_getaffinity(0))), done.stderr

@@ -1,4 +1,4 @@
-"""fusenum on a dask cluster: fused kernels per chunk against numexpr and NumPy in ``map_blocks`` and dask's own.
+"""fusenum on a dask cluster: fused kernels per chunk against numexpr/NumPy in ``map_blocks`` and dask's own.
 
     python3 benchmarks/dask_report.py [--quick] [--repeat 5] [--out benchmarks/dask_report.md]
 
@@ -53,12 +53,12 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # the workers inherit sys.path: they import this fusenum
-import fusenum  # noqa: E402
+import dask
+import dask.array as da
+import distributed
+import numexpr
 
-import dask  # noqa: E402
-import dask.array as da  # noqa: E402
-import distributed  # noqa: E402
-import numexpr  # noqa: E402
+import fusenum
 
 F8 = np.dtype(np.float64)
 CONTENDERS = ("fusenum str", "fusenum lazy", "dask", "numexpr mb", "NumPy mb", "fusenum mb")
@@ -314,7 +314,8 @@ def main_table(client, x: dict, size: dict, repeat: int) -> tuple[dict, dict, di
         want = reference(case, x, size, client)
         checks[case] = {}
         for name, fn in build.items():
-            _, got = timed_persist(client, fn, lambda r: client.compute(subsample(case, r, size), sync=True))
+            _, got = timed_persist(client, fn, lambda r, case=case: client.compute(subsample(case, r, size),
+                                                                                 sync=True))
             checks[case][name] = check(kind, got, want)  # the warm-up's result
         samples = {name: [] for name in build}
         tier0 -= _tier0_calls(client)
@@ -339,7 +340,8 @@ def _tier0_calls(client) -> int:
 
 def task_seconds(records: list) -> float:
     """Compute seconds of all tasks in one run's task stream (transfers left out)."""
-    return sum(ss["stop"] - ss["start"] for rec in records for ss in rec["startstops"] if ss["action"] == "compute")
+    return sum(ss["stop"] - ss["start"] for rec in records for ss in rec["startstops"]
+               if ss["action"] == "compute")
 
 
 def kernel_on_one_chunk(client, case: str, x: dict, repeat: int) -> float:
@@ -389,15 +391,15 @@ def first_lines(cold: dict, warm: dict, cold_counts: dict, warm_counts: dict) ->
     lines.append("")
     for label, counts in (("cold", cold_counts), ("warm", warm_counts)):
         for worker, c in sorted(counts.items()):
-            lines.append(f"- {label}, worker {worker}: {c['compiles']} kernels compiled ({c['compile_s']:.2f} s "
-                         f"compiling), {c['disk_loads']} loaded from the disk cache, {c['tier0_calls']} "
-                         f"interpreted (tier 0) calls")
+            lines.append(f"- {label}, worker {worker}: {c['compiles']} kernels compiled "
+                         f"({c['compile_s']:.2f} s compiling), {c['disk_loads']} loaded from the disk cache, "
+                         f"{c['tier0_calls']} interpreted (tier 0) calls")
     return lines
 
 
 def scheduler_lines(times: dict, streams: dict, kernels: dict, size: dict, workers: int) -> list[str]:
-    lines = ["| case | kernel on one chunk, this process, 1 thread | task compute per chunk, cluster | "
-             "wall per chunk per worker | scheduler and transfer (wall - compute / workers) |",
+    lines = [("| case | kernel on one chunk, this process, 1 thread | task compute per chunk, cluster | "
+              "wall per chunk per worker | scheduler and transfer (wall - compute / workers) |"),
              "|---|---|---|---|---|"]
     for case in CASES:
         chunks = size["side"] // size["rows"] if "A" in case else size["n"] // size["chunk"]
@@ -409,21 +411,76 @@ def scheduler_lines(times: dict, streams: dict, kernels: dict, size: dict, worke
 
 
 def header(size: dict, workers: int, client, command: str) -> list[str]:
-    threads = client.run(lambda: (__import__("fusenum").get_num_threads(), __import__("numexpr").get_num_threads()))
+    threads = client.run(lambda: (__import__("fusenum").get_num_threads(),
+                                  __import__("numexpr").get_num_threads()))
     return [f"`{command}`", "",
-            f"fusenum {fusenum.__version__} ({fusenum.get_simd()}), NumPy {np.__version__}, numexpr "
+            (f"fusenum {fusenum.__version__} ({fusenum.get_simd()}), NumPy {np.__version__}, numexpr "
             f"{numexpr.__version__}, dask {dask.__version__}, distributed {distributed.__version__}; "
             f"LocalCluster of {workers} worker processes, 1 thread each (fusenum, numexpr threads per "
             f"worker: {sorted(set(threads.values()))}); float64; a, b, c: {size['n']:.0e} elements in chunks "
             f"of {size['chunk']:.0e}; A: {size['side']}x{size['side']} in ({size['rows']}, {size['side']}) "
-            f"chunks; {os.cpu_count()} CPUs", "", f"load before: `{_uptime()}`"]
+            f"chunks; {os.cpu_count()} CPUs"), "", f"load before: `{_uptime()}`"]
 
 
 def _uptime() -> str:
     try:
-        return subprocess.run(["uptime"], capture_output=True, text=True, timeout=5).stdout.strip()
+        done = subprocess.run(["uptime"], capture_output=True, text=True, timeout=5, check=False)
+        return done.stdout.strip()
     except OSError:
         return "unknown"
+
+
+def measure(workers: int, size: dict, repeat: int) -> dict:
+    """Everything the report shows: a cold cluster (first computes, the table, the per-chunk kernel),
+    then a warm one (first computes), both over one new disk-cache directory."""
+    r = {}
+    with tempfile.TemporaryDirectory(prefix="fusenum-dask-cache-") as cache_dir:
+        cluster, client = start(workers, cache_dir)
+        try:
+            r["header"] = header(size, workers, client, "")
+            x = make_inputs(client, size)
+            client.run(import_fusenum)
+            r["cold_prime"] = client.run(prime)
+            r["cold"] = first_computes(client, x)
+            r["cold_counts"] = client.run(counters)
+            print("cold first computes done", flush=True)
+            r["times"], r["checks"], r["streams"], r["tier0"] = main_table(client, x, size, repeat)
+            r["kernels"] = {case: kernel_on_one_chunk(client, case, x, repeat) for case in CASES}
+        finally:
+            client.close()
+            cluster.close()
+        cluster, client = start(workers, cache_dir)
+        try:
+            x = make_inputs(client, size)
+            client.run(import_fusenum)
+            r["warm_prime"] = client.run(prime)
+            r["warm"] = first_computes(client, x)
+            r["warm_counts"] = client.run(counters)
+        finally:
+            client.close()
+            cluster.close()
+    return r
+
+
+def report(r: dict, command: str, size: dict, repeat: int, workers: int) -> str:
+    lines = [f"`{command}`"] + r["header"][1:]
+    lines += ["", f"Median of {repeat} interleaved repeats, persist + wait (graph building included):", ""]
+    lines += table_lines(r["times"])
+    lines += ["", ("Checked against NumPy on a subsample (elementwise: bit for bit; `sum(a*b)`: the whole, "
+                   "against NumPy's per-chunk sums added exactly):"), ""]
+    lines += [f"- `{case}`: " + ", ".join(f"{n} {c}" for n, c in r["checks"][case].items()) for case in CASES]
+    lines += ["", ("First compute on fresh workers (fusenum str; fusenum already imported there), "
+                   "FUSENUM_CACHE_DIR shared by the workers, cold (empty) then warm "
+                   "(the restarted cluster):"), ""]
+    lines += first_lines(r["cold"], r["warm"], r["cold_counts"], r["warm_counts"])
+    cold, warm = (", ".join(_ms(t) for t in r[k].values()) for k in ("cold_prime", "warm_prime"))
+    lines += [(f"- each worker's first kernel (`x*0.5 + 1.25`, before the cases; LLVM start-up and a compile "
+               f"or a load): cold {cold}, warm {warm}"),
+              f"- interpreted (tier 0) calls on the workers in the first table's timed runs: {r['tier0']}"]
+    lines += ["", "What the scheduler costs (fusenum str):", ""]
+    lines += scheduler_lines(r["times"], r["streams"], r["kernels"], size, workers)
+    lines += ["", f"load after: `{_uptime()}`"]
+    return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> None:
@@ -435,48 +492,9 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     os.environ.pop("FUSENUM_NUM_THREADS", None)  # the workers follow OMP_NUM_THREADS=1
     size = sizes(args.quick)
-    command = "python3 benchmarks/dask_report.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    with tempfile.TemporaryDirectory(prefix="fusenum-dask-cache-") as cache_dir:
-        cluster, client = start(args.workers, cache_dir)
-        try:
-            lines = header(size, args.workers, client, command.strip())
-            x = make_inputs(client, size)
-            client.run(import_fusenum)
-            cold_prime = client.run(prime)
-            cold = first_computes(client, x)
-            cold_counts = client.run(counters)
-            print("cold first computes done", flush=True)
-            times, checks, streams, tier0 = main_table(client, x, size, args.repeat)
-            kernels = {case: kernel_on_one_chunk(client, case, x, args.repeat) for case in CASES}
-        finally:
-            client.close()
-            cluster.close()
-        cluster, client = start(args.workers, cache_dir)
-        try:
-            x = make_inputs(client, size)
-            client.run(import_fusenum)
-            warm_prime = client.run(prime)
-            warm = first_computes(client, x)
-            warm_counts = client.run(counters)
-        finally:
-            client.close()
-            cluster.close()
-    lines += ["", "Median of %d interleaved repeats, persist + wait (graph building included):" % args.repeat, ""]
-    lines += table_lines(times)
-    lines += ["", "Checked against NumPy on a subsample (elementwise: bit for bit; `sum(a*b)`: the whole, "
-              "against NumPy's per-chunk sums added exactly):", ""]
-    lines += [f"- `{case}`: " + ", ".join(f"{n} {c}" for n, c in checks[case].items()) for case in CASES]
-    lines += ["", "First compute on fresh workers (fusenum str; fusenum already imported there), "
-              "FUSENUM_CACHE_DIR shared by the workers, cold (empty) then warm (the restarted cluster):", ""]
-    lines += first_lines(cold, warm, cold_counts, warm_counts)
-    lines += [f"- each worker's first kernel (`x*0.5 + 1.25`, before the cases; LLVM start-up and a compile or a "
-              f"load): cold {', '.join(_ms(t) for t in cold_prime.values())}, warm "
-              f"{', '.join(_ms(t) for t in warm_prime.values())}",
-              f"- interpreted (tier 0) calls on the workers during the timed runs of the first table: {tier0}"]
-    lines += ["", "What the scheduler costs (fusenum str):", ""]
-    lines += scheduler_lines(times, streams, kernels, size, args.workers)
-    lines += ["", f"load after: `{_uptime()}`"]
-    text = "\n".join(lines) + "\n"
+    given = argv if argv is not None else sys.argv[1:]
+    command = " ".join(["python3 benchmarks/dask_report.py", *given])
+    text = report(measure(args.workers, size, args.repeat), command, size, args.repeat, args.workers)
     print(text)
     if args.out:
         Path(args.out).write_text(text)

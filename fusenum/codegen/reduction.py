@@ -10,9 +10,18 @@ does depends on the output's stride along it:
   axis=0)`` of a C array): each step loads the accumulators, combines and
   stores them back -- vertical vector adds over rows that stay in cache;
 * the output stands still (a reduced axis is innermost, e.g. ``sum(a)``): the
-  row is reduced in registers, in ``UNROLL`` independent vector accumulators
-  (so the additions overlap in the pipeline), which are then combined across
-  vectors and across lanes into one value merged into the output once.
+  row is reduced in registers, in independent vector accumulators (so the
+  additions overlap in the pipeline), which are then combined across vectors
+  and across lanes into one value merged into the output once.
+
+Floats round at every addition, so the grouping of a row's elements is part of
+the answer, and it is the same at every SIMD level: a row is consumed in steps
+of :func:`virtual_lanes` elements, element ``j`` of a step going to *virtual lane*
+``j`` (lane ``j % lanes`` of accumulator ``j // lanes``, however wide a register
+is), then in steps of one 64-byte register of the widest level into the first
+virtual lanes, then one element at a time into a scalar. The virtual lanes are
+combined in one tree (lane ``j`` with lane ``j + half``, halving), which at each
+width is first whole accumulators, then halves of a register.
 
 Float sums (``spec.pairwise``) are summed in blocks of ``PAIRWISE_STEPS``
 vector steps: each block's partial sum goes onto a binary-carry stack that
@@ -31,16 +40,34 @@ from __future__ import annotations
 from llvmlite import ir
 
 from ..ir import nodes
-from ..ir.reductions import REDUCTIONS, start_value
+from ..ir.reductions import ROWS, start_value
 from . import rules
 from .control import entry_alloca, while_loop
-from .emitter import I64, Emitter, Pair
-from .elementwise import KernelBuilder
+from .emitter import I64, Emitter, Pair, register_bytes
+from ..ir.ops import expression_cost
+from .elementwise import UNROLL_COST, KernelBuilder
 
 #: Vector steps (of all accumulators) per pairwise block.
 PAIRWISE_STEPS = 16
 #: Levels of the pairwise stack: 2**64 blocks is more than any array.
 STACK_DEPTH = 64
+#: Bytes of register elements per step of a row reduction (four 512-bit registers), for cheap
+#: expressions; an expensive one steps through one register's worth (its loop overhead is noise).
+STEP_BYTES, EXPENSIVE_STEP_BYTES = 256, 64
+#: The widest register (AVX-512): the tail steps are this size, so every level can make them.
+WIDEST_REGISTER_BYTES = 64
+#: At most this many virtual lanes (the scalar level keeps one accumulator per virtual lane).
+MAX_VIRTUAL_LANES = 64
+
+
+def virtual_lanes(root: nodes.Node) -> tuple[int, int]:
+    """``(step, tail step)`` in elements for reducing rows of ``root``: the same at every SIMD level.
+
+    Both are multiples of any level's lanes (the widest level's register is 64 bytes)."""
+    widest = max(register_bytes(n.dtype) for n in nodes.walk(root))
+    step_bytes = STEP_BYTES if expression_cost(root) <= UNROLL_COST else EXPENSIVE_STEP_BYTES
+    tail = min(WIDEST_REGISTER_BYTES // widest, MAX_VIRTUAL_LANES)
+    return max(tail, min(step_bytes // widest, MAX_VIRTUAL_LANES)), tail
 
 
 class ReductionBuilder(KernelBuilder):
@@ -49,7 +76,7 @@ class ReductionBuilder(KernelBuilder):
     def __init__(self, spec, target, fn):
         super().__init__(spec, target, fn)
         self.accumulator = spec.root.dtype
-        combine = REDUCTIONS[spec.reduce].combine
+        combine = ROWS[spec.reduce].combine
         self.combine_node = nodes.make(combine, (spec.root, spec.root), self.accumulator)
         self.start = start_value(spec.reduce, self.accumulator)
 
@@ -77,9 +104,9 @@ class ReductionBuilder(KernelBuilder):
         vector_em, scalar_em = self._emitter(self.lanes), self._emitter(1)
         identity = vector_em.const(self.accumulator, self.start)
         scalar_identity = scalar_em.const(self.accumulator, self.start)
-        accumulators = [self._new_slot(identity) for _ in range(self.unroll)]
+        step, tail_step = virtual_lanes(self.spec.root)
+        accumulators = [self._new_slot(identity) for _ in range(step // self.lanes)]
         scalar = self._new_slot(scalar_identity)
-        width = self.lanes * self.unroll
 
         def reset():
             for slot in accumulators:
@@ -103,19 +130,18 @@ class ReductionBuilder(KernelBuilder):
         stack = None
         if self.spec.pairwise:
             stack = _PairwiseStack(self, scalar_identity)
-            block = width * PAIRWISE_STEPS
+            block = step * PAIRWISE_STEPS
 
             def one_block(i):
                 reset()
-                self._loop(i, b.add(i, ir.Constant(I64, block)), width, vectors)
+                self._loop(i, b.add(i, ir.Constant(I64, block)), step, vectors)
                 stack.push(partial_sum())
 
             start = self._loop(start, count, block, one_block)
         reset()
-        if self.lanes > 1:
-            if self.unroll > 1:
-                start = self._loop(start, count, width, vectors)
-            start = self._loop(start, count, self.lanes, lambda i: vectors(i, accumulators[:1]))
+        start = self._loop(start, count, step, vectors)
+        if tail_step < step:
+            start = self._loop(start, count, tail_step, lambda i: vectors(i, accumulators[:tail_step // self.lanes]))
         self._loop(start, count, 1, single)
         total = partial_sum()
         if stack is not None:
@@ -129,9 +155,9 @@ class ReductionBuilder(KernelBuilder):
         b = self.b
         em = self._emitter(self.lanes)
         values = [self._get(slot) for slot in accumulators]
-        while len(values) > 1:
-            values = [self._combine(em, values[k], values[k + 1]) if k + 1 < len(values) else values[k]
-                      for k in range(0, len(values), 2)]
+        while len(values) > 1:  # accumulator k with k + half: virtual lane j with j + half
+            half = len(values) // 2
+            values = [self._combine(em, values[k], values[k + half]) for k in range(half)]
         value, width = values[0], self.lanes
         while width > 1:
             half = width // 2

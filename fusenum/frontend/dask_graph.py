@@ -43,7 +43,7 @@ from ..errors import ArgumentTypeError, InvalidArgumentError, UnsupportedOperati
 from ..ir import nodes
 from ..ir.nodes import Node
 from ..ir.ops import OPS
-from ..ir.reductions import REDUCTIONS, ReduceAttr, normalize_axes
+from ..ir.reductions import ROWS, ReduceAttr, normalize_axes
 from ..ir.operands import PY_SCALARS
 from ..runtime import cached_plan
 from ..runtime.blocks import run_root
@@ -129,17 +129,18 @@ class BlockKernel:
 class Combine:
     """A reduction step over concatenated partial results (dask's ``combine``/``aggregate``
     signature): ``reduction`` of them along ``axis`` in ``dtype``; ``count`` (``mean``) divides
-    the total at the end, as NumPy's ``mean`` does."""
+    the total at the end, as NumPy's ``mean`` does. Only the ``final`` step (the aggregate) gives
+    the row's warning ("All-NaN slice encountered"): a block may be all NaN where its slice is not."""
 
-    __slots__ = ("reduction", "dtype", "count")
+    __slots__ = ("reduction", "dtype", "count", "final")
 
-    def __init__(self, reduction: str, dtype: np.dtype, count: int | None = None):
-        self.reduction, self.dtype, self.count = reduction, dtype, count
+    def __init__(self, reduction: str, dtype: np.dtype, count: int | None = None, final: bool = False):
+        self.reduction, self.dtype, self.count, self.final = reduction, dtype, count, final
 
     def __call__(self, partials: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
         partials = np.asarray(partials)
         root = Node("reduce", (nodes.input_slot(0, self.dtype),), self.dtype,
-                    ReduceAttr(self.reduction, tuple(axis), True))
+                    ReduceAttr(self.reduction, tuple(axis), True, partial=not self.final))
         total = run_root(root, [partials])
         if self.count is not None:
             total = np.true_divide(total, self.count, out=total, casting="unsafe")
@@ -148,10 +149,10 @@ class Combine:
         return total
 
     def __reduce__(self):
-        return (type(self), (self.reduction, self.dtype, self.count))
+        return (type(self), (self.reduction, self.dtype, self.count, self.final))
 
     def __dask_tokenize__(self) -> tuple:
-        return (type(self).__name__, self.reduction, self.dtype.str, self.count)
+        return (type(self).__name__, self.reduction, self.dtype.str, self.count, self.final)
 
 
 def as_they_are(partials: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
@@ -232,7 +233,7 @@ def _reduction(node: Node, operands: list, split_every: Any):
     ndim, pairs, shape = aligned
     axes = normalize_axes(attr.axis, ndim, attr.reduction)
     count = math.prod(shape[ax] for ax in axes)
-    row = REDUCTIONS[attr.reduction]
+    row = ROWS[attr.reduction]
     if count == 0 and row.identity is None:
         raise ValueError(f"zero-size array to reduction operation {OPS[row.combine].ufunc.__name__} "
                          f"which has no identity")
@@ -241,10 +242,10 @@ def _reduction(node: Node, operands: list, split_every: Any):
         root = Node("reduce", (argument,), node.dtype, ReduceAttr(attr.reduction, axes, attr.keepdims))
         return _blockwise(root, args, node.dtype, axes, attr.keepdims, aligned)
     step = "sum" if attr.reduction == "mean" else attr.reduction
-    partial = Node("reduce", (argument,), node.dtype, ReduceAttr(step, axes, True))
+    partial = Node("reduce", (argument,), node.dtype, ReduceAttr(step, axes, True, partial=True))
     partials = _blockwise(partial, args, node.dtype, axes, True, aligned)
     out_ndim = ndim if attr.keepdims else ndim - len(axes)
-    aggregate = Combine(step, node.dtype, count if attr.reduction == "mean" else None)
+    aggregate = Combine(step, node.dtype, count if attr.reduction == "mean" else None, final=True)
     return da.reduction(partials, as_they_are, aggregate, axis=axes, keepdims=attr.keepdims, dtype=node.dtype,
                         split_every=split_every, combine=Combine(step, node.dtype), concatenate=True,
                         name="fusenum-" + attr.reduction, meta=np.empty((0,) * out_ndim, node.dtype))

@@ -61,7 +61,8 @@ class LazyArray:
     ``len()`` are known without computing. :meth:`compute` (or ``np.asarray``)
     forces it; the result is kept, so forcing twice computes once. The
     reductions ``sum``, ``prod``, ``min``, ``max``, ``mean``, ``any`` and ``all``
-    are captured. ``explain()`` (installed by :mod:`fusenum.frontend.explain`)
+    are captured, as are ``np.nansum`` and the other ``np.nan*`` reductions.
+    ``explain()`` (installed by :mod:`fusenum.frontend.explain`)
     describes what forcing would run. Other ndarray attributes and methods (``.T``, ``.reshape()``,
     ``.std()``...) force it and return NumPy's answer.
 
@@ -504,9 +505,7 @@ def _in_place(op: Op, python_operator: Callable, target: LazyArray, other: Any) 
     native = target._dtype.newbyteorder("=")
     if result.shape != target._shape or not np.can_cast(result.dtype, native, "same_kind"):
         out = capture.writable_stand_in(target._dtype, target._shape)
-        # NumPy's in-place operator itself, on the stand-in: its error names the ufunc it
-        # ran, which for ``**=`` may be a shortcut (``a **= 2`` squares)
-        in_place = getattr(operator, f"i{_method_stem(op)}")
+        in_place = getattr(operator, f"i{_method_stem(op)}")  # NumPy's operator: ``a **= 2`` squares
         capture.raise_numpy_error(lambda _, value, out: in_place(out, value), (target, other), out=out)
         raise TypeError(f"cannot compute {op.name} in place into {target._dtype} {target._shape}")
     if result.dtype == native and target._shape:

@@ -8,7 +8,8 @@ captures the NumPy functions of the table that are not ufuncs (``BY_NUMPY_FUNCTI
 and no keywords), ``np.where`` and ``np.clip`` where the table can express them, the
 reductions of :data:`fusenum.ir.reductions.BY_FUNCTION` (``np.sum``,
 ``np.prod``, ``np.min``/``np.amin``, ``np.max``/``np.amax``, ``np.mean``,
-``np.any``, ``np.all``; :func:`reduce` also serves the LazyArray methods) and
+``np.any``, ``np.all``, ``np.nansum``, ``np.nanprod``, ``np.nanmin``,
+``np.nanmax``, ``np.nanmean``; :func:`reduce` also serves the LazyArray methods) and
 answers ``np.shape``, ``np.ndim``, ``np.size`` and ``np.result_type`` without
 computing.
 
@@ -33,7 +34,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import forcing
+from . import capture, forcing
 from ..ir import numpy_behaviour
 from ..ir.ops import BY_NUMPY_FUNCTION, BY_UFUNC, OPS, Op
 from ..ir.reductions import BY_FUNCTION, BY_NAME, Reduction
@@ -175,6 +176,17 @@ def _table_function(op: Op) -> Callable:
     return handler
 
 
+def _like(function: Callable) -> Callable:
+    """The handler of ``np.zeros_like`` and its kin: only the shape and dtype of a LazyArray matter,
+    so it is not computed (a single-element stand-in takes its place)."""
+    def handler(a: Any, *args: Any, **kwargs: Any) -> Any:
+        if type(a) is LazyArray:
+            a = capture.stand_in(a.dtype, a.shape)
+        return function(a, *force_all(args), **force_all(kwargs))
+    handler.__name__ = handler.__qualname__ = function.__name__
+    return handler
+
+
 def _size(a: Any, axis: int | None = None) -> int:
     if axis is None and type(a) is LazyArray:
         return a.size
@@ -226,17 +238,18 @@ def _reduce_fallback(row: Reduction, a: Any, method: bool, kwargs: dict) -> Any:
 
 
 def _reduction_function(row: Reduction) -> Callable:
-    """The handler of NumPy's function for ``row``, with its signature (positional arguments included)."""
+    """The handler of NumPy's function for ``row``, with its signature (positional arguments included):
+    ``dtype`` after ``axis`` where the function takes one, ``initial`` after ``keepdims`` where it does."""
     name = row.name
-    if name in ("sum", "prod"):
+    if row.takes_dtype and row.takes_initial:  # sum, prod, nansum, nanprod
         def handler(a, axis=None, dtype=None, out=None, keepdims=np._NoValue, initial=np._NoValue,
                     where=np._NoValue, **kwargs):
             return reduce(name, a, axis, dtype, out, keepdims, initial=initial, where=where, **kwargs)
-    elif name in ("min", "max"):
+    elif row.takes_initial:  # min, max, nanmin, nanmax
         def handler(a, axis=None, out=None, keepdims=np._NoValue, initial=np._NoValue, where=np._NoValue,
                     **kwargs):
             return reduce(name, a, axis, out=out, keepdims=keepdims, initial=initial, where=where, **kwargs)
-    elif row.takes_dtype:  # mean
+    elif row.takes_dtype:  # mean, nanmean
         def handler(a, axis=None, dtype=None, out=None, keepdims=np._NoValue, *, where=np._NoValue, **kwargs):
             return reduce(name, a, axis, dtype, out, keepdims, where=where, **kwargs)
     else:  # any, all
@@ -257,6 +270,8 @@ FUNCTIONS.update({
     np.result_type: lambda *args: np.result_type(*(a.dtype if type(a) is LazyArray else a for a in args)),
 })
 FUNCTIONS.update({function: _reduction_function(row) for function, row in BY_FUNCTION.items()})
+FUNCTIONS.update({function: _like(function)
+                  for function in (np.zeros_like, np.ones_like, np.empty_like, np.full_like)})
 if hasattr(np, "astype"):  # NumPy >= 2.1
     FUNCTIONS[np.astype] = _astype
 
@@ -305,6 +320,14 @@ def _all_method(self, axis: Any = None, dtype: Any = None, out: Any = None, keep
     for what falls back to NumPy)."""
     return reduce("all", self, axis, dtype, out, keepdims, True, where=where)
 
+def _real(self) -> Any:
+    """``ndarray.real``, captured (``np.real``): asking for it does not compute the array."""
+    return np.real(self)
+
+def _imag(self) -> Any:
+    """``ndarray.imag``, captured (``np.imag``)."""
+    return np.imag(self)
+
 def _array_ufunc_method(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
     return array_ufunc(ufunc, method, inputs, kwargs)
 
@@ -319,6 +342,8 @@ def _install_methods() -> None:
     for name, method in methods.items():
         method.__name__ = method.__qualname__ = name
         setattr(LazyArray, name, method)
+    # Duck-array checks (xarray's runtime protocols) look for real and imag: they must not force.
+    LazyArray.real, LazyArray.imag = property(_real), property(_imag)
 
 
 _install_methods()

@@ -10,10 +10,11 @@ accepted:
   would combine them with ``and``, which arrays do not support);
 * calls, with positional arguments, of the functions in the op table
   (``where(cond, x, y)``, ``abs(x)``, ...);
-* reductions ``sum prod min max mean any all`` (and ``amin``, ``amax``) of any
-  subexpression, anywhere: ``sum(a*b)``, ``a - mean(a, axis=0)``, with an axis
-  as second argument or ``axis=`` (an int, a tuple of ints or None),
-  ``keepdims=True|False`` and, for sum, prod and mean, ``dtype='float32'``.
+* reductions ``sum prod min max mean any all`` (and ``amin``, ``amax``) and
+  ``nansum nanprod nanmin nanmax nanmean`` of any subexpression, anywhere:
+  ``sum(a*b)``, ``a - mean(a, axis=0)``, with an axis as second argument or
+  ``axis=`` (an int, a tuple of ints or None), ``keepdims=True|False`` and, for
+  sum, prod, mean and their nan forms, ``dtype='float32'``.
 
 Anything else -- attribute access, subscripts, lambdas, other keyword arguments,
 ``and``/``or``/``not``, strings -- is an :class:`~fusenum.errors.ExpressionError`
@@ -176,8 +177,11 @@ class _Converter:
         return ("name", self.names.index(node.id))
 
     def _Constant(self, node: ast.Constant) -> tuple:
-        if type(node.value) not in PY_SCALARS:
-            raise self.error(f"literal {node.value!r} is not a number", node)
+        if type(node.value) is str:
+            raise self.error(f"literal {node.value!r} is a str: fusenum computes on bytes, not unicode "
+                             f"strings (write b{node.value!r})", node)
+        if type(node.value) not in PY_SCALARS and type(node.value) is not bytes:
+            raise self.error(f"literal {node.value!r} is not a number or bytes", node)
         return ("const", node.value)
 
     def _UnaryOp(self, node: ast.UnaryOp) -> tuple:
@@ -226,7 +230,8 @@ class _Converter:
         return self._apply(op, node, node.args, python=node.func.id in PYTHON_BUILTINS)
 
     def _reduction(self, node: ast.Call) -> tuple:
-        """``sum(x[, axis][, axis=..., keepdims=..., dtype=...])`` (``dtype`` for sum, prod and mean)."""
+        """``sum(x[, axis][, axis=..., keepdims=..., dtype=...])`` (``dtype`` where NumPy's function
+        takes one)."""
         name = node.func.id
         row = BY_NAME[name]
         allowed = ("axis", "keepdims", "dtype") if row.takes_dtype else ("axis", "keepdims")

@@ -1,4 +1,5 @@
-"""The reduction table: sum, prod, min, max, mean, any, all -- what they mean and how NumPy types them.
+"""The reduction table: sum, prod, min, max, mean, any, all and the NaN-ignoring nansum, nanprod,
+nanmin, nanmax, nanmean -- what they mean and how NumPy types them.
 
 A reduction is a node ``reduce(x)`` whose ``attr`` is a :class:`ReduceAttr`
 (which reduction, the axes as written, keepdims). Axes are kept as written
@@ -17,6 +18,22 @@ table's rows already mean ``or``/``and`` for bool accumulators, as NumPy's
 ufuncs do); its ufunc names the reduction in NumPy's messages. ``identity`` starts an
 accumulator (for ``min``/``max``, which have none in NumPy, the dtype's
 extreme value, used only when at least one element is reduced).
+
+The NaN-ignoring rows say how they differ from a plain one, as NumPy's
+``nan*`` functions do:
+
+* ``nan_as``: NaNs (of a float or complex argument) are replaced by this value,
+  then ``plain`` reduces (``nansum`` is ``sum`` of ``where(isnan(x), 0, x)``,
+  as NumPy computes it); a NaN-free dtype is reduced by ``plain`` as it is.
+  ``counted`` (``nanmean``) divides that sum by the row ``count`` of the
+  values that are not NaN, as NumPy's ``nanmean`` divides (in float64 or
+  complex128, rounded to the sum's dtype).
+* ``starts_from_nan``: ``nanmin``/``nanmax`` combine with ``fmin``/``fmax``
+  (which ignore a NaN unless both are) from a NaN start, so an all-NaN slice
+  stays NaN, as NumPy's ``fmax.reduce`` leaves it.
+* ``warning``: NumPy's RuntimeWarning when the result says a slice had
+  nothing to reduce ("All-NaN slice encountered"; "Mean of empty slice" when
+  a count is zero).
 """
 from __future__ import annotations
 
@@ -28,9 +45,26 @@ import numpy as np
 
 
 @dataclass(frozen=True)
+class ResultWarning:
+    """NumPy's RuntimeWarning ``message``, given when ``test`` holds for any result."""
+
+    message: str
+    test: Callable[[np.ndarray], np.ndarray]
+
+    def check(self, result: np.ndarray) -> bool:
+        return bool(self.test(result).any())
+
+
+ALL_NAN = ResultWarning("All-NaN slice encountered", np.isnan)
+EMPTY_MEAN = ResultWarning("Mean of empty slice", lambda count: count == 0)
+
+
+@dataclass(frozen=True)
 class Reduction:
     """One row: ``combine`` is the op-table operation merging two partial results;
-    ``identity`` is the result of reducing nothing (None: NumPy raises ValueError)."""
+    ``identity`` is the result of reducing nothing (None: NumPy raises ValueError);
+    ``takes_initial``: NumPy's function has ``initial=``. The NaN-ignoring fields
+    are explained in the module docstring; ``public=False`` rows serve other rows only."""
 
     name: str
     numpy: Callable
@@ -38,21 +72,40 @@ class Reduction:
     identity: object
     takes_dtype: bool
     names: tuple[str, ...] = ()
+    takes_initial: bool = False
+    nan_as: object = None
+    plain: str | None = None
+    counted: bool = False
+    starts_from_nan: bool = False
+    warning: ResultWarning | None = None
+    public: bool = True
 
 
-REDUCTIONS: dict[str, Reduction] = {r.name: r for r in (
-    Reduction("sum", np.sum, "add", 0, True),
-    Reduction("prod", np.prod, "multiply", 1, True),
-    Reduction("min", np.min, "minimum", None, False, ("amin",)),
-    Reduction("max", np.max, "maximum", None, False, ("amax",)),
+#: Every row by name, the private ones (``public=False``) included.
+ROWS: dict[str, Reduction] = {r.name: r for r in (
+    Reduction("sum", np.sum, "add", 0, True, takes_initial=True),
+    Reduction("prod", np.prod, "multiply", 1, True, takes_initial=True),
+    Reduction("min", np.min, "minimum", None, False, ("amin",), takes_initial=True),
+    Reduction("max", np.max, "maximum", None, False, ("amax",), takes_initial=True),
     Reduction("mean", np.mean, "add", 0, True),
     Reduction("any", np.any, "bitwise_or", False, False),
     Reduction("all", np.all, "bitwise_and", True, False),
+    Reduction("nansum", np.nansum, "add", 0, True, takes_initial=True, nan_as=0, plain="sum"),
+    Reduction("nanprod", np.nanprod, "multiply", 1, True, takes_initial=True, nan_as=1, plain="prod"),
+    Reduction("nanmin", np.nanmin, "fmin", None, False, takes_initial=True, starts_from_nan=True,
+              warning=ALL_NAN),
+    Reduction("nanmax", np.nanmax, "fmax", None, False, takes_initial=True, starts_from_nan=True,
+              warning=ALL_NAN),
+    Reduction("nanmean", np.nanmean, "add", 0, True, nan_as=0, plain="mean", counted=True),
+    # The number of values nanmean divides by (its argument: ~isnan(x)), an intp as NumPy counts.
+    Reduction("count", np.count_nonzero, "add", 0, False, warning=EMPTY_MEAN, public=False),
 )}
 
-#: Every spelling (function name in expressions, NumPy function name) of every reduction.
+#: The reductions users call, by name.
+REDUCTIONS: dict[str, Reduction] = {name: r for name, r in ROWS.items() if r.public}
+#: Every spelling (function name in expressions, NumPy function name) of every reduction users call.
 BY_NAME: dict[str, Reduction] = {name: r for r in REDUCTIONS.values() for name in (r.name, *r.names)}
-#: NumPy's functions that are reductions fusenum captures (np.sum, np.amax, ...).
+#: NumPy's functions that are reductions fusenum captures (np.sum, np.amax, np.nanmean, ...).
 BY_FUNCTION: dict[Callable, Reduction] = {
     **{r.numpy: r for r in REDUCTIONS.values()},
     **{getattr(np, name): r for r in REDUCTIONS.values() for name in r.names if hasattr(np, name)},
@@ -61,11 +114,14 @@ BY_FUNCTION: dict[Callable, Reduction] = {
 
 @dataclass(frozen=True)
 class ReduceAttr:
-    """What a ``reduce`` node does: ``axis`` as written (None, an int, or a tuple of ints)."""
+    """What a ``reduce`` node does: ``axis`` as written (None, an int, or a tuple of ints).
+    ``partial``: the result is a partial one (a step of a dask tree reduction), so the row's
+    warning, which is about the final result, is not given."""
 
     reduction: str
     axis: object
     keepdims: bool
+    partial: bool = False
 
 
 @lru_cache(maxsize=None)
@@ -78,7 +134,7 @@ def dtypes(reduction: str, dtype: np.dtype, requested: np.dtype | None = None) -
     reduces to a Python int or float, which ``np.asarray`` would retype as int64
     or float64).
     """
-    row = REDUCTIONS[reduction]
+    row = ROWS[reduction]
     stand_in = np.zeros(1, dtype)
     kwargs = {"dtype": requested} if requested is not None else {}
     with np.errstate(all="ignore"):
@@ -101,12 +157,14 @@ def dtypes(reduction: str, dtype: np.dtype, requested: np.dtype | None = None) -
 
 def start_value(reduction: str, accumulator: np.dtype):
     """What an accumulator of ``reduction`` starts from (see the module docstring)."""
-    identity = REDUCTIONS[reduction].identity
-    if identity is not None:
-        return identity
-    smallest = reduction == "min"
+    row = ROWS[reduction]
+    if row.identity is not None:
+        return row.identity
+    smallest = row.combine in ("minimum", "fmin")
     if accumulator.kind == "b":
         return smallest
+    if row.starts_from_nan and accumulator.kind in "fc":
+        return complex(np.nan, np.nan) if accumulator.kind == "c" else np.nan
     if accumulator.kind == "f":
         return np.inf if smallest else -np.inf
     if accumulator.kind == "c":  # ordered lexicographically, as NumPy compares complex numbers
@@ -164,7 +222,7 @@ def result_shape(shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool) 
 def _zero_d_takes_axis(reduction: str, axis: int) -> bool:
     """Whether NumPy's ``reduction`` of a 0-d array accepts the int ``axis`` (as no axis)."""
     try:
-        REDUCTIONS[reduction].numpy(np.zeros((), np.float64), axis=axis)
+        ROWS[reduction].numpy(np.zeros((), np.float64), axis=axis)
     except np.exceptions.AxisError:
         return False
     return True

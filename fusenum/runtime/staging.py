@@ -29,7 +29,8 @@ One reduction pass:
    and however the threads were scheduled.
 4. ``mean`` divides the sum by the count as NumPy does (``true_divide`` in the
    accumulator dtype); a reduction without identity (``min``, ``max``) of no
-   elements raises NumPy's ValueError.
+   elements raises NumPy's ValueError; a row with a ``warning`` (``nanmax`` of
+   an all-NaN slice) gives NumPy's RuntimeWarning.
 
 Everything but the kernel call is worked out once per layout of the arrays
 (shapes, strides, dtypes), thread count and SIMD level (:class:`_Call`), so a
@@ -53,7 +54,7 @@ from ..ir import nodes
 from ..ir.nodes import Node
 from ..ir.operands import Source
 from ..ir.ops import OPS, expression_cost
-from ..ir.reductions import REDUCTIONS, ReduceAttr, normalize_axes, result_shape, start_value
+from ..ir.reductions import ROWS, ReduceAttr, normalize_axes, result_shape, start_value
 from .layout import access, broadcast_shape, broadcast_strides, check_options, merge_axes
 from .plan import Plan, work_per_element
 
@@ -81,7 +82,7 @@ class _Step:
     def __init__(self, node: Node, slot: int):
         used = nodes.inputs(node.args[0])
         self.attr: ReduceAttr = node.attr
-        self.row = REDUCTIONS[node.attr.reduction]
+        self.row = ROWS[node.attr.reduction]
         self.dtype = node.dtype
         self.argument = nodes.replace(node.args[0], {n: nodes.input_slot(k, n.dtype) for k, n in enumerate(used)})
         self.sources = [n.attr for n in used]
@@ -299,6 +300,8 @@ class _Call:
                 errors.warn("Mean of empty slice.")
                 with np.errstate(all="ignore"):
                     np.true_divide(accumulator, self.count, out=accumulator, casting="unsafe")
+        if step.row.warning is not None and not step.attr.partial and step.row.warning.check(accumulator):
+            errors.warn(step.row.warning.message)
         return accumulator if self.shape == self.kept_shape else accumulator.reshape(self.shape)
 
     def _reduce(self, arrays: list[np.ndarray], accumulator: np.ndarray) -> None:

@@ -24,6 +24,8 @@ NAMES = {"a": RNG.random(300) * 4 - 2, "b": RNG.random(300) * 4 - 2, "c": RNG.ra
 def cache_dir(tmp_path):
     """A fresh, private cache directory (created by fusenum) and empty memory, restored afterwards."""
     directory = tmp_path / "cache"
+    # Background compiles an earlier test started (a tier test's) would write into this directory.
+    assert background.wait(120)
     previous = fusenum.set_disk_cache(True, directory, disk_cache.DEFAULT_MAX_BYTES)
     fusenum.clear_cache()
     yield directory

@@ -146,10 +146,15 @@ def test_errors_in_a_long_chain_name_their_column():
     text = "a" + "-a*2" * 4999
     with pytest.raises(fusenum.ExpressionError, match=f"unknown function 'foo' at column {len(text) + 1}"):
         fusenum.evaluate(text + "+foo(a)", {"a": a})
-    with pytest.raises(fusenum.ExpressionError, match="nests too deeply"):
-        fusenum.evaluate("(" + "a+" * 5000 + "a)*2", {"a": a})
-    with pytest.raises(fusenum.ExpressionError, match="nests too deeply"):
-        fusenum.evaluate("a < " + "a+" * 5000 + "a", {"a": a})
+    # A chain inside parentheses or a comparison is Python's parser's to take: some Python
+    # versions parse it (then the answer is NumPy's), others refuse it with this error.
+    for text, expected in [("(" + "a+" * 5000 + "a)*2", a * 5001 * 2), ("a < " + "a+" * 5000 + "a", a < a * 5001)]:
+        try:
+            result = fusenum.evaluate(text, {"a": a})
+        except fusenum.ExpressionError as error:
+            assert "nests too deeply" in str(error)
+        else:
+            same_bits(result, expected)
 
 
 def _deep(depth: int, function):

@@ -1,0 +1,122 @@
+"""xarray on lazy arrays: DataArrays backed by LazyArrays stay lazy through arithmetic, ``xr.where`` and
+reductions with xarray's default ``skipna`` (fused nan-reductions); ``xr.apply_ufunc`` runs
+``fusenum.evaluate`` on NumPy-backed DataArrays.
+
+"Stays lazy" is checked on the expression the DataArray holds: it is still not computed after the
+xarray operation, and the result's data is a LazyArray.
+"""
+import warnings
+
+import numpy as np
+import pytest
+
+import fusenum
+from fusenum import LazyArray, lazy
+
+xr = pytest.importorskip("xarray")
+
+rng = np.random.default_rng(21)
+A = rng.standard_normal((6, 40))
+A[rng.random(A.shape) < 0.2] = np.nan
+A[:, 3] = np.nan  # an all-NaN column
+B = rng.standard_normal((6, 40))
+
+
+def lazy_data_array() -> tuple:
+    """A DataArray over the unforced expression ``2 * lazy(A)``, and that expression."""
+    y = lazy(A) * 2
+    return xr.DataArray(y, dims=("t", "s"), coords={"t": np.arange(6)}), y
+
+
+def test_lazy_arrays_are_duck_arrays_without_being_computed():
+    from xarray.core.utils import is_duck_array
+    from xarray.namedarray._typing import _arrayfunction_or_api
+
+    da, y = lazy_data_array()
+    assert da.data is y
+    assert is_duck_array(y) and isinstance(y, _arrayfunction_or_api)
+    assert not y.is_forced  # the protocol check looks for real and imag (tests/frontend/test_lazy_duck.py)
+
+
+@pytest.mark.parametrize("operation", [
+    lambda d: d * 2 + 1,
+    lambda d: xr.where(d > 0.5, d, 0),
+    lambda d: d.where(d > 1),
+    lambda d: d.fillna(-1.0),
+    lambda d: np.abs(d) - d.isnull(),
+    lambda d: (d - d.mean("t")) / d.max("t"),
+], ids=["arithmetic", "xr.where", "where method", "fillna", "ufunc", "anomaly"])
+def test_elementwise_operations_stay_lazy(operation):
+    da, y = lazy_data_array()
+    result = operation(da)
+    assert type(result.data) is LazyArray and not y.is_forced
+    expected = operation(xr.DataArray(A * 2, dims=("t", "s"), coords={"t": np.arange(6)}))
+    assert result.dims == expected.dims and result.shape == expected.shape
+    np.testing.assert_allclose(result.values, expected.values, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "max", "min", "prod"])
+@pytest.mark.parametrize("dim", [None, "t", "s"])
+def test_reductions_with_default_skipna_are_fused_nan_reductions(name, dim):
+    da, y = lazy_data_array()
+    result = getattr(da, name)(dim)
+    assert type(result.data) is LazyArray and not y.is_forced
+    axis = None if dim is None else ("t", "s").index(dim)
+    # xarray's sum is its own where(isnan(x), 0, x) summed; the others call np.nanmean, np.nanmax...:
+    # either way fusenum's nan-reduction of the same values, bit for bit.
+    y_values = A * 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        got = result.values
+        expected = fusenum.evaluate(f"nan{name}(y_values, axis={axis})")
+        numpy_answer = getattr(np, f"nan{name}")(y_values, axis=axis)
+    assert got.dtype == expected.dtype and got.tobytes() == expected.tobytes()
+    np.testing.assert_allclose(got, numpy_answer, rtol=1e-13)
+
+
+def test_all_nan_slices_warn_when_the_reduction_is_computed():
+    da, _ = lazy_data_array()
+    result = da.max("t")  # column 3 is all NaN
+    with pytest.warns(RuntimeWarning, match="^All-NaN slice encountered$"):
+        values = result.values
+    assert np.isnan(values[3]) and not np.isnan(np.delete(values, 3)).any()
+
+
+def test_skipna_false_and_min_count():
+    da, y = lazy_data_array()
+    plain = da.sum("s", skipna=False)
+    counted = da.sum("t", min_count=5)
+    assert type(plain.data) is LazyArray and type(counted.data) is LazyArray and not y.is_forced
+    assert np.isnan(plain.values).all()  # every row has a NaN
+    reference = xr.DataArray(A * 2, dims=("t", "s"))
+    np.testing.assert_allclose(counted.values, reference.sum("t", min_count=5).values, rtol=1e-13)
+
+
+def test_dataset_reductions_stay_lazy_and_values_compute_once():
+    da, y = lazy_data_array()
+    ds = xr.Dataset({"v": da, "w": ("s", lazy(B[0]))})
+    means = ds.mean("s")
+    assert type(means.v.data) is LazyArray and not y.is_forced
+    values = da.values
+    assert type(values) is np.ndarray and y.is_forced and values.tobytes() == (A * 2).tobytes()
+
+
+def _fused(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return fusenum.evaluate("2*a + 3*b*b - sqrt(abs(a))", local_dict={"a": a, "b": b})
+
+
+def _fused_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return fusenum.evaluate("sum(a*b, axis=-1)", local_dict={"a": a, "b": b})
+
+
+def test_apply_ufunc_runs_fusenum_evaluate_on_numpy_backed_data_arrays():
+    a = xr.DataArray(B, dims=("t", "s"), coords={"t": np.arange(6)})
+    b = xr.DataArray(B[0] * 0.5, dims=("s",))
+    result = xr.apply_ufunc(_fused, a, b, dask="allowed")
+    assert result.dims == ("t", "s") and (result.t == a.t).all()
+    c = B[0] * 0.5
+    assert result.values.tobytes() == (2 * B + 3 * c * c - np.sqrt(np.abs(B))).tobytes()
+    dot = xr.apply_ufunc(_fused_dot, a, b, input_core_dims=[["s"], ["s"]], dask="allowed")
+    assert dot.dims == ("t",)
+    assert dot.values.tobytes() == fusenum.evaluate("sum(B * c, axis=-1)").tobytes()
+    np.testing.assert_allclose(dot.values, B @ c, rtol=1e-13)

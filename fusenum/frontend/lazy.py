@@ -136,11 +136,12 @@ class LazyArray:
     def tolist(self) -> Any:
         return self.compute().tolist()
 
-    def __repr__(self) -> str:
-        return f"LazyArray({np.array_repr(self.compute())})"
+    def __repr__(self) -> str:  # over dask: the dask array's repr, which computes nothing
+        value = force(self)
+        return f"LazyArray({np.array_repr(value) if type(value) is np.ndarray else repr(value)})"
 
     def __str__(self) -> str:
-        return str(self.compute())
+        return str(force(self))
 
     def __format__(self, spec: str) -> str:
         return format(self.compute(), spec)

@@ -90,16 +90,32 @@ def _valid_max_bytes(value: object, name: str) -> int:
     return number
 
 
+def _environment_settings() -> dict:
+    """``enabled``, ``directory`` (None: the user cache directory; made absolute now, so a later
+    chdir does not move it) and ``max_bytes`` from the environment."""
+    directory = os.environ.get("FUSENUM_CACHE_DIR") or None
+    return {"enabled": _env_enabled(), "directory": os.path.abspath(directory) if directory else None,
+            "max_bytes": _valid_max_bytes(os.environ.get("FUSENUM_CACHE_MAX_BYTES", DEFAULT_MAX_BYTES),
+                                          "FUSENUM_CACHE_MAX_BYTES")}
+
+
+_environment_settings()  # a bad value is an error at import
+
+
 class _State:
-    enabled = _env_enabled()
-    # None: the user cache directory. Made absolute now, so a later chdir does not move it.
-    directory: str | None = os.environ.get("FUSENUM_CACHE_DIR") or None
-    directory = os.path.abspath(directory) if directory else None
-    max_bytes = _valid_max_bytes(os.environ.get("FUSENUM_CACHE_MAX_BYTES", DEFAULT_MAX_BYTES),
-                                 "FUSENUM_CACHE_MAX_BYTES")
+    """The settings and what is known of the directory. The environment's settings are read on
+    first use, not at import: a dask worker applies its ``env=`` after its process has imported
+    the user's script, and so fusenum; settings made by :func:`set_disk_cache` win."""
     usable: Path | None = None  # the directory, once checked
     refused = False  # checked and unusable: memory only until reconfigured
     estimate: int | None = None  # bytes on disk at the last scan, plus this process's writes since
+
+    def __getattr__(self, name: str):  # only for settings not read or set yet
+        if name not in ("enabled", "directory", "max_bytes"):
+            raise AttributeError(name)
+        for key, value in _environment_settings().items():
+            self.__dict__.setdefault(key, value)
+        return self.__dict__[name]
 
 
 state = _State()

@@ -48,6 +48,9 @@ MAX_PROGRAMS = 1024
 #: Exact rows computed by a one-node kernel anyway: NumPy's own answer between equal zeros depends
 #: on where the element falls (its vector loop and scalar tail choose differently), fusenum's never.
 KERNEL_ROWS = frozenset({"fmax", "fmin", "clip"})
+#: Likewise for complex numbers: NumPy's multiply and square loops use fused multiply-adds (as
+#: fusenum does) except in their plain C loop, which takes some one-element blocks.
+COMPLEX_KERNEL_ROWS = frozenset({"multiply", "square"})
 #: Rows computed by copies, not arithmetic.
 _COPIES = frozenset({"where", "real", "imag", "complex"})
 
@@ -125,7 +128,8 @@ def _step(node: Node, uniform_args: tuple[bool, ...] = ()) -> Callable:
     if node.op in _COPIES:
         return _COPY_STEPS[node.op]
     row = OPS[node.op]
-    if row.exact and row.ufunc is not None and node.op not in KERNEL_ROWS and _loop_gives(row.ufunc, node):
+    by_kernel = node.op in KERNEL_ROWS or (node.dtype.kind == "c" and node.op in COMPLEX_KERNEL_ROWS)
+    if row.exact and row.ufunc is not None and not by_kernel and _loop_gives(row.ufunc, node):
         return _ufunc_step(row.ufunc)
     return _kernel_step(node, uniform_args)
 

@@ -34,6 +34,7 @@ FOREIGN = [
     (ValueError, r"operands could not be broadcast together"),
     (ValueError, r"zero-size array to reduction operation"),
     (ValueError, r"duplicate value in 'axis'"),
+    (ValueError, r"^Integers to negative integer powers are not allowed\.$"),  # NumPy's own, raised by the kernel
     (ValueError, r"setting an array element with a sequence"),
     (OverflowError, r"Python integer .* out of bounds|Python int too large|int too big to convert"),
     (ZeroDivisionError, r""),

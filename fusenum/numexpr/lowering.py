@@ -112,10 +112,51 @@ class _Lowering:
             return apply("complex", apply("absolute", args[0]), 0.0)
         if op == "ones_like":
             return apply("where", True, nodes.const(_SCALAR[node.kind](1)), args[0])
+        if op == "pow" and node.kind in ("int", "long", "complex"):
+            return (self._integer_power if node.kind != "complex" else self._complex_power)(*args)
+        if op == "div" and node.kind == "complex":
+            return self._complex_divide(*args)
         if op == "div" and node.kind in ("int", "long"):
             raise UnsupportedOperationError("numexpr's integer division 'div' (from 'x ** -1.0' with "
                                             "optimization='moderate') is not implemented by fusenum.numexpr")
         return apply(_ROWS.get(op, op), *args)
+
+    def _integer_power(self, a: Node, b: Node) -> Node:
+        """numexpr's integer power: ``1 / a`` in C's integer division for a negative exponent, else
+        ``pow`` in floating point converted back, which gives the type's minimum where the result
+        does not fit (NumPy's wraps around)."""
+        apply = self.builder.apply
+        negative = apply("less", b, 0)
+        exact = apply("power", a, apply("where", negative, 0, b))
+        estimate = apply("power", nodes.cast(a, np.dtype(np.float64)),
+                         nodes.cast(apply("where", negative, 0, b), np.dtype(np.float64)))
+        fits = apply("less", apply("absolute", estimate), float(2 ** (8 * a.dtype.itemsize - 1)))
+        smallest = nodes.const(a.dtype.type(np.iinfo(a.dtype).min))
+        one, minus_one, zero = (nodes.const(a.dtype.type(v)) for v in (1, -1, 0))
+        inverse = apply("where", apply("equal", a, 1), one, apply("where", apply("equal", a, -1), minus_one, zero))
+        return apply("where", negative, inverse, apply("where", fits, exact, smallest))
+
+    def _parts(self, z: Node) -> tuple[Node, Node]:
+        return self.builder.apply("real", z), self.builder.apply("imag", z)
+
+    def _complex_divide(self, a: Node, b: Node) -> Node:
+        """numexpr's complex division: the textbook formula over ``|b|**2`` (NumPy scales, as Smith's
+        algorithm does, so the two differ near overflow, at 0 and in the last bit)."""
+        apply = self.builder.apply
+        (ar, ai), (br, bi) = self._parts(a), self._parts(b)
+        norm = apply("add", apply("multiply", br, br), apply("multiply", bi, bi))
+        real = apply("add", apply("multiply", ar, br), apply("multiply", ai, bi))
+        imag = apply("subtract", apply("multiply", ai, br), apply("multiply", ar, bi))
+        return apply("complex", apply("true_divide", real, norm), apply("true_divide", imag, norm))
+
+    def _complex_power(self, a: Node, b: Node) -> Node:
+        """numexpr's complex power: 1 for a zero exponent, then 0 for a zero base, else ``a ** b``."""
+        apply = self.builder.apply
+        (ar, ai), (br, bi) = self._parts(a), self._parts(b)
+        zero_exponent = apply("bitwise_and", apply("equal", br, 0), apply("equal", bi, 0))
+        zero_base = apply("bitwise_and", apply("equal", ar, 0), apply("equal", ai, 0))
+        one, zero = nodes.const(np.complex128(1)), nodes.const(np.complex128(0))
+        return apply("where", zero_exponent, one, apply("where", zero_base, zero, apply("power", a, b)))
 
     def _reduction(self, node: tree.Expr, x: Node) -> Node:
         axis = None if node.value == tree.ALL_AXES else node.value

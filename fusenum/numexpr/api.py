@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -112,7 +113,7 @@ def evaluate(ex: str, local_dict: dict | None = None, global_dict: dict | None =
     values = arguments(prog.names, local_dict, global_dict, frame)
     plan = _plan(prog, values)
     if not disable_cache:
-        _last.state = (prog, out, order, casting)
+        _remember(prog, out, order, casting)
     return execute(plan, values, prog.names, out, order, casting)
 
 
@@ -125,10 +126,15 @@ def validate(ex: str, local_dict: dict | None = None, global_dict: dict | None =
         prog = program(ex, _optimization(kwargs), sanitize)
         frame = sys._getframe(max(_frame_depth - 1, 1)) if local_dict is None or global_dict is None else None
         _plan(prog, arguments(prog.names, local_dict, global_dict, frame))
-        _last.state = (prog, out, order, casting)
+        _remember(prog, out, order, casting)
     except Exception as error:  # numexpr's contract: the exception is returned, not raised
         return error
     return None
+
+
+def _remember(prog: Program, out: np.ndarray | None, order: str, casting: str) -> None:
+    """Keep the call for :func:`re_evaluate`, ``out`` by weak reference (as numexpr does)."""
+    _last.state = (prog, None if out is None else weakref.ref(out), order, casting)
 
 
 def re_evaluate(local_dict: dict | None = None, global_dict: dict | None = None,
@@ -140,6 +146,8 @@ def re_evaluate(local_dict: dict | None = None, global_dict: dict | None = None,
         raise RuntimeError("A previous evaluate() execution was not found, please call `validate` or "
                            "`evaluate` once before `re_evaluate`")
     prog, out, order, casting = state
+    if out is not None:
+        out = out()
     frame = sys._getframe(max(_frame_depth - 1, 1)) if local_dict is None or global_dict is None else None
     return run(prog, arguments(prog.names, local_dict, global_dict, frame), out, order, casting)
 

@@ -64,7 +64,8 @@ def program(ex: str, optimization: str = "aggressive", sanitize: bool | None = N
 
 
 def arguments(names: tuple[str, ...], local_dict, global_dict, frame) -> list[np.ndarray]:
-    """The arrays bound to ``names`` (``KeyError`` naming a missing one), checked for numexpr's kinds."""
+    """The arrays bound to ``names`` (``KeyError`` naming a missing one); ``ValueError`` for a dtype numexpr
+    has no kind for (unicode, object, datetime...)."""
     if local_dict is None:
         local_dict = frame.f_locals
     if global_dict is None:
@@ -76,10 +77,8 @@ def arguments(names: tuple[str, ...], local_dict, global_dict, frame) -> list[np
         except KeyError:
             value = global_dict[name]
         value = np.asarray(value)
-        if value.dtype.kind not in "biufc":
-            if kinds.of_dtype(value.dtype, name) == "bytes":
-                raise NotImplementedError(f"operand {name!r} is an array of bytes strings (dtype "
-                                          f"{value.dtype}), which fusenum.numexpr does not support yet")
+        if value.dtype.kind not in "biufcS":
+            kinds.of_dtype(value.dtype, name)  # numexpr's ValueError for the others
         values.append(value)
     return values
 

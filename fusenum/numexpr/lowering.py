@@ -62,10 +62,9 @@ def typed_signature(node: tree.Expr) -> tuple[str, bool]:
 
 
 def constant_value(value, kind: str) -> np.generic:
-    """A constant converted to ``kind`` as numexpr converts it."""
+    """A constant converted to ``kind`` as numexpr converts it (a str to ASCII bytes)."""
     if kind == "bytes":
-        raise NotImplementedError(f"the string constant {value!r}: bytes strings are not supported by "
-                                  f"fusenum.numexpr yet")
+        return np.bytes_(value.encode("ascii") if isinstance(value, str) else value)
     return _SCALAR[kind](value)
 
 
@@ -82,7 +81,8 @@ class _Lowering:
             if id(item) in self.done:
                 continue
             if item.op == "var":
-                self.done[id(item)] = nodes.cast(self.operands[item.value], kinds.DTYPE[item.kind])
+                operand = self.operands[item.value]
+                self.done[id(item)] = operand if item.kind == "bytes" else nodes.cast(operand, kinds.DTYPE[item.kind])
             elif item.op == "const":
                 self.done[id(item)] = nodes.const(constant_value(item.value, item.kind))
             elif not ready:
@@ -96,12 +96,15 @@ class _Lowering:
         kind = kinds.KIND[code]
         if arg.op == "const":
             return nodes.const(constant_value(arg.value, kind))
+        if kind == "bytes":
+            return self.done[id(arg)]
         return nodes.cast(self.done[id(arg)], kinds.DTYPE[kind])
 
     def _operation(self, node: tree.Expr) -> Node:
         codes, _ = typed_signature(node)
-        if "s" in codes:
-            raise NotImplementedError(f"{node.op}() of bytes strings is not supported by fusenum.numexpr yet")
+        if node.kind == "bytes":
+            raise NotImplementedError(f"{node.op}() of bytes strings gives bytes strings, which fusenum.numexpr "
+                                      f"does not return: bytes are only compared and searched (contains)")
         args = [self._operand(arg, code) for arg, code in zip(node.args, codes)]
         op, apply = node.op, self.builder.apply
         if op in kinds.REDUCTIONS:

@@ -256,11 +256,31 @@ def test_real_and_imag_attributes():
     assert ne.evaluate("(1.5 + 2j).imag").tolist() == 2.0
 
 
-@pytest.mark.parametrize("dtype", ["S3", "|S1"])
-def test_bytes_operands_are_not_supported_yet(dtype):
-    s = np.array([b"ab", b"c"], dtype)
-    with pytest.raises(NotImplementedError, match=r"operand 's' is an array of bytes strings \(dtype \|S"):
-        ne.evaluate("s == s")
+BYTES = np.array([b"abc", b"ab", b"", b"xabcx", b"a\x00b"], "S5")
+OTHER = np.array([b"ab", b"ab", b"", b"abc", b"b"], "S3")
+
+
+@pytest.mark.parametrize("expression, expected", [
+    ("s == t", [False, True, True, False, False]),
+    ("s != t", [True, False, False, True, True]),
+    ("s < t", [False, False, False, False, True]),
+    ("s >= t", [True, True, True, True, False]),
+    ("s == 'ab'", [False, True, False, False, False]),
+    ("'ab' < s", [True, False, False, True, False]),
+    ("contains(s, t)", [True, True, True, True, False]),     # an element ends at its first NUL
+    ("contains(s, 'ab') & ~(s == t)", [True, False, False, True, False]),
+])
+def test_bytes_are_compared_and_searched(expression, expected):
+    assert ne.evaluate(expression, local_dict={"s": BYTES, "t": OTHER}).tolist() == expected
+
+
+def test_bytes_results_and_arithmetic_are_refused():
+    with pytest.raises(NotImplementedError, match=r"copy\(\) of bytes strings gives bytes strings"):
+        ne.evaluate("s", local_dict={"s": BYTES})
+    with pytest.raises(NotImplementedError, match="couldn't find matching opcode for 'add_sss'"):
+        ne.evaluate("s + s", local_dict={"s": BYTES})
+    with pytest.raises(NotImplementedError, match="couldn't find matching opcode for 'eq_bsi'"):
+        ne.evaluate("s == 1", local_dict={"s": BYTES})
 
 
 def test_unsupported_dtypes_raise_numexprs_value_error():

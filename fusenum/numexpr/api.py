@@ -28,6 +28,9 @@ MAX_ENTRIES = 4096
 #: Marks this front end's plan-cache keys (a text's key in fusenum.evaluate starts with the text).
 _KEY = "fusenum.numexpr"
 
+#: ``sanitize=None`` means this: on, unless ``NUMEXPR_SANITIZE=0`` was set when fusenum.numexpr was imported.
+SANITIZE = syntax.default_sanitize()
+
 _programs: "OrderedDict[tuple, Program]" = OrderedDict()
 _last = threading.local()
 
@@ -48,13 +51,12 @@ def _optimization(kwargs: dict) -> str:
 
 def program(ex: str, optimization: str = "aggressive", sanitize: bool | None = None) -> Program:
     """The parsed, sanitized text (cached)."""
-    if not isinstance(ex, str):
+    if type(ex) is not str and not isinstance(ex, str):
         raise ValueError("must specify expression as a string")
-    if sanitize is None:
-        sanitize = syntax.default_sanitize()
-    key = (ex, optimization, bool(sanitize))
+    key = (ex, optimization, SANITIZE if sanitize is None else bool(sanitize))
     found = _programs.get(key)
     if found is None:
+        sanitize = key[2]
         if sanitize:
             syntax.check_sanitized(ex)
         found = _programs[key] = Program(syntax.parse(ex), optimization)
@@ -106,8 +108,7 @@ def evaluate(ex: str, local_dict: dict | None = None, global_dict: dict | None =
     typing, see :mod:`fusenum.numexpr`), and is also remembered for
     :func:`re_evaluate` unless ``disable_cache``.
     """
-    optimization = _optimization(kwargs)
-    prog = program(ex, optimization, sanitize)
+    prog = program(ex, _optimization(kwargs) if kwargs else "aggressive", sanitize)
     frame = sys._getframe(max(_frame_depth - 2, 1)) if local_dict is None or global_dict is None else None
     values = arguments(prog.names, local_dict, global_dict, frame)
     plan = _plan(prog, values)

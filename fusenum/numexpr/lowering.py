@@ -8,8 +8,10 @@ converted to it as numexpr converts them. The operation is then built through
 fusenum's :class:`~fusenum.ir.typing.Builder` on operands of one dtype, where
 NumPy's meaning is numexpr's, so fusion, SIMD, threads, tiers and caches are
 fusenum's own. The few opcodes whose meaning differs are built from op-table
-rows: ``abs`` of a complex number is a complex number, ``round`` of an integer is
-itself, ``max``/``min`` reductions skip NaN (C's ``fmax``/``fmin``).
+rows: ``abs`` of a complex number is a complex number (``sqrt(re*re + im*im)``),
+complex ``*`` and ``/`` are the textbook formulas, integer and complex ``**``
+follow numexpr's opcodes, ``round`` of an integer is itself, ``max``/``min``
+reductions skip NaN (C's ``fmax``/``fmin``).
 
 A plan template for the runtime's plan cache is :class:`Program`: the parsed
 text and the optimization level; typing happens when the runtime builds a
@@ -112,7 +114,11 @@ class _Lowering:
         if op == "copy" or (op == "round" and node.kind in ("int", "long")):
             return args[0]
         if op == "absolute" and node.kind == "complex":
-            return apply("complex", apply("absolute", args[0]), 0.0)
+            re, im = self._parts(args[0])
+            modulus = apply("sqrt", apply("add", apply("multiply", re, re), apply("multiply", im, im)))
+            return apply("complex", modulus, 0.0)
+        if op == "mul" and node.kind == "complex":
+            return self._complex_multiply(*args)
         if op == "ones_like":
             return apply("where", True, nodes.const(_SCALAR[node.kind](1)), args[0])
         if op == "pow" and node.kind in ("int", "long", "complex"):
@@ -142,6 +148,14 @@ class _Lowering:
     def _parts(self, z: Node) -> tuple[Node, Node]:
         return self.builder.apply("real", z), self.builder.apply("imag", z)
 
+    def _complex_multiply(self, a: Node, b: Node) -> Node:
+        """numexpr's complex product: the textbook formula (NumPy's loop fuses multiply-adds)."""
+        apply = self.builder.apply
+        (ar, ai), (br, bi) = self._parts(a), self._parts(b)
+        real = apply("subtract", apply("multiply", ar, br), apply("multiply", ai, bi))
+        imag = apply("add", apply("multiply", ar, bi), apply("multiply", ai, br))
+        return apply("complex", real, imag)
+
     def _complex_divide(self, a: Node, b: Node) -> Node:
         """numexpr's complex division: the textbook formula over ``|b|**2`` (NumPy scales, as Smith's
         algorithm does, so the two differ near overflow, at 0 and in the last bit)."""
@@ -153,13 +167,33 @@ class _Lowering:
         return apply("complex", apply("true_divide", real, norm), apply("true_divide", imag, norm))
 
     def _complex_power(self, a: Node, b: Node) -> Node:
-        """numexpr's complex power: 1 for a zero exponent, then 0 for a zero base, else ``a ** b``."""
+        """numexpr's complex power: 1 for a zero exponent, then 0 for a zero base; for a constant
+        integral real exponent under 100 in size, repeated squaring from 1 (then ``1 / r`` for a
+        negative one), else ``a ** b``."""
         apply = self.builder.apply
         (ar, ai), (br, bi) = self._parts(a), self._parts(b)
         zero_exponent = apply("bitwise_and", apply("equal", br, 0), apply("equal", bi, 0))
         zero_base = apply("bitwise_and", apply("equal", ar, 0), apply("equal", ai, 0))
         one, zero = nodes.const(np.complex128(1)), nodes.const(np.complex128(0))
-        return apply("where", zero_exponent, one, apply("where", zero_base, zero, apply("power", a, b)))
+        power = self._integral_complex_power(a, b) if b.op == "const" else None
+        if power is None:
+            power = apply("power", a, b)
+        return apply("where", zero_exponent, one, apply("where", zero_base, zero, power))
+
+    def _integral_complex_power(self, a: Node, b: Node) -> Node | None:
+        exponent = complex(b.value)
+        if exponent.imag != 0 or exponent.real != int(exponent.real) or not -100 < exponent.real < 100:
+            return None
+        count, bit = abs(int(exponent.real)), 1
+        result, square = nodes.const(np.complex128(1)), a
+        while True:
+            if count & bit:
+                result = self._complex_multiply(result, square)
+            bit <<= 1
+            if count < bit:
+                break
+            square = self._complex_multiply(square, square)
+        return self._complex_divide(nodes.const(np.complex128(1)), result) if exponent.real < 0 else result
 
     def _reduction(self, node: tree.Expr, x: Node) -> Node:
         axis = None if node.value == tree.ALL_AXES else node.value

@@ -206,6 +206,30 @@ def test_complex_division_uses_the_textbook_formula():
     np.testing.assert_array_equal(ne.evaluate("a / b"), expected)
 
 
+def test_complex_multiplication_and_abs_use_the_textbook_formulas():
+    a = np.array([1.1 + 2.3j, -3.7 + 0.1j, 1e-3 + 7.7j])
+    b = np.array([0.3 - 1.9j, 2.2 + 0.5j, -5.5 + 1e-4j])
+    expected = (a.real * b.real - a.imag * b.imag) + 1j * (a.real * b.imag + a.imag * b.real)
+    np.testing.assert_array_equal(ne.evaluate("a * b"), expected)
+    np.testing.assert_array_equal(ne.evaluate("abs(a)"), np.sqrt(a.real * a.real + a.imag * a.imag) + 0j)
+
+
+def test_complex_power_by_an_integral_constant_squares_from_one():
+    a = np.array([1.1 + 2.3j, -0.7 + 0.2j])
+
+    def times(x, y):
+        return (x.real * y.real - x.imag * y.imag) + 1j * (x.real * y.imag + x.imag * y.real)
+
+    square = times(a, a)
+    expected = times(times(np.ones(2, complex), a), times(square, square))  # bits 1 and 4 of 5
+    np.testing.assert_array_equal(ne.evaluate("a ** (5+0j)", optimization="moderate"), expected)
+    reciprocal = ne.evaluate("a ** (-5+0j)", optimization="moderate")
+    norm = expected.real * expected.real + expected.imag * expected.imag
+    np.testing.assert_array_equal(reciprocal, (expected.real / norm) + 1j * ((-expected.imag) / norm))
+    with pytest.raises(TypeError, match="int\\(\\) argument must be"):
+        ne.evaluate("a ** (5+0j)")  # numexpr's aggressive optimization takes int() of the exponent
+
+
 def test_complex_power_of_zero():
     a = np.array([0j, 0j, 1 + 1j])
     b = np.array([0j, 1 + 2j, 0j])

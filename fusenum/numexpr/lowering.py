@@ -9,7 +9,8 @@ fusenum's :class:`~fusenum.ir.typing.Builder` on operands of one dtype, where
 NumPy's meaning is numexpr's, so fusion, SIMD, threads, tiers and caches are
 fusenum's own. The few opcodes whose meaning differs are built from op-table
 rows: ``abs`` of a complex number is a complex number (``sqrt(re*re + im*im)``),
-complex ``*`` and ``/`` are the textbook formulas, integer and complex ``**``
+complex ``*`` and ``/`` are the textbook formulas, float ``//`` is
+``floor(a / b)`` and ``%`` is ``a - floor(a / b) * b``, integer and complex ``**``
 follow numexpr's opcodes, ``round`` of an integer is itself, ``max``/``min``
 reductions skip NaN (C's ``fmax``/``fmin``).
 
@@ -48,7 +49,10 @@ class Program:
     def tree(self, dtypes: list[np.dtype]) -> tree.Expr:
         """numexpr's tree for arrays of these dtypes."""
         variable_kinds = [kinds.of_dtype(dtype, name) for dtype, name in zip(dtypes, self.names)]
-        return tree.build(self.parsed.template, variable_kinds, self.optimization)
+        root = tree.build(self.parsed.template, variable_kinds, self.optimization)
+        _check_signatures(root)
+        tree.check_compilable(root)
+        return root
 
     def build(self, builder: Builder, operands: list) -> Node:
         root = self.tree([operand.dtype for operand in operands])
@@ -61,6 +65,17 @@ def typed_signature(node: tree.Expr) -> tuple[str, bool]:
     if node.op in kinds.REDUCTIONS:
         codes += "n"
     return kinds.signature(node.op, kinds.CODE[node.kind], codes)
+
+
+def _check_signatures(root: tree.Expr) -> None:
+    """Every operation has a signature: numexpr's ``NotImplementedError`` for the first one that has
+    none, in numexpr's order (each operation before its operands, operands left to right)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.op not in ("const", "var"):
+            typed_signature(node)
+            stack.extend(reversed(node.args))
 
 
 def constant_value(value, kind: str) -> np.generic:
@@ -117,6 +132,9 @@ class _Lowering:
             re, im = self._parts(args[0])
             modulus = apply("sqrt", apply("add", apply("multiply", re, re), apply("multiply", im, im)))
             return apply("complex", modulus, 0.0)
+        if op in ("floordiv", "mod") and node.kind in ("float", "double"):
+            quotient = apply("floor", apply("true_divide", *args))  # C's floor(a / b), not Python's //
+            return quotient if op == "floordiv" else apply("subtract", args[0], apply("multiply", quotient, args[1]))
         if op == "mul" and node.kind == "complex":
             return self._complex_multiply(*args)
         if op == "ones_like":

@@ -236,6 +236,34 @@ def test_complex_power_of_zero():
     assert ne.evaluate("a ** b").tolist() == [1, 0, 1]
 
 
+def test_float_floor_division_and_remainder_are_cs_formulas():
+    a = np.array([2.5, -7.5, 1.0, 5.0])
+    b = np.array([-np.inf, 2.0, 0.0, 0.3])
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(ne.evaluate("a // b"), np.floor(a / b))  # 2.5 // -inf is -0.0, not -1.0
+        np.testing.assert_array_equal(ne.evaluate("a % b"), a - np.floor(a / b) * b)
+
+
+def test_the_first_missing_opcode_is_found_from_the_root_down():
+    a, b = np.ones(2), np.ones(2, np.int8)
+    with pytest.raises(NotImplementedError, match="'lshift_ddd'"):
+        ne.evaluate("(a & b) << a")  # numexpr types '<<' before '&'
+
+
+def test_equality_with_a_function_on_the_right_puts_the_function_first():
+    a, b = np.ones(2), np.ones(2, np.uint8)
+    # Python asks numexpr's FuncNode (a subclass of OpNode) first, so complex(...) is the left operand
+    with pytest.raises(NotImplementedError, match="couldn't find matching opcode for 'or_fif'"):
+        ne.evaluate("((h ^ h) | b) == complex((b | h), 0)", local_dict={"h": a.astype(np.float16), "b": b})
+
+
+def test_array_constants_that_reach_the_program_raise_numexprs_type_error():
+    a = np.ones(2)
+    with pytest.raises(TypeError, match="unhashable type: 'numpy.ndarray'"):
+        ne.evaluate("copy(1) + a")
+    assert ne.evaluate("~copy(0) + a").tolist() == [0.0, 0.0]  # ~ of a 0-d array is a NumPy scalar
+
+
 def test_functions_of_numexpr():
     a = np.array([1.5, -2.5, 2.5, np.nan])
     i = np.array([3, -4], np.int16)

@@ -39,16 +39,26 @@ _SCALAR = {"bool": np.bool_, "int": np.int32, "long": np.int64, "float": np.floa
 
 
 class Program:
-    """A parsed numexpr text as a plan-cache template: typed for the arrays bound when planned."""
+    """A parsed numexpr text as a plan-cache template: typed for the arrays bound when planned.
 
-    __slots__ = ("parsed", "optimization", "names")
+    Its :attr:`names` are the names numexpr reads: those left in the tree built with every
+    name a ``double`` (as numexpr finds them), so ``where(1, a, b)`` reads only ``a``.
+    """
+
+    __slots__ = ("parsed", "optimization", "names", "_slots")
 
     def __init__(self, parsed: Parsed, optimization: str):
-        self.parsed, self.optimization, self.names = parsed, optimization, parsed.names
+        self.parsed, self.optimization = parsed, optimization
+        root = tree.build(parsed.template, ["double"] * len(parsed.names), optimization)
+        #: The template's name index of each name read, in sorted order (numexpr's input order).
+        self._slots = tuple(sorted(tree.variables(root)))
+        self.names = tuple(parsed.names[k] for k in self._slots)
 
     def tree(self, dtypes: list[np.dtype]) -> tree.Expr:
-        """numexpr's tree for arrays of these dtypes."""
-        variable_kinds = [kinds.of_dtype(dtype, name) for dtype, name in zip(dtypes, self.names)]
+        """numexpr's tree for arrays of these dtypes, one per name read."""
+        variable_kinds = ["double"] * len(self.parsed.names)
+        for slot, dtype, name in zip(self._slots, dtypes, self.names):
+            variable_kinds[slot] = kinds.of_dtype(dtype, name)
         root = tree.build(self.parsed.template, variable_kinds, self.optimization)
         _check_signatures(root)
         tree.check_compilable(root)
@@ -56,7 +66,7 @@ class Program:
 
     def build(self, builder: Builder, operands: list) -> Node:
         root = self.tree([operand.dtype for operand in operands])
-        return _Lowering(builder, operands).lower(root)
+        return _Lowering(builder, dict(zip(self._slots, operands))).lower(root)
 
 
 def typed_signature(node: tree.Expr) -> tuple[str, bool]:
@@ -86,8 +96,8 @@ def constant_value(value, kind: str) -> np.generic:
 
 
 class _Lowering:
-    def __init__(self, builder: Builder, operands: list):
-        self.builder, self.operands = builder, operands
+    def __init__(self, builder: Builder, operands: dict):
+        self.builder, self.operands = builder, operands  # by the template's name index
         self.done: dict[int, Node] = {}
 
     def lower(self, node: tree.Expr) -> Node:

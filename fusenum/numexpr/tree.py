@@ -344,6 +344,17 @@ def _evaluate(item: tuple, variable_kinds: list[str], optimization: str) -> obje
     return call(item[1], [sub(x) for x in item[2]], {key: sub(value) for key, value in item[3]})
 
 
+def variables(root: Expr) -> set[int]:
+    """The template name indices of the variables under ``root``."""
+    found, stack = set(), [root]
+    while stack:
+        node = stack.pop()
+        if node.op == "var":
+            found.add(node.value)
+        stack.extend(node.args)
+    return found
+
+
 def check_compilable(root: Expr) -> None:
     """numexpr's errors after typing: a 0-d array constant left in the program (``copy(1)``, which
     numexpr cannot hash), a reduction anywhere but at the root."""

@@ -2,6 +2,7 @@
 import os
 import subprocess
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from packaging.version import Version
 
 import fusenum
 import fusenum.numexpr as ne
+from fusenum.numexpr import settings
+from fusenum.numexpr.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[2]
 GLOBAL_ARRAY = np.arange(3.0)
@@ -133,10 +136,18 @@ def test_validate_then_re_evaluate():
 
 
 def test_re_evaluate_without_a_previous_call_raises_runtime_error():
-    message = "A previous evaluate() execution was not found"
-    result = _python("import fusenum.numexpr as ne\ntry:\n    ne.re_evaluate()\n"
-                     "except RuntimeError as e:\n    print(e)")
-    assert message in result.stdout, result.stderr
+    errors = []
+
+    def fresh_thread():  # the last call is kept per thread, as in numexpr
+        try:
+            ne.re_evaluate()
+        except RuntimeError as error:
+            errors.append(str(error))
+
+    thread = threading.Thread(target=fresh_thread)
+    thread.start()
+    thread.join()
+    assert errors and errors[0].startswith("A previous evaluate() execution was not found")
 
 
 def test_disable_cache_does_not_remember_the_call():
@@ -219,16 +230,35 @@ def test_detected_cores():
 
 
 @pytest.mark.parametrize("env, expected", [
-    ({"NUMEXPR_NUM_THREADS": "1"}, "1 1 64"),
-    ({"OMP_NUM_THREADS": "1"}, "1 1 64"),
-    ({"NUMEXPR_NUM_THREADS": "1", "OMP_NUM_THREADS": "2"}, "1 1 64"),
-    ({"NUMEXPR_MAX_THREADS": "1", "NUMEXPR_NUM_THREADS": "2"}, "1 1 1"),
-    ({"FUSENUM_NUM_THREADS": "2", "NUMEXPR_NUM_THREADS": "1"}, "2 2 64"),
+    ({"NUMEXPR_NUM_THREADS": "1"}, 1),
+    ({"OMP_NUM_THREADS": "1"}, 1),
+    ({"NUMEXPR_NUM_THREADS": "1", "OMP_NUM_THREADS": "2"}, 1),
+    ({"FUSENUM_NUM_THREADS": "2", "NUMEXPR_NUM_THREADS": "1"}, None),  # fusenum's own variable wins
+    ({}, None),                                                         # fusenum's default stays
 ])
-def test_environment_variables_set_the_threads_at_import(env, expected):
+def test_numexprs_thread_variables(monkeypatch, env, expected):
+    for name in ("NUMEXPR_NUM_THREADS", "OMP_NUM_THREADS", "FUSENUM_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    before = fusenum.get_num_threads()
+    try:
+        assert settings.initial_threads() == (before if expected is None else expected) == fusenum.get_num_threads()
+    finally:
+        fusenum.set_num_threads(before)
+
+
+@pytest.mark.parametrize("value, expected", [("4", 4), ("", 64), ("x", 64), ("0", 64)])
+def test_numexpr_max_threads(monkeypatch, value, expected):
+    monkeypatch.setenv("NUMEXPR_MAX_THREADS", value)
+    assert settings._max_threads() == expected
+
+
+def test_the_thread_variables_apply_at_import():
     result = _python("import fusenum, fusenum.numexpr as ne\n"
-                     "print(ne.nthreads, fusenum.get_num_threads(), ne.MAX_THREADS)", **env)
-    assert result.stdout.strip() == expected, result.stderr
+                     "print(ne.nthreads, fusenum.get_num_threads(), ne.MAX_THREADS)",
+                     NUMEXPR_MAX_THREADS="1", NUMEXPR_NUM_THREADS="2")
+    assert result.stdout.strip() == "1 1 1", result.stderr
 
 
 def test_vml_calls_are_accepted_no_ops():
@@ -245,16 +275,10 @@ def test_print_versions(capsys):
     assert f"Maximum number of threads: {ne.MAX_THREADS}" in text
 
 
-def test_python_m_runs_a_script_with_numexpr_installed(tmp_path):
-    script = tmp_path / "script.py"
-    script.write_text("import sys, numexpr\nprint(numexpr.__version__, sys.argv[1:])\n")
-    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-m", "fusenum.numexpr", str(script), "x"], capture_output=True,
-                            text=True, env=environment, timeout=120)
-    assert result.stdout.strip() == "2.14.2+fusenum ['x']", result.stderr
-    usage = subprocess.run([sys.executable, "-m", "fusenum.numexpr"], capture_output=True, text=True,
-                           env=environment, timeout=120)
-    assert usage.returncode == 2 and "usage: python -m fusenum.numexpr" in usage.stderr
+def test_python_m_usage(capsys):
+    assert main([]) == 2 and "usage: python -m fusenum.numexpr" in capsys.readouterr().err
+    assert main(["-m"]) == 2
+    assert main(["--help"]) == 0 and "usage:" in capsys.readouterr().out
 
 
 def test_fusenum_numexpr_environment_variable_installs_at_import():

@@ -140,10 +140,10 @@ def test_install_before_pandas_is_imported():
 
 def test_python_m_runs_a_pandas_script_on_fusenum(tmp_path):
     script = tmp_path / "frames.py"
-    script.write_text("import numpy as np, pandas as pd, numexpr\n"
+    script.write_text("import sys, numpy as np, pandas as pd, numexpr\n"
                       "df = pd.DataFrame({'a': np.arange(4.0)})\n"
-                      "print(numexpr.__version__, df.eval('a * 2').tolist())\n")
+                      "print(numexpr.__version__, df.eval('a * 2').tolist(), sys.argv[1:])\n")
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-m", "fusenum.numexpr", str(script)], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "fusenum.numexpr", str(script), "x"], capture_output=True,
                             text=True, env=environment, timeout=120)
-    assert result.stdout.strip() == "2.14.2+fusenum [0.0, 2.0, 4.0, 6.0]", result.stderr
+    assert result.stdout.strip() == "2.14.2+fusenum [0.0, 2.0, 4.0, 6.0] ['x']", result.stderr

@@ -80,7 +80,7 @@ def arguments(names: tuple[str, ...], local_dict, global_dict, frame) -> list[np
             value = global_dict[name]
         value = np.asarray(value)
         if value.dtype.kind not in "biufcS":
-            kinds.of_dtype(value.dtype, name)  # numexpr's ValueError for the others
+            kinds.of_dtype(value.dtype)  # numexpr's ValueError for the others
         values.append(value)
     return values
 

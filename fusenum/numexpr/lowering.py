@@ -58,8 +58,8 @@ class Program:
     def tree(self, dtypes: list[np.dtype]) -> tree.Expr:
         """numexpr's tree for arrays of these dtypes, one per name read."""
         variable_kinds = ["double"] * len(self.parsed.names)
-        for slot, dtype, name in zip(self._slots, dtypes, self.names):
-            variable_kinds[slot] = kinds.of_dtype(dtype, name)
+        for slot, dtype in zip(self._slots, dtypes):
+            variable_kinds[slot] = kinds.of_dtype(dtype)
         root = tree.build(self.parsed.template, variable_kinds, self.optimization)
         _check_signatures(root)
         tree.check_compilable(root)

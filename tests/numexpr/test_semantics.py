@@ -365,3 +365,9 @@ def test_a_zero_d_exponent_is_taken_by_value():
     i = np.arange(5)
     assert ne.evaluate("i ** e", local_dict={"i": i, "e": -1}).tolist() == [0, 1, 0, 0, 0]
     assert ne.evaluate("i ** e", local_dict={"i": i, "e": 3}).tolist() == [0, 1, 8, 27, 64]
+
+
+def test_text_nested_beyond_the_recursion_limit_raises_recursion_error():
+    a = np.ones(2)
+    with pytest.raises(RecursionError, match="expression nests too deeply"):
+        ne.evaluate("a" + "+a" * 5000)

@@ -1,4 +1,4 @@
-"""numexpr's calls: ``evaluate``, ``validate``, ``re_evaluate``, ``NumExpr`` and ``disassemble``.
+"""numexpr's calls: ``evaluate``, ``validate`` and ``re_evaluate`` (``NumExpr`` objects are in :mod:`.compiled`).
 
 The path of a call is fusenum's: the parsed text is cached per (text,
 options), each name is looked up (``local_dict``, then ``global_dict``, each

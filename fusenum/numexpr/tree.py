@@ -25,9 +25,9 @@ import numpy as np
 
 from . import kinds
 
-_BOOLEAN_MESSAGE = ("You can't use Python's standard boolean operators in NumExpr expressions. You should use "
-                    "their bitwise counterparts instead: '&' instead of 'and', '|' instead of 'or', and '~' "
-                    "instead of 'not'.")
+_BOOLEAN_MESSAGE = ("You can't use Python's standard boolean operators in NumExpr expressions. You should "
+                    "use their bitwise counterparts instead: '&' instead of 'and', '|' instead of 'or', "
+                    "and '~' instead of 'not'.")
 _SCALARS = (bool, np.int32, int, float, np.float64, complex, bytes, str)
 
 
@@ -68,7 +68,9 @@ def _node(x) -> Expr:
 
 
 def _op(name: str, args, kind: str | None = None, function: bool = False) -> Expr:
-    return Expr(name, kind if kind is not None else kinds.highest(a.kind for a in args), args, function=function)
+    if kind is None:
+        kind = kinds.highest(a.kind for a in args)
+    return Expr(name, kind, args, function=function)
 
 
 # ---- operators ---------------------------------------------------------------------------------------
@@ -88,7 +90,8 @@ _REFLECTED_SWAP = frozenset({"+", "*", "==", "!="})
 
 def _class_name(node: Expr) -> str:
     """The class numexpr's node for ``node`` has (its messages name it)."""
-    return {"var": "VariableNode", "const": "ConstantNode"}.get(node.op, "FuncNode" if node.function else "OpNode")
+    default = "FuncNode" if node.function else "OpNode"
+    return {"var": "VariableNode", "const": "ConstantNode"}.get(node.op, default)
 
 
 def binary(symbol: str, left, right, optimization: str) -> object:

@@ -138,7 +138,8 @@ def test_install_before_pandas_is_imported():
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment,
                             timeout=120)
-    assert result.stdout.split("\n")[:2] == ["True [1.0, 2.0, 3.0, 4.0, 5.0] [3, 4]", "True True 2.14.2"], result.stderr
+    expected = ["True [1.0, 2.0, 3.0, 4.0, 5.0] [3, 4]", "True True 2.14.2"]
+    assert result.stdout.split("\n")[:2] == expected, result.stderr
 
 
 def test_python_m_runs_a_pandas_script_on_fusenum(tmp_path):

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable, Mapping
 
 import numpy as np
@@ -91,7 +92,7 @@ class Op:
         """Whether every result is NumPy's bit for bit (else within :attr:`ulp` ULP)."""
         return self.ulp == 0
 
-    @property
+    @cached_property
     def spellings(self) -> tuple[str, ...]:
         """Every name a string may call this row by: ``names``, then NumPy's names for its function
         (its public ones, ``np.__all__``: importing numexpr adds ``np.expm1x``, which must not

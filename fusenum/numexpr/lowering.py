@@ -1,0 +1,253 @@
+"""numexpr's typing applied to its tree, then fusenum's shared IR.
+
+Each operation of the tree (:mod:`.tree`) gets the first signature numexpr has
+an opcode for (:func:`fusenum.numexpr.kinds.signature`); its operands are cast
+to that signature's kinds -- an array first to its own kind (int8 to int32,
+uint64 wrapping into int64, float16 to float32), then up -- and constants are
+converted to it as numexpr converts them. The operation is then built through
+fusenum's :class:`~fusenum.ir.typing.Builder` on operands of one dtype, where
+NumPy's meaning is numexpr's, so fusion, SIMD, threads, tiers and caches are
+fusenum's own. The few opcodes whose meaning differs are built from op-table
+rows: ``abs`` of a complex number is a complex number (``sqrt(re*re + im*im)``),
+complex ``*`` and ``/`` are the textbook formulas, float ``//`` is
+``floor(a / b)`` and ``%`` is ``a - floor(a / b) * b``, integer and complex ``**``
+follow numexpr's opcodes, ``round`` of an integer is itself, ``max``/``min``
+reductions skip NaN (C's ``fmax``/``fmin``).
+
+A plan template for the runtime's plan cache is :class:`Program`: the parsed
+text and the optimization level; typing happens when the runtime builds a
+plan for the bound arrays' dtypes.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import UnsupportedOperationError
+from ..ir import nodes
+from ..ir.nodes import Node
+from ..ir.operands import NeedsValue
+from ..ir.typing import Builder
+from . import kinds, tree
+from .syntax import Parsed
+
+#: numexpr opcodes and functions computed by the op-table row of another name.
+_ROWS = {"add": "add", "sub": "subtract", "mul": "multiply", "div": "true_divide", "floordiv": "floor_divide",
+         "mod": "remainder", "pow": "power", "and": "bitwise_and", "or": "bitwise_or", "xor": "bitwise_xor",
+         "lshift": "left_shift", "rshift": "right_shift", "eq": "equal", "ne": "not_equal", "gt": "greater",
+         "ge": "greater_equal", "neg": "negative", "invert": "invert", "round": "rint"}
+_SCALAR = {"bool": np.bool_, "int": np.int32, "long": np.int64, "float": np.float32, "double": np.float64,
+           "complex": np.complex128}
+
+
+class Program:
+    """A parsed numexpr text as a plan-cache template: typed for the arrays bound when planned.
+
+    Its :attr:`names` are the names numexpr reads: those left in the tree built with every
+    name a ``double`` (as numexpr finds them), so ``where(1, a, b)`` reads only ``a``.
+    """
+
+    __slots__ = ("parsed", "optimization", "names", "_slots")
+
+    def __init__(self, parsed: Parsed, optimization: str):
+        self.parsed, self.optimization = parsed, optimization
+        root = tree.build(parsed.template, ["double"] * len(parsed.names), optimization)
+        #: The template's name index of each name read, in sorted order (numexpr's input order).
+        self._slots = tuple(sorted(tree.variables(root)))
+        self.names = tuple(parsed.names[k] for k in self._slots)
+
+    def tree(self, dtypes: list[np.dtype]) -> tree.Expr:
+        """numexpr's tree for arrays of these dtypes, one per name read."""
+        variable_kinds = ["double"] * len(self.parsed.names)
+        for slot, dtype in zip(self._slots, dtypes):
+            variable_kinds[slot] = kinds.of_dtype(dtype)
+        root = tree.build(self.parsed.template, variable_kinds, self.optimization)
+        _check_signatures(root)
+        tree.check_compilable(root)
+        return root
+
+    def build(self, builder: Builder, operands: list) -> Node:
+        root = self.tree([operand.dtype for operand in operands])
+        return _Lowering(builder, dict(zip(self._slots, operands))).lower(root)
+
+
+def typed_signature(node: tree.Expr) -> tuple[str, bool]:
+    """The operand codes numexpr runs ``node`` with, and whether it is a function-table entry."""
+    codes = "".join(kinds.CODE[arg.kind] for arg in node.args)
+    if node.op in kinds.REDUCTIONS:
+        codes += "n"
+    return kinds.signature(node.op, kinds.CODE[node.kind], codes)
+
+
+def _check_signatures(root: tree.Expr) -> None:
+    """Every operation has a signature: numexpr's ``NotImplementedError`` for the first one that has
+    none, in numexpr's order (each operation before its operands, operands left to right)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.op not in ("const", "var"):
+            typed_signature(node)
+            stack.extend(reversed(node.args))
+
+
+def constant_value(value, kind: str) -> np.generic:
+    """A constant converted to ``kind`` as numexpr converts it (a str to ASCII bytes)."""
+    if kind == "bytes":
+        return np.bytes_(value.encode("ascii") if isinstance(value, str) else value)
+    return _SCALAR[kind](value)
+
+
+class _Lowering:
+    def __init__(self, builder: Builder, operands: dict):
+        self.builder, self.operands = builder, operands  # by the template's name index
+        self.done: dict[int, Node] = {}
+
+    def lower(self, node: tree.Expr) -> Node:
+        """``node``'s IR, of its kind's dtype (iteratively: trees can be deep)."""
+        stack = [(node, False)]
+        while stack:
+            item, ready = stack.pop()
+            if id(item) in self.done:
+                continue
+            if item.op == "var":
+                operand = self.operands[item.value]
+                if item.kind != "bytes":
+                    operand = nodes.cast(operand, kinds.DTYPE[item.kind])
+                self.done[id(item)] = operand
+            elif item.op == "const":
+                self.done[id(item)] = nodes.const(constant_value(item.value, item.kind))
+            elif not ready:
+                stack.append((item, True))
+                stack.extend((arg, False) for arg in item.args if arg.op != "const")
+            else:
+                self.done[id(item)] = self._operation(item)
+        return self.done[id(node)]
+
+    def _operand(self, arg: tree.Expr, code: str) -> Node:
+        kind = kinds.KIND[code]
+        if arg.op == "const":
+            return nodes.const(constant_value(arg.value, kind))
+        if kind == "bytes":
+            return self.done[id(arg)]
+        return nodes.cast(self.done[id(arg)], kinds.DTYPE[kind])
+
+    def _operation(self, node: tree.Expr) -> Node:
+        codes, _ = typed_signature(node)
+        if node.kind == "bytes":
+            raise NotImplementedError(f"{node.op}() of bytes strings gives bytes strings, which "
+                                      f"fusenum.numexpr does not return: bytes are only compared and "
+                                      f"searched (contains)")
+        args = [self._operand(arg, code) for arg, code in zip(node.args, codes)]
+        op, apply = node.op, self.builder.apply
+        if op in kinds.REDUCTIONS:
+            return self._reduction(node, args[0])
+        if op == "copy" or (op == "round" and node.kind in ("int", "long")):
+            return args[0]
+        if op == "absolute" and node.kind == "complex":
+            re, im = self._parts(args[0])
+            modulus = apply("sqrt", apply("add", apply("multiply", re, re), apply("multiply", im, im)))
+            return apply("complex", modulus, 0.0)
+        if op in ("floordiv", "mod") and node.kind in ("float", "double"):
+            quotient = apply("floor", apply("true_divide", *args))  # C's floor(a / b), not Python's //
+            if op == "floordiv":
+                return quotient
+            return apply("subtract", args[0], apply("multiply", quotient, args[1]))
+        if op == "mul" and node.kind == "complex":
+            return self._complex_multiply(*args)
+        if op == "ones_like":
+            return apply("where", True, nodes.const(_SCALAR[node.kind](1)), args[0])
+        if op == "pow" and node.args[1].op == "var":
+            self._exponent_by_value(node.args[1])
+        if op == "pow" and node.kind in ("int", "long", "complex"):
+            return (self._integer_power if node.kind != "complex" else self._complex_power)(*args)
+        if op == "div" and node.kind == "complex":
+            return self._complex_divide(*args)
+        if op == "div" and node.kind in ("int", "long"):
+            raise UnsupportedOperationError("numexpr's integer division 'div' (from 'x ** -1.0' with "
+                                            "optimization='moderate') is not implemented by fusenum.numexpr")
+        return apply(_ROWS.get(op, op), *args)
+
+    def _exponent_by_value(self, exponent: tree.Expr) -> None:
+        """A 0-d array exponent (pandas' ``df ** 2`` passes the 2 so) is taken by value: the plan is
+        specialised on it, so ``x ** 2`` squares instead of calling ``pow`` (within ``pow``'s ULP bound)."""
+        operand = self.operands[exponent.value]
+        if self.builder.may_be_zero_d(operand):
+            raise NeedsValue([self.builder.sources[operand.attr].key])
+
+    def _integer_power(self, a: Node, b: Node) -> Node:
+        """numexpr's integer power: ``1 / a`` in C's integer division for a negative exponent, else
+        ``pow`` in floating point converted back, which gives the type's minimum where the result
+        does not fit (NumPy's wraps around)."""
+        apply = self.builder.apply
+        negative = apply("less", b, 0)
+        exact = apply("power", a, apply("where", negative, 0, b))
+        estimate = apply("power", nodes.cast(a, np.dtype(np.float64)),
+                         nodes.cast(apply("where", negative, 0, b), np.dtype(np.float64)))
+        fits = apply("less", apply("absolute", estimate), float(2 ** (8 * a.dtype.itemsize - 1)))
+        smallest = nodes.const(a.dtype.type(np.iinfo(a.dtype).min))
+        one, minus_one, zero = (nodes.const(a.dtype.type(v)) for v in (1, -1, 0))
+        inverse = apply("where", apply("equal", a, 1), one,
+                        apply("where", apply("equal", a, -1), minus_one, zero))
+        return apply("where", negative, inverse, apply("where", fits, exact, smallest))
+
+    def _parts(self, z: Node) -> tuple[Node, Node]:
+        return self.builder.apply("real", z), self.builder.apply("imag", z)
+
+    def _complex_multiply(self, a: Node, b: Node) -> Node:
+        """numexpr's complex product: the textbook formula (NumPy's loop fuses multiply-adds)."""
+        apply = self.builder.apply
+        (ar, ai), (br, bi) = self._parts(a), self._parts(b)
+        real = apply("subtract", apply("multiply", ar, br), apply("multiply", ai, bi))
+        imag = apply("add", apply("multiply", ar, bi), apply("multiply", ai, br))
+        return apply("complex", real, imag)
+
+    def _complex_divide(self, a: Node, b: Node) -> Node:
+        """numexpr's complex division: the textbook formula over ``|b|**2`` (NumPy scales, as Smith's
+        algorithm does, so the two differ near overflow, at 0 and in the last bit)."""
+        apply = self.builder.apply
+        (ar, ai), (br, bi) = self._parts(a), self._parts(b)
+        norm = apply("add", apply("multiply", br, br), apply("multiply", bi, bi))
+        real = apply("add", apply("multiply", ar, br), apply("multiply", ai, bi))
+        imag = apply("subtract", apply("multiply", ai, br), apply("multiply", ar, bi))
+        return apply("complex", apply("true_divide", real, norm), apply("true_divide", imag, norm))
+
+    def _complex_power(self, a: Node, b: Node) -> Node:
+        """numexpr's complex power: 1 for a zero exponent, then 0 for a zero base; for a constant
+        integral real exponent under 100 in size, repeated squaring from 1 (then ``1 / r`` for a
+        negative one), else ``a ** b``."""
+        apply = self.builder.apply
+        (ar, ai), (br, bi) = self._parts(a), self._parts(b)
+        zero_exponent = apply("bitwise_and", apply("equal", br, 0), apply("equal", bi, 0))
+        zero_base = apply("bitwise_and", apply("equal", ar, 0), apply("equal", ai, 0))
+        one, zero = nodes.const(np.complex128(1)), nodes.const(np.complex128(0))
+        power = self._integral_complex_power(a, b) if b.op == "const" else None
+        if power is None:
+            power = apply("power", a, b)
+        return apply("where", zero_exponent, one, apply("where", zero_base, zero, power))
+
+    def _integral_complex_power(self, a: Node, b: Node) -> Node | None:
+        exponent = complex(b.value)
+        if exponent.imag != 0 or exponent.real != int(exponent.real) or not -100 < exponent.real < 100:
+            return None
+        count, bit = abs(int(exponent.real)), 1
+        result, square = nodes.const(np.complex128(1)), a
+        while True:
+            if count & bit:
+                result = self._complex_multiply(result, square)
+            bit <<= 1
+            if count < bit:
+                break
+            square = self._complex_multiply(square, square)
+        return self._complex_divide(nodes.const(np.complex128(1)), result) if exponent.real < 0 else result
+
+    def _reduction(self, node: tree.Expr, x: Node) -> Node:
+        axis = None if node.value == tree.ALL_AXES else node.value
+        builder = self.builder
+        if node.op in ("sum", "prod"):
+            return builder.reduce(node.op, x, axis, False, kinds.DTYPE[node.kind])
+        if node.kind not in ("float", "double"):
+            return builder.reduce(node.op, x, axis)
+        # C's fmax/fmin: NaN only where every element is NaN
+        nan = builder.apply("isnan", x)
+        extreme = -np.inf if node.op == "max" else np.inf
+        best = builder.reduce(node.op, builder.apply("where", nan, extreme, x), axis)
+        return builder.apply("where", builder.reduce("all", nan, axis), np.nan, best)

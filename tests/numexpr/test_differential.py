@@ -1,0 +1,265 @@
+"""Random expressions through the real numexpr and ``fusenum.numexpr``: the same dtype, the same
+values (bit for bit for arithmetic, within a ULP bound for transcendental functions and powers) and
+the same exception type (or a fusenum subclass of it).
+
+Expressions are drawn over numexpr's operators and functions (not NumPy's), with operands of every
+dtype numexpr accepts in every layout (tests/strategies.py), Python scalars bound to names and
+literals. Two cases numexpr itself gets wrong are left out, narrowly (see :func:`_hazards`):
+
+* an integer ``%`` or ``//`` by zero, or of the smallest integer by -1, kills numexpr's process
+  (SIGFPE) -- such draws are rejected before numexpr runs them;
+* numexpr rewrites ``x / c`` (``c`` a constant of ``x``'s float kind) into ``x * (1/c)``, up to an
+  ULP off the quotient, and its complex division, ``abs`` and ``sqrt`` use its own formulas: the
+  exact test rejects such draws, the ULP-bounded test (where they sit at the root) accepts either
+  numexpr's answer or NumPy's where numexpr's is further than the bound from NumPy's.
+"""
+from __future__ import annotations
+
+import sys
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+import fusenum
+from fusenum import numexpr as fusenum_numexpr
+from fusenum.ir.ops import OPS
+
+from ..strategies import LITERALS, Tree, array_operands, assert_same, scalar_operands, shapes
+from ..ulp import ulp_distance
+
+numexpr = pytest.importorskip("numexpr")
+
+UNARY = ("-", "+", "~")
+BINARY = ("+", "-", "*", "/", "//", "%", "**", "<<", ">>", "&", "|", "^", "<", "<=", ">", ">=", "==", "!=")
+# numexpr's functions whose results are exact (IEEE-defined, or defined by numexpr's own typing).
+EXACT_FUNCTIONS = {
+    1: ("abs", "sqrt", "ceil", "floor", "round", "trunc", "sign", "real", "imag", "conj",
+        "isnan", "isfinite", "isinf", "signbit", "copy", "ones_like"),
+    2: ("fmod", "nextafter", "copysign", "maximum", "minimum", "complex"),
+    3: ("where",),
+}
+TRANSCENDENTAL = {
+    1: ("sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh",
+        "arctanh", "exp", "expm1", "log", "log1p", "log10", "log2"),
+    2: ("arctan2", "hypot"),
+}
+# Roots of the ULP-bounded test, with NumPy's meaning of each (the fallback reference).
+INEXACT_ROOTS = {name: getattr(np, name) for names in TRANSCENDENTAL.values() for name in names}
+INEXACT_ROOTS.update({"**": np.power, "/": np.true_divide, "abs": np.abs, "sqrt": np.sqrt})
+# fusenum is within its op table's bound of NumPy; numexpr's libm is within about as much again.
+ULP_BOUND = 2 * OPS["sin"].ulp
+
+
+@dataclass(frozen=True)
+class NumexprTree(Tree):
+    """A :class:`Tree` that may also be numexpr's ``x.real`` / ``x.imag`` (kind ``attribute``)."""
+
+    def text(self) -> str:
+        if self.kind == "attribute":
+            return f"{self.children[0].text()}.{self.value}"
+        return super().text()
+
+    def has_names(self) -> bool:
+        return self.kind == "name" or any(c.has_names() for c in self.children)
+
+    def nodes(self):
+        """Every subtree, children before their parents."""
+        for child in self.children:
+            yield from child.nodes()
+        yield self
+
+
+def _unfolded(tree: NumexprTree, name: str) -> NumexprTree:
+    """``tree``, with its first child replaced by the name ``name`` where numexpr would fold it into a
+    constant with Python's own arithmetic: a power or shift of two constants (``9 ** 2**40`` takes
+    Python minutes and gigabytes), or a ``where`` of a constant condition (which folds into one of
+    its branches, which a power may fold further)."""
+    args = tree.children
+    folds = (tree.kind == "binary" and tree.value in ("**", "<<") and not any(c.has_names() for c in args)) or (
+        tree.kind == "call" and tree.value == "where" and not args[0].has_names())
+    return NumexprTree(tree.kind, tree.value, (NumexprTree("name", name),) + args[1:]) if folds else tree
+
+
+def exact_trees(names: list[str], max_leaves: int = 8):
+    """Expressions over numexpr's operators and exact functions."""
+    leaves = st.one_of(st.sampled_from(names).map(lambda n: NumexprTree("name", n)),
+                       LITERALS.map(lambda v: NumexprTree("literal", v)))
+
+    def extend(children):
+        unary = st.builds(lambda s, c: NumexprTree("unary", s, (c,)), st.sampled_from(UNARY), children)
+        binary = st.builds(lambda s, a, b: _unfolded(NumexprTree("binary", s, (a, b)), names[0]),
+                           st.sampled_from(BINARY), children, children)
+        attribute = st.builds(lambda s, c: NumexprTree("attribute", s, (c,)), st.sampled_from(["real", "imag"]),
+                              children)
+        calls = [st.builds(lambda n, *args: _unfolded(NumexprTree("call", n, args), names[0]),
+                           st.sampled_from(EXACT_FUNCTIONS[arity]), *[children] * arity) for arity in EXACT_FUNCTIONS]
+        return st.one_of(unary, binary, binary, attribute, *calls)
+
+    return st.recursive(leaves, extend, max_leaves=max_leaves)
+
+
+@st.composite
+def operands(draw, max_names: int = 4) -> dict:
+    """Arrays of every dtype and layout broadcasting together, and now and then a Python scalar."""
+    shape = draw(shapes())
+    return {"abcd"[i]: draw(scalar_operands()) if draw(st.integers(0, 9)) == 0 else draw(array_operands(shape))
+            for i in range(draw(st.integers(1, max_names)))}
+
+
+@st.composite
+def exact_cases(draw):
+    values = draw(operands())
+    return draw(exact_trees(list(values))), values
+
+
+@st.composite
+def inexact_cases(draw):
+    """A transcendental function, a power, a division, ``abs`` or ``sqrt`` of exact expressions."""
+    values = draw(operands(max_names=3))
+    root = draw(st.sampled_from(sorted(INEXACT_ROOTS)))
+    arity = 2 if root in ("**", "/") or root in TRANSCENDENTAL[2] else 1
+    args = tuple(draw(exact_trees(list(values), max_leaves=3)) for _ in range(arity))
+    return _unfolded(NumexprTree("binary" if root in ("**", "/") else "call", root, args), "a"), values
+
+
+def run(module, tree: NumexprTree, values: dict):
+    """``module.evaluate(tree)``: ``(np.ndarray, None)`` or ``(None, exception)``."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            return module.evaluate(tree.text(), local_dict=dict(values)), None
+        except Exception as exc:  # noqa: BLE001 -- numexpr's error is the expected answer
+            return None, exc
+
+
+def _divides_into_a_trap(tree: NumexprTree, results: dict) -> bool:
+    """An integer ``%`` or ``//`` whose divisor has a zero, or -1 against the smallest integer: numexpr
+    computes it with C's ``%`` and ``/``, which trap (SIGFPE) there."""
+    if not (tree.kind == "binary" and tree.value in ("%", "//")):
+        return False
+    a, b = (np.asarray(results[c]) for c in tree.children)
+    kind = np.result_type(a, b)
+    if kind.kind not in "iu":
+        return False
+    a, b = np.broadcast_arrays(a, b)
+    smallest = np.iinfo(a.dtype).min if a.dtype.kind == "i" else None
+    return bool((b == 0).any() or (smallest is not None and ((a == smallest) & (b == -1)).any()))
+
+
+def _hazards(tree: NumexprTree, values: dict) -> tuple[bool, set]:
+    """``(traps, approximate)`` for ``tree`` under the real numexpr, found by running each subtree
+    through it, children first, so that no trapping subtree ever runs: whether it may trap, and the
+    subtrees numexpr computes approximately (see the module docstring). A subtree numexpr refuses on
+    its own may still work inside ``tree`` (``arccos(copy(0))`` but not ``copy(0)``): what is above
+    it counts as approximate, and as trapping if it divides."""
+    results, approximate = {}, set()
+    for node in tree.nodes():
+        if node in results:
+            continue
+        unknown = any(results[c] is None for c in node.children)
+        divides = node.kind == "binary" and node.value in ("%", "//")
+        if divides and (unknown or _divides_into_a_trap(node, results)):
+            return True, approximate
+        results[node], _ = run(numexpr, node, values)
+        if results[node] is not None and (unknown or _approximate(node, results[node], results)):
+            approximate.add(node)
+    return False, approximate
+
+
+def _numexpr_bug(error: Exception | None) -> bool:
+    """numexpr folds a function of constants whose NumPy result is an array (``copy(0)``,
+    ``ones_like(1)``) into a constant it cannot hash: a TypeError from inside its compiler."""
+    return isinstance(error, TypeError) and "unhashable type: 'numpy.ndarray'" in str(error)
+
+
+def _approximate(node: NumexprTree, result: np.ndarray, results: dict) -> bool:
+    if node.kind not in ("binary", "call") or node.value not in ("/", "**", "abs", "sqrt"):
+        return False
+    kinds = [np.asarray(results[c]).dtype for c in node.children]
+    if node.value == "/":
+        constant_divisor = not node.children[1].has_names() and kinds[0] == kinds[1]
+        return result.dtype.kind == "c" or (constant_divisor and result.dtype.kind == "f")
+    if node.value == "**":
+        return result.dtype.kind in "fc"
+    return result.dtype.kind == "c" or kinds[0].kind == "c"
+
+
+def _same_error(expected: Exception, got: Exception | None) -> None:
+    assert got is not None, f"numexpr raised {expected!r}, fusenum.numexpr returned a result"
+    same = type(got) is type(expected) or (isinstance(got, fusenum.FusenumError) and isinstance(got, type(expected)))
+    assert same, f"numexpr raised {expected!r}, fusenum.numexpr {got!r}"
+
+
+def _real_numexpr_is_loaded() -> None:
+    """``fusenum.numexpr.install()`` makes ``import numexpr`` give fusenum's module: this test needs
+    the real one."""
+    assert numexpr.evaluate is not fusenum_numexpr.evaluate and "fusenum" not in numexpr.__version__, (
+        "the real numexpr is not loaded", sys.modules.get("numexpr"))
+
+
+@given(exact_cases())
+def test_exact_expressions_match_numexpr(simd, case):
+    _real_numexpr_is_loaded()
+    tree, values = case
+    traps, approximate = _hazards(tree, values)
+    assume(not traps and not approximate)
+    expected, error = run(numexpr, tree, values)
+    assume(not _numexpr_bug(error))
+    got, got_error = run(fusenum_numexpr, tree, values)
+    if error is not None:
+        _same_error(error, got_error)
+        return
+    assert got_error is None, f"numexpr returned {expected.dtype}, fusenum.numexpr raised {got_error!r}"
+    assert got.dtype == expected.dtype, (got.dtype, expected.dtype)
+    assert_same(expected, got)
+
+
+@given(inexact_cases())
+def test_transcendental_expressions_match_numexpr(simd, case):
+    _real_numexpr_is_loaded()
+    tree, values = case
+    traps, approximate = _hazards(tree, values)
+    assume(not traps and approximate <= {tree})  # only the root may be approximate
+    expected, error = run(numexpr, tree, values)
+    assume(not _numexpr_bug(error))
+    got, got_error = run(fusenum_numexpr, tree, values)
+    if error is not None:
+        _same_error(error, got_error)
+        return
+    assert got_error is None, f"numexpr returned {expected.dtype}, fusenum.numexpr raised {got_error!r}"
+    assert got.dtype == expected.dtype and got.shape == expected.shape, (got.dtype, expected.dtype)
+    if expected.dtype.kind not in "fc":
+        assert_same(expected, got)
+        return
+    reference = _numpy_reference(tree, values, expected.dtype)
+    if reference is None:  # numexpr refuses an argument on its own (it folds ``copy(0)`` badly): no fallback
+        reference = expected
+    for part in (np.real, np.imag) if expected.dtype.kind == "c" else (np.asarray,):
+        _within_bound(part(expected), part(got), part(reference), tree.text())
+
+
+def _numpy_reference(tree: NumexprTree, values: dict, dtype: np.dtype) -> np.ndarray | None:
+    """NumPy's function of the root, on numexpr's values of its arguments cast to the result's kind."""
+    args = [run(numexpr, c, values)[0] for c in tree.children]
+    if any(a is None for a in args):
+        return None
+    cast = np.complex128 if any(a.dtype.kind == "c" for a in args) else dtype
+    with np.errstate(all="ignore"):
+        reference = np.asarray(INEXACT_ROOTS[tree.value](*(a.astype(cast) for a in args)))
+    # numexpr folds a complex constant with a zero imaginary part into a real one
+    return (reference if dtype.kind == "c" else reference.real).astype(dtype)
+
+
+def _within_bound(expected: np.ndarray, got: np.ndarray, reference: np.ndarray, text: str) -> None:
+    """Within ULP_BOUND of numexpr, or of NumPy where numexpr is further than that from NumPy."""
+    expected, got, reference = (np.ascontiguousarray(x) for x in (expected, got, reference))
+    near_numexpr = ulp_distance(expected, got) <= ULP_BOUND
+    numexpr_off = ulp_distance(reference, expected) > ULP_BOUND
+    near_numpy = ulp_distance(reference, got) <= ULP_BOUND
+    bad = ~(near_numexpr | (numexpr_off & near_numpy))
+    assert not bad.any(), (f"{text}: numexpr {expected[bad][:4]}, fusenum.numexpr {got[bad][:4]}, "
+                           f"NumPy {reference[bad][:4]}")

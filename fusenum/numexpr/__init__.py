@@ -1,0 +1,50 @@
+"""fusenum.numexpr: numexpr's API and meaning, computed by fusenum.
+
+    import fusenum.numexpr as ne
+    ne.evaluate("2*a + 3*b")            # numexpr's result dtype and errors, fusenum's kernels
+    ne.install()                        # `import numexpr` (and pandas) now use this module
+
+Everything numexpr 2.14 exports is here: :func:`evaluate` (every keyword),
+:func:`re_evaluate`, :func:`validate`, :func:`NumExpr`, :func:`disassemble`,
+thread control (:func:`set_num_threads`, :func:`get_num_threads`,
+:func:`detect_number_of_cores`, :func:`detect_number_of_threads`, :data:`ncores`,
+:data:`nthreads`, :data:`MAX_THREADS`), the VML calls (no-ops: see
+:mod:`.settings`), :func:`print_versions` and ``__version__`` (numexpr's, with a
+``+fusenum`` local part). numexpr defines no exception classes of its own; this
+module raises the built-in exceptions numexpr raises in the same cases
+(``NotImplementedError`` where numexpr has no opcode, ``KeyError`` for an
+unbound name, ``ValueError`` for sanitized text, ``TypeError``, ``RuntimeError``,
+``SyntaxError``), or fusenum's exceptions, which subclass them.
+
+Where numexpr's meaning differs from NumPy's this module follows numexpr
+(:mod:`.kinds`, :mod:`.tree`, :mod:`.lowering`): int8/int16 compute in int32,
+uint32 and uint64 in int64, float16 in float32, complex64 in complex128; int64
+with float32 is float32; a Python int constant is int32 when it fits; ``/`` of
+integers is float64; ``~`` of floats and ``-`` of bools raise
+``NotImplementedError``. ``fusenum.evaluate`` keeps NumPy's meaning. The two
+share the plan cache, kernels, threads and tiers.
+
+This package is the top layer: it may import every fusenum stage, and none
+imports it.
+"""
+from .api import evaluate, re_evaluate, validate
+from .compiled import NumExpr, disassemble
+from .drop_in import install, installed, uninstall
+from .settings import (MAX_THREADS, NUMEXPR_VERSION, detect_number_of_cores, detect_number_of_threads,
+                       get_num_threads, get_vml_num_threads, get_vml_version, initial_threads, print_versions,
+                       set_num_threads, set_vml_accuracy_mode, set_vml_num_threads, use_vml)
+
+__version__ = f"{NUMEXPR_VERSION}+fusenum"
+version = __version__
+
+#: Processors online, as numexpr counts them.
+ncores = detect_number_of_cores()
+#: Threads in use after numexpr's environment variables were applied at import.
+nthreads = initial_threads()
+
+__all__ = [
+    "evaluate", "re_evaluate", "validate", "NumExpr", "disassemble", "set_num_threads", "get_num_threads",
+    "detect_number_of_cores", "detect_number_of_threads", "ncores", "nthreads", "MAX_THREADS", "use_vml",
+    "get_vml_version", "set_vml_accuracy_mode", "set_vml_num_threads", "get_vml_num_threads",
+    "print_versions", "install", "uninstall", "installed", "__version__",
+]

@@ -1,0 +1,155 @@
+"""numexpr's calls: ``evaluate``, ``validate``, ``re_evaluate``, ``NumExpr`` and ``disassemble``.
+
+The path of a call is fusenum's: the parsed text is cached per (text,
+options), each name is looked up (``local_dict``, then ``global_dict``, each
+defaulting to the caller's frame ``_frame_depth`` levels up, as numexpr counts)
+and converted with ``np.asarray``, and the plan -- typed with numexpr's rules by
+:class:`~fusenum.numexpr.lowering.Program` -- comes from the plan cache every
+fusenum front end shares, keyed on the text, the options and the dtypes.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+from collections import OrderedDict
+
+import numpy as np
+
+from ..runtime import PLANS, Plan, cached_plan, caches, execute
+from . import kinds, syntax
+from .lowering import Program
+
+#: Options numexpr accepts as keyword arguments: name -> (allowed values, default).
+CONTEXT = {"optimization": (("none", "moderate", "aggressive"), "aggressive"),
+           "truediv": ((False, True, "auto"), "auto")}
+#: Parsed texts kept (least recently parsed are dropped first).
+MAX_ENTRIES = 4096
+#: Marks this front end's plan-cache keys (a text's key in fusenum.evaluate starts with the text).
+_KEY = "fusenum.numexpr"
+
+_programs: "OrderedDict[tuple, Program]" = OrderedDict()
+_last = threading.local()
+
+
+def _optimization(kwargs: dict) -> str:
+    """numexpr's options from ``kwargs``: the optimization level (``truediv`` changes nothing in
+    Python 3, where ``/`` is always true division); ``ValueError`` for anything else."""
+    context = {}
+    for name, (allowed, default) in CONTEXT.items():
+        value = kwargs.pop(name, default)
+        if value not in allowed:
+            raise ValueError(f"'{name}' must be one of {allowed}")
+        context[name] = value
+    if kwargs:
+        raise ValueError(f"Unknown keyword argument '{next(iter(kwargs))}'")
+    return context["optimization"]
+
+
+def program(ex: str, optimization: str = "aggressive", sanitize: bool | None = None) -> Program:
+    """The parsed, sanitized text (cached)."""
+    if not isinstance(ex, str):
+        raise ValueError("must specify expression as a string")
+    if sanitize is None:
+        sanitize = syntax.default_sanitize()
+    key = (ex, optimization, bool(sanitize))
+    found = _programs.get(key)
+    if found is None:
+        if sanitize:
+            syntax.check_sanitized(ex)
+        found = _programs[key] = Program(syntax.parse(ex), optimization)
+        if len(_programs) > MAX_ENTRIES:
+            _programs.popitem(last=False)
+    return found
+
+
+def arguments(names: tuple[str, ...], local_dict, global_dict, frame) -> list[np.ndarray]:
+    """The arrays bound to ``names`` (``KeyError`` naming a missing one), checked for numexpr's kinds."""
+    if local_dict is None:
+        local_dict = frame.f_locals
+    if global_dict is None:
+        global_dict = frame.f_globals
+    values = []
+    for name in names:
+        try:
+            value = local_dict[name]
+        except KeyError:
+            value = global_dict[name]
+        value = np.asarray(value)
+        if value.dtype.kind not in "biufc":
+            if kinds.of_dtype(value.dtype, name) == "bytes":
+                raise NotImplementedError(f"operand {name!r} is an array of bytes strings (dtype "
+                                          f"{value.dtype}), which fusenum.numexpr does not support yet")
+        values.append(value)
+    return values
+
+
+def _plan(prog: Program, values: list[np.ndarray]) -> Plan:
+    key = (_KEY, prog.parsed.text, prog.optimization, *[value.dtype for value in values])
+    plan = PLANS.get(key)
+    if type(plan) is not Plan:
+        plan = cached_plan(key, prog, values)
+    return plan
+
+
+def evaluate(ex: str, local_dict: dict | None = None, global_dict: dict | None = None,
+             out: np.ndarray | None = None, order: str = "K", casting: str = "same_kind",
+             sanitize: bool | None = None, _frame_depth: int = 3, disable_cache: bool = False,
+             **kwargs) -> np.ndarray:
+    """Evaluate array expression ``ex`` with numexpr's meaning, in one compiled fusenum pass.
+
+    As ``numexpr.evaluate``: names are looked up in ``local_dict`` then
+    ``global_dict`` (by default the caller's locals and globals); ``out``,
+    ``order`` and ``casting`` as in NumPy; ``sanitize`` (default: on unless
+    ``NUMEXPR_SANITIZE=0``) rejects text numexpr's sanitizer rejects;
+    ``optimization`` (``'none'``, ``'moderate'``, ``'aggressive'``) and
+    ``truediv`` as numexpr takes them. The result has numexpr's dtype (its
+    typing, see :mod:`fusenum.numexpr`), and is also remembered for
+    :func:`re_evaluate` unless ``disable_cache``.
+    """
+    optimization = _optimization(kwargs)
+    prog = program(ex, optimization, sanitize)
+    frame = sys._getframe(max(_frame_depth - 2, 1)) if local_dict is None or global_dict is None else None
+    values = arguments(prog.names, local_dict, global_dict, frame)
+    plan = _plan(prog, values)
+    if not disable_cache:
+        _last.state = (prog, out, order, casting)
+    return execute(plan, values, prog.names, out, order, casting)
+
+
+def validate(ex: str, local_dict: dict | None = None, global_dict: dict | None = None,
+             out: np.ndarray | None = None, order: str = "K", casting: str = "safe",
+             _frame_depth: int = 2, sanitize: bool | None = None, **kwargs) -> Exception | None:
+    """Check ``ex`` and its operands as :func:`evaluate` would, typing it (and so compiling its plan)
+    without computing; remember it for :func:`re_evaluate`. Returns None, or the exception."""
+    try:
+        prog = program(ex, _optimization(kwargs), sanitize)
+        frame = sys._getframe(max(_frame_depth - 1, 1)) if local_dict is None or global_dict is None else None
+        _plan(prog, arguments(prog.names, local_dict, global_dict, frame))
+        _last.state = (prog, out, order, casting)
+    except Exception as error:  # numexpr's contract: the exception is returned, not raised
+        return error
+    return None
+
+
+def re_evaluate(local_dict: dict | None = None, global_dict: dict | None = None,
+                _frame_depth: int = 2) -> np.ndarray:
+    """Evaluate the last expression given to :func:`evaluate` or :func:`validate` (in this thread)
+    again, with the values its names are bound to now."""
+    state = getattr(_last, "state", None)
+    if state is None:
+        raise RuntimeError("A previous evaluate() execution was not found, please call `validate` or "
+                           "`evaluate` once before `re_evaluate`")
+    prog, out, order, casting = state
+    frame = sys._getframe(max(_frame_depth - 1, 1)) if local_dict is None or global_dict is None else None
+    return run(prog, arguments(prog.names, local_dict, global_dict, frame), out, order, casting)
+
+
+def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: str, casting: str) -> np.ndarray:
+    """``prog`` on arrays bound to its names in order."""
+    return execute(_plan(prog, values), values, prog.names, out, order, casting)
+
+
+@caches.owner
+def _clear() -> None:
+    _programs.clear()
+    _last.__dict__.clear()

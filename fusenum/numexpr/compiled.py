@@ -1,0 +1,176 @@
+"""``NumExpr`` (an expression compiled for a signature) and ``disassemble``.
+
+``NumExpr(ex, signature)`` types ``ex`` for the given kinds (names not in the
+signature are ``double``, as in numexpr) and calls with arrays in the
+signature's order; an array is cast to its slot's kind under the ``safe`` rule,
+with NumPy's iterator message otherwise. Its plan is fusenum's, from the shared
+plan cache.
+
+``disassemble`` lists the program in numexpr's shape -- one row per
+operation, ``[opcode, destination, operand, operand]`` with ``r0`` the output,
+``r1[a]`` the inputs, ``c3[2.0]`` the constants and ``t5`` the temporaries --
+built from the same typed tree fusenum compiles. Where numexpr shows
+``func_ddn`` and the number of a function in its table, the row names the
+function (``sin_dd``); temporaries are not reused as numexpr's register
+allocator reuses them. :attr:`NumExpr.ir` is fusenum's IR for the signature,
+what the kernel computes.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..ir.typing import Builder
+from . import api, kinds, tree
+from .lowering import Program, typed_signature
+
+#: Signature types numexpr accepts, by kind (``float`` is float32 and ``double`` float64, as in numexpr).
+_TYPE_KIND = {bool: "bool", np.bool_: "bool", np.int32: "int", np.int64: "long", float: "float",
+              np.float32: "float", np.float64: "double", complex: "complex", np.complex128: "complex",
+              bytes: "bytes", str: "bytes"}
+
+
+class NumExpr:
+    """``ex`` compiled for ``signature`` (a list of ``(name, type)`` pairs); call it with the arrays."""
+
+    def __init__(self, ex: str, signature=(), sanitize: bool = True, **kwargs):
+        self._program = api.program(ex, api._optimization(dict(kwargs)), sanitize)
+        declared = dict(signature)
+        unknown = set(declared) - set(self._program.names)
+        if signature and (unknown or len(declared) != len(self._program.names)):
+            raise ValueError(f"input names ({[name for name, _ in signature]}) don't match those found in "
+                             f"expression ({set(self._program.names)})")
+        self.input_names = tuple(name for name, _ in signature) if signature else self._program.names
+        kinds_by_name = {name: _kind_of_type(declared.get(name, np.float64)) for name in self.input_names}
+        self._kinds = tuple(kinds_by_name[name] for name in self.input_names)
+        self._order = [self.input_names.index(name) for name in self._program.names]
+        self.signature = "".join(kinds.CODE[kind] for kind in self._kinds).encode("ascii")
+        self._root = self._program.tree([kinds.DTYPE[kinds_by_name[name]] for name in self._program.names])
+
+    @property
+    def ir(self):
+        """fusenum's IR for this signature: the root node of what the kernel computes."""
+        builder = Builder()
+        operands = [builder.array(k, kinds.DTYPE[self._kinds[i]], name)
+                    for k, (i, name) in enumerate(zip(self._order, self._program.names))]
+        return builder.finish(self._program.build(builder, operands))[0]
+
+    @property
+    def program(self) -> Program:
+        return self._program
+
+    @property
+    def constants(self) -> tuple:
+        return tuple(value for value, _ in _constants(self._root))
+
+    def __call__(self, *args, **kwargs) -> np.ndarray:
+        if len(args) != len(self._kinds):
+            raise ValueError("number of inputs doesn't match program")
+        if kwargs and "ex_uses_vml" not in kwargs:
+            raise ValueError("ex_uses_vml parameter is required")
+        kwargs.pop("ex_uses_vml", None)
+        values = [_converted(np.asarray(value), kind, position)
+                  for position, (value, kind) in enumerate(zip(args, self._kinds), start=1)]
+        ordered = [values[i] for i in self._order]
+        return api.run(self._program, ordered, kwargs.get("out"), kwargs.get("order", "K"),
+                       kwargs.get("casting", "safe"))
+
+    def run(self, *args, **kwargs) -> np.ndarray:
+        """The same as calling the object."""
+        return self(*args, **kwargs)
+
+
+def _kind_of_type(kind_type) -> str:
+    try:
+        return _TYPE_KIND[kind_type]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown type {kind_type!r} in the signature (use bool, numpy.int32, numpy.int64, "
+                         f"float (float32), numpy.float64, complex or bytes)") from None
+
+
+def _converted(value: np.ndarray, kind: str, position: int) -> np.ndarray:
+    """``value`` as numexpr's iterator gives it to a slot of ``kind``: as is if already of that
+    kind, else cast under the ``safe`` rule."""
+    if value.dtype.kind in "biufcSU" and kinds.of_dtype(value.dtype, "") == kind:
+        return value
+    target = kinds.DTYPE[kind]
+    if not np.can_cast(value.dtype, target, "safe"):
+        raise TypeError(f"Iterator operand {position} dtype could not be cast from {value.dtype!r} to "
+                        f"{target!r} according to the rule 'safe'")
+    return value.astype(target)
+
+
+def _constants(root: tree.Expr) -> list[tuple]:
+    """The constants of the typed program, each once, as ``(value, kind)``, in order of use."""
+    found: dict[tuple, None] = {}
+    for node in _operations(root):
+        codes, _ = typed_signature(node)
+        for arg, code in zip(node.args, codes):
+            if arg.op == "const":
+                found.setdefault((_numexpr_constant(arg.value, kinds.KIND[code]), code), None)
+    return [(value, kinds.KIND[code]) for value, code in found]
+
+
+def _numexpr_constant(value, kind: str):
+    return value.encode("ascii") if isinstance(value, str) else (
+        value if kind == "bytes" else np.dtype(kinds.DTYPE[kind]).type(value))
+
+
+def _operations(root: tree.Expr) -> list[tree.Expr]:
+    """The operations under ``root``, operands first, each once."""
+    order, seen, stack = [], set(), [(root, False)]
+    while stack:
+        node, ready = stack.pop()
+        if id(node) in seen or node.op in ("const", "var"):
+            continue
+        if ready:
+            seen.add(id(node))
+            order.append(node)
+        else:
+            stack.append((node, True))
+            stack.extend((arg, False) for arg in reversed(node.args))
+    return order
+
+
+def disassemble(nex: NumExpr) -> list[list]:
+    """``nex``'s program as numexpr lists it: ``[opcode, destination, operand, ...]`` rows."""
+    return _Listing(nex).rows
+
+
+class _Listing:
+    """numexpr's registers: ``r0`` the output, ``r1...`` the inputs, then constants, then temporaries."""
+
+    def __init__(self, nex: NumExpr):
+        self.names = nex._program.names
+        self.inputs = {name: f"r{k}[{name}]".encode() for k, name in enumerate(nex.input_names, start=1)}
+        first_constant = 1 + len(nex.input_names)
+        self.constants = {key: first_constant + k for k, key in enumerate(_constants(nex._root))}
+        self.next_temporary = first_constant + len(self.constants)
+        self.registers: dict[int, bytes] = {}
+        self.rows: list[list] = []
+        for node in _operations(nex._root):
+            self._row(node, node is nex._root)
+        self.rows = [row + [None] * (4 - len(row)) for row in self.rows]
+
+    def _temporary(self) -> bytes:
+        self.next_temporary += 1
+        return f"t{self.next_temporary - 1}".encode()
+
+    def _row(self, node: tree.Expr, is_root: bool) -> None:
+        codes, _ = typed_signature(node)
+        operands = [self._operand(arg, code) for arg, code in zip(node.args, codes)]
+        destination = b"r0" if is_root else self.registers.setdefault(id(node), self._temporary())
+        if node.op in kinds.REDUCTIONS:
+            operands.append(node.value)
+        self.rows.append([f"{node.op}_{kinds.CODE[node.kind]}{codes}".encode(), destination, *operands])
+
+    def _operand(self, arg: tree.Expr, code: str) -> bytes:
+        kind = kinds.KIND[code]
+        if arg.op == "const":
+            value = _numexpr_constant(arg.value, kind)
+            return f"c{self.constants[(value, kind)]}[{value}]".encode()
+        register = self.inputs[self.names[arg.value]] if arg.op == "var" else self.registers[id(arg)]
+        if arg.kind == kind:
+            return register
+        cast = self._temporary()
+        self.rows.append([f"cast_{code}{kinds.CODE[arg.kind]}".encode(), cast, register])
+        return cast

@@ -1,0 +1,89 @@
+"""``install()``: ``import numexpr`` gives :mod:`fusenum.numexpr`, for pandas and everyone else.
+
+:func:`install` puts this module in ``sys.modules`` under ``numexpr`` (a
+``numexpr`` imported before keeps working for whoever holds it), and patches
+pandas where it has already kept numexpr: ``pandas.core.computation.check.ne``
+(with ``NUMEXPR_INSTALLED`` and ``NUMEXPR_BLOCKED_VERSION``) and
+``pandas.core.computation.expressions.ne`` (with ``NUMEXPR_INSTALLED`` and
+``USE_NUMEXPR``, then ``set_use_numexpr`` so its large-frame arithmetic takes
+the numexpr path). pandas' ``eval``/``query`` engine imports ``numexpr`` at
+each call, so it follows ``sys.modules``. :func:`uninstall` puts back what was
+there. With no code change: ``python -m fusenum.numexpr script.py [args]``
+runs a script (or ``-m module``) installed.
+"""
+from __future__ import annotations
+
+import sys
+from types import ModuleType
+
+_PANDAS_CHECK = "pandas.core.computation.check"
+_PANDAS_EXPRESSIONS = "pandas.core.computation.expressions"
+_MISSING = object()
+
+#: What install() replaced: (module name, attribute or None for sys.modules) -> previous value.
+_saved: dict[tuple[str, str | None], object] = {}
+
+
+def _ours() -> ModuleType:
+    return sys.modules[__name__.rsplit(".", 1)[0]]
+
+
+def installed() -> bool:
+    """Whether ``import numexpr`` currently gives fusenum.numexpr."""
+    return sys.modules.get("numexpr") is _ours()
+
+
+def _replace(module_name: str, attribute: str | None, value) -> None:
+    if attribute is None:
+        _saved.setdefault((module_name, None), sys.modules.get(module_name, _MISSING))
+        sys.modules[module_name] = value
+        return
+    module = sys.modules[module_name]
+    _saved.setdefault((module_name, attribute), getattr(module, attribute, _MISSING))
+    setattr(module, attribute, value)
+
+
+def install() -> None:
+    """Make ``import numexpr`` (and pandas, imported before or after) use fusenum.numexpr."""
+    ours = _ours()
+    _replace("numexpr", None, ours)
+    if _PANDAS_CHECK in sys.modules:
+        _replace(_PANDAS_CHECK, "ne", ours)
+        _replace(_PANDAS_CHECK, "NUMEXPR_INSTALLED", True)
+        _replace(_PANDAS_CHECK, "NUMEXPR_BLOCKED_VERSION", None)
+    if _PANDAS_EXPRESSIONS in sys.modules:
+        expressions = sys.modules[_PANDAS_EXPRESSIONS]
+        _replace(_PANDAS_EXPRESSIONS, "ne", ours)
+        _replace(_PANDAS_EXPRESSIONS, "NUMEXPR_INSTALLED", True)
+        _replace(_PANDAS_EXPRESSIONS, "USE_NUMEXPR", getattr(expressions, "USE_NUMEXPR", True))
+        _use_numexpr(expressions)
+
+
+def _use_numexpr(expressions: ModuleType) -> None:
+    """Have pandas' arithmetic follow its ``compute.use_numexpr`` option with the numexpr now bound."""
+    from pandas import get_option
+
+    expressions.set_use_numexpr(get_option("compute.use_numexpr"))
+
+
+def uninstall() -> None:
+    """Undo :func:`install`: ``numexpr`` and pandas' bindings are what they were before."""
+    for (module_name, attribute), previous in reversed(list(_saved.items())):
+        if attribute is None:
+            if previous is _MISSING:
+                sys.modules.pop(module_name, None)
+            else:
+                sys.modules[module_name] = previous
+            continue
+        module = sys.modules.get(module_name)
+        if module is None:
+            continue
+        if previous is _MISSING:
+            if hasattr(module, attribute):
+                delattr(module, attribute)
+        else:
+            setattr(module, attribute, previous)
+    _saved.clear()
+    expressions = sys.modules.get(_PANDAS_EXPRESSIONS)
+    if expressions is not None:
+        _use_numexpr(expressions)

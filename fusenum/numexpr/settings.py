@@ -1,0 +1,160 @@
+"""numexpr's thread and VML controls, mapped onto fusenum's, and ``print_versions``.
+
+Threads: numexpr's thread count *is* fusenum's (:func:`fusenum.set_num_threads`),
+so ``ne.set_num_threads(1)`` also makes ``fusenum.evaluate`` single-threaded.
+At import, as numexpr does: ``NUMEXPR_MAX_THREADS`` bounds the count
+(:data:`MAX_THREADS`, default 64), and ``NUMEXPR_NUM_THREADS``, else
+``OMP_NUM_THREADS``, sets it -- unless ``FUSENUM_NUM_THREADS`` is set, which is
+fusenum's own and wins. Without any of them fusenum's default (every core the
+process may run on) stays, and :data:`nthreads` reports it.
+
+VML: fusenum never uses Intel's VML/MKL (its vector math is its own and gives
+the same bits whatever the settings), so :data:`use_vml` is False and the VML
+calls are accepted and do nothing, returning what numexpr returns without VML
+(None).
+"""
+from __future__ import annotations
+
+import os
+import platform
+import sys
+
+import numpy as np
+
+from .. import runtime
+from ..errors import warn
+
+#: numexpr's version this module follows; ``__version__`` adds ``+fusenum`` (PEP 440 local part).
+NUMEXPR_VERSION = "2.14.2"
+#: fusenum.numexpr never calls VML/MKL.
+use_vml = False
+#: Largest count :func:`set_num_threads` accepts: ``NUMEXPR_MAX_THREADS``, else 64 (numexpr's default).
+DEFAULT_MAX_THREADS = 64
+#: numexpr's "every core would exceed this without NUMEXPR_MAX_THREADS" cap.
+SAFE_THREADS = 16
+
+
+def _max_threads() -> int:
+    text = os.environ.get("NUMEXPR_MAX_THREADS", "").strip()
+    try:
+        value = int(text) if text else DEFAULT_MAX_THREADS
+    except ValueError:
+        return DEFAULT_MAX_THREADS
+    return value if value > 0 else DEFAULT_MAX_THREADS
+
+
+MAX_THREADS = _max_threads()
+
+
+def detect_number_of_cores() -> int:
+    """The number of processors online (numexpr's count: not the ones this process may use)."""
+    count = os.sysconf("SC_NPROCESSORS_ONLN") if hasattr(os, "sysconf") else 0
+    if isinstance(count, int) and count > 0:
+        return count
+    try:
+        count = int(os.environ.get("NUMBER_OF_PROCESSORS", ""))
+    except ValueError:
+        count = 0
+    return count if count > 0 else 1
+
+
+def _env_int(name: str) -> int | None:
+    text = os.environ.get(name, "")
+    return int(text) if text != "" else None
+
+
+def detect_number_of_threads() -> int:
+    """numexpr's older rule: ``NUMEXPR_NUM_THREADS``, else ``OMP_NUM_THREADS``, else the cores,
+    at most :data:`MAX_THREADS`."""
+    for name in ("NUMEXPR_NUM_THREADS", "OMP_NUM_THREADS"):
+        try:
+            count = _env_int(name)
+        except ValueError:
+            continue
+        if count is not None:
+            return min(count, MAX_THREADS)
+    return min(detect_number_of_cores(), MAX_THREADS)
+
+
+def get_num_threads() -> int:
+    """The number of threads large evaluations are split over (fusenum's setting)."""
+    return runtime.get_num_threads()
+
+
+def set_num_threads(nthreads: int) -> int:
+    """Use ``nthreads`` threads (for fusenum.numexpr and fusenum alike); returns the previous count.
+
+    As numexpr: an int from 1 to :data:`MAX_THREADS`, else a warning and -1 (numexpr prints an
+    error and returns -1); a non-integer is a ``TypeError``.
+    """
+    if isinstance(nthreads, bool) or not hasattr(nthreads, "__index__"):
+        raise TypeError(f"'{type(nthreads).__name__}' object cannot be interpreted as an integer")
+    nthreads = nthreads.__index__()
+    if nthreads < 1:
+        warn("Error.  nthreads must be a positive integer")
+        return -1
+    if nthreads > MAX_THREADS:
+        warn(f'Error.  nthreads cannot be larger than environment variable "NUMEXPR_MAX_THREADS" '
+             f"({MAX_THREADS})")
+        return -1
+    return runtime.set_num_threads(nthreads)
+
+
+def initial_threads() -> int:
+    """Apply numexpr's environment variables at import (see the module docstring); the count."""
+    if os.environ.get("FUSENUM_NUM_THREADS", "").strip():
+        return get_num_threads()
+    requested = _env_int("NUMEXPR_NUM_THREADS")
+    if requested is None:
+        requested = _env_int("OMP_NUM_THREADS")
+    if requested is not None:
+        set_num_threads(min(requested, MAX_THREADS))
+    return get_num_threads()
+
+
+def get_vml_version() -> None:
+    """None: fusenum.numexpr does not use VML."""
+    return None
+
+
+_VML_MODES = (None, "high", "low", "fast")
+
+
+def set_vml_accuracy_mode(mode: str | None) -> None:
+    """Accepted and ignored (no VML); fusenum's vector math is within a few ULP of NumPy in every
+    mode. ``ValueError`` for a mode numexpr does not know."""
+    if mode not in _VML_MODES:
+        raise ValueError("mode argument must be one of: None, 'high', 'low', 'fast'")
+    return None
+
+
+def set_vml_num_threads(nthreads: int) -> None:
+    """Accepted and ignored (no VML); use :func:`set_num_threads`."""
+    return None
+
+
+def get_vml_num_threads() -> None:
+    """None: fusenum.numexpr does not use VML."""
+    return None
+
+
+def print_versions() -> None:
+    """Print the versions fusenum.numexpr runs with, in numexpr's layout."""
+    import fusenum
+    import llvmlite
+
+    rule = "-=" * 38
+    lines = [rule,
+             f"Numexpr version:   {NUMEXPR_VERSION}+fusenum (fusenum.numexpr)",
+             f"fusenum version:   {fusenum.__version__}",
+             f"llvmlite version:  {llvmlite.__version__}",
+             f"NumPy version:     {np.__version__}",
+             f"Python version:    {sys.version}",
+             f"Platform:          {sys.platform}-{platform.machine()}-{platform.version()}",
+             f"SIMD level:        {fusenum.get_simd()}",
+             f"VML available?     {use_vml}",
+             f"Number of threads used by default: {get_num_threads()} "
+             f"(out of {detect_number_of_cores()} detected cores)",
+             f"Maximum number of threads: {MAX_THREADS}",
+             rule]
+    print("\n".join(lines))

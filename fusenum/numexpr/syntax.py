@@ -1,0 +1,139 @@
+"""numexpr's expression text: the ``sanitize=`` check, then Python's ``ast`` into a small template.
+
+numexpr evaluates the text with Python's ``eval`` over objects that record
+operations; fusenum never evaluates user text. It parses it with ``ast`` and
+keeps the pieces numexpr's recording objects can meet -- names, number and
+string literals, operators, comparisons, calls, ``.real``/``.imag``, and the
+Python constructs that only work on constants (``and``/``or``/``not``,
+conditional expressions), which :mod:`.tree` interprets the way Python's
+``eval`` would have.
+
+``sanitize=True`` (numexpr's default, or ``NUMEXPR_SANITIZE=0`` to turn it off)
+applies numexpr's rule before parsing: with whitespace removed and
+single-quoted strings skipped, the text must contain no ``;``, ``:`` or ``[``,
+no double-underscore name (``__class__``), and no attribute access except
+``.real``, ``.imag`` and the ``.`` inside a number (``1.5``, ``2.e3``,
+``1.5j``). Such text raises ``ValueError``. Without it, the parser still
+accepts nothing else: a subscript or an attribute is a ``TypeError`` /
+``AttributeError``, as numexpr's ``eval`` would raise.
+"""
+from __future__ import annotations
+
+import ast
+import os
+import re
+
+from ..errors import ExpressionError
+
+# A '.' starting a word that is not 'real', 'imag' or the fraction/exponent/imaginary tail of a number.
+_ATTRIBUTE = r"\.(?=\w)(?!(?:real|imag|\d*[eE]?[+-]?\d+j?|\d*j)\b)"
+_DUNDER = r"(?:^|\W)__\w+__(?:$|\W)"
+_FORBIDDEN = re.compile(rf"[;\[:]|{_DUNDER}|{_ATTRIBUTE}")
+_QUOTED = re.compile(r"'[^']*'")
+_SPACE = re.compile(r"\s+")
+
+_BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%",
+           ast.Pow: "**", ast.LShift: "<<", ast.RShift: ">>", ast.BitAnd: "&", ast.BitOr: "|",
+           ast.BitXor: "^"}
+_COMPARE = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
+_UNARY = {ast.USub: "-", ast.UAdd: "+", ast.Invert: "~", ast.Not: "not"}
+
+
+def default_sanitize() -> bool:
+    """numexpr's default for ``sanitize=None``: on, unless ``NUMEXPR_SANITIZE`` says ``0``."""
+    setting = os.environ.get("NUMEXPR_SANITIZE")
+    return True if setting is None else bool(int(setting))
+
+
+def check_sanitized(text: str) -> None:
+    """numexpr's ``ValueError`` for text its sanitizer rejects."""
+    bare = _QUOTED.sub("", _SPACE.sub("", text))
+    if _FORBIDDEN.search(bare) is not None:
+        raise ValueError(f"Expression {text} has forbidden control characters.")
+
+
+class Parsed:
+    """A checked text: the names it reads (sorted, numexpr's input order) and its template.
+
+    Template items: ``("name", index)``, ``("const", value)``, ``("unary", symbol, x)``,
+    ``("binary", symbol, x, y)``, ``("compare", symbols, operands)``, ``("boolop", "and"|"or",
+    operands)``, ``("ifexp", test, body, orelse)``, ``("attr", x, "real"|"imag")``,
+    ``("call", name, args, keywords)``.
+    """
+
+    __slots__ = ("text", "names", "template")
+
+    def __init__(self, text: str, names: tuple[str, ...], template: tuple):
+        self.text, self.names, self.template = text, names, template
+
+
+def parse(text: str) -> Parsed:
+    """The template of ``text``; ``SyntaxError`` as Python's compiler gives it, ``TypeError`` or
+    ``AttributeError`` for a construct numexpr's evaluation would reject."""
+    try:
+        tree = ast.parse(text.strip(), "<expr>", mode="eval")
+    except (RecursionError, MemoryError):
+        raise ExpressionError("expression nests too deeply", text) from None
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    names = tuple(sorted({node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and id(node) not in called}))
+    try:
+        template = _Converter(names).convert(tree.body)
+    except RecursionError:
+        raise ExpressionError("expression nests too deeply", text) from None
+    return Parsed(text, names, template)
+
+
+class _Converter:
+    def __init__(self, names: tuple[str, ...]):
+        self.index = {name: k for k, name in enumerate(names)}
+
+    def convert(self, node: ast.AST) -> tuple:
+        method = getattr(self, f"_{type(node).__name__}", None)
+        if method is None:
+            raise TypeError(f"unsupported expression element: {type(node).__name__}")
+        return method(node)
+
+    def _Name(self, node: ast.Name) -> tuple:
+        return ("name", self.index[node.id])
+
+    def _Constant(self, node: ast.Constant) -> tuple:
+        if node.value is Ellipsis:
+            raise TypeError("unsupported expression element: Ellipsis")
+        return ("const", node.value)
+
+    def _UnaryOp(self, node: ast.UnaryOp) -> tuple:
+        return ("unary", _UNARY[type(node.op)], self.convert(node.operand))
+
+    def _BinOp(self, node: ast.BinOp) -> tuple:
+        symbol = _BINARY.get(type(node.op))
+        if symbol is None:
+            raise TypeError(f"unsupported operator: {type(node.op).__name__}")
+        return ("binary", symbol, self.convert(node.left), self.convert(node.right))
+
+    def _Compare(self, node: ast.Compare) -> tuple:
+        symbols = []
+        for op in node.ops:
+            if type(op) not in _COMPARE:
+                raise TypeError(f"unsupported comparison: {type(op).__name__}")
+            symbols.append(_COMPARE[type(op)])
+        return ("compare", tuple(symbols), tuple(self.convert(x) for x in [node.left, *node.comparators]))
+
+    def _BoolOp(self, node: ast.BoolOp) -> tuple:
+        return ("boolop", "and" if isinstance(node.op, ast.And) else "or",
+                tuple(self.convert(x) for x in node.values))
+
+    def _IfExp(self, node: ast.IfExp) -> tuple:
+        return ("ifexp", self.convert(node.test), self.convert(node.body), self.convert(node.orelse))
+
+    def _Attribute(self, node: ast.Attribute) -> tuple:
+        if node.attr not in ("real", "imag"):
+            raise AttributeError(f"expression element has no attribute {node.attr!r}")
+        return ("attr", self.convert(node.value), node.attr)
+
+    def _Call(self, node: ast.Call) -> tuple:
+        if not isinstance(node.func, ast.Name):
+            raise TypeError("only functions called by name are supported")
+        if any(isinstance(arg, ast.Starred) for arg in node.args) or any(k.arg is None for k in node.keywords):
+            raise TypeError(f"{node.func.id}() does not take * or ** arguments")
+        return ("call", node.func.id, tuple(self.convert(arg) for arg in node.args),
+                tuple((k.arg, self.convert(k.value)) for k in node.keywords))

@@ -46,7 +46,7 @@ OPERATIONS = ('df.eval("a + b * c - d")', 'df.query("a > b and c < d")', "df ** 
 CONTENDERS = ("numexpr", "fusenum cold", "fusenum warm", "python")
 
 
-def _operation(name: str, engine: str):
+def operation_call(name: str, engine: str):
     """``f(df1, df2)`` computing the operation called ``name`` with pandas' ``engine``."""
     return {
         OPERATIONS[0]: lambda df1, df2: df1.eval("a + b * c - d", engine=engine),
@@ -56,7 +56,7 @@ def _operation(name: str, engine: str):
     }[name]
 
 
-def _import_pandas(contender: str):
+def import_pandas(contender: str):
     """pandas, on the numexpr ``contender`` names (fusenum's installed first)."""
     if contender.startswith("fusenum"):
         import fusenum.numexpr
@@ -67,13 +67,23 @@ def _import_pandas(contender: str):
     return pandas
 
 
-def child(contender: str, operation: str, size: int, repeat: int) -> dict:
-    """Run in a fresh process: the first call, then ``repeat`` calls; times in seconds."""
-    pandas = _import_pandas(contender)
+def engine(contender: str) -> str:
+    return "python" if contender == "python" else "numexpr"
+
+
+def two_frames(pandas, size: int) -> list:
+    """Two frames of ``size`` rows and four float64 columns ``a, b, c, d`` (random, in [0, 1))."""
     import numpy as np
     rng = np.random.default_rng(0)
-    frames = [pandas.DataFrame({name: rng.random(size) for name in "abcd"}) for _ in range(2)]
-    call = _operation(operation, "python" if contender == "python" else "numexpr")
+    return [pandas.DataFrame({name: rng.random(size) for name in "abcd"}) for _ in range(2)]
+
+
+def child(contender: str, name: str, size: int, repeat: int) -> dict:
+    """Run in a fresh process: the first call, then ``repeat`` calls; times in seconds."""
+    pandas = import_pandas(contender)
+    import numpy as np
+    frames = two_frames(pandas, size)
+    call = operation_call(name, engine(contender))
     started = time.perf_counter()
     result = call(*frames)
     first = time.perf_counter() - started

@@ -15,13 +15,14 @@ literals. Two cases numexpr itself gets wrong are left out, narrowly (see :func:
 """
 from __future__ import annotations
 
+import functools
 import sys
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, event, given
 from hypothesis import strategies as st
 
 import fusenum
@@ -60,7 +61,8 @@ class NumexprTree(Tree):
 
     def text(self) -> str:
         if self.kind == "attribute":
-            return f"{self.children[0].text()}.{self.value}"
+            text = self.children[0].text()
+            return f"({text}).{self.value}" if self.children[0].kind == "literal" else f"{text}.{self.value}"
         return super().text()
 
     def has_names(self) -> bool:
@@ -84,8 +86,10 @@ def _unfolded(tree: NumexprTree, name: str) -> NumexprTree:
     return NumexprTree(tree.kind, tree.value, (NumexprTree("name", name),) + args[1:]) if folds else tree
 
 
-def exact_trees(names: list[str], max_leaves: int = 8):
-    """Expressions over numexpr's operators and exact functions."""
+@functools.lru_cache(maxsize=None)
+def exact_trees(names: tuple[str, ...], max_leaves: int = 8):
+    """Expressions over numexpr's operators and exact functions (one strategy per set of names:
+    building it is most of the cost of a draw)."""
     leaves = st.one_of(st.sampled_from(names).map(lambda n: NumexprTree("name", n)),
                        LITERALS.map(lambda v: NumexprTree("literal", v)))
 
@@ -113,7 +117,7 @@ def operands(draw, max_names: int = 4) -> dict:
 @st.composite
 def exact_cases(draw):
     values = draw(operands())
-    return draw(exact_trees(list(values))), values
+    return draw(exact_trees(tuple(values))), values
 
 
 @st.composite
@@ -122,7 +126,7 @@ def inexact_cases(draw):
     values = draw(operands(max_names=3))
     root = draw(st.sampled_from(sorted(INEXACT_ROOTS)))
     arity = 2 if root in ("**", "/") or root in TRANSCENDENTAL[2] else 1
-    args = tuple(draw(exact_trees(list(values), max_leaves=3)) for _ in range(arity))
+    args = tuple(draw(exact_trees(tuple(values), max_leaves=3)) for _ in range(arity))
     return _unfolded(NumexprTree("binary" if root in ("**", "/") else "call", root, args), "a"), values
 
 
@@ -189,6 +193,7 @@ def _approximate(node: NumexprTree, result: np.ndarray, results: dict) -> bool:
 
 
 def _same_error(expected: Exception, got: Exception | None) -> None:
+    event(f"numexpr raises {type(expected).__name__}")
     assert got is not None, f"numexpr raised {expected!r}, fusenum.numexpr returned a result"
     same = type(got) is type(expected) or (isinstance(got, fusenum.FusenumError) and isinstance(got, type(expected)))
     assert same, f"numexpr raised {expected!r}, fusenum.numexpr {got!r}"
@@ -215,6 +220,7 @@ def test_exact_expressions_match_numexpr(simd, case):
         return
     assert got_error is None, f"numexpr returned {expected.dtype}, fusenum.numexpr raised {got_error!r}"
     assert got.dtype == expected.dtype, (got.dtype, expected.dtype)
+    event(f"numexpr returns {expected.dtype}")
     assert_same(expected, got)
 
 
@@ -232,6 +238,7 @@ def test_transcendental_expressions_match_numexpr(simd, case):
         return
     assert got_error is None, f"numexpr returned {expected.dtype}, fusenum.numexpr raised {got_error!r}"
     assert got.dtype == expected.dtype and got.shape == expected.shape, (got.dtype, expected.dtype)
+    event(f"numexpr returns {expected.dtype}")
     if expected.dtype.kind not in "fc":
         assert_same(expected, got)
         return

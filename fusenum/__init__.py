@@ -12,6 +12,8 @@ Public API::
     fusenum.get_simd() / fusenum.set_simd(name)  # SIMD level (env: FUSENUM_SIMD)
     fusenum.set_tiering("auto")                  # first calls interpreted while the kernel compiles in the
                                                  # background; "never", "always" (env: FUSENUM_TIERING)
+    import fusenum.numexpr as ne                 # numexpr's API and meaning on fusenum; ne.install() (or
+                                                 # FUSENUM_NUMEXPR=1) makes `import numexpr` and pandas use it
 
 The pipeline, one folder per stage (dependencies point down, CI checks it)::
 
@@ -23,6 +25,8 @@ The pipeline, one folder per stage (dependencies point down, CI checks it)::
 Results are NumPy's: same dtype (NumPy 2 promotion, NEP 50 weak Python
 scalars), same shape, same values.
 """
+import os as _os
+
 from .codegen.target import available as available_simd
 from .codegen.target import get_simd, set_simd
 from .errors import (ArgumentTypeError, CastingError, CompileError, ConfigurationError, ConstantOverflowError,
@@ -43,3 +47,9 @@ __all__ = [
     "ConstantOverflowError", "UnsupportedOperationError",
     "TargetError", "__version__",
 ]
+
+if _os.environ.get("FUSENUM_NUMEXPR", "") == "1":
+    # `import numexpr` gives fusenum.numexpr from here on (see fusenum.numexpr.drop_in)
+    from .numexpr import install as _install_numexpr
+
+    _install_numexpr()

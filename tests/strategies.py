@@ -78,10 +78,19 @@ def _clip(x, low, high):
     return chosen if chosen.ndim else chosen[()]
 
 
+def numexpr_contains(haystack, needle) -> np.ndarray:
+    """numexpr's ``contains`` (NumPy has none): both bytes operands read up to their first NUL,
+    then a substring test; a TypeError for other operands, as fusenum's typing gives."""
+    haystack, needle = np.asarray(haystack), np.asarray(needle)
+    if haystack.dtype.kind != "S" or needle.dtype.kind != "S":
+        raise TypeError(f"contains() of {haystack.dtype}, {needle.dtype}")
+    return np.vectorize(lambda h, n: n.split(b"\0")[0] in h.split(b"\0")[0], otypes=[bool])(haystack, needle)
+
+
 # NumPy's eager meaning of each function name usable in expressions: the row's NumPy function,
 # except where NumPy leaves a choice open (see above) or the name is Python's.
 FUNCTION_ORACLES = {name: op.numpy for name, op in FUNCTIONS.items() if op.numpy is not None}
-FUNCTION_ORACLES.update({"abs": abs, "clip": _clip, "complex": _complex,
+FUNCTION_ORACLES.update({"abs": abs, "clip": _clip, "complex": _complex, "contains": numexpr_contains,
                          "fmax": _equal_zeros_pick(np.fmax), "fmin": _equal_zeros_pick(np.fmin)})
 
 assert set(PY_OPERATORS) == set(BINARY_SYMBOLS) and set(UNARY_OPERATORS) == set(UNARY_SYMBOLS)

@@ -68,7 +68,7 @@ def test_the_cycle_finder_finds_cycles():
     assert _cycles(graph) == [{"p.a", "p.b"}]
 
 
-@pytest.mark.parametrize("stage", ["frontend", "ir", "runtime", "codegen"])
+@pytest.mark.parametrize("stage", ["numexpr", "frontend", "ir", "runtime", "codegen"])
 def test_each_stage_is_a_folder_with_a_docstring(stage):
     init = PACKAGE / stage / "__init__.py"
     assert init.is_file()
@@ -81,3 +81,10 @@ def test_modules_are_short_and_documented():
         assert text.count("\n") <= MAX_MODULE_LINES, f"{path.relative_to(PACKAGE)} is too long"
         if text.strip():
             assert text.startswith('"""'), f"{path.relative_to(PACKAGE)} has no module docstring"
+
+
+def test_the_numexpr_layer_is_above_every_stage():
+    """fusenum.numexpr may use every stage; no stage imports it (only the package root, for FUSENUM_NUMEXPR)."""
+    graph = grimp.build_graph("fusenum", cache_dir=None)
+    for stage in ("frontend", "runtime", "codegen", "ir", "errors"):
+        assert not graph.chain_exists(importer=f"fusenum.{stage}", imported="fusenum.numexpr", as_packages=True)

@@ -20,6 +20,8 @@ storing), and every access is unaligned-safe (``align 1``), so neither needs a
 copy. float16 elements are widened to float32 on loading and rounded back on
 storing (:mod:`fusenum.codegen.half`); complex elements are loaded as
 interleaved (real, imaginary) numbers and split into two vectors by shuffles.
+A bytes (``S<n>``) element is not loaded at all: its value in registers is its
+address, and the rules that compare or search bytes read them from there.
 """
 from __future__ import annotations
 
@@ -76,7 +78,9 @@ class KernelBuilder:
         self.vector_bytes = self.lanes * self.dtypes[-1].itemsize
         # LLVM does not unroll loops of unknown trip count on x86, and one vector per iteration
         # leaves the loop overhead as the bottleneck for cheap expressions.
-        self.unroll = UNROLL if expression_cost(spec.root) <= UNROLL_COST and self.lanes > 1 else 1
+        # (Bytes operations run lane by lane anyway: unrolling them would only multiply their code.)
+        cheap = expression_cost(spec.root) <= UNROLL_COST and not any(d.kind == "S" for d in self.dtypes)
+        self.unroll = UNROLL if cheap and self.lanes > 1 else 1
 
     # ---- entry: operand base pointers, layout, single-valued inputs ----------------------
     def build(self):
@@ -272,6 +276,8 @@ class KernelBuilder:
 
     def _load(self, em: Emitter, k: int, ptr, i):
         b, dtype = self.b, self.dtypes[k]
+        if dtype.kind == "S":
+            return self._addresses(em, k, ptr, i)
         raw_type, parts = memory_type(dtype), _parts(dtype)
         if self.spec.accesses[k].stride == "c":
             raw = b.load(self._element_ptr(k, ptr, i), typ=_vector(raw_type, em.lanes * parts), align=1)
@@ -291,8 +297,20 @@ class KernelBuilder:
     def _load_scalar(self, k: int, ptr) -> ir.Value:
         em = Emitter(self.b, 1, self.status)
         dtype = self.dtypes[k]
+        if dtype.kind == "S":
+            return self.b.ptrtoint(ptr, I64)
         raw = self.b.load(ptr, typ=_vector(memory_type(dtype), _parts(dtype)), align=1)
         return self._from_memory(em, raw, k)
+
+    def _addresses(self, em: Emitter, k: int, ptr, i) -> ir.Value:
+        """The addresses of bytes elements ``i, i + 1, ...`` (one per lane): a bytes value in
+        registers is its address (the rules read the bytes, whatever the element's width)."""
+        b = self.b
+        first = b.ptrtoint(self._element_ptr(k, ptr, i), I64)
+        if em.lanes == 1:
+            return first
+        lane_numbers = ir.Constant(em.vector(I64), list(range(em.lanes)))
+        return b.add(em.splat(first), b.mul(lane_numbers, em.splat(self.inner_strides[k])))
 
     def _from_memory(self, em: Emitter, raw, k: int):
         """Register value of raw element bits (byte-swapped first if the operand is)."""

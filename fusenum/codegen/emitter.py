@@ -8,10 +8,12 @@ to the emitter, so one rule serves the vector body and the scalar tail alike.
 In registers a bool is ``i1`` (a byte in memory, as in NumPy); a float16 is a
 float32 holding a value that float16 can represent (NumPy also computes float16
 in float32 and rounds each result); a complex number is a :class:`Pair` of
-vectors, its real and imaginary parts.
+vectors, its real and imaginary parts; a bytes (``S<n>``) element is the address of its first
+byte, an ``i64`` (the rules of :mod:`fusenum.codegen.rules.byte_strings` read its bytes).
 """
 from __future__ import annotations
 
+import hashlib
 import struct
 from typing import NamedTuple
 
@@ -48,6 +50,8 @@ def scalar_type(dtype: np.dtype) -> ir.Type:
     """The LLVM register type of one element of ``dtype`` (of each part, if complex)."""
     if dtype.kind == "b":
         return I1
+    if dtype.kind == "S":
+        return I64  # the element's address
     if dtype.kind in "iu":
         return ir.IntType(8 * dtype.itemsize)
     return _FLOAT_TYPES[component_dtype(dtype).itemsize]
@@ -57,6 +61,8 @@ def register_bytes(dtype: np.dtype) -> int:
     """Bytes of one register element of ``dtype`` (what the vector width is divided by)."""
     if dtype.kind in "fc":
         return 4 if dtype.itemsize == 2 else component_dtype(dtype).itemsize
+    if dtype.kind == "S":
+        return I64.width // 8
     return dtype.itemsize
 
 
@@ -109,12 +115,26 @@ class Emitter:
     def const(self, dtype: np.dtype, value):
         """``value`` (converted to ``dtype`` as NumPy would) in every lane; a :class:`Pair` if complex."""
         element = scalar_type(dtype)
+        if dtype.kind == "S":
+            return self.splat(self.bytes_address(np.asarray(value, dtype).tobytes()))
         if dtype.kind == "c":
             value = np.asarray(value).astype(dtype)[()]
             part = component_dtype(dtype)
             return Pair(self.splat_constant(element, scalar_constant(part, value.real)),
                         self.splat_constant(element, scalar_constant(part, value.imag)))
         return self.splat_constant(element, scalar_constant(dtype, value))
+
+    def bytes_address(self, data: bytes) -> ir.Value:
+        """The address (an ``i64``) of a constant array of ``data`` in the module."""
+        name = f"bytes.{data.hex()}" if len(data) <= 32 else f"bytes.{hashlib.sha256(data).hexdigest()}"
+        variable = self.module.globals.get(name)
+        if variable is None:
+            typ = ir.ArrayType(I8, len(data))
+            variable = ir.GlobalVariable(self.module, typ, name)
+            variable.global_constant = True
+            variable.linkage = "private"
+            variable.initializer = ir.Constant(typ, bytearray(data))
+        return self.b.ptrtoint(variable, I64)
 
     def constant_like(self, value: ir.Value, number) -> ir.Constant:
         """Python number ``number`` as a constant of ``value``'s (vector) type."""

@@ -176,8 +176,11 @@ class _Converter:
         return ("name", self.names.index(node.id))
 
     def _Constant(self, node: ast.Constant) -> tuple:
-        if type(node.value) not in PY_SCALARS:
-            raise self.error(f"literal {node.value!r} is not a number", node)
+        if type(node.value) is str:
+            raise self.error(f"literal {node.value!r} is a str: fusenum computes on bytes, not unicode "
+                             f"strings (write b{node.value!r})", node)
+        if type(node.value) not in PY_SCALARS and type(node.value) is not bytes:
+            raise self.error(f"literal {node.value!r} is not a number or bytes", node)
         return ("const", node.value)
 
     def _UnaryOp(self, node: ast.UnaryOp) -> tuple:

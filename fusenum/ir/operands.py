@@ -44,7 +44,7 @@ class WeakVar:
     fits: frozenset = frozenset()
 
 
-Operand = Union[Node, PyScalar, WeakVar]
+Operand = Union[Node, PyScalar, WeakVar, bytes]  # bytes: a literal of an S dtype (ir/byte_strings.py)
 
 
 class NeedsValue(Exception):

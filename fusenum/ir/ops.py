@@ -7,7 +7,7 @@ folding (``fold``), code generation (``lower``), the documentation and the
 differential tests.
 
 Adding a function is adding a row. ``lower`` maps the kind of the loop dtype
-(``b`` bool, ``i`` signed, ``u`` unsigned, ``f`` float, ``c`` complex; several
+(``b`` bool, ``i`` signed, ``u`` unsigned, ``f`` float, ``c`` complex, ``S`` bytes; several
 kinds may share one key such as ``"iu"``) to the name of a lowering rule in
 :mod:`fusenum.codegen.rules`. A rule name may carry an argument after a colon
 (``"cmp:<"``, ``"math:exp"``). A kind that is missing from ``lower`` is a kind
@@ -46,7 +46,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from . import numpy_behaviour
+from . import byte_strings, numpy_behaviour
 from .nodes import walk
 from .operands import NeedsValue
 
@@ -310,18 +310,18 @@ OPS: dict[str, Op] = _row(
        doc="bitwise or; logical or for bools"),
     Op("bitwise_xor",      2, {"biu": "xor"},                                           np.bitwise_xor,    "^",  python_fold=operator.xor,
        doc="bitwise exclusive or; logical xor for bools"),
-    Op("less",             2, {"biuf": "cmp:<", "c": "ccmp:<"},                         np.less,           "<",  python_fold=operator.lt, **_CMP,
+    Op("less",             2, {"biuf": "cmp:<", "c": "ccmp:<", "S": "bytes_cmp:<"},                         np.less,           "<",  python_fold=operator.lt, **_CMP,
        doc="x < y; complex numbers compare real parts first, then imaginary"),
-    Op("less_equal",       2, {"biuf": "cmp:<=", "c": "ccmp:<="},                       np.less_equal,     "<=", python_fold=operator.le, **_CMP,
+    Op("less_equal",       2, {"biuf": "cmp:<=", "c": "ccmp:<=", "S": "bytes_cmp:<="},                       np.less_equal,     "<=", python_fold=operator.le, **_CMP,
        doc="x <= y; complex numbers compare real parts first, then imaginary"),
-    Op("greater",          2, {"biuf": "cmp:>", "c": "ccmp:>"},                         np.greater,        ">",  python_fold=operator.gt, **_CMP,
+    Op("greater",          2, {"biuf": "cmp:>", "c": "ccmp:>", "S": "bytes_cmp:>"},                         np.greater,        ">",  python_fold=operator.gt, **_CMP,
        doc="x > y; complex numbers compare real parts first, then imaginary"),
-    Op("greater_equal",    2, {"biuf": "cmp:>=", "c": "ccmp:>="},                       np.greater_equal,  ">=", python_fold=operator.ge, **_CMP,
+    Op("greater_equal",    2, {"biuf": "cmp:>=", "c": "ccmp:>=", "S": "bytes_cmp:>="},                       np.greater_equal,  ">=", python_fold=operator.ge, **_CMP,
        doc="x >= y; complex numbers compare real parts first, then imaginary"),
-    Op("equal",            2, {"biuf": "cmp:==", "c": "ccmp:=="},                       np.equal,          "==", python_fold=operator.eq, **_CMP,
-       doc="x == y"),
-    Op("not_equal",        2, {"biuf": "cmp:!=", "c": "ccmp:!="},                       np.not_equal,      "!=", python_fold=operator.ne, **_CMP,
-       doc="x != y"),
+    Op("equal",            2, {"biuf": "cmp:==", "c": "ccmp:==", "S": "bytes_cmp:=="},                       np.equal,          "==", python_fold=operator.eq, **_CMP,
+       doc="x == y; bytes compare as if NUL-padded to one length"),
+    Op("not_equal",        2, {"biuf": "cmp:!=", "c": "ccmp:!=", "S": "bytes_cmp:!="},                       np.not_equal,      "!=", python_fold=operator.ne, **_CMP,
+       doc="x != y; bytes compare as if NUL-padded to one length"),
     Op("negative",         1, {"iu": "ineg", "f": "fneg", "c": "cneg"},                 np.negative,       "-",  python_fold=operator.neg,
        doc="-x; integers wrap around (-(-128) is -128 in int8)"),
     Op("positive",         1, {"iufc": "identity"},                                     np.positive,       "+",  python_fold=operator.pos,
@@ -468,6 +468,10 @@ OPS: dict[str, Op] = _row(
        doc="whether exactly one of x and y is nonzero"),
     Op("logical_not",      1, {"biufc": "logical:not"},                                 np.logical_not,
        doc="whether x is zero"),
+    # numexpr's function (NumPy has no such ufunc): see fusenum/ir/byte_strings.py for its meaning.
+    Op("contains",         2, {"S": "bytes_contains"}, names=("contains",), resolve=byte_strings.contains_dtypes,
+       fold=byte_strings.contains_fold, cost=8,
+       doc="contains(s, t): whether bytes t occur in s (both cut at a NUL)"),
 )
 
 BINARY_SYMBOLS: dict[str, Op] = {op.symbol: op for op in OPS.values() if op.symbol and op.arity == 2}

@@ -4,7 +4,9 @@ Both front ends build expressions through one :class:`Builder`. An operand is
 
 * a :class:`~fusenum.ir.nodes.Node` (an array input, a strong constant, or a subexpression);
 * a Python scalar (``bool``, ``int``, ``float``, ``complex``): a *weak* literal;
-* a :class:`WeakVar`: a Python scalar bound to a name, read at run time but typed weakly.
+* a :class:`WeakVar`: a Python scalar bound to a name, read at run time but typed weakly;
+* a Python ``bytes`` literal: a constant of NumPy's ``S`` dtype for it. Bytes operands (arrays
+  or constants) are compared and searched only (:mod:`fusenum.ir.byte_strings`).
 
 Typing asks NumPy itself: ``ufunc.resolve_dtypes`` receives Python types for
 weak operands, so the loop dtypes are exactly NumPy's. Operands are then cast to
@@ -27,7 +29,8 @@ import operator
 import numpy as np
 
 from ..errors import ConstantOverflowError, UnsupportedDTypeError, UnsupportedOperationError
-from . import nodes, numpy_behaviour, reductions
+from . import byte_strings, nodes, numpy_behaviour, reductions
+from .byte_strings import is_bytes
 from .nodes import Node
 from .operands import (PY_SCALARS, SUPPORTED, NeedsValue, Operand, PyScalar, Source, WeakVar,  # noqa: F401
                        int_fits, is_supported, scalar_key, weak_var)
@@ -38,7 +41,8 @@ def check_dtype(dtype: np.dtype, what: str) -> np.dtype:
     if not is_supported(dtype):
         raise UnsupportedDTypeError(
             f"{what} has dtype {dtype}, which fusenum does not support "
-            f"(supported: bool, int8-int64, uint8-uint64, float16-float64, complex64, complex128)")
+            f"(supported: bool, int8-int64, uint8-uint64, float16-float64, complex64, complex128; "
+            f"bytes (S) in comparisons and contains)")
     return dtype
 
 
@@ -61,6 +65,21 @@ def _describe_value(value) -> str:
     return repr(value)
 
 
+def _resolve(op: Op, descriptors: tuple) -> tuple[tuple, np.dtype]:
+    """The loop dtypes and the result dtype of ``op`` for operands of these descriptors, as
+    NumPy types them (bytes operands compare only with bytes)."""
+    if op.resolve is not None:
+        return op.resolve(*descriptors)
+    try:
+        resolved = op.ufunc.resolve_dtypes(descriptors + (None,))
+    except TypeError:
+        if not any(map(is_bytes, descriptors)):
+            raise
+        raise UnsupportedDTypeError(f"{op.name}() of {', '.join(map(_describe, descriptors))}: "
+                                    f"bytes (S) operands compare only with bytes") from None
+    return resolved[:-1], resolved[-1]
+
+
 def _is_constant(operand: Operand) -> bool:
     return not isinstance(operand, WeakVar) and (
         not isinstance(operand, Node) or operand.op == "const")
@@ -76,11 +95,12 @@ def _constant_value(operand: Operand):
 def _as_operand(value) -> Operand:
     """A folded result: Python scalars stay weak, NumPy values become strong constants
     (a 0-d array stays one, so that folding goes on with NumPy's arithmetic)."""
-    if type(value) in PY_SCALARS:
+    if type(value) in PY_SCALARS or type(value) is bytes:
         return value
     array = isinstance(value, np.ndarray)
     value = np.asarray(value)
-    check_dtype(value.dtype, "a constant")
+    if not is_bytes(value.dtype):
+        check_dtype(value.dtype, "a constant")
     return nodes.const(value[()], array)
 
 
@@ -95,7 +115,8 @@ class Builder:
     def array(self, key: object, dtype: np.dtype, label: str | None = None, zero_d: bool | None = None) -> Node:
         """The operand for an array bound to ``key`` (``label`` names it in errors). ``zero_d=False``
         says it is known not to be 0-d (see :meth:`_power_operator`); None: not known."""
-        check_dtype(dtype, f"operand {label or key!r}")
+        if not is_bytes(dtype):
+            check_dtype(dtype, f"operand {label or key!r}")
         if zero_d is False:
             self._not_zero_d.add(key)
         return self._slot(Source(key), dtype)
@@ -123,8 +144,12 @@ class Builder:
             _check_int_growth(fold, values)
             with np.errstate(all="ignore"):
                 return _as_operand(fold(*values))
+        operands = tuple(nodes.const(np.bytes_(x)) if isinstance(x, bytes) else x for x in operands)
         if not any(isinstance(x, Node) for x in operands):
             raise NeedsValue(x.source for x in operands if isinstance(x, WeakVar))
+        descriptors = tuple(map(_descriptor, operands))
+        if byte_strings.KIND not in op.rules and any(map(is_bytes, descriptors)):
+            byte_strings.refuse(op, descriptors)
         if python and op.name == "power":
             rewritten = self._power_operator(*operands)
             if rewritten is not None:
@@ -134,14 +159,12 @@ class Builder:
             if expanded is not None:
                 return expanded
 
-        descriptors = tuple(map(_descriptor, operands))
-        if op.resolve is not None:
-            loop_dtypes, out_dtype = op.resolve(*descriptors)
-        else:
-            resolved = op.ufunc.resolve_dtypes(descriptors + (None,))
-            loop_dtypes, out_dtype = resolved[:-1], resolved[-1]
-        for dtype in (*loop_dtypes, out_dtype):
-            check_dtype(dtype, f"{op.name}() of {', '.join(map(_describe, descriptors))}")
+        loop_dtypes, out_dtype = _resolve(op, descriptors)
+        what = f"{op.name}() of {', '.join(map(_describe, descriptors))}"
+        for dtype in loop_dtypes:
+            if not is_bytes(dtype):  # bytes loop dtypes only reach here for a row with bytes rules
+                check_dtype(dtype, what)
+        check_dtype(out_dtype, what)
         loop_kind = loop_dtypes[op.loop_arg].kind
         if op.rule_for(loop_kind) is None:
             why = op.unavailable(loop_kind)
@@ -197,6 +220,8 @@ class Builder:
             with np.errstate(all="ignore"):
                 return _as_operand(np.asarray(row.numpy(_constant_value(operand), axis=axis,
                                                         keepdims=keepdims, **kwargs))[()])
+        if is_bytes(operand.dtype):
+            raise UnsupportedDTypeError(f"{row.name}() of {operand.dtype}: {byte_strings.WHAT_IS_COMPUTED}")
         accumulator, result = reductions.dtypes(row.name, operand.dtype, requested)
         what = f"{row.name}() of {operand.dtype}"
         check_dtype(accumulator, what)
@@ -239,6 +264,8 @@ class Builder:
             if not is_supported(value.dtype):
                 check_dtype(value.dtype, f"the result {_describe_value(result)}")
             result = nodes.const(value[()])
+        if is_bytes(result.dtype):
+            check_dtype(result.dtype, "the result")
         used = nodes.inputs(result)
         renumbered = {node: nodes.input_slot(k, node.dtype) for k, node in enumerate(used)}
         root = nodes.replace(result, renumbered)

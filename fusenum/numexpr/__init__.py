@@ -21,7 +21,9 @@ Where numexpr's meaning differs from NumPy's this module follows numexpr
 uint32 and uint64 in int64, float16 in float32, complex64 in complex128; int64
 with float32 is float32; a Python int constant is int32 when it fits; ``/`` of
 integers is float64; ``~`` of floats and ``-`` of bools raise
-``NotImplementedError``. ``fusenum.evaluate`` keeps NumPy's meaning. The two
+``NotImplementedError``. Bytes (``S``) arrays and string constants are compared
+and searched (``contains``) in the compiled kernel; a bytes result (``ne.evaluate("s")``)
+is refused. ``fusenum.evaluate`` keeps NumPy's meaning. The two
 share the plan cache, kernels, threads and tiers.
 
 This package is the top layer: it may import every fusenum stage, and none

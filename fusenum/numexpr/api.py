@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -26,6 +27,9 @@ CONTEXT = {"optimization": (("none", "moderate", "aggressive"), "aggressive"),
 MAX_ENTRIES = 4096
 #: Marks this front end's plan-cache keys (a text's key in fusenum.evaluate starts with the text).
 _KEY = "fusenum.numexpr"
+
+#: ``sanitize=None`` means this: on, unless ``NUMEXPR_SANITIZE=0`` was set when fusenum.numexpr was imported.
+SANITIZE = syntax.default_sanitize()
 
 _programs: "OrderedDict[tuple, Program]" = OrderedDict()
 _last = threading.local()
@@ -47,13 +51,12 @@ def _optimization(kwargs: dict) -> str:
 
 def program(ex: str, optimization: str = "aggressive", sanitize: bool | None = None) -> Program:
     """The parsed, sanitized text (cached)."""
-    if not isinstance(ex, str):
+    if type(ex) is not str and not isinstance(ex, str):
         raise ValueError("must specify expression as a string")
-    if sanitize is None:
-        sanitize = syntax.default_sanitize()
-    key = (ex, optimization, bool(sanitize))
+    key = (ex, optimization, SANITIZE if sanitize is None else bool(sanitize))
     found = _programs.get(key)
     if found is None:
+        sanitize = key[2]
         if sanitize:
             syntax.check_sanitized(ex)
         found = _programs[key] = Program(syntax.parse(ex), optimization)
@@ -63,7 +66,8 @@ def program(ex: str, optimization: str = "aggressive", sanitize: bool | None = N
 
 
 def arguments(names: tuple[str, ...], local_dict, global_dict, frame) -> list[np.ndarray]:
-    """The arrays bound to ``names`` (``KeyError`` naming a missing one), checked for numexpr's kinds."""
+    """The arrays bound to ``names`` (``KeyError`` naming a missing one); ``ValueError`` for a dtype numexpr
+    has no kind for (unicode, object, datetime...)."""
     if local_dict is None:
         local_dict = frame.f_locals
     if global_dict is None:
@@ -75,10 +79,8 @@ def arguments(names: tuple[str, ...], local_dict, global_dict, frame) -> list[np
         except KeyError:
             value = global_dict[name]
         value = np.asarray(value)
-        if value.dtype.kind not in "biufc":
-            if kinds.of_dtype(value.dtype, name) == "bytes":
-                raise NotImplementedError(f"operand {name!r} is an array of bytes strings (dtype "
-                                          f"{value.dtype}), which fusenum.numexpr does not support yet")
+        if value.dtype.kind not in "biufcS":
+            kinds.of_dtype(value.dtype, name)  # numexpr's ValueError for the others
         values.append(value)
     return values
 
@@ -106,13 +108,12 @@ def evaluate(ex: str, local_dict: dict | None = None, global_dict: dict | None =
     typing, see :mod:`fusenum.numexpr`), and is also remembered for
     :func:`re_evaluate` unless ``disable_cache``.
     """
-    optimization = _optimization(kwargs)
-    prog = program(ex, optimization, sanitize)
+    prog = program(ex, _optimization(kwargs) if kwargs else "aggressive", sanitize)
     frame = sys._getframe(max(_frame_depth - 2, 1)) if local_dict is None or global_dict is None else None
     values = arguments(prog.names, local_dict, global_dict, frame)
     plan = _plan(prog, values)
     if not disable_cache:
-        _last.state = (prog, out, order, casting)
+        _remember(prog, out, order, casting)
     return execute(plan, values, prog.names, out, order, casting)
 
 
@@ -125,10 +126,15 @@ def validate(ex: str, local_dict: dict | None = None, global_dict: dict | None =
         prog = program(ex, _optimization(kwargs), sanitize)
         frame = sys._getframe(max(_frame_depth - 1, 1)) if local_dict is None or global_dict is None else None
         _plan(prog, arguments(prog.names, local_dict, global_dict, frame))
-        _last.state = (prog, out, order, casting)
+        _remember(prog, out, order, casting)
     except Exception as error:  # numexpr's contract: the exception is returned, not raised
         return error
     return None
+
+
+def _remember(prog: Program, out: np.ndarray | None, order: str, casting: str) -> None:
+    """Keep the call for :func:`re_evaluate`, ``out`` by weak reference (as numexpr does)."""
+    _last.state = (prog, None if out is None else weakref.ref(out), order, casting)
 
 
 def re_evaluate(local_dict: dict | None = None, global_dict: dict | None = None,
@@ -140,6 +146,8 @@ def re_evaluate(local_dict: dict | None = None, global_dict: dict | None = None,
         raise RuntimeError("A previous evaluate() execution was not found, please call `validate` or "
                            "`evaluate` once before `re_evaluate`")
     prog, out, order, casting = state
+    if out is not None:
+        out = out()
     frame = sys._getframe(max(_frame_depth - 1, 1)) if local_dict is None or global_dict is None else None
     return run(prog, arguments(prog.names, local_dict, global_dict, frame), out, order, casting)
 

@@ -140,7 +140,7 @@ class _Listing:
     """numexpr's registers: ``r0`` the output, ``r1...`` the inputs, then constants, then temporaries."""
 
     def __init__(self, nex: NumExpr):
-        self.names = nex._program.names
+        self.names = nex._program.parsed.names  # by the template's name index
         self.inputs = {name: f"r{k}[{name}]".encode() for k, name in enumerate(nex.input_names, start=1)}
         first_constant = 1 + len(nex.input_names)
         self.constants = {key: first_constant + k for k, key in enumerate(_constants(nex._root))}

@@ -8,8 +8,11 @@ converted to it as numexpr converts them. The operation is then built through
 fusenum's :class:`~fusenum.ir.typing.Builder` on operands of one dtype, where
 NumPy's meaning is numexpr's, so fusion, SIMD, threads, tiers and caches are
 fusenum's own. The few opcodes whose meaning differs are built from op-table
-rows: ``abs`` of a complex number is a complex number, ``round`` of an integer is
-itself, ``max``/``min`` reductions skip NaN (C's ``fmax``/``fmin``).
+rows: ``abs`` of a complex number is a complex number (``sqrt(re*re + im*im)``),
+complex ``*`` and ``/`` are the textbook formulas, float ``//`` is
+``floor(a / b)`` and ``%`` is ``a - floor(a / b) * b``, integer and complex ``**``
+follow numexpr's opcodes, ``round`` of an integer is itself, ``max``/``min``
+reductions skip NaN (C's ``fmax``/``fmin``).
 
 A plan template for the runtime's plan cache is :class:`Program`: the parsed
 text and the optimization level; typing happens when the runtime builds a
@@ -36,21 +39,34 @@ _SCALAR = {"bool": np.bool_, "int": np.int32, "long": np.int64, "float": np.floa
 
 
 class Program:
-    """A parsed numexpr text as a plan-cache template: typed for the arrays bound when planned."""
+    """A parsed numexpr text as a plan-cache template: typed for the arrays bound when planned.
 
-    __slots__ = ("parsed", "optimization", "names")
+    Its :attr:`names` are the names numexpr reads: those left in the tree built with every
+    name a ``double`` (as numexpr finds them), so ``where(1, a, b)`` reads only ``a``.
+    """
+
+    __slots__ = ("parsed", "optimization", "names", "_slots")
 
     def __init__(self, parsed: Parsed, optimization: str):
-        self.parsed, self.optimization, self.names = parsed, optimization, parsed.names
+        self.parsed, self.optimization = parsed, optimization
+        root = tree.build(parsed.template, ["double"] * len(parsed.names), optimization)
+        #: The template's name index of each name read, in sorted order (numexpr's input order).
+        self._slots = tuple(sorted(tree.variables(root)))
+        self.names = tuple(parsed.names[k] for k in self._slots)
 
     def tree(self, dtypes: list[np.dtype]) -> tree.Expr:
-        """numexpr's tree for arrays of these dtypes."""
-        variable_kinds = [kinds.of_dtype(dtype, name) for dtype, name in zip(dtypes, self.names)]
-        return tree.build(self.parsed.template, variable_kinds, self.optimization)
+        """numexpr's tree for arrays of these dtypes, one per name read."""
+        variable_kinds = ["double"] * len(self.parsed.names)
+        for slot, dtype, name in zip(self._slots, dtypes, self.names):
+            variable_kinds[slot] = kinds.of_dtype(dtype, name)
+        root = tree.build(self.parsed.template, variable_kinds, self.optimization)
+        _check_signatures(root)
+        tree.check_compilable(root)
+        return root
 
     def build(self, builder: Builder, operands: list) -> Node:
         root = self.tree([operand.dtype for operand in operands])
-        return _Lowering(builder, operands).lower(root)
+        return _Lowering(builder, dict(zip(self._slots, operands))).lower(root)
 
 
 def typed_signature(node: tree.Expr) -> tuple[str, bool]:
@@ -61,17 +77,27 @@ def typed_signature(node: tree.Expr) -> tuple[str, bool]:
     return kinds.signature(node.op, kinds.CODE[node.kind], codes)
 
 
+def _check_signatures(root: tree.Expr) -> None:
+    """Every operation has a signature: numexpr's ``NotImplementedError`` for the first one that has
+    none, in numexpr's order (each operation before its operands, operands left to right)."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.op not in ("const", "var"):
+            typed_signature(node)
+            stack.extend(reversed(node.args))
+
+
 def constant_value(value, kind: str) -> np.generic:
-    """A constant converted to ``kind`` as numexpr converts it."""
+    """A constant converted to ``kind`` as numexpr converts it (a str to ASCII bytes)."""
     if kind == "bytes":
-        raise NotImplementedError(f"the string constant {value!r}: bytes strings are not supported by "
-                                  f"fusenum.numexpr yet")
+        return np.bytes_(value.encode("ascii") if isinstance(value, str) else value)
     return _SCALAR[kind](value)
 
 
 class _Lowering:
-    def __init__(self, builder: Builder, operands: list):
-        self.builder, self.operands = builder, operands
+    def __init__(self, builder: Builder, operands: dict):
+        self.builder, self.operands = builder, operands  # by the template's name index
         self.done: dict[int, Node] = {}
 
     def lower(self, node: tree.Expr) -> Node:
@@ -82,7 +108,8 @@ class _Lowering:
             if id(item) in self.done:
                 continue
             if item.op == "var":
-                self.done[id(item)] = nodes.cast(self.operands[item.value], kinds.DTYPE[item.kind])
+                operand = self.operands[item.value]
+                self.done[id(item)] = operand if item.kind == "bytes" else nodes.cast(operand, kinds.DTYPE[item.kind])
             elif item.op == "const":
                 self.done[id(item)] = nodes.const(constant_value(item.value, item.kind))
             elif not ready:
@@ -96,12 +123,15 @@ class _Lowering:
         kind = kinds.KIND[code]
         if arg.op == "const":
             return nodes.const(constant_value(arg.value, kind))
+        if kind == "bytes":
+            return self.done[id(arg)]
         return nodes.cast(self.done[id(arg)], kinds.DTYPE[kind])
 
     def _operation(self, node: tree.Expr) -> Node:
         codes, _ = typed_signature(node)
-        if "s" in codes:
-            raise NotImplementedError(f"{node.op}() of bytes strings is not supported by fusenum.numexpr yet")
+        if node.kind == "bytes":
+            raise NotImplementedError(f"{node.op}() of bytes strings gives bytes strings, which fusenum.numexpr "
+                                      f"does not return: bytes are only compared and searched (contains)")
         args = [self._operand(arg, code) for arg, code in zip(node.args, codes)]
         op, apply = node.op, self.builder.apply
         if op in kinds.REDUCTIONS:
@@ -109,7 +139,14 @@ class _Lowering:
         if op == "copy" or (op == "round" and node.kind in ("int", "long")):
             return args[0]
         if op == "absolute" and node.kind == "complex":
-            return apply("complex", apply("absolute", args[0]), 0.0)
+            re, im = self._parts(args[0])
+            modulus = apply("sqrt", apply("add", apply("multiply", re, re), apply("multiply", im, im)))
+            return apply("complex", modulus, 0.0)
+        if op in ("floordiv", "mod") and node.kind in ("float", "double"):
+            quotient = apply("floor", apply("true_divide", *args))  # C's floor(a / b), not Python's //
+            return quotient if op == "floordiv" else apply("subtract", args[0], apply("multiply", quotient, args[1]))
+        if op == "mul" and node.kind == "complex":
+            return self._complex_multiply(*args)
         if op == "ones_like":
             return apply("where", True, nodes.const(_SCALAR[node.kind](1)), args[0])
         if op == "pow" and node.kind in ("int", "long", "complex"):
@@ -139,6 +176,14 @@ class _Lowering:
     def _parts(self, z: Node) -> tuple[Node, Node]:
         return self.builder.apply("real", z), self.builder.apply("imag", z)
 
+    def _complex_multiply(self, a: Node, b: Node) -> Node:
+        """numexpr's complex product: the textbook formula (NumPy's loop fuses multiply-adds)."""
+        apply = self.builder.apply
+        (ar, ai), (br, bi) = self._parts(a), self._parts(b)
+        real = apply("subtract", apply("multiply", ar, br), apply("multiply", ai, bi))
+        imag = apply("add", apply("multiply", ar, bi), apply("multiply", ai, br))
+        return apply("complex", real, imag)
+
     def _complex_divide(self, a: Node, b: Node) -> Node:
         """numexpr's complex division: the textbook formula over ``|b|**2`` (NumPy scales, as Smith's
         algorithm does, so the two differ near overflow, at 0 and in the last bit)."""
@@ -150,13 +195,33 @@ class _Lowering:
         return apply("complex", apply("true_divide", real, norm), apply("true_divide", imag, norm))
 
     def _complex_power(self, a: Node, b: Node) -> Node:
-        """numexpr's complex power: 1 for a zero exponent, then 0 for a zero base, else ``a ** b``."""
+        """numexpr's complex power: 1 for a zero exponent, then 0 for a zero base; for a constant
+        integral real exponent under 100 in size, repeated squaring from 1 (then ``1 / r`` for a
+        negative one), else ``a ** b``."""
         apply = self.builder.apply
         (ar, ai), (br, bi) = self._parts(a), self._parts(b)
         zero_exponent = apply("bitwise_and", apply("equal", br, 0), apply("equal", bi, 0))
         zero_base = apply("bitwise_and", apply("equal", ar, 0), apply("equal", ai, 0))
         one, zero = nodes.const(np.complex128(1)), nodes.const(np.complex128(0))
-        return apply("where", zero_exponent, one, apply("where", zero_base, zero, apply("power", a, b)))
+        power = self._integral_complex_power(a, b) if b.op == "const" else None
+        if power is None:
+            power = apply("power", a, b)
+        return apply("where", zero_exponent, one, apply("where", zero_base, zero, power))
+
+    def _integral_complex_power(self, a: Node, b: Node) -> Node | None:
+        exponent = complex(b.value)
+        if exponent.imag != 0 or exponent.real != int(exponent.real) or not -100 < exponent.real < 100:
+            return None
+        count, bit = abs(int(exponent.real)), 1
+        result, square = nodes.const(np.complex128(1)), a
+        while True:
+            if count & bit:
+                result = self._complex_multiply(result, square)
+            bit <<= 1
+            if count < bit:
+                break
+            square = self._complex_multiply(square, square)
+        return self._complex_divide(nodes.const(np.complex128(1)), result) if exponent.real < 0 else result
 
     def _reduction(self, node: tree.Expr, x: Node) -> Node:
         axis = None if node.value == tree.ALL_AXES else node.value

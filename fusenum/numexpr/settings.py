@@ -140,18 +140,21 @@ def get_vml_num_threads() -> None:
 
 def print_versions() -> None:
     """Print the versions fusenum.numexpr runs with, in numexpr's layout."""
-    import fusenum
     import llvmlite
+
+    from ..codegen.target import get_simd
+
+    fusenum_version = sys.modules[__name__.split(".")[0]].__version__
 
     rule = "-=" * 38
     lines = [rule,
              f"Numexpr version:   {NUMEXPR_VERSION}+fusenum (fusenum.numexpr)",
-             f"fusenum version:   {fusenum.__version__}",
+             f"fusenum version:   {fusenum_version}",
              f"llvmlite version:  {llvmlite.__version__}",
              f"NumPy version:     {np.__version__}",
              f"Python version:    {sys.version}",
              f"Platform:          {sys.platform}-{platform.machine()}-{platform.version()}",
-             f"SIMD level:        {fusenum.get_simd()}",
+             f"SIMD level:        {get_simd()}",
              f"VML available?     {use_vml}",
              f"Number of threads used by default: {get_num_threads()} "
              f"(out of {detect_number_of_cores()} detected cores)",

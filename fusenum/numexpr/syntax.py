@@ -8,7 +8,7 @@ Python constructs that only work on constants (``and``/``or``/``not``,
 conditional expressions), which :mod:`.tree` interprets the way Python's
 ``eval`` would have.
 
-``sanitize=True`` (numexpr's default, or ``NUMEXPR_SANITIZE=0`` to turn it off)
+``sanitize=True`` (numexpr's default; ``NUMEXPR_SANITIZE=0`` at import turns the default off)
 applies numexpr's rule before parsing: with whitespace removed and
 single-quoted strings skipped, the text must contain no ``;``, ``:`` or ``[``,
 no double-underscore name (``__class__``), and no attribute access except

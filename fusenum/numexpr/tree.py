@@ -34,12 +34,14 @@ _SCALARS = (bool, np.int32, int, float, np.float64, complex, bytes, str)
 class Expr:
     """A node of numexpr's tree: ``op`` is ``"const"``, ``"var"``, an opcode or a function name."""
 
-    __slots__ = ("op", "kind", "args", "value")
+    __slots__ = ("op", "kind", "args", "value", "function")
 
-    def __init__(self, op: str, kind: str, args: tuple = (), value=None):
+    def __init__(self, op: str, kind: str, args: tuple = (), value=None, function: bool = False):
         if kind == "bool" and op in ("add", "mul"):
             op = "or" if op == "add" else "and"
         self.op, self.kind, self.args, self.value = op, kind, tuple(args), value
+        #: Recorded by a function call (numexpr's FuncNode, a subclass of its OpNode).
+        self.function = function
 
     def __bool__(self):
         raise TypeError(_BOOLEAN_MESSAGE)
@@ -65,8 +67,8 @@ def _node(x) -> Expr:
     raise TypeError(f"unsupported object type: {type(x)}")
 
 
-def _op(name: str, args, kind: str | None = None) -> Expr:
-    return Expr(name, kind if kind is not None else kinds.highest(a.kind for a in args), args)
+def _op(name: str, args, kind: str | None = None, function: bool = False) -> Expr:
+    return Expr(name, kind if kind is not None else kinds.highest(a.kind for a in args), args, function=function)
 
 
 # ---- operators ---------------------------------------------------------------------------------------
@@ -106,6 +108,9 @@ def binary(symbol: str, left, right, optimization: str) -> object:
     left, right = _node(left), _node(right)
     if left.op == "const" and right.op == "const":
         return constant(_PYTHON[symbol](left.value, right.value))
+    if symbol in ("==", "!=") and right.function and not left.function and left.op not in ("var", "const"):
+        # Python tries a right operand whose class subclasses the left's first (FuncNode < OpNode)
+        left, right = right, left
     if symbol in _SWAPPED:
         left, right = right, left
     name = _SWAPPED.get(symbol) or _OPCODE.get(symbol, "pow")
@@ -151,7 +156,7 @@ def power(a: Expr, b: Expr, optimization: str) -> Expr:
         if x == 0:
             return _op("ones_like", (a,))
         if x == 0.5:
-            return _op("sqrt", (a,), "double" if a.kind in ("int", "long") else a.kind)
+            return _op("sqrt", (a,), "double" if a.kind in ("int", "long") else a.kind, function=True)
         if x == 1:
             return a
         if x == 2:
@@ -239,7 +244,7 @@ def call(name: str, args: list, keywords: dict) -> object:
             kind = lowest
         if highest and kinds.rank(highest) < kinds.rank(kind):
             kind = highest
-    return _op(_RECORDED.get(name, name), nodes, "bool" if name in _BOOLEAN_RESULT else kind)
+    return _op(_RECORDED.get(name, name), nodes, "bool" if name in _BOOLEAN_RESULT else kind, function=True)
 
 
 def _no_keywords(name: str, keywords: dict) -> None:
@@ -251,11 +256,11 @@ def where(condition, x, y) -> object:
     condition, x, y = _node(condition), _node(x), _node(y)
     if condition.op == "const":
         return x if condition.value else y
-    return _op("where", (condition, x, y))
+    return _op("where", (condition, x, y), function=True)
 
 
 def contains(haystack, needle) -> Expr:
-    return _op("contains", (_node(haystack), _node(needle)), "bool")
+    return _op("contains", (_node(haystack), _node(needle)), "bool", function=True)
 
 
 #: The raw axis numexpr passes for "all axes".
@@ -274,10 +279,13 @@ def reduction(name: str, x, axis=None) -> object:
         raise ValueError("negative axis are not supported")
     elif axis > 254:
         raise ValueError("cannot encode axis")
-    x = _node(x)
-    if x.op == "const":
+    if isinstance(x, Expr) and x.op == "const":
         return x
-    return Expr(name, x.kind, (x,), value=int(axis))
+    if not isinstance(x, (Expr, bool, np.int32, np.int64, float, complex)):
+        # numexpr reads the kind of whatever it was given; a Python int has none
+        raise AttributeError(f"'{type(x).__name__}' object has no attribute 'astKind'")
+    x = _node(x)
+    return Expr(name, x.kind, (x,), value=int(axis), function=True)
 
 
 # ---- the whole text ------------------------------------------------------------------------------------
@@ -294,7 +302,6 @@ def build(template: tuple, variable_kinds: list[str], optimization: str) -> Expr
         result = constant(result)
     if result.op in ("const", "var"):
         result = Expr("copy", result.kind, (result,))
-    _check_reductions_last(result)
     return result
 
 
@@ -337,7 +344,26 @@ def _evaluate(item: tuple, variable_kinds: list[str], optimization: str) -> obje
     return call(item[1], [sub(x) for x in item[2]], {key: sub(value) for key, value in item[3]})
 
 
-def _check_reductions_last(root: Expr) -> None:
+def variables(root: Expr) -> set[int]:
+    """The template name indices of the variables under ``root``."""
+    found, stack = set(), [root]
+    while stack:
+        node = stack.pop()
+        if node.op == "var":
+            found.add(node.value)
+        stack.extend(node.args)
+    return found
+
+
+def check_compilable(root: Expr) -> None:
+    """numexpr's errors after typing: a 0-d array constant left in the program (``copy(1)``, which
+    numexpr cannot hash), a reduction anywhere but at the root."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.op == "const" and isinstance(node.value, np.ndarray):
+            raise TypeError("unhashable type: 'numpy.ndarray'")
+        stack.extend(node.args)
     stack = list(root.args)
     while stack:
         node = stack.pop()

@@ -69,7 +69,8 @@ class Program:
                 slots[node] = node.attr
             elif node.op == "const":
                 slots[node] = slot_count + len(self.constants)
-                self.constants.append(np.asarray(node.value))
+                # with the node's dtype: a bytes scalar drops trailing NULs, and kernels read the whole width
+                self.constants.append(np.asarray(node.value, node.dtype))
         first_result = slot_count + len(self.constants)
         self.steps: list[tuple[Callable, list[int], int]] = []
         self.dtypes: list[np.dtype] = []

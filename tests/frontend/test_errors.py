@@ -144,7 +144,8 @@ def test_out_checks_are_fusenum_errors():
 
 # ---- the values ---------------------------------------------------------------------------------
 
-SUPPORTED_LIST = "(supported: bool, int8-int64, uint8-uint64, float16-float64, complex64, complex128)"
+SUPPORTED_LIST = ("(supported: bool, int8-int64, uint8-uint64, float16-float64, complex64, complex128; "
+                  "bytes (S) in comparisons and contains)")
 
 
 def test_string_dtype_operand():

@@ -1,0 +1,304 @@
+"""fusenum.numexpr's API is numexpr 2.14's: keywords, caching calls, NumExpr objects, threads, VML, versions."""
+import os
+import subprocess
+import sys
+import threading
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from packaging.version import Version
+
+import fusenum
+import fusenum.numexpr as ne
+from fusenum.numexpr import settings
+from fusenum.numexpr.__main__ import main
+
+ROOT = Path(__file__).resolve().parents[2]
+GLOBAL_ARRAY = np.arange(3.0)
+
+
+def _python(code: str, **env) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), **env}
+    for name in ("NUMEXPR_NUM_THREADS", "OMP_NUM_THREADS", "NUMEXPR_MAX_THREADS", "FUSENUM_NUM_THREADS"):
+        if name not in env:
+            environment.pop(name, None)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment,
+                          timeout=120)
+
+
+def test_public_names_are_numexprs():
+    for name in ("evaluate", "re_evaluate", "validate", "NumExpr", "disassemble", "set_num_threads",
+                 "get_num_threads", "detect_number_of_cores", "detect_number_of_threads", "ncores", "nthreads",
+                 "MAX_THREADS", "use_vml", "get_vml_version", "set_vml_accuracy_mode", "set_vml_num_threads",
+                 "print_versions", "__version__"):
+        assert hasattr(ne, name), name
+
+
+def test_version_is_pep440_with_a_fusenum_local_part():
+    version = Version(ne.__version__)
+    assert version.local == "fusenum" and version.base_version == "2.14.2"
+
+
+def test_names_come_from_the_callers_frame_or_the_dicts():
+    a = np.arange(3.0)
+    assert ne.evaluate("a * 2").tolist() == [0, 2, 4]
+    assert ne.evaluate("a + GLOBAL_ARRAY").tolist() == [0, 2, 4]
+    assert ne.evaluate("a", local_dict={"a": np.ones(2)}).tolist() == [1, 1]
+    assert ne.evaluate("a", local_dict={}, global_dict={"a": np.zeros(1)}).tolist() == [0]
+    with pytest.raises(KeyError, match="'missing'"):
+        ne.evaluate("missing + 1")
+
+
+def test_frame_depth_counts_as_numexpr_counts():
+    def helper():
+        return ne.evaluate("b + 1", _frame_depth=4)
+
+    b = np.arange(2)
+    assert helper().tolist() == [1, 2]
+
+
+def test_out_order_and_casting():
+    a = np.arange(6.0).reshape(2, 3)
+    out = np.empty((2, 3))
+    assert ne.evaluate("a + 1", out=out) is out and out[1, 2] == 6
+    assert ne.evaluate("a", order="F").flags.f_contiguous
+    small = np.empty((2, 3), np.float32)
+    with pytest.raises(TypeError):
+        ne.evaluate("a", out=small, casting="safe")
+    ne.evaluate("a", out=small, casting="same_kind")
+    assert small[1, 2] == 5
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("optimization", "fast", "'optimization' must be one of ('none', 'moderate', 'aggressive')"),
+    ("truediv", 1.5, "'truediv' must be one of (False, True, 'auto')"),
+    ("bogus", 1, "Unknown keyword argument 'bogus'"),
+])
+def test_bad_options_raise_value_error(option, value, message):
+    a = np.ones(2)
+    with pytest.raises(ValueError) as info:
+        ne.evaluate("a", **{option: value})
+    assert str(info.value) == message
+
+
+def test_truediv_is_accepted_and_division_is_true_division():
+    a = np.array([3], np.int32)
+    for truediv in (True, False, "auto"):
+        assert ne.evaluate("a / 2", truediv=truediv).tolist() == [1.5]
+
+
+def test_expression_must_be_a_string():
+    with pytest.raises(ValueError, match="must specify expression as a string"):
+        ne.evaluate(b"a")
+
+
+@pytest.mark.parametrize("text", ["a; b", "a[0]", "a:b", "a.__class__", "__import__('os')", "a.T", "a . b",
+                                  "(a).conjugate()"])
+def test_sanitize_rejects_what_numexpr_rejects(text):
+    a = b = np.ones(2)
+    with pytest.raises(ValueError) as info:
+        ne.evaluate(text)
+    assert str(info.value) == f"Expression {text} has forbidden control characters."
+
+
+@pytest.mark.parametrize("text", ["a.real", "a.imag + 1", "1.5 * a", "2.e3 + a", "1.5j * a", "1.j + a",
+                                  "a * .5", "1e5 * a", "1.5e-3 + a", "where(a > 0, a, 0)"])
+def test_sanitize_accepts_numbers_and_real_imag(text):
+    a = np.ones(2)
+    assert ne.evaluate(text).shape == (2,)
+
+
+def test_sanitize_can_be_turned_off_and_nothing_is_evaluated_anyway():
+    a = np.ones(2)
+    with pytest.raises(AttributeError, match="no attribute 'T'"):
+        ne.evaluate("a.T", sanitize=False)
+    with pytest.raises(TypeError, match="Subscript"):
+        ne.evaluate("a[0]", sanitize=False)
+    result = _python("import numpy as np, fusenum.numexpr as ne\n"
+                     "a = np.ones(2)\n"
+                     "try:\n    ne.evaluate('a.T')\nexcept AttributeError as e:\n    print('AttributeError')",
+                     NUMEXPR_SANITIZE="0")
+    assert result.stdout.strip() == "AttributeError", result.stderr
+
+
+def test_validate_then_re_evaluate():
+    a = np.arange(3)
+    assert ne.validate("a * 2 + 1") is None
+    assert ne.re_evaluate().tolist() == [1, 3, 5]
+    a = np.arange(2)
+    assert ne.re_evaluate().tolist() == [1, 3]
+    assert ne.re_evaluate(local_dict={"a": np.array([10])}).tolist() == [21]
+    error = ne.validate("a +")
+    assert isinstance(error, SyntaxError)
+    assert isinstance(ne.validate("zz"), KeyError)
+
+
+def test_re_evaluate_without_a_previous_call_raises_runtime_error():
+    errors = []
+
+    def fresh_thread():  # the last call is kept per thread, as in numexpr
+        try:
+            ne.re_evaluate()
+        except RuntimeError as error:
+            errors.append(str(error))
+
+    thread = threading.Thread(target=fresh_thread)
+    thread.start()
+    thread.join()
+    assert errors and errors[0].startswith("A previous evaluate() execution was not found")
+
+
+def test_disable_cache_does_not_remember_the_call():
+    a = np.arange(3)
+    ne.evaluate("a + 1")
+    ne.evaluate("a * 100", disable_cache=True)
+    assert ne.re_evaluate().tolist() == [1, 2, 3]
+
+
+def test_numexpr_objects_with_a_signature():
+    compiled = ne.NumExpr("2*a + b/3.0", [("a", np.int32), ("b", float)])
+    assert compiled.signature == b"if" and compiled.input_names == ("a", "b")
+    a, b = np.arange(3, dtype=np.int32), np.ones(3, np.float32)
+    expected = (2 * a).astype(np.float64) + b.astype(np.float64) / 3.0
+    np.testing.assert_array_equal(compiled(a, b), expected)
+    np.testing.assert_array_equal(compiled.run(a.astype(np.int8), b), expected)
+    with pytest.raises(TypeError, match="Iterator operand 1 dtype could not be cast from dtype\\('int64'\\) to "
+                                        "dtype\\('int32'\\) according to the rule 'safe'"):
+        compiled(np.arange(3), b)
+    with pytest.raises(ValueError, match="number of inputs doesn't match program"):
+        compiled(a)
+    with pytest.raises(ValueError, match="ex_uses_vml parameter is required"):
+        compiled(a, b, out=np.empty(3))
+    out = np.empty(3)
+    assert compiled(a, b, out=out, ex_uses_vml=False) is out
+
+
+def test_numexpr_object_defaults_and_errors():
+    compiled = ne.NumExpr("sin(x) + x")
+    assert compiled.signature == b"d" and compiled.input_names == ("x",)
+    with pytest.raises(ValueError, match="input names"):
+        ne.NumExpr("a + b", [("a", float)])
+    with pytest.raises(ValueError, match="unknown type"):
+        ne.NumExpr("a", [("a", np.uint8)])
+
+
+def test_disassemble_lists_the_program_in_numexprs_shape():
+    rows = ne.disassemble(ne.NumExpr("2*a + b/3.0", [("a", np.int32), ("b", float)]))
+    assert rows == [[b"mul_iii", b"t5", b"r1[a]", b"c3[2]"],
+                    [b"cast_df", b"t6", b"r2[b]", None],
+                    [b"div_ddd", b"t7", b"t6", b"c4[3.0]"],
+                    [b"cast_di", b"t8", b"t5", None],
+                    [b"add_ddd", b"r0", b"t8", b"t7"]]
+    assert ne.disassemble(ne.NumExpr("sum(x, axis=1)")) == [[b"sum_ddn", b"r0", b"r1[x]", 1]]
+
+
+def test_numexpr_object_shows_fusenums_ir():
+    compiled = ne.NumExpr("a * 2", [("a", np.int32)])
+    assert repr(compiled.ir) == "multiply(in0:int32, np.int32(2)):int32"
+
+
+def test_threads_are_fusenums():
+    previous = ne.set_num_threads(1)
+    try:
+        assert ne.get_num_threads() == 1 == fusenum.get_num_threads()
+        assert ne.set_num_threads(2) == 1
+    finally:
+        ne.set_num_threads(previous)
+
+
+@pytest.mark.parametrize("count, message", [
+    (0, "nthreads must be a positive integer"),
+    (ne.MAX_THREADS + 1, 'nthreads cannot be larger than environment variable "NUMEXPR_MAX_THREADS"'),
+])
+def test_out_of_range_thread_counts_warn_and_return_minus_one(count, message):
+    before = ne.get_num_threads()
+    with pytest.warns(RuntimeWarning, match=message):
+        assert ne.set_num_threads(count) == -1
+    assert ne.get_num_threads() == before
+
+
+def test_thread_count_must_be_an_integer():
+    with pytest.raises(TypeError, match="'float' object cannot be interpreted as an integer"):
+        ne.set_num_threads(2.5)
+
+
+def test_detected_cores():
+    assert ne.ncores == ne.detect_number_of_cores() == os.sysconf("SC_NPROCESSORS_ONLN")
+    assert 1 <= ne.detect_number_of_threads() <= ne.MAX_THREADS
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({"NUMEXPR_NUM_THREADS": "1"}, 1),
+    ({"OMP_NUM_THREADS": "1"}, 1),
+    ({"NUMEXPR_NUM_THREADS": "1", "OMP_NUM_THREADS": "2"}, 1),
+    ({"FUSENUM_NUM_THREADS": "2", "NUMEXPR_NUM_THREADS": "1"}, None),  # fusenum's own variable wins
+    ({}, None),                                                         # fusenum's default stays
+])
+def test_numexprs_thread_variables(monkeypatch, env, expected):
+    for name in ("NUMEXPR_NUM_THREADS", "OMP_NUM_THREADS", "FUSENUM_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    before = fusenum.get_num_threads()
+    try:
+        assert settings.initial_threads() == (before if expected is None else expected) == fusenum.get_num_threads()
+    finally:
+        fusenum.set_num_threads(before)
+
+
+@pytest.mark.parametrize("value, expected", [("4", 4), ("", 64), ("x", 64), ("0", 64)])
+def test_numexpr_max_threads(monkeypatch, value, expected):
+    monkeypatch.setenv("NUMEXPR_MAX_THREADS", value)
+    assert settings._max_threads() == expected
+
+
+def test_the_thread_variables_apply_at_import():
+    result = _python("import fusenum, fusenum.numexpr as ne\n"
+                     "print(ne.nthreads, fusenum.get_num_threads(), ne.MAX_THREADS)",
+                     NUMEXPR_MAX_THREADS="1", NUMEXPR_NUM_THREADS="2")
+    assert result.stdout.strip() == "1 1 1", result.stderr
+
+
+def test_vml_calls_are_accepted_no_ops():
+    assert ne.use_vml is False and ne.get_vml_version() is None
+    assert ne.set_vml_accuracy_mode("high") is None and ne.set_vml_num_threads(4) is None
+    with pytest.raises(ValueError, match="mode argument must be one of: None, 'high', 'low', 'fast'"):
+        ne.set_vml_accuracy_mode("ultra")
+
+
+def test_print_versions(capsys):
+    ne.print_versions()
+    text = capsys.readouterr().out
+    assert "Numexpr version:   2.14.2+fusenum" in text and f"NumPy version:     {np.__version__}" in text
+    assert f"Maximum number of threads: {ne.MAX_THREADS}" in text
+
+
+def test_python_m_usage(capsys):
+    assert main([]) == 2 and "usage: python -m fusenum.numexpr" in capsys.readouterr().err
+    assert main(["-m"]) == 2
+    assert main(["--help"]) == 0 and "usage:" in capsys.readouterr().out
+
+
+def test_fusenum_numexpr_environment_variable_installs_at_import():
+    result = _python("import fusenum, numexpr\nprint(numexpr.__version__)", FUSENUM_NUMEXPR="1")
+    assert result.stdout.strip() == "2.14.2+fusenum", result.stderr
+
+
+def test_install_and_uninstall_replace_the_numexpr_module():
+    before = sys.modules.get("numexpr")
+    ne.install()
+    try:
+        import numexpr
+        assert numexpr is ne and ne.installed()
+    finally:
+        ne.uninstall()
+    assert sys.modules.get("numexpr") is before and not ne.installed()
+
+
+def test_no_numpy_warnings_escape():
+    a = np.array([0.0, -1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ne.evaluate("log(a) / a")

@@ -1,0 +1,149 @@
+"""pandas on fusenum.numexpr: ``eval``, ``query`` and large-frame arithmetic, after ``install()``."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pd = pytest.importorskip("pandas")
+import pandas.core.computation.check as check  # noqa: E402
+import pandas.core.computation.expressions as expressions  # noqa: E402
+
+import fusenum.numexpr as ne  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def installed(monkeypatch):
+    """fusenum.numexpr installed (pandas already imported), with every evaluate call counted."""
+    calls = []
+    evaluate = ne.evaluate
+
+    def counting(*args, **kwargs):
+        calls.append(args[0])
+        return evaluate(*args, _frame_depth=kwargs.pop("_frame_depth", 3) + 1, **kwargs)
+
+    ne.install()
+    monkeypatch.setattr(ne, "evaluate", counting)
+    yield calls
+    ne.uninstall()
+
+
+@pytest.fixture
+def frame():
+    rng = np.random.default_rng(3)
+    n = 1000
+    return pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n), "c": rng.normal(size=n),
+                         "d": rng.normal(size=n), "i": rng.integers(-50, 50, n), "f": rng.random(n) > 0.5,
+                         "s": rng.normal(size=n).astype(np.float32)})
+
+
+def test_install_patches_the_numexpr_pandas_already_holds(installed):
+    assert check.ne is ne and expressions.ne is ne and sys.modules["numexpr"] is ne
+    assert check.NUMEXPR_INSTALLED and expressions.USE_NUMEXPR
+
+
+def test_uninstall_restores_pandas():
+    before = (sys.modules.get("numexpr"), check.ne, expressions.ne, expressions.USE_NUMEXPR)
+    ne.install()
+    ne.uninstall()
+    assert (sys.modules.get("numexpr"), check.ne, expressions.ne, expressions.USE_NUMEXPR) == before
+
+
+def test_dataframe_eval_runs_on_fusenum(installed, frame):
+    result = frame.eval("a + b * c - d")
+    expected = frame.eval("a + b * c - d", engine="python")
+    pd.testing.assert_series_equal(result, expected)
+    assert installed, "pandas did not call fusenum.numexpr.evaluate"
+
+
+def test_dataframe_query_runs_on_fusenum(installed, frame):
+    result = frame.query("a > b and c < d")
+    expected = frame[(frame.a > frame.b) & (frame.c < frame.d)]
+    pd.testing.assert_frame_equal(result, expected)
+    assert installed
+
+
+def test_pandas_eval_runs_on_fusenum(installed, frame):
+    result = pd.eval("frame.a * 2 + frame.i", engine="numexpr")
+    pd.testing.assert_series_equal(result, frame.a * 2 + frame.i)
+    assert installed
+
+
+def test_large_frame_arithmetic_runs_on_fusenum(installed):
+    rng = np.random.default_rng(4)
+    df1 = pd.DataFrame(rng.normal(size=(expressions._MIN_ELEMENTS // 4 + 1, 4)))
+    df2 = pd.DataFrame(rng.normal(size=df1.shape))
+    expressions.set_test_mode(True)
+    try:
+        squared = df1 ** 2
+        combined = df1 + df2 * 3
+        assert expressions.get_test_result() == [True, True, True]  # **, *, +
+    finally:
+        expressions.set_test_mode(False)
+    np.testing.assert_array_equal(squared.to_numpy(), df1.to_numpy() ** 2)
+    np.testing.assert_array_equal(combined.to_numpy(), df1.to_numpy() + df2.to_numpy() * 3)
+    assert len(installed) >= 3
+
+
+def test_int64_by_float32_in_large_frame_arithmetic_is_float32(installed, monkeypatch):
+    monkeypatch.setattr(expressions, "_MIN_ELEMENTS", 10)
+    a = pd.Series(np.arange(20, dtype=np.int64))
+    b = pd.Series(np.arange(1, 21, dtype=np.float32))
+    result = a / b
+    assert result.dtype == np.float32
+    np.testing.assert_array_equal(result.to_numpy(), a.to_numpy().astype(np.float32) / b.to_numpy())
+
+
+@pytest.mark.parametrize("expression, message", [
+    ("~a", "couldn't find matching opcode for 'invert_dd'"),
+    ("-f", "couldn't find matching opcode for 'neg_bb'"),
+])
+def test_unsupported_operations_raise_not_implemented_error(installed, frame, expression, message):
+    with pytest.raises(NotImplementedError, match=message):
+        frame.eval(expression)
+
+
+def test_unary_plus_of_bools(installed, frame):
+    result = frame.eval("+f")
+    assert result.dtype == bool and result.tolist() == frame.f.tolist()
+
+
+def test_invert_of_a_python_bool(installed):
+    t = True
+    result = pd.eval("~t", engine="numexpr")
+    assert np.asarray(result).dtype == bool and not bool(result)  # Python's ~True would be -2
+    assert installed
+
+
+def test_small_integer_columns_compute_in_int32(installed, frame):
+    small = frame.assign(k=frame.i.astype(np.int8))
+    result = small.eval("k * k * k")
+    assert result.dtype == np.int32  # NumPy (engine='python') would wrap around in int8
+    np.testing.assert_array_equal(result.to_numpy(), small.k.to_numpy().astype(np.int32) ** 3)
+
+
+def test_install_before_pandas_is_imported():
+    code = ("import fusenum.numexpr as ne\nne.install()\n"
+            "import numpy as np, pandas as pd\n"
+            "import pandas.core.computation.expressions as ex\n"
+            "df = pd.DataFrame({'a': np.arange(5.0), 'b': np.ones(5)})\n"
+            "print(ex.ne is ne, df.eval('a + b').tolist(), df.query('a > 2').index.tolist())")
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment,
+                            timeout=120)
+    assert result.stdout.strip() == "True [1.0, 2.0, 3.0, 4.0, 5.0] [3, 4]", result.stderr
+
+
+def test_python_m_runs_a_pandas_script_on_fusenum(tmp_path):
+    script = tmp_path / "frames.py"
+    script.write_text("import sys, numpy as np, pandas as pd, numexpr\n"
+                      "df = pd.DataFrame({'a': np.arange(4.0)})\n"
+                      "print(numexpr.__version__, df.eval('a * 2').tolist(), sys.argv[1:])\n")
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", "fusenum.numexpr", str(script), "x"], capture_output=True,
+                            text=True, env=environment, timeout=120)
+    assert result.stdout.strip() == "2.14.2+fusenum [0.0, 2.0, 4.0, 6.0] ['x']", result.stderr

@@ -1,0 +1,350 @@
+"""fusenum.numexpr means what numexpr 2.14 means: its typing, its opcodes' results and its errors.
+
+Expected dtypes and values are numexpr's, written out (the differential test against the
+installed numexpr is tests/numexpr/test_differential.py); fusenum.evaluate keeps NumPy's.
+"""
+import re
+
+import numpy as np
+import pytest
+
+import fusenum
+import fusenum.numexpr as ne
+
+RNG = np.random.default_rng(7)
+
+
+def _values(dtype: str, n: int = 9) -> np.ndarray:
+    if dtype == "?":
+        return RNG.random(n) > 0.5
+    x = RNG.normal(0, 6, n)
+    if np.dtype(dtype).kind == "u":
+        x = np.abs(x)
+    if np.dtype(dtype).kind == "c":
+        x = x + 1j * RNG.normal(0, 6, n)
+    return x.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype, kind", [
+    ("?", "?"), ("i1", "i4"), ("i2", "i4"), ("i4", "i4"), ("i8", "i8"), ("u1", "i4"), ("u2", "i4"),
+    ("u4", "i8"), ("u8", "i8"), ("f2", "f4"), ("f4", "f4"), ("f8", "f8"), ("c8", "c16"), ("c16", "c16"),
+])
+def test_arrays_compute_in_numexprs_kinds(dtype, kind):
+    a = _values(dtype)
+    result = ne.evaluate("a", local_dict={"a": a})
+    assert result.dtype == np.dtype(kind)
+    np.testing.assert_array_equal(result, a.astype(kind))
+
+
+def test_uint64_wraps_into_int64():
+    u = np.array([1, 2**63 + 5], np.uint64)
+    result = ne.evaluate("u + 1", local_dict={"u": u})
+    assert result.dtype == np.int64
+    assert result.tolist() == [2, -(2**63) + 6]
+
+
+@pytest.mark.parametrize("expression, dtypes, expected", [
+    ("a * b", ("i8", "f4"), "f4"),          # kind order: long < float
+    ("a / b", ("i8", "f4"), "f4"),
+    ("a / b", ("i1", "i1"), "f8"),          # '/' of integers is double
+    ("a / b", ("?", "?"), "f8"),
+    ("a // b", ("i1", "i2"), "i4"),
+    ("a + b", ("u4", "i1"), "i8"),
+    ("a + b", ("f2", "i1"), "f4"),
+    ("a + b", ("c8", "f4"), "c16"),
+    ("a + 1", ("i1",), "i4"),               # a Python int constant that fits is int32
+    ("a + 3000000000", ("i1",), "i8"),      # ... else int64
+    ("a * 2.5", ("i1",), "f8"),             # a Python float constant is double
+    ("a * 2.5", ("f4",), "f8"),
+    ("a / 2", ("f4",), "f4"),
+    ("a + 1j", ("f4",), "c16"),
+    ("a + b", ("?", "?"), "?"),             # '+' of bools is '|'
+    ("a * b", ("?", "?"), "?"),
+    ("sqrt(a)", ("i1",), "f8"),             # functions of integers compute in double
+    ("sqrt(a)", ("?",), "f4"),              # ... of bools in their lowest kind, float
+    ("abs(a)", ("i4",), "f8"),
+    ("abs(a)", ("c8",), "c16"),             # abs of complex stays complex
+    ("sign(a)", ("i1",), "i4"),             # copy, ones_like, round, sign keep integers
+    ("round(a)", ("i8",), "i8"),
+    ("round(a)", ("f4",), "f8"),            # round's lowest kind is double
+    ("maximum(a, b)", ("f4", "f4"), "f8"),  # ... as hypot's, copysign's, nextafter's
+    ("floor(a)", ("f4",), "f4"),
+    ("conj(a)", ("i1",), "f8"),
+    ("conj(a)", ("f4",), "c16"),
+    ("isnan(a)", ("i1",), "?"),
+    ("a.real", ("f4",), "f8"),
+    ("a.imag", ("c8",), "f8"),
+    ("where(c, a, b)", ("i1", "f4"), "f4"),
+    ("a ** 2", ("i1",), "i4"),
+    ("a ** 2.0", ("f4",), "f4"),            # aggressive optimization: a*a in a's kind
+    ("a ** 2.2", ("f4",), "f8"),
+    ("a ** 0.5", ("i2",), "f8"),
+    ("sum(a)", ("i1",), "i4"),
+    ("prod(a)", ("u4",), "i8"),
+    ("min(a)", ("f2",), "f4"),
+])
+def test_result_dtypes_are_numexprs(expression, dtypes, expected):
+    names = dict(zip("ab", (_values(d) for d in dtypes)))
+    names["c"] = _values("?")
+    assert ne.evaluate(expression, local_dict=names).dtype == np.dtype(expected)
+
+
+def test_fusenum_evaluate_keeps_numpys_typing():
+    a, b = np.arange(4, dtype=np.int64), np.arange(4, dtype=np.float32)
+    assert fusenum.evaluate("a / b").dtype == np.float64
+    assert ne.evaluate("a / b").dtype == np.float32
+    assert fusenum.evaluate("a").dtype == np.int64 and ne.evaluate("a + a").dtype == np.int64
+
+
+def test_int64_over_float32_is_float32_division():
+    a = np.array([1, 2, 3, 2**40], np.int64)
+    b = np.array([3, 7, 0.5, 3], np.float32)
+    result = ne.evaluate("a / b")
+    np.testing.assert_array_equal(result, a.astype(np.float32) / b)
+
+
+def test_small_integers_compute_in_int32_and_wrap_there():
+    a = np.array([100, -100, 127], np.int8)
+    np.testing.assert_array_equal(ne.evaluate("a * a * a"), a.astype(np.int32) ** 3)
+
+
+@pytest.mark.parametrize("expression, message", [
+    ("~f", "couldn't find matching opcode for 'invert_dd'"),
+    ("-b", "couldn't find matching opcode for 'neg_bb'"),
+    ("b - b", "couldn't find matching opcode for 'sub_bbb'"),
+    ("f << 1", "couldn't find matching opcode for 'lshift_ddi'"),
+    ("f & 1", "couldn't find matching opcode for 'and_ddi'"),
+    ("z < z", "couldn't find matching opcode for 'gt_bcc'"),
+    ("ones_like(b)", "couldn't find matching opcode for 'ones_like_bb'"),
+    ("sum(b)", "couldn't find matching opcode for 'sum_bbn'"),
+    ("max(z)", "couldn't find matching opcode for 'max_ccn'"),
+    ("where(i, i, f)", "couldn't find matching opcode for 'where_dlld'"),
+    ("contains(i, i)", "couldn't find matching opcode for 'contains_bll'"),
+    ("i == 'x'", "couldn't find matching opcode for 'eq_bls'"),
+])
+def test_missing_opcodes_raise_not_implemented_error(expression, message):
+    names = {"f": np.ones(3), "b": np.ones(3, bool), "z": np.ones(3, complex), "i": np.ones(3, np.int64)}
+    with pytest.raises(NotImplementedError) as info:
+        ne.evaluate(expression, local_dict=names)
+    assert str(info.value) == message
+
+
+def test_unary_plus_of_bools_is_the_bools():
+    b = np.array([True, False, True])
+    result = ne.evaluate("+b")
+    assert result.dtype == bool and result.tolist() == [True, False, True]
+
+
+def test_invert_of_a_python_bool_bound_to_a_name_is_logical_not():
+    t, f = True, False
+    assert ne.evaluate("~t").tolist() is False and ne.evaluate("~f").tolist() is True
+    assert ne.evaluate("~True").tolist() == -2  # a literal is Python's: ~True is -2, an int32 constant
+
+
+def test_literals_are_computed_by_python():
+    assert ne.evaluate("2 * 3 + 1").dtype == np.int32
+    assert ne.evaluate("-True").tolist() == -1
+    assert ne.evaluate("2 ** 40").dtype == np.int64
+    with pytest.raises(ZeroDivisionError):
+        ne.evaluate("1 / 0")
+
+
+def test_chained_comparisons_use_pythons_and():
+    a = np.array([1, 5])
+    assert ne.evaluate("1 < 2 < a").tolist() == [False, True]
+    with pytest.raises(TypeError, match="You can't use Python's standard boolean operators"):
+        ne.evaluate("0 < a < 3")
+
+
+@pytest.mark.parametrize("expression", ["a and a", "a or a", "not a", "a if a else a"])
+def test_python_boolean_operators_raise_numexprs_type_error(expression):
+    a = np.ones(2)
+    with pytest.raises(TypeError, match=r"'&' instead of 'and', '\|' instead of 'or'"):
+        ne.evaluate(expression)
+
+
+@pytest.mark.parametrize("symbol", ["&", "|", "^", "//"])
+def test_operators_without_a_reflected_form_raise_type_error(symbol):
+    a = np.ones(2)
+    message = f"unsupported operand type(s) for {symbol}: 'int' and 'VariableNode'"
+    with pytest.raises(TypeError, match=re.escape(message)):
+        ne.evaluate(f"1 {symbol} a")
+
+
+def test_integer_powers_follow_numexprs_opcode():
+    a = np.array([2, 3, -2, 1, -1, 0, 7], np.int32)
+    e = np.array([31, 40, -1, -5, -3, -2, 2], np.int32)
+    # 1/a in C integer division for negative exponents; the minimum where the result does not fit
+    assert ne.evaluate("a ** e").tolist() == [-2**31, -2**31, 0, 1, -1, 0, 49]
+    with pytest.raises(ValueError, match="Integers to negative integer powers are not allowed."):
+        ne.evaluate("a ** -1")
+
+
+def test_constant_powers_become_multiplications():
+    x = np.array([1.1, -2.3, 0.7], np.float64)
+    np.testing.assert_array_equal(ne.evaluate("x ** 3"), x * (x * x))
+    np.testing.assert_array_equal(ne.evaluate("x ** -2"), 1 / (x * x))
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(ne.evaluate("x ** 2.5"), (x * x) * np.sqrt(x))
+    np.testing.assert_array_equal(ne.evaluate("x ** 3", optimization="none"), np.power(x, 3.0))
+
+
+def test_division_by_a_constant_of_the_same_kind_multiplies_by_its_reciprocal():
+    x = np.linspace(-5, 5, 101)
+    np.testing.assert_array_equal(ne.evaluate("x / 3.0"), x * (1 / 3.0))
+    np.testing.assert_array_equal(ne.evaluate("x / 3.0", optimization="none"), x / 3.0)
+    with pytest.raises(ZeroDivisionError):
+        ne.evaluate("x / 0.0")
+
+
+def test_complex_division_uses_the_textbook_formula():
+    a = np.array([1 + 2j, 3 - 1j, 1e300 + 1e300j])
+    b = np.array([0j, 2 + 0.5j, 1e300 + 1e300j])
+    with np.errstate(all="ignore"):
+        norm = b.real * b.real + b.imag * b.imag
+        expected = ((a.real * b.real + a.imag * b.imag) / norm) + 1j * ((a.imag * b.real - a.real * b.imag) / norm)
+    np.testing.assert_array_equal(ne.evaluate("a / b"), expected)
+
+
+def test_complex_multiplication_and_abs_use_the_textbook_formulas():
+    a = np.array([1.1 + 2.3j, -3.7 + 0.1j, 1e-3 + 7.7j])
+    b = np.array([0.3 - 1.9j, 2.2 + 0.5j, -5.5 + 1e-4j])
+    expected = (a.real * b.real - a.imag * b.imag) + 1j * (a.real * b.imag + a.imag * b.real)
+    np.testing.assert_array_equal(ne.evaluate("a * b"), expected)
+    np.testing.assert_array_equal(ne.evaluate("abs(a)"), np.sqrt(a.real * a.real + a.imag * a.imag) + 0j)
+
+
+def test_complex_power_by_an_integral_constant_squares_from_one():
+    a = np.array([1.1 + 2.3j, -0.7 + 0.2j])
+
+    def times(x, y):
+        return (x.real * y.real - x.imag * y.imag) + 1j * (x.real * y.imag + x.imag * y.real)
+
+    square = times(a, a)
+    expected = times(times(np.ones(2, complex), a), times(square, square))  # bits 1 and 4 of 5
+    np.testing.assert_array_equal(ne.evaluate("a ** (5+0j)", optimization="moderate"), expected)
+    reciprocal = ne.evaluate("a ** (-5+0j)", optimization="moderate")
+    norm = expected.real * expected.real + expected.imag * expected.imag
+    np.testing.assert_array_equal(reciprocal, (expected.real / norm) + 1j * ((-expected.imag) / norm))
+    with pytest.raises(TypeError, match="int\\(\\) argument must be"):
+        ne.evaluate("a ** (5+0j)")  # numexpr's aggressive optimization takes int() of the exponent
+
+
+def test_complex_power_of_zero():
+    a = np.array([0j, 0j, 1 + 1j])
+    b = np.array([0j, 1 + 2j, 0j])
+    assert ne.evaluate("a ** b").tolist() == [1, 0, 1]
+
+
+def test_float_floor_division_and_remainder_are_cs_formulas():
+    a = np.array([2.5, -7.5, 1.0, 5.0])
+    b = np.array([-np.inf, 2.0, 0.0, 0.3])
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(ne.evaluate("a // b"), np.floor(a / b))  # 2.5 // -inf is -0.0, not -1.0
+        np.testing.assert_array_equal(ne.evaluate("a % b"), a - np.floor(a / b) * b)
+
+
+def test_the_first_missing_opcode_is_found_from_the_root_down():
+    a, b = np.ones(2), np.ones(2, np.int8)
+    with pytest.raises(NotImplementedError, match="'lshift_ddd'"):
+        ne.evaluate("(a & b) << a")  # numexpr types '<<' before '&'
+
+
+def test_equality_with_a_function_on_the_right_puts_the_function_first():
+    a, b = np.ones(2), np.ones(2, np.uint8)
+    # Python asks numexpr's FuncNode (a subclass of OpNode) first, so complex(...) is the left operand
+    with pytest.raises(NotImplementedError, match="couldn't find matching opcode for 'or_fif'"):
+        ne.evaluate("((h ^ h) | b) == complex((b | h), 0)", local_dict={"h": a.astype(np.float16), "b": b})
+
+
+def test_array_constants_that_reach_the_program_raise_numexprs_type_error():
+    a = np.ones(2)
+    with pytest.raises(TypeError, match="unhashable type: 'numpy.ndarray'"):
+        ne.evaluate("copy(1) + a")
+    assert ne.evaluate("~copy(0) + a").tolist() == [0.0, 0.0]  # ~ of a 0-d array is a NumPy scalar
+
+
+def test_functions_of_numexpr():
+    a = np.array([1.5, -2.5, 2.5, np.nan])
+    i = np.array([3, -4], np.int16)
+    np.testing.assert_array_equal(ne.evaluate("round(a)"), np.rint(a))
+    assert ne.evaluate("round(i)").tolist() == [3, -4]
+    assert ne.evaluate("copy(i)").tolist() == [3, -4] and ne.evaluate("ones_like(i)").tolist() == [1, 1]
+    z = np.array([3 + 4j])
+    assert ne.evaluate("abs(z)").tolist() == [5 + 0j]
+    # a constant condition picks a branch
+    assert ne.evaluate("where(1, i, h)", local_dict={"i": i, "h": a[:2]}).dtype == np.int32
+    assert ne.evaluate("complex(a, a)").dtype == np.complex128
+
+
+def test_sum_and_prod_over_an_axis_in_numexprs_kinds():
+    m = np.arange(1, 7, dtype=np.int8).reshape(2, 3)
+    assert ne.evaluate("sum(m, axis=1)").tolist() == [6, 15]
+    assert ne.evaluate("prod(m, 0)").tolist() == [4, 10, 18]
+    big = np.full(3, 2**20, np.int32)
+    assert ne.evaluate("prod(big)").tolist() == 0  # accumulated in int32, as numexpr does
+    with pytest.raises(ValueError, match="negative axis are not supported"):
+        ne.evaluate("sum(m, axis=-1)")
+    with pytest.raises(ValueError, match="cannot encode axis"):
+        ne.evaluate("sum(m, axis=300)")
+
+
+def test_min_and_max_skip_nan_unless_all_are_nan():
+    m = np.array([[1.0, np.nan, 3.0], [np.nan, np.nan, np.nan]])
+    np.testing.assert_array_equal(ne.evaluate("max(m, axis=1)"), [3.0, np.nan])
+    np.testing.assert_array_equal(ne.evaluate("min(m, axis=1)"), [1.0, np.nan])
+
+
+def test_reductions_must_be_last():
+    a = np.ones(3)
+    with pytest.raises(RuntimeError, match="invalid program: reduction operations must occur last"):
+        ne.evaluate("sum(a) + 1")
+
+
+def test_real_and_imag_attributes():
+    z = np.array([1 + 2j, -3 + 0.5j], np.complex64)
+    np.testing.assert_array_equal(ne.evaluate("z.real * 2"), z.real.astype(np.float64) * 2)
+    np.testing.assert_array_equal(ne.evaluate("z.imag"), z.imag.astype(np.float64))
+    assert ne.evaluate("(1.5 + 2j).imag").tolist() == 2.0
+
+
+BYTES = np.array([b"abc", b"ab", b"", b"xabcx", b"a\x00b"], "S5")
+OTHER = np.array([b"ab", b"ab", b"", b"abc", b"b"], "S3")
+
+
+@pytest.mark.parametrize("expression, expected", [
+    ("s == t", [False, True, True, False, False]),
+    ("s != t", [True, False, False, True, True]),
+    ("s < t", [False, False, False, False, True]),
+    ("s >= t", [True, True, True, True, False]),
+    ("s == 'ab'", [False, True, False, False, False]),
+    ("'ab' < s", [True, False, False, True, False]),
+    ("contains(s, t)", [True, True, True, True, False]),     # an element ends at its first NUL
+    ("contains(s, 'ab') & ~(s == t)", [True, False, False, True, False]),
+])
+def test_bytes_are_compared_and_searched(expression, expected):
+    assert ne.evaluate(expression, local_dict={"s": BYTES, "t": OTHER}).tolist() == expected
+
+
+def test_bytes_results_and_arithmetic_are_refused():
+    with pytest.raises(NotImplementedError, match=r"copy\(\) of bytes strings gives bytes strings"):
+        ne.evaluate("s", local_dict={"s": BYTES})
+    with pytest.raises(NotImplementedError, match="couldn't find matching opcode for 'add_sss'"):
+        ne.evaluate("s + s", local_dict={"s": BYTES})
+    with pytest.raises(NotImplementedError, match="couldn't find matching opcode for 'eq_bsi'"):
+        ne.evaluate("s == 1", local_dict={"s": BYTES})
+
+
+def test_unsupported_dtypes_raise_numexprs_value_error():
+    with pytest.raises(ValueError, match="NumExpr 2 does not support Unicode as a dtype."):
+        ne.evaluate("u", local_dict={"u": np.array(["x"])})
+    with pytest.raises(ValueError, match="unknown type object"):
+        ne.evaluate("o", local_dict={"o": np.array([1], object)})
+
+
+def test_unknown_function_and_unsupported_results():
+    a = np.ones(2)
+    with pytest.raises(TypeError, match="unknown function 'foo'"):
+        ne.evaluate("foo(a)")
+    with pytest.raises(TypeError, match="unsupported expression type: <class 'NoneType'>"):
+        ne.evaluate("None")

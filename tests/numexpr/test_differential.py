@@ -192,9 +192,13 @@ def _hazards(tree: NumexprTree, values: dict) -> tuple[bool, set]:
 
 
 def _numexpr_bug(error: Exception | None) -> bool:
-    """numexpr folds a function of constants whose NumPy result is an array (``copy(0)``,
-    ``ones_like(1)``) into a constant it cannot hash: a TypeError from inside its compiler."""
-    return isinstance(error, TypeError) and "unhashable type: 'numpy.ndarray'" in str(error)
+    """A TypeError from inside numexpr's compiler: it folds a function of constants whose NumPy result
+    is an array (``copy(0)``, ``ones_like(1)``) into a constant it cannot hash, and it sorts its
+    constants with NumPy's ``<``, which refuses a str constant beside a bytes one
+    (``(s == 'ab') | (s == b'a')``)."""
+    message = str(error) if isinstance(error, TypeError) else ""
+    unsortable = "ufunc 'less'" in message and "BytesDType" in message and "StrDType" in message
+    return unsortable or "unhashable type: 'numpy.ndarray'" in message
 
 
 def _approximate(node: NumexprTree, result: np.ndarray, results: dict) -> bool:
@@ -258,10 +262,12 @@ def test_exact_expressions_match_numexpr(case):
     _compare_exactly(*case)
 
 
-def _compare_exactly(tree: NumexprTree, values: dict) -> None:
+def _compare_exactly(tree: NumexprTree, values: dict, numbers: bool = True) -> None:
+    """Bit for bit (``numbers``: after the hazards of numeric expressions are ruled out)."""
     _real_numexpr_is_loaded()
-    traps, approximate = _hazards(tree, values)
-    assume(not traps and not approximate)
+    if numbers:
+        traps, approximate = _hazards(tree, values)
+        assume(not traps and not approximate)
     expected, error = run(numexpr, tree, values)
     assume(not _numexpr_bug(error))
     got, got_error = run(fusenum_numexpr, tree, values)
@@ -336,7 +342,9 @@ def bytes_operand(draw, shape: tuple[int, ...]):
     own = draw(broadcastable(shape))
     width = draw(st.integers(1, 5))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    raw = rng.choice(np.array([0, 97, 98, 255], np.uint8), int(np.prod(own, dtype=np.int64)) * width)
+    # 0x80 and up rarely: numexpr orders those differently (see _orders_high_bytes)
+    raw = rng.choice(np.array([0, 97, 98, 0x80, 255], np.uint8), int(np.prod(own, dtype=np.int64)) * width,
+                     p=[0.3, 0.3, 0.3, 0.05, 0.05])
     return with_layout(raw.view(f"S{width}").reshape(own), draw(st.sampled_from(LAYOUTS)))
 
 
@@ -366,7 +374,20 @@ def bytes_cases(draw):
     return draw(st.recursive(test, extend, max_leaves=4)), values
 
 
+def _orders_high_bytes(tree: NumexprTree, values: dict) -> bool:
+    """Whether ``tree`` orders (``<`` ...) bytes of which one is 0x80 or more: numexpr compares them
+    as C ``char``, signed on x86 (``b'' < b'\\xff'`` is False) and unsigned elsewhere; fusenum, like
+    NumPy, compares unsigned bytes everywhere."""
+    def high(leaf: NumexprTree) -> bool:
+        value = values[leaf.value] if leaf.kind == "name" else leaf.value
+        raw = value.encode() if isinstance(value, str) else np.asarray(value).tobytes()
+        return any(byte >= 0x80 for byte in raw)
+    return any(node.kind == "binary" and node.value in COMPARISONS[:4] and any(map(high, node.children))
+               for node in tree.nodes())
+
+
 @pytest.mark.skipif(not BYTES_IN_CORE, reason="fusenum's core has no bytes (S) arrays yet (the bytes branch)")
 @given(bytes_cases())
 def test_bytes_expressions_match_numexpr(case):
-    _compare_exactly(*case)
+    assume(not _orders_high_bytes(*case))
+    _compare_exactly(*case, numbers=False)

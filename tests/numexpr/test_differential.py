@@ -268,14 +268,21 @@ def _compare_exactly(tree: NumexprTree, values: dict, numbers: bool = True) -> N
     if numbers:
         traps, approximate = _hazards(tree, values)
         assume(not traps and not approximate)
+    results = _results(tree, values)
+    if results is not None:
+        assert_same(*results)
+
+
+def _results(tree: NumexprTree, values: dict) -> tuple[np.ndarray, np.ndarray] | None:
+    """numexpr's and fusenum.numexpr's results to compare (their dtypes and shapes already compared),
+    or None where numexpr raises (and fusenum raised the same)."""
     expected, error = run(numexpr, tree, values)
     assume(not _numexpr_bug(error))
     got, got_error = run(fusenum_numexpr, tree, values)
     if error is not None:
         _same_error(error, got_error)
-        return
-    expected = _same_dtype_and_shape(expected, got, got_error, tree, values)
-    assert_same(expected, got)
+        return None
+    return _same_dtype_and_shape(expected, got, got_error, tree, values), got
 
 
 @pytest.mark.parametrize("root", sorted(INEXACT_ROOTS))
@@ -286,13 +293,10 @@ def test_transcendental_expressions_match_numexpr(root, data):
     tree, values = data.draw(inexact_cases(root))
     traps, approximate = _hazards(tree, values)
     assume(not traps and approximate <= {tree})  # only the root may be approximate
-    expected, error = run(numexpr, tree, values)
-    assume(not _numexpr_bug(error))
-    got, got_error = run(fusenum_numexpr, tree, values)
-    if error is not None:
-        _same_error(error, got_error)
+    results = _results(tree, values)
+    if results is None:
         return
-    expected = _same_dtype_and_shape(expected, got, got_error, tree, values)
+    expected, got = results
     if expected.dtype.kind not in "fc":
         assert_same(expected, got)
         return

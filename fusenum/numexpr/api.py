@@ -111,10 +111,9 @@ def evaluate(ex: str, local_dict: dict | None = None, global_dict: dict | None =
     prog = program(ex, _optimization(kwargs) if kwargs else "aggressive", sanitize)
     frame = sys._getframe(max(_frame_depth - 2, 1)) if local_dict is None or global_dict is None else None
     values = arguments(prog.names, local_dict, global_dict, frame)
-    plan = _plan(prog, values)
     if not disable_cache:
         _remember(prog, out, order, casting)
-    return execute(plan, values, prog.names, out, order, casting)
+    return run(prog, values, out, order, casting)
 
 
 def validate(ex: str, local_dict: dict | None = None, global_dict: dict | None = None,
@@ -153,8 +152,16 @@ def re_evaluate(local_dict: dict | None = None, global_dict: dict | None = None,
 
 
 def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: str, casting: str) -> np.ndarray:
-    """``prog`` on arrays bound to its names in order."""
-    return execute(_plan(prog, values), values, prog.names, out, order, casting)
+    """``prog`` on arrays bound to its names in order.
+
+    As numexpr: if an operand is empty, the result is a new empty array shaped like the first
+    empty operand (numexpr neither broadcasts nor reduces then, nor writes ``out``).
+    """
+    plan = _plan(prog, values)
+    for value in values:
+        if value.size == 0:
+            return np.empty(value.shape, plan.dtype)
+    return execute(plan, values, prog.names, out, order, casting)
 
 
 @caches.owner

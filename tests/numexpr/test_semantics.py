@@ -348,3 +348,10 @@ def test_unknown_function_and_unsupported_results():
         ne.evaluate("foo(a)")
     with pytest.raises(TypeError, match="unsupported expression type: <class 'NoneType'>"):
         ne.evaluate("None")
+
+
+def test_an_empty_operand_gives_an_empty_result_shaped_like_it():
+    x, e = np.ones((1, 1, 1)), np.ones((1, 0))
+    assert ne.evaluate("x <= e").shape == (1, 0) and ne.evaluate("x <= e").dtype == bool
+    assert ne.evaluate("sum(e * 2)").shape == (1, 0)
+    assert ne.evaluate("x + y", local_dict={"x": np.ones(3), "y": np.ones((0, 2), np.int8)}).dtype == np.float64

@@ -11,8 +11,12 @@ for bit (``x / 3.0`` is ``x * (1/3.0)``, ``x ** 3`` is ``x * x * x``). Left out,
 
 * an integer ``%`` or ``//`` by zero, or of the smallest integer by -1: it kills numexpr's process
   (SIGFPE), so such divisors are made 1 (or the draw rejected) before numexpr runs them (:func:`_defused`);
-* a function of constants whose NumPy result is an array (``copy(0)``): numexpr's compiler fails
-  hashing it with a TypeError (:func:`_numexpr_bug`);
+* a function of constants whose NumPy result is an array (``copy(0)``), or a str constant beside a
+  bytes one: numexpr's compiler fails with a TypeError (:func:`_numexpr_bug`);
+* ordering bytes of 0x80 and up (numexpr: signed C ``char`` on x86), or against an empty constant
+  (:func:`_numexpr_misorders`);
+* the shape of a result with an empty operand: numexpr's, or NumPy's broadcast shape
+  (:func:`_same_dtype_and_shape`);
 * numexpr's complex ``abs``, ``sqrt`` and ``sign``, and powers of floats and complex numbers, use its
   own formulas, an ULP or more off (and wrong at infinities): the exact tests reject draws with one
   below the root; the ULP-bounded test puts them at the root and accepts, element by element,

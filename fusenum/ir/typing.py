@@ -121,6 +121,11 @@ class Builder:
             self._not_zero_d.add(key)
         return self._slot(Source(key), dtype)
 
+    def may_be_zero_d(self, operand: Node) -> bool:
+        """Whether ``operand`` is an array input that may be 0-d: a front end may then raise
+        :class:`NeedsValue` for its key, to be rebuilt with it as a constant if it is 0-d."""
+        return operand.op == "input" and self.sources[operand.attr].key not in self._not_zero_d
+
     def _slot(self, source: Source, dtype: np.dtype) -> Node:
         slot = self._slots.get(source)
         if slot is None:

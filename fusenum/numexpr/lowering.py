@@ -25,6 +25,7 @@ import numpy as np
 from ..errors import UnsupportedOperationError
 from ..ir import nodes
 from ..ir.nodes import Node
+from ..ir.operands import NeedsValue
 from ..ir.typing import Builder
 from . import kinds, tree
 from .syntax import Parsed
@@ -149,6 +150,8 @@ class _Lowering:
             return self._complex_multiply(*args)
         if op == "ones_like":
             return apply("where", True, nodes.const(_SCALAR[node.kind](1)), args[0])
+        if op == "pow" and node.args[1].op == "var":
+            self._exponent_by_value(node.args[1])
         if op == "pow" and node.kind in ("int", "long", "complex"):
             return (self._integer_power if node.kind != "complex" else self._complex_power)(*args)
         if op == "div" and node.kind == "complex":
@@ -157,6 +160,13 @@ class _Lowering:
             raise UnsupportedOperationError("numexpr's integer division 'div' (from 'x ** -1.0' with "
                                             "optimization='moderate') is not implemented by fusenum.numexpr")
         return apply(_ROWS.get(op, op), *args)
+
+    def _exponent_by_value(self, exponent: tree.Expr) -> None:
+        """A 0-d array exponent (pandas' ``df ** 2`` passes the 2 so) is taken by value: the plan is
+        specialised on it, so ``x ** 2`` squares instead of calling ``pow`` (within ``pow``'s ULP bound)."""
+        operand = self.operands[exponent.value]
+        if self.builder.may_be_zero_d(operand):
+            raise NeedsValue([self.builder.sources[operand.attr].key])
 
     def _integer_power(self, a: Node, b: Node) -> Node:
         """numexpr's integer power: ``1 / a`` in C's integer division for a negative exponent, else

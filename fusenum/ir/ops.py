@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable, Mapping
 
 import numpy as np
@@ -91,9 +92,12 @@ class Op:
         """Whether every result is NumPy's bit for bit (else within :attr:`ulp` ULP)."""
         return self.ulp == 0
 
-    @property
+    @cached_property
     def spellings(self) -> tuple[str, ...]:
-        """Every name a string may call this row by: ``names``, then NumPy's names for its function."""
+        """Every name a string may call this row by: ``names``, then NumPy's names for its function.
+
+        Read once, when the op table is built, so that it stays what strings accept: other packages
+        add names to NumPy's namespace (importing numexpr sets ``numpy.expm1x``)."""
         found = dict.fromkeys(self.names)
         function = self.numpy
         if function is not None:

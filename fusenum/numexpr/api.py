@@ -1,4 +1,4 @@
-"""numexpr's calls: ``evaluate``, ``validate``, ``re_evaluate``, ``NumExpr`` and ``disassemble``.
+"""numexpr's calls: ``evaluate``, ``validate`` and ``re_evaluate`` (``NumExpr`` is in :mod:`.compiled`).
 
 The path of a call is fusenum's: the parsed text is cached per (text,
 options), each name is looked up (``local_dict``, then ``global_dict``, each
@@ -80,7 +80,7 @@ def arguments(names: tuple[str, ...], local_dict, global_dict, frame) -> list[np
             value = global_dict[name]
         value = np.asarray(value)
         if value.dtype.kind not in "biufcS":
-            kinds.of_dtype(value.dtype, name)  # numexpr's ValueError for the others
+            kinds.of_dtype(value.dtype)  # numexpr's ValueError for the others
         values.append(value)
     return values
 
@@ -151,7 +151,8 @@ def re_evaluate(local_dict: dict | None = None, global_dict: dict | None = None,
     return run(prog, arguments(prog.names, local_dict, global_dict, frame), out, order, casting)
 
 
-def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: str, casting: str) -> np.ndarray:
+def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: str,
+        casting: str) -> np.ndarray:
     """``prog`` on arrays bound to its names in order.
 
     As numexpr: if an operand is empty, the result is a new empty array shaped like the first

@@ -90,7 +90,7 @@ def _kind_of_type(kind_type) -> str:
 def _converted(value: np.ndarray, kind: str, position: int) -> np.ndarray:
     """``value`` as numexpr's iterator gives it to a slot of ``kind``: as is if already of that
     kind, else cast under the ``safe`` rule."""
-    if value.dtype.kind in "biufcSU" and kinds.of_dtype(value.dtype, "") == kind:
+    if value.dtype.kind in "biufcSU" and kinds.of_dtype(value.dtype) == kind:
         return value
     target = kinds.DTYPE[kind]
     if not np.can_cast(value.dtype, target, "safe"):

@@ -84,6 +84,26 @@ def uninstall() -> None:
         else:
             setattr(module, attribute, previous)
     _saved.clear()
+    _repoint_pandas_imported_while_installed()
     expressions = sys.modules.get(_PANDAS_EXPRESSIONS)
     if expressions is not None:
         _use_numexpr(expressions)
+
+
+def _repoint_pandas_imported_while_installed() -> None:
+    """pandas imported after :func:`install` holds fusenum.numexpr with nothing saved to restore:
+    give it the real numexpr if there is one, else tell it numexpr is not installed."""
+    ours = _ours()
+    holders = [sys.modules[name] for name in (_PANDAS_CHECK, _PANDAS_EXPRESSIONS)
+               if name in sys.modules and getattr(sys.modules[name], "ne", None) is ours]
+    if not holders:
+        return
+    try:
+        import numexpr as real
+    except ImportError:
+        real = None
+    for module in holders:
+        module.ne = real
+        module.NUMEXPR_INSTALLED = real is not None
+        if hasattr(module, "USE_NUMEXPR"):
+            module.USE_NUMEXPR = real is not None

@@ -131,7 +131,7 @@ def rank(kind: str) -> int:
     return RANK.index(kind)
 
 
-def of_dtype(dtype: np.dtype, name: str) -> str:
+def of_dtype(dtype: np.dtype) -> str:
     """The kind numexpr computes an array of ``dtype`` in (uint32 needs long, uint64 wraps into long)."""
     kind = dtype.kind
     if kind == "b":

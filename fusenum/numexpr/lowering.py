@@ -58,8 +58,8 @@ class Program:
     def tree(self, dtypes: list[np.dtype]) -> tree.Expr:
         """numexpr's tree for arrays of these dtypes, one per name read."""
         variable_kinds = ["double"] * len(self.parsed.names)
-        for slot, dtype, name in zip(self._slots, dtypes, self.names):
-            variable_kinds[slot] = kinds.of_dtype(dtype, name)
+        for slot, dtype in zip(self._slots, dtypes):
+            variable_kinds[slot] = kinds.of_dtype(dtype)
         root = tree.build(self.parsed.template, variable_kinds, self.optimization)
         _check_signatures(root)
         tree.check_compilable(root)
@@ -110,7 +110,9 @@ class _Lowering:
                 continue
             if item.op == "var":
                 operand = self.operands[item.value]
-                self.done[id(item)] = operand if item.kind == "bytes" else nodes.cast(operand, kinds.DTYPE[item.kind])
+                if item.kind != "bytes":
+                    operand = nodes.cast(operand, kinds.DTYPE[item.kind])
+                self.done[id(item)] = operand
             elif item.op == "const":
                 self.done[id(item)] = nodes.const(constant_value(item.value, item.kind))
             elif not ready:
@@ -131,8 +133,9 @@ class _Lowering:
     def _operation(self, node: tree.Expr) -> Node:
         codes, _ = typed_signature(node)
         if node.kind == "bytes":
-            raise NotImplementedError(f"{node.op}() of bytes strings gives bytes strings, which fusenum.numexpr "
-                                      f"does not return: bytes are only compared and searched (contains)")
+            raise NotImplementedError(f"{node.op}() of bytes strings gives bytes strings, which "
+                                      f"fusenum.numexpr does not return: bytes are only compared and "
+                                      f"searched (contains)")
         args = [self._operand(arg, code) for arg, code in zip(node.args, codes)]
         op, apply = node.op, self.builder.apply
         if op in kinds.REDUCTIONS:
@@ -145,7 +148,9 @@ class _Lowering:
             return apply("complex", modulus, 0.0)
         if op in ("floordiv", "mod") and node.kind in ("float", "double"):
             quotient = apply("floor", apply("true_divide", *args))  # C's floor(a / b), not Python's //
-            return quotient if op == "floordiv" else apply("subtract", args[0], apply("multiply", quotient, args[1]))
+            if op == "floordiv":
+                return quotient
+            return apply("subtract", args[0], apply("multiply", quotient, args[1]))
         if op == "mul" and node.kind == "complex":
             return self._complex_multiply(*args)
         if op == "ones_like":
@@ -180,7 +185,8 @@ class _Lowering:
         fits = apply("less", apply("absolute", estimate), float(2 ** (8 * a.dtype.itemsize - 1)))
         smallest = nodes.const(a.dtype.type(np.iinfo(a.dtype).min))
         one, minus_one, zero = (nodes.const(a.dtype.type(v)) for v in (1, -1, 0))
-        inverse = apply("where", apply("equal", a, 1), one, apply("where", apply("equal", a, -1), minus_one, zero))
+        inverse = apply("where", apply("equal", a, 1), one,
+                        apply("where", apply("equal", a, -1), minus_one, zero))
         return apply("where", negative, inverse, apply("where", fits, exact, smallest))
 
     def _parts(self, z: Node) -> tuple[Node, Node]:

@@ -23,7 +23,7 @@ import ast
 import os
 import re
 
-from ..errors import ExpressionError
+from ..errors import excerpt
 
 # A '.' starting a word that is not 'real', 'imag' or the fraction/exponent/imaginary tail of a number.
 _ATTRIBUTE = r"\.(?=\w)(?!(?:real|imag|\d*[eE]?[+-]?\d+j?|\d*j)\b)"
@@ -73,14 +73,21 @@ def parse(text: str) -> Parsed:
     try:
         tree = ast.parse(text.strip(), "<expr>", mode="eval")
     except (RecursionError, MemoryError):
-        raise ExpressionError("expression nests too deeply", text) from None
+        raise _too_deep(text) from None
     called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
-    names = tuple(sorted({node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and id(node) not in called}))
+    names = tuple(sorted({node.id for node in ast.walk(tree)
+                          if isinstance(node, ast.Name) and id(node) not in called}))
     try:
         template = _Converter(names).convert(tree.body)
     except RecursionError:
-        raise ExpressionError("expression nests too deeply", text) from None
+        raise _too_deep(text) from None
     return Parsed(text, names, template)
+
+
+def _too_deep(text: str) -> RecursionError:
+    """numexpr's error for text nested beyond Python's recursion limit (its ``eval`` recurses)."""
+    return RecursionError(f"expression nests too deeply (maximum recursion depth exceeded) in "
+                          f"{excerpt(text)}")
 
 
 class _Converter:
@@ -133,7 +140,8 @@ class _Converter:
     def _Call(self, node: ast.Call) -> tuple:
         if not isinstance(node.func, ast.Name):
             raise TypeError("only functions called by name are supported")
-        if any(isinstance(arg, ast.Starred) for arg in node.args) or any(k.arg is None for k in node.keywords):
+        starred = any(isinstance(arg, ast.Starred) for arg in node.args)
+        if starred or any(k.arg is None for k in node.keywords):
             raise TypeError(f"{node.func.id}() does not take * or ** arguments")
         return ("call", node.func.id, tuple(self.convert(arg) for arg in node.args),
                 tuple((k.arg, self.convert(k.value)) for k in node.keywords))

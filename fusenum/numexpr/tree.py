@@ -25,9 +25,9 @@ import numpy as np
 
 from . import kinds
 
-_BOOLEAN_MESSAGE = ("You can't use Python's standard boolean operators in NumExpr expressions. You should use "
-                    "their bitwise counterparts instead: '&' instead of 'and', '|' instead of 'or', and '~' "
-                    "instead of 'not'.")
+_BOOLEAN_MESSAGE = ("You can't use Python's standard boolean operators in NumExpr expressions. You should "
+                    "use their bitwise counterparts instead: '&' instead of 'and', '|' instead of 'or', "
+                    "and '~' instead of 'not'.")
 _SCALARS = (bool, np.int32, int, float, np.float64, complex, bytes, str)
 
 
@@ -68,7 +68,9 @@ def _node(x) -> Expr:
 
 
 def _op(name: str, args, kind: str | None = None, function: bool = False) -> Expr:
-    return Expr(name, kind if kind is not None else kinds.highest(a.kind for a in args), args, function=function)
+    if kind is None:
+        kind = kinds.highest(a.kind for a in args)
+    return Expr(name, kind, args, function=function)
 
 
 # ---- operators ---------------------------------------------------------------------------------------
@@ -88,7 +90,8 @@ _REFLECTED_SWAP = frozenset({"+", "*", "==", "!="})
 
 def _class_name(node: Expr) -> str:
     """The class numexpr's node for ``node`` has (its messages name it)."""
-    return {"var": "VariableNode", "const": "ConstantNode"}.get(node.op, "OpNode")
+    default = "FuncNode" if node.function else "OpNode"
+    return {"var": "VariableNode", "const": "ConstantNode"}.get(node.op, default)
 
 
 def binary(symbol: str, left, right, optimization: str) -> object:
@@ -118,6 +121,7 @@ def binary(symbol: str, left, right, optimization: str) -> object:
 
 
 def unary(symbol: str, x) -> object:
+    """``symbol x`` (``-``, ``+``, ``~``, ``not``) as numexpr's evaluation gives it."""
     if symbol == "not":
         return not x  # an Expr raises numexpr's TypeError
     if symbol == "+":
@@ -131,6 +135,8 @@ def unary(symbol: str, x) -> object:
 
 
 def divide(a: Expr, b: Expr, optimization: str) -> Expr:
+    """``a / b``: true division (``double`` for integers), or ``a * (1/b)`` for a constant ``b`` of
+    ``a``'s float kind unless ``optimization='none'``."""
     if (optimization != "none" and b.op == "const" and a.kind == b.kind
             and a.kind in ("float", "double", "complex")):
         return _op("mul", (a, constant(1.0 / b.value)))
@@ -143,6 +149,7 @@ POWER_RANGE = 50
 
 
 def power(a: Expr, b: Expr, optimization: str) -> Expr:
+    """``a ** b`` for a recorded ``a``, with numexpr's rewrites of constant exponents."""
     if b.op != "const":
         return _op("pow", (a, b))
     x = b.value
@@ -218,6 +225,7 @@ _RECORDED = {"abs": "absolute", "conj": "conjugate"}
 
 
 def call(name: str, args: list, keywords: dict) -> object:
+    """``name(*args, **keywords)``: a function of numexpr's table, ``where``, ``contains`` or a reduction."""
     if name in kinds.REDUCTIONS:
         return reduction(name, *args, **keywords)
     if name == "where":
@@ -253,6 +261,7 @@ def _no_keywords(name: str, keywords: dict) -> None:
 
 
 def where(condition, x, y) -> object:
+    """``where(condition, x, y)``; a constant condition picks its branch right away."""
     condition, x, y = _node(condition), _node(x), _node(y)
     if condition.op == "const":
         return x if condition.value else y
@@ -260,6 +269,7 @@ def where(condition, x, y) -> object:
 
 
 def contains(haystack, needle) -> Expr:
+    """``contains(haystack, needle)`` of bytes: bool."""
     return _op("contains", (_node(haystack), _node(needle)), "bool", function=True)
 
 

@@ -131,11 +131,15 @@ def test_install_before_pandas_is_imported():
             "import numpy as np, pandas as pd\n"
             "import pandas.core.computation.expressions as ex\n"
             "df = pd.DataFrame({'a': np.arange(5.0), 'b': np.ones(5)})\n"
-            "print(ex.ne is ne, df.eval('a + b').tolist(), df.query('a > 2').index.tolist())")
+            "print(ex.ne is ne, df.eval('a + b').tolist(), df.query('a > 2').index.tolist())\n"
+            "ne.uninstall()\n"
+            "import numexpr\n"
+            "print(numexpr is not ne, ex.ne is numexpr, numexpr.__version__)")
     environment = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment,
                             timeout=120)
-    assert result.stdout.strip() == "True [1.0, 2.0, 3.0, 4.0, 5.0] [3, 4]", result.stderr
+    expected = ["True [1.0, 2.0, 3.0, 4.0, 5.0] [3, 4]", "True True 2.14.2"]
+    assert result.stdout.split("\n")[:2] == expected, result.stderr
 
 
 def test_python_m_runs_a_pandas_script_on_fusenum(tmp_path):

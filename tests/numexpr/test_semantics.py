@@ -202,7 +202,8 @@ def test_complex_division_uses_the_textbook_formula():
     b = np.array([0j, 2 + 0.5j, 1e300 + 1e300j])
     with np.errstate(all="ignore"):
         norm = b.real * b.real + b.imag * b.imag
-        expected = ((a.real * b.real + a.imag * b.imag) / norm) + 1j * ((a.imag * b.real - a.real * b.imag) / norm)
+        real = (a.real * b.real + a.imag * b.imag) / norm
+        expected = real + 1j * ((a.imag * b.real - a.real * b.imag) / norm)
     np.testing.assert_array_equal(ne.evaluate("a / b"), expected)
 
 
@@ -354,14 +355,22 @@ def test_an_empty_operand_gives_an_empty_result_shaped_like_it():
     x, e = np.ones((1, 1, 1)), np.ones((1, 0))
     assert ne.evaluate("x <= e").shape == (1, 0) and ne.evaluate("x <= e").dtype == bool
     assert ne.evaluate("sum(e * 2)").shape == (1, 0)
-    assert ne.evaluate("x + y", local_dict={"x": np.ones(3), "y": np.ones((0, 2), np.int8)}).dtype == np.float64
+    names = {"x": np.ones(3), "y": np.ones((0, 2), np.int8)}
+    assert ne.evaluate("x + y", local_dict=names).dtype == np.float64
 
 
 def test_a_zero_d_exponent_is_taken_by_value():
     x = np.array([-1.5, 2.25, 3.0, -0.0])
     # pandas passes the 2 of 'df ** 2' as a 0-d operand: squared, as NumPy's power loop squares
     np.testing.assert_array_equal(ne.evaluate("x ** e", local_dict={"x": x, "e": 2}), x * x)
-    np.testing.assert_array_equal(ne.evaluate("x ** e", local_dict={"x": x, "e": np.ones(4) * 2}), np.power(x, 2.0))
+    by_array = ne.evaluate("x ** e", local_dict={"x": x, "e": np.ones(4) * 2})
+    np.testing.assert_array_equal(by_array, np.power(x, 2.0))
     i = np.arange(5)
     assert ne.evaluate("i ** e", local_dict={"i": i, "e": -1}).tolist() == [0, 1, 0, 0, 0]
     assert ne.evaluate("i ** e", local_dict={"i": i, "e": 3}).tolist() == [0, 1, 8, 27, 64]
+
+
+def test_text_nested_beyond_the_recursion_limit_raises_recursion_error():
+    a = np.ones(2)
+    with pytest.raises(RecursionError, match="expression nests too deeply"):
+        ne.evaluate("a" + "+a" * 5000)

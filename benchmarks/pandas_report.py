@@ -1,0 +1,155 @@
+"""pandas on numexpr, on fusenum.numexpr and on its own engine: first calls and repeated calls.
+
+Four pandas operations that go through numexpr when it is installed, on frames of four float64
+columns ``a, b, c, d`` (random, in [0, 1)):
+
+* ``df.eval("a + b * c - d")`` and ``df.query("a > b and c < d")`` (``engine='numexpr'``, pandas'
+  default, or ``engine='python'``);
+* ``df ** 2`` and ``df1 + df2 * 3``: pandas hands a frame's arithmetic to ``numexpr.evaluate`` when
+  the block has more than a million elements (``compute.use_numexpr``).
+
+Contenders, each in its own fresh process (a child of this script) per operation and size:
+
+* ``numexpr``: the real numexpr, as pandas uses it when installed;
+* ``fusenum cold`` / ``fusenum warm``: ``fusenum.numexpr.install()`` before pandas is imported, so
+  pandas' ``import numexpr`` is fusenum's; cold with ``FUSENUM_CACHE_DIR`` a new empty directory,
+  warm in the next process with the same directory (its kernels on disk);
+* ``python``: ``engine='python'`` for eval and query, and ``compute.use_numexpr`` off, so pandas
+  computes everything with NumPy (for the arithmetic rows: pandas without numexpr).
+
+Each child times the first call of its operation, then ``--repeat`` more calls (the repeated
+figure is their median; fusenum's comes from the warm process). Each child also hashes its result,
+so the table says whether fusenum.numexpr's answer is numexpr's, bit for bit. Thread counts are
+each library's default.
+
+Usage::
+
+    python3 benchmarks/pandas_report.py [--sizes 1000000,10000000] [--repeat 7] [--quick]
+
+``--quick`` (300,000 rows, 3 repeats) is a smoke test: still over pandas' million-element
+threshold for the arithmetic rows.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OPERATIONS = ('df.eval("a + b * c - d")', 'df.query("a > b and c < d")', "df ** 2", "df1 + df2 * 3")
+CONTENDERS = ("numexpr", "fusenum cold", "fusenum warm", "python")
+
+
+def operation_call(name: str, engine: str):
+    """``f(df1, df2)`` computing the operation called ``name`` with pandas' ``engine``."""
+    return {
+        OPERATIONS[0]: lambda df1, df2: df1.eval("a + b * c - d", engine=engine),
+        OPERATIONS[1]: lambda df1, df2: df1.query("a > b and c < d", engine=engine),
+        OPERATIONS[2]: lambda df1, df2: df1 ** 2,
+        OPERATIONS[3]: lambda df1, df2: df1 + df2 * 3,
+    }[name]
+
+
+def import_pandas(contender: str):
+    """pandas, on the numexpr ``contender`` names (fusenum's installed first)."""
+    if contender.startswith("fusenum"):
+        import fusenum.numexpr
+        fusenum.numexpr.install()
+    import pandas
+    if contender == "python":
+        pandas.set_option("compute.use_numexpr", False)
+    return pandas
+
+
+def engine(contender: str) -> str:
+    return "python" if contender == "python" else "numexpr"
+
+
+def two_frames(pandas, size: int) -> list:
+    """Two frames of ``size`` rows and four float64 columns ``a, b, c, d`` (random, in [0, 1))."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    return [pandas.DataFrame({name: rng.random(size) for name in "abcd"}) for _ in range(2)]
+
+
+def child(contender: str, name: str, size: int, repeat: int) -> dict:
+    """Run in a fresh process: the first call, then ``repeat`` calls; times in seconds."""
+    pandas = import_pandas(contender)
+    import numpy as np
+    frames = two_frames(pandas, size)
+    call = operation_call(name, engine(contender))
+    started = time.perf_counter()
+    result = call(*frames)
+    first = time.perf_counter() - started
+    repeated = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call(*frames)
+        repeated.append(time.perf_counter() - started)
+    digest = hashlib.sha1(np.ascontiguousarray(result.to_numpy()).tobytes()).hexdigest()
+    numexpr = sys.modules.get("numexpr")
+    return {"first": first, "repeated": repeated, "digest": digest,
+            "numexpr": None if numexpr is None else f"{numexpr.__name__} {numexpr.__version__}"}
+
+
+def _run_child(contender: str, operation: str, size: int, repeat: int, cache_dir: str) -> dict:
+    # The fusenum next to this script, not some installed one.
+    path = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
+    env = dict(os.environ, FUSENUM_CACHE_DIR=cache_dir, PYTHONPATH=path)
+    done = subprocess.run([sys.executable, __file__, "--child", contender, "--operation", operation,
+                           "--size", str(size), "--repeat", str(repeat)],
+                          env=env, capture_output=True, text=True, timeout=1800)
+    if done.returncode:
+        raise RuntimeError(f"{contender} {operation} at {size:,} rows failed:\n{done.stderr}")
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def measure(operation: str, size: int, repeat: int) -> dict[str, dict]:
+    """Every contender in its own fresh process; fusenum warm reuses fusenum cold's cache directory."""
+    with tempfile.TemporaryDirectory(prefix="fusenum-pandas-") as cache_dir:
+        return {contender: _run_child(contender, operation, size, repeat, cache_dir) for contender in CONTENDERS}
+
+
+def _row(operation: str, size: int, runs: dict[str, dict]) -> str:
+    first = [runs[c]["first"] * 1e3 for c in CONTENDERS]
+    repeated = [statistics.median(runs[c]["repeated"]) * 1e3 for c in ("numexpr", "fusenum warm", "python")]
+    same = all(runs[c]["digest"] == runs["numexpr"]["digest"] for c in ("fusenum cold", "fusenum warm"))
+    cells = [f"{t:,.1f}" for t in first + repeated] + [f"{repeated[0] / repeated[1]:.2f}x", "yes" if same else "NO"]
+    return f"| `{operation}` | {size:,} | " + " | ".join(cells) + " |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1000000,10000000", help="comma-separated row counts")
+    parser.add_argument("--repeat", type=int, default=7, help="calls after the first (their median is reported)")
+    parser.add_argument("--quick", action="store_true", help="smoke test: 300,000 rows, 3 repeats")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--operation", help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.operation, args.size, args.repeat)))
+        return
+    sizes, repeat = ([300_000], 3) if args.quick else ([int(s) for s in args.sizes.split(",")], args.repeat)
+    print(f"pandas, four float64 columns; first call in a fresh process, then the median of {repeat} "
+          "repeated calls; times in ms\n")
+    print("| operation | rows | first: numexpr | first: fusenum cold | first: fusenum warm | first: python "
+          "| repeated: numexpr | repeated: fusenum | repeated: python | numexpr / fusenum | same result |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |")
+    modules = {}
+    for size in sizes:
+        for operation in OPERATIONS:
+            runs = measure(operation, size, repeat)
+            modules.update({c: runs[c]["numexpr"] for c in CONTENDERS})
+            print(_row(operation, size, runs), flush=True)
+    print(f"\nthe numexpr module pandas used: {modules}")
+
+
+if __name__ == "__main__":
+    main()

@@ -151,6 +151,9 @@ class _Lowering:
             if op == "floordiv":
                 return quotient
             return apply("subtract", args[0], apply("multiply", quotient, args[1]))
+        if op == "mod" and node.kind in ("int", "long"):
+            # numexpr's ((a % b) + b) % b in C's % (fmod), wrapping: its sign fix-up overflows near the limits
+            return apply("fmod", apply("add", apply("fmod", *args), args[1]), args[1])
         if op == "mul" and node.kind == "complex":
             return self._complex_multiply(*args)
         if op == "ones_like":

@@ -180,6 +180,16 @@ def test_integer_powers_follow_numexprs_opcode():
         ne.evaluate("a ** -1")
 
 
+def test_integer_remainder_is_numexprs_including_its_wrap_near_the_limits():
+    """numexpr computes ``((a % b) + b) % b`` in C's ``%``: Python's answer, except where the
+    addition wraps (a divisor near the type's limits)."""
+    a, b = np.array([-7, 7, -7, 7, 1, -71182478310772736]), np.array([2, -2, -2, 2, 2**63 - 1, -(2**63) + 1])
+    expected = [1, -1, -1, 1, -1, 9152189558544003073]
+    np.testing.assert_array_equal(ne.evaluate("a % b"), expected)
+    small = ne.evaluate("a % b", local_dict={"a": a[:4].astype(np.int32), "b": b[:4].astype(np.int32)})
+    assert small.dtype == np.int32 and small.tolist() == expected[:4]
+
+
 def test_constant_powers_become_multiplications():
     x = np.array([1.1, -2.3, 0.7], np.float64)
     np.testing.assert_array_equal(ne.evaluate("x ** 3"), x * (x * x))

@@ -52,6 +52,11 @@ from .nodes import walk
 from .operands import NeedsValue
 
 
+#: NumPy's public names: numexpr, imported by pandas and so by xarray, adds np.expm1x, which must not
+#: become a spelling (or one depending on what was imported first).
+_NUMPY_PUBLIC = frozenset(np.__all__)
+
+
 @dataclass(frozen=True)
 class Op:
     """One elementwise operation."""
@@ -94,15 +99,14 @@ class Op:
 
     @cached_property
     def spellings(self) -> tuple[str, ...]:
-        """Every name a string may call this row by: ``names``, then NumPy's names for its function
-        (its public ones, ``np.__all__``: importing numexpr adds ``np.expm1x``, which must not
-        become a spelling, or one whose presence depends on what was imported first)."""
+        """Every name a string may call this row by: ``names``, then NumPy's public names for its function."""
         found = dict.fromkeys(self.names)
         function = self.numpy
         if function is not None:
             found.update(dict.fromkeys([function.__name__]))
-            # NumPy's public names only: numexpr, imported by pandas and so by xarray, adds np.expm1x.
-            found.update(dict.fromkeys(sorted(name for name in np.__all__ if getattr(np, name, None) is function)))
+            # vars, not getattr: getattr would import NumPy's lazily loaded submodules, f2py among them
+            found.update(dict.fromkeys(sorted(name for name, value in vars(np).items()
+                                              if value is function and name in _NUMPY_PUBLIC)))
         return tuple(found)
 
     @property

@@ -160,6 +160,8 @@ class _Lowering:
             return apply("where", True, nodes.const(_SCALAR[node.kind](1)), args[0])
         if op == "pow" and node.args[1].op == "var":
             self._exponent_by_value(node.args[1])
+        if op == "pow" and node.kind in ("float", "double") and args[1].op == "const" and args[1].value == 2:
+            return apply("multiply", args[0], args[0])  # x*x at every NumPy version (2.0's power loop calls pow)
         if op == "pow" and node.kind in ("int", "long", "complex"):
             return (self._integer_power if node.kind != "complex" else self._complex_power)(*args)
         if op == "div" and node.kind == "complex":

@@ -21,7 +21,9 @@ for bit (``x / 3.0`` is ``x * (1/3.0)``, ``x ** 3`` is ``x * x * x``). Left out,
   own formulas, an ULP or more off (and wrong at infinities): the exact tests reject draws with one
   below the root; the ULP-bounded test puts them at the root and accepts, element by element,
   numexpr's answer within the bound or, where numexpr's is further than the bound from NumPy's,
-  NumPy's within the bound.
+  NumPy's within the bound;
+* shifts, when the installed numexpr is older than 2.14.2: those leave a count outside the bit width
+  to the C compiler (x86 masks it, so ``1 << 33`` is 2), where 2.14.2 and ``fusenum.numexpr`` give 0.
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ import numpy as np
 import pytest
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
+from packaging.version import Version
 
 import fusenum
 from fusenum import numexpr as fusenum_numexpr
@@ -48,7 +51,9 @@ from ..ulp import ulp_distance
 numexpr = pytest.importorskip("numexpr")
 
 UNARY = ("-", "+", "~")
-BINARY = ("+", "-", "*", "/", "//", "%", "**", "<<", ">>", "&", "|", "^", "<", "<=", ">", ">=", "==", "!=")
+SHIFTS_DEFINED = Version(numexpr.__version__) >= Version("2.14.2")
+BINARY = ("+", "-", "*", "/", "//", "%", "**", *(("<<", ">>") if SHIFTS_DEFINED else ()),
+          "&", "|", "^", "<", "<=", ">", ">=", "==", "!=")
 # numexpr's functions whose results are exact (IEEE-defined, or defined by numexpr's own typing).
 EXACT_FUNCTIONS = {
     1: ("abs", "sqrt", "ceil", "floor", "round", "trunc", "sign", "real", "imag", "conj",

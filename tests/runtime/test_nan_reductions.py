@@ -1,7 +1,7 @@
 """nansum, nanprod, nanmin, nanmax, nanmean: NumPy's dtypes, values, warnings and errors, both front ends.
 
 The oracle is NumPy's ``np.nan*`` and, for the bits of float sums, NumPy's own recipe applied to
-fusenum: ``nansum(x)`` is fusenum's ``sum`` of ``where(isnan(x), 0, x)`` bit for bit (so it is
+fusenum: ``nansum(x)`` is fusenum's ``sum(where(isnan(x), 0, x))`` bit for bit (so it is
 NumPy's bits wherever fusenum's ``sum`` is), ``nanmean`` that sum divided by the count of values
 as NumPy's ``nanmean`` divides. ``nanmin``/``nanmax`` are exact.
 """
@@ -51,9 +51,11 @@ def own_answer(name: str, x: np.ndarray, axis, keepdims: bool) -> np.ndarray | N
     if name not in FILL:
         return None
     plain = {"nansum": "sum", "nanprod": "prod", "nanmean": "sum" if x.dtype.kind in "fc" else "mean"}[name]
-    replaced = np.where(np.isnan(x), FILL[name], x) if x.dtype.kind in "fc" else x
-    total = quietly(fusenum.evaluate, f"{plain}(replaced, axis={axis!r}, keepdims={keepdims})",
-                    local_dict={"replaced": replaced})
+    # replaced inside the same expression, so the sum walks x's own layout (the order of a sum
+    # follows the memory order of what it reads, as NumPy's does)
+    replaced = f"where(isnan(x), {FILL[name]}, x)" if x.dtype.kind in "fc" else "x"
+    total = quietly(fusenum.evaluate, f"{plain}({replaced}, axis={axis!r}, keepdims={keepdims})",
+                    local_dict={"x": x})
     if plain != "sum" or name != "nanmean":
         return total
     count = np.sum(~np.isnan(x), axis=axis, keepdims=keepdims, dtype=np.intp)

@@ -384,3 +384,12 @@ def test_text_nested_beyond_the_recursion_limit_raises_recursion_error():
     a = np.ones(2)
     with pytest.raises(RecursionError, match="expression nests too deeply"):
         ne.evaluate("a" + "+a" * 5000)
+
+
+def test_shifts_outside_the_width_give_zero_or_minus_one_as_numexpr_2_14_2_does():
+    a = np.array([-5, 1, 3], np.int32)
+    # numexpr 2.14.1 and older masked the count (x86's shift): 1 << 33 was 2 there
+    assert ne.evaluate("a << 33").tolist() == [0, 0, 0]
+    assert ne.evaluate("a >> 40").tolist() == [-1, 0, 0]
+    assert ne.evaluate("a << -1").tolist() == [0, 0, 0]
+    assert ne.evaluate("a >> 31").tolist() == [-1, 0, 0]

@@ -45,7 +45,7 @@ def blocks(text: str) -> Iterator[tuple[str | None, ast.expression]]:
     if not cuts:
         raise NotAChain
     placeholder = _unused_name(text)
-    starts = _line_starts(text)
+    starts = line_starts(text)
     offsets = [starts[row - 1] + col for row, col in cuts]
     bounds = [0, *offsets, len(text)]
     for k in range(len(bounds) - 1):
@@ -120,8 +120,10 @@ def _unused_name(text: str) -> str:
     return name
 
 
-def _line_starts(text: str) -> list[int]:
+def line_starts(text: str) -> list[int]:
     """Where each line starts (tokenize's lines: ended by \\n, \\r\\n or \\r)."""
+    if "\n" not in text and "\r" not in text:
+        return [0]  # the usual one-line text; compiling the pattern is most of a first call's parse
     return [0] + [match.end() for match in re.finditer(r"\r\n|\r|\n", text)]
 
 

@@ -27,7 +27,6 @@ combination of input dtypes.
 from __future__ import annotations
 
 import ast
-import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
@@ -124,8 +123,7 @@ class _Positions:
 
     def of(self, lineno: int, column: int, in_bytes: bool = False) -> int:
         if self.starts is None:
-            ends = re.finditer(r"\r\n|\r|\n", self.text[self.lead:])
-            self.starts = [0] + [match.end() for match in ends]
+            self.starts = chains.line_starts(self.text[self.lead:])
         start = self.starts[lineno - 1] if lineno - 1 < len(self.starts) else self.starts[-1]
         line_end = self.starts[lineno] if lineno < len(self.starts) else len(self.text) - self.lead
         line = self.text[self.lead + start:self.lead + line_end]

@@ -17,6 +17,13 @@ Contenders, each in its own fresh process (a child of this script) per operation
 * ``python``: ``engine='python'`` for eval and query, and ``compute.use_numexpr`` off, so pandas
   computes everything with NumPy (for the arithmetic rows: pandas without numexpr).
 
+Every child runs with glibc's allocator thresholds fixed (``MALLOC_MMAP_THRESHOLD_`` 32 MiB,
+``MALLOC_TRIM_THRESHOLD_`` 64 MiB). By default glibc moves its mmap threshold as a process frees
+memory, so whether pandas' copies of the columns (most of a 1M-row ``df.eval``) take fresh pages
+from the kernel depends on what the process did before: the same ``df.eval`` at 300,000 rows took
+5.5 ms or 12 ms per call in two processes with the same libraries, whichever library served it. Fixed
+thresholds make the table compare the libraries; ``--default-malloc`` measures with glibc's defaults.
+
 Each child times the first call of its operation, then ``--repeat`` more calls (the repeated
 figure is their median; fusenum's comes from the warm process). Each child also hashes its result,
 so the table says whether fusenum.numexpr's answer is numexpr's, bit for bit. Thread counts are
@@ -24,9 +31,11 @@ each library's default.
 
 Usage::
 
-    python3 benchmarks/pandas_report.py [--sizes 1000000,10000000] [--repeat 7] [--quick]
+    python3 benchmarks/pandas_report.py [--sizes 1000000,10000000] [--repeat 7] [--rounds 3] [--quick]
 
-``--quick`` (300,000 rows, 3 repeats) is a smoke test: still over pandas' million-element
+Every contender's process is run ``--rounds`` times, the contenders in turn, and the table gives the
+median over the rounds (processes cannot interleave calls: which numexpr pandas uses is fixed per
+process). ``--quick`` (300,000 rows, 3 repeats, one round) is a smoke test: still over pandas' million-element
 threshold for the arithmetic rows.
 """
 from __future__ import annotations
@@ -42,6 +51,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: glibc's allocator, fixed in every child (see the module's docstring); ``--default-malloc`` clears it.
+FIXED_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(64 << 20)}
 OPERATIONS = ('df.eval("a + b * c - d")', 'df.query("a > b and c < d")', "df ** 2", "df1 + df2 * 3")
 CONTENDERS = ("numexpr", "fusenum cold", "fusenum warm", "python")
 
@@ -101,7 +112,7 @@ def child(contender: str, name: str, size: int, repeat: int) -> dict:
 def _run_child(contender: str, operation: str, size: int, repeat: int, cache_dir: str) -> dict:
     # The fusenum next to this script, not some installed one.
     path = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
-    env = dict(os.environ, FUSENUM_CACHE_DIR=cache_dir, PYTHONPATH=path)
+    env = dict(os.environ, FUSENUM_CACHE_DIR=cache_dir, PYTHONPATH=path, **FIXED_MALLOC)
     done = subprocess.run([sys.executable, __file__, "--child", contender, "--operation", operation,
                            "--size", str(size), "--repeat", str(repeat)],
                           env=env, capture_output=True, text=True, timeout=1800)
@@ -110,16 +121,27 @@ def _run_child(contender: str, operation: str, size: int, repeat: int, cache_dir
     return json.loads(done.stdout.splitlines()[-1])
 
 
-def measure(operation: str, size: int, repeat: int) -> dict[str, dict]:
-    """Every contender in its own fresh process; fusenum warm reuses fusenum cold's cache directory."""
-    with tempfile.TemporaryDirectory(prefix="fusenum-pandas-") as cache_dir:
-        return {contender: _run_child(contender, operation, size, repeat, cache_dir) for contender in CONTENDERS}
+def measure(operation: str, size: int, repeat: int, rounds: int) -> list[dict[str, dict]]:
+    """``rounds`` rounds of every contender in its own fresh process, in turn (so a change in the
+    machine's load falls on all of them); fusenum warm reuses its round's fusenum cold cache directory."""
+    runs = []
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory(prefix="fusenum-pandas-") as cache_dir:
+            runs.append({contender: _run_child(contender, operation, size, repeat, cache_dir)
+                         for contender in CONTENDERS})
+    return runs
 
 
-def _row(operation: str, size: int, runs: dict[str, dict]) -> str:
-    first = [runs[c]["first"] * 1e3 for c in CONTENDERS]
-    repeated = [statistics.median(runs[c]["repeated"]) * 1e3 for c in ("numexpr", "fusenum warm", "python")]
-    same = all(runs[c]["digest"] == runs["numexpr"]["digest"] for c in ("fusenum cold", "fusenum warm"))
+def _row(operation: str, size: int, rounds: list[dict[str, dict]]) -> str:
+    """Medians over the rounds: of the first calls, and of each process's median repeated call."""
+    def over_rounds(contender: str, figure) -> float:
+        return statistics.median(figure(runs[contender]) for runs in rounds) * 1e3
+
+    first = [over_rounds(c, lambda run: run["first"]) for c in CONTENDERS]
+    repeated = [over_rounds(c, lambda run: statistics.median(run["repeated"]))
+                for c in ("numexpr", "fusenum warm", "python")]
+    same = all(runs[c]["digest"] == runs["numexpr"]["digest"]
+               for runs in rounds for c in ("fusenum cold", "fusenum warm"))
     cells = [f"{t:,.1f}" for t in first + repeated] + [f"{repeated[0] / repeated[1]:.2f}x", "yes" if same else "NO"]
     return f"| `{operation}` | {size:,} | " + " | ".join(cells) + " |"
 
@@ -128,7 +150,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="1000000,10000000", help="comma-separated row counts")
     parser.add_argument("--repeat", type=int, default=7, help="calls after the first (their median is reported)")
-    parser.add_argument("--quick", action="store_true", help="smoke test: 300,000 rows, 3 repeats")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="fresh processes per contender, taken in turn (the median over them is reported)")
+    parser.add_argument("--quick", action="store_true", help="smoke test: 300,000 rows, 3 repeats, 1 round")
+    parser.add_argument("--default-malloc", action="store_true",
+                        help="leave glibc's allocator thresholds at their defaults in the children")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--operation", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
@@ -136,18 +162,22 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args.child, args.operation, args.size, args.repeat)))
         return
-    sizes, repeat = ([300_000], 3) if args.quick else ([int(s) for s in args.sizes.split(",")], args.repeat)
+    if args.default_malloc:
+        FIXED_MALLOC.clear()
+    sizes, repeat, rounds = (([300_000], 3, 1) if args.quick else
+                             ([int(s) for s in args.sizes.split(",")], args.repeat, args.rounds))
     print(f"pandas, four float64 columns; first call in a fresh process, then the median of {repeat} "
-          "repeated calls; times in ms\n")
+          f"repeated calls; the median over {rounds} such processes per contender, taken in turn; "
+          f"times in ms; allocator: {FIXED_MALLOC or 'glibc defaults'}\n")
     print("| operation | rows | first: numexpr | first: fusenum cold | first: fusenum warm | first: python "
           "| repeated: numexpr | repeated: fusenum | repeated: python | numexpr / fusenum | same result |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |")
     modules = {}
     for size in sizes:
         for operation in OPERATIONS:
-            runs = measure(operation, size, repeat)
-            modules.update({c: runs[c]["numexpr"] for c in CONTENDERS})
-            print(_row(operation, size, runs), flush=True)
+            rounds_run = measure(operation, size, repeat, rounds)
+            modules.update({c: rounds_run[0][c]["numexpr"] for c in CONTENDERS})
+            print(_row(operation, size, rounds_run), flush=True)
     print(f"\nthe numexpr module pandas used: {modules}")
 
 

@@ -337,15 +337,19 @@ def _out_of_range_comparison(op: Op, operands, loop_dtypes):
     in-range stand-in (0) with the int gives the answer for every element. The
     array operand stays in the IR (``x == x`` is all True, ``x != x`` all False
     for integers) so that errors computing it are still raised, as NumPy would.
-    Returns None when no operand is such an int.
+    NumPy does this for an integer array only: a bool array's loop is int64 too,
+    but the int is converted to it (``OverflowError``). Returns None when no
+    operand is such an int.
     """
     for operand, dtype in zip(operands, loop_dtypes):
         if dtype.kind not in "iu":
             continue
+        other = next((x for x in operands if x is not operand), None)
+        if isinstance(other, Node) and other.dtype.kind not in "iu":
+            continue
         if type(operand) is int and dtype not in int_fits(operand):
             stand_ins = [x if x is operand else 0 for x in operands]
             answer = op.python_fold(*stand_ins)
-            other = next(x for x in operands if x is not operand)
             other = nodes.cast(other, loop_dtypes[operands.index(other)])
             return nodes.make("equal" if answer else "not_equal", (other, other), np.dtype(bool))
         if isinstance(operand, WeakVar) and operand.pytype is int and dtype not in operand.fits:

@@ -1,4 +1,6 @@
 """Typing follows NumPy 2: promotion, NEP 50 weak scalars, OverflowError, folding."""
+import operator
+
 import numpy as np
 import pytest
 
@@ -54,6 +56,17 @@ def test_where_converts_out_of_range_ints_like_the_installed_numpy(value):
     x = np.arange(3, dtype=np.int8)
     assert_same_outcome(lambda: np.where(x > 0, x, value), lambda: fusenum.evaluate(f"where(x > 0, x, {value})", local_dict={"x": x}))
     assert_same_outcome(lambda: np.where(x > 0, value, x), lambda: fusenum.evaluate("where(x > 0, v, x)", local_dict={"v": value, "x": x}))
+
+
+@pytest.mark.parametrize("value", [2**63, -2**63 - 1, 2**127, -1, 300])
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "int64", "float32"])
+def test_comparison_with_an_int_no_dtype_holds_is_answered_for_integer_arrays_only(dtype, value):
+    """NumPy answers an integer array's comparison with any Python int; a bool array's loop is
+    int64 too, but there the int is converted (OverflowError), both front ends."""
+    x = np.array([0, 1], dtype)
+    for symbol, compare in [("<", operator.lt), ("==", operator.eq), ("!=", operator.ne)]:
+        assert_same_outcome(lambda: compare(x, value), lambda: fusenum.evaluate(f"x {symbol} ({value})", local_dict={"x": x}))
+        assert_same_outcome(lambda: compare(x, value), lambda: np.asarray(compare(fusenum.lazy(x), value)))
 
 
 def test_mixed_sign_64_bit_comparison_is_exact():

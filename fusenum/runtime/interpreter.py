@@ -123,15 +123,35 @@ def _single_valued(node: Node, uniform_slots: frozenset) -> bool:
 
 def _step(node: Node, uniform_args: tuple[bool, ...] = ()) -> Callable:
     """How one node is computed on a block (``uniform_args``: which arguments are single-valued)."""
+    if not _by_numpy(node):
+        return _kernel_step(node, uniform_args)
     if node.op == "cast":
-        return _cast if _numpy_casts_alike(node.args[0].dtype, node.dtype) else _kernel_step(node, uniform_args)
+        return _cast
     if node.op in _COPIES:
         return _COPY_STEPS[node.op]
+    return _ufunc_step(OPS[node.op].ufunc)
+
+
+def _by_numpy(node: Node) -> bool:
+    """Whether NumPy computes ``node`` here (a cast, a copy or a ufunc loop), not a one-node kernel."""
+    if node.op == "cast":
+        return _numpy_casts_alike(node.args[0].dtype, node.dtype)
+    if node.op in _COPIES:
+        return True
     row = OPS[node.op]
     by_kernel = node.op in KERNEL_ROWS or (node.dtype.kind == "c" and node.op in COMPLEX_KERNEL_ROWS)
-    if row.exact and row.ufunc is not None and not by_kernel and _loop_gives(row.ufunc, node):
-        return _ufunc_step(row.ufunc)
-    return _kernel_step(node, uniform_args)
+    return row.exact and row.ufunc is not None and not by_kernel and _loop_gives(row.ufunc, node)
+
+
+def needs_kernels(root: Node) -> bool:
+    """Whether interpreting ``root`` needs a one-node kernel (so LLVM, and perhaps compiles)."""
+    found = _needs_kernels.get(root)
+    if found is None:
+        found = any(n.args and not _by_numpy(n) for n in nodes.walk(root))
+        if len(_needs_kernels) >= MAX_PROGRAMS:
+            _needs_kernels.pop(next(iter(_needs_kernels)))
+        _needs_kernels[root] = found
+    return found
 
 
 def _numpy_casts_alike(source: np.dtype, target: np.dtype) -> bool:
@@ -214,6 +234,7 @@ def _kernel_step(node: Node, uniform_args: tuple[bool, ...] = ()) -> Callable:
 
 
 _programs: dict[tuple, Program] = {}
+_needs_kernels: dict[Node, bool] = {}
 
 
 def program(root: Node, slot_count: int, uniform_slots: frozenset = frozenset()) -> Program:
@@ -241,3 +262,4 @@ def run(root: Node, operands: list[np.ndarray], out: np.ndarray) -> None:
 def clear() -> None:
     """Forget every program (the one-node kernels they hold stay in the kernel cache)."""
     _programs.clear()
+    _needs_kernels.clear()

@@ -10,6 +10,23 @@ arrives the fewer calls pay the interpreter's per-block overhead (measured in
 ``benchmarks/first_call.py``: a loop of 1,000 calls switches to the kernel within its first
 few calls; waiting for a few calls first only delays the switch).
 
+Which calls are interpreted at all (:func:`may_interpret`): only those with fewer than
+:data:`COMPILE_NOW_ELEMENTS` elements whose every node NumPy computes. The others wait for their
+kernel (a disk load, or a quick compile, as with ``never``):
+
+* a big call: tier 0 would run it on one thread while the background compiler, loading LLVM and
+  the code generator, holds the GIL between its blocks (one ``2*a+3*b-c`` first call at
+  1,000,000 elements: 84 ms interpreted, 27 ms loading its kernel from the disk cache);
+* an expression whose interpretation needs one-node kernels (a transcendental function, say):
+  those need LLVM on the calling thread, and compiles of their own in an empty cache, so the
+  fused kernel costs about as much; and a process that ends before the background compiler has
+  stored its fused kernels leaves the next process to compile them again.
+
+Measured with ``benchmarks/first_call.py`` (20 expressions twice each, fresh processes): with a
+warm disk cache the workload took 218 ms with neither rule against 50 ms with both at
+N = 10,000, and 222 against 86 ms at N = 1,000,000; with an empty cache, 295-335 against 400 ms
+at N = 10,000 (more compiles on the calling thread) and 782 against 632 ms at 1,000,000.
+
 The compiler is one daemon thread with a bounded queue (:data:`MAX_QUEUED`): one thread, so it
 never competes with a running kernel for all the cores; a full queue drops the request (a later
 call asks again); a daemon, so pending compiles never delay the interpreter's exit. After
@@ -26,7 +43,7 @@ import os
 import queue
 import threading
 
-from . import caches, kernels
+from . import caches, interpreter, kernels
 from ..codegen import settings
 from ..codegen.spec import KernelSpec
 from ..errors import ConfigurationError
@@ -35,6 +52,8 @@ from .kernels import Kernel
 POLICIES = ("auto", "never", "always")
 #: Compiles waiting for the compiler thread at most; more requests are dropped until it catches up.
 MAX_QUEUED = 64
+#: Calls of at least this many elements wait for their kernel under ``auto`` (see the module's docstring).
+COMPILE_NOW_ELEMENTS = 1 << 19
 
 
 def _initial_policy() -> str:
@@ -149,6 +168,14 @@ def obtain(spec: KernelSpec) -> Kernel | None:
     if found is None:
         _compiler.submit(key)
     return found
+
+
+def may_interpret(root, size: int) -> bool:
+    """Whether a call of ``size`` elements computing ``root`` may be served by tier 0 when it has
+    no kernel at hand (``never`` and ``always`` are applied by :func:`obtain`)."""
+    if policy != "auto":
+        return True
+    return size < COMPILE_NOW_ELEMENTS and not interpreter.needs_kernels(root)
 
 
 def wait_for_compiles() -> None:

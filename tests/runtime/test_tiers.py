@@ -155,6 +155,27 @@ def test_auto_interprets_until_the_background_compile_is_done(tmp_path):
         fusenum.set_tiering(previous)
 
 
+@pytest.mark.parametrize("text, size, interpreted", [
+    ("a * 1.25 - b", 1000, True),                            # NumPy serves every node
+    ("a * 1.25 - b", tiering.COMPILE_NOW_ELEMENTS, False),   # big: waits for its kernel
+    ("sin(a) * 1.25 - b", 1000, False),                      # needs a one-node kernel anyway
+    ("fmax(a, b) + 1.0", 1000, False),                       # a row NumPy's loop answers otherwise
+])
+def test_auto_interprets_only_calls_numpy_serves_alone_and_small(text, size, interpreted):
+    a, b = np.linspace(-3, 3, size), np.linspace(1, 2, size)
+    previous = fusenum.set_tiering("auto")
+    try:
+        fusenum.clear_cache()
+        before = kernels.stats.tier0_calls
+        got = fusenum.evaluate(text)
+        assert (kernels.stats.tier0_calls > before) is interpreted
+        tiering.wait_for_compiles()
+        fusenum.set_tiering("never")
+        assert_bits(fusenum.evaluate(text), got)
+    finally:
+        fusenum.set_tiering(previous)
+
+
 def test_policy_is_checked():
     with pytest.raises(fusenum.ConfigurationError, match="tiering policy must be one of auto, never, always, "
                                                          "not 'sometimes'"):

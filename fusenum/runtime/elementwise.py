@@ -86,7 +86,9 @@ def execute_general(plan: Plan, values: list, names=(), out=None, order: str = "
     operands, result, target = prepare_general(plan, values, names, out, order, casting)
     if target.size:
         if interpret:
-            run_interpreted(plan, operands, target)
+            # in place of the common call's checked kernel when that kernel would write the result
+            checked = out is None or (out.dtype == plan.dtype and casting in CASTING_RULES and target is out)
+            run_interpreted(plan, operands, target, scalars=plan.scalar_operands if checked else None)
         else:
             run(plan, operands, target)
     if target is not result:
@@ -134,10 +136,11 @@ def run(plan: Plan, operands: list[np.ndarray], out: np.ndarray) -> None:
         raise_status(status)
 
 
-def run_interpreted(plan: Plan, operands: list[np.ndarray], out: np.ndarray) -> None:
-    """Fill ``out`` (non-empty) with the interpreter (tier 0): the kernel's bits, no compile."""
+def run_interpreted(plan: Plan, operands: list[np.ndarray], out: np.ndarray, scalars: frozenset | None = None) -> None:
+    """Fill ``out`` (non-empty) with the interpreter (tier 0): the kernel's bits, no compile
+    (``scalars``: in place of the common call's checked kernel, see :func:`interpreter.run`)."""
     kernels.stats.tier0_calls += 1
-    interpreter.run(nodes.cast(plan.root, out.dtype.newbyteorder("=")), operands, out)
+    interpreter.run(nodes.cast(plan.root, out.dtype.newbyteorder("=")), operands, out, scalars)
 
 
 def general_layout(operands: list[np.ndarray], out: np.ndarray):

@@ -250,11 +250,16 @@ def program(root: Node, slot_count: int, uniform_slots: frozenset = frozenset())
     return found
 
 
-def run(root: Node, operands: list[np.ndarray], out: np.ndarray) -> None:
-    """Compute ``root`` (whose dtype is ``out``'s, made native) over ``operands`` into ``out``."""
+def run(root: Node, operands: list[np.ndarray], out: np.ndarray, scalars: frozenset | None = None) -> None:
+    """Compute ``root`` (whose dtype is ``out``'s, made native) over ``operands`` into ``out``.
+
+    Which operands are single-valued is what the kernel that would serve the call sees: for the
+    general path's kernels, every operand with no stride along the output (broadcast, or of a
+    one-element call); for the common call's checked kernel (C-contiguous arrays of the output's
+    shape), only the operands that stand for Python scalars (``scalars``, their indices)."""
     shape = out.shape
-    uniform = frozenset(k for k, a in enumerate(operands)
-                        if not any(s for s, n in zip(broadcast_strides(a, shape), shape) if n != 1))
+    uniform = scalars if scalars is not None and out.flags.c_contiguous else frozenset(
+        k for k, a in enumerate(operands) if not any(s for s, n in zip(broadcast_strides(a, shape), shape) if n != 1))
     program(root, len(operands), uniform).run(operands, out)
 
 

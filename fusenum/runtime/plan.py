@@ -52,7 +52,7 @@ class Plan:
 
     __slots__ = ("root", "sources", "dtype", "kernels", "first_array", "checked", "checked_streaming", "take",
                  "parallel_size", "wake_size", "stream_size", "big_size", "round_size", "_array_swapped",
-                 "staged")
+                 "staged", "scalar_operands")
 
     def __init__(self, root: Node, sources: tuple[Source, ...], values: list, staged: Callable | None = None):
         self.root = root
@@ -69,6 +69,8 @@ class Plan:
         self.checked: dict[tuple, Kernel] = {}
         self.checked_streaming: dict[tuple, Kernel] = {}
         self.take = _operand_getter(sources)  # values -> tuple of the kernel's input arrays
+        #: Which kernel operands stand for Python scalars (single-valued in every call).
+        self.scalar_operands = frozenset(k for k, s in enumerate(sources) if s.dtype is not None)
         work = work_per_element(root)
         self.parallel_size = threads_module.min_size(work)
         self.wake_size = threads_module.wake_size(work)

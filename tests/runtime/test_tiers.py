@@ -107,6 +107,18 @@ def test_single_valued_operands_are_computed_as_the_kernel_does(simd, dtype, tex
     assert_bits(expected, got)
 
 
+@pytest.mark.parametrize("text", ["clip(0.0, 0.0, x)", "clip(y, 0.0, x)", "clip(x, y, y)", "clip(y, y, x)"])
+@pytest.mark.parametrize("x_shape, y_shape", [((), ()), ((1,), (1,)), ((1, 1), ()), ((1,), (1, 1)), ((1, 1), (3,))],
+                         ids=str)
+def test_one_element_calls_break_zero_ties_as_the_kernel_does(simd, text, x_shape, y_shape):
+    """In a one-element call an array operand is single-valued for the general path's kernels
+    (no stride) but not for the common call's checked kernel: clip's tie between 0.0 and -0.0
+    follows, and tier 0 must follow the kernel that would have served the call."""
+    names = {"x": np.full(x_shape, -0.0), "y": np.full(y_shape, 0.0)}
+    expected, got = both_tiers(lambda: fusenum.evaluate(text, local_dict=names))
+    assert_bits(expected, got)
+
+
 @pytest.mark.parametrize("dtype", ["complex64", "complex128"])
 @pytest.mark.parametrize("text", ["a * b", "a ** 2", "square(a) + b"])
 @pytest.mark.parametrize("shape", [(), (1,), (1, 1), (4097,)], ids=str)

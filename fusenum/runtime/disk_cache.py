@@ -109,6 +109,7 @@ class _State:
     usable: Path | None = None  # the directory, once checked
     refused = False  # checked and unusable: memory only until reconfigured
     estimate: int | None = None  # bytes on disk at the last scan, plus this process's writes since
+    held: bool | None = None  # whether the directory held an entry when first asked (:func:`holds_entries`)
 
     def __getattr__(self, name: str):  # only for settings not read or set yet
         if name not in ("enabled", "directory", "max_bytes"):
@@ -152,7 +153,7 @@ def set_disk_cache(enabled: bool | None = None, directory: str | os.PathLike | N
             state.directory = os.path.abspath(directory)
         if max_bytes is not None:
             state.max_bytes = max_bytes
-        state.usable, state.refused, state.estimate = None, False, None
+        state.usable, state.refused, state.estimate, state.held = None, False, None, None
     return previous
 
 
@@ -177,6 +178,22 @@ def _directory() -> Path | None:
             else:
                 _refuse(path, problem)
         return state.usable
+
+
+def holds_entries() -> bool:
+    """Whether the usable directory held a kernel when this process first asked: a cheap hint,
+    before LLVM is loaded, that kernels this process needs may be there (the tiers then wait for a
+    big call's kernel rather than interpret it)."""
+    if state.held is None:
+        directory, held = _directory(), False
+        if directory is not None:
+            try:
+                with os.scandir(directory) as listing:
+                    held = any(entry.name.endswith(SUFFIX) for entry in listing)
+            except OSError:
+                pass
+        state.held = held
+    return state.held
 
 
 def _problem(path: Path) -> str | None:

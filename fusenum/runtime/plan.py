@@ -79,16 +79,18 @@ class Plan:
         self.big_size = min(self.parallel_size, self.stream_size)
 
     def kernel(self, out_dtype: np.dtype, accesses: tuple[Access, ...], ndim: int,
-               checked: bool = False, streaming: bool = False, tiered: bool = False) -> Kernel | None:
+               checked: bool = False, streaming: bool = False, tiered: bool = False,
+               wait: bool = False) -> Kernel | None:
         """The kernel for these arguments, compiled if need be; ``tiered``: None instead when the
-        tiering policy has the interpreter serve the call (:func:`fusenum.runtime.tiering.obtain`)."""
+        tiering policy has the interpreter serve the call (:func:`fusenum.runtime.tiering.obtain`,
+        which ``wait`` is passed to)."""
         key = (out_dtype, accesses, ndim, checked, streaming, settings.key)
         found = self.kernels.get(key)
         if found is not None and not (tiered and tiering.policy == "always"):
             kernels.stats.hits += 1
             return found
         spec = self.spec(out_dtype, accesses, ndim, checked, streaming)
-        found = tiering.obtain(spec) if tiered else kernels.kernel(spec)
+        found = tiering.obtain(spec, wait) if tiered else kernels.kernel(spec)
         if found is not None:
             self.kernels[key] = found
         return found
@@ -118,7 +120,8 @@ class Plan:
         return tuple(Access("c", self._array_swapped[s.key]) if s.dtype is None else Access("u")
                      for s in self.sources) + (Access("c"),)
 
-    def compile_checked(self, values: list, streaming: bool = False, tiered: bool = False) -> Kernel | None:
+    def compile_checked(self, values: list, streaming: bool = False, tiered: bool = False,
+                        wait: bool = False) -> Kernel | None:
         """The fast path's checked kernel, compiled if these values fit it (else None; also None
         if ``tiered`` and the tiering policy has the interpreter serve the call).
 
@@ -128,7 +131,7 @@ class Plan:
         accesses = self.checked_accesses(values)
         if accesses is None:
             return None
-        kernel = self.kernel(self.dtype, accesses, 1, checked=True, streaming=streaming, tiered=tiered)
+        kernel = self.kernel(self.dtype, accesses, 1, checked=True, streaming=streaming, tiered=tiered, wait=wait)
         if kernel is not None:
             (self.checked_streaming if streaming else self.checked)[settings.key] = kernel
         return kernel

@@ -10,9 +10,12 @@ arrives the fewer calls pay the interpreter's per-block overhead (measured in
 ``benchmarks/first_call.py``: a loop of 1,000 calls switches to the kernel within its first
 few calls; waiting for a few calls first only delays the switch).
 
-Which calls are interpreted at all (:func:`may_interpret`): only those with fewer than
-:data:`COMPILE_NOW_ELEMENTS` elements whose every node NumPy computes. The others wait for their
-kernel (a disk load, or a quick compile, as with ``never``):
+Which calls are interpreted at all (:func:`waits_for_kernel`): those with fewer than
+:data:`COMPILE_NOW_ELEMENTS` elements whose every node NumPy computes; any call whose kernel the
+background compiler is already making; and, in a process that has not loaded LLVM yet on a
+machine whose disk cache is empty, every call (LLVM's start-up and the code generator's import
+would come first: a cold pandas ``df.eval`` of 1,000,000 rows took ~100 ms waiting against ~43 ms
+interpreted). The others wait for their kernel (a disk load, or a quick compile, as ``never``):
 
 * a big call: tier 0 would run it on one thread while the background compiler, loading LLVM and
   the code generator, holds the GIL between its blocks (one ``2*a+3*b-c`` first call at
@@ -22,10 +25,10 @@ kernel (a disk load, or a quick compile, as with ``never``):
   fused kernel costs about as much; and a process that ends before the background compiler has
   stored its fused kernels leaves the next process to compile them again.
 
-Measured with ``benchmarks/first_call.py`` (20 expressions twice each, fresh processes): with a
-warm disk cache the workload took 218 ms with neither rule against 50 ms with both at
-N = 10,000, and 222 against 86 ms at N = 1,000,000; with an empty cache, 295-335 against 400 ms
-at N = 10,000 (more compiles on the calling thread) and 782 against 632 ms at 1,000,000.
+Measured with ``benchmarks/first_call.py`` (20 expressions twice each, fresh processes, warm disk
+cache): the workload took 218 ms with neither rule against 34-50 ms at N = 10,000, and 222
+against 86-117 ms at N = 1,000,000. With an empty cache it costs more at N = 10,000 (400-470 ms
+against 295-335: more compiles on the calling thread).
 
 The compiler is one daemon thread with a bounded queue (:data:`MAX_QUEUED`): one thread, so it
 never competes with a running kernel for all the cores; a full queue drops the request (a later
@@ -43,9 +46,10 @@ import os
 import queue
 import threading
 
-from . import caches, interpreter, kernels
+from . import caches, disk_cache, interpreter, kernels
 from ..codegen import settings
 from ..codegen.spec import KernelSpec
+from ..codegen.target import llvm_ready
 from ..errors import ConfigurationError
 from .kernels import Kernel
 
@@ -147,12 +151,13 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forked_child)
 
 
-def obtain(spec: KernelSpec) -> Kernel | None:
+def obtain(spec: KernelSpec, wait: bool = False) -> Kernel | None:
     """The kernel for ``spec`` if the policy has this call run it, else None (tier 0 serves the call).
 
-    ``never``: compiled now if need be. ``auto``: from memory or the disk cache, else its compile
-    is queued and None returned; a stored error of an earlier background compile is raised.
-    ``always``: None.
+    ``never``: compiled now if need be. ``auto``: from memory or the disk cache, else compiled now
+    if ``wait`` (:func:`waits_for_kernel`), else its compile is queued and None returned; None
+    while the background compiler is making it; a stored error of an earlier background compile
+    is raised. ``always``: None.
     """
     if policy == "never":
         return kernels.kernel(spec)
@@ -166,16 +171,20 @@ def obtain(spec: KernelSpec) -> Kernel | None:
         return None
     found = kernels.available(spec)
     if found is None:
+        if wait:
+            return kernels.kernel(spec)
         _compiler.submit(key)
     return found
 
 
-def may_interpret(root, size: int) -> bool:
-    """Whether a call of ``size`` elements computing ``root`` may be served by tier 0 when it has
-    no kernel at hand (``never`` and ``always`` are applied by :func:`obtain`)."""
-    if policy != "auto":
-        return True
-    return size < COMPILE_NOW_ELEMENTS and not interpreter.needs_kernels(root)
+def waits_for_kernel(root, size: int) -> bool:
+    """Whether a call of ``size`` elements computing ``root`` that has no kernel at hand waits for
+    it under ``auto`` rather than being interpreted (see the module's docstring)."""
+    if policy != "auto" or (size < COMPILE_NOW_ELEMENTS and not interpreter.needs_kernels(root)):
+        return False
+    # waiting pays when the kernel is likely on disk, or LLVM is up; a new process on a machine
+    # whose disk cache is empty would pay LLVM's start-up and the code generator's import first
+    return llvm_ready() or disk_cache.holds_entries()
 
 
 def wait_for_compiles() -> None:

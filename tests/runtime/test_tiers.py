@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import fusenum
 from fusenum.codegen import jit
+from fusenum.codegen.target import native
 from fusenum.ir.ops import FUNCTIONS
 from fusenum.runtime import kernels, tiering
 
@@ -174,6 +175,8 @@ def test_auto_interprets_until_the_background_compile_is_done(tmp_path):
     ("fmax(a, b) + 1.0", 1000, False),                       # a row NumPy's loop answers otherwise
 ])
 def test_auto_interprets_only_calls_numpy_serves_alone_and_small(text, size, interpreted):
+    """In a process that has loaded LLVM (see the next test for one that has not)."""
+    native()
     a, b = np.linspace(-3, 3, size), np.linspace(1, 2, size)
     previous = fusenum.set_tiering("auto")
     try:
@@ -186,6 +189,27 @@ def test_auto_interprets_only_calls_numpy_serves_alone_and_small(text, size, int
         assert_bits(fusenum.evaluate(text), got)
     finally:
         fusenum.set_tiering(previous)
+
+
+_FIRST_BIG_CALLS = """
+import numpy as np, fusenum
+from fusenum.runtime import kernels
+a = np.linspace(0, 1, 1 << 20)
+r = fusenum.evaluate("a * 1.5 + 2.0")
+s = fusenum.evaluate("sin(a) * 1.5")
+print(kernels.stats.tier0_calls, fusenum.cache_info().disk_hits)
+fusenum.runtime.tiering.wait_for_compiles()  # (the next process looks for both on disk)
+"""
+
+
+def test_a_new_process_waits_for_big_kernels_only_when_the_disk_cache_holds_some(tmp_path):
+    """Before LLVM is loaded, waiting for a big call's kernel pays only if it may be on disk."""
+    cold = _python(_FIRST_BIG_CALLS, FUSENUM_TIERING="auto", FUSENUM_CACHE_DIR=str(tmp_path))
+    assert cold.returncode == 0, cold.stderr
+    assert cold.stdout.split()[0] != "0"  # the first big call was interpreted (an empty cache)
+    warm = _python(_FIRST_BIG_CALLS, FUSENUM_TIERING="auto", FUSENUM_CACHE_DIR=str(tmp_path))
+    assert warm.returncode == 0, warm.stderr
+    assert warm.stdout.split() == ["0", "2"]  # both kernels loaded from disk, nothing interpreted
 
 
 def test_policy_is_checked():

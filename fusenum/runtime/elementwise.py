@@ -49,8 +49,7 @@ def execute(plan: Plan, values: list, names=(), out=None, order: str = "K",
         kernel = plan.checked.get(settings.key)
         compiled_now = kernel is None
         if compiled_now:
-            wait = tiering.waits_for_kernel(plan.root, values[plan.first_array].size)
-            kernel = plan.compile_checked(values, tiered=True, wait=wait)
+            kernel = plan.compile_checked(values, tiered=True)
             if kernel is None and tiering.policy != "never" and plan.checked_accesses(values) is not None:
                 # No kernel at hand for the common call: the interpreter serves it (tier 0).
                 return execute_general(plan, values, names, out, order, casting, interpret=True)
@@ -116,8 +115,7 @@ def run(plan: Plan, operands: list[np.ndarray], out: np.ndarray) -> None:
     arrays = operands + [out]
     shape, strides, accesses, streaming = general_layout(operands, out)
     ndim = len(shape)
-    kernel = plan.kernel(out.dtype, accesses, ndim, streaming=streaming, tiered=True,
-                         wait=tiering.waits_for_kernel(plan.root, out.size))
+    kernel = plan.kernel(out.dtype, accesses, ndim, streaming=streaming, tiered=True, size=out.size)
     if kernel is None:
         run_interpreted(plan, operands, out)
         return

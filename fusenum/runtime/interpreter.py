@@ -147,10 +147,7 @@ def needs_kernels(root: Node) -> bool:
     """Whether interpreting ``root`` needs a one-node kernel (so LLVM, and perhaps compiles)."""
     found = _needs_kernels.get(root)
     if found is None:
-        found = any(n.args and not _by_numpy(n) for n in nodes.walk(root))
-        if len(_needs_kernels) >= MAX_PROGRAMS:
-            _needs_kernels.pop(next(iter(_needs_kernels)))
-        _needs_kernels[root] = found
+        found = _keep(_needs_kernels, root, any(n.args and not _by_numpy(n) for n in nodes.walk(root)))
     return found
 
 
@@ -243,11 +240,16 @@ def program(root: Node, slot_count: int, uniform_slots: frozenset = frozenset())
     key = (root, slot_count, uniform_slots, settings.key)
     found = _programs.get(key)
     if found is None:
-        found = Program(root, slot_count, uniform_slots)
-        if len(_programs) >= MAX_PROGRAMS:
-            _programs.pop(next(iter(_programs)))
-        _programs[key] = found
+        found = _keep(_programs, key, Program(root, slot_count, uniform_slots))
     return found
+
+
+def _keep(table: dict, key, value):
+    """``table[key] = value``, dropping the oldest entry once ``table`` holds :data:`MAX_PROGRAMS`."""
+    if len(table) >= MAX_PROGRAMS:
+        table.pop(next(iter(table)))
+    table[key] = value
+    return value
 
 
 def run(root: Node, operands: list[np.ndarray], out: np.ndarray, scalars: frozenset | None = None) -> None:

@@ -80,17 +80,18 @@ class Plan:
 
     def kernel(self, out_dtype: np.dtype, accesses: tuple[Access, ...], ndim: int,
                checked: bool = False, streaming: bool = False, tiered: bool = False,
-               wait: bool = False) -> Kernel | None:
+               size: int = 0) -> Kernel | None:
         """The kernel for these arguments, compiled if need be; ``tiered``: None instead when the
-        tiering policy has the interpreter serve the call (:func:`fusenum.runtime.tiering.obtain`,
-        which ``wait`` is passed to)."""
+        tiering policy has the interpreter serve this call of ``size`` elements
+        (:func:`fusenum.runtime.tiering.obtain`)."""
         key = (out_dtype, accesses, ndim, checked, streaming, settings.key)
         found = self.kernels.get(key)
         if found is not None and not (tiered and tiering.policy == "always"):
             kernels.stats.hits += 1
             return found
         spec = self.spec(out_dtype, accesses, ndim, checked, streaming)
-        found = tiering.obtain(spec, wait) if tiered else kernels.kernel(spec)
+        found = (tiering.obtain(spec, tiering.waits_for_kernel(self.root, size)) if tiered
+                 else kernels.kernel(spec))
         if found is not None:
             self.kernels[key] = found
         return found
@@ -120,8 +121,7 @@ class Plan:
         return tuple(Access("c", self._array_swapped[s.key]) if s.dtype is None else Access("u")
                      for s in self.sources) + (Access("c"),)
 
-    def compile_checked(self, values: list, streaming: bool = False, tiered: bool = False,
-                        wait: bool = False) -> Kernel | None:
+    def compile_checked(self, values: list, streaming: bool = False, tiered: bool = False) -> Kernel | None:
         """The fast path's checked kernel, compiled if these values fit it (else None; also None
         if ``tiered`` and the tiering policy has the interpreter serve the call).
 
@@ -131,7 +131,8 @@ class Plan:
         accesses = self.checked_accesses(values)
         if accesses is None:
             return None
-        kernel = self.kernel(self.dtype, accesses, 1, checked=True, streaming=streaming, tiered=tiered, wait=wait)
+        kernel = self.kernel(self.dtype, accesses, 1, checked=True, streaming=streaming, tiered=tiered,
+                             size=values[self.first_array].size)
         if kernel is not None:
             (self.checked_streaming if streaming else self.checked)[settings.key] = kernel
         return kernel

@@ -37,9 +37,9 @@ import itertools
 import os
 import sys
 import threading
-from dataclasses import dataclass
 
 from ..errors import CompileError
+from ..ir.records import record
 from . import orc
 from .target import Target, llvm, loading, native
 
@@ -95,7 +95,7 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork)
 
 
-@dataclass
+@record
 class Compiled:
     """A linked kernel library: symbol addresses, kept valid by ``tracker``."""
 

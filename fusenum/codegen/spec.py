@@ -3,12 +3,12 @@ target) and :class:`Access` (how one operand is laid out). The runtime asks for 
 the calling convention itself is in :mod:`fusenum.codegen.abi`."""
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
 
 from ..ir.nodes import Node, canonical
+from ..ir.records import fields, record
 
 
-@dataclass(frozen=True)
+@record
 class Access:
     """How one operand is laid out: layout class (``c``, ``s``, ``0``, ``u``) and byte order."""
 
@@ -16,7 +16,7 @@ class Access:
     swapped: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class KernelSpec:
     """Everything that determines a kernel's machine code (besides the target).
 
@@ -55,7 +55,7 @@ class KernelSpec:
     def canonical(self) -> str:
         """A deterministic text of everything in this spec, the same in every process (unlike
         ``hash()``): every field by name, the IR as :func:`fusenum.ir.nodes.canonical` writes it.
-        Built from the dataclass fields, so a field added later is included without anyone
+        Built from the record's fields, so a field added later is included without anyone
         remembering to."""
-        lines = [f"{f.name} {getattr(self, f.name)!r}" for f in fields(self) if f.name != "root"]
+        lines = [f"{name} {getattr(self, name)!r}" for name in fields(self) if name != "root"]
         return "\n".join(lines + [canonical(self.root)])

@@ -22,10 +22,10 @@ from __future__ import annotations
 import os
 import platform
 import threading
-from dataclasses import dataclass
 from functools import lru_cache
 
 from ..errors import TargetError
+from ..ir.records import record
 from . import settings
 
 #: Vector register width in bits for each SIMD level, narrowest first.
@@ -41,7 +41,7 @@ _REQUIRES = {
 _WIDE_FEATURE_PREFIXES = ("avx512", "avx10", "evex512", "amx")
 
 
-@dataclass(frozen=True)
+@record
 class Target:
     """A SIMD level and the LLVM CPU description that produces it."""
 

@@ -8,13 +8,13 @@ text and the machine assembly.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 
 from ..ir import nodes
 from ..ir.nodes import Node
 from ..ir.ops import OPS
+from ..ir.records import record
 from . import jit, mathlib
 from .elementwise import KernelBuilder
 from .modules import kernel_module
@@ -29,7 +29,7 @@ _VECTOR_MATH_RULES = {"math": None, "fpower": "pow", "cangle": "atan2"}
 _C_LIBRARY_RULES = {"cmath": None, "logaddexp": ("exp", "log1p"), "csign": ("hypot",)}
 
 
-@dataclass(frozen=True)
+@record
 class Variant:
     """The code a spec becomes: ``lanes`` elements per vector step, ``unroll`` steps per loop
     iteration, and whether stores really stream (only vector code with a contiguous output does)."""
@@ -40,7 +40,7 @@ class Variant:
     streaming: bool
 
 
-@dataclass(frozen=True)
+@record
 class MathCall:
     """A transcendental function in a kernel: op, C name, loop dtype and its implementation
     (``own``, ``libmvec:<symbol>`` or ``libm:<function>``)."""

@@ -33,7 +33,6 @@ fusenum`` never imports dask.
 """
 from __future__ import annotations
 
-import hashlib
 import math
 from typing import Any
 
@@ -161,6 +160,8 @@ def as_they_are(partials: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> 
 
 
 def _digest(root: Node) -> str:
+    import hashlib  # deferred: loading OpenSSL's hashes was a tenth of ``import fusenum``
+
     return hashlib.sha256(nodes.canonical(root).encode()).hexdigest()
 
 

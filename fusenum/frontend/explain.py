@@ -24,6 +24,7 @@ result is touched; ``assembly=True`` compiles each kernel to assembly text
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,9 +34,11 @@ from ..codegen.target import current
 from ..ir import nodes
 from ..ir.nodes import Node
 from ..runtime import cached_plan
-from ..runtime.preview import KernelCall, Preview, Stage, preview
 from .dask_graph import has_dask
 from .evaluation import bind
+
+if TYPE_CHECKING:  # imported when something is explained: not every program explains
+    from ..runtime.preview import KernelCall, Preview, Stage
 from .forcing import program_of
 from .lazy import LazyArray
 
@@ -74,6 +77,8 @@ def explain(ex: str | LazyArray, local_dict: dict | None = None, global_dict: di
     parsed, values, key = bind(ex, local_dict, global_dict, sys._getframe(1))
     _refuse_dask(values)
     plan = cached_plan(key, parsed, values)
+    from ..runtime.preview import preview
+
     shown = preview(plan, values, parsed.names, out, order, casting)
     return _describe(f"fusenum.explain({ex!r})", parsed.names, values, shown, llvm, assembly)
 
@@ -87,6 +92,8 @@ def explain_lazy(r: LazyArray, *, out: np.ndarray | None = None, order: str = "K
     program, values = program_of(r)
     _refuse_dask(values)
     plan = cached_plan(program, program, values)
+    from ..runtime.preview import preview
+
     shown = preview(plan, values, program.names, out, order, casting)
     return _describe(title, program.names, values, shown, llvm, assembly)
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import ast
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -36,6 +35,7 @@ import numpy as np
 from . import chains
 from ..errors import ArgumentTypeError, ExpressionError, excerpt
 from ..ir.ops import BINARY_SYMBOLS, FUNCTIONS, UNARY_SYMBOLS, Op
+from ..ir.records import record
 from ..ir.reductions import BY_NAME
 from ..ir.typing import PY_SCALARS, Builder, Operand
 
@@ -57,7 +57,7 @@ _DESCRIBE = {ast.Attribute: "attribute access", ast.Subscript: "subscript", ast.
              ast.JoinedStr: "f-string", ast.Slice: "slice"}
 
 
-@dataclass(frozen=True)
+@record
 class Parsed:
     """A validated expression: its names (in order of first use) and a template to build IR."""
 

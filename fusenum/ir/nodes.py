@@ -21,11 +21,12 @@ bound at run time and is handled when loading and storing.
 """
 from __future__ import annotations
 
-import dataclasses
 import weakref
 from typing import Iterator
 
 import numpy as np
+
+from . import records
 
 
 class Node:
@@ -169,9 +170,8 @@ def _canonical_attr(attr: object) -> str:
         return repr(attr)
     if isinstance(attr, bytes):
         return "0x" + attr.hex()
-    if dataclasses.is_dataclass(attr):  # e.g. ReduceAttr: its fields are plain values
-        fields = ", ".join(f"{field.name}={_canonical_attr(getattr(attr, field.name))}"
-                           for field in dataclasses.fields(attr))
+    if records.is_record(attr):  # e.g. ReduceAttr: its fields are plain values
+        fields = ", ".join(f"{name}={_canonical_attr(getattr(attr, name))}" for name in records.fields(attr))
         return f"{type(attr).__name__}({fields})"
     raise TypeError(f"no canonical text for IR attribute {attr!r}")
 

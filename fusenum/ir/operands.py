@@ -11,12 +11,12 @@ use these, so they live below both.
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
 from typing import Union
 
 import numpy as np
 
 from .nodes import Node
+from .records import record
 
 PyScalar = Union[bool, int, float, complex]
 PY_SCALARS = (bool, int, float, complex)
@@ -31,7 +31,7 @@ def is_supported(dtype: np.dtype) -> bool:
     return dtype in SUPPORTED or (not dtype.isnative and dtype.newbyteorder("=") in SUPPORTED)
 
 
-@dataclass(frozen=True)
+@record
 class WeakVar:
     """A name bound to a Python scalar: a run-time operand that NumPy types weakly.
 
@@ -60,7 +60,7 @@ class NeedsValue(Exception):
         self.sources = frozenset(sources)
 
 
-@dataclass(frozen=True)
+@record
 class Source:
     """Where kernel operand slot ``k`` comes from when a plan runs.
 

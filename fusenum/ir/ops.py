@@ -41,8 +41,7 @@ The row is the whole truth about its function, and everyone reads it:
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Callable, Mapping
 
 import numpy as np
@@ -50,6 +49,7 @@ import numpy as np
 from . import byte_strings, numpy_behaviour
 from .nodes import walk
 from .operands import NeedsValue
+from .records import record
 
 
 #: NumPy's public names: numexpr, imported by pandas and so by xarray, adds np.expm1x, which must not
@@ -57,7 +57,18 @@ from .operands import NeedsValue
 _NUMPY_PUBLIC = frozenset(np.__all__)
 
 
-@dataclass(frozen=True)
+@lru_cache(maxsize=None)
+def _numpy_public_names() -> dict[int, list[str]]:
+    """NumPy's public names by the ``id`` of the object they name (one pass over NumPy's namespace,
+    not one per row: that pass was a fifth of ``import fusenum``)."""
+    names: dict[int, list[str]] = {}
+    for name, value in vars(np).items():
+        if name in _NUMPY_PUBLIC:
+            names.setdefault(id(value), []).append(name)
+    return names
+
+
+@record
 class Op:
     """One elementwise operation."""
 
@@ -77,7 +88,7 @@ class Op:
     function: Callable | None = None
     ulp: int = 0
     loop_arg: int = 0
-    rules: dict = field(init=False, compare=False, repr=False)
+    # rules (by NumPy kind, from ``lower``) is set by __post_init__: not a field
 
     def __post_init__(self):
         object.__setattr__(self, "rules", {kind: rule for kinds, rule in self.lower.items() for kind in kinds})
@@ -105,8 +116,7 @@ class Op:
         if function is not None:
             found.update(dict.fromkeys([function.__name__]))
             # vars, not getattr: getattr would import NumPy's lazily loaded submodules, f2py among them
-            found.update(dict.fromkeys(sorted(name for name, value in vars(np).items()
-                                              if value is function and name in _NUMPY_PUBLIC)))
+            found.update(dict.fromkeys(sorted(_numpy_public_names().get(id(function), ()))))
         return tuple(found)
 
     @property

@@ -37,14 +37,15 @@ The NaN-ignoring rows say how they differ from a plain one, as NumPy's
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Callable
 
 import numpy as np
 
+from .records import record
 
-@dataclass(frozen=True)
+
+@record
 class ResultWarning:
     """NumPy's RuntimeWarning ``message``, given when ``test`` holds for any result."""
 
@@ -59,7 +60,7 @@ ALL_NAN = ResultWarning("All-NaN slice encountered", np.isnan)
 EMPTY_MEAN = ResultWarning("Mean of empty slice", lambda count: count == 0)
 
 
-@dataclass(frozen=True)
+@record
 class Reduction:
     """One row: ``combine`` is the op-table operation merging two partial results;
     ``identity`` is the result of reducing nothing (None: NumPy raises ValueError);
@@ -112,7 +113,7 @@ BY_FUNCTION: dict[Callable, Reduction] = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class ReduceAttr:
     """What a ``reduce`` node does: ``axis`` as written (None, an int, or a tuple of ints).
     ``partial``: the result is a partial one (a step of a dask tree reduction), so the row's

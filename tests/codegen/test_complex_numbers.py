@@ -1,12 +1,12 @@
 """complex64 and complex128: NumPy's arithmetic bit for bit, its branch cuts and special values."""
-import dataclasses
+
 import itertools
 
 import numpy as np
 import pytest
 
 import fusenum
-from fusenum.ir import numpy_behaviour
+from fusenum.ir import numpy_behaviour, records
 
 from ..strategies import assert_same
 from ..ulp import ulp_distance
@@ -200,7 +200,7 @@ def test_real_imag_conj_of_real_numbers_follow_numpy():
 def test_functions_numpy_has_but_fusenum_does_not_are_named(monkeypatch):
     # every complex loop NumPy has is implemented now: take one away to see the message
     from fusenum.ir.ops import FUNCTIONS, OPS
-    real_only = dataclasses.replace(OPS["log2"], lower={"f": OPS["log2"].lower["f"]})
+    real_only = records.replace(OPS["log2"], lower={"f": OPS["log2"].lower["f"]})
     monkeypatch.setitem(OPS, "log2", real_only)
     monkeypatch.setitem(FUNCTIONS, "log2", real_only)
     z = np.ones(3, np.complex128)

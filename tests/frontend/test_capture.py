@@ -1,11 +1,12 @@
 """Capture-time typing: the dtype memo, lowering checks, broadcasting and NumPy's errors on stand-ins."""
-import dataclasses
+
 
 import numpy as np
 import pytest
 
 from fusenum import lazy
 from fusenum.frontend import capture
+from fusenum.ir import records
 from fusenum.ir.ops import OPS
 
 
@@ -27,7 +28,7 @@ def test_errors_are_not_memoized_and_name_the_value():
 def test_operations_the_table_cannot_lower_are_not_captured(monkeypatch):
     # Every row lowers every kind NumPy accepts today; a row without integer rules stands in
     # for an operation added to the table for floats only.
-    float_only = dataclasses.replace(OPS["reciprocal"], lower={"f": OPS["reciprocal"].lower["f"]})
+    float_only = records.replace(OPS["reciprocal"], lower={"f": OPS["reciprocal"].lower["f"]})
     monkeypatch.setitem(OPS, "reciprocal", float_only)
     monkeypatch.setattr(capture, "DTYPES", {})
     ints = np.array([1, 2], np.int32)

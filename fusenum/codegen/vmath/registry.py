@@ -5,13 +5,14 @@ The kernel modules of this package register themselves here when
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
+from ...ir.records import record
 
-@dataclass(frozen=True)
+
+@record
 class Kernel:
     """An own implementation: ``emit(em, *args) -> value``; ``preferred`` over libmvec or not."""
 

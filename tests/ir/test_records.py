@@ -1,0 +1,79 @@
+"""Frozen records: the dataclass behaviour fusenum's tables and specs rely on."""
+import pickle
+
+import pytest
+
+from fusenum.ir import records
+from fusenum.ir.reductions import ReduceAttr
+
+
+@records.record
+class Point:
+    """A record for these tests."""
+
+    x: int
+    y: int = 2
+    tags: tuple = ()
+
+
+@records.record
+class Scaled:
+    """A record with a value computed from its fields."""
+
+    value: float
+
+    def __post_init__(self):
+        object.__setattr__(self, "doubled", 2 * self.value)
+
+
+def test_fields_defaults_and_keywords():
+    assert records.fields(Point) == ("x", "y", "tags")
+    assert (Point(1).x, Point(1).y, Point(1).tags) == (1, 2, ())
+    assert Point(1, tags=("a",)).tags == ("a",)
+    with pytest.raises(TypeError, match="missing 1 required positional argument: 'x'"):
+        Point()
+
+
+def test_equality_and_hash_follow_the_fields_and_the_class():
+    assert Point(1, 2) == Point(1, 2) and hash(Point(1, 2)) == hash(Point(1, 2))
+    assert Point(1, 2) != Point(1, 3)
+    assert len({Point(1), Point(1), Point(2)}) == 2
+    assert Point(1) != (1, 2, ())
+    assert ReduceAttr("sum", None, False) != Point("sum", None, False)
+
+
+def test_immutable():
+    point = Point(1)
+    with pytest.raises(AttributeError, match="cannot assign to field 'x': Point is immutable"):
+        point.x = 3
+    with pytest.raises(AttributeError, match="cannot assign to field 'y': Point is immutable"):
+        del point.y
+
+
+def test_post_init_and_repr():
+    assert Scaled(1.5).doubled == 3.0
+    assert repr(Point(1, tags=("a",))) == "Point(x=1, y=2, tags=('a',))"
+
+
+def test_replace_and_pickle():
+    assert records.replace(Point(1), y=5) == Point(1, 5)
+    with pytest.raises(TypeError, match="Point has no field 'z'"):
+        records.replace(Point(1), z=5)
+    attr = ReduceAttr("mean", (0, 1), True, partial=True)
+    assert pickle.loads(pickle.dumps(attr)) == attr
+    assert records.is_record(attr) and records.is_record(ReduceAttr) and not records.is_record(object())
+
+
+def test_a_field_without_a_default_after_one_with_a_default_is_refused():
+    class Wrong:
+        a: int = 1
+        b: int
+
+    with pytest.raises(TypeError, match="Wrong: field 'b' without a default follows one with a default"):
+        records.record(Wrong)
+
+
+def test_a_field_name_that_is_not_an_identifier_is_refused():
+    odd = type("Odd", (), {"__annotations__": {"x=1): pass\nimport os\ndef f(y": "int"}})
+    with pytest.raises(TypeError, match="Odd: a field name is not an identifier"):
+        records.record(odd)

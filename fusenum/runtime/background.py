@@ -1,4 +1,5 @@
-"""One background thread for work nobody waits for: optimizing kernels after their quick first build.
+"""One background thread for work nobody waits for: optimizing kernels after their quick first build,
+and making the native thread pool (:mod:`.threads`; Python threads serve until it is there).
 
 :func:`submit` queues a callable; the thread starts on first use, runs jobs in
 order, and reports a job's exception as a warning (the quick kernel simply

@@ -33,6 +33,7 @@ import struct
 import threading
 import warnings
 
+from . import background
 from ..codegen import pool_abi
 from ..errors import ConfigurationError
 
@@ -212,11 +213,15 @@ class _NativePool:
 _python_pool = _PythonPool()
 _native_pool: _NativePool | None = None
 _native_lock = threading.Lock()
+#: Whether the background thread was asked to make the pool, and why making it failed (if it did).
+_native_state: dict = {"requested": False, "failure": None}
 
 
 def _after_fork_in_child() -> None:
     global _python_pool
     _python_pool = _PythonPool()
+    if _native_pool is None:  # a request the parent's background thread had not done yet is gone
+        _native_state["requested"] = False
 
 
 if hasattr(os, "register_at_fork"):
@@ -224,16 +229,38 @@ if hasattr(os, "register_at_fork"):
 
 
 def _native() -> _NativePool | None:
-    global _native_pool
+    """The native pool, or None: Python threads serve where it is unsupported or turned off, and
+    while it is being made. The first call that could use it has it made on the background thread
+    (:mod:`.background`; from the disk cache, or compiled, ~40 ms): a big call waiting for it ran
+    that long on one thread, and the compile held the GIL against an interpreted call meanwhile."""
     if _native_pool is not None and USE_NATIVE_POOL:
         return _native_pool
-    if not USE_NATIVE_POOL or not pool_abi.supported():
-        return None
-    if _native_pool is None:
+    if USE_NATIVE_POOL and pool_abi.supported() and _native_state["failure"] is None:
         with _native_lock:
-            if _native_pool is None:
-                _native_pool = _NativePool()
-    return _native_pool
+            if not _native_state["requested"]:
+                _native_state["requested"] = True
+                background.submit(_make_native_pool)
+    return None
+
+
+def _make_native_pool() -> None:
+    global _native_pool
+    try:
+        made = _NativePool()
+    except Exception as exc:  # Python threads serve instead; said once
+        _native_state["failure"] = exc
+        warnings.warn(f"fusenum: the native thread pool could not be made ({exc!r}); "
+                      "Python threads run big calls instead", RuntimeWarning)
+        return
+    with _native_lock:
+        _native_pool = made
+
+
+def wait_for_native_pool() -> bool:
+    """Have the native pool made now if it will be used, and wait for it; whether it is there."""
+    _native()
+    background.wait()
+    return _native() is not None
 
 
 def chunks(size: int, parts: int, itemsize: int) -> list[tuple[int, int]]:

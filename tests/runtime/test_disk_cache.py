@@ -321,7 +321,7 @@ if sys.argv[1] == "warm":
 fusenum.set_num_threads(2)
 a = np.ones(4_000_000)
 assert (fusenum.evaluate("a + 1") == 2).all()
-print(threads._native_pool is not None)
+print(threads.wait_for_native_pool())
 """
     directory = tmp_path / "cache"
     assert _run(code, "cold", FUSENUM_CACHE_DIR=str(directory)).split() == ["True"]

@@ -24,6 +24,7 @@ def split_everything(request, monkeypatch):
     monkeypatch.setattr(elementwise, "STREAM_BYTES", 1)
     previous = fusenum.set_num_threads(4)  # more threads than cores still splits correctly
     fusenum.clear_cache()
+    assert parallel.wait_for_native_pool() == (request.param == "native" and fusenum.codegen.pool.supported())
     yield
     fusenum.set_num_threads(previous)
     fusenum.clear_cache()
@@ -186,6 +187,7 @@ def test_native_pool_after_its_workers_fall_asleep(monkeypatch):
     monkeypatch.setattr(parallel, "USE_NATIVE_POOL", True)
     previous = fusenum.set_num_threads(2)
     fusenum.clear_cache()
+    assert parallel.wait_for_native_pool()
     try:
         a = np.random.default_rng(5).random(50_000)
         for wake_work in (10**12, 1):  # first too small to wake sleepers, then big enough
@@ -198,3 +200,26 @@ def test_native_pool_after_its_workers_fall_asleep(monkeypatch):
     finally:
         fusenum.set_num_threads(previous)
         fusenum.clear_cache()
+
+
+@pytest.mark.skipif(not fusenum.codegen.pool.supported(), reason="native pool needs Linux x86-64")
+def test_the_native_pool_is_made_in_the_background_and_python_threads_serve_meanwhile(monkeypatch):
+    """A big call never waits for the native pool: it runs on Python threads while the background
+    thread makes the pool; a pool that cannot be made leaves Python threads serving, with one warning."""
+    monkeypatch.setattr(parallel, "PARALLEL_WORK", 1)
+    monkeypatch.setattr(parallel, "_native_pool", None)
+    monkeypatch.setattr(parallel, "_native_state", {"requested": False, "failure": None})
+    made = []
+    monkeypatch.setattr(parallel, "_NativePool", lambda: made.append("pool") or (_ for _ in ()).throw(
+        fusenum.errors.CompileError("no LLVM today")))
+    previous = fusenum.set_num_threads(2)
+    try:
+        a = np.arange(100_000.0)
+        with pytest.warns(RuntimeWarning, match=r"the native thread pool could not be made \(CompileError\('no LLVM "
+                                                r"today'\)\); Python threads run big calls instead"):
+            np.testing.assert_array_equal(fusenum.evaluate("a * 5 - 1"), a * 5 - 1)
+            assert not parallel.wait_for_native_pool()
+        np.testing.assert_array_equal(fusenum.evaluate("a * 5 - 1"), a * 5 - 1)
+        assert made == ["pool"]  # asked for once, not again after failing
+    finally:
+        fusenum.set_num_threads(previous)

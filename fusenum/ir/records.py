@@ -1,9 +1,9 @@
 """Frozen records: small immutable classes whose fields are their annotations.
 
 What ``@dataclass(frozen=True)`` gives (an ``__init__`` with the class attributes as defaults,
-``__post_init__``, equality and hashing by the fields in order, a ``repr``, immutability), made
-with one ``exec`` per class. ``dataclasses`` compiles six functions per frozen class, one by one:
-the fourteen classes built at ``import fusenum`` spent a third of its import time there.
+``__post_init__``, equality and hashing by the fields in order, a ``repr``, immutability), with
+one ``exec`` per class (``__init__``, ``__eq__``, ``__hash__``). ``dataclasses`` runs six per frozen
+class: the fourteen classes built at ``import fusenum`` spent a third of its import time there.
 
 A field that is computed rather than passed is not annotated: ``__post_init__`` sets it with
 ``object.__setattr__`` (as :class:`fusenum.ir.ops.Op` does with ``rules``).
@@ -31,25 +31,28 @@ def record(cls: T) -> T:
     sets = "".join(f"    _set(self, {name!r}, {name})\n" for name in names)
     post_init = "    self.__post_init__()\n" if hasattr(cls, "__post_init__") else ""
     values = "".join(f"self.{name}, " for name in names)
-    other_values = "".join(f"other.{name}, " for name in names)
-    shown = ", ".join(f"{name}={{self.{name}!r}}" for name in names)
-    source = (
-        f"def __init__(self, {parameters}):\n{sets}{post_init}    pass\n"
-        f"def __eq__(self, other):\n"
-        f"    if other.__class__ is not self.__class__:\n        return NotImplemented\n"
-        f"    return ({values}) == ({other_values})\n"
-        f"def __hash__(self):\n    return hash(({values}))\n"
-        f"def __repr__(self):\n    return f\"{cls.__qualname__}({shown})\"\n")
     namespace: dict[str, Any] = {"_set": object.__setattr__, **{f"_default_{n}": v for n, v in defaults.items()}}
-    exec(source, namespace)  # noqa: S102 (code written above from the class's own field names, never user text)
-    for method in ("__init__", "__eq__", "__hash__", "__repr__"):
-        function = namespace[method]
-        function.__qualname__ = f"{cls.__qualname__}.{method}"
+    # __init__, __eq__ and __hash__ are on hot paths (specs are built and looked up per call) and are
+    # compiled; __repr__ is shared.
+    exec(f"def __init__(self, {parameters}):\n{sets}{post_init}    pass\n"  # noqa: S102
+         f"def __eq__(self, other):\n    if other.__class__ is not self.__class__:\n        return NotImplemented\n"
+         f"    return ({values}) == ({values.replace('self.', 'other.')})\n"
+         f"def __hash__(self):\n    return hash(({values}))\n", namespace)
+    methods = {"__init__": namespace["__init__"], "__eq__": namespace["__eq__"], "__hash__": namespace["__hash__"],
+               "__repr__": _repr}
+    for method, function in methods.items():
         if method not in cls.__dict__:  # as dataclasses: a method the class writes itself stays
+            if method != "__repr__":
+                function.__qualname__ = f"{cls.__qualname__}.{method}"
             setattr(cls, method, function)
     cls.__setattr__ = cls.__delattr__ = _immutable
     setattr(cls, _FIELDS, names)
     return cls
+
+
+def _repr(self) -> str:
+    shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in fields(self))
+    return f"{type(self).__qualname__}({shown})"
 
 
 def _immutable(self, name: str, *value) -> None:

@@ -26,8 +26,11 @@ thresholds make the table compare the libraries; ``--default-malloc`` measures w
 
 Each child times the first call of its operation, then ``--repeat`` more calls (the repeated
 figure is their median; fusenum's comes from the warm process). Each child also hashes its result,
-so the table says whether fusenum.numexpr's answer is numexpr's, bit for bit. Thread counts are
-each library's default.
+so the table says whether fusenum.numexpr's answer and numexpr's are NumPy's (pandas' python engine),
+bit for bit. They need not agree with each other: pandas hands ``df ** 2`` to numexpr as ``a ** b``
+with ``b`` a variable holding 2, which numexpr computes with the C library's ``pow`` (off by one
+ULP in 33,811 of 40 million elements here), where NumPy and fusenum square. Thread counts are each
+library's default.
 
 Usage::
 
@@ -140,9 +143,12 @@ def _row(operation: str, size: int, rounds: list[dict[str, dict]]) -> str:
     first = [over_rounds(c, lambda run: run["first"]) for c in CONTENDERS]
     repeated = [over_rounds(c, lambda run: statistics.median(run["repeated"]))
                 for c in ("numexpr", "fusenum warm", "python")]
-    same = all(runs[c]["digest"] == runs["numexpr"]["digest"]
-               for runs in rounds for c in ("fusenum cold", "fusenum warm"))
-    cells = [f"{t:,.1f}" for t in first + repeated] + [f"{repeated[0] / repeated[1]:.2f}x", "yes" if same else "NO"]
+    def same_as_numpy(contenders) -> str:
+        return "yes" if all(runs[c]["digest"] == runs["python"]["digest"] for runs in rounds for c in contenders) \
+            else "NO"
+    cells = [f"{t:,.1f}" for t in first + repeated] + [f"{repeated[0] / repeated[1]:.2f}x",
+                                                        same_as_numpy(("fusenum cold", "fusenum warm")),
+                                                        same_as_numpy(("numexpr",))]
     return f"| `{operation}` | {size:,} | " + " | ".join(cells) + " |"
 
 
@@ -170,8 +176,8 @@ def main() -> None:
           f"repeated calls; the median over {rounds} such processes per contender, taken in turn; "
           f"times in ms; allocator: {FIXED_MALLOC or 'glibc defaults'}\n")
     print("| operation | rows | first: numexpr | first: fusenum cold | first: fusenum warm | first: python "
-          "| repeated: numexpr | repeated: fusenum | repeated: python | numexpr / fusenum | same result |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |")
+          "| repeated: numexpr | repeated: fusenum | repeated: python | numexpr / fusenum | fusenum = NumPy | numexpr = NumPy |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | :---: |")
     modules = {}
     for size in sizes:
         for operation in OPERATIONS:

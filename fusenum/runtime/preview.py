@@ -32,7 +32,9 @@ COMPILED = "compiled kernel"
 COMPILED_FIRST = "compiled kernel, compiled first (tiering policy 'never')"
 INTERPRETED = "interpreter (tier 0; tiering policy 'always')"
 INTERPRETED_MEANWHILE = ("interpreter (tier 0) unless the disk cache holds the kernel; "
-                         "the kernel compiles in the background for later calls")
+                         "the kernel compiles in the background for later calls "
+                         f"(asked by its second call, or by a first one of {tiering.START_NOW_ELEMENTS:,} "
+                         "elements or more)")
 
 
 @dataclass

@@ -4,11 +4,15 @@ A call whose fused kernel is in memory or in the disk cache runs it (tier 1). On
 would have to be compiled runs at once in the interpreter (tier 0, :mod:`.interpreter`, the same
 bits) and queues the compile on a background compiler; a later call finds the kernel in memory.
 
-The rule for starting a compile: **at once**, on the first call that needs the kernel. The
-compile runs on another thread, so the caller never waits for it, and the sooner the kernel
-arrives the fewer calls pay the interpreter's per-block overhead (measured in
-``benchmarks/first_call.py``: a loop of 1,000 calls switches to the kernel within its first
-few calls; waiting for a few calls first only delays the switch).
+The rule for starting a compile: on the **second** interpreted call that needs the kernel, or at
+once for a call of :data:`START_NOW_ELEMENTS` or more. The compile runs on another thread, so the
+caller never waits for it, and the sooner the kernel arrives the fewer calls pay the interpreter's
+per-block overhead; but a one-off small call gains nothing from it and paid for it: starting the
+thread (0.1-0.9 ms on the development machine) and the code generator's import competing for the
+GIL made a new process's first call at N = 100 take 1.7-3.5 ms instead of 0.9-1.3 (numexpr:
+1.0-1.3), and a compile a short process starts is lost at its exit anyway. One call later changes
+nothing for a loop (``benchmarks/first_call.py --loop``). The thread sleeps
+:data:`START_DELAY` when it starts, so that the call that started it finishes first.
 
 Which calls are interpreted at all (:func:`waits_for_kernel`): those with fewer than
 :data:`COMPILE_NOW_ELEMENTS` elements whose every node NumPy computes; any call whose kernel the
@@ -45,6 +49,7 @@ from __future__ import annotations
 import os
 import queue
 import threading
+import time
 
 from . import caches, disk_cache, interpreter, kernels
 from ..codegen import settings
@@ -56,6 +61,10 @@ from .kernels import Kernel
 POLICIES = ("auto", "never", "always")
 #: Compiles waiting for the compiler thread at most; more requests are dropped until it catches up.
 MAX_QUEUED = 64
+#: Seconds the compiler thread sleeps when it starts (see ``_Compiler._work``).
+START_DELAY = 0.002
+#: A call this big queues its compile at once; a smaller one on its kernel's second call.
+START_NOW_ELEMENTS = 1 << 16
 #: Calls of at least this many elements wait for their kernel under ``auto`` (see the module's docstring).
 COMPILE_NOW_ELEMENTS = 1 << 19
 
@@ -97,12 +106,20 @@ class _Compiler:
         self.lock = threading.Lock()
         self.requests: queue.Queue = queue.Queue(MAX_QUEUED)
         self.queued: set[tuple] = set()  # keys queued or being compiled
+        self.first_calls: dict[tuple, int] = {}  # keys interpreted once, compile not queued yet
         self.errors: dict[tuple, BaseException] = {}
         self.thread: threading.Thread | None = None
 
-    def submit(self, key: tuple) -> None:
+    def submit(self, key: tuple, size: int) -> None:
+        """Queue the compile of ``key`` for a call of ``size`` elements (see the module's docstring
+        for when)."""
         with self.lock:
             if key in self.queued:
+                return
+            if size < START_NOW_ELEMENTS and self.first_calls.pop(key, 0) == 0:
+                self.first_calls[key] = 1
+                if len(self.first_calls) > MAX_QUEUED * 16:  # forget the oldest one-call kernels
+                    del self.first_calls[next(iter(self.first_calls))]
                 return
             try:
                 self.requests.put_nowait(key)
@@ -121,6 +138,9 @@ class _Compiler:
             return self.errors.pop(key, None)
 
     def _work(self) -> None:
+        # The call that started this thread is still running, interpreted: let it finish before
+        # the code generator's import takes the GIL from it (that made it 2-3x slower at N = 100).
+        time.sleep(START_DELAY)
         while True:
             key = self.requests.get()
             try:
@@ -151,11 +171,12 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forked_child)
 
 
-def obtain(spec: KernelSpec, wait: bool = False) -> Kernel | None:
+def obtain(spec: KernelSpec, wait: bool = False, size: int = 0) -> Kernel | None:
     """The kernel for ``spec`` if the policy has this call run it, else None (tier 0 serves the call).
 
     ``never``: compiled now if need be. ``auto``: from memory or the disk cache, else compiled now
-    if ``wait`` (:func:`waits_for_kernel`), else its compile is queued and None returned; None
+    if ``wait`` (:func:`waits_for_kernel`), else None, its compile queued if this call has ``size``
+    of :data:`START_NOW_ELEMENTS` elements or more or is the kernel's second; None
     while the background compiler is making it; a stored error of an earlier background compile
     is raised. ``always``: None.
     """
@@ -173,7 +194,7 @@ def obtain(spec: KernelSpec, wait: bool = False) -> Kernel | None:
     if found is None:
         if wait:
             return kernels.kernel(spec)
-        _compiler.submit(key)
+        _compiler.submit(key, size)
     return found
 
 

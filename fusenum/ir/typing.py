@@ -29,7 +29,7 @@ import warnings
 
 import numpy as np
 
-from ..errors import ConstantOverflowError, UnsupportedDTypeError, UnsupportedOperationError
+from ..errors import ConstantOverflowError, ExpressionError, UnsupportedDTypeError, UnsupportedOperationError
 from . import byte_strings, nodes, numpy_behaviour, reductions
 from .byte_strings import is_bytes
 from .nodes import Node
@@ -166,11 +166,10 @@ class Builder:
                 return expanded
 
         loop_dtypes, out_dtype = _resolve(op, descriptors)
-        what = f"{op.name}() of {', '.join(map(_describe, descriptors))}"
-        for dtype in loop_dtypes:
-            if not is_bytes(dtype):  # bytes loop dtypes only reach here for a row with bytes rules
-                check_dtype(dtype, what)
-        check_dtype(out_dtype, what)
+        for dtype in (*loop_dtypes, out_dtype):
+            # bytes loop dtypes only reach here for a row with bytes rules (the result is never bytes)
+            if not is_supported(dtype) and (dtype is out_dtype or not is_bytes(dtype)):
+                check_dtype(dtype, f"{op.name}() of {', '.join(map(_describe, descriptors))}")
         loop_kind = loop_dtypes[op.loop_arg].kind
         if op.rule_for(loop_kind) is None:
             why = op.unavailable(loop_kind)
@@ -311,10 +310,17 @@ MAX_CONSTANT_BITS = 1 << 16
 
 
 def _check_int_growth(fold, values) -> None:
-    """OverflowError instead of spending minutes and gigabytes on ``9**9**9**9`` or ``1 << 10**10``."""
-    if fold not in (operator.pow, operator.lshift) or not all(type(v) is int for v in values):
+    """OverflowError instead of spending minutes and gigabytes on ``9**9**9**9`` or ``1 << 10**10``;
+    for a negative shift count, Python's ValueError as an :class:`ExpressionError`."""
+    if fold not in (operator.pow, operator.lshift, operator.rshift) or not all(type(v) is int for v in values):
         return
     base, exponent = values
+    if fold is not operator.pow and exponent < 0:
+        symbol = "<<" if fold is operator.lshift else ">>"
+        raise ExpressionError(f"negative shift count: {_digits(base)} {symbol} {_digits(exponent)} (two Python ints "
+                              "shift as in Python, which refuses a negative count)")
+    if fold is operator.rshift:
+        return
     if fold is operator.pow:
         bits = exponent * max(abs(base).bit_length() - 1, 0) if exponent > 0 and abs(base) > 1 else 0
     else:

@@ -220,3 +220,10 @@ def test_huge_integer_constant():
     raises(fusenum.ConstantOverflowError, "integer constant 10**10000000000 would have about 30000000000 "
            "bits "
            "(more than 65536)", "10**10**10", {})
+
+
+@pytest.mark.parametrize("text, shown", [("0<<-1", "0 << -1"), ("(1 >> -2) + 3", "1 >> -2")])
+def test_negative_shift_count_of_two_python_ints(text, shown):
+    """Python refuses a negative shift count; fusenum says so as an ExpressionError (a ValueError)."""
+    raises(fusenum.ExpressionError, f"negative shift count: {shown} (two Python ints shift as in Python, "
+           "which refuses a negative count)", text, {})

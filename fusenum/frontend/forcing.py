@@ -10,8 +10,9 @@ and nothing about the values:
   ``fusenum.evaluate`` uses for names bound to Python scalars);
 * ``k >= 0``: leaf ``k`` again (the same ndarray object used twice);
 * ``~k < 0``: the result of operation ``k`` again (a shared subexpression);
-* an op-table name, ``("astype", dtype[, "array"])`` (``"array"``: an in-place
-  operator's 0-d result, which NumPy keeps an array), or ``("reduce", name, axis,
+* an op-table name, ``("astype", dtype[, "array" | "scalar"])`` (``"array"``: an in-place
+  operator's 0-d result, which NumPy keeps an array; ``"scalar"``: the astype of a computed
+  0-d LazyArray that stands for a NumPy scalar), or ``("reduce", name, axis,
   keepdims, dtype)`` (a reduction, arguments in the canonical form of
   :func:`fusenum.frontend.capture.reduction`; built with ``Builder.reduce``): apply it
   to the top of the stack.

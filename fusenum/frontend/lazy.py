@@ -387,14 +387,15 @@ def capture_reduction(row: Reduction, x: LazyArray, axis: Any, keepdims: bool, d
 def _unary_node(token: tuple, x: LazyArray, dtype: np.dtype, shape: tuple[int, ...]) -> LazyArray:
     """The node applying the one-operand token ``token`` to ``x`` (recorded as its ndarray if computed)."""
     if x._value is not None:
+        if token[0] == "astype" and len(token) == 2 and _stands_for_scalar(x):
+            token += ("scalar",)  # the node's argument is now x's ndarray, which no longer says so
         return _node(token, (x._value,), dtype, shape, (x._value.dtype, token), (x._value,))
     program = None if x._program is None else x._program + (token,)
     return _node(token, (x,), dtype, shape, program, x._leaves)
 
 
 def _stands_for_scalar(x: LazyArray) -> bool:
-    """Whether ``x`` is a 0-d result that NumPy would have made a scalar (a ufunc of 0-d operands, a
-    reduction to a single value without ``keepdims``)."""
+    """Whether ``x`` is a 0-d result NumPy makes a scalar (a ufunc of 0-d operands, a full reduction)."""
     while not x._shape:
         op = x._op
         if type(op) is not tuple:
@@ -402,7 +403,7 @@ def _stands_for_scalar(x: LazyArray) -> bool:
         if op[0] != "astype":
             return op[0] == "reduce" and not op[3]
         if len(op) != 2 or type(x._args[0]) is not LazyArray:
-            return False
+            return op[2:] == ("scalar",)
         x = x._args[0]  # a NumPy scalar's astype is a scalar
     return False
 

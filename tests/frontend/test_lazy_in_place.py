@@ -46,3 +46,21 @@ def test_in_place_power_refused_with_numpys_message(shape, exponent):
     with pytest.raises(type(numpy_error.value)) as raised:
         target **= exponent
     assert str(raised.value) == str(numpy_error.value)
+
+
+@pytest.mark.parametrize("force_early", [False, True])
+@pytest.mark.parametrize("cast, other", [(np.int8, np.int16), (np.bool_, None)])
+def test_in_place_on_the_astype_of_a_scalar_result_rebinds_as_numpy_does(cast, other, force_early):
+    """``(a != a)`` of a 0-d ``a`` is a NumPy scalar, and so is its ``astype``: ``%=`` rebinds it
+    to ``t % o``, promotion included. Forcing the comparison first must not make it an array."""
+    a = np.array(True)
+    expected = (a != a).astype(cast)
+    expected %= a if other is None else a.astype(other)
+    x = lazy(a)
+    comparison = x != x
+    if force_early:
+        np.asarray(comparison)
+    got = comparison.astype(cast)
+    got %= x if other is None else x.astype(other)
+    assert np.asarray(got).dtype == np.asarray(expected).dtype
+    assert np.asarray(got) == expected

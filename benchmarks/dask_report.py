@@ -24,7 +24,7 @@ the timing; the results stay on the workers and are released after each timing):
 
 Each contender runs once untimed (compile, warm-up; its result is checked against NumPy on a
 subsample: elementwise rows bit for bit, reductions to 1e-12), then ``--repeat`` interleaved
-rounds; the table shows medians. Also measured:
+rounds, each starting with the next contender in turn; the table shows medians. Also measured:
 
 * **first compute on fresh workers**: a cluster started with ``FUSENUM_CACHE_DIR`` set to an
   empty directory (cold), then a restarted cluster over the same directory (warm): the first
@@ -306,7 +306,7 @@ def first_computes(client, x: dict) -> dict:
 
 
 def main_table(client, x: dict, size: dict, repeat: int) -> tuple[dict, dict, dict, int]:
-    """Median seconds per case and contender, the checks, the fusenum str runs' task stream, and the
+    """Median seconds per case and contender, the checks, the task stream of one untimed fusenum str run, and the
     interpreted (tier 0) calls on the workers during the timed runs (0 when every kernel was ready)."""
     times, checks, streams, tier0 = {}, {}, {}, 0
     for case, kind in CASES.items():
@@ -319,16 +319,19 @@ def main_table(client, x: dict, size: dict, repeat: int) -> tuple[dict, dict, di
             checks[case][name] = check(kind, got, want)  # the warm-up's result
         samples = {name: [] for name in build}
         tier0 -= _tier0_calls(client)
-        for _ in range(repeat):
-            for name, fn in build.items():
-                if name == "fusenum str":
-                    with distributed.get_task_stream(client) as stream:
-                        t, _ = timed_persist(client, fn)
-                    streams.setdefault(case, []).append(stream.data)
-                else:
-                    t, _ = timed_persist(client, fn)
+        names = list(build)
+        for turn in range(repeat):
+            # each repeat starts with another contender: the first one of a repeat pays for the
+            # workers freeing the previous repeat's results (fusenum str, always first, was ~10% slower)
+            for name in names[turn % len(names):] + names[:turn % len(names)]:
+                t, _ = timed_persist(client, build[name])
                 samples[name].append(t)
         tier0 += _tier0_calls(client)
+        # The task stream of one more fusenum str run, untimed: recording it costs the scheduler time
+        # (it made the timed fusenum str runs of the tree reduction ~20% slower than fusenum lazy's).
+        with distributed.get_task_stream(client) as stream:
+            timed_persist(client, build["fusenum str"])
+        streams[case] = [stream.data]
         times[case] = {name: statistics.median(s) for name, s in samples.items()}
         print(f"  {case}: " + ", ".join(f"{n} {_ms(t)}" for n, t in times[case].items()), flush=True)
     return times, checks, streams, tier0

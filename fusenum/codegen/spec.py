@@ -16,6 +16,11 @@ class Access:
     swapped: bool = False
 
 
+#: Every Access there is, by ``(stride, swapped)``: a general-path call takes its operands' from here.
+ACCESSES: dict[tuple[str, bool], Access] = {(stride, swapped): Access(stride, swapped)
+                                            for stride in "cs0u" for swapped in (False, True)}
+
+
 @record
 class KernelSpec:
     """Everything that determines a kernel's machine code (besides the target).

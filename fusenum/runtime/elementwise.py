@@ -32,7 +32,7 @@ import numpy as np
 from . import interpreter, kernels, threads, tiering
 from ..codegen import settings
 from ..codegen.abi import STATUS_LAYOUT_MISMATCH, raise_status
-from ..codegen.spec import Access
+from ..codegen.spec import ACCESSES
 from ..ir import nodes
 from .layout import (CASTING_RULES, access, allocate, broadcast_shape, check_options, check_out, coalesce,
                      needs_temporary)
@@ -146,5 +146,5 @@ def general_layout(operands: list[np.ndarray], out: np.ndarray):
     strides over it, the layout classes and whether stores stream."""
     shape, strides = coalesce(out.shape, operands + [out])
     accesses = tuple(access(a, s) for a, s in zip(operands, strides)) + (
-        Access("c" if strides[-1][-1] == out.itemsize else "s", not out.dtype.isnative),)
+        ACCESSES["c" if strides[-1][-1] == out.itemsize else "s", not out.dtype.isnative],)
     return shape, strides, accesses, out.nbytes >= STREAM_BYTES and accesses[-1].stride == "c"

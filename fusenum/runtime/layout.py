@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..codegen.spec import Access
+from ..codegen.spec import ACCESSES, Access
 from ..errors import ArgumentTypeError, CastingError, InvalidArgumentError
 from ..ir.typing import check_dtype
 
@@ -101,7 +101,7 @@ def access(a: np.ndarray, strides: list[int]) -> Access:
         stride = "c"
     else:
         stride = "0" if strides[-1] == 0 else "s"
-    return Access(stride, not a.dtype.isnative)
+    return ACCESSES[stride, not a.dtype.isnative]
 
 
 def coalesce(shape, arrays: list[np.ndarray]) -> tuple[list[int], list[list[int]]]:

@@ -17,7 +17,7 @@ import numpy as np
 from . import kernels, tiering
 from . import threads as threads_module
 from ..codegen import settings
-from ..codegen.spec import Access, KernelSpec
+from ..codegen.spec import ACCESSES, Access, KernelSpec
 from ..ir import nodes
 from ..ir.nodes import Node
 from ..ir.ops import expression_cost
@@ -118,8 +118,8 @@ class Plan:
         shape = arrays[0].shape
         if not all(a.shape == shape and a.flags.c_contiguous for a in arrays):
             return None
-        return tuple(Access("c", self._array_swapped[s.key]) if s.dtype is None else Access("u")
-                     for s in self.sources) + (Access("c"),)
+        return tuple(ACCESSES["c", self._array_swapped[s.key]] if s.dtype is None else ACCESSES["u", False]
+                     for s in self.sources) + (ACCESSES["c", False],)
 
     def compile_checked(self, values: list, streaming: bool = False, tiered: bool = False) -> Kernel | None:
         """The fast path's checked kernel, compiled if these values fit it (else None; also None

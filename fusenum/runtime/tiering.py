@@ -106,7 +106,7 @@ class _Compiler:
         self.lock = threading.Lock()
         self.requests: queue.Queue = queue.Queue(MAX_QUEUED)
         self.queued: set[tuple] = set()  # keys queued or being compiled
-        self.first_calls: dict[tuple, int] = {}  # keys interpreted once, compile not queued yet
+        self.called_once: dict[tuple, None] = {}  # keys of one small call so far (oldest first)
         self.errors: dict[tuple, BaseException] = {}
         self.thread: threading.Thread | None = None
 
@@ -116,11 +116,12 @@ class _Compiler:
         with self.lock:
             if key in self.queued:
                 return
-            if size < START_NOW_ELEMENTS and self.first_calls.pop(key, 0) == 0:
-                self.first_calls[key] = 1
-                if len(self.first_calls) > MAX_QUEUED * 16:  # forget the oldest one-call kernels
-                    del self.first_calls[next(iter(self.first_calls))]
+            if size < START_NOW_ELEMENTS and key not in self.called_once:
+                self.called_once[key] = None
+                if len(self.called_once) > MAX_QUEUED * 16:  # forget the oldest
+                    del self.called_once[next(iter(self.called_once))]
                 return
+            self.called_once.pop(key, None)
             try:
                 self.requests.put_nowait(key)
             except queue.Full:
@@ -139,7 +140,7 @@ class _Compiler:
 
     def _work(self) -> None:
         # The call that started this thread is still running, interpreted: let it finish before
-        # the code generator's import takes the GIL from it (that made it 2-3x slower at N = 100).
+        # the code generator's import competes with it for the GIL.
         time.sleep(START_DELAY)
         while True:
             key = self.requests.get()

@@ -3,7 +3,6 @@ target) and :class:`Access` (how one operand is laid out). The runtime asks for 
 the calling convention itself is in :mod:`fusenum.codegen.abi`."""
 from __future__ import annotations
 
-
 from ..ir.nodes import Node, canonical
 from ..ir.records import fields, record
 

@@ -36,11 +36,11 @@ from ..ir.nodes import Node
 from ..runtime import cached_plan
 from .dask_graph import has_dask
 from .evaluation import bind
-
-if TYPE_CHECKING:  # imported when something is explained: not every program explains
-    from ..runtime.preview import KernelCall, Preview, Stage
 from .forcing import program_of
 from .lazy import LazyArray
+
+if TYPE_CHECKING:  # imported when something is explained (see _preview): not every program explains
+    from ..runtime.preview import KernelCall, Preview, Stage
 
 #: What each layout class of :class:`~fusenum.codegen.spec.Access` means.
 _LAYOUTS = {"c": "contiguous", "s": "strided", "0": "broadcast", "u": "one value"}
@@ -77,9 +77,7 @@ def explain(ex: str | LazyArray, local_dict: dict | None = None, global_dict: di
     parsed, values, key = bind(ex, local_dict, global_dict, sys._getframe(1))
     _refuse_dask(values)
     plan = cached_plan(key, parsed, values)
-    from ..runtime.preview import preview
-
-    shown = preview(plan, values, parsed.names, out, order, casting)
+    shown = _preview(plan, values, parsed.names, out, order, casting)
     return _describe(f"fusenum.explain({ex!r})", parsed.names, values, shown, llvm, assembly)
 
 
@@ -92,9 +90,7 @@ def explain_lazy(r: LazyArray, *, out: np.ndarray | None = None, order: str = "K
     program, values = program_of(r)
     _refuse_dask(values)
     plan = cached_plan(program, program, values)
-    from ..runtime.preview import preview
-
-    shown = preview(plan, values, program.names, out, order, casting)
+    shown = _preview(plan, values, program.names, out, order, casting)
     return _describe(title, program.names, values, shown, llvm, assembly)
 
 
@@ -112,6 +108,13 @@ def _lazy_explain(self: LazyArray, llvm: bool = False, assembly: bool = False) -
 
 # Installed here rather than written in lazy.py, which this module imports (no import cycles).
 LazyArray.explain = _lazy_explain  # type: ignore[attr-defined]
+
+
+def _preview(*args) -> Preview:
+    """:func:`fusenum.runtime.preview.preview`, its module loaded on the first explanation."""
+    from ..runtime.preview import preview
+
+    return preview(*args)
 
 
 def _describe(title: str, names, values, shown: Preview, llvm: bool, assembly: bool) -> Explanation:

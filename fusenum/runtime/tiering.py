@@ -175,11 +175,10 @@ if hasattr(os, "register_at_fork"):
 def obtain(spec: KernelSpec, wait: bool = False, size: int = 0) -> Kernel | None:
     """The kernel for ``spec`` if the policy has this call run it, else None (tier 0 serves the call).
 
-    ``never``: compiled now if need be. ``auto``: from memory or the disk cache, else compiled now
-    if ``wait`` (:func:`waits_for_kernel`), else None, its compile queued if this call has ``size``
-    of :data:`START_NOW_ELEMENTS` elements or more or is the kernel's second; None
-    while the background compiler is making it; a stored error of an earlier background compile
-    is raised. ``always``: None.
+    ``never``: compiled now if need be. ``always``: None. ``auto``: from memory or the disk cache;
+    else compiled now if ``wait`` (:func:`waits_for_kernel`); else None, with the compile queued
+    for this call of ``size`` elements (:meth:`_Compiler.submit` decides when). None while the
+    background compiler is making it; a stored error of an earlier background compile is raised.
     """
     if policy == "never":
         return kernels.kernel(spec)

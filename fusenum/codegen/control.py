@@ -19,7 +19,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Callable, Iterator, Sequence
 
-from llvmlite import ir
+from . import ir_text as ir
 
 #: Branch weights (taken, not taken) for a path taken about once in a million: LLVM moves it out of
 #: line and keeps the fast path's values in registers, spilling around the rare path instead.

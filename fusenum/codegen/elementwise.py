@@ -26,7 +26,7 @@ address, and the rules that compare or search bytes read them from there.
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
+from . import ir_text as ir
 
 from ..ir.nodes import Node, walk
 from ..ir.ops import expression_cost
@@ -64,7 +64,7 @@ def lanes_for(root: Node, target: Target) -> int:
 class KernelBuilder:
     """Builds the body of an elementwise kernel function for one :class:`KernelSpec` and target."""
 
-    def __init__(self, spec: KernelSpec, target: Target, fn: ir.Function):
+    def __init__(self, spec: KernelSpec, target: Target, fn: ir.Function, unrolled: bool = True):
         self.spec = spec
         self.fn = fn
         self.target = target
@@ -80,7 +80,7 @@ class KernelBuilder:
         # leaves the loop overhead as the bottleneck for cheap expressions.
         # (Bytes operations run lane by lane anyway: unrolling them would only multiply their code.)
         cheap = expression_cost(spec.root) <= UNROLL_COST and not any(d.kind == "S" for d in self.dtypes)
-        self.unroll = UNROLL if cheap and self.lanes > 1 else 1
+        self.unroll = UNROLL if cheap and unrolled and self.lanes > 1 else 1
 
     # ---- entry: operand base pointers, layout, single-valued inputs ----------------------
     def build(self):

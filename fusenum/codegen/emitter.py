@@ -18,7 +18,7 @@ import struct
 from typing import NamedTuple
 
 import numpy as np
-from llvmlite import ir
+from . import ir_text as ir
 
 from ..ir.nodes import inputs
 

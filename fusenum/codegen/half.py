@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 
-from llvmlite import ir
+from . import ir_text as ir
 
 from .emitter import F32, F64, I32, I64, Emitter
 

@@ -33,7 +33,7 @@ from functools import lru_cache
 
 import llvmlite.binding as llvm
 import numpy as np
-from llvmlite import ir
+from . import ir_text as ir
 
 from ..errors import ConfigurationError
 from . import settings, vmath
@@ -104,7 +104,7 @@ def implementation(name: str, dtype: np.dtype, level: str) -> str:
     ``"own"``, ``"libmvec:<symbol>"`` or ``"libm:<function>"``."""
     dtype = F32 if dtype.itemsize <= 4 else np.dtype(dtype)
     own = vmath.kernel(name, dtype)
-    mode = settings.vector_math
+    mode = settings.vector_math_for_code()
     if mode != "libm":
         if own is not None and (own.preferred or mode == "builtin"):
             return "own"

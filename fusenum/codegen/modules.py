@@ -1,7 +1,7 @@
 """Kernel modules: the LLVM IR text of one kernel, built by the elementwise or the reduction builder."""
 from __future__ import annotations
 
-from llvmlite import ir
+from . import ir_text as ir
 
 from .abi import SYMBOL, WHOLE_SYMBOL
 from .elementwise import KernelBuilder
@@ -11,13 +11,17 @@ from .spec import KernelSpec
 from .target import Target
 
 
-def kernel_module(spec: KernelSpec, target: Target) -> str:
-    """LLVM IR text of a module defining the kernel for ``spec`` (and its whole-array entry)."""
+def kernel_module(spec: KernelSpec, target: Target, quick: bool = False) -> str:
+    """LLVM IR text of a module defining the kernel for ``spec`` (and its whole-array entry);
+    ``quick``: for the quick first build, whose elementwise loops are not unrolled (less code for
+    LLVM to compile; unrolling never changes an elementwise result's bits)."""
     module = ir.Module(name="fusenum")
     fn = ir.Function(module, ir.FunctionType(I32, [I64, I64, PTR, PTR]), name=SYMBOL)
     fn.attributes.add("nounwind")
-    builder = KernelBuilder if spec.reduce is None else ReductionBuilder
-    builder(spec, target, fn).build()
+    if spec.reduce is None:
+        KernelBuilder(spec, target, fn, unrolled=not quick).build()
+    else:
+        ReductionBuilder(spec, target, fn).build()
     if spec.checked:
         whole = ir.Function(module, ir.FunctionType(I32, [PTR]), name=WHOLE_SYMBOL)
         whole.attributes.add("nounwind")

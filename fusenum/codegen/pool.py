@@ -29,8 +29,7 @@ Linux x86-64 only (futex syscall number, ``pause``); elsewhere
 """
 from __future__ import annotations
 
-from llvmlite import ir
-from llvmlite.ir import instructions as ir_instructions
+from . import ir_text as ir
 
 from .control import counted_loop, do_while, entry_alloca
 from .emitter import I1, I32, I64, PTR
@@ -319,8 +318,8 @@ class _Callee:
 
 
 def _store_atomic(b, value, ptr, ordering: str, align: int = 4):
-    """An atomic store (llvmlite's store_atomic insists on typed pointers)."""
-    b._insert(ir_instructions.StoreAtomicInstr(b.block, value, ptr, ordering, align))
+    """An atomic store to an untyped ``ptr``."""
+    b.store_atomic(value, ptr, ordering, align)
 
 
 def module_text() -> str:

@@ -1,6 +1,6 @@
 """The native thread pool's interface (:mod:`.pool` generates its code): entry points, C types, limits.
 
-Kept apart from the generator, which needs ``llvmlite.ir``: a process that loads the
+Kept apart from the generator (:mod:`.pool`, with the IR builder): a process that loads the
 pool's object code from the disk cache uses only this.
 """
 from __future__ import annotations

@@ -37,7 +37,7 @@ and ``min``/``max`` compare lexicographically through the op table's rule.
 """
 from __future__ import annotations
 
-from llvmlite import ir
+from . import ir_text as ir
 
 from ..ir import nodes
 from ..ir.reductions import ROWS, start_value

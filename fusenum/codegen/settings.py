@@ -9,6 +9,8 @@ setting are simply not found.
 from __future__ import annotations
 
 import os
+import threading
+from contextlib import contextmanager
 
 from ..errors import ConfigurationError
 
@@ -41,3 +43,25 @@ def update(simd: str | None = None, vector_math: str | None = None) -> None:
     if vector_math is not None:
         module["vector_math"] = vector_math
     key = (module["simd"], module["vector_math"])
+
+
+_building = threading.local()
+
+
+@contextmanager
+def building(settings_key: tuple):
+    """Generate code in this thread under ``settings_key`` (a :data:`key`), whatever the settings are
+    now: a kernel built after its call (the optimized build, in the background) follows the settings
+    it was keyed under, even if they have changed since."""
+    previous = getattr(_building, "key", None)
+    _building.key = settings_key
+    try:
+        yield
+    finally:
+        _building.key = previous
+
+
+def vector_math_for_code() -> str:
+    """The vector-math mode the code generated now follows (see :func:`building`)."""
+    pinned = getattr(_building, "key", None)
+    return vector_math if pinned is None else pinned[1]

@@ -55,6 +55,8 @@ def _setting(name: str, default: str, valid: Callable[[str], bool], expected: st
 
 #: How often a thread waiting for a compilation checks for signals (seconds).
 WAIT_SECONDS = 0.02
+#: How long after its quick build a kernel's optimized build waits before starting (seconds).
+OPTIMIZE_DELAY = 0.002
 #: Kernels kept before the least recently compiled are freed (a plan still using one keeps it alive).
 MAX_KERNELS = int(_setting("FUSENUM_MAX_KERNELS", "2048", lambda v: v.isdigit() and int(v) > 0,
                            "a positive integer"))
@@ -312,18 +314,21 @@ def _make(spec: KernelSpec, settings_key: tuple, look: bool = True) -> tuple[Ker
     start = time.perf_counter()
     later: list = []
     compiled, origin, looked = load_or_compile(_description(spec, settings_key), target,
-                                               lambda: _module_text(spec, target), entry_points(spec.checked),
+                                               lambda quick: _module_text(spec, target, quick, settings_key),
+                                               entry_points(spec.checked),
                                                later if _tier() else None, look)
     made = Kernel(spec, target, compiled, origin, time.perf_counter() - start)
     if later:
-        background.submit(lambda optimize=later[0], kernel=weakref.ref(made): _optimize(optimize, kernel))
+        queued = time.perf_counter()
+        background.submit(lambda optimize=later[0], kernel=weakref.ref(made): _optimize(optimize, kernel, queued))
     return made, looked
 
 
-def _module_text(spec: KernelSpec, target: Target) -> str:
+def _module_text(spec: KernelSpec, target: Target, quick: bool, settings_key: tuple) -> str:
     with loading:  # the code generator, imported on first use (not by ``import fusenum``, nor for a disk load)
         from ..codegen.modules import kernel_module
-    return kernel_module(spec, target)
+    with settings.building(settings_key):  # the optimized build runs later, maybe under other settings
+        return kernel_module(spec, target, quick)
 
 
 def _compile(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel, bool]:
@@ -348,13 +353,18 @@ def nobody_waiting():
 
 def _tier() -> bool:
     """Whether to build quickly first: when a caller waits, and unless the background thread is
-    behind (then compiling optimized code at once bounds its queue, which holds IR texts)."""
+    behind (then compiling optimized code at once bounds its queue)."""
     return TIERED and not getattr(_unwatched, "on", False) and background.pending() < _MAX_BEHIND
 
 
-def _optimize(optimize: Callable[[], jit.Compiled], kernel: "weakref.ref[Kernel]") -> None:
+def _optimize(optimize: Callable[[], jit.Compiled], kernel: "weakref.ref[Kernel]", queued: float) -> None:
     if kernel() is None:
         return  # evicted and unused before its turn
+    # The optimized build starts by building its IR text, Python work that holds the GIL: let the call
+    # that queued it return first (a waiting thread wakes only when it gets the GIL).
+    delay = queued + OPTIMIZE_DELAY - time.perf_counter()
+    if delay > 0:
+        time.sleep(delay)
     start = time.perf_counter()
     compiled = optimize()
     made = kernel()
@@ -364,11 +374,11 @@ def _optimize(optimize: Callable[[], jit.Compiled], kernel: "weakref.ref[Kernel]
         stats.compile_seconds += time.perf_counter() - start
 
 
-def load_or_compile(description: str, target: Target, module_text: Callable[[], str], names: list[str],
+def load_or_compile(description: str, target: Target, module_text: Callable[[bool], str], names: list[str],
                     later: list | None = None, look: bool = True) -> tuple[jit.Compiled, str, bool]:
     """Linked code for ``description`` (a canonical text of everything that decides it besides the
     target and fusenum's code generator) on ``target``: from the disk cache, else compiled from
-    ``module_text()`` and stored. Also where it came from (``"disk"`` or ``"compiled"``) and
+    ``module_text(quick)`` and stored (``quick``: the text for a quick build). Also where it came from (``"disk"`` or ``"compiled"``) and
     whether the disk cache was looked in. With ``later`` (a list), a compile is quick and
     appends to ``later`` a function that builds, stores and returns the optimized code. ``look``
     False: compile without looking in the disk cache (the caller just did)."""
@@ -377,13 +387,11 @@ def load_or_compile(description: str, target: Target, module_text: Callable[[], 
         compiled = _load_linked(digest, names)
         if compiled is not None:
             return compiled, "disk", True
-    text = module_text()
-
     def build(quick: bool = False) -> jit.Compiled:
         if quick:
-            object_code = jit.compile_object(text, target, quick=True)
+            object_code = jit.compile_object(module_text(True), target, quick=True)
         else:
-            object_code = jit.compile_object(text, target)
+            object_code = jit.compile_object(module_text(False), target)
         if digest is not None and not quick:
             disk_cache.store(digest, object_code)
         return _link(object_code, names)

@@ -197,9 +197,9 @@ class _NativePool:
         from ..codegen import target
         from .kernels import load_or_compile
 
-        # The generator (pool.module_text, which loads llvmlite.ir) only if the disk cache has no pool.
+        # The generator (pool.module_text) is imported only if the disk cache has no pool.
         self.compiled, _, _ = load_or_compile("thread pool", target.make_target("scalar"),
-                                              lambda: pool.module_text(), pool_abi.SYMBOLS)
+                                              lambda quick: pool.module_text(), pool_abi.SYMBOLS)
         addresses = self.compiled.addresses
         self.run = pool_abi.RUN_CTYPE(addresses["fusenum_pool_run"])
         control = {name: pool_abi.CONTROL_CTYPE(addresses[f"fusenum_pool_{name}"])

@@ -2,7 +2,7 @@
 import ctypes
 
 import pytest
-from llvmlite import ir
+from fusenum.codegen import ir_text as ir
 
 from fusenum.codegen import control, jit, target
 from fusenum.codegen.emitter import I1, I64, Pair

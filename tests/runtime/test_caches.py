@@ -93,6 +93,27 @@ def test_a_vector_math_mode_change_leaves_no_stale_kernel():
         mathlib.set_mode(previous)
 
 
+def test_a_kernel_built_after_its_call_follows_the_settings_it_was_keyed_under(monkeypatch):
+    """The optimized build makes its IR in the background, maybe after the mode has changed."""
+    from fusenum.codegen import mathlib, modules, settings, target, variant
+    from fusenum.runtime import kernels
+    specs = []
+    monkeypatch.setattr(variant, "kernel_module", lambda spec, t: specs.append(spec) or "")
+    fusenum.explain("exp(b)", {"b": np.ones(10)}, llvm=True)
+    here = target.current()
+    previous = mathlib.set_mode("libm")
+    try:
+        libm = modules.kernel_module(specs[0], here)
+    finally:
+        mathlib.set_mode(previous)
+    previous = mathlib.set_mode("auto")
+    try:
+        assert modules.kernel_module(specs[0], here) != libm, "the modes must differ for this test to mean anything"
+        assert kernels._module_text(specs[0], here, False, (settings.simd, "libm")) == libm
+    finally:
+        mathlib.set_mode(previous)
+
+
 def test_clear_cache_reaches_every_table():
     from fusenum.frontend import evaluation
     from fusenum.runtime import PLANS, staging

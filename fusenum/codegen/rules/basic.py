@@ -8,7 +8,7 @@ such an operation: a select keeps the result defined.
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
+from .. import ir_text as ir
 
 from .. import mathlib
 from ...ir import numpy_behaviour

@@ -20,7 +20,7 @@ from __future__ import annotations
 import sys
 from typing import Callable
 
-from llvmlite import ir
+from .. import ir_text as ir
 
 from ..emitter import I1, I8, I32, I64, PTR, Emitter
 from .registry import rule

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
+from .. import ir_text as ir
 
 from .. import half
 from ..emitter import Emitter, Pair, component_dtype

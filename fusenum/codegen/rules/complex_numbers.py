@@ -21,7 +21,7 @@ otherwise.
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
+from .. import ir_text as ir
 
 from .. import mathlib
 from ..control import when

@@ -10,7 +10,7 @@ loops, which compute in float32 and round.
 from __future__ import annotations
 
 import numpy as np
-from llvmlite import ir
+from .. import ir_text as ir
 
 from .. import half
 from ...ir import numpy_behaviour

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
-from llvmlite import ir
+from .. import ir_text as ir
 
 from ...ir.nodes import Node
 from ...ir.ops import OPS

@@ -7,7 +7,7 @@ import hashlib
 import struct
 from typing import Callable, Sequence
 
-from llvmlite import ir
+from .. import ir_text as ir
 
 from ..control import RARE, when
 from ..emitter import F32, F64, I32, I64, Emitter

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 
-from llvmlite import ir
+from .. import ir_text as ir
 
 from .registry import register
 from .core import Vec

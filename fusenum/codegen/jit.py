@@ -20,8 +20,9 @@ the module passes). Neither uses fast-math or
 contraction, so both give the same bits.
 
 Compiles in different threads run at the same time: each has its own context
-and its own target machines (a TargetMachine caches subtargets without a
-lock), and the long calls (parsing, code generation) bypass llvmlite's
+and its own target machine (a TargetMachine caches subtargets without a
+lock: a compile takes an idle one, or makes one, and gives it back, so the
+helper thread each compile runs on does not make its own, ~0.8 ms), and the long calls (parsing, code generation) bypass llvmlite's
 process-wide lock around its C API, which would serialize them. Linking is
 serialized (:data:`.orc.lock`; callers serialize it too).
 
@@ -37,6 +38,8 @@ import itertools
 import os
 import sys
 import threading
+from contextlib import contextmanager
+from functools import lru_cache
 
 from ..errors import CompileError
 from ..ir.records import record
@@ -47,7 +50,9 @@ from .target import Target, llvm, loading, native
 QUICK, OPTIMIZED = 0, 3
 
 _library_names = itertools.count()
-_per_thread = threading.local()  # target machines, which are not safe to share between threads
+# Idle target machines by (target, level): one thread uses a machine at a time.
+_idle_machines: dict[tuple, list] = {}
+_machines_lock = threading.Lock()
 #: Links into one LLJIT before a fresh one takes over. A kernel still alive keeps its LLJIT, and so
 #: at most this many empty JITDylibs (~9 KB each), alive.
 LINKS_PER_JIT = 64
@@ -118,15 +123,28 @@ def _lljit():
         return _lljit_state["jit"]
 
 
+@contextmanager
 def _target_machine(target: Target, level: int):
-    machines = _per_thread.__dict__.setdefault("machines", {})
-    machine = machines.get((target, level))
+    """A target machine for ``target`` at ``level`` that no other thread uses meanwhile."""
+    key = (target, level)
+    with _machines_lock:
+        idle = _idle_machines.setdefault(key, [])
+        machine = idle.pop() if idle else None
     if machine is None:
         binding = llvm()
-        machine = machines[(target, level)] = binding.Target.from_triple(binding.get_process_triple()) \
-            .create_target_machine(cpu=target.cpu, features=target.features, opt=level, reloc="pic",
-                                   codemodel="jitdefault")
-    return machine
+        machine = binding.Target.from_triple(binding.get_process_triple()).create_target_machine(
+            cpu=target.cpu, features=target.features, opt=level, reloc="pic", codemodel="jitdefault")
+    try:
+        yield machine
+    finally:
+        with _machines_lock:
+            _idle_machines[key].append(machine)
+
+
+@lru_cache(maxsize=None)
+def _data_layout(target: Target) -> str:
+    with _target_machine(target, OPTIMIZED) as machine:
+        return str(machine.target_data)
 
 
 def _unlocked(name: str):
@@ -150,14 +168,13 @@ def _parse(module_text: str, target: Target, context):
         module.close()
         raise CompileError(f"fusenum generated invalid LLVM IR: {exc}") from None
     module.triple = binding.get_process_triple()
-    module.data_layout = str(_target_machine(target, OPTIMIZED).target_data)
+    module.data_layout = _data_layout(target)
     return module
 
 
 def _emit(module, target: Target, level: int, object_code: bool = True) -> bytes:
     binding = llvm()
-    machine = _target_machine(target, level)
-    with binding.ffi.OutputString() as error:
+    with _target_machine(target, level) as machine, binding.ffi.OutputString() as error:
         buffer = _unlocked("LLVMPY_TargetMachineEmitToMemory")(machine, module, int(object_code), error)
         if not buffer:
             raise CompileError(f"LLVM could not compile a fusenum kernel: {error}")

@@ -13,7 +13,6 @@ byte, an ``i64`` (the rules of :mod:`fusenum.codegen.rules.byte_strings` read it
 """
 from __future__ import annotations
 
-import hashlib
 import struct
 from typing import NamedTuple
 
@@ -126,7 +125,11 @@ class Emitter:
 
     def bytes_address(self, data: bytes) -> ir.Value:
         """The address (an ``i64``) of a constant array of ``data`` in the module."""
-        name = f"bytes.{data.hex()}" if len(data) <= 32 else f"bytes.{hashlib.sha256(data).hexdigest()}"
+        if len(data) <= 32:
+            name = f"bytes.{data.hex()}"
+        else:
+            import hashlib  # here: loading OpenSSL's hashes costs the code generator's import ~3 ms
+            name = f"bytes.{hashlib.sha256(data).hexdigest()}"
         variable = self.module.globals.get(name)
         if variable is None:
             typ = ir.ArrayType(I8, len(data))

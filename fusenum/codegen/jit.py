@@ -5,9 +5,10 @@ context and verified (llvmlite is built with LLVM assertions, so unverified IR
 could abort the process; verification turns it into a
 :class:`~fusenum.errors.CompileError`), turned into object code by a target
 machine, and linked. The returned :class:`Compiled` owns the library: when it
-is garbage, its resource tracker frees the machine code. Linking goes through
-:func:`~fusenum.codegen.target.native` (:mod:`.orc`), so a process that only
-loads kernels from the disk cache never imports ``llvmlite.binding``.
+is garbage, its resource tracker frees the machine code. Compiling and linking
+go through :func:`~fusenum.codegen.target.native` (:mod:`.orc`, a small binding
+of its own), so fusenum never imports ``llvmlite.binding`` (except with an
+llvmlite version that binding was not checked against).
 
 The pipeline is chosen for IR that fusenum has already vectorized explicitly:
 no module passes (llvmlite's pass builders also leave ~60 KB behind per use),
@@ -22,8 +23,8 @@ contraction, so both give the same bits.
 Compiles in different threads run at the same time: each has its own context
 and its own target machine (a TargetMachine caches subtargets without a
 lock: a compile takes an idle one, or makes one, and gives it back, so the
-helper thread each compile runs on does not make its own, ~0.8 ms), and the long calls (parsing, code generation) bypass llvmlite's
-process-wide lock around its C API, which would serialize them. Linking is
+helper thread each compile runs on does not make its own, ~0.8 ms), and the
+binding takes no lock for parsing, verifying and code generation. Linking is
 serialized (:data:`.orc.lock`; callers serialize it too).
 
 llvmlite links every library into a JITDylib of its own and never removes it
@@ -44,7 +45,7 @@ from functools import lru_cache
 from ..errors import CompileError
 from ..ir.records import record
 from . import orc
-from .target import Target, llvm, loading, native
+from .target import Target, loading, native
 
 #: Codegen optimization levels: the quick first build and the optimized one.
 QUICK, OPTIMIZED = 0, 3
@@ -131,9 +132,7 @@ def _target_machine(target: Target, level: int):
         idle = _idle_machines.setdefault(key, [])
         machine = idle.pop() if idle else None
     if machine is None:
-        binding = llvm()
-        machine = binding.Target.from_triple(binding.get_process_triple()).create_target_machine(
-            cpu=target.cpu, features=target.features, opt=level, reloc="pic", codemodel="jitdefault")
+        machine = native().target_machine(target.cpu, target.features, level)
     try:
         yield machine
     finally:
@@ -144,45 +143,12 @@ def _target_machine(target: Target, level: int):
 @lru_cache(maxsize=None)
 def _data_layout(target: Target) -> str:
     with _target_machine(target, OPTIMIZED) as machine:
-        return str(machine.target_data)
+        return machine.data_layout()
 
 
-def _unlocked(name: str):
-    """The C function ``name`` of llvmlite without llvmlite's global lock (its private ``_cfn``),
-    for calls that touch only this thread's context, module and target machine."""
-    function = getattr(llvm().ffi.lib, name)
-    return getattr(function, "_cfn", function)
-
-
-def _parse(module_text: str, target: Target, context):
-    binding = llvm()
-    with binding.ffi.OutputString() as error:
-        pointer = _unlocked("LLVMPY_ParseAssembly")(context, ctypes.c_char_p(module_text.encode()), error)
-        module = binding.ModuleRef(pointer, context)
-        if error:
-            module.close()
-            raise CompileError(f"fusenum generated invalid LLVM IR: LLVM IR parsing error\n{error}")
-    try:
-        module.verify()
-    except RuntimeError as exc:
-        module.close()
-        raise CompileError(f"fusenum generated invalid LLVM IR: {exc}") from None
-    module.triple = binding.get_process_triple()
-    module.data_layout = _data_layout(target)
-    return module
-
-
-def _emit(module, target: Target, level: int, object_code: bool = True) -> bytes:
-    binding = llvm()
-    with _target_machine(target, level) as machine, binding.ffi.OutputString() as error:
-        buffer = _unlocked("LLVMPY_TargetMachineEmitToMemory")(machine, module, int(object_code), error)
-        if not buffer:
-            raise CompileError(f"LLVM could not compile a fusenum kernel: {error}")
-    try:
-        return ctypes.string_at(binding.ffi.lib.LLVMPY_GetBufferStart(buffer),
-                                binding.ffi.lib.LLVMPY_GetBufferSize(buffer))
-    finally:
-        binding.ffi.lib.LLVMPY_DisposeMemoryBuffer(buffer)
+@lru_cache(maxsize=None)
+def _triple() -> str:
+    return native().process_triple()
 
 
 def _build(module_text: str, target: Target, level: int, object_code: bool) -> bytes:
@@ -198,15 +164,8 @@ def _build(module_text: str, target: Target, level: int, object_code: bool) -> b
 
 
 def _build_in_context(module_text: str, target: Target, level: int, object_code: bool) -> bytes:
-    context = llvm().create_context()
-    try:
-        module = _parse(module_text, target, context)
-        try:
-            return _emit(module, target, level, object_code)
-        finally:
-            module.close()  # before its context
-    finally:
-        context.close()
+    with _target_machine(target, level) as machine:
+        return native().compile(module_text, machine, _triple(), _data_layout(target), object_code)
 
 
 def compile_object(module_text: str, target: Target, quick: bool = False) -> bytes:

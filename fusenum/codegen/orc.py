@@ -1,19 +1,22 @@
-"""A minimal binding to llvmlite's C library for linking object code (LLVM's ORC JIT).
+"""A minimal binding to llvmlite's C library: IR text to object code, and linking (LLVM's ORC JIT).
 
-A process whose kernels all come from the disk cache never compiles: it only
-needs LLVM to describe the host (the cache key) and to link object code. Importing
-``llvmlite.binding`` for that costs ~20 ms of CPU on top of loading the library
-(~7 ms) -- its Python layer, including ``llvmlite.ir``. This module declares just
-the handful of llvmlite's C functions linking needs (the same functions
-``llvmlite.binding`` calls, with the same argument types) on the same shared
-library, so a warm process never imports ``llvmlite.binding``; compiling
-(:mod:`.jit`) still uses it.
+fusenum needs a few things from LLVM: describe the host (the cache key), parse,
+verify and code-generate IR text, and link object code. Importing
+``llvmlite.binding`` for that costs ~20-25 ms of CPU on top of loading the
+library (~7 ms) -- its Python layer, including ``llvmlite.ir`` -- and, in a
+background compile, holds the GIL from the user's thread all that time. This
+module declares just the handful of llvmlite's C functions those need (the same
+functions ``llvmlite.binding`` calls, with the same argument types) on the same
+shared library, so fusenum never imports ``llvmlite.binding``.
 
 llvmlite's C functions are not a public interface: this binding is used only with
 the llvmlite versions in :data:`VERIFIED` (their ``ffi/orcjit.cpp``, ``targets.cpp``,
-``dylib.cpp`` and ``initfini.cpp`` were read for these signatures); any other
-version goes through ``llvmlite.binding`` (same behaviour, slower first call).
-Calls are serialized by one lock, as llvmlite serializes its own.
+``dylib.cpp``, ``initfini.cpp``, ``module.cpp``, ``assembly.cpp`` and ``context.cpp``
+were read for these signatures); any other version goes through
+``llvmlite.binding`` (same behaviour, slower first call). Calls are serialized
+by one lock, as llvmlite serializes its own, except a compile's parsing,
+verifying and code generation: each compile has its own LLVM context and its
+own target machine, so compiles in different threads run at the same time.
 """
 from __future__ import annotations
 
@@ -21,12 +24,16 @@ import ctypes
 import os
 import sys
 import threading
+from contextlib import nullcontext
 from ctypes import POINTER, c_bool, c_char_p, c_int, c_size_t, c_uint, c_uint8, c_uint64, c_void_p
+
+from ..errors import CompileError
 
 #: llvmlite versions (major.minor) whose C functions this module declares.
 VERIFIED = ("0.50",)
 #: Serializes calls into the library (a fork waits for it: :mod:`.jit`).
 lock = threading.RLock()
+_NO_LOCK = nullcontext()
 
 
 class _LinkElement(ctypes.Structure):
@@ -52,6 +59,26 @@ _SIGNATURES = {
     "LLVMPY_LLJIT_Link": ([c_void_p, c_char_p, POINTER(_LinkElement), c_size_t, POINTER(_SymbolAddress), c_size_t,
                            POINTER(_SymbolAddress), c_size_t, POINTER(c_char_p)], c_void_p),
     "LLVMPY_LLJIT_Dylib_Tracker_Dispose": ([c_void_p, POINTER(c_char_p)], c_bool),
+    "LLVMPY_SearchAddressOfSymbol": ([c_char_p], c_void_p),
+    # compiling
+    "LLVMPY_GetTargetFromTriple": ([c_char_p, POINTER(c_char_p)], c_void_p),
+    "LLVMPY_CreateTargetMachine": ([c_void_p, c_char_p, c_char_p, c_char_p, c_int, c_char_p, c_char_p, c_int,
+                                    c_int, c_char_p], c_void_p),
+    "LLVMPY_DisposeTargetMachine": ([c_void_p], None),
+    "LLVMPY_CreateTargetMachineData": ([c_void_p], c_void_p),
+    "LLVMPY_CopyStringRepOfTargetData": ([c_void_p, POINTER(c_char_p)], None),
+    "LLVMPY_DisposeTargetData": ([c_void_p], None),
+    "LLVMPY_ContextCreate": ([], c_void_p),
+    "LLVMPY_ContextDispose": ([c_void_p], None),
+    "LLVMPY_ParseAssembly": ([c_void_p, c_char_p, POINTER(c_char_p)], c_void_p),
+    "LLVMPY_VerifyModule": ([c_void_p, POINTER(c_char_p)], c_bool),
+    "LLVMPY_SetTarget": ([c_void_p, c_char_p], None),
+    "LLVMPY_SetDataLayout": ([c_void_p, c_char_p], None),
+    "LLVMPY_DisposeModule": ([c_void_p], None),
+    "LLVMPY_TargetMachineEmitToMemory": ([c_void_p, c_void_p, c_int, POINTER(c_char_p)], c_void_p),
+    "LLVMPY_GetBufferStart": ([c_void_p], c_void_p),
+    "LLVMPY_GetBufferSize": ([c_void_p], c_size_t),
+    "LLVMPY_DisposeMemoryBuffer": ([c_void_p], None),
 }
 
 
@@ -68,15 +95,63 @@ class Library:
             self.InitializeNativeTarget()
             self.InitializeNativeAsmPrinter()
 
-    def _string(self, function, *arguments) -> tuple[object, str]:
-        """Call ``function(*arguments, &out)``; its result and ``out`` (freed)."""
+    def _string(self, function, *arguments, locked: bool = True) -> tuple[object, str]:
+        """Call ``function(*arguments, &out)`` (under :data:`lock` unless ``locked`` is False); its
+        result and ``out`` (freed)."""
         out = c_char_p(None)
-        with lock:
+        with lock if locked else _NO_LOCK:
             result = function(*arguments, ctypes.byref(out))
-            text = out.value.decode() if out.value else ""
+            text = out.value.decode(errors="replace") if out.value else ""
             if out.value is not None:
                 self.DisposeString(out)
         return result, text
+
+    def address_of_symbol(self, name: str) -> int | None:
+        """The address of ``name`` among the symbols loaded in the process, or None."""
+        with lock:
+            return self.SearchAddressOfSymbol(name.encode())
+
+    def target_machine(self, cpu: str, features: str, level: int) -> TargetMachine:
+        """A target machine for the host's triple, position-independent code for the JIT."""
+        triple = self.process_triple().encode()
+        target, error = self._string(self.GetTargetFromTriple, triple)
+        if not target:
+            raise RuntimeError(error)
+        with lock:
+            pointer = self.CreateTargetMachine(target, triple, cpu.encode(), features.encode(), level, b"pic",
+                                               b"jitdefault", 0, 0, b"")
+        if not pointer:
+            raise RuntimeError("LLVM could not make a target machine")
+        return TargetMachine(self, pointer)
+
+    def compile(self, module_text: str, machine: TargetMachine, triple: str, data_layout: str,
+                object_code: bool) -> bytes:
+        """Parse and verify ``module_text`` in a context of its own and generate object code (or
+        assembly) with ``machine`` (used by this thread only meanwhile). No lock is held."""
+        context = self.ContextCreate()
+        try:
+            module, error = self._string(self.ParseAssembly, context, module_text.encode(), locked=False)
+            try:
+                if error or not module:
+                    raise CompileError(f"fusenum generated invalid LLVM IR: LLVM IR parsing error\n{error}")
+                failed, error = self._string(self.VerifyModule, module, locked=False)
+                if failed:
+                    raise CompileError(f"fusenum generated invalid LLVM IR: {error}")
+                self.SetTarget(module, triple.encode())
+                self.SetDataLayout(module, data_layout.encode())
+                buffer, error = self._string(self.TargetMachineEmitToMemory, machine.pointer, module,
+                                             int(object_code), locked=False)
+                if not buffer:
+                    raise CompileError(f"LLVM could not compile a fusenum kernel: {error}")
+                try:
+                    return ctypes.string_at(self.GetBufferStart(buffer), self.GetBufferSize(buffer))
+                finally:
+                    self.DisposeMemoryBuffer(buffer)
+            finally:
+                if module:
+                    self.DisposeModule(module)  # before its context
+        finally:
+            self.ContextDispose(context)
 
     def version(self) -> tuple[int, ...]:
         """LLVM's version, e.g. ``(20, 1, 8)``."""
@@ -111,6 +186,27 @@ class Library:
         if not pointer:
             raise RuntimeError(error)
         return LLJIT(self, pointer)
+
+
+class TargetMachine:
+    """An LLVM target machine (code generation settings); one thread may use it at a time."""
+
+    def __init__(self, library: Library, pointer: int):
+        self.library, self.pointer = library, pointer
+
+    def data_layout(self) -> str:
+        with lock:
+            data = self.library.CreateTargetMachineData(self.pointer)
+        try:
+            return self.library._string(self.library.CopyStringRepOfTargetData, data)[1]
+        finally:
+            with lock:
+                self.library.DisposeTargetData(data)
+
+    def __del__(self, finalizing=sys.is_finalizing):
+        if not finalizing():
+            with lock:
+                self.library.DisposeTargetMachine(self.pointer)
 
 
 class LLJIT:
@@ -182,6 +278,37 @@ class Binding:
 
     def create_lljit(self) -> "_BindingJIT":
         return _BindingJIT(self.binding, self.binding.create_lljit_compiler())
+
+    def address_of_symbol(self, name: str) -> int | None:
+        return self.binding.address_of_symbol(name)
+
+    def target_machine(self, cpu: str, features: str, level: int):
+        machine = self.binding.Target.from_triple(self.binding.get_process_triple()).create_target_machine(
+            cpu=cpu, features=features, opt=level, reloc="pic", codemodel="jitdefault")
+        machine.data_layout = lambda: str(machine.target_data)
+        return machine
+
+    def compile(self, module_text: str, machine, triple: str, data_layout: str, object_code: bool) -> bytes:
+        context = self.binding.create_context()
+        try:
+            try:
+                module = self.binding.parse_assembly(module_text, context=context)
+            except RuntimeError as exc:
+                raise CompileError(f"fusenum generated invalid LLVM IR: {exc}") from None
+            try:
+                try:
+                    module.verify()
+                except RuntimeError as exc:
+                    raise CompileError(f"fusenum generated invalid LLVM IR: {exc}") from None
+                module.triple, module.data_layout = triple, data_layout
+                try:
+                    return machine.emit_object(module) if object_code else machine.emit_assembly(module).encode()
+                except RuntimeError as exc:
+                    raise CompileError(f"LLVM could not compile a fusenum kernel: {exc}") from None
+            finally:
+                module.close()  # before its context
+        finally:
+            context.close()
 
 
 class _BindingJIT:

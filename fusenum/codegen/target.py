@@ -14,8 +14,9 @@ architectures it compiles for the host and lets LLVM vectorize.
 
 Importing this module does not load LLVM: on Linux the default level comes from
 the CPU flags in ``/proc/cpuinfo``; :func:`native` loads LLVM (the little that
-describing the host and linking object code need) at the first disk-cache load or
-compile, and :func:`llvm` loads ``llvmlite.binding`` at the first compile.
+describing the host, compiling and linking need) at the first disk-cache load or
+compile; :func:`llvm` loads ``llvmlite.binding``, only where :mod:`.orc` cannot
+serve (an llvmlite version it was not checked against).
 """
 from __future__ import annotations
 
@@ -78,7 +79,7 @@ def llvm():
 
 @lru_cache(maxsize=None)
 def native():
-    """LLVM for describing the host and linking object code, loaded on first use: through
+    """LLVM for describing the host, compiling and linking, loaded on first use: through
     :mod:`.orc` (~8 ms) where it can, else through ``llvmlite.binding`` (~30 ms, as :func:`llvm`)."""
     with loading:
         from . import orc

@@ -3,7 +3,6 @@ one float type at the emitter's width, constants, polynomials, bit manipulation,
 table lookups and rarely taken slow paths."""
 from __future__ import annotations
 
-import hashlib
 import struct
 from typing import Callable, Sequence
 
@@ -265,6 +264,7 @@ class Vec:
 
     def _table_global(self, table: Sequence[float]) -> ir.GlobalVariable:
         module = self.em.module
+        import hashlib  # here: loading OpenSSL's hashes costs the code generator's import ~3 ms
         key = hashlib.sha1(repr((str(self.ftype), list(table))).encode()).hexdigest()[:16]
         name = f"vmath.table.{key}"
         existing = module.globals.get(name)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import struct
 from decimal import Decimal, localcontext
+from functools import lru_cache
 
 from .registry import register
 from .core import Vec
@@ -45,15 +46,15 @@ def subinterval_inverses(offset: int, shift: int, count: int, fmt: str) -> list[
     return inverses
 
 
-def _f32_tables() -> tuple[list[float], list[float]]:
-    """``invc`` and ``log(c)`` of float32 log's subintervals (50-digit logarithms)."""
+@lru_cache(maxsize=None)
+def f32_tables() -> tuple[list[float], list[float]]:
+    """``invc`` and ``log(c)`` of float32 log's subintervals (50-digit logarithms; made on first
+    use, as every table here: the code generator's import stays cheap)."""
     invc = subinterval_inverses(OFFSET_F32, 18, 32, "f")
     with localcontext() as context:
         context.prec = 50
         return invc, [float(-Decimal(inverse).ln()) for inverse in invc]
 
-
-INVC_F32, LOGC_F32 = _f32_tables()
 
 
 def split_float32(v: Vec, x):
@@ -69,13 +70,14 @@ def _log_table_f32(v: Vec, x, correction=None):
     """float32 ``log(x)`` for positive normal finite ``x``; ``correction`` (an error in ``x``,
     scaled like ``z``) is folded into ``r``."""
     e, i, z = split_float32(v, x)
-    invc = v.lookup(INVC_F32, i)
+    invc_table, logc_table = f32_tables()
+    invc = v.lookup(invc_table, i)
     r = v.fma(z, invc, v.c(-1.0))
     if correction is not None:
         r = v.fma(v.mul(correction, v.pow2(v.isub(v.ci(0), v.imin(e, v.ci(100))))), invc, r)
     p = v.fma(v.mul(r, r), v.poly(r, LOG1P_TABLE_TAIL), r)
     ef = v.to_float(e)
-    return v.add(v.fma(ef, v.c(LN2_HI["float"]), v.lookup(LOGC_F32, i)), v.fma(ef, v.c(LN2_LO["float"]), p))
+    return v.add(v.fma(ef, v.c(LN2_HI["float"]), v.lookup(logc_table, i)), v.fma(ef, v.c(LN2_LO["float"]), p))
 
 
 SQRT_HALF_BITS = {"float": 0x3F3504F3, "double": 0x3FE6A09E667F3BCD}

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal, localcontext
+from functools import lru_cache
 
 from .registry import register
 from .core import Vec
-from .log import INVC_F32, split_float32, subinterval_inverses
+from .log import f32_tables, split_float32, subinterval_inverses
 
 # tools/polyfit.py log1p_tail_table_f64: log1p(r) = r + r**2 * P(r), |r| <= 0.0304.
 LOG1P_TAIL = (-0.5, 0.3333333333333333, -0.24999999999999406, 0.19999999999999452, -0.1666666667181501,
@@ -49,8 +50,9 @@ def _split(value: Decimal) -> tuple[float, float]:
     return hi, float(value - Decimal(hi))
 
 
+@lru_cache(maxsize=None)
 def _log_table():
-    """``invc``, ``log(c)`` high and low parts of each subinterval of ``z``."""
+    """``invc``, ``log(c)`` high and low parts of each subinterval of ``z`` (made on first use)."""
     invc = subinterval_inverses(OFFSET, 48, 16, "d")
     with localcontext() as context:
         context.prec = 50
@@ -58,6 +60,7 @@ def _log_table():
     return invc, [p[0] for p in pairs], [p[1] for p in pairs]
 
 
+@lru_cache(maxsize=None)
 def _exp_table():
     """``2**(j/16)`` as high and low parts."""
     with localcontext() as context:
@@ -65,9 +68,6 @@ def _exp_table():
         pairs = [_split((Decimal(2).ln() * j / 16).exp()) for j in range(16)]
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
-
-INVC, LOGC_HI, LOGC_LO = _log_table()
-EXP_HI, EXP_LO = _exp_table()
 
 
 def _two_sum(v: Vec, a, b):
@@ -84,18 +84,19 @@ def _log(v: Vec, x):
     k = v.ashr(tmp, 52)
     i = v.iand(v.lshr(tmp, 48), 15)
     z = v.as_float(v.isub(ix, v.iand(tmp, -(1 << 52))))
-    invc = v.lookup(INVC, i)
+    invc_table, logc_hi, logc_lo = _log_table()
+    invc = v.lookup(invc_table, i)
     product = v.mul(z, invc)
     r_lo = v.fma(z, invc, v.neg(product))  # the product's rounding error: exact
     r = v.sub(product, v.c(1.0))  # exact: product is within 4% of 1
     kf = v.to_float(k)
     big = v.mul(kf, v.c(LN2_HI))  # exact: LN2_HI has 42 bits
-    logc = v.lookup(LOGC_HI, i)
+    logc = v.lookup(logc_hi, i)
     t = v.add(big, logc)
     t_err = v.add(v.sub(big, t), logc)  # exact: |big| >= |logc| unless big is 0
     hi, err = _two_sum(v, t, r)
     tail = v.mul(v.mul(r, r), v.poly(r, LOG1P_TAIL))
-    small = v.fma(kf, v.c(LN2_LO), v.add(v.lookup(LOGC_LO, i), tail))
+    small = v.fma(kf, v.c(LN2_LO), v.add(v.lookup(logc_lo, i), tail))
     lo = v.add(v.add(v.add(err, t_err), v.fma(v.neg(r), r_lo, r_lo)), small)  # log1p(r + r_lo) ~ log1p(r) + r_lo*(1 - r)
     return hi, lo
 
@@ -108,8 +109,9 @@ def _exp(v: Vec, hi, lo):
     q = v.fma(v.mul(r, r), v.poly(r, EXPM1_TAIL), r)
     ki = v.to_int(k)
     j = v.iand(ki, 15)
-    t_hi = v.lookup(EXP_HI, j)
-    result = v.add(t_hi, v.fma(t_hi, q, v.lookup(EXP_LO, j)))
+    exp_hi, exp_lo = _exp_table()
+    t_hi = v.lookup(exp_hi, j)
+    result = v.add(t_hi, v.fma(t_hi, q, v.lookup(exp_lo, j)))
     return v.as_float(v.iadd(v.as_int(result), v.shl(v.ashr(ki, 4), 52)))
 
 
@@ -145,23 +147,26 @@ INV_LN2 = (1.4426950216293335, 1.925963033500011e-08)  # 1/ln2 as two floats
 LN2_F32 = 0.6931471824645996
 
 
+@lru_cache(maxsize=None)
 def _log2c_f32():
     """``log2(c)`` of float32 log's subintervals: high parts rounded to 2**-16 (so that
     ``e + high`` is exact for ``|e| < 256``), and the rest."""
     high, low = [], []
     with localcontext() as context:
         context.prec = 50
-        for inverse in INVC_F32:
+        for inverse in f32_tables()[0]:
             value = -Decimal(inverse).ln() / Decimal(2).ln()
             high.append(round(float(value) * 2**16) / 2**16)
             low.append(float(value - Decimal(high[-1])))
     return high, low
 
 
-LOG2C_HI_F32, LOG2C_LO_F32 = _log2c_f32()
-with localcontext() as _context:
-    _context.prec = 50
-    EXP2_F32 = [float((Decimal(2).ln() * j / 32).exp()) for j in range(32)]
+@lru_cache(maxsize=None)
+def _exp2_table_f32() -> list[float]:
+    """``2**(j/32)``, rounded to float."""
+    with localcontext() as context:
+        context.prec = 50
+        return [float((Decimal(2).ln() * j / 32).exp()) for j in range(32)]
 
 
 def _fast_two_sum(v: Vec, a, b):
@@ -174,17 +179,17 @@ def _log2_f32(v: Vec, x):
     """``log2(x)`` as ``(hi, lo)`` for positive normal finite float32 ``x``."""
     e, i, z = split_float32(v, x)
     e = v.to_float(e)
-    invc = v.lookup(INVC_F32, i)
+    invc = v.lookup(f32_tables()[0], i)
     product = v.mul(z, invc)
     r_lo = v.fma(z, invc, v.neg(product))  # exact
     r = v.sub(product, v.c(1.0))  # exact
     h = v.mul(r, v.c(INV_LN2[0]))
     h_lo = v.fma(r, v.c(INV_LN2[0]), v.neg(h))  # exact
     tail = v.mul(v.mul(r, r), v.poly(r, LOG2_TAIL_F32))
-    s1 = v.add(e, v.lookup(LOG2C_HI_F32, i))  # exact: the table's high parts have 16 bits
+    s1 = v.add(e, v.lookup(_log2c_f32()[0], i))  # exact: the table's high parts have 16 bits
     # |e + log2(c)| >= |h| whenever e + log2(c) is not 0 (subintervals are twice |r|'s range).
     hi, e2 = _fast_two_sum(v, s1, h)
-    small = v.fma(r, v.c(INV_LN2[1]), v.lookup(LOG2C_LO_F32, i))
+    small = v.fma(r, v.c(INV_LN2[1]), v.lookup(_log2c_f32()[1], i))
     small = v.fma(r_lo, v.c(INV_LN2[0]), v.add(small, tail))
     return hi, v.add(e2, v.add(h_lo, small))
 
@@ -194,6 +199,6 @@ def _exp2_f32(v: Vec, hi, lo):
     k, k_bits = v.round_to_integer(hi, 32.0)
     f = v.add(v.fma(k, v.c(-1 / 32), hi), lo)
     q = v.mul(f, v.fma(f, v.poly(f, EXP2M1_TAIL_F32), v.c(LN2_F32)))
-    t = v.lookup(EXP2_F32, v.iand(k_bits, 31))
+    t = v.lookup(_exp2_table_f32(), v.iand(k_bits, 31))
     result = v.fma(t, q, t)
     return v.as_float(v.iadd(v.as_int(result), v.shl(v.ashr(k_bits, 5), 23)))

@@ -23,9 +23,10 @@ contraction, so both give the same bits.
 Compiles in different threads run at the same time: each has its own context
 and its own target machine (a TargetMachine caches subtargets without a
 lock: a compile takes an idle one, or makes one, and gives it back, so the
-helper thread each compile runs on does not make its own, ~0.8 ms), and the
-binding takes no lock for parsing, verifying and code generation. Linking is
-serialized (:data:`.orc.lock`; callers serialize it too).
+helper thread each compile runs on does not make its own, ~0.8 ms), and
+:mod:`.orc` takes no lock for a compile (through ``llvmlite.binding``, the
+fallback, compiles run one at a time). Linking is serialized
+(:data:`.orc.lock`; callers serialize it too).
 
 llvmlite links every library into a JITDylib of its own and never removes it
 (~9 KB each, even after the ResourceTracker has freed the code), so the JIT is

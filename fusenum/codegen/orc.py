@@ -14,9 +14,9 @@ the llvmlite versions in :data:`VERIFIED` (their ``ffi/orcjit.cpp``, ``targets.c
 ``dylib.cpp``, ``initfini.cpp``, ``module.cpp``, ``assembly.cpp`` and ``context.cpp``
 were read for these signatures); any other version goes through
 ``llvmlite.binding`` (same behaviour, slower first call). Calls are serialized
-by one lock, as llvmlite serializes its own, except a compile's parsing,
-verifying and code generation: each compile has its own LLVM context and its
-own target machine, so compiles in different threads run at the same time.
+by one lock, as llvmlite serializes its own, except a compile's: each compile
+has its own LLVM context and module and borrows a target machine no other
+thread uses meanwhile, so compiles in different threads run at the same time.
 """
 from __future__ import annotations
 
@@ -354,4 +354,7 @@ def load() -> Library | None:
     if not os.path.isfile(path):
         return None
     preload()
-    return Library(ctypes.CDLL(path))
+    try:
+        return Library(ctypes.CDLL(path))
+    except AttributeError:  # a build of this version without one of the functions: llvmlite.binding serves
+        return None

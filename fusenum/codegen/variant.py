@@ -52,7 +52,8 @@ class MathCall:
 
 
 def variant(spec: KernelSpec, target: Target) -> Variant:
-    """How the module builder lays out the kernel for ``spec`` (the builder's own decisions)."""
+    """How the module builder lays out the optimized kernel for ``spec`` (the builder's own
+    decisions; a quick first build is not unrolled)."""
     builder = (KernelBuilder if spec.reduce is None else ReductionBuilder)(spec, target, None)
     return Variant("elementwise" if spec.reduce is None else f"reduction ({spec.reduce})", builder.lanes,
                    builder.unroll, builder.streaming)

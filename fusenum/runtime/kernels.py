@@ -314,7 +314,8 @@ def _make(spec: KernelSpec, settings_key: tuple, look: bool = True) -> tuple[Ker
     start = time.perf_counter()
     later: list = []
     compiled, origin, looked = load_or_compile(_description(spec, settings_key), target,
-                                               lambda quick: _module_text(spec, target, quick, settings_key),
+                                               lambda quick: _module_text(spec, target, quick,
+                                                                          settings_key),
                                                entry_points(spec.checked),
                                                later if _tier() else None, look)
     made = Kernel(spec, target, compiled, origin, time.perf_counter() - start)
@@ -365,6 +366,8 @@ def _optimize(optimize: Callable[[], jit.Compiled], kernel: "weakref.ref[Kernel]
     delay = queued + OPTIMIZE_DELAY - time.perf_counter()
     if delay > 0:
         time.sleep(delay)
+        if kernel() is None:
+            return
     start = time.perf_counter()
     compiled = optimize()
     made = kernel()

@@ -126,9 +126,18 @@ def test_constants_keep_their_bits_as_llvmlite_spells_them():
     for name in ("FloatType", "DoubleType", "HalfType"):
         for value in values:
             assert _spelled(ir_text, name, value) == _spelled(llvmlite_ir, name, value), (name, value)
+    for name in ("FloatType", "DoubleType", "HalfType"):
+        assert _spelled(ir_text, name, None) == _spelled(llvmlite_ir, name, None)
     for width, value in ((1, True), (1, 0), (8, -128), (64, 2**63 - 1), (32, None)):
         assert (str(ir_text.Constant(ir_text.IntType(width), value))
                 == str(llvmlite_ir.Constant(llvmlite_ir.IntType(width), value)))
+
+
+def test_types_compare_as_llvmlite_compares_them():
+    for lib in (ir_text, llvmlite_ir):
+        i8p, f64p, ptr = lib.IntType(8).as_pointer(), lib.DoubleType().as_pointer(), lib.PointerType()
+        assert (i8p == f64p, i8p == ptr, ptr == f64p, i8p == lib.IntType(8).as_pointer()) == (False, True, True, True)
+        assert lib.VectorType(lib.IntType(8), 4) == lib.VectorType(lib.IntType(8), 4) != lib.ArrayType(lib.IntType(8), 4)
 
 
 def test_a_type_mismatch_or_a_second_terminator_is_refused():

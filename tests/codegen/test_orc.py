@@ -1,5 +1,6 @@
-"""The minimal binding used for linking (codegen/orc.py): the same answers as llvmlite.binding,
-working links and errors, the fallback, and a warm process that never imports llvmlite.binding."""
+"""The minimal binding used for compiling and linking (codegen/orc.py): the same answers as
+llvmlite.binding, working links and errors, the fallback, and processes that never import
+llvmlite.binding."""
 import ctypes
 import gc
 import os

@@ -4,12 +4,13 @@ Why not ``llvmlite.ir`` itself: it spends ~17 µs per instruction (a name scope 
 strings, five-deep constructors, formatting at print time), so a 300-instruction kernel took
 4-6 ms to build and print, a third of a cold compile, and importing it took ~6 ms more.
 
-This module keeps ``llvmlite.ir``'s class names, signatures and attributes for what the code
+This package keeps ``llvmlite.ir``'s class names, signatures and attributes for what the code
 generator calls (types, constants, modules, functions, globals, blocks, an ``IRBuilder``) and
 prints the same text, byte for byte (``tests/codegen/test_ir_text.py`` checks that on kernels
 of every kind): the same value names (``%".7"``; a block's name made unique with ``.1``,
 ``.2``...), the same hexadecimal floats, the same typed-pointer spelling of a global's or a stack
-slot's address. Each instruction is formatted once, when it is made; a phi (whose incoming
+slot's address (``T*``: llvmlite's default; with ``LLVMLITE_ENABLE_IR_LAYER_TYPED_POINTERS=0``
+llvmlite writes ``ptr``, and LLVM reads both the same). Each instruction is formatted once, when it is made; a phi (whose incoming
 values come later) when the module is printed.
 
 What it leaves out: debug information, named metadata, landing pads, switches, inline assembly,

@@ -23,6 +23,7 @@ from .values import (
     Module,
     PhiInstr,
     _Spaced,
+    _Unannotated,
 )
 
 # ---- the builder ---------------------------------------------------------------------------------
@@ -255,16 +256,16 @@ class IRBuilder:
     def extract_element(self, vector: Value, index: Value, name: str = "") -> Instruction:
         if not isinstance(vector.type, VectorType):
             raise TypeError("vector needs to be of VectorType.")
-        return self._add(Instruction(self._block, vector.type.element, name,
-                                     f"extractelement {vector.type._s} {vector._ref}, {index.type._s} {index._ref}"))
+        return self._add(_Unannotated(self._block, vector.type.element, name,
+                                      f"extractelement {vector.type._s} {vector._ref}, {index.type._s} {index._ref}"))
 
     def insert_element(self, vector: Value, value: Value, index: Value, name: str = "") -> Instruction:
         if not isinstance(vector.type, VectorType):
             raise TypeError("vector needs to be of VectorType.")
         if value.type != vector.type.element:
             raise TypeError(f"value needs to be of type {vector.type.element} not {value.type}.")
-        return self._add(Instruction(self._block, vector.type, name,
-                                     f"insertelement {vector.type._s} {vector._ref}, {value.type._s} {value._ref}, "
+        return self._add(_Unannotated(self._block, vector.type, name,
+                                      f"insertelement {vector.type._s} {vector._ref}, {value.type._s} {value._ref}, "
                                      f"{index.type._s} {index._ref}"))
 
     def shuffle_vector(self, first: Value, second: Value, mask: Constant, name: str = "") -> Instruction:

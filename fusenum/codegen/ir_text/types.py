@@ -87,6 +87,7 @@ def _hex_double(value: float) -> str:
 
 class _FloatingType(Type):
     __slots__ = ()
+    null = "0.0"
 
     def __new__(cls):
         return _FLOATING[cls]
@@ -147,6 +148,14 @@ class _TypedPointerType(PointerType):
         made.pointee = pointee
         made._s = f"{pointee}*"
         return made
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, _TypedPointerType):
+            return other.pointee == self.pointee
+        return isinstance(other, PointerType)
+
+    def __hash__(self) -> int:  # equal to an untyped pointer: the same hash
+        return hash(PointerType)
 
     def gep(self, index) -> Type:
         return self.pointee

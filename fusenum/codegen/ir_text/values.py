@@ -212,7 +212,8 @@ class Instruction(Value):
     """One instruction: its text (without metadata) is made with it."""
 
     __slots__ = ("parent", "type", "name", "_ref", "_text", "metadata")
-    #: What comes between an instruction's text and its metadata (llvmlite puts a space in some).
+    #: What comes between an instruction's text and its metadata (llvmlite puts a space in some,
+    #: and prints none for some: None).
     _metadata_gap = ""
 
     def __init__(self, block: Block, typ: Type, name: str, text: str | None):
@@ -247,7 +248,7 @@ class Instruction(Value):
 
     def line(self) -> str:
         text = self._describe()
-        if self.metadata:
+        if self.metadata and self._metadata_gap is not None:
             text = f"{text}{self._metadata_gap}{_metadata_suffix(self.metadata)}"
         if self.type is not _VOID:
             text = f"{self._ref} = {text}"
@@ -259,6 +260,13 @@ class _Spaced(Instruction):
 
     __slots__ = ()
     _metadata_gap = " "
+
+
+class _Unannotated(Instruction):
+    """An instruction llvmlite prints without its metadata (``extractelement``, ``insertelement``)."""
+
+    __slots__ = ()
+    _metadata_gap = None
 
 
 class CallInstr(Instruction):

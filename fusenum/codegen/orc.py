@@ -282,11 +282,10 @@ class Binding:
     def address_of_symbol(self, name: str) -> int | None:
         return self.binding.address_of_symbol(name)
 
-    def target_machine(self, cpu: str, features: str, level: int):
-        machine = self.binding.Target.from_triple(self.binding.get_process_triple()).create_target_machine(
-            cpu=cpu, features=features, opt=level, reloc="pic", codemodel="jitdefault")
-        machine.data_layout = lambda: str(machine.target_data)
-        return machine
+    def target_machine(self, cpu: str, features: str, level: int) -> "_BindingMachine":
+        return _BindingMachine(self.binding.Target.from_triple(self.binding.get_process_triple())
+                               .create_target_machine(cpu=cpu, features=features, opt=level, reloc="pic",
+                                                      codemodel="jitdefault"))
 
     def compile(self, module_text: str, machine, triple: str, data_layout: str, object_code: bool) -> bytes:
         context = self.binding.create_context()
@@ -302,13 +301,25 @@ class Binding:
                     raise CompileError(f"fusenum generated invalid LLVM IR: {exc}") from None
                 module.triple, module.data_layout = triple, data_layout
                 try:
-                    return machine.emit_object(module) if object_code else machine.emit_assembly(module).encode()
+                    emit = machine.machine.emit_object if object_code else machine.machine.emit_assembly
+                    code = emit(module)
+                    return code if object_code else code.encode()
                 except RuntimeError as exc:
                     raise CompileError(f"LLVM could not compile a fusenum kernel: {exc}") from None
             finally:
                 module.close()  # before its context
         finally:
             context.close()
+
+
+class _BindingMachine:
+    """An ``llvmlite.binding`` target machine with :class:`TargetMachine`'s interface."""
+
+    def __init__(self, machine):
+        self.machine = machine
+
+    def data_layout(self) -> str:
+        return str(self.machine.target_data)
 
 
 class _BindingJIT:

@@ -115,10 +115,6 @@ class GlobalVariable(_GlobalValue):
         return "".join(parts).rstrip()
 
 
-class _Attributes(set):
-    """A function's attributes, printed sorted."""
-
-
 class Function(_GlobalValue):
     __slots__ = ("ftype", "_names", "blocks", "attributes", "args", "calling_convention")
 
@@ -127,7 +123,7 @@ class Function(_GlobalValue):
         self.ftype = ftype
         self._names = _Names()
         self.blocks: list[Block] = []
-        self.attributes = _Attributes()
+        self.attributes: set[str] = set()  # printed sorted
         self.args = tuple([Argument(self, t) for t in ftype.args])
         self._names.unique("")  # llvmlite names the return value too: keep its numbering
         self.calling_convention = ""

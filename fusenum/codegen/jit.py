@@ -4,8 +4,10 @@ Each kernel becomes its own JIT library: the module is parsed into its own LLVM
 context and verified (llvmlite is built with LLVM assertions, so unverified IR
 could abort the process; verification turns it into a
 :class:`~fusenum.errors.CompileError`), turned into object code by a target
-machine, and linked. The returned :class:`Compiled` owns the library: when it
-is garbage, its resource tracker frees the machine code. Compiling and linking
+machine, and linked: by :mod:`.loader` (a ~60 µs copy-and-relocate, no LLVM
+needed, so a disk-cache load never loads LLVM) or, for object code it does not
+handle, by ORC (~0.25 ms). The returned :class:`Compiled` owns the code: when it
+is garbage, its pages (or ORC's resource tracker) free the machine code. Compiling and linking
 go through :func:`~fusenum.codegen.target.native` (:mod:`.orc`, a small binding
 of its own), so fusenum never imports ``llvmlite.binding`` (except with an
 llvmlite version that binding was not checked against).
@@ -45,8 +47,8 @@ from functools import lru_cache
 
 from ..errors import CompileError
 from ..ir.records import record
-from . import orc
-from .target import Target, loading, native
+from . import loader, orc
+from .target import Target, llvm_ready, loading, native
 
 #: Codegen optimization levels: the quick first build and the optimized one.
 QUICK, OPTIMIZED = 0, 3
@@ -181,10 +183,21 @@ def compile_kernel(module_text: str, symbols, target: Target) -> Compiled:
 
 
 def link(object_code: bytes, symbols) -> Compiled:
-    """Load object code into the JIT and resolve ``symbols`` (a name or a list of names)."""
+    """Load object code into executable memory and resolve ``symbols`` (a name or a list of
+    names): by :mod:`.loader` (no LLVM needed) where it can, else by the JIT."""
     symbols = [symbols] if isinstance(symbols, str) else list(symbols)
-    tracker = _lljit().link(f"fusenum_{next(_library_names)}", object_code, symbols)
+    tracker = loader.load(object_code, symbols)
+    if tracker is None:
+        tracker = link_with_jit(object_code, symbols)
     return Compiled({symbol: tracker[symbol] for symbol in symbols}, tracker, object_code)
+
+
+def link_with_jit(object_code: bytes, symbols: list[str]):
+    """Link ``object_code`` through LLVM's JIT; the returned tracker has the addresses of ``symbols``
+    and frees the code when garbage."""
+    for name in _libraries:
+        _known_to_llvm(name)
+    return _lljit().link(f"fusenum_{next(_library_names)}", object_code, symbols)
 
 
 def assembly(module_text: str, target: Target) -> str:
@@ -192,11 +205,28 @@ def assembly(module_text: str, target: Target) -> str:
     return _build(module_text, target, OPTIMIZED, object_code=False).decode()
 
 
+#: Shared libraries loaded for kernels (:func:`load_library`).
+_libraries: list[str] = []
+
+
 def load_library(name: str) -> bool:
-    """Make a shared library's symbols visible to kernels; False if it cannot be loaded."""
+    """Make a shared library's symbols visible to kernels; False if it cannot be loaded. LLVM is
+    told only once it is loaded (a disk-cache load links without it)."""
     try:
-        native().load_library_permanently(name)
-        ctypes.CDLL(name)
-    except (OSError, RuntimeError):
+        handle = ctypes.CDLL(name)
+    except OSError:
         return False
+    loader.add_library(handle._handle)
+    _libraries.append(name)
+    if llvm_ready():
+        try:
+            _known_to_llvm(name)
+        except RuntimeError:
+            return False
     return True
+
+
+@lru_cache(maxsize=None)
+def _known_to_llvm(name: str) -> None:
+    """Have LLVM (symbol lookups, the JIT's linker) search library ``name``."""
+    native().load_library_permanently(name)

@@ -35,9 +35,8 @@ import numpy as np
 from . import ir_text as ir
 
 from ..errors import ConfigurationError
-from . import settings, vmath
+from . import loader, settings, vmath
 from .libraries import libmvec_loaded
-from .target import native
 from .emitter import F32 as F32_TYPE
 from .emitter import F64 as F64_TYPE
 from .emitter import I32, Emitter
@@ -76,7 +75,7 @@ def set_mode(name: str) -> str:
 # ---- libmvec ---------------------------------------------------------------------------------
 @lru_cache(maxsize=None)
 def _has_symbol(symbol: str) -> bool:
-    return libmvec_loaded() and bool(native().address_of_symbol(symbol))
+    return libmvec_loaded() and loader.find_symbol(symbol) is not None
 
 
 def libmvec_symbol(name: str, dtype: np.dtype, level: str) -> str | None:

@@ -14,8 +14,9 @@ architectures it compiles for the host and lets LLVM vectorize.
 
 Importing this module does not load LLVM: on Linux the default level comes from
 the CPU flags in ``/proc/cpuinfo``; :func:`native` loads LLVM (the little that
-describing the host, compiling and linking need) at the first disk-cache load or
-compile; :func:`llvm` loads ``llvmlite.binding``, only where :mod:`.orc` cannot
+describing the host and compiling need) at the first compile, or at the first
+disk-cache load on a machine whose description no earlier process recorded
+(:func:`host_signature`, :mod:`fusenum.runtime.host_record`); :func:`llvm` loads ``llvmlite.binding``, only where :mod:`.orc` cannot
 serve (an llvmlite version it was not checked against).
 """
 from __future__ import annotations
@@ -92,23 +93,83 @@ def llvm_ready() -> bool:
     return native.cache_info().currsize > 0
 
 
+#: A host description an earlier process recorded (:func:`adopt_host`), used instead of asking LLVM.
+_adopted: list[tuple] = []
+
+
 @lru_cache(maxsize=None)
-def _host() -> tuple[str, dict[str, bool]]:
+def host_description() -> tuple[str, dict[str, bool], str, tuple[int, ...]]:
+    """LLVM's host CPU name and features, the process triple and LLVM's version: adopted from an
+    earlier process's record (:func:`adopt_host`) if there is one, else asked of LLVM (loading it).
+    Fixed for the life of the process once asked."""
+    if _adopted:
+        return _adopted[0]
     library = native()
-    return library.host_cpu_name(), library.host_cpu_features()
+    return library.host_cpu_name(), library.host_cpu_features(), library.process_triple(), tuple(library.version())
+
+
+def host_described() -> bool:
+    """Whether the host is described (LLVM asked, or a record adopted): making a kernel's disk-cache
+    key then loads nothing."""
+    return host_description.cache_info().currsize > 0 or bool(_adopted)
+
+
+def adopt_host(description: tuple[str, dict[str, bool], str, tuple[int, ...]]) -> bool:
+    """Use ``description``, recorded by an earlier process whose :func:`host_signature` was this
+    one's, instead of loading LLVM to ask it; False if the host was described already."""
+    if host_description.cache_info().currsize:
+        return False
+    _adopted[:] = [description]
+    return True
 
 
 @lru_cache(maxsize=None)
-def _cpuinfo_flags() -> frozenset[str] | None:
-    """The CPU flags Linux reports (the same names as LLVM's features), or None elsewhere."""
+def host_signature() -> str | None:
+    """A text that changes whenever LLVM could describe the host differently, read without loading
+    LLVM: the CPU as Linux reports it (vendor, family, model, stepping, flags), the machine, and
+    llvmlite's version and library file; None where there is no ``/proc/cpuinfo``."""
+    fields = _cpuinfo_fields()
+    if fields is None or not _is_x86_64():
+        return None
+    from . import orc
+    import llvmlite
+    try:
+        library = os.stat(orc._path())
+    except OSError:
+        return None
+    return "\n".join([*(f"{name}: {fields.get(name, '')}" for name in _SIGNATURE_FIELDS),
+                      f"machine {platform.machine()}", f"llvmlite {llvmlite.__version__}",
+                      f"library {orc._path()} {library.st_size} {library.st_mtime_ns}"])
+
+
+_SIGNATURE_FIELDS = ("vendor_id", "cpu family", "model", "model name", "stepping", "flags")
+
+
+def _host() -> tuple[str, dict[str, bool]]:
+    cpu, features, _, _ = host_description()
+    return cpu, features
+
+
+@lru_cache(maxsize=None)
+def _cpuinfo_fields() -> dict[str, str] | None:
+    """The first processor's fields in ``/proc/cpuinfo``, or None where there is none."""
+    fields: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
             for line in cpuinfo:
-                if line.startswith("flags"):
-                    return frozenset(line.partition(":")[2].split())
+                if not line.strip():
+                    break
+                name, _, value = line.partition(":")
+                fields[name.strip()] = value.strip()
     except OSError:
-        pass
-    return None
+        return None
+    return fields
+
+
+def _cpuinfo_flags() -> frozenset[str] | None:
+    """The CPU flags Linux reports (the same names as LLVM's features), or None elsewhere."""
+    fields = _cpuinfo_fields()
+    return None if fields is None or "flags" not in fields else frozenset(fields["flags"].split())
 
 
 def _is_x86_64() -> bool:
@@ -161,14 +222,13 @@ def identity(target: Target) -> str:
     SIMD level and LLVM CPU description, the process triple, the host CPU (which the ``scalar``
     and ``sse2`` targets do not name), LLVM's and llvmlite's versions, and the C library's
     version (libmvec, whose functions kernels call, comes with it)."""
-    host_cpu, host_features = _host()
+    host_cpu, host_features, triple, llvm_version = host_description()
     import llvmlite
-    library = native()
     libc = os.confstr("CS_GNU_LIBC_VERSION") if "CS_GNU_LIBC_VERSION" in os.confstr_names else ""
     return "\n".join([
-        f"target {target!r}", f"triple {library.process_triple()}",
+        f"target {target!r}", f"triple {triple}",
         f"host {host_cpu} {_feature_string(host_features)}",
-        f"llvm {'.'.join(map(str, library.version()))}", f"llvmlite {llvmlite.__version__}",
+        f"llvm {'.'.join(map(str, llvm_version))}", f"llvmlite {llvmlite.__version__}",
         f"libc {libc}", f"platform {platform.system()} {platform.machine()}",
     ])
 

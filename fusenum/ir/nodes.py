@@ -32,7 +32,7 @@ from . import records
 class Node:
     """One IR node. Create with :func:`make`, :func:`const`, :func:`input_slot` or :func:`cast`."""
 
-    __slots__ = ("op", "args", "dtype", "attr", "__weakref__")
+    __slots__ = ("op", "args", "dtype", "attr", "_below", "__weakref__")
     _interned: "weakref.WeakValueDictionary[tuple, Node]" = weakref.WeakValueDictionary()
 
     op: str
@@ -49,6 +49,7 @@ class Node:
             object.__setattr__(node, "args", args)
             object.__setattr__(node, "dtype", dtype)
             object.__setattr__(node, "attr", attr)
+            object.__setattr__(node, "_below", None)  # :func:`walk`'s order, once asked
             cls._interned[key] = node
         return node
 
@@ -133,8 +134,22 @@ def cast(node: Node, dtype: np.dtype) -> Node:
     return Node("cast", (node,), dtype)
 
 
+#: A DAG of at most this many nodes keeps its :func:`walk` order (a plan walks its root ~7 times).
+WALK_KEPT_NODES = 256
+
+
 def walk(root: Node) -> Iterator[Node]:
     """Every node reachable from ``root`` exactly once, operands before their users."""
+    below = root._below
+    if below is None:
+        below = tuple(_walk(root))[:-1]  # without the root itself: no reference cycle
+        if len(below) < WALK_KEPT_NODES:
+            object.__setattr__(root, "_below", below)
+    yield from below
+    yield root
+
+
+def _walk(root: Node) -> Iterator[Node]:
     seen: set[int] = set()
     stack: list[tuple[Node, bool]] = [(root, False)]
     while stack:

@@ -149,7 +149,12 @@ class Builder:
             fold = op.python_fold if python and op.python_fold is not None else op.fold
             _check_int_fold(fold, values)
             with np.errstate(all="ignore"):
-                return _as_operand(fold(*values))
+                folded = fold(*values)
+            # NumPy turns a 0-d result into a scalar, whose arithmetic (complex ``abs``) is not its
+            # loops': with a 0-d array among the operands, the result stays one (see README)
+            if any(isinstance(v, np.ndarray) for v in values) and not isinstance(folded, np.ndarray):
+                folded = np.asarray(folded)
+            return _as_operand(folded)
         operands = tuple(nodes.const(np.bytes_(x)) if isinstance(x, bytes) else x for x in operands)
         if not any(isinstance(x, Node) for x in operands):
             raise NeedsValue(x.source for x in operands if isinstance(x, WeakVar))

@@ -55,6 +55,8 @@ MAGIC = b"FUSENUMK"
 #: magic, format version, key, payload length, SHA-256 of the payload.
 HEADER = struct.Struct("<8sI32sQ32s")
 SUFFIX = ".kernel"
+#: The suffix of the host's description (:mod:`.host_record`).
+HOST_SUFFIX = ".host"
 TEMP_PREFIX = ".tmp-"
 DEFAULT_MAX_BYTES = 512 * 2**20
 #: Eviction removes entries until the total is at most this fraction of the limit.
@@ -281,8 +283,8 @@ def key(description: str, target: Target) -> bytes:
     return digest.digest()
 
 
-def _path(directory: Path, digest: bytes) -> Path:
-    return directory / (digest.hex() + SUFFIX)
+def _path(directory: Path, digest: bytes, suffix: str = SUFFIX) -> Path:
+    return directory / (digest.hex() + suffix)
 
 
 def _unpack(data: bytes, digest: bytes) -> bytes | None:
@@ -296,12 +298,13 @@ def _unpack(data: bytes, digest: bytes) -> bytes | None:
     return payload if _sha256(payload).digest() == checksum else None
 
 
-def load(digest: bytes) -> bytes | None:
-    """The object code stored under ``digest``, or None (a bad entry is removed)."""
+def load(digest: bytes, suffix: str = SUFFIX) -> bytes | None:
+    """The object code (or, with another ``suffix``, the record) stored under ``digest``, or None
+    (a bad entry is removed)."""
     directory = _directory()
     if directory is None:
         return None
-    path = _path(directory, digest)
+    path = _path(directory, digest, suffix)
     try:
         with open(path, "rb") as file:
             data = file.read()
@@ -318,15 +321,17 @@ def load(digest: bytes) -> bytes | None:
     return payload
 
 
-def discard(digest: bytes) -> None:
+def discard(digest: bytes, suffix: str = SUFFIX) -> None:
     """Remove the entry under ``digest`` (its object code could not be linked)."""
     directory = _directory()
     if directory is not None:
-        _remove(_path(directory, digest))
+        _remove(_path(directory, digest, suffix))
 
 
-def store(digest: bytes, object_code: bytes) -> None:
-    """Keep ``object_code`` under ``digest`` (atomically; a failure warns once and stops the cache)."""
+def store(digest: bytes, object_code: bytes, suffix: str = SUFFIX) -> None:
+    """Keep ``object_code`` under ``digest`` (atomically; a failure warns once and stops the cache).
+    Only entries of the default ``suffix`` count towards the size limit and are evicted (a
+    :mod:`.host_record` is a few hundred bytes per machine)."""
     checksum = _sha256(object_code).digest()
     header = HEADER.pack(MAGIC, FORMAT_VERSION, digest, len(object_code), checksum)
     for attempt in range(2):
@@ -334,7 +339,7 @@ def store(digest: bytes, object_code: bytes) -> None:
         if directory is None:
             return
         try:
-            _write(directory / (digest.hex() + SUFFIX), header + object_code)
+            _write(_path(directory, digest, suffix), header + object_code)
         except OSError as exc:
             with _lock:
                 if state.usable != directory:
@@ -344,7 +349,8 @@ def store(digest: bytes, object_code: bytes) -> None:
                     continue
                 _refuse(directory, f"cannot be written ({exc.strerror or exc})")
             return
-        _account(directory, len(header) + len(object_code))
+        if suffix == SUFFIX:
+            _account(directory, len(header) + len(object_code))
         return
 
 
@@ -420,11 +426,14 @@ def bytes_on_disk() -> int:
 
 
 def clear_disk_cache() -> None:
-    """Remove every entry from the kernel cache directory (kernels in memory stay)."""
+    """Remove every entry from the kernel cache directory, and the host's description (kernels in
+    memory stay)."""
     directory = _directory()
     if directory is None:
         return
     with _lock:
         for _, _, path in _entries(directory):
             _remove(Path(path))
+        for path in directory.glob("*" + HOST_SUFFIX):
+            _remove(path)
         state.estimate = 0

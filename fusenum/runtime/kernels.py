@@ -38,11 +38,11 @@ from collections import OrderedDict
 from contextlib import contextmanager
 from typing import Callable, NamedTuple
 
-from . import background, caches, disk_cache
+from . import background, caches, disk_cache, host_record
 from ..codegen import jit, libraries, settings
 from ..codegen.abi import KERNEL_CTYPE, SYMBOL, WHOLE_CTYPE, WHOLE_SYMBOL, entry_points
 from ..codegen.spec import KernelSpec
-from ..codegen.target import Target, llvm_ready, loading, make_target
+from ..codegen.target import Target, host_described, loading, make_target
 from ..errors import ConfigurationError
 
 
@@ -240,16 +240,22 @@ def _make_quietly(key: tuple, pending: _Pending, make: Callable) -> None:
 
 def available(spec: KernelSpec) -> Kernel | None:
     """The kernel for ``spec`` under the current settings if it is in memory or in the disk cache
-    (loaded from there), else None: nothing is compiled, nor waited for. Before this process has
-    loaded LLVM (~30 ms), the disk cache is not looked in either: the caller (the tiers) has the
-    interpreter serve the call while the background compiler loads LLVM and then the kernel."""
+    (loaded from there), else None: nothing is compiled, nor waited for. A disk load needs no LLVM
+    once the host is described (:mod:`.host_record`); until then (a machine whose disk cache has no
+    record of it, in a process that has not loaded LLVM) the disk cache is not looked in either:
+    the caller (the tiers) has the interpreter serve the call while the background compiler loads
+    LLVM and then the kernel."""
     key = (spec, settings.key)
     with _lock:
         found = _kernels.get(key)
         if found is not None:
             stats.hits += 1
             return found
-        if key in _pending or not llvm_ready() or not disk_cache.usable():
+        if key in _pending or not disk_cache.usable():
+            return None
+    host_record.recall()
+    with _lock:
+        if key in _pending or not host_described():
             return None
         pending = _pending[key] = _Pending()
     return _make_for(key, pending, _load)
@@ -293,8 +299,10 @@ def _publish(key: tuple, pending: _Pending, made: Kernel | None, looked_on_disk:
 
 def _load(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel | None, bool]:
     """``spec``'s kernel from the disk cache, or None; also True (the disk cache was looked in).
-    Needs neither the code generator nor ``llvmlite.ir``: only LLVM's JIT."""
+    Needs neither the code generator nor LLVM, once the host is described (:mod:`.host_record`)."""
+    host_record.recall()
     target = make_target(settings_key[0])
+    host_record.record()  # if LLVM was asked
     start = time.perf_counter()
     digest = disk_cache.key(_description(spec, settings_key), target)
     compiled = _load_linked(digest, entry_points(spec.checked))
@@ -397,6 +405,7 @@ def load_or_compile(description: str, target: Target, module_text: Callable[[boo
             object_code = jit.compile_object(module_text(False), target)
         if digest is not None and not quick:
             disk_cache.store(digest, object_code)
+            host_record.record()
         return _link(object_code, names)
 
     if later is None:

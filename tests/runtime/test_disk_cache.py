@@ -199,7 +199,8 @@ def test_two_processes_fill_one_directory_at_once(tmp_path):
     first, second = (json.loads(out) for out, _ in outputs)
     assert first["results"] == second["results"][::-1]
     names = os.listdir(tmp_path / "shared")
-    assert len(names) == len(texts) and all(n.endswith(disk_cache.SUFFIX) for n in names)  # no temporaries
+    assert all(n.endswith((disk_cache.SUFFIX, disk_cache.HOST_SUFFIX)) for n in names)  # no temporaries
+    assert len([n for n in names if n.endswith(disk_cache.SUFFIX)]) == len(texts)
     third = json.loads(_run(_CHILD, json.dumps(texts), FUSENUM_CACHE_DIR=str(tmp_path / "shared")))
     assert third["results"] == first["results"]
     assert (third["info"]["disk_hits"], third["info"]["disk_misses"]) == (len(texts), 0)
@@ -242,8 +243,8 @@ def test_a_directory_that_cannot_be_created_is_refused(tmp_path, cache_dir):
 
 def test_a_directory_that_cannot_be_written_is_refused(cache_dir):
     evaluate("a + 1")  # the directory is checked and used
-    only_entry(cache_dir).unlink()
-    cache_dir.rmdir()
+    only_entry(cache_dir)
+    shutil.rmtree(cache_dir)
     cache_dir.write_text("now a file: nothing can be written under it")
     fusenum.clear_cache()
     with pytest.warns(fusenum.DiskCacheWarning, match="it cannot be written .*Not a directory"):
@@ -365,22 +366,67 @@ _FIRST_CALL_CODE = """
 import sys
 import numpy as np
 import fusenum
+from fusenum.codegen import target
 from fusenum.runtime import tiering
 a = np.arange(100.0)
 first = fusenum.evaluate("a * 7 - 2")
 info = fusenum.cache_info()
-fusenum.evaluate("a * 7 - 2")  # interpreted again; this second call asks for the kernel
+llvm_at_first = target.llvm_ready()
+fusenum.evaluate("a * 7 - 2")  # if interpreted, this second call asks for the kernel
 tiering.wait_for_compiles()
 second = fusenum.evaluate("a * 7 - 2")
 assert (first == a * 7 - 2).all() and (second == first).all()
-print(info.tier0_calls, info.disk_hits, fusenum.cache_info().disk_hits, fusenum.cache_info().disk_misses)
+print(info.tier0_calls, info.disk_hits, fusenum.cache_info().disk_hits, fusenum.cache_info().disk_misses,
+      llvm_at_first, target.llvm_ready(), "llvmlite.binding" in sys.modules)
 """
 
 
-def test_the_first_call_of_a_process_does_not_wait_for_llvm_even_with_the_kernel_on_disk(cache_dir):
-    """Loading LLVM takes ~30 ms: the interpreter serves the call while the background compiler
-    loads LLVM, then the kernel from disk (no compile)."""
+def test_a_new_process_loads_its_first_kernel_from_disk_without_loading_llvm(cache_dir):
+    """The first process compiles (LLVM loaded in the background while the interpreter serves) and
+    records the host's description; the next one links the kernel from disk with no LLVM at all.
+    Without the record, the first call is interpreted while the background compiler loads LLVM
+    (~10-30 ms) and then the kernel, as before there was a record."""
     settings = {"FUSENUM_SIMD": fusenum.get_simd(), "FUSENUM_VECTOR_MATH": codegen_settings.vector_math,
                 "FUSENUM_CACHE_DIR": str(cache_dir), "FUSENUM_TIERING": "auto"}
-    assert _run(_FIRST_CALL_CODE, **settings).split() == ["1", "0", "0", "1"]  # compiled, stored
-    assert _run(_FIRST_CALL_CODE, **settings).split() == ["1", "0", "1", "0"]  # loaded, not compiled
+    cold = _run(_FIRST_CALL_CODE, **settings).split()
+    assert cold == ["1", "0", "0", "1", "False", "True", "False"]  # interpreted, compiled, stored
+    assert len(list(cache_dir.glob("*" + disk_cache.HOST_SUFFIX))) == 1
+    warm = _run(_FIRST_CALL_CODE, **settings).split()
+    assert warm == ["0", "1", "1", "0", "False", "False", "False"]  # loaded at once, LLVM never
+    for record in cache_dir.glob("*" + disk_cache.HOST_SUFFIX):
+        record.unlink()
+    unrecorded = _run(_FIRST_CALL_CODE, **settings).split()
+    assert unrecorded == ["1", "0", "1", "0", "False", "True", "False"]  # interpreted, then loaded
+
+
+def test_a_damaged_host_record_is_removed_and_llvm_asked(cache_dir):
+    settings = {"FUSENUM_SIMD": fusenum.get_simd(), "FUSENUM_VECTOR_MATH": codegen_settings.vector_math,
+                "FUSENUM_CACHE_DIR": str(cache_dir), "FUSENUM_TIERING": "never"}
+    _run(_FIRST_CALL_CODE, **settings)
+    (record,) = cache_dir.glob("*" + disk_cache.HOST_SUFFIX)
+    data = bytearray(record.read_bytes())
+    data[-3] ^= 0x20
+    record.write_bytes(bytes(data))
+    code = ("import fusenum, numpy as np; from fusenum.codegen import target; a = np.arange(5.0);"
+            "print(fusenum.evaluate('a * 7 - 2').tolist(), target.llvm_ready())")
+    assert _run(code, **settings).split() == ["[-2.0,", "5.0,", "12.0,", "19.0,", "26.0]", "True"]
+    (again,) = cache_dir.glob("*" + disk_cache.HOST_SUFFIX)  # recorded again, whole
+    assert again.read_bytes() != bytes(data)
+
+
+def test_an_adopted_host_record_is_what_llvm_says(cache_dir):
+    """The record a process adopts describes the host exactly as LLVM does, so keys (and the code
+    compiled under them) do not depend on which process asked LLVM."""
+    settings = {"FUSENUM_CACHE_DIR": str(cache_dir), "FUSENUM_TIERING": "never"}
+    _run(_FIRST_CALL_CODE, **settings)
+    code = """
+from fusenum.codegen import target
+from fusenum.runtime import host_record
+host_record.recall()
+assert target.host_described() and not target.llvm_ready()
+adopted = target.host_description()
+library = target.native()
+asked = (library.host_cpu_name(), library.host_cpu_features(), library.process_triple(), tuple(library.version()))
+print(adopted == asked)
+"""
+    assert _run(code, **settings).split() == ["True"]

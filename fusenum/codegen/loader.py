@@ -1,0 +1,275 @@
+"""Loading kernel object code into executable memory without LLVM.
+
+LLVM's JIT linker (ORC) takes ~0.25 ms to link one small kernel object and needs LLVM itself
+(~100 MB, 10-15 ms to load into a new process) even when the object comes from the disk cache.
+Kernel objects are simple enough to link directly: an x86-64 ELF relocatable file with code and
+read-only constants, compiled for the large code model with position-independent code, so every
+relocation is a 64-bit sum (no range to check, no stubs to make). :func:`load` copies the
+sections into fresh pages, makes a global offset table for the symbols the code calls (libm,
+libmvec), applies the relocations, and maps the code pages read + execute and the rest read-only.
+
+Anything else (another machine, a writable or uninitialized section, a relocation kind not in
+:data:`_RELOCATIONS`) makes :func:`load` return None, and the caller links through ORC, which
+handles everything. The machine code is the same bytes either way, so so are the results.
+"""
+from __future__ import annotations
+
+import ctypes
+import platform
+import struct
+import sys
+from ctypes import c_int, c_long, c_size_t, c_void_p
+
+_ELF_HEADER = struct.Struct("<16sHHIQQQIHHHHHH")
+_SECTION = struct.Struct("<IIQQQQIIQQ")
+_SYMBOL = struct.Struct("<IBBHQQ")
+_RELA = struct.Struct("<QQq")
+_WORD = struct.Struct("<Q")
+
+_ELF64_LITTLE_SYSV = (b"\x7fELF", 2, 1)
+_ET_REL, _EM_X86_64 = 1, 62
+_SHT_PROGBITS, _SHT_SYMTAB, _SHT_RELA, _SHT_NOBITS, _SHT_REL = 1, 2, 4, 8, 9
+# Unwind tables: not loaded (ORC registers them for C++ exceptions; nothing unwinds through a kernel).
+_SHT_X86_64_UNWIND = 0x70000001
+_SHF_WRITE, _SHF_ALLOC, _SHF_EXECINSTR = 1, 2, 4
+_SHN_UNDEF, _SHN_LORESERVE, _SHN_ABS = 0, 0xFF00, 0xFFF1
+
+# x86-64 psABI relocation kinds: S symbol, A addend, P place, GOT the table's address, G the
+# symbol's entry's offset in it. All 64-bit, so nothing can be out of range.
+_R_PC64, _R_GOTOFF64, _R_GOT64, _R_GOTPC64, _R_64 = 24, 25, 27, 29, 1
+_RELOCATIONS = {_R_64, _R_PC64, _R_GOTOFF64, _R_GOT64, _R_GOTPC64}
+_GOT_SYMBOL = "_GLOBAL_OFFSET_TABLE_"
+
+_PROT_READ, _PROT_WRITE, _PROT_EXEC = 1, 2, 4
+_MAP_PRIVATE, _MAP_ANONYMOUS = 0x02, 0x20
+_PAGE = 4096
+_MASK = (1 << 64) - 1
+
+
+def _supported() -> bool:
+    return sys.platform.startswith("linux") and platform.machine().lower() in ("x86_64", "amd64")
+
+
+if _supported():
+    _libc = ctypes.CDLL(None, use_errno=True)
+    _mmap, _mprotect, _munmap, _dlsym = _libc.mmap, _libc.mprotect, _libc.munmap, _libc.dlsym
+    _mmap.argtypes, _mmap.restype = [c_void_p, c_size_t, c_int, c_int, c_int, c_long], c_void_p
+    _mprotect.argtypes, _mprotect.restype = [c_void_p, c_size_t, c_int], c_int
+    _munmap.argtypes, _munmap.restype = [c_void_p, c_size_t], c_int
+    _dlsym.argtypes, _dlsym.restype = [c_void_p, ctypes.c_char_p], c_void_p
+
+#: dlopen handles searched for the symbols code calls, after the process's global scope.
+_libraries: list[int] = []
+
+
+def add_library(handle: int) -> None:
+    """Search the library opened as ``handle`` (``ctypes.CDLL(...)._handle``) for symbols too."""
+    if handle not in _libraries:
+        _libraries.append(handle)
+
+
+def find_symbol(name: str) -> int | None:
+    """The address of ``name`` in the process's global scope or a library added with
+    :func:`add_library`, or None."""
+    if not _supported():
+        return None
+    encoded = name.encode()
+    for handle in (None, *_libraries):
+        address = _dlsym(handle, encoded)
+        if address:
+            return address
+    return None
+
+
+def _address_of(name: str) -> int:
+    address = find_symbol(name)
+    if address is None:
+        raise RuntimeError(f"Symbols not found: [ {name} ]")  # ORC's wording
+    return address
+
+
+class Image:
+    """Linked code in pages of its own: ``image[symbol]`` is an address, valid while it lives."""
+
+    def __init__(self, base: int, size: int, addresses: dict[str, int]):
+        self.base, self.size, self.addresses = base, size, addresses
+
+    def __getitem__(self, symbol: str) -> int:
+        return self.addresses[symbol]
+
+    def __del__(self, finalizing=sys.is_finalizing):
+        if not finalizing():  # at exit the process's memory goes anyway
+            _munmap(self.base, self.size)
+
+
+def load(object_code: bytes, symbols: list[str]) -> Image | None:
+    """``object_code`` linked into new executable pages, with the addresses of ``symbols``; None
+    if it is not an object this loader handles (link it through ORC). A symbol the code calls
+    that no loaded library has raises RuntimeError."""
+    if not _supported():
+        return None
+    try:
+        parsed = _parse(object_code)
+    except (struct.error, IndexError, ValueError, UnicodeDecodeError):  # not a whole object: ORC says why
+        return None
+    if parsed is None:
+        return None
+    sections, places, code_end, data_end, symbols_table, relocations = parsed
+    got_symbols = sorted({symbol for _, _, symbol, kind, _ in relocations if kind == _R_GOT64})
+    got_offset = (data_end + 7) & ~7
+    size = max(-(-(got_offset + 8 * len(got_symbols)) // _PAGE) * _PAGE, _PAGE)
+    base = _mmap(None, size, _PROT_READ | _PROT_WRITE, _MAP_PRIVATE | _MAP_ANONYMOUS, -1, 0)
+    if base is None or base == _MASK:
+        raise MemoryError(f"cannot map {size} bytes for a kernel (errno {ctypes.get_errno()})")
+    try:
+        addresses = _fill(object_code, sections, places, symbols_table, relocations, got_symbols, got_offset,
+                          base, size, code_end)
+        missing = [name for name in symbols if name not in addresses]
+        if missing:
+            raise RuntimeError(f"Symbols not found: [ {', '.join(missing)} ]")
+        exported = {name: addresses[name] for name in symbols}
+    except BaseException:
+        _munmap(base, size)
+        raise
+    return Image(base, size, exported)
+
+
+def _parse(object_code: bytes) -> tuple | None:
+    """The sections, their places in the image, the ends of code and data, the symbols and the
+    relocations of ``object_code``; None if it is not an object this loader handles."""
+    header = _ELF_HEADER.unpack_from(object_code)
+    ident = header[0]
+    if (ident[:4], ident[4], ident[5]) != _ELF64_LITTLE_SYSV or header[1:3] != (_ET_REL, _EM_X86_64):
+        return None
+    section_offset, section_count = header[6], header[12]
+    sections = [_SECTION.unpack_from(object_code, section_offset + i * _SECTION.size)
+                for i in range(section_count)]
+    if any(s[1] != _SHT_NOBITS and s[4] + s[5] > len(object_code) for s in sections):
+        return None  # cut short
+    layout = _layout(sections)
+    if layout is None:
+        return None
+    places, code_end, data_end = layout
+    symbols_table = _symbol_table(object_code, sections, places)
+    if symbols_table is None:
+        return None
+    relocations = _relocations(object_code, sections, places)
+    if relocations is None or any(symbols_table[symbol][1] < 0 for _, _, symbol, _, _ in relocations):
+        return None  # (code referring to a section that is not loaded)
+    return sections, places, code_end, data_end, symbols_table, relocations
+
+
+def _layout(sections: list[tuple]) -> tuple[dict[int, int], int, int] | None:
+    """Offsets of the allocated sections in the image (code first, then on a new page the
+    read-only data), the end of the code and of the data; None for a writable section."""
+    places: dict[int, int] = {}
+    offset = 0
+    for executable in (True, False):
+        if not executable:
+            code_end = offset
+            offset = -(-offset // _PAGE) * _PAGE
+        for index, section in enumerate(sections):
+            kind, flags, size, align = section[1], section[2], section[5], section[8]
+            if kind in (_SHT_REL, _SHT_X86_64_UNWIND) or not flags & _SHF_ALLOC or \
+                    bool(flags & _SHF_EXECINSTR) != executable:
+                continue
+            if flags & _SHF_WRITE or kind != _SHT_PROGBITS:
+                return None
+            align = max(align, 1)
+            offset = -(-offset // align) * align
+            places[index] = offset
+            offset += size
+    return places, code_end, offset
+
+
+def _name(object_code: bytes, table_offset: int, at: int) -> str:
+    start = table_offset + at
+    return object_code[start:object_code.index(b"\0", start)].decode()
+
+
+def _symbol_table(object_code: bytes, sections: list[tuple], places: dict[int, int]) -> list[tuple[str, int, int]] | None:
+    """``(name, section index, value)`` per symbol (section -1: defined in a section that is not
+    loaded); None if one is of a kind this loader does not handle (a common symbol, say)."""
+    tables = [s for s in sections if s[1] == _SHT_SYMTAB]
+    if len(tables) != 1:
+        return None
+    table = tables[0]
+    names_offset = sections[table[6]][4]
+    entries = []
+    for name_at, _, _, section, value, _ in _SYMBOL.iter_unpack(object_code[table[4]:table[4] + table[5]]):
+        if _SHN_UNDEF < section < _SHN_LORESERVE and section not in places:
+            section = -1  # defined in a section that is not loaded (unwind tables, say)
+        elif section >= _SHN_LORESERVE and section != _SHN_ABS:
+            return None  # common symbols, say: kernels have none
+        entries.append((_name(object_code, names_offset, name_at) if name_at else "", section, value))
+    return entries
+
+
+def _relocations(object_code: bytes, sections: list[tuple], places: dict[int, int]) -> list[tuple] | None:
+    """``(section, offset, symbol, kind, addend)`` of every relocation in a loaded section; None
+    if one is of a kind this loader does not apply."""
+    found = []
+    for section in sections:
+        if section[1] != _SHT_RELA or section[7] not in places:
+            continue
+        for offset, info, addend in _RELA.iter_unpack(object_code[section[4]:section[4] + section[5]]):
+            kind = info & 0xFFFFFFFF
+            if kind not in _RELOCATIONS or offset + 8 > sections[section[7]][5]:
+                return None
+            found.append((section[7], offset, info >> 32, kind, addend))
+    return found
+
+
+def _fill(object_code: bytes, sections: list[tuple], places: dict[int, int], symbol_table: list[tuple],
+          relocations: list[tuple], got_symbols: list[int], got_offset: int, base: int, size: int,
+          code_end: int) -> dict[str, int]:
+    """Copy, relocate and protect the image at ``base``; the addresses of its defined symbols."""
+    image = bytearray(size)
+    for index, offset in places.items():
+        section = sections[index]
+        image[offset:offset + section[5]] = object_code[section[4]:section[4] + section[5]]
+    got = base + got_offset
+    values = []
+    defined: dict[str, int] = {}
+    for name, section, value in symbol_table:
+        if section == _SHN_UNDEF:
+            if not name:
+                values.append(0)
+                continue
+            if name == _GOT_SYMBOL:
+                address = got
+            else:
+                address = _address_of(name)
+        elif section < 0:
+            address = 0
+        elif section == _SHN_ABS:
+            address = value
+        else:
+            address = base + places[section] + value
+            if name:
+                defined[name] = address
+        values.append(address)
+    got_slots = {}
+    for slot, symbol in enumerate(got_symbols):
+        got_slots[symbol] = 8 * slot
+        _WORD.pack_into(image, got_offset + 8 * slot, values[symbol])
+    for section, offset, symbol, kind, addend in relocations:
+        at = places[section] + offset
+        place = base + at
+        if kind == _R_GOTOFF64:
+            value = values[symbol] + addend - got
+        elif kind == _R_GOTPC64:
+            value = got + addend - place
+        elif kind == _R_GOT64:
+            value = got_slots[symbol] + addend
+        elif kind == _R_PC64:
+            value = values[symbol] + addend - place
+        else:  # _R_64
+            value = values[symbol] + addend
+        _WORD.pack_into(image, at, value & _MASK)
+    ctypes.memmove(base, bytes(image), size)
+    data_start = -(-code_end // _PAGE) * _PAGE
+    if data_start and _mprotect(base, data_start, _PROT_READ | _PROT_EXEC) != 0 or \
+            data_start < size and _mprotect(base + data_start, size - data_start, _PROT_READ) != 0:
+        raise OSError(ctypes.get_errno(), "cannot protect a kernel's pages")
+    return defined

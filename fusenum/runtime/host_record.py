@@ -1,0 +1,88 @@
+"""The host's description, recorded in the disk cache so that a disk load needs no LLVM.
+
+A disk-cache key covers LLVM's description of the host (CPU name and features, process triple,
+LLVM's version: :func:`fusenum.codegen.target.identity`). Asking LLVM means loading it, ~100 MB
+and 10-15 ms in a new process, although linking an entry needs no LLVM at all
+(:mod:`fusenum.codegen.loader`). So the first process that asks LLVM records its answer as a
+disk-cache entry, under a digest of :func:`fusenum.codegen.target.host_signature` (the CPU as Linux
+reports it, and llvmlite's version and library file: what LLVM's answer depends on), and later
+processes whose signature is the same adopt it instead of loading LLVM. The record
+(``<digest>.host``, a few hundred bytes) has the header and checksum of every entry; one that
+does not parse is removed, and LLVM asked again. It is not evicted with kernels, and
+:func:`fusenum.clear_disk_cache` removes it.
+"""
+from __future__ import annotations
+
+import threading
+from functools import lru_cache
+
+from ..codegen import target
+from . import disk_cache
+
+_FORMAT = "fusenum host description, format 1\0"
+_state: dict = {"recalled": False, "recorded_in": set()}  # the directories holding this host's record
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=None)
+def _digest() -> bytes | None:
+    signature = target.host_signature()
+    if signature is None:
+        return None
+    import hashlib
+    return hashlib.sha256((_FORMAT + signature).encode()).digest()
+
+
+def recall() -> None:
+    """Adopt the recorded description of this host, if LLVM has not described it yet and the disk
+    cache holds one (looked for once per process)."""
+    if _state["recalled"]:
+        return
+    with _lock:
+        if _state["recalled"]:
+            return
+        _state["recalled"] = True
+        if target.host_description.cache_info().currsize or not disk_cache.usable():
+            return
+        digest = _digest()
+        payload = None if digest is None else disk_cache.load(digest, disk_cache.HOST_SUFFIX)
+        if payload is None:
+            return
+        description = _parse(payload)
+        if description is None:
+            disk_cache.discard(digest, disk_cache.HOST_SUFFIX)
+        else:
+            _state["recorded_in"].add(disk_cache.get_disk_cache().directory)
+            target.adopt_host(description)
+
+
+def record() -> None:
+    """Record LLVM's description of this host (once per process and directory; nothing if LLVM is
+    not loaded)."""
+    if not target.llvm_ready() or not disk_cache.usable():
+        return
+    directory = disk_cache.get_disk_cache().directory
+    if directory in _state["recorded_in"]:
+        return
+    _state["recorded_in"].add(directory)
+    digest = _digest()
+    if digest is not None:
+        disk_cache.store(digest, _text(target.host_description()).encode(), disk_cache.HOST_SUFFIX)
+
+
+def _text(description: tuple) -> str:
+    cpu, features, triple, version = description
+    return "\n".join([cpu, triple, ".".join(map(str, version)),
+                      ",".join(("+" if on else "-") + name for name, on in sorted(features.items()))])
+
+
+def _parse(payload: bytes) -> tuple | None:
+    try:
+        cpu, triple, version, features = payload.decode("ascii").split("\n")
+        numbers = tuple(int(part) for part in version.split("."))
+        flags = {item[1:]: item[0] == "+" for item in features.split(",") if item}
+    except ValueError:
+        return None
+    if not cpu or not triple or any(item[:1] not in "+-" for item in features.split(",") if item):
+        return None
+    return cpu, flags, triple, numbers

@@ -1,0 +1,134 @@
+"""The object-code loader (codegen/loader.py): what it links runs as the JIT-linked code does, calls
+into libm and libmvec resolve, its pages are protected and freed, and anything it does not handle
+goes to the JIT instead of being loaded wrongly."""
+import ctypes
+import gc
+import sys
+import weakref
+
+import numpy as np
+import pytest
+
+import fusenum
+from fusenum.codegen import jit, libraries, loader, target
+from fusenum.runtime import kernels
+
+pytestmark = pytest.mark.skipif(not loader._supported(), reason="the loader is for x86-64 Linux")
+
+# Constants (a read-only pool), a call into libm, a global table, and two entry points.
+_MODULE = """
+@table = private unnamed_addr constant [4 x double] [double 1.5, double -2.25, double 3.0, double 0.125]
+declare double @pow(double, double)
+define double @f(double %x, i64 %i) {
+  %p = getelementptr [4 x double], ptr @table, i64 0, i64 %i
+  %t = load double, ptr %p
+  %y = call double @pow(double %x, double 1.7)
+  %z = fmul double %y, %t
+  %w = fadd double %z, 0.3
+  ret double %w
+}
+define i64 @seven() {
+  ret i64 7
+}
+"""
+_F = ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_double, ctypes.c_int64)
+
+
+def _object(module: str = _MODULE) -> bytes:
+    return jit.compile_object(module, target.current())
+
+
+def test_loaded_code_computes_what_the_jit_linked_code_does():
+    code = _object()
+    image = loader.load(code, ["f", "seven"])
+    assert image is not None
+    linked = jit.link_with_jit(code, ["f", "seven"])
+    for x in (0.5, 2.0, 7.25):
+        for i in range(4):
+            assert _F(image["f"])(x, i) == _F(linked["f"])(x, i) == (x ** 1.7) * [1.5, -2.25, 3.0, 0.125][i] + 0.3
+    assert ctypes.CFUNCTYPE(ctypes.c_int64)(image["seven"])() == 7
+
+
+def _mapping(address: int) -> str | None:
+    """The permissions of the mapping holding ``address`` in this process, or None."""
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            span, permissions = line.split()[:2]
+            start, end = (int(part, 16) for part in span.split("-"))
+            if start <= address < end:
+                return permissions
+    return None
+
+
+def test_code_pages_are_read_execute_data_pages_read_only_and_both_are_freed():
+    image = loader.load(_object(), ["f"])
+    code_page = image["f"]
+    data_page = image.base + image.size - 1  # the offset table, after the constants
+    assert _mapping(code_page).startswith("r-x") and _mapping(data_page).startswith("r--")
+    alive = weakref.ref(image)
+    del image
+    gc.collect()
+    assert alive() is None and _mapping(code_page) is None and _mapping(data_page) is None
+
+
+def test_a_symbol_no_loaded_library_has_is_a_runtime_error_naming_it():
+    code = _object("declare i64 @fusenum_no_such_symbol()\ndefine i64 @f() {\n"
+                   "  %r = call i64 @fusenum_no_such_symbol()\n  ret i64 %r\n}\n")
+    with pytest.raises(RuntimeError, match="fusenum_no_such_symbol"):
+        loader.load(code, ["f"])
+
+
+@pytest.mark.parametrize("damage", ["not elf", "another machine", "32-bit", "truncated", "writable data"])
+def test_objects_it_does_not_handle_go_to_the_jit(damage):
+    module = _MODULE
+    if damage == "writable data":
+        module = "@counter = global i64 0\ndefine i64 @f() {\n  %c = load i64, ptr @counter\n  ret i64 %c\n}\n"
+    code = bytearray(_object(module))
+    if damage == "not elf":
+        code[:4] = b"\x7fBAD"
+    elif damage == "another machine":
+        code[18:20] = (183).to_bytes(2, "little")  # AArch64
+    elif damage == "32-bit":
+        code[4] = 1
+    elif damage == "truncated":
+        code = code[:200]
+    assert loader.load(bytes(code), ["f"]) is None
+
+
+def test_kernels_calling_libmvec_load_and_give_the_jit_linked_kernels_bits():
+    """Every kernel of a process goes through the loader; the same object code linked by the JIT
+    gives the same bits (here a transcendental kernel, which calls libmvec where it is used)."""
+    if not libraries.libmvec_loaded():
+        pytest.skip("no libmvec here")
+    x = np.linspace(-20, 20, 1001)
+    fusenum.clear_cache()
+    ours = fusenum.evaluate("sin(x) * exp(x / 9) + cos(x) ** 2", {"x": x})
+    made = next(reversed(kernels._kernels.values()))
+    assert isinstance(made.compiled.tracker, loader.Image)
+    original = loader.load
+    loader.load = lambda *arguments: None  # the JIT links everything
+    try:
+        fusenum.clear_cache()
+        theirs = fusenum.evaluate("sin(x) * exp(x / 9) + cos(x) ** 2", {"x": x})
+        made = next(reversed(kernels._kernels.values()))
+        assert not isinstance(made.compiled.tracker, loader.Image)
+    finally:
+        loader.load = original
+        fusenum.clear_cache()
+    assert ours.tobytes() == theirs.tobytes()
+
+
+def test_a_process_computing_from_the_disk_cache_imports_no_code_generator(tmp_path):
+    import subprocess
+    code = ("import sys, numpy as np, fusenum; x = np.linspace(0, 3, 500);"
+            "print(float(fusenum.evaluate('sqrt(x) * 2 + exp(x)').sum()));"
+            "print(sorted(m for m in sys.modules if m.startswith(('llvmlite.binding', 'fusenum.codegen.modules',"
+            " 'fusenum.codegen.elementwise'))))")
+    env = {"FUSENUM_CACHE_DIR": str(tmp_path), "FUSENUM_TIERING": "never"}
+    import os
+    runs = [subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True,
+                           text=True, timeout=300) for _ in range(2)]
+    assert all(run.returncode == 0 for run in runs), [run.stderr for run in runs]
+    cold, warm = (run.stdout.split("\n") for run in runs)
+    assert cold[0] == warm[0]
+    assert warm[1] == "[]" and cold[1] != "[]"

@@ -188,7 +188,13 @@ def link(object_code: bytes, symbols) -> Compiled:
     symbols = [symbols] if isinstance(symbols, str) else list(symbols)
     tracker = loader.load(object_code, symbols)
     if tracker is None:
-        tracker = link_with_jit(object_code, symbols)
+        try:
+            tracker = link_with_jit(object_code, symbols)
+        except RuntimeError as exc:
+            missing = loader.missing_symbols(object_code)
+            if missing:  # ORC's own message names only the symbols it was asked for
+                raise RuntimeError(f"Symbols not found: [ {', '.join(missing)} ]") from exc
+            raise
     return Compiled({symbol: tracker[symbol] for symbol in symbols}, tracker, object_code)
 
 
@@ -196,7 +202,10 @@ def link_with_jit(object_code: bytes, symbols: list[str]):
     """Link ``object_code`` through LLVM's JIT; the returned tracker has the addresses of ``symbols``
     and frees the code when garbage."""
     for name in _libraries:
-        _known_to_llvm(name)
+        try:
+            _known_to_llvm(name)
+        except RuntimeError:  # then linking says which symbol it cannot find
+            pass
     return _lljit().link(f"fusenum_{next(_library_names)}", object_code, symbols)
 
 
@@ -216,13 +225,13 @@ def load_library(name: str) -> bool:
         handle = ctypes.CDLL(name)
     except OSError:
         return False
-    loader.add_library(handle._handle)
-    _libraries.append(name)
     if llvm_ready():
         try:
             _known_to_llvm(name)
         except RuntimeError:
             return False
+    loader.add_library(handle._handle)
+    _libraries.append(name)
     return True
 
 

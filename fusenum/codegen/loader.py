@@ -31,7 +31,9 @@ _ET_REL, _EM_X86_64 = 1, 62
 _SHT_PROGBITS, _SHT_SYMTAB, _SHT_RELA, _SHT_NOBITS, _SHT_REL = 1, 2, 4, 8, 9
 # Unwind tables: not loaded (ORC registers them for C++ exceptions; nothing unwinds through a kernel).
 _SHT_X86_64_UNWIND = 0x70000001
-_SHF_WRITE, _SHF_ALLOC, _SHF_EXECINSTR = 1, 2, 4
+_SHF_WRITE, _SHF_ALLOC, _SHF_EXECINSTR, _SHF_INFO_LINK = 1, 2, 4, 0x40
+# REL, RELR and LLVM's compact CREL: relocation sections this loader does not read.
+_OTHER_RELOCATIONS = (_SHT_REL, 19, 0x40000014)
 _SHN_UNDEF, _SHN_LORESERVE, _SHN_ABS = 0, 0xFF00, 0xFFF1
 
 # x86-64 psABI relocation kinds: S symbol, A addend, P place, GOT the table's address, G the
@@ -39,6 +41,7 @@ _SHN_UNDEF, _SHN_LORESERVE, _SHN_ABS = 0, 0xFF00, 0xFFF1
 _R_PC64, _R_GOTOFF64, _R_GOT64, _R_GOTPC64, _R_64 = 24, 25, 27, 29, 1
 _RELOCATIONS = {_R_64, _R_PC64, _R_GOTOFF64, _R_GOT64, _R_GOTPC64}
 _GOT_SYMBOL = "_GLOBAL_OFFSET_TABLE_"
+_UNHANDLED_SYMBOL_TYPES = (6, 10)  # thread-local, and indirect functions
 
 _PROT_READ, _PROT_WRITE, _PROT_EXEC = 1, 2, 4
 _MAP_PRIVATE, _MAP_ANONYMOUS = 0x02, 0x20
@@ -47,7 +50,8 @@ _MASK = (1 << 64) - 1
 
 
 def _supported() -> bool:
-    return sys.platform.startswith("linux") and platform.machine().lower() in ("x86_64", "amd64")
+    return (sys.platform.startswith("linux") and platform.machine().lower() in ("x86_64", "amd64")
+            and sys.maxsize > 2**32)
 
 
 if _supported():
@@ -81,10 +85,14 @@ def find_symbol(name: str) -> int | None:
     return None
 
 
+class _Unresolved(Exception):
+    """A symbol the code calls that this loader cannot find (ORC may: it reports it otherwise)."""
+
+
 def _address_of(name: str) -> int:
     address = find_symbol(name)
     if address is None:
-        raise RuntimeError(f"Symbols not found: [ {name} ]")  # ORC's wording
+        raise _Unresolved(name)
     return address
 
 
@@ -104,8 +112,8 @@ class Image:
 
 def load(object_code: bytes, symbols: list[str]) -> Image | None:
     """``object_code`` linked into new executable pages, with the addresses of ``symbols``; None
-    if it is not an object this loader handles (link it through ORC). A symbol the code calls
-    that no loaded library has raises RuntimeError."""
+    if it is not an object this loader handles, or it calls a symbol the loader cannot find (link
+    it through ORC, which reports what is wrong)."""
     if not _supported():
         return None
     try:
@@ -118,20 +126,55 @@ def load(object_code: bytes, symbols: list[str]) -> Image | None:
     got_symbols = sorted({symbol for _, _, symbol, kind, _ in relocations if kind == _R_GOT64})
     got_offset = (data_end + 7) & ~7
     size = max(-(-(got_offset + 8 * len(got_symbols)) // _PAGE) * _PAGE, _PAGE)
-    base = _mmap(None, size, _PROT_READ | _PROT_WRITE, _MAP_PRIVATE | _MAP_ANONYMOUS, -1, 0)
-    if base is None or base == _MASK:
-        raise MemoryError(f"cannot map {size} bytes for a kernel (errno {ctypes.get_errno()})")
+    base = _map(size)
+    if base is None:
+        return None
     try:
         addresses = _fill(object_code, sections, places, symbols_table, relocations, got_symbols, got_offset,
                           base, size, code_end)
-        missing = [name for name in symbols if name not in addresses]
-        if missing:
-            raise RuntimeError(f"Symbols not found: [ {', '.join(missing)} ]")
-        exported = {name: addresses[name] for name in symbols}
+    except (_Unresolved, OSError):
+        addresses = None
     except BaseException:
         _munmap(base, size)
         raise
-    return Image(base, size, exported)
+    if addresses is None or any(name not in addresses for name in symbols):
+        _munmap(base, size)
+        return None
+    return Image(base, size, {name: addresses[name] for name in symbols})
+
+
+def missing_symbols(object_code: bytes) -> list[str]:
+    """The symbols ``object_code`` calls that no loaded library has (for error messages)."""
+    try:
+        parsed = _parse(object_code)
+    except (struct.error, IndexError, ValueError, UnicodeDecodeError):
+        return []
+    if parsed is None:
+        return []
+    return [name for name, section, _ in parsed[4]
+            if section == _SHN_UNDEF and name and name != _GOT_SYMBOL and find_symbol(name) is None]
+
+
+def _map(size: int) -> int | None:
+    """``size`` bytes of fresh read-write pages, or None."""
+    base = _mmap(None, size, _PROT_READ | _PROT_WRITE, _MAP_PRIVATE | _MAP_ANONYMOUS, -1, 0)
+    return None if base is None or base == _MASK else base
+
+
+def map_code(code: bytes) -> Image | None:
+    """Position-independent machine code ``code`` in read + execute pages (its address is the
+    image's ``base``); None where this loader does not work."""
+    if not _supported():
+        return None
+    size = -(-len(code) // _PAGE) * _PAGE
+    base = _map(size)
+    if base is None:
+        return None
+    ctypes.memmove(base, code, len(code))
+    if _mprotect(base, size, _PROT_READ | _PROT_EXEC) != 0:
+        _munmap(base, size)
+        return None
+    return Image(base, size, {})
 
 
 def _parse(object_code: bytes) -> tuple | None:
@@ -173,8 +216,8 @@ def _layout(sections: list[tuple]) -> tuple[dict[int, int], int, int] | None:
             if kind in (_SHT_REL, _SHT_X86_64_UNWIND) or not flags & _SHF_ALLOC or \
                     bool(flags & _SHF_EXECINSTR) != executable:
                 continue
-            if flags & _SHF_WRITE or kind != _SHT_PROGBITS:
-                return None
+            if flags & _SHF_WRITE or kind != _SHT_PROGBITS or align > _PAGE:
+                return None  # (an alignment beyond a page's is not the pages' either)
             align = max(align, 1)
             offset = -(-offset // align) * align
             places[index] = offset
@@ -196,7 +239,9 @@ def _symbol_table(object_code: bytes, sections: list[tuple], places: dict[int, i
     table = tables[0]
     names_offset = sections[table[6]][4]
     entries = []
-    for name_at, _, _, section, value, _ in _SYMBOL.iter_unpack(object_code[table[4]:table[4] + table[5]]):
+    for name_at, info, _, section, value, _ in _SYMBOL.iter_unpack(object_code[table[4]:table[4] + table[5]]):
+        if info & 0xF in _UNHANDLED_SYMBOL_TYPES:
+            return None
         if _SHN_UNDEF < section < _SHN_LORESERVE and section not in places:
             section = -1  # defined in a section that is not loaded (unwind tables, say)
         elif section >= _SHN_LORESERVE and section != _SHN_ABS:
@@ -209,9 +254,16 @@ def _relocations(object_code: bytes, sections: list[tuple], places: dict[int, in
     """``(section, offset, symbol, kind, addend)`` of every relocation in a loaded section; None
     if one is of a kind this loader does not apply."""
     found = []
+    symbol_tables = [index for index, section in enumerate(sections) if section[1] == _SHT_SYMTAB]
     for section in sections:
-        if section[1] != _SHT_RELA or section[7] not in places:
+        if section[7] not in places or section[1] == _SHT_SYMTAB:
             continue
+        if section[1] != _SHT_RELA:
+            if section[1] in _OTHER_RELOCATIONS or section[2] & _SHF_INFO_LINK:
+                return None  # relocations of a loaded section in another form: not applied here
+            continue
+        if [section[6]] != symbol_tables:
+            return None
         for offset, info, addend in _RELA.iter_unpack(object_code[section[4]:section[4] + section[5]]):
             kind = info & 0xFFFFFFFF
             if kind not in _RELOCATIONS or offset + 8 > sections[section[7]][5]:

@@ -95,6 +95,7 @@ def llvm_ready() -> bool:
 
 #: A host description an earlier process recorded (:func:`adopt_host`), used instead of asking LLVM.
 _adopted: list[tuple] = []
+_host_lock = threading.Lock()
 
 
 @lru_cache(maxsize=None)
@@ -102,8 +103,14 @@ def host_description() -> tuple[str, dict[str, bool], str, tuple[int, ...]]:
     """LLVM's host CPU name and features, the process triple and LLVM's version: adopted from an
     earlier process's record (:func:`adopt_host`) if there is one, else asked of LLVM (loading it).
     Fixed for the life of the process once asked."""
-    if _adopted:
-        return _adopted[0]
+    with _host_lock:
+        if _adopted:
+            return _adopted[0]
+        return llvm_host_description()
+
+
+def llvm_host_description() -> tuple[str, dict[str, bool], str, tuple[int, ...]]:
+    """What LLVM says of the host (loading LLVM)."""
     library = native()
     return library.host_cpu_name(), library.host_cpu_features(), library.process_triple(), tuple(library.version())
 
@@ -117,32 +124,33 @@ def host_described() -> bool:
 def adopt_host(description: tuple[str, dict[str, bool], str, tuple[int, ...]]) -> bool:
     """Use ``description``, recorded by an earlier process whose :func:`host_signature` was this
     one's, instead of loading LLVM to ask it; False if the host was described already."""
-    if host_description.cache_info().currsize:
-        return False
-    _adopted[:] = [description]
-    return True
+    with _host_lock:
+        if host_description.cache_info().currsize:
+            return False
+        _adopted[:] = [description]
+        return True
 
 
 @lru_cache(maxsize=None)
 def host_signature() -> str | None:
     """A text that changes whenever LLVM could describe the host differently, read without loading
-    LLVM: the CPU as Linux reports it (vendor, family, model, stepping, flags), the machine, and
-    llvmlite's version and library file; None where there is no ``/proc/cpuinfo``."""
-    fields = _cpuinfo_fields()
-    if fields is None or not _is_x86_64():
+    LLVM: the CPU as this process sees it (CPUID and XCR0, :mod:`.cpu_probe`: under an emulator or
+    valgrind, what they show), and llvmlite's version and library file; None where it cannot be
+    read (then LLVM is asked)."""
+    if not _is_x86_64():
         return None
-    from . import orc
-    import llvmlite
     try:
-        library = os.stat(orc._path())
-    except OSError:
+        from . import cpu_probe, orc
+        import llvmlite
+        cpu = cpu_probe.fingerprint()
+        path = orc._path()
+        library = os.stat(path)
+    except (ImportError, AttributeError, OSError):
         return None
-    return "\n".join([*(f"{name}: {fields.get(name, '')}" for name in _SIGNATURE_FIELDS),
-                      f"machine {platform.machine()}", f"llvmlite {llvmlite.__version__}",
-                      f"library {orc._path()} {library.st_size} {library.st_mtime_ns}"])
-
-
-_SIGNATURE_FIELDS = ("vendor_id", "cpu family", "model", "model name", "stepping", "flags")
+    if cpu is None:
+        return None
+    return "\n".join([cpu, f"machine {platform.machine()}", f"llvmlite {llvmlite.__version__}",
+                      f"library {path} {library.st_size} {library.st_mtime_ns}"])
 
 
 def _host() -> tuple[str, dict[str, bool]]:

@@ -434,6 +434,6 @@ def clear_disk_cache() -> None:
     with _lock:
         for _, _, path in _entries(directory):
             _remove(Path(path))
-        for path in directory.glob("*" + HOST_SUFFIX):
+        for path in directory.glob("?" * 64 + HOST_SUFFIX):  # the digests' names only
             _remove(path)
         state.estimate = 0

@@ -4,11 +4,13 @@ A disk-cache key covers LLVM's description of the host (CPU name and features, p
 LLVM's version: :func:`fusenum.codegen.target.identity`). Asking LLVM means loading it, ~100 MB
 and 10-15 ms in a new process, although linking an entry needs no LLVM at all
 (:mod:`fusenum.codegen.loader`). So the first process that asks LLVM records its answer as a
-disk-cache entry, under a digest of :func:`fusenum.codegen.target.host_signature` (the CPU as Linux
-reports it, and llvmlite's version and library file: what LLVM's answer depends on), and later
+disk-cache entry, under a digest of :func:`fusenum.codegen.target.host_signature` (the CPU as this
+process sees it, CPUID and XCR0, and llvmlite's version and library file: what LLVM's answer
+depends on), and later
 processes whose signature is the same adopt it instead of loading LLVM. The record
 (``<digest>.host``, a few hundred bytes) has the header and checksum of every entry; one that
-does not parse is removed, and LLVM asked again. It is not evicted with kernels, and
+does not parse is removed, and LLVM asked again. A process that adopted a record and later loads
+LLVM (to compile) checks the record against LLVM's answer, and replaces it if they differ. It is not evicted with kernels, and
 :func:`fusenum.clear_disk_cache` removes it.
 """
 from __future__ import annotations
@@ -17,10 +19,11 @@ import threading
 from functools import lru_cache
 
 from ..codegen import target
+from ..errors import DiskCacheWarning, warn
 from . import disk_cache
 
 _FORMAT = "fusenum host description, format 1\0"
-_state: dict = {"recalled": False, "recorded_in": set()}  # the directories holding this host's record
+_state: dict = {"recalled": False, "adopted": False, "recorded_in": set()}  # recorded_in: directories
 _lock = threading.Lock()
 
 
@@ -35,14 +38,14 @@ def _digest() -> bytes | None:
 
 def recall() -> None:
     """Adopt the recorded description of this host, if LLVM has not described it yet and the disk
-    cache holds one (looked for once per process)."""
+    cache holds one (looked for once per process, in the first usable directory)."""
     if _state["recalled"]:
         return
     with _lock:
-        if _state["recalled"]:
+        if _state["recalled"] or not disk_cache.usable():
             return
         _state["recalled"] = True
-        if target.host_description.cache_info().currsize or not disk_cache.usable():
+        if target.host_description.cache_info().currsize:
             return
         digest = _digest()
         payload = None if digest is None else disk_cache.load(digest, disk_cache.HOST_SUFFIX)
@@ -51,23 +54,32 @@ def recall() -> None:
         description = _parse(payload)
         if description is None:
             disk_cache.discard(digest, disk_cache.HOST_SUFFIX)
-        else:
+        elif target.adopt_host(description):
+            _state["adopted"] = True
             _state["recorded_in"].add(disk_cache.get_disk_cache().directory)
-            target.adopt_host(description)
 
 
 def record() -> None:
     """Record LLVM's description of this host (once per process and directory; nothing if LLVM is
-    not loaded)."""
+    not loaded). In a process that adopted a record, check it against LLVM's answer instead, once:
+    a record LLVM contradicts (a signature that missed a difference) is replaced, with a warning."""
     if not target.llvm_ready() or not disk_cache.usable():
         return
-    directory = disk_cache.get_disk_cache().directory
-    if directory in _state["recorded_in"]:
-        return
-    _state["recorded_in"].add(directory)
+    with _lock:
+        if _state["adopted"]:
+            _state["adopted"] = False
+            if target.llvm_host_description() != target.host_description():
+                _state["recorded_in"].clear()  # so LLVM's answer replaces it, below
+                warn("fusenum: the host description recorded in the kernel cache directory is not what "
+                     "LLVM says in this process; LLVM's replaces it (this process keeps using the "
+                     "recorded one, which its kernels were keyed with)", DiskCacheWarning)
+        directory = disk_cache.get_disk_cache().directory
+        if directory in _state["recorded_in"]:
+            return
+        _state["recorded_in"].add(directory)
     digest = _digest()
     if digest is not None:
-        disk_cache.store(digest, _text(target.host_description()).encode(), disk_cache.HOST_SUFFIX)
+        disk_cache.store(digest, _text(target.llvm_host_description()).encode(), disk_cache.HOST_SUFFIX)
 
 
 def _text(description: tuple) -> str:

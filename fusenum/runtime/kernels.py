@@ -327,6 +327,7 @@ def _make(spec: KernelSpec, settings_key: tuple, look: bool = True) -> tuple[Ker
                                                entry_points(spec.checked),
                                                later if _tier() else None, look)
     made = Kernel(spec, target, compiled, origin, time.perf_counter() - start)
+    host_record.record()  # (or check an adopted record, now that LLVM is loaded)
     if later:
         queued = time.perf_counter()
         background.submit(lambda optimize=later[0], kernel=weakref.ref(made): _optimize(optimize, kernel, queued))

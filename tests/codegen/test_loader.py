@@ -71,14 +71,41 @@ def test_code_pages_are_read_execute_data_pages_read_only_and_both_are_freed():
     assert alive() is None and _mapping(code_page) is None and _mapping(data_page) is None
 
 
-def test_a_symbol_no_loaded_library_has_is_a_runtime_error_naming_it():
+def _mapping_count() -> int:
+    with open("/proc/self/maps") as maps:
+        return sum(1 for _ in maps)
+
+
+def test_code_calling_a_symbol_no_loaded_library_has_goes_to_the_jit_which_names_it():
     code = _object("declare i64 @fusenum_no_such_symbol()\ndefine i64 @f() {\n"
                    "  %r = call i64 @fusenum_no_such_symbol()\n  ret i64 %r\n}\n")
+    before = _mapping_count()
+    assert loader.load(code, ["f"]) is None
+    assert _mapping_count() == before  # its pages were given back
     with pytest.raises(RuntimeError, match="fusenum_no_such_symbol"):
-        loader.load(code, ["f"])
+        jit.link(code, ["f"])
 
 
-@pytest.mark.parametrize("damage", ["not elf", "another machine", "32-bit", "truncated", "writable data"])
+def _sections(code: bytes) -> list[tuple]:
+    header = loader._ELF_HEADER.unpack_from(code)
+    return [loader._SECTION.unpack_from(code, header[6] + i * loader._SECTION.size) for i in range(header[12])]
+
+
+def _patch_section(code: bytearray, index: int, field: int, value: int) -> None:
+    """Set field ``field`` of section header ``index`` (an index into loader._SECTION's fields)."""
+    header = loader._ELF_HEADER.unpack_from(code)
+    fields = list(_sections(bytes(code))[index])
+    fields[field] = value
+    loader._SECTION.pack_into(code, header[6] + index * loader._SECTION.size, *fields)
+
+
+def _rela_index(code: bytes) -> int:
+    return next(i for i, s in enumerate(_sections(code)) if s[1] == loader._SHT_RELA and s[5])
+
+
+@pytest.mark.parametrize("damage", ["not elf", "another machine", "32-bit", "truncated", "writable data",
+                                    "REL relocations", "compact relocations", "unknown relocation",
+                                    "alignment beyond a page", "relocations for another symbol table"])
 def test_objects_it_does_not_handle_go_to_the_jit(damage):
     module = _MODULE
     if damage == "writable data":
@@ -92,7 +119,22 @@ def test_objects_it_does_not_handle_go_to_the_jit(damage):
         code[4] = 1
     elif damage == "truncated":
         code = code[:200]
+    elif damage == "REL relocations":
+        _patch_section(code, _rela_index(code), 1, loader._SHT_REL)
+    elif damage == "compact relocations":
+        _patch_section(code, _rela_index(code), 1, 0x40000014)
+    elif damage == "unknown relocation":
+        section = _sections(bytes(code))[_rela_index(code)]
+        code[section[4] + 8] = 2  # the first relocation's kind: R_X86_64_PC32
+    elif damage == "alignment beyond a page":
+        text = next(i for i, s in enumerate(_sections(bytes(code))) if s[2] & loader._SHF_EXECINSTR and s[5])
+        _patch_section(code, text, 8, 2 * loader._PAGE)
+    elif damage == "relocations for another symbol table":
+        _patch_section(code, _rela_index(code), 6, 0)
     assert loader.load(bytes(code), ["f"]) is None
+    if damage not in ("writable data",):
+        return
+    assert jit.link(bytes(code), ["f"]).tracker is not None  # the JIT links what the loader leaves
 
 
 def test_kernels_calling_libmvec_load_and_give_the_jit_linked_kernels_bits():
@@ -123,7 +165,7 @@ def test_a_process_computing_from_the_disk_cache_imports_no_code_generator(tmp_p
     code = ("import sys, numpy as np, fusenum; x = np.linspace(0, 3, 500);"
             "print(float(fusenum.evaluate('sqrt(x) * 2 + exp(x)').sum()));"
             "print(sorted(m for m in sys.modules if m.startswith(('llvmlite.binding', 'fusenum.codegen.modules',"
-            " 'fusenum.codegen.elementwise'))))")
+            " 'fusenum.codegen.elementwise'))), fusenum.codegen.target.llvm_ready())")
     env = {"FUSENUM_CACHE_DIR": str(tmp_path), "FUSENUM_TIERING": "never"}
     import os
     runs = [subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True,
@@ -131,4 +173,18 @@ def test_a_process_computing_from_the_disk_cache_imports_no_code_generator(tmp_p
     assert all(run.returncode == 0 for run in runs), [run.stderr for run in runs]
     cold, warm = (run.stdout.split("\n") for run in runs)
     assert cold[0] == warm[0]
-    assert warm[1] == "[]" and cold[1] != "[]"
+    assert warm[1] == "[] False" and cold[1] != "[] False"
+
+
+def test_the_cpu_fingerprint_is_the_same_in_every_process_and_names_the_cpus_vendor():
+    import subprocess
+    code = "from fusenum.codegen import cpu_probe; print(cpu_probe.fingerprint())"
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120).stdout
+            for _ in range(3)}
+    assert len(runs) == 1
+    (fingerprint,) = runs
+    leaf0 = fingerprint.split("\n")[0].split()
+    vendor = b"".join(int(word, 16).to_bytes(4, "little") for word in (leaf0[3], leaf0[5], leaf0[4])).decode()
+    with open("/proc/cpuinfo") as cpuinfo:
+        reported = next(line.split(":")[1].strip() for line in cpuinfo if line.startswith("vendor_id"))
+    assert vendor == reported

@@ -430,3 +430,46 @@ asked = (library.host_cpu_name(), library.host_cpu_features(), library.process_t
 print(adopted == asked)
 """
     assert _run(code, **settings).split() == ["True"]
+
+
+_RECORD_CODE = """
+import sys, warnings
+import numpy as np
+import fusenum
+from fusenum.codegen import target
+from fusenum.runtime import disk_cache, host_record
+if sys.argv[1] == "plant":  # a whole, checksummed record that is not what LLVM says
+    if sys.argv[2] == "renamed":  # LLVM's answer with another CPU name
+        cpu, features, triple, version = target.llvm_host_description()
+        text = host_record._text(("fusenum-test-cpu", features, triple, version)).encode()
+    else:
+        text = sys.argv[2].encode()
+    disk_cache.store(host_record._digest(), text, disk_cache.HOST_SUFFIX)
+    sys.exit()
+warnings.simplefilter("always")
+with warnings.catch_warnings(record=True) as caught:
+    a = np.arange(6.0)
+    result = fusenum.evaluate("a * 3 + 1")  # compiles: LLVM loaded, so the record is checked
+print(result.tolist() == [1.0, 4.0, 7.0, 10.0, 13.0, 16.0], [str(w.message)[:60] for w in caught])
+"""
+
+
+def test_a_record_that_does_not_parse_is_removed_and_llvm_asked(tmp_path):
+    settings = {"FUSENUM_CACHE_DIR": str(tmp_path), "FUSENUM_TIERING": "never"}
+    _run(_RECORD_CODE, "plant", "not a host description", **settings)
+    out = _run(_RECORD_CODE, "use", **settings)
+    assert out.startswith("True []")
+    (record,) = tmp_path.glob("*" + disk_cache.HOST_SUFFIX)  # LLVM's, recorded again
+    assert b"not a host description" not in record.read_bytes()
+
+
+def test_a_record_llvm_contradicts_is_removed_with_a_warning(tmp_path):
+    """A signature that missed a difference: the process that adopted the record and then loads LLVM
+    to compile sees it, warns, and replaces the record with LLVM's answer."""
+    settings = {"FUSENUM_CACHE_DIR": str(tmp_path), "FUSENUM_TIERING": "never"}
+    _run(_RECORD_CODE, "plant", "renamed", **settings)
+    out = _run(_RECORD_CODE, "use", **settings)
+    assert out.startswith("True ['fusenum: the host description recorded in the kernel cache")
+    (record,) = tmp_path.glob("*" + disk_cache.HOST_SUFFIX)
+    assert b"fusenum-test-cpu" not in record.read_bytes()
+    assert _run(_RECORD_CODE, "use", **settings).startswith("True []")

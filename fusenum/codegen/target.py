@@ -16,7 +16,8 @@ Importing this module does not load LLVM: on Linux the default level comes from
 the CPU flags in ``/proc/cpuinfo``; :func:`native` loads LLVM (the little that
 describing the host and compiling need) at the first compile, or at the first
 disk-cache load on a machine whose description no earlier process recorded
-(:func:`host_signature`, :mod:`fusenum.runtime.host_record`); :func:`llvm` loads ``llvmlite.binding``, only where :mod:`.orc` cannot
+(:func:`host_signature`, :mod:`fusenum.runtime.host_record`); :func:`llvm` loads
+``llvmlite.binding``, only where :mod:`.orc` cannot
 serve (an llvmlite version it was not checked against).
 """
 from __future__ import annotations
@@ -159,25 +160,16 @@ def _host() -> tuple[str, dict[str, bool]]:
 
 
 @lru_cache(maxsize=None)
-def _cpuinfo_fields() -> dict[str, str] | None:
-    """The first processor's fields in ``/proc/cpuinfo``, or None where there is none."""
-    fields: dict[str, str] = {}
+def _cpuinfo_flags() -> frozenset[str] | None:
+    """The CPU flags Linux reports (the same names as LLVM's features), or None elsewhere."""
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
             for line in cpuinfo:
-                if not line.strip():
-                    break
-                name, _, value = line.partition(":")
-                fields[name.strip()] = value.strip()
+                if line.startswith("flags"):
+                    return frozenset(line.partition(":")[2].split())
     except OSError:
-        return None
-    return fields
-
-
-def _cpuinfo_flags() -> frozenset[str] | None:
-    """The CPU flags Linux reports (the same names as LLVM's features), or None elsewhere."""
-    fields = _cpuinfo_fields()
-    return None if fields is None or "flags" not in fields else frozenset(fields["flags"].split())
+        pass
+    return None
 
 
 def _is_x86_64() -> bool:

@@ -327,7 +327,6 @@ def _make(spec: KernelSpec, settings_key: tuple, look: bool = True) -> tuple[Ker
                                                entry_points(spec.checked),
                                                later if _tier() else None, look)
     made = Kernel(spec, target, compiled, origin, time.perf_counter() - start)
-    host_record.record()  # (or check an adopted record, now that LLVM is loaded)
     if later:
         queued = time.perf_counter()
         background.submit(lambda optimize=later[0], kernel=weakref.ref(made): _optimize(optimize, kernel, queued))
@@ -404,9 +403,9 @@ def load_or_compile(description: str, target: Target, module_text: Callable[[boo
             object_code = jit.compile_object(module_text(True), target, quick=True)
         else:
             object_code = jit.compile_object(module_text(False), target)
+        host_record.record()  # LLVM is loaded now: record the host (or check an adopted record)
         if digest is not None and not quick:
             disk_cache.store(digest, object_code)
-            host_record.record()
         return _link(object_code, names)
 
     if later is None:

@@ -6,10 +6,11 @@ Kernel objects are simple enough to link directly: an x86-64 ELF relocatable fil
 read-only constants, compiled for the large code model with position-independent code, so every
 relocation is a 64-bit sum (no range to check, no stubs to make). :func:`load` copies the
 sections into fresh pages, makes a global offset table for the symbols the code calls (libm,
-libmvec), applies the relocations, and maps the code pages read + execute and the rest read-only.
+libmvec, pthreads), applies the relocations, and maps the code pages read + execute, the
+constants and the table read-only, and writable sections (the thread pool's state) read-write.
 
-Anything else (another machine, a writable or uninitialized section, a relocation kind not in
-:data:`_RELOCATIONS`) makes :func:`load` return None, and the caller links through ORC, which
+Anything else (another machine, a relocation kind not in :data:`_RELOCATIONS`, a section of
+another kind) makes :func:`load` return None, and the caller links through ORC, which
 handles everything. The machine code is the same bytes either way, so so are the results.
 """
 from __future__ import annotations
@@ -122,16 +123,17 @@ def load(object_code: bytes, symbols: list[str]) -> Image | None:
         return None
     if parsed is None:
         return None
-    sections, places, code_end, data_end, symbols_table, relocations = parsed
+    sections, places, code_end, data_end, writable, symbols_table, relocations = parsed
     got_symbols = sorted({symbol for _, _, symbol, kind, _ in relocations if kind == _R_GOT64})
     got_offset = (data_end + 7) & ~7
-    size = max(-(-(got_offset + 8 * len(got_symbols)) // _PAGE) * _PAGE, _PAGE)
+    write_start = _pages(got_offset + 8 * len(got_symbols))
+    size = max(_pages(_place(sections, writable, write_start, places)), _PAGE)
     base = _map(size)
     if base is None:
         return None
     try:
         addresses = _fill(object_code, sections, places, symbols_table, relocations, got_symbols, got_offset,
-                          base, size, code_end)
+                          base, code_end, write_start)
     except (_Unresolved, OSError):
         addresses = None
     except BaseException:
@@ -151,7 +153,7 @@ def missing_symbols(object_code: bytes) -> list[str]:
         return []
     if parsed is None:
         return []
-    return [name for name, section, _ in parsed[4]
+    return [name for name, section, _ in parsed[5]
             if section == _SHN_UNDEF and name and name != _GOT_SYMBOL and find_symbol(name) is None]
 
 
@@ -192,37 +194,52 @@ def _parse(object_code: bytes) -> tuple | None:
     layout = _layout(sections)
     if layout is None:
         return None
-    places, code_end, data_end = layout
-    symbols_table = _symbol_table(object_code, sections, places)
+    places, code_end, data_end, writable = layout
+    loaded = {*places, *writable}
+    symbols_table = _symbol_table(object_code, sections, loaded)
     if symbols_table is None:
         return None
-    relocations = _relocations(object_code, sections, places)
+    relocations = _relocations(object_code, sections, loaded)
     if relocations is None or any(symbols_table[symbol][1] < 0 for _, _, symbol, _, _ in relocations):
         return None  # (code referring to a section that is not loaded)
-    return sections, places, code_end, data_end, symbols_table, relocations
+    # (writable sections are placed by the caller, after the offset table)
+    return sections, places, code_end, data_end, writable, symbols_table, relocations
 
 
-def _layout(sections: list[tuple]) -> tuple[dict[int, int], int, int] | None:
-    """Offsets of the allocated sections in the image (code first, then on a new page the
-    read-only data), the end of the code and of the data; None for a writable section."""
+def _pages(offset: int) -> int:
+    return -(-offset // _PAGE) * _PAGE
+
+
+def _layout(sections: list[tuple]) -> tuple[dict[int, int], int, int, list[int]] | None:
+    """Offsets of the code (first) and, on a new page, of the read-only sections in the image;
+    the end of the code and of the read-only data; the writable sections (not placed yet). None
+    for a section this loader does not map."""
+    code, constants, writable = [], [], []
+    for index, section in enumerate(sections):
+        kind, flags, align = section[1], section[2], section[8]
+        if kind in (_SHT_REL, _SHT_X86_64_UNWIND) or not flags & _SHF_ALLOC:
+            continue
+        if align > _PAGE or flags & _SHF_EXECINSTR and flags & _SHF_WRITE:
+            return None  # (an alignment beyond a page's is not the pages' either)
+        if flags & _SHF_WRITE and kind in (_SHT_PROGBITS, _SHT_NOBITS):
+            writable.append(index)
+        elif kind != _SHT_PROGBITS:
+            return None
+        else:
+            (code if flags & _SHF_EXECINSTR else constants).append(index)
     places: dict[int, int] = {}
-    offset = 0
-    for executable in (True, False):
-        if not executable:
-            code_end = offset
-            offset = -(-offset // _PAGE) * _PAGE
-        for index, section in enumerate(sections):
-            kind, flags, size, align = section[1], section[2], section[5], section[8]
-            if kind in (_SHT_REL, _SHT_X86_64_UNWIND) or not flags & _SHF_ALLOC or \
-                    bool(flags & _SHF_EXECINSTR) != executable:
-                continue
-            if flags & _SHF_WRITE or kind != _SHT_PROGBITS or align > _PAGE:
-                return None  # (an alignment beyond a page's is not the pages' either)
-            align = max(align, 1)
-            offset = -(-offset // align) * align
-            places[index] = offset
-            offset += size
-    return places, code_end, offset
+    code_end = _place(sections, code, 0, places)
+    return places, code_end, _place(sections, constants, _pages(code_end), places), writable
+
+
+def _place(sections: list[tuple], indices: list[int], offset: int, places: dict[int, int]) -> int:
+    """Place sections ``indices`` one after another from ``offset`` (into ``places``); their end."""
+    for index in indices:
+        align = max(sections[index][8], 1)
+        offset = -(-offset // align) * align
+        places[index] = offset
+        offset += sections[index][5]
+    return offset
 
 
 def _name(object_code: bytes, table_offset: int, at: int) -> str:
@@ -230,7 +247,7 @@ def _name(object_code: bytes, table_offset: int, at: int) -> str:
     return object_code[start:object_code.index(b"\0", start)].decode()
 
 
-def _symbol_table(object_code: bytes, sections: list[tuple], places: dict[int, int]) -> list[tuple[str, int, int]] | None:
+def _symbol_table(object_code: bytes, sections: list[tuple], loaded: set[int]) -> list[tuple[str, int, int]] | None:
     """``(name, section index, value)`` per symbol (section -1: defined in a section that is not
     loaded); None if one is of a kind this loader does not handle (a common symbol, say)."""
     tables = [s for s in sections if s[1] == _SHT_SYMTAB]
@@ -242,7 +259,7 @@ def _symbol_table(object_code: bytes, sections: list[tuple], places: dict[int, i
     for name_at, info, _, section, value, _ in _SYMBOL.iter_unpack(object_code[table[4]:table[4] + table[5]]):
         if info & 0xF in _UNHANDLED_SYMBOL_TYPES:
             return None
-        if _SHN_UNDEF < section < _SHN_LORESERVE and section not in places:
+        if _SHN_UNDEF < section < _SHN_LORESERVE and section not in loaded:
             section = -1  # defined in a section that is not loaded (unwind tables, say)
         elif section >= _SHN_LORESERVE and section != _SHN_ABS:
             return None  # common symbols, say: kernels have none
@@ -250,13 +267,13 @@ def _symbol_table(object_code: bytes, sections: list[tuple], places: dict[int, i
     return entries
 
 
-def _relocations(object_code: bytes, sections: list[tuple], places: dict[int, int]) -> list[tuple] | None:
+def _relocations(object_code: bytes, sections: list[tuple], loaded: set[int]) -> list[tuple] | None:
     """``(section, offset, symbol, kind, addend)`` of every relocation in a loaded section; None
     if one is of a kind this loader does not apply."""
     found = []
     symbol_tables = [index for index, section in enumerate(sections) if section[1] == _SHT_SYMTAB]
     for section in sections:
-        if section[7] not in places or section[1] == _SHT_SYMTAB:
+        if section[7] not in loaded or section[1] == _SHT_SYMTAB:
             continue
         if section[1] != _SHT_RELA:
             if section[1] in _OTHER_RELOCATIONS or section[2] & _SHF_INFO_LINK:
@@ -266,20 +283,25 @@ def _relocations(object_code: bytes, sections: list[tuple], places: dict[int, in
             return None
         for offset, info, addend in _RELA.iter_unpack(object_code[section[4]:section[4] + section[5]]):
             kind = info & 0xFFFFFFFF
-            if kind not in _RELOCATIONS or offset + 8 > sections[section[7]][5]:
+            if kind not in _RELOCATIONS or offset + 8 > sections[section[7]][5] or \
+                    sections[section[7]][1] == _SHT_NOBITS:
                 return None
             found.append((section[7], offset, info >> 32, kind, addend))
     return found
 
 
 def _fill(object_code: bytes, sections: list[tuple], places: dict[int, int], symbol_table: list[tuple],
-          relocations: list[tuple], got_symbols: list[int], got_offset: int, base: int, size: int,
-          code_end: int) -> dict[str, int]:
-    """Copy, relocate and protect the image at ``base``; the addresses of its defined symbols."""
-    image = bytearray(size)
+          relocations: list[tuple], got_symbols: list[int], got_offset: int, base: int, code_end: int,
+          write_start: int) -> dict[str, int]:
+    """Copy, relocate and protect the image at ``base`` (its pages from ``write_start`` on stay
+    writable); the addresses of its defined symbols."""
+    image = bytearray(write_start)
     for index, offset in places.items():
         section = sections[index]
-        image[offset:offset + section[5]] = object_code[section[4]:section[4] + section[5]]
+        if section[1] != _SHT_NOBITS:  # (the fresh pages are zeros already)
+            if offset + section[5] > len(image):
+                image.extend(bytes(offset + section[5] - len(image)))
+            image[offset:offset + section[5]] = object_code[section[4]:section[4] + section[5]]
     got = base + got_offset
     values = []
     defined: dict[str, int] = {}
@@ -319,9 +341,9 @@ def _fill(object_code: bytes, sections: list[tuple], places: dict[int, int], sym
         else:  # _R_64
             value = values[symbol] + addend
         _WORD.pack_into(image, at, value & _MASK)
-    ctypes.memmove(base, bytes(image), size)
-    data_start = -(-code_end // _PAGE) * _PAGE
+    ctypes.memmove(base, bytes(image), len(image))
+    data_start = _pages(code_end)
     if data_start and _mprotect(base, data_start, _PROT_READ | _PROT_EXEC) != 0 or \
-            data_start < size and _mprotect(base + data_start, size - data_start, _PROT_READ) != 0:
+            data_start < write_start and _mprotect(base + data_start, write_start - data_start, _PROT_READ) != 0:
         raise OSError(ctypes.get_errno(), "cannot protect a kernel's pages")
     return defined

@@ -44,7 +44,7 @@ from ..ir.nodes import Node
 from ..ir.ops import OPS
 from ..ir.reductions import ROWS, ReduceAttr, normalize_axes
 from ..ir.operands import PY_SCALARS
-from ..runtime import cached_plan
+from ..runtime import cached_plan, disk_cache
 from ..runtime.blocks import run_root
 from .capture import stand_in
 
@@ -160,9 +160,7 @@ def as_they_are(partials: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> 
 
 
 def _digest(root: Node) -> str:
-    import hashlib  # deferred: loading OpenSSL's hashes was a tenth of ``import fusenum``
-
-    return hashlib.sha256(nodes.canonical(root).encode()).hexdigest()
+    return disk_cache.sha256(nodes.canonical(root).encode()).hexdigest()
 
 
 # ---- building the graph -----------------------------------------------------------------------------

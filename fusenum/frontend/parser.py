@@ -27,7 +27,6 @@ combination of input dtypes.
 from __future__ import annotations
 
 import ast
-from contextlib import contextmanager
 from typing import Callable
 
 import numpy as np
@@ -319,26 +318,24 @@ def _arguments(template: tuple) -> tuple:
 
 
 def _apply_template(template: tuple, builder: Builder, args: list[Operand], text: str) -> Operand:
-    if template[0] == "reduce":
-        _, name, column, _, axis, keepdims, dtype = template
-        with _located(name, column, text):
-            return builder.reduce(name, args[0], axis, keepdims, dtype)
-    _, op, column, _, python = template
-    with _located(op.name, column, text):
-        return builder.apply(op, *args, python=python)
-
-
-@contextmanager
-def _located(name: str, column: int, text: str):
-    """Note on an error raised while typing where in the text it comes from."""
+    # try/except rather than a context manager: this runs once per operation of every new expression
     try:
-        yield
+        if template[0] == "reduce":
+            _, name, column, _, axis, keepdims, dtype = template
+            return builder.reduce(name, args[0], axis, keepdims, dtype)
+        _, op, column, _, python = template
+        return builder.apply(op, *args, python=python)
     except (TypeError, ValueError, ArithmeticError) as exc:
-        if not getattr(exc, "_fusenum_located", False):
-            note = f"in {name}() at column {column} of {excerpt(text, column)}"
-            if hasattr(exc, "add_note"):
-                exc.add_note(note)
-            else:  # Python 3.10: PEP 678's attribute, which 3.10's traceback does not print
-                exc.__notes__ = [*getattr(exc, "__notes__", ()), note]
-            exc._fusenum_located = True
+        _locate(exc, name if template[0] == "reduce" else op.name, column, text)
         raise
+
+
+def _locate(exc: BaseException, name: str, column: int, text: str) -> None:
+    """Note on an error raised while typing where in the text it comes from."""
+    if not getattr(exc, "_fusenum_located", False):
+        note = f"in {name}() at column {column} of {excerpt(text, column)}"
+        if hasattr(exc, "add_note"):
+            exc.add_note(note)
+        else:  # Python 3.10: PEP 678's attribute, which 3.10's traceback does not print
+            exc.__notes__ = [*getattr(exc, "__notes__", ()), note]
+        exc._fusenum_located = True

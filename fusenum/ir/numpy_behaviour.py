@@ -25,8 +25,13 @@ def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
 def _float_probe(dtype: np.dtype) -> np.ndarray:
     """Values on which ``pow`` and its shortcuts (square, reciprocal, sqrt) disagree somewhere:
     signed zeros and infinities (sqrt's -0.0 and -inf) and many ordinary numbers."""
-    rng = np.random.default_rng(20260)
-    ordinary = rng.standard_normal(4000) * np.exp(rng.uniform(-30, 30, 4000))
+    # Signed numbers spread over 2**-44 .. 2**44, from a fixed integer hash: numpy.random would
+    # cost its import (~8 ms) in processes that never use it.
+    k = np.arange(1, 4001, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+    mantissa = 1.0 + (k >> np.uint64(12)).astype(np.float64) * 2.0 ** -52
+    exponent = (k % np.uint64(89)).astype(np.int64) - 44
+    sign = np.where(k & np.uint64(1 << 11), -1.0, 1.0)
+    ordinary = sign * np.ldexp(mantissa, exponent)
     special = [-0.0, 0.0, -np.inf, np.inf, np.nan, -1.0, 1.0, 3.0, -2.5]
     with np.errstate(all="ignore"):
         return np.concatenate([special, ordinary]).astype(dtype)

@@ -15,8 +15,9 @@ cannot be created or written; either way fusenum warns once
 
 **Key.** An entry is named by a SHA-256 digest (:func:`key`) of everything that
 decides its machine code: the entry format, a digest of fusenum's own code
-generator (every source file of :mod:`fusenum.codegen` and :mod:`fusenum.ir`, so
-an edited lowering rule never meets code compiled before the edit), the target
+generator (the path, size and modification time of every source file of
+:mod:`fusenum.codegen` and :mod:`fusenum.ir`, so an edited lowering rule never
+meets code compiled before the edit), the target
 and machine (:func:`fusenum.codegen.target.identity`: SIMD level, CPU name and
 features, LLVM, llvmlite and C library versions), the codegen settings (SIMD
 level, vector-math mode) and the kernel spec's canonical text
@@ -42,7 +43,7 @@ import threading
 import time
 from functools import lru_cache
 from pathlib import Path
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 from .. import codegen, ir
 from ..codegen.target import Target, identity
@@ -230,22 +231,35 @@ def _refuse(path: Path, problem: str) -> None:
 
 
 # ---- entries ----------------------------------------------------------------------------------
-def _sha256(data: bytes = b"") -> "hashlib._Hash":
-    """A SHA-256 hash of ``data`` (hashlib is imported at the first use, not by ``import fusenum``)."""
-    import hashlib
-    return hashlib.sha256(data)
+def sha256(data: bytes = b"") -> "hashlib._Hash":
+    """A SHA-256 hash of ``data``."""
+    return _sha256_type()(data)
+
+
+@lru_cache(maxsize=None)
+def _sha256_type() -> Callable:
+    """CPython's own SHA-256 module where there is one (as ``random`` does): hashlib loads
+    OpenSSL, ~2.8 ms of a process's first kernel call, against ~0.2 ms."""
+    try:
+        from _sha2 import sha256 as made  # CPython 3.12 on
+    except ImportError:
+        try:
+            from _sha256 import sha256 as made  # up to 3.11
+        except ImportError:
+            from hashlib import sha256 as made
+    return made
 
 
 @lru_cache(maxsize=None)
 def _sources_digest() -> bytes:
-    """SHA-256 of every source file of the code generator and the IR (once per process: ~0.6 ms)."""
-    digest = _sha256()
+    """A digest of the path, size and modification time of every source file of the code
+    generator and the IR, as Python's bytecode cache checks a source (once per process: ~0.1 ms;
+    hashing their text took ~3 ms, most of a warm process's first kernel call)."""
+    digest = sha256()
     for package in (codegen, ir):
         for relative, path in sorted(_sources(os.path.dirname(package.__file__))):
-            with open(path, "rb") as file:
-                text = file.read()
-            digest.update(f"{package.__name__}/{relative}\0".encode())
-            digest.update(text + b"\0")
+            status = os.stat(path)
+            digest.update(f"{package.__name__}/{relative}\0{status.st_size}\0{status.st_mtime_ns}\0".encode())
     return digest.digest()
 
 
@@ -266,7 +280,7 @@ def _sources(root: str, prefix: str = "") -> list[tuple[str, str]]:
 @lru_cache(maxsize=None)
 def _key_prefix(target: Target) -> "hashlib._Hash":
     """The digest state after everything but the description (computed once per target)."""
-    digest = _sha256(f"fusenum object code, format {FORMAT_VERSION}\0".encode())
+    digest = sha256(f"fusenum object code, format {FORMAT_VERSION}\0".encode())
     digest.update(_sources_digest())
     digest.update(identity(target).encode() + b"\0")
     # Kernels follow the installed NumPy where its versions differ (power and clip loops).
@@ -295,7 +309,7 @@ def _unpack(data: bytes, digest: bytes) -> bytes | None:
     payload = data[HEADER.size:]
     if (magic, version, stored_key, length) != (MAGIC, FORMAT_VERSION, digest, len(payload)):
         return None
-    return payload if _sha256(payload).digest() == checksum else None
+    return payload if sha256(payload).digest() == checksum else None
 
 
 def load(digest: bytes, suffix: str = SUFFIX) -> bytes | None:
@@ -332,7 +346,7 @@ def store(digest: bytes, object_code: bytes, suffix: str = SUFFIX) -> None:
     """Keep ``object_code`` under ``digest`` (atomically; a failure warns once and stops the cache).
     Only entries of the default ``suffix`` count towards the size limit and are evicted (a
     :mod:`.host_record` is a few hundred bytes per machine)."""
-    checksum = _sha256(object_code).digest()
+    checksum = sha256(object_code).digest()
     header = HEADER.pack(MAGIC, FORMAT_VERSION, digest, len(object_code), checksum)
     for attempt in range(2):
         directory = _directory()

@@ -27,6 +27,7 @@ Not done: a large call runs on the calling thread only (the thread pool is not u
 """
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 import numpy as np
@@ -163,11 +164,16 @@ def _numpy_casts_alike(source: np.dtype, target: np.dtype) -> bool:
 
 def _loop_gives(ufunc: np.ufunc, node: Node) -> bool:
     """Whether NumPy's loop for the node's argument dtypes yields the node's dtype."""
+    return _loop_yields(ufunc, tuple(a.dtype for a in node.args), node.dtype)
+
+
+@functools.lru_cache(maxsize=4096)
+def _loop_yields(ufunc: np.ufunc, arguments: tuple[np.dtype, ...], dtype: np.dtype) -> bool:
     try:
-        resolved = ufunc.resolve_dtypes(tuple(a.dtype for a in node.args) + (None,) * ufunc.nout)
+        resolved = ufunc.resolve_dtypes(arguments + (None,) * ufunc.nout)
     except (TypeError, ValueError):
         return False
-    return resolved[-1] == node.dtype and resolved[:-1] == tuple(a.dtype for a in node.args)
+    return resolved[-1] == dtype and resolved[:-1] == arguments
 
 
 def _ufunc_step(ufunc: np.ufunc) -> Callable:

@@ -398,6 +398,7 @@ def load_or_compile(description: str, target: Target, module_text: Callable[[boo
         compiled = _load_linked(digest, names)
         if compiled is not None:
             return compiled, "disk", True
+
     def build(quick: bool = False) -> jit.Compiled:
         if quick:
             object_code = jit.compile_object(module_text(True), target, quick=True)
@@ -412,6 +413,14 @@ def load_or_compile(description: str, target: Target, module_text: Callable[[boo
         return build(), "compiled", digest is not None
     later.append(build)
     return build(quick=True), "compiled", digest is not None
+
+
+def load_stored(description: str, target: Target, names: list[str]) -> jit.Compiled | None:
+    """:func:`load_or_compile`'s code from the disk cache only, or None (nothing stored, or no
+    disk cache)."""
+    if not disk_cache.usable():
+        return None
+    return _load_linked(disk_cache.key(description, target), names)
 
 
 def _load_linked(digest: str, names: list[str]) -> jit.Compiled | None:

@@ -193,13 +193,8 @@ class _PythonPool:
 class _NativePool:
     """The JIT-compiled pthread pool (compiled on first use)."""
 
-    def __init__(self):
-        from ..codegen import target
-        from .kernels import load_or_compile
-
-        # The generator (pool.module_text) is imported only if the disk cache has no pool.
-        self.compiled, _, _ = load_or_compile("thread pool", target.make_target("scalar"),
-                                              lambda quick: pool.module_text(), pool_abi.SYMBOLS)
+    def __init__(self, compiled):
+        self.compiled = compiled
         addresses = self.compiled.addresses
         self.run = pool_abi.RUN_CTYPE(addresses["fusenum_pool_run"])
         control = {name: pool_abi.CONTROL_CTYPE(addresses[f"fusenum_pool_{name}"])
@@ -239,14 +234,45 @@ def _native() -> _NativePool | None:
         with _native_lock:
             if not _native_state["requested"]:
                 _native_state["requested"] = True
+                if _load_native_pool():
+                    return _native_pool
                 background.submit(_make_native_pool)
     return None
 
 
+_POOL_DESCRIPTION = "thread pool"
+
+
+def _load_native_pool() -> bool:
+    """Make the native pool from the disk cache now if that needs no LLVM (~0.3 ms: Python
+    threads serving meanwhile would contend for the GIL with the background thread); whether
+    it is made. Called with ``_native_lock`` held."""
+    global _native_pool
+    from ..codegen import target
+    from .kernels import load_stored
+
+    if not target.host_described():
+        return False
+    try:
+        compiled = load_stored(_POOL_DESCRIPTION, target.make_target("scalar"), pool_abi.SYMBOLS)
+        if compiled is None:
+            return False
+        _native_pool = _NativePool(compiled)
+    except Exception:  # the background thread tries again, and reports what fails
+        return False
+    return True
+
+
 def _make_native_pool() -> None:
     global _native_pool
+    from ..codegen import target
+    from .kernels import load_or_compile
+
     try:
-        made = _NativePool()
+        # The generator (pool.module_text) is imported only if the disk cache has no pool.
+        compiled, _, _ = load_or_compile(_POOL_DESCRIPTION, target.make_target("scalar"),
+                                         lambda quick: pool.module_text(), pool_abi.SYMBOLS)
+        made = _NativePool(compiled)
     except Exception as exc:  # Python threads serve instead; said once
         _native_state["failure"] = exc
         warnings.warn(f"fusenum: the native thread pool could not be made ({exc!r}); "

@@ -203,6 +203,22 @@ def test_native_pool_after_its_workers_fall_asleep(monkeypatch):
 
 
 @pytest.mark.skipif(not fusenum.codegen.pool.supported(), reason="native pool needs Linux x86-64")
+def test_a_native_pool_in_the_disk_cache_is_made_at_once_by_the_call_that_needs_it(monkeypatch, tmp_path):
+    """No background job and no Python threads: loading the stored pool costs no LLVM."""
+    previous = fusenum.set_disk_cache(True, tmp_path)
+    try:
+        monkeypatch.setattr(parallel, "_native_pool", None)
+        monkeypatch.setattr(parallel, "_native_state", {"requested": False, "failure": None})
+        assert parallel.wait_for_native_pool()  # made, and stored in this directory
+        monkeypatch.setattr(parallel, "_native_pool", None)
+        monkeypatch.setattr(parallel, "_native_state", {"requested": False, "failure": None})
+        monkeypatch.setattr(parallel.background, "submit", lambda job: pytest.fail("a background job"))
+        monkeypatch.setattr(parallel._PythonPool, "run", lambda *args: pytest.fail("Python threads ran"))
+        assert parallel._native() is not None
+    finally:
+        fusenum.set_disk_cache(*previous)
+
+
 def test_the_native_pool_is_made_in_the_background_and_python_threads_serve_meanwhile(monkeypatch):
     """A big call never waits for the native pool: it runs on Python threads while the background
     thread makes the pool; a pool that cannot be made leaves Python threads serving, with one warning."""
@@ -210,7 +226,8 @@ def test_the_native_pool_is_made_in_the_background_and_python_threads_serve_mean
     monkeypatch.setattr(parallel, "_native_pool", None)
     monkeypatch.setattr(parallel, "_native_state", {"requested": False, "failure": None})
     made = []
-    monkeypatch.setattr(parallel, "_NativePool", lambda: made.append("pool") or (_ for _ in ()).throw(
+    monkeypatch.setattr(parallel, "_load_native_pool", lambda: False)  # the disk cache has no pool
+    monkeypatch.setattr(parallel, "_NativePool", lambda compiled: made.append("pool") or (_ for _ in ()).throw(
         fusenum.errors.CompileError("no LLVM today")))
     previous = fusenum.set_num_threads(2)
     try:

@@ -23,7 +23,8 @@ from fusenum.runtime.plan import work_per_element  # noqa: E402
 
 from benchmarks.compare import best_times  # noqa: E402
 
-EXPRESSIONS = ["a+b*c", "((.25*a+.75)*a-1.5)*a-2", "a/b + c/a"]
+EXPRESSIONS = ["a+b*c", "((.25*a+.75)*a-1.5)*a-2", "a/b + c/a", "sin(a)**2+cos(b)**2", "exp(a)*log(b)",
+               "tanh(a)", "arctan2(a, b)"]
 SIZES = [2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000]
 
 

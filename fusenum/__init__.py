@@ -36,7 +36,7 @@ from .frontend import LazyArray, evaluate, explain, lazy
 from .runtime import (CacheInfo, DiskCache, cache_info, clear_cache, clear_disk_cache, get_disk_cache,
                       get_num_threads, get_tiering, set_disk_cache, set_num_threads, set_tiering)
 
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = [
     "evaluate", "explain", "lazy", "LazyArray", "get_num_threads", "set_num_threads", "cache_info", "clear_cache",

@@ -182,11 +182,14 @@ def compile_kernel(module_text: str, symbols, target: Target) -> Compiled:
     return link(compile_object(module_text, target), symbols)
 
 
-def link(object_code: bytes, symbols) -> Compiled:
+def link(object_code: bytes, symbols, jit: bool = True) -> Compiled | None:
     """Load object code into executable memory and resolve ``symbols`` (a name or a list of
-    names): by :mod:`.loader` (no LLVM needed) where it can, else by the JIT."""
+    names): by :mod:`.loader` (no LLVM needed) where it can, else by the JIT (``jit`` False:
+    None instead)."""
     symbols = [symbols] if isinstance(symbols, str) else list(symbols)
     tracker = loader.load(object_code, symbols)
+    if tracker is None and not jit:
+        return None
     if tracker is None:
         try:
             tracker = link_with_jit(object_code, symbols)

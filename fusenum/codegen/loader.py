@@ -32,7 +32,9 @@ _ET_REL, _EM_X86_64 = 1, 62
 _SHT_PROGBITS, _SHT_SYMTAB, _SHT_RELA, _SHT_NOBITS, _SHT_REL = 1, 2, 4, 8, 9
 # Unwind tables: not loaded (ORC registers them for C++ exceptions; nothing unwinds through a kernel).
 _SHT_X86_64_UNWIND = 0x70000001
-_SHF_WRITE, _SHF_ALLOC, _SHF_EXECINSTR, _SHF_INFO_LINK = 1, 2, 4, 0x40
+_SHF_WRITE, _SHF_ALLOC, _SHF_EXECINSTR, _SHF_INFO_LINK, _SHF_TLS = 1, 2, 4, 0x40, 0x400
+# Writable sections of constructors and destructors (the INIT_ARRAY kinds are refused by kind).
+_CONSTRUCTORS = (".ctors", ".dtors")
 # REL, RELR and LLVM's compact CREL: relocation sections this loader does not read.
 _OTHER_RELOCATIONS = (_SHT_REL, 19, 0x40000014)
 _SHN_UNDEF, _SHN_LORESERVE, _SHN_ABS = 0, 0xFF00, 0xFFF1
@@ -195,6 +197,10 @@ def _parse(object_code: bytes) -> tuple | None:
     if layout is None:
         return None
     places, code_end, data_end, writable = layout
+    names_offset = sections[header[13]][4] if 0 < header[13] < section_count else None
+    if writable and (names_offset is None or any(
+            _name(object_code, names_offset, sections[index][0]).startswith(_CONSTRUCTORS) for index in writable)):
+        return None  # constructor tables: nothing here would run them
     loaded = {*places, *writable}
     symbols_table = _symbol_table(object_code, sections, loaded)
     if symbols_table is None:
@@ -219,7 +225,7 @@ def _layout(sections: list[tuple]) -> tuple[dict[int, int], int, int, list[int]]
         kind, flags, align = section[1], section[2], section[8]
         if kind in (_SHT_REL, _SHT_X86_64_UNWIND) or not flags & _SHF_ALLOC:
             continue
-        if align > _PAGE or flags & _SHF_EXECINSTR and flags & _SHF_WRITE:
+        if align > _PAGE or flags & _SHF_EXECINSTR and flags & _SHF_WRITE or flags & _SHF_TLS:
             return None  # (an alignment beyond a page's is not the pages' either)
         if flags & _SHF_WRITE and kind in (_SHT_PROGBITS, _SHT_NOBITS):
             writable.append(index)

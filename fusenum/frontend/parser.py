@@ -319,14 +319,18 @@ def _arguments(template: tuple) -> tuple:
 
 def _apply_template(template: tuple, builder: Builder, args: list[Operand], text: str) -> Operand:
     # try/except rather than a context manager: this runs once per operation of every new expression
-    try:
-        if template[0] == "reduce":
-            _, name, column, _, axis, keepdims, dtype = template
+    if template[0] == "reduce":
+        _, name, column, _, axis, keepdims, dtype = template
+        try:
             return builder.reduce(name, args[0], axis, keepdims, dtype)
-        _, op, column, _, python = template
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            _locate(exc, name, column, text)
+            raise
+    _, op, column, _, python = template
+    try:
         return builder.apply(op, *args, python=python)
     except (TypeError, ValueError, ArithmeticError) as exc:
-        _locate(exc, name if template[0] == "reduce" else op.name, column, text)
+        _locate(exc, op.name, column, text)
         raise
 
 

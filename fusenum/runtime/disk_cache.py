@@ -15,9 +15,10 @@ cannot be created or written; either way fusenum warns once
 
 **Key.** An entry is named by a SHA-256 digest (:func:`key`) of everything that
 decides its machine code: the entry format, a digest of fusenum's own code
-generator (the path, size and modification time of every source file of
-:mod:`fusenum.codegen` and :mod:`fusenum.ir`, so an edited lowering rule never
-meets code compiled before the edit), the target
+generator (fusenum's version, and the path, size and modification time of every
+source file of :mod:`fusenum.codegen` and :mod:`fusenum.ir`, or their text where
+the times are not the files' own, so an edited lowering rule never meets code
+compiled before the edit), the target
 and machine (:func:`fusenum.codegen.target.identity`: SIMD level, CPU name and
 features, LLVM, llvmlite and C library versions), the codegen settings (SIMD
 level, vector-math mode) and the kernel spec's canonical text
@@ -46,6 +47,7 @@ from pathlib import Path
 from typing import Callable, NamedTuple
 
 from .. import codegen, ir
+from ..version import __version__
 from ..codegen.target import Target, identity
 from ..ir import numpy_behaviour
 from ..errors import ConfigurationError, DiskCacheWarning, warn
@@ -250,16 +252,30 @@ def _sha256_type() -> Callable:
     return made
 
 
+#: Modification times from before this (1981) are not a file's own: Nix gives every file 1.
+_EARLIEST_OWN_MTIME_NS = 347_155_200 * 10**9
+
+
 @lru_cache(maxsize=None)
 def _sources_digest() -> bytes:
-    """A digest of the path, size and modification time of every source file of the code
-    generator and the IR, as Python's bytecode cache checks a source (once per process: ~0.1 ms;
-    hashing their text took ~3 ms, most of a warm process's first kernel call)."""
-    digest = sha256()
-    for package in (codegen, ir):
-        for relative, path in sorted(_sources(os.path.dirname(package.__file__))):
-            status = os.stat(path)
-            digest.update(f"{package.__name__}/{relative}\0{status.st_size}\0{status.st_mtime_ns}\0".encode())
+    """A digest of fusenum's version and of every source file of the code generator and the IR:
+    its path in the package, size and modification time, as Python's bytecode cache checks a
+    source (~0.1 ms once per process; hashing their text takes ~3 ms, most of a warm process's
+    first kernel call). Where the times are not the files' own (all equal, as reproducible builds
+    and some packagers set them, or from before 1981), their text is hashed instead: an edit
+    that kept the size would otherwise keep the key."""
+    files = [(f"{package.__name__}/{relative}", path) for package in (codegen, ir)
+             for relative, path in sorted(_sources(os.path.dirname(package.__file__)))]
+    stats = [os.stat(path) for _, path in files]
+    times = {status.st_mtime_ns for status in stats}
+    by_text = len(times) == 1 or min(times) < _EARLIEST_OWN_MTIME_NS
+    digest = sha256(f"fusenum {__version__}\0".encode())
+    for (name, path), status in zip(files, stats):
+        if by_text:
+            with open(path, "rb") as file:
+                digest.update(f"{name}\0".encode() + file.read() + b"\0")
+        else:
+            digest.update(f"{name}\0{status.st_size}\0{status.st_mtime_ns}\0".encode())
     return digest.digest()
 
 

@@ -416,30 +416,30 @@ def load_or_compile(description: str, target: Target, module_text: Callable[[boo
 
 
 def load_stored(description: str, target: Target, names: list[str]) -> jit.Compiled | None:
-    """:func:`load_or_compile`'s code from the disk cache only, or None (nothing stored, or no
-    disk cache)."""
+    """:func:`load_or_compile`'s code from the disk cache, if it is there and links without LLVM
+    (:mod:`fusenum.codegen.loader`); else None."""
     if not disk_cache.usable():
         return None
-    return _load_linked(disk_cache.key(description, target), names)
+    return _load_linked(disk_cache.key(description, target), names, with_jit=False)
 
 
-def _load_linked(digest: str, names: list[str]) -> jit.Compiled | None:
+def _load_linked(digest: str, names: list[str], with_jit: bool = True) -> jit.Compiled | None:
     """The code stored under ``digest`` in the disk cache, linked; None if there is none (or it
-    cannot be linked, when it is discarded)."""
+    cannot be linked, when it is discarded; or, ``with_jit`` False, it needs LLVM's JIT)."""
     object_code = disk_cache.load(digest)
     if object_code is None:
         return None
     libraries.load_for(object_code)  # what code compiled by another process may call
     try:
-        return _link(object_code, names)
+        return _link(object_code, names, with_jit)
     except RuntimeError:  # e.g. a library symbol this process cannot resolve
         disk_cache.discard(digest)
         return None
 
 
-def _link(object_code: bytes, names: list[str]) -> jit.Compiled:
+def _link(object_code: bytes, names: list[str], with_jit: bool = True) -> jit.Compiled | None:
     with _link_lock:
-        return jit.link(object_code, names)
+        return jit.link(object_code, names, with_jit)
 
 
 def cached(spec: KernelSpec) -> Kernel | None:

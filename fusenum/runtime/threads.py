@@ -199,9 +199,12 @@ class _NativePool:
         self.run = pool_abi.RUN_CTYPE(addresses["fusenum_pool_run"])
         control = {name: pool_abi.CONTROL_CTYPE(addresses[f"fusenum_pool_{name}"])
                    for name in ("acquire", "release", "reset")}
-        # A fork while another thread uses the pool would leave the child a held lock.
-        os.register_at_fork(before=control["acquire"], after_in_parent=control["release"],
-                            after_in_child=control["reset"])
+        # A fork while another thread uses the pool would leave the child a held lock. The handlers
+        # (never unregistered) hold the pool, so its code is never unmapped under them, nor under
+        # its worker threads, even if the pool is dropped (as tests that make one of their own do).
+        os.register_at_fork(before=lambda pool=self: pool.control["acquire"](),
+                            after_in_parent=lambda pool=self: pool.control["release"](),
+                            after_in_child=lambda pool=self: pool.control["reset"]())
         self.control = control
 
 
@@ -225,42 +228,49 @@ if hasattr(os, "register_at_fork"):
 
 def _native() -> _NativePool | None:
     """The native pool, or None: Python threads serve where it is unsupported or turned off, and
-    while it is being made. The first call that could use it has it made on the background thread
-    (:mod:`.background`; from the disk cache, or compiled, ~40 ms): a big call waiting for it ran
-    that long on one thread, and the compile held the GIL against an interpreted call meanwhile."""
+    while it is being made. The first call that could use it loads it from the disk cache if that
+    needs no LLVM (~0.3 ms; Python threads serving meanwhile would contend for the GIL with the
+    background thread); else it is made on the background thread (:mod:`.background`; compiled,
+    ~40 ms: a big call waiting for it ran that long on one thread, and the compile held the GIL
+    against an interpreted call meanwhile)."""
+    global _native_pool
     if _native_pool is not None and USE_NATIVE_POOL:
         return _native_pool
-    if USE_NATIVE_POOL and pool_abi.supported() and _native_state["failure"] is None:
+    if not (USE_NATIVE_POOL and pool_abi.supported() and _native_state["failure"] is None):
+        return None
+    with _native_lock:
+        if _native_state["requested"]:
+            return None
+        _native_state["requested"] = True
+    # Loaded with no lock held: a fork meanwhile must not leave the child a held lock.
+    loaded = None
+    try:
+        loaded = _load_native_pool()
+    finally:  # (even on Ctrl-C, the pool is made, here or in the background)
         with _native_lock:
-            if not _native_state["requested"]:
-                _native_state["requested"] = True
-                if _load_native_pool():
-                    return _native_pool
+            if loaded is not None and _native_pool is None:
+                _native_pool = loaded
+            elif loaded is None:
                 background.submit(_make_native_pool)
-    return None
+    return _native_pool if loaded is not None else None
 
 
 _POOL_DESCRIPTION = "thread pool"
 
 
-def _load_native_pool() -> bool:
-    """Make the native pool from the disk cache now if that needs no LLVM (~0.3 ms: Python
-    threads serving meanwhile would contend for the GIL with the background thread); whether
-    it is made. Called with ``_native_lock`` held."""
-    global _native_pool
+def _load_native_pool() -> _NativePool | None:
+    """The native pool from the disk cache, if that needs no LLVM (the host is described, and the
+    loader links it); else None."""
     from ..codegen import target
     from .kernels import load_stored
 
     if not target.host_described():
-        return False
+        return None
     try:
         compiled = load_stored(_POOL_DESCRIPTION, target.make_target("scalar"), pool_abi.SYMBOLS)
-        if compiled is None:
-            return False
-        _native_pool = _NativePool(compiled)
+        return None if compiled is None else _NativePool(compiled)
     except Exception:  # the background thread tries again, and reports what fails
-        return False
-    return True
+        return None
 
 
 def _make_native_pool() -> None:

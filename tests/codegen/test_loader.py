@@ -139,11 +139,27 @@ def test_writable_data_and_zeroed_data_load_into_their_own_writable_pages():
     assert ctypes.CFUNCTYPE(ctypes.c_int64)(other["bump"])() == 6001 and bump() == 9004
 
 
+# A constructor table (.ctors, writable data): the loader runs no constructors, so it refuses it.
+_CONSTRUCTORS = """
+@counter = global i64 0
+define void @init() {
+  store i64 7, ptr @counter
+  ret void
+}
+define i64 @f() {
+  %c = load i64, ptr @counter
+  ret i64 %c
+}
+@llvm.global_ctors = appending global [1 x { i32, ptr, ptr }] [{ i32, ptr, ptr } { i32 65535, ptr @init, ptr null }]
+"""
+
+
 @pytest.mark.parametrize("damage", ["not elf", "another machine", "32-bit", "truncated", "writable code",
+                                    "constructors",
                                     "REL relocations", "compact relocations", "unknown relocation",
                                     "alignment beyond a page", "relocations for another symbol table"])
 def test_objects_it_does_not_handle_go_to_the_jit(damage):
-    code = bytearray(_object())
+    code = bytearray(_object(_CONSTRUCTORS if damage == "constructors" else _MODULE))
     if damage == "not elf":
         code[:4] = b"\x7fBAD"
     elif damage == "another machine":

@@ -310,6 +310,40 @@ def test_the_key_is_the_same_in_every_process():
     assert len(keys) == 1
 
 
+def _sources_digest_of(monkeypatch, files: dict) -> bytes:
+    """The code generator's digest were its sources ``files`` (name -> path)."""
+    monkeypatch.setattr(disk_cache, "_sources", lambda root: sorted(files.items()) if "codegen" in root else [])
+    disk_cache._sources_digest.cache_clear()
+    try:
+        return disk_cache._sources_digest()
+    finally:
+        disk_cache._sources_digest.cache_clear()
+
+
+@pytest.mark.parametrize("times", ["the files' own", "all equal", "from 1970"])
+def test_an_edited_source_changes_the_key(monkeypatch, tmp_path, times):
+    """An edit changes a file's modification time, unless its times are set for it (reproducible
+    builds, packagers): then the text decides, so a same-size edit still changes the key."""
+    files = {name: str(tmp_path / name) for name in ("rules.py", "emit.py")}
+    stamps = {"the files' own": (1_700_000_000, 1_700_000_500), "all equal": (1_700_000_000,) * 2,
+              "from 1970": (1, 2)}[times]
+
+    def write(text: str) -> bytes:
+        for (name, path), stamp in zip(sorted(files.items()), stamps):
+            with open(path, "w") as file:
+                file.write(text if name == "rules.py" else "x = 1\n")
+            os.utime(path, ns=(stamp * 10**9, stamp * 10**9))
+        return _sources_digest_of(monkeypatch, files)
+
+    before = write("less = '<'\n")
+    assert write("less = '<'\n") == before
+    edited = write("less = '>'\n")  # same size; the same times, as set for the files
+    assert (edited != before) == (times != "the files' own")
+    if times == "the files' own":  # an edit's new time
+        os.utime(files["rules.py"], ns=(stamps[0] * 10**9 + 1, stamps[0] * 10**9 + 1))
+        assert _sources_digest_of(monkeypatch, files) != edited
+
+
 def test_the_native_thread_pool_is_kept_on_disk_too(tmp_path):
     code = """
 import sys

@@ -168,6 +168,28 @@ def test_forked_child_computes_correctly(split_everything):
     assert os.waitstatus_to_exitcode(status) == 0
 
 
+@pytest.mark.skipif(not hasattr(os, "fork") or not parallel.pool_abi.supported(), reason="needs fork() and the pool")
+def test_a_dropped_native_pool_stays_mapped_for_its_fork_handlers(tmp_path):
+    """A pool made and dropped (as a test making its own does) left fork handlers calling into
+    unmapped code: the next fork() hung. In a fresh process, with a timeout."""
+    code = f"""
+import gc, os, fusenum
+from fusenum.runtime import threads as parallel
+fusenum.set_disk_cache(True, {str(tmp_path)!r})
+assert parallel.wait_for_native_pool()  # compiled and stored
+parallel._native_pool = None; parallel._native_state.update(requested=False, failure=None)
+assert parallel._native() is not None  # a second pool, loaded from the disk cache
+parallel._native_pool = None
+gc.collect()
+pid = os.fork()
+if pid == 0:
+    os._exit(0)
+print("forked", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.split() == ["forked", "0"], done.stderr
+
+
 def test_big_strided_call_after_a_small_contiguous_one(monkeypatch):
     for module in (plan, elementwise):
         monkeypatch.setattr(module, "STREAM_BYTES", 8 * 5000)  # 10000 float64 stream, 1000 do not
@@ -226,7 +248,7 @@ def test_the_native_pool_is_made_in_the_background_and_python_threads_serve_mean
     monkeypatch.setattr(parallel, "_native_pool", None)
     monkeypatch.setattr(parallel, "_native_state", {"requested": False, "failure": None})
     made = []
-    monkeypatch.setattr(parallel, "_load_native_pool", lambda: False)  # the disk cache has no pool
+    monkeypatch.setattr(parallel, "_load_native_pool", lambda: None)  # the disk cache has no pool
     monkeypatch.setattr(parallel, "_NativePool", lambda compiled: made.append("pool") or (_ for _ in ()).throw(
         fusenum.errors.CompileError("no LLVM today")))
     previous = fusenum.set_num_threads(2)

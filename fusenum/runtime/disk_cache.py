@@ -260,7 +260,7 @@ _EARLIEST_OWN_MTIME_NS = 347_155_200 * 10**9
 def _sources_digest() -> bytes:
     """A digest of fusenum's version and of every source file of the code generator and the IR:
     its path in the package, size and modification time, as Python's bytecode cache checks a
-    source (~0.1 ms once per process; hashing their text takes ~3 ms, most of a warm process's
+    source (0.1-0.7 ms once per process; hashing their text took ~3 ms, most of a warm process's
     first kernel call). Where the times are not the files' own (all equal, as reproducible builds
     and some packagers set them, or from before 1981), their text is hashed instead: an edit
     that kept the size would otherwise keep the key."""

@@ -301,13 +301,12 @@ def _fill(object_code: bytes, sections: list[tuple], places: dict[int, int], sym
           write_start: int) -> dict[str, int]:
     """Copy, relocate and protect the image at ``base`` (its pages from ``write_start`` on stay
     writable); the addresses of its defined symbols."""
-    image = bytearray(write_start)
-    for index, offset in places.items():
+    # Zero-filled sections are left out (the fresh pages are zeros already).
+    copied = [(index, offset) for index, offset in places.items() if sections[index][1] != _SHT_NOBITS]
+    image = bytearray(max([write_start] + [offset + sections[index][5] for index, offset in copied]))
+    for index, offset in copied:
         section = sections[index]
-        if section[1] != _SHT_NOBITS:  # (the fresh pages are zeros already)
-            if offset + section[5] > len(image):
-                image.extend(bytes(offset + section[5] - len(image)))
-            image[offset:offset + section[5]] = object_code[section[4]:section[4] + section[5]]
+        image[offset:offset + section[5]] = object_code[section[4]:section[4] + section[5]]
     got = base + got_offset
     values = []
     defined: dict[str, int] = {}

@@ -252,7 +252,7 @@ def _native() -> _NativePool | None:
                 _native_pool = loaded
             elif loaded is None:
                 background.submit(_make_native_pool)
-    return _native_pool if loaded is not None else None
+    return _native_pool
 
 
 _POOL_DESCRIPTION = "thread pool"

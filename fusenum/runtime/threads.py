@@ -32,6 +32,7 @@ import queue
 import struct
 import threading
 import warnings
+from typing import Callable
 
 from . import background
 from ..codegen import pool_abi
@@ -172,17 +173,21 @@ class _PythonPool:
                 results.put(exc)
 
     def run(self, function, ranges, operands, layout, threads: int) -> int:
-        """Run ``ranges`` on this thread and up to ``threads - 1`` workers (they share the queue)."""
+        """Run ``ranges`` on this thread and up to ``threads - 1`` workers (they share the queue);
+        returns once every range is done, raising the first exception (this thread's first)."""
         self.ensure(min(threads, len(ranges)) - 1)
         results: queue.SimpleQueue = queue.SimpleQueue()
         for start, stop in ranges[1:]:
             self.tasks.put((function, start, stop, operands, layout, results))
-        status = function(ranges[0][0], ranges[0][1], operands, layout)
         failure = None
+        try:
+            status = function(ranges[0][0], ranges[0][1], operands, layout)
+        except BaseException as exc:  # raised once the workers are done with the call's arrays
+            failure, status = exc, 0
         for _ in ranges[1:]:
             outcome = results.get()
             if isinstance(outcome, BaseException):
-                failure = outcome
+                failure = failure or outcome
             else:
                 status |= outcome
         if failure is not None:
@@ -331,6 +336,20 @@ def run(kernel, operands: tuple, layout, size: int, itemsize: int, threads: int,
 def _aligned(count: int, itemsize: int) -> int:
     step = max(1, CHUNK_ALIGNMENT_BYTES // max(1, itemsize))
     return max(step, count // step * step)
+
+
+def run_python(function: Callable[[int, int], None], ranges: list[tuple[int, int]], threads: int) -> None:
+    """Call ``function(start, stop)`` for each of ``ranges``: the first on this thread, the others
+    on up to ``threads - 1`` Python workers (for Python code whose heavy parts release the GIL, as
+    the interpreter's NumPy loops do). The first exception raised is raised here, once all are done."""
+    def task(start: int, stop: int, _operands, _layout) -> int:
+        function(start, stop)
+        return 0
+    if threads <= 1 or len(ranges) == 1:
+        for start, stop in ranges:
+            function(start, stop)
+        return
+    _python_pool.run(task, ranges, None, None, threads)
 
 
 def _run_once(kernel, operands: tuple, layout, begin: int, end: int, itemsize: int, threads: int,

@@ -21,9 +21,10 @@ machine whose disk cache is empty, every call (LLVM's start-up and the code gene
 would come first: a cold pandas ``df.eval`` of 1,000,000 rows took ~100 ms waiting against ~43 ms
 interpreted). The others wait for their kernel (a disk load, or a quick compile, as ``never``):
 
-* a big call: tier 0 would run it on one thread while the background compiler, loading LLVM and
-  the code generator, holds the GIL between its blocks (one ``2*a+3*b-c`` first call at
-  1,000,000 elements: 84 ms interpreted, 27 ms loading its kernel from the disk cache);
+* a big call: tier 0's threads would share the GIL with the background compiler, which holds it
+  between their blocks while it loads LLVM and the code generator (one ``2*a+3*b-c`` first call
+  at 1,000,000 elements, measured when tier 0 ran on one thread: 84 ms interpreted, 27 ms loading
+  its kernel from the disk cache);
 * an expression whose interpretation needs one-node kernels (a transcendental function, say):
   those need LLVM on the calling thread, and compiles of their own in an empty cache, so the
   fused kernel costs about as much; and a process that ends before the background compiler has

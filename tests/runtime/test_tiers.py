@@ -133,8 +133,9 @@ def test_complex_products_match_the_kernel_for_any_length(simd, dtype, text, sha
         assert_bits(expected, got)
 
 
-@given(cases(), st.sampled_from(DTYPES), st.booleans(), st.sampled_from(["K", "C", "F"]))
-def test_interpreter_writes_out_like_the_kernel(simd, case, out_dtype, swapped, order):
+def check_out_in_both_tiers(case, out_dtype: np.dtype, swapped: bool, order: str) -> None:
+    """``out=`` of ``out_dtype`` (byte-swapped if ``swapped``) laid out as ``order`` gets the same
+    bits in both tiers."""
     tree, values = case
     try:
         shape = np.broadcast_shapes(*(np.shape(v) for v in values.values()))
@@ -150,6 +151,11 @@ def test_interpreter_writes_out_like_the_kernel(simd, case, out_dtype, swapped, 
     expected, got = both_tiers(run)
     if expected is not None:
         assert_bits(expected, got)
+
+
+@given(cases(), st.sampled_from(DTYPES), st.booleans(), st.sampled_from(["K", "C", "F"]))
+def test_interpreter_writes_out_like_the_kernel(simd, case, out_dtype, swapped, order):
+    check_out_in_both_tiers(case, out_dtype, swapped, order)
 
 
 @pytest.mark.parametrize("size, queued_by", [(1001, 2), (tiering.START_NOW_ELEMENTS, 1)])

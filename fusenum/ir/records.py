@@ -31,7 +31,10 @@ def record(cls: T) -> T:
 
     def __init__(self, *args, **kwargs):
         if kwargs or len(args) != len(names):
-            args = _bind(cls.__qualname__, names, defaults, args, kwargs)
+            if not kwargs and required <= len(args) < len(names):  # the rest from the defaults
+                args += defaults[len(args) - required:]
+            else:
+                args = _bind(cls.__qualname__, names, defaults, args, kwargs)
         vars(self).update(zip(names, args))
         if post_init:
             self.__post_init__()

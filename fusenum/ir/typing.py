@@ -294,9 +294,9 @@ class Builder:
         if is_bytes(result.dtype):
             check_dtype(result.dtype, "the result")
         used = nodes.inputs(result)
-        renumbered = {node: nodes.input_slot(k, node.dtype) for k, node in enumerate(used)}
-        root = nodes.replace(result, renumbered)
-        return root, tuple(self.sources[node.attr] for node in used)
+        if any(node.attr != k for k, node in enumerate(used)):  # (else it is numbered so already)
+            result = nodes.replace(result, {node: nodes.input_slot(k, node.dtype) for k, node in enumerate(used)})
+        return result, tuple(self.sources[node.attr] for node in used)
 
     def _convert(self, operand: Operand, dtype: np.dtype, op: Op) -> Node:
         """``operand`` as a node of loop dtype ``dtype`` (NumPy's weak-scalar conversion)."""

@@ -43,7 +43,6 @@ import struct
 import threading
 import time
 from functools import lru_cache
-from pathlib import Path
 from typing import Callable, NamedTuple
 
 from .. import codegen, ir
@@ -111,7 +110,7 @@ class _State:
     """The settings and what is known of the directory. The environment's settings are read on
     first use, not at import: a dask worker applies its ``env=`` after its process has imported
     the user's script, and so fusenum; settings made by :func:`set_disk_cache` win."""
-    usable: Path | None = None  # the directory, once checked
+    usable: str | None = None  # the directory, once checked
     refused = False  # checked and unusable: memory only until reconfigured
     estimate: int | None = None  # bytes on disk at the last scan, plus this process's writes since
     held: bool | None = None  # whether the directory held an entry when first asked (:func:`holds_entries`)
@@ -169,14 +168,14 @@ def usable() -> bool:
     return _directory() is not None
 
 
-def _directory() -> Path | None:
+def _directory() -> str | None:
     if not state.enabled or state.refused:
         return None
     if state.usable is not None:
         return state.usable
     with _lock:
         if state.usable is None and not state.refused:
-            path = Path(state.directory or _default_directory())
+            path = str(state.directory or _default_directory())
             problem = _problem(path)
             if problem is None:
                 state.usable = path
@@ -201,11 +200,24 @@ def holds_entries() -> bool:
     return state.held
 
 
-def _problem(path: Path) -> str | None:
+def holds_nothing() -> bool:
+    """Whether the usable directory holds no entry (kernel or host record) right now: then there is
+    nothing to look up in it (a new machine, or a new ``FUSENUM_CACHE_DIR``). Stops at the first entry."""
+    directory = _directory()
+    if directory is None:
+        return True
+    try:
+        with os.scandir(directory) as listing:
+            return not any(entry.name.endswith((SUFFIX, HOST_SUFFIX)) for entry in listing)
+    except OSError:
+        return True
+
+
+def _problem(path: str) -> str | None:
     """Why ``path`` cannot hold the cache (creating it ``0700`` if missing), or None."""
     try:
         try:
-            path.mkdir(mode=0o700, parents=True)
+            os.makedirs(path, mode=0o700)
             os.chmod(path, 0o700)  # mkdir's mode is masked by the umask
         except FileExistsError:
             pass
@@ -226,7 +238,7 @@ def _problem(path: Path) -> str | None:
     return None
 
 
-def _refuse(path: Path, problem: str) -> None:
+def _refuse(path: str, problem: str) -> None:
     state.usable, state.refused = None, True
     warn(f"fusenum: not using the kernel cache directory {path}: it {problem}. "
          "Compiled kernels are kept in memory only.", DiskCacheWarning)
@@ -313,8 +325,8 @@ def key(description: str, target: Target) -> bytes:
     return digest.digest()
 
 
-def _path(directory: Path, digest: bytes, suffix: str = SUFFIX) -> Path:
-    return directory / (digest.hex() + suffix)
+def _path(directory: str, digest: bytes, suffix: str = SUFFIX) -> str:
+    return f"{directory}{os.sep}{digest.hex()}{suffix}"
 
 
 def _unpack(data: bytes, digest: bytes) -> bytes | None:
@@ -384,20 +396,20 @@ def store(digest: bytes, object_code: bytes, suffix: str = SUFFIX) -> None:
         return
 
 
-def _write(path: Path, data: bytes) -> None:
+def _write(path: str, data: bytes) -> None:
     """Write ``path`` atomically: a temporary file (mode 0600) in its directory, then a rename."""
     import tempfile  # only when something is written
-    handle, temporary = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+    handle, temporary = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=os.path.dirname(path))
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
         os.replace(temporary, path)
     except BaseException:
-        _remove(Path(temporary))
+        _remove(temporary)
         raise
 
 
-def _remove(path: Path) -> None:
+def _remove(path: str) -> None:
     try:
         os.unlink(path)
     except OSError:
@@ -405,7 +417,7 @@ def _remove(path: Path) -> None:
 
 
 # ---- size -------------------------------------------------------------------------------------
-def _entries(directory: Path) -> list[tuple[float, int, str]]:
+def _entries(directory: str) -> list[tuple[float, int, str]]:
     """``(mtime, size, path)`` of every entry, oldest first; stale temporary files are removed."""
     found = []
     now = time.time()
@@ -420,14 +432,14 @@ def _entries(directory: Path) -> list[tuple[float, int, str]]:
             continue
         if entry.name.startswith(TEMP_PREFIX):
             if now - info.st_mtime > STALE_TEMP_SECONDS:
-                _remove(Path(entry.path))
+                _remove(entry.path)
         elif entry.name.endswith(SUFFIX):
             found.append((info.st_mtime, info.st_size, entry.path))
     found.sort()
     return found
 
 
-def _account(directory: Path, written: int) -> None:
+def _account(directory: str, written: int) -> None:
     with _lock:
         if state.estimate is None:
             state.estimate = sum(size for _, size, _ in _entries(directory))
@@ -437,14 +449,14 @@ def _account(directory: Path, written: int) -> None:
             state.estimate = _evict(directory, int(state.max_bytes * LOW_WATER))
 
 
-def _evict(directory: Path, limit: int) -> int:
+def _evict(directory: str, limit: int) -> int:
     """Remove the least recently used entries until at most ``limit`` bytes remain; the total left."""
     entries = _entries(directory)
     total = sum(size for _, size, _ in entries)
     for _, size, path in entries:
         if total <= limit:
             break
-        _remove(Path(path))
+        _remove(path)
         total -= size
     return total
 
@@ -463,7 +475,13 @@ def clear_disk_cache() -> None:
         return
     with _lock:
         for _, _, path in _entries(directory):
-            _remove(Path(path))
-        for path in directory.glob("?" * 64 + HOST_SUFFIX):  # the digests' names only
+            _remove(path)
+        try:
+            with os.scandir(directory) as listing:
+                hosts = [entry.path for entry in listing  # the digests' names only
+                         if len(entry.name) == 64 + len(HOST_SUFFIX) and entry.name.endswith(HOST_SUFFIX)]
+        except OSError:
+            hosts = []
+        for path in hosts:
             _remove(path)
         state.estimate = 0

@@ -433,6 +433,28 @@ def test_a_new_process_loads_its_first_kernel_from_disk_without_loading_llvm(cac
     assert unrecorded == ["1", "0", "1", "0", "False", "True", "False"]  # interpreted, then loaded
 
 
+_EMPTY_DIRECTORY_CODE = """
+import numpy as np
+import fusenum
+from fusenum.codegen import target
+signatures = []
+signature = target.host_signature
+target.host_signature = lambda: signatures.append(1) or signature()
+a = np.arange(100.0)
+assert (fusenum.evaluate("a * 7 - 2") == a * 7 - 2).all()
+print(len(signatures))
+"""
+
+
+def test_a_first_call_in_an_empty_directory_skips_the_host_record(cache_dir):
+    """An empty directory holds no host record: the first call does not read the host's signature
+    (~2 ms: the CPU probe, llvmlite's files); with a record there it does, once."""
+    settings = {"FUSENUM_CACHE_DIR": str(cache_dir), "FUSENUM_TIERING": "auto"}
+    assert _run(_EMPTY_DIRECTORY_CODE, **settings).split() == ["0"]
+    _run(_FIRST_CALL_CODE, **settings)  # compiles: stores a kernel and the host's record
+    assert _run(_EMPTY_DIRECTORY_CODE, **settings).split() == ["1"]
+
+
 def test_a_damaged_host_record_is_removed_and_llvm_asked(cache_dir):
     settings = {"FUSENUM_SIMD": fusenum.get_simd(), "FUSENUM_VECTOR_MATH": codegen_settings.vector_math,
                 "FUSENUM_CACHE_DIR": str(cache_dir), "FUSENUM_TIERING": "never"}

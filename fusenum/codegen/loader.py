@@ -57,7 +57,8 @@ def _supported() -> bool:
             and sys.maxsize > 2**32)
 
 
-if _supported():
+_SUPPORTED = _supported()
+if _SUPPORTED:
     _libc = ctypes.CDLL(None, use_errno=True)
     _mmap, _mprotect, _munmap, _dlsym = _libc.mmap, _libc.mprotect, _libc.munmap, _libc.dlsym
     _mmap.argtypes, _mmap.restype = [c_void_p, c_size_t, c_int, c_int, c_int, c_long], c_void_p
@@ -78,7 +79,7 @@ def add_library(handle: int) -> None:
 def find_symbol(name: str) -> int | None:
     """The address of ``name`` in the process's global scope or a library added with
     :func:`add_library`, or None."""
-    if not _supported():
+    if not _SUPPORTED:
         return None
     encoded = name.encode()
     for handle in (None, *_libraries):
@@ -117,7 +118,7 @@ def load(object_code: bytes, symbols: list[str]) -> Image | None:
     """``object_code`` linked into new executable pages, with the addresses of ``symbols``; None
     if it is not an object this loader handles, or it calls a symbol the loader cannot find (link
     it through ORC, which reports what is wrong)."""
-    if not _supported():
+    if not _SUPPORTED:
         return None
     try:
         parsed = _parse(object_code)
@@ -168,7 +169,7 @@ def _map(size: int) -> int | None:
 def map_code(code: bytes) -> Image | None:
     """Position-independent machine code ``code`` in read + execute pages (its address is the
     image's ``base``); None where this loader does not work."""
-    if not _supported():
+    if not _SUPPORTED:
         return None
     size = -(-len(code) // _PAGE) * _PAGE
     base = _map(size)

@@ -57,6 +57,7 @@ from ..codegen import settings
 from ..codegen.spec import KernelSpec
 from ..codegen.target import llvm_ready
 from ..errors import ConfigurationError
+from ..ir.nodes import Node
 from .kernels import Kernel
 
 POLICIES = ("auto", "never", "always")
@@ -173,11 +174,12 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forked_child)
 
 
-def obtain(spec: KernelSpec, wait: bool = False, size: int = 0) -> Kernel | None:
+def obtain(spec: KernelSpec, root: Node | None = None, size: int = 0) -> Kernel | None:
     """The kernel for ``spec`` if the policy has this call run it, else None (tier 0 serves the call).
 
     ``never``: compiled now if need be. ``always``: None. ``auto``: from memory or the disk cache;
-    else compiled now if ``wait`` (:func:`waits_for_kernel`); else None, with the compile queued
+    else compiled now if a call of ``size`` elements computing ``root`` waits for its kernel
+    (:func:`waits_for_kernel`; never without ``root``); else None, with the compile queued
     for this call of ``size`` elements (:meth:`_Compiler.submit` decides when). None while the
     background compiler is making it; a stored error of an earlier background compile is raised.
     """
@@ -193,7 +195,7 @@ def obtain(spec: KernelSpec, wait: bool = False, size: int = 0) -> Kernel | None
         return None
     found = kernels.available(spec)
     if found is None:
-        if wait:
+        if root is not None and waits_for_kernel(root, size):  # (asked only now: it walks the IR)
             return kernels.kernel(spec)
         _compiler.submit(key, size)
     return found

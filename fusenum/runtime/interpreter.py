@@ -24,8 +24,9 @@ kernels (:mod:`fusenum.runtime.staging`, so its bits never depend on the tier); 
 elementwise expression may be interpreted.
 
 A call of :data:`LARGE_ELEMENTS` or more is shared between ``fusenum.get_num_threads()``
-threads (the Python workers of :mod:`.threads`): each walks a contiguous range of the iteration
-with its own copy of the iterator and its own buffers, in blocks of :data:`LARGE_BLOCK`. The
+threads (the Python workers of :mod:`.threads`): they take contiguous ranges of the iteration in
+turn, each walked with its own copy of the iterator and its own buffers, in blocks of
+:data:`LARGE_BLOCK`. The
 ufunc loops and one-node kernels release the GIL; the per-block Python work does not, hence the
 bigger blocks. Every element is computed by the same code whatever the split, so the bits do not
 depend on the thread count.
@@ -58,6 +59,8 @@ LARGE_ELEMENTS = 1 << 17
 #: threads wait for each other's GIL, slower than one thread; 32,768 ran 1.5-2.2x faster than one
 #: thread in blocks of 4,096, and one thread alone 1.1-1.7x faster.
 LARGE_BLOCK = 1 << 15
+#: Elements of a shared call's range at most (about 1-5 ms of work: how long a Ctrl-C may wait).
+MAX_RANGE_ELEMENTS = 1 << 20
 _FLAGS = ["external_loop", "buffered", "zerosize_ok"]
 # "ranged": each thread walks its own range of a copy; "delay_bufalloc": copies get buffers of their own.
 _SHARED_FLAGS = _FLAGS + ["ranged", "delay_bufalloc"]
@@ -110,7 +113,7 @@ class Program:
 
     def run(self, operands: list[np.ndarray], out: np.ndarray, threads: int = 1) -> None:
         """Fill ``out`` (non-empty; not overlapping the operands except element for element), on
-        this thread and up to ``threads - 1`` workers, each taking a contiguous share of blocks."""
+        this thread and up to ``threads - 1`` workers, taking contiguous ranges of blocks in turn."""
         if out.ndim == 0:  # nditer's blocks of 0-d operands are 0-d: make them one element long
             operands, out = [a.reshape(1) for a in operands], out.reshape(1)
         dtypes = [a.dtype.newbyteorder("=") for a in operands] + [out.dtype.newbyteorder("=")]
@@ -125,7 +128,10 @@ class Program:
         # Copies of an iterator whose buffers are not allocated yet: each gets its own on reset
         # (setting its range), and none writes a block it was not given back into ``out``.
         size = iterator.itersize
-        step = -(-size // (threads * block)) * block
+        # A few ranges per thread, taken in turn (one thread's slower blocks do not hold the others
+        # up), and short enough that a Ctrl-C, which waits for the ranges begun, is soon answered.
+        per_range = -(-size // (threads * threads_module.CHUNKS_PER_THREAD * block))
+        step = max(1, min(per_range, MAX_RANGE_ELEMENTS // block)) * block
         ranges = [(start, min(size, start + step)) for start in range(0, size, step)]
         shares = {start: iterator if k == 0 else iterator.copy() for k, (start, _) in enumerate(ranges)}
 

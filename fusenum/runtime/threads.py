@@ -184,15 +184,33 @@ class _PythonPool:
             status = function(ranges[0][0], ranges[0][1], operands, layout)
         except BaseException as exc:  # raised once the workers are done with the call's arrays
             failure, status = exc, 0
-        for _ in ranges[1:]:
-            outcome = results.get()
-            if isinstance(outcome, BaseException):
-                failure = failure or outcome
-            else:
-                status |= outcome
+        failure, outcomes = _collect(results, len(ranges) - 1, failure)
+        for outcome in outcomes:
+            status |= outcome
         if failure is not None:
             raise failure
         return status
+
+
+def _collect(results: queue.SimpleQueue, count: int, failure: BaseException | None,
+             interrupted: Callable[[], None] | None = None) -> tuple[BaseException | None, list]:
+    """The ``count`` outcomes the workers put in ``results``, and the first failure (``failure``,
+    else a worker's exception, else a Ctrl-C that came while waiting: the wait goes on, so that no
+    worker still writes into the call's arrays once it has returned; ``interrupted()`` is then
+    called, to tell the workers to stop early)."""
+    outcomes = []
+    while len(outcomes) < count:
+        try:
+            outcome = results.get()
+        except BaseException as exc:  # KeyboardInterrupt: raised once the workers are done
+            failure = failure or exc
+            if interrupted is not None:
+                interrupted()
+            continue
+        if isinstance(outcome, BaseException):
+            failure = failure or outcome
+        outcomes.append(0 if isinstance(outcome, BaseException) else outcome)
+    return failure, outcomes
 
 
 class _NativePool:
@@ -339,17 +357,49 @@ def _aligned(count: int, itemsize: int) -> int:
 
 
 def run_python(function: Callable[[int, int], None], ranges: list[tuple[int, int]], threads: int) -> None:
-    """Call ``function(start, stop)`` for each of ``ranges``: the first on this thread, the others
-    on up to ``threads - 1`` Python workers (for Python code whose heavy parts release the GIL, as
-    the interpreter's NumPy loops do). The first exception raised is raised here, once all are done."""
-    def task(start: int, stop: int, _operands, _layout) -> int:
-        function(start, stop)
-        return 0
+    """Call ``function(start, stop)`` for each of ``ranges``, on this thread and up to ``threads -
+    1`` Python workers, each taking the next range nobody has taken (for Python code whose heavy
+    parts release the GIL, as the interpreter's NumPy loops do). After an exception (or a Ctrl-C)
+    no range is begun; it is raised here (this thread's first) once no range is being computed."""
     if threads <= 1 or len(ranges) == 1:
         for start, stop in ranges:
             function(start, stop)
         return
-    _python_pool.run(task, ranges, None, None, threads)
+    lock = threading.Lock()
+    state = {"next": 0, "stop": False}
+
+    def stop() -> None:
+        state["stop"] = True
+
+    def work(*_) -> int:
+        while True:
+            with lock:
+                if state["stop"] or state["next"] == len(ranges):
+                    return 0
+                start, end = ranges[state["next"]]
+                state["next"] += 1
+            try:
+                function(start, end)
+            except BaseException:
+                stop()
+                raise
+
+    helpers = min(threads, len(ranges)) - 1
+    try:
+        _python_pool.ensure(helpers)
+    except RuntimeError:  # no new thread (a limit, or interpreter shutdown): those that exist help
+        helpers = min(helpers, len(_python_pool.workers))
+    results: queue.SimpleQueue = queue.SimpleQueue()
+    for _ in range(helpers):
+        _python_pool.tasks.put((work, 0, 0, None, None, results))
+    failure = None
+    try:
+        work()
+    except BaseException as exc:
+        failure = exc
+    failure, _ = _collect(results, helpers, failure, stop)
+    if failure is not None:
+        raise failure
 
 
 def _run_once(kernel, operands: tuple, layout, begin: int, end: int, itemsize: int, threads: int,

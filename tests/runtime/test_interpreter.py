@@ -62,8 +62,8 @@ def test_shared_blocks_write_out_like_the_kernel(simd, case, out_dtype, swapped,
         check_out_in_both_tiers(case, out_dtype, swapped, order)
 
 
-@pytest.mark.parametrize("threads", [1, 2, 5])
-def test_a_large_call_is_split_into_one_range_per_thread(threads):
+@pytest.mark.parametrize("threads", [1, 2, 3, 5])
+def test_a_large_call_is_shared_in_ranges_of_blocks(threads):
     rng = np.random.default_rng(3)
     size = 2 * interpreter.LARGE_ELEMENTS + 123  # not a whole number of blocks
     a = rng.random(size)
@@ -78,8 +78,11 @@ def test_a_large_call_is_split_into_one_range_per_thread(threads):
     finally:
         fusenum.set_num_threads(previous)
     assert_bits(expected, got)
-    blocks = -(-size // interpreter.LARGE_BLOCK)
-    assert counts == ([] if threads == 1 else [min(threads, blocks)])
+    if threads == 1:
+        assert counts == []
+    else:  # at least one range per thread, none longer than MAX_RANGE_ELEMENTS
+        (ranges,) = counts
+        assert ranges >= threads and ranges * interpreter.MAX_RANGE_ELEMENTS >= size
 
 
 def test_a_small_call_runs_on_the_calling_thread():

@@ -1,8 +1,10 @@
 """Threads: identical results, thread count settings, concurrency, fork; streaming stores."""
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -262,3 +264,49 @@ def test_the_native_pool_is_made_in_the_background_and_python_threads_serve_mean
         assert made == ["pool"]  # asked for once, not again after failing
     finally:
         fusenum.set_num_threads(previous)
+
+
+@pytest.mark.parametrize("threads", [2, 3, 8])
+def test_run_python_calls_every_range_once(threads):
+    done = []
+    ranges = [(k, k + 1) for k in range(37)]
+    parallel.run_python(lambda start, stop: done.append((start, stop)), ranges, threads)
+    assert sorted(done) == ranges
+
+
+def test_run_python_begins_no_range_after_a_failure():
+    begun = []
+
+    def work(start, stop):
+        begun.append(start)
+        if start == 0:
+            raise ValueError("range 0")
+        time.sleep(0.01)
+    with pytest.raises(ValueError, match="range 0"):
+        parallel.run_python(work, [(k, k + 1) for k in range(200)], 2)
+    assert len(begun) < 10
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGINT") or os.name != "posix", reason="needs a POSIX SIGINT")
+def test_run_python_returns_on_ctrl_c_only_once_the_workers_are_done():
+    """A Ctrl-C while the calling thread waits for a worker is raised once the worker's range is
+    done: nothing writes into the call's arrays after it returned."""
+    log = []
+    second_taken = threading.Event()
+
+    def work(start, stop):
+        if start == 0:  # this thread's range: keep it busy until a worker has taken the other
+            assert second_taken.wait(10)
+            return
+        second_taken.set()
+        time.sleep(0.5)
+        log.append("worker done")
+    timer = threading.Timer(0.1, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            parallel.run_python(work, [(0, 1), (1, 2)], 2)
+        log.append("raised")
+    finally:
+        timer.join()
+    assert log == ["worker done", "raised"]

@@ -49,9 +49,12 @@ def execute(plan: Plan, values: list, names=(), out=None, order: str = "K",
         kernel = plan.checked.get(settings.key)
         compiled_now = kernel is None
         if compiled_now:
-            kernel = plan.compile_checked(values, tiered=True)
-            if kernel is None and tiering.policy != "never" and plan.checked_accesses(values) is not None:
+            accesses = plan.checked_accesses(values)
+            kernel = None if accesses is None else plan.compile_checked(values, tiered=True, accesses=accesses)
+            if kernel is None and accesses is not None and tiering.policy != "never":
                 # No kernel at hand for the common call: the interpreter serves it (tier 0).
+                if out is None:
+                    return interpret_common(plan, values)
                 return execute_general(plan, values, names, out, order, casting, interpret=True)
         if kernel is not None:
             if out is None:
@@ -92,6 +95,15 @@ def execute_general(plan: Plan, values: list, names=(), out=None, order: str = "
             run(plan, operands, target)
     if target is not result:
         np.copyto(result, target, casting="unsafe")
+    return result
+
+
+def interpret_common(plan: Plan, values: list) -> np.ndarray:
+    """The common call (arrays C-contiguous with one shape, no ``out``) served by the interpreter:
+    a new result, as the checked kernel's."""
+    result = np.empty(values[plan.first_array].shape, plan.dtype)
+    if result.size:
+        run_interpreted(plan, list(plan.take(values)), result, scalars=plan.scalar_operands)
     return result
 
 

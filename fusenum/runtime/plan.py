@@ -52,13 +52,14 @@ class Plan:
 
     __slots__ = ("root", "sources", "dtype", "kernels", "first_array", "checked", "checked_streaming", "take",
                  "parallel_size", "wake_size", "stream_size", "big_size", "round_size", "_array_swapped",
-                 "staged", "scalar_operands")
+                 "staged", "scalar_operands", "_specs")
 
     def __init__(self, root: Node, sources: tuple[Source, ...], values: list, staged: Callable | None = None):
         self.root = root
         self.sources = sources
         self.dtype = root.dtype
         self.kernels: dict[tuple, Kernel] = {}
+        self._specs: dict[tuple, KernelSpec] = {}  # by layout: an interpreted call asks for its kernel each time
         arrays = [i for i, v in enumerate(values) if type(v) is np.ndarray]
         operand_arrays = {s.key for s in sources if s.dtype is None}
         #: How a plan with reductions runs (:func:`fusenum.runtime.staging.execute`); None without.
@@ -99,8 +100,12 @@ class Plan:
     def spec(self, out_dtype: np.dtype, accesses: tuple[Access, ...], ndim: int,
              checked: bool = False, streaming: bool = False) -> KernelSpec:
         """The spec of the kernel :meth:`kernel` gives for these arguments."""
-        root = nodes.cast(self.root, out_dtype.newbyteorder("="))
-        return KernelSpec(root, accesses, ndim, checked, streaming)
+        key = (out_dtype, accesses, ndim, checked, streaming)
+        found = self._specs.get(key)
+        if found is None:
+            root = nodes.cast(self.root, out_dtype.newbyteorder("="))
+            found = self._specs[key] = KernelSpec(root, accesses, ndim, checked, streaming)
+        return found
 
     def kernel_in_memory(self, out_dtype: np.dtype, accesses: tuple[Access, ...], ndim: int,
                          checked: bool = False, streaming: bool = False) -> Kernel | None:
@@ -121,14 +126,17 @@ class Plan:
         return tuple(ACCESSES["c", self._array_swapped[s.key]] if s.dtype is None else ACCESSES["u", False]
                      for s in self.sources) + (ACCESSES["c", False],)
 
-    def compile_checked(self, values: list, streaming: bool = False, tiered: bool = False) -> Kernel | None:
+    def compile_checked(self, values: list, streaming: bool = False, tiered: bool = False,
+                        accesses: tuple[Access, ...] | None = None) -> Kernel | None:
         """The fast path's checked kernel, compiled if these values fit it (else None; also None
-        if ``tiered`` and the tiering policy has the interpreter serve the call).
+        if ``tiered`` and the tiering policy has the interpreter serve the call); ``accesses``:
+        :meth:`checked_accesses` of ``values``, if the caller has it.
 
         Until a call's arrays are all C-contiguous with one shape nothing is
         compiled, so expressions only ever used on strided data compile one kernel.
         """
-        accesses = self.checked_accesses(values)
+        if accesses is None:
+            accesses = self.checked_accesses(values)
         if accesses is None:
             return None
         kernel = self.kernel(self.dtype, accesses, 1, checked=True, streaming=streaming, tiered=tiered,

@@ -35,10 +35,10 @@ cache): the workload took 218 ms with neither rule against 34-50 ms at N = 10,00
 against 86-117 ms at N = 1,000,000. With an empty cache it costs more at N = 10,000 (400-470 ms
 against 295-335: more compiles on the calling thread).
 
-The compiler is one daemon thread with a bounded queue (:data:`MAX_QUEUED`): one thread, so it
+The compiler is one background thread with a bounded queue (:data:`MAX_QUEUED`): one thread, so it
 never competes with a running kernel for all the cores; a full queue drops the request (a later
-call asks again); a daemon, so pending compiles never delay the interpreter's exit. After
-``fork()`` the child starts with an empty compiler. An error in a background compile is kept and
+call asks again); a bare thread, which like a daemon never delays the interpreter's exit, so
+pending compiles do not. After ``fork()`` the child starts with an empty compiler. An error in a background compile is kept and
 raised by the next call that would use the kernel.
 
 The policy (:func:`set_tiering`, ``FUSENUM_TIERING``): ``auto`` as above, ``never`` compiles
@@ -47,6 +47,7 @@ for testing; reductions still run compiled passes).
 """
 from __future__ import annotations
 
+import _thread
 import os
 import queue
 import threading
@@ -110,7 +111,7 @@ class _Compiler:
         self.queued: set[tuple] = set()  # keys queued or being compiled
         self.called_once: dict[tuple, None] = {}  # keys of one small call so far (oldest first)
         self.errors: dict[tuple, BaseException] = {}
-        self.thread: threading.Thread | None = None
+        self.started = False  # whether the thread runs
 
     def submit(self, key: tuple, size: int) -> None:
         """Queue the compile of ``key`` for a call of ``size`` elements (see the module's docstring
@@ -129,9 +130,19 @@ class _Compiler:
             except queue.Full:
                 return
             self.queued.add(key)
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._work, name="fusenum-compiler", daemon=True)
-                self.thread.start()
+            if not self.started:
+                # A bare thread: threading.Thread.start() waits until the new thread runs (0.3 ms
+                # and more on a busy machine), where the call that starts it has better to do.
+                # Like a daemon thread, it never delays the interpreter's exit.
+                try:
+                    _thread.start_new_thread(self._work, ())
+                except RuntimeError:  # no thread to be had now: a later call asks again
+                    self.requests.get_nowait()
+                    self.requests.task_done()
+                    self.queued.discard(key)
+                    self.called_once[key] = None  # (so the next call asks at once)
+                    return
+                self.started = True
 
     def pending(self, key: tuple) -> bool:
         return key in self.queued

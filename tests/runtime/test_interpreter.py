@@ -1,4 +1,5 @@
-"""Tier 0's large calls: blocks shared between threads give the kernel's bits and its errors."""
+"""Tier 0: blocks shared between threads, calls run straight on their operands, and the scratch
+buffers give the kernel's bits and its errors."""
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -121,3 +122,82 @@ def test_shares_are_computed_whatever_the_thread_count():
         fusenum.set_tiering(previous)
     for result in results[1:]:
         assert_bits(results[0], result)
+
+
+@contextmanager
+def through_the_iterator():
+    """Every interpreted call walks its operands with the iterator, none straight on them."""
+    original = interpreter._plain
+    interpreter._plain = lambda operands, out: False
+    try:
+        yield
+    finally:
+        interpreter._plain = original
+
+
+def interpreted(run):
+    previous = fusenum.set_tiering("always")
+    try:
+        return run()
+    finally:
+        fusenum.set_tiering(previous)
+
+
+@given(cases())
+def test_a_call_run_straight_on_its_operands_gives_the_iterators_bits(simd, case):
+    tree, values = case
+    run = lambda: fusenum.evaluate(tree.text(), local_dict=values)  # noqa: E731
+    try:
+        with through_the_iterator():
+            expected = interpreted(run)
+    except Exception as exc:
+        with pytest.raises(type(exc)):
+            interpreted(run)
+        return
+    assert_bits(expected, interpreted(run))
+
+
+@pytest.mark.parametrize("size", [1, 2, interpreter.BLOCK, interpreter.DIRECT_ELEMENTS, interpreter.DIRECT_ELEMENTS + 1])
+@pytest.mark.parametrize("text", ["2*a + 3*b - c", "sin(a)**2 + cos(b)**2", "where(a > b, a, c) ** 3",
+                                  "fmax(a, 0.5) + x", "a ** 2 + x * c"])
+def test_calls_of_any_size_give_the_kernels_bits_straight_or_through_the_iterator(size, text):
+    rng = np.random.default_rng(size)
+    names = {"a": rng.random(size) - 0.5, "b": rng.random(size), "c": rng.random((size, 1))[:, 0],  # c: a copy
+             "x": 1.5}
+    expected, got = both_tiers(lambda: fusenum.evaluate(text, local_dict=names))
+    assert_bits(expected, got)
+    with through_the_iterator():
+        assert_bits(expected, interpreted(lambda: fusenum.evaluate(text, local_dict=names)))
+
+
+def test_operands_the_iterator_must_walk_are_not_run_straight():
+    size = 100
+    plain = np.ones(size)
+    assert interpreter._plain([plain, np.ones(1), np.float64(2.0).reshape(())], np.empty(size))
+    assert not interpreter._plain([plain[::2]], np.empty(size // 2))  # strided
+    assert not interpreter._plain([plain.astype(">f8")], np.empty(size))  # byte-swapped
+    assert not interpreter._plain([np.ones(10)], np.empty((10, 10)))  # broadcast along a dimension
+    assert not interpreter._plain([plain], np.empty((size, 2))[:, 0])  # strided output
+    unaligned = np.zeros(8 * size + 1, np.uint8)[1:].view(np.float64)
+    assert not unaligned.flags.aligned and not interpreter._plain([unaligned], np.empty(size))
+
+
+def test_scratch_buffers_are_kept_per_thread_and_never_shared_by_nested_calls():
+    dtypes = [np.dtype(np.float64), np.dtype(np.complex128), np.dtype(np.float32), np.dtype("S3")]
+    size = 10_000
+    with interpreter._buffers(dtypes, size) as outer:
+        assert [b.dtype for b in outer] == dtypes and all(b.shape == (size,) for b in outer)
+        assert all(b.flags.aligned and b.flags.writeable for b in outer)
+        for k, b in enumerate(outer):
+            b[...] = np.zeros((), b.dtype) if b.dtype.kind != "S" else b"abc"
+            assert not any(np.shares_memory(b, other) for other in outer[k + 1:])
+        with interpreter._buffers(dtypes, size) as nested:  # say, a signal handler's call
+            assert not any(np.shares_memory(n, o) for n in nested for o in outer)
+        outer_base = outer[0].base
+    with interpreter._buffers(dtypes, size) as again:
+        assert again[0].base is outer_base  # the thread's scratch, kept
+    huge = [np.dtype(np.float64)] * 2
+    with interpreter._buffers(huge, interpreter.SCRATCH_BYTES // 8) as big:
+        big_base = big[0].base
+    with interpreter._buffers(huge, interpreter.SCRATCH_BYTES // 8) as big:
+        assert big[0].base is not big_base  # more than SCRATCH_BYTES is not kept

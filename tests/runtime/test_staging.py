@@ -243,13 +243,23 @@ def _cancelling(rng, n: int) -> np.ndarray:
     return x
 
 
+def _halving_sum(x: np.ndarray):
+    """The textbook pairwise sum: neighbours added, level by level, down to one term."""
+    while x.size > 1:
+        if x.size % 2:
+            x = np.append(x, x.dtype.type(0))
+        x = x[0::2] + x[1::2]
+    return x[0]
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128])
-def test_summation_is_as_accurate_as_numpys_pairwise_sum(simd, dtype):
+def test_summation_is_as_accurate_as_pairwise_summation(simd, dtype):
     """Against math.fsum on data that cancels (the sum is tiny next to the terms): over several
-    seeds fusenum's total error is no worse than NumPy's (up to the noise of which rounding
-    errors happen to cancel, measured at +-15% on the development machine). Complex sums add
-    each part on its own, so each part is checked."""
-    ours = theirs = 0.0
+    seeds fusenum's total error is about that of the textbook pairwise sum, and far below a running
+    sum's. (NumPy's own error is no reference: its summation order follows the machine's SIMD
+    dispatch; on data like this it was 0.7x to 1.3x the textbook sum's on two machines, and fusenum's
+    0.76x to 1.3x.) Complex sums add each part on its own, so each part is checked."""
+    ours = pairwise = running = 0.0
     for seed in range(12):
         rng = np.random.default_rng(seed)
         n = 1_000_003
@@ -259,8 +269,9 @@ def test_summation_is_as_accurate_as_numpys_pairwise_sum(simd, dtype):
         x = x.astype(dtype)
         exact = complex(math.fsum(x.real.astype(np.float64)), math.fsum(np.imag(x).astype(np.float64)))
         ours += abs(complex(fusenum.evaluate("sum(x)")[()]) - exact)
-        theirs += abs(complex(np.sum(x)) - exact)
-    assert ours <= 1.3 * theirs, (ours, theirs)
+        pairwise += abs(complex(_halving_sum(x)) - exact)
+        running += abs(complex(np.cumsum(x)[-1]) - exact)
+    assert ours <= 1.5 * pairwise and ours <= running / 20, (ours, pairwise, running)
 
 
 def test_summation_error_grows_like_pairwise_not_like_a_running_sum():

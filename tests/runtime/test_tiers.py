@@ -6,6 +6,7 @@ the tiering policy ``never`` (compiled before running) and once with ``always`` 
 """
 from __future__ import annotations
 
+import _thread
 import os
 import subprocess
 import sys
@@ -259,6 +260,34 @@ def test_background_compile_error_is_raised_by_the_next_call(monkeypatch):
             fusenum.evaluate("a * 2.125 + 9")
         monkeypatch.undo()
         np.testing.assert_array_equal(fusenum.evaluate("a * 2.125 + 9"), first)  # asks again, and works
+    finally:
+        fusenum.set_disk_cache(enabled=True)
+        fusenum.set_tiering(previous)
+
+
+def test_a_compiler_thread_that_cannot_start_leaves_calls_interpreted(monkeypatch):
+    a = np.arange(300.0)
+    previous = fusenum.set_tiering("auto")
+    start_new_thread = _thread.start_new_thread
+
+    def no_thread(function, arguments):
+        raise RuntimeError("can't start new thread")
+    try:
+        fusenum.clear_cache()
+        fusenum.set_disk_cache(enabled=False)
+        monkeypatch.setattr(tiering, "_compiler", tiering._Compiler())
+        monkeypatch.setattr(tiering._thread, "start_new_thread", no_thread)
+        for _ in range(3):  # the second and third calls would start the compiler
+            np.testing.assert_array_equal(fusenum.evaluate("a * 4.25 - 1"), a * 4.25 - 1)
+        assert tiering.compiles_pending() == 0
+        tiering.wait_for_compiles()  # nothing left queued to wait for
+        monkeypatch.setattr(tiering._thread, "start_new_thread", start_new_thread)
+        fusenum.evaluate("a * 4.25 - 1")  # starts it now
+        assert tiering.compiles_pending() == 1
+        tiering.wait_for_compiles()
+        tier0 = fusenum.cache_info().tier0_calls
+        np.testing.assert_array_equal(fusenum.evaluate("a * 4.25 - 1"), a * 4.25 - 1)
+        assert fusenum.cache_info().tier0_calls == tier0  # the kernel's
     finally:
         fusenum.set_disk_cache(enabled=True)
         fusenum.set_tiering(previous)

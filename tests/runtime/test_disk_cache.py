@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import warnings
 
 import numpy as np
@@ -274,6 +275,20 @@ def test_least_recently_used_entries_are_evicted_beyond_the_size_limit(cache_dir
     evaluate(texts[3])  # compiled and written: over the limit
     assert set(entries(cache_dir)) == {names[0], names[2], names[3]}
     assert fusenum.cache_info().disk_bytes <= total - sizes[names[1]] // 2
+
+
+def test_a_hit_refreshes_its_entrys_time_only_when_it_is_old(cache_dir):
+    evaluate("a * 7 + b")
+    (name,) = entries(cache_dir)
+    path = cache_dir / name
+    for age, refreshed in [(disk_cache.TOUCH_SECONDS / 2, False), (disk_cache.TOUCH_SECONDS * 2, True)]:
+        stamp = time.time() - age
+        os.utime(path, (stamp, stamp))
+        fusenum.clear_cache()
+        hits = fusenum.cache_info().disk_hits
+        evaluate("a * 7 + b")
+        assert fusenum.cache_info().disk_hits == hits + 1
+        assert (path.stat().st_mtime > stamp + age / 2) == refreshed
 
 
 def test_clear_disk_cache_removes_every_entry(cache_dir):

@@ -1,5 +1,5 @@
-"""Tier 0 (the interpreter) on large calls: one thread against all, beside the compiled kernel,
-numexpr and NumPy, in one run.
+"""Tier 0 (the interpreter): small calls' per-call cost, and large calls on one thread against all,
+beside the compiled kernel, numexpr and NumPy, in one run.
 
 A call fusenum has no kernel for yet runs in the interpreter (:mod:`fusenum.runtime.interpreter`)
 while its kernel compiles. This measures the interpreter alone (``set_tiering("always")``; its
@@ -10,7 +10,10 @@ interpreter's bits are the kernel's.
 
 Usage::
 
-    python3 benchmarks/interpreter_report.py [--sizes 300000,1000000,4000000] [--repeat 9]
+    python3 benchmarks/interpreter_report.py [--sizes 100,10000,1000000,4000000] [--repeat 9]
+
+Calls of fewer than 131,072 elements run on one thread whatever the thread count (both tier 0
+columns then measure the same thing); small calls are timed ``--small-repeat`` times.
 """
 from __future__ import annotations
 
@@ -36,6 +39,10 @@ EXPRESSIONS = {
 }
 
 
+#: Calls per figure below 100,000 elements (each takes microseconds).
+SMALL_REPEAT = 301
+
+
 def median_ms(call, repeat: int) -> float:
     times = []
     for _ in range(repeat):
@@ -45,7 +52,9 @@ def median_ms(call, repeat: int) -> float:
     return statistics.median(times) * 1e3
 
 
-def row(text: str, size: int, repeat: int, threads: int) -> str:
+def row(text: str, size: int, repeat: int, threads: int, small_repeat: int = SMALL_REPEAT) -> str:
+    if size < 100_000:
+        repeat = max(repeat, small_repeat)
     rng = np.random.default_rng(0)
     names = {name: rng.random(size) + 0.5 for name in "abc"}
     evaluate = lambda: fusenum.evaluate(text, local_dict=names)  # noqa: E731
@@ -62,15 +71,21 @@ def row(text: str, size: int, repeat: int, threads: int) -> str:
     fusenum.set_tiering("never")
     numexpr_ms = median_ms(lambda: numexpr.evaluate(text, local_dict=names), repeat)
     numpy_ms = median_ms(lambda: EXPRESSIONS[text](*names.values()), repeat)
-    cells = [f"{figures[0]:.2f}", f"{figures[1]:.2f}", f"{figures[0] / figures[1]:.2f}x", f"{kernel:.2f}",
-             f"{numexpr_ms:.2f}", f"{numpy_ms:.2f}", "yes" if same else "NO"]
+    cells = [_ms(figures[0]), _ms(figures[1]), f"{figures[0] / figures[1]:.2f}x", _ms(kernel),
+             _ms(numexpr_ms), _ms(numpy_ms), "yes" if same else "NO"]
     return f"| `{text}` | {size:,} | " + " | ".join(cells) + " |"
+
+
+def _ms(figure: float) -> str:
+    return f"{figure:.3f}" if figure < 1 else f"{figure:.2f}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", default="300000,1000000,4000000", help="comma-separated element counts")
+    parser.add_argument("--sizes", default="100,10000,1000000,4000000", help="comma-separated element counts")
     parser.add_argument("--repeat", type=int, default=9, help="calls per figure (the median is reported)")
+    parser.add_argument("--small-repeat", type=int, default=SMALL_REPEAT,
+                        help="calls per figure below 100,000 elements")
     args = parser.parse_args()
     threads = fusenum.get_num_threads()
     numexpr.set_num_threads(threads)
@@ -81,7 +96,7 @@ def main() -> None:
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: |")
     for size in (int(s) for s in args.sizes.split(",")):
         for text in EXPRESSIONS:
-            print(row(text, size, args.repeat, threads), flush=True)
+            print(row(text, size, args.repeat, threads, args.small_repeat), flush=True)
         fusenum.set_num_threads(threads)
 
 

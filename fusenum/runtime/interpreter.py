@@ -92,9 +92,10 @@ class Program:
     where ``run(arguments, destination)`` fills ``destination`` and ``arguments`` index the
     block's slots (the operands' blocks, then ``constants``, then each step's result)."""
 
-    __slots__ = ("steps", "constants", "dtypes", "root_slot", "root_writes_out")
+    __slots__ = ("steps", "constants", "dtypes", "root_slot", "root_writes_out", "uniform_slots")
 
     def __init__(self, root: Node, slot_count: int, uniform_slots: frozenset = frozenset()):
+        self.uniform_slots = uniform_slots
         slots: dict[Node, int] = {}
         self.constants: list[np.ndarray] = []
         for node in nodes.walk(root):
@@ -124,7 +125,7 @@ class Program:
         if out.ndim == 0:  # nditer's blocks of 0-d operands are 0-d: make them one element long
             operands, out = [a.reshape(1) for a in operands], out.reshape(1)
         block = LARGE_BLOCK if out.size >= LARGE_ELEMENTS else BLOCK
-        if out.size <= (DIRECT_ELEMENTS if block == BLOCK else block) and _plain(operands, out):
+        if out.size <= (DIRECT_ELEMENTS if block == BLOCK else block) and _plain(operands, out, self.uniform_slots):
             # one block that needs no iterator: its arrays are the operands themselves
             with _buffers(self.dtypes, out.size) as buffers, np.errstate(all="ignore"):
                 self._compute([a.reshape(-1) for a in operands], out.reshape(-1), buffers)
@@ -182,7 +183,7 @@ class _buffers:
     """``with _buffers(dtypes, size) as buffers``: one array of ``size`` elements per dtype.
 
     Large ones are views of the thread's scratch bytes, kept between calls (up to
-    :data:`SCRATCH_BYTES`): freeing a few hundred kilobytes of fresh buffers after every call made
+    :data:`SCRATCH_BYTES` per thread, until it ends or calls :func:`clear`): freeing a few hundred kilobytes of fresh buffers after every call made
     glibc give the memory back to the system and take it again on the next call (page faults: a
     10,000-element ``sin(a)**2+cos(b)**2`` took 240 us instead of 76). The bytes are taken from the
     thread while in use, so a nested call on the same thread (a signal handler's) gets its own."""
@@ -214,17 +215,19 @@ class _buffers:
             _scratch.arena = self.arena
 
 
-def _plain(operands: list[np.ndarray], out: np.ndarray) -> bool:
+def _plain(operands: list[np.ndarray], out: np.ndarray, uniform_slots: frozenset) -> bool:
     """Whether the arrays need nothing of an iterator: native, aligned and C-contiguous, every
     operand either as big as ``out`` (so, broadcast or not, in ``out``'s element order) or one
-    element (single-valued, as NumPy's loops broadcast it)."""
+    element that the program reads as single-valued (one of ``uniform_slots``, as NumPy's loops
+    broadcast it; a one-node kernel reads any other operand element by element)."""
     flags = out.flags
     if not (flags.c_contiguous and flags.aligned and out.dtype.isnative):
         return False
     size = out.size
-    for a in operands:
+    for k, a in enumerate(operands):
         flags = a.flags
-        if not (flags.c_contiguous and flags.aligned and a.dtype.isnative and (a.size == size or a.size == 1)):
+        if not (flags.c_contiguous and flags.aligned and a.dtype.isnative
+                and (a.size == size or a.size == 1 and k in uniform_slots)):
             return False
     return True
 
@@ -387,6 +390,8 @@ def run(root: Node, operands: list[np.ndarray], out: np.ndarray, scalars: frozen
 
 @caches.owner
 def clear() -> None:
-    """Forget every program (the one-node kernels they hold stay in the kernel cache)."""
+    """Forget every program (the one-node kernels they hold stay in the kernel cache) and this
+    thread's scratch buffers."""
     _programs.clear()
     _needs_kernels.clear()
+    _scratch.__dict__.pop("arena", None)  # (the calling thread's: the others' go with their threads)

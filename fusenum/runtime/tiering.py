@@ -152,6 +152,8 @@ class _Compiler:
             return self.errors.pop(key, None)
 
     def _work(self) -> None:
+        # A name that threading.enumerate() and debuggers show (a bare thread is "Dummy-n" there)
+        threading.current_thread().name = "fusenum-compiler"
         # The call that started this thread is still running, interpreted: let it finish before
         # the code generator's import competes with it for the GIL.
         time.sleep(START_DELAY)

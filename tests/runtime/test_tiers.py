@@ -10,6 +10,7 @@ import _thread
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -285,6 +286,7 @@ def test_a_compiler_thread_that_cannot_start_leaves_calls_interpreted(monkeypatc
         fusenum.evaluate("a * 4.25 - 1")  # starts it now
         assert tiering.compiles_pending() == 1
         tiering.wait_for_compiles()
+        assert "fusenum-compiler" in [thread.name for thread in threading.enumerate()]
         tier0 = fusenum.cache_info().tier0_calls
         np.testing.assert_array_equal(fusenum.evaluate("a * 4.25 - 1"), a * 4.25 - 1)
         assert fusenum.cache_info().tier0_calls == tier0  # the kernel's

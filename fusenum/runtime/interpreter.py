@@ -97,22 +97,29 @@ class Program:
     def __init__(self, root: Node, slot_count: int, uniform_slots: frozenset = frozenset()):
         self.uniform_slots = uniform_slots
         slots: dict[Node, int] = {}
+        # Whether a node has one value for the whole call: what a compiled kernel knows of its
+        # operands (``power`` and ``clip`` answer as NumPy's loops do for single-valued operands).
+        single: dict[Node, bool] = {}
         self.constants: list[np.ndarray] = []
-        for node in nodes.walk(root):
+        walked = list(nodes.walk(root))  # operands before their users
+        for node in walked:
             if node.op == "input":
                 slots[node] = node.attr
+                single[node] = node.attr in uniform_slots
             elif node.op == "const":
                 slots[node] = slot_count + len(self.constants)
+                single[node] = True
                 # with the node's dtype: a bytes scalar drops trailing NULs, and kernels read the whole width
                 self.constants.append(np.asarray(node.value, node.dtype))
         first_result = slot_count + len(self.constants)
         self.steps: list[tuple[Callable, list[int], int]] = []
         self.dtypes: list[np.dtype] = []
-        for node in nodes.walk(root):
+        for node in walked:
             if node in slots:
                 continue
             slots[node] = first_result + len(self.steps)
-            uniform_args = tuple(_single_valued(a, uniform_slots) for a in node.args)
+            uniform_args = tuple(single[a] for a in node.args)
+            single[node] = bool(node.args) and all(uniform_args)
             self.steps.append((_step(node, uniform_args), [slots[a] for a in node.args], len(self.dtypes)))
             self.dtypes.append(node.dtype)
         self.root_slot = slots[root]
@@ -230,13 +237,6 @@ def _plain(operands: list[np.ndarray], out: np.ndarray, uniform_slots: frozenset
                 and (a.size == size or a.size == 1 and k in uniform_slots)):
             return False
     return True
-
-
-def _single_valued(node: Node, uniform_slots: frozenset) -> bool:
-    """Whether ``node`` has one value for the whole call: what a compiled kernel knows of its
-    operands (``power`` and ``clip`` answer as NumPy's loops do for single-valued operands)."""
-    return all(n.op == "const" or (n.op == "input" and n.attr in uniform_slots) for n in nodes.walk(node)
-               if not n.args)
 
 
 def _step(node: Node, uniform_args: tuple[bool, ...] = ()) -> Callable:

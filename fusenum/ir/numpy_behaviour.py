@@ -22,9 +22,43 @@ def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
     return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
 
 
+#: float32 values (bit patterns) whose reciprocal, square or square root lies nearest halfway between
+#: two float32s (``python3 tools/near_ties.py``: 48 per function, the last for roots in [2, 4)).
+#: A float32 ``pow`` that is not correctly rounded differs from the shortcut there first: NumPy
+#: 2.0's loop (the C library's ``powf``) differed on 7, 41 and 37 of them on an AVX2 machine,
+#: where the ordinary numbers below showed no reciprocal difference at all.
+_NEAR_TIES_FLOAT32 = (
+    0x3f869913, 0x3f87cc45, 0x3f8c1284, 0x3f8efa43, 0x3f909909, 0x3f92abab, 0x3f94f105, 0x3f986799,
+    0x3f9beaaf, 0x3fa013d1, 0x3fa0ddd1, 0x3fa24cf7, 0x3fa6449f, 0x3faaaaac, 0x3fab8be1, 0x3fad1367,
+    0x3fae4f88, 0x3fb1f990, 0x3fb84a93, 0x3fc100c1, 0x3fc23dc3, 0x3fc66730, 0x3fc698d0, 0x3fccccd0,
+    0x3fcf7d05, 0x3fcfba38, 0x3fd0ac19, 0x3fd0dd0d, 0x3fd25d25, 0x3fd43d43, 0x3fdc23dd, 0x3fde86a9,
+    0x3fde9bd0, 0x3fe05475, 0x3fe1368b, 0x3fe25473, 0x3fe401c8, 0x3fe58fd0, 0x3fec7ec7, 0x3fee4bc5,
+    0x3ff00ff1, 0x3ff02a3b, 0x3ff0ff0f, 0x3ffc3237, 0x3ffe01ff, 0x3fff44fe, 0x3ffffffd, 0x3fffffff,
+    0x3f800800, 0x3f801800, 0x3f802800, 0x3f803800, 0x3f804800, 0x3f805800, 0x3f806800, 0x3f807800,
+    0x3f808800, 0x3f809800, 0x3f80a800, 0x3f80b800, 0x3f80c800, 0x3f80d800, 0x3f80e800, 0x3f80f800,
+    0x3f810800, 0x3f811800, 0x3f812800, 0x3f813800, 0x3f814800, 0x3f815800, 0x3f816800, 0x3f817800,
+    0x3f818800, 0x3f819800, 0x3f81a800, 0x3f81b800, 0x3f81c800, 0x3f81d800, 0x3f81e800, 0x3f81f800,
+    0x3f820800, 0x3f821800, 0x3f822800, 0x3f823800, 0x3f824800, 0x3f825800, 0x3f826800, 0x3f827800,
+    0x3f828800, 0x3f829800, 0x3f82a800, 0x3f82b800, 0x3f82c800, 0x3f82d800, 0x3f82e800, 0x3f82f800,
+    0x3f800001, 0x3f800003, 0x3f800005, 0x3f800007, 0x3f800009, 0x3f80000b, 0x3f80000d, 0x3f833a4e,
+    0x3f844570, 0x3f8efcc1, 0x3f925859, 0x3f97868c, 0x3f9e49af, 0x3fa04974, 0x3fa3f60b, 0x3fa97bef,
+    0x3fad336c, 0x3fb0112d, 0x3fb0c6c3, 0x3fb2140b, 0x3fb3018b, 0x3fb5ad95, 0x3fb69aab, 0x3fb8cc66,
+    0x3fbab837, 0x3fbb61f7, 0x3fc1b19a, 0x3fc3d4c6, 0x3fc88879, 0x3fc8ba2e, 0x3fcb41e9, 0x3fcd8800,
+    0x3fcdaeb2, 0x3fd26240, 0x3fd461f1, 0x3fd46581, 0x3fd936ce, 0x3fddd908, 0x3fe1972d, 0x3fe910cb,
+    0x3fef36ba, 0x3ff0249a, 0x3ff028ab, 0x3ff0d9ce, 0x3ff42faa, 0x3ff4b74a, 0x3ff9cf73, 0x3ffc114a,
+    0x4001ef9f, 0x400b2241, 0x400fb70b, 0x400fe042, 0x40121e3f, 0x40158ecb, 0x4017cf1b, 0x40195905,
+    0x401b9bd1, 0x401c3158, 0x401dc3f5, 0x402473d4, 0x402a177f, 0x402e5eff, 0x403302be, 0x403b8bcc,
+    0x403b8e2a, 0x403d500e, 0x4041bc4e, 0x4043a094, 0x40469903, 0x404d142a, 0x404d91ec, 0x4050a6e2,
+    0x40515a77, 0x405364e1, 0x40541bc5, 0x4054b46a, 0x40551dbf, 0x4055aaf6, 0x405ae03b, 0x405b64dc,
+    0x405f5fa5, 0x4063f6b8, 0x40641f46, 0x406e9372, 0x40702086, 0x40705e84, 0x4071a284, 0x407fffef,
+    0x407ffff1, 0x407ffff3, 0x407ffff5, 0x407ffff7, 0x407ffff9, 0x407ffffb, 0x407ffffd, 0x407fffff,
+)
+
+
 def _float_probe(dtype: np.dtype) -> np.ndarray:
     """Values on which ``pow`` and its shortcuts (square, reciprocal, sqrt) disagree somewhere:
-    signed zeros and infinities (sqrt's -0.0 and -inf) and many ordinary numbers."""
+    signed zeros and infinities (sqrt's -0.0 and -inf), many ordinary numbers and, for float32,
+    numbers whose exact results are nearly halfway between two float32s."""
     # Signed numbers spread over 2**-44 .. 2**44, from a fixed integer hash: numpy.random would
     # cost its import (~8 ms) in processes that never use it.
     k = np.arange(1, 4001, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
@@ -34,7 +68,10 @@ def _float_probe(dtype: np.dtype) -> np.ndarray:
     ordinary = sign * np.ldexp(mantissa, exponent)
     special = [-0.0, 0.0, -np.inf, np.inf, np.nan, -1.0, 1.0, 3.0, -2.5]
     with np.errstate(all="ignore"):
-        return np.concatenate([special, ordinary]).astype(dtype)
+        probe = np.concatenate([special, ordinary]).astype(dtype)
+    if np.dtype(dtype) == np.float32:
+        probe = np.concatenate([probe, np.array(_NEAR_TIES_FLOAT32, np.uint32).view(np.float32)])
+    return probe
 
 
 @functools.lru_cache(maxsize=None)

@@ -132,6 +132,7 @@ class Program:
         if out.ndim == 0:  # nditer's blocks of 0-d operands are 0-d: make them one element long
             operands, out = [a.reshape(1) for a in operands], out.reshape(1)
         block = LARGE_BLOCK if out.size >= LARGE_ELEMENTS else BLOCK
+        # (a call in large blocks, which threads share, runs straight only if it is one block)
         if out.size <= (DIRECT_ELEMENTS if block == BLOCK else block) and _plain(operands, out, self.uniform_slots):
             # one block that needs no iterator: its arrays are the operands themselves
             with _buffers(self.dtypes, out.size) as buffers, np.errstate(all="ignore"):

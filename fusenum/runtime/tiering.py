@@ -37,9 +37,9 @@ against 295-335: more compiles on the calling thread).
 
 The compiler is one background thread with a bounded queue (:data:`MAX_QUEUED`): one thread, so it
 never competes with a running kernel for all the cores; a full queue drops the request (a later
-call asks again); a bare thread, which like a daemon never delays the interpreter's exit, so
-pending compiles do not. After ``fork()`` the child starts with an empty compiler. An error in a background compile is kept and
-raised by the next call that would use the kernel.
+call asks again); a bare thread, which the interpreter's exit does not wait for (as for a daemon),
+so pending compiles never delay it. After ``fork()`` the child starts with an empty compiler. An
+error in a background compile is kept and raised by the next call that would use the kernel.
 
 The policy (:func:`set_tiering`, ``FUSENUM_TIERING``): ``auto`` as above, ``never`` compiles
 before running (every call is tier 1), ``always`` interprets every elementwise call (tier 0,

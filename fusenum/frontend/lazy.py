@@ -203,7 +203,7 @@ class LazyArray:
         if self._dtype.kind == "c" and _stands_for_scalar(self):
             # NumPy's abs() of a complex *scalar* is the C library's hypot, not the array loop's
             # formula: the two can differ in the last bit, so NumPy computes this one value.
-            return abs(self.compute()[()])
+            return _numpy_scalar(abs(self.compute()[()]))
         return _operator(OPS["absolute"], abs, self)
 
     def __divmod__(self, other: Any):
@@ -447,6 +447,11 @@ def force_all(x: Any) -> Any:
 
 def _operator(op: Op, python_operator: Callable, *operands: Any) -> Any:
     """``python_operator(*operands)`` captured, or computed by NumPy if fusenum cannot compile it."""
+    if op.name in _SCALAR_MATH and all(map(_stands_for_number, operands)) \
+            and any(_kind(x) in _SCALAR_MATH[op.name] for x in operands):
+        # NumPy's scalar arithmetic computes this with the C library's pow/powf or the textbook
+        # complex product, not with the ufunc loop fusenum reproduces: NumPy computes this value.
+        return _numpy_scalar(python_operator(*(x.compute()[()] if type(x) is LazyArray else x for x in operands)))
     result = None
     if op is _POWER and type(operands[0]) is LazyArray and _scalar(operands[1]):
         result = _power_operator(*operands)
@@ -460,6 +465,34 @@ def _operator(op: Op, python_operator: Callable, *operands: Any) -> Any:
 
 
 _POWER = OPS["power"]
+# Python operators whose NumPy *scalar* result can differ in the last bit from the ufunc loop's,
+# by the dtype kinds of operand that bring it about.
+_SCALAR_MATH = {"multiply": "c", "power": "fc"}
+
+
+def _stands_for_number(x: Any) -> bool:
+    """Whether NumPy's operator sees ``x`` as a scalar (not an array) in its arithmetic."""
+    if type(x) is LazyArray:
+        return _stands_for_scalar(x)
+    return type(x) in PY_SCALARS or isinstance(x, np.generic)
+
+
+def _numpy_scalar(value: Any) -> Any:
+    """NumPy scalar ``value`` as a computed 0-d LazyArray standing for it, so that the operators
+    applied to it next still see a scalar operand, as NumPy's would (a NumPy scalar first in
+    an operator hands a LazyArray to the ufunc, as it would an array)."""
+    array = np.asarray(value)
+    if array.dtype not in SUPPORTED:
+        return value
+    token = ("astype", array.dtype, "scalar")
+    node = _node(token, (array,), array.dtype, (), (array.dtype, token), (array,))
+    node._value = array
+    return node
+
+
+def _kind(x: Any) -> str:
+    """The dtype kind of an operand, a Python number's by its type."""
+    return x.dtype.kind if hasattr(x, "dtype") else "c" if type(x) is complex else "f" if type(x) is float else "i"
 # NumPy's complex multiply and square loops compute a one-element in-place call in their plain
 # C loop, without the fused multiply-add of their SIMD loop (and fusenum's): bits can differ.
 _ONE_ELEMENT_IN_PLACE = frozenset({"multiply", "square"})

@@ -185,11 +185,16 @@ def compile_kernel(module_text: str, symbols, target: Target) -> Compiled:
 def link(object_code: bytes, symbols, jit: bool = True) -> Compiled | None:
     """Load object code into executable memory and resolve ``symbols`` (a name or a list of
     names): by :mod:`.loader` (no LLVM needed) where it can, else by the JIT (``jit`` False:
-    None instead)."""
+    None instead). A pre-linked image (:func:`storable`) only the loader maps: if it cannot
+    (a library symbol this process lacks), RuntimeError names what is missing."""
     symbols = [symbols] if isinstance(symbols, str) else list(symbols)
     tracker = loader.load(object_code, symbols)
     if tracker is None and not jit:
         return None
+    if tracker is None and object_code.startswith(loader.PRELINKED):  # not for ORC: no object
+        missing = loader.missing_symbols(object_code)
+        raise RuntimeError(f"Symbols not found: [ {', '.join(missing)} ]" if missing
+                           else "a damaged or foreign pre-linked kernel image")
     if tracker is None:
         try:
             tracker = link_with_jit(object_code, symbols)
@@ -199,6 +204,13 @@ def link(object_code: bytes, symbols, jit: bool = True) -> Compiled | None:
                 raise RuntimeError(f"Symbols not found: [ {', '.join(missing)} ]") from exc
             raise
     return Compiled({symbol: tracker[symbol] for symbol in symbols}, tracker, object_code)
+
+
+def storable(object_code: bytes) -> bytes:
+    """What a disk cache keeps of ``object_code``: its pre-linked image (:func:`.loader.prelink`),
+    which :func:`link` maps without parsing, where this process could load that; else the object."""
+    image = loader.prelink(object_code)
+    return object_code if image is None or loader.missing_symbols(image) else image
 
 
 def link_with_jit(object_code: bytes, symbols: list[str]):

@@ -406,7 +406,7 @@ def load_or_compile(description: str, target: Target, module_text: Callable[[boo
             object_code = jit.compile_object(module_text(False), target)
         host_record.record()  # LLVM is loaded now: record the host (or check an adopted record)
         if digest is not None and not quick:
-            disk_cache.store(digest, object_code)
+            disk_cache.store(digest, jit.storable(object_code))
         return _link(object_code, names)
 
     if later is None:

@@ -86,6 +86,51 @@ def test_code_calling_a_symbol_no_loaded_library_has_goes_to_the_jit_which_names
         jit.link(code, ["f"])
 
 
+def test_a_prelinked_image_computes_what_its_object_does_in_pages_protected_alike():
+    code = _object()
+    prelinked = loader.prelink(code)
+    assert prelinked.startswith(loader.PRELINKED) and jit.storable(code) == prelinked
+    image, from_object = loader.load(prelinked, ["f", "seven"]), loader.load(code, ["f", "seven"])
+    for x in (0.5, 2.0, 7.25):
+        for i in range(4):
+            assert _F(image["f"])(x, i) == _F(from_object["f"])(x, i)
+    assert ctypes.CFUNCTYPE(ctypes.c_int64)(image["seven"])() == 7
+    assert image.size == from_object.size
+    for offset in range(0, image.size, 4096):
+        assert _mapping(image.base + offset) == _mapping(from_object.base + offset)
+    assert loader.prelink(b"not an object") is None and loader.load(b"not an object", ["f"]) is None
+
+
+@pytest.mark.parametrize("damage", ["cut short", "no symbols", "place outside", "unknown symbol"])
+def test_a_damaged_or_foreign_prelinked_image_is_refused_and_jit_link_says_why(damage):
+    import marshal
+    prelinked = loader.prelink(_object())
+    text, data, end, size, data_start, write_start, fixups, defined = marshal.loads(prelinked[len(loader.PRELINKED):])
+    if damage == "cut short":
+        code = prelinked[:-9]
+    else:
+        if damage == "no symbols":
+            defined = {}
+        elif damage == "place outside":
+            fixups = ((end - 4, 1, ""),) + fixups
+        else:
+            fixups = ((0, 0, "fusenum_no_such_symbol"),) + fixups
+        code = loader.PRELINKED + marshal.dumps((text, data, end, size, data_start, write_start, fixups, defined))
+    before = _mapping_count()
+    assert loader.load(code, ["f"]) is None
+    assert _mapping_count() == before
+    assert jit.link(code, ["f"], jit=False) is None
+    with pytest.raises(RuntimeError, match="fusenum_no_such_symbol" if damage == "unknown symbol" else "damaged"):
+        jit.link(code, ["f"])
+
+
+def test_code_calling_a_missing_symbol_is_stored_as_its_object_for_the_jit():
+    code = _object("declare i64 @fusenum_no_such_symbol()\ndefine i64 @f() {\n"
+                   "  %r = call i64 @fusenum_no_such_symbol()\n  ret i64 %r\n}\n")
+    assert loader.prelink(code).startswith(loader.PRELINKED)
+    assert jit.storable(code) == code
+
+
 def _sections(code: bytes) -> list[tuple]:
     header = loader._ELF_HEADER.unpack_from(code)
     return [loader._SECTION.unpack_from(code, header[6] + i * loader._SECTION.size) for i in range(header[12])]
@@ -220,6 +265,8 @@ def test_a_process_computing_from_the_disk_cache_imports_no_code_generator(tmp_p
     runs = [subprocess.run([sys.executable, "-c", code], env={**os.environ, **env}, capture_output=True,
                            text=True, timeout=300) for _ in range(2)]
     assert all(run.returncode == 0 for run in runs), [run.stderr for run in runs]
+    entries = [path.read_bytes() for path in tmp_path.glob("*.kernel")]
+    assert entries and all(loader.PRELINKED in entry for entry in entries)  # loaded without parsing
     cold, warm = (run.stdout.split("\n") for run in runs)
     assert cold[0] == warm[0]
     assert warm[1] == "[] False" and cold[1] != "[] False"

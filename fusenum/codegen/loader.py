@@ -131,7 +131,8 @@ def prelink(object_code: bytes) -> bytes | None:
     image's own address (once, added or taken away) and one library symbol's address, which
     depend on the process. The image keeps the constants applied and lists those two additions
     per place (kernels have a few, for their calls into libm and libmvec): loading it is a copy,
-    those additions and the page protections, ~5x cheaper than parsing and relocating the object.
+    those additions and the page protections, several times cheaper than parsing and relocating
+    the object.
     """
     linked = _linked(object_code)
     if linked is None:
@@ -180,7 +181,8 @@ def missing_symbols(code: bytes) -> list[str]:
 def _prelinked(code: bytes) -> tuple | None:
     """The parts of pre-linked image ``code``, checked to fit together; None if they do not."""
     try:
-        text, data, end, size, data_start, write_start, fixups, defined = marshal.loads(memoryview(code)[len(PRELINKED):])
+        parts = marshal.loads(memoryview(code)[len(PRELINKED):])
+        text, data, end, size, data_start, write_start, fixups, defined = parts
         image = b"".join((text, bytes(data_start - len(text)), data, bytes(end - data_start - len(data))))
         linked = image, size, data_start, write_start, fixups, defined
         places_fit = all(0 <= at <= len(image) - 8 and times_base in (-1, 0, 1) and type(name) is str

@@ -451,7 +451,8 @@ def _operator(op: Op, python_operator: Callable, *operands: Any) -> Any:
             and any(_kind(x) in _SCALAR_MATH[op.name] for x in operands):
         # NumPy's scalar arithmetic computes this with the C library's pow/powf or the textbook
         # complex product, not with the ufunc loop fusenum reproduces: NumPy computes this value.
-        return _numpy_scalar(python_operator(*(x.compute()[()] if type(x) is LazyArray else x for x in operands)))
+        scalars = (x.compute()[()] if type(x) is LazyArray else x for x in operands)
+        return _numpy_scalar(python_operator(*scalars))
     result = None
     if op is _POWER and type(operands[0]) is LazyArray and _scalar(operands[1]):
         result = _power_operator(*operands)
@@ -492,7 +493,9 @@ def _numpy_scalar(value: Any) -> Any:
 
 def _kind(x: Any) -> str:
     """The dtype kind of an operand, a Python number's by its type."""
-    return x.dtype.kind if hasattr(x, "dtype") else "c" if type(x) is complex else "f" if type(x) is float else "i"
+    if hasattr(x, "dtype"):
+        return x.dtype.kind
+    return "c" if type(x) is complex else "f" if type(x) is float else "i"
 # NumPy's complex multiply and square loops compute a one-element in-place call in their plain
 # C loop, without the fused multiply-add of their SIMD loop (and fusenum's): bits can differ.
 _ONE_ELEMENT_IN_PLACE = frozenset({"multiply", "square"})

@@ -105,7 +105,8 @@ def test_a_prelinked_image_computes_what_its_object_does_in_pages_protected_alik
 def test_a_damaged_or_foreign_prelinked_image_is_refused_and_jit_link_says_why(damage):
     import marshal
     prelinked = loader.prelink(_object())
-    text, data, end, size, data_start, write_start, fixups, defined = marshal.loads(prelinked[len(loader.PRELINKED):])
+    parts = marshal.loads(prelinked[len(loader.PRELINKED):])
+    text, data, end, size, data_start, write_start, fixups, defined = parts
     if damage == "cut short":
         code = prelinked[:-9]
     else:
@@ -115,12 +116,14 @@ def test_a_damaged_or_foreign_prelinked_image_is_refused_and_jit_link_says_why(d
             fixups = ((end - 4, 1, ""),) + fixups
         else:
             fixups = ((0, 0, "fusenum_no_such_symbol"),) + fixups
-        code = loader.PRELINKED + marshal.dumps((text, data, end, size, data_start, write_start, fixups, defined))
+        parts = (text, data, end, size, data_start, write_start, fixups, defined)
+        code = loader.PRELINKED + marshal.dumps(parts)
     before = _mapping_count()
     assert loader.load(code, ["f"]) is None
     assert _mapping_count() == before
     assert jit.link(code, ["f"], jit=False) is None
-    with pytest.raises(RuntimeError, match="fusenum_no_such_symbol" if damage == "unknown symbol" else "damaged"):
+    reason = "fusenum_no_such_symbol" if damage == "unknown symbol" else "damaged"
+    with pytest.raises(RuntimeError, match=reason):
         jit.link(code, ["f"])
 
 

@@ -88,6 +88,9 @@ class Op:
     function: Callable | None = None
     ulp: int = 0
     loop_arg: int = 0
+    #: NumPy kinds whose lowering asks the installed NumPy how its loop computes
+    #: (:mod:`.numpy_behaviour`): the code then depends on more than the IR (see :func:`follows_numpy`).
+    follows_numpy: str = ""
     # rules (by NumPy kind, from ``lower``) is set by __post_init__: not a field
 
     def __post_init__(self):
@@ -315,7 +318,7 @@ OPS: dict[str, Op] = _row(
        cost=8, doc="x - floor(x / y) * y, the sign of y (Python's %); integer x % 0 is 0"),
     Op("power",            2, {"i": "spower", "u": "upower", "f": "fpower", "c": "cpower"},
                                                                                         np.power,          "**", python_fold=operator.pow,
-       names=("power",), cost=40, ulp=_ULP,
+       names=("power",), cost=40, ulp=_ULP, follows_numpy="f",
        doc="x ** y; integers to negative integer powers raise ValueError"),
     Op("left_shift",       2, {"iu": "shl"},                                            np.left_shift,     "<<", python_fold=operator.lshift,
        doc="the bits of x shifted left by y; 0 from the bit width on"),
@@ -391,7 +394,7 @@ OPS: dict[str, Op] = _row(
                                "c": "cminmax:fmin"},                                    np.fmin,           names=("fmin",),
        fold=_tie_fold(np.fmin), doc="the smaller, ignoring a NaN"),
     Op("clip",             3, {"b": "clip", "iu": "clip", "f": "fclip", "c": "cclip"},                np._core.umath.clip, names=("clip",),
-       fold=_clip_fold, expand=_clip_expand, doc="clip(x, low, high): x limited to [low, high]"),
+       fold=_clip_fold, expand=_clip_expand, follows_numpy="f", doc="clip(x, low, high): x limited to [low, high]"),
     Op("isnan",            1, {"biu": "const:0", "f": "isnan", "c": "cisnan"},          np.isnan,          names=("isnan",),
        doc="whether x is NaN (complex: either part)"),
     Op("isinf",            1, {"biu": "const:0", "f": "isinf", "c": "cisinf"},          np.isinf,          names=("isinf",),
@@ -514,3 +517,14 @@ BY_NUMPY_FUNCTION: dict[Callable, Op] = {op.function: op for op in OPS.values() 
 def expression_cost(root) -> int:
     """The summed op-table cost of every operation in the expression under ``root``."""
     return sum(OPS[n.op].cost if n.op in OPS else 1 for n in walk(root) if n.args)
+
+
+def follows_numpy(root) -> bool:
+    """Whether the code for the IR under ``root`` depends on the installed NumPy beyond the IR:
+    a node of a row whose :attr:`Op.follows_numpy` has its first operand's kind (float ``power``
+    and ``clip``, whose lowering asks NumPy which shortcuts its loops take)."""
+    for node in walk(root):
+        op = OPS.get(node.op)
+        if op is not None and op.follows_numpy and node.args and node.args[0].dtype.kind in op.follows_numpy:
+            return True
+    return False

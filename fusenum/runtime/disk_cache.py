@@ -21,8 +21,9 @@ the times are not the files' own, so an edited lowering rule never meets code
 compiled before the edit), the target
 and machine (:func:`fusenum.codegen.target.identity`: SIMD level, CPU name and
 features, LLVM, llvmlite and C library versions), the codegen settings (SIMD
-level, vector-math mode) and the kernel spec's canonical text
-(:meth:`fusenum.codegen.spec.KernelSpec.canonical`), never Python's ``hash()``.
+level, vector-math mode) and the kernel's description (its spec's canonical text,
+:meth:`fusenum.codegen.spec.KernelSpec.canonical`, and where its code follows the installed
+NumPy, NumPy's answers: :mod:`fusenum.runtime.kernels`), never Python's ``hash()``.
 
 **Entries.** A header (magic, format version, key, payload length, SHA-256 of
 the payload) and the object code. An entry that is truncated, corrupted, of
@@ -49,7 +50,6 @@ from typing import Callable, NamedTuple
 from .. import codegen, ir
 from ..version import __version__
 from ..codegen.target import Target, identity
-from ..ir import numpy_behaviour
 from ..errors import ConfigurationError, DiskCacheWarning, warn
 
 #: Bumped whenever the entry layout or what the key covers changes.
@@ -315,8 +315,6 @@ def _key_prefix(target: Target) -> "hashlib._Hash":
     digest = sha256(f"fusenum object code, format {FORMAT_VERSION}\0".encode())
     digest.update(_sources_digest())
     digest.update(identity(target).encode() + b"\0")
-    # Kernels follow the installed NumPy where its versions differ (power and clip loops).
-    digest.update(numpy_behaviour.fingerprint().encode() + b"\0")
     return digest
 
 

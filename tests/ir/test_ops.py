@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from fusenum.codegen.rules import RULES
-from fusenum.ir.ops import BINARY_SYMBOLS, FUNCTIONS, OPS, UNARY_SYMBOLS, Op
+from fusenum.ir import nodes
+from fusenum.ir.ops import BINARY_SYMBOLS, FUNCTIONS, OPS, UNARY_SYMBOLS, Op, follows_numpy
 
 
 @pytest.mark.parametrize("op", OPS.values(), ids=lambda op: op.name)
@@ -117,3 +118,12 @@ def test_building_the_table_imports_none_of_numpys_lazy_submodules():
     code = "import sys, fusenum; print(sorted(m for m in ('numpy.f2py', 'numpy.testing', 'numpy.ctypeslib') if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=600)
     assert done.stdout.strip() == "[]"
+
+
+def test_follows_numpy_marks_float_power_and_clip_only():
+    f8, i8 = np.dtype(np.float64), np.dtype(np.int64)
+    f, i = nodes.input_slot(0, f8), nodes.input_slot(1, i8)
+    assert follows_numpy(nodes.make("power", (f, f), f8))
+    assert follows_numpy(nodes.make("add", (f, nodes.make("clip", (f, f, f), f8)), f8))  # anywhere below
+    assert not follows_numpy(nodes.make("power", (i, i), i8))
+    assert not follows_numpy(nodes.make("add", (f, f), f8))

@@ -14,6 +14,7 @@ import pytest
 
 import fusenum
 from fusenum.codegen import settings as codegen_settings
+from fusenum.ir import numpy_behaviour
 from fusenum.runtime import background, disk_cache, kernels
 
 RNG = np.random.default_rng(12)
@@ -544,3 +545,28 @@ def test_a_record_llvm_contradicts_is_removed_with_a_warning(tmp_path):
     (record,) = tmp_path.glob("*" + disk_cache.HOST_SUFFIX)
     assert b"fusenum-test-cpu" not in record.read_bytes()
     assert _run(_RECORD_CODE, "use", **settings).startswith("True []")
+
+
+_NUMPY_ASKED_CODE = """
+import sys
+import numpy as np
+import fusenum
+from fusenum.ir import numpy_behaviour
+a, b = np.linspace(0.5, 2, 100), np.linspace(1, 3, 100)
+fusenum.evaluate(sys.argv[1])
+print(numpy_behaviour.power_loop_rewrites.cache_info().currsize, fusenum.cache_info().disk_hits)
+"""
+
+
+@pytest.mark.parametrize("text, asks", [("a * 2 + b", False), ("a ** b - 1", True), ("clip(a, 0.7, b)", True)])
+def test_only_kernels_that_follow_numpys_loops_are_keyed_by_numpys_answers(cache_dir, text, asks):
+    """A float power or clip compiles to what the installed NumPy's loops do (which it is asked):
+    such a kernel's key holds NumPy's answers; any other kernel's does not, and a process loading
+    only such kernels never asks NumPy (~1.2 ms)."""
+    evaluate(text)
+    description = kernels._description(last_kernel().spec, codegen_settings.key)
+    assert (numpy_behaviour.fingerprint() in description) == asks
+    settings = {"FUSENUM_CACHE_DIR": str(cache_dir), "FUSENUM_TIERING": "never",
+                "FUSENUM_SIMD": fusenum.get_simd(), "FUSENUM_VECTOR_MATH": codegen_settings.vector_math}
+    asked, loaded = _run(_NUMPY_ASKED_CODE, text, **settings).split()
+    assert loaded == "1" and (asked != "0") == asks

@@ -496,6 +496,8 @@ def _kind(x: Any) -> str:
     if hasattr(x, "dtype"):
         return x.dtype.kind
     return "c" if type(x) is complex else "f" if type(x) is float else "i"
+
+
 # NumPy's complex multiply and square loops compute a one-element in-place call in their plain
 # C loop, without the fused multiply-add of their SIMD loop (and fusenum's): bits can differ.
 _ONE_ELEMENT_IN_PLACE = frozenset({"multiply", "square"})

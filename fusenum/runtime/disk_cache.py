@@ -26,7 +26,8 @@ level, vector-math mode) and the kernel's description (its spec's canonical text
 NumPy, NumPy's answers: :mod:`fusenum.runtime.kernels`), never Python's ``hash()``.
 
 **Entries.** A header (magic, format version, key, payload length, SHA-256 of
-the payload) and the object code. An entry that is truncated, corrupted, of
+the payload) and the kernel: its pre-linked image (:func:`fusenum.codegen.loader.prelink`),
+or its object code where the loader cannot link it. An entry that is truncated, corrupted, of
 another format or for another key is removed and its kernel recompiled.
 Writes go to a temporary file in the directory, then ``os.replace``: readers
 see a whole entry or none, and many processes (dask workers, pytest-xdist) can
@@ -53,7 +54,7 @@ from ..codegen.target import Target, identity
 from ..errors import ConfigurationError, DiskCacheWarning, warn
 
 #: Bumped whenever the entry layout or what the key covers changes.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: pre-linked images; NumPy's answers only in the keys of kernels that follow them
 MAGIC = b"FUSENUMK"
 #: magic, format version, key, payload length, SHA-256 of the payload.
 HEADER = struct.Struct("<8sI32sQ32s")

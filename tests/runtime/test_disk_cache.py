@@ -570,3 +570,17 @@ def test_only_kernels_that_follow_numpys_loops_are_keyed_by_numpys_answers(cache
                 "FUSENUM_SIMD": fusenum.get_simd(), "FUSENUM_VECTOR_MATH": codegen_settings.vector_math}
     asked, loaded = _run(_NUMPY_ASKED_CODE, text, **settings).split()
     assert loaded == "1" and (asked != "0") == asks
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fusenum applies the XDG rule itself on Linux only")
+@pytest.mark.parametrize("xdg", [None, "", "relative/cache", "/tmp/fusenum-xdg-cache"])
+def test_the_default_directory_is_platformdirs_user_cache_directory(monkeypatch, xdg):
+    import platformdirs
+    if xdg is None:
+        monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    else:
+        monkeypatch.setenv("XDG_CACHE_HOME", xdg)
+    expected = os.path.join(platformdirs.user_cache_dir("fusenum", appauthor=False), "kernels")
+    assert disk_cache._default_directory() == expected
+    assert ("platformdirs" in _run("import sys, fusenum.runtime.disk_cache as d; d._default_directory();"
+                                   "print(sorted(sys.modules))")) is False

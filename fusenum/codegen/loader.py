@@ -121,6 +121,8 @@ class Image:
 
 #: How a pre-linked image (:func:`prelink`) starts; no ELF object does.
 PRELINKED = b"fusenum linked image 1\0"
+#: No kernel comes near this; a larger image is not one of fusenum's.
+_MAX_IMAGE = 1 << 30
 
 
 def prelink(object_code: bytes) -> bytes | None:
@@ -134,7 +136,7 @@ def prelink(object_code: bytes) -> bytes | None:
     those additions and the page protections, several times cheaper than parsing and relocating
     the object.
     """
-    linked = _linked(object_code)
+    linked = _linked(object_code) if _SUPPORTED else None  # (elsewhere no process could load it)
     if linked is None:
         return None
     image, size, data_start, write_start, fixups, defined = linked
@@ -179,20 +181,30 @@ def missing_symbols(code: bytes) -> list[str]:
 
 
 def _prelinked(code: bytes) -> tuple | None:
-    """The parts of pre-linked image ``code``, checked to fit together; None if they do not."""
+    """The parts of pre-linked image ``code``, checked to fit together; None if they do not.
+
+    (An entry's checksum is verified before this, so only a file written otherwise than by
+    fusenum can fail these checks; they keep it from being mapped, whatever it holds.)"""
     try:
         parts = marshal.loads(memoryview(code)[len(PRELINKED):])
         text, data, end, size, data_start, write_start, fixups, defined = parts
-        image = b"".join((text, bytes(data_start - len(text)), data, bytes(end - data_start - len(data))))
-        linked = image, size, data_start, write_start, fixups, defined
-        places_fit = all(0 <= at <= len(image) - 8 and times_base in (-1, 0, 1) and type(name) is str
-                         for at, times_base, name in fixups)
-        pages_fit = all(type(n) is int and n % _PAGE == 0 for n in (size, data_start, write_start)) \
-            and 0 <= data_start <= write_start <= size and len(image) <= size
-        symbols_fit = all(type(offset) is int and 0 <= offset < size for offset in defined.values())
-    except (EOFError, ValueError, TypeError, AttributeError):
+        numbers_fit = all(type(n) is int for n in (end, size, data_start, write_start)) \
+            and type(text) is bytes and type(data) is bytes and type(fixups) is tuple and type(defined) is dict
+        if not (numbers_fit and 0 < data_start <= write_start <= size <= _MAX_IMAGE and size % _PAGE == 0
+                and data_start % _PAGE == 0 and write_start % _PAGE == 0 and len(text) <= data_start
+                and data_start + len(data) <= end <= size):
+            return None
+        places_fit = all(type(fixup) is tuple and len(fixup) == 3 and type(fixup[0]) is int
+                         and 0 <= fixup[0] <= end - 8 and type(fixup[1]) is int and fixup[1] in (-1, 0, 1)
+                         and type(fixup[2]) is str and fixup[2].isascii() for fixup in fixups)
+        symbols_fit = all(type(name) is str and type(offset) is int and 0 <= offset < size
+                          for name, offset in defined.items())
+    except (EOFError, ValueError, TypeError):  # not marshal's data, or not 8 parts
         return None
-    return linked if type(image) is bytes and places_fit and pages_fit and symbols_fit else None
+    if not (places_fit and symbols_fit):
+        return None
+    image = b"".join((text, bytes(data_start - len(text)), data, bytes(end - data_start - len(data))))
+    return image, size, data_start, write_start, fixups, defined
 
 
 def _map(size: int) -> int | None:

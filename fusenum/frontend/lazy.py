@@ -200,7 +200,7 @@ class LazyArray:
 
     # ---- operators not in the op table --------------------------------------------------------
     def __abs__(self) -> LazyArray | np.ndarray:
-        if self._dtype.kind == "c" and _stands_for_scalar(self):
+        if self._dtype.kind == "c" and _stands_for_number(self):
             # NumPy's abs() of a complex *scalar* is the C library's hypot, not the array loop's
             # formula: the two can differ in the last bit, so NumPy computes this one value.
             return _numpy_scalar(abs(self.compute()[()]))
@@ -472,9 +472,10 @@ _SCALAR_MATH = {"multiply": "c", "power": "fc"}
 
 
 def _stands_for_number(x: Any) -> bool:
-    """Whether NumPy's operator sees ``x`` as a scalar (not an array) in its arithmetic."""
+    """Whether NumPy's operator sees ``x`` as a scalar (not an array) in its arithmetic, and it
+    may be computed now for that: not over dask arrays, which stay lazy (the loop's last bit)."""
     if type(x) is LazyArray:
-        return _stands_for_scalar(x)
+        return _stands_for_scalar(x) and (x._value is not None or not forcing.on_dask(x))
     return type(x) in PY_SCALARS or isinstance(x, np.generic)
 
 

@@ -90,6 +90,7 @@ class Op:
     loop_arg: int = 0
     #: NumPy kinds whose lowering asks the installed NumPy how its loop computes
     #: (:mod:`.numpy_behaviour`): the code then depends on more than the IR (see :func:`follows_numpy`).
+    #: Rows lowered by the ``math`` rule are counted without saying so (see there).
     follows_numpy: str = ""
     # rules (by NumPy kind, from ``lower``) is set by __post_init__: not a field
 
@@ -521,10 +522,14 @@ def expression_cost(root) -> int:
 
 def follows_numpy(root) -> bool:
     """Whether the code for the IR under ``root`` depends on the installed NumPy beyond the IR:
-    a node of a row whose :attr:`Op.follows_numpy` has its first operand's kind (float ``power``
-    and ``clip``, whose lowering asks NumPy which shortcuts its loops take)."""
+    a node of a row whose :attr:`Op.follows_numpy` has its loop operand's kind (float ``power``
+    and ``clip``, whose lowering asks NumPy which shortcuts its loops take), or that the ``math``
+    rule lowers (``log``, ``arcsin``...: it gives the NaN NumPy's loop gives outside the domain)."""
     for node in walk(root):
         op = OPS.get(node.op)
-        if op is not None and op.follows_numpy and node.args and node.args[0].dtype.kind in op.follows_numpy:
+        if op is None or not node.args:
+            continue
+        kind = node.args[op.loop_arg].dtype.kind
+        if kind in op.follows_numpy or op.rules.get(kind, "").split(":")[0] == "math":
             return True
     return False

@@ -137,9 +137,10 @@ if hasattr(os, "register_at_fork"):
 
 # ---- settings ---------------------------------------------------------------------------------
 def _default_directory() -> str:
-    if sys.platform == "linux":
+    if sys.platform == "linux" and os.path.isabs(os.environ.get("HOME", "")):
         # platformdirs' answer on Linux, the XDG base-directory rule, without importing it: that
-        # took ~6 ms, paid by the first call of every process that sets no directory.
+        # took ~6 ms, paid by the first call of every process that sets no directory. (Without
+        # a usable HOME, platformdirs asks the password database: it is asked then.)
         base = os.environ.get("XDG_CACHE_HOME", "")
         if not os.path.isabs(base):
             base = os.path.expanduser("~/.cache")

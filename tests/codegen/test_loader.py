@@ -101,7 +101,8 @@ def test_a_prelinked_image_computes_what_its_object_does_in_pages_protected_alik
     assert loader.prelink(b"not an object") is None and loader.load(b"not an object", ["f"]) is None
 
 
-@pytest.mark.parametrize("damage", ["cut short", "no symbols", "place outside", "unknown symbol"])
+@pytest.mark.parametrize("damage", ["cut short", "no symbols", "place outside", "unknown symbol", "float place",
+                                    "float times", "unencodable name", "huge end", "not marshal"])
 def test_a_damaged_or_foreign_prelinked_image_is_refused_and_jit_link_says_why(damage):
     import marshal
     prelinked = loader.prelink(_object())
@@ -109,13 +110,23 @@ def test_a_damaged_or_foreign_prelinked_image_is_refused_and_jit_link_says_why(d
     text, data, end, size, data_start, write_start, fixups, defined = parts
     if damage == "cut short":
         code = prelinked[:-9]
+    elif damage == "not marshal":
+        code = loader.PRELINKED + b"\xff" * 40
     else:
         if damage == "no symbols":
             defined = {}
         elif damage == "place outside":
             fixups = ((end - 4, 1, ""),) + fixups
-        else:
+        elif damage == "unknown symbol":
             fixups = ((0, 0, "fusenum_no_such_symbol"),) + fixups
+        elif damage == "float place":
+            fixups = ((8.0, 1, ""),) + fixups
+        elif damage == "float times":
+            fixups = ((8, 1.0, ""),) + fixups
+        elif damage == "unencodable name":
+            fixups = ((8, 0, "sin\udc80"),) + fixups
+        else:
+            end = size = 1 << 40
         parts = (text, data, end, size, data_start, write_start, fixups, defined)
         code = loader.PRELINKED + marshal.dumps(parts)
     before = _mapping_count()

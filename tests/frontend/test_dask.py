@@ -299,6 +299,16 @@ def test_lazy_reductions_over_dask_arrays():
          np.sum(WHOLE * 2, axis=1, keepdims=True))
 
 
+@pytest.mark.parametrize("operation", [lambda s: s ** 0.5, lambda s: (s + 0j) * (1.5 - 1j), lambda s: abs(s + 1j)],
+                         ids=["power", "complex-multiply", "complex-abs"])
+def test_scalar_arithmetic_on_a_reduction_over_dask_stays_lazy(operation):
+    # On NumPy values these are NumPy's scalar arithmetic, computed at once; over dask, nothing is.
+    total = lazy(chunked(WHOLE, (4, 6))).sum()
+    result = operation(total)
+    assert type(result) is LazyArray and is_dask_array(fusenum.evaluate(result)) and not total.is_forced
+    np.testing.assert_allclose(np.asarray(result), operation(WHOLE.sum()), rtol=1e-12)
+
+
 def test_numpy_fallbacks_get_the_dask_array():
     a = chunked(WHOLE, (4, 6))
     r = lazy(a) + 1

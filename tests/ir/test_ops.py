@@ -120,10 +120,11 @@ def test_building_the_table_imports_none_of_numpys_lazy_submodules():
     assert done.stdout.strip() == "[]"
 
 
-def test_follows_numpy_marks_float_power_and_clip_only():
+def test_follows_numpy_marks_float_power_clip_and_math_functions_only():
     f8, i8 = np.dtype(np.float64), np.dtype(np.int64)
     f, i = nodes.input_slot(0, f8), nodes.input_slot(1, i8)
     assert follows_numpy(nodes.make("power", (f, f), f8))
     assert follows_numpy(nodes.make("add", (f, nodes.make("clip", (f, f, f), f8)), f8))  # anywhere below
+    assert follows_numpy(nodes.make("log", (f,), f8))  # the math rule: NumPy's NaN outside the domain
     assert not follows_numpy(nodes.make("power", (i, i), i8))
     assert not follows_numpy(nodes.make("add", (f, f), f8))

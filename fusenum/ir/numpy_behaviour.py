@@ -238,3 +238,25 @@ def fingerprint() -> str:
     power = {np.dtype(t).name: sorted(power_loop_rewrites(np.dtype(t))) for t in (np.float32, np.float64)}
     ties = {np.dtype(t).name: clip_single_valued_bounds_win_ties(np.dtype(t)) for t in (np.float32, np.float64)}
     return f"numpy {np.__version__}; power loop rewrites {power}; clip ties to bounds {ties}"
+
+
+#: Inputs that lie outside the domain of some function (arcsin, log, log1p, arccosh, ...).
+_DOMAIN_PROBES = (-np.inf, -2.0, -0.5, 0.5, 2.0, np.inf)
+
+
+@functools.lru_cache(maxsize=None)
+def domain_nan(ufunc: np.ufunc, dtype: np.dtype) -> float | None:
+    """The NaN (sign and payload) the installed NumPy's ``ufunc`` gives for numbers outside the
+    function's domain on this machine, or None if it gives none or NaNs of different signs.
+
+    Implementations disagree there (glibc's ``acos(2)`` and libmvec's ``log(-1)`` are
+    +NaN, the x86 default NaN of an invalid operation and NumPy's SIMD loops -NaN), and
+    ``signbit``/``copysign`` show the difference; so the kernels replace a NaN made from a
+    non-NaN input by NumPy's.
+    """
+    with np.errstate(all="ignore"):
+        results = np.asarray(ufunc(np.array(_DOMAIN_PROBES, dtype)))
+    nans = results[np.isnan(results)]
+    if not nans.size or len(set(np.signbit(nans).tolist())) != 1:
+        return None
+    return float(nans[0])

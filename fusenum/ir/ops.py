@@ -41,6 +41,7 @@ The row is the whole truth about its function, and everyone reads it:
 from __future__ import annotations
 
 import operator
+import struct
 from functools import cached_property, lru_cache
 from typing import Callable, Mapping
 
@@ -88,9 +89,9 @@ class Op:
     function: Callable | None = None
     ulp: int = 0
     loop_arg: int = 0
-    #: NumPy kinds whose lowering asks the installed NumPy how its loop computes
-    #: (:mod:`.numpy_behaviour`): the code then depends on more than the IR (see :func:`follows_numpy`).
-    #: Rows lowered by the ``math`` rule are counted without saying so (see there).
+    #: NumPy kinds whose lowering asks the installed NumPy which shortcuts its loop takes
+    #: (:func:`.numpy_behaviour.fingerprint`): the code then depends on more than the IR (see
+    #: :func:`numpy_answers`, which also counts the functions the ``math`` rule lowers).
     follows_numpy: str = ""
     # rules (by NumPy kind, from ``lower``) is set by __post_init__: not a field
 
@@ -520,16 +521,22 @@ def expression_cost(root) -> int:
     return sum(OPS[n.op].cost if n.op in OPS else 1 for n in walk(root) if n.args)
 
 
-def follows_numpy(root) -> bool:
-    """Whether the code for the IR under ``root`` depends on the installed NumPy beyond the IR:
-    a node of a row whose :attr:`Op.follows_numpy` has its loop operand's kind (float ``power``
-    and ``clip``, whose lowering asks NumPy which shortcuts its loops take), or that the ``math``
-    rule lowers (``log``, ``arcsin``...: it gives the NaN NumPy's loop gives outside the domain)."""
+def numpy_answers(root) -> str:
+    """The installed NumPy's answers that the code for the IR under ``root`` follows beyond the
+    IR, as text ("" if none): :func:`.numpy_behaviour.fingerprint` for a row whose
+    :attr:`Op.follows_numpy` has its loop operand's kind (float ``power`` and ``clip``: which
+    shortcuts NumPy's loops take), and for a function the ``math`` rule lowers (``log``,
+    ``arcsin``...) the NaN NumPy's loop gives outside its domain, which the code gives too."""
+    answers = set()
     for node in walk(root):
         op = OPS.get(node.op)
         if op is None or not node.args:
             continue
-        kind = node.args[op.loop_arg].dtype.kind
-        if kind in op.follows_numpy or op.rules.get(kind, "").split(":")[0] == "math":
-            return True
-    return False
+        dtype = node.args[op.loop_arg].dtype
+        if dtype.kind in op.follows_numpy:
+            answers.add(numpy_behaviour.fingerprint())
+        elif op.arity == 1 and op.rules.get(dtype.kind, "").split(":")[0] == "math":
+            nan = numpy_behaviour.domain_nan(op.ufunc, dtype)
+            bits = "none" if nan is None else struct.pack("<d", nan).hex()
+            answers.add(f"{op.name} {dtype.str}: NaN outside the domain {bits}")
+    return "\n".join(sorted(answers))

@@ -44,8 +44,7 @@ from ..codegen.abi import KERNEL_CTYPE, SYMBOL, WHOLE_CTYPE, WHOLE_SYMBOL, entry
 from ..codegen.spec import KernelSpec
 from ..codegen.target import Target, host_described, loading, make_target
 from ..errors import ConfigurationError
-from ..ir import numpy_behaviour
-from ..ir.ops import follows_numpy
+from ..ir.ops import numpy_answers
 
 
 def _setting(name: str, default: str, valid: Callable[[str], bool], expected: str) -> str:
@@ -314,12 +313,10 @@ def _load(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel | None, bool]:
 
 
 def _description(spec: KernelSpec, settings_key: tuple) -> str:
-    text = f"kernel {settings_key!r}\n{spec.canonical()}"
-    if follows_numpy(spec.root):
-        # Its code follows how the installed NumPy's loops compute: NumPy's answers name it too.
-        # (Asking costs ~1.2 ms once per process, which a kernel without such a node never pays.)
-        text += f"\n{numpy_behaviour.fingerprint()}"
-    return text
+    # Where its code follows how the installed NumPy's loops compute, NumPy's answers name it too
+    # (only then: the power and clip probes cost ~1.2 ms once per process).
+    answers = numpy_answers(spec.root)
+    return f"kernel {settings_key!r}\n{spec.canonical()}" + (f"\nnumpy\n{answers}" if answers else "")
 
 
 def _make(spec: KernelSpec, settings_key: tuple, look: bool = True) -> tuple[Kernel, bool]:

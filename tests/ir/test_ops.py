@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from fusenum.codegen.rules import RULES
-from fusenum.ir import nodes
-from fusenum.ir.ops import BINARY_SYMBOLS, FUNCTIONS, OPS, UNARY_SYMBOLS, Op, follows_numpy
+from fusenum.ir import nodes, numpy_behaviour
+from fusenum.ir.ops import BINARY_SYMBOLS, FUNCTIONS, OPS, UNARY_SYMBOLS, Op, numpy_answers
 
 
 @pytest.mark.parametrize("op", OPS.values(), ids=lambda op: op.name)
@@ -120,11 +120,13 @@ def test_building_the_table_imports_none_of_numpys_lazy_submodules():
     assert done.stdout.strip() == "[]"
 
 
-def test_follows_numpy_marks_float_power_clip_and_math_functions_only():
-    f8, i8 = np.dtype(np.float64), np.dtype(np.int64)
-    f, i = nodes.input_slot(0, f8), nodes.input_slot(1, i8)
-    assert follows_numpy(nodes.make("power", (f, f), f8))
-    assert follows_numpy(nodes.make("add", (f, nodes.make("clip", (f, f, f), f8)), f8))  # anywhere below
-    assert follows_numpy(nodes.make("log", (f,), f8))  # the math rule: NumPy's NaN outside the domain
-    assert not follows_numpy(nodes.make("power", (i, i), i8))
-    assert not follows_numpy(nodes.make("add", (f, f), f8))
+def test_numpy_answers_name_float_power_clip_and_math_functions_only():
+    f8, f4, i8 = np.dtype(np.float64), np.dtype(np.float32), np.dtype(np.int64)
+    f, g, i = nodes.input_slot(0, f8), nodes.input_slot(1, f4), nodes.input_slot(2, i8)
+    probes = numpy_behaviour.fingerprint()
+    assert numpy_answers(nodes.make("power", (f, f), f8)) == probes
+    assert numpy_answers(nodes.make("add", (f, nodes.make("clip", (f, f, f), f8)), f8)) == probes  # anywhere below
+    # the math rule gives NumPy's NaN outside the domain: that answer, per function and dtype
+    log = numpy_answers(nodes.make("log", (g,), f4))
+    assert log.startswith("log <f4: NaN outside the domain ") and probes not in log
+    assert numpy_answers(nodes.make("power", (i, i), i8)) == numpy_answers(nodes.make("add", (f, f), f8)) == ""

@@ -2,45 +2,24 @@
 :mod:`fusenum.codegen.mathlib` picks, and ``logaddexp``/``logaddexp2``, which follow NumPy's formula."""
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
+from ...ir import numpy_behaviour
 from ...ir.ops import OPS
 from ..mathlib import call, libm_name
 from .registry import rule
-
-#: Inputs that lie outside the domain of some function (arcsin, log, log1p, arccosh, ...).
-_DOMAIN_PROBES = (-np.inf, -2.0, -0.5, 0.5, 2.0, np.inf)
 
 
 @rule("math")
 def _math(em, node, args, arg):
     result = call(em, arg, node.args[0].dtype, *args)
-    nan = _numpy_domain_nan(node.op, node.args[0].dtype) if len(args) == 1 else None
+    # A NaN made from a non-NaN input is the one NumPy's loop gives (its sign shows).
+    nan = numpy_behaviour.domain_nan(OPS[node.op].ufunc, node.args[0].dtype) if len(args) == 1 else None
     if nan is None:
         return result
     b = em.b
     outside = b.and_(b.fcmp_unordered("uno", result, result), b.fcmp_ordered("ord", args[0], args[0]))
     return b.select(outside, em.constant_like(result, nan), result)
-
-
-@lru_cache(maxsize=None)
-def _numpy_domain_nan(op_name: str, dtype: np.dtype) -> float | None:
-    """The NaN (sign and payload) the installed NumPy's ufunc gives for numbers outside the
-    function's domain on this machine, or None if it gives none or NaNs of different signs.
-
-    Implementations disagree there (glibc's ``acos(2)`` and libmvec's ``log(-1)`` are
-    +NaN, the x86 default NaN of an invalid operation and NumPy's SIMD loops -NaN), and
-    ``signbit``/``copysign`` show the difference; so a NaN made from a non-NaN input is
-    replaced by NumPy's.
-    """
-    with np.errstate(all="ignore"):
-        results = np.asarray(OPS[op_name].ufunc(np.array(_DOMAIN_PROBES, dtype)))
-    nans = results[np.isnan(results)]
-    if not nans.size or len(set(np.signbit(nans).tolist())) != 1:
-        return None
-    return float(nans[0])
 
 
 @rule("logaddexp")

@@ -31,7 +31,8 @@ does not capture (``keepdims=1``, ``axis=0`` on a 0-d array).
 What the op table cannot express falls back to NumPy: the lazy inputs are
 forced, NumPy computes, and the result is a plain ndarray. NumPy's protocols
 (``__array_ufunc__``, ``__array_function__``) and the reduction methods are installed by
-:mod:`fusenum.frontend.lazy_numpy`, which the package imports with this module.
+:mod:`fusenum.frontend.lazy_numpy`, and the Python operators by :mod:`.lazy_operators`,
+which the package imports with this module.
 """
 from __future__ import annotations
 
@@ -43,9 +44,9 @@ import numpy as np
 
 from . import capture, forcing
 from ..errors import ArgumentTypeError
-from ..ir.ops import BINARY_SYMBOLS, OPS, UNARY_SYMBOLS, Op
+from ..ir.ops import OPS, Op
 from ..ir.reductions import Reduction
-from ..ir.typing import PY_SCALARS, SUPPORTED, check_dtype, operator_rewrite, scalar_key
+from ..ir.typing import PY_SCALARS, SUPPORTED, check_dtype, scalar_key
 from .dask_graph import check_shape, is_dask_type
 
 __all__ = ["LazyArray", "lazy"]
@@ -197,29 +198,6 @@ class LazyArray:
                 return self
             return _capture_cast(self, dtype)
         return self.compute().astype(dtype, order=order, casting=casting, subok=subok, copy=copy)
-
-    # ---- operators not in the op table --------------------------------------------------------
-    def __abs__(self) -> LazyArray | np.ndarray:
-        if self._dtype.kind == "c" and _stands_for_number(self):
-            # NumPy's abs() of a complex *scalar* is the C library's hypot, not the array loop's
-            # formula: the two can differ in the last bit, so NumPy computes this one value.
-            return _numpy_scalar(abs(self.compute()[()]))
-        return _operator(OPS["absolute"], abs, self)
-
-    def __divmod__(self, other: Any):
-        return _divmod(self, other)
-
-    def __rdivmod__(self, other: Any):
-        return _divmod(other, self)
-
-    def __matmul__(self, other: Any) -> Any:
-        return np.matmul(self, other)
-
-    def __rmatmul__(self, other: Any) -> Any:
-        return np.matmul(other, self)
-
-    def __imatmul__(self, other: Any) -> Any:
-        return np.matmul(self, other)
 
 
 def lazy(x: Any) -> LazyArray:
@@ -441,183 +419,6 @@ def force_all(x: Any) -> Any:
     if kind is dict:
         return {key: force_all(value) for key, value in x.items()}
     return x
-
-
-# ---- operators -----------------------------------------------------------------------------------
-
-def _operator(op: Op, python_operator: Callable, *operands: Any) -> Any:
-    """``python_operator(*operands)`` captured, or computed by NumPy if fusenum cannot compile it."""
-    if op.name in _SCALAR_MATH and all(map(_stands_for_number, operands)) \
-            and any(_kind(x) in _SCALAR_MATH[op.name] for x in operands):
-        # NumPy's scalar arithmetic computes this with the C library's pow/powf or the textbook
-        # complex product, not with the ufunc loop fusenum reproduces: NumPy computes this value.
-        scalars = (x.compute()[()] if type(x) is LazyArray else x for x in operands)
-        return _numpy_scalar(python_operator(*scalars))
-    result = None
-    if op is _POWER and type(operands[0]) is LazyArray and _scalar(operands[1]):
-        result = _power_operator(*operands)
-    if result is None:
-        result = capture_operation(op, operands)
-    if result is not None:
-        return result
-    if any(getattr(type(x), "__array_ufunc__", 0) is None for x in operands):
-        return NotImplemented  # the other operand opted out of NumPy's operators; let Python ask it
-    return python_operator(*map(force, operands))
-
-
-_POWER = OPS["power"]
-# Python operators whose NumPy *scalar* result can differ in the last bit from the ufunc loop's,
-# by the dtype kinds of operand that bring it about.
-_SCALAR_MATH = {"multiply": "c", "power": "fc"}
-
-
-def _stands_for_number(x: Any) -> bool:
-    """Whether NumPy's operator sees ``x`` as a scalar (not an array) in its arithmetic, and it
-    may be computed now for that: not over dask arrays, which stay lazy (the loop's last bit)."""
-    if type(x) is LazyArray:
-        return _stands_for_scalar(x) and (x._value is not None or not forcing.on_dask(x))
-    return type(x) in PY_SCALARS or isinstance(x, np.generic)
-
-
-def _numpy_scalar(value: Any) -> Any:
-    """NumPy scalar ``value`` as a computed 0-d LazyArray standing for it, so that the operators
-    applied to it next still see a scalar operand, as NumPy's would (a NumPy scalar first in
-    an operator hands a LazyArray to the ufunc, as it would an array)."""
-    array = np.asarray(value)
-    if array.dtype not in SUPPORTED:
-        return value
-    token = ("astype", array.dtype, "scalar")
-    node = _node(token, (array,), array.dtype, (), (array.dtype, token), (array,))
-    node._value = array
-    return node
-
-
-def _kind(x: Any) -> str:
-    """The dtype kind of an operand, a Python number's by its type."""
-    if hasattr(x, "dtype"):
-        return x.dtype.kind
-    return "c" if type(x) is complex else "f" if type(x) is float else "i"
-
-
-# NumPy's complex multiply and square loops compute a one-element in-place call in their plain
-# C loop, without the fused multiply-add of their SIMD loop (and fusenum's): bits can differ.
-_ONE_ELEMENT_IN_PLACE = frozenset({"multiply", "square"})
-
-
-def _numpy_in_place(op: Op, target: LazyArray, other: Any) -> LazyArray:
-    """``target <op>= other`` computed by NumPy in place on a copy of ``target``'s value."""
-    return lazy(getattr(operator, f"i{_method_stem(op)}")(target.compute().copy(), force(other)))
-
-
-def _scalar(x: Any) -> bool:
-    """A Python or NumPy scalar or a 0-d array: what NumPy's ``**`` may take a shortcut for."""
-    kind = type(x)
-    return kind in PY_SCALARS or isinstance(x, np.generic) or (kind is np.ndarray and x.ndim == 0)
-
-
-def _power_operator(base: LazyArray, exponent: Any) -> LazyArray | None:
-    """``base ** exponent`` as the unary operation NumPy's operator computes instead of ``power``
-    for these few exponents (``square`` for 2: :func:`fusenum.ir.typing.operator_rewrite`).
-
-    The exponent's value is known now, so the rewrite is captured as the operation
-    itself, with no run-time operand, exactly as the string front end does for a literal.
-    """
-    rewrite = operator_rewrite(base._dtype, exponent)
-    return None if rewrite is None else capture_operation(OPS[rewrite], (base,))
-
-
-def _in_place(op: Op, python_operator: Callable, target: LazyArray, other: Any) -> Any:
-    """``target <op>= other``: NumPy's in-place result (target's dtype and shape, same_kind casting), lazily.
-
-    The name is rebound to the new expression; the array ``target`` wraps is
-    never written (an alias of the old LazyArray keeps the old value). A 0-d
-    result of a ufunc or a reduction stands for what NumPy makes a scalar, so it is simply
-    rebound to ``target <op> other``, promotion included, as a scalar would be.
-    """
-    result = _operator(op, python_operator, target, other)
-    if result is NotImplemented or _stands_for_scalar(target):
-        return result
-    if type(result) is LazyArray and result._op in _ONE_ELEMENT_IN_PLACE and result._dtype.kind == "c" \
-            and math.prod(target._shape) == 1:
-        return _numpy_in_place(op, target, other)
-    native = target._dtype.newbyteorder("=")
-    if result.shape != target._shape or not np.can_cast(result.dtype, native, "same_kind"):
-        out = capture.writable_stand_in(target._dtype, target._shape)
-        in_place = getattr(operator, f"i{_method_stem(op)}")  # NumPy's operator: ``a **= 2`` squares
-        capture.raise_numpy_error(lambda _, value, out: in_place(out, value), (target, other), out=out)
-        raise TypeError(f"cannot compute {op.name} in place into {target._dtype} {target._shape}")
-    if result.dtype == native and target._shape:
-        return result
-    # A 0-d target stays a 0-d array in NumPy: the cast (free when the dtype is the same) marks it as one.
-    if type(result) is not LazyArray:  # NumPy computed it
-        return result.astype(native)
-    return _capture_cast(result, native, stays_array=True)
-
-
-def _divmod(left: Any, right: Any) -> tuple:
-    """``divmod`` as NumPy defines it for arrays: ``(left // right, left % right)``."""
-    quotient = capture_operation(OPS["floor_divide"], (left, right))
-    remainder = capture_operation(OPS["remainder"], (left, right))
-    if quotient is None or remainder is None:
-        return divmod(force(left), force(right))
-    return quotient, remainder
-
-
-def _method_stem(op: Op) -> str:
-    """Python's special-method stem for ``op``: its ``operator`` function's name (``and_`` -> ``and``)."""
-    return op.python_fold.__name__.rstrip("_")
-
-
-def _binary_methods(op: Op) -> dict[str, Callable]:
-    stem = _method_stem(op)
-    python_operator = op.python_fold
-
-    def forward(self, other):
-        return _operator(op, python_operator, self, other)
-
-    def reflected(self, other):
-        return _operator(op, python_operator, other, self)
-
-    def in_place(self, other):
-        return _in_place(op, python_operator, self, other)
-
-    methods = {f"__{stem}__": forward}
-    if op.weak_conversion != "compare":  # Python reflects a comparison into its mirror image itself
-        methods.update({f"__r{stem}__": reflected, f"__i{stem}__": in_place})
-    return methods
-
-
-def _unary_method(op: Op) -> dict[str, Callable]:
-    stem = _method_stem(op)
-    python_operator = op.python_fold
-
-    def method(self):
-        return _operator(op, python_operator, self)
-
-    return {f"__{stem}__": method}
-
-
-def _install_operators() -> None:
-    """Give LazyArray a special method per operator of the op table."""
-    for op in BINARY_SYMBOLS.values():
-        for name, method in _binary_methods(op).items():
-            method.__name__ = method.__qualname__ = name
-            setattr(LazyArray, name, method)
-    for op in UNARY_SYMBOLS.values():
-        for name, method in _unary_method(op).items():
-            method.__name__ = method.__qualname__ = name
-            setattr(LazyArray, name, method)
-    pow_method = LazyArray.__pow__
-
-    def power(self, other, modulo=None):
-        if modulo is not None:
-            return pow(self.compute(), force(other), modulo)
-        return pow_method(self, other)
-
-    LazyArray.__pow__ = power
-
-
-_install_operators()
 
 
 def _forwarded(name: str) -> property:

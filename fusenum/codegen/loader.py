@@ -151,7 +151,7 @@ def load(code: bytes, symbols: list[str]) -> Image | None:
     the loader cannot find (link object code through ORC, which reports what is wrong)."""
     if not _SUPPORTED:
         return None
-    linked = _prelinked(code) if code.startswith(PRELINKED) else _linked(code)
+    linked = _parts(code)
     if linked is None:
         return None
     image, size, data_start, write_start, fixups, defined = linked
@@ -174,10 +174,16 @@ def load(code: bytes, symbols: list[str]) -> Image | None:
 def missing_symbols(code: bytes) -> list[str]:
     """The symbols ``code`` (object code or a pre-linked image) calls that no loaded library has
     (for error messages)."""
-    linked = _prelinked(code) if code.startswith(PRELINKED) else _linked(code)
+    linked = _parts(code)
     if linked is None:
         return []
     return sorted({name for _, _, name in linked[4] if name and find_symbol(name) is None})
+
+
+def _parts(code: bytes) -> tuple | None:
+    """``(image, size, data_start, write_start, fixups, defined)`` of object code or of a
+    pre-linked image; None if it is neither, as this loader handles them."""
+    return _prelinked(code) if code.startswith(PRELINKED) else _linked(code)
 
 
 def _prelinked(code: bytes) -> tuple | None:

@@ -53,7 +53,7 @@ import queue
 import threading
 import time
 
-from . import caches, disk_cache, interpreter, kernels
+from . import background, caches, disk_cache, interpreter, kernels
 from ..codegen import settings
 from ..codegen.spec import KernelSpec
 from ..codegen.target import llvm_ready
@@ -154,6 +154,7 @@ class _Compiler:
     def _work(self) -> None:
         # A name that threading.enumerate() and debuggers show (a bare thread is "Dummy-n" there)
         threading.current_thread().name = "fusenum-compiler"
+        background.lower_priority()  # compiles take the CPU time calls leave spare
         # The call that started this thread is still running, interpreted: let it finish before
         # the code generator's import competes with it for the GIL.
         time.sleep(START_DELAY)

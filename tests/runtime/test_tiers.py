@@ -22,7 +22,7 @@ import fusenum
 from fusenum.codegen import jit
 from fusenum.codegen.target import native
 from fusenum.ir.ops import FUNCTIONS
-from fusenum.runtime import kernels, tiering
+from fusenum.runtime import background, kernels, tiering
 
 from ..strategies import (DTYPES, LITERALS, PY_OPERATORS, UNARY_OPERATORS, Tree, array_operands,
                           scalar_operands, shapes)
@@ -184,6 +184,27 @@ def test_auto_interprets_until_the_background_compile_is_done(size, queued_by):
     finally:
         fusenum.set_disk_cache(enabled=True)
         fusenum.set_tiering(previous)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priorities are Linux's")
+def test_the_background_compiler_and_optimizer_run_at_a_lower_priority():
+    a = np.linspace(-3, 3, tiering.START_NOW_ELEMENTS)
+    previous = fusenum.set_tiering("auto")
+    try:
+        fusenum.clear_cache()
+        fusenum.set_disk_cache(enabled=False)
+        fusenum.evaluate("a * 2.75 - 0.25")  # a big call queues its compile at once
+        tiering.wait_for_compiles()
+    finally:
+        fusenum.set_disk_cache(enabled=True)
+        fusenum.set_tiering(previous)
+    seen = {}
+    background.submit(lambda: seen.update(optimizer=os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+    assert background.wait(120)
+    compiler = next(thread for thread in threading.enumerate() if thread.name == "fusenum-compiler")
+    lower = min(19, os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) + background.NICENESS)
+    assert os.getpriority(os.PRIO_PROCESS, compiler.native_id) == lower
+    assert seen["optimizer"] == lower
 
 
 @pytest.mark.parametrize("text, size, interpreted", [

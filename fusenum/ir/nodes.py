@@ -175,8 +175,9 @@ def canonical(root: Node) -> str:
     lines = []
     for number, node in enumerate(walk(root)):
         index[id(node)] = number
-        args = ",".join(str(index[id(arg)]) for arg in node.args)
-        lines.append(f"{node.op} {node.dtype.str} {_canonical_attr(node.attr)} ({args})")
+        args = ",".join([str(index[id(arg)]) for arg in node.args])  # (a list: a generator is slower)
+        attr = "None" if node.attr is None else _canonical_attr(node.attr)
+        lines.append(f"{node.op} {node.dtype.str} {attr} ({args})")
     return "\n".join(lines)
 
 

@@ -201,7 +201,8 @@ def capturable(step: Step, args: list, expected, eager_args: list) -> bool | Non
         return None
     if _numpy_scalar_math(step, eager_args, args):
         return True  # computed by NumPy, as a LazyArray standing for its scalar
-    if step.kind == "unary" and step.what == "abs" and isinstance(eager_args[0], np.complexfloating):
+    if step.kind == "unary" and step.what == "abs" and isinstance(eager_args[0], np.complexfloating) \
+            and type(args[0]) is fusenum.LazyArray:
         return True  # abs() of a NumPy complex scalar: NumPy's scalar math (hypot), as a LazyArray
     if step.kind == "ufunc" and not _table_lowers(step.what, args):
         return False

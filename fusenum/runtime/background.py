@@ -1,7 +1,9 @@
 """One background thread for work nobody waits for: optimizing kernels after their quick first build,
-and making the native thread pool (:mod:`.threads`; Python threads serve until it is there). It
-runs at a lower scheduling priority than the calls (:func:`lower_priority`, also used by the
-background compiler of :mod:`.tiering`).
+and making the native thread pool (:mod:`.threads`; Python threads serve until it is there). From
+its first optimization on, it runs at a lower scheduling priority than the calls
+(:func:`lower_priority`, also used by the background compiler of :mod:`.tiering`); making the pool
+may load LLVM, which calls compiling on their own thread would wait for, so it may come first at
+the caller's priority.
 
 :func:`submit` queues a callable; the thread starts on first use, runs jobs in
 order, and reports a job's exception as a warning (the quick kernel simply
@@ -36,12 +38,13 @@ _condition = threading.Condition()
 _state = {"thread": None, "busy": False, "stopping": False}
 
 
-def submit(job: Callable[[], None]) -> None:
-    """Run ``job()`` on the background thread."""
+def submit(job: Callable[[], None], lower: bool = False) -> None:
+    """Run ``job()`` on the background thread; ``lower``: at a lower priority (:func:`lower_priority`,
+    for good: the thread stays there)."""
     with _condition:
         if _state["stopping"]:
             return
-        _jobs.append(job)
+        _jobs.append((job, lower))
         if _state["thread"] is None:
             _state["thread"] = threading.Thread(target=_run, name="fusenum-optimizer", daemon=True)
             _state["thread"].start()
@@ -73,16 +76,19 @@ def lower_priority() -> None:
 
 
 def _run() -> None:
-    lower_priority()
+    lowered = False
     while True:
         with _condition:
             _condition.wait_for(lambda: _jobs or _state["stopping"])
             if not _jobs:  # stopping, and nothing left to do
                 _condition.notify_all()
                 return
-            job = _jobs.popleft()
+            job, lower = _jobs.popleft()
             _state["busy"] = True
         try:
+            if lower and not lowered:
+                lower_priority()
+                lowered = True
             job()
         except Exception as exc:  # the quick kernel stays in use; nothing is lost
             warnings.warn(f"fusenum: optimizing a kernel in the background failed: {exc!r}", RuntimeWarning)

@@ -42,7 +42,7 @@ from . import background, caches, disk_cache, host_record
 from ..codegen import jit, libraries, settings
 from ..codegen.abi import KERNEL_CTYPE, SYMBOL, WHOLE_CTYPE, WHOLE_SYMBOL, entry_points
 from ..codegen.spec import KernelSpec
-from ..codegen.target import Target, host_described, loading, make_target
+from ..codegen.target import Target, host_described, loading, make_target, native
 from ..errors import ConfigurationError
 from ..ir.ops import numpy_answers
 
@@ -333,8 +333,16 @@ def _make(spec: KernelSpec, settings_key: tuple, look: bool = True) -> tuple[Ker
     made = Kernel(spec, target, compiled, origin, time.perf_counter() - start)
     if later:
         queued = time.perf_counter()
-        background.submit(lambda optimize=later[0], kernel=weakref.ref(made): _optimize(optimize, kernel, queued))
+        background.submit(lambda optimize=later[0], kernel=weakref.ref(made): _optimize(optimize, kernel, queued),
+                          lower=True)
     return made, looked
+
+
+def load_compiler() -> None:
+    """Import the code generator and load LLVM now, as a first compile would."""
+    with loading:
+        from ..codegen import modules  # noqa: F401
+    native()
 
 
 def _module_text(spec: KernelSpec, target: Target, quick: bool, settings_key: tuple) -> str:

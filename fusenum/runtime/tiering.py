@@ -154,10 +154,17 @@ class _Compiler:
     def _work(self) -> None:
         # A name that threading.enumerate() and debuggers show (a bare thread is "Dummy-n" there)
         threading.current_thread().name = "fusenum-compiler"
-        background.lower_priority()  # compiles take the CPU time calls leave spare
         # The call that started this thread is still running, interpreted: let it finish before
         # the code generator's import competes with it for the GIL.
         time.sleep(START_DELAY)
+        # Compiles take the CPU time calls leave spare, at a lower priority, but LLVM's loading and
+        # the code generator's import come first, at the caller's: calls that compile on their own
+        # thread wait for them (``target.loading``), and a starved thread would keep them waiting.
+        try:
+            kernels.load_compiler()
+        except Exception:  # noqa: S110 -- the compile below fails the same way, and reports it
+            pass
+        background.lower_priority()
         while True:
             key = self.requests.get()
             try:

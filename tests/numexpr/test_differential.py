@@ -336,14 +336,41 @@ def test_transcendental_expressions_match_numexpr(root, data):
         _within_bound(part(expected), part(got), part(reference), tree.text())
 
 
+def _half_integral_literal(node: NumexprTree) -> bool:
+    """A literal exponent numexpr turns into a ``sqrt`` (a half-integral one, up to 50)."""
+    value = node.value
+    return node.kind == "literal" and type(value) in (int, float) and abs(value) <= 50 \
+        and float(2 * value).is_integer() and not float(value).is_integer()
+
+
+def _power_by_squaring(base: np.ndarray, _, exponent: float) -> np.ndarray:
+    """``base ** exponent`` (half-integral) as numexpr's documented rewrite computes it, in NumPy's
+    operations: the product of the squares ``base ** 2**k`` for the bits of ``int(|exponent|)``, in
+    increasing order, then times ``sqrt(base)``, then its reciprocal for a negative exponent."""
+    factors, square, count = [], base, int(abs(exponent))
+    while count:
+        if count & 1:
+            factors.append(square)
+        count >>= 1
+        if count:
+            square = square * square
+    result = functools.reduce(np.multiply, factors + [np.sqrt(base)])
+    return 1 / result if exponent < 0 else result
+
+
 def _numpy_reference(tree: NumexprTree, values: dict, dtype: np.dtype) -> np.ndarray | None:
     """NumPy's function of the root, on numexpr's values of its arguments cast to the result's kind."""
     args = [run(numexpr, c, values)[0] for c in tree.children]
     if any(a is None for a in args):
         return None
     cast = np.complex128 if any(a.dtype.kind == "c" for a in args) else dtype
+    function = INEXACT_ROOTS[tree.value]
+    if tree.value == "**" and _half_integral_literal(tree.children[1]):
+        # numexpr computes these with multiplications and a sqrt, which differ from pow at complex
+        # infinities (C99's csqrt(x - inf*j) is inf - inf*j, NumPy's pow(z, 0.5) inf + nan*j)
+        function = functools.partial(_power_by_squaring, exponent=tree.children[1].value)
     with np.errstate(all="ignore"):
-        reference = np.asarray(INEXACT_ROOTS[tree.value](*(a.astype(cast) for a in args)))
+        reference = np.asarray(function(*(a.astype(cast) for a in args)))
     # numexpr folds a complex constant with a zero imaginary part into a real one
     return (reference if dtype.kind == "c" else reference.real).astype(dtype)
 

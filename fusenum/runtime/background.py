@@ -26,11 +26,13 @@ from typing import Callable
 
 #: How much lower than the caller's the scheduling priority of fusenum's background threads is (the
 #: niceness added): compiles and optimizations then take the CPU time the calls leave spare. Measured
-#: on the cold first and second calls of pandas' ``df1 + df2 * 3`` (1,000,000 rows, an empty kernel
-#: cache, 2 cores; numexpr's first: ~21 ms), ten fresh processes each, interleaved, medians: 34 and
-#: 35 ms at the caller's priority, 24 and 21 ms at +10, 26 and 23 ms at +19. Not +19: a starved
-#: thread that holds the GIL holds up every Python thread of the process (with two other processes
-#: keeping both cores busy, first calls took 58-70 ms at +19 against 29-45 ms at +10).
+#: on pandas' cold ``df1 + df2 * 3`` (1,000,000 rows, an empty kernel cache, 2 cores), 22 fresh
+#: processes each, interleaved, medians: first call 43 ms at the caller's priority and 48 ms at +10
+#: (the same, within this machine's noise: the compiler loads LLVM at the caller's priority), second
+#: call 43 and 34 ms (numexpr's first: ~21 ms). With the whole compiler at +10, an earlier
+#: measurement gave 34 against 24 ms for the first call too, but a call compiling on its own thread
+#: may wait for LLVM's loading, and a starved thread would keep it waiting. Not +19 either: a
+#: starved thread that holds the GIL holds up every Python thread of the process.
 NICENESS = 10
 
 _jobs: deque = deque()

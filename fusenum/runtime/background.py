@@ -67,8 +67,9 @@ def pending() -> int:
 
 def lower_priority() -> None:
     """Lower the calling thread's scheduling priority by :data:`NICENESS` (Linux only: elsewhere
-    ``setpriority`` sets a whole process's). Done once, at a background thread's start: an
-    unprivileged thread cannot raise it again, and threads it starts inherit it."""
+    ``setpriority`` sets a whole process's). Once per thread (the compiler's once it has loaded
+    LLVM, this module's at its first lowered job): an unprivileged thread cannot raise it again,
+    and threads it starts would inherit it."""
     if sys.platform.startswith("linux"):
         try:
             thread = threading.get_native_id()

@@ -340,14 +340,20 @@ def _make(spec: KernelSpec, settings_key: tuple, look: bool = True) -> tuple[Ker
 
 def load_compiler() -> None:
     """Import the code generator and load LLVM now, as a first compile would."""
-    with loading:
-        from ..codegen import modules  # noqa: F401
+    _code_generator()
     native()
 
 
-def _module_text(spec: KernelSpec, target: Target, quick: bool, settings_key: tuple) -> str:
-    with loading:  # the code generator, imported on first use (not by ``import fusenum``, nor for a disk load)
+def _code_generator() -> Callable:
+    """The code generator's entry point, imported on first use (not by ``import fusenum``, nor for
+    a disk load)."""
+    with loading:
         from ..codegen.modules import kernel_module
+    return kernel_module
+
+
+def _module_text(spec: KernelSpec, target: Target, quick: bool, settings_key: tuple) -> str:
+    kernel_module = _code_generator()
     with settings.building(settings_key):  # the optimized build runs later, maybe under other settings
         return kernel_module(spec, target, quick)
 

@@ -336,11 +336,19 @@ def test_transcendental_expressions_match_numexpr(root, data):
         _within_bound(part(expected), part(got), part(reference), tree.text())
 
 
+def _literal_exponent(node: NumexprTree) -> float | None:
+    """The number a literal stands for under any unary signs (Python folds ``-(0.5)`` into the
+    constant ``-0.5`` before numexpr sees it), or None for anything else."""
+    sign = 1
+    while node.kind == "unary" and node.value in ("-", "+"):
+        sign, node = (-sign if node.value == "-" else sign), node.children[0]
+    return sign * node.value if node.kind == "literal" and type(node.value) in (int, float) else None
+
+
 def _half_integral_literal(node: NumexprTree) -> bool:
     """A literal exponent numexpr turns into a ``sqrt`` (a half-integral one, up to 50)."""
-    value = node.value
-    return node.kind == "literal" and type(value) in (int, float) and abs(value) <= 50 \
-        and float(2 * value).is_integer() and not float(value).is_integer()
+    value = _literal_exponent(node)
+    return value is not None and abs(value) <= 50 and float(2 * value).is_integer() and not float(value).is_integer()
 
 
 def _power_by_squaring(base: np.ndarray, _, exponent: float) -> np.ndarray:
@@ -368,7 +376,7 @@ def _numpy_reference(tree: NumexprTree, values: dict, dtype: np.dtype) -> np.nda
     if tree.value == "**" and _half_integral_literal(tree.children[1]):
         # numexpr computes these with multiplications and a sqrt, which differ from pow at complex
         # infinities (C99's csqrt(x - inf*j) is inf - inf*j, NumPy's pow(z, 0.5) inf + nan*j)
-        function = functools.partial(_power_by_squaring, exponent=tree.children[1].value)
+        function = functools.partial(_power_by_squaring, exponent=_literal_exponent(tree.children[1]))
     with np.errstate(all="ignore"):
         reference = np.asarray(function(*(a.astype(cast) for a in args)))
     # numexpr folds a complex constant with a zero imaginary part into a real one

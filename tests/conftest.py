@@ -51,3 +51,17 @@ def tier(request):
     previous = fusenum.set_tiering(request.param)
     yield request.param
     fusenum.set_tiering(previous)
+
+
+@pytest.fixture
+def memory_only_kernels():
+    """Every kernel is compiled (no disk cache), starting from an empty memory cache; the background
+    compiles a test queued are finished before the next test (the wait never expires on a loaded
+    machine unless the code under test is wrong)."""
+    from fusenum.runtime import background
+    previous = fusenum.set_disk_cache(enabled=False)
+    fusenum.clear_cache()
+    yield
+    assert background.wait(120)
+    fusenum.clear_cache()
+    fusenum.set_disk_cache(*previous)

@@ -8,7 +8,7 @@
   weights (llvmlite's ``likely`` only knows 99:1), and :func:`when`, a value
   computed only on the taken branch and merged with a phi;
 * :func:`entry_alloca` -- stack slots at the start of the entry block, where
-  LLVM promotes them to registers.
+  LLVM promotes them to registers; :func:`entry_buffer`, a buffer of bytes there.
 
 Loop-carried values are phis; a value may be a tuple of values (a complex
 :class:`~fusenum.codegen.emitter.Pair`), which gets a phi per part. Loops
@@ -35,6 +35,17 @@ def entry_alloca(b: ir.IRBuilder, typ: ir.Type, count: int | None = None, name: 
     here = b.block
     b.position_at_start(b.function.entry_basic_block)
     slot = b.alloca(typ, size=None if count is None else ir.Constant(ir.IntType(64), count), name=name)
+    b.position_at_end(here)
+    return slot
+
+
+def entry_buffer(b: ir.IRBuilder, size: int, name: str = "") -> ir.Value:
+    """``size`` bytes of stack at the start of the function's entry block (static, as for
+    :func:`entry_alloca`), as an untyped ``ptr`` that any element type is loaded from and stored to."""
+    here = b.block
+    b.position_at_start(b.function.entry_basic_block)
+    slot = b.alloca(ir.ArrayType(ir.IntType(8), size), name=name)
+    slot.type = ir.PointerType()  # an opaque ptr (LLVM's alloca gives one): no element type to match
     b.position_at_end(here)
     return slot
 

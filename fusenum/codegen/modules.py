@@ -13,13 +13,13 @@ from .target import Target
 
 def kernel_module(spec: KernelSpec, target: Target, quick: bool = False) -> str:
     """LLVM IR text of a module defining the kernel for ``spec`` (and its whole-array entry);
-    ``quick``: for the quick first build, whose elementwise loops are not unrolled (less code for
-    LLVM to compile; unrolling never changes an elementwise result's bits)."""
+    ``quick``: for the quick first build, whose elementwise code is smaller (less for LLVM to
+    compile; see :class:`~fusenum.codegen.elementwise.KernelBuilder`), with the same bits."""
     module = ir.Module(name="fusenum")
     fn = ir.Function(module, ir.FunctionType(I32, [I64, I64, PTR, PTR]), name=SYMBOL)
     fn.attributes.add("nounwind")
     if spec.reduce is None:
-        KernelBuilder(spec, target, fn, unrolled=not quick).build()
+        KernelBuilder(spec, target, fn, quick=quick).build()
     else:
         ReductionBuilder(spec, target, fn).build()
     if spec.checked:

@@ -23,15 +23,7 @@ NAMES = {"a": np.arange(50.0), "b": np.arange(50.0) + 1, "c": np.arange(50.0) * 
 PATIENCE = 120
 
 
-@pytest.fixture(autouse=True)
-def memory_only():
-    """Every kernel is compiled (no disk cache), starting from an empty memory cache."""
-    previous = fusenum.set_disk_cache(enabled=False)
-    fusenum.clear_cache()
-    yield
-    assert background.wait(PATIENCE)
-    fusenum.clear_cache()
-    fusenum.set_disk_cache(*previous)
+pytestmark = pytest.mark.usefixtures("memory_only_kernels")
 
 
 class BlockedCompiler:

@@ -29,7 +29,9 @@ rounds, each starting with the next contender in turn; the table shows medians. 
 * **first compute on fresh workers**: a cluster started with ``FUSENUM_CACHE_DIR`` set to an
   empty directory (cold), then a restarted cluster over the same directory (warm): the first
   ``persist`` of each case (fusenum imported on the workers beforehand, so the import is not
-  in it), the second one, and each worker's compile and disk-cache counters;
+  in it, and the cluster's own first persists done beforehand with NumPy in ``map_blocks``:
+  ~2 s on a fresh cluster whatever runs in the blocks), the second one, and each worker's
+  compile and disk-cache counters;
 * **what the scheduler costs**: the fused kernel on one chunk in this process (one thread),
   against the compute time of the cluster's tasks per chunk (from the task stream) and the
   wall time per chunk per worker.
@@ -294,6 +296,14 @@ def check(kind: str, got, want) -> str:
 
 # ---- the measurements ---------------------------------------------------------------------------------
 
+def cluster_first_persists(client, x: dict) -> tuple[float, float]:
+    """Seconds of the first and second ``persist`` of the first case through ``NumPy mb``: what a fresh
+    cluster's first computation costs with no fusenum in it (its workers' first big allocations, the
+    scheduler's first graph), paid here so that :func:`first_computes` shows fusenum's own cost."""
+    build = builders(next(iter(CASES)), x)["NumPy mb"]
+    return timed_persist(client, build)[0], timed_persist(client, build)[0]
+
+
 def first_computes(client, x: dict) -> dict:
     """Seconds of the first and second ``persist`` of each case through ``fusenum str``."""
     out = {}
@@ -444,6 +454,7 @@ def measure(workers: int, size: dict, repeat: int) -> dict:
             x = make_inputs(client, size)
             client.run(import_fusenum)
             r["cold_prime"] = client.run(prime)
+            r["cold_cluster"] = cluster_first_persists(client, x)
             r["cold"] = first_computes(client, x)
             r["cold_counts"] = client.run(counters)
             print("cold first computes done", flush=True)
@@ -457,6 +468,7 @@ def measure(workers: int, size: dict, repeat: int) -> dict:
             x = make_inputs(client, size)
             client.run(import_fusenum)
             r["warm_prime"] = client.run(prime)
+            r["warm_cluster"] = cluster_first_persists(client, x)
             r["warm"] = first_computes(client, x)
             r["warm_counts"] = client.run(counters)
         finally:
@@ -479,6 +491,9 @@ def report(r: dict, command: str, size: dict, repeat: int, workers: int) -> str:
     cold, warm = (", ".join(_ms(t) for t in r[k].values()) for k in ("cold_prime", "warm_prime"))
     lines += [(f"- each worker's first kernel (`x*0.5 + 1.25`, before the cases; LLVM start-up and a compile "
                f"or a load): cold {cold}, warm {warm}"),
+              (f"- before these, each fresh cluster's first two persists of `{next(iter(CASES))}` through NumPy mb "
+               f"(no fusenum in them: the workers' first big allocations, the scheduler's first graph): cold "
+               f"{', '.join(map(_ms, r['cold_cluster']))}, warm {', '.join(map(_ms, r['warm_cluster']))}"),
               f"- interpreted (tier 0) calls on the workers in the first table's timed runs: {r['tier0']}"]
     lines += ["", "What the scheduler costs (fusenum str):", ""]
     lines += scheduler_lines(r["times"], r["streams"], r["kernels"], size, workers)

@@ -4,6 +4,7 @@ table lookups and rarely taken slow paths."""
 from __future__ import annotations
 
 import struct
+import zlib
 from typing import Callable, Sequence
 
 from .. import ir_text as ir
@@ -264,9 +265,12 @@ class Vec:
 
     def _table_global(self, table: Sequence[float]) -> ir.GlobalVariable:
         module = self.em.module
-        import hashlib  # here: loading OpenSSL's hashes costs the code generator's import ~3 ms
-        key = hashlib.sha1(repr((str(self.ftype), list(table))).encode()).hexdigest()[:16]
-        name = f"vmath.table.{key}"
+        # Named by checksums of the values: the same in every process, where a digest from hashlib would
+        # load OpenSSL's hashes, ~5 ms of a new process's first kernel with a table.
+        data = repr((str(self.ftype), list(table))).encode()
+        name = f"vmath.table.{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
+        if _TABLE_DATA.setdefault(name, data) != data:
+            raise AssertionError(f"two vector-math tables have the same name {name}")
         existing = module.globals.get(name)
         if existing is not None:
             return existing
@@ -285,6 +289,10 @@ class Vec:
         """``value`` with the lanes of ``condition`` replaced by ``slow()``, which is only
         computed when some lane needs it (special inputs are rare: keep them off the fast path)."""
         return when(self.b, self.any(condition), lambda: self.b.select(condition, slow(), value), value, RARE)
+
+
+#: Each table constant's name and what it holds, to refuse two tables with one name.
+_TABLE_DATA: dict[str, bytes] = {}
 
 
 def _bits(ftype: ir.Type, value: float) -> int:

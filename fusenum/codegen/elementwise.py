@@ -7,10 +7,9 @@ innermost dimension, and each row's start address comes from its index.
 
 Each row runs a vector loop of ``lanes`` elements per iteration and then a
 scalar loop for the remainder, both computing the expression with the same
-lowering rules. In a quick build, an expensive expression's body is emitted
-once instead: the last step of its loop (and, with streaming stores, the steps
-before the output is aligned) runs the vector body over stack copies of the
-elements left. How an operand is read along a row depends on its layout
+lowering rules. In a quick build without streaming stores, an expensive
+expression's body is emitted once instead: the last step of its loop runs the
+vector body over stack copies of the elements left. How an operand is read along a row depends on its layout
 class, which is part of the kernel's cache key:
 
 * ``c`` contiguous: vector loads;
@@ -251,64 +250,86 @@ class KernelBuilder:
     # ---- an expensive body compiled once: partial vectors through stack buffers ---------------
     def _one_body(self) -> bool:
         """Whether rows run one copy of the vector body, the elements left over included, rather than a
-        vector loop and a scalar loop: in a quick build, for an expensive body, whose scalar copy
-        makes about a third of what LLVM compiles (``tanh``'s kernel: 8.5-9.7 ms at the quick level
-        without it, 12.2-13.1 with it). Every lane of the vector body gives the bits a scalar body
-        gives, as at every SIMD level. The optimized build keeps the scalar loop: the one-body loop's
-        branches and selects made ``exp`` on float64 ~1.5x slower; so do cheap bodies, whose code is
-        small and whose loop overhead is not."""
-        return (self.quick and expression_cost(self.spec.root) > UNROLL_COST
+        vector loop and a scalar loop: in a quick build (never a reduction's) without streaming stores,
+        for an expensive body (op-table cost above ``UNROLL_COST``: a transcendental function, ``**``,
+        a long expression), whose scalar copy makes about a third of what LLVM compiles (``tanh``'s
+        kernel: 8.5-9.7 ms at the quick level without it, 12.2-13.1 with it). Every lane of the vector
+        body gives the bits a scalar body gives, as at every SIMD level. The code runs 1.1-1.5x slower
+        at ``opt=0`` than the two-copy loop (float64 ``exp``: ~1.3x), which is why the optimized build
+        keeps the scalar loop, as do streaming kernels, which serve only calls too big for a few
+        milliseconds of compiling to matter, and cheap bodies, whose code is small."""
+        return (self.quick and not self.streaming and expression_cost(self.spec.root) > UNROLL_COST
                 and all(d.kind in "biufc" and d.itemsize in _COPY_TYPES for d in self.dtypes))
 
     def _row_one_body(self, ptrs, count, per_row) -> None:
-        """The row, ``lanes`` elements a step. A step with fewer left (the row's end; with streaming
-        stores, every step before the output is aligned) copies its elements into stack buffers,
-        padding with its first element (so the padding raises no status of its own), runs the same
-        vector body over the buffers and copies its results out."""
-        b = self.b
-        if self._buffers is None:
-            self._buffers = {k: entry_buffer(b, self.lanes * d.itemsize, name=f"lanes{k}")
-                             for k, d in enumerate(self.dtypes)}
-        if not self.streaming:
-            self._steps(ptrs, ir.Constant(I64, 0), count, ir.Constant(I1, 1), per_row)
-            return
-        head = self._steps_to_alignment(ptrs[-1], count)
+        """The row, ``lanes`` elements a step, through one copy of the body. The last step, with fewer
+        left, first copies them into stack buffers, padding with its first element (so the padding
+        raises no status of its own); the body reads and writes the buffers, and the results are
+        copied out. Whole steps go round the loop as in :meth:`_row`, with no branch in the body (at
+        the quick build's ``opt=0`` each branch spills the values live across it)::
 
-        def region(r):  # 0: before the output is aligned, all through buffers; 1: the rest
-            after = b.icmp_signed("==", r, ir.Constant(I64, 1))
-            self._steps(ptrs, b.select(after, head, ir.Constant(I64, 0)), b.select(after, count, head), after, per_row)
-        counted_loop(b, ir.Constant(I64, 0), ir.Constant(I64, 2), region, name="regions")
-
-    def _steps(self, ptrs, begin, end, whole_allowed, per_row) -> None:
+            start ──(count < lanes)──► gather ─┐
+              │                                ▼
+              └──────────────────────────► step ──(partial)──► copy out ──► done
+                                            ▲  │
+                               (lanes left) └──┴─(fewer left)─► gather"""
         b, lanes = self.b, ir.Constant(I64, self.lanes)
-
-        def step(j):
-            left = b.sub(end, j)
-            short = b.icmp_signed("<", left, lanes)
-            whole = b.and_(whole_allowed, b.not_(short))
-            self._any_step(ptrs, j, whole, b.select(short, left, lanes), per_row)
-            return [b.add(j, lanes)]
-        while_loop(b, [begin], lambda j: b.icmp_signed("<", j, end), step, name="steps")
-
-    def _any_step(self, ptrs, j, whole, count, per_row) -> None:
-        """Elements ``j .. j + count - 1`` of the row: from memory if ``whole``, else through the buffers."""
-        b, out = self.b, len(self.dtypes) - 1
-        moving = [k for k, access in enumerate(self.spec.accesses[:-1]) if access.stride not in ("u", "0")]
-        with if_then(b, b.not_(whole)):
-            for k in moving:
-                self._copy(k, lambda lane: self._element_ptr(k, ptrs[k], self._index(j, lane, count)),
-                           lambda lane: self._buffer_ptr(k, lane), ir.Constant(I64, self.lanes))
-        inside, strides = list(ptrs), {}
+        out, zero, one = len(self.dtypes) - 1, ir.Constant(I64, 0), ir.Constant(I1, 1)
+        moving = self._moving()
+        if self._buffers is None:
+            self._buffers = {k: entry_buffer(b, self.lanes * self.dtypes[k].itemsize, name=f"lanes{k}")
+                             for k in moving + [out]}
+        first, gather, step, latch, more, finish, done = (
+            b.append_basic_block(f"row.{name}") for name in ("first", "gather", "step", "latch", "more", "finish", "done"))
+        b.cbranch(b.icmp_signed(">", count, zero), first, done)
+        b.position_at_end(first)
+        b.cbranch(b.icmp_signed("<", count, lanes), gather, step)
+        # gather: the last step's elements into the buffers
+        b.position_at_end(gather)
+        gather_j, gather_count = b.phi(I64), b.phi(I64)
+        gather_j.add_incoming(zero, first)
+        gather_count.add_incoming(count, first)
         for k in moving:
-            inside[k] = b.select(whole, self._element_ptr(k, ptrs[k], j), self._buffers[k])
-            strides[k] = b.select(whole, self.inner_strides[k], ir.Constant(I64, self.dtypes[k].itemsize))
-        em, result = self._value(inside, ir.Constant(I64, 0), self.lanes, per_row, strides)
-        with if_then(b, whole):
-            self._store(em, result, ptrs[-1], j)
-        with if_then(b, b.not_(whole)):
-            b.store(self._stored(em, result), self._buffers[out], align=1)
-            self._copy(out, lambda lane: self._buffer_ptr(out, lane),
-                       lambda lane: self._element_ptr(out, ptrs[-1], b.add(j, lane)), count)
+            self._copy(k, lambda lane: self._element_ptr(k, ptrs[k], self._index(gather_j, lane, gather_count)),
+                       lambda lane: self._buffer_ptr(k, lane), lanes)
+        gathered = b.block
+        b.branch(step)
+        # step: the body, over memory or over the buffers
+        b.position_at_end(step)
+        j, partial, left = b.phi(I64), b.phi(I1), b.phi(I64)
+        for phi, (value_first, value_gathered) in zip((j, partial, left), ((zero, gather_j), (ir.Constant(I1, 0), one),
+                                                                         (lanes, gather_count))):
+            phi.add_incoming(value_first, first)
+            phi.add_incoming(value_gathered, gathered)
+        inside, strides = list(ptrs), {}
+        for k in moving + [out]:
+            inside[k] = b.select(partial, self._buffers[k], self._element_ptr(k, ptrs[k], j))
+            strides[k] = b.select(partial, ir.Constant(I64, self.dtypes[k].itemsize), self.inner_strides[k])
+        em, result = self._value(inside, zero, self.lanes, per_row, strides)
+        self._store(em, result, inside[out], zero, strides[out])
+        b.cbranch(partial, finish, latch)
+        # latch: the next step, whole or the last
+        b.position_at_end(latch)
+        following = b.add(j, lanes)
+        remaining = b.sub(count, following)
+        j.add_incoming(following, latch)
+        partial.add_incoming(ir.Constant(I1, 0), latch)
+        left.add_incoming(lanes, latch)
+        b.cbranch(b.icmp_signed(">=", remaining, lanes), step, more)
+        b.position_at_end(more)
+        gather_j.add_incoming(following, more)
+        gather_count.add_incoming(remaining, more)
+        b.cbranch(b.icmp_signed(">", remaining, zero), gather, done)
+        # finish: the last step's results out of the buffer
+        b.position_at_end(finish)
+        self._copy(out, lambda lane: self._buffer_ptr(out, lane),
+                   lambda lane: self._element_ptr(out, ptrs[-1], b.add(j, lane)), left)
+        b.branch(done)
+        b.position_at_end(done)
+
+    def _moving(self) -> list[int]:
+        """The operands read element by element along a row (not single-valued there)."""
+        return [k for k, access in enumerate(self.spec.accesses[:-1]) if access.stride not in ("u", "0")]
 
     def _index(self, j, lane, count):
         """Element ``j + lane`` of the row, or ``j`` for a lane at or past ``count``."""
@@ -422,11 +443,10 @@ class KernelBuilder:
             return half.to_float(em, raw)
         return self.b.bitcast(raw, em.type(dtype)) if dtype.kind == "f" else raw
 
-    def _stored(self, em: Emitter, value):
-        """``value`` as the output's raw element bits (byte-swapped if the output is)."""
+    def _store(self, em: Emitter, value, ptr, i, stride=None):
         b, k = self.b, len(self.dtypes) - 1
         dtype = self.dtypes[k]
-        raw_type = memory_type(dtype)
+        raw_type, parts = memory_type(dtype), _parts(dtype)
         if dtype.kind == "b":
             value = b.zext(value, em.vector(I8))
         elif dtype.kind == "c":
@@ -437,22 +457,15 @@ class KernelBuilder:
             value = b.bitcast(value, em.vector(raw_type))
         if self.spec.accesses[k].swapped and dtype.itemsize > 1:
             value = em.intrinsic("llvm.bswap", value)
-        return value
-
-    def _store(self, em: Emitter, value, ptr, i):
-        b, k = self.b, len(self.dtypes) - 1
-        dtype = self.dtypes[k]
-        raw_type, parts = memory_type(dtype), _parts(dtype)
-        value = self._stored(em, value)
         if em.lanes > 1 and self.streaming:
             store = b.store(value, self._element_ptr(k, ptr, i), align=self.vector_bytes)
             store.set_metadata("nontemporal", self.fn.module.add_metadata([ir.Constant(I32, 1)]))
             return
         if self.spec.accesses[k].stride == "c" or em.lanes == 1:
-            b.store(value, self._element_ptr(k, ptr, i), align=1)
+            b.store(value, self._element_ptr(k, ptr, i, stride), align=1)
             return
         for lane in range(em.lanes):
-            element = self._element_ptr(k, ptr, b.add(i, ir.Constant(I64, lane)))
+            element = self._element_ptr(k, ptr, b.add(i, ir.Constant(I64, lane)), stride)
             for part in range(parts):
                 at = b.gep(element, [ir.Constant(I64, part * raw_type.width // 8)], source_etype=I8)
                 b.store(b.extract_element(value, ir.Constant(I32, lane * parts + part)), at, align=1)

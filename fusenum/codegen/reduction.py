@@ -83,9 +83,6 @@ class ReductionBuilder(KernelBuilder):
     def _combine(self, em: Emitter, x, y):
         return rules.lower(em, self.combine_node, [x, y])
 
-    def _one_body(self) -> bool:
-        return False  # a moving output is read back and accumulated, which the buffered step does not do
-
     def _emitter(self, lanes: int) -> Emitter:
         return Emitter(self.b, lanes, self.status, self.uniform_slots, self.target)
 

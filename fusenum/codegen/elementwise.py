@@ -9,8 +9,9 @@ Each row runs a vector loop of ``lanes`` elements per iteration and then a
 scalar loop for the remainder, both computing the expression with the same
 lowering rules. In a quick build without streaming stores, an expensive
 expression's body is emitted once instead: the last step of its loop runs the
-vector body over stack copies of the elements left. How an operand is read along a row depends on its layout
-class, which is part of the kernel's cache key:
+vector body over stack copies of the elements left. How an operand is read
+along a row depends on its layout class, which is part of the kernel's cache
+key:
 
 * ``c`` contiguous: vector loads;
 * ``s`` strided: one load per lane (runtime stride);
@@ -37,7 +38,7 @@ from .abi import (ARRAY_DATA_OFFSET, ARRAY_DIMS_OFFSET, ARRAY_FLAGS_OFFSET, ARRA
                   NPY_ARRAY_C_CONTIGUOUS, NPY_ARRAY_WRITEABLE, POINTER_SIZE, STATUS_LAYOUT_MISMATCH,
                   TUPLE_ITEMS_OFFSET)
 from . import half
-from .control import counted_loop, entry_alloca, entry_buffer, if_then, while_loop
+from .control import counted_loop, entry_alloca, entry_buffer, while_loop
 from .emitter import I1, I8, I32, I64, PTR, Emitter, Pair, memory_type, register_bytes, scalar_type
 from .spec import KernelSpec
 from .target import Target
@@ -227,7 +228,8 @@ class KernelBuilder:
 
     def _row(self, ptrs: list[ir.Value], count: ir.Value):
         """Compute ``count`` elements starting at ``ptrs``: vector loop, then scalar tail (or, for an
-        expensive body, one loop whose last steps run over stack copies: :meth:`_row_one_body`)."""
+        expensive body in a quick build, one loop whose last step runs over stack copies:
+        :meth:`_row_one_body`)."""
         per_row = self._per_row(ptrs)
         if self.lanes > 1 and self._one_body():
             self._row_one_body(ptrs, count, per_row)

@@ -42,11 +42,16 @@ def _operands(dtype: str, size: int, rng) -> list[tuple[str, dict]]:
     return cases
 
 
-def _results(monkeypatch, quick: bool) -> dict:
-    """Every case's result (bytes) with kernels only quick-built (never optimized) or only optimized."""
+def _only_builds(monkeypatch, quick: bool) -> None:
+    """From an empty kernel cache, kernels are only quick-built (never optimized) or only optimized."""
     fusenum.clear_cache()
     monkeypatch.setattr(kernels, "TIERED", quick)
     monkeypatch.setattr(kernels, "_optimize", lambda *args: None)  # the quick build stays in use
+
+
+def _results(monkeypatch, quick: bool) -> dict:
+    """Every case's result and its byte-swapped twin, with kernels only quick-built or only optimized."""
+    _only_builds(monkeypatch, quick)
     rng = np.random.default_rng(7)
     results = {}
     for text in EXPENSIVE:
@@ -95,9 +100,7 @@ def test_streaming_rows_give_the_same_bits_whatever_the_outputs_alignment(simd, 
     a, b = rng.uniform(0.2, 3.0, 301), rng.uniform(0.2, 3.0, 301)
     got = {}
     for quick in (True, False):
-        fusenum.clear_cache()
-        monkeypatch.setattr(kernels, "TIERED", quick)
-        monkeypatch.setattr(kernels, "_optimize", lambda *args: None)
+        _only_builds(monkeypatch, quick)
         raw = np.zeros(301 * 8 + 128, np.uint8)
         start = -raw.ctypes.data % 64 + misalignment
         out = raw[start:start + 301 * 8].view(np.float64)
@@ -123,8 +126,7 @@ def test_a_quick_build_compiles_an_expensive_body_once():
 def test_buffered_steps_read_and_write_only_their_row(simd, monkeypatch):
     """The elements after a row's end are negative exponents here, which integer ``**`` refuses (NumPy's
     ValueError) if a buffered step read them; the output sits between guard elements."""
-    monkeypatch.setattr(kernels, "TIERED", True)
-    monkeypatch.setattr(kernels, "_optimize", lambda *args: None)
+    _only_builds(monkeypatch, quick=True)
     i8 = np.dtype(np.int64)
     root = nodes.make("power", (nodes.input_slot(0, i8), nodes.input_slot(1, i8)), i8)
     assert expression_cost(root) > UNROLL_COST  # so its quick build has one body

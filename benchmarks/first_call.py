@@ -11,6 +11,9 @@ runs in its own fresh process (a child of this script), one after the other:
 * ``fusenum cold``: ``FUSENUM_CACHE_DIR`` set to a new, empty directory;
 * ``fusenum warm``: the same directory, in the next process (a persistent kernel cache,
   once there is one, makes these first calls loads instead of compiles);
+* ``fusenum used``: a directory that a process evaluating :data:`EARLIER` (other expressions with
+  the same functions: a machine that has run fusenum before) filled; none of the workload's
+  fused kernels is there, but the one-node kernels its interpretation needs are;
 * ``fusenum never cold`` / ``warm``: the same with ``FUSENUM_TIERING=never`` (every call waits for
   its kernel), beside the default ``auto`` (first calls interpreted while kernels compile).
 
@@ -44,8 +47,14 @@ WORKLOAD = [
     "exp(a)*log(b)", "a/b - c", "(a+b)*(a-b)", "a**3", "tanh(a)", "arctan2(a,b)", "abs(a-b)", "a>b",
     "(a<b)&(b<c)", "maximum(a,b)", "a - mean(a)", "sum(a*b)", "log1p(a)", "cos(a)*sin(b)",
 ]
+#: What ``fusenum used``'s directory was filled with: the workload's functions, in other expressions.
+EARLIER = [
+    "sin(c) * 0.5 + a", "cos(c) - b", "exp(b) + 1", "log(a) - c", "b ** 2.5", "tanh(b) * c",
+    "arctan2(c, a)", "log1p(b) * 2",
+]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONTENDERS = ("numpy", "numexpr", "fusenum cold", "fusenum warm", "fusenum never cold", "fusenum never warm")
+CONTENDERS = ("numpy", "numexpr", "fusenum cold", "fusenum warm", "fusenum used", "fusenum never cold",
+              "fusenum never warm")
 #: The expression of the loop and single-call figures (``--loop``).
 LOOP_EXPRESSION = "2*a+3*b-c"
 
@@ -104,6 +113,20 @@ def child(contender: str, size: int) -> dict:
     return {"file": getattr(module, "__file__", None), "import_numpy": numpy_import, "import": contender_import, "first": first, "second": second}
 
 
+def fill_child(size: int) -> dict:
+    """Run in a fresh process: evaluate :data:`EARLIER` twice each, and wait for the compiles."""
+    import numpy as np
+    import fusenum
+    from fusenum.runtime import tiering
+    rng = np.random.default_rng(1)
+    names = {name: rng.random(size) + 0.5 for name in "abc"}
+    for text in EARLIER:
+        fusenum.evaluate(text, names)
+        fusenum.evaluate(text, names)
+    tiering.wait_for_compiles()
+    return {}
+
+
 def loop_child(contender: str, size: int) -> dict:
     """Run in a fresh process: the first call at N = 100, then 1,000 calls at ``size``; seconds."""
     import numpy as np
@@ -137,9 +160,13 @@ def measure(size: int) -> dict[str, list[dict]]:
     each tiering policy its own directory)."""
     results: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory(prefix="fusenum-first-call-") as auto_dir, \
-            tempfile.TemporaryDirectory(prefix="fusenum-first-call-") as never_dir:
+            tempfile.TemporaryDirectory(prefix="fusenum-first-call-") as never_dir, \
+            tempfile.TemporaryDirectory(prefix="fusenum-first-call-") as used_dir:
+        _run_child("fusenum", size, used_dir, "--fill-child")
+        directories = {"fusenum used": used_dir}
         for contender in CONTENDERS:
-            results[contender] = [_run_child(contender, size, never_dir if "never" in contender else auto_dir)]
+            directory = directories.get(contender, never_dir if "never" in contender else auto_dir)
+            results[contender] = [_run_child(contender, size, directory)]
     return results
 
 
@@ -169,10 +196,14 @@ def main() -> None:
     parser.add_argument("--loop", action="store_true", help="also a loop of 1,000 calls, and a first call at N=100")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--loop-child", help=argparse.SUPPRESS)
+    parser.add_argument("--fill-child", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.size)))
+        return
+    if args.fill_child:
+        print(json.dumps(fill_child(args.size)))
         return
     if args.loop_child:
         print(json.dumps(loop_child(args.loop_child, args.size)))

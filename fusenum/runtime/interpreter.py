@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -97,29 +97,20 @@ class Program:
     def __init__(self, root: Node, slot_count: int, uniform_slots: frozenset = frozenset()):
         self.uniform_slots = uniform_slots
         slots: dict[Node, int] = {}
-        # Whether a node has one value for the whole call: what a compiled kernel knows of its
-        # operands (``power`` and ``clip`` answer as NumPy's loops do for single-valued operands).
-        single: dict[Node, bool] = {}
         self.constants: list[np.ndarray] = []
         walked = list(nodes.walk(root))  # operands before their users
         for node in walked:
             if node.op == "input":
                 slots[node] = node.attr
-                single[node] = node.attr in uniform_slots
             elif node.op == "const":
                 slots[node] = slot_count + len(self.constants)
-                single[node] = True
                 # with the node's dtype: a bytes scalar drops trailing NULs, and kernels read the whole width
                 self.constants.append(np.asarray(node.value, node.dtype))
         first_result = slot_count + len(self.constants)
         self.steps: list[tuple[Callable, list[int], int]] = []
         self.dtypes: list[np.dtype] = []
-        for node in walked:
-            if node in slots:
-                continue
+        for node, uniform_args in _computed(walked, uniform_slots):
             slots[node] = first_result + len(self.steps)
-            uniform_args = tuple(single[a] for a in node.args)
-            single[node] = bool(node.args) and all(uniform_args)
             self.steps.append((_step(node, uniform_args), [slots[a] for a in node.args], len(self.dtypes)))
             self.dtypes.append(node.dtype)
         self.root_slot = slots[root]
@@ -240,6 +231,22 @@ def _plain(operands: list[np.ndarray], out: np.ndarray, uniform_slots: frozenset
     return True
 
 
+def _computed(walked: list[Node], uniform_slots: frozenset) -> Iterator[tuple[Node, tuple[bool, ...]]]:
+    """Each node of ``walked`` (operands before their users) that a step computes, with which of
+    its arguments have one value for the whole call: what a compiled kernel knows of its operands
+    (``power`` and ``clip`` answer as NumPy's loops do for single-valued operands)."""
+    single: dict[Node, bool] = {}
+    for node in walked:
+        if node.op == "input":
+            single[node] = node.attr in uniform_slots
+        elif node.op == "const":
+            single[node] = True
+        else:
+            uniform_args = tuple(single[a] for a in node.args)
+            single[node] = bool(node.args) and all(uniform_args)
+            yield node, uniform_args
+
+
 def _step(node: Node, uniform_args: tuple[bool, ...] = ()) -> Callable:
     """How one node is computed on a block (``uniform_args``: which arguments are single-valued)."""
     if not _by_numpy(node):
@@ -268,6 +275,17 @@ def needs_kernels(root: Node) -> bool:
     if found is None:
         found = _keep(_needs_kernels, root, any(n.args and not _by_numpy(n) for n in nodes.walk(root)))
     return found
+
+
+def missing_kernels(root: Node, uniform_slots: frozenset = frozenset()) -> list[KernelSpec]:
+    """The one-node kernels that interpreting ``root`` (the operands in ``uniform_slots``
+    single-valued) would have to compile: those neither in memory nor in the disk cache. Those on
+    disk are loaded now, as the interpreter would load them."""
+    if not needs_kernels(root):
+        return []
+    specs = [node_spec(node, uniform_args) for node, uniform_args in _computed(list(nodes.walk(root)), uniform_slots)
+             if not _by_numpy(node)]
+    return [spec for spec in specs if kernels.available(spec) is None]
 
 
 def _numpy_casts_alike(source: np.dtype, target: np.dtype) -> bool:

@@ -91,7 +91,7 @@ class Plan:
             kernels.stats.hits += 1
             return found
         spec = self.spec(out_dtype, accesses, ndim, checked, streaming)
-        found = (tiering.obtain(spec, self.root, size) if tiered
+        found = (tiering.obtain(spec, size) if tiered
                  else kernels.kernel(spec))
         if found is not None:
             self.kernels[key] = found

@@ -15,7 +15,8 @@ nothing for a loop (``benchmarks/first_call.py --loop``). The thread sleeps
 :data:`START_DELAY` when it starts, so that the call that started it finishes first.
 
 Which calls are interpreted at all (:func:`waits_for_kernel`): those with fewer than
-:data:`COMPILE_NOW_ELEMENTS` elements whose every node NumPy computes; any call whose kernel the
+:data:`COMPILE_NOW_ELEMENTS` elements whose every node NumPy computes, or whose one-node kernels
+(:mod:`.interpreter`) are all in memory or in the disk cache; any call whose kernel the
 background compiler is already making; and, in a process that has not loaded LLVM yet on a
 machine whose disk cache is empty, every call (LLVM's start-up and the code generator's import
 would come first: a cold pandas ``df.eval`` of 1,000,000 rows took ~100 ms waiting against ~43 ms
@@ -25,21 +26,32 @@ interpreted). The others wait for their kernel (a disk load, or a quick compile,
   between their blocks while it loads LLVM and the code generator (one ``2*a+3*b-c`` first call
   at 1,000,000 elements, measured when tier 0 ran on one thread: 84 ms interpreted, 27 ms loading
   its kernel from the disk cache);
-* an expression whose interpretation needs one-node kernels (a transcendental function, say):
-  those need LLVM on the calling thread, and compiles of their own in an empty cache, so the
-  fused kernel costs about as much; and a process that ends before the background compiler has
-  stored its fused kernels leaves the next process to compile them again.
+* an expression whose interpretation needs a one-node kernel that is neither in memory nor on
+  disk (a transcendental function used for the first time, say): compiling it would need LLVM on
+  the calling thread and cost about as much as the fused kernel. Such a call also queues the
+  missing one-node kernels on the background compiler. They are few (one per function, dtypes,
+  single-valued arguments and SIMD level) and every expression shares them, so the next new
+  expression with those functions, in this process or a later one on the machine, is interpreted
+  at once and its fused kernel compiled in the background.
 
-Measured with ``benchmarks/first_call.py`` (20 expressions twice each, fresh processes, warm disk
-cache): the workload took 218 ms with neither rule against 34-50 ms at N = 10,000, and 222
-against 86-117 ms at N = 1,000,000. With an empty cache it costs more at N = 10,000 (400-470 ms
-against 295-335: more compiles on the calling thread).
+Measured with ``benchmarks/first_call.py`` (20 expressions twice each, fresh processes): with a
+warm disk cache the workload took 218 ms with neither rule against 34-50 ms at N = 10,000, and
+222 against 86-117 ms at N = 1,000,000. In a cache directory that holds the workload's one-node
+kernels but none of its fused kernels (``fusenum used``: a machine that ran other expressions with
+the same functions before), interpreting the expressions whose one-node kernels are at hand took
+the workload from 227-260 ms to 106-123 ms at N = 10,000 (numexpr: 15-24 ms; four alternating
+runs of each). With an empty cache it took 236-264 ms against 264-307. With a warm cache it took
+28-40 ms against 22-30: the cold process before it interprets more and queues more, so more of
+its compiles are still pending at its exit, and the warm process finds fewer fused kernels on
+disk. Hence the queue's order: kernels a call asked for come before one-node kernels queued
+ahead of need.
 
 The compiler is one background thread with a bounded queue (:data:`MAX_QUEUED`): one thread, so it
 never competes with a running kernel for all the cores; a full queue drops the request (a later
 call asks again); a bare thread, which the interpreter's exit does not wait for (as for a daemon),
 so pending compiles never delay it. After ``fork()`` the child starts with an empty compiler. An
-error in a background compile is kept and raised by the next call that would use the kernel.
+error in a background compile is kept and raised by the next call that would use the kernel
+(not for a one-node kernel queued ahead of need: the interpreter, compiling it, meets the error).
 
 The policy (:func:`set_tiering`, ``FUSENUM_TIERING``): ``auto`` as above, ``never`` compiles
 before running (every call is tier 1), ``always`` interprets every elementwise call (tier 0,
@@ -48,6 +60,7 @@ for testing; reductions still run compiled passes).
 from __future__ import annotations
 
 import _thread
+import itertools
 import os
 import queue
 import threading
@@ -58,7 +71,6 @@ from ..codegen import settings
 from ..codegen.spec import KernelSpec
 from ..codegen.target import llvm_ready
 from ..errors import ConfigurationError
-from ..ir.nodes import Node
 from .kernels import Kernel
 
 POLICIES = ("auto", "never", "always")
@@ -107,10 +119,14 @@ class _Compiler:
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.requests: queue.Queue = queue.Queue(MAX_QUEUED)
+        # (rank, order, key): fused kernels a call asked for before one-node kernels queued ahead
+        # of need (:meth:`prepare`), each in the order asked
+        self.requests: queue.PriorityQueue = queue.PriorityQueue(MAX_QUEUED)
+        self.asked = itertools.count()
         self.queued: set[tuple] = set()  # keys queued or being compiled
         self.called_once: dict[tuple, None] = {}  # keys of one small call so far (oldest first)
         self.errors: dict[tuple, BaseException] = {}
+        self.unreported: set[tuple] = set()  # queued keys whose errors nobody asks for
         self.started = False  # whether the thread runs
 
     def submit(self, key: tuple, size: int) -> None:
@@ -125,24 +141,39 @@ class _Compiler:
                     del self.called_once[next(iter(self.called_once))]
                 return
             self.called_once.pop(key, None)
+            self._queue(key, 0)
+
+    def prepare(self, key: tuple) -> None:
+        """Queue the compile of the one-node kernel ``key`` at once. No call waits for it, so its
+        error is not kept: the interpreter, compiling it itself, would meet the same error."""
+        with self.lock:
+            if key not in self.queued:
+                self.unreported.add(key)
+                self._queue(key, 1)
+
+    def _queue(self, key: tuple, rank: int) -> None:
+        """Put ``key`` in the queue unless it is full (with ``self.lock`` held); start the thread."""
+        try:
+            self.requests.put_nowait((rank, next(self.asked), key))
+        except queue.Full:
+            self.unreported.discard(key)
+            return
+        self.queued.add(key)
+        if not self.started:
+            # A bare thread: threading.Thread.start() waits until the new thread runs (0.3 ms
+            # and more on a busy machine), where the call that starts it has better to do.
+            # Like a daemon thread, it never delays the interpreter's exit.
             try:
-                self.requests.put_nowait(key)
-            except queue.Full:
-                return
-            self.queued.add(key)
-            if not self.started:
-                # A bare thread: threading.Thread.start() waits until the new thread runs (0.3 ms
-                # and more on a busy machine), where the call that starts it has better to do.
-                # Like a daemon thread, it never delays the interpreter's exit.
-                try:
-                    _thread.start_new_thread(self._work, ())
-                except RuntimeError:  # no thread to be had now: a later call asks again
-                    self.requests.get_nowait()
-                    self.requests.task_done()
-                    self.queued.discard(key)
+                _thread.start_new_thread(self._work, ())
+            except RuntimeError:  # no thread to be had now: a later call asks again
+                self.requests.get_nowait()
+                self.requests.task_done()
+                self.queued.discard(key)
+                if key not in self.unreported:
                     self.called_once[key] = None  # (so the next call asks at once)
-                    return
-                self.started = True
+                self.unreported.discard(key)
+                return
+            self.started = True
 
     def pending(self, key: tuple) -> bool:
         return key in self.queued
@@ -166,16 +197,18 @@ class _Compiler:
             pass
         background.lower_priority()
         while True:
-            key = self.requests.get()
+            _, _, key = self.requests.get()
             try:
                 with kernels.nobody_waiting():  # the interpreter serves: build optimized code at once
                     kernels.kernel(*key)
             except BaseException as exc:  # kept for the next call that needs this kernel
                 with self.lock:
-                    self.errors[key] = exc
+                    if key not in self.unreported:
+                        self.errors[key] = exc
             finally:
                 with self.lock:
                     self.queued.discard(key)
+                    self.unreported.discard(key)
                 self.requests.task_done()
 
     def wait(self) -> None:
@@ -195,14 +228,14 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forked_child)
 
 
-def obtain(spec: KernelSpec, root: Node | None = None, size: int = 0) -> Kernel | None:
+def obtain(spec: KernelSpec, size: int = 0) -> Kernel | None:
     """The kernel for ``spec`` if the policy has this call run it, else None (tier 0 serves the call).
 
     ``never``: compiled now if need be. ``always``: None. ``auto``: from memory or the disk cache;
-    else compiled now if a call of ``size`` elements computing ``root`` waits for its kernel
-    (:func:`waits_for_kernel`; never without ``root``); else None, with the compile queued
-    for this call of ``size`` elements (:meth:`_Compiler.submit` decides when). None while the
-    background compiler is making it; a stored error of an earlier background compile is raised.
+    else compiled now if a call of ``size`` elements waits for its kernel (:func:`waits_for_kernel`);
+    else None, with the compile queued for this call of ``size`` elements (:meth:`_Compiler.submit`
+    decides when). None while the background compiler is making it; a stored error of an earlier
+    background compile is raised.
     """
     if policy == "never":
         return kernels.kernel(spec)
@@ -216,20 +249,31 @@ def obtain(spec: KernelSpec, root: Node | None = None, size: int = 0) -> Kernel 
         return None
     found = kernels.available(spec)
     if found is None:
-        if root is not None and waits_for_kernel(root, size):  # (asked only now: it walks the IR)
+        if waits_for_kernel(spec, size):  # (asked only now: it walks the IR)
             return kernels.kernel(spec)
         _compiler.submit(key, size)
     return found
 
 
-def waits_for_kernel(root, size: int) -> bool:
-    """Whether a call of ``size`` elements computing ``root`` that has no kernel at hand waits for
-    it under ``auto`` rather than being interpreted (see the module's docstring)."""
-    if policy != "auto" or (size < COMPILE_NOW_ELEMENTS and not interpreter.needs_kernels(root)):
+def waits_for_kernel(spec: KernelSpec, size: int) -> bool:
+    """Whether a call of ``size`` elements that has no kernel for ``spec`` at hand waits for it
+    under ``auto`` rather than being interpreted (see the module's docstring). Queues the one-node
+    kernels it finds missing (for the next expression that uses them)."""
+    if policy != "auto":
+        return False
+    if size < COMPILE_NOW_ELEMENTS and not interpreter.needs_kernels(spec.root):
         return False
     # waiting pays when the kernel is likely on disk, or LLVM is up; a new process on a machine
     # whose disk cache is empty would pay LLVM's start-up and the code generator's import first
-    return llvm_ready() or disk_cache.holds_entries()
+    if not (llvm_ready() or disk_cache.holds_entries()):
+        return False
+    if size >= COMPILE_NOW_ELEMENTS:
+        return True
+    uniform = frozenset(k for k, access in enumerate(spec.accesses[:-1]) if access.stride == "u")
+    missing = interpreter.missing_kernels(spec.root, uniform)
+    for one_node in missing:
+        _compiler.prepare((one_node, settings.key))
+    return bool(missing)
 
 
 def wait_for_compiles() -> None:

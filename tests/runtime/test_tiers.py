@@ -229,22 +229,74 @@ def _priority(thread: int) -> int | None:
 @pytest.mark.parametrize("text, size, interpreted", [
     ("a * 1.25 - b", 1000, True),                            # NumPy serves every node
     ("a * 1.25 - b", tiering.COMPILE_NOW_ELEMENTS, False),   # big: waits for its kernel
-    ("sin(a) * 1.25 - b", 1000, False),                      # needs a one-node kernel anyway
+    ("sin(a) * 1.25 - b", 1000, False),                      # needs a one-node kernel not at hand
     ("fmax(a, b) + 1.0", 1000, False),                       # a row NumPy's loop answers otherwise
 ])
-def test_auto_interprets_only_calls_numpy_serves_alone_and_small(text, size, interpreted):
-    """In a process that has loaded LLVM (see the next test for one that has not)."""
+def test_auto_interprets_small_calls_that_need_no_new_one_node_kernel(memory_only_kernels, text, size,
+                                                                      interpreted):
+    """In a process that has loaded LLVM (see the next tests for one that has not), with no
+    kernel in memory or on disk."""
     native()
     a, b = np.linspace(-3, 3, size), np.linspace(1, 2, size)
     previous = fusenum.set_tiering("auto")
     try:
-        fusenum.clear_cache()
         before = kernels.stats.tier0_calls
         got = fusenum.evaluate(text)
         assert (kernels.stats.tier0_calls > before) is interpreted
         tiering.wait_for_compiles()
         fusenum.set_tiering("never")
         assert_bits(fusenum.evaluate(text), got)
+    finally:
+        fusenum.set_tiering(previous)
+
+
+@pytest.mark.parametrize("first, later", [
+    ("sin(a) * 1.25 - b", "b - sin(a) * 0.5"),
+    ("fmax(a, b) + 1.0", "fmax(a, b) * a"),
+    ("a ** 2.5 + b", "(a - b) ** 1.5"),              # a single-valued exponent, in both
+    ("arctan2(a, b) - cos(b)", "cos(b) * arctan2(a, b) + a"),
+])
+def test_a_call_that_waits_queues_its_one_node_kernels_for_the_next_expression(memory_only_kernels, first,
+                                                                               later):
+    """The first expression with ``sin`` waits for its fused kernel and has the background
+    compiler make the one-node ``sin`` kernel; a later new expression with ``sin`` is interpreted at
+    once (its fused kernel compiled in the background), with the fused kernel's bits."""
+    native()
+    names = {"a": np.linspace(0.5, 3, 1000), "b": np.linspace(1, 2, 1000)}
+    previous = fusenum.set_tiering("auto")
+    try:
+        before = kernels.stats.tier0_calls
+        fusenum.evaluate(first, names)
+        assert kernels.stats.tier0_calls == before  # waited for its kernel
+        tiering.wait_for_compiles()
+        got = [fusenum.evaluate(later, names) for _ in range(2)]  # the second call queues the fused compile
+        assert kernels.stats.tier0_calls == before + 2
+        tiering.wait_for_compiles()
+        compiled = fusenum.evaluate(later, names)
+        assert kernels.stats.tier0_calls == before + 2  # the fused kernel serves now
+        for interpreted in got:
+            assert_bits(compiled, interpreted)
+    finally:
+        fusenum.set_tiering(previous)
+
+
+def test_a_queued_one_node_kernel_that_fails_to_compile_leaves_no_error_behind(memory_only_kernels, monkeypatch):
+    """Nobody waits for a queued one-node kernel: if its compile fails, its error is not kept for a
+    later call (the interpreter, compiling the kernel itself, would meet its own)."""
+    native()
+    a = np.linspace(0.5, 3, 1000)
+    previous = fusenum.set_tiering("auto")
+
+    def failing(module_text, target, **options):
+        raise fusenum.CompileError("injected failure")
+    try:
+        monkeypatch.setattr(jit, "compile_object", failing)
+        with pytest.raises(fusenum.CompileError, match="injected failure"):
+            fusenum.evaluate("exp(a) * 0.5")  # waits for its kernel, and queues the one-node exp
+        tiering.wait_for_compiles()
+        assert not tiering._compiler.errors
+        monkeypatch.undo()
+        np.testing.assert_allclose(fusenum.evaluate("exp(a) * 0.5"), np.exp(a) * 0.5, rtol=1e-15)
     finally:
         fusenum.set_tiering(previous)
 
@@ -268,6 +320,31 @@ def test_a_new_process_waits_for_big_kernels_only_when_the_disk_cache_holds_some
     warm = _python(_FIRST_BIG_CALLS, FUSENUM_TIERING="auto", FUSENUM_CACHE_DIR=str(tmp_path))
     assert warm.returncode == 0, warm.stderr
     assert warm.stdout.split() == ["0", "2"]  # both kernels loaded from disk, nothing interpreted
+
+
+_ONE_NEW_EXPRESSION = """
+import sys, numpy as np, fusenum
+from fusenum.runtime import kernels, tiering
+a = np.linspace(0.5, 3, 1000)
+r = fusenum.evaluate(sys.argv[1])
+print(kernels.stats.tier0_calls)
+tiering.wait_for_compiles()
+"""
+
+
+def test_a_new_process_interprets_a_new_expression_whose_one_node_kernels_are_on_disk(tmp_path):
+    """What an earlier process left on disk decides: the one-node ``sin`` kernel, not the fused
+    kernel of the same expression."""
+    def first_call_interpreted(text: str) -> bool:
+        result = subprocess.run([sys.executable, "-c", _ONE_NEW_EXPRESSION, text], capture_output=True,
+                                text=True, timeout=60,
+                                env={**os.environ, "FUSENUM_TIERING": "auto", "FUSENUM_CACHE_DIR": str(tmp_path)})
+        assert result.returncode == 0, result.stderr
+        return result.stdout.split() != ["0"]
+    assert first_call_interpreted("sin(a) * 2.0")  # an empty cache: LLVM is not loaded for it
+    assert first_call_interpreted("sin(a) + 1.0")  # the one-node sin kernel is on disk
+    assert not first_call_interpreted("cos(a) + 1.0")  # no cos kernel: it waits, queueing one
+    assert first_call_interpreted("cos(a) - sin(a)")
 
 
 def test_policy_is_checked():

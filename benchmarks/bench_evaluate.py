@@ -10,18 +10,19 @@ import fusenum
 
 from .common import EXPRESSIONS, operands, use_threads
 
+SIZES = [1_000, 100_000, 10_000_000]
+DTYPES = ["float32", "float64"]
+
 
 class Expressions:
     """Cached-kernel time of whole expressions; numexpr gets the same thread count."""
 
-    params = (list(EXPRESSIONS), [1_000, 100_000, 10_000_000], ["float32", "float64"],
-              [1, "all"])
+    params = (list(EXPRESSIONS), SIZES, DTYPES, [1, "all"])
     param_names = ["expression", "size", "dtype", "threads"]
 
     def setup(self, expression, size, dtype, threads):
         use_threads(threads)
         self.names = operands(size, dtype)
-        self.out = np.empty(size, dtype)
         fusenum.evaluate(expression, local_dict=self.names)  # compile outside the timing
         numexpr.evaluate(expression, local_dict=self.names)
 
@@ -31,13 +32,36 @@ class Expressions:
     def time_fusenum(self, expression, size, dtype, threads):
         fusenum.evaluate(expression, local_dict=self.names)
 
-    def time_fusenum_out(self, expression, size, dtype, threads):
-        fusenum.evaluate(expression, local_dict=self.names, out=self.out, casting="unsafe")
-
     def time_numexpr(self, expression, size, dtype, threads):
         numexpr.evaluate(expression, local_dict=self.names)
 
-    def time_numpy(self, expression, size, dtype, threads):
+
+class ExpressionsOut:
+    """The same with ``out=``, at the smallest and biggest size (asv runs every combination of
+    parameters in a process of its own: CI's quick run of the suite must fit in its time)."""
+
+    params = (list(EXPRESSIONS), [SIZES[0], SIZES[-1]], ["float64"], [1, "all"])
+    param_names = Expressions.param_names
+    teardown = Expressions.teardown
+
+    def setup(self, expression, size, dtype, threads):
+        Expressions.setup(self, expression, size, dtype, threads)
+        self.out = np.empty(size, dtype)
+
+    def time_fusenum_out(self, expression, size, dtype, threads):
+        fusenum.evaluate(expression, local_dict=self.names, out=self.out, casting="unsafe")
+
+
+class NumPyExpressions:
+    """NumPy's time on the same expressions and arrays (one thread: it has no others)."""
+
+    params = (list(EXPRESSIONS), SIZES, DTYPES)
+    param_names = ["expression", "size", "dtype"]
+
+    def setup(self, expression, size, dtype):
+        self.names = operands(size, dtype)
+
+    def time_numpy(self, expression, size, dtype):
         EXPRESSIONS[expression](**self.names)
 
 

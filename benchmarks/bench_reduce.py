@@ -3,12 +3,16 @@
 `benchmarks/reduce_report.py` measures the same side by side in one process,
 with a C OpenMP reduction loop as the reference.
 """
+import inspect
+
 import numexpr
 import numpy as np
 
 import fusenum
 
 from .common import use_threads
+
+SIZES = [100_000, 10_000_000]
 
 # text -> the same in NumPy, taking the arrays it uses by name (the rest go to **_);
 # numexpr takes the texts it supports (sum/prod outermost only).
@@ -53,15 +57,20 @@ def _operands(size: int, names=("a", "b", "A", "z", "w", "W")) -> dict:
     return {name: make() for name, make in build.items() if name in names}
 
 
+def _names(expression: str) -> tuple[str, ...]:
+    """The operands ``expression`` uses (its NumPy spelling's parameters)."""
+    return tuple(name for name in inspect.signature(REDUCTIONS[expression]).parameters if name != "_")
+
+
 class Reductions:
     """Cached-kernel time of a reduction (the whole expression it sits in), float64."""
 
-    params = (list(REDUCTIONS), [100_000, 10_000_000], [1, "all"])
+    params = (list(REDUCTIONS), SIZES, [1, "all"])
     param_names = ["expression", "size", "threads"]
 
     def setup(self, expression, size, threads):
         use_threads(threads)
-        self.names = _operands(size)
+        self.names = _operands(size, _names(expression))
         fusenum.evaluate(expression, local_dict=self.names)
 
     def teardown(self, *params):
@@ -74,11 +83,21 @@ class Reductions:
         lazy = {k: fusenum.lazy(v) for k, v in self.names.items()}
         np.asarray(REDUCTIONS[expression](**lazy))
 
-    def time_numpy(self, expression, size, threads):
-        REDUCTIONS[expression](**self.names)
-
     def time_numexpr(self, expression, size, threads):
         NUMEXPR[expression](self.names)
+
+
+class NumPyReductions:
+    """NumPy's time on the same reductions (one thread: it has no others)."""
+
+    params = (list(REDUCTIONS), SIZES)
+    param_names = ["expression", "size"]
+
+    def setup(self, expression, size):
+        self.names = _operands(size, _names(expression))
+
+    def time_numpy(self, expression, size):
+        REDUCTIONS[expression](**self.names)
 
 
 class ReductionPeakMemory:

@@ -56,12 +56,13 @@ def tier(request):
 @pytest.fixture
 def memory_only_kernels():
     """Every kernel is compiled (no disk cache), starting from an empty memory cache; the background
-    compiles a test queued are finished before the next test (the wait never expires on a loaded
-    machine unless the code under test is wrong)."""
-    from fusenum.runtime import background
+    compiles a test queued (the tiers' compiler's, then the optimizer's) are finished before the
+    next test (the wait never expires on a loaded machine unless the code under test is wrong)."""
+    from fusenum.runtime import background, tiering
     previous = fusenum.set_disk_cache(enabled=False)
     fusenum.clear_cache()
     yield
+    tiering.wait_for_compiles()
     assert background.wait(120)
     fusenum.clear_cache()
     fusenum.set_disk_cache(*previous)

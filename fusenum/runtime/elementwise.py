@@ -52,10 +52,13 @@ def execute(plan: Plan, values: list, names=(), out=None, order: str = "K",
             accesses = plan.checked_accesses(values)
             kernel = None if accesses is None else plan.compile_checked(values, tiered=True, accesses=accesses)
             if kernel is None and accesses is not None and tiering.policy != "never":
-                # No kernel at hand for the common call: the interpreter serves it (tier 0).
+                # No kernel at hand for the common call: the interpreter serves it (tier 0). Into
+                # an ``out`` of another dtype it computes another root (a cast on top), whose
+                # one-node kernels the general path's own look (its kernel by layout) decides on.
                 if out is None:
                     return interpret_common(plan, values)
-                return execute_general(plan, values, names, out, order, casting, interpret=True)
+                if getattr(out, "dtype", None) == plan.dtype:
+                    return execute_general(plan, values, names, out, order, casting, interpret=True)
         if kernel is not None:
             if out is None:
                 result = np.empty(values[plan.first_array].shape, plan.dtype)

@@ -285,7 +285,7 @@ def missing_kernels(root: Node, uniform_slots: frozenset = frozenset()) -> list[
         return []
     specs = [node_spec(node, uniform_args) for node, uniform_args in _computed(list(nodes.walk(root)), uniform_slots)
              if not _by_numpy(node)]
-    return [spec for spec in specs if kernels.available(spec) is None]
+    return [spec for spec in specs if kernels.cached(spec) is None and kernels.available(spec) is None]
 
 
 def _numpy_casts_alike(source: np.dtype, target: np.dtype) -> bool:

@@ -30,13 +30,14 @@ interpreted). The others wait for their kernel (a disk load, or a quick compile,
   disk (a transcendental function used for the first time, say): compiling it would need LLVM on
   the calling thread and cost about as much as the fused kernel. Such a call also queues the
   missing one-node kernels on the background compiler. They are few (one per function, dtypes,
-  single-valued arguments and SIMD level) and every expression shares them, so the next new
+  single-valued arguments and SIMD level) and every expression shares them, so once they are made
+  (and stored in the disk cache: a process may exit before the compiler gets to them) the next new
   expression with those functions, in this process or a later one on the machine, is interpreted
   at once and its fused kernel compiled in the background.
 
-Measured with ``benchmarks/first_call.py`` (20 expressions twice each, fresh processes): with a
-warm disk cache the workload took 218 ms with neither rule against 34-50 ms at N = 10,000, and
-222 against 86-117 ms at N = 1,000,000. In a cache directory that holds the workload's one-node
+Measured with ``benchmarks/first_call.py`` (20 expressions twice each, fresh processes), when the
+two rules came in: with a warm disk cache the workload took 218 ms with neither rule against 34-50
+ms at N = 10,000, and 222 against 86-117 ms at N = 1,000,000. In a cache directory that holds the workload's one-node
 kernels but none of its fused kernels (``fusenum used``: a machine that ran other expressions with
 the same functions before), interpreting the expressions whose one-node kernels are at hand took
 the workload from 227-260 ms to 106-123 ms at N = 10,000 (numexpr: 15-24 ms; four alternating
@@ -50,8 +51,10 @@ The compiler is one background thread with a bounded queue (:data:`MAX_QUEUED`):
 never competes with a running kernel for all the cores; a full queue drops the request (a later
 call asks again); a bare thread, which the interpreter's exit does not wait for (as for a daemon),
 so pending compiles never delay it. After ``fork()`` the child starts with an empty compiler. An
-error in a background compile is kept and raised by the next call that would use the kernel
-(not for a one-node kernel queued ahead of need: the interpreter, compiling it, meets the error).
+error in a background compile is kept and raised by the next call that would use the kernel. A
+one-node kernel queued ahead of need is no call's: its error is not kept, and it is not queued
+again (a call that needs it waits for its fused kernel, whose compile meets the error itself).
+The queue's bound counts both kinds of request.
 
 The policy (:func:`set_tiering`, ``FUSENUM_TIERING``): ``auto`` as above, ``never`` compiles
 before running (every call is tier 1), ``always`` interprets every elementwise call (tier 0,
@@ -127,6 +130,8 @@ class _Compiler:
         self.called_once: dict[tuple, None] = {}  # keys of one small call so far (oldest first)
         self.errors: dict[tuple, BaseException] = {}
         self.unreported: set[tuple] = set()  # queued keys whose errors nobody asks for
+        # of those, the ones whose compile failed: not queued again (until fusenum.clear_cache())
+        self.failed: set[tuple] = set()
         self.started = False  # whether the thread runs
 
     def submit(self, key: tuple, size: int) -> None:
@@ -134,6 +139,7 @@ class _Compiler:
         for when)."""
         with self.lock:
             if key in self.queued:
+                self.unreported.discard(key)  # (queued as a one-node kernel: now a call asks for it)
                 return
             if size < START_NOW_ELEMENTS and key not in self.called_once:
                 self.called_once[key] = None
@@ -144,10 +150,11 @@ class _Compiler:
             self._queue(key, 0)
 
     def prepare(self, key: tuple) -> None:
-        """Queue the compile of the one-node kernel ``key`` at once. No call waits for it, so its
-        error is not kept: the interpreter, compiling it itself, would meet the same error."""
+        """Queue the compile of the one-node kernel ``key`` at once, unless it failed before. No
+        call waits for it, so its error is not kept for one: a call that needs the kernel waits for
+        its fused kernel instead, whose compile meets the same error on the caller's thread."""
         with self.lock:
-            if key not in self.queued:
+            if key not in self.queued and key not in self.failed:
                 self.unreported.add(key)
                 self._queue(key, 1)
 
@@ -205,6 +212,8 @@ class _Compiler:
                 with self.lock:
                     if key not in self.unreported:
                         self.errors[key] = exc
+                    elif len(self.failed) < MAX_QUEUED * 16:
+                        self.failed.add(key)
             finally:
                 with self.lock:
                     self.queued.discard(key)
@@ -217,6 +226,13 @@ class _Compiler:
 
 
 _compiler = _Compiler()
+
+
+@caches.owner
+def _forget_failures() -> None:
+    """Let one-node kernels whose compile failed be queued again."""
+    with _compiler.lock:
+        _compiler.failed.clear()
 
 
 def _forked_child() -> None:

@@ -254,28 +254,72 @@ def test_auto_interprets_small_calls_that_need_no_new_one_node_kernel(memory_onl
     ("sin(a) * 1.25 - b", "b - sin(a) * 0.5"),
     ("fmax(a, b) + 1.0", "fmax(a, b) * a"),
     ("a ** 2.5 + b", "(a - b) ** 1.5"),              # a single-valued exponent, in both
+    ("arctan2(a, n) + b", "b * arctan2(a, n)"),     # n: a name bound to a Python float
     ("arctan2(a, b) - cos(b)", "cos(b) * arctan2(a, b) + a"),
 ])
-def test_a_call_that_waits_queues_its_one_node_kernels_for_the_next_expression(memory_only_kernels, first,
-                                                                               later):
+def test_a_call_that_waits_queues_its_one_node_kernels_for_the_next_expression(memory_only_kernels, monkeypatch,
+                                                                               first, later):
     """The first expression with ``sin`` waits for its fused kernel and has the background
     compiler make the one-node ``sin`` kernel; a later new expression with ``sin`` is interpreted at
-    once (its fused kernel compiled in the background), with the fused kernel's bits."""
+    once (its fused kernel compiled in the background, nothing on this thread), with the fused
+    kernel's bits."""
     native()
-    names = {"a": np.linspace(0.5, 3, 1000), "b": np.linspace(1, 2, 1000)}
+    compiling_threads = []  # names: a caller's compile runs on a helper thread (Ctrl-C stays prompt)
+    compile_object = jit.compile_object
+
+    def recorded(*arguments, **options):
+        compiling_threads.append(threading.current_thread().name)
+        return compile_object(*arguments, **options)
+    monkeypatch.setattr(jit, "compile_object", recorded)
+    names = {"a": np.linspace(0.5, 3, 1000), "b": np.linspace(1, 2, 1000), "n": 2.5}
     previous = fusenum.set_tiering("auto")
     try:
         before = kernels.stats.tier0_calls
         fusenum.evaluate(first, names)
         assert kernels.stats.tier0_calls == before  # waited for its kernel
         tiering.wait_for_compiles()
+        compiling_threads.clear()
         got = [fusenum.evaluate(later, names) for _ in range(2)]  # the second call queues the fused compile
         assert kernels.stats.tier0_calls == before + 2
+        assert set(compiling_threads) <= {"fusenum-compiler", "fusenum-optimizer"}  # the background's
         tiering.wait_for_compiles()
         compiled = fusenum.evaluate(later, names)
         assert kernels.stats.tier0_calls == before + 2  # the fused kernel serves now
         for interpreted in got:
             assert_bits(compiled, interpreted)
+    finally:
+        fusenum.set_tiering(previous)
+
+
+def test_an_out_of_another_dtype_is_decided_on_the_root_that_casts_into_it(memory_only_kernels, monkeypatch):
+    """Into an int64 ``out`` the interpreter also needs a one-node float-to-int cast: with only
+    ``sin`` at hand the call waits (and queues the cast); once both are at hand, a new expression
+    is interpreted with nothing compiled on the caller's behalf."""
+    native()
+    compiling_threads = []
+    compile_object = jit.compile_object
+
+    def recorded(*arguments, **options):
+        compiling_threads.append(threading.current_thread().name)
+        return compile_object(*arguments, **options)
+    monkeypatch.setattr(jit, "compile_object", recorded)
+    names = {"a": np.linspace(0.5, 3, 1000), "b": np.linspace(1, 2, 1000)}
+    out = np.empty(1000, np.int64)
+    previous = fusenum.set_tiering("auto")
+    try:
+        fusenum.evaluate("sin(a) * 2.0", names)  # waits; queues the one-node sin
+        tiering.wait_for_compiles()
+        before = kernels.stats.tier0_calls
+        fusenum.evaluate("sin(a) * 3.0", names, out=out, casting="unsafe")
+        assert kernels.stats.tier0_calls == before  # no cast kernel at hand: waited
+        tiering.wait_for_compiles()
+        compiling_threads.clear()
+        fusenum.evaluate("sin(a) * 4.0 + b", names, out=out, casting="unsafe")
+        assert kernels.stats.tier0_calls == before + 1
+        assert set(compiling_threads) <= {"fusenum-compiler", "fusenum-optimizer"}
+        interpreted = out.copy()
+        fusenum.set_tiering("never")
+        assert_bits(fusenum.evaluate("sin(a) * 4.0 + b", names, out=out, casting="unsafe"), interpreted)
     finally:
         fusenum.set_tiering(previous)
 
@@ -289,12 +333,20 @@ def test_a_queued_one_node_kernel_that_fails_to_compile_leaves_no_error_behind(m
 
     def failing(module_text, target, **options):
         raise fusenum.CompileError("injected failure")
+    prepared = []
+    prepare = tiering._compiler.prepare
     try:
         monkeypatch.setattr(jit, "compile_object", failing)
+        monkeypatch.setattr(tiering._compiler, "prepare", lambda key: prepared.append(key) or prepare(key))
         with pytest.raises(fusenum.CompileError, match="injected failure"):
             fusenum.evaluate("exp(a) * 0.5")  # waits for its kernel, and queues the one-node exp
         tiering.wait_for_compiles()
+        assert [key[0].root.op for key in prepared] == ["exp"]
         assert not tiering._compiler.errors
+        assert set(prepared) == tiering._compiler.failed  # not queued again
+        with pytest.raises(fusenum.CompileError, match="injected failure"):
+            fusenum.evaluate("exp(a) * 0.5")
+        assert tiering.compiles_pending() == 0
         monkeypatch.undo()
         np.testing.assert_allclose(fusenum.evaluate("exp(a) * 0.5"), np.exp(a) * 0.5, rtol=1e-15)
     finally:
@@ -320,6 +372,17 @@ def test_a_new_process_waits_for_big_kernels_only_when_the_disk_cache_holds_some
     warm = _python(_FIRST_BIG_CALLS, FUSENUM_TIERING="auto", FUSENUM_CACHE_DIR=str(tmp_path))
     assert warm.returncode == 0, warm.stderr
     assert warm.stdout.split() == ["0", "2"]  # both kernels loaded from disk, nothing interpreted
+
+
+def test_kernels_calls_asked_for_are_compiled_before_one_node_kernels_queued_ahead():
+    compiler = tiering._Compiler()
+    compiler.started = True  # (no thread: the queue is read here)
+    compiler.prepare(("one-node", 1))
+    compiler.submit(("fused", 1), tiering.START_NOW_ELEMENTS)
+    compiler.prepare(("one-node", 2))
+    compiler.submit(("fused", 2), tiering.START_NOW_ELEMENTS)
+    assert [compiler.requests.get_nowait()[2] for _ in range(4)] == [
+        ("fused", 1), ("fused", 2), ("one-node", 1), ("one-node", 2)]
 
 
 _ONE_NEW_EXPRESSION = """

@@ -62,7 +62,7 @@ def memory_only_kernels():
     previous = fusenum.set_disk_cache(enabled=False)
     fusenum.clear_cache()
     yield
-    tiering.wait_for_compiles()
+    assert tiering.wait_for_compiles(120)
     assert background.wait(120)
     fusenum.clear_cache()
     fusenum.set_disk_cache(*previous)

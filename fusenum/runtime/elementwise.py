@@ -57,7 +57,7 @@ def execute(plan: Plan, values: list, names=(), out=None, order: str = "K",
                 # one-node kernels the general path's own look (its kernel by layout) decides on.
                 if out is None:
                     return interpret_common(plan, values)
-                if getattr(out, "dtype", None) == plan.dtype:
+                if type(out) is np.ndarray and out.dtype == plan.dtype:
                     return execute_general(plan, values, names, out, order, casting, interpret=True)
         if kernel is not None:
             if out is None:

@@ -31,9 +31,9 @@ interpreted). The others wait for their kernel (a disk load, or a quick compile,
   the calling thread and cost about as much as the fused kernel. Such a call also queues the
   missing one-node kernels on the background compiler. They are few (one per function, dtypes,
   single-valued arguments and SIMD level) and every expression shares them, so once they are made
-  (and stored in the disk cache: a process may exit before the compiler gets to them) the next new
-  expression with those functions, in this process or a later one on the machine, is interpreted
-  at once and its fused kernel compiled in the background.
+  (and, for later processes, stored in the disk cache: a process may exit before the compiler gets
+  to them) the next new expression with those functions is interpreted from its first call, its
+  fused kernel queued as for any interpreted call.
 
 Measured with ``benchmarks/first_call.py`` (20 expressions twice each, fresh processes), when the
 two rules came in: with a warm disk cache the workload took 218 ms with neither rule against 34-50
@@ -53,8 +53,8 @@ call asks again); a bare thread, which the interpreter's exit does not wait for 
 so pending compiles never delay it. After ``fork()`` the child starts with an empty compiler. An
 error in a background compile is kept and raised by the next call that would use the kernel. A
 one-node kernel queued ahead of need is no call's: its error is not kept, and it is not queued
-again (a call that needs it waits for its fused kernel, whose compile meets the error itself).
-The queue's bound counts both kinds of request.
+again until :func:`fusenum.clear_cache` (a call that needs it waits for its fused kernel, whose
+compile reports its own error, if any). The queue's bound counts both kinds of request.
 
 The policy (:func:`set_tiering`, ``FUSENUM_TIERING``): ``auto`` as above, ``never`` compiles
 before running (every call is tier 1), ``always`` interprets every elementwise call (tier 0,
@@ -139,7 +139,6 @@ class _Compiler:
         for when)."""
         with self.lock:
             if key in self.queued:
-                self.unreported.discard(key)  # (queued as a one-node kernel: now a call asks for it)
                 return
             if size < START_NOW_ELEMENTS and key not in self.called_once:
                 self.called_once[key] = None
@@ -152,7 +151,7 @@ class _Compiler:
     def prepare(self, key: tuple) -> None:
         """Queue the compile of the one-node kernel ``key`` at once, unless it failed before. No
         call waits for it, so its error is not kept for one: a call that needs the kernel waits for
-        its fused kernel instead, whose compile meets the same error on the caller's thread."""
+        its fused kernel instead, whose compile (another module) reports its own error, if any."""
         with self.lock:
             if key not in self.queued and key not in self.failed:
                 self.unreported.add(key)
@@ -220,9 +219,12 @@ class _Compiler:
                     self.unreported.discard(key)
                 self.requests.task_done()
 
-    def wait(self) -> None:
-        """Block until every queued compile is done (for tests and benchmarks)."""
-        self.requests.join()
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until every queued compile is done (for tests and benchmarks); False if
+        ``timeout`` seconds passed first."""
+        done = self.requests.all_tasks_done
+        with done:
+            return done.wait_for(lambda: not self.requests.unfinished_tasks, timeout)
 
 
 _compiler = _Compiler()
@@ -292,9 +294,10 @@ def waits_for_kernel(spec: KernelSpec, size: int) -> bool:
     return bool(missing)
 
 
-def wait_for_compiles() -> None:
-    """Block until the background compiler has finished everything queued so far."""
-    _compiler.wait()
+def wait_for_compiles(timeout: float | None = None) -> bool:
+    """Block until the background compiler has finished everything queued so far; False if
+    ``timeout`` seconds passed first."""
+    return _compiler.wait(timeout)
 
 
 def compiles_pending() -> int:

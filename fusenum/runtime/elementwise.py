@@ -44,41 +44,34 @@ def execute(plan: Plan, values: list, names=(), out=None, order: str = "K",
     """Evaluate ``plan`` on ``values`` (one per name: an ndarray or a Python scalar)."""
     if order != "K" or casting != "same_kind":
         check_options(order, casting)
-    if plan.first_array is not None and (order == "K" or order == "C" or order == "A"):
-        # The common call: the checked kernel verifies the layout itself.
+    if plan.first_array is not None and (order == "K" or order == "C" or order == "A") and (
+            out is None or (type(out) is np.ndarray and out.dtype == plan.dtype and casting in CASTING_RULES)):
+        # The common call: the checked kernel verifies the layout itself. (It writes ``out`` only
+        # of the plan's dtype: an ``out`` of another is the general path's, which casts into it.)
         kernel = plan.checked.get(settings.key)
         compiled_now = kernel is None
         if compiled_now:
             accesses = plan.checked_accesses(values)
             kernel = None if accesses is None else plan.compile_checked(values, tiered=True, accesses=accesses)
             if kernel is None and accesses is not None and tiering.policy != "never":
-                # No kernel at hand for the common call: the interpreter serves it (tier 0). Into
-                # an ``out`` of another dtype it computes another root (a cast on top), whose
-                # one-node kernels the general path's own look (its kernel by layout) decides on.
+                # No kernel at hand for the common call: the interpreter serves it (tier 0).
                 if out is None:
                     return interpret_common(plan, values)
-                if type(out) is np.ndarray and out.dtype == plan.dtype:
-                    return execute_general(plan, values, names, out, order, casting, interpret=True)
+                return execute_general(plan, values, names, out, order, casting, interpret=True)
         if kernel is not None:
-            if out is None:
-                result = np.empty(values[plan.first_array].shape, plan.dtype)
-            elif type(out) is np.ndarray and out.dtype == plan.dtype and casting in CASTING_RULES:
-                result = out
+            result = np.empty(values[plan.first_array].shape, plan.dtype) if out is None else out
+            operands = plan.take(values) + (result,)
+            size = result.size
+            if size < plan.big_size:
+                status = kernel.whole(operands)
             else:
-                result = None
-            if result is not None:
-                operands = plan.take(values) + (result,)
-                size = result.size
-                if size < plan.big_size:
-                    status = kernel.whole(operands)
-                else:
-                    status = plan.run_big(kernel, values, operands, size, result.itemsize)
-                if not status:
-                    if not compiled_now:
-                        kernels.stats.hits += 1
-                    return result
-                if status != STATUS_LAYOUT_MISMATCH:
-                    raise_status(status)
+                status = plan.run_big(kernel, values, operands, size, result.itemsize)
+            if not status:
+                if not compiled_now:
+                    kernels.stats.hits += 1
+                return result
+            if status != STATUS_LAYOUT_MISMATCH:
+                raise_status(status)
     return execute_general(plan, values, names, out, order, casting)
 
 

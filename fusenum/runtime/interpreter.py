@@ -281,11 +281,15 @@ def missing_kernels(root: Node, uniform_slots: frozenset = frozenset()) -> list[
     """The one-node kernels that interpreting ``root`` (the operands in ``uniform_slots``
     single-valued) would have to compile: those neither in memory nor in the disk cache. Those on
     disk are loaded now, as the interpreter would load them."""
+    missing = []
     if not needs_kernels(root):
-        return []
-    specs = [node_spec(node, uniform_args) for node, uniform_args in _computed(list(nodes.walk(root)), uniform_slots)
-             if not _by_numpy(node)]
-    return [spec for spec in specs if kernels.cached(spec) is None and kernels.available(spec) is None]
+        return missing
+    for node, uniform_args in _computed(list(nodes.walk(root)), uniform_slots):
+        if not _by_numpy(node):
+            spec = node_spec(node, uniform_args)
+            if kernels.cached(spec) is None and kernels.available(spec) is None:
+                missing.append(spec)
+    return missing
 
 
 def _numpy_casts_alike(source: np.dtype, target: np.dtype) -> bool:

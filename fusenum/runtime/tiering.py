@@ -36,16 +36,16 @@ interpreted). The others wait for their kernel (a disk load, or a quick compile,
   fused kernel queued as for any interpreted call.
 
 Measured with ``benchmarks/first_call.py`` (20 expressions twice each, fresh processes), when the
-two rules came in: with a warm disk cache the workload took 218 ms with neither rule against 34-50
-ms at N = 10,000, and 222 against 86-117 ms at N = 1,000,000. In a cache directory that holds the workload's one-node
-kernels but none of its fused kernels (``fusenum used``: a machine that ran other expressions with
-the same functions before), interpreting the expressions whose one-node kernels are at hand took
-the workload from 227-260 ms to 106-123 ms at N = 10,000 (numexpr: 15-24 ms; four alternating
-runs of each). With an empty cache it took 236-264 ms against 264-307. With a warm cache it took
-28-40 ms against 22-30: the cold process before it interprets more and queues more, so more of
-its compiles are still pending at its exit, and the warm process finds fewer fused kernels on
-disk. Hence the queue's order: kernels a call asked for come before one-node kernels queued
-ahead of need.
+two rules came in: with a warm disk cache the workload took 218 ms with neither rule against
+34-50 ms at N = 10,000, and 222 against 86-117 ms at N = 1,000,000. In a cache directory that
+holds the workload's one-node kernels but none of its fused kernels (``fusenum used``: a machine
+that ran other expressions with the same functions before), interpreting the expressions whose
+one-node kernels are at hand took the workload from 227-260 ms to 106-123 ms at N = 10,000
+(numexpr: 15-24 ms; four alternating runs of each). With an empty cache it took 236-264 ms
+against 264-307. With a warm cache it took 28-40 ms against 22-30: the cold process before it
+interprets more and queues more, so more of its compiles are still pending at its exit, and the
+warm process finds fewer fused kernels on disk. Hence the queue's order: kernels a call asked for
+come before one-node kernels queued ahead of need.
 
 The compiler is one background thread with a bounded queue (:data:`MAX_QUEUED`): one thread, so it
 never competes with a running kernel for all the cores; a full queue drops the request (a later
@@ -207,7 +207,7 @@ class _Compiler:
             try:
                 with kernels.nobody_waiting():  # the interpreter serves: build optimized code at once
                     kernels.kernel(*key)
-            except BaseException as exc:  # kept for the next call that needs this kernel
+            except BaseException as exc:  # kept for the next call that needs this kernel (if one will)
                 with self.lock:
                     if key not in self.unreported:
                         self.errors[key] = exc

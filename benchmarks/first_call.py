@@ -163,9 +163,8 @@ def measure(size: int) -> dict[str, list[dict]]:
             tempfile.TemporaryDirectory(prefix="fusenum-first-call-") as never_dir, \
             tempfile.TemporaryDirectory(prefix="fusenum-first-call-") as used_dir:
         _run_child("fusenum", size, used_dir, "--fill-child")
-        directories = {"fusenum used": used_dir}
         for contender in CONTENDERS:
-            directory = directories.get(contender, never_dir if "never" in contender else auto_dir)
+            directory = used_dir if contender == "fusenum used" else never_dir if "never" in contender else auto_dir
             results[contender] = [_run_child(contender, size, directory)]
     return results
 

@@ -250,6 +250,24 @@ def test_auto_interprets_small_calls_that_need_no_new_one_node_kernel(memory_onl
         fusenum.set_tiering(previous)
 
 
+#: Threads whose compiles no call waits for (a caller's compile runs on a ``fusenum-compile`` helper,
+#: so that Ctrl-C stays prompt).
+BACKGROUND_THREADS = {"fusenum-compiler", "fusenum-optimizer"}
+
+
+@pytest.fixture
+def compiling_threads(monkeypatch) -> list[str]:
+    """The names of the threads that compile, in order, from now on."""
+    names: list[str] = []
+    compile_object = jit.compile_object
+
+    def recorded(*arguments, **options):
+        names.append(threading.current_thread().name)
+        return compile_object(*arguments, **options)
+    monkeypatch.setattr(jit, "compile_object", recorded)
+    return names
+
+
 @pytest.mark.parametrize("first, later", [
     ("sin(a) * 1.25 - b", "b - sin(a) * 0.5"),
     ("fmax(a, b) + 1.0", "fmax(a, b) * a"),
@@ -257,20 +275,13 @@ def test_auto_interprets_small_calls_that_need_no_new_one_node_kernel(memory_onl
     ("arctan2(a, n) + b", "b * arctan2(a, n)"),     # n: a name bound to a Python float
     ("arctan2(a, b) - cos(b)", "cos(b) * arctan2(a, b) + a"),
 ])
-def test_a_call_that_waits_queues_its_one_node_kernels_for_the_next_expression(memory_only_kernels, monkeypatch,
+def test_a_call_that_waits_queues_its_one_node_kernels_for_the_next_expression(memory_only_kernels, compiling_threads,
                                                                                first, later):
     """The first expression with ``sin`` waits for its fused kernel and has the background
     compiler make the one-node ``sin`` kernel; a later new expression with ``sin`` is interpreted at
     once (its fused kernel compiled in the background, nothing on this thread), with the fused
     kernel's bits."""
     native()
-    compiling_threads = []  # names: a caller's compile runs on a helper thread (Ctrl-C stays prompt)
-    compile_object = jit.compile_object
-
-    def recorded(*arguments, **options):
-        compiling_threads.append(threading.current_thread().name)
-        return compile_object(*arguments, **options)
-    monkeypatch.setattr(jit, "compile_object", recorded)
     names = {"a": np.linspace(0.5, 3, 1000), "b": np.linspace(1, 2, 1000), "n": 2.5}
     previous = fusenum.set_tiering("auto")
     try:
@@ -281,7 +292,7 @@ def test_a_call_that_waits_queues_its_one_node_kernels_for_the_next_expression(m
         compiling_threads.clear()
         got = [fusenum.evaluate(later, names) for _ in range(2)]  # the second call queues the fused compile
         assert kernels.stats.tier0_calls == before + 2
-        assert set(compiling_threads) <= {"fusenum-compiler", "fusenum-optimizer"}  # the background's
+        assert set(compiling_threads) <= BACKGROUND_THREADS
         tiering.wait_for_compiles()
         compiled = fusenum.evaluate(later, names)
         assert kernels.stats.tier0_calls == before + 2  # the fused kernel serves now
@@ -291,18 +302,11 @@ def test_a_call_that_waits_queues_its_one_node_kernels_for_the_next_expression(m
         fusenum.set_tiering(previous)
 
 
-def test_an_out_of_another_dtype_is_decided_on_the_root_that_casts_into_it(memory_only_kernels, monkeypatch):
+def test_an_out_of_another_dtype_is_decided_on_the_root_that_casts_into_it(memory_only_kernels, compiling_threads):
     """Into an int64 ``out`` the interpreter also needs a one-node float-to-int cast: with only
     ``sin`` at hand the call waits (and queues the cast); once both are at hand, a new expression
     is interpreted with nothing compiled on the caller's behalf."""
     native()
-    compiling_threads = []
-    compile_object = jit.compile_object
-
-    def recorded(*arguments, **options):
-        compiling_threads.append(threading.current_thread().name)
-        return compile_object(*arguments, **options)
-    monkeypatch.setattr(jit, "compile_object", recorded)
     names = {"a": np.linspace(0.5, 3, 1000), "b": np.linspace(1, 2, 1000)}
     out = np.empty(1000, np.int64)
     previous = fusenum.set_tiering("auto")
@@ -316,7 +320,7 @@ def test_an_out_of_another_dtype_is_decided_on_the_root_that_casts_into_it(memor
         compiling_threads.clear()
         fusenum.evaluate("sin(a) * 4.0 + b", names, out=out, casting="unsafe")
         assert kernels.stats.tier0_calls == before + 1
-        assert set(compiling_threads) <= {"fusenum-compiler", "fusenum-optimizer"}
+        assert set(compiling_threads) <= BACKGROUND_THREADS
         interpreted = out.copy()
         fusenum.set_tiering("never")
         assert_bits(fusenum.evaluate("sin(a) * 4.0 + b", names, out=out, casting="unsafe"), interpreted)

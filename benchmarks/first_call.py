@@ -14,6 +14,8 @@ runs in its own fresh process (a child of this script), one after the other:
 * ``fusenum used``: a directory that a process evaluating :data:`EARLIER` (other expressions with
   the same functions: a machine that has run fusenum before) filled; none of the workload's
   fused kernels is there, but the one-node kernels its interpretation needs are;
+* ``fusenum prebuilt``: a directory that ``python -m fusenum prebuild`` filled (every one-node kernel
+  the interpreter may use, nothing else), as after a prebuild once per machine;
 * ``fusenum never cold`` / ``warm``: the same with ``FUSENUM_TIERING=never`` (every call waits for
   its kernel), beside the default ``auto`` (first calls interpreted while kernels compile).
 
@@ -53,8 +55,8 @@ EARLIER = [
     "arctan2(c, a)", "log1p(b) * 2",
 ]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONTENDERS = ("numpy", "numexpr", "fusenum cold", "fusenum warm", "fusenum used", "fusenum never cold",
-              "fusenum never warm")
+CONTENDERS = ("numpy", "numexpr", "fusenum cold", "fusenum warm", "fusenum used", "fusenum prebuilt",
+              "fusenum never cold", "fusenum never warm")
 #: The expression of the loop and single-call figures (``--loop``).
 LOOP_EXPRESSION = "2*a+3*b-c"
 
@@ -145,14 +147,22 @@ def loop_child(contender: str, size: int) -> dict:
     return {"first_100": first, "loop": time.perf_counter() - started}
 
 
-def _run_child(contender: str, size: int, cache_dir: str, mode: str = "--child") -> dict:
+def _environment(contender: str, cache_dir: str) -> dict:
     # The fusenum next to this script, not some installed one.
     path = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
-    env = dict(os.environ, FUSENUM_CACHE_DIR=cache_dir, PYTHONPATH=path,
-               FUSENUM_TIERING="never" if "never" in contender else "auto")
+    return dict(os.environ, FUSENUM_CACHE_DIR=cache_dir, PYTHONPATH=path,
+                FUSENUM_TIERING="never" if "never" in contender else "auto")
+
+
+def _run_child(contender: str, size: int, cache_dir: str, mode: str = "--child") -> dict:
     done = subprocess.run([sys.executable, __file__, mode, contender, "--size", str(size)],
-                          env=env, capture_output=True, text=True, check=True)
+                          env=_environment(contender, cache_dir), capture_output=True, text=True, check=True)
     return json.loads(done.stdout.splitlines()[-1])
+
+
+def _prebuild(cache_dir: str) -> None:
+    subprocess.run([sys.executable, "-m", "fusenum", "prebuild"], env=_environment("fusenum", cache_dir),
+                   capture_output=True, text=True, check=True)
 
 
 def measure(size: int) -> dict[str, list[dict]]:
@@ -161,10 +171,13 @@ def measure(size: int) -> dict[str, list[dict]]:
     results: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory(prefix="fusenum-first-call-") as auto_dir, \
             tempfile.TemporaryDirectory(prefix="fusenum-first-call-") as never_dir, \
-            tempfile.TemporaryDirectory(prefix="fusenum-first-call-") as used_dir:
+            tempfile.TemporaryDirectory(prefix="fusenum-first-call-") as used_dir, \
+            tempfile.TemporaryDirectory(prefix="fusenum-first-call-") as prebuilt_dir:
         _run_child("fusenum", size, used_dir, "--fill-child")
+        _prebuild(prebuilt_dir)
+        own = {"fusenum used": used_dir, "fusenum prebuilt": prebuilt_dir}
         for contender in CONTENDERS:
-            directory = used_dir if contender == "fusenum used" else never_dir if "never" in contender else auto_dir
+            directory = own.get(contender, never_dir if "never" in contender else auto_dir)
             results[contender] = [_run_child(contender, size, directory)]
     return results
 

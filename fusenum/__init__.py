@@ -12,6 +12,8 @@ Public API::
     fusenum.get_simd() / fusenum.set_simd(name)  # SIMD level (env: FUSENUM_SIMD)
     fusenum.set_tiering("auto")                  # first calls interpreted while the kernel compiles in the
                                                  # background; "never", "always" (env: FUSENUM_TIERING)
+    fusenum.prebuild()                           # once per machine (or `python -m fusenum prebuild`): the
+                                                 # interpreter's kernels on disk, so no first call compiles
     import fusenum.numexpr as ne                 # numexpr's API and meaning on fusenum; ne.install() (or
                                                  # FUSENUM_NUMEXPR=1) makes `import numexpr` and pandas use it
 
@@ -33,15 +35,16 @@ from .errors import (ArgumentTypeError, CastingError, CompileError, Configuratio
                      DiskCacheWarning, ExpressionError, FusenumError, InvalidArgumentError, TargetError,
                      UnsupportedDTypeError, UnsupportedOperationError)
 from .frontend import LazyArray, evaluate, explain, lazy
-from .runtime import (CacheInfo, DiskCache, cache_info, clear_cache, clear_disk_cache, get_disk_cache,
-                      get_num_threads, get_tiering, set_disk_cache, set_num_threads, set_tiering)
+from .runtime import (CacheInfo, DiskCache, PrebuildResult, cache_info, clear_cache, clear_disk_cache,
+                      get_disk_cache, get_num_threads, get_tiering, prebuild, set_disk_cache, set_num_threads,
+                      set_tiering)
 
 from .version import __version__
 
 __all__ = [
     "evaluate", "explain", "lazy", "LazyArray", "get_num_threads", "set_num_threads", "cache_info", "clear_cache",
     "CacheInfo", "DiskCache", "get_disk_cache", "set_disk_cache", "clear_disk_cache", "DiskCacheWarning",
-    "get_simd", "set_simd", "available_simd", "get_tiering", "set_tiering",
+    "get_simd", "set_simd", "available_simd", "get_tiering", "set_tiering", "prebuild", "PrebuildResult",
     "FusenumError", "ExpressionError", "UnsupportedDTypeError", "CastingError", "CompileError",
     "ConfigurationError", "InvalidArgumentError", "ArgumentTypeError",
     "ConstantOverflowError", "UnsupportedOperationError",

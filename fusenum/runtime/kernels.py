@@ -460,10 +460,11 @@ def _link(object_code: bytes, names: list[str], with_jit: bool = True) -> jit.Co
         return jit.link(object_code, names, with_jit)
 
 
-def cached(spec: KernelSpec) -> Kernel | None:
-    """The kernel for ``spec`` under the current settings if it is in memory (nothing made, nothing counted)."""
+def cached(spec: KernelSpec, settings_key: tuple | None = None) -> Kernel | None:
+    """The kernel for ``spec`` under the current settings (or ``settings_key``) if it is in memory
+    (nothing made, nothing counted)."""
     with _lock:
-        return _kernels.get((spec, settings.key))
+        return _kernels.get((spec, settings.key if settings_key is None else settings_key))
 
 
 def cache_info() -> CacheInfo:

@@ -1,0 +1,37 @@
+"""``python -m fusenum prebuild [--dtypes float32,float64] [--simd LEVEL|all] [--threads N]``: compile
+the interpreter's one-node kernels into the disk cache, once per machine (:func:`fusenum.prebuild`)."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import fusenum
+
+
+def main(argv: list[str]) -> int:
+    """Run the command in ``argv``; its exit status (argparse exits with 2 on bad usage)."""
+    parser = argparse.ArgumentParser(prog="python -m fusenum", description="fusenum's commands")
+    commands = parser.add_subparsers(dest="command", required=True)
+    build = commands.add_parser(
+        "prebuild", help="compile the interpreter's one-node kernels into the disk cache",
+        description="Compile every one-node kernel fusenum's interpreter may use into the disk cache, so that "
+                    "no first call of a new elementwise expression compiles on its own thread.")
+    build.add_argument("--dtypes", help="comma-separated dtypes to cover (default: every dtype but bytes)")
+    build.add_argument("--simd", action="append",
+                       help="a SIMD level to build for, or 'all' (repeatable; default: the current level)")
+    build.add_argument("--threads", type=int, help="compiles at once (default: fusenum.get_num_threads())")
+    args = parser.parse_args(argv)
+    dtypes = None if args.dtypes is None else [name.strip() for name in args.dtypes.split(",") if name.strip()]
+    simd = None if args.simd is None else "all" if "all" in args.simd else args.simd
+    try:
+        done = fusenum.prebuild(dtypes=dtypes, simd=simd, threads=args.threads)
+    except (fusenum.FusenumError, TypeError) as exc:  # (np.dtype's own TypeError for an unknown name)
+        print(f"python -m fusenum prebuild: {exc}", file=sys.stderr)
+        return 1
+    print(f"{done.kernels} one-node kernels for {', '.join(done.simd)}: {done.compiled} compiled, "
+          f"{done.found} already there, in {done.seconds:.1f} s; disk cache: {done.directory}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

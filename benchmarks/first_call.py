@@ -161,8 +161,10 @@ def _run_child(contender: str, size: int, cache_dir: str, mode: str = "--child")
 
 
 def _prebuild(cache_dir: str) -> None:
-    subprocess.run([sys.executable, "-m", "fusenum", "prebuild"], env=_environment("fusenum", cache_dir),
-                   capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-m", "fusenum", "prebuild"], env=_environment("fusenum", cache_dir),
+                          capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"python -m fusenum prebuild failed:\n{done.stderr}")
 
 
 def measure(size: int) -> dict[str, list[dict]]:

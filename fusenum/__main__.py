@@ -28,6 +28,9 @@ def main(argv: list[str]) -> int:
     except (fusenum.FusenumError, TypeError) as exc:  # (np.dtype's own TypeError for an unknown name)
         print(f"python -m fusenum prebuild: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # the kernels stored so far stay; a later run finds them
+        print("python -m fusenum prebuild: interrupted", file=sys.stderr)
+        return 130
     print(f"{done.kernels} one-node kernels for {', '.join(done.simd)}: {done.compiled} compiled, "
           f"{done.found} already there, in {done.seconds:.1f} s; disk cache: {done.directory}")
     return 0

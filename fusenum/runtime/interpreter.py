@@ -280,8 +280,6 @@ def needs_kernels(root: Node) -> bool:
 def kernel_specs(root: Node, uniform_slots: frozenset = frozenset()) -> list[KernelSpec]:
     """The one-node kernels that interpreting ``root`` (the operands in ``uniform_slots``
     single-valued) uses, in the order its steps run."""
-    if not needs_kernels(root):
-        return []
     return [node_spec(node, uniform_args) for node, uniform_args in _computed(list(nodes.walk(root)), uniform_slots)
             if not _by_numpy(node)]
 
@@ -290,6 +288,8 @@ def missing_kernels(root: Node, uniform_slots: frozenset = frozenset()) -> list[
     """The one-node kernels that interpreting ``root`` (the operands in ``uniform_slots``
     single-valued) would have to compile: those neither in memory nor in the disk cache. Those on
     disk are loaded now, as the interpreter would load them."""
+    if not needs_kernels(root):
+        return []
     return [spec for spec in kernel_specs(root, uniform_slots)
             if kernels.cached(spec) is None and kernels.available(spec) is None]
 

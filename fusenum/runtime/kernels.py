@@ -338,6 +338,20 @@ def _make(spec: KernelSpec, settings_key: tuple, look: bool = True) -> tuple[Ker
     return made, looked
 
 
+def store_on_disk(spec: KernelSpec, settings_key: tuple) -> bool:
+    """Make sure the disk cache holds ``spec``'s kernel under ``settings_key``: compile the
+    optimized build and store it unless a good entry is there. True if it compiled. Nothing is kept
+    in memory or counted in :func:`cache_info` (:func:`fusenum.prebuild` fills the disk this way)."""
+    target = make_target(settings_key[0])
+    digest = disk_cache.key(_description(spec, settings_key), target)
+    if disk_cache.load(digest) is not None:
+        return False
+    object_code = jit.compile_object(_module_text(spec, target, False, settings_key), target)
+    host_record.record()
+    disk_cache.store(digest, jit.storable(object_code))
+    return True
+
+
 def load_compiler() -> None:
     """Import the code generator and load LLVM now, as a first compile would."""
     _code_generator()

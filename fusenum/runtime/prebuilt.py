@@ -11,16 +11,18 @@ elementwise expression over those dtypes, in every process of the user, is inter
 first call, and its fused kernel is compiled in the background.
 
 What it builds: for every op-table row, every dtype of :data:`DTYPES` (or those asked for) and every
-choice of which arguments are single-valued (a constant, or a name bound to a Python number), the
-one-node kernels that interpreting that row needs; and every cast between two of those dtypes
-that NumPy's cast does not compute with the compiled cast's bits. About 460 kernels for every
-dtype at one SIMD level, 5-7 s on the 2-core development machine, 5 MB on disk. Byte strings are
+choice of which arguments are single-valued (a constant, a name bound to a number, a 0-d or
+broadcast array), the one-node kernels that interpreting that row needs; and every cast between
+two of those dtypes that NumPy's cast does not compute with the compiled cast's bits, from an
+array or a single value. About 600 kernels for every dtype at one SIMD level, 6-8 s on the 2-core
+development machine, 2-3 MB on disk. Byte strings are
 left out (their kernels depend on the strings' length), and so are reductions: they run compiled
 kernels, whatever the tier (:mod:`.staging`).
 """
 from __future__ import annotations
 
 import itertools
+import os
 import time
 from typing import Iterable, NamedTuple, Sequence
 
@@ -40,9 +42,6 @@ from ..ir.typing import Builder, check_dtype
 DTYPES = tuple(np.dtype(name) for name in (
     "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
     "float16", "float32", "float64", "complex64", "complex128"))
-#: The value of a constant argument (its dtype's): one that no typing rule rewrites (``x ** 2`` is a
-#: square, ``x ** 3`` a power). A kernel reads a constant as an operand, so one value serves all.
-CONSTANT = 3
 
 
 class PrebuildResult(NamedTuple):
@@ -60,27 +59,31 @@ def one_node_specs(dtypes: Iterable[np.dtype] = DTYPES) -> list[KernelSpec]:
     """Every one-node kernel tier 0 may use for operations over ``dtypes`` (see the module's docstring)."""
     dtypes = [np.dtype(d) for d in dtypes]
     specs: dict[KernelSpec, None] = {}
+
+    def add(root: nodes.Node) -> None:
+        # each choice of single-valued operands: a constant is one too (node_spec treats them alike)
+        for count in range(len(root.args) + 1):
+            for uniform in itertools.combinations(range(len(root.args)), count):
+                specs.update(dict.fromkeys(interpreter.kernel_specs(root, frozenset(uniform))))
+
     for row in OPS.values():
         for dtype in dtypes:
-            for constants in itertools.product((False, True), repeat=row.arity):
-                root = _typed(row.name, dtype, constants) if not all(constants) else None  # (all: folded)
-                if root is not None:
-                    specs.update(dict.fromkeys(interpreter.kernel_specs(root)))
+            root = _typed(row.name, dtype, row.arity)
+            if root is not None:
+                add(root)
     for source, target in itertools.permutations(dtypes, 2):
-        specs.update(dict.fromkeys(interpreter.kernel_specs(nodes.cast(nodes.input_slot(0, source), target))))
+        add(nodes.cast(nodes.input_slot(0, source), target))
     return list(specs)
 
 
-def _typed(name: str, dtype: np.dtype, constants: tuple[bool, ...]) -> nodes.Node | None:
-    """``name`` applied to arrays of ``dtype`` (a constant where ``constants`` says), typed as
-    NumPy types it; None where NumPy or fusenum has no such operation."""
+def _typed(name: str, dtype: np.dtype, arity: int) -> nodes.Node | None:
+    """``name`` applied to ``arity`` arrays of ``dtype`` (operands 0, 1, ...), typed as NumPy types
+    it; None where NumPy or fusenum has no such operation."""
     builder = Builder()
-    operands = [nodes.const(np.asarray(CONSTANT).astype(dtype)[()]) if constant else builder.array(k, dtype)
-                for k, constant in enumerate(constants)]
     try:
-        typed = builder.apply(name, *operands)
-    except (TypeError, ValueError):  # no loop for these dtypes (fusenum's errors subclass these)
-        return None
+        typed = builder.apply(name, *(builder.array(k, dtype) for k in range(arity)))
+    except (TypeError, ValueError, NotImplementedError):  # no loop for these dtypes, or not implemented
+        return None                                         # (fusenum's errors subclass these)
     return typed if isinstance(typed, nodes.Node) else None
 
 
@@ -88,12 +91,15 @@ def prebuild(dtypes: Sequence | None = None, simd: str | Sequence[str] | None = 
              threads: int | None = None) -> PrebuildResult:
     """Compile every one-node kernel tier 0 may use into the disk cache (see the module's docstring).
 
-    ``dtypes``: the dtypes to cover (default :data:`DTYPES`); ``simd``: a SIMD level, a list of
-    them, or ``"all"`` (every level this machine runs; default: the current level, which
-    ``FUSENUM_SIMD`` or :func:`fusenum.set_simd` may have chosen); ``threads``: compiles at once
-    (default: :func:`fusenum.get_num_threads`). Kernels already there are not compiled again.
-    Raises :class:`~fusenum.ConfigurationError` if the disk cache is off or unusable (prebuilt
-    kernels would last only as long as this process).
+    ``dtypes``: a dtype or a list of them to cover (default :data:`DTYPES`; mixed dtypes compute in
+    promoted ones, and ``fusenum.numexpr`` computes small integers and float16 in wider types, so
+    cover those too); ``simd``: a SIMD level, a list of them, or ``"all"`` (every level this machine
+    runs; default: the current level, which ``FUSENUM_SIMD`` or :func:`fusenum.set_simd` may have
+    chosen); ``threads``: compiles at once (default: :func:`fusenum.get_num_threads`, at most the
+    machine's cores). The kernels are built for the current vector-math mode
+    (``FUSENUM_VECTOR_MATH``). A kernel whose entry is on disk is not compiled again; nothing is
+    kept in memory. Raises :class:`~fusenum.ConfigurationError` if the disk cache is off or
+    unusable, or stops taking kernels (prebuilt kernels would last only as long as this process).
     """
     directory = disk_cache.get_disk_cache().directory
     if not disk_cache.usable():
@@ -101,24 +107,37 @@ def prebuild(dtypes: Sequence | None = None, simd: str | Sequence[str] | None = 
             f"prebuild stores kernels in the disk cache, which is off or unusable ({directory!r}): see "
             "fusenum.get_disk_cache() and FUSENUM_CACHE / FUSENUM_CACHE_DIR")
     levels = _levels(simd)
-    chosen = DTYPES if dtypes is None else tuple(map(_checked, dtypes))
+    chosen = DTYPES if dtypes is None else _dtypes(dtypes)
     if threads is None:
         from .threads import get_num_threads
         threads = get_num_threads()
-    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+    if not isinstance(threads, (int, np.integer)) or isinstance(threads, bool) or threads < 1:
         raise ConfigurationError(f"prebuild threads must be a positive int, not {threads!r}")
     started = time.perf_counter()
-    wanted = [(spec, (level, settings.vector_math)) for level in levels for spec in one_node_specs(chosen)]
+    specs = one_node_specs(chosen)
+    wanted = [(spec, (level, settings.vector_math)) for level in levels for spec in specs]
     from concurrent.futures import ThreadPoolExecutor  # (not at import: fusenum's import stays short)
     kernels.load_compiler()
-    with ThreadPoolExecutor(threads, thread_name_prefix="fusenum-prebuild") as pool:
+    with ThreadPoolExecutor(min(int(threads), os.cpu_count() or 1), thread_name_prefix="fusenum-prebuild") as pool:
         try:
-            compiled = sum(pool.map(_build, wanted))
-        except BaseException:  # Ctrl-C: no new compiles (those under way finish, and are kept)
+            compiled = sum(pool.map(lambda one: kernels.store_on_disk(*one), wanted))
+        except BaseException:  # Ctrl-C, or a compile's error: no new compiles (those under way finish)
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+    if not disk_cache.usable():  # a store failed (it warned): the kernels are not on disk
+        raise ConfigurationError(f"the disk cache ({directory!r}) stopped taking kernels during prebuild: see the "
+                                 "warning above")
     return PrebuildResult(levels, len(wanted), compiled, len(wanted) - compiled, time.perf_counter() - started,
                           directory)
+
+
+def _dtypes(dtypes) -> tuple[np.dtype, ...]:
+    if isinstance(dtypes, (str, np.dtype, type)):
+        dtypes = [dtypes]
+    chosen = tuple(dict.fromkeys(map(_checked, dtypes)))
+    if not chosen:
+        raise ConfigurationError("prebuild needs at least one dtype")
+    return chosen
 
 
 def _checked(dtype) -> np.dtype:
@@ -130,25 +149,14 @@ def _checked(dtype) -> np.dtype:
 
 
 def _levels(simd: str | Sequence[str] | None) -> tuple[str, ...]:
-    if simd is None:
-        return (settings.simd,)
     if simd == "all":
         return tuple(available_simd())
-    levels = (simd,) if isinstance(simd, str) else tuple(simd)
+    levels = (settings.simd,) if simd is None else (simd,) if isinstance(simd, str) else tuple(dict.fromkeys(simd))
+    if not levels:
+        raise ConfigurationError("prebuild needs at least one SIMD level")
     for level in levels:
         make_target(level)  # a TargetError naming a level that does not exist, or that this machine cannot run
     return levels
-
-
-def _build(wanted: tuple[KernelSpec, tuple]) -> bool:
-    """Make one kernel under its settings key (in a worker thread, which compiles on itself);
-    whether it was compiled (not found in memory or on disk)."""
-    spec, settings_key = wanted
-    before = kernels.cached(spec, settings_key)
-    if before is not None:
-        return False
-    with kernels.nobody_waiting():  # no call waits: the optimized build at once
-        return kernels.kernel(spec, settings_key).origin != "disk"
 
 
 __all__ = ["DTYPES", "PrebuildResult", "one_node_specs", "prebuild"]

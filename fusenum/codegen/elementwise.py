@@ -40,6 +40,7 @@ from .abi import (ARRAY_DATA_OFFSET, ARRAY_DIMS_OFFSET, ARRAY_FLAGS_OFFSET, ARRA
 from . import half
 from .control import counted_loop, entry_alloca, entry_buffer, while_loop
 from .emitter import I1, I8, I32, I64, PTR, Emitter, Pair, memory_type, register_bytes, scalar_type
+from .lanes import UNROLL_COST
 from .spec import KernelSpec
 from .target import Target
 
@@ -47,7 +48,6 @@ from .target import Target
 #: for expressions up to UNROLL_COST: beyond that the loop overhead is noise and unrolling
 #: only multiplies compile time.
 UNROLL = 4
-UNROLL_COST = 16
 
 
 def slot_dtypes(root: Node) -> dict[int, np.dtype]:
@@ -77,6 +77,8 @@ class KernelBuilder:
         self.fn = fn
         self.target = target
         self.lanes = lanes_for(spec.root, target)
+        if spec.lanes is not None:  # (never more lanes than the virtual ones of a step's tail)
+            self.lanes = min(self.lanes, spec.lanes[1])
         dtypes = slot_dtypes(spec.root)
         self.dtypes = [dtypes[k] for k in range(len(spec.accesses) - 1)] + [spec.root.dtype]
         self.uniform_slots = frozenset(

@@ -20,6 +20,7 @@ import numpy as np
 from . import ir_text as ir
 
 from ..ir.nodes import inputs
+from .lanes import register_bytes
 
 I1 = ir.IntType(1)
 I8 = ir.IntType(8)
@@ -54,15 +55,6 @@ def scalar_type(dtype: np.dtype) -> ir.Type:
     if dtype.kind in "iu":
         return ir.IntType(8 * dtype.itemsize)
     return _FLOAT_TYPES[component_dtype(dtype).itemsize]
-
-
-def register_bytes(dtype: np.dtype) -> int:
-    """Bytes of one register element of ``dtype`` (what the vector width is divided by)."""
-    if dtype.kind in "fc":
-        return 4 if dtype.itemsize == 2 else component_dtype(dtype).itemsize
-    if dtype.kind == "S":
-        return I64.width // 8
-    return dtype.itemsize
 
 
 def memory_type(dtype: np.dtype) -> ir.Type:

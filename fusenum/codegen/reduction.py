@@ -16,7 +16,7 @@ does depends on the output's stride along it:
 
 Floats round at every addition, so the grouping of a row's elements is part of
 the answer, and it is the same at every SIMD level: a row is consumed in steps
-of :func:`virtual_lanes` elements, element ``j`` of a step going to *virtual lane*
+of :func:`~fusenum.codegen.lanes.virtual_lanes` elements (or the spec's ``lanes``), element ``j`` of a step going to *virtual lane*
 ``j`` (lane ``j % lanes`` of accumulator ``j // lanes``, however wide a register
 is), then in steps of one 64-byte register of the widest level into the first
 virtual lanes, then one element at a time into a scalar. The virtual lanes are
@@ -43,33 +43,14 @@ from ..ir import nodes
 from ..ir.reductions import ROWS, start_value
 from . import rules
 from .control import entry_alloca, while_loop
-from .emitter import I64, Emitter, Pair, register_bytes
-from ..ir.ops import expression_cost
-from .elementwise import UNROLL_COST, KernelBuilder
+from .emitter import I64, Emitter, Pair
+from .elementwise import KernelBuilder
+from .lanes import virtual_lanes
 
 #: Vector steps (of all accumulators) per pairwise block.
 PAIRWISE_STEPS = 16
 #: Levels of the pairwise stack: 2**64 blocks is more than any array.
 STACK_DEPTH = 64
-#: Bytes of register elements per step of a row reduction (four 512-bit registers), for cheap
-#: expressions; an expensive one steps through one register's worth (its loop overhead is noise).
-STEP_BYTES, EXPENSIVE_STEP_BYTES = 256, 64
-#: The widest register (AVX-512): the tail steps are this size, so every level can make them.
-WIDEST_REGISTER_BYTES = 64
-#: At most this many virtual lanes (the scalar level keeps one accumulator per virtual lane).
-MAX_VIRTUAL_LANES = 64
-
-
-def virtual_lanes(root: nodes.Node) -> tuple[int, int]:
-    """``(step, tail step)`` in elements for reducing rows of ``root``: the same at every SIMD level.
-
-    Both are multiples of any level's lanes (the widest level's register is 64 bytes)."""
-    widest = max(register_bytes(n.dtype) for n in nodes.walk(root))
-    step_bytes = STEP_BYTES if expression_cost(root) <= UNROLL_COST else EXPENSIVE_STEP_BYTES
-    tail = min(WIDEST_REGISTER_BYTES // widest, MAX_VIRTUAL_LANES)
-    return max(tail, min(step_bytes // widest, MAX_VIRTUAL_LANES)), tail
-
-
 class ReductionBuilder(KernelBuilder):
     """Builds a reduction kernel (see the module docstring); ``spec.reduce`` names the reduction."""
 
@@ -104,7 +85,7 @@ class ReductionBuilder(KernelBuilder):
         vector_em, scalar_em = self._emitter(self.lanes), self._emitter(1)
         identity = vector_em.const(self.accumulator, self.start)
         scalar_identity = scalar_em.const(self.accumulator, self.start)
-        step, tail_step = virtual_lanes(self.spec.root)
+        step, tail_step = self.spec.lanes or virtual_lanes(self.spec.root)
         accumulators = [self._new_slot(identity) for _ in range(step // self.lanes)]
         scalar = self._new_slot(scalar_identity)
 

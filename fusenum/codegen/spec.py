@@ -50,6 +50,10 @@ class KernelSpec:
     pairwise: bool = False
     #: Each call's output is its own piece of a partials array (two more layout words).
     pieces: bool = False
+    #: A reduction's ``(step, tail step)`` virtual lanes if not its root's own
+    #: (:func:`fusenum.codegen.lanes.virtual_lanes`): a one-node kernel reducing an interpreted
+    #: argument groups its elements as the fused kernel of that argument would.
+    lanes: tuple[int, int] | None = None
 
     @property
     def needs_layout(self) -> bool:

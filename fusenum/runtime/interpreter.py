@@ -19,9 +19,10 @@ that already exists and gives **exactly the bits the fused kernel gives**:
 Floating-point warnings are off, as in compiled kernels (which never warn); the errors compiled
 kernels report (a negative integer power) come from the one-node kernels' status, as there.
 
-Reductions never get here: a plan with reductions runs its reduction passes with compiled
-kernels (:mod:`fusenum.runtime.staging`, so its bits never depend on the tier); only its final
-elementwise expression may be interpreted.
+A reduction's argument is interpreted too (:mod:`fusenum.runtime.staging`): into an array laid out
+in the fused pass's order, which a one-node reduction kernel then reduces, grouping the elements
+as the fused kernel would (its virtual lanes, :mod:`fusenum.codegen.lanes`), so its bits never
+depend on the tier either.
 
 A call of :data:`LARGE_ELEMENTS` or more is shared between ``fusenum.get_num_threads()``
 threads (the Python workers of :mod:`.threads`): they take contiguous ranges of the iteration in

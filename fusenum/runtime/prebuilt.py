@@ -7,17 +7,20 @@ without compiling, so under ``auto`` it waits for its fused kernel, compiled on 
 (:mod:`.tiering`): on a machine where fusenum never ran, the first use of each function costs
 10-90 ms. :func:`prebuild` compiles them all beforehand (``python -m fusenum prebuild``, once per
 machine, say after installing fusenum or in a container image): from then on every new
-elementwise expression over those dtypes, in every process of the user, is interpreted from its
-first call, and its fused kernel is compiled in the background.
+expression over those dtypes (elementwise, or with reductions over the layouts below), in every
+process of the user, is interpreted from its first call, and its fused kernel is compiled in the
+background.
 
 What it builds: for every op-table row, every dtype of :data:`DTYPES` (or those asked for) and every
 choice of which arguments are single-valued (a constant, a name bound to a number, a 0-d or
-broadcast array), the one-node kernels that interpreting that row needs; and every cast between
-two of those dtypes that NumPy's cast does not compute with the compiled cast's bits, from an
-array or a single value. About 600 kernels for every dtype at one SIMD level, 6-8 s on the 2-core
-development machine, 2-3 MB on disk. Byte strings are
-left out (their kernels depend on the strings' length), and so are reductions: they run compiled
-kernels, whatever the tier (:mod:`.staging`).
+broadcast array), the one-node kernels that interpreting that row needs; every cast between two of
+those dtypes that NumPy's cast does not compute with the compiled cast's bits, from an array or a
+single value; and, for every reduction of those dtypes, the one-node kernels that reduce an
+interpreted argument (:mod:`.staging`) over a whole contiguous array, its rows or its columns,
+grouped as a cheap argument and, for floats, as an expensive one. About 1,250 kernels for every
+dtype at one SIMD level, 20-25 s on the 2-core development machine, 5 MB on disk. Byte strings are
+left out (their kernels depend on the strings' length), and so are reductions over other layouts
+(they wait for their fused kernel, as before).
 """
 from __future__ import annotations
 
@@ -28,14 +31,16 @@ from typing import Iterable, NamedTuple, Sequence
 
 import numpy as np
 
-from . import disk_cache, interpreter, kernels
+from . import disk_cache, interpreter, kernels, staging
 from ..codegen import settings
-from ..codegen.spec import KernelSpec
+from ..codegen.lanes import virtual_lanes
+from ..codegen.spec import ACCESSES, KernelSpec
 from ..codegen.target import available as available_simd
 from ..codegen.target import make_target
 from ..errors import ConfigurationError, UnsupportedDTypeError
 from ..ir import nodes
 from ..ir.ops import OPS
+from ..ir.reductions import REDUCTIONS
 from ..ir.typing import Builder, check_dtype
 
 #: The dtypes :func:`prebuild` covers unless told otherwise: every dtype fusenum computes in but bytes.
@@ -73,7 +78,41 @@ def one_node_specs(dtypes: Iterable[np.dtype] = DTYPES) -> list[KernelSpec]:
                 add(root)
     for source, target in itertools.permutations(dtypes, 2):
         add(nodes.cast(nodes.input_slot(0, source), target))
+    for name in REDUCTIONS:
+        for dtype in dtypes:
+            root = _reduced(name, dtype)
+            for node in nodes.walk(root) if root is not None else ():
+                if node.op == "reduce":
+                    specs.update(dict.fromkeys(_reduction_specs(node)))
     return list(specs)
+
+
+def _reduced(name: str, dtype: np.dtype) -> nodes.Node | None:
+    """Reduction ``name`` of an array of ``dtype``, typed; None where there is no such reduction."""
+    builder = Builder()
+    try:
+        typed = builder.reduce(name, builder.array(0, dtype))
+    except (TypeError, ValueError, NotImplementedError):
+        return None
+    return typed if isinstance(typed, nodes.Node) else None
+
+
+#: The passes :func:`_reduction_specs` covers: (dims, the accumulator's access, cut into pieces):
+#: a whole contiguous array, small or big enough for pieces; rows of a C array (``axis=-1``); and
+#: columns (``axis=0``), whose results are few or many.
+_FLAT_PASSES = ((1, "u", False), (1, "u", True), (2, "0", False), (2, "c", False), (2, "c", True))
+
+
+def _reduction_specs(node: nodes.Node) -> list[KernelSpec]:
+    """Tier 0's one-node kernels for reducing ``node``'s argument in :data:`_FLAT_PASSES`, grouped as a
+    cheap argument of its dtype would be and, for floats, as an expensive one (a transcendental
+    function: fewer virtual lanes per step)."""
+    argument = nodes.replace(node.args[0], {n: nodes.input_slot(k, n.dtype)
+                                            for k, n in enumerate(nodes.inputs(node.args[0]))})
+    step, tail = virtual_lanes(argument)
+    choices = [(step, tail), (tail, tail)] if argument.dtype.kind in "fc" else [(step, tail)]
+    return [staging.tier0_spec(argument, node.attr.reduction, ACCESSES[stride, False], ndim, pieces, lanes)
+            for ndim, stride, pieces in _FLAT_PASSES for lanes in choices]
 
 
 def _typed(name: str, dtype: np.dtype, arity: int) -> nodes.Node | None:

@@ -92,15 +92,15 @@ def preview(plan: Plan, values: list, names=(), out=None, order: str = "K",
         result.stages.append(_elementwise(plan, values, names, labels, out, order, casting))
     else:
         result.stages.extend(_staged(plan, values, labels, out, order, casting))
-    if result.stages[-1].title != "elementwise" and not result.stages[-1].title.startswith("final"):
-        return result  # reductions only: always compiled passes
-    call = result.stages[-1].call
-    result.tier = _tier(call.kernel if call is not None else None)
+    last = result.stages[-1]
+    if last.call is not None or last.title == "elementwise" or last.title.startswith("final"):
+        # (the last pass decides: a reduction's is interpreted as an elementwise call's is)
+        result.tier = _tier(last.call.kernel if last.call is not None else None)
     return result
 
 
 def _tier(kernel: Kernel | None) -> str:
-    """The tier that serves an elementwise call whose kernel (None: not in memory) is this."""
+    """The tier that serves a call (its last pass) whose kernel (None: not in memory) is this."""
     if tiering.policy == "always":
         return INTERPRETED
     if kernel is not None:

@@ -32,6 +32,14 @@ One reduction pass:
    elements raises NumPy's ValueError; a row with a ``warning`` (``nanmax`` of
    an all-NaN slice) gives NumPy's RuntimeWarning.
 
+5. Tier 0 (:mod:`.tiering`: a pass whose kernel is not at hand, under ``auto`` or ``always``):
+   the argument is interpreted (:mod:`.interpreter`) into a C-contiguous array over the pass's
+   merged dims, so in the kernel's order, and a one-node reduction kernel reduces that array with
+   the same dims, pieces and ranges, told the fused kernel's virtual lanes
+   (:mod:`fusenum.codegen.lanes`): every addition is grouped as in the fused pass, so the bits are
+   the same. It costs a temporary of the argument's size, which only calls under
+   :data:`~.tiering.COMPILE_NOW_ELEMENTS` elements pay under ``auto``.
+
 Everything but the kernel call is worked out once per layout of the arrays
 (shapes, strides, dtypes), thread count and SIMD level (:class:`_Call`), so a
 cached reduction costs a few microseconds of Python, like an elementwise call.
@@ -44,12 +52,13 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import caches, elementwise, kernels, splitting
+from . import caches, elementwise, interpreter, kernels, splitting, tiering
 from . import threads as pool
 from .. import errors
 from ..codegen import settings
 from ..codegen.abi import raise_status
-from ..codegen.spec import KernelSpec
+from ..codegen.lanes import virtual_lanes
+from ..codegen.spec import ACCESSES, Access, KernelSpec
 from ..ir import nodes
 from ..ir.nodes import Node
 from ..ir.operands import Source
@@ -67,6 +76,8 @@ MAX_PIECES = 16
 PIECES_MAX_RESULT_BYTES = 1 << 16
 #: Tiles of results split over threads are at least this long.
 TILE_MIN_SIZE = 4096
+#: How tier 0's interpreted argument is read: C-contiguous over the pass's dims, native.
+_CONTIGUOUS = ACCESSES["c", False]
 
 _stages: "OrderedDict[Node, _Stages]" = OrderedDict()
 _final_plans: "OrderedDict[tuple, object]" = OrderedDict()
@@ -220,14 +231,14 @@ def reduce(step: _Step, arrays: list[np.ndarray]) -> np.ndarray:
 def planned_pass(step: _Step, arrays: list[np.ndarray]) -> _Call:
     """The pass :func:`reduce` would run on these arrays, worked out afresh with its kernel only if
     one is in memory: for previews (:mod:`fusenum.runtime.preview`), never run nor kept."""
-    return _Call(step, arrays, compile=False)
+    return _Call(step, arrays)
 
 
 class _Call:
     """One reduction pass for one layout of its arrays (shapes, strides, dtypes), thread count and
     SIMD level, worked out once: the kernel, its layout words and how the work is split."""
 
-    def __init__(self, step: _Step, arrays: list[np.ndarray], compile: bool = True):
+    def __init__(self, step: _Step, arrays: list[np.ndarray]):
         attr = step.attr
         self.step = step
         shape = broadcast_shape(arrays)
@@ -241,9 +252,9 @@ class _Call:
         self.kernel = self.spec = None
         self.pieces: tuple | None = None
         if math.prod(shape):
-            self._plan(arrays, shape, axes, compile)
+            self._plan(arrays, shape, axes)
 
-    def _plan(self, arrays: list[np.ndarray], shape, axes, compile: bool) -> None:
+    def _plan(self, arrays: list[np.ndarray], shape, axes) -> None:
         """Kernel and work split for a non-empty pass (see the module docstring, steps 2 and 3)."""
         step = self.step
         reduced = set(axes)
@@ -268,21 +279,29 @@ class _Call:
         inner = size // dims[0]
         spec = self.spec = KernelSpec(step.argument, accesses, len(dims), reduce=step.attr.reduction,
                                       pairwise=step.pairwise, pieces=pieces > 1)
-        # compile=False: a preview (fusenum.explain), with the kernel only if it is in memory; never run
-        self.kernel = kernels.kernel(spec) if compile else kernels.cached(spec)
-        words = list(dims) + [s for per_operand in merged for s in per_operand]
+        # the kernel if it is in memory; else run() asks the tiers (a preview never runs)
+        self.kernel = kernels.cached(spec)
+        self.size, self.dims, self.strides = size, dims, merged[:-1]
+        # Tier 0: the argument interpreted into a C-contiguous array over these dims (so, in the
+        # kernel's order), then reduced by a one-node kernel that groups the elements as this one
+        self.tier0_spec = tier0_spec(step.argument, step.attr.reduction, accesses[-1], len(dims), pieces > 1)
+        contiguous = [step.argument.dtype.itemsize * math.prod(dims[k + 1:]) for k in range(len(dims))]
+        extra: list[int] = []
+        self.ranges = [(0, size)]
         if pieces > 1:
             rows = -(-dims[0] // pieces)
             if inner == 1:
                 rows = -(-rows // 64) * 64  # pieces of a flat reduction start on aligned elements
             length = rows * inner
             self.pieces = (-(-size // length),) + self.kept_shape
-            words += [length, accumulator.size * accumulator.itemsize]  # the partials' row stride
+            extra = [length, accumulator.size * accumulator.itemsize]  # the partials' row stride
             self.ranges = [(start, min(start + length, size)) for start in range(0, size, length)]
-            self.layout = _pack(words)
-            return
+        words = list(dims) + [s for per_operand in merged for s in per_operand] + extra
         self.layout = _pack(words) if spec.needs_layout else None
-        self.ranges = [(0, size)]
+        tier0_words = list(dims) + contiguous + merged[-1] + extra
+        self.tier0_layout = _pack(tier0_words) if self.tier0_spec.needs_layout else None
+        if pieces > 1:
+            return
         if self.threads > 1 and merged[-1][0] and dims[0] > 1:
             parts = min(dims[0], self.threads * pool.CHUNKS_PER_THREAD)
             bounds = [dims[0] * k // parts * inner for k in range(parts + 1)]
@@ -291,8 +310,12 @@ class _Call:
     def run(self, arrays: list[np.ndarray]) -> np.ndarray:
         step = self.step
         accumulator = np.full(self.kept_shape, step.start, step.dtype)
+        if self.kernel is None and self.spec is not None:  # (an empty pass has no spec: nothing to do)
+            self.kernel = tiering.obtain(self.spec, self.size, (self.tier0_spec,))
+            if self.kernel is None:
+                self._reduce_interpreted(arrays, accumulator)
         if self.kernel is not None:
-            self._reduce(arrays, accumulator)
+            self._reduce(self.kernel, arrays, self.layout, accumulator)
         if step.attr.reduction == "mean":
             if self.count:
                 np.true_divide(accumulator, self.count, out=accumulator, casting="unsafe")
@@ -304,12 +327,23 @@ class _Call:
             errors.warn(step.row.warning.message)
         return accumulator if self.shape == self.kept_shape else accumulator.reshape(self.shape)
 
-    def _reduce(self, arrays: list[np.ndarray], accumulator: np.ndarray) -> None:
-        """Reduce the step's argument into ``accumulator`` (filled with the start value)."""
-        kernel, ranges = self.kernel, self.ranges
+    def _reduce_interpreted(self, arrays: list[np.ndarray], accumulator: np.ndarray) -> None:
+        """Tier 0: the argument's values by the interpreter, in the kernel's order, reduced by the
+        one-node kernel (so the same bits as the fused kernel)."""
+        views = [np.lib.stride_tricks.as_strided(a, self.dims, strides, writeable=False)
+                 for a, strides in zip(arrays, self.strides)]
+        values = np.empty(self.dims, self.step.argument.dtype)
+        interpreter.run(self.step.argument, views, values)
+        kernels.stats.tier0_calls += 1
+        self._reduce(kernels.kernel(self.tier0_spec), [values], self.tier0_layout, accumulator)
+
+    def _reduce(self, kernel, arrays: list[np.ndarray], layout: bytes | None, accumulator: np.ndarray) -> None:
+        """Reduce ``arrays`` with ``kernel`` (the step's, or tier 0's one-node kernel over the
+        interpreted argument) into ``accumulator`` (filled with the start value)."""
+        ranges = self.ranges
         if self.pieces is not None:
             partials = np.full(self.pieces, self.step.start, accumulator.dtype)
-            status = pool.run_ranges(kernel, (*arrays, partials), self.layout, ranges, self.threads,
+            status = pool.run_ranges(kernel, (*arrays, partials), layout, ranges, self.threads,
                                      self.wake_ok, per_round=pool.round_size(self.step.work))
             if status:
                 raise_status(status)
@@ -317,12 +351,22 @@ class _Call:
             return
         operands = (*arrays, accumulator)
         if len(ranges) > 1:
-            status = pool.run_ranges(kernel, operands, self.layout, ranges, self.threads, self.wake_ok,
+            status = pool.run_ranges(kernel, operands, layout, ranges, self.threads, self.wake_ok,
                                      split=True, per_round=pool.round_size(self.step.work))
         else:
-            status = kernel.function(0, ranges[0][1], operands, self.layout)
+            status = kernel.function(0, ranges[0][1], operands, layout)
         if status:
             raise_status(status)
+
+
+def tier0_spec(argument: Node, reduction: str, accumulator: Access, ndim: int, pieces: bool,
+               lanes: tuple[int, int] | None = None) -> KernelSpec:
+    """The one-node kernel with which tier 0 reduces ``argument``'s interpreted values (C-contiguous
+    over the pass's ``ndim`` dims) into an accumulator of access ``accumulator``, grouping them as
+    the fused kernel of ``argument`` would (or as ``lanes`` says)."""
+    pairwise = ROWS[reduction].combine == "add" and argument.dtype.kind in "fc"
+    return KernelSpec(nodes.input_slot(0, argument.dtype), (_CONTIGUOUS, accumulator), ndim, reduce=reduction,
+                      pairwise=pairwise, pieces=pieces, lanes=lanes or virtual_lanes(argument))
 
 
 def _tiled(dims: list[int], strides: list[list[int]], threads: int) -> tuple[list[int], list[list[int]]]:

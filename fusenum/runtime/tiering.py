@@ -58,8 +58,8 @@ again until :func:`fusenum.clear_cache` (a call that needs it waits for its fuse
 compile reports its own error, if any). The queue's bound counts both kinds of request.
 
 The policy (:func:`set_tiering`, ``FUSENUM_TIERING``): ``auto`` as above, ``never`` compiles
-before running (every call is tier 1), ``always`` interprets every elementwise call (tier 0,
-for testing; reductions still run compiled passes).
+before running (every call is tier 1), ``always`` interprets every call (tier 0, for testing;
+a reduction reduces its interpreted argument with a one-node kernel, :mod:`.staging`).
 """
 from __future__ import annotations
 
@@ -247,14 +247,15 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forked_child)
 
 
-def obtain(spec: KernelSpec, size: int = 0) -> Kernel | None:
+def obtain(spec: KernelSpec, size: int = 0, extra: tuple[KernelSpec, ...] = ()) -> Kernel | None:
     """The kernel for ``spec`` if the policy has this call run it, else None (tier 0 serves the call).
 
     ``never``: compiled now if need be. ``always``: None. ``auto``: from memory or the disk cache;
     else compiled now if a call of ``size`` elements waits for its kernel (:func:`waits_for_kernel`);
     else None, with the compile queued for this call of ``size`` elements (:meth:`_Compiler.submit`
     decides when). None while the background compiler is making it; a stored error of an earlier
-    background compile is raised.
+    background compile is raised. ``extra``: one-node kernels tier 0 needs for this call besides
+    those of ``spec``'s root (a reduction's, :mod:`.staging`).
     """
     if policy == "never":
         return kernels.kernel(spec)
@@ -268,19 +269,20 @@ def obtain(spec: KernelSpec, size: int = 0) -> Kernel | None:
         return None
     found = kernels.available(spec)
     if found is None:
-        if waits_for_kernel(spec, size):  # (asked only now: it walks the IR)
+        if waits_for_kernel(spec, size, extra):  # (asked only now: it walks the IR)
             return kernels.kernel(spec)
         _compiler.submit(key, size)
     return found
 
 
-def waits_for_kernel(spec: KernelSpec, size: int) -> bool:
+def waits_for_kernel(spec: KernelSpec, size: int, extra: tuple[KernelSpec, ...] = ()) -> bool:
     """Whether a call of ``size`` elements that has no kernel for ``spec`` at hand waits for it
-    under ``auto`` rather than being interpreted (see the module's docstring). Queues the one-node
-    kernels it finds missing (for the next expression that uses them)."""
+    under ``auto`` rather than being interpreted (see the module's docstring); ``extra``: one-node
+    kernels the interpreter needs besides those of ``spec``'s root. Queues the one-node kernels it
+    finds missing (for the next expression that uses them)."""
     if policy != "auto":
         return False
-    if size < COMPILE_NOW_ELEMENTS and not interpreter.needs_kernels(spec.root):
+    if size < COMPILE_NOW_ELEMENTS and not extra and not interpreter.needs_kernels(spec.root):
         return False
     # waiting pays when the kernel is likely on disk, or LLVM is up; a new process on a machine
     # whose disk cache is empty would pay LLVM's start-up and the code generator's import first
@@ -289,7 +291,8 @@ def waits_for_kernel(spec: KernelSpec, size: int) -> bool:
     if size >= COMPILE_NOW_ELEMENTS:
         return True
     uniform = frozenset(k for k, access in enumerate(spec.accesses[:-1]) if access.stride == "u")
-    missing = interpreter.missing_kernels(spec.root, uniform)
+    missing = interpreter.missing_kernels(spec.root, uniform) + [
+        one_node for one_node in extra if kernels.cached(one_node) is None and kernels.available(one_node) is None]
     for one_node in missing:
         _compiler.prepare((one_node, settings.key))
     return bool(missing)

@@ -25,7 +25,7 @@ f = a.astype(np.float32)
 x = 0.75
 k = np.float64(0.25)
 texts = ["sin(a) * 2.0 + cos(b)", "fmax(a, b) - tanh(a)", "clip(a, 1.0, 2.0) * exp(b)", "a ** 2.5 + b",
-         "arctan2(a, x) + log1p(a)", "sqrt(f) * sin(f)", "sin(k) * a + expm1(k)"]
+         "arctan2(a, x) + log1p(a)", "sqrt(f) * sin(f)", "sin(k) * a + expm1(k)", "sum(a * b)", "max(sin(f))"]
 for text in texts:
     fusenum.evaluate(text)
 la = fusenum.lazy(a)
@@ -55,6 +55,28 @@ def test_after_a_prebuild_a_new_process_interprets_new_expressions_compiling_not
     figures = _new_process(str(tmp_path))
     assert figures["tier0_calls"] == figures["calls"]
     assert figures["compiles"] == 0 and figures["disk_hits"] > 0
+
+
+def test_after_a_prebuild_whole_and_axis_reductions_compile_nothing(private_disk_cache, monkeypatch):
+    """Tier 0's reductions of whole arrays, rows and columns find their one-node kernels on disk."""
+    fusenum.prebuild(dtypes=["float64"])
+    fusenum.clear_cache()
+    compiles = []
+    real = kernels.jit.compile_object
+    monkeypatch.setattr(kernels.jit, "compile_object", lambda *args, **kw: compiles.append(1) or real(*args, **kw))
+    a, b = np.linspace(0.5, 2, 3000), np.linspace(-1, 1, 6000).reshape(60, 100)
+    previous = fusenum.set_tiering("auto")
+    try:
+        before = kernels.stats.tier0_calls
+        for text in ["sum(a * a)", "a - mean(a)", "nanmax(sin(a))", "sum(b, axis=1)", "b - mean(b, axis=0)",
+                     "prod(b / 2, axis=-1)", "sum(cos(b), axis=0)"]:
+            fusenum.evaluate(text)
+        assert kernels.stats.tier0_calls - before >= 7
+        assert compiles == []
+    finally:
+        fusenum.set_tiering(previous)
+        from fusenum.runtime import tiering
+        assert tiering.wait_for_compiles(120)
 
 
 def test_without_a_prebuild_the_same_calls_compile(tmp_path):

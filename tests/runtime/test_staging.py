@@ -5,11 +5,13 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import fusenum
 from fusenum.ir.reductions import REDUCTIONS
+
+from .test_tiers import assert_bits, both_tiers
 
 REDUCTION_NAMES = sorted(REDUCTIONS)
 DTYPES = [np.bool_, np.int8, np.int32, np.int64, np.uint16, np.uint64, np.float16, np.float32, np.float64,
@@ -388,3 +390,77 @@ def test_complex_min_and_max_order_lexicographically_and_propagate_nan():
     for nan in (complex(np.nan, 0), complex(0, np.nan)):
         with_nan = np.concatenate([z, [nan], z])
         assert np.isnan(fusenum.evaluate("max(with_nan)")[()]) and np.isnan(fusenum.evaluate("min(with_nan)")[()])
+
+
+#: Arguments of the tier-0 reduction tests: a cheap one, an expensive one (fewer virtual lanes), one
+#: whose widest node is wider than its result (the bool of a comparison), one with a single value.
+TIER0_ARGUMENTS = ["x", "x * 3", "sin(x) * 2", "abs(x) > 1", "where(x > 0, x, 1.5)"]
+
+
+@given(case=reduction_cases(), argument=st.sampled_from(TIER0_ARGUMENTS))
+def test_interpreted_reductions_give_the_kernels_bits(simd, case, argument):
+    """Tier 0 reduces its interpreted argument with a one-node kernel told the fused kernel's virtual
+    lanes, over the same dims: the same grouping, so the same bits, at every SIMD level."""
+    reduction, x, axis, keepdims, requested = case
+    assume(x.size > 0)  # (an empty pass runs no code in either tier)
+    text = f"{reduction}({argument}{_keywords(axis, keepdims, requested)})"
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected, got = both_tiers(lambda: np.asarray(fusenum.evaluate(text, local_dict={"x": x})))
+    if expected is not None:
+        assert_bits(expected, got)
+
+
+@pytest.mark.parametrize("shape, axis", [((1000,), None), ((37, 129), 1), ((129, 37), None), ((300_001,), None),
+                                         ((1000, 700), 0), ((20, 30, 400), (0, 2)), ((3, 300_007), 0)], ids=str)
+@pytest.mark.parametrize("text", ["sum(sin(x){})", "nansum(where(x > 0, f, -f){})", "mean(x - 0.5{})"])
+def test_interpreted_reductions_of_long_rows_give_the_kernels_bits_on_any_thread_count(simd, shape, axis, text):
+    """Rows long enough for whole steps of virtual lanes: an expensive argument (fewer lanes than its
+    float64 result alone would get) and one wider than its float32 result; pieces, tiles and thread
+    ranges as in the fused pass."""
+    x = np.random.default_rng(4).random(shape) * 4 - 1
+    names = {"x": x, "f": x.astype(np.float32)}
+    text = text.format(f", axis={axis!r}")
+    results = []
+    for threads in (1, 2):
+        previous = fusenum.set_num_threads(threads)
+        try:
+            results += both_tiers(lambda: fusenum.evaluate(text, local_dict=names))
+        finally:
+            fusenum.set_num_threads(previous)
+    for got in results[1:]:
+        assert_bits(results[0], got)
+
+
+def test_a_new_reduction_is_interpreted_once_its_one_node_kernel_exists(memory_only_kernels):
+    """Under auto, the first reduction waits for its kernel and queues the one-node kernel tier 0
+    reduces with; a new reduction grouped alike is then interpreted from its first call, with
+    nothing compiled on the caller's behalf, and gives the fused kernel's bits."""
+    import threading
+    from fusenum.runtime import kernels, tiering
+    a, b = np.linspace(0.5, 2, 3000), np.linspace(-1, 1, 3000)
+    previous = fusenum.set_tiering("auto")
+    try:
+        fusenum.evaluate("sum(a * b)")
+        assert tiering.wait_for_compiles(120)
+        compiling = []
+        real_compile = kernels.jit.compile_object
+
+        def record(*args, **kwargs):
+            compiling.append(threading.current_thread().name)
+            return real_compile(*args, **kwargs)
+        kernels.jit.compile_object = record
+        try:
+            before = kernels.stats.tier0_calls
+            got = fusenum.evaluate("sum(a * 2.0 + b)")
+            assert kernels.stats.tier0_calls == before + 1
+            assert compiling == []
+        finally:
+            kernels.jit.compile_object = real_compile
+    finally:
+        fusenum.set_tiering(previous)
+    fusenum.set_tiering("never")
+    try:
+        assert got.tobytes() == fusenum.evaluate("sum(a * 2.0 + b)").tobytes()
+    finally:
+        fusenum.set_tiering(previous)

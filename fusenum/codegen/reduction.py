@@ -51,6 +51,8 @@ from .lanes import virtual_lanes
 PAIRWISE_STEPS = 16
 #: Levels of the pairwise stack: 2**64 blocks is more than any array.
 STACK_DEPTH = 64
+
+
 class ReductionBuilder(KernelBuilder):
     """Builds a reduction kernel (see the module docstring); ``spec.reduce`` names the reduction."""
 

@@ -17,8 +17,8 @@ broadcast array), the one-node kernels that interpreting that row needs; every c
 those dtypes that NumPy's cast does not compute with the compiled cast's bits, from an array or a
 single value; and, for every reduction of those dtypes, the one-node kernels that reduce an
 interpreted argument (:mod:`.staging`) over a whole contiguous array, its rows or its columns,
-grouped as a cheap argument and, for floats, as an expensive one. About 1,250 kernels for every
-dtype at one SIMD level, 20-25 s on the 2-core development machine, 5 MB on disk. Byte strings are
+grouped as a cheap argument and, for floats, as an expensive one. About 1,350 kernels for every
+dtype at one SIMD level, 25-35 s on the 2-core development machine, 5 MB on disk. Byte strings are
 left out (their kernels depend on the strings' length), and so are reductions over other layouts
 (they wait for their fused kernel, as before).
 """
@@ -33,7 +33,7 @@ import numpy as np
 
 from . import disk_cache, interpreter, kernels, staging
 from ..codegen import settings
-from ..codegen.lanes import virtual_lanes
+from ..codegen.lanes import MAX_VIRTUAL_LANES, STEP_BYTES, WIDEST_REGISTER_BYTES, register_bytes
 from ..codegen.spec import ACCESSES, KernelSpec
 from ..codegen.target import available as available_simd
 from ..codegen.target import make_target
@@ -99,20 +99,25 @@ def _reduced(name: str, dtype: np.dtype) -> nodes.Node | None:
 
 #: The passes :func:`_reduction_specs` covers: (dims, the accumulator's access, cut into pieces):
 #: a whole contiguous array, small or big enough for pieces; rows of a C array (``axis=-1``); and
-#: columns (``axis=0``), whose results are few or many.
-_FLAT_PASSES = ((1, "u", False), (1, "u", True), (2, "0", False), (2, "c", False), (2, "c", True))
+#: its columns (``axis=0``).
+_FLAT_PASSES = ((1, "u", False), (1, "u", True), (2, "0", False), (2, "c", False))
 
 
 def _reduction_specs(node: nodes.Node) -> list[KernelSpec]:
     """Tier 0's one-node kernels for reducing ``node``'s argument in :data:`_FLAT_PASSES`, grouped as a
-    cheap argument of its dtype would be and, for floats, as an expensive one (a transcendental
-    function: fewer virtual lanes per step)."""
+    cheap argument and, for floats, as an expensive one (a transcendental function: fewer virtual
+    lanes per step), whose widest dtype is the result's or 8 bytes wide (``sum(x > 0)`` of float64
+    ``x``)."""
     argument = nodes.replace(node.args[0], {n: nodes.input_slot(k, n.dtype)
                                             for k, n in enumerate(nodes.inputs(node.args[0]))})
-    step, tail = virtual_lanes(argument)
-    choices = [(step, tail), (tail, tail)] if argument.dtype.kind in "fc" else [(step, tail)]
+    choices = set()
+    for widest in {register_bytes(argument.dtype), 8}:
+        tail = min(WIDEST_REGISTER_BYTES // widest, MAX_VIRTUAL_LANES)
+        choices.add((max(tail, min(STEP_BYTES // widest, MAX_VIRTUAL_LANES)), tail))
+        if argument.dtype.kind in "fc":  # (expensive integer arguments are rare)
+            choices.add((tail, tail))
     return [staging.tier0_spec(argument, node.attr.reduction, ACCESSES[stride, False], ndim, pieces, lanes)
-            for ndim, stride, pieces in _FLAT_PASSES for lanes in choices]
+            for ndim, stride, pieces in _FLAT_PASSES for lanes in sorted(choices)]
 
 
 def _typed(name: str, dtype: np.dtype, arity: int) -> nodes.Node | None:

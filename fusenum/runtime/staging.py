@@ -38,7 +38,8 @@ One reduction pass:
    the same dims, pieces and ranges, told the fused kernel's virtual lanes
    (:mod:`fusenum.codegen.lanes`): every addition is grouped as in the fused pass, so the bits are
    the same. It costs a temporary of the argument's size, which only calls under
-   :data:`~.tiering.COMPILE_NOW_ELEMENTS` elements pay under ``auto``.
+   :data:`~.tiering.COMPILE_NOW_ELEMENTS` elements pay under ``auto`` (a bigger one waits for its
+   kernel, even one the background compiler is making).
 
 Everything but the kernel call is worked out once per layout of the arrays
 (shapes, strides, dtypes), thread count and SIMD level (:class:`_Call`), so a
@@ -100,7 +101,7 @@ class _Step:
         self.slot = slot
         self.work = work_per_element(self.argument)
         self.start = start_value(self.attr.reduction, node.dtype)
-        self.pairwise = self.row.combine == "add" and node.dtype.kind in "fc"
+        self.pairwise = pairwise(self.attr.reduction, node)
         #: Prepared passes (:class:`_Call`) by the arrays' layout, SIMD level and thread count.
         self.calls: dict[tuple, _Call] = {}
 
@@ -310,12 +311,16 @@ class _Call:
     def run(self, arrays: list[np.ndarray]) -> np.ndarray:
         step = self.step
         accumulator = np.full(self.kept_shape, step.start, step.dtype)
-        if self.kernel is None and self.spec is not None:  # (an empty pass has no spec: nothing to do)
-            self.kernel = tiering.obtain(self.spec, self.size, (self.tier0_spec,))
-            if self.kernel is None:
+        kernel = self.kernel  # (read once: another thread may set it meanwhile)
+        if kernel is None and self.spec is not None:  # (an empty pass has no spec: nothing to do)
+            kernel = tiering.obtain(self.spec, self.size, (self.tier0_spec,))
+            if kernel is None and self.size >= tiering.COMPILE_NOW_ELEMENTS and tiering.policy == "auto":
+                kernel = kernels.kernel(self.spec)  # (its compile was pending: no big temporary)
+            self.kernel = kernel
+            if kernel is None:
                 self._reduce_interpreted(arrays, accumulator)
-        if self.kernel is not None:
-            self._reduce(self.kernel, arrays, self.layout, accumulator)
+        if kernel is not None:
+            self._reduce(kernel, arrays, self.layout, accumulator)
         if step.attr.reduction == "mean":
             if self.count:
                 np.true_divide(accumulator, self.count, out=accumulator, casting="unsafe")
@@ -364,9 +369,16 @@ def tier0_spec(argument: Node, reduction: str, accumulator: Access, ndim: int, p
     """The one-node kernel with which tier 0 reduces ``argument``'s interpreted values (C-contiguous
     over the pass's ``ndim`` dims) into an accumulator of access ``accumulator``, grouping them as
     the fused kernel of ``argument`` would (or as ``lanes`` says)."""
-    pairwise = ROWS[reduction].combine == "add" and argument.dtype.kind in "fc"
-    return KernelSpec(nodes.input_slot(0, argument.dtype), (_CONTIGUOUS, accumulator), ndim, reduce=reduction,
-                      pairwise=pairwise, pieces=pieces, lanes=lanes or virtual_lanes(argument))
+    values = nodes.input_slot(0, argument.dtype)
+    lanes = lanes or virtual_lanes(argument)
+    # (None where the values' own lanes are the same: one kernel serves a plain sum(x) in both tiers)
+    return KernelSpec(values, (_CONTIGUOUS, accumulator), ndim, reduce=reduction, pairwise=pairwise(reduction, values),
+                      pieces=pieces, lanes=None if lanes == virtual_lanes(values) else lanes)
+
+
+def pairwise(reduction: str, node: Node) -> bool:
+    """Whether reduction ``reduction`` of ``node``'s values sums floats pairwise."""
+    return ROWS[reduction].combine == "add" and node.dtype.kind in "fc"
 
 
 def _tiled(dims: list[int], strides: list[list[int]], threads: int) -> tuple[list[int], list[list[int]]]:

@@ -284,6 +284,8 @@ def waits_for_kernel(spec: KernelSpec, size: int, extra: tuple[KernelSpec, ...] 
         return False
     if size < COMPILE_NOW_ELEMENTS and not extra and not interpreter.needs_kernels(spec.root):
         return False
+    if extra and not (llvm_ready() or disk_cache.holds_entries()):
+        return True  # (tier 0 would compile the extra kernels here: one fused compile is cheaper)
     # waiting pays when the kernel is likely on disk, or LLVM is up; a new process on a machine
     # whose disk cache is empty would pay LLVM's start-up and the code generator's import first
     if not (llvm_ready() or disk_cache.holds_entries()):

@@ -71,7 +71,9 @@ def test_after_a_prebuild_whole_and_axis_reductions_compile_nothing(private_disk
         for text in ["sum(a * a)", "a - mean(a)", "nanmax(sin(a))", "sum(b, axis=1)", "b - mean(b, axis=0)",
                      "prod(b / 2, axis=-1)", "sum(cos(b), axis=0)"]:
             fusenum.evaluate(text)
-        assert kernels.stats.tier0_calls - before >= 7
+        # 7 reductions and 2 elementwise passes after them, but a plain array's sum and means are
+        # served by their fused kernel: it is the one-node kernel the prebuild made
+        assert kernels.stats.tier0_calls - before == 6
         assert compiles == []
     finally:
         fusenum.set_tiering(previous)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import fusenum
 from fusenum.ir.reductions import REDUCTIONS
 
-from .test_tiers import assert_bits, both_tiers
+from .test_tiers import BACKGROUND_THREADS, assert_bits, both_tiers, compiling_threads  # noqa: F401 (a fixture)
 
 REDUCTION_NAMES = sorted(REDUCTIONS)
 DTYPES = [np.bool_, np.int8, np.int32, np.int64, np.uint16, np.uint64, np.float16, np.float32, np.float64,
@@ -393,8 +393,9 @@ def test_complex_min_and_max_order_lexicographically_and_propagate_nan():
 
 
 #: Arguments of the tier-0 reduction tests: a cheap one, an expensive one (fewer virtual lanes), one
-#: whose widest node is wider than its result (the bool of a comparison), one with a single value.
-TIER0_ARGUMENTS = ["x", "x * 3", "sin(x) * 2", "abs(x) > 1", "where(x > 0, x, 1.5)"]
+#: whose widest node is wider than its result (the bool of a comparison), one with a constant, one
+#: with a single-valued operand (``k``, 0-d: power's single-valued path), one broadcast along rows.
+TIER0_ARGUMENTS = ["x", "x * 3", "sin(x) * 2", "abs(x) > 1", "where(x > 0, x, 1.5)", "abs(x) ** k", "x + row"]
 
 
 @given(case=reduction_cases(), argument=st.sampled_from(TIER0_ARGUMENTS))
@@ -404,9 +405,10 @@ def test_interpreted_reductions_give_the_kernels_bits(simd, case, argument):
     reduction, x, axis, keepdims, requested = case
     assume(x.size > 0)  # (an empty pass runs no code in either tier)
     text = f"{reduction}({argument}{_keywords(axis, keepdims, requested)})"
+    names = {"x": x, "k": np.array(2, x.dtype), "row": x[(0,) * (x.ndim - 1)] if x.ndim else x}
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        expected, got = both_tiers(lambda: np.asarray(fusenum.evaluate(text, local_dict={"x": x})))
+        expected, got = both_tiers(lambda: np.asarray(fusenum.evaluate(text, local_dict=names)))
     if expected is not None:
         assert_bits(expected, got)
 
@@ -432,31 +434,21 @@ def test_interpreted_reductions_of_long_rows_give_the_kernels_bits_on_any_thread
         assert_bits(results[0], got)
 
 
-def test_a_new_reduction_is_interpreted_once_its_one_node_kernel_exists(memory_only_kernels):
+def test_a_new_reduction_is_interpreted_once_its_one_node_kernel_exists(memory_only_kernels, compiling_threads):
     """Under auto, the first reduction waits for its kernel and queues the one-node kernel tier 0
     reduces with; a new reduction grouped alike is then interpreted from its first call, with
     nothing compiled on the caller's behalf, and gives the fused kernel's bits."""
-    import threading
     from fusenum.runtime import kernels, tiering
     a, b = np.linspace(0.5, 2, 3000), np.linspace(-1, 1, 3000)
     previous = fusenum.set_tiering("auto")
     try:
         fusenum.evaluate("sum(a * b)")
         assert tiering.wait_for_compiles(120)
-        compiling = []
-        real_compile = kernels.jit.compile_object
-
-        def record(*args, **kwargs):
-            compiling.append(threading.current_thread().name)
-            return real_compile(*args, **kwargs)
-        kernels.jit.compile_object = record
-        try:
-            before = kernels.stats.tier0_calls
-            got = fusenum.evaluate("sum(a * 2.0 + b)")
-            assert kernels.stats.tier0_calls == before + 1
-            assert compiling == []
-        finally:
-            kernels.jit.compile_object = real_compile
+        compiling_threads.clear()
+        before = kernels.stats.tier0_calls
+        got = fusenum.evaluate("sum(a * 2.0 + b)")
+        assert kernels.stats.tier0_calls == before + 1
+        assert set(compiling_threads) <= BACKGROUND_THREADS
     finally:
         fusenum.set_tiering(previous)
     fusenum.set_tiering("never")
@@ -464,3 +456,30 @@ def test_a_new_reduction_is_interpreted_once_its_one_node_kernel_exists(memory_o
         assert got.tobytes() == fusenum.evaluate("sum(a * 2.0 + b)").tobytes()
     finally:
         fusenum.set_tiering(previous)
+
+
+def test_threads_sharing_a_pass_while_its_kernel_arrives_reduce_once(memory_only_kernels):
+    """A pass that one thread interprets while another finds the kernel arrived is not reduced twice
+    (the pass's kernel is read once per call)."""
+    import threading
+    from fusenum.runtime import tiering
+    a = np.arange(1.0, 2001.0)
+    wrong = []
+
+    def calls():
+        for _ in range(40):
+            value = fusenum.evaluate("sum(a * 0.5)")
+            if value != 1000.5 * 1000:
+                wrong.append(value)
+    previous = fusenum.set_tiering("auto")
+    try:
+        fusenum.evaluate("sum(a)")  # LLVM up and the one-node sum kernel queued: the pass below is interpreted
+        assert tiering.wait_for_compiles(120)
+        threads = [threading.Thread(target=calls) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        fusenum.set_tiering(previous)
+    assert wrong == []

@@ -483,3 +483,13 @@ def test_threads_sharing_a_pass_while_its_kernel_arrives_reduce_once(memory_only
     finally:
         fusenum.set_tiering(previous)
     assert wrong == []
+
+
+@pytest.mark.parametrize("text", ["sum(s == b'ab', axis=0)", "sum(w * 1.5)", "max(sin(w), axis=1)",
+                                  "mean(where(s != b'x', w, -w))"])
+def test_interpreted_reductions_of_swapped_and_bytes_operands_give_the_kernels_bits(simd, text):
+    rng = np.random.default_rng(8)
+    w = (rng.random((300, 40)) * 4 - 2).astype(">f8")
+    s = rng.choice(np.array([b"ab", b"x", b"abc"]), (300, 40))
+    expected, got = both_tiers(lambda: np.asarray(fusenum.evaluate(text, local_dict={"w": w, "s": s})))
+    assert_bits(expected, got)

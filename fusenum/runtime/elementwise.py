@@ -45,9 +45,13 @@ def execute(plan: Plan, values: list, names=(), out=None, order: str = "K",
     if order != "K" or casting != "same_kind":
         check_options(order, casting)
     if plan.first_array is not None and (order == "K" or order == "C" or order == "A") and (
-            out is None or (type(out) is np.ndarray and out.dtype == plan.dtype and casting in CASTING_RULES)):
+            out is None or (type(out) is np.ndarray and out.dtype == plan.dtype and casting in CASTING_RULES)) and (
+            values[plan.first_array].ndim):
         # The common call: the checked kernel verifies the layout itself. (It writes ``out`` only
-        # of the plan's dtype: an ``out`` of another is the general path's, which casts into it.)
+        # of the plan's dtype: an ``out`` of another is the general path's, which casts into it.
+        # A 0-d call is too: NumPy's loops take every operand of one as single-valued, as the
+        # general path's kernels do, where the checked kernel reads arrays element by element:
+        # ``clip(0, -0.0, a)`` of a 0-d ``a`` is 0.0 in NumPy, the bound -0.0 in the checked kernel.)
         kernel = plan.checked.get(settings.key)
         compiled_now = kernel is None
         if compiled_now:

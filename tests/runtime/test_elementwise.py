@@ -194,3 +194,19 @@ def test_vector_body_and_tail_sizes(simd, size):
     x = rng.random(size)
     y = rng.random(size)
     np.testing.assert_array_equal(fusenum.evaluate("x * y - x / 3"), x * y - x / 3)
+
+
+@pytest.mark.parametrize("tier", ["never", "always"])
+@pytest.mark.parametrize("names", [{"x": 0, "y": np.array(True)}, {"x": np.zeros(()), "y": np.ones(())},
+                                   {"x": np.zeros(1), "y": np.ones(1)}, {"x": np.zeros(()), "y": 1.0}], ids=repr)
+def test_zero_ties_of_clip_in_one_element_calls_are_numpys(tier, names):
+    """NumPy's clip loop lets ``x`` win a tie with single-valued bounds, and every operand of a 0-d
+    call is single-valued (not those of a one-element 1-d call): the checked kernel, which reads its
+    arrays element by element, does not serve 0-d calls."""
+    previous = fusenum.set_tiering(tier)
+    try:
+        got = fusenum.evaluate("clip(x, -0.0, y)", local_dict=names)
+    finally:
+        fusenum.set_tiering(previous)
+    expected = np.clip(names["x"], -0.0, names["y"])
+    assert np.asarray(got).shape == np.shape(expected) and np.signbit(got) == np.signbit(expected)

@@ -15,7 +15,7 @@ def main(argv: list[str]) -> int:
     build = commands.add_parser(
         "prebuild", help="compile the interpreter's one-node kernels into the disk cache",
         description="Compile every one-node kernel fusenum's interpreter may use into the disk cache, so that "
-                    "no first call of a new elementwise expression compiles on its own thread.")
+                    "no first call of a new expression compiles on its own thread.")
     build.add_argument("--dtypes", help="comma-separated dtypes to cover (default: every dtype but bytes)")
     build.add_argument("--simd", action="append",
                        help="a SIMD level to build for, or 'all' (repeatable; default: the current level)")

@@ -40,6 +40,11 @@ def virtual_lanes(root: nodes.Node) -> tuple[int, int]:
 
     Both are multiples of any level's lanes (the widest level's register is 64 bytes)."""
     widest = max(register_bytes(n.dtype) for n in nodes.walk(root))
-    step_bytes = STEP_BYTES if expression_cost(root) <= UNROLL_COST else EXPENSIVE_STEP_BYTES
+    return lanes_of(widest, expression_cost(root) > UNROLL_COST)
+
+
+def lanes_of(widest: int, expensive: bool) -> tuple[int, int]:
+    """:func:`virtual_lanes` of an expression whose widest register element is ``widest`` bytes."""
     tail = min(WIDEST_REGISTER_BYTES // widest, MAX_VIRTUAL_LANES)
+    step_bytes = EXPENSIVE_STEP_BYTES if expensive else STEP_BYTES
     return max(tail, min(step_bytes // widest, MAX_VIRTUAL_LANES)), tail

@@ -16,10 +16,11 @@ does depends on the output's stride along it:
 
 Floats round at every addition, so the grouping of a row's elements is part of
 the answer, and it is the same at every SIMD level: a row is consumed in steps
-of :func:`~fusenum.codegen.lanes.virtual_lanes` elements (or the spec's ``lanes``), element ``j`` of a step going to *virtual lane*
-``j`` (lane ``j % lanes`` of accumulator ``j // lanes``, however wide a register
-is), then in steps of one 64-byte register of the widest level into the first
-virtual lanes, then one element at a time into a scalar. The virtual lanes are
+of :func:`~fusenum.codegen.lanes.virtual_lanes` elements (or the spec's
+``lanes``), element ``j`` of a step going to *virtual lane* ``j`` (lane
+``j % lanes`` of accumulator ``j // lanes``, however wide a register is), then
+in steps of one 64-byte register of the widest level into the first virtual
+lanes, then one element at a time into a scalar. The virtual lanes are
 combined in one tree (lane ``j`` with lane ``j + half``, halving), which at each
 width is first whole accumulators, then halves of a register.
 

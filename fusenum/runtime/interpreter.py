@@ -291,8 +291,7 @@ def missing_kernels(root: Node, uniform_slots: frozenset = frozenset()) -> list[
     disk are loaded now, as the interpreter would load them."""
     if not needs_kernels(root):
         return []
-    return [spec for spec in kernel_specs(root, uniform_slots)
-            if kernels.cached(spec) is None and kernels.available(spec) is None]
+    return [spec for spec in kernel_specs(root, uniform_slots) if not kernels.at_hand(spec)]
 
 
 def _numpy_casts_alike(source: np.dtype, target: np.dtype) -> bool:

@@ -474,11 +474,15 @@ def _link(object_code: bytes, names: list[str], with_jit: bool = True) -> jit.Co
         return jit.link(object_code, names, with_jit)
 
 
-def cached(spec: KernelSpec, settings_key: tuple | None = None) -> Kernel | None:
-    """The kernel for ``spec`` under the current settings (or ``settings_key``) if it is in memory
-    (nothing made, nothing counted)."""
+def cached(spec: KernelSpec) -> Kernel | None:
+    """The kernel for ``spec`` under the current settings if it is in memory (nothing made, nothing counted)."""
     with _lock:
-        return _kernels.get((spec, settings.key if settings_key is None else settings_key))
+        return _kernels.get((spec, settings.key))
+
+
+def at_hand(spec: KernelSpec) -> bool:
+    """Whether ``spec``'s kernel is in memory, or in the disk cache (then loaded now)."""
+    return cached(spec) is not None or available(spec) is not None
 
 
 def cache_info() -> CacheInfo:

@@ -33,7 +33,7 @@ import numpy as np
 
 from . import disk_cache, interpreter, kernels, staging
 from ..codegen import settings
-from ..codegen.lanes import MAX_VIRTUAL_LANES, STEP_BYTES, WIDEST_REGISTER_BYTES, register_bytes
+from ..codegen.lanes import lanes_of, register_bytes
 from ..codegen.spec import ACCESSES, KernelSpec
 from ..codegen.target import available as available_simd
 from ..codegen.target import make_target
@@ -55,7 +55,7 @@ class PrebuildResult(NamedTuple):
     simd: tuple[str, ...]  #: the SIMD levels built for
     kernels: int  #: one-node kernels wanted, over every level
     compiled: int  #: of those, compiled now
-    found: int  #: of those, already in memory or in the disk cache
+    found: int  #: of those, already in the disk cache
     seconds: float
     directory: str  #: the disk cache's directory
 
@@ -110,12 +110,8 @@ def _reduction_specs(node: nodes.Node) -> list[KernelSpec]:
     ``x``)."""
     argument = nodes.replace(node.args[0], {n: nodes.input_slot(k, n.dtype)
                                             for k, n in enumerate(nodes.inputs(node.args[0]))})
-    choices = set()
-    for widest in {register_bytes(argument.dtype), 8}:
-        tail = min(WIDEST_REGISTER_BYTES // widest, MAX_VIRTUAL_LANES)
-        choices.add((max(tail, min(STEP_BYTES // widest, MAX_VIRTUAL_LANES)), tail))
-        if argument.dtype.kind in "fc":  # (expensive integer arguments are rare)
-            choices.add((tail, tail))
+    costs = (False, True) if argument.dtype.kind in "fc" else (False,)  # (expensive integer arguments are rare)
+    choices = {lanes_of(widest, expensive) for widest in {register_bytes(argument.dtype), 8} for expensive in costs}
     return [staging.tier0_spec(argument, node.attr.reduction, ACCESSES[stride, False], ndim, pieces, lanes)
             for ndim, stride, pieces in _FLAT_PASSES for lanes in sorted(choices)]
 

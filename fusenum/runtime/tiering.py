@@ -293,8 +293,7 @@ def waits_for_kernel(spec: KernelSpec, size: int, extra: tuple[KernelSpec, ...] 
     if size >= COMPILE_NOW_ELEMENTS:
         return True
     uniform = frozenset(k for k, access in enumerate(spec.accesses[:-1]) if access.stride == "u")
-    missing = interpreter.missing_kernels(spec.root, uniform) + [
-        one_node for one_node in extra if kernels.cached(one_node) is None and kernels.available(one_node) is None]
+    missing = interpreter.missing_kernels(spec.root, uniform) + [s for s in extra if not kernels.at_hand(s)]
     for one_node in missing:
         _compiler.prepare((one_node, settings.key))
     return bool(missing)

@@ -379,6 +379,7 @@ def _kernel_step(node: Node, uniform_args: tuple[bool, ...] = ()) -> Callable:
 
 _programs: dict[tuple, Program] = {}
 _needs_kernels: dict[Node, bool] = {}
+_tables_lock = threading.Lock()  # two threads making room at once would pop one key twice
 
 
 def program(root: Node, slot_count: int, uniform_slots: frozenset = frozenset()) -> Program:
@@ -393,9 +394,10 @@ def program(root: Node, slot_count: int, uniform_slots: frozenset = frozenset())
 
 def _keep(table: dict, key, value):
     """``table[key] = value``, dropping the oldest entry once ``table`` holds :data:`MAX_PROGRAMS`."""
-    if len(table) >= MAX_PROGRAMS:
-        table.pop(next(iter(table)))
-    table[key] = value
+    with _tables_lock:
+        if len(table) >= MAX_PROGRAMS:
+            table.pop(next(iter(table)))
+        table[key] = value
     return value
 
 

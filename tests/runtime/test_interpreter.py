@@ -2,6 +2,8 @@
 buffers give the kernel's bits and its errors."""
 from __future__ import annotations
 
+import sys
+import threading
 from contextlib import contextmanager
 
 import numpy as np
@@ -219,3 +221,29 @@ def test_scratch_buffers_are_kept_per_thread_and_never_shared_by_nested_calls():
         big_base = big[0].base
     with interpreter._buffers(huge, interpreter.SCRATCH_BYTES // 8) as big:
         assert big[0].base is not big_base  # more than SCRATCH_BYTES is not kept
+
+
+def test_threads_filling_a_full_program_table_at_once_keep_it_bounded(monkeypatch):
+    # Making room is one step: a switch between finding the oldest key and dropping it let another
+    # thread change the table ("dictionary changed size") or drop the same key (KeyError).
+    monkeypatch.setattr(interpreter, "MAX_PROGRAMS", 4)
+    table, errors = {}, []
+
+    def fill(thread):
+        try:
+            for k in range(5000):
+                interpreter._keep(table, (thread, k), k)
+        except Exception as error:  # noqa: BLE001 -- any error is the failure reported
+            errors.append(error)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        workers = [threading.Thread(target=fill, args=(thread,)) for thread in range(4)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == [] and len(table) == 4

@@ -65,6 +65,12 @@ KERNEL_CTYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_int64, ctypes.c_int64,
 #: A checked kernel's second entry, ``kernel_whole(operands)`` = ``kernel(0, -1, operands, NULL)``:
 #: one argument to convert instead of four saves a quarter of a microsecond per call.
 WHOLE_CTYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.py_object)
+#: The same entries called without releasing the GIL, for calls of a few microseconds: a thread
+#: that releases it must then wait for it, up to the switch interval (5 ms) when another thread
+#: runs Python meanwhile -- a thousand times what the call itself took.
+KERNEL_HELD_CTYPE = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_int64, ctypes.c_int64,
+                                      ctypes.py_object, ctypes.c_void_p)
+WHOLE_HELD_CTYPE = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.py_object)
 
 
 def _read_pointer(address: int) -> int:

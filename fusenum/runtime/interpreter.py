@@ -365,13 +365,15 @@ def node_spec(node: Node, uniform_args: tuple[bool, ...] = ()) -> KernelSpec:
 def _kernel_step(node: Node, uniform_args: tuple[bool, ...] = ()) -> Callable:
     spec = node_spec(node, uniform_args)
     kernel = kernels.kernel(spec)
-    call = kernel.function
     single = tuple(access is _UNIFORM for access in spec.accesses[:-1])
 
     def run(arguments: list, destination: np.ndarray) -> None:
         operands = tuple(a if a.ndim == 0 or a.flags.c_contiguous else a[:1] if one else np.ascontiguousarray(a)
                          for a, one in zip(arguments, single))
-        status = call(0, destination.shape[0], (*operands, destination), None)
+        size = destination.shape[0]
+        # (the large blocks that threads share let the GIL go, so the threads run at once)
+        call = kernel.held if size <= kernels.HOLD_GIL_ELEMENTS else kernel.function
+        status = call(0, size, (*operands, destination), None)
         if status:
             raise_status(status)
     return run

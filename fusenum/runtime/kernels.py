@@ -40,7 +40,8 @@ from typing import Callable, NamedTuple
 
 from . import background, caches, disk_cache, host_record
 from ..codegen import jit, libraries, settings
-from ..codegen.abi import KERNEL_CTYPE, SYMBOL, WHOLE_CTYPE, WHOLE_SYMBOL, entry_points
+from ..codegen.abi import (KERNEL_CTYPE, KERNEL_HELD_CTYPE, SYMBOL, WHOLE_CTYPE, WHOLE_HELD_CTYPE, WHOLE_SYMBOL,
+                           entry_points)
 from ..codegen.spec import KernelSpec
 from ..codegen.target import Target, host_described, loading, make_target, native
 from ..errors import ConfigurationError
@@ -85,15 +86,23 @@ class CacheInfo(NamedTuple):
     tier0_calls: int = 0
 
 
+#: Calls of at most this many elements keep the GIL (``Kernel.held``, ``whole_held``): they take
+#: microseconds, and a thread that lets the GIL go waits up to the switch interval (5 ms) to get it
+#: back whenever another thread runs Python meanwhile -- fusenum's background compiler, or the
+#: program's own threads.
+HOLD_GIL_ELEMENTS = 1 << 14
+
+
 class Kernel:
     """A compiled kernel: ``function(start, stop, operands_tuple, layout) -> status``.
 
-    Checked kernels also have ``whole(operands_tuple) -> status``. ``origin`` is
+    Checked kernels also have ``whole(operands_tuple) -> status``. ``held`` and ``whole_held`` are
+    the same entries called with the GIL kept (see :data:`HOLD_GIL_ELEMENTS`). ``origin`` is
     ``"compiled"`` or ``"disk"`` and ``seconds`` how long compiling or loading took.
     """
 
-    __slots__ = ("spec", "target", "compiled", "address", "function", "whole", "needs_layout", "origin",
-                 "seconds", "quick", "__weakref__")
+    __slots__ = ("spec", "target", "compiled", "address", "function", "whole", "held", "whole_held",
+                 "needs_layout", "origin", "seconds", "quick", "__weakref__")
 
     def __init__(self, spec: KernelSpec, target: Target, compiled: jit.Compiled, origin: str, seconds: float):
         self.spec = spec
@@ -110,7 +119,11 @@ class Kernel:
         self.compiled = compiled
         self.address = compiled.addresses[SYMBOL]
         self.function = KERNEL_CTYPE(self.address)
-        self.whole = WHOLE_CTYPE(compiled.addresses[WHOLE_SYMBOL]) if self.spec.checked else None
+        self.held = KERNEL_HELD_CTYPE(self.address)
+        self.whole = self.whole_held = None
+        if self.spec.checked:
+            self.whole = WHOLE_CTYPE(compiled.addresses[WHOLE_SYMBOL])
+            self.whole_held = WHOLE_HELD_CTYPE(compiled.addresses[WHOLE_SYMBOL])
 
     def optimized(self, compiled: jit.Compiled) -> None:
         """Switch to ``compiled``, the optimized build of the same code."""

@@ -16,8 +16,7 @@ import numpy as np
 import pytest
 
 import fusenum
-from fusenum.ir import nodes
-from fusenum.runtime import background, interpreter, kernels, tiering
+from fusenum.runtime import background, kernels
 
 NAMES = {"a": np.arange(50.0), "b": np.arange(50.0) + 1, "c": np.arange(50.0) * 2}
 #: Long enough never to expire on a loaded machine; only reached if the code under test is wrong.
@@ -168,51 +167,54 @@ def test_a_kernel_nobody_waits_for_is_built_optimized_at_once(monkeypatch):
     np.testing.assert_array_equal(result, NAMES["a"] * 7 - NAMES["c"])
 
 
-def _one_node_sin(names: dict):
-    """Tier 0's step computing ``sin`` with its one-node kernel, as a call ``step()``."""
-    a = names["a"]
-    step = interpreter._kernel_step(nodes.make("sin", (nodes.input_slot(0, a.dtype),), a.dtype))
-    out = np.empty_like(a)
-    return lambda: step([a], out)
+_SMALL_CALLS_BESIDE_A_SPINNER = """
+import sys, threading, time
+import numpy as np
+import fusenum
+from fusenum.ir import nodes
+from fusenum.runtime import background, interpreter, kernels, tiering
+
+size = kernels.HOLD_GIL_ELEMENTS // 2  # calls of sin long enough (tens of us) for a woken thread to take the GIL
+names = {"a": np.linspace(0.5, 1.5, size), "b": np.linspace(0.5, 1.5, 2 * size)[::2]}
+fusenum.set_tiering("never")
+fusenum.set_num_threads(1)
+sin = interpreter._kernel_step(nodes.make("sin", (nodes.input_slot(0, names["a"].dtype),), names["a"].dtype))
+out = np.empty(size)
+calls = {
+    "checked": lambda: fusenum.evaluate("sin(a) * 2 + 1", names),
+    "general": lambda: fusenum.evaluate("sin(b) * 2", names),  # (b is strided)
+    "reduction": lambda: fusenum.evaluate("sum(sin(a) * 2)", names),
+    "tier 0": lambda: sin([names["a"]], out),  # the interpreter's one-node kernel step
+}
+for call in calls.values():
+    call()  # compiled now
+tiering.wait_for_compiles()
+background.wait()
+time.sleep(0.1)  # (a background thread that just finished a job needs the GIL once more to park)
+sys.setswitchinterval(0.5)
+turns, stop = [0], threading.Event()
+
+def spin():
+    while not stop.is_set():
+        turns[0] += 1
+
+spinner = threading.Thread(target=spin)
+spinner.start()  # (returns once the spinner's interval is up)
+for name, call in calls.items():
+    before = turns[0]
+    for _ in range(200):  # (about 10 ms: far from the spinner's 0.5 s interval)
+        call()
+    print(name, turns[0] - before)
+stop.set()
+"""
 
 
-@pytest.mark.parametrize("call", [
-    lambda names: lambda: fusenum.evaluate("a * 2 + 1", names),   # the checked kernel
-    lambda names: lambda: fusenum.evaluate("b * 2", names),       # the general path
-    lambda names: lambda: fusenum.evaluate("sum(a * 2)", names),  # a reduction
-    _one_node_sin,                                                # tier 0
-], ids=["checked", "general", "reduction", "tier 0"])
-def test_a_small_call_keeps_the_gil_so_another_python_thread_cannot_hold_it_up(call):
+def test_a_small_call_keeps_the_gil_so_another_python_thread_cannot_hold_it_up():
     # A thread that lets the GIL go while another runs Python gets it back only when the other's
     # switch interval expires (5 ms by default; 0.5 s here): each small call would cost that much.
-    # Calls long enough (tens of microseconds) for a woken thread to take the GIL before they end:
-    size = kernels.HOLD_GIL_ELEMENTS // 2
-    names = {"a": np.linspace(0.5, 1.5, size), "b": np.linspace(0.5, 1.5, 2 * size)[::2]}
-    previous, threads = fusenum.set_tiering("never"), fusenum.set_num_threads(1)
-    interval = sys.getswitchinterval()
-    turns, stop = [0], threading.Event()
-
-    def spin():
-        while not stop.is_set():
-            turns[0] += 1
-
-    try:
-        run = call(names)
-        run()  # its kernel is ready now
-        # and no background thread runs (a third thread asking for the GIL would let the spinner in)
-        assert tiering.wait_for_compiles(PATIENCE) and background.wait(PATIENCE)
-        time.sleep(0.1)  # (a background thread that just finished a job needs the GIL once more to park)
-        sys.setswitchinterval(0.5)
-        spinner = threading.Thread(target=spin, daemon=True)
-        spinner.start()  # (returns once the spinner's interval is up)
-        before = turns[0]
-        for _ in range(50):
-            run()
-        during = turns[0] - before
-    finally:
-        stop.set()
-        sys.setswitchinterval(interval)
-        fusenum.set_tiering(previous)
-        fusenum.set_num_threads(threads)
-    spinner.join(PATIENCE)
-    assert during == 0, f"a small call let the GIL go (threads: {threading.enumerate()})"
+    # In a process of its own: another test's threads asking for the GIL would let the spinner in.
+    done = subprocess.run([sys.executable, "-c", _SMALL_CALLS_BESIDE_A_SPINNER], capture_output=True, text=True,
+                          timeout=PATIENCE, env={**os.environ, "FUSENUM_CACHE": "off"})
+    assert done.returncode == 0, done.stderr
+    turns = dict(line.rsplit(" ", 1) for line in done.stdout.splitlines())
+    assert turns == {"checked": "0", "general": "0", "reduction": "0", "tier 0": "0"}

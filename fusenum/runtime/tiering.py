@@ -5,10 +5,7 @@ would have to be compiled runs at once in the interpreter (tier 0, :mod:`.interp
 bits) and queues the compile on a background compiler; a later call finds the kernel in memory.
 
 The rule for starting a compile: on the **second** interpreted call that needs the kernel, or at
-once for a call of :data:`START_NOW_ELEMENTS` or more. A small call whose every node NumPy computes
-does not even look in the disk cache before its second call: its kernel's load (0.3-0.5 ms
-including the first look at the cache directory) costs more than interpreting it, and a one-off
-call would never use the kernel again. The compile runs on another thread, so the
+once for a call of :data:`START_NOW_ELEMENTS` or more. The compile runs on another thread, so the
 caller never waits for it, and the sooner the kernel arrives the fewer calls pay the interpreter's
 per-block overhead; but a one-off small call gains nothing from it and paid for it: starting the
 thread (0.1-0.9 ms on the development machine) and the code generator's import competing for the
@@ -144,24 +141,13 @@ class _Compiler:
         with self.lock:
             if key in self.queued:
                 return
-            if size < START_NOW_ELEMENTS and self._first_call(key):
+            if size < START_NOW_ELEMENTS and key not in self.called_once:
+                self.called_once[key] = None
+                if len(self.called_once) > MAX_QUEUED * 16:  # forget the oldest
+                    del self.called_once[next(iter(self.called_once))]
                 return
             self.called_once.pop(key, None)
             self._queue(key, 0)
-
-    def first_small_call(self, key: tuple) -> bool:
-        """Note a small call that needs ``key``; whether it is the first (the next one will queue
-        its compile, :meth:`submit`)."""
-        with self.lock:
-            return self._first_call(key)
-
-    def _first_call(self, key: tuple) -> bool:
-        if key in self.called_once:
-            return False
-        self.called_once[key] = None
-        if len(self.called_once) > MAX_QUEUED * 16:  # forget the oldest
-            del self.called_once[next(iter(self.called_once))]
-        return True
 
     def prepare(self, key: tuple) -> None:
         """Queue the compile of the one-node kernel ``key`` at once, unless it failed before. No
@@ -281,9 +267,6 @@ def obtain(spec: KernelSpec, size: int = 0, extra: tuple[KernelSpec, ...] = ()) 
         raise error
     if _compiler.pending(key):
         return None
-    if (size < START_NOW_ELEMENTS and not extra and not interpreter.needs_kernels(spec.root)
-            and kernels.cached(spec) is None and _compiler.first_small_call(key)):
-        return None  # (NumPy computes all of it: for a one-off call that costs less than a disk load)
     found = kernels.available(spec)
     if found is None:
         if waits_for_kernel(spec, size, extra):  # (asked only now: it walks the IR)

@@ -418,7 +418,7 @@ import numpy as np
 import fusenum
 from fusenum.codegen import target
 from fusenum.runtime import tiering
-a = np.arange(float(tiering.START_NOW_ELEMENTS))  # (a smaller first call is interpreted, loading nothing)
+a = np.arange(100.0)
 first = fusenum.evaluate("a * 7 - 2")
 info = fusenum.cache_info()
 llvm_at_first = target.llvm_ready()
@@ -456,8 +456,7 @@ from fusenum.codegen import target
 signatures = []
 signature = target.host_signature
 target.host_signature = lambda: signatures.append(1) or signature()
-from fusenum.runtime import tiering
-a = np.arange(float(tiering.START_NOW_ELEMENTS))  # (a smaller first call would not look on disk at all)
+a = np.arange(100.0)
 assert (fusenum.evaluate("a * 7 - 2") == a * 7 - 2).all()
 print(len(signatures))
 """

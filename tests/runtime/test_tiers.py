@@ -529,27 +529,3 @@ print(os.waitstatus_to_exitcode(status))
     result = _python(code, FUSENUM_TIERING="auto")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "0"
-
-
-_SMALL_CALLS = """
-import sys, numpy as np, fusenum
-from fusenum.runtime import kernels, tiering
-a = np.linspace(0.5, 3, 1000)
-for _ in range(int(sys.argv[1])):
-    fusenum.evaluate("a * 2.5 - 1")
-    print(kernels.stats.tier0_calls, kernels.stats.disk_hits)
-tiering.wait_for_compiles()
-"""
-
-
-def test_a_small_expression_numpy_computes_is_looked_for_on_disk_from_its_second_call(tmp_path):
-    """Interpreting a small call that NumPy computes costs less than loading its kernel, and a
-    one-off call never uses the kernel again."""
-    def calls(count: int, policy: str) -> list[str]:
-        result = subprocess.run([sys.executable, "-c", _SMALL_CALLS, str(count)], capture_output=True, text=True,
-                                timeout=60,
-                                env={**os.environ, "FUSENUM_TIERING": policy, "FUSENUM_CACHE_DIR": str(tmp_path)})
-        assert result.returncode == 0, result.stderr
-        return result.stdout.splitlines()
-    assert calls(1, "never") == ["0 0"]  # compiled, and stored
-    assert calls(2, "auto") == ["1 0", "1 1"]  # interpreted, then loaded

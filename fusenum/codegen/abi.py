@@ -17,8 +17,10 @@ A checked kernel (see :class:`~fusenum.codegen.spec.KernelSpec`) also exports
 ``int32_t kernel_whole(PyObject *operands)``, the whole-array call.
 
 The return value is 0, or a bitwise OR of the ``STATUS_*`` flags below, which
-the runtime turns into the exception NumPy would raise. ctypes releases the GIL
-for the duration of the call.
+the runtime turns into the exception NumPy would raise. Called through the
+``CFUNCTYPE`` prototypes ctypes releases the GIL for the duration of the call;
+through the ``PYFUNCTYPE`` ones (``*_HELD_CTYPE``, for calls of microseconds) it
+keeps it.
 
 The data pointer's offset inside an ndarray (``PyArrayObject_fields.data``
 follows the object header) and the offset of a tuple's items are checked when

@@ -521,6 +521,12 @@ def expression_cost(root) -> int:
     return sum(OPS[n.op].cost if n.op in OPS else 1 for n in walk(root) if n.args)
 
 
+def work_per_element(root) -> int:
+    """How much work one element is: the arrays it touches (inputs and output) plus op-table costs."""
+    arrays = 1 + sum(1 for n in walk(root) if n.op == "input")
+    return arrays + expression_cost(root)
+
+
 def numpy_answers(root) -> str:
     """The installed NumPy's answers that the code for the IR under ``root`` follows beyond the
     IR, as text ("" if none): :func:`.numpy_behaviour.fingerprint` for a row whose

@@ -30,7 +30,6 @@ import struct
 import numpy as np
 
 from . import interpreter, kernels, threads, tiering
-from .kernels import HOLD_GIL_ELEMENTS
 from ..codegen import settings
 from ..codegen.abi import STATUS_LAYOUT_MISMATCH, raise_status
 from ..codegen.spec import ACCESSES
@@ -68,7 +67,7 @@ def execute(plan: Plan, values: list, names=(), out=None, order: str = "K",
             operands = plan.take(values) + (result,)
             size = result.size
             if size < plan.big_size:
-                status = (kernel.whole_held if size <= HOLD_GIL_ELEMENTS else kernel.whole)(operands)
+                status = (kernel.whole_held if size <= kernel.hold_size else kernel.whole)(operands)
             else:
                 status = plan.run_big(kernel, values, operands, size, result.itemsize)
             if not status:
@@ -142,7 +141,7 @@ def run(plan: Plan, operands: list[np.ndarray], out: np.ndarray) -> None:
         status = threads.run(kernel, tuple(arrays), layout, size, out.itemsize, count, size >= plan.wake_size,
                              plan.round_size)
     else:
-        status = (kernel.held if size <= HOLD_GIL_ELEMENTS else kernel.function)(0, size, tuple(arrays), layout)
+        status = (kernel.held if size <= kernel.hold_size else kernel.function)(0, size, tuple(arrays), layout)
     if status:
         raise_status(status)
 

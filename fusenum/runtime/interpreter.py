@@ -28,7 +28,8 @@ A call of :data:`LARGE_ELEMENTS` or more is shared between ``fusenum.get_num_thr
 threads (the Python workers of :mod:`.threads`): they take contiguous ranges of the iteration in
 turn, each walked with its own copy of the iterator and its own buffers, in blocks of
 :data:`LARGE_BLOCK`. The
-ufunc loops and one-node kernels release the GIL; the per-block Python work does not, hence the
+ufunc loops and the one-node kernels on those large blocks release the GIL (a small call's keep
+it: :data:`fusenum.runtime.kernels.HOLD_GIL_WORK`); the per-block Python work does not, hence the
 bigger blocks. Every element is computed by the same code whatever the split, so the bits do not
 depend on the thread count.
 """
@@ -375,7 +376,7 @@ def _kernel_step(node: Node, uniform_args: tuple[bool, ...] = ()) -> Callable:
                          for a, one in zip(arguments, single))
         size = destination.shape[0]
         # (the large blocks that threads share let the GIL go, so the threads run at once)
-        call = kernel.held if size <= kernels.HOLD_GIL_ELEMENTS else kernel.function
+        call = kernel.held if size <= kernel.hold_size else kernel.function
         status = call(0, size, (*operands, destination), None)
         if status:
             raise_status(status)
@@ -424,6 +425,7 @@ def run(root: Node, operands: list[np.ndarray], out: np.ndarray, scalars: frozen
 def clear() -> None:
     """Forget every program (the one-node kernels they hold stay in the kernel cache) and this
     thread's scratch buffers."""
-    _programs.clear()
-    _needs_kernels.clear()
+    with _tables_lock:
+        _programs.clear()
+        _needs_kernels.clear()
     _scratch.__dict__.pop("arena", None)  # (the calling thread's: the others' go with their threads)

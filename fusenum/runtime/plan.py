@@ -20,7 +20,7 @@ from ..codegen import settings
 from ..codegen.spec import ACCESSES, Access, KernelSpec
 from ..ir import nodes
 from ..ir.nodes import Node
-from ..ir.ops import expression_cost
+from ..ir.ops import work_per_element
 from ..ir.operands import Source
 from .kernels import Kernel
 
@@ -155,12 +155,6 @@ class Plan:
         threads = threads_module._threads if size >= self.parallel_size else 1
         return threads_module.run(kernel, operands, None, size, itemsize, threads, size >= self.wake_size,
                                   self.round_size)
-
-
-def work_per_element(root: Node) -> int:
-    """How much work one element is: the arrays it touches (inputs and output) plus op-table costs."""
-    arrays = 1 + sum(1 for n in nodes.walk(root) if n.op == "input")
-    return arrays + expression_cost(root)
 
 
 def _operand_getter(sources: tuple[Source, ...]):

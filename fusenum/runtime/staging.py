@@ -359,7 +359,7 @@ class _Call:
             status = pool.run_ranges(kernel, operands, layout, ranges, self.threads, self.wake_ok,
                                      split=True, per_round=pool.round_size(self.step.work))
         else:
-            run = kernel.held if self.size <= kernels.HOLD_GIL_ELEMENTS else kernel.function
+            run = kernel.held if self.size <= kernel.hold_size else kernel.function
             status = run(0, ranges[0][1], operands, layout)
         if status:
             raise_status(status)

@@ -19,8 +19,7 @@ A checked kernel (see :class:`~fusenum.codegen.spec.KernelSpec`) also exports
 The return value is 0, or a bitwise OR of the ``STATUS_*`` flags below, which
 the runtime turns into the exception NumPy would raise. Called through the
 ``CFUNCTYPE`` prototypes ctypes releases the GIL for the duration of the call;
-through the ``PYFUNCTYPE`` ones (``*_HELD_CTYPE``, for calls of microseconds) it
-keeps it.
+through the ``PYFUNCTYPE`` ones (``*_HELD_CTYPE``, for short calls) it keeps it.
 
 The data pointer's offset inside an ndarray (``PyArrayObject_fields.data``
 follows the object header) and the offset of a tuple's items are checked when
@@ -67,9 +66,10 @@ KERNEL_CTYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_int64, ctypes.c_int64,
 #: A checked kernel's second entry, ``kernel_whole(operands)`` = ``kernel(0, -1, operands, NULL)``:
 #: one argument to convert instead of four saves a quarter of a microsecond per call.
 WHOLE_CTYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.py_object)
-#: The same entries called without releasing the GIL, for calls of a few microseconds: a thread
-#: that releases it must then wait for it, up to the switch interval (5 ms) when another thread
-#: runs Python meanwhile -- a thousand times what the call itself took.
+#: The same entries called without releasing the GIL, for short calls (tens of microseconds at
+#: most, :data:`fusenum.runtime.kernels.HOLD_GIL_WORK`): a thread that releases it must then wait
+#: for it, up to the switch interval (5 ms) when another thread runs Python meanwhile -- a hundred
+#: times what the call itself took.
 KERNEL_HELD_CTYPE = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_int64, ctypes.c_int64,
                                       ctypes.py_object, ctypes.c_void_p)
 WHOLE_HELD_CTYPE = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.py_object)

@@ -468,10 +468,13 @@ def test_threads_sharing_a_pass_while_its_kernel_arrives_reduce_once(memory_only
     wrong = []
 
     def calls():
-        for _ in range(40):
-            value = fusenum.evaluate("sum(a * 0.5)")
-            if value != 1000.5 * 1000:
-                wrong.append(value)
+        try:
+            for _ in range(40):
+                value = fusenum.evaluate("sum(a * 0.5)", {"a": a})  # (a thread's frame does not hold a)
+                if value != 1000.5 * 1000:
+                    wrong.append(value)
+        except Exception as error:  # noqa: BLE001 -- reported by the assert below
+            wrong.append(error)
     previous = fusenum.set_tiering("auto")
     try:
         fusenum.evaluate("sum(a)")  # LLVM up and the one-node sum kernel queued: the pass below is interpreted

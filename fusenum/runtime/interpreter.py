@@ -188,34 +188,41 @@ class _buffers:
     Large ones are views of the thread's scratch bytes, kept between calls (up to
     :data:`SCRATCH_BYTES` per thread, until it ends or calls :func:`clear`): freeing a few hundred kilobytes of fresh buffers after every call made
     glibc give the memory back to the system and take it again on the next call (page faults: a
-    10,000-element ``sin(a)**2+cos(b)**2`` took 240 us instead of 76). The bytes are taken from the
-    thread while in use, so a nested call on the same thread (a signal handler's) gets its own."""
+    10,000-element ``sin(a)**2+cos(b)**2`` took 240 us instead of 76). The last views made are
+    kept with the bytes, so a loop of calls of one program and size makes them once. The bytes
+    are taken from the thread while in use, so a nested call on the same thread (a signal
+    handler's) gets its own."""
 
-    __slots__ = ("dtypes", "size", "arena")
+    __slots__ = ("dtypes", "size", "scratch")
 
     def __init__(self, dtypes: list[np.dtype], size: int):
-        self.dtypes, self.size, self.arena = dtypes, size, None
+        self.dtypes, self.size, self.scratch = dtypes, size, None
 
     def __enter__(self) -> list[np.ndarray]:
-        size = self.size
-        spans = [-(-size * dtype.itemsize // 64) * 64 for dtype in self.dtypes]  # cache-line aligned
+        size, dtypes = self.size, self.dtypes
+        scratch = getattr(_scratch, "state", None)  # (bytes, dtypes, size, views of the bytes)
+        if scratch is not None and scratch[1] is dtypes and scratch[2] == size:
+            _scratch.state, self.scratch = None, scratch
+            return scratch[3]
+        spans = [-(-size * dtype.itemsize // 64) * 64 for dtype in dtypes]  # cache-line aligned
         total = sum(spans)
         if total < (1 << 16):  # small buffers come and go cheaply
-            return [np.empty(size, dtype) for dtype in self.dtypes]
-        arena = getattr(_scratch, "arena", None)
-        _scratch.arena = None
+            return [np.empty(size, dtype) for dtype in dtypes]
+        _scratch.state = None
+        arena = None if scratch is None else scratch[0]
         if arena is None or arena.size < total:
             arena = np.empty(total, np.uint8)
-        self.arena = arena
         views, start = [], 0
-        for dtype, span in zip(self.dtypes, spans):
+        for dtype, span in zip(dtypes, spans):
             views.append(arena[start:start + size * dtype.itemsize].view(dtype))
             start += span
+        # (the dtypes list itself is kept: an equal id could otherwise belong to another program's)
+        self.scratch = (arena, dtypes, size, views)
         return views
 
     def __exit__(self, *exc) -> None:
-        if self.arena is not None and self.arena.size <= SCRATCH_BYTES:
-            _scratch.arena = self.arena
+        if self.scratch is not None and self.scratch[0].size <= SCRATCH_BYTES:
+            _scratch.state = self.scratch
 
 
 def _plain(operands: list[np.ndarray], out: np.ndarray, uniform_slots: frozenset) -> bool:
@@ -428,4 +435,4 @@ def clear() -> None:
     with _tables_lock:
         _programs.clear()
         _needs_kernels.clear()
-    _scratch.__dict__.pop("arena", None)  # (the calling thread's: the others' go with their threads)
+    _scratch.__dict__.pop("state", None)  # (the calling thread's: the others' go with their threads)

@@ -52,7 +52,7 @@ class Plan:
 
     __slots__ = ("root", "sources", "dtype", "kernels", "first_array", "checked", "checked_streaming", "take",
                  "parallel_size", "wake_size", "stream_size", "big_size", "round_size", "_array_swapped",
-                 "staged", "scalar_operands", "_specs")
+                 "staged", "scalar_operands", "_specs", "_checked_accesses")
 
     def __init__(self, root: Node, sources: tuple[Source, ...], values: list, staged: Callable | None = None):
         self.root = root
@@ -72,6 +72,8 @@ class Plan:
         self.take = _operand_getter(sources)  # values -> tuple of the kernel's input arrays
         #: Which kernel operands stand for Python scalars (single-valued in every call).
         self.scalar_operands = frozenset(k for k, s in enumerate(sources) if s.dtype is not None)
+        self._checked_accesses = tuple(ACCESSES["c", self._array_swapped.get(s.key, False)] if s.dtype is None
+                                       else ACCESSES["u", False] for s in sources) + (ACCESSES["c", False],)
         work = work_per_element(root)
         self.parallel_size = threads_module.min_size(work)
         self.wake_size = threads_module.wake_size(work)
@@ -123,8 +125,7 @@ class Plan:
         shape = arrays[0].shape
         if not all(a.shape == shape and a.flags.c_contiguous for a in arrays):
             return None
-        return tuple(ACCESSES["c", self._array_swapped[s.key]] if s.dtype is None else ACCESSES["u", False]
-                     for s in self.sources) + (ACCESSES["c", False],)
+        return self._checked_accesses
 
     def compile_checked(self, values: list, streaming: bool = False, tiered: bool = False,
                         accesses: tuple[Access, ...] | None = None) -> Kernel | None:

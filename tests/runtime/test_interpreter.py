@@ -224,6 +224,21 @@ def test_scratch_buffers_are_kept_per_thread_and_never_shared_by_nested_calls():
         assert big[0].base is not big_base  # more than SCRATCH_BYTES is not kept
 
 
+def test_a_loop_of_one_program_and_size_reuses_its_buffers_and_any_other_gets_its_own():
+    dtypes = [np.dtype(np.float64), np.dtype(np.int32)]
+    with interpreter._buffers(dtypes, 10_000) as first:
+        pass
+    with interpreter._buffers(dtypes, 10_000) as again:
+        assert again is first  # the views themselves, made once
+    # the same dtypes in another program's list, in another order, or another size: views of their own
+    for other, size in (([np.dtype(np.int32), np.dtype(np.float64)], 10_000), (dtypes, 9_000),
+                        (list(dtypes), 10_000), ([np.dtype(np.complex128)] * 2, 10_000)):
+        with interpreter._buffers(other, size) as views:
+            assert views is not first
+            assert [v.dtype for v in views] == other and all(v.shape == (size,) for v in views)
+            assert not np.shares_memory(views[0], views[1])
+
+
 def test_threads_filling_a_full_program_table_at_once_keep_it_bounded(monkeypatch):
     # Making room is one step: a switch between finding the oldest key and dropping it let another
     # thread change the table ("dictionary changed size") or drop the same key (KeyError).

@@ -15,6 +15,9 @@ distributed = pytest.importorskip("distributed")
 import fusenum  # noqa: E402
 from fusenum import lazy  # noqa: E402
 
+# one pytest-xdist worker runs this module's tests, so one cluster serves them all
+pytestmark = pytest.mark.xdist_group("distributed_cluster")
+
 N = 1_000_000
 CHUNK = 250_000
 

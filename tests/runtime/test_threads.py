@@ -293,20 +293,23 @@ def test_run_python_returns_on_ctrl_c_only_once_the_workers_are_done():
     done: nothing writes into the call's arrays after it returned."""
     log = []
     second_taken = threading.Event()
+    # (the signal is timed from the worker's start, not the call's: a loaded machine, say with
+    # the suite's other worker processes, may start the worker late)
+    timer = threading.Timer(0.1, lambda: os.kill(os.getpid(), signal.SIGINT))
 
     def work(start, stop):
         if start == 0:  # this thread's range: keep it busy until a worker has taken the other
             assert second_taken.wait(10)
             return
+        timer.start()
         second_taken.set()
         time.sleep(0.5)
         log.append("worker done")
-    timer = threading.Timer(0.1, lambda: os.kill(os.getpid(), signal.SIGINT))
-    timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
             parallel.run_python(work, [(0, 1), (1, 2)], 2)
         log.append("raised")
     finally:
-        timer.join()
+        if timer.ident is not None:  # (started)
+            timer.join()
     assert log == ["worker done", "raised"]

@@ -51,8 +51,8 @@ class Plan:
     """
 
     __slots__ = ("root", "sources", "dtype", "kernels", "first_array", "checked", "checked_streaming", "take",
-                 "parallel_size", "wake_size", "stream_size", "big_size", "round_size", "_array_swapped",
-                 "staged", "scalar_operands", "_specs", "_checked_accesses")
+                 "parallel_size", "wake_size", "stream_size", "big_size", "round_size", "staged",
+                 "scalar_operands", "_specs", "_checked_accesses")
 
     def __init__(self, root: Node, sources: tuple[Source, ...], values: list, staged: Callable | None = None):
         self.root = root
@@ -65,14 +65,15 @@ class Plan:
         #: How a plan with reductions runs (:func:`fusenum.runtime.staging.execute`); None without.
         self.staged = staged
         self.first_array = arrays[0] if arrays and set(arrays) <= operand_arrays and staged is None else None
-        self._array_swapped = {i: not values[i].dtype.isnative for i in arrays}
+        swapped = {i: not values[i].dtype.isnative for i in arrays}
         #: Checked kernels by codegen settings (SIMD level, vector math), without and with streaming stores.
         self.checked: dict[tuple, Kernel] = {}
         self.checked_streaming: dict[tuple, Kernel] = {}
         self.take = _operand_getter(sources)  # values -> tuple of the kernel's input arrays
         #: Which kernel operands stand for Python scalars (single-valued in every call).
         self.scalar_operands = frozenset(k for k, s in enumerate(sources) if s.dtype is not None)
-        self._checked_accesses = tuple(ACCESSES["c", self._array_swapped.get(s.key, False)] if s.dtype is None
+        #: The common call's layout classes (:meth:`checked_accesses`), fixed by the operands' dtypes.
+        self._checked_accesses = tuple(ACCESSES["c", swapped.get(s.key, False)] if s.dtype is None
                                        else ACCESSES["u", False] for s in sources) + (ACCESSES["c", False],)
         work = work_per_element(root)
         self.parallel_size = threads_module.min_size(work)

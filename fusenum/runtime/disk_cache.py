@@ -158,7 +158,10 @@ def set_disk_cache(enabled: bool | None = None, directory: str | os.PathLike | N
                    max_bytes: int | None = None) -> DiskCache:
     """Turn the disk cache on or off, move it to ``directory`` or bound it to ``max_bytes``
     (arguments left None keep their setting); returns the previous settings, so
-    ``set_disk_cache(*previous)`` restores them."""
+    ``set_disk_cache(*previous)`` restores them. A background compile already under way stores its
+    kernel under the settings in force when it finishes (``fusenum.runtime.tiering.wait_for_compiles``
+    and ``fusenum.runtime.background.wait`` finish them first); an entry is right in any directory,
+    its key naming everything its code depends on."""
     if enabled is not None and not isinstance(enabled, bool):
         raise ConfigurationError(f"enabled must be True, False or None, not {enabled!r}")
     if max_bytes is not None:

@@ -15,7 +15,7 @@ import pytest
 import fusenum
 from fusenum.codegen import settings as codegen_settings
 from fusenum.ir import numpy_behaviour
-from fusenum.runtime import background, disk_cache, kernels
+from fusenum.runtime import background, disk_cache, kernels, tiering
 
 RNG = np.random.default_rng(12)
 NAMES = {"a": RNG.random(300) * 4 - 2, "b": RNG.random(300) * 4 - 2, "c": RNG.random(300),
@@ -27,7 +27,7 @@ def cache_dir(tmp_path):
     """A fresh, private cache directory (created by fusenum) and empty memory, restored afterwards."""
     directory = tmp_path / "cache"
     # Background compiles an earlier test started (a tier test's) would write into this directory.
-    assert background.wait(120)
+    assert tiering.wait_for_compiles(120) and background.wait(120)
     previous = fusenum.set_disk_cache(True, directory, disk_cache.DEFAULT_MAX_BYTES)
     fusenum.clear_cache()
     yield directory

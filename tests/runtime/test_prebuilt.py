@@ -10,7 +10,7 @@ import pytest
 import fusenum
 from fusenum.frontend.parser import parse
 from fusenum.ir.typing import Builder
-from fusenum.runtime import disk_cache, interpreter, kernels
+from fusenum.runtime import background, disk_cache, interpreter, kernels, tiering
 from fusenum.runtime.prebuilt import one_node_specs
 
 #: New expressions a process evaluates after a prebuild of float32, float64 and int64: each needs
@@ -89,6 +89,8 @@ def test_without_a_prebuild_the_same_calls_compile(tmp_path):
 
 @pytest.fixture
 def private_disk_cache(tmp_path):
+    # Compiles an earlier test on this process queued would store their kernels in this directory.
+    assert tiering.wait_for_compiles(120) and background.wait(120)
     previous = fusenum.set_disk_cache(True, str(tmp_path), disk_cache.DEFAULT_MAX_BYTES)
     fusenum.clear_cache()
     yield tmp_path

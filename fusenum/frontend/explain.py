@@ -7,7 +7,8 @@ described:
 
 * the operands and the typed IR, each node once (hash-consed: a shared
   subexpression is one numbered line) with its dtype;
-* the tier that serves the call (the compiled kernel, or the interpreter while it compiles);
+* the tier that serves the call (the compiled kernel, or the interpreter while it compiles):
+  its last pass's, and with several stages each stage's too;
 * the target: SIMD level and vector-math mode;
 * each stage (each reduction pass, innermost first, then the final elementwise
   expression) with its kernel: the path that picks it (checked fast path or
@@ -182,6 +183,8 @@ def _stage(number: int, count: int, stage: Stage, single: bool) -> list[str]:
     if stage.note:
         lines.append(f"  {stage.note}")
     if stage.call is not None:
+        if not single:  # (one stage: the call's tier line says it)
+            lines.append(f"  tier: {stage.tier}")
         lines += _kernel(stage.call, stage.labels)
     return lines
 

@@ -8,8 +8,9 @@ those use, and for each kernel call the compiled kernel if one is in memory. Not
 run or counted, and nothing kept changes what a call computes (plans and stage tables it fills are
 the ones the call would fill).
 
-:attr:`Preview.tier` says which tier serves the call's elementwise part (:mod:`.tiering`): the
-compiled kernel, or the interpreter while the kernel compiles in the background.
+:attr:`Preview.tier` says which tier serves the call's last pass (:mod:`.tiering`): the
+compiled kernel, or the interpreter while the kernel compiles in the background;
+:attr:`Stage.tier` says it for each pass of a call with reductions.
 """
 from __future__ import annotations
 
@@ -66,6 +67,11 @@ class Stage:
     dtype: np.dtype
     call: KernelCall | None
     note: str = ""
+
+    @property
+    def tier(self) -> str:
+        """The tier that serves this stage's kernel call ("" if it has none), as for a whole call."""
+        return "" if self.call is None else _tier(self.call.kernel)
 
 
 @dataclass

@@ -178,6 +178,23 @@ def test_lazy_with_dicts_is_a_type_error():
         fusenum.explain(fusenum.lazy(np.ones(2)) + 1, {"a": 1})
 
 
+def test_each_stage_of_a_call_with_reductions_says_its_tier():
+    x = np.arange(20.0).reshape(4, 5)
+    previous = fusenum.set_tiering("never")
+    try:
+        fusenum.clear_cache()
+        assert fusenum.explain("x - mean(x, axis=0)").count(f"\n  tier: {preview.COMPILED_FIRST}\n") == 2
+        fusenum.evaluate("x - mean(x, axis=0)")
+        assert fusenum.explain("x - mean(x, axis=0)").count("\n  tier: compiled kernel\n") == 2
+        fusenum.set_tiering("always")
+        assert fusenum.explain("x - mean(x, axis=0)").count(f"\n  tier: {preview.INTERPRETED}\n") == 2
+    finally:
+        fusenum.set_tiering(previous)
+        fusenum.clear_cache()
+    single = fusenum.explain("x * 2")
+    assert single.count("tier: ") == 1  # one stage: the call's line alone
+
+
 def test_kernel_records_origin_and_time():
     a = np.ones(33, np.int16)
     fusenum.evaluate("a + 7", {"a": a})

@@ -21,10 +21,13 @@ thread uses meanwhile, so compiles in different threads run at the same time.
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import os
+import re
 import sys
 import threading
 from contextlib import nullcontext
+from functools import lru_cache
 from ctypes import POINTER, c_bool, c_char_p, c_int, c_size_t, c_uint, c_uint8, c_uint64, c_void_p
 
 from ..errors import CompileError
@@ -333,11 +336,43 @@ class _BindingJIT:
         return builder.link(self.jit, name)
 
 
+#: The file name of llvmlite's shared library on each kind of system (``llvmlite.utils``'s rule).
+_LIBRARY_NAME = ("llvmlite.dll" if os.name == "nt" else
+                 "libllvmlite.dylib" if sys.platform == "darwin" else "libllvmlite.so")
+
+
+@lru_cache(maxsize=None)
+def _package_directory() -> str:
+    """llvmlite's package directory, found without importing llvmlite: a warm process's first kernel
+    needs its library's file and its version (:func:`fusenum.codegen.target.host_signature`, the
+    disk-cache key), not llvmlite itself, whose import took ~0.4 ms of that call."""
+    module = sys.modules.get("llvmlite")
+    spec = None if module is not None else importlib.util.find_spec("llvmlite")
+    if module is None and (spec is None or not spec.submodule_search_locations):
+        raise ImportError("llvmlite is not installed")
+    return os.path.dirname(module.__file__) if module is not None else list(spec.submodule_search_locations)[0]
+
+
+@lru_cache(maxsize=None)
+def llvmlite_version() -> str:
+    """``llvmlite.__version__``; read from its ``_version.py`` while llvmlite is not imported yet,
+    where that file has the form llvmlite's releases give it (else llvmlite is imported)."""
+    module = sys.modules.get("llvmlite")
+    if module is None:
+        try:
+            with open(os.path.join(_package_directory(), "_version.py"), encoding="utf-8") as source:
+                found = re.search(r"^version_version = '([0-9A-Za-z.+!-]+)'$", source.read(), re.MULTILINE)
+        except OSError:
+            found = None
+        if found is not None:
+            return found.group(1)
+        import llvmlite as module
+    return module.__version__
+
+
 def _path() -> str:
     """Where llvmlite's shared library is (a plain file next to ``llvmlite.binding``, normally)."""
-    import llvmlite
-    from llvmlite.utils import get_library_name
-    return os.path.join(os.path.dirname(llvmlite.__file__), "binding", get_library_name())
+    return os.path.join(_package_directory(), "binding", _LIBRARY_NAME)
 
 
 def preload() -> None:
@@ -358,8 +393,7 @@ def preload() -> None:
 def load() -> Library | None:
     """llvmlite's library through this binding, or None if this llvmlite is not one of
     :data:`VERIFIED` (or its library is not a plain file next to ``llvmlite.binding``)."""
-    import llvmlite
-    if ".".join(llvmlite.__version__.split(".")[:2]) not in VERIFIED:
+    if ".".join(llvmlite_version().split(".")[:2]) not in VERIFIED:
         return None
     path = _path()
     if not os.path.isfile(path):

@@ -142,15 +142,14 @@ def host_signature() -> str | None:
         return None
     try:
         from . import cpu_probe, orc
-        import llvmlite
         cpu = cpu_probe.fingerprint()
-        path = orc._path()
+        version, path = orc.llvmlite_version(), orc._path()
         library = os.stat(path)
     except (ImportError, AttributeError, OSError):
         return None
     if cpu is None:
         return None
-    return "\n".join([cpu, f"machine {platform.machine()}", f"llvmlite {llvmlite.__version__}",
+    return "\n".join([cpu, f"machine {platform.machine()}", f"llvmlite {version}",
                       f"library {path} {library.st_size} {library.st_mtime_ns}"])
 
 
@@ -223,12 +222,12 @@ def identity(target: Target) -> str:
     and ``sse2`` targets do not name), LLVM's and llvmlite's versions, and the C library's
     version (libmvec, whose functions kernels call, comes with it)."""
     host_cpu, host_features, triple, llvm_version = host_description()
-    import llvmlite
+    from .orc import llvmlite_version
     libc = os.confstr("CS_GNU_LIBC_VERSION") if "CS_GNU_LIBC_VERSION" in os.confstr_names else ""
     return "\n".join([
         f"target {target!r}", f"triple {triple}",
         f"host {host_cpu} {_feature_string(host_features)}",
-        f"llvm {'.'.join(map(str, llvm_version))}", f"llvmlite {llvmlite.__version__}",
+        f"llvm {'.'.join(map(str, llvm_version))}", f"llvmlite {llvmlite_version()}",
         f"libc {libc}", f"platform {platform.system()} {platform.machine()}",
     ])
 

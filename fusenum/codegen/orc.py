@@ -358,6 +358,8 @@ def llvmlite_version() -> str:
     """``llvmlite.__version__``; read from its ``_version.py`` while llvmlite is not imported yet,
     where that file has the form llvmlite's releases give it (else llvmlite is imported)."""
     module = sys.modules.get("llvmlite")
+    if module is not None and hasattr(module, "__version__"):
+        return module.__version__
     if module is None:
         try:
             with open(os.path.join(_package_directory(), "_version.py"), encoding="utf-8") as source:
@@ -366,7 +368,7 @@ def llvmlite_version() -> str:
             found = None
         if found is not None:
             return found.group(1)
-        import llvmlite as module
+    import llvmlite as module  # (waits for another thread's import of it to finish)
     return module.__version__
 
 

@@ -120,16 +120,22 @@ def test_llvmlite_s_version_and_library_are_found_without_importing_llvmlite():
     assert done.stdout.split() == ["False", "True", "True"]
 
 
-def test_an_unrecognised_version_file_falls_back_to_importing_llvmlite(monkeypatch, tmp_path):
+_VERSION_FALLBACK_CHILD = """
+import sys
+from fusenum.codegen import orc
+orc._package_directory = lambda: sys.argv[1]
+version = orc.llvmlite_version()
+imported = 'llvmlite' in sys.modules
+import llvmlite
+print(imported, version == llvmlite.__version__)
+"""
+
+
+def test_an_unrecognised_version_file_falls_back_to_importing_llvmlite(tmp_path):
     (tmp_path / "_version.py").write_text("__version__ = get_it_elsewhere()\n")
-    monkeypatch.setattr(orc, "_package_directory", lambda: str(tmp_path))
-    orc.llvmlite_version.cache_clear()
-    monkeypatch.delitem(sys.modules, "llvmlite")
-    try:
-        import llvmlite
-        assert orc.llvmlite_version() == llvmlite.__version__
-    finally:
-        orc.llvmlite_version.cache_clear()
+    done = subprocess.run([sys.executable, "-c", _VERSION_FALLBACK_CHILD, str(tmp_path)], capture_output=True,
+                          text=True, check=True)
+    assert done.stdout.split() == ["True", "True"]
 
 
 _WARM_CHILD = """

@@ -18,7 +18,8 @@ import time
 
 import numpy as np
 
-os.environ.setdefault("FUSENUM_TIERING", "never")
+if __name__ == "__main__":  # (asv imports every module here: its benchmarks must not inherit it)
+    os.environ.setdefault("FUSENUM_TIERING", "never")
 import fusenum  # noqa: E402
 from fusenum.runtime import background  # noqa: E402
 

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("FUSENUM_TIERING", "never")
+if __name__ == "__main__":  # (asv imports every module here: its benchmarks must not inherit it)
+    os.environ.setdefault("FUSENUM_TIERING", "never")
 import fusenum  # noqa: E402
 from fusenum.codegen import modules  # noqa: E402
 from fusenum.runtime import kernels  # noqa: E402

@@ -345,7 +345,8 @@ _LIBRARY_NAME = ("llvmlite.dll" if os.name == "nt" else
 def _package_directory() -> str:
     """llvmlite's package directory, found without importing llvmlite: a warm process's first kernel
     needs its library's file and its version (:func:`fusenum.codegen.target.host_signature`, the
-    disk-cache key), not llvmlite itself, whose import took ~0.4 ms of that call."""
+    disk-cache key), not llvmlite itself, whose import took ~0.4 ms of that call. Found once per
+    process: a ``sys.path`` changed afterwards to reach another llvmlite is not followed."""
     module = sys.modules.get("llvmlite")
     spec = None if module is not None else importlib.util.find_spec("llvmlite")
     if module is None and (spec is None or not spec.submodule_search_locations):
@@ -364,7 +365,7 @@ def llvmlite_version() -> str:
         try:
             with open(os.path.join(_package_directory(), "_version.py"), encoding="utf-8") as source:
                 found = re.search(r"^version_version = '([0-9A-Za-z.+!-]+)'$", source.read(), re.MULTILINE)
-        except OSError:
+        except (OSError, ValueError):  # (ValueError: not UTF-8)
             found = None
         if found is not None:
             return found.group(1)

@@ -109,7 +109,9 @@ from fusenum.codegen import orc
 version, path = orc.llvmlite_version(), orc._path()
 imported = 'llvmlite' in sys.modules
 import llvmlite
-print(imported, version == llvmlite.__version__, os.path.isfile(path))
+from llvmlite.utils import get_library_name
+print(imported, version == llvmlite.__version__,
+      path == os.path.join(os.path.dirname(llvmlite.__file__), "binding", get_library_name()))
 """
 
 

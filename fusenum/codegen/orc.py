@@ -27,8 +27,8 @@ import re
 import sys
 import threading
 from contextlib import nullcontext
-from functools import lru_cache
 from ctypes import POINTER, c_bool, c_char_p, c_int, c_size_t, c_uint, c_uint8, c_uint64, c_void_p
+from functools import lru_cache
 
 from ..errors import CompileError
 
@@ -348,10 +348,12 @@ def _package_directory() -> str:
     disk-cache key), not llvmlite itself, whose import took ~0.4 ms of that call. Found once per
     process: a ``sys.path`` changed afterwards to reach another llvmlite is not followed."""
     module = sys.modules.get("llvmlite")
-    spec = None if module is not None else importlib.util.find_spec("llvmlite")
-    if module is None and (spec is None or not spec.submodule_search_locations):
+    if module is not None:
+        return os.path.dirname(module.__file__)
+    spec = importlib.util.find_spec("llvmlite")
+    if spec is None or not spec.submodule_search_locations:
         raise ImportError("llvmlite is not installed")
-    return os.path.dirname(module.__file__) if module is not None else list(spec.submodule_search_locations)[0]
+    return list(spec.submodule_search_locations)[0]
 
 
 @lru_cache(maxsize=None)

@@ -80,7 +80,7 @@ def _abs(x):
     layout there (its vector loop, or on a reversed view another loop: ``|8.2161818-0.5227485j|`` in
     complex64 is 8.232794 or 8.232795), and fusenum gives the contiguous answer for every layout."""
     if isinstance(x, np.ndarray) and x.dtype.kind == "c":
-        return abs(np.ascontiguousarray(x))
+        return abs(x.copy(order="C"))  # (np.ascontiguousarray would make a 0-d array 1-d)
     return abs(x)
 
 

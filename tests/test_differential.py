@@ -7,7 +7,7 @@ from hypothesis import assume, given
 import fusenum
 from fusenum.ir.typing import SUPPORTED
 
-from .strategies import Inexact, assert_same, expressions, oracle
+from .strategies import Inexact, Tree, assert_same, expressions, oracle
 
 
 # fusenum types a whole expression before running it; NumPy runs each operator as
@@ -59,3 +59,22 @@ def test_out_argument_matches_numpy(simd, tier, case):
     result = fusenum.evaluate(tree.text(), local_dict=values, out=out)
     assert result is out
     assert_same(expected, out)
+
+
+_A = Tree("name", "a", ())
+
+
+@pytest.mark.parametrize("tree, values", [
+    # NumPy's last bit of a complex abs depends on the layout (the README's "Exactly NumPy's answer"):
+    # the oracle gives the contiguous one, fusenum's for every layout
+    (Tree("call", "abs", (_A,)),
+     {"a": np.array([8.2161818 - 0.5227485j, 3.3043709 - 4.1306353j] * 4, np.complex64)[::-1].copy()[::-1]}),
+    # 0-d: the oracle's answer keeps its shape
+    (Tree("call", "abs", (Tree("call", "add", (_A, Tree("literal", 2j, ()))),)), {"a": np.array(True)}),
+])
+def test_the_oracle_s_complex_abs_is_fusenum_s_on_any_layout_and_shape(tree, values):
+    expected, got = _run_both(tree, values)
+    assert expected.shape == np.shape(values["a"])
+    assert_same(expected, got)
+    out = np.full(expected.shape, 7, expected.dtype)
+    assert_same(expected, fusenum.evaluate(tree.text(), local_dict=values, out=out))

@@ -13,7 +13,8 @@ costs in speed, kernel by kernel, on the report's expressions and the math bench
   interleaving off: only its function simplification.
 
 No pipeline changes a result's bits (no fast-math, no contraction): the last column checks it.
-Each kernel runs on one thread with ``out=`` given; per round the best of 7 calls, and the table
+Each kernel runs on one thread with ``out=`` given (the same array for every pipeline); per round
+the best of 7 calls, and the table
 gives the best over the rounds, the pipelines taken in turn (rows of cheap, memory-bound
 expressions still move by about 10% between runs on a shared machine; compare several runs).
 Also printed: the median CPU time of each pipeline's compile.
@@ -92,13 +93,17 @@ def measure(size: int, rounds: int, dtypes: list[str]) -> tuple[dict, dict, list
     cases = _cases(size, dtypes)
     times: dict[tuple, list[float]] = {}
     results: dict[tuple, set] = {}
+    # One output array per expression, written by every pipeline: a fresh one per pipeline moved
+    # rows by up to 10% with the same machine code (where its pages happened to be).
+    with np.errstate(all="ignore"):
+        outs = [fusenum.evaluate(text, local_dict=names) for text, _, names in cases]
     for turn in range(rounds):
-        for text, dtype, names in cases:
+        for (text, dtype, names), out in zip(cases, outs):
             for pipeline in PIPELINES[turn % 3:] + PIPELINES[:turn % 3]:
                 _state["pipeline"] = pipeline
                 fusenum.clear_cache()  # compiled again, under this pipeline
                 with np.errstate(all="ignore"):
-                    out = fusenum.evaluate(text, local_dict=names)
+                    fusenum.evaluate(text, local_dict=names, out=out)
                     best = float("inf")
                     for _ in range(7):
                         started = time.perf_counter()

@@ -37,8 +37,8 @@ def cbrt(em, x):
     v = Vec(em, x)
     a = v.abs(x)
     tiny = v.c(TINY[str(v.ftype)])
-    ordinary = v.both(v.ge(a, tiny), v.lt(a, v.c(float("inf"))))
-    fast = v.copysign(_cbrt_normal(v, v.select(ordinary, a, v.c(1.0))), x)
+    special = v.not_(v.both(v.ge(a, tiny), v.lt(a, v.c(float("inf")))))
+    fast = v.copysign(_cbrt_normal(v, v.select(special, v.c(1.0), a)), x)
 
     def slow():
         # Subnormals: cbrt(a) = cbrt(a * 2**3m) / 2**m with a * 2**3m normal.
@@ -50,4 +50,4 @@ def cbrt(em, x):
         root = v.select(v.either(v.eq(a, v.c(0.0)), v.eq(a, v.c(float("inf")))), a, root)
         return v.select(v.isnan(x), x, v.copysign(root, x))
 
-    return v.when_any(v.b.not_(ordinary), fast, slow)
+    return v.when_any(special, fast, slow)

@@ -94,5 +94,9 @@ def _expm1_slow(v: Vec, x):
 @register("expm1", "fd", preferred="fd")
 def expm1(em, x):
     v = Vec(em, x)
-    special = v.either(beyond(v, x, FAST_LIMIT[str(v.ftype)]), v.eq(x, v.c(0.0)))
+    # |x| beyond the limit, NaN, or zero (whose sign the slow path keeps): as one unsigned compare of
+    # |x|'s bits minus one, which wraps zero to the top (two float compares cost float32 ~12%).
+    magnitude = v.iand(v.as_int(x), (1 << (v.bits - 1)) - 1)
+    limit_bits = v.as_int(v.c(FAST_LIMIT[str(v.ftype)]))
+    special = v.b.icmp_unsigned(">=", v.isub(magnitude, v.ci(1)), limit_bits)
     return v.when_any(special, _expm1_fast(v, x), lambda: _expm1_slow(v, x))

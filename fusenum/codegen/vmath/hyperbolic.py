@@ -81,8 +81,8 @@ def _combine(v: Vec, a, sign: float):
     tail = EXP_TAIL[str(v.ftype)]
     z = v.mul(r, r)
     even, odd = v.poly(z, tail[0::2]), v.poly(z, tail[1::2])
-    half_up = v.pow2_bits(v.isub(k_bits, v.ci(1)))  # 2**(k-1); k_bits - 1 keeps the shifter's low zeros
-    half_down = v.pow2_bits(v.iadd(k_bits, v.ci(1)), negate=True)  # 2**(-k-1)
+    half_up = v.pow2_bits(k_bits, offset=-1)  # 2**(k-1)
+    half_down = v.pow2_bits(k_bits, negate=True, offset=-1)  # 2**(-k-1)
     d, s = v.sub(half_up, half_down), v.add(half_up, half_down)
     if sign > 0:
         d, s = s, d
@@ -105,7 +105,7 @@ def _hyperbolic(em, x, sign: float):
     a = v.abs(x)
     limit = FAST_LIMIT[str(v.ftype)]
     fast = _combine(v, v.select(v.le(a, v.c(limit)), a, v.c(0.0)), sign)
-    result = v.when_any(beyond(v, a, limit), fast, lambda: _half_exp(v, a))
+    result = v.when_any(beyond(v, x, limit), fast, lambda: _half_exp(v, a))  # (|x| is a)
     return v.copysign(result, x) if sign < 0 else result
 
 

@@ -62,7 +62,7 @@ def split_float32(v: Vec, x):
     ix = v.as_int(x)
     tmp = v.isub(ix, v.ci(OFFSET_F32))
     e = v.ashr(tmp, 23)
-    i = v.iand(v.lshr(tmp, 18), 31)
+    i = v.lshr(tmp, 18)  # its low 5 bits: :meth:`~.core.Vec.lookup` wraps it
     return e, i, v.as_float(v.isub(ix, v.iand(tmp, -(1 << 23))))
 
 
@@ -71,13 +71,13 @@ def _log_table_f32(v: Vec, x, correction=None):
     scaled like ``z``) is folded into ``r``."""
     e, i, z = split_float32(v, x)
     invc_table, logc_table = f32_tables()
-    invc = v.lookup(invc_table, i)
+    invc = v.lookup(invc_table, i, wrap=True)
     r = v.fma(z, invc, v.c(-1.0))
     if correction is not None:
         r = v.fma(v.mul(correction, v.pow2(v.isub(v.ci(0), v.imin(e, v.ci(100))))), invc, r)
     p = v.fma(v.mul(r, r), v.poly(r, LOG1P_TABLE_TAIL), r)
     ef = v.to_float(e)
-    return v.add(v.fma(ef, v.c(LN2_HI["float"]), v.lookup(logc_table, i)), v.fma(ef, v.c(LN2_LO["float"]), p))
+    return v.add(v.fma(ef, v.c(LN2_HI["float"]), v.lookup(logc_table, i, wrap=True)), v.fma(ef, v.c(LN2_LO["float"]), p))
 
 
 SQRT_HALF_BITS = {"float": 0x3F3504F3, "double": 0x3FE6A09E667F3BCD}
@@ -138,8 +138,7 @@ def _log_slow(v: Vec, x):
 @register("log", "fd", preferred="fd")
 def log(em, x):
     v = Vec(em, x)
-    normal = v.both(v.ge(x, v.c(TINY[str(v.ftype)])), v.lt(x, v.c(float("inf"))))
-    return v.when_any(v.b.not_(normal), _log_of_normal(v, x), lambda: _log_slow(v, x))
+    return v.when_any(v.not_(v.positive_normal(x)), _log_of_normal(v, x), lambda: _log_slow(v, x))
 
 
 def _log1p_slow(v: Vec, x):
@@ -162,5 +161,5 @@ def _log1p_table_f32(v: Vec, x):
 def log1p(em, x):
     v = Vec(em, x)
     ordinary = v.both(v.gt(x, v.c(-1.0)), v.lt(x, v.c(float("inf"))))
-    ordinary = v.both(ordinary, v.b.fcmp_ordered("!=", x, v.c(0.0)))  # -0.0 keeps its sign below
-    return v.when_any(v.b.not_(ordinary), _log1p_table_f32(v, x), lambda: _log1p_slow(v, x))
+    ordinary = v.both(ordinary, v.ne(x, v.c(0.0)))  # -0.0 keeps its sign below
+    return v.when_any(v.not_(ordinary), _log1p_table_f32(v, x), lambda: _log1p_slow(v, x))

@@ -118,22 +118,20 @@ def _exp(v: Vec, hi, lo):
 @register("pow", "fd", preferred="fd")
 def pow_(em, x, y):
     v = Vec(em, x)
-    # Positive normal finite x, as one unsigned range check of its bits. (A non-finite y
-    # needs no check: it makes y*log(x) infinite or NaN, which the range check below catches.)
-    tiny = v.ci(1 << v.mantissa)
-    infinity_bits = v.as_int(v.c(float("inf")))
-    ordinary = v.b.icmp_unsigned("<", v.isub(v.as_int(x), tiny), v.isub(infinity_bits, tiny))
-    safe_x = v.select(ordinary, x, v.c(1.0))
+    # Positive normal finite x. (A non-finite y needs no check: it makes y*log(x) infinite or
+    # NaN, which the range check below catches.)
+    ordinary = v.positive_normal(x)
+    safe_x = v.select(v.not_(ordinary), v.c(1.0), x)
     log_hi, log_lo = _log(v, safe_x) if v.is_double else _log2_f32(v, safe_x)
     # Renormalized: where k*ln2 + log(c) is 0 (x near 1), the low part holds the whole series tail
     # (-r**2/2), and y times it would push exp's reduced argument beyond its polynomial's range.
     log_hi, log_lo = _fast_two_sum(v, log_hi, log_lo)
     w_hi = v.mul(y, log_hi)
     w_lo = v.fma(y, log_lo, v.fma(y, log_hi, v.neg(w_hi)))
-    ordinary = v.both(ordinary, v.le(v.abs(w_hi), v.c(OVERFLOW if v.is_double else 126.0)))  # NaN: false
-    safe_hi = v.select(ordinary, w_hi, v.c(0.0))
+    special = v.not_(v.both(ordinary, v.le(v.abs(w_hi), v.c(OVERFLOW if v.is_double else 126.0))))  # NaN: true
+    safe_hi = v.select(special, v.c(0.0), w_hi)
     result = _exp(v, safe_hi, w_lo) if v.is_double else _exp2_f32(v, safe_hi, w_lo)
-    return v.when_any(v.b.not_(ordinary), result, lambda: em.per_lane("pow" if v.is_double else "powf", x, y))
+    return v.when_any(special, result, lambda: em.per_lane("pow" if v.is_double else "powf", x, y))
 
 
 # ---- float32 ------------------------------------------------------------------------------------
@@ -179,17 +177,17 @@ def _log2_f32(v: Vec, x):
     """``log2(x)`` as ``(hi, lo)`` for positive normal finite float32 ``x``."""
     e, i, z = split_float32(v, x)
     e = v.to_float(e)
-    invc = v.lookup(f32_tables()[0], i)
+    invc = v.lookup(f32_tables()[0], i, wrap=True)
     product = v.mul(z, invc)
     r_lo = v.fma(z, invc, v.neg(product))  # exact
     r = v.sub(product, v.c(1.0))  # exact
     h = v.mul(r, v.c(INV_LN2[0]))
     h_lo = v.fma(r, v.c(INV_LN2[0]), v.neg(h))  # exact
     tail = v.mul(v.mul(r, r), v.poly(r, LOG2_TAIL_F32))
-    s1 = v.add(e, v.lookup(_log2c_f32()[0], i))  # exact: the table's high parts have 16 bits
+    s1 = v.add(e, v.lookup(_log2c_f32()[0], i, wrap=True))  # exact: the table's high parts have 16 bits
     # |e + log2(c)| >= |h| whenever e + log2(c) is not 0 (subintervals are twice |r|'s range).
     hi, e2 = _fast_two_sum(v, s1, h)
-    small = v.fma(r, v.c(INV_LN2[1]), v.lookup(_log2c_f32()[1], i))
+    small = v.fma(r, v.c(INV_LN2[1]), v.lookup(_log2c_f32()[1], i, wrap=True))
     small = v.fma(r_lo, v.c(INV_LN2[0]), v.add(small, tail))
     return hi, v.add(e2, v.add(h_lo, small))
 
@@ -199,6 +197,6 @@ def _exp2_f32(v: Vec, hi, lo):
     k, k_bits = v.round_to_integer(hi, 32.0)
     f = v.add(v.fma(k, v.c(-1 / 32), hi), lo)
     q = v.mul(f, v.fma(f, v.poly(f, EXP2M1_TAIL_F32), v.c(LN2_F32)))
-    t = v.lookup(_exp2_table_f32(), v.iand(k_bits, 31))
+    t = v.lookup(_exp2_table_f32(), k_bits, wrap=True)
     result = v.fma(t, q, t)
     return v.as_float(v.iadd(v.as_int(result), v.shl(v.ashr(k_bits, 5), 23)))

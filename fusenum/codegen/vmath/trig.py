@@ -85,11 +85,11 @@ def atan2(em, y, x):
     steep = v.gt(ay, ax)
     larger, smaller = v.select(steep, ay, ax), v.select(steep, ax, ay)
     # Zeros, infinities, NaN, and magnitudes whose reciprocal is not a normal number go to C.
-    ordinary = v.both(v.both(v.lt(larger, v.c(2.0**120)), v.gt(larger, v.c(2.0**-120))),
-                      v.gt(smaller, v.c(0.0)))
-    ratio = v.mul(smaller, v.reciprocal(v.select(ordinary, larger, v.c(1.0))))
+    special = v.not_(v.both(v.both(v.lt(larger, v.c(2.0**120)), v.gt(larger, v.c(2.0**-120))),
+                            v.gt(smaller, v.c(0.0))))
+    ratio = v.mul(smaller, v.reciprocal(v.select(special, v.c(1.0), larger)))
     angle = _atan_unit(v, ratio)
     angle = v.select(steep, _half_pi_minus(v, angle), angle)
     behind = v.lt(x, v.c(0.0))
     angle = v.copysign(v.select(behind, v.add(v.sub(v.c(PI[0]), angle), v.c(PI[1])), angle), y)
-    return v.when_any(v.b.not_(ordinary), angle, lambda: em.per_lane("atan2f", y, x))
+    return v.when_any(special, angle, lambda: em.per_lane("atan2f", y, x))

@@ -1,0 +1,110 @@
+"""Vector math building blocks (:mod:`fusenum.codegen.vmath.core`): conditions and their negations,
+compiled as scalar functions and called on special values."""
+import ctypes
+import math
+import operator
+import struct
+
+import numpy as np
+import pytest
+from fusenum.codegen import ir_text as ir
+
+from fusenum.codegen import jit, target
+from fusenum.codegen.emitter import I64, Emitter
+from fusenum.codegen.vmath.core import Vec
+
+FLOAT_TYPES = {"float": (ir.FloatType(), ctypes.c_float, np.float32),
+               "double": (ir.DoubleType(), ctypes.c_double, np.float64)}
+COMPARISONS = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge, "eq": operator.eq,
+               "ne": operator.ne}
+
+
+def _specials(dtype) -> list[float]:
+    info = np.finfo(dtype)
+    values = [0.0, 1.0, 2.5, float(info.tiny), float(info.smallest_subnormal), float(info.max),
+              float(np.nextafter(info.tiny, 0, dtype=dtype)), math.inf, math.nan]
+    return values + [-v for v in values]
+
+
+def _compile(kind: str, build):
+    """``build(v, x, y) -> (condition, ...)`` as ``i64 f(x, y)`` returning the conditions' bits
+    (bit k: condition k); the C function and the IR text."""
+    ftype, ctype, _ = FLOAT_TYPES[kind]
+    module = ir.Module(name="vmath_test")
+    fn = ir.Function(module, ir.FunctionType(I64, [ftype, ftype]), name="f")
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    x, y = fn.args
+    v = Vec(Emitter(b, 1, None), x)
+    packed = ir.Constant(I64, 0)
+    for k, condition in enumerate(build(v, x, y)):
+        packed = b.or_(packed, b.shl(b.zext(condition, I64), ir.Constant(I64, k)))
+    b.ret(packed)
+    text = str(module)
+    compiled = jit.compile_kernel(text, "f", target.current())
+    function = ctypes.CFUNCTYPE(ctypes.c_int64, ctype, ctype)(compiled.address)
+    function.keep = compiled  # the machine code lives as long as the function
+    return function, text
+
+
+@pytest.mark.parametrize("kind", FLOAT_TYPES)
+def test_negated_comparisons_are_true_exactly_where_the_comparison_is_false(kind):
+    names = list(COMPARISONS)
+
+    def build(v, x, y):
+        made = [getattr(v, name)(x, y) for name in names]
+        return made + [v.not_(condition) for condition in made]
+
+    function, text = _compile(kind, build)
+    assert " xor " not in text  # negated in the compares themselves
+    values = _specials(FLOAT_TYPES[kind][2])
+    for x in values:
+        for y in values:
+            bits = function(x, y)
+            for k, name in enumerate(names):
+                expected = COMPARISONS[name](x, y) and not (math.isnan(x) or math.isnan(y))
+                assert bool(bits >> k & 1) == expected, (name, x, y)
+                assert bool(bits >> (k + len(names)) & 1) == (not expected), ("not", name, x, y)
+
+
+@pytest.mark.parametrize("kind", FLOAT_TYPES)
+def test_negations_of_combined_conditions_follow_de_morgan(kind):
+    def build(v, x, y):
+        inside = v.both(v.gt(x, y), v.lt(x, v.c(2.0)))
+        outside = v.either(v.eq(x, y), v.ge(x, v.c(2.0)))
+        mixed = v.both(v.gt(x, y), v.b.fcmp_ordered("!=", x, v.c(2.0)))  # one operand Vec cannot negate
+        return [inside, v.not_(inside), outside, v.not_(outside), mixed, v.not_(mixed)]
+
+    function, _ = _compile(kind, build)
+    values = _specials(FLOAT_TYPES[kind][2])
+    for x in values:
+        for y in values:
+            bits = function(x, y)
+            for k in (0, 2, 4):
+                assert (bits >> k & 1) != (bits >> (k + 1) & 1), (k, x, y)
+
+
+@pytest.mark.parametrize("kind", FLOAT_TYPES)
+def test_positive_normal_is_one_unsigned_compare_of_the_bits(kind):
+    dtype = FLOAT_TYPES[kind][2]
+
+    def build(v, x, y):
+        condition = v.positive_normal(x)
+        return [condition, v.not_(condition)]
+
+    function, text = _compile(kind, build)
+    assert text.count("icmp") == 2 and "fcmp" not in text
+    tiny = float(np.finfo(dtype).tiny)
+    values = _specials(dtype) + [float(np.nextafter(dtype(math.inf), 0, dtype=dtype))]
+    for x in values:
+        expected = tiny <= x < math.inf
+        assert function(x, 0.0) == (1 if expected else 2), x
+
+
+def test_positive_normal_over_every_float32_exponent_and_sign():
+    function, _ = _compile("float", lambda v, x, y: [v.positive_normal(x)])
+    for sign in (0, 1):
+        for exponent in range(256):
+            for mantissa in (0, 1, 0x7FFFFF):
+                bits = sign << 31 | exponent << 23 | mantissa
+                x = struct.unpack("<f", struct.pack("<I", bits))[0]
+                assert function(x, 0.0) == (sign == 0 and 0 < exponent < 255), hex(bits)

@@ -74,7 +74,8 @@ def test_negations_of_combined_conditions_follow_de_morgan(kind):
         mixed = v.both(v.gt(x, y), v.b.fcmp_ordered("!=", x, v.c(2.0)))  # one operand Vec cannot negate
         return [inside, v.not_(inside), outside, v.not_(outside), mixed, v.not_(mixed)]
 
-    function, _ = _compile(kind, build)
+    function, text = _compile(kind, build)
+    assert text.count(" xor ") == 1  # only the mixed condition's
     values = _specials(FLOAT_TYPES[kind][2])
     for x in values:
         for y in values:
@@ -108,3 +109,12 @@ def test_positive_normal_over_every_float32_exponent_and_sign():
                 bits = sign << 31 | exponent << 23 | mantissa
                 x = struct.unpack("<f", struct.pack("<I", bits))[0]
                 assert function(x, 0.0) == (sign == 0 and 0 < exponent < 255), hex(bits)
+
+
+def test_a_wrapped_lookup_needs_a_power_of_two_table():
+    def build(v, x, y):
+        v.lookup([1.0, 2.0, 3.0], v.to_int(x), wrap=True)
+        return []
+
+    with pytest.raises(ValueError, match="power of two"):
+        _compile("double", build)

@@ -173,9 +173,10 @@ class Vec:
     def not_(self, condition):
         """The lanes where ``condition`` is false. A condition made by this object's comparisons,
         ``both`` and ``either`` is negated in the comparisons themselves (``a < b`` becomes
-        ``a >= b or unordered``): code generation with no module passes does not fold a negated
-        mask into its compares, and mask operations cost AVX-512 kernels measurably (~10% in
-        float32 arctan2)."""
+        ``a >= b or unordered``; ``both``/``either`` by De Morgan), with no xor: code generation
+        with no module passes does not fold a negated mask into its compares, and mask
+        operations cost AVX-512 kernels measurably (~10% in float32 arctan2). Any other condition
+        is negated by an xor."""
         negation = self._negations.get(condition)
         return negation() if negation is not None else self.b.not_(condition)
 
@@ -274,6 +275,8 @@ class Vec:
         """
         em, b = self.em, self.b
         count = len(table)
+        if wrap and count & (count - 1):
+            raise ValueError(f"a wrapped lookup needs a table whose length is a power of two, not {count}")
         per_register = 512 // self.bits
         if (em.target is not None and em.target.name == "avx512" and em.lanes == per_register
                 and count <= 2 * per_register):

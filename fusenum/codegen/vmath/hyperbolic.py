@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from .registry import register
 from .core import Vec
-from .exp import CLAMP, EXP_TAIL, FAST_LIMIT, beyond, exp_of_reduced, reduce
+from .exp import CLAMP, EXP_TAIL, FAST_LIMIT, exp_of_reduced, reduce
 from .exp import expm1 as _expm1
 
 # tools/polyfit.py tanh_table_f32: relative error 6.95e-08
@@ -105,7 +105,7 @@ def _hyperbolic(em, x, sign: float):
     a = v.abs(x)
     limit = FAST_LIMIT[str(v.ftype)]
     fast = _combine(v, v.select(v.le(a, v.c(limit)), a, v.c(0.0)), sign)
-    result = v.when_any(beyond(v, x, limit), fast, lambda: _half_exp(v, a))  # (|x| is a)
+    result = v.when_any(v.b.fcmp_unordered(">", a, v.c(limit)), fast, lambda: _half_exp(v, a))  # or NaN
     return v.copysign(result, x) if sign < 0 else result
 
 

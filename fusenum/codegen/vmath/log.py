@@ -58,7 +58,8 @@ def f32_tables() -> tuple[list[float], list[float]]:
 
 
 def split_float32(v: Vec, x):
-    """``(e, i, z)`` with ``x = 2**e * z``, ``z`` in subinterval ``i`` of ``[0.6953125, 1.390625)``."""
+    """``(e, i, z)`` with ``x = 2**e * z``, ``z`` in subinterval ``i & 31`` of ``[0.6953125, 1.390625)``
+    (``i`` keeps higher bits: look tables up with ``wrap=True``)."""
     ix = v.as_int(x)
     tmp = v.isub(ix, v.ci(OFFSET_F32))
     e = v.ashr(tmp, 23)

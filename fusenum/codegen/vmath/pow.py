@@ -82,21 +82,21 @@ def _log(v: Vec, x):
     ix = v.as_int(x)
     tmp = v.isub(ix, v.ci(OFFSET))
     k = v.ashr(tmp, 52)
-    i = v.iand(v.lshr(tmp, 48), 15)
+    i = v.lshr(tmp, 48)  # its low 4 bits: the lookups wrap it
     z = v.as_float(v.isub(ix, v.iand(tmp, -(1 << 52))))
     invc_table, logc_hi, logc_lo = _log_table()
-    invc = v.lookup(invc_table, i)
+    invc = v.lookup(invc_table, i, wrap=True)
     product = v.mul(z, invc)
     r_lo = v.fma(z, invc, v.neg(product))  # the product's rounding error: exact
     r = v.sub(product, v.c(1.0))  # exact: product is within 4% of 1
     kf = v.to_float(k)
     big = v.mul(kf, v.c(LN2_HI))  # exact: LN2_HI has 42 bits
-    logc = v.lookup(logc_hi, i)
+    logc = v.lookup(logc_hi, i, wrap=True)
     t = v.add(big, logc)
     t_err = v.add(v.sub(big, t), logc)  # exact: |big| >= |logc| unless big is 0
     hi, err = _two_sum(v, t, r)
     tail = v.mul(v.mul(r, r), v.poly(r, LOG1P_TAIL))
-    small = v.fma(kf, v.c(LN2_LO), v.add(v.lookup(logc_lo, i), tail))
+    small = v.fma(kf, v.c(LN2_LO), v.add(v.lookup(logc_lo, i, wrap=True), tail))
     lo = v.add(v.add(v.add(err, t_err), v.fma(v.neg(r), r_lo, r_lo)), small)  # log1p(r + r_lo) ~ log1p(r) + r_lo*(1 - r)
     return hi, lo
 
@@ -108,10 +108,9 @@ def _exp(v: Vec, hi, lo):
     r = v.add(v.fma(k, v.c(-LN2_16_LO), r), lo)
     q = v.fma(v.mul(r, r), v.poly(r, EXPM1_TAIL), r)
     ki = v.to_int(k)
-    j = v.iand(ki, 15)
     exp_hi, exp_lo = _exp_table()
-    t_hi = v.lookup(exp_hi, j)
-    result = v.add(t_hi, v.fma(t_hi, q, v.lookup(exp_lo, j)))
+    t_hi = v.lookup(exp_hi, ki, wrap=True)  # table[k mod 16]
+    result = v.add(t_hi, v.fma(t_hi, q, v.lookup(exp_lo, ki, wrap=True)))
     return v.as_float(v.iadd(v.as_int(result), v.shl(v.ashr(ki, 4), 52)))
 
 
@@ -120,15 +119,15 @@ def pow_(em, x, y):
     v = Vec(em, x)
     # Positive normal finite x. (A non-finite y needs no check: it makes y*log(x) infinite or
     # NaN, which the range check below catches.)
-    ordinary = v.positive_normal(x)
-    safe_x = v.select(v.not_(ordinary), v.c(1.0), x)
+    outside = v.not_(v.positive_normal(x))
+    safe_x = v.select(outside, v.c(1.0), x)
     log_hi, log_lo = _log(v, safe_x) if v.is_double else _log2_f32(v, safe_x)
     # Renormalized: where k*ln2 + log(c) is 0 (x near 1), the low part holds the whole series tail
     # (-r**2/2), and y times it would push exp's reduced argument beyond its polynomial's range.
     log_hi, log_lo = _fast_two_sum(v, log_hi, log_lo)
     w_hi = v.mul(y, log_hi)
     w_lo = v.fma(y, log_lo, v.fma(y, log_hi, v.neg(w_hi)))
-    special = v.not_(v.both(ordinary, v.le(v.abs(w_hi), v.c(OVERFLOW if v.is_double else 126.0))))  # NaN: true
+    special = v.either(outside, v.not_(v.le(v.abs(w_hi), v.c(OVERFLOW if v.is_double else 126.0))))  # NaN: true
     safe_hi = v.select(special, v.c(0.0), w_hi)
     result = _exp(v, safe_hi, w_lo) if v.is_double else _exp2_f32(v, safe_hi, w_lo)
     return v.when_any(special, result, lambda: em.per_lane("pow" if v.is_double else "powf", x, y))

@@ -163,26 +163,20 @@ class KernelBuilder:
 
         # Same dimensions everywhere (safe to read now: every ndim equals the output's).
         b.position_at_end(shapes_ok)
-        # Accumulators in memory, not loop-carried values: LLVM promotes them to registers all the
-        # same, and this exact IR keeps every checked kernel's machine code where it was (moving
-        # the hot loop by a few bytes changed small-array timings by up to 30% either way).
-        size = b.alloca(I64, name="size")
-        same = b.alloca(I1, name="same")
-        b.store(ir.Constant(I64, 1), size)
-        b.store(ir.Constant(I1, 1), same)
+        # The size and the agreement are loop-carried values: stack slots here, outside the entry
+        # block, would be dynamic allocations, which LLVM's code generation (no module passes run to
+        # promote them) serves with a frame pointer: one register less for every kernel's loops.
         dims = [self._field(arrays[k], ARRAY_DIMS_OFFSET, PTR) for k in full]
         out_dims = self._field(out, ARRAY_DIMS_OFFSET, PTR)
 
-        def compare_dim(j):
+        def compare_dim(j, size, same):
             extent = b.load(b.gep(out_dims, [j], source_etype=I64), typ=I64)
-            b.store(b.mul(b.load(size), extent), size)
             for other in dims:
-                equal = b.icmp_signed("==", b.load(b.gep(other, [j], source_etype=I64), typ=I64), extent)
-                b.store(b.and_(b.load(same), equal), same)
+                same = b.and_(same, b.icmp_signed("==", b.load(b.gep(other, [j], source_etype=I64), typ=I64), extent))
+            return [b.mul(size, extent), same]
 
-        self._loop(ir.Constant(I64, 0), b.sext(out_ndim, I64), 1, compare_dim)
-        n = b.load(size)
-        ok = b.load(same)
+        _, n, ok = counted_loop(b, ir.Constant(I64, 0), b.sext(out_ndim, I64), compare_dim,
+                                carried=[ir.Constant(I64, 1), ir.Constant(I1, 1)], name="loop1")
         # Writing the output must not clobber an input element before it is read.
         out_end = b.gep(self.bases[-1], [b.mul(n, ir.Constant(I64, self.dtypes[-1].itemsize))], source_etype=I8)
         for k in full:

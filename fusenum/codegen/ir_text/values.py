@@ -115,6 +115,19 @@ class GlobalVariable(_GlobalValue):
         return "".join(parts).rstrip()
 
 
+class FunctionAttributes(set):
+    """A function's attribute names, printed sorted, then ``alignstack(n)`` if ``alignstack`` is set
+    (as llvmlite prints them)."""
+
+    alignstack = 0
+
+    def __str__(self) -> str:
+        names = sorted(self)
+        if self.alignstack:
+            names.append(f"alignstack({self.alignstack:d})")
+        return " ".join(names)
+
+
 class Function(_GlobalValue):
     __slots__ = ("ftype", "_names", "blocks", "attributes", "args", "calling_convention")
 
@@ -123,7 +136,7 @@ class Function(_GlobalValue):
         self.ftype = ftype
         self._names = _Names()
         self.blocks: list[Block] = []
-        self.attributes: set[str] = set()  # printed sorted
+        self.attributes = FunctionAttributes()
         self.args = tuple([Argument(self, t) for t in ftype.args])
         self._names.unique("")  # llvmlite names the return value too: keep its numbering
         self.calling_convention = ""
@@ -155,7 +168,8 @@ class Function(_GlobalValue):
                                        self.calling_convention, ftype.return_type._s) if x])
         args = ", ".join([f"{a.type._s} {a._ref}" for a in self.args])
         vararg = (", ..." if self.args else "...") if ftype.var_arg else ""
-        attributes = " " + " ".join(sorted(self.attributes)) if self.attributes else ""
+        attributes = str(self.attributes)
+        attributes = f" {attributes}" if attributes else ""
         section = f' section "{self.section}"' if self.section else ""
         metadata = _metadata_suffix(self.metadata)[2:]
         metadata = f" {metadata}" if metadata else ""

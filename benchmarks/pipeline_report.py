@@ -40,7 +40,7 @@ import numpy as np  # noqa: E402
 
 import fusenum  # noqa: E402
 from benchmarks.common import EXPRESSIONS, MATH, math_operands, operands  # noqa: E402
-from fusenum.codegen import jit  # noqa: E402
+from fusenum.codegen import jit, orc  # noqa: E402
 
 PIPELINES = ("O3", "shipped", "O1-simplify")
 llvm = None  # llvmlite.binding, imported by main()
@@ -68,7 +68,7 @@ def _build(module_text: str, target, level: int, object_code: bool) -> bytes:
         key = (target.cpu, target.features, level)
         if key not in _machines:
             _machines[key] = llvm.Target.from_triple(llvm.get_process_triple()).create_target_machine(
-                cpu=target.cpu, features=target.features, opt=level, reloc="pic", codemodel="jitdefault")
+                cpu=target.cpu, features=target.features, opt=level, reloc="pic", codemodel=orc.CODE_MODEL)
         machine = _machines[key]
         module = llvm.parse_assembly(module_text, context=llvm.create_context())
         module.verify()

@@ -3,11 +3,14 @@
 LLVM's JIT linker (ORC) takes ~0.25 ms to link one small kernel object and needs LLVM itself
 (~100 MB, 10-15 ms to load into a new process) even when the object comes from the disk cache.
 Kernel objects are simple enough to link directly: an x86-64 ELF relocatable file with code and
-read-only constants, compiled for the large code model with position-independent code, so every
-relocation is a 64-bit sum (no range to check, no stubs to make). :func:`load` copies the
-sections into fresh pages, makes a global offset table for the symbols the code calls (libm,
-libmvec, pthreads), applies the relocations, and maps the code pages read + execute, the
-constants and the table read-only, and writable sections (the thread pool's state) read-write.
+read-only constants, compiled for the small code model with position-independent code, so the
+code reaches its constants and data by 32-bit offsets from itself (the image is far smaller than
+2 GB: always in range) and the libraries only through a global offset table. :func:`load` copies
+the sections into fresh pages, makes that table for the symbols the code calls (libm, libmvec,
+pthreads) and an 8-byte jump through it per function called (``call`` takes a 32-bit offset,
+and the libraries are anywhere), applies the relocations, and maps the code and the jumps read +
+execute, the constants and the table read-only, and writable sections (the thread pool's state)
+read-write. (Objects of the large code model, 64-bit sums throughout, are linked too.)
 
 The disk cache keeps a kernel as :func:`prelink` makes it: linked once, at compile time, as
 far as it can be before its address and the libraries' are known, so that a process loading it
@@ -31,6 +34,7 @@ _SECTION = struct.Struct("<IIQQQQIIQQ")
 _SYMBOL = struct.Struct("<IBBHQQ")
 _RELA = struct.Struct("<QQq")
 _WORD = struct.Struct("<Q")
+_OFFSET32 = struct.Struct("<i")
 
 _ELF64_LITTLE_SYSV = (b"\x7fELF", 2, 1)
 _ET_REL, _EM_X86_64 = 1, 62
@@ -45,9 +49,16 @@ _OTHER_RELOCATIONS = (_SHT_REL, 19, 0x40000014)
 _SHN_UNDEF, _SHN_LORESERVE, _SHN_ABS = 0, 0xFF00, 0xFFF1
 
 # x86-64 psABI relocation kinds: S symbol, A addend, P place, GOT the table's address, G the
-# symbol's entry's offset in it. All 64-bit, so nothing can be out of range.
+# symbol's entry's offset in it. The large code model's are 64-bit; the small model's 32-bit ones
+# are offsets within the image (calls into libraries go through a jump of the image's own).
 _R_PC64, _R_GOTOFF64, _R_GOT64, _R_GOTPC64, _R_64 = 24, 25, 27, 29, 1
-_RELOCATIONS = {_R_64, _R_PC64, _R_GOTOFF64, _R_GOT64, _R_GOTPC64}
+_R_PC32, _R_PLT32, _R_GOTPCREL, _R_GOTPCRELX, _R_REX_GOTPCRELX = 2, 4, 9, 41, 42
+_THROUGH_GOT = {_R_GOTPCREL, _R_GOTPCRELX, _R_REX_GOTPCRELX}
+_WIDE_RELOCATIONS = {_R_64, _R_PC64, _R_GOTOFF64, _R_GOT64, _R_GOTPC64}
+_RELOCATIONS = _WIDE_RELOCATIONS | {_R_PC32, _R_PLT32} | _THROUGH_GOT
+#: A jump to a library function through its table entry: ``jmp *entry(%rip)``, then padding.
+_JUMP = b"\xff\x25"
+_JUMP_SIZE = 8
 _GOT_SYMBOL = "_GLOBAL_OFFSET_TABLE_"
 _UNHANDLED_SYMBOL_TYPES = (6, 10)  # thread-local, and indirect functions
 
@@ -262,17 +273,25 @@ def _parse(object_code: bytes) -> tuple | None:
     relocations = _relocations(object_code, sections, loaded)
     if relocations is None or any(symbols_table[symbol][1] < 0 for _, _, symbol, _, _ in relocations):
         return None  # (code referring to a section that is not loaded)
+    library = {symbol for _, _, symbol, kind, _ in relocations if kind in (_R_PC32, _R_PLT32)
+               and symbols_table[symbol][1] == _SHN_UNDEF}
+    if any(kind == _R_PC32 for _, _, symbol, kind, _ in relocations if symbol in library):
+        return None  # a library's data by a 32-bit offset: out of range
+    jumps = sorted(library)  # (functions called: one jump each)
+    if jumps:
+        places, code_end, data_end, writable = _layout(sections, _JUMP_SIZE * len(jumps))
     # (writable sections are placed by the caller, after the offset table)
-    return sections, places, code_end, data_end, writable, symbols_table, relocations
+    return sections, places, code_end, data_end, writable, symbols_table, relocations, jumps
 
 
 def _pages(offset: int) -> int:
     return -(-offset // _PAGE) * _PAGE
 
 
-def _layout(sections: list[tuple]) -> tuple[dict[int, int], int, int, list[int]] | None:
-    """Offsets of the code (first) and, on a new page, of the read-only sections in the image;
-    the end of the code and of the read-only data; the writable sections (not placed yet). None
+def _layout(sections: list[tuple], jump_bytes: int = 0) -> tuple[dict[int, int], int, int, list[int]] | None:
+    """Offsets of the code (first; then ``jump_bytes`` for the jumps to library functions, from
+    :func:`_jumps_at` on) and, on a new page, of the read-only sections in the image; the end of
+    the code and jumps and of the read-only data; the writable sections (not placed yet). None
     for a section this loader does not map."""
     code, constants, writable = [], [], []
     for index, section in enumerate(sections):
@@ -289,7 +308,13 @@ def _layout(sections: list[tuple]) -> tuple[dict[int, int], int, int, list[int]]
             (code if flags & _SHF_EXECINSTR else constants).append(index)
     places: dict[int, int] = {}
     code_end = _place(sections, code, 0, places)
+    if jump_bytes:
+        code_end = _jumps_at(code_end) + jump_bytes
     return places, code_end, _place(sections, constants, _pages(code_end), places), writable
+
+
+def _jumps_at(code_end: int) -> int:
+    return -(-code_end // 16) * 16
 
 
 def _place(sections: list[tuple], indices: list[int], offset: int, places: dict[int, int]) -> int:
@@ -343,14 +368,27 @@ def _relocations(object_code: bytes, sections: list[tuple], loaded: set[int]) ->
             return None
         for offset, info, addend in _RELA.iter_unpack(object_code[section[4]:section[4] + section[5]]):
             kind = info & 0xFFFFFFFF
-            if kind not in _RELOCATIONS or offset + 8 > sections[section[7]][5] or \
+            width = 8 if kind in _WIDE_RELOCATIONS else 4
+            if kind not in _RELOCATIONS or offset + width > sections[section[7]][5] or \
                     sections[section[7]][1] == _SHT_NOBITS:
                 return None
             found.append((section[7], offset, info >> 32, kind, addend))
     return found
 
 
+class _OutOfRange(Exception):
+    """A relocation this loader cannot apply (ORC links such an object)."""
+
+
 def _linked(object_code: bytes) -> tuple | None:
+    """:func:`_link`, or None for an object with a relocation this loader cannot apply."""
+    try:
+        return _link(object_code)
+    except _OutOfRange:
+        return None
+
+
+def _link(object_code: bytes) -> tuple | None:
     """``object_code`` linked as if at address 0: ``(image, size, data_start, write_start, fixups,
     defined)``: the image's bytes (zero-filled sections left out: fresh pages are zeros), the size
     of its mapping, where its read-only pages and its writable ones start, ``(place, times the
@@ -362,8 +400,9 @@ def _linked(object_code: bytes) -> tuple | None:
         return None
     if parsed is None:
         return None
-    sections, places, code_end, data_end, writable, symbol_table, relocations = parsed
-    got_symbols = sorted({symbol for _, _, symbol, kind, _ in relocations if kind == _R_GOT64})
+    sections, places, code_end, data_end, writable, symbol_table, relocations, jumps = parsed
+    got_symbols = sorted({symbol for _, _, symbol, kind, _ in relocations if kind == _R_GOT64 or kind in _THROUGH_GOT}
+                         | set(jumps))
     got_offset = (data_end + 7) & ~7
     write_start = _pages(got_offset + 8 * len(got_symbols))
     size = max(_pages(_place(sections, writable, write_start, places)), _PAGE)
@@ -394,14 +433,32 @@ def _linked(object_code: bytes) -> tuple | None:
         if times_base or symbol:
             fixups.append((at, times_base, symbol))
 
+    def offset32(at: int, value: int) -> None:  # within the image: the same wherever it is mapped
+        if not -(1 << 31) <= value < 1 << 31:
+            raise _OutOfRange
+        _OFFSET32.pack_into(image, at, value)
+
     got_slots = {}
     for slot, symbol in enumerate(got_symbols):
         got_slots[symbol] = 8 * slot
         put(got_offset + 8 * slot, *terms[symbol])
+    jump_places = {}
+    for k, symbol in enumerate(jumps):
+        at = jump_places[symbol] = code_end - _JUMP_SIZE * (len(jumps) - k)
+        image[at:at + _JUMP_SIZE] = _JUMP + bytes(4) + b"\xcc" * (_JUMP_SIZE - len(_JUMP) - 4)
+        offset32(at + len(_JUMP), got_offset + got_slots[symbol] - (at + len(_JUMP) + 4))
     for section, offset, symbol, kind, addend in relocations:
         at = places[section] + offset  # the place P is the image's address + at
         constant, times_base, name = terms[symbol]
-        if kind == _R_GOTOFF64:  # S + A - GOT
+        if kind in (_R_PC32, _R_PLT32):  # S + A - P (S: the jump, for a library function)
+            if symbol in jump_places:
+                constant, times_base = jump_places[symbol], 1
+            if times_base != 1:
+                raise _OutOfRange  # an absolute symbol by an offset: not in kernels
+            offset32(at, constant + addend - at)
+        elif kind in _THROUGH_GOT:  # G + GOT + A - P
+            offset32(at, got_offset + got_slots[symbol] + addend - at)
+        elif kind == _R_GOTOFF64:  # S + A - GOT
             put(at, constant + addend - got_offset, times_base - 1, name)
         elif kind == _R_GOTPC64:  # GOT + A - P
             put(at, got_offset + addend - at, 0, "")

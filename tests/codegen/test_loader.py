@@ -3,6 +3,7 @@ into libm and libmvec resolve, its pages are protected and freed, and anything i
 goes to the JIT instead of being loaded wrongly."""
 import ctypes
 import gc
+import math
 import sys
 import weakref
 
@@ -246,13 +247,49 @@ def test_objects_it_does_not_handle_go_to_the_jit(damage):
         _patch_section(code, _rela_index(code), 1, 0x40000014)
     elif damage == "unknown relocation":
         section = _sections(bytes(code))[_rela_index(code)]
-        code[section[4] + 8] = 2  # the first relocation's kind: R_X86_64_PC32
+        code[section[4] + 8] = 23  # the first relocation's kind: R_X86_64_TPOFF32 (thread-local)
     elif damage == "alignment beyond a page":
         text = next(i for i, s in enumerate(_sections(bytes(code))) if s[2] & loader._SHF_EXECINSTR and s[5])
         _patch_section(code, text, 8, 2 * loader._PAGE)
     elif damage == "relocations for another symbol table":
         _patch_section(code, _rela_index(code), 6, 0)
     assert loader.load(bytes(code), ["f"]) is None
+
+
+_LIBRARY_DATA = """
+@environ = external global ptr
+declare double @pow(double, double)
+declare double @cos(double)
+define ptr @where_environ_points() {
+  %e = load ptr, ptr @environ
+  ret ptr %e
+}
+define double @g(double %x) {
+  %y = call double @pow(double %x, double 2.5)
+  %z = call double @cos(double %y)
+  %w = call double @pow(double %z, double 3.0)
+  ret double %w
+}
+"""
+
+
+def test_small_code_model_objects_link_without_the_jit_calls_and_data_through_the_table():
+    """Kernels are compiled for the small code model: 32-bit offsets within the image, library
+    functions called through jumps of the image's own, library data read through the table."""
+    code = _object(_LIBRARY_DATA)
+    kinds = {kind for _, _, _, kind, _ in loader._parse(code)[6]}
+    assert loader._R_PLT32 in kinds and kinds & loader._THROUGH_GOT and not kinds & loader._WIDE_RELOCATIONS
+    image = loader.load(code, ["g", "where_environ_points"])
+    assert image is not None
+    linked = jit.link_with_jit(code, ["g", "where_environ_points"])
+    g = ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_double)
+    for x in (0.5, 1.25, 3.0):
+        assert g(image["g"])(x) == g(linked["g"])(x) == math.pow(math.cos(math.pow(x, 2.5)), 3.0)  # libm's
+    environ = ctypes.c_void_p.in_dll(ctypes.CDLL(None), "environ").value
+    assert ctypes.CFUNCTYPE(ctypes.c_void_p)(image["where_environ_points"])() == environ
+    prelinked = loader.prelink(code)
+    again = loader.load(prelinked, ["g"])
+    assert g(again["g"])(1.25) == g(image["g"])(1.25)
 
 
 def test_kernels_calling_libmvec_load_and_give_the_jit_linked_kernels_bits():

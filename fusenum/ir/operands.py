@@ -15,6 +15,7 @@ from typing import Union
 
 import numpy as np
 
+from ..errors import ConstantOverflowError
 from .nodes import Node
 from .records import record
 
@@ -78,7 +79,21 @@ class Source:
         """The 0-d array a weak variable's ``value`` becomes for this slot."""
         if self.wrap:
             return np.asarray(value).astype(self.dtype)
+        if self.dtype == _BOOL and type(value) is int and not _C_LONG[0] <= value <= _C_LONG[1]:
+            # NumPy's loops take a Python int as a bool through a C long (``logical_and(a, 2**63)``
+            # raises), where np.asarray(value, bool) would just give True
+            raise ConstantOverflowError(f"Python int {_digits(value)} is out of bounds for a bool operand "
+                                        "(NumPy converts it through a C long, int64)")
         return np.asarray(value, dtype=self.dtype)
+
+
+_BOOL = np.dtype(bool)
+_C_LONG = (-(2**63), 2**63 - 1)
+
+
+def _digits(value: int) -> str:
+    """``str(value)``, or its size for an int too long to print (Python refuses over 4300 digits)."""
+    return str(value) if value.bit_length() <= 64 else f"<{value.bit_length()}-bit int>"
 
 
 # Boundaries between the value ranges of NumPy's integer dtypes; two ints in the

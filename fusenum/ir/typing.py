@@ -34,7 +34,7 @@ from . import byte_strings, nodes, numpy_behaviour, reductions
 from .byte_strings import is_bytes
 from .nodes import Node
 from .operands import (PY_SCALARS, SUPPORTED, NeedsValue, Operand, PyScalar, Source, WeakVar,  # noqa: F401
-                       int_fits, is_supported, scalar_key, weak_var)
+                       int_fits, is_supported, scalar_key, weak_var, _digits)
 from .ops import OPS, Op
 
 def check_dtype(dtype: np.dtype, what: str) -> np.dtype:
@@ -336,9 +336,6 @@ def _check_int_fold(fold, values) -> None:
                                     f"have about {bits} bits (more than {MAX_CONSTANT_BITS})")
 
 
-def _digits(value: int) -> str:
-    """``str(value)``, or its size for an int too long to print (Python refuses over 4300 digits)."""
-    return str(value) if value.bit_length() <= 64 else f"<{value.bit_length()}-bit int>"
 
 
 def _out_of_range_comparison(op: Op, operands, loop_dtypes):

@@ -31,6 +31,20 @@ def test_python_int_variables_are_weak_like_in_numpy():
     assert fusenum.evaluate("x + k").dtype == (x + k).dtype == np.int8
 
 
+@pytest.mark.parametrize("function", ["logical_and", "logical_or", "logical_xor"])
+@pytest.mark.parametrize("dtype", [np.bool_, np.float32, np.uint64, np.int8])
+@pytest.mark.parametrize("value", [2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 2**127, 300, -1])
+def test_a_python_int_in_a_logical_function_fits_a_c_long_as_in_numpy(function, dtype, value):
+    """The loops are bool, and NumPy takes the int as a bool through a C long: beyond int64 it
+    raises OverflowError (where converting it to bool would not), as a constant and bound to a name."""
+    x = np.array([1, 0, 3], dtype)
+    numpy_function = getattr(np, function)
+    assert_same_outcome(lambda: numpy_function(x, value), lambda: fusenum.evaluate(f"{function}(x, {value})", {"x": x}),
+                        message=False)
+    assert_same_outcome(lambda: numpy_function(x, value), lambda: fusenum.evaluate(f"{function}(x, k)", {"x": x, "k": value}),
+                        message=False)
+
+
 def test_out_of_range_python_int_raises_numpys_overflow_error():
     x = np.arange(5, dtype=np.int8)
     with pytest.raises(OverflowError, match="Python integer 300 out of bounds for int8"):

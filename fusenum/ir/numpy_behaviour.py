@@ -162,6 +162,17 @@ def clip_ignores_out_of_range_int_bounds() -> bool:
 
 
 @functools.lru_cache(maxsize=None)
+def bool_loops_refuse_ints_beyond_int64() -> bool:
+    """Whether a bool loop takes a Python int beyond int64 as an ``OverflowError``
+    (``np.logical_and(True, 2**63)``: NumPy 2.4, through a C long) rather than as True (2.0)."""
+    try:
+        np.logical_and(np.ones(1, bool), 2**63)
+    except OverflowError:
+        return True
+    return False
+
+
+@functools.lru_cache(maxsize=None)
 def where_wraps_out_of_range_ints() -> bool:
     """Whether ``np.where(c, int8_array, 300)`` wraps the Python int into the branch dtype
     (NumPy up to 2.4) rather than raising ``OverflowError`` (from 2.5)."""

@@ -16,6 +16,7 @@ from typing import Union
 import numpy as np
 
 from ..errors import ConstantOverflowError
+from . import numpy_behaviour
 from .nodes import Node
 from .records import record
 
@@ -79,9 +80,10 @@ class Source:
         """The 0-d array a weak variable's ``value`` becomes for this slot."""
         if self.wrap:
             return np.asarray(value).astype(self.dtype)
-        if self.dtype == _BOOL and type(value) is int and not _C_LONG[0] <= value <= _C_LONG[1]:
-            # NumPy's loops take a Python int as a bool through a C long (``logical_and(a, 2**63)``
-            # raises), where np.asarray(value, bool) would just give True
+        if (self.dtype == _BOOL and type(value) is int and not _C_LONG[0] <= value <= _C_LONG[1]
+                and numpy_behaviour.bool_loops_refuse_ints_beyond_int64()):
+            # The installed NumPy's loops take a Python int as a bool through a C long
+            # (``logical_and(a, 2**63)`` raises), where np.asarray(value, bool) would give True
             raise ConstantOverflowError(f"Python int {_digits(value)} is out of bounds for a bool operand "
                                         "(NumPy converts it through a C long, int64)")
         return np.asarray(value, dtype=self.dtype)

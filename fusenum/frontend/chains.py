@@ -23,6 +23,8 @@ import re
 import tokenize
 from typing import Callable, Iterator
 
+from .python_syntax import parse_expression
+
 #: Binding level of each binary operator (higher binds tighter); only these are cut at.
 LEVELS = {"|": 0, "^": 1, "&": 2, "<<": 3, ">>": 3, "+": 4, "-": 4, "*": 5, "/": 5, "//": 5, "%": 5, "@": 5}
 #: Operators of the cut level per block: few enough for ``ast`` deep in a call stack.
@@ -62,7 +64,7 @@ def blocks(text: str) -> Iterator[tuple[str | None, ast.expression]]:
 def _parse(piece: str, shift: int, lines: int) -> ast.expression:
     """``piece`` parsed, its first line's columns moved by ``shift`` and its lines by ``lines``."""
     try:
-        tree = ast.parse(piece, mode="eval")
+        tree = parse_expression(piece)
     except (SyntaxError, RecursionError, MemoryError):
         raise NotAChain from None
     for node in ast.walk(tree):

@@ -32,6 +32,7 @@ from typing import Callable
 import numpy as np
 
 from . import chains
+from .python_syntax import parse_expression
 from ..errors import ArgumentTypeError, ExpressionError, excerpt
 from ..ir.ops import BINARY_SYMBOLS, FUNCTIONS, UNARY_SYMBOLS, Op
 from ..ir.records import record
@@ -79,7 +80,7 @@ def parse(text: str) -> Parsed:
     stripped = text.strip()
     positions = _Positions(text, len(text) - len(text.lstrip()))
     try:
-        tree = ast.parse(stripped, mode="eval")
+        tree = parse_expression(stripped)
     except SyntaxError as exc:
         # Python's SyntaxError offsets count characters (1-based); 0 when the text ends too early.
         column = positions.of(exc.lineno, exc.offset - 1) if exc.offset else len(text.rstrip())

@@ -24,6 +24,7 @@ import os
 import re
 
 from ..errors import excerpt
+from ..frontend.python_syntax import parse_expression
 
 # A '.' starting a word that is not 'real', 'imag' or the fraction/exponent/imaginary tail of a number.
 _ATTRIBUTE = r"\.(?=\w)(?!(?:real|imag|\d*[eE]?[+-]?\d+j?|\d*j)\b)"
@@ -71,7 +72,7 @@ def parse(text: str) -> Parsed:
     """The template of ``text``; ``SyntaxError`` as Python's compiler gives it, ``TypeError`` or
     ``AttributeError`` for a construct numexpr's evaluation would reject."""
     try:
-        tree = ast.parse(text.strip(), "<expr>", mode="eval")
+        tree = parse_expression(text.strip(), "<expr>")
     except (RecursionError, MemoryError):
         raise _too_deep(text) from None
     called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}

@@ -1,0 +1,21 @@
+"""Python's parser (:func:`ast.parse`) for expression texts, one thread at a time.
+
+CPython keeps the recursion depth of ``ast.parse``'s conversion into Python objects in
+per-interpreter state (python/cpython#106905): two threads parsing at once can make one of them
+fail with ``SystemError: AST constructor recursion depth mismatch`` (a test evaluating new
+expressions on eight threads hit it). Parsing an expression takes microseconds, so fusenum's
+parses take turns; code outside fusenum that calls ``ast.parse`` meanwhile is not covered.
+"""
+from __future__ import annotations
+
+import ast
+import threading
+
+# Reentrant: a finalizer run by a collection during a parse may evaluate an expression itself.
+_lock = threading.RLock()
+
+
+def parse_expression(text: str, filename: str = "<unknown>") -> ast.Expression:
+    """``ast.parse(text, filename, mode="eval")``, with no other fusenum parse at the same time."""
+    with _lock:
+        return ast.parse(text, filename, mode="eval")

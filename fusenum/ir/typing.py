@@ -317,9 +317,9 @@ MAX_CONSTANT_BITS = 1 << 16
 def _check_int_fold(fold, values) -> None:
     """OverflowError instead of spending minutes and gigabytes on ``9**9**9**9`` or ``1 << 10**10``;
     for a negative shift count, Python's ValueError as an :class:`ExpressionError`."""
-    if fold not in (operator.pow, operator.lshift, operator.rshift) or not all(type(v) is int for v in values):
+    if fold not in (operator.pow, operator.lshift, operator.rshift) or not all(type(v) in (int, bool) for v in values):
         return
-    base, exponent = values
+    base, exponent = map(int, values)  # (Python's bools shift and power as its ints: True << -1 raises too)
     if fold is not operator.pow and exponent < 0:
         symbol = "<<" if fold is operator.lshift else ">>"
         raise ExpressionError(f"negative shift count: {_digits(base)} {symbol} {_digits(exponent)} (two Python ints "

@@ -222,8 +222,15 @@ def test_huge_integer_constant():
            "(more than 65536)", "10**10**10", {})
 
 
-@pytest.mark.parametrize("text, shown", [("0<<-1", "0 << -1"), ("(1 >> -2) + 3", "1 >> -2")])
+@pytest.mark.parametrize("text, shown", [("0<<-1", "0 << -1"), ("(1 >> -2) + 3", "1 >> -2"),
+                                         ("True << -1", "1 << -1")])  # (a bool is a Python int)
 def test_negative_shift_count_of_two_python_ints(text, shown):
     """Python refuses a negative shift count; fusenum says so as an ExpressionError (a ValueError)."""
     raises(fusenum.ExpressionError, f"negative shift count: {shown} (two Python ints shift as in Python, "
            "which refuses a negative count)", text, {})
+
+
+def test_negative_shift_count_of_a_bound_python_bool():
+    """A CI fuzz draw: ``x << -1`` with ``x = True`` raised Python's bare ValueError."""
+    raises(fusenum.ExpressionError, "negative shift count: 1 << -1 (two Python ints shift as in Python, "
+           "which refuses a negative count)", "(x<<-1)", {"x": True})

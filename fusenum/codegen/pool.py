@@ -18,8 +18,8 @@ next call, and it reads a call's fields only after it has taken a chunk of it.
 
 ``fusenum_pool_run(fn, operands, layout, bounds, chunks, helpers, wake_ok)``
 runs ``fn(bounds[k], bounds[k+1], operands, layout)`` for every chunk ``k``
-with up to ``helpers`` workers (started on first use) and returns the OR of the
-statuses. One call uses the pool at a time; a concurrent caller gets
+with up to ``helpers`` workers (started on first use, or beforehand by
+``fusenum_pool_start(helpers)``) and returns the OR of the statuses. One call uses the pool at a time; a concurrent caller gets
 ``POOL_BUSY`` and runs alone. If a needed worker is asleep and ``wake_ok`` is 0
 (a call too small to pay for a wake-up), the caller nudges the sleepers awake
 for the next call and runs this one alone.
@@ -84,6 +84,7 @@ class _Module:
         self._build_take_chunks()
         self._build_worker()
         self._build_run()
+        self._build_start()
         self._build_fork_helpers()
 
     def _global(self, name, typ, align):
@@ -278,6 +279,23 @@ class _Module:
             b.store(b.trunc(b.add(k, _i64(1)), I32), workers)
 
         counted_loop(b, b.zext(b.load(workers, typ=I32), I64), helpers, start, name="grow")
+
+    def _build_start(self):
+        """start(helpers): start workers until there are ``helpers`` of them, ahead of a call, so that
+        the call does not wait for new threads to be scheduled; nothing if a call holds the pool.
+        worker_count(): how many workers there are."""
+        fn = ir.Function(self.module, ir.FunctionType(ir.VoidType(), [I32]), "fusenum_pool_start")
+        b = ir.IRBuilder(fn.append_basic_block("entry"))
+        lock = self.address(b, self.lock_variable)
+        taken = b.extract_value(b.cmpxchg(lock, _i32(0), _i32(1), "acquire", "monotonic"), 1)
+        with b.if_then(taken):
+            self._grow(b, b.zext(fn.args[0], I64))
+            _store_atomic(b, _i32(0), lock, "release")
+        b.ret_void()
+
+        count = ir.Function(self.module, ir.FunctionType(I32, []), "fusenum_pool_worker_count")
+        b = ir.IRBuilder(count.append_basic_block("entry"))
+        b.ret(b.load_atomic(self.address(b, self.workers_variable), "monotonic", 4, typ=I32))
 
     def _build_fork_helpers(self):
         void = ir.FunctionType(ir.VoidType(), [])

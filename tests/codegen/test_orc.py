@@ -190,3 +190,10 @@ def test_an_unverified_llvmlite_compiles_stores_and_loads_through_llvmlite_bindi
                           timeout=600)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "1", "Binding"]
+
+
+def test_the_version_line_is_the_first_well_formed_one():
+    lines = ["# version_version = '0.1'\n", "version_version = 'not a version'\n", "version_version = '0.50.1+x'\n",
+             "version_version = '9'\n"]
+    assert orc._version_in(lines) == "0.50.1+x"
+    assert orc._version_in(["version_version = ''\n", "version_version = '1.0'\r\n"]) is None

@@ -243,6 +243,40 @@ def test_a_native_pool_in_the_disk_cache_is_made_at_once_by_the_call_that_needs_
         fusenum.set_disk_cache(*previous)
 
 
+_EARLY_WORKERS_CHILD = """
+import sys
+import numpy as np
+import fusenum
+from fusenum.runtime import threads as parallel
+fusenum.set_disk_cache(True, sys.argv[1])
+fusenum.set_tiering("never")
+fusenum.set_num_threads(3)
+assert parallel.wait_for_native_pool()
+pool = parallel._native_pool
+at_run = []
+run = pool.run
+pool.run = lambda *args: at_run.append(pool.worker_count()) or run(*args)
+a = np.arange(2_000_000.0)
+before = pool.worker_count()
+assert np.array_equal(fusenum.evaluate("a * 5 - 1"), a * 5 - 1)
+after_first = pool.worker_count()
+fusenum.set_num_threads(4)
+assert np.array_equal(fusenum.evaluate("a * 7 - 1"), a * 7 - 1)
+print(before, at_run[0], after_first, at_run[-1], pool.worker_count())
+"""
+
+
+@pytest.mark.skipif(not parallel.pool_abi.supported(), reason="needs the native pool")
+def test_a_big_first_call_starts_the_workers_before_its_kernel_runs(tmp_path):
+    """The workers start while the call finds its kernel, not inside its run (where the run went at one
+    thread's speed until the new threads were scheduled); a larger thread count starts the others."""
+    done = subprocess.run([sys.executable, "-c", _EARLY_WORKERS_CHILD, str(tmp_path)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    # workers: before the first call, at its run, after it, at the second call's run, in the end
+    assert list(map(int, done.stdout.split())) == [0, 2, 2, 3, 3]
+
+
 def test_the_native_pool_is_made_in_the_background_and_python_threads_serve_meanwhile(monkeypatch):
     """A big call never waits for the native pool: it runs on Python threads while the background
     thread makes the pool; a pool that cannot be made leaves Python threads serving, with one warning."""

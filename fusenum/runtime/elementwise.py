@@ -104,8 +104,9 @@ def interpret_common(plan: Plan, values: list) -> np.ndarray:
     """The common call (arrays C-contiguous with one shape, no ``out``) served by the interpreter:
     a new result, as the checked kernel's."""
     result = np.empty(values[plan.first_array].shape, plan.dtype)
+    operands = list(plan.take(values))  # (even for an empty result: a Python int out of range raises)
     if result.size:
-        run_interpreted(plan, list(plan.take(values)), result, scalars=plan.scalar_operands)
+        run_interpreted(plan, operands, result, scalars=plan.scalar_operands)
     return result
 
 

@@ -289,6 +289,13 @@ def needs_kernels(root: Node) -> bool:
     return found
 
 
+def is_one_numpy_operation(root: Node) -> bool:
+    """Whether ``root`` is a single operation that NumPy computes, on operands perhaps cast by
+    NumPy (``a * 3`` of a float ``a`` casts the Python int): interpreting it is NumPy's loop."""
+    operations = sum(1 for node in nodes.walk(root) if node.args and node.op != "cast")
+    return operations == 1 and not needs_kernels(root)
+
+
 def kernel_specs(root: Node, uniform_slots: frozenset = frozenset()) -> list[KernelSpec]:
     """The one-node kernels that interpreting ``root`` (the operands in ``uniform_slots``
     single-valued) uses, in the order its steps run."""

@@ -255,13 +255,14 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-def _native() -> _NativePool | None:
+def _native(make: bool = True) -> _NativePool | None:
     """The native pool, or None: Python threads serve where it is unsupported or turned off, and
     while it is being made. The first call that could use it loads it from the disk cache if that
     needs no LLVM (~0.3 ms; Python threads serving meanwhile would contend for the GIL with the
     background thread); else it is made on the background thread (:mod:`.background`; compiled,
     ~40 ms: a big call waiting for it ran that long on one thread, and the compile held the GIL
-    against an interpreted call meanwhile)."""
+    against an interpreted call meanwhile) -- unless ``make`` is False: then only a load is tried,
+    and the next call that runs a kernel on threads has it made."""
     global _native_pool
     if _native_pool is not None and USE_NATIVE_POOL:
         return _native_pool
@@ -279,8 +280,10 @@ def _native() -> _NativePool | None:
         with _native_lock:
             if loaded is not None and _native_pool is None:
                 _native_pool = loaded
-            elif loaded is None:
+            elif loaded is None and make:
                 background.submit(_make_native_pool)
+            elif loaded is None:
+                _native_state["requested"] = False
     return _native_pool
 
 
@@ -334,7 +337,9 @@ def start_workers() -> None:
         return
     from . import host_record
     host_record.recall()  # (what the kernel's disk load does first: the pool's load needs it too)
-    native = _native()
+    # Not made here if it is not on disk: the call may be interpreted (tier 0), and making the
+    # pool (LLVM's load and a compile) would compete with it on a new machine.
+    native = _native(make=False)
     if native is not None:
         native.start(min(_threads, pool_abi.MAX_WORKERS + 1) - 1)
         _workers_started = True

@@ -5,14 +5,19 @@ would have to be compiled runs at once in the interpreter (tier 0, :mod:`.interp
 bits) and queues the compile on a background compiler; a later call finds the kernel in memory.
 
 The rule for starting a compile: on the **second** interpreted call that needs the kernel, or at
-once for a call of :data:`START_NOW_ELEMENTS` or more. The compile runs on another thread, so the
-caller never waits for it, and the sooner the kernel arrives the fewer calls pay the interpreter's
-per-block overhead; but a one-off small call gains nothing from it and paid for it: starting the
-thread (0.1-0.9 ms on the development machine) and the code generator's import competing for the
-GIL made a new process's first call at N = 100 take 1.7-3.5 ms instead of 0.9-1.3 (numexpr:
-1.0-1.3), and a compile a short process starts is lost at its exit anyway. One call later changes
-nothing for a loop (``benchmarks/first_call.py --loop``). The thread sleeps
-:data:`START_DELAY` when it starts, so that the call that started it finishes first.
+once for a call of :data:`START_NOW_ELEMENTS` or more -- unless its expression is one operation
+that NumPy computes (pandas' ``df * 3``, ``df1 + df2``), whose compile waits for its second call
+at any size: tier 0 is NumPy's own loop there, and a compile started at once competed with that
+first call and the next for the GIL and the cores (pandas' ``df1 + df2 * 3`` over 1,000,000 rows,
+a new process, an empty disk cache: the first call took 30-60 ms, then 20-27 ms; numexpr 20-22).
+The compile runs on another thread, so the caller never waits for it, and the sooner the kernel
+arrives the fewer calls pay the interpreter's per-block overhead; but a one-off small call gains
+nothing from it and paid for it: starting the thread (0.1-0.9 ms on the development machine) and
+the code generator's import competing for the GIL made a new process's first call at N = 100 take
+1.7-3.5 ms instead of 0.9-1.3 (numexpr: 1.0-1.3), and a compile a short process starts is lost at
+its exit anyway. One call later changes nothing for a loop (``benchmarks/first_call.py --loop``).
+The thread sleeps :data:`START_DELAY` when it starts, so that the call that started it finishes
+first.
 
 Which calls are interpreted at all (:func:`waits_for_kernel`): those with fewer than
 :data:`COMPILE_NOW_ELEMENTS` elements whose every node NumPy computes, or whose one-node kernels
@@ -25,7 +30,10 @@ interpreted). The others wait for their kernel (a disk load, or a quick compile,
 * a big call: tier 0's threads would share the GIL with the background compiler, which holds it
   between their blocks while it loads LLVM and the code generator (one ``2*a+3*b-c`` first call
   at 1,000,000 elements, measured when tier 0 ran on one thread: 84 ms interpreted, 27 ms loading
-  its kernel from the disk cache);
+  its kernel from the disk cache) -- unless its expression is one operation NumPy computes, as
+  above: interpreting it costs about what a compile does (first calls with LLVM up, ``a * 3`` and
+  ``a + b`` at 1M, 4M and 10M elements: 6-22 ms interpreted, 13-28 ms compiling and running; two
+  operations and more came out even or in the compile's favour);
 * an expression whose interpretation needs a one-node kernel that is neither in memory nor on
   disk (a transcendental function used for the first time, say): compiling it would need LLVM on
   the calling thread and cost about as much as the fused kernel. Such a call also queues the
@@ -135,13 +143,13 @@ class _Compiler:
         self.failed: set[tuple] = set()
         self.started = False  # whether the thread runs
 
-    def submit(self, key: tuple, size: int) -> None:
+    def submit(self, key: tuple, size: int, one_numpy_operation: bool = False) -> None:
         """Queue the compile of ``key`` for a call of ``size`` elements (see the module's docstring
-        for when)."""
+        for when; ``one_numpy_operation``: the kernel's expression is one)."""
         with self.lock:
             if key in self.queued:
                 return
-            if size < START_NOW_ELEMENTS and key not in self.called_once:
+            if (size < START_NOW_ELEMENTS or one_numpy_operation) and key not in self.called_once:
                 self.called_once[key] = None
                 if len(self.called_once) > MAX_QUEUED * 16:  # forget the oldest
                     del self.called_once[next(iter(self.called_once))]
@@ -271,7 +279,7 @@ def obtain(spec: KernelSpec, size: int = 0, extra: tuple[KernelSpec, ...] = ()) 
     if found is None:
         if waits_for_kernel(spec, size, extra):  # (asked only now: it walks the IR)
             return kernels.kernel(spec)
-        _compiler.submit(key, size)
+        _compiler.submit(key, size, interpreter.is_one_numpy_operation(spec.root))
     return found
 
 
@@ -291,7 +299,7 @@ def waits_for_kernel(spec: KernelSpec, size: int, extra: tuple[KernelSpec, ...] 
     if not (llvm_ready() or disk_cache.holds_entries()):
         return False
     if size >= COMPILE_NOW_ELEMENTS:
-        return True
+        return bool(extra) or not interpreter.is_one_numpy_operation(spec.root)
     uniform = frozenset(k for k, access in enumerate(spec.accesses[:-1]) if access.stride == "u")
     missing = interpreter.missing_kernels(spec.root, uniform) + [s for s in extra if not kernels.at_hand(s)]
     for one_node in missing:

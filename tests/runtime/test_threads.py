@@ -277,6 +277,29 @@ def test_a_big_first_call_starts_the_workers_before_its_kernel_runs(tmp_path):
     assert list(map(int, done.stdout.split())) == [0, 2, 2, 3, 3]
 
 
+_FIRST_CALL_ON_A_NEW_MACHINE = """
+import sys
+import numpy as np
+import fusenum
+from fusenum.runtime import kernels, threads as parallel
+fusenum.set_disk_cache(True, sys.argv[1])
+fusenum.set_num_threads(2)
+a = np.arange(2_000_000.0)
+assert np.array_equal(fusenum.evaluate("a * 5 - 1"), a * 5 - 1)
+print(kernels.stats.tier0_calls, parallel._native_state["requested"], parallel._native_pool is None)
+"""
+
+
+@pytest.mark.skipif(not parallel.pool_abi.supported(), reason="needs the native pool")
+def test_an_interpreted_first_call_does_not_have_the_pool_made(tmp_path):
+    """Starting the workers early only loads a pool that is on disk: making one (LLVM's load and a
+    compile) would compete with the interpreted call on a machine whose disk cache is empty."""
+    done = subprocess.run([sys.executable, "-c", _FIRST_CALL_ON_A_NEW_MACHINE, str(tmp_path)], capture_output=True,
+                          text=True, timeout=300, env=dict(os.environ, FUSENUM_TIERING="auto"))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1", "False", "True"]
+
+
 def test_the_native_pool_is_made_in_the_background_and_python_threads_serve_meanwhile(monkeypatch):
     """A big call never waits for the native pool: it runs on Python threads while the background
     thread makes the pool; a pool that cannot be made leaves Python threads serving, with one warning."""

@@ -22,10 +22,11 @@ import fusenum
 from fusenum.codegen import jit
 from fusenum.codegen.target import native
 from fusenum.ir.ops import FUNCTIONS
-from fusenum.runtime import background, kernels, tiering
+from fusenum.runtime import background, interpreter, kernels, tiering
 
 from ..strategies import (DTYPES, LITERALS, PY_OPERATORS, UNARY_OPERATORS, Tree, array_operands,
                           scalar_operands, shapes)
+from .test_prebuilt import _root
 
 
 def all_trees(names: list[str], max_leaves: int = 6):
@@ -160,10 +161,14 @@ def test_interpreter_writes_out_like_the_kernel(simd, case, out_dtype, swapped, 
     check_out_in_both_tiers(case, out_dtype, swapped, order)
 
 
-@pytest.mark.parametrize("size, queued_by", [(1001, 2), (tiering.START_NOW_ELEMENTS, 1)])
-def test_auto_interprets_until_the_background_compile_is_done(size, queued_by):
-    """A small call queues its kernel's compile on the kernel's second call, a bigger one at once;
-    calls are interpreted until the kernel is there."""
+@pytest.mark.parametrize("text, size, queued_by", [("a * 1.75 - 0.5", 1001, 2),
+                                                   ("a * 1.75 - 0.5", tiering.START_NOW_ELEMENTS, 1),
+                                                   ("a * 1.75", tiering.START_NOW_ELEMENTS, 2),
+                                                   ("a * 2", tiering.COMPILE_NOW_ELEMENTS, 2)])
+def test_auto_interprets_until_the_background_compile_is_done(text, size, queued_by):
+    """A small call queues its kernel's compile on the kernel's second call, a bigger one at once,
+    one of a single operation NumPy computes on its second call too; calls are interpreted until
+    the kernel is there."""
     a = np.linspace(-3, 3, size)
     previous = fusenum.set_tiering("auto")
     try:
@@ -172,17 +177,35 @@ def test_auto_interprets_until_the_background_compile_is_done(size, queued_by):
         results = []
         for call in range(1, queued_by + 1):
             assert tiering.compiles_pending() == 0
-            results.append(fusenum.evaluate("a * 1.75 - 0.5"))
+            results.append(fusenum.evaluate(text))
             assert fusenum.cache_info().tier0_calls == call
         assert tiering.compiles_pending() == 1
         tiering.wait_for_compiles()
         assert tiering.compiles_pending() == 0
-        results.append(fusenum.evaluate("a * 1.75 - 0.5"))
+        results.append(fusenum.evaluate(text))
         assert fusenum.cache_info().tier0_calls == queued_by  # served by the kernel compiled meanwhile
         for result in results[1:]:
             assert_bits(results[0], result)
     finally:
         fusenum.set_disk_cache(enabled=True)
+        fusenum.set_tiering(previous)
+
+
+@pytest.mark.parametrize("policy", tiering.POLICIES)
+@pytest.mark.parametrize("shape", [(1, 0), (0,), (3,)], ids=str)
+def test_a_python_int_out_of_range_raises_in_every_tier_even_for_an_empty_result(policy, shape):
+    """NumPy raises for ``add(-1, b)`` of a uint8 ``b`` whatever its size; the interpreter converted
+    the int only for a non-empty result (found by a random draw: ``b`` of shape (1, 0))."""
+    a, b = -1, np.zeros(shape, np.uint8)
+    with pytest.raises(OverflowError, match="Python integer -1 out of bounds for uint8"):
+        np.add(a, b)
+    previous = fusenum.set_tiering(policy)
+    try:
+        fusenum.clear_cache()
+        for _ in range(2):
+            with pytest.raises(OverflowError, match="Python integer -1 out of bounds for uint8"):
+                fusenum.evaluate("add(a, b)")
+    finally:
         fusenum.set_tiering(previous)
 
 
@@ -229,6 +252,8 @@ def _priority(thread: int) -> int | None:
 @pytest.mark.parametrize("text, size, interpreted", [
     ("a * 1.25 - b", 1000, True),                            # NumPy serves every node
     ("a * 1.25 - b", tiering.COMPILE_NOW_ELEMENTS, False),   # big: waits for its kernel
+    ("a * 1.25", tiering.COMPILE_NOW_ELEMENTS, True),        # big, but one operation NumPy computes
+    ("b - 3", tiering.COMPILE_NOW_ELEMENTS, True),           # (the int cast to float64 is NumPy's too)
     ("sin(a) * 1.25 - b", 1000, False),                      # needs a one-node kernel not at hand
     ("fmax(a, b) + 1.0", 1000, False),                       # a row NumPy's loop answers otherwise
 ])
@@ -377,6 +402,15 @@ def test_a_new_process_waits_for_big_kernels_only_when_the_disk_cache_holds_some
     warm = _python(_FIRST_BIG_CALLS, FUSENUM_TIERING="auto", FUSENUM_CACHE_DIR=str(tmp_path))
     assert warm.returncode == 0, warm.stderr
     assert warm.stdout.split() == ["0", "2"]  # both kernels loaded from disk, nothing interpreted
+
+
+@pytest.mark.parametrize("text, dtypes, one", [
+    ("a * b", ("float64", "float64"), True), ("a + b", ("int32", "float64"), True),  # (a cast is NumPy's)
+    ("a * 3", ("float32",), True), ("a * b + 1.0", ("float64", "float64"), False),
+    ("sin(a)", ("float64",), False), ("fmax(a, b)", ("float64", "float64"), False), ("-a", ("int64",), True),
+])
+def test_which_expressions_are_one_numpy_operation(text, dtypes, one):
+    assert interpreter.is_one_numpy_operation(_root(text, dtypes)) is one
 
 
 def test_kernels_calls_asked_for_are_compiled_before_one_node_kernels_queued_ahead():

@@ -33,11 +33,11 @@ COMPILED = "compiled kernel"
 COMPILED_FIRST = "compiled kernel, compiled first (tiering policy 'never')"
 INTERPRETED = "interpreter (tier 0; tiering policy 'always')"
 INTERPRETED_MEANWHILE = ("interpreter (tier 0) unless the disk cache holds the kernel or the call "
-                         f"waits for it ({tiering.COMPILE_NOW_ELEMENTS:,} elements or more, or a one-node "
-                         "kernel the interpreter needs is neither in memory nor on disk); "
-                         "the kernel compiles in the background for later calls "
+                         f"waits for it ({tiering.COMPILE_NOW_ELEMENTS:,} elements or more, but for one "
+                         "operation NumPy computes, or a one-node kernel the interpreter needs is neither "
+                         "in memory nor on disk); the kernel compiles in the background for later calls "
                          f"(asked by its second call, or by a first one of {tiering.START_NOW_ELEMENTS:,} "
-                         "elements or more)")
+                         "elements or more of more than one such operation)")
 
 
 @dataclass

@@ -19,10 +19,11 @@ next call, and it reads a call's fields only after it has taken a chunk of it.
 ``fusenum_pool_run(fn, operands, layout, bounds, chunks, helpers, wake_ok)``
 runs ``fn(bounds[k], bounds[k+1], operands, layout)`` for every chunk ``k``
 with up to ``helpers`` workers (started on first use, or beforehand by
-``fusenum_pool_start(helpers)``) and returns the OR of the statuses. One call uses the pool at a time; a concurrent caller gets
-``POOL_BUSY`` and runs alone. If a needed worker is asleep and ``wake_ok`` is 0
-(a call too small to pay for a wake-up), the caller nudges the sleepers awake
-for the next call and runs this one alone.
+``fusenum_pool_start(helpers)``) and returns the OR of the statuses. One call
+uses the pool at a time; a concurrent caller gets ``POOL_BUSY`` and runs
+alone. If a needed worker is asleep and ``wake_ok`` is 0 (a call too small to
+pay for a wake-up), the caller nudges the sleepers awake for the next call and
+runs this one alone.
 
 Linux x86-64 only (futex syscall number, ``pause``); elsewhere
 :mod:`fusenum.runtime.threads` uses Python threads.

@@ -279,7 +279,8 @@ def obtain(spec: KernelSpec, size: int = 0, extra: tuple[KernelSpec, ...] = ()) 
     if found is None:
         if waits_for_kernel(spec, size, extra):  # (asked only now: it walks the IR)
             return kernels.kernel(spec)
-        _compiler.submit(key, size, interpreter.is_one_numpy_operation(spec.root))
+        one_operation = size >= START_NOW_ELEMENTS and interpreter.is_one_numpy_operation(spec.root)
+        _compiler.submit(key, size, one_operation)
     return found
 
 

@@ -31,9 +31,9 @@ interpreted). The others wait for their kernel (a disk load, or a quick compile,
   between their blocks while it loads LLVM and the code generator (one ``2*a+3*b-c`` first call
   at 1,000,000 elements, measured when tier 0 ran on one thread: 84 ms interpreted, 27 ms loading
   its kernel from the disk cache) -- unless its expression is one operation NumPy computes, as
-  above: interpreting it costs about what a compile does (first calls with LLVM up, ``a * 3`` and
-  ``a + b`` at 1M, 4M and 10M elements: 6-22 ms interpreted, 13-28 ms compiling and running; two
-  operations and more came out even or in the compile's favour);
+  above: interpreting it costs less than a compile does (first calls of ``a + b`` at 1M, 4M and
+  10M elements, LLVM up: 6-22 ms interpreted, 13-28 ms compiling and running; ``2*a + 3*b - c``
+  and ``a*b + c*a - b/c`` came out even or in the compile's favour);
 * an expression whose interpretation needs a one-node kernel that is neither in memory nor on
   disk (a transcendental function used for the first time, say): compiling it would need LLVM on
   the calling thread and cost about as much as the fused kernel. Such a call also queues the

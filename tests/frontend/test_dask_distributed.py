@@ -25,6 +25,12 @@ CHUNK = 250_000
 @pytest.fixture(scope="module")
 def client():
     saved = os.environ.pop("FUSENUM_NUM_THREADS", None)  # the workers read OMP_NUM_THREADS then
+    # distributed's scheduler registers a garbage-collection callback from its event-loop thread,
+    # which can land inside a collection the main thread is running: the callback then sees the
+    # collection's end without its start and fails an assertion (distributed 2026.8 on Python 3.13,
+    # once in CI). Registered here first, on this thread, the scheduler's call only counts a user.
+    from distributed.gc import disable_gc_diagnosis, enable_gc_diagnosis
+    enable_gc_diagnosis()
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                        dashboard_address=":0")
     client = distributed.Client(cluster)
@@ -33,6 +39,7 @@ def client():
     finally:
         client.close()
         cluster.close()
+        disable_gc_diagnosis()
         if saved is not None:
             os.environ["FUSENUM_NUM_THREADS"] = saved
 

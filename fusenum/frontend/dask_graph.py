@@ -142,7 +142,7 @@ class Combine:
                     ReduceAttr(self.reduction, tuple(axis), True, partial=not self.final))
         total = run_root(root, [partials])
         if self.count is not None:
-            total = np.true_divide(total, self.count, out=total, casting="unsafe")
+            total = np.true_divide(total, np.intp(self.count), out=total, casting="unsafe")  # (as staging's mean)
         if not keepdims:
             total = total.reshape([n for ax, n in enumerate(total.shape) if ax not in axis])
         return total

@@ -11,7 +11,12 @@ gives the result dtype where the two differ (``mean`` of float16).
 Typing asks NumPy: the result dtype of ``np.sum(x, dtype=...)`` is what NumPy
 returns for a one-element array of ``x``'s dtype; the argument is cast to the
 accumulator dtype first (int32 is summed in int64, ``mean`` of ints in
-float64, float16 in float32), as NumPy's reduction loops do.
+float64), as NumPy's reduction loops do. NumPy's float16 loops take float16 values
+and add them in float32: a wider argument is rounded to float16 first
+(``sum(x, dtype='float16')`` of a float64 ``x`` over 65504 is ``inf``), then
+accumulated in float32. ``mean(x, dtype='float16')`` is NumPy's float16 sum
+divided by the count in float64 and rounded to float16, as NumPy's ``mean``
+divides it; without ``dtype=``, a float16 ``mean`` sums in float32.
 
 ``combine`` is the op-table operation that merges two partial results (the
 table's rows already mean ``or``/``and`` for bool accumulators, as NumPy's
@@ -127,7 +132,9 @@ class ReduceAttr:
 
 @lru_cache(maxsize=None)
 def dtypes(reduction: str, dtype: np.dtype, requested: np.dtype | None = None) -> tuple[np.dtype, np.dtype]:
-    """``(accumulator dtype, result dtype)`` of reducing ``dtype`` (``requested`` is ``dtype=``).
+    """``(loop dtype, result dtype)`` of reducing ``dtype`` (``requested`` is ``dtype=``): the
+    loop dtype is NumPy's, whose values are added (float16's are added in float32, which
+    :meth:`fusenum.ir.typing.Builder.reduce` arranges).
 
     Raises NumPy's own error if NumPy refuses the combination. The result is
     asked for with ``keepdims=True``: NumPy then returns an array, whose dtype is
@@ -151,8 +158,6 @@ def dtypes(reduction: str, dtype: np.dtype, requested: np.dtype | None = None) -
             accumulator = dtype
     else:
         accumulator = result
-    if accumulator == np.float16:  # NumPy's float16 loops compute in float32
-        accumulator = np.dtype(np.float32)
     return accumulator, result
 
 

@@ -238,6 +238,10 @@ class Builder:
         check_dtype(result, what)
         if row.plain is not None:
             return self._without_nans(row, operand, axis, keepdims, requested)
+        if accumulator == np.float16:
+            if row.name == "mean":  # NumPy's float16 sum, divided as NumPy's mean divides it
+                return self._mean_of_half_sum(operand, axis, keepdims)
+            operand, accumulator = nodes.cast(operand, accumulator), np.dtype(np.float32)
         check_dtype(accumulator, what)
         attr = reductions.ReduceAttr(row.name, axis, bool(keepdims))
         node = Node("reduce", (nodes.cast(operand, accumulator),), accumulator, attr)
@@ -255,6 +259,14 @@ class Builder:
             return self.reduce(row.plain, replaced, axis, keepdims, requested)
         total = self.reduce("sum", replaced, axis, keepdims, requested)
         count = self.reduce("count", self.apply("logical_not", nan), axis, keepdims)
+        return nodes.cast(self.apply("true_divide", total, count), total.dtype)
+
+    def _mean_of_half_sum(self, operand: Node, axis, keepdims: bool) -> Node:
+        """``mean(operand, dtype='float16')`` as NumPy computes it: the float16 sum divided by the
+        number of elements (an intp: in float64), rounded to float16."""
+        total = self.reduce("sum", operand, axis, keepdims, np.dtype(np.float16))
+        everything = self.apply("logical_not", self.zero_like(nodes.cast(operand, np.dtype(bool))))
+        count = self.reduce("count", everything, axis, keepdims)
         return nodes.cast(self.apply("true_divide", total, count), total.dtype)
 
     def strong(self, value: PyScalar | np.generic) -> Node:

@@ -27,8 +27,8 @@ One reduction pass:
    each reduced into its own row of a partials array, and the partials are
    combined in piece order. So a result is the same whatever the thread count
    and however the threads were scheduled.
-4. ``mean`` divides the sum by the count as NumPy does (``true_divide`` in the
-   accumulator dtype); a reduction without identity (``min``, ``max``) of no
+4. ``mean`` divides the sum by the count as NumPy does (``true_divide`` by an
+   intp); a reduction without identity (``min``, ``max``) of no
    elements raises NumPy's ValueError; a row with a ``warning`` (``nanmax`` of
    an all-NaN slice) gives NumPy's RuntimeWarning.
 
@@ -322,12 +322,15 @@ class _Call:
         if kernel is not None:
             self._reduce(kernel, arrays, self.layout, accumulator)
         if step.attr.reduction == "mean":
+            # An intp count, as NumPy's mean divides: float32 and complex64 totals divide in float64
+            # and complex128 (a Python int would divide in float32, rounding a big count first).
+            count = np.intp(self.count)
             if self.count:
-                np.true_divide(accumulator, self.count, out=accumulator, casting="unsafe")
+                np.true_divide(accumulator, count, out=accumulator, casting="unsafe")
             else:
                 errors.warn("Mean of empty slice.")
                 with np.errstate(all="ignore"):
-                    np.true_divide(accumulator, self.count, out=accumulator, casting="unsafe")
+                    np.true_divide(accumulator, count, out=accumulator, casting="unsafe")
         if step.row.warning is not None and not step.attr.partial and step.row.warning.check(accumulator):
             errors.warn(step.row.warning.message)
         return accumulator if self.shape == self.kept_shape else accumulator.reshape(self.shape)

@@ -42,6 +42,15 @@ def assert_reduced_like_numpy(reduction: str, expected, got, argument, axis) -> 
             unbounded = ~np.isfinite(expected)
             assert np.array_equal(unbounded, ~np.isfinite(got)), (got, expected)
             got, expected = np.where(unbounded, 0, got), np.where(unbounded, 0, expected)
+        else:
+            # A real product whose partial products overflow in some order of its factors, and that
+            # has a zero, is 0, inf or NaN (0 * inf) depending on the order: only there may they differ.
+            with np.errstate(all="ignore"):
+                keepdims = expected.shape != np.prod(argument, axis=axis).shape
+                logs = np.sum(np.where(argument > 1, np.log(argument), 0), axis=axis, keepdims=keepdims)
+            may_overflow = np.broadcast_to(logs > np.log(np.finfo(expected.dtype).max), expected.shape)
+            order_dependent = may_overflow & (np.isnan(got) != np.isnan(expected))
+            got, expected = np.where(order_dependent, 0, got), np.where(order_dependent, 0, expected)
         np.testing.assert_allclose(got, expected, rtol=4 * count * eps, atol=tiny, equal_nan=True)
         return
     with np.errstate(all="ignore"):
@@ -101,7 +110,7 @@ def reduction_cases(draw):
     keepdims = draw(st.booleans())
     requested = None
     if REDUCTIONS[reduction].takes_dtype and draw(st.booleans()):
-        requested = np.dtype(draw(st.sampled_from([np.float64, np.float32, np.int64])))
+        requested = np.dtype(draw(st.sampled_from([np.float64, np.float32, np.float16, np.int64])))
     return reduction, array, axis, keepdims, requested
 
 
@@ -125,12 +134,31 @@ def test_reductions_match_numpy(simd, case, scaled):
                 fusenum.evaluate(f"{reduction}({argument}{_keywords(axis, keepdims, requested)})")
             return
         got = fusenum.evaluate(f"{reduction}({argument}{_keywords(axis, keepdims, requested)})")
-        if expected.dtype == np.float16 and reduction in ("sum", "prod", "nansum", "nanprod"):
-            # fusenum accumulates float16 in float32 along every axis; NumPy does so only along its inner
-            # loop and rounds each step elsewhere, where a partial sum or product can overflow to inf.
-            # (mean already sums in float32 in NumPy; nanmean rounds its total to float16 in both.)
-            expected = getattr(np, reduction)(value.astype(np.float32), **kwargs).astype(np.float16)
+        if expected.dtype == np.float16 and (reduction != "mean" or requested == np.float16):
+            expected = _float16_reduction(reduction, value, kwargs)
     assert_reduced_like_numpy(reduction, expected, got, value, axis)
+
+
+def _float16_reduction(reduction: str, value: np.ndarray, kwargs: dict) -> np.ndarray:
+    """NumPy's float16 ``reduction`` as fusenum computes it. NumPy's float16 loops round each value to
+    float16 and accumulate in float32; fusenum does so along every axis, NumPy only along its inner loop
+    (it rounds each step elsewhere, where a partial sum or product can overflow to inf). ``mean`` with
+    ``dtype='float16'`` and ``nanmean`` divide that total, rounded to float16, by an intp count.
+    (``mean`` of float16 without ``dtype=`` sums in float32 in NumPy too.)"""
+    if reduction in ("min", "max", "nanmin", "nanmax"):
+        return getattr(np, reduction)(value, **kwargs)
+    counted = np.ones(value.shape, bool)
+    if reduction.startswith("nan"):  # NaNs (a complex one: either part) replaced before the cast
+        counted = ~np.isnan(value)
+        value = np.where(counted, value, 1 if reduction == "nanprod" else 0)
+        reduction = reduction[3:]
+    halves = value.astype(np.float16).astype(np.float32)
+    wide = {**kwargs, "dtype": np.float32} if "dtype" in kwargs else kwargs
+    if reduction != "mean":
+        return getattr(np, reduction)(halves, **wide).astype(np.float16)
+    total = np.sum(halves, **wide).astype(np.float16)
+    count = np.sum(counted, axis=kwargs["axis"], keepdims=kwargs["keepdims"], dtype=np.intp)
+    return np.asarray(np.true_divide(total, count)).astype(np.float16)
 
 
 NESTED = [
@@ -216,6 +244,51 @@ def test_result_dtypes_follow_numpy():
         assert fusenum.evaluate(f"{reduction}(x)").dtype == result
     assert fusenum.evaluate("max(x)", local_dict={"x": np.ones(3, np.int8)}).dtype == np.int8
     assert fusenum.evaluate("any(x)", local_dict={"x": np.ones(3)}).dtype == np.bool_
+
+
+def test_float16_loops_take_float16_values():
+    # sum(x, dtype='float16') rounds each value to float16 first, as NumPy's cast into its float16 loop
+    # does: 70000 is inf there, and inf - inf is NaN.
+    big = np.array([70000.0, -70000.0, 1.0])
+    unsigned = np.array([2**64 - 1, 0, 3], np.uint64)
+    close = np.full(3, 1.0 + 2**-11 + 2**-20)  # each value is 1.000977 in float16; the float64 sum 3.0029
+    with np.errstate(all="ignore"):
+        for text, expected in [("sum(big, dtype='float16')", np.sum(big, dtype=np.float16)),
+                               ("nansum(big, dtype='float16')", np.nansum(big, dtype=np.float16)),
+                               ("mean(big, dtype='float16')", np.mean(big, dtype=np.float16)),
+                               ("prod(unsigned, dtype='float16')", np.prod(unsigned, dtype=np.float16)),
+                               ("sum(close, dtype='float16')", np.sum(close, dtype=np.float16))]:
+            got = fusenum.evaluate(text)
+            assert got.dtype == np.float16 and got.tobytes() == expected.tobytes(), (text, got, expected)
+    assert np.isnan(np.sum(big, dtype=np.float16)) and np.sum(close, dtype=np.float16) == np.float16(3.004)
+
+
+def test_mean_with_dtype_float16_divides_the_float16_sum():
+    # NumPy's mean(x, dtype='float16') rounds the sum to float16, then divides by an intp (in float64).
+    rng = np.random.default_rng(5)
+    for values in ([-65.6, -67.2, 38.03], [653, -2459, -2200], rng.normal(0, 300, 97),
+                   rng.integers(-3000, 3000, 101)):
+        x = np.array(values, np.float16 if isinstance(values, list) and isinstance(values[0], float)
+                     else None)
+        expected = np.mean(x, dtype=np.float16)
+        got = fusenum.evaluate("mean(x, dtype='float16')")
+        assert got.dtype == np.float16 and got.tobytes() == expected.tobytes(), (x, got, expected)
+    with pytest.warns(RuntimeWarning, match="Mean of empty slice"):
+        assert np.isnan(fusenum.evaluate("mean(x, dtype='float16')", {"x": np.zeros(0)})[()])
+
+
+def test_mean_divides_by_an_intp_count_as_numpy():
+    # float32 and complex64 sums are divided in float64 and complex128 (NumPy's true_divide by an intp),
+    # not in their own dtype: whatever the sum's own bits, the mean is that sum divided so.
+    rng = np.random.default_rng(6)
+    z = (rng.standard_normal(1000) + 1j * rng.standard_normal(1000)).astype(np.complex64) * np.float32(37.1)
+    x = rng.random(2**24 + 3, dtype=np.float32)  # a count that float32 does not hold
+    for name, array, axis in (("z", z, None), ("x", x, None), ("x", x[:1000].reshape(10, 100), 0)):
+        total = fusenum.evaluate(f"sum({name}, axis={axis})", {name: array})
+        count = np.intp(array.size // total.size)
+        expected = np.true_divide(total, count).astype(array.dtype)
+        got = fusenum.evaluate(f"mean({name}, axis={axis})", {name: array})
+        assert got.tobytes() == expected.tobytes(), (name, axis)
 
 
 def test_empty_inputs_follow_numpy():

@@ -16,6 +16,17 @@ _lock = threading.RLock()
 
 
 def parse_expression(text: str, filename: str = "<unknown>") -> ast.Expression:
-    """``ast.parse(text, filename, mode="eval")``, with no other fusenum parse at the same time."""
+    """``ast.parse(text, filename, mode="eval")``, with no other fusenum parse at the same time, and
+    the SyntaxError Python's compiler (not its parser) gives for a keyword argument repeated."""
     with _lock:
-        return ast.parse(text, filename, mode="eval")
+        tree = ast.parse(text, filename, mode="eval")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            seen = set()
+            for keyword in node.keywords:
+                if keyword.arg in seen:
+                    raise SyntaxError(f"keyword argument repeated: {keyword.arg}",
+                                      (filename, keyword.lineno, keyword.col_offset + 1, text))
+                if keyword.arg is not None:
+                    seen.add(keyword.arg)
+    return tree

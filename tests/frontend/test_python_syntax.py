@@ -1,13 +1,15 @@
 """fusenum's calls of Python's parser take turns (CPython's ``ast.parse`` is not safe to run in two
-threads at once: python/cpython#106905)."""
+threads at once: python/cpython#106905), and refuse what Python's compiler refuses after parsing."""
 import ast
 import threading
 import time
 
 import numpy as np
+import pytest
 
 import fusenum
 import fusenum.numexpr as ne
+from fusenum.frontend.python_syntax import parse_expression
 
 
 def test_parses_from_many_threads_never_overlap(monkeypatch):
@@ -46,3 +48,17 @@ def test_parses_from_many_threads_never_overlap(monkeypatch):
         for i in range(12):
             np.testing.assert_array_equal(results[k, i, "evaluate"], x * k + i + 0.25)
             np.testing.assert_array_equal(results[k, i, "numexpr"], x * k - i - 0.5)
+
+
+@pytest.mark.parametrize("text, column", [("sum(a, axis=0, axis=1)", 16), ("f(x, k=1, j=2, k=3)", 16),
+                                          ("g(h(x, axis=1, axis=2))", 16)])
+def test_a_repeated_keyword_argument_is_pythons_syntax_error(text, column):
+    # ast.parse accepts it; Python's compiler refuses it, and so do numexpr's compile() and fusenum.
+    with pytest.raises(SyntaxError, match="^keyword argument repeated") as refused:
+        compile(text, "<expr>", "eval")
+    with pytest.raises(SyntaxError, match="^keyword argument repeated") as ours:
+        parse_expression(text, "<expr>")
+    assert (ours.value.msg, ours.value.offset) == (refused.value.msg, refused.value.offset)
+    assert ours.value.offset == column
+    with pytest.raises(fusenum.ExpressionError, match=f"keyword argument repeated.* at column {column - 1}"):
+        fusenum.evaluate(text, {"a": np.ones((2, 3)), "x": np.ones(3)})

@@ -155,9 +155,13 @@ def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: 
         casting: str) -> np.ndarray:
     """``prog`` on arrays bound to its names in order.
 
-    As numexpr: if an operand is empty, the result is a new empty array shaped like the first
-    empty operand (numexpr neither broadcasts nor reduces then, nor writes ``out``).
+    As numexpr: a reduction's axis must be below the operands' largest number of dimensions
+    (``ValueError``, even for 0-d operands, which NumPy lets reduce along axis 0); then, if an
+    operand is empty, the result is a new empty array shaped like the first empty operand
+    (numexpr neither broadcasts nor reduces then, nor writes ``out``).
     """
+    if prog.axis is not None and prog.axis >= max((value.ndim for value in values), default=0):
+        raise ValueError("reduction axis is out of bounds")
     plan = _plan(prog, values)
     for value in values:
         if value.size == 0:

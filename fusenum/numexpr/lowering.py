@@ -46,11 +46,13 @@ class Program:
     name a ``double`` (as numexpr finds them), so ``where(1, a, b)`` reads only ``a``.
     """
 
-    __slots__ = ("parsed", "optimization", "names", "_slots")
+    __slots__ = ("parsed", "optimization", "names", "_slots", "axis")
 
     def __init__(self, parsed: Parsed, optimization: str):
         self.parsed, self.optimization = parsed, optimization
         root = tree.build(parsed.template, ["double"] * len(parsed.names), optimization)
+        #: The axis the root reduces along (a reduction can only be the root), or None.
+        self.axis = root.value if root.op in kinds.REDUCTIONS and root.value != tree.ALL_AXES else None
         #: The template's name index of each name read, in sorted order (numexpr's input order).
         self._slots = tuple(sorted(tree.variables(root)))
         self.names = tuple(parsed.names[k] for k in self._slots)
@@ -180,14 +182,21 @@ class _Lowering:
 
     def _integer_power(self, a: Node, b: Node) -> Node:
         """numexpr's integer power: ``1 / a`` in C's integer division for a negative exponent, else
-        ``pow`` in floating point converted back, which gives the type's minimum where the result
-        does not fit (NumPy's wraps around)."""
+        ``pow`` in floating point converted back (in long double for int64: exact where it fits), which
+        gives the type's minimum where the result does not fit (NumPy's wraps around)."""
         apply = self.builder.apply
         negative = apply("less", b, 0)
         exact = apply("power", a, apply("where", negative, 0, b))
         estimate = apply("power", nodes.cast(a, np.dtype(np.float64)),
                          nodes.cast(apply("where", negative, 0, b), np.dtype(np.float64)))
-        fits = apply("less", apply("absolute", estimate), float(2 ** (8 * a.dtype.itemsize - 1)))
+        limit = float(2 ** (8 * a.dtype.itemsize - 1))
+        magnitude = apply("absolute", estimate)
+        # Within a few float64 ULPs of the limit the estimate cannot tell (2**63 - 100 rounds to
+        # 2**63); there the wrapped exact power can: it has the estimate's sign exactly when it fits.
+        near = apply("logical_and", apply("greater", magnitude, limit * (1 - 2.0 ** -40)),
+                     apply("less", magnitude, limit * (1 + 2.0 ** -40)))
+        same_sign = apply("equal", apply("less", exact, 0), apply("less", estimate, 0))
+        fits = apply("where", near, same_sign, apply("less", magnitude, limit))
         smallest = nodes.const(a.dtype.type(np.iinfo(a.dtype).min))
         one, minus_one, zero = (nodes.const(a.dtype.type(v)) for v in (1, -1, 0))
         inverse = apply("where", apply("equal", a, 1), one,

@@ -283,6 +283,8 @@ def reduction(name: str, x, axis=None) -> object:
         if axis.op != "const":
             bool(axis)  # numexpr compares a recorded axis with 0: its boolean-operator TypeError
         axis = axis.value
+    if isinstance(axis, float):  # numexpr encodes the axis as a byte
+        raise TypeError("'float' object cannot be interpreted as an integer")
     if axis is None:
         axis = ALL_AXES
     elif axis < 0:

@@ -180,6 +180,24 @@ def test_integer_powers_follow_numexprs_opcode():
         ne.evaluate("a ** -1")
 
 
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_integer_powers_next_to_the_limits_are_exact_where_they_fit(dtype):
+    # numexpr converts pow() in long double back: exact wherever the power fits, the minimum where it
+    # does not. A float64 estimate alone rounds 2**63 - 100 up to 2**63 and would call it an overflow.
+    bits = 8 * np.dtype(dtype).itemsize - 1
+    bases, exponents = [], []
+    for exponent in range(1, bits + 1):
+        middle = round(2 ** (bits / exponent))
+        for base in range(max(middle - 3, 1), min(middle + 4, 2**bits)):
+            bases += [base, -base]
+            exponents += [exponent, exponent]
+    bases += [2**bits - 1, 2**bits - 100, -(2**bits) + 100, -(2**bits)]
+    exponents += [1, 1, 1, 1]
+    a, e = np.array(bases, dtype), np.array(exponents, dtype)
+    expected = [b ** x if -(2**bits) <= b ** x < 2**bits else -(2**bits) for b, x in zip(bases, exponents)]
+    assert ne.evaluate("a ** e").tolist() == expected
+
+
 def test_integer_remainder_is_numexprs_including_its_wrap_near_the_limits():
     """numexpr computes ``((a % b) + b) % b`` in C's ``%``: Python's answer, except where the
     addition wraps (a divisor near the type's limits)."""
@@ -298,6 +316,22 @@ def test_sum_and_prod_over_an_axis_in_numexprs_kinds():
         ne.evaluate("sum(m, axis=-1)")
     with pytest.raises(ValueError, match="cannot encode axis"):
         ne.evaluate("sum(m, axis=300)")
+    for text in ("sum(m, 1.5)", "prod(m, axis=0.0)"):  # numexpr encodes the axis as a byte
+        with pytest.raises(TypeError, match="'float' object cannot be interpreted as an integer"):
+            ne.evaluate(text)
+    assert ne.evaluate("sum(m, True)").tolist() == [6, 15]
+
+
+@pytest.mark.parametrize("text, value", [
+    ("sum(a, 2)", np.ones((2, 3))), ("sum(a, 0)", np.array(5.0)), ("max(a + 1, 0)", 5.0),
+    ("sum(a, 1)", np.ones(0)), ("prod(a, 7)", np.ones((3, 0))),
+])
+def test_an_axis_beyond_the_operands_dimensions_is_numexprs_error(text, value):
+    # Checked before numexpr's shortcut for empty operands, and for 0-d ones (which NumPy lets reduce
+    # along axis 0).
+    with pytest.raises(ValueError, match="^reduction axis is out of bounds$"):
+        ne.evaluate(text, local_dict={"a": value})
+    assert ne.evaluate("sum(a, 0)", local_dict={"a": np.ones(0)}).shape == (0,)
 
 
 def test_min_and_max_skip_nan_unless_all_are_nan():

@@ -81,6 +81,9 @@ def arguments(names: tuple[str, ...], local_dict, global_dict, frame) -> list[np
         value = np.asarray(value)
         if value.dtype.kind not in "biufcS":
             kinds.of_dtype(value.dtype)  # numexpr's ValueError for the others
+        elif value.dtype.kind in "fc" and value.dtype.itemsize > (8 if value.dtype.kind == "f" else 16):
+            with np.errstate(over="ignore"):  # numexpr computes long doubles as doubles
+                value = value.astype(np.float64 if value.dtype.kind == "f" else np.complex128)
         values.append(value)
     return values
 
@@ -112,7 +115,7 @@ def evaluate(ex: str, local_dict: dict | None = None, global_dict: dict | None =
     frame = sys._getframe(max(_frame_depth - 2, 1)) if local_dict is None or global_dict is None else None
     values = arguments(prog.names, local_dict, global_dict, frame)
     if not disable_cache:
-        _remember(prog, out, order, casting)
+        _remember(prog, values, out, order, casting)
     return run(prog, values, out, order, casting)
 
 
@@ -124,16 +127,19 @@ def validate(ex: str, local_dict: dict | None = None, global_dict: dict | None =
     try:
         prog = program(ex, _optimization(kwargs), sanitize)
         frame = sys._getframe(max(_frame_depth - 1, 1)) if local_dict is None or global_dict is None else None
-        _plan(prog, arguments(prog.names, local_dict, global_dict, frame))
-        _remember(prog, out, order, casting)
+        values = arguments(prog.names, local_dict, global_dict, frame)
+        _plan(prog, values)
+        _remember(prog, values, out, order, casting)
     except Exception as error:  # numexpr's contract: the exception is returned, not raised
         return error
     return None
 
 
-def _remember(prog: Program, out: np.ndarray | None, order: str, casting: str) -> None:
-    """Keep the call for :func:`re_evaluate`, ``out`` by weak reference (as numexpr does)."""
-    _last.state = (prog, None if out is None else weakref.ref(out), order, casting)
+def _remember(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: str, casting: str) -> None:
+    """Keep the call for :func:`re_evaluate`: the program, the dtypes it was typed for, ``out`` by
+    weak reference (as numexpr does), ``order`` and ``casting``."""
+    _last.state = (prog, tuple(value.dtype for value in values), None if out is None else weakref.ref(out),
+                   order, casting)
 
 
 def re_evaluate(local_dict: dict | None = None, global_dict: dict | None = None,
@@ -144,11 +150,31 @@ def re_evaluate(local_dict: dict | None = None, global_dict: dict | None = None,
     if state is None:
         raise RuntimeError("A previous evaluate() execution was not found, please call `validate` or "
                            "`evaluate` once before `re_evaluate`")
-    prog, out, order, casting = state
+    prog, dtypes, out, order, casting = state
     if out is not None:
         out = out()
     frame = sys._getframe(max(_frame_depth - 1, 1)) if local_dict is None or global_dict is None else None
-    return run(prog, arguments(prog.names, local_dict, global_dict, frame), out, order, casting)
+    values = arguments(prog.names, local_dict, global_dict, frame)
+    # numexpr runs the program it compiled then: new values are cast to its kinds under ``casting``.
+    values = [value if value.dtype == dtype else converted(value, kinds.of_dtype(dtype), position, casting)
+              for position, (value, dtype) in enumerate(zip(values, dtypes), start=1)]
+    return run(prog, values, out, order, casting)
+
+
+def converted(value: np.ndarray, kind: str, position: int, casting: str) -> np.ndarray:
+    """``value`` as numexpr's iterator gives it to an input of ``kind`` (``position`` counts from 1):
+    cast under ``casting``, which also applies to values of that kind (uint64 into a ``long`` input is
+    not ``'safe'``); as it is where it already has the kind (byte order, bytes' length: fusenum converts)."""
+    target = kinds.DTYPE[kind]
+    if kind == "bytes" and value.dtype.kind == "S":
+        return value
+    if not np.can_cast(value.dtype, target, casting):
+        raise TypeError(f"Iterator operand {position} dtype could not be cast from {value.dtype!r} to "
+                        f"{target!r} according to the rule {casting!r}")
+    if value.dtype.kind in "biufc" and kinds.of_dtype(value.dtype) == kind:
+        return value
+    with np.errstate(all="ignore"):
+        return value.astype(target)
 
 
 def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: str,
@@ -158,7 +184,8 @@ def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: 
     As numexpr: a reduction's axis must be below the operands' largest number of dimensions
     (``ValueError``, even for 0-d operands, which NumPy lets reduce along axis 0); then, if an
     operand is empty, the result is a new empty array shaped like the first empty operand
-    (numexpr neither broadcasts nor reduces then, nor writes ``out``).
+    (numexpr neither broadcasts nor reduces then, nor writes ``out``). An elementwise result
+    broadcasts to an ``out`` of a larger shape, as in numexpr's (and NumPy's) iteration.
     """
     if prog.axis is not None and prog.axis >= max((value.ndim for value in values), default=0):
         raise ValueError("reduction axis is out of bounds")
@@ -166,7 +193,20 @@ def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: 
     for value in values:
         if value.size == 0:
             return np.empty(value.shape, plan.dtype)
+    if out is not None and not prog.reduces and values:
+        values = _broadcast_to_out(values, out.shape)
     return execute(plan, values, prog.names, out, order, casting)
+
+
+def _broadcast_to_out(values: list[np.ndarray], shape: tuple[int, ...]) -> list[np.ndarray]:
+    """``values`` broadcast to ``out``'s ``shape`` where their own shape broadcasts to it (else as
+    they are: the call then raises its usual error)."""
+    try:
+        if np.broadcast_shapes(shape, *(value.shape for value in values)) != shape:
+            return values
+    except ValueError:
+        return values
+    return [value if value.shape == shape else np.broadcast_to(value, shape) for value in values]
 
 
 @caches.owner

@@ -23,10 +23,10 @@ from ..ir.typing import Builder
 from . import api, kinds, tree
 from .lowering import Program, typed_signature
 
-#: Signature types numexpr accepts, by kind (``float`` is float32 and ``double`` float64, as in numexpr).
-_TYPE_KIND = {bool: "bool", np.bool_: "bool", np.int32: "int", np.int64: "long", float: "float",
-              np.float32: "float", np.float64: "double", complex: "complex", np.complex128: "complex",
-              bytes: "bytes", str: "bytes"}
+#: Signature types numexpr accepts, by kind: exactly numexpr's keys (Python's ``float`` is float32 and
+#: ``numpy.float64`` float64; ``numpy.float32``, ``numpy.bool_`` or ``numpy.complex128`` are its KeyError).
+_TYPE_KIND = {bool: "bool", np.int32: "int", np.int64: "long", float: "float", np.float64: "double",
+              complex: "complex", bytes: "bytes", str: "bytes"}
 
 
 class NumExpr:
@@ -68,11 +68,11 @@ class NumExpr:
         if kwargs and "ex_uses_vml" not in kwargs:
             raise ValueError("ex_uses_vml parameter is required")
         kwargs.pop("ex_uses_vml", None)
-        values = [_converted(np.asarray(value), kind, position)
+        casting = kwargs.get("casting", "safe")
+        values = [api.converted(np.asarray(value), kind, position, casting)
                   for position, (value, kind) in enumerate(zip(args, self._kinds), start=1)]
         ordered = [values[i] for i in self._order]
-        return api.run(self._program, ordered, kwargs.get("out"), kwargs.get("order", "K"),
-                       kwargs.get("casting", "safe"))
+        return api.run(self._program, ordered, kwargs.get("out"), kwargs.get("order", "K"), casting)
 
     def run(self, *args, **kwargs) -> np.ndarray:
         """The same as calling the object."""
@@ -83,20 +83,8 @@ def _kind_of_type(kind_type) -> str:
     try:
         return _TYPE_KIND[kind_type]
     except (KeyError, TypeError):
-        raise ValueError(f"unknown type {kind_type!r} in the signature (use bool, numpy.int32, numpy.int64, "
-                         f"float (float32), numpy.float64, complex or bytes)") from None
-
-
-def _converted(value: np.ndarray, kind: str, position: int) -> np.ndarray:
-    """``value`` as numexpr's iterator gives it to a slot of ``kind``: as is if already of that
-    kind, else cast under the ``safe`` rule."""
-    if value.dtype.kind in "biufcSU" and kinds.of_dtype(value.dtype) == kind:
-        return value
-    target = kinds.DTYPE[kind]
-    if not np.can_cast(value.dtype, target, "safe"):
-        raise TypeError(f"Iterator operand {position} dtype could not be cast from {value.dtype!r} to "
-                        f"{target!r} according to the rule 'safe'")
-    return value.astype(target)
+        raise KeyError(f"unknown type {kind_type!r} in the signature (numexpr's: bool, numpy.int32, "
+                       f"numpy.int64, float (float32), numpy.float64, complex or bytes)") from None
 
 
 def _constants(root: tree.Expr) -> list[tuple]:

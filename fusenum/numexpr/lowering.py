@@ -46,13 +46,15 @@ class Program:
     name a ``double`` (as numexpr finds them), so ``where(1, a, b)`` reads only ``a``.
     """
 
-    __slots__ = ("parsed", "optimization", "names", "_slots", "axis")
+    __slots__ = ("parsed", "optimization", "names", "_slots", "reduces", "axis")
 
     def __init__(self, parsed: Parsed, optimization: str):
         self.parsed, self.optimization = parsed, optimization
         root = tree.build(parsed.template, ["double"] * len(parsed.names), optimization)
-        #: The axis the root reduces along (a reduction can only be the root), or None.
-        self.axis = root.value if root.op in kinds.REDUCTIONS and root.value != tree.ALL_AXES else None
+        #: Whether the root is a reduction (a reduction can only be the root), and the axis it
+        #: reduces along (None: every axis, or no reduction).
+        self.reduces = root.op in kinds.REDUCTIONS
+        self.axis = root.value if self.reduces and root.value != tree.ALL_AXES else None
         #: The template's name index of each name read, in sorted order (numexpr's input order).
         self._slots = tuple(sorted(tree.variables(root)))
         self.names = tuple(parsed.names[k] for k in self._slots)

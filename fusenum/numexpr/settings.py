@@ -87,7 +87,7 @@ def set_num_threads(nthreads: int) -> int:
     As numexpr: an int from 1 to :data:`MAX_THREADS`, else a warning and -1 (numexpr prints an
     error and returns -1); a non-integer is a ``TypeError``.
     """
-    if isinstance(nthreads, bool) or not hasattr(nthreads, "__index__"):
+    if not hasattr(nthreads, "__index__"):  # (a bool is an int, as numexpr takes it)
         raise TypeError(f"'{type(nthreads).__name__}' object cannot be interpreted as an integer")
     nthreads = nthreads.__index__()
     if nthreads < 1:

@@ -238,9 +238,14 @@ def call(name: str, args: list, keywords: dict) -> object:
     numpy_function, lowest, highest = FUNCTIONS[name]
     arity = 2 if name in ("fmod", "arctan2", "hypot", "nextafter", "copysign", "maximum", "minimum",
                           "complex") else 1
-    if len(args) != arity:
-        raise TypeError(f"{name}() takes {arity} argument{'s' if arity > 1 else ''} ({len(args)} given)")
     nodes = [_node(x) for x in args]
+    if len(args) != arity:
+        if not args:
+            raise TypeError(f"{name}() takes {arity} argument{'s' if arity > 1 else ''} (0 given)")
+        # numexpr looks for an opcode of these operand kinds, and has none
+        result = "complex" if name == "complex" else kinds.highest(x.kind for x in nodes)
+        codes = "".join(kinds.CODE[kind] for kind in [result, *(x.kind for x in nodes)])
+        raise NotImplementedError(f"couldn't find matching opcode for '{_RECORDED.get(name, name)}_{codes}'")
     if all(x.op == "const" for x in nodes):
         return constant(numpy_function(*[x.value for x in nodes]))
     kind = kinds.highest(x.kind for x in nodes)
@@ -343,12 +348,12 @@ def _evaluate(item: tuple, variable_kinds: list[str], optimization: str) -> obje
             left = right
         return result
     if kind == "boolop":
-        value = None
-        for operand in item[2]:
+        *tested, last = item[2]
+        for operand in tested:
             value = sub(operand)
             if bool(value) == (item[1] == "or"):
                 return value
-        return value
+        return sub(last)  # (as Python's and/or: the last operand is returned untested)
     if kind == "ifexp":
         return sub(item[2]) if sub(item[1]) else sub(item[3])
     if kind == "attr":

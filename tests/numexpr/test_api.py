@@ -73,6 +73,29 @@ def test_out_order_and_casting():
     assert small[1, 2] == 5
 
 
+@pytest.mark.parametrize("text, names, shape, expected", [
+    ("a * 2", {"a": np.arange(3.0)}, (2, 3), [[0.0, 2.0, 4.0]] * 2),
+    ("a * 2", {"a": 4.0}, (4,), [8.0] * 4),
+    ("a + b", {"a": np.array(1.0), "b": np.array(2.0)}, (1,), [3.0]),
+    ("a + b", {"a": np.arange(3.0), "b": np.ones((2, 1))}, (2, 2, 3), [[[1.0, 2.0, 3.0]] * 2] * 2),
+    ("a > 1", {"a": np.arange(3.0)}, (2, 3), [[0.0, 0.0, 1.0]] * 2),
+])
+def test_an_elementwise_result_broadcasts_to_a_larger_out(text, names, shape, expected):
+    # numexpr's iterator broadcasts its operands to out's shape, as NumPy's ufuncs do.
+    out = np.zeros(shape)
+    assert ne.evaluate(text, local_dict=names, out=out) is out
+    assert out.tolist() == expected
+
+
+@pytest.mark.parametrize("text, names, shape", [
+    ("a * 2", {"a": np.arange(6.0).reshape(2, 3)}, (3,)), ("a * 2", {"a": np.arange(3.0)}, (3, 1)),
+    ("sum(a)", {"a": np.arange(3.0)}, (2,)), ("sum(a, 0)", {"a": np.ones((3, 2))}, (4, 2)),
+])
+def test_an_out_the_result_does_not_broadcast_to_is_refused(text, names, shape):
+    with pytest.raises(ValueError):
+        ne.evaluate(text, local_dict=names, out=np.zeros(shape))
+
+
 @pytest.mark.parametrize("option, value, message", [
     ("optimization", "fast", "'optimization' must be one of ('none', 'moderate', 'aggressive')"),
     ("truediv", 1.5, "'truediv' must be one of (False, True, 'auto')"),
@@ -183,8 +206,58 @@ def test_numexpr_object_defaults_and_errors():
     assert compiled.signature == b"d" and compiled.input_names == ("x",)
     with pytest.raises(ValueError, match="input names"):
         ne.NumExpr("a + b", [("a", float)])
-    with pytest.raises(ValueError, match="unknown type"):
-        ne.NumExpr("a", [("a", np.uint8)])
+    for kind_type in (np.uint8, np.int16, int, np.float32, np.bool_, np.complex128):  # numexpr's KeyError
+        with pytest.raises(KeyError, match="unknown type"):
+            ne.NumExpr("a", [("a", kind_type)])
+
+
+def test_numexpr_object_casts_its_inputs_under_the_calls_casting_rule():
+    compiled = ne.NumExpr("a + 1", [("a", np.int32)])
+    assert compiled(np.array([0.5, 1.5]), casting="unsafe", ex_uses_vml=False).tolist() == [1, 2]
+    with pytest.raises(TypeError, match="from dtype\\('float64'\\) to dtype\\('int32'\\) according to the rule 'safe'"):
+        compiled(np.array([0.5, 1.5]))
+    with pytest.raises(TypeError, match="according to the rule 'safe'"):  # uint64 into int64 is not safe
+        ne.NumExpr("a + 1", [("a", np.int64)])(np.arange(3, dtype=np.uint64))
+    assert ne.NumExpr("a + 1", [("a", np.int64)])(np.arange(3, dtype=np.uint64), casting="same_kind",
+                                                   ex_uses_vml=False).tolist() == [1, 2, 3]
+
+
+def test_re_evaluate_runs_the_program_typed_before_casting_new_values_to_it():
+    y = np.arange(3, dtype=np.int32)
+    ne.validate("y * 2")  # casting='safe'
+    y = np.arange(3.0)
+    with pytest.raises(TypeError, match="according to the rule 'safe'"):
+        ne.re_evaluate()
+    y = np.arange(3.0)
+    ne.validate("y * 2")
+    y = np.arange(3, dtype=np.int32)
+    assert ne.re_evaluate().dtype == np.float64
+    y = np.arange(3, dtype=np.int32)
+    ne.evaluate("y * 2")  # casting='same_kind'
+    y = np.arange(3, dtype=np.int64)
+    assert ne.re_evaluate().dtype == np.int32
+
+
+def test_long_double_operands_compute_as_doubles():
+    for wide, narrow in ((np.longdouble, np.float64), (np.clongdouble, np.complex128)):
+        a = np.arange(3, dtype=wide)
+        result = ne.evaluate("a * 2")
+        assert result.dtype == narrow and result.tolist() == [0, 2, 4]
+
+
+def test_python_and_or_return_their_last_operand_untested():
+    a = np.arange(3.0)
+    assert ne.evaluate("1 and a").tolist() == ne.evaluate("0 or 0 or a").tolist() == [0.0, 1.0, 2.0]
+    assert ne.evaluate("0 and a")[()] == 0 and ne.evaluate("1 or a")[()] == 1
+    with pytest.raises(TypeError, match="boolean operators"):
+        ne.evaluate("a and 1")
+
+
+@pytest.mark.parametrize("text, message", [("abs(a, 1)", "'absolute_ddi'"), ("sin(a, a)", "'sin_ddd'"),
+                                           ("arctan2(a)", "'arctan2_dd'"), ("complex(a)", "'complex_cd'")])
+def test_a_function_given_the_wrong_number_of_arguments_has_no_opcode(text, message):
+    with pytest.raises(NotImplementedError, match=f"couldn't find matching opcode for {message}"):
+        ne.evaluate(text, local_dict={"a": np.ones(2)})
 
 
 def test_disassemble_lists_the_program_in_numexprs_shape():
@@ -207,6 +280,7 @@ def test_threads_are_fusenums():
     try:
         assert ne.get_num_threads() == 1 == fusenum.get_num_threads()
         assert ne.set_num_threads(2) == 1
+        assert ne.set_num_threads(True) == 2 and ne.get_num_threads() == 1  # a bool is an int to numexpr
     finally:
         ne.set_num_threads(previous)
 

@@ -105,14 +105,23 @@ def check_options(out, order: str) -> None:
 
 class BlockKernel:
     """The fused expression ``root`` (IR over input slots, one per argument) on one block of each
-    operand. Pickles as its IR; tokenizes (dask's names) as a digest of its canonical text."""
+    operand. Pickles as its IR; tokenizes (dask's names) as a digest of its canonical text.
 
-    __slots__ = ("root",)
+    A reduction's order of additions follows its operands' layout, and a block's layout depends on
+    the scheduler: a local one hands over views (a chunk of ``da.from_array`` is a strided view),
+    a distributed one unpickles C-contiguous copies. So a root that reduces takes every block
+    C-contiguous (copying a view), and a chunking gives the same bits on every scheduler."""
+
+    __slots__ = ("root", "reduces")
 
     def __init__(self, root: Node):
         self.root = root
+        self.reduces = any(node.op == "reduce" for node in nodes.walk(root))
 
     def __call__(self, *blocks: Any) -> np.ndarray:
+        if self.reduces:
+            blocks = tuple(b.copy(order="C") if isinstance(b, np.ndarray) and not b.flags.c_contiguous else b
+                           for b in blocks)
         return run_root(self.root, list(blocks))
 
     def __reduce__(self):

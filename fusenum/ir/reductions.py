@@ -122,7 +122,9 @@ BY_FUNCTION: dict[Callable, Reduction] = {
 class ReduceAttr:
     """What a ``reduce`` node does: ``axis`` as written (None, an int, or a tuple of ints).
     ``partial``: the result is a partial one (a step of a dask tree reduction), so the row's
-    warning, which is about the final result, is not given."""
+    warning, which is about the final result, is not given, and a partial of no elements (a
+    zero-size chunk) is the start value, which combining with the others' leaves out, where a
+    final ``min``/``max`` of nothing raises NumPy's ValueError."""
 
     reduction: str
     axis: object

@@ -245,7 +245,7 @@ class _Call:
         shape = broadcast_shape(arrays)
         axes = normalize_axes(attr.axis, len(shape), attr.reduction)
         self.count = math.prod(shape[ax] for ax in axes)
-        if self.count == 0 and step.row.identity is None:
+        if self.count == 0 and step.row.identity is None and not attr.partial:
             raise ValueError(f"zero-size array to reduction operation {OPS[step.row.combine].ufunc.__name__} "
                              f"which has no identity")
         self.kept_shape = result_shape(shape, axes, True)

@@ -11,6 +11,9 @@ dask = pytest.importorskip("dask")
 import fusenum  # noqa: E402
 from fusenum import LazyArray, lazy  # noqa: E402
 from fusenum.frontend.dask_graph import BlockKernel, is_dask_array  # noqa: E402
+from fusenum.ir import nodes  # noqa: E402
+from fusenum.ir.nodes import Node  # noqa: E402
+from fusenum.ir.reductions import ReduceAttr  # noqa: E402
 
 RNG = np.random.default_rng(16)
 A = RNG.random((8, 12))
@@ -229,6 +232,37 @@ def test_a_chunking_always_gives_the_same_bits_pairwise_partials_combined_in_ord
     expected = fusenum.evaluate("sum(p)", local_dict={"p": partials})
     assert first.tobytes() == second.tobytes() == expected.tobytes()
     np.testing.assert_allclose(first, np.sum(data * 3), rtol=1e-13)
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean", "prod"])
+def test_a_blocks_layout_does_not_change_its_partial_result(reduction):
+    # A local scheduler hands a task strided views of da.from_array's array, a distributed one unpickles
+    # contiguous copies (C or Fortran order): a chunking must give the same bits from any of them.
+    rng = np.random.default_rng(3)
+    data = rng.standard_normal((200, 300)) / 4 + 1
+    root = Node("reduce", (nodes.input_slot(0, data.dtype),), data.dtype,
+                ReduceAttr(reduction, (0, 1), True, partial=True))
+    kernel = pickle.loads(pickle.dumps(BlockKernel(root)))
+    for _ in range(20):
+        row, column = rng.integers(0, 150), rng.integers(0, 250)
+        view = data[row:row + 25, column:column + 40]
+        bits = {kernel(block).tobytes() for block in (view, view.copy(order="C"), view.copy(order="F"))}
+        assert len(bits) == 1
+
+
+@pytest.mark.parametrize("name", ["max", "min", "nanmax", "nanmin", "sum", "prod", "mean", "any"])
+def test_a_zero_size_chunk_leaves_a_reduction_as_it_is(name):
+    # .compute_chunk_sizes() after boolean indexing often leaves empty chunks; min and max have no
+    # identity, but only a reduction of nothing at all is NumPy's ValueError.
+    data = np.arange(6.0) - 2.5
+    for chunks in (((3, 0, 3),), ((0, 6),), ((2, 0, 0, 4, 0),)):
+        x = da.from_array(data, chunks=chunks)
+        assert fusenum.evaluate(f"{name}(x)").compute() == getattr(np, name)(data)
+    filtered = chunked(np.arange(20.0), 5)
+    filtered = filtered[filtered % 7 == 0].compute_chunk_sizes()
+    assert 0 in filtered.chunks[0]
+    assert fusenum.evaluate(f"{name}(f)", local_dict={"f": filtered}).compute() == \
+        getattr(np, name)(np.array([0.0, 7.0, 14.0]))
 
 
 def test_one_block_along_the_reduced_axes_gives_fusenums_bits():

@@ -59,6 +59,12 @@ def is_dask_array(x: Any) -> bool:
     return is_dask_type(type(x))
 
 
+def has_ndarray_blocks(x: Any) -> bool:
+    """Whether dask array ``x``'s blocks are plain ndarrays (its ``meta``'s type): not masked arrays,
+    CuPy or sparse ones, whose operations mean something a fused kernel does not compute."""
+    return type(getattr(x, "_meta", None)) is np.ndarray
+
+
 def has_dask(values) -> bool:
     """Whether any of ``values`` (ndarrays, Python scalars, ...) is a dask array."""
     for value in values:

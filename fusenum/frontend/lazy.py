@@ -47,7 +47,7 @@ from ..errors import ArgumentTypeError
 from ..ir.ops import OPS, Op
 from ..ir.reductions import Reduction
 from ..ir.typing import PY_SCALARS, SUPPORTED, check_dtype, scalar_key
-from .dask_graph import check_shape, is_dask_type
+from .dask_graph import check_shape, has_ndarray_blocks, is_dask_type
 
 __all__ = ["LazyArray", "lazy"]
 
@@ -237,6 +237,11 @@ def lazy(x: Any) -> LazyArray:
 
 def _dask_leaf(x: Any) -> LazyArray:
     """A LazyArray over dask array ``x``: never computed by itself, only as part of a dask graph."""
+    if not has_ndarray_blocks(x):
+        meta = type(x._meta)
+        raise ArgumentTypeError(f"fusenum.lazy() wraps dask arrays of plain ndarray blocks, not of "
+                                f"{meta.__module__}.{meta.__name__} blocks, whose operations have their own "
+                                f"meaning; map np.asarray over the blocks to drop it")
     check_shape(x)
     if x.dtype not in SUPPORTED:
         check_dtype(x.dtype, "the array given to fusenum.lazy()")
@@ -280,6 +285,8 @@ def capture_operation(op: Op, operands: tuple) -> LazyArray | None:
     for x in operands:
         kind = type(x)
         if kind is not LazyArray and kind is not np.ndarray and kind not in PY_SCALARS and is_dask_type(kind):
+            if not has_ndarray_blocks(x):
+                return None  # (masked blocks, say: dask's own operations)
             x, kind = _dask_leaf(x), LazyArray
         if kind is LazyArray:
             if x._value is None:

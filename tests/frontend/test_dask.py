@@ -234,6 +234,23 @@ def test_a_chunking_always_gives_the_same_bits_pairwise_partials_combined_in_ord
     np.testing.assert_allclose(first, np.sum(data * 3), rtol=1e-13)
 
 
+def test_dask_arrays_of_masked_blocks_keep_their_mask():
+    # lazy() refuses them as it refuses a masked ndarray; mixed into lazy expressions they are left to
+    # dask's own operations, which keep the mask (a fused kernel would compute the masked values too).
+    data = np.arange(12.0).reshape(3, 4) / 7
+    masked = da.ma.masked_greater(chunked(data, 2), 1.0)
+    expected = np.ma.masked_greater(data, 1.0)
+    with pytest.raises(fusenum.ArgumentTypeError, match="^fusenum.lazy\\(\\) wraps dask arrays of plain ndarray "
+                                                        "blocks, not of numpy.ma.MaskedArray blocks"):
+        lazy(masked)
+    zeros = lazy(da.zeros((3, 4), chunks=2))
+    for result in (zeros + masked, masked + zeros, np.add(zeros, masked), np.add(lazy(np.zeros((3, 4))), masked)):
+        value = result.compute()
+        assert isinstance(value, np.ma.MaskedArray)
+        np.testing.assert_array_equal(value.mask, expected.mask)
+        assert np.sum(result).compute() == pytest.approx(expected.sum())
+
+
 @pytest.mark.parametrize("reduction", ["sum", "mean", "prod"])
 def test_a_blocks_layout_does_not_change_its_partial_result(reduction):
     # A local scheduler hands a task strided views of da.from_array's array, a distributed one unpickles

@@ -87,6 +87,8 @@ def build_typed(key: tuple, template, values: list, split_every: Any = None):
     for value in values:
         if is_dask_array(value):
             check_shape(value)
+    if isinstance(split_every, dict):
+        _check_split_every(split_every)
     stand_ins = [stand_in(v.dtype, v.shape) if is_dask_array(v) else v for v in values]
     plan = cached_plan(key, template, stand_ins)
     bound = {source.key for source in plan.sources if source.dtype is None}
@@ -95,6 +97,16 @@ def build_typed(key: tuple, template, values: list, split_every: Any = None):
             raise UnsupportedOperationError("NumPy's typing of this expression depends on the value of a 0-d "
                                       "dask array (an exponent NumPy rewrites by value); compute it first")
     return build(plan, values, split_every)
+
+
+def _check_split_every(split_every: dict) -> None:
+    """An :class:`~fusenum.InvalidArgumentError` for a per-axis ``split_every`` that is not a whole
+    number of at least 2 (dask clamps an int to 2, but takes ``{0: 1}`` and reduces only part of the
+    axis, silently, and fails obscurely on ``{0: 0}`` or ``{0: 2.5}``)."""
+    for axis, count in split_every.items():
+        if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 2:
+            raise InvalidArgumentError(f"split_every[{axis!r}] is {count!r}: each step of a tree reduction "
+                                       f"combines a whole number of at least 2 partial results")
 
 
 def check_options(out, order: str) -> None:
@@ -192,8 +204,9 @@ def build(plan, values: list, split_every: Any = None):
             mapping[node] = nodes.input_slot(len(operands), node.dtype)
             operands.append(reduced)
     root = nodes.replace(root, mapping)
-    if root.op == "input":
-        return _as_dask(operands[root.attr])
+    if root.op == "input":  # (an operand as it is, but in native byte order, as evaluate returns it)
+        result = _as_dask(operands[root.attr])
+        return result if result.dtype == root.dtype else result.astype(root.dtype)
     root, args = _own_slots(root, operands)
     return _blockwise(root, args, root.dtype)
 

@@ -137,6 +137,16 @@ class LazyArray:
     def tolist(self) -> Any:
         return self.compute().tolist()
 
+    def to_dask_array(self) -> Any:
+        """The value as a dask array (what ``dask.array.asarray`` asks an object for): over dask
+        arrays the fused graph, computing nothing; else the computed ndarray in one chunk."""
+        value = force(self)
+        if is_dask_type(type(value)):
+            return value
+        import dask.array as da
+
+        return da.from_array(value, chunks=value.shape or ())
+
     def __repr__(self) -> str:  # over dask: the dask array's repr, which computes nothing
         value = force(self)
         return f"LazyArray({np.array_repr(value) if type(value) is np.ndarray else repr(value)})"

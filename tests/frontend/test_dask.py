@@ -215,6 +215,14 @@ def test_split_every_gives_numpys_bits_for_exact_sums(split_every):
     same(result, np.sum(WHOLE * WHOLE + 1, axis=0))
 
 
+@pytest.mark.parametrize("split_every", [{0: 1}, {0: 0}, {1: 2.5}, {0: True}])
+def test_split_every_per_axis_needs_whole_numbers_of_at_least_two(split_every):
+    # dask's own sum(axis=0, split_every={0: 1}) reduces part of the axis, silently
+    w = chunked(WHOLE, 2)
+    with pytest.raises(fusenum.InvalidArgumentError, match="^split_every\\[[01]\\] is .*at least 2"):
+        fusenum.evaluate("sum(w, axis=0)", split_every=split_every)
+
+
 def test_split_every_sets_the_depth_of_the_tree():
     w = chunked(WHOLE.ravel(), 3)  # 32 blocks
     shallow = fusenum.evaluate("sum(w)", split_every=32)
@@ -232,6 +240,25 @@ def test_a_chunking_always_gives_the_same_bits_pairwise_partials_combined_in_ord
     expected = fusenum.evaluate("sum(p)", local_dict={"p": partials})
     assert first.tobytes() == second.tobytes() == expected.tobytes()
     np.testing.assert_allclose(first, np.sum(data * 3), rtol=1e-13)
+
+
+def test_an_operand_alone_comes_back_in_native_byte_order():
+    swapped = chunked(np.arange(6.0).astype(">f8"), 2)
+    for result in (fusenum.evaluate("b", local_dict={"b": swapped}), fusenum.evaluate(lazy(swapped))):
+        assert result.dtype == np.dtype("<f8") == result._meta.dtype
+        same(result, np.arange(6.0))
+
+
+def test_dask_asarray_of_a_lazy_array_is_its_dask_array():
+    data = np.arange(48.0).reshape(6, 8)
+    over_dask = lazy(chunked(data, (3, 5))) * 2
+    result = da.asarray(over_dask)
+    assert is_dask_array(result) and result.chunks == ((3, 3), (5, 3)) and not over_dask.is_forced
+    assert type(result.blocks[0, 0].compute()) is np.ndarray
+    same(result, data * 2)
+    over_numpy = da.asarray(lazy(data) * 2)
+    assert is_dask_array(over_numpy)
+    same(over_numpy, data * 2)
 
 
 def test_dask_arrays_of_masked_blocks_keep_their_mask():

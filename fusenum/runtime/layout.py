@@ -36,26 +36,45 @@ def broadcast_shape(arrays: list[np.ndarray], names=()) -> tuple[int, ...]:
 
 
 def allocate(shape, dtype: np.dtype, order: str, arrays: list[np.ndarray]) -> np.ndarray:
-    """A new result array laid out as ``order`` asks (``K`` follows the inputs' layout)."""
+    """A new result array laid out as ``order`` asks, as NumPy's ufuncs lay it out: ``K`` orders the
+    axes as NumPy's iterator does (:func:`_axes_fastest_first`), ``A`` is ``F`` if every input is
+    Fortran-contiguous (a 1-d contiguous or 0-d array is), else ``C``."""
     if order == "K":
-        return _like_inputs(shape, dtype, arrays)
+        if all(a.flags.c_contiguous for a in arrays):
+            return np.empty(shape, dtype)
+        slowest_first = _axes_fastest_first(shape, arrays)[::-1]
+        base = np.empty([shape[ax] for ax in slowest_first], dtype)
+        return base.transpose(np.argsort(slowest_first))
     if order == "A":
-        fortran = arrays and all(a.flags.f_contiguous and not a.flags.c_contiguous
-                                 for a in arrays if a.ndim > 1)
-        order = "F" if fortran else "C"
+        order = "F" if arrays and all(a.flags.f_contiguous for a in arrays) else "C"
     return np.empty(shape, dtype, order=order)
 
 
-def _like_inputs(shape, dtype, arrays) -> np.ndarray:
-    """An array whose axes are ordered in memory like the first full-shape input's."""
+def _axes_fastest_first(shape, arrays: list[np.ndarray]) -> list[int]:
+    """The result's axes from the fastest varying in memory to the slowest, as NumPy's iterator
+    orders them for ``order='K'``: a stable insertion sort by the operands' stride magnitudes, in
+    which an axis moves inwards past another only if every operand with a stride along both (not
+    broadcast there) agrees; where operands disagree, C order stays."""
+    ndim = len(shape)
+    strides = []  # per operand, by C axis; 0 where it is broadcast (a length-1 dimension included)
     for a in arrays:
-        if a.shape == shape and a.ndim > 1 and not a.flags.c_contiguous:
-            axes = sorted(range(a.ndim), key=lambda ax: -abs(a.strides[ax]))
-            base = np.empty([shape[ax] for ax in axes], dtype)
-            return base.transpose(np.argsort(axes))
-        if a.shape == shape:
-            break
-    return np.empty(shape, dtype)
+        padded = [0] * (ndim - a.ndim) + [0 if n == 1 else abs(st) for n, st in zip(a.shape, a.strides)]
+        if any(padded):
+            strides.append(padded)
+    order = list(range(ndim - 1, -1, -1))  # C order: the last axis fastest
+    for i in range(1, ndim):
+        axis, position = order[i], i
+        for j in range(i - 1, -1, -1):
+            compared = [(s[order[j]], s[axis]) for s in strides if s[order[j]] and s[axis]]
+            if not compared:
+                continue  # no operand tells: look further in
+            if all(inner > outer for inner, outer in compared):
+                position = j
+            else:
+                break
+        order[position + 1:i + 1] = order[position:i]
+        order[position] = axis
+    return order
 
 
 def check_options(order, casting) -> None:

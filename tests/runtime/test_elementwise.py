@@ -71,6 +71,40 @@ def test_order_k_keeps_a_transposed_layout():
     np.testing.assert_array_equal(result, t + 1)
 
 
+def _random_view(rng, shape):
+    """A view of ``shape`` with its axes in a random memory order, maybe strided or reversed."""
+    perm = rng.permutation(len(shape))
+    big = [n * int(rng.integers(1, 3)) for n in shape]
+    base = np.ones([big[p] for p in perm]).transpose(np.argsort(perm))
+    steps = [(-1 if rng.random() < 0.2 else 1) * (big[k] // n) for k, n in enumerate(shape)]
+    return base[tuple(slice(None, None, step) for step in steps)]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_orders_k_and_a_lay_results_out_as_numpys_ufuncs(seed):
+    # NumPy's iterator moves an axis inwards only where every operand striding along both agrees, and
+    # 'A' is Fortran only if every input is Fortran-contiguous (a strided 1-d row is not).
+    rng = np.random.default_rng(seed)
+    for _ in range(150):
+        ndim = int(rng.integers(1, 5))
+        shape = [int(rng.integers(1, 5)) for _ in range(ndim)]
+        operands = []
+        for _ in range(int(rng.integers(1, 4))):
+            own = shape[int(rng.integers(0, ndim)):] if rng.random() < 0.3 else list(shape)
+            operands.append(_random_view(rng, [1 if rng.random() < 0.2 else n for n in own]))
+        names = dict(zip("xyz", operands))
+        text, ufunc = {1: ("-x", np.negative), 2: ("x + y", np.add), 3: ("clip(x, y, z)", np.clip)}[len(operands)]
+        for order in "KA":
+            try:
+                expected = ufunc(*operands, order=order)
+            except ValueError:  # shapes that do not broadcast
+                break
+            got = fusenum.evaluate(text, local_dict=names, order=order)
+            # (the stride of a length-1 axis says nothing about the layout)
+            assert [st for n, st in zip(got.shape, got.strides) if n > 1] == \
+                [st for n, st in zip(expected.shape, expected.strides) if n > 1], (order, names, expected.strides)
+
+
 def test_bad_order_is_a_value_error():
     with pytest.raises(ValueError, match="order must be one of 'K', 'A', 'C', 'F', not 'X'"):
         fusenum.evaluate("a + 1", order="X")

@@ -118,10 +118,9 @@ def bind(ex: str, local_dict: dict | None, global_dict: dict | None, frame) -> t
     values = []
     key = [ex]
     for name in parsed.names:
-        # .get with a sentinel: a raised KeyError would cost more than the whole kernel call
-        value = local_dict.get(name, _MISSING)
+        value = _lookup(local_dict, name)
         if value is _MISSING:
-            value = global_dict.get(name, _MISSING)
+            value = _lookup(global_dict, name)
             if value is _MISSING:
                 column = parsed.columns[parsed.names.index(name)]
                 raise ExpressionError(f"unknown name {name!r}", parsed.text, column)
@@ -139,6 +138,18 @@ def bind(ex: str, local_dict: dict | None, global_dict: dict | None, frame) -> t
             key.append(value.dtype)
         values.append(value)
     return parsed, values, tuple(key)
+
+
+def _lookup(names, name: str):
+    """``names[name]``, or ``_MISSING``; a mapping's own ``__missing__`` (a ``defaultdict``) is
+    honoured, as ``numexpr`` honours it by indexing."""
+    if type(names) is dict:
+        # .get with a sentinel: a raised KeyError would cost more than the whole kernel call
+        return names.get(name, _MISSING)
+    try:
+        return names[name]
+    except KeyError:
+        return _MISSING
 
 
 def _check_mapping(names, what: str) -> None:

@@ -118,6 +118,18 @@ def test_names_in_any_mapping():
     np.testing.assert_array_equal(fusenum.evaluate("a + 1", MappingProxyType({"a": a})), a + 1)
 
 
+def test_names_from_a_mappings_own_missing():
+    """A defaultdict (or any mapping with ``__missing__``) supplies names it does not hold, as
+    numexpr's indexing lets it; the global dict is consulted only when the local one has no answer."""
+    from collections import defaultdict
+    ones = defaultdict(lambda: a)
+    np.testing.assert_array_equal(fusenum.evaluate("x + 1", local_dict=ones), a + 1)
+    assert "x" in ones
+    np.testing.assert_array_equal(fusenum.evaluate("y * 2", local_dict={}, global_dict=defaultdict(lambda: 3)), 6)
+    with pytest.raises(ExpressionError, match="unknown name 'z'"):
+        fusenum.evaluate("z + 1", local_dict=defaultdict(), global_dict={})  # no default factory
+
+
 CASTING = "casting must be one of 'no', 'equiv', 'safe', 'same_kind', 'unsafe', not 'bogus'"
 ORDER = "order must be one of 'K', 'A', 'C', 'F', not 'bogus'"
 

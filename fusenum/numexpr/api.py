@@ -25,6 +25,8 @@ CONTEXT = {"optimization": (("none", "moderate", "aggressive"), "aggressive"),
            "truediv": ((False, True, "auto"), "auto")}
 #: Parsed texts kept (least recently parsed are dropped first).
 MAX_ENTRIES = 4096
+#: numexpr's iterator takes at most this many operands, the output included ("too many inputs" past it).
+MAX_OPERANDS = 64
 #: Marks this front end's plan-cache keys (a text's key in fusenum.evaluate starts with the text).
 _KEY = "fusenum.numexpr"
 
@@ -81,11 +83,16 @@ def arguments(names: tuple[str, ...], local_dict, global_dict, frame) -> list[np
         value = np.asarray(value)
         if value.dtype.kind not in "biufcS":
             kinds.of_dtype(value.dtype)  # numexpr's ValueError for the others
-        elif value.dtype.kind in "fc" and value.dtype.itemsize > (8 if value.dtype.kind == "f" else 16):
-            with np.errstate(over="ignore"):  # numexpr computes long doubles as doubles
-                value = value.astype(np.float64 if value.dtype.kind == "f" else np.complex128)
         values.append(value)
     return values
+
+
+def _narrowed(value: np.ndarray) -> np.ndarray:
+    """``value``, a long double one as a double (numexpr computes them as doubles)."""
+    if value.dtype.kind in "fc" and value.dtype.itemsize > (8 if value.dtype.kind == "f" else 16):
+        with np.errstate(over="ignore"):
+            return value.astype(np.float64 if value.dtype.kind == "f" else np.complex128)
+    return value
 
 
 def _plan(prog: Program, values: list[np.ndarray]) -> Plan:
@@ -128,7 +135,7 @@ def validate(ex: str, local_dict: dict | None = None, global_dict: dict | None =
         prog = program(ex, _optimization(kwargs), sanitize)
         frame = sys._getframe(max(_frame_depth - 1, 1)) if local_dict is None or global_dict is None else None
         values = arguments(prog.names, local_dict, global_dict, frame)
-        _plan(prog, values)
+        _plan(prog, [_narrowed(value) for value in values])
         _remember(prog, values, out, order, casting)
     except Exception as error:  # numexpr's contract: the exception is returned, not raised
         return error
@@ -169,33 +176,77 @@ def converted(value: np.ndarray, kind: str, position: int, casting: str) -> np.n
     if kind == "bytes" and value.dtype.kind == "S":
         return value
     if not np.can_cast(value.dtype, target, casting):
-        raise TypeError(f"Iterator operand {position} dtype could not be cast from {value.dtype!r} to "
-                        f"{target!r} according to the rule {casting!r}")
+        raise _cast_error(value.dtype, target, position, casting)
     if value.dtype.kind in "biufc" and kinds.of_dtype(value.dtype) == kind:
         return value
     with np.errstate(all="ignore"):
         return value.astype(target)
 
 
+def _cast_error(dtype: np.dtype, target: np.dtype, position: int, casting: str) -> TypeError:
+    return TypeError(f"Iterator operand {position} dtype could not be cast from {dtype!r} to {target!r} "
+                     f"according to the rule {casting!r}")
+
+
+def check_count(count: int) -> None:
+    """numexpr's ``ValueError`` for more inputs than its iterator takes beside the output."""
+    if count + 1 > MAX_OPERANDS:
+        raise ValueError("too many inputs")
+
+
 def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: str,
         casting: str) -> np.ndarray:
     """``prog`` on arrays bound to its names in order.
 
-    As numexpr: a reduction's axis must be below the operands' largest number of dimensions
-    (``ValueError``, even for 0-d operands, which NumPy lets reduce along axis 0); then, if an
-    operand is empty, the result is a new empty array shaped like the first empty operand
-    (numexpr neither broadcasts nor reduces then, nor writes ``out``). An elementwise result
-    broadcasts to an ``out`` of a larger shape, as in numexpr's (and NumPy's) iteration.
+    As numexpr: at most 63 inputs (``ValueError``); a reduction's axis must be below the
+    operands' largest number of dimensions (``ValueError``, even for 0-d operands, which NumPy
+    lets reduce along axis 0); then, if an operand is empty, the result is a new empty array
+    shaped like the first empty operand (numexpr neither broadcasts nor reduces then, nor writes
+    ``out``, nor checks casts). Otherwise each input must cast to its kind's dtype under ``casting``
+    (``TypeError``: uint64 is not ``'safe'`` as int64, int8 not ``'equiv'`` as int32), as the
+    output must to ``out``. An elementwise result broadcasts to an ``out`` of a larger shape, as
+    in numexpr's (and NumPy's) iteration.
     """
+    check_count(len(values))
     if prog.axis is not None and prog.axis >= max((value.ndim for value in values), default=0):
         raise ValueError("reduction axis is out of bounds")
+    given, values = values, [_narrowed(value) for value in values]
     plan = _plan(prog, values)
     for value in values:
         if value.size == 0:
             return np.empty(value.shape, plan.dtype)
     if out is not None and not prog.reduces and values:
         values = _broadcast_to_out(values, out.shape)
+    error = _input_cast_error(given, casting)
+    if error is not None:
+        if _iterator_fails_first(plan, given, out, casting):
+            execute(plan, values, prog.names, out, order, casting)  # raises that error
+        raise error
     return execute(plan, values, prog.names, out, order, casting)
+
+
+def _input_cast_error(values: list[np.ndarray], casting: str) -> TypeError | None:
+    """numexpr's error for the first input that does not cast to its kind's dtype under ``casting``."""
+    if casting in ("unsafe", "same_kind"):  # every input casts to its kind under these
+        return None
+    for position, value in enumerate(values, start=1):
+        if value.dtype.kind != "S":
+            target = kinds.DTYPE[kinds.of_dtype(value.dtype)]
+            if value.dtype != target and not np.can_cast(value.dtype, target, casting):
+                return _cast_error(value.dtype, target, position, casting)
+    return None
+
+
+def _iterator_fails_first(plan: Plan, values: list[np.ndarray], out: np.ndarray | None, casting: str) -> bool:
+    """Whether numexpr's iterator meets another error before the inputs' casts: operands that do not
+    broadcast, or a result that does not cast to ``out``."""
+    if out is not None and not np.can_cast(plan.dtype, out.dtype, casting):
+        return True
+    try:
+        np.broadcast_shapes(*(value.shape for value in values))
+    except ValueError:
+        return True
+    return False
 
 
 def _broadcast_to_out(values: list[np.ndarray], shape: tuple[int, ...]) -> list[np.ndarray]:

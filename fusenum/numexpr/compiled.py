@@ -65,6 +65,7 @@ class NumExpr:
     def __call__(self, *args, **kwargs) -> np.ndarray:
         if len(args) != len(self._kinds):
             raise ValueError("number of inputs doesn't match program")
+        api.check_count(len(args))
         if kwargs and "ex_uses_vml" not in kwargs:
             raise ValueError("ex_uses_vml parameter is required")
         kwargs.pop("ex_uses_vml", None)

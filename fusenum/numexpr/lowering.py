@@ -65,8 +65,11 @@ class Program:
         for slot, dtype in zip(self._slots, dtypes):
             variable_kinds[slot] = kinds.of_dtype(dtype)
         root = tree.build(self.parsed.template, variable_kinds, self.optimization)
+        # numexpr's order: typing, hashing the tree, converting the constants, then the program's checks
         _check_signatures(root)
-        tree.check_compilable(root)
+        tree.check_hashable(root)
+        _check_constants(root)
+        tree.check_reductions_last(root)
         return root
 
     def build(self, builder: Builder, operands: list) -> Node:
@@ -91,6 +94,21 @@ def _check_signatures(root: tree.Expr) -> None:
         if node.op not in ("const", "var"):
             typed_signature(node)
             stack.extend(reversed(node.args))
+
+
+def _check_constants(root: tree.Expr) -> None:
+    """Every constant converts to the kind its operation takes it in (``OverflowError`` for ``2**63``
+    as a ``long``), as numexpr converts them before its program is checked."""
+    stack, seen = [root], set()
+    while stack:
+        node = stack.pop()
+        if node.op not in ("const", "var") and id(node) not in seen:
+            seen.add(id(node))
+            codes, _ = typed_signature(node)
+            for arg, code in zip(node.args, codes):
+                if arg.op == "const":
+                    constant_value(arg.value, kinds.KIND[code])
+            stack.extend(node.args)
 
 
 def constant_value(value, kind: str) -> np.generic:

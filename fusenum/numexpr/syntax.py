@@ -6,7 +6,11 @@ keeps the pieces numexpr's recording objects can meet -- names, number and
 string literals, operators, comparisons, calls, ``.real``/``.imag``, and the
 Python constructs that only work on constants (``and``/``or``/``not``,
 conditional expressions), which :mod:`.tree` interprets the way Python's
-``eval`` would have.
+``eval`` would have. The text is parsed as given (leading blanks are Python's
+``IndentationError``, as numexpr's ``compile`` gives them), and a name of one of
+numexpr's functions is that function wherever it appears, as numexpr binds them
+over the names it looks up: ``sin + 1`` is Python's ``TypeError`` for a function,
+whatever array is called ``sin``.
 
 ``sanitize=True`` (numexpr's default; ``NUMEXPR_SANITIZE=0`` at import turns the default off)
 applies numexpr's rule before parsing: with whitespace removed and
@@ -25,6 +29,7 @@ import re
 
 from ..errors import excerpt
 from ..frontend.python_syntax import parse_expression
+from .tree import NAMES
 
 # A '.' starting a word that is not 'real', 'imag' or the fraction/exponent/imaginary tail of a number.
 _ATTRIBUTE = r"\.(?=\w)(?!(?:real|imag|\d*[eE]?[+-]?\d+j?|\d*j)\b)"
@@ -68,16 +73,30 @@ class Parsed:
         self.text, self.names, self.template = text, names, template
 
 
+def _function(name: str):
+    """A stand-in for numexpr's function ``name`` where the text uses it as a value: a Python function,
+    so Python's operators treat it as they treat numexpr's (``sin + 1`` is a ``TypeError``)."""
+    def function(*args, **kwargs):
+        raise TypeError(f"{name}() is only called by name")
+    function.__name__ = function.__qualname__ = name
+    return function
+
+
+#: numexpr binds its function names over any array of that name: a name read as a value is the function.
+_FUNCTIONS = {name: _function(name) for name in sorted(NAMES)}
+
+
 def parse(text: str) -> Parsed:
-    """The template of ``text``; ``SyntaxError`` as Python's compiler gives it, ``TypeError`` or
-    ``AttributeError`` for a construct numexpr's evaluation would reject."""
+    """The template of ``text`` (as given: leading blanks are Python's ``IndentationError``);
+    ``SyntaxError`` as Python's compiler gives it, ``TypeError`` or ``AttributeError`` for a
+    construct numexpr's evaluation would reject."""
     try:
-        tree = parse_expression(text.strip(), "<expr>")
+        tree = parse_expression(text, "<expr>")
     except (RecursionError, MemoryError):
         raise _too_deep(text) from None
     called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
     names = tuple(sorted({node.id for node in ast.walk(tree)
-                          if isinstance(node, ast.Name) and id(node) not in called}))
+                          if isinstance(node, ast.Name) and id(node) not in called and node.id not in NAMES}))
     try:
         template = _Converter(names).convert(tree.body)
     except RecursionError:
@@ -102,6 +121,8 @@ class _Converter:
         return method(node)
 
     def _Name(self, node: ast.Name) -> tuple:
+        if node.id in _FUNCTIONS:  # a function as a value (numexpr's, whatever array has its name)
+            return ("const", _FUNCTIONS[node.id])
         return ("name", self.index[node.id])
 
     def _Constant(self, node: ast.Constant) -> tuple:

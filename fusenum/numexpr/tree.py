@@ -217,6 +217,8 @@ FUNCTIONS = {
     "real": (np.real, "double", "double"), "imag": (np.imag, "double", "double"),
     "complex": (complex, "complex", None), "conj": (np.conj, "complex", None),
 }
+#: Every name numexpr binds to one of its functions: such a name is never an array's.
+NAMES = frozenset({*FUNCTIONS, "where", "contains", *kinds.REDUCTIONS})
 #: Functions that keep integer kinds (numexpr computes every other function of integers in double).
 _KEEP_INTEGERS = frozenset({"copy", "ones_like", "round", "sign"})
 _BOOLEAN_RESULT = frozenset({"isnan", "isfinite", "isinf", "signbit"})
@@ -372,15 +374,19 @@ def variables(root: Expr) -> set[int]:
     return found
 
 
-def check_compilable(root: Expr) -> None:
-    """numexpr's errors after typing: a 0-d array constant left in the program (``copy(1)``, which
-    numexpr cannot hash), a reduction anywhere but at the root."""
+def check_hashable(root: Expr) -> None:
+    """numexpr's error for a 0-d array constant left in the program (``copy(1)``), which its
+    compiler cannot hash."""
     stack = [root]
     while stack:
         node = stack.pop()
         if node.op == "const" and isinstance(node.value, np.ndarray):
             raise TypeError("unhashable type: 'numpy.ndarray'")
         stack.extend(node.args)
+
+
+def check_reductions_last(root: Expr) -> None:
+    """numexpr's error for a reduction anywhere but at the root (its last check of a program)."""
     stack = list(root.args)
     while stack:
         node = stack.pop()

@@ -380,3 +380,64 @@ def test_no_numpy_warnings_escape():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ne.evaluate("log(a) / a")
+
+
+_CAST_REFUSED = re.escape("could not be cast from")
+
+
+@pytest.mark.parametrize("dtype, refused", [
+    ("int8", "no equiv"), ("uint8", "no equiv"), ("int16", "no equiv"), ("uint16", "no equiv"),
+    ("int32", ""), ("uint32", "no equiv"), ("int64", ""), ("uint64", "no equiv safe"),
+    ("float16", "no equiv"),
+    ("float32", ""), ("float64", ""), ("complex64", "no equiv"), ("complex128", ""), ("bool", ""),
+    ("longdouble", "no equiv safe"), ("clongdouble", "no equiv safe"), (">f8", "no"), (">i4", "no"),
+])
+def test_inputs_cast_to_their_kind_under_the_casting_rule(dtype, refused):
+    # numexpr's iterator casts each input to its kind's dtype under ``casting``, as it does the output.
+    a = np.arange(3).astype(dtype)
+    for casting in ("no", "equiv", "safe", "same_kind", "unsafe"):
+        if casting in refused.split():
+            with pytest.raises(TypeError, match=f"Iterator operand 1 dtype {_CAST_REFUSED} .* according to "
+                                                f"the rule '{casting}'"):
+                ne.evaluate("a * 2", casting=casting)
+        else:
+            assert ne.evaluate("a * 2", casting=casting).tolist() == (a * 2).tolist()
+
+
+def test_a_python_int_beyond_int64_is_not_a_safe_input():
+    # pandas' ``series + 2**63`` calls evaluate(..., casting='safe'); on the TypeError it uses NumPy.
+    a = np.arange(3.0)
+    for b in (2**63, np.uint64(5)):
+        with pytest.raises(TypeError, match=re.escape("Iterator operand 2 dtype could not be cast from "
+                                                      "dtype('uint64') to dtype('int64') according to the "
+                                                      "rule 'safe'")):
+            ne.evaluate("a + b", casting="safe")
+    assert ne.evaluate("a + b", local_dict={"a": a, "b": 2**63})[0] == -(2.0**63)  # same_kind: it wraps
+    assert ne.validate("a + b", local_dict={"a": a, "b": 2**63}, casting="safe") is None  # refused when run
+    with pytest.raises(TypeError, match=_CAST_REFUSED):
+        ne.re_evaluate(local_dict={"a": a, "b": 2**63})
+
+
+def test_input_casts_are_checked_after_the_empty_and_earlier_iterator_errors():
+    big = np.arange(3, dtype=np.uint64)
+    assert ne.evaluate("a + 1", local_dict={"a": big[:0]}, casting="safe").shape == (0,)
+    with pytest.raises(ValueError, match="broadcast"):
+        ne.evaluate("a + b", local_dict={"a": big, "b": np.ones(4)}, casting="safe")
+    with pytest.raises(TypeError, match="float64.*int32"):  # the output's cast comes first
+        ne.evaluate("a + 1.5", local_dict={"a": big}, out=np.empty(3, np.int32), casting="safe")
+    with pytest.raises(ValueError, match="reduction axis is out of bounds"):
+        ne.evaluate("sum(a, axis=1)", local_dict={"a": big}, casting="safe")
+
+
+def test_sixty_four_inputs_are_too_many():
+    names = {f"c{i}": np.ones(3) for i in range(64)}
+    text = " + ".join(names)
+    assert ne.validate(text, local_dict=names) is None  # numexpr compiles it, then refuses to run it
+    with pytest.raises(ValueError, match="^too many inputs$"):
+        ne.evaluate(text, local_dict=names)
+    with pytest.raises(ValueError, match="^too many inputs$"):
+        ne.evaluate(text, local_dict={name: np.ones(0) for name in names})
+    with pytest.raises(ValueError, match="^too many inputs$"):
+        ne.NumExpr(text)(*names.values())
+    del names["c63"]
+    assert ne.evaluate(" + ".join(names), local_dict=names).tolist() == [63.0] * 3

@@ -152,3 +152,22 @@ def test_python_m_runs_a_pandas_script_on_fusenum(tmp_path):
     result = subprocess.run([sys.executable, "-m", "fusenum.numexpr", str(script), "x"], capture_output=True,
                             text=True, env=environment, timeout=120)
     assert result.stdout.strip() == "2.14.2+fusenum [0.0, 2.0, 4.0, 6.0] ['x']", result.stderr
+
+
+def test_a_python_int_beyond_int64_falls_back_to_numpy(installed, monkeypatch):
+    # pandas evaluates with casting='safe': the uint64 2**63 is refused (TypeError), so pandas uses NumPy.
+    monkeypatch.setattr(expressions, "_MIN_ELEMENTS", 10)
+    s = pd.Series(np.arange(20, dtype=np.float64))
+    assert (s + 2**63).iloc[:2].tolist() == [2.0**63, 2.0**63 + 1]
+    assert int((s > 2**63).sum()) == 0
+    assert (s + 2).iloc[:2].tolist() == [2.0, 3.0]
+    assert installed == ["left_value + right_value", "left_value > right_value", "left_value + right_value"]
+
+
+def test_a_column_named_like_a_numexpr_function_is_the_function(installed):
+    # As with numexpr: ``where`` is numexpr's function, so its column cannot be read (pandas raises).
+    df = pd.DataFrame({"where": [1.0, 2.0, 3.0], "y": [0.0, 1.0, 2.0]})
+    with pytest.raises(TypeError, match="unsupported object type: <class 'function'>"):
+        df.eval("where + y")
+    with pytest.raises(TypeError, match="not supported between instances of 'function' and 'int'"):
+        df.query("where > 1")

@@ -427,3 +427,70 @@ def test_shifts_outside_the_width_give_zero_or_minus_one_as_numexpr_2_14_2_does(
     assert ne.evaluate("a >> 40").tolist() == [-1, 0, 0]
     assert ne.evaluate("a << -1").tolist() == [0, 0, 0]
     assert ne.evaluate("a >> 31").tolist() == [-1, 0, 0]
+
+
+@pytest.mark.parametrize("text", ["sin + 1", "where * 2", "sum + 1", "abs + 1", "contains + 1", "sin"])
+def test_names_of_functions_are_numexprs_functions_not_arrays(text):
+    # numexpr binds its function names over the names it looks up: ``sin`` is the function, even
+    # with an array called ``sin`` around (a pandas column called ``where``), and unbound it is no KeyError.
+    arrays = {name: np.arange(3.0) for name in ("sin", "where", "sum", "abs", "contains")}
+    for local_dict in (arrays, {}):
+        with pytest.raises(TypeError, match="function"):
+            ne.evaluate(text, local_dict=local_dict, global_dict={})
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("sin(sin)", TypeError("unsupported object type: <class 'function'>")),
+    ("-sin", TypeError("bad operand type for unary -: 'function'")),
+    ("sin.real", AttributeError("'function' object has no attribute 'real'")),
+    ("sum(sin)", AttributeError("'function' object has no attribute 'astKind'")),
+    ("sin == sin", True), ("sin == cos", False), ("sin and a", [0.0, 1.0, 2.0]),
+])
+def test_a_function_used_as_a_value_is_a_python_function(text, expected):
+    a = sin = np.arange(3.0)  # noqa: F841 (read by name)
+    if isinstance(expected, Exception):
+        with pytest.raises(type(expected), match=re.escape(str(expected))):
+            ne.evaluate(text)
+    else:
+        assert ne.evaluate(text).tolist() == expected
+
+
+def test_function_names_are_numexprs():
+    from fusenum.numexpr import tree
+    numexpr = pytest.importorskip("numexpr")
+    if getattr(numexpr, "__fusenum__", False) or "fusenum" in numexpr.__version__:
+        pytest.skip("numexpr is fusenum.numexpr here")
+    from numexpr import expressions
+    assert tree.NAMES == set(expressions.functions)
+
+
+@pytest.mark.parametrize("text", [" a + 1", "\ta + 1", "   ", " 1"])
+def test_leading_blanks_are_an_indentation_error(text):
+    a = np.arange(3.0)  # noqa: F841 (read by name)
+    with pytest.raises(IndentationError, match="unexpected indent"):
+        ne.evaluate(text)
+
+
+@pytest.mark.parametrize("text", ["a + 1 ", "a + 1\n", "\na + 1", "a + 1\t", "(a +\n 1)", "a + 1  # note",
+                                  "\x0ca + 1"])
+def test_trailing_blanks_and_line_breaks_are_pythons(text):
+    a = np.arange(3.0)  # noqa: F841 (read by name)
+    assert ne.evaluate(text).tolist() == [1.0, 2.0, 3.0]
+
+
+def test_a_line_break_outside_brackets_is_a_syntax_error():
+    a = np.arange(3.0)  # noqa: F841 (read by name)
+    with pytest.raises(SyntaxError, match="invalid syntax"):
+        ne.evaluate("a +\n 1")
+
+
+@pytest.mark.parametrize("text, error, message", [
+    ("max(a, 0) + 2**63", OverflowError, "Python int too large to convert to C long"),
+    ("sum(a) + 2**64", OverflowError, "too large to convert"),
+    ("max(a, 0) + copy(1)", TypeError, "unhashable type: 'numpy.ndarray'"),
+    ("~max(a, 0) + 1.5", RuntimeError, "reduction operations must occur last"),
+])
+def test_constants_are_converted_before_reductions_are_checked(text, error, message):
+    a = np.arange(3, dtype=np.int32)  # noqa: F841 (read by name)
+    with pytest.raises(error, match=re.escape(message)):
+        ne.evaluate(text)

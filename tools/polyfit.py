@@ -150,27 +150,6 @@ def chebyshev_fit(fn, interval, degree: int) -> list[Fraction]:
     return [rows[j][n] / rows[j][j] for j in range(n)]
 
 
-def tanh_table_f32(degree: int = 6):
-    """Piecewise tanh for float32: interval 0 is [0, 2**-5) (odd Taylor polynomial), then two
-    intervals per binade up to 16, each a degree-``degree`` polynomial in ``|x| - B`` (B its
-    middle), then the constant 1. Returns ``(B, [c0...], [c1...], ...)`` lists of 20 floats."""
-    taylor = [0.0, 1.0, 0.0, -1 / 3, 0.0, 2 / 15, 0.0, -17 / 315, 0.0]
-    centers, rows = [0.0], [taylor[:degree + 1]]
-    worst = 0.0
-    for e in range(-5, 4):
-        for half in (0, 1):
-            low, high = 2.0 ** e * (1 + half / 2), 2.0 ** e * (1.5 + half / 2)
-            middle = (low + high) / 2
-            fn = lambda t, m=middle: _tanh(t + D(repr(m)))  # noqa: E731
-            coefficients = [np.float32(float(c)) for c in chebyshev_fit(fn, (low - middle, high - middle), degree)]
-            worst = max(worst, max_error(fn, (low - middle, high - middle), coefficients, 400))
-            centers.append(middle)
-            rows.append(coefficients)
-    centers.append(0.0)
-    rows.append([1.0] + [0.0] * degree)
-    return [float(np.float32(c)) for c in centers], [[float(r[j]) for r in rows] for j in range(degree + 1)], worst
-
-
 def max_error(fn, interval, coefficients, samples: int = 2000) -> float:
     """Largest |P(t) - fn(t)| / |fn(t)| over a grid, with P's float coefficients, in exact arithmetic."""
     worst = 0.0
@@ -197,15 +176,6 @@ def _wrapped(values, indent: str) -> str:
 
 
 def main(names) -> None:
-    if names == ["tanh_table_f32"]:
-        centers, columns, worst = tanh_table_f32()
-        print(f"# tools/polyfit.py tanh_table_f32: relative error {worst:.2e}")
-        print("TANH_CENTERS = " + _wrapped(centers, "    "))
-        print("TANH_COEFFICIENTS = (")
-        for column in columns:
-            print("    " + _wrapped(column, "     ") + ",")
-        print(")")
-        return
     for name in names or FITS:
         fn, interval, degree, dtype, what = FITS[name]
         coefficients = fit(name)

@@ -8,14 +8,18 @@ lanes, one of three implementations is chosen when the kernel is compiled:
    where it is faster than libmvec (and than NumPy's own SIMD loops), and as the
    first fallback when libmvec cannot be used.
 2. **glibc's libmvec**: ``_ZGV{b,d,e}N{lanes}v_{name}`` (``vv`` for two
-   arguments, an ``f`` suffix for float32), the variant of the target's SIMD
-   level (``b`` SSE2 16 bytes, ``d`` AVX2 32 bytes, ``e`` AVX-512 64 bytes).
-   Used only on x86-64 Linux when ``libmvec.so.1`` loads and has the symbol; the
-   target level guarantees the CPU has the variant's instructions. A call at
-   another lane count is padded or split to the variant's width, so the scalar
-   tail computes exactly what the vector body would. libmvec's AVX-512 float32
-   functions are the SVML code NumPy runs; its SSE and AVX2 ones may be 4 ULP
-   off, so at those levels float32 lanes are widened to float64, computed by the
+   arguments, an ``f`` suffix for float32), the variant of the *machine's* widest
+   SIMD level (``b`` SSE2 16 bytes, ``d`` AVX2 32 bytes, ``e`` AVX-512 64 bytes),
+   whatever level the kernel itself targets: each variant computes its own last
+   bits, and one variant per machine is what makes every SIMD level give the same
+   bits. A kernel of a narrower level calls it through a small wrapper compiled
+   for the machine's level (arguments and result pass through the stack, since
+   the narrower code cannot hold the variant's registers). Used only on x86-64
+   Linux when ``libmvec.so.1`` loads and has the symbol. A call at another lane
+   count is padded or split to the variant's width, so the scalar tail computes
+   exactly what the vector body would. libmvec's AVX-512 float32 functions are
+   the SVML code NumPy runs; its SSE and AVX2 ones may be 4 ULP off, so on
+   machines without AVX-512 float32 lanes are widened to float64, computed by the
    float64 variant and rounded (within about half an ULP).
 3. **the C library's scalar function**, called lane by lane.
 
@@ -35,7 +39,8 @@ import numpy as np
 from . import ir_text as ir
 
 from ..errors import ConfigurationError
-from . import loader, settings, vmath
+from . import loader, settings, target, vmath
+from .control import entry_buffer
 from .libraries import libmvec_loaded
 from .emitter import F32 as F32_TYPE
 from .emitter import F64 as F64_TYPE
@@ -78,9 +83,17 @@ def _has_symbol(symbol: str) -> bool:
     return libmvec_loaded() and loader.find_symbol(symbol) is not None
 
 
-def libmvec_symbol(name: str, dtype: np.dtype, level: str) -> str | None:
-    """libmvec's vector function for ``name`` on ``dtype`` at SIMD ``level``, if it can be used
-    (for float32 below AVX-512, the float64 function: see the module docstring)."""
+def math_level() -> str:
+    """The SIMD level whose libmvec variant every kernel calls: the machine's widest, so the
+    bits of a function never depend on the level a kernel is compiled for."""
+    return target.available()[-1]
+
+
+def libmvec_symbol(name: str, dtype: np.dtype, level: str | None = None) -> str | None:
+    """libmvec's vector function for ``name`` on ``dtype`` (at SIMD ``level``, the machine's
+    :func:`math_level` by default), if it can be used (for float32 below AVX-512, the float64
+    function: see the module docstring)."""
+    level = level or math_level()
     arity = LIBMVEC_FUNCTIONS.get(name)
     if arity is None or level not in LIBMVEC_VARIANTS:
         return None
@@ -99,15 +112,15 @@ def libm_name(name: str, dtype: np.dtype) -> str:
 
 # ---- choosing --------------------------------------------------------------------------------
 def implementation(name: str, dtype: np.dtype, level: str) -> str:
-    """Which implementation computes ``name`` on ``dtype`` lanes at SIMD ``level``:
-    ``"own"``, ``"libmvec:<symbol>"`` or ``"libm:<function>"``."""
+    """Which implementation computes ``name`` on ``dtype`` lanes in a kernel of SIMD ``level``:
+    ``"own"``, ``"libmvec:<symbol>"`` or ``"libm:<function>"`` -- the same at every level."""
     dtype = F32 if dtype.itemsize <= 4 else np.dtype(dtype)
     own = vmath.kernel(name, dtype)
     mode = settings.vector_math_for_code()
     if mode != "libm":
         if own is not None and (own.preferred or mode == "builtin"):
             return "own"
-        symbol = libmvec_symbol(name, dtype, level) if mode == "auto" else None
+        symbol = libmvec_symbol(name, dtype) if mode == "auto" else None
         if symbol is not None:
             return f"libmvec:{symbol}"
         if own is not None:
@@ -123,7 +136,7 @@ def call(em: Emitter, name: str, dtype: np.dtype, *args: ir.Value) -> ir.Value:
     if kind == "own":
         return vmath.kernel(name, dtype).emit(em, *args)
     if kind == "libmvec":
-        lanes = LIBMVEC_VARIANTS[level][1] // np.dtype(symbol_dtype(symbol)).itemsize
+        lanes = LIBMVEC_VARIANTS[math_level()][1] // np.dtype(symbol_dtype(symbol)).itemsize
         return _libmvec_call(em, symbol, lanes, args)
     return em.per_lane(symbol, *args)
 
@@ -137,23 +150,64 @@ def _libmvec_call(em: Emitter, symbol: str, width: int, args) -> ir.Value:
     """Call a libmvec function of ``width`` lanes on ``em.lanes`` lanes (padding or splitting,
     and widening float32 lanes for a float64 function)."""
     b = em.b
+    level = em.target.name if em.target is not None else "scalar"
     element = args[0].type.element if em.lanes > 1 else args[0].type
     if symbol_dtype(symbol) == "f8" and element == F32_TYPE:
         wide = [b.fpext(a, em.vector(F64_TYPE)) for a in args]
         return b.fptrunc(_libmvec_call(em, symbol, width, wide), args[0].type)
     vector = ir.VectorType(element, width)
     fn = em.function(symbol, vector, [vector] * len(args))
+    call = _through_stack(em, fn, vector, len(args)) if level != math_level() else (
+        lambda arguments: b.call(fn, arguments))
     if em.lanes == width:
-        return b.call(fn, list(args))
+        return call(list(args))
     if em.lanes == 1:
         widened = [em.shuffle(_as_vector(em, a), _as_vector(em, a), [0] * width) for a in args]
-        return b.extract_element(b.call(fn, widened), ir.Constant(I32, 0))
+        return b.extract_element(call(widened), ir.Constant(I32, 0))
     chunks = []
     for first in range(0, em.lanes, width):
         # Lanes past the end repeat the last one: real inputs, so no spurious slow paths.
         picks = [min(first + j, em.lanes - 1) for j in range(width)]
-        chunks.append(b.call(fn, [em.shuffle(a, a, picks) for a in args]))
+        chunks.append(call([em.shuffle(a, a, picks) for a in args]))
     return _concatenate(em, chunks, width)
+
+
+class _StackCall:
+    """A callable like ``b.call(fn, args)`` for ``fn``'s wrapper: the kernel stores the
+    arguments to stack slots, the wrapper (compiled for the machine's level) loads them, calls
+    ``fn`` and stores the result, which the kernel loads."""
+
+    def __init__(self, em: Emitter, wrapper: ir.Function, vector: ir.VectorType, arity: int):
+        self.em, self.wrapper, self.vector, self.arity = em, wrapper, vector, arity
+
+    def __call__(self, args: list) -> ir.Value:
+        b = self.em.b
+        size = self.vector.count * (8 if self.vector.element == F64_TYPE else 4)
+        slots = [entry_buffer(b, size) for _ in range(self.arity + 1)]
+        for slot, value in zip(slots[1:], args):
+            b.store(value, slot, align=1)
+        b.call(self.wrapper, slots)
+        return b.load(slots[0], typ=self.vector, align=1)
+
+
+def _through_stack(em: Emitter, fn: ir.Function, vector: ir.VectorType, arity: int) -> _StackCall:
+    """``fn``, a libmvec function of the machine's level, made callable from a kernel of a
+    narrower one (whose registers cannot carry ``vector``): a wrapper taking pointers, defined
+    once per module with the machine level's CPU and features."""
+    name = f"fusenum.stack.{fn.name}"
+    wrapper = em.module.globals.get(name)
+    if wrapper is None:
+        wrapper = ir.Function(em.module, ir.FunctionType(ir.VoidType(), [ir.PointerType()] * (arity + 1)),
+                              name=name)
+        wrapper.linkage = "internal"
+        machine = target.make_target(math_level())
+        wrapper.attributes.update(["noinline", "nounwind", f'"target-cpu"="{machine.cpu}"',
+                                   f'"target-features"="{machine.features}"'])
+        b = ir.IRBuilder(wrapper.append_basic_block("entry"))
+        loaded = [b.load(pointer, typ=vector, align=1) for pointer in wrapper.args[1:]]
+        b.store(b.call(fn, loaded), wrapper.args[0], align=1)
+        b.ret_void()
+    return _StackCall(em, wrapper, vector, arity)
 
 
 def _as_vector(em: Emitter, scalar: ir.Value) -> ir.Value:

@@ -90,6 +90,34 @@ def test_within_the_rows_ulp_bound_of_numpy(simd, name, dtype):
     check(name, dtype)
 
 
+@pytest.mark.parametrize("mode", ["auto", "builtin"])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64], ids=["f2", "f4", "f8"])
+@pytest.mark.parametrize("name", MATH)
+def test_every_simd_level_gives_the_same_bits(mode, name, dtype):
+    """The promise that speed never buys another answer: a function's bits do not depend on the
+    SIMD level its kernel is compiled for, nor on whether an element falls in the vector body or
+    the scalar tail (the grid's length is no multiple of any vector width). NaNs only need to be
+    NaN (their sign and payload are not promised)."""
+    arguments = binary_inputs(dtype) if name in BINARY else (unary_inputs(name, dtype),)
+    arguments = [a[:5001] for a in arguments]
+    names = ", ".join("xy"[:len(arguments)])
+    previous_mode, previous_level = mathlib.set_mode(mode), fusenum.get_simd()
+    try:
+        results = {}
+        for level in fusenum.available_simd():
+            fusenum.set_simd(level)
+            results[level] = fusenum.evaluate(f"{name}({names})", local_dict=dict(zip("xy", arguments)))
+    finally:
+        mathlib.set_mode(previous_mode)
+        fusenum.set_simd(previous_level)
+    widest = results.pop(fusenum.available_simd()[-1])
+    for level, got in results.items():
+        same = (got.view(f"u{got.itemsize}") == widest.view(f"u{got.itemsize}")) | (np.isnan(got) & np.isnan(widest))
+        at = np.flatnonzero(~same)[:3]
+        assert same.all(), (f"{name} at {level}: {got[at]!r} where the widest level gives {widest[at]!r}, "
+                            f"for {[a[at] for a in arguments]}")
+
+
 @pytest.fixture(params=["builtin", "libm"])
 def fallback(request):
     """The vector math of a machine without libmvec (``builtin``), or the C library only."""
@@ -193,12 +221,12 @@ def test_libmvec_is_used_where_it_is_and_own_kernels_where_faster():
     if not mathlib.libmvec_loaded() or "avx512" not in fusenum.available_simd():
         pytest.skip("needs libmvec and AVX-512")
     f8, f4 = np.dtype("f8"), np.dtype("f4")
-    assert mathlib.implementation("sin", f8, "avx512") == "libmvec:_ZGVeN8v_sin"
-    assert mathlib.implementation("atan2", f4, "avx512") == "own"
-    assert mathlib.implementation("sin", f4, "avx512") == "libmvec:_ZGVeN16v_sinf"
-    assert mathlib.implementation("sin", f4, "avx2") == "libmvec:_ZGVdN4v_sin"  # float32 widened
-    assert mathlib.implementation("pow", f8, "avx512") == "own"
-    assert mathlib.implementation("sin", f8, "scalar") == "libm:sin"
+    for level in fusenum.available_simd():  # the machine's variant, whatever the kernel's level
+        assert mathlib.implementation("sin", f8, level) == "libmvec:_ZGVeN8v_sin"
+        assert mathlib.implementation("sin", f4, level) == "libmvec:_ZGVeN16v_sinf"
+        assert mathlib.implementation("atan2", f4, level) == "own"
+        assert mathlib.implementation("pow", f8, level) == "own"
+    assert mathlib.libmvec_symbol("sin", f4, "avx2") == "_ZGVdN4v_sin"  # float32 widened there
 
 
 def test_forced_modes_choose_the_fallbacks(fallback):

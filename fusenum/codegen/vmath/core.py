@@ -76,39 +76,11 @@ class Vec:
     def sqrt(self, a):
         return self.em.intrinsic("llvm.sqrt", a)
 
-    def avx512(self) -> bool:
-        """Whether the kernel targets AVX-512 (whose x86 intrinsics it may then use)."""
-        return self.em.target is not None and self.em.target.name == "avx512"
-
-    def at_full_width(self, a, fn: Callable[[ir.Value], ir.Value]) -> ir.Value:
-        """``fn`` (an operation on 512-bit vectors) applied to ``a`` at any lane count: a
-        narrower ``a`` is padded (with its own lanes) and the result cut back, so the
-        scalar tail computes exactly what the vector body does."""
-        em, b = self.em, self.b
-        full = 512 // self.bits
-        if em.lanes == full:
-            return fn(a)
-        if em.lanes == 1:
-            empty = ir.Constant(ir.VectorType(self.ftype, 1), ir.Undefined)
-            one = b.insert_element(empty, a, ir.Constant(I32, 0))
-            return b.extract_element(fn(em.shuffle(one, one, [0] * full)), ir.Constant(I32, 0))
-        result = fn(em.shuffle(a, a, [j % em.lanes for j in range(full)]))
-        return em.shuffle(result, result, range(em.lanes))
-
     def reciprocal(self, a):
-        """``1/a`` within half an ULP or so: AVX-512's 14-bit estimate refined by Newton steps
-        (one for float32, two for float64) on AVX-512 targets -- a division costs several
-        times more -- else a division."""
-        if not self.avx512():
-            return self.div(self.c(1.0), a)
-        suffix, mask = ("pd", ir.IntType(8)) if self.is_double else ("ps", ir.IntType(16))
-        vector = ir.VectorType(self.ftype, 512 // self.bits)
-        fn = self.em.function(f"llvm.x86.avx512.rcp14.{suffix}.512", vector, [vector, vector, mask])
-        y = self.at_full_width(a, lambda wide: self.b.call(fn, [wide, wide, ir.Constant(mask, -1)]))
-        for _ in range(2 if self.is_double else 1):
-            error = self.fma(self.neg(a), y, self.c(1.0))
-            y = self.fma(y, error, y)
-        return y
+        """``1/a``, a correctly rounded division at every width. (AVX-512's ``rcp14`` estimate
+        refined by Newton steps is cheaper, but its last bits differ from the division's, so
+        kernels of other widths would give other bits.)"""
+        return self.div(self.c(1.0), a)
 
     def rint(self, a):
         """Nearest integer, halves to even."""

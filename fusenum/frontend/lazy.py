@@ -64,11 +64,15 @@ class LazyArray:
     reductions ``sum``, ``prod``, ``min``, ``max``, ``mean``, ``any`` and ``all``
     are captured, as are ``np.nansum`` and the other ``np.nan*`` reductions.
     ``explain()`` (installed by :mod:`fusenum.frontend.explain`)
-    describes what forcing would run. Other ndarray attributes and methods (``.T``, ``.reshape()``,
+    describes what forcing would run. ``real`` and ``imag`` are NumPy's views, writable through
+    (:mod:`.lazy_views`). Other ndarray attributes and methods (``.T``, ``.reshape()``,
     ``.std()``...) force it and return NumPy's answer.
 
-    Pickling and copying keep an unforced LazyArray unforced (:mod:`.lazy_pickle`). A LazyArray
-    can be weakly referenced (``weakref.ref``), like an ndarray.
+    Pickling and copying keep an unforced LazyArray unforced (:mod:`.lazy_pickle`); ``copy.copy``
+    of a computed one copies its value, as for an ndarray. A LazyArray can be weakly referenced
+    (``weakref.ref``), like an ndarray. One that stands for a NumPy scalar (a full reduction, a
+    ufunc of 0-d operands) converts (``float()``, ``round()``...) as that scalar. LazyArrays are
+    unhashable, as ndarrays are.
     """
 
     # _op, _args: the captured operation (a token of forcing.Program) and its operands;
@@ -76,7 +80,7 @@ class LazyArray:
     # _value: the ndarray once computed (from the start for lazy(array)).
     _FIELDS = ("_op", "_args", "_dtype", "_shape", "_program", "_leaves", "_value")
     __slots__ = _FIELDS + ("__weakref__",)
-    __hash__ = None  # type: ignore[assignment]  # == is elementwise, as for ndarray
+    __hash__ = None  # type: ignore[assignment]  # == is elementwise, as for an ndarray
 
     def __init__(self, array: Any):
         leaf = lazy(array)
@@ -120,10 +124,16 @@ class LazyArray:
 
     # ---- forcing ------------------------------------------------------------------------------
     def compute(self) -> np.ndarray:
-        """The value as an ndarray, computed in one compiled pass on first use and then kept."""
+        """The value as an ndarray, computed in one compiled pass on first use and then kept.
+
+        ``x.real`` and ``x.imag`` are NumPy's views of ``x``'s value (see :func:`_part_view`).
+        """
         value = self._value
         if value is None:
-            value = self._value = forcing.run(self)
+            value = _part_view(self)
+            if value is None:
+                value = forcing.run(self)
+            self._value = value
         return value
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
@@ -194,7 +204,10 @@ class LazyArray:
         """
         if self.size != 1:
             return convert(capture.stand_in(self._dtype, self._shape))
-        return convert(self.compute())
+        value = self.compute()
+        # A NumPy scalar converts as a number (float() of a complex one warns and drops the imaginary
+        # part); a 0-d array refuses what its Python number refuses.
+        return convert(value[()] if _stands_for_scalar(self) else value)
 
     # ---- captured methods -----------------------------------------------------------------------
     def astype(self, dtype: Any, order: str = "K", casting: str = "unsafe", subok: bool = True,
@@ -354,13 +367,15 @@ def capture_operation(op: Op, operands: tuple) -> LazyArray | None:
     return _node(op.name, tuple(args), dtype, shape, program, leaves)
 
 
-def _capture_cast(x: LazyArray, dtype: np.dtype, stays_array: bool = False) -> LazyArray:
+def _capture_cast(x: LazyArray, dtype: np.dtype, mark: str | None = None) -> LazyArray:
     """``x.astype(dtype)`` for a native dtype fusenum compiles.
 
-    ``stays_array`` marks the result as a 0-d array where NumPy keeps one (an in-place
-    operator's target) rather than a user's ``astype``, which keeps a NumPy scalar a scalar.
+    ``mark`` ``"array"`` marks the result as a 0-d array where NumPy keeps one (an in-place
+    operator's target) rather than a user's ``astype``, which keeps a NumPy scalar a scalar;
+    ``"scalar"`` marks it as a NumPy scalar (a program replayed by :mod:`.lazy_pickle`, whose
+    operand no longer says so). None: a scalar if ``x`` stands for one.
     """
-    token = ("astype", dtype, "array") if stays_array else ("astype", dtype)
+    token = ("astype", dtype) if mark is None else ("astype", dtype, mark)
     return _unary_node(token, x, dtype, x._shape)
 
 
@@ -401,6 +416,24 @@ def _stands_for_scalar(x: LazyArray) -> bool:
             return op[2:] == ("scalar",)
         x = x._args[0]  # a NumPy scalar's astype is a scalar
     return False
+
+
+def _part_view(node: LazyArray) -> np.ndarray | None:
+    """For a captured ``x.real``/``x.imag`` (``np.real``/``np.imag``), NumPy's answer: the view of
+    the part in ``x``'s computed value, so that writes into it reach ``x`` as in NumPy. None for
+    any other node, and where NumPy's answer is no view of an array (``x`` a NumPy scalar)."""
+    part = node._op
+    if part != "real" and part != "imag":
+        return None
+    base = node._args[0]
+    if type(base) is LazyArray:
+        if _stands_for_scalar(base):
+            return None
+        base = base.compute()
+    if type(base) is not np.ndarray:
+        return None
+    view = getattr(base, part)
+    return view if view.dtype == node._dtype else None
 
 
 def _node(op_token: Any, args: tuple, dtype: np.dtype, shape: tuple[int, ...], program: tuple | None,

@@ -4,8 +4,8 @@
 ``BY_UFUNC``, so rows added to the table are captured too), including
 ``out=``, which forces the expression into that array. ``__array_function__``
 captures the NumPy functions of the table that are not ufuncs (``BY_NUMPY_FUNCTION``:
-``np.sinc``, ``np.real``, ``np.imag``, ``np.angle``, called with the row's operands
-and no keywords), ``np.where`` and ``np.clip`` where the table can express them, the
+``np.sinc``, ``np.angle``, called with the row's operands and no keywords; ``np.real`` and
+``np.imag`` are :mod:`.lazy_views`), ``np.where`` and ``np.clip`` where the table can express them, the
 reductions of :data:`fusenum.ir.reductions.BY_FUNCTION` (``np.sum``,
 ``np.prod``, ``np.min``/``np.amin``, ``np.max``/``np.amax``, ``np.mean``,
 ``np.any``, ``np.all``, ``np.nansum``, ``np.nanprod``, ``np.nanmin``,
@@ -34,7 +34,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import capture, forcing
+from . import capture, forcing, lazy_views
 from ..ir import numpy_behaviour
 from ..ir.ops import BY_NUMPY_FUNCTION, BY_UFUNC, OPS, Op
 from ..ir.reductions import BY_FUNCTION, BY_NAME, Reduction
@@ -104,7 +104,12 @@ def _force_into(result: LazyArray, target: Any, same_dtype: bool) -> bool:
 
 
 def _ufunc_fallback(ufunc: np.ufunc, method: str, inputs: tuple, out: tuple | None, kwargs: dict) -> Any:
-    """NumPy's own ``ufunc.method`` on the forced inputs; LazyArrays given as ``out`` are returned as such."""
+    """NumPy's own ``ufunc.method`` on the forced inputs; LazyArrays given as ``out`` are returned as such.
+
+    LazyArrays among the other keywords (``where=``, ``initial=``...) are forced too: NumPy would
+    otherwise hand the call back to :func:`array_ufunc` for them, again and again.
+    """
+    kwargs = {key: force_all(value) for key, value in kwargs.items()}
     if out is not None:
         kwargs["out"] = forced_out = tuple(map(force, out))
     result = getattr(ufunc, method)(*map(force, inputs), **kwargs)
@@ -270,6 +275,7 @@ FUNCTIONS.update({
     np.result_type: lambda *args: np.result_type(*(a.dtype if type(a) is LazyArray else a for a in args)),
 })
 FUNCTIONS.update({function: _reduction_function(row) for function, row in BY_FUNCTION.items()})
+FUNCTIONS.update({np.real: lazy_views.real_function, np.imag: lazy_views.imag_function})
 FUNCTIONS.update({function: _like(function)
                   for function in (np.zeros_like, np.ones_like, np.empty_like, np.full_like)})
 if hasattr(np, "astype"):  # NumPy >= 2.1
@@ -320,14 +326,6 @@ def _all_method(self, axis: Any = None, dtype: Any = None, out: Any = None, keep
     for what falls back to NumPy)."""
     return reduce("all", self, axis, dtype, out, keepdims, True, where=where)
 
-def _real(self) -> Any:
-    """``ndarray.real``, captured (``np.real``): asking for it does not compute the array."""
-    return np.real(self)
-
-def _imag(self) -> Any:
-    """``ndarray.imag``, captured (``np.imag``)."""
-    return np.imag(self)
-
 def _array_ufunc_method(self, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
     return array_ufunc(ufunc, method, inputs, kwargs)
 
@@ -342,8 +340,6 @@ def _install_methods() -> None:
     for name, method in methods.items():
         method.__name__ = method.__qualname__ = name
         setattr(LazyArray, name, method)
-    # Duck-array checks (xarray's runtime protocols) look for real and imag: they must not force.
-    LazyArray.real, LazyArray.imag = property(_real), property(_imag)
 
 
 _install_methods()

@@ -7,6 +7,9 @@
   (:func:`fusenum.ir.typing.operator_rewrite`).
 * In place (``x += y``) rebinds the name to a new expression with NumPy's in-place result
   (the target's dtype and shape, ``same_kind`` casting); the wrapped array is never written.
+  ``x @= y`` is NumPy's ``np.matmul(x, y, out=x)`` computed on a copy of the value, wrapped.
+* ``round()`` answers as NumPy does: a NumPy scalar's for a result standing for one, an
+  ndarray's ``TypeError`` for any other LazyArray. ``hash()`` is always the ndarray's ``TypeError``.
 * Operators on 0-d values NumPy makes scalars (results of ufuncs on 0-d operands, full
   reductions) follow NumPy's *scalar* arithmetic where it differs from the ufunc loops: complex
   ``*``, float and complex ``**``, complex ``abs`` are computed by NumPy on the scalars when met
@@ -133,7 +136,7 @@ def _in_place(op: Op, python_operator: Callable, target: LazyArray, other: Any) 
     # A 0-d target stays a 0-d array in NumPy: the cast (free when the dtype is the same) marks it as one.
     if type(result) is not LazyArray:  # NumPy computed it
         return result.astype(native)
-    return _capture_cast(result, native, stays_array=True)
+    return _capture_cast(result, native, "array")
 
 
 def _divmod(left: Any, right: Any) -> tuple:
@@ -210,13 +213,42 @@ def _abs(self: LazyArray) -> LazyArray | np.ndarray:
     return _operator(OPS["absolute"], abs, self)
 
 
+def _imatmul(self: LazyArray, other: Any) -> Any:
+    """``self @= other`` with NumPy's in-place rules: ``np.matmul(self, other, out=self)``, so the
+    result keeps ``self``'s shape and dtype (NumPy's ``ValueError`` for a shape that would change,
+    its ``UFuncTypeError`` for ``same_kind`` casting). NumPy computes it on a copy of the value:
+    as for the other in-place operators, the name is rebound and a wrapped array is never written."""
+    if getattr(type(other), "__array_ufunc__", 0) is None:
+        return NotImplemented  # the other operand opted out of NumPy's operators
+    if _stands_for_scalar(self):  # a NumPy scalar has no in-place @: Python falls back to @
+        return np.matmul(self, other)
+    target = self.compute().copy()
+    target @= force(other)
+    return lazy(target)
+
+
+def _round(self: LazyArray, ndigits: int | None = None) -> Any:
+    """``round(x[, ndigits])`` as NumPy answers it: a NumPy scalar's ``__round__`` (an ``int``
+    without ``ndigits``, else a scalar of its dtype, here a LazyArray standing for it) for a
+    result that stands for one; an ndarray has no ``__round__``, so NumPy's ``TypeError``
+    (without computing) for any other LazyArray."""
+    if _stands_for_scalar(self):
+        rounded = round(self.compute()[()], ndigits)
+        return _numpy_scalar(rounded) if isinstance(rounded, np.generic) else rounded
+    if not hasattr(np.ndarray, "__round__"):
+        return round(capture.stand_in(self._dtype, self._shape), ndigits)  # NumPy's TypeError
+    return round(self.compute(), ndigits)
+
+
 def _install_other_operators() -> None:
-    """``abs``, ``divmod`` and ``@``, which are not op-table operators."""
+    """``abs``, ``divmod``, ``@`` and ``round``, which are not op-table operators. (No ``hash``:
+    LazyArrays are unhashable as ndarrays are, also where they stand for a NumPy scalar, so that
+    ``isinstance(x, Hashable)`` checks in xarray and pandas treat them as arrays.)"""
     methods = {"__abs__": _abs, "__divmod__": lambda self, other: _divmod(self, other),
                "__rdivmod__": lambda self, other: _divmod(other, self),
                "__matmul__": lambda self, other: np.matmul(self, other),
                "__rmatmul__": lambda self, other: np.matmul(other, self),
-               "__imatmul__": lambda self, other: np.matmul(self, other)}
+               "__imatmul__": _imatmul, "__round__": _round}
     for name, method in methods.items():
         method.__name__ = method.__qualname__ = name
         setattr(LazyArray, name, method)

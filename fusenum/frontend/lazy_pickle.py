@@ -6,10 +6,16 @@ op names, reduction and cast tokens; see :mod:`.forcing`) and its leaves
 through the same capture functions, so the copy is the same expression,
 unforced, with NumPy's dtype and shape checked again. A LazyArray over dask
 arrays thus ships as a few tokens plus the dask graphs of its inputs, never as
-computed data. A forced LazyArray pickles as ``lazy(value)``.
+computed data. A forced LazyArray pickles as ``lazy(value)``, or, if it stands for a NumPy
+scalar (a full reduction, a ufunc of 0-d operands), as a LazyArray standing for that scalar:
+the round trip keeps what NumPy makes a scalar a scalar (its ``+=`` promotes, its complex
+``*`` is NumPy's scalar product), and an ``astype`` token's mark (``"array"``/``"scalar"``)
+is replayed as it was.
 
-``copy.copy`` gives the same expression over the same leaves, ``copy.deepcopy``
-over copies of them.
+``copy.copy`` of an unforced LazyArray gives the same expression over the same leaves; of a
+forced one, an independent copy of its value (as ``copy.copy`` of an ndarray is a copy, not a
+view: writing into it leaves the original alone), with what it stands for kept.
+``copy.deepcopy`` gives the expression over copies of the leaves, or a copy of the value.
 """
 from __future__ import annotations
 
@@ -21,7 +27,8 @@ from . import forcing
 from ..errors import UnsupportedOperationError
 from ..ir.reductions import BY_NAME
 from ..ir.typing import PY_SCALARS
-from .lazy import LazyArray, _capture_cast, capture_operation, capture_reduction, lazy
+from .lazy import LazyArray, _capture_cast, _stands_for_scalar, capture_operation, capture_reduction, lazy
+from .lazy_operators import _numpy_scalar
 
 
 def rebuild(program: tuple, leaves: tuple) -> LazyArray:
@@ -31,7 +38,12 @@ def rebuild(program: tuple, leaves: tuple) -> LazyArray:
         operands,
         lambda op, *args: _captured(capture_operation(op, args), op.name),
         lambda token, x: _captured(capture_reduction(BY_NAME[token[1]], x, *token[2:]), token),
-        lambda token, x: _capture_cast(x, token[1], stays_array=len(token) == 3))
+        lambda token, x: _capture_cast(x, token[1], *token[2:]))
+
+
+def rebuild_scalar(value: np.ndarray) -> LazyArray:
+    """The computed LazyArray standing for the NumPy scalar of 0-d ``value`` (a forced scalar result)."""
+    return _numpy_scalar(value)
 
 
 def _captured(result: LazyArray | None, token: Any) -> LazyArray:
@@ -42,7 +54,7 @@ def _captured(result: LazyArray | None, token: Any) -> LazyArray:
 
 def _reduce(self: LazyArray):
     if self._value is not None:
-        return (lazy, (self._value,))
+        return (rebuild_scalar if _stands_for_scalar(self) else lazy, (self._value,))
     program, values = forcing.program_of(self)
     return (rebuild, (tuple(program), _shared(values)))
 
@@ -60,4 +72,23 @@ def _shared(values: list) -> tuple:
     return tuple(shared)
 
 
+def _copy(self: LazyArray) -> LazyArray:
+    """``copy.copy``: the same expression; a forced value copied as ``ndarray.__copy__`` does
+    (memory order kept), so that writing into the copy leaves the original alone."""
+    clone = object.__new__(LazyArray)
+    for field in LazyArray._FIELDS:
+        setattr(clone, field, getattr(self, field))
+    value = self._value
+    if value is not None:
+        clone._value = value = value.__copy__()
+        if self._op is None:  # lazy(a): the copy is a leaf over its own array
+            clone._leaves = (value,)
+    elif self._op == "real" or self._op == "imag":
+        # Forced, x.real is a view of x's value (lazy._part_view): the copy's must be of a copy.
+        clone._args = tuple(_copy(x) if type(x) is LazyArray else x.__copy__() for x in self._args)
+        clone._program = clone._leaves = None
+    return clone
+
+
 LazyArray.__reduce__ = _reduce
+LazyArray.__copy__ = _copy

@@ -413,6 +413,22 @@ def test_other_ufunc_methods_and_keywords_fall_back_to_numpy():
     assert_same(np.divmod(A, 0.3)[1], r)
 
 
+MASK = A > 0.5
+
+
+@pytest.mark.parametrize("call", [
+    lambda w: np.add(w(A), 1, where=w(MASK), out=np.zeros((3, 4))),
+    lambda w: np.sqrt(A, where=w(MASK), out=np.zeros((3, 4))),
+    lambda w: np.add(A, w(B), where=w(MASK), out=np.zeros((3, 4))),
+    lambda w: np.add.reduce(w(A), axis=0, where=w(MASK)),
+    lambda w: np.maximum.reduce(w(A), where=w(MASK), initial=0),
+    lambda w: np.add.reduce(w(A), axis=1, initial=w(np.array(2.0))),
+], ids=["add", "sqrt of an ndarray", "add ndarray to lazy", "add.reduce", "maximum.reduce initial", "lazy initial"])
+def test_lazy_arrays_as_ufunc_keywords_are_forced(call):
+    """A LazyArray ``where=`` (or ``initial=``) goes to NumPy as its value, not back to the LazyArray."""
+    assert_same(np.asarray(call(lambda v: v)), np.asarray(call(lazy)))
+
+
 def test_complex_and_float16_results_are_captured():
     result = lazy(A) + 1j
     assert type(result) is LazyArray and result.dtype == complex

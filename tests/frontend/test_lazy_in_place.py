@@ -64,3 +64,40 @@ def test_in_place_on_the_astype_of_a_scalar_result_rebinds_as_numpy_does(cast, o
     got %= x if other is None else x.astype(other)
     assert np.asarray(got).dtype == np.asarray(expected).dtype
     assert np.asarray(got) == expected
+
+
+MATMUL = {"(2,3) @= (3,4)": (np.ones((2, 3)), np.ones((3, 4))),
+          "int @= float": (np.ones((2, 2), int), np.eye(2)),
+          "(3,) @= (3,3)": (np.arange(3.0), np.arange(9.0).reshape(3, 3)),
+          "(2,2) @= int (2,2)": (np.arange(4.0).reshape(2, 2), np.arange(4).reshape(2, 2)),
+          "float32 @= float64": (np.ones((2, 2), np.float32), np.full((2, 2), 1 / 3)),
+          "(2,2) @= (2,)": (np.ones((2, 2)), np.ones(2))}
+
+
+@pytest.mark.parametrize("case", list(MATMUL))
+def test_in_place_matmul_follows_numpys_in_place_rules(case):
+    """``x @= y`` is ``np.matmul(x, y, out=x)``: NumPy's ValueError if the shape would change, its
+    casting error for ``same_kind``; the wrapped array is never written, as for ``+=``."""
+    target, other = MATMUL[case]
+    expected, error = target.copy(), None
+    try:
+        expected @= other
+    except (TypeError, ValueError) as exc:
+        error = exc
+    x = lazy(target.copy())
+    if error is not None:
+        with pytest.raises(type(error)) as raised:
+            x @= other
+        assert str(raised.value) == str(error)
+        return
+    x @= lazy(other)
+    assert type(x) is LazyArray
+    assert_same(expected, np.asarray(x))
+    assert x.dtype == expected.dtype
+
+
+def test_in_place_matmul_never_writes_the_wrapped_array():
+    a = np.ones((2, 2))
+    x = lazy(a)
+    x @= np.full((2, 2), 2.0)
+    assert (a == 1).all() and (np.asarray(x) == 4).all()

@@ -1,0 +1,81 @@
+"""``round()`` and ``float()``/``int()``/``complex()`` of lazy results as NumPy answers them:
+for a result that stands for a NumPy scalar (a full reduction, a ufunc of 0-d operands) the
+scalar's answer, for any other lazy array the ndarray's."""
+import operator
+import warnings
+
+import numpy as np
+import pytest
+
+import fusenum
+from fusenum import LazyArray, lazy
+
+X = np.array([1.2345, 2.5, 3.75])
+I = np.array([12, 25, 3])
+
+
+def _outcome(function):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = function()
+        except Exception as exc:  # noqa: BLE001 -- NumPy's error is the expected answer
+            result = (type(exc), str(exc))
+    return result, [(w.category, str(w.message)) for w in caught]
+
+
+def _plain(value):
+    """A LazyArray standing for a NumPy scalar as that scalar (type and dtype compared below)."""
+    return np.asarray(value)[()] if type(value) is LazyArray else value
+
+
+CASES = {
+    "round(mean)": (X, lambda a: round(a.mean())),
+    "round(mean, 2)": (X, lambda a: round(a.mean(), 2)),
+    "round(mean, None)": (X, lambda a: round(a.mean(), None)),
+    "round(float32 sum, 1)": (X.astype(np.float32), lambda a: round(a.sum(), 1)),
+    "round(int sum, -1)": (I, lambda a: round(a.sum(), -1)),
+    "round(int sum)": (I, lambda a: round(a.sum())),
+    "round(bool all)": (I, lambda a: round(a.all())),
+    "round(complex sum)": (X, lambda a: round(a.sum() * 1j)),
+    "round(inf max)": (np.array([1.0, np.inf]), lambda a: round(a.max())),
+    "round(array)": (X, lambda a: round(a * 2)),
+    "round(0-d array, 1)": (np.array(2.5), lambda a: round(a * 1, 1)),
+    "float(complex sum)": (X, lambda a: float(a.sum() + 1j)),
+    "int(complex max)": (X, lambda a: int(a.max() * (1 + 0j))),
+    "complex(complex sum)": (X, lambda a: complex(a.sum() + 1j)),
+    "float(complex 0-d array)": (np.array(1 + 2j), lambda a: float(a + 0)),
+    "int(complex 1-element array)": (np.array([1 + 2j]), lambda a: int(a + 0)),
+    "index(float sum)": (X, lambda a: operator.index(a.sum())),
+    "index(int sum)": (I, lambda a: operator.index(a.sum())),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_scalar_protocols_follow_numpy(case):
+    values, function = CASES[case]
+    (expected, expected_warnings) = _outcome(lambda: function(values))
+    (got, got_warnings) = _outcome(lambda: function(lazy(values)))
+    if type(expected) is tuple:  # NumPy's error, message included
+        assert got == expected
+    else:
+        got = _plain(got)
+        assert type(got) is type(expected) and got == expected
+    assert got_warnings == expected_warnings
+
+
+def test_lazy_arrays_are_unhashable_as_ndarrays_are():
+    """Even one standing for a NumPy scalar: ``Hashable`` checks (xarray, pandas) see an array."""
+    from collections.abc import Hashable
+    for x in (lazy(X), lazy(X).max(), lazy(X) * 2):
+        assert not isinstance(x, Hashable)
+        with pytest.raises(TypeError, match="unhashable type"):
+            hash(x)
+
+
+def test_round_of_an_array_is_numpys_error_without_computing():
+    fusenum.clear_cache()
+    r = lazy(X) * 2
+    with pytest.raises(TypeError, match="^type numpy.ndarray doesn't define __round__ method$"):
+        round(r)
+    assert not r.is_forced and fusenum.cache_info().misses == 0

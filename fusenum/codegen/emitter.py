@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 from . import ir_text as ir
+from . import locks
 
 from ..ir.nodes import inputs
 from .lanes import register_bytes
@@ -120,7 +121,8 @@ class Emitter:
         if len(data) <= 32:
             name = f"bytes.{data.hex()}"
         else:
-            import hashlib  # here: loading OpenSSL's hashes costs the code generator's import ~3 ms
+            with locks.loading:  # (a fork waits for an import)
+                import hashlib  # here: loading OpenSSL's hashes costs the code generator's import ~3 ms
             name = f"bytes.{hashlib.sha256(data).hexdigest()}"
         variable = self.module.globals.get(name)
         if variable is None:

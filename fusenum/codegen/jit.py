@@ -47,7 +47,7 @@ from functools import lru_cache
 
 from ..errors import CompileError
 from ..ir.records import record
-from . import loader, orc
+from . import loader, locks, orc
 from .target import Target, llvm_ready, loading, native
 
 #: Codegen optimization levels: the quick first build and the optimized one.
@@ -56,14 +56,14 @@ QUICK, OPTIMIZED = 0, 3
 _library_names = itertools.count()
 # Idle target machines by (target, level): one thread uses a machine at a time.
 _idle_machines: dict[tuple, list] = {}
-_machines_lock = threading.Lock()
+_machines_lock = locks.lock()
 #: Links into one LLJIT before a fresh one takes over. A kernel still alive keeps its LLJIT, and so
 #: at most this many empty JITDylibs (~9 KB each), alive.
 LINKS_PER_JIT = 64
-_lljit_lock = threading.Lock()
+_lljit_lock = locks.lock()
 _lljit_state = {"jit": None, "links": 0}
 # Compiles in progress; a fork waits for none (a child must not inherit LLVM mid-compile) and holds new ones.
-_compiles = threading.Condition()
+_compiles = locks.fork_safe(threading.Condition())
 _compile_state = {"active": 0, "forking": False}
 _fork_state: dict = {}
 

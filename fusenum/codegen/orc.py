@@ -30,6 +30,7 @@ from ctypes import POINTER, c_bool, c_char_p, c_int, c_size_t, c_uint, c_uint8, 
 from functools import lru_cache
 
 from ..errors import CompileError
+from . import locks
 
 #: The code model of every kernel: "small" (code, constants and data within 2 GB of each other,
 #: reached by 32-bit offsets; libraries through a table), not the JIT's default "large" (every
@@ -40,7 +41,7 @@ CODE_MODEL = "small"
 #: llvmlite versions (major.minor) whose C functions this module declares.
 VERIFIED = ("0.50",)
 #: Serializes calls into the library (a fork waits for it: :mod:`.jit`).
-lock = threading.RLock()
+lock = locks.track(threading.RLock())
 _NO_LOCK = nullcontext()
 
 

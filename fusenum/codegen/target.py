@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import os
 import platform
-import threading
 from functools import lru_cache
 
 from ..errors import TargetError
 from ..ir.records import record
-from . import settings
+from . import locks, settings
 
 #: Vector register width in bits for each SIMD level, narrowest first.
 WIDTHS = {"scalar": 0, "sse2": 128, "avx2": 256, "avx512": 512}
@@ -60,11 +59,8 @@ class Target:
 
 
 #: Held while llvmlite or the code generator is imported on first use (possibly by a background
-#: thread); a fork waits for it, so a child never inherits a half-imported module.
-loading = threading.RLock()
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=loading.acquire, after_in_parent=loading.release,
-                        after_in_child=loading.release)
+#: thread); a fork waits for it, so a child never inherits a half-imported module (:mod:`.locks`).
+loading = locks.loading
 
 
 @lru_cache(maxsize=None)
@@ -94,9 +90,10 @@ def llvm_ready() -> bool:
     return native.cache_info().currsize > 0
 
 
-#: A host description an earlier process recorded (:func:`adopt_host`), used instead of asking LLVM.
-_adopted: list[tuple] = []
-_host_lock = threading.Lock()
+#: The host's description once fixed (at most one item): a description an earlier process recorded
+#: (:func:`adopt_host`), or LLVM's answer, whichever came first.
+_described: list[tuple] = []
+_host_lock = locks.lock()
 
 
 @lru_cache(maxsize=None)
@@ -105,9 +102,15 @@ def host_description() -> tuple[str, dict[str, bool], str, tuple[int, ...]]:
     earlier process's record (:func:`adopt_host`) if there is one, else asked of LLVM (loading it).
     Fixed for the life of the process once asked."""
     with _host_lock:
-        if _adopted:
-            return _adopted[0]
-        return llvm_host_description()
+        if _described:
+            return _described[0]
+    # LLVM is asked with no lock held: loading it runs Python code, where a signal handler may call
+    # fusenum, and so this function, on this thread. The first answer (or adopted record) stays.
+    answer = llvm_host_description()
+    with _host_lock:
+        if not _described:
+            _described.append(answer)
+        return _described[0]
 
 
 def llvm_host_description() -> tuple[str, dict[str, bool], str, tuple[int, ...]]:
@@ -119,16 +122,16 @@ def llvm_host_description() -> tuple[str, dict[str, bool], str, tuple[int, ...]]
 def host_described() -> bool:
     """Whether the host is described (LLVM asked, or a record adopted): making a kernel's disk-cache
     key then loads nothing."""
-    return host_description.cache_info().currsize > 0 or bool(_adopted)
+    return bool(_described)
 
 
 def adopt_host(description: tuple[str, dict[str, bool], str, tuple[int, ...]]) -> bool:
     """Use ``description``, recorded by an earlier process whose :func:`host_signature` was this
     one's, instead of loading LLVM to ask it; False if the host was described already."""
     with _host_lock:
-        if host_description.cache_info().currsize:
+        if _described:
             return False
-        _adopted[:] = [description]
+        _described.append(description)
         return True
 
 
@@ -141,9 +144,10 @@ def host_signature() -> str | None:
     if not _is_x86_64():
         return None
     try:
-        from . import cpu_probe, orc
-        cpu = cpu_probe.fingerprint()
-        version, path = orc.llvmlite_version(), orc._path()
+        with loading:  # (imports on first use)
+            from . import cpu_probe, orc
+            cpu = cpu_probe.fingerprint()
+            version, path = orc.llvmlite_version(), orc._path()
         library = os.stat(path)
     except (ImportError, AttributeError, OSError):
         return None
@@ -222,12 +226,14 @@ def identity(target: Target) -> str:
     and ``sse2`` targets do not name), LLVM's and llvmlite's versions, and the C library's
     version (libmvec, whose functions kernels call, comes with it)."""
     host_cpu, host_features, triple, llvm_version = host_description()
-    from .orc import llvmlite_version
+    with loading:  # (imports on first use)
+        from .orc import llvmlite_version
+        llvmlite = llvmlite_version()
     libc = os.confstr("CS_GNU_LIBC_VERSION") if "CS_GNU_LIBC_VERSION" in os.confstr_names else ""
     return "\n".join([
         f"target {target!r}", f"triple {triple}",
         f"host {host_cpu} {_feature_string(host_features)}",
-        f"llvm {'.'.join(map(str, llvm_version))}", f"llvmlite {llvmlite_version()}",
+        f"llvm {'.'.join(map(str, llvm_version))}", f"llvmlite {llvmlite}",
         f"libc {libc}", f"platform {platform.system()} {platform.machine()}",
     ])
 

@@ -9,10 +9,12 @@ parses take turns; code outside fusenum that calls ``ast.parse`` meanwhile is no
 from __future__ import annotations
 
 import ast
-import threading
 
-# Reentrant: a finalizer run by a collection during a parse may evaluate an expression itself.
-_lock = threading.RLock()
+from ..codegen import locks
+
+# Reentrant: a finalizer run by a collection during a parse may evaluate an expression itself;
+# unlocked in a forked child, which another thread's parse must not leave locked.
+_lock = locks.lock()
 
 
 def parse_expression(text: str, filename: str = "<unknown>") -> ast.Expression:

@@ -24,6 +24,8 @@ import warnings
 from collections import deque
 from typing import Callable
 
+from ..codegen import locks
+
 #: How much lower than the caller's the scheduling priority of fusenum's background threads is (the
 #: niceness added): compiles and optimizations then take the CPU time the calls leave spare. Measured
 #: on pandas' cold ``df1 + df2 * 3`` (1,000,000 rows, an empty kernel cache, 2 cores), 22 fresh
@@ -36,7 +38,7 @@ from typing import Callable
 NICENESS = 10
 
 _jobs: deque = deque()
-_condition = threading.Condition()
+_condition = locks.fork_safe(threading.Condition())  # (unlocked in a forked child)
 _state = {"thread": None, "busy": False, "stopping": False}
 
 
@@ -112,9 +114,7 @@ def _stop() -> None:
 
 
 def _forked_child() -> None:
-    global _condition
     _jobs.clear()
-    _condition = threading.Condition()
     _state.update(thread=None, busy=False)
 
 

@@ -44,15 +44,15 @@ import os
 import stat
 import struct
 import sys
-import threading
 import time
 from functools import lru_cache
 from typing import Callable, NamedTuple
 
 from .. import codegen, ir
+from ..codegen import locks
 from ..version import __version__
 from ..codegen.target import Target, identity
-from ..errors import ConfigurationError, DiskCacheWarning, warn
+from ..errors import ArgumentTypeError, ConfigurationError, DiskCacheWarning, warn
 
 #: Bumped whenever the entry layout or what the key covers changes.
 FORMAT_VERSION = 2  # 2: pre-linked images; NumPy's answers only in the keys of kernels that follow them
@@ -100,6 +100,22 @@ def _valid_max_bytes(value: object, name: str) -> int:
     return number
 
 
+def _valid_directory(directory: object) -> str:
+    """``directory`` (a str, or an ``os.PathLike`` of one) made absolute: bytes, an empty path and a
+    NUL character are errors here, not surprises at the first kernel stored."""
+    try:
+        path = os.fspath(directory)  # type: ignore[arg-type]
+    except TypeError:
+        path = None
+    if not isinstance(path, str):
+        raise ArgumentTypeError(f"directory must be a str or an os.PathLike of one, not {directory!r}")
+    if not path:
+        raise ConfigurationError("directory must not be empty (to use the current directory, pass '.')")
+    if "\0" in path:
+        raise ConfigurationError(f"directory must not contain a NUL character, as {path!r} does")
+    return os.path.abspath(path)
+
+
 def _environment_settings() -> dict:
     """``enabled``, ``directory`` (None: the user cache directory; made absolute now, so a later
     chdir does not move it) and ``max_bytes`` from the environment."""
@@ -130,9 +146,8 @@ class _State:
 
 
 state = _State()
-_lock = threading.Lock()
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=_lock.acquire, after_in_parent=_lock.release, after_in_child=_lock.release)
+# A fork waits for it; re-entrant, for a signal handler that calls fusenum while its thread holds it.
+_lock = locks.lock(hold=True)
 
 
 # ---- settings ---------------------------------------------------------------------------------
@@ -145,7 +160,8 @@ def _default_directory() -> str:
         if not os.path.isabs(base):
             base = os.path.expanduser("~/.cache")
         return os.path.join(base, "fusenum", "kernels")
-    import platformdirs  # only when no directory is given
+    with locks.loading:  # (a fork waits for an import)
+        import platformdirs  # only when no directory is given
     return os.path.join(platformdirs.user_cache_dir("fusenum", appauthor=False), "kernels")
 
 
@@ -166,12 +182,14 @@ def set_disk_cache(enabled: bool | None = None, directory: str | os.PathLike | N
         raise ConfigurationError(f"enabled must be True, False or None, not {enabled!r}")
     if max_bytes is not None:
         max_bytes = _valid_max_bytes(max_bytes, "max_bytes")
+    if directory is not None:
+        directory = _valid_directory(directory)
     previous = get_disk_cache()
     with _lock:
         if enabled is not None:
             state.enabled = enabled
         if directory is not None:
-            state.directory = os.path.abspath(directory)
+            state.directory = directory
         if max_bytes is not None:
             state.max_bytes = max_bytes
         state.usable, state.refused, state.estimate, state.held = None, False, None, None
@@ -271,13 +289,14 @@ def sha256(data: bytes = b"") -> "hashlib._Hash":
 def _sha256_type() -> Callable:
     """CPython's own SHA-256 module where there is one (as ``random`` does): hashlib loads
     OpenSSL, ~2.8 ms of a process's first kernel call, against ~0.2 ms."""
-    try:
-        from _sha2 import sha256 as made  # CPython 3.12 on
-    except ImportError:
+    with locks.loading:  # (a fork waits for an import)
         try:
-            from _sha256 import sha256 as made  # up to 3.11
+            from _sha2 import sha256 as made  # CPython 3.12 on
         except ImportError:
-            from hashlib import sha256 as made
+            try:
+                from _sha256 import sha256 as made  # up to 3.11
+            except ImportError:
+                from hashlib import sha256 as made
     return made
 
 
@@ -357,22 +376,29 @@ def _unpack(data: bytes, digest: bytes) -> bytes | None:
 
 def load(digest: bytes, suffix: str = SUFFIX) -> bytes | None:
     """The object code (or, with another ``suffix``, the record) stored under ``digest``, or None
-    (a bad entry is removed)."""
+    (a bad entry is removed). Something other than a regular file at the entry's name (a FIFO,
+    which a plain open would wait on forever; a directory) is a bad entry too: never read, and
+    removed unless it is a directory (whose contents are not fusenum's to delete)."""
     directory = _directory()
     if directory is None:
         return None
     path = _path(directory, digest, suffix)
     try:
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
     except OSError:  # missing (the common case), or unreadable
         return None
     try:
         status = os.fstat(descriptor)
-        data = _read(descriptor, status.st_size)
+        regular = stat.S_ISREG(status.st_mode)
+        data = _read(descriptor, status.st_size) if regular else b""
     except OSError:
         return None
     finally:
         os.close(descriptor)
+    if not regular:
+        if not stat.S_ISDIR(status.st_mode):
+            _remove(path)  # (the name only: a FIFO's or a device's other names stay)
+        return None
     payload = _unpack(data, digest)
     if payload is None:
         _remove(path)
@@ -413,9 +439,12 @@ def store(digest: bytes, object_code: bytes, suffix: str = SUFFIX) -> None:
         directory = _directory()
         if directory is None:
             return
+        path = _path(directory, digest, suffix)
         try:
-            _write(_path(directory, digest, suffix), header + object_code)
+            _write(path, header + object_code)
         except OSError as exc:
+            if isinstance(exc, IsADirectoryError) or os.path.isdir(path):
+                return  # a directory at this entry's name: this kernel is not stored, the others are
             with _lock:
                 if state.usable != directory:
                     return
@@ -431,7 +460,8 @@ def store(digest: bytes, object_code: bytes, suffix: str = SUFFIX) -> None:
 
 def _write(path: str, data: bytes) -> None:
     """Write ``path`` atomically: a temporary file (mode 0600) in its directory, then a rename."""
-    import tempfile  # only when something is written
+    with locks.loading:  # (a fork waits for an import)
+        import tempfile  # only when something is written
     handle, temporary = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=os.path.dirname(path))
     try:
         with os.fdopen(handle, "wb") as file:
@@ -466,7 +496,7 @@ def _entries(directory: str) -> list[tuple[float, int, str]]:
         if entry.name.startswith(TEMP_PREFIX):
             if now - info.st_mtime > STALE_TEMP_SECONDS:
                 _remove(entry.path)
-        elif entry.name.endswith(SUFFIX):
+        elif entry.name.endswith(SUFFIX) and stat.S_ISREG(info.st_mode):
             found.append((info.st_mtime, info.st_size, entry.path))
     found.sort()
     return found

@@ -15,16 +15,15 @@ LLVM (to compile) checks the record against LLVM's answer, and replaces it if th
 """
 from __future__ import annotations
 
-import threading
 from functools import lru_cache
 
-from ..codegen import target
+from ..codegen import locks, target
 from ..errors import DiskCacheWarning, warn
 from . import disk_cache
 
 _FORMAT = "fusenum host description, format 1\0"
 _state: dict = {"recalled": False, "adopted": False, "recorded_in": set()}  # recorded_in: directories
-_lock = threading.Lock()
+_lock = locks.lock()  # (held while LLVM loads: re-entrant, for a signal handler that calls fusenum)
 
 
 @lru_cache(maxsize=None)
@@ -46,7 +45,7 @@ def recall() -> None:
         _state["recalled"] = True
         # An empty directory has no record: skip the host's signature (~2 ms: the CPU probe, llvmlite's
         # files), which would make a new machine's first call three times numexpr's.
-        if target.host_description.cache_info().currsize or disk_cache.holds_nothing():
+        if target.host_described() or disk_cache.holds_nothing():
             return
         digest = _digest()
         payload = None if digest is None else disk_cache.load(digest, disk_cache.HOST_SUFFIX)

@@ -44,7 +44,7 @@ import numpy as np
 from . import caches, kernels
 from . import threads as threads_module
 from .layout import broadcast_strides
-from ..codegen import settings
+from ..codegen import locks, settings
 from ..codegen.abi import raise_status
 from ..codegen.spec import Access, KernelSpec
 from ..ir import nodes
@@ -98,7 +98,10 @@ class Program:
 
     __slots__ = ("steps", "constants", "dtypes", "root_slot", "root_writes_out", "uniform_slots")
 
-    def __init__(self, root: Node, slot_count: int, uniform_slots: frozenset = frozenset()):
+    def __init__(self, root: Node, slot_count: int, uniform_slots: frozenset = frozenset(),
+                 settings_key: tuple | None = None):
+        if settings_key is None:
+            settings_key = settings.key
         self.uniform_slots = uniform_slots
         slots: dict[Node, int] = {}
         self.constants: list[np.ndarray] = []
@@ -115,7 +118,8 @@ class Program:
         self.dtypes: list[np.dtype] = []
         for node, uniform_args in _computed(walked, uniform_slots):
             slots[node] = first_result + len(self.steps)
-            self.steps.append((_step(node, uniform_args), [slots[a] for a in node.args], len(self.dtypes)))
+            step = _step(node, uniform_args, settings_key)
+            self.steps.append((step, [slots[a] for a in node.args], len(self.dtypes)))
             self.dtypes.append(node.dtype)
         self.root_slot = slots[root]
         # A ufunc may write its block straight into the output (it reads each element before writing it).
@@ -258,10 +262,11 @@ def _computed(walked: list[Node], uniform_slots: frozenset) -> Iterator[tuple[No
             yield node, uniform_args
 
 
-def _step(node: Node, uniform_args: tuple[bool, ...] = ()) -> Callable:
-    """How one node is computed on a block (``uniform_args``: which arguments are single-valued)."""
+def _step(node: Node, uniform_args: tuple[bool, ...] = (), settings_key: tuple | None = None) -> Callable:
+    """How one node is computed on a block (``uniform_args``: which arguments are single-valued;
+    a one-node kernel's, under the codegen settings ``settings_key``, else the current ones)."""
     if not _by_numpy(node):
-        return _kernel_step(node, uniform_args)
+        return _kernel_step(node, uniform_args, settings_key)
     if node.op == "cast":
         return _cast
     if node.op in _COPIES:
@@ -303,13 +308,17 @@ def kernel_specs(root: Node, uniform_slots: frozenset = frozenset()) -> list[Ker
             if not _by_numpy(node)]
 
 
-def missing_kernels(root: Node, uniform_slots: frozenset = frozenset()) -> list[KernelSpec]:
+def missing_kernels(root: Node, uniform_slots: frozenset = frozenset(),
+                    settings_key: tuple | None = None) -> list[KernelSpec]:
     """The one-node kernels that interpreting ``root`` (the operands in ``uniform_slots``
-    single-valued) would have to compile: those neither in memory nor in the disk cache. Those on
-    disk are loaded now, as the interpreter would load them."""
+    single-valued) would have to compile under the current codegen settings (or ``settings_key``):
+    those neither in memory nor in the disk cache. Those on disk are loaded now, as the interpreter
+    would load them."""
     if not needs_kernels(root):
         return []
-    return [spec for spec in kernel_specs(root, uniform_slots) if not kernels.at_hand(spec)]
+    if settings_key is None:
+        settings_key = settings.key
+    return [spec for spec in kernel_specs(root, uniform_slots) if not kernels.at_hand(spec, settings_key)]
 
 
 def _numpy_casts_alike(source: np.dtype, target: np.dtype) -> bool:
@@ -380,9 +389,10 @@ def node_spec(node: Node, uniform_args: tuple[bool, ...] = ()) -> KernelSpec:
     return KernelSpec(Node(node.op, arguments, node.dtype, node.attr), accesses, 1)
 
 
-def _kernel_step(node: Node, uniform_args: tuple[bool, ...] = ()) -> Callable:
+def _kernel_step(node: Node, uniform_args: tuple[bool, ...] = (),
+                 settings_key: tuple | None = None) -> Callable:
     spec = node_spec(node, uniform_args)
-    kernel = kernels.kernel(spec)
+    kernel = kernels.kernel(spec, settings_key)
     single = tuple(access is _UNIFORM for access in spec.accesses[:-1])
 
     def run(arguments: list, destination: np.ndarray) -> None:
@@ -399,16 +409,20 @@ def _kernel_step(node: Node, uniform_args: tuple[bool, ...] = ()) -> Callable:
 
 _programs: dict[tuple, Program] = {}
 _needs_kernels: dict[Node, bool] = {}
-_tables_lock = threading.Lock()  # two threads making room at once would pop one key twice
+_tables_lock = locks.lock()  # two threads making room at once would pop one key twice
 
 
-def program(root: Node, slot_count: int, uniform_slots: frozenset = frozenset()) -> Program:
+def program(root: Node, slot_count: int, uniform_slots: frozenset = frozenset(),
+            settings_key: tuple | None = None) -> Program:
     """The program for ``root`` (over ``slot_count`` operands, those in ``uniform_slots``
-    single-valued) under the current codegen settings."""
-    key = (root, slot_count, uniform_slots, settings.key)
+    single-valued) under the current codegen settings (or ``settings_key``), read once: its
+    one-node kernels are those of the key it is kept under."""
+    if settings_key is None:
+        settings_key = settings.key
+    key = (root, slot_count, uniform_slots, settings_key)
     found = _programs.get(key)
     if found is None:
-        found = _keep(_programs, key, Program(root, slot_count, uniform_slots))
+        found = _keep(_programs, key, Program(root, slot_count, uniform_slots, settings_key))
     return found
 
 
@@ -421,8 +435,10 @@ def _keep(table: dict, key, value):
     return value
 
 
-def run(root: Node, operands: list[np.ndarray], out: np.ndarray, scalars: frozenset | None = None) -> None:
-    """Compute ``root`` (whose dtype is ``out``'s, made native) over ``operands`` into ``out``.
+def run(root: Node, operands: list[np.ndarray], out: np.ndarray, scalars: frozenset | None = None,
+        settings_key: tuple | None = None) -> None:
+    """Compute ``root`` (whose dtype is ``out``'s, made native) over ``operands`` into ``out``, with
+    the one-node kernels of the codegen settings ``settings_key`` (else the current ones).
 
     Which operands are single-valued is what the kernel that would serve the call sees: for the
     general path's kernels, every operand with no stride along the output (broadcast, or of a
@@ -432,7 +448,7 @@ def run(root: Node, operands: list[np.ndarray], out: np.ndarray, scalars: frozen
     uniform = scalars if scalars is not None and out.flags.c_contiguous else frozenset(
         k for k, a in enumerate(operands) if not any(s for s, n in zip(broadcast_strides(a, shape), shape) if n != 1))
     count = threads_module.get_num_threads() if out.size >= LARGE_ELEMENTS else 1
-    program(root, len(operands), uniform).run(operands, out, count)
+    program(root, len(operands), uniform, settings_key).run(operands, out, count)
 
 
 @caches.owner

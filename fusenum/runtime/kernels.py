@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from typing import Callable, NamedTuple
 
 from . import background, caches, disk_cache, host_record
-from ..codegen import jit, libraries, settings
+from ..codegen import jit, libraries, locks, settings
 from ..codegen.abi import (KERNEL_CTYPE, KERNEL_HELD_CTYPE, SYMBOL, WHOLE_CTYPE, WHOLE_HELD_CTYPE, WHOLE_SYMBOL,
                            entry_points)
 from ..codegen.spec import KernelSpec
@@ -153,13 +153,16 @@ class _Stats:
 class _Pending:
     """A kernel one thread is making; others that need it wait here."""
 
-    __slots__ = ("done", "kernel", "error", "taken")
+    __slots__ = ("done", "kernel", "error", "taken", "maker")
 
     def __init__(self):
         self.done = threading.Event()
         self.kernel: Kernel | None = None
         self.error: BaseException | None = None
         self.taken = False  # a thread is making it (else, if its maker was interrupted, nobody)
+        #: The thread making it: one that asks again for it (a signal handler's call, further down
+        #: the maker's own stack) would wait for itself.
+        self.maker = threading.get_ident()
 
     def wait(self) -> Kernel | None:
         """The kernel; None if nobody made it (ask again)."""
@@ -173,17 +176,13 @@ class _Pending:
 stats = _Stats()
 _kernels: "OrderedDict[tuple, Kernel]" = OrderedDict()
 _pending: dict[tuple, _Pending] = {}
-_lock = threading.Lock()  # guards the tables and statistics, never held while compiling
-_link_lock = threading.Lock()  # JIT linking (a fraction of a millisecond)
-
-
-def _forked_child() -> None:
-    _pending.clear()  # their makers are threads the child does not have
-    _lock.release()
-
+# Guards the tables and statistics, never held while compiling; a fork waits for it. Both locks are
+# re-entrant: a signal handler that calls fusenum may run while its thread holds one (:mod:`.locks`).
+_lock = locks.lock(hold=True)
+_link_lock = locks.lock()  # JIT linking (a fraction of a millisecond)
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(before=_lock.acquire, after_in_parent=_lock.release, after_in_child=_forked_child)
+    os.register_at_fork(after_in_child=_pending.clear)  # their makers are threads the child does not have
 
 
 def kernel(spec: KernelSpec, settings_key: tuple | None = None) -> Kernel:
@@ -211,6 +210,11 @@ def kernel(spec: KernelSpec, settings_key: tuple | None = None) -> Kernel:
             if mine and not pending.taken:  # nobody will make it: let waiters try again
                 _abandon(key, pending)
             raise
+        if pending.maker == threading.get_ident() or locks.held_here():
+            # A signal handler's call, while this thread is inside fusenum further up its stack:
+            # it may be this kernel's maker, or hold a lock its maker needs. Waiting would never
+            # end: made here too (the maker keeps its own).
+            return _make(*key)[0]
         found = pending.wait()
         if found is not None:  # else it was only looked for on disk (:func:`available`), or its
             return found       # maker was interrupted before it began: try again
@@ -224,7 +228,9 @@ def _make_or_hand_over(key: tuple, pending: _Pending) -> Kernel:
     still finishes, and the kernel is cached for the next call. A disk-cache load is short (no
     long LLVM call, and starting a thread would cost more): the main thread does it itself.
     """
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or locks.held_here():
+        # (holding one of fusenum's locks: a signal handler's call, which a helper needing that
+        # lock would keep waiting)
         pending.taken = True
         return _make_for(key, pending, _make)
     make = _make
@@ -240,6 +246,7 @@ def _make_or_hand_over(key: tuple, pending: _Pending) -> Kernel:
         helper.start()
     finally:
         pending.taken = helper.ident is not None
+    pending.maker = helper.ident
     return pending.wait()
 
 
@@ -262,14 +269,14 @@ def _make_quietly(key: tuple, pending: _Pending, make: Callable) -> None:
         pass
 
 
-def available(spec: KernelSpec) -> Kernel | None:
-    """The kernel for ``spec`` under the current settings if it is in memory or in the disk cache
-    (loaded from there), else None: nothing is compiled, nor waited for. A disk load needs no LLVM
-    once the host is described (:mod:`.host_record`); until then (a machine whose disk cache has no
-    record of it, in a process that has not loaded LLVM) the disk cache is not looked in either:
-    the caller (the tiers) has the interpreter serve the call while the background compiler loads
-    LLVM and then the kernel."""
-    key = (spec, settings.key)
+def available(spec: KernelSpec, settings_key: tuple | None = None) -> Kernel | None:
+    """The kernel for ``spec`` under the current settings (or ``settings_key``) if it is in memory
+    or in the disk cache (loaded from there), else None: nothing is compiled, nor waited for. A
+    disk load needs no LLVM once the host is described (:mod:`.host_record`); until then (a machine
+    whose disk cache has no record of it, in a process that has not loaded LLVM) the disk cache is
+    not looked in either: the caller (the tiers) has the interpreter serve the call while the
+    background compiler loads LLVM and then the kernel."""
+    key = (spec, settings.key if settings_key is None else settings_key)
     with _lock:
         found = _kernels.get(key)
         if found is not None:
@@ -497,15 +504,20 @@ def _link(object_code: bytes, names: list[str], with_jit: bool = True) -> jit.Co
         return jit.link(object_code, names, with_jit)
 
 
-def cached(spec: KernelSpec) -> Kernel | None:
-    """The kernel for ``spec`` under the current settings if it is in memory (nothing made, nothing counted)."""
+def cached(spec: KernelSpec, settings_key: tuple | None = None) -> Kernel | None:
+    """The kernel for ``spec`` under the current settings (or ``settings_key``) if it is in memory
+    (nothing made, nothing counted)."""
+    key = (spec, settings.key if settings_key is None else settings_key)
     with _lock:
-        return _kernels.get((spec, settings.key))
+        return _kernels.get(key)
 
 
-def at_hand(spec: KernelSpec) -> bool:
-    """Whether ``spec``'s kernel is in memory, or in the disk cache (then loaded now)."""
-    return cached(spec) is not None or available(spec) is not None
+def at_hand(spec: KernelSpec, settings_key: tuple | None = None) -> bool:
+    """Whether ``spec``'s kernel (under the current settings, or ``settings_key``) is in memory, or
+    in the disk cache (then loaded now)."""
+    if settings_key is None:
+        settings_key = settings.key  # (read once: another thread may change the settings meanwhile)
+    return cached(spec, settings_key) is not None or available(spec, settings_key) is not None
 
 
 def cache_info() -> CacheInfo:

@@ -84,18 +84,22 @@ class Plan:
 
     def kernel(self, out_dtype: np.dtype, accesses: tuple[Access, ...], ndim: int,
                checked: bool = False, streaming: bool = False, tiered: bool = False,
-               size: int = 0) -> Kernel | None:
+               size: int = 0, settings_key: tuple | None = None) -> Kernel | None:
         """The kernel for these arguments, compiled if need be; ``tiered``: None instead when the
         tiering policy has the interpreter serve this call of ``size`` elements
-        (:func:`fusenum.runtime.tiering.obtain`)."""
-        key = (out_dtype, accesses, ndim, checked, streaming, settings.key)
+        (:func:`fusenum.runtime.tiering.obtain`). It is the kernel for the codegen settings
+        ``settings_key`` (else the current ones, read once: another thread may call ``set_simd``
+        meanwhile, and a kernel must be kept under the key it was made for)."""
+        if settings_key is None:
+            settings_key = settings.key
+        key = (out_dtype, accesses, ndim, checked, streaming, settings_key)
         found = self.kernels.get(key)
         if found is not None and not (tiered and tiering.policy == "always"):
             kernels.stats.hits += 1
             return found
         spec = self.spec(out_dtype, accesses, ndim, checked, streaming)
-        found = (tiering.obtain(spec, size) if tiered
-                 else kernels.kernel(spec))
+        found = (tiering.obtain(spec, size, settings_key=settings_key) if tiered
+                 else kernels.kernel(spec, settings_key))
         if found is not None:
             self.kernels[key] = found
         return found
@@ -114,10 +118,11 @@ class Plan:
                          checked: bool = False, streaming: bool = False) -> Kernel | None:
         """The kernel :meth:`kernel` would give, if this plan or the kernel cache already holds it
         (nothing is compiled or counted)."""
-        key = (out_dtype, accesses, ndim, checked, streaming, settings.key)
+        settings_key = settings.key
+        key = (out_dtype, accesses, ndim, checked, streaming, settings_key)
         found = self.kernels.get(key)
         return found if found is not None else kernels.cached(self.spec(out_dtype, accesses, ndim, checked,
-                                                                        streaming))
+                                                                        streaming), settings_key)
 
     def checked_accesses(self, values: list) -> tuple[Access, ...] | None:
         """The fast path's layout classes if these values fit a checked kernel, else None:
@@ -136,15 +141,17 @@ class Plan:
 
         Until a call's arrays are all C-contiguous with one shape nothing is
         compiled, so expressions only ever used on strided data compile one kernel.
+        The codegen settings are read once, so the kernel is kept under the key it was made for.
         """
         if accesses is None:
             accesses = self.checked_accesses(values)
         if accesses is None:
             return None
+        settings_key = settings.key
         kernel = self.kernel(self.dtype, accesses, 1, checked=True, streaming=streaming, tiered=tiered,
-                             size=values[self.first_array].size)
+                             size=values[self.first_array].size, settings_key=settings_key)
         if kernel is not None:
-            (self.checked_streaming if streaming else self.checked)[settings.key] = kernel
+            (self.checked_streaming if streaming else self.checked)[settings_key] = kernel
         return kernel
 
     def run_big(self, kernel: Kernel, values: list, operands: tuple, size: int, itemsize: int) -> int:

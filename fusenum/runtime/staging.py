@@ -219,10 +219,11 @@ def _remember(table: OrderedDict, key, value):
 
 def reduce(step: _Step, arrays: list[np.ndarray]) -> np.ndarray:
     """The value of one prepared reduction on its argument's arrays."""
-    key = (tuple([(a.shape, a.strides, a.dtype) for a in arrays]), settings.key, pool._threads)
+    settings_key = settings.key  # (read once: the pass's kernel is the one for the key it is kept under)
+    key = (tuple([(a.shape, a.strides, a.dtype) for a in arrays]), settings_key, pool._threads)
     call = step.calls.get(key)
     if call is None:
-        call = _Call(step, arrays)
+        call = _Call(step, arrays, settings_key)
         if len(step.calls) >= MAX_CALLS:
             step.calls.clear()
         step.calls[key] = call
@@ -237,11 +238,13 @@ def planned_pass(step: _Step, arrays: list[np.ndarray]) -> _Call:
 
 class _Call:
     """One reduction pass for one layout of its arrays (shapes, strides, dtypes), thread count and
-    SIMD level, worked out once: the kernel, its layout words and how the work is split."""
+    SIMD level, worked out once: the kernel, its layout words and how the work is split. Its
+    kernels are those of the codegen settings ``settings_key`` (else the current ones)."""
 
-    def __init__(self, step: _Step, arrays: list[np.ndarray]):
+    def __init__(self, step: _Step, arrays: list[np.ndarray], settings_key: tuple | None = None):
         attr = step.attr
         self.step = step
+        self.settings_key = settings.key if settings_key is None else settings_key
         shape = broadcast_shape(arrays)
         axes = normalize_axes(attr.axis, len(shape), attr.reduction)
         self.count = math.prod(shape[ax] for ax in axes)
@@ -281,7 +284,7 @@ class _Call:
         spec = self.spec = KernelSpec(step.argument, accesses, len(dims), reduce=step.attr.reduction,
                                       pairwise=step.pairwise, pieces=pieces > 1)
         # the kernel if it is in memory; else run() asks the tiers (a preview never runs)
-        self.kernel = kernels.cached(spec)
+        self.kernel = kernels.cached(spec, self.settings_key)
         self.size, self.dims, self.strides = size, dims, merged[:-1]
         # Tier 0: the argument interpreted into a C-contiguous array over these dims (so, in the
         # kernel's order), then reduced by a one-node kernel that groups the elements as this one
@@ -313,9 +316,10 @@ class _Call:
         accumulator = np.full(self.kept_shape, step.start, step.dtype)
         kernel = self.kernel  # (read once: another thread may set it meanwhile)
         if kernel is None and self.spec is not None:  # (an empty pass has no spec: nothing to do)
-            kernel = tiering.obtain(self.spec, self.size, (self.tier0_spec,))
+            kernel = tiering.obtain(self.spec, self.size, (self.tier0_spec,), self.settings_key)
             if kernel is None and self.size >= tiering.COMPILE_NOW_ELEMENTS and tiering.policy == "auto":
-                kernel = kernels.kernel(self.spec)  # (its compile was pending: no big temporary)
+                # (its compile was pending: no big temporary)
+                kernel = kernels.kernel(self.spec, self.settings_key)
             self.kernel = kernel
             if kernel is None:
                 self._reduce_interpreted(arrays, accumulator)
@@ -341,9 +345,10 @@ class _Call:
         views = [np.lib.stride_tricks.as_strided(a, self.dims, strides, writeable=False)
                  for a, strides in zip(arrays, self.strides)]
         values = np.empty(self.dims, self.step.argument.dtype)
-        interpreter.run(self.step.argument, views, values)
+        interpreter.run(self.step.argument, views, values, settings_key=self.settings_key)
         kernels.stats.tier0_calls += 1
-        self._reduce(kernels.kernel(self.tier0_spec), [values], self.tier0_layout, accumulator)
+        one_node = kernels.kernel(self.tier0_spec, self.settings_key)
+        self._reduce(one_node, [values], self.tier0_layout, accumulator)
 
     def _reduce(self, kernel, arrays: list[np.ndarray], layout: bytes | None, accumulator: np.ndarray) -> None:
         """Reduce ``arrays`` with ``kernel`` (the step's, or tier 0's one-node kernel over the

@@ -35,7 +35,7 @@ import warnings
 from typing import Callable
 
 from . import background
-from ..codegen import pool_abi
+from ..codegen import locks, pool_abi
 from ..errors import ConfigurationError
 
 
@@ -153,7 +153,7 @@ class _PythonPool:
     def __init__(self):
         self.tasks: queue.SimpleQueue = queue.SimpleQueue()
         self.workers: list[threading.Thread] = []
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # (a forked child makes a pool of its own)
 
     def ensure(self, count: int) -> None:
         if len(self.workers) >= count:
@@ -236,7 +236,7 @@ class _NativePool:
 
 _python_pool = _PythonPool()
 _native_pool: _NativePool | None = None
-_native_lock = threading.Lock()
+_native_lock = locks.lock()
 #: Whether the background thread was asked to make the pool, and why making it failed (if it did).
 _native_state: dict = {"requested": False, "failure": None}
 #: Whether :func:`start_workers` started the workers for the current thread count.

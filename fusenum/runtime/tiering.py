@@ -130,7 +130,9 @@ class _Compiler:
     """One background thread compiling kernels from a bounded queue."""
 
     def __init__(self):
-        self.lock = threading.Lock()
+        # (re-entrant: a signal handler that calls fusenum may run while its thread holds it; a
+        # forked child makes a compiler of its own)
+        self.lock = threading.RLock()
         # (rank, order, key): fused kernels a call asked for before one-node kernels queued ahead
         # of need (:meth:`prepare`), each in the order asked
         self.requests: queue.PriorityQueue = queue.PriorityQueue(MAX_QUEUED)
@@ -255,8 +257,12 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forked_child)
 
 
-def obtain(spec: KernelSpec, size: int = 0, extra: tuple[KernelSpec, ...] = ()) -> Kernel | None:
-    """The kernel for ``spec`` if the policy has this call run it, else None (tier 0 serves the call).
+def obtain(spec: KernelSpec, size: int = 0, extra: tuple[KernelSpec, ...] = (),
+           settings_key: tuple | None = None) -> Kernel | None:
+    """The kernel for ``spec`` under the current codegen settings (or ``settings_key``, a
+    :data:`fusenum.codegen.settings.key`) if the policy has this call run it, else None (tier 0
+    serves the call). The settings are read once: a kernel this gives is always the one for the
+    key the caller keeps it under, even if another thread calls ``set_simd`` meanwhile.
 
     ``never``: compiled now if need be. ``always``: None. ``auto``: from memory or the disk cache;
     else compiled now if a call of ``size`` elements waits for its kernel (:func:`waits_for_kernel`);
@@ -265,30 +271,36 @@ def obtain(spec: KernelSpec, size: int = 0, extra: tuple[KernelSpec, ...] = ()) 
     background compile is raised. ``extra``: one-node kernels tier 0 needs for this call besides
     those of ``spec``'s root (a reduction's, :mod:`.staging`).
     """
+    if settings_key is None:
+        settings_key = settings.key
     if policy == "never":
-        return kernels.kernel(spec)
+        return kernels.kernel(spec, settings_key)
     if policy == "always":
         return None
-    key = (spec, settings.key)
+    key = (spec, settings_key)
     error = _compiler.take_error(key) if _compiler.errors else None
     if error is not None:
         raise error
     if _compiler.pending(key):
         return None
-    found = kernels.available(spec)
+    found = kernels.available(spec, settings_key)
     if found is None:
-        if waits_for_kernel(spec, size, extra):  # (asked only now: it walks the IR)
-            return kernels.kernel(spec)
+        if waits_for_kernel(spec, size, extra, settings_key):  # (asked only now: it walks the IR)
+            return kernels.kernel(spec, settings_key)
         one_operation = size >= START_NOW_ELEMENTS and interpreter.is_one_numpy_operation(spec.root)
         _compiler.submit(key, size, one_operation)
     return found
 
 
-def waits_for_kernel(spec: KernelSpec, size: int, extra: tuple[KernelSpec, ...] = ()) -> bool:
+def waits_for_kernel(spec: KernelSpec, size: int, extra: tuple[KernelSpec, ...] = (),
+                     settings_key: tuple | None = None) -> bool:
     """Whether a call of ``size`` elements that has no kernel for ``spec`` at hand waits for it
     under ``auto`` rather than being interpreted (see the module's docstring); ``extra``: one-node
     kernels the interpreter needs besides those of ``spec``'s root. Queues the one-node kernels it
-    finds missing (for the next expression that uses them)."""
+    finds missing (for the next expression that uses them), under the current codegen settings
+    (or ``settings_key``)."""
+    if settings_key is None:
+        settings_key = settings.key
     if policy != "auto":
         return False
     if size < COMPILE_NOW_ELEMENTS and not extra and not interpreter.needs_kernels(spec.root):
@@ -302,9 +314,10 @@ def waits_for_kernel(spec: KernelSpec, size: int, extra: tuple[KernelSpec, ...] 
     if size >= COMPILE_NOW_ELEMENTS:
         return bool(extra) or not interpreter.is_one_numpy_operation(spec.root)
     uniform = frozenset(k for k, access in enumerate(spec.accesses[:-1]) if access.stride == "u")
-    missing = interpreter.missing_kernels(spec.root, uniform) + [s for s in extra if not kernels.at_hand(s)]
+    missing = (interpreter.missing_kernels(spec.root, uniform, settings_key)
+               + [s for s in extra if not kernels.at_hand(s, settings_key)])
     for one_node in missing:
-        _compiler.prepare((one_node, settings.key))
+        _compiler.prepare((one_node, settings_key))
     return bool(missing)
 
 

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import warnings
 
@@ -595,3 +596,60 @@ def test_the_default_directory_is_platformdirs_user_cache_directory(monkeypatch,
     if home:  # (without one, platformdirs is asked)
         assert ("platformdirs" in _run("import sys, fusenum.runtime.disk_cache as d; d._default_directory();"
                                        "print(sorted(sys.modules))")) is False
+
+
+@pytest.mark.parametrize("directory, error, base", [
+    (b"/tmp/fusenum-kernels", fusenum.errors.ArgumentTypeError, TypeError),
+    (42, fusenum.errors.ArgumentTypeError, TypeError),
+    ("", fusenum.ConfigurationError, ValueError),
+    ("/tmp/fusenum\0kernels", fusenum.ConfigurationError, ValueError),
+], ids=["bytes", "int", "empty", "nul"])
+def test_an_invalid_directory_is_a_clear_error(cache_dir, directory, error, base):
+    before = fusenum.get_disk_cache()
+    with pytest.raises(error) as info:
+        fusenum.set_disk_cache(directory=directory)
+    assert isinstance(info.value, base) and str(info.value).startswith("directory must")
+    assert fusenum.get_disk_cache() == before  # nothing changed
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_at_an_entrys_name_is_a_bad_entry(cache_dir):
+    """Opening a FIFO for reading waits for a writer: the entry is never read, and is replaced."""
+    expected = evaluate("a - 2 * b")
+    path = only_entry(cache_dir)
+    path.unlink()
+    os.mkfifo(path, 0o600)
+    fusenum.clear_cache()
+    hung = []
+
+    def unblock():  # (if the load waits on the FIFO, a writer lets it go on, and the test fails)
+        hung.append(True)
+        os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+    timer = threading.Timer(20, unblock)
+    timer.start()
+    try:
+        result = evaluate("a - 2 * b")
+    finally:
+        timer.cancel()
+    assert not hung, "loading the entry waited on the FIFO"
+    np.testing.assert_array_equal(result, expected)
+    assert last_kernel().origin == "compiled"
+    assert path.is_file() and disk_cache.load(bytes.fromhex(path.name[:-len(disk_cache.SUFFIX)])) is not None
+
+
+def test_a_directory_at_an_entrys_name_leaves_the_cache_on_for_other_kernels(cache_dir):
+    expected = evaluate("a - 2 * b")
+    path = only_entry(cache_dir)
+    path.unlink()
+    path.mkdir()
+    fusenum.clear_cache()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fusenum.DiskCacheWarning)
+        np.testing.assert_array_equal(evaluate("a - 2 * b"), expected)
+        assert last_kernel().origin == "compiled"
+        evaluate("a * b + 7")
+    assert disk_cache.usable() and path.is_dir()  # left alone: this kernel only is not kept
+    assert [p.is_file() for p in cache_dir.iterdir() if p.name.endswith(disk_cache.SUFFIX)].count(True) == 1
+    fusenum.clear_cache()
+    evaluate("a * b + 7")
+    assert last_kernel().origin == "disk"

@@ -208,9 +208,12 @@ def _directory() -> str | None:
         return None
     if state.usable is not None:
         return state.usable
+    # Found before taking _lock: without a usable HOME it imports under ``loading``, which a fork
+    # takes before _lock (waiting for _lock there while holding ``loading`` would never end).
+    default = None if state.directory else _default_directory()
     with _lock:
         if state.usable is None and not state.refused:
-            path = str(state.directory or _default_directory())
+            path = str(state.directory or default)
             problem = _problem(path)
             if problem is None:
                 state.usable = path

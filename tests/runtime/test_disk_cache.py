@@ -653,3 +653,20 @@ def test_a_directory_at_an_entrys_name_leaves_the_cache_on_for_other_kernels(cac
     fusenum.clear_cache()
     evaluate("a * b + 7")
     assert last_kernel().origin == "disk"
+
+
+def test_the_default_directory_is_found_without_holding_the_caches_lock(monkeypatch):
+    """Without a usable HOME the default directory imports platformdirs under ``loading``, which a
+    fork takes before the disk cache's lock: finding it while holding that lock could deadlock a
+    fork (the forking thread holding ``loading`` and waiting for the lock, this one the reverse)."""
+    held = []
+    real = disk_cache._default_directory
+    monkeypatch.setattr(disk_cache, "_default_directory",
+                        lambda: held.append(disk_cache._lock._is_owned()) or real())
+    monkeypatch.setattr(disk_cache.state, "directory", None)
+    monkeypatch.setattr(disk_cache.state, "usable", None)
+    monkeypatch.setattr(disk_cache.state, "refused", False)
+    monkeypatch.setattr(disk_cache.state, "enabled", True)
+    monkeypatch.setattr(disk_cache, "_problem", lambda path: None)  # (the user's real cache is not touched)
+    assert disk_cache._directory() == real()
+    assert held and not any(held)

@@ -217,19 +217,22 @@ def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: 
             return np.empty(value.shape, plan.dtype)
     if out is not None and not prog.reduces and values:
         values = _broadcast_to_out(values, out.shape)
-    error = _input_cast_error(given, casting)
+    # A reduction into ``out`` is iterated without the output: its inputs count from 0, and ``out``
+    # is checked after them.
+    error = _input_cast_error(given, casting, first=0 if prog.reduces and out is not None else 1)
     if error is not None:
-        if _iterator_fails_first(plan, given, out, casting):
+        if _iterator_fails_first(plan, given, None if prog.reduces else out, casting):
             execute(plan, values, prog.names, out, order, casting)  # raises that error
         raise error
     return execute(plan, values, prog.names, out, order, casting)
 
 
-def _input_cast_error(values: list[np.ndarray], casting: str) -> TypeError | None:
-    """numexpr's error for the first input that does not cast to its kind's dtype under ``casting``."""
+def _input_cast_error(values: list[np.ndarray], casting: str, first: int = 1) -> TypeError | None:
+    """numexpr's error for the first input that does not cast to its kind's dtype under ``casting``
+    (the iterator numbering inputs from ``first``)."""
     if casting in ("unsafe", "same_kind"):  # every input casts to its kind under these
         return None
-    for position, value in enumerate(values, start=1):
+    for position, value in enumerate(values, start=first):
         if value.dtype.kind != "S":
             target = kinds.DTYPE[kinds.of_dtype(value.dtype)]
             if value.dtype != target and not np.can_cast(value.dtype, target, casting):

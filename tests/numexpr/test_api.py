@@ -404,6 +404,19 @@ def test_inputs_cast_to_their_kind_under_the_casting_rule(dtype, refused):
             assert ne.evaluate("a * 2", casting=casting).tolist() == (a * 2).tolist()
 
 
+@pytest.mark.parametrize("casting", ["no", "equiv"])
+def test_a_reductions_inputs_are_checked_before_its_out(casting):
+    # numexpr iterates a reduction into ``out`` without the output: the input (operand 0 then) is
+    # refused first, even where ``out`` would be refused too.
+    a = np.arange(3).astype("int8")
+    with pytest.raises(TypeError, match=re.escape(f"Iterator operand 0 dtype could not be cast from "
+                                                  f"dtype('int8') to dtype('int32') according to the "
+                                                  f"rule '{casting}'")):
+        ne.evaluate("sum(a)", out=np.zeros((), "int8"), casting=casting)
+    with pytest.raises(TypeError, match="Iterator operand 1 dtype"):
+        ne.evaluate("sum(a)", casting=casting)
+
+
 def test_a_python_int_beyond_int64_is_not_a_safe_input():
     # pandas' ``series + 2**63`` calls evaluate(..., casting='safe'); on the TypeError it uses NumPy.
     a = np.arange(3.0)

@@ -126,7 +126,11 @@ class LazyArray:
     def compute(self) -> np.ndarray:
         """The value as an ndarray, computed in one compiled pass on first use and then kept.
 
-        ``x.real`` and ``x.imag`` are NumPy's views of ``x``'s value (see :func:`_part_view`).
+        Each call returns a new view of the kept value (so does ``np.asarray(x)``): writes into
+        its elements reach ``x``'s value, but assigning its ``shape``, ``dtype`` or ``strides``
+        changes that view only, never ``x`` (whose shape and dtype are known without computing),
+        as ``lazy(a)`` is a view of ``a``. ``x.real`` and ``x.imag`` are NumPy's views of ``x``'s
+        value (see :func:`_part_view`).
         """
         value = self._value
         if value is None:
@@ -134,7 +138,7 @@ class LazyArray:
             if value is None:
                 value = forcing.run(self)
             self._value = value
-        return value
+        return value.view()
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         value = self.compute()
@@ -409,6 +413,9 @@ def _stands_for_scalar(x: LazyArray) -> bool:
     while not x._shape:
         op = x._op
         if type(op) is not tuple:
+            if (op == "real" or op == "imag") and type(x._args[0]) is LazyArray:
+                x = x._args[0]  # a NumPy scalar's part is a scalar
+                continue
             return op in _UFUNC_TOKENS
         if op[0] != "astype":
             return op[0] == "reduce" and not op[3]

@@ -10,8 +10,9 @@ reductions of :data:`fusenum.ir.reductions.BY_FUNCTION` (``np.sum``,
 ``np.prod``, ``np.min``/``np.amin``, ``np.max``/``np.amax``, ``np.mean``,
 ``np.any``, ``np.all``, ``np.nansum``, ``np.nanprod``, ``np.nanmin``,
 ``np.nanmax``, ``np.nanmean``; :func:`reduce` also serves the LazyArray methods) and
-answers ``np.shape``, ``np.ndim``, ``np.size`` and ``np.result_type`` without
-computing.
+answers ``np.shape``, ``np.ndim``, ``np.size`` (``axis`` too) and ``np.result_type`` without
+computing, as ``np.zeros_like``, ``np.ones_like``, ``np.empty_like`` and ``np.full_like`` do, with
+NumPy's layout for ``order=`` (see :func:`_layout_prototype` for an expression not computed).
 
 A reduction of a LazyArray is captured for any ``axis`` (None, int, tuple,
 negative), ``keepdims`` and, where NumPy takes it, ``dtype``; its ``out=``
@@ -24,12 +25,15 @@ fusenum does not capture; NumPy's errors are raised at capture.
 
 Everything else -- other ufuncs, ufunc methods and keywords, other NumPy
 functions -- forces the lazy inputs and lets NumPy compute: a plain ndarray
-comes back (a dask array, over dask arrays). Dask arrays are operands like ndarrays (dask defers
+comes back (a dask array, over dask arrays), or, where NumPy returns ``out``, a LazyArray given
+as ``out=`` itself, its value written by NumPy. Dask arrays are operands like ndarrays (dask defers
 to LazyArray in operators, ufuncs and NumPy functions). Objects that override ufuncs or NumPy functions
 themselves get their turn, as NumPy's protocols prescribe.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Any, Callable
 
 import numpy as np
@@ -39,6 +43,7 @@ from ..ir import numpy_behaviour
 from ..ir.ops import BY_NUMPY_FUNCTION, BY_UFUNC, OPS, Op
 from ..ir.reductions import BY_FUNCTION, BY_NAME, Reduction
 from ..ir.typing import PY_SCALARS, is_supported
+from ..runtime.layout import allocate
 from .dask_graph import is_dask_type
 from .lazy import LazyArray, capture_operation, capture_reduction, force, force_all
 
@@ -69,7 +74,55 @@ def array_function(func: Callable, types: tuple, args: tuple, kwargs: dict) -> A
     handler = FUNCTIONS.get(func)
     if handler is not None:
         return handler(*args, **kwargs)
-    return func(*force_all(args), **force_all(kwargs))
+    return _function_fallback(func, args, kwargs)
+
+
+def _function_fallback(func: Callable, args: tuple, kwargs: dict) -> Any:
+    """NumPy's ``func`` on the forced arguments. A LazyArray given as ``out`` (by keyword or
+    position) is computed into -- NumPy writes into its value -- and returned as itself where
+    NumPy returns ``out``."""
+    forced_args, forced_kwargs = force_all(args), force_all(kwargs)
+    result = func(*forced_args, **forced_kwargs)
+    if "out" not in kwargs and not any(type(x) is LazyArray or type(x) is tuple for x in args[1:]):
+        return result  # (no LazyArray given as out)
+    given = _out_argument(func, args, kwargs)
+    if given is None:
+        return result
+    forced = _out_argument(func, forced_args, forced_kwargs)
+    return _as_given_out(result, given, forced)
+
+
+def _as_given_out(result: Any, given: Any, forced: Any) -> Any:
+    """``result`` with each forced ``out`` array in it replaced by the LazyArray given as that ``out``
+    (``given``/``forced``: the ``out`` argument as given and as passed to NumPy, an array or a tuple)."""
+    if type(given) is not tuple:
+        given, forced = (given,), (forced,)
+    originals = {id(array): original for array, original in zip(forced, given) if type(original) is LazyArray}
+    if not originals:
+        return result
+    if type(result) is tuple:
+        return tuple(originals.get(id(r), r) for r in result)
+    return originals.get(id(result), result)
+
+
+def _out_argument(func: Callable, args: tuple, kwargs: dict) -> Any:
+    """The ``out`` argument of the call ``func(*args, **kwargs)``, given by keyword or position (None
+    if not given, or if the signature is unknown)."""
+    if "out" in kwargs:
+        return kwargs["out"]
+    signature = _signature(func)
+    try:
+        return None if signature is None else signature.bind(*args, **kwargs).arguments.get("out")
+    except TypeError:
+        return None
+
+
+@functools.lru_cache(maxsize=256)
+def _signature(func: Callable) -> inspect.Signature | None:
+    try:
+        return inspect.signature(func)
+    except (TypeError, ValueError):
+        return None
 
 
 def _foreign(x: Any) -> bool:
@@ -162,8 +215,10 @@ def _clip_function(a: Any, a_min: Any = np._NoValue, a_max: Any = np._NoValue, o
         upper = a_max if max is absent else max
         if lower is not absent and upper is not absent:
             return clip(a, lower, upper)
-    return np.clip(*force_all((a, a_min, a_max, out)), min=force_all(min), max=force_all(max),
-                   **force_all(kwargs))
+    forced_out = force_all(out)
+    result = np.clip(*force_all((a, a_min, a_max)), forced_out, min=force_all(min), max=force_all(max),
+                     **force_all(kwargs))
+    return _as_given_out(result, out, forced_out)
 
 
 def _table_function(op: Op) -> Callable:
@@ -182,20 +237,70 @@ def _table_function(op: Op) -> Callable:
 
 
 def _like(function: Callable) -> Callable:
-    """The handler of ``np.zeros_like`` and its kin: only the shape and dtype of a LazyArray matter,
-    so it is not computed (a single-element stand-in takes its place)."""
+    """The handler of ``np.zeros_like`` and its kin: only the shape, dtype and layout of a LazyArray
+    matter, so it is not computed. A computed one passes its value (NumPy reads its layout for
+    ``order='K'`` or ``'A'``); for one not computed, a prototype laid out as its value will be
+    (:func:`_layout_prototype`) takes its place, with the shape passed as ``shape=``."""
+    signature = inspect.signature(function)
+
     def handler(a: Any, *args: Any, **kwargs: Any) -> Any:
+        args, kwargs = force_all(args), force_all(kwargs)
         if type(a) is LazyArray:
-            a = capture.stand_in(a.dtype, a.shape)
-        return function(a, *force_all(args), **force_all(kwargs))
+            if a._value is not None:
+                a = a._value
+            else:
+                prototype = _layout_prototype(a)
+                if prototype is None:
+                    a = capture.stand_in(a.dtype, a.shape)
+                else:
+                    bound = signature.bind(prototype, *args, **kwargs)
+                    if bound.arguments.get("shape") is None:
+                        bound.arguments["shape"] = a.shape
+                    return function(*bound.args, **bound.kwargs)
+        return function(a, *args, **kwargs)
     handler.__name__ = handler.__qualname__ = function.__name__
     return handler
 
 
-def _size(a: Any, axis: int | None = None) -> int:
-    if axis is None and type(a) is LazyArray:
-        return a.size
-    return np.size(force(a), axis)
+def _layout_prototype(x: LazyArray) -> np.ndarray | None:
+    """A small array (each dimension of ``x`` cut to at most 2) of ``x``'s dtype whose axes are laid
+    out in memory as the value of ``x``, not computed, will be; None for C order.
+
+    An expression of elementwise operations is laid out as NumPy lays out its ufuncs' results for
+    ``order='K'`` (:func:`fusenum.runtime.layout.allocate` over the arrays it reads), which forcing
+    does too. An expression with a reduction, or over dask arrays, is taken as C order, the layout
+    of the value forcing gives it (NumPy's reductions may keep an input's Fortran order).
+    """
+    arrays = []
+    stack, seen = [x], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if type(node) is LazyArray:
+            if node._value is not None:
+                arrays.append(node._value)
+                continue
+            op = node._op
+            if op is None or (type(op) is tuple and op[0] == "reduce"):
+                return None  # a dask leaf, a reduction
+            stack.extend(node._args)
+        elif type(node) is np.ndarray:
+            arrays.append(node)
+        elif node is not None and type(node) not in PY_SCALARS:
+            return None
+    if all(a.flags.c_contiguous for a in arrays):
+        return None
+    return allocate(tuple(min(n, 2) for n in x.shape), x.dtype, "K", arrays)
+
+
+def _size(a: Any, axis: Any = None) -> int:
+    """``np.size``: a LazyArray's is known without computing (a stand-in answers for ``axis``,
+    with NumPy's errors)."""
+    if type(a) is LazyArray:
+        return a.size if axis is None else np.size(capture.stand_in(a.dtype, a.shape), axis)
+    return np.size(force_all(a), axis)
 
 
 def _astype(x: Any, dtype: Any, /, *, copy: bool = True, **kwargs: Any) -> Any:
@@ -285,7 +390,9 @@ if hasattr(np, "astype"):  # NumPy >= 2.1
 def _clip_method(self, min: Any = None, max: Any = None, out: Any = None, **kwargs: Any) -> Any:
     """``ndarray.clip``, lazy where the op table has the operations it needs."""
     if out is not None or kwargs:
-        return self.compute().clip(min, max, out=force_all(out), **force_all(kwargs))
+        forced_out = force_all(out)
+        result = self.compute().clip(force_all(min), force_all(max), out=forced_out, **force_all(kwargs))
+        return _as_given_out(result, out, forced_out)
     return clip(self, min, max)
 
 # ---- LazyArray methods (ndarray's signatures) ------------------------------------------------

@@ -344,8 +344,10 @@ def _check_int_fold(fold, values) -> None:
         bits = exponent + base.bit_length() if base and exponent > 0 else 0
     if bits > MAX_CONSTANT_BITS:
         symbol = "**" if fold is operator.pow else "<<"
+        # (a count too long to print, 10**100 for ``1 << 10**100``, as the power of 2 it exceeds)
+        about = f"about {bits}" if bits.bit_length() <= 64 else f"over 2**{bits.bit_length() - 1}"
         raise ConstantOverflowError(f"integer constant {_digits(base)}{symbol}{_digits(exponent)} would "
-                                    f"have about {bits} bits (more than {MAX_CONSTANT_BITS})")
+                                    f"have {about} bits (more than {MAX_CONSTANT_BITS})")
 
 
 

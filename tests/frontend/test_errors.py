@@ -234,6 +234,13 @@ def test_huge_integer_constant():
            "(more than 65536)", "10**10**10", {})
 
 
+@pytest.mark.parametrize("text, shown", [("1 << 10**100", "1<<<333-bit int> would have over 2**332 bits"),
+                                         ("2**10**100", "2**<333-bit int> would have over 2**332 bits")])
+def test_huge_integer_constant_counts_its_bits_briefly(text, shown):
+    """A bit count too long to print (10**100) is abbreviated, as the ints themselves are."""
+    raises(fusenum.ConstantOverflowError, f"integer constant {shown} (more than 65536)", text, {})
+
+
 @pytest.mark.parametrize("text, shown", [("0<<-1", "0 << -1"), ("(1 >> -2) + 3", "1 >> -2"),
                                          ("True << -1", "1 << -1")])  # (a bool is a Python int)
 def test_negative_shift_count_of_two_python_ints(text, shown):

@@ -50,9 +50,9 @@ def test_python_scalars_are_never_merged():
 
 def test_a_computed_operand_is_recorded_as_its_array():
     r = lazy(a) + 1
-    value = r.compute()
+    r.compute()  # (a view of the kept value: the operand is the kept value itself)
     s = r * 2
-    assert s._args[0] is value and s._program == (f8, int_fits_token(2), "multiply")
+    assert s._args[0] is r._value and s._program == (f8, int_fits_token(2), "multiply")
 
 
 def test_astype_is_a_cast_token():

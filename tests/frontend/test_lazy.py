@@ -67,7 +67,7 @@ def test_evaluate_out_forces_into_the_array_like_numpy_copies(case, out_dtype):
 
 def test_lazy_wraps_without_copying():
     x = lazy(A)
-    assert np.asarray(x).base is A and x.compute() is np.asarray(x)  # a view: the same memory
+    assert np.asarray(x).base is A and x.compute().base is A  # views: the same memory
     assert lazy(x) is x
     assert np.asarray(LazyArray(A)).base is A
 
@@ -145,12 +145,12 @@ def test_forcing_twice_computes_once(monkeypatch):
     first = r.compute()
     runs = []
     monkeypatch.setattr("fusenum.frontend.forcing.run", lambda *args: runs.append(args))
-    assert np.asarray(r) is first and r.compute() is first and runs == []
+    assert np.asarray(r).base is first.base and r.compute().base is first.base and runs == []
 
 
 def test_np_array_copies_and_np_asarray_does_not():
     r = lazy(A) + 1
-    assert np.asarray(r) is np.asarray(r)
+    assert np.asarray(r).base is np.asarray(r).base  # views of the kept value, not copies
     copy = np.array(r)
     assert copy is not np.asarray(r)
     np.testing.assert_array_equal(copy, np.asarray(r))
@@ -594,3 +594,78 @@ def test_in_place_on_0d_values_follows_numpys_scalar_or_array_rule():
         y %= lazy(zero)  # an in-place result of a 0-d array stays an int8 array, so '/=' cannot cast
     with pytest.raises(TypeError, match="Cannot cast ufunc 'divide' output"):
         y /= lazy(zero)
+
+
+# ---- layout of *_like, out= of NumPy fallbacks, views of the value, np.size ----------------------
+
+_LIKE = [(np.zeros_like, ()), (np.ones_like, ()), (np.empty_like, ()), (np.full_like, (7,))]
+_F = np.asfortranarray(np.arange(6.0).reshape(2, 3))
+_T = np.arange(24.0).reshape(3, 4, 2).transpose(2, 0, 1)  # neither C nor F: NumPy keeps the axes' order
+
+
+@pytest.mark.parametrize("function, extra", _LIKE, ids=lambda f: getattr(f, "__name__", ""))
+@pytest.mark.parametrize("options", [{}, {"order": "K"}, {"order": "A"}, {"order": "C"}, {"order": "F"},
+                                     {"shape": (4, 5)}, {"dtype": np.int32}, {"order": "A", "shape": (3, 2)}],
+                         ids=str)
+@pytest.mark.parametrize("case", ["F", "F*2+1", "F+C", "T*2", "F[:, :1]+row", "F[::-1]", "empty F"])
+def test_like_functions_lay_out_as_numpy_without_computing(function, extra, options, case):
+    numpy_input, lazy_input = {
+        "F": (_F, lazy(_F)), "F*2+1": (_F * 2 + 1, lazy(_F) * 2 + 1),
+        "F+C": (_F + A[:2, :3], lazy(_F) + A[:2, :3]),
+        "T*2": (_T * 2, lazy(_T) * 2), "F[:, :1]+row": (_F[:, :1] + B[:3], lazy(_F[:, :1]) + B[:3]),
+        "F[::-1]": (_F[::-1] * 2, lazy(_F[::-1]) * 2),
+        "empty F": (np.ones((0, 3), order="F") * 2, lazy(np.ones((0, 3), order="F")) * 2)}[case]
+    forced_before = lazy_input.is_forced
+    expected = function(numpy_input, *extra, **options)
+    got = function(lazy_input, *extra, **options)
+    assert lazy_input.is_forced == forced_before  # nothing computed
+    assert type(got) is np.ndarray and got.strides == expected.strides
+    assert (got.flags.f_contiguous, got.flags.c_contiguous) == (expected.flags.f_contiguous,
+                                                                expected.flags.c_contiguous)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    if function is not np.empty_like:
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_like_functions_of_an_unforced_reduction_take_the_layout_of_its_value():
+    r = lazy(np.asfortranarray(np.ones((2, 3, 4)))).sum(axis=0)
+    before = np.zeros_like(r)
+    assert not r.is_forced and before.flags.c_contiguous  # documented: C, the layout forcing gives it
+    assert np.asarray(r).strides == before.strides == np.zeros_like(r).strides
+
+
+@pytest.mark.parametrize("call", [
+    lambda x, o: np.cumsum(x, out=o), lambda x, o: np.cumsum(x, 0, None, o),
+    lambda x, o: np.clip(x, 0, 1, out=o), lambda x, o: np.clip(x, 0, 1, o),
+    lambda x, o: x.clip(0, 1, out=o), lambda x, o: x.clip(0, 1, o)])
+def test_numpy_fallbacks_write_into_a_lazy_out_and_return_it(call):
+    out_numpy, out_lazy = np.zeros(3), lazy(np.zeros(3))
+    expected = call(np.arange(3.0), out_numpy)
+    assert expected is out_numpy
+    assert call(lazy(np.arange(3.0)), out_lazy) is out_lazy
+    np.testing.assert_array_equal(np.asarray(out_lazy), out_numpy)
+
+
+def test_reshaping_the_forced_value_in_place_leaves_the_lazy_array_alone():
+    """np.asarray(r) and r.compute() are views of r's value: assigning their shape changes them only
+    (writes into their elements reach r)."""
+    r = lazy(np.arange(6.0)) * 2
+    v = np.asarray(r)
+    v.shape = (2, 3)
+    w = r.compute()
+    w.dtype = np.int64
+    v[0, 0] = 5.0
+    assert r.shape == (6,) and r.dtype == np.float64 and np.asarray(r).shape == (6,)
+    np.testing.assert_array_equal(np.asarray(r), [5.0, 2, 4, 6, 8, 10])
+    assert r.sum(axis=0) == 35.0
+    with pytest.raises(np.exceptions.AxisError):
+        r.sum(axis=1)
+
+
+def test_np_size_with_an_axis_computes_nothing(monkeypatch):
+    r = lazy(A) * 2
+    monkeypatch.setattr("fusenum.frontend.forcing.run", lambda *args: pytest.fail("computed"))
+    assert np.size(r, 1) == 4 and np.size(r, -2) == 3 and np.size(r) == 12 and np.size(r, axis=0) == 3
+    with pytest.raises(np.exceptions.AxisError, match="axis 2 is out of bounds for array of dimension 2"):
+        np.size(r, 2)
+    assert not r.is_forced

@@ -216,8 +216,9 @@ def _clip_function(a: Any, a_min: Any = np._NoValue, a_max: Any = np._NoValue, o
         if lower is not absent and upper is not absent:
             return clip(a, lower, upper)
     forced_out = force_all(out)
-    result = np.clip(*force_all((a, a_min, a_max)), forced_out, min=force_all(min), max=force_all(max),
-                     **force_all(kwargs))
+    # min=/max= only when given: NumPy 2.0's np.clip has no such keywords (2.1 added them)
+    bounds = {key: force_all(value) for key, value in (("min", min), ("max", max)) if value is not absent}
+    result = np.clip(*force_all((a, a_min, a_max)), forced_out, **bounds, **force_all(kwargs))
     return _as_given_out(result, out, forced_out)
 
 
@@ -241,7 +242,9 @@ def _like(function: Callable) -> Callable:
     matter, so it is not computed. A computed one passes its value (NumPy reads its layout for
     ``order='K'`` or ``'A'``); for one not computed, a prototype laid out as its value will be
     (:func:`_layout_prototype`) takes its place, with the shape passed as ``shape=``."""
-    signature = inspect.signature(function)
+    # where ``shape`` comes among the arguments after ``a`` (NumPy 2.0's C functions have no
+    # introspectable signature): after dtype, order, subok, and full_like's fill_value first
+    shape_at = 4 if function is np.full_like else 3
 
     def handler(a: Any, *args: Any, **kwargs: Any) -> Any:
         args, kwargs = force_all(args), force_all(kwargs)
@@ -253,10 +256,12 @@ def _like(function: Callable) -> Callable:
                 if prototype is None:
                     a = capture.stand_in(a.dtype, a.shape)
                 else:
-                    bound = signature.bind(prototype, *args, **kwargs)
-                    if bound.arguments.get("shape") is None:
-                        bound.arguments["shape"] = a.shape
-                    return function(*bound.args, **bound.kwargs)
+                    if len(args) > shape_at:
+                        if args[shape_at] is None:
+                            args = (*args[:shape_at], a.shape, *args[shape_at + 1:])
+                    elif kwargs.get("shape") is None:
+                        kwargs["shape"] = a.shape
+                    a = prototype
         return function(a, *args, **kwargs)
     handler.__name__ = handler.__qualname__ = function.__name__
     return handler

@@ -130,7 +130,8 @@ def _in_place(op: Op, python_operator: Callable, target: LazyArray, other: Any) 
         out = capture.writable_stand_in(target._dtype, target._shape)
         in_place = getattr(operator, f"i{_method_stem(op)}")  # NumPy's operator: ``a **= 2`` squares
         capture.raise_numpy_error(lambda _, value, out: in_place(out, value), (target, other), out=out)
-        raise TypeError(f"cannot compute {op.name} in place into {target._dtype} {target._shape}")
+        # NumPy took it (NumPy 2.0's ``int8_0d **= 2.0`` squares in place): NumPy computes it
+        return _numpy_in_place(op, target, other)
     if result.dtype == native and target._shape:
         return result
     # A 0-d target stays a 0-d array in NumPy: the cast (free when the dtype is the same) marks it as one.

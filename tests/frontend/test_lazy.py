@@ -1,5 +1,6 @@
 """Lazy arrays: NumPy's dtypes, shapes, values and errors; forcing; fallbacks; caching; mutation."""
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -666,6 +667,10 @@ def test_np_size_with_an_axis_computes_nothing(monkeypatch):
     r = lazy(A) * 2
     monkeypatch.setattr("fusenum.frontend.forcing.run", lambda *args: pytest.fail("computed"))
     assert np.size(r, 1) == 4 and np.size(r, -2) == 3 and np.size(r) == 12 and np.size(r, axis=0) == 3
-    with pytest.raises(np.exceptions.AxisError, match="axis 2 is out of bounds for array of dimension 2"):
+    try:
+        np.size(A, 2)
+    except (np.exceptions.AxisError, IndexError) as error:  # (NumPy 2.0 raises IndexError)
+        expected = error
+    with pytest.raises(type(expected), match=re.escape(str(expected))):
         np.size(r, 2)
     assert not r.is_forced

@@ -323,6 +323,9 @@ def _results(tree: NumexprTree, values: dict) -> tuple[np.ndarray, np.ndarray] |
     expected, error = run(numexpr, tree, values)
     assume(not _numexpr_bug(error) and not _merges_signed_zeros(tree))
     got, got_error = run(fusenum_numexpr, tree, values)
+    # fusenum refuses a complex function the installed NumPy computes with other code than the C
+    # library's (NumPy 2.2 and older: the README's "Math library"), where numexpr answers
+    assume(not (isinstance(got_error, NotImplementedError) and "the installed NumPy" in str(got_error)))
     if error is not None:
         _same_error(error, got_error)
         return None

@@ -161,7 +161,8 @@ def test_a_python_int_beyond_int64_falls_back_to_numpy(installed, monkeypatch):
     assert (s + 2**63).iloc[:2].tolist() == [2.0**63, 2.0**63 + 1]
     assert int((s > 2**63).sum()) == 0
     assert (s + 2).iloc[:2].tolist() == [2.0, 3.0]
-    assert installed == ["left_value + right_value", "left_value > right_value", "left_value + right_value"]
+    # (pandas names the operands left_value/right_value, before 2.3 a_value/b_value)
+    assert [text.split()[1] for text in installed] == ["+", ">", "+"]
 
 
 def test_a_column_named_like_a_numexpr_function_is_the_function(installed):

@@ -29,6 +29,7 @@ from functools import lru_cache
 from ..errors import TargetError
 from ..ir.records import record
 from . import locks, settings
+from .orc import llvmlite_version
 
 #: Vector register width in bits for each SIMD level, narrowest first.
 WIDTHS = {"scalar": 0, "sse2": 128, "avx2": 256, "avx512": 512}
@@ -226,9 +227,8 @@ def identity(target: Target) -> str:
     and ``sse2`` targets do not name), LLVM's and llvmlite's versions, and the C library's
     version (libmvec, whose functions kernels call, comes with it)."""
     host_cpu, host_features, triple, llvm_version = host_description()
-    with loading:  # (imports on first use)
-        from .orc import llvmlite_version
-        llvmlite = llvmlite_version()
+    # (not under ``loading``: a disk load would wait for a background compile's imports)
+    llvmlite = llvmlite_version()
     libc = os.confstr("CS_GNU_LIBC_VERSION") if "CS_GNU_LIBC_VERSION" in os.confstr_names else ""
     return "\n".join([
         f"target {target!r}", f"triple {triple}",

@@ -297,6 +297,9 @@ def _make_for(key: tuple, pending: _Pending, make: Callable) -> Kernel | None:
     ``pending``'s waiters; a ``make`` that finds nothing hands them None."""
     try:
         made, looked_on_disk = make(*key)
+    except jit.Exiting:  # a background compile stopped at exit: a waiting call makes it itself
+        _abandon(key, pending)
+        raise
     except BaseException as exc:
         pending.error = exc
         with _lock:

@@ -59,7 +59,10 @@ come before one-node kernels queued ahead of need.
 The compiler is one background thread with a bounded queue (:data:`MAX_QUEUED`): one thread, so it
 never competes with a running kernel for all the cores; a full queue drops the request (a later
 call asks again); a bare thread, which the interpreter's exit does not wait for (as for a daemon),
-so pending compiles never delay it. After ``fork()`` the child starts with an empty compiler. An
+so pending compiles never delay it: at exit the thread takes no further request, and a compile it
+has begun stops before LLVM runs. Only LLVM work already running is waited for (tens of
+milliseconds, :func:`fusenum.codegen.jit.finish_before_exit`): a process whose exit tore down
+LLVM's static state under a running compile aborted on an LLVM assertion, or crashed. After ``fork()`` the child starts with an empty compiler. An
 error in a background compile is kept and raised by the next call that would use the kernel. A
 one-node kernel queued ahead of need is no call's: its error is not kept, and it is not queued
 again until :func:`fusenum.clear_cache` (a call that needs it waits for its fused kernel, whose
@@ -72,6 +75,7 @@ a reduction reduces its interpreted argument with a one-node kernel, :mod:`.stag
 from __future__ import annotations
 
 import _thread
+import atexit
 import itertools
 import os
 import queue
@@ -79,7 +83,7 @@ import threading
 import time
 
 from . import background, caches, disk_cache, interpreter, kernels
-from ..codegen import settings
+from ..codegen import jit, settings
 from ..codegen.spec import KernelSpec
 from ..codegen.target import llvm_ready
 from ..errors import ConfigurationError
@@ -144,6 +148,7 @@ class _Compiler:
         # of those, the ones whose compile failed: not queued again (until fusenum.clear_cache())
         self.failed: set[tuple] = set()
         self.started = False  # whether the thread runs
+        self.stopping = False  # the interpreter exits: take no further request
 
     def submit(self, key: tuple, size: int, one_numpy_operation: bool = False) -> None:
         """Queue the compile of ``key`` for a call of ``size`` elements (see the module's docstring
@@ -213,14 +218,20 @@ class _Compiler:
         except Exception:  # noqa: S110 -- the compile below fails the same way, and reports it
             pass
         background.lower_priority()
+        jit.stop_this_thread_at_exit()  # nobody waits for these compiles
         while True:
             _, _, key = self.requests.get()
+            if self.stopping:
+                self.requests.task_done()
+                return
             try:
                 with kernels.nobody_waiting():  # the interpreter serves: build optimized code at once
                     kernels.kernel(*key)
             except BaseException as exc:  # kept for the next call that needs this kernel (if one will)
                 with self.lock:
-                    if key not in self.unreported:
+                    if isinstance(exc, jit.Exiting):
+                        pass
+                    elif key not in self.unreported:
                         self.errors[key] = exc
                     elif len(self.failed) < MAX_QUEUED * 16:
                         self.failed.add(key)
@@ -251,6 +262,13 @@ def _forget_failures() -> None:
 def _forked_child() -> None:
     global _compiler
     _compiler = _Compiler()  # the parent's compiler thread does not exist here
+
+
+@atexit.register
+def _finish_before_exit() -> None:
+    """No LLVM work while the interpreter exits (see the module's docstring)."""
+    _compiler.stopping = True
+    jit.finish_before_exit()
 
 
 if hasattr(os, "register_at_fork"):

@@ -98,3 +98,33 @@ def test_lanes_follow_the_widest_dtype():
     if "avx512" in fusenum.available_simd():
         assert target.make_target("avx512").lanes(8) == 8
         assert target.make_target("avx512").lanes(1) == 64
+
+
+def test_a_disk_cache_key_does_not_wait_for_another_threads_imports():
+    # A background compile holds ``loading`` while it imports the code generator (~20 ms); a call
+    # that only loads a kernel from the disk cache needs the key's identity text, and waited for it.
+    import threading
+    target.host_description()
+    level = target.make_target(target.available()[0])
+    target.identity.cache_clear()
+    released = threading.Event()
+    held = threading.Event()
+
+    def hold_loading():
+        with target.loading:
+            held.set()
+            released.wait(30)
+
+    holder = threading.Thread(target=hold_loading)
+    holder.start()
+    held.wait(10)
+    answer = []
+    worker = threading.Thread(target=lambda: answer.append(target.identity(level)))
+    worker.start()
+    worker.join(10)
+    finished = not worker.is_alive()
+    released.set()
+    holder.join()
+    worker.join()
+    assert finished, "identity() waited for the thread holding target.loading"
+    assert answer and f"target {level!r}" in answer[0]

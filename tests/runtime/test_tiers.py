@@ -543,6 +543,88 @@ def test_exit_with_compiles_pending_is_prompt():
     assert time.perf_counter() - start < 20  # the pending 30 s compile did not hold the exit
 
 
+_COMPILE_AT_EXIT = """
+import os, sys, threading, time, _thread, numpy as np, fusenum
+from fusenum.codegen import jit
+marker = sys.argv[1]
+real = jit._build_in_context
+def slow(*args):  # LLVM running for a second
+    with open(marker, "a") as file:
+        file.write("started\\n")
+    time.sleep(1)
+    made = real(*args)
+    with open(marker, "a") as file:
+        file.write("done\\n")
+    return made
+jit._build_in_context = slow
+fusenum.set_disk_cache(enabled=False)
+a = np.arange(1000.0)
+def started():
+    while not (os.path.exists(marker) and "started" in open(marker).read()):
+        time.sleep(0.01)
+"""
+
+
+def _exit_during_compile(tmp_path, code: str, **env) -> tuple[subprocess.CompletedProcess, str]:
+    marker = tmp_path / "marker"
+    result = subprocess.run([sys.executable, "-c", _COMPILE_AT_EXIT + code, str(marker)], capture_output=True,
+                            text=True, timeout=60, env={**os.environ, **env})
+    return result, marker.read_text() if marker.exists() else ""
+
+
+def test_exit_waits_for_a_background_compile_inside_llvm(tmp_path):
+    # The process exited while LLVM compiled on the background compiler's thread: LLVM's static state
+    # was torn down under it (an LLVM assertion failed, or the process crashed, 1 run in 40).
+    result, marks = _exit_during_compile(tmp_path, """
+for _ in range(2):
+    fusenum.evaluate("a * 3.5 + 1")  # the second call queues the compile
+started()
+""", FUSENUM_TIERING="auto")
+    assert result.returncode == 0, result.stderr
+    assert marks.split() == ["started", "done"]
+
+
+def test_exit_after_ctrl_c_waits_for_the_compile_it_interrupted(tmp_path):
+    result, marks = _exit_during_compile(tmp_path, """
+threading.Thread(target=lambda: (started(), _thread.interrupt_main()), daemon=True).start()
+fusenum.evaluate("a * 3.5 + 1")  # compiled on a helper thread; Ctrl-C ends the wait
+""", FUSENUM_TIERING="never")
+    assert "KeyboardInterrupt" in result.stderr
+    assert result.returncode in (-2, 130, 1), result.stderr  # Python's exit on Ctrl-C, not an abort
+    marks = marks.split()  # (a quick build, then perhaps the optimized one)
+    assert marks and marks.count("started") == marks.count("done") and marks[-1] == "done"
+
+
+def test_a_late_exit_handler_still_gets_its_kernel():
+    # At exit the background compiler starts no compile: a call from an exit handler that runs after
+    # fusenum's, needing the kernel the compiler had begun, makes it itself (no hang, no error).
+    code = """
+import atexit
+atexit.register(lambda: late())  # before fusenum's own: runs after it
+import threading, time, numpy as np, fusenum
+from fusenum.codegen import jit
+from fusenum.runtime import kernels
+real = jit.compile_object
+entered = threading.Event()
+def slow(text, target, **options):
+    entered.set()
+    time.sleep(1)
+    return real(text, target, **options)
+jit.compile_object = slow
+fusenum.set_disk_cache(enabled=False)
+a = np.arange(1000.0)
+for _ in range(2):
+    fusenum.evaluate("a * 3.5 + 1")  # the second call queues the compile
+entered.wait(30)
+fusenum.set_tiering("never")
+def late():
+    print(len(kernels._pending), fusenum.evaluate("a * 3.5 + 1")[3], flush=True)
+"""
+    result = _python(code, FUSENUM_TIERING="auto")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1", "11.5"], result.stderr  # (1: the compiler's kernel, begun)
+
+
 def test_fork_with_compiles_pending():
     code = _SLOW_COMPILES.replace("time.sleep(30)", "time.sleep(2)") + """
 import os

@@ -175,6 +175,8 @@ class LazyArray:
         return force(self)[force_all(key)]
 
     def __setitem__(self, key: Any, value: Any) -> None:
+        if not self._shape and _stands_for_scalar(self):  # NumPy's scalars are immutable
+            raise TypeError(f"'numpy.{self.dtype.type.__name__}' object does not support item assignment")
         # Writes into the value: for lazy(a) that is a itself, as for any view of a.
         self.compute()[force_all(key)] = force_all(value)
 

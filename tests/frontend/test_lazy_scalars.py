@@ -82,3 +82,25 @@ def test_round_of_an_array_is_numpys_error_without_computing():
     with pytest.raises(TypeError, match="^type numpy.ndarray doesn't define __round__ method$"):
         round(r)
     assert not r.is_forced and fusenum.cache_info().misses == 0
+
+
+@pytest.mark.parametrize("make", [
+    lambda m: np.sum(X if m is np else lazy(X)),
+    lambda m: (np.array(2.5) if m is np else lazy(np.array(2.5))) + 1,
+    lambda m: (np.array(7, np.int16) if m is np else lazy(np.array(7, np.int16))) * 2,
+], ids=["full reduction", "0-d float ufunc", "0-d int16 ufunc"])
+def test_item_assignment_to_a_result_that_stands_for_a_scalar_is_numpys_error(make):
+    def assign(m):
+        value = make(m)
+        value[()] = 3
+        return value
+    expected = _outcome(lambda: assign(np))
+    assert expected[0][0] is TypeError
+    assert _outcome(lambda: assign(fusenum)) == expected
+
+
+def test_item_assignment_to_a_0d_array_still_writes():
+    base = np.array(2.5)
+    view = lazy(base)
+    view[()] = 4
+    assert base[()] == 4.0

@@ -205,13 +205,21 @@ def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: 
     ``out``, nor checks casts). Otherwise each input must cast to its kind's dtype under ``casting``
     (``TypeError``: uint64 is not ``'safe'`` as int64, int8 not ``'equiv'`` as int32), as the
     output must to ``out``. An elementwise result broadcasts to an ``out`` of a larger shape, as
-    in numexpr's (and NumPy's) iteration.
+    in numexpr's (and NumPy's) iteration. A full reduction goes into any ``out`` of one element
+    (shape ``()``, ``(1,)``, ``(1, 1)``...); into one of another dtype it is written there and
+    returned as a new array of its own dtype and ``out``'s shape, as numexpr returns it (an axis
+    reduction into such an ``out``, which numexpr refuses with a ValueError about a read-only
+    operand, is written there and returns ``out``).
     """
     check_count(len(values))
     if prog.axis is not None and prog.axis >= max((value.ndim for value in values), default=0):
         raise ValueError("reduction axis is out of bounds")
     given, values = values, [_narrowed(value) for value in values]
     plan = _plan(prog, values)
+    # a full reduction goes into any ``out`` of one element, whatever its shape
+    full_into_out = out is not None and prog.reduces and prog.axis is None and type(out) is np.ndarray and out.size == 1
+    if full_into_out:
+        given_out, out = out, out.reshape(())
     for value in values:
         if value.size == 0:
             return np.empty(value.shape, plan.dtype)
@@ -224,7 +232,16 @@ def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: 
         if _iterator_fails_first(plan, given, None if prog.reduces else out, casting):
             execute(plan, values, prog.names, out, order, casting)  # raises that error
         raise error
-    return execute(plan, values, prog.names, out, order, casting)
+    if prog.reduces and out is not None and not np.can_cast(out.dtype, plan.dtype, casting):
+        # numexpr's iterator reads ``out`` into the reduction too: it must cast both ways
+        raise _cast_error(out.dtype, plan.dtype, 0, casting)
+    if full_into_out and out.dtype != plan.dtype and np.can_cast(plan.dtype, out.dtype, casting):
+        # numexpr writes a full reduction into ``out`` but returns it in its own dtype
+        result = execute(plan, values, prog.names, None, order, casting)
+        np.copyto(out, result, casting="unsafe")
+        return result.reshape(given_out.shape)
+    result = execute(plan, values, prog.names, out, order, casting)
+    return given_out if full_into_out else result
 
 
 def _input_cast_error(values: list[np.ndarray], casting: str, first: int = 1) -> TypeError | None:

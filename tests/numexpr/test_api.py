@@ -454,3 +454,44 @@ def test_sixty_four_inputs_are_too_many():
         ne.NumExpr(text)(*names.values())
     del names["c63"]
     assert ne.evaluate(" + ".join(names), local_dict=names).tolist() == [63.0] * 3
+
+
+@pytest.mark.parametrize("dtype, out_dtype, shape, returned", [
+    ("int8", "int8", (), "int32"),          # numexpr sums int8 as int32: a new array comes back
+    ("float64", "float32", (1,), "float64"),
+    ("int16", "int64", (1, 1), "int32"),
+    ("float32", "float32", (1,), None),     # the reduction's own dtype: ``out`` itself comes back
+])
+def test_a_full_reduction_into_out_returns_numexprs_array(dtype, out_dtype, shape, returned):
+    # numexpr (2.14) takes any one-element ``out`` for a full reduction and writes the sum there;
+    # when ``out`` has another dtype it returns a new array of the reduction's dtype, shaped as ``out``.
+    a = np.arange(1, 7).astype(dtype)
+    out = np.zeros(shape, out_dtype)
+    result = ne.evaluate("sum(a)", out=out, casting="unsafe")
+    assert out.ravel().tolist() == [21]
+    if returned is None:
+        assert result is out
+    else:
+        assert result is not out and result.dtype == returned and result.shape == shape
+        assert result.ravel().tolist() == [21]
+
+
+def test_a_full_reduction_needs_a_one_element_out():
+    with pytest.raises(ValueError):
+        ne.evaluate("sum(a)", local_dict={"a": np.arange(3.0)}, out=np.zeros(2))
+
+
+@pytest.mark.parametrize("casting", ["safe", "same_kind", "no"])
+def test_a_reduction_reads_out_so_out_must_cast_back(casting):
+    # numexpr's iterator reads ``out`` into the reduction as well as writing it: an int64 ``out`` of an
+    # int32 sum is refused under 'safe' (int64 -> int32), as a float64 one is under 'same_kind'.
+    a = np.arange(3, dtype="int32")
+    for out_dtype, refused in (("int64", ("safe", "no")), ("float64", ("safe", "same_kind", "no"))):
+        out = np.zeros((), out_dtype)
+        if casting in refused:
+            with pytest.raises(TypeError, match=re.escape(
+                    f"Iterator operand 0 dtype could not be cast from dtype('{out_dtype}') to dtype('int32') "
+                    f"according to the rule '{casting}'")):
+                ne.evaluate("sum(a)", out=out, casting=casting)
+        else:
+            assert ne.evaluate("sum(a)", out=out, casting=casting).tolist() == 3 and out[()] == 3

@@ -15,6 +15,11 @@ run a worker for milliseconds, that worker holds up at most one small chunk;
 the caller does the rest. The counter shares a 64-bit word with the call's
 generation number, so a worker that wakes up late cannot take chunks of the
 next call, and it reads a call's fields only after it has taken a chunk of it.
+A call closes the previous generation before it publishes its own fields and
+chunk count: a late worker that read the finished call's ticket could otherwise
+pair it with the new chunk count, claim a chunk past the old call's end, and
+run it as the new call's (run twice, and counted once too many: the caller then
+returned while a chunk was still running, or waited for ever).
 
 ``fusenum_pool_run(fn, operands, layout, bounds, chunks, helpers, wake_ok)``
 runs ``fn(bounds[k], bounds[k+1], operands, layout)`` for every chunk ``k``
@@ -50,6 +55,8 @@ _FUTEX_WAKE_PRIVATE = 129
 _SEQ, _SLEEPING = 0, 4
 # The call being run (one at a time): i64 ticket = generation << 32 | next chunk, then the rest.
 _TICKET, _COMPLETED, _STATUS, _CHUNKS, _FN, _OPERANDS, _LAYOUT, _BOUNDS = 0, 8, 12, 16, 24, 32, 40, 48
+#: The chunk counter of a closed generation: above any chunk count, so no chunk can be taken.
+_CLOSED = 0xFFFFFFFF
 _TASK_BYTES = 64
 
 KERNEL_TYPE = ir.FunctionType(I32, [I64, I64, PTR, PTR])
@@ -127,7 +134,7 @@ class _Module:
             ticket = b.load_atomic(ticket_ptr, "acquire", 8, typ=I64)
             same_call = b.icmp_unsigned("==", b.trunc(b.lshr(ticket, _i64(32)), I32), generation)
             chunk = b.trunc(ticket, I32)
-            chunks = b.load_atomic(self.task(b, _CHUNKS), "monotonic", 4, typ=I32)
+            chunks = b.load_atomic(self.task(b, _CHUNKS), "acquire", 4, typ=I32)
             available = b.and_(same_call, b.icmp_unsigned("<", chunk, chunks))
             with b.if_then(available):
                 claim = b.cmpxchg(ticket_ptr, ticket, b.add(ticket, _i64(1)), "acq_rel", "monotonic")
@@ -219,15 +226,18 @@ class _Module:
             _store_atomic(b, _i32(0), lock, "release")
             b.ret(status)
 
-        # Publish the call, then open it with a new generation (chunk counter 0).
+        # Close the last call's generation (a late worker's claim on its ticket now fails), publish
+        # the call, then open it with the new generation's chunk counter at 0.
+        ticket_ptr = self.task(b, _TICKET)
+        old = b.load_atomic(ticket_ptr, "monotonic", 8, typ=I64)
+        generation = b.zext(b.add(b.trunc(b.lshr(old, _i64(32)), I32), _i32(1)), I64)
+        _store_atomic(b, b.or_(b.shl(generation, _i64(32)), _i64(_CLOSED)), ticket_ptr, "seq_cst", 8)
         for offset, value in ((_FN, kernel), (_OPERANDS, operands), (_LAYOUT, layout), (_BOUNDS, bounds),
                               (_STATUS, _i32(0)), (_COMPLETED, _i32(0))):
             b.store(value, self.task(b, offset))
-        _store_atomic(b, chunks, self.task(b, _CHUNKS), "monotonic")
-        ticket_ptr = self.task(b, _TICKET)
-        old = b.load_atomic(ticket_ptr, "monotonic", 8, typ=I64)
-        generation = b.add(b.trunc(b.lshr(old, _i64(32)), I32), _i32(1))
-        _store_atomic(b, b.shl(b.zext(generation, I64), _i64(32)), ticket_ptr, "seq_cst", 8)
+        _store_atomic(b, chunks, self.task(b, _CHUNKS), "release")
+        _store_atomic(b, b.shl(generation, _i64(32)), ticket_ptr, "seq_cst", 8)
+        generation = b.trunc(generation, I32)
         counted_loop(b, _i64(0), helpers, lambda k: self._post(b, k), name="post")
 
         b.call(self.take_chunks, [generation])

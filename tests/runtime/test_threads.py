@@ -370,3 +370,56 @@ def test_run_python_returns_on_ctrl_c_only_once_the_workers_are_done():
         if timer.ident is not None:  # (started)
             timer.join()
     assert log == ["worker done", "raised"]
+
+
+_LATE_WORKER_CHILD = """
+import sys
+import numpy as np
+import fusenum
+from fusenum.codegen import ir_text as ir, jit, pool, pool_abi, target
+from fusenum.runtime import plan_cache, threads as parallel
+
+# The caller descheduled right after publishing a call's chunk count (a pause there): a worker
+# still in the last call's chunk loop must not take a chunk of this one.
+publish = pool._store_atomic
+
+def paused_after_chunk_count(b, value, ptr, ordering, align=4):
+    publish(b, value, ptr, ordering, align)
+    run = b.block.parent
+    if run.name == "fusenum_pool_run" and value is run.args[4]:
+        module = run.module
+        i32 = ir.IntType(32)
+        usleep = module.globals.get("usleep") or ir.Function(module, ir.FunctionType(i32, [i32]), "usleep")
+        b.call(usleep, [ir.Constant(i32, 200)])
+
+pool._store_atomic = paused_after_chunk_count
+compiled = jit.compile_kernel(pool.module_text(), pool_abi.SYMBOLS, target.make_target("scalar"))
+parallel._native_pool = parallel._NativePool(compiled)
+parallel._native_state["requested"] = True
+fusenum.set_tiering("never")
+n = 1 << 16
+a = np.zeros(n, np.int64)
+fusenum.evaluate("a + 1", local_dict={"a": a}, out=a)  # the kernel, adding 1 in place
+kernel = next(p for p in plan_cache.PLANS.values() if getattr(p, "checked", None)).checked
+kernel = next(iter(kernel.values()))
+for calls in range(1, 2001):  # chunk counts growing and shrinking: a late worker's chance
+    parallel._run_ranges_once(kernel, (a, a), None, parallel.chunks(n, (3, 8, 2, 12)[calls % 4], 8), 2)
+    if not (a == calls + 1).all():
+        sys.exit(f"call {calls}: {np.count_nonzero(a != calls + 1)} elements not added to exactly once")
+print("ok")
+"""
+
+
+@pytest.mark.skipif(not fusenum.codegen.pool.supported(), reason="native pool needs Linux x86-64")
+def test_a_late_worker_takes_no_chunk_of_the_next_call():
+    """A worker still taking chunks of a finished call read its ticket, then the next call's chunk
+    count, and claimed a chunk past the finished call's end before the next call's generation
+    opened: it ran that chunk of the next call, which ran it again, and counted it, so the caller
+    waited for ever or returned while a chunk was still running (writing into, and reading, arrays
+    it no longer held). In a fresh process, with a timeout."""
+    try:
+        done = subprocess.run([sys.executable, "-c", _LATE_WORKER_CHILD], capture_output=True, text=True,
+                              timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the pool's caller waited for ever: a chunk was counted twice")
+    assert done.returncode == 0 and done.stdout.split() == ["ok"], done.stderr

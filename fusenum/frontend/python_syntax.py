@@ -19,7 +19,11 @@ _lock = locks.lock()
 
 def parse_expression(text: str, filename: str = "<unknown>") -> ast.Expression:
     """``ast.parse(text, filename, mode="eval")``, with no other fusenum parse at the same time, and
-    the SyntaxError Python's compiler (not its parser) gives for a keyword argument repeated."""
+    the SyntaxError Python's compiler (not its parser) gives for a keyword argument repeated, and
+    the SyntaxError of Python 3.12 for a null byte on every version."""
+    if "\0" in text:  # (Python before 3.11.4 raises ValueError for it, not SyntaxError)
+        raise SyntaxError("source code string cannot contain null bytes",
+                          (filename, 1, text.index("\0") + 1, text))
     with _lock:
         tree = ast.parse(text, filename, mode="eval")
     for node in ast.walk(tree):

@@ -62,3 +62,12 @@ def test_a_repeated_keyword_argument_is_pythons_syntax_error(text, column):
     assert ours.value.offset == column
     with pytest.raises(fusenum.ExpressionError, match=f"keyword argument repeated.* at column {column - 1}"):
         fusenum.evaluate(text, {"a": np.ones((2, 3)), "x": np.ones(3)})
+
+
+@pytest.mark.parametrize("text, column", [("a\0", 1), ("a + \0b", 4), ("\0", 0), ("  a\0", 3)])
+def test_a_null_byte_is_a_syntax_error_on_every_python(text, column):
+    # Python before 3.11.4 raised a bare ValueError for it, which escaped as no fusenum error.
+    with pytest.raises(fusenum.ExpressionError, match=f"null bytes.*at column {column} in"):
+        fusenum.evaluate(text, local_dict={"a": np.arange(3.0), "b": np.arange(3.0)})
+    with pytest.raises(SyntaxError, match="null bytes"):
+        parse_expression(text.strip())

@@ -205,8 +205,9 @@ def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: 
     ``out``, nor checks casts). Otherwise each input must cast to its kind's dtype under ``casting``
     (``TypeError``: uint64 is not ``'safe'`` as int64, int8 not ``'equiv'`` as int32), as the
     output must to ``out``. An elementwise result broadcasts to an ``out`` of a larger shape, as
-    in numexpr's (and NumPy's) iteration. A full reduction goes into any ``out`` of one element
-    (shape ``()``, ``(1,)``, ``(1, 1)``...); into one of another dtype it is written there and
+    in numexpr's (and NumPy's) iteration. A reduction to a 0-d result (every axis, or the one axis
+    of 1-d operands) goes into any ``out`` of one element (shape ``()``, ``(1,)``, ``(1, 1)``...;
+    ``ValueError`` for another size, or a read-only ``out``, as for any reduction); into one of another dtype it is written there and
     returned as a new array of its own dtype and ``out``'s shape, as numexpr returns it (an axis
     reduction into such an ``out``, which numexpr refuses with a ValueError about a read-only
     operand, is written there and returns ``out``).
@@ -216,8 +217,10 @@ def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: 
         raise ValueError("reduction axis is out of bounds")
     given, values = values, [_narrowed(value) for value in values]
     plan = _plan(prog, values)
-    # a full reduction goes into any ``out`` of one element, whatever its shape
-    full_into_out = out is not None and prog.reduces and prog.axis is None and type(out) is np.ndarray and out.size == 1
+    # A reduction to a 0-d result (every axis, or the one axis of 1-d operands) goes into any ``out``
+    # of one element, whatever its shape.
+    to_scalar = prog.reduces and (prog.axis is None or max((value.ndim for value in values), default=0) <= 1)
+    full_into_out = to_scalar and type(out) is np.ndarray and out.size == 1
     if full_into_out:
         given_out, out = out, out.reshape(())
     for value in values:
@@ -232,6 +235,11 @@ def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: 
         if _iterator_fails_first(plan, given, None if prog.reduces else out, casting):
             execute(plan, values, prog.names, out, order, casting)  # raises that error
         raise error
+    if prog.reduces and type(out) is np.ndarray:
+        if not out.flags.writeable:
+            raise ValueError("operand array with iterator write flag set is read-only")
+        if to_scalar and out.size != 1:
+            raise ValueError("out argument must have size 1 for a full reduction")
     if prog.reduces and out is not None and not np.can_cast(out.dtype, plan.dtype, casting):
         # numexpr's iterator reads ``out`` into the reduction too: it must cast both ways
         raise _cast_error(out.dtype, plan.dtype, 0, casting)

@@ -174,7 +174,11 @@ class _Compiler:
                 self._queue(key, 1)
 
     def _queue(self, key: tuple, rank: int) -> None:
-        """Put ``key`` in the queue unless it is full (with ``self.lock`` held); start the thread."""
+        """Put ``key`` in the queue unless it is full or the interpreter exits (with ``self.lock``
+        held); start the thread."""
+        if self.stopping:
+            self.unreported.discard(key)
+            return
         try:
             self.requests.put_nowait((rank, next(self.asked), key))
         except queue.Full:
@@ -223,6 +227,7 @@ class _Compiler:
             _, _, key = self.requests.get()
             if self.stopping:
                 self.requests.task_done()
+                self._drop_queue()
                 return
             try:
                 with kernels.nobody_waiting():  # the interpreter serves: build optimized code at once
@@ -240,6 +245,18 @@ class _Compiler:
                     self.queued.discard(key)
                     self.unreported.discard(key)
                 self.requests.task_done()
+
+    def _drop_queue(self) -> None:
+        """Forget every queued request (the interpreter exits), so that :meth:`wait` returns."""
+        with self.lock:
+            while True:
+                try:
+                    self.requests.get_nowait()
+                except queue.Empty:
+                    break
+                self.requests.task_done()
+            self.queued.clear()
+            self.unreported.clear()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until every queued compile is done (for tests and benchmarks); False if
@@ -267,7 +284,10 @@ def _forked_child() -> None:
 @atexit.register
 def _finish_before_exit() -> None:
     """No LLVM work while the interpreter exits (see the module's docstring)."""
-    _compiler.stopping = True
+    with _compiler.lock:
+        _compiler.stopping = True
+        if not _compiler.started:
+            _compiler._drop_queue()
     jit.finish_before_exit()
 
 

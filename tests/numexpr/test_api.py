@@ -495,3 +495,23 @@ def test_a_reduction_reads_out_so_out_must_cast_back(casting):
                 ne.evaluate("sum(a)", out=out, casting=casting)
         else:
             assert ne.evaluate("sum(a)", out=out, casting=casting).tolist() == 3 and out[()] == 3
+
+
+def test_a_reductions_out_errors_are_numexprs_before_its_casts():
+    a = np.arange(4, dtype=np.int8)
+    with pytest.raises(ValueError, match="out argument must have size 1 for a full reduction"):
+        ne.evaluate("sum(a)", out=np.zeros(2, np.int64))
+    read_only = np.zeros(1, np.int64)
+    read_only.setflags(write=False)
+    with pytest.raises(ValueError, match="read-only"):
+        ne.evaluate("sum(a)", out=read_only)
+
+
+def test_the_one_axis_of_a_1d_operand_reduces_as_a_full_reduction_into_out():
+    # numexpr treats a reduction to a 0-d result as a full one: any one-element ``out`` takes it.
+    a = np.arange(1, 5, dtype=np.int8)
+    out = np.zeros(1, np.int32)
+    assert ne.evaluate("sum(a, axis=0)", out=out) is out and out.tolist() == [10]
+    out = np.zeros((), np.int64)
+    result = ne.evaluate("sum(a, axis=0)", out=out, casting="same_kind")
+    assert result is not out and result.dtype == np.int32 and result[()] == 10 and out[()] == 10

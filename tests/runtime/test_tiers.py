@@ -625,6 +625,34 @@ def late():
     assert result.stdout.split() == ["1", "11.5"], result.stderr  # (1: the compiler's kernel, begun)
 
 
+def test_waiting_for_compiles_ends_once_the_exit_began():
+    # At exit the compiler takes no request: what was queued, or is asked for by a later exit
+    # handler, is dropped, and ``wait_for_compiles()`` returns instead of waiting for ever.
+    code = """
+import atexit, numpy as np
+def late():
+    from fusenum.runtime import tiering
+    a = np.arange(1e5)
+    for i in range(4):
+        for _ in range(2):
+            fusenum.evaluate(f"a * {i + 2} + 1")
+    tiering.wait_for_compiles()
+    print("returned", tiering.compiles_pending(), flush=True)
+atexit.register(late)  # before fusenum's own: runs after it
+import fusenum
+from fusenum.runtime import tiering
+a = np.arange(2e5)
+for _ in range(2):
+    fusenum.evaluate("a * 3.5 - 1")  # the compiler thread runs
+tiering.wait_for_compiles()
+for i in range(20):
+    fusenum.evaluate(f"a * {i} - 2.5")  # queued, the exit begins
+"""
+    result = _python(code, FUSENUM_TIERING="auto")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["returned", "0"], result.stderr
+
+
 def test_fork_with_compiles_pending():
     code = _SLOW_COMPILES.replace("time.sleep(30)", "time.sleep(2)") + """
 import os

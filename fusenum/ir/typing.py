@@ -147,7 +147,7 @@ class Builder:
         if all(_is_constant(x) for x in operands):
             values = [_constant_value(x) for x in operands]
             fold = op.python_fold if python and op.python_fold is not None else op.fold
-            _check_int_fold(fold, values)
+            check_int_fold(fold, values)
             with np.errstate(all="ignore"):
                 folded = fold(*values)
             # NumPy turns a 0-d result into a scalar, whose arithmetic (complex ``abs``) is not its
@@ -326,7 +326,7 @@ class Builder:
 MAX_CONSTANT_BITS = 1 << 16
 
 
-def _check_int_fold(fold, values) -> None:
+def check_int_fold(fold, values) -> None:
     """OverflowError instead of spending minutes and gigabytes on ``9**9**9**9`` or ``1 << 10**10``;
     for a negative shift count, Python's ValueError as an :class:`ExpressionError`."""
     if fold not in (operator.pow, operator.lshift, operator.rshift) or not all(type(v) in (int, bool) for v in values):

@@ -27,7 +27,7 @@ import ast
 import os
 import re
 
-from ..errors import excerpt
+from ..errors import ExpressionError, excerpt
 from ..frontend.python_syntax import parse_expression
 from .tree import NAMES
 
@@ -98,7 +98,7 @@ def parse(text: str) -> Parsed:
     names = tuple(sorted({node.id for node in ast.walk(tree)
                           if isinstance(node, ast.Name) and id(node) not in called and node.id not in NAMES}))
     try:
-        template = _Converter(names).convert(tree.body)
+        template = _Converter(names, text).convert(tree.body)
     except RecursionError:
         raise _too_deep(text) from None
     return Parsed(text, names, template)
@@ -111,14 +111,23 @@ def _too_deep(text: str) -> RecursionError:
 
 
 class _Converter:
-    def __init__(self, names: tuple[str, ...]):
+    def __init__(self, names: tuple[str, ...], text: str):
         self.index = {name: k for k, name in enumerate(names)}
+        self.text = text  # (for errors)
 
     def convert(self, node: ast.AST) -> tuple:
         method = getattr(self, f"_{type(node).__name__}", None)
         if method is None:
             raise TypeError(f"unsupported expression element: {type(node).__name__}")
         return method(node)
+
+    def _JoinedStr(self, node: ast.JoinedStr) -> tuple:
+        # numexpr's ``eval`` makes an f-string a str: one without fields is that str constant; one
+        # with fields would format the operands' Python objects, which are not known here.
+        if all(isinstance(part, ast.Constant) for part in node.values):
+            return ("const", "".join(part.value for part in node.values))
+        raise ExpressionError("an f-string with fields is not an expression numexpr computes (it would "
+                              "format the operands into a str)", self.text, node.col_offset)
 
     def _Name(self, node: ast.Name) -> tuple:
         if node.id in _FUNCTIONS:  # a function as a value (numexpr's, whatever array has its name)

@@ -23,6 +23,7 @@ import operator
 
 import numpy as np
 
+from ..ir.typing import check_int_fold
 from . import kinds
 
 _BOOLEAN_MESSAGE = ("You can't use Python's standard boolean operators in NumExpr expressions. You should "
@@ -97,6 +98,8 @@ def _class_name(node: Expr) -> str:
 def binary(symbol: str, left, right, optimization: str) -> object:
     """``left symbol right`` as numexpr's evaluation gives it."""
     if not isinstance(left, Expr) and not isinstance(right, Expr):
+        # (``10**10**10`` is an OverflowError at once, where Python would compute it for minutes)
+        check_int_fold(_PYTHON[symbol], (left, right))
         return _PYTHON[symbol](left, right)
     if not isinstance(left, Expr):  # Python asks the right operand's reflected method
         if symbol in _NOT_REFLECTED:

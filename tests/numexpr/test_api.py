@@ -515,3 +515,20 @@ def test_the_one_axis_of_a_1d_operand_reduces_as_a_full_reduction_into_out():
     out = np.zeros((), np.int64)
     result = ne.evaluate("sum(a, axis=0)", out=out, casting="same_kind")
     assert result is not out and result.dtype == np.int32 and result[()] == 10 and out[()] == 10
+
+
+@pytest.mark.parametrize("text", ["10**10**10", "1 << 10**10", "a + 7**7**7**7"])
+def test_a_huge_integer_constant_is_an_overflow_error_at_once(text):
+    # Two Python ints were folded as Python folds them: for minutes, with memory growing (numexpr
+    # itself hangs there; fusenum.evaluate refused at once).
+    with pytest.raises(OverflowError, match="bits"):
+        ne.evaluate(text, local_dict={"a": np.arange(3.0)})
+
+
+def test_f_strings_are_the_str_numexpr_makes_of_them():
+    a, s = np.arange(3.0), np.array([b"x", b"y"])
+    assert ne.evaluate("s == f'x'").tolist() == [True, False]
+    with pytest.raises(TypeError, match="strings can only be operated with strings"):
+        ne.evaluate("a + f'x'")
+    with pytest.raises(ValueError, match="f-string with fields"):  # numexpr: ValueError, a str has no itemsize
+        ne.evaluate("f'{a}'")

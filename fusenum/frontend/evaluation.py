@@ -134,6 +134,12 @@ def bind(ex: str, local_dict: dict | None, global_dict: dict | None, frame) -> t
                 value = forcing.to_dask(value)  # a layer of its own, but no computing
             key.append((_DASK, value.dtype))  # never a cached plan's key: evaluate goes to the dask path
         else:
+            if isinstance(value, np.ndarray) and kind is not np.memmap:
+                # (np.matrix's ``*`` is a matrix product, a masked array's results are masked:
+                # computing their data as plain arrays would not be NumPy's answer)
+                raise ArgumentTypeError(f"{name!r} is a {kind.__module__}.{kind.__name__}, whose operations have "
+                                        f"their own meaning; fusenum computes plain ndarrays: pass "
+                                        f"np.asarray({name}) to drop it")
             value = np.asarray(value)
             key.append(value.dtype)
         values.append(value)

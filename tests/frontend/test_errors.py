@@ -253,3 +253,19 @@ def test_negative_shift_count_of_a_bound_python_bool():
     """A CI fuzz draw: ``x << -1`` with ``x = True`` raised Python's bare ValueError."""
     raises(fusenum.ExpressionError, "negative shift count: 1 << -1 (two Python ints shift as in Python, "
            "which refuses a negative count)", "(x<<-1)", {"x": True})
+
+
+@pytest.mark.parametrize("subclass", [np.matrix([[1.0, 2.0]]), np.ma.masked_array([1.0, 2.0], mask=[0, 1])])
+def test_evaluate_of_an_ndarray_subclass(subclass):
+    # Computed as its plain data, a masked array lost its mask and a matrix's ``*`` was elementwise:
+    # not NumPy's answers. np.memmap, whose operations are ndarray's, is computed.
+    kind = type(subclass)
+    with pytest.raises(fusenum.ArgumentTypeError, match=re.escape(
+            f"'a' is a {kind.__module__}.{kind.__name__}, whose operations have their own meaning")):
+        fusenum.evaluate("a * a + 1", local_dict={"a": subclass})
+
+
+def test_evaluate_of_a_memmap(tmp_path):
+    mapped = np.memmap(tmp_path / "data", dtype="f8", mode="w+", shape=(3,))
+    mapped[:] = [1.0, 2.0, 3.0]
+    np.testing.assert_array_equal(fusenum.evaluate("a * a + 1", local_dict={"a": mapped}), [2.0, 5.0, 10.0])

@@ -207,10 +207,10 @@ def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: 
     output must to ``out``. An elementwise result broadcasts to an ``out`` of a larger shape, as
     in numexpr's (and NumPy's) iteration. A reduction to a 0-d result (every axis, or the one axis
     of 1-d operands) goes into any ``out`` of one element (shape ``()``, ``(1,)``, ``(1, 1)``...;
-    ``ValueError`` for another size, or a read-only ``out``, as for any reduction); into one of another dtype it is written there and
-    returned as a new array of its own dtype and ``out``'s shape, as numexpr returns it (an axis
-    reduction into such an ``out``, which numexpr refuses with a ValueError about a read-only
-    operand, is written there and returns ``out``).
+    ``ValueError`` for another size, or a read-only ``out``, as for any reduction); into one of
+    another dtype it is written there and returned as a new array of its own dtype and ``out``'s
+    shape, as numexpr returns it (an axis reduction into such an ``out``, which numexpr refuses
+    with a ValueError about a read-only operand, is written there and returns ``out``).
     """
     check_count(len(values))
     if prog.axis is not None and prog.axis >= max((value.ndim for value in values), default=0):

@@ -62,8 +62,8 @@ call asks again); a bare thread, which the interpreter's exit does not wait for 
 so pending compiles never delay it: at exit the thread takes no further request, and a compile it
 has begun stops before LLVM runs. Only LLVM work already running is waited for (tens of
 milliseconds, :func:`fusenum.codegen.jit.finish_before_exit`): a process whose exit tore down
-LLVM's static state under a running compile aborted on an LLVM assertion, or crashed. After ``fork()`` the child starts with an empty compiler. An
-error in a background compile is kept and raised by the next call that would use the kernel. A
+LLVM's static state under a running compile aborted on an LLVM assertion, or crashed. After
+``fork()`` the child starts with an empty compiler. An error in a background compile is kept and raised by the next call that would use the kernel. A
 one-node kernel queued ahead of need is no call's: its error is not kept, and it is not queued
 again until :func:`fusenum.clear_cache` (a call that needs it waits for its fused kernel, whose
 compile reports its own error, if any). The queue's bound counts both kinds of request.

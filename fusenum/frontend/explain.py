@@ -226,4 +226,5 @@ def _origin(call: KernelCall) -> str:
     if kernel is None:
         return "not in memory yet: the call compiles it (or loads it from the disk cache)"
     how = "loaded from the disk cache" if kernel.origin == "disk" else kernel.origin
-    return f"memory ({how} in {kernel.seconds * 1e3:.1f} ms)"
+    build = "; its quick build, until the optimized build arrives" if kernel.build == "quick" else ""
+    return f"memory ({how} in {kernel.seconds * 1e3:.1f} ms{build})"

@@ -26,7 +26,7 @@ def parse_expression(text: str, filename: str = "<unknown>") -> ast.Expression:
                           (filename, 1, text.index("\0") + 1, text))
     with _lock:
         tree = ast.parse(text, filename, mode="eval")
-    for node in ast.walk(tree):
+    for node in ast.walk(tree) if "=" in text else ():  # (a keyword argument needs an "=")
         if isinstance(node, ast.Call):
             seen = set()
             for keyword in node.keywords:

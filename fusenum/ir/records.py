@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 T = TypeVar("T", bound=type)
 
 _FIELDS = "__record_fields__"
+_HASH = "_record_hash"  # (not a field name: fields are annotations, which need no underscore)
 
 
 def record(cls: T) -> T:
@@ -45,10 +46,15 @@ def record(cls: T) -> T:
         return values(self) == values(other)
 
     def __hash__(self):
-        return hash(values(self))
+        # Kept once computed: kernel specs key several dicts per call, and their hash walks every
+        # field (never pickled: see _state).
+        known = self.__dict__.get(_HASH)
+        if known is None:
+            known = self.__dict__[_HASH] = hash(values(self))
+        return known
 
     for method, function in (("__init__", __init__), ("__eq__", __eq__), ("__hash__", __hash__),
-                             ("__repr__", _repr)):
+                             ("__repr__", _repr), ("__getstate__", _state)):
         if method not in cls.__dict__:  # as dataclasses: a method the class writes itself stays
             setattr(cls, method, function)
     cls.__setattr__ = cls.__delattr__ = _immutable
@@ -79,6 +85,16 @@ def _bind(owner: str, names: tuple, defaults: tuple, args: tuple, kwargs: dict) 
 def _repr(self) -> str:
     shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in fields(self))
     return f"{type(self).__qualname__}({shown})"
+
+
+def _state(self) -> dict:
+    """What pickling keeps: the fields, not the hash :meth:`__hash__` kept (a string's hash differs
+    from process to process)."""
+    state = vars(self)
+    if _HASH in state:
+        state = dict(state)
+        del state[_HASH]
+    return state
 
 
 def _immutable(self, name: str, *value) -> None:

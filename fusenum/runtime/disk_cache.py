@@ -27,7 +27,9 @@ NumPy, NumPy's answers: :mod:`fusenum.runtime.kernels`), never Python's ``hash()
 
 **Entries.** A header (magic, format version, key, payload length, SHA-256 of
 the payload) and the kernel: its pre-linked image (:func:`fusenum.codegen.loader.prelink`),
-or its object code where the loader cannot link it. An entry that is truncated, corrupted, of
+or its object code where the loader cannot link it. A kernel's quick build is kept as
+``<digest>.quick`` until its optimized build (``<digest>.kernel``) replaces it (:mod:`.kernels`).
+An entry that is truncated, corrupted, of
 another format or for another key is removed and its kernel recompiled.
 Writes go to a temporary file in the directory, then ``os.replace``: readers
 see a whole entry or none, and many processes (dask workers, pytest-xdist) can
@@ -60,6 +62,12 @@ MAGIC = b"FUSENUMK"
 #: magic, format version, key, payload length, SHA-256 of the payload.
 HEADER = struct.Struct("<8sI32sQ32s")
 SUFFIX = ".kernel"
+#: The suffix of a kernel's quick build (:data:`fusenum.codegen.jit.QUICK`), kept under the same
+#: digest until its optimized build (``.kernel``) replaces it: a process that exits before that
+#: build is done leaves the next one code to run rather than a compile to wait for.
+QUICK_SUFFIX = ".quick"
+#: The suffixes of kernels: they count towards the size limit and are evicted.
+KERNEL_SUFFIXES = (SUFFIX, QUICK_SUFFIX)
 #: A hit refreshes its entry's modification time (its place in the eviction order) only when that
 #: is older than this many seconds: the metadata write took ~20 us of a ~40 us load.
 TOUCH_SECONDS = 60.0
@@ -231,7 +239,7 @@ def holds_entries() -> bool:
         if directory is not None:
             try:
                 with os.scandir(directory) as listing:
-                    held = any(entry.name.endswith(SUFFIX) for entry in listing)
+                    held = any(entry.name.endswith(KERNEL_SUFFIXES) for entry in listing)
             except OSError:
                 pass
         state.held = held
@@ -246,7 +254,7 @@ def holds_nothing() -> bool:
         return True
     try:
         with os.scandir(directory) as listing:
-            return not any(entry.name.endswith((SUFFIX, HOST_SUFFIX)) for entry in listing)
+            return not any(entry.name.endswith((*KERNEL_SUFFIXES, HOST_SUFFIX)) for entry in listing)
     except OSError:
         return True
 
@@ -426,15 +434,28 @@ def _read(descriptor: int, size: int) -> bytes:
 
 
 def discard(digest: bytes, suffix: str = SUFFIX) -> None:
-    """Remove the entry under ``digest`` (its object code could not be linked)."""
+    """Remove the entry under ``digest`` (its object code could not be linked, or an optimized
+    build replaces this quick one)."""
     directory = _directory()
-    if directory is not None:
-        _remove(_path(directory, digest, suffix))
+    if directory is None:
+        return
+    path = _path(directory, digest, suffix)
+    if suffix not in KERNEL_SUFFIXES:
+        _remove(path)
+        return
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        return  # not there (the common case for a .quick entry: no process left one)
+    _remove(path)
+    with _lock:
+        if state.estimate is not None:
+            state.estimate = max(0, state.estimate - size)
 
 
 def store(digest: bytes, object_code: bytes, suffix: str = SUFFIX) -> None:
     """Keep ``object_code`` under ``digest`` (atomically; a failure warns once and stops the cache).
-    Only entries of the default ``suffix`` count towards the size limit and are evicted (a
+    Only kernels (:data:`KERNEL_SUFFIXES`) count towards the size limit and are evicted (a
     :mod:`.host_record` is a few hundred bytes per machine)."""
     checksum = sha256(object_code).digest()
     header = HEADER.pack(MAGIC, FORMAT_VERSION, digest, len(object_code), checksum)
@@ -456,7 +477,7 @@ def store(digest: bytes, object_code: bytes, suffix: str = SUFFIX) -> None:
                     continue
                 _refuse(directory, f"cannot be written ({exc.strerror or exc})")
             return
-        if suffix == SUFFIX:
+        if suffix in KERNEL_SUFFIXES:
             _account(directory, len(header) + len(object_code))
         return
 
@@ -499,7 +520,7 @@ def _entries(directory: str) -> list[tuple[float, int, str]]:
         if entry.name.startswith(TEMP_PREFIX):
             if now - info.st_mtime > STALE_TEMP_SECONDS:
                 _remove(entry.path)
-        elif entry.name.endswith(SUFFIX) and stat.S_ISREG(info.st_mode):
+        elif entry.name.endswith(KERNEL_SUFFIXES) and stat.S_ISREG(info.st_mode):
             found.append((info.st_mtime, info.st_size, entry.path))
     found.sort()
     return found

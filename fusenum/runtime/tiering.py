@@ -54,7 +54,10 @@ one-node kernels are at hand took the workload from 227-260 ms to 106-123 ms at 
 against 264-307. With a warm cache it took 28-40 ms against 22-30: the cold process before it
 interprets more and queues more, so more of its compiles are still pending at its exit, and the
 warm process finds fewer fused kernels on disk. Hence the queue's order: kernels a call asked for
-come before one-node kernels queued ahead of need.
+come before one-node kernels queued ahead of need. Each is built quickly first (and stored as such,
+:mod:`.kernels`); optimized builds come last, those of quick builds loaded from the disk cache no
+sooner than :data:`fusenum.runtime.kernels.OPTIMIZE_LOADED_AFTER` after the load (the thread loads
+LLVM and the code generator only when its first job is due).
 
 The compiler is one background thread with a bounded queue (:data:`MAX_QUEUED`): one thread, so it
 never competes with a running kernel for all the cores; a full queue drops the request (a later
@@ -81,6 +84,8 @@ import os
 import queue
 import threading
 import time
+import warnings
+from typing import Callable
 
 from . import background, caches, disk_cache, interpreter, kernels
 from ..codegen import jit, settings
@@ -130,6 +135,20 @@ def get_tiering() -> str:
     return policy
 
 
+class _Optimization:
+    """A kernel's optimized build, queued behind the compiles calls ask for (:func:`kernels.defer`)."""
+
+    __slots__ = ("job", "due")
+
+    def __init__(self, job: Callable[[], None], due: float):
+        self.job = job
+        self.due = due  # time.monotonic() before which it does not start
+
+
+#: The rank of each kind of request in the compiler's queue (lowest first).
+_ASKED, _AHEAD_OF_NEED, _OPTIMIZATION = 0, 1, 2
+
+
 class _Compiler:
     """One background thread compiling kernels from a bounded queue."""
 
@@ -138,8 +157,9 @@ class _Compiler:
         # forked child makes a compiler of its own)
         self.lock = threading.RLock()
         # (rank, order, key): fused kernels a call asked for before one-node kernels queued ahead
-        # of need (:meth:`prepare`), each in the order asked
+        # of need (:meth:`prepare`), before optimized builds (:meth:`optimize`), each in the order asked
         self.requests: queue.PriorityQueue = queue.PriorityQueue(MAX_QUEUED)
+        self.arrived = threading.Event()  # a request came (wakes a thread waiting for an optimization's time)
         self.asked = itertools.count()
         self.queued: set[tuple] = set()  # keys queued or being compiled
         self.called_once: dict[tuple, None] = {}  # keys of one small call so far (oldest first)
@@ -162,7 +182,7 @@ class _Compiler:
                     del self.called_once[next(iter(self.called_once))]
                 return
             self.called_once.pop(key, None)
-            self._queue(key, 0)
+            self._queue(key, _ASKED)
 
     def prepare(self, key: tuple) -> None:
         """Queue the compile of the one-node kernel ``key`` at once, unless it failed before. No
@@ -171,7 +191,13 @@ class _Compiler:
         with self.lock:
             if key not in self.queued and key not in self.failed:
                 self.unreported.add(key)
-                self._queue(key, 1)
+                self._queue(key, _AHEAD_OF_NEED)
+
+    def optimize(self, job: Callable[[], None], delay: float) -> None:
+        """Run ``job`` (a kernel's optimized build) after every compile asked for, and not before
+        ``delay`` seconds from now; dropped if the queue is full (the quick build stays)."""
+        with self.lock:
+            self._queue(_Optimization(job, time.monotonic() + delay), _OPTIMIZATION)
 
     def _queue(self, key: tuple, rank: int) -> None:
         """Put ``key`` in the queue unless it is full or the interpreter exits (with ``self.lock``
@@ -184,7 +210,9 @@ class _Compiler:
         except queue.Full:
             self.unreported.discard(key)
             return
-        self.queued.add(key)
+        self.arrived.set()
+        if rank != _OPTIMIZATION:
+            self.queued.add(key)
         if not self.started:
             # A bare thread: threading.Thread.start() waits until the new thread runs (0.3 ms
             # and more on a busy machine), where the call that starts it has better to do.
@@ -194,6 +222,8 @@ class _Compiler:
             except RuntimeError:  # no thread to be had now: a later call asks again
                 self.requests.get_nowait()
                 self.requests.task_done()
+                if rank == _OPTIMIZATION:
+                    return
                 self.queued.discard(key)
                 if key not in self.unreported:
                     self.called_once[key] = None  # (so the next call asks at once)
@@ -214,23 +244,26 @@ class _Compiler:
         # The call that started this thread is still running, interpreted: let it finish before
         # the code generator's import competes with it for the GIL.
         time.sleep(START_DELAY)
-        # Compiles take the CPU time calls leave spare, at a lower priority, but LLVM's loading and
-        # the code generator's import come first, at the caller's: calls that compile on their own
-        # thread wait for them (``target.loading``), and a starved thread would keep them waiting.
-        try:
-            kernels.load_compiler()
-        except Exception:  # noqa: S110 -- the compile below fails the same way, and reports it
-            pass
-        background.lower_priority()
-        jit.stop_this_thread_at_exit()  # nobody waits for these compiles
+        ready = False
         while True:
-            _, _, key = self.requests.get()
+            self.arrived.clear()
+            rank, order, key = self.requests.get()
             if self.stopping:
                 self.requests.task_done()
                 self._drop_queue()
                 return
+            if rank == _OPTIMIZATION and key.due > time.monotonic():
+                self._put_back(rank, order, key)  # (a compile asked for meanwhile goes first)
+                self.arrived.wait(key.due - time.monotonic())
+                continue
+            if not ready:
+                self._get_ready()
+                ready = True
+            if rank == _OPTIMIZATION:
+                self._optimize(key.job)
+                continue
             try:
-                with kernels.nobody_waiting():  # the interpreter serves: build optimized code at once
+                with kernels.nobody_waiting():  # the interpreter serves (the optimized build waits)
                     kernels.kernel(*key)
             except BaseException as exc:  # kept for the next call that needs this kernel (if one will)
                 with self.lock:
@@ -245,6 +278,38 @@ class _Compiler:
                     self.queued.discard(key)
                     self.unreported.discard(key)
                 self.requests.task_done()
+
+    def _put_back(self, rank: int, order: int, item: _Optimization) -> None:
+        try:
+            self.requests.put_nowait((rank, order, item))
+        except queue.Full:  # (filled meanwhile: the quick build stays)
+            pass
+        self.requests.task_done()
+
+    @staticmethod
+    def _get_ready() -> None:
+        """Load LLVM and the code generator, then lower this thread's priority (before its first
+        compile, not at its start: a thread started for an optimization that is not due yet may
+        never need them)."""
+        # Compiles take the CPU time calls leave spare, at a lower priority, but LLVM's loading and
+        # the code generator's import come first, at the caller's: calls that compile on their own
+        # thread wait for them (``target.loading``), and a starved thread would keep them waiting.
+        try:
+            kernels.load_compiler()
+        except Exception:  # noqa: S110 -- the compile below fails the same way, and reports it
+            pass
+        background.lower_priority()
+        jit.stop_this_thread_at_exit()  # nobody waits for these compiles
+
+    def _optimize(self, job: Callable[[], None]) -> None:
+        try:
+            job()
+        except jit.Exiting:
+            pass
+        except Exception as exc:  # the quick build stays in use; nothing is lost
+            warnings.warn(f"fusenum: optimizing a kernel in the background failed: {exc!r}", RuntimeWarning)
+        finally:
+            self.requests.task_done()
 
     def _drop_queue(self) -> None:
         """Forget every queued request (the interpreter exits), so that :meth:`wait` returns."""
@@ -267,6 +332,13 @@ class _Compiler:
 
 
 _compiler = _Compiler()
+
+
+def _optimize_later(job: Callable[[], None], delay: float) -> None:
+    _compiler.optimize(job, delay)  # (the compiler of the moment: a forked child has its own)
+
+
+kernels.defer = _optimize_later
 
 
 @caches.owner

@@ -1,5 +1,9 @@
 """Frozen records: the dataclass behaviour fusenum's tables and specs rely on."""
+import copy
+import os
 import pickle
+import subprocess
+import sys
 
 import pytest
 
@@ -91,3 +95,23 @@ def test_records_without_fields_and_with_one():
 
     assert Empty() == Empty() and hash(Empty()) == hash(Empty()) and repr(Empty()).endswith(".Empty()")
     assert One(1) == One(x=1) != One(2) and hash(One(1)) == hash(One(1))
+
+
+_HASH_IN_ANOTHER_PROCESS = """
+import pickle, sys
+from fusenum.ir.reductions import ReduceAttr
+print(hash(pickle.loads(bytes.fromhex(sys.argv[1]))) == hash(ReduceAttr("sum", None, True)))
+"""
+
+
+def test_a_kept_hash_is_not_pickled():
+    """A record keeps its hash once computed; a string's hash differs from process to process, so
+    an unpickled record must compute its own."""
+    access = ReduceAttr("sum", None, True)
+    hash(access)
+    assert "_record_hash" in vars(access) and "_record_hash" not in vars(pickle.loads(pickle.dumps(access)))
+    assert vars(copy.copy(access)).keys() == {"reduction", "axis", "keepdims", "partial"}
+    for seed in ("1", "2"):
+        done = subprocess.run([sys.executable, "-c", _HASH_IN_ANOTHER_PROCESS, pickle.dumps(access).hex()],
+                              capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": seed})
+        assert done.stdout.strip() == "True", done.stderr

@@ -258,7 +258,10 @@ def test_a_directory_that_cannot_be_written_is_refused(cache_dir):
     assert fusenum.cache_info().disk_misses == 1  # only the first, before the failure
 
 
-def test_least_recently_used_entries_are_evicted_beyond_the_size_limit(cache_dir):
+def test_least_recently_used_entries_are_evicted_beyond_the_size_limit(cache_dir, monkeypatch):
+    # Optimized builds only: a quick build, written first, would count towards the limit too (see
+    # test_quick_builds_count_towards_the_size_limit), and its size is not the entry's.
+    monkeypatch.setattr(kernels, "TIERED", False)
     texts = ["a + b", "a - b", "a * b", "a / b"]
     names = []
     for text in texts:
@@ -670,3 +673,88 @@ def test_the_default_directory_is_found_without_holding_the_caches_lock(monkeypa
     monkeypatch.setattr(disk_cache, "_problem", lambda path: None)  # (the user's real cache is not touched)
     assert disk_cache._directory() == real()
     assert held and not any(held)
+
+
+# ---- quick builds -------------------------------------------------------------------------------
+def assert_bits(got: np.ndarray, expected: np.ndarray) -> None:
+    assert got.dtype == expected.dtype and got.tobytes() == expected.tobytes()
+
+
+def quick_entries(directory) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name.endswith(disk_cache.QUICK_SUFFIX)) \
+        if directory.exists() else []
+
+
+@pytest.fixture
+def paused_optimizer():
+    """Holds the background thread (optimized builds a call's quick build queued) until released."""
+    release = threading.Event()
+    background.submit(lambda: release.wait(120))
+    yield release
+    release.set()
+    assert background.wait(120)
+
+
+def _only_a_quick_build(cache_dir, text: str, paused) -> tuple[np.ndarray, bytes]:
+    """The result of ``text`` and its quick build's entry, as a process that exited before its
+    optimized build leaves the cache directory (with that entry only)."""
+    with np.errstate(all="ignore"):
+        result = fusenum.evaluate(text, NAMES)
+    (name,) = quick_entries(cache_dir)
+    assert not entries(cache_dir)  # the optimized build has not run yet
+    data = (cache_dir / name).read_bytes()
+    paused.set()
+    assert background.wait(120)
+    assert not quick_entries(cache_dir) and len(entries(cache_dir)) == 1  # replaced by the optimized build
+    fusenum.clear_cache()
+    fusenum.clear_disk_cache()
+    (cache_dir / name).write_bytes(data)
+    return result, data
+
+
+def test_a_quick_build_is_stored_until_its_optimized_build_replaces_it(cache_dir, paused_optimizer):
+    _only_a_quick_build(cache_dir, "a * 2.75 - c", paused_optimizer)
+
+
+def test_a_quick_build_on_disk_serves_a_new_process_and_is_optimized_there(cache_dir, paused_optimizer):
+    first, _ = _only_a_quick_build(cache_dir, "sin(a) * 2.75 - c", paused_optimizer)
+    with np.errstate(all="ignore"):
+        again = fusenum.evaluate("sin(a) * 2.75 - c", NAMES)
+    assert_bits(again, first)
+    loaded = last_kernel()
+    assert (loaded.origin, loaded.build) == ("disk", "quick")
+    info = fusenum.cache_info()
+    assert (info.disk_hits, info.compile_seconds) == (1, 0.0)
+    assert "its quick build" in fusenum.explain("sin(a) * 2.75 - c", NAMES)
+    # its optimized build, queued on the tiers' compiler a little later, replaces it on disk
+    assert tiering.wait_for_compiles(120)
+    assert loaded.build == "optimized" and not quick_entries(cache_dir) and len(entries(cache_dir)) == 1
+    with np.errstate(all="ignore"):
+        assert_bits(fusenum.evaluate("sin(a) * 2.75 - c", NAMES), first)
+
+
+def test_optimized_builds_only_never_run_a_quick_build_from_disk(cache_dir, paused_optimizer, monkeypatch):
+    first, _ = _only_a_quick_build(cache_dir, "a * 3.25 + c", paused_optimizer)
+    monkeypatch.setattr(kernels, "TIERED", False)
+    assert_bits(evaluate("a * 3.25 + c"), first)
+    assert last_kernel().origin == "compiled" and last_kernel().build == "optimized"
+    assert len(entries(cache_dir)) == 1
+
+
+@pytest.mark.parametrize("damage", [lambda data: data[:-9], lambda data: data[:80] + b"\xff" + data[81:]],
+                         ids=["truncated", "corrupted"])
+def test_a_bad_quick_build_is_removed_and_recompiled(cache_dir, paused_optimizer, damage):
+    first, data = _only_a_quick_build(cache_dir, "a * 1.5 + b", paused_optimizer)
+    (name,) = quick_entries(cache_dir)
+    (cache_dir / name).write_bytes(damage(data))
+    assert_bits(evaluate("a * 1.5 + b"), first)
+    assert last_kernel().origin == "compiled"
+    assert not quick_entries(cache_dir) and len(entries(cache_dir)) == 1
+
+
+def test_quick_builds_count_towards_the_size_limit(cache_dir, paused_optimizer):
+    _only_a_quick_build(cache_dir, "a * 4.5 - b", paused_optimizer)
+    (name,) = quick_entries(cache_dir)
+    assert fusenum.cache_info().disk_bytes == (cache_dir / name).stat().st_size
+    fusenum.clear_disk_cache()
+    assert not quick_entries(cache_dir) and fusenum.cache_info().disk_bytes == 0

@@ -466,7 +466,7 @@ def test_background_compile_error_is_raised_by_the_next_call(monkeypatch):
     a = np.arange(300.0)
     previous = fusenum.set_tiering("auto")
 
-    def failing(module_text, target):
+    def failing(module_text, target, **options):
         raise fusenum.CompileError("injected failure")
     try:
         fusenum.clear_cache()
@@ -518,9 +518,9 @@ _SLOW_COMPILES = """
 import time, numpy as np, fusenum
 from fusenum.codegen import jit
 real = jit.compile_object
-def slow(text, target):
+def slow(text, target, **options):
     time.sleep(30)
-    return real(text, target)
+    return real(text, target, **options)
 jit.compile_object = slow
 fusenum.set_disk_cache(enabled=False)
 a = np.arange(1000.0)
@@ -673,3 +673,43 @@ print(os.waitstatus_to_exitcode(status))
     result = _python(code, FUSENUM_TIERING="auto")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "0"
+
+
+_QUICK_ONLY = """
+import sys, time, numpy as np, fusenum
+from fusenum.codegen import jit
+real = jit.compile_object
+def slow(text, target, quick=False):
+    if not quick:
+        time.sleep(30)  # no optimized build is ever done in this process
+    return real(text, target, quick=quick)
+jit.compile_object = slow
+a = np.arange(1000.0)
+calls = 0
+while fusenum.cache_info().tier0_calls == calls and calls < 1000:  # served by a kernel from disk
+    calls += 1
+    r = fusenum.evaluate("a * 3.5 + 1")
+    if fusenum.cache_info().tier0_calls < calls:
+        break
+    time.sleep(0.01)
+info = fusenum.cache_info()
+time.sleep(float(sys.argv[1]))  # (long enough for an optimized build to start)
+print(r[3], info.tier0_calls, info.disk_hits, info.compile_seconds)
+"""
+
+
+def test_a_process_that_exits_before_optimizing_leaves_its_quick_build_to_the_next(tmp_path):
+    """The compiler makes the quick build first and stores it: a process that exits before the
+    optimized build leaves the next process code to run (no interpreted call, no compile), and
+    neither waits at exit for an optimized build."""
+    env = {"FUSENUM_TIERING": "auto", "FUSENUM_CACHE_DIR": str(tmp_path)}
+    for wait, expected in [(0.0, lambda tier0: tier0 >= 2), (1.0, lambda tier0: tier0 == 0)]:
+        start = time.perf_counter()
+        result = subprocess.run([sys.executable, "-c", _QUICK_ONLY, str(wait)], capture_output=True, text=True,
+                                timeout=60, env={**os.environ, **env})
+        assert result.returncode == 0, result.stderr
+        value, tier0, disk_hits, compile_seconds = result.stdout.split()
+        assert float(value) == 11.5 and expected(int(tier0))
+        assert time.perf_counter() - start < 20  # the optimized build (30 s) did not hold the exit
+        assert sorted(p.suffix for p in tmp_path.iterdir() if p.suffix != ".host") == [".quick"]
+    assert (int(disk_hits), float(compile_seconds)) == (1, 0.0)

@@ -18,7 +18,8 @@ then builds the optimized code, swaps it in (same results, bit for bit) and
 writes that to the disk cache in the quick build's place: :mod:`.background` for
 a build a call waited for (it finishes its jobs at exit), the tiers' compiler
 (:data:`defer`) for one nobody waited for and for a quick build a later process
-loads from the disk cache (pending there, it never delays exit).
+loads from the disk cache (pending there, it never delays exit; LLVM work already
+running is finished).
 ``FUSENUM_COMPILE=optimized`` builds optimized code straight away, and does not
 use quick builds from the disk cache.
 
@@ -396,10 +397,12 @@ OPTIMIZE_LOADED_AFTER = 0.25
 
 
 def _queue_optimization(optimize: Callable[[], jit.Compiled], made: Kernel, from_disk: bool) -> None:
-    """Have ``made``'s optimized build made by ``optimize()`` and swapped in, later. Behind the
-    compiles calls asked for where nobody waits for this one (the tiers' compiler, and a quick
-    build from the disk cache, at most :data:`OPTIMIZE_LOADED_AFTER` late): pending there, it
-    never delays the interpreter's exit. Else on :mod:`.background`, which finishes it at exit."""
+    """Have ``made``'s optimized build made by ``optimize()`` and swapped in, later. On the tiers'
+    compiler, behind the compiles calls ask for, where nobody waited for the quick build (the
+    compiler's own builds, and a quick build from the disk cache, then no sooner than
+    :data:`OPTIMIZE_LOADED_AFTER` after the load): pending there, it never delays the interpreter's
+    exit (only LLVM work already running is finished). Else on :mod:`.background`, which finishes
+    it at exit."""
     queued = time.perf_counter()
     job = lambda optimize=optimize, kernel=weakref.ref(made): _optimize(optimize, kernel, queued)  # noqa: E731
     if defer is not None and (from_disk or getattr(_unwatched, "on", False)):
@@ -418,8 +421,8 @@ def store_on_disk(spec: KernelSpec, settings_key: tuple) -> bool:
         return False
     object_code = jit.compile_object(_module_text(spec, target, False, settings_key), target)
     host_record.record()
-    disk_cache.discard(digest, disk_cache.QUICK_SUFFIX)
     disk_cache.store(digest, jit.storable(object_code))
+    disk_cache.discard(digest, disk_cache.QUICK_SUFFIX)
     return True
 
 
@@ -528,9 +531,9 @@ def _builder(digest: bytes | None, target: Target, module_text: Callable[[bool],
             object_code = jit.compile_object(module_text(False), target)
         host_record.record()  # LLVM is loaded now: record the host (or check an adopted record)
         if digest is not None:
-            if not quick:  # (first: the size limit then counts only the entry that stays)
-                disk_cache.discard(digest, disk_cache.QUICK_SUFFIX)
             disk_cache.store(digest, jit.storable(object_code), disk_cache.QUICK_SUFFIX if quick else disk_cache.SUFFIX)
+            if not quick:  # (after: one of the two entries is there at every moment)
+                disk_cache.discard(digest, disk_cache.QUICK_SUFFIX)
         return _link(object_code, names)
     return build
 

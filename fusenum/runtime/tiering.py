@@ -69,7 +69,10 @@ LLVM's static state under a running compile aborted on an LLVM assertion, or cra
 ``fork()`` the child starts with an empty compiler. An error in a background compile is kept and raised by the next call that would use the kernel. A
 one-node kernel queued ahead of need is no call's: its error is not kept, and it is not queued
 again until :func:`fusenum.clear_cache` (a call that needs it waits for its fused kernel, whose
-compile reports its own error, if any). The queue's bound counts both kinds of request.
+compile reports its own error, if any). The queue's bound counts both kinds of compile request;
+optimized builds have a bound of their own (:data:`MAX_OPTIMIZATIONS`), so that a warm process
+loading many quick builds never crowds out a compile a call asks for. An optimization that fails
+leaves its quick build in use, with a warning.
 
 The policy (:func:`set_tiering`, ``FUSENUM_TIERING``): ``auto`` as above, ``never`` compiles
 before running (every call is tier 1), ``always`` interprets every call (tier 0, for testing;
@@ -97,6 +100,9 @@ from .kernels import Kernel
 POLICIES = ("auto", "never", "always")
 #: Compiles waiting for the compiler thread at most; more requests are dropped until it catches up.
 MAX_QUEUED = 64
+#: Optimized builds waiting for the compiler at most (one per quick build in use: a warm process may
+#: load hundreds); more are dropped, and those kernels keep their quick builds.
+MAX_OPTIMIZATIONS = 2048
 #: Seconds the compiler thread sleeps when it starts (see ``_Compiler._work``).
 START_DELAY = 0.002
 #: A call this big queues its compile at once; a smaller one on its kernel's second call.
@@ -158,7 +164,10 @@ class _Compiler:
         self.lock = threading.RLock()
         # (rank, order, key): fused kernels a call asked for before one-node kernels queued ahead
         # of need (:meth:`prepare`), before optimized builds (:meth:`optimize`), each in the order asked
-        self.requests: queue.PriorityQueue = queue.PriorityQueue(MAX_QUEUED)
+        # (rank, due, order, key), due 0 but for optimizations; unbounded: MAX_QUEUED bounds the
+        # compiles (``queued``), MAX_OPTIMIZATIONS the optimizations, so these never take those's room
+        self.requests: queue.PriorityQueue = queue.PriorityQueue()
+        self.optimizations = 0  # queued
         self.arrived = threading.Event()  # a request came (wakes a thread waiting for an optimization's time)
         self.asked = itertools.count()
         self.queued: set[tuple] = set()  # keys queued or being compiled
@@ -195,23 +204,26 @@ class _Compiler:
 
     def optimize(self, job: Callable[[], None], delay: float) -> None:
         """Run ``job`` (a kernel's optimized build) after every compile asked for, and not before
-        ``delay`` seconds from now; dropped if the queue is full (the quick build stays)."""
+        ``delay`` seconds from now (the earliest due first); dropped beyond
+        :data:`MAX_OPTIMIZATIONS` queued (the quick build stays)."""
         with self.lock:
-            self._queue(_Optimization(job, time.monotonic() + delay), _OPTIMIZATION)
+            if self.optimizations < MAX_OPTIMIZATIONS:
+                self._queue(_Optimization(job, time.monotonic() + delay), _OPTIMIZATION)
 
     def _queue(self, key: tuple, rank: int) -> None:
         """Put ``key`` in the queue unless it is full or the interpreter exits (with ``self.lock``
         held); start the thread."""
-        if self.stopping:
+        if self.stopping or (rank != _OPTIMIZATION and len(self.queued) >= MAX_QUEUED):
             self.unreported.discard(key)
             return
-        try:
-            self.requests.put_nowait((rank, next(self.asked), key))
-        except queue.Full:
-            self.unreported.discard(key)
-            return
-        self.arrived.set()
-        if rank != _OPTIMIZATION:
+        if rank == _OPTIMIZATION:
+            # (no need to wake a thread waiting for another optimization's time: this one comes
+            # from a disk load, due no sooner, or from that thread itself)
+            self.requests.put_nowait((rank, key.due, next(self.asked), key))
+            self.optimizations += 1
+        else:
+            self.requests.put_nowait((rank, 0.0, next(self.asked), key))
+            self.arrived.set()
             self.queued.add(key)
         if not self.started:
             # A bare thread: threading.Thread.start() waits until the new thread runs (0.3 ms
@@ -223,6 +235,7 @@ class _Compiler:
                 self.requests.get_nowait()
                 self.requests.task_done()
                 if rank == _OPTIMIZATION:
+                    self.optimizations -= 1
                     return
                 self.queued.discard(key)
                 if key not in self.unreported:
@@ -247,14 +260,17 @@ class _Compiler:
         ready = False
         while True:
             self.arrived.clear()
-            rank, order, key = self.requests.get()
+            rank, due, order, key = self.requests.get()
             if self.stopping:
                 self.requests.task_done()
                 self._drop_queue()
                 return
-            if rank == _OPTIMIZATION and key.due > time.monotonic():
-                self._put_back(rank, order, key)  # (a compile asked for meanwhile goes first)
-                self.arrived.wait(key.due - time.monotonic())
+            if rank == _OPTIMIZATION and due > time.monotonic():
+                # back in the queue: a compile asked for meanwhile goes first (task_done after the
+                # put, so that wait() never sees the queue empty)
+                self.requests.put_nowait((rank, due, order, key))
+                self.requests.task_done()
+                self.arrived.wait(due - time.monotonic())
                 continue
             if not ready:
                 self._get_ready()
@@ -279,13 +295,6 @@ class _Compiler:
                     self.unreported.discard(key)
                 self.requests.task_done()
 
-    def _put_back(self, rank: int, order: int, item: _Optimization) -> None:
-        try:
-            self.requests.put_nowait((rank, order, item))
-        except queue.Full:  # (filled meanwhile: the quick build stays)
-            pass
-        self.requests.task_done()
-
     @staticmethod
     def _get_ready() -> None:
         """Load LLVM and the code generator, then lower this thread's priority (before its first
@@ -302,11 +311,13 @@ class _Compiler:
         jit.stop_this_thread_at_exit()  # nobody waits for these compiles
 
     def _optimize(self, job: Callable[[], None]) -> None:
+        with self.lock:
+            self.optimizations -= 1
         try:
             job()
         except jit.Exiting:
             pass
-        except Exception as exc:  # the quick build stays in use; nothing is lost
+        except BaseException as exc:  # the quick build stays in use; nothing is lost (and this thread lives on)
             warnings.warn(f"fusenum: optimizing a kernel in the background failed: {exc!r}", RuntimeWarning)
         finally:
             self.requests.task_done()
@@ -322,6 +333,7 @@ class _Compiler:
                 self.requests.task_done()
             self.queued.clear()
             self.unreported.clear()
+            self.optimizations = 0
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until every queued compile is done (for tests and benchmarks); False if

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import fusenum
-from fusenum.codegen import settings as codegen_settings
+from fusenum.codegen import jit, settings as codegen_settings
 from fusenum.ir import numpy_behaviour
 from fusenum.runtime import background, disk_cache, kernels, tiering
 
@@ -758,3 +758,17 @@ def test_quick_builds_count_towards_the_size_limit(cache_dir, paused_optimizer):
     assert fusenum.cache_info().disk_bytes == (cache_dir / name).stat().st_size
     fusenum.clear_disk_cache()
     assert not quick_entries(cache_dir) and fusenum.cache_info().disk_bytes == 0
+
+
+def test_a_failed_optimized_build_leaves_the_quick_build_on_disk(cache_dir, paused_optimizer, monkeypatch):
+    with np.errstate(all="ignore"):
+        fusenum.evaluate("a * 5.5 - c", NAMES)
+    (name,) = quick_entries(cache_dir)
+
+    def failing(object_code):
+        raise RuntimeError("injected failure")
+    monkeypatch.setattr(jit, "storable", failing)
+    with pytest.warns(RuntimeWarning, match="injected failure"):
+        paused_optimizer.set()
+        assert background.wait(120)
+    assert quick_entries(cache_dir) == [name] and not entries(cache_dir)

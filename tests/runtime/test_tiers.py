@@ -165,12 +165,19 @@ def test_interpreter_writes_out_like_the_kernel(simd, case, out_dtype, swapped, 
                                                    ("a * 1.75 - 0.5", tiering.START_NOW_ELEMENTS, 1),
                                                    ("a * 1.75", tiering.START_NOW_ELEMENTS, 2),
                                                    ("a * 2", tiering.COMPILE_NOW_ELEMENTS, 2)])
-def test_auto_interprets_until_the_background_compile_is_done(text, size, queued_by):
+def test_auto_interprets_until_the_background_compile_is_done(text, size, queued_by, monkeypatch):
     """A small call queues its kernel's compile on the kernel's second call, a bigger one at once,
     one of a single operation NumPy computes on its second call too; calls are interpreted until
     the kernel is there."""
     a = np.linspace(-3, 3, size)
     previous = fusenum.set_tiering("auto")
+    gate = threading.Event()  # holds the compile, so that it is seen pending (a quick build takes ~3 ms)
+    compile_object = jit.compile_object
+
+    def gated(*arguments, **options):
+        gate.wait(120)
+        return compile_object(*arguments, **options)
+    monkeypatch.setattr(jit, "compile_object", gated)
     try:
         fusenum.clear_cache()
         fusenum.set_disk_cache(enabled=False)  # (the other size's kernel may be there)
@@ -180,6 +187,7 @@ def test_auto_interprets_until_the_background_compile_is_done(text, size, queued
             results.append(fusenum.evaluate(text))
             assert fusenum.cache_info().tier0_calls == call
         assert tiering.compiles_pending() == 1
+        gate.set()
         tiering.wait_for_compiles()
         assert tiering.compiles_pending() == 0
         results.append(fusenum.evaluate(text))
@@ -187,6 +195,7 @@ def test_auto_interprets_until_the_background_compile_is_done(text, size, queued
         for result in results[1:]:
             assert_bits(results[0], result)
     finally:
+        gate.set()
         fusenum.set_disk_cache(enabled=True)
         fusenum.set_tiering(previous)
 
@@ -420,7 +429,7 @@ def test_kernels_calls_asked_for_are_compiled_before_one_node_kernels_queued_ahe
     compiler.submit(("fused", 1), tiering.START_NOW_ELEMENTS)
     compiler.prepare(("one-node", 2))
     compiler.submit(("fused", 2), tiering.START_NOW_ELEMENTS)
-    assert [compiler.requests.get_nowait()[2] for _ in range(4)] == [
+    assert [compiler.requests.get_nowait()[-1] for _ in range(4)] == [
         ("fused", 1), ("fused", 2), ("one-node", 1), ("one-node", 2)]
 
 
@@ -713,3 +722,34 @@ def test_a_process_that_exits_before_optimizing_leaves_its_quick_build_to_the_ne
         assert time.perf_counter() - start < 20  # the optimized build (30 s) did not hold the exit
         assert sorted(p.suffix for p in tmp_path.iterdir() if p.suffix != ".host") == [".quick"]
     assert (int(disk_hits), float(compile_seconds)) == (1, 0.0)
+
+
+def test_optimized_builds_never_crowd_out_a_compile_a_call_asks_for(memory_only_kernels, monkeypatch):
+    """A warm process may load hundreds of quick builds, each queuing its optimized build: the
+    compiles calls ask for keep their room in the queue, and the earliest due optimization runs first."""
+    a = np.arange(300.0)
+    previous = fusenum.set_tiering("auto")
+    gate = threading.Event()
+    compile_object = jit.compile_object
+
+    def gated(*arguments, **options):
+        gate.wait(120)
+        return compile_object(*arguments, **options)
+    monkeypatch.setattr(jit, "compile_object", gated)
+    ran = []
+    try:
+        for k in range(tiering.MAX_QUEUED + 10):
+            tiering._compiler.optimize(lambda k=k: ran.append(k), 0.2)
+        tiering._compiler.optimize(lambda: ran.append("due now"), 0.0)
+        for _ in range(2):  # the second call asks for the compile
+            fusenum.evaluate("a * 5.125 - 2")
+        assert tiering.compiles_pending() == 1
+        gate.set()
+        assert tiering.wait_for_compiles(120)
+        assert ran == ["due now", *range(tiering.MAX_QUEUED + 10)]
+        tier0 = fusenum.cache_info().tier0_calls
+        np.testing.assert_array_equal(fusenum.evaluate("a * 5.125 - 2"), a * 5.125 - 2)
+        assert fusenum.cache_info().tier0_calls == tier0  # the kernel's
+    finally:
+        gate.set()
+        fusenum.set_tiering(previous)

@@ -380,7 +380,7 @@ def _make(spec: KernelSpec, settings_key: tuple, look: bool = True) -> tuple[Ker
                                                lambda quick: _module_text(spec, target, quick,
                                                                           settings_key),
                                                entry_points(spec.checked),
-                                               later if _tier() else None, look)
+                                               later if TIERED else None, look, quick=_tier())
     made = Kernel(spec, target, compiled, origin, time.perf_counter() - start, "quick" if later else "optimized")
     if later:
         _queue_optimization(later[0], made, from_disk=origin == "disk")
@@ -495,12 +495,14 @@ def _optimize(optimize: Callable[[], jit.Compiled], kernel: "weakref.ref[Kernel]
 
 
 def load_or_compile(description: str, target: Target, module_text: Callable[[bool], str], names: list[str],
-                    later: list | None = None, look: bool = True) -> tuple[jit.Compiled, str, bool]:
+                    later: list | None = None, look: bool = True,
+                    quick: bool = True) -> tuple[jit.Compiled, str, bool]:
     """Linked code for ``description`` (a canonical text of everything that decides it besides the
     target and fusenum's code generator) on ``target``: from the disk cache, else compiled from
     ``module_text(quick)`` and stored (``quick``: the text for a quick build). Also where it came
     from (``"disk"`` or ``"compiled"``) and whether the disk cache was looked in. With ``later``
-    (a list), a compile is quick, a quick build on disk will do, and either appends to ``later`` a
+    (a list), a quick build on disk will do, and so does a quick compile unless ``quick`` is False
+    (the optimizer is behind: then the compile is optimized at once); either appends to ``later`` a
     function that builds, stores and returns the optimized code. ``look`` False: compile without
     looking in the disk cache (the caller just did)."""
     digest = disk_cache.key(description, target) if disk_cache.usable() else None
@@ -514,7 +516,7 @@ def load_or_compile(description: str, target: Target, module_text: Callable[[boo
             later.append(build)
             return compiled, "disk", True
 
-    if later is None:
+    if later is None or not quick:
         return build(), "compiled", digest is not None
     later.append(build)
     return build(quick=True), "compiled", digest is not None

@@ -772,3 +772,20 @@ def test_a_failed_optimized_build_leaves_the_quick_build_on_disk(cache_dir, paus
         paused_optimizer.set()
         assert background.wait(120)
     assert quick_entries(cache_dir) == [name] and not entries(cache_dir)
+
+
+def test_a_quick_build_on_disk_serves_a_thread_while_the_optimizer_is_behind(cache_dir, paused_optimizer,
+                                                                             monkeypatch):
+    first, _ = _only_a_quick_build(cache_dir, "a * 6.5 - b", paused_optimizer)
+    release = threading.Event()
+    background.submit(lambda: release.wait(120))
+    monkeypatch.setattr(kernels, "_MAX_BEHIND", 1)  # (one job waiting: behind)
+    results = []
+    with np.errstate(all="ignore"):
+        helper = threading.Thread(target=lambda: results.append(fusenum.evaluate("a * 6.5 - b", NAMES)))
+        helper.start()
+        helper.join()
+    release.set()
+    assert background.wait(120) and tiering.wait_for_compiles(120)
+    assert_bits(results[0], first)
+    assert last_kernel().origin == "disk" and fusenum.cache_info().compile_seconds > 0  # (its optimized build)

@@ -156,16 +156,16 @@ _ASKED, _AHEAD_OF_NEED, _OPTIMIZATION = 0, 1, 2
 
 
 class _Compiler:
-    """One background thread compiling kernels from a bounded queue."""
+    """One background thread compiling kernels (and then optimizing them) from a bounded queue."""
 
     def __init__(self):
         # (re-entrant: a signal handler that calls fusenum may run while its thread holds it; a
         # forked child makes a compiler of its own)
         self.lock = threading.RLock()
-        # (rank, order, key): fused kernels a call asked for before one-node kernels queued ahead
-        # of need (:meth:`prepare`), before optimized builds (:meth:`optimize`), each in the order asked
-        # (rank, due, order, key), due 0 but for optimizations; unbounded: MAX_QUEUED bounds the
-        # compiles (``queued``), MAX_OPTIMIZATIONS the optimizations, so these never take those's room
+        # (rank, due, order, key): fused kernels a call asked for before one-node kernels queued
+        # ahead of need (:meth:`prepare`), before optimized builds (:meth:`optimize`, by due time;
+        # ``due`` is 0 for the others), each in the order asked. Unbounded: MAX_QUEUED bounds the
+        # compiles (``queued``), MAX_OPTIMIZATIONS the optimizations, so these never take their room.
         self.requests: queue.PriorityQueue = queue.PriorityQueue()
         self.optimizations = 0  # queued
         self.arrived = threading.Event()  # a request came (wakes a thread waiting for an optimization's time)

@@ -350,10 +350,7 @@ def _load(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel | None, bool]:
     start = time.perf_counter()
     digest = disk_cache.key(_description(spec, settings_key), target)
     names = entry_points(spec.checked)
-    compiled = _load_linked(digest, names)
-    quick = compiled is None and TIERED
-    if quick:
-        compiled = _load_linked(digest, names, disk_cache.QUICK_SUFFIX)
+    compiled, quick = _load_entry(digest, names, TIERED)
     if compiled is None:
         return None, True
     made = Kernel(spec, target, compiled, "disk", time.perf_counter() - start, "quick" if quick else "optimized")
@@ -508,12 +505,10 @@ def load_or_compile(description: str, target: Target, module_text: Callable[[boo
     digest = disk_cache.key(description, target) if disk_cache.usable() else None
     build = _builder(digest, target, module_text, names)
     if digest is not None and look:
-        compiled = _load_linked(digest, names)
-        if compiled is not None:
-            return compiled, "disk", True
-        compiled = None if later is None else _load_linked(digest, names, disk_cache.QUICK_SUFFIX)
-        if compiled is not None:  # an earlier process's quick build: optimized later, here
+        compiled, quick_build = _load_entry(digest, names, later is not None)
+        if quick_build:  # an earlier process's quick build: optimized later, here
             later.append(build)
+        if compiled is not None:
             return compiled, "disk", True
 
     if later is None or not quick:
@@ -546,6 +541,16 @@ def load_stored(description: str, target: Target, names: list[str]) -> jit.Compi
     if not disk_cache.usable():
         return None
     return _load_linked(disk_cache.key(description, target), names, with_jit=False)
+
+
+def _load_entry(digest: bytes, names: list[str], quick_ok: bool) -> tuple[jit.Compiled | None, bool]:
+    """The code stored under ``digest``, linked: its optimized build, else (``quick_ok``) its quick
+    build; also whether it is the quick build."""
+    compiled = _load_linked(digest, names)
+    if compiled is not None or not quick_ok:
+        return compiled, False
+    compiled = _load_linked(digest, names, disk_cache.QUICK_SUFFIX)
+    return compiled, compiled is not None
 
 
 def _load_linked(digest: bytes, names: list[str], suffix: str = disk_cache.SUFFIX,

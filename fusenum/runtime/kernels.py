@@ -45,7 +45,8 @@ from contextlib import contextmanager
 from typing import Callable, NamedTuple
 
 from . import background, caches, disk_cache, host_record
-from ..codegen import jit, libraries, locks, settings
+from .stored_code import builder, load_entry, load_or_compile
+from ..codegen import jit, locks, settings
 from ..codegen.abi import (KERNEL_CTYPE, KERNEL_HELD_CTYPE, SYMBOL, WHOLE_CTYPE, WHOLE_HELD_CTYPE, WHOLE_SYMBOL,
                            entry_points)
 from ..codegen.spec import KernelSpec
@@ -189,7 +190,6 @@ _pending: dict[tuple, _Pending] = {}
 # Guards the tables and statistics, never held while compiling; a fork waits for it. Both locks are
 # re-entrant: a signal handler that calls fusenum may run while its thread holds one (:mod:`.locks`).
 _lock = locks.lock(hold=True)
-_link_lock = locks.lock()  # JIT linking (a fraction of a millisecond)
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_pending.clear)  # their makers are threads the child does not have
@@ -350,12 +350,12 @@ def _load(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel | None, bool]:
     start = time.perf_counter()
     digest = disk_cache.key(_description(spec, settings_key), target)
     names = entry_points(spec.checked)
-    compiled, quick = _load_entry(digest, names, TIERED)
+    compiled, quick = load_entry(digest, names, TIERED)
     if compiled is None:
         return None, True
     made = Kernel(spec, target, compiled, "disk", time.perf_counter() - start, "quick" if quick else "optimized")
     if quick:
-        build = _builder(digest, target, lambda quick: _module_text(spec, target, quick, settings_key), names)
+        build = builder(digest, target, lambda quick: _module_text(spec, target, quick, settings_key), names)
         _queue_optimization(build, made, from_disk=True)
     return made, True
 
@@ -489,88 +489,6 @@ def _optimize(optimize: Callable[[], jit.Compiled], kernel: "weakref.ref[Kernel]
         made.optimized(compiled)
     with _lock:
         stats.compile_seconds += time.perf_counter() - start
-
-
-def load_or_compile(description: str, target: Target, module_text: Callable[[bool], str], names: list[str],
-                    later: list | None = None, look: bool = True,
-                    quick: bool = True) -> tuple[jit.Compiled, str, bool]:
-    """Linked code for ``description`` (a canonical text of everything that decides it besides the
-    target and fusenum's code generator) on ``target``: from the disk cache, else compiled from
-    ``module_text(quick)`` and stored (``quick``: the text for a quick build). Also where it came
-    from (``"disk"`` or ``"compiled"``) and whether the disk cache was looked in. With ``later``
-    (a list), a quick build on disk will do, and so does a quick compile unless ``quick`` is False
-    (the optimizer is behind: then the compile is optimized at once); either appends to ``later`` a
-    function that builds, stores and returns the optimized code. ``look`` False: compile without
-    looking in the disk cache (the caller just did)."""
-    digest = disk_cache.key(description, target) if disk_cache.usable() else None
-    build = _builder(digest, target, module_text, names)
-    if digest is not None and look:
-        compiled, quick_build = _load_entry(digest, names, later is not None)
-        if quick_build:  # an earlier process's quick build: optimized later, here
-            later.append(build)
-        if compiled is not None:
-            return compiled, "disk", True
-
-    if later is None or not quick:
-        return build(), "compiled", digest is not None
-    later.append(build)
-    return build(quick=True), "compiled", digest is not None
-
-
-def _builder(digest: bytes | None, target: Target, module_text: Callable[[bool], str],
-             names: list[str]) -> Callable[..., jit.Compiled]:
-    """``build(quick=False)``: compile ``module_text(quick)`` for ``target``, store the object code
-    under ``digest`` (a quick build as such; an optimized one replaces it) and link it."""
-    def build(quick: bool = False) -> jit.Compiled:
-        if quick:
-            object_code = jit.compile_object(module_text(True), target, quick=True)
-        else:
-            object_code = jit.compile_object(module_text(False), target)
-        host_record.record()  # LLVM is loaded now: record the host (or check an adopted record)
-        if digest is not None:
-            disk_cache.store(digest, jit.storable(object_code), disk_cache.QUICK_SUFFIX if quick else disk_cache.SUFFIX)
-            if not quick:  # (after: one of the two entries is there at every moment)
-                disk_cache.discard(digest, disk_cache.QUICK_SUFFIX)
-        return _link(object_code, names)
-    return build
-
-
-def load_stored(description: str, target: Target, names: list[str]) -> jit.Compiled | None:
-    """:func:`load_or_compile`'s code from the disk cache, if it is there and links without LLVM
-    (:mod:`fusenum.codegen.loader`); else None."""
-    if not disk_cache.usable():
-        return None
-    return _load_linked(disk_cache.key(description, target), names, with_jit=False)
-
-
-def _load_entry(digest: bytes, names: list[str], quick_ok: bool) -> tuple[jit.Compiled | None, bool]:
-    """The code stored under ``digest``, linked: its optimized build, else (``quick_ok``) its quick
-    build; also whether it is the quick build."""
-    compiled = _load_linked(digest, names)
-    if compiled is not None or not quick_ok:
-        return compiled, False
-    compiled = _load_linked(digest, names, disk_cache.QUICK_SUFFIX)
-    return compiled, compiled is not None
-
-
-def _load_linked(digest: bytes, names: list[str], suffix: str = disk_cache.SUFFIX,
-                 with_jit: bool = True) -> jit.Compiled | None:
-    """The code stored under ``digest`` (and ``suffix``) in the disk cache, linked; None if there is
-    none (or it cannot be linked, when it is discarded; or, ``with_jit`` False, it needs LLVM's JIT)."""
-    object_code = disk_cache.load(digest, suffix)
-    if object_code is None:
-        return None
-    libraries.load_for(object_code)  # what code compiled by another process may call
-    try:
-        return _link(object_code, names, with_jit)
-    except RuntimeError:  # e.g. a library symbol this process cannot resolve
-        disk_cache.discard(digest, suffix)
-        return None
-
-
-def _link(object_code: bytes, names: list[str], with_jit: bool = True) -> jit.Compiled | None:
-    with _link_lock:
-        return jit.link(object_code, names, with_jit)
 
 
 def cached(spec: KernelSpec, settings_key: tuple | None = None) -> Kernel | None:

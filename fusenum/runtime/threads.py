@@ -294,7 +294,7 @@ def _load_native_pool() -> _NativePool | None:
     """The native pool from the disk cache, if that needs no LLVM (the host is described, and the
     loader links it); else None."""
     from ..codegen import target
-    from .kernels import load_stored
+    from .stored_code import load_stored
 
     if not target.host_described():
         return None
@@ -308,7 +308,7 @@ def _load_native_pool() -> _NativePool | None:
 def _make_native_pool() -> None:
     global _native_pool
     from ..codegen import target
-    from .kernels import load_or_compile
+    from .stored_code import load_or_compile
 
     try:
         # The generator (pool.module_text) is imported only if the disk cache has no pool.

@@ -20,7 +20,7 @@ import faulthandler, functools, importlib, os, sys, threading
 import numpy as np
 import fusenum
 
-LOCKS = [("fusenum.runtime.kernels", "_lock"), ("fusenum.runtime.kernels", "_link_lock"),
+LOCKS = [("fusenum.runtime.kernels", "_lock"), ("fusenum.runtime.stored_code", "_link_lock"),
          ("fusenum.runtime.disk_cache", "_lock"), ("fusenum.runtime.host_record", "_lock"),
          ("fusenum.runtime.interpreter", "_tables_lock"), ("fusenum.runtime.threads", "_native_lock"),
          ("fusenum.runtime.background", "_condition"), ("fusenum.runtime.tiering", "_compiler.lock"),

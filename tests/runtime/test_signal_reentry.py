@@ -61,7 +61,7 @@ fusenum.evaluate("a * 2 + 1", {"a": a}), fusenum.evaluate("sin(a) + 3", {"a": a}
     "orc.preload",  # loading LLVM to describe the host (target._host_lock, target.loading)
     "disk_cache._problem",  # checking the cache directory (disk_cache._lock)
     "disk_cache.get_disk_cache",  # recording the host's description (host_record._lock)
-    "jit.link",  # linking a kernel loaded from the disk cache (kernels._link_lock)
+    "jit.link",  # linking a kernel loaded from the disk cache (stored_code._link_lock)
     "kernels._Pending",  # registering a kernel being made (kernels._lock)
 ])
 def test_a_signal_handler_that_evaluates_during_the_first_call_does_not_deadlock(tmp_path, where):

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 T = TypeVar("T", bound=type)
 
 _FIELDS = "__record_fields__"
-_HASH = "_record_hash"  # (not a field name: fields are annotations, which need no underscore)
+_HASH = "_record_hash"  # where a record keeps its hash once computed (not a field)
 
 
 def record(cls: T) -> T:

@@ -28,9 +28,9 @@ NumPy, NumPy's answers: :mod:`fusenum.runtime.kernels`), never Python's ``hash()
 **Entries.** A header (magic, format version, key, payload length, SHA-256 of
 the payload) and the kernel: its pre-linked image (:func:`fusenum.codegen.loader.prelink`),
 or its object code where the loader cannot link it. A kernel's quick build is kept as
-``<digest>.quick`` until its optimized build (``<digest>.kernel``) replaces it (:mod:`.kernels`).
-An entry that is truncated, corrupted, of
-another format or for another key is removed and its kernel recompiled.
+``<digest>.quick`` until its optimized build (``<digest>.kernel``) replaces it
+(:mod:`.stored_code`). An entry that is truncated, corrupted, of another format or for another
+key is removed and its kernel recompiled.
 Writes go to a temporary file in the directory, then ``os.replace``: readers
 see a whole entry or none, and many processes (dask workers, pytest-xdist) can
 share one directory with no lock files for a killed process to leave behind.

@@ -12,8 +12,9 @@ this module's lock: a thread never waits for the compilation of another
 kernel, and threads that need the same new kernel wait for one compilation (an
 error in it reaches each of them).
 
-A kernel compiled here is first built quickly (:data:`~fusenum.codegen.jit.QUICK`),
-stored in the disk cache as a quick build and used at once; a background thread
+A kernel compiled here (:mod:`.stored_code` loads, compiles and stores the code) is first
+built quickly (:data:`~fusenum.codegen.jit.QUICK`), stored in the disk cache as a quick
+build and used at once; a background thread
 then builds the optimized code, swaps it in (same results, bit for bit) and
 writes that to the disk cache in the quick build's place: :mod:`.background` for
 a build a call waited for (it finishes its jobs at exit), the tiers' compiler

@@ -287,6 +287,32 @@ class Inexact(Exception):
     """The oracle computed pow() on floats, whose last bit may differ between libraries."""
 
 
+class NumpyWouldCrash(Inexact):
+    """The reference computation would crash this NumPy (see :func:`refuse_crashing_comparison`)."""
+
+
+#: NumPy before 2.2.2 may crash comparing an integer array with a Python int outside its dtype's
+#: range (a chunked inner loop jumps to a bad address): a non-contiguous 2-D uint16 array ``<= -2``
+#: crashed within 100,000 tries under NumPy 2.0.0, 2.0.1, 2.0.2, 2.1.0, 2.1.3, 2.2.0 and 2.2.1,
+#: never under 2.2.2, 2.2.3, 2.2.6, 2.3.0, 2.3.5 and 2.4 (numpy/numpy#28117 is the same crash
+#: reached through ``np.isin``). fusenum's own code never asks NumPy for such a comparison.
+NUMPY_CRASHES_ON_OUT_OF_RANGE_COMPARISONS = np.lib.NumpyVersion(np.__version__) < "2.2.2"
+COMPARISONS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
+               "==": np.equal, "!=": np.not_equal}
+
+
+def refuse_crashing_comparison(comparison, args) -> None:
+    """Raise :class:`NumpyWouldCrash` if ``comparison`` (a symbol or a ufunc) of ``args`` is one
+    that crashes this NumPy: an integer array against a Python int beyond its dtype's range."""
+    if not NUMPY_CRASHES_ON_OUT_OF_RANGE_COMPARISONS or \
+            (comparison not in COMPARISONS and comparison not in COMPARISONS.values()):
+        return
+    arrays = [a for a in args if isinstance(a, np.ndarray) and a.dtype.kind in "iu"]
+    for value in (a for a in args if type(a) is int):
+        if any(not np.iinfo(a.dtype).min <= value <= np.iinfo(a.dtype).max for a in arrays):
+            raise NumpyWouldCrash()
+
+
 def oracle(tree: Tree, values: dict):
     """What NumPy computes for ``tree``, evaluated eagerly (raises what NumPy raises)."""
     with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -316,6 +342,7 @@ def _apply(tree: Tree, args: list):
         return UNARY_OPERATORS[tree.value](*args)
     if tree.kind == "binary":
         _refuse_huge_ints(tree.value, args)
+        refuse_crashing_comparison(tree.value, args)
         result = PY_OPERATORS[tree.value](*args)
         if tree.value == "**" and np.asarray(result).dtype.kind == "f":
             exponent = np.asarray(args[1])

@@ -29,7 +29,9 @@ def _setup(size: int, library: str, cache_dir: str | None = None, fresh: bool = 
             directory = f"tempfile.mkdtemp(dir={cache_dir!r})"
         elif copy_into:
             directory = f"shutil.copytree({cache_dir!r}, tempfile.mkdtemp(dir={copy_into!r}) + '/cache')"
-        environment = f"import os, shutil, tempfile\nos.environ['FUSENUM_CACHE_DIR'] = {directory}\n"
+        # (timed processes hand no compile to a helper: it would run during the next samples)
+        environment = (f"import os, shutil, tempfile\nos.environ['FUSENUM_CACHE_DIR'] = {directory}\n"
+                       "os.environ['FUSENUM_COMPILE_AFTER_EXIT'] = 'off'\n")
     return (environment + f"import numpy as np\nimport {library}\n"
             f"rng = np.random.default_rng(0)\n"
             f"names = {{k: rng.random({size}) for k in 'abc'}}\n")

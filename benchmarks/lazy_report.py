@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tracemalloc
@@ -62,7 +63,8 @@ def traced_peak(fn) -> int:
 def rss_peak(contender: str, size: int, threads: int) -> int:
     """Increase of peak RSS in bytes while ``contender`` runs once, in a fresh process."""
     output = subprocess.run([sys.executable, __file__, "--rss-child", contender, "--size", str(size),
-                             "--threads", str(threads)], check=True, capture_output=True, text=True).stdout
+                             "--threads", str(threads)], check=True, capture_output=True, text=True,
+                            env=dict(os.environ, FUSENUM_COMPILE_AFTER_EXIT="off")).stdout
     return int(output.split()[-1])
 
 

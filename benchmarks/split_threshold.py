@@ -52,7 +52,7 @@ print(json.dumps({"n": n, "seconds": seconds, "compile": info.compile_seconds, "
 
 def measure(n: int, piece_cost: int) -> dict:
     with tempfile.TemporaryDirectory() as cache:
-        env = {**os.environ, "FUSENUM_CACHE_DIR": cache, "PYTHONPATH": str(ROOT)}
+        env = {**os.environ, "FUSENUM_CACHE_DIR": cache, "PYTHONPATH": str(ROOT), "FUSENUM_COMPILE_AFTER_EXIT": "off"}
         done = subprocess.run([sys.executable, "-c", CHILD, str(n), str(piece_cost)], env=env,
                               capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -20,6 +20,10 @@ os.environ["FUSENUM_CACHE_DIR"] = _CACHE_DIR
 # compiles before running ("never"); the tier tests (tests/runtime/test_tiers.py) and the
 # ``tier`` fixture of the differential tests choose their policy themselves.
 os.environ.setdefault("FUSENUM_TIERING", "never")
+# No helper process finishes the compiles a test process leaves at its exit (tests/runtime/
+# test_exit_compiles.py turns it on for its own): the suite's many short subprocesses would leave
+# helpers compiling into directories the tests remove.
+os.environ["FUSENUM_COMPILE_AFTER_EXIT"] = "off"
 
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402

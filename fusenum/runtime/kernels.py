@@ -357,7 +357,7 @@ def _load(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel | None, bool]:
     made = Kernel(spec, target, compiled, "disk", time.perf_counter() - start, "quick" if quick else "optimized")
     if quick:
         build = builder(digest, target, lambda quick: _module_text(spec, target, quick, settings_key), names)
-        _queue_optimization(build, made, from_disk=True)
+        _queue_optimization(build, made, (spec, settings_key), from_disk=True)
     return made, True
 
 
@@ -381,22 +381,23 @@ def _make(spec: KernelSpec, settings_key: tuple, look: bool = True) -> tuple[Ker
                                                later if TIERED else None, look, quick=_tier())
     made = Kernel(spec, target, compiled, origin, time.perf_counter() - start, "quick" if later else "optimized")
     if later:
-        _queue_optimization(later[0], made, from_disk=origin == "disk")
+        _queue_optimization(later[0], made, (spec, settings_key), from_disk=origin == "disk")
     return made, looked
 
 
-#: Set by :mod:`.tiering`: ``defer(job, delay)`` runs ``job`` on its background compiler after every
-#: compile a call asked for, and not before ``delay`` seconds have passed.
-defer: Callable[[Callable[[], None], float], None] | None = None
+#: Set by :mod:`.tiering`: ``defer(job, delay, key)`` runs ``job`` (the optimized build of ``key``'s
+#: kernel) on its background compiler after every compile a call asked for, and not before ``delay``
+#: seconds have passed.
+defer: Callable[[Callable[[], None], float, tuple], None] | None = None
 #: How long the optimized build of a quick build loaded from the disk cache waits (seconds): a
 #: process that ends sooner (a script, a test) never loads LLVM for it, and the quick build stays
 #: for the next process.
 OPTIMIZE_LOADED_AFTER = 0.25
 
 
-def _queue_optimization(optimize: Callable[[], jit.Compiled], made: Kernel, from_disk: bool) -> None:
-    """Have ``made``'s optimized build made by ``optimize()`` and swapped in, later. On the tiers'
-    compiler, behind the compiles calls ask for, where nobody waited for the quick build (the
+def _queue_optimization(optimize: Callable[[], jit.Compiled], made: Kernel, key: tuple, from_disk: bool) -> None:
+    """Have ``made``'s optimized build (``key``: its spec and settings key) made by ``optimize()``
+    and swapped in, later. On the tiers' compiler, behind the compiles calls ask for, where nobody waited for the quick build (the
     compiler's own builds, and a quick build from the disk cache, then no sooner than
     :data:`OPTIMIZE_LOADED_AFTER` after the load): pending there, it never delays the interpreter's
     exit (only LLVM work already running is finished). Else on :mod:`.background`, which finishes
@@ -404,7 +405,7 @@ def _queue_optimization(optimize: Callable[[], jit.Compiled], made: Kernel, from
     queued = time.perf_counter()
     job = lambda optimize=optimize, kernel=weakref.ref(made): _optimize(optimize, kernel, queued)  # noqa: E731
     if defer is not None and (from_disk or getattr(_unwatched, "on", False)):
-        defer(job, OPTIMIZE_LOADED_AFTER if from_disk else 0.0)
+        defer(job, OPTIMIZE_LOADED_AFTER if from_disk else 0.0, key)
     else:
         background.submit(job, lower=True)
 

@@ -53,7 +53,8 @@ one-node kernels are at hand took the workload from 227-260 ms to 106-123 ms at 
 (numexpr: 15-24 ms; four alternating runs of each). With an empty cache it took 236-264 ms
 against 264-307. With a warm cache it took 28-40 ms against 22-30: the cold process before it
 interprets more and queues more, so more of its compiles are still pending at its exit, and the
-warm process finds fewer fused kernels on disk. Hence the queue's order: kernels a call asked for
+warm process finds fewer fused kernels on disk (now a helper finishes them after the exit,
+:mod:`.exit_compiles`). Hence the queue's order: kernels a call asked for
 come before one-node kernels queued ahead of need. Each is built quickly first (and stored as such,
 :mod:`.kernels`); optimized builds come last, those of quick builds loaded from the disk cache no
 sooner than :data:`fusenum.runtime.kernels.OPTIMIZE_LOADED_AFTER` after the load (the thread loads
@@ -63,7 +64,9 @@ The compiler is one background thread with a bounded queue (:data:`MAX_QUEUED`):
 never competes with a running kernel for all the cores; a full queue drops the request (a later
 call asks again); a bare thread, which the interpreter's exit does not wait for (as for a daemon),
 so pending compiles never delay it: at exit the thread takes no further request, and a compile it
-has begun stops before LLVM runs. Only LLVM work already running is waited for (tens of
+has begun stops before LLVM runs. What was pending (compiles, then optimized builds) is handed to a
+detached helper process that compiles it into the disk cache (:mod:`.exit_compiles`), so that a
+short process's kernels still reach the next one. Only LLVM work already running is waited for (tens of
 milliseconds, :func:`fusenum.codegen.jit.finish_before_exit`): a process whose exit tore down
 LLVM's static state under a running compile aborted on an LLVM assertion, or crashed. After
 ``fork()`` the child starts with an empty compiler. An error in a background compile is kept and raised by the next call that would use the kernel. A
@@ -85,12 +88,13 @@ import atexit
 import itertools
 import os
 import queue
+import sys
 import threading
 import time
 import warnings
 from typing import Callable
 
-from . import background, caches, disk_cache, interpreter, kernels
+from . import background, caches, disk_cache, exit_compiles, interpreter, kernels
 from ..codegen import jit, settings
 from ..codegen.spec import KernelSpec
 from ..codegen.target import llvm_ready
@@ -144,11 +148,12 @@ def get_tiering() -> str:
 class _Optimization:
     """A kernel's optimized build, queued behind the compiles calls ask for (:func:`kernels.defer`)."""
 
-    __slots__ = ("job", "due")
+    __slots__ = ("job", "due", "key")
 
-    def __init__(self, job: Callable[[], None], due: float):
+    def __init__(self, job: Callable[[], None], due: float, key: tuple):
         self.job = job
         self.due = due  # time.monotonic() before which it does not start
+        self.key = key  # (spec, settings key): what a helper builds if the process exits first
 
 
 #: The rank of each kind of request in the compiler's queue (lowest first).
@@ -176,6 +181,7 @@ class _Compiler:
         self.unreported: set[tuple] = set()  # queued keys whose errors nobody asks for
         # of those, the ones whose compile failed: not queued again (until fusenum.clear_cache())
         self.failed: set[tuple] = set()
+        self.optimizing: _Optimization | None = None  # taken from the queue by the thread, not done
         self.started = False  # whether the thread runs
         self.stopping = False  # the interpreter exits: take no further request
 
@@ -202,13 +208,13 @@ class _Compiler:
                 self.unreported.add(key)
                 self._queue(key, _AHEAD_OF_NEED)
 
-    def optimize(self, job: Callable[[], None], delay: float) -> None:
-        """Run ``job`` (a kernel's optimized build) after every compile asked for, and not before
-        ``delay`` seconds from now (the earliest due first); dropped beyond
+    def optimize(self, job: Callable[[], None], delay: float, key: tuple) -> None:
+        """Run ``job`` (the optimized build of ``key``'s kernel) after every compile asked for, and
+        not before ``delay`` seconds from now (the earliest due first); dropped beyond
         :data:`MAX_OPTIMIZATIONS` queued (the quick build stays)."""
         with self.lock:
             if self.optimizations < MAX_OPTIMIZATIONS:
-                self._queue(_Optimization(job, time.monotonic() + delay), _OPTIMIZATION)
+                self._queue(_Optimization(job, time.monotonic() + delay, key), _OPTIMIZATION)
 
     def _queue(self, key: tuple, rank: int) -> None:
         """Put ``key`` in the queue unless it is full or the interpreter exits (with ``self.lock``
@@ -247,6 +253,16 @@ class _Compiler:
     def pending(self, key: tuple) -> bool:
         return key in self.queued
 
+    def unfinished(self) -> list[tuple]:
+        """The kernels (``(spec, settings key)``) of every compile and optimized build not done yet,
+        in the queue's order (with ``self.lock`` held)."""
+        waiting = sorted(self.requests.queue, key=lambda item: item[:3])
+        keys = [key for rank, _, _, key in waiting if rank != _OPTIMIZATION]
+        begun = [key for key in self.queued if key not in keys]  # (being compiled now)
+        optimizing = self.optimizing  # (an optimized build under way, or out of the queue a moment)
+        return begun + keys + [optimization.key for optimization in [optimizing] if optimization is not None] \
+            + [key.key for rank, _, _, key in waiting if rank == _OPTIMIZATION and key is not optimizing]
+
     def take_error(self, key: tuple) -> BaseException | None:
         with self.lock:
             return self.errors.pop(key, None)
@@ -254,6 +270,7 @@ class _Compiler:
     def _work(self) -> None:
         # A name that threading.enumerate() and debuggers show (a bare thread is "Dummy-n" there)
         threading.current_thread().name = "fusenum-compiler"
+        exit_compiles.prepare()
         # The call that started this thread is still running, interpreted: let it finish before
         # the code generator's import competes with it for the GIL.
         time.sleep(START_DELAY)
@@ -261,6 +278,8 @@ class _Compiler:
         while True:
             self.arrived.clear()
             rank, due, order, key = self.requests.get()
+            if rank == _OPTIMIZATION:
+                self.optimizing = key  # (for :meth:`unfinished` while it is out of the queue)
             if self.stopping:
                 self.requests.task_done()
                 self._drop_queue()
@@ -269,6 +288,7 @@ class _Compiler:
                 # back in the queue: a compile asked for meanwhile goes first (task_done after the
                 # put, so that wait() never sees the queue empty)
                 self.requests.put_nowait((rank, due, order, key))
+                self.optimizing = None
                 self.requests.task_done()
                 self.arrived.wait(due - time.monotonic())
                 continue
@@ -320,6 +340,8 @@ class _Compiler:
         except BaseException as exc:  # the quick build stays in use; nothing is lost (and this thread lives on)
             warnings.warn(f"fusenum: optimizing a kernel in the background failed: {exc!r}", RuntimeWarning)
         finally:
+            with self.lock:
+                self.optimizing = None
             self.requests.task_done()
 
     def _drop_queue(self) -> None:
@@ -346,8 +368,8 @@ class _Compiler:
 _compiler = _Compiler()
 
 
-def _optimize_later(job: Callable[[], None], delay: float) -> None:
-    _compiler.optimize(job, delay)  # (the compiler of the moment: a forked child has its own)
+def _optimize_later(job: Callable[[], None], delay: float, key: tuple) -> None:
+    _compiler.optimize(job, delay, key)  # (the compiler of the moment: a forked child has its own)
 
 
 kernels.defer = _optimize_later
@@ -367,12 +389,19 @@ def _forked_child() -> None:
 
 @atexit.register
 def _finish_before_exit() -> None:
-    """No LLVM work while the interpreter exits (see the module's docstring)."""
+    """No LLVM work while the interpreter exits (see the module's docstring); what is left is
+    handed to a detached helper process (:mod:`.exit_compiles`)."""
     with _compiler.lock:
+        unfinished = [] if _compiler.stopping else _compiler.unfinished()
         _compiler.stopping = True
         if not _compiler.started:
             _compiler._drop_queue()
     jit.finish_before_exit()
+    if unfinished:
+        # The compiler thread may still be in an import, holding the GIL 5 ms at a time: every
+        # call below that releases it (the spawn, the write) would wait that long to get it back.
+        sys.setswitchinterval(min(sys.getswitchinterval(), 1e-4))
+        exit_compiles.hand_over(unfinished)
 
 
 if hasattr(os, "register_at_fork"):

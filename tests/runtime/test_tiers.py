@@ -739,8 +739,8 @@ def test_optimized_builds_never_crowd_out_a_compile_a_call_asks_for(memory_only_
     ran = []
     try:
         for k in range(tiering.MAX_QUEUED + 10):
-            tiering._compiler.optimize(lambda k=k: ran.append(k), 0.2)
-        tiering._compiler.optimize(lambda: ran.append("due now"), 0.0)
+            tiering._compiler.optimize(lambda k=k: ran.append(k), 0.2, ("spec", k))
+        tiering._compiler.optimize(lambda: ran.append("due now"), 0.0, ("spec", "due now"))
         for _ in range(2):  # the second call asks for the compile
             fusenum.evaluate("a * 5.125 - 2")
         assert tiering.compiles_pending() == 1

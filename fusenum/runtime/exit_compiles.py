@@ -1,0 +1,142 @@
+"""The compiles a process leaves pending at its exit, finished by a detached helper process.
+
+The tiers' background compiler (:mod:`.tiering`) never delays the interpreter's exit: what it has
+not compiled when the process ends is dropped. A short process (a script, a test, a notebook's
+``!python``) often ends before its compiler has loaded LLVM at all, and the next run of the same
+code ends the same way: its kernels never reach the disk cache, so every run interprets the same
+expressions and queues the same compiles again, and quick builds loaded from the disk cache are
+never optimized. (``benchmarks/first_call.py``: the next process after a cold run found 17 of the
+workload's 20 fused kernels, every time; a 20-expression workload at N = 10,000 then took 22-36 ms
+against 17-21 ms once the disk cache held all of them.)
+
+So at exit, if the disk cache is in use and anything is pending, :func:`hand_over` starts one new
+Python process, detached (its own session, standard streams on ``/dev/null``, the list of kernels on
+its stdin; from its first line of Python on, Linux's ``SCHED_IDLE`` policy: it runs only on CPU
+time nothing else wants, so its imports and compiles never slow the exit it follows or what runs
+next), and the exiting process goes on without waiting for it (~1 ms). The helper (:mod:`.exit_helper` starts it) builds each kernel's optimized code and
+stores it in the same disk-cache directory (as :func:`fusenum.prebuild` does), one helper per
+directory at a time, and exits. Kernels are keyed as in the exiting process (codegen settings, the
+same fusenum package, the same Python), so the next process finds them. Nothing is handed over
+under ``FUSENUM_COMPILE_AFTER_EXIT=off``, nor from a frozen application, an application embedding
+Python, or when the disk cache is off; a helper whose directory was removed meanwhile stops.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+import time
+
+from . import disk_cache, exit_helper
+
+#: Kernels handed over at most (queue order: compiles asked for first, optimized builds last).
+MAX_HANDED_OVER = 256
+
+
+def enabled() -> bool:
+    """Whether pending compiles are handed over at exit (``FUSENUM_COMPILE_AFTER_EXIT``, default on)."""
+    return os.environ.get("FUSENUM_COMPILE_AFTER_EXIT", "on").strip().lower() not in ("off", "0", "no", "false")
+
+
+def hand_over(keys: list[tuple]) -> int | None:
+    """Start a detached helper process that compiles ``keys`` (``(KernelSpec, settings key)``
+    pairs) into the disk cache; its process id, or None if nothing was started."""
+    if not keys or not enabled() or not _is_python(sys.executable):
+        return None
+    settings = disk_cache.get_disk_cache()
+    if not disk_cache.usable():
+        return None
+    try:
+        return _spawn(list(dict.fromkeys(keys))[:MAX_HANDED_OVER], settings)
+    except Exception:  # noqa: BLE001 -- never a traceback at exit: the next process compiles them itself
+        return None
+
+
+def _is_python(executable: str) -> bool:
+    """Whether ``executable`` is a Python interpreter, as far as its name tells: not an application
+    that embeds Python (uWSGI, Blender: their ``sys.executable`` is the application) or a frozen one."""
+    return bool(executable) and not getattr(sys, "frozen", False) and \
+        os.path.basename(executable).lower().startswith(("python", "pypy"))
+
+
+def _spawn(keys: list[tuple], settings: disk_cache.DiskCache) -> int | None:
+    import fcntl
+    payload = pickle.dumps(keys, protocol=pickle.HIGHEST_PROTOCOL)
+    pipe_read, write = os.pipe()
+    # (numbered above the helper's standard streams and claim, so that no dup2 meets its own target)
+    read = fcntl.fcntl(pipe_read, fcntl.F_DUPFD_CLOEXEC, 10)
+    os.close(pipe_read)
+    name = claim_name(settings.directory)
+    # Taken here and handed on, so that it is held from before this process ends (a
+    # :func:`wait_for_helpers` right after sees the helper); if another helper holds it, the new
+    # one waits for it.
+    claim = exit_helper.take(name)
+    try:
+        capacity = _pipe_capacity(write, len(payload))
+        while len(payload) > capacity and len(keys) > 1:  # writing it would wait for the helper: never at exit
+            keys = keys[:len(keys) // 2]
+            payload = pickle.dumps(keys, protocol=pickle.HIGHEST_PROTOCOL)
+        if len(payload) > capacity:
+            return None
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        environment = dict(os.environ, FUSENUM_CACHE_DIR=settings.directory, FUSENUM_CACHE="on",
+                           FUSENUM_CACHE_MAX_BYTES=str(settings.max_bytes), FUSENUM_COMPILE_AFTER_EXIT="off")
+        actions = [(os.POSIX_SPAWN_DUP2, read, 0), (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                   (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)]
+        if claim is not None:
+            handed = fcntl.fcntl(claim.fileno(), fcntl.F_DUPFD_CLOEXEC, 10)
+            claim.close()
+            claim = handed
+            actions.append((os.POSIX_SPAWN_DUP2, handed, exit_helper.CLAIM_FD))
+        arguments = [sys.executable, "-S", exit_helper.__file__, root, name, "waits" if claim is None else "claimed",
+                     settings.directory, str(os.getpid())]
+        pid = os.posix_spawn(sys.executable, arguments, environment, file_actions=actions, setsid=True)
+        os.write(write, payload)
+        return pid
+    finally:
+        if isinstance(claim, int):
+            os.close(claim)
+        elif claim is not None:
+            claim.close()
+        os.close(read)
+        os.close(write)
+
+
+def _pipe_capacity(fd: int, wanted: int) -> int:
+    """The pipe's buffer size, grown towards ``wanted`` where Linux allows."""
+    import fcntl
+    if hasattr(fcntl, "F_SETPIPE_SZ"):
+        try:
+            return fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, max(wanted, 4096))
+        except OSError:  # beyond /proc/sys/fs/pipe-max-size
+            pass
+    if hasattr(fcntl, "F_GETPIPE_SZ"):
+        return fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
+    return 4096  # POSIX's PIPE_BUF at least
+
+
+def claim_name(directory: str) -> str:
+    """The name of the claim on ``directory`` (:mod:`.exit_helper`; by its real path: two spellings
+    of one directory share it)."""
+    key = disk_cache.sha256(f"{os.getuid()}:{os.path.realpath(directory)}".encode()).hexdigest()
+    return "fusenum-exit-compiles-" + key
+
+
+def prepare() -> None:
+    """Import now what :func:`hand_over` needs, so that the exit need not (called by the tiers'
+    compiler thread when it starts: by the time there is anything to hand over)."""
+    import _socket  # noqa: F401
+    import fcntl  # noqa: F401
+
+
+def wait_for_helpers(directory: str | None = None, timeout: float = exit_helper.WAIT_SECONDS) -> bool:
+    """Block until no helper works for ``directory`` (default: the disk cache's directory); False if
+    ``timeout`` seconds passed first. For benchmarks and tests that measure the next process: it sees
+    the helper at work, not others waiting their turn behind it (after processes that exited one at a
+    time, there is one)."""
+    if directory is None:
+        directory = disk_cache.get_disk_cache().directory
+    free, claim = exit_helper.wait(claim_name(directory), timeout)
+    if claim is not None:
+        claim.close()
+    return free

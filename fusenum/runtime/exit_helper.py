@@ -1,0 +1,119 @@
+"""The helper process of :mod:`.exit_compiles`: its start, its claim on a cache directory, its work.
+
+Run as a script (``python -S exit_helper.py ROOT NAME STATE DIRECTORY STARTER``), this is the
+helper's first code, standard library only: it lowers its scheduling priority to idle, moves to ``/``, closes the
+file descriptors it inherited beyond its own, waits for the process that started it to exit, sets up
+``sys.path`` (site-packages; never the current directory nor this file's own: the helper must not
+import a module that happens to lie there), waits for its claim if it was not handed one, and only
+then imports fusenum (a helper waiting its turn costs a bare interpreter, not NumPy and fusenum) and
+compiles.
+
+The claim: one helper works per cache directory at a time. It is a Linux abstract socket named after
+the user and the directory, which the kernel releases when its last holder ends, however it ends,
+so nothing is left on disk. Elsewhere there are no claims and helpers do not wait for each other.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+#: Where the helper finds its claim when the exiting process took it (:func:`take`) and handed it on.
+CLAIM_FD = 3
+#: Seconds a helper waits for another helper of the same directory before giving up.
+WAIT_SECONDS = 300.0
+#: Seconds a helper compiles at most; whatever remains is left for a later process.
+BUDGET_SECONDS = 120.0
+
+
+def take(name: str):
+    """The claim ``name`` (a socket object), or None if someone holds it or there are no claims here."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import _socket  # (the C module: socket.py's import costs ~5 ms, at exit)
+    held = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        held.bind(b"\0" + name.encode())
+    except OSError:
+        held.close()
+        return None
+    return held
+
+
+def wait(name: str, timeout: float) -> tuple[bool, object]:
+    """Wait until the claim ``name`` is free, then take it: (True, the socket or None where there are
+    no claims); (False, None) after ``timeout`` seconds."""
+    if not sys.platform.startswith("linux"):
+        return True, None
+    deadline = time.monotonic() + timeout
+    while True:
+        held = take(name)
+        if held is not None:
+            return True, held
+        if time.monotonic() >= deadline:
+            return False, None
+        time.sleep(0.05)
+
+
+def main() -> None:
+    """The helper's start (see the module's docstring)."""
+    _run_idle()
+    root, name, state, directory, starter = sys.argv[1:6]
+    os.chdir("/")
+    os.closerange(CLAIM_FD + (state == "claimed"), 1 << 16)
+    # Started with -S: the site-packages (and their .pth files) come once the process that started
+    # this one has exited, so that this one's start-up does not slow that exit down (on a machine
+    # whose CPUs share cores, even an idle-priority process on another CPU does).
+    deadline = time.monotonic() + 10.0
+    while os.getppid() == int(starter) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [entry for entry in sys.path if entry not in ("", here)]
+    import site
+    site.main()
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    if state == "claimed":
+        import _socket
+        claim = _socket.socket(fileno=CLAIM_FD)
+    else:
+        free, claim = wait(name, WAIT_SECONDS)
+        if not free:
+            return
+    try:
+        compile_handed_over(directory)
+    finally:
+        if claim is not None:
+            claim.close()
+
+
+def compile_handed_over(directory: str) -> None:
+    """The helper's work, once it holds its claim: compile and store each kernel read from stdin,
+    then return. Stops if ``directory`` is gone (never recreates it)."""
+    import pickle
+    from fusenum.runtime import kernels
+    keys = pickle.loads(sys.stdin.buffer.read())
+    started = time.monotonic()
+    for spec, settings_key in keys:
+        if time.monotonic() - started > BUDGET_SECONDS or not os.path.isdir(directory):
+            return
+        try:
+            kernels.store_on_disk(spec, settings_key)
+        except Exception:  # noqa: S112 -- a later process compiles it itself, and reports why
+            continue
+
+
+def _run_idle() -> None:
+    """Take only CPU time nothing else wants: Linux's SCHED_IDLE (posix_spawn cannot set it: glibc
+    refuses it there with EINVAL), else the weakest niceness."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        try:
+            os.nice(19)
+        except OSError:
+            pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,195 @@
+"""Compiles a process leaves pending at exit are finished by a detached helper (fusenum.runtime.exit_compiles)."""
+import os
+import pickle
+import subprocess
+import sys
+
+import pytest
+
+import fusenum
+from fusenum.runtime import disk_cache, exit_helper, exit_compiles, tiering
+
+# A process that queues the compile of a fused kernel (its second interpreted call asks for it) and
+# exits before the compiler can make it: the compiler thread never gets past loading LLVM.
+_LEAVES_A_COMPILE = """
+import threading, numpy as np, fusenum
+from fusenum.runtime import tiering
+tiering._Compiler._get_ready = staticmethod(lambda: threading.Event().wait())
+a, b = np.linspace(0, 3, 1000), np.linspace(1, 2, 1000)
+for _ in range(2):
+    fusenum.evaluate("a * 4.5 + b * b")
+assert tiering.compiles_pending() == 1
+"""
+# A process that runs the same expression once and reports how it was served.
+_RUNS_IT = """
+import json, numpy as np, fusenum
+from fusenum.runtime import kernels
+a, b = np.linspace(0, 3, 1000), np.linspace(1, 2, 1000)
+fusenum.evaluate("a * 4.5 + b * b")
+info = fusenum.cache_info()
+kernel = next(iter(kernels._kernels.values()), None)
+print(json.dumps({"tier0": info.tier0_calls, "disk_hits": info.disk_hits,
+                  "build": kernel.build if kernel else None}))
+"""
+
+
+def _run(code: str, directory, after_exit: str) -> str:
+    env = {**os.environ, "FUSENUM_CACHE_DIR": str(directory), "FUSENUM_TIERING": "auto",
+           "FUSENUM_COMPILE_AFTER_EXIT": after_exit}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _kernel_files(directory, suffix=disk_cache.SUFFIX) -> list[str]:
+    return sorted(name for name in os.listdir(directory) if name.endswith(suffix))
+
+
+def test_a_compile_pending_at_exit_is_finished_by_a_helper_for_the_next_process(tmp_path):
+    import json
+    _run(_LEAVES_A_COMPILE, tmp_path, "on")
+    # the process is gone, its helper still at work (its output did not hold up subprocess.run)
+    assert not exit_compiles.wait_for_helpers(str(tmp_path), timeout=0)
+    assert exit_compiles.wait_for_helpers(str(tmp_path), timeout=300)
+    served = json.loads(_run(_RUNS_IT, tmp_path, "off"))
+    assert (served["tier0"], served["disk_hits"], served["build"]) == (0, 1, "optimized")
+
+
+def test_nothing_is_handed_over_when_turned_off(tmp_path):
+    import json
+    _run(_LEAVES_A_COMPILE, tmp_path, "off")
+    assert exit_compiles.wait_for_helpers(str(tmp_path), timeout=0)
+    assert not _kernel_files(tmp_path)
+    assert json.loads(_run(_RUNS_IT, tmp_path, "off"))["tier0"] == 1
+
+
+def test_a_quick_build_loaded_from_disk_is_optimized_by_the_helper(tmp_path):
+    import json
+    # a process whose optimized builds never run leaves the quick build alone on disk
+    _run("from fusenum.runtime import kernels, tiering\n"
+         "kernels.defer = lambda *arguments: None\n"
+         + _LEAVES_A_COMPILE.replace("tiering._Compiler._get_ready", "_ignored")
+                            .replace("assert tiering.compiles_pending() == 1", "tiering.wait_for_compiles()"),
+         tmp_path, "off")
+    assert len(_kernel_files(tmp_path, disk_cache.QUICK_SUFFIX)) == 1 and not _kernel_files(tmp_path)
+    # the next process runs it and exits before its optimized build is due: the helper makes it
+    served = json.loads(_run(_RUNS_IT, tmp_path, "on"))
+    assert (served["tier0"], served["build"]) == (0, "quick")
+    assert exit_compiles.wait_for_helpers(str(tmp_path), timeout=300)
+    assert not _kernel_files(tmp_path, disk_cache.QUICK_SUFFIX) and len(_kernel_files(tmp_path)) == 1
+    assert json.loads(_run(_RUNS_IT, tmp_path, "off"))["build"] == "optimized"
+
+
+def test_unfinished_work_comes_in_the_queues_order():
+    compiler = tiering._Compiler()
+    compiler.started = True  # (no thread: the requests stay queued)
+    compiler.optimize(lambda: None, 5.0, ("optimize", "later"))
+    compiler.optimize(lambda: None, 0.0, ("optimize", "now"))
+    compiler.prepare(("ahead of need",))
+    compiler.submit(("asked",), tiering.START_NOW_ELEMENTS)
+    with compiler.lock:
+        assert compiler.unfinished() == [("asked",), ("ahead of need",), ("optimize", "now"), ("optimize", "later")]
+    # an optimized build the compiler thread has taken from the queue and not finished is unfinished too
+    compiler.optimizing = tiering._Optimization(lambda: None, 0.0, ("optimize", "under way"))
+    with compiler.lock:
+        assert compiler.unfinished()[2:] == [("optimize", "under way"), ("optimize", "now"), ("optimize", "later")]
+
+
+def test_nothing_to_hand_over_without_a_usable_disk_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("FUSENUM_COMPILE_AFTER_EXIT", "on")
+    assert exit_compiles.hand_over([]) is None
+    previous = fusenum.set_disk_cache(enabled=False)
+    try:
+        assert exit_compiles.hand_over([("spec", ("avx2", "auto"))]) is None
+    finally:
+        fusenum.set_disk_cache(*previous)
+    monkeypatch.setenv("FUSENUM_COMPILE_AFTER_EXIT", "off")
+    assert not exit_compiles.enabled()
+
+
+def _run_helper(directory, cwd, keys) -> subprocess.CompletedProcess:
+    """The helper as hand_over starts it (waiting for its claim), with ``keys`` on its stdin."""
+    env = {**os.environ, "FUSENUM_CACHE_DIR": str(directory), "FUSENUM_COMPILE_AFTER_EXIT": "off"}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(fusenum.__file__)))
+    name = exit_compiles.claim_name(str(directory))
+    return subprocess.run([sys.executable, "-S", exit_helper.__file__, root, name, "waits", str(directory), "0"],
+                          input=pickle.dumps(keys), cwd=cwd, env=env, capture_output=True, timeout=600)
+
+
+def test_the_helper_stops_quietly_when_its_directory_is_gone_and_never_recreates_it(tmp_path):
+    gone = tmp_path / "removed"
+    done = _run_helper(gone, tmp_path, [("not a spec", ("avx2", "auto"))])
+    assert done.returncode == 0, done.stderr
+    assert not gone.exists()
+
+
+def test_the_helper_never_imports_from_the_directory_it_was_started_in(tmp_path):
+    (tmp_path / "cache").mkdir(mode=0o700)
+    shadow = tmp_path / "cwd"
+    shadow.mkdir()
+    for module in ("pickle", "numpy", "fusenum"):
+        (shadow / f"{module}.py").write_text(f"open({str(tmp_path / 'imported')!r}, 'a').write({module!r})\n")
+    done = _run_helper(tmp_path / "cache", shadow, [])
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "imported").exists()
+
+
+def test_the_helper_is_started_with_the_callers_disk_cache_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("FUSENUM_COMPILE_AFTER_EXIT", "on")
+    started = []
+    monkeypatch.setattr(os, "posix_spawn", lambda *arguments, **options: started.append((arguments, options)) or 0)
+    previous = fusenum.set_disk_cache(True, tmp_path, max_bytes=123_456_789)
+    try:
+        assert exit_compiles.hand_over([("spec", ("avx2", "auto"))]) == 0
+    finally:
+        fusenum.set_disk_cache(*previous)
+    (path, argv, environment), options = started[0]
+    assert (environment["FUSENUM_CACHE_DIR"], environment["FUSENUM_CACHE_MAX_BYTES"]) == (str(tmp_path), "123456789")
+    assert environment["FUSENUM_COMPILE_AFTER_EXIT"] == "off" and argv[1:3] == ["-S", exit_helper.__file__]
+    assert options["setsid"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="claims are Linux abstract sockets")
+def test_one_helper_at_a_time_per_directory(tmp_path):
+    name = exit_compiles.claim_name(str(tmp_path))
+    assert name == exit_compiles.claim_name(str(tmp_path / "x" / ".."))  # one directory, one claim
+    claim = exit_helper.take(name)
+    assert claim is not None
+    try:
+        assert exit_helper.take(name) is None
+        other = exit_helper.take(exit_compiles.claim_name(str(tmp_path / "other")))
+        assert other is not None
+        other.close()
+        assert not exit_compiles.wait_for_helpers(str(tmp_path), timeout=0.1)
+    finally:
+        claim.close()
+    assert exit_compiles.wait_for_helpers(str(tmp_path), timeout=0)
+
+
+def test_only_a_python_interpreter_is_started(monkeypatch):
+    assert exit_compiles._is_python(sys.executable)
+    assert not exit_compiles._is_python("/usr/bin/uwsgi") and not exit_compiles._is_python("")
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert not exit_compiles._is_python(sys.executable)
+
+
+def test_a_failure_to_start_the_helper_is_quiet(tmp_path, monkeypatch):
+    monkeypatch.setenv("FUSENUM_COMPILE_AFTER_EXIT", "on")
+    previous = fusenum.set_disk_cache(True, tmp_path)
+    try:
+        def refused(*arguments, **options):
+            raise OSError("no processes left")
+        monkeypatch.setattr(os, "posix_spawn", refused)
+        assert exit_compiles.hand_over([("spec", ("avx2", "auto"))]) is None
+        monkeypatch.setattr(exit_compiles.pickle, "dumps", lambda *a, **k: 1 / 0)
+        assert exit_compiles.hand_over([("spec", ("avx2", "auto"))]) is None
+    finally:
+        fusenum.set_disk_cache(*previous)
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="Linux's SCHED_IDLE")
+def test_the_helper_runs_idle(tmp_path):
+    code = ("import os, sys; sys.argv = ['x']; from fusenum.runtime import exit_helper; exit_helper._run_idle(); "
+            "print(os.sched_getscheduler(0))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert int(done.stdout) == os.SCHED_IDLE, done.stderr

@@ -8,10 +8,11 @@ the caller's priority.
 :func:`submit` queues a callable; the thread starts on first use, runs jobs in
 order, and reports a job's exception as a warning (the quick kernel simply
 stays). :func:`wait` blocks until the queue is empty (tests and benchmarks use
-it to measure steady state). At exit the thread finishes the jobs queued (at
-most a few dozen: :mod:`.kernels` stops queuing beyond that), so their
-optimized code reaches the disk cache and LLVM never compiles while the
-interpreter shuts down. A forked child
+it to measure steady state). At exit the optimized builds still queued are handed to a helper
+process with the tiers' leftovers (:mod:`.exit_compiles`, :func:`take_optimizations`), where it
+can start one; the thread finishes the rest of its jobs (at most a few dozen: :mod:`.kernels` stops
+queuing beyond that), so their optimized code reaches the disk cache and LLVM never compiles while
+the interpreter shuts down. A forked child
 starts with an empty queue (its parent's thread does not exist there).
 """
 from __future__ import annotations
@@ -42,13 +43,14 @@ _condition = locks.fork_safe(threading.Condition())  # (unlocked in a forked chi
 _state = {"thread": None, "busy": False, "stopping": False}
 
 
-def submit(job: Callable[[], None], lower: bool = False) -> None:
+def submit(job: Callable[[], None], lower: bool = False, key: tuple | None = None) -> None:
     """Run ``job()`` on the background thread; ``lower``: at a lower priority (:func:`lower_priority`,
-    for good: the thread stays there)."""
+    for good: the thread stays there); ``key``: the ``(spec, settings key)`` whose optimized build
+    ``job`` makes (so that :func:`take_optimizations` can hand it to another process at exit)."""
     with _condition:
         if _state["stopping"]:
             return
-        _jobs.append((job, lower))
+        _jobs.append((job, lower, key))
         if _state["thread"] is None:
             _state["thread"] = threading.Thread(target=_run, name="fusenum-optimizer", daemon=True)
             _state["thread"].start()
@@ -59,6 +61,25 @@ def wait(timeout: float | None = None) -> bool:
     """Block until every submitted job has run; False if ``timeout`` seconds passed first."""
     with _condition:
         return _condition.wait_for(lambda: not _jobs and not _state["busy"], timeout)
+
+
+def take_optimizations() -> list[tuple]:
+    """Take the queued optimized builds out of the queue (not one already running): the jobs as
+    queued, for :func:`put_back`; their keys are the kernels another process is to build instead."""
+    with _condition:
+        taken = [entry for entry in _jobs if entry[2] is not None]
+        kept = [entry for entry in _jobs if entry[2] is None]
+        _jobs.clear()
+        _jobs.extend(kept)
+        _condition.notify_all()
+        return taken
+
+
+def put_back(taken: list[tuple]) -> None:
+    """Queue again, first, what :func:`take_optimizations` took."""
+    with _condition:
+        _jobs.extendleft(reversed(taken))
+        _condition.notify_all()
 
 
 def pending() -> int:
@@ -88,7 +109,7 @@ def _run() -> None:
             if not _jobs:  # stopping, and nothing left to do
                 _condition.notify_all()
                 return
-            job, lower = _jobs.popleft()
+            job, lower, _ = _jobs.popleft()
             _state["busy"] = True
         try:
             if lower and not lowered:

@@ -38,14 +38,18 @@ def enabled() -> bool:
     return os.environ.get("FUSENUM_COMPILE_AFTER_EXIT", "on").strip().lower() not in ("off", "0", "no", "false")
 
 
+def possible() -> bool:
+    """Whether :func:`hand_over` may start a helper here: turned on, a Python interpreter, a usable
+    disk cache."""
+    return enabled() and _is_python(sys.executable) and bool(disk_cache.usable())
+
+
 def hand_over(keys: list[tuple]) -> int | None:
     """Start a detached helper process that compiles ``keys`` (``(KernelSpec, settings key)``
     pairs) into the disk cache; its process id, or None if nothing was started."""
-    if not keys or not enabled() or not _is_python(sys.executable):
+    if not keys or not possible():
         return None
     settings = disk_cache.get_disk_cache()
-    if not disk_cache.usable():
-        return None
     try:
         return _spawn(list(dict.fromkeys(keys))[:MAX_HANDED_OVER], settings)
     except Exception:  # noqa: BLE001 -- never a traceback at exit: the next process compiles them itself

@@ -407,7 +407,7 @@ def _queue_optimization(optimize: Callable[[], jit.Compiled], made: Kernel, key:
     if defer is not None and (from_disk or getattr(_unwatched, "on", False)):
         defer(job, OPTIMIZE_LOADED_AFTER if from_disk else 0.0, key)
     else:
-        background.submit(job, lower=True)
+        background.submit(job, lower=True, key=key)
 
 
 def store_on_disk(spec: KernelSpec, settings_key: tuple) -> bool:

@@ -389,19 +389,25 @@ def _forked_child() -> None:
 
 @atexit.register
 def _finish_before_exit() -> None:
-    """No LLVM work while the interpreter exits (see the module's docstring); what is left is
-    handed to a detached helper process (:mod:`.exit_compiles`)."""
+    """No LLVM work while the interpreter exits (see the module's docstring); what is left, and the
+    optimized builds :mod:`.background` has queued, is handed to a detached helper process
+    (:mod:`.exit_compiles`)."""
     with _compiler.lock:
         unfinished = [] if _compiler.stopping else _compiler.unfinished()
         _compiler.stopping = True
         if not _compiler.started:
             _compiler._drop_queue()
     jit.finish_before_exit()
-    if unfinished:
+    # The optimizer's queued builds go too, rather than holding the exit (~20 ms each): it runs
+    # after this handler and finishes whatever is left in its queue.
+    optimizations = background.take_optimizations() if exit_compiles.possible() else []
+    keys = unfinished + [key for _, _, key in optimizations]
+    if keys:
         # The compiler thread may still be in an import, holding the GIL 5 ms at a time: every
         # call below that releases it (the spawn, the write) would wait that long to get it back.
         sys.setswitchinterval(min(sys.getswitchinterval(), 1e-4))
-        exit_compiles.hand_over(unfinished)
+        if exit_compiles.hand_over(keys) is None:
+            background.put_back(optimizations)
 
 
 if hasattr(os, "register_at_fork"):

@@ -193,3 +193,49 @@ def test_the_helper_runs_idle(tmp_path):
             "print(os.sched_getscheduler(0))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert int(done.stdout) == os.SCHED_IDLE, done.stderr
+
+
+_LEAVES_OPTIMIZATIONS = """
+import sys, threading, numpy as np, fusenum
+from fusenum.runtime import background, kernels
+ran = open(sys.argv[1], "a")
+optimize = kernels._optimize
+kernels._optimize = lambda *arguments: (ran.write("optimized here\\n"), ran.flush(), optimize(*arguments))
+gate = threading.Event()
+background.submit(lambda: gate.wait(3))  # holds the optimizer: the builds below stay queued
+a, b = np.linspace(0, 3, 1000), np.linspace(1, 2, 1000)
+fusenum.evaluate("a * 4.5 + b * b")
+fusenum.evaluate("sqrt(a) - b")
+assert background.pending() == 3
+"""
+
+
+@pytest.mark.parametrize("after_exit", ["on", "off"])
+def test_optimized_builds_queued_at_exit_go_to_the_helper_instead_of_holding_the_exit(tmp_path, after_exit):
+    marker = tmp_path / "optimized-in-the-exiting-process"
+    env = {**os.environ, "FUSENUM_CACHE_DIR": str(tmp_path / "cache"), "FUSENUM_TIERING": "never",
+           "FUSENUM_COMPILE_AFTER_EXIT": after_exit}
+    done = subprocess.run([sys.executable, "-c", _LEAVES_OPTIMIZATIONS, str(marker)], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert exit_compiles.wait_for_helpers(str(tmp_path / "cache"), timeout=300)
+    # either way both kernels end up optimized on disk; the exiting process built them only when off
+    assert len(_kernel_files(tmp_path / "cache")) == 2 and not _kernel_files(tmp_path / "cache", disk_cache.QUICK_SUFFIX)
+    assert ("optimized here" in marker.read_text()) == (after_exit == "off")
+
+
+def test_optimizations_taken_from_the_optimizer_can_be_put_back():
+    from fusenum.runtime import background
+    gate, ran = __import__("threading").Event(), []
+    background.submit(lambda: gate.wait(60))
+    try:
+        background.submit(lambda: ran.append("first"), key=("spec", 1))
+        background.submit(lambda: ran.append("pool"))
+        background.submit(lambda: ran.append("second"), key=("spec", 2))
+        taken = background.take_optimizations()
+        assert [key for _, _, key in taken] == [("spec", 1), ("spec", 2)]
+        background.put_back(taken)
+    finally:
+        gate.set()
+    assert background.wait(60)
+    assert ran == ["first", "second", "pool"]

@@ -144,6 +144,7 @@ class _State:
     refused = False  # checked and unusable: memory only until reconfigured
     estimate: int | None = None  # bytes on disk at the last scan, plus this process's writes since
     held: bool | None = None  # whether the directory held an entry when first asked (:func:`holds_entries`)
+    creates = True  # whether a missing directory is created (not in the exit helper: :func:`use_existing_only`)
 
     def __getattr__(self, name: str):  # only for settings not read or set yet
         if name not in ("enabled", "directory", "max_bytes"):
@@ -259,12 +260,20 @@ def holds_nothing() -> bool:
         return True
 
 
+def use_existing_only() -> None:
+    """Never create the directory in this process, nor again once removed: the helper that finishes
+    compiles after a process's exit (:mod:`.exit_helper`) must not bring back a directory its user
+    removed (``shutil.rmtree``, a ``TemporaryDirectory``)."""
+    state.creates = False
+
+
 def _problem(path: str) -> str | None:
     """Why ``path`` cannot hold the cache (creating it ``0700`` if missing), or None."""
     try:
         try:
-            os.makedirs(path, mode=0o700)
-            os.chmod(path, 0o700)  # mkdir's mode is masked by the umask
+            if state.creates:
+                os.makedirs(path, mode=0o700)
+                os.chmod(path, 0o700)  # mkdir's mode is masked by the umask
         except FileExistsError:
             pass
         info = os.stat(path)
@@ -472,7 +481,7 @@ def store(digest: bytes, object_code: bytes, suffix: str = SUFFIX) -> None:
             with _lock:
                 if state.usable != directory:
                     return
-                if isinstance(exc, FileNotFoundError) and attempt == 0:
+                if isinstance(exc, FileNotFoundError) and attempt == 0 and state.creates:
                     state.usable = None  # removed meanwhile (a cleaned ~/.cache): create it again
                     continue
                 _refuse(directory, f"cannot be written ({exc.strerror or exc})")

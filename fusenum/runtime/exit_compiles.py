@@ -9,12 +9,14 @@ never optimized. (``benchmarks/first_call.py``: the next process after a cold ru
 workload's 20 fused kernels, every time; a 20-expression workload at N = 10,000 then took 22-36 ms
 against 17-21 ms once the disk cache held all of them.)
 
-So at exit, if the disk cache is in use and anything is pending, :func:`hand_over` starts one new
+So at exit, if the disk cache is in use and anything is pending (there, or among the optimized builds
+:mod:`.background` has queued, which would otherwise hold the exit), :func:`hand_over` starts one new
 Python process, detached (its own session, standard streams on ``/dev/null``, the list of kernels on
-its stdin; from its first line of Python on, Linux's ``SCHED_IDLE`` policy: it runs only on CPU
-time nothing else wants, so its imports and compiles never slow the exit it follows or what runs
-next), and the exiting process goes on without waiting for it (~1 ms). The helper (:mod:`.exit_helper` starts it) builds each kernel's optimized code and
-stores it in the same disk-cache directory (as :func:`fusenum.prebuild` does), one helper per
+its stdin; from its first line of Python on, Linux's ``SCHED_IDLE`` policy, and nothing imported
+before the exiting process is gone), and the exiting process goes on without waiting for it (the
+exit takes ~10 ms longer: the spawn, and the helper's interpreter start-up overlapping the
+teardown). The helper (:mod:`.exit_helper`) builds each kernel's optimized code and stores it in
+the same disk-cache directory (as :func:`fusenum.prebuild` does), one helper per
 directory at a time, and exits. Kernels are keyed as in the exiting process (codegen settings, the
 same fusenum package, the same Python), so the next process finds them. Nothing is handed over
 under ``FUSENUM_COMPILE_AFTER_EXIT=off``, nor from a frozen application, an application embedding
@@ -92,7 +94,7 @@ def _spawn(keys: list[tuple], settings: disk_cache.DiskCache) -> int | None:
             claim.close()
             claim = handed
             actions.append((os.POSIX_SPAWN_DUP2, handed, exit_helper.CLAIM_FD))
-        arguments = [sys.executable, "-S", exit_helper.__file__, root, name, "waits" if claim is None else "claimed",
+        arguments = [sys.executable, "-S", *_interpreter_flags(), exit_helper.__file__, root, name, "waits" if claim is None else "claimed",
                      settings.directory, str(os.getpid())]
         pid = os.posix_spawn(sys.executable, arguments, environment, file_actions=actions, setsid=True)
         os.write(write, payload)
@@ -104,6 +106,16 @@ def _spawn(keys: list[tuple], settings: disk_cache.DiskCache) -> int | None:
             claim.close()
         os.close(read)
         os.close(write)
+
+
+def _interpreter_flags() -> list[str]:
+    """The exiting interpreter's options that decide where modules come from, for the helper: it
+    must not import what this process kept out (user site-packages, ``PYTHONPATH``)."""
+    flags = sys.flags
+    if flags.isolated:
+        return ["-I"]
+    return [option for option, on in (("-E", flags.ignore_environment), ("-s", flags.no_user_site),
+                                      ("-P", getattr(flags, "safe_path", False))) if on]
 
 
 def _pipe_capacity(fd: int, wanted: int) -> int:

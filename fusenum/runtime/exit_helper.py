@@ -1,11 +1,12 @@
 """The helper process of :mod:`.exit_compiles`: its start, its claim on a cache directory, its work.
 
 Run as a script (``python -S exit_helper.py ROOT NAME STATE DIRECTORY STARTER``), this is the
-helper's first code, standard library only: it lowers its scheduling priority to idle, moves to ``/``, closes the
+helper's first code, standard library only: it lowers its scheduling priority to idle, closes the
 file descriptors it inherited beyond its own, waits for the process that started it to exit, sets up
-``sys.path`` (site-packages; never the current directory nor this file's own: the helper must not
-import a module that happens to lie there), waits for its claim if it was not handed one, and only
-then imports fusenum (a helper waiting its turn costs a bare interpreter, not NumPy and fusenum) and
+``sys.path`` (site-packages, unless the exiting interpreter ran without them: its ``-E``, ``-s``,
+``-I`` and ``-P`` are passed on; never the current directory nor this file's own: the helper must
+not import a module that happens to lie there), moves to ``/``, waits for its claim if it was not
+handed one, and only then imports fusenum (a helper waiting its turn costs a bare interpreter, not NumPy and fusenum) and
 compiles.
 
 The claim: one helper works per cache directory at a time. It is a Linux abstract socket named after
@@ -59,7 +60,6 @@ def main() -> None:
     """The helper's start (see the module's docstring)."""
     _run_idle()
     root, name, state, directory, starter = sys.argv[1:6]
-    os.chdir("/")
     os.closerange(CLAIM_FD + (state == "claimed"), 1 << 16)
     # Started with -S: the site-packages (and their .pth files) come once the process that started
     # this one has exited, so that this one's start-up does not slow that exit down (on a machine
@@ -68,11 +68,13 @@ def main() -> None:
     while os.getppid() == int(starter) and time.monotonic() < deadline:
         time.sleep(0.005)
     here = os.path.dirname(os.path.abspath(__file__))
-    sys.path[:] = [entry for entry in sys.path if entry not in ("", here)]
+    # (absolute before the move to "/": Python 3.10 leaves relative PYTHONPATH entries relative)
+    sys.path[:] = [os.path.abspath(entry) for entry in sys.path if entry not in ("", here)]
     import site
     site.main()
     if root not in sys.path:
         sys.path.insert(0, root)
+    os.chdir("/")
     if state == "claimed":
         import _socket
         claim = _socket.socket(fileno=CLAIM_FD)
@@ -91,7 +93,8 @@ def compile_handed_over(directory: str) -> None:
     """The helper's work, once it holds its claim: compile and store each kernel read from stdin,
     then return. Stops if ``directory`` is gone (never recreates it)."""
     import pickle
-    from fusenum.runtime import kernels
+    from fusenum.runtime import disk_cache, kernels
+    disk_cache.use_existing_only()
     keys = pickle.loads(sys.stdin.buffer.read())
     started = time.monotonic()
     for spec, settings_key in keys:

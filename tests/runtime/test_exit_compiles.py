@@ -239,3 +239,45 @@ def test_optimizations_taken_from_the_optimizer_can_be_put_back():
         gate.set()
     assert background.wait(60)
     assert ran == ["first", "second", "pool"]
+
+
+def test_the_helper_never_recreates_a_directory_removed_while_it_works(tmp_path):
+    directory = tmp_path / "cache"
+    code = ("import shutil, sys; from fusenum.runtime import disk_cache\n"
+            "disk_cache.use_existing_only()\n"
+            "assert disk_cache.usable()\n"
+            "shutil.rmtree(sys.argv[1])\n"
+            "disk_cache.store(bytes(32), b'code')\n")
+    directory.mkdir(mode=0o700)
+    env = {**os.environ, "FUSENUM_CACHE_DIR": str(directory)}
+    done = subprocess.run([sys.executable, "-c", code, str(directory)], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert not directory.exists()
+
+
+def test_the_helper_keeps_out_what_the_exiting_interpreter_kept_out(tmp_path):
+    """A process run with -s (no user site-packages) starts a helper that runs without them too."""
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    user_site = tmp_path / "userbase" / "lib" / version / "site-packages"
+    user_site.mkdir(parents=True)
+    (user_site / "usercustomize.py").write_text(
+        f"import os\nopen({str(tmp_path / 'user-site-ran')!r}, 'a').write(str(os.getpid()) + chr(10))\n")
+    env = {**os.environ, "FUSENUM_CACHE_DIR": str(tmp_path / "cache"), "FUSENUM_TIERING": "auto",
+           "FUSENUM_COMPILE_AFTER_EXIT": "on", "PYTHONUSERBASE": str(tmp_path / "userbase")}
+    done = subprocess.run([sys.executable, "-s", "-c", _LEAVES_A_COMPILE], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert exit_compiles.wait_for_helpers(str(tmp_path / "cache"), timeout=300)
+    assert len(_kernel_files(tmp_path / "cache")) == 1  # the helper ran
+    assert not (tmp_path / "user-site-ran").exists()
+
+
+def test_interpreter_flags_passed_to_the_helper(monkeypatch):
+    from types import SimpleNamespace
+    flags = dict(isolated=0, ignore_environment=0, no_user_site=0, safe_path=False)
+    for changed, expected in [({}, []), ({"isolated": 1, "ignore_environment": 1}, ["-I"]),
+                              ({"ignore_environment": 1, "no_user_site": 1}, ["-E", "-s"]),
+                              ({"safe_path": True}, ["-P"])]:
+        monkeypatch.setattr(sys, "flags", SimpleNamespace(**{**flags, **changed}))
+        assert exit_compiles._interpreter_flags() == expected

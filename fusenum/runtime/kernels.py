@@ -17,7 +17,8 @@ built quickly (:data:`~fusenum.codegen.jit.QUICK`), stored in the disk cache as 
 build and used at once; a background thread
 then builds the optimized code, swaps it in (same results, bit for bit) and
 writes that to the disk cache in the quick build's place: :mod:`.background` for
-a build a call waited for (it finishes its jobs at exit), the tiers' compiler
+a build a call waited for (at exit its queue goes to a helper process, :mod:`.exit_compiles`, or is
+finished), the tiers' compiler
 (:data:`defer`) for one nobody waited for and for a quick build a later process
 loads from the disk cache (pending there, it never delays exit; LLVM work already
 running is finished).
@@ -397,11 +398,12 @@ OPTIMIZE_LOADED_AFTER = 0.25
 
 def _queue_optimization(optimize: Callable[[], jit.Compiled], made: Kernel, key: tuple, from_disk: bool) -> None:
     """Have ``made``'s optimized build (``key``: its spec and settings key) made by ``optimize()``
-    and swapped in, later. On the tiers' compiler, behind the compiles calls ask for, where nobody waited for the quick build (the
-    compiler's own builds, and a quick build from the disk cache, then no sooner than
-    :data:`OPTIMIZE_LOADED_AFTER` after the load): pending there, it never delays the interpreter's
-    exit (only LLVM work already running is finished). Else on :mod:`.background`, which finishes
-    it at exit."""
+    and swapped in, later. On the tiers' compiler, behind the compiles calls ask for, where nobody
+    waited for the quick build (the compiler's own builds, and a quick build from the disk cache,
+    then no sooner than :data:`OPTIMIZE_LOADED_AFTER` after the load): pending there, it never
+    delays the interpreter's exit (only LLVM work already running is finished; the rest goes to the
+    exit helper, :mod:`.exit_compiles`). Else on :mod:`.background`, whose queue at exit goes to that
+    helper too, or is finished."""
     queued = time.perf_counter()
     job = lambda optimize=optimize, kernel=weakref.ref(made): _optimize(optimize, kernel, queued)  # noqa: E731
     if defer is not None and (from_disk or getattr(_unwatched, "on", False)):

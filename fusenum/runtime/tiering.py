@@ -400,7 +400,9 @@ def _finish_before_exit() -> None:
     jit.finish_before_exit()
     # The optimizer's queued builds go too, rather than holding the exit (~20 ms each): it runs
     # after this handler and finishes whatever is left in its queue.
-    optimizations = background.take_optimizations() if exit_compiles.possible() else []
+    # (asked only if there is something: a process that never compiled must not create the directory)
+    optimizations = background.take_optimizations() \
+        if (unfinished or background.pending()) and exit_compiles.possible() else []
     keys = unfinished + [key for _, _, key in optimizations]
     if keys:
         # The compiler thread may still be in an import, holding the GIL 5 ms at a time: every

@@ -281,3 +281,12 @@ def test_interpreter_flags_passed_to_the_helper(monkeypatch):
                               ({"safe_path": True}, ["-P"])]:
         monkeypatch.setattr(sys, "flags", SimpleNamespace(**{**flags, **changed}))
         assert exit_compiles._interpreter_flags() == expected
+
+
+def test_a_process_that_compiled_nothing_creates_no_directory_at_exit(tmp_path):
+    env = {**os.environ, "FUSENUM_CACHE_DIR": str(tmp_path / "never-made"), "FUSENUM_TIERING": "auto",
+           "FUSENUM_COMPILE_AFTER_EXIT": "on"}
+    done = subprocess.run([sys.executable, "-c", "import fusenum"], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "never-made").exists()

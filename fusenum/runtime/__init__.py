@@ -9,8 +9,9 @@ reductions (:mod:`.staging`), on several threads when it is big
 (:mod:`.threads`). A call with no kernel at hand runs in the interpreter while the
 kernel compiles in the background (:mod:`.tiering`, :mod:`.interpreter`). Kernels are
 kept on disk too (:mod:`.disk_cache`, read and written through :mod:`.stored_code`),
-for every process of the user on the machine; :mod:`.prebuilt` fills it with tier 0's kernels ahead of need. Every cache
-registers with :mod:`.caches`, so :func:`clear_cache` reaches them all.
+for every process of the user on the machine; :mod:`.prebuilt` fills it with tier 0's kernels ahead of need,
+and a helper process finishes there the compiles a process leaves at its exit (:mod:`.exit_compiles`,
+:mod:`.exit_helper`). Every cache registers with :mod:`.caches`, so :func:`clear_cache` reaches them all.
 """
 from .caches import clear_cache
 from .disk_cache import DiskCache, clear_disk_cache, get_disk_cache, set_disk_cache

@@ -144,7 +144,7 @@ class _State:
     refused = False  # checked and unusable: memory only until reconfigured
     estimate: int | None = None  # bytes on disk at the last scan, plus this process's writes since
     held: bool | None = None  # whether the directory held an entry when first asked (:func:`holds_entries`)
-    creates = True  # whether a missing directory is created (not in the exit helper: :func:`use_existing_only`)
+    creates = True  # whether a missing directory is created (not by the exit helper: use_existing_only)
 
     def __getattr__(self, name: str):  # only for settings not read or set yet
         if name not in ("enabled", "directory", "max_bytes"):

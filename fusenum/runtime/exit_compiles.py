@@ -27,7 +27,6 @@ from __future__ import annotations
 import os
 import pickle
 import sys
-import time
 
 from . import disk_cache, exit_helper
 
@@ -37,7 +36,8 @@ MAX_HANDED_OVER = 256
 
 def enabled() -> bool:
     """Whether pending compiles are handed over at exit (``FUSENUM_COMPILE_AFTER_EXIT``, default on)."""
-    return os.environ.get("FUSENUM_COMPILE_AFTER_EXIT", "on").strip().lower() not in ("off", "0", "no", "false")
+    setting = os.environ.get("FUSENUM_COMPILE_AFTER_EXIT", "on").strip().lower()
+    return setting not in ("off", "0", "no", "false")
 
 
 def possible() -> bool:
@@ -94,8 +94,8 @@ def _spawn(keys: list[tuple], settings: disk_cache.DiskCache) -> int | None:
             claim.close()
             claim = handed
             actions.append((os.POSIX_SPAWN_DUP2, handed, exit_helper.CLAIM_FD))
-        arguments = [sys.executable, "-S", *_interpreter_flags(), exit_helper.__file__, root, name, "waits" if claim is None else "claimed",
-                     settings.directory, str(os.getpid())]
+        arguments = [sys.executable, "-S", *_interpreter_flags(), exit_helper.__file__, root, name,
+                     "waits" if claim is None else "claimed", settings.directory, str(os.getpid())]
         pid = os.posix_spawn(sys.executable, arguments, environment, file_actions=actions, setsid=True)
         os.write(write, payload)
         return pid
@@ -134,7 +134,8 @@ def _pipe_capacity(fd: int, wanted: int) -> int:
 def claim_name(directory: str) -> str:
     """The name of the claim on ``directory`` (:mod:`.exit_helper`; by its real path: two spellings
     of one directory share it)."""
-    key = disk_cache.sha256(f"{os.getuid()}:{os.path.realpath(directory)}".encode()).hexdigest()
+    user = os.getuid() if hasattr(os, "getuid") else 0
+    key = disk_cache.sha256(f"{user}:{os.path.realpath(directory)}".encode()).hexdigest()
     return "fusenum-exit-compiles-" + key
 
 

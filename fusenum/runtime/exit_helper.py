@@ -6,8 +6,8 @@ file descriptors it inherited beyond its own, waits for the process that started
 ``sys.path`` (site-packages, unless the exiting interpreter ran without them: its ``-E``, ``-s``,
 ``-I`` and ``-P`` are passed on; never the current directory nor this file's own: the helper must
 not import a module that happens to lie there), moves to ``/``, waits for its claim if it was not
-handed one, and only then imports fusenum (a helper waiting its turn costs a bare interpreter, not NumPy and fusenum) and
-compiles.
+handed one, and only then imports fusenum (a helper waiting its turn costs a bare interpreter, not
+NumPy and fusenum) and compiles.
 
 The claim: one helper works per cache directory at a time. It is a Linux abstract socket named after
 the user and the directory, which the kernel releases when its last holder ends, however it ends,

@@ -220,7 +220,8 @@ def test_optimized_builds_queued_at_exit_go_to_the_helper_instead_of_holding_the
     assert done.returncode == 0, done.stderr
     assert exit_compiles.wait_for_helpers(str(tmp_path / "cache"), timeout=300)
     # either way both kernels end up optimized on disk; the exiting process built them only when off
-    assert len(_kernel_files(tmp_path / "cache")) == 2 and not _kernel_files(tmp_path / "cache", disk_cache.QUICK_SUFFIX)
+    cache = tmp_path / "cache"
+    assert len(_kernel_files(cache)) == 2 and not _kernel_files(cache, disk_cache.QUICK_SUFFIX)
     assert ("optimized here" in marker.read_text()) == (after_exit == "off")
 
 

@@ -29,6 +29,15 @@ import numpy as np
 from . import records
 
 
+#: Integer type codes whose dtype equals another's ('q' and 'l' are both int64 on Linux): equal
+#: dtypes intern one node, so the node takes NumPy's usual name for its size, whichever spelling
+#: came first (else the scalars of a result could be ``np.longlong`` or ``np.int64`` depending on
+#: what an earlier call used). A ``longlong`` array's results are then ``int64``-typed where NumPy's
+#: are ``longlong``-typed: the same dtype (``==``), values and bits.
+_INTEGER_ALIASES = {code: np.dtype(np.dtype(code).str) for code in "bhilqBHILQ"
+                    if np.dtype(np.dtype(code).str).char != code}
+
+
 class Node:
     """One IR node. Create with :func:`make`, :func:`const`, :func:`input_slot` or :func:`cast`."""
 
@@ -41,6 +50,8 @@ class Node:
     attr: object
 
     def __new__(cls, op: str, args: tuple["Node", ...], dtype: np.dtype, attr: object = None):
+        if dtype.char in _INTEGER_ALIASES and dtype.isnative:
+            dtype = _INTEGER_ALIASES[dtype.char]
         key = (op, args, dtype, attr)
         node = cls._interned.get(key)
         if node is None:

@@ -62,3 +62,18 @@ def test_replace_rebuilds_only_what_changes():
     root = nodes.make("add", (a, nodes.make("negative", (b,), f8)), f8)
     swapped = nodes.replace(root, {a: b, b: a})
     assert swapped is nodes.make("add", (b, nodes.make("negative", (a,), f8)), f8)
+
+
+@pytest.mark.skipif(np.dtype(np.dtype("q").str).char == "q", reason="longlong is NumPy's usual int64 here")
+def test_equal_integer_dtypes_spelled_twice_give_one_node_of_numpys_usual_name():
+    """int64 is both 'l' and 'q' on Linux, equal dtypes: which spelling a node takes must not depend
+    on what an earlier call used (it decides the type of the result's scalars)."""
+    import fusenum
+    usual, alias = np.arange(1, 10), np.arange(1, 10).astype(np.longlong)
+    assert usual.dtype == alias.dtype and usual.dtype.char != alias.dtype.char
+    assert type(fusenum.evaluate("sum(a)", {"a": alias})[()]) is np.int64
+    assert fusenum.lazy(alias).sum().dtype.char == usual.dtype.char
+    # after the alias was used, an int64 array's results are still np.int64 (NumPy's answer)
+    assert type(fusenum.evaluate("sum(a)", {"a": usual})[()]) is type(usual.sum())
+    assert type(np.asarray(round(fusenum.lazy(usual).sum(), -1))[()]) is type(round(usual.sum(), -1))
+    assert fusenum.evaluate("a + 1", {"a": usual}).dtype.char == (usual + 1).dtype.char

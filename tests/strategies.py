@@ -297,15 +297,16 @@ class NumpyWouldCrash(Inexact):
 #: never under 2.2.2, 2.2.3, 2.2.6, 2.3.0, 2.3.5 and 2.4 (numpy/numpy#28117 is the same crash
 #: reached through ``np.isin``). fusenum's own code never asks NumPy for such a comparison.
 NUMPY_CRASHES_ON_OUT_OF_RANGE_COMPARISONS = np.lib.NumpyVersion(np.__version__) < "2.2.2"
-COMPARISONS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
-               "==": np.equal, "!=": np.not_equal}
+#: The comparisons, as operator symbols and as ufuncs: the op table's rows that compare with a
+#: Python int by its value (``weak_cast="compare"``), the rule whose NumPy loops crash.
+COMPARISONS = {key for symbol, op in BINARY_SYMBOLS.items() if op.weak_cast == "compare"
+               for key in (symbol, op.ufunc)}
 
 
 def refuse_crashing_comparison(comparison, args) -> None:
     """Raise :class:`NumpyWouldCrash` if ``comparison`` (a symbol or a ufunc) of ``args`` is one
     that crashes this NumPy: an integer array against a Python int beyond its dtype's range."""
-    if not NUMPY_CRASHES_ON_OUT_OF_RANGE_COMPARISONS or \
-            (comparison not in COMPARISONS and comparison not in COMPARISONS.values()):
+    if not NUMPY_CRASHES_ON_OUT_OF_RANGE_COMPARISONS or comparison not in COMPARISONS:
         return
     arrays = [a for a in args if isinstance(a, np.ndarray) and a.dtype.kind in "iu"]
     for value in (a for a in args if type(a) is int):

@@ -66,11 +66,9 @@ def _is_python(executable: str) -> bool:
 
 
 def _spawn(keys: list[tuple], settings: disk_cache.DiskCache) -> int | None:
-    import fcntl
     payload = pickle.dumps(keys, protocol=pickle.HIGHEST_PROTOCOL)
     pipe_read, write = os.pipe()
-    # (numbered above the helper's standard streams and claim, so that no dup2 meets its own target)
-    read = fcntl.fcntl(pipe_read, fcntl.F_DUPFD_CLOEXEC, 10)
+    read = _renumbered(pipe_read)
     os.close(pipe_read)
     name = claim_name(settings.directory)
     # Taken here and handed on, so that it is held from before this process ends (a
@@ -90,7 +88,7 @@ def _spawn(keys: list[tuple], settings: disk_cache.DiskCache) -> int | None:
         actions = [(os.POSIX_SPAWN_DUP2, read, 0), (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
                    (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)]
         if claim is not None:
-            handed = fcntl.fcntl(claim.fileno(), fcntl.F_DUPFD_CLOEXEC, 10)
+            handed = _renumbered(claim.fileno())
             claim.close()
             claim = handed
             actions.append((os.POSIX_SPAWN_DUP2, handed, exit_helper.CLAIM_FD))
@@ -106,6 +104,13 @@ def _spawn(keys: list[tuple], settings: disk_cache.DiskCache) -> int | None:
             claim.close()
         os.close(read)
         os.close(write)
+
+
+def _renumbered(fd: int) -> int:
+    """A close-on-exec copy of ``fd`` numbered above the helper's standard streams and claim, so
+    that none of the spawn's ``dup2`` meets its own target."""
+    import fcntl
+    return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
 
 
 def _interpreter_flags() -> list[str]:

@@ -260,8 +260,9 @@ class _Compiler:
         keys = [key for rank, _, _, key in waiting if rank != _OPTIMIZATION]
         begun = [key for key in self.queued if key not in keys]  # (being compiled now)
         optimizing = self.optimizing  # (an optimized build under way, or out of the queue a moment)
-        return begun + keys + [optimization.key for optimization in [optimizing] if optimization is not None] \
-            + [key.key for rank, _, _, key in waiting if rank == _OPTIMIZATION and key is not optimizing]
+        under_way = [] if optimizing is None else [optimizing.key]
+        return begun + keys + under_way + [key.key for rank, _, _, key in waiting
+                                           if rank == _OPTIMIZATION and key is not optimizing]
 
     def take_error(self, key: tuple) -> BaseException | None:
         with self.lock:

@@ -10,17 +10,18 @@
 * dask arrays, bound to names or wrapped by :func:`lazy`: the same typed plan
   becomes a dask graph of fused kernels (:mod:`.dask_graph`).
 
-:func:`explain` (:mod:`.explain`, also ``LazyArray.explain()``) describes what a
+:func:`~.explain.explain` (:mod:`.explain`, also ``LazyArray.explain()``) describes what a
 call would run.
+
+Only :func:`evaluate` is imported with the package: the lazy front end
+(:mod:`.lazy_arrays`, which installs LazyArray's protocols), :mod:`.explain` and
+:mod:`.dask_graph` are imported when first used (``fusenum.lazy``,
+``fusenum.explain``, a dask operand), so that a program that evaluates strings
+does not pay for them at ``import fusenum``.
 
 Both hand the runtime the same IR for the same expression, so they share
 plans and kernels.
 """
-from . import lazy_numpy  # noqa: F401  (installs LazyArray's NumPy protocols and reduction methods)
-from . import lazy_operators  # noqa: F401  (installs LazyArray's Python operators)
-from . import lazy_pickle  # noqa: F401  (installs LazyArray.__reduce__: pickles the expression)
 from .evaluation import evaluate
-from .explain import Explanation, explain
-from .lazy import LazyArray, lazy
 
-__all__ = ["Explanation", "LazyArray", "evaluate", "explain", "lazy"]
+__all__ = ["evaluate"]

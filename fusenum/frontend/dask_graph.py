@@ -28,8 +28,8 @@ or a compiled kernel. Each process compiles a kernel once, or loads it from
 the disk cache (:mod:`fusenum.runtime.blocks`).
 
 ``dask`` is imported only here and only when a dask array is met:
-:func:`is_dask_array` recognises one by its type's module, so ``import
-fusenum`` never imports dask.
+:func:`~.dask_types.is_dask_array` recognises one by its type's module, so ``import
+fusenum`` never imports dask (nor this module).
 """
 from __future__ import annotations
 
@@ -43,35 +43,16 @@ from ..ir import nodes
 from ..ir.nodes import Node
 from ..ir.ops import OPS
 from ..ir.reductions import ROWS, ReduceAttr, normalize_axes
-from ..ir.operands import PY_SCALARS
 from ..runtime import cached_plan, disk_cache
 from ..runtime.blocks import run_root
 from .capture import stand_in
-
-
-def is_dask_type(kind: type) -> bool:
-    """Whether ``kind`` is ``dask.array.Array`` (or a subclass), told without importing dask."""
-    return any(k.__name__ == "Array" and k.__module__.startswith("dask.array") for k in kind.__mro__)
-
-
-def is_dask_array(x: Any) -> bool:
-    """Whether ``x`` is a dask array."""
-    return is_dask_type(type(x))
+from .dask_types import is_dask_array
 
 
 def has_ndarray_blocks(x: Any) -> bool:
     """Whether dask array ``x``'s blocks are plain ndarrays (its ``meta``'s type): not masked arrays,
     CuPy or sparse ones, whose operations mean something a fused kernel does not compute."""
     return type(getattr(x, "_meta", None)) is np.ndarray
-
-
-def has_dask(values) -> bool:
-    """Whether any of ``values`` (ndarrays, Python scalars, ...) is a dask array."""
-    for value in values:
-        kind = type(value)
-        if kind is not np.ndarray and kind not in PY_SCALARS and is_dask_type(kind):
-            return True
-    return False
 
 
 def check_shape(x) -> None:

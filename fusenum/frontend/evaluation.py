@@ -15,6 +15,7 @@ from __future__ import annotations
 import sys
 from collections import OrderedDict
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,10 +23,11 @@ from ..errors import ArgumentTypeError, ExpressionError, InvalidArgumentError
 from ..ir.operands import PY_SCALARS, scalar_key
 from ..runtime import PLANS, Plan, cached_plan, caches, execute
 from ..runtime.layout import check_options
-from . import dask_graph, forcing
-from .dask_graph import is_dask_array
-from .lazy import LazyArray, evaluate_lazy
+from .dask_types import has_dask, is_dask_array
 from .parser import Parsed, parse
+
+if TYPE_CHECKING:
+    from .lazy import LazyArray
 
 #: Parsed texts kept (least recently parsed are dropped first).
 MAX_ENTRIES = 4096
@@ -68,17 +70,19 @@ def evaluate(ex: str | LazyArray, local_dict: dict | None = None, global_dict: d
     error, ``order`` may only be ``'K'``, ``'A'`` or ``'C'``.
     """
     if type(ex) is not str:
-        if isinstance(ex, LazyArray):
+        if _is_lazy_array(ex):
             if local_dict is not None or global_dict is not None:
                 raise TypeError("local_dict and global_dict do not apply to a LazyArray, "
                                 "which holds its operands")
             if order != "K" or casting != "same_kind":
                 check_options(order, casting)
+            from . import dask_graph, forcing
             if ex._value is None and forcing.on_dask(ex):
                 dask_graph.check_options(out, order)
                 return forcing.to_dask(ex, split_every)
             if split_every is not None:
                 raise InvalidArgumentError(_SPLIT_EVERY_ALONE)
+            from .lazy import evaluate_lazy
             return evaluate_lazy(ex, out, order, casting)
         if not isinstance(ex, str):
             raise ArgumentTypeError(f"the expression must be a str or a fusenum.LazyArray, "
@@ -94,9 +98,10 @@ def evaluate(ex: str | LazyArray, local_dict: dict | None = None, global_dict: d
 
 def _evaluate_dask(parsed: Parsed, values: list, key: tuple, out, order: str, casting: str, split_every):
     """``evaluate`` with dask arrays among the values: a dask array (see :mod:`.dask_graph`)."""
-    if not dask_graph.has_dask(values):
+    if not has_dask(values):
         raise InvalidArgumentError(_SPLIT_EVERY_ALONE)
     check_options(order, casting)
+    from . import dask_graph
     dask_graph.check_options(out, order)
     key = tuple(d[1] if type(d) is tuple and d[0] is _DASK else d for d in key)
     return dask_graph.build_typed(key, parsed, values, split_every)
@@ -129,9 +134,10 @@ def bind(ex: str, local_dict: dict | None, global_dict: dict | None, frame) -> t
             key.append(value.dtype)
         elif kind in PY_SCALARS:
             key.append(scalar_key(value))
-        elif is_dask_array(value) or (kind is LazyArray and value._value is None and forcing.on_dask(value)):
-            if kind is LazyArray:
-                value = forcing.to_dask(value)  # a layer of its own, but no computing
+        elif is_dask_array(value) or (_is_lazy_array(value) and value._value is None and _on_dask(value)):
+            if not is_dask_array(value):
+                from .forcing import to_dask
+                value = to_dask(value)  # a layer of its own, but no computing
             key.append((_DASK, value.dtype))  # never a cached plan's key: evaluate goes to the dask path
         else:
             if isinstance(value, np.ndarray) and kind is not np.memmap:
@@ -144,6 +150,18 @@ def bind(ex: str, local_dict: dict | None, global_dict: dict | None, frame) -> t
             key.append(value.dtype)
         values.append(value)
     return parsed, values, tuple(key)
+
+
+def _is_lazy_array(x) -> bool:
+    # (fusenum.frontend.lazy is imported with the first LazyArray: until then nothing is one, and
+    # a program that only evaluates strings never imports the lazy front end)
+    lazy = sys.modules.get("fusenum.frontend.lazy")
+    return lazy is not None and isinstance(x, lazy.LazyArray)
+
+
+def _on_dask(x: LazyArray) -> bool:
+    from .forcing import on_dask
+    return on_dask(x)
 
 
 def _lookup(names, name: str):

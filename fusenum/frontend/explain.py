@@ -35,7 +35,7 @@ from ..codegen.target import current
 from ..ir import nodes
 from ..ir.nodes import Node
 from ..runtime import cached_plan
-from .dask_graph import has_dask
+from .dask_types import has_dask
 from .evaluation import bind
 from .forcing import program_of
 from .lazy import LazyArray

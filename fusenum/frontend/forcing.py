@@ -47,7 +47,7 @@ from ..ir import nodes
 from ..ir.ops import OPS
 from ..ir.typing import PY_SCALARS, Builder, Operand, scalar_key
 from ..runtime import cached_plan, execute
-from .dask_graph import has_dask
+from .dask_types import has_dask
 
 
 class Program(tuple):

@@ -47,7 +47,8 @@ from ..errors import ArgumentTypeError
 from ..ir.ops import OPS, Op
 from ..ir.reductions import Reduction
 from ..ir.typing import PY_SCALARS, SUPPORTED, check_dtype, scalar_key
-from .dask_graph import check_shape, has_ndarray_blocks, is_dask_type
+from .dask_graph import check_shape, has_ndarray_blocks
+from .dask_types import is_dask_type
 
 __all__ = ["LazyArray", "lazy"]
 

@@ -44,7 +44,7 @@ from ..ir.ops import BY_NUMPY_FUNCTION, BY_UFUNC, OPS, Op
 from ..ir.reductions import BY_FUNCTION, BY_NAME, Reduction
 from ..ir.typing import PY_SCALARS, is_supported
 from ..runtime.layout import allocate
-from .dask_graph import is_dask_type
+from .dask_types import is_dask_type
 from .lazy import LazyArray, capture_operation, capture_reduction, force, force_all
 
 

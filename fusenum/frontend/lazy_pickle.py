@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 
 from . import forcing
+# Unpickling imports only this module: these install the rest of LazyArray's protocols.
+from . import explain, lazy_numpy  # noqa: F401
 from ..errors import UnsupportedOperationError
 from ..ir.reductions import BY_NAME
 from ..ir.typing import PY_SCALARS

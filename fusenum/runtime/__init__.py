@@ -9,7 +9,8 @@ reductions (:mod:`.staging`), on several threads when it is big
 (:mod:`.threads`). A call with no kernel at hand runs in the interpreter while the
 kernel compiles in the background (:mod:`.tiering`, :mod:`.interpreter`). Kernels are
 kept on disk too (:mod:`.disk_cache`, read and written through :mod:`.stored_code`),
-for every process of the user on the machine; :mod:`.prebuilt` fills it with tier 0's kernels ahead of need,
+for every process of the user on the machine; :mod:`.prebuilt` fills it with tier 0's kernels ahead of need
+(imported when first used, as ``fusenum.prebuild``),
 and a helper process finishes there the compiles a process leaves at its exit (:mod:`.exit_compiles`,
 :mod:`.exit_helper`). Every cache registers with :mod:`.caches`, so :func:`clear_cache` reaches them all.
 """
@@ -19,10 +20,9 @@ from .elementwise import execute
 from .kernels import CacheInfo, cache_info
 from .plan import Plan
 from .plan_cache import PLANS, Template, cached_plan
-from .prebuilt import PrebuildResult, prebuild
 from .threads import get_num_threads, set_num_threads
 from .tiering import get_tiering, set_tiering
 
-__all__ = ["PLANS", "CacheInfo", "DiskCache", "Plan", "PrebuildResult", "Template", "cache_info", "cached_plan",
-           "clear_cache", "clear_disk_cache", "execute", "get_disk_cache", "get_num_threads", "get_tiering", "prebuild",
+__all__ = ["PLANS", "CacheInfo", "DiskCache", "Plan", "Template", "cache_info", "cached_plan",
+           "clear_cache", "clear_disk_cache", "execute", "get_disk_cache", "get_num_threads", "get_tiering",
            "set_disk_cache", "set_num_threads", "set_tiering"]

@@ -28,15 +28,17 @@ with a fresh pool (the parent's threads do not exist there).
 from __future__ import annotations
 
 import os
-import queue
 import struct
 import threading
 import warnings
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from . import background
 from ..codegen import locks, pool_abi
 from ..errors import ConfigurationError
+
+if TYPE_CHECKING:
+    import queue
 
 
 class _DeferredPool:
@@ -151,7 +153,7 @@ class _PythonPool:
     """
 
     def __init__(self):
-        self.tasks: queue.SimpleQueue = queue.SimpleQueue()
+        self.tasks: queue.SimpleQueue | None = None  # made with the first worker
         self.workers: list[threading.Thread] = []
         self.lock = threading.RLock()  # (a forked child makes a pool of its own)
 
@@ -159,6 +161,8 @@ class _PythonPool:
         if len(self.workers) >= count:
             return
         with self.lock:
+            if self.tasks is None:
+                self.tasks = _simple_queue()
             while len(self.workers) < count:
                 worker = threading.Thread(target=self._work, name=f"fusenum-{len(self.workers)}", daemon=True)
                 worker.start()
@@ -177,7 +181,7 @@ class _PythonPool:
         """Run ``ranges`` on this thread and up to ``threads - 1`` workers (they share the queue);
         returns once every range is done, raising the first exception (this thread's first)."""
         self.ensure(min(threads, len(ranges)) - 1)
-        results: queue.SimpleQueue = queue.SimpleQueue()
+        results = _simple_queue()
         for start, stop in ranges[1:]:
             self.tasks.put((function, start, stop, operands, layout, results))
         failure = None
@@ -191,6 +195,11 @@ class _PythonPool:
         if failure is not None:
             raise failure
         return status
+
+
+def _simple_queue() -> queue.SimpleQueue:
+    from queue import SimpleQueue  # (~1.5 ms of import, paid when threads are first used, not at import)
+    return SimpleQueue()
 
 
 def _collect(results: queue.SimpleQueue, count: int, failure: BaseException | None,
@@ -419,7 +428,7 @@ def run_python(function: Callable[[int, int], None], ranges: list[tuple[int, int
         _python_pool.ensure(helpers)
     except RuntimeError:  # no new thread (a limit, or interpreter shutdown): those that exist help
         helpers = min(helpers, len(_python_pool.workers))
-    results: queue.SimpleQueue = queue.SimpleQueue()
+    results = _simple_queue()
     for _ in range(helpers):
         _python_pool.tasks.put((work, 0, 0, None, None, results))
     failure = None

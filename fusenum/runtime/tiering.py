@@ -87,19 +87,19 @@ import _thread
 import atexit
 import itertools
 import os
-import queue
 import sys
 import threading
 import time
 import warnings
 from typing import Callable
 
-from . import background, caches, disk_cache, exit_compiles, interpreter, kernels
+from . import background, caches, disk_cache, interpreter, kernels
 from ..codegen import jit, settings
 from ..codegen.spec import KernelSpec
 from ..codegen.target import llvm_ready
 from ..errors import ConfigurationError
 from .kernels import Kernel
+
 
 POLICIES = ("auto", "never", "always")
 #: Compiles waiting for the compiler thread at most; more requests are dropped until it catches up.
@@ -171,7 +171,8 @@ class _Compiler:
         # ahead of need (:meth:`prepare`), before optimized builds (:meth:`optimize`, by due time;
         # ``due`` is 0 for the others), each in the order asked. Unbounded: MAX_QUEUED bounds the
         # compiles (``queued``), MAX_OPTIMIZATIONS the optimizations, so these never take their room.
-        self.requests: queue.PriorityQueue = queue.PriorityQueue()
+        # Made with the first request: a process that never compiles does not import ``queue``.
+        self.requests: queue.PriorityQueue | None = None
         self.optimizations = 0  # queued
         self.arrived = threading.Event()  # a request came (wakes a thread waiting for an optimization's time)
         self.asked = itertools.count()
@@ -222,6 +223,9 @@ class _Compiler:
         if self.stopping or (rank != _OPTIMIZATION and len(self.queued) >= MAX_QUEUED):
             self.unreported.discard(key)
             return
+        if self.requests is None:
+            import queue
+            self.requests = queue.PriorityQueue()
         if rank == _OPTIMIZATION:
             # (no need to wake a thread waiting for another optimization's time: this one comes
             # from a disk load, due no sooner, or from that thread itself)
@@ -256,7 +260,7 @@ class _Compiler:
     def unfinished(self) -> list[tuple]:
         """The kernels (``(spec, settings key)``) of every compile and optimized build not done yet,
         in the queue's order (with ``self.lock`` held)."""
-        waiting = sorted(self.requests.queue, key=lambda item: item[:3])
+        waiting = [] if self.requests is None else sorted(self.requests.queue, key=lambda item: item[:3])
         keys = [key for rank, _, _, key in waiting if rank != _OPTIMIZATION]
         begun = [key for key in self.queued if key not in keys]  # (being compiled now)
         optimizing = self.optimizing  # (an optimized build under way, or out of the queue a moment)
@@ -271,6 +275,7 @@ class _Compiler:
     def _work(self) -> None:
         # A name that threading.enumerate() and debuggers show (a bare thread is "Dummy-n" there)
         threading.current_thread().name = "fusenum-compiler"
+        from . import exit_compiles  # (only a process that compiles can leave compiles at its exit)
         exit_compiles.prepare()
         # The call that started this thread is still running, interpreted: let it finish before
         # the code generator's import competes with it for the GIL.
@@ -348,12 +353,14 @@ class _Compiler:
     def _drop_queue(self) -> None:
         """Forget every queued request (the interpreter exits), so that :meth:`wait` returns."""
         with self.lock:
-            while True:
-                try:
-                    self.requests.get_nowait()
-                except queue.Empty:
-                    break
-                self.requests.task_done()
+            if self.requests is not None:
+                import queue  # (imported already: with the first request, which made the queue)
+                while True:
+                    try:
+                        self.requests.get_nowait()
+                    except queue.Empty:
+                        break
+                    self.requests.task_done()
             self.queued.clear()
             self.unreported.clear()
             self.optimizations = 0
@@ -361,9 +368,13 @@ class _Compiler:
     def wait(self, timeout: float | None = None) -> bool:
         """Block until every queued compile is done (for tests and benchmarks); False if
         ``timeout`` seconds passed first."""
-        done = self.requests.all_tasks_done
+        with self.lock:
+            requests = self.requests
+        if requests is None:
+            return True
+        done = requests.all_tasks_done
         with done:
-            return done.wait_for(lambda: not self.requests.unfinished_tasks, timeout)
+            return done.wait_for(lambda: not requests.unfinished_tasks, timeout)
 
 
 _compiler = _Compiler()
@@ -402,8 +413,10 @@ def _finish_before_exit() -> None:
     # The optimizer's queued builds go too, rather than holding the exit (~20 ms each): it runs
     # after this handler and finishes whatever is left in its queue.
     # (asked only if there is something: a process that never compiled must not create the directory)
-    optimizations = background.take_optimizations() \
-        if (unfinished or background.pending()) and exit_compiles.possible() else []
+    if not (unfinished or background.pending()):
+        return
+    from . import exit_compiles  # (the compiler thread imported it, or only the optimizer ran)
+    optimizations = background.take_optimizations() if exit_compiles.possible() else []
     keys = unfinished + [key for _, _, key in optimizations]
     if keys:
         # The compiler thread may still be in an import, holding the GIL 5 ms at a time: every

@@ -10,7 +10,8 @@ dask = pytest.importorskip("dask")
 
 import fusenum  # noqa: E402
 from fusenum import LazyArray, lazy  # noqa: E402
-from fusenum.frontend.dask_graph import BlockKernel, is_dask_array  # noqa: E402
+from fusenum.frontend.dask_graph import BlockKernel  # noqa: E402
+from fusenum.frontend.dask_types import is_dask_array  # noqa: E402
 from fusenum.ir import nodes  # noqa: E402
 from fusenum.ir.nodes import Node  # noqa: E402
 from fusenum.ir.reductions import ReduceAttr  # noqa: E402

@@ -42,7 +42,7 @@ from ..errors import ArgumentTypeError, InvalidArgumentError, UnsupportedOperati
 from ..ir import nodes
 from ..ir.nodes import Node
 from ..ir.ops import OPS
-from ..ir.reductions import ROWS, ReduceAttr, normalize_axes
+from ..ir.reductions import ROWS, ReduceAttr, divide_by_count, normalize_axes
 from ..runtime import cached_plan, disk_cache
 from ..runtime.blocks import run_root
 from .capture import stand_in
@@ -139,27 +139,28 @@ class Combine:
     the total at the end, as NumPy's ``mean`` does. Only the ``final`` step (the aggregate) gives
     the row's warning ("All-NaN slice encountered"): a block may be all NaN where its slice is not."""
 
-    __slots__ = ("reduction", "dtype", "count", "final")
+    __slots__ = ("reduction", "dtype", "count", "final", "to_half")
 
-    def __init__(self, reduction: str, dtype: np.dtype, count: int | None = None, final: bool = False):
-        self.reduction, self.dtype, self.count, self.final = reduction, dtype, count, final
+    def __init__(self, reduction: str, dtype: np.dtype, count: int | None = None, final: bool = False,
+                 to_half: bool = False):
+        self.reduction, self.dtype, self.count, self.final, self.to_half = reduction, dtype, count, final, to_half
 
     def __call__(self, partials: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
         partials = np.asarray(partials)
         root = Node("reduce", (nodes.input_slot(0, self.dtype),), self.dtype,
                     ReduceAttr(self.reduction, tuple(axis), True, partial=not self.final))
         total = run_root(root, [partials])
-        if self.count is not None:
-            total = np.true_divide(total, np.intp(self.count), out=total, casting="unsafe")  # (as staging's mean)
         if not keepdims:
             total = total.reshape([n for ax, n in enumerate(total.shape) if ax not in axis])
+        if self.count is not None:
+            divide_by_count(total, self.count, self.to_half)  # (as staging's mean)
         return total
 
     def __reduce__(self):
-        return (type(self), (self.reduction, self.dtype, self.count, self.final))
+        return (type(self), (self.reduction, self.dtype, self.count, self.final, self.to_half))
 
     def __dask_tokenize__(self) -> tuple:
-        return (type(self).__name__, self.reduction, self.dtype.str, self.count, self.final)
+        return (type(self).__name__, self.reduction, self.dtype.str, self.count, self.final, self.to_half)
 
 
 def as_they_are(partials: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
@@ -247,13 +248,15 @@ def _reduction(node: Node, operands: list, split_every: Any):
                          f"which has no identity")
     numblocks = _numblocks(pairs, ndim)
     if all(numblocks[ax] == 1 for ax in axes):  # no tree: each block is the whole reduced extent
-        root = Node("reduce", (argument,), node.dtype, ReduceAttr(attr.reduction, axes, attr.keepdims))
+        root = Node("reduce", (argument,), node.dtype,
+                    ReduceAttr(attr.reduction, axes, attr.keepdims, to_half=attr.to_half))
         return _blockwise(root, args, node.dtype, axes, attr.keepdims, aligned)
     step = "sum" if attr.reduction == "mean" else attr.reduction
     partial = Node("reduce", (argument,), node.dtype, ReduceAttr(step, axes, True, partial=True))
     partials = _blockwise(partial, args, node.dtype, axes, True, aligned)
     out_ndim = ndim if attr.keepdims else ndim - len(axes)
-    aggregate = Combine(step, node.dtype, count if attr.reduction == "mean" else None, final=True)
+    aggregate = Combine(step, node.dtype, count if attr.reduction == "mean" else None, final=True,
+                        to_half=attr.to_half)
     return da.reduction(partials, as_they_are, aggregate, axis=axes, keepdims=attr.keepdims, dtype=node.dtype,
                         split_every=split_every, combine=Combine(step, node.dtype), concatenate=True,
                         name="fusenum-" + attr.reduction, meta=np.empty((0,) * out_ndim, node.dtype))

@@ -16,7 +16,8 @@ and add them in float32: a wider argument is rounded to float16 first
 (``sum(x, dtype='float16')`` of a float64 ``x`` over 65504 is ``inf``), then
 accumulated in float32. ``mean(x, dtype='float16')`` is NumPy's float16 sum
 divided by the count in float64 and rounded to float16, as NumPy's ``mean``
-divides it; without ``dtype=``, a float16 ``mean`` sums in float32.
+divides it; without ``dtype=``, a float16 ``mean`` sums in float32 and rounds the
+quotient to float16 as NumPy does (:func:`divide_by_count`).
 
 ``combine`` is the op-table operation that merges two partial results (the
 table's rows already mean ``or``/``and`` for bool accumulators, as NumPy's
@@ -130,6 +131,9 @@ class ReduceAttr:
     axis: object
     keepdims: bool
     partial: bool = False
+    #: A ``mean`` of a float16 argument without ``dtype=``: its float32 total becomes a float16
+    #: result (see :func:`divide_by_count`).
+    to_half: bool = False
 
 
 @lru_cache(maxsize=None)
@@ -156,11 +160,30 @@ def dtypes(reduction: str, dtype: np.dtype, requested: np.dtype | None = None) -
             accumulator = np.dtype(requested)
         elif dtype.kind in "biu":
             accumulator = np.dtype(np.float64)
+        elif dtype == np.float16:  # (NumPy's mean sums a float16 argument in float32)
+            accumulator = np.dtype(np.float32)
         else:
             accumulator = dtype
     else:
         accumulator = result
     return accumulator, result
+
+
+def divide_by_count(total: np.ndarray, count: int, to_half: bool = False) -> None:
+    """``mean``'s last step, as NumPy's ``mean`` takes it: ``total`` (the sums) divided in place
+    by an intp ``count``, so float32 and complex64 sums divide in float64 and complex128 (a Python
+    int would divide in float32, rounding a big count first) and are rounded back.
+
+    ``to_half`` (:attr:`ReduceAttr.to_half`): NumPy rounds the mean of a float16 argument to
+    float16 from float64 when it is a NumPy scalar, and through float32 (``total``'s dtype) when
+    it is an array, which differs in about one result in 4,000. A 0-d ``total`` (a NumPy scalar's
+    place) then keeps the float16 value, which a float32 holds exactly, so the cast to float16
+    after it changes nothing. Also for ``count`` 0 (the caller warns): NaNs."""
+    with np.errstate(all="ignore"):
+        if to_half and total.ndim == 0:
+            total[()] = np.float16(np.float64(total[()]) / count)
+        else:
+            np.true_divide(total, np.intp(count), out=total, casting="unsafe")
 
 
 def start_value(reduction: str, accumulator: np.dtype):

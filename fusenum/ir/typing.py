@@ -243,7 +243,8 @@ class Builder:
                 return self._mean_of_half_sum(operand, axis, keepdims)
             operand, accumulator = nodes.cast(operand, accumulator), np.dtype(np.float32)
         check_dtype(accumulator, what)
-        attr = reductions.ReduceAttr(row.name, axis, bool(keepdims))
+        to_half = row.name == "mean" and result == np.float16
+        attr = reductions.ReduceAttr(row.name, axis, bool(keepdims), to_half=to_half)
         node = Node("reduce", (nodes.cast(operand, accumulator),), accumulator, attr)
         return nodes.cast(node, result)
 

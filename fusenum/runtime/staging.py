@@ -64,7 +64,7 @@ from ..ir import nodes
 from ..ir.nodes import Node
 from ..ir.operands import Source
 from ..ir.ops import OPS, expression_cost
-from ..ir.reductions import ROWS, ReduceAttr, normalize_axes, result_shape, start_value
+from ..ir.reductions import ROWS, ReduceAttr, divide_by_count, normalize_axes, result_shape, start_value
 from .layout import access, broadcast_shape, broadcast_strides, check_options, merge_axes
 from .plan import Plan, work_per_element
 
@@ -326,15 +326,10 @@ class _Call:
         if kernel is not None:
             self._reduce(kernel, arrays, self.layout, accumulator)
         if step.attr.reduction == "mean":
-            # An intp count, as NumPy's mean divides: float32 and complex64 totals divide in float64
-            # and complex128 (a Python int would divide in float32, rounding a big count first).
-            count = np.intp(self.count)
-            if self.count:
-                np.true_divide(accumulator, count, out=accumulator, casting="unsafe")
-            else:
+            if not self.count:
                 errors.warn("Mean of empty slice.")
-                with np.errstate(all="ignore"):
-                    np.true_divide(accumulator, count, out=accumulator, casting="unsafe")
+            # (a 0-d result is a NumPy scalar in NumPy: see divide_by_count)
+            divide_by_count(accumulator.reshape(self.shape), self.count, step.attr.to_half)
         if step.row.warning is not None and not step.attr.partial and step.row.warning.check(accumulator):
             errors.warn(step.row.warning.message)
         return accumulator if self.shape == self.kept_shape else accumulator.reshape(self.shape)

@@ -209,6 +209,19 @@ def test_reduction_dtypes_are_numpys(dtype, name):
     np.testing.assert_allclose(result.compute(), expected, rtol=1e-3)
 
 
+def test_mean_of_float16_is_numpys_over_a_tree_too():
+    # Summed in float32 (a float16 sum would overflow: inf), divided and rounded to float16 as NumPy
+    # rounds a scalar's mean and an array's (they differ for this 1,853,414 / 19,750).
+    ones = np.full(2000, 100, np.float16)
+    same(fusenum.evaluate("mean(w)", {"w": chunked(ones, 300)}), np.asarray(np.mean(ones)))
+    x = np.array([94] * 16664 + [93] * 3086, np.float16)
+    rows = np.stack([x, x[::-1]])
+    same(fusenum.evaluate("mean(w)", {"w": chunked(x, 4000)}), np.asarray(np.mean(x)))
+    same(fusenum.evaluate("mean(w, keepdims=True)", {"w": chunked(x, 4000)}), np.mean(x, keepdims=True))
+    same(fusenum.evaluate("mean(w, axis=1)", {"w": chunked(rows, (1, 4000))}), np.mean(rows, axis=1))
+    same(fusenum.evaluate("mean(w, axis=1)", {"w": chunked(rows, (1, 20000))}), np.mean(rows, axis=1))
+
+
 @pytest.mark.parametrize("split_every", [None, 2, 3, {0: 2, 1: 4}])
 def test_split_every_gives_numpys_bits_for_exact_sums(split_every):
     w = chunked(WHOLE, (2, 3))

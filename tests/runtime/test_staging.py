@@ -277,6 +277,34 @@ def test_mean_with_dtype_float16_divides_the_float16_sum():
         assert np.isnan(fusenum.evaluate("mean(x, dtype='float16')", {"x": np.zeros(0)})[()])
 
 
+def test_mean_of_float16_sums_in_float32_and_rounds_as_numpy():
+    # NumPy's mean of float16 (no dtype=) sums in float32: no overflow where a float16 sum would
+    # overflow. It then divides in float64 and rounds to float16: through float32 when the result is
+    # an array, straight from float64 when it is a NumPy scalar (here a 0-d array). The two differ
+    # for some sums of 8,192 elements and more, such as this one (1,853,414 / 19,750).
+    for x in (np.full(1000, 100, np.float16), np.array([60000, 60000, 1], np.float16)):
+        expected = np.mean(x)
+        assert np.isfinite(expected)
+        for got in (fusenum.evaluate("mean(x)"), np.asarray(fusenum.lazy(x).mean())):
+            assert got.dtype == np.float16 and got.tobytes() == expected.tobytes(), (x, got, expected)
+    x = np.array([94] * 16664 + [93] * 3086, np.float16)
+    rows = np.stack([x, x[::-1]])
+    assert np.mean(x) != np.mean(x, keepdims=True)[0]  # (the case where the roundings differ)
+    lazy_x, lazy_rows = fusenum.lazy(x), fusenum.lazy(rows)
+    for text, expected, lazy in [
+            ("mean(x)", np.mean(x), lazy_x.mean()),
+            ("mean(x, axis=0)", np.mean(x, axis=0), lazy_x.mean(axis=0)),
+            ("mean(x, keepdims=True)", np.mean(x, keepdims=True), lazy_x.mean(keepdims=True)),
+            ("mean(rows, axis=1)", np.mean(rows, axis=1), lazy_rows.mean(axis=1)),
+            ("mean(rows, axis=-1, keepdims=True)", np.mean(rows, axis=-1, keepdims=True),
+             lazy_rows.mean(axis=-1, keepdims=True)),
+            ("mean(rows)", np.mean(rows), lazy_rows.mean())]:
+        for got in (fusenum.evaluate(text), np.asarray(lazy)):
+            assert got.dtype == np.float16 and got.tobytes() == np.asarray(expected).tobytes(), (text, got)
+    zero_d = np.array(np.float16(3.25))
+    assert fusenum.evaluate("mean(zero_d, keepdims=True)").tobytes() == np.mean(zero_d, keepdims=True).tobytes()
+
+
 def test_mean_divides_by_an_intp_count_as_numpy():
     # float32 and complex64 sums are divided in float64 and complex128 (NumPy's true_divide by an intp),
     # not in their own dtype: whatever the sum's own bits, the mean is that sum divided so.

@@ -147,7 +147,7 @@ class LazyArray:
             if copy is False:
                 raise ValueError("Unable to avoid copy while creating an array as requested.")
             return value.astype(dtype)
-        return value.copy() if copy else value
+        return value.copy(order="K") if copy else value  # (np.array keeps the layout: order="K")
 
     def tolist(self) -> Any:
         return self.compute().tolist()

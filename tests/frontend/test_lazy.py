@@ -160,6 +160,15 @@ def test_np_array_copies_and_np_asarray_does_not():
         np.array(r, dtype=np.float32, copy=False)
 
 
+def test_np_array_keeps_the_layout_as_numpy_does():
+    # np.array's order="K": a Fortran-ordered value is copied Fortran-ordered, as NumPy copies one
+    fortran = np.asfortranarray(A)
+    for r in (lazy(fortran) * 2, lazy(A.T) + 1):
+        expected = np.asarray(r)
+        assert np.array(r).strides == np.array(expected).strides != np.ascontiguousarray(expected).strides
+        assert np.array(r, order="C").flags.c_contiguous
+
+
 def test_scalar_conversions_follow_numpy():
     assert float(lazy(np.float64(2.0)) * 3) == 6.0
     assert int(lazy(np.int8(5)) + 1) == 6

@@ -69,6 +69,8 @@ def evaluate(ex: str | LazyArray, local_dict: dict | None = None, global_dict: d
     axis -> int, as in dask; dask's default otherwise). ``out=`` is then an
     error, ``order`` may only be ``'K'``, ``'A'`` or ``'C'``.
     """
+    if order is None:  # (as NumPy's ufuncs take it)
+        order = "K"
     if type(ex) is not str:
         if _is_lazy_array(ex):
             if local_dict is not None or global_dict is not None:

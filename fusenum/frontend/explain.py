@@ -35,6 +35,7 @@ from ..codegen.target import current
 from ..ir import nodes
 from ..ir.nodes import Node
 from ..runtime import cached_plan
+from ..runtime.layout import check_options
 from .dask_types import has_dask
 from .evaluation import bind
 from .forcing import program_of
@@ -71,6 +72,9 @@ def explain(ex: str | LazyArray, local_dict: dict | None = None, global_dict: di
     an invalid expression, an unknown name or operands the call would refuse
     raise the same error as the call.
     """
+    if order is None:
+        order = "K"
+    check_options(order, casting)  # (the call's own errors)
     if isinstance(ex, LazyArray):
         if local_dict is not None or global_dict is not None:
             raise TypeError("local_dict and global_dict do not apply to a LazyArray, which holds its operands")

@@ -122,6 +122,9 @@ def evaluate(ex: str, local_dict: dict | None = None, global_dict: dict | None =
     frame = sys._getframe(max(_frame_depth - 2, 1)) if local_dict is None or global_dict is None else None
     values = arguments(prog.names, local_dict, global_dict, frame)
     if not disable_cache:
+        # As numexpr's: the call is remembered once it is typed (compiled, in numexpr), so an expression
+        # numexpr cannot compile leaves the last one for re_evaluate; errors of the run come after.
+        _plan(prog, [_narrowed(value) for value in values])
         _remember(prog, values, out, order, casting)
     return run(prog, values, out, order, casting)
 
@@ -213,6 +216,8 @@ def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: 
     with a ValueError about a read-only operand, is written there and returns ``out``).
     """
     check_count(len(values))
+    if order is None:  # (numexpr takes it, as NumPy's iterator does: 'K')
+        order = "K"
     if prog.axis is not None and prog.axis >= max((value.ndim for value in values), default=0):
         raise ValueError("reduction axis is out of bounds")
     given, values = values, [_narrowed(value) for value in values]

@@ -189,9 +189,18 @@ class _Lowering:
         if op == "div" and node.kind == "complex":
             return self._complex_divide(*args)
         if op == "div" and node.kind in ("int", "long"):
-            raise UnsupportedOperationError("numexpr's integer division 'div' (from 'x ** -1.0' with "
-                                            "optimization='moderate') is not implemented by fusenum.numexpr")
+            return self._c_integer_divide(*args)
         return apply(_ROWS.get(op, op), *args)
+
+    def _c_integer_divide(self, a: Node, b: Node) -> Node:
+        """numexpr's ``div`` of integers (only ``x ** -1.0`` with ``optimization='moderate'`` makes
+        one: ``1 / x``): C's division, truncating toward zero. A zero divisor gives 0, where
+        numexpr's process dies of SIGFPE."""
+        apply = self.builder.apply
+        floor = apply("floor_divide", a, b)  # (0 for a zero divisor, as the remainder)
+        rounded_down = apply("logical_and", apply("not_equal", apply("remainder", a, b), 0),
+                             apply("not_equal", apply("less", a, 0), apply("less", b, 0)))
+        return apply("where", rounded_down, apply("add", floor, 1), floor)
 
     def _exponent_by_value(self, exponent: tree.Expr) -> None:
         """A 0-d array exponent (pandas' ``df ** 2`` passes the 2 so) is taken by value: the plan is

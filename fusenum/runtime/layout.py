@@ -78,7 +78,12 @@ def _axes_fastest_first(shape, arrays: list[np.ndarray]) -> list[int]:
 
 
 def check_options(order, casting) -> None:
-    """InvalidArgumentError unless ``order`` and ``casting`` are values NumPy accepts."""
+    """InvalidArgumentError unless ``order`` and ``casting`` are values NumPy accepts (ArgumentTypeError,
+    a TypeError as NumPy's, for one that is not a str; the front ends take an ``order`` of None, which
+    NumPy's ufuncs take, as ``'K'``)."""
+    for name, value in (("order", order), ("casting", casting)):
+        if type(value) is not str:
+            raise ArgumentTypeError(f"{name} must be a str, not {type(value).__name__}")
     if order not in ORDERS:
         raise InvalidArgumentError(f"order must be one of 'K', 'A', 'C', 'F', not {order!r}")
     if casting not in CASTING_RULES:

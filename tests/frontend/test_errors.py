@@ -145,6 +145,29 @@ def test_bad_casting_or_order(text, with_out, option, message):
         fusenum.evaluate(fusenum.lazy(a) + 1, **option, **extra)
 
 
+@pytest.mark.parametrize("text", ["a + 1", "sum(a)", "a - mean(a, axis=0)"])
+@pytest.mark.parametrize("option, message", [({"casting": None}, "casting must be a str, not NoneType"),
+                                             ({"order": 5}, "order must be a str, not int")])
+def test_casting_or_order_of_another_type_is_a_type_error_as_numpys(text, option, message):
+    with pytest.raises(TypeError):
+        np.add(a, 1, **option)
+    raises(fusenum.ArgumentTypeError, message, text, **option)
+    for call in (lambda: fusenum.evaluate(fusenum.lazy(a) + 1, **option), lambda: fusenum.explain(text, **option)):
+        with pytest.raises(fusenum.ArgumentTypeError, match=re.escape(message)):
+            call()
+
+
+@pytest.mark.parametrize("text", ["a + 1", "sum(a)", "a - mean(a, axis=0)"])
+def test_order_none_is_k_as_numpys_ufuncs_take_it(text):
+    f_ordered = np.asfortranarray(a)
+    expected = fusenum.evaluate(text, {"a": f_ordered})
+    got = fusenum.evaluate(text, {"a": f_ordered}, order=None)
+    assert got.tobytes("A") == expected.tobytes("A") and got.strides == expected.strides
+    assert str(fusenum.explain(text, {"a": f_ordered}, order=None)) == str(fusenum.explain(text, {"a": f_ordered}))
+    lazy_result = np.asarray(fusenum.evaluate(fusenum.lazy(f_ordered) * 2, order=None))
+    assert lazy_result.strides == (f_ordered * 2).strides
+
+
 def test_out_checks_are_fusenum_errors():
     raises(fusenum.ArgumentTypeError, "out must be a numpy.ndarray, not list", "a + 1", out=[0.0] * 6)
     frozen = np.empty_like(a)

@@ -182,6 +182,36 @@ def test_disable_cache_does_not_remember_the_call():
     assert ne.re_evaluate().tolist() == [1, 2, 3]
 
 
+def test_an_expression_that_does_not_type_leaves_the_last_one_for_re_evaluate():
+    # numexpr remembers a call once it compiles: one it has no opcode for (or an invalid program)
+    # leaves the previous one; one that fails while running (an axis out of range) replaces it.
+    import numexpr as real
+
+    a, b = np.arange(3.0), np.array([True, False])
+    for module in (real, ne):
+        module.evaluate("a + 1")
+        for failing, error in [("~a", NotImplementedError), ("sum(a) + 1", RuntimeError),
+                               ("sum(b, 5)", NotImplementedError)]:
+            with pytest.raises(error):
+                module.evaluate(failing)
+            assert module.re_evaluate().tolist() == [1.0, 2.0, 3.0], (module, failing)
+        with pytest.raises(ValueError, match="reduction axis is out of bounds"):
+            module.evaluate("sum(a, 5)")
+        with pytest.raises(ValueError, match="reduction axis is out of bounds"):
+            module.re_evaluate()
+
+
+def test_order_none_and_options_of_another_type_are_numexprs():
+    import numexpr as real
+
+    a = np.asfortranarray(np.arange(6.0).reshape(2, 3))
+    for module in (real, ne):
+        assert module.evaluate("a + 1", order=None).strides == a.strides
+        for option in ({"casting": None}, {"order": 5}, {"casting": 5}):
+            with pytest.raises(TypeError, match="must be (a )?str, not"):
+                module.evaluate("a + 1", **option)
+
+
 def test_numexpr_objects_with_a_signature():
     compiled = ne.NumExpr("2*a + b/3.0", [("a", np.int32), ("b", float)])
     assert compiled.signature == b"if" and compiled.input_names == ("a", "b")

@@ -180,6 +180,17 @@ def test_integer_powers_follow_numexprs_opcode():
         ne.evaluate("a ** -1")
 
 
+@pytest.mark.parametrize("dtype, kind", [(np.int32, np.int32), (np.int64, np.int64), (np.bool_, np.int32),
+                                         (np.int8, np.int32)])
+def test_minus_one_power_of_integers_under_moderate_is_cs_division(dtype, kind):
+    # optimization='moderate' makes x ** -1.0 numexpr's integer div of 1 by x, truncated toward zero;
+    # by 0 it is 0 (numexpr's process dies of SIGFPE)
+    values = np.array([1, 2, -1, 3, -3, 7, 0], dtype) if dtype is not np.bool_ else np.array([True, True, False])
+    expected = [1 if v == 1 else -1 if v == -1 else 0 for v in values.astype(int)]
+    result = ne.evaluate("values ** -1.0", optimization="moderate")
+    assert result.dtype == kind and result.tolist() == expected
+
+
 @pytest.mark.parametrize("dtype", [np.int32, np.int64])
 def test_integer_powers_next_to_the_limits_are_exact_where_they_fit(dtype):
     # numexpr converts pow() in long double back: exact wherever the power fits, the minimum where it

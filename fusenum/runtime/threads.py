@@ -181,7 +181,7 @@ class _PythonPool:
         """Run ``ranges`` on this thread and up to ``threads - 1`` workers (they share the queue);
         returns once every range is done, raising the first exception (this thread's first)."""
         self.ensure(min(threads, len(ranges)) - 1)
-        results = _simple_queue()
+        results = _Outcomes()
         for start, stop in ranges[1:]:
             self.tasks.put((function, start, stop, operands, layout, results))
         failure = None
@@ -202,21 +202,46 @@ def _simple_queue() -> queue.SimpleQueue:
     return SimpleQueue()
 
 
-def _collect(results: queue.SimpleQueue, count: int, failure: BaseException | None,
+class _Outcomes:
+    """The outcomes of one call's tasks, left by the workers as they finish. A list, not a queue: a
+    Ctrl-C can interrupt the calling thread right after a queue's ``get`` returned, and the outcome
+    it took would be lost (the call then waiting for it forever); reading a list takes nothing."""
+
+    __slots__ = ("items", "arrived")
+
+    def __init__(self):
+        self.items: list = []
+        self.arrived = threading.Event()  # (a hint: the caller looks at ``items`` again)
+
+    def put(self, outcome) -> None:
+        self.items.append(outcome)
+        self.arrived.set()
+
+
+#: How often (seconds) a caller waiting for its workers looks at their outcomes even unwoken.
+_LOOK_AGAIN = 0.05
+
+
+def _collect(results: _Outcomes, count: int, failure: BaseException | None,
              interrupted: Callable[[], None] | None = None) -> tuple[BaseException | None, list]:
     """The ``count`` outcomes the workers put in ``results``, and the first failure (``failure``,
     else a worker's exception, else a Ctrl-C that came while waiting: the wait goes on, so that no
     worker still writes into the call's arrays once it has returned; ``interrupted()`` is then
     called, to tell the workers to stop early)."""
-    outcomes = []
-    while len(outcomes) < count:
+    items, arrived = results.items, results.arrived
+    while True:
         try:
-            outcome = results.get()
+            while len(items) < count:
+                arrived.clear()
+                if len(items) < count:
+                    arrived.wait(_LOOK_AGAIN)
+            break
         except BaseException as exc:  # KeyboardInterrupt: raised once the workers are done
             failure = failure or exc
             if interrupted is not None:
                 interrupted()
-            continue
+    outcomes = []
+    for outcome in items:
         if isinstance(outcome, BaseException):
             failure = failure or outcome
         outcomes.append(0 if isinstance(outcome, BaseException) else outcome)
@@ -428,7 +453,7 @@ def run_python(function: Callable[[int, int], None], ranges: list[tuple[int, int
         _python_pool.ensure(helpers)
     except RuntimeError:  # no new thread (a limit, or interpreter shutdown): those that exist help
         helpers = min(helpers, len(_python_pool.workers))
-    results = _simple_queue()
+    results = _Outcomes()
     for _ in range(helpers):
         _python_pool.tasks.put((work, 0, 0, None, None, results))
     failure = None

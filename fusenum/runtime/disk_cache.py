@@ -75,6 +75,9 @@ TOUCH_SECONDS = 60.0
 HOST_SUFFIX = ".host"
 TEMP_PREFIX = ".tmp-"
 DEFAULT_MAX_BYTES = 512 * 2**20
+#: No kernel's entry comes near this (a few KB; a 10,000-node expression's, a few hundred KB): a
+#: bigger file at an entry's name is not fusenum's, and is removed unread rather than read into memory.
+MAX_ENTRY_BYTES = 64 * 2**20
 #: Eviction removes entries until the total is at most this fraction of the limit.
 LOW_WATER = 0.9
 #: A temporary file older than this was left by a killed process.
@@ -397,8 +400,9 @@ def _unpack(data: bytes, digest: bytes) -> bytes | None:
 def load(digest: bytes, suffix: str = SUFFIX) -> bytes | None:
     """The object code (or, with another ``suffix``, the record) stored under ``digest``, or None
     (a bad entry is removed). Something other than a regular file at the entry's name (a FIFO,
-    which a plain open would wait on forever; a directory) is a bad entry too: never read, and
-    removed unless it is a directory (whose contents are not fusenum's to delete)."""
+    which a plain open would wait on forever; a directory), or a file bigger than
+    :data:`MAX_ENTRY_BYTES`, is a bad entry too: never read, and removed unless it is a directory
+    (whose contents are not fusenum's to delete)."""
     directory = _directory()
     if directory is None:
         return None
@@ -409,7 +413,7 @@ def load(digest: bytes, suffix: str = SUFFIX) -> bytes | None:
         return None
     try:
         status = os.fstat(descriptor)
-        regular = stat.S_ISREG(status.st_mode)
+        regular = stat.S_ISREG(status.st_mode) and status.st_size <= MAX_ENTRY_BYTES
         data = _read(descriptor, status.st_size) if regular else b""
     except OSError:
         return None
@@ -466,6 +470,8 @@ def store(digest: bytes, object_code: bytes, suffix: str = SUFFIX) -> None:
     """Keep ``object_code`` under ``digest`` (atomically; a failure warns once and stops the cache).
     Only kernels (:data:`KERNEL_SUFFIXES`) count towards the size limit and are evicted (a
     :mod:`.host_record` is a few hundred bytes per machine)."""
+    if HEADER.size + len(object_code) > MAX_ENTRY_BYTES:
+        return  # (:func:`load` would not read it)
     checksum = sha256(object_code).digest()
     header = HEADER.pack(MAGIC, FORMAT_VERSION, digest, len(object_code), checksum)
     for attempt in range(2):

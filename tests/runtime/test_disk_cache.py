@@ -640,6 +640,27 @@ def test_a_fifo_at_an_entrys_name_is_a_bad_entry(cache_dir):
     assert path.is_file() and disk_cache.load(bytes.fromhex(path.name[:-len(disk_cache.SUFFIX)])) is not None
 
 
+def test_a_huge_file_at_an_entrys_name_is_removed_unread(cache_dir):
+    """Read whole, a 3 GB file made every call fail with MemoryError under a memory limit (and was
+    kept); a file above the entries' size bound is a bad entry, never read."""
+    import tracemalloc
+
+    expected = evaluate("a - 2 * b")
+    path = only_entry(cache_dir)
+    with open(path, "r+b") as file:
+        file.truncate(3 * 2**30)  # (sparse: no disk used)
+    fusenum.clear_cache()
+    tracemalloc.start()
+    try:
+        result = evaluate("a - 2 * b")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(result, expected)
+    assert last_kernel().origin == "compiled" and peak < disk_cache.MAX_ENTRY_BYTES
+    assert path.stat().st_size < 2**20  # replaced by the new entry
+
+
 def test_a_directory_at_an_entrys_name_leaves_the_cache_on_for_other_kernels(cache_dir):
     expected = evaluate("a - 2 * b")
     path = only_entry(cache_dir)

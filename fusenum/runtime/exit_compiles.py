@@ -29,15 +29,22 @@ import pickle
 import sys
 
 from . import disk_cache, exit_helper
+from ..errors import ConfigurationError
 
 #: Kernels handed over at most (queue order: compiles asked for first, optimized builds last).
 MAX_HANDED_OVER = 256
 
 
+_SETTINGS = {"on": True, "1": True, "yes": True, "true": True, "off": False, "0": False, "no": False, "false": False}
+
+
 def enabled() -> bool:
-    """Whether pending compiles are handed over at exit (``FUSENUM_COMPILE_AFTER_EXIT``, default on)."""
-    setting = os.environ.get("FUSENUM_COMPILE_AFTER_EXIT", "on").strip().lower()
-    return setting not in ("off", "0", "no", "false")
+    """Whether pending compiles are handed over at exit (``FUSENUM_COMPILE_AFTER_EXIT``, default on;
+    :class:`~fusenum.ConfigurationError` for a value that is neither on nor off)."""
+    setting = os.environ.get("FUSENUM_COMPILE_AFTER_EXIT", "").strip().lower() or "on"
+    if setting not in _SETTINGS:
+        raise ConfigurationError(f"FUSENUM_COMPILE_AFTER_EXIT must be on or off, not {setting!r}")
+    return _SETTINGS[setting]
 
 
 def possible() -> bool:

@@ -124,6 +124,9 @@ def _initial_policy() -> str:
 
 #: The current policy; read on the path of a call that has no kernel yet.
 policy = _initial_policy()
+if os.environ.get("FUSENUM_COMPILE_AFTER_EXIT"):  # (read at exit; checked now, as every setting is)
+    from . import exit_compiles
+    exit_compiles.enabled()
 
 
 def set_tiering(new_policy: str) -> str:

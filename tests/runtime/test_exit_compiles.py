@@ -63,6 +63,21 @@ def test_nothing_is_handed_over_when_turned_off(tmp_path):
     assert json.loads(_run(_RUNS_IT, tmp_path, "off"))["tier0"] == 1
 
 
+@pytest.mark.parametrize("value, on", [("off", False), ("OFF", False), ("0", False), ("no", False), ("on", True),
+                                       ("1", True), ("yes", True), ("", True)])
+def test_the_setting_is_on_or_off(monkeypatch, value, on):
+    monkeypatch.setenv("FUSENUM_COMPILE_AFTER_EXIT", value)
+    assert exit_compiles.enabled() is on
+
+
+def test_any_other_value_is_a_configuration_error_at_import():
+    # (as every setting is: a typo must not silently mean on)
+    done = subprocess.run([sys.executable, "-c", "import fusenum"], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "FUSENUM_COMPILE_AFTER_EXIT": "maybe"})
+    assert done.returncode != 0
+    assert "ConfigurationError: FUSENUM_COMPILE_AFTER_EXIT must be on or off, not 'maybe'" in done.stderr
+
+
 def test_a_quick_build_loaded_from_disk_is_optimized_by_the_helper(tmp_path):
     import json
     # a process whose optimized builds never run leaves the quick build alone on disk

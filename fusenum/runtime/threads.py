@@ -27,6 +27,7 @@ with a fresh pool (the parent's threads do not exist there).
 """
 from __future__ import annotations
 
+import _thread
 import os
 import struct
 import threading
@@ -205,17 +206,24 @@ def _simple_queue() -> queue.SimpleQueue:
 class _Outcomes:
     """The outcomes of one call's tasks, left by the workers as they finish. A list, not a queue: a
     Ctrl-C can interrupt the calling thread right after a queue's ``get`` returned, and the outcome
-    it took would be lost (the call then waiting for it forever); reading a list takes nothing."""
+    it took would be lost (the call then waiting for it forever); reading a list takes nothing.
+    ``wake`` is released after each arrival, a hint only: a bare lock, whose C methods a Ctrl-C
+    cannot leave half done (a ``threading.Event``'s Python-level ``with`` can leave its lock held,
+    and then every thread waits on it forever)."""
 
-    __slots__ = ("items", "arrived")
+    __slots__ = ("items", "wake")
 
     def __init__(self):
         self.items: list = []
-        self.arrived = threading.Event()  # (a hint: the caller looks at ``items`` again)
+        self.wake = _thread.allocate_lock()
+        self.wake.acquire()
 
     def put(self, outcome) -> None:
         self.items.append(outcome)
-        self.arrived.set()
+        try:
+            self.wake.release()
+        except RuntimeError:  # released already: the caller has not looked yet
+            pass
 
 
 #: How often (seconds) a caller waiting for its workers looks at their outcomes even unwoken.
@@ -228,13 +236,11 @@ def _collect(results: _Outcomes, count: int, failure: BaseException | None,
     else a worker's exception, else a Ctrl-C that came while waiting: the wait goes on, so that no
     worker still writes into the call's arrays once it has returned; ``interrupted()`` is then
     called, to tell the workers to stop early)."""
-    items, arrived = results.items, results.arrived
+    items, wake = results.items, results.wake
     while True:
         try:
             while len(items) < count:
-                arrived.clear()
-                if len(items) < count:
-                    arrived.wait(_LOOK_AGAIN)
+                wake.acquire(True, _LOOK_AGAIN)
             break
         except BaseException as exc:  # KeyboardInterrupt: raised once the workers are done
             failure = failure or exc

@@ -176,7 +176,9 @@ def divide_by_count(total: np.ndarray, count: int, to_half: bool = False) -> Non
 
     ``to_half`` (:attr:`ReduceAttr.to_half`): NumPy rounds the mean of a float16 argument to
     float16 from float64 when it is a NumPy scalar, and through float32 (``total``'s dtype) when
-    it is an array, which differs in about one result in 4,000. A 0-d ``total`` (a NumPy scalar's
+    it is an array; the two differ for some means of 8,192 elements and more (about one in 20,000
+    of those, never for fewer: a quotient's float32 rounding can land on a float16 tie only
+    then). A 0-d ``total`` (a NumPy scalar's
     place) then keeps the float16 value, which a float32 holds exactly, so the cast to float16
     after it changes nothing. Also for ``count`` 0 (the caller warns): NaNs."""
     with np.errstate(all="ignore"):

@@ -75,8 +75,8 @@ TOUCH_SECONDS = 60.0
 HOST_SUFFIX = ".host"
 TEMP_PREFIX = ".tmp-"
 DEFAULT_MAX_BYTES = 512 * 2**20
-#: No kernel's entry comes near this (a few KB; a 10,000-node expression's, a few hundred KB): a
-#: bigger file at an entry's name is not fusenum's, and is removed unread rather than read into memory.
+#: No kernel's entry comes near this (everyday expressions' take a few KB): a bigger file at an
+#: entry's name is not fusenum's, and is removed unread rather than read into memory.
 MAX_ENTRY_BYTES = 64 * 2**20
 #: Eviction removes entries until the total is at most this fraction of the limit.
 LOW_WATER = 0.9

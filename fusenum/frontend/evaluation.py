@@ -114,7 +114,7 @@ def bind(ex: str, local_dict: dict | None, global_dict: dict | None, frame) -> t
     globals) and the plan-cache key; :class:`~fusenum.ExpressionError` for an unknown name."""
     parsed = _parsed.get(ex)
     if parsed is None:
-        parsed = _remember(_parsed, ex, parse(ex))
+        parsed = caches.remember(_parsed, ex, parse(ex), MAX_ENTRIES)
     if type(local_dict) is not dict or type(global_dict) is not dict:
         _check_mapping(local_dict, "local_dict")
         _check_mapping(global_dict, "global_dict")
@@ -184,13 +184,6 @@ def _check_mapping(names, what: str) -> None:
                                 f"not {type(names).__name__}")
 
 
-def _remember(table: OrderedDict, key, value):
-    table[key] = value
-    if len(table) > MAX_ENTRIES:
-        table.popitem(last=False)
-    return value
-
-
 @caches.owner
 def _clear() -> None:
-    _parsed.clear()
+    caches.empty(_parsed)

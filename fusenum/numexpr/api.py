@@ -61,9 +61,7 @@ def program(ex: str, optimization: str = "aggressive", sanitize: bool | None = N
         sanitize = key[2]
         if sanitize:
             syntax.check_sanitized(ex)
-        found = _programs[key] = Program(syntax.parse(ex), optimization)
-        if len(_programs) > MAX_ENTRIES:
-            _programs.popitem(last=False)
+        found = caches.remember(_programs, key, Program(syntax.parse(ex), optimization), MAX_ENTRIES)
     return found
 
 
@@ -295,5 +293,5 @@ def _broadcast_to_out(values: list[np.ndarray], shape: tuple[int, ...]) -> list[
 
 @caches.owner
 def _clear() -> None:
-    _programs.clear()
+    caches.empty(_programs)
     _last.__dict__.clear()

@@ -31,12 +31,10 @@ def run_root(root: Node, arrays: list[np.ndarray]) -> np.ndarray:
     plan = _plans.get(key)
     if plan is None:
         sources = tuple(Source(k) for k in range(len(arrays)))
-        plan = _plans[key] = staging.new_plan(root, sources, arrays)
-        if len(_plans) > MAX_ENTRIES:
-            _plans.popitem(last=False)
+        plan = caches.remember(_plans, key, staging.new_plan(root, sources, arrays), MAX_ENTRIES)
     return execute(plan, arrays)
 
 
 @caches.owner
 def _clear() -> None:
-    _plans.clear()
+    caches.empty(_plans)

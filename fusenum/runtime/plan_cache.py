@@ -50,17 +50,10 @@ def cached_plan(key: tuple, template: Template, values: list) -> Plan:
     """
     plan = PLANS.get(key)
     if plan is None:
-        plan = _remember(PLANS, key, _make_plan(template, values))
+        plan = caches.remember(PLANS, key, _make_plan(template, values), MAX_ENTRIES)
     if type(plan) is _ByValue:
         plan = plan.plan_for(template, values)
     return plan
-
-
-def _remember(table: OrderedDict, key, value):
-    table[key] = value
-    if len(table) > MAX_ENTRIES:
-        table.popitem(last=False)
-    return value
 
 
 def _make_plan(parsed: Template, values: list):
@@ -110,12 +103,9 @@ class _ByValue:
         key = self.key(values)
         plan = self.plans.get(key)
         if plan is None:
-            plan = self.plans[key] = _build_plan(parsed, values, frozenset(self.indices))
-            if len(self.plans) > MAX_VALUE_PLANS:
-                self.plans.popitem(last=False)
+            plan = caches.remember(self.plans, key, _build_plan(parsed, values, frozenset(self.indices)),
+                                   MAX_VALUE_PLANS)
         return plan
-
-
 
 
 def _value_key(value) -> tuple:
@@ -129,4 +119,4 @@ def _value_key(value) -> tuple:
 
 @caches.owner
 def clear() -> None:
-    PLANS.clear()
+    caches.empty(PLANS)

@@ -180,7 +180,7 @@ def stages_of(plan) -> _Stages:
     """The stages of ``plan`` (a plan with reductions), worked out once per root."""
     stages = _stages.get(plan.root)
     if stages is None:
-        stages = _remember(_stages, plan.root, _Stages(plan.root, len(plan.sources)))
+        stages = caches.remember(_stages, plan.root, _Stages(plan.root, len(plan.sources)), MAX_ENTRIES)
     return stages
 
 
@@ -200,21 +200,13 @@ def elementwise_plan(root: Node, final_values: list) -> tuple[Plan, list]:
     if final is None:
         sources = tuple(Source(k, v.dtype.newbyteorder("=") if zero_d else None)
                         for k, (v, zero_d) in enumerate(zip(final_values, scalar)))
-        final = _remember(_final_plans, key, Plan(root, sources, final_values))
+        final = caches.remember(_final_plans, key, Plan(root, sources, final_values), MAX_ENTRIES)
     return final, final_values
 
 
 @caches.owner
 def _clear() -> None:
-    _stages.clear()
-    _final_plans.clear()
-
-
-def _remember(table: OrderedDict, key, value):
-    table[key] = value
-    if len(table) > MAX_ENTRIES:
-        table.popitem(last=False)
-    return value
+    caches.empty(_stages, _final_plans)
 
 
 def reduce(step: _Step, arrays: list[np.ndarray]) -> np.ndarray:

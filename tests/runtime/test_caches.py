@@ -1,10 +1,14 @@
 """The kernel cache: hits, misses, entries; repeated calls re-parse and re-type nothing."""
+import threading
+import time
+from collections import OrderedDict
+
 import numpy as np
 import pytest
 
 import fusenum
 from fusenum.frontend import evaluation
-from fusenum.runtime import plan_cache
+from fusenum.runtime import caches, plan_cache
 
 
 @pytest.fixture(autouse=True)
@@ -123,3 +127,42 @@ def test_clear_cache_reaches_every_table():
     fusenum.clear_cache()
     assert not (evaluation._parsed or PLANS or staging._stages or staging._final_plans)
     assert fusenum.cache_info()[:3] == (0, 0, 0)
+
+
+class _SwitchingKey:
+    """A key whose hash and equality let other threads run, as a Python-level ``__eq__`` does
+    (the IR's nodes in a plan key)."""
+
+    def __init__(self, number):
+        self.number = number
+
+    def __hash__(self):
+        time.sleep(0)
+        return self.number
+
+    def __eq__(self, other):
+        time.sleep(0)
+        return self.number == other.number
+
+
+def test_memo_tables_stay_whole_when_threads_fill_them_at_once():
+    """Unlocked, the OrderedDict's order went out of step with its contents, and dropping the oldest
+    entry raised KeyError (seen through four threads evaluating new expressions, plan cache full)."""
+    table, failures = OrderedDict(), []
+
+    def fill(seed):
+        try:
+            for i in range(1000):
+                caches.remember(table, _SwitchingKey((seed * 7919 + i) % 50), i, 3)
+        except Exception as exc:  # reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=fill, args=(seed,)) for seed in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert len(table) == 3 and list(table) == list(dict(table))
+    caches.empty(table)
+    assert not table

@@ -14,6 +14,7 @@ byte, an ``i64`` (the rules of :mod:`fusenum.codegen.rules.byte_strings` read it
 from __future__ import annotations
 
 import struct
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
@@ -144,9 +145,7 @@ class Emitter:
         return self.splat_constant(element, number)
 
     def splat_constant(self, element: ir.Type, value) -> ir.Constant:
-        if self.lanes == 1:
-            return ir.Constant(element, value)
-        return ir.Constant(ir.VectorType(element, self.lanes), [value] * self.lanes)
+        return _splat_constant(element, self.lanes, type(value), repr(value), value)
 
     def splat(self, scalar):
         """A run-time scalar (or :class:`Pair` of scalars) broadcast to every lane."""
@@ -226,3 +225,13 @@ def scalar_constant(dtype: np.dtype, value):
     # Keep the exact bits (NaN payloads, -0.0) through a double, as llvmlite prints doubles.
     # (A float16 value is exactly a float32 value: float16 computes in float32 registers.)
     return struct.unpack("<d", struct.pack("<d", float(value)))[0]
+
+
+@lru_cache(maxsize=8192)
+def _splat_constant(element: ir.Type, lanes: int, kind: type, text: str, value) -> ir.Constant:
+    """``value`` in every lane (constants are immutable, so one object serves every kernel: vector
+    math repeats hundreds of them per kernel, and spelling each afresh was a quarter of building a
+    math kernel's IR). Keyed by ``repr``, which tells ``-0.0`` from ``0.0``, not by ``value``."""
+    if lanes == 1:
+        return ir.Constant(element, value)
+    return ir.Constant(ir.VectorType(element, lanes), [value] * lanes)

@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import ArgumentTypeError, ExpressionError, InvalidArgumentError
 from ..ir.operands import PY_SCALARS, scalar_key
 from ..runtime import PLANS, Plan, cached_plan, caches, execute
-from ..runtime.layout import check_options
+from ..runtime.layout import ORDERS, as_order, check_options
 from .dask_types import has_dask, is_dask_array
 from .parser import Parsed, parse
 
@@ -69,8 +69,8 @@ def evaluate(ex: str | LazyArray, local_dict: dict | None = None, global_dict: d
     axis -> int, as in dask; dask's default otherwise). ``out=`` is then an
     error, ``order`` may only be ``'K'``, ``'A'`` or ``'C'``.
     """
-    if order is None:  # (as NumPy's ufuncs take it)
-        order = "K"
+    if order not in ORDERS:
+        order = as_order(order)
     if type(ex) is not str:
         if _is_lazy_array(ex):
             if local_dict is not None or global_dict is not None:

@@ -35,7 +35,7 @@ from ..codegen.target import current
 from ..ir import nodes
 from ..ir.nodes import Node
 from ..runtime import cached_plan
-from ..runtime.layout import check_options
+from ..runtime.layout import as_order, check_options
 from .dask_types import has_dask
 from .evaluation import bind
 from .forcing import program_of
@@ -72,8 +72,7 @@ def explain(ex: str | LazyArray, local_dict: dict | None = None, global_dict: di
     an invalid expression, an unknown name or operands the call would refuse
     raise the same error as the call.
     """
-    if order is None:
-        order = "K"
+    order = as_order(order)
     check_options(order, casting)  # (the call's own errors)
     if isinstance(ex, LazyArray):
         if local_dict is not None or global_dict is not None:

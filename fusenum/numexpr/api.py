@@ -17,6 +17,7 @@ from collections import OrderedDict
 import numpy as np
 
 from ..runtime import PLANS, Plan, cached_plan, caches, execute
+from ..runtime.layout import ORDERS, as_order
 from . import kinds, syntax
 from .lowering import Program
 
@@ -214,8 +215,8 @@ def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: 
     with a ValueError about a read-only operand, is written there and returns ``out``).
     """
     check_count(len(values))
-    if order is None:  # (numexpr takes it, as NumPy's iterator does: 'K')
-        order = "K"
+    if order not in ORDERS:  # (numexpr takes None and lower case, as NumPy's iterator does)
+        order = as_order(order)
     if prog.axis is not None and prog.axis >= max((value.ndim for value in values), default=0):
         raise ValueError("reduction axis is out of bounds")
     given, values = values, [_narrowed(value) for value in values]

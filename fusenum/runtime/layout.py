@@ -77,6 +77,16 @@ def _axes_fastest_first(shape, arrays: list[np.ndarray]) -> list[int]:
     return order
 
 
+def as_order(order):
+    """``order`` as NumPy's ufuncs and numexpr take it: None is ``'K'``, a lower-case letter its
+    capital; anything else as given, for :func:`check_options` to judge."""
+    if order is None:
+        return "K"
+    if type(order) is str and order.upper() in ORDERS:
+        return order.upper()
+    return order
+
+
 def check_options(order, casting) -> None:
     """InvalidArgumentError unless ``order`` and ``casting`` are values NumPy accepts (ArgumentTypeError,
     a TypeError as NumPy's, for one that is not a str; the front ends take an ``order`` of None, which

@@ -168,6 +168,20 @@ def test_order_none_is_k_as_numpys_ufuncs_take_it(text):
     assert lazy_result.strides == (f_ordered * 2).strides
 
 
+@pytest.mark.parametrize("order", ["k", "a", "c", "f"])
+def test_a_lower_case_order_is_its_capital_as_numpys_ufuncs_take_it(order):
+    f_ordered = np.asfortranarray(a)
+    expected = np.add(f_ordered, 1, order=order)
+    assert expected.strides == np.add(f_ordered, 1, order=order.upper()).strides
+    got = fusenum.evaluate("a + 1", {"a": f_ordered}, order=order)
+    assert got.strides == expected.strides and np.array_equal(got, expected)
+    assert str(fusenum.explain("a + 1", {"a": f_ordered}, order=order)) == \
+        str(fusenum.explain("a + 1", {"a": f_ordered}, order=order.upper()))
+    lazy_result = np.asarray(fusenum.evaluate(fusenum.lazy(f_ordered) + 1, order=order))
+    assert lazy_result.strides == expected.strides
+    raises(fusenum.InvalidArgumentError, "order must be one of 'K', 'A', 'C', 'F', not 'x'", "a + 1", order="x")
+
+
 def test_out_checks_are_fusenum_errors():
     raises(fusenum.ArgumentTypeError, "out must be a numpy.ndarray, not list", "a + 1", out=[0.0] * 6)
     frozen = np.empty_like(a)

@@ -207,6 +207,8 @@ def test_order_none_and_options_of_another_type_are_numexprs():
     a = np.asfortranarray(np.arange(6.0).reshape(2, 3))
     for module in (real, ne):
         assert module.evaluate("a + 1", order=None).strides == a.strides
+        assert module.evaluate("a + 1", order="c").strides == (24, 8)
+        assert module.evaluate("a + 1", order="k").strides == a.strides
         for option in ({"casting": None}, {"order": 5}, {"casting": 5}):
             with pytest.raises(TypeError, match="must be (a )?str, not"):
                 module.evaluate("a + 1", **option)

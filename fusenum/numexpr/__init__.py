@@ -4,13 +4,15 @@
     ne.evaluate("2*a + 3*b")            # numexpr's result dtype and errors, fusenum's kernels
     ne.install()                        # `import numexpr` (and pandas) now use this module
 
-Everything numexpr 2.14 exports is here: :func:`evaluate` (every keyword),
+numexpr 2.14's public API is here: :func:`evaluate` (every keyword),
 :func:`re_evaluate`, :func:`validate`, :func:`NumExpr`, :func:`disassemble`,
 thread control (:func:`set_num_threads`, :func:`get_num_threads`,
 :func:`detect_number_of_cores`, :func:`detect_number_of_threads`, :data:`ncores`,
 :data:`nthreads`, :data:`MAX_THREADS`), the VML calls (no-ops: see
 :mod:`.settings`), :func:`print_versions` and ``__version__`` (numexpr's, with a
-``+fusenum`` local part). numexpr defines no exception classes of its own; this
+``+fusenum`` local part). numexpr's internal modules (``necompiler``, ``expressions``,
+``interpreter``, ``utils``), ``E``, ``test`` and ``is_cpu_amd_intel`` are not: asking for one is an
+``AttributeError`` that says so (:data:`NOT_PROVIDED`). numexpr defines no exception classes of its own; this
 module raises the built-in exceptions numexpr raises in the same cases
 (``NotImplementedError`` where numexpr has no opcode, ``KeyError`` for an
 unbound name, ``ValueError`` for sanitized text, ``TypeError``, ``RuntimeError``,
@@ -50,3 +52,15 @@ __all__ = [
     "get_vml_version", "set_vml_accuracy_mode", "set_vml_num_threads", "get_vml_num_threads",
     "print_versions", "install", "uninstall", "installed", "__version__",
 ]
+
+#: numexpr's names this module does not provide (its internals, and what serves them).
+NOT_PROVIDED = ("necompiler", "expressions", "interpreter", "utils", "E", "test", "is_cpu_amd_intel",
+                "_init_num_threads")
+
+
+def __getattr__(name: str):
+    if name in NOT_PROVIDED:
+        raise AttributeError(f"fusenum.numexpr does not provide numexpr's {name!r}: it has numexpr's public "
+                             "API (evaluate, re_evaluate, validate, NumExpr, ...), not its internals, "
+                             "which the real numexpr has")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -31,8 +31,13 @@ MAX_OPERANDS = 64
 #: Marks this front end's plan-cache keys (a text's key in fusenum.evaluate starts with the text).
 _KEY = "fusenum.numexpr"
 
-#: ``sanitize=None`` means this: on, unless ``NUMEXPR_SANITIZE=0`` was set when fusenum.numexpr was imported.
-SANITIZE = syntax.default_sanitize()
+#: ``sanitize=None`` means this: on, unless ``NUMEXPR_SANITIZE=0`` was set when fusenum.numexpr was
+#: imported; None if it was set to something else, whose ``ValueError`` each call that takes the default
+#: raises (as numexpr's calls do; the import itself succeeds).
+try:
+    SANITIZE: bool | None = syntax.default_sanitize()
+except ValueError as error:
+    SANITIZE, _SANITIZE_ERROR = None, str(error)
 
 _programs: "OrderedDict[tuple, Program]" = OrderedDict()
 _last = threading.local()
@@ -56,6 +61,8 @@ def program(ex: str, optimization: str = "aggressive", sanitize: bool | None = N
     """The parsed, sanitized text (cached)."""
     if type(ex) is not str and not isinstance(ex, str):
         raise ValueError("must specify expression as a string")
+    if sanitize is None and SANITIZE is None:
+        raise ValueError(f"NUMEXPR_SANITIZE: {_SANITIZE_ERROR}")
     key = (ex, optimization, SANITIZE if sanitize is None else bool(sanitize))
     found = _programs.get(key)
     if found is None:
@@ -198,6 +205,18 @@ def check_count(count: int) -> None:
 
 def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: str,
         casting: str) -> np.ndarray:
+    """``prog`` on arrays bound to its names in order (see :func:`_run`). An ``out`` of an ndarray
+    subclass (``np.memmap``, a masked array...) is written through a plain view of its memory and
+    returned, as numexpr writes and returns it."""
+    if out is None or type(out) is np.ndarray or not isinstance(out, np.ndarray):
+        return _run(prog, values, out, order, casting)
+    plain = out.view(np.ndarray)
+    result = _run(prog, values, plain, order, casting)
+    return out if result is plain else result
+
+
+def _run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: str,
+         casting: str) -> np.ndarray:
     """``prog`` on arrays bound to its names in order.
 
     As numexpr: at most 63 inputs (``ValueError``); a reduction's axis must be below the

@@ -269,8 +269,8 @@ class _Lowering:
 
     def _integral_complex_power(self, a: Node, b: Node) -> Node | None:
         exponent = complex(b.value)
-        if exponent.imag != 0 or exponent.real != int(exponent.real) or not -100 < exponent.real < 100:
-            return None
+        if exponent.imag != 0 or not -100 < exponent.real < 100 or exponent.real != int(exponent.real):
+            return None  # (the bounds first: int() of an infinity or a NaN raises)
         count, bit = abs(int(exponent.real)), 1
         result, square = nodes.const(np.complex128(1)), a
         while True:

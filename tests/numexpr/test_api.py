@@ -148,6 +148,16 @@ def test_sanitize_can_be_turned_off_and_nothing_is_evaluated_anyway():
     assert result.stdout.strip() == "AttributeError", result.stderr
 
 
+def test_a_bad_numexpr_sanitize_fails_the_calls_that_take_the_default_not_the_import():
+    script = ("import numpy as np, {module} as ne\n"
+              "a = np.ones(2)\n"
+              "print(ne.evaluate('a + 1', sanitize=False).tolist())\n"
+              "try:\n    ne.evaluate('a + 1')\nexcept ValueError as e:\n    print('ValueError')")
+    for module in ("numexpr", "fusenum.numexpr"):
+        result = _python(script.format(module=module), NUMEXPR_SANITIZE="abc")
+        assert result.stdout.split() == ["[2.0,", "2.0]", "ValueError"], (module, result.stderr)
+
+
 def test_validate_then_re_evaluate():
     a = np.arange(3)
     assert ne.validate("a * 2 + 1") is None
@@ -564,3 +574,40 @@ def test_f_strings_are_the_str_numexpr_makes_of_them():
         ne.evaluate("a + f'x'")
     with pytest.raises(ValueError, match="f-string with fields"):  # numexpr: ValueError, a str has no itemsize
         ne.evaluate("f'{a}'")
+
+
+def test_an_out_of_an_ndarray_subclass_is_written_and_returned_as_numexprs(tmp_path):
+    import numexpr as real
+
+    a = np.arange(4.0)
+    for module in (real, ne):
+        mapped = np.memmap(tmp_path / f"{module.__name__}.bin", dtype=np.float64, mode="w+", shape=(4,))
+        assert module.evaluate("a + 1", {"a": a}, out=mapped) is mapped
+        np.testing.assert_array_equal(np.asarray(mapped), a + 1)
+        one = np.memmap(tmp_path / f"{module.__name__}.sum", dtype=np.float64, mode="w+", shape=(1,))
+        assert module.evaluate("sum(a)", {"a": a}, out=one) is one and one[0] == 6.0
+        masked = np.ma.masked_array(np.zeros(4), mask=[0, 1, 0, 0])
+        assert module.evaluate("a * 2", {"a": a}, out=masked) is masked
+        np.testing.assert_array_equal(masked.data, a * 2)
+        np.testing.assert_array_equal(masked.mask, [False, True, False, False])
+
+
+def test_a_complex_power_with_a_non_finite_exponent_is_an_array_not_a_crash():
+    c = np.array([0.5 + 0j, 2 + 0j, 0j, 1 + 1j])
+    for z in (np.inf, -np.inf, np.nan, np.array(np.inf)):
+        for optimization in ("none", "moderate", "aggressive"):
+            got = ne.evaluate("c ** z", optimization=optimization)
+            assert got.dtype == np.complex128 and got.shape == c.shape
+            assert got[2] == 0  # numexpr's zero base, before any power
+    assert ne.evaluate("c ** 1e400", optimization="moderate").shape == c.shape
+
+
+def test_numexprs_internals_are_named_as_not_provided():
+    import numexpr as real
+
+    for name in ne.NOT_PROVIDED:
+        assert hasattr(real, name), f"numexpr has no {name!r}: drop it from NOT_PROVIDED"
+        with pytest.raises(AttributeError, match=f"does not provide numexpr's '{name}'"):
+            getattr(ne, name)
+    with pytest.raises(AttributeError, match="has no attribute 'nonsense'"):
+        ne.nonsense

@@ -6,7 +6,9 @@ At import, as numexpr does: ``NUMEXPR_MAX_THREADS`` bounds the count
 (:data:`MAX_THREADS`, default 64), and ``NUMEXPR_NUM_THREADS``, else
 ``OMP_NUM_THREADS``, sets it -- unless ``FUSENUM_NUM_THREADS`` is set, which is
 fusenum's own and wins. Without any of them fusenum's default (every core the
-process may run on) stays, and :data:`nthreads` reports it.
+process may run on) stays, at most ``NUMEXPR_MAX_THREADS`` (numexpr, given only that
+variable, uses that many threads even beyond the cores; fusenum never more than the cores),
+and :data:`nthreads` reports it.
 
 VML: fusenum never uses Intel's VML/MKL (its vector math is its own and gives
 the same bits whatever the settings), so :data:`use_vml` is False and the VML
@@ -109,6 +111,8 @@ def initial_threads() -> int:
         requested = _env_int("OMP_NUM_THREADS")
     if requested is not None:
         set_num_threads(min(requested, MAX_THREADS))
+    elif get_num_threads() > MAX_THREADS:  # NUMEXPR_MAX_THREADS alone, below the cores: numexpr uses that many
+        set_num_threads(MAX_THREADS)
     return get_num_threads()
 
 

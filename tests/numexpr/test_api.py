@@ -381,6 +381,13 @@ def test_the_thread_variables_apply_at_import():
     assert result.stdout.strip() == "1 1 1", result.stderr
 
 
+def test_numexpr_max_threads_alone_bounds_the_default_count():
+    code = "import {module} as ne\nprint(ne.nthreads, ne.get_num_threads(), ne.MAX_THREADS)"
+    for module in ("numexpr", "fusenum.numexpr"):
+        result = _python(code.format(module=module), NUMEXPR_MAX_THREADS="1")
+        assert result.stdout.split() == ["1", "1", "1"], (module, result.stdout, result.stderr)
+
+
 def test_vml_calls_are_accepted_no_ops():
     assert ne.use_vml is False and ne.get_vml_version() is None
     assert ne.set_vml_accuracy_mode("high") is None and ne.set_vml_num_threads(4) is None

@@ -16,6 +16,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from ..ir.operands import is_supported
 from ..runtime import PLANS, Plan, cached_plan, caches, execute
 from ..runtime.layout import ORDERS, as_order
 from . import kinds, syntax
@@ -207,12 +208,26 @@ def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: 
         casting: str) -> np.ndarray:
     """``prog`` on arrays bound to its names in order (see :func:`_run`). An ``out`` of an ndarray
     subclass (``np.memmap``, a masked array...) is written through a plain view of its memory and
-    returned, as numexpr writes and returns it."""
-    if out is None or type(out) is np.ndarray or not isinstance(out, np.ndarray):
+    returned, as numexpr writes and returns it; an elementwise result goes into an ``out`` of a dtype
+    fusenum's kernels do not write (long double...) through NumPy's cast under ``casting``."""
+    if out is None or not isinstance(out, np.ndarray):
+        return _run(prog, values, out, order, casting)
+    if not prog.reduces and _cast_into_by_numpy(out.dtype):
+        result = run(prog, values, None, order, casting)
+        np.copyto(out, result, casting=casting)  # (numexpr's TypeError where the cast is not allowed)
+        return out
+    if type(out) is np.ndarray:
         return _run(prog, values, out, order, casting)
     plain = out.view(np.ndarray)
     result = _run(prog, values, plain, order, casting)
     return out if result is plain else result
+
+
+def _cast_into_by_numpy(dtype: np.dtype) -> bool:
+    """Whether an elementwise result goes into an ``out`` of ``dtype`` through NumPy's cast: one that
+    fusenum's kernels do not write but numexpr's iterator casts into (long double, complex256,
+    datetime64, timedelta64, structured dtypes; not text, where numexpr crashes)."""
+    return not is_supported(dtype) and (dtype.kind in "fcMm" or dtype.names is not None)
 
 
 def _run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: str,

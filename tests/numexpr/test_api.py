@@ -618,3 +618,20 @@ def test_numexprs_internals_are_named_as_not_provided():
             getattr(ne, name)
     with pytest.raises(AttributeError, match="has no attribute 'nonsense'"):
         ne.nonsense
+
+
+@pytest.mark.parametrize("dtype, casting", [(np.longdouble, "safe"), (np.clongdouble, "safe"), ("M8[s]", "unsafe"),
+                                            ("M8[s]", "safe"), ("m8[s]", "unsafe"), ([("x", "f8")], "unsafe"),
+                                            (np.longdouble, "no")])
+def test_an_out_the_kernels_do_not_write_takes_numpys_cast_as_numexprs_iterator(dtype, casting):
+    import numexpr as real
+
+    a = np.arange(3.0)
+    outcomes = []
+    for module in (real, ne):
+        out = np.zeros((2, 3), dtype)  # (the result broadcasts into it)
+        try:
+            outcomes.append((module.evaluate("a + 1", {"a": a}, out=out, casting=casting) is out, out.tolist()))
+        except TypeError:
+            outcomes.append("TypeError")
+    assert outcomes[0] == outcomes[1]

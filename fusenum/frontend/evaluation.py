@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import ArgumentTypeError, ExpressionError, InvalidArgumentError
 from ..ir.operands import PY_SCALARS, scalar_key
 from ..runtime import PLANS, Plan, cached_plan, caches, execute
-from ..runtime.layout import ORDERS, as_order, check_options
+from ..runtime.layout import ORDERS, as_order, check_options, writes_through_view
 from .dask_types import has_dask, is_dask_array
 from .parser import Parsed, parse
 
@@ -50,7 +50,8 @@ def evaluate(ex: str | LazyArray, local_dict: dict | None = None, global_dict: d
     Python scalars, which stay weakly typed as NumPy treats them. The result
     has the dtype, shape and values NumPy gives for the same expression; it is
     written into ``out`` if given (its shape must be the result's; ``casting``
-    as in NumPy), else into a new array laid out as ``order`` says
+    as in NumPy; an ndarray subclass that NumPy's ufuncs write as a plain array, such as
+    ``np.memmap``, is written so and returned, a masked array refused), else into a new array laid out as ``order`` says
     (``'K'`` follows the inputs, ``'A'``, ``'C'``, ``'F'``). A scalar result is
     a 0-d array.
 
@@ -71,6 +72,14 @@ def evaluate(ex: str | LazyArray, local_dict: dict | None = None, global_dict: d
     """
     if order not in ORDERS:
         order = as_order(order)
+    if out is not None and type(out) is not np.ndarray and writes_through_view(out):
+        plain = out.view(np.ndarray)
+        if isinstance(ex, str):  # (names bound here, from the caller's frame, not this call's)
+            frame = sys._getframe(1)
+            local_dict = frame.f_locals if local_dict is None else local_dict
+            global_dict = frame.f_globals if global_dict is None else global_dict
+        result = evaluate(ex, local_dict, global_dict, plain, order, casting, split_every=split_every)
+        return out if result is plain else result
     if type(ex) is not str:
         if _is_lazy_array(ex):
             if local_dict is not None or global_dict is not None:

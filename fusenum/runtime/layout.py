@@ -101,10 +101,22 @@ def check_options(order, casting) -> None:
                                    f"not {casting!r}")
 
 
+def writes_through_view(out) -> bool:
+    """Whether ``out`` is an ndarray subclass that NumPy's ufuncs write as a plain array and return
+    (``np.memmap``, ``np.matrix``, a subclass that only adds attributes): the front ends write a plain
+    view of it and return it. Not a masked array, whose ufunc results also update its mask, nor a
+    subclass with ufunc overrides of its own."""
+    kind = type(out)
+    return isinstance(out, np.ndarray) and kind.__array_ufunc__ is np.ndarray.__array_ufunc__ and \
+        (kind.__array_wrap__ is np.ndarray.__array_wrap__ or issubclass(kind, np.memmap))
+
+
 def check_out(out, shape, dtype: np.dtype, casting: str) -> None:
     """Validate ``out=``: an ndarray, writeable, of the result's shape, castable to."""
     if type(out) is not np.ndarray:
-        raise ArgumentTypeError(f"out must be a numpy.ndarray, not {type(out).__name__}")
+        subclass = " (a subclass whose ufunc results NumPy makes its own way; np.memmap, np.matrix and " \
+            "subclasses without ufunc overrides are taken)" if isinstance(out, np.ndarray) else ""
+        raise ArgumentTypeError(f"out must be a numpy.ndarray, not {type(out).__name__}{subclass}")
     if not out.flags.writeable:
         raise InvalidArgumentError("output array is read-only")
     if out.shape != tuple(shape):

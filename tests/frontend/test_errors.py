@@ -182,6 +182,31 @@ def test_a_lower_case_order_is_its_capital_as_numpys_ufuncs_take_it(order):
     raises(fusenum.InvalidArgumentError, "order must be one of 'K', 'A', 'C', 'F', not 'x'", "a + 1", order="x")
 
 
+class _Tagged(np.ndarray):
+    """A subclass that only adds an attribute."""
+
+
+def test_an_out_numpys_ufuncs_write_as_a_plain_array_is_written_and_returned(tmp_path):
+    def in_a_function():
+        b = np.arange(6.0).reshape(2, 3)  # (a local: names still come from the caller's frame)
+        mapped = np.memmap(tmp_path / "out.bin", dtype=np.float64, mode="w+", shape=(2, 3))
+        assert fusenum.evaluate("b * 2 + 1", out=mapped) is mapped
+        np.testing.assert_array_equal(np.asarray(mapped), b * 2 + 1)
+        assert fusenum.evaluate(fusenum.lazy(b) - 1, out=mapped) is mapped
+        np.testing.assert_array_equal(np.asarray(mapped), b - 1)
+        total = np.memmap(tmp_path / "sum.bin", dtype=np.float64, mode="w+", shape=())
+        assert fusenum.evaluate("sum(b)", out=total) is total and total[()] == b.sum()
+    in_a_function()
+    for out in (np.matrix(np.zeros((2, 3))), np.zeros((2, 3)).view(_Tagged)):
+        expected = np.add(a, 1, out=np.zeros((2, 3)).view(type(out)))
+        assert fusenum.evaluate("a + 1", {"a": a}, out=out) is out
+        assert type(out) is type(expected) and np.array_equal(np.asarray(out), np.asarray(expected))
+    masked = np.ma.masked_array(np.zeros((2, 3)))
+    raises(fusenum.ArgumentTypeError, "out must be a numpy.ndarray, not MaskedArray (a subclass whose ufunc "
+           "results NumPy makes its own way; np.memmap, np.matrix and subclasses without ufunc overrides "
+           "are taken)", "a + 1", out=masked)
+
+
 def test_out_checks_are_fusenum_errors():
     raises(fusenum.ArgumentTypeError, "out must be a numpy.ndarray, not list", "a + 1", out=[0.0] * 6)
     frozen = np.empty_like(a)

@@ -246,7 +246,12 @@ def _initial() -> str:
     requested = os.environ.get("FUSENUM_SIMD", "").strip().lower()
     if requested:
         _check_name(requested)  # a misspelled setting fails at import, clearly
-        return requested  # (whether the CPU supports it is checked at the first compile)
+        flags = _cpuinfo_flags() if _is_x86_64() else None
+        if flags is not None and not all(f in flags for f in _REQUIRES[requested]):
+            # (before any call: interpreted calls would otherwise work until the first compile)
+            raise TargetError(f"FUSENUM_SIMD={requested!r}: this CPU does not support it "
+                              f"(/proc/cpuinfo lacks {', '.join(f for f in _REQUIRES[requested] if f not in flags)})")
+        return requested  # (elsewhere, whether the CPU supports it is checked at the first compile)
     return _widest_without_llvm()
 
 

@@ -106,14 +106,26 @@ def initial_threads() -> int:
     """Apply numexpr's environment variables at import (see the module docstring); the count."""
     if os.environ.get("FUSENUM_NUM_THREADS", "").strip():
         return get_num_threads()
-    requested = _env_int("NUMEXPR_NUM_THREADS")
+    requested = _env_threads("NUMEXPR_NUM_THREADS")
     if requested is None:
-        requested = _env_int("OMP_NUM_THREADS")
+        requested = _env_threads("OMP_NUM_THREADS")
     if requested is not None:
         set_num_threads(min(requested, MAX_THREADS))
     elif get_num_threads() > MAX_THREADS:  # NUMEXPR_MAX_THREADS alone, below the cores: numexpr uses that many
         set_num_threads(MAX_THREADS)
     return get_num_threads()
+
+
+def _env_threads(name: str) -> int | None:
+    """The count environment variable ``name`` asks for, or None; one that is not an integer is
+    ignored with a warning (numexpr's import raises ``ValueError``; here it would take ``import fusenum``
+    down under ``FUSENUM_NUMEXPR=1``, for another library's setting)."""
+    try:
+        return _env_int(name)
+    except ValueError:
+        warn(f"{name}={os.environ.get(name)!r} is not an integer; fusenum.numexpr ignores it "
+             "(numexpr's import would raise ValueError)")
+        return None
 
 
 def get_vml_version() -> None:

@@ -413,6 +413,9 @@ def load(digest: bytes, suffix: str = SUFFIX) -> bytes | None:
         return None
     try:
         status = os.fstat(descriptor)
+        if not _trusted(status):
+            _recheck(directory)
+            return None
         regular = stat.S_ISREG(status.st_mode) and status.st_size <= MAX_ENTRY_BYTES
         data = _read(descriptor, status.st_size) if regular else b""
     except OSError:
@@ -433,6 +436,24 @@ def load(digest: bytes, suffix: str = SUFFIX) -> bytes | None:
         except OSError:
             pass
     return payload
+
+
+def _trusted(status: os.stat_result) -> bool:
+    """Whether an opened entry is this user's and writable by nobody else, as every entry fusenum
+    writes is: the directory was checked once, but may have been replaced since (by another
+    user's, or one anybody may write), and its files are machine code fusenum executes. Checked on
+    the open file itself, so no rename in between can slip another file in."""
+    return (not hasattr(os, "getuid") or status.st_uid == os.getuid()) and not status.st_mode & 0o022
+
+
+def _recheck(directory: str) -> None:
+    """After an untrusted entry: check the directory again, and stop using it (one warning) if it
+    is no longer private; an entry planted in a private directory is just not read."""
+    with _lock:
+        if state.usable == directory and not state.refused:
+            problem = _problem(directory)
+            if problem is not None:
+                _refuse(directory, problem)
 
 
 def _read(descriptor: int, size: int) -> bytes:

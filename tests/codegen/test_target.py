@@ -62,6 +62,21 @@ def test_environment_variable_with_unknown_level_fails_clearly():
     assert "TargetError: unknown SIMD level 'sse9'" in done.stderr
 
 
+def test_environment_variable_with_a_level_the_cpu_lacks_fails_at_import(monkeypatch):
+    """Not at the first compile: interpreted calls would work until then."""
+    monkeypatch.setenv("FUSENUM_SIMD", "avx2")
+    monkeypatch.setattr(target, "_cpuinfo_flags", lambda: frozenset({"sse2", "avx2"}))
+    with pytest.raises(fusenum.TargetError, match="FUSENUM_SIMD='avx2': this CPU does not support it "
+                                                  r"\(/proc/cpuinfo lacks fma\)"):
+        target._initial()
+    monkeypatch.setattr(target, "_cpuinfo_flags", lambda: frozenset({"sse2", "avx2", "fma"}))
+    assert target._initial() == "avx2"
+    missing = [level for level in target.WIDTHS if level not in fusenum.available_simd()]
+    if missing:  # the real thing, where this CPU lacks a level
+        done = _run_with_env(missing[-1])
+        assert done.returncode != 0 and "this CPU does not support it" in done.stderr
+
+
 def _assembly(level: str) -> str:
     f8 = np.dtype(np.float64)
     a, b, c = (nodes.input_slot(k, f8) for k in range(3))

@@ -381,6 +381,17 @@ def test_the_thread_variables_apply_at_import():
     assert result.stdout.strip() == "1 1 1", result.stderr
 
 
+@pytest.mark.parametrize("name, value", [("OMP_NUM_THREADS", "3,2"), ("OMP_NUM_THREADS", "abc"),
+                                         ("NUMEXPR_NUM_THREADS", "x"), ("NUMEXPR_NUM_THREADS", "1.5")])
+def test_a_thread_variable_that_is_not_an_integer_never_breaks_import_fusenum(name, value):
+    result = _python("import fusenum, fusenum.numexpr as ne\nprint(ne.nthreads)", FUSENUM_NUMEXPR="1",
+                     **{name: value})
+    assert result.returncode == 0, result.stderr
+    assert f"{name}={value!r} is not" in result.stderr  # a warning names it
+    if value == "3,2":  # fusenum reads OpenMP's first entry (numexpr's int() would fail)
+        assert result.stdout.split() == ["3"]
+
+
 def test_numexpr_max_threads_alone_bounds_the_default_count():
     code = "import {module} as ne\nprint(ne.nthreads, ne.get_num_threads(), ne.MAX_THREADS)"
     for module in ("numexpr", "fusenum.numexpr"):

@@ -239,6 +239,30 @@ def test_a_directory_of_another_user_is_refused(cache_dir):
     assert not entries(cache_dir)
 
 
+def test_a_directory_made_writable_by_others_after_its_check_is_refused_before_a_load(cache_dir):
+    """The directory is checked once; one opened up (or swapped for another's) later must not have
+    its machine code run: an entry anybody could have written is never loaded."""
+    first = evaluate("a * 3 + b")
+    path = only_entry(cache_dir)
+    fusenum.clear_cache()
+    cache_dir.chmod(0o777)
+    path.chmod(0o666)  # (what any user could have put there)
+    with pytest.warns(fusenum.DiskCacheWarning, match="is writable by group and others"):
+        np.testing.assert_array_equal(evaluate("a * 3 + b"), first)
+    assert fusenum.cache_info().disk_hits == 0
+
+
+def test_an_entry_others_could_write_in_a_private_directory_is_not_loaded(cache_dir):
+    first = evaluate("a * 5 + b")
+    path = only_entry(cache_dir)
+    fusenum.clear_cache()
+    path.chmod(0o622)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the directory stays in use: no warning
+        np.testing.assert_array_equal(evaluate("a * 5 + b"), first)
+    assert fusenum.cache_info().disk_hits == 0 and disk_cache.usable()
+
+
 def test_a_directory_that_cannot_be_created_is_refused(tmp_path, cache_dir):
     (tmp_path / "file").write_text("a regular file")
     _expect_refusal(tmp_path / "file" / "cache", "cannot be created (Not a directory)")

@@ -70,7 +70,12 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
-if _os.environ.get("FUSENUM_NUMEXPR", "") == "1":
+_NUMEXPR_SWITCH = _os.environ.get("FUSENUM_NUMEXPR", "").strip().lower()
+if _NUMEXPR_SWITCH not in ("", "0", "off", "no", "false", "1", "on", "yes", "true"):
+    from .errors import ConfigurationError as _ConfigurationError
+
+    raise _ConfigurationError(f"FUSENUM_NUMEXPR must be on (1) or off (0), not {_NUMEXPR_SWITCH!r}")
+if _NUMEXPR_SWITCH in ("1", "on", "yes", "true"):
     # `import numexpr` gives fusenum.numexpr from here on (see fusenum.numexpr.drop_in)
     from .numexpr import install as _install_numexpr
 

@@ -26,7 +26,7 @@ import os
 import platform
 from functools import lru_cache
 
-from ..errors import TargetError
+from ..errors import ArgumentTypeError, TargetError
 from ..ir.records import record
 from . import locks, settings
 from .orc import llvmlite_version
@@ -266,6 +266,9 @@ def get_simd() -> str:
 def set_simd(name: str) -> str:
     """Compile new kernels for SIMD level ``name``; returns the previous level. Kernels of every
     level stay cached (the level is part of each kernel's key)."""
+    if type(name) is not str:
+        raise ArgumentTypeError(f"the SIMD level must be a str ({', '.join(WIDTHS)}), not {type(name).__name__}")
+    name = name.strip().lower()  # (as FUSENUM_SIMD is read)
     make_target(name)
     previous = settings.simd
     settings.update(simd=name)

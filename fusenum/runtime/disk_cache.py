@@ -132,7 +132,7 @@ def _environment_settings() -> dict:
     chdir does not move it) and ``max_bytes`` from the environment."""
     directory = os.environ.get("FUSENUM_CACHE_DIR") or None
     return {"enabled": _env_enabled(), "directory": os.path.abspath(directory) if directory else None,
-            "max_bytes": _valid_max_bytes(os.environ.get("FUSENUM_CACHE_MAX_BYTES", DEFAULT_MAX_BYTES),
+            "max_bytes": _valid_max_bytes(os.environ.get("FUSENUM_CACHE_MAX_BYTES", "").strip() or DEFAULT_MAX_BYTES,
                                           "FUSENUM_CACHE_MAX_BYTES")}
 
 

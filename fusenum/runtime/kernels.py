@@ -70,7 +70,7 @@ WAIT_SECONDS = 0.02
 #: How long after its quick build a kernel's optimized build waits before starting (seconds).
 OPTIMIZE_DELAY = 0.002
 #: Kernels kept before the least recently compiled are freed (a plan still using one keeps it alive).
-MAX_KERNELS = int(_setting("FUSENUM_MAX_KERNELS", "2048", lambda v: v.isdigit() and int(v) > 0,
+MAX_KERNELS = int(_setting("FUSENUM_MAX_KERNELS", "2048", lambda v: v.isascii() and v.isdigit() and int(v) > 0,
                            "a positive integer"))
 #: Build new kernels quickly first and optimize them in the background (``FUSENUM_COMPILE=tiered``,
 #: the default), or optimize before first use (``optimized``).

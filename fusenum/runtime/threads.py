@@ -28,6 +28,7 @@ with a fresh pool (the parent's threads do not exist there).
 from __future__ import annotations
 
 import _thread
+import operator
 import os
 import struct
 import threading
@@ -36,7 +37,7 @@ from typing import TYPE_CHECKING, Callable
 
 from . import background
 from ..codegen import locks, pool_abi
-from ..errors import ConfigurationError
+from ..errors import ArgumentTypeError, ConfigurationError
 
 if TYPE_CHECKING:
     import queue
@@ -116,18 +117,23 @@ def _openmp_threads() -> int | None:
     if not requested:
         return None
     first = requested.split(",")[0].strip()
-    if first.isdigit() and int(first) > 0:
+    if first.isascii() and first.isdigit() and 0 < int(first) <= MAX_THREADS:
         return int(first)
     warnings.warn(f"OMP_NUM_THREADS={requested!r} is not a positive integer; fusenum ignores it "
                   f"(FUSENUM_NUM_THREADS takes precedence over it)", RuntimeWarning, stacklevel=2)
     return None
 
 
+#: The most threads fusenum splits a call over (a count beyond is an error, not thousands of threads).
+MAX_THREADS = 1024
+
+
 def _validate(n, what: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"{what} must be an int, not {type(n).__name__}")
-    if n < 1:
-        raise ConfigurationError(f"{what} must be a positive integer, not {n}")
+    if isinstance(n, bool) or not hasattr(type(n), "__index__"):
+        raise ArgumentTypeError(f"{what} must be an int, not {type(n).__name__}")
+    n = operator.index(n)  # (NumPy's integers too)
+    if not 1 <= n <= MAX_THREADS:
+        raise ConfigurationError(f"{what} must be a positive integer of at most {MAX_THREADS}, not {n}")
     return n
 
 

@@ -97,7 +97,7 @@ from . import background, caches, disk_cache, interpreter, kernels
 from ..codegen import jit, settings
 from ..codegen.spec import KernelSpec
 from ..codegen.target import llvm_ready
-from ..errors import ConfigurationError
+from ..errors import ArgumentTypeError, ConfigurationError
 from .kernels import Kernel
 
 
@@ -135,6 +135,10 @@ def set_tiering(new_policy: str) -> str:
     Switching to ``always`` clears the caches in memory (:func:`fusenum.clear_cache`), so that
     plans holding kernels from earlier calls are interpreted too."""
     global policy
+    if type(new_policy) is not str:
+        raise ArgumentTypeError(f"the tiering policy must be a str ({', '.join(POLICIES)}), "
+                                f"not {type(new_policy).__name__}")
+    new_policy = new_policy.strip().lower()  # (as FUSENUM_TIERING is read)
     if new_policy not in POLICIES:
         raise ConfigurationError(f"tiering policy must be one of {', '.join(POLICIES)}, not {new_policy!r}")
     previous, policy = policy, new_policy

@@ -62,6 +62,17 @@ def test_environment_variable_with_unknown_level_fails_clearly():
     assert "TargetError: unknown SIMD level 'sse9'" in done.stderr
 
 
+def test_set_simd_takes_a_level_name_in_any_case_and_nothing_else():
+    previous = fusenum.set_simd(" SSE2 ")  # read as FUSENUM_SIMD is
+    try:
+        assert fusenum.get_simd() == "sse2"
+    finally:
+        fusenum.set_simd(previous)
+    for value in (3, None, b"avx2"):
+        with pytest.raises(fusenum.ArgumentTypeError, match="the SIMD level must be a str"):
+            fusenum.set_simd(value)
+
+
 def test_environment_variable_with_a_level_the_cpu_lacks_fails_at_import(monkeypatch):
     """Not at the first compile: interpreted calls would work until then."""
     monkeypatch.setenv("FUSENUM_SIMD", "avx2")

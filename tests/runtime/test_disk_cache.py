@@ -172,12 +172,20 @@ def test_fusenum_cache_off_in_the_environment(tmp_path):
 
 
 def test_invalid_environment_settings_are_clear_errors():
-    for name, value in [("FUSENUM_CACHE", "maybe"), ("FUSENUM_CACHE_MAX_BYTES", "lots")]:
+    for name, value in [("FUSENUM_CACHE", "maybe"), ("FUSENUM_CACHE_MAX_BYTES", "lots"),
+                        ("FUSENUM_MAX_KERNELS", "\u00b2"), ("FUSENUM_NUMEXPR", "bogus")]:
         result = subprocess.run([sys.executable, "-c", "import fusenum"], env={**os.environ, name: value},
                                 capture_output=True, text=True, timeout=600)
         assert result.returncode != 0
         assert f"fusenum.errors.ConfigurationError: {name} must be" in result.stderr
         assert repr(value) in result.stderr
+
+
+def test_an_empty_setting_is_an_unset_one():
+    code = "import fusenum; print(fusenum.get_disk_cache().max_bytes == fusenum.runtime.disk_cache.DEFAULT_MAX_BYTES)"
+    result = subprocess.run([sys.executable, "-c", code], env={**os.environ, "FUSENUM_CACHE_MAX_BYTES": " "},
+                            capture_output=True, text=True, timeout=600)
+    assert result.stdout.split() == ["True"], result.stderr
 
 
 @pytest.mark.parametrize("arguments, message", [

@@ -81,11 +81,20 @@ def test_set_num_threads_round_trip_and_errors():
         assert fusenum.set_num_threads(1) == 3
     finally:
         fusenum.set_num_threads(previous)
-    with pytest.raises(fusenum.ConfigurationError, match="the number of threads must be a positive integer, not 0"):
-        fusenum.set_num_threads(0)
-    with pytest.raises(TypeError, match="the number of threads must be an int, not float"):
-        fusenum.set_num_threads(2.5)
+    for count in (0, parallel.MAX_THREADS + 1, 10**20):
+        with pytest.raises(fusenum.ConfigurationError,
+                           match=f"the number of threads must be a positive integer of at most 1024, not {count}"):
+            fusenum.set_num_threads(count)
+    for value, name in ((2.5, "float"), ("4", "str"), (None, "NoneType"), (True, "bool")):
+        with pytest.raises(fusenum.ArgumentTypeError, match=f"the number of threads must be an int, not {name}"):
+            fusenum.set_num_threads(value)
+    previous = fusenum.set_num_threads(np.int64(2))  # NumPy's integers are integers
+    try:
+        assert fusenum.get_num_threads() == 2 and type(fusenum.get_num_threads()) is int
+    finally:
+        fusenum.set_num_threads(previous)
     assert isinstance(fusenum.ConfigurationError("x"), ValueError)
+    assert isinstance(fusenum.ArgumentTypeError("x"), TypeError)
 
 
 def _python(code: str, **env) -> subprocess.CompletedProcess:

@@ -463,6 +463,14 @@ def test_policy_is_checked():
                                                          "not 'sometimes'"):
         fusenum.set_tiering("sometimes")
     assert fusenum.get_tiering() in tiering.POLICIES
+    for value in (1, None, b"never"):
+        with pytest.raises(fusenum.ArgumentTypeError, match="the tiering policy must be a str"):
+            fusenum.set_tiering(value)
+    previous = fusenum.set_tiering(" Never ")  # read as FUSENUM_TIERING is
+    try:
+        assert fusenum.get_tiering() == "never"
+    finally:
+        fusenum.set_tiering(previous)
 
 
 def test_environment_policy_is_checked():

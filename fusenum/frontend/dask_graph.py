@@ -67,6 +67,11 @@ def build_typed(key: tuple, template, values: list, split_every: Any = None):
     the plan cache under ``key`` (dtypes only, as for ndarrays), then :func:`build`."""
     for value in values:
         if is_dask_array(value):
+            if not has_ndarray_blocks(value):  # (a masked array's mask would be dropped block by block)
+                meta = type(value._meta)
+                raise ArgumentTypeError(f"fusenum computes dask arrays of plain ndarray blocks, not of "
+                                        f"{meta.__module__}.{meta.__name__} blocks, whose operations have their "
+                                        f"own meaning; map np.asarray over the blocks to drop it")
             check_shape(value)
     if isinstance(split_every, dict):
         _check_split_every(split_every)

@@ -284,6 +284,10 @@ def test_dask_arrays_of_masked_blocks_keep_their_mask():
     with pytest.raises(fusenum.ArgumentTypeError, match="^fusenum.lazy\\(\\) wraps dask arrays of plain ndarray "
                                                         "blocks, not of numpy.ma.MaskedArray blocks"):
         lazy(masked)
+    for text in ("a + 1", "sum(a)"):  # the string front end refuses them too: it dropped the mask, block by block
+        with pytest.raises(fusenum.ArgumentTypeError, match="^fusenum computes dask arrays of plain ndarray blocks, "
+                                                            "not of numpy.ma.MaskedArray blocks"):
+            fusenum.evaluate(text, {"a": masked})
     zeros = lazy(da.zeros((3, 4), chunks=2))
     for result in (zeros + masked, masked + zeros, np.add(zeros, masked), np.add(lazy(np.zeros((3, 4))), masked)):
         value = result.compute()

@@ -193,7 +193,9 @@ def build(plan, values: list, split_every: Any = None):
     root = nodes.replace(root, mapping)
     if root.op == "input":  # (an operand as it is, but in native byte order, as evaluate returns it)
         result = _as_dask(operands[root.attr])
-        return result if result.dtype == root.dtype else result.astype(root.dtype)
+        # a new array object either way, as evaluate returns a new ndarray: dask's __setitem__ on the
+        # result must not rewrite the caller's array
+        return result.copy() if result.dtype == root.dtype else result.astype(root.dtype)
     root, args = _own_slots(root, operands)
     return _blockwise(root, args, root.dtype)
 

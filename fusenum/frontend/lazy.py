@@ -219,7 +219,9 @@ class LazyArray:
     # ---- captured methods -----------------------------------------------------------------------
     def astype(self, dtype: Any, order: str = "K", casting: str = "unsafe", subok: bool = True,
                copy: bool = True) -> LazyArray | np.ndarray:
-        """``ndarray.astype``: lazy for a native dtype fusenum compiles, else computed by NumPy."""
+        """``ndarray.astype``: lazy for a native dtype fusenum compiles, else computed by NumPy (over
+        dask arrays, by dask's ``astype`` of the fused dask array: nothing is computed here; dask
+        arrays have no memory order to choose)."""
         dtype = np.dtype(dtype)
         if order == "K" and dtype in SUPPORTED and dtype.isnative:
             if casting != "unsafe" and not np.can_cast(self._dtype, dtype, casting):
@@ -227,6 +229,8 @@ class LazyArray:
             if not copy and dtype == self._dtype:
                 return self
             return _capture_cast(self, dtype)
+        if self._value is None and forcing.on_dask(self):
+            return forcing.to_dask(self).astype(dtype, casting=casting, copy=copy)
         return self.compute().astype(dtype, order=order, casting=casting, subok=subok, copy=copy)
 
 

@@ -474,3 +474,27 @@ def test_typing_that_needs_a_zero_d_dask_arrays_value_is_refused(monkeypatch):
             fusenum.evaluate("a ** s")
     finally:
         fusenum.clear_cache()
+
+
+def test_an_operand_evaluated_as_it_is_is_a_new_dask_array():
+    """evaluate returns a new ndarray for an ndarray; for a dask array, a new array object, so that
+    dask's __setitem__ on the result leaves the caller's array alone."""
+    data = np.arange(4.0)
+    source = chunked(data, 2)
+    for result in (fusenum.evaluate("a", {"a": source}), fusenum.evaluate("real(a)", {"a": source}),
+                   fusenum.evaluate(lazy(source))):
+        assert result is not source
+        result[0] = 100.0
+        np.testing.assert_array_equal(source.compute(), data)
+
+
+@pytest.mark.parametrize("dtype", [object, "M8[s]", np.longdouble, ">f8", str])
+def test_astype_to_a_dtype_fusenum_does_not_compile_stays_a_dask_array(dtype):
+    data = np.arange(6.0).reshape(2, 3)
+    x = lazy(chunked(data, (1, 3))) * 1
+    result = x.astype(dtype)  # (before, every block was computed here and an ndarray returned)
+    assert is_dask_array(result)
+    expected = data.astype(dtype)
+    assert result.dtype == expected.dtype
+    assert result.compute().tolist() == expected.tolist()
+    assert is_dask_array(x.astype(np.float32, order="C"))

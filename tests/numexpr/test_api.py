@@ -419,6 +419,19 @@ def test_python_m_usage(capsys):
     assert main(["--help"]) == 0 and "usage:" in capsys.readouterr().out
 
 
+def test_python_m_names_what_it_cannot_run_in_one_line_as_python_does(tmp_path, capsys):
+    """Not runpy's traceback; python's own messages and exit statuses."""
+    missing = tmp_path / "missing.py"
+    assert main([str(missing)]) == 2
+    assert capsys.readouterr().err == (f"python -m fusenum.numexpr: can't open file {str(missing)!r}: "
+                                       "No such file or directory\n")
+    assert main(["-m", "no_such_module_anywhere"]) == 1
+    assert capsys.readouterr().err == "python -m fusenum.numexpr: No module named 'no_such_module_anywhere'\n"
+    assert main(["-m", "no_such_package.module"]) == 1
+    assert main([str(tmp_path)]) == 1
+    assert "can't find '__main__' module in" in capsys.readouterr().err
+
+
 def test_fusenum_numexpr_environment_variable_installs_at_import():
     result = _python("import fusenum, numexpr\nprint(numexpr.__version__)", FUSENUM_NUMEXPR="1")
     assert result.stdout.strip() == "2.14.2+fusenum", result.stderr

@@ -37,7 +37,7 @@ from ..codegen.lanes import lanes_of, register_bytes
 from ..codegen.spec import ACCESSES, KernelSpec
 from ..codegen.target import available as available_simd
 from ..codegen.target import make_target
-from ..errors import ConfigurationError, UnsupportedDTypeError
+from ..errors import ArgumentTypeError, ConfigurationError, UnsupportedDTypeError
 from ..ir import nodes
 from ..ir.ops import OPS
 from ..ir.reductions import REDUCTIONS
@@ -174,14 +174,24 @@ def prebuild(dtypes: Sequence | None = None, simd: str | Sequence[str] | None = 
 def _dtypes(dtypes) -> tuple[np.dtype, ...]:
     if isinstance(dtypes, (str, np.dtype, type)):
         dtypes = [dtypes]
-    chosen = tuple(dict.fromkeys(map(_checked, dtypes)))
+    try:
+        listed = list(dtypes)
+    except TypeError:
+        raise ArgumentTypeError(f"prebuild's dtypes must be a dtype or a list of dtypes, "
+                                f"not {type(dtypes).__name__}") from None
+    chosen = tuple(dict.fromkeys(map(_checked, listed)))
     if not chosen:
         raise ConfigurationError("prebuild needs at least one dtype")
     return chosen
 
 
 def _checked(dtype) -> np.dtype:
-    dtype = np.dtype(dtype)
+    if dtype is None:  # (np.dtype(None) is float64: not what a list entry of None means)
+        raise ArgumentTypeError("prebuild's dtypes may not hold None")
+    try:
+        dtype = np.dtype(dtype)
+    except (TypeError, ValueError) as exc:
+        raise ArgumentTypeError(f"{dtype!r} is not a dtype ({exc}), in prebuild's dtypes") from None
     if dtype.kind == "S":
         raise UnsupportedDTypeError(f"prebuild covers no bytes dtype ({dtype}): a bytes kernel depends on the "
                                     "strings' length, so it is compiled for the arrays a call brings")
@@ -191,6 +201,9 @@ def _checked(dtype) -> np.dtype:
 def _levels(simd: str | Sequence[str] | None) -> tuple[str, ...]:
     if simd == "all":
         return tuple(available_simd())
+    if simd is not None and not isinstance(simd, (str, list, tuple)) or \
+            isinstance(simd, (list, tuple)) and not all(isinstance(level, str) for level in simd):
+        raise ArgumentTypeError(f"prebuild's simd must be a SIMD level, a list of them or 'all', not {simd!r}")
     levels = (settings.simd,) if simd is None else (simd,) if isinstance(simd, str) else tuple(dict.fromkeys(simd))
     if not levels:
         raise ConfigurationError("prebuild needs at least one SIMD level")

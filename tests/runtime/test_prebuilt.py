@@ -169,6 +169,12 @@ def test_prebuild_needs_the_disk_cache():
     ({"dtypes": []}, fusenum.ConfigurationError, "prebuild needs at least one dtype"),
     ({"simd": []}, fusenum.ConfigurationError, "prebuild needs at least one SIMD level"),
     ({"simd": "avx1024"}, fusenum.TargetError, "unknown SIMD level .avx1024."),
+    ({"dtypes": "foo"}, fusenum.ArgumentTypeError, "'foo' is not a dtype .data type 'foo' not understood., in prebuild"),
+    ({"dtypes": 5}, fusenum.ArgumentTypeError, "prebuild's dtypes must be a dtype or a list of dtypes, not int"),
+    ({"dtypes": [{"a": 1}]}, fusenum.ArgumentTypeError, "is not a dtype"),
+    ({"dtypes": [None]}, fusenum.ArgumentTypeError, "prebuild's dtypes may not hold None"),
+    ({"simd": 3}, fusenum.ArgumentTypeError, "prebuild's simd must be a SIMD level, a list of them or 'all', not 3"),
+    ({"simd": ["avx2", 3]}, fusenum.ArgumentTypeError, "prebuild's simd must be a SIMD level"),
 ])
 def test_prebuild_checks_its_arguments(private_disk_cache, arguments, error, message):
     with pytest.raises(error, match=message):
@@ -177,7 +183,8 @@ def test_prebuild_checks_its_arguments(private_disk_cache, arguments, error, mes
 
 def test_the_command_reports_bad_input_and_usage(tmp_path):
     bad = _run(["-m", "fusenum", "prebuild", "--dtypes", "float64,flot"], str(tmp_path))
-    assert bad.returncode == 1 and "python -m fusenum prebuild: data type 'flot' not understood" in bad.stderr
+    assert bad.returncode == 1 and "python -m fusenum prebuild: 'flot' is not a dtype (data type 'flot' not " \
+        "understood), in prebuild's dtypes" in bad.stderr
     off = _run(["-m", "fusenum", "prebuild"], str(tmp_path), FUSENUM_CACHE="off")
     assert off.returncode == 1 and "which is off or unusable" in off.stderr
     usage = _run(["-m", "fusenum"], str(tmp_path))

@@ -35,7 +35,7 @@ from ..codegen.target import current
 from ..ir import nodes
 from ..ir.nodes import Node
 from ..runtime import cached_plan
-from ..runtime.layout import as_order, check_options
+from ..runtime.layout import as_order, check_options, writes_through_view
 from .dask_types import has_dask
 from .evaluation import bind
 from .forcing import program_of
@@ -73,6 +73,8 @@ def explain(ex: str | LazyArray, local_dict: dict | None = None, global_dict: di
     raise the same error as the call.
     """
     order = as_order(order)
+    if out is not None and type(out) is not np.ndarray and writes_through_view(out):
+        out = out.view(np.ndarray)  # (as evaluate writes it)
     check_options(order, casting)  # (the call's own errors)
     if isinstance(ex, LazyArray):
         if local_dict is not None or global_dict is not None:
@@ -89,6 +91,8 @@ def explain_lazy(r: LazyArray, *, out: np.ndarray | None = None, order: str = "K
                  llvm: bool = False, assembly: bool = False) -> Explanation:
     """:func:`explain` for the lazy expression ``r`` (what forcing it would run)."""
     title = f"LazyArray.explain(): {r.dtype} {r.shape}"
+    if out is not None and type(out) is not np.ndarray and writes_through_view(out):
+        out = out.view(np.ndarray)  # (as evaluate writes it)
     if r.is_forced and out is None and order == "K":
         return Explanation(f"{title}\nalready computed: forcing returns the kept array, no kernel runs")
     program, values = program_of(r)

@@ -36,11 +36,14 @@ def main(argv: list[str]) -> int:
 def _not_runnable(argv: list[str]) -> tuple[str, int] | None:
     """Why python could not start what ``argv`` names, and its exit status; None if it can."""
     if argv[0] == "-m":
+        # Only the top-level name: finding a submodule imports its parents, which must import
+        # numexpr after install() (runpy reports a missing submodule itself).
+        top = argv[1].partition(".")[0]
         try:
-            found = importlib.util.find_spec(argv[1])
-        except (ImportError, ValueError):  # a parent package missing, an empty or relative name
+            found = importlib.util.find_spec(top) if top else None
+        except (ImportError, ValueError):
             found = None
-        return None if found is not None else (f"No module named {argv[1]!r}", 1)
+        return None if found is not None else (f"No module named {top or argv[1]!r}", 1)
     path = argv[0]
     if not os.path.exists(path):
         return f"can't open file {os.path.abspath(path)!r}: No such file or directory", 2

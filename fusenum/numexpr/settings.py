@@ -24,6 +24,7 @@ import sys
 import numpy as np
 
 from .. import runtime
+from ..runtime import threads as runtime_threads
 from ..errors import warn
 
 #: numexpr's version this module follows; ``__version__`` adds ``+fusenum`` (PEP 440 local part).
@@ -99,7 +100,7 @@ def set_num_threads(nthreads: int) -> int:
         warn(f'Error.  nthreads cannot be larger than environment variable "NUMEXPR_MAX_THREADS" '
              f"({MAX_THREADS})")
         return -1
-    return runtime.set_num_threads(nthreads)
+    return runtime.set_num_threads(min(nthreads, runtime_threads.MAX_THREADS))  # (fusenum's cap: 1,024)
 
 
 def initial_threads() -> int:

@@ -151,7 +151,9 @@ def prebuild(dtypes: Sequence | None = None, simd: str | Sequence[str] | None = 
     if threads is None:
         from .threads import get_num_threads
         threads = get_num_threads()
-    if not isinstance(threads, (int, np.integer)) or isinstance(threads, bool) or threads < 1:
+    if not isinstance(threads, (int, np.integer)) or isinstance(threads, bool):
+        raise ArgumentTypeError(f"prebuild threads must be a positive int, not {threads!r}")
+    if threads < 1:
         raise ConfigurationError(f"prebuild threads must be a positive int, not {threads!r}")
     started = time.perf_counter()
     specs = one_node_specs(chosen)
@@ -199,12 +201,18 @@ def _checked(dtype) -> np.dtype:
 
 
 def _levels(simd: str | Sequence[str] | None) -> tuple[str, ...]:
-    if simd == "all":
-        return tuple(available_simd())
-    if simd is not None and not isinstance(simd, (str, list, tuple)) or \
-            isinstance(simd, (list, tuple)) and not all(isinstance(level, str) for level in simd):
-        raise ArgumentTypeError(f"prebuild's simd must be a SIMD level, a list of them or 'all', not {simd!r}")
-    levels = (settings.simd,) if simd is None else (simd,) if isinstance(simd, str) else tuple(dict.fromkeys(simd))
+    if simd is None:
+        levels: tuple = (settings.simd,)
+    else:
+        try:
+            listed = [simd] if isinstance(simd, str) else list(simd)
+        except TypeError:
+            listed = [None]
+        if not all(isinstance(level, str) for level in listed):
+            raise ArgumentTypeError(f"prebuild's simd must be a SIMD level, a list of them or 'all', not {simd!r}")
+        levels = tuple(dict.fromkeys(level.strip().lower() for level in listed))  # (as set_simd reads them)
+        if levels == ("all",):
+            return tuple(available_simd())
     if not levels:
         raise ConfigurationError("prebuild needs at least one SIMD level")
     for level in levels:

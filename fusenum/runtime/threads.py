@@ -108,6 +108,10 @@ def _default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+#: The most threads fusenum splits a call over (a count beyond is an error, not thousands of threads).
+MAX_THREADS = 1024
+
+
 def _openmp_threads() -> int | None:
     """``OMP_NUM_THREADS`` as numexpr reads it (schedulers such as dask's workers set it to 1 so that
     each task runs on one core): the first entry of OpenMP's comma-separated list. It is another
@@ -119,13 +123,9 @@ def _openmp_threads() -> int | None:
     first = requested.split(",")[0].strip()
     if first.isascii() and first.isdigit() and 0 < int(first) <= MAX_THREADS:
         return int(first)
-    warnings.warn(f"OMP_NUM_THREADS={requested!r} is not a positive integer; fusenum ignores it "
+    warnings.warn(f"OMP_NUM_THREADS={requested!r} is not a positive integer of at most {MAX_THREADS}; fusenum ignores it "
                   f"(FUSENUM_NUM_THREADS takes precedence over it)", RuntimeWarning, stacklevel=2)
     return None
-
-
-#: The most threads fusenum splits a call over (a count beyond is an error, not thousands of threads).
-MAX_THREADS = 1024
 
 
 def _validate(n, what: str) -> int:

@@ -196,6 +196,8 @@ def test_an_out_numpys_ufuncs_write_as_a_plain_array_is_written_and_returned(tmp
         np.testing.assert_array_equal(np.asarray(mapped), b - 1)
         total = np.memmap(tmp_path / "sum.bin", dtype=np.float64, mode="w+", shape=())
         assert fusenum.evaluate("sum(b)", out=total) is total and total[()] == b.sum()
+        assert "a + 1" not in str(fusenum.explain("b * 2 + 1", out=mapped))  # explain takes what evaluate takes
+        assert str(fusenum.explain(fusenum.lazy(b) - 1, out=mapped))
     in_a_function()
     for out in (np.matrix(np.zeros((2, 3))), np.zeros((2, 3)).view(_Tagged)):
         expected = np.add(a, 1, out=np.zeros((2, 3)).view(type(out)))

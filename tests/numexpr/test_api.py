@@ -392,6 +392,13 @@ def test_a_thread_variable_that_is_not_an_integer_never_breaks_import_fusenum(na
         assert result.stdout.split() == ["3"]
 
 
+def test_numexpr_thread_counts_beyond_fusenums_cap_are_capped_not_refused():
+    result = _python("import fusenum, fusenum.numexpr as ne\nprint(ne.nthreads, ne.set_num_threads(2000), "
+                     "ne.get_num_threads())", FUSENUM_NUMEXPR="1", NUMEXPR_MAX_THREADS="2048",
+                     NUMEXPR_NUM_THREADS="2000")
+    assert result.stdout.split() == ["1024", "1024", "1024"], result.stderr
+
+
 def test_numexpr_max_threads_alone_bounds_the_default_count():
     code = "import {module} as ne\nprint(ne.nthreads, ne.get_num_threads(), ne.MAX_THREADS)"
     for module in ("numexpr", "fusenum.numexpr"):
@@ -430,6 +437,17 @@ def test_python_m_names_what_it_cannot_run_in_one_line_as_python_does(tmp_path, 
     assert main(["-m", "no_such_package.module"]) == 1
     assert main([str(tmp_path)]) == 1
     assert "can't find '__main__' module in" in capsys.readouterr().err
+
+
+def test_python_m_replaces_numexpr_before_a_packages_own_import_of_it(tmp_path):
+    package = tmp_path / "uses_numexpr"
+    package.mkdir()
+    (package / "__init__.py").write_text("import numexpr as ne\n")
+    (package / "run.py").write_text("from uses_numexpr import ne\nprint(ne.__version__)\n")
+    result = subprocess.run([sys.executable, "-m", "fusenum.numexpr", "-m", "uses_numexpr.run"], cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path)])},
+                            capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "2.14.2+fusenum", result.stderr
 
 
 def test_fusenum_numexpr_environment_variable_installs_at_import():

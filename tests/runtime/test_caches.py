@@ -163,6 +163,8 @@ def test_memo_tables_stay_whole_when_threads_fill_them_at_once():
     for thread in threads:
         thread.join()
     assert failures == []
-    assert len(table) == 3 and list(table) == list(dict(table))
+    assert len(table) == 3
+    for _ in range(3):  # an order out of step with the contents fails here (KeyError)
+        caches.remember(table, _SwitchingKey(1000 + _), None, 2)
     caches.empty(table)
     assert not table

@@ -247,9 +247,10 @@ def test_a_directory_of_another_user_is_refused(cache_dir):
     assert not entries(cache_dir)
 
 
-def test_a_directory_made_writable_by_others_after_its_check_is_refused_before_a_load(cache_dir):
+def test_an_entry_anybody_could_have_written_is_not_loaded_and_its_opened_up_directory_refused(cache_dir):
     """The directory is checked once; one opened up (or swapped for another's) later must not have
-    its machine code run: an entry anybody could have written is never loaded."""
+    its machine code run: an entry anybody could have written is never loaded, and the directory is
+    then checked again."""
     first = evaluate("a * 3 + b")
     path = only_entry(cache_dir)
     fusenum.clear_cache()

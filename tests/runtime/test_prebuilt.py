@@ -175,6 +175,7 @@ def test_prebuild_needs_the_disk_cache():
     ({"dtypes": [None]}, fusenum.ArgumentTypeError, "prebuild's dtypes may not hold None"),
     ({"simd": 3}, fusenum.ArgumentTypeError, "prebuild's simd must be a SIMD level, a list of them or 'all', not 3"),
     ({"simd": ["avx2", 3]}, fusenum.ArgumentTypeError, "prebuild's simd must be a SIMD level"),
+    ({"threads": "4"}, fusenum.ArgumentTypeError, "prebuild threads must be a positive int, not '4'"),
 ])
 def test_prebuild_checks_its_arguments(private_disk_cache, arguments, error, message):
     with pytest.raises(error, match=message):
@@ -189,3 +190,10 @@ def test_the_command_reports_bad_input_and_usage(tmp_path):
     assert off.returncode == 1 and "which is off or unusable" in off.stderr
     usage = _run(["-m", "fusenum"], str(tmp_path))
     assert usage.returncode == 2 and "prebuild" in usage.stderr
+
+
+def test_simd_levels_are_read_as_set_simd_reads_them():
+    from fusenum.runtime import prebuilt
+    assert prebuilt._levels(" SSE2 ") == ("sse2",) and prebuilt._levels({"sse2"}) == ("sse2",)
+    assert prebuilt._levels(level for level in ["Scalar", "sse2"]) == ("scalar", "sse2")
+    assert prebuilt._levels("ALL") == tuple(fusenum.available_simd())

@@ -121,12 +121,12 @@ def test_fusenum_num_threads_comes_before_omp_num_threads():
     assert done.stdout.strip() == "3", done.stderr
 
 
-@pytest.mark.parametrize("value", ["many", "0", "-2", "x,2"])
+@pytest.mark.parametrize("value", ["many", "0", "-2", "x,2", "2000", "\u00b2"])
 def test_an_invalid_omp_num_threads_is_ignored_with_a_warning(value):
     code = ("import warnings; warnings.simplefilter('error')\n"
             "try:\n    import fusenum\nexcept RuntimeWarning as w:\n    print('warned:', w)")
     done = _python(code, FUSENUM_NUM_THREADS="", OMP_NUM_THREADS=value)
-    warned = f"warned: OMP_NUM_THREADS={value!r} is not a positive integer; fusenum ignores it"
+    warned = f"warned: OMP_NUM_THREADS={value!r} is not a positive integer of at most 1024; fusenum ignores it"
     assert warned in done.stdout, done.stderr
     done = _python("import fusenum; print(fusenum.get_num_threads())", FUSENUM_NUM_THREADS="",
                    OMP_NUM_THREADS=value)

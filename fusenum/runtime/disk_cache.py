@@ -4,26 +4,23 @@ A new process finds the kernels earlier processes compiled: loading and linking
 an entry takes a fraction of a millisecond, compiling tens. :mod:`.kernels`
 looks in memory, then here, then compiles and stores the object code here.
 
-**Where.** ``FUSENUM_CACHE_DIR``, else the user cache directory
-(``platformdirs.user_cache_dir("fusenum")/kernels``, e.g.
-``~/.cache/fusenum/kernels``; on Linux its XDG rule is applied here, without importing it). ``FUSENUM_CACHE=off`` or
-:func:`set_disk_cache` turns it off. The directory is created ``0700`` and
-entries ``0600``: they are machine code fusenum executes, so a directory owned
-by another user or writable by group or others is refused, as is one that
-cannot be created or written; either way fusenum warns once
-(:class:`~fusenum.errors.DiskCacheWarning`) and keeps kernels in memory only.
+**Where.** ``FUSENUM_CACHE_DIR``, else the user cache directory (``platformdirs.user_cache_dir("fusenum")
+/kernels``, e.g. ``~/.cache/fusenum/kernels``; on Linux its XDG rule is applied here, without importing
+it). ``FUSENUM_CACHE=off`` or :func:`set_disk_cache` turns it off. The directory is created ``0700`` and
+entries ``0600``: they are machine code fusenum executes, so a directory owned by another user or
+writable by group or others is refused, as is one that cannot be created or written; either way fusenum
+warns once (:class:`~fusenum.errors.DiskCacheWarning`) and keeps kernels in memory only. Each entry is
+checked too, on the open file, before it is read (the directory may have changed since its check).
 
-**Key.** An entry is named by a SHA-256 digest (:func:`key`) of everything that
-decides its machine code: the entry format, a digest of fusenum's own code
-generator (fusenum's version, and the path, size and modification time of every
-source file of :mod:`fusenum.codegen` and :mod:`fusenum.ir`, or their text where
-the times are not the files' own, so an edited lowering rule never meets code
-compiled before the edit), the target
-and machine (:func:`fusenum.codegen.target.identity`: SIMD level, CPU name and
-features, LLVM, llvmlite and C library versions), the codegen settings (SIMD
-level, vector-math mode) and the kernel's description (its spec's canonical text,
-:meth:`fusenum.codegen.spec.KernelSpec.canonical`, and where its code follows the installed
-NumPy, NumPy's answers: :mod:`fusenum.runtime.kernels`), never Python's ``hash()``.
+**Key.** An entry is named by a SHA-256 digest (:func:`key`) of everything that decides its machine
+code: the entry format, a digest of fusenum's own code generator (fusenum's version, and the path, size
+and modification time of every source file of :mod:`fusenum.codegen` and :mod:`fusenum.ir`, or their
+text where the times are not the files' own, so an edited lowering rule never meets code compiled
+before the edit), the target and machine (:func:`fusenum.codegen.target.identity`: SIMD level, CPU
+name and features, LLVM, llvmlite and C library versions), the codegen settings (SIMD level,
+vector-math mode) and the kernel's description (its spec's canonical text,
+:meth:`fusenum.codegen.spec.KernelSpec.canonical`, and where its code follows the installed NumPy,
+NumPy's answers: :mod:`fusenum.runtime.kernels`), never Python's ``hash()``.
 
 **Entries.** A header (magic, format version, key, payload length, SHA-256 of
 the payload) and the kernel: its pre-linked image (:func:`fusenum.codegen.loader.prelink`),
@@ -398,11 +395,10 @@ def _unpack(data: bytes, digest: bytes) -> bytes | None:
 
 
 def load(digest: bytes, suffix: str = SUFFIX) -> bytes | None:
-    """The object code (or, with another ``suffix``, the record) stored under ``digest``, or None
-    (a bad entry is removed). Something other than a regular file at the entry's name (a FIFO,
-    which a plain open would wait on forever; a directory), or a file bigger than
-    :data:`MAX_ENTRY_BYTES`, is a bad entry too: never read, and removed unless it is a directory
-    (whose contents are not fusenum's to delete)."""
+    """The object code (or, with another ``suffix``, the record) stored under ``digest``, or None (a
+    bad entry is removed). Something other than a regular file at the entry's name (a FIFO, which a
+    plain open would wait on forever; a directory), or a file over :data:`MAX_ENTRY_BYTES`, is a bad
+    entry too: never read, and removed unless it is a directory (not fusenum's to empty)."""
     directory = _directory()
     if directory is None:
         return None
@@ -413,8 +409,7 @@ def load(digest: bytes, suffix: str = SUFFIX) -> bytes | None:
         return None
     try:
         status = os.fstat(descriptor)
-        if not _trusted(status):
-            _recheck(directory)
+        if _untrusted(status, directory):
             return None
         regular = stat.S_ISREG(status.st_mode) and status.st_size <= MAX_ENTRY_BYTES
         data = _read(descriptor, status.st_size) if regular else b""
@@ -438,22 +433,17 @@ def load(digest: bytes, suffix: str = SUFFIX) -> bytes | None:
     return payload
 
 
-def _trusted(status: os.stat_result) -> bool:
-    """Whether an opened entry is this user's and writable by nobody else, as every entry fusenum
-    writes is: the directory was checked once, but may have been replaced since (by another
-    user's, or one anybody may write), and its files are machine code fusenum executes. Checked on
-    the open file itself, so no rename in between can slip another file in."""
-    return (not hasattr(os, "getuid") or status.st_uid == os.getuid()) and not status.st_mode & 0o022
-
-
-def _recheck(directory: str) -> None:
-    """After an untrusted entry: check the directory again, and stop using it (one warning) if it
-    is no longer private; an entry planted in a private directory is just not read."""
+def _untrusted(status: os.stat_result, directory: str) -> bool:
+    """Whether an opened entry is another user's or writable by others (never one fusenum wrote: the
+    directory may have been opened up or replaced since its check), checked on the open file, so no
+    rename can slip another in; the directory is then checked again, and given up if no longer private."""
+    if (not hasattr(os, "getuid") or status.st_uid == os.getuid()) and not status.st_mode & 0o022:
+        return False
     with _lock:
-        if state.usable == directory and not state.refused:
-            problem = _problem(directory)
-            if problem is not None:
-                _refuse(directory, problem)
+        problem = _problem(directory) if state.usable == directory and not state.refused else None
+        if problem is not None:
+            _refuse(directory, problem)
+    return True
 
 
 def _read(descriptor: int, size: int) -> bytes:

@@ -1,5 +1,6 @@
 """Hash-consed IR nodes: structural equality is identity, so CSE is free."""
 import gc
+import weakref
 
 import numpy as np
 import pytest
@@ -32,11 +33,15 @@ def test_nodes_are_immutable():
 
 
 def test_unreferenced_nodes_are_freed():
-    gc.collect()  # garbage from earlier tests (exception tracebacks hold nodes) goes first
-    before = len(Node._interned)
-    nodes.make("negative", (nodes.input_slot(99, f8),), f8)
+    # Watch these nodes rather than the table's size: a background compile left by an earlier
+    # test may free its own nodes at any moment.
+    slot = nodes.input_slot(99, f8)
+    negated = nodes.make("negative", (slot,), f8)
+    watched = [weakref.ref(slot), weakref.ref(negated)]
+    assert all(ref() in Node._interned.values() for ref in watched)
+    del slot, negated
     gc.collect()
-    assert len(Node._interned) == before
+    assert [ref() for ref in watched] == [None, None]
 
 
 def test_input_dtypes_are_native_endian():

@@ -101,7 +101,7 @@ class CacheInfo(NamedTuple):
 #: GIL (``Kernel.held``, ``whole_held``; ``Kernel.hold_size`` elements): a thread that lets the GIL
 #: go waits up to the switch interval (5 ms) to get it back whenever another thread runs Python
 #: meanwhile -- fusenum's background compiler, or the program's own threads.
-HOLD_GIL_WORK = 300_000  # (threads.PARALLEL_WORK, which imports this module)
+HOLD_GIL_WORK = 600_000  # (threads.PARALLEL_WORK, which imports this module)
 #: ... and at most this many elements.
 HOLD_GIL_ELEMENTS = 1 << 14
 #: Complex arithmetic costs several times the op table's costs, which are float64's (2-9x measured:

@@ -64,8 +64,10 @@ CHUNK_ALIGNMENT_BYTES = 256
 CHUNKS_PER_THREAD = 4
 #: Below this much work (elements x work per element, see runtime.work_per_element) a call runs
 #: on the calling thread: handing chunks to awake (spinning) workers costs more than it saves.
-#: benchmarks/thread_threshold.py measured the crossover at 220k-600k on the development machine.
-PARALLEL_WORK = 300_000
+#: benchmarks/thread_threshold.py measured the crossover at 220k-600k on the development machine,
+#: 440k-1.6M on a 2-core AMD EPYC VM, where a split call below it was also slower in the median and
+#: stalled for ~1.2 ms once in 20 calls (a worker the hypervisor had descheduled holding a chunk).
+PARALLEL_WORK = 600_000
 #: From this much work a call also pays for waking sleeping workers (30-50 us on that machine).
 WAKE_WORK = 2_000_000
 #: Work (elements x work per element) per thread in one round of a big call: a few milliseconds,

@@ -10,7 +10,10 @@ the sections into fresh pages, makes that table for the symbols the code calls (
 pthreads) and an 8-byte jump through it per function called (``call`` takes a 32-bit offset,
 and the libraries are anywhere), applies the relocations, and maps the code and the jumps read +
 execute, the constants and the table read-only, and writable sections (the thread pool's state)
-read-write. (Objects of the large code model, 64-bit sums throughout, are linked too.)
+read-write. An image with no writable section (every kernel) goes into an arena of
+:mod:`.exec_memory` instead, read + execute throughout and never writable, which spares the
+``mprotect`` (and its TLB flush on every CPU the process runs on). (Objects of the large code
+model, 64-bit sums throughout, are linked too.)
 
 The disk cache keeps a kernel as :func:`prelink` makes it: linked once, at compile time, as
 far as it can be before its address and the libraries' are known, so that a process loading it
@@ -28,6 +31,8 @@ import platform
 import struct
 import sys
 from ctypes import c_int, c_long, c_size_t, c_void_p
+
+from . import exec_memory
 
 _ELF_HEADER = struct.Struct("<16sHHIQQQIHHHHHH")
 _SECTION = struct.Struct("<IIQQQQIIQQ")
@@ -117,16 +122,21 @@ def _address_of(name: str) -> int:
 
 
 class Image:
-    """Linked code in pages of its own: ``image[symbol]`` is an address, valid while it lives."""
+    """Linked code in pages of its own (or an :mod:`.exec_memory` ``block``): ``image[symbol]`` is an
+    address, valid while it lives."""
 
-    def __init__(self, base: int, size: int, addresses: dict[str, int]):
-        self.base, self.size, self.addresses = base, size, addresses
+    def __init__(self, base: int, size: int, addresses: dict[str, int], block=None):
+        self.base, self.size, self.addresses, self.block = base, size, addresses, block
 
     def __getitem__(self, symbol: str) -> int:
         return self.addresses[symbol]
 
     def __del__(self, finalizing=sys.is_finalizing):
-        if not finalizing():  # at exit the process's memory goes anyway
+        if finalizing():  # at exit the process's memory goes anyway
+            return
+        if self.block is not None:
+            self.block.release()
+        else:
             _munmap(self.base, self.size)
 
 
@@ -168,18 +178,43 @@ def load(code: bytes, symbols: list[str]) -> Image | None:
     image, size, data_start, write_start, fixups, defined = linked
     if any(name not in defined for name in symbols):
         return None
+    try:
+        resolved = {name: _address_of(name) for _, _, name in fixups if name}
+    except _Unresolved:
+        return None
+    if write_start == size:  # nothing writable: straight into an arena, no mprotect
+        placed = _into_arena(_Fixed(image, fixups, resolved), size, symbols, defined)
+        if placed is not None:
+            return placed
     base = _map(size)
     if base is None:
         return None
     try:
-        _fill(base, image, fixups, data_start, write_start)
-    except (_Unresolved, OSError):
+        _fill(base, _Fixed(image, fixups, resolved), data_start, write_start)
+    except OSError:
         _munmap(base, size)
         return None
     except BaseException:
         _munmap(base, size)
         raise
     return Image(base, size, {name: base + defined[name] for name in symbols})
+
+
+def _into_arena(image: _Fixed, size: int, symbols: list[str], defined: dict) -> Image | None:
+    """``image`` linked into a block of :mod:`.exec_memory`; None if no block could be had or
+    filled (then the caller maps pages itself)."""
+    block = exec_memory.reserve(size)
+    if block is None:
+        return None
+    try:
+        written = block.write(image.at(block.address))
+    except BaseException:
+        block.release()
+        raise
+    if not written:
+        block.release()
+        return None
+    return Image(block.address, size, {name: block.address + defined[name] for name in symbols}, block)
 
 
 def missing_symbols(code: bytes) -> list[str]:
@@ -471,17 +506,28 @@ def _link(object_code: bytes) -> tuple | None:
     return bytes(image), size, _pages(code_end), write_start, tuple(fixups), defined
 
 
-def _fill(base: int, image: bytes, fixups: tuple, data_start: int, write_start: int) -> None:
-    """Copy linked ``image`` to ``base``, add what its mapping there decides, and protect it (its
-    pages from ``write_start`` on stay writable)."""
-    if fixups:
-        image = bytearray(image)
-        for at, times_base, symbol in fixups:
+class _Fixed:
+    """A linked image with its ``fixups``, whose library symbols are ``resolved`` (addresses)."""
+
+    def __init__(self, image: bytes, fixups: tuple, resolved: dict[str, int]):
+        self.image, self.fixups, self.resolved = image, fixups, resolved
+
+    def at(self, base: int) -> bytes:
+        """The image's bytes when it is mapped at ``base``."""
+        if not self.fixups:
+            return self.image
+        image = bytearray(self.image)
+        for at, times_base, symbol in self.fixups:
             value = _WORD.unpack_from(image, at)[0] + times_base * base
             if symbol:
-                value += _address_of(symbol)
+                value += self.resolved[symbol]
             _WORD.pack_into(image, at, value & _MASK)
-        image = bytes(image)
+        return bytes(image)
+
+
+def _fill(base: int, image: _Fixed, data_start: int, write_start: int) -> None:
+    """Copy ``image`` to ``base`` and protect it (its pages from ``write_start`` on stay writable)."""
+    image = image.at(base)
     ctypes.memmove(base, image, len(image))
     if data_start and _mprotect(base, data_start, _PROT_READ | _PROT_EXEC) != 0 or \
             data_start < write_start and _mprotect(base + data_start, write_start - data_start, _PROT_READ) != 0:

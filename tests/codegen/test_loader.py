@@ -4,6 +4,7 @@ goes to the JIT instead of being loaded wrongly."""
 import ctypes
 import gc
 import math
+import os
 import sys
 import weakref
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 import fusenum
-from fusenum.codegen import jit, libraries, loader, target
+from fusenum.codegen import exec_memory, jit, libraries, loader, target
 from fusenum.runtime import background, kernels, tiering
 
 pytestmark = pytest.mark.skipif(not loader._supported(), reason="the loader is for x86-64 Linux")
@@ -61,16 +62,33 @@ def _mapping(address: int) -> str | None:
     return None
 
 
-def test_code_pages_are_read_execute_data_pages_read_only_and_both_are_freed():
+def test_code_pages_are_read_execute_data_pages_read_only_and_both_are_freed(monkeypatch):
+    monkeypatch.setitem(exec_memory._state, "usable", False)  # pages of its own, as without arenas
     _no_background_loads()
     image = loader.load(_object(), ["f"])
     code_page = image["f"]
     data_page = image.base + image.size - 1  # the offset table, after the constants
+    assert image.block is None
     assert _mapping(code_page).startswith("r-x") and _mapping(data_page).startswith("r--")
     alive = weakref.ref(image)
     del image
     gc.collect()
     assert alive() is None and _mapping(code_page) is None and _mapping(data_page) is None
+
+
+def test_in_an_arena_the_image_is_never_writable_and_its_pages_go_back_when_it_is_freed():
+    _no_background_loads()
+    image = loader.load(_object(), ["f", "seven"])
+    if image.block is None:
+        pytest.skip("this system refuses executable shared memory (memfd)")
+    assert ctypes.CFUNCTYPE(ctypes.c_int64)(image["seven"])() == 7
+    for offset in range(0, image.size, 4096):
+        assert _mapping(image.base + offset) == "r-xs"
+    arena = image.block.arena
+    held = os.fstat(arena.fd).st_blocks
+    del image
+    gc.collect()
+    assert arena.fd < 0 or os.fstat(arena.fd).st_blocks < held
 
 
 def _no_background_loads() -> None:

@@ -49,6 +49,16 @@ def simd(request):
     fusenum.set_simd(previous)
 
 
+@pytest.fixture(autouse=True)
+def _no_compile_left_for_the_next_test():
+    """A compile a test's call queued (under ``auto``) finishes before the next test, whose counts
+    and blocked compilers it would otherwise meet."""
+    yield
+    from fusenum.runtime import tiering
+    if tiering.compiles_pending():
+        tiering.wait_for_compiles(120)
+
+
 @pytest.fixture(params=["never", "always"])
 def tier(request):
     """Run a differential test compiled (tier 1) and interpreted (tier 0) in turn."""
@@ -63,6 +73,7 @@ def memory_only_kernels():
     compiles a test queued (the tiers' compiler's, then the optimizer's) are finished before the
     next test (the wait never expires on a loaded machine unless the code under test is wrong)."""
     from fusenum.runtime import background, tiering
+    assert tiering.wait_for_compiles(120) and background.wait(120)  # (an earlier test's, not counted here)
     previous = fusenum.set_disk_cache(enabled=False)
     fusenum.clear_cache()
     yield

@@ -24,7 +24,8 @@ CHUNK = 250_000
 
 @pytest.fixture(scope="module")
 def client():
-    saved = os.environ.pop("FUSENUM_NUM_THREADS", None)  # the workers read OMP_NUM_THREADS then
+    environment = dict(os.environ)  # distributed sets OMP_NUM_THREADS and more in this process
+    os.environ.pop("FUSENUM_NUM_THREADS", None)  # the workers read OMP_NUM_THREADS then
     # distributed's scheduler registers a garbage-collection callback from its event-loop thread,
     # which can land inside a collection the main thread is running: the callback then sees the
     # collection's end without its start and fails an assertion (distributed 2026.8 on Python 3.13,
@@ -40,8 +41,8 @@ def client():
         client.close()
         cluster.close()
         disable_gc_diagnosis()
-        if saved is not None:
-            os.environ["FUSENUM_NUM_THREADS"] = saved
+        os.environ.clear()
+        os.environ.update(environment)
 
 
 def inputs(seed: int = 16):

@@ -770,7 +770,10 @@ def test_a_quick_build_is_stored_until_its_optimized_build_replaces_it(cache_dir
     _only_a_quick_build(cache_dir, "a * 2.75 - c", paused_optimizer)
 
 
-def test_a_quick_build_on_disk_serves_a_new_process_and_is_optimized_there(cache_dir, paused_optimizer):
+def test_a_quick_build_on_disk_serves_a_new_process_and_is_optimized_there(cache_dir, paused_optimizer,
+                                                                           monkeypatch):
+    # the optimized build waits long enough for the checks of the quick one on a loaded machine
+    monkeypatch.setattr(kernels, "OPTIMIZE_LOADED_AFTER", 2.0)
     first, _ = _only_a_quick_build(cache_dir, "sin(a) * 2.75 - c", paused_optimizer)
     with np.errstate(all="ignore"):
         again = fusenum.evaluate("sin(a) * 2.75 - c", NAMES)

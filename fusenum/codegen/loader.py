@@ -271,6 +271,11 @@ def map_code(code: bytes) -> Image | None:
     if not _SUPPORTED:
         return None
     size = -(-len(code) // _PAGE) * _PAGE
+    block = exec_memory.reserve(size)
+    if block is not None:
+        if block.write(code):
+            return Image(block.address, size, {}, block)
+        block.release()
     base = _map(size)
     if base is None:
         return None

@@ -360,6 +360,11 @@ class _Compiler:
     def _drop_queue(self) -> None:
         """Forget every queued request (the interpreter exits), so that :meth:`wait` returns."""
         with self.lock:
+            # Forgotten before the queue's last task_done() wakes a wait(), whose caller may then ask
+            # compiles_pending() (which takes no lock) at once.
+            self.queued.clear()
+            self.unreported.clear()
+            self.optimizations = 0
             if self.requests is not None:
                 import queue  # (imported already: with the first request, which made the queue)
                 while True:
@@ -368,9 +373,6 @@ class _Compiler:
                     except queue.Empty:
                         break
                     self.requests.task_done()
-            self.queued.clear()
-            self.unreported.clear()
-            self.optimizations = 0
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until every queued compile is done (for tests and benchmarks); False if

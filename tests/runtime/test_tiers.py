@@ -642,6 +642,21 @@ def late():
     assert result.stdout.split() == ["1", "11.5"], result.stderr  # (1: the compiler's kernel, begun)
 
 
+def test_a_wait_that_ends_with_the_dropped_queue_sees_nothing_pending():
+    # wait() returns at the queue's last task_done(): by then nothing may count as pending
+    import queue
+    compiler = tiering._Compiler()
+    compiler.requests = queue.PriorityQueue()
+    for order in range(3):
+        compiler.requests.put_nowait((0, 0.0, order, ("key", order)))
+        compiler.queued.add(("key", order))
+    seen = []
+    done = compiler.requests.task_done
+    compiler.requests.task_done = lambda: (seen.append(len(compiler.queued)), done())
+    compiler._drop_queue()
+    assert seen == [0, 0, 0] and compiler.wait(0)
+
+
 def test_waiting_for_compiles_ends_once_the_exit_began():
     # At exit the compiler takes no request: what was queued, or is asked for by a later exit
     # handler, is dropped, and ``wait_for_compiles()`` returns instead of waiting for ever.

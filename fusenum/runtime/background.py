@@ -50,10 +50,14 @@ def submit(job: Callable[[], None], lower: bool = False, key: tuple | None = Non
     with _condition:
         if _state["stopping"]:
             return
-        _jobs.append((job, lower, key))
         if _state["thread"] is None:
-            _state["thread"] = threading.Thread(target=_run, name="fusenum-optimizer", daemon=True)
-            _state["thread"].start()
+            thread = threading.Thread(target=_run, name="fusenum-optimizer", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError:  # no thread to be had now (a limit): the job is dropped, a later one asks again
+                return
+            _state["thread"] = thread
+        _jobs.append((job, lower, key))
         _condition.notify_all()
 
 

@@ -271,15 +271,14 @@ class _NativePool:
         self.run = pool_abi.RUN_CTYPE(addresses["fusenum_pool_run"])
         self.start = pool_abi.START_CTYPE(addresses["fusenum_pool_start"])
         self.worker_count = pool_abi.COUNT_CTYPE(addresses["fusenum_pool_worker_count"])
-        control = {name: pool_abi.CONTROL_CTYPE(addresses[f"fusenum_pool_{name}"])
-                   for name in ("acquire", "release", "reset")}
+        self.control = {name: pool_abi.CONTROL_CTYPE(addresses[f"fusenum_pool_{name}"])
+                        for name in ("acquire", "release", "reset")}
         # A fork while another thread uses the pool would leave the child a held lock. The handlers
         # (never unregistered) hold the pool, so its code is never unmapped under them, nor under
         # its worker threads, even if the pool is dropped (as tests that make one of their own do).
         os.register_at_fork(before=lambda pool=self: pool.control["acquire"](),
                             after_in_parent=lambda pool=self: pool.control["release"](),
                             after_in_child=lambda pool=self: pool.control["reset"]())
-        self.control = control
 
 
 _python_pool = _PythonPool()

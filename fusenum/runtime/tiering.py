@@ -249,15 +249,15 @@ class _Compiler:
             try:
                 _thread.start_new_thread(self._work, ())
             except RuntimeError:  # no thread to be had now: a later call asks again
-                self.requests.get_nowait()
-                self.requests.task_done()
                 if rank == _OPTIMIZATION:
                     self.optimizations -= 1
-                    return
-                self.queued.discard(key)
-                if key not in self.unreported:
-                    self.called_once[key] = None  # (so the next call asks at once)
-                self.unreported.discard(key)
+                else:
+                    self.queued.discard(key)
+                    if key not in self.unreported:
+                        self.called_once[key] = None  # (so the next call asks at once)
+                    self.unreported.discard(key)
+                self.requests.get_nowait()
+                self.requests.task_done()  # last: it may end another thread's wait()
                 return
             self.started = True
 
@@ -294,8 +294,8 @@ class _Compiler:
             if rank == _OPTIMIZATION:
                 self.optimizing = key  # (for :meth:`unfinished` while it is out of the queue)
             if self.stopping:
-                self.requests.task_done()
-                self._drop_queue()
+                self._drop_queue()  # (forgets this request too)
+                self.requests.task_done()  # last: it may be the one that ends a wait()
                 return
             if rank == _OPTIMIZATION and due > time.monotonic():
                 # back in the queue: a compile asked for meanwhile goes first (task_done after the

@@ -657,6 +657,22 @@ def test_a_wait_that_ends_with_the_dropped_queue_sees_nothing_pending():
     assert seen == [0, 0, 0] and compiler.wait(0)
 
 
+def test_a_compiler_thread_stopping_at_exit_forgets_its_request_before_marking_it_done():
+    import queue
+    compiler = tiering._Compiler()
+    compiler.requests = queue.PriorityQueue()
+    compiler.requests.put_nowait((0, 0.0, 0, ("key", 0)))
+    compiler.queued.add(("key", 0))
+    compiler.stopping = True
+    seen = []
+    done = compiler.requests.task_done
+    compiler.requests.task_done = lambda: (seen.append(len(compiler.queued)), done())
+    worker = threading.Thread(target=compiler._work)
+    worker.start()
+    worker.join(60)
+    assert seen == [0] and compiler.wait(0)
+
+
 def test_waiting_for_compiles_ends_once_the_exit_began():
     # At exit the compiler takes no request: what was queued, or is asked for by a later exit
     # handler, is dropped, and ``wait_for_compiles()`` returns instead of waiting for ever.

@@ -271,11 +271,9 @@ def map_code(code: bytes) -> Image | None:
     if not _SUPPORTED:
         return None
     size = -(-len(code) // _PAGE) * _PAGE
-    block = exec_memory.reserve(size)
-    if block is not None:
-        if block.write(code):
-            return Image(block.address, size, {}, block)
-        block.release()
+    placed = _into_arena(_Fixed(code, (), {}), size, [], {})
+    if placed is not None:
+        return placed
     base = _map(size)
     if base is None:
         return None

@@ -80,3 +80,9 @@ if _NUMEXPR_SWITCH in ("1", "on", "yes", "true"):
     from .numexpr import install as _install_numexpr
 
     _install_numexpr()
+
+# The host's record and the sources' digest, read on the background thread while the program goes
+# on to its first call (nothing is started where the disk cache is off or empty).
+from .runtime import prefetch as _prefetch  # noqa: E402
+
+_prefetch.start()

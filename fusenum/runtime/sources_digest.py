@@ -1,0 +1,74 @@
+"""What fusenum's own code contributes to a disk-cache key (:mod:`.disk_cache`): a digest of its
+version and of every source file of the code generator and the IR, so that an edited lowering rule
+never meets object code compiled before the edit; and the SHA-256 hash every digest uses.
+"""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from typing import Callable
+
+from .. import codegen, ir
+from ..codegen import locks
+from ..version import __version__
+
+
+def sha256(data: bytes = b"") -> "hashlib._Hash":
+    """A SHA-256 hash of ``data``."""
+    return _sha256_type()(data)
+
+
+@lru_cache(maxsize=None)
+def _sha256_type() -> Callable:
+    """CPython's own SHA-256 module where there is one (as ``random`` does): hashlib loads
+    OpenSSL, ~2.8 ms of a process's first kernel call, against ~0.2 ms."""
+    with locks.loading:  # (a fork waits for an import)
+        try:
+            from _sha2 import sha256 as made  # CPython 3.12 on
+        except ImportError:
+            try:
+                from _sha256 import sha256 as made  # up to 3.11
+            except ImportError:
+                from hashlib import sha256 as made
+    return made
+
+
+#: Modification times from before this (1981) are not a file's own: Nix gives every file 1.
+_EARLIEST_OWN_MTIME_NS = 347_155_200 * 10**9
+
+
+@lru_cache(maxsize=None)
+def sources_digest() -> bytes:
+    """A digest of fusenum's version and of every source file of the code generator and the IR:
+    its path in the package, size and modification time, as Python's bytecode cache checks a
+    source (0.1-0.7 ms once per process; hashing their text took ~3 ms, most of a warm process's
+    first kernel call). Where the times are not the files' own (all equal, as reproducible builds
+    and some packagers set them, or from before 1981), their text is hashed instead: an edit
+    that kept the size would otherwise keep the key."""
+    files = [(f"{package.__name__}/{relative}", path) for package in (codegen, ir)
+             for relative, path in sorted(_sources(os.path.dirname(package.__file__)))]
+    stats = [os.stat(path) for _, path in files]
+    times = {status.st_mtime_ns for status in stats}
+    by_text = len(times) == 1 or min(times) < _EARLIEST_OWN_MTIME_NS
+    digest = sha256(f"fusenum {__version__}\0".encode())
+    for (name, path), status in zip(files, stats):
+        if by_text:
+            with open(path, "rb") as file:
+                digest.update(f"{name}\0".encode() + file.read() + b"\0")
+        else:
+            digest.update(f"{name}\0{status.st_size}\0{status.st_mtime_ns}\0".encode())
+    return digest.digest()
+
+
+def _sources(root: str, prefix: str = "") -> list[tuple[str, str]]:
+    """``(relative posix path, path)`` of every ``*.py`` under ``root`` (os.scandir: pathlib's
+    rglob costs several times the hashing)."""
+    found = []
+    with os.scandir(root) as listing:
+        for entry in listing:
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name != "__pycache__":
+                    found += _sources(entry.path, f"{prefix}{entry.name}/")
+            elif entry.name.endswith(".py"):
+                found.append((prefix + entry.name, entry.path))
+    return found

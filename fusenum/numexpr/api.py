@@ -214,6 +214,7 @@ def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: 
         return _run(prog, values, out, order, casting)
     if not prog.reduces and _cast_into_by_numpy(out.dtype):
         result = run(prog, values, None, order, casting)
+        _check_shape(out, result.shape)
         np.copyto(out, result, casting=casting)  # (numexpr's TypeError where the cast is not allowed)
         return out
     if type(out) is np.ndarray:
@@ -221,6 +222,27 @@ def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: 
     plain = out.view(np.ndarray)
     result = _run(prog, values, plain, order, casting)
     return out if result is plain else result
+
+
+def _check_shape(out: np.ndarray, shape: tuple[int, ...], axis: int | None = None) -> None:
+    """numexpr's ``ValueError`` where ``out`` cannot take a result of ``shape`` (its operands' shape,
+    ``axis`` removed for an axis reduction, which needs that exact shape; an elementwise result
+    broadcasts to ``out``), which its iterator raises before any cast error."""
+    if axis is not None:
+        shape = shape[:axis] + shape[axis + 1:]
+        if out.shape != shape:
+            raise ValueError(f"out has shape {out.shape}, but the reduction's result has shape {shape}")
+    elif not _broadcasts(out.shape, shape) or np.broadcast_shapes(out.shape, shape) != out.shape:
+        raise ValueError(f"non-broadcastable output operand with shape {out.shape} doesn't match the "
+                         f"broadcast shape {shape}")
+
+
+def _broadcasts(*shapes: tuple[int, ...]) -> bool:
+    try:
+        np.broadcast_shapes(*shapes)
+    except ValueError:
+        return False
+    return True
 
 
 def _cast_into_by_numpy(dtype: np.dtype) -> bool:
@@ -243,7 +265,8 @@ def _run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order:
     output must to ``out``. An elementwise result broadcasts to an ``out`` of a larger shape, as
     in numexpr's (and NumPy's) iteration. A reduction to a 0-d result (every axis, or the one axis
     of 1-d operands) goes into any ``out`` of one element (shape ``()``, ``(1,)``, ``(1, 1)``...;
-    ``ValueError`` for another size, or a read-only ``out``, as for any reduction); into one of
+    ``ValueError`` for another size, even with an empty operand, or for a read-only ``out``, as for any
+    reduction); into one of
     another dtype it is written there and returned as a new array of its own dtype and ``out``'s
     shape, as numexpr returns it (an axis reduction into such an ``out``, which numexpr refuses
     with a ValueError about a read-only operand, is written there and returns ``out``).
@@ -255,12 +278,16 @@ def _run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order:
         raise ValueError("reduction axis is out of bounds")
     given, values = values, [_narrowed(value) for value in values]
     plan = _plan(prog, values)
+    if not values and isinstance(out, np.ndarray):
+        return _constant_into(prog, plan, out, order, casting)
     # A reduction to a 0-d result (every axis, or the one axis of 1-d operands) goes into any ``out``
     # of one element, whatever its shape.
     to_scalar = prog.reduces and (prog.axis is None or max((value.ndim for value in values), default=0) <= 1)
     full_into_out = to_scalar and type(out) is np.ndarray and out.size == 1
     if full_into_out:
         given_out, out = out, out.reshape(())
+    if to_scalar and isinstance(out, np.ndarray) and out.size != 1:  # (checked before an empty operand's shortcut)
+        raise ValueError("out argument must have size 1 for a full reduction")
     for value in values:
         if value.size == 0:
             return np.empty(value.shape, plan.dtype)
@@ -276,10 +303,11 @@ def _run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order:
     if prog.reduces and type(out) is np.ndarray:
         if not out.flags.writeable:
             raise ValueError("operand array with iterator write flag set is read-only")
-        if to_scalar and out.size != 1:
-            raise ValueError("out argument must have size 1 for a full reduction")
     if prog.reduces and out is not None and not np.can_cast(out.dtype, plan.dtype, casting):
-        # numexpr's iterator reads ``out`` into the reduction too: it must cast both ways
+        # numexpr's iterator reads ``out`` into the reduction too: it must cast both ways (its shape
+        # is checked first)
+        if not to_scalar:
+            _check_shape(out, np.broadcast_shapes(*(value.shape for value in values)), prog.axis)
         raise _cast_error(out.dtype, plan.dtype, 0, casting)
     if full_into_out and out.dtype != plan.dtype and np.can_cast(plan.dtype, out.dtype, casting):
         # numexpr writes a full reduction into ``out`` but returns it in its own dtype
@@ -288,6 +316,28 @@ def _run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order:
         return result.reshape(given_out.shape)
     result = execute(plan, values, prog.names, out, order, casting)
     return given_out if full_into_out else result
+
+
+def _constant_into(prog: Program, plan: Plan, out: np.ndarray, order: str, casting: str) -> np.ndarray:
+    """A constant expression (no input) into ``out``, as numexpr does it: ``out`` must have one element
+    (any shape) and be writable (``ValueError``), and its dtype must cast to the result's under
+    ``'safe'``, whatever ``casting`` says (``TypeError``). ``out`` itself is returned if it has the result's
+    dtype and is aligned; else the value is written into it (cast as NumPy casts) and returned as a new
+    array of the result's dtype and ``out``'s shape."""
+    if out.size != 1:
+        raise ValueError("output for a constant expression must have size 1")
+    if not out.flags.writeable:
+        raise ValueError("output is not writeable")
+    if not np.can_cast(out.dtype, plan.dtype, "safe"):
+        what = "scalar" if out.ndim == 0 else "array data"  # (NumPy's words)
+        raise TypeError(f"Cannot cast {what} from {out.dtype!r} to {plan.dtype!r} according to the rule 'safe'")
+    result = execute(plan, [], prog.names, None, order, casting).reshape(out.shape)
+    if out.dtype == plan.dtype and out.flags.aligned:
+        out[...] = result
+        return out
+    with np.errstate(all="ignore"):
+        np.copyto(out, result, casting="unsafe")
+    return result
 
 
 def _input_cast_error(values: list[np.ndarray], casting: str, first: int = 1) -> TypeError | None:

@@ -70,7 +70,7 @@ class NumExpr:
             raise ValueError("ex_uses_vml parameter is required")
         kwargs.pop("ex_uses_vml", None)
         casting = kwargs.get("casting", "safe")
-        values = [api.converted(np.asarray(value), kind, position, casting)
+        values = [api.converted(_as_array(value, kind), kind, position, casting)
                   for position, (value, kind) in enumerate(zip(args, self._kinds), start=1)]
         ordered = [values[i] for i in self._order]
         return api.run(self._program, ordered, kwargs.get("out"), kwargs.get("order", "K"), casting)
@@ -78,6 +78,13 @@ class NumExpr:
     def run(self, *args, **kwargs) -> np.ndarray:
         """The same as calling the object."""
         return self(*args, **kwargs)
+
+
+def _as_array(value, kind: str) -> np.ndarray:
+    """An input as numexpr takes it: an ndarray as it is (its dtype then cast under ``casting``), anything
+    else (a list, a scalar, a pandas Series) converted straight to the signature's dtype, as NumPy
+    converts it (``[1.5, 2.5]`` into an int32 input is ``[1, 2]``)."""
+    return value if isinstance(value, np.ndarray) else np.asarray(value, dtype=kinds.DTYPE[kind])
 
 
 def _kind_of_type(kind_type) -> str:

@@ -264,6 +264,30 @@ def test_numexpr_object_casts_its_inputs_under_the_calls_casting_rule():
                                                    ex_uses_vml=False).tolist() == [1, 2, 3]
 
 
+@pytest.mark.parametrize("kind_type, value, expected", [
+    (float, [1.5, 2.5], np.array([1.5, 2.5], np.float32)),
+    (np.int32, [1.5, 2.7], np.array([1, 2], np.int32)),       # converted as NumPy converts, not cast 'safe'
+    (np.int32, 3.7, np.array(3, np.int32)),
+    (np.int32, np.float64(1.5), np.array(1, np.int32)),      # a NumPy scalar is not an ndarray
+    (bool, [2, 0], np.array([True, False])),
+    (np.float64, None, np.array(np.nan)),
+])
+def test_numexpr_object_converts_what_is_not_an_array_to_its_signature(kind_type, value, expected):
+    """numexpr converts an input that is not an ndarray (a list, a scalar, a pandas Series) straight to
+    the signature's dtype; only ndarrays are cast under the call's rule."""
+    got = ne.NumExpr("a", [("a", kind_type)])(value)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_numexpr_object_converts_a_pandas_series_to_its_signature():
+    pd = pytest.importorskip("pandas")
+    got = ne.NumExpr("a * 2", [("a", np.int32)])(pd.Series([1.5, 2.5]))
+    assert got.dtype == np.int32 and got.tolist() == [2, 4]
+    with pytest.raises(OverflowError):  # NumPy's error, as numexpr gives it
+        ne.NumExpr("a", [("a", np.int32)])([2 ** 40])
+
+
 def test_re_evaluate_runs_the_program_typed_before_casting_new_values_to_it():
     y = np.arange(3, dtype=np.int32)
     ne.validate("y * 2")  # casting='safe'
@@ -596,6 +620,20 @@ def test_a_reductions_out_errors_are_numexprs_before_its_casts():
     read_only.setflags(write=False)
     with pytest.raises(ValueError, match="read-only"):
         ne.evaluate("sum(a)", out=read_only)
+    empty = np.zeros(0)  # (numexpr's shortcut for an empty operand comes after the check)
+    for out in (np.full(3, 7.0), np.zeros(0)):
+        with pytest.raises(ValueError, match="out argument must have size 1 for a full reduction"):
+            ne.evaluate("sum(empty, axis=0)", out=out)
+    assert ne.evaluate("sum(empty)", out=np.zeros(1)).shape == (0,)  # numexpr's empty result, out untouched
+
+
+def test_a_wrong_out_shape_is_numexprs_value_error_before_a_cast_error():
+    m = np.arange(6.0).reshape(2, 3)
+    with pytest.raises(ValueError, match="shape"):  # complex128 would not cast back to float64 either
+        ne.evaluate("sum(m, axis=1)", out=np.zeros(3, np.complex128), casting="same_kind")
+    a = np.arange(20.0).reshape(4, 5)
+    with pytest.raises(ValueError, match="non-broadcastable output operand"):  # long double: NumPy's cast
+        ne.evaluate("a + a", out=np.zeros(5, np.longdouble), casting="no")
 
 
 def test_the_one_axis_of_a_1d_operand_reduces_as_a_full_reduction_into_out():
@@ -606,6 +644,25 @@ def test_the_one_axis_of_a_1d_operand_reduces_as_a_full_reduction_into_out():
     out = np.zeros((), np.int64)
     result = ne.evaluate("sum(a, axis=0)", out=out, casting="same_kind")
     assert result is not out and result.dtype == np.int32 and result[()] == 10 and out[()] == 10
+
+
+def test_a_constant_expression_into_out_follows_numexprs_rules():
+    """No input: any one-element ``out`` takes the value; its dtype must cast 'safe' to the result's
+    whatever ``casting`` says; ``out`` is returned only where it has the result's dtype."""
+    out = np.zeros((1, 1))
+    assert ne.evaluate("2.5", out=out) is out and out.tolist() == [[2.5]]
+    out = np.zeros(1, np.int32)
+    result = ne.evaluate("2.5", out=out, casting="no")
+    assert result is not out and result.dtype == np.float64 and result.tolist() == [2.5] and out.tolist() == [2]
+    for bad in (np.zeros(3), np.zeros(0)):
+        with pytest.raises(ValueError, match="output for a constant expression must have size 1"):
+            ne.evaluate("2.5", out=bad)
+    with pytest.raises(TypeError, match=re.escape("from dtype('float64') to dtype('int32') according to the rule 'safe'")):
+        ne.evaluate("2 + 3", out=np.zeros(1))  # (2 + 3 is numexpr's int)
+    read_only = np.zeros(1)
+    read_only.setflags(write=False)
+    with pytest.raises(ValueError, match="not writeable"):
+        ne.evaluate("2.5", out=read_only)
 
 
 @pytest.mark.parametrize("text", ["10**10**10", "1 << 10**10", "a + 7**7**7**7"])

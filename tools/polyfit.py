@@ -113,10 +113,6 @@ FITS = {
                  "tanh(x) = x + x**3 * P(x**2), |x| <= 0.625"),
     "log1p_tail_table_f32": (lambda r: (_log1p(r) - r) / (r * r), (-0.0157, 0.0157), 2, np.float32,
                              "log1p(r) = r + r**2 * P(r), |r| <= 1/64 (float32 log's 32-entry table)"),
-    "log2_tail_f32": (lambda r: (_log1p(r) / D(2).ln() - r / D(2).ln()) / (r * r), (-0.0157, 0.0157), 2,
-                      np.float32, "log2(1+r) = r/ln2 + r**2 * P(r), |r| <= 1/64 (pow's 32-entry log table)"),
-    "exp2m1_tail_f32": (lambda f: (_expm1(f * D(2).ln()) - f * D(2).ln()) / (f * f), (-1 / 64, 1 / 64), 1,
-                        np.float32, "2**f - 1 = f*ln2 + f**2 * P(f), |f| <= 1/64 (pow's 32-entry exp2 table)"),
     # float64
     "exp_tail_f64": (lambda r: (_expm1(r) - r) / (r * r), (-0.3466, 0.3466), 10, np.float64,
                      "exp(r) = 1 + r + r**2 * P(r), |r| <= ln2/2"),

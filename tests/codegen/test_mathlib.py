@@ -53,14 +53,17 @@ def binary_inputs(dtype) -> tuple[np.ndarray, np.ndarray]:
     ex, ey = np.repeat(edges, len(edges)), np.tile(edges, len(edges))
     big = 700 if dtype == np.float64 else 80
     with np.errstate(all="ignore"):
-        # (pairs close to each other and both far above 50 -- pow results beyond 1e200 -- find the
-        # float64 pow kernel off by millions of ULP: see the optable note; not covered here yet)
-        close = rng.uniform(-50, 50, 3 * n)
+        close = rng.uniform(-160, 160, 3 * n)
+        # bases near 1 with exponents that make pow's result huge or tiny: there y times log(x)'s
+        # error is the result's, and float32's pow was 75 ULP off, float64's 24
+        near_one = rng.uniform(0.9, 1.1, n)
+        steep = rng.uniform(-big, big, n) / np.log(near_one)
         x = np.concatenate([rng.uniform(0, 10, n), np.exp(rng.uniform(-big, big, n)), -rng.uniform(0, 10, n),
-                            close, rng.standard_normal(3 * n) * np.exp(rng.uniform(-big / 2, big / 2, 3 * n))])
+                            close, rng.standard_normal(3 * n) * np.exp(rng.uniform(-big / 2, big / 2, 3 * n)),
+                            near_one])
         y = np.concatenate([rng.uniform(-50, 50, n), rng.uniform(-1, 1, n), np.round(rng.uniform(-30, 30, n)),
                             close + rng.standard_normal(3 * n) * np.exp(rng.uniform(-20, 5, 3 * n)),
-                            rng.standard_normal(3 * n) * np.exp(rng.uniform(-big / 2, big / 2, 3 * n))])
+                            rng.standard_normal(3 * n) * np.exp(rng.uniform(-big / 2, big / 2, 3 * n)), steep])
         return np.concatenate([x.astype(dtype), ex]), np.concatenate([y.astype(dtype), ey])
 
 

@@ -9,15 +9,18 @@ relative to itself:
   exactly for the one around 1) and ``log(c)`` as two doubles;
 * ``r = z*invc - 1`` is kept exact as a double-double (``z*invc`` and its
   rounding error from an FMA; subtracting 1 is exact);
-* ``log(x) = k*ln2 + log(c) + r + r**2*P(r)``, the polynomial's rounding errors
-  are below 2**-64 of the result since ``|r| <= 0.0304``, and the large terms
-  are summed with error-free transformations.
+* ``log(x) = k*ln2 + log(c) + r - r**2/2 + r**3*Q(r)``: ``r**2`` is kept exact
+  and the terms down to ``-r**2/2`` are summed with error-free transformations, so
+  only ``r**3*Q(r)`` (below 2**-11 of the result, as ``|r| <= 0.0304``) and ``r``'s
+  rounding error's own correction are rounded, well below 2**-64 of the result.
 
 ``exp(w)`` for ``w = y*log(x)`` as a double-double uses a 16-entry table of
 ``2**(j/16)`` (two doubles each). Everything else -- ``x <= 0``, subnormal,
 infinite or NaN ``x``, non-finite ``y``, results that overflow or underflow
 to subnormals -- is computed lane by lane by the C library's ``pow``, which has
 C99's special values (NumPy's too).
+
+float32 is computed by the same float64 code and rounded once to float32.
 """
 from __future__ import annotations
 
@@ -27,7 +30,8 @@ from functools import lru_cache
 
 from .registry import register
 from .core import Vec
-from .log import f32_tables, split_float32, subinterval_inverses
+from ..emitter import F64
+from .log import subinterval_inverses
 
 # tools/polyfit.py log1p_tail_table_f64: log1p(r) = r + r**2 * P(r), |r| <= 0.0304.
 LOG1P_TAIL = (-0.5, 0.3333333333333333, -0.24999999999999406, 0.19999999999999452, -0.1666666667181501,
@@ -95,75 +99,56 @@ def _log(v: Vec, x):
     t = v.add(big, logc)
     t_err = v.add(v.sub(big, t), logc)  # exact: |big| >= |logc| unless big is 0
     hi, err = _two_sum(v, t, r)
-    tail = v.mul(v.mul(r, r), v.poly(r, LOG1P_TAIL))
+    # The series' first term past r, -r**2/2, is up to 1.5% of log(x) near 1: rounded, it alone was
+    # 2**-58 of log(x), tens of ULP once multiplied by y. So r**2 is kept exact (a product and its
+    # rounding error) and -r**2/2 added to the high part exactly; only r**3*Q(r) is rounded.
+    rr = v.mul(r, r)
+    rr_lo = v.fma(r, r, v.neg(rr))
+    hi, err2 = _two_sum(v, hi, v.mul(rr, v.c(LOG1P_TAIL[0])))  # (exact: a product by -1/2)
+    tail = v.fma(v.mul(rr, r), v.poly(r, LOG1P_TAIL[1:]), v.mul(rr_lo, v.c(LOG1P_TAIL[0])))
     small = v.fma(kf, v.c(LN2_LO), v.add(v.lookup(logc_lo, i, wrap=True), tail))
-    lo = v.add(v.add(v.add(err, t_err), v.fma(v.neg(r), r_lo, r_lo)), small)  # log1p(r + r_lo) ~ log1p(r) + r_lo*(1 - r)
+    # log1p(r + r_lo) ~ log1p(r) + r_lo/(1 + r) = ... + r_lo*(1 - r + r**2): the r**2 term is 2**-58 of log(x) too
+    correction = v.fma(r_lo, v.sub(rr, r), r_lo)
+    lo = v.add(v.add(v.add(v.add(err, err2), t_err), correction), small)
     return hi, lo
 
 
-def _exp(v: Vec, hi, lo):
-    """``exp(hi + lo)`` for ``|hi| <= OVERFLOW`` (a normal result)."""
+def _exp(v: Vec, hi, lo=None):
+    """``exp(hi + lo)`` for ``|hi| <= OVERFLOW`` (a normal result); without ``lo``, ``exp(hi)`` within
+    a few 2**-53 of itself (no low parts)."""
     k = v.rint(v.mul(hi, v.c(16 / math.log(2))))
-    r = v.fma(k, v.c(-LN2_16_HI), hi)
-    r = v.add(v.fma(k, v.c(-LN2_16_LO), r), lo)
+    r = v.fma(k, v.c(-LN2_16_LO), v.fma(k, v.c(-LN2_16_HI), hi))
+    if lo is not None:
+        r = v.add(r, lo)
     q = v.fma(v.mul(r, r), v.poly(r, EXPM1_TAIL), r)
     ki = v.to_int(k)
     exp_hi, exp_lo = _exp_table()
     t_hi = v.lookup(exp_hi, ki, wrap=True)  # table[k mod 16]
-    result = v.add(t_hi, v.fma(t_hi, q, v.lookup(exp_lo, ki, wrap=True)))
+    if lo is None:
+        result = v.fma(t_hi, q, t_hi)
+    else:
+        result = v.add(t_hi, v.fma(t_hi, q, v.lookup(exp_lo, ki, wrap=True)))
     return v.as_float(v.iadd(v.as_int(result), v.shl(v.ashr(ki, 4), 52)))
 
 
 @register("pow", "fd", preferred="fd")
 def pow_(em, x, y):
     v = Vec(em, x)
+    if not v.is_double:
+        return _pow_float32(em, x, y)
     # Positive normal finite x. (A non-finite y needs no check: it makes y*log(x) infinite or
     # NaN, which the range check below catches.)
     outside = v.not_(v.positive_normal(x))
     safe_x = v.select(outside, v.c(1.0), x)
-    log_hi, log_lo = _log(v, safe_x) if v.is_double else _log2_f32(v, safe_x)
-    # Renormalized: where k*ln2 + log(c) is 0 (x near 1), the low part holds the whole series tail
-    # (-r**2/2), and y times it would push exp's reduced argument beyond its polynomial's range.
+    log_hi, log_lo = _log(v, safe_x)
+    # Renormalized, so that y times the low part stays far inside exp's reduced range.
     log_hi, log_lo = _fast_two_sum(v, log_hi, log_lo)
     w_hi = v.mul(y, log_hi)
     w_lo = v.fma(y, log_lo, v.fma(y, log_hi, v.neg(w_hi)))
-    special = v.either(outside, v.not_(v.le(v.abs(w_hi), v.c(OVERFLOW if v.is_double else 126.0))))  # NaN: true
+    special = v.either(outside, v.not_(v.le(v.abs(w_hi), v.c(OVERFLOW))))  # NaN: true
     safe_hi = v.select(special, v.c(0.0), w_hi)
-    result = _exp(v, safe_hi, w_lo) if v.is_double else _exp2_f32(v, safe_hi, w_lo)
-    return v.when_any(special, result, lambda: em.per_lane("pow" if v.is_double else "powf", x, y))
-
-
-# ---- float32 ------------------------------------------------------------------------------------
-# float32 pow carries log2(x) as two floats instead: the same argument with about 2**-32.
-# x = 2**e * z in float32 log's 32 subintervals (vmath/log.py); exp2 uses a 32-entry table
-# of 2**(j/32).
-# tools/polyfit.py log2_tail_f32 and exp2m1_tail_f32.
-LOG2_TAIL_F32 = (-0.7213475108146667, 0.4809516966342926, -0.3607182204723358)
-EXP2M1_TAIL_F32 = (0.24022768437862396, 0.055504269897937775)
-INV_LN2 = (1.4426950216293335, 1.925963033500011e-08)  # 1/ln2 as two floats
-LN2_F32 = 0.6931471824645996
-
-
-@lru_cache(maxsize=None)
-def _log2c_f32():
-    """``log2(c)`` of float32 log's subintervals: high parts rounded to 2**-16 (so that
-    ``e + high`` is exact for ``|e| < 256``), and the rest."""
-    high, low = [], []
-    with localcontext() as context:
-        context.prec = 50
-        for inverse in f32_tables()[0]:
-            value = -Decimal(inverse).ln() / Decimal(2).ln()
-            high.append(round(float(value) * 2**16) / 2**16)
-            low.append(float(value - Decimal(high[-1])))
-    return high, low
-
-
-@lru_cache(maxsize=None)
-def _exp2_table_f32() -> list[float]:
-    """``2**(j/32)``, rounded to float."""
-    with localcontext() as context:
-        context.prec = 50
-        return [float((Decimal(2).ln() * j / 32).exp()) for j in range(32)]
+    result = _exp(v, safe_hi, w_lo)
+    return v.when_any(special, result, lambda: em.per_lane("pow", x, y))
 
 
 def _fast_two_sum(v: Vec, a, b):
@@ -172,30 +157,37 @@ def _fast_two_sum(v: Vec, a, b):
     return s, v.add(v.sub(a, s), b)
 
 
-def _log2_f32(v: Vec, x):
-    """``log2(x)`` as ``(hi, lo)`` for positive normal finite float32 ``x``."""
-    e, i, z = split_float32(v, x)
-    e = v.to_float(e)
-    invc = v.lookup(f32_tables()[0], i, wrap=True)
-    product = v.mul(z, invc)
-    r_lo = v.fma(z, invc, v.neg(product))  # exact
-    r = v.sub(product, v.c(1.0))  # exact
-    h = v.mul(r, v.c(INV_LN2[0]))
-    h_lo = v.fma(r, v.c(INV_LN2[0]), v.neg(h))  # exact
-    tail = v.mul(v.mul(r, r), v.poly(r, LOG2_TAIL_F32))
-    s1 = v.add(e, v.lookup(_log2c_f32()[0], i, wrap=True))  # exact: the table's high parts have 16 bits
-    # |e + log2(c)| >= |h| whenever e + log2(c) is not 0 (subintervals are twice |r|'s range).
-    hi, e2 = _fast_two_sum(v, s1, h)
-    small = v.fma(r, v.c(INV_LN2[1]), v.lookup(_log2c_f32()[1], i, wrap=True))
-    small = v.fma(r_lo, v.c(INV_LN2[0]), v.add(small, tail))
-    return hi, v.add(e2, v.add(h_lo, small))
+# ---- float32 ------------------------------------------------------------------------------------
+#: |y*log(x)| beyond this has a float32 result of 0 or infinity (or one computed the slow way).
+F32_LIMIT = 150.0
 
 
-def _exp2_f32(v: Vec, hi, lo):
-    """``2**(hi + lo)`` for ``|hi| <= 126``."""
-    k, k_bits = v.round_to_integer(hi, 32.0)
-    f = v.add(v.fma(k, v.c(-1 / 32), hi), lo)
-    q = v.mul(f, v.fma(f, v.poly(f, EXP2M1_TAIL_F32), v.c(LN2_F32)))
-    t = v.lookup(_exp2_table_f32(), k_bits, wrap=True)
-    result = v.fma(t, q, t)
-    return v.as_float(v.iadd(v.as_int(result), v.shl(v.ashr(k_bits, 5), 23)))
+def _pow_float32(em, x, y):
+    """float32 pow, computed in float64 and rounded once: ``y*log(x)`` within 2**-40 of itself needs
+    neither a double-double logarithm nor ``exp``'s low part, and the result's error (~2**-40) is far
+    below float32's rounding. (float32's own log2 as two floats was up to 75 ULP off for a base near
+    1 and a large result: its polynomial and its rounding-error terms were 2**-28 of log2(x), where
+    2**-33 was needed.) Every float32 base but 0, negatives and non-finite ones is a positive normal
+    float64, subnormals too; the rest, and results beyond float32's range, go lane by lane through
+    the C library's ``pow`` of the two doubles."""
+    wide = em.vector(F64)
+    x64, y64 = em.b.fpext(x, wide), em.b.fpext(y, wide)
+    v = Vec(em, x64)
+    outside = v.not_(v.positive_normal(x64))
+    w = v.mul(y64, _plain_log(v, v.select(outside, v.c(1.0), x64)))
+    special = v.either(outside, v.not_(v.le(v.abs(w), v.c(F32_LIMIT))))  # NaN: true
+    result = _exp(v, v.select(special, v.c(0.0), w))
+    return em.b.fptrunc(v.when_any(special, result, lambda: em.per_lane("pow", x64, y64)), x.type)
+
+
+def _plain_log(v: Vec, x):
+    """``log(x)`` in float64 (within a few 2**-53 of itself) for positive normal finite ``x``: the
+    table and polynomial of :func:`_log`, without its extra precision."""
+    ix = v.as_int(x)
+    tmp = v.isub(ix, v.ci(OFFSET))
+    i = v.lshr(tmp, 48)
+    z = v.as_float(v.isub(ix, v.iand(tmp, -(1 << 52))))
+    invc_table, logc_hi, _ = _log_table()
+    r = v.fma(z, v.lookup(invc_table, i, wrap=True), v.c(-1.0))
+    head = v.fma(v.to_float(v.ashr(tmp, 52)), v.c(math.log(2)), v.lookup(logc_hi, i, wrap=True))
+    return v.add(head, v.fma(v.mul(r, r), v.poly(r, LOG1P_TAIL), r))

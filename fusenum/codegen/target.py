@@ -144,11 +144,16 @@ def host_signature() -> str | None:
     read (then LLVM is asked)."""
     if not _is_x86_64():
         return None
+    with loading:  # (imports on first use; and a thread asking while another reads waits for its answer)
+        return _read_host_signature()
+
+
+@lru_cache(maxsize=None)
+def _read_host_signature() -> str | None:
     try:
-        with loading:  # (imports on first use)
-            from . import cpu_probe, orc
-            cpu = cpu_probe.fingerprint()
-            version, path = orc.llvmlite_version(), orc._path()
+        from . import cpu_probe, orc
+        cpu = cpu_probe.fingerprint()
+        version, path = orc.llvmlite_version(), orc._path()
         library = os.stat(path)
     except (ImportError, AttributeError, OSError):
         return None

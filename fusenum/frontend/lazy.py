@@ -38,11 +38,13 @@ from __future__ import annotations
 
 import math
 import operator
+import warnings
 from typing import Any, Callable
 
 import numpy as np
 
 from . import capture, forcing
+from ..codegen import locks
 from ..errors import ArgumentTypeError
 from ..ir.ops import OPS, Op
 from ..ir.reductions import Reduction
@@ -52,6 +54,9 @@ from .dask_graph import check_shape, has_ndarray_blocks
 from .dask_types import is_dask_type
 
 __all__ = ["LazyArray", "lazy"]
+
+#: Held while a computed value is stored (:meth:`LazyArray.compute`).
+_storing = locks.lock()
 
 # Operations NumPy computes with a ufunc, which returns a scalar, not a 0-d array, for 0-d operands.
 _UFUNC_TOKENS = frozenset(op.name for op in OPS.values() if op.ufunc is not None)
@@ -139,7 +144,12 @@ class LazyArray:
             value = _part_view(self)
             if value is None:
                 value = forcing.run(self)
-            self._value = value
+            # Two threads forcing it at once both compute; the first value stored is the one kept,
+            # and both get views of it (a write through either reaches ``x``).
+            with _storing:
+                if self._value is None:
+                    self._value = value
+                value = self._value
         return value.view()
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
@@ -229,6 +239,9 @@ class LazyArray:
                 capture.stand_in(self._dtype, self._shape).astype(dtype, casting=casting)  # NumPy's error
             if not copy and dtype == self._dtype:
                 return self
+            if self._dtype.kind == "c" and dtype.kind not in "cb":  # NumPy's warning, now as NumPy casts now
+                warnings.warn("Casting complex values to real discards the imaginary part",
+                              np.exceptions.ComplexWarning, stacklevel=2)
             return _capture_cast(self, dtype)
         if self._value is None and forcing.on_dask(self):
             return forcing.to_dask(self).astype(dtype, casting=casting, copy=copy)

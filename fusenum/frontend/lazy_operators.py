@@ -125,19 +125,20 @@ def _in_place(op: Op, python_operator: Callable, target: LazyArray, other: Any) 
     if type(result) is LazyArray and result._op in _ONE_ELEMENT_IN_PLACE and result._dtype.kind == "c" \
             and math.prod(target._shape) == 1:
         return _numpy_in_place(op, target, other)
-    native = target._dtype.newbyteorder("=")
-    if result.shape != target._shape or not np.can_cast(result.dtype, native, "same_kind"):
+    if not target._dtype.isnative:  # (fusenum computes in native byte order: NumPy keeps target's)
+        return _numpy_in_place(op, target, other)
+    if result.shape != target._shape or not np.can_cast(result.dtype, target._dtype, "same_kind"):
         out = capture.writable_stand_in(target._dtype, target._shape)
         in_place = getattr(operator, f"i{_method_stem(op)}")  # NumPy's operator: ``a **= 2`` squares
         capture.raise_numpy_error(lambda _, value, out: in_place(out, value), (target, other), out=out)
         # NumPy took it (NumPy 2.0's ``int8_0d **= 2.0`` squares in place): NumPy computes it
         return _numpy_in_place(op, target, other)
-    if result.dtype == native and target._shape:
+    if result.dtype == target._dtype and target._shape:
         return result
     # A 0-d target stays a 0-d array in NumPy: the cast (free when the dtype is the same) marks it as one.
     if type(result) is not LazyArray:  # NumPy computed it
-        return result.astype(native)
-    return _capture_cast(result, native, "array")
+        return result.astype(target._dtype)
+    return _capture_cast(result, target._dtype, "array")
 
 
 def _divmod(left: Any, right: Any) -> tuple:

@@ -95,3 +95,27 @@ def test_lazy_plans_live_in_the_shared_plan_cache():
     assert Program((f8, f8, "multiply")) in PLANS
     fusenum.clear_cache()
     assert Program((f8, f8, "multiply")) not in PLANS
+
+
+def test_two_threads_forcing_at_once_keep_one_value(monkeypatch):
+    """Both compute (neither waits for the other), but the value kept is the first stored and both
+    get views of it: a write through either reaches the lazy array."""
+    import threading
+
+    from fusenum.frontend import forcing
+    run, both_inside = forcing.run, threading.Barrier(2, timeout=60)
+
+    def run_when_both_are_inside(x):
+        both_inside.wait()
+        return run(x)
+    monkeypatch.setattr(forcing, "run", run_when_both_are_inside)
+    r = lazy(a) * 2 + 1
+    got = [None, None]
+    threads = [threading.Thread(target=lambda i=i: got.__setitem__(i, np.asarray(r))) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert np.shares_memory(got[0], got[1]) and np.shares_memory(got[0], np.asarray(r))
+    got[1][0] = -7.0
+    assert np.asarray(r)[0] == -7.0

@@ -1,6 +1,7 @@
 """Lazy arrays: NumPy's dtypes, shapes, values and errors; forcing; fallbacks; caching; mutation."""
 import pickle
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -467,6 +468,30 @@ def test_clip_is_captured_where_the_table_can_express_it():
     assert_same(np.clip(I8, a_min=None, a_max=3), np.asarray(x.clip(max=3)))
     # min= and max= are NumPy 2.1's spellings (2.0 raises TypeError for them).
     assert_same_outcome(lambda: np.clip(A, min=0.2, max=0.6), lambda: np.asarray(np.clip(lazy(A), min=0.2, max=0.6)))
+
+
+@pytest.mark.parametrize("dtype", [">i4", ">f8"])
+def test_in_place_operators_keep_a_non_native_byte_order_like_numpy(dtype):
+    numpy_x = np.arange(3).astype(dtype)
+    x = lazy(numpy_x.copy())
+    x += 1
+    numpy_x += 1
+    assert x.dtype == numpy_x.dtype == np.dtype(dtype)
+    assert_same(numpy_x, np.asarray(x))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64, np.uint8, np.float16])
+def test_astype_of_complex_to_real_warns_as_numpy_does(dtype):
+    c = np.array([1 + 2j, 3 - 4j])
+    with pytest.warns(np.exceptions.ComplexWarning, match="discards the imaginary part"):
+        r = lazy(c).astype(dtype)
+    assert type(r) is LazyArray
+    with pytest.warns(np.exceptions.ComplexWarning):
+        assert_same(c.astype(dtype), np.asarray(r))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lazy(c).astype(bool)  # NumPy does not warn for bool (nonzero) nor complex targets
+        lazy(c).astype(np.complex64)
 
 
 def test_astype_is_captured_for_dtypes_fusenum_compiles():

@@ -81,8 +81,8 @@ if _NUMEXPR_SWITCH in ("1", "on", "yes", "true"):
 
     _install_numexpr()
 
-# The host's record and the sources' digest, read on the background thread while the program goes
-# on to its first call (nothing is started where the disk cache is off or empty).
+# The CPU's signature and the sources' digest, read on a short-lived thread while the program goes
+# on to its first call (nothing is started where the disk cache is off or holds nothing).
 from .runtime import prefetch as _prefetch  # noqa: E402
 
 _prefetch.start()

@@ -250,13 +250,16 @@ def holds_nothing() -> bool:
     """Whether the usable directory holds no entry (kernel or host record) right now: then there is
     nothing to look up in it (a new machine, or a new ``FUSENUM_CACHE_DIR``). Stops at the first entry."""
     directory = _directory()
-    if directory is None:
-        return True
+    return directory is None or not _holds_entry(directory)
+
+
+def _holds_entry(directory: str) -> bool:
+    """Whether ``directory`` holds a kernel or a host record (stops at the first; False if unreadable)."""
     try:
         with os.scandir(directory) as listing:
-            return not any(entry.name.endswith((*KERNEL_SUFFIXES, HOST_SUFFIX)) for entry in listing)
+            return any(entry.name.endswith((*KERNEL_SUFFIXES, HOST_SUFFIX)) for entry in listing)
     except OSError:
-        return True
+        return False
 
 
 def use_existing_only() -> None:
@@ -266,12 +269,17 @@ def use_existing_only() -> None:
     state.creates = False
 
 
-def looks_usable() -> bool:
-    """Whether the disk cache is on and its directory exists and is fit for use, found without
-    creating it or warning (a look-ahead: :func:`usable` decides, and warns)."""
-    if not state.enabled or state.refused:
+def may_hold_entries() -> bool:
+    """Whether the disk cache, as the settings would be read now, is on and its directory exists, is
+    fit for use and holds an entry: a hint, found without fixing the settings (still read at first
+    use), creating the directory or warning."""
+    settings = {**_environment_settings(), **state.__dict__}
+    if not settings["enabled"] or state.refused:
         return False
-    return state.usable is not None or _problem(state.directory or _default_directory(), create=False) is None
+    path = state.usable or settings["directory"] or _default_directory()
+    if state.usable is None and _problem(path, create=False) is not None:
+        return False
+    return _holds_entry(path)
 
 
 def _problem(path: str, create: bool = True) -> str | None:

@@ -15,7 +15,6 @@ LLVM (to compile) checks the record against LLVM's answer, and replaces it if th
 """
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 
 from ..codegen import locks, target
@@ -58,17 +57,6 @@ def recall() -> None:
         elif target.adopt_host(description):
             _state["adopted"] = True
             _state["recorded_in"].add(disk_cache.get_disk_cache().directory)
-
-
-def _forked_child() -> None:
-    # A fork while another thread was recalling (:mod:`.prefetch`) leaves the child marked as recalled
-    # with nothing adopted: it looks again rather than load LLVM to describe the host.
-    if not target.host_described():
-        _state["recalled"] = False
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forked_child)
 
 
 def record() -> None:

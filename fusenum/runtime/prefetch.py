@@ -1,34 +1,43 @@
-"""What a process's first kernel load needs, started at ``import fusenum`` on the background thread.
+"""What a process's first kernel load needs and no setting changes, read at ``import fusenum`` on a
+short-lived thread of its own.
 
-Before its first kernel can come from the disk cache, a process reads the host's description
-recorded there (:mod:`.host_record`: the CPU's signature first, a few CPUIDs that each trap to the
-hypervisor in a virtual machine) and digests fusenum's own sources for the keys
-(:mod:`.sources_digest`): 2-3 ms, which made a warm process's first call several times its later
-first calls. :func:`start` has :mod:`.background`'s thread do both while the program goes on
-from its imports to its first call (reading its data, making its arrays); a first call that comes
-sooner waits for what is under way (:func:`.host_record.recall` takes its lock) instead of doing
-it again. Nothing is started where the disk cache is off, or its directory is missing (a new
-machine: the first call creates it) or unfit (the first call warns, as before), so such an import
-costs no thread; nothing is read from an empty directory.
+Before its first kernel can come from the disk cache, a process names the host's record
+(:mod:`.host_record`) by the CPU's signature (a dozen CPUIDs, each a trap to the hypervisor in a
+virtual machine, and llvmlite's version and library file) and keys kernels with a digest of
+fusenum's own sources (:mod:`.sources_digest`): about 1.5 ms of its first call, which was then
+several times a later first call. :func:`start` has a thread read both while the program goes on
+from its imports to its first call (reading its data, at least making its arrays); a first call that
+comes sooner waits for the signature under way (``locks.loading``) instead of reading it again.
+
+Only that: the disk cache's settings are still read at the first call (a dask worker applies its
+``env=`` after importing), and the record itself is read then, so the thread neither creates nor
+warns about a directory, and is gone a few milliseconds after the import (a thread left running
+would make every later ``fork()`` warn on Python 3.12 and later). It is started only where the
+directory the settings name now exists, is fit for use and holds an entry: a new machine's first
+call compiles, and LLVM describes the host then.
 """
 from __future__ import annotations
 
+import threading
+
 from ..codegen import target
-from . import background, disk_cache, host_record, sources_digest
+from . import disk_cache, sources_digest
 
 
 def start() -> None:
-    """Queue the look-ahead on the background thread, if the disk cache may hold this host's record."""
-    if disk_cache.looks_usable():
-        background.submit(_prefetch)
+    """Start the look-ahead thread, if the disk cache may hold this host's record."""
+    if not disk_cache.may_hold_entries():
+        return
+    try:
+        threading.Thread(target=_prefetch, name="fusenum-prefetch", daemon=True).start()
+    except RuntimeError:  # no thread to be had: the first call reads them itself
+        pass
 
 
 def _prefetch() -> None:
-    if disk_cache.holds_nothing():  # no record to read (a compile will describe the host)
-        return
-    # The signature first, outside recall's lock: it imports (under ``locks.loading``), and a thread
-    # waiting for recall's lock may hold ``loading``.
-    target.host_signature()
-    sources_digest.sha256()
-    host_record.recall()
-    sources_digest.sources_digest()
+    try:
+        target.host_signature()  # (None where it cannot be read: the first call then asks LLVM)
+        sources_digest.sha256()
+        sources_digest.sources_digest()
+    except Exception:  # (the first call does the same, and reports what fails)
+        pass

@@ -140,6 +140,18 @@ def test_fallbacks_within_the_rows_ulp_bound_of_numpy(fallback, level, name, dty
         fusenum.set_simd(previous)
 
 
+@pytest.mark.parametrize("base, exponent", [(0.5, 150.0), (2.0, -150.0), (2.0 ** -50, 3.0), (2.0 ** -75, 2.0),
+                                            (0.5, 149.5), (3.0, 80.0), (1e-30, 1.4)])
+def test_float32_power_at_the_edges_of_its_range_is_numpys(simd, base, exponent):
+    """Results beyond float32's normal range (ties between subnormals, overflow) are the C library's
+    powf, as NumPy's: computed in float64 and rounded, 0.5 ** 150 (exactly half the smallest
+    subnormal) became it instead of 0."""
+    x, y = np.full(7, base, np.float32), np.full(7, exponent, np.float32)
+    with np.errstate(all="ignore"):
+        expected = x ** y
+    assert (ulp_distance(expected, fusenum.evaluate("x ** y")) == 0).all()
+
+
 @pytest.mark.parametrize("name", UNARY)
 def test_float16_is_computed_in_float32_and_rounded_like_numpy(name):
     """Every float16 value: within 1 ULP (NumPy rounds its float32 result the same way)."""

@@ -158,8 +158,10 @@ def _fast_two_sum(v: Vec, a, b):
 
 
 # ---- float32 ------------------------------------------------------------------------------------
-#: |y*log(x)| beyond this has a float32 result of 0 or infinity (or one computed the slow way).
-F32_LIMIT = 150.0
+#: |y*log(x)| within this has a normal float32 result (2**-126 is e**-87.3, the largest float32 e**88.7):
+#: beyond it, results that overflow or are subnormal, whose rounding from float64 could differ from
+#: the C library's ``powf`` at a tie (``0.5 ** 150`` is 0.0), go the slow way.
+F32_LIMIT = 87.0
 
 
 def _pow_float32(em, x, y):
@@ -168,8 +170,8 @@ def _pow_float32(em, x, y):
     below float32's rounding. (float32's own log2 as two floats was up to 75 ULP off for a base near
     1 and a large result: its polynomial and its rounding-error terms were 2**-28 of log2(x), where
     2**-33 was needed.) Every float32 base but 0, negatives and non-finite ones is a positive normal
-    float64, subnormals too; the rest, and results beyond float32's range, go lane by lane through
-    the C library's ``pow`` of the two doubles."""
+    float64, subnormals too; the rest, and results beyond float32's normal range, go lane by lane
+    through the C library's ``powf``, as NumPy's loop does."""
     wide = em.vector(F64)
     x64, y64 = em.b.fpext(x, wide), em.b.fpext(y, wide)
     v = Vec(em, x64)
@@ -177,7 +179,7 @@ def _pow_float32(em, x, y):
     w = v.mul(y64, _plain_log(v, v.select(outside, v.c(1.0), x64)))
     special = v.either(outside, v.not_(v.le(v.abs(w), v.c(F32_LIMIT))))  # NaN: true
     result = _exp(v, v.select(special, v.c(0.0), w))
-    return em.b.fptrunc(v.when_any(special, result, lambda: em.per_lane("pow", x64, y64)), x.type)
+    return v.when_any(special, em.b.fptrunc(result, x.type), lambda: em.per_lane("powf", x, y))
 
 
 def _plain_log(v: Vec, x):

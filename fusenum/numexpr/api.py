@@ -212,7 +212,7 @@ def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: 
     fusenum's kernels do not write (long double...) through NumPy's cast under ``casting``."""
     if out is None or not isinstance(out, np.ndarray):
         return _run(prog, values, out, order, casting)
-    if not prog.reduces and _cast_into_by_numpy(out.dtype):
+    if not prog.reduces and values and _cast_into_by_numpy(out.dtype):  # (a constant: numexpr's own rule)
         result = run(prog, values, None, order, casting)
         _check_shape(out, result.shape)
         np.copyto(out, result, casting=casting)  # (numexpr's TypeError where the cast is not allowed)

@@ -84,7 +84,9 @@ def _as_array(value, kind: str) -> np.ndarray:
     """An input as numexpr takes it: an ndarray as it is (its dtype then cast under ``casting``), anything
     else (a list, a scalar, a pandas Series) converted straight to the signature's dtype, as NumPy
     converts it (``[1.5, 2.5]`` into an int32 input is ``[1, 2]``)."""
-    return value if isinstance(value, np.ndarray) else np.asarray(value, dtype=kinds.DTYPE[kind])
+    if isinstance(value, np.ndarray):
+        return value
+    return np.asarray(value, dtype="S" if kind == "bytes" else kinds.DTYPE[kind])  # ("S": as long as needed)
 
 
 def _kind_of_type(kind_type) -> str:

@@ -280,6 +280,13 @@ def test_numexpr_object_converts_what_is_not_an_array_to_its_signature(kind_type
     np.testing.assert_array_equal(got, expected)
 
 
+def test_numexpr_object_converts_bytes_that_are_not_an_array_whole():
+    compare = ne.NumExpr("a == b", [("a", bytes), ("b", bytes)])
+    assert compare([b"abc", b"abd"], np.array([b"abc", b"abc"])).tolist() == [True, False]
+    search = ne.NumExpr("contains(a, b)", [("a", bytes), ("b", bytes)])
+    assert search(np.array([b"hello", b"xyz"]), b"elx").tolist() == [False, False]
+
+
 def test_numexpr_object_converts_a_pandas_series_to_its_signature():
     pd = pytest.importorskip("pandas")
     got = ne.NumExpr("a * 2", [("a", np.int32)])(pd.Series([1.5, 2.5]))
@@ -663,6 +670,8 @@ def test_a_constant_expression_into_out_follows_numexprs_rules():
     read_only.setflags(write=False)
     with pytest.raises(ValueError, match="not writeable"):
         ne.evaluate("2.5", out=read_only)
+    with pytest.raises(TypeError, match="according to the rule 'safe'"):  # long double does not cast to float64
+        ne.evaluate("2.5", out=np.zeros(1, np.longdouble))
 
 
 @pytest.mark.parametrize("text", ["10**10**10", "1 << 10**10", "a + 7**7**7**7"])

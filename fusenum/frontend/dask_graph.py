@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ArgumentTypeError, InvalidArgumentError, UnsupportedOperationError
+from ..errors import ArgumentTypeError, InvalidArgumentError, UnsupportedOperationError, warn
 from ..ir import nodes
 from ..ir.nodes import Node
 from ..ir.ops import OPS
@@ -158,6 +158,8 @@ class Combine:
         if not keepdims:
             total = total.reshape([n for ax, n in enumerate(total.shape) if ax not in axis])
         if self.count is not None:
+            if self.final and not self.count:
+                warn("Mean of empty slice.")  # (NumPy's, as staging's mean gives it)
             divide_by_count(total, self.count, self.to_half)  # (as staging's mean)
         return total
 

@@ -125,13 +125,15 @@ def _in_place(op: Op, python_operator: Callable, target: LazyArray, other: Any) 
     if type(result) is LazyArray and result._op in _ONE_ELEMENT_IN_PLACE and result._dtype.kind == "c" \
             and math.prod(target._shape) == 1:
         return _numpy_in_place(op, target, other)
-    if not target._dtype.isnative:  # (fusenum computes in native byte order: NumPy keeps target's)
-        return _numpy_in_place(op, target, other)
     if result.shape != target._shape or not np.can_cast(result.dtype, target._dtype, "same_kind"):
         out = capture.writable_stand_in(target._dtype, target._shape)
         in_place = getattr(operator, f"i{_method_stem(op)}")  # NumPy's operator: ``a **= 2`` squares
         capture.raise_numpy_error(lambda _, value, out: in_place(out, value), (target, other), out=out)
         # NumPy took it (NumPy 2.0's ``int8_0d **= 2.0`` squares in place): NumPy computes it
+        return _numpy_in_place(op, target, other)
+    if not target._dtype.isnative:  # fusenum computes in native byte order, NumPy keeps target's:
+        if type(result) is LazyArray and result._value is None and forcing.on_dask(result):
+            return lazy(forcing.to_dask(result).astype(target._dtype))  # (dask's cast: nothing computed)
         return _numpy_in_place(op, target, other)
     if result.dtype == target._dtype and target._shape:
         return result

@@ -256,11 +256,16 @@ def test_a_chunking_always_gives_the_same_bits_pairwise_partials_combined_in_ord
     np.testing.assert_allclose(first, np.sum(data * 3), rtol=1e-13)
 
 
-def test_an_operand_alone_comes_back_in_native_byte_order():
+def test_an_operand_alone_comes_back_as_over_an_ndarray():
+    """A text's operand alone comes back in native byte order; a lazy array keeps its dtype (as
+    ``evaluate(lazy(ndarray))`` does)."""
     swapped = chunked(np.arange(6.0).astype(">f8"), 2)
-    for result in (fusenum.evaluate("b", local_dict={"b": swapped}), fusenum.evaluate(lazy(swapped))):
-        assert result.dtype == np.dtype("<f8") == result._meta.dtype
-        same(result, np.arange(6.0))
+    for result, dtype in ((fusenum.evaluate("b", local_dict={"b": swapped}), "<f8"),
+                          (fusenum.evaluate(lazy(swapped)), ">f8")):
+        ndarray_result = fusenum.evaluate("b", local_dict={"b": np.arange(6.0).astype(">f8")}) if dtype == "<f8" \
+            else fusenum.evaluate(lazy(np.arange(6.0).astype(">f8")))
+        assert result.dtype == np.dtype(dtype) == result._meta.dtype == ndarray_result.dtype
+        np.testing.assert_array_equal(result.compute(), np.arange(6.0))
 
 
 def test_dask_asarray_of_a_lazy_array_is_its_dask_array():
@@ -498,3 +503,31 @@ def test_astype_to_a_dtype_fusenum_does_not_compile_stays_a_dask_array(dtype):
     assert result.dtype == expected.dtype
     assert result.compute().tolist() == expected.tolist()
     assert is_dask_array(x.astype(np.float32, order="C"))
+
+
+@pytest.mark.parametrize("front", ["string", "lazy"])
+def test_a_mean_of_nothing_over_several_blocks_warns_as_numpy_does(front):
+    """A zero count that reaches dask's combining step (a reduced axis in several blocks) warns
+    "Mean of empty slice", as NumPy's mean and fusenum's over an ndarray do."""
+    x = chunked(np.zeros((0, 3)), ((0,), (1, 2)))
+    with pytest.warns(RuntimeWarning, match="Mean of empty slice"):
+        result = fusenum.evaluate("mean(x)") if front == "string" else np.mean(lazy(x))
+        got = np.asarray(result.compute() if hasattr(result, "compute") else result)
+    assert np.isnan(got)
+
+
+def test_in_place_on_a_non_native_byte_order_stays_lazy_and_keeps_it():
+    computed = []
+    d = chunked(np.arange(6.0).astype(">f8"), 2).map_blocks(lambda b: computed.append(1) or b, dtype=">f8")
+    x = lazy(d)
+    computed.clear()  # (map_blocks called it once on its meta)
+    x += 1
+    assert computed == [] and not x.is_forced and x.dtype == np.dtype(">f8")
+    got = np.asarray(x)
+    assert got.dtype == np.dtype(">f8") and got.tolist() == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+
+
+def test_a_lazy_dask_array_of_non_native_byte_order_computes_to_its_dtype():
+    x = lazy(chunked(np.arange(3.0).astype(">f8"), 2))
+    assert x.dtype == np.asarray(x).dtype == x.compute().dtype == np.dtype(">f8")
+    assert (x * 2).compute().dtype == np.float64  # (arithmetic gives the native dtype, as NumPy's)

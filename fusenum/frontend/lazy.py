@@ -239,7 +239,7 @@ class LazyArray:
                 capture.stand_in(self._dtype, self._shape).astype(dtype, casting=casting)  # NumPy's error
             if not copy and dtype == self._dtype:
                 return self
-            if self._dtype.kind == "c" and dtype.kind not in "cb":  # NumPy's warning, now as NumPy casts now
+            if self._dtype.kind == "c" and dtype.kind not in "cb":  # NumPy's, given where the cast is written
                 warnings.warn("Casting complex values to real discards the imaginary part",
                               np.exceptions.ComplexWarning, stacklevel=2)
             return _capture_cast(self, dtype)

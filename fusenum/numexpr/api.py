@@ -358,11 +358,7 @@ def _iterator_fails_first(plan: Plan, values: list[np.ndarray], out: np.ndarray 
     broadcast, or a result that does not cast to ``out``."""
     if out is not None and not np.can_cast(plan.dtype, out.dtype, casting):
         return True
-    try:
-        np.broadcast_shapes(*(value.shape for value in values))
-    except ValueError:
-        return True
-    return False
+    return not _broadcasts(*(value.shape for value in values))
 
 
 def _broadcast_to_out(values: list[np.ndarray], shape: tuple[int, ...]) -> list[np.ndarray]:

@@ -20,7 +20,8 @@ infinite or NaN ``x``, non-finite ``y``, results that overflow or underflow
 to subnormals -- is computed lane by lane by the C library's ``pow``, which has
 C99's special values (NumPy's too).
 
-float32 is computed by the same float64 code and rounded once to float32.
+float32 is computed in float64, with a plain logarithm and exponential (no low parts: see
+:func:`_pow_float32`), and rounded once; results beyond float32's normal range are ``powf``'s.
 """
 from __future__ import annotations
 

@@ -164,7 +164,7 @@ def run(root, out: np.ndarray | None = None, order: str = "K", casting: str = "s
     program, values = program_of(root)
     if has_dask(values):  # computed by dask's scheduler, through a graph of fused kernels
         dask_graph.check_options(out, order)
-        return np.asarray(to_dask(root).compute())
+        return np.asarray(_dask_array(root, program, values).compute())
     plan = cached_plan(program, program, values)
     return execute(plan, values, (), out, order, casting)
 
@@ -177,6 +177,10 @@ def on_dask(root) -> bool:
 def to_dask(root, split_every=None):
     """The dask array of the lazy expression ``root`` over dask arrays (see :mod:`.dask_graph`)."""
     program, values = program_of(root)
+    return _dask_array(root, program, values, split_every)
+
+
+def _dask_array(root, program: Program, values: list, split_every=None):
     array = dask_graph.build_typed(program, program, values, split_every)
     # (fusenum computes in native byte order: a dask array of another one, as it is, keeps its dtype)
     return array if array.dtype == root.dtype else array.astype(root.dtype)

@@ -5,7 +5,8 @@ Before its first kernel can come from the disk cache, a process names the host's
 (:mod:`.host_record`) by the CPU's signature (a dozen CPUIDs, each a trap to the hypervisor in a
 virtual machine, and llvmlite's version and library file) and keys kernels with a digest of
 fusenum's own sources (:mod:`.sources_digest`): about 1.5 ms of its first call, which was then
-several times a later first call. :func:`start` has a thread read both while the program goes on
+several times a later first call; and its first kernel that calls libmvec maps it (~0.2 ms, a
+``dlopen``). :func:`start` has a thread do these while the program goes on
 from its imports to its first call (reading its data, at least making its arrays); a first call that
 comes sooner waits for the signature under way (``locks.loading``) instead of reading it again.
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import threading
 
-from ..codegen import target
+from ..codegen import libraries, target
 from . import disk_cache, sources_digest
 
 
@@ -39,5 +40,6 @@ def _prefetch() -> None:
         target.host_signature()  # (None where it cannot be read: the first call then asks LLVM)
         sources_digest.sha256()
         sources_digest.sources_digest()
+        libraries.map_libmvec()  # (dlopen lets the program run meanwhile: it releases the GIL)
     except Exception:  # (the first call does the same, and reports what fails)
         pass

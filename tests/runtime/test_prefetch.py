@@ -1,5 +1,5 @@
 """The look-ahead ``import fusenum`` starts (:mod:`fusenum.runtime.prefetch`): the CPU's signature and
-the sources' digest read on a short-lived thread before the first call; nothing where the disk cache
+the sources' digest read, and libmvec mapped, on a short-lived thread before the first call; nothing where the disk cache
 holds nothing, and no setting fixed, no directory created, no warning given at import."""
 import os
 import subprocess
@@ -10,7 +10,7 @@ import pytest
 _AFTER_IMPORT = """
 import os, sys, threading
 import fusenum
-from fusenum.codegen import target
+from fusenum.codegen import libraries, target
 from fusenum.runtime import background, sources_digest
 started = [t for t in threading.enumerate() if t.name == "fusenum-prefetch"]
 for thread in started:
@@ -18,9 +18,11 @@ for thread in started:
 print(bool(started), target.host_signature.cache_info().currsize, sources_digest.sources_digest.cache_info().currsize,
       target.host_described(), target.llvm_ready(), "llvmlite" in sys.modules,
       [t.name for t in threading.enumerate() if t is not threading.main_thread()] == [],
-      os.path.isdir(os.environ["FUSENUM_CACHE_DIR"]))
+      os.path.isdir(os.environ["FUSENUM_CACHE_DIR"]),
+      "/libmvec" in open("/proc/self/maps").read(), libraries.libmvec_loaded.cache_info().currsize)
 """
 
+_LINUX_X86_64 = sys.platform.startswith("linux") and os.uname().machine in ("x86_64", "amd64")
 _FILL = "import numpy as np, fusenum; a = np.arange(10.0); fusenum.evaluate('a * 3 - 1')"
 
 
@@ -34,9 +36,10 @@ def _run(code: str, *options: str, **env: str) -> subprocess.CompletedProcess:
 def test_import_reads_the_cpus_signature_and_the_sources_ahead_of_the_first_call(tmp_path):
     directory = str(tmp_path / "cache")
     _run(_FILL, FUSENUM_CACHE_DIR=directory)  # compiles: stores a kernel and the host's record
-    # read, without LLVM, without the record (the first call reads it), and the thread is gone
+    # read, without LLVM, without the record (the first call reads it), and the thread is gone;
+    # libmvec is mapped, but fusenum has not taken it up (its first kernel that calls it does)
     assert _run(_AFTER_IMPORT, FUSENUM_CACHE_DIR=directory).stdout.split() == [
-        "True", "1", "1", "False", "False", "False", "True", "True"]
+        "True", "1", "1", "False", "False", "False", "True", "True", str(_LINUX_X86_64), "0"]
 
 
 @pytest.mark.parametrize("case", ["empty", "missing", "off"])
@@ -46,7 +49,7 @@ def test_import_reads_nothing_where_there_is_nothing_to_read(tmp_path, case):
         directory.mkdir(mode=0o700)
     env = {"FUSENUM_CACHE_DIR": str(directory), **({"FUSENUM_CACHE": "off"} if case == "off" else {})}
     got = _run(_AFTER_IMPORT, **env).stdout.split()
-    assert got == ["False", "0", "0", "False", "False", "False", "True", str(case == "empty")]
+    assert got == ["False", "0", "0", "False", "False", "False", "True", str(case == "empty"), "False", "0"]
 
 
 def test_the_cache_directory_is_still_read_at_the_first_call_not_at_import(tmp_path):

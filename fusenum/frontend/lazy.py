@@ -137,23 +137,30 @@ class LazyArray:
         its elements reach ``x``'s value, but assigning its ``shape``, ``dtype`` or ``strides``
         changes that view only, never ``x`` (whose shape and dtype are known without computing),
         as ``lazy(a)`` is a view of ``a``. ``x.real`` and ``x.imag`` are NumPy's views of ``x``'s
-        value (see :func:`_part_view`).
+        value (see :func:`_part_view`). For a result that stands for a NumPy scalar, which is
+        immutable, each call returns a new 0-d copy (as ``np.asarray`` of a NumPy scalar does).
         """
         value = self._value
         if value is None:
             value = _part_view(self)
             if value is None:
                 value = forcing.run(self)
+                if value.dtype != self._dtype:  # an in-place operator's byte order (see in_byte_order)
+                    value = value.astype(self._dtype)
             # Two threads forcing it at once both compute; the first value stored is the one kept,
             # and both get views of it (a write through either reaches ``x``).
             with _storing:
                 if self._value is None:
                     self._value = value
                 value = self._value
+        if not self._shape and _stands_for_scalar(self):
+            return value.copy()  # nothing handed out may change the kept value of a NumPy scalar
         return value.view()
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         value = self.compute()
+        if copy is False and not self._shape and _stands_for_scalar(self):
+            np.asarray(value[()], copy=False)  # NumPy's ValueError: a NumPy scalar is always copied
         if dtype is not None and np.dtype(dtype) != value.dtype:
             if copy is False:
                 raise ValueError("Unable to avoid copy while creating an array as requested.")
@@ -184,7 +191,7 @@ class LazyArray:
         return format(self.compute(), spec)
 
     def __getitem__(self, key: Any) -> Any:
-        return force(self)[force_all(key)]
+        return as_numpy(self)[force_all(key)]
 
     def __setitem__(self, key: Any, value: Any) -> None:
         if not self._shape and _stands_for_scalar(self):  # NumPy's scalars are immutable
@@ -193,10 +200,10 @@ class LazyArray:
         self.compute()[force_all(key)] = force_all(value)
 
     def __iter__(self):
-        return iter(self.compute())
+        return iter(as_numpy(self))
 
     def __contains__(self, item: Any) -> bool:
-        return force_all(item) in self.compute()
+        return force_all(item) in as_numpy(self)
 
     def __bool__(self) -> bool:
         return self._to_scalar(bool)
@@ -306,7 +313,10 @@ def evaluate_lazy(r: LazyArray, out: np.ndarray | None = None, order: str = "K",
     """
     if out is None and order == "K":
         return r.compute()
-    return forcing.run(r, out, order, casting)
+    value = forcing.run(r, out, order, casting)
+    if out is None and value.dtype != r._dtype:  # (see in_byte_order)
+        value = value.astype(r._dtype, order="K")
+    return value
 
 
 # ---- capturing one operation ---------------------------------------------------------------------
@@ -404,6 +414,19 @@ def _capture_cast(x: LazyArray, dtype: np.dtype, mark: str | None = None) -> Laz
     return _unary_node(token, x, dtype, x._shape)
 
 
+def in_byte_order(x: LazyArray, dtype: np.dtype) -> LazyArray:
+    """``x`` (not computed, of ``dtype`` in native byte order) as a LazyArray of ``dtype`` in another
+    byte order: an in-place operator's result on a byte-swapped target, which NumPy keeps.
+
+    The node is ``x``'s operation on ``x``'s operands, so its program, kernels and dask graph
+    are ``x``'s (fusenum computes in native byte order; its IR has no byte-swapping cast);
+    only its dtype differs. Its value is stored in ``dtype`` when computed
+    (:meth:`LazyArray.compute`, :func:`evaluate_lazy`, :func:`.forcing.to_dask`), and an
+    expression using it reads ``x``'s native value, equal to it.
+    """
+    return _node(x._op, x._args, dtype, x._shape, x._program, x._leaves)
+
+
 def capture_reduction(row: Reduction, x: LazyArray, axis: Any, keepdims: bool, dtype: Any) -> LazyArray | None:
     """``row.numpy(x, axis=axis, keepdims=keepdims[, dtype=dtype])`` as a new LazyArray.
 
@@ -487,11 +510,22 @@ def force(x: Any) -> Any:
     return forcing.to_dask(x) if x._value is None and forcing.on_dask(x) else x.compute()
 
 
+def as_numpy(x: Any) -> Any:
+    """What NumPy would hold in ``x``'s place: ``force(x)``, but for a LazyArray standing for a NumPy
+    scalar (not over dask arrays) that scalar, so NumPy answers as for it (``out=`` refused, no
+    ``in``, ``copy()`` hashable) and nothing it is handed can change the kept value."""
+    if type(x) is LazyArray and not x._shape and _stands_for_scalar(x) \
+            and (x._value is not None or not forcing.on_dask(x)):
+        return x.compute()[()]
+    return force(x)
+
+
 def force_all(x: Any) -> Any:
-    """``x`` with every LazyArray in it (also inside lists, tuples and dicts) forced to its ndarray."""
+    """``x`` with every LazyArray in it (also inside lists, tuples and dicts) forced to its ndarray
+    (to its NumPy scalar where it stands for one: :func:`as_numpy`), as NumPy's functions get them."""
     kind = type(x)
     if kind is LazyArray:
-        return force(x)
+        return as_numpy(x)
     if kind is tuple or kind is list:
         return kind(force_all(item) for item in x)
     if kind is dict:
@@ -501,10 +535,11 @@ def force_all(x: Any) -> Any:
 
 def _forwarded(name: str) -> property:
     def get(self):
-        return getattr(force(self), name)
+        return getattr(as_numpy(self), name)
 
     get.__name__ = name
-    return property(get, doc=f"``ndarray.{name}`` of the computed value (forces it).")
+    return property(get, doc=f"``ndarray.{name}`` of the computed value (forces it), or of the NumPy "
+                             f"scalar the LazyArray stands for.")
 
 
 def _install_ndarray_attributes() -> None:

@@ -45,7 +45,8 @@ from ..ir.reductions import BY_FUNCTION, BY_NAME, Reduction
 from ..ir.typing import PY_SCALARS, is_supported
 from ..runtime.layout import allocate
 from .dask_types import is_dask_type
-from .lazy import LazyArray, capture_operation, capture_reduction, force, force_all
+from .lazy import (LazyArray, _stands_for_scalar, as_numpy, capture_operation, capture_reduction, force,
+                   force_all)
 
 
 def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
@@ -141,9 +142,15 @@ def _force_into(result: LazyArray, target: Any, same_dtype: bool) -> bool:
     (NumPy would broadcast into a larger ``out``). Its dtype must be the
     result's if ``same_dtype`` (a reduction: NumPy reduces in ``out``'s dtype),
     else one fusenum compiles and the result casts to with ``same_kind`` (a
-    casting error is NumPy's to word).
+    casting error is NumPy's to word). A LazyArray standing for a NumPy scalar is left to NumPy,
+    which refuses a scalar as ``out`` (``TypeError``: :func:`~.lazy.as_numpy`).
     """
-    array = target.compute() if type(target) is LazyArray else target
+    if type(target) is LazyArray:
+        if not target._shape and _stands_for_scalar(target):
+            return False
+        array = target.compute()
+    else:
+        array = target
     if type(array) is not np.ndarray or array.shape != result.shape or not array.flags.writeable:
         return False
     if same_dtype:
@@ -164,8 +171,8 @@ def _ufunc_fallback(ufunc: np.ufunc, method: str, inputs: tuple, out: tuple | No
     """
     kwargs = {key: force_all(value) for key, value in kwargs.items()}
     if out is not None:
-        kwargs["out"] = forced_out = tuple(map(force, out))
-    result = getattr(ufunc, method)(*map(force, inputs), **kwargs)
+        kwargs["out"] = forced_out = tuple(map(as_numpy, out))
+    result = getattr(ufunc, method)(*map(as_numpy, inputs), **kwargs)
     if out is None:
         return result
     given = {id(array): original for array, original in zip(forced_out, out)}
@@ -347,7 +354,7 @@ def _reduce_fallback(row: Reduction, a: Any, method: bool, kwargs: dict) -> Any:
     out = kwargs["out"]
     kwargs = {key: force_all(value) for key, value in kwargs.items()
               if value is not np._NoValue and not (value is None and key in ("dtype", "out", "axis"))}
-    a = force(a)
+    a = as_numpy(a)
     result = getattr(a, row.name)(**kwargs) if method and isinstance(a, np.ndarray) else row.numpy(a, **kwargs)
     return out if out is not None and result is kwargs.get("out") else result
 

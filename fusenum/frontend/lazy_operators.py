@@ -6,7 +6,10 @@
 * ``**`` with a scalar exponent takes the unary shortcut NumPy's operator takes
   (:func:`fusenum.ir.typing.operator_rewrite`).
 * In place (``x += y``) rebinds the name to a new expression with NumPy's in-place result
-  (the target's dtype and shape, ``same_kind`` casting); the wrapped array is never written.
+  (the target's dtype, byte order included, and shape, ``same_kind`` casting); the wrapped
+  array is never written. NumPy computes it at once (on a copy) only where its in-place
+  result differs from what fusenum compiles: a one-element complex ``*=`` (its loop's last
+  bit), an in-place operator NumPy accepts that fusenum's typing refuses.
   ``x @= y`` is NumPy's ``np.matmul(x, y, out=x)`` computed on a copy of the value, wrapped.
 * ``round()`` answers as NumPy does: a NumPy scalar's for a result standing for one, an
   ndarray's ``TypeError`` for any other LazyArray. ``hash()`` is always the ndarray's ``TypeError``.
@@ -28,7 +31,8 @@ import numpy as np
 from . import capture, forcing
 from ..ir.ops import BINARY_SYMBOLS, OPS, UNARY_SYMBOLS, Op
 from ..ir.typing import PY_SCALARS, SUPPORTED, operator_rewrite
-from .lazy import LazyArray, _capture_cast, _node, _stands_for_scalar, capture_operation, force, lazy
+from .lazy import (LazyArray, _capture_cast, _node, _stands_for_scalar, capture_operation, force,
+                   in_byte_order, lazy)
 
 def _operator(op: Op, python_operator: Callable, *operands: Any) -> Any:
     """``python_operator(*operands)`` captured, or computed by NumPy if fusenum cannot compile it."""
@@ -115,7 +119,9 @@ def _in_place(op: Op, python_operator: Callable, target: LazyArray, other: Any) 
     """``target <op>= other``: NumPy's in-place result (target's dtype and shape, same_kind casting), lazily.
 
     The name is rebound to the new expression; the array ``target`` wraps is
-    never written (an alias of the old LazyArray keeps the old value). A 0-d
+    never written (an alias of the old LazyArray keeps the old value) and is read when the
+    expression is forced (:func:`_numpy_in_place` computes now in the two cases the module's
+    docstring names). A byte-swapped target keeps its byte order (:func:`.lazy.in_byte_order`). A 0-d
     result of a ufunc or a reduction stands for what NumPy makes a scalar, so it is simply
     rebound to ``target <op> other``, promotion included, as a scalar would be.
     """
@@ -131,16 +137,14 @@ def _in_place(op: Op, python_operator: Callable, target: LazyArray, other: Any) 
         capture.raise_numpy_error(lambda _, value, out: in_place(out, value), (target, other), out=out)
         # NumPy took it (NumPy 2.0's ``int8_0d **= 2.0`` squares in place): NumPy computes it
         return _numpy_in_place(op, target, other)
-    if not target._dtype.isnative:  # fusenum computes in native byte order, NumPy keeps target's:
-        if type(result) is LazyArray and result._value is None and forcing.on_dask(result):
-            return lazy(forcing.to_dask(result).astype(target._dtype))  # (dask's cast: nothing computed)
-        return _numpy_in_place(op, target, other)
-    if result.dtype == target._dtype and target._shape:
-        return result
-    # A 0-d target stays a 0-d array in NumPy: the cast (free when the dtype is the same) marks it as one.
     if type(result) is not LazyArray:  # NumPy computed it
         return result.astype(target._dtype)
-    return _capture_cast(result, target._dtype, "array")
+    native = target._dtype.newbyteorder("=")
+    # A 0-d target stays a 0-d array in NumPy: the cast (free when the dtype is the same) marks it as one.
+    if result.dtype != native or not target._shape:
+        result = _capture_cast(result, native, "array")
+    # fusenum computes in native byte order; NumPy's in-place result keeps the target's
+    return result if native == target._dtype else in_byte_order(result, target._dtype)
 
 
 def _divmod(left: Any, right: Any) -> tuple:

@@ -18,15 +18,25 @@ The attributes NumPy lets one assign are assignable, with NumPy's meaning and er
 does: for ``lazy(a)``, into ``a``), and ``x.shape``, ``x.dtype`` and ``x.strides`` make ``x``
 a new view of its value (``lazy(a)`` is a view of ``a``: ``a`` keeps its shape, as a view's
 base does). For a result standing for a NumPy scalar they raise NumPy's ``AttributeError``.
+
+What changes the array object itself acts on the LazyArray's kept value, not on a throwaway view:
+``x.setflags(write=False)`` and ``x.flags.writeable = False`` make ``x`` read-only (NumPy's errors
+for writes into it, ``out=x`` included; ``a`` itself stays writeable, as a view's base does), and
+``x.resize(shape)`` of the same size reshapes ``x`` as ``x.shape = shape`` does. A size change
+is refused (:class:`~fusenum.InvalidArgumentError`): NumPy resizes only an array that owns its data.
+For a result standing for a NumPy scalar, all three are the scalar's (no effect, or its error).
 """
 from __future__ import annotations
 
+import math
+import operator
 from typing import Any, Callable
 
 import numpy as np
 
+from ..errors import InvalidArgumentError
 from ..ir.ops import OPS
-from .lazy import LazyArray, _stands_for_scalar, capture_operation, force, force_all, lazy
+from .lazy import LazyArray, _stands_for_scalar, as_numpy, capture_operation, force, force_all, lazy
 from .lazy_operators import _numpy_scalar
 
 
@@ -73,10 +83,60 @@ def _reviewer(name: str) -> Callable:
         _refuse_on_scalar(self, name)
         view = self.compute().view()
         setattr(view, name, force_all(value))
-        leaf = lazy(view)
-        for field in LazyArray._FIELDS:
-            setattr(self, field, getattr(leaf, field))
+        _rebind(self, view)
     return set_layout
+
+
+def _rebind(x: LazyArray, view: np.ndarray) -> None:
+    """Make ``x`` the leaf ``lazy(view)`` (expressions captured before keep the old value)."""
+    leaf = lazy(view)
+    for field in LazyArray._FIELDS:
+        setattr(x, field, getattr(leaf, field))
+
+
+def _kept(x: LazyArray) -> Any:
+    """The object whose flags and shape ``x``'s own are: its kept value (computed first), the NumPy
+    scalar it stands for, or over dask arrays the dask array (which has neither: its error)."""
+    value = as_numpy(x)
+    return x._value if type(value) is np.ndarray else value
+
+
+def flags(self: LazyArray) -> Any:
+    """``ndarray.flags`` of the kept value: assigning ``writeable`` sets it on that value."""
+    return _kept(self).flags
+
+
+def setflags(self: LazyArray, write: Any = None, align: Any = None, uic: Any = None) -> None:
+    """``ndarray.setflags`` on the kept value, so that ``write=False`` makes ``self`` read-only."""
+    _kept(self).setflags(write, align, uic)
+
+
+def resize(self: LazyArray, *new_shape: Any, refcheck: bool = True) -> None:
+    """``ndarray.resize`` to the same size (``self`` becomes a view of its value in the new shape,
+    NumPy's errors included); a new size is refused, as NumPy refuses it for a view."""
+    value = _kept(self)
+    if type(value) is not np.ndarray:
+        return value.resize(*new_shape, refcheck=refcheck)
+    view = value.view()
+    size = _requested_size(new_shape) if new_shape else view.size  # (``resize()`` changes nothing)
+    if size is not None and size != view.size:
+        raise InvalidArgumentError(
+            f"LazyArray.resize() cannot change the size ({view.size} elements to {size}): a "
+            f"LazyArray is a view of its value, and NumPy resizes only an array that owns its data; "
+            f"use np.resize(x, shape) (repeats the values), or b = np.array(x); b.resize(shape) "
+            f"(pads with zeros)")
+    view.resize(*new_shape, refcheck=False)  # NumPy's errors; a view never reallocates: nothing to check
+    _rebind(self, view)
+
+
+def _requested_size(new_shape: tuple) -> int | None:
+    """The size of the shape given to ``resize`` (None where NumPy is to word the error)."""
+    shape = new_shape[0] if len(new_shape) == 1 else new_shape
+    try:
+        dims = [operator.index(n) for n in shape] if np.iterable(shape) else [operator.index(shape)]
+    except TypeError:
+        return None
+    return math.prod(dims) if min(dims, default=0) >= 0 else None
 
 
 def _install() -> None:
@@ -90,6 +150,9 @@ def _install() -> None:
     for name in ("shape", "dtype"):
         getter = getattr(LazyArray, name).fget
         setattr(LazyArray, name, property(getter, _reviewer(name), doc=getter.__doc__))
+    LazyArray.flags = property(flags, doc=flags.__doc__)
+    for method in (setflags, resize):
+        setattr(LazyArray, method.__name__, method)
     LazyArray.strides = property(lambda self: force(self).strides, _reviewer("strides"),
                                  doc="``ndarray.strides`` of the computed value (forces it); assignable.")
 

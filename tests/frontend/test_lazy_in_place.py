@@ -9,6 +9,7 @@ import operator
 import numpy as np
 import pytest
 
+import fusenum
 from fusenum import LazyArray, lazy
 
 from ..strategies import assert_same
@@ -101,3 +102,27 @@ def test_in_place_matmul_never_writes_the_wrapped_array():
     x = lazy(a)
     x @= np.full((2, 2), 2.0)
     assert (a == 1).all() and (np.asarray(x) == 4).all()
+
+
+
+IN_PLACE_SWAPPED = {"+= 1": lambda t: operator.iadd(t, 1), "-= 2 then += uint8": lambda t: operator.iadd(
+    operator.isub(t, 2), np.array(3, np.uint8)), "+= itself": lambda t: operator.iadd(t, t)}
+
+
+@pytest.mark.parametrize("how", list(IN_PLACE_SWAPPED))
+@pytest.mark.parametrize("shape", [(), (5,), (2, 3)], ids=str)
+@pytest.mark.parametrize("dtype", [">f8", ">i4", ">c16", ">f4", ">u2"])
+def test_in_place_on_a_byte_swapped_array_is_lazy_and_keeps_the_byte_order(dtype, shape, how):
+    """As on a native array: a new expression whose wrapped array is read when forced (a write
+    before that is seen), NumPy's in-place dtype (byte order included) and values, also when
+    used in a further expression or given to ``fusenum.evaluate``."""
+    update = IN_PLACE_SWAPPED[how]
+    a = (np.arange(np.prod(shape, dtype=int)) * 3 + 5).reshape(shape).astype(dtype)
+    x = update(lazy(a))
+    assert type(x) is LazyArray and not x.is_forced and x.dtype == np.dtype(dtype)
+    a[...] += 1
+    expected = update(a.copy())
+    assert_same(expected, np.asarray(x))
+    assert np.asarray(x).dtype == x.compute().dtype == expected.dtype
+    assert_same(expected * 2 - 1, np.asarray(update(lazy(a)) * 2 - 1))
+    assert fusenum.evaluate(update(lazy(a)), order="C").dtype == expected.dtype

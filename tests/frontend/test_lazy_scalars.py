@@ -104,3 +104,49 @@ def test_item_assignment_to_a_0d_array_still_writes():
     view = lazy(base)
     view[()] = 4
     assert base[()] == 4.0
+
+
+# Ways NumPy code can try to change a value in place; a NumPy scalar is immutable, so none may change
+# what a lazy result standing for one keeps (NumPy's error where NumPy raises one).
+CHANGES = {
+    "np.asarray() += 1": lambda s: np.asarray(s).__iadd__(1),
+    "np.array(copy=False)": lambda s: np.array(s, copy=False).fill(7),
+    "[...] = 7": lambda s: s[...].fill(7),
+    "evaluate() += 1": lambda s: np.add(fusenum.evaluate(s) if type(s) is LazyArray else s, 1,
+                                        out=fusenum.evaluate(s) if type(s) is LazyArray else np.asarray(s)),
+    "np.copyto": lambda s: np.copyto(s, 7),
+    "np.put": lambda s: np.put(s, 0, 7),
+    "np.add.at": lambda s: np.add.at(s, (), 7),
+    ".fill": lambda s: s.fill(7),
+    ".byteswap(inplace=True)": lambda s: s.byteswap(inplace=True),
+    ".flags.writeable = True": lambda s: setattr(s.flags, "writeable", True),
+    "np.add(out=)": lambda s: np.add(np.array(1.0), 1, out=s),
+    "np.add(out=) over a lazy 0-d": lambda s: np.add(lazy(np.array(1.0)), 1, out=s),
+    "np.sum(out=)": lambda s: np.sum(lazy(X) * 2, out=s),
+    ".sum(out=)": lambda s: lazy(X).sum(out=s),
+    "np.gcd(out=) (NumPy computes)": lambda s: np.gcd(lazy(np.array(4)), 6, out=s),
+}
+
+
+@pytest.mark.parametrize("how", list(CHANGES))
+def test_a_result_standing_for_a_scalar_never_changes(how):
+    expected = _outcome(lambda: CHANGES[how](X.sum()))
+    s = lazy(X).sum()
+    got = _outcome(lambda: CHANGES[how](s))
+    if type(expected[0]) is tuple:
+        assert got[0] == expected[0]  # NumPy's error, message included
+    assert float(s) == X.sum()
+    assert float(s * 1) == X.sum()
+
+
+@pytest.mark.parametrize("make", [lambda a: a.sum(),
+                                  lambda a: np.array(2.5) + 1 if a is X else lazy(np.array(2.5)) + 1],
+                         ids=["full reduction", "0-d ufunc"])
+def test_a_result_standing_for_a_scalar_answers_as_the_scalar(make):
+    """``in``, iteration, indexing and the ndarray methods are the NumPy scalar's: ``copy()`` is
+    hashable, ``setflags`` and ``resize`` change nothing."""
+    scalar, s = make(X), make(lazy(X))
+    for question in (lambda v: 3.0 in v, lambda v: iter(v), lambda v: v[0], lambda v: hash(v.copy()),
+                     lambda v: type(v.conj()), lambda v: type(v.T), lambda v: v.flags.writeable,
+                     lambda v: v.setflags(write=False), lambda v: v.resize(2), lambda v: float(v)):
+        assert _outcome(lambda: question(s)) == _outcome(lambda: question(scalar))

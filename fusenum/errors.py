@@ -82,7 +82,8 @@ class UnsupportedOperationError(FusenumError, NotImplementedError):
 
 
 class CastingError(FusenumError, TypeError):
-    """The result cannot be written into ``out=`` under the ``casting=`` rule."""
+    """The result cannot be written into ``out=``, or an operation's input be converted to its loop's
+    dtype, under the ``casting=`` rule."""
 
 
 class CompileError(FusenumError, RuntimeError):

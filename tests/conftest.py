@@ -69,7 +69,8 @@ def tier(request):
 
 @pytest.fixture
 def memory_only_kernels():
-    """Every kernel is compiled (no disk cache), starting from an empty memory cache; the background
+    """Every kernel is compiled and every text typed (no disk cache: a test that patches typing must
+    not meet a plan another test's process typed), starting from an empty memory cache; the background
     compiles a test queued (the tiers' compiler's, then the optimizer's) are finished before the
     next test (the wait never expires on a loaded machine unless the code under test is wrong)."""
     from fusenum.runtime import background, tiering

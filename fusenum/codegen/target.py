@@ -181,6 +181,12 @@ def _cpuinfo_flags() -> frozenset[str] | None:
     return None
 
 
+def cpu_flags() -> frozenset[str] | None:
+    """The CPU flags Linux reports (None elsewhere): what NumPy's own dispatch to SIMD loops goes by,
+    read without LLVM or CPUID (``/proc/cpuinfo``, read once)."""
+    return _cpuinfo_flags()
+
+
 def _is_x86_64() -> bool:
     return platform.machine().lower() in ("x86_64", "amd64")
 

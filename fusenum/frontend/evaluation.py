@@ -24,12 +24,12 @@ from ..ir.operands import PY_SCALARS, scalar_key
 from ..runtime import PLANS, Plan, cached_plan, caches, execute
 from ..runtime.layout import ORDERS, as_order, check_options, writes_through_view
 from .dask_types import has_dask, is_dask_array
-from .parser import Parsed, parse
+from .stored_texts import StoredText, stored_text
 
 if TYPE_CHECKING:
     from .lazy import LazyArray
 
-#: Parsed texts kept (least recently parsed are dropped first).
+#: Texts kept, parsed or recalled from the disk cache (least recently kept are dropped first).
 MAX_ENTRIES = 4096
 
 _MISSING = object()
@@ -37,7 +37,7 @@ _DASK = object()  # marks a dask array's descriptor in a key
 _SPLIT_EVERY_ALONE = "split_every applies only when an operand is a dask array"
 
 
-_parsed: "OrderedDict[str, Parsed]" = OrderedDict()
+_parsed: "OrderedDict[str, StoredText]" = OrderedDict()
 
 
 def evaluate(ex: str | LazyArray, local_dict: dict | None = None, global_dict: dict | None = None,
@@ -107,7 +107,7 @@ def evaluate(ex: str | LazyArray, local_dict: dict | None = None, global_dict: d
     return execute(plan, values, parsed.names, out, order, casting)
 
 
-def _evaluate_dask(parsed: Parsed, values: list, key: tuple, out, order: str, casting: str, split_every):
+def _evaluate_dask(parsed: StoredText, values: list, key: tuple, out, order: str, casting: str, split_every):
     """``evaluate`` with dask arrays among the values: a dask array (see :mod:`.dask_graph`)."""
     if not has_dask(values):
         raise InvalidArgumentError(_SPLIT_EVERY_ALONE)
@@ -118,12 +118,12 @@ def _evaluate_dask(parsed: Parsed, values: list, key: tuple, out, order: str, ca
     return dask_graph.build_typed(key, parsed, values, split_every)
 
 
-def bind(ex: str, local_dict: dict | None, global_dict: dict | None, frame) -> tuple[Parsed, list, tuple]:
+def bind(ex: str, local_dict: dict | None, global_dict: dict | None, frame) -> tuple[StoredText, list, tuple]:
     """The parsed text, the values its names are bound to (missing dicts are ``frame``'s locals or
     globals) and the plan-cache key; :class:`~fusenum.ExpressionError` for an unknown name."""
     parsed = _parsed.get(ex)
     if parsed is None:
-        parsed = caches.remember(_parsed, ex, parse(ex), MAX_ENTRIES)
+        parsed = caches.remember(_parsed, ex, stored_text(ex), MAX_ENTRIES)
     if type(local_dict) is not dict or type(global_dict) is not dict:
         _check_mapping(local_dict, "local_dict")
         _check_mapping(global_dict, "global_dict")

@@ -112,6 +112,16 @@ class Builder:
         self.sources: list[Source] = []
         self._slots: dict[Source, int] = {}
         self._not_zero_d: set = set()
+        #: Whether typing may have warned (NumPy's ComplexWarning for ``sum(z, dtype=float)``, from
+        #: its stand-in): such a typed plan is not kept on disk, where a later process would not warn.
+        self.may_warn = False
+        #: Whether to record :attr:`casts`: for a front end whose ``casting=`` also covers the inputs of
+        #: each operation, as NumPy's ufuncs' ``casting=`` does (``fusenum.evaluate``).
+        self.records_casts = False
+        #: ``(ufunc name, input position, given descriptor, loop dtype)`` of every input an operation
+        #: of the expression converts (a dtype, or the type of a Python scalar: all of these).
+        self.casts: list[tuple] = []
+        self._inside = 0  # > 0 while typing what a reduction or an expansion is made of
 
     def array(self, key: object, dtype: np.dtype, label: str | None = None, zero_d: bool | None = None) -> Node:
         """The operand for an array bound to ``key`` (``label`` names it in errors). ``zero_d=False``
@@ -166,7 +176,11 @@ class Builder:
             if rewritten is not None:
                 return rewritten
         if op.expand is not None:
-            expanded = op.expand(self, *operands)
+            self._inside += 1
+            try:
+                expanded = op.expand(self, *operands)
+            finally:
+                self._inside -= 1
             if expanded is not None:
                 return expanded
 
@@ -185,6 +199,13 @@ class Builder:
             known = _out_of_range_comparison(op, operands, loop_dtypes)
             if known is not None:
                 return known
+        if self.records_casts and not self._inside and op.ufunc is not None:
+            name = op.ufunc.__name__ if op.ufunc is not None else op.name
+            # (NumPy compares a Python int with an integer array by value, whatever ``casting=``)
+            compares_ints = op.weak_conversion == "compare"
+            self.casts += [(name, k, given, loop) for k, (given, loop) in enumerate(zip(descriptors, loop_dtypes))
+                           if (given is not int or not compares_ints or loop.kind not in "iu")
+                           and (isinstance(given, type) or (given != loop and not is_bytes(given)))]
         args = tuple(self._convert(x, dtype, op) for x, dtype in zip(operands, loop_dtypes))
         if op.name == "power":
             return _power(args, out_dtype)
@@ -220,12 +241,20 @@ class Builder:
         such as ``amax``). The axes stay as written and are checked against the
         operand's dimensions when the plan runs (see :mod:`fusenum.ir.reductions`).
         """
+        self._inside += 1  # (NumPy's reductions take no ``casting=``: what they are made of is not recorded)
+        try:
+            return self._reduce(name, operand, axis, keepdims, dtype)
+        finally:
+            self._inside -= 1
+
+    def _reduce(self, name: str, operand: Operand, axis, keepdims: bool, dtype) -> Operand:
         row = reductions.BY_NAME.get(name) or reductions.ROWS[name]
         reductions.check_arguments(row, axis, keepdims, dtype)
         if isinstance(operand, WeakVar):
             raise NeedsValue([operand.source])
         requested = None if dtype is None else np.dtype(dtype)
         kwargs = {} if requested is None else {"dtype": requested}
+        self.may_warn = self.may_warn or requested is not None
         if _is_constant(operand):
             with np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the call warns as it runs, not once when typed

@@ -62,8 +62,12 @@ SUFFIX = ".kernel"
 #: digest until its optimized build (``.kernel``) replaces it: a process that exits before that
 #: build is done leaves the next one code to run rather than a compile to wait for.
 QUICK_SUFFIX = ".quick"
-#: The suffixes of kernels: they count towards the size limit and are evicted.
+#: The suffixes of kernels.
 KERNEL_SUFFIXES = (SUFFIX, QUICK_SUFFIX)
+#: The suffix of a text's typed plans (:mod:`.plan_store`).
+PLAN_SUFFIX = ".plan"
+#: The suffixes of the entries that count towards the size limit and are evicted.
+EVICTED_SUFFIXES = (*KERNEL_SUFFIXES, PLAN_SUFFIX)
 #: A hit refreshes its entry's modification time (its place in the eviction order) only when that
 #: is older than this many seconds: the metadata write took ~20 us of a ~40 us load.
 TOUCH_SECONDS = 60.0
@@ -418,7 +422,7 @@ def discard(digest: bytes, suffix: str = SUFFIX) -> None:
     if directory is None:
         return
     path = _path(directory, digest, suffix)
-    if suffix not in KERNEL_SUFFIXES:
+    if suffix not in EVICTED_SUFFIXES:
         _remove(path)
         return
     try:
@@ -433,8 +437,8 @@ def discard(digest: bytes, suffix: str = SUFFIX) -> None:
 
 def store(digest: bytes, object_code: bytes, suffix: str = SUFFIX) -> None:
     """Keep ``object_code`` under ``digest`` (atomically; a failure warns once and stops the cache).
-    Only kernels (:data:`KERNEL_SUFFIXES`) count towards the size limit and are evicted (a
-    :mod:`.host_record` is a few hundred bytes per machine)."""
+    Only kernels and typed plans (:data:`EVICTED_SUFFIXES`) count towards the size limit and are
+    evicted (a :mod:`.host_record` is a few hundred bytes per machine)."""
     if HEADER.size + len(object_code) > MAX_ENTRY_BYTES:
         return  # (:func:`load` would not read it)
     checksum = sha256(object_code).digest()
@@ -457,7 +461,7 @@ def store(digest: bytes, object_code: bytes, suffix: str = SUFFIX) -> None:
                     continue
                 _refuse(directory, f"cannot be written ({exc.strerror or exc})")
             return
-        if suffix in KERNEL_SUFFIXES:
+        if suffix in EVICTED_SUFFIXES:
             _account(directory, len(header) + len(object_code))
         return
 
@@ -500,7 +504,7 @@ def _entries(directory: str) -> list[tuple[float, int, str]]:
         if entry.name.startswith(TEMP_PREFIX):
             if now - info.st_mtime > STALE_TEMP_SECONDS:
                 _remove(entry.path)
-        elif entry.name.endswith(KERNEL_SUFFIXES) and stat.S_ISREG(info.st_mode):
+        elif entry.name.endswith(EVICTED_SUFFIXES) and stat.S_ISREG(info.st_mode):
             found.append((info.st_mtime, info.st_size, entry.path))
     found.sort()
     return found

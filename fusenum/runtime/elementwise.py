@@ -34,7 +34,7 @@ from ..codegen import settings
 from ..codegen.abi import STATUS_LAYOUT_MISMATCH, raise_status
 from ..codegen.spec import ACCESSES
 from ..ir import nodes
-from .layout import (CASTING_RULES, access, allocate, broadcast_shape, check_options, check_out, coalesce,
+from .layout import (CASTING_RULES, access, allocate, broadcast_shape, check_input_casts, check_options, check_out, coalesce,
                      needs_temporary)
 from .plan import STREAM_BYTES, Plan
 
@@ -44,6 +44,7 @@ def execute(plan: Plan, values: list, names=(), out=None, order: str = "K",
     """Evaluate ``plan`` on ``values`` (one per name: an ndarray or a Python scalar)."""
     if order != "K" or casting != "same_kind":
         check_options(order, casting)
+        check_input_casts(plan.casts, values, names, casting)
     if plan.first_array is not None and (order == "K" or order == "C" or order == "A") and (
             out is None or (type(out) is np.ndarray and out.dtype == plan.dtype and casting in CASTING_RULES)) and (
             values[plan.first_array].ndim):

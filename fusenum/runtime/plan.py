@@ -52,10 +52,14 @@ class Plan:
 
     __slots__ = ("root", "sources", "dtype", "kernels", "first_array", "checked", "checked_streaming", "take",
                  "parallel_size", "wake_size", "stream_size", "big_size", "round_size", "staged",
-                 "scalar_operands", "_specs", "_checked_accesses")
+                 "scalar_operands", "casts", "_specs", "_checked_accesses")
 
-    def __init__(self, root: Node, sources: tuple[Source, ...], values: list, staged: Callable | None = None):
+    def __init__(self, root: Node, sources: tuple[Source, ...], values: list, staged: Callable | None = None,
+                 casts: tuple | None = None):
         self.root = root
+        #: The inputs the expression's operations convert (:attr:`fusenum.ir.typing.Builder.casts`),
+        #: which ``casting='no'`` and ``'equiv'`` forbid; None where ``casting=`` covers the result only.
+        self.casts = casts
         self.sources = sources
         self.dtype = root.dtype
         self.kernels: dict[tuple, Kernel] = {}

@@ -29,7 +29,12 @@ MAX_VALUE_PLANS = 64
 
 
 class Template(Protocol):
-    """What a plan is built from: a parsed text, or a lazy program (:class:`fusenum.frontend.forcing.Program`)."""
+    """What a plan is built from: a parsed text, or a lazy program (:class:`fusenum.frontend.forcing.Program`).
+
+    A template may also keep typed plans (a text's, in the disk cache: :mod:`.plan_store`), with
+    ``typed_plan(key)``, the ``(root, sources, casts)`` kept under ``key`` or None, and
+    ``keep_typed_plan(key, root, sources, casts)``; and say (``records_casts = True``) that
+    ``casting=`` covers the inputs of its operations, as NumPy's ufuncs' does (:attr:`.Plan.casts`)."""
 
     names: tuple[str, ...]  # one label per bound value
 
@@ -50,18 +55,23 @@ def cached_plan(key: tuple, template: Template, values: list) -> Plan:
     """
     plan = PLANS.get(key)
     if plan is None:
-        plan = caches.remember(PLANS, key, _make_plan(template, values), MAX_ENTRIES)
+        plan = caches.remember(PLANS, key, _make_plan(template, values, key), MAX_ENTRIES)
     if type(plan) is _ByValue:
         plan = plan.plan_for(template, values)
     return plan
 
 
-def _make_plan(parsed: Template, values: list):
+def _make_plan(parsed: Template, values: list, key: tuple):
     """The plan for these values' dtypes; a :class:`_ByValue` if it must know some values."""
+    typed_plan = getattr(parsed, "typed_plan", None)
+    typed = None if typed_plan is None else typed_plan(key)
+    if typed is not None:
+        root, sources, casts = typed
+        return staging.new_plan(root, sources, values, casts)
     literal: frozenset = frozenset()
     while True:
         try:
-            plan = _build_plan(parsed, values, literal)
+            plan = _build_plan(parsed, values, literal, getattr(parsed, "keep_typed_plan", None), key)
         except NeedsValue as needed:
             literal |= needed.sources
             continue
@@ -72,9 +82,11 @@ def _make_plan(parsed: Template, values: list):
         return by_value
 
 
-def _build_plan(parsed: Template, values: list, literal: frozenset) -> Plan:
-    """Type the expression for these values (the ``literal`` ones by value)."""
+def _build_plan(parsed: Template, values: list, literal: frozenset, keep=None, key: tuple = ()) -> Plan:
+    """Type the expression for these values (the ``literal`` ones by value); ``keep(key, root,
+    sources)`` is given the typed IR of a plan that depends on no value and gave no warning."""
     builder = Builder()
+    builder.records_casts = getattr(parsed, "records_casts", False)
     operands = []
     for index, (name, value) in enumerate(zip(parsed.names, values)):
         if type(value) is np.ndarray:
@@ -86,7 +98,12 @@ def _build_plan(parsed: Template, values: list, literal: frozenset) -> Plan:
             operands.append(value)
         else:
             operands.append(weak_var(index, value))
-    return staging.new_plan(*builder.finish(parsed.build(builder, operands)), values)
+    root, sources = builder.finish(parsed.build(builder, operands))
+    casts = tuple(builder.casts) if builder.records_casts else None
+    plan = staging.new_plan(root, sources, values, casts)
+    if keep is not None and not literal and not builder.may_warn:
+        keep(key, root, sources, casts)
+    return plan
 
 
 class _ByValue:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import threading
 
 from ..codegen import libraries, target
-from . import disk_cache, sources_digest
+from . import disk_cache, plan_store, sources_digest
 
 
 def start() -> None:
@@ -40,6 +40,7 @@ def _prefetch() -> None:
         target.host_signature()  # (None where it cannot be read: the first call then asks LLVM)
         sources_digest.sha256()
         sources_digest.sources_digest()
+        plan_store.environment()
         libraries.map_libmvec()  # (dlopen lets the program run meanwhile: it releases the GIL)
     except Exception:  # (the first call does the same, and reports what fails)
         pass

@@ -45,12 +45,26 @@ def sources_digest() -> bytes:
     first kernel call). Where the times are not the files' own (all equal, as reproducible builds
     and some packagers set them, or from before 1981), their text is hashed instead: an edit
     that kept the size would otherwise keep the key."""
-    files = [(f"{package.__name__}/{relative}", path) for package in (codegen, ir)
-             for relative, path in sorted(_sources(os.path.dirname(package.__file__)))]
+    return _digest([(package.__name__, os.path.dirname(package.__file__)) for package in (codegen, ir)])
+
+
+@lru_cache(maxsize=None)
+def typing_digest() -> bytes:
+    """:func:`sources_digest` and the same of the front ends' sources: what typing an expression
+    depends on (the ``frontend`` package next to this one, found by its path: this layer does not
+    import it)."""
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return _digest([(f"{ir.__name__.rpartition('.')[0]}.frontend", os.path.join(package, "frontend"))],
+                   sources_digest())
+
+
+def _digest(packages: list[tuple[str, str]], start: bytes = b"") -> bytes:
+    files = [(f"{name}/{relative}", path) for name, directory in packages
+             for relative, path in sorted(_sources(directory))]
     stats = [os.stat(path) for _, path in files]
     times = {status.st_mtime_ns for status in stats}
     by_text = len(times) == 1 or min(times) < _EARLIEST_OWN_MTIME_NS
-    digest = sha256(f"fusenum {__version__}\0".encode())
+    digest = sha256(start + f"fusenum {__version__}\0".encode())
     for (name, path), status in zip(files, stats):
         if by_text:
             with open(path, "rb") as file:

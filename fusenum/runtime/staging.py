@@ -153,11 +153,11 @@ def has_reductions(root: Node) -> bool:
     return any(n.op == "reduce" for n in nodes.walk(root))
 
 
-def new_plan(root: Node, sources: tuple[Source, ...], values: list) -> Plan:
+def new_plan(root: Node, sources: tuple[Source, ...], values: list, casts: tuple | None = None) -> Plan:
     """A plan for ``root``, run in stages (by :func:`execute`) if it has reductions or is too big
-    for one kernel."""
+    for one kernel; ``casts`` as :attr:`.Plan.casts`."""
     staged = has_reductions(root) or expression_cost(root) > splitting.PIECE_COST
-    return Plan(root, sources, values, execute if staged else None)
+    return Plan(root, sources, values, execute if staged else None, casts)
 
 
 def execute(plan, values: list, out=None, order: str = "K", casting: str = "same_kind") -> np.ndarray:

@@ -65,7 +65,7 @@ def test_branch_cuts_follow_the_sign_of_zero(simd, dtype):
 
 
 @pytest.mark.parametrize("name", ["arcsin", "arccosh"])
-def test_arc_functions_are_refused_where_numpy_does_not_call_the_c_library(name, monkeypatch):
+def test_arc_functions_are_refused_where_numpy_does_not_call_the_c_library(name, monkeypatch, memory_only_kernels):
     """As under NumPy <= 2.2 wheels: evaluate names the function and the reason, lazy arrays
     hand the call to NumPy."""
     reason = "the installed NumPy computes it with its own code"
@@ -199,7 +199,7 @@ def test_real_imag_conj_of_real_numbers_follow_numpy():
     assert fusenum.evaluate("x + real(k)").dtype == np.float32  # a Python float stays weak
 
 
-def test_functions_numpy_has_but_fusenum_does_not_are_named(monkeypatch):
+def test_functions_numpy_has_but_fusenum_does_not_are_named(monkeypatch, memory_only_kernels):
     # every complex loop NumPy has is implemented now: take one away to see the message
     from fusenum.ir.ops import FUNCTIONS, OPS
     real_only = records.replace(OPS["log2"], lower={"f": OPS["log2"].lower["f"]})

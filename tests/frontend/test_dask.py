@@ -467,7 +467,7 @@ def test_a_name_bound_to_a_lazy_array_over_dask_stays_lazy():
     same(result, A * 2 + 1)
 
 
-def test_typing_that_needs_a_zero_d_dask_arrays_value_is_refused(monkeypatch):
+def test_typing_that_needs_a_zero_d_dask_arrays_value_is_refused(monkeypatch, memory_only_kernels):
     # NumPy <= 2.2 rewrites a ** s by the value of a 0-d s (see ir.typing._array_rewrite_may_matter)
     from fusenum.ir import typing as typing_module
     monkeypatch.setattr(typing_module, "_array_rewrite_may_matter", lambda base, exponent: True)

@@ -63,7 +63,7 @@ def test_every_row_can_fold_constants():
 
 
 @pytest.mark.parametrize("eps_after", [True, False], ids=["numpy>=2.4", "older numpy"])
-def test_sinc_follows_either_numpy_formula(monkeypatch, eps_after):
+def test_sinc_follows_either_numpy_formula(monkeypatch, eps_after, memory_only_kernels):
     """np.sinc's formula changed in NumPy 2.4; the row follows the installed one, and both are built
     right (the older one is computed here with NumPy's primitives, as its np.sinc did)."""
     import fusenum

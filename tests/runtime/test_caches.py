@@ -49,7 +49,7 @@ def test_repeated_call_does_not_parse_or_type_again(monkeypatch):
     a = np.ones(5)
     fusenum.evaluate("a * 3")
     calls = []
-    monkeypatch.setattr(evaluation, "parse", lambda text: calls.append(text))
+    monkeypatch.setattr(evaluation, "stored_text", lambda text: calls.append(text))
     monkeypatch.setattr(plan_cache, "_make_plan", lambda *args: calls.append(args))
     fusenum.evaluate("a * 3")
     assert calls == []

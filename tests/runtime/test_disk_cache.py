@@ -16,24 +16,11 @@ import pytest
 import fusenum
 from fusenum.codegen import jit, settings as codegen_settings
 from fusenum.ir import numpy_behaviour
-from fusenum.runtime import background, disk_cache, kernels, sources_digest, tiering
+from fusenum.runtime import background, disk_cache, kernels, plan_store, sources_digest, tiering
 
 RNG = np.random.default_rng(12)
 NAMES = {"a": RNG.random(300) * 4 - 2, "b": RNG.random(300) * 4 - 2, "c": RNG.random(300),
          "f": (RNG.random(300) * 3).astype(np.float32)}
-
-
-@pytest.fixture
-def cache_dir(tmp_path):
-    """A fresh, private cache directory (created by fusenum) and empty memory, restored afterwards."""
-    directory = tmp_path / "cache"
-    # Background compiles an earlier test started (a tier test's) would write into this directory.
-    assert tiering.wait_for_compiles(120) and background.wait(120)
-    previous = fusenum.set_disk_cache(True, directory, disk_cache.DEFAULT_MAX_BYTES)
-    fusenum.clear_cache()
-    yield directory
-    fusenum.clear_cache()
-    fusenum.set_disk_cache(*previous)
 
 
 def entries(directory) -> dict[str, bytes]:
@@ -65,8 +52,10 @@ def test_a_kernel_is_written_once_and_loaded_from_disk_after_memory_is_cleared(c
     info = fusenum.cache_info()
     assert (info.disk_hits, info.disk_misses) == (0, 1) and info.compile_seconds > 0
     path = only_entry(cache_dir)
-    assert info.disk_bytes == path.stat().st_size
-    assert os.stat(cache_dir).st_mode & 0o777 == 0o700 and path.stat().st_mode & 0o777 == 0o600
+    (plan,) = cache_dir.glob("*" + disk_cache.PLAN_SUFFIX)  # the text's typed plan (plan_store)
+    assert info.disk_bytes == path.stat().st_size + plan.stat().st_size
+    assert os.stat(cache_dir).st_mode & 0o777 == 0o700
+    assert path.stat().st_mode & 0o777 == plan.stat().st_mode & 0o777 == 0o600
     fusenum.clear_cache()
     np.testing.assert_array_equal(evaluate("a * b + c"), first)
     assert last_kernel().origin == "disk" and last_kernel().seconds > 0
@@ -210,7 +199,8 @@ def test_two_processes_fill_one_directory_at_once(tmp_path):
     first, second = (json.loads(out) for out, _ in outputs)
     assert first["results"] == second["results"][::-1]
     names = os.listdir(tmp_path / "shared")
-    assert all(n.endswith((disk_cache.SUFFIX, disk_cache.HOST_SUFFIX)) for n in names)  # no temporaries
+    assert all(n.endswith((disk_cache.SUFFIX, disk_cache.PLAN_SUFFIX, disk_cache.HOST_SUFFIX))
+               for n in names)  # no temporaries
     assert len([n for n in names if n.endswith(disk_cache.SUFFIX)]) == len(texts)
     third = json.loads(_run(_CHILD, json.dumps(texts), FUSENUM_CACHE_DIR=str(tmp_path / "shared")))
     assert third["results"] == first["results"]
@@ -288,13 +278,16 @@ def test_a_directory_that_cannot_be_written_is_refused(cache_dir):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         evaluate("a + 2")
-    assert fusenum.cache_info().disk_misses == 1  # only the first, before the failure
+    # none: the failure is met keeping "a + 1"'s typed plan, before its kernel is looked for
+    assert fusenum.cache_info().disk_misses == 0
 
 
 def test_least_recently_used_entries_are_evicted_beyond_the_size_limit(cache_dir, monkeypatch):
     # Optimized builds only: a quick build, written first, would count towards the limit too (see
-    # test_quick_builds_count_towards_the_size_limit), and its size is not the entry's.
+    # test_quick_builds_count_towards_the_size_limit), and its size is not the entry's. Kernels only:
+    # typed plans count too (test_typed_plans_count_towards_the_size_limit).
     monkeypatch.setattr(kernels, "TIERED", False)
+    monkeypatch.setattr(plan_store, "store", lambda text, record: None)
     texts = ["a + b", "a - b", "a * b", "a / b"]
     names = []
     for text in texts:

@@ -1,0 +1,88 @@
+"""Typed plans in the disk cache (:mod:`fusenum.runtime.plan_store`): a record that does not read back,
+or names anything but IR, is removed and the text typed again; the digest covers what typing depends
+on; records count towards the size limit and go with ``clear_disk_cache``."""
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+import fusenum
+from fusenum.frontend import evaluation
+from fusenum.runtime import background, disk_cache, plan_store, tiering
+
+A = np.linspace(-2.0, 2.0, 50)
+
+
+def _record_path(cache_dir, text: str):
+    return cache_dir / (plan_store._digest(text).hex() + disk_cache.PLAN_SUFFIX)
+
+
+def _typed_again(text: str) -> bool:
+    """Evaluate ``text`` afresh in memory; whether it was parsed (its record was not used)."""
+    fusenum.clear_cache()
+    result = fusenum.evaluate(text, {"a": A})
+    np.testing.assert_array_equal(result, A * 3.0 + 1.0)
+    return evaluation._parsed[text]._parsed is not None
+
+
+class _MakesDirectory:
+    """Pickled as a call of ``os.mkdir``: what a record must never run."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return os.mkdir, (self.path,)
+
+
+def test_a_record_is_recalled_with_its_names_and_typed_plans(cache_dir):
+    fusenum.evaluate("a * 3.0 + 1.0", {"a": A})
+    record = plan_store.recall("a * 3.0 + 1.0")
+    assert record.names == ("a",) and record.columns == (0,) and list(record.plans) == [(A.dtype,)]
+    assert not _typed_again("a * 3.0 + 1.0")
+    assert oct(_record_path(cache_dir, "a * 3.0 + 1.0").stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not a pickle", "a foreign class", "not a record"])
+def test_a_record_that_does_not_read_back_is_removed_and_the_text_typed_again(cache_dir, damage):
+    text = "a * 3.0 + 1.0"
+    fusenum.evaluate(text, {"a": A})
+    path = _record_path(cache_dir, text)
+    if damage == "truncated":
+        path.write_bytes(path.read_bytes()[:-5])
+    elif damage == "not a pickle":
+        disk_cache.store(plan_store._digest(text), b"not a pickle", disk_cache.PLAN_SUFFIX)
+    else:  # whole and checksummed, but not what a record may hold
+        plans = {(A.dtype,): (_MakesDirectory(cache_dir / "made"), ())} if damage == "a foreign class" \
+            else {(A.dtype,): "plan"}
+        disk_cache.store(plan_store._digest(text), pickle.dumps((("a",), (0,), plans)), disk_cache.PLAN_SUFFIX)
+    assert plan_store.recall(text) is None
+    assert not (cache_dir / "made").exists()  # nothing but IR is made from a record
+    assert not path.exists()  # removed
+    assert _typed_again(text)
+    assert path.exists() and not _typed_again(text)  # kept again, whole
+
+
+def test_the_digest_covers_numpy_the_sources_and_the_cpu(monkeypatch):
+    before = plan_store.environment()
+    changes = [(np, "__version__", "0.0.0"), (plan_store.sources_digest, "typing_digest", lambda: b"edited"),
+               (plan_store.target, "cpu_flags", lambda: frozenset({"sse2"}))]
+    for owner, name, value in changes:
+        with monkeypatch.context() as patch:
+            patch.setattr(owner, name, value)
+            plan_store.environment.cache_clear()
+            assert plan_store.environment() != before, name
+    plan_store.environment.cache_clear()
+    assert plan_store.environment() == before
+
+
+def test_records_count_towards_the_size_limit_and_go_with_the_cache(cache_dir):
+    fusenum.evaluate("a * 3.0 + 1.0", {"a": A})
+    assert tiering.wait_for_compiles(120) and background.wait(120)
+    sizes = sum(path.stat().st_size for path in cache_dir.iterdir()
+                if path.name.endswith(disk_cache.EVICTED_SUFFIXES))
+    assert _record_path(cache_dir, "a * 3.0 + 1.0").exists()
+    assert fusenum.cache_info().disk_bytes == sizes
+    fusenum.clear_disk_cache()
+    assert not _record_path(cache_dir, "a * 3.0 + 1.0").exists()

@@ -41,7 +41,6 @@ The row is the whole truth about its function, and everyone reads it:
 from __future__ import annotations
 
 import operator
-import struct
 from functools import cached_property, lru_cache
 from typing import Callable, Mapping
 
@@ -90,7 +89,7 @@ class Op:
     ulp: int = 0
     loop_arg: int = 0
     #: NumPy kinds whose lowering asks the installed NumPy which shortcuts its loop takes
-    #: (:func:`.numpy_behaviour.fingerprint`): the code then depends on more than the IR (see
+    #: (:mod:`.numpy_behaviour`): the code then depends on more than the IR (see
     #: :func:`numpy_answers`, which also counts the functions the ``math`` rule lowers).
     follows_numpy: str = ""
     # rules (by NumPy kind, from ``lower``) is set by __post_init__: not a field
@@ -528,21 +527,17 @@ def work_per_element(root) -> int:
 
 
 def numpy_answers(root) -> str:
-    """The installed NumPy's answers that the code for the IR under ``root`` follows beyond the
-    IR, as text ("" if none): :func:`.numpy_behaviour.fingerprint` for a row whose
+    """What names the installed NumPy's answers that the code for the IR under ``root`` follows
+    beyond the IR, as text ("" if none): :func:`.numpy_behaviour.installation` if a row's
     :attr:`Op.follows_numpy` has its loop operand's kind (float ``power`` and ``clip``: which
-    shortcuts NumPy's loops take), and for a function the ``math`` rule lowers (``log``,
-    ``arcsin``...) the NaN NumPy's loop gives outside its domain, which the code gives too."""
-    answers = set()
+    shortcuts NumPy's loops take), or the ``math`` rule lowers a function (``log``,
+    ``arcsin``...), whose code gives the NaN NumPy's loop gives outside its domain. (The answers
+    themselves take ~0.5 ms to ask; the CPU and the C library are in every kernel's key.)"""
     for node in walk(root):
         op = OPS.get(node.op)
         if op is None or not node.args:
             continue
-        dtype = node.args[op.loop_arg].dtype
-        if dtype.kind in op.follows_numpy:
-            answers.add(numpy_behaviour.fingerprint())
-        elif op.arity == 1 and op.rules.get(dtype.kind, "").split(":")[0] == "math":
-            nan = numpy_behaviour.domain_nan(op.ufunc, dtype)
-            bits = "none" if nan is None else struct.pack("<d", nan).hex()
-            answers.add(f"{op.name} {dtype.str}: NaN outside the domain {bits}")
-    return "\n".join(sorted(answers))
+        kind = node.args[op.loop_arg].dtype.kind
+        if kind in op.follows_numpy or (op.arity == 1 and op.rules.get(kind, "").split(":")[0] == "math"):
+            return numpy_behaviour.installation()
+    return ""

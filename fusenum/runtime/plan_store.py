@@ -27,6 +27,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..codegen import target
+from ..ir import numpy_behaviour
 from ..ir.nodes import Node, walk
 from . import disk_cache, sources_digest
 
@@ -56,15 +57,11 @@ def environment() -> bytes | None:
     flags = target.cpu_flags()
     if flags is None:
         return None
-    # NumPy's loops are in its core extension module: a rebuild in place changes its size or time
-    core = getattr(getattr(np, "_core", None), "_multiarray_umath", None)
-    path = getattr(core, "__file__", None) or np.__file__
-    status = os.stat(path)
     libc = os.confstr("CS_GNU_LIBC_VERSION") if "CS_GNU_LIBC_VERSION" in os.confstr_names else ""
     digest = sources_digest.sha256(_FORMAT.encode())
     digest.update(sources_digest.typing_digest())
-    for part in (np.__version__, np.__file__, f"{path} {status.st_size} {status.st_mtime_ns}", libc,
-                 sys.implementation.cache_tag or "", platform.machine(), " ".join(sorted(flags))):
+    for part in (numpy_behaviour.installation(), libc, sys.implementation.cache_tag or "", platform.machine(),
+                 " ".join(sorted(flags))):
         digest.update(f"{part}\0".encode())
     return digest.digest()
 

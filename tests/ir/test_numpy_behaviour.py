@@ -3,6 +3,7 @@
 Every expected value here is computed by the installed NumPy; the CI runs this suite on the
 oldest NumPy fusenum supports (2.0.0) and on the newest, so each branch is exercised.
 """
+import os
 import numpy as np
 import pytest
 
@@ -155,5 +156,6 @@ def test_the_probes_answer_what_numpy_does():
     wraps = outcome(lambda: np.where(True, i8, 300))[1] is None
     assert numpy_behaviour.where_wraps_out_of_range_ints() == wraps
     assert numpy_behaviour.complex_differs_from_c_library("sqrt") is None  # not asked: NumPy's is the C library's
-    fingerprint = numpy_behaviour.fingerprint()
-    assert fingerprint.startswith(f"numpy {np.__version__}; power loop rewrites ")
+    core = np._core._multiarray_umath.__file__
+    assert numpy_behaviour.installation() == (f"numpy {np.__version__} {np.__file__}; {core} "
+                                              f"{os.stat(core).st_size} {os.stat(core).st_mtime_ns}")

@@ -123,10 +123,9 @@ def test_building_the_table_imports_none_of_numpys_lazy_submodules():
 def test_numpy_answers_name_float_power_clip_and_math_functions_only():
     f8, f4, i8 = np.dtype(np.float64), np.dtype(np.float32), np.dtype(np.int64)
     f, g, i = nodes.input_slot(0, f8), nodes.input_slot(1, f4), nodes.input_slot(2, i8)
-    probes = numpy_behaviour.fingerprint()
-    assert numpy_answers(nodes.make("power", (f, f), f8)) == probes
-    assert numpy_answers(nodes.make("add", (f, nodes.make("clip", (f, f, f), f8)), f8)) == probes  # anywhere below
-    # the math rule gives NumPy's NaN outside the domain: that answer, per function and dtype
-    log = numpy_answers(nodes.make("log", (g,), f4))
-    assert log.startswith("log <f4: NaN outside the domain ") and probes not in log
+    installed = numpy_behaviour.installation()
+    assert numpy_answers(nodes.make("power", (f, f), f8)) == installed
+    assert numpy_answers(nodes.make("add", (f, nodes.make("clip", (f, f, f), f8)), f8)) == installed  # anywhere below
+    # the math rule gives NumPy's NaN outside the domain
+    assert numpy_answers(nodes.make("log", (g,), f4)) == installed
     assert numpy_answers(nodes.make("power", (i, i), i8)) == numpy_answers(nodes.make("add", (f, f), f8)) == ""

@@ -590,21 +590,19 @@ print(numpy_behaviour.power_loop_rewrites.cache_info().currsize, fusenum.cache_i
 """
 
 
-@pytest.mark.parametrize("text, asks", [("a * 2 + b", False), ("a ** b - 1", True), ("clip(a, 0.7, b)", True),
-                                        ("log(a) - b", False)])
-def test_only_kernels_that_follow_numpys_loops_are_keyed_by_numpys_answers(cache_dir, text, asks):
-    """A float power or clip compiles to what the installed NumPy's loops do (which it is asked):
-    such a kernel's key holds NumPy's answers; any other kernel's does not, and a process loading
-    only such kernels never asks NumPy (~1.2 ms)."""
+@pytest.mark.parametrize("text, follows", [("a * 2 + b", False), ("a ** b - 1", True), ("clip(a, 0.7, b)", True),
+                                           ("log(a) - b", True)])
+def test_only_kernels_that_follow_numpys_loops_are_keyed_by_the_installed_numpy(cache_dir, text, follows):
+    """A float power or clip compiles to what the installed NumPy's loops do (which it is asked), a
+    math function gives NumPy's NaN outside its domain: such a kernel's key names the installed
+    NumPy; any other kernel's does not. A process loading them does not ask NumPy (~0.5 ms)."""
     evaluate(text)
     description = kernels._description(last_kernel().spec, codegen_settings.key)
-    assert (numpy_behaviour.fingerprint() in description) == asks
-    # a math function's NaN outside its domain is NumPy's, and only that answer keys it
-    assert ("log <f8: NaN outside the domain" in description) == text.startswith("log")
+    assert (numpy_behaviour.installation() in description) == follows
     settings = {"FUSENUM_CACHE_DIR": str(cache_dir), "FUSENUM_TIERING": "never",
                 "FUSENUM_SIMD": fusenum.get_simd(), "FUSENUM_VECTOR_MATH": codegen_settings.vector_math}
     asked, loaded = _run(_NUMPY_ASKED_CODE, text, **settings).split()
-    assert loaded == "1" and (asked != "0") == asks
+    assert loaded == "1" and asked == "0"
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="fusenum applies the XDG rule itself on Linux only")

@@ -66,7 +66,8 @@ def test_a_record_that_does_not_read_back_is_removed_and_the_text_typed_again(ca
 
 def test_the_digest_covers_numpy_the_sources_and_the_cpu(monkeypatch):
     before = plan_store.environment()
-    changes = [(np, "__version__", "0.0.0"), (plan_store.sources_digest, "typing_digest", lambda: b"edited"),
+    changes = [(plan_store.numpy_behaviour, "installation", lambda: "numpy 0.0.0"),
+               (plan_store.sources_digest, "typing_digest", lambda: b"edited"),
                (plan_store.target, "cpu_flags", lambda: frozenset({"sse2"}))]
     for owner, name, value in changes:
         with monkeypatch.context() as patch:

@@ -45,6 +45,7 @@ from ..ir.ops import OPS
 from ..ir.reductions import ROWS, ReduceAttr, divide_by_count, normalize_axes
 from ..runtime import cached_plan, disk_cache
 from ..runtime.blocks import run_root
+from ..runtime.input_casting import check_input_casts
 from .capture import stand_in
 from .dask_types import is_dask_array
 
@@ -62,9 +63,10 @@ def check_shape(x) -> None:
                                    ".compute_chunk_sizes() first")
 
 
-def build_typed(key: tuple, template, values: list, split_every: Any = None):
+def build_typed(key: tuple, template, values: list, split_every: Any = None, names=(), casting: str = "same_kind"):
     """The dask array of ``template`` (a parsed text or a lazy program) on ``values``: typed through
-    the plan cache under ``key`` (dtypes only, as for ndarrays), then :func:`build`."""
+    the plan cache under ``key`` (dtypes only, as for ndarrays), then :func:`build`. ``casting``
+    (``'no'``, ``'equiv'``) is checked against the inputs of each operation as for ndarrays."""
     for value in values:
         if is_dask_array(value):
             if not has_ndarray_blocks(value):  # (a masked array's mask would be dropped block by block)
@@ -77,6 +79,7 @@ def build_typed(key: tuple, template, values: list, split_every: Any = None):
         _check_split_every(split_every)
     stand_ins = [stand_in(v.dtype, v.shape) if is_dask_array(v) else v for v in values]
     plan = cached_plan(key, template, stand_ins)
+    check_input_casts(plan.casts, stand_ins, names, casting)
     bound = {source.key for source in plan.sources if source.dtype is None}
     for k, value in enumerate(values):
         if is_dask_array(value) and value.ndim == 0 and k not in bound:

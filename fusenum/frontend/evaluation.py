@@ -115,7 +115,7 @@ def _evaluate_dask(parsed: StoredText, values: list, key: tuple, out, order: str
     from . import dask_graph
     dask_graph.check_options(out, order)
     key = tuple(d[1] if type(d) is tuple and d[0] is _DASK else d for d in key)
-    return dask_graph.build_typed(key, parsed, values, split_every)
+    return dask_graph.build_typed(key, parsed, values, split_every, parsed.names, casting)
 
 
 def bind(ex: str, local_dict: dict | None, global_dict: dict | None, frame) -> tuple[StoredText, list, tuple]:

@@ -254,12 +254,19 @@ def complex_differs_from_c_library(name: str) -> str | None:
 @functools.lru_cache(maxsize=None)
 def installation() -> str:
     """The installed NumPy, as text: its version and path, and the path, size and modification time
-    of its core extension module, where its loops are (a rebuild in place changes them). With the
-    CPU and the C library, which its loops call, it decides every answer here."""
+    of its core extension module, where its loops are (a rebuild in place changes them), and the
+    environment variables that choose among its loops by CPU feature. With the CPU and the C
+    library, which its loops call, it decides every answer here."""
     core = getattr(getattr(np, "_core", None), "_multiarray_umath", None)
     path = getattr(core, "__file__", None) or np.__file__
     status = os.stat(path)
-    return f"numpy {np.__version__} {np.__file__}; {path} {status.st_size} {status.st_mtime_ns}"
+    return f"numpy {np.__version__} {np.__file__}; {path} {status.st_size} {status.st_mtime_ns}; {_CPU_FEATURES}"
+
+
+#: NumPy's run-time switches between its loops for different CPU features, as NumPy read them at its
+#: import (before this module's).
+_CPU_FEATURES = " ".join(f"{name}={os.environ.get(name)!r}"
+                         for name in ("NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES"))
 
 
 #: Inputs that lie outside the domain of some function (arcsin, log, log1p, arccosh, ...).

@@ -176,11 +176,14 @@ class Builder:
             if rewritten is not None:
                 return rewritten
         if op.expand is not None:
-            self._inside += 1
+            # (a NumPy ufunc's expansion, ``clip``'s, is into the ufuncs NumPy itself calls, whose
+            # input casts ``casting=`` judges; the others' parts are not NumPy's)
+            inside = op.ufunc is None
+            self._inside += inside
             try:
                 expanded = op.expand(self, *operands)
             finally:
-                self._inside -= 1
+                self._inside -= inside
             if expanded is not None:
                 return expanded
 
@@ -199,8 +202,10 @@ class Builder:
             known = _out_of_range_comparison(op, operands, loop_dtypes)
             if known is not None:
                 return known
-        if self.records_casts and not self._inside and op.ufunc is not None:
-            name = op.ufunc.__name__ if op.ufunc is not None else op.name
+        # (NumPy's ``logical_and``/``or``/``xor`` take inputs of any dtypes, whatever ``casting=``)
+        if self.records_casts and not self._inside and op.ufunc is not None and \
+                not op.ufunc.__name__.startswith("logical_"):
+            name = op.ufunc.__name__
             # (NumPy compares a Python int with an integer array by value, whatever ``casting=``)
             compares_ints = op.weak_conversion == "compare"
             self.casts += [(name, k, given, loop) for k, (given, loop) in enumerate(zip(descriptors, loop_dtypes))

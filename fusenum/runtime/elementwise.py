@@ -34,7 +34,8 @@ from ..codegen import settings
 from ..codegen.abi import STATUS_LAYOUT_MISMATCH, raise_status
 from ..codegen.spec import ACCESSES
 from ..ir import nodes
-from .layout import (CASTING_RULES, access, allocate, broadcast_shape, check_input_casts, check_options, check_out, coalesce,
+from .input_casting import check_input_casts
+from .layout import (CASTING_RULES, access, allocate, broadcast_shape, check_options, check_out, coalesce,
                      needs_temporary)
 from .plan import STREAM_BYTES, Plan
 

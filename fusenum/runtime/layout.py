@@ -101,28 +101,6 @@ def check_options(order, casting) -> None:
                                    f"not {casting!r}")
 
 
-def check_input_casts(casts: tuple | None, values: list, names, casting: str) -> None:
-    """NumPy's error where ``casting`` (``'no'``, ``'equiv'``) forbids converting an input of one of the
-    expression's operations to its loop dtype (``casts``: :attr:`fusenum.ir.typing.Builder.casts`;
-    None for a front end whose ``casting=`` covers the result only); ``'no'`` also forbids a
-    byte-swapped array. A Python scalar may be converted under ``'no'`` (NumPy's rule), and under
-    ``'equiv'`` only to its own default dtype (an int to int64)."""
-    if casts is None or casting not in ("no", "equiv"):
-        return
-    for name, position, given, loop in casts:
-        if isinstance(given, type):
-            if casting == "equiv" and np.dtype(given) != loop:
-                raise CastingError(f"cannot cast Python {given.__name__} to {loop} under the casting rule 'equiv'")
-        else:
-            raise CastingError(f"Cannot cast ufunc {name!r} input {position} from {given!r} to {loop!r} "
-                               f"with casting rule {casting!r}")
-    if casting == "no":
-        for name, value in zip(names, values):
-            if type(value) is np.ndarray and not value.dtype.isnative:
-                raise CastingError(f"Cannot cast input {name!r} from {value.dtype!r} to "
-                                   f"{value.dtype.newbyteorder('=')!r} with casting rule 'no'")
-
-
 def writes_through_view(out) -> bool:
     """Whether ``out`` is an ndarray subclass that NumPy's ufuncs write as a plain array and return
     (``np.memmap``, ``np.matrix``, a subclass that only adds attributes): the front ends write a plain

@@ -25,6 +25,7 @@ from . import staging, tiering
 from . import threads as pool
 from .elementwise import general_layout, prepare_general
 from .kernels import Kernel
+from .input_casting import check_input_casts
 from .layout import CASTING_RULES, needs_temporary
 from .plan import Plan
 
@@ -92,6 +93,7 @@ def preview(plan: Plan, values: list, names=(), out=None, order: str = "K",
     ``casting``, an empty reduction without identity).
     """
     names = list(names) or [f"operand {k}" for k in range(len(values))]
+    check_input_casts(plan.casts, values, names, casting)
     labels = [_label(names[s.key], values[s.key], s.dtype) for s in plan.sources]
     result = Preview(plan, labels)
     if plan.staged is None:

@@ -4,6 +4,8 @@ Every expected value here is computed by the installed NumPy; the CI runs this s
 oldest NumPy fusenum supports (2.0.0) and on the newest, so each branch is exercised.
 """
 import os
+import subprocess
+import sys
 import numpy as np
 import pytest
 
@@ -157,5 +159,16 @@ def test_the_probes_answer_what_numpy_does():
     assert numpy_behaviour.where_wraps_out_of_range_ints() == wraps
     assert numpy_behaviour.complex_differs_from_c_library("sqrt") is None  # not asked: NumPy's is the C library's
     core = np._core._multiarray_umath.__file__
-    assert numpy_behaviour.installation() == (f"numpy {np.__version__} {np.__file__}; {core} "
-                                              f"{os.stat(core).st_size} {os.stat(core).st_mtime_ns}")
+    assert numpy_behaviour.installation().startswith(f"numpy {np.__version__} {np.__file__}; {core} "
+                                                     f"{os.stat(core).st_size} {os.stat(core).st_mtime_ns}; ")
+
+
+def test_the_installation_names_numpys_cpu_feature_switches():
+    """``NPY_DISABLE_CPU_FEATURES`` makes NumPy run other loops, whose answers kernels follow."""
+    code = "from fusenum.ir import numpy_behaviour; print(numpy_behaviour.installation())"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("NPY_")}
+    plain = subprocess.run([sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True)
+    switched = subprocess.run([sys.executable, "-c", code], env={**environment, "NPY_DISABLE_CPU_FEATURES": "AVX512F"},
+                              capture_output=True, text=True, check=True)
+    assert plain.stdout != switched.stdout
+    assert "NPY_DISABLE_CPU_FEATURES='AVX512F'" in switched.stdout

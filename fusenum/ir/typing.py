@@ -93,6 +93,11 @@ def _constant_value(operand: Operand):
     return np.asarray(operand.value) if operand.is_array else operand.value
 
 
+def _folded_descriptor(value):
+    """A constant operand as :meth:`Builder.casts` records it: a Python scalar's type, else a dtype."""
+    return type(value) if type(value) in (bool, int, float, complex) else np.asarray(value).dtype
+
+
 def _as_operand(value) -> Operand:
     """A folded result: Python scalars stay weak, NumPy values become strong constants
     (a 0-d array stays one, so that folding goes on with NumPy's arithmetic)."""
@@ -119,7 +124,8 @@ class Builder:
         #: each operation, as NumPy's ufuncs' ``casting=`` does (``fusenum.evaluate``).
         self.records_casts = False
         #: ``(ufunc name, input position, given descriptor, loop dtype)`` of every input an operation
-        #: of the expression converts (a dtype, or the type of a Python scalar: all of these).
+        #: of the expression converts (a dtype, or the type of a Python scalar: all of these); for a
+        #: call on constants, folded, ``(ufunc name, None, the operands' descriptors, None)``.
         self.casts: list[tuple] = []
         self._inside = 0  # > 0 while typing what a reduction or an expansion is made of
 
@@ -144,6 +150,13 @@ class Builder:
             self.sources.append(source)
         return nodes.input_slot(slot, dtype)
 
+    def _records_casts_of(self, op: Op) -> bool:
+        """Whether to record what ``op`` converts: a NumPy ufunc applied by the expression itself (not
+        by a reduction or another function's expansion). NumPy's ``logical_and``/``or``/``xor`` take
+        inputs of any dtypes, whatever ``casting=``."""
+        return self.records_casts and not self._inside and op.ufunc is not None and \
+            not op.ufunc.__name__.startswith("logical_")
+
     def apply(self, op: Op | str, *operands: Operand, python: bool = False) -> Operand:
         """``op(*operands)`` typed as NumPy would type it.
 
@@ -158,6 +171,10 @@ class Builder:
             values = [_constant_value(x) for x in operands]
             fold = op.python_fold if python and op.python_fold is not None else op.fold
             check_int_fold(fold, values)
+            if self._records_casts_of(op) and not python:
+                # (``sqrt(2)`` is NumPy's ufunc on Python scalars, whose conversions ``casting=`` judges
+                # too; an operator on them is Python's arithmetic)
+                self.casts.append((op.ufunc.__name__, None, tuple(map(_folded_descriptor, values)), None))
             with np.errstate(all="ignore"):
                 folded = fold(*values)
             # NumPy turns a 0-d result into a scalar, whose arithmetic (complex ``abs``) is not its
@@ -202,9 +219,7 @@ class Builder:
             known = _out_of_range_comparison(op, operands, loop_dtypes)
             if known is not None:
                 return known
-        # (NumPy's ``logical_and``/``or``/``xor`` take inputs of any dtypes, whatever ``casting=``)
-        if self.records_casts and not self._inside and op.ufunc is not None and \
-                not op.ufunc.__name__.startswith("logical_"):
+        if self._records_casts_of(op):
             name = op.ufunc.__name__
             # (NumPy compares a Python int with an integer array by value, whatever ``casting=``)
             compares_ints = op.weak_conversion == "compare"

@@ -8,7 +8,6 @@ the ones NumPy refuses, with NumPy's message, before anything runs.
 from __future__ import annotations
 
 import functools
-import warnings
 
 import numpy as np
 
@@ -27,7 +26,11 @@ def check_input_casts(casts: tuple | None, values: list, names, casting: str) ->
     if casts is None or casting not in ("no", "equiv"):
         return
     for name, position, given, loop in casts:
-        if isinstance(given, type):
+        if position is None:  # a call on constants, folded: ``given`` the descriptors of its operands
+            refusal = _numpy_refusal(name, given, casting)
+            if refusal is not None:
+                raise CastingError(refusal)
+        elif isinstance(given, type):
             if not _numpy_takes_python_scalar(name, position, given, loop, casting):
                 raise CastingError(f"cannot cast Python {given.__name__} to {loop} under the casting rule "
                                    f"{casting!r}")
@@ -41,19 +44,47 @@ def check_input_casts(casts: tuple | None, values: list, names, casting: str) ->
                                    f"{value.dtype.newbyteorder('=')!r} with casting rule 'no'")
 
 
+def _ufunc(name: str) -> np.ufunc | None:
+    ufunc = getattr(np._core.umath, name, None)  # (NumPy 2.0's ``np.clip`` is a function around its ufunc)
+    return ufunc if isinstance(ufunc, np.ufunc) else None
+
+
+def _stand_in(descriptor):
+    """A value of ``descriptor`` (a Python scalar type, or the dtype of a NumPy scalar or array)."""
+    return descriptor(1) if isinstance(descriptor, type) else np.ones((), descriptor)
+
+
+# (``np.errstate`` only: ``warnings.catch_warnings`` changes the whole process's warning state
+# before Python 3.14, and would take other threads' warnings meanwhile; these calls do not warn)
+@functools.lru_cache(maxsize=256)
+def _numpy_refusal(name: str, descriptors: tuple, casting: str) -> str | None:
+    """NumPy's casting error for its ufunc ``name`` called on values of ``descriptors`` under
+    ``casting``, or None where it takes them."""
+    ufunc = _ufunc(name)
+    if ufunc is None:
+        return None
+    try:
+        with np.errstate(all="ignore"):
+            ufunc(*map(_stand_in, descriptors), casting=casting)
+    except TypeError as error:
+        return str(error)
+    except Exception:
+        return None  # (refused for another reason than casting: not this check's to say)
+    return None
+
+
 @functools.lru_cache(maxsize=256)
 def _numpy_takes_python_scalar(name: str, position: int, pytype: type, loop: np.dtype, casting: str) -> bool:
     """Whether NumPy's ufunc ``name`` takes a Python ``pytype`` as input ``position`` of a loop of
     ``loop`` under ``casting``: asked with the other inputs arrays of ``loop``. Where NumPy has no such
     all-``loop`` call to ask (a loop of mixed dtypes), the rule of NumPy 2.4: any Python scalar under
     ``'no'``, under ``'equiv'`` only one whose default dtype is the loop's."""
-    ufunc = getattr(np._core.umath, name, None)  # (NumPy 2.0's ``np.clip`` is a function around its ufunc)
+    ufunc = _ufunc(name)
     rule = casting == "no" or np.dtype(pytype) == loop
-    if not isinstance(ufunc, np.ufunc):
+    if ufunc is None:
         return rule
     arrays = [np.ones(1, loop) for _ in range(ufunc.nin)]
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with np.errstate(all="ignore"):
         try:
             ufunc(*arrays, casting=casting)
         except Exception:

@@ -111,6 +111,25 @@ def test_clip_refuses_what_numpys_clip_refuses(casting):
         assert expected == got, text
 
 
+@pytest.mark.parametrize("casting", CASTINGS)
+def test_a_numpy_function_of_python_scalars_is_checked_as_numpys_ufunc_checks_it(casting):
+    """``sqrt(2)`` is computed when the text is typed, but it is NumPy's ufunc on Python scalars
+    (``np.sqrt(2, casting='no')`` refuses the int64 -> float64 conversion); an operator on them
+    (``2.5 * 2``) is Python's arithmetic, which ``casting=`` does not cover."""
+    x = _array("f8")
+    cases = [("sqrt(s)", {"s": 2}, lambda: np.sqrt(2, casting=casting)),
+             ("sqrt(2)", {}, lambda: np.sqrt(2, casting=casting)),
+             ("sqrt(2.0)", {}, lambda: np.sqrt(2.0, casting=casting)),
+             ("add(s, t)", {"s": True, "t": 1}, lambda: np.add(True, 1, casting=casting)),
+             ("multiply(2.5, 2)", {}, lambda: np.multiply(2.5, 2, casting=casting)),
+             ("minimum(s, 3)", {"s": np.float32(2)}, lambda: np.minimum(np.float32(2), 3, casting=casting)),
+             ("2.5 * 2", {}, lambda: 2.5 * 2)]
+    for inner, names, numpy_inner in cases:
+        expected, got = _both(f"x + {inner}", {"x": x, **names},
+                              lambda: np.add(x, numpy_inner(), casting=casting), casting)
+        assert expected == got, inner
+
+
 def test_explain_raises_what_evaluate_raises():
     a, b = _array("i4"), _array("f8")
     with pytest.raises(fusenum.CastingError, match="Cannot cast ufunc 'add' input 0"):

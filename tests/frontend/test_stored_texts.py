@@ -50,7 +50,8 @@ def _plans(cache_dir) -> list:
 
 def test_a_later_process_neither_parses_nor_types_a_text_typed_before(tmp_path):
     calls = [["2*a + 3*b - c", ["float64", "float32", "int8"], 0], ["sin(a)**2 + cos(b)", ["float32", "float32"], 0],
-             ["a - mean(a, axis=0)", ["float64"], 0], ["sum(a*b)", ["int16", "int32"], 0], ["a * x", ["float32"], 2.5]]
+             ["a - mean(a, axis=0)", ["float64"], 0], ["sum(a*b)", ["int16", "int32"], 0], ["a * x", ["float32"], 2.5],
+             ["a + sqrt(2)", ["float64"], 0]]  # (a folded call's casts, kept with its plan)
     first = _run(tmp_path, calls)
     assert first["used"].count("parsed") == len(calls) and first["used"].count("typed") >= len(calls)
     assert len(_plans(tmp_path)) == len(calls)

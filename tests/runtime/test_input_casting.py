@@ -1,5 +1,7 @@
 """The input-cast check on its own: recorded conversions refused under ``'no'``/``'equiv'`` as NumPy
 refuses them, byte-swapped inputs under ``'no'``, nothing checked under the other rules."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -48,3 +50,20 @@ def test_a_python_scalar_is_judged_as_the_installed_numpy_judges_it(casting, pyt
                 check_input_casts(((name, 1, pytype, loop),), [], [], casting)
         else:
             check_input_casts(((name, 1, pytype, loop),), [], [], casting)
+
+
+def test_asking_numpy_leaves_the_process_warning_state_alone(monkeypatch):
+    """``warnings.catch_warnings`` changes the whole process's warning state (before Python 3.14):
+    another thread's warnings would be lost, or a filter left behind, while NumPy is asked."""
+    from fusenum.runtime import input_casting
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the check changed the process's warning state")
+    monkeypatch.setattr(warnings, "catch_warnings", refuse)
+    input_casting._numpy_takes_python_scalar.cache_clear()
+    input_casting._numpy_refusal.cache_clear()
+    filters = list(warnings.filters)
+    with pytest.raises(fusenum.CastingError):
+        check_input_casts((("sqrt", None, (int,), None),), [], [], "no")
+    check_input_casts((("add", 1, float, F8),), [], [], "equiv")
+    assert warnings.filters == filters

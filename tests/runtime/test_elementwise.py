@@ -32,6 +32,24 @@ def test_python_scalars_only_give_a_zero_d_array():
     assert isinstance(result, np.ndarray) and result.shape == () and result == 3
 
 
+def test_only_exact_python_scalar_types_are_weak():
+    """An int or float subclass (``IntEnum``) is typed as an array of its default dtype, as NumPy 2.1
+    and later type it (2.0 took it as weak, see README)."""
+    import enum
+
+    class Level(enum.IntEnum):
+        HIGH = 3
+
+    class Ratio(float):
+        pass
+    u, f = np.arange(4, dtype=np.uint8), np.arange(4, dtype=np.float32)
+    assert fusenum.evaluate("u + k", {"u": u, "k": Level.HIGH}).dtype == np.int64
+    assert fusenum.evaluate("f * r", {"f": f, "r": Ratio(0.5)}).dtype == np.float64
+    assert fusenum.evaluate("u + k", {"u": u, "k": 3}).dtype == np.uint8
+    if np.lib.NumpyVersion(np.__version__) >= "2.1.0":
+        assert (u + Level.HIGH).dtype == np.int64 and (f * Ratio(0.5)).dtype == np.float64
+
+
 def test_empty_arrays():
     e = np.empty((0, 3), np.int16)
     result = fusenum.evaluate("e * 2 + 1")

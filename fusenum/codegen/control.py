@@ -127,6 +127,36 @@ def counted_loop(b: ir.IRBuilder, begin: ir.Value, end: ir.Value, body: Callable
     return while_loop(b, [begin, *carried], more, next_iteration, name)
 
 
+def rotated_counted_loop(b: ir.IRBuilder, begin: ir.Value, end: ir.Value,
+                         body: Callable[..., Sequence | None], step: int = 1, carried: Sequence = (),
+                         name: str = "loop") -> list:
+    """:func:`counted_loop` in the shape LLVM's loop rotation gives it: a test before the loop,
+    and the body itself tests whether to go round again (``if (...) do { ... } while (...)``).
+
+    Code generation runs no loop rotation: in :func:`counted_loop`'s shape the body does not
+    dominate the loop's exit, and the register allocator kept fewer constants in registers
+    across a loop with a rare path (float64 ``expm1``: a constant loaded in every iteration,
+    ~5% slower than ``-O3``'s rotated loop)."""
+    increment = ir.Constant(begin.type, step)
+    before = b.block
+    loop = b.append_basic_block(f"{name}.body")
+    done = b.append_basic_block(f"{name}.done")
+    b.cbranch(b.icmp_signed("<=", b.add(begin, increment), end), loop, done)
+    b.position_at_end(loop)
+    initial = [begin, *carried]
+    values = [_map(lambda part: _phi(b, part, [(part, before)]), value) for value in initial]
+    updated = body(*values)
+    following = b.add(values[0], increment)
+    updated = [following, *(updated or ())]
+    again = b.icmp_signed("<=", b.add(following, increment), end)
+    _close(b, values, updated)
+    last = b.block
+    b.cbranch(again, loop, done)
+    b.position_at_end(done)
+    return [_map(lambda first, final: _phi(b, first, [(first, before), (final, last)]), start, value)
+            for start, value in zip(initial, updated, strict=True)]
+
+
 def _phi(b: ir.IRBuilder, like: ir.Value, incoming) -> ir.PhiInstr:
     phi = b.phi(like.type)
     for value, block in incoming:

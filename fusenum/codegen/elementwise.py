@@ -38,7 +38,7 @@ from .abi import (ARRAY_DATA_OFFSET, ARRAY_DIMS_OFFSET, ARRAY_FLAGS_OFFSET, ARRA
                   NPY_ARRAY_C_CONTIGUOUS, NPY_ARRAY_WRITEABLE, POINTER_SIZE, STATUS_LAYOUT_MISMATCH,
                   TUPLE_ITEMS_OFFSET)
 from . import half
-from .control import counted_loop, entry_alloca, entry_buffer, while_loop
+from .control import counted_loop, entry_alloca, entry_buffer, rotated_counted_loop, while_loop
 from .emitter import I1, I8, I32, I64, PTR, Emitter, Pair, memory_type, register_bytes, scalar_type
 from .lanes import UNROLL_COST
 from .spec import KernelSpec
@@ -364,7 +364,7 @@ class KernelBuilder:
 
     def _loop(self, begin, end, step: int, body) -> ir.Value:
         """``for (i = begin; i + step <= end; i += step) body(i)``; returns the final ``i``."""
-        return counted_loop(self.b, begin, end, body, step=step, name=f"loop{step}")[0]
+        return rotated_counted_loop(self.b, begin, end, body, step=step, name=f"loop{step}")[0]
 
     # ---- one step: load operands, compute, store -------------------------------------------
     def _step(self, ptrs, i, lanes: int, per_row: dict):

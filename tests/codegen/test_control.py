@@ -26,14 +26,18 @@ def _compile(build, arg_types, ctype):
 I64_FN = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_int64, ctypes.c_int64)
 
 
-@pytest.mark.parametrize("begin, end, step", [(0, 10, 1), (3, 10, 4), (5, 5, 1), (7, 2, 1), (-4, 9, 3)])
-def test_counted_loop_index_and_carried_values(begin, end, step):
+@pytest.mark.parametrize("loop", [control.counted_loop, control.rotated_counted_loop])
+@pytest.mark.parametrize("begin, end, step", [(0, 10, 1), (3, 10, 4), (5, 5, 1), (7, 2, 1), (-4, 9, 3), (0, 4, 4),
+                                              (0, 3, 4)])
+def test_counted_loop_index_and_carried_values(loop, begin, end, step):
+    """Both shapes of the counted loop (the test on top, and rotated: tested before and at the bottom)
+    run the same iterations and give the same final index and carried values."""
     def build(b, args):
         def body(i, total, count):
             return [b.add(total, i), b.add(count, ir.Constant(I64, 1))]
 
-        final, total, count = control.counted_loop(b, args[0], args[1], body, step=step,
-                                                   carried=[ir.Constant(I64, 0), ir.Constant(I64, 0)])
+        final, total, count = loop(b, args[0], args[1], body, step=step,
+                                   carried=[ir.Constant(I64, 0), ir.Constant(I64, 0)])
         # pack the three results into one number to check them all
         return b.add(b.mul(final, ir.Constant(I64, 1 << 32)),
                      b.add(b.mul(total, ir.Constant(I64, 1 << 16)), count))

@@ -85,7 +85,7 @@ def test_negations_of_combined_conditions_follow_de_morgan(kind):
 
 
 @pytest.mark.parametrize("kind", FLOAT_TYPES)
-def test_positive_normal_is_one_unsigned_compare_of_the_bits(kind):
+def test_positive_normal_is_one_integer_compare_of_the_bits(kind):
     dtype = FLOAT_TYPES[kind][2]
 
     def build(v, x, y):

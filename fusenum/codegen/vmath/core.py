@@ -156,13 +156,21 @@ class Vec:
         return self.b.fcmp_unordered("uno", a, a)
 
     def positive_normal(self, a):
-        """``a`` is positive, normal and finite: one unsigned compare of its bits (code generation
-        with no module passes keeps two float compares as two; in float32 log they cost ~10%)."""
+        """``a`` is positive, normal and finite: one compare of its bits (code generation
+        with no module passes keeps two float compares as two; in float32 log they cost ~10%).
+
+        The range check ``bits - smallest <u infinity - smallest`` is made a signed compare of
+        ``bits - smallest + sign bit`` (adding the sign bit flips it, which orders unsigned
+        numbers as signed ones): AVX2 and SSE have only signed integer compares, so an unsigned
+        one costs a ``pxor`` (64-bit) or ``pmaxud``/``pcmpeqd`` (32-bit) more, in the loop."""
         smallest = 1 << self.mantissa
         infinity = ((1 << (self.bits - 1 - self.mantissa)) - 1) << self.mantissa
-        offset, bound = self.isub(self.as_int(a), self.ci(smallest)), self.ci(infinity - smallest)
-        condition = self.b.icmp_unsigned("<", offset, bound)
-        self._negations[condition] = lambda: self.b.icmp_unsigned(">=", offset, bound)
+        sign = 1 << (self.bits - 1)
+        flipped = self.iadd(self.as_int(a), self.ci(sign - smallest))
+        bound = infinity - smallest - sign
+        condition = self.b.icmp_signed("<", flipped, self.ci(bound))
+        # Negated as ``>`` one less (a ``>=`` compare would be a ``>`` and an inversion).
+        self._negations[condition] = lambda: self.b.icmp_signed(">", flipped, self.ci(bound - 1))
         return condition
 
     def select(self, condition, a, b):
@@ -271,8 +279,10 @@ class Vec:
             return b.load(element, typ=self.ftype)
         # A vector of addresses, base + index * size, for llvm.masked.gather.
         base = em.splat(b.ptrtoint(array, I64))
-        wide_index = b.sext(index, em.vector(I64)) if self.bits == 32 else index
-        offsets = b.mul(wide_index, em.splat_constant(I64, size))
+        if self.bits == 32:  # scaled before it is widened: one shift of 8 lanes, not two of 4
+            offsets = b.sext(b.mul(index, em.splat_constant(I32, size)), em.vector(I64))
+        else:
+            offsets = b.mul(index, em.splat_constant(I64, size))
         pointers = b.inttoptr(b.add(base, offsets), ir.VectorType(ir.PointerType(), em.lanes))
         vector = ir.VectorType(self.ftype, em.lanes)
         mask = ir.Constant(ir.VectorType(ir.IntType(1), em.lanes), [1] * em.lanes)

@@ -8,6 +8,7 @@ path, which clamps the argument and scales in two exact steps.
 from __future__ import annotations
 
 import math
+import struct
 
 from .registry import register
 from .core import Vec
@@ -82,21 +83,30 @@ def _expm1_fast(v: Vec, x):
     return v.fma(s, q, v.sub(s, v.c(1.0)))
 
 
-def _expm1_slow(v: Vec, x):
+def _expm1_slow(v: Vec, x, fast):
     """Large arguments: ``exp(x) - 1`` (infinite beyond the overflow threshold); very
-    negative ones: -1; zeros keep their sign; NaN: NaN."""
+    negative ones: -1; zeros keep their sign; NaN: NaN. ``fast`` is :func:`_expm1_fast`'s value,
+    kept for the ordinary lanes."""
     big = v.sub(_exp_slow(v, x), v.c(1.0))
     result = v.select(v.lt(x, v.c(0.0)), v.c(-1.0), big)
     ordinary = v.le(v.abs(x), v.c(FAST_LIMIT[str(v.ftype)]))
-    return v.select(v.eq(x, v.c(0.0)), x, v.select(ordinary, _expm1_fast(v, x), result))
+    return v.select(v.eq(x, v.c(0.0)), x, v.select(ordinary, fast, result))
 
 
 @register("expm1", "fd", preferred="fd")
 def expm1(em, x):
     v = Vec(em, x)
     # |x| beyond the limit, NaN, or zero (whose sign the slow path keeps): as one unsigned compare of
-    # |x|'s bits minus one, which wraps zero to the top (two float compares cost float32 ~12%).
-    magnitude = v.iand(v.as_int(x), (1 << (v.bits - 1)) - 1)
-    limit_bits = v.as_int(v.c(FAST_LIMIT[str(v.ftype)]))
-    special = v.b.icmp_unsigned(">=", v.isub(magnitude, v.ci(1)), limit_bits)
-    return v.when_any(special, _expm1_fast(v, x), lambda: _expm1_slow(v, x))
+    # |x|'s bits minus one, which wraps zero to the top (two float compares cost float32 ~12%):
+    # ``|x| - 1 >=u limit``, made signed by flipping the sign bits (``+ sign``), so as one add and
+    # one ``pcmpgt`` (AVX2/SSE compare only signed integers).
+    sign = 1 << (v.bits - 1)
+    magnitude = v.iand(v.as_int(x), sign - 1)
+    limit_bits = struct.unpack("<I" if v.bits == 32 else "<Q",
+                               struct.pack("<f" if v.bits == 32 else "<d", FAST_LIMIT[str(v.ftype)]))[0]
+    special = v.b.icmp_signed(">", v.iadd(magnitude, v.ci(sign - 1)), v.ci(limit_bits - sign - 1))
+    # The slow path reuses the fast path's value rather than computing it again: code generation
+    # with no module passes (no GVN) keeps a second copy in the loop's rare block, whose register
+    # pressure then made the hot path reload its constants every iteration.
+    fast = _expm1_fast(v, x)
+    return v.when_any(special, fast, lambda: _expm1_slow(v, x, fast))

@@ -95,7 +95,7 @@ def _constant_value(operand: Operand):
 
 def _folded_descriptor(value):
     """A constant operand as :meth:`Builder.casts` records it: a Python scalar's type, else a dtype."""
-    return type(value) if type(value) in (bool, int, float, complex) else np.asarray(value).dtype
+    return type(value) if type(value) in PY_SCALARS else np.asarray(value).dtype
 
 
 def _as_operand(value) -> Operand:

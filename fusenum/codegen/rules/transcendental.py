@@ -2,14 +2,10 @@
 :mod:`fusenum.codegen.mathlib` picks, and ``logaddexp``/``logaddexp2``, which follow NumPy's formula."""
 from __future__ import annotations
 
-import itertools
-import zlib
-
 import numpy as np
 
 from ...ir import numpy_behaviour
 from ...ir.ops import OPS
-from .. import ir_text as ir
 from ..mathlib import call, libm_name
 from .registry import rule
 
@@ -27,31 +23,9 @@ def _math(em, node, args, arg):
     # in every iteration; ~7% of float64 sin's loop without the module passes).
     outside = b.and_(b.fcmp_unordered("uno", result, em.constant_like(result, 0.0)),
                      b.fcmp_ordered("ord", args[0], em.constant_like(args[0], 0.0)))
-    return b.select(outside, _folded_constant(em, em.constant_like(result, nan)), result)
-
-
-def _folded_constant(em, constant):
-    """A vector ``constant`` loaded from a constant global of its own (a scalar as it is).
-
-    After a call, no register holds the constant (every vector register is clobbered): a splat
-    constant is rematerialized as a ``vbroadcastsd`` from the constant pool in every iteration,
-    where a loaded vector becomes the blend's memory operand (what the ``-O3`` pipeline's build
-    got by spilling it): ~5% of float64 ``tan``'s loop."""
-    if em.lanes == 1:
-        return constant
-    text, serial = str(constant), itertools.count()
-    while True:  # one global per constant: the name's hash, and a serial number after a collision
-        name = f"const.{zlib.crc32(text.encode()):08x}.{next(serial)}"
-        variable = em.module.globals.get(name)
-        if variable is None:
-            variable = ir.GlobalVariable(em.module, constant.type, name)
-            variable.global_constant = True
-            variable.linkage = "private"
-            variable.initializer = constant
-            break
-        if str(variable.initializer) == text:
-            break
-    return em.b.load(variable, typ=constant.type)
+    # (NumPy's NaN from memory where it is a vector: see Emitter.constant_in_memory)
+    nan_value = em.constant_like(result, nan)
+    return b.select(outside, em.constant_in_memory(nan_value) if em.lanes > 1 else nan_value, result)
 
 
 @rule("logaddexp")

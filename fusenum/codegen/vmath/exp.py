@@ -8,8 +8,8 @@ path, which clamps the argument and scales in two exact steps.
 from __future__ import annotations
 
 import math
-import struct
 
+from ..half import float_bits
 from .registry import register
 from .core import Vec
 
@@ -102,8 +102,7 @@ def expm1(em, x):
     # one ``pcmpgt`` (AVX2/SSE compare only signed integers).
     sign = 1 << (v.bits - 1)
     magnitude = v.iand(v.as_int(x), sign - 1)
-    limit_bits = struct.unpack("<I" if v.bits == 32 else "<Q",
-                               struct.pack("<f" if v.bits == 32 else "<d", FAST_LIMIT[str(v.ftype)]))[0]
+    limit_bits = float_bits(v.ftype, FAST_LIMIT[str(v.ftype)])
     special = v.b.icmp_signed(">", v.iadd(magnitude, v.ci(sign - 1)), v.ci(limit_bits - sign - 1))
     # The slow path reuses the fast path's value rather than computing it again: code generation
     # with no module passes (no GVN) keeps a second copy in the loop's rare block, whose register

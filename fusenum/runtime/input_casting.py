@@ -76,24 +76,12 @@ def _numpy_refusal(name: str, descriptors: tuple, casting: str) -> str | None:
 @functools.lru_cache(maxsize=256)
 def _numpy_takes_python_scalar(name: str, position: int, pytype: type, loop: np.dtype, casting: str) -> bool:
     """Whether NumPy's ufunc ``name`` takes a Python ``pytype`` as input ``position`` of a loop of
-    ``loop`` under ``casting``: asked with the other inputs arrays of ``loop``. Where NumPy has no such
+    ``loop`` under ``casting``: asked with the other inputs of ``loop``. Where NumPy has no such
     all-``loop`` call to ask (a loop of mixed dtypes), the rule of NumPy 2.4: any Python scalar under
     ``'no'``, under ``'equiv'`` only one whose default dtype is the loop's."""
     ufunc = _ufunc(name)
-    rule = casting == "no" or np.dtype(pytype) == loop
-    if ufunc is None:
-        return rule
-    arrays = [np.ones(1, loop) for _ in range(ufunc.nin)]
-    with np.errstate(all="ignore"):
-        try:
-            ufunc(*arrays, casting=casting)
-        except Exception:
-            return rule  # no all-``loop`` call to ask
-        arrays[position] = pytype(1)
-        try:
-            ufunc(*arrays, casting=casting)
-        except TypeError:
-            return False
-        except Exception:
-            return True  # (refused for another reason than casting: not this check's to say)
-    return True
+    if ufunc is None or _numpy_refusal(name, (loop,) * ufunc.nin, casting) is not None:
+        return casting == "no" or np.dtype(pytype) == loop
+    descriptors = [loop] * ufunc.nin
+    descriptors[position] = pytype
+    return _numpy_refusal(name, tuple(descriptors), casting) is None

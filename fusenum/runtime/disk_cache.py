@@ -215,6 +215,11 @@ def usable() -> bool:
     return _directory() is not None
 
 
+def directory_in_use() -> str | None:
+    """The directory entries go to, or None where they go nowhere (as for :func:`usable`)."""
+    return _directory()
+
+
 def _directory() -> str | None:
     if not state.enabled or state.refused:
         return None
@@ -254,14 +259,15 @@ def holds_nothing() -> bool:
     """Whether the usable directory holds no entry (kernel or host record) right now: then there is
     nothing to look up in it (a new machine, or a new ``FUSENUM_CACHE_DIR``). Stops at the first entry."""
     directory = _directory()
-    return directory is None or not _holds_entry(directory)
+    return directory is None or not holds_any(directory)
 
 
-def _holds_entry(directory: str) -> bool:
-    """Whether ``directory`` holds a kernel or a host record (stops at the first; False if unreadable)."""
+def holds_any(directory: str, suffixes: tuple[str, ...] = (*KERNEL_SUFFIXES, HOST_SUFFIX)) -> bool:
+    """Whether ``directory`` holds an entry whose name ends with one of ``suffixes`` (a kernel or a
+    host record unless told; stops at the first; False if unreadable)."""
     try:
         with os.scandir(directory) as listing:
-            return any(entry.name.endswith((*KERNEL_SUFFIXES, HOST_SUFFIX)) for entry in listing)
+            return any(entry.name.endswith(suffixes) for entry in listing)
     except OSError:
         return False
 
@@ -283,7 +289,7 @@ def may_hold_entries() -> bool:
     path = state.usable or settings["directory"] or _default_directory()
     if state.usable is None and _problem(path, create=False) is not None:
         return False
-    return _holds_entry(path)
+    return holds_any(path)
 
 
 def _problem(path: str, create: bool = True) -> str | None:

@@ -93,7 +93,7 @@ import time
 import warnings
 from typing import Callable
 
-from . import background, caches, disk_cache, interpreter, kernels
+from . import background, caches, disk_cache, interpreter, kernels, plan_store
 from ..codegen import jit, settings
 from ..codegen.spec import KernelSpec
 from ..codegen.target import llvm_ready
@@ -290,6 +290,7 @@ class _Compiler:
         ready = False
         while True:
             self.arrived.clear()
+            plan_store.write_unwritten()  # (off the calls that typed them)
             rank, due, order, key = self.requests.get()
             if rank == _OPTIMIZATION:
                 self.optimizing = key  # (for :meth:`unfinished` while it is out of the queue)
@@ -505,7 +506,9 @@ def waits_for_kernel(spec: KernelSpec, size: int, extra: tuple[KernelSpec, ...] 
 
 def wait_for_compiles(timeout: float | None = None) -> bool:
     """Block until the background compiler has finished everything queued so far; False if
-    ``timeout`` seconds passed first."""
+    ``timeout`` seconds passed first. The typed plans this process has not written to the disk
+    cache yet are written first (:func:`.plan_store.write_unwritten`)."""
+    plan_store.write_unwritten()
     return _compiler.wait(timeout)
 
 

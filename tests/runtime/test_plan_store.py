@@ -1,8 +1,12 @@
 """Typed plans in the disk cache (:mod:`fusenum.runtime.plan_store`): a record that does not read back,
 or names anything but IR, is removed and the text typed again; the digest covers what typing depends
-on; records count towards the size limit and go with ``clear_disk_cache``."""
+on; records count towards the size limit and go with ``clear_disk_cache``; they are written off the
+call that typed them (before a background compile, when asked, at the latest at exit, and the oldest
+at once when too many wait), and a directory found without records is not looked in again."""
 import os
 import pickle
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -36,8 +40,13 @@ class _MakesDirectory:
         return os.mkdir, (self.path,)
 
 
+def _evaluate_and_write(text: str) -> None:
+    fusenum.evaluate(text, {"a": A})
+    plan_store.write_unwritten()
+
+
 def test_a_record_is_recalled_with_its_names_and_typed_plans(cache_dir):
-    fusenum.evaluate("a * 3.0 + 1.0", {"a": A})
+    _evaluate_and_write("a * 3.0 + 1.0")
     record = plan_store.recall("a * 3.0 + 1.0")
     assert record.names == ("a",) and record.columns == (0,) and list(record.plans) == [(A.dtype,)]
     assert not _typed_again("a * 3.0 + 1.0")
@@ -47,7 +56,7 @@ def test_a_record_is_recalled_with_its_names_and_typed_plans(cache_dir):
 @pytest.mark.parametrize("damage", ["truncated", "not a pickle", "a foreign class", "not a record"])
 def test_a_record_that_does_not_read_back_is_removed_and_the_text_typed_again(cache_dir, damage):
     text = "a * 3.0 + 1.0"
-    fusenum.evaluate(text, {"a": A})
+    _evaluate_and_write(text)
     path = _record_path(cache_dir, text)
     if damage == "truncated":
         path.write_bytes(path.read_bytes()[:-5])
@@ -61,6 +70,7 @@ def test_a_record_that_does_not_read_back_is_removed_and_the_text_typed_again(ca
     assert not (cache_dir / "made").exists()  # nothing but IR is made from a record
     assert not path.exists()  # removed
     assert _typed_again(text)
+    plan_store.write_unwritten()
     assert path.exists() and not _typed_again(text)  # kept again, whole
 
 
@@ -87,3 +97,42 @@ def test_records_count_towards_the_size_limit_and_go_with_the_cache(cache_dir):
     assert fusenum.cache_info().disk_bytes == sizes
     fusenum.clear_disk_cache()
     assert not _record_path(cache_dir, "a * 3.0 + 1.0").exists()
+
+
+def test_a_record_is_written_off_the_call_that_typed_it(cache_dir):
+    fusenum.evaluate("a * 3.0 + 1.0", {"a": A})
+    assert not list(cache_dir.glob("*" + disk_cache.PLAN_SUFFIX))  # nothing written by the call
+    assert plan_store.recall("a * 3.0 + 1.0").plans  # the process has it, unwritten
+    assert not _typed_again("a * 3.0 + 1.0")
+    assert tiering.wait_for_compiles(120)  # (writes what waits, as the compiler does before a job)
+    assert _record_path(cache_dir, "a * 3.0 + 1.0").exists()
+
+
+def test_beyond_the_bound_the_oldest_unwritten_record_is_written_at_once(cache_dir, monkeypatch):
+    monkeypatch.setattr(plan_store, "MAX_UNWRITTEN", 2)
+    texts = ["a + 1.0", "a + 2.0", "a + 3.0"]
+    for text in texts:
+        fusenum.evaluate(text, {"a": A})
+    assert [_record_path(cache_dir, text).exists() for text in texts] == [True, False, False]
+    plan_store.write_unwritten()
+    assert all(_record_path(cache_dir, text).exists() for text in texts)
+
+
+def test_a_directory_found_without_records_is_not_looked_in_until_one_is_written(cache_dir, monkeypatch):
+    fusenum.evaluate("a * 5.0", {"a": A})  # the first look: no record there
+    other = plan_store.Record(("a",), (0,), {})
+    monkeypatch.setattr(plan_store, "_digest", lambda text: pytest.fail("a digest was made"))
+    assert plan_store.recall("a * 7.0") is None
+    monkeypatch.undo()
+    plan_store._write("a * 7.0", other)  # as another process might; this one writes it itself
+    assert plan_store.recall("a * 7.0").names == ("a",)
+
+
+def test_records_are_written_at_exit_and_a_later_process_does_not_parse(tmp_path):
+    code = ("import sys, numpy as np, fusenum; from fusenum.frontend import evaluation; "
+            "fusenum.evaluate('a * 3.0 + 1.0', {'a': np.arange(5.0)}); "
+            "print(evaluation._parsed['a * 3.0 + 1.0']._parsed is not None)")
+    env = {**os.environ, "FUSENUM_CACHE_DIR": str(tmp_path / "cache")}
+    parsed = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600,
+                             check=True).stdout.strip() for _ in range(2)]
+    assert parsed == ["True", "False"]

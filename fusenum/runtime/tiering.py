@@ -93,7 +93,7 @@ import time
 import warnings
 from typing import Callable
 
-from . import background, caches, disk_cache, interpreter, kernels, plan_store
+from . import background, caches, compile_requests, disk_cache, interpreter, kernels, plan_store
 from ..codegen import jit, settings
 from ..codegen.spec import KernelSpec
 from ..codegen.target import llvm_ready
@@ -178,8 +178,7 @@ class _Compiler:
         # ahead of need (:meth:`prepare`), before optimized builds (:meth:`optimize`, by due time;
         # ``due`` is 0 for the others), each in the order asked. Unbounded: MAX_QUEUED bounds the
         # compiles (``queued``), MAX_OPTIMIZATIONS the optimizations, so these never take their room.
-        # Made with the first request: a process that never compiles does not import ``queue``.
-        self.requests: queue.PriorityQueue | None = None
+        self.requests = compile_requests.Requests()
         self.optimizations = 0  # queued
         self.arrived = threading.Event()  # a request came (wakes a thread waiting for an optimization's time)
         self.asked = itertools.count()
@@ -230,9 +229,6 @@ class _Compiler:
         if self.stopping or (rank != _OPTIMIZATION and len(self.queued) >= MAX_QUEUED):
             self.unreported.discard(key)
             return
-        if self.requests is None:
-            import queue
-            self.requests = queue.PriorityQueue()
         if rank == _OPTIMIZATION:
             # (no need to wake a thread waiting for another optimization's time: this one comes
             # from a disk load, due no sooner, or from that thread itself)
@@ -267,7 +263,7 @@ class _Compiler:
     def unfinished(self) -> list[tuple]:
         """The kernels (``(spec, settings key)``) of every compile and optimized build not done yet,
         in the queue's order (with ``self.lock`` held)."""
-        waiting = [] if self.requests is None else sorted(self.requests.queue, key=lambda item: item[:3])
+        waiting = sorted(self.requests.queue, key=lambda item: item[:3])
         keys = [key for rank, _, _, key in waiting if rank != _OPTIMIZATION]
         begun = [key for key in self.queued if key not in keys]  # (being compiled now)
         optimizing = self.optimizing  # (an optimized build under way, or out of the queue a moment)
@@ -366,25 +362,17 @@ class _Compiler:
             self.queued.clear()
             self.unreported.clear()
             self.optimizations = 0
-            if self.requests is not None:
-                import queue  # (imported already: with the first request, which made the queue)
-                while True:
-                    try:
-                        self.requests.get_nowait()
-                    except queue.Empty:
-                        break
-                    self.requests.task_done()
+            while True:
+                try:
+                    self.requests.get_nowait()
+                except compile_requests.Empty:
+                    break
+                self.requests.task_done()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until every queued compile is done (for tests and benchmarks); False if
         ``timeout`` seconds passed first."""
-        with self.lock:
-            requests = self.requests
-        if requests is None:
-            return True
-        done = requests.all_tasks_done
-        with done:
-            return done.wait_for(lambda: not requests.unfinished_tasks, timeout)
+        return self.requests.wait(timeout)
 
 
 _compiler = _Compiler()

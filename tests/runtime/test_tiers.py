@@ -644,9 +644,7 @@ def late():
 
 def test_a_wait_that_ends_with_the_dropped_queue_sees_nothing_pending():
     # wait() returns at the queue's last task_done(): by then nothing may count as pending
-    import queue
     compiler = tiering._Compiler()
-    compiler.requests = queue.PriorityQueue()
     for order in range(3):
         compiler.requests.put_nowait((0, 0.0, order, ("key", order)))
         compiler.queued.add(("key", order))
@@ -658,9 +656,7 @@ def test_a_wait_that_ends_with_the_dropped_queue_sees_nothing_pending():
 
 
 def test_a_compiler_thread_stopping_at_exit_forgets_its_request_before_marking_it_done():
-    import queue
     compiler = tiering._Compiler()
-    compiler.requests = queue.PriorityQueue()
     compiler.requests.put_nowait((0, 0.0, 0, ("key", 0)))
     compiler.queued.add(("key", 0))
     compiler.stopping = True

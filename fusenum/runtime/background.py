@@ -3,7 +3,8 @@ and making the native thread pool (:mod:`.threads`; Python threads serve until i
 its first optimization on, it runs at a lower scheduling priority than the calls
 (:func:`lower_priority`, also used by the background compiler of :mod:`.tiering`); making the pool
 may load LLVM, which calls compiling on their own thread would wait for, so it may come first at
-the caller's priority.
+the caller's priority. Its jobs, and the tiers' compiles, start only when no call waits for a kernel
+being made for it (:func:`call_waits`, :func:`yield_to_calls`).
 
 :func:`submit` queues a callable; the thread starts on first use, runs jobs in
 order, and reports a job's exception as a warning (the quick kernel simply
@@ -23,7 +24,8 @@ import sys
 import threading
 import warnings
 from collections import deque
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 from ..codegen import locks
 
@@ -38,9 +40,14 @@ from ..codegen import locks
 #: starved thread that holds the GIL holds up every Python thread of the process.
 NICENESS = 10
 
+#: The longest a background job waits for calls waiting for their kernels (:func:`yield_to_calls`):
+#: far longer than a compile, but a job is never held up for good.
+YIELD_LIMIT = 0.5
+
 _jobs: deque = deque()
 _condition = locks.fork_safe(threading.Condition())  # (unlocked in a forked child)
-_state = {"thread": None, "busy": False, "stopping": False}
+_state = {"thread": None, "busy": False, "stopping": False, "calls waiting": 0}
+_calls = locks.fork_safe(threading.Condition())  # guards _state["calls waiting"]
 
 
 def submit(job: Callable[[], None], lower: bool = False, key: tuple | None = None) -> None:
@@ -92,6 +99,29 @@ def pending() -> int:
         return len(_jobs) + _state["busy"]
 
 
+@contextmanager
+def call_waits() -> Iterator[None]:
+    """Count the calling thread, for the block, as a call waiting for a kernel made for it."""
+    with _calls:
+        _state["calls waiting"] += 1
+    try:
+        yield
+    finally:
+        with _calls:
+            _state["calls waiting"] = max(0, _state["calls waiting"] - 1)  # (0 in a child forked meanwhile)
+            if not _state["calls waiting"]:
+                _calls.notify_all()
+
+
+def yield_to_calls() -> None:
+    """Wait (at most :data:`YIELD_LIMIT`) while calls wait for kernels made for them: a background job
+    about to start (an optimized build here, a compile of the tiers' compiler) would take the other
+    core and the GIL from their compile. A cold process's calls that waited for a compile took
+    5-23 ms, where one compile alone takes 3-5 ms."""
+    with _calls:
+        _calls.wait_for(lambda: not _state["calls waiting"], YIELD_LIMIT)
+
+
 def lower_priority() -> None:
     """Lower the calling thread's scheduling priority by :data:`NICENESS` (Linux only: elsewhere
     ``setpriority`` sets a whole process's). Once per thread (the compiler's once it has loaded
@@ -116,6 +146,7 @@ def _run() -> None:
             job, lower, _ = _jobs.popleft()
             _state["busy"] = True
         try:
+            yield_to_calls()
             if lower and not lowered:
                 lower_priority()
                 lowered = True
@@ -140,7 +171,7 @@ def _stop() -> None:
 
 def _forked_child() -> None:
     _jobs.clear()
-    _state.update(thread=None, busy=False)
+    _state.update({"thread": None, "busy": False, "calls waiting": 0})  # (the parent's callers are not here)
 
 
 if hasattr(os, "register_at_fork"):

@@ -43,7 +43,7 @@ import threading
 import time
 import weakref
 from collections import OrderedDict
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Callable, NamedTuple
 
 from . import background, caches, disk_cache, host_record
@@ -217,7 +217,8 @@ def kernel(spec: KernelSpec, settings_key: tuple | None = None) -> Kernel:
                 else:
                     stats.hits += 1
             if mine:
-                return _make_or_hand_over(key, pending)
+                with _waiting_call():
+                    return _make_or_hand_over(key, pending)
         except BaseException:
             if mine and not pending.taken:  # nobody will make it: let waiters try again
                 _abandon(key, pending)
@@ -227,9 +228,16 @@ def kernel(spec: KernelSpec, settings_key: tuple | None = None) -> Kernel:
             # it may be this kernel's maker, or hold a lock its maker needs. Waiting would never
             # end: made here too (the maker keeps its own).
             return _make(*key)[0]
-        found = pending.wait()
+        with _waiting_call():
+            found = pending.wait()
         if found is not None:  # else it was only looked for on disk (:func:`available`), or its
             return found       # maker was interrupted before it began: try again
+
+
+def _waiting_call():
+    """Count a call waiting for its kernel (:func:`.background.call_waits`: background jobs yield
+    to it), unless this is the tiers' background compiler (:func:`nobody_waiting`)."""
+    return nullcontext() if getattr(_unwatched, "on", False) else background.call_waits()
 
 
 def _make_or_hand_over(key: tuple, pending: _Pending) -> Kernel:

@@ -93,8 +93,8 @@ def recall(text: str) -> Record | None:
     """The record of ``text``, if this process has one to write or the disk cache holds one."""
     with _lock:
         unwritten = _unwritten.get(text)
-    if unwritten is not None:
-        return unwritten
+    if unwritten is not None:  # (a copy: the caller adds plans to its record, a writer reads this one)
+        return Record(unwritten.names, unwritten.columns, dict(unwritten.plans))
     directory = disk_cache.directory_in_use()
     if directory is None or not _may_hold_records(directory):
         return None
@@ -151,7 +151,12 @@ def write_unwritten() -> None:
         _write(text, record)
 
 
-atexit.register(write_unwritten)
+@atexit.register
+def _write_at_exit() -> None:
+    try:
+        write_unwritten()
+    except Exception:  # noqa: S110 -- only a cache: an exit never fails for it
+        pass
 
 
 def _write(text: str, record: Record) -> None:

@@ -286,7 +286,10 @@ class _Compiler:
         ready = False
         while True:
             self.arrived.clear()
-            plan_store.write_unwritten()  # (off the calls that typed them)
+            try:
+                plan_store.write_unwritten()  # (off the calls that typed them)
+            except Exception:  # noqa: S110 -- only a cache: the compiles go on (the exit tries again)
+                pass
             rank, due, order, key = self.requests.get()
             if rank == _OPTIMIZATION:
                 self.optimizing = key  # (for :meth:`unfinished` while it is out of the queue)
@@ -305,6 +308,7 @@ class _Compiler:
             if not ready:
                 self._get_ready()
                 ready = True
+            background.yield_to_calls()
             if rank == _OPTIMIZATION:
                 self._optimize(key.job)
                 continue

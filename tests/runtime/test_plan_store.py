@@ -102,7 +102,8 @@ def test_records_count_towards_the_size_limit_and_go_with_the_cache(cache_dir):
 def test_a_record_is_written_off_the_call_that_typed_it(cache_dir):
     fusenum.evaluate("a * 3.0 + 1.0", {"a": A})
     assert not list(cache_dir.glob("*" + disk_cache.PLAN_SUFFIX))  # nothing written by the call
-    assert plan_store.recall("a * 3.0 + 1.0").plans  # the process has it, unwritten
+    recalled = plan_store.recall("a * 3.0 + 1.0")  # the process has it, unwritten: a copy is recalled
+    assert recalled.plans and recalled.plans is not plan_store.recall("a * 3.0 + 1.0").plans
     assert not _typed_again("a * 3.0 + 1.0")
     assert tiering.wait_for_compiles(120)  # (writes what waits, as the compiler does before a job)
     assert _record_path(cache_dir, "a * 3.0 + 1.0").exists()

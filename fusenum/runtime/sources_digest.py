@@ -50,17 +50,21 @@ def sources_digest() -> bytes:
 
 @lru_cache(maxsize=None)
 def typing_digest() -> bytes:
-    """:func:`sources_digest` and the same of the front ends' sources: what typing an expression
-    depends on (the ``frontend`` package next to this one, found by its path: this layer does not
-    import it)."""
+    """:func:`sources_digest` and the same of the front ends' sources and of the plan cache, which
+    decides what the typing is told of each operand: what typing an expression depends on (the
+    ``frontend`` package next to this one, found by its path: this layer does not import it)."""
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return _digest([(f"{ir.__name__.rpartition('.')[0]}.frontend", os.path.join(package, "frontend"))],
-                   sources_digest())
+    root = ir.__name__.rpartition(".")[0]
+    here = os.path.dirname(os.path.abspath(__file__))
+    return _digest([(f"{root}.frontend", os.path.join(package, "frontend"))], sources_digest(),
+                   [(f"{__name__.rpartition('.')[0]}/plan_cache.py", os.path.join(here, "plan_cache.py"))])
 
 
-def _digest(packages: list[tuple[str, str]], start: bytes = b"") -> bytes:
+def _digest(packages: list[tuple[str, str]], start: bytes = b"", single_files: list[tuple[str, str]] = ()) -> bytes:
+    """The digest of ``start``, fusenum's version and the sources of ``packages`` (``(name,
+    directory)``) and ``single_files`` (``(name, path)``)."""
     files = [(f"{name}/{relative}", path) for name, directory in packages
-             for relative, path in sorted(_sources(directory))]
+             for relative, path in sorted(_sources(directory))] + list(single_files)
     stats = [os.stat(path) for _, path in files]
     times = {status.st_mtime_ns for status in stats}
     by_text = len(times) == 1 or min(times) < _EARLIEST_OWN_MTIME_NS

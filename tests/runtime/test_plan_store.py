@@ -7,13 +7,14 @@ import os
 import pickle
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 import fusenum
 from fusenum.frontend import evaluation
-from fusenum.runtime import background, disk_cache, plan_store, tiering
+from fusenum.runtime import background, disk_cache, plan_store, sources_digest, tiering
 
 A = np.linspace(-2.0, 2.0, 50)
 
@@ -86,6 +87,30 @@ def test_the_digest_covers_numpy_the_sources_and_the_cpu(monkeypatch):
             assert plan_store.environment() != before, name
     plan_store.environment.cache_clear()
     assert plan_store.environment() == before
+
+
+def test_the_typing_digest_covers_the_plan_cache_source(monkeypatch):
+    """``plan_cache`` decides what typing is told of each operand (a constant, an array, a weak
+    scalar): an edit of it must not meet records typed before."""
+    real_stat = os.stat
+    touched = {"on": False}
+
+    def stat(path, *args, **kwargs):
+        status = real_stat(path, *args, **kwargs)
+        if touched["on"] and str(path).endswith("plan_cache.py"):
+            return SimpleNamespace(st_size=status.st_size, st_mtime_ns=status.st_mtime_ns + 1)  # edited
+        return status
+
+    def digest() -> bytes:
+        sources_digest.typing_digest.cache_clear()
+        try:
+            return sources_digest.typing_digest()
+        finally:
+            sources_digest.typing_digest.cache_clear()
+    monkeypatch.setattr(sources_digest.os, "stat", stat)
+    before = digest()
+    touched["on"] = True
+    assert digest() != before
 
 
 def test_records_count_towards_the_size_limit_and_go_with_the_cache(cache_dir):

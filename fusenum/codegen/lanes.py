@@ -24,6 +24,8 @@ STEP_BYTES, EXPENSIVE_STEP_BYTES = 256, 64
 WIDEST_REGISTER_BYTES = 64
 #: At most this many virtual lanes (the scalar level keeps one accumulator per virtual lane).
 MAX_VIRTUAL_LANES = 64
+#: Steps (of all virtual lanes) per pairwise block of a float sum (:mod:`.reduction`).
+PAIRWISE_STEPS = 16
 
 
 def register_bytes(dtype: np.dtype) -> int:

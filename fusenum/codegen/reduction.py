@@ -46,10 +46,7 @@ from . import rules
 from .control import entry_alloca, while_loop
 from .emitter import I64, Emitter, Pair
 from .elementwise import KernelBuilder
-from .lanes import virtual_lanes
-
-#: Vector steps (of all accumulators) per pairwise block.
-PAIRWISE_STEPS = 16
+from .lanes import PAIRWISE_STEPS, virtual_lanes
 #: Levels of the pairwise stack: 2**64 blocks is more than any array.
 STACK_DEPTH = 64
 

@@ -60,7 +60,8 @@ def typing_digest() -> bytes:
                    [(f"{__name__.rpartition('.')[0]}/plan_cache.py", os.path.join(here, "plan_cache.py"))])
 
 
-def _digest(packages: list[tuple[str, str]], start: bytes = b"", single_files: list[tuple[str, str]] = ()) -> bytes:
+def _digest(packages: list[tuple[str, str]], start: bytes = b"",
+            single_files: list[tuple[str, str]] = ()) -> bytes:
     """The digest of ``start``, fusenum's version and the sources of ``packages`` (``(name,
     directory)``) and ``single_files`` (``(name, path)``)."""
     files = [(f"{name}/{relative}", path) for name, directory in packages

@@ -37,7 +37,9 @@ One reduction pass:
    merged dims, so in the kernel's order, and a one-node reduction kernel reduces that array with
    the same dims, pieces and ranges, told the fused kernel's virtual lanes
    (:mod:`fusenum.codegen.lanes`): every addition is grouped as in the fused pass, so the bits are
-   the same. It costs a temporary of the argument's size, which only calls under
+   the same. Without that kernel at hand, a float sum whose rows are reduced in registers is made
+   by NumPy in the same order (:mod:`.replayed_sums`), unless it is NaN. It costs a temporary of
+   the argument's size, which only calls under
    :data:`~.tiering.COMPILE_NOW_ELEMENTS` elements pay under ``auto`` (a bigger one waits for its
    kernel, even one the background compiler is making).
 
@@ -53,7 +55,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import caches, elementwise, interpreter, kernels, splitting, tiering
+from . import caches, elementwise, interpreter, kernels, replayed_sums, splitting, tiering
 from . import threads as pool
 from .. import errors
 from ..codegen import settings
@@ -277,10 +279,13 @@ class _Call:
                                       pairwise=step.pairwise, pieces=pieces > 1)
         # the kernel if it is in memory; else run() asks the tiers (a preview never runs)
         self.kernel = kernels.cached(spec, self.settings_key)
-        self.size, self.dims, self.strides = size, dims, merged[:-1]
+        self.size, self.dims, self.strides, self.accumulator_strides = size, dims, merged[:-1], merged[-1]
         # Tier 0: the argument interpreted into a C-contiguous array over these dims (so, in the
         # kernel's order), then reduced by a one-node kernel that groups the elements as this one
         self.tier0_spec = tier0_spec(step.argument, step.attr.reduction, accesses[-1], len(dims), pieces > 1)
+        # ... or, without that kernel at hand, by NumPy making its additions in its order
+        self.replayed = replayed_sums.replays(step.attr.reduction, step.argument.dtype, merged[-1],
+                                              pieces > 1)
         contiguous = [step.argument.dtype.itemsize * math.prod(dims[k + 1:]) for k in range(len(dims))]
         extra: list[int] = []
         self.ranges = [(0, size)]
@@ -308,7 +313,8 @@ class _Call:
         accumulator = np.full(self.kept_shape, step.start, step.dtype)
         kernel = self.kernel  # (read once: another thread may set it meanwhile)
         if kernel is None and self.spec is not None:  # (an empty pass has no spec: nothing to do)
-            kernel = tiering.obtain(self.spec, self.size, (self.tier0_spec,), self.settings_key)
+            extra = () if self.replayed else (self.tier0_spec,)  # (what tier 0 would have to compile)
+            kernel = tiering.obtain(self.spec, self.size, extra, self.settings_key)
             if kernel is None and self.size >= tiering.COMPILE_NOW_ELEMENTS and tiering.policy == "auto":
                 # (its compile was pending: no big temporary)
                 kernel = kernels.kernel(self.spec, self.settings_key)
@@ -334,8 +340,30 @@ class _Call:
         values = np.empty(self.dims, self.step.argument.dtype)
         interpreter.run(self.step.argument, views, values, settings_key=self.settings_key)
         kernels.stats.tier0_calls += 1
+        if self.replayed and not kernels.at_hand(self.tier0_spec, self.settings_key) \
+                and self._replay(values, accumulator):
+            return
         one_node = kernels.kernel(self.tier0_spec, self.settings_key)
         self._reduce(one_node, [values], self.tier0_layout, accumulator)
+
+    def _replay(self, values: np.ndarray, accumulator: np.ndarray) -> bool:
+        """:meth:`_reduce` of the interpreted ``values`` by NumPy (:mod:`.replayed_sums`): each row
+        (or piece of the one row) into its own accumulator element (or partial), from zero; False,
+        with ``accumulator`` untouched, where a sum is NaN (the one-node kernel's NaN is not known)."""
+        lanes = self.tier0_spec.lanes or virtual_lanes(nodes.input_slot(0, values.dtype))
+        if self.pieces is not None:
+            totals = np.concatenate([replayed_sums.reduce_rows(values[start:stop].reshape(1, -1), *lanes)
+                                     for start, stop in self.ranges])
+        else:
+            totals = replayed_sums.reduce_rows(values.reshape(-1, self.dims[-1]), *lanes)
+        if np.isnan(totals).any():
+            return False
+        if self.pieces is not None:
+            OPS[self.step.row.combine].ufunc.reduce(totals.reshape(self.pieces), axis=0, out=accumulator)
+        else:
+            kept = np.lib.stride_tricks.as_strided(accumulator, self.dims[:-1], self.accumulator_strides[:-1])
+            kept[...] = totals.reshape(self.dims[:-1])
+        return True
 
     def _reduce(self, kernel, arrays: list[np.ndarray], layout: bytes | None, accumulator: np.ndarray) -> None:
         """Reduce ``arrays`` with ``kernel`` (the step's, or tier 0's one-node kernel over the

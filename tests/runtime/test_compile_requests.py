@@ -10,7 +10,8 @@ from fusenum.runtime.compile_requests import Empty, Requests
 
 def test_requests_are_taken_smallest_first_whatever_the_order_they_came_in():
     requests = Requests()
-    for request in [(2, 0.0, 0, "optimize"), (0, 0.0, 3, "asked late"), (1, 0.0, 1, "ahead"), (0, 0.0, 2, "asked")]:
+    arrivals = [(2, 0.0, 0, "optimize"), (0, 0.0, 3, "asked late"), (1, 0.0, 1, "ahead"), (0, 0.0, 2, "asked")]
+    for request in arrivals:
         requests.put_nowait(request)
     assert [requests.get_nowait()[-1] for _ in range(4)] == ["asked", "asked late", "ahead", "optimize"]
     with pytest.raises(Empty):

@@ -159,6 +159,6 @@ def test_records_are_written_at_exit_and_a_later_process_does_not_parse(tmp_path
             "fusenum.evaluate('a * 3.0 + 1.0', {'a': np.arange(5.0)}); "
             "print(evaluation._parsed['a * 3.0 + 1.0']._parsed is not None)")
     env = {**os.environ, "FUSENUM_CACHE_DIR": str(tmp_path / "cache")}
-    parsed = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600,
-                             check=True).stdout.strip() for _ in range(2)]
+    parsed = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                             timeout=600, check=True).stdout.strip() for _ in range(2)]
     assert parsed == ["True", "False"]

@@ -1,4 +1,4 @@
-"""Tier 0's float sums without a compile: NumPy making a reduction kernel's additions in its order.
+"""Tier 0's sums without a compile: NumPy making a reduction kernel's additions in its order.
 
 A float sum's bits depend on the order of its additions. The reduction kernel
 (:mod:`fusenum.codegen.reduction`) fixes that order from the row's length and its virtual lanes
@@ -30,7 +30,9 @@ NaN is left to the one-node kernel (:mod:`.staging`).
 
 Covered (:func:`replays`): ``sum`` and ``mean`` of float and complex values whose rows are reduced
 in registers (the accumulator stands still along the innermost dim) and whose outer dims are all
-kept, or one flat row cut into pieces. Anything else waits for the one-node kernel, as before.
+kept, or one flat row cut into pieces; and every reduction of integers or bools (``sum(a > b)``,
+the count of ``nanmean``), whose result no order changes. Anything else waits for the one-node
+kernel, as before.
 ``tests/runtime/test_replayed_sums.py`` checks the bits against that kernel's.
 """
 from __future__ import annotations
@@ -45,9 +47,12 @@ REDUCTIONS = ("sum", "mean")
 
 
 def replays(reduction: str, dtype: np.dtype, accumulator_strides: list[int], pieces: bool) -> bool:
-    """Whether :func:`reduce_rows` makes tier 0's reduction of ``dtype`` values by ``reduction``
-    over dims whose accumulator strides are ``accumulator_strides`` (``pieces``: a flat row cut
-    into pieces)."""
+    """Whether NumPy makes tier 0's reduction of ``dtype`` values by ``reduction`` over dims whose
+    accumulator strides are ``accumulator_strides`` (``pieces``: a flat row cut into pieces): an
+    exact one (integers and bools wrap, compare or combine bits: any order gives the kernel's
+    result) by its ufunc's ``reduce``, a float sum by :func:`reduce_rows`."""
+    if dtype.kind in "iub":
+        return True
     if reduction not in REDUCTIONS or ROWS[reduction].combine != "add" or dtype.kind not in "fc":
         return False
     if dtype.itemsize == 2:  # (float16 is accumulated in float32: its values never come here)

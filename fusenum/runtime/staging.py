@@ -37,9 +37,9 @@ One reduction pass:
    merged dims, so in the kernel's order, and a one-node reduction kernel reduces that array with
    the same dims, pieces and ranges, told the fused kernel's virtual lanes
    (:mod:`fusenum.codegen.lanes`): every addition is grouped as in the fused pass, so the bits are
-   the same. Without that kernel at hand, a float sum whose rows are reduced in registers is made
-   by NumPy in the same order (:mod:`.replayed_sums`), unless it is NaN. It costs a temporary of
-   the argument's size, which only calls under
+   the same. Without that kernel at hand, NumPy reduces (:mod:`.replayed_sums`): a float sum whose
+   rows are reduced in registers in the same order (unless it is NaN), an integer or bool reduction
+   in any. It costs a temporary of the argument's size, which only calls under
    :data:`~.tiering.COMPILE_NOW_ELEMENTS` elements pay under ``auto`` (a bigger one waits for its
    kernel, even one the background compiler is making).
 
@@ -350,6 +350,14 @@ class _Call:
         """:meth:`_reduce` of the interpreted ``values`` by NumPy (:mod:`.replayed_sums`): each row
         (or piece of the one row) into its own accumulator element (or partial), from zero; False,
         with ``accumulator`` untouched, where a sum is NaN (the one-node kernel's NaN is not known)."""
+        strides = self.accumulator_strides
+        if values.dtype.kind in "iub":  # exact: NumPy's order gives the kernel's result
+            reduced = tuple(k for k, stride in enumerate(strides) if stride == 0)
+            kept = [(size, stride) for size, stride in zip(self.dims, strides) if stride]
+            view = np.lib.stride_tricks.as_strided(accumulator, [size for size, _ in kept],
+                                                   [stride for _, stride in kept])
+            view[...] = OPS[self.step.row.combine].ufunc.reduce(values, axis=reduced)
+            return True
         lanes = self.tier0_spec.lanes or virtual_lanes(nodes.input_slot(0, values.dtype))
         if self.pieces is not None:
             totals = np.concatenate([replayed_sums.reduce_rows(values[start:stop].reshape(1, -1), *lanes)
@@ -361,7 +369,7 @@ class _Call:
         if self.pieces is not None:
             OPS[self.step.row.combine].ufunc.reduce(totals.reshape(self.pieces), axis=0, out=accumulator)
         else:
-            kept = np.lib.stride_tricks.as_strided(accumulator, self.dims[:-1], self.accumulator_strides[:-1])
+            kept = np.lib.stride_tricks.as_strided(accumulator, self.dims[:-1], strides[:-1])
             kept[...] = totals.reshape(self.dims[:-1])
         return True
 

@@ -1,7 +1,7 @@
-"""Tier 0's float sums by NumPy (:mod:`fusenum.runtime.replayed_sums`): the fused kernel's bits for
-every sum that is not NaN (rows, pieces, both lane groupings, block boundaries, signed zeros,
-infinities, float and complex), no one-node kernel compiled for them, and the one-node kernel for a
-NaN sum or a layout the replay does not cover."""
+"""Tier 0's reductions by NumPy (:mod:`fusenum.runtime.replayed_sums`): the fused kernel's bits for
+every float sum that is not NaN (rows, pieces, both lane groupings, block boundaries, signed zeros,
+infinities, float and complex) and every integer or bool reduction in any layout, no one-node kernel
+compiled for them, and the one-node kernel for a NaN sum or a layout the replay does not cover."""
 import numpy as np
 import pytest
 
@@ -80,6 +80,21 @@ def test_a_transposed_argument_is_reduced_in_memory_order_by_the_one_node_kernel
     assert _same_bits(fused, interpreted) and compiled == 1
 
 
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8", "uint64", "int16", "bool"])
+@pytest.mark.parametrize("shape", [(5,), (1000,), (70_001,), (30, 40), (3, 7, 9), (2, 40_000)])
+def test_integer_and_bool_reductions_in_any_layout_are_numpys_and_compile_nothing(dtype, shape):
+    a = RNG.integers(-100, 100, shape).astype(dtype)
+    f = RNG.standard_normal(shape)
+    f[RNG.random(shape) < 0.1] = np.nan
+    texts = ["sum(a)", "prod(a)", "max(a)", "min(a)", "any(a > 3)", "all(a > -100)", "sum(a > 0)",
+             "sum(a, axis=0)", "min(a, axis=-1)", "nanmean(f)"]  # (nanmean: a float sum and a count)
+    if len(shape) == 3:
+        texts.append("prod(a * 3, axis=(0, 2))")
+    for text in texts:
+        fused, interpreted, compiled = _both(text, {"a": a, "f": f})
+        assert _same_bits(fused, interpreted) and compiled == 0, text
+
+
 def test_a_nan_sum_and_an_uncovered_layout_go_to_the_one_node_kernel():
     a = _values(5000, "float64", "wide")
     a[1234] = np.nan
@@ -125,9 +140,11 @@ def test_which_reductions_and_layouts_are_replayed():
     f8, f2, i8 = np.dtype("float64"), np.dtype("float16"), np.dtype("int64")
     assert replayed_sums.replays("sum", f8, [8, 0], False) and replayed_sums.replays("mean", f8, [0], True)
     assert not replayed_sums.replays("prod", f8, [0], False)  # not a sum
-    assert not replayed_sums.replays("nansum", f8, [0], False)  # (its NaNs are replaced in the kernel)
-    assert not replayed_sums.replays("sum", i8, [0], False)
+    assert not replayed_sums.replays("nansum", f8, [0], False)  # (typed as a sum: never reaches here)
     assert not replayed_sums.replays("sum", f2, [0], False)
     assert not replayed_sums.replays("sum", f8, [8, 0, 8], False)  # the accumulator moves along the row
     assert not replayed_sums.replays("sum", f8, [0, 8, 0], False)  # rows of an outer reduced axis fold
     assert not replayed_sums.replays("sum", f8, [8, 0], True)  # pieces of rows
+    assert not replayed_sums.replays("max", f8, [0], False)  # (which zero a float max keeps: the order's)
+    assert replayed_sums.replays("prod", i8, [8, 0, 8], False)  # exact: any layout
+    assert replayed_sums.replays("any", np.dtype(bool), [0], True)

@@ -118,3 +118,27 @@ def test_a_wrapped_lookup_needs_a_power_of_two_table():
 
     with pytest.raises(ValueError, match="power of two"):
         _compile("double", build)
+
+
+@pytest.mark.parametrize("kind, lanes", [("float", 8), ("double", 4)])
+def test_a_wrapped_vector_lookup_takes_every_index_modulo_the_table(kind, lanes):
+    """The gather's addresses (the index scaled, then masked to the table) for indices of every
+    sign and size: ``table[index mod 16]``."""
+    ftype, _, dtype = FLOAT_TYPES[kind]
+    itype = ir.IntType(64 if kind == "double" else 32)
+    table = [float(k) + 0.5 for k in range(16)]
+    module = ir.Module(name="vmath_test")
+    fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [ir.PointerType(), ir.PointerType()]), name="f")
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    index = b.load(fn.args[0], align=1, typ=ir.VectorType(itype, lanes))
+    v = Vec(Emitter(b, lanes, None), b.sitofp(index, ir.VectorType(ftype, lanes)))
+    b.store(v.lookup(table, index, wrap=True), fn.args[1], align=1)
+    b.ret_void()
+    compiled = jit.compile_kernel(str(module), "f", target.current())
+    function = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)(compiled.address)
+    indices = np.array([0, 15, 16, -1, 33, -17, 2**20 + 5, -(2**20) - 3], dtype=np.int64)
+    for start in range(0, len(indices), lanes):
+        chosen = indices[start:start + lanes].astype(np.int64 if kind == "double" else np.int32)
+        out = np.zeros(lanes, dtype=dtype)
+        function(chosen.ctypes.data, out.ctypes.data)
+        assert out.tolist() == [table[k % 16] for k in chosen.tolist()]

@@ -270,19 +270,23 @@ class Vec:
             name = f"llvm.x86.avx512.vpermi2var.{'pd' if self.is_double else 'ps'}.512"
             fn = em.function(name, low.type, [low.type, index.type, high.type])
             return b.call(fn, [low, index, high])
-        if wrap:
-            index = self.iand(index, count - 1)
         array = self._table_global(table)
-        size = self.bits // 8
         if em.lanes == 1:
+            if wrap:
+                index = self.iand(index, count - 1)
             element = b.gep(array, [ir.Constant(I64, 0), index], source_etype=array.value_type)
             return b.load(element, typ=self.ftype)
-        # A vector of addresses, base + index * size, for llvm.masked.gather.
-        base = em.splat(b.ptrtoint(array, I64))
+        # A vector of addresses, base + index * size, for llvm.masked.gather. The index is scaled
+        # before it is wrapped (masked with the table's length times the size): a shift that made
+        # the index (``bits >> 48`` in pow) then folds into it, as instcombine folds it.
+        size = self.bits // 8
+        shift = size.bit_length() - 1
+        offsets = self.shl(index, shift)
+        if wrap:
+            offsets = self.iand(offsets, (count - 1) << shift)
         if self.bits == 32:  # scaled before it is widened: one shift of 8 lanes, not two of 4
-            offsets = b.sext(b.mul(index, em.splat_constant(I32, size)), em.vector(I64))
-        else:
-            offsets = b.mul(index, em.splat_constant(I64, size))
+            offsets = b.sext(offsets, em.vector(I64))
+        base = em.splat(b.ptrtoint(array, I64))
         pointers = b.inttoptr(b.add(base, offsets), ir.VectorType(ir.PointerType(), em.lanes))
         vector = ir.VectorType(self.ftype, em.lanes)
         mask = ir.Constant(ir.VectorType(ir.IntType(1), em.lanes), [1] * em.lanes)

@@ -87,7 +87,9 @@ def atan2(em, y, x):
     # Zeros, infinities, NaN, and magnitudes whose reciprocal is not a normal number go to C.
     special = v.not_(v.both(v.both(v.lt(larger, v.c(2.0**120)), v.gt(larger, v.c(2.0**-120))),
                             v.gt(smaller, v.c(0.0))))
-    ratio = v.mul(smaller, v.reciprocal(v.select(special, v.c(1.0), larger)))
+    # The reciprocal of ``larger`` itself, its special lanes replaced after (as instcombine moves
+    # the select; the same bits, 1/1 being 1): the division then waits for no compare.
+    ratio = v.mul(smaller, v.select(special, v.c(1.0), v.reciprocal(larger)))
     angle = _atan_unit(v, ratio)
     angle = v.select(steep, _half_pi_minus(v, angle), angle)
     behind = v.lt(x, v.c(0.0))

@@ -29,7 +29,7 @@ import struct
 
 import numpy as np
 
-from . import interpreter, kernels, threads, tiering
+from . import background, interpreter, kernels, threads, tiering
 from ..codegen import settings
 from ..codegen.abi import STATUS_LAYOUT_MISMATCH, raise_status
 from ..codegen.spec import ACCESSES
@@ -155,7 +155,12 @@ def run_interpreted(plan: Plan, operands: list[np.ndarray], out: np.ndarray, sca
     """Fill ``out`` (non-empty) with the interpreter (tier 0): the kernel's bits, no compile
     (``scalars``: in place of the common call's checked kernel, see :func:`interpreter.run`)."""
     kernels.stats.tier0_calls += 1
-    interpreter.run(nodes.cast(plan.root, out.dtype.newbyteorder("=")), operands, out, scalars)
+    root = nodes.cast(plan.root, out.dtype.newbyteorder("="))
+    if out.size < plan.parallel_size:
+        interpreter.run(root, operands, out, scalars)
+        return
+    with background.call_in_progress():  # (on every core: LLVM's loading waits for it)
+        interpreter.run(root, operands, out, scalars)
 
 
 def general_layout(operands: list[np.ndarray], out: np.ndarray):

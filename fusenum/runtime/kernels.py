@@ -235,9 +235,9 @@ def kernel(spec: KernelSpec, settings_key: tuple | None = None) -> Kernel:
 
 
 def _waiting_call():
-    """Count a call waiting for its kernel (:func:`.background.call_waits`: background jobs yield
-    to it), unless this is the tiers' background compiler (:func:`nobody_waiting`)."""
-    return nullcontext() if getattr(_unwatched, "on", False) else background.call_waits()
+    """Count a call waiting for its kernel (:func:`.background.call_in_progress`: background jobs
+    let it finish first), unless this is the tiers' background compiler (:func:`nobody_waiting`)."""
+    return nullcontext() if getattr(_unwatched, "on", False) else background.call_in_progress()
 
 
 def _make_or_hand_over(key: tuple, pending: _Pending) -> Kernel:

@@ -305,10 +305,10 @@ class _Compiler:
                 self.requests.task_done()
                 self.arrived.wait(due - time.monotonic())
                 continue
+            background.yield_to_calls()  # (before LLVM's loading too: it holds the GIL for ~10 ms)
             if not ready:
                 self._get_ready()
                 ready = True
-            background.yield_to_calls()
             if rank == _OPTIMIZATION:
                 self._optimize(key.job)
                 continue

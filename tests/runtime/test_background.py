@@ -1,5 +1,5 @@
 """The background thread (optimized builds, the native pool's build): what happens when it cannot start,
-and its jobs yield to calls waiting for their kernels."""
+and its jobs let the calls in progress finish first (not the calls that begin meanwhile)."""
 import threading
 import time
 
@@ -29,28 +29,43 @@ def test_a_job_with_no_thread_to_be_had_is_dropped_and_the_next_one_asks_again(m
     assert background.wait(120) and ran == [2]
 
 
-def test_a_job_waits_while_a_call_waits_for_its_kernel(monkeypatch):
+def test_a_job_waits_while_a_call_is_in_progress(monkeypatch):
     assert background.wait(PATIENCE)
     monkeypatch.setattr(background, "YIELD_LIMIT", PATIENCE)
     ran = threading.Event()
-    with background.call_waits():
+    with background.call_in_progress():
         background.submit(ran.set)
-        assert not ran.wait(0.2)  # held back while the call waits
+        assert not ran.wait(0.2)  # held back while the call runs
     assert ran.wait(PATIENCE) and background.wait(PATIENCE)
 
 
 def test_yielding_to_calls_ends_when_they_end_or_at_the_limit(monkeypatch):
     monkeypatch.setattr(background, "YIELD_LIMIT", PATIENCE)
     started = time.monotonic()
-    background.yield_to_calls()  # nobody waiting: at once
+    background.yield_to_calls()  # nobody in progress: at once
     assert time.monotonic() - started < PATIENCE / 2
     done = threading.Event()
     yielder = threading.Thread(target=lambda: (background.yield_to_calls(), done.set()), daemon=True)
-    with background.call_waits(), background.call_waits():  # two calls, one after the other done
+    with background.call_in_progress(), background.call_in_progress():  # two calls, one after the other ends
         yielder.start()
         assert not done.wait(0.1)
     assert done.wait(PATIENCE)
     monkeypatch.setattr(background, "YIELD_LIMIT", 0.05)
-    with background.call_waits():  # a call that waits too long holds a job up no longer than the limit
+    with background.call_in_progress():  # a call that runs too long holds a job up no longer than the limit
         background.yield_to_calls()
-    assert background._state["calls waiting"] == 0
+    assert background.calls_in_progress() == 0
+
+
+def test_a_call_that_begins_while_a_job_waits_is_not_waited_for(monkeypatch):
+    """A loop of calls (one after the other) must not hold a compile up for good."""
+    monkeypatch.setattr(background, "YIELD_LIMIT", PATIENCE)
+    done = threading.Event()
+    yielder = threading.Thread(target=lambda: (background.yield_to_calls(), done.set()), daemon=True)
+    first = background.call_in_progress()
+    first.__enter__()
+    yielder.start()
+    time.sleep(0.05)  # (the yielder counts the calls begun so far: this one)
+    with background.call_in_progress():  # the next call of the loop begins as the first ends
+        first.__exit__(None, None, None)
+        assert done.wait(PATIENCE)
+    yielder.join(PATIENCE)

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import fusenum
+from fusenum.runtime import background, interpreter
 from fusenum.runtime.layout import access, coalesce
 
 rng = np.random.default_rng(1)
@@ -263,3 +264,18 @@ def test_zero_ties_of_clip_in_one_element_calls_are_numpys(tier, names):
         fusenum.set_tiering(previous)
     expected = np.clip(names["x"], -0.0, names["y"])
     assert np.asarray(got).shape == np.shape(expected) and np.signbit(got) == np.signbit(expected)
+
+
+@pytest.mark.parametrize("size, counted", [(1000, False), (2_000_000, True)])
+def test_a_big_interpreted_call_is_one_background_jobs_let_finish(monkeypatch, size, counted):
+    # (on every core: LLVM's loading and compiles in the background wait for it, background.yield_to_calls)
+    seen = []
+    real = interpreter.run
+    monkeypatch.setattr(interpreter, "run", lambda *args: (seen.append(background.calls_in_progress()), real(*args))[1])
+    previous = fusenum.set_tiering("always")
+    try:
+        a = np.linspace(0.0, 1.0, size)
+        np.testing.assert_array_equal(fusenum.evaluate("a * 3 - 1", {"a": a}), a * 3 - 1)
+    finally:
+        fusenum.set_tiering(previous)
+    assert seen == [1 if counted else 0] and background.calls_in_progress() == 0

@@ -163,14 +163,14 @@ def test_a_call_compiling_its_kernel_counts_as_waiting_and_the_tiers_compiler_do
     real = kernels._make
 
     def make(*key, **options):
-        seen.append(background._state["calls waiting"])
+        seen.append(background.calls_in_progress())
         return real(*key, **options)
     monkeypatch.setattr(kernels, "_make", make)
     monkeypatch.setattr(kernels, "_compile", make)
     fusenum.evaluate("a * 11 - c", NAMES)  # compiled on a helper thread while this call waits
     with kernels.nobody_waiting():  # as the tiers' background compiler compiles
         fusenum.evaluate("a * 13 - c", NAMES)
-    assert seen == [1, 0] and background._state["calls waiting"] == 0
+    assert seen == [1, 0] and background.calls_in_progress() == 0
 
 
 def test_a_kernel_nobody_waits_for_is_built_optimized_at_once(monkeypatch):

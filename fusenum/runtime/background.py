@@ -3,8 +3,9 @@ and making the native thread pool (:mod:`.threads`; Python threads serve until i
 its first optimization on, it runs at a lower scheduling priority than the calls
 (:func:`lower_priority`, also used by the background compiler of :mod:`.tiering`); making the pool
 may load LLVM, which calls compiling on their own thread would wait for, so it may come first at
-the caller's priority. Its jobs, and the tiers' compiles, start only when no call waits for a kernel
-being made for it or a big interpreted call runs (:func:`call_in_progress`, :func:`yield_to_calls`).
+the caller's priority. Its jobs, and the tiers' compiles, start once the calls in progress have
+ended: those waiting for a kernel made for them, and big interpreted calls (:func:`call_in_progress`,
+:func:`yield_to_calls`).
 
 :func:`submit` queues a callable; the thread starts on first use, runs jobs in
 order, and reports a job's exception as a warning (the quick kernel simply
@@ -126,7 +127,7 @@ def yield_to_calls() -> None:
     are not waited for, so a loop of calls never holds a job up. A cold process's calls that waited
     for a compile took 5-23 ms where one compile alone takes 3-5 ms; pandas' first ``df.eval`` of
     10,000,000 rows in a new process, interpreted while LLVM loaded, 220 ms (median of 8) against
-    161 ms when the loading waited for it (numexpr: 200)."""
+    164 ms when the loading waited for it (numexpr: 196)."""
     with _calls:
         begun = _state["calls begun"]
         _calls.wait_for(lambda: _state["calls ended"] >= begun, YIELD_LIMIT)
@@ -181,7 +182,8 @@ def _stop() -> None:
 
 def _forked_child() -> None:
     _jobs.clear()
-    _state.update({"thread": None, "busy": False, "calls begun": 0, "calls ended": 0})  # (not the parent's calls)
+    # (the parent's calls in progress are not this process's)
+    _state.update({"thread": None, "busy": False, "calls begun": 0, "calls ended": 0})
 
 
 if hasattr(os, "register_at_fork"):

@@ -85,7 +85,8 @@ def _digest(text: str) -> bytes | None:
 
 
 _unwritten: dict[str, Record] = {}  # records to write, by text (oldest first)
-_directories_without_records: set[str] = set()  # as found at this process's first look
+# Whether a directory may hold records: as this process first found it, until it writes one there.
+_may_hold: dict[str, bool] = {}
 _lock = locks.fork_safe(threading.Lock())
 
 
@@ -96,7 +97,11 @@ def recall(text: str) -> Record | None:
     if unwritten is not None:  # (a copy: the caller adds plans to its record, a writer reads this one)
         return Record(unwritten.names, unwritten.columns, dict(unwritten.plans))
     directory = disk_cache.directory_in_use()
-    if directory is None or not _may_hold_records(directory):
+    if directory is None:
+        return None
+    if directory not in _may_hold:  # (a race looks twice: harmless)
+        _may_hold[directory] = disk_cache.holds_any(directory, (disk_cache.PLAN_SUFFIX,))
+    if not _may_hold[directory]:
         return None
     digest = _digest(text)
     payload = None if digest is None else disk_cache.load(digest, disk_cache.PLAN_SUFFIX)
@@ -112,18 +117,6 @@ def recall(text: str) -> Record | None:
         disk_cache.discard(digest, disk_cache.PLAN_SUFFIX)
         return None
     return Record(names, columns, plans)
-
-
-@lru_cache(maxsize=None)
-def _looked_in(directory: str) -> None:
-    if not disk_cache.holds_any(directory, (disk_cache.PLAN_SUFFIX,)):
-        with _lock:
-            _directories_without_records.add(directory)
-
-
-def _may_hold_records(directory: str) -> bool:
-    _looked_in(directory)
-    return directory not in _directories_without_records
 
 
 def store(text: str, record: Record) -> None:
@@ -168,8 +161,7 @@ def _write(text: str, record: Record) -> None:
              list(record.plans.items())[-MAX_PLANS_PER_TEXT:]}
     disk_cache.store(digest, pickle.dumps((record.names, record.columns, plans), protocol=4),
                      disk_cache.PLAN_SUFFIX)
-    with _lock:
-        _directories_without_records.discard(directory)
+    _may_hold[directory] = True
 
 
 # The IR goes to a record as rows, one per node, operands first, each naming its operands by row:

@@ -279,7 +279,8 @@ class _Call:
                                       pairwise=step.pairwise, pieces=pieces > 1)
         # the kernel if it is in memory; else run() asks the tiers (a preview never runs)
         self.kernel = kernels.cached(spec, self.settings_key)
-        self.size, self.dims, self.strides, self.accumulator_strides = size, dims, merged[:-1], merged[-1]
+        self.size, self.dims = size, dims
+        self.strides, self.accumulator_strides = merged[:-1], merged[-1]
         # Tier 0: the argument interpreted into a C-contiguous array over these dims (so, in the
         # kernel's order), then reduced by a one-node kernel that groups the elements as this one
         self.tier0_spec = tier0_spec(step.argument, step.attr.reduction, accesses[-1], len(dims), pieces > 1)

@@ -88,6 +88,10 @@ _unwritten: dict[str, Record] = {}  # records to write, by text (oldest first)
 # Whether a directory may hold records: as this process first found it, until it writes one there.
 _may_hold: dict[str, bool] = {}
 _lock = locks.fork_safe(threading.Lock())
+# Held while a record is written. The exit handler takes it, so that a write the background compiler
+# began ends before the interpreter does (a write cut off at exit left a temporary file behind).
+_write_lock = locks.fork_safe(threading.Lock())
+_exiting = False
 
 
 def recall(text: str) -> Record | None:
@@ -129,25 +133,33 @@ def store(text: str, record: Record) -> None:
         if oldest is not None:
             del _unwritten[oldest[0]]
     if oldest is not None:
-        _write(*oldest)
+        with _write_lock:
+            _write(*oldest)
 
 
-def write_unwritten() -> None:
+def write_unwritten(at_exit: bool = False) -> None:
     """Write every record this process noted and has not written yet (the background compiler
-    calls this before each job, and the process at its exit; tests and benchmarks may too)."""
+    calls this before each job, and the process at its exit; tests and benchmarks may too). Once
+    the exit handler has begun, only it writes."""
+    global _exiting
     while True:
-        with _lock:
-            if not _unwritten:
+        with _write_lock:
+            if at_exit:
+                _exiting = True
+            elif _exiting:
                 return
-            text = next(iter(_unwritten))
-            record = _unwritten.pop(text)
-        _write(text, record)
+            with _lock:
+                if not _unwritten:
+                    return
+                text = next(iter(_unwritten))
+                record = _unwritten.pop(text)
+            _write(text, record)
 
 
 @atexit.register
 def _write_at_exit() -> None:
     try:
-        write_unwritten()
+        write_unwritten(at_exit=True)
     except Exception:  # noqa: S110 -- only a cache: an exit never fails for it
         pass
 

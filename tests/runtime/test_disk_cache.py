@@ -202,7 +202,7 @@ def test_two_processes_fill_one_directory_at_once(tmp_path):
     assert first["results"] == second["results"][::-1]
     names = os.listdir(tmp_path / "shared")
     assert all(n.endswith((disk_cache.SUFFIX, disk_cache.PLAN_SUFFIX, disk_cache.HOST_SUFFIX))
-               for n in names)  # no temporaries
+               for n in names), names  # no temporaries
     assert len([n for n in names if n.endswith(disk_cache.SUFFIX)]) == len(texts)
     third = json.loads(_run(_CHILD, json.dumps(texts), FUSENUM_CACHE_DIR=str(tmp_path / "shared")))
     assert third["results"] == first["results"]

@@ -40,7 +40,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..codegen.lanes import PAIRWISE_STEPS
-from ..ir.reductions import ROWS
 
 #: The reductions replayed: float sums (``mean`` is the sum, divided afterwards).
 REDUCTIONS = ("sum", "mean")
@@ -53,7 +52,7 @@ def replays(reduction: str, dtype: np.dtype, accumulator_strides: list[int], pie
     result) by its ufunc's ``reduce``, a float sum by :func:`reduce_rows`."""
     if dtype.kind in "iub":
         return True
-    if reduction not in REDUCTIONS or ROWS[reduction].combine != "add" or dtype.kind not in "fc":
+    if reduction not in REDUCTIONS or dtype.kind not in "fc":
         return False
     if dtype.itemsize == 2:  # (float16 is accumulated in float32: its values never come here)
         return False

@@ -194,6 +194,11 @@ def finish_before_exit() -> None:
         _compiles.wait_for(lambda: _compile_state["active"] == 0)
 
 
+def exiting() -> bool:
+    """Whether the interpreter's exit began (:func:`finish_before_exit` ran)."""
+    return _compile_state["exiting"]
+
+
 def _build_in_context(module_text: str, target: Target, level: int, object_code: bool) -> bytes:
     with _target_machine(target, level) as machine:
         return native().compile(module_text, machine, _triple(), _data_layout(target), object_code)

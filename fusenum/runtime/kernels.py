@@ -246,9 +246,12 @@ def _make_or_hand_over(key: tuple, pending: _Pending) -> Kernel:
     Signals reach the main thread only, and not while it is inside LLVM: there a compile runs on
     a helper thread while this one waits, so Ctrl-C interrupts the wait at once. The helper
     still finishes, and the kernel is cached for the next call. A disk-cache load is short (no
-    long LLVM call, and starting a thread would cost more): the main thread does it itself.
+    long LLVM call, and starting a thread would cost more): the main thread does it itself. So
+    does a call from an exit handler: a helper still finishing once the interpreter finalizes
+    would want the GIL then, which can hang the exit (a CPython race with daemon threads; seen
+    once in ~20 CI runs on Python 3.13.0).
     """
-    if threading.current_thread() is not threading.main_thread() or locks.held_here():
+    if threading.current_thread() is not threading.main_thread() or locks.held_here() or jit.exiting():
         # (holding one of fusenum's locks: a signal handler's call, which a helper needing that
         # lock would keep waiting)
         pending.taken = True

@@ -547,9 +547,14 @@ assert fusenum.runtime.tiering.compiles_pending() == 1
 """
 
 
+#: Prepended to a child's code: a child that hangs (at its exit, say) prints every thread's stack
+#: and ends before the test's timeout, so that the failure shows where it hung.
+_STACKS_IF_HUNG = "import faulthandler; faulthandler.dump_traceback_later(50, exit=True)\n"
+
+
 def _python(code: str, **env):
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, **env})
+    return subprocess.run([sys.executable, "-c", _STACKS_IF_HUNG + code], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, **env})
 
 
 def test_exit_with_compiles_pending_is_prompt():
@@ -640,6 +645,31 @@ def late():
     result = _python(code, FUSENUM_TIERING="auto")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["1", "11.5"], result.stderr  # (1: the compiler's kernel, begun)
+
+
+def test_a_call_from_an_exit_handler_compiles_on_its_own_thread():
+    # A helper thread left finishing its Python code once the interpreter finalizes wants the GIL
+    # then, which can hang the exit: a compile asked for during the exit runs on the caller's thread.
+    code = """
+import atexit
+atexit.register(lambda: late())  # before fusenum's own: runs after it
+import threading, numpy as np, fusenum
+from fusenum.codegen import jit
+real = jit.compile_object
+threads = []
+def recording(text, target, **options):
+    threads.append(threading.current_thread().name)
+    return real(text, target, **options)
+jit.compile_object = recording
+fusenum.set_disk_cache(enabled=False)
+fusenum.set_tiering("never")
+def late():
+    result = fusenum.evaluate("a * 2.5 + 1", {"a": np.arange(5.0)})
+    print(result[3], threads, flush=True)
+"""
+    result = _python(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["8.5", "['MainThread']"], result.stderr
 
 
 def test_a_wait_that_ends_with_the_dropped_queue_sees_nothing_pending():

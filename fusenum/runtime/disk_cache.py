@@ -296,12 +296,16 @@ def _problem(path: str, create: bool = True) -> str | None:
     """Why ``path`` cannot hold the cache (creating it ``0700`` if missing, unless not ``create``), or None."""
     try:
         try:
-            if create and state.creates:
+            info = os.stat(path)  # (first: the usual directory exists, and makedirs' failure costs ~25 µs)
+        except FileNotFoundError:
+            if not (create and state.creates):
+                raise
+            try:
                 os.makedirs(path, mode=0o700)
                 os.chmod(path, 0o700)  # mkdir's mode is masked by the umask
-        except FileExistsError:
-            pass
-        info = os.stat(path)
+            except FileExistsError:  # (made meanwhile by another process)
+                pass
+            info = os.stat(path)
     except OSError as exc:
         return f"cannot be created ({exc.strerror or exc})"
     if not stat.S_ISDIR(info.st_mode):

@@ -14,8 +14,8 @@ runs in its own fresh process (a child of this script), one after the other:
   that finishes the cold process's pending compiles after its exit is done (the time it took is
   printed below the table: a user's next run seldom comes sooner);
 * ``fusenum used``: a directory that a process evaluating :data:`EARLIER` (other expressions with
-  the same functions: a machine that has run fusenum before) filled; none of the workload's
-  fused kernels is there, but the one-node kernels its interpretation needs are;
+  the same functions, at 10,000 elements: a machine that has run fusenum before) filled; none of the
+  workload's fused kernels is there, but the one-node kernels its interpretation needs are;
 * ``fusenum prebuilt``: a directory that ``python -m fusenum prebuild`` filled (every one-node kernel
   the interpreter may use, nothing else), as after a prebuild once per machine;
 * ``fusenum never cold`` / ``warm``: the same with ``FUSENUM_TIERING=never`` (every call waits for
@@ -121,13 +121,20 @@ def child(contender: str, size: int) -> dict:
     return {"file": getattr(module, "__file__", None), "import_numpy": numpy_import, "import": contender_import, "first": first, "second": second}
 
 
+#: The size :data:`EARLIER` is evaluated at to fill ``fusenum used``'s directory, whatever the workload's:
+#: big calls of a process whose LLVM is up wait for their fused kernels, never asking for the one-node
+#: kernels tier 0 needs (filled at 1,000,000 elements, the directory held none of them).
+FILL_SIZE = 10_000
+
+
 def fill_child(size: int) -> dict:
-    """Run in a fresh process: evaluate :data:`EARLIER` twice each, and wait for the compiles."""
+    """Run in a fresh process: evaluate :data:`EARLIER` twice each at :data:`FILL_SIZE` elements
+    (``size`` is the workload's, unused), and wait for the compiles."""
     import numpy as np
     import fusenum
     from fusenum.runtime import tiering
     rng = np.random.default_rng(1)
-    names = {name: rng.random(size) + 0.5 for name in "abc"}
+    names = {name: rng.random(FILL_SIZE) + 0.5 for name in "abc"}
     for text in EARLIER:
         fusenum.evaluate(text, names)
         fusenum.evaluate(text, names)

@@ -445,10 +445,12 @@ def discard(digest: bytes, suffix: str = SUFFIX) -> None:
             state.estimate = max(0, state.estimate - size)
 
 
-def store(digest: bytes, object_code: bytes, suffix: str = SUFFIX) -> None:
+def store(digest: bytes, object_code: bytes, suffix: str = SUFFIX, create: bool = True) -> None:
     """Keep ``object_code`` under ``digest`` (atomically; a failure warns once and stops the cache).
     Only kernels and typed plans (:data:`EVICTED_SUFFIXES`) count towards the size limit and are
-    evicted (a :mod:`.host_record` is a few hundred bytes per machine)."""
+    evicted (a :mod:`.host_record` is a few hundred bytes per machine). ``create`` False: a
+    directory removed meanwhile is not made again, and the entry is dropped without a warning (a
+    write at the interpreter's exit: a ``TemporaryDirectory`` or ``shutil.rmtree`` stays removed)."""
     if HEADER.size + len(object_code) > MAX_ENTRY_BYTES:
         return  # (:func:`load` would not read it)
     checksum = sha256(object_code).digest()
@@ -465,6 +467,8 @@ def store(digest: bytes, object_code: bytes, suffix: str = SUFFIX) -> None:
                 return  # a directory at this entry's name: this kernel is not stored, the others are
             with _lock:
                 if state.usable != directory:
+                    return
+                if isinstance(exc, FileNotFoundError) and not create:
                     return
                 if isinstance(exc, FileNotFoundError) and attempt == 0 and state.creates:
                     state.usable = None  # removed meanwhile (a cleaned ~/.cache): create it again

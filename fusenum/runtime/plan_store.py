@@ -22,7 +22,10 @@ rest of it: 0.9 ms of 1.5 at N = 100 (the digest below, 0.6 ms once per process,
 and the atomic write), where numexpr's first call takes 0.5-0.65 ms. A process keeps at most
 :data:`MAX_UNWRITTEN` unwritten; beyond that each new one has the oldest written at once. A
 directory that held no record when the process first looked is not looked in again for one (until
-this process writes one there): a new cache directory's first calls skip the digest.
+this process writes one there): a new cache directory's first calls skip the digest. A forked child
+writes its records on the call (``multiprocessing``'s workers end with ``os._exit``, which runs no
+exit handler); the exit's writes never bring back a directory removed meanwhile; and nothing is kept
+or recalled while the disk cache is off.
 """
 from __future__ import annotations
 
@@ -32,7 +35,6 @@ import os
 import pickle
 import platform
 import sys
-import threading
 from functools import lru_cache
 
 import numpy as np
@@ -87,22 +89,27 @@ def _digest(text: str) -> bytes | None:
 _unwritten: dict[str, Record] = {}  # records to write, by text (oldest first)
 # Whether a directory may hold records: as this process first found it, until it writes one there.
 _may_hold: dict[str, bool] = {}
-_lock = locks.fork_safe(threading.Lock())
+# Re-entrant, as fusenum's locks are: a signal handler's call may note a record while its thread writes one.
+_lock = locks.lock()
 # Held while a record is written. The exit handler takes it, so that a write the background compiler
 # began ends before the interpreter does (a write cut off at exit left a temporary file behind).
-_write_lock = locks.fork_safe(threading.Lock())
+_write_lock = locks.lock()
 _exiting = False
+#: Whether records are written on the call that types them: in a forked child, whose exit
+#: (``multiprocessing``'s workers end with ``os._exit``) runs no exit handler.
+_write_at_once = False
 
 
 def recall(text: str) -> Record | None:
-    """The record of ``text``, if this process has one to write or the disk cache holds one."""
+    """The record of ``text``, if the disk cache is in use and this process has one to write for it
+    or the disk cache holds one."""
+    directory = disk_cache.directory_in_use()
+    if directory is None:
+        return None
     with _lock:
         unwritten = _unwritten.get(text)
     if unwritten is not None:  # (a copy: the caller adds plans to its record, a writer reads this one)
         return Record(unwritten.names, unwritten.columns, dict(unwritten.plans))
-    directory = disk_cache.directory_in_use()
-    if directory is None:
-        return None
     if directory not in _may_hold:  # (a race looks twice: harmless)
         _may_hold[directory] = disk_cache.holds_any(directory, (disk_cache.PLAN_SUFFIX,))
     if not _may_hold[directory]:
@@ -125,22 +132,25 @@ def recall(text: str) -> Record | None:
 
 def store(text: str, record: Record) -> None:
     """Keep ``record`` as ``text``'s: written to the disk cache later (replacing what another process
-    kept: each keeps all it knows), or at once the oldest unwritten one if too many wait."""
+    kept: each keeps all it knows), or at once the oldest unwritten one if too many wait (and every
+    one in a forked child). Nothing is kept while the disk cache is not in use."""
+    if disk_cache.directory_in_use() is None:
+        return
     with _lock:
         _unwritten.pop(text, None)
         _unwritten[text] = record
-        oldest = next(iter(_unwritten.items())) if len(_unwritten) > MAX_UNWRITTEN else None
-        if oldest is not None:
-            del _unwritten[oldest[0]]
-    if oldest is not None:
+        oldest = next(iter(_unwritten)) if len(_unwritten) > MAX_UNWRITTEN else None
+    if _write_at_once:
+        write_unwritten()
+    elif oldest is not None:
         with _write_lock:
-            _write(*oldest)
+            _write_noted(oldest)
 
 
 def write_unwritten(at_exit: bool = False) -> None:
     """Write every record this process noted and has not written yet (the background compiler
     calls this before each job, and the process at its exit; tests and benchmarks may too). Once
-    the exit handler has begun, only it writes."""
+    the exit handler has begun, only it writes, and never into a directory removed meanwhile."""
     global _exiting
     while True:
         with _write_lock:
@@ -152,8 +162,23 @@ def write_unwritten(at_exit: bool = False) -> None:
                 if not _unwritten:
                     return
                 text = next(iter(_unwritten))
-                record = _unwritten.pop(text)
-            _write(text, record)
+            _write_noted(text, create=not at_exit)
+
+
+def _write_noted(text: str, create: bool = True) -> None:
+    """Write ``text``'s noted record (if still noted), then forget it unless it was replaced
+    meanwhile: until it is on disk, a :func:`recall` finds it here, and does not type the text anew
+    into a record that would replace it with fewer plans. (With ``_write_lock`` held.)"""
+    with _lock:
+        record = _unwritten.get(text)
+    if record is None:
+        return
+    try:
+        _write(text, record, create)
+    finally:  # (a record that cannot be written is dropped, not tried for ever)
+        with _lock:
+            if _unwritten.get(text) is record:
+                del _unwritten[text]
 
 
 @atexit.register
@@ -164,7 +189,7 @@ def _write_at_exit() -> None:
         pass
 
 
-def _write(text: str, record: Record) -> None:
+def _write(text: str, record: Record, create: bool = True) -> None:
     directory = disk_cache.directory_in_use()
     digest = None if directory is None else _digest(text)
     if digest is None:
@@ -172,8 +197,17 @@ def _write(text: str, record: Record) -> None:
     plans = {key: (_flatten(root), sources, casts) for key, (root, sources, casts) in
              list(record.plans.items())[-MAX_PLANS_PER_TEXT:]}
     disk_cache.store(digest, pickle.dumps((record.names, record.columns, plans), protocol=4),
-                     disk_cache.PLAN_SUFFIX)
+                     disk_cache.PLAN_SUFFIX, create=create)
     _may_hold[directory] = True
+
+
+def _forked_child() -> None:
+    global _write_at_once
+    _write_at_once = True
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked_child)
 
 
 # The IR goes to a record as rows, one per node, operands first, each naming its operands by row:

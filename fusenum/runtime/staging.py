@@ -357,7 +357,9 @@ class _Call:
             kept = [(size, stride) for size, stride in zip(self.dims, strides) if stride]
             view = np.lib.stride_tricks.as_strided(accumulator, [size for size, _ in kept],
                                                    [stride for _, stride in kept])
-            view[...] = OPS[self.step.row.combine].ufunc.reduce(values, axis=reduced)
+            # (NumPy reduces small integers in int64: its result wraps into the accumulator's
+            # dtype as the kernel's running total does, which a scalar's assignment would refuse)
+            np.copyto(view, OPS[self.step.row.combine].ufunc.reduce(values, axis=reduced), casting="unsafe")
             return True
         lanes = self.tier0_spec.lanes or virtual_lanes(nodes.input_slot(0, values.dtype))
         if self.pieces is not None:

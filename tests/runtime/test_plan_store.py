@@ -162,3 +162,70 @@ def test_records_are_written_at_exit_and_a_later_process_does_not_parse(tmp_path
     parsed = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                              timeout=600, check=True).stdout.strip() for _ in range(2)]
     assert parsed == ["True", "False"]
+
+
+def test_the_exit_does_not_bring_back_a_directory_removed_meanwhile(tmp_path):
+    # (a TemporaryDirectory or shutil.rmtree: the record waiting for the exit is dropped)
+    cache = tmp_path / "cache"
+    code = ("import shutil, sys, numpy as np, fusenum; fusenum.set_tiering('always'); "
+            "fusenum.evaluate('a * 2.0 + 1.0', {'a': np.arange(5.0)}); shutil.rmtree(sys.argv[1])")
+    result = subprocess.run([sys.executable, "-c", code, str(cache)], capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "FUSENUM_CACHE_DIR": str(cache)})
+    assert result.returncode == 0 and not result.stderr, result.stderr
+    assert not cache.exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_forked_child_writes_its_records_at_once(cache_dir):
+    # multiprocessing's forked workers end with os._exit, which runs no exit handler
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover -- the child
+        try:
+            fusenum.evaluate("a * 11.0", {"a": A})
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    assert _record_path(cache_dir, "a * 11.0").exists()  # (and the parent's, which it inherited)
+
+
+def test_nothing_is_kept_or_recalled_while_the_disk_cache_is_off(cache_dir):
+    fusenum.evaluate("a * 13.0", {"a": A})  # noted while on
+    previous = fusenum.set_disk_cache(enabled=False)
+    try:
+        assert plan_store.recall("a * 13.0") is None  # (a test that patches typing meets no other plan)
+        fusenum.evaluate("a * 15.0", {"a": A})
+        assert "a * 15.0" not in plan_store._unwritten
+    finally:
+        fusenum.set_disk_cache(*previous)
+    plan_store.write_unwritten()
+    assert not _record_path(cache_dir, "a * 15.0").exists()  # (typed while off: not written later)
+
+
+def test_a_signal_handler_may_note_records_while_its_thread_writes_one(tmp_path):
+    # The locks are re-entrant: a handler's call, past the bound, writes the oldest record itself
+    # (in a child: with plain locks it hung, holding them for every later test).
+    code = """
+import sys
+from fusenum.runtime import plan_store
+plan_store.MAX_UNWRITTEN = 1
+record = plan_store.Record(("a",), (0,), {})
+with plan_store._write_lock, plan_store._lock:  # (what a write in progress holds)
+    plan_store.store("a * 17.0", record)
+    plan_store.store("a * 19.0", record)
+print(sorted(plan_store._unwritten))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "FUSENUM_CACHE_DIR": str(tmp_path)})
+    assert result.stdout.split("\n")[0] == "['a * 19.0']", result.stderr  # (the older one written then)
+
+
+def test_a_record_being_written_is_still_recalled(cache_dir, monkeypatch):
+    # Recalled meanwhile, it is not typed again into a record with fewer plans that would replace it.
+    fusenum.evaluate("a * 21.0", {"a": A})
+    seen = []
+    write = plan_store._write
+    monkeypatch.setattr(plan_store, "_write", lambda text, *rest: (seen.append(plan_store.recall(text)),
+                                                                    write(text, *rest)))
+    plan_store.write_unwritten()
+    assert seen and seen[0] is not None and seen[0].plans
+    assert "a * 21.0" not in plan_store._unwritten

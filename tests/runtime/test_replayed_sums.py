@@ -95,6 +95,24 @@ def test_integer_and_bool_reductions_in_any_layout_are_numpys_and_compile_nothin
         assert _same_bits(fused, interpreted) and compiled == 0, text
 
 
+_NARROWER = {
+    "sum(a, dtype='int8')": lambda a, b: np.sum(a, dtype="int8"),
+    "prod(a + 1, dtype='int16')": lambda a, b: np.prod(a + 1, dtype="int16"),
+    "sum(a * 2**24, dtype='int32')": lambda a, b: np.sum(a * 2**24, dtype="int32"),
+    "sum(b, axis=(0, 1), dtype='int16')": lambda a, b: np.sum(b, axis=(0, 1), dtype="int16"),
+    "sum(a, dtype='uint8')": lambda a, b: np.sum(a, dtype="uint8"),
+}
+
+
+@pytest.mark.parametrize("text", list(_NARROWER))
+def test_an_integer_reduction_into_a_narrower_dtype_wraps_as_the_kernel_does(text):
+    # NumPy reduces in int64: its 0-d result must wrap into the accumulator, not raise OverflowError
+    a, b = np.arange(100), np.arange(10_000).reshape(100, 100)
+    fused, interpreted, compiled = _both(text, {"a": a, "b": b})
+    assert _same_bits(fused, interpreted) and compiled == 0
+    assert _same_bits(interpreted, _NARROWER[text](a, b))
+
+
 def test_a_nan_sum_and_an_uncovered_layout_go_to_the_one_node_kernel():
     a = _values(5000, "float64", "wide")
     a[1234] = np.nan

@@ -173,7 +173,9 @@ class Program:
         """Fill ``destination`` from the operands' ``blocks`` (each as long, or one element long:
         single-valued), with ``buffers`` (one per step dtype, as long as ``destination``)."""
         steps = self.steps
-        last = len(steps) - 1 if self.root_writes_out else -1
+        # Straight into a strided destination (a non-contiguous ``out=``) no more: NumPy 2.4's
+        # ``isnan``, ``isinf``, ``isfinite`` and ``signbit`` loops left most of one unwritten.
+        last = len(steps) - 1 if self.root_writes_out and destination.strides[0] == destination.itemsize else -1
         slots = [*blocks, *self.constants]
         for index, (run, arguments, buffer) in enumerate(steps):
             target = destination if index == last else buffers[buffer]

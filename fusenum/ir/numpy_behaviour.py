@@ -269,6 +269,31 @@ _CPU_FEATURES = " ".join(f"{name}={os.environ.get(name)!r}"
                          for name in ("NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES"))
 
 
+@functools.lru_cache(maxsize=None)
+def nextafter_nan_operand(dtype: np.dtype) -> str | None:
+    """Whose NaN the installed NumPy's float32/float64 ``nextafter`` gives, quieted, when an operand
+    is NaN: ``"y"`` (``y``'s if it is NaN, else ``x``'s) or ``"x"`` (the other way round); None if
+    it does not pass an operand's NaN through. (It returns the C library's ``x + y`` there, and
+    which NaN an add keeps depends on how it was compiled; ``signbit`` shows the difference.)"""
+    bits_type = np.uint32 if np.dtype(dtype).itemsize == 4 else np.uint64
+    quiet = bits_type(1) << bits_type(np.finfo(dtype).nmant - 1)
+    exponent = bits_type(np.iinfo(bits_type).max >> 1) & ~((quiet << bits_type(1)) - bits_type(1))
+    sign = bits_type(1) << bits_type(8 * np.dtype(dtype).itemsize - 1)
+    positive = np.array([exponent | quiet | bits_type(0x123)], bits_type)
+    negative = np.array([sign | exponent | quiet | bits_type(0x456)], bits_type)
+    nan_x, nan_y, one = positive.view(dtype), negative.view(dtype), np.ones(1, dtype)
+    with np.errstate(all="ignore"):
+        both, both_swapped = np.nextafter(nan_x, nan_y), np.nextafter(nan_y, nan_x)
+        only_x, only_y = np.nextafter(nan_x, one), np.nextafter(one, nan_y)
+    if not (_same_bits(only_x, nan_x) and _same_bits(only_y, nan_y)):
+        return None
+    if _same_bits(both, nan_y) and _same_bits(both_swapped, nan_x):
+        return "y"
+    if _same_bits(both, nan_x) and _same_bits(both_swapped, nan_y):
+        return "x"
+    return None
+
+
 #: Inputs that lie outside the domain of some function (arcsin, log, log1p, arccosh, ...).
 _DOMAIN_PROBES = (-np.inf, -2.0, -0.5, 0.5, 2.0, np.inf)
 

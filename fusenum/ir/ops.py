@@ -381,7 +381,7 @@ OPS: dict[str, Op] = _row(
     Op("copysign",         2, {"f": "copysign"},                                        np.copysign,       names=("copysign",),
        doc="the magnitude of x with the sign of y"),
     Op("nextafter",        2, {"f": "nextafter"},                                       np.nextafter,      names=("nextafter",),
-       doc="the next representable float after x in the direction of y"),
+       follows_numpy="f", doc="the next representable float after x in the direction of y"),
     Op("maximum",          2, {"b": "or", "i": "minmax:smax", "u": "minmax:umax", "f": "fminmax:maximum",
                                "c": "cminmax:maximum"},                                 np.maximum,        names=("maximum",),
        doc="the larger; NaN if either is NaN"),
@@ -530,7 +530,7 @@ def numpy_answers(root) -> str:
     """What names the installed NumPy's answers that the code for the IR under ``root`` follows
     beyond the IR, as text ("" if none): :func:`.numpy_behaviour.installation` if a row's
     :attr:`Op.follows_numpy` has its loop operand's kind (float ``power`` and ``clip``: which
-    shortcuts NumPy's loops take), or the ``math`` rule lowers a function (``log``,
+    shortcuts NumPy's loops take; ``nextafter``: which NaN operand it passes through), or the ``math`` rule lowers a function (``log``,
     ``arcsin``...), whose code gives the NaN NumPy's loop gives outside its domain. (The answers
     themselves take ~0.5 ms to ask; the CPU and the C library are in every kernel's key.)"""
     for node in walk(root):

@@ -151,6 +151,32 @@ def test_clip_ties_with_signed_zero_bounds_are_the_installed_numpys(dtype, simd)
         assert np.array_equal(np.signbit(expected), np.signbit(got)), (text, expected, got)
 
 
+@pytest.mark.parametrize("dtype, bits", [(np.float16, np.uint16), (np.float32, np.uint32), (np.float64, np.uint64)])
+def test_nextafter_of_nans_has_the_installed_numpys_bits(dtype, bits, simd):
+    """The NaN of ``nextafter`` with a NaN operand is NumPy's, bit for bit: for float32/float64 the
+    C library's ``x + y``, whose NaN (which operand's, its sign and payload, quieted) ``signbit``
+    shows; float16's is a constant. (The kernel gave a constant NaN: ``signbit(nextafter(1, -nan))``
+    was False, NumPy's True.)"""
+    info = np.finfo(dtype)
+    quiet = 1 << (info.nmant - 1)
+    exponent = ((1 << info.nexp) - 1) << info.nmant
+    sign = 1 << (8 * np.dtype(dtype).itemsize - 1)
+    patterns = [exponent | quiet | 0x23, sign | exponent | quiet | 0x45, exponent | 0x7, sign | exponent | 0x9]
+    values = np.concatenate([np.array(patterns, bits).view(dtype), np.array([0.0, -0.0, 1.0, -2.5, np.inf], dtype)])
+    x, y = np.repeat(values, len(values)), np.tile(values, len(values))
+    with np.errstate(invalid="ignore"):
+        expected = np.nextafter(x, y)
+        for policy in ("never", "always"):
+            previous = fusenum.set_tiering(policy)
+            try:
+                got = fusenum.evaluate("nextafter(x, y)", local_dict={"x": x, "y": y})
+            finally:
+                fusenum.set_tiering(previous)
+            assert got.view(bits).tolist() == expected.view(bits).tolist(), policy
+    if dtype is not np.float16:
+        assert numpy_behaviour.nextafter_nan_operand(np.dtype(dtype)) in ("x", "y")  # (glibc passes NaNs through)
+
+
 def test_the_probes_answer_what_numpy_does():
     x = np.zeros(1, np.uint8)
     assert numpy_behaviour.clip_ignores_out_of_range_int_bounds() == (outcome(lambda: np.clip(x, -1, 0))[1] is None)

@@ -199,13 +199,16 @@ def _nextafter(em, node, args, arg):
         result = half.to_float(em, stepped)
         return em.b.select(em.b.fcmp_ordered("==", x, y), x, result)
     int_type = ir.IntType(8 * dtype.itemsize)
-    bits = _step_bits(em, em.b.bitcast(x, em.vector(int_type)), None, x, y, int_type)
+    bits = _step_bits(em, em.b.bitcast(x, em.vector(int_type)), None, x, y, int_type,
+                      numpy_behaviour.nextafter_nan_operand(dtype))
     result = em.b.bitcast(bits, em.type(dtype))
     return em.b.select(em.b.fcmp_ordered("==", x, y), y, result)
 
 
-def _step_bits(em: Emitter, bits, y_bits, x, y, int_type):
-    """The bit pattern next to ``x`` (as ``bits``) in the direction of ``y``; NaN if either is."""
+def _step_bits(em: Emitter, bits, y_bits, x, y, int_type, nan_first: str | None = None):
+    """The bit pattern next to ``x`` (as ``bits``) in the direction of ``y``; NaN if either is:
+    the NaN operand's, quieted (``nan_first``'s if both are, "x" or "y"), or with None the
+    default quiet NaN (NumPy's float16 loop gives that one)."""
     b = em.b
     zero = em.constant_like(x, 0.0)
     sign_bit = 1 << (int_type.width - 1)
@@ -217,9 +220,14 @@ def _step_bits(em: Emitter, bits, y_bits, x, y, int_type):
     tiny = b.or_(b.and_(y_sign_bits, em.constant_like(bits, sign_bit)), em.constant_like(bits, 1))
     stepped = b.select(b.fcmp_ordered("==", x, zero), tiny, stepped)
     nan = b.or_(is_nan(em, x), is_nan(em, y))
-    quiet_nan = em.constant_like(bits, 0x7E00 if int_type.width == 16 else (0x7FC00000 if int_type.width == 32
-                                                                            else 0x7FF8000000000000))
-    return b.select(nan, quiet_nan, stepped)
+    if nan_first is None:
+        nan_bits = em.constant_like(bits, 0x7E00 if int_type.width == 16 else (0x7FC00000 if int_type.width == 32
+                                                                              else 0x7FF8000000000000))
+    else:
+        first, second = (y_sign_bits, bits) if nan_first == "y" else (bits, y_sign_bits)
+        kept = b.select(is_nan(em, y if nan_first == "y" else x), first, second)
+        nan_bits = b.or_(kept, em.constant_like(bits, 1 << (22 if int_type.width == 32 else 51)))
+    return b.select(nan, nan_bits, stepped)
 
 
 # ---- degrees and radians -------------------------------------------------------------------

@@ -270,6 +270,15 @@ _CPU_FEATURES = " ".join(f"{name}={os.environ.get(name)!r}"
 
 
 @functools.lru_cache(maxsize=None)
+def half_nextafter_gives_y_on_ties() -> bool:
+    """Whether the installed NumPy's float16 ``nextafter(x, y)`` gives ``y`` where ``x == y`` (as C's
+    ``nextafter`` does: ``nextafter(0.0, -0.0)`` is -0.0; NumPy 2.5), rather than ``x`` (NumPy 2.4
+    and earlier)."""
+    zero, negative_zero = np.zeros(1, np.float16), np.array([-0.0], np.float16)
+    return bool(np.signbit(np.nextafter(zero, negative_zero))[0])
+
+
+@functools.lru_cache(maxsize=None)
 def nextafter_nan_operand(dtype: np.dtype) -> str | None:
     """Whose NaN the installed NumPy's float32/float64 ``nextafter`` gives, quieted, when an operand
     is NaN: ``"y"`` (``y``'s if it is NaN, else ``x``'s) or ``"x"`` (the other way round); None if

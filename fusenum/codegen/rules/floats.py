@@ -194,10 +194,11 @@ def _int_reciprocal(em, node, args, arg):
 def _nextafter(em, node, args, arg):
     x, y = args
     dtype = node.args[0].dtype
-    if dtype == F16:  # NumPy steps through float16 bit patterns, and returns x when x == y
+    if dtype == F16:  # NumPy steps through float16 bit patterns, and returns x or y when x == y
         stepped = _step_bits(em, half.from_float(em, x), half.from_float(em, y), x, y, I16)
         result = half.to_float(em, stepped)
-        return em.b.select(em.b.fcmp_ordered("==", x, y), x, result)
+        tie = y if numpy_behaviour.half_nextafter_gives_y_on_ties() else x
+        return em.b.select(em.b.fcmp_ordered("==", x, y), tie, result)
     int_type = ir.IntType(8 * dtype.itemsize)
     bits = _step_bits(em, em.b.bitcast(x, em.vector(int_type)), None, x, y, int_type,
                       numpy_behaviour.nextafter_nan_operand(dtype))

@@ -284,13 +284,10 @@ def nextafter_nan_operand(dtype: np.dtype) -> str | None:
     is NaN: ``"y"`` (``y``'s if it is NaN, else ``x``'s) or ``"x"`` (the other way round); None if
     it does not pass an operand's NaN through. (It returns the C library's ``x + y`` there, and
     which NaN an add keeps depends on how it was compiled; ``signbit`` shows the difference.)"""
-    bits_type = np.uint32 if np.dtype(dtype).itemsize == 4 else np.uint64
-    quiet = bits_type(1) << bits_type(np.finfo(dtype).nmant - 1)
-    exponent = bits_type(np.iinfo(bits_type).max >> 1) & ~((quiet << bits_type(1)) - bits_type(1))
-    sign = bits_type(1) << bits_type(8 * np.dtype(dtype).itemsize - 1)
-    positive = np.array([exponent | quiet | bits_type(0x123)], bits_type)
-    negative = np.array([sign | exponent | quiet | bits_type(0x456)], bits_type)
-    nan_x, nan_y, one = positive.view(dtype), negative.view(dtype), np.ones(1, dtype)
+    quiet_nan = np.array([np.nan], dtype).view(f"u{np.dtype(dtype).itemsize}")
+    sign = quiet_nan.dtype.type(1) << quiet_nan.dtype.type(8 * quiet_nan.itemsize - 1)
+    nan_x, nan_y = (quiet_nan | 0x123).view(dtype), (quiet_nan | sign | 0x456).view(dtype)
+    one = np.ones(1, dtype)
     with np.errstate(all="ignore"):
         both, both_swapped = np.nextafter(nan_x, nan_y), np.nextafter(nan_y, nan_x)
         only_x, only_y = np.nextafter(nan_x, one), np.nextafter(one, nan_y)

@@ -162,19 +162,20 @@ def write_unwritten(at_exit: bool = False) -> None:
                 if not _unwritten:
                     return
                 text = next(iter(_unwritten))
-            _write_noted(text, create=not at_exit)
+            _write_noted(text)
 
 
-def _write_noted(text: str, create: bool = True) -> None:
+def _write_noted(text: str) -> None:
     """Write ``text``'s noted record (if still noted), then forget it unless it was replaced
     meanwhile: until it is on disk, a :func:`recall` finds it here, and does not type the text anew
-    into a record that would replace it with fewer plans. (With ``_write_lock`` held.)"""
+    into a record that would replace it with fewer plans. Once the exit began, never into a
+    directory removed meanwhile. (With ``_write_lock`` held.)"""
     with _lock:
         record = _unwritten.get(text)
     if record is None:
         return
     try:
-        _write(text, record, create)
+        _write(text, record, not _exiting)
     finally:  # (a record that cannot be written is dropped, not tried for ever)
         with _lock:
             if _unwritten.get(text) is record:

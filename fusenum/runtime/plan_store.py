@@ -147,6 +147,11 @@ def store(text: str, record: Record) -> None:
             _write_noted(oldest)
 
 
+def unwritten() -> bool:
+    """Whether this process has records it has not written yet."""
+    return bool(_unwritten)
+
+
 def write_unwritten(at_exit: bool = False) -> None:
     """Write every record this process noted and has not written yet (the background compiler
     calls this before each job, and the process at its exit; tests and benchmarks may too). Once

@@ -17,7 +17,11 @@ the code generator's import competing for the GIL made a new process's first cal
 1.7-3.5 ms instead of 0.9-1.3 (numexpr: 1.0-1.3), and a compile a short process starts is lost at
 its exit anyway. One call later changes nothing for a loop (``benchmarks/first_call.py --loop``).
 The thread sleeps :data:`START_DELAY` when it starts, so that the call that started it finishes
-first.
+first. Then, before each job (and before writing typed plans), it waits for a pause in the
+interpreted calls (:data:`QUIET`, at most :data:`QUIET_LIMIT`): its Python work holds the GIL, which
+a run of new expressions would otherwise wait for. A call that finds its kernel still queued ends
+the wait (a loop wants that kernel now), as does the exit. A second small call does not look in the
+disk cache again: its first call looked moments before, and the compile looks once more.
 
 Which calls are interpreted at all (:func:`waits_for_kernel`): those with fewer than
 :data:`COMPILE_NOW_ELEMENTS` elements whose every node NumPy computes, or whose one-node kernels
@@ -113,6 +117,11 @@ START_DELAY = 0.002
 START_NOW_ELEMENTS = 1 << 16
 #: Calls of at least this many elements wait for their kernel under ``auto`` (see the module's docstring).
 COMPILE_NOW_ELEMENTS = 1 << 19
+#: The compiler thread starts a job (and writes typed plans) once no interpreted call has begun for
+#: this many seconds, or at once when a call finds its kernel still queued (see ``_Compiler.quiet``) ...
+QUIET = 0.005
+#: ... or when it has waited this long for such a pause.
+QUIET_LIMIT = 0.25
 
 
 def _initial_policy() -> str:
@@ -191,6 +200,8 @@ class _Compiler:
         self.optimizing: _Optimization | None = None  # taken from the queue by the thread, not done
         self.started = False  # whether the thread runs
         self.stopping = False  # the interpreter exits: take no further request
+        self.last_interpreted = 0.0  # time.monotonic() when the latest interpreted call began
+        self.wanted = threading.Event()  # a call found its kernel queued: the compiler waits no more
 
     def submit(self, key: tuple, size: int, one_numpy_operation: bool = False) -> None:
         """Queue the compile of ``key`` for a call of ``size`` elements (see the module's docstring
@@ -278,15 +289,21 @@ class _Compiler:
     def _work(self) -> None:
         # A name that threading.enumerate() and debuggers show (a bare thread is "Dummy-n" there)
         threading.current_thread().name = "fusenum-compiler"
+        # The call that started this thread is still running, interpreted: let it finish before
+        # the code generator's import competes with it for the GIL (and its successors, see quiet()).
+        time.sleep(START_DELAY)
+        self.quiet()
+        if self.stopping:  # (no imports while the interpreter exits)
+            self._drop_queue()
+            return
         from . import exit_compiles  # (only a process that compiles can leave compiles at its exit)
         exit_compiles.prepare()
-        # The call that started this thread is still running, interpreted: let it finish before
-        # the code generator's import competes with it for the GIL.
-        time.sleep(START_DELAY)
         ready = False
         while True:
             self.arrived.clear()
             try:
+                if plan_store.unwritten():
+                    self.quiet()
                 plan_store.write_unwritten()  # (off the calls that typed them)
             except Exception:  # noqa: S110 -- only a cache: the compiles go on (the exit tries again)
                 pass
@@ -306,6 +323,11 @@ class _Compiler:
                 self.arrived.wait(due - time.monotonic())
                 continue
             background.yield_to_calls()  # (before LLVM's loading too: it holds the GIL for ~10 ms)
+            self.quiet()
+            if self.stopping:  # (the exit came meanwhile: see above)
+                self._drop_queue()
+                self.requests.task_done()
+                return
             if not ready:
                 self._get_ready()
                 ready = True
@@ -327,7 +349,26 @@ class _Compiler:
                 with self.lock:
                     self.queued.discard(key)
                     self.unreported.discard(key)
+                    if not self.queued:  # (what a call asked for again is done)
+                        self.wanted.clear()
                 self.requests.task_done()
+
+    def quiet(self) -> None:
+        """Wait until no interpreted call has begun for :data:`QUIET` seconds, a call finds its kernel
+        still queued, or :data:`QUIET_LIMIT` seconds have passed. The thread's Python work (LLVM's
+        loading, building a kernel's IR, writing typed plans) holds the GIL, which interpreted calls
+        then wait for: 20 new expressions called twice each at 10,000 elements, their one-node
+        kernels on disk (``benchmarks/first_call.py``'s ``fusenum used``), took 20-25 ms with it
+        going on beside them against 11-13 ms with no compiles (numexpr: ~10 ms). A call that asks
+        again for a kernel already queued (a loop) ends the wait, and the next ones until the queue
+        is empty: that kernel is wanted now."""
+        limit = time.monotonic() + QUIET_LIMIT
+        while not (self.wanted.is_set() or self.stopping):
+            now = time.monotonic()
+            rest = min(self.last_interpreted + QUIET, limit) - now
+            if rest <= 0:
+                break
+            self.wanted.wait(rest)
 
     @staticmethod
     def _get_ready() -> None:
@@ -409,6 +450,7 @@ def _finish_before_exit() -> None:
     with _compiler.lock:
         unfinished = [] if _compiler.stopping else _compiler.unfinished()
         _compiler.stopping = True
+        _compiler.wanted.set()  # (no more waiting for a pause: see _Compiler._work)
         if not _compiler.started:
             _compiler._drop_queue()
     jit.finish_before_exit()
@@ -457,11 +499,14 @@ def obtain(spec: KernelSpec, size: int = 0, extra: tuple[KernelSpec, ...] = (),
     if error is not None:
         raise error
     if _compiler.pending(key):
+        _compiler.wanted.set()
         return None
-    found = kernels.available(spec, settings_key)
+    # (a second small call: its first looked in the disk cache moments ago; the compile looks again)
+    found = None if key in _compiler.called_once else kernels.available(spec, settings_key)
     if found is None:
         if waits_for_kernel(spec, size, extra, settings_key):  # (asked only now: it walks the IR)
             return kernels.kernel(spec, settings_key)
+        _compiler.last_interpreted = time.monotonic()
         one_operation = size >= START_NOW_ELEMENTS and interpreter.is_one_numpy_operation(spec.root)
         _compiler.submit(key, size, one_operation)
     return found

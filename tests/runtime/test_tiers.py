@@ -200,6 +200,67 @@ def test_auto_interprets_until_the_background_compile_is_done(text, size, queued
         fusenum.set_tiering(previous)
 
 
+def test_the_compiler_waits_for_a_pause_unless_a_call_asks_again_for_its_kernel(monkeypatch):
+    """Interpreted calls in a row hold the background compiler back (its Python work would take the
+    GIL from them), until one finds its kernel still queued: that kernel is wanted now."""
+    previous = fusenum.set_tiering("auto")
+    monkeypatch.setattr(tiering, "QUIET", 60.0)  # (no pause comes in this test)
+    monkeypatch.setattr(tiering, "QUIET_LIMIT", 60.0)
+    a = np.linspace(-3, 3, 1003)
+    try:
+        fusenum.clear_cache()
+        fusenum.set_disk_cache(enabled=False)
+        first = fusenum.evaluate("a * 2.25 - 0.125")
+        fusenum.evaluate("a * 2.25 - 0.125")  # queues the compile
+        assert tiering.compiles_pending() == 1
+        assert not tiering.wait_for_compiles(timeout=0.5)  # the compiler waits for a pause
+        fusenum.evaluate("a * 2.25 - 0.125")  # the kernel is asked for again: the wait ends
+        deadline = time.monotonic() + 50
+        while tiering.compiles_pending() and time.monotonic() < deadline:  # (its optimized build waits)
+            time.sleep(0.01)
+        assert tiering.compiles_pending() == 0
+        assert_bits(first, fusenum.evaluate("a * 2.25 - 0.125"))
+        assert fusenum.cache_info().tier0_calls == 3
+    finally:
+        tiering._compiler.wanted.set()  # (frees a compiler still waiting with the values above)
+        fusenum.set_disk_cache(enabled=True)
+        fusenum.set_tiering(previous)
+
+
+def test_a_second_small_call_does_not_look_in_the_disk_cache_again(memory_only_kernels, monkeypatch):
+    """Its first call looked a moment ago (the background compile looks once more before compiling)."""
+    previous = fusenum.set_tiering("auto")
+    looked = []
+    available = kernels.available
+
+    def counted(spec, settings_key=None):
+        looked.append(spec)
+        return available(spec, settings_key)
+    monkeypatch.setattr(kernels, "available", counted)
+    a = np.linspace(-3, 3, 1005)
+    try:
+        fusenum.evaluate("a * 1.4375 + 0.3125")
+        assert len(looked) == 1
+        fusenum.evaluate("a * 1.4375 + 0.3125")
+        assert len(looked) == 1
+    finally:
+        fusenum.set_tiering(previous)
+
+
+def test_a_pause_is_waited_for_at_most_quiet_limit(monkeypatch):
+    compiler = tiering._Compiler()
+    monkeypatch.setattr(tiering, "QUIET_LIMIT", 0.05)
+    compiler.last_interpreted = time.monotonic() + 3600  # calls that never pause
+    started = time.monotonic()
+    compiler.quiet()
+    assert 0.05 <= time.monotonic() - started < 30
+    compiler.last_interpreted = time.monotonic() - tiering.QUIET  # a pause already
+    monkeypatch.setattr(tiering, "QUIET_LIMIT", 60.0)
+    started = time.monotonic()
+    compiler.quiet()
+    assert time.monotonic() - started < 30
+
+
 @pytest.mark.parametrize("policy", tiering.POLICIES)
 @pytest.mark.parametrize("shape", [(1, 0), (0,), (3,)], ids=str)
 def test_a_python_int_out_of_range_raises_in_every_tier_even_for_an_empty_result(policy, shape):

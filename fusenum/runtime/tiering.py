@@ -26,18 +26,26 @@ disk cache again: its first call looked moments before, and the compile looks on
 Which calls are interpreted at all (:func:`waits_for_kernel`): those with fewer than
 :data:`COMPILE_NOW_ELEMENTS` elements whose every node NumPy computes, or whose one-node kernels
 (:mod:`.interpreter`) are all in memory or in the disk cache; any call whose kernel the
-background compiler is already making; and, in a process that has not loaded LLVM yet on a
+background compiler is already making, except a third big call of the kernel (a loop of calls of
+:data:`START_NOW_ELEMENTS` or more: interpreted on every core, they starved the compile, which runs
+at a lower priority: 1,000 calls of ``2*a+3*b-c`` at 1,000,000 elements in a new process took
+14 interpreted calls before the kernel arrived, now 2 and a 22-25 ms wait, 687-697 ms in all against
+700-730 and 620-656 for the compiled kernel alone); and, in a process that has not loaded LLVM yet on a
 machine whose disk cache is empty, every call (LLVM's start-up and the code generator's import
 would come first: a cold pandas ``df.eval`` of 1,000,000 rows took ~100 ms waiting against ~43 ms
 interpreted). The others wait for their kernel (a disk load, or a quick compile, as ``never``):
 
-* a big call: tier 0's threads would share the GIL with the background compiler, which holds it
-  between their blocks while it loads LLVM and the code generator (one ``2*a+3*b-c`` first call
-  at 1,000,000 elements, measured when tier 0 ran on one thread: 84 ms interpreted, 27 ms loading
-  its kernel from the disk cache) -- unless its expression is one operation NumPy computes, as
-  above: interpreting it costs less than a compile does (first calls of ``a + b`` at 1M, 4M and
-  10M elements, LLVM up: 6-22 ms interpreted, 13-28 ms compiling and running; ``2*a + 3*b - c``
-  and ``a*b + c*a - b/c`` came out even or in the compile's favour);
+* a big call (2,097,152 elements or more): interpreting it costs more than a quick compile does
+  (one process, one-node kernels at hand, best of 5: tier 0 took 1.9-2.9 ms more than the fused
+  kernel at 1,048,576 float64 elements on ``2*a+3*b-c``, ``sin(a)**2+cos(b)**2``, ``where(a>b, a,
+  c)`` and ``a - mean(a)``, 2.1-5.2 ms more at 2,097,152, 7.1-11.3 at 4,194,304 and 9.4-20.2 at
+  8,388,608, against 3-10 ms for a quick build once LLVM is up) -- unless its expression is one
+  operation NumPy computes, as above (first calls of ``a + b`` at 1M, 4M and 10M elements, LLVM up:
+  6-22 ms interpreted, 13-28 ms compiling and running). The bound was 524,288 elements while the
+  background compiler held the GIL between a big interpreted call's blocks (it now waits for a
+  pause in the calls, below); raising it took the ``first_call.py`` workload at 1,000,000 elements
+  with the one-node kernels on disk from 234-264 ms to 190-206 ms (three runs each; numexpr
+  ~150 ms), and left it unchanged with an empty cache;
 * an expression whose interpretation needs a one-node kernel that is neither in memory nor on
   disk (a transcendental function used for the first time, say): compiling it would need LLVM on
   the calling thread and cost about as much as the fused kernel. Such a call also queues the
@@ -116,7 +124,7 @@ START_DELAY = 0.002
 #: A call this big queues its compile at once; a smaller one on its kernel's second call.
 START_NOW_ELEMENTS = 1 << 16
 #: Calls of at least this many elements wait for their kernel under ``auto`` (see the module's docstring).
-COMPILE_NOW_ELEMENTS = 1 << 19
+COMPILE_NOW_ELEMENTS = 1 << 21
 #: The compiler thread starts a job (and writes typed plans) once no interpreted call has begun for
 #: this many seconds, or at once when a call finds its kernel still queued (see ``_Compiler.quiet``) ...
 QUIET = 0.005
@@ -202,6 +210,7 @@ class _Compiler:
         self.stopping = False  # the interpreter exits: take no further request
         self.last_interpreted = 0.0  # time.monotonic() when the latest interpreted call began
         self.wanted = threading.Event()  # a call found its kernel queued: the compiler waits no more
+        self.asked_again: set[tuple] = set()  # queued keys a call found queued (see obtain())
 
     def submit(self, key: tuple, size: int, one_numpy_operation: bool = False) -> None:
         """Queue the compile of ``key`` for a call of ``size`` elements (see the module's docstring
@@ -349,6 +358,7 @@ class _Compiler:
                 with self.lock:
                     self.queued.discard(key)
                     self.unreported.discard(key)
+                    self.asked_again.discard(key)
                     if not self.queued:  # (what a call asked for again is done)
                         self.wanted.clear()
                 self.requests.task_done()
@@ -406,6 +416,7 @@ class _Compiler:
             # compiles_pending() (which takes no lock) at once.
             self.queued.clear()
             self.unreported.clear()
+            self.asked_again.clear()
             self.optimizations = 0
             while True:
                 try:
@@ -499,6 +510,11 @@ def obtain(spec: KernelSpec, size: int = 0, extra: tuple[KernelSpec, ...] = (),
     if error is not None:
         raise error
     if _compiler.pending(key):
+        if size >= START_NOW_ELEMENTS and key in _compiler.asked_again:
+            # A loop of big calls: interpreted on all cores, they would starve the compile (at a
+            # lower priority); waiting, this call leaves it the cores (see the module's docstring).
+            return kernels.kernel(spec, settings_key)
+        _compiler.asked_again.add(key)
         _compiler.wanted.set()
         return None
     # (a second small call: its first looked in the disk cache moments ago; the compile looks again)

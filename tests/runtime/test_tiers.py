@@ -227,6 +227,34 @@ def test_the_compiler_waits_for_a_pause_unless_a_call_asks_again_for_its_kernel(
         fusenum.set_tiering(previous)
 
 
+@pytest.mark.parametrize("size, before, after", [(tiering.START_NOW_ELEMENTS, 2, 2), (1001, 3, 4)])
+def test_a_third_big_call_waits_for_its_queued_kernel(memory_only_kernels, monkeypatch, size, before, after):
+    """Big calls that find their kernel queued a second time (a loop) wait for it: tier 0 on every
+    core starves the compile. Small ones stay interpreted (the first call of a small one queues
+    nothing: its fourth call is the one)."""
+    previous = fusenum.set_tiering("auto")
+    gate = threading.Event()  # holds the compile until the calls below have found it queued
+    compile_object = jit.compile_object
+
+    def gated(*arguments, **options):
+        gate.wait(120)
+        return compile_object(*arguments, **options)
+    monkeypatch.setattr(jit, "compile_object", gated)
+    a = np.linspace(-2, 2, size)
+    try:
+        results = [fusenum.evaluate("a * 0.8125 - 1.5", {"a": a}) for _ in range(before)]
+        assert (fusenum.cache_info().tier0_calls, tiering.compiles_pending()) == (before, 1)
+        if before == after:
+            threading.Timer(0.2, gate.set).start()
+        results.append(fusenum.evaluate("a * 0.8125 - 1.5"))
+        assert fusenum.cache_info().tier0_calls == after
+        for result in results[1:]:
+            assert_bits(results[0], result)
+    finally:
+        gate.set()
+        fusenum.set_tiering(previous)
+
+
 def test_a_second_small_call_does_not_look_in_the_disk_cache_again(memory_only_kernels, monkeypatch):
     """Its first call looked a moment ago (the background compile looks once more before compiling)."""
     previous = fusenum.set_tiering("auto")

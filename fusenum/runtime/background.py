@@ -8,7 +8,7 @@ ended: those waiting for a kernel made for them, and big interpreted calls (:fun
 :func:`yield_to_calls`).
 
 :func:`submit` queues a callable; the thread starts on first use, runs jobs in
-order, and reports a job's exception as a warning (the quick kernel simply
+order (the native pool's build first; optimized builds once the calls pause: :func:`pause_remaining`), and reports a job's exception as a warning (the quick kernel simply
 stays). :func:`wait` blocks until the queue is empty (tests and benchmarks use
 it to measure steady state). At exit the optimized builds still queued are handed to a helper
 process with the tiers' leftovers (:mod:`.exit_compiles`, :func:`take_optimizations`), where it
@@ -23,6 +23,7 @@ import atexit
 import os
 import sys
 import threading
+import time
 import warnings
 from collections import deque
 from contextlib import contextmanager
@@ -44,10 +45,19 @@ NICENESS = 10
 #: The longest a background job waits for the calls in progress (:func:`yield_to_calls`): far
 #: longer than a compile, but a job is never held up for good.
 YIELD_LIMIT = 0.5
+#: Optimized builds here, and the tiers' compiles, wait for a pause in the calls: none begun for
+#: this many seconds (:func:`note_call`, :func:`pause_remaining`) ...
+QUIET = 0.005
+#: ... or this long at most. Their Python work (building IR, loading LLVM) holds the GIL, which a
+#: run of new expressions then waits for: a cold 20-expression workload at N = 10,000
+#: (``benchmarks/first_call.py``) took 99-127 ms with the optimized builds going on beside it, 81-88
+#: ms with none.
+QUIET_LIMIT = 0.25
 
 _jobs: deque = deque()
 _condition = locks.fork_safe(threading.Condition())  # (unlocked in a forked child)
-_state = {"thread": None, "busy": False, "stopping": False, "calls begun": 0, "calls ended": 0}
+_state = {"thread": None, "busy": False, "stopping": False, "calls begun": 0, "calls ended": 0,
+          "last began": 0.0}
 _calls = locks.fork_safe(threading.Condition())  # guards the calls' counts
 
 
@@ -65,7 +75,10 @@ def submit(job: Callable[[], None], lower: bool = False, key: tuple | None = Non
             except RuntimeError:  # no thread to be had now (a limit): the job is dropped, a later one asks again
                 return
             _state["thread"] = thread
-        _jobs.append((job, lower, key))
+        if key is None:  # (ahead of optimized builds, which wait for a pause in the calls)
+            _jobs.appendleft((job, lower, key))
+        else:
+            _jobs.append((job, lower, key))
         _condition.notify_all()
 
 
@@ -106,11 +119,13 @@ def call_in_progress() -> Iterator[None]:
     for a kernel being made for it, or a big interpreted call (tier 0 on every core)."""
     with _calls:
         _state["calls begun"] += 1
+        _state["last began"] = time.monotonic()
     try:
         yield
     finally:
         with _calls:
             _state["calls ended"] += 1
+            _state["last began"] = time.monotonic()  # (a pause is counted from its end)
             _calls.notify_all()
 
 
@@ -118,6 +133,22 @@ def calls_in_progress() -> int:
     """How many calls :func:`call_in_progress` counts now."""
     with _calls:
         return _state["calls begun"] - _state["calls ended"]
+
+
+def note_call() -> None:
+    """Note that a call began that background work would slow down (one the interpreter serves; a
+    call that waits for its kernel, :func:`call_in_progress`, is noted too)."""
+    _state["last began"] = time.monotonic()
+
+
+def pause_remaining(started: float) -> float:
+    """Seconds left until a pause in the calls (none in progress, :func:`call_in_progress`, and none
+    begun or ended for :data:`QUIET` seconds), for a wait that began at ``started``
+    (``time.monotonic()``) and ends :data:`QUIET_LIMIT` after it anyway; zero or less: no more
+    waiting. (A call in progress is looked at again :data:`QUIET` later.)"""
+    now = time.monotonic()
+    busy_until = now if _state["calls begun"] != _state["calls ended"] else _state["last began"]
+    return min(busy_until + QUIET, started + QUIET_LIMIT) - now
 
 
 def yield_to_calls() -> None:
@@ -154,6 +185,14 @@ def _run() -> None:
             if not _jobs:  # stopping, and nothing left to do
                 _condition.notify_all()
                 return
+            # An optimized build (a job with a key) waits for a pause in the calls, left in the
+            # queue meanwhile (for the exit to hand over); the native pool's build does not.
+            started = time.monotonic()
+            while _jobs and _jobs[0][2] is not None and not _state["stopping"] and \
+                    (rest := pause_remaining(started)) > 0:
+                _condition.wait(rest)
+            if not _jobs:
+                continue
             job, lower, _ = _jobs.popleft()
             _state["busy"] = True
         try:
@@ -183,7 +222,7 @@ def _stop() -> None:
 def _forked_child() -> None:
     _jobs.clear()
     # (the parent's calls in progress are not this process's)
-    _state.update({"thread": None, "busy": False, "calls begun": 0, "calls ended": 0})
+    _state.update({"thread": None, "busy": False, "calls begun": 0, "calls ended": 0, "last began": 0.0})
 
 
 if hasattr(os, "register_at_fork"):

@@ -18,7 +18,7 @@ the code generator's import competing for the GIL made a new process's first cal
 its exit anyway. One call later changes nothing for a loop (``benchmarks/first_call.py --loop``).
 The thread sleeps :data:`START_DELAY` when it starts, so that the call that started it finishes
 first. Then, before each job (and before writing typed plans), it waits for a pause in the
-interpreted calls (:data:`QUIET`, at most :data:`QUIET_LIMIT`): its Python work holds the GIL, which
+calls (:data:`.background.QUIET`, at most :data:`.background.QUIET_LIMIT`): its Python work holds the GIL, which
 a run of new expressions would otherwise wait for. A call that finds its kernel still queued ends
 the wait (a loop wants that kernel now), as does the exit. A second small call does not look in the
 disk cache again: its first call looked moments before, and the compile looks once more.
@@ -125,11 +125,6 @@ START_DELAY = 0.002
 START_NOW_ELEMENTS = 1 << 16
 #: Calls of at least this many elements wait for their kernel under ``auto`` (see the module's docstring).
 COMPILE_NOW_ELEMENTS = 1 << 21
-#: The compiler thread starts a job (and writes typed plans) once no interpreted call has begun for
-#: this many seconds, or at once when a call finds its kernel still queued (see ``_Compiler.quiet``) ...
-QUIET = 0.005
-#: ... or when it has waited this long for such a pause.
-QUIET_LIMIT = 0.25
 
 
 def _initial_policy() -> str:
@@ -208,7 +203,6 @@ class _Compiler:
         self.optimizing: _Optimization | None = None  # taken from the queue by the thread, not done
         self.started = False  # whether the thread runs
         self.stopping = False  # the interpreter exits: take no further request
-        self.last_interpreted = 0.0  # time.monotonic() when the latest interpreted call began
         self.wanted = threading.Event()  # a call found its kernel queued: the compiler waits no more
         self.asked_again: set[tuple] = set()  # queued keys a call found queued (see obtain())
 
@@ -364,18 +358,16 @@ class _Compiler:
                 self.requests.task_done()
 
     def quiet(self) -> None:
-        """Wait until no interpreted call has begun for :data:`QUIET` seconds, a call finds its kernel
-        still queued, or :data:`QUIET_LIMIT` seconds have passed. The thread's Python work (LLVM's
-        loading, building a kernel's IR, writing typed plans) holds the GIL, which interpreted calls
-        then wait for: 20 new expressions called twice each at 10,000 elements, their one-node
-        kernels on disk (``benchmarks/first_call.py``'s ``fusenum used``), took 20-25 ms with it
-        going on beside them against 11-13 ms with no compiles (numexpr: ~10 ms). A call that asks
-        again for a kernel already queued (a loop) ends the wait, and the next ones until the queue
-        is empty: that kernel is wanted now."""
-        limit = time.monotonic() + QUIET_LIMIT
+        """Wait for a pause in the calls (:func:`.background.pause_remaining`), unless a call finds its
+        kernel still queued. The thread's Python work (LLVM's loading, building a kernel's IR, writing
+        typed plans) holds the GIL, which interpreted calls then wait for: 20 new expressions called
+        twice each at 10,000 elements, their one-node kernels on disk (``benchmarks/first_call.py``'s
+        ``fusenum used``), took 20-25 ms with it going on beside them against 11-13 ms with no
+        compiles (numexpr: ~10 ms). A call that asks again for a kernel already queued (a loop) ends
+        the wait, and the next ones until the queue is empty: that kernel is wanted now."""
+        started = time.monotonic()
         while not (self.wanted.is_set() or self.stopping):
-            now = time.monotonic()
-            rest = min(self.last_interpreted + QUIET, limit) - now
+            rest = background.pause_remaining(started)
             if rest <= 0:
                 break
             self.wanted.wait(rest)
@@ -522,7 +514,7 @@ def obtain(spec: KernelSpec, size: int = 0, extra: tuple[KernelSpec, ...] = (),
     if found is None:
         if waits_for_kernel(spec, size, extra, settings_key):  # (asked only now: it walks the IR)
             return kernels.kernel(spec, settings_key)
-        _compiler.last_interpreted = time.monotonic()
+        background.note_call()
         one_operation = size >= START_NOW_ELEMENTS and interpreter.is_one_numpy_operation(spec.root)
         _compiler.submit(key, size, one_operation)
     return found

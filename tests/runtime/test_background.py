@@ -69,3 +69,21 @@ def test_a_call_that_begins_while_a_job_waits_is_not_waited_for(monkeypatch):
         first.__exit__(None, None, None)
         assert done.wait(PATIENCE)
     yielder.join(PATIENCE)
+
+
+def test_an_optimized_build_waits_for_a_pause_in_the_calls(monkeypatch):
+    """While calls keep beginning (new expressions, interpreted or waiting for their kernels), an
+    optimized build (a job with a key) waits; other jobs (the native pool's build) do not."""
+    assert background.wait(PATIENCE)
+    monkeypatch.setattr(background, "QUIET", PATIENCE)  # (a pause never comes here)
+    monkeypatch.setattr(background, "QUIET_LIMIT", PATIENCE)
+    background.note_call()
+    optimized, other = threading.Event(), threading.Event()
+    background.submit(optimized.set, key=("kernel", 1))
+    assert not optimized.wait(0.2)
+    assert background.take_optimizations()  # (what the exit hands over: still in the queue)
+    background.submit(other.set)
+    assert other.wait(PATIENCE)
+    monkeypatch.setattr(background, "QUIET_LIMIT", 0.05)  # calls that never pause hold it up no longer
+    background.submit(optimized.set, key=("kernel", 1))
+    assert optimized.wait(PATIENCE) and background.wait(PATIENCE)

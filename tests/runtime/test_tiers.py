@@ -204,8 +204,8 @@ def test_the_compiler_waits_for_a_pause_unless_a_call_asks_again_for_its_kernel(
     """Interpreted calls in a row hold the background compiler back (its Python work would take the
     GIL from them), until one finds its kernel still queued: that kernel is wanted now."""
     previous = fusenum.set_tiering("auto")
-    monkeypatch.setattr(tiering, "QUIET", 60.0)  # (no pause comes in this test)
-    monkeypatch.setattr(tiering, "QUIET_LIMIT", 60.0)
+    monkeypatch.setattr(background, "QUIET", 60.0)  # (no pause comes in this test)
+    monkeypatch.setattr(background, "QUIET_LIMIT", 60.0)
     a = np.linspace(-3, 3, 1003)
     try:
         fusenum.clear_cache()
@@ -277,13 +277,14 @@ def test_a_second_small_call_does_not_look_in_the_disk_cache_again(memory_only_k
 
 def test_a_pause_is_waited_for_at_most_quiet_limit(monkeypatch):
     compiler = tiering._Compiler()
-    monkeypatch.setattr(tiering, "QUIET_LIMIT", 0.05)
-    compiler.last_interpreted = time.monotonic() + 3600  # calls that never pause
+    monkeypatch.setattr(background, "QUIET", 3600.0)  # calls that never pause
+    monkeypatch.setattr(background, "QUIET_LIMIT", 0.05)
+    background.note_call()
     started = time.monotonic()
     compiler.quiet()
     assert 0.05 <= time.monotonic() - started < 30
-    compiler.last_interpreted = time.monotonic() - tiering.QUIET  # a pause already
-    monkeypatch.setattr(tiering, "QUIET_LIMIT", 60.0)
+    monkeypatch.setattr(background, "QUIET", 0.0)  # a pause already
+    monkeypatch.setattr(background, "QUIET_LIMIT", 60.0)
     started = time.monotonic()
     compiler.quiet()
     assert time.monotonic() - started < 30

@@ -39,6 +39,7 @@ gives a kernel only if it needs no compile (memory, then disk): the tiers
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 import weakref
@@ -52,7 +53,7 @@ from ..codegen import jit, locks, settings
 from ..codegen.abi import (KERNEL_CTYPE, KERNEL_HELD_CTYPE, SYMBOL, WHOLE_CTYPE, WHOLE_HELD_CTYPE, WHOLE_SYMBOL,
                            entry_points)
 from ..codegen.spec import KernelSpec
-from ..codegen.target import Target, host_described, loading, make_target, native
+from ..codegen.target import Target, host_described, llvm_ready, loading, make_target, native
 from ..errors import ConfigurationError
 from ..ir.nodes import walk
 from ..ir.ops import numpy_answers, work_per_element
@@ -442,6 +443,12 @@ def load_compiler() -> None:
     """Import the code generator and load LLVM now, as a first compile would."""
     _code_generator()
     native()
+
+
+def compiler_loaded() -> bool:
+    """Whether this process has imported the code generator and loaded LLVM (a compile then costs
+    only its own work)."""
+    return "fusenum.codegen.modules" in sys.modules and llvm_ready()
 
 
 def _code_generator() -> Callable:

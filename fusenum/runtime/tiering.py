@@ -45,7 +45,13 @@ interpreted). The others wait for their kernel (a disk load, or a quick compile,
   background compiler held the GIL between a big interpreted call's blocks (it now waits for a
   pause in the calls, below); raising it took the ``first_call.py`` workload at 1,000,000 elements
   with the one-node kernels on disk from 234-264 ms to 190-206 ms (three runs each; numexpr
-  ~150 ms), and left it unchanged with an empty cache;
+  ~150 ms). Once the process has loaded the compiler (LLVM and the code generator: a quick build
+  then costs only itself), the bound is :data:`COMPILE_NOW_ELEMENTS_LLVM_UP` (524,288) for an
+  expression that needs no one-node kernel (whose fused kernel builds in 3-8 ms; one with a
+  transcendental function takes 10-20 ms, and its interpretation runs fusenum's vector math
+  already): with an empty cache, where the first transcendental function loads the compiler, the
+  workload at 1,000,000 elements took 194-234 ms against 230-290 ms (six alternating processes
+  each), and 196-237 against 182-216 ms with the one-node kernels on disk (the same, within noise);
 * an expression whose interpretation needs a one-node kernel that is neither in memory nor on
   disk (a transcendental function used for the first time, say): compiling it would need LLVM on
   the calling thread and cost about as much as the fused kernel. Such a call also queues the
@@ -125,6 +131,8 @@ START_DELAY = 0.002
 START_NOW_ELEMENTS = 1 << 16
 #: Calls of at least this many elements wait for their kernel under ``auto`` (see the module's docstring).
 COMPILE_NOW_ELEMENTS = 1 << 21
+#: ... and from this many once the process has loaded LLVM (a quick build then costs 3-10 ms).
+COMPILE_NOW_ELEMENTS_LLVM_UP = 1 << 19
 
 
 def _initial_policy() -> str:
@@ -531,7 +539,10 @@ def waits_for_kernel(spec: KernelSpec, size: int, extra: tuple[KernelSpec, ...] 
         settings_key = settings.key
     if policy != "auto":
         return False
-    if size < COMPILE_NOW_ELEMENTS and not extra and not interpreter.needs_kernels(spec.root):
+    needs_kernels = interpreter.needs_kernels(spec.root)
+    big = size >= COMPILE_NOW_ELEMENTS or (size >= COMPILE_NOW_ELEMENTS_LLVM_UP and not needs_kernels
+                                           and kernels.compiler_loaded())
+    if not big and not extra and not needs_kernels:
         return False
     if extra and not (llvm_ready() or disk_cache.holds_entries()):
         return True  # (tier 0 would compile the extra kernels here: one fused compile is cheaper)
@@ -539,7 +550,7 @@ def waits_for_kernel(spec: KernelSpec, size: int, extra: tuple[KernelSpec, ...] 
     # whose disk cache is empty would pay LLVM's start-up and the code generator's import first
     if not (llvm_ready() or disk_cache.holds_entries()):
         return False
-    if size >= COMPILE_NOW_ELEMENTS:
+    if big:
         return bool(extra) or not interpreter.is_one_numpy_operation(spec.root)
     uniform = frozenset(k for k, access in enumerate(spec.accesses[:-1]) if access.stride == "u")
     missing = (interpreter.missing_kernels(spec.root, uniform, settings_key)

@@ -351,6 +351,8 @@ def _priority(thread: int) -> int | None:
 @pytest.mark.parametrize("text, size, interpreted", [
     ("a * 1.25 - b", 1000, True),                            # NumPy serves every node
     ("a * 1.25 - b", tiering.COMPILE_NOW_ELEMENTS, False),   # big: waits for its kernel
+    ("a * 1.25 - b", tiering.COMPILE_NOW_ELEMENTS_LLVM_UP, False),  # (the compiler is loaded)
+    ("a * 1.25 - b", tiering.COMPILE_NOW_ELEMENTS_LLVM_UP - 1, True),
     ("a * 1.25", tiering.COMPILE_NOW_ELEMENTS, True),        # big, but one operation NumPy computes
     ("b - 3", tiering.COMPILE_NOW_ELEMENTS, True),           # (the int cast to float64 is NumPy's too)
     ("sin(a) * 1.25 - b", 1000, False),                      # needs a one-node kernel not at hand
@@ -358,9 +360,9 @@ def _priority(thread: int) -> int | None:
 ])
 def test_auto_interprets_small_calls_that_need_no_new_one_node_kernel(memory_only_kernels, text, size,
                                                                       interpreted):
-    """In a process that has loaded LLVM (see the next tests for one that has not), with no
-    kernel in memory or on disk."""
-    native()
+    """In a process that has loaded LLVM and the code generator (see the next tests for one that has
+    not), with no kernel in memory or on disk."""
+    kernels.load_compiler()
     a, b = np.linspace(-3, 3, size), np.linspace(1, 2, size)
     previous = fusenum.set_tiering("auto")
     try:
@@ -370,6 +372,28 @@ def test_auto_interprets_small_calls_that_need_no_new_one_node_kernel(memory_onl
         tiering.wait_for_compiles()
         fusenum.set_tiering("never")
         assert_bits(fusenum.evaluate(text), got)
+    finally:
+        fusenum.set_tiering(previous)
+
+
+def test_a_big_call_whose_one_node_kernels_are_at_hand_is_interpreted_below_the_bound(memory_only_kernels):
+    """Once the compiler is loaded, a big call waits for its kernel from COMPILE_NOW_ELEMENTS_LLVM_UP
+    elements, unless its interpretation uses one-node kernels (at hand): their fused kernels take
+    10-20 ms to build, and that call is interpreted up to COMPILE_NOW_ELEMENTS."""
+    kernels.load_compiler()
+    size = tiering.COMPILE_NOW_ELEMENTS_LLVM_UP
+    previous = fusenum.set_tiering("auto")
+    try:
+        small = {"a": np.linspace(0.5, 2, 1000), "b": np.linspace(1, 2, 1000)}
+        fusenum.evaluate("sin(a) * 1.25 - b", small)  # waits, queueing the one-node sin kernel
+        assert tiering.wait_for_compiles(120)
+        big = {"a": np.linspace(0.5, 2, size), "b": np.linspace(1, 2, size)}
+        before = kernels.stats.tier0_calls
+        got = fusenum.evaluate("b - sin(a) * 0.75", big)
+        assert kernels.stats.tier0_calls == before + 1
+        assert tiering.wait_for_compiles(120)
+        fusenum.set_tiering("never")
+        assert_bits(fusenum.evaluate("b - sin(a) * 0.75", big), got)
     finally:
         fusenum.set_tiering(previous)
 

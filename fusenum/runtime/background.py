@@ -8,7 +8,8 @@ ended: those waiting for a kernel made for them, and big interpreted calls (:fun
 :func:`yield_to_calls`).
 
 :func:`submit` queues a callable; the thread starts on first use, runs jobs in
-order (the native pool's build first; optimized builds once the calls pause: :func:`pause_remaining`), and reports a job's exception as a warning (the quick kernel simply
+order (the native pool's build first; optimized builds once the calls pause, :func:`pause_remaining`,
+or once :data:`PAUSE_QUEUE` are queued), and reports a job's exception as a warning (the quick kernel simply
 stays). :func:`wait` blocks until the queue is empty (tests and benchmarks use
 it to measure steady state). At exit the optimized builds still queued are handed to a helper
 process with the tiers' leftovers (:mod:`.exit_compiles`, :func:`take_optimizations`), where it
@@ -45,14 +46,19 @@ NICENESS = 10
 #: The longest a background job waits for the calls in progress (:func:`yield_to_calls`): far
 #: longer than a compile, but a job is never held up for good.
 YIELD_LIMIT = 0.5
-#: Optimized builds here, and the tiers' compiles, wait for a pause in the calls: none begun for
-#: this many seconds (:func:`note_call`, :func:`pause_remaining`) ...
+#: Optimized builds here, and the tiers' compiles, wait for a pause in the calls: none in progress,
+#: none begun or ended for this many seconds (:func:`note_call`, :func:`pause_remaining`) ...
 QUIET = 0.005
-#: ... or this long at most. Their Python work (building IR, loading LLVM) holds the GIL, which a
-#: run of new expressions then waits for: a cold 20-expression workload at N = 10,000
+#: ... or this long at most (each wait). Their Python work (building IR, loading LLVM) holds the GIL,
+#: which a run of new expressions then waits for: a cold 20-expression workload at N = 10,000
 #: (``benchmarks/first_call.py``) took 99-127 ms with the optimized builds going on beside it, 81-88
 #: ms with none.
 QUIET_LIMIT = 0.25
+#: Optimized builds wait for a pause only while fewer than this many are queued: a longer run of new
+#: expressions would otherwise fill the queue up to its bound (``kernels._MAX_BEHIND``, 32), beyond
+#: which compiles build optimized code at once, about three times slower (80 new expressions called
+#: three times each under ``FUSENUM_TIERING=never``: 555-572 ms against 426-454 ms).
+PAUSE_QUEUE = 16
 
 _jobs: deque = deque()
 _condition = locks.fork_safe(threading.Condition())  # (unlocked in a forked child)
@@ -188,8 +194,8 @@ def _run() -> None:
             # An optimized build (a job with a key) waits for a pause in the calls, left in the
             # queue meanwhile (for the exit to hand over); the native pool's build does not.
             started = time.monotonic()
-            while _jobs and _jobs[0][2] is not None and not _state["stopping"] and \
-                    (rest := pause_remaining(started)) > 0:
+            while _jobs and _jobs[0][2] is not None and len(_jobs) < PAUSE_QUEUE and \
+                    not _state["stopping"] and (rest := pause_remaining(started)) > 0:
                 _condition.wait(rest)
             if not _jobs:
                 continue

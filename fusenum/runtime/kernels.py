@@ -39,7 +39,6 @@ gives a kernel only if it needs no compile (memory, then disk): the tiers
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 import weakref
@@ -445,10 +444,13 @@ def load_compiler() -> None:
     native()
 
 
+_generator_imported: list[bool] = []  # (one item once the code generator's import has ended)
+
+
 def compiler_loaded() -> bool:
     """Whether this process has imported the code generator and loaded LLVM (a compile then costs
     only its own work)."""
-    return "fusenum.codegen.modules" in sys.modules and llvm_ready()
+    return bool(_generator_imported) and llvm_ready()
 
 
 def _code_generator() -> Callable:
@@ -456,6 +458,8 @@ def _code_generator() -> Callable:
     a disk load)."""
     with loading:
         from ..codegen.modules import kernel_module
+    if not _generator_imported:
+        _generator_imported.append(True)
     return kernel_module
 
 

@@ -20,11 +20,13 @@ The thread sleeps :data:`START_DELAY` when it starts, so that the call that star
 first. Then, before each job (and before writing typed plans), it waits for a pause in the
 calls (:data:`.background.QUIET`, at most :data:`.background.QUIET_LIMIT`): its Python work holds the GIL, which
 a run of new expressions would otherwise wait for. A call that finds its kernel still queued ends
-the wait (a loop wants that kernel now), as does the exit. A second small call does not look in the
-disk cache again: its first call looked moments before, and the compile looks once more.
+the wait (a loop wants that kernel now), as does the exit. Each such wait lasts at most
+:data:`.background.QUIET_LIMIT`. A second small call looks for its kernel in memory only, not in
+the disk cache again: its first call looked moments before, and the compile looks once more.
 
 Which calls are interpreted at all (:func:`waits_for_kernel`): those with fewer than
-:data:`COMPILE_NOW_ELEMENTS` elements whose every node NumPy computes, or whose one-node kernels
+:data:`COMPILE_NOW_ELEMENTS` elements (:data:`COMPILE_NOW_ELEMENTS_LLVM_UP` once the compiler is
+loaded, for an expression that needs no one-node kernel) whose every node NumPy computes, or whose one-node kernels
 (:mod:`.interpreter`) are all in memory or in the disk cache; any call whose kernel the
 background compiler is already making, except a third big call of the kernel (a loop of calls of
 :data:`START_NOW_ELEMENTS` or more: interpreted on every core, they starved the compile, which runs
@@ -112,7 +114,7 @@ import warnings
 from typing import Callable
 
 from . import background, caches, compile_requests, disk_cache, interpreter, kernels, plan_store
-from ..codegen import jit, settings
+from ..codegen import jit, locks, settings
 from ..codegen.spec import KernelSpec
 from ..codegen.target import llvm_ready
 from ..errors import ArgumentTypeError, ConfigurationError
@@ -193,7 +195,7 @@ class _Compiler:
     def __init__(self):
         # (re-entrant: a signal handler that calls fusenum may run while its thread holds it; a
         # forked child makes a compiler of its own)
-        self.lock = threading.RLock()
+        self.lock = locks.track(threading.RLock())
         # (rank, due, order, key): fused kernels a call asked for before one-node kernels queued
         # ahead of need (:meth:`prepare`), before optimized builds (:meth:`optimize`, by due time;
         # ``due`` is 0 for the others), each in the order asked. Unbounded: MAX_QUEUED bounds the
@@ -213,6 +215,7 @@ class _Compiler:
         self.stopping = False  # the interpreter exits: take no further request
         self.wanted = threading.Event()  # a call found its kernel queued: the compiler waits no more
         self.asked_again: set[tuple] = set()  # queued keys a call found queued (see obtain())
+        self.waited: set[tuple] = set()  # queued keys a call waits for: it raises their error itself
 
     def submit(self, key: tuple, size: int, one_numpy_operation: bool = False) -> None:
         """Queue the compile of ``key`` for a call of ``size`` elements (see the module's docstring
@@ -352,6 +355,8 @@ class _Compiler:
                 with self.lock:
                     if isinstance(exc, jit.Exiting):
                         pass
+                    elif key in self.waited:
+                        pass  # (raised by the call that waited for it)
                     elif key not in self.unreported:
                         self.errors[key] = exc
                     elif len(self.failed) < MAX_QUEUED * 16:
@@ -361,6 +366,7 @@ class _Compiler:
                     self.queued.discard(key)
                     self.unreported.discard(key)
                     self.asked_again.discard(key)
+                    self.waited.discard(key)
                     if not self.queued:  # (what a call asked for again is done)
                         self.wanted.clear()
                 self.requests.task_done()
@@ -417,6 +423,7 @@ class _Compiler:
             self.queued.clear()
             self.unreported.clear()
             self.asked_again.clear()
+            self.waited.clear()
             self.optimizations = 0
             while True:
                 try:
@@ -495,8 +502,9 @@ def obtain(spec: KernelSpec, size: int = 0, extra: tuple[KernelSpec, ...] = (),
     ``never``: compiled now if need be. ``always``: None. ``auto``: from memory or the disk cache;
     else compiled now if a call of ``size`` elements waits for its kernel (:func:`waits_for_kernel`);
     else None, with the compile queued for this call of ``size`` elements (:meth:`_Compiler.submit`
-    decides when). None while the background compiler is making it; a stored error of an earlier
-    background compile is raised. ``extra``: one-node kernels tier 0 needs for this call besides
+    decides when). None while the background compiler is making it, unless a call of
+    :data:`START_NOW_ELEMENTS` or more finds it queued for the second time (then it waits for it); a
+    stored error of an earlier background compile is raised. ``extra``: one-node kernels tier 0 needs for this call besides
     those of ``spec``'s root (a reduction's, :mod:`.staging`).
     """
     if settings_key is None:
@@ -513,12 +521,19 @@ def obtain(spec: KernelSpec, size: int = 0, extra: tuple[KernelSpec, ...] = (),
         if size >= START_NOW_ELEMENTS and key in _compiler.asked_again:
             # A loop of big calls: interpreted on all cores, they would starve the compile (at a
             # lower priority); waiting, this call leaves it the cores (see the module's docstring).
+            with _compiler.lock:
+                if key in _compiler.queued:
+                    _compiler.waited.add(key)
             return kernels.kernel(spec, settings_key)
-        _compiler.asked_again.add(key)
-        _compiler.wanted.set()
+        with _compiler.lock:  # (the compile may have ended since: nothing to want then)
+            if key in _compiler.queued:
+                _compiler.asked_again.add(key)
+                _compiler.wanted.set()
         return None
-    # (a second small call: its first looked in the disk cache moments ago; the compile looks again)
-    found = None if key in _compiler.called_once else kernels.available(spec, settings_key)
+    # (a second small call looks in memory only: its first looked in the disk cache moments ago, and
+    # the compile looks again)
+    found = (kernels.cached(spec, settings_key) if key in _compiler.called_once
+             else kernels.available(spec, settings_key))
     if found is None:
         if waits_for_kernel(spec, size, extra, settings_key):  # (asked only now: it walks the IR)
             return kernels.kernel(spec, settings_key)

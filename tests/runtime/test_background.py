@@ -87,3 +87,26 @@ def test_an_optimized_build_waits_for_a_pause_in_the_calls(monkeypatch):
     monkeypatch.setattr(background, "QUIET_LIMIT", 0.05)  # calls that never pause hold it up no longer
     background.submit(optimized.set, key=("kernel", 1))
     assert optimized.wait(PATIENCE) and background.wait(PATIENCE)
+
+
+def test_optimized_builds_stop_waiting_for_a_pause_once_enough_are_queued(monkeypatch):
+    """A long run of new expressions must not fill the queue to the bound past which kernels.py
+    compiles optimized code at once."""
+    assert background.wait(PATIENCE)
+    monkeypatch.setattr(background, "QUIET", PATIENCE)  # (a pause never comes here)
+    monkeypatch.setattr(background, "QUIET_LIMIT", PATIENCE)
+    background.note_call()
+    ran = []
+    try:
+        for k in range(background.PAUSE_QUEUE):
+            if k == background.PAUSE_QUEUE - 1:
+                time.sleep(0.2)
+                assert not ran  # (fewer than PAUSE_QUEUE queued: they wait)
+            background.submit(lambda k=k: ran.append(k), key=("kernel", k))
+        deadline = time.monotonic() + PATIENCE
+        while not ran and time.monotonic() < deadline:  # PAUSE_QUEUE queued: the first runs
+            time.sleep(0.01)
+        assert ran[:1] == [0]
+    finally:
+        background.take_optimizations()
+        assert background.wait(PATIENCE)

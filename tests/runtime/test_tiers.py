@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import _thread
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -223,6 +224,9 @@ def test_the_compiler_waits_for_a_pause_unless_a_call_asks_again_for_its_kernel(
         assert fusenum.cache_info().tier0_calls == 3
     finally:
         tiering._compiler.wanted.set()  # (frees a compiler still waiting with the values above)
+        monkeypatch.undo()
+        tiering.wait_for_compiles(120)
+        tiering._compiler.wanted.clear()
         fusenum.set_disk_cache(enabled=True)
         fusenum.set_tiering(previous)
 
@@ -253,6 +257,90 @@ def test_a_third_big_call_waits_for_its_queued_kernel(memory_only_kernels, monke
     finally:
         gate.set()
         fusenum.set_tiering(previous)
+
+
+def test_a_second_small_call_runs_a_kernel_already_in_memory(memory_only_kernels):
+    """(one a call of the same spec through another plan made meanwhile)"""
+    previous = fusenum.set_tiering("auto")
+    kernels.load_compiler()
+    try:
+        fusenum.evaluate("a * 2.5 + 1", {"a": np.linspace(-2, 2, 1000)})  # interpreted
+        fusenum.evaluate("a * 2.5 + 1", {"a": np.linspace(-2, 2, tiering.COMPILE_NOW_ELEMENTS)})  # waits
+        before = fusenum.cache_info().tier0_calls
+        fusenum.evaluate("(a * 2.5) + 1", {"a": np.linspace(-2, 2, 1000)})
+        assert fusenum.cache_info().tier0_calls == before and tiering.compiles_pending() == 0
+    finally:
+        fusenum.set_tiering(previous)
+
+
+def test_a_failed_compile_a_call_waited_for_is_raised_once(memory_only_kernels, monkeypatch):
+    """The third big call waits for the background compile and raises its error; the next call
+    compiles again (the cause may be gone), rather than raising the same error once more."""
+    previous = fusenum.set_tiering("auto")
+    inside, gate = threading.Event(), threading.Event()
+    compile_object = jit.compile_object
+    attempts = []
+
+    def failing(*arguments, **options):
+        attempts.append(1)
+        inside.set()
+        gate.wait(120)
+        raise fusenum.CompileError("injected failure")
+    monkeypatch.setattr(jit, "compile_object", failing)
+    a = np.linspace(-2, 2, tiering.START_NOW_ELEMENTS)
+    try:
+        first = fusenum.evaluate("a * 0.8125 - 1.5")  # interpreted, and queues the compile
+        fusenum.evaluate("a * 0.8125 - 1.5")  # finds it queued: interpreted once more
+        assert inside.wait(120)
+        threading.Timer(0.2, gate.set).start()
+        with pytest.raises(fusenum.CompileError, match="injected failure"):
+            fusenum.evaluate("a * 0.8125 - 1.5")
+        monkeypatch.setattr(jit, "compile_object", compile_object)  # the cause is gone
+        assert_bits(fusenum.evaluate("a * 0.8125 - 1.5"), first)
+        assert len(attempts) == 1
+    finally:
+        gate.set()
+        fusenum.set_tiering(previous)
+
+
+_SIGNAL_WHILE_QUEUEING = """
+import faulthandler, signal, threading, numpy as np, fusenum
+from fusenum.codegen import jit
+from fusenum.runtime import tiering
+faulthandler.dump_traceback_later(50, exit=True)
+fusenum.set_disk_cache(enabled=False)
+inside, gate = threading.Event(), threading.Event()
+compile_object = jit.compile_object
+def gated(*a, **k):
+    inside.set(); gate.wait(60); return compile_object(*a, **k)
+jit.compile_object = gated
+big = np.linspace(-2, 2, tiering.START_NOW_ELEMENTS)
+fusenum.evaluate("a * 0.8125 - 1.5", {"a": big})   # queued at once
+fusenum.evaluate("a * 0.8125 - 1.5", {"a": big})   # found queued
+assert inside.wait(30)
+def handler(signum, frame):
+    fusenum.evaluate("a * 0.8125 - 1.5", {"a": big})   # the third: waits for the queued kernel
+signal.signal(signal.SIGUSR1, handler)
+queue = tiering._Compiler._queue
+def queue_then_signal(self, key, rank):  # the signal comes while submit() holds the compiler's lock
+    signal.raise_signal(signal.SIGUSR1)
+    return queue(self, key, rank)
+tiering._Compiler._queue = queue_then_signal
+threading.Timer(0.3, gate.set).start()
+small = np.linspace(0, 1, 100)
+fusenum.evaluate("a * 3.5 + 0.25", {"a": small})
+fusenum.evaluate("a * 3.5 + 0.25", {"a": small})   # its second call queues: the signal
+print("done")
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="needs SIGUSR1")
+def test_a_signal_handlers_call_that_waits_while_its_thread_queues_a_compile_does_not_hang():
+    """The compiler needs its lock (to queue the optimized build) before it hands the kernel over:
+    a handler's call that waits for it while its own thread holds that lock builds it itself."""
+    done = subprocess.run([sys.executable, "-c", _SIGNAL_WHILE_QUEUEING], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "FUSENUM_TIERING": "auto"})
+    assert done.returncode == 0 and done.stdout.split() == ["done"], done.stderr
 
 
 def test_a_second_small_call_does_not_look_in_the_disk_cache_again(memory_only_kernels, monkeypatch):

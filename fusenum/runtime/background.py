@@ -8,9 +8,9 @@ ended: those waiting for a kernel made for them, and big interpreted calls (:fun
 :func:`yield_to_calls`).
 
 :func:`submit` queues a callable; the thread starts on first use, runs jobs in
-order (the native pool's build first; optimized builds once the calls pause, :func:`pause_remaining`,
-or once :data:`PAUSE_QUEUE` are queued), and reports a job's exception as a warning (the quick kernel simply
-stays). :func:`wait` blocks until the queue is empty (tests and benchmarks use
+order (the native pool's build first; optimized builds once the calls pause,
+:func:`pause_remaining`, or once :data:`PAUSE_QUEUE` are queued), and reports a job's exception as
+a warning (the quick kernel simply stays). :func:`wait` blocks until the queue is empty (tests and benchmarks use
 it to measure steady state). At exit the optimized builds still queued are handed to a helper
 process with the tiers' leftovers (:mod:`.exit_compiles`, :func:`take_optimizations`), where it
 can start one; the thread finishes the rest of its jobs (at most a few dozen: :mod:`.kernels` stops
@@ -57,7 +57,8 @@ QUIET_LIMIT = 0.25
 #: Optimized builds wait for a pause only while fewer than this many are queued: a longer run of new
 #: expressions would otherwise fill the queue up to its bound (``kernels._MAX_BEHIND``, 32), beyond
 #: which compiles build optimized code at once, about three times slower (80 new expressions called
-#: three times each under ``FUSENUM_TIERING=never``: 555-572 ms against 426-454 ms).
+#: three times each under ``FUSENUM_TIERING=never``: 454-464 ms, against 593-606 ms had they kept
+#: waiting).
 PAUSE_QUEUE = 16
 
 _jobs: deque = deque()

@@ -18,16 +18,16 @@ the code generator's import competing for the GIL made a new process's first cal
 its exit anyway. One call later changes nothing for a loop (``benchmarks/first_call.py --loop``).
 The thread sleeps :data:`START_DELAY` when it starts, so that the call that started it finishes
 first. Then, before each job (and before writing typed plans), it waits for a pause in the
-calls (:data:`.background.QUIET`, at most :data:`.background.QUIET_LIMIT`): its Python work holds the GIL, which
-a run of new expressions would otherwise wait for. A call that finds its kernel still queued ends
-the wait (a loop wants that kernel now), as does the exit. Each such wait lasts at most
-:data:`.background.QUIET_LIMIT`. A second small call looks for its kernel in memory only, not in
-the disk cache again: its first call looked moments before, and the compile looks once more.
+calls (:func:`.background.pause_remaining`): its Python work holds the GIL, which a run of new
+expressions would otherwise wait for. A call that finds its kernel still queued ends the wait (a
+loop wants that kernel now), as does the exit. A second small call looks for its kernel in memory
+only, not in the disk cache again: its first call looked moments before, and the compile looks once
+more.
 
 Which calls are interpreted at all (:func:`waits_for_kernel`): those with fewer than
 :data:`COMPILE_NOW_ELEMENTS` elements (:data:`COMPILE_NOW_ELEMENTS_LLVM_UP` once the compiler is
-loaded, for an expression that needs no one-node kernel) whose every node NumPy computes, or whose one-node kernels
-(:mod:`.interpreter`) are all in memory or in the disk cache; any call whose kernel the
+loaded, for an expression that needs no one-node kernel) whose every node NumPy computes, or whose
+one-node kernels (:mod:`.interpreter`) are all in memory or in the disk cache; any call whose kernel the
 background compiler is already making, except a third big call of the kernel (a loop of calls of
 :data:`START_NOW_ELEMENTS` or more: interpreted on every core, they starved the compile, which runs
 at a lower priority: 1,000 calls of ``2*a+3*b-c`` at 1,000,000 elements in a new process took
@@ -504,8 +504,8 @@ def obtain(spec: KernelSpec, size: int = 0, extra: tuple[KernelSpec, ...] = (),
     else None, with the compile queued for this call of ``size`` elements (:meth:`_Compiler.submit`
     decides when). None while the background compiler is making it, unless a call of
     :data:`START_NOW_ELEMENTS` or more finds it queued for the second time (then it waits for it); a
-    stored error of an earlier background compile is raised. ``extra``: one-node kernels tier 0 needs for this call besides
-    those of ``spec``'s root (a reduction's, :mod:`.staging`).
+    stored error of an earlier background compile is raised. ``extra``: one-node kernels tier 0
+    needs for this call besides those of ``spec``'s root (a reduction's, :mod:`.staging`).
     """
     if settings_key is None:
         settings_key = settings.key

@@ -9,13 +9,20 @@ import pytest
 
 _AFTER_IMPORT = """
 import os, sys, threading
+started = []  # (names of the threads started: a short-lived one may be gone before it is looked for)
+start = threading.Thread.start
+def recorded(thread, *arguments, **options):
+    started.append(thread.name)
+    return start(thread, *arguments, **options)
+threading.Thread.start = recorded
 import fusenum
+threading.Thread.start = start
 from fusenum.codegen import libraries, target
 from fusenum.runtime import background, sources_digest
-started = [t for t in threading.enumerate() if t.name == "fusenum-prefetch"]
-for thread in started:
+for thread in [t for t in threading.enumerate() if t.name == "fusenum-prefetch"]:
     thread.join(60)
-print(bool(started), target.host_signature.cache_info().currsize, sources_digest.sources_digest.cache_info().currsize,
+print("fusenum-prefetch" in started, target.host_signature.cache_info().currsize,
+      sources_digest.sources_digest.cache_info().currsize,
       target.host_described(), target.llvm_ready(), "llvmlite" in sys.modules,
       [t.name for t in threading.enumerate() if t is not threading.main_thread()] == [],
       os.path.isdir(os.environ["FUSENUM_CACHE_DIR"]),

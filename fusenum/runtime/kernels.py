@@ -444,22 +444,22 @@ def load_compiler() -> None:
     native()
 
 
-_generator_imported: list[bool] = []  # (one item once the code generator's import has ended)
+_generator_imported = False  # (True once the code generator's import has ended)
 
 
 def compiler_loaded() -> bool:
     """Whether this process has imported the code generator and loaded LLVM (a compile then costs
     only its own work)."""
-    return bool(_generator_imported) and llvm_ready()
+    return _generator_imported and llvm_ready()
 
 
 def _code_generator() -> Callable:
     """The code generator's entry point, imported on first use (not by ``import fusenum``, nor for
     a disk load)."""
+    global _generator_imported
     with loading:
         from ..codegen.modules import kernel_module
-    if not _generator_imported:
-        _generator_imported.append(True)
+    _generator_imported = True
     return kernel_module
 
 

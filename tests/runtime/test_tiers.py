@@ -162,23 +162,32 @@ def test_interpreter_writes_out_like_the_kernel(simd, case, out_dtype, swapped, 
     check_out_in_both_tiers(case, out_dtype, swapped, order)
 
 
-@pytest.mark.parametrize("text, size, queued_by", [("a * 1.75 - 0.5", 1001, 2),
-                                                   ("a * 1.75 - 0.5", tiering.START_NOW_ELEMENTS, 1),
-                                                   ("a * 1.75", tiering.START_NOW_ELEMENTS, 2),
-                                                   ("a * 2", tiering.COMPILE_NOW_ELEMENTS, 2)])
-def test_auto_interprets_until_the_background_compile_is_done(text, size, queued_by, monkeypatch):
-    """A small call queues its kernel's compile on the kernel's second call, a bigger one at once,
-    one of a single operation NumPy computes on its second call too; calls are interpreted until
-    the kernel is there."""
-    a = np.linspace(-3, 3, size)
-    previous = fusenum.set_tiering("auto")
-    gate = threading.Event()  # holds the compile, so that it is seen pending (a quick build takes ~3 ms)
+@pytest.fixture
+def compile_gate(monkeypatch) -> threading.Event:
+    """An event every compile waits for (at most 120 s) from now on, so that a test sees its compile
+    pending (a quick build takes ~3 ms); set at the end of the test."""
+    gate = threading.Event()
     compile_object = jit.compile_object
 
     def gated(*arguments, **options):
         gate.wait(120)
         return compile_object(*arguments, **options)
     monkeypatch.setattr(jit, "compile_object", gated)
+    yield gate
+    gate.set()
+
+
+@pytest.mark.parametrize("text, size, queued_by", [("a * 1.75 - 0.5", 1001, 2),
+                                                   ("a * 1.75 - 0.5", tiering.START_NOW_ELEMENTS, 1),
+                                                   ("a * 1.75", tiering.START_NOW_ELEMENTS, 2),
+                                                   ("a * 2", tiering.COMPILE_NOW_ELEMENTS, 2)])
+def test_auto_interprets_until_the_background_compile_is_done(text, size, queued_by, compile_gate):
+    """A small call queues its kernel's compile on the kernel's second call, a bigger one at once,
+    one of a single operation NumPy computes on its second call too; calls are interpreted until
+    the kernel is there."""
+    a = np.linspace(-3, 3, size)
+    previous = fusenum.set_tiering("auto")
+    gate = compile_gate
     try:
         fusenum.clear_cache()
         fusenum.set_disk_cache(enabled=False)  # (the other size's kernel may be there)
@@ -232,18 +241,12 @@ def test_the_compiler_waits_for_a_pause_unless_a_call_asks_again_for_its_kernel(
 
 
 @pytest.mark.parametrize("size, before, after", [(tiering.START_NOW_ELEMENTS, 2, 2), (1001, 3, 4)])
-def test_a_third_big_call_waits_for_its_queued_kernel(memory_only_kernels, monkeypatch, size, before, after):
+def test_a_third_big_call_waits_for_its_queued_kernel(memory_only_kernels, compile_gate, size, before, after):
     """Big calls that find their kernel queued a second time (a loop) wait for it: tier 0 on every
     core starves the compile. Small ones stay interpreted (the first call of a small one queues
     nothing: its fourth call is the one)."""
     previous = fusenum.set_tiering("auto")
-    gate = threading.Event()  # holds the compile until the calls below have found it queued
-    compile_object = jit.compile_object
-
-    def gated(*arguments, **options):
-        gate.wait(120)
-        return compile_object(*arguments, **options)
-    monkeypatch.setattr(jit, "compile_object", gated)
+    gate = compile_gate  # (holds the compile until the calls below have found it queued)
     a = np.linspace(-2, 2, size)
     try:
         results = [fusenum.evaluate("a * 0.8125 - 1.5", {"a": a}) for _ in range(before)]
@@ -991,18 +994,12 @@ def test_a_process_that_exits_before_optimizing_leaves_its_quick_build_to_the_ne
     assert (int(disk_hits), float(compile_seconds)) == (1, 0.0)
 
 
-def test_optimized_builds_never_crowd_out_a_compile_a_call_asks_for(memory_only_kernels, monkeypatch):
+def test_optimized_builds_never_crowd_out_a_compile_a_call_asks_for(memory_only_kernels, compile_gate):
     """A warm process may load hundreds of quick builds, each queuing its optimized build: the
     compiles calls ask for keep their room in the queue, and the earliest due optimization runs first."""
     a = np.arange(300.0)
     previous = fusenum.set_tiering("auto")
-    gate = threading.Event()
-    compile_object = jit.compile_object
-
-    def gated(*arguments, **options):
-        gate.wait(120)
-        return compile_object(*arguments, **options)
-    monkeypatch.setattr(jit, "compile_object", gated)
+    gate = compile_gate
     ran = []
     try:
         for k in range(tiering.MAX_QUEUED + 10):

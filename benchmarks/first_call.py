@@ -14,8 +14,12 @@ runs in its own fresh process (a child of this script), one after the other:
   that finishes the cold process's pending compiles after its exit is done (the time it took is
   printed below the table: a user's next run seldom comes sooner);
 * ``fusenum used``: a directory that a process evaluating :data:`EARLIER` (other expressions with
-  the same functions, at 10,000 elements: a machine that has run fusenum before) filled; none of the
-  workload's fused kernels is there, but the one-node kernels its interpretation needs are;
+  the same functions, at 10,000 elements: a machine that has run fusenum before) filled, with no
+  prebuild after its exit (``FUSENUM_PREBUILD_AFTER_EXIT=off``); none of the workload's fused kernels
+  is there, but the one-node kernels its interpretation needs are;
+* ``fusenum after first use``: a directory that one earlier process used for :data:`FIRST_USE` alone
+  (a function the workload does not use), then the helper that ran after its exit, which prebuilt
+  every one-node kernel there (``fusenum.runtime.first_use``): the second process on a machine;
 * ``fusenum prebuilt``: a directory that ``python -m fusenum prebuild`` filled (every one-node kernel
   the interpreter may use, nothing else), as after a prebuild once per machine;
 * ``fusenum never cold`` / ``warm``: the same with ``FUSENUM_TIERING=never`` (every call waits for
@@ -61,8 +65,10 @@ EARLIER = [
     "arctan2(c, a)", "log1p(b) * 2",
 ]
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CONTENDERS = ("numpy", "numexpr", "fusenum cold", "fusenum warm", "fusenum used", "fusenum prebuilt",
-              "fusenum never cold", "fusenum never warm")
+#: What ``fusenum after first use``'s directory saw: one call of one function the workload does not use.
+FIRST_USE = "cbrt(a) + b"
+CONTENDERS = ("numpy", "numexpr", "fusenum cold", "fusenum warm", "fusenum used", "fusenum after first use",
+              "fusenum prebuilt", "fusenum never cold", "fusenum never warm")
 #: The expression of the loop and single-call figures (``--loop``).
 LOOP_EXPRESSION = "2*a+3*b-c"
 
@@ -142,6 +148,16 @@ def fill_child(size: int) -> dict:
     return {}
 
 
+def first_use_child(size: int) -> dict:
+    """Run in a fresh process: evaluate :data:`FIRST_USE` once at :data:`FILL_SIZE` elements (``size``
+    is the workload's, unused), and exit."""
+    import numpy as np
+    import fusenum
+    rng = np.random.default_rng(1)
+    fusenum.evaluate(FIRST_USE, {name: rng.random(FILL_SIZE) + 0.5 for name in "ab"})
+    return {}
+
+
 def loop_child(contender: str, size: int) -> dict:
     """Run in a fresh process: the first call at N = 100, then 1,000 calls at ``size``; seconds."""
     import numpy as np
@@ -160,16 +176,17 @@ def loop_child(contender: str, size: int) -> dict:
     return {"first_100": first, "loop": time.perf_counter() - started}
 
 
-def _environment(contender: str, cache_dir: str) -> dict:
+def _environment(contender: str, cache_dir: str, mode: str = "--child") -> dict:
     # The fusenum next to this script, not some installed one.
     path = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
     return dict(os.environ, FUSENUM_CACHE_DIR=cache_dir, PYTHONPATH=path,
-                FUSENUM_TIERING="never" if "never" in contender else "auto")
+                FUSENUM_TIERING="never" if "never" in contender else "auto",
+                FUSENUM_PREBUILD_AFTER_EXIT="off" if mode == "--fill-child" else "on")
 
 
 def _run_child(contender: str, size: int, cache_dir: str, mode: str = "--child") -> dict:
     done = subprocess.run([sys.executable, __file__, mode, contender, "--size", str(size)],
-                          env=_environment(contender, cache_dir), capture_output=True, text=True, check=True)
+                          env=_environment(contender, cache_dir, mode), capture_output=True, text=True, check=True)
     figures = json.loads(done.stdout.splitlines()[-1])
     figures["helper"] = _wait_for_helper(cache_dir) if contender.startswith("fusenum") else 0.0
     return figures
@@ -209,10 +226,12 @@ def measure(size: int) -> dict[str, list[dict]]:
     with tempfile.TemporaryDirectory(prefix="fusenum-first-call-") as auto_dir, \
             tempfile.TemporaryDirectory(prefix="fusenum-first-call-") as never_dir, \
             tempfile.TemporaryDirectory(prefix="fusenum-first-call-") as used_dir, \
+            tempfile.TemporaryDirectory(prefix="fusenum-first-call-") as first_use_dir, \
             tempfile.TemporaryDirectory(prefix="fusenum-first-call-") as prebuilt_dir:
         _run_child("fusenum", size, used_dir, "--fill-child")
+        _run_child("fusenum", size, first_use_dir, "--first-use-child")
         _prebuild(prebuilt_dir)
-        own = {"fusenum used": used_dir, "fusenum prebuilt": prebuilt_dir}
+        own = {"fusenum used": used_dir, "fusenum after first use": first_use_dir, "fusenum prebuilt": prebuilt_dir}
         for contender in CONTENDERS:
             directory = own.get(contender, never_dir if "never" in contender else auto_dir)
             results[contender] = [_run_child(contender, size, directory)]
@@ -246,6 +265,7 @@ def main() -> None:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--loop-child", help=argparse.SUPPRESS)
     parser.add_argument("--fill-child", help=argparse.SUPPRESS)
+    parser.add_argument("--first-use-child", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -253,6 +273,9 @@ def main() -> None:
         return
     if args.fill_child:
         print(json.dumps(fill_child(args.size)))
+        return
+    if args.first_use_child:
+        print(json.dumps(first_use_child(args.size)))
         return
     if args.loop_child:
         print(json.dumps(loop_child(args.loop_child, args.size)))

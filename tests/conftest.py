@@ -24,6 +24,8 @@ os.environ.setdefault("FUSENUM_TIERING", "never")
 # test_exit_compiles.py turns it on for its own): the suite's many short subprocesses would leave
 # helpers compiling into directories the tests remove.
 os.environ["FUSENUM_COMPILE_AFTER_EXIT"] = "off"
+# Nor does it prebuild after a first use (tests/runtime/test_first_use.py turns it on for its own).
+os.environ["FUSENUM_PREBUILD_AFTER_EXIT"] = "off"
 
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402

@@ -25,8 +25,8 @@ import fusenum
 from fusenum.ir.ops import BY_UFUNC
 from fusenum.ir.typing import SUPPORTED
 
-from .strategies import (DTYPES, LITERALS, PY_OPERATORS, UNARY_OPERATORS, Inexact, refuse_crashing_comparison,
-                         array_operands, contiguous_abs, shapes)
+from .strategies import (DTYPES, FUNCTION_ORACLES, LITERALS, PY_OPERATORS, UNARY_OPERATORS, Inexact,
+                         array_operands, contiguous_abs, refuse_crashing_comparison, shapes)
 
 # NumPy's complex abs of a non-contiguous array can differ in the last bit (see contiguous_abs)
 UNARY = {**UNARY_OPERATORS, "abs": contiguous_abs}
@@ -133,6 +133,11 @@ def run_case(case) -> tuple:
         assume(False)
 
 
+# fmax and fmin with the choice fusenum makes between equal arguments (+0.0 and -0.0), which NumPy
+# leaves to C's fmax: its answer for a 0-d bool and -0.0 is +0.0, for a float array element either.
+_TIE_PICKS = {np.fmax: FUNCTION_ORACLES["fmax"], np.fmin: FUNCTION_ORACLES["fmin"]}
+
+
 def _apply(step: Step, args: list):
     """What the step does to its operand values (the same code for both runs)."""
     kind, what = step.kind, step.what
@@ -143,6 +148,8 @@ def _apply(step: Step, args: list):
     if kind == "unary":
         return UNARY[what](*args)
     if kind == "ufunc":
+        if what in _TIE_PICKS and not any(isinstance(a, fusenum.LazyArray) for a in args):
+            return _TIE_PICKS[what](*args)  # NumPy's run: its choice between equal zeros is C's fmax's
         return what(*args)
     if kind == "where":
         return np.where(*args)

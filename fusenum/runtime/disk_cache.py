@@ -73,6 +73,8 @@ EVICTED_SUFFIXES = (*KERNEL_SUFFIXES, PLAN_SUFFIX)
 TOUCH_SECONDS = 60.0
 #: The suffix of the host's description (:mod:`.host_record`).
 HOST_SUFFIX = ".host"
+#: The suffix of the marker of a whole prebuild after a machine's first use (:mod:`.first_use`).
+PREBUILT_SUFFIX = ".prebuilt"
 TEMP_PREFIX = ".tmp-"
 DEFAULT_MAX_BYTES = 512 * 2**20
 #: No kernel's entry comes near this (everyday expressions' take a few KB): a bigger file at an
@@ -553,8 +555,8 @@ def bytes_on_disk() -> int:
 
 
 def clear_disk_cache() -> None:
-    """Remove every entry from the kernel cache directory, and the host's description (kernels in
-    memory stay)."""
+    """Remove every entry from the kernel cache directory, the host's description and the marker of
+    a prebuild after first use (kernels in memory stay)."""
     directory = _directory()
     if directory is None:
         return
@@ -563,10 +565,11 @@ def clear_disk_cache() -> None:
             _remove(path)
         try:
             with os.scandir(directory) as listing:
-                hosts = [entry.path for entry in listing  # the digests' names only
-                         if len(entry.name) == 64 + len(HOST_SUFFIX) and entry.name.endswith(HOST_SUFFIX)]
+                records = [entry.path for entry in listing  # the digests' names only
+                           if any(len(entry.name) == 64 + len(suffix) and entry.name.endswith(suffix)
+                                  for suffix in (HOST_SUFFIX, PREBUILT_SUFFIX))]
         except OSError:
-            hosts = []
-        for path in hosts:
+            records = []
+        for path in records:
             _remove(path)
         state.estimate = 0

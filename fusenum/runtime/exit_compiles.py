@@ -18,8 +18,9 @@ exit takes ~10 ms longer: the spawn, and the helper's interpreter start-up overl
 teardown). The helper (:mod:`.exit_helper`) builds each kernel's optimized code and stores it in
 the same disk-cache directory (as :func:`fusenum.prebuild` does), one helper per
 directory at a time, and exits. Kernels are keyed as in the exiting process (codegen settings, the
-same fusenum package, the same Python), so the next process finds them. Nothing is handed over
-under ``FUSENUM_COMPILE_AFTER_EXIT=off``, nor from a frozen application, an application embedding
+same fusenum package, the same Python), so the next process finds them. After a process that
+lacked one of tier 0's one-node kernels, the helper also prebuilds them all, once per machine
+(:mod:`.first_use`). Nothing is handed over under ``FUSENUM_COMPILE_AFTER_EXIT=off``, nor from a frozen application, an application embedding
 Python, or when the disk cache is off; a helper whose directory was removed meanwhile stops.
 """
 from __future__ import annotations
@@ -29,22 +30,16 @@ import pickle
 import sys
 
 from . import disk_cache, exit_helper
-from ..errors import ConfigurationError
+from .switches import on_or_off
 
 #: Kernels handed over at most (queue order: compiles asked for first, optimized builds last).
 MAX_HANDED_OVER = 256
 
 
-_SETTINGS = {"on": True, "1": True, "yes": True, "true": True, "off": False, "0": False, "no": False, "false": False}
-
-
 def enabled() -> bool:
     """Whether pending compiles are handed over at exit (``FUSENUM_COMPILE_AFTER_EXIT``, default on;
     :class:`~fusenum.ConfigurationError` for a value that is neither on nor off)."""
-    setting = os.environ.get("FUSENUM_COMPILE_AFTER_EXIT", "").strip().lower() or "on"
-    if setting not in _SETTINGS:
-        raise ConfigurationError(f"FUSENUM_COMPILE_AFTER_EXIT must be on or off, not {setting!r}")
-    return _SETTINGS[setting]
+    return on_or_off("FUSENUM_COMPILE_AFTER_EXIT")
 
 
 def possible() -> bool:
@@ -53,14 +48,15 @@ def possible() -> bool:
     return enabled() and _is_python(sys.executable) and bool(disk_cache.usable())
 
 
-def hand_over(keys: list[tuple]) -> int | None:
+def hand_over(keys: list[tuple], prebuild: list[tuple] = ()) -> int | None:
     """Start a detached helper process that compiles ``keys`` (``(KernelSpec, settings key)``
-    pairs) into the disk cache; its process id, or None if nothing was started."""
-    if not keys or not possible():
+    pairs) into the disk cache, then prebuilds under the settings keys ``prebuild``
+    (:mod:`.first_use`); its process id, or None if nothing was started."""
+    if not (keys or prebuild) or not possible():
         return None
     settings = disk_cache.get_disk_cache()
     try:
-        return _spawn(list(dict.fromkeys(keys))[:MAX_HANDED_OVER], settings)
+        return _spawn(list(dict.fromkeys(keys))[:MAX_HANDED_OVER], list(prebuild), settings)
     except Exception:  # noqa: BLE001 -- never a traceback at exit: the next process compiles them itself
         return None
 
@@ -72,8 +68,8 @@ def _is_python(executable: str) -> bool:
         os.path.basename(executable).lower().startswith(("python", "pypy"))
 
 
-def _spawn(keys: list[tuple], settings: disk_cache.DiskCache) -> int | None:
-    payload = pickle.dumps(keys, protocol=pickle.HIGHEST_PROTOCOL)
+def _spawn(keys: list[tuple], prebuild: list[tuple], settings: disk_cache.DiskCache) -> int | None:
+    payload = pickle.dumps((keys, prebuild), protocol=pickle.HIGHEST_PROTOCOL)
     pipe_read, write = os.pipe()
     read = _renumbered(pipe_read)
     os.close(pipe_read)
@@ -86,7 +82,7 @@ def _spawn(keys: list[tuple], settings: disk_cache.DiskCache) -> int | None:
         capacity = _pipe_capacity(write, len(payload))
         while len(payload) > capacity and len(keys) > 1:  # writing it would wait for the helper: never at exit
             keys = keys[:len(keys) // 2]
-            payload = pickle.dumps(keys, protocol=pickle.HIGHEST_PROTOCOL)
+            payload = pickle.dumps((keys, prebuild), protocol=pickle.HIGHEST_PROTOCOL)
         if len(payload) > capacity:
             return None
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

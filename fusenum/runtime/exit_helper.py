@@ -91,19 +91,23 @@ def main() -> None:
 
 def compile_handed_over(directory: str) -> None:
     """The helper's work, once it holds its claim: compile and store each kernel read from stdin,
-    then return. Stops if ``directory`` is gone (never recreates it)."""
+    then prebuild under the settings keys read there too (:mod:`.first_use`), then return. Stops
+    after :data:`BUDGET_SECONDS`, or if ``directory`` is gone (never recreates it)."""
     import pickle
     from fusenum.runtime import disk_cache, kernels
     disk_cache.use_existing_only()
-    keys = pickle.loads(sys.stdin.buffer.read())
-    started = time.monotonic()
+    keys, prebuild = pickle.loads(sys.stdin.buffer.read())
+    deadline = time.monotonic() + BUDGET_SECONDS
     for spec, settings_key in keys:
-        if time.monotonic() - started > BUDGET_SECONDS or not os.path.isdir(directory):
+        if time.monotonic() > deadline or not os.path.isdir(directory):
             return
         try:
             kernels.store_on_disk(spec, settings_key)
         except Exception:  # noqa: S112 -- a later process compiles it itself, and reports why
             continue
+    if prebuild:
+        from fusenum.runtime import prebuilt
+        prebuilt.prebuild_after_exit(prebuild, deadline, directory)
 
 
 def _run_idle() -> None:

@@ -41,15 +41,17 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from . import caches, kernels
+from . import caches, first_use, kernels
 from . import threads as threads_module
 from .layout import broadcast_strides
 from ..codegen import locks, settings
 from ..codegen.abi import raise_status
+from ..codegen.lanes import virtual_lanes
 from ..codegen.spec import Access, KernelSpec
 from ..ir import nodes
 from ..ir.nodes import Node
 from ..ir.ops import OPS
+from ..ir.reductions import ROWS
 
 #: Elements per block: every node buffer of a block stays in the core's own caches.
 BLOCK = 4096
@@ -391,10 +393,27 @@ def node_spec(node: Node, uniform_args: tuple[bool, ...] = ()) -> KernelSpec:
     return KernelSpec(Node(node.op, arguments, node.dtype, node.attr), accesses, 1)
 
 
+def reduction_spec(argument: Node, reduction: str, accumulator: Access, ndim: int, pieces: bool,
+                   lanes: tuple[int, int] | None = None) -> KernelSpec:
+    """The one-node kernel with which tier 0 reduces ``argument``'s interpreted values (C-contiguous
+    over the pass's ``ndim`` dims, :mod:`.staging`) into an accumulator of access ``accumulator``,
+    grouping them as the fused kernel of ``argument`` would (or as ``lanes`` says)."""
+    values = nodes.input_slot(0, argument.dtype)
+    lanes = lanes or virtual_lanes(argument)
+    # (None where the values' own lanes are the same: one kernel serves a plain sum(x) in both tiers)
+    return KernelSpec(values, (_CONTIGUOUS, accumulator), ndim, reduce=reduction, pairwise=pairwise(reduction, values),
+                      pieces=pieces, lanes=None if lanes == virtual_lanes(values) else lanes)
+
+
+def pairwise(reduction: str, node: Node) -> bool:
+    """Whether reduction ``reduction`` of ``node``'s values sums floats pairwise."""
+    return ROWS[reduction].combine == "add" and node.dtype.kind in "fc"
+
+
 def _kernel_step(node: Node, uniform_args: tuple[bool, ...] = (),
                  settings_key: tuple | None = None) -> Callable:
     spec = node_spec(node, uniform_args)
-    kernel = kernels.kernel(spec, settings_key)
+    kernel = first_use.one_node(spec, settings_key)
     single = tuple(access is _UNIFORM for access in spec.accesses[:-1])
 
     def run(arguments: list, destination: np.ndarray) -> None:

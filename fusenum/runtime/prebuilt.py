@@ -9,7 +9,8 @@ without compiling, so under ``auto`` it waits for its fused kernel, compiled on 
 machine, say after installing fusenum or in a container image): from then on every new
 expression over those dtypes (elementwise, or with reductions over the layouts below), in every
 process of the user, is interpreted from its first call, and its fused kernel is compiled in the
-background.
+background. The helper that runs after a process's exit does the same once per machine, unasked,
+after a process that lacked one of them (:func:`prebuild_after_exit`, :mod:`.first_use`).
 
 What it builds: for every op-table row, every dtype of :data:`DTYPES` (or those asked for) and every
 choice of which arguments are single-valued (a constant, a name bound to a number, a 0-d or
@@ -31,7 +32,7 @@ from typing import Iterable, NamedTuple, Sequence
 
 import numpy as np
 
-from . import disk_cache, interpreter, kernels, staging
+from . import disk_cache, first_use, interpreter, kernels
 from ..codegen import settings
 from ..codegen.lanes import lanes_of, register_bytes
 from ..codegen.spec import ACCESSES, KernelSpec
@@ -112,7 +113,7 @@ def _reduction_specs(node: nodes.Node) -> list[KernelSpec]:
                                             for k, n in enumerate(nodes.inputs(node.args[0]))})
     costs = (False, True) if argument.dtype.kind in "fc" else (False,)  # (expensive integer arguments are rare)
     choices = {lanes_of(widest, expensive) for widest in {register_bytes(argument.dtype), 8} for expensive in costs}
-    return [staging.tier0_spec(argument, node.attr.reduction, ACCESSES[stride, False], ndim, pieces, lanes)
+    return [interpreter.reduction_spec(argument, node.attr.reduction, ACCESSES[stride, False], ndim, pieces, lanes)
             for ndim, stride, pieces in _FLAT_PASSES for lanes in sorted(choices)]
 
 
@@ -173,6 +174,33 @@ def prebuild(dtypes: Sequence | None = None, simd: str | Sequence[str] | None = 
                           directory)
 
 
+#: The dtypes a prebuild after first use covers first: those of most transcendental calls.
+FIRST_DTYPES = (np.dtype("float64"), np.dtype("float32"))
+
+
+def prebuild_after_exit(settings_keys: Sequence[tuple], deadline: float, directory: str) -> None:
+    """The exit helper's prebuild after a machine's first use (:mod:`.first_use`): every one-node
+    kernel of :data:`DTYPES` (:data:`FIRST_DTYPES` first) under each of ``settings_keys`` into the
+    disk cache, then the marker saying so. Stops, with no marker, at ``deadline``
+    (``time.monotonic()``) or if ``directory`` is gone; a kernel that fails to compile is left out
+    (a process that needs it compiles it, and reports why), and so is the marker."""
+    first = one_node_specs(FIRST_DTYPES)
+    specs = list(dict.fromkeys(first + one_node_specs()))
+    for settings_key in settings_keys:
+        if first_use.done(settings_key):
+            continue
+        whole = True
+        for spec in specs:
+            if time.monotonic() > deadline or not os.path.isdir(directory):
+                return
+            try:
+                kernels.store_on_disk(spec, settings_key)
+            except Exception:  # noqa: BLE001
+                whole = False
+        if whole and disk_cache.usable():
+            first_use.mark_done(settings_key)
+
+
 def _dtypes(dtypes) -> tuple[np.dtype, ...]:
     if isinstance(dtypes, (str, np.dtype, type)):
         dtypes = [dtypes]
@@ -220,4 +248,4 @@ def _levels(simd: str | Sequence[str] | None) -> tuple[str, ...]:
     return levels
 
 
-__all__ = ["DTYPES", "PrebuildResult", "one_node_specs", "prebuild"]
+__all__ = ["DTYPES", "FIRST_DTYPES", "PrebuildResult", "one_node_specs", "prebuild", "prebuild_after_exit"]

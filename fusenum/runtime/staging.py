@@ -55,7 +55,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import caches, elementwise, interpreter, kernels, replayed_sums, splitting, tiering
+from . import caches, elementwise, first_use, interpreter, kernels, replayed_sums, splitting, tiering
 from . import threads as pool
 from .. import errors
 from ..codegen import settings
@@ -80,7 +80,6 @@ PIECES_MAX_RESULT_BYTES = 1 << 16
 #: Tiles of results split over threads are at least this long.
 TILE_MIN_SIZE = 4096
 #: How tier 0's interpreted argument is read: C-contiguous over the pass's dims, native.
-_CONTIGUOUS = ACCESSES["c", False]
 
 _stages: "OrderedDict[Node, _Stages]" = OrderedDict()
 _final_plans: "OrderedDict[tuple, object]" = OrderedDict()
@@ -103,7 +102,7 @@ class _Step:
         self.slot = slot
         self.work = work_per_element(self.argument)
         self.start = start_value(self.attr.reduction, node.dtype)
-        self.pairwise = pairwise(self.attr.reduction, node)
+        self.pairwise = interpreter.pairwise(self.attr.reduction, node)
         #: Prepared passes (:class:`_Call`) by the arrays' layout, SIMD level and thread count.
         self.calls: dict[tuple, _Call] = {}
 
@@ -283,7 +282,7 @@ class _Call:
         self.strides, self.accumulator_strides = merged[:-1], merged[-1]
         # Tier 0: the argument interpreted into a C-contiguous array over these dims (so, in the
         # kernel's order), then reduced by a one-node kernel that groups the elements as this one
-        self.tier0_spec = tier0_spec(step.argument, step.attr.reduction, accesses[-1], len(dims), pieces > 1)
+        self.tier0_spec = interpreter.reduction_spec(step.argument, step.attr.reduction, accesses[-1], len(dims), pieces > 1)
         # ... or, without that kernel at hand, by NumPy making its additions in its order
         self.replayed = replayed_sums.replays(step.attr.reduction, step.argument.dtype, merged[-1],
                                               pieces > 1)
@@ -344,7 +343,7 @@ class _Call:
         if self.replayed and not kernels.at_hand(self.tier0_spec, self.settings_key) \
                 and self._replay(values, accumulator):
             return
-        one_node = kernels.kernel(self.tier0_spec, self.settings_key)
+        one_node = first_use.one_node(self.tier0_spec, self.settings_key)
         self._reduce(one_node, [values], self.tier0_layout, accumulator)
 
     def _replay(self, values: np.ndarray, accumulator: np.ndarray) -> bool:
@@ -397,23 +396,6 @@ class _Call:
             status = run(0, ranges[0][1], operands, layout)
         if status:
             raise_status(status)
-
-
-def tier0_spec(argument: Node, reduction: str, accumulator: Access, ndim: int, pieces: bool,
-               lanes: tuple[int, int] | None = None) -> KernelSpec:
-    """The one-node kernel with which tier 0 reduces ``argument``'s interpreted values (C-contiguous
-    over the pass's ``ndim`` dims) into an accumulator of access ``accumulator``, grouping them as
-    the fused kernel of ``argument`` would (or as ``lanes`` says)."""
-    values = nodes.input_slot(0, argument.dtype)
-    lanes = lanes or virtual_lanes(argument)
-    # (None where the values' own lanes are the same: one kernel serves a plain sum(x) in both tiers)
-    return KernelSpec(values, (_CONTIGUOUS, accumulator), ndim, reduce=reduction, pairwise=pairwise(reduction, values),
-                      pieces=pieces, lanes=None if lanes == virtual_lanes(values) else lanes)
-
-
-def pairwise(reduction: str, node: Node) -> bool:
-    """Whether reduction ``reduction`` of ``node``'s values sums floats pairwise."""
-    return ROWS[reduction].combine == "add" and node.dtype.kind in "fc"
 
 
 def _tiled(dims: list[int], strides: list[list[int]], threads: int) -> tuple[list[int], list[list[int]]]:

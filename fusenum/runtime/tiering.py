@@ -62,7 +62,8 @@ interpreted). The others wait for their kernel (a disk load, or a quick compile,
   (and, for later processes, stored in the disk cache: a process may exit before the compiler gets
   to them) the next new expression with those functions is interpreted from its first call, its
   fused kernel queued as for any interpreted call. :func:`fusenum.prebuild` makes them all
-  beforehand (:mod:`.prebuilt`), so that no such call waits.
+  beforehand (:mod:`.prebuilt`), so that no such call waits, and so does the helper after the exit
+  of the first process that lacked one (:mod:`.first_use`).
 
 Measured with ``benchmarks/first_call.py`` (20 expressions twice each, fresh processes), when the
 two rules came in: with a warm disk cache the workload took 218 ms with neither rule against
@@ -113,7 +114,7 @@ import time
 import warnings
 from typing import Callable
 
-from . import background, caches, compile_requests, disk_cache, interpreter, kernels, plan_store
+from . import background, caches, compile_requests, disk_cache, first_use, interpreter, kernels, plan_store
 from ..codegen import jit, locks, settings
 from ..codegen.spec import KernelSpec
 from ..codegen.target import llvm_ready
@@ -149,6 +150,8 @@ policy = _initial_policy()
 if os.environ.get("FUSENUM_COMPILE_AFTER_EXIT"):  # (read at exit; checked now, as every setting is)
     from . import exit_compiles
     exit_compiles.enabled()
+if os.environ.get("FUSENUM_PREBUILD_AFTER_EXIT"):
+    first_use.enabled()
 
 
 def set_tiering(new_policy: str) -> str:
@@ -464,7 +467,7 @@ def _forked_child() -> None:
 def _finish_before_exit() -> None:
     """No LLVM work while the interpreter exits (see the module's docstring); what is left, and the
     optimized builds :mod:`.background` has queued, is handed to a detached helper process
-    (:mod:`.exit_compiles`)."""
+    (:mod:`.exit_compiles`), with the prebuild after a machine's first use (:mod:`.first_use`)."""
     with _compiler.lock:
         unfinished = [] if _compiler.stopping else _compiler.unfinished()
         _compiler.stopping = True
@@ -475,16 +478,17 @@ def _finish_before_exit() -> None:
     # The optimizer's queued builds go too, rather than holding the exit (~20 ms each): it runs
     # after this handler and finishes whatever is left in its queue.
     # (asked only if there is something: a process that never compiled must not create the directory)
-    if not (unfinished or background.pending()):
+    prebuild = first_use.wanted()
+    if not (unfinished or background.pending() or prebuild):
         return
     from . import exit_compiles  # (the compiler thread imported it, or only the optimizer ran)
     optimizations = background.take_optimizations() if exit_compiles.possible() else []
     keys = unfinished + [key for _, _, key in optimizations]
-    if keys:
+    if keys or prebuild:
         # The compiler thread may still be in an import, holding the GIL 5 ms at a time: every
         # call below that releases it (the spawn, the write) would wait that long to get it back.
         sys.setswitchinterval(min(sys.getswitchinterval(), 1e-4))
-        if exit_compiles.hand_over(keys) is None:
+        if exit_compiles.hand_over(keys, prebuild) is None:
             background.put_back(optimizations)
 
 
@@ -572,6 +576,8 @@ def waits_for_kernel(spec: KernelSpec, size: int, extra: tuple[KernelSpec, ...] 
                + [s for s in extra if not kernels.at_hand(s, settings_key)])
     for one_node in missing:
         _compiler.prepare((one_node, settings_key))
+    if missing:
+        first_use.note_missing(settings_key)
     return bool(missing)
 
 

@@ -63,21 +63,6 @@ def test_nothing_is_handed_over_when_turned_off(tmp_path):
     assert json.loads(_run(_RUNS_IT, tmp_path, "off"))["tier0"] == 1
 
 
-@pytest.mark.parametrize("value, on", [("off", False), ("OFF", False), ("0", False), ("no", False), ("on", True),
-                                       ("1", True), ("yes", True), ("", True)])
-def test_the_setting_is_on_or_off(monkeypatch, value, on):
-    monkeypatch.setenv("FUSENUM_COMPILE_AFTER_EXIT", value)
-    assert exit_compiles.enabled() is on
-
-
-def test_any_other_value_is_a_configuration_error_at_import():
-    # (as every setting is: a typo must not silently mean on)
-    done = subprocess.run([sys.executable, "-c", "import fusenum"], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "FUSENUM_COMPILE_AFTER_EXIT": "maybe"})
-    assert done.returncode != 0
-    assert "ConfigurationError: FUSENUM_COMPILE_AFTER_EXIT must be on or off, not 'maybe'" in done.stderr
-
-
 def test_a_quick_build_loaded_from_disk_is_optimized_by_the_helper(tmp_path):
     import json
     # a process whose optimized builds never run leaves the quick build alone on disk
@@ -122,13 +107,14 @@ def test_nothing_to_hand_over_without_a_usable_disk_cache(tmp_path, monkeypatch)
     assert not exit_compiles.enabled()
 
 
-def _run_helper(directory, cwd, keys) -> subprocess.CompletedProcess:
-    """The helper as hand_over starts it (waiting for its claim), with ``keys`` on its stdin."""
+def _run_helper(directory, cwd, keys, prebuild=()) -> subprocess.CompletedProcess:
+    """The helper as hand_over starts it (waiting for its claim), with ``keys`` and the settings keys
+    to prebuild under on its stdin."""
     env = {**os.environ, "FUSENUM_CACHE_DIR": str(directory), "FUSENUM_COMPILE_AFTER_EXIT": "off"}
     root = os.path.dirname(os.path.dirname(os.path.abspath(fusenum.__file__)))
     name = exit_compiles.claim_name(str(directory))
     return subprocess.run([sys.executable, "-S", exit_helper.__file__, root, name, "waits", str(directory), "0"],
-                          input=pickle.dumps(keys), cwd=cwd, env=env, capture_output=True, timeout=600)
+                          input=pickle.dumps((keys, list(prebuild))), cwd=cwd, env=env, capture_output=True, timeout=600)
 
 
 def test_the_helper_stops_quietly_when_its_directory_is_gone_and_never_recreates_it(tmp_path):

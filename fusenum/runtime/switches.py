@@ -1,0 +1,18 @@
+"""Settings that are on or off, read from the environment (``FUSENUM_COMPILE_AFTER_EXIT``,
+``FUSENUM_PREBUILD_AFTER_EXIT``)."""
+from __future__ import annotations
+
+import os
+
+from ..errors import ConfigurationError
+
+_VALUES = {"on": True, "1": True, "yes": True, "true": True, "off": False, "0": False, "no": False, "false": False}
+
+
+def on_or_off(variable: str) -> bool:
+    """Environment variable ``variable`` as on (also when unset or empty) or off; a
+    :class:`~fusenum.ConfigurationError` for anything else."""
+    setting = os.environ.get(variable, "").strip().lower() or "on"
+    if setting not in _VALUES:
+        raise ConfigurationError(f"{variable} must be on or off, not {setting!r}")
+    return _VALUES[setting]

@@ -1,0 +1,159 @@
+"""After a machine's first use, the exit helper prebuilds tier 0's one-node kernels (fusenum.runtime.first_use)."""
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+import fusenum
+from fusenum.codegen import settings
+from fusenum.runtime import disk_cache, exit_compiles, first_use, interpreter, kernels, prebuilt
+from tests.runtime.test_exit_compiles import _run_helper
+
+
+@pytest.fixture
+def own_cache(tmp_path, monkeypatch):
+    """A new disk-cache directory, nothing in memory, nothing noted, the helper and the prebuild on."""
+    monkeypatch.setenv("FUSENUM_COMPILE_AFTER_EXIT", "on")
+    monkeypatch.setenv("FUSENUM_PREBUILD_AFTER_EXIT", "on")
+    monkeypatch.setattr(first_use, "_missing", set())
+    previous = fusenum.set_disk_cache(True, tmp_path)
+    fusenum.clear_cache()
+    yield tmp_path
+    fusenum.set_disk_cache(*previous)
+    fusenum.clear_cache()
+
+
+def _one_node(name: str, dtype: str):
+    return interpreter.node_spec(prebuilt._typed(name, np.dtype(dtype), 1))
+
+
+def test_a_one_node_kernel_compiled_for_tier0_notes_its_settings(own_cache):
+    spec = _one_node("sin", "float64")
+    first_use.one_node(spec)  # neither in memory nor on disk: compiled
+    assert first_use._missing == {settings.key}
+    first_use._missing.clear()
+    fusenum.clear_cache()
+    first_use.one_node(spec)  # from the disk cache
+    first_use.one_node(spec)  # from memory
+    assert not first_use._missing
+
+
+def test_tier0_asks_for_its_one_node_kernels_this_way(own_cache):
+    previous = fusenum.set_tiering("always")
+    try:
+        a = np.linspace(0.5, 2.0, 1000)
+        np.testing.assert_allclose(fusenum.evaluate("exp(a) * 2"), np.exp(a) * 2, rtol=1e-14)
+    finally:
+        fusenum.set_tiering(previous)
+    assert first_use._missing == {settings.key}
+
+
+def test_prebuilding_is_wanted_until_its_marker_is_on_disk(own_cache, monkeypatch):
+    key = settings.key
+    assert first_use.wanted() == []  # nothing noted
+    first_use.note_missing(key)
+    assert first_use.wanted() == [key]
+    first_use.mark_done(key)
+    assert first_use.done(key) and first_use.wanted() == []
+    fusenum.clear_disk_cache()  # the marker goes with the kernels
+    assert not first_use.done(key) and first_use.wanted() == [key]
+    monkeypatch.setenv("FUSENUM_PREBUILD_AFTER_EXIT", "off")
+    assert first_use.wanted() == []
+    monkeypatch.setenv("FUSENUM_PREBUILD_AFTER_EXIT", "on")
+    monkeypatch.setenv("FUSENUM_COMPILE_AFTER_EXIT", "off")  # no helper, so no prebuild either
+    assert first_use.wanted() == []
+
+
+def test_at_exit_the_marker_is_looked_for_only_where_the_host_is_described(own_cache, monkeypatch):
+    # (its key names the host, which LLVM would have to describe: no LLVM at exit; the helper looks)
+    key = settings.key
+    first_use.note_missing(key)
+    first_use.mark_done(key)
+    monkeypatch.setattr(first_use, "host_described", lambda: False)
+    monkeypatch.setattr(first_use, "done", lambda settings_key: pytest.fail("the marker was looked for"))
+    assert first_use.wanted() == [key]
+
+
+def test_nothing_is_wanted_without_a_usable_disk_cache(own_cache):
+    first_use.note_missing(settings.key)
+    previous = fusenum.set_disk_cache(enabled=False)
+    try:
+        assert first_use.wanted() == []
+    finally:
+        fusenum.set_disk_cache(*previous)
+
+
+def _few_specs(monkeypatch, specs):
+    monkeypatch.setattr(prebuilt, "one_node_specs", lambda dtypes=prebuilt.DTYPES: list(specs))
+
+
+def _on_disk(spec) -> bool:
+    fusenum.clear_cache()
+    return kernels.available(spec) is not None
+
+
+def test_the_helpers_prebuild_stores_every_kernel_then_its_marker(own_cache, monkeypatch):
+    specs = [_one_node("sin", "float64"), _one_node("exp", "float32")]
+    _few_specs(monkeypatch, specs)
+    prebuilt.prebuild_after_exit([settings.key], time.monotonic() + 300, str(own_cache))
+    assert all(_on_disk(spec) for spec in specs)
+    assert first_use.done(settings.key)
+
+
+def test_a_prebuild_out_of_time_writes_no_marker(own_cache, monkeypatch):
+    spec = _one_node("sin", "float64")
+    _few_specs(monkeypatch, [spec])
+    prebuilt.prebuild_after_exit([settings.key], time.monotonic() - 1, str(own_cache))
+    assert not _on_disk(spec) and not first_use.done(settings.key)
+
+
+def test_a_kernel_that_fails_leaves_the_others_stored_and_no_marker(own_cache, monkeypatch):
+    failing, fine = _one_node("sin", "float64"), _one_node("cos", "float64")
+    _few_specs(monkeypatch, [failing, fine])
+    store = kernels.store_on_disk
+
+    def store_but_one(spec, settings_key):
+        if spec == failing:
+            raise RuntimeError("this compile fails")
+        return store(spec, settings_key)
+    monkeypatch.setattr(kernels, "store_on_disk", store_but_one)
+    prebuilt.prebuild_after_exit([settings.key], time.monotonic() + 300, str(own_cache))
+    assert _on_disk(fine) and not _on_disk(failing)
+    assert not first_use.done(settings.key)
+
+
+# A process that interprets a transcendental function for the first time on this cache directory,
+# and prints what its exit hands to the helper instead of starting it.
+_FIRST_USE = """
+import sys, numpy as np, fusenum
+from fusenum.codegen import settings
+from fusenum.runtime import exit_compiles, first_use
+if sys.argv[1] == "marked":
+    first_use.mark_done(settings.key)
+exit_compiles._spawn = lambda keys, prebuild, cache: print("prebuild", prebuild == [settings.key], len(keys)) or 1
+a = np.linspace(0.5, 2.0, 1000)
+fusenum.evaluate("sin(a) * 2")
+"""
+
+
+@pytest.mark.parametrize("condition, handed", [("new", "prebuild True"), ("marked", "prebuild False"),
+                                               ("off", "prebuild False")])
+def test_the_exit_hands_the_prebuild_over_after_a_first_use(tmp_path, condition, handed):
+    env = {**os.environ, "FUSENUM_CACHE_DIR": str(tmp_path), "FUSENUM_TIERING": "auto",
+           "FUSENUM_COMPILE_AFTER_EXIT": "on", "FUSENUM_PREBUILD_AFTER_EXIT": "off" if condition == "off" else "on"}
+    done = subprocess.run([sys.executable, "-c", _FIRST_USE, condition], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(handed)
+
+
+def test_the_helper_reads_the_prebuild_it_is_handed(own_cache):
+    first_use.mark_done(settings.key)  # done already: the helper checks, and compiles nothing
+    before = sorted(os.listdir(own_cache))
+    done = _run_helper(own_cache, own_cache, [], [settings.key])
+    assert done.returncode == 0, done.stderr
+    assert sorted(os.listdir(own_cache)) == before
+    assert exit_compiles.wait_for_helpers(str(own_cache), timeout=0)

@@ -1,0 +1,34 @@
+"""Settings that are on or off (fusenum.runtime.switches), and the modules that read them."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from fusenum.runtime import exit_compiles, first_use
+from fusenum.runtime.switches import on_or_off
+
+READERS = {"FUSENUM_COMPILE_AFTER_EXIT": exit_compiles.enabled, "FUSENUM_PREBUILD_AFTER_EXIT": first_use.enabled}
+
+
+@pytest.mark.parametrize("variable", sorted(READERS))
+@pytest.mark.parametrize("value, on", [("off", False), ("OFF", False), ("0", False), ("no", False), ("false", False),
+                                       ("on", True), ("1", True), ("yes", True), (" True ", True), ("", True)])
+def test_a_setting_is_on_or_off(monkeypatch, variable, value, on):
+    monkeypatch.setenv(variable, value)
+    assert on_or_off(variable) is on and READERS[variable]() is on
+
+
+@pytest.mark.parametrize("variable", sorted(READERS))
+def test_unset_is_on(monkeypatch, variable):
+    monkeypatch.delenv(variable, raising=False)
+    assert READERS[variable]() is True
+
+
+@pytest.mark.parametrize("variable", sorted(READERS))
+def test_any_other_value_is_a_configuration_error_at_import(variable):
+    # (as every setting is: a typo must not silently mean on)
+    done = subprocess.run([sys.executable, "-c", "import fusenum"], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, variable: "maybe"})
+    assert done.returncode != 0
+    assert f"ConfigurationError: {variable} must be on or off, not 'maybe'" in done.stderr

@@ -12,7 +12,8 @@ runs in its own fresh process (a child of this script), one after the other:
 * ``fusenum warm``: the same directory, in the next process (a persistent kernel cache,
   once there is one, makes these first calls loads instead of compiles), started once the helper
   that finishes the cold process's pending compiles after its exit is done (the time it took is
-  printed below the table: a user's next run seldom comes sooner);
+  printed below the table: a user's next run seldom comes sooner; it includes the prebuild of every
+  one-node kernel after a machine's first use, ``fusenum.runtime.first_use``);
 * ``fusenum used``: a directory that a process evaluating :data:`EARLIER` (other expressions with
   the same functions, at 10,000 elements: a machine that has run fusenum before) filled, with no
   prebuild after its exit (``FUSENUM_PREBUILD_AFTER_EXIT=off``); none of the workload's fused kernels

@@ -12,8 +12,8 @@ fusenum prebuild`` would (:func:`fusenum.runtime.prebuilt.prebuild_after_exit`),
 From then on, every process of the user interprets a new expression from its first call.
 
 It happens once per machine (per fusenum version and codegen settings: the marker's key is a
-kernel key, :func:`.disk_cache.key`) and costs idle CPU time only (about 15 s on the 2-core
-development machine) and ~5 MB on disk; ``FUSENUM_PREBUILD_AFTER_EXIT=off`` turns it off (pending
+kernel key, :func:`.disk_cache.key`) and costs idle CPU time only (about 11 s on the 2-core
+development machine) and 1.5 MB of entries; ``FUSENUM_PREBUILD_AFTER_EXIT=off`` turns it off (pending
 compiles are still handed over; ``FUSENUM_COMPILE_AFTER_EXIT=off`` turns off both). A helper that
 runs out of time or is killed writes no marker: a later process that lacks a one-node kernel asks
 again, and kernels already on disk are not compiled twice. The marker is not evicted with the
@@ -30,6 +30,9 @@ from ..codegen.spec import KernelSpec
 from ..codegen.target import host_described, make_target
 from ..errors import ConfigurationError
 
+#: No prebuild after first use where the disk cache is bounded below this many bytes: the prebuild
+#: (~1.5 MB) would evict much of what the user's own processes stored.
+MIN_CACHE_BYTES = 32 * 2**20
 #: Settings keys (:data:`fusenum.codegen.settings.key`) under which this process lacked a one-node kernel.
 _missing: set[tuple] = set()
 
@@ -45,7 +48,10 @@ def one_node(spec: KernelSpec, settings_key: tuple | None = None) -> kernels.Ker
     if it was neither in memory nor on disk (then it is compiled here)."""
     if settings_key is None:
         settings_key = settings.key  # (read once: another thread may change the settings meanwhile)
-    if not kernels.at_hand(spec, settings_key):
+    if kernels.cached(spec, settings_key) is None:
+        found = kernels.available(spec, settings_key)  # (counted as kernel() would count it)
+        if found is not None:
+            return found
         note_missing(settings_key)
     return kernels.kernel(spec, settings_key)
 
@@ -57,16 +63,28 @@ def note_missing(settings_key: tuple) -> None:
 
 def wanted() -> list[tuple]:
     """The settings keys to prebuild under after this process's exit: those noted, where the disk
-    cache is usable, prebuilding after exit is on, and no marker says it was done (looked for only
-    where the host is described: the helper looks again)."""
+    cache is usable and bounded to :data:`MIN_CACHE_BYTES` or more, the helper and prebuilding after
+    exit are on, and no marker says it was done (looked for only where the host is described: the
+    helper looks again)."""
+    noted = sorted(_missing.copy())
     try:
-        if not _missing or not (enabled() and on_or_off("FUSENUM_COMPILE_AFTER_EXIT") and disk_cache.usable()):
+        if not noted or not (enabled() and on_or_off("FUSENUM_COMPILE_AFTER_EXIT") and disk_cache.usable()) \
+                or disk_cache.get_disk_cache().max_bytes < MIN_CACHE_BYTES:
             return []
     except ConfigurationError:  # (checked at import: changed since; never a traceback at exit)
         return []
     # (the marker's key names the host: where LLVM would have to describe it, which it must not
     # do at exit, the helper looks for the marker itself)
-    return [key for key in sorted(_missing) if not (host_described() and done(key))]
+    return [key for key in noted if not (host_described() and _done_here(key))]
+
+
+def _done_here(settings_key: tuple) -> bool:
+    """:func:`done`, False where it cannot tell (a SIMD level LLVM refused: never a traceback at
+    exit; the helper looks again)."""
+    try:
+        return done(settings_key)
+    except Exception:  # noqa: BLE001
+        return False
 
 
 def done(settings_key: tuple) -> bool:

@@ -438,6 +438,12 @@ def store_on_disk(spec: KernelSpec, settings_key: tuple) -> bool:
     return True
 
 
+def on_disk(spec: KernelSpec, settings_key: tuple) -> bool:
+    """Whether the disk cache holds a good entry of ``spec``'s optimized build under ``settings_key``
+    (as :func:`store_on_disk` leaves it)."""
+    return disk_cache.load(disk_cache.key(_description(spec, settings_key), make_target(settings_key[0]))) is not None
+
+
 def load_compiler() -> None:
     """Import the code generator and load LLVM now, as a first compile would."""
     _code_generator()

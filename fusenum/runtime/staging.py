@@ -61,7 +61,7 @@ from .. import errors
 from ..codegen import settings
 from ..codegen.abi import raise_status
 from ..codegen.lanes import virtual_lanes
-from ..codegen.spec import ACCESSES, Access, KernelSpec
+from ..codegen.spec import KernelSpec
 from ..ir import nodes
 from ..ir.nodes import Node
 from ..ir.operands import Source
@@ -79,7 +79,6 @@ MAX_PIECES = 16
 PIECES_MAX_RESULT_BYTES = 1 << 16
 #: Tiles of results split over threads are at least this long.
 TILE_MIN_SIZE = 4096
-#: How tier 0's interpreted argument is read: C-contiguous over the pass's dims, native.
 
 _stages: "OrderedDict[Node, _Stages]" = OrderedDict()
 _final_plans: "OrderedDict[tuple, object]" = OrderedDict()

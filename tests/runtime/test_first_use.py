@@ -9,7 +9,7 @@ import pytest
 
 import fusenum
 from fusenum.codegen import settings
-from fusenum.runtime import disk_cache, exit_compiles, first_use, interpreter, kernels, prebuilt
+from fusenum.runtime import disk_cache, exit_compiles, exit_helper, first_use, interpreter, kernels, prebuilt, tiering
 from tests.runtime.test_exit_compiles import _run_helper
 
 
@@ -51,6 +51,30 @@ def test_tier0_asks_for_its_one_node_kernels_this_way(own_cache):
     assert first_use._missing == {settings.key}
 
 
+def test_a_call_that_waits_for_its_kernel_for_want_of_one_node_kernels_notes_its_settings(own_cache):
+    previous = fusenum.set_tiering("auto")
+    kernels.load_compiler()  # (LLVM up: the call waits for its fused kernel rather than interpret)
+    try:
+        a = np.linspace(0.5, 2.0, 1000, dtype=np.float32)
+        np.testing.assert_allclose(fusenum.evaluate("arcsinh(a) * 2"), np.arcsinh(a) * 2, rtol=1e-6)
+        assert fusenum.cache_info().tier0_calls == 0
+        assert first_use._missing == {settings.key}
+    finally:
+        tiering.wait_for_compiles(120)  # (the one-node kernels it queued)
+        fusenum.set_tiering(previous)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork() here")
+def test_a_forked_child_starts_with_nothing_noted(own_cache):
+    first_use.note_missing(settings.key)
+    pid = os.fork()
+    if pid == 0:  # (its own first use is its own exit's business)
+        os._exit(0 if not first_use._missing else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert first_use._missing == {settings.key}
+
+
 def test_prebuilding_is_wanted_until_its_marker_is_on_disk(own_cache, monkeypatch):
     key = settings.key
     assert first_use.wanted() == []  # nothing noted
@@ -84,6 +108,22 @@ def test_nothing_is_wanted_without_a_usable_disk_cache(own_cache):
         assert first_use.wanted() == []
     finally:
         fusenum.set_disk_cache(*previous)
+
+
+def test_nothing_is_wanted_where_the_disk_cache_is_bounded_small(own_cache):
+    first_use.note_missing(settings.key)
+    fusenum.set_disk_cache(True, own_cache, max_bytes=first_use.MIN_CACHE_BYTES)
+    assert first_use.wanted() == [settings.key]
+    fusenum.set_disk_cache(True, own_cache, max_bytes=first_use.MIN_CACHE_BYTES - 1)
+    assert first_use.wanted() == []
+
+
+def test_a_marker_that_cannot_be_looked_for_at_exit_leaves_it_to_the_helper(own_cache, monkeypatch):
+    def refused(settings_key):
+        raise fusenum.TargetError("SIMD level 'avx512' is not supported")
+    monkeypatch.setattr(first_use, "done", refused)
+    first_use.note_missing(settings.key)
+    assert first_use.wanted() == [settings.key]  # (no traceback at exit)
 
 
 def _few_specs(monkeypatch, specs):
@@ -123,6 +163,27 @@ def test_a_kernel_that_fails_leaves_the_others_stored_and_no_marker(own_cache, m
     prebuilt.prebuild_after_exit([settings.key], time.monotonic() + 300, str(own_cache))
     assert _on_disk(fine) and not _on_disk(failing)
     assert not first_use.done(settings.key)
+
+
+def test_a_prebuild_whose_kernels_were_evicted_meanwhile_writes_no_marker(own_cache, monkeypatch):
+    specs = [_one_node(name, "float64") for name in ("sin", "cos", "tan")]
+    _few_specs(monkeypatch, specs)
+    fusenum.set_disk_cache(True, own_cache, max_bytes=1000)  # (room for one: ~640 bytes each)
+    prebuilt.prebuild_after_exit([settings.key], time.monotonic() + 300, str(own_cache))
+    assert not all(_on_disk(spec) for spec in specs)
+    assert not first_use.done(settings.key)
+
+
+def test_the_helper_prebuilds_what_it_is_handed(own_cache, monkeypatch):
+    import io
+    import pickle
+    import types
+    spec = _one_node("tanh", "float64")
+    _few_specs(monkeypatch, [spec])
+    monkeypatch.setattr(sys, "stdin", types.SimpleNamespace(buffer=io.BytesIO(pickle.dumps(([], [settings.key])))))
+    monkeypatch.setattr(disk_cache, "use_existing_only", lambda: None)  # (this is not the helper's process)
+    exit_helper.compile_handed_over(str(own_cache))
+    assert _on_disk(spec) and first_use.done(settings.key)
 
 
 # A process that interprets a transcendental function for the first time on this cache directory,

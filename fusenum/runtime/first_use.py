@@ -28,7 +28,6 @@ from .switches import on_or_off
 from ..codegen import settings
 from ..codegen.spec import KernelSpec
 from ..codegen.target import host_described, make_target
-from ..errors import ConfigurationError
 
 #: No prebuild after first use where the disk cache is bounded below this many bytes: the prebuild
 #: (~1.5 MB) would evict much of what the user's own processes stored.
@@ -44,16 +43,21 @@ def enabled() -> bool:
 
 
 def one_node(spec: KernelSpec, settings_key: tuple | None = None) -> kernels.Kernel:
-    """Tier 0's one-node kernel ``spec`` (:func:`fusenum.runtime.kernels.kernel`), noting the settings
-    if it was neither in memory nor on disk (then it is compiled here)."""
+    """Tier 0's one-node kernel ``spec`` (:func:`fusenum.runtime.kernels.kernel`, and counted as it
+    counts), noting the settings if it had to be compiled (it was neither in memory nor on disk)."""
     if settings_key is None:
         settings_key = settings.key  # (read once: another thread may change the settings meanwhile)
-    if kernels.cached(spec, settings_key) is None:
-        found = kernels.available(spec, settings_key)  # (counted as kernel() would count it)
-        if found is not None:
-            return found
+    if kernels.cached(spec, settings_key) is not None:
+        return kernels.kernel(spec, settings_key)  # (counted as a hit, as before)
+    found = kernels.available(spec, settings_key)  # (counted as kernel() would count it)
+    if found is not None:
+        return found
+    made = kernels.kernel(spec, settings_key)
+    # (not noted if it came from disk after all: available() does not look there until the host is
+    # described, nor while another thread makes the same kernel)
+    if made.origin != "disk":
         note_missing(settings_key)
-    return kernels.kernel(spec, settings_key)
+    return made
 
 
 def note_missing(settings_key: tuple) -> None:
@@ -71,8 +75,8 @@ def wanted() -> list[tuple]:
         if not noted or not (enabled() and on_or_off("FUSENUM_COMPILE_AFTER_EXIT") and disk_cache.usable()) \
                 or disk_cache.get_disk_cache().max_bytes < MIN_CACHE_BYTES:
             return []
-    except ConfigurationError:  # (checked at import: changed since; never a traceback at exit)
-        return []
+    except Exception:  # noqa: BLE001 -- never a traceback at exit: a setting changed since its check at
+        return []      # import, a directory refused meanwhile whose warning is an error (-W error)
     # (the marker's key names the host: where LLVM would have to describe it, which it must not
     # do at exit, the helper looks for the marker itself)
     return [key for key in noted if not (host_described() and _done_here(key))]

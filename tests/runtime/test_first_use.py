@@ -122,8 +122,50 @@ def test_a_marker_that_cannot_be_looked_for_at_exit_leaves_it_to_the_helper(own_
     def refused(settings_key):
         raise fusenum.TargetError("SIMD level 'avx512' is not supported")
     monkeypatch.setattr(first_use, "done", refused)
+    monkeypatch.setattr(first_use, "host_described", lambda: True)  # (else the marker is not looked for)
     first_use.note_missing(settings.key)
     assert first_use.wanted() == [settings.key]  # (no traceback at exit)
+
+
+def test_no_traceback_at_exit_from_a_disk_cache_refused_meanwhile(own_cache, monkeypatch):
+    first_use.note_missing(settings.key)
+
+    def refused():
+        raise fusenum.DiskCacheWarning("fusenum: the disk cache directory ... is refused")  # (-W error)
+    monkeypatch.setattr(disk_cache, "usable", refused)
+    assert first_use.wanted() == []
+
+
+def _counts(get, spec) -> tuple:
+    """What ``get(spec)`` adds to cache_info's hits, misses, disk hits and disk misses."""
+    before = fusenum.cache_info()
+    get(spec)
+    after = fusenum.cache_info()
+    return tuple(after[k] - before[k] for k in (0, 1, 3, 4))
+
+
+@pytest.mark.parametrize("where", ["nowhere", "on disk", "in memory"])
+def test_one_node_counts_as_kernel_does(own_cache, where):
+    spec = _one_node("sin", "float64")
+    counted = []
+    for get in (kernels.kernel, first_use.one_node):
+        fusenum.clear_disk_cache()
+        fusenum.clear_cache()
+        if where != "nowhere":
+            kernels.kernel(spec)
+        if where == "on disk":
+            fusenum.clear_cache()
+        counted.append(_counts(get, spec))
+    assert counted[0] == counted[1]
+
+
+def test_a_kernel_that_came_from_disk_after_all_is_not_noted(own_cache, monkeypatch):
+    spec = _one_node("sin", "float64")
+    kernels.kernel(spec)
+    fusenum.clear_cache()
+    monkeypatch.setattr(kernels, "available", lambda *arguments: None)  # (as before the host is described)
+    assert first_use.one_node(spec).origin == "disk"
+    assert not first_use._missing
 
 
 def _few_specs(monkeypatch, specs):
@@ -172,6 +214,34 @@ def test_a_prebuild_whose_kernels_were_evicted_meanwhile_writes_no_marker(own_ca
     prebuilt.prebuild_after_exit([settings.key], time.monotonic() + 300, str(own_cache))
     assert not all(_on_disk(spec) for spec in specs)
     assert not first_use.done(settings.key)
+
+
+def test_the_helpers_prebuild_skips_settings_it_cannot_build_for(own_cache, monkeypatch):
+    _few_specs(monkeypatch, [_one_node("sin", "float64")])
+
+    def refused(settings_key):
+        raise fusenum.TargetError("SIMD level 'avx512' is not supported")
+    monkeypatch.setattr(first_use, "done", refused)
+    monkeypatch.setattr(kernels, "store_on_disk", lambda *arguments: pytest.fail("compiled for it"))
+    prebuilt.prebuild_after_exit([settings.key], time.monotonic() + 300, str(own_cache))
+
+
+def test_the_helpers_prebuild_stops_when_the_disk_cache_stops_taking_entries(own_cache, monkeypatch):
+    import errno
+    specs = [_one_node(name, "float64") for name in ("sin", "cos", "tan", "exp", "log")]
+    _few_specs(monkeypatch, specs)
+    compiled, write = [], disk_cache._write
+
+    def full_after_one(path, data):
+        if compiled[1:]:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        write(path, data)
+    store = kernels.store_on_disk
+    monkeypatch.setattr(disk_cache, "_write", full_after_one)
+    monkeypatch.setattr(kernels, "store_on_disk", lambda *arguments: compiled.append(1) or store(*arguments))
+    with pytest.warns(fusenum.DiskCacheWarning):
+        prebuilt.prebuild_after_exit([settings.key], time.monotonic() + 300, str(own_cache))
+    assert len(compiled) == 2 and not first_use.done(settings.key)
 
 
 def test_the_helper_prebuilds_what_it_is_handed(own_cache, monkeypatch):

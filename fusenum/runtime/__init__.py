@@ -12,7 +12,8 @@ kept on disk too (:mod:`.disk_cache`, read and written through :mod:`.stored_cod
 for every process of the user on the machine; :mod:`.prebuilt` fills it with tier 0's kernels ahead of need
 (imported when first used, as ``fusenum.prebuild``),
 and a helper process finishes there the compiles a process leaves at its exit (:mod:`.exit_compiles`,
-:mod:`.exit_helper`), and prebuilds after a machine's first use (:mod:`.first_use`). Every cache registers with :mod:`.caches`, so :func:`clear_cache` reaches them all.
+:mod:`.exit_helper`), and prebuilds after a machine's first use (:mod:`.first_use`). Every cache
+registers with :mod:`.caches`, so :func:`clear_cache` reaches them all.
 """
 from .caches import clear_cache
 from .disk_cache import DiskCache, clear_disk_cache, get_disk_cache, set_disk_cache

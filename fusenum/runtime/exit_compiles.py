@@ -20,8 +20,9 @@ the same disk-cache directory (as :func:`fusenum.prebuild` does), one helper per
 directory at a time, and exits. Kernels are keyed as in the exiting process (codegen settings, the
 same fusenum package, the same Python), so the next process finds them. After a process that
 lacked one of tier 0's one-node kernels, the helper also prebuilds them all, once per machine
-(:mod:`.first_use`). Nothing is handed over under ``FUSENUM_COMPILE_AFTER_EXIT=off``, nor from a frozen application, an application embedding
-Python, or when the disk cache is off; a helper whose directory was removed meanwhile stops.
+(:mod:`.first_use`). Nothing is handed over under ``FUSENUM_COMPILE_AFTER_EXIT=off``, nor from a
+frozen application, an application embedding Python, or when the disk cache is off; a helper whose
+directory was removed meanwhile stops.
 """
 from __future__ import annotations
 

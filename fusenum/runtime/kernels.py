@@ -361,7 +361,7 @@ def _load(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel | None, bool]:
     target = make_target(settings_key[0])
     host_record.record()  # if LLVM was asked
     start = time.perf_counter()
-    digest = disk_cache.key(_description(spec, settings_key), target)
+    digest = _digest(spec, settings_key, target)
     names = entry_points(spec.checked)
     compiled, quick = load_entry(digest, names, TIERED)
     if compiled is None:
@@ -371,6 +371,11 @@ def _load(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel | None, bool]:
         build = builder(digest, target, lambda quick: _module_text(spec, target, quick, settings_key), names)
         _queue_optimization(build, made, (spec, settings_key), from_disk=True)
     return made, True
+
+
+def _digest(spec: KernelSpec, settings_key: tuple, target: Target) -> bytes:
+    """The disk-cache key of ``spec``'s kernel under ``settings_key`` on ``target``."""
+    return disk_cache.key(_description(spec, settings_key), target)
 
 
 def _description(spec: KernelSpec, settings_key: tuple) -> str:
@@ -428,7 +433,7 @@ def store_on_disk(spec: KernelSpec, settings_key: tuple) -> bool:
     optimized build and store it unless a good entry is there. True if it compiled. Nothing is kept
     in memory or counted in :func:`cache_info` (:func:`fusenum.prebuild` fills the disk this way)."""
     target = make_target(settings_key[0])
-    digest = disk_cache.key(_description(spec, settings_key), target)
+    digest = _digest(spec, settings_key, target)
     if disk_cache.load(digest) is not None:
         return False
     object_code = jit.compile_object(_module_text(spec, target, False, settings_key), target)
@@ -441,7 +446,7 @@ def store_on_disk(spec: KernelSpec, settings_key: tuple) -> bool:
 def on_disk(spec: KernelSpec, settings_key: tuple) -> bool:
     """Whether the disk cache holds a good entry of ``spec``'s optimized build under ``settings_key``
     (as :func:`store_on_disk` leaves it)."""
-    return disk_cache.load(disk_cache.key(_description(spec, settings_key), make_target(settings_key[0]))) is not None
+    return disk_cache.load(_digest(spec, settings_key, make_target(settings_key[0]))) is not None
 
 
 def load_compiler() -> None:

@@ -20,9 +20,8 @@ single value; and, for every reduction of those dtypes, the one-node kernels tha
 interpreted argument (:mod:`.staging`) over a whole contiguous array, its rows or its columns,
 grouped as a cheap argument and, for floats, as an expensive one. About 1,350 kernels for every
 dtype at one SIMD level, about 6 s on the 2-core development machine (10 s of CPU time), 1.5 MB
-of entries. Byte strings are
-left out (their kernels depend on the strings' length), and so are reductions over other layouts
-(they wait for their fused kernel, as before).
+of entries. Byte strings are left out (their kernels depend on the strings' length), and so are
+reductions over other layouts (they wait for their fused kernel, as before).
 """
 from __future__ import annotations
 

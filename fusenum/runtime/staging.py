@@ -281,7 +281,8 @@ class _Call:
         self.strides, self.accumulator_strides = merged[:-1], merged[-1]
         # Tier 0: the argument interpreted into a C-contiguous array over these dims (so, in the
         # kernel's order), then reduced by a one-node kernel that groups the elements as this one
-        self.tier0_spec = interpreter.reduction_spec(step.argument, step.attr.reduction, accesses[-1], len(dims), pieces > 1)
+        self.tier0_spec = interpreter.reduction_spec(step.argument, step.attr.reduction, accesses[-1], len(dims),
+                                                     pieces > 1)
         # ... or, without that kernel at hand, by NumPy making its additions in its order
         self.replayed = replayed_sums.replays(step.attr.reduction, step.argument.dtype, merged[-1],
                                               pieces > 1)

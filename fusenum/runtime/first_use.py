@@ -4,7 +4,7 @@ On a machine whose disk cache has never held them, the first use of each transce
 (and of the few other operations tier 0 computes with a small kernel of its own, :mod:`.interpreter`)
 compiles that one-node kernel: LLVM's start-up and 5-10 ms per kernel, on the call's path. A later
 process finds on disk only those that earlier ones needed. So :func:`one_node` (tier 0's way to its
-one-node kernels) notes the codegen settings under which one was neither in memory nor on disk;
+one-node kernels) notes the codegen settings under which this process compiled one;
 at exit (:func:`wanted`), unless a *marker* entry in the disk cache says that every one-node kernel
 has been prebuilt under those settings, the helper that finishes the exiting process's pending
 compiles (:mod:`.exit_compiles`, at idle priority, detached) also prebuilds them all, as ``python -m
@@ -43,18 +43,11 @@ def enabled() -> bool:
 
 
 def one_node(spec: KernelSpec, settings_key: tuple | None = None) -> kernels.Kernel:
-    """Tier 0's one-node kernel ``spec`` (:func:`fusenum.runtime.kernels.kernel`, and counted as it
-    counts), noting the settings if it had to be compiled (it was neither in memory nor on disk)."""
+    """Tier 0's one-node kernel ``spec`` (:func:`fusenum.runtime.kernels.kernel`), noting the settings
+    if this process compiled it (it was not on disk)."""
     if settings_key is None:
         settings_key = settings.key  # (read once: another thread may change the settings meanwhile)
-    if kernels.cached(spec, settings_key) is not None:
-        return kernels.kernel(spec, settings_key)  # (counted as a hit, as before)
-    found = kernels.available(spec, settings_key)  # (counted as kernel() would count it)
-    if found is not None:
-        return found
     made = kernels.kernel(spec, settings_key)
-    # (not noted if it came from disk after all: available() does not look there until the host is
-    # described, nor while another thread makes the same kernel)
     if made.origin != "disk":
         note_missing(settings_key)
     return made

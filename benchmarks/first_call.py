@@ -8,7 +8,11 @@ runs in its own fresh process (a child of this script), one after the other:
 * ``numpy``: the same computations written with NumPy functions;
 * ``numexpr``: ``numexpr.evaluate`` of the same text (``a - mean(a)``, which numexpr
   cannot write as one expression, is ``sum(a)`` then ``a - m``, as its users write it);
-* ``fusenum cold``: ``FUSENUM_CACHE_DIR`` set to a new, empty directory;
+* ``fusenum cold``: ``FUSENUM_CACHE_DIR`` set to a new, empty directory, with the one-node kernels
+  shipped with the package (``fusenum.runtime.shipped``: ``pip install`` builds them, and this script
+  builds them for the current SIMD level into the source tree first, with ``python -m fusenum ship``);
+* ``fusenum cold, nothing shipped``: the same without them (``FUSENUM_SHIPPED_KERNELS=off``: a package
+  built without them, or on a machine they do not serve). The three rows below are without them too;
 * ``fusenum warm``: the same directory, in the next process (a persistent kernel cache,
   once there is one, makes these first calls loads instead of compiles), started once the helper
   that finishes the cold process's pending compiles after its exit is done (the time it took is
@@ -68,8 +72,10 @@ EARLIER = [
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 #: What ``fusenum after first use``'s directory saw: one call of one function the workload does not use.
 FIRST_USE = "cbrt(a) + b"
-CONTENDERS = ("numpy", "numexpr", "fusenum cold", "fusenum warm", "fusenum used", "fusenum after first use",
-              "fusenum prebuilt", "fusenum never cold", "fusenum never warm")
+CONTENDERS = ("numpy", "numexpr", "fusenum cold", "fusenum warm", "fusenum cold, nothing shipped", "fusenum used",
+              "fusenum after first use", "fusenum prebuilt", "fusenum never cold", "fusenum never warm")
+#: The rows run without the kernels shipped with the package.
+NOTHING_SHIPPED = ("fusenum cold, nothing shipped", "fusenum used", "fusenum after first use", "fusenum prebuilt")
 #: The expression of the loop and single-call figures (``--loop``).
 LOOP_EXPRESSION = "2*a+3*b-c"
 
@@ -182,7 +188,9 @@ def _environment(contender: str, cache_dir: str, mode: str = "--child") -> dict:
     path = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
     return dict(os.environ, FUSENUM_CACHE_DIR=cache_dir, PYTHONPATH=path,
                 FUSENUM_TIERING="never" if "never" in contender else "auto",
-                FUSENUM_PREBUILD_AFTER_EXIT="off" if mode == "--fill-child" else "on")
+                FUSENUM_PREBUILD_AFTER_EXIT="off" if mode == "--fill-child" else "on",
+                FUSENUM_SHIPPED_KERNELS="off" if contender in NOTHING_SHIPPED or mode in ("--fill-child", "--first-use-child")
+                else "on")
 
 
 def _run_child(contender: str, size: int, cache_dir: str, mode: str = "--child") -> dict:
@@ -213,6 +221,22 @@ def _compile_bytecode() -> None:
         raise SystemExit("compiling fusenum to bytecode failed")
 
 
+def _ship() -> None:
+    """Build the kernels shipped with the package for the current SIMD level into the source tree,
+    as ``pip install`` builds them into the package, unless they are there and current."""
+    check = ("import sys, fusenum\nfrom fusenum.codegen import settings\nfrom fusenum.runtime import shipped\n"
+             "sys.exit(shipped.archive(settings.key) is None)")
+    environment = dict(_environment("fusenum", tempfile.gettempdir()), FUSENUM_SHIPPED_KERNELS="on")
+    if subprocess.run([sys.executable, "-c", check], env=environment).returncode == 0:
+        return
+    level = subprocess.run([sys.executable, "-c", "import fusenum; print(fusenum.get_simd())"], env=environment,
+                           capture_output=True, text=True, check=True).stdout.strip()
+    done = subprocess.run([sys.executable, "-m", "fusenum", "ship", "--simd", level], env=environment,
+                          capture_output=True, text=True)
+    if done.returncode or subprocess.run([sys.executable, "-c", check], env=environment).returncode:
+        print(f"(no kernels are shipped here: 'fusenum cold' runs without them)\n{done.stdout}{done.stderr}")
+
+
 def _prebuild(cache_dir: str) -> None:
     done = subprocess.run([sys.executable, "-m", "fusenum", "prebuild"], env=_environment("fusenum", cache_dir),
                           capture_output=True, text=True)
@@ -228,11 +252,13 @@ def measure(size: int) -> dict[str, list[dict]]:
             tempfile.TemporaryDirectory(prefix="fusenum-first-call-") as never_dir, \
             tempfile.TemporaryDirectory(prefix="fusenum-first-call-") as used_dir, \
             tempfile.TemporaryDirectory(prefix="fusenum-first-call-") as first_use_dir, \
-            tempfile.TemporaryDirectory(prefix="fusenum-first-call-") as prebuilt_dir:
+            tempfile.TemporaryDirectory(prefix="fusenum-first-call-") as prebuilt_dir, \
+            tempfile.TemporaryDirectory(prefix="fusenum-first-call-") as nothing_shipped_dir:
         _run_child("fusenum", size, used_dir, "--fill-child")
         _run_child("fusenum", size, first_use_dir, "--first-use-child")
         _prebuild(prebuilt_dir)
-        own = {"fusenum used": used_dir, "fusenum after first use": first_use_dir, "fusenum prebuilt": prebuilt_dir}
+        own = {"fusenum used": used_dir, "fusenum after first use": first_use_dir, "fusenum prebuilt": prebuilt_dir,
+               "fusenum cold, nothing shipped": nothing_shipped_dir}
         for contender in CONTENDERS:
             directory = own.get(contender, never_dir if "never" in contender else auto_dir)
             results[contender] = [_run_child(contender, size, directory)]
@@ -242,7 +268,7 @@ def measure(size: int) -> dict[str, list[dict]]:
 def measure_loop(size: int) -> list[str]:
     """Rows of the loop figures: each contender in a fresh process, fusenum with an empty cache."""
     rows = []
-    for contender in ("numexpr", "fusenum cold", "fusenum never cold"):
+    for contender in ("numexpr", "fusenum cold", "fusenum cold, nothing shipped", "fusenum never cold"):
         with tempfile.TemporaryDirectory(prefix="fusenum-loop-") as cache_dir:
             figures = _run_child(contender, size, cache_dir, "--loop-child")
         rows.append(f"| {contender} | {size:,} | {figures['loop'] * 1e3:,.1f} | {figures['first_100'] * 1e3:,.2f} |")
@@ -282,6 +308,7 @@ def main() -> None:
         print(json.dumps(loop_child(args.loop_child, args.size)))
         return
     _compile_bytecode()
+    _ship()
     print(f"{len(WORKLOAD)} expressions, each evaluated twice, every contender in fresh processes "
           f"(median of {args.repeat}); times in ms\n")
     print("| contender | N | import numpy | import (over numpy) | first call median | first call max "

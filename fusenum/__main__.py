@@ -1,5 +1,10 @@
-"""``python -m fusenum prebuild [--dtypes float32,float64] [--simd LEVEL|all] [--threads N]``: compile
-the interpreter's one-node kernels into the disk cache, once per machine (:func:`fusenum.prebuild`)."""
+"""fusenum's commands.
+
+* ``python -m fusenum prebuild [--dtypes float32,float64] [--simd LEVEL|all] [--threads N]``: compile
+  the interpreter's one-node kernels into the disk cache, once per machine (:func:`fusenum.prebuild`).
+* ``python -m fusenum ship [--into DIRECTORY] [--simd LEVEL] [--threads N]``: compile them into the
+  archives shipped with the package (:mod:`fusenum.runtime.shipping`; building the package runs it).
+"""
 from __future__ import annotations
 
 import argparse
@@ -20,7 +25,18 @@ def main(argv: list[str]) -> int:
     build.add_argument("--simd", action="append",
                        help="a SIMD level to build for, or 'all' (repeatable; default: the current level)")
     build.add_argument("--threads", type=int, help="compiles at once (default: fusenum.get_num_threads())")
+    ship = commands.add_parser(
+        "ship", help="compile the interpreter's one-node kernels into the archives shipped with fusenum",
+        description="Compile every one-node kernel fusenum's interpreter may use, for every SIMD level from sse2 up "
+                    "to this machine's widest, into archives that fusenum loads them from without LLVM. Building "
+                    "the package (pip install) runs this into the package.")
+    ship.add_argument("--into", help="the directory to write the archives to (default: the package's own, "
+                                     "where fusenum is imported from)")
+    ship.add_argument("--simd", action="append", help="a SIMD level to build for (repeatable)")
+    ship.add_argument("--threads", type=int, help="compiles at once (default: the machine's cores)")
     args = parser.parse_args(argv)
+    if args.command == "ship":
+        return _ship(args)
     dtypes = None if args.dtypes is None else [name.strip() for name in args.dtypes.split(",") if name.strip()]
     simd = None if args.simd is None else "all" if "all" in args.simd else args.simd
     try:
@@ -33,6 +49,24 @@ def main(argv: list[str]) -> int:
         return 130
     print(f"{done.kernels} one-node kernels for {', '.join(done.simd)}: {done.compiled} compiled, "
           f"{done.found} already there, in {done.seconds:.1f} s; disk cache: {done.directory}")
+    return 0
+
+
+def _ship(args: argparse.Namespace) -> int:
+    from fusenum.runtime import shipping
+    try:
+        written = shipping.ship(args.into, args.simd, args.threads)
+    except (fusenum.FusenumError, OSError) as exc:
+        print(f"python -m fusenum ship: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("python -m fusenum ship: interrupted", file=sys.stderr)
+        return 130
+    if not written:
+        print("python -m fusenum ship: no kernels are shipped on this machine (not x86-64): they are compiled "
+              "on first use")
+    for done in written:
+        print(f"{done.kernels} one-node kernels for {done.level} in {done.seconds:.1f} s: {done.path}")
     return 0
 
 

@@ -26,6 +26,9 @@ os.environ.setdefault("FUSENUM_TIERING", "never")
 os.environ["FUSENUM_COMPILE_AFTER_EXIT"] = "off"
 # Nor does it prebuild after a first use (tests/runtime/test_first_use.py turns it on for its own).
 os.environ["FUSENUM_PREBUILD_AFTER_EXIT"] = "off"
+# Nor use kernels shipped with the package (a source tree where `python -m fusenum ship` ran has
+# them): the tests of compiles count what a call compiles. tests/runtime/test_shipped.py ships its own.
+os.environ["FUSENUM_SHIPPED_KERNELS"] = "off"
 
 import pytest  # noqa: E402
 from hypothesis import HealthCheck, settings  # noqa: E402

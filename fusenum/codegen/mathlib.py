@@ -85,8 +85,9 @@ def _has_symbol(symbol: str) -> bool:
 
 def math_level() -> str:
     """The SIMD level whose libmvec variant every kernel calls: the machine's widest, so the
-    bits of a function never depend on the level a kernel is compiled for."""
-    return target.available()[-1]
+    bits of a function never depend on the level a kernel is compiled for. (Kernels built for other
+    machines name theirs: :func:`fusenum.codegen.settings.building`.)"""
+    return settings.machine_for_code() or target.available()[-1]
 
 
 def libmvec_symbol(name: str, dtype: np.dtype, level: str | None = None) -> str | None:
@@ -200,7 +201,8 @@ def _through_stack(em: Emitter, fn: ir.Function, vector: ir.VectorType, arity: i
         wrapper = ir.Function(em.module, ir.FunctionType(ir.VoidType(), [ir.PointerType()] * (arity + 1)),
                               name=name)
         wrapper.linkage = "internal"
-        machine = target.make_target(math_level())
+        level = math_level()
+        machine = target.generic_target(level) if settings.machine_for_code() else target.make_target(level)
         wrapper.attributes.update(["noinline", "nounwind", f'"target-cpu"="{machine.cpu}"',
                                    f'"target-features"="{machine.features}"'])
         b = ir.IRBuilder(wrapper.append_basic_block("entry"))

@@ -49,16 +49,24 @@ _building = threading.local()
 
 
 @contextmanager
-def building(settings_key: tuple):
+def building(settings_key: tuple, machine: str | None = None):
     """Generate code in this thread under ``settings_key`` (a :data:`key`), whatever the settings are
     now: a kernel built after its call (the optimized build, in the background) follows the settings
-    it was keyed under, even if they have changed since."""
-    previous = getattr(_building, "key", None)
-    _building.key = settings_key
+    it was keyed under, even if they have changed since. ``machine``: generate it as on a machine
+    whose widest SIMD level is that one, not this machine's (kernels shipped with the package are
+    built for other machines, :mod:`fusenum.runtime.shipping`)."""
+    previous = getattr(_building, "key", None), getattr(_building, "machine", None)
+    _building.key, _building.machine = settings_key, machine
     try:
         yield
     finally:
-        _building.key = previous
+        _building.key, _building.machine = previous
+
+
+def machine_for_code() -> str | None:
+    """The widest SIMD level of the machine the code generated now is for, if it is not this
+    machine's (see :func:`building`); else None."""
+    return getattr(_building, "machine", None)
 
 
 def vector_math_for_code() -> str:

@@ -231,6 +231,21 @@ def make_target(name: str) -> Target:
     return Target(name, WIDTHS[name], cpu, _feature_string(features), auto_vectorize=True)
 
 
+def generic_target(name: str) -> Target:
+    """The :class:`Target` of SIMD level ``name`` for any x86-64 CPU that has the level's features
+    (a machine whose :func:`widest_here` it is runs them): what kernels shipped with the package are
+    compiled for, on whatever machine builds it."""
+    _check_name(name)
+    features = ",".join(f"+{feature}" for feature in _REQUIRES[name] if feature != "sse2")
+    return Target(name, WIDTHS[name], "x86-64", features, auto_vectorize=name != "scalar")
+
+
+def widest_here() -> str:
+    """This machine's widest SIMD level, as :func:`available` says (by ``/proc/cpuinfo`` until LLVM
+    has described the host: no LLVM is loaded for it)."""
+    return available()[-1] if host_described() else _widest_without_llvm()
+
+
 @lru_cache(maxsize=None)
 def identity(target: Target) -> str:
     """A deterministic text of what decides machine code for ``target`` on this machine: the

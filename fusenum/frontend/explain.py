@@ -232,6 +232,7 @@ def _origin(call: KernelCall) -> str:
     kernel = call.kernel
     if kernel is None:
         return "not in memory yet: the call compiles it (or loads it from the disk cache)"
-    how = "loaded from the disk cache" if kernel.origin == "disk" else kernel.origin
+    how = {"disk": "loaded from the disk cache", "shipped": "loaded from the kernels shipped with fusenum"}.get(
+        kernel.origin, kernel.origin)
     build = "; its quick build, until the optimized build arrives" if kernel.build == "quick" else ""
     return f"memory ({how} in {kernel.seconds * 1e3:.1f} ms{build})"

@@ -257,10 +257,25 @@ def installation() -> str:
     of its core extension module, where its loops are (a rebuild in place changes them), and the
     environment variables that choose among its loops by CPU feature. With the CPU and the C
     library, which its loops call, it decides every answer here."""
-    core = getattr(getattr(np, "_core", None), "_multiarray_umath", None)
-    path = getattr(core, "__file__", None) or np.__file__
+    path = _core_module()
     status = os.stat(path)
     return f"numpy {np.__version__} {np.__file__}; {path} {status.st_size} {status.st_mtime_ns}; {_CPU_FEATURES}"
+
+
+def _core_module() -> str:
+    """The path of NumPy's core extension module, where its loops are."""
+    core = getattr(getattr(np, "_core", None), "_multiarray_umath", None)
+    return getattr(core, "__file__", None) or np.__file__
+
+
+@functools.lru_cache(maxsize=None)
+def release() -> str:
+    """The installed NumPy as :func:`installation` says, but not where it is: its version, the name
+    and size of its core extension module, and the same environment variables. Two installations
+    of one release from one wheel (a build environment's and the user's, say) have the same text:
+    what names NumPy's answers in kernels built elsewhere (the kernels shipped with fusenum)."""
+    path = _core_module()
+    return f"numpy {np.__version__}; {os.path.basename(path)} {os.stat(path).st_size}; {_CPU_FEATURES}"
 
 
 #: NumPy's run-time switches between its loops for different CPU features, as NumPy read them at its

@@ -526,9 +526,10 @@ def work_per_element(root) -> int:
     return arrays + expression_cost(root)
 
 
-def numpy_answers(root) -> str:
+def numpy_answers(root, portable: bool = False) -> str:
     """What names the installed NumPy's answers that the code for the IR under ``root`` follows
-    beyond the IR, as text ("" if none): :func:`.numpy_behaviour.installation` if a row's
+    beyond the IR, as text ("" if none): :func:`.numpy_behaviour.installation` (``portable``: its
+    :func:`~.numpy_behaviour.release`, the same wherever that release is installed) if a row's
     :attr:`Op.follows_numpy` has its loop operand's kind (float ``power`` and ``clip``: which
     shortcuts NumPy's loops take; ``nextafter``: which NaN operand it passes through), or the ``math`` rule lowers a function (``log``,
     ``arcsin``...), whose code gives the NaN NumPy's loop gives outside its domain. (The answers
@@ -539,5 +540,5 @@ def numpy_answers(root) -> str:
             continue
         kind = node.args[op.loop_arg].dtype.kind
         if kind in op.follows_numpy or (op.arity == 1 and op.rules.get(kind, "").split(":")[0] == "math"):
-            return numpy_behaviour.installation()
+            return numpy_behaviour.release() if portable else numpy_behaviour.installation()
     return ""

@@ -44,11 +44,11 @@ def enabled() -> bool:
 
 def one_node(spec: KernelSpec, settings_key: tuple | None = None) -> kernels.Kernel:
     """Tier 0's one-node kernel ``spec`` (:func:`fusenum.runtime.kernels.kernel`), noting the settings
-    if this process compiled it (it was not on disk)."""
+    if this process compiled it (it was neither on disk nor shipped with the package)."""
     if settings_key is None:
         settings_key = settings.key  # (read once: another thread may change the settings meanwhile)
     made = kernels.kernel(spec, settings_key)
-    if made.origin != "disk":
+    if made.origin == "compiled":
         note_missing(settings_key)
     return made
 

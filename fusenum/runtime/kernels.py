@@ -46,13 +46,13 @@ from collections import OrderedDict
 from contextlib import contextmanager, nullcontext
 from typing import Callable, NamedTuple
 
-from . import background, caches, disk_cache, host_record
-from .stored_code import builder, load_entry, load_or_compile
+from . import background, caches, disk_cache, host_record, shipped
+from .stored_code import builder, link_loaded, load_entry, load_or_compile
 from ..codegen import jit, locks, settings
 from ..codegen.abi import (KERNEL_CTYPE, KERNEL_HELD_CTYPE, SYMBOL, WHOLE_CTYPE, WHOLE_HELD_CTYPE, WHOLE_SYMBOL,
                            entry_points)
 from ..codegen.spec import KernelSpec
-from ..codegen.target import Target, host_described, llvm_ready, loading, make_target, native
+from ..codegen.target import Target, generic_target, host_described, llvm_ready, loading, make_target, native
 from ..errors import ConfigurationError
 from ..ir.nodes import walk
 from ..ir.ops import numpy_answers, work_per_element
@@ -94,6 +94,8 @@ class CacheInfo(NamedTuple):
     compile_seconds: float = 0.0
     #: Calls served by the interpreter (tier 0, :mod:`.interpreter`) while no kernel was at hand.
     tier0_calls: int = 0
+    #: Misses served by the kernels shipped with the package (:mod:`.shipped`).
+    shipped_hits: int = 0
 
 
 #: Calls of at most this much work (elements times :func:`~fusenum.ir.ops.work_per_element`: tens
@@ -115,7 +117,8 @@ class Kernel:
     Checked kernels also have ``whole(operands_tuple) -> status``. ``held`` and ``whole_held`` are
     the same entries called with the GIL kept, for calls of at most ``hold_size`` elements (see
     :data:`HOLD_GIL_WORK`). ``origin`` is
-    ``"compiled"`` or ``"disk"`` and ``seconds`` how long compiling or loading took.
+    ``"compiled"``, ``"disk"`` or ``"shipped"`` (with the package, :mod:`.shipped`) and ``seconds``
+    how long compiling or loading took.
     """
 
     __slots__ = ("spec", "target", "compiled", "address", "function", "whole", "held", "whole_held", "hold_size",
@@ -161,6 +164,7 @@ class _Stats:
     disk_misses = 0
     compile_seconds = 0.0
     tier0_calls = 0
+    shipped_hits = 0
 
 
 class _Pending:
@@ -257,6 +261,10 @@ def _make_or_hand_over(key: tuple, pending: _Pending) -> Kernel:
         pending.taken = True
         return _make_for(key, pending, _make)
     make = _make
+    found = _shipped(*key)
+    if found is not None:
+        pending.taken = True
+        return _publish(key, pending, found, False, count_miss=False)
     if disk_cache.usable():
         loaded, _ = _load(*key)  # an exception here: kernel() lets the waiters try again
         if loaded is not None:
@@ -344,7 +352,9 @@ def _publish(key: tuple, pending: _Pending, made: Kernel | None, looked_on_disk:
         _kernels[key] = pending.kernel = made
         while len(_kernels) > MAX_KERNELS:
             _kernels.popitem(last=False)
-        if made.origin == "disk":
+        if made.origin == "shipped":
+            stats.shipped_hits += 1
+        elif made.origin == "disk":
             stats.disk_hits += 1
             stats.misses += count_miss
         else:
@@ -368,31 +378,51 @@ def _load(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel | None, bool]:
         return None, True
     made = Kernel(spec, target, compiled, "disk", time.perf_counter() - start, "quick" if quick else "optimized")
     if quick:
-        build = builder(digest, target, lambda quick: _module_text(spec, target, quick, settings_key), names)
+        build = builder(digest, target, lambda quick: module_text(spec, target, quick, settings_key), names)
         _queue_optimization(build, made, (spec, settings_key), from_disk=True)
     return made, True
 
 
+def _shipped(spec: KernelSpec, settings_key: tuple) -> Kernel | None:
+    """``spec``'s kernel from the kernels shipped with the package (:mod:`.shipped`), or None. Needs
+    neither LLVM nor the host's description."""
+    start = time.perf_counter()
+    archive = shipped.archive(settings_key)
+    code = None if archive is None else archive.object_code(description(spec, settings_key, portable=True))
+    compiled = None if code is None else link_loaded(code, entry_points(spec.checked))
+    if compiled is None:
+        return None
+    return Kernel(spec, generic_target(settings_key[0]), compiled, "shipped", time.perf_counter() - start)
+
+
 def _digest(spec: KernelSpec, settings_key: tuple, target: Target) -> bytes:
     """The disk-cache key of ``spec``'s kernel under ``settings_key`` on ``target``."""
-    return disk_cache.key(_description(spec, settings_key), target)
+    return disk_cache.key(description(spec, settings_key), target)
 
 
-def _description(spec: KernelSpec, settings_key: tuple) -> str:
+def description(spec: KernelSpec, settings_key: tuple, portable: bool = False) -> str:
+    """The canonical text of what decides ``spec``'s code under ``settings_key``, besides the target
+    and fusenum's code generator: its disk-cache key's part (:func:`.disk_cache.key`); ``portable``:
+    naming NumPy by its release, not its installation (:func:`~fusenum.ir.ops.numpy_answers`), what
+    names it in the archives of shipped kernels (:mod:`.shipped`), built in another environment."""
     # Where its code follows how the installed NumPy's loops compute, NumPy's answers name it too
     # (only then: the power and clip probes cost ~1.2 ms once per process).
-    answers = numpy_answers(spec.root)
+    answers = numpy_answers(spec.root, portable)
     return f"kernel {settings_key!r}\n{spec.canonical()}" + (f"\nnumpy\n{answers}" if answers else "")
 
 
 def _make(spec: KernelSpec, settings_key: tuple, look: bool = True) -> tuple[Kernel, bool]:
-    """Load ``spec``'s kernel from the disk cache (unless ``look`` is False: it was just looked
-    for), else compile it (and store it there); also whether the disk cache was looked in."""
+    """Load ``spec``'s kernel from the package's shipped kernels or the disk cache (unless ``look``
+    is False: it was just looked for), else compile it (and store it there); also whether the disk
+    cache was looked in."""
+    found = _shipped(spec, settings_key) if look else None
+    if found is not None:
+        return found, False
     target = make_target(settings_key[0])
     start = time.perf_counter()
     later: list = []
-    compiled, origin, looked = load_or_compile(_description(spec, settings_key), target,
-                                               lambda quick: _module_text(spec, target, quick,
+    compiled, origin, looked = load_or_compile(description(spec, settings_key), target,
+                                               lambda quick: module_text(spec, target, quick,
                                                                           settings_key),
                                                entry_points(spec.checked),
                                                later if TIERED else None, look, quick=_tier())
@@ -436,7 +466,7 @@ def store_on_disk(spec: KernelSpec, settings_key: tuple) -> bool:
     digest = _digest(spec, settings_key, target)
     if disk_cache.load(digest) is not None:
         return False
-    object_code = jit.compile_object(_module_text(spec, target, False, settings_key), target)
+    object_code = jit.compile_object(module_text(spec, target, False, settings_key), target)
     host_record.record()
     disk_cache.store(digest, jit.storable(object_code))
     disk_cache.discard(digest, disk_cache.QUICK_SUFFIX)
@@ -474,9 +504,11 @@ def _code_generator() -> Callable:
     return kernel_module
 
 
-def _module_text(spec: KernelSpec, target: Target, quick: bool, settings_key: tuple) -> str:
+def module_text(spec: KernelSpec, target: Target, quick: bool, settings_key: tuple, machine: str | None = None) -> str:
+    """``spec``'s LLVM IR for ``target`` under ``settings_key`` (``quick``: for a quick build;
+    ``machine``: for a machine whose widest SIMD level is that one, not this one)."""
     kernel_module = _code_generator()
-    with settings.building(settings_key):  # the optimized build runs later, maybe under other settings
+    with settings.building(settings_key, machine):  # the optimized build runs later, maybe under other settings
         return kernel_module(spec, target, quick)
 
 
@@ -549,8 +581,8 @@ def cache_info() -> CacheInfo:
     misses; bytes in the disk cache; seconds spent compiling."""
     with _lock:
         counts = (stats.hits, stats.misses, len(_kernels), stats.disk_hits, stats.disk_misses)
-        seconds, tier0 = stats.compile_seconds, stats.tier0_calls
-    return CacheInfo(*counts, disk_cache.bytes_on_disk(), seconds, tier0)
+        seconds, tier0, shipped_hits = stats.compile_seconds, stats.tier0_calls, stats.shipped_hits
+    return CacheInfo(*counts, disk_cache.bytes_on_disk(), seconds, tier0, shipped_hits)
 
 
 @caches.owner
@@ -558,5 +590,5 @@ def clear() -> None:
     """Forget every kernel in memory (statistics restart at zero; the disk cache stays)."""
     with _lock:
         _kernels.clear()
-        stats.hits = stats.misses = stats.disk_hits = stats.disk_misses = stats.tier0_calls = 0
+        stats.hits = stats.misses = stats.disk_hits = stats.disk_misses = stats.tier0_calls = stats.shipped_hits = 0
         stats.compile_seconds = 0.0

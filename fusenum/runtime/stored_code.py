@@ -89,6 +89,16 @@ def _load_linked(digest: bytes, names: list[str], suffix: str = disk_cache.SUFFI
         return None
 
 
+def link_loaded(object_code: bytes, names: list[str]) -> jit.Compiled | None:
+    """``object_code`` from elsewhere (another process, the package), linked without LLVM; None if
+    it cannot be (a symbol this process lacks, a damaged image, code only LLVM's JIT links)."""
+    libraries.load_for(object_code)
+    try:
+        return _link(object_code, names, with_jit=False)
+    except RuntimeError:
+        return None
+
+
 def _link(object_code: bytes, names: list[str], with_jit: bool = True) -> jit.Compiled | None:
     with _link_lock:
         return jit.link(object_code, names, with_jit)

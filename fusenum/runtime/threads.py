@@ -339,19 +339,23 @@ def _native(make: bool = True) -> _NativePool | None:
     return _native_pool
 
 
-_POOL_DESCRIPTION = "thread pool"
+#: The native pool's description (its key in the disk cache and in the shipped archives).
+POOL_DESCRIPTION = "thread pool"
 
 
 def _load_native_pool() -> _NativePool | None:
-    """The native pool from the disk cache, if that needs no LLVM (the host is described, and the
-    loader links it); else None."""
-    from ..codegen import target
-    from .stored_code import load_stored
+    """The native pool shipped with the package (:mod:`.shipped`), else from the disk cache if that
+    needs no LLVM (the host is described, and the loader links it); else None."""
+    from ..codegen import settings, target
+    from . import shipped
+    from .stored_code import link_loaded, load_stored
 
-    if not target.host_described():
-        return None
     try:
-        compiled = load_stored(_POOL_DESCRIPTION, target.make_target("scalar"), pool_abi.SYMBOLS)
+        archive = shipped.archive(settings.key)
+        code = None if archive is None else archive.object_code(POOL_DESCRIPTION)
+        compiled = None if code is None else link_loaded(code, pool_abi.SYMBOLS)
+        if compiled is None and target.host_described():
+            compiled = load_stored(POOL_DESCRIPTION, target.make_target("scalar"), pool_abi.SYMBOLS)
         return None if compiled is None else _NativePool(compiled)
     except Exception:  # the background thread tries again, and reports what fails
         return None
@@ -364,7 +368,7 @@ def _make_native_pool() -> None:
 
     try:
         # The generator (pool.module_text) is imported only if the disk cache has no pool.
-        compiled, _, _ = load_or_compile(_POOL_DESCRIPTION, target.make_target("scalar"),
+        compiled, _, _ = load_or_compile(POOL_DESCRIPTION, target.make_target("scalar"),
                                          lambda quick: pool.module_text(), pool_abi.SYMBOLS)
         made = _NativePool(compiled)
     except Exception as exc:  # Python threads serve instead; said once

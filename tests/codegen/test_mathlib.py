@@ -305,3 +305,20 @@ def test_environment_variable_with_a_bad_value_is_a_clear_error():
     done = _run_python("import fusenum", FUSENUM_VECTOR_MATH="svml")
     assert done.returncode != 0
     assert "ConfigurationError: FUSENUM_VECTOR_MATH must be one of auto, builtin, libm, not 'svml'" in done.stderr
+
+
+@pytest.mark.skipif(not libraries.libmvec_loaded(), reason="no libmvec here")
+@pytest.mark.parametrize("machine", ["sse2", "avx2", "avx512"])
+def test_code_built_for_another_machine_calls_that_machines_libmvec_variant(machine):
+    """Kernels shipped with the package are built as on a machine whose widest level is theirs
+    (``settings.building(..., machine=)``): they call that level's libmvec variant, whatever this
+    machine's widest level is, and nothing else changes."""
+    from fusenum.codegen import settings, target
+    from fusenum.runtime import kernels, prebuilt
+    spec = next(spec for spec in prebuilt.one_node_specs([np.float64]) if spec.root.op == "sin")
+    letter = mathlib.LIBMVEC_VARIANTS[machine][0]
+    text = kernels.module_text(spec, target.generic_target(machine), False, (machine, "auto"), machine=machine)
+    assert f"_ZGV{letter}N" in text
+    assert mathlib.math_level() == target.available()[-1]  # (the pin ends with the build)
+    with settings.building((machine, "auto"), machine=machine):
+        assert mathlib.math_level() == machine

@@ -155,3 +155,21 @@ def test_a_disk_cache_key_does_not_wait_for_another_threads_imports():
     worker.join()
     assert finished, "identity() waited for the thread holding target.loading"
     assert answer and f"target {level!r}" in answer[0]
+
+
+@pytest.mark.parametrize("level", list(target.WIDTHS))
+def test_a_generic_target_names_only_the_features_fusenum_requires_of_its_level(level):
+    made = target.generic_target(level)
+    assert made.cpu == "x86-64" and made.name == level and made.vector_bits == target.WIDTHS[level]
+    assert set(filter(None, made.features.split(","))) == {f"+{f}" for f in target._REQUIRES[level] if f != "sse2"}
+    if level in ("scalar", "sse2") and platform_is_x86_64():
+        assert made == target.make_target(level)  # (those were host-independent already)
+
+
+def platform_is_x86_64() -> bool:
+    import platform
+    return platform.machine().lower() in ("x86_64", "amd64")
+
+
+def test_the_widest_level_here_is_the_same_with_or_without_llvm():
+    assert target.widest_here() == target.available()[-1] == target._widest_without_llvm()

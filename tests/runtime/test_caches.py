@@ -113,7 +113,7 @@ def test_a_kernel_built_after_its_call_follows_the_settings_it_was_keyed_under(m
     previous = mathlib.set_mode("auto")
     try:
         assert modules.kernel_module(specs[0], here) != libm, "the modes must differ for this test to mean anything"
-        assert kernels._module_text(specs[0], here, False, (settings.simd, "libm")) == libm
+        assert kernels.module_text(specs[0], here, False, (settings.simd, "libm")) == libm
     finally:
         mathlib.set_mode(previous)
 

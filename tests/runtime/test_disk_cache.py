@@ -600,8 +600,12 @@ def test_only_kernels_that_follow_numpys_loops_are_keyed_by_the_installed_numpy(
     math function gives NumPy's NaN outside its domain: such a kernel's key names the installed
     NumPy; any other kernel's does not. A process loading them does not ask NumPy (~0.5 ms)."""
     evaluate(text)
-    description = kernels._description(last_kernel().spec, codegen_settings.key)
+    description = kernels.description(last_kernel().spec, codegen_settings.key)
     assert (numpy_behaviour.installation() in description) == follows
+    # the kernels shipped with the package name NumPy's release, wherever it is installed
+    portable = kernels.description(last_kernel().spec, codegen_settings.key, portable=True)
+    assert (numpy_behaviour.release() in portable) == follows and numpy_behaviour.installation() not in portable
+    assert portable.replace(numpy_behaviour.release(), numpy_behaviour.installation()) == description
     settings = {"FUSENUM_CACHE_DIR": str(cache_dir), "FUSENUM_TIERING": "never",
                 "FUSENUM_SIMD": fusenum.get_simd(), "FUSENUM_VECTOR_MATH": codegen_settings.vector_math}
     asked, loaded = _run(_NUMPY_ASKED_CODE, text, **settings).split()

@@ -1,6 +1,8 @@
 """A machine's first use: whether tier 0 lacked one-node kernels here, and whether they were all prebuilt since.
 
-On a machine whose disk cache has never held them, the first use of each transcendental function
+On a machine whose disk cache has never held them and whose package shipped none that serve it
+(:mod:`.shipped`: another SIMD level or vector-math mode, another NumPy release, a package built
+without them), the first use of each transcendental function
 (and of the few other operations tier 0 computes with a small kernel of its own, :mod:`.interpreter`)
 compiles that one-node kernel: LLVM's start-up and 5-10 ms per kernel, on the call's path. A later
 process finds on disk only those that earlier ones needed. So :func:`one_node` (tier 0's way to its

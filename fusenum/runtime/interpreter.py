@@ -316,8 +316,8 @@ def missing_kernels(root: Node, uniform_slots: frozenset = frozenset(),
                     settings_key: tuple | None = None) -> list[KernelSpec]:
     """The one-node kernels that interpreting ``root`` (the operands in ``uniform_slots``
     single-valued) would have to compile under the current codegen settings (or ``settings_key``):
-    those neither in memory nor in the disk cache. Those on disk are loaded now, as the interpreter
-    would load them."""
+    those neither in memory, nor shipped with the package, nor in the disk cache. Those shipped or on
+    disk are loaded now, as the interpreter would load them."""
     if not needs_kernels(root):
         return []
     if settings_key is None:

@@ -300,27 +300,39 @@ def _make_quietly(key: tuple, pending: _Pending, make: Callable) -> None:
         pass
 
 
-def available(spec: KernelSpec, settings_key: tuple | None = None) -> Kernel | None:
+def available(spec: KernelSpec, settings_key: tuple | None = None, shipped_too: bool = False) -> Kernel | None:
     """The kernel for ``spec`` under the current settings (or ``settings_key``) if it is in memory
-    or in the disk cache (loaded from there), else None: nothing is compiled, nor waited for. A
-    disk load needs no LLVM once the host is described (:mod:`.host_record`); until then (a machine
-    whose disk cache has no record of it, in a process that has not loaded LLVM) the disk cache is
-    not looked in either: the caller (the tiers) has the interpreter serve the call while the
-    background compiler loads LLVM and then the kernel."""
+    or in the disk cache (loaded from there; ``shipped_too``: or shipped with the package, looked
+    for first), else None: nothing is compiled, nor waited for. A disk load needs no LLVM once the
+    host is described (:mod:`.host_record`); until then (a machine whose disk cache has no record of
+    it, in a process that has not loaded LLVM) the disk cache is not looked in either: the caller
+    (the tiers) has the interpreter serve the call while the background compiler loads LLVM and
+    then the kernel."""
     key = (spec, settings.key if settings_key is None else settings_key)
     with _lock:
         found = _kernels.get(key)
         if found is not None:
             stats.hits += 1
             return found
-        if key in _pending or not disk_cache.usable():
+        if key in _pending or not (shipped_too or disk_cache.usable()):
             return None
     host_record.recall()
     with _lock:
-        if key in _pending or not host_described():
+        if key in _pending or not (shipped_too or host_described()):
             return None
         pending = _pending[key] = _Pending()
-    return _make_for(key, pending, _load)
+    return _make_for(key, pending, _load_shipped_or_stored if shipped_too else _load)
+
+
+def _load_shipped_or_stored(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel | None, bool]:
+    """``spec``'s kernel shipped with the package, else from the disk cache where that needs no LLVM,
+    else None; also whether the disk cache was looked in."""
+    found = _shipped(spec, settings_key)
+    if found is not None:
+        return found, False
+    if disk_cache.usable() and host_described():
+        return _load(spec, settings_key)
+    return None, False
 
 
 def _make_for(key: tuple, pending: _Pending, make: Callable) -> Kernel | None:
@@ -337,7 +349,7 @@ def _make_for(key: tuple, pending: _Pending, make: Callable) -> Kernel | None:
             _forget(key, pending)
         pending.done.set()
         raise
-    return _publish(key, pending, made, looked_on_disk, count_miss=make is _load)
+    return _publish(key, pending, made, looked_on_disk, count_miss=make in (_load, _load_shipped_or_stored))
 
 
 def _publish(key: tuple, pending: _Pending, made: Kernel | None, looked_on_disk: bool,
@@ -354,6 +366,7 @@ def _publish(key: tuple, pending: _Pending, made: Kernel | None, looked_on_disk:
             _kernels.popitem(last=False)
         if made.origin == "shipped":
             stats.shipped_hits += 1
+            stats.misses += count_miss
         elif made.origin == "disk":
             stats.disk_hits += 1
             stats.misses += count_miss
@@ -570,10 +583,11 @@ def cached(spec: KernelSpec, settings_key: tuple | None = None) -> Kernel | None
 
 def at_hand(spec: KernelSpec, settings_key: tuple | None = None) -> bool:
     """Whether ``spec``'s kernel (under the current settings, or ``settings_key``) is in memory, or
-    in the disk cache (then loaded now)."""
+    shipped with the package or in the disk cache (then loaded now): what tier 0 asks of its
+    one-node kernels."""
     if settings_key is None:
         settings_key = settings.key  # (read once: another thread may change the settings meanwhile)
-    return cached(spec, settings_key) is not None or available(spec, settings_key) is not None
+    return cached(spec, settings_key) is not None or available(spec, settings_key, shipped_too=True) is not None
 
 
 def cache_info() -> CacheInfo:

@@ -5,7 +5,8 @@ float-to-integer cast, ``fmax`` and a few others need a small fusenum kernel of 
 call whose one-node kernels are neither in memory nor in the disk cache cannot be interpreted
 without compiling, so under ``auto`` it waits for its fused kernel, compiled on the calling thread
 (:mod:`.tiering`): on a machine where fusenum never ran, the first use of each function costs
-10-90 ms. :func:`prebuild` compiles them all beforehand (``python -m fusenum prebuild``, once per
+10-90 ms -- unless the package shipped them (:mod:`.shipped`, built with the package for the
+machine's widest SIMD level), which serve first. :func:`prebuild` compiles them all beforehand (``python -m fusenum prebuild``, once per
 machine, say after installing fusenum or in a container image): from then on every new
 expression over those dtypes (elementwise, or with reductions over the layouts below), in every
 process of the user, is interpreted from its first call, and its fused kernel is compiled in the

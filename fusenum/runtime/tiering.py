@@ -27,7 +27,7 @@ more.
 Which calls are interpreted at all (:func:`waits_for_kernel`): those with fewer than
 :data:`COMPILE_NOW_ELEMENTS` elements (:data:`COMPILE_NOW_ELEMENTS_LLVM_UP` once the compiler is
 loaded, for an expression that needs no one-node kernel) whose every node NumPy computes, or whose
-one-node kernels (:mod:`.interpreter`) are all in memory or in the disk cache; any call whose kernel the
+one-node kernels (:mod:`.interpreter`) are all in memory, shipped with the package or in the disk cache; any call whose kernel the
 background compiler is already making, except a third big call of the kernel (a loop of calls of
 :data:`START_NOW_ELEMENTS` or more: interpreted on every core, they starved the compile, which runs
 at a lower priority: 1,000 calls of ``2*a+3*b-c`` at 1,000,000 elements in a new process took
@@ -54,8 +54,9 @@ interpreted). The others wait for their kernel (a disk load, or a quick compile,
   already): with an empty cache, where the first transcendental function loads the compiler, the
   workload at 1,000,000 elements took 194-234 ms against 230-290 ms (six alternating processes
   each), and 196-237 against 182-216 ms with the one-node kernels on disk (the same, within noise);
-* an expression whose interpretation needs a one-node kernel that is neither in memory nor on
-  disk (a transcendental function used for the first time, say): compiling it would need LLVM on
+* an expression whose interpretation needs a one-node kernel that is neither in memory, nor
+  shipped with the package (:mod:`.shipped`), nor on disk (a transcendental function used for the
+  first time, say): compiling it would need LLVM on
   the calling thread and cost about as much as the fused kernel. Such a call also queues the
   missing one-node kernels on the background compiler. They are few (one per function, dtypes,
   single-valued arguments and SIMD level) and every expression shares them, so once they are made

@@ -243,3 +243,21 @@ def test_writing_an_archive_leaves_no_temporary_file_and_replaces_the_old_one(tm
     meta_length = shipped.HEAD.unpack_from(open(path, "rb").read())[2]
     assert shipped.HEAD.unpack_from(open(path, "rb").read())[3] == os.path.getsize(path)
     assert json.loads(open(path, "rb").read()[shipped.HEAD.size:shipped.HEAD.size + meta_length])["kernels"] == 1
+
+
+def test_once_llvm_is_up_a_new_expression_is_still_interpreted_with_shipped_kernels(serving):
+    """Tier 0 counts a shipped one-node kernel as at hand, as one in the disk cache: a call does not
+    wait for its fused kernel because the compiler is loaded and the kernel is not on disk."""
+    kernels.load_compiler()
+    previous = fusenum.set_tiering("auto")
+    try:
+        a = _values("float64")
+        with np.errstate(all="ignore"):
+            got = fusenum.evaluate("tanh(a) * 2 + expm1(a)", {"a": a})
+        info = kernels.cache_info()
+        assert info.tier0_calls == 1 and info.shipped_hits >= 2 and info.compile_seconds == 0, info
+    finally:
+        fusenum.set_tiering(previous)
+        tiering.wait_for_compiles(120)
+    with np.errstate(all="ignore"):
+        assert _same_bits(got, fusenum.evaluate("tanh(a) * 2 + expm1(a)", {"a": a}))

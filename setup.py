@@ -1,12 +1,14 @@
 """Building fusenum: its modules (``pyproject.toml`` says the rest), then the kernels shipped with it.
 
 After copying the modules, ``build_py`` runs ``python -m fusenum ship`` on the copy: every one-node
-kernel fusenum's interpreter may use, compiled for each SIMD level this machine has, into
+kernel fusenum's interpreter may use, compiled for this machine's widest SIMD level, into
 ``fusenum/shipped_kernels`` (``fusenum/runtime/shipped.py`` says when they are used). An editable
 install writes them into the source tree. ``FUSENUM_SHIP_KERNELS=off`` skips it; if it fails, the
-package is built without them (kernels are then compiled on first use) and a warning says why.
+package is built without them (kernels are then compiled on first use) and a warning says why
+(``pip install -v`` shows it).
 """
 import os
+import shutil
 import subprocess
 import sys
 
@@ -19,17 +21,21 @@ class BuildWithKernels(build_py):
 
     def run(self):
         super().run()
+        here = os.path.dirname(os.path.abspath(__file__))
+        editable = getattr(self, "editable_mode", False)
+        root = here if editable else os.path.abspath(self.build_lib)
+        directory = os.path.join(root, "fusenum", "shipped_kernels")
+        if not editable:  # (an earlier build's archives must not reach this package)
+            shutil.rmtree(directory, ignore_errors=True)
         if os.environ.get("FUSENUM_SHIP_KERNELS", "").strip().lower() in ("off", "0", "no", "false"):
             return
-        here = os.path.dirname(os.path.abspath(__file__))
-        root = here if getattr(self, "editable_mode", False) else os.path.abspath(self.build_lib)
         environment = dict(os.environ, FUSENUM_CACHE="off", FUSENUM_COMPILE_AFTER_EXIT="off",
                            PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
-        command = [sys.executable, "-m", "fusenum", "ship", "--into", os.path.join(root, "fusenum", "shipped_kernels")]
+        command = [sys.executable, "-m", "fusenum", "ship", "--into", directory]
         try:
-            done = subprocess.run(command, cwd=root, env=environment)
+            done = subprocess.run(command, cwd=root, env=environment, timeout=1800)
             failed = f"exit status {done.returncode}" if done.returncode else None
-        except OSError as exc:
+        except (OSError, subprocess.TimeoutExpired) as exc:
             failed = str(exc)
         if failed:
             self.warn(f"fusenum is built without shipped kernels ({' '.join(command)}: {failed}); "

@@ -27,12 +27,14 @@ def main(argv: list[str]) -> int:
     build.add_argument("--threads", type=int, help="compiles at once (default: fusenum.get_num_threads())")
     ship = commands.add_parser(
         "ship", help="compile the interpreter's one-node kernels into the archives shipped with fusenum",
-        description="Compile every one-node kernel fusenum's interpreter may use, for every SIMD level from sse2 up "
-                    "to this machine's widest, into archives that fusenum loads them from without LLVM. Building "
-                    "the package (pip install) runs this into the package.")
+        description="Compile every one-node kernel fusenum's interpreter may use, for this machine's widest SIMD "
+                    "level, into an archive that fusenum loads them from without LLVM. Building the package (pip "
+                    "install) runs this into the package.")
     ship.add_argument("--into", help="the directory to write the archives to (default: the package's own, "
                                      "where fusenum is imported from)")
-    ship.add_argument("--simd", action="append", help="a SIMD level to build for (repeatable)")
+    ship.add_argument("--simd", action="append",
+                      help="a SIMD level to build for, for machines whose widest level it is (repeatable; default: "
+                           "this machine's widest)")
     ship.add_argument("--threads", type=int, help="compiles at once (default: the machine's cores)")
     args = parser.parse_args(argv)
     if args.command == "ship":
@@ -56,7 +58,7 @@ def _ship(args: argparse.Namespace) -> int:
     from fusenum.runtime import shipping
     try:
         written = shipping.ship(args.into, args.simd, args.threads)
-    except (fusenum.FusenumError, OSError) as exc:
+    except (fusenum.FusenumError, OSError, TypeError) as exc:  # (TypeError: np.dtype's, for a bad name)
         print(f"python -m fusenum ship: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -29,6 +29,7 @@ here instead of corrupting memory later.
 from __future__ import annotations
 
 import ctypes
+import sys
 
 import numpy as np
 
@@ -58,6 +59,10 @@ ARRAY_NDIM_OFFSET = ARRAY_DATA_OFFSET + POINTER_SIZE
 ARRAY_DIMS_OFFSET = ARRAY_NDIM_OFFSET + POINTER_SIZE
 ARRAY_STRIDES_OFFSET = ARRAY_DIMS_OFFSET + POINTER_SIZE
 ARRAY_FLAGS_OFFSET = ARRAY_STRIDES_OFFSET + 3 * POINTER_SIZE
+#: The interpreter whose object layout compiled code builds in (the offsets above): part of the
+#: key of code kept across processes, which another interpreter (a free-threaded build) must not run.
+PYTHON_LAYOUT = (f"{sys.implementation.cache_tag} {getattr(sys, 'abiflags', '')} tuple {TUPLE_ITEMS_OFFSET} "
+                 f"object {ARRAY_DATA_OFFSET} pointer {POINTER_SIZE}")
 NPY_ARRAY_C_CONTIGUOUS = 0x0001
 NPY_ARRAY_WRITEABLE = 0x0400
 

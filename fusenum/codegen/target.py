@@ -250,8 +250,10 @@ def widest_here() -> str:
 def identity(target: Target) -> str:
     """A deterministic text of what decides machine code for ``target`` on this machine: the
     SIMD level and LLVM CPU description, the process triple, the host CPU (which the ``scalar``
-    and ``sse2`` targets do not name), LLVM's and llvmlite's versions, and the C library's
-    version (libmvec, whose functions kernels call, comes with it)."""
+    and ``sse2`` targets do not name), LLVM's and llvmlite's versions, the C library's
+    version (libmvec, whose functions kernels call, comes with it) and the interpreter's object
+    layout, which kernels build in (:data:`.abi.PYTHON_LAYOUT`)."""
+    from .abi import PYTHON_LAYOUT
     host_cpu, host_features, triple, llvm_version = host_description()
     # (not under ``loading``: a disk load would wait for a background compile's imports)
     llvmlite = llvmlite_version()
@@ -260,7 +262,7 @@ def identity(target: Target) -> str:
         f"target {target!r}", f"triple {triple}",
         f"host {host_cpu} {_feature_string(host_features)}",
         f"llvm {'.'.join(map(str, llvm_version))}", f"llvmlite {llvmlite}",
-        f"libc {libc}", f"platform {platform.system()} {platform.machine()}",
+        f"libc {libc}", f"platform {platform.system()} {platform.machine()}", f"python {PYTHON_LAYOUT}",
     ])
 
 

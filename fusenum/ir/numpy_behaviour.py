@@ -271,11 +271,19 @@ def _core_module() -> str:
 @functools.lru_cache(maxsize=None)
 def release() -> str:
     """The installed NumPy as :func:`installation` says, but not where it is: its version, the name
-    and size of its core extension module, and the same environment variables. Two installations
-    of one release from one wheel (a build environment's and the user's, say) have the same text:
-    what names NumPy's answers in kernels built elsewhere (the kernels shipped with fusenum)."""
+    and size of its core extension module, the CPU features it dispatches its loops on (its answers
+    differ between CPUs: ``log(-1)`` is -NaN in its AVX-512 loops, +NaN in the others) and the same
+    environment variables. Two installations of one release from one wheel on one machine (a build
+    environment's and the user's, say) have the same text: what names NumPy's answers in kernels
+    built elsewhere (the kernels shipped with fusenum). Where NumPy does not list its CPU features,
+    :func:`installation` (no other installation has that text)."""
     path = _core_module()
-    return f"numpy {np.__version__}; {os.path.basename(path)} {os.stat(path).st_size}; {_CPU_FEATURES}"
+    features = getattr(getattr(getattr(np, "_core", None), "_multiarray_umath", None), "__cpu_features__", None)
+    if not isinstance(features, dict):
+        return installation()
+    dispatched = " ".join(sorted(name for name, on in features.items() if on))
+    return (f"numpy {np.__version__}; {os.path.basename(path)} {os.stat(path).st_size}; cpu {dispatched}; "
+            f"{_CPU_FEATURES}")
 
 
 #: NumPy's run-time switches between its loops for different CPU features, as NumPy read them at its

@@ -302,12 +302,10 @@ def _make_quietly(key: tuple, pending: _Pending, make: Callable) -> None:
 
 def available(spec: KernelSpec, settings_key: tuple | None = None, shipped_too: bool = False) -> Kernel | None:
     """The kernel for ``spec`` under the current settings (or ``settings_key``) if it is in memory
-    or in the disk cache (loaded from there; ``shipped_too``: or shipped with the package, looked
-    for first), else None: nothing is compiled, nor waited for. A disk load needs no LLVM once the
-    host is described (:mod:`.host_record`); until then (a machine whose disk cache has no record of
-    it, in a process that has not loaded LLVM) the disk cache is not looked in either: the caller
-    (the tiers) has the interpreter serve the call while the background compiler loads LLVM and
-    then the kernel."""
+    or in the disk cache (``shipped_too``: or shipped with the package, looked for first), loaded
+    now; else None: nothing is compiled, nor waited for. The disk cache is looked in only where
+    that needs no LLVM (the host is described, :mod:`.host_record`): else the tiers have the
+    interpreter serve the call while the background compiler loads LLVM and then the kernel."""
     key = (spec, settings.key if settings_key is None else settings_key)
     with _lock:
         found = _kernels.get(key)
@@ -325,14 +323,11 @@ def available(spec: KernelSpec, settings_key: tuple | None = None, shipped_too: 
 
 
 def _load_shipped_or_stored(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel | None, bool]:
-    """``spec``'s kernel shipped with the package, else from the disk cache where that needs no LLVM,
-    else None; also whether the disk cache was looked in."""
+    """:func:`_shipped`, else :func:`_load` where that needs no LLVM, else ``(None, False)``."""
     found = _shipped(spec, settings_key)
-    if found is not None:
+    if found is not None or not (disk_cache.usable() and host_described()):
         return found, False
-    if disk_cache.usable() and host_described():
-        return _load(spec, settings_key)
-    return None, False
+    return _load(spec, settings_key)
 
 
 def _make_for(key: tuple, pending: _Pending, make: Callable) -> Kernel | None:
@@ -397,8 +392,7 @@ def _load(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel | None, bool]:
 
 
 def _shipped(spec: KernelSpec, settings_key: tuple) -> Kernel | None:
-    """``spec``'s kernel from the kernels shipped with the package (:mod:`.shipped`), or None. Needs
-    neither LLVM nor the host's description."""
+    """``spec``'s kernel shipped with the package (:mod:`.shipped`: no LLVM, no host description), or None."""
     start = time.perf_counter()
     archive = shipped.archive(settings_key)
     code = None if archive is None else archive.object_code(description(spec, settings_key, portable=True))
@@ -415,9 +409,8 @@ def _digest(spec: KernelSpec, settings_key: tuple, target: Target) -> bytes:
 
 def description(spec: KernelSpec, settings_key: tuple, portable: bool = False) -> str:
     """The canonical text of what decides ``spec``'s code under ``settings_key``, besides the target
-    and fusenum's code generator: its disk-cache key's part (:func:`.disk_cache.key`); ``portable``:
-    naming NumPy by its release, not its installation (:func:`~fusenum.ir.ops.numpy_answers`), what
-    names it in the archives of shipped kernels (:mod:`.shipped`), built in another environment."""
+    and fusenum's code generator (:func:`.disk_cache.key`); ``portable``: NumPy named by its release,
+    not its installation (:func:`~fusenum.ir.ops.numpy_answers`), as shipped archives (:mod:`.shipped`) name it."""
     # Where its code follows how the installed NumPy's loops compute, NumPy's answers name it too
     # (only then: the power and clip probes cost ~1.2 ms once per process).
     answers = numpy_answers(spec.root, portable)
@@ -425,9 +418,8 @@ def description(spec: KernelSpec, settings_key: tuple, portable: bool = False) -
 
 
 def _make(spec: KernelSpec, settings_key: tuple, look: bool = True) -> tuple[Kernel, bool]:
-    """Load ``spec``'s kernel from the package's shipped kernels or the disk cache (unless ``look``
-    is False: it was just looked for), else compile it (and store it there); also whether the disk
-    cache was looked in."""
+    """Load ``spec``'s kernel as shipped or from the disk cache (unless ``look`` is False: just looked
+    for), else compile it (and store it there); also whether the disk cache was looked in."""
     found = _shipped(spec, settings_key) if look else None
     if found is not None:
         return found, False

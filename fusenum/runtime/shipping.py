@@ -2,11 +2,13 @@
 
 Building the package (``pip install``, through ``setup.py``) runs it into the package being built:
 every one-node kernel tier 0 may use (:func:`.prebuilt.one_node_specs`, every dtype but bytes) and
-the native thread pool (:mod:`.threads`), for
-every SIMD level from ``sse2`` up to the building machine's widest, each level's kernels compiled
+the native thread pool (:mod:`.threads`), for the building machine's widest SIMD level, compiled
 for any x86-64 CPU with that level's features (:func:`fusenum.codegen.target.generic_target`) and
-for a machine whose widest level it is. About 1,350 kernels and 6 s on 2 cores per level. Run by
-hand, it writes into the package fusenum is imported from (a source checkout, say).
+as for a machine whose widest level it is. About 1,350 kernels and 6 s on 2 cores. Only the widest
+level: an archive serves a machine whose widest level it is, and the kernels that follow NumPy's
+answers (most transcendental functions) only where NumPy's loops dispatch on the same CPU features,
+so a narrower level's archive built here would serve few kernels anywhere. Run by hand, it writes
+into the package fusenum is imported from (a source checkout, say).
 """
 from __future__ import annotations
 
@@ -35,42 +37,51 @@ class Shipped(NamedTuple):
 
 
 def levels_to_ship() -> tuple[str, ...]:
-    """The SIMD levels :func:`ship` builds for by default: ``sse2`` up to this machine's widest
-    (none off x86-64, where kernels are compiled for the host)."""
-    levels = [level for level in WIDTHS if level != "scalar"]
+    """The SIMD levels :func:`ship` builds for by default: this machine's widest (none off x86-64,
+    where kernels are compiled for the host)."""
     widest = widest_here()
-    return tuple(levels[:levels.index(widest) + 1]) if widest in levels else ()
+    return (widest,) if widest in LEVELS else ()
+
+
+#: The levels kernels can be shipped for.
+LEVELS = tuple(level for level in WIDTHS if level != "scalar")
 
 
 def ship(directory: str | None = None, levels: Sequence[str] | None = None, threads: int | None = None,
          dtypes: Sequence | None = None) -> list[Shipped]:
-    """Compile the archives of ``levels`` (default :func:`levels_to_ship`) into ``directory``
-    (default the package's own, :data:`.shipped.DIRECTORY`), ``threads`` compiles at once (default
-    the machine's cores), replacing what was there; returns what it wrote. ``dtypes`` narrows the
-    kernels to those of some dtypes (default :data:`.prebuilt.DTYPES`, every dtype but bytes)."""
+    """Compile the archives of ``levels`` (default :func:`levels_to_ship`; another level's archive
+    serves machines whose widest level it is) into ``directory`` (default the package's own,
+    :data:`.shipped.DIRECTORY`), ``threads`` compiles at once (default the machine's cores),
+    replacing what was there; returns what it wrote. ``dtypes`` narrows the kernels to those of
+    some dtypes (default :data:`.prebuilt.DTYPES`, every dtype but bytes)."""
+    meta = {level: shipped.metadata(level) for level in _levels(levels)}  # (the sources as the build begins)
+    if threads is None:
+        threads = os.cpu_count() or 1
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ConfigurationError(f"ship's threads must be a positive int, not {threads!r}")
     directory = shipped.DIRECTORY if directory is None else os.fspath(directory)
-    levels = levels_to_ship() if levels is None else tuple(levels)
-    for level in levels:
-        if level not in WIDTHS or level == "scalar":
-            raise ConfigurationError(f"kernels are shipped for {', '.join(l for l in WIDTHS if l != 'scalar')}, "
-                                     f"not {level!r}")
-    threads = threads or os.cpu_count() or 1
-    if threads < 1:
-        raise ConfigurationError(f"ship's threads must be positive, not {threads!r}")
     os.makedirs(directory, exist_ok=True)
     specs = prebuilt.one_node_specs(prebuilt.DTYPES if dtypes is None else [np.dtype(d) for d in dtypes])
     kernels.load_compiler()
     written = []
     with ThreadPoolExecutor(threads, thread_name_prefix="fusenum-ship") as pool:
-        for level in levels:
+        for level, built in meta.items():
             started = time.perf_counter()
             codes = dict(pool.map(lambda spec, level=level: _entry(spec, level), specs))
             codes[threads_module.POOL_DESCRIPTION] = _native_pool()
             path = shipped.archive_path(level, directory)
-            shipped.write(path, level, codes)
+            shipped.write(path, built, codes)
             written.append(Shipped(level, len(codes), path, time.perf_counter() - started))
     shipped.forget()
     return written
+
+
+def _levels(levels: Sequence[str] | None) -> tuple[str, ...]:
+    chosen = levels_to_ship() if levels is None else tuple(dict.fromkeys(levels))
+    for level in chosen:
+        if level not in LEVELS:
+            raise ConfigurationError(f"kernels are shipped for {', '.join(LEVELS)}, not {level!r}")
+    return chosen
 
 
 def _native_pool() -> bytes:

@@ -166,16 +166,44 @@ def test_an_archive_of_another_build_is_not_used(serving, monkeypatch):
     assert _archive() is None
 
 
-def test_an_archive_older_than_the_code_is_not_used(serving, tmp_path):
-    path = shipped.archive_path(LEVEL, str(serving))
-    copy = tmp_path / os.path.basename(path)
-    copy.write_bytes(open(path, "rb").read())
-    newest = max(mtime for _, _, mtime in shipped._sources())
-    os.utime(copy, ns=(newest, newest - int(shipped.SOURCE_SLACK_SECONDS * 1e9) - 10**9))
-    assert shipped.archive(settings.key, str(tmp_path)) is None
-    os.utime(copy, ns=(newest, newest))
+@pytest.mark.parametrize("change", [
+    lambda sources: sources.update({next(iter(sources)): [sources[next(iter(sources))][0] + 1,
+                                                          sources[next(iter(sources))][1]]}),  # a size
+    lambda sources: sources.update({next(iter(sources)): [sources[next(iter(sources))][0],
+                                                          sources[next(iter(sources))][1] ^ 1]}),  # a text
+    lambda sources: sources.update({"codegen/new_rule.py": [10, 0]}),  # a new file
+    lambda sources: sources.pop(next(iter(sources))),  # a file removed
+], ids=["size", "text", "added", "removed"])
+def test_an_archive_of_other_sources_is_not_used(serving, monkeypatch, change):
+    original = shipped._sources
+
+    def changed():
+        sources = original()
+        change(sources)
+        return sources
+    monkeypatch.setattr(shipped, "_sources", changed)
     shipped.forget()
-    assert shipped.archive(settings.key, str(tmp_path)) is not None
+    assert _archive() is None
+
+
+@pytest.mark.parametrize("name, value", [("_libc", lambda: "glibc 1.0"), ("libmvec_loaded", lambda: False),
+                                          ("PYTHON_LAYOUT", "cpython-313 t tuple 32 object 32 pointer 8")])
+def test_an_archive_for_another_c_library_or_interpreter_is_not_used(serving, monkeypatch, name, value):
+    monkeypatch.setattr(shipped, name, value)
+    shipped.forget()
+    assert _archive() is None
+
+
+def test_the_sources_read_are_regular_files_only(tmp_path, monkeypatch):
+    package = tmp_path / "codegen"
+    package.mkdir()
+    (package / "__init__.py").write_text("x = 1\n")
+    (package / ".#__init__.py").symlink_to("root@host.1234:1700000000")  # an editor's lock: dangling
+    fake = type(sys)("fusenum.codegen")
+    fake.__file__ = str(package / "__init__.py")
+    monkeypatch.setattr(shipped, "codegen", fake)
+    monkeypatch.setattr(shipped, "ir", fake)
+    assert list(shipped._sources()) == ["codegen/__init__.py"]
 
 
 def _damaged_copy(serving, tmp_path, change) -> str:
@@ -204,11 +232,11 @@ def test_a_damaged_entry_is_compiled_instead_with_the_same_bits(serving, monkeyp
         fusenum.set_tiering(previous)
     fusenum.clear_cache()
 
-    def flip_every_code_byte_once(data):  # the last byte of every entry's object code
+    def flip_every_code_byte_once(data):  # a byte in the middle of every entry's object code
         archive = shipped.archive(settings.key, str(serving))
         for at in range(archive.count):
-            *_, code_at, code_size, _ = shipped.ENTRY.unpack_from(archive.data, archive.index + at * shipped.ENTRY.size)
-            data[code_at + code_size - 1] ^= 0xFF
+            *_, code_at, code_size, _ = archive.entry(at)
+            data[code_at + code_size // 2] ^= 0x01
     monkeypatch.setattr(shipped, "DIRECTORY", _damaged_copy(serving, tmp_path, flip_every_code_byte_once))
     assert _archive() is not None  # (whole but for its entries' code)
     previous = fusenum.set_tiering("always")
@@ -237,27 +265,54 @@ def test_the_command_says_what_is_wrong(tmp_path):
 
 def test_writing_an_archive_leaves_no_temporary_file_and_replaces_the_old_one(tmp_path):
     path = str(tmp_path / "sse2.kernels")
-    shipped.write(path, "sse2", {"one": b"\x01\x02", "two": b"\x03"})
-    shipped.write(path, "sse2", {"three": b"\x04"})
+    shipped.write(path, {"made": "here"}, {"one": b"\x01\x02", "two": b"\x03"})
+    shipped.write(path, {"made": "here"}, {"three": b"\x04"})
     assert os.listdir(tmp_path) == ["sse2.kernels"]
-    meta_length = shipped.HEAD.unpack_from(open(path, "rb").read())[2]
-    assert shipped.HEAD.unpack_from(open(path, "rb").read())[3] == os.path.getsize(path)
-    assert json.loads(open(path, "rb").read()[shipped.HEAD.size:shipped.HEAD.size + meta_length])["kernels"] == 1
+    data = open(path, "rb").read()
+    _, _, meta_length, total = shipped.HEAD.unpack_from(data)
+    assert total == len(data)
+    assert json.loads(data[shipped.HEAD.size:shipped.HEAD.size + meta_length]) == {"built": {"made": "here"},
+                                                                                 "kernels": 1}
 
 
-def test_once_llvm_is_up_a_new_expression_is_still_interpreted_with_shipped_kernels(serving):
-    """Tier 0 counts a shipped one-node kernel as at hand, as one in the disk cache: a call does not
-    wait for its fused kernel because the compiler is loaded and the kernel is not on disk."""
-    kernels.load_compiler()
-    previous = fusenum.set_tiering("auto")
+def test_entries_whose_hashes_collide_are_told_apart_by_their_descriptions(tmp_path, monkeypatch):
+    monkeypatch.setattr(shipped, "_hash", lambda text: 7)
+    shipped.write(shipped.archive_path(LEVEL, str(tmp_path)), shipped.metadata(LEVEL),
+                  {"one": b"\x01", "two": b"\x02\x02", "three": b"\x03"})
+    monkeypatch.setenv("FUSENUM_SHIPPED_KERNELS", "on")
+    shipped.forget()
     try:
-        a = _values("float64")
-        with np.errstate(all="ignore"):
-            got = fusenum.evaluate("tanh(a) * 2 + expm1(a)", {"a": a})
-        info = kernels.cache_info()
-        assert info.tier0_calls == 1 and info.shipped_hits >= 2 and info.compile_seconds == 0, info
+        archive = shipped.archive((LEVEL, "auto"), str(tmp_path))
+        assert archive is not None and archive.count == 3
+        assert [archive.object_code(name) for name in ("one", "two", "three", "four", "on")] == [
+            b"\x01", b"\x02\x02", b"\x03", None, None]
+    finally:
+        shipped.forget()
+
+
+def test_a_shipped_kernel_that_does_not_link_is_compiled_instead(serving, monkeypatch):
+    from fusenum.codegen import jit
+    real = jit.link
+
+    def refuse_without_jit(object_code, symbols, jit=True):  # (shipped code is linked without LLVM's JIT)
+        if not jit:
+            raise RuntimeError("Symbols not found: [ _ZGVeN8v_sin ]")
+        return real(object_code, symbols, jit)
+    previous = fusenum.set_tiering("always")
+    try:
+        expected = _call(OPS["sin"], "float64")
+        assert kernels.cache_info().shipped_hits >= 1
+        fusenum.clear_cache()
+        monkeypatch.setattr(jit, "link", refuse_without_jit)
+        got = _call(OPS["sin"], "float64")
     finally:
         fusenum.set_tiering(previous)
-        tiering.wait_for_compiles(120)
-    with np.errstate(all="ignore"):
-        assert _same_bits(got, fusenum.evaluate("tanh(a) * 2 + expm1(a)", {"a": a}))
+    info = kernels.cache_info()
+    assert info.shipped_hits == 0 and info.compile_seconds > 0
+    assert _same_bits(got, expected)
+
+
+def test_ship_checks_its_threads():
+    for threads in (0, -1, 1.5, True):
+        with pytest.raises(ConfigurationError, match="threads"):
+            shipping.ship("/nonexistent", [LEVEL], threads=threads)

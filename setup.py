@@ -27,7 +27,10 @@ class BuildWithKernels(build_py):
         directory = os.path.join(root, "fusenum", "shipped_kernels")
         if not editable:  # (an earlier build's archives must not reach this package)
             shutil.rmtree(directory, ignore_errors=True)
-        if os.environ.get("FUSENUM_SHIP_KERNELS", "").strip().lower() in ("off", "0", "no", "false"):
+        setting = os.environ.get("FUSENUM_SHIP_KERNELS", "").strip().lower() or "on"
+        if setting not in ("on", "1", "yes", "true", "off", "0", "no", "false"):
+            raise ValueError(f"FUSENUM_SHIP_KERNELS must be on or off, not {setting!r}")
+        if setting in ("off", "0", "no", "false"):
             return
         environment = dict(os.environ, FUSENUM_CACHE="off", FUSENUM_COMPILE_AFTER_EXIT="off",
                            PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))

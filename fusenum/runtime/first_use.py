@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 
-from . import disk_cache, kernels
+from . import disk_cache, kernels, shipped
 from .switches import on_or_off
 from ..codegen import settings
 from ..codegen.spec import KernelSpec
@@ -73,8 +73,16 @@ def wanted() -> list[tuple]:
     except Exception:  # noqa: BLE001 -- never a traceback at exit: a setting changed since its check at
         return []      # import, a directory refused meanwhile whose warning is an error (-W error)
     # (the marker's key names the host: where LLVM would have to describe it, which it must not
-    # do at exit, the helper looks for the marker itself)
-    return [key for key in noted if not (host_described() and _done_here(key))]
+    # do at exit, the helper looks for the marker itself). Not where an archive shipped with the
+    # package serves: it holds every kernel a prebuild would make (what was missing is not one).
+    return [key for key in noted if not (_shipped_here(key) or host_described() and _done_here(key))]
+
+
+def _shipped_here(settings_key: tuple) -> bool:
+    try:
+        return shipped.archive(settings_key) is not None
+    except Exception:  # noqa: BLE001 -- never a traceback at exit
+        return False
 
 
 def _done_here(settings_key: tuple) -> bool:

@@ -63,11 +63,12 @@ _hash = zlib.crc32
 class Archive:
     """An open archive: its file, read with ``pread``, and its index (in memory)."""
 
-    def __init__(self, path: str, descriptor: int, index: bytes):
+    def __init__(self, path: str, descriptor: int, index: bytes, size: int):
         self.path = path
         self.descriptor = descriptor
         self.index = index
         self.count = len(index) // ENTRY.size
+        self.size = size  #: the file's length
 
     def entry(self, at: int) -> tuple[int, int, int, int, int, int]:
         """Index entry ``at``: ``(hash, text offset, text length, code offset, code length, CRC-32)``."""
@@ -88,7 +89,7 @@ class Archive:
             found, text_at, text_size, code_at, code_size, checksum = self.entry(at)
             if found != wanted:
                 return None
-            if text_size != len(text) or code_at != text_at + text_size:
+            if text_size != len(text) or code_at != text_at + text_size or code_at + code_size > self.size:
                 continue
             try:
                 stored = os.pread(self.descriptor, text_size + code_size, text_at)
@@ -142,6 +143,7 @@ def _sources() -> dict[str, list[int]]:
     return dict(sorted(found.items()))
 
 
+enabled()  # (a misspelled FUSENUM_SHIPPED_KERNELS fails at import, as the other settings do)
 _archives: dict[tuple[str, str], Archive | None] = {}
 _lock = locks.lock()
 
@@ -169,7 +171,7 @@ def _open(level: str, directory: str) -> Archive | None:
         return None
     try:
         made = _read(path, descriptor, level)
-    except (OSError, ValueError, struct.error, UnicodeDecodeError):  # (damaged, or sources unreadable)
+    except Exception:  # noqa: BLE001 -- damaged (in any way), or the sources unreadable: as if absent
         made = None
     if made is None:
         os.close(descriptor)
@@ -180,17 +182,19 @@ def _read(path: str, descriptor: int, level: str) -> Archive | None:
     size = os.fstat(descriptor).st_size
     head = os.pread(descriptor, HEAD.size, 0)
     magic, version, length, total = HEAD.unpack(head)
-    if magic != MAGIC or version != FORMAT_VERSION or total != size:
+    if magic != MAGIC or version != FORMAT_VERSION or total != size or HEAD.size + length + 4 > size:
         return None
     meta = json.loads(os.pread(descriptor, length, HEAD.size).decode())
-    if meta.get("built") != metadata(level):
+    if not isinstance(meta, dict) or meta.get("built") != metadata(level):
         return None
     start = HEAD.size + length
     count, = struct.unpack("<I", os.pread(descriptor, 4, start))
+    if start + 4 + count * ENTRY.size > size:
+        return None
     index = os.pread(descriptor, count * ENTRY.size, start + 4)
     if len(index) != count * ENTRY.size:
         return None
-    return Archive(path, descriptor, index)
+    return Archive(path, descriptor, index, size)
 
 
 def write(path: str, meta: dict, codes: dict[str, bytes]) -> None:

@@ -88,6 +88,6 @@ def _sources(root: str, prefix: str = "") -> list[tuple[str, str]]:
             if entry.is_dir(follow_symlinks=False):
                 if entry.name != "__pycache__":
                     found += _sources(entry.path, f"{prefix}{entry.name}/")
-            elif entry.name.endswith(".py"):
+            elif entry.name.endswith(".py") and entry.is_file(follow_symlinks=False):  # (not an editor's lock link)
                 found.append((prefix + entry.name, entry.path))
     return found

@@ -564,8 +564,9 @@ def waits_for_kernel(spec: KernelSpec, size: int, extra: tuple[KernelSpec, ...] 
                                            and kernels.compiler_loaded())
     if not big and not extra and not needs_kernels:
         return False
-    if extra and not (llvm_ready() or disk_cache.holds_entries()):
-        return True  # (tier 0 would compile the extra kernels here: one fused compile is cheaper)
+    if extra and not (llvm_ready() or disk_cache.holds_entries()) \
+            and not all(kernels.at_hand(one_node, settings_key) for one_node in extra):
+        return True  # (tier 0 would compile the extra kernels here, unless shipped: one fused compile is cheaper)
     # waiting pays when the kernel is likely on disk, or LLVM is up; a new process on a machine
     # whose disk cache is empty would pay LLVM's start-up and the code generator's import first
     if not (llvm_ready() or disk_cache.holds_entries()):

@@ -174,3 +174,11 @@ def test_a_generic_target_runs_anywhere_its_level_does_and_uses_its_width(level,
 
 def test_the_widest_level_here_is_the_same_with_or_without_llvm():
     assert target.widest_here() == target.available()[-1] == target._widest_without_llvm()
+
+
+def test_the_interpreters_object_layout_is_in_the_disk_cache_key():
+    """Kernels build the interpreter's object layout in: another interpreter (a free-threaded build)
+    sharing a cache directory must not run them."""
+    from fusenum.codegen.abi import PYTHON_LAYOUT
+    assert f"python {PYTHON_LAYOUT}" in target.identity(target.current()).splitlines()
+    assert f" tuple {tuple.__basicsize__} object {object.__basicsize__} " in f"{PYTHON_LAYOUT} "

@@ -845,3 +845,12 @@ def test_a_quick_build_on_disk_serves_a_thread_while_the_optimizer_is_behind(cac
     assert background.wait(120) and tiering.wait_for_compiles(120)
     assert_bits(results[0], first)
     assert last_kernel().origin == "disk" and fusenum.cache_info().compile_seconds > 0  # (its optimized build)
+
+
+def test_an_editors_lock_link_among_the_sources_is_not_a_source(tmp_path):
+    """Emacs keeps a dangling link ``.#name.py`` beside a file being edited: the key's walk of the
+    sources skips what is not a regular file (stat would fail on it at every compile)."""
+    from fusenum.runtime import sources_digest
+    (tmp_path / "rule.py").write_text("x = 1\n")
+    (tmp_path / ".#rule.py").symlink_to("root@host.1234:1700000000")
+    assert [name for name, _ in sources_digest._sources(str(tmp_path))] == ["rule.py"]

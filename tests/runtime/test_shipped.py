@@ -14,7 +14,7 @@ from fusenum.codegen import settings
 from fusenum.codegen.target import widest_here
 from fusenum.errors import ConfigurationError
 from fusenum.ir.ops import OPS
-from fusenum.runtime import first_use, kernels, shipped, shipping, tiering
+from fusenum.runtime import first_use, kernels, prebuilt, shipped, shipping, tiering
 
 LEVEL = widest_here()
 #: The transcendental functions (a ULP bound) of one or two float arguments: each runs a one-node kernel in tier 0.
@@ -90,7 +90,7 @@ a = np.linspace(0.5, 3, 5000)
 b = np.linspace(-2, 2, 5000)
 f = a.astype(np.float32)
 results = [fusenum.evaluate(text) for text in ("sin(a) ** 2 + cos(b)", "exp(a) * log1p(a)", "tanh(f) - f",
-                                                "arctan2(a, b)")]
+                                                "arctan2(a, b)", "max(sin(a))", "min(exp(a) * 2)")]
 from fusenum.runtime import threads
 pool = threads._load_native_pool()  # (big calls run their kernels on it: shipped too)
 print(json.dumps({"llvm": target.llvm_ready(), "host_described": target.host_described(),
@@ -105,9 +105,33 @@ def test_a_fresh_process_interprets_new_expressions_without_loading_llvm(archive
                                             "FUSENUM_SHIPPED_KERNELS": "on", "FUSENUM_SIMD": LEVEL})
     assert done.returncode == 0, done.stderr
     figures = json.loads(done.stdout)
-    assert figures["info"]["tier0_calls"] == 4 and figures["info"]["shipped_hits"] >= 6
+    assert figures["info"]["tier0_calls"] == 6 and figures["info"]["shipped_hits"] >= 8
     assert figures["info"]["compile_seconds"] == 0
     assert not figures["llvm"] and not figures["host_described"] and figures["pool"]
+
+
+_FIRST_REDUCTIONS = """
+import json, sys, numpy as np, fusenum
+from fusenum.codegen import target
+from fusenum.runtime import kernels, shipped
+shipped.DIRECTORY = sys.argv[1]
+a = np.linspace(0.5, 3, 5000)
+results = [fusenum.evaluate(text) for text in ("max(sin(a))", "min(exp(a) * 2)")]
+print(json.dumps({"llvm": target.llvm_ready(), "info": kernels.cache_info()._asdict()}))
+"""
+
+
+def test_a_fresh_process_interprets_a_reduction_of_a_function_under_auto(archives, tmp_path):
+    """A reduction that needs a one-node kernel besides its argument's is interpreted at once when
+    the archive holds them, not made to wait for its fused kernel (and for LLVM)."""
+    done = subprocess.run([sys.executable, "-c", _FIRST_REDUCTIONS, str(archives)], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "FUSENUM_CACHE_DIR": str(tmp_path / "cache"),
+                                            "FUSENUM_TIERING": "auto", "FUSENUM_SHIPPED_KERNELS": "on",
+                                            "FUSENUM_SIMD": LEVEL})
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert figures["info"]["tier0_calls"] == 2 and figures["info"]["compile_seconds"] == 0, figures
+    assert not figures["llvm"]
 
 
 def test_a_shipped_kernel_is_no_first_use(serving, monkeypatch):
@@ -206,6 +230,16 @@ def test_the_sources_read_are_regular_files_only(tmp_path, monkeypatch):
     assert list(shipped._sources()) == ["codegen/__init__.py"]
 
 
+def _count_field(data) -> tuple[int, int]:
+    start = shipped.HEAD.size + shipped.HEAD.unpack_from(data)[2]
+    return start, start + 4
+
+
+def _replace_metadata(data, text: bytes) -> None:
+    _, _, length, _ = shipped.HEAD.unpack_from(data)
+    data[shipped.HEAD.size:shipped.HEAD.size + length] = text.ljust(length)
+
+
 def _damaged_copy(serving, tmp_path, change) -> str:
     data = bytearray(open(shipped.archive_path(LEVEL, str(serving)), "rb").read())
     change(data)
@@ -219,7 +253,9 @@ def _damaged_copy(serving, tmp_path, change) -> str:
     lambda data: data.__delitem__(slice(len(data) // 3, None)),  # truncated
     lambda data: data.__delitem__(slice(0, None)),                # empty
     lambda data: data.__setitem__(slice(shipped.HEAD.size, shipped.HEAD.size + 1), b"["),  # metadata damaged
-], ids=["magic", "truncated", "empty", "metadata"])
+    lambda data: data.__setitem__(slice(*_count_field(data)), b"\xff\xff\xff\xff"),  # an absurd count
+    lambda data: _replace_metadata(data, b"[]"),  # metadata of another shape
+], ids=["magic", "truncated", "empty", "metadata", "count", "shape"])
 def test_a_damaged_archive_is_not_used(serving, tmp_path, change):
     assert shipped.archive(settings.key, _damaged_copy(serving, tmp_path, change)) is None
 
@@ -316,3 +352,96 @@ def test_ship_checks_its_threads():
     for threads in (0, -1, 1.5, True):
         with pytest.raises(ConfigurationError, match="threads"):
             shipping.ship("/nonexistent", [LEVEL], threads=threads)
+
+
+def test_once_llvm_is_up_a_new_expression_is_still_interpreted_with_shipped_kernels(serving):
+    """Tier 0 counts a shipped one-node kernel as at hand, as one in the disk cache: a call does not
+    wait for its fused kernel because the compiler is loaded and the kernel is not on disk."""
+    kernels.load_compiler()
+    previous = fusenum.set_tiering("auto")
+    try:
+        a = _values("float64")
+        with np.errstate(all="ignore"):
+            got = fusenum.evaluate("tanh(a) * 2 + expm1(a)", {"a": a})
+        info = kernels.cache_info()
+        assert info.tier0_calls == 1 and info.shipped_hits >= 2 and info.compile_seconds == 0, info
+        assert info.misses == info.shipped_hits + info.disk_hits + info.disk_misses, info
+    finally:
+        fusenum.set_tiering(previous)
+        tiering.wait_for_compiles(120)
+    with np.errstate(all="ignore"):
+        assert _same_bits(got, fusenum.evaluate("tanh(a) * 2 + expm1(a)", {"a": a}))
+
+
+def test_a_thread_other_than_the_main_one_gets_shipped_kernels_too(serving):
+    import threading
+    spec = next(spec for spec in prebuilt.one_node_specs([np.float64]) if spec.root.op == "cos")
+    made = []
+    worker = threading.Thread(target=lambda: made.append(kernels.kernel(spec)))
+    worker.start()
+    worker.join()
+    assert made[0].origin == "shipped" and kernels.cache_info().compile_seconds == 0
+
+
+def test_the_shipped_code_does_not_depend_on_the_machine_that_builds_it(monkeypatch):
+    """Built for a generic CPU with the level's features: the host's CPU name and features (say a
+    build machine with more instructions than the machines it serves) change nothing."""
+    from fusenum.codegen import target
+    specs = [next(spec for spec in prebuilt.one_node_specs([np.float64]) if spec.root.op == name)
+             for name in ("log", "fmax", "exp")]  # (the first two compile differently for other hosts)
+    here = [shipping._entry(spec, LEVEL) for spec in specs]
+    cpu, features, triple, version = target.host_description()
+    other = {name: on and name not in ("avx512fp16", "avx512vbmi", "avx512vbmi2", "gfni", "bmi2", "avx512bf16")
+             for name, on in features.items()}
+    monkeypatch.setattr(target, "_host", lambda: ("skylake-avx512" if cpu != "skylake-avx512" else "icelake-server",
+                                                  other))
+    target.make_target.cache_clear()
+    try:
+        elsewhere = [shipping._entry(spec, LEVEL) for spec in specs]
+    finally:
+        monkeypatch.undo()
+        target.make_target.cache_clear()
+    assert here == elsewhere
+
+
+@pytest.mark.skipif("avx2" not in fusenum.available_simd() or LEVEL == "avx2", reason="needs a wider machine")
+def test_another_levels_archive_calls_that_levels_libmvec_variant():
+    """An archive for machines whose widest level is another calls that level's libmvec variant,
+    not this machine's (whose kernels call the variant of its own widest level)."""
+    from fusenum.codegen import libraries
+    if not libraries.libmvec_loaded():
+        pytest.skip("no libmvec here")
+    spec = next(spec for spec in prebuilt.one_node_specs([np.float64]) if spec.root.op == "sin")
+    _, code = shipping._entry(spec, "avx2")
+    assert b"_ZGVdN4v_sin" in code and b"_ZGVe" not in code
+
+
+def test_numpys_release_names_the_cpu_features_its_loops_dispatch_on(monkeypatch):
+    """NumPy's answers outside a function's domain differ between its loops for different CPUs, so
+    kernels that follow them are found only where NumPy dispatches on the same features."""
+    from fusenum.ir import numpy_behaviour
+    core = np._core._multiarray_umath
+    features = dict(core.__cpu_features__)
+    numpy_behaviour.release.cache_clear()
+    here = numpy_behaviour.release()
+    monkeypatch.setattr(core, "__cpu_features__", {**features, "AVX512F": not features.get("AVX512F")})
+    numpy_behaviour.release.cache_clear()
+    try:
+        assert numpy_behaviour.release() != here
+        monkeypatch.delattr(core, "__cpu_features__")
+        numpy_behaviour.release.cache_clear()
+        assert numpy_behaviour.release() == numpy_behaviour.installation()  # (then no other installation matches)
+    finally:
+        monkeypatch.undo()
+        numpy_behaviour.release.cache_clear()
+    assert numpy_behaviour.release() == here
+
+
+def test_no_prebuild_after_exit_where_an_archive_serves(serving, monkeypatch):
+    """A one-node kernel missing on a machine an archive serves is not one a prebuild would make."""
+    monkeypatch.setenv("FUSENUM_PREBUILD_AFTER_EXIT", "on")
+    monkeypatch.setenv("FUSENUM_COMPILE_AFTER_EXIT", "on")
+    monkeypatch.setattr(first_use, "_missing", {settings.key})
+    assert first_use.wanted() == []
+    monkeypatch.setenv("FUSENUM_SHIPPED_KERNELS", "off")
+    assert first_use.wanted() == [settings.key]

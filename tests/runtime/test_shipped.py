@@ -260,12 +260,26 @@ def test_a_damaged_archive_is_not_used(serving, tmp_path, change):
     assert shipped.archive(settings.key, _damaged_copy(serving, tmp_path, change)) is None
 
 
-def test_a_damaged_entry_is_compiled_instead_with_the_same_bits(serving, monkeypatch, tmp_path):
+def _interpreted_sin() -> np.ndarray:
+    """``sin`` of :func:`_values` (float64) by tier 0."""
     previous = fusenum.set_tiering("always")
     try:
-        expected = _call(OPS["sin"], "float64")
+        return _call(OPS["sin"], "float64")
     finally:
         fusenum.set_tiering(previous)
+
+
+def _compiled_instead(got: np.ndarray, expected: np.ndarray) -> None:
+    """Check that no shipped kernel served the call that gave ``got``, one was compiled, and its bits
+    are ``expected`` (what the shipped kernel gave)."""
+    info = kernels.cache_info()
+    assert info.shipped_hits == 0 and info.compile_seconds > 0
+    assert _same_bits(got, expected)
+
+
+def test_a_damaged_entry_is_compiled_instead_with_the_same_bits(serving, monkeypatch, tmp_path):
+    expected = _interpreted_sin()
+    assert kernels.cache_info().shipped_hits >= 1
     fusenum.clear_cache()
 
     def flip_every_code_byte_once(data):  # a byte in the middle of every entry's object code
@@ -275,14 +289,7 @@ def test_a_damaged_entry_is_compiled_instead_with_the_same_bits(serving, monkeyp
             data[code_at + code_size // 2] ^= 0x01
     monkeypatch.setattr(shipped, "DIRECTORY", _damaged_copy(serving, tmp_path, flip_every_code_byte_once))
     assert _archive() is not None  # (whole but for its entries' code)
-    previous = fusenum.set_tiering("always")
-    try:
-        got = _call(OPS["sin"], "float64")
-    finally:
-        fusenum.set_tiering(previous)
-    info = kernels.cache_info()
-    assert info.shipped_hits == 0 and info.compile_seconds > 0
-    assert _same_bits(got, expected)
+    _compiled_instead(_interpreted_sin(), expected)
 
 
 def test_ship_refuses_levels_it_does_not_ship():
@@ -334,18 +341,11 @@ def test_a_shipped_kernel_that_does_not_link_is_compiled_instead(serving, monkey
         if not jit:
             raise RuntimeError("Symbols not found: [ _ZGVeN8v_sin ]")
         return real(object_code, symbols, jit)
-    previous = fusenum.set_tiering("always")
-    try:
-        expected = _call(OPS["sin"], "float64")
-        assert kernels.cache_info().shipped_hits >= 1
-        fusenum.clear_cache()
-        monkeypatch.setattr(jit, "link", refuse_without_jit)
-        got = _call(OPS["sin"], "float64")
-    finally:
-        fusenum.set_tiering(previous)
-    info = kernels.cache_info()
-    assert info.shipped_hits == 0 and info.compile_seconds > 0
-    assert _same_bits(got, expected)
+    expected = _interpreted_sin()
+    assert kernels.cache_info().shipped_hits >= 1
+    fusenum.clear_cache()
+    monkeypatch.setattr(jit, "link", refuse_without_jit)
+    _compiled_instead(_interpreted_sin(), expected)
 
 
 def test_ship_checks_its_threads():

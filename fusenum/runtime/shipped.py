@@ -37,6 +37,7 @@ import platform
 import struct
 import zlib
 
+from .sources_digest import source_files
 from .switches import on_or_off
 from .. import codegen, ir
 from ..codegen import locks
@@ -124,22 +125,15 @@ def _libc() -> str:
 
 
 def _sources() -> dict[str, list[int]]:
-    """``name: [size, CRC-32]`` of every source file of the code generator and the IR (regular
-    files only: an editor's lock file is a dangling link)."""
+    """``name: [size, CRC-32]`` of every source file of the code generator and the IR (as the disk
+    cache's key walks them: :func:`.sources_digest.source_files`)."""
     found = {}
     for package in (codegen, ir):
-        stack = [(os.path.dirname(os.path.abspath(package.__file__)), package.__name__.rpartition(".")[2] + "/")]
-        while stack:
-            directory, prefix = stack.pop()
-            with os.scandir(directory) as listing:
-                for entry in listing:
-                    if entry.is_dir(follow_symlinks=False):
-                        if entry.name != "__pycache__":
-                            stack.append((entry.path, f"{prefix}{entry.name}/"))
-                    elif entry.name.endswith(".py") and entry.is_file(follow_symlinks=False):
-                        with open(entry.path, "rb") as source:
-                            text = source.read()
-                        found[prefix + entry.name] = [len(text), zlib.crc32(text)]
+        name = package.__name__.rpartition(".")[2]
+        for relative, path in source_files(os.path.dirname(os.path.abspath(package.__file__))):
+            with open(path, "rb") as source:
+                text = source.read()
+            found[f"{name}/{relative}"] = [len(text), zlib.crc32(text)]
     return dict(sorted(found.items()))
 
 

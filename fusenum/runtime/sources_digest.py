@@ -65,7 +65,7 @@ def _digest(packages: list[tuple[str, str]], start: bytes = b"",
     """The digest of ``start``, fusenum's version and the sources of ``packages`` (``(name,
     directory)``) and ``single_files`` (``(name, path)``)."""
     files = [(f"{name}/{relative}", path) for name, directory in packages
-             for relative, path in sorted(_sources(directory))] + list(single_files)
+             for relative, path in sorted(source_files(directory))] + list(single_files)
     stats = [os.stat(path) for _, path in files]
     times = {status.st_mtime_ns for status in stats}
     by_text = len(times) == 1 or min(times) < _EARLIEST_OWN_MTIME_NS
@@ -79,7 +79,7 @@ def _digest(packages: list[tuple[str, str]], start: bytes = b"",
     return digest.digest()
 
 
-def _sources(root: str, prefix: str = "") -> list[tuple[str, str]]:
+def source_files(root: str, prefix: str = "") -> list[tuple[str, str]]:
     """``(relative posix path, path)`` of every ``*.py`` under ``root`` (os.scandir: pathlib's
     rglob costs several times the hashing)."""
     found = []
@@ -87,7 +87,7 @@ def _sources(root: str, prefix: str = "") -> list[tuple[str, str]]:
         for entry in listing:
             if entry.is_dir(follow_symlinks=False):
                 if entry.name != "__pycache__":
-                    found += _sources(entry.path, f"{prefix}{entry.name}/")
+                    found += source_files(entry.path, f"{prefix}{entry.name}/")
             elif entry.name.endswith(".py") and entry.is_file(follow_symlinks=False):  # (not an editor's lock link)
                 found.append((prefix + entry.name, entry.path))
     return found

@@ -361,7 +361,7 @@ def test_the_key_is_the_same_in_every_process():
 
 def _sources_digest_of(monkeypatch, files: dict) -> bytes:
     """The code generator's digest were its sources ``files`` (name -> path)."""
-    monkeypatch.setattr(sources_digest, "_sources", lambda root: sorted(files.items()) if "codegen" in root else [])
+    monkeypatch.setattr(sources_digest, "source_files", lambda root: sorted(files.items()) if "codegen" in root else [])
     sources_digest.sources_digest.cache_clear()
     try:
         return sources_digest.sources_digest()
@@ -853,4 +853,4 @@ def test_an_editors_lock_link_among_the_sources_is_not_a_source(tmp_path):
     from fusenum.runtime import sources_digest
     (tmp_path / "rule.py").write_text("x = 1\n")
     (tmp_path / ".#rule.py").symlink_to("root@host.1234:1700000000")
-    assert [name for name, _ in sources_digest._sources(str(tmp_path))] == ["rule.py"]
+    assert [name for name, _ in sources_digest.source_files(str(tmp_path))] == ["rule.py"]

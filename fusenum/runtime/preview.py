@@ -39,8 +39,7 @@ INTERPRETED_MEANWHILE = ("interpreter (tier 0) unless the disk cache holds the k
                          "expression needs no one-node kernel, but for one "
                          "operation NumPy computes, or a one-node kernel the interpreter needs is neither "
                          "in memory nor on disk); the kernel compiles in the background for later calls "
-                         f"(asked by its second call, or by a first one of {tiering.START_NOW_ELEMENTS:,} "
-                         "elements or more of more than one such operation)")
+                         "(asked by its second call)")
 
 
 @dataclass

@@ -4,23 +4,29 @@ A call whose fused kernel is in memory or in the disk cache runs it (tier 1). On
 would have to be compiled runs at once in the interpreter (tier 0, :mod:`.interpreter`, the same
 bits) and queues the compile on a background compiler; a later call finds the kernel in memory.
 
-The rule for starting a compile: on the **second** interpreted call that needs the kernel, or at
-once for a call of :data:`START_NOW_ELEMENTS` or more -- unless its expression is one operation
-that NumPy computes (pandas' ``df * 3``, ``df1 + df2``), whose compile waits for its second call
-at any size: tier 0 is NumPy's own loop there, and a compile started at once competed with that
-first call and the next for the GIL and the cores (pandas' ``df1 + df2 * 3`` over 1,000,000 rows,
-a new process, an empty disk cache: the first call took 30-60 ms, then 20-27 ms; numexpr 20-22).
-The compile runs on another thread, so the caller never waits for it, and the sooner the kernel
-arrives the fewer calls pay the interpreter's per-block overhead; but a one-off small call gains
-nothing from it and paid for it: starting the thread (0.1-0.9 ms on the development machine) and
-the code generator's import competing for the GIL made a new process's first call at N = 100 take
-1.7-3.5 ms instead of 0.9-1.3 (numexpr: 1.0-1.3), and a compile a short process starts is lost at
-its exit anyway. One call later changes nothing for a loop (``benchmarks/first_call.py --loop``).
+The rule for starting a compile: on the **second** interpreted call that needs the kernel, whatever
+its size. A compile pays for itself only over several calls: at 1,000,000 float64 elements, tier 0
+runs the workload's expressions in 0.8-3 ms a call (faster than numexpr on most), about 1 ms more
+than the fused kernel, while a compile costs 3-20 ms of one core, and LLVM's start-up more on the
+first. Big calls used to queue their compile at once (from 65,536 elements); on a 2-core machine
+that compile took a core from the calls interpreted beside it, and the 20-expression workload of
+``benchmarks/first_call.py`` (each expression called twice) at 1,000,000 elements in a new process
+took 156-216 ms against 108-121 ms with compiles waiting for each kernel's second call (four
+alternating processes each; numexpr 131-147). Nor does the compile start on the first call of one
+operation that NumPy computes (pandas' ``df * 3``, ``df1 + df2``): tier 0 is NumPy's own loop
+there, and a compile started at once competed with that first call and the next for the GIL and
+the cores (pandas' ``df1 + df2 * 3`` over 1,000,000 rows, a new process, an empty disk cache: the
+first call took 30-60 ms, then 20-27 ms; numexpr 20-22). A one-off small call gains nothing from a
+compile and paid for it: starting the thread (0.1-0.9 ms on the development machine) and the code
+generator's import competing for the GIL made a new process's first call at N = 100 take 1.7-3.5
+ms instead of 0.9-1.3 (numexpr: 1.0-1.3). So a kernel called once in a process is not compiled,
+there or after its exit (:mod:`.exit_compiles` takes only what was queued): the next process
+interprets it again. One call later changes nothing for a loop (``benchmarks/first_call.py --loop``).
 The thread sleeps :data:`START_DELAY` when it starts, so that the call that started it finishes
 first. Then, before each job (and before writing typed plans), it waits for a pause in the
 calls (:func:`.background.pause_remaining`): its Python work holds the GIL, which a run of new
 expressions would otherwise wait for. A call that finds its kernel still queued ends the wait (a
-loop wants that kernel now), as does the exit. A second small call looks for its kernel in memory
+loop wants that kernel now), as does the exit. A second call looks for its kernel in memory
 only, not in the disk cache again: its first call looked moments before, and the compile looks once
 more.
 
@@ -28,8 +34,8 @@ Which calls are interpreted at all (:func:`waits_for_kernel`): those with fewer 
 :data:`COMPILE_NOW_ELEMENTS` elements (:data:`COMPILE_NOW_ELEMENTS_LLVM_UP` once the compiler is
 loaded, for an expression that needs no one-node kernel) whose every node NumPy computes, or whose
 one-node kernels (:mod:`.interpreter`) are all in memory, shipped with the package or in the disk cache; any call whose kernel the
-background compiler is already making, except a third big call of the kernel (a loop of calls of
-:data:`START_NOW_ELEMENTS` or more: interpreted on every core, they starved the compile, which runs
+background compiler is already making, except a big call that finds it queued for the second time (a
+loop of calls of :data:`BIG_LOOP_ELEMENTS` or more: interpreted on every core, they starved the compile, which runs
 at a lower priority: 1,000 calls of ``2*a+3*b-c`` at 1,000,000 elements in a new process took
 14 interpreted calls before the kernel arrived, now 2 and a 22-25 ms wait, 687-697 ms in all against
 700-730 and 620-656 for the compiled kernel alone); and, in a process that has not loaded LLVM yet on a
@@ -131,8 +137,8 @@ MAX_QUEUED = 64
 MAX_OPTIMIZATIONS = 2048
 #: Seconds the compiler thread sleeps when it starts (see ``_Compiler._work``).
 START_DELAY = 0.002
-#: A call this big queues its compile at once; a smaller one on its kernel's second call.
-START_NOW_ELEMENTS = 1 << 16
+#: A call this big that finds its kernel queued for the second time waits for it (a loop, see the module's docstring).
+BIG_LOOP_ELEMENTS = 1 << 16
 #: Calls of at least this many elements wait for their kernel under ``auto`` (see the module's docstring).
 COMPILE_NOW_ELEMENTS = 1 << 21
 #: ... and from this many once the process has loaded LLVM (a quick build then costs 3-10 ms).
@@ -221,13 +227,13 @@ class _Compiler:
         self.asked_again: set[tuple] = set()  # queued keys a call found queued (see obtain())
         self.waited: set[tuple] = set()  # queued keys a call waits for: it raises their error itself
 
-    def submit(self, key: tuple, size: int, one_numpy_operation: bool = False) -> None:
-        """Queue the compile of ``key`` for a call of ``size`` elements (see the module's docstring
-        for when; ``one_numpy_operation``: the kernel's expression is one)."""
+    def submit(self, key: tuple) -> None:
+        """Queue the compile of ``key`` if a call asked for it before (see the module's docstring),
+        else note that one did."""
         with self.lock:
             if key in self.queued:
                 return
-            if (size < START_NOW_ELEMENTS or one_numpy_operation) and key not in self.called_once:
+            if key not in self.called_once:
                 self.called_once[key] = None
                 if len(self.called_once) > MAX_QUEUED * 16:  # forget the oldest
                     del self.called_once[next(iter(self.called_once))]
@@ -508,7 +514,7 @@ def obtain(spec: KernelSpec, size: int = 0, extra: tuple[KernelSpec, ...] = (),
     else compiled now if a call of ``size`` elements waits for its kernel (:func:`waits_for_kernel`);
     else None, with the compile queued for this call of ``size`` elements (:meth:`_Compiler.submit`
     decides when). None while the background compiler is making it, unless a call of
-    :data:`START_NOW_ELEMENTS` or more finds it queued for the second time (then it waits for it); a
+    :data:`BIG_LOOP_ELEMENTS` or more finds it queued for the second time (then it waits for it); a
     stored error of an earlier background compile is raised. ``extra``: one-node kernels tier 0
     needs for this call besides those of ``spec``'s root (a reduction's, :mod:`.staging`).
     """
@@ -523,7 +529,7 @@ def obtain(spec: KernelSpec, size: int = 0, extra: tuple[KernelSpec, ...] = (),
     if error is not None:
         raise error
     if _compiler.pending(key):
-        if size >= START_NOW_ELEMENTS and key in _compiler.asked_again:
+        if size >= BIG_LOOP_ELEMENTS and key in _compiler.asked_again:
             # A loop of big calls: interpreted on all cores, they would starve the compile (at a
             # lower priority); waiting, this call leaves it the cores (see the module's docstring).
             with _compiler.lock:
@@ -543,8 +549,7 @@ def obtain(spec: KernelSpec, size: int = 0, extra: tuple[KernelSpec, ...] = (),
         if waits_for_kernel(spec, size, extra, settings_key):  # (asked only now: it walks the IR)
             return kernels.kernel(spec, settings_key)
         background.note_call()
-        one_operation = size >= START_NOW_ELEMENTS and interpreter.is_one_numpy_operation(spec.root)
-        _compiler.submit(key, size, one_operation)
+        _compiler.submit(key)
     return found
 
 

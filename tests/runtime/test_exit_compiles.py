@@ -86,7 +86,8 @@ def test_unfinished_work_comes_in_the_queues_order():
     compiler.optimize(lambda: None, 5.0, ("optimize", "later"))
     compiler.optimize(lambda: None, 0.0, ("optimize", "now"))
     compiler.prepare(("ahead of need",))
-    compiler.submit(("asked",), tiering.START_NOW_ELEMENTS)
+    compiler.submit(("asked",))
+    compiler.submit(("asked",))  # (the second call queues it)
     with compiler.lock:
         assert compiler.unfinished() == [("asked",), ("ahead of need",), ("optimize", "now"), ("optimize", "later")]
     # an optimized build the compiler thread has taken from the queue and not finished is unfinished too

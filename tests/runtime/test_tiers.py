@@ -178,13 +178,12 @@ def compile_gate(monkeypatch) -> threading.Event:
 
 
 @pytest.mark.parametrize("text, size, queued_by", [("a * 1.75 - 0.5", 1001, 2),
-                                                   ("a * 1.75 - 0.5", tiering.START_NOW_ELEMENTS, 1),
-                                                   ("a * 1.75", tiering.START_NOW_ELEMENTS, 2),
+                                                   ("a * 1.75 - 0.5", tiering.BIG_LOOP_ELEMENTS, 2),
+                                                   ("a * 1.75", tiering.BIG_LOOP_ELEMENTS, 2),
                                                    ("a * 2", tiering.COMPILE_NOW_ELEMENTS, 2)])
 def test_auto_interprets_until_the_background_compile_is_done(text, size, queued_by, compile_gate):
-    """A small call queues its kernel's compile on the kernel's second call, a bigger one at once,
-    one of a single operation NumPy computes on its second call too; calls are interpreted until
-    the kernel is there."""
+    """A call queues its kernel's compile on the kernel's second call, whatever its size; calls are
+    interpreted until the kernel is there."""
     a = np.linspace(-3, 3, size)
     previous = fusenum.set_tiering("auto")
     gate = compile_gate
@@ -240,11 +239,11 @@ def test_the_compiler_waits_for_a_pause_unless_a_call_asks_again_for_its_kernel(
         fusenum.set_tiering(previous)
 
 
-@pytest.mark.parametrize("size, before, after", [(tiering.START_NOW_ELEMENTS, 2, 2), (1001, 3, 4)])
-def test_a_third_big_call_waits_for_its_queued_kernel(memory_only_kernels, compile_gate, size, before, after):
-    """Big calls that find their kernel queued a second time (a loop) wait for it: tier 0 on every
-    core starves the compile. Small ones stay interpreted (the first call of a small one queues
-    nothing: its fourth call is the one)."""
+@pytest.mark.parametrize("size, before, after", [(tiering.BIG_LOOP_ELEMENTS, 3, 3), (1001, 3, 4)])
+def test_a_fourth_big_call_waits_for_its_queued_kernel(memory_only_kernels, compile_gate, size, before, after):
+    """Big calls that find their kernel queued a second time (a loop: the second call queues it,
+    the third finds it queued) wait for it: tier 0 on every core starves the compile. Small ones
+    stay interpreted."""
     previous = fusenum.set_tiering("auto")
     gate = compile_gate  # (holds the compile until the calls below have found it queued)
     a = np.linspace(-2, 2, size)
@@ -290,9 +289,10 @@ def test_a_failed_compile_a_call_waited_for_is_raised_once(memory_only_kernels, 
         gate.wait(120)
         raise fusenum.CompileError("injected failure")
     monkeypatch.setattr(jit, "compile_object", failing)
-    a = np.linspace(-2, 2, tiering.START_NOW_ELEMENTS)
+    a = np.linspace(-2, 2, tiering.BIG_LOOP_ELEMENTS)
     try:
-        first = fusenum.evaluate("a * 0.8125 - 1.5")  # interpreted, and queues the compile
+        first = fusenum.evaluate("a * 0.8125 - 1.5")  # interpreted
+        fusenum.evaluate("a * 0.8125 - 1.5")  # interpreted, and queues the compile
         fusenum.evaluate("a * 0.8125 - 1.5")  # finds it queued: interpreted once more
         assert inside.wait(120)
         threading.Timer(0.2, gate.set).start()
@@ -317,12 +317,13 @@ compile_object = jit.compile_object
 def gated(*a, **k):
     inside.set(); gate.wait(60); return compile_object(*a, **k)
 jit.compile_object = gated
-big = np.linspace(-2, 2, tiering.START_NOW_ELEMENTS)
-fusenum.evaluate("a * 0.8125 - 1.5", {"a": big})   # queued at once
+big = np.linspace(-2, 2, tiering.BIG_LOOP_ELEMENTS)
+fusenum.evaluate("a * 0.8125 - 1.5", {"a": big})   # interpreted
+fusenum.evaluate("a * 0.8125 - 1.5", {"a": big})   # queued
 fusenum.evaluate("a * 0.8125 - 1.5", {"a": big})   # found queued
 assert inside.wait(30)
 def handler(signum, frame):
-    fusenum.evaluate("a * 0.8125 - 1.5", {"a": big})   # the third: waits for the queued kernel
+    fusenum.evaluate("a * 0.8125 - 1.5", {"a": big})   # the fourth: waits for the queued kernel
 signal.signal(signal.SIGUSR1, handler)
 queue = tiering._Compiler._queue
 def queue_then_signal(self, key, rank):  # the signal comes while submit() holds the compiler's lock
@@ -401,12 +402,13 @@ def test_a_python_int_out_of_range_raises_in_every_tier_even_for_an_empty_result
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread priorities are Linux's")
 def test_the_background_compiler_and_optimizer_run_at_a_lower_priority():
-    a = np.linspace(-3, 3, tiering.START_NOW_ELEMENTS)
+    a = np.linspace(-3, 3, 1000)
     previous = fusenum.set_tiering("auto")
     try:
         fusenum.clear_cache()
         fusenum.set_disk_cache(enabled=False)
-        fusenum.evaluate("a * 2.75 - 0.25")  # a big call queues its compile at once
+        fusenum.evaluate("a * 2.75 - 0.25")
+        fusenum.evaluate("a * 2.75 - 0.25")  # a second call queues the compile
         tiering.wait_for_compiles()
     finally:
         fusenum.set_disk_cache(enabled=True)
@@ -601,8 +603,9 @@ _FIRST_BIG_CALLS = """
 import numpy as np, fusenum
 from fusenum.runtime import kernels
 a = np.linspace(0, 1, 1 << 20)
-r = fusenum.evaluate("a * 1.5 + 2.0")
-s = fusenum.evaluate("sin(a) * 1.5")
+for _ in range(2):  # (a second call queues the compile)
+    r = fusenum.evaluate("a * 1.5 + 2.0")
+    s = fusenum.evaluate("sin(a) * 1.5")
 print(kernels.stats.tier0_calls, fusenum.cache_info().disk_hits)
 fusenum.runtime.tiering.wait_for_compiles()  # (the next process looks for both on disk)
 """
@@ -631,9 +634,11 @@ def test_kernels_calls_asked_for_are_compiled_before_one_node_kernels_queued_ahe
     compiler = tiering._Compiler()
     compiler.started = True  # (no thread: the queue is read here)
     compiler.prepare(("one-node", 1))
-    compiler.submit(("fused", 1), tiering.START_NOW_ELEMENTS)
+    compiler.submit(("fused", 1))
+    compiler.submit(("fused", 1))  # (the second call queues it)
     compiler.prepare(("one-node", 2))
-    compiler.submit(("fused", 2), tiering.START_NOW_ELEMENTS)
+    compiler.submit(("fused", 2))
+    compiler.submit(("fused", 2))
     assert [compiler.requests.get_nowait()[-1] for _ in range(4)] == [
         ("fused", 1), ("fused", 2), ("one-node", 1), ("one-node", 2)]
 

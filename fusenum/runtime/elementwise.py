@@ -57,7 +57,7 @@ def execute(plan: Plan, values: list, names=(), out=None, order: str = "K",
         kernel = plan.checked.get(settings.key)
         compiled_now = kernel is None
         if compiled_now:
-            if values[plan.first_array].size >= plan.parallel_size:
+            if values[plan.first_array].size >= plan.parallel_size and tiering.kernel_may_come():
                 threads.start_workers()  # (they get going while the kernel is found)
             accesses = plan.checked_accesses(values)
             kernel = None if accesses is None else plan.compile_checked(values, tiered=True, accesses=accesses)

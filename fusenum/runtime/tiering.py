@@ -553,6 +553,16 @@ def obtain(spec: KernelSpec, size: int = 0, extra: tuple[KernelSpec, ...] = (),
     return found
 
 
+def kernel_may_come() -> bool:
+    """Whether a call whose kernel is not in memory may run one rather than be interpreted: under
+    ``never``; under ``auto``, unless the process has not loaded LLVM on a machine whose disk cache
+    held no kernel (:func:`waits_for_kernel` has such calls interpreted). A big call starts the
+    thread pool's workers only then (:func:`.threads.start_workers`): a new process's interpreted
+    call needs none, and loading the pool opened the shipped archive (~1.5 ms) and started workers
+    that spun beside the interpreter's threads."""
+    return policy == "never" or (policy == "auto" and (llvm_ready() or disk_cache.holds_entries()))
+
+
 def waits_for_kernel(spec: KernelSpec, size: int, extra: tuple[KernelSpec, ...] = (),
                      settings_key: tuple | None = None) -> bool:
     """Whether a call of ``size`` elements that has no kernel for ``spec`` at hand waits for it

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import fusenum
-from fusenum.codegen import settings
+from fusenum.codegen import pool_abi, settings
 from fusenum.codegen.target import widest_here
 from fusenum.errors import ConfigurationError
 from fusenum.ir.ops import OPS
@@ -108,6 +108,36 @@ def test_a_fresh_process_interprets_new_expressions_without_loading_llvm(archive
     assert figures["info"]["tier0_calls"] == 6 and figures["info"]["shipped_hits"] >= 8
     assert figures["info"]["compile_seconds"] == 0
     assert not figures["llvm"] and not figures["host_described"] and figures["pool"]
+
+
+_BIG_CALLS = """
+import json, sys, numpy as np, fusenum
+from fusenum.runtime import kernels, shipped, threads
+shipped.DIRECTORY = sys.argv[1]
+fusenum.set_num_threads(2)
+a = np.linspace(0, 1, 1 << 20)
+fusenum.evaluate("a * 1.25 + 0.5")
+print(json.dumps({"tier0": kernels.stats.tier0_calls, "pool": threads._native_pool is not None}))
+fusenum.evaluate("a * 1.25 + 0.5")  # (queues the compile)
+fusenum.runtime.tiering.wait_for_compiles()  # (the next process finds the kernel on disk)
+"""
+
+
+@pytest.mark.skipif(not pool_abi.supported(), reason="no native thread pool here")
+def test_a_new_machines_interpreted_big_call_leaves_the_thread_pool_alone(archives, tmp_path):
+    """With no kernel to be found (LLVM not loaded, an empty disk cache), a big call is interpreted
+    on Python threads: it neither loads the native pool from the archive nor starts its workers,
+    which spun beside the interpreter's threads. A process that may find its kernel on disk loads
+    the pool and starts them while it looks."""
+    environment = {**os.environ, "FUSENUM_CACHE_DIR": str(tmp_path / "cache"), "FUSENUM_TIERING": "auto",
+                   "FUSENUM_SHIPPED_KERNELS": "on", "FUSENUM_SIMD": LEVEL}
+    seen = []
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-c", _BIG_CALLS, str(archives)], capture_output=True, text=True,
+                              timeout=300, env=environment)
+        assert done.returncode == 0, done.stderr
+        seen.append(json.loads(done.stdout))
+    assert seen == [{"tier0": 1, "pool": False}, {"tier0": 0, "pool": True}]
 
 
 _FIRST_REDUCTIONS = """

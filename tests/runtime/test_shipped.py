@@ -140,6 +140,34 @@ def test_a_new_machines_interpreted_big_call_leaves_the_thread_pool_alone(archiv
     assert seen == [{"tier0": 1, "pool": False}, {"tier0": 0, "pool": True}]
 
 
+_PREFETCHED = """
+import json, os, sys, threading
+import fusenum  # (archives off: nothing to look ahead for)
+from fusenum.runtime import prefetch, shipped
+assert not shipped._archives
+shipped.DIRECTORY = sys.argv[1]
+os.environ["FUSENUM_SHIPPED_KERNELS"] = sys.argv[2]
+prefetch.start()  # (what import fusenum does)
+for thread in [t for t in threading.enumerate() if t.name == "fusenum-prefetch"]:
+    thread.join(60)
+print(json.dumps([archive is not None for archive in shipped._archives.values()]))
+"""
+
+
+@pytest.mark.parametrize("case, opened", [("serving", [True]), ("off", []), ("no archive", [])])
+def test_import_opens_the_archive_ahead_of_the_first_call_on_a_new_machine(archives, tmp_path, case, opened):
+    """With an empty disk cache, the look-ahead thread ``import fusenum`` starts opens and checks
+    the archive (so the first call of a function finds it open); not where archives are off or
+    there is none."""
+    directory = tmp_path / "nothing" if case == "no archive" else archives
+    done = subprocess.run([sys.executable, "-c", _PREFETCHED, str(directory), "off" if case == "off" else "on"],
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "FUSENUM_CACHE_DIR": str(tmp_path / "cache"), "FUSENUM_SIMD": LEVEL,
+                               "FUSENUM_SHIPPED_KERNELS": "off"})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == opened
+
+
 _FIRST_REDUCTIONS = """
 import json, sys, numpy as np, fusenum
 from fusenum.codegen import target

@@ -23,9 +23,9 @@ ms instead of 0.9-1.3 (numexpr: 1.0-1.3). So a kernel called once in a process i
 there or after its exit (:mod:`.exit_compiles` takes only what was queued): the next process
 interprets it again. One call later changes nothing for a loop (``benchmarks/first_call.py --loop``).
 The thread sleeps :data:`START_DELAY` when it starts, so that the call that started it finishes
-first. Then, before each job (and before writing typed plans), it waits for a pause in the
-calls (:func:`.background.pause_remaining`): its Python work holds the GIL, which a run of new
-expressions would otherwise wait for. A call that finds its kernel still queued ends the wait (a
+first. Then, before each job (and before writing typed plans, which waits until no compile a
+call asked for is queued), it waits for a pause in the calls (:func:`.background.pause_remaining`):
+its Python work holds the GIL, which a run of new expressions would otherwise wait for. A call that finds its kernel still queued ends the wait (a
 loop wants that kernel now), as does the exit. A second call looks for its kernel in memory
 only, not in the disk cache again: its first call looked moments before, and the compile looks once
 more.
@@ -326,9 +326,12 @@ class _Compiler:
         while True:
             self.arrived.clear()
             try:
-                if plan_store.unwritten():
+                # Off the calls that typed them, and after the compiles calls asked for: a process's
+                # first write (~5-9 ms: the directory, the environment's digest) held up the kernel
+                # a loop of big calls was waiting for, which its fourth call then compiled itself.
+                if plan_store.unwritten() and not self.queued:
                     self.quiet()
-                plan_store.write_unwritten()  # (off the calls that typed them)
+                    plan_store.write_unwritten()
             except Exception:  # noqa: S110 -- only a cache: the compiles go on (the exit tries again)
                 pass
             rank, due, order, key = self.requests.get()

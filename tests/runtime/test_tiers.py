@@ -23,7 +23,7 @@ import fusenum
 from fusenum.codegen import jit
 from fusenum.codegen.target import native
 from fusenum.ir.ops import FUNCTIONS
-from fusenum.runtime import background, interpreter, kernels, tiering
+from fusenum.runtime import background, interpreter, kernels, plan_store, tiering
 
 from ..strategies import (DTYPES, LITERALS, PY_OPERATORS, UNARY_OPERATORS, Tree, array_operands,
                           scalar_operands, shapes)
@@ -1022,3 +1022,22 @@ def test_optimized_builds_never_crowd_out_a_compile_a_call_asks_for(memory_only_
     finally:
         gate.set()
         fusenum.set_tiering(previous)
+
+
+def test_the_compiler_writes_typed_plans_after_the_compiles_calls_asked_for(monkeypatch):
+    """A process's first write of typed plans takes milliseconds: a loop of big calls waiting for
+    its kernel would wait for it too."""
+    order = []
+    monkeypatch.setattr(plan_store, "unwritten", lambda: True)
+    monkeypatch.setattr(plan_store, "write_unwritten", lambda: order.append("plans"))
+    monkeypatch.setattr(kernels, "kernel", lambda *key: order.append(("compile", *key)))
+    monkeypatch.setattr(tiering._Compiler, "quiet", lambda self: None)
+    monkeypatch.setattr(tiering._Compiler, "_get_ready", staticmethod(lambda: None))
+    compiler = tiering._Compiler()  # (its thread stays, waiting for requests that never come)
+    compiler.submit(("fused",))
+    compiler.submit(("fused",))  # (the second call queues it: the thread starts)
+    assert compiler.wait(60)
+    deadline = time.monotonic() + 60
+    while "plans" not in order and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert order[:2] == [("compile", "fused"), "plans"]

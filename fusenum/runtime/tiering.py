@@ -5,43 +5,35 @@ would have to be compiled runs at once in the interpreter (tier 0, :mod:`.interp
 bits) and queues the compile on a background compiler; a later call finds the kernel in memory.
 
 The rule for starting a compile: on the **second** interpreted call that needs the kernel, whatever
-its size. A compile pays for itself only over several calls: at 1,000,000 float64 elements, tier 0
-runs the workload's expressions in 0.8-3 ms a call (faster than numexpr on most), about 1 ms more
-than the fused kernel, while a compile costs 3-20 ms of one core, and LLVM's start-up more on the
-first. Big calls used to queue their compile at once (from 65,536 elements); on a 2-core machine
-that compile took a core from the calls interpreted beside it, and the 20-expression workload of
-``benchmarks/first_call.py`` (each expression called twice) at 1,000,000 elements in a new process
-took 156-216 ms against 108-121 ms with compiles waiting for each kernel's second call (four
-alternating processes each; numexpr 131-147). Nor does the compile start on the first call of one
-operation that NumPy computes (pandas' ``df * 3``, ``df1 + df2``): tier 0 is NumPy's own loop
-there, and a compile started at once competed with that first call and the next for the GIL and
-the cores (pandas' ``df1 + df2 * 3`` over 1,000,000 rows, a new process, an empty disk cache: the
-first call took 30-60 ms, then 20-27 ms; numexpr 20-22). A one-off small call gains nothing from a
-compile and paid for it: starting the thread (0.1-0.9 ms on the development machine) and the code
-generator's import competing for the GIL made a new process's first call at N = 100 take 1.7-3.5
-ms instead of 0.9-1.3 (numexpr: 1.0-1.3). So a kernel called once in a process is not compiled,
-there or after its exit (:mod:`.exit_compiles` takes only what was queued): the next process
-interprets it again. One call later changes nothing for a loop (``benchmarks/first_call.py --loop``).
-The thread sleeps :data:`START_DELAY` when it starts, so that the call that started it finishes
-first. Then, before each job (and before writing typed plans, which waits until no compile a
-call asked for is queued), it waits for a pause in the calls (:func:`.background.pause_remaining`):
-its Python work holds the GIL, which a run of new expressions would otherwise wait for. A call that finds its kernel still queued ends the wait (a
-loop wants that kernel now), as does the exit. A second call looks for its kernel in memory
-only, not in the disk cache again: its first call looked moments before, and the compile looks once
-more.
+its size: a compile pays for itself only over several calls. At 1,000,000 float64 elements tier 0
+is about 1 ms a call slower than the fused kernel, and a compile costs 3-20 ms of one core, which
+on a 2-core machine it took from the calls interpreted beside it (compiles queued on a big call's
+first call took ``benchmarks/first_call.py``'s cold workload at that size from 108-121 ms to
+156-216; numexpr 131-147). A one-operation call is NumPy's own loop in tier 0 (pandas' ``df1 +
+df2 * 3``), and a one-off small call paid for a compile with a thread start and the code generator's
+import competing for the GIL (a new process's first call at N = 100 took 1.7-3.5 ms instead of
+0.9-1.3). So a kernel called once in a process is not compiled, there or after its exit
+(:mod:`.exit_compiles` takes what was queued): the next process interprets it again. The thread
+sleeps :data:`START_DELAY` when it starts, so that the call that started it finishes first. Then,
+before each job (and before writing typed plans, which waits until no compile a call asked for is
+queued), it waits for a pause in the calls (:func:`.background.pause_remaining`): its Python work
+holds the GIL, which a run of new expressions would otherwise wait for. A call that finds its
+kernel still queued ends the wait (a loop wants that kernel now), as does the exit. A second call
+looks for its kernel in memory only, not in the disk cache again: its first call looked moments
+before, and the compile looks once more.
 
 Which calls are interpreted at all (:func:`waits_for_kernel`): those with fewer than
 :data:`COMPILE_NOW_ELEMENTS` elements (:data:`COMPILE_NOW_ELEMENTS_LLVM_UP` once the compiler is
 loaded, for an expression that needs no one-node kernel) whose every node NumPy computes, or whose
-one-node kernels (:mod:`.interpreter`) are all in memory, shipped with the package or in the disk cache; any call whose kernel the
-background compiler is already making, except a big call that finds it queued for the second time (a
-loop of calls of :data:`BIG_LOOP_ELEMENTS` or more: interpreted on every core, they starved the compile, which runs
-at a lower priority: 1,000 calls of ``2*a+3*b-c`` at 1,000,000 elements in a new process took
-14 interpreted calls before the kernel arrived, now 2 and a 22-25 ms wait, 687-697 ms in all against
-700-730 and 620-656 for the compiled kernel alone); and, in a process that has not loaded LLVM yet on a
-machine whose disk cache is empty, every call (LLVM's start-up and the code generator's import
-would come first: a cold pandas ``df.eval`` of 1,000,000 rows took ~100 ms waiting against ~43 ms
-interpreted). The others wait for their kernel (a disk load, or a quick compile, as ``never``):
+one-node kernels (:mod:`.interpreter`) are all in memory, shipped with the package or in the disk
+cache; any call whose kernel the background compiler is already making, except a big call that finds
+it queued for the second time (a loop of calls of :data:`BIG_LOOP_ELEMENTS` or more: interpreted on
+every core, they starved the compile, which runs at a lower priority: 1,000 calls of ``2*a+3*b-c``
+at 1,000,000 elements in a new process took 14 interpreted calls before the kernel arrived, now 3
+and a ~25 ms wait); and, in a process that has not loaded LLVM yet on a machine whose disk cache is
+empty, every call (LLVM's start-up and the code generator's import would come first: a cold pandas
+``df.eval`` of 1,000,000 rows took ~100 ms waiting against ~43 ms interpreted). The others wait
+for their kernel (a disk load, or a quick compile, as ``never``):
 
 * a big call (2,097,152 elements or more): interpreting it costs more than a quick compile does
   (one process, one-node kernels at hand, best of 5: tier 0 took 1.9-2.9 ms more than the fused
@@ -49,17 +41,13 @@ interpreted). The others wait for their kernel (a disk load, or a quick compile,
   c)`` and ``a - mean(a)``, 2.1-5.2 ms more at 2,097,152, 7.1-11.3 at 4,194,304 and 9.4-20.2 at
   8,388,608, against 3-10 ms for a quick build once LLVM is up) -- unless its expression is one
   operation NumPy computes, as above (first calls of ``a + b`` at 1M, 4M and 10M elements, LLVM up:
-  6-22 ms interpreted, 13-28 ms compiling and running). The bound was 524,288 elements while the
-  background compiler held the GIL between a big interpreted call's blocks (it now waits for a
-  pause in the calls, below); raising it took the ``first_call.py`` workload at 1,000,000 elements
-  with the one-node kernels on disk from 234-264 ms to 190-206 ms (three runs each; numexpr
-  ~150 ms). Once the process has loaded the compiler (LLVM and the code generator: a quick build
-  then costs only itself), the bound is :data:`COMPILE_NOW_ELEMENTS_LLVM_UP` (524,288) for an
+  6-22 ms interpreted, 13-28 ms compiling and running; the README has the bound's history). Once
+  the process has loaded the compiler (a quick build then costs only itself), the bound is
+  :data:`COMPILE_NOW_ELEMENTS_LLVM_UP` (524,288) for an
   expression that needs no one-node kernel (whose fused kernel builds in 3-8 ms; one with a
   transcendental function takes 10-20 ms, and its interpretation runs fusenum's vector math
-  already): with an empty cache, where the first transcendental function loads the compiler, the
-  workload at 1,000,000 elements took 194-234 ms against 230-290 ms (six alternating processes
-  each), and 196-237 against 182-216 ms with the one-node kernels on disk (the same, within noise);
+  already): with an empty cache, the workload at 1,000,000 elements took 194-234 ms against
+  230-290 ms (six alternating processes each; the same within noise with one-node kernels on disk);
 * an expression whose interpretation needs a one-node kernel that is neither in memory, nor
   shipped with the package (:mod:`.shipped`), nor on disk (a transcendental function used for the
   first time, say): compiling it would need LLVM on
@@ -73,20 +61,19 @@ interpreted). The others wait for their kernel (a disk load, or a quick compile,
   of the first process that lacked one (:mod:`.first_use`).
 
 Measured with ``benchmarks/first_call.py`` (20 expressions twice each, fresh processes), when the
-two rules came in: with a warm disk cache the workload took 218 ms with neither rule against
-34-50 ms at N = 10,000, and 222 against 86-117 ms at N = 1,000,000. In a cache directory that
-holds the workload's one-node kernels but none of its fused kernels (``fusenum used``: a machine
-that ran other expressions with the same functions before), interpreting the expressions whose
-one-node kernels are at hand took the workload from 227-260 ms to 106-123 ms at N = 10,000
-(numexpr: 15-24 ms; four alternating runs of each). With an empty cache it took 236-264 ms
-against 264-307. With a warm cache it took 28-40 ms against 22-30: the cold process before it
-interprets more and queues more, so more of its compiles are still pending at its exit, and the
-warm process finds fewer fused kernels on disk (now a helper finishes them after the exit,
-:mod:`.exit_compiles`). Hence the queue's order: kernels a call asked for
-come before one-node kernels queued ahead of need. Each is built quickly first (and stored as such,
-:mod:`.kernels`); optimized builds come last, those of quick builds loaded from the disk cache no
-sooner than :data:`fusenum.runtime.kernels.OPTIMIZE_LOADED_AFTER` after the load (the thread loads
-LLVM and the code generator only when its first job is due).
+two rules came in: with a warm disk cache the workload took 218 ms with neither rule against 34-50
+ms at N = 10,000, and 222 against 86-117 ms at N = 1,000,000. In a cache directory that holds the
+workload's one-node kernels but none of its fused kernels (``fusenum used``: a machine that ran
+other expressions with the same functions before), interpreting the expressions whose one-node
+kernels are at hand took the workload from 227-260 ms to 106-123 ms at N = 10,000 (numexpr: 15-24
+ms). With a warm cache it took 28-40 ms against 22-30 (236-264 against 264-307 empty): the cold
+process before it interprets more and queues more, so more of its compiles are still pending at its
+exit, and the warm process finds fewer fused kernels on disk (now a helper finishes them after the
+exit, :mod:`.exit_compiles`). Hence the queue's order: kernels a call asked for come before one-node
+kernels queued ahead of need. Each is built quickly first (and stored as such, :mod:`.kernels`);
+optimized builds come last, those of quick builds loaded from the disk cache no sooner than
+:data:`fusenum.runtime.kernels.OPTIMIZE_LOADED_AFTER` after the load (the thread loads LLVM and the
+code generator only when its first job is due).
 
 The compiler is one background thread with a bounded queue (:data:`MAX_QUEUED`): one thread, so it
 never competes with a running kernel for all the cores; a full queue drops the request (a later
@@ -559,10 +546,9 @@ def obtain(spec: KernelSpec, size: int = 0, extra: tuple[KernelSpec, ...] = (),
 def kernel_may_come() -> bool:
     """Whether a call whose kernel is not in memory may run one rather than be interpreted: under
     ``never``; under ``auto``, unless the process has not loaded LLVM on a machine whose disk cache
-    held no kernel (:func:`waits_for_kernel` has such calls interpreted). A big call starts the
-    thread pool's workers only then (:func:`.threads.start_workers`): a new process's interpreted
-    call needs none, and loading the pool opened the shipped archive (~1.5 ms) and started workers
-    that spun beside the interpreter's threads."""
+    held no kernel (:func:`waits_for_kernel`). Only then does a big call start the thread pool's
+    workers while it looks (their load opened the shipped archive, ~1.5 ms, and they spun beside
+    the interpreter's threads)."""
     return policy == "never" or (policy == "auto" and (llvm_ready() or disk_cache.holds_entries()))
 
 

@@ -16,7 +16,7 @@ removed, and the text parsed and typed again. Records count towards the cache's 
 and are evicted with kernels.
 
 Records are written off the call that typed the text (:func:`store` only notes them): by the
-background compiler once no compile a call asked for is waiting, and at the latest when the process exits
+background compiler once no compile is queued, and at the latest when the process exits
 (:func:`write_unwritten`). Writing one on the call cost a new machine's first call more than the
 rest of it: 0.9 ms of 1.5 at N = 100 (the digest below, 0.6 ms once per process, then the pickle
 and the atomic write), where numexpr's first call takes 0.5-0.65 ms. A process keeps at most
@@ -154,8 +154,8 @@ def unwritten() -> bool:
 
 def write_unwritten(at_exit: bool = False) -> None:
     """Write every record this process noted and has not written yet (the background compiler
-    calls this when no compile a call asked for is waiting, and the process at its exit; tests and
-    benchmarks may too). Once
+    calls this once no compile is queued, and the process at its exit; tests and benchmarks may
+    too). Once
     the exit handler has begun, only it writes, and never into a directory removed meanwhile."""
     global _exiting
     while True:

@@ -24,6 +24,7 @@ again.
 """
 from __future__ import annotations
 
+import atexit
 import threading
 
 from ..codegen import libraries, settings, target
@@ -39,10 +40,18 @@ def start() -> None:
         job = _open_archive
     else:
         return
+    thread = threading.Thread(target=job, name="fusenum-prefetch", daemon=True)
     try:
-        threading.Thread(target=job, name="fusenum-prefetch", daemon=True).start()
+        thread.start()
     except RuntimeError:  # no thread to be had: the first call reads them itself
-        pass
+        return
+    atexit.register(thread.join, EXIT_WAIT)
+
+
+#: Seconds an exit waits for the thread (it takes a few milliseconds): a daemon thread still running
+#: Python code while the interpreter finalizes can hang the exit (a CPython race, see
+#: :func:`.kernels._make_or_hand_over`), which a script that exits right after ``import fusenum`` risks.
+EXIT_WAIT = 1.0
 
 
 def _open_archive() -> None:

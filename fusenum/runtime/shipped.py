@@ -142,14 +142,13 @@ def _sources() -> dict[str, list[int]]:
 
 
 def _read_all(descriptor: int) -> bytes:
-    """Every byte of the open regular file ``descriptor``: one read, unless it grew meanwhile."""
-    size = os.fstat(descriptor).st_size
-    text = os.read(descriptor, size + 1)
-    if len(text) <= size:  # (a short read of a regular file is its end)
-        return text
+    """Every byte of the open file ``descriptor``: one read, unless the file system returns less
+    (some network file systems do) or the file grew meanwhile."""
+    text = os.read(descriptor, os.fstat(descriptor).st_size + 1)
     parts = [text]
-    while parts[-1]:
-        parts.append(os.read(descriptor, 1 << 16))
+    while text:
+        text = os.read(descriptor, 1 << 16)
+        parts.append(text)
     return b"".join(parts)
 
 

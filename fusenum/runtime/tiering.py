@@ -15,8 +15,7 @@ import competing for the GIL (a new process's first call at N = 100 took 1.7-3.5
 0.9-1.3). So a kernel called once in a process is not compiled, there or after its exit
 (:mod:`.exit_compiles` takes what was queued): the next process interprets it again. The thread
 sleeps :data:`START_DELAY` when it starts, so that the call that started it finishes first. Then,
-before each job (and before writing typed plans, which waits until no compile a call asked for is
-queued), it waits for a pause in the calls (:func:`.background.pause_remaining`): its Python work
+before each job (and before writing typed plans, which waits until no compile is queued), it waits for a pause in the calls (:func:`.background.pause_remaining`): its Python work
 holds the GIL, which a run of new expressions would otherwise wait for. A call that finds its
 kernel still queued ends the wait (a loop wants that kernel now), as does the exit. A second call
 looks for its kernel in memory only, not in the disk cache again: its first call looked moments
@@ -313,12 +312,13 @@ class _Compiler:
         while True:
             self.arrived.clear()
             try:
-                # Off the calls that typed them, and after the compiles calls asked for: a process's
-                # first write (~5-9 ms: the directory, the environment's digest) held up the kernel
-                # a loop of big calls was waiting for, which its fourth call then compiled itself.
+                # Off the calls that typed them, and once no compile is queued: a process's first
+                # write (~5-9 ms: the directory, the environment's digest) held up the kernel a
+                # loop of big calls was waiting for, which its fourth call then compiled itself.
                 if plan_store.unwritten() and not self.queued:
                     self.quiet()
-                    plan_store.write_unwritten()
+                    if not self.queued:  # (a loop may have queued its kernel meanwhile)
+                        plan_store.write_unwritten()
             except Exception:  # noqa: S110 -- only a cache: the compiles go on (the exit tries again)
                 pass
             rank, due, order, key = self.requests.get()
@@ -502,8 +502,7 @@ def obtain(spec: KernelSpec, size: int = 0, extra: tuple[KernelSpec, ...] = (),
 
     ``never``: compiled now if need be. ``always``: None. ``auto``: from memory or the disk cache;
     else compiled now if a call of ``size`` elements waits for its kernel (:func:`waits_for_kernel`);
-    else None, with the compile queued for this call of ``size`` elements (:meth:`_Compiler.submit`
-    decides when). None while the background compiler is making it, unless a call of
+    else None, with the compile queued if an earlier call asked for it (:meth:`_Compiler.submit`). None while the background compiler is making it, unless a call of
     :data:`BIG_LOOP_ELEMENTS` or more finds it queued for the second time (then it waits for it); a
     stored error of an earlier background compile is raised. ``extra``: one-node kernels tier 0
     needs for this call besides those of ``spec``'s root (a reduction's, :mod:`.staging`).

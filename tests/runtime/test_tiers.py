@@ -276,7 +276,7 @@ def test_a_second_small_call_runs_a_kernel_already_in_memory(memory_only_kernels
 
 
 def test_a_failed_compile_a_call_waited_for_is_raised_once(memory_only_kernels, monkeypatch):
-    """The third big call waits for the background compile and raises its error; the next call
+    """The fourth big call waits for the background compile and raises its error; the next call
     compiles again (the cause may be gone), rather than raising the same error once more."""
     previous = fusenum.set_tiering("auto")
     inside, gate = threading.Event(), threading.Event()
@@ -1041,3 +1041,26 @@ def test_the_compiler_writes_typed_plans_after_the_compiles_calls_asked_for(monk
     while "plans" not in order and time.monotonic() < deadline:
         time.sleep(0.01)
     assert order[:2] == [("compile", "fused"), "plans"]
+
+
+def test_a_compile_queued_while_the_compiler_waits_to_write_plans_goes_first(monkeypatch):
+    """(a loop's kernel, queued while the compiler waited for a pause in the calls)"""
+    order, injected = [], []
+
+    def quiet(compiler):
+        if order == [("compile", "first")] and not injected:
+            injected.append(True)
+            compiler.submit(("second",))
+            compiler.submit(("second",))
+    monkeypatch.setattr(plan_store, "unwritten", lambda: True)
+    monkeypatch.setattr(plan_store, "write_unwritten", lambda: order.append("plans"))
+    monkeypatch.setattr(kernels, "kernel", lambda *key: order.append(("compile", *key)))
+    monkeypatch.setattr(tiering._Compiler, "quiet", quiet)
+    monkeypatch.setattr(tiering._Compiler, "_get_ready", staticmethod(lambda: None))
+    compiler = tiering._Compiler()  # (its thread stays, waiting for requests that never come)
+    compiler.submit(("first",))
+    compiler.submit(("first",))
+    deadline = time.monotonic() + 60
+    while "plans" not in order and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert order[:3] == [("compile", "first"), ("compile", "second"), "plans"]

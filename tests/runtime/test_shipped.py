@@ -154,12 +154,19 @@ print(json.dumps([archive is not None for archive in shipped._archives.values()]
 """
 
 
-@pytest.mark.parametrize("case, opened", [("serving", [True]), ("off", []), ("no archive", [])])
-def test_import_opens_the_archive_ahead_of_the_first_call_on_a_new_machine(archives, tmp_path, case, opened):
-    """With an empty disk cache, the look-ahead thread ``import fusenum`` starts opens and checks
-    the archive (so the first call of a function finds it open); not where archives are off or
-    there is none."""
+@pytest.mark.parametrize("case, opened", [("serving", [True]), ("off", []), ("no archive", []),
+                                           ("warm disk cache", [True])])
+def test_import_opens_the_archive_ahead_of_the_first_call(archives, tmp_path, case, opened):
+    """The look-ahead thread ``import fusenum`` starts opens and checks the archive (so the first
+    call of a function finds it open), with an empty disk cache and with a warm one (where tier 0
+    of a new expression looks in the archive first); not where archives are off or there is none."""
     directory = tmp_path / "nothing" if case == "no archive" else archives
+    if case == "warm disk cache":  # (a kernel on disk: the look-ahead reads the host's signature too)
+        filled = subprocess.run([sys.executable, "-c", "import numpy as np, fusenum; fusenum.evaluate('a * 3 - 1', "
+                                 "{'a': np.arange(10.0)})"], capture_output=True, text=True, timeout=300,
+                                env={**os.environ, "FUSENUM_CACHE_DIR": str(tmp_path / "cache"),
+                                     "FUSENUM_TIERING": "never", "FUSENUM_SIMD": LEVEL})
+        assert filled.returncode == 0, filled.stderr
     done = subprocess.run([sys.executable, "-c", _PREFETCHED, str(directory), "off" if case == "off" else "on"],
                           capture_output=True, text=True, timeout=300,
                           env={**os.environ, "FUSENUM_CACHE_DIR": str(tmp_path / "cache"), "FUSENUM_SIMD": LEVEL,

@@ -39,7 +39,7 @@ import numpy as np
 from . import ir_text as ir
 
 from ..errors import ConfigurationError
-from . import loader, settings, target, vmath
+from . import loader, locks, settings, target
 from .control import entry_buffer
 from .libraries import libmvec_loaded
 from .emitter import F32 as F32_TYPE
@@ -112,11 +112,21 @@ def libm_name(name: str, dtype: np.dtype) -> str:
 
 
 # ---- choosing --------------------------------------------------------------------------------
+@lru_cache(maxsize=None)
+def _own_kernels():
+    """:mod:`fusenum.codegen.vmath`, imported when a kernel first calls a function: a third of the
+    code generator's import (~2-3 ms of a new process's first compile), which kernels without
+    transcendental functions never need."""
+    with locks.loading:  # (a fork waits for an import)
+        from . import vmath
+    return vmath
+
+
 def implementation(name: str, dtype: np.dtype, level: str) -> str:
     """Which implementation computes ``name`` on ``dtype`` lanes in a kernel of SIMD ``level``:
     ``"own"``, ``"libmvec:<symbol>"`` or ``"libm:<function>"`` -- the same at every level."""
     dtype = F32 if dtype.itemsize <= 4 else np.dtype(dtype)
-    own = vmath.kernel(name, dtype)
+    own = _own_kernels().kernel(name, dtype)
     mode = settings.vector_math_for_code()
     if mode != "libm":
         if own is not None and (own.preferred or mode == "builtin"):
@@ -135,7 +145,7 @@ def call(em: Emitter, name: str, dtype: np.dtype, *args: ir.Value) -> ir.Value:
     level = em.target.name if em.target is not None else "scalar"
     kind, _, symbol = implementation(name, dtype, level).partition(":")
     if kind == "own":
-        return vmath.kernel(name, dtype).emit(em, *args)
+        return _own_kernels().kernel(name, dtype).emit(em, *args)
     if kind == "libmvec":
         lanes = LIBMVEC_VARIANTS[math_level()][1] // np.dtype(symbol_dtype(symbol)).itemsize
         return _libmvec_call(em, symbol, lanes, args)

@@ -322,3 +322,21 @@ def test_code_built_for_another_machine_calls_that_machines_libmvec_variant(mach
     assert mathlib.math_level() == target.available()[-1]  # (the pin ends with the build)
     with settings.building((machine, "auto"), machine=machine):
         assert mathlib.math_level() == machine
+
+
+_IMPORTS_ON_DEMAND = """
+import sys, numpy as np, fusenum
+a = np.linspace(0.5, 2.0, 1000)
+fusenum.evaluate("a * 3 + 1")
+before = "fusenum.codegen.vmath" in sys.modules
+fusenum.evaluate("exp(a) + 1")
+print("fusenum.codegen.modules" in sys.modules, before, "fusenum.codegen.vmath" in sys.modules)
+"""
+
+
+def test_the_own_vector_math_is_imported_by_the_first_kernel_that_calls_a_function():
+    """A compile without transcendental functions leaves :mod:`fusenum.codegen.vmath` unimported
+    (a third of the code generator's import); the first one that calls a function imports it."""
+    done = _run_python(_IMPORTS_ON_DEMAND, FUSENUM_TIERING="never", FUSENUM_CACHE="off")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "False", "True"]

@@ -17,7 +17,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from fusenum.ir.ops import BINARY_SYMBOLS, FUNCTIONS, UNARY_SYMBOLS
-from fusenum.ir.typing import MAX_CONSTANT_BITS
+from fusenum.ir.typing import MAX_CONSTANT_BITS, SUPPORTED
 
 DTYPES = [np.dtype(c) for c in "?bhilqBHILQefdFD"]
 LAYOUTS = ["C", "F", "reversed", "strided", "transposed", "swapped", "unaligned"]
@@ -287,6 +287,12 @@ class Inexact(Exception):
     """The oracle computed pow() on floats, whose last bit may differ between libraries."""
 
 
+class UnsupportedValue(Exception):
+    """A step of the oracle's computation with arrays computed in a dtype fusenum does not support
+    (NumPy's ``clip`` of an integer beyond 64 bits, an object array): fusenum raises
+    ``UnsupportedDTypeError`` there, in NumPy's order, even where a later step of NumPy's fails."""
+
+
 class NumpyWouldCrash(Inexact):
     """The reference computation would crash this NumPy (see :func:`refuse_crashing_comparison`)."""
 
@@ -334,7 +340,12 @@ def _eval(tree: Tree, values: dict):
         # fusenum computes everything involving an array in its loop, as NumPy does for
         # arrays; NumPy turns 0-d results into scalars, whose arithmetic (complex * and abs)
         # is not its loops' (see README): keep such results arrays.
-        return np.asarray(_apply(tree, args))
+        result = _apply(tree, args)
+        # (a 0-d object result comes back as the Python object itself: ``clip(2**127, b, b)`` of
+        # 0-d bools gives True)
+        if not isinstance(result, (np.ndarray, np.generic)) or result.dtype.newbyteorder("=") not in SUPPORTED:
+            raise UnsupportedValue(type(result) if not isinstance(result, (np.ndarray, np.generic)) else result.dtype)
+        return np.asarray(result)
     return _apply(tree, args)
 
 
@@ -356,7 +367,7 @@ def _apply(tree: Tree, args: list):
 def _refuse_huge_ints(symbol: str, args) -> None:
     """fusenum's documented limit: folding never builds an int of more than MAX_CONSTANT_BITS bits
     (Python would spend minutes or gigabytes on ``9 ** 2**40``)."""
-    if symbol not in ("**", "<<") or not all(type(a) is int for a in args):
+    if symbol not in ("**", "<<") or not all(type(a) in (int, bool) for a in args):  # (True << n is int arithmetic)
         return
     base, exponent = args
     if symbol == "**" and abs(base) > 1 and exponent > 0:

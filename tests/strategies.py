@@ -343,8 +343,9 @@ def _eval(tree: Tree, values: dict):
         result = _apply(tree, args)
         # (a 0-d object result comes back as the Python object itself: ``clip(2**127, b, b)`` of
         # 0-d bools gives True)
-        if not isinstance(result, (np.ndarray, np.generic)) or result.dtype.newbyteorder("=") not in SUPPORTED:
-            raise UnsupportedValue(type(result) if not isinstance(result, (np.ndarray, np.generic)) else result.dtype)
+        dtype = result.dtype if isinstance(result, (np.ndarray, np.generic)) else np.dtype(object)
+        if dtype.newbyteorder("=") not in SUPPORTED:
+            raise UnsupportedValue(dtype)
         return np.asarray(result)
     return _apply(tree, args)
 

@@ -15,6 +15,7 @@ from fusenum.codegen.target import widest_here
 from fusenum.errors import ConfigurationError
 from fusenum.ir.ops import OPS
 from fusenum.runtime import first_use, kernels, prebuilt, shipped, shipping, tiering
+from tests.runtime.test_prefetch import _FILL as FILL, _run as run_python
 
 LEVEL = widest_here()
 #: The transcendental functions (a ULP bound) of one or two float arguments: each runs a one-node kernel in tier 0.
@@ -162,11 +163,7 @@ def test_import_opens_the_archive_ahead_of_the_first_call(archives, tmp_path, ca
     of a new expression looks in the archive first); not where archives are off or there is none."""
     directory = tmp_path / "nothing" if case == "no archive" else archives
     if case == "warm disk cache":  # (a kernel on disk: the look-ahead reads the host's signature too)
-        filled = subprocess.run([sys.executable, "-c", "import numpy as np, fusenum; fusenum.evaluate('a * 3 - 1', "
-                                 "{'a': np.arange(10.0)})"], capture_output=True, text=True, timeout=300,
-                                env={**os.environ, "FUSENUM_CACHE_DIR": str(tmp_path / "cache"),
-                                     "FUSENUM_TIERING": "never", "FUSENUM_SIMD": LEVEL})
-        assert filled.returncode == 0, filled.stderr
+        run_python(FILL, FUSENUM_CACHE_DIR=str(tmp_path / "cache"), FUSENUM_SIMD=LEVEL)
     done = subprocess.run([sys.executable, "-c", _PREFETCHED, str(directory), "off" if case == "off" else "on"],
                           capture_output=True, text=True, timeout=300,
                           env={**os.environ, "FUSENUM_CACHE_DIR": str(tmp_path / "cache"), "FUSENUM_SIMD": LEVEL,

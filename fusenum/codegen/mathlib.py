@@ -13,8 +13,8 @@ lanes, one of three implementations is chosen when the kernel is compiled:
    whatever level the kernel itself targets: each variant computes its own last
    bits, and one variant per machine is what makes every SIMD level give the same
    bits. A kernel of a narrower level calls it through a small wrapper compiled
-   for the machine's level (arguments and result pass through the stack, since
-   the narrower code cannot hold the variant's registers). Used only on x86-64
+   for the machine's level (the narrower code cannot hold the variant's registers:
+   arguments pass in pieces of its own width, the result through the stack). Used only on x86-64
    Linux when ``libmvec.so.1`` loads and has the symbol. A call at another lane
    count is padded or split to the variant's width, so the scalar tail computes
    exactly what the vector body would. libmvec's AVX-512 float32 functions are
@@ -40,7 +40,7 @@ from . import ir_text as ir
 
 from ..errors import ConfigurationError
 from . import loader, locks, settings, target
-from .control import entry_buffer
+from .control import entry_alloca
 from .libraries import libmvec_loaded
 from .emitter import F32 as F32_TYPE
 from .emitter import F64 as F64_TYPE
@@ -168,7 +168,7 @@ def _libmvec_call(em: Emitter, symbol: str, width: int, args) -> ir.Value:
         return b.fptrunc(_libmvec_call(em, symbol, width, wide), args[0].type)
     vector = ir.VectorType(element, width)
     fn = em.function(symbol, vector, [vector] * len(args))
-    call = _through_stack(em, fn, vector, len(args)) if level != math_level() else (
+    call = _wrapped(em, fn, vector, len(args)) if level != math_level() else (
         lambda arguments: b.call(fn, arguments))
     if em.lanes == width:
         return call(list(args))
@@ -183,43 +183,60 @@ def _libmvec_call(em: Emitter, symbol: str, width: int, args) -> ir.Value:
     return _concatenate(em, chunks, width)
 
 
-class _StackCall:
-    """A callable like ``b.call(fn, args)`` for ``fn``'s wrapper: the kernel stores the
-    arguments to stack slots, the wrapper (compiled for the machine's level) loads them, calls
-    ``fn`` and stores the result, which the kernel loads."""
+class _WrappedCall:
+    """A callable like ``b.call(fn, args)`` for ``fn``'s wrapper: the kernel passes each argument as
+    pieces of its own register width (in registers), and loads the result from a stack slot the
+    wrapper (compiled for the machine's level) stores it to."""
 
-    def __init__(self, em: Emitter, wrapper: ir.Function, vector: ir.VectorType, arity: int):
-        self.em, self.wrapper, self.vector, self.arity = em, wrapper, vector, arity
+    def __init__(self, em: Emitter, wrapper: ir.Function, vector: ir.VectorType, piece: int):
+        self.em, self.wrapper, self.vector, self.piece = em, wrapper, vector, piece
 
     def __call__(self, args: list) -> ir.Value:
-        b = self.em.b
-        size = self.vector.count * (8 if self.vector.element == F64_TYPE else 4)
-        slots = [entry_buffer(b, size) for _ in range(self.arity + 1)]
-        for slot, value in zip(slots[1:], args):
-            b.store(value, slot, align=1)
-        b.call(self.wrapper, slots)
-        return b.load(slots[0], typ=self.vector, align=1)
+        em = self.em
+        result = entry_alloca(em.b, self.vector)  # (a vector's own alignment: one cache line)
+        pieces = [em.shuffle(a, a, range(first, first + self.piece))
+                  for a in args for first in range(0, self.vector.count, self.piece)]
+        em.b.call(self.wrapper, [result] + pieces)
+        return em.b.load(result, typ=self.vector)
 
 
-def _through_stack(em: Emitter, fn: ir.Function, vector: ir.VectorType, arity: int) -> _StackCall:
+def _wrapped(em: Emitter, fn: ir.Function, vector: ir.VectorType, arity: int) -> _WrappedCall:
     """``fn``, a libmvec function of the machine's level, made callable from a kernel of a
-    narrower one (whose registers cannot carry ``vector``): a wrapper taking pointers, defined
-    once per module with the machine level's CPU and features."""
-    name = f"fusenum.stack.{fn.name}"
+    narrower one, whose registers cannot carry ``vector``: a wrapper compiled with the machine
+    level's CPU and features, defined once per module, that takes each argument as pieces of the
+    kernel's register width and joins them. (Arguments passed through memory instead, stored in
+    pieces and loaded whole, made every call wait for the stores: a load that spans several stores
+    is not forwarded from them. ``sin`` at ``FUSENUM_SIMD=avx2`` on an AVX-512 machine took 7.6x its
+    time at ``avx512``.)"""
+    element_bytes = 8 if vector.element == F64_TYPE else 4
+    piece = max(16, em.target.vector_bits // 8) // element_bytes  # (SSE2 registers below AVX2)
+    piece_type = ir.VectorType(vector.element, piece)
+    name = f"fusenum.wrapped.{fn.name}"
     wrapper = em.module.globals.get(name)
     if wrapper is None:
-        wrapper = ir.Function(em.module, ir.FunctionType(ir.VoidType(), [ir.PointerType()] * (arity + 1)),
-                              name=name)
+        count = vector.count // piece
+        wrapper = ir.Function(em.module, ir.FunctionType(ir.VoidType(), [ir.PointerType()]
+                                                         + [piece_type] * (arity * count)), name=name)
         wrapper.linkage = "internal"
         level = math_level()
         machine = target.generic_target(level) if settings.machine_for_code() else target.make_target(level)
         wrapper.attributes.update(["noinline", "nounwind", f'"target-cpu"="{machine.cpu}"',
                                    f'"target-features"="{machine.features}"'])
         b = ir.IRBuilder(wrapper.append_basic_block("entry"))
-        loaded = [b.load(pointer, typ=vector, align=1) for pointer in wrapper.args[1:]]
-        b.store(b.call(fn, loaded), wrapper.args[0], align=1)
+        pieces = list(wrapper.args[1:])
+        joined = [_join(b, pieces[k * count:(k + 1) * count]) for k in range(arity)]
+        b.store(b.call(fn, joined), wrapper.args[0])
         b.ret_void()
-    return _StackCall(em, wrapper, vector, arity)
+    return _WrappedCall(em, wrapper, vector, piece)
+
+
+def _join(b: ir.IRBuilder, pieces: list) -> ir.Value:
+    """The vectors ``pieces`` laid end to end (their count a power of two)."""
+    while len(pieces) > 1:
+        width = 2 * pieces[0].type.count
+        mask = ir.Constant(ir.VectorType(I32, width), list(range(width)))
+        pieces = [b.shuffle_vector(left, right, mask) for left, right in zip(pieces[::2], pieces[1::2])]
+    return pieces[0]
 
 
 def _as_vector(em: Emitter, scalar: ir.Value) -> ir.Value:
@@ -231,7 +248,4 @@ def _concatenate(em: Emitter, chunks: list, width: int) -> ir.Value:
     """The first ``em.lanes`` lanes of the chunks laid end to end."""
     if len(chunks) == 1:
         return em.shuffle(chunks[0], chunks[0], range(em.lanes))
-    while len(chunks) > 1:
-        chunks = [em.shuffle(left, right, range(2 * left.type.count))
-                  for left, right in zip(chunks[::2], chunks[1::2])]
-    return chunks[0]
+    return _join(em.b, chunks)

@@ -324,6 +324,25 @@ def test_code_built_for_another_machine_calls_that_machines_libmvec_variant(mach
         assert mathlib.math_level() == machine
 
 
+@pytest.mark.skipif(not libraries.libmvec_loaded() or mathlib.math_level() == "sse2",
+                    reason="needs libmvec and a machine wider than SSE2")
+def test_a_narrower_level_passes_libmvec_arguments_in_pieces_of_its_own_registers():
+    """An SSE2 kernel calls the machine's wider libmvec variant through a wrapper that takes each
+    argument as 16-byte pieces, in registers: arguments stored in pieces and loaded whole from the
+    stack are not forwarded from the stores, and every call waited for them (4-8x slower)."""
+    previous = fusenum.set_simd("sse2")
+    try:
+        x = np.linspace(0.5, 2.0, 40)
+        text = str(fusenum.explain("arctan2(x, y)", local_dict={"x": x, "y": x[::-1]}, llvm=True))
+    finally:
+        fusenum.set_simd(previous)
+    symbol = mathlib.libmvec_symbol("atan2", np.dtype(np.float64))
+    pieces = mathlib.LIBMVEC_VARIANTS[mathlib.math_level()][1] // 16
+    definition = next(line for line in text.splitlines()
+                      if line.startswith(f'define internal void @"fusenum.wrapped.{symbol}"'))
+    assert definition.count("<2 x double>") == 2 * pieces
+
+
 _IMPORTS_ON_DEMAND = """
 import sys, numpy as np, fusenum
 a = np.linspace(0.5, 2.0, 1000)

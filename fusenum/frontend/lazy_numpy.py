@@ -58,13 +58,25 @@ def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> An
         return NotImplemented
     op = BY_UFUNC.get(ufunc)
     if method == "__call__" and op is not None and not kwargs and len(inputs) == op.arity:
-        result = capture_operation(op, inputs)
+        try:
+            result = capture_operation(op, inputs)
+        except Exception:
+            if out is not None:  # NumPy checks its output (cast, shape) before broadcasting the inputs
+                _raise_numpy_error_with_out(ufunc, inputs, out[0])
+            raise
         if result is not None:
             if out is None:
                 return result
             if _force_into(result, out[0], same_dtype=False):
                 return out[0]
     return _ufunc_fallback(ufunc, method, inputs, out, kwargs)
+
+
+def _raise_numpy_error_with_out(ufunc: np.ufunc, inputs: tuple, target: Any) -> None:
+    """Raise NumPy's error for ``ufunc(*inputs, out=target)`` on stand-ins; return if NumPy takes it."""
+    if type(target) is LazyArray or isinstance(target, np.ndarray):
+        out = capture.writable_stand_in(target.dtype, target.shape)
+        capture.raise_numpy_error(lambda *args, out: ufunc(*args, out=out), inputs, out=out)
 
 
 def array_function(func: Callable, types: tuple, args: tuple, kwargs: dict) -> Any:

@@ -125,16 +125,20 @@ def _in_place(op: Op, python_operator: Callable, target: LazyArray, other: Any) 
     result of a ufunc or a reduction stands for what NumPy makes a scalar, so it is simply
     rebound to ``target <op> other``, promotion included, as a scalar would be.
     """
-    result = _operator(op, python_operator, target, other)
+    try:
+        result = _operator(op, python_operator, target, other)
+    except Exception:
+        # NumPy checks the in-place output (its cast, its shape) before broadcasting the inputs
+        if not _stands_for_scalar(target):
+            _raise_in_place_error(op, target, other)
+        raise
     if result is NotImplemented or _stands_for_scalar(target):
         return result
     if type(result) is LazyArray and result._op in _ONE_ELEMENT_IN_PLACE and result._dtype.kind == "c" \
             and math.prod(target._shape) == 1:
         return _numpy_in_place(op, target, other)
     if result.shape != target._shape or not np.can_cast(result.dtype, target._dtype, "same_kind"):
-        out = capture.writable_stand_in(target._dtype, target._shape)
-        in_place = getattr(operator, f"i{_method_stem(op)}")  # NumPy's operator: ``a **= 2`` squares
-        capture.raise_numpy_error(lambda _, value, out: in_place(out, value), (target, other), out=out)
+        _raise_in_place_error(op, target, other)
         # NumPy took it (NumPy 2.0's ``int8_0d **= 2.0`` squares in place): NumPy computes it
         return _numpy_in_place(op, target, other)
     if type(result) is not LazyArray:  # NumPy computed it
@@ -145,6 +149,13 @@ def _in_place(op: Op, python_operator: Callable, target: LazyArray, other: Any) 
         result = _capture_cast(result, native, "array")
     # fusenum computes in native byte order; NumPy's in-place result keeps the target's
     return result if native == target._dtype else in_byte_order(result, target._dtype)
+
+
+def _raise_in_place_error(op: Op, target: LazyArray, other: Any) -> None:
+    """Raise NumPy's error for ``target <op>= other`` on stand-ins; return if NumPy takes it."""
+    out = capture.writable_stand_in(target._dtype, target._shape)
+    in_place = getattr(operator, f"i{_method_stem(op)}")  # NumPy's operator: ``a **= 2`` squares
+    capture.raise_numpy_error(lambda _, value, out: in_place(out, value), (target, other), out=out)
 
 
 def _divmod(left: Any, right: Any) -> tuple:

@@ -30,7 +30,8 @@ import fusenum
 
 FOREIGN = [
     (TypeError, r"^ufunc '\w+' not supported for the input types, and the inputs could not be safely"),
-    (TypeError, r"^The numpy boolean (negative|subtract), the `-` operator, is not supported"),
+    # (NumPy's message for subtract has no "The")
+    (TypeError, r"^(The )?numpy boolean (negative|subtract), the `-` operator, is not supported"),
     (ValueError, r"operands could not be broadcast together"),
     (ValueError, r"zero-size array to reduction operation"),
     (ValueError, r"duplicate value in 'axis'"),

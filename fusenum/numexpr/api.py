@@ -74,9 +74,9 @@ def program(ex: str, optimization: str = "aggressive", sanitize: bool | None = N
     return found
 
 
-def arguments(names: tuple[str, ...], local_dict, global_dict, frame) -> list[np.ndarray]:
-    """The arrays bound to ``names`` (``KeyError`` naming a missing one); ``ValueError`` for a dtype numexpr
-    has no kind for (unicode, object, datetime...)."""
+def arguments(names: tuple[str, ...], local_dict, global_dict, frame, check: bool = True) -> list[np.ndarray]:
+    """The arrays bound to ``names`` (``KeyError`` naming a missing one); if ``check``, ``ValueError`` for a
+    dtype numexpr has no kind for (unicode, object, datetime...)."""
     if local_dict is None:
         local_dict = frame.f_locals
     if global_dict is None:
@@ -88,7 +88,7 @@ def arguments(names: tuple[str, ...], local_dict, global_dict, frame) -> list[np
         except KeyError:
             value = global_dict[name]
         value = np.asarray(value)
-        if value.dtype.kind not in "biufcS":
+        if check and value.dtype.kind not in "biufcS":
             kinds.of_dtype(value.dtype)  # numexpr's ValueError for the others
         values.append(value)
     return values
@@ -171,11 +171,27 @@ def re_evaluate(local_dict: dict | None = None, global_dict: dict | None = None,
     if out is not None:
         out = out()
     frame = sys._getframe(max(_frame_depth - 1, 1)) if local_dict is None or global_dict is None else None
-    values = arguments(prog.names, local_dict, global_dict, frame)
-    # numexpr runs the program it compiled then: new values are cast to its kinds under ``casting``.
-    values = [value if value.dtype == dtype else converted(value, kinds.of_dtype(dtype), position, casting)
-              for position, (value, dtype) in enumerate(zip(values, dtypes), start=1)]
+    # numexpr runs the program it compiled then: new values are cast to its kinds under ``casting``
+    # (a dtype it has no kind for is that cast's TypeError).
+    values = arguments(prog.names, local_dict, global_dict, frame, check=False)
+    values = converted_inputs(values, [kinds.of_dtype(dtype) for dtype in dtypes], casting, dtypes)
     return run(prog, values, out, order, casting)
+
+
+def converted_inputs(values: list[np.ndarray], input_kinds: list[str], casting: str,
+                     dtypes: list[np.dtype] | None = None) -> list[np.ndarray]:
+    """``values`` as numexpr's iterator gives them to a compiled program's inputs of ``input_kinds``
+    (see :func:`converted`); a value of the input's own ``dtypes`` (by default the kinds' dtypes) is
+    taken as it is. Where one is empty, numexpr's shortcut for empty operands comes before any cast:
+    each value then becomes its input's dtype whatever ``casting`` says, so the result is the
+    program's empty array."""
+    if dtypes is None:
+        dtypes = [kinds.DTYPE[kind] for kind in input_kinds]
+    if any(value.size == 0 for value in values):
+        return [value if value.dtype == dtype or (kind == "bytes" and value.dtype.kind == "S")
+                else value.astype(dtype) for value, kind, dtype in zip(values, input_kinds, dtypes)]
+    return [value if value.dtype == dtype else converted(value, kind, position, casting)
+            for position, (value, kind, dtype) in enumerate(zip(values, input_kinds, dtypes), start=1)]
 
 
 def converted(value: np.ndarray, kind: str, position: int, casting: str) -> np.ndarray:
@@ -213,6 +229,12 @@ def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: 
     if out is None or not isinstance(out, np.ndarray):
         return _run(prog, values, out, order, casting)
     if not prog.reduces and values and _cast_into_by_numpy(out.dtype):  # (a constant: numexpr's own rule)
+        shapes = [value.shape for value in values]
+        if any(0 in shape for shape in shapes):  # numexpr's shortcut: a new empty array, ``out`` untouched
+            return run(prog, values, None, order, casting)
+        _check_not_empty(out)
+        if _broadcasts(*shapes):  # (``out``'s shape is checked before the inputs' casts)
+            _check_shape(out, np.broadcast_shapes(*shapes))
         result = run(prog, values, None, order, casting)
         _check_shape(out, result.shape)
         np.copyto(out, result, casting=casting)  # (numexpr's TypeError where the cast is not allowed)
@@ -224,10 +246,18 @@ def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: 
     return out if result is plain else result
 
 
+def _check_not_empty(out) -> None:
+    """numexpr's ``ValueError`` for an empty ``out`` when no operand is empty (its iterator does not
+    take zero-sized operands; an empty operand's shortcut comes before)."""
+    if isinstance(out, np.ndarray) and out.size == 0:
+        raise ValueError("Iteration of zero-sized operands is not enabled")
+
+
 def _check_shape(out: np.ndarray, shape: tuple[int, ...], axis: int | None = None) -> None:
     """numexpr's ``ValueError`` where ``out`` cannot take a result of ``shape`` (its operands' shape,
-    ``axis`` removed for an axis reduction, which needs that exact shape; an elementwise result
-    broadcasts to ``out``), which its iterator raises before any cast error."""
+    ``axis`` removed for an axis reduction, which needs that exact shape once its operands were
+    broadcast to ``out``; an elementwise result broadcasts to ``out``), which its iterator raises
+    before any cast error."""
     if axis is not None:
         shape = shape[:axis] + shape[axis + 1:]
         if out.shape != shape:
@@ -260,10 +290,11 @@ def _run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order:
     operands' largest number of dimensions (``ValueError``, even for 0-d operands, which NumPy
     lets reduce along axis 0); then, if an operand is empty, the result is a new empty array
     shaped like the first empty operand (numexpr neither broadcasts nor reduces then, nor writes
-    ``out``, nor checks casts). Otherwise each input must cast to its kind's dtype under ``casting``
-    (``TypeError``: uint64 is not ``'safe'`` as int64, int8 not ``'equiv'`` as int32), as the
-    output must to ``out``. An elementwise result broadcasts to an ``out`` of a larger shape, as
-    in numexpr's (and NumPy's) iteration. A reduction to a 0-d result (every axis, or the one axis
+    ``out``, nor checks casts); else an empty ``out`` is numexpr's ``ValueError``. Otherwise each
+    input must cast to its kind's dtype under ``casting`` (``TypeError``: uint64 is not ``'safe'``
+    as int64, int8 not ``'equiv'`` as int32), as the output must to ``out``. An elementwise result broadcasts to an ``out`` of a larger shape, as
+    in numexpr's (and NumPy's) iteration, and an axis reduction's operands broadcast to its ``out``
+    on every axis but the reduced one. A reduction to a 0-d result (every axis, or the one axis
     of 1-d operands) goes into any ``out`` of one element (shape ``()``, ``(1,)``, ``(1, 1)``...;
     ``ValueError`` for another size, even with an empty operand, or for a read-only ``out``, as for any
     reduction); into one of
@@ -291,11 +322,15 @@ def _run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order:
     for value in values:
         if value.size == 0:
             return np.empty(value.shape, plan.dtype)
+    _check_not_empty(out)
     if out is not None and not prog.reduces and values:
         values = _broadcast_to_out(values, out.shape)
-    # A reduction into ``out`` is iterated without the output: its inputs count from 0, and ``out``
+    elif isinstance(out, np.ndarray) and prog.axis is not None and not to_scalar:
+        values = _broadcast_to_reduction_out(values, out.shape, prog.axis)
+        _check_axis_reduction_out(out, values, prog.axis, plan.dtype, casting)
+    # A full reduction into ``out`` is iterated without the output: its inputs count from 0, and ``out``
     # is checked after them.
-    error = _input_cast_error(given, casting, first=0 if prog.reduces and out is not None else 1)
+    error = _input_cast_error(given, casting, first=0 if to_scalar and out is not None else 1)
     if error is not None:
         if _iterator_fails_first(plan, given, None if prog.reduces else out, casting):
             execute(plan, values, prog.names, out, order, casting)  # raises that error
@@ -303,11 +338,8 @@ def _run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order:
     if prog.reduces and type(out) is np.ndarray:
         if not out.flags.writeable:
             raise ValueError("operand array with iterator write flag set is read-only")
-    if prog.reduces and out is not None and not np.can_cast(out.dtype, plan.dtype, casting):
-        # numexpr's iterator reads ``out`` into the reduction too: it must cast both ways (its shape
-        # is checked first)
-        if not to_scalar:
-            _check_shape(out, np.broadcast_shapes(*(value.shape for value in values)), prog.axis)
+    if to_scalar and out is not None and not np.can_cast(out.dtype, plan.dtype, casting):
+        # numexpr's iterator reads ``out`` into the reduction too: it must cast both ways
         raise _cast_error(out.dtype, plan.dtype, 0, casting)
     if full_into_out and out.dtype != plan.dtype and np.can_cast(plan.dtype, out.dtype, casting):
         # numexpr writes a full reduction into ``out`` but returns it in its own dtype
@@ -316,6 +348,19 @@ def _run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order:
         return result.reshape(given_out.shape)
     result = execute(plan, values, prog.names, out, order, casting)
     return given_out if full_into_out else result
+
+
+def _check_axis_reduction_out(out: np.ndarray, values: list[np.ndarray], axis: int, dtype: np.dtype,
+                              casting: str) -> None:
+    """numexpr's errors for an axis reduction's ``out``, which its iterator takes as operand 0, before
+    the inputs' casts: a read-only ``out`` (``ValueError``), a shape that does not take the result
+    (``ValueError``), then a dtype that does not cast back to the reduction's ``dtype`` (``TypeError``:
+    the iterator reads ``out`` into the reduction too)."""
+    if type(out) is np.ndarray and not out.flags.writeable:
+        raise ValueError("operand array with iterator write flag set is read-only")
+    _check_shape(out, np.broadcast_shapes(*(value.shape for value in values)), axis)
+    if not np.can_cast(out.dtype, dtype, casting):
+        raise _cast_error(out.dtype, dtype, 0, casting)
 
 
 def _constant_into(prog: Program, plan: Plan, out: np.ndarray, order: str, casting: str) -> np.ndarray:
@@ -355,10 +400,13 @@ def _input_cast_error(values: list[np.ndarray], casting: str, first: int = 1) ->
 
 def _iterator_fails_first(plan: Plan, values: list[np.ndarray], out: np.ndarray | None, casting: str) -> bool:
     """Whether numexpr's iterator meets another error before the inputs' casts: operands that do not
-    broadcast, or a result that does not cast to ``out``."""
+    broadcast, a result that does not cast to ``out``, or an ``out`` the result does not broadcast to."""
     if out is not None and not np.can_cast(plan.dtype, out.dtype, casting):
         return True
-    return not _broadcasts(*(value.shape for value in values))
+    shapes = [value.shape for value in values]
+    if not _broadcasts(*shapes):
+        return True
+    return out is not None and np.broadcast_shapes(out.shape, *shapes) != out.shape
 
 
 def _broadcast_to_out(values: list[np.ndarray], shape: tuple[int, ...]) -> list[np.ndarray]:
@@ -370,6 +418,25 @@ def _broadcast_to_out(values: list[np.ndarray], shape: tuple[int, ...]) -> list[
     except ValueError:
         return values
     return [value if value.shape == shape else np.broadcast_to(value, shape) for value in values]
+
+
+def _broadcast_to_reduction_out(values: list[np.ndarray], shape: tuple[int, ...],
+                                axis: int) -> list[np.ndarray]:
+    """``values`` broadcast against an axis reduction's ``out`` of ``shape``, as numexpr's iterator
+    maps ``out`` onto every axis but ``axis``: ``sum(a, axis=0)`` of a ``(2, 1)`` array into an ``out``
+    of shape ``(3,)`` sums each of the three columns. Where ``out`` has another number of dimensions
+    or does not broadcast so, ``values`` are returned as they are (the call raises its usual error)."""
+    ndim = max(value.ndim for value in values)
+    if len(shape) != ndim - 1:
+        return values
+    inserted = shape[:axis] + (1,) + shape[axis:]
+    try:
+        full = np.broadcast_shapes(inserted, *(value.shape for value in values))
+    except ValueError:
+        return values
+    if full[:axis] + full[axis + 1:] != shape:
+        return values
+    return [value if value.shape == full else np.broadcast_to(value, full) for value in values]
 
 
 @caches.owner

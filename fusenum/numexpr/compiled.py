@@ -70,8 +70,8 @@ class NumExpr:
             raise ValueError("ex_uses_vml parameter is required")
         kwargs.pop("ex_uses_vml", None)
         casting = kwargs.get("casting", "safe")
-        values = [api.converted(_as_array(value, kind), kind, position, casting)
-                  for position, (value, kind) in enumerate(zip(args, self._kinds), start=1)]
+        values = api.converted_inputs([_as_array(value, kind) for value, kind in zip(args, self._kinds)],
+                                      list(self._kinds), casting)
         ordered = [values[i] for i in self._order]
         return api.run(self._program, ordered, kwargs.get("out"), kwargs.get("order", "K"), casting)
 

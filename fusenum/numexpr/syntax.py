@@ -170,6 +170,8 @@ class _Converter:
 
     def _Call(self, node: ast.Call) -> tuple:
         if not isinstance(node.func, ast.Name):
+            if isinstance(node.func, ast.Attribute):  # (``a.sum()``: numexpr's AttributeError for ``a.sum``)
+                self.convert(node.func)
             raise TypeError("only functions called by name are supported")
         starred = any(isinstance(arg, ast.Starred) for arg in node.args)
         if starred or any(k.arg is None for k in node.keywords):

@@ -244,15 +244,15 @@ def call(name: str, args: list, keywords: dict) -> object:
     arity = 2 if name in ("fmod", "arctan2", "hypot", "nextafter", "copysign", "maximum", "minimum",
                           "complex") else 1
     nodes = [_node(x) for x in args]
+    if all(x.op == "const" for x in nodes):
+        # numexpr calls the function on constants, however many: ``complex()`` is 0j, ``sin()`` NumPy's
+        # TypeError
+        return constant(numpy_function(*[x.value for x in nodes]))
     if len(args) != arity:
-        if not args:
-            raise TypeError(f"{name}() takes {arity} argument{'s' if arity > 1 else ''} (0 given)")
         # numexpr looks for an opcode of these operand kinds, and has none
         result = "complex" if name == "complex" else kinds.highest(x.kind for x in nodes)
         codes = "".join(kinds.CODE[kind] for kind in [result, *(x.kind for x in nodes)])
         raise NotImplementedError(f"couldn't find matching opcode for '{_RECORDED.get(name, name)}_{codes}'")
-    if all(x.op == "const" for x in nodes):
-        return constant(numpy_function(*[x.value for x in nodes]))
     kind = kinds.highest(x.kind for x in nodes)
     if kind in ("int", "long"):
         if name not in _KEEP_INTEGERS:
@@ -287,8 +287,9 @@ def contains(haystack, needle) -> Expr:
 ALL_AXES = 255
 
 
-def reduction(name: str, x, axis=None) -> object:
-    """``sum``/``prod``/``min``/``max`` of ``x`` over ``axis`` (an int from 0 to 254, or None)."""
+def reduction(name: str, a, axis=None) -> object:
+    """``sum``/``prod``/``min``/``max`` of ``a`` over ``axis`` (an int from 0 to 254, or None); the
+    parameters are named as numexpr's (``sum(a=x, axis=0)``)."""
     if isinstance(axis, Expr):
         if axis.op != "const":
             bool(axis)  # numexpr compares a recorded axis with 0: its boolean-operator TypeError
@@ -301,13 +302,13 @@ def reduction(name: str, x, axis=None) -> object:
         raise ValueError("negative axis are not supported")
     elif axis > 254:
         raise ValueError("cannot encode axis")
-    if isinstance(x, Expr) and x.op == "const":
-        return x
-    if not isinstance(x, (Expr, bool, np.int32, np.int64, float, complex)):
+    if isinstance(a, Expr) and a.op == "const":
+        return a
+    if not isinstance(a, (Expr, bool, np.int32, np.int64, float, complex)):
         # numexpr reads the kind of whatever it was given; a Python int has none
-        raise AttributeError(f"'{type(x).__name__}' object has no attribute 'astKind'")
-    x = _node(x)
-    return Expr(name, x.kind, (x,), value=int(axis), function=True)
+        raise AttributeError(f"'{type(a).__name__}' object has no attribute 'astKind'")
+    a = _node(a)
+    return Expr(name, a.kind, (a,), value=int(axis), function=True)
 
 
 # ---- the whole text ------------------------------------------------------------------------------------

@@ -96,6 +96,19 @@ def test_an_out_the_result_does_not_broadcast_to_is_refused(text, names, shape):
         ne.evaluate(text, local_dict=names, out=np.zeros(shape))
 
 
+@pytest.mark.parametrize("text, names, shape, expected", [
+    ("sum(a, axis=0)", {"a": np.arange(1.0, 4.0).reshape(3, 1)}, (4,), [6.0] * 4),
+    ("sum(a, axis=1)", {"a": np.ones((2, 1, 1))}, (2, 3), [[1.0] * 3] * 2),
+    ("prod(a * b, axis=1)", {"a": np.full((1, 1, 2), 2.0), "b": np.ones((3, 1))}, (2, 2), [[8.0] * 2] * 2),
+    ("max(a, axis=2)", {"a": np.arange(4.0).reshape(1, 1, 4)}, (2, 3), [[3.0] * 3] * 2),
+])
+def test_an_axis_reductions_operands_broadcast_to_its_out(text, names, shape, expected):
+    # numexpr maps ``out`` onto every axis but the reduced one, so the operands broadcast to it there.
+    out = np.zeros(shape)
+    assert ne.evaluate(text, local_dict=names, out=out) is out
+    assert out.tolist() == expected
+
+
 @pytest.mark.parametrize("option, value, message", [
     ("optimization", "fast", "'optimization' must be one of ('none', 'moderate', 'aggressive')"),
     ("truediv", 1.5, "'truediv' must be one of (False, True, 'auto')"),
@@ -146,6 +159,16 @@ def test_sanitize_can_be_turned_off_and_nothing_is_evaluated_anyway():
                      "try:\n    ne.evaluate('a.T')\nexcept AttributeError as e:\n    print('AttributeError')",
                      NUMEXPR_SANITIZE="0")
     assert result.stdout.strip() == "AttributeError", result.stderr
+
+
+@pytest.mark.parametrize("text, error", [
+    ("a.sum()", AttributeError), ("sin(a).conjugate()", AttributeError), ("a.real.sum()", AttributeError),
+    ("a.real()", TypeError), ("a.imag.real()", TypeError),
+])
+def test_a_method_call_is_numexprs_error_for_its_attribute(text, error):
+    # numexpr's eval looks the attribute up first (its nodes have no ``sum``), then calls what it found.
+    with pytest.raises(error):
+        ne.evaluate(text, local_dict={"a": np.ones(2)}, sanitize=False)
 
 
 def test_a_bad_numexpr_sanitize_fails_the_calls_that_take_the_default_not_the_import():
@@ -311,6 +334,26 @@ def test_re_evaluate_runs_the_program_typed_before_casting_new_values_to_it():
     assert ne.re_evaluate().dtype == np.int32
 
 
+@pytest.mark.parametrize("value", [np.array(["a", "b"]), np.array([1, 2], object),
+                                   np.array(["2020-01-01"], "M8[D]")])
+def test_re_evaluate_refuses_a_new_value_of_no_kind_with_the_casts_type_error(value):
+    # numexpr's re_evaluate casts new values to the compiled kinds: a str, object or datetime array is
+    # that cast's TypeError (evaluate, which types the text for them, raises ValueError).
+    ne.evaluate("a * 2", local_dict={"a": np.ones(2)})
+    with pytest.raises(TypeError):
+        ne.re_evaluate(local_dict={"a": value})
+
+
+def test_an_empty_value_skips_the_casts_of_compiled_programs():
+    # numexpr's shortcut for empty operands comes before its casts: the program's empty result.
+    ne.evaluate("a * 2", local_dict={"a": np.ones(2, np.int32)}, casting="no")
+    for value in (np.zeros(0), np.zeros(0, "U2"), np.zeros(0, np.int8)):
+        result = ne.re_evaluate(local_dict={"a": value})
+        assert result.dtype == np.int32 and result.shape == (0,)
+    compiled = ne.NumExpr("a + b", [("a", bool), ("b", np.int32)])
+    assert compiled(np.zeros(0, np.int8), np.ones(3)).dtype == np.int32
+
+
 def test_long_double_operands_compute_as_doubles():
     for wide, narrow in ((np.longdouble, np.float64), (np.clongdouble, np.complex128)):
         a = np.arange(3, dtype=wide)
@@ -331,6 +374,17 @@ def test_python_and_or_return_their_last_operand_untested():
 def test_a_function_given_the_wrong_number_of_arguments_has_no_opcode(text, message):
     with pytest.raises(NotImplementedError, match=f"couldn't find matching opcode for {message}"):
         ne.evaluate(text, local_dict={"a": np.ones(2)})
+
+
+def test_a_function_of_constants_is_called_however_many_they_are():
+    # numexpr folds a function of constants (none at all included) by calling it: Python's complex()
+    # is 0j, complex(1) is 1+0j; NumPy's ufuncs raise their own TypeError for a wrong count.
+    a = np.ones(2)
+    assert ne.evaluate("complex()")[()] == 0j and ne.evaluate("complex(1)")[()] == 1 + 0j
+    assert ne.evaluate("a + complex()").tolist() == [1 + 0j, 1 + 0j]
+    for text in ("arctan2(1)", "complex(1, 2, 3)", "sin()"):
+        with pytest.raises(TypeError):
+            ne.evaluate(text)
 
 
 def test_disassemble_lists_the_program_in_numexprs_shape():
@@ -563,6 +617,52 @@ def test_input_casts_are_checked_after_the_empty_and_earlier_iterator_errors():
     with pytest.raises(ValueError, match="reduction axis is out of bounds"):
         ne.evaluate("sum(a, axis=1)", local_dict={"a": big}, casting="safe")
 
+
+
+@pytest.mark.parametrize("out_dtype, casting", [("int32", "equiv"), ("longdouble", "no")])
+def test_an_out_the_result_does_not_broadcast_to_is_refused_before_the_inputs_casts(out_dtype, casting):
+    # numexpr's iterator checks the shapes, ``out``'s included, before any cast: a ValueError, not the
+    # int8 input's TypeError (a long double ``out``, written through NumPy's cast, too).
+    a = np.zeros(3, np.int8)
+    with pytest.raises(ValueError, match="shape"):
+        ne.evaluate("a + 1", out=np.zeros(2, out_dtype), casting=casting)
+    with pytest.raises(TypeError):
+        ne.evaluate("a + 1", out=np.zeros(3, out_dtype), casting=casting)
+
+
+@pytest.mark.parametrize("text, value, out_dtype", [
+    ("a + 1", 1.0, "float64"), ("a", np.ones(3), "float64"), ("a * 2", np.ones(3), "longdouble"),
+    ("sum(a, axis=0)", np.ones((2, 1)), "int8"),
+])
+def test_an_empty_out_with_no_empty_operand_is_numexprs_value_error(text, value, out_dtype):
+    # numexpr's iterator takes no zero-sized operand (an empty input has its own shortcut), even
+    # where NumPy would broadcast into an empty ``out``; before any cast is checked.
+    out = np.zeros((0, 3) if out_dtype != "int8" else (0,), out_dtype)
+    with pytest.raises(ValueError, match="zero-sized"):
+        ne.evaluate(text, local_dict={"a": value}, out=out)
+
+
+def test_a_long_double_out_is_left_alone_for_an_empty_operand():
+    # numexpr's shortcut for an empty operand returns a new empty array, as for any other ``out``.
+    out = np.zeros(0, np.longdouble)
+    result = ne.evaluate("a + 1", local_dict={"a": np.zeros(0)}, out=out)
+    assert result is not out and result.dtype == np.float64 and result.shape == (0,)
+
+
+def test_an_axis_reductions_out_is_checked_before_its_inputs_casts():
+    # numexpr's iterator takes an axis reduction's ``out`` as operand 0: read-only, then its shape,
+    # then its cast back to the reduction's dtype come first; the inputs count from 1.
+    b = np.zeros((2, 3), np.int8)
+    read_only = np.zeros(3, np.int32)
+    read_only.setflags(write=False)
+    with pytest.raises(ValueError, match="read-only"):
+        ne.evaluate("sum(b, axis=1)", out=read_only, casting="no")
+    with pytest.raises(ValueError, match="shape"):
+        ne.evaluate("sum(b, axis=1)", out=np.zeros(3, np.int32), casting="no")
+    with pytest.raises(TypeError, match=re.escape("operand 0 dtype could not be cast from dtype('float64')")):
+        ne.evaluate("sum(b, axis=1)", out=np.zeros(2), casting="equiv")
+    with pytest.raises(TypeError, match=re.escape("operand 1 dtype could not be cast from dtype('int8')")):
+        ne.evaluate("sum(b, axis=1)", out=np.zeros(2, np.int32), casting="equiv")
 
 def test_sixty_four_inputs_are_too_many():
     names = {f"c{i}": np.ones(3) for i in range(64)}

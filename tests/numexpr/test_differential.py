@@ -212,7 +212,9 @@ def _defused(tree: NumexprTree, values: dict) -> tuple[dict, set]:
         divisor = trap.children[1]
         assume(divisor.kind == "name" and isinstance(values[divisor.value], np.ndarray))
         safe = values[divisor.value].copy(order="K")
-        safe[(safe == 0) | (safe.astype(np.int64, casting="unsafe") == -1)] = 1
+        with np.errstate(invalid="ignore"):  # (a divisor numexpr refused may be complex, or NaN)
+            whole = np.real(safe).astype(np.int64, casting="unsafe")
+        safe[(safe == 0) | (whole == -1)] = 1
         values = {**values, divisor.value: safe}
     assume(False)
 

@@ -333,6 +333,18 @@ def test_sum_and_prod_over_an_axis_in_numexprs_kinds():
     assert ne.evaluate("sum(m, True)").tolist() == [6, 15]
 
 
+def test_reductions_take_numexprs_keyword_names():
+    # numexpr's reductions are ``sum(a, axis=None)``: both may be given by keyword.
+    m = np.arange(1, 7, dtype=np.int32).reshape(2, 3)
+    assert ne.evaluate("sum(a=m)").tolist() == 21
+    assert ne.evaluate("prod(a=m, axis=1)").tolist() == [6, 120]
+    assert ne.evaluate("max(axis=0, a=m)").tolist() == [4, 5, 6]
+    with pytest.raises(TypeError, match="unexpected keyword argument 'x'"):
+        ne.evaluate("sum(x=m)")
+    with pytest.raises(TypeError, match="multiple values for argument 'a'"):
+        ne.evaluate("sum(m, a=m)")
+
+
 @pytest.mark.parametrize("text, value", [
     ("sum(a, 2)", np.ones((2, 3))), ("sum(a, 0)", np.array(5.0)), ("max(a + 1, 0)", 5.0),
     ("sum(a, 1)", np.ones(0)), ("prod(a, 7)", np.ones((3, 0))),

@@ -120,13 +120,22 @@ def initial_threads() -> int:
 def _env_threads(name: str) -> int | None:
     """The count environment variable ``name`` asks for, or None; one that is not an integer is
     ignored with a warning (numexpr's import raises ``ValueError``; here it would take ``import fusenum``
-    down under ``FUSENUM_NUMEXPR=1``, for another library's setting)."""
+    down under ``FUSENUM_NUMEXPR=1``, for another library's setting), except an OpenMP list in
+    ``OMP_NUM_THREADS`` (``"3,2"``), whose first entry counts, as for fusenum itself."""
     try:
         return _env_int(name)
     except ValueError:
-        warn(f"{name}={os.environ.get(name)!r} is not an integer; fusenum.numexpr ignores it "
-             "(numexpr's import would raise ValueError)")
-        return None
+        pass
+    value = os.environ.get(name)
+    first = value.split(",")[0].strip()
+    if name == "OMP_NUM_THREADS" and first.isascii() and first.isdigit() and int(first) > 0:
+        # (OpenMP's list of counts per nesting level: fusenum's runtime already took the first)
+        warn(f"{name}={value!r} is not an integer; fusenum.numexpr takes its first entry, {first}, as "
+             "fusenum does (numexpr's import would raise ValueError)")
+        return int(first)
+    warn(f"{name}={value!r} is not an integer; fusenum.numexpr ignores it "
+         "(numexpr's import would raise ValueError)")
+    return None
 
 
 def get_vml_version() -> None:

@@ -473,8 +473,9 @@ def test_a_thread_variable_that_is_not_an_integer_never_breaks_import_fusenum(na
                      **{name: value})
     assert result.returncode == 0, result.stderr
     assert f"{name}={value!r} is not" in result.stderr  # a warning names it
-    if value == "3,2":  # fusenum reads OpenMP's first entry (numexpr's int() would fail)
+    if value == "3,2":  # fusenum reads OpenMP's first entry (numexpr's int() would fail), and says so
         assert result.stdout.split() == ["3"]
+        assert "takes its first entry, 3" in result.stderr and "ignores" not in result.stderr
 
 
 def test_numexpr_thread_counts_beyond_fusenums_cap_are_capped_not_refused():

@@ -127,12 +127,11 @@ def _env_threads(name: str) -> int | None:
     except ValueError:
         pass
     value = os.environ.get(name)
-    first = value.split(",")[0].strip()
-    if name == "OMP_NUM_THREADS" and first.isascii() and first.isdigit() and int(first) > 0:
-        # (OpenMP's list of counts per nesting level: fusenum's runtime already took the first)
+    first = runtime_threads.openmp_first_count(value) if name == "OMP_NUM_THREADS" else None
+    if first is not None:  # (fusenum's runtime already took it)
         warn(f"{name}={value!r} is not an integer; fusenum.numexpr takes its first entry, {first}, as "
              "fusenum does (numexpr's import would raise ValueError)")
-        return int(first)
+        return first
     warn(f"{name}={value!r} is not an integer; fusenum.numexpr ignores it "
          "(numexpr's import would raise ValueError)")
     return None

@@ -114,6 +114,13 @@ def _default_threads() -> int:
 MAX_THREADS = 1024
 
 
+def openmp_first_count(value: str) -> int | None:
+    """The first entry of an ``OMP_NUM_THREADS`` value (OpenMP's comma-separated list of counts per
+    nesting level) if it is a positive integer, else None."""
+    first = value.split(",")[0].strip()
+    return int(first) if first.isascii() and first.isdigit() and int(first) > 0 else None
+
+
 def _openmp_threads() -> int | None:
     """``OMP_NUM_THREADS`` as numexpr reads it (schedulers such as dask's workers set it to 1 so that
     each task runs on one core): the first entry of OpenMP's comma-separated list. It is another
@@ -122,9 +129,9 @@ def _openmp_threads() -> int | None:
     requested = os.environ.get("OMP_NUM_THREADS", "").strip()
     if not requested:
         return None
-    first = requested.split(",")[0].strip()
-    if first.isascii() and first.isdigit() and 0 < int(first) <= MAX_THREADS:
-        return int(first)
+    first = openmp_first_count(requested)
+    if first is not None and first <= MAX_THREADS:
+        return first
     warnings.warn(f"OMP_NUM_THREADS={requested!r} is not a positive integer of at most {MAX_THREADS}; fusenum ignores it "
                   f"(FUSENUM_NUM_THREADS takes precedence over it)", RuntimeWarning, stacklevel=2)
     return None

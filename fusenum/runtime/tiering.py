@@ -40,7 +40,7 @@ for their kernel (a disk load, or a quick compile, as ``never``):
   c)`` and ``a - mean(a)``, 2.1-5.2 ms more at 2,097,152, 7.1-11.3 at 4,194,304 and 9.4-20.2 at
   8,388,608, against 3-10 ms for a quick build once LLVM is up) -- unless its expression is one
   operation NumPy computes, as above (first calls of ``a + b`` at 1M, 4M and 10M elements, LLVM up:
-  6-22 ms interpreted, 13-28 ms compiling and running; the README has the bound's history). Once
+  6-22 ms interpreted, 13-28 ms compiling and running; docs/internals.md has the bound's history). Once
   the process has loaded the compiler (a quick build then costs only itself), the bound is
   :data:`COMPILE_NOW_ELEMENTS_LLVM_UP` (524,288) for an
   expression that needs no one-node kernel (whose fused kernel builds in 3-8 ms; one with a

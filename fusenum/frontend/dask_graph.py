@@ -224,10 +224,24 @@ def _aligned(args: list) -> tuple[int, list, tuple]:
         if not is_dask_array(a) and np.ndim(a) == 0:
             pairs.extend((a, None))  # a constant in the graph: a 0-d array, a weak scalar's value
         else:
-            pairs.extend((a, tuple(range(ndim - a.ndim, ndim))))
+            pairs.extend((_short_axes_whole(a) if is_dask_array(a) else a, tuple(range(ndim - a.ndim, ndim))))
     _, arrays = da.core.unify_chunks(*pairs)
     pairs[::2] = arrays
     return ndim, pairs, shape
+
+
+def _short_axes_whole(a):
+    """Dask array ``a`` with each axis of length 0 or 1 in one chunk. ``unify_chunks`` takes a length-1
+    axis split by empty chunks (``(1, 0)``, as ``.compute_chunk_sizes()`` leaves them) for a chunking the
+    other operands must follow, where it should broadcast ("Chunks do not add up to shape"); and dask's
+    own elementwise operations on an empty axis in several chunks make arrays whose graph lacks all but
+    the first block (``da.empty`` takes its place: an empty operand's values are never read)."""
+    import dask.array as da
+
+    chunks = tuple((n,) if n <= 1 else c for n, c in zip(a.shape, a.chunks))
+    if chunks == a.chunks:
+        return a
+    return da.empty(a.shape, chunks=chunks, dtype=a.dtype) if a.size == 0 else a.rechunk(chunks)
 
 
 def _blockwise(root: Node, args: list, dtype: np.dtype, reduced: tuple[int, ...] = (),

@@ -92,6 +92,26 @@ def test_zero_d_dask_arrays_and_python_scalars():
     same(only_scalars, np.asarray(np.float32(2.5)) * 2)
 
 
+def test_a_length_one_axis_split_by_empty_chunks_broadcasts():
+    # .compute_chunk_sizes() leaves empty chunks; dask's unify_chunks took a length-1 axis in chunks (1, 0)
+    # for a chunking the other operands must match ("Chunks do not add up to shape")
+    row = da.from_array(WHOLE[:1], chunks=((1, 0), (5, 7)))
+    column = da.from_array(WHOLE[:, :1], chunks=((3, 5), (0, 1, 0)))
+    same(fusenum.evaluate("w + row", {"w": chunked(WHOLE, (3, 5)), "row": row}), WHOLE + WHOLE[:1])
+    same(fusenum.evaluate("w * column", {"w": WHOLE, "column": column}), WHOLE * WHOLE[:, :1])
+    same(fusenum.evaluate("sum(row * column, axis=0)", {"row": row, "column": column}),
+         np.sum(WHOLE[:1] * WHOLE[:, :1], axis=0))
+
+
+def test_an_empty_axis_in_several_chunks_of_dasks_own_making():
+    # dask's elementwise operations on an empty axis split in chunks (0, 0) make an array whose graph has
+    # only its first block; fused over, it failed with "Missing dependency" where dask's own where works
+    y = da.from_array(np.ones((1, 0)), chunks=((1,), (0, 0)))
+    made = y == 1
+    same(fusenum.evaluate("sum(where(made, y, y) * y, axis=0)"), np.zeros(0))
+    same(fusenum.evaluate(np.sum(np.where(made, lazy(y), y) * y, axis=0)), np.zeros(0))
+
+
 def test_ndarray_operands_are_rechunked_to_the_dask_operand():
     a = chunked(A, (4, 6))
     result = fusenum.evaluate("a - b", local_dict={"a": a, "b": B})

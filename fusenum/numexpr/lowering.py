@@ -184,6 +184,8 @@ class _Lowering:
             self._exponent_by_value(node.args[1])
         if op == "pow" and node.kind in ("float", "double") and args[1].op == "const" and args[1].value == 2:
             return apply("multiply", args[0], args[0])  # x*x at every NumPy version (2.0's power loop calls pow)
+        if op == "pow" and node.kind in ("float", "double") and args[1].op == "const" and args[1].value == 0.5:
+            return self._c_power_of_half(args[0])
         if op == "pow" and node.kind in ("int", "long", "complex"):
             return (self._integer_power if node.kind != "complex" else self._complex_power)(*args)
         if op == "div" and node.kind == "complex":
@@ -201,6 +203,16 @@ class _Lowering:
         rounded_down = apply("logical_and", apply("not_equal", apply("remainder", a, b), 0),
                              apply("not_equal", apply("less", a, 0), apply("less", b, 0)))
         return apply("where", rounded_down, apply("add", floor, 1), floor)
+
+    def _c_power_of_half(self, x: Node) -> Node:
+        """C's ``pow(x, 0.5)``, numexpr's ``pow`` opcode for that exponent (pandas' ``df ** 0.5``, or
+        ``optimization='none'``): the square root, but +inf at -inf and +0 at -0, where ``sqrt`` gives
+        NaN and -0. (The builder's ``power`` by a constant 0.5 is NumPy's loop, which takes ``sqrt``.)"""
+        apply = self.builder.apply
+        infinity, zero = (nodes.const(x.dtype.type(value)) for value in (np.inf, 0))
+        minus_infinity = nodes.const(x.dtype.type(-np.inf))
+        root = apply("where", apply("equal", x, minus_infinity), infinity, apply("sqrt", x))
+        return apply("where", apply("equal", x, zero), zero, root)
 
     def _exponent_by_value(self, exponent: tree.Expr) -> None:
         """A 0-d array exponent (pandas' ``df ** 2`` passes the 2 so) is taken by value: the plan is

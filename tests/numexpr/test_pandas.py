@@ -99,6 +99,15 @@ def test_int64_by_float32_in_large_frame_arithmetic_is_float32(installed, monkey
     np.testing.assert_array_equal(result.to_numpy(), a.to_numpy().astype(np.float32) / b.to_numpy())
 
 
+def test_a_power_of_a_half_is_cs_pow(installed, monkeypatch):
+    # pandas passes the 0.5 as an operand, so numexpr runs its pow opcode: C's pow, not sqrt
+    monkeypatch.setattr(expressions, "_MIN_ELEMENTS", 3)
+    df = pd.DataFrame({"a": [-np.inf, -0.0, 4.0, -4.0], "s": np.array([-np.inf, -0.0, 4.0, 9.0], np.float32)})
+    for result in [(df ** 0.5).a, df.eval("s ** 0.5")]:
+        assert result.iloc[:3].tolist() == [np.inf, 0.0, 2.0] and not np.signbit(result.iloc[1])
+    assert installed
+
+
 @pytest.mark.parametrize("expression, message", [
     ("~a", "couldn't find matching opcode for 'invert_dd'"),
     ("-f", "couldn't find matching opcode for 'neg_bb'"),

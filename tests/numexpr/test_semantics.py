@@ -437,6 +437,21 @@ def test_a_zero_d_exponent_is_taken_by_value():
     assert ne.evaluate("i ** e", local_dict={"i": i, "e": 3}).tolist() == [0, 1, 8, 27, 64]
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("text, options, exponent", [
+    ("x ** e", {}, np.array(0.5)),            # a 0-d exponent: numexpr's pow opcode
+    ("x ** e", {}, 0.5),
+    ("x ** 0.5", {"optimization": "none"}, None),
+])
+def test_pow_by_a_half_is_cs_pow_not_sqrt(dtype, text, options, exponent):
+    # C's pow(x, 0.5) is +inf at -inf and +0 at -0, where sqrt gives NaN and -0
+    x = np.array([-np.inf, -0.0, 4.0, -4.0, np.inf, 0.0], dtype)
+    result = ne.evaluate(text, local_dict={"x": x, "e": exponent}, **options)
+    expected = np.array([np.inf, 0.0, 2.0, np.nan, np.inf, 0.0])
+    np.testing.assert_array_equal(result, expected)
+    assert not np.signbit(result[1])
+
+
 def test_text_nested_beyond_the_recursion_limit_raises_recursion_error():
     a = np.ones(2)
     with pytest.raises(RecursionError, match="expression nests too deeply"):

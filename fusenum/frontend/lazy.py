@@ -58,8 +58,9 @@ __all__ = ["LazyArray", "lazy"]
 #: Held while a computed value is stored (:meth:`LazyArray.compute`).
 _storing = locks.lock()
 
-# Operations NumPy computes with a ufunc, which returns a scalar, not a 0-d array, for 0-d operands.
-_UFUNC_TOKENS = frozenset(op.name for op in OPS.values() if op.ufunc is not None)
+# Operations NumPy computes with a ufunc, which returns a scalar, not a 0-d array, for 0-d operands
+# (``np.angle`` and ``np.sinc`` end in one: ``arctan2``, a division).
+_UFUNC_TOKENS = frozenset(op.name for op in OPS.values() if op.ufunc is not None) | {"angle", "sinc"}
 
 
 class LazyArray:
@@ -453,7 +454,7 @@ def _unary_node(token: tuple, x: LazyArray, dtype: np.dtype, shape: tuple[int, .
 
 
 def _stands_for_scalar(x: LazyArray) -> bool:
-    """Whether ``x`` is a 0-d result NumPy makes a scalar (a ufunc of 0-d operands, a full reduction)."""
+    """Whether ``x`` is a 0-d result NumPy makes a scalar (a ufunc of 0-d operands, a reduction to 0-d)."""
     while not x._shape:
         op = x._op
         if type(op) is not tuple:
@@ -462,7 +463,7 @@ def _stands_for_scalar(x: LazyArray) -> bool:
                 continue
             return op in _UFUNC_TOKENS
         if op[0] != "astype":
-            return op[0] == "reduce" and not op[3]
+            return op[0] == "reduce"  # a 0-d result, even with keepdims=True (of a 0-d operand)
         if len(op) != 2 or type(x._args[0]) is not LazyArray:
             return op[2:] == ("scalar",)
         x = x._args[0]  # a NumPy scalar's astype is a scalar

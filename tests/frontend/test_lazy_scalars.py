@@ -150,3 +150,26 @@ def test_a_result_standing_for_a_scalar_answers_as_the_scalar(make):
                      lambda v: type(v.conj()), lambda v: type(v.T), lambda v: v.flags.writeable,
                      lambda v: v.setflags(write=False), lambda v: v.resize(2), lambda v: float(v)):
         assert _outcome(lambda: question(s)) == _outcome(lambda: question(scalar))
+
+
+# 0-d results NumPy makes scalars beyond ufuncs and full reductions: a reduction of a 0-d array with
+# keepdims=True is 0-d too, and np.angle and np.sinc end in a ufunc.
+ZERO_D_SCALARS = {
+    "sum(keepdims=True)": lambda a: np.sum(a, keepdims=True),
+    ".max(axis=(), keepdims=True)": lambda a: a.max(axis=(), keepdims=True),
+    "nanmean(keepdims=True)": lambda a: np.nanmean(a, keepdims=True),
+    "angle": np.angle,
+    "sinc": np.sinc,
+}
+
+
+@pytest.mark.parametrize("make", list(ZERO_D_SCALARS))
+def test_other_0d_results_numpy_makes_scalars_are_scalars(make):
+    """They answer as NumPy's scalar: no item assignment, and ``+=`` rebinds with promotion."""
+    zero_d = np.array(3, np.int8)
+    scalar, s = ZERO_D_SCALARS[make](zero_d), ZERO_D_SCALARS[make](lazy(zero_d))
+    assert isinstance(scalar, np.generic)
+    assert _outcome(lambda: operator.setitem(s, (), 1)) == _outcome(lambda: operator.setitem(scalar, (), 1))
+    scalar += 1.5j
+    s += 1.5j
+    assert type(s) is LazyArray and np.asarray(s).dtype == scalar.dtype and np.asarray(s)[()] == scalar

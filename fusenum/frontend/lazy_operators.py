@@ -9,7 +9,8 @@
   (the target's dtype, byte order included, and shape, ``same_kind`` casting); the wrapped
   array is never written. NumPy computes it at once (on a copy) only where its in-place
   result differs from what fusenum compiles: a one-element complex ``*=`` (its loop's last
-  bit), an in-place operator NumPy accepts that fusenum's typing refuses.
+  bit), an in-place operator NumPy accepts that fusenum's typing refuses, an operand fusenum
+  does not capture (a matrix, a masked array: NumPy's in-place operator keeps the ndarray).
   ``x @= y`` is NumPy's ``np.matmul(x, y, out=x)`` computed on a copy of the value, wrapped.
 * ``round()`` answers as NumPy does: a NumPy scalar's for a result standing for one, an
   ndarray's ``TypeError`` for any other LazyArray. ``hash()`` is always the ndarray's ``TypeError``.
@@ -31,6 +32,7 @@ import numpy as np
 from . import capture, forcing
 from ..ir.ops import BINARY_SYMBOLS, OPS, UNARY_SYMBOLS, Op
 from ..ir.typing import PY_SCALARS, SUPPORTED, operator_rewrite
+from .dask_types import is_dask_type
 from .lazy import (LazyArray, _capture_cast, _node, _stands_for_scalar, capture_operation, force,
                    in_byte_order, lazy)
 
@@ -42,16 +44,21 @@ def _operator(op: Op, python_operator: Callable, *operands: Any) -> Any:
         # complex product, not with the ufunc loop fusenum reproduces: NumPy computes this value.
         scalars = (x.compute()[()] if type(x) is LazyArray else x for x in operands)
         return _numpy_scalar(python_operator(*scalars))
-    result = None
-    if op is _POWER and type(operands[0]) is LazyArray and _scalar(operands[1]):
-        result = _power_operator(*operands)
-    if result is None:
-        result = capture_operation(op, operands)
+    result = _captured(op, operands)
     if result is not None:
         return result
     if any(getattr(type(x), "__array_ufunc__", 0) is None for x in operands):
         return NotImplemented  # the other operand opted out of NumPy's operators; let Python ask it
     return python_operator(*map(force, operands))
+
+
+def _captured(op: Op, operands: tuple) -> LazyArray | None:
+    """What NumPy's operator computes for ``op(*operands)``, captured; None where fusenum cannot compile it."""
+    if op is _POWER and type(operands[0]) is LazyArray and _scalar(operands[1]):
+        result = _power_operator(*operands)
+        if result is not None:
+            return result
+    return capture_operation(op, operands)
 
 
 _POWER = OPS["power"]
@@ -93,9 +100,17 @@ def _kind(x: Any) -> str:
 _ONE_ELEMENT_IN_PLACE = frozenset({"multiply", "square"})
 
 
-def _numpy_in_place(op: Op, target: LazyArray, other: Any) -> LazyArray:
+def _numpy_in_place(op: Op, target: LazyArray, other: Any) -> Any:
     """``target <op>= other`` computed by NumPy in place on a copy of ``target``'s value."""
-    return lazy(getattr(operator, f"i{_method_stem(op)}")(target.compute().copy(), force(other)))
+    return _numpy_in_place_by(getattr(operator, f"i{_method_stem(op)}"), target, other)
+
+
+def _numpy_in_place_by(in_place: Callable, target: LazyArray, other: Any) -> Any:
+    """NumPy's in-place operator ``in_place`` on a copy of ``target``'s value, wrapped; where NumPy
+    defers to ``other`` (an ``__array_priority__`` with a reflected operator), ``other``'s answer."""
+    value = target.compute().copy()
+    result = in_place(value, force(other))
+    return lazy(result) if result is value else result
 
 
 def _scalar(x: Any) -> bool:
@@ -125,30 +140,44 @@ def _in_place(op: Op, python_operator: Callable, target: LazyArray, other: Any) 
     result of a ufunc or a reduction stands for what NumPy makes a scalar, so it is simply
     rebound to ``target <op> other``, promotion included, as a scalar would be.
     """
+    if _stands_for_scalar(target):
+        return _operator(op, python_operator, target, other)
     try:
-        result = _operator(op, python_operator, target, other)
+        result = _captured(op, (target, other))
     except Exception:
         # NumPy checks the in-place output (its cast, its shape) before broadcasting the inputs
-        if not _stands_for_scalar(target):
-            _raise_in_place_error(op, target, other)
+        _raise_in_place_error(op, target, other)
         raise
-    if result is NotImplemented or _stands_for_scalar(target):
-        return result
-    if type(result) is LazyArray and result._op in _ONE_ELEMENT_IN_PLACE and result._dtype.kind == "c" \
-            and math.prod(target._shape) == 1:
+    if result is None:
+        return _uncaptured_in_place(op, python_operator, target, other)
+    if result._op in _ONE_ELEMENT_IN_PLACE and result._dtype.kind == "c" and math.prod(target._shape) == 1:
         return _numpy_in_place(op, target, other)
     if result.shape != target._shape or not np.can_cast(result.dtype, target._dtype, "same_kind"):
         _raise_in_place_error(op, target, other)
         # NumPy took it (NumPy 2.0's ``int8_0d **= 2.0`` squares in place): NumPy computes it
         return _numpy_in_place(op, target, other)
-    if type(result) is not LazyArray:  # NumPy computed it
-        return result.astype(target._dtype)
     native = target._dtype.newbyteorder("=")
     # A 0-d target stays a 0-d array in NumPy: the cast (free when the dtype is the same) marks it as one.
     if result.dtype != native or not target._shape:
         result = _capture_cast(result, native, "array")
     # fusenum computes in native byte order; NumPy's in-place result keeps the target's
     return result if native == target._dtype else in_byte_order(result, target._dtype)
+
+
+def _uncaptured_in_place(op: Op, python_operator: Callable, target: LazyArray, other: Any) -> Any:
+    """``target <op>= other`` where fusenum cannot compile it: NumPy's in-place operator, which unlike
+    its binary one keeps an ndarray target whatever ``other`` is (``*=`` a matrix multiplies
+    elementwise, ``+=`` a masked array adds its data) and refuses an operand that opted out of ufuncs.
+    Over dask arrays it is dask's own operation, which stays lazy."""
+    value = force(target)
+    if type(value) is np.ndarray and not is_dask_type(type(other)):
+        return _numpy_in_place(op, target, other)
+    if getattr(type(other), "__array_ufunc__", 0) is None:
+        return NotImplemented  # the other operand opted out of NumPy's operators; let Python ask it
+    result = python_operator(value, force(other))
+    if result.shape != target._shape or not np.can_cast(result.dtype, target._dtype, "same_kind"):
+        _raise_in_place_error(op, target, other)
+    return result.astype(target._dtype)
 
 
 def _raise_in_place_error(op: Op, target: LazyArray, other: Any) -> None:
@@ -232,18 +261,24 @@ def _abs(self: LazyArray) -> LazyArray | np.ndarray:
     return _operator(OPS["absolute"], abs, self)
 
 
+def _matmul(left: Any, right: Any, other: Any) -> Any:
+    """``left @ right`` (``np.matmul``, which NumPy's operator is), where ``other`` is the operand that is
+    not the LazyArray: an ``other`` that opted out of NumPy's operators is asked itself."""
+    if getattr(type(other), "__array_ufunc__", 0) is None:
+        return NotImplemented
+    return np.matmul(left, right)
+
+
 def _imatmul(self: LazyArray, other: Any) -> Any:
     """``self @= other`` with NumPy's in-place rules: ``np.matmul(self, other, out=self)``, so the
     result keeps ``self``'s shape and dtype (NumPy's ``ValueError`` for a shape that would change,
     its ``UFuncTypeError`` for ``same_kind`` casting). NumPy computes it on a copy of the value:
     as for the other in-place operators, the name is rebound and a wrapped array is never written."""
-    if getattr(type(other), "__array_ufunc__", 0) is None:
-        return NotImplemented  # the other operand opted out of NumPy's operators
     if _stands_for_scalar(self):  # a NumPy scalar has no in-place @: Python falls back to @
+        if getattr(type(other), "__array_ufunc__", 0) is None:
+            return NotImplemented  # the other operand opted out of NumPy's operators
         return np.matmul(self, other)
-    target = self.compute().copy()
-    target @= force(other)
-    return lazy(target)
+    return _numpy_in_place_by(operator.imatmul, self, other)
 
 
 def _round(self: LazyArray, ndigits: int | None = None) -> Any:
@@ -265,8 +300,8 @@ def _install_other_operators() -> None:
     ``isinstance(x, Hashable)`` checks in xarray and pandas treat them as arrays.)"""
     methods = {"__abs__": _abs, "__divmod__": lambda self, other: _divmod(self, other),
                "__rdivmod__": lambda self, other: _divmod(other, self),
-               "__matmul__": lambda self, other: np.matmul(self, other),
-               "__rmatmul__": lambda self, other: np.matmul(other, self),
+               "__matmul__": lambda self, other: _matmul(self, other, other),
+               "__rmatmul__": lambda self, other: _matmul(other, self, other),
                "__imatmul__": _imatmul, "__round__": _round}
     for name, method in methods.items():
         method.__name__ = method.__qualname__ = name

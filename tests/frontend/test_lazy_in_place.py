@@ -126,3 +126,66 @@ def test_in_place_on_a_byte_swapped_array_is_lazy_and_keeps_the_byte_order(dtype
     assert np.asarray(x).dtype == x.compute().dtype == expected.dtype
     assert_same(expected * 2 - 1, np.asarray(update(lazy(a)) * 2 - 1))
     assert fusenum.evaluate(update(lazy(a)), order="C").dtype == expected.dtype
+
+
+class _OptsOut:
+    """Opts out of NumPy's operators: NumPy's binary operators defer to it, its in-place ones refuse it."""
+
+    __array_ufunc__ = None
+
+    def __radd__(self, other):
+        return "_OptsOut.__radd__"
+
+    def __rmatmul__(self, other):
+        return "_OptsOut.__rmatmul__"
+
+
+class _Prior:
+    """A higher ``__array_priority__`` and a reflected ``+``: NumPy's ``+=`` defers to it."""
+
+    __array_priority__ = 1000
+
+    def __radd__(self, other):
+        return "_Prior.__radd__"
+
+
+def _outcome(function):
+    try:
+        result = function()
+    except TypeError as exc:  # NumPy's error is the expected answer
+        return TypeError, str(exc)
+    return np.asarray(result) if type(result) is LazyArray else result
+
+
+OTHERS = {
+    "*= matrix": (lambda: np.matrix([[1.0, 2.0], [3.0, 4.0]]), operator.imul),
+    "+= matrix": (lambda: np.matrix([[1.0, 2.0], [3.0, 4.0]]), operator.iadd),
+    "-= masked": (lambda: np.ma.array([[1.0, 2.0], [3.0, 4.0]], mask=[[0, 1], [0, 0]]), operator.isub),
+    "+= opted out": (_OptsOut, operator.iadd),
+    "@= opted out": (_OptsOut, operator.imatmul),
+    "+= priority": (_Prior, operator.iadd),
+}
+
+
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+@pytest.mark.parametrize("how", list(OTHERS))
+def test_in_place_with_an_operand_fusenum_does_not_capture_is_numpys_in_place(how):
+    """NumPy's in-place operator, not its binary one: the target stays an ndarray (``*=`` a matrix
+    multiplies elementwise, a masked array's data is used), an opted-out operand is refused, and
+    a priority operand with a reflected operator answers itself."""
+    make, update = OTHERS[how]
+    a = np.arange(4.0).reshape(2, 2)
+    expected = _outcome(lambda: update(a.copy(), make()))
+    got = _outcome(lambda: update(lazy(a.copy()), make()))
+    assert type(got) is type(expected)
+    if type(expected) is np.ndarray:
+        assert_same(expected, got)
+    else:
+        assert got == expected
+
+
+def test_matmul_with_an_operand_that_opted_out_asks_it():
+    assert lazy(np.ones(3)) @ _OptsOut() == np.ones(3) @ _OptsOut() == "_OptsOut.__rmatmul__"
+    s = lazy(np.ones(3)).sum()
+    s @= _OptsOut()  # a NumPy scalar has no in-place @: Python asks the other operand
+    assert s == "_OptsOut.__rmatmul__"

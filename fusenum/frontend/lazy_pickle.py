@@ -29,18 +29,22 @@ from . import explain, lazy_numpy  # noqa: F401
 from ..errors import UnsupportedOperationError
 from ..ir.reductions import BY_NAME
 from ..ir.typing import PY_SCALARS
-from .lazy import LazyArray, _capture_cast, _stands_for_scalar, capture_operation, capture_reduction, lazy
+from .lazy import (LazyArray, _capture_cast, _stands_for_scalar, capture_operation, capture_reduction,
+                   in_byte_order, lazy)
 from .lazy_operators import _numpy_scalar
 
 
-def rebuild(program: tuple, leaves: tuple) -> LazyArray:
-    """The LazyArray of ``program`` over ``leaves`` (what :meth:`LazyArray.__reduce__` gives)."""
+def rebuild(program: tuple, leaves: tuple, like: np.ndarray | None = None) -> LazyArray:
+    """The LazyArray of ``program`` over ``leaves`` (what :meth:`LazyArray.__reduce__` gives); ``like``:
+    an empty array of the dtype in the byte order an in-place operator's result keeps
+    (:func:`.lazy.in_byte_order`), which the program does not say."""
     operands = [leaf if type(leaf) in PY_SCALARS else lazy(leaf) for leaf in leaves]
-    return forcing.Program(program).replay(
+    result = forcing.Program(program).replay(
         operands,
         lambda op, *args: _captured(capture_operation(op, args), op.name),
         lambda token, x: _captured(capture_reduction(BY_NAME[token[1]], x, *token[2:]), token),
         lambda token, x: _capture_cast(x, token[1], *token[2:]))
+    return result if like is None or like.dtype == result.dtype else in_byte_order(result, like.dtype)
 
 
 def rebuild_scalar(value: np.ndarray) -> LazyArray:
@@ -58,6 +62,10 @@ def _reduce(self: LazyArray):
     if self._value is not None:
         return (rebuild_scalar if _stands_for_scalar(self) else lazy, (self._value,))
     program, values = forcing.program_of(self)
+    if not self._dtype.isnative:  # (an in-place operator's result on a byte-swapped target)
+        # An array, not the dtype: it comes back in the byte order NumPy's own arrays do (native when
+        # unpickled below protocol 5; kept by protocol 5 and by copy.deepcopy).
+        return (rebuild, (tuple(program), _shared(values), np.empty(0, self._dtype)))
     return (rebuild, (tuple(program), _shared(values)))
 
 

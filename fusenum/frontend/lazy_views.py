@@ -36,7 +36,8 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 from ..ir.ops import OPS
-from .lazy import LazyArray, _stands_for_scalar, as_numpy, capture_operation, force, force_all, lazy
+from .lazy import (LazyArray, _stands_for_scalar, as_numpy, capture_operation, force, force_all, in_byte_order,
+                   lazy)
 from .lazy_operators import _numpy_scalar
 
 
@@ -48,7 +49,11 @@ def part(x: LazyArray, name: str) -> Any:
             return _numpy_scalar(getattr(value[()], name))
         return lazy(getattr(value, name))
     result = capture_operation(OPS[name], (x,))
-    return getattr(x.compute(), name) if result is None else result
+    if result is None:
+        return getattr(x.compute(), name)
+    if not x._dtype.isnative:  # (an in-place operator's result on a byte-swapped target: NumPy's view keeps it)
+        return in_byte_order(result, result._dtype.newbyteorder(x._dtype.byteorder))
+    return result
 
 
 def real_function(val: Any) -> Any:

@@ -98,3 +98,21 @@ def test_copy_of_the_real_part_of_an_expression_is_independent_of_it(part):
     c[0] = 99
     assert np.asarray(r).tobytes() == (z * 2).tobytes()
     assert np.asarray(c).tolist() == [99.0, 4.0]
+
+
+BYTE_ORDER_TRIPS = {**ROUND_TRIPS, "pickle protocol 5": lambda x: pickle.loads(pickle.dumps(x, protocol=5)),
+                    "pickle protocol 2": lambda x: pickle.loads(pickle.dumps(x, protocol=2))}
+
+
+@pytest.mark.parametrize("how", list(BYTE_ORDER_TRIPS))
+def test_round_trip_of_an_in_place_result_on_a_byte_swapped_array_keeps_numpys_byte_order(how):
+    """NumPy's ``+=`` keeps the target's byte order; its arrays keep it through ``copy``, ``deepcopy``
+    and pickle protocol 5, and unpickle native below it: so does the unforced expression."""
+    expected = np.arange(3.0, dtype=">f8")
+    expected += 1
+    r = lazy(np.arange(3.0, dtype=">f8"))
+    r += 1
+    expected, got = BYTE_ORDER_TRIPS[how](expected), BYTE_ORDER_TRIPS[how](r)
+    assert type(got) is LazyArray and not got.is_forced
+    assert got.dtype == expected.dtype
+    assert np.asarray(got).dtype == expected.dtype and np.asarray(got).tolist() == [1.0, 2.0, 3.0]

@@ -111,3 +111,18 @@ def test_attributes_numpy_does_not_let_assign_are_refused():
     for name in ("ndim", "size", "T"):
         with pytest.raises(AttributeError):
             setattr(lazy(FLOAT), name, 1)
+
+
+@pytest.mark.parametrize("part", ["real", "imag"])
+def test_parts_of_an_in_place_result_on_a_byte_swapped_array_keep_the_byte_order(part):
+    """NumPy's ``+=`` keeps the target's byte order, and its ``.real`` view keeps it too; the lazy
+    one, not computed when asked for, is a view of the value once it is."""
+    expected = COMPLEX.astype(">c16")
+    expected += 1
+    r = lazy(COMPLEX.astype(">c16"))
+    r += 1
+    view = getattr(r, part)
+    assert type(view) is LazyArray and view.dtype == getattr(expected, part).dtype
+    np.asarray(view)[0] = 9
+    getattr(expected, part)[0] = 9
+    assert np.asarray(r).tolist() == expected.tolist()

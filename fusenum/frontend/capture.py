@@ -128,8 +128,11 @@ def reduction(row: reductions.Reduction, dtype: np.dtype, shape: tuple[int, ...]
         key = (token, dtype)
         result = DTYPES.get(key)
         if result is None:
-            builder = Builder()
-            result = builder.reduce(row.name, builder.array(0, dtype), token[2], token[3], token[4]).dtype
+            with warnings.catch_warnings():
+                # typing's, once per process: the caller gives NumPy's at each call (warn_discarded_imaginary)
+                warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
+                builder = Builder()
+                result = builder.reduce(row.name, builder.array(0, dtype), token[2], token[3], token[4]).dtype
             DTYPES[key] = result
     except Exception:  # noqa: BLE001 -- NumPy's own answer decides: its error, or a fallback
         raise_reduction_error(row, dtype, shape, axis, keepdims, requested)
@@ -137,6 +140,14 @@ def reduction(row: reductions.Reduction, dtype: np.dtype, shape: tuple[int, ...]
     if row.identity is None and 0 in shape:  # min/max of nothing: NumPy's ValueError, now
         raise_reduction_error(row, dtype, shape, axis, keepdims, requested)
     return token, result, reductions.result_shape(shape, axes, token[3])
+
+
+def warn_discarded_imaginary(dtype: np.dtype, requested) -> None:
+    """NumPy's ``ComplexWarning`` for a reduction of ``dtype`` computed in ``dtype=requested``, if NumPy
+    gives one (complex in a real dtype): at each call, as NumPy's, where typing gives it once per process."""
+    if dtype.kind == "c" and requested is not None and np.dtype(requested).kind not in "cb":
+        warnings.warn("Casting complex values to real discards the imaginary part", np.exceptions.ComplexWarning,
+                      stacklevel=4)
 
 
 def _reduce_token(row: reductions.Reduction, axis, keepdims, requested) -> tuple:

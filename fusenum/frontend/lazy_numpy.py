@@ -353,8 +353,10 @@ def reduce(name: str, a: Any, axis: Any = None, dtype: Any = None, out: Any = No
         result = capture_reduction(row, a, axis, False if keepdims is np._NoValue else keepdims, dtype)
         if result is not None:
             if out is None:
+                capture.warn_discarded_imaginary(a.dtype, dtype)
                 return result
             if _force_into(result, out, same_dtype=True):
+                capture.warn_discarded_imaginary(a.dtype, dtype)
                 return out
     return _reduce_fallback(row, a, method, {"axis": axis, "dtype": dtype, "out": out, "keepdims": keepdims,
                                              **kwargs})

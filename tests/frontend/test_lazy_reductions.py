@@ -563,3 +563,27 @@ def test_out_overlapping_an_input_gives_numpy_s_answer():
     lazy(a).sum(axis=1, out=a[:, 0])
     np.sum(b, axis=1, out=b[:, 0])
     np.testing.assert_array_equal(a, b)
+
+
+DISCARDING = {
+    "np.sum": lambda z, **kw: np.sum(z, dtype=np.float64, **kw),
+    ".mean": lambda z, **kw: z.mean(axis=0, dtype=np.float32, **kw),
+    "np.nanprod": lambda z, **kw: np.nanprod(z, axis=1, dtype=np.int64, **kw),
+    ".sum(dtype=bool)": lambda z, **kw: z.sum(dtype=bool, **kw),
+    "np.sum(out=) captured": lambda z: np.sum(z, axis=0, dtype=np.float64, out=np.zeros(3)),
+    "np.sum(out=) by NumPy": lambda z: np.sum(z, axis=0, dtype=np.float64, out=np.zeros(3, np.float32)),
+}
+
+
+@pytest.mark.parametrize("how", list(DISCARDING))
+def test_complex_reduced_in_a_real_dtype_warns_at_each_call_as_numpy(how):
+    """NumPy's ComplexWarning (none for bool), once per call, every call: typing warns only once."""
+    z = np.array([[1 + 2j, 3 - 1j, 0.5j], [2, 1j, 4 + 4j]])
+    for _ in range(3):
+        with warnings.catch_warnings(record=True) as expected:
+            warnings.simplefilter("always")
+            DISCARDING[how](z)
+        with warnings.catch_warnings(record=True) as got:
+            warnings.simplefilter("always")
+            np.asarray(DISCARDING[how](lazy(z)))
+        assert [(w.category, str(w.message)) for w in got] == [(w.category, str(w.message)) for w in expected]

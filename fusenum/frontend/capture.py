@@ -28,7 +28,7 @@ import warnings
 
 import numpy as np
 
-from ..errors import UnsupportedDTypeError
+from ..errors import UnsupportedDTypeError, warn
 from ..ir import reductions
 from ..ir.ops import Op
 from ..ir.typing import PY_SCALARS, Builder
@@ -127,12 +127,9 @@ def reduction(row: reductions.Reduction, dtype: np.dtype, shape: tuple[int, ...]
         axes = reductions.normalize_axes(token[2], len(shape), row.name)
         key = (token, dtype)
         result = DTYPES.get(key)
-        if result is None:
-            with warnings.catch_warnings():
-                # typing's, once per process: the caller gives NumPy's at each call (warn_discarded_imaginary)
-                warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
-                builder = Builder()
-                result = builder.reduce(row.name, builder.array(0, dtype), token[2], token[3], token[4]).dtype
+        if result is None:  # (typing warns nothing: the caller gives NumPy's warning, warn_discarded_imaginary)
+            builder = Builder()
+            result = builder.reduce(row.name, builder.array(0, dtype), token[2], token[3], token[4]).dtype
             DTYPES[key] = result
     except Exception:  # noqa: BLE001 -- NumPy's own answer decides: its error, or a fallback
         raise_reduction_error(row, dtype, shape, axis, keepdims, requested)
@@ -144,10 +141,9 @@ def reduction(row: reductions.Reduction, dtype: np.dtype, shape: tuple[int, ...]
 
 def warn_discarded_imaginary(dtype: np.dtype, requested) -> None:
     """NumPy's ``ComplexWarning`` for a reduction of ``dtype`` computed in ``dtype=requested``, if NumPy
-    gives one (complex in a real dtype): at each call, as NumPy's, where typing gives it once per process."""
-    if dtype.kind == "c" and requested is not None and np.dtype(requested).kind not in "cb":
-        warnings.warn("Casting complex values to real discards the imaginary part", np.exceptions.ComplexWarning,
-                      stacklevel=4)
+    gives one (complex in a real dtype): at each call, as NumPy's."""
+    if reductions.discards_imaginary(dtype, requested):
+        warn(reductions.DISCARDED_IMAGINARY, np.exceptions.ComplexWarning)
 
 
 def _reduce_token(row: reductions.Reduction, axis, keepdims, requested) -> tuple:

@@ -63,10 +63,13 @@ def check_shape(x) -> None:
                                    ".compute_chunk_sizes() first")
 
 
-def build_typed(key: tuple, template, values: list, split_every: Any = None, names=(), casting: str = "same_kind"):
+def build_typed(key: tuple, template, values: list, split_every: Any = None, names=(), casting: str = "same_kind",
+                warns: bool = False):
     """The dask array of ``template`` (a parsed text or a lazy program) on ``values``: typed through
     the plan cache under ``key`` (dtypes only, as for ndarrays), then :func:`build`. ``casting``
-    (``'no'``, ``'equiv'``) is checked against the inputs of each operation as for ndarrays."""
+    (``'no'``, ``'equiv'``) is checked against the inputs of each operation as for ndarrays. ``warns``:
+    give the warnings NumPy gives at each call of the expression (:attr:`.Plan.warnings`), as a text's
+    evaluation does (a lazy program gave them when its operations were captured)."""
     for value in values:
         if is_dask_array(value):
             if not has_ndarray_blocks(value):  # (a masked array's mask would be dropped block by block)
@@ -80,6 +83,8 @@ def build_typed(key: tuple, template, values: list, split_every: Any = None, nam
     stand_ins = [stand_in(v.dtype, v.shape) if is_dask_array(v) else v for v in values]
     plan = cached_plan(key, template, stand_ins)
     check_input_casts(plan.casts, stand_ins, names, casting)
+    for message, category in plan.warnings if warns else ():
+        warn(message, category)
     bound = {source.key for source in plan.sources if source.dtype is None}
     for k, value in enumerate(values):
         if is_dask_array(value) and value.ndim == 0 and k not in bound:

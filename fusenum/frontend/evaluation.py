@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..errors import ArgumentTypeError, ExpressionError, InvalidArgumentError
+from ..errors import ArgumentTypeError, ExpressionError, InvalidArgumentError, warn
 from ..ir.operands import PY_SCALARS, scalar_key
 from ..runtime import PLANS, Plan, cached_plan, caches, execute
 from ..runtime.layout import ORDERS, as_order, check_options, writes_through_view
@@ -104,6 +104,8 @@ def evaluate(ex: str | LazyArray, local_dict: dict | None = None, global_dict: d
         if split_every is not None or any(type(d) is tuple and d[0] is _DASK for d in key):
             return _evaluate_dask(parsed, values, key, out, order, casting, split_every)
         plan = cached_plan(key, parsed, values)
+    for message, category in plan.warnings:  # (NumPy's at each call; typing gave none)
+        warn(message, category)
     return execute(plan, values, parsed.names, out, order, casting)
 
 
@@ -115,7 +117,7 @@ def _evaluate_dask(parsed: StoredText, values: list, key: tuple, out, order: str
     from . import dask_graph
     dask_graph.check_options(out, order)
     key = tuple(d[1] if type(d) is tuple and d[0] is _DASK else d for d in key)
-    return dask_graph.build_typed(key, parsed, values, split_every, parsed.names, casting)
+    return dask_graph.build_typed(key, parsed, values, split_every, parsed.names, casting, warns=True)
 
 
 def bind(ex: str, local_dict: dict | None, global_dict: dict | None, frame) -> tuple[StoredText, list, tuple]:

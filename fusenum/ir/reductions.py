@@ -43,6 +43,7 @@ The NaN-ignoring rows say how they differ from a plain one, as NumPy's
 """
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 from typing import Callable
 
@@ -151,7 +152,9 @@ def dtypes(reduction: str, dtype: np.dtype, requested: np.dtype | None = None) -
     row = ROWS[reduction]
     stand_in = np.zeros(1, dtype)
     kwargs = {"dtype": requested} if requested is not None else {}
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        # (typing warns nothing: NumPy's ComplexWarning comes at each call, see discards_imaginary)
+        warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
         result = row.numpy(stand_in, keepdims=True, **kwargs).dtype
     if reduction in ("any", "all"):
         return np.dtype(bool), result
@@ -167,6 +170,16 @@ def dtypes(reduction: str, dtype: np.dtype, requested: np.dtype | None = None) -
     else:
         accumulator = result
     return accumulator, result
+
+
+#: NumPy's warning for a complex argument reduced in a real ``dtype=`` (:func:`discards_imaginary`).
+DISCARDED_IMAGINARY = "Casting complex values to real discards the imaginary part"
+
+
+def discards_imaginary(dtype: np.dtype, requested) -> bool:
+    """Whether NumPy warns :data:`DISCARDED_IMAGINARY` (a ``ComplexWarning``) each time it reduces a
+    ``dtype`` argument with ``dtype=requested``: a complex one into a real dtype (not into bool)."""
+    return dtype.kind == "c" and requested is not None and np.dtype(requested).kind not in "cb"
 
 
 def divide_by_count(total: np.ndarray, count: int, to_half: bool = False) -> None:

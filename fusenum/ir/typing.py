@@ -120,6 +120,9 @@ class Builder:
         #: Whether typing may have warned (NumPy's ComplexWarning for ``sum(z, dtype=float)``, from
         #: its stand-in): such a typed plan is not kept on disk, where a later process would not warn.
         self.may_warn = False
+        #: ``(message, category)`` of each warning NumPy gives at every call of the expression (a complex
+        #: reduction in a real ``dtype=``): typing warns nothing, the front end warns at each call.
+        self.call_warnings: list[tuple[str, type[Warning]]] = []
         #: Whether to record :attr:`casts`: for a front end whose ``casting=`` also covers the inputs of
         #: each operation, as NumPy's ufuncs' ``casting=`` does (``fusenum.evaluate``).
         self.records_casts = False
@@ -275,6 +278,9 @@ class Builder:
         requested = None if dtype is None else np.dtype(dtype)
         kwargs = {} if requested is None else {"dtype": requested}
         self.may_warn = self.may_warn or requested is not None
+        argument_dtype = operand.dtype if isinstance(operand, Node) else np.asarray(_constant_value(operand)).dtype
+        if reductions.discards_imaginary(argument_dtype, requested):
+            self.call_warnings.append((reductions.DISCARDED_IMAGINARY, np.exceptions.ComplexWarning))
         if _is_constant(operand):
             with np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the call warns as it runs, not once when typed

@@ -52,7 +52,7 @@ class Plan:
 
     __slots__ = ("root", "sources", "dtype", "kernels", "first_array", "checked", "checked_streaming", "take",
                  "parallel_size", "wake_size", "stream_size", "big_size", "round_size", "staged",
-                 "scalar_operands", "casts", "_specs", "_checked_accesses")
+                 "scalar_operands", "casts", "warnings", "_specs", "_checked_accesses")
 
     def __init__(self, root: Node, sources: tuple[Source, ...], values: list, staged: Callable | None = None,
                  casts: tuple | None = None):
@@ -60,6 +60,9 @@ class Plan:
         #: The inputs the expression's operations convert (:attr:`fusenum.ir.typing.Builder.casts`),
         #: which ``casting='no'`` and ``'equiv'`` forbid; None where ``casting=`` covers the result only.
         self.casts = casts
+        #: ``(message, category)`` of the warnings NumPy gives at each call of the expression
+        #: (:attr:`fusenum.ir.typing.Builder.call_warnings`), which the front end gives.
+        self.warnings: tuple = ()
         self.sources = sources
         self.dtype = root.dtype
         self.kernels: dict[tuple, Kernel] = {}

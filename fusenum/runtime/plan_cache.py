@@ -101,6 +101,7 @@ def _build_plan(parsed: Template, values: list, literal: frozenset, keep=None, k
     root, sources = builder.finish(parsed.build(builder, operands))
     casts = tuple(builder.casts) if builder.records_casts else None
     plan = staging.new_plan(root, sources, values, casts)
+    plan.warnings = tuple(builder.call_warnings)
     if keep is not None and not literal and not builder.may_warn:
         keep(key, root, sources, casts)
     return plan

@@ -551,3 +551,16 @@ def test_a_lazy_dask_array_of_non_native_byte_order_computes_to_its_dtype():
     x = lazy(chunked(np.arange(3.0).astype(">f8"), 2))
     assert x.dtype == np.asarray(x).dtype == x.compute().dtype == np.dtype(">f8")
     assert (x * 2).compute().dtype == np.float64  # (arithmetic gives the native dtype, as NumPy's)
+
+
+def test_a_complex_reduction_in_a_real_dtype_warns_once_per_call_of_either_front_end():
+    import warnings
+
+    c = da.from_array(np.array([1 + 2j, 3 - 4j, 0.5j]), chunks=2)
+    for _ in range(2):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            text = fusenum.evaluate("sum(c, dtype='float64')")
+            lazy_sum = np.sum(lazy(c), dtype=float)
+            assert text.compute() == 4.0 and np.asarray(lazy_sum)[()] == 4.0  # (forcing warns no more)
+        assert [(w.category, w.filename) for w in caught] == [(np.exceptions.ComplexWarning, __file__)] * 2

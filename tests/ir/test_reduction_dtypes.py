@@ -1,5 +1,6 @@
 """Reduction typing asks NumPy for the result dtype as an array, so ``dtype=object`` is seen for what it is."""
 import re
+import warnings
 from functools import partial
 
 import numpy as np
@@ -52,3 +53,17 @@ def test_object_reductions_are_refused_by_evaluate_and_computed_by_numpy_for_laz
         return
     got = lazy_call(dtype=object)
     assert type(got) is type(expected) and got == expected
+
+
+@pytest.mark.parametrize("requested, warns", [("float64", True), ("int8", True), ("bool", False),
+                                              ("complex64", False), (None, False)])
+def test_typing_warns_nothing_and_records_the_warning_numpy_gives_at_each_call(requested, warns):
+    from fusenum.ir.typing import Builder
+
+    builder = Builder()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # (typing that warned would raise here)
+        builder.reduce("sum", builder.array(0, np.dtype("complex128")), dtype=requested)
+        reductions.dtypes("mean", np.dtype("complex64"), None if requested is None else np.dtype(requested))
+    expected = [(reductions.DISCARDED_IMAGINARY, np.exceptions.ComplexWarning)] if warns else []
+    assert builder.call_warnings == expected

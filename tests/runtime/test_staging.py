@@ -334,6 +334,21 @@ def test_empty_inputs_follow_numpy():
     assert caught[0].filename == __file__  # attributed to the caller's line, as NumPy's warning is
 
 
+def test_a_complex_reduction_in_a_real_dtype_warns_at_each_call_as_numpy():
+    """NumPy warns each time it sums complex values into a real dtype; fusenum gave the warning only
+    when it first typed the reduction in a process."""
+    c = np.array([1 + 2j, 3 - 4j, 0.5j])
+    texts = ("sum(c, dtype='float64')", "mean(c, dtype='float32') + 1", "sum(c * 2, dtype='int8')",
+             "sum(1j, dtype='float64')")
+    for _ in range(3):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for text in texts:
+                fusenum.evaluate(text)
+            fusenum.evaluate("sum(c, dtype='bool') + sum(c, dtype='complex64')")  # (NumPy warns for neither)
+        assert [(w.category, w.filename) for w in caught] == [(np.exceptions.ComplexWarning, __file__)] * 4
+
+
 def test_nan_propagates_through_min_and_max_at_every_position(simd):
     for size in (1, 7, 64, 1000, 5001):
         for position in {0, size // 2, size - 1}:

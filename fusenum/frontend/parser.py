@@ -13,8 +13,8 @@ accepted:
 * reductions ``sum prod min max mean any all`` (and ``amin``, ``amax``) and
   ``nansum nanprod nanmin nanmax nanmean`` of any subexpression, anywhere:
   ``sum(a*b)``, ``a - mean(a, axis=0)``, with an axis as second argument or
-  ``axis=`` (an int, a tuple of ints or None), ``keepdims=True|False`` and, for
-  sum, prod, mean and their nan forms, ``dtype='float32'``.
+  ``axis=`` (an int, a tuple of ints or None), ``keepdims=True|False`` (or an int, as NumPy
+  takes it) and, for sum, prod, mean and their nan forms, ``dtype='float32'`` (or None).
 
 Anything else -- attribute access, subscripts, lambdas, other keyword arguments,
 ``and``/``or``/``not``, strings -- is an :class:`~fusenum.errors.ExpressionError`
@@ -248,9 +248,7 @@ class _Converter:
             if keyword.arg == "axis":
                 options["axis"] = self._axis(keyword.value, name)
             elif keyword.arg == "keepdims":
-                if not (isinstance(keyword.value, ast.Constant) and type(keyword.value.value) is bool):
-                    raise self.error(f"keepdims of {name}() must be True or False", keyword.value)
-                options["keepdims"] = keyword.value.value
+                options["keepdims"] = self._keepdims(keyword.value, name)
             else:
                 options["dtype"] = self._dtype(keyword.value, name)
         return ("reduce", row.name, self.column(node), self.convert(node.args[0]),
@@ -265,17 +263,26 @@ class _Converter:
         return self._axis_int(node, name)
 
     def _axis_int(self, node: ast.AST, name: str) -> int:
-        sign = 1
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-            sign = -1 if isinstance(node.op, ast.USub) else 1
-            node = node.operand
-        if not (isinstance(node, ast.Constant) and type(node.value) is int):
+        value = _signed_int(node)
+        if value is None:
             raise self.error(f"the axis of {name}() must be an integer, a tuple of integers or None", node)
-        return sign * node.value
+        return value
 
-    def _dtype(self, node: ast.AST, name: str) -> np.dtype:
-        """A dtype written as a string (``dtype='float32'``) or a bare dtype name (``dtype=float32``)."""
+    def _keepdims(self, node: ast.AST, name: str) -> bool:
+        """True, False or an integer, which NumPy's reductions take as its truth (``keepdims=1``)."""
+        if isinstance(node, ast.Constant) and type(node.value) is bool:
+            return node.value
+        value = _signed_int(node)
+        if value is None:
+            raise self.error(f"keepdims of {name}() must be True, False or an integer", node)
+        return bool(value)
+
+    def _dtype(self, node: ast.AST, name: str) -> np.dtype | None:
+        """A dtype written as a string (``dtype='float32'``) or a bare dtype name (``dtype=float32``), or
+        None for ``dtype=None``."""
         spelled = node.value if isinstance(node, ast.Constant) else node.id if isinstance(node, ast.Name) else None
+        if isinstance(node, ast.Constant) and spelled is None:
+            return None  # (NumPy's default: dtype=None is no dtype)
         try:
             if not isinstance(spelled, str):
                 raise TypeError
@@ -285,6 +292,17 @@ class _Converter:
 
     def _apply(self, op: Op, node: ast.AST, args: list[ast.AST], python: bool = False) -> tuple:
         return ("op", op, self.column(node), tuple(self.convert(a) for a in args), python)
+
+
+def _signed_int(node: ast.AST) -> int | None:
+    """An int literal under any unary ``-`` and ``+`` (``-1``, ``--1``), or None for anything else."""
+    sign = 1
+    while isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        sign = -sign if isinstance(node.op, ast.USub) else sign
+        node = node.operand
+    if not (isinstance(node, ast.Constant) and type(node.value) is int):
+        return None
+    return sign * node.value
 
 
 def _keyword(keyword: ast.keyword) -> str:

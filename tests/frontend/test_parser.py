@@ -135,3 +135,18 @@ def test_spellings_come_from_numpy():
             "equal", "less", "bitwise_and", "invert", "left_shift", "sinc", "heaviside"} <= set(FUNCTIONS)
     assert FUNCTIONS["divide"] is FUNCTIONS["true_divide"] is OPS["true_divide"]
     assert FUNCTIONS["bitwise_not"] is OPS["invert"] and FUNCTIONS["pow"] is OPS["power"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("sum(x, axis=0, keepdims=1)", lambda x: np.sum(x, axis=0, keepdims=1)),
+    ("max(x, axis=1, keepdims=-2)", lambda x: np.max(x, axis=1, keepdims=-2)),
+    ("mean(x, axis=1, keepdims=0)", lambda x: np.mean(x, axis=1, keepdims=0)),
+    ("sum(x, dtype=None)", lambda x: np.sum(x, dtype=None)),
+    ("mean(x, axis=0, dtype=None)", lambda x: np.mean(x, axis=0, dtype=None)),
+    ("sum(x, axis=--1)", lambda x: np.sum(x, axis=--1)),
+    ("prod(x, axis=(-+-1, 0))", lambda x: np.prod(x, axis=(-+-1, 0))),
+])
+def test_reduction_arguments_numpy_takes_parse(text, expected):
+    """An integer keepdims (NumPy takes its truth), dtype=None (no dtype) and an axis under several signs."""
+    x = np.arange(6, dtype=np.int8).reshape(2, 3)
+    assert_same(np.asarray(expected(x)), fusenum.evaluate(text, {"x": x}))

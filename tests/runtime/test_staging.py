@@ -428,7 +428,7 @@ def test_reductions_axis_errors_are_numpys():
     ("sum(x, axis=y)", "the axis of sum() must be an integer"),
     ("sum(x, 0, axis=1)", "sum() got the axis twice"),
     ("max(x, dtype='float32')", "keyword argument 'dtype' is not allowed in max()"),
-    ("sum(x, keepdims=1)", "keepdims of sum() must be True or False"),
+    ("sum(x, keepdims=1.0)", "keepdims of sum() must be True, False or an integer"),
     ("sum(x, initial=3)", "keyword argument 'initial' is not allowed in sum()"),
     ("sum(x, dtype='no such type')", "the dtype of sum() must be a dtype name"),
     ("sum()", "sum() takes an expression and optionally an axis"),

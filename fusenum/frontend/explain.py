@@ -118,11 +118,15 @@ def _lazy_explain(self: LazyArray, llvm: bool = False, assembly: bool = False) -
 LazyArray.explain = _lazy_explain  # type: ignore[attr-defined]
 
 
-def _preview(*args) -> Preview:
-    """:func:`fusenum.runtime.preview.preview`, its module loaded on the first explanation."""
+def _preview(plan, values: list, *args) -> Preview:
+    """:func:`fusenum.runtime.preview.preview`, its module loaded on the first explanation; and the
+    error the call raises for a Python scalar its operation's dtype cannot hold (``int8_array + k``
+    with ``k = 300``)."""
     from ..runtime.preview import preview
 
-    return preview(*args)
+    shown = preview(plan, values, *args)
+    plan.take(values)  # (the fast path's preview never converts the scalars; the call does, after its checks)
+    return shown
 
 
 def _describe(title: str, names, values, shown: Preview, llvm: bool, assembly: bool) -> Explanation:

@@ -220,3 +220,13 @@ def test_tier_line_follows_the_policy_and_the_kernel_cache():
         assert "tier: compiled kernel\n" in fusenum.explain("a * 4.25")
     finally:
         fusenum.set_tiering(previous)
+
+
+@pytest.mark.parametrize("k", [300, 2**63])
+def test_a_python_int_its_operation_cannot_hold_raises_as_the_call_does(k):
+    a = np.arange(3, dtype=np.int8)  # (contiguous: the call's fast path, which converts k last)
+    with pytest.raises(OverflowError) as evaluated:
+        fusenum.evaluate("a + k", {"a": a, "k": k}, {})
+    with pytest.raises(OverflowError) as explained:
+        fusenum.explain("a + k", {"a": a, "k": k}, {})
+    assert str(explained.value) == str(evaluated.value)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..codegen import settings
-from ..errors import UnsupportedOperationError
+from ..errors import ArgumentTypeError, UnsupportedOperationError
 from ..codegen.target import current
 from ..ir import nodes
 from ..ir.nodes import Node
@@ -80,6 +80,8 @@ def explain(ex: str | LazyArray, local_dict: dict | None = None, global_dict: di
         if local_dict is not None or global_dict is not None:
             raise TypeError("local_dict and global_dict do not apply to a LazyArray, which holds its operands")
         return explain_lazy(ex, out=out, order=order, casting=casting, llvm=llvm, assembly=assembly)
+    if not isinstance(ex, str):  # (evaluate's message: a LazyArray is taken too)
+        raise ArgumentTypeError(f"the expression must be a str or a fusenum.LazyArray, not {type(ex).__name__}")
     parsed, values, key = bind(ex, local_dict, global_dict, sys._getframe(1))
     _refuse_dask(values)
     plan = cached_plan(key, parsed, values)

@@ -230,3 +230,12 @@ def test_a_python_int_its_operation_cannot_hold_raises_as_the_call_does(k):
     with pytest.raises(OverflowError) as explained:
         fusenum.explain("a + k", {"a": a, "k": k}, {})
     assert str(explained.value) == str(evaluated.value)
+
+
+@pytest.mark.parametrize("ex", [42, b"a + 1", None])
+def test_an_expression_of_another_type_is_the_error_evaluate_raises(ex):
+    with pytest.raises(fusenum.ArgumentTypeError) as evaluated:
+        fusenum.evaluate(ex, {"a": np.ones(2)}, {})
+    with pytest.raises(fusenum.ArgumentTypeError) as explained:
+        fusenum.explain(ex, {"a": np.ones(2)}, {})
+    assert str(explained.value) == str(evaluated.value)

@@ -221,6 +221,9 @@ def kernel(spec: KernelSpec, settings_key: tuple | None = None) -> Kernel:
                 else:
                     stats.hits += 1
             if mine:
+                if _stopped_at_exit():
+                    _abandon(key, pending)  # (a waiting exit handler's call makes it itself)
+                    _park()
                 with _waiting_call():
                     return _make_or_hand_over(key, pending)
         except BaseException:
@@ -236,6 +239,22 @@ def kernel(spec: KernelSpec, settings_key: tuple | None = None) -> Kernel:
             found = pending.wait()
         if found is not None:  # else it was only looked for on disk (:func:`available`), or its
             return found       # maker was interrupted before it began: try again
+
+
+def _stopped_at_exit() -> bool:
+    """Whether this call must not compile: the interpreter's exit has begun (:func:`jit.exiting`) and
+    this is one of the program's daemon threads, which the exit does not wait for. Its compiles
+    would keep :func:`jit.finish_before_exit` waiting (eight daemon threads compiling new
+    expressions held an exit for 16 s or more, or for good), and LLVM must not run while the
+    interpreter tears it down. fusenum's own threads and a call holding one of its locks go on."""
+    if not jit.exiting() or getattr(_unwatched, "on", False) or locks.held_here():
+        return False
+    return threading.current_thread().daemon
+
+
+def _park() -> None:
+    """Stop this daemon thread for good, as the interpreter's exit stops every daemon thread."""
+    threading.Event().wait()
 
 
 def _waiting_call():

@@ -139,11 +139,24 @@ def store(text: str, record: Record) -> None:
     with _lock:
         _unwritten.pop(text, None)
         _unwritten[text] = record
-        oldest = next(iter(_unwritten)) if len(_unwritten) > MAX_UNWRITTEN else None
+        over = len(_unwritten) > MAX_UNWRITTEN
     if _write_at_once:
         write_unwritten()
-    elif oldest is not None:
-        with _write_lock:
+    elif over:
+        _write_beyond_bound()
+
+
+def _write_beyond_bound() -> None:
+    """Write the oldest records until at most :data:`MAX_UNWRITTEN` wait. (Counted again with
+    ``_write_lock`` held: threads that each wrote the one oldest record they saw wrote it once
+    between them, and the records waiting grew without bound, 9,122 after 12,000 texts typed by 8
+    threads, each keeping its typed IR alive, and all written at the exit.)"""
+    with _write_lock:
+        while True:
+            with _lock:
+                if len(_unwritten) <= MAX_UNWRITTEN:
+                    return
+                oldest = next(iter(_unwritten))
             _write_noted(oldest)
 
 

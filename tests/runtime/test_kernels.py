@@ -263,3 +263,31 @@ def test_a_kernel_switching_to_its_optimized_build_never_shows_a_missing_entry()
         switcher.join(PATIENCE)
         sys.setswitchinterval(interval)
     assert seen == []
+
+
+_DAEMONS_COMPILING_AT_EXIT = r"""
+import threading, time, numpy as np, fusenum
+a = np.linspace(0.1, 2, 1000)
+started = threading.Barrier(9)
+def loop(i):
+    fusenum.evaluate(f"a*{i}+1", {"a": a})
+    started.wait()
+    k = 0
+    while True:
+        k += 1
+        fusenum.evaluate(f"a*{k}+{i}", {"a": a})
+for i in range(8):
+    threading.Thread(target=loop, args=(i,), daemon=True).start()
+started.wait()
+time.sleep(0.2)
+"""
+
+
+def test_daemon_threads_compiling_new_kernels_do_not_hold_up_the_exit(tmp_path):
+    # The exit waits for running compiles; daemon threads starting new ones kept it waiting 16 s or
+    # for good. Now they stop at the exit, as the interpreter stops them anyway.
+    env = dict(os.environ, FUSENUM_CACHE_DIR=str(tmp_path), FUSENUM_TIERING="never",
+               FUSENUM_COMPILE_AFTER_EXIT="off")
+    done = subprocess.run([sys.executable, "-c", _DAEMONS_COMPILING_AT_EXIT], env=env, capture_output=True,
+                          text=True, timeout=10)
+    assert done.returncode == 0, done.stderr

@@ -7,6 +7,8 @@ import os
 import pickle
 import subprocess
 import sys
+import threading
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -142,6 +144,26 @@ def test_beyond_the_bound_the_oldest_unwritten_record_is_written_at_once(cache_d
     assert [_record_path(cache_dir, text).exists() for text in texts] == [True, False, False]
     plan_store.write_unwritten()
     assert all(_record_path(cache_dir, text).exists() for text in texts)
+
+
+def test_threads_beyond_the_bound_together_keep_the_unwritten_records_bounded(cache_dir, monkeypatch):
+    # Two threads over the bound at once each wrote the oldest record they had seen: the same one,
+    # so the records waiting grew by one per such pair, without bound.
+    monkeypatch.setattr(plan_store, "MAX_UNWRITTEN", 2)
+    record = plan_store.Record(("a",), (0,), {})
+    for number in range(2):
+        plan_store.store(f"a + {number}.5", record)
+    with plan_store._write_lock:  # (both threads see the bound passed before either writes)
+        threads = [threading.Thread(target=plan_store.store, args=(f"a * {number}.5", record))
+                   for number in range(2)]
+        for thread in threads:
+            thread.start()
+        while len(plan_store._unwritten) < 4:
+            time.sleep(0.001)
+    for thread in threads:
+        thread.join()
+    assert len(plan_store._unwritten) <= 2
+    plan_store.write_unwritten()
 
 
 def test_a_directory_found_without_records_is_not_looked_in_until_one_is_written(cache_dir, monkeypatch):

@@ -4,7 +4,7 @@ A program with another thread running Python (a GUI or server loop, a progress r
 library's worker) shares the GIL with it. A call that lets the GIL go for its computation gets it
 back only when the other thread's switch interval runs out (5 ms by default), so every small call
 can cost milliseconds however short its computation. fusenum keeps the GIL for kernel calls of at
-most ``fusenum.runtime.kernels.HOLD_GIL_ELEMENTS`` elements on one thread (microseconds of work);
+most ``fusenum.runtime.compiled_kernel.HOLD_GIL_ELEMENTS`` elements on one thread (microseconds of work);
 numexpr and NumPy's loops (above 500 elements) let it go.
 
     python3 benchmarks/busy_thread.py [--sizes 1000,10000] [--calls 200]

@@ -72,7 +72,7 @@ KERNEL_CTYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_int64, ctypes.c_int64,
 #: one argument to convert instead of four saves a quarter of a microsecond per call.
 WHOLE_CTYPE = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.py_object)
 #: The same entries called without releasing the GIL, for short calls (tens of microseconds at
-#: most, :data:`fusenum.runtime.kernels.HOLD_GIL_WORK`): a thread that releases it must then wait
+#: most, :data:`fusenum.runtime.compiled_kernel.HOLD_GIL_WORK`): a thread that releases it must then wait
 #: for it, up to the switch interval (5 ms) when another thread runs Python meanwhile -- a hundred
 #: times what the call itself took.
 KERNEL_HELD_CTYPE = ctypes.PYFUNCTYPE(ctypes.c_int32, ctypes.c_int64, ctypes.c_int64,

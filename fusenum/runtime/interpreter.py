@@ -29,7 +29,7 @@ threads (the Python workers of :mod:`.threads`): they take contiguous ranges of 
 turn, each walked with its own copy of the iterator and its own buffers, in blocks of
 :data:`LARGE_BLOCK`. The
 ufunc loops and the one-node kernels on those large blocks release the GIL (a small call's keep
-it: :data:`fusenum.runtime.kernels.HOLD_GIL_WORK`); the per-block Python work does not, hence the
+it: :data:`fusenum.runtime.compiled_kernel.HOLD_GIL_WORK`); the per-block Python work does not, hence the
 bigger blocks. Every element is computed by the same code whatever the split, so the bits do not
 depend on the thread count.
 """

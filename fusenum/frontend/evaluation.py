@@ -96,8 +96,7 @@ def evaluate(ex: str | LazyArray, local_dict: dict | None = None, global_dict: d
             from .lazy import evaluate_lazy
             return evaluate_lazy(ex, out, order, casting)
         if not isinstance(ex, str):
-            raise ArgumentTypeError(f"the expression must be a str or a fusenum.LazyArray, "
-                                    f"not {type(ex).__name__}")
+            raise not_an_expression(ex)
     parsed, values, key = bind(ex, local_dict, global_dict, sys._getframe(1))
     plan = PLANS.get(key)
     if type(plan) is not Plan or split_every is not None:
@@ -107,6 +106,11 @@ def evaluate(ex: str | LazyArray, local_dict: dict | None = None, global_dict: d
     for message, category in plan.warnings:  # (NumPy's at each call; typing gave none)
         warn(message, category)
     return execute(plan, values, parsed.names, out, order, casting)
+
+
+def not_an_expression(ex: object) -> ArgumentTypeError:
+    """The error for an ``ex`` that is neither a text nor a LazyArray (``evaluate``'s, ``explain``'s)."""
+    return ArgumentTypeError(f"the expression must be a str or a fusenum.LazyArray, not {type(ex).__name__}")
 
 
 def _evaluate_dask(parsed: StoredText, values: list, key: tuple, out, order: str, casting: str, split_every):

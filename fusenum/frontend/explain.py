@@ -30,14 +30,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..codegen import settings
-from ..errors import ArgumentTypeError, UnsupportedOperationError
+from ..errors import UnsupportedOperationError
 from ..codegen.target import current
 from ..ir import nodes
 from ..ir.nodes import Node
 from ..runtime import cached_plan
 from ..runtime.layout import as_order, check_options, writes_through_view
 from .dask_types import has_dask
-from .evaluation import bind
+from .evaluation import bind, not_an_expression
 from .forcing import program_of
 from .lazy import LazyArray
 
@@ -80,8 +80,8 @@ def explain(ex: str | LazyArray, local_dict: dict | None = None, global_dict: di
         if local_dict is not None or global_dict is not None:
             raise TypeError("local_dict and global_dict do not apply to a LazyArray, which holds its operands")
         return explain_lazy(ex, out=out, order=order, casting=casting, llvm=llvm, assembly=assembly)
-    if not isinstance(ex, str):  # (evaluate's message: a LazyArray is taken too)
-        raise ArgumentTypeError(f"the expression must be a str or a fusenum.LazyArray, not {type(ex).__name__}")
+    if not isinstance(ex, str):
+        raise not_an_expression(ex)
     parsed, values, key = bind(ex, local_dict, global_dict, sys._getframe(1))
     _refuse_dask(values)
     plan = cached_plan(key, parsed, values)

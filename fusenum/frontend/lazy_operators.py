@@ -47,7 +47,7 @@ def _operator(op: Op, python_operator: Callable, *operands: Any) -> Any:
     result = _captured(op, operands)
     if result is not None:
         return result
-    if any(getattr(type(x), "__array_ufunc__", 0) is None for x in operands):
+    if any(map(_opted_out, operands)):
         return NotImplemented  # the other operand opted out of NumPy's operators; let Python ask it
     return python_operator(*map(force, operands))
 
@@ -172,7 +172,7 @@ def _uncaptured_in_place(op: Op, python_operator: Callable, target: LazyArray, o
     value = force(target)
     if type(value) is np.ndarray and not is_dask_type(type(other)):
         return _numpy_in_place(op, target, other)
-    if getattr(type(other), "__array_ufunc__", 0) is None:
+    if _opted_out(other):
         return NotImplemented  # the other operand opted out of NumPy's operators; let Python ask it
     result = python_operator(value, force(other))
     if result.shape != target._shape or not np.can_cast(result.dtype, target._dtype, "same_kind"):
@@ -261,10 +261,15 @@ def _abs(self: LazyArray) -> LazyArray | np.ndarray:
     return _operator(OPS["absolute"], abs, self)
 
 
+def _opted_out(x: Any) -> bool:
+    """Whether ``x``'s type opted out of NumPy's ufuncs and operators (``__array_ufunc__ = None``)."""
+    return getattr(type(x), "__array_ufunc__", 0) is None
+
+
 def _matmul(left: Any, right: Any, other: Any) -> Any:
     """``left @ right`` (``np.matmul``, which NumPy's operator is), where ``other`` is the operand that is
     not the LazyArray: an ``other`` that opted out of NumPy's operators is asked itself."""
-    if getattr(type(other), "__array_ufunc__", 0) is None:
+    if _opted_out(other):
         return NotImplemented
     return np.matmul(left, right)
 
@@ -275,9 +280,7 @@ def _imatmul(self: LazyArray, other: Any) -> Any:
     its ``UFuncTypeError`` for ``same_kind`` casting). NumPy computes it on a copy of the value:
     as for the other in-place operators, the name is rebound and a wrapped array is never written."""
     if _stands_for_scalar(self):  # a NumPy scalar has no in-place @: Python falls back to @
-        if getattr(type(other), "__array_ufunc__", 0) is None:
-            return NotImplemented  # the other operand opted out of NumPy's operators
-        return np.matmul(self, other)
+        return _matmul(self, other, other)
     return _numpy_in_place_by(operator.imatmul, self, other)
 
 

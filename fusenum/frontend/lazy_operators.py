@@ -54,7 +54,10 @@ def _operator(op: Op, python_operator: Callable, *operands: Any) -> Any:
 
 def _captured(op: Op, operands: tuple) -> LazyArray | None:
     """What NumPy's operator computes for ``op(*operands)``, captured; None where fusenum cannot compile it."""
-    if op is _POWER and type(operands[0]) is LazyArray and _scalar(operands[1]):
+    # NumPy's array ``**`` takes shortcuts (``square`` for 2); its scalar ``**`` is ``power`` itself,
+    # which types ``np.True_ ** 2`` as int64 where ``square`` gives int8.
+    if op is _POWER and type(operands[0]) is LazyArray and _scalar(operands[1]) \
+            and not _stands_for_scalar(operands[0]):
         result = _power_operator(*operands)
         if result is not None:
             return result

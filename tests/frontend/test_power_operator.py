@@ -82,3 +82,16 @@ def test_in_place_power_operator_matches_numpy(dtype, exponent):
         assert type(got_error) is type(error)
         return
     _assert_matches(expected, error, got, got_error, exact=True)
+
+
+@pytest.mark.parametrize("exponent", EXPONENTS, ids=repr)
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_power_of_a_result_standing_for_a_scalar_takes_no_array_shortcut(dtype, exponent):
+    # A reduction's 0-d result stands for a NumPy scalar, whose ``**`` is ``power`` itself:
+    # ``np.True_ ** 2`` is int64 where the array shortcut (``square``) gives int8.
+    x = special_values(dtype)[:1]
+    expected, error = _numpy(lambda: x.max() ** exponent)
+    got, got_error = _numpy(lambda: np.asarray(lazy(x).max() ** exponent))
+    if error is None:
+        expected = np.asarray(expected)
+    _assert_matches(expected, error, got, got_error, exact=True)

@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import ArgumentTypeError, ExpressionError, InvalidArgumentError, warn
 from ..ir.operands import PY_SCALARS, scalar_key
 from ..runtime import PLANS, Plan, cached_plan, caches, execute
-from ..runtime.layout import ORDERS, as_order, check_options, writes_through_view
+from ..runtime.layout import CASTING_RULES, ORDERS, as_casting, as_order, check_options, writes_through_view
 from .dask_types import has_dask, is_dask_array
 from .stored_texts import StoredText, stored_text
 
@@ -53,7 +53,8 @@ def evaluate(ex: str | LazyArray, local_dict: dict | None = None, global_dict: d
     as in NumPy; an ndarray subclass that NumPy's ufuncs write as a plain array, such as
     ``np.memmap``, is written so and returned, a masked array refused), else into a new array laid out as ``order`` says
     (``'K'`` follows the inputs, ``'A'``, ``'C'``, ``'F'``). A scalar result is
-    a 0-d array.
+    a 0-d array. ``order`` and ``casting`` are taken as NumPy's ufuncs take them:
+    str or bytes, ``order`` also in lower case or None (``'K'``).
 
     Only the dtypes fusenum compiles are computed: a reduction asked for
     ``dtype=object`` (NumPy then sums or multiplies Python objects) raises
@@ -70,8 +71,10 @@ def evaluate(ex: str | LazyArray, local_dict: dict | None = None, global_dict: d
     axis -> int, as in dask; dask's default otherwise). ``out=`` is then an
     error, ``order`` may only be ``'K'``, ``'A'`` or ``'C'``.
     """
-    if order not in ORDERS:
+    if type(order) is not str or order not in ORDERS:
         order = as_order(order)
+    if type(casting) is not str or casting not in CASTING_RULES:
+        casting = as_casting(casting)
     if out is not None and type(out) is not np.ndarray and writes_through_view(out):
         plain = out.view(np.ndarray)
         if isinstance(ex, str):  # (names bound here, from the caller's frame, not this call's)

@@ -35,7 +35,7 @@ from ..codegen.target import current
 from ..ir import nodes
 from ..ir.nodes import Node
 from ..runtime import cached_plan
-from ..runtime.layout import as_order, check_options, writes_through_view
+from ..runtime.layout import as_casting, as_order, check_options, writes_through_view
 from .dask_types import has_dask
 from .evaluation import bind, not_an_expression
 from .forcing import program_of
@@ -72,7 +72,7 @@ def explain(ex: str | LazyArray, local_dict: dict | None = None, global_dict: di
     an invalid expression, an unknown name or operands the call would refuse
     raise the same error as the call.
     """
-    order = as_order(order)
+    order, casting = as_order(order), as_casting(casting)
     if out is not None and type(out) is not np.ndarray and writes_through_view(out):
         out = out.view(np.ndarray)  # (as evaluate writes it)
     check_options(order, casting)  # (the call's own errors)

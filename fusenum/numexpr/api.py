@@ -18,7 +18,7 @@ import numpy as np
 
 from ..ir.operands import is_supported
 from ..runtime import PLANS, Plan, cached_plan, caches, execute
-from ..runtime.layout import ORDERS, as_order
+from ..runtime.layout import CASTING_RULES, ORDERS, as_casting, as_order
 from . import kinds, syntax
 from .lowering import Program
 
@@ -185,6 +185,7 @@ def converted_inputs(values: list[np.ndarray], input_kinds: list[str], casting: 
     taken as it is. Where one is empty, numexpr's shortcut for empty operands comes before any cast:
     each value then becomes its input's dtype whatever ``casting`` says, so the result is the
     program's empty array."""
+    casting = as_casting(casting)  # (its name in a cast error is NumPy's: a str)
     if dtypes is None:
         dtypes = [kinds.DTYPE[kind] for kind in input_kinds]
     if any(value.size == 0 for value in values):
@@ -226,6 +227,12 @@ def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: 
     subclass (``np.memmap``, a masked array...) is written through a plain view of its memory and
     returned, as numexpr writes and returns it; an elementwise result goes into an ``out`` of a dtype
     fusenum's kernels do not write (long double...) through NumPy's cast under ``casting``."""
+    # numexpr hands both to NumPy's iterator, which takes them as NumPy's ufuncs do: str or bytes,
+    # ``order`` also in lower case or None
+    if type(order) is not str or order not in ORDERS:
+        order = as_order(order)
+    if type(casting) is not str or casting not in CASTING_RULES:
+        casting = as_casting(casting)
     if out is None or not isinstance(out, np.ndarray):
         return _run(prog, values, out, order, casting)
     if not prog.reduces and values and _cast_into_by_numpy(out.dtype):  # (a constant: numexpr's own rule)
@@ -303,8 +310,6 @@ def _run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order:
     with a ValueError about a read-only operand, is written there and returns ``out``).
     """
     check_count(len(values))
-    if order not in ORDERS:  # (numexpr takes None and lower case, as NumPy's iterator does)
-        order = as_order(order)
     if prog.axis is not None and prog.axis >= max((value.ndim for value in values), default=0):
         raise ValueError("reduction axis is out of bounds")
     given, values = values, [_narrowed(value) for value in values]

@@ -77,26 +77,44 @@ def _axes_fastest_first(shape, arrays: list[np.ndarray]) -> list[int]:
     return order
 
 
-def as_order(order):
-    """``order`` as NumPy's ufuncs and numexpr take it: None is ``'K'``, a lower-case letter its
-    capital; anything else as given, for :func:`check_options` to judge."""
+def as_order(order: object) -> object:
+    """``order`` as NumPy's ufuncs take it: None is ``'K'``, a letter of ``ORDERS`` in either case,
+    as a str or bytes (or a subclass of either), its capital; anything else as given, for
+    :func:`check_options` to judge."""
     if order is None:
         return "K"
-    if type(order) is str and order.upper() in ORDERS:
-        return order.upper()
-    return order
+    # (str.upper and bytes.upper, not the methods of a subclass: NumPy reads the characters)
+    if isinstance(order, str):
+        letter = str.upper(order)
+    elif isinstance(order, bytes):
+        letter = bytes.decode(bytes.upper(order), "latin-1")
+    else:
+        return order
+    return letter if letter in ORDERS else order
+
+
+def as_casting(casting: object) -> object:
+    """``casting`` as NumPy's ufuncs take it: a rule of ``CASTING_RULES`` as a str or bytes (or a
+    subclass of either) is that rule's str; anything else as given, for :func:`check_options` to judge."""
+    if isinstance(casting, str):
+        rule = str.__str__(casting)  # (the characters, as an exact str)
+    elif isinstance(casting, bytes):
+        rule = bytes.decode(casting, "latin-1")
+    else:
+        return casting
+    return rule if rule in CASTING_RULES else casting
 
 
 def check_options(order, casting) -> None:
-    """InvalidArgumentError unless ``order`` and ``casting`` are values NumPy accepts (ArgumentTypeError,
-    a TypeError as NumPy's, for one that is not a str; the front ends take an ``order`` of None, which
-    NumPy's ufuncs take, as ``'K'``)."""
+    """InvalidArgumentError unless ``order`` and ``casting`` are values NumPy accepts, as :func:`as_order`
+    and :func:`as_casting` give them (ArgumentTypeError, a TypeError as NumPy's, for one that is neither
+    a str nor bytes)."""
     for name, value in (("order", order), ("casting", casting)):
-        if type(value) is not str:
-            raise ArgumentTypeError(f"{name} must be a str, not {type(value).__name__}")
-    if order not in ORDERS:
+        if not isinstance(value, (str, bytes)):
+            raise ArgumentTypeError(f"{name} must be a str or bytes, not {type(value).__name__}")
+    if type(order) is not str or order not in ORDERS:
         raise InvalidArgumentError(f"order must be one of 'K', 'A', 'C', 'F', not {order!r}")
-    if casting not in CASTING_RULES:
+    if type(casting) is not str or casting not in CASTING_RULES:
         raise InvalidArgumentError(f"casting must be one of {', '.join(map(repr, CASTING_RULES))}, "
                                    f"not {casting!r}")
 

@@ -146,8 +146,8 @@ def test_bad_casting_or_order(text, with_out, option, message):
 
 
 @pytest.mark.parametrize("text", ["a + 1", "sum(a)", "a - mean(a, axis=0)"])
-@pytest.mark.parametrize("option, message", [({"casting": None}, "casting must be a str, not NoneType"),
-                                             ({"order": 5}, "order must be a str, not int")])
+@pytest.mark.parametrize("option, message", [({"casting": None}, "casting must be a str or bytes, not NoneType"),
+                                             ({"order": 5}, "order must be a str or bytes, not int")])
 def test_casting_or_order_of_another_type_is_a_type_error_as_numpys(text, option, message):
     with pytest.raises(TypeError):
         np.add(a, 1, **option)

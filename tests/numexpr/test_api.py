@@ -242,9 +242,52 @@ def test_order_none_and_options_of_another_type_are_numexprs():
         assert module.evaluate("a + 1", order=None).strides == a.strides
         assert module.evaluate("a + 1", order="c").strides == (24, 8)
         assert module.evaluate("a + 1", order="k").strides == a.strides
-        for option in ({"casting": None}, {"order": 5}, {"casting": 5}):
-            with pytest.raises(TypeError, match="must be (a )?str, not"):
+        for option in ({"casting": None}, {"order": 5}, {"casting": 5}, {"order": bytearray(b"F")}):
+            with pytest.raises(TypeError, match="must be (a )?str( or bytes)?, not"):
                 module.evaluate("a + 1", **option)
+
+
+class _Text(str):
+    """A str subclass: NumPy's iterator, which numexpr hands ``order`` and ``casting`` to, reads its characters."""
+
+
+def _outcome(call, message: bool = True) -> tuple:
+    """What ``call()`` gives: the result's strides and values, or the error's kind (and message)."""
+    try:
+        result = call()
+    except (TypeError, ValueError) as error:
+        return TypeError if isinstance(error, TypeError) else ValueError, str(error) if message else ""
+    return result.strides, result.tolist()
+
+
+@pytest.mark.parametrize("order", [b"F", b"c", np.bytes_(b"k"), np.str_("F"), _Text("a"), b"FF"], ids=repr)
+def test_order_as_bytes_or_a_str_subclass_is_numexprs(order):
+    import numexpr as real
+
+    outcomes = {}
+    for module in (real, ne):
+        # (fusenum's message for an order refused is its own)
+        outcomes[module] = [_outcome(lambda: module.evaluate("a + 1", {"a": operand}, order=order), message=False)
+                            for operand in (np.arange(6.0).reshape(2, 3), np.ones((2, 3), order="F"))]
+    assert outcomes[ne] == outcomes[real]
+
+
+@pytest.mark.parametrize("casting", [b"unsafe", b"same_kind", b"safe", np.bytes_(b"no"), np.str_("safe"),
+                                     _Text("unsafe"), b"UNSAFE"], ids=repr)
+def test_casting_as_bytes_or_a_str_subclass_is_numexprs(casting):
+    import numexpr as real
+
+    outcomes = {}
+    for module in (real, ne):
+        compiled = module.NumExpr("a + 1", [("a", np.int64)])
+        into = np.zeros(3, np.int32)
+        outcomes[module] = [
+            _outcome(lambda: compiled(np.arange(3, dtype=np.uint64), casting=casting, ex_uses_vml=False)),
+            _outcome(lambda: module.evaluate("b + 1", {"b": np.arange(3, dtype=np.uint64)}, casting=casting)),
+            # (fusenum's messages for an output cast refused, or a rule refused, are its own)
+            _outcome(lambda: module.evaluate("b * 1.5", {"b": np.arange(3.0)}, out=into, casting=casting),
+                     message=False)]
+    assert outcomes[ne] == outcomes[real]
 
 
 def test_numexpr_objects_with_a_signature():

@@ -10,7 +10,9 @@ it). ``FUSENUM_CACHE=off`` or :func:`set_disk_cache` turns it off. The directory
 entries ``0600``: they are machine code fusenum executes, so a directory owned by another user or
 writable by group or others is refused, as is one that cannot be created or written; either way fusenum
 warns once (:class:`~fusenum.errors.DiskCacheWarning`) and keeps kernels in memory only. Each entry is
-checked too, on the open file, before it is read (the directory may have changed since its check).
+checked too, on the open file, before it is read (the directory may have changed since its check): a
+symbolic link at an entry's name is not followed, and a file with another name too (a hard link) is
+not loaded: fusenum writes neither, and either would make a file from elsewhere an entry.
 
 **Key.** An entry is named by a SHA-256 digest (:func:`key`) of everything that decides its machine
 code: the entry format, a digest of fusenum's own code generator (fusenum's version, and the path, size
@@ -368,14 +370,15 @@ def load(digest: bytes, suffix: str = SUFFIX) -> bytes | None:
     """The object code (or, with another ``suffix``, the record) stored under ``digest``, or None (a
     bad entry is removed). Something other than a regular file at the entry's name (a FIFO, which a
     plain open would wait on forever; a directory), or a file over :data:`MAX_ENTRY_BYTES`, is a bad
-    entry too: never read, and removed unless it is a directory (not fusenum's to empty)."""
+    entry too: never read, and removed unless it is a directory (not fusenum's to empty). A symbolic
+    link is neither followed nor removed: the kernel's next store replaces it."""
     directory = _directory()
     if directory is None:
         return None
     path = _path(directory, digest, suffix)
     try:
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0))
-    except OSError:  # missing (the common case), or unreadable
+        descriptor = os.open(path, _OPEN_FLAGS)
+    except OSError:  # missing (the common case), unreadable, or a symbolic link
         return None
     try:
         status = os.fstat(descriptor)
@@ -383,30 +386,39 @@ def load(digest: bytes, suffix: str = SUFFIX) -> bytes | None:
             return None
         regular = stat.S_ISREG(status.st_mode) and status.st_size <= MAX_ENTRY_BYTES
         data = _read(descriptor, status.st_size) if regular else b""
+        payload = _unpack(data, digest) if regular else None
+        if payload is not None and time.time() - status.st_mtime > TOUCH_SECONDS:
+            _touch(descriptor, path)  # most recently used
     except OSError:
         return None
     finally:
         os.close(descriptor)
-    if not regular:
-        if not stat.S_ISDIR(status.st_mode):
-            _remove(path)  # (the name only: a FIFO's or a device's other names stay)
-        return None
-    payload = _unpack(data, digest)
-    if payload is None:
-        _remove(path)
-        return None
-    if time.time() - status.st_mtime > TOUCH_SECONDS:
-        try:
-            os.utime(path)  # most recently used
-        except OSError:
-            pass
+    if payload is None and not stat.S_ISDIR(status.st_mode):
+        _remove(path)  # (the name only: a FIFO's or a device's other names stay)
     return payload
+
+
+# O_NONBLOCK: a FIFO opens at once (and is then not read); O_NOFOLLOW: a symbolic link is not opened.
+_OPEN_FLAGS = os.O_RDONLY | sum(getattr(os, flag, 0) for flag in ("O_CLOEXEC", "O_NONBLOCK", "O_NOFOLLOW"))
+
+
+def _touch(descriptor: int, path: str) -> None:
+    """Refresh the modification time of the file read (not of what its name is now)."""
+    try:
+        os.utime(descriptor if os.utime in os.supports_fd else path)
+    except OSError:
+        pass
 
 
 def _untrusted(status: os.stat_result, directory: str) -> bool:
     """Whether an opened entry is another user's or writable by others (never one fusenum wrote: the
     directory may have been opened up or replaced since its check), checked on the open file, so no
-    rename can slip another in; the directory is then checked again, and given up if no longer private."""
+    rename can slip another in; the directory is then checked again, and given up if no longer private.
+    An entry with another name (a hard link, which fusenum never makes) is not trusted either: where
+    ``fs.protected_hardlinks`` is off, another user can link any file of this user's into a directory
+    of theirs, and swap that directory in."""
+    if status.st_nlink > 1:
+        return True
     if (not hasattr(os, "getuid") or status.st_uid == os.getuid()) and not status.st_mode & 0o022:
         return False
     with _lock:
@@ -438,7 +450,7 @@ def discard(digest: bytes, suffix: str = SUFFIX) -> None:
         _remove(path)
         return
     try:
-        size = os.stat(path).st_size
+        size = os.lstat(path).st_size
     except OSError:
         return  # not there (the common case for a .quick entry: no process left one)
     _remove(path)

@@ -264,6 +264,38 @@ def test_an_entry_others_could_write_in_a_private_directory_is_not_loaded(cache_
     assert fusenum.cache_info().disk_hits == 0 and disk_cache.usable()
 
 
+def test_a_symbolic_link_at_an_entrys_name_is_not_followed(cache_dir, tmp_path):
+    """A link to a file elsewhere (a whole entry for this very kernel: only the link is wrong) is
+    not loaded, and the kernel's next store replaces the link, not the file it points to."""
+    expected = evaluate("a * 6 - b")
+    path = only_entry(cache_dir)
+    elsewhere = tmp_path / "elsewhere"
+    path.rename(elsewhere)
+    path.symlink_to(elsewhere)
+    kept = elsewhere.read_bytes()
+    fusenum.clear_cache()
+    np.testing.assert_array_equal(evaluate("a * 6 - b"), expected)
+    assert last_kernel().origin == "compiled" and fusenum.cache_info().disk_hits == 0
+    assert not path.is_symlink() and path.is_file() and elsewhere.read_bytes() == kept
+
+
+def test_a_hard_linked_entry_is_not_loaded(cache_dir, tmp_path):
+    """fusenum never links an entry: one with another name may be a file of the user's from elsewhere
+    (linked into a directory swapped in where hard links are not protected)."""
+    expected = evaluate("a * 6 + b")
+    path = only_entry(cache_dir)
+    os.link(path, tmp_path / "another-name")
+    fusenum.clear_cache()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fusenum.DiskCacheWarning)  # the directory stays in use
+        np.testing.assert_array_equal(evaluate("a * 6 + b"), expected)
+    assert last_kernel().origin == "compiled" and fusenum.cache_info().disk_hits == 0
+    assert path.stat().st_nlink == 1 and disk_cache.usable()  # replaced by the new entry
+    fusenum.clear_cache()
+    evaluate("a * 6 + b")
+    assert last_kernel().origin == "disk"
+
+
 def test_a_directory_that_cannot_be_created_is_refused(tmp_path, cache_dir):
     (tmp_path / "file").write_text("a regular file")
     _expect_refusal(tmp_path / "file" / "cache", "cannot be created (Not a directory)")

@@ -37,7 +37,10 @@ share one directory with no lock files for a killed process to leave behind.
 **Size.** At most ``FUSENUM_CACHE_MAX_BYTES`` (default 512 MB): when a write
 takes the total over, the least recently used entries (oldest modification
 time; a hit refreshes it if it is older than :data:`TOUCH_SECONDS`) are removed
-down to 90% of the limit.
+down to 90% of the limit. Eviction, :func:`clear_disk_cache` and the removal of
+temporary files a killed process left touch only names fusenum gives (a digest
+and a suffix, or :data:`TEMP_PREFIX` and ``mkstemp``'s eight characters): the
+directory may be one the user keeps other files in.
 """
 from __future__ import annotations
 
@@ -78,6 +81,8 @@ HOST_SUFFIX = ".host"
 #: The suffix of the marker of a whole prebuild after a machine's first use (:mod:`.first_use`).
 PREBUILT_SUFFIX = ".prebuilt"
 TEMP_PREFIX = ".tmp-"
+#: What follows :data:`TEMP_PREFIX` in a temporary file's name: eight of these (``tempfile.mkstemp``'s).
+TEMP_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 DEFAULT_MAX_BYTES = 512 * 2**20
 #: No kernel's entry comes near this (everyday expressions' take a few KB): a bigger file at an
 #: entry's name is not fusenum's, and is removed unread rather than read into memory.
@@ -516,6 +521,21 @@ def _remove(path: str) -> None:
 
 
 # ---- size -------------------------------------------------------------------------------------
+def _named_entry(name: str, suffixes: tuple[str, ...]) -> bool:
+    """Whether ``name`` is an entry's (a digest's 64 hexadecimal digits and one of ``suffixes``): only
+    these are ever removed, the directory may hold others' files (``FUSENUM_CACHE_DIR=.``)."""
+    digits, dot, suffix = name.partition(".")
+    return len(digits) == 64 and dot + suffix in suffixes and _HEX.issuperset(digits)
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _named_temporary(name: str) -> bool:
+    return (len(name) == len(TEMP_PREFIX) + 8 and name.startswith(TEMP_PREFIX)
+            and TEMP_CHARACTERS.issuperset(name[len(TEMP_PREFIX):]))
+
+
 def _entries(directory: str) -> list[tuple[float, int, str]]:
     """``(mtime, size, path)`` of every entry, oldest first; stale temporary files are removed."""
     found = []
@@ -529,10 +549,10 @@ def _entries(directory: str) -> list[tuple[float, int, str]]:
             info = entry.stat(follow_symlinks=False)
         except OSError:
             continue
-        if entry.name.startswith(TEMP_PREFIX):
+        if _named_temporary(entry.name):
             if now - info.st_mtime > STALE_TEMP_SECONDS:
                 _remove(entry.path)
-        elif entry.name.endswith(EVICTED_SUFFIXES) and stat.S_ISREG(info.st_mode):
+        elif _named_entry(entry.name, EVICTED_SUFFIXES) and stat.S_ISREG(info.st_mode):
             found.append((info.st_mtime, info.st_size, entry.path))
     found.sort()
     return found
@@ -577,9 +597,8 @@ def clear_disk_cache() -> None:
             _remove(path)
         try:
             with os.scandir(directory) as listing:
-                records = [entry.path for entry in listing  # the digests' names only
-                           if any(len(entry.name) == 64 + len(suffix) and entry.name.endswith(suffix)
-                                  for suffix in (HOST_SUFFIX, PREBUILT_SUFFIX))]
+                records = [entry.path for entry in listing
+                           if _named_entry(entry.name, (HOST_SUFFIX, PREBUILT_SUFFIX))]
         except OSError:
             records = []
         for path in records:

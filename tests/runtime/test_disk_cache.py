@@ -364,6 +364,31 @@ def test_clear_disk_cache_removes_every_entry(cache_dir):
     assert not entries(cache_dir) and fusenum.cache_info().disk_bytes == 0
 
 
+def test_eviction_and_clearing_remove_only_fusenums_files(cache_dir):
+    """The directory may be one the user keeps other files in (``FUSENUM_CACHE_DIR=.``): only names
+    fusenum gives are removed, and temporary files only once a killed process left them."""
+    import tempfile
+
+    evaluate("a - 3 * b")
+    old = time.time() - 2 * disk_cache.STALE_TEMP_SECONDS
+    theirs = ["notes.plan", "linux.kernel", "draft.quick", ".tmp-mine", "g" * 64 + ".host",
+              "0" * 64 + ".plan~"]
+    for name in theirs:
+        (cache_dir / name).write_text("the user's")
+        os.utime(cache_dir / name, (old, old))
+    handle, left_behind = tempfile.mkstemp(prefix=disk_cache.TEMP_PREFIX, dir=cache_dir)  # as _write names it
+    os.close(handle)
+    os.utime(left_behind, (old, old))
+    fusenum.set_disk_cache(max_bytes=1)
+    evaluate("a - 4 * b")  # written, then everything evicted
+    (kept,) = {p.name for p in cache_dir.iterdir()} - set(theirs)  # no kernel, plan or temporary:
+    assert kept.endswith(disk_cache.HOST_SUFFIX)  # only the host's record, which is not evicted
+    fusenum.set_disk_cache(max_bytes=disk_cache.DEFAULT_MAX_BYTES)
+    evaluate("a - 5 * b")
+    fusenum.clear_disk_cache()
+    assert sorted(p.name for p in cache_dir.iterdir()) == sorted(theirs)
+
+
 def test_settings_round_trip(cache_dir):
     previous = fusenum.set_disk_cache(enabled=False, max_bytes=1234)
     assert previous == fusenum.DiskCache(True, str(cache_dir), disk_cache.DEFAULT_MAX_BYTES)

@@ -248,7 +248,8 @@ def test_order_none_and_options_of_another_type_are_numexprs():
 
 
 class _Text(str):
-    """A str subclass: NumPy's iterator, which numexpr hands ``order`` and ``casting`` to, reads its characters."""
+    """A str subclass: NumPy's iterator, to which numexpr hands ``order`` and ``casting``, reads its
+    characters."""
 
 
 def _outcome(call, message: bool = True) -> tuple:
@@ -264,11 +265,12 @@ def _outcome(call, message: bool = True) -> tuple:
 def test_order_as_bytes_or_a_str_subclass_is_numexprs(order):
     import numexpr as real
 
+    operands = (np.arange(6.0).reshape(2, 3), np.ones((2, 3), order="F"))
     outcomes = {}
     for module in (real, ne):
         # (fusenum's message for an order refused is its own)
-        outcomes[module] = [_outcome(lambda: module.evaluate("a + 1", {"a": operand}, order=order), message=False)
-                            for operand in (np.arange(6.0).reshape(2, 3), np.ones((2, 3), order="F"))]
+        call = module.evaluate
+        outcomes[module] = [_outcome(lambda: call("a + 1", {"a": x}, order=order), False) for x in operands]
     assert outcomes[ne] == outcomes[real]
 
 

@@ -9,10 +9,12 @@ looks in memory, then here, then compiles and stores the object code here.
 it). ``FUSENUM_CACHE=off`` or :func:`set_disk_cache` turns it off. The directory is created ``0700`` and
 entries ``0600``: they are machine code fusenum executes, so a directory owned by another user or
 writable by group or others is refused, as is one that cannot be created or written; either way fusenum
-warns once (:class:`~fusenum.errors.DiskCacheWarning`) and keeps kernels in memory only. Each entry is
-checked too, on the open file, before it is read (the directory may have changed since its check): a
-symbolic link at an entry's name is not followed, and a file with another name too (a hard link) is
-not loaded: fusenum writes neither, and either would make a file from elsewhere an entry.
+warns once (:class:`~fusenum.errors.DiskCacheWarning`) and keeps kernels in memory only. The directory
+is checked when first used and again before each write: it may have been opened up since, or replaced
+(say by another user, where a parent directory is writable by others). Each entry is checked too, on
+the open file, before it is read (the directory may have changed since its check): a symbolic link at
+an entry's name is not followed, and a file with another name too (a hard link) is not loaded:
+fusenum writes neither, and either would make a file from elsewhere an entry.
 
 **Key.** An entry is named by a SHA-256 digest (:func:`key`) of everything that decides its machine
 code: the entry format, a digest of fusenum's own code generator (fusenum's version, and the path, size
@@ -319,6 +321,14 @@ def _problem(path: str, create: bool = True) -> str | None:
         return f"cannot be created ({exc.strerror or exc})"
     if not stat.S_ISDIR(info.st_mode):
         return "is not a directory"
+    problem = _not_private(info)
+    if problem is None and not os.access(path, os.W_OK | os.X_OK):
+        return "is not writable"
+    return problem
+
+
+def _not_private(info: os.stat_result) -> str | None:
+    """Why a directory of status ``info`` is not private (another user's, or writable by others), or None."""
     if hasattr(os, "getuid") and info.st_uid != os.getuid():
         return f"is owned by another user (uid {info.st_uid}), and kernels are machine code fusenum executes"
     writers = [who for bit, who in ((0o020, "group"), (0o002, "others")) if info.st_mode & bit]
@@ -326,8 +336,6 @@ def _problem(path: str, create: bool = True) -> str | None:
         return (f"is writable by {' and '.join(writers)} (mode {info.st_mode & 0o777:o}),"
                 " and kernels are machine code fusenum executes;"
                 " make it private (chmod 700) or choose another with FUSENUM_CACHE_DIR")
-    if not os.access(path, os.W_OK | os.X_OK):
-        return "is not writable"
     return None
 
 
@@ -465,7 +473,8 @@ def discard(digest: bytes, suffix: str = SUFFIX) -> None:
 
 
 def store(digest: bytes, object_code: bytes, suffix: str = SUFFIX, create: bool = True) -> None:
-    """Keep ``object_code`` under ``digest`` (atomically; a failure warns once and stops the cache).
+    """Keep ``object_code`` under ``digest`` (atomically; a failure, or a directory no longer private,
+    warns once and stops the cache).
     Only kernels and typed plans (:data:`EVICTED_SUFFIXES`) count towards the size limit and are
     evicted (a :mod:`.host_record` is a few hundred bytes per machine). ``create`` False: a
     directory removed meanwhile is not made again, and the entry is dropped without a warning (a
@@ -480,7 +489,9 @@ def store(digest: bytes, object_code: bytes, suffix: str = SUFFIX, create: bool 
             return
         path = _path(directory, digest, suffix)
         try:
-            _write(path, header + object_code)
+            problem = _not_private(os.stat(directory))
+            if problem is None:
+                _write(path, header + object_code)
         except OSError as exc:
             if isinstance(exc, IsADirectoryError) or os.path.isdir(path):
                 return  # a directory at this entry's name: this kernel is not stored, the others are
@@ -493,6 +504,11 @@ def store(digest: bytes, object_code: bytes, suffix: str = SUFFIX, create: bool 
                     state.usable = None  # removed meanwhile (a cleaned ~/.cache): create it again
                     continue
                 _refuse(directory, f"cannot be written ({exc.strerror or exc})")
+            return
+        if problem is not None:  # opened up or replaced since its check: nothing more goes there
+            with _lock:
+                if state.usable == directory:
+                    _refuse(directory, problem)
             return
         if suffix in EVICTED_SUFFIXES:
             _account(directory, len(header) + len(object_code))

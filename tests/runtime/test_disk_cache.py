@@ -296,6 +296,27 @@ def test_a_hard_linked_entry_is_not_loaded(cache_dir, tmp_path):
     assert last_kernel().origin == "disk"
 
 
+def test_a_directory_opened_up_after_its_check_is_written_no_more(cache_dir):
+    evaluate("a * 8 + b")
+    before = sorted(cache_dir.iterdir())
+    cache_dir.chmod(0o777)
+    with pytest.warns(fusenum.DiskCacheWarning, match="is writable by group and others"):
+        evaluate("a * 8 - b")
+    assert sorted(cache_dir.iterdir()) == before and not disk_cache.usable()
+
+
+def test_a_directory_replaced_by_another_users_is_written_no_more(cache_dir, tmp_path):
+    """As where a parent directory is writable by others, not sticky: another user renames the
+    checked directory away and puts one of theirs in its place."""
+    evaluate("a * 9 + b")
+    cache_dir.rename(tmp_path / "moved")
+    cache_dir.mkdir(mode=0o755)
+    os.chown(cache_dir, os.getuid() + 1, -1)  # (the tests run as root)
+    with pytest.warns(fusenum.DiskCacheWarning, match=rf"is owned by another user \(uid {os.getuid() + 1}\)"):
+        evaluate("a * 9 - b")
+    assert not list(cache_dir.iterdir()) and not disk_cache.usable()
+
+
 def test_a_directory_that_cannot_be_created_is_refused(tmp_path, cache_dir):
     (tmp_path / "file").write_text("a regular file")
     _expect_refusal(tmp_path / "file" / "cache", "cannot be created (Not a directory)")

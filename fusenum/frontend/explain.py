@@ -18,6 +18,10 @@ described:
   got there and how long that took, or not yet compiled);
 * on request each kernel's LLVM IR and machine assembly.
 
+An integer power by a negative exponent known before the call runs raises
+NumPy's error, as the call does; one whose exponent comes from the arrays is
+noted on its stage.
+
 Nothing is compiled for the description itself and nothing that changes a
 result is touched; ``assembly=True`` compiles each kernel to assembly text
 (kept nowhere).
@@ -70,7 +74,10 @@ def explain(ex: str | LazyArray, local_dict: dict | None = None, global_dict: di
     each kernel's LLVM IR, ``assembly=True`` its machine assembly (which compiles
     it, for the text only). Names are looked up as ``evaluate`` looks them up, and
     an invalid expression, an unknown name or operands the call would refuse
-    raise the same error as the call.
+    raise the same error as the call, as does an integer power by a negative
+    constant or Python scalar that a kernel would compute (NumPy's ``ValueError``).
+    Where an integer power's exponent comes from the arrays, whose values are not
+    read, the stage computing it notes that the call raises if one is negative.
     """
     order, casting = as_order(order), as_casting(casting)
     if out is not None and type(out) is not np.ndarray and writes_through_view(out):
@@ -123,11 +130,13 @@ LazyArray.explain = _lazy_explain  # type: ignore[attr-defined]
 def _preview(plan, values: list, *args) -> Preview:
     """:func:`fusenum.runtime.preview.preview`, its module loaded on the first explanation; and the
     error the call raises for a Python scalar its operation's dtype cannot hold (``int8_array + k``
-    with ``k = 300``)."""
-    from ..runtime.preview import preview
+    with ``k = 300``), then the one its kernels raise for an integer power by a negative constant
+    (:func:`~fusenum.runtime.preview.check_negative_powers`)."""
+    from ..runtime.preview import check_negative_powers, preview
 
     shown = preview(plan, values, *args)
     plan.take(values)  # (the fast path's preview never converts the scalars; the call does, after its checks)
+    check_negative_powers(shown)
     return shown
 
 

@@ -11,6 +11,10 @@ the ones the call would fill).
 :attr:`Preview.tier` says which tier serves the call's last pass (:mod:`.tiering`): the
 compiled kernel, or the interpreter while the kernel compiles in the background;
 :attr:`Stage.tier` says it for each pass of a call with reductions.
+
+:func:`check_negative_powers` raises the error the kernels would report where it is known before they
+run (an integer power by a negative constant or Python scalar), and notes where only the arrays' values
+can tell.
 """
 from __future__ import annotations
 
@@ -19,7 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..codegen.abi import STATUS_MESSAGES, STATUS_NEGATIVE_INT_POWER, raise_status
 from ..codegen.spec import KernelSpec
+from ..ir import nodes
 from ..ir.nodes import Node
 from . import staging, tiering
 from . import threads as pool
@@ -69,6 +75,8 @@ class Stage:
     dtype: np.dtype
     call: KernelCall | None
     note: str = ""
+    #: The values of the input slots of ``root`` that are the call's Python scalars (known before it runs).
+    scalars: dict[int, object] = field(default_factory=dict)
 
     @property
     def tier(self) -> str:
@@ -98,7 +106,9 @@ def preview(plan: Plan, values: list, names=(), out=None, order: str = "K",
     labels = [_label(names[s.key], values[s.key], s.dtype) for s in plan.sources]
     result = Preview(plan, labels)
     if plan.staged is None:
-        result.stages.append(_elementwise(plan, values, names, labels, out, order, casting))
+        stage = _elementwise(plan, values, names, labels, out, order, casting)
+        stage.scalars = _through(_python_scalars(plan, values), range(len(plan.sources)))
+        result.stages.append(stage)
     else:
         result.stages.extend(_staged(plan, values, labels, out, order, casting))
     last = result.stages[-1]
@@ -173,6 +183,7 @@ def _fast_path(plan: Plan, values: list, out, order: str, casting: str):
 def _staged(plan: Plan, values: list, labels: list, out, order: str, casting: str) -> list[Stage]:
     """Each reduction pass, innermost first, then the final elementwise expression."""
     stages = staging.stages_of(plan)
+    scalars = _python_scalars(plan, values)  # (by operand: the plan's slots come first)
     operands = list(plan.take(values))
     labels = list(labels)
     result = []
@@ -184,6 +195,7 @@ def _staged(plan: Plan, values: list, labels: list, out, order: str, casting: st
             stage = _elementwise(plan, values, step_labels, [step_labels[s.key] for s in plan.sources],
                                  None, "K", "same_kind")
             stage.title = "kept intermediate (a big expression is split into several kernels)"
+            stage.scalars = _through(scalars, [step.sources[s.key] for s in plan.sources])
             result.append(stage)
             operands.append(np.empty(np.broadcast_shapes(*(a.shape for a in arrays)), step.root.dtype))
             labels.append(f"stage {len(result)}")
@@ -203,7 +215,7 @@ def _staged(plan: Plan, values: list, labels: list, out, order: str, casting: st
         if attr.reduction == "mean":
             note = "; ".join(filter(None, [note, "the sums are then divided by the count (NumPy's true_divide)"]))
         result.append(Stage(title, step.argument, [labels[k] for k in step.sources], prepared.shape, step.dtype,
-                            call, note))
+                            call, note, _through(scalars, step.sources)))
         operands.append(np.empty(prepared.shape, step.dtype))  # stands in for the pass's result
         labels.append(f"stage {len(result)}")
     final_values = [operands[k] for k in stages.final_slots]
@@ -214,8 +226,52 @@ def _staged(plan: Plan, values: list, labels: list, out, order: str, casting: st
     stage = _elementwise(final, final_values, final_labels, [final_labels[s.key] for s in final.sources],
                          out, order, casting)
     stage.title = "final elementwise expression"
+    stage.scalars = _through(scalars, [stages.final_slots[s.key] for s in final.sources])
     result.append(stage)
     return result
+
+
+def _python_scalars(plan: Plan, values: list) -> dict[int, object]:
+    """The call's Python scalars, by the slot of ``plan`` they are bound to (weak: converted per call)."""
+    return {slot: values[s.key] for slot, s in enumerate(plan.sources) if s.dtype is not None}
+
+
+def _through(scalars: dict[int, object], operands) -> dict[int, object]:
+    """``scalars`` (by operand) by the slot of a stage's root, whose slot ``k`` reads ``operands[k]``."""
+    return {slot: scalars[k] for slot, k in enumerate(operands) if k in scalars}
+
+
+#: What a stage's kernel call notes when an integer power's exponent is known only from the arrays.
+NEGATIVE_POWER_NOTE = (f"raises ValueError ({STATUS_MESSAGES[STATUS_NEGATIVE_INT_POWER][1]!r}) if an "
+                       "integer power's exponent, which comes from the arrays, is negative (explain reads "
+                       "no array values)")
+
+
+def check_negative_powers(shown: Preview) -> None:
+    """Raise the call's error for an integer power by a negative exponent known before the kernels run
+    (a constant, a Python scalar operand) in a stage whose kernel runs on at least one element, as
+    the kernel reports it; otherwise add :data:`NEGATIVE_POWER_NOTE` to the kernel call of each stage
+    with an integer power whose exponent comes from the arrays (an unsigned or bool one, never negative,
+    aside). Call it after the call's other checks, which come first."""
+    for stage in shown.stages:
+        if stage.call is None or not stage.call.size:
+            continue  # (no kernel runs: nothing is raised, as in the call)
+        unknown = False
+        for node in nodes.walk(stage.root):
+            if node.op != "power" or node.dtype.kind != "i":
+                continue
+            exponent = node.args[1]
+            if exponent.op == "const":
+                negative = bool(np.any(exponent.value < 0))
+            elif exponent.op == "input" and exponent.attr in stage.scalars:
+                negative = stage.scalars[exponent.attr] < 0
+            else:
+                negative = False
+                unknown = unknown or not (exponent.op == "cast" and exponent.args[0].dtype.kind in "bu")
+            if negative:
+                raise_status(STATUS_NEGATIVE_INT_POWER)
+        if unknown:
+            stage.call.note = "; ".join(filter(None, [stage.call.note, NEGATIVE_POWER_NOTE]))
 
 
 def _iteration(arrays: list[np.ndarray]) -> tuple[int, ...]:

@@ -239,3 +239,66 @@ def test_an_expression_of_another_type_is_the_error_evaluate_raises(ex):
     with pytest.raises(fusenum.ArgumentTypeError) as explained:
         fusenum.explain(ex, {"a": np.ones(2)}, {})
     assert str(explained.value) == str(evaluated.value)
+
+
+# ---- integer powers by negative exponents ----------------------------------------------------------
+
+_NEGATIVE_POWER = "^Integers to negative integer powers are not allowed.$"
+_INTEGERS = {"a": np.arange(1, 5), "a2": np.arange(1, 7).reshape(2, 3), "k": -1, "j": 2}
+
+
+@pytest.mark.parametrize("text", ["a ** -1", "a ** k", "a ** (j - 3)", "sum(a) ** -1", "sum(a ** -1)",
+                                  "a2 - max(a2 ** k, axis=0)", "where(a > 10, a ** -1, 0)"])
+def test_an_integer_power_by_a_negative_constant_or_scalar_raises_as_the_call_does(text):
+    with pytest.raises(ValueError, match=_NEGATIVE_POWER):
+        eval(text.replace("sum", "np.sum").replace("max", "np.max").replace("where", "np.where"),
+             {"np": np}, dict(_INTEGERS))
+    with pytest.raises(ValueError, match=_NEGATIVE_POWER):
+        fusenum.evaluate(text, dict(_INTEGERS), {})
+    with pytest.raises(ValueError, match=_NEGATIVE_POWER):
+        fusenum.explain(text, dict(_INTEGERS), {})
+
+
+def test_a_lazy_integer_power_by_a_negative_scalar_raises_as_forcing_does():
+    for r in (fusenum.lazy(np.arange(1, 5)) ** -1, np.power(fusenum.lazy(np.arange(1, 5)).sum(), -1)):
+        with pytest.raises(ValueError, match=_NEGATIVE_POWER):
+            r.explain()
+        with pytest.raises(ValueError, match=_NEGATIVE_POWER):
+            fusenum.explain(r)
+        with pytest.raises(ValueError, match=_NEGATIVE_POWER):
+            r.compute()
+
+
+def test_the_calls_earlier_errors_come_first():
+    names = {"a": np.arange(3, dtype=np.int8), "k": 300}
+    for call in (fusenum.evaluate, fusenum.explain):  # (the scalar's conversion, before the kernel runs)
+        with pytest.raises(OverflowError, match="300"):
+            call("a ** -1 + k", names, {})
+
+
+@pytest.mark.parametrize("text", ["b ** -1", "sum(b ** -1)", "a ** -1.0", "a ** j", "a ** u"])
+def test_no_error_where_no_integer_power_by_a_negative_exponent_runs(text):
+    names = {**_INTEGERS, "b": np.arange(0), "u": np.arange(4, dtype=np.uint8)}  # (b: empty)
+    fusenum.evaluate(text, dict(names), {})
+    assert preview.NEGATIVE_POWER_NOTE not in fusenum.explain(text, dict(names), {})
+
+
+def _without_kernel_state(text: str) -> list[str]:
+    return [line for line in text.splitlines() if not line.lstrip().startswith(("from:", "tier:"))]
+
+
+@pytest.mark.parametrize("text, stage", [("a ** e", "1 of 1"), ("sum(a ** e)", "1 of 1"),
+                                         ("a ** (sum(e) - 6)", "2 of 2")])
+def test_an_integer_exponent_from_the_arrays_is_noted_on_the_stage_that_computes_it(text, stage):
+    a, negative, positive = np.arange(1, 5), np.array([1, -1, 2, 3]), np.array([1, 2, 2, 3])
+    with pytest.raises(ValueError, match=_NEGATIVE_POWER):
+        fusenum.evaluate(text, {"a": a, "e": negative}, {})
+    fusenum.evaluate(text, {"a": a, "e": positive}, {})
+    explained = fusenum.explain(text, {"a": a, "e": negative}, {})
+    # explain reads no values (what it says of kernels and tiers may change as kernels compile meanwhile)
+    same = fusenum.explain(text, {"a": a, "e": positive}, {})
+    assert _without_kernel_state(explained) == _without_kernel_state(same)
+    noted = [part for part in explained.split("\nstage ") if f"note: {preview.NEGATIVE_POWER_NOTE}" in part]
+    assert len(noted) == 1 and noted[0].startswith(stage), explained
+    assert "Integers to negative integer powers are not allowed." in preview.NEGATIVE_POWER_NOTE
+    assert f"note: {preview.NEGATIVE_POWER_NOTE}" in (fusenum.lazy(a) ** negative).explain()

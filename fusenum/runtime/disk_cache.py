@@ -6,15 +6,16 @@ looks in memory, then here, then compiles and stores the object code here.
 
 **Where.** ``FUSENUM_CACHE_DIR``, else the user cache directory (``platformdirs.user_cache_dir("fusenum")
 /kernels``, e.g. ``~/.cache/fusenum/kernels``; on Linux its XDG rule is applied here, without importing
-it). ``FUSENUM_CACHE=off`` or :func:`set_disk_cache` turns it off. The directory is created ``0700`` and
-entries ``0600``: they are machine code fusenum executes, so a directory owned by another user or
-writable by group or others is refused, as is one that cannot be created or written; either way fusenum
-warns once (:class:`~fusenum.errors.DiskCacheWarning`) and keeps kernels in memory only. The directory
-is checked when first used and again before each write: it may have been opened up since, or replaced
-(say by another user, where a parent directory is writable by others). Each entry is checked too, on
-the open file, before it is read (the directory may have changed since its check): a symbolic link at
-an entry's name is not followed, and a file with another name too (a hard link) is not loaded:
-fusenum writes neither, and either would make a file from elsewhere an entry.
+it). ``FUSENUM_CACHE=off`` or :func:`set_disk_cache` turns it off. The directory is created ``0700``
+(so are parents it lacks, whatever the umask) and entries ``0600``: they are machine code fusenum
+executes, so a directory owned by another user or writable by group or others is refused, as is one
+that cannot be created or written; either way fusenum warns once
+(:class:`~fusenum.errors.DiskCacheWarning`) and keeps kernels in memory only. The directory is checked
+when first used and again before each write: it may have been opened up since, or replaced (say by
+another user, where a parent directory is writable by others). Each entry is checked too, on the open
+file, before it is read (the directory may have changed since its check): a symbolic link at an
+entry's name is not followed, and a file with another name too (a hard link) is not loaded: fusenum
+writes neither, and either would make a file from elsewhere an entry.
 
 **Key.** An entry is named by a SHA-256 digest (:func:`key`) of everything that decides its machine
 code: the entry format, a digest of fusenum's own code generator (fusenum's version, and the path, size
@@ -311,11 +312,8 @@ def _problem(path: str, create: bool = True) -> str | None:
         except FileNotFoundError:
             if not (create and state.creates):
                 raise
-            try:
-                os.makedirs(path, mode=0o700)
-                os.chmod(path, 0o700)  # mkdir's mode is masked by the umask
-            except FileExistsError:  # (made meanwhile by another process)
-                pass
+            _make_directory(path)
+            os.chmod(path, 0o700)  # mkdir's mode is masked by the umask
             info = os.stat(path)
     except OSError as exc:
         return f"cannot be created ({exc.strerror or exc})"
@@ -325,6 +323,19 @@ def _problem(path: str, create: bool = True) -> str | None:
     if problem is None and not os.access(path, os.W_OK | os.X_OK):
         return "is not writable"
     return problem
+
+
+def _make_directory(path: str) -> None:
+    """Create ``path`` and its missing parents, each ``0700`` (masked by the umask) as the XDG
+    base-directory rule asks: ``os.makedirs`` gives parents the umask's default mode, under ``umask 0``
+    ``~/.cache`` and ``~/.cache/fusenum`` writable by all, who could then replace the directory."""
+    parent = os.path.dirname(path)
+    if parent != path and not os.path.isdir(parent):
+        _make_directory(parent)
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:  # (made meanwhile by another process)
+        pass
 
 
 def _not_private(info: os.stat_result) -> str | None:

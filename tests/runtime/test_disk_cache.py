@@ -317,6 +317,16 @@ def test_a_directory_replaced_by_another_users_is_written_no_more(cache_dir, tmp
     assert not list(cache_dir.iterdir()) and not disk_cache.usable()
 
 
+def test_missing_parents_are_created_private_whatever_the_umask(tmp_path):
+    """Under ``umask 0`` a parent made with the default mode (``~/.cache/fusenum``) was writable by
+    all, who could rename the cache directory away and put theirs in its place."""
+    directory = tmp_path / "cache" / "fusenum" / "kernels"
+    _run("import os; os.umask(0); from fusenum.runtime import disk_cache; assert disk_cache.usable()",
+         FUSENUM_CACHE_DIR=str(directory))
+    for made in (directory.parent.parent, directory.parent, directory):
+        assert made.stat().st_mode & 0o777 == 0o700, made
+
+
 def test_a_directory_that_cannot_be_created_is_refused(tmp_path, cache_dir):
     (tmp_path / "file").write_text("a regular file")
     _expect_refusal(tmp_path / "file" / "cache", "cannot be created (Not a directory)")

@@ -124,8 +124,9 @@ def _valid_max_bytes(value: object, name: str) -> int:
 
 
 def _valid_directory(directory: object) -> str:
-    """``directory`` (a str, or an ``os.PathLike`` of one) made absolute: bytes, an empty path and a
-    NUL character are errors here, not surprises at the first kernel stored."""
+    """``directory`` (a str, or an ``os.PathLike`` of one) made absolute: bytes, an empty path, a NUL
+    character and one the file system's encoding cannot write (a lone surrogate) are errors here, not
+    surprises at the first kernel stored (whose UnicodeEncodeError reached the caller's evaluate)."""
     try:
         path = os.fspath(directory)  # type: ignore[arg-type]
     except TypeError:
@@ -136,6 +137,11 @@ def _valid_directory(directory: object) -> str:
         raise ConfigurationError("directory must not be empty (to use the current directory, pass '.')")
     if "\0" in path:
         raise ConfigurationError(f"directory must not contain a NUL character, as {path!r} does")
+    try:
+        os.fsencode(path)
+    except UnicodeEncodeError as exc:
+        raise ConfigurationError(f"directory must be a path the file system can name, not {path!r}"
+                                 f" ({exc.reason})") from None
     return os.path.abspath(path)
 
 

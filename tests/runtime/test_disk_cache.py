@@ -726,7 +726,8 @@ def test_the_default_directory_is_platformdirs_user_cache_directory(monkeypatch,
     (42, fusenum.errors.ArgumentTypeError, TypeError),
     ("", fusenum.ConfigurationError, ValueError),
     ("/tmp/fusenum\0kernels", fusenum.ConfigurationError, ValueError),
-], ids=["bytes", "int", "empty", "nul"])
+    ("/tmp/fusenum-\ud800", fusenum.ConfigurationError, ValueError),  # (evaluate's UnicodeEncodeError, later)
+], ids=["bytes", "int", "empty", "nul", "surrogate"])
 def test_an_invalid_directory_is_a_clear_error(cache_dir, directory, error, base):
     before = fusenum.get_disk_cache()
     with pytest.raises(error) as info:

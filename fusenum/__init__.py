@@ -33,8 +33,8 @@ import os as _os
 from .codegen.target import available as available_simd
 from .codegen.target import get_simd, set_simd
 from .errors import (ArgumentTypeError, CastingError, CompileError, ConfigurationError, ConstantOverflowError,
-                     DiskCacheWarning, ExpressionError, FusenumError, InvalidArgumentError, TargetError,
-                     UnsupportedDTypeError, UnsupportedOperationError)
+                     DiskCacheWarning, ExpressionError, FusenumError, InvalidArgumentError,
+                     ReentrantCompileError, TargetError, UnsupportedDTypeError, UnsupportedOperationError)
 from .frontend import evaluate
 from .runtime import (CacheInfo, DiskCache, cache_info, clear_cache, clear_disk_cache, get_disk_cache,
                       get_num_threads, get_tiering, set_disk_cache, set_num_threads, set_tiering)
@@ -47,7 +47,7 @@ __all__ = [
     "get_simd", "set_simd", "available_simd", "get_tiering", "set_tiering", "prebuild", "PrebuildResult",
     "FusenumError", "ExpressionError", "UnsupportedDTypeError", "CastingError", "CompileError",
     "ConfigurationError", "InvalidArgumentError", "ArgumentTypeError",
-    "ConstantOverflowError", "UnsupportedOperationError",
+    "ConstantOverflowError", "UnsupportedOperationError", "ReentrantCompileError",
     "TargetError", "__version__",
 ]
 

@@ -90,6 +90,13 @@ class CompileError(FusenumError, RuntimeError):
     """LLVM rejected the generated code. This is a fusenum bug: please report it."""
 
 
+class ReentrantCompileError(FusenumError, RuntimeError):
+    """A call needed a kernel compiled while its own thread was importing fusenum's code generator
+    further up its stack (a signal handler's call during a process's first compile): nothing can be
+    compiled on that thread before the import ends. Unless the handler catches it, it ends that
+    import, and so the call the handler interrupted, too; a later call imports again."""
+
+
 class TargetError(FusenumError, RuntimeError):
     """The requested SIMD target (``FUSENUM_SIMD``) is unknown or not supported by this CPU."""
 

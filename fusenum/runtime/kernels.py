@@ -35,6 +35,11 @@ a miss is a *disk hit* or, when the disk cache is in use, a *disk miss*. :func:`
 gives a kernel only if it needs no compile (memory, then disk): the tiers
 (:mod:`.tiering`) ask it, and count the calls the interpreter serves meanwhile
 (``tier0_calls``).
+
+No call compiles on a thread that is importing the code generator further up its stack (a signal
+handler's call during that thread's first compile: :func:`importing_code_generator`): the modules
+it needs are partially initialized there. Kernels at hand still serve it (the tiers have tier 0 serve
+the others); one it would compile raises :class:`~fusenum.errors.ReentrantCompileError`.
 """
 from __future__ import annotations
 
@@ -53,7 +58,7 @@ from ..codegen import jit, locks, settings
 from ..codegen.abi import entry_points
 from ..codegen.spec import KernelSpec
 from ..codegen.target import Target, generic_target, host_described, llvm_ready, loading, make_target, native
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, ReentrantCompileError
 from ..ir.ops import numpy_answers
 
 
@@ -449,22 +454,44 @@ def load_compiler() -> None:
     native()
 
 
-_generator_imported = False  # (True once the code generator's import has ended)
+#: The code generator's entry point once imported (:func:`_code_generator`).
+_kernel_module: Callable | None = None
+# On a thread inside the code generator's import: a call made there (a signal handler's) finds its
+# modules partially initialized, so it cannot compile (:func:`importing_code_generator`).
+_importing = threading.local()
 
 
 def compiler_loaded() -> bool:
     """Whether this process has imported the code generator and loaded LLVM (a compile then costs
     only its own work)."""
-    return _generator_imported and llvm_ready()
+    return _kernel_module is not None and llvm_ready()
+
+
+def importing_code_generator() -> bool:
+    """Whether this thread is importing the code generator further up its stack: a call made now
+    is a signal handler's, and can use only kernels at hand (:func:`available`, tier 0's) until
+    that import ends; a compile raises :class:`~fusenum.errors.ReentrantCompileError`."""
+    return getattr(_importing, "on", False)
 
 
 def _code_generator() -> Callable:
     """The code generator's entry point, imported on first use (not by ``import fusenum``, nor for
     a disk load)."""
-    global _generator_imported
+    global _kernel_module
+    if _kernel_module is not None:
+        return _kernel_module
+    if importing_code_generator():
+        raise ReentrantCompileError(
+            "fusenum cannot compile a kernel while this thread is importing its code generator (a signal "
+            "handler's call during the process's first compile): call it from the handler once that "
+            "import has ended, or have the kernels it needs compiled beforehand")
     with loading:
-        from ..codegen.modules import kernel_module
-    _generator_imported = True
+        _importing.on = True
+        try:
+            from ..codegen.modules import kernel_module
+        finally:
+            _importing.on = False
+    _kernel_module = kernel_module
     return kernel_module
 
 

@@ -315,8 +315,10 @@ class _Call:
         if kernel is None and self.spec is not None:  # (an empty pass has no spec: nothing to do)
             extra = () if self.replayed else (self.tier0_spec,)  # (what tier 0 would have to compile)
             kernel = tiering.obtain(self.spec, self.size, extra, self.settings_key)
-            if kernel is None and self.size >= tiering.COMPILE_NOW_ELEMENTS and tiering.policy == "auto":
-                # (its compile was pending: no big temporary)
+            if kernel is None and self.size >= tiering.COMPILE_NOW_ELEMENTS and tiering.policy == "auto" \
+                    and not kernels.importing_code_generator():
+                # (its compile was pending: no big temporary; none can begin on a thread importing
+                # the code generator, a signal handler's call)
                 kernel = kernels.kernel(self.spec, self.settings_key)
             self.kernel = kernel
             if kernel is None:

@@ -93,7 +93,10 @@ leaves its quick build in use, with a warning.
 
 The policy (:func:`set_tiering`, ``FUSENUM_TIERING``): ``auto`` as above, ``never`` compiles
 before running (every call is tier 1), ``always`` interprets every call (tier 0, for testing;
-a reduction reduces its interpreted argument with a one-node kernel, :mod:`.staging`).
+a reduction reduces its interpreted argument with a one-node kernel, :mod:`.staging`). Under
+``auto`` and ``never``, a call made while its thread imports the code generator (a signal
+handler's, which cannot compile: :func:`.kernels.importing_code_generator`) runs a kernel at hand,
+else tier 0.
 """
 from __future__ import annotations
 
@@ -505,14 +508,21 @@ def obtain(spec: KernelSpec, size: int = 0, extra: tuple[KernelSpec, ...] = (),
     else None, with the compile queued if an earlier call asked for it (:meth:`_Compiler.submit`). None while the background compiler is making it, unless a call of
     :data:`BIG_LOOP_ELEMENTS` or more finds it queued for the second time (then it waits for it); a
     stored error of an earlier background compile is raised. ``extra``: one-node kernels tier 0
-    needs for this call besides those of ``spec``'s root (a reduction's, :mod:`.staging`).
+    needs for this call besides those of ``spec``'s root (a reduction's, :mod:`.staging`). On a
+    thread importing the code generator (:func:`.kernels.importing_code_generator`), under ``never``
+    and ``auto``: from memory, shipped or the disk cache, else None (compiled never).
     """
     if settings_key is None:
         settings_key = settings.key
-    if policy == "never":
-        return kernels.kernel(spec, settings_key)
     if policy == "always":
         return None
+    if kernels.importing_code_generator():
+        # A signal handler's call while this thread imports the code generator: nothing can be
+        # compiled before that import ends. Whatever the policy, a kernel at hand serves it, else
+        # tier 0 (the same bits), unless that must compile a one-node kernel (then it raises).
+        return kernels.available(spec, settings_key, shipped_too=True)
+    if policy == "never":
+        return kernels.kernel(spec, settings_key)
     key = (spec, settings_key)
     error = _compiler.take_error(key) if _compiler.errors else None
     if error is not None:

@@ -5,6 +5,10 @@ at one point of a process's first kernel call where the main thread holds a lock
 runs right there) and the handler evaluates another expression: it must finish, and so must the
 call it interrupted. Each runs in a subprocess under a timeout, so a deadlock fails the test
 rather than hanging it.
+
+The last cases interrupt the main thread's import of the code generator, where no kernel can be
+compiled: the handler's call is served by a kernel at hand or by tier 0, with the same bits, or
+raises :class:`fusenum.ReentrantCompileError` when it would have to compile.
 """
 from __future__ import annotations
 
@@ -71,3 +75,109 @@ def test_a_signal_handler_that_evaluates_during_the_first_call_does_not_deadlock
     done = subprocess.run([sys.executable, "-c", _INTERRUPTED_FIRST_CALL, *where.split(".")], env=environment,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+# The main thread imports the code generator only for a call it compiles itself: a signal handler's
+# call made while it holds one of fusenum's locks. So a first handler's call (of ``b * 2 + 1``,
+# big enough that ``auto`` waits for its kernel) compiles on the main thread, and a second signal,
+# raised as that import executes the module named in argv[1], runs a second handler's call
+# (argv[2]) inside the import.
+_INTERRUPTED_IMPORT = r"""
+import faulthandler, importlib.util, signal, sys
+import numpy as np
+import fusenum
+from fusenum.runtime import kernels, tiering
+
+faulthandler.dump_traceback_later(60, exit=True)
+where, text = sys.argv[1], sys.argv[2]
+a = np.linspace(0.5, 1.5, 1000)
+b = np.linspace(0.5, 1.5, tiering.COMPILE_NOW_ELEMENTS)
+texts = ["b * 2 + 1", text]
+results, inside_import = {}, []
+
+def handler(*_):
+    mine = texts[len(inside_import)]
+    generator = sys.modules.get("fusenum.codegen.modules")
+    inside_import.append(where in sys.modules and not hasattr(generator, "kernel_module"))
+    results[mine] = fusenum.evaluate(mine, {"b": b})
+
+signal.signal(signal.SIGALRM, handler)
+
+class InterruptImport:
+    def find_spec(self, name, path=None, target=None):
+        if name != where:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        execute = spec.loader.exec_module
+        def exec_module(module):  # (the module is in sys.modules, partially initialized)
+            signal.raise_signal(signal.SIGALRM)
+            execute(module)
+        spec.loader.exec_module = exec_module
+        return spec
+
+sys.meta_path.insert(0, InterruptImport())
+real = kernels._Pending
+class Interrupting(real):  # the first signal: with kernels._lock held
+    def __init__(self):
+        kernels._Pending = real
+        signal.raise_signal(signal.SIGALRM)
+        super().__init__()
+kernels._Pending = Interrupting
+try:
+    got = fusenum.evaluate("sin(a) + 3", {"a": a})
+except fusenum.ReentrantCompileError as error:
+    print(f"{type(error).__name__}: {error}")
+    got = fusenum.evaluate("sin(a) + 3", {"a": a})  # the import, done again, ends this time
+assert inside_import == [False, True], inside_import
+fusenum.set_tiering("never")  # each expression's fused kernel, compiled now
+np.testing.assert_array_equal(got, fusenum.evaluate("sin(a) + 3", {"a": a.copy()}))
+for done, value in results.items():
+    np.testing.assert_array_equal(value, fusenum.evaluate(done, {"b": b.copy()}))
+print(sorted(results))
+"""
+
+# Puts tier 0's one-node kernels of sin and cos (not tan) in the disk cache.
+_ONE_NODE_KERNELS = """
+import numpy as np, fusenum
+a = np.linspace(0.5, 1.5, 1000)
+fusenum.evaluate("sin(a) + 3", {"a": a}), fusenum.evaluate("cos(a) * 3", {"a": a})
+"""
+
+
+def _interrupt_import(tmp_path, policy: str, where: str, text: str) -> subprocess.CompletedProcess:
+    environment = dict(os.environ, FUSENUM_CACHE_DIR=str(tmp_path / "kernels"), FUSENUM_TIERING="always")
+    subprocess.run([sys.executable, "-c", _ONE_NODE_KERNELS], env=environment, check=True, timeout=120)
+    environment["FUSENUM_TIERING"] = policy
+    done = subprocess.run([sys.executable, "-c", _INTERRUPTED_IMPORT, where, text], env=environment,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done
+
+
+@pytest.mark.parametrize("policy, where, text", [
+    ("auto", "fusenum.codegen.modules", "cos(b) * 3"),  # tier 0, its one-node kernel from the disk cache
+    ("auto", "fusenum.codegen.mathlib", "b * 3 - 1"),  # tier 0, NumPy's loops (deep in the import)
+    ("auto", "fusenum.codegen.modules", "sum(cos(b))"),  # a reduction big enough to wait for its kernel
+    ("never", "fusenum.codegen.modules", "cos(b) * 3"),
+    ("never", "fusenum.codegen.mathlib", "b * 3 - 1"),
+])
+def test_a_signal_handler_that_evaluates_while_its_thread_imports_the_code_generator_gets_tier_0(
+        tmp_path, policy, where, text):
+    done = _interrupt_import(tmp_path, policy, where, text)
+    assert done.stdout == f"{sorted(['b * 2 + 1', text])}\n"  # both handlers' results, no error
+
+
+@pytest.mark.parametrize("policy", ["auto", "never"])
+def test_a_signal_handler_that_would_compile_while_its_thread_imports_the_code_generator_raises(
+        tmp_path, policy):
+    # tan's one-node kernel is not at hand: tier 0 could serve only by compiling it
+    done = _interrupt_import(tmp_path, policy, "fusenum.codegen.modules", "tan(b) * 3")
+    # Raised in the second handler, it ends the import, and so the first handler's call, then the
+    # first call; the next call imports the code generator again, and every result is as usual.
+    error, results, _ = done.stdout.split("\n")
+    assert error == ("ReentrantCompileError: fusenum cannot compile a kernel while this thread is importing "
+                     "its code generator (a signal handler's call during the process's first compile): call "
+                     "it from the handler once that import has ended, or have the kernels it needs compiled "
+                     "beforehand")
+    assert results == "[]"

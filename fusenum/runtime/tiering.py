@@ -5,21 +5,21 @@ would have to be compiled runs at once in the interpreter (tier 0, :mod:`.interp
 bits) and queues the compile on a background compiler; a later call finds the kernel in memory.
 
 The rule for starting a compile: on the **second** interpreted call that needs the kernel, whatever
-its size: a compile pays for itself only over several calls. At 1,000,000 float64 elements tier 0
-is about 1 ms a call slower than the fused kernel, and a compile costs 3-20 ms of one core, which
-on a 2-core machine it took from the calls interpreted beside it (compiles queued on a big call's
-first call took ``benchmarks/first_call.py``'s cold workload at that size from 108-121 ms to
-156-216; numexpr 131-147). A one-operation call is NumPy's own loop in tier 0 (pandas' ``df1 +
-df2 * 3``), and a one-off small call paid for a compile with a thread start and the code generator's
-import competing for the GIL (a new process's first call at N = 100 took 1.7-3.5 ms instead of
-0.9-1.3). So a kernel called once in a process is not compiled, there or after its exit
-(:mod:`.exit_compiles` takes what was queued): the next process interprets it again. The thread
-sleeps :data:`START_DELAY` when it starts, so that the call that started it finishes first. Then,
-before each job (and before writing typed plans, which waits until no compile is queued), it waits for a pause in the calls (:func:`.background.pause_remaining`): its Python work
-holds the GIL, which a run of new expressions would otherwise wait for. A call that finds its
-kernel still queued ends the wait (a loop wants that kernel now), as does the exit. A second call
-looks for its kernel in memory only, not in the disk cache again: its first call looked moments
-before, and the compile looks once more.
+its size: a compile pays for itself only over several calls. At 1,000,000 float64 elements tier 0 is
+about 1 ms a call slower than the fused kernel, and a compile costs 3-20 ms of one core, which on a
+2-core machine it took from the calls interpreted beside it (compiles queued on a big call's first
+call took ``benchmarks/first_call.py``'s cold workload at that size from 108-121 ms to 156-216;
+numexpr 131-147). A one-operation call is NumPy's own loop in tier 0 (pandas' ``df1 + df2 * 3``),
+and a one-off small call paid for a compile with a thread start and the code generator's import
+competing for the GIL (a new process's first call at N = 100 took 1.7-3.5 ms instead of 0.9-1.3). So
+a kernel called once in a process is not compiled, there or after its exit (:mod:`.exit_compiles`
+takes what was queued): the next process interprets it again. The thread sleeps :data:`START_DELAY`
+when it starts, so that the call that started it finishes first. Then, before each job (and before
+writing typed plans, which waits until no compile is queued), it waits for a pause in the calls
+(:func:`.background.pause_remaining`): its Python work holds the GIL, which a run of new expressions
+would otherwise wait for. A call that finds its kernel still queued ends the wait (a loop wants that
+kernel now), as does the exit. A second call looks for its kernel in memory only, not in the disk
+cache again: its first call looked moments before, and the compile looks once more.
 
 Which calls are interpreted at all (:func:`waits_for_kernel`): those with fewer than
 :data:`COMPILE_NOW_ELEMENTS` elements (:data:`COMPILE_NOW_ELEMENTS_LLVM_UP` once the compiler is
@@ -59,44 +59,35 @@ for their kernel (a disk load, or a quick compile, as ``never``):
   beforehand (:mod:`.prebuilt`), so that no such call waits, and so does the helper after the exit
   of the first process that lacked one (:mod:`.first_use`).
 
-Measured with ``benchmarks/first_call.py`` (20 expressions twice each, fresh processes), when the
-two rules came in: with a warm disk cache the workload took 218 ms with neither rule against 34-50
-ms at N = 10,000, and 222 against 86-117 ms at N = 1,000,000. In a cache directory that holds the
-workload's one-node kernels but none of its fused kernels (``fusenum used``: a machine that ran
-other expressions with the same functions before), interpreting the expressions whose one-node
-kernels are at hand took the workload from 227-260 ms to 106-123 ms at N = 10,000 (numexpr: 15-24
-ms). With a warm cache it took 28-40 ms against 22-30 (236-264 against 264-307 empty): the cold
-process before it interprets more and queues more, so more of its compiles are still pending at its
-exit, and the warm process finds fewer fused kernels on disk (now a helper finishes them after the
-exit, :mod:`.exit_compiles`). Hence the queue's order: kernels a call asked for come before one-node
-kernels queued ahead of need. Each is built quickly first (and stored as such, :mod:`.kernels`);
-optimized builds come last, those of quick builds loaded from the disk cache no sooner than
-:data:`fusenum.runtime.kernels.OPTIMIZE_LOADED_AFTER` after the load (the thread loads LLVM and the
-code generator only when its first job is due).
+The two rules took ``benchmarks/first_call.py``'s workload at N = 10,000 from 218 to 34-50 ms with
+a warm disk cache, and to half with only one-node kernels at hand (docs/internals.md has the runs).
+Kernels a call asked for come first in the queue, one-node kernels queued ahead of need after them.
+Each is built quickly first (and stored as such, :mod:`.kernels`); optimized builds come last, those
+of quick builds loaded from the disk cache no sooner than :data:`.kernels.OPTIMIZE_LOADED_AFTER`
+after the load (the thread loads LLVM and the code generator only when its first job is due).
 
 The compiler is one background thread with a bounded queue (:data:`MAX_QUEUED`): one thread, so it
-never competes with a running kernel for all the cores; a full queue drops the request (a later
-call asks again); a bare thread, which the interpreter's exit does not wait for (as for a daemon),
-so pending compiles never delay it: at exit the thread takes no further request, and a compile it
-has begun stops before LLVM runs. What was pending (compiles, then optimized builds) is handed to a
+never competes with a running kernel for all the cores; a full queue drops the request (a later call
+asks again); a bare thread, which the interpreter's exit does not wait for (as for a daemon), so
+pending compiles never delay it: at exit the thread takes no further request, and a compile it has
+begun stops before LLVM runs. What was pending (compiles, then optimized builds) is handed to a
 detached helper process that compiles it into the disk cache (:mod:`.exit_compiles`), so that a
-short process's kernels still reach the next one. Only LLVM work already running is waited for (tens of
-milliseconds, :func:`fusenum.codegen.jit.finish_before_exit`): a process whose exit tore down
+short process's kernels still reach the next one. Only LLVM work already running is waited for (tens
+of milliseconds, :func:`fusenum.codegen.jit.finish_before_exit`): a process whose exit tore down
 LLVM's static state under a running compile aborted on an LLVM assertion, or crashed. After
-``fork()`` the child starts with an empty compiler. An error in a background compile is kept and raised by the next call that would use the kernel. A
-one-node kernel queued ahead of need is no call's: its error is not kept, and it is not queued
-again until :func:`fusenum.clear_cache` (a call that needs it waits for its fused kernel, whose
-compile reports its own error, if any). The queue's bound counts both kinds of compile request;
-optimized builds have a bound of their own (:data:`MAX_OPTIMIZATIONS`), so that a warm process
-loading many quick builds never crowds out a compile a call asks for. An optimization that fails
-leaves its quick build in use, with a warning.
+``fork()`` the child starts with an empty compiler. An error in a background compile is kept and
+raised by the next call that would use the kernel. A one-node kernel queued ahead of need is no
+call's: its error is not kept, and it is not queued again until :func:`fusenum.clear_cache` (a call
+that needs it waits for its fused kernel, whose compile reports its own error, if any). The queue's
+bound counts both kinds of compile request; optimized builds have a bound of their own
+(:data:`MAX_OPTIMIZATIONS`), so that a warm process loading many quick builds never crowds out a
+compile a call asks for. An optimization that fails leaves its quick build in use, with a warning.
 
-The policy (:func:`set_tiering`, ``FUSENUM_TIERING``): ``auto`` as above, ``never`` compiles
-before running (every call is tier 1), ``always`` interprets every call (tier 0, for testing;
-a reduction reduces its interpreted argument with a one-node kernel, :mod:`.staging`). Under
-``auto`` and ``never``, a call made while its thread imports the code generator (a signal
-handler's, which cannot compile: :func:`.kernels.importing_code_generator`) runs a kernel at hand,
-else tier 0.
+The policy (:func:`set_tiering`, ``FUSENUM_TIERING``): ``auto`` as above, ``never`` compiles before
+running (every call is tier 1), ``always`` interprets every call (tier 0, for testing; a reduction
+reduces its interpreted argument with a one-node kernel, :mod:`.staging`). Under ``auto`` and
+``never``, a call made while its thread imports the code generator (a signal handler's, which cannot
+compile: :func:`.kernels.importing_code_generator`) runs a kernel at hand, else tier 0.
 """
 from __future__ import annotations
 

@@ -10,10 +10,12 @@ for. A process that finds the record builds its plans from them (:func:`.staging
 What typing depends on besides the key is in the record's digest (:func:`environment`): the IR's
 and the front ends' sources, NumPy's version, files and answers on this machine (the CPU's
 flags: NumPy's loops differ by CPU, and :mod:`fusenum.ir.numpy_behaviour` asks them), the
-C library and the Python implementation. A record is pickled IR, read back by an unpickler
-that makes nothing but IR nodes, their attributes and dtypes; one that does not read back is
-removed, and the text parsed and typed again. Records count towards the cache's size limit
-and are evicted with kernels.
+C library and the Python implementation. A record is pickled IR as plain data (rows of nodes, and
+sources and reductions' attributes as their fields), read back by an unpickler that makes nothing but
+dtypes and Python's immutable types, then rebuilt. (A pickle can also set attributes of a class it
+names, and it named the IR's own classes: a record could replace ``Node.dtype`` for the whole
+process.) One that does not read back is removed, and the text parsed and typed again. Records
+count towards the cache's size limit and are evicted with kernels.
 
 Records are written off the call that typed the text (:func:`store` only notes them): by the
 background compiler once no compile is queued, and at the latest when the process exits
@@ -42,18 +44,19 @@ import numpy as np
 from ..codegen import locks, target
 from ..ir import numpy_behaviour
 from ..ir.nodes import Node, walk
+from ..ir.operands import Source
+from ..ir.records import fields
+from ..ir.reductions import ReduceAttr
 from . import disk_cache, sources_digest
 
-_FORMAT = "fusenum typed plans, format 1\0"
+_FORMAT = "fusenum typed plans, format 2\0"  # 2: no IR class in a record
 #: Typed plans kept per text (the first typed are dropped first).
 MAX_PLANS_PER_TEXT = 16
 #: Records a process keeps to write later (see the module's docstring).
 MAX_UNWRITTEN = 64
-#: What a record may hold, by module: the IR's classes, dtypes and Python's scalar types (keys).
-_ALLOWED = {
-    "fusenum.ir.nodes": {"Node"}, "fusenum.ir.operands": {"Source"}, "fusenum.ir.reductions": {"ReduceAttr"},
-    "numpy": {"dtype"}, "builtins": {"int", "float", "complex", "bool", "frozenset", "tuple"},
-}
+#: What a record may hold, by module: dtypes and Python's scalar types (in keys), types whose
+#: attributes cannot be set (NumPy's ``dtype.__setstate__`` leaves its built-in dtypes alone).
+_ALLOWED = {"numpy": {"dtype"}, "builtins": {"int", "float", "complex", "bool", "frozenset", "tuple"}}
 
 
 class Record:
@@ -123,7 +126,8 @@ def recall(text: str) -> Record | None:
         if not (type(names) is tuple and type(columns) is tuple and type(flat) is dict
                 and len(names) == len(columns) and all(type(name) is str for name in names)):
             raise ValueError("not a record")
-        plans = {key: (_rebuild(rows), sources, casts) for key, (rows, sources, casts) in flat.items()}
+        plans = {key: (_rebuild(rows), tuple([_record(Source, row) for row in sources]), casts)
+                 for key, (rows, sources, casts) in flat.items()}
     except Exception:  # (whatever a damaged or foreign record raises: it is only a cache)
         disk_cache.discard(digest, disk_cache.PLAN_SUFFIX)
         return None
@@ -214,7 +218,7 @@ def _write(text: str, record: Record, create: bool = True) -> None:
     digest = None if directory is None else _digest(text)
     if digest is None:
         return
-    plans = {key: (_flatten(root), sources, casts) for key, (root, sources, casts) in
+    plans = {key: (_flatten(root), tuple(map(_fields, sources)), casts) for key, (root, sources, casts) in
              list(record.plans.items())[-MAX_PLANS_PER_TEXT:]}
     disk_cache.store(digest, pickle.dumps((record.names, record.columns, plans), protocol=4),
                      disk_cache.PLAN_SUFFIX, create=create)
@@ -237,7 +241,8 @@ def _flatten(root: Node) -> tuple:
     flat = []
     for node in walk(root):
         rows[id(node)] = len(flat)
-        flat.append((node.op, node.dtype, node.attr, tuple([rows[id(arg)] for arg in node.args])))
+        attr = _fields(node.attr) if node.op == "reduce" else node.attr
+        flat.append((node.op, node.dtype, attr, tuple([rows[id(arg)] for arg in node.args])))
     return tuple(flat)
 
 
@@ -247,8 +252,21 @@ def _rebuild(flat: tuple) -> Node:
         if type(op) is not str or not isinstance(dtype, np.dtype) or type(args) is not tuple or \
                 not all(type(k) is int and 0 <= k < len(built) for k in args):
             raise ValueError("not a row of IR")
+        if op == "reduce":
+            attr = _record(ReduceAttr, attr)
         built.append(Node(op, tuple([built[k] for k in args]), dtype, attr))
     return built[-1]
+
+
+def _fields(item) -> tuple:
+    """A record's (:mod:`fusenum.ir.records`) field values, in order."""
+    return tuple([getattr(item, name) for name in fields(item)])
+
+
+def _record(cls: type, values: object):
+    if type(values) is not tuple or len(values) != len(fields(cls)):
+        raise ValueError(f"not the fields of a {cls.__name__}")
+    return cls(*values)
 
 
 class _Unpickler(pickle.Unpickler):

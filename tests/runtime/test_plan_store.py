@@ -16,6 +16,7 @@ import pytest
 
 import fusenum
 from fusenum.frontend import evaluation
+from fusenum.ir.nodes import walk
 from fusenum.runtime import background, disk_cache, plan_store, sources_digest, tiering
 
 A = np.linspace(-2.0, 2.0, 50)
@@ -75,6 +76,40 @@ def test_a_record_that_does_not_read_back_is_removed_and_the_text_typed_again(ca
     assert _typed_again(text)
     plan_store.write_unwritten()
     assert path.exists() and not _typed_again(text)  # kept again, whole
+
+
+def test_a_recalled_plan_is_the_typed_one(cache_dir):
+    """Nodes, sources and reductions' attributes go to a record as plain data, and come back equal
+    (nodes are hash-consed: the very nodes typed)."""
+    text = "sum(a * 2.0, axis=0, keepdims=True) + mean(a) * where(a > 0, a, 1)"
+    fusenum.evaluate(text, {"a": A})
+    typed = dict(evaluation._parsed[text]._record.plans)
+    plan_store.write_unwritten()
+    recalled = plan_store.recall(text).plans
+    assert recalled == typed and [root.op for root, _, _ in recalled.values()] == ["add"]
+    assert any(node.op == "reduce" for root, _, _ in recalled.values() for node in walk(root))
+
+
+@pytest.mark.parametrize("module, name", [
+    ("fusenum.ir.nodes", "Node"), ("fusenum.ir.operands", "Source"), ("fusenum.ir.reductions", "ReduceAttr"),
+    ("numpy", "dtype"),
+])
+def test_a_record_cannot_set_attributes_of_a_class(cache_dir, module, name):
+    """A pickle's BUILD on a class it names sets the class's attributes: a record naming ``Node``
+    could replace ``Node.dtype`` (every node then had that dtype) in the whole process."""
+    import importlib
+
+    text = "a * 3.0 + 1.0"
+    _evaluate_and_write(text)
+    # the class, then the state (None, {"fusenum_mark": True}), whose second part BUILD sets as attributes
+    mark = pickle.SHORT_BINUNICODE + b"\x0cfusenum_mark" + pickle.NEWTRUE
+    attributes = pickle.EMPTY_DICT + mark + pickle.SETITEM
+    crafted = (pickle.PROTO + b"\x04" + pickle.GLOBAL + f"{module}\n{name}\n".encode() + pickle.NONE
+               + attributes + pickle.TUPLE2 + pickle.BUILD + pickle.STOP)
+    disk_cache.store(plan_store._digest(text), crafted, disk_cache.PLAN_SUFFIX)
+    assert plan_store.recall(text) is None and not _record_path(cache_dir, text).exists()
+    assert not hasattr(getattr(importlib.import_module(module), name), "fusenum_mark")
+    assert _typed_again(text)
 
 
 def test_the_digest_covers_numpy_the_sources_and_the_cpu(monkeypatch):

@@ -74,11 +74,10 @@ def _spawn(keys: list[tuple], prebuild: list[tuple], settings: disk_cache.DiskCa
     pipe_read, write = os.pipe()
     read = _renumbered(pipe_read)
     os.close(pipe_read)
-    name = claim_name(settings.directory)
     # Taken here and handed on, so that it is held from before this process ends (a
     # :func:`wait_for_helpers` right after sees the helper); if another helper holds it, the new
     # one waits for it.
-    claim = exit_helper.take(name)
+    claim = exit_helper.take(settings.directory)
     try:
         capacity = _pipe_capacity(write, len(payload))
         while len(payload) > capacity and len(keys) > 1:  # writing it would wait for the helper: never at exit
@@ -92,20 +91,18 @@ def _spawn(keys: list[tuple], prebuild: list[tuple], settings: disk_cache.DiskCa
         actions = [(os.POSIX_SPAWN_DUP2, read, 0), (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
                    (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0)]
         if claim is not None:
-            handed = _renumbered(claim.fileno())
-            claim.close()
+            handed = _renumbered(claim)
+            os.close(claim)
             claim = handed
             actions.append((os.POSIX_SPAWN_DUP2, handed, exit_helper.CLAIM_FD))
-        arguments = [sys.executable, "-S", *_interpreter_flags(), exit_helper.__file__, root, name,
+        arguments = [sys.executable, "-S", *_interpreter_flags(), exit_helper.__file__, root,
                      "waits" if claim is None else "claimed", settings.directory, str(os.getpid())]
         pid = os.posix_spawn(sys.executable, arguments, environment, file_actions=actions, setsid=True)
         os.write(write, payload)
         return pid
     finally:
-        if isinstance(claim, int):
+        if claim is not None:
             os.close(claim)
-        elif claim is not None:
-            claim.close()
         os.close(read)
         os.close(write)
 
@@ -140,18 +137,9 @@ def _pipe_capacity(fd: int, wanted: int) -> int:
     return 4096  # POSIX's PIPE_BUF at least
 
 
-def claim_name(directory: str) -> str:
-    """The name of the claim on ``directory`` (:mod:`.exit_helper`; by its real path: two spellings
-    of one directory share it)."""
-    user = os.getuid() if hasattr(os, "getuid") else 0
-    key = disk_cache.sha256(f"{user}:{os.path.realpath(directory)}".encode()).hexdigest()
-    return "fusenum-exit-compiles-" + key
-
-
 def prepare() -> None:
     """Import now what :func:`hand_over` needs, so that the exit need not (called by the tiers'
     compiler thread when it starts: by the time there is anything to hand over)."""
-    import _socket  # noqa: F401
     import fcntl  # noqa: F401
 
 
@@ -162,7 +150,7 @@ def wait_for_helpers(directory: str | None = None, timeout: float = exit_helper.
     time, there is one)."""
     if directory is None:
         directory = disk_cache.get_disk_cache().directory
-    free, claim = exit_helper.wait(claim_name(directory), timeout)
+    free, claim = exit_helper.wait(directory, timeout)
     if claim is not None:
-        claim.close()
+        os.close(claim)
     return free

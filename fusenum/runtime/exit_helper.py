@@ -1,6 +1,6 @@
 """The helper process of :mod:`.exit_compiles`: its start, its claim on a cache directory, its work.
 
-Run as a script (``python -S exit_helper.py ROOT NAME STATE DIRECTORY STARTER``), this is the
+Run as a script (``python -S exit_helper.py ROOT STATE DIRECTORY STARTER``), this is the
 helper's first code, standard library only: it lowers its scheduling priority to idle, closes the
 file descriptors it inherited beyond its own, waits for the process that started it to exit, sets up
 ``sys.path`` (site-packages, unless the exiting interpreter ran without them: its ``-E``, ``-s``,
@@ -9,9 +9,13 @@ not import a module that happens to lie there), moves to ``/``, waits for its cl
 handed one, and only then imports fusenum (a helper waiting its turn costs a bare interpreter, not
 NumPy and fusenum) and compiles.
 
-The claim: one helper works per cache directory at a time. It is a Linux abstract socket named after
-the user and the directory, which the kernel releases when its last holder ends, however it ends,
-so nothing is left on disk. Elsewhere there are no claims and helpers do not wait for each other.
+The claim: one helper works per cache directory at a time. It is an exclusive ``flock`` of the
+directory itself, which the kernel releases when its last holder ends, however it ends, so nothing is
+left on disk; and only a process that can open the directory, its user's (it is private), can hold
+it. (It was an abstract socket named after the user and the directory: any user could bind that name
+first, and every helper of the directory then waited :data:`WAIT_SECONDS` and gave up.) A directory
+that cannot be opened or locked (gone, or on a file system without locks) has no claims. Elsewhere
+than on Linux there are no claims and helpers do not wait for each other.
 """
 from __future__ import annotations
 
@@ -27,39 +31,45 @@ WAIT_SECONDS = 300.0
 BUDGET_SECONDS = 120.0
 
 
-def take(name: str):
-    """The claim ``name`` (a socket object), or None if someone holds it or there are no claims here."""
-    if not sys.platform.startswith("linux"):
-        return None
-    import _socket  # (the C module: socket.py's import costs ~5 ms, at exit)
-    held = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    try:
-        held.bind(b"\0" + name.encode())
-    except OSError:
-        held.close()
-        return None
-    return held
+def take(directory: str) -> int | None:
+    """The claim on ``directory`` (a descriptor of it, holding its lock), or None if another holds it
+    or there are no claims here."""
+    return _try(directory)[1]
 
 
-def wait(name: str, timeout: float) -> tuple[bool, object]:
-    """Wait until the claim ``name`` is free, then take it: (True, the socket or None where there are
-    no claims); (False, None) after ``timeout`` seconds."""
-    if not sys.platform.startswith("linux"):
-        return True, None
+def wait(directory: str, timeout: float) -> tuple[bool, int | None]:
+    """Wait until the claim on ``directory`` is free, then take it: (True, its descriptor, or None
+    where there are no claims); (False, None) after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
-        held = take(name)
-        if held is not None:
-            return True, held
-        if time.monotonic() >= deadline:
-            return False, None
+        free, held = _try(directory)
+        if free or time.monotonic() >= deadline:
+            return free, held
         time.sleep(0.05)
+
+
+def _try(directory: str) -> tuple[bool, int | None]:
+    """``(True, descriptor)``: the claim, taken; ``(True, None)``: there are no claims here;
+    ``(False, None)``: another holds it."""
+    if not sys.platform.startswith("linux"):
+        return True, None
+    import fcntl
+    try:
+        held = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return True, None
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(held)
+        return not isinstance(exc, BlockingIOError), None
+    return True, held
 
 
 def main() -> None:
     """The helper's start (see the module's docstring)."""
     _run_idle()
-    root, name, state, directory, starter = sys.argv[1:6]
+    root, state, directory, starter = sys.argv[1:5]
     os.closerange(CLAIM_FD + (state == "claimed"), 1 << 16)
     # Started with -S: the site-packages (and their .pth files) come once the process that started
     # this one has exited, so that this one's start-up does not slow that exit down (on a machine
@@ -76,17 +86,16 @@ def main() -> None:
         sys.path.insert(0, root)
     os.chdir("/")
     if state == "claimed":
-        import _socket
-        claim = _socket.socket(fileno=CLAIM_FD)
+        claim: int | None = CLAIM_FD
     else:
-        free, claim = wait(name, WAIT_SECONDS)
+        free, claim = wait(directory, WAIT_SECONDS)
         if not free:
             return
     try:
         compile_handed_over(directory)
     finally:
         if claim is not None:
-            claim.close()
+            os.close(claim)
 
 
 def compile_handed_over(directory: str) -> None:

@@ -113,8 +113,7 @@ def _run_helper(directory, cwd, keys, prebuild=()) -> subprocess.CompletedProces
     to prebuild under on its stdin."""
     env = {**os.environ, "FUSENUM_CACHE_DIR": str(directory), "FUSENUM_COMPILE_AFTER_EXIT": "off"}
     root = os.path.dirname(os.path.dirname(os.path.abspath(fusenum.__file__)))
-    name = exit_compiles.claim_name(str(directory))
-    return subprocess.run([sys.executable, "-S", exit_helper.__file__, root, name, "waits", str(directory), "0"],
+    return subprocess.run([sys.executable, "-S", exit_helper.__file__, root, "waits", str(directory), "0"],
                           input=pickle.dumps((keys, list(prebuild))), cwd=cwd, env=env, capture_output=True, timeout=600)
 
 
@@ -151,21 +150,55 @@ def test_the_helper_is_started_with_the_callers_disk_cache_settings(tmp_path, mo
     assert options["setsid"]
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="claims are Linux abstract sockets")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="claims are Linux's")
 def test_one_helper_at_a_time_per_directory(tmp_path):
-    name = exit_compiles.claim_name(str(tmp_path))
-    assert name == exit_compiles.claim_name(str(tmp_path / "x" / ".."))  # one directory, one claim
-    claim = exit_helper.take(name)
+    (tmp_path / "x").mkdir()
+    (tmp_path / "other").mkdir()
+    claim = exit_helper.take(str(tmp_path))
     assert claim is not None
     try:
-        assert exit_helper.take(name) is None
-        other = exit_helper.take(exit_compiles.claim_name(str(tmp_path / "other")))
+        assert exit_helper.take(str(tmp_path)) is None
+        assert exit_helper.take(str(tmp_path / "x" / "..")) is None  # one directory, one claim
+        other = exit_helper.take(str(tmp_path / "other"))
         assert other is not None
-        other.close()
+        os.close(other)
         assert not exit_compiles.wait_for_helpers(str(tmp_path), timeout=0.1)
     finally:
-        claim.close()
+        os.close(claim)
     assert exit_compiles.wait_for_helpers(str(tmp_path), timeout=0)
+    assert exit_helper.wait(str(tmp_path / "gone"), 0) == (True, None)  # no directory, nothing to wait for
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or os.getuid() != 0,
+                    reason="claims are Linux's; playing another user takes root")
+def test_another_user_cannot_keep_the_helpers_waiting(tmp_path):
+    """The claim was an abstract socket named after the user and the directory: any user could bind
+    that name first, and every helper of the directory then waited its 300 s and gave up. Another
+    user now cannot hold it by any means tried here."""
+    import hashlib
+
+    directory = tmp_path / "cache"
+    directory.mkdir(mode=0o700)
+    tmp_path.chmod(0o755)
+    old_name = "fusenum-exit-compiles-" + hashlib.sha256(f"{os.getuid()}:{directory}".encode()).hexdigest()
+    squatter = subprocess.Popen([sys.executable, "-c", f"""
+import fcntl, os, socket, sys, time
+os.setgid(65534); os.setuid(65534)
+held = socket.socket(socket.AF_UNIX)
+held.bind(b"\\0" + {old_name!r}.encode())
+try:
+    fcntl.flock(os.open({str(directory)!r}, os.O_RDONLY), fcntl.LOCK_EX | fcntl.LOCK_NB)
+except OSError:
+    pass
+print("squatting", flush=True)
+time.sleep(60)
+"""], stdout=subprocess.PIPE, text=True)
+    try:
+        assert squatter.stdout.readline() == "squatting\n"
+        assert exit_compiles.wait_for_helpers(str(directory), timeout=0)
+    finally:
+        squatter.kill()
+        squatter.wait()
 
 
 def test_only_a_python_interpreter_is_started(monkeypatch):

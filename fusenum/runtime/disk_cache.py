@@ -8,14 +8,11 @@ looks in memory, then here, then compiles and stores the object code here.
 /kernels``, e.g. ``~/.cache/fusenum/kernels``; on Linux its XDG rule is applied here, without importing
 it). ``FUSENUM_CACHE=off`` or :func:`set_disk_cache` turns it off. The directory is created ``0700``
 (so are parents it lacks, whatever the umask) and entries ``0600``: they are machine code fusenum
-executes, so a directory owned by another user or writable by group or others is refused, as is one
-that cannot be created or written; either way fusenum warns once
-(:class:`~fusenum.errors.DiskCacheWarning`) and keeps kernels in memory only. The directory is checked
-when first used and again before each write: it may have been opened up since, or replaced (say by
-another user, where a parent directory is writable by others). Each entry is checked too, on the open
-file, before it is read (the directory may have changed since its check): a symbolic link at an
-entry's name is not followed, and a file with another name too (a hard link) is not loaded: fusenum
-writes neither, and either would make a file from elsewhere an entry.
+executes, so a directory that is not private (:mod:`.private_directory`) is refused, as is one that
+cannot be created or written; either way fusenum warns once (:class:`~fusenum.errors.DiskCacheWarning`)
+and keeps kernels in memory only. The directory is checked when first used and again before each
+write (it may have been opened up or replaced since), and each entry on the open file before it is
+read; a symbolic link at an entry's name is not followed.
 
 **Key.** An entry is named by a SHA-256 digest (:func:`key`) of everything that decides its machine
 code: the entry format, a digest of fusenum's own code generator (fusenum's version, and the path, size
@@ -58,6 +55,7 @@ from typing import NamedTuple
 from ..codegen import locks
 from ..codegen.target import Target, identity
 from ..errors import ArgumentTypeError, ConfigurationError, DiskCacheWarning, warn
+from . import private_directory
 from .sources_digest import sha256, sources_digest
 
 #: Bumped whenever the entry layout or what the key covers changes.
@@ -311,49 +309,8 @@ def may_hold_entries() -> bool:
 
 
 def _problem(path: str, create: bool = True) -> str | None:
-    """Why ``path`` cannot hold the cache (creating it ``0700`` if missing, unless not ``create``), or None."""
-    try:
-        try:
-            info = os.stat(path)  # (first: the usual directory exists, and makedirs' failure costs ~25 µs)
-        except FileNotFoundError:
-            if not (create and state.creates):
-                raise
-            _make_directory(path)
-            os.chmod(path, 0o700)  # mkdir's mode is masked by the umask
-            info = os.stat(path)
-    except OSError as exc:
-        return f"cannot be created ({exc.strerror or exc})"
-    if not stat.S_ISDIR(info.st_mode):
-        return "is not a directory"
-    problem = _not_private(info)
-    if problem is None and not os.access(path, os.W_OK | os.X_OK):
-        return "is not writable"
-    return problem
-
-
-def _make_directory(path: str) -> None:
-    """Create ``path`` and its missing parents, each ``0700`` (masked by the umask) as the XDG
-    base-directory rule asks: ``os.makedirs`` gives parents the umask's default mode, under ``umask 0``
-    ``~/.cache`` and ``~/.cache/fusenum`` writable by all, who could then replace the directory."""
-    parent = os.path.dirname(path)
-    if parent != path and not os.path.isdir(parent):
-        _make_directory(parent)
-    try:
-        os.mkdir(path, 0o700)
-    except FileExistsError:  # (made meanwhile by another process)
-        pass
-
-
-def _not_private(info: os.stat_result) -> str | None:
-    """Why a directory of status ``info`` is not private (another user's, or writable by others), or None."""
-    if hasattr(os, "getuid") and info.st_uid != os.getuid():
-        return f"is owned by another user (uid {info.st_uid}), and kernels are machine code fusenum executes"
-    writers = [who for bit, who in ((0o020, "group"), (0o002, "others")) if info.st_mode & bit]
-    if writers:
-        return (f"is writable by {' and '.join(writers)} (mode {info.st_mode & 0o777:o}),"
-                " and kernels are machine code fusenum executes;"
-                " make it private (chmod 700) or choose another with FUSENUM_CACHE_DIR")
-    return None
+    """Why ``path`` cannot hold the cache (created if missing, unless not ``create``), or None."""
+    return private_directory.problem(path, create and state.creates)
 
 
 def _refuse(path: str, problem: str) -> None:
@@ -441,16 +398,14 @@ def _touch(descriptor: int, path: str) -> None:
 
 
 def _untrusted(status: os.stat_result, directory: str) -> bool:
-    """Whether an opened entry is another user's or writable by others (never one fusenum wrote: the
-    directory may have been opened up or replaced since its check), checked on the open file, so no
-    rename can slip another in; the directory is then checked again, and given up if no longer private.
-    An entry with another name (a hard link, which fusenum never makes) is not trusted either: where
-    ``fs.protected_hardlinks`` is off, another user can link any file of this user's into a directory
-    of theirs, and swap that directory in."""
+    """Whether an opened entry is not to be trusted (:func:`.private_directory.untrusted_file`, never
+    one fusenum wrote: the directory may have been opened up or replaced since its check), checked
+    on the open file, so no rename can slip another in; the directory is then checked again, and
+    given up if no longer private."""
+    if not private_directory.untrusted_file(status):
+        return False
     if status.st_nlink > 1:
         return True
-    if (not hasattr(os, "getuid") or status.st_uid == os.getuid()) and not status.st_mode & 0o022:
-        return False
     with _lock:
         problem = _problem(directory) if state.usable == directory and not state.refused else None
         if problem is not None:
@@ -506,7 +461,7 @@ def store(digest: bytes, object_code: bytes, suffix: str = SUFFIX, create: bool 
             return
         path = _path(directory, digest, suffix)
         try:
-            problem = _not_private(os.stat(directory))
+            problem = private_directory.not_private(os.stat(directory))
             if problem is None:
                 _write(path, header + object_code)
         except OSError as exc:

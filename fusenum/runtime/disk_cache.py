@@ -57,6 +57,7 @@ from ..codegen.target import Target, identity
 from ..errors import ArgumentTypeError, ConfigurationError, DiskCacheWarning, warn
 from . import private_directory
 from .sources_digest import sha256, sources_digest
+from .switches import on_or_off
 
 #: Bumped whenever the entry layout or what the key covers changes.
 FORMAT_VERSION = 2  # 2: pre-linked images; NumPy's answers only in the keys of kernels that follow them
@@ -102,15 +103,6 @@ class DiskCache(NamedTuple):
     max_bytes: int
 
 
-def _env_enabled() -> bool:
-    value = os.environ.get("FUSENUM_CACHE", "").strip().lower()
-    if value in ("", "on", "1", "true", "yes"):
-        return True
-    if value in ("off", "0", "false", "no"):
-        return False
-    raise ConfigurationError(f"FUSENUM_CACHE must be 'on' or 'off', not {value!r}")
-
-
 def _valid_max_bytes(value: object, name: str) -> int:
     try:
         number = int(value)  # type: ignore[call-overload]
@@ -147,7 +139,7 @@ def _environment_settings() -> dict:
     """``enabled``, ``directory`` (None: the user cache directory; made absolute now, so a later
     chdir does not move it) and ``max_bytes`` from the environment."""
     directory = os.environ.get("FUSENUM_CACHE_DIR") or None
-    return {"enabled": _env_enabled(), "directory": os.path.abspath(directory) if directory else None,
+    return {"enabled": on_or_off("FUSENUM_CACHE"), "directory": os.path.abspath(directory) if directory else None,
             "max_bytes": _valid_max_bytes(os.environ.get("FUSENUM_CACHE_MAX_BYTES", "").strip() or DEFAULT_MAX_BYTES,
                                           "FUSENUM_CACHE_MAX_BYTES")}
 

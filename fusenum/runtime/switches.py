@@ -1,5 +1,5 @@
-"""Settings that are on or off, read from the environment (``FUSENUM_COMPILE_AFTER_EXIT``,
-``FUSENUM_PREBUILD_AFTER_EXIT``)."""
+"""Settings that are on or off, read from the environment (``FUSENUM_CACHE``,
+``FUSENUM_COMPILE_AFTER_EXIT``, ``FUSENUM_PREBUILD_AFTER_EXIT``, ...)."""
 from __future__ import annotations
 
 import os
@@ -14,5 +14,5 @@ def on_or_off(variable: str) -> bool:
     :class:`~fusenum.ConfigurationError` for anything else."""
     setting = os.environ.get(variable, "").strip().lower() or "on"
     if setting not in _VALUES:
-        raise ConfigurationError(f"{variable} must be on or off, not {setting!r}")
+        raise ConfigurationError(f"{variable} must be on or off (or 1/0, yes/no, true/false), not {setting!r}")
     return _VALUES[setting]

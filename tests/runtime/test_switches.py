@@ -5,10 +5,11 @@ import sys
 
 import pytest
 
-from fusenum.runtime import exit_compiles, first_use
+from fusenum.runtime import disk_cache, exit_compiles, first_use
 from fusenum.runtime.switches import on_or_off
 
-READERS = {"FUSENUM_COMPILE_AFTER_EXIT": exit_compiles.enabled, "FUSENUM_PREBUILD_AFTER_EXIT": first_use.enabled}
+READERS = {"FUSENUM_COMPILE_AFTER_EXIT": exit_compiles.enabled, "FUSENUM_PREBUILD_AFTER_EXIT": first_use.enabled,
+           "FUSENUM_CACHE": lambda: disk_cache._environment_settings()["enabled"]}
 
 
 @pytest.mark.parametrize("variable", sorted(READERS))
@@ -31,4 +32,4 @@ def test_any_other_value_is_a_configuration_error_at_import(variable):
     done = subprocess.run([sys.executable, "-c", "import fusenum"], capture_output=True, text=True, timeout=120,
                           env={**os.environ, variable: "maybe"})
     assert done.returncode != 0
-    assert f"ConfigurationError: {variable} must be on or off, not 'maybe'" in done.stderr
+    assert f"ConfigurationError: {variable} must be on or off (or 1/0, yes/no, true/false), not 'maybe'" in done.stderr

@@ -33,7 +33,9 @@ from . import background, interpreter, kernels, threads, tiering
 from ..codegen import settings
 from ..codegen.abi import STATUS_LAYOUT_MISMATCH, raise_status
 from ..codegen.spec import ACCESSES
+from ..errors import warn
 from ..ir import nodes
+from ..ir.reductions import DISCARDED_IMAGINARY
 from .input_casting import check_input_casts
 from .layout import (CASTING_RULES, access, allocate, broadcast_shape, check_options, check_out, coalesce,
                      needs_temporary)
@@ -90,6 +92,8 @@ def execute_general(plan: Plan, values: list, names=(), out=None, order: str = "
     if plan.staged is not None:
         return plan.staged(plan, values, out, order, casting)
     operands, result, target = prepare_general(plan, values, names, out, order, casting)
+    if out is not None and plan.dtype.kind == "c" and out.dtype.kind in "iuf":
+        warn(DISCARDED_IMAGINARY, np.exceptions.ComplexWarning)  # (as NumPy's ufuncs at each call; not into bool)
     if target.size:
         if interpret:
             # in place of the common call's checked kernel when that kernel would write the result

@@ -111,3 +111,28 @@ def test_byte_swapped_and_unaligned_operands(simd):
     out = np.empty(100, ">i4")
     fusenum.evaluate("x + raw", out=out, casting="unsafe")
     np.testing.assert_array_equal(out, (x + raw).astype(np.int32))
+
+
+@pytest.mark.parametrize("tiered", [True, False], ids=["quick build", "optimized build"])
+@pytest.mark.parametrize("text", ["sqrt(a) % (b - b)", "arcsin(a) % (a // b)", "(a + 0.0) % (0 // b)",
+                                  "sqrt(a) // (b - b)", "arcsin(a) % (a % b) + f", "(sqrt(a) % (b - b)) != 0",
+                                  "where(sqrt(a) / (b - b) != 0, sqrt(a) / (b - b), 0)"])
+def test_a_division_by_a_zero_llvm_finds_is_numpys(simd, tiered, text, monkeypatch, memory_only_kernels):
+    # LLVM 22's code generation took 0 / y and frem(0, y) for 0 where it proved y zero (``b - b``,
+    # ``0 // b``), in NumPy's divmod selects and in a user's ``where``: the kernel must give NaN, as
+    # NumPy and tier 0 do.
+    from fusenum.runtime import kernels
+    monkeypatch.setattr(kernels, "TIERED", tiered)
+    previous = fusenum.set_tiering("never")
+    try:
+        values = {"a": 0, "b": np.arange(-3, 8, dtype=np.int32), "f": np.zeros(11)}
+        got = fusenum.evaluate(text, local_dict=values)
+    finally:
+        fusenum.set_tiering(previous)
+    expected = numpy(text.replace("sqrt", "np.sqrt").replace("arcsin", "np.arcsin").replace("where", "np.where"),
+                     **values)
+    assert got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
+    if expected.dtype.kind == "f":
+        numbers = ~np.isnan(expected)  # (NaN's sign is the C library's)
+        np.testing.assert_array_equal(np.signbit(got[numbers]), np.signbit(expected[numbers]))

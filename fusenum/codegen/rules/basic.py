@@ -29,10 +29,23 @@ def _instruction(method: str):
 
 
 for _name, _method in {"add": "add", "sub": "sub", "mul": "mul", "fadd": "fadd", "fsub": "fsub",
-                       "fmul": "fmul", "fdiv": "fdiv", "and": "and_", "or": "or_", "xor": "xor",
+                       "fmul": "fmul", "and": "and_", "or": "or_", "xor": "xor",
                        "fneg": "fneg"}.items():
     RULES[_name] = _instruction(_method)
 EXACT.add("fneg")
+
+
+def opaque_divisor(em: Emitter, divisor_node, divisor):
+    """``divisor`` behind ``llvm.arithmetic.fence`` (no instruction), unless the IR has it as a constant.
+    LLVM 22's code generation takes ``0 / y`` and ``frem(0, y)`` for zero where it proves ``y`` zero
+    (``b - b``, ``0 // b`` of integers), though they are NaN: ``where(x != 0, x, 0)`` of such an ``x``,
+    or NumPy's divmod selects, gave 0. Behind the fence it cannot see the divisor's value."""
+    return divisor if divisor_node.op == "const" else em.intrinsic("llvm.arithmetic.fence", divisor)
+
+
+@rule("fdiv")
+def _fdiv(em, node, args, arg):
+    return em.b.fdiv(args[0], opaque_divisor(em, node.args[1], args[1]))
 
 
 @rule("identity", exact=True)
@@ -194,12 +207,12 @@ def _float_divmod(em: Emitter, dtype: np.dtype, a, b):
 
 @rule("ffloordiv")
 def _ffloordiv(em, node, args, arg):
-    return _float_divmod(em, node.dtype, *args)[0]
+    return _float_divmod(em, node.dtype, args[0], opaque_divisor(em, node.args[1], args[1]))[0]
 
 
 @rule("fremainder")
 def _fremainder(em, node, args, arg):
-    return _float_divmod(em, node.dtype, *args)[1]
+    return _float_divmod(em, node.dtype, args[0], opaque_divisor(em, node.args[1], args[1]))[1]
 
 
 # ---- shifts (NumPy: shifting by >= the bit width gives 0, or -1 for negative >>) ---

@@ -116,11 +116,15 @@ def test_byte_swapped_and_unaligned_operands(simd):
 @pytest.mark.parametrize("tiered", [True, False], ids=["quick build", "optimized build"])
 @pytest.mark.parametrize("text", ["sqrt(a) % (b - b)", "arcsin(a) % (a // b)", "(a + 0.0) % (0 // b)",
                                   "sqrt(a) // (b - b)", "arcsin(a) % (a % b) + f", "(sqrt(a) % (b - b)) != 0",
-                                  "where(sqrt(a) / (b - b) != 0, sqrt(a) / (b - b), 0)"])
+                                  "where(sqrt(a) / (b - b) != 0, sqrt(a) / (b - b), 0)",
+                                  "where(fmod(sqrt(a), b - b) != 0, fmod(sqrt(a), b - b), 0)",
+                                  "where(fmod(sqrt(a), b ^ b) != 0, fmod(sqrt(a), b ^ b), 0)",
+                                  "where((sqrt(a) + 0j) / (b - b) != 0, (sqrt(a) + 0j) / (b - b), 0)",
+                                  "where(sqrt(a + 0j) / (0 // b) != 0, sqrt(a + 0j) / (0 // b), 0)"])
 def test_a_division_by_a_zero_llvm_finds_is_numpys(simd, tiered, text, monkeypatch, memory_only_kernels):
     # LLVM 22's code generation took 0 / y and frem(0, y) for 0 where it proved y zero (``b - b``,
-    # ``0 // b``), in NumPy's divmod selects and in a user's ``where``: the kernel must give NaN, as
-    # NumPy and tier 0 do.
+    # ``0 // b``), in NumPy's divmod selects and in a user's ``where``, also through ``fmod`` and the
+    # parts of a complex division: the kernel must give NaN, as NumPy and tier 0 do.
     from fusenum.runtime import kernels
     monkeypatch.setattr(kernels, "TIERED", tiered)
     previous = fusenum.set_tiering("never")
@@ -129,8 +133,7 @@ def test_a_division_by_a_zero_llvm_finds_is_numpys(simd, tiered, text, monkeypat
         got = fusenum.evaluate(text, local_dict=values)
     finally:
         fusenum.set_tiering(previous)
-    expected = numpy(text.replace("sqrt", "np.sqrt").replace("arcsin", "np.arcsin").replace("where", "np.where"),
-                     **values)
+    expected = numpy(text, sqrt=np.sqrt, arcsin=np.arcsin, where=np.where, fmod=np.fmod, **values)
     assert got.dtype == expected.dtype
     np.testing.assert_array_equal(got, expected)
     if expected.dtype.kind == "f":

@@ -26,6 +26,7 @@ from .. import ir_text as ir
 from .. import mathlib
 from ..control import when
 from ..emitter import F32, I32, Emitter, Pair, component_dtype
+from .basic import opaque_divisor
 from .floats import is_nan
 from .registry import rule
 
@@ -101,7 +102,8 @@ def _csquare(em, node, args, arg):
 
 @rule("cdiv")
 def _cdiv(em, node, args, arg):
-    return divide(em, *args)
+    x, y = args
+    return divide(em, x, Pair(opaque_divisor(em, node.args[1], y.re), opaque_divisor(em, node.args[1], y.im)))
 
 
 @rule("creciprocal")

@@ -16,7 +16,7 @@ from .. import half
 from ...ir import numpy_behaviour
 from ..emitter import I1, Emitter, scalar_type
 from ..half import I16
-from .basic import safe_divisor
+from .basic import opaque_divisor, safe_divisor
 from .casts import F16, F32, F64, float_to_int
 from .registry import rule
 
@@ -178,7 +178,7 @@ def _ufmod(em, node, args, arg):
 
 @rule("ffmod")
 def _ffmod(em, node, args, arg):
-    return em.b.frem(*args)  # LLVM's frem is C's fmod
+    return em.b.frem(args[0], opaque_divisor(em, node.args[1], args[1]))  # LLVM's frem is C's fmod
 
 
 @rule("ireciprocal")

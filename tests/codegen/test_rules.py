@@ -120,10 +120,14 @@ def test_byte_swapped_and_unaligned_operands(simd):
                                   "where(fmod(sqrt(a), b - b) != 0, fmod(sqrt(a), b - b), 0)",
                                   "where(fmod(sqrt(a), b ^ b) != 0, fmod(sqrt(a), b ^ b), 0)",
                                   "where((sqrt(a) + 0j) / (b - b) != 0, (sqrt(a) + 0j) / (b - b), 0)",
-                                  "where(sqrt(a + 0j) / (0 // b) != 0, sqrt(a + 0j) / (0 // b), 0)"])
+                                  "where(sqrt(a + 0j) / (0 // b) != 0, sqrt(a + 0j) / (0 // b), 0)",
+                                  "where((b - b) / 0 != 0, (b - b) / 0, 0)",
+                                  "where((b - b) // 0.0 != 0, (b - b) // 0.0, 0)",
+                                  "where((0 // b) % 0.0 != 0, (0 // b) % 0.0, 0)",
+                                  "where(fmod(b ^ b, 0.0) != 0, fmod(b ^ b, 0.0), 0)"])
 def test_a_division_by_a_zero_llvm_finds_is_numpys(simd, tiered, text, monkeypatch, memory_only_kernels):
     # LLVM 22's code generation took 0 / y and frem(0, y) for 0 where it proved y zero (``b - b``,
-    # ``0 // b``), in NumPy's divmod selects and in a user's ``where``, also through ``fmod`` and the
+    # ``0 // b``, a literal 0) and the dividend 0, in NumPy's divmod selects and in a user's ``where``, also through ``fmod`` and the
     # parts of a complex division: the kernel must give NaN, as NumPy and tier 0 do.
     from fusenum.runtime import kernels
     monkeypatch.setattr(kernels, "TIERED", tiered)

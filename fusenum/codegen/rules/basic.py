@@ -36,11 +36,15 @@ EXACT.add("fneg")
 
 
 def opaque_divisor(em: Emitter, divisor_node, divisor):
-    """``divisor`` behind ``llvm.arithmetic.fence`` (no instruction), unless the IR has it as a constant.
+    """``divisor`` behind ``llvm.arithmetic.fence`` (no instruction), unless the IR has it as a nonzero
+    constant.
     LLVM 22's code generation takes ``0 / y`` and ``frem(0, y)`` for zero where it proves ``y`` zero
-    (``b - b``, ``0 // b`` of integers), though they are NaN: ``where(x != 0, x, 0)`` of such an ``x``,
-    or NumPy's divmod selects, gave 0. Behind the fence it cannot see the divisor's value."""
-    return divisor if divisor_node.op == "const" else em.intrinsic("llvm.arithmetic.fence", divisor)
+    (``b - b``, ``0 // b`` of integers, the literal ``0``) and ``0`` the dividend, though they are NaN:
+    ``where(x != 0, x, 0)`` of such an ``x``, or NumPy's divmod selects, gave 0. Behind the fence it
+    cannot see the divisor's value."""
+    if divisor_node.op == "const" and divisor_node.value != 0:
+        return divisor
+    return em.intrinsic("llvm.arithmetic.fence", divisor)
 
 
 @rule("fdiv")

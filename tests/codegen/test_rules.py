@@ -127,8 +127,9 @@ def test_byte_swapped_and_unaligned_operands(simd):
                                   "where(fmod(b ^ b, 0.0) != 0, fmod(b ^ b, 0.0), 0)"])
 def test_a_division_by_a_zero_llvm_finds_is_numpys(simd, tiered, text, monkeypatch, memory_only_kernels):
     # LLVM 22's code generation took 0 / y and frem(0, y) for 0 where it proved y zero (``b - b``,
-    # ``0 // b``, a literal 0) and the dividend 0, in NumPy's divmod selects and in a user's ``where``, also through ``fmod`` and the
-    # parts of a complex division: the kernel must give NaN, as NumPy and tier 0 do.
+    # ``0 // b``, a literal 0) and the dividend 0, in NumPy's divmod selects and in a user's
+    # ``where``, also through ``fmod`` and the parts of a complex division: the kernel must give
+    # NaN, as NumPy and tier 0 do.
     from fusenum.runtime import kernels
     monkeypatch.setattr(kernels, "TIERED", tiered)
     previous = fusenum.set_tiering("never")

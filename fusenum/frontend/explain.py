@@ -38,7 +38,7 @@ from ..errors import UnsupportedOperationError
 from ..codegen.target import current
 from ..ir import nodes
 from ..ir.nodes import Node
-from ..runtime import cached_plan
+from ..runtime import cached_plan, kernels
 from ..runtime.layout import as_casting, as_order, check_options, writes_through_view
 from .dask_types import has_dask
 from .evaluation import bind, not_an_expression
@@ -141,7 +141,8 @@ def _preview(plan, values: list, *args) -> Preview:
 
 
 def _describe(title: str, names, values, shown: Preview, llvm: bool, assembly: bool) -> Explanation:
-    from ..codegen import variant  # code generation (and LLVM) loads on first use
+    kernels.load_code_generator()  # on first use, as a compile loads it (signal handlers: see there)
+    from ..codegen import variant
 
     target = current()
     lines = [title, "operands:"]
@@ -212,7 +213,8 @@ def _stage(number: int, count: int, stage: Stage, single: bool) -> list[str]:
 
 
 def _kernel(call: KernelCall, labels: list[str]) -> list[str]:
-    from ..codegen import variant  # code generation (and LLVM) loads on first use
+    kernels.load_code_generator()  # on first use, as a compile loads it (signal handlers: see there)
+    from ..codegen import variant
 
     target = current()
     spec = call.spec

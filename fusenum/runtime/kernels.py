@@ -495,6 +495,13 @@ def _code_generator() -> Callable:
     return kernel_module
 
 
+def load_code_generator() -> None:
+    """Import the code generator now, as a thread's first compile does (marked, so that a signal
+    handler's call during the import is served without compiling): for a caller that inspects
+    kernels rather than compiles them (``fusenum.explain``)."""
+    _code_generator()
+
+
 def module_text(spec: KernelSpec, target: Target, quick: bool, settings_key: tuple, machine: str | None = None) -> str:
     """``spec``'s LLVM IR for ``target`` under ``settings_key`` (``quick``: for a quick build;
     ``machine``: for a machine whose widest SIMD level is that one, not this one)."""

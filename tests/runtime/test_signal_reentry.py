@@ -181,3 +181,45 @@ def test_a_signal_handler_that_would_compile_while_its_thread_imports_the_code_g
                      "it from the handler once that import has ended, or have the kernels it needs compiled "
                      "beforehand")
     assert results == "[]"
+
+
+# ``fusenum.explain`` imports the code generator to describe kernels, without compiling: a signal
+# handler's call during that import must be served as during a compile's import: by tier 0, where
+# the policy ``never`` would otherwise compile its kernel.
+_INTERRUPTED_EXPLAIN = r"""
+import faulthandler, importlib.util, signal, sys
+import numpy as np
+import fusenum
+
+faulthandler.dump_traceback_later(60, exit=True)
+b = np.linspace(0.5, 1.5, 1000)
+results = []
+signal.signal(signal.SIGALRM, lambda *_: results.append(fusenum.evaluate("b * 2 + 1", {"b": b})))
+
+class InterruptImport:
+    def find_spec(self, name, path=None, target=None):
+        if name != "fusenum.codegen.modules":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        execute = spec.loader.exec_module
+        def exec_module(module):  # (the module is in sys.modules, partially initialized)
+            signal.raise_signal(signal.SIGALRM)
+            execute(module)
+        spec.loader.exec_module = exec_module
+        return spec
+
+sys.meta_path.insert(0, InterruptImport())
+shown = fusenum.explain("sin(b) + 3", {"b": b})
+assert "typed IR" in str(shown) and len(results) == 1
+np.testing.assert_array_equal(results[0], fusenum.evaluate("b * 2 + 1", {"b": b.copy()}))
+print(fusenum.cache_info().tier0_calls)
+"""
+
+
+def test_a_signal_handler_that_evaluates_while_explain_imports_the_code_generator_gets_tier_0(tmp_path):
+    environment = dict(os.environ, FUSENUM_CACHE_DIR=str(tmp_path / "kernels"), FUSENUM_TIERING="never")
+    done = subprocess.run([sys.executable, "-c", _INTERRUPTED_EXPLAIN], env=environment, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout == "1\n"  # the handler's call: interpreted

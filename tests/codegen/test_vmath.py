@@ -1,5 +1,6 @@
 """Vector math building blocks (:mod:`fusenum.codegen.vmath.core`): conditions and their negations,
-compiled as scalar functions and called on special values."""
+compiled as scalar functions and called on special values; table lookups at each width; Estrin's
+polynomials."""
 import ctypes
 import math
 import operator
@@ -7,6 +8,8 @@ import struct
 
 import numpy as np
 import pytest
+
+import fusenum
 from fusenum.codegen import ir_text as ir
 
 from fusenum.codegen import jit, target
@@ -142,3 +145,74 @@ def test_a_wrapped_vector_lookup_takes_every_index_modulo_the_table(kind, lanes)
         out = np.zeros(lanes, dtype=dtype)
         function(chosen.ctypes.data, out.ctypes.data)
         assert out.tolist() == [table[k % 16] for k in chosen.tolist()]
+
+
+def _lookup_function(level: str, kind: str, table: list[float]):
+    """``f(indices, out)``: ``out = table[indices mod len(table)]`` for one vector of the level's
+    full width, compiled for that level; the function and the IR text."""
+    ftype, _, dtype = FLOAT_TYPES[kind]
+    tgt = target.make_target(level)
+    lanes = tgt.lanes(np.dtype(dtype).itemsize)
+    itype = ir.IntType(64 if kind == "double" else 32)
+    module = ir.Module(name="vmath_test")
+    fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [ir.PointerType(), ir.PointerType()]), name="f")
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    index = b.load(fn.args[0], align=1, typ=ir.VectorType(itype, lanes))
+    v = Vec(Emitter(b, lanes, None, target=tgt), b.sitofp(index, ir.VectorType(ftype, lanes)))
+    b.store(v.lookup(table, index, wrap=True), fn.args[1], align=1)
+    b.ret_void()
+    text = str(module)
+    compiled = jit.compile_kernel(text, "f", tgt)
+    function = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)(compiled.address)
+    function.keep = compiled
+    return function, text, lanes
+
+
+#: A table whose doubles repeat their high 32 bits in their low ones (as float64 exp's corrections):
+#: on AVX2, one permute of words looks it up.
+REPEATED_WORDS = [struct.unpack("<d", struct.pack("<Q", (w << 32) | w))[0]
+                  for w in (0, 0x3C912345, 0xBC8ABCDE, 0x3CA00001, 0xBCA7FFFF, 0x3C800000, 0xBC900000, 0x3C9FFFFF)]
+
+
+@pytest.mark.parametrize("level, kind, table, permutes", [
+    ("avx2", "double", [k + 0.25 for k in range(8)], ("llvm.x86.avx2.permd", 2)),
+    ("avx2", "double", [-1.5, 2.0 ** -30, 3.0, 1e300], ("llvm.x86.avx2.permd", 2)),
+    ("avx2", "double", REPEATED_WORDS, ("llvm.x86.avx2.permd", 1)),
+    ("avx512", "double", [k + 0.25 for k in range(8)], ("llvm.x86.avx512.permvar.df.512", 1)),
+    ("avx512", "double", [-1.5, 2.0 ** -30, 3.0, 1e300], ("llvm.x86.avx512.permvar.df.512", 1)),
+    ("avx512", "float", [k + 0.25 for k in range(16)], ("llvm.x86.avx512.permvar.sf.512", 1)),
+    ("avx512", "double", [k + 0.25 for k in range(16)], ("llvm.x86.avx512.vpermi2var.pd.512", 1)),
+])
+def test_small_tables_are_looked_up_by_in_register_permutes(level, kind, table, permutes):
+    """Tables of up to one register (AVX-512) or eight doubles (AVX2) are permuted in registers,
+    not gathered, and give ``table[index mod length]`` exactly for indices of every sign and size."""
+    if level not in fusenum.available_simd():
+        pytest.skip(f"needs {level}")
+    function, text, lanes = _lookup_function(level, kind, table)
+    name, count = permutes
+    assert "llvm.masked.gather" not in text
+    assert text.count(f'@"{name}"(') - 1 == count  # (calls, besides the declaration)
+    indices = [0, 1, 7, 8, 15, 16, -1, -8, 33, -17, 2**20 + 5, -(2**20) - 3, 2**30 + 6, -(2**30) + 2, 4, 3]
+    _, _, dtype = FLOAT_TYPES[kind]
+    for start in range(0, len(indices), lanes):
+        chosen = np.resize(indices[start:start + lanes], lanes).astype(np.int64 if kind == "double" else np.int32)
+        out = np.zeros(lanes, dtype=dtype)
+        function(chosen.ctypes.data, out.ctypes.data)
+        expected = np.array([table[k % len(table)] for k in chosen.tolist()], dtype=dtype)
+        assert out.view(f"u{out.itemsize}").tolist() == expected.view(f"u{out.itemsize}").tolist()
+
+
+@pytest.mark.parametrize("degree", range(8))
+def test_estrin_computes_the_polynomial(degree):
+    """Estrin's scheme gives Horner's value where every step is exact (small integers, x = 3/4)."""
+    coefficients = [float((-1) ** k * (k + 2)) for k in range(degree + 1)]
+    x = 0.75
+    exact = sum(c * x ** k for k, c in enumerate(coefficients))
+    module = ir.Module(name="vmath_test")
+    fn = ir.Function(module, ir.FunctionType(ir.DoubleType(), [ir.DoubleType()]), name="f")
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    v = Vec(Emitter(b, 1, None), fn.args[0])
+    b.ret(v.estrin(fn.args[0], coefficients))
+    compiled = jit.compile_kernel(str(module), "f", target.current())
+    function = ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_double)(compiled.address)
+    assert function(x) == exact

@@ -74,7 +74,9 @@ def test_a_vector_math_mode_change_leaves_no_stale_kernel():
     from fusenum.codegen import mathlib
     rng = np.random.default_rng(3)
     a, b = rng.random(1000), rng.random(1000) * 10 - 5
-    texts = ["exp(b) + 0 * sum(a)", "exp(b)"]  # the first runs in stages (a reduction, then the rest)
+    # The first runs in stages (a reduction, then the rest). sinh: fusenum's own float64 exp is now
+    # nearly correctly rounded, as glibc's is, and the two agree on all these arguments.
+    texts = ["sinh(b) + 0 * sum(a)", "sinh(b)"]
     previous = mathlib.set_mode("auto")
     try:
         names = {"a": a, "b": b}

@@ -117,6 +117,20 @@ class Vec:
             result = self.fma(result, x, self.c(coefficient))
         return result
 
+    def estrin(self, x, coefficients: Sequence[float], x2=None):
+        """The polynomial of :meth:`poly` by Estrin's scheme: pairs ``c[i] + c[i+1]*x``, then
+        pairs of those with ``x**2``, then with ``x**4``, ...: a chain of about ``log2(degree)``
+        dependent operations instead of ``degree``, for a multiply or two more (``x2``: ``x*x``,
+        if made already)."""
+        terms = [self.c(c) for c in coefficients]
+        power = x
+        while len(terms) > 1:
+            terms = [self.fma(terms[i + 1], power, terms[i]) if i + 1 < len(terms) else terms[i]
+                     for i in range(0, len(terms), 2)]
+            if len(terms) > 1:
+                power = x2 if power is x and x2 is not None else self.mul(power, power)
+        return terms[0]
+
     # ---- comparisons and selection -------------------------------------------------------------
     def _ordered(self, op: str, a, b):
         condition = self.b.fcmp_ordered(op, a, b)
@@ -249,27 +263,35 @@ class Vec:
         """``table[index]`` lane by lane (integer ``index`` lanes in range; with ``wrap``, any
         integers, taken modulo the table's length, a power of two).
 
-        AVX-512 kernels of full width use one or two in-register permutes
-        (``vpermps``/``vpermi2pd``: up to 32 floats or 16 doubles); other widths
-        gather from a constant array.
+        AVX-512 kernels of full width use in-register permutes: one ``vpermpd``/``vpermps`` for a
+        table of up to one register (repeated to fill it, so a wrapped index needs no mask), one
+        or two ``vpermi2pd``/``vpermi2ps`` for up to two registers (32 floats or 16 doubles).
+        Kernels of four doubles on AVX2 look up to eight up with ``vpermd``
+        (:meth:`_lookup_in_words`). Other widths gather from a constant array.
         """
         em, b = self.em, self.b
         count = len(table)
         if wrap and count & (count - 1):
             raise ValueError(f"a wrapped lookup needs a table whose length is a power of two, not {count}")
         per_register = 512 // self.bits
-        if (em.target is not None and em.target.name == "avx512" and em.lanes == per_register
-                and count <= 2 * per_register):
+        level = em.target.name if em.target is not None else None
+        if level == "avx512" and em.lanes == per_register and count <= per_register:
+            vector = ir.VectorType(self.ftype, per_register)
+            filled = self._register_constant([table[i % count] for i in range(per_register)], per_register)
+            fn = em.function(f"llvm.x86.avx512.permvar.{'df' if self.is_double else 'sf'}.512", vector,
+                             [vector, index.type])
+            return b.call(fn, [filled, index])
+        if level == "avx512" and em.lanes == per_register and count <= 2 * per_register:
             if wrap and count < 2 * per_register:
                 index = self.iand(index, count - 1)
             padded = list(table) + [0.0] * (2 * per_register - count)
-            low, high = (self.em.b.bitcast(ir.Constant(ir.VectorType(self.itype, per_register),
-                                                       [_bits(self.ftype, x) for x in half]),
-                                           ir.VectorType(self.ftype, per_register))
+            low, high = (self._register_constant(half, per_register)
                          for half in (padded[:per_register], padded[per_register:]))
             name = f"llvm.x86.avx512.vpermi2var.{'pd' if self.is_double else 'ps'}.512"
             fn = em.function(name, low.type, [low.type, index.type, high.type])
             return b.call(fn, [low, index, high])
+        if level in ("avx2", "avx512") and self.is_double and em.lanes == 4 and count <= 8:
+            return self._lookup_in_words([table[i % count] for i in range(8)], index)
         array = self._table_global(table)
         if em.lanes == 1:
             if wrap:
@@ -293,6 +315,32 @@ class Vec:
         name = f"llvm.masked.gather.v{em.lanes}{'f64' if self.is_double else 'f32'}.v{em.lanes}p0"
         fn = em.function(name, vector, [pointers.type, I32, mask.type, vector])
         return b.call(fn, [pointers, ir.Constant(I32, size), mask, ir.Constant(vector, ir.Undefined)])
+
+    def _register_constant(self, values: Sequence[float], lanes: int) -> ir.Value:
+        """A vector constant of ``values`` (as their bits, exactly)."""
+        bits = ir.Constant(ir.VectorType(self.itype, lanes), [_bits(self.ftype, x) for x in values])
+        return self.b.bitcast(bits, ir.VectorType(self.ftype, lanes))
+
+    def _lookup_in_words(self, table: Sequence[float], index):
+        """``table[index mod 8]`` for four double lanes with AVX2's ``vpermd``, which permutes
+        eight 32-bit words by their index's low three bits: the index is copied into both words of
+        its lane, one permute picks the entries' low words and one their high words, and a blend
+        of the two puts the doubles together. A table whose entries repeat their high word in
+        their low one needs the one permute. (With gathers instead, float64 exp's two lookups made it
+        about 60% slower on AVX2.)"""
+        b = self.b
+        words = ir.VectorType(I32, 8)
+        as_words = b.bitcast(index, words)
+        index = b.shuffle_vector(as_words, as_words, ir.Constant(words, [0, 0, 2, 2, 4, 4, 6, 6]))
+        permute = self.em.function("llvm.x86.avx2.permd", words, [words, words])
+        bits = [_bits(self.ftype, x) & 0xFFFFFFFFFFFFFFFF for x in table]
+        low, high = ([_signed32(x & 0xFFFFFFFF) for x in bits], [_signed32(x >> 32) for x in bits])
+        highs = b.call(permute, [ir.Constant(words, high), index])
+        if low == high:
+            return b.bitcast(highs, ir.VectorType(self.ftype, 4))
+        lows = b.call(permute, [ir.Constant(words, low), index])
+        joined = b.shuffle_vector(lows, highs, ir.Constant(words, [0, 9, 2, 11, 4, 13, 6, 15]))
+        return b.bitcast(joined, ir.VectorType(self.ftype, 4))
 
     def _table_global(self, table: Sequence[float]) -> ir.GlobalVariable:
         module = self.em.module
@@ -326,6 +374,11 @@ class Vec:
 _NEGATED = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
 #: Each table constant's name and what it holds, to refuse two tables with one name.
 _TABLE_DATA: dict[str, bytes] = {}
+
+
+def _signed32(word: int) -> int:
+    """A 32-bit word as a signed integer (how an ``i32`` constant is written)."""
+    return word - (1 << 32) if word >> 31 else word
 
 
 def _bits(ftype: ir.Type, value: float) -> int:

@@ -240,10 +240,9 @@ def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: 
         if any(0 in shape for shape in shapes):  # numexpr's shortcut: a new empty array, ``out`` untouched
             return run(prog, values, None, order, casting)
         _check_not_empty(out)
-        if _broadcasts(*shapes):  # (``out``'s shape is checked before the inputs' casts)
-            _check_shape(out, np.broadcast_shapes(*shapes))
+        _check_writeable(out)
+        _check_broadcast(shapes, out.shape)  # (before the inputs' casts)
         result = run(prog, values, None, order, casting)
-        _check_shape(out, result.shape)
         np.copyto(out, result, casting=casting)  # (numexpr's TypeError where the cast is not allowed)
         return out
     if type(out) is np.ndarray:
@@ -260,18 +259,45 @@ def _check_not_empty(out) -> None:
         raise ValueError("Iteration of zero-sized operands is not enabled")
 
 
-def _check_shape(out: np.ndarray, shape: tuple[int, ...], axis: int | None = None) -> None:
-    """numexpr's ``ValueError`` where ``out`` cannot take a result of ``shape`` (its operands' shape,
-    ``axis`` removed for an axis reduction, which needs that exact shape once its operands were
-    broadcast to ``out``; an elementwise result broadcasts to ``out``), which its iterator raises
-    before any cast error."""
-    if axis is not None:
-        shape = shape[:axis] + shape[axis + 1:]
-        if out.shape != shape:
-            raise ValueError(f"out has shape {out.shape}, but the reduction's result has shape {shape}")
-    elif not _broadcasts(out.shape, shape) or np.broadcast_shapes(out.shape, shape) != out.shape:
-        raise ValueError(f"non-broadcastable output operand with shape {out.shape} doesn't match the "
-                         f"broadcast shape {shape}")
+def _check_shape(out: np.ndarray, shape: tuple[int, ...], axis: int) -> None:
+    """numexpr's ``ValueError`` where an axis reduction's ``out`` cannot take a result of ``shape``
+    (its operands' shape, ``axis`` removed: it needs that exact shape once its operands were broadcast
+    to ``out``), which its iterator raises before any cast error."""
+    shape = shape[:axis] + shape[axis + 1:]
+    if out.shape != shape:
+        raise ValueError(f"out has shape {out.shape}, but the reduction's result has shape {shape}")
+
+
+def _check_writeable(out) -> None:
+    """numexpr's ``ValueError`` for a read-only ``out``, which its iterator raises before any shape
+    or cast error."""
+    if isinstance(out, np.ndarray) and not out.flags.writeable:
+        raise ValueError("operand array with iterator write flag set is read-only")
+
+
+def _check_broadcast(shapes: list[tuple[int, ...]], out_shape: tuple[int, ...] | None = None,
+                     reduces: bool = False) -> None:
+    """numexpr's ``ValueError`` where its iterator's operands -- ``out_shape`` first (an elementwise
+    call's ``out``; a full reduction's one-element ``out`` or 0-d result, which takes no part in the
+    broadcast), then the inputs' ``shapes`` in the program's order -- do not broadcast together, or an
+    elementwise result does not broadcast into ``out``. The words are NumPy's iterator's, which pandas
+    users also get from NumPy where numexpr is not used (``operands could not be broadcast together
+    with shapes (5,) (3,) ``)."""
+    operands = list(shapes) if out_shape is None else [out_shape, *shapes]
+    if not _broadcasts(*(shapes if reduces else operands)):
+        listed = "".join(f"{_shape_text(shape)} " for shape in operands)
+        raise ValueError(f"operands could not be broadcast together with shapes {listed}")
+    if reduces or out_shape is None:
+        return
+    full = np.broadcast_shapes(*operands)
+    if full != out_shape:
+        raise ValueError(f"non-broadcastable output operand with shape {_shape_text(out_shape)} doesn't "
+                         f"match the broadcast shape {_shape_text(full)}")
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    """A shape as NumPy's iterator writes it in its messages: ``()``, ``(5,)``, ``(2,3)``."""
+    return f"({','.join(map(str, shape))}{',' if len(shape) == 1 else ''})"
 
 
 def _broadcasts(*shapes: tuple[int, ...]) -> bool:
@@ -297,9 +323,11 @@ def _run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order:
     operands' largest number of dimensions (``ValueError``, even for 0-d operands, which NumPy
     lets reduce along axis 0); then, if an operand is empty, the result is a new empty array
     shaped like the first empty operand (numexpr neither broadcasts nor reduces then, nor writes
-    ``out``, nor checks casts); else an empty ``out`` is numexpr's ``ValueError``. Otherwise each
-    input must cast to its kind's dtype under ``casting`` (``TypeError``: uint64 is not ``'safe'``
-    as int64, int8 not ``'equiv'`` as int32), as the output must to ``out``. An elementwise result broadcasts to an ``out`` of a larger shape, as
+    ``out``, nor checks casts); else an empty ``out``, then a read-only one, then operands (``out``
+    among them) that do not broadcast are numexpr's ``ValueError``, the last in NumPy's words
+    (:func:`_check_broadcast`). Otherwise each input must cast to its kind's dtype under ``casting``
+    (``TypeError``: uint64 is not ``'safe'`` as int64, int8 not ``'equiv'`` as int32), as the output
+    must to ``out``. An elementwise result broadcasts to an ``out`` of a larger shape, as
     in numexpr's (and NumPy's) iteration, and an axis reduction's operands broadcast to its ``out``
     on every axis but the reduced one. A reduction to a 0-d result (every axis, or the one axis
     of 1-d operands) goes into any ``out`` of one element (shape ``()``, ``(1,)``, ``(1, 1)``...;
@@ -328,6 +356,14 @@ def _run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order:
         if value.size == 0:
             return np.empty(value.shape, plan.dtype)
     _check_not_empty(out)
+    _check_writeable(out)
+    shapes = [value.shape for value in values]
+    if not prog.reduces:
+        _check_broadcast(shapes, out.shape if isinstance(out, np.ndarray) else None)
+    elif to_scalar:
+        _check_broadcast(shapes, given_out.shape if full_into_out else (), reduces=True)
+    elif out is None:  # (numexpr's words name the shapes its nested iterator remaps; these are NumPy's)
+        _check_broadcast(shapes)
     if out is not None and not prog.reduces and values:
         values = _broadcast_to_out(values, out.shape)
     elif isinstance(out, np.ndarray) and prog.axis is not None and not to_scalar:
@@ -340,9 +376,6 @@ def _run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order:
         if _iterator_fails_first(plan, given, None if prog.reduces else out, casting):
             execute(plan, values, prog.names, out, order, casting)  # raises that error
         raise error
-    if prog.reduces and type(out) is np.ndarray:
-        if not out.flags.writeable:
-            raise ValueError("operand array with iterator write flag set is read-only")
     if to_scalar and out is not None and not np.can_cast(out.dtype, plan.dtype, casting):
         # numexpr's iterator reads ``out`` into the reduction too: it must cast both ways
         raise _cast_error(out.dtype, plan.dtype, 0, casting)
@@ -358,11 +391,10 @@ def _run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order:
 def _check_axis_reduction_out(out: np.ndarray, values: list[np.ndarray], axis: int, dtype: np.dtype,
                               casting: str) -> None:
     """numexpr's errors for an axis reduction's ``out``, which its iterator takes as operand 0, before
-    the inputs' casts: a read-only ``out`` (``ValueError``), a shape that does not take the result
-    (``ValueError``), then a dtype that does not cast back to the reduction's ``dtype`` (``TypeError``:
-    the iterator reads ``out`` into the reduction too)."""
-    if type(out) is np.ndarray and not out.flags.writeable:
-        raise ValueError("operand array with iterator write flag set is read-only")
+    the inputs' casts (after a read-only ``out``'s): operands that do not broadcast or a shape that
+    does not take the result (``ValueError``), then a dtype that does not cast back to the reduction's
+    ``dtype`` (``TypeError``: the iterator reads ``out`` into the reduction too)."""
+    _check_broadcast([value.shape for value in values])
     _check_shape(out, np.broadcast_shapes(*(value.shape for value in values)), axis)
     if not np.can_cast(out.dtype, dtype, casting):
         raise _cast_error(out.dtype, dtype, 0, casting)

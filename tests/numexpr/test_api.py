@@ -653,6 +653,53 @@ def test_a_python_int_beyond_int64_is_not_a_safe_input():
         ne.re_evaluate(local_dict={"a": a, "b": 2**63})
 
 
+def _read_only(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+@pytest.mark.parametrize("text, names, out", [
+    ("a * b", {"a": np.ones(5), "b": np.ones(3)}, None),
+    ("b * a + 1", {"a": np.ones(5), "b": np.ones(3)}, None),  # (operands in numexpr's order: sorted names)
+    ("A * B * z", {"A": np.ones((4, 5)), "B": np.ones((4, 3)), "z": np.float64(2)}, None),
+    ("where(a > 0, b, 1.0)", {"a": np.ones(5), "b": np.ones(3)}, None),
+    ("a * b", {"a": np.ones(5, np.int8), "b": np.ones(3)}, None),  # (before the int8 input's cast)
+    ("a * b", {"a": np.ones(5), "b": np.ones(3)}, np.empty(5)),  # (``out`` listed first)
+    ("a * b", {"a": np.ones(5), "b": np.ones(5)}, np.empty((2, 3))),
+    ("a * 2", {"a": np.ones(5)}, np.empty(3, np.int8)),  # (before the output's cast)
+    ("a * b", {"a": np.ones((2, 5)), "b": np.ones((1, 5))}, np.empty(5)),  # non-broadcastable output
+    ("a * b", {"a": np.ones(5), "b": np.ones((3, 1))}, np.empty((2, 5))),
+    ("a + a", {"a": np.ones((4, 5))}, np.empty(5, np.longdouble)),  # (through NumPy's cast)
+    ("a * b", {"a": np.ones(5), "b": np.ones(3)}, np.empty((2, 3), np.longdouble)),
+    ("sum(a * b)", {"a": np.ones(5), "b": np.ones(3)}, None),  # (a full reduction's 0-d result first)
+    ("sum(a * b)", {"a": np.ones(5), "b": np.ones(3)}, np.empty(1)),
+    ("a * b", {"a": np.ones(5), "b": np.ones(3)}, _read_only(np.empty(5))),  # read-only comes first
+    ("sum(a * b)", {"a": np.ones(5), "b": np.ones(3)}, _read_only(np.empty(()))),
+    ("sum(a * b, axis=0)", {"a": np.ones(5, np.uint64), "b": np.ones(5)}, _read_only(np.empty(()))),
+])
+def test_operands_that_do_not_broadcast_are_numexprs_value_error(text, names, out):
+    # numexpr's iterator raises them in NumPy's words, the ones pandas users get where NumPy computes:
+    # each operand's shape, ``out`` first, in NumPy's spelling ("(2,3) ", not "(2, 3)").
+    import numexpr as real
+
+    messages = []
+    for module in (real, ne):
+        with pytest.raises(ValueError) as raised:
+            module.evaluate(text, local_dict=names, out=None if out is None else out, casting="safe")
+        messages.append(str(raised.value))
+    assert messages[1] == messages[0]
+
+
+def test_operands_that_do_not_broadcast_in_an_axis_reduction_are_a_value_error():
+    # (numexpr's words there name the shapes its nested iterator remaps; these are NumPy's plain ones)
+    a, b = np.ones((4, 5)), np.ones((4, 3))
+    message = "operands could not be broadcast together with shapes (4,5) (4,3) "
+    with pytest.raises(ValueError, match=re.escape(message)):
+        ne.evaluate("sum(a * b, axis=1)")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        ne.evaluate("sum(a * b, axis=1)", out=np.empty(4))
+
+
 def test_input_casts_are_checked_after_the_empty_and_earlier_iterator_errors():
     big = np.arange(3, dtype=np.uint64)
     assert ne.evaluate("a + 1", local_dict={"a": big[:0]}, casting="safe").shape == (0,)

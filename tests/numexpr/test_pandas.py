@@ -181,3 +181,17 @@ def test_a_column_named_like_a_numexpr_function_is_the_function(installed):
         df.eval("where + y")
     with pytest.raises(TypeError, match="not supported between instances of 'function' and 'int'"):
         df.query("where > 1")
+
+
+def test_a_size_mismatch_in_large_arithmetic_is_numpys_value_error(installed):
+    # An Index over _MIN_ELEMENTS times a shorter array reaches numexpr: its error must read as
+    # NumPy's, which pandas raises without numexpr ("operands could not be broadcast together with
+    # shapes (1000001,) (3,) ").
+    index = pd.Index(np.arange(expressions._MIN_ELEMENTS + 1, dtype=np.float64))
+    with pytest.raises(ValueError) as ours:
+        index * np.arange(3.0)
+    assert installed == ["left_value * right_value"]
+    with pd.option_context("compute.use_numexpr", False):
+        with pytest.raises(ValueError) as numpys:
+            index * np.arange(3.0)
+    assert str(ours.value) == str(numpys.value)

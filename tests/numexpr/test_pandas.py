@@ -145,11 +145,16 @@ def test_install_before_pandas_is_imported():
             "ne.uninstall()\n"
             "import numexpr\n"
             "print(numexpr is not ne, ex.ne is numexpr, numexpr.__version__)")
-    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment,
-                            timeout=120)
+    result = _python(code)
     expected = ["True [1.0, 2.0, 3.0, 4.0, 5.0] [3, 4]", f"True True {importlib.metadata.version('numexpr')}"]
     assert result.stdout.split("\n")[:2] == expected, result.stderr
+
+
+def _python(code: str) -> subprocess.CompletedProcess:
+    """``code`` run by a fresh Python that imports this checkout's fusenum."""
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment,
+                          timeout=120)
 
 
 def test_python_m_runs_a_pandas_script_on_fusenum(tmp_path):
@@ -195,3 +200,133 @@ def test_a_size_mismatch_in_large_arithmetic_is_numpys_value_error(installed):
         with pytest.raises(ValueError) as numpys:
             index * np.arange(3.0)
     assert str(ours.value) == str(numpys.value)
+
+
+@pytest.fixture
+def large():
+    """Frames and a Series just over pandas' _MIN_ELEMENTS, where its arithmetic and where() use numexpr."""
+    rng = np.random.default_rng(5)
+    rows = expressions._MIN_ELEMENTS // 2 + 1
+    df = pd.DataFrame({"a": rng.normal(size=rows), "b": rng.normal(size=rows)})
+    ints = pd.DataFrame({"a": rng.integers(-9, 9, rows), "b": rng.integers(-9, 9, rows)})
+    flags = pd.DataFrame({"a": rng.random(rows) > 0.5, "b": rng.random(rows) > 0.5})
+    return df, ints, flags, pd.Series(rng.normal(size=2 * rows))
+
+
+def _with_numpy(call):
+    with pd.option_context("compute.use_numexpr", False):
+        return call()
+
+
+def _assert_same(result, expected) -> None:
+    """Same type, labels, dtypes and values (as arrays: assert_frame_equal is slow on wide frames)."""
+    assert type(result) is type(expected)
+    assert result.index.equals(expected.index)
+    if isinstance(result, pd.DataFrame):
+        assert result.columns.equals(expected.columns) and result.dtypes.equals(expected.dtypes)
+    else:
+        assert result.dtype == expected.dtype
+    np.testing.assert_array_equal(result.to_numpy(), expected.to_numpy(), strict=True)
+
+
+def test_large_frame_arithmetic_and_comparisons_match_numpy(installed, large):
+    # (exactly: these operations round as NumPy's, a power by a non-integer exponent would not; pandas
+    # computes &, |, ^ of bools with NumPy, and + and * of bools with numexpr's | and &)
+    df, ints, flags, series = large
+    row, column = df.iloc[0], df["a"]
+    calls = [lambda: df + df * 2, lambda: df - 1.5, lambda: 3 / df, lambda: df ** 2, lambda: df ** -1,
+             lambda: df.add(row, axis=1), lambda: df.sub(column, axis=0), lambda: df > 0.5, lambda: df == df,
+             lambda: ints * ints, lambda: ints / ints, lambda: ints - 7, lambda: ints <= ints.b.iloc[0],
+             lambda: flags + flags, lambda: flags * True, lambda: series * series,
+             lambda: -series + series.abs(), lambda: df.T * 2]
+    for call in calls:
+        expressions.set_test_mode(True)
+        try:
+            result = call()
+            used = expressions.get_test_result()
+        finally:
+            expressions.set_test_mode(False)
+        assert used, "pandas did not take its numexpr path"
+        _assert_same(result, _with_numpy(call))
+    assert len(installed) >= len(calls)
+
+
+def test_large_where_and_mask_run_on_fusenum(installed, large):
+    df, ints, flags, series = large
+    for call in [lambda: df.where(df > 0, -df), lambda: df.mask(df > 0, 0.0), lambda: ints.where(ints > 0, 0),
+                 lambda: flags.where(~flags, True), lambda: series.where(series > 0, 1.5)]:
+        installed.clear()
+        result = call()
+        assert any(text.startswith("where(") for text in installed), installed
+        _assert_same(result, _with_numpy(call))
+
+
+def test_bool_subtraction_falls_back_with_pandas_warning(installed, large):
+    # numexpr has no '-' for bools (NotImplementedError): pandas warns, then NumPy refuses it too.
+    flags = large[2]
+    with pytest.warns(UserWarning, match="'-' operator is not supported by numexpr for the bool dtype"):
+        with pytest.raises(TypeError, match="numpy boolean subtract"):
+            flags - flags
+    assert installed == ["left_value - right_value"]
+    result = flags + flags  # (numexpr's '+' of bools is '|': no warning, as with numexpr 2.13.1 and later)
+    pd.testing.assert_frame_equal(result, flags | flags)
+
+
+def _default_engine() -> str:
+    """The engine pandas' eval and query pick when none is named."""
+    from pandas.core.computation.eval import _check_engine
+
+    return _check_engine(None)
+
+
+def test_the_use_numexpr_option_switches_fusenum_off_and_on(installed, large):
+    series = large[3]
+    with pd.option_context("compute.use_numexpr", False):
+        assert not expressions.USE_NUMEXPR and _default_engine() == "python"
+        series + series
+    assert installed == []
+    assert expressions.USE_NUMEXPR and expressions.ne is ne and _default_engine() == "numexpr"
+    series + series
+    assert installed == ["left_value + right_value"]
+
+
+def test_pandas_thread_setting_reaches_fusenum(installed):
+    import fusenum
+
+    before = ne.get_num_threads()
+    try:
+        expressions.set_numexpr_threads(1)
+        assert ne.get_num_threads() == fusenum.get_num_threads() == 1
+        if ne.detect_number_of_cores() <= ne.MAX_THREADS:  # (else numexpr refuses the count, as we do)
+            expressions.set_numexpr_threads()  # (numexpr's count of the cores)
+            assert fusenum.get_num_threads() == ne.detect_number_of_cores()
+    finally:
+        ne.set_num_threads(before)
+
+
+@pytest.mark.parametrize("numexpr_before", ["absent", "blocked"])
+def test_install_after_pandas_was_imported_without_a_usable_numexpr(numexpr_before):
+    # pandas imported with no numexpr (or a version it blocks) takes fusenum.numexpr at install(),
+    # and goes back to its own state at uninstall().
+    setup = {"absent": "import sys; sys.modules['numexpr'] = None\n",
+             "blocked": "import numexpr; numexpr.__version__ = '2.14.1'\n"}[numexpr_before]
+    code = (setup +
+            "import numpy as np, pandas as pd, warnings\n"
+            "import pandas.core.computation.expressions as ex, pandas.core.computation.check as ck\n"
+            "state = lambda: (ck.NUMEXPR_INSTALLED, ex.USE_NUMEXPR, ex._evaluate.__name__)\n"
+            "before = state()\n"
+            "import fusenum.numexpr as ne\n"
+            "ne.install()\n"
+            "warnings.simplefilter('error')\n"
+            "big = pd.Series(np.arange(ex._MIN_ELEMENTS + 1.0))\n"
+            "ex.set_test_mode(True); total = (big + big).iloc[-1]; used = ex.get_test_result()\n"
+            "evaluated = pd.eval('big * 2', engine='numexpr').iloc[-1]\n"
+            "print(before, state(), used, total, evaluated)\n"
+            "ne.uninstall()\n"
+            "print(state() == before)\n")
+    result = _python(code)
+    n = expressions._MIN_ELEMENTS
+    evaluate = "_evaluate_standard" if numexpr_before == "absent" else "_evaluate_blocked"
+    assert result.stdout.split("\n")[:2] == [
+        f"(False, False, '{evaluate}') (True, True, '_evaluate_numexpr') [True] {2.0 * n} {2.0 * n}", "True"
+    ], result.stderr

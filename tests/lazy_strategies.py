@@ -150,6 +150,8 @@ def _apply(step: Step, args: list):
     if kind == "ufunc":
         if what in _TIE_PICKS and not any(isinstance(a, fusenum.LazyArray) for a in args):
             return _TIE_PICKS[what](*args)  # NumPy's run: its choice between equal zeros is C's fmax's
+        if what is np.absolute and isinstance(args[0], np.ndarray):
+            return contiguous_abs(args[0])  # NumPy's run, as the ``abs`` operator's (see UNARY)
         return what(*args)
     if kind == "where":
         return np.where(*args)

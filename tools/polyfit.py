@@ -122,6 +122,8 @@ FITS = {
                              "log1p(r) = r + r**2 * P(r), |r| <= 0.0304 (pow's 16-entry log table)"),
     "expm1_tail_table_f64": (lambda r: (_expm1(r) - r) / (r * r), (-0.02167, 0.02167), 5, np.float64,
                              "expm1(r) = r + r**2 * P(r), |r| <= ln2/32 (pow's 16-entry exp table)"),
+    "exp_tail_table8_f64": (lambda r: (_expm1(r) - r) / (r * r), (-0.04333, 0.04333), 6, np.float64,
+                            "exp(r) = 1 + r + r**2 * P(r), |r| <= ln2/16 (float64 exp's 8-entry table)"),
 }
 
 

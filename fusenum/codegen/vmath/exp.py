@@ -39,8 +39,8 @@ EXP_TAIL = {
                0.00019841269874815834, 2.480158732554432e-05, 2.7557255406285044e-06, 2.7557273647451087e-07,
                2.5105214474751413e-08, 2.0914685161418067e-09),
 }
-# float64 exp: ln2/8 in two parts, and exp(r) = 1 + r + r**2 * P(r) on |r| <= ln2/16 (tools/polyfit.py's
-# chebyshev_fit of (expm1(r) - r)/r**2 on (-0.04333, 0.04333), degree 6: relative error 2.5e-17).
+# float64 exp: ln2/8 in two parts, and exp(r) = 1 + r + r**2 * P(r) on |r| <= ln2/16 (tools/polyfit.py
+# exp_tail_table8_f64: degree 6, relative error 2.5e-17).
 LN2_EIGHTH = (0.08664339756999316, 2.8988085173078744e-18)
 EXP_TAIL_EIGHTH = (0.5, 0.16666666666666866, 0.041666666666666866, 0.008333333324833473, 0.0013888888880389067,
                    0.0001984217528540417, 2.4802492742502004e-05)

@@ -32,14 +32,6 @@ MAX_OPERANDS = 64
 #: Marks this front end's plan-cache keys (a text's key in fusenum.evaluate starts with the text).
 _KEY = "fusenum.numexpr"
 
-#: ``sanitize=None`` means this: on, unless ``NUMEXPR_SANITIZE=0`` was set when fusenum.numexpr was
-#: imported; None if it was set to something else, whose ``ValueError`` each call that takes the default
-#: raises (as numexpr's calls do; the import itself succeeds).
-try:
-    SANITIZE: bool | None = syntax.default_sanitize()
-except ValueError as error:
-    SANITIZE, _SANITIZE_ERROR = None, str(error)
-
 _programs: "OrderedDict[tuple, Program]" = OrderedDict()
 _last = threading.local()
 
@@ -59,12 +51,17 @@ def _optimization(kwargs: dict) -> str:
 
 
 def program(ex: str, optimization: str = "aggressive", sanitize: bool | None = None) -> Program:
-    """The parsed, sanitized text (cached)."""
+    """The parsed, sanitized text (cached). ``sanitize=None`` is numexpr's default: on, unless the
+    environment says ``NUMEXPR_SANITIZE=0`` at this call (a value that is not an integer is numexpr's
+    ``ValueError``)."""
     if type(ex) is not str and not isinstance(ex, str):
         raise ValueError("must specify expression as a string")
-    if sanitize is None and SANITIZE is None:
-        raise ValueError(f"NUMEXPR_SANITIZE: {_SANITIZE_ERROR}")
-    key = (ex, optimization, SANITIZE if sanitize is None else bool(sanitize))
+    if sanitize is None:  # (read at each call, as numexpr reads it)
+        try:
+            sanitize = syntax.default_sanitize()
+        except ValueError as error:
+            raise ValueError(f"NUMEXPR_SANITIZE: {error}") from None
+    key = (ex, optimization, bool(sanitize))
     found = _programs.get(key)
     if found is None:
         sanitize = key[2]

@@ -1,6 +1,7 @@
 """``NumExpr`` (an expression compiled for a signature) and ``disassemble``.
 
-``NumExpr(ex, signature)`` types ``ex`` for the given kinds (names not in the
+``NumExpr(ex, signature)`` types ``ex`` (a text, or an expression object built from
+:data:`~fusenum.numexpr.expressions.E`) for the given kinds (names not in the
 signature are ``double``, as in numexpr) and calls with arrays in the
 signature's order; an array is cast to its slot's kind under the ``safe`` rule,
 with NumPy's iterator message otherwise. Its plan is fusenum's, from the shared
@@ -11,7 +12,8 @@ operation, ``[opcode, destination, operand, operand]`` with ``r0`` the output,
 ``r1[a]`` the inputs, ``c3[2.0]`` the constants and ``t5`` the temporaries --
 built from the same typed tree fusenum compiles. Where numexpr shows
 ``func_ddn`` and the number of a function in its table, the row names the
-function (``sin_dd``); temporaries are not reused as numexpr's register
+function (``sin_dd``); an operation of three operands (``where``) takes a
+``noop`` row after it, as in numexpr; temporaries are not reused as numexpr's register
 allocator reuses them. :attr:`NumExpr.ir` is fusenum's IR for the signature,
 what the kernel computes.
 """
@@ -20,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir.typing import Builder
-from . import api, kinds, tree
+from . import api, expressions, kinds, tree
 from .lowering import Program, typed_signature
 
 #: Signature types numexpr accepts, by kind: exactly numexpr's keys (Python's ``float`` is float32 and
@@ -30,10 +32,15 @@ _TYPE_KIND = {bool: "bool", np.int32: "int", np.int64: "long", float: "float", n
 
 
 class NumExpr:
-    """``ex`` compiled for ``signature`` (a list of ``(name, type)`` pairs); call it with the arrays."""
+    """``ex`` (a text or an expression object) compiled for ``signature`` (a list of ``(name, type)``
+    pairs); call it with the arrays."""
 
-    def __init__(self, ex: str, signature=(), sanitize: bool = True, **kwargs):
-        self._program = api.program(ex, api._optimization(dict(kwargs)), sanitize)
+    def __init__(self, ex: str | expressions.ExpressionNode, signature=(), sanitize: bool = True, **kwargs):
+        optimization = api._optimization(dict(kwargs))
+        if isinstance(ex, expressions.ExpressionNode):  # (built from E: numexpr sanitizes only text)
+            self._program = expressions.program(ex, optimization)
+        else:
+            self._program = api.program(ex, optimization, sanitize)
         declared = dict(signature)
         unknown = set(declared) - set(self._program.names)
         if signature and (unknown or len(declared) != len(self._program.names)):
@@ -60,7 +67,7 @@ class NumExpr:
 
     @property
     def constants(self) -> tuple:
-        return tuple(value for value, _ in _constants(self._root))
+        return tuple(value for value, _ in _constants(self._root).values())
 
     def __call__(self, *args, **kwargs) -> np.ndarray:
         if len(args) != len(self._kinds):
@@ -97,15 +104,17 @@ def _kind_of_type(kind_type) -> str:
                        f"numpy.int64, float (float32), numpy.float64, complex or bytes)") from None
 
 
-def _constants(root: tree.Expr) -> list[tuple]:
-    """The constants of the typed program, each once, as ``(value, kind)``, in order of use."""
-    found: dict[tuple, None] = {}
+def _constants(root: tree.Expr) -> dict[tuple, tuple]:
+    """The constants of the typed program, each once and in order of use: ``(code, value)`` -> ``(value
+    as numexpr converts it, kind)``. Constants are one where numexpr's are: equal values of one kind
+    (``1`` and ``1.0`` as doubles), or the same object (a NaN used twice, as ``ConstantNode(nan)``)."""
+    found: dict[tuple, tuple] = {}
     for node in _operations(root):
         codes, _ = typed_signature(node)
         for arg, code in zip(node.args, codes):
-            if arg.op == "const":
-                found.setdefault((_numexpr_constant(arg.value, kinds.KIND[code]), code), None)
-    return [(value, kinds.KIND[code]) for value, code in found]
+            if arg.op == "const" and (code, arg.value) not in found:
+                found[(code, arg.value)] = (_numexpr_constant(arg.value, kinds.KIND[code]), kinds.KIND[code])
+    return found
 
 
 def _numexpr_constant(value, kind: str):
@@ -141,13 +150,19 @@ class _Listing:
         self.names = nex._program.parsed.names  # by the template's name index
         self.inputs = {name: f"r{k}[{name}]".encode() for k, name in enumerate(nex.input_names, start=1)}
         first_constant = 1 + len(nex.input_names)
-        self.constants = {key: first_constant + k for k, key in enumerate(_constants(nex._root))}
+        self.constants = {key: (first_constant + k, value)
+                          for k, (key, (value, _)) in enumerate(_constants(nex._root).items())}
         self.next_temporary = first_constant + len(self.constants)
         self.registers: dict[int, bytes] = {}
         self.rows: list[list] = []
         for node in _operations(nex._root):
             self._row(node, node is nex._root)
-        self.rows = [row + [None] * (4 - len(row)) for row in self.rows]
+        padded = []
+        for row in self.rows:
+            padded.append(row + [None] * (4 - len(row)))
+            if len(row) > 4:  # (numexpr's program takes a second, empty instruction for a third operand)
+                padded.append([b"noop", None, None, None])
+        self.rows = padded
 
     def _temporary(self) -> bytes:
         self.next_temporary += 1
@@ -164,8 +179,8 @@ class _Listing:
     def _operand(self, arg: tree.Expr, code: str) -> bytes:
         kind = kinds.KIND[code]
         if arg.op == "const":
-            value = _numexpr_constant(arg.value, kind)
-            return f"c{self.constants[(value, kind)]}[{value}]".encode()
+            register, value = self.constants[(code, arg.value)]
+            return f"c{register}[{value!s}]".encode()
         register = self.inputs[self.names[arg.value]] if arg.op == "var" else self.registers[id(arg)]
         if arg.kind == kind:
             return register

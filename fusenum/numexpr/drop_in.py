@@ -1,7 +1,8 @@
 """``install()``: ``import numexpr`` gives :mod:`fusenum.numexpr`, for pandas and everyone else.
 
 :func:`install` puts this module in ``sys.modules`` under ``numexpr`` (a
-``numexpr`` imported before keeps working for whoever holds it), and patches
+``numexpr`` imported before keeps working for whoever holds it), with its submodules
+``numexpr.expressions``, ``numexpr.utils`` and ``numexpr.version``, and patches
 pandas where it has already kept numexpr: ``pandas.core.computation.check.ne``
 (with ``NUMEXPR_INSTALLED`` and ``NUMEXPR_BLOCKED_VERSION``) and
 ``pandas.core.computation.expressions.ne`` (with ``NUMEXPR_INSTALLED`` and
@@ -19,6 +20,9 @@ from types import ModuleType
 _PANDAS_CHECK = "pandas.core.computation.check"
 _PANDAS_EXPRESSIONS = "pandas.core.computation.expressions"
 _MISSING = object()
+#: numexpr's submodules this package provides: ``import numexpr.utils`` (or ``from numexpr.expressions
+#: import ConstantNode``) gets ours once installed.
+SUBMODULES = ("expressions", "utils", "version")
 
 #: What install() replaced: (module name, attribute or None for sys.modules) -> previous value.
 _saved: dict[tuple[str, str | None], object] = {}
@@ -47,6 +51,8 @@ def install() -> None:
     """Make ``import numexpr`` (and pandas, imported before or after) use fusenum.numexpr."""
     ours = _ours()
     _replace("numexpr", None, ours)
+    for name in SUBMODULES:
+        _replace(f"numexpr.{name}", None, getattr(ours, name))
     if _PANDAS_CHECK in sys.modules:
         _replace(_PANDAS_CHECK, "ne", ours)
         _replace(_PANDAS_CHECK, "NUMEXPR_INSTALLED", True)

@@ -117,6 +117,36 @@ def initial_threads() -> int:
     return get_num_threads()
 
 
+def init_num_threads() -> int:
+    """numexpr's ``_init_num_threads()``: read ``NUMEXPR_MAX_THREADS``, ``NUMEXPR_NUM_THREADS`` and
+    ``OMP_NUM_THREADS`` again and apply them by numexpr's rules; the count asked for.
+
+    ``NUMEXPR_NUM_THREADS``, else ``OMP_NUM_THREADS`` (``ValueError`` if not an integer, as numexpr's),
+    else the processors online (:func:`detect_number_of_cores`), at most 16 unless one of
+    ``NUMEXPR_MAX_THREADS`` and ``OMP_NUM_THREADS`` is set, when it is :data:`MAX_THREADS` instead (an
+    empty variable is unset). The count goes to :func:`set_num_threads` (which refuses one above
+    :data:`MAX_THREADS`, as numexpr's does) and is returned whether taken or not; on SPARC it is 1.
+    Unlike the import (:func:`initial_threads`), ``FUSENUM_NUM_THREADS`` does not take part: this
+    call asks for numexpr's setting.
+    """
+    if "sparc" in platform.machine():
+        set_num_threads(1)
+        return 1
+    environ = os.environ
+    if environ.get("NUMEXPR_MAX_THREADS", "") != "" or environ.get("OMP_NUM_THREADS", "") != "":
+        cores = MAX_THREADS
+    else:
+        cores = min(detect_number_of_cores(), SAFE_THREADS)
+    if environ.get("NUMEXPR_NUM_THREADS", "") != "":
+        requested = int(environ["NUMEXPR_NUM_THREADS"])
+    elif environ.get("OMP_NUM_THREADS", "") != "":
+        requested = int(environ["OMP_NUM_THREADS"])
+    else:
+        requested = cores
+    set_num_threads(requested)
+    return requested
+
+
 def _env_threads(name: str) -> int | None:
     """The count environment variable ``name`` asks for, or None; one that is not an integer is
     ignored with a warning (numexpr's import raises ``ValueError``; here it would take ``import fusenum``

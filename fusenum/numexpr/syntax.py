@@ -12,7 +12,7 @@ numexpr's functions is that function wherever it appears, as numexpr binds them
 over the names it looks up: ``sin + 1`` is Python's ``TypeError`` for a function,
 whatever array is called ``sin``.
 
-``sanitize=True`` (numexpr's default; ``NUMEXPR_SANITIZE=0`` at import turns the default off)
+``sanitize=True`` (numexpr's default; ``NUMEXPR_SANITIZE=0`` in the environment at the call turns it off)
 applies numexpr's rule before parsing: with whitespace removed and
 single-quoted strings skipped, the text must contain no ``;``, ``:`` or ``[``,
 no double-underscore name (``__class__``), and no attribute access except

@@ -26,7 +26,7 @@ import numpy as np
 from ..ir.typing import check_int_fold
 from . import kinds
 
-_BOOLEAN_MESSAGE = ("You can't use Python's standard boolean operators in NumExpr expressions. You should "
+BOOLEAN_MESSAGE = ("You can't use Python's standard boolean operators in NumExpr expressions. You should "
                     "use their bitwise counterparts instead: '&' instead of 'and', '|' instead of 'or', "
                     "and '~' instead of 'not'.")
 _SCALARS = (bool, np.int32, int, float, np.float64, complex, bytes, str)
@@ -45,7 +45,7 @@ class Expr:
         self.function = function
 
     def __bool__(self):
-        raise TypeError(_BOOLEAN_MESSAGE)
+        raise TypeError(BOOLEAN_MESSAGE)
 
     def __repr__(self) -> str:
         if self.op == "const":

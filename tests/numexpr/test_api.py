@@ -936,3 +936,43 @@ def test_an_out_the_kernels_do_not_write_takes_numpys_cast_as_numexprs_iterator(
         except TypeError:
             outcomes.append("TypeError")
     assert outcomes[0] == outcomes[1]
+
+
+def test_numexpr_sanitize_is_read_at_each_call_as_numexpr_reads_it(monkeypatch):
+    import numexpr as real
+
+    for module in (real, ne):
+        monkeypatch.setenv("NUMEXPR_SANITIZE", "0")
+        with pytest.raises(SyntaxError):  # (the sanitizer is off: Python's parser meets the text)
+            module.evaluate("import os;", sanitize=None)
+        monkeypatch.setenv("NUMEXPR_SANITIZE", "1")
+        with pytest.raises(ValueError, match="forbidden control characters"):
+            module.evaluate("import os;")
+        monkeypatch.setenv("NUMEXPR_SANITIZE", "abc")
+        with pytest.raises(ValueError, match="invalid literal"):
+            module.evaluate("a + 1", {"a": np.ones(2)})
+        monkeypatch.delenv("NUMEXPR_SANITIZE")
+        with pytest.raises(ValueError, match="forbidden control characters"):
+            module.evaluate("import os;")
+
+
+def test_disassemble_gives_a_three_operand_row_numexprs_noop_row():
+    import numexpr as real
+
+    for module in (real, ne):
+        rows = module.disassemble(module.NumExpr("where(m, a, -1)", [("m", bool), ("a", float)]))
+        assert rows == [[b"where_fbff", b"r0", b"r1[m]", b"r2[a]", b"c3[-1.0]"], [b"noop", None, None, None]]
+    rows = ne.disassemble(ne.NumExpr("a / b", [("a", float), ("b", float)]))
+    assert rows == [[b"div_fff", b"r0", b"r1[a]", b"r2[b]"]]
+
+
+def test_every_public_numexpr_name_is_here_or_named_as_not_provided():
+    import numexpr as real
+
+    # (``tests`` and ``cpuinfo`` are numexpr's test package and its helper, there once its tests ran)
+    missing = {name for name in dir(real) if not hasattr(ne, name)} - {"tests", "cpuinfo"}
+    assert missing == set(ne.NOT_PROVIDED), missing
+    assert ne.is_cpu_amd_intel is False
+    assert ne.E is ne.expressions.E
+    with pytest.raises(NotImplementedError, match="test_numexpr_suite.py"):
+        ne.test()

@@ -44,8 +44,9 @@ DESELECTED = (
     "test_evaluate::test_ex_uses_vml",
     "test_strings::test_compare_copy", "test_strings::test_null_chars",
 )
-#: numexpr 2.14.2's file has 6,042 tests; a much smaller count means it was not collected as a whole.
-MIN_PASSED = 6000
+#: numexpr 2.14.2's file has 6,042 tests (2.14.1's: 5,978 run, 54 skipped on NumPy 2.0); a much
+#: smaller count means it was not collected as a whole.
+MIN_PASSED = 5000
 
 
 def _installed_test_file() -> Path:

@@ -175,8 +175,13 @@ def test_a_python_int_beyond_int64_falls_back_to_numpy(installed, monkeypatch):
     assert (s + 2**63).iloc[:2].tolist() == [2.0**63, 2.0**63 + 1]
     assert int((s > 2**63).sum()) == 0
     assert (s + 2).iloc[:2].tolist() == [2.0, 3.0]
-    # (pandas names the operands left_value/right_value, before 2.3 a_value/b_value)
-    assert [text.split()[1] for text in installed] == ["+", ">", "+"]
+    assert _operators(installed) == ["+", ">", "+"]
+
+
+def _operators(texts: list[str]) -> list[str]:
+    """The operator of each of pandas' binary expressions (pandas 3 names the operands
+    left_value/right_value, 2.x a_value/b_value)."""
+    return [text.split()[1] for text in texts]
 
 
 def test_a_column_named_like_a_numexpr_function_is_the_function(installed):
@@ -195,7 +200,7 @@ def test_a_size_mismatch_in_large_arithmetic_is_numpys_value_error(installed):
     index = pd.Index(np.arange(expressions._MIN_ELEMENTS + 1, dtype=np.float64))
     with pytest.raises(ValueError) as ours:
         index * np.arange(3.0)
-    assert installed == ["left_value * right_value"]
+    assert _operators(installed) == ["*"]
     with pd.option_context("compute.use_numexpr", False):
         with pytest.raises(ValueError) as numpys:
             index * np.arange(3.0)
@@ -234,21 +239,30 @@ def test_large_frame_arithmetic_and_comparisons_match_numpy(installed, large):
     # computes &, |, ^ of bools with NumPy, and + and * of bools with numexpr's | and &)
     df, ints, flags, series = large
     row, column = df.iloc[0], df["a"]
-    calls = [lambda: df + df * 2, lambda: df - 1.5, lambda: 3 / df, lambda: df ** 2, lambda: df ** -1,
+    # ``df ** -1`` is 1/df here; NumPy's own answer depends on its release and on how pandas calls it
+    # (NumPy 2.0 under pandas 2.3 rounds 0.4% of these elements the other way): within one ULP
+    reciprocal = _on_numexpr(lambda: df ** -1)
+    np.testing.assert_array_max_ulp(reciprocal.to_numpy(), _with_numpy(lambda: df ** -1).to_numpy(), maxulp=1)
+    calls = [lambda: df + df * 2, lambda: df - 1.5, lambda: 3 / df, lambda: df ** 2,
              lambda: df.add(row, axis=1), lambda: df.sub(column, axis=0), lambda: df > 0.5, lambda: df == df,
              lambda: ints * ints, lambda: ints / ints, lambda: ints - 7, lambda: ints <= ints.b.iloc[0],
              lambda: flags + flags, lambda: flags * True, lambda: series * series,
              lambda: -series + series.abs(), lambda: df.T * 2]
     for call in calls:
-        expressions.set_test_mode(True)
-        try:
-            result = call()
-            used = expressions.get_test_result()
-        finally:
-            expressions.set_test_mode(False)
-        assert used, "pandas did not take its numexpr path"
-        _assert_same(result, _with_numpy(call))
-    assert len(installed) >= len(calls)
+        _assert_same(_on_numexpr(call), _with_numpy(call))
+    assert len(installed) >= len(calls) + 1
+
+
+def _on_numexpr(call):
+    """``call()``, checking that pandas took its numexpr path."""
+    expressions.set_test_mode(True)
+    try:
+        result = call()
+        used = expressions.get_test_result()
+    finally:
+        expressions.set_test_mode(False)
+    assert used, "pandas did not take its numexpr path"
+    return result
 
 
 def test_large_where_and_mask_run_on_fusenum(installed, large):
@@ -267,7 +281,7 @@ def test_bool_subtraction_falls_back_with_pandas_warning(installed, large):
     with pytest.warns(UserWarning, match="'-' operator is not supported by numexpr for the bool dtype"):
         with pytest.raises(TypeError, match="numpy boolean subtract"):
             flags - flags
-    assert installed == ["left_value - right_value"]
+    assert _operators(installed) == ["-"]
     result = flags + flags  # (numexpr's '+' of bools is '|': no warning, as with numexpr 2.13.1 and later)
     pd.testing.assert_frame_equal(result, flags | flags)
 
@@ -287,7 +301,7 @@ def test_the_use_numexpr_option_switches_fusenum_off_and_on(installed, large):
     assert installed == []
     assert expressions.USE_NUMEXPR and expressions.ne is ne and _default_engine() == "numexpr"
     series + series
-    assert installed == ["left_value + right_value"]
+    assert _operators(installed) == ["+"]
 
 
 def test_pandas_thread_setting_reaches_fusenum(installed):
@@ -324,6 +338,8 @@ def test_install_after_pandas_was_imported_without_a_usable_numexpr(numexpr_befo
             "print(before, state(), used, total, evaluated)\n"
             "ne.uninstall()\n"
             "print(state() == before)\n")
+    if numexpr_before == "blocked" and not hasattr(expressions, "_evaluate_blocked"):
+        pytest.skip(f"pandas {pd.__version__} blocks no numexpr release")
     result = _python(code)
     n = expressions._MIN_ELEMENTS
     evaluate = "_evaluate_standard" if numexpr_before == "absent" else "_evaluate_blocked"

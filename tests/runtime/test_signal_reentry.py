@@ -77,6 +77,25 @@ def test_a_signal_handler_that_evaluates_during_the_first_call_does_not_deadlock
     assert done.returncode == 0, done.stdout + done.stderr
 
 
+# A second signal, raised as an import executes the module named ``where`` (the module is then in
+# sys.modules, partially initialized), runs the script's handler inside that import.
+_INTERRUPT_IMPORT_OF_WHERE = r"""
+class InterruptImport:
+    def find_spec(self, name, path=None, target=None):
+        if name != where:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        execute = spec.loader.exec_module
+        def exec_module(module):  # (the module is in sys.modules, partially initialized)
+            signal.raise_signal(signal.SIGALRM)
+            execute(module)
+        spec.loader.exec_module = exec_module
+        return spec
+
+sys.meta_path.insert(0, InterruptImport())
+"""
+
 # The main thread imports the code generator only for a call it compiles itself: a signal handler's
 # call made while it holds one of fusenum's locks. So a first handler's call (of ``b * 2 + 1``,
 # big enough that ``auto`` waits for its kernel) compiles on the main thread, and a second signal,
@@ -103,20 +122,7 @@ def handler(*_):
 
 signal.signal(signal.SIGALRM, handler)
 
-class InterruptImport:
-    def find_spec(self, name, path=None, target=None):
-        if name != where:
-            return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)
-        execute = spec.loader.exec_module
-        def exec_module(module):  # (the module is in sys.modules, partially initialized)
-            signal.raise_signal(signal.SIGALRM)
-            execute(module)
-        spec.loader.exec_module = exec_module
-        return spec
-
-sys.meta_path.insert(0, InterruptImport())
+""" + _INTERRUPT_IMPORT_OF_WHERE + r"""
 real = kernels._Pending
 class Interrupting(real):  # the first signal: with kernels._lock held
     def __init__(self):
@@ -192,24 +198,12 @@ import numpy as np
 import fusenum
 
 faulthandler.dump_traceback_later(60, exit=True)
+where = "fusenum.codegen.modules"
 b = np.linspace(0.5, 1.5, 1000)
 results = []
 signal.signal(signal.SIGALRM, lambda *_: results.append(fusenum.evaluate("b * 2 + 1", {"b": b})))
 
-class InterruptImport:
-    def find_spec(self, name, path=None, target=None):
-        if name != "fusenum.codegen.modules":
-            return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)
-        execute = spec.loader.exec_module
-        def exec_module(module):  # (the module is in sys.modules, partially initialized)
-            signal.raise_signal(signal.SIGALRM)
-            execute(module)
-        spec.loader.exec_module = exec_module
-        return spec
-
-sys.meta_path.insert(0, InterruptImport())
+""" + _INTERRUPT_IMPORT_OF_WHERE + r"""
 shown = fusenum.explain("sin(b) + 3", {"b": b})
 assert "typed IR" in str(shown) and len(results) == 1
 np.testing.assert_array_equal(results[0], fusenum.evaluate("b * 2 + 1", {"b": b.copy()}))

@@ -49,8 +49,6 @@ __all__ = ["E", "Expression", "ExpressionNode", "VariableNode", "ConstantNode", 
 
 #: The kind of an ``E`` variable that no signature types.
 default_kind = "double"
-#: What numexpr takes as a constant operand (a NumPy float64 is a ``float``; float32 and int64 are not).
-_CONSTANT_TYPES = (bool, np.int32, int, float, np.float64, complex, bytes, str)
 _COMPARISONS = frozenset({"<", "<=", ">", ">=", "==", "!="})
 #: Marks the plan-cache key of an expression object's program (no text starts so: it is not Python).
 _KEY_PREFIX = "E: "
@@ -64,7 +62,7 @@ NOT_PROVIDED = ("Context", "FuncNode", "LeafNode", "RawNode", "_context", "allCo
 
 def isConstant(value) -> bool:
     """Whether numexpr takes ``value`` as a constant operand."""
-    return isinstance(value, _CONSTANT_TYPES)
+    return isinstance(value, tree.SCALARS)
 
 
 def getKind(value) -> str:

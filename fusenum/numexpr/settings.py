@@ -137,11 +137,10 @@ def init_num_threads() -> int:
         cores = MAX_THREADS
     else:
         cores = min(detect_number_of_cores(), SAFE_THREADS)
-    if environ.get("NUMEXPR_NUM_THREADS", "") != "":
-        requested = int(environ["NUMEXPR_NUM_THREADS"])
-    elif environ.get("OMP_NUM_THREADS", "") != "":
-        requested = int(environ["OMP_NUM_THREADS"])
-    else:
+    requested = _env_int("NUMEXPR_NUM_THREADS")
+    if requested is None:
+        requested = _env_int("OMP_NUM_THREADS")
+    if requested is None:
         requested = cores
     set_num_threads(requested)
     return requested

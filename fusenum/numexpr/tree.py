@@ -27,9 +27,10 @@ from ..ir.typing import check_int_fold
 from . import kinds
 
 BOOLEAN_MESSAGE = ("You can't use Python's standard boolean operators in NumExpr expressions. You should "
-                    "use their bitwise counterparts instead: '&' instead of 'and', '|' instead of 'or', "
-                    "and '~' instead of 'not'.")
-_SCALARS = (bool, np.int32, int, float, np.float64, complex, bytes, str)
+                   "use their bitwise counterparts instead: '&' instead of 'and', '|' instead of 'or', "
+                   "and '~' instead of 'not'.")
+#: What numexpr takes as a constant operand (a NumPy float64 is a ``float``; float32 and int64 are not).
+SCALARS = (bool, np.int32, int, float, np.float64, complex, bytes, str)
 
 
 class Expr:
@@ -63,7 +64,7 @@ def _node(x) -> Expr:
     """A literal operand as numexpr's constant node (``TypeError`` for what is not a number or string)."""
     if isinstance(x, Expr):
         return x
-    if isinstance(x, _SCALARS) or isinstance(x, np.generic):
+    if isinstance(x, SCALARS) or isinstance(x, np.generic):
         return constant(x)
     raise TypeError(f"unsupported object type: {type(x)}")
 
@@ -320,7 +321,7 @@ def build(template: tuple, variable_kinds: list[str], optimization: str) -> Expr
     """
     result = _evaluate(template, variable_kinds, optimization)
     if not isinstance(result, Expr):
-        if not isinstance(result, _SCALARS):
+        if not isinstance(result, SCALARS):
             raise TypeError(f"unsupported expression type: {type(result)}")
         result = constant(result)
     if result.op in ("const", "var"):

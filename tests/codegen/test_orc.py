@@ -126,6 +126,7 @@ _VERSION_FALLBACK_CHILD = """
 import sys
 from fusenum.codegen import orc
 orc._package_directory = lambda: sys.argv[1]
+orc.llvmlite_version.cache_clear()  # (in case a look-ahead thread read the real file first)
 version = orc.llvmlite_version()
 imported = 'llvmlite' in sys.modules
 import llvmlite
@@ -135,8 +136,11 @@ print(imported, version == llvmlite.__version__)
 
 def test_an_unrecognised_version_file_falls_back_to_importing_llvmlite(tmp_path):
     (tmp_path / "_version.py").write_text("__version__ = get_it_elsewhere()\n")
+    # No look-ahead thread (runtime.prefetch, started by ``import fusenum`` where a disk cache or a shipped
+    # archive may serve): it reads llvmlite's version from the real file, racing the child's patch.
+    env = dict(os.environ, FUSENUM_CACHE="off", FUSENUM_SHIPPED_KERNELS="off")
     done = subprocess.run([sys.executable, "-c", _VERSION_FALLBACK_CHILD, str(tmp_path)], capture_output=True,
-                          text=True, check=True)
+                          text=True, check=True, env=env)
     assert done.stdout.split() == ["True", "True"]
 
 

@@ -30,11 +30,12 @@ from __future__ import annotations
 
 import math
 import operator
+import warnings
 from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, warn
 from ..ir.ops import OPS
 from .lazy import (LazyArray, _stands_for_scalar, as_numpy, capture_operation, force, force_all, in_byte_order,
                    lazy)
@@ -87,9 +88,21 @@ def _reviewer(name: str) -> Callable:
     def set_layout(self: LazyArray, value: Any) -> None:
         _refuse_on_scalar(self, name)
         view = self.compute().view()
-        setattr(view, name, force_all(value))
+        new = force_all(value)
+        _warning_at_callers_line(lambda: setattr(view, name, new))
         _rebind(self, view)
     return set_layout
+
+
+def _warning_at_callers_line(assign: Callable[[], None]) -> None:
+    """Run ``assign``, giving NumPy's warnings from it again at the user's line: NumPy attributes
+    them to the line that assigned the attribute, here fusenum's (NumPy 2.5 deprecates assigning
+    ``shape`` and ``dtype``, 2.4 ``strides``), where the default filters would hide them."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assign()
+    for given in caught:
+        warn(str(given.message), given.category)
 
 
 def _rebind(x: LazyArray, view: np.ndarray) -> None:

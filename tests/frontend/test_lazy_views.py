@@ -107,6 +107,22 @@ def test_assigning_the_dtype_reinterprets_as_numpy_does():
     assert x.dtype == np.int64
 
 
+@pytest.mark.parametrize("name, value", [("shape", (2, 3)), ("dtype", np.int64), ("strides", (24, 8))])
+def test_numpys_warnings_for_assigning_an_attribute_point_at_the_assigning_line(name, value):
+    """NumPy 2.5 deprecates assigning ``shape`` and ``dtype`` (2.4 ``strides``), warning at the line
+    that assigns. A LazyArray's warning points at its user's line too (not fusenum's, which the
+    default filters would hide); where NumPy gives none, neither does fusenum."""
+    import warnings
+    with warnings.catch_warnings(record=True) as numpys:
+        warnings.simplefilter("always")
+        setattr(np.arange(6.0).reshape(2, 3), name, value)
+    with warnings.catch_warnings(record=True) as ours:
+        warnings.simplefilter("always")
+        setattr(lazy(np.arange(6.0).reshape(2, 3)), name, value)
+    assert [(w.category, str(w.message)) for w in ours] == [(w.category, str(w.message)) for w in numpys]
+    assert [w.filename for w in ours] == [__file__] * len(numpys)
+
+
 def test_attributes_numpy_does_not_let_assign_are_refused():
     for name in ("ndim", "size", "T"):
         with pytest.raises(AttributeError):

@@ -1,4 +1,5 @@
-"""Building fusenum: its modules (``pyproject.toml`` says the rest), then the kernels shipped with it.
+"""Building fusenum: its modules (``pyproject.toml`` says the rest), the start-up file
+``fusenum-numexpr.pth`` (``_fusenum_numexpr.py`` says what it does), then the kernels shipped with it.
 
 After copying the modules, ``build_py`` runs ``python -m fusenum ship`` on the copy: every one-node
 kernel fusenum's interpreter may use, compiled for this machine's widest SIMD level, into
@@ -16,13 +17,19 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 
+#: Beside the package in site-packages: ``FUSENUM_NUMEXPR=1`` for every process (``_fusenum_numexpr.py``).
+STARTUP_FILE = "fusenum-numexpr.pth"
+
+
 class BuildWithKernels(build_py):
-    """``build_py``, then the shipped kernels."""
+    """``build_py``, then the start-up file and the shipped kernels."""
 
     def run(self):
         super().run()
         here = os.path.dirname(os.path.abspath(__file__))
         editable = getattr(self, "editable_mode", False)
+        if not editable:  # (an editable install's site-packages holds only setuptools' own files)
+            shutil.copyfile(os.path.join(here, STARTUP_FILE), os.path.join(self.build_lib, STARTUP_FILE))
         root = here if editable else os.path.abspath(self.build_lib)
         directory = os.path.join(root, "fusenum", "shipped_kernels")
         if not editable:  # (an earlier build's archives must not reach this package)

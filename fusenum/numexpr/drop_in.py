@@ -9,8 +9,9 @@ pandas where it has already kept numexpr: ``pandas.core.computation.check.ne``
 ``USE_NUMEXPR``, then ``set_use_numexpr`` so its large-frame arithmetic takes
 the numexpr path). pandas' ``eval``/``query`` engine imports ``numexpr`` at
 each call, so it follows ``sys.modules``. :func:`uninstall` puts back what was
-there. With no code change: ``python -m fusenum.numexpr script.py [args]``
-runs a script (or ``-m module``) installed.
+there. With no code change: ``FUSENUM_NUMEXPR=1`` installs it at the process's first ``import
+numexpr`` (``_fusenum_numexpr``, outside this package), or at ``import fusenum``; and
+``python -m fusenum.numexpr script.py [args]`` runs a script (or ``-m module``) installed.
 """
 from __future__ import annotations
 
@@ -53,16 +54,23 @@ def install() -> None:
     _replace("numexpr", None, ours)
     for name in SUBMODULES:
         _replace(f"numexpr.{name}", None, getattr(ours, name))
-    if _PANDAS_CHECK in sys.modules:
+    if _imported(_PANDAS_CHECK):
         _replace(_PANDAS_CHECK, "ne", ours)
         _replace(_PANDAS_CHECK, "NUMEXPR_INSTALLED", True)
         _replace(_PANDAS_CHECK, "NUMEXPR_BLOCKED_VERSION", None)
-    if _PANDAS_EXPRESSIONS in sys.modules:
+    if _imported(_PANDAS_EXPRESSIONS):
         expressions = sys.modules[_PANDAS_EXPRESSIONS]
         _replace(_PANDAS_EXPRESSIONS, "ne", ours)
         _replace(_PANDAS_EXPRESSIONS, "NUMEXPR_INSTALLED", True)
         _replace(_PANDAS_EXPRESSIONS, "USE_NUMEXPR", getattr(expressions, "USE_NUMEXPR", True))
         _use_numexpr(expressions)
+
+
+def _imported(name: str) -> bool:
+    """Whether module ``name`` has been imported, and not just begun: pandas' own import of numexpr
+    may be what installs this module (``_fusenum_numexpr``), and binds what that import gives."""
+    module = sys.modules.get(name)
+    return module is not None and not getattr(getattr(module, "__spec__", None), "_initializing", False)
 
 
 def _use_numexpr(expressions: ModuleType) -> None:

@@ -143,43 +143,55 @@ def test_fallbacks_within_the_rows_ulp_bound_of_numpy(fallback, level, name, dty
         fusenum.set_simd(previous)
 
 
-#: The fraction of random arguments whose float64 exp may be misrounded (by one ULP: the exact value
-#: lies within ~2**-10 ULP of a tie). Measured: about 1 in 4,000 over [-700, 700] and [-5, 5], none
-#: over [-1e-3, 1e-3]; glibc's exp misrounds about 1 in 1,100 (exp(556.0) among them), the
-#: polynomial scheme fusenum had before 1 in 11 (exp(1.0) among them).
+#: The fraction of random arguments whose float64 exp or exp2 may be misrounded (by one ULP: the exact
+#: value lies within ~2**-10 ULP of a tie). Measured: about 1 in 4,000 (exp) and 1 in 1,000 (exp2)
+#: over the ranges below except the narrowest, none over [-1e-3, 1e-3]; glibc's exp misrounds about 1
+#: in 1,100 (exp(556.0) among them), the polynomial scheme fusenum had before 1 in 11 (exp(1.0) among
+#: them); libmvec's exp2, used before, 1 in 3.6 (NumPy's 1 in 19).
 EXP_MISROUNDED = 0.002
 
+#: Per function: the ranges of random arguments, the integers (each with a normal result), and the
+#: special arguments, one among every 37 (NaN, infinities, overflow, underflow to subnormals or zero).
+EXP_CASES = {
+    "exp": ([(-700.0, 700.0), (-5.0, 5.0), (-1e-3, 1e-3)], np.arange(-708.0, 710.0),
+            [np.nan, np.inf, -np.inf, 709.9, -750.0]),
+    "exp2": ([(-1020.0, 1020.0), (-5.0, 5.0), (-1e-3, 1e-3)], np.arange(-1022.0, 1024.0),
+             [np.nan, np.inf, -np.inf, 1024.5, -1080.0, -1060.3, 1023.9999]),
+}
 
-def _correctly_rounded_exp(x: np.ndarray) -> np.ndarray:
-    """exp of each float64 (whose result is normal), correctly rounded: decimal's exp to 40 digits,
-    then rounded to the nearest double (the two roundings differ only within 1e-40 of a tie)."""
+
+def _correctly_rounded(name: str, x: np.ndarray) -> np.ndarray:
+    """exp or exp2 of each float64 (whose result is normal), correctly rounded: decimal's to 40
+    digits, then rounded to the nearest double (the two roundings differ only within 1e-40 of a tie)."""
     context = decimal.Context(prec=40)
-    return np.array([float(decimal.Decimal(float(v)).exp(context)) for v in x])
+    two = decimal.Decimal(2)
+    of = {"exp": lambda d: d.exp(context), "exp2": lambda d: context.power(two, d)}[name]
+    return np.array([float(of(decimal.Decimal(float(v)))) for v in x])
 
 
-def test_float64_exp_is_correctly_rounded_in_all_but_rare_cases():
-    """float64 exp of every integer with a normal result is the correctly rounded value (exp(1.0)
-    is e: pandas compares exp of [1, 2, 3] with NumPy's exactly), and of random arguments all but a
-    rare few (:data:`EXP_MISROUNDED`); with the same bits at every SIMD level and in both tiers,
-    special lanes among ordinary ones included (a vector holding one computes all its lanes the
-    slow way, and which lanes share a vector depends on the width)."""
+@pytest.mark.parametrize("name", sorted(EXP_CASES))
+def test_float64_exp_and_exp2_are_correctly_rounded_in_all_but_rare_cases(name):
+    """float64 exp and exp2 of every integer with a normal result are the correctly rounded values
+    (exp(1.0) is e: pandas compares exp of [1, 2, 3] with NumPy's exactly; exp2 of an integer is
+    exact), and of random arguments all but a rare few (:data:`EXP_MISROUNDED`); with the same bits
+    at every SIMD level and in both tiers, special lanes among ordinary ones included (a vector
+    holding one computes all its lanes the slow way, and which lanes share a vector depends on the
+    width); special values are NumPy's."""
+    ranges, integers, specials = EXP_CASES[name]
     rng = np.random.default_rng(11)
-    ranges = [(-700.0, 700.0), (-5.0, 5.0), (-1e-3, 1e-3)]
-    integers = np.arange(-708.0, 710.0)
     ordinary = np.concatenate([rng.uniform(low, high, 4000) for low, high in ranges] + [integers])
-    # NaN, infinities, overflow and underflow to zero: one every 37 elements
     at = np.arange(0, len(ordinary), 37)
-    x = np.insert(ordinary, at, np.resize([np.nan, np.inf, -np.inf, 709.9, -750.0], len(at)))
+    x = np.insert(ordinary, at, np.resize(specials, len(at)))
     special = np.insert(np.zeros(len(ordinary), bool), at, True)
     results = {}
     previous_level, previous_tiering = fusenum.get_simd(), fusenum.set_tiering("never")
     try:
         for level in fusenum.available_simd():
             fusenum.set_simd(level)
-            assert mathlib.implementation("exp", np.dtype("f8"), level) == "own"
+            assert mathlib.implementation(name, np.dtype("f8"), level) == "own"
             for tiering in ("never", "always"):
                 fusenum.set_tiering(tiering)
-                results[level, tiering] = fusenum.evaluate("exp(x)")
+                results[level, tiering] = fusenum.evaluate(f"{name}(x)")
     finally:
         fusenum.set_simd(previous_level)
         fusenum.set_tiering(previous_tiering)
@@ -187,14 +199,17 @@ def test_float64_exp_is_correctly_rounded_in_all_but_rare_cases():
     for (level, tiering), other in results.items():
         assert (ulp_distance(got, other) == 0).all(), (level, tiering)
     with np.errstate(over="ignore"):
-        assert (ulp_distance(np.exp(x[special]), got[special]) == 0).all()
+        assert (ulp_distance(numpy_function(name)(x[special]), got[special]) == 0).all()
     got = got[~special]
     at_integers = got[-len(integers):]
-    assert at_integers.tolist() == _correctly_rounded_exp(integers).tolist()
-    assert at_integers[integers > 0][:20].tolist() == [math.exp(k) for k in range(1, 21)]
+    assert at_integers.tolist() == _correctly_rounded(name, integers).tolist()
+    if name == "exp":
+        assert at_integers[integers > 0][:20].tolist() == [math.exp(k) for k in range(1, 21)]
+    else:
+        assert at_integers.tolist() == [2.0 ** k for k in integers.tolist()]
     for k, (low, high) in enumerate(ranges):
         part = slice(4000 * k, 4000 * (k + 1))
-        misrounded = np.mean(got[part] != _correctly_rounded_exp(ordinary[part]))
+        misrounded = np.mean(got[part] != _correctly_rounded(name, ordinary[part]))
         assert misrounded <= EXP_MISROUNDED, (low, high, misrounded)
 
 

@@ -124,6 +124,10 @@ FITS = {
                              "expm1(r) = r + r**2 * P(r), |r| <= ln2/32 (pow's 16-entry exp table)"),
     "exp_tail_table8_f64": (lambda r: (_expm1(r) - r) / (r * r), (-0.04333, 0.04333), 6, np.float64,
                             "exp(r) = 1 + r + r**2 * P(r), |r| <= ln2/16 (float64 exp's 8-entry table)"),
+    "sin_tail_pi32_f64": (lambda z: (_sin_cos(z.sqrt())[0] / z.sqrt() - 1) / z if z else D(-1) / 6, (0, 0.00965), 3,
+                          np.float64, "sin(t) = t + t**3 * P(t**2), |t| <= pi/32 (float64 sin and cos)"),
+    "cos_tail_pi32_f64": (lambda z: (_sin_cos(z.sqrt())[1] - 1) / z if z else D(-1) / 2, (0, 0.00965), 3,
+                          np.float64, "cos(t) = 1 + t**2 * P(t**2), |t| <= pi/32 (float64 sin and cos)"),
 }
 
 

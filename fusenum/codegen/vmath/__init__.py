@@ -11,7 +11,7 @@ A kernel is *preferred* when it beats glibc's libmvec on this kind of machine;
 otherwise it is the fallback used when libmvec is unavailable
 (see :mod:`fusenum.codegen.mathlib`).
 """
-from . import cbrt, exp, hyperbolic, log, pow, trig  # noqa: F401  (each registers its kernels)
+from . import cbrt, exp, hyperbolic, log, pow, trig, trig64  # noqa: F401  (each registers its kernels)
 from .registry import KERNELS, Kernel, kernel, register
 
 __all__ = ["KERNELS", "Kernel", "kernel", "register"]

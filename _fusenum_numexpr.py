@@ -1,10 +1,11 @@
 """``FUSENUM_NUMEXPR=1`` in every Python process of an environment where fusenum is installed.
 
-``pip install`` puts ``fusenum-numexpr.pth`` beside the package. Python runs its one line at start-up:
-where ``FUSENUM_NUMEXPR`` is set (to anything but ``0``, ``off``, ``no``, ``false`` or nothing), it
-calls :func:`arm` (an invalid value too: fusenum's import then reports it), which puts a finder for ``numexpr`` first on ``sys.meta_path``. The process's
-first ``import numexpr`` (pandas' import makes one) then imports :mod:`fusenum.numexpr` and installs
-it (:func:`fusenum.numexpr.install`), and gets it. So the variable alone reaches processes that never
+``pip install`` puts ``fusenum-numexpr.pth`` beside the package. Python runs its one line at
+start-up: where ``FUSENUM_NUMEXPR`` is set (to anything but ``0``, ``off``, ``no``, ``false`` or
+nothing; an invalid value too, which fusenum's import then reports), it calls :func:`arm`, which
+puts a finder for ``numexpr`` first on ``sys.meta_path``. The process's first ``import numexpr``
+(pandas' import makes one) then imports :mod:`fusenum.numexpr` and installs it
+(:func:`fusenum.numexpr.install`, which disarms the finder however it is called), and gets it. So the variable alone reaches processes that never
 import fusenum: ``FUSENUM_NUMEXPR=1 python script.py``, pytest-xdist's workers, ``multiprocessing``'s
 spawn and forkserver children, dask's workers, notebook kernels.
 
@@ -15,6 +16,7 @@ importing anything inside it runs ``fusenum/__init__.py``, which imports NumPy.
 import sys
 
 ModuleSpec = type(sys.__spec__)  # (``importlib.machinery``'s: importing that takes 0.4 ms of start-up)
+
 
 def arm() -> None:
     """Have the process's next ``import numexpr`` give fusenum.numexpr."""

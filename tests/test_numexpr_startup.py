@@ -97,6 +97,16 @@ def test_uninstall_gives_back_the_real_numexpr(startup_path):
     assert out == "numexpr 2.0"
 
 
+def test_uninstall_after_importing_fusenum_first_gives_back_the_real_numexpr(startup_path):
+    pytest.importorskip("numexpr")
+    out = _run("import fusenum, numexpr\n"
+               "assert numexpr is fusenum.numexpr\n"
+               "fusenum.numexpr.uninstall()\n"
+               "import numexpr\n"
+               "print(numexpr.__name__)", startup_path, "1")
+    assert out == "numexpr"
+
+
 def test_an_invalid_value_is_fusenums_error_at_import_numexpr(startup_path):
     out = _run("import sys\n"
                "print('fusenum' in sys.modules)\n"

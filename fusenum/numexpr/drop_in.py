@@ -51,6 +51,9 @@ def _replace(module_name: str, attribute: str | None, value) -> None:
 def install() -> None:
     """Make ``import numexpr`` (and pandas, imported before or after) use fusenum.numexpr."""
     ours = _ours()
+    startup = sys.modules.get("_fusenum_numexpr")
+    if startup is not None:  # (its finder's job is done: after uninstall(), numexpr is numexpr again)
+        startup.disarm()
     _replace("numexpr", None, ours)
     for name in SUBMODULES:
         _replace(f"numexpr.{name}", None, getattr(ours, name))

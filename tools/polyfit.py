@@ -128,6 +128,8 @@ FITS = {
                           np.float64, "sin(t) = t + t**3 * P(t**2), |t| <= pi/32 (float64 sin and cos)"),
     "cos_tail_pi32_f64": (lambda z: (_sin_cos(z.sqrt())[1] - 1) / z if z else D(-1) / 2, (0, 0.00965), 3,
                           np.float64, "cos(t) = 1 + t**2 * P(t**2), |t| <= pi/32 (float64 sin and cos)"),
+    "tan_tail_pi32_f64": (lambda z: (_tan(z.sqrt()) / z.sqrt() - 1) / z if z else D(1) / 3, (0, 0.00965), 5,
+                          np.float64, "tan(t) = t + t**3 * P(t**2), |t| <= pi/32 (float64 tan)"),
 }
 
 

@@ -1,5 +1,5 @@
-"""float32 tan, arctan and arctan2 (float64 ones come from libmvec, or the C library; float64 sin
-and cos: :mod:`~fusenum.codegen.vmath.trig64`).
+"""float32 tan, arctan and arctan2 (float64 arctan and arctan2 come from libmvec, or the C library;
+float64 sin, cos and tan: :mod:`~fusenum.codegen.vmath.trig64`).
 
 * tan: ``x = k*pi/2 + r`` with pi/2 in three parts (fused multiply-adds keep ``r``
   accurate for ``|x| <= 2**15``), ``tan(r) = r + r**3*P(r**2)`` on ``|r| <= pi/4``,

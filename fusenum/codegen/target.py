@@ -142,7 +142,7 @@ def host_signature() -> str | None:
     LLVM: the CPU as this process sees it (CPUID and XCR0, :mod:`.cpu_probe`: under an emulator or
     valgrind, what they show), and llvmlite's version and library file; None where it cannot be
     read (then LLVM is asked)."""
-    if not _is_x86_64():
+    if not is_x86_64():
         return None
     with loading:  # (imports on first use; and a thread asking while another reads waits for its answer)
         return _read_host_signature()
@@ -187,13 +187,14 @@ def cpu_flags() -> frozenset[str] | None:
     return _cpuinfo_flags()
 
 
-def _is_x86_64() -> bool:
+def is_x86_64() -> bool:
+    """Whether this is an x86-64 machine (the SIMD levels beyond ``scalar`` are x86-64's)."""
     return platform.machine().lower() in ("x86_64", "amd64")
 
 
 def available() -> list[str]:
     """The SIMD levels this machine can run, narrowest first (as LLVM sees the host)."""
-    if not _is_x86_64():
+    if not is_x86_64():
         return ["scalar"]
     _, features = _host()
     return [name for name, needs in _REQUIRES.items() if all(features.get(f) for f in needs)]
@@ -202,7 +203,7 @@ def available() -> list[str]:
 def _widest_without_llvm() -> str:
     """The widest level by ``/proc/cpuinfo`` (import stays free of LLVM), else by LLVM."""
     flags = _cpuinfo_flags()
-    if not _is_x86_64() or flags is None:
+    if not is_x86_64() or flags is None:
         return available()[-1]
     return [name for name, needs in _REQUIRES.items() if all(f in flags for f in needs)][-1]
 
@@ -221,7 +222,7 @@ def make_target(name: str) -> Target:
             f"SIMD level {name!r} is not supported by this CPU "
             f"(available: {', '.join(available())})")
     cpu, features = _host()
-    if not _is_x86_64():
+    if not is_x86_64():
         return Target(name, 0, cpu, _feature_string(features), auto_vectorize=True)
     if name in ("scalar", "sse2"):
         return Target(name, WIDTHS[name], "x86-64", "", auto_vectorize=name != "scalar")
@@ -274,7 +275,7 @@ def _initial() -> str:
     requested = os.environ.get("FUSENUM_SIMD", "").strip().lower()
     if requested:
         _check_name(requested)  # a misspelled setting fails at import, clearly
-        flags = _cpuinfo_flags() if _is_x86_64() else None
+        flags = _cpuinfo_flags() if is_x86_64() else None
         if flags is not None and not all(f in flags for f in _REQUIRES[requested]):
             # (before any call: interpreted calls would otherwise work until the first compile)
             raise TargetError(f"FUSENUM_SIMD={requested!r}: this CPU does not support it "

@@ -73,7 +73,7 @@ def test_set_simd_takes_a_level_name_in_any_case_and_nothing_else():
             fusenum.set_simd(value)
 
 
-@pytest.mark.skipif(not target._is_x86_64(), reason="/proc/cpuinfo's x86 flags decide only on x86-64")
+@pytest.mark.skipif(not target.is_x86_64(), reason="/proc/cpuinfo's x86 flags decide only on x86-64")
 def test_environment_variable_with_a_level_the_cpu_lacks_fails_at_import(monkeypatch):
     """Not at the first compile: interpreted calls would work until then."""
     monkeypatch.setenv("FUSENUM_SIMD", "avx2")

@@ -131,7 +131,7 @@ def implementation(name: str, dtype: np.dtype, level: str) -> str:
     mode = settings.vector_math_for_code()
     if mode != "libm":
         fused = machine_has_fma()
-        if own is not None and (own.preferred and fused or mode == "builtin"):
+        if own is not None and (own.preferred_on(math_level()) and fused or mode == "builtin"):
             return "own"
         symbol = libmvec_symbol(name, dtype) if mode == "auto" else None
         if symbol is not None:

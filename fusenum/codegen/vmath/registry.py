@@ -14,21 +14,28 @@ from ...ir.records import record
 
 @record
 class Kernel:
-    """An own implementation: ``emit(em, *args) -> value``; ``preferred`` over libmvec or not."""
+    """An own implementation: ``emit(em, *args) -> value``; ``preferred`` over libmvec or not, and
+    if so on machines whose widest SIMD level is in ``machines`` (None: on every machine)."""
 
     emit: Callable
     preferred: bool
+    machines: tuple[str, ...] | None = None
+
+    def preferred_on(self, machine_level: str) -> bool:
+        """Whether this kernel is preferred over libmvec on a machine of ``machine_level``."""
+        return self.preferred and (self.machines is None or machine_level in self.machines)
 
 
 KERNELS: dict[tuple[str, str], Kernel] = {}
 
 
-def register(name: str, dtypes: str, preferred: str = ""):
+def register(name: str, dtypes: str, preferred: str = "", machines: tuple[str, ...] | None = None):
     """Register ``fn(em, *args)`` as the own kernel of ``name`` for dtype chars ``dtypes``
-    (``"fd"``), preferred over libmvec for the chars in ``preferred``."""
+    (``"fd"``), preferred over libmvec for the chars in ``preferred`` (on machines whose widest
+    level is in ``machines``, if given: where libmvec's variant is much faster)."""
     def add(fn: Callable) -> Callable:
         for char in dtypes:
-            KERNELS[name, char] = Kernel(fn, char in preferred)
+            KERNELS[name, char] = Kernel(fn, char in preferred, machines)
         return fn
     return add
 

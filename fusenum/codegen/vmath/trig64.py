@@ -54,6 +54,9 @@ tan was the C library lane by lane: 13 times as long.
 
 Lanes with ``|x| > 2**20``, infinities and NaN go to the C library's ``sin``/``cos``/``tan`` lane by
 lane; the other lanes keep the fast path's result, so no lane depends on its neighbours.
+
+So the three are preferred over libmvec on machines with AVX-512 (:data:`AVX512_MACHINES`); a machine
+whose widest level is AVX2 calls libmvec's AVX2 variants, and has these where libmvec is missing.
 """
 from __future__ import annotations
 
@@ -79,6 +82,9 @@ COS_TAIL = (-0.5, 0.04166666666660476, -0.001388888856815529, 2.4796269273569918
 TAN_TAIL = (0.3333333333333333, 0.13333333333333766, 0.05396825396301642, 0.02186949085054702,
             0.008862773507920356, 0.0036345853428956343)
 SHIFTER = 1.5 * 2.0 ** 52
+# Preferred over libmvec on AVX-512 machines only: libmvec's AVX2 variants are much faster than these
+# kernels at AVX2 (sin and cos +45%, tan +90%), where its AVX-512 ones cost 4-25% less.
+AVX512_MACHINES = ("avx512",)
 TAN_POLE = 2.0 ** 500
 _PI = "3.14159265358979323846264338327950288419716939937510582097494459230781640628620899862803"
 
@@ -190,12 +196,12 @@ def _sine_or_cosine(em, x, cosine: bool):
     return v.when_any(special, result, lambda: em.per_lane("cos" if cosine else "sin", x))
 
 
-@register("sin", "d", preferred="d")
+@register("sin", "d", preferred="d", machines=AVX512_MACHINES)
 def sin(em, x):
     return _sine_or_cosine(em, x, cosine=False)
 
 
-@register("cos", "d", preferred="d")
+@register("cos", "d", preferred="d", machines=AVX512_MACHINES)
 def cos(em, x):
     return _sine_or_cosine(em, x, cosine=True)
 
@@ -241,7 +247,7 @@ def _tan_of_reduced(v: Vec, a):
     return v.fma(r, y, q)
 
 
-@register("tan", "d", preferred="d")
+@register("tan", "d", preferred="d", machines=AVX512_MACHINES)
 def tan(em, x):
     v = Vec(em, x)
     a = v.abs(x)

@@ -2,12 +2,13 @@
 
 ``pip install`` puts ``fusenum-numexpr.pth`` beside the package. Python runs its one line at
 start-up: where ``FUSENUM_NUMEXPR`` is set (to anything but ``0``, ``off``, ``no``, ``false`` or
-nothing; an invalid value too, which fusenum's import then reports), it calls :func:`arm`, which
-puts a finder for ``numexpr`` first on ``sys.meta_path``. The process's first ``import numexpr``
-(pandas' import makes one) then imports :mod:`fusenum.numexpr` and installs it
-(:func:`fusenum.numexpr.install`, which disarms the finder however it is called), and gets it. So the variable alone reaches processes that never
-import fusenum: ``FUSENUM_NUMEXPR=1 python script.py``, pytest-xdist's workers, ``multiprocessing``'s
-spawn and forkserver children, dask's workers, notebook kernels.
+nothing, the words ``fusenum/__init__.py`` reads too; an invalid value as well, which fusenum's import
+then reports), it calls :func:`arm`, which puts a finder for ``numexpr`` first on ``sys.meta_path``.
+The process's first ``import numexpr`` (pandas' import makes one) then imports :mod:`fusenum.numexpr`
+and installs it (:func:`fusenum.numexpr.install`, which disarms the finder however it is called), and
+gets it. So the variable alone reaches processes that never import fusenum: ``FUSENUM_NUMEXPR=1
+python script.py``, pytest-xdist's workers, ``multiprocessing``'s spawn and forkserver children,
+dask's workers, notebook kernels.
 
 A process that never imports numexpr imports nothing here but this module (no NumPy, no fusenum),
 and without the variable nothing at all. This module is outside the ``fusenum`` package because
@@ -35,10 +36,8 @@ class _NumexprFinder:
 
     @classmethod
     def find_spec(cls, name: str, path: object = None, target: object = None) -> "ModuleSpec | None":
-        if name != "numexpr":
-            return None
-        disarm()  # (later imports, and the real numexpr that uninstall() restores, find the usual way)
-        return ModuleSpec(name, cls)
+        # (armed until install() runs: importlib.util.find_spec("numexpr") alone loads nothing)
+        return ModuleSpec(name, cls) if name == "numexpr" else None
 
     @staticmethod
     def create_module(spec: "ModuleSpec") -> None:
@@ -48,6 +47,6 @@ class _NumexprFinder:
     def exec_module(module: object) -> None:
         # The import system hands out whatever sys.modules holds for the name once this returns.
         del sys.modules["numexpr"]
-        from fusenum.numexpr import install
+        from fusenum.numexpr import install  # (fusenum's import installs it already, with the variable on)
 
         install()

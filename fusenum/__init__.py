@@ -70,6 +70,7 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
+# (fusenum-numexpr.pth, the start-up file, reads the same words for "off")
 _NUMEXPR_SWITCH = _os.environ.get("FUSENUM_NUMEXPR", "").strip().lower()
 if _NUMEXPR_SWITCH not in ("", "0", "off", "no", "false", "1", "on", "yes", "true"):
     from .errors import ConfigurationError as _ConfigurationError

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 
 import pytest
 
@@ -35,8 +36,9 @@ def _run(code: str, startup_path: str, switch: str | None) -> str:
     env["PYTHONPATH"] = startup_path
     if switch is not None:
         env["FUSENUM_NUMEXPR"] = switch
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env,
-                          cwd=os.path.dirname(startup_path.split(os.pathsep)[0]) or None)
+    with tempfile.TemporaryDirectory() as elsewhere:  # (not a checkout's directory: the installed package)
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                              env=env, cwd=elsewhere)
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
 
@@ -78,6 +80,14 @@ def test_spawned_and_forkserver_processes_get_it_too(startup_path, tmp_path):
                       "            print(pool.map(name, [0])[0])\n")
     out = _run(f"import runpy; runpy.run_path({str(script)!r}, run_name='__main__')", startup_path, "1")
     assert out.split() == ["fusenum.numexpr", "fusenum.numexpr"]
+
+
+def test_asking_whether_numexpr_is_there_does_not_disarm_it(startup_path):
+    out = _run("import importlib.util, sys\n"
+               "found = importlib.util.find_spec('numexpr') is not None\n"
+               "import numexpr\n"
+               "print(found, 'fusenum' in sys.modules, numexpr.__name__)", startup_path, "1")
+    assert out == "True True fusenum.numexpr"
 
 
 def test_a_submodule_imported_first_is_fusenums(startup_path):

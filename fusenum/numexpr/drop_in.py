@@ -73,6 +73,7 @@ def _imported(name: str) -> bool:
     """Whether module ``name`` has been imported, and not just begun: pandas' own import of numexpr
     may be what installs this module (``_fusenum_numexpr``), and binds what that import gives."""
     module = sys.modules.get(name)
+    # (``_initializing``: what the import system sets on a module's spec while it runs, 3.4 on)
     return module is not None and not getattr(getattr(module, "__spec__", None), "_initializing", False)
 
 

@@ -26,6 +26,15 @@ HARD = [355.0, 103993.0, 104348.0, 208341.0, 312689.0, 833719.0, 1146408.0, 22.0
         math.pi / 4, math.pi / 2, math.pi, 2 * math.pi]
 
 
+@pytest.fixture(autouse=True)
+def own_kernels():
+    """These test the own kernels, which ``builtin`` vector math uses on any machine (``auto`` prefers
+    libmvec's on a machine without AVX-512: test_mathlib checks that choice)."""
+    previous = mathlib.set_mode("builtin")
+    yield
+    mathlib.set_mode(previous)
+
+
 def _reference(name: str, x: np.ndarray) -> np.ndarray:
     return np.array([FUNCTIONS[name](float(v)) for v in x])
 

@@ -90,7 +90,7 @@ _PI = "3.14159265358979323846264338327950288419716939937510582097494459230781640
 
 
 def _sin_cos(x: Decimal) -> tuple[Decimal, Decimal]:
-    """sin and cos of ``|x| <= 2`` by their Taylor series, at the context's precision."""
+    """sin and cos of ``|x| <= 3`` by their Taylor series, at the context's precision."""
     s, c, term, n = Decimal(0), Decimal(0), Decimal(1), 0
     while abs(term) > Decimal(10) ** -60:
         if n % 2:

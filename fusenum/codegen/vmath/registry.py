@@ -27,6 +27,9 @@ class Kernel:
 
 
 KERNELS: dict[tuple[str, str], Kernel] = {}
+#: ``machines`` of the kernels preferred on AVX-512 machines only: where libmvec's AVX2 variants cost
+#: much less than them at AVX2 (exp2 +42%, sin and cos +45%, tan +90%).
+AVX512_MACHINES = ("avx512",)
 
 
 def register(name: str, dtypes: str, preferred: str = "", machines: tuple[str, ...] | None = None):

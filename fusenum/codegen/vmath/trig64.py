@@ -55,7 +55,7 @@ tan was the C library lane by lane: 13 times as long.
 Lanes with ``|x| > 2**20``, infinities and NaN go to the C library's ``sin``/``cos``/``tan`` lane by
 lane; the other lanes keep the fast path's result, so no lane depends on its neighbours.
 
-So the three are preferred over libmvec on machines with AVX-512 (:data:`AVX512_MACHINES`); a machine
+So the three are preferred over libmvec on machines with AVX-512 (:data:`.registry.AVX512_MACHINES`); a machine
 whose widest level is AVX2 calls libmvec's AVX2 variants, and has these where libmvec is missing.
 """
 from __future__ import annotations
@@ -67,7 +67,7 @@ from functools import lru_cache
 
 from .. import ir_text as ir
 
-from .registry import register
+from .registry import AVX512_MACHINES, register
 from .core import Vec
 
 # pi/16 = P1 + P2 + P3 + (2**-144.8): P1 the nearest double, P2 the rest rounded to 30 bits (so k*P2
@@ -82,9 +82,6 @@ COS_TAIL = (-0.5, 0.04166666666660476, -0.001388888856815529, 2.4796269273569918
 TAN_TAIL = (0.3333333333333333, 0.13333333333333766, 0.05396825396301642, 0.02186949085054702,
             0.008862773507920356, 0.0036345853428956343)
 SHIFTER = 1.5 * 2.0 ** 52
-# Preferred over libmvec on AVX-512 machines only: libmvec's AVX2 variants are much faster than these
-# kernels at AVX2 (sin and cos +45%, tan +90%), where its AVX-512 ones cost 4-25% less.
-AVX512_MACHINES = ("avx512",)
 TAN_POLE = 2.0 ** 500
 _PI = "3.14159265358979323846264338327950288419716939937510582097494459230781640628620899862803"
 

@@ -97,24 +97,16 @@ def test_a_submodule_imported_first_is_fusenums(startup_path):
     assert out == "fusenum.numexpr.expressions fusenum.numexpr"
 
 
-def test_uninstall_gives_back_the_real_numexpr(startup_path):
+@pytest.mark.parametrize("first", ["import numexpr, fusenum.numexpr", "import fusenum, numexpr"],
+                         ids=["numexpr first", "fusenum first"])
+def test_uninstall_gives_back_the_real_numexpr(startup_path, first):
     pytest.importorskip("numexpr")
-    out = _run("import numexpr, fusenum.numexpr\n"
+    out = _run(f"{first}\n"
                "assert numexpr is fusenum.numexpr\n"
                "fusenum.numexpr.uninstall()\n"
                "import numexpr\n"
                "print(numexpr.__name__, numexpr.evaluate('1 + a', {'a': 1.0}))", startup_path, "1")
     assert out == "numexpr 2.0"
-
-
-def test_uninstall_after_importing_fusenum_first_gives_back_the_real_numexpr(startup_path):
-    pytest.importorskip("numexpr")
-    out = _run("import fusenum, numexpr\n"
-               "assert numexpr is fusenum.numexpr\n"
-               "fusenum.numexpr.uninstall()\n"
-               "import numexpr\n"
-               "print(numexpr.__name__)", startup_path, "1")
-    assert out == "numexpr"
 
 
 def test_an_invalid_value_is_fusenums_error_at_import_numexpr(startup_path):

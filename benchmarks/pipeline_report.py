@@ -10,7 +10,10 @@ costs in speed, kernel by kernel, on the report's expressions and the math bench
 * ``O3``: LLVM's ``-O3`` module pipeline (llvmlite's pass builder) before the same code generation,
   as fusenum compiled before its pipeline was chosen (issue 12's "today's" figures);
 * ``O1-simplify``: LLVM's ``-O1`` pipeline with loop unrolling, loop and SLP vectorization and
-  interleaving off: only its function simplification.
+  interleaving off: only its function simplification;
+* ``O3-again``: ``O3`` once more, compiled separately: the control. Its machine code is ``O3``'s,
+  placed elsewhere in memory, so its ratios show how far a build is from itself in this run (rows
+  moved by 3-6% between identical builds: where the code and its constants land).
 
 No pipeline changes a result's bits (no fast-math, no contraction): the last column checks it.
 Each kernel runs on one thread with ``out=`` given (the same array for every pipeline); per round
@@ -42,7 +45,7 @@ import fusenum  # noqa: E402
 from benchmarks.common import EXPRESSIONS, MATH, math_operands, operands  # noqa: E402
 from fusenum.codegen import jit, orc  # noqa: E402
 
-PIPELINES = ("O3", "shipped", "O1-simplify")
+PIPELINES = ("O3", "shipped", "O1-simplify", "O3-again")
 llvm = None  # llvmlite.binding, imported by main()
 _shipped_build = jit._build_in_context
 _machines: dict[tuple, object] = {}
@@ -51,7 +54,7 @@ compile_seconds: dict[str, list[float]] = {name: [] for name in PIPELINES}
 
 
 def _tuning(pipeline: str):
-    if pipeline == "O3":
+    if pipeline.startswith("O3"):
         return llvm.create_pipeline_tuning_options(speed_level=3)
     options = llvm.create_pipeline_tuning_options(speed_level=1)
     options.loop_unrolling = options.loop_vectorization = False
@@ -99,7 +102,8 @@ def measure(size: int, rounds: int, dtypes: list[str]) -> tuple[dict, dict, list
         outs = [fusenum.evaluate(text, local_dict=names) for text, _, names in cases]
     for turn in range(rounds):
         for (text, dtype, names), out in zip(cases, outs):
-            for pipeline in PIPELINES[turn % 3:] + PIPELINES[:turn % 3]:
+            turns = turn % len(PIPELINES)
+            for pipeline in PIPELINES[turns:] + PIPELINES[:turns]:
                 _state["pipeline"] = pipeline
                 fusenum.clear_cache()  # compiled again, under this pipeline
                 with np.errstate(all="ignore"):

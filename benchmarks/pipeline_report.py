@@ -12,8 +12,8 @@ costs in speed, kernel by kernel, on the report's expressions and the math bench
 * ``O1-simplify``: LLVM's ``-O1`` pipeline with loop unrolling, loop and SLP vectorization and
   interleaving off: only its function simplification;
 * ``O3-again``: ``O3`` once more, compiled separately: the control. Its machine code is ``O3``'s,
-  placed elsewhere in memory, so its ratios show how far a build is from itself in this run (rows
-  moved by 3-6% between identical builds: where the code and its constants land).
+  placed elsewhere in memory, so its ratios show how far a build is from itself in this run (on
+  2026-12-05, memory-bound rows such as ``a+b*c`` moved by up to 10% between identical builds).
 
 No pipeline changes a result's bits (no fast-math, no contraction): the last column checks it.
 Each kernel runs on one thread with ``out=`` given (the same array for every pipeline); per round

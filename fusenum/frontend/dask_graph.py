@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ArgumentTypeError, InvalidArgumentError, UnsupportedOperationError, warn
-from ..ir import nodes
+from ..ir import nodes, numpy_behaviour
 from ..ir.nodes import Node
 from ..ir.ops import OPS
 from ..ir.reductions import ROWS, ReduceAttr, divide_by_count, normalize_axes
@@ -167,7 +167,7 @@ class Combine:
             total = total.reshape([n for ax, n in enumerate(total.shape) if ax not in axis])
         if self.count is not None:
             if self.final and not self.count:
-                warn("Mean of empty slice.")  # (NumPy's, as staging's mean gives it)
+                warn(numpy_behaviour.empty_mean_message())  # (as staging's mean)
             divide_by_count(total, self.count, self.to_half)  # (as staging's mean)
         return total
 

@@ -328,6 +328,21 @@ _DOMAIN_PROBES = (-np.inf, -2.0, -0.5, 0.5, 2.0, np.inf)
 
 
 @functools.lru_cache(maxsize=None)
+def empty_mean_message() -> str:
+    """The text of NumPy's warning for ``mean`` of an empty slice: ``"Mean of empty slice."`` up to
+    NumPy 2.3, without the period from 2.4 on (``nanmean``'s never had one). Read from the constants
+    of NumPy's own function that gives it, rather than by running it: catching a warning changes the
+    process's filters for every thread meanwhile. The newest text if that function is not found."""
+    newest = "Mean of empty slice"
+    try:
+        from numpy._core import _methods
+        constants = _methods._mean.__code__.co_consts
+    except (ImportError, AttributeError):
+        return newest
+    return next((c for c in constants if isinstance(c, str) and c.startswith(newest)), newest)
+
+
+@functools.lru_cache(maxsize=None)
 def domain_nan(ufunc: np.ufunc, dtype: np.dtype) -> float | None:
     """The NaN (sign and payload) the installed NumPy's ``ufunc`` gives for numbers outside the
     function's domain on this machine, or None if it gives none or NaNs of different signs.

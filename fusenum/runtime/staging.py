@@ -62,7 +62,7 @@ from ..codegen import settings
 from ..codegen.abi import raise_status
 from ..codegen.lanes import virtual_lanes
 from ..codegen.spec import KernelSpec
-from ..ir import nodes
+from ..ir import nodes, numpy_behaviour
 from ..ir.nodes import Node
 from ..ir.operands import Source
 from ..ir.ops import OPS, expression_cost
@@ -327,7 +327,7 @@ class _Call:
             self._reduce(kernel, arrays, self.layout, accumulator)
         if step.attr.reduction == "mean":
             if not self.count:
-                errors.warn("Mean of empty slice.")
+                errors.warn(numpy_behaviour.empty_mean_message())
             # (a 0-d result is a NumPy scalar in NumPy: see divide_by_count)
             divide_by_count(accumulator.reshape(self.shape), self.count, step.attr.to_half)
         if step.row.warning is not None and not step.attr.partial and step.row.warning.check(accumulator):

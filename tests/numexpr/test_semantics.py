@@ -254,6 +254,23 @@ def test_complex_multiplication_and_abs_use_the_textbook_formulas():
     np.testing.assert_array_equal(ne.evaluate("abs(a)"), np.sqrt(a.real * a.real + a.imag * a.imag) + 0j)
 
 
+def test_complex_sign_divides_by_the_textbook_modulus():
+    """numexpr's ``sign`` of a complex number divides each part by ``sqrt(re*re + im*im)`` (0 where
+    that is 0), so it is 0 where the squares overflow or underflow and NaN at infinities; fusenum
+    gave NumPy's (``z / hypot``) before."""
+    parts = [0.0, -0.0, 1.0, -4.0, 1e200, 3e-170, 1e-320, np.inf, -np.inf, np.nan]
+    z = np.array([complex(re, im) for re in parts for im in parts])
+    with np.errstate(all="ignore"):
+        modulus = np.sqrt(z.real * z.real + z.imag * z.imag)
+        zero = modulus == 0
+        expected = np.empty_like(z)  # (parts set one by one: adding 1j * im would change -0.0 and NaN)
+        expected.real, expected.imag = np.where(zero, 0.0, z.real / modulus), np.where(zero, 0.0, z.imag / modulus)
+    got = ne.evaluate("sign(z)")
+    assert got.tobytes() == expected.tobytes()
+    assert got[parts.index(1e200) * len(parts) + parts.index(1e200)] == 0
+    assert np.isnan(got[parts.index(np.inf) * len(parts)].real)
+
+
 def test_complex_power_by_an_integral_constant_squares_from_one():
     a = np.array([1.1 + 2.3j, -0.7 + 0.2j])
 

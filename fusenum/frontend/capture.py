@@ -31,6 +31,7 @@ import numpy as np
 from ..errors import UnsupportedDTypeError, warn
 from ..ir import reductions
 from ..ir.ops import Op
+from ..ir.shapes import broadcast_shapes
 from ..ir.typing import PY_SCALARS, Builder
 
 #: ``(op name, *operand descriptors) -> result dtype``; callers may look up a key here first.
@@ -69,7 +70,7 @@ def broadcast(shapes: list[tuple[int, ...]]) -> tuple[int, ...] | None:
     else:
         return first
     try:
-        return np.broadcast_shapes(*shapes)
+        return broadcast_shapes(*shapes)
     except ValueError:
         return None
 

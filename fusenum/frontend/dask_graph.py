@@ -43,6 +43,7 @@ from ..ir import nodes, numpy_behaviour
 from ..ir.nodes import Node
 from ..ir.ops import OPS
 from ..ir.reductions import ROWS, ReduceAttr, divide_by_count, normalize_axes
+from ..ir.shapes import broadcast_shapes
 from ..runtime import cached_plan, disk_cache
 from ..runtime.blocks import run_root
 from ..runtime.input_casting import check_input_casts
@@ -223,7 +224,7 @@ def _aligned(args: list) -> tuple[int, list, tuple]:
     import dask.array as da
 
     ndim = max((np.ndim(a) for a in args), default=0)
-    shape = np.broadcast_shapes(*(np.shape(a) for a in args))
+    shape = broadcast_shapes(*(np.shape(a) for a in args))
     pairs = []
     for a in args:
         if not is_dask_array(a) and np.ndim(a) == 0:

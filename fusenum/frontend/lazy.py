@@ -49,7 +49,7 @@ from ..errors import ArgumentTypeError
 from ..ir.ops import OPS, Op
 from ..ir.reductions import Reduction
 from ..ir.typing import PY_SCALARS, SUPPORTED, check_dtype, scalar_key
-from ..runtime.layout import as_order
+from ..runtime.layout import CASTING_RULES, as_order
 from .dask_graph import check_shape, has_ndarray_blocks
 from .dask_types import is_dask_type
 
@@ -242,7 +242,8 @@ class LazyArray:
         dask arrays, by dask's ``astype`` of the fused dask array: nothing is computed here; dask
         arrays have no memory order to choose)."""
         dtype = np.dtype(dtype)
-        if as_order(order) == "K" and dtype in SUPPORTED and dtype.isnative:
+        # (a casting rule beyond the five, NumPy 2.4's "same_value", checks values: NumPy's, on the values)
+        if as_order(order) == "K" and dtype in SUPPORTED and dtype.isnative and casting in CASTING_RULES:
             if casting != "unsafe" and not np.can_cast(self._dtype, dtype, casting):
                 capture.stand_in(self._dtype, self._shape).astype(dtype, casting=casting)  # NumPy's error
             if not copy and dtype == self._dtype:

@@ -17,6 +17,7 @@ from collections import OrderedDict
 import numpy as np
 
 from ..ir.operands import is_supported
+from ..ir.shapes import broadcast_shapes
 from ..runtime import PLANS, Plan, cached_plan, caches, execute
 from ..runtime.layout import CASTING_RULES, ORDERS, as_casting, as_order
 from . import kinds, syntax
@@ -286,7 +287,7 @@ def _check_broadcast(shapes: list[tuple[int, ...]], out_shape: tuple[int, ...] |
         raise ValueError(f"operands could not be broadcast together with shapes {listed}")
     if reduces or out_shape is None:
         return
-    full = np.broadcast_shapes(*operands)
+    full = broadcast_shapes(*operands)
     if full != out_shape:
         raise ValueError(f"non-broadcastable output operand with shape {_shape_text(out_shape)} doesn't "
                          f"match the broadcast shape {_shape_text(full)}")
@@ -299,7 +300,7 @@ def _shape_text(shape: tuple[int, ...]) -> str:
 
 def _broadcasts(*shapes: tuple[int, ...]) -> bool:
     try:
-        np.broadcast_shapes(*shapes)
+        broadcast_shapes(*shapes)
     except ValueError:
         return False
     return True
@@ -392,7 +393,7 @@ def _check_axis_reduction_out(out: np.ndarray, values: list[np.ndarray], axis: i
     does not take the result (``ValueError``), then a dtype that does not cast back to the reduction's
     ``dtype`` (``TypeError``: the iterator reads ``out`` into the reduction too)."""
     _check_broadcast([value.shape for value in values])
-    _check_shape(out, np.broadcast_shapes(*(value.shape for value in values)), axis)
+    _check_shape(out, broadcast_shapes(*(value.shape for value in values)), axis)
     if not np.can_cast(out.dtype, dtype, casting):
         raise _cast_error(out.dtype, dtype, 0, casting)
 
@@ -440,14 +441,14 @@ def _iterator_fails_first(plan: Plan, values: list[np.ndarray], out: np.ndarray 
     shapes = [value.shape for value in values]
     if not _broadcasts(*shapes):
         return True
-    return out is not None and np.broadcast_shapes(out.shape, *shapes) != out.shape
+    return out is not None and broadcast_shapes(out.shape, *shapes) != out.shape
 
 
 def _broadcast_to_out(values: list[np.ndarray], shape: tuple[int, ...]) -> list[np.ndarray]:
     """``values`` broadcast to ``out``'s ``shape`` where their own shape broadcasts to it (else as
     they are: the call then raises its usual error)."""
     try:
-        if np.broadcast_shapes(shape, *(value.shape for value in values)) != shape:
+        if broadcast_shapes(shape, *(value.shape for value in values)) != shape:
             return values
     except ValueError:
         return values
@@ -465,7 +466,7 @@ def _broadcast_to_reduction_out(values: list[np.ndarray], shape: tuple[int, ...]
         return values
     inserted = shape[:axis] + (1,) + shape[axis:]
     try:
-        full = np.broadcast_shapes(inserted, *(value.shape for value in values))
+        full = broadcast_shapes(inserted, *(value.shape for value in values))
     except ValueError:
         return values
     if full[:axis] + full[axis + 1:] != shape:

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..codegen.spec import ACCESSES, Access
 from ..errors import ArgumentTypeError, CastingError, InvalidArgumentError
+from ..ir.shapes import broadcast_shapes
 from ..ir.typing import check_dtype
 
 CASTING_RULES = ("no", "equiv", "safe", "same_kind", "unsafe")
@@ -28,7 +29,7 @@ def broadcast_shape(arrays: list[np.ndarray], names=()) -> tuple[int, ...]:
     if all(a.shape == first for a in arrays):
         return first
     try:
-        return np.broadcast_shapes(*(a.shape for a in arrays))
+        return broadcast_shapes(*(a.shape for a in arrays))
     except ValueError:
         described = ", ".join(f"{n}: {a.shape}" for n, a in zip(names, arrays)) or \
             " ".join(str(a.shape) for a in arrays)

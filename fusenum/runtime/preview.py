@@ -27,6 +27,7 @@ from ..codegen.abi import STATUS_MESSAGES, STATUS_NEGATIVE_INT_POWER, raise_stat
 from ..codegen.spec import KernelSpec
 from ..ir import nodes
 from ..ir.nodes import Node
+from ..ir.shapes import broadcast_shapes
 from . import staging, tiering
 from . import threads as pool
 from .elementwise import general_layout, prepare_general
@@ -197,7 +198,7 @@ def _staged(plan: Plan, values: list, labels: list, out, order: str, casting: st
             stage.title = "kept intermediate (a big expression is split into several kernels)"
             stage.scalars = _through(scalars, [step.sources[s.key] for s in plan.sources])
             result.append(stage)
-            operands.append(np.empty(np.broadcast_shapes(*(a.shape for a in arrays)), step.root.dtype))
+            operands.append(np.empty(broadcast_shapes(*(a.shape for a in arrays)), step.root.dtype))
             labels.append(f"stage {len(result)}")
             continue
         prepared = staging.planned_pass(step, arrays)
@@ -276,4 +277,4 @@ def check_negative_powers(shown: Preview) -> None:
 
 def _iteration(arrays: list[np.ndarray]) -> tuple[int, ...]:
     """The shape a reduction pass iterates over (its arrays' broadcast)."""
-    return np.broadcast_shapes(*(a.shape for a in arrays)) if arrays else ()
+    return broadcast_shapes(*(a.shape for a in arrays)) if arrays else ()

@@ -4,6 +4,7 @@
 import numpy as np
 import pytest
 
+import fusenum
 from fusenum import lazy
 from fusenum.frontend import capture
 from fusenum.ir import records
@@ -60,3 +61,17 @@ def test_raise_numpy_error_returns_when_numpy_accepts():
     assert capture.raise_numpy_error(np.add, (lazy(np.ones(2)), 1)) is None
     with pytest.raises(TypeError, match="ufunc 'bitwise_and' not supported"):
         capture.raise_numpy_error(np.bitwise_and, (lazy(np.ones(2)), 1.5))
+
+
+@pytest.mark.parametrize("ndim", [33, 64])
+def test_operands_of_more_than_32_dimensions_broadcast_as_numpy(ndim):
+    """NumPy's arrays and ufuncs take up to 64 dimensions; np.broadcast_shapes, which fusenum used,
+    stops at 32 (RuntimeError)."""
+    a = np.ones((1,) * ndim)
+    b = np.arange(3.).reshape((3,) + (1,) * (ndim - 1))
+    c = np.arange(2.).reshape((1,) * (ndim - 1) + (2,))
+    expected = np.where(a + b > 1, b * c, a)
+    for got in (np.where(fusenum.lazy(a) + b > 1, fusenum.lazy(b) * c, a),
+                fusenum.evaluate("where(a + b > 1, b * c, a)"), fusenum.evaluate("sum(a * b * c, axis=0)")):
+        want = expected if got.ndim == ndim else np.sum(a * b * c, axis=0)
+        assert np.asarray(got).shape == want.shape and np.asarray(got).tobytes() == want.tobytes()

@@ -510,6 +510,23 @@ def test_astype_is_captured_for_dtypes_fusenum_compiles():
         x.astype(np.int8, casting="safe")
 
 
+def test_astype_with_a_casting_rule_numpy_adds_is_numpys():
+    """A casting rule beyond NumPy 2.0's five (2.4's ``same_value``, which checks the values) is NumPy's
+    own astype on the computed values, its answer or its error; fusenum refused it with np.can_cast's
+    ValueError."""
+    x = np.array([1.5, 2.0, 300.0])
+    for dtype in (np.float32, np.int32, np.int8):
+        try:
+            expected = (x * 1).astype(dtype, casting="same_value")
+        except (ValueError, TypeError) as exc:
+            with pytest.raises(type(exc), match=re.escape(str(exc))):
+                (lazy(x) * 1).astype(dtype, casting="same_value")
+        else:
+            assert_same(expected, np.asarray((lazy(x) * 1).astype(dtype, casting="same_value")))
+    with pytest.raises(ValueError, match="casting must be one of"):  # (NumPy's words for a bogus rule)
+        (lazy(x) * 1).astype(np.float32, casting="bogus")
+
+
 class OptsOut:
     """Opts out of NumPy's operators (__array_ufunc__ = None): Python must ask its reflected method."""
 

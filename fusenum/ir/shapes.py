@@ -1,0 +1,34 @@
+"""Broadcasting of shapes, as NumPy's rules give it, at every number of dimensions an array can have.
+
+``np.broadcast_shapes`` goes through ``np.broadcast``, which stops at 32 dimensions (NumPy 2.4:
+``RuntimeError``), where arrays, ufuncs and fusenum's kernels take up to 64.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+#: The most dimensions ``np.broadcast_shapes`` takes (and so words its own error for).
+_NUMPY_BROADCAST_MAX_DIMS = 32
+
+
+def broadcast_shapes(*shapes: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape ``shapes`` broadcast to; NumPy's ``ValueError`` (its words) if they do not."""
+    ndim = max((len(shape) for shape in shapes), default=0)
+    result = [1] * ndim
+    setter = [0] * ndim  # which shape gave each size (for the error's words)
+    for index, shape in enumerate(shapes):
+        for axis, size in enumerate(shape, ndim - len(shape)):
+            if size == 1 or size == result[axis]:
+                continue
+            if result[axis] != 1:
+                _mismatch(shapes, setter[axis], index)
+            result[axis], setter[axis] = size, index
+    return tuple(result)
+
+
+def _mismatch(shapes: tuple[tuple[int, ...], ...], first: int, second: int) -> None:
+    if max(len(shape) for shape in shapes) <= _NUMPY_BROADCAST_MAX_DIMS:
+        np.broadcast_shapes(*shapes)  # (raises, in NumPy's words)
+    raise ValueError(f"shape mismatch: objects cannot be broadcast to a single shape.  Mismatch is "
+                     f"between arg {first} with shape {tuple(shapes[first])} and arg {second} with shape "
+                     f"{tuple(shapes[second])}.")

@@ -165,7 +165,7 @@ class _Lowering:
         if op == "copy" or (op == "round" and node.kind in ("int", "long")):
             return args[0]
         if op == "absolute" and node.kind == "complex":
-            return apply("complex", self._modulus(args[0]), 0.0)
+            return apply("complex", self._modulus(*self._parts(args[0])), 0.0)
         if op == "sign" and node.kind == "complex":
             return self._complex_sign(args[0])
         if op in ("floordiv", "mod") and node.kind in ("float", "double"):
@@ -247,20 +247,19 @@ class _Lowering:
     def _parts(self, z: Node) -> tuple[Node, Node]:
         return self.builder.apply("real", z), self.builder.apply("imag", z)
 
-    def _modulus(self, z: Node) -> Node:
-        """numexpr's ``|z|``: ``sqrt(re*re + im*im)``, which overflows to inf and underflows to 0 where
-        NumPy's (through ``hypot``) does not."""
+    def _modulus(self, re: Node, im: Node) -> Node:
+        """numexpr's ``|z|`` of the parts ``re``, ``im``: ``sqrt(re*re + im*im)``, which overflows to inf
+        and underflows to 0 where NumPy's (through ``hypot``) does not."""
         apply = self.builder.apply
-        re, im = self._parts(z)
         return apply("sqrt", apply("add", apply("multiply", re, re), apply("multiply", im, im)))
 
     def _complex_sign(self, z: Node) -> Node:
-        """numexpr's complex ``sign``: each part divided by :meth:`_modulus`, 0 where that is 0 (NumPy
-        divides by ``hypot``: ``sign(1e200+1e200j)`` is ``0j`` in numexpr, ``0.707+0.707j`` in NumPy,
-        and ``sign(inf+0j)`` is ``nan+0j`` there, ``1+0j`` here)."""
+        """numexpr's complex ``sign``: each part divided by :meth:`_modulus`, 0 where that is 0. NumPy
+        divides by ``hypot``: ``sign(1e200+1e200j)`` is ``0j`` in numexpr, ``0.707+0.707j`` in NumPy;
+        ``sign(inf+0j)`` is ``nan+0j`` in numexpr, ``1+0j`` in NumPy."""
         apply = self.builder.apply
         re, im = self._parts(z)
-        modulus = self._modulus(z)
+        modulus = self._modulus(re, im)
         zero = apply("equal", modulus, 0.0)
         return apply("complex", apply("where", zero, 0.0, apply("true_divide", re, modulus)),
                      apply("where", zero, 0.0, apply("true_divide", im, modulus)))

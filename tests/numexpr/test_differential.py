@@ -17,7 +17,7 @@ for bit (``x / 3.0`` is ``x * (1/3.0)``, ``x ** 3`` is ``x * x * x``). Left out,
   (:func:`_numexpr_misorders`);
 * the shape of a result with an empty operand: numexpr's, or NumPy's broadcast shape
   (:func:`_same_dtype_and_shape`);
-* numexpr's complex ``abs``, ``sqrt`` and ``sign``, and powers of floats and complex numbers, use its
+* numexpr's complex ``abs`` and ``sqrt``, and powers of floats and complex numbers, use its
   own formulas, an ULP or more off (and wrong at infinities): the exact tests reject draws with one
   below the root; the ULP-bounded test puts them at the root and accepts, element by element,
   numexpr's answer within the bound or, where numexpr's is further than the bound from NumPy's,
@@ -68,9 +68,9 @@ TRANSCENDENTAL = {
 }
 # Roots of the ULP-bounded test, with NumPy's meaning of each (the fallback reference).
 INEXACT_ROOTS = {name: getattr(np, name) for names in TRANSCENDENTAL.values() for name in names}
-INEXACT_ROOTS.update({"**": np.power, "abs": np.abs, "sqrt": np.sqrt, "sign": np.sign})
+INEXACT_ROOTS.update({"**": np.power, "abs": np.abs, "sqrt": np.sqrt})
 # Exact on some kinds only (see _approximate): these are also roots of the ULP-bounded test.
-APPROXIMATE = ("**", "abs", "sqrt", "sign")
+APPROXIMATE = ("**", "abs", "sqrt")
 # fusenum is within its op table's bound of NumPy; numexpr's libm is within about as much again.
 ULP_BOUND = 2 * OPS["sin"].ulp
 

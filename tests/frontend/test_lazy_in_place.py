@@ -189,3 +189,28 @@ def test_matmul_with_an_operand_that_opted_out_asks_it():
     s = lazy(np.ones(3)).sum()
     s @= _OptsOut()  # a NumPy scalar has no in-place @: Python asks the other operand
     assert s == "_OptsOut.__rmatmul__"
+
+
+@pytest.mark.parametrize("how", ["read-only array", "setflags", "forced, then setflags"])
+def test_in_place_on_a_read_only_lazy_array_raises_numpys_error(how):
+    """NumPy refuses ``x += v`` on a read-only ``x`` before anything else; fusenum rebound ``x`` to a
+    new expression. An unforced expression is no array yet, so it is not read-only."""
+    a = np.arange(3.0)
+    if how == "read-only array":
+        a.setflags(write=False)
+        x = lazy(a)
+    elif how == "setflags":
+        x = lazy(a)
+        x.setflags(write=False)
+    else:
+        x = lazy(a) * 2
+        np.asarray(x)
+        x.setflags(write=False)
+    for other in (1, "s", np.zeros(4)):
+        y = x
+        with pytest.raises(ValueError, match="^output array is read-only$"):
+            y += other
+        assert y is x
+    z = lazy(a) * 2
+    z += 1  # (still an expression: rebound, as before)
+    assert_same(np.asarray(z), a * 2 + 1)

@@ -146,7 +146,7 @@ def _in_place(op: Op, python_operator: Callable, target: LazyArray, other: Any) 
     if _stands_for_scalar(target):
         return _operator(op, python_operator, target, other)
     kept = target._value
-    if type(kept) is np.ndarray and not kept.flags.writeable:
+    if isinstance(kept, np.ndarray) and not kept.flags.writeable:
         # NumPy's error, checked before any other (``a += "s"`` on a read-only ``a`` gives it too),
         # although fusenum rebinds rather than writes: a read-only array stays unchanged either way
         raise ValueError("output array is read-only")

@@ -165,6 +165,11 @@ def archive(settings_key: tuple, directory: str | None = None) -> Archive | None
     if vector_math != "auto" or not enabled():
         return None
     key = (level, DIRECTORY if directory is None else directory)
+    if key not in _archives:
+        # Before the lock: finding llvmlite's version may need the import lock, and the thread that
+        # holds it may be a signal handler's, waiting here for this lock (the look-ahead thread
+        # opens archives too, :mod:`.prefetch`).
+        llvmlite_version()
     with _lock:
         if key not in _archives:
             _archives[key] = _open(level, key[1]) if widest_here() == level else None

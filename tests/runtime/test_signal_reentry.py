@@ -217,3 +217,73 @@ def test_a_signal_handler_that_evaluates_while_explain_imports_the_code_generato
                           text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout == "1\n"  # the handler's call: interpreted
+
+
+# A handler's call while the main thread is in the import system's search for a module (a finder's
+# find_spec, under the global import lock), in a process's first compile under ``never``: the
+# compile's thread imports the code generator, and would wait for that lock.
+_INTERRUPTED_FIND_SPEC = r"""
+import faulthandler, os, signal, sys
+import numpy as np
+import fusenum
+
+faulthandler.dump_traceback_later(60, exit=True)
+fusenum.set_tiering("never")
+x = np.arange(1000.0)
+results = []
+signal.signal(signal.SIGALRM, lambda *_: results.append(fusenum.evaluate("x * 3 + 7", {"x": x})))
+
+class Finder:
+    def find_spec(self, name, path=None, target=None):
+        if name == "a_module_nobody_has":
+            signal.raise_signal(signal.SIGALRM)
+        return None
+
+sys.meta_path.insert(0, Finder())
+try:
+    import a_module_nobody_has
+except ImportError:
+    pass
+assert results, "the signal handler did not run"
+np.testing.assert_array_equal(results[0], x * 3 + 7)
+np.testing.assert_array_equal(fusenum.evaluate("x * 3 + 7", {"x": x}), x * 3 + 7)
+"""
+
+# A handler's call while the main thread, under ``auto``, is in the background compiler's
+# bookkeeping: here inside Event.set() of ``wanted``, holding that event's lock (not re-entrant).
+_INTERRUPTED_BOOKKEEPING = r"""
+import faulthandler, signal, threading
+import numpy as np
+import fusenum
+from fusenum.runtime import tiering
+
+faulthandler.dump_traceback_later(60, exit=True)
+a = np.arange(5000.0)
+results = []
+# (the same expression: its kernel is queued and wanted, so the handler's call wants it too)
+signal.signal(signal.SIGALRM, lambda *_: results.append(fusenum.evaluate("a * 2 + 1", {"a": a})))
+
+class Interrupting(threading.Event):
+    def set(self):  # the handler runs with the event's lock held, as a signal there would (once)
+        if not results:
+            with self._cond:
+                signal.raise_signal(signal.SIGALRM)
+        super().set()
+
+tiering._compiler.wanted = Interrupting()
+for _ in range(3):  # the third finds its kernel queued (the thread waits 2 ms before it starts)
+    got = fusenum.evaluate("a * 2 + 1", {"a": a})
+assert results, "the signal handler did not run"
+np.testing.assert_array_equal(results[0], a * 2 + 1)
+np.testing.assert_array_equal(got, a * 2 + 1)
+"""
+
+
+@pytest.mark.parametrize("script", [_INTERRUPTED_FIND_SPEC, _INTERRUPTED_BOOKKEEPING],
+                         ids=["in an import's find_spec", "in the compiler's bookkeeping"])
+def test_a_signal_handler_that_evaluates_where_nothing_compiles_does_not_deadlock(tmp_path, script):
+    # (auto, where the tests run under never: the first script sets its policy itself)
+    environment = dict(os.environ, FUSENUM_CACHE_DIR=str(tmp_path / "kernels"), FUSENUM_TIERING="auto")
+    done = subprocess.run([sys.executable, "-c", script], env=environment, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr

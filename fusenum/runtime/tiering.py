@@ -91,7 +91,6 @@ compile: :func:`.kernels.importing_code_generator`) runs a kernel at hand, else 
 """
 from __future__ import annotations
 
-import _imp
 import _thread
 import atexit
 import itertools
@@ -102,7 +101,7 @@ import time
 import warnings
 from typing import Callable
 
-from . import background, caches, compile_requests, disk_cache, first_use, interpreter, kernels, plan_store
+from . import background, caches, compile_requests, disk_cache, first_use, handler_calls, interpreter, kernels, plan_store
 from ..codegen import jit, locks, settings
 from ..codegen.spec import KernelSpec
 from ..codegen.target import llvm_ready
@@ -508,61 +507,12 @@ def obtain(spec: KernelSpec, size: int = 0, extra: tuple[KernelSpec, ...] = (),
         settings_key = settings.key
     if policy == "always":
         return None
-    if getattr(_bookkeeping, "on", False):
-        # A signal handler's call in this thread's bookkeeping with the compiler: from memory only
-        # (a load could wait for the compiler's thread, which may wait for a lock this thread holds)
+    if handler_calls.in_bookkeeping():  # a signal handler's call, whatever the policy: from memory only
         return kernels.cached(spec, settings_key)
-    if _interrupted_where_nothing_compiles():
-        # A signal handler's call: whatever the policy, a kernel at hand serves it, else tier 0 (the
-        # same bits), unless that must compile a one-node kernel (then it raises).
+    if handler_calls.where_nothing_compiles():  # a handler's too: a kernel at hand (else tier 0, the same bits)
         return kernels.available(spec, settings_key, shipped_too=True)
     if policy == "never":
         return kernels.kernel(spec, settings_key)
-    return _obtain_auto(spec, size, extra, settings_key)
-
-
-#: Whether this thread is in the background compiler's bookkeeping (:func:`_bookkept`), whose events
-#: and queue take locks that a thread cannot take twice: a signal handler's call made there would
-#: wait for itself.
-_bookkeeping = threading.local()
-
-
-def _bookkept(action: Callable, *args):
-    """``action(*args)`` with :data:`_bookkeeping` on."""
-    _bookkeeping.on = True
-    try:
-        return action(*args)
-    finally:
-        _bookkeeping.on = False
-
-
-def _want(key: tuple) -> None:
-    with _compiler.lock:  # (the compile may have ended since: nothing to want then)
-        if key in _compiler.queued:
-            _compiler.asked_again.add(key)
-            _compiler.wanted.set()
-
-
-def _interrupted_where_nothing_compiles() -> bool:
-    """Whether this call is a signal handler's that interrupted its thread where no compile can serve
-    it: while the thread imports the code generator (nothing compiles before that import ends), or is
-    in the import system's search for a module, which holds the global import lock (a compile on
-    another thread may need it)."""
-    if kernels.importing_code_generator():
-        return True
-    if not _imp.lock_held():  # (any thread's: then this thread's stack says whether it is this one)
-        return False
-    frame = sys._getframe(1)
-    while frame is not None:
-        if frame.f_code.co_name == "_find_spec" and frame.f_code.co_filename == "<frozen importlib._bootstrap>":
-            return True
-        frame = frame.f_back
-    return False
-
-
-def _obtain_auto(spec: KernelSpec, size: int, extra: tuple[KernelSpec, ...],
-                 settings_key: tuple) -> Kernel | None:
-    """:func:`obtain` under ``auto``."""
     key = (spec, settings_key)
     error = _compiler.take_error(key) if _compiler.errors else None
     if error is not None:
@@ -575,17 +525,20 @@ def _obtain_auto(spec: KernelSpec, size: int, extra: tuple[KernelSpec, ...],
                 if key in _compiler.queued:
                     _compiler.waited.add(key)
             return kernels.kernel(spec, settings_key)
-        _bookkept(_want, key)
+        with _compiler.lock:  # (the compile may have ended since: nothing to want then)
+            if key in _compiler.queued:
+                _compiler.asked_again.add(key)
+                handler_calls.bookkept(_compiler.wanted.set)
         return None
     # (a second small call looks in memory only: its first looked in the disk cache moments ago, and
     # the compile looks again)
     found = (kernels.cached(spec, settings_key) if key in _compiler.called_once
              else kernels.available(spec, settings_key))
     if found is None:
-        if _bookkept(waits_for_kernel, spec, size, extra, settings_key):  # (asked only now: it walks the IR)
+        if handler_calls.bookkept(waits_for_kernel, spec, size, extra, settings_key):  # (asked only now: it walks the IR)
             return kernels.kernel(spec, settings_key)
         background.note_call()
-        _bookkept(_compiler.submit, key)
+        handler_calls.bookkept(_compiler.submit, key)
     return found
 
 

@@ -77,10 +77,13 @@ class NumExpr:
             raise ValueError("ex_uses_vml parameter is required")
         kwargs.pop("ex_uses_vml", None)
         casting = kwargs.get("casting", "safe")
-        values = api.converted_inputs([_as_array(value, kind) for value, kind in zip(args, self._kinds)],
+        arrays = [_as_array(value, kind) for value, kind in zip(args, self._kinds)]
+        subtype = None if self._program.reduces or kwargs.get("out") is not None else _result_subtype(arrays)
+        values = api.converted_inputs([a if type(a) is np.ndarray else a.view(np.ndarray) for a in arrays],
                                       list(self._kinds), casting)
         ordered = [values[i] for i in self._order]
-        return api.run(self._program, ordered, kwargs.get("out"), kwargs.get("order", "K"), casting)
+        result = api.run(self._program, ordered, kwargs.get("out"), kwargs.get("order", "K"), casting)
+        return result if subtype is None else _as_subtype(result, subtype)
 
     def run(self, *args, **kwargs) -> np.ndarray:
         """The same as calling the object."""
@@ -94,6 +97,31 @@ def _as_array(value, kind: str) -> np.ndarray:
     if isinstance(value, np.ndarray):
         return value
     return np.asarray(value, dtype="S" if kind == "bytes" else kinds.DTYPE[kind])  # ("S": as long as needed)
+
+
+def _result_subtype(arrays: list[np.ndarray]) -> type | None:
+    """The ndarray subclass numexpr's iterator gives an elementwise result: the inputs' of the highest
+    ``__array_priority__``, if above ndarray's 0 (a ``np.matrix``, a masked array; not a ``np.memmap``,
+    nor a subclass that sets none). Its inputs are computed as plain arrays (a masked array's data)."""
+    best, priority = None, 0.0
+    for array in arrays:
+        if type(array) is not np.ndarray:
+            mine = getattr(array, "__array_priority__", 0.0)
+            if mine > priority:
+                best, priority = type(array), mine
+    return best
+
+
+def _as_subtype(result: np.ndarray, subtype: type) -> np.ndarray:
+    """``result`` viewed as ``subtype``; numexpr's ``RuntimeError`` where that changes its shape (a
+    ``np.matrix`` of other than two dimensions)."""
+    try:
+        viewed = result.view(subtype)
+    except ValueError:
+        viewed = None
+    if viewed is None or viewed.shape != result.shape:
+        raise RuntimeError("Iterator automatic output has an array subtype which changed the dimensions of the output")
+    return viewed
 
 
 def _kind_of_type(kind_type) -> str:

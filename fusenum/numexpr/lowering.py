@@ -118,6 +118,11 @@ def constant_value(value, kind: str) -> np.generic:
     return _SCALAR[kind](value)
 
 
+def _empty_constant(args: tuple) -> bool:
+    """Whether one of ``args`` is a bytes (or str) constant of no bytes."""
+    return any(arg.op == "const" and isinstance(arg.value, (bytes, str)) and not arg.value for arg in args)
+
+
 class _Lowering:
     def __init__(self, builder: Builder, operands: dict):
         self.builder, self.operands = builder, operands  # by the template's name index
@@ -162,6 +167,12 @@ class _Lowering:
         op, apply = node.op, self.builder.apply
         if op in kinds.REDUCTIONS:
             return self._reduction(node, args[0])
+        if op in ("eq", "ne") and codes[0] == kinds.CODE["bytes"] and _empty_constant(node.args):
+            # numexpr compares with a constant of no bytes by the other's first byte alone (its
+            # ``stringcmp``): ``b'\0a' == b''``. That is, the other's C string is empty: ``contains``.
+            other = args[1] if node.args[0].op == "const" and not len(node.args[0].value) else args[0]
+            empty = apply("contains", nodes.const(np.bytes_(b"")), other)
+            return empty if op == "eq" else apply("logical_not", empty)
         if op == "copy" or (op == "round" and node.kind in ("int", "long")):
             return args[0]
         if op == "absolute" and node.kind == "complex":

@@ -37,16 +37,16 @@ DEFAULT_MAX_THREADS = 64
 SAFE_THREADS = 16
 
 
-def _max_threads() -> int:
-    text = os.environ.get("NUMEXPR_MAX_THREADS", "").strip()
+def _given_max_threads() -> int | None:
+    """``NUMEXPR_MAX_THREADS`` if it is a positive integer, else None (unset, empty or invalid)."""
     try:
-        value = int(text) if text else DEFAULT_MAX_THREADS
+        value = int(os.environ.get("NUMEXPR_MAX_THREADS", "").strip())
     except ValueError:
-        return DEFAULT_MAX_THREADS
-    return value if value > 0 else DEFAULT_MAX_THREADS
+        return None
+    return value if value > 0 else None
 
 
-MAX_THREADS = _max_threads()
+MAX_THREADS = _given_max_threads() or DEFAULT_MAX_THREADS
 
 
 def detect_number_of_cores() -> int:
@@ -124,7 +124,7 @@ def init_num_threads() -> int:
     ``NUMEXPR_NUM_THREADS``, else ``OMP_NUM_THREADS`` (``ValueError`` if not an integer, as numexpr's),
     else the processors online (:func:`detect_number_of_cores`), at most 16 unless one of
     ``NUMEXPR_MAX_THREADS`` and ``OMP_NUM_THREADS`` is set, when it is :data:`MAX_THREADS` instead (an
-    empty variable is unset). The count goes to :func:`set_num_threads` (which refuses one above
+    empty variable is unset, and so is a ``NUMEXPR_MAX_THREADS`` that is not a positive integer). The count goes to :func:`set_num_threads` (which refuses one above
     :data:`MAX_THREADS`, as numexpr's does) and is returned whether taken or not; on SPARC it is 1.
     Unlike the import (:func:`initial_threads`), ``FUSENUM_NUM_THREADS`` does not take part: this
     call asks for numexpr's setting.
@@ -133,7 +133,7 @@ def init_num_threads() -> int:
         set_num_threads(1)
         return 1
     environ = os.environ
-    if environ.get("NUMEXPR_MAX_THREADS", "") != "" or environ.get("OMP_NUM_THREADS", "") != "":
+    if _given_max_threads() is not None or environ.get("OMP_NUM_THREADS", "") != "":
         cores = MAX_THREADS
     else:
         cores = min(detect_number_of_cores(), SAFE_THREADS)

@@ -311,6 +311,31 @@ def test_numexpr_objects_with_a_signature():
     assert compiled(a, b, out=out, ex_uses_vml=False) is out
 
 
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # (np.matrix's)
+def test_numexpr_objects_take_ndarray_subclasses_as_numexpr_does(tmp_path):
+    """Computed as plain arrays (a masked array's data); an elementwise result is of the input
+    subclass of the highest ``__array_priority__`` above ndarray's, a reduction's a plain array."""
+    import numexpr as real
+
+    class Plain(np.ndarray):
+        pass
+    mapped = np.memmap(tmp_path / "x.dat", dtype=np.float64, mode="w+", shape=(3,))
+    mapped[:] = [1.0, 2.0, 3.0]
+    inputs = [np.matrix([[1.5, 2.5]]), np.matrix([[1], [2]], dtype=np.int32), mapped,
+              np.ma.masked_array([1.0, 2.0, 3.0], mask=[0, 1, 0]), np.arange(3.0).view(Plain)]
+    for text in ("a * 2", "a > 1", "where(a > 1, a, 0)", "sum(a)"):
+        for value in inputs:
+            results = [module.NumExpr(text, [("a", np.float64)])(value) for module in (real, ne)]
+            assert type(results[1]) is type(results[0]), (text, type(value))
+            np.testing.assert_array_equal(np.asarray(results[1]), np.asarray(results[0]))
+    pair = [module.NumExpr("a * b", [("a", np.float64), ("b", np.float64)]) for module in (real, ne)]
+    for a, b in [(inputs[0], inputs[3][:2].reshape(1, 2)), (np.ones((1, 2)), inputs[0])]:
+        assert type(pair[1](a, b)) is type(pair[0](a, b))
+    for module in (real, ne):  # a matrix cannot hold the three dimensions of the result
+        with pytest.raises(RuntimeError, match="array subtype which changed the dimensions"):
+            pair[module is ne](inputs[0], np.ones((2, 1, 2)))
+
+
 def test_numexpr_object_defaults_and_errors():
     compiled = ne.NumExpr("sin(x) + x")
     assert compiled.signature == b"d" and compiled.input_names == ("x",)
@@ -498,10 +523,10 @@ def test_numexprs_thread_variables(monkeypatch, env, expected):
         fusenum.set_num_threads(before)
 
 
-@pytest.mark.parametrize("value, expected", [("4", 4), ("", 64), ("x", 64), ("0", 64)])
+@pytest.mark.parametrize("value, expected", [("4", 4), ("", None), ("x", None), ("0", None), (" 3 ", 3)])
 def test_numexpr_max_threads(monkeypatch, value, expected):
     monkeypatch.setenv("NUMEXPR_MAX_THREADS", value)
-    assert settings._max_threads() == expected
+    assert settings._given_max_threads() == expected
 
 
 def test_the_thread_variables_apply_at_import():

@@ -465,9 +465,9 @@ def bytes_cases(draw):
 def _numexpr_misorders(tree: NumexprTree, values: dict) -> bool:
     """Whether ``tree`` orders (``<`` ...) bytes where numexpr gets it wrong: a byte of 0x80 or more,
     which numexpr compares as C ``char``, signed on x86 (``b'' < b'\\xff'`` is False there) and
-    unsigned elsewhere, while fusenum, like NumPy, compares unsigned bytes everywhere; or, in any
-    comparison, an empty constant, which numexpr finds greater than any non-empty string
-    (``b'a' < b''`` is True) and equal to any string starting with a NUL (``b'\\x00a' == b''``)."""
+    unsigned elsewhere, while fusenum, like NumPy, compares unsigned bytes everywhere; or an empty
+    constant, which numexpr finds greater than any non-empty string (``b'a' < b''`` is True).
+    (``==`` and ``!=`` with it are numexpr's: ``b'\\x00a' == b''``.)"""
     def misordered(leaf: NumexprTree) -> bool:
         value = values[leaf.value] if leaf.kind == "name" else leaf.value
         raw = value.encode() if isinstance(value, str) else np.asarray(value).tobytes()
@@ -475,8 +475,8 @@ def _numexpr_misorders(tree: NumexprTree, values: dict) -> bool:
 
     def empty_constant(leaf: NumexprTree) -> bool:
         return leaf.kind == "literal" and not leaf.value
-    return any(node.kind == "binary" and node.value in COMPARISONS and (
-        any(map(empty_constant, node.children)) or (node.value in COMPARISONS[:4] and any(map(misordered, node.children))))
+    return any(node.kind == "binary" and node.value in COMPARISONS[:4] and (
+        any(map(empty_constant, node.children)) or any(map(misordered, node.children)))
         for node in tree.nodes())
 
 

@@ -411,6 +411,17 @@ def test_bytes_are_compared_and_searched(expression, expected):
     assert ne.evaluate(expression, local_dict={"s": BYTES, "t": OTHER}).tolist() == expected
 
 
+def test_an_empty_bytes_constant_equals_what_starts_with_a_nul_as_in_numexpr():
+    import numexpr as real
+
+    s = np.array([b"\x00a", b"", b"ab", b"\x00", b"a\x00"], "S2")
+    for text in ("s == b''", "s != b''", "s == ''", "b'' == s", "'' != s", "(s == b'') | (s == b'ab')",
+                 "s == e", "s == b'\\x00'"):
+        expected = real.evaluate(text, local_dict={"s": s, "e": np.array(b"")})
+        assert ne.evaluate(text, local_dict={"s": s, "e": np.array(b"")}).tolist() == expected.tolist(), text
+    assert ne.evaluate("s == b''", local_dict={"s": s}).tolist() == [True, True, False, True, False]
+
+
 def test_bytes_results_and_arithmetic_are_refused():
     with pytest.raises(NotImplementedError, match=r"copy\(\) of bytes strings gives bytes strings"):
         ne.evaluate("s", local_dict={"s": BYTES})

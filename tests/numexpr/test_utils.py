@@ -39,6 +39,14 @@ def test_init_num_threads_follows_numexprs_rules(env):
     assert _init_num_threads_in("fusenum.numexpr", **env) == _init_num_threads_in("numexpr", **env)
 
 
+@pytest.mark.parametrize("value", ["x", "0", "-2"])
+def test_init_num_threads_ignores_a_numexpr_max_threads_that_is_not_a_positive_number(value):
+    """numexpr then reports 0 or -2 threads and runs one; fusenum.numexpr keeps its bound of 64 and
+    takes the variable as unset: the processors online, at most 16 (not 64 threads on 2 cores)."""
+    cores = min(ne.detect_number_of_cores(), 16)
+    assert _init_num_threads_in("fusenum.numexpr", NUMEXPR_MAX_THREADS=value) == f"{cores} {cores}"
+
+
 def test_utils_has_numexprs_public_calls():
     import numexpr.utils as real_utils
 

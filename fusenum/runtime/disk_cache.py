@@ -34,13 +34,14 @@ Writes go to a temporary file in the directory, then ``os.replace``: readers
 see a whole entry or none, and many processes (dask workers, pytest-xdist) can
 share one directory with no lock files for a killed process to leave behind.
 
-**Size.** At most ``FUSENUM_CACHE_MAX_BYTES`` (default 512 MB): when a write
-takes the total over, the least recently used entries (oldest modification
-time; a hit refreshes it if it is older than :data:`TOUCH_SECONDS`) are removed
-down to 90% of the limit. Eviction, :func:`clear_disk_cache` and the removal of
-temporary files a killed process left touch only names fusenum gives (a digest
-and a suffix, or :data:`TEMP_PREFIX` and ``mkstemp``'s eight characters): the
-directory may be one the user keeps other files in.
+**Size.** At most ``FUSENUM_CACHE_MAX_BYTES`` (default 512 MB) of disk space, as the file system
+allocates it (:mod:`.disk_usage`): when a write takes the total over, the least recently used entries
+(oldest modification time; a hit refreshes it if it is older than :data:`TOUCH_SECONDS`) are removed
+down to 90% of the limit. The total is learnt by a scan of the directory, which a process makes only
+once it has written a random share of the limit (:func:`_account`), so the directory may outgrow the
+limit by about :data:`SCAN_FRACTION` of it between two scans. Eviction, :func:`clear_disk_cache` and
+the removal of temporary files a killed process left touch only names fusenum gives: the directory
+may be one the user keeps other files in.
 """
 from __future__ import annotations
 
@@ -50,12 +51,14 @@ import struct
 import sys
 import time
 from functools import lru_cache
+from random import Random
 from typing import NamedTuple
 
 from ..codegen import locks
 from ..codegen.target import Target, identity
 from ..errors import ArgumentTypeError, ConfigurationError, DiskCacheWarning, warn
-from . import private_directory
+from . import disk_usage, private_directory
+from .disk_usage import STALE_TEMP_SECONDS, TEMP_PREFIX, remove as _remove  # noqa: F401 (names of this module)
 from .sources_digest import sha256, sources_digest
 from .switches import on_or_off
 
@@ -82,17 +85,18 @@ TOUCH_SECONDS = 60.0
 HOST_SUFFIX = ".host"
 #: The suffix of the marker of a whole prebuild after a machine's first use (:mod:`.first_use`).
 PREBUILT_SUFFIX = ".prebuilt"
-TEMP_PREFIX = ".tmp-"
-#: What follows :data:`TEMP_PREFIX` in a temporary file's name: eight of these (``tempfile.mkstemp``'s).
-TEMP_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 DEFAULT_MAX_BYTES = 512 * 2**20
 #: No kernel's entry comes near this (everyday expressions' take a few KB): a bigger file at an
 #: entry's name is not fusenum's, and is removed unread rather than read into memory.
 MAX_ENTRY_BYTES = 64 * 2**20
 #: Eviction removes entries until the total is at most this fraction of the limit.
 LOW_WATER = 0.9
-#: A temporary file older than this was left by a killed process.
-STALE_TEMP_SECONDS = 3600.0
+#: A process scans the directory (to learn its size) once it has written a random amount between 0
+#: and this fraction of the limit (:func:`_account`).
+SCAN_FRACTION = 1 / 32
+_random = Random()  # (its own: drawing from the random module's would change the user's sequence)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_random.seed)  # (forked workers draw apart, not all alike)
 
 
 class DiskCache(NamedTuple):
@@ -155,6 +159,8 @@ class _State:
     refused = False  # checked and unusable: memory only until reconfigured
     estimate: int | None = None  # bytes on disk at the last scan, plus this process's writes since
     held: bool | None = None  # whether the directory held an entry when first asked (:func:`holds_entries`)
+    unscanned = 0  # bytes written before a scan learnt the directory's size (:func:`_account`)
+    scan_after: float | None = None  # how many of them this process writes before it scans
     creates = True  # whether a missing directory is created (not by the exit helper: use_existing_only)
 
     def __getattr__(self, name: str):  # only for settings not read or set yet
@@ -213,6 +219,7 @@ def set_disk_cache(enabled: bool | None = None, directory: str | os.PathLike | N
         if max_bytes is not None:
             state.max_bytes = max_bytes
         state.usable, state.refused, state.estimate, state.held = None, False, None, None
+        state.unscanned, state.scan_after = 0, None
     return previous
 
 
@@ -454,8 +461,7 @@ def store(digest: bytes, object_code: bytes, suffix: str = SUFFIX, create: bool 
         path = _path(directory, digest, suffix)
         try:
             problem = private_directory.not_private(os.stat(directory))
-            if problem is None:
-                _write(path, header + object_code)
+            taken = _write(path, header + object_code) if problem is None else 0
         except OSError as exc:
             if isinstance(exc, IsADirectoryError) or os.path.isdir(path):
                 return  # a directory at this entry's name: this kernel is not stored, the others are
@@ -475,95 +481,57 @@ def store(digest: bytes, object_code: bytes, suffix: str = SUFFIX, create: bool 
                     _refuse(directory, problem)
             return
         if suffix in EVICTED_SUFFIXES:
-            _account(directory, len(header) + len(object_code))
+            _account(directory, taken)
         return
 
 
-def _write(path: str, data: bytes) -> None:
-    """Write ``path`` atomically: a temporary file (mode 0600) in its directory, then a rename."""
+def _write(path: str, data: bytes) -> int:
+    """Write ``path`` atomically: a temporary file (mode 0600) in its directory, then a rename; the
+    bytes it takes on disk."""
     with locks.loading:  # (a fork waits for an import)
         import tempfile  # only when something is written
     handle, temporary = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=os.path.dirname(path))
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
+            file.flush()
+            taken = disk_usage.allocated(os.fstat(handle))
         os.replace(temporary, path)
     except BaseException:
         _remove(temporary)
         raise
-
-
-def _remove(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
+    return taken
 
 
 # ---- size -------------------------------------------------------------------------------------
-def _named_entry(name: str, suffixes: tuple[str, ...]) -> bool:
-    """Whether ``name`` is an entry's (a digest's 64 hexadecimal digits and one of ``suffixes``): only
-    these are ever removed, the directory may hold others' files (``FUSENUM_CACHE_DIR=.``)."""
-    digits, dot, suffix = name.partition(".")
-    return len(digits) == 64 and dot + suffix in suffixes and _HEX.issuperset(digits)
-
-
-_HEX = frozenset("0123456789abcdef")
-
-
-def _named_temporary(name: str) -> bool:
-    return (len(name) == len(TEMP_PREFIX) + 8 and name.startswith(TEMP_PREFIX)
-            and TEMP_CHARACTERS.issuperset(name[len(TEMP_PREFIX):]))
-
-
-def _entries(directory: str) -> list[tuple[float, int, str]]:
-    """``(mtime, size, path)`` of every entry, oldest first; stale temporary files are removed."""
-    found = []
-    now = time.time()
-    try:
-        listing = list(os.scandir(directory))
-    except OSError:
-        return []
-    for entry in listing:
-        try:
-            info = entry.stat(follow_symlinks=False)
-        except OSError:
-            continue
-        if _named_temporary(entry.name):
-            if now - info.st_mtime > STALE_TEMP_SECONDS:
-                _remove(entry.path)
-        elif _named_entry(entry.name, EVICTED_SUFFIXES) and stat.S_ISREG(info.st_mode):
-            found.append((info.st_mtime, info.st_size, entry.path))
-    found.sort()
-    return found
-
-
 def _account(directory: str, written: int) -> None:
+    """Count ``written`` bytes, just stored, towards the limit; evict beyond it.
+
+    How much the directory holds is learnt by a scan, a stat per entry: a second and more for the
+    hundred thousand entries a well-used cache holds, paid at the first write of every process (at
+    its exit, for typed plans). So a process scans only once it has written a random amount between
+    0 and :data:`SCAN_FRACTION` of the limit, then counts on from the scan's total: one that writes
+    a few entries seldom scans, and over many processes about that fraction is written between two
+    scans, by which the directory may outgrow the limit before eviction brings it back to 90%.
+    """
     with _lock:
         if state.estimate is None:
-            state.estimate = sum(size for _, size, _ in _entries(directory))
+            state.unscanned += written
+            if state.scan_after is None:
+                state.scan_after = _random.random() * state.max_bytes * SCAN_FRACTION
+            if state.unscanned < state.scan_after:
+                return
+            state.estimate = sum(size for _, size, _ in disk_usage.entries(directory, EVICTED_SUFFIXES))
         else:
             state.estimate += written
         if state.estimate > state.max_bytes:
-            state.estimate = _evict(directory, int(state.max_bytes * LOW_WATER))
-
-
-def _evict(directory: str, limit: int) -> int:
-    """Remove the least recently used entries until at most ``limit`` bytes remain; the total left."""
-    entries = _entries(directory)
-    total = sum(size for _, size, _ in entries)
-    for _, size, path in entries:
-        if total <= limit:
-            break
-        _remove(path)
-        total -= size
-    return total
+            state.estimate = disk_usage.evict(directory, EVICTED_SUFFIXES, int(state.max_bytes * LOW_WATER))
 
 
 def bytes_on_disk() -> int:
     """Bytes of entries in the cache directory (0 when the disk cache is not in use)."""
     directory = _directory()
-    return 0 if directory is None else sum(size for _, size, _ in _entries(directory))
+    return 0 if directory is None else sum(size for _, size, _ in disk_usage.entries(directory, EVICTED_SUFFIXES))
 
 
 def clear_disk_cache() -> None:
@@ -573,12 +541,12 @@ def clear_disk_cache() -> None:
     if directory is None:
         return
     with _lock:
-        for _, _, path in _entries(directory):
+        for _, _, path in disk_usage.entries(directory, EVICTED_SUFFIXES):
             _remove(path)
         try:
             with os.scandir(directory) as listing:
                 records = [entry.path for entry in listing
-                           if _named_entry(entry.name, (HOST_SUFFIX, PREBUILT_SUFFIX))]
+                           if disk_usage.named_entry(entry.name, (HOST_SUFFIX, PREBUILT_SUFFIX))]
         except OSError:
             records = []
         for path in records:

@@ -16,7 +16,7 @@ import pytest
 import fusenum
 from fusenum.codegen import jit, settings as codegen_settings
 from fusenum.ir import numpy_behaviour
-from fusenum.runtime import background, disk_cache, kernels, plan_store, sources_digest, tiering
+from fusenum.runtime import background, disk_cache, disk_usage, kernels, plan_store, sources_digest, tiering
 
 RNG = np.random.default_rng(12)
 NAMES = {"a": RNG.random(300) * 4 - 2, "b": RNG.random(300) * 4 - 2, "c": RNG.random(300),
@@ -55,7 +55,7 @@ def test_a_kernel_is_written_once_and_loaded_from_disk_after_memory_is_cleared(c
     assert (info.disk_hits, info.disk_misses) == (0, 1) and info.compile_seconds > 0
     path = only_entry(cache_dir)
     (plan,) = cache_dir.glob("*" + disk_cache.PLAN_SUFFIX)  # the text's typed plan (plan_store)
-    assert info.disk_bytes == path.stat().st_size + plan.stat().st_size
+    assert info.disk_bytes == disk_usage.allocated(path.stat()) + disk_usage.allocated(plan.stat())
     assert os.stat(cache_dir).st_mode & 0o777 == 0o700
     assert path.stat().st_mode & 0o777 == plan.stat().st_mode & 0o777 == 0o600
     fusenum.clear_cache()
@@ -361,17 +361,17 @@ def test_least_recently_used_entries_are_evicted_beyond_the_size_limit(cache_dir
         evaluate(text)
         (name,) = set(entries(cache_dir)) - before
         names.append(name)
-    sizes = {name: (cache_dir / name).stat().st_size for name in names}
+    sizes = {name: disk_usage.allocated((cache_dir / name).stat()) for name in names}
     for age, name in enumerate(names):
         os.utime(cache_dir / name, (1000 + age, 1000 + age))
     (cache_dir / names[3]).unlink()
     fusenum.clear_cache()
     evaluate(texts[0])  # a hit: now the most recently used
-    total = sum(sizes.values())
-    fusenum.set_disk_cache(max_bytes=total - sizes[names[1]] // 2)
+    limit = sum(sizes.values()) - 1  # (the four would be one byte over; three are under 90% of it)
+    fusenum.set_disk_cache(max_bytes=limit)
     evaluate(texts[3])  # compiled and written: over the limit
     assert set(entries(cache_dir)) == {names[0], names[2], names[3]}
-    assert fusenum.cache_info().disk_bytes <= total - sizes[names[1]] // 2
+    assert fusenum.cache_info().disk_bytes <= limit
 
 
 def test_a_hit_refreshes_its_entrys_time_only_when_it_is_old(cache_dir):
@@ -900,7 +900,7 @@ def test_a_bad_quick_build_is_removed_and_recompiled(cache_dir, paused_optimizer
 def test_quick_builds_count_towards_the_size_limit(cache_dir, paused_optimizer):
     _only_a_quick_build(cache_dir, "a * 4.5 - b", paused_optimizer)
     (name,) = quick_entries(cache_dir)
-    assert fusenum.cache_info().disk_bytes == (cache_dir / name).stat().st_size
+    assert fusenum.cache_info().disk_bytes == disk_usage.allocated((cache_dir / name).stat())
     fusenum.clear_disk_cache()
     assert not quick_entries(cache_dir) and fusenum.cache_info().disk_bytes == 0
 

@@ -17,7 +17,7 @@ import pytest
 import fusenum
 from fusenum.frontend import evaluation
 from fusenum.ir.nodes import walk
-from fusenum.runtime import background, disk_cache, plan_store, sources_digest, tiering
+from fusenum.runtime import background, disk_cache, disk_usage, plan_store, sources_digest, tiering
 
 A = np.linspace(-2.0, 2.0, 50)
 
@@ -153,7 +153,7 @@ def test_the_typing_digest_covers_the_plan_cache_source(monkeypatch):
 def test_records_count_towards_the_size_limit_and_go_with_the_cache(cache_dir):
     fusenum.evaluate("a * 3.0 + 1.0", {"a": A})
     assert tiering.wait_for_compiles(120) and background.wait(120)
-    sizes = sum(path.stat().st_size for path in cache_dir.iterdir()
+    sizes = sum(disk_usage.allocated(path.stat()) for path in cache_dir.iterdir()
                 if path.name.endswith(disk_cache.EVICTED_SUFFIXES))
     assert _record_path(cache_dir, "a * 3.0 + 1.0").exists()
     assert fusenum.cache_info().disk_bytes == sizes

@@ -1,0 +1,93 @@
+"""The disk cache's size: counted in the blocks the file system allocates, learnt by a scan that a
+process makes only once it has written a random share of the limit."""
+import hashlib
+import os
+import random
+
+import pytest
+
+import fusenum
+from fusenum.runtime import disk_cache, disk_usage
+
+
+def _store(number: int, payload: bytes = b"x" * 1500) -> None:
+    """An entry of a typed plan (a payload of ``payload``), as a process would write it."""
+    disk_cache.store(hashlib.sha256(str(number).encode()).digest(), payload, disk_cache.PLAN_SUFFIX)
+
+
+def _on_disk(directory) -> int:
+    return sum(disk_usage.allocated(path.stat()) for path in directory.iterdir()
+               if path.name.endswith(disk_cache.EVICTED_SUFFIXES))
+
+
+def test_sizes_are_the_blocks_allocated_not_the_lengths(cache_dir):
+    _store(1)
+    (path,) = [path for path in cache_dir.iterdir() if path.name.endswith(disk_cache.PLAN_SUFFIX)]
+    status = path.stat()
+    assert disk_usage.allocated(status) == status.st_blocks * 512 >= status.st_size
+    assert fusenum.cache_info().disk_bytes == disk_usage.allocated(status)
+
+
+def test_a_process_that_writes_less_than_its_share_does_not_scan(cache_dir, monkeypatch):
+    monkeypatch.setattr(disk_cache, "_random", random.Random(3))
+    fusenum.set_disk_cache(max_bytes=disk_cache.DEFAULT_MAX_BYTES)  # (a new process's state)
+    scans = []
+    real_entries = disk_usage.entries
+    monkeypatch.setattr(disk_usage, "entries", lambda *arguments: scans.append(1) or real_entries(*arguments))
+    for number in range(20):
+        _store(number)
+    assert disk_cache.state.scan_after > disk_cache.state.unscanned and not scans
+    disk_cache.state.scan_after = disk_cache.state.unscanned  # its share reached: the next write scans
+    _store(20)
+    assert scans == [1] and disk_cache.state.estimate == _on_disk(cache_dir)
+    _store(21)  # counted on from the scan
+    assert scans == [1] and disk_cache.state.estimate == _on_disk(cache_dir)
+
+
+def test_many_small_processes_keep_the_directory_near_its_limit(cache_dir, monkeypatch):
+    """Each "process" writes one entry and draws its own share: about a quarter of them scan, and
+    the directory outgrows the limit only by the entries of the processes since the last scan."""
+    monkeypatch.setattr(disk_cache, "_random", random.Random(11))
+    _store(0)
+    entry = _on_disk(cache_dir)
+    limit = int(4 * entry / disk_cache.SCAN_FRACTION)  # an entry is 1/4 of a share's range
+    scans = []
+    real_entries = disk_usage.entries
+    monkeypatch.setattr(disk_usage, "entries", lambda *arguments: scans.append(1) or real_entries(*arguments))
+    largest, scanned = 0, 0
+    for number in range(1, 400):
+        fusenum.set_disk_cache(max_bytes=limit)  # (a new process)
+        _store(number)
+        scanned += bool(scans)
+        scans.clear()
+        largest = max(largest, _on_disk(cache_dir))
+    assert 60 < scanned < 140  # a binomial of 399 draws with p = 1/4: 100 +- 9
+    # 60 processes in a row skip their scan with probability (3/4)**60 = 3e-8 (the seed is fixed)
+    assert limit < largest <= limit + 60 * entry
+    assert _on_disk(cache_dir) >= limit * disk_cache.LOW_WATER - entry  # eviction keeps the recent ones
+
+
+def test_eviction_removes_the_oldest_by_blocks(tmp_path):
+    directory = tmp_path / "d"
+    directory.mkdir()
+    names = [hashlib.sha256(bytes([k])).hexdigest() + ".kernel" for k in range(4)]
+    for age, name in enumerate(names):
+        (directory / name).write_bytes(b"k" * 100)
+        os.utime(directory / name, (1000 + age, 1000 + age))
+    (directory / "notes.kernel").write_bytes(b"the user's")  # not a name fusenum gives
+    block = disk_usage.allocated((directory / names[0]).stat())
+    if block == 0:
+        pytest.skip("this file system keeps small files in no block of their own")
+    left = disk_usage.evict(str(directory), disk_cache.EVICTED_SUFFIXES, 2 * block)
+    assert left == 2 * block
+    assert sorted(p.name for p in directory.iterdir()) == sorted([*names[2:], "notes.kernel"])
+
+
+def test_the_draw_leaves_the_random_modules_sequence_alone(cache_dir):
+    fusenum.set_disk_cache(max_bytes=disk_cache.DEFAULT_MAX_BYTES)  # (a new process's state: it draws)
+    random.seed(1)
+    expected = [random.random() for _ in range(3)]
+    random.seed(1)
+    _store(1)
+    assert disk_cache.state.scan_after is not None
+    assert [random.random() for _ in range(3)] == expected

@@ -148,7 +148,10 @@ def check_out(out, shape, dtype: np.dtype, casting: str) -> None:
 
 
 def needs_temporary(out: np.ndarray, operands: list[np.ndarray]) -> bool:
-    """Whether writing ``out`` could clobber an input element before it is read."""
+    """Whether writing ``out`` could clobber an input element before it is read, or one of its own
+    elements (NumPy's ufuncs compute into a temporary there, then copy it in)."""
+    if overlaps_itself(out):
+        return True
     for a in operands:
         if a.size and np.may_share_memory(out, a):
             same_elements = (a.shape == out.shape and a.strides == out.strides
@@ -156,6 +159,17 @@ def needs_temporary(out: np.ndarray, operands: list[np.ndarray]) -> bool:
                              and a.__array_interface__["data"][0] == out.__array_interface__["data"][0])
             if not same_elements:
                 return True
+    return False
+
+
+def overlaps_itself(a: np.ndarray) -> bool:
+    """Whether two elements of ``a`` may share bytes (a 0 stride, or strides ``as_strided`` made to
+    overlap). Cautious: axes by increasing stride, each must step past all the smaller ones span."""
+    span = a.itemsize
+    for stride, length in sorted((abs(s), n) for s, n in zip(a.strides, a.shape) if n > 1):
+        if stride < span:
+            return a.size > 0
+        span += stride * (length - 1)
     return False
 
 

@@ -4,7 +4,7 @@ import pytest
 
 import fusenum
 from fusenum.runtime import background, interpreter
-from fusenum.runtime.layout import access, coalesce
+from fusenum.runtime.layout import access, coalesce, overlaps_itself
 
 rng = np.random.default_rng(1)
 a = rng.random((4, 6))
@@ -222,6 +222,43 @@ def test_overlapping_out_is_computed_as_if_into_a_temporary():
     source = y[:-1]
     fusenum.evaluate("source * 2", out=shifted)
     np.testing.assert_array_equal(y[1:], expected)
+
+
+@pytest.mark.parametrize("policy", ["never", "always"])
+def test_an_out_whose_elements_overlap_each_other_gets_numpys_answer(policy):
+    """NumPy computes into a temporary, then copies it in: inputs are read before any write, and the
+    last element in C order wins. Written straight into, a 0-stride ``out`` fed its own sums back."""
+    as_strided = np.lib.stride_tricks.as_strided
+    previous = fusenum.set_tiering(policy)
+    try:
+        for rows, columns in [(3, 4096), (2, 5), (400, 4096)]:
+            ours, numpys = np.zeros(columns), np.zeros(columns)
+            into = [as_strided(base, (rows, columns), (0, 8)) for base in (ours, numpys)]
+            fusenum.evaluate("a + 1", {"a": into[0]}, out=into[0])
+            np.add(into[1], 1, out=into[1])
+            np.testing.assert_array_equal(ours, numpys)
+            b = np.arange(rows * columns, dtype=np.float64).reshape(rows, columns)
+            fusenum.evaluate("b * 1", out=into[0])
+            np.multiply(b, 1, out=into[1])
+            np.testing.assert_array_equal(ours, numpys)
+        ours = np.zeros(8)  # (rows of 4 overlapping by 2: no zero stride)
+        numpys = ours.copy()
+        b = np.arange(12.0).reshape(3, 4)
+        fusenum.evaluate("b - 1", out=as_strided(ours, (3, 4), (16, 8)))
+        np.subtract(b, 1, out=as_strided(numpys, (3, 4), (16, 8)))
+        np.testing.assert_array_equal(ours, numpys)
+    finally:
+        fusenum.set_tiering(previous)
+
+
+def test_overlaps_itself_tells_overlapping_layouts():
+    as_strided = np.lib.stride_tricks.as_strided
+    base = np.zeros(64)
+    assert overlaps_itself(as_strided(base, (3, 4), (0, 8))) and overlaps_itself(as_strided(base, (3, 4), (16, 8)))
+    assert overlaps_itself(as_strided(base, (4,), (4,)))  # (elements of 8 bytes, 4 apart)
+    for fine in (base, base[::-3], base.reshape(8, 8).T, base.reshape(4, 4, 4)[:, ::2, 1:], base[:1],
+                 as_strided(base, (5, 0), (0, 8)), as_strided(base, (1, 4), (0, 8))):
+        assert not overlaps_itself(fine)
 
 
 def test_coalescing_merges_contiguous_dims():

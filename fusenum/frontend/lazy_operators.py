@@ -38,6 +38,10 @@ from .lazy import (LazyArray, _capture_cast, _node, _stands_for_scalar, capture_
 
 def _operator(op: Op, python_operator: Callable, *operands: Any) -> Any:
     """``python_operator(*operands)`` captured, or computed by NumPy if fusenum cannot compile it."""
+    if type(operands[0]) is complex and op.name in _COMPLEX_TAKES_FLOAT and _stands_for_float64(operands[1]):
+        # Python's complex takes an np.float64 (a float subclass) itself, before NumPy is asked:
+        # NumPy's answer is Python's arithmetic (its division rounds otherwise), a Python complex.
+        return python_operator(operands[0], float(operands[1].compute()[()]))
     if op.name in _SCALAR_MATH and all(map(_stands_for_number, operands)) \
             and any(_kind(x) in _SCALAR_MATH[op.name] for x in operands):
         # NumPy's scalar arithmetic computes this with the C library's pow/powf or the textbook
@@ -68,6 +72,16 @@ _POWER = OPS["power"]
 # Python operators whose NumPy *scalar* result can differ in the last bit from the ufunc loop's,
 # by the dtype kinds of operand that bring it about.
 _SCALAR_MATH = {"multiply": "c", "power": "fc"}
+
+
+#: Python complex's arithmetic with a float operand (its ``<`` and ``//`` refuse one; ``c == x`` comes
+#: here as ``x == c``, which NumPy computes: its Python bool stays a lazy one).
+_COMPLEX_TAKES_FLOAT = frozenset({"add", "subtract", "multiply", "true_divide", "power"})
+
+
+def _stands_for_float64(x: Any) -> bool:
+    """Whether ``x`` is a LazyArray standing for an ``np.float64`` scalar, that may be computed now."""
+    return type(x) is LazyArray and x.dtype == np.float64 and _stands_for_number(x)
 
 
 def _stands_for_number(x: Any) -> bool:

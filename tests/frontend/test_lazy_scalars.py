@@ -173,3 +173,26 @@ def test_other_0d_results_numpy_makes_scalars_are_scalars(make):
     scalar += 1.5j
     s += 1.5j
     assert type(s) is LazyArray and np.asarray(s).dtype == scalar.dtype and np.asarray(s)[()] == scalar
+
+
+@pytest.mark.parametrize("python_operator", [operator.add, operator.sub, operator.mul, operator.truediv,
+                                             operator.pow])
+def test_a_python_complex_with_a_float64_standing_for_a_scalar_is_pythons_arithmetic(python_operator):
+    """An np.float64 is a Python float: ``complex`` computes ``c / x`` itself (rounding its division
+    otherwise than NumPy's loop) and gives a Python complex; so does a result standing for one."""
+    rng = np.random.default_rng(5)
+    for value in [*(rng.random(50) * 10), 0.0, -0.0, np.inf, np.nan, 1e-310]:
+        a = np.array([value, -np.inf])
+        for c in (1.5 + 0.7j, complex(1e300, 1e-300), complex(np.inf, 0.0), -0.0j):
+            outcomes = []
+            for x in (a.max(), lazy(a).max()):
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        outcomes.append(python_operator(c, x))
+                except (ZeroDivisionError, OverflowError) as error:
+                    outcomes.append(type(error))
+            expected, got = outcomes
+            assert type(got) is type(expected), (c, value)
+            if type(expected) is complex:
+                assert np.asarray(got).tobytes() == np.asarray(expected).tobytes(), (c, value, got, expected)

@@ -169,7 +169,7 @@ class ConstantNode(ExpressionNode):
     astType = "constant"
     children = ()
 
-    def __init__(self, value):
+    def __init__(self, value, children=None):  # (numexpr's signature; a constant has no children)
         super().__init__(("const", tree.constant(value)))
 
     @property

@@ -23,7 +23,7 @@ EXPRESSIONS = [
     "E.a != 1", "E.a + True", "ConstantNode(2) + 3 + E.a", "-ConstantNode(3) + E.a",
     "E.a + ConstantNode(np.float32(1))", "E.a + ConstantNode(np.int64(2**40))", "E.sin + 1",
     "ConstantNode(np.float32(1))", "ConstantNode(3)", "ConstantNode(2) / ConstantNode(4)",
-    "E.a * (1 + 2j)", "E.b > np.float64(0.5)",
+    "E.a * (1 + 2j)", "E.b > np.float64(0.5)", "ConstantNode(1.5, None) + E.a", "ConstantNode(value=2) * E.a",
 ]
 
 

@@ -38,7 +38,8 @@ from .lazy import (LazyArray, _capture_cast, _node, _stands_for_scalar, capture_
 
 def _operator(op: Op, python_operator: Callable, *operands: Any) -> Any:
     """``python_operator(*operands)`` captured, or computed by NumPy if fusenum cannot compile it."""
-    if type(operands[0]) is complex and op.name in _COMPLEX_TAKES_FLOAT and _stands_for_float64(operands[1]):
+    if isinstance(operands[0], complex) and not isinstance(operands[0], np.generic) \
+            and op.name in _COMPLEX_TAKES_FLOAT and _stands_for_float64(operands[1]):
         # Python's complex takes an np.float64 (a float subclass) itself, before NumPy is asked:
         # NumPy's answer is Python's arithmetic (its division rounds otherwise), a Python complex.
         return python_operator(operands[0], float(operands[1].compute()[()]))

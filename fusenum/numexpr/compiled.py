@@ -78,12 +78,14 @@ class NumExpr:
         kwargs.pop("ex_uses_vml", None)
         casting = kwargs.get("casting", "safe")
         arrays = [_as_array(value, kind) for value, kind in zip(args, self._kinds)]
-        subtype = None if self._program.reduces or kwargs.get("out") is not None else _result_subtype(arrays)
+        subtype = None if kwargs.get("out") is not None else _result_subtype(arrays)
         values = api.converted_inputs([a if type(a) is np.ndarray else a.view(np.ndarray) for a in arrays],
                                       list(self._kinds), casting)
         ordered = [values[i] for i in self._order]
         result = api.run(self._program, ordered, kwargs.get("out"), kwargs.get("order", "K"), casting)
-        return result if subtype is None else _as_subtype(result, subtype)
+        if subtype is None or (self._program.reduces and result.ndim == 0):  # (a reduction to one value: plain)
+            return result
+        return _as_subtype(result, subtype)
 
     def run(self, *args, **kwargs) -> np.ndarray:
         """The same as calling the object."""
@@ -100,9 +102,10 @@ def _as_array(value, kind: str) -> np.ndarray:
 
 
 def _result_subtype(arrays: list[np.ndarray]) -> type | None:
-    """The ndarray subclass numexpr's iterator gives an elementwise result: the inputs' of the highest
-    ``__array_priority__``, if above ndarray's 0 (a ``np.matrix``, a masked array; not a ``np.memmap``,
-    nor a subclass that sets none). Its inputs are computed as plain arrays (a masked array's data)."""
+    """The ndarray subclass numexpr's iterator gives a result (but a reduction's to one value): the inputs' of
+    the highest ``__array_priority__``, if above ndarray's 0 (a ``np.matrix``, a masked array; not a
+    ``np.memmap``, nor a subclass that sets none). Inputs are computed as plain arrays (a masked
+    array's data)."""
     best, priority = None, 0.0
     for array in arrays:
         if type(array) is not np.ndarray:

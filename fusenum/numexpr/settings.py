@@ -124,10 +124,11 @@ def init_num_threads() -> int:
     ``NUMEXPR_NUM_THREADS``, else ``OMP_NUM_THREADS`` (``ValueError`` if not an integer, as numexpr's),
     else the processors online (:func:`detect_number_of_cores`), at most 16 unless one of
     ``NUMEXPR_MAX_THREADS`` and ``OMP_NUM_THREADS`` is set, when it is :data:`MAX_THREADS` instead (an
-    empty variable is unset, and so is a ``NUMEXPR_MAX_THREADS`` that is not a positive integer). The count goes to :func:`set_num_threads` (which refuses one above
-    :data:`MAX_THREADS`, as numexpr's does) and is returned whether taken or not; on SPARC it is 1.
-    Unlike the import (:func:`initial_threads`), ``FUSENUM_NUM_THREADS`` does not take part: this
-    call asks for numexpr's setting.
+    empty variable is unset, and so is a ``NUMEXPR_MAX_THREADS`` that is not a positive integer). The
+    count goes to :func:`set_num_threads` (which refuses one above :data:`MAX_THREADS`, as numexpr's
+    does) and is returned whether taken or not; on SPARC it is 1. Unlike the import
+    (:func:`initial_threads`), ``FUSENUM_NUM_THREADS`` does not take part: this call asks for
+    numexpr's setting.
     """
     if "sparc" in platform.machine():
         set_num_threads(1)

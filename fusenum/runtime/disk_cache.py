@@ -95,8 +95,6 @@ LOW_WATER = 0.9
 #: and this fraction of the limit (:func:`_account`).
 SCAN_FRACTION = 1 / 32
 _random = Random()  # (its own: drawing from the random module's would change the user's sequence)
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_random.seed)  # (forked workers draw apart, not all alike)
 
 
 class DiskCache(NamedTuple):
@@ -172,6 +170,17 @@ class _State:
 
 
 state = _State()
+
+
+def _forked_child() -> None:
+    """A forked child counts its own writes towards a share of its own: one inherited from a parent
+    that wrote (a prefork server's) would leave every worker short of it, and none would scan."""
+    _random.seed()
+    state.estimate, state.unscanned, state.scan_after = None, 0, None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked_child)
 # A fork waits for it; re-entrant, for a signal handler that calls fusenum while its thread holds it.
 _lock = locks.lock(hold=True)
 
@@ -434,7 +443,7 @@ def discard(digest: bytes, suffix: str = SUFFIX) -> None:
         _remove(path)
         return
     try:
-        size = os.lstat(path).st_size
+        size = disk_usage.allocated(os.lstat(path))
     except OSError:
         return  # not there (the common case for a .quick entry: no process left one)
     _remove(path)
@@ -511,8 +520,9 @@ def _account(directory: str, written: int) -> None:
     hundred thousand entries a well-used cache holds, paid at the first write of every process (at
     its exit, for typed plans). So a process scans only once it has written a random amount between
     0 and :data:`SCAN_FRACTION` of the limit, then counts on from the scan's total: one that writes
-    a few entries seldom scans, and over many processes about that fraction is written between two
-    scans, by which the directory may outgrow the limit before eviction brings it back to 90%.
+    a few entries seldom scans (with probability written / (limit * SCAN_FRACTION)), and over many
+    processes about that fraction is written between two scans, by which the directory may outgrow
+    the limit before eviction brings it back to 90%.
     """
     with _lock:
         if state.estimate is None:
@@ -521,7 +531,7 @@ def _account(directory: str, written: int) -> None:
                 state.scan_after = _random.random() * state.max_bytes * SCAN_FRACTION
             if state.unscanned < state.scan_after:
                 return
-            state.estimate = sum(size for _, size, _ in disk_usage.entries(directory, EVICTED_SUFFIXES))
+            state.estimate = disk_usage.total(directory, EVICTED_SUFFIXES)
         else:
             state.estimate += written
         if state.estimate > state.max_bytes:
@@ -531,7 +541,7 @@ def _account(directory: str, written: int) -> None:
 def bytes_on_disk() -> int:
     """Bytes of entries in the cache directory (0 when the disk cache is not in use)."""
     directory = _directory()
-    return 0 if directory is None else sum(size for _, size, _ in disk_usage.entries(directory, EVICTED_SUFFIXES))
+    return 0 if directory is None else disk_usage.total(directory, EVICTED_SUFFIXES)
 
 
 def clear_disk_cache() -> None:

@@ -37,6 +37,7 @@ def named_entry(name: str, suffixes: tuple[str, ...]) -> bool:
 
 
 def named_temporary(name: str) -> bool:
+    """Whether ``name`` is a temporary file's, as the disk cache's writes name them."""
     return (len(name) == len(TEMP_PREFIX) + 8 and name.startswith(TEMP_PREFIX)
             and TEMP_CHARACTERS.issuperset(name[len(TEMP_PREFIX):]))
 
@@ -62,6 +63,11 @@ def entries(directory: str, suffixes: tuple[str, ...]) -> list[tuple[float, int,
             found.append((info.st_mtime, allocated(info), entry.path))
     found.sort()
     return found
+
+
+def total(directory: str, suffixes: tuple[str, ...]) -> int:
+    """The bytes on disk of every entry with one of ``suffixes`` (a scan: see :func:`entries`)."""
+    return sum(size for _, size, _ in entries(directory, suffixes))
 
 
 def evict(directory: str, suffixes: tuple[str, ...], limit: int) -> int:

@@ -20,6 +20,15 @@ def _on_disk(directory) -> int:
                if path.name.endswith(disk_cache.EVICTED_SUFFIXES))
 
 
+@pytest.fixture
+def scans(monkeypatch) -> list:
+    """One item per scan of the directory (each call of ``disk_usage.entries``)."""
+    made: list = []
+    real_entries = disk_usage.entries
+    monkeypatch.setattr(disk_usage, "entries", lambda *arguments: made.append(1) or real_entries(*arguments))
+    return made
+
+
 def test_sizes_are_the_blocks_allocated_not_the_lengths(cache_dir):
     _store(1)
     (path,) = [path for path in cache_dir.iterdir() if path.name.endswith(disk_cache.PLAN_SUFFIX)]
@@ -28,12 +37,9 @@ def test_sizes_are_the_blocks_allocated_not_the_lengths(cache_dir):
     assert fusenum.cache_info().disk_bytes == disk_usage.allocated(status)
 
 
-def test_a_process_that_writes_less_than_its_share_does_not_scan(cache_dir, monkeypatch):
+def test_a_process_that_writes_less_than_its_share_does_not_scan(cache_dir, monkeypatch, scans):
     monkeypatch.setattr(disk_cache, "_random", random.Random(3))
     fusenum.set_disk_cache(max_bytes=disk_cache.DEFAULT_MAX_BYTES)  # (a new process's state)
-    scans = []
-    real_entries = disk_usage.entries
-    monkeypatch.setattr(disk_usage, "entries", lambda *arguments: scans.append(1) or real_entries(*arguments))
     for number in range(20):
         _store(number)
     assert disk_cache.state.scan_after > disk_cache.state.unscanned and not scans
@@ -44,16 +50,13 @@ def test_a_process_that_writes_less_than_its_share_does_not_scan(cache_dir, monk
     assert scans == [1] and disk_cache.state.estimate == _on_disk(cache_dir)
 
 
-def test_many_small_processes_keep_the_directory_near_its_limit(cache_dir, monkeypatch):
+def test_many_small_processes_keep_the_directory_near_its_limit(cache_dir, monkeypatch, scans):
     """Each "process" writes one entry and draws its own share: about a quarter of them scan, and
     the directory outgrows the limit only by the entries of the processes since the last scan."""
     monkeypatch.setattr(disk_cache, "_random", random.Random(11))
     _store(0)
     entry = _on_disk(cache_dir)
     limit = int(4 * entry / disk_cache.SCAN_FRACTION)  # an entry is 1/4 of a share's range
-    scans = []
-    real_entries = disk_usage.entries
-    monkeypatch.setattr(disk_usage, "entries", lambda *arguments: scans.append(1) or real_entries(*arguments))
     largest, scanned = 0, 0
     for number in range(1, 400):
         fusenum.set_disk_cache(max_bytes=limit)  # (a new process)
@@ -91,3 +94,34 @@ def test_the_draw_leaves_the_random_modules_sequence_alone(cache_dir):
     _store(1)
     assert disk_cache.state.scan_after is not None
     assert [random.random() for _ in range(3)] == expected
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
+def test_forked_workers_each_draw_their_own_share(cache_dir):
+    """A prefork server's parent that wrote once: each worker counts and draws afresh, so the workers
+    together keep the bound (sharing the parent's draw, none of them ever scanned)."""
+    _store(0)  # the parent's write: its draw is made
+    assert disk_cache.state.scan_after is not None
+    children = []
+    for _ in range(2):
+        reader, writer = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # (the child reports its state, then leaves without running the parent's tests)
+            os.close(reader)
+            state = disk_cache.state
+            os.write(writer, repr((state.estimate, state.unscanned, state.scan_after)).encode())
+            os._exit(0)
+        os.close(writer)
+        with os.fdopen(reader) as report:
+            children.append(report.read())
+        os.waitpid(pid, 0)
+    assert children == ["(None, 0, None)"] * 2
+
+
+def test_a_discarded_entry_takes_its_blocks_off_the_count(cache_dir):
+    digest = hashlib.sha256(b"a quick build").digest()
+    disk_cache.state.estimate = 0  # (known: an empty directory)
+    disk_cache.store(digest, b"q" * 1500, disk_cache.QUICK_SUFFIX)
+    assert disk_cache.state.estimate == _on_disk(cache_dir) > 1500
+    disk_cache.discard(digest, disk_cache.QUICK_SUFFIX)
+    assert disk_cache.state.estimate == _on_disk(cache_dir) == 0

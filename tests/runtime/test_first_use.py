@@ -235,7 +235,7 @@ def test_the_helpers_prebuild_stops_when_the_disk_cache_stops_taking_entries(own
     def full_after_one(path, data):
         if compiled[1:]:
             raise OSError(errno.ENOSPC, "No space left on device")
-        write(path, data)
+        return write(path, data)
     store = kernels.store_on_disk
     monkeypatch.setattr(disk_cache, "_write", full_after_one)
     monkeypatch.setattr(kernels, "store_on_disk", lambda *arguments: compiled.append(1) or store(*arguments))

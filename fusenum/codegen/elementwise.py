@@ -506,7 +506,7 @@ def _evaluate(em: Emitter, root: Node, inputs: dict[int, ir.Value]) -> ir.Value:
         if node.op == "input":
             values[node] = inputs[node.attr]
         elif node.op == "const":
-            values[node] = em.const(node.dtype, node.value)
+            values[node] = em.opaque(em.const(node.dtype, node.value))
         else:
             values[node] = rules.lower(em, node, [values[a] for a in node.args])
     return values[root]

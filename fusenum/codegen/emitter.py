@@ -118,6 +118,19 @@ class Emitter:
                         self.splat_constant(element, scalar_constant(part, value.imag)))
         return self.splat_constant(element, scalar_constant(dtype, value))
 
+    def opaque(self, value):
+        """A float constant (or :class:`Pair`) as a value LLVM's code generator cannot see into.
+
+        It folds operations on constants it can see that IEEE allows only up to NaN bits: ``x * -1.0``
+        and ``-0.0 - x`` into a negation (a NaN's sign flipped), ``x * 1.0`` and ``x + -0.0`` into
+        ``x`` (a signaling NaN not quieted). NumPy's loops compute them, and so does every build."""
+        if isinstance(value, Pair):
+            return Pair(self.opaque(value.re), self.opaque(value.im))
+        element = value.type.element if isinstance(value.type, ir.VectorType) else value.type
+        if not isinstance(element, (ir.FloatType, ir.DoubleType)):
+            return value
+        return self.intrinsic("llvm.arithmetic.fence", value)
+
     def bytes_address(self, data: bytes) -> ir.Value:
         """The address (an ``i64``) of a constant array of ``data`` in the module."""
         if len(data) <= 32:

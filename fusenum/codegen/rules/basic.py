@@ -49,7 +49,24 @@ def opaque_divisor(em: Emitter, divisor_node, divisor):
 
 @rule("fdiv")
 def _fdiv(em, node, args, arg):
+    reciprocal = _exact_reciprocal(node.args[1])
+    if reciprocal is not None:  # x / 2**k as x * 2**-k: the same bits, NaNs included, and no division
+        return em.b.fmul(args[0], em.opaque(em.const(node.dtype, reciprocal)))
     return em.b.fdiv(args[0], opaque_divisor(em, node.args[1], args[1]))
+
+
+def _exact_reciprocal(divisor_node):
+    """``1 / c`` of a constant ``c`` that is a power of two whose reciprocal is a normal number of its
+    dtype (dividing by it and multiplying by that round alike), else None. (The code generator did
+    this itself before constants were hidden from it: see :meth:`Emitter.opaque`.)"""
+    if divisor_node.op != "const":
+        return None
+    value = divisor_node.value
+    finfo = np.finfo(value.dtype)
+    if not np.isfinite(value) or abs(value) < finfo.smallest_normal or np.frexp(value)[0] not in (0.5, -0.5):
+        return None
+    reciprocal = value.dtype.type(1) / value
+    return reciprocal if np.isfinite(reciprocal) and abs(reciprocal) >= finfo.smallest_normal else None
 
 
 @rule("identity", exact=True)

@@ -128,10 +128,12 @@ class _ByValue:
 
 def _value_key(value) -> tuple:
     """What a value-specialised plan depends on: a Python scalar's value, a 0-d array's dtype and
-    value; not a bigger array's (it is only ever an array operand)."""
-    # repr tells -0.0 from 0.0 and makes every NaN one key
+    value; not a bigger array's (it is only ever an array operand). Floats by their bits: ``-0.0``
+    is not ``0.0``, nor ``-nan`` ``nan`` (a plan folds the value: ``-k`` of one NaN is the other)."""
     if type(value) is np.ndarray:
-        return (np.ndarray, value.dtype, repr(value[()]) if value.ndim == 0 else None)
+        return (np.ndarray, value.dtype, value.tobytes() if value.ndim == 0 else None)
+    if type(value) is float or type(value) is complex:
+        return (type(value), np.asarray(value).tobytes())
     return (type(value), repr(value))
 
 

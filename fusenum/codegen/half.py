@@ -7,7 +7,7 @@ x86-64, which a JIT process may not have): the conversions below are exact
 bit manipulations and one exactly rounded float addition, identical at every
 SIMD level. Rounding is to nearest, ties to even, as NumPy's
 ``npy_float_to_half`` and ``npy_double_to_half`` do; values from 65520 up
-become infinity and NaN stays NaN.
+become infinity and a NaN keeps its sign and the top bits of its payload, as there.
 """
 from __future__ import annotations
 
@@ -61,11 +61,14 @@ def _round_bits(em: Emitter, x, float_type, int_type, mantissa: int, bias: int):
     def bits_of(value: float) -> int:
         return float_bits(float_type, value)
 
-    # NaN stays a (quiet) NaN; infinity and everything from 65536 up become infinity
-    # (values in [65520, 65536) reach it by rounding in the normal path).
+    # A NaN keeps the top 10 bits of its significand, as NumPy's conversion does (a payload, and a
+    # signaling NaN stays one), made 1 if they are all 0 (it stays a NaN); infinity and everything
+    # from 65536 up become infinity (values in [65520, 65536) reach it by rounding in the normal path).
     is_nan = b.icmp_unsigned(">", magnitude, em.constant_like(u, bits_of(float("inf"))))
     huge = b.icmp_unsigned(">=", magnitude, em.constant_like(u, bits_of(65536.0)))
-    inf_nan = b.select(is_nan, em.constant_like(u, 0x7E00), em.constant_like(u, 0x7C00))
+    payload = b.lshr(b.and_(magnitude, em.constant_like(u, (1 << mantissa) - 1)), em.constant_like(u, shift))
+    payload = b.select(b.icmp_unsigned("==", payload, em.constant_like(u, 0)), em.constant_like(u, 1), payload)
+    inf_nan = b.select(is_nan, b.or_(payload, em.constant_like(u, 0x7C00)), em.constant_like(u, 0x7C00))
     # Below 2**-14 the result is a multiple of 2**-24: adding a number whose last
     # mantissa bit is worth 2**-24 rounds exactly there (to nearest even) in one addition.
     magic = 2.0 ** (mantissa - 24)

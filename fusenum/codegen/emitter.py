@@ -123,7 +123,8 @@ class Emitter:
 
         It folds operations on constants it can see that IEEE allows only up to NaN bits: ``x * -1.0``
         and ``-0.0 - x`` into a negation (a NaN's sign flipped), ``x * 1.0`` and ``x + -0.0`` into
-        ``x`` (a signaling NaN not quieted). NumPy's loops compute them, and so does every build."""
+        ``x`` (a signaling NaN not quieted). NumPy's loops compute them, and so does every build.
+        (Negations are hidden too: it folds ``-x + a`` into ``a - x``.)"""
         if isinstance(value, Pair):
             return Pair(self.opaque(value.re), self.opaque(value.im))
         element = value.type.element if isinstance(value.type, ir.VectorType) else value.type

@@ -1,6 +1,7 @@
-"""Constants of an expression are hidden from LLVM's code generator (``Emitter.opaque``): both builds
-give NumPy's bits for input NaNs, where the optimized one folded ``x * -1.0`` into a negation (the
-NaN's sign flipped) and both folded ``x * 1.0`` into ``x`` (a signaling NaN not quieted)."""
+"""Constants and negations of an expression are hidden from LLVM's code generator (``Emitter.opaque``):
+both builds give NumPy's bits for input NaNs, where the optimized one folded ``x * -1.0`` into a
+negation and ``-x + a`` into ``a - x`` (the NaN's sign flipped, or not), and both folded ``x * 1.0``
+into ``x`` (a signaling NaN not quieted)."""
 import os
 import subprocess
 import sys
@@ -28,9 +29,17 @@ for dtype, bits, signaling, payload in [(np.float64, np.uint64, 0x7FF00000000000
             got = fusenum.evaluate(form.replace("C", f"({constant})"), {"x": x})
             if got.dtype != expected.dtype or got.tobytes() != expected.tobytes():
                 mismatches.append((dtype.__name__, form, constant))
-    z = np.array([np.nan, 2.0])
-    if fusenum.evaluate("(-1+1j) * z").tobytes() != ((-1 + 1j) * z).tobytes():
-        mismatches.append(("complex128", "(-1+1j) * z", ""))
+    for form in ["-x + a", "a + -x", "a - -x", "-x - a", "-x * a"]:
+        a = np.ones_like(x)
+        if fusenum.evaluate(form, {"x": x, "a": a}).tobytes() != eval(form).tobytes():
+            mismatches.append((dtype.__name__, form, ""))
+z = np.array([np.nan, 2.0])
+if fusenum.evaluate("(-1+1j) * z").tobytes() != ((-1 + 1j) * z).tobytes():
+    mismatches.append(("complex128", "(-1+1j) * z", ""))
+z, w = np.full(4, complex(np.nan, -np.nan)), np.ones(4, complex)
+for form in ["-z + w", "w - -z", "np.conj(z) + w", "w - np.conj(z)"]:
+    if fusenum.evaluate(form.replace("np.", ""), {"z": z, "w": w}).tobytes() != eval(form).tobytes():
+        mismatches.append(("complex128", form, ""))
 print(mismatches)
 """
 

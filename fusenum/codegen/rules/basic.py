@@ -29,10 +29,15 @@ def _instruction(method: str):
 
 
 for _name, _method in {"add": "add", "sub": "sub", "mul": "mul", "fadd": "fadd", "fsub": "fsub",
-                       "fmul": "fmul", "and": "and_", "or": "or_", "xor": "xor",
-                       "fneg": "fneg"}.items():
+                       "fmul": "fmul", "and": "and_", "or": "or_", "xor": "xor"}.items():
     RULES[_name] = _instruction(_method)
-EXACT.add("fneg")
+
+
+@rule("fneg", exact=True)
+def _fneg(em, node, args, arg):
+    # (hidden, as constants are: the code generator folds ``-x + a`` into ``a - x``, which keeps a NaN
+    # ``x``'s sign where NumPy's negation flips it; see Emitter.opaque)
+    return em.opaque(em.b.fneg(args[0]))
 
 
 def opaque_divisor(em: Emitter, divisor_node, divisor):

@@ -122,12 +122,12 @@ def _creciprocal(em, node, args, arg):
 
 @rule("cneg", exact=True)
 def _cneg(em, node, args, arg):
-    return Pair(em.b.fneg(args[0].re), em.b.fneg(args[0].im))
+    return em.opaque(Pair(em.b.fneg(args[0].re), em.b.fneg(args[0].im)))  # (see _fneg in basic.py)
 
 
 @rule("conj", exact=True)
 def _conj(em, node, args, arg):
-    return Pair(args[0].re, em.b.fneg(args[0].im))
+    return Pair(args[0].re, em.opaque(em.b.fneg(args[0].im)))
 
 
 @rule("real", exact=True)

@@ -1,5 +1,6 @@
-"""float16 conversions (``fusenum/codegen/half.py``): a NaN keeps its sign and the top bits of its
-payload through arithmetic and casts, as NumPy's conversions keep them (it was made 0x7e00)."""
+"""float16 conversions (``fusenum/codegen/half.py``, ``rules/casts.py``): a NaN keeps its sign and the
+top bits of its payload through arithmetic and casts, as NumPy's conversions keep them (it was made
+0x7e00), and a signaling one stays signaling when widened to float64 (it was quieted)."""
 import warnings
 
 import numpy as np
@@ -29,5 +30,13 @@ def test_nans_keep_their_payload_through_float16(policy):
                 into = np.empty(wide.shape, np.float16)
                 fusenum.evaluate("wide * 1", out=into, casting="unsafe")
                 assert into.tobytes() == (wide * 1).astype(np.float16).tobytes(), into.view(np.uint16)
+            # widened to float64, a signaling NaN stays one: NumPy widens the bits (fpext would quiet it)
+            d = np.zeros(h.shape)
+            for text, numpy in [("where(d > 1, d, h)", lambda: np.where(d > 1, d, h)), ("h + 0j", lambda: h + 0j)]:
+                expected, got = numpy(), fusenum.evaluate(text)
+                assert got.tobytes() == expected.tobytes(), (text, got, expected)
+            into = np.empty(h.shape)
+            fusenum.evaluate("h", out=into, casting="unsafe")
+            assert into.tobytes() == h.astype(np.float64).tobytes()
     finally:
         fusenum.set_tiering(previous)

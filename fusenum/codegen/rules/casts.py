@@ -23,8 +23,21 @@ def cast(em: Emitter, x, src: np.dtype, dst: np.dtype):
             return half.to_float(em, half.from_double(em, x))
         return half.round_float(em, cast(em, x, src, F32))
     if src == F16:
+        if dst == F64:  # (NumPy widens a float16's bits: a signaling NaN stays one, where fpext quiets it)
+            return _widen_keeping_nans(em, x)
         src = F32  # its registers are float32
     return _real_cast(em, x, src, dst)
+
+
+def _widen_keeping_nans(em: Emitter, x: ir.Value) -> ir.Value:
+    """float32 ``x`` (a float16 value) as float64; a NaN keeps its sign and significand bits."""
+    b = em.b
+    bits = b.zext(b.bitcast(x, em.vector(ir.IntType(32))), em.vector(ir.IntType(64)))
+    sign = b.shl(b.lshr(bits, em.constant_like(bits, 31)), em.constant_like(bits, 63))
+    significand = b.shl(b.and_(bits, em.constant_like(bits, 0x7FFFFF)), em.constant_like(bits, 29))
+    nan = b.or_(b.or_(sign, significand), em.constant_like(bits, 0x7FF0000000000000))
+    widened = b.fpext(x, em.type(F64))
+    return b.select(b.fcmp_unordered("uno", x, x), b.bitcast(nan, em.type(F64)), widened)
 
 
 def _complex_cast(em: Emitter, x, src: np.dtype, dst: np.dtype):

@@ -144,3 +144,20 @@ def test_a_division_by_a_zero_llvm_finds_is_numpys(simd, tiered, text, monkeypat
     if expected.dtype.kind == "f":
         numbers = ~np.isnan(expected)  # (NaN's sign is the C library's)
         np.testing.assert_array_equal(np.signbit(got[numbers]), np.signbit(expected[numbers]))
+
+
+@pytest.mark.parametrize("policy", ["never", "always"])
+@pytest.mark.parametrize("dtype, signaling", [(np.float64, 0xFFF4000000000001), (np.float32, 0xFF800001),
+                                              (np.float16, 0xFD01)])
+def test_clip_passes_a_signaling_nan_through_as_numpy_does(policy, dtype, signaling):
+    """clip's NaN was ``x + low + high``, which quieted a signaling NaN; NumPy returns its bits."""
+    bits = np.dtype(f"u{np.dtype(dtype).itemsize}")
+    x = np.array([signaling] * 9, bits).view(dtype)
+    previous = fusenum.set_tiering(policy)
+    try:
+        for text, numpy in [("clip(x, -1.0, 1.0)", lambda: np.clip(x, -1.0, 1.0)),
+                            ("clip(y, x, 2.0)", lambda: np.clip(np.ones_like(x), x, 2.0))]:
+            got = fusenum.evaluate(text, {"x": x, "y": np.ones_like(x)})
+            assert got.tobytes() == numpy().tobytes(), (text, got.view(bits), numpy().view(bits))
+    finally:
+        fusenum.set_tiering(previous)

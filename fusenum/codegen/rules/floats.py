@@ -149,8 +149,11 @@ def _float_clip(em, node, args, arg):
     else:
         raised = b.select(b.fcmp_ordered(">=", x, low), x, low)
         clipped = b.select(b.fcmp_ordered("<=", raised, high), raised, high)
-    any_nan = b.or_(is_nan(em, x), b.or_(is_nan(em, low), is_nan(em, high)))
-    nan = b.fadd(b.fadd(x, low), high)
+    # A NaN argument's own bits, the first in NumPy's scalar loop's order (an addition of the three
+    # quieted a signaling one, and which of two NaNs it gave depended on the operands' order).
+    low_nan, high_nan = is_nan(em, low), is_nan(em, high)
+    any_nan = b.or_(is_nan(em, x), b.or_(low_nan, high_nan))
+    nan = b.select(is_nan(em, x), x, b.select(low_nan, low, high))
     return b.select(any_nan, nan, clipped)
 
 

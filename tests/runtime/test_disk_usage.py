@@ -33,7 +33,9 @@ def test_sizes_are_the_blocks_allocated_not_the_lengths(cache_dir):
     _store(1)
     (path,) = [path for path in cache_dir.iterdir() if path.name.endswith(disk_cache.PLAN_SUFFIX)]
     status = path.stat()
-    assert disk_usage.allocated(status) == status.st_blocks * 512 >= status.st_size
+    assert disk_usage.allocated(status) == status.st_blocks * 512
+    if status.st_blocks:  # (a file system that keeps small files inline allocates them no block)
+        assert disk_usage.allocated(status) >= status.st_size
     assert fusenum.cache_info().disk_bytes == disk_usage.allocated(status)
 
 
@@ -56,6 +58,8 @@ def test_many_small_processes_keep_the_directory_near_its_limit(cache_dir, monke
     monkeypatch.setattr(disk_cache, "_random", random.Random(11))
     _store(0)
     entry = _on_disk(cache_dir)
+    if not entry:
+        pytest.skip("this file system keeps small files in no block of their own")
     limit = int(4 * entry / disk_cache.SCAN_FRACTION)  # an entry is 1/4 of a share's range
     largest, scanned = 0, 0
     for number in range(1, 400):
@@ -122,6 +126,6 @@ def test_a_discarded_entry_takes_its_blocks_off_the_count(cache_dir):
     digest = hashlib.sha256(b"a quick build").digest()
     disk_cache.state.estimate = 0  # (known: an empty directory)
     disk_cache.store(digest, b"q" * 1500, disk_cache.QUICK_SUFFIX)
-    assert disk_cache.state.estimate == _on_disk(cache_dir) > 1500
+    assert disk_cache.state.estimate == _on_disk(cache_dir)
     disk_cache.discard(digest, disk_cache.QUICK_SUFFIX)
     assert disk_cache.state.estimate == _on_disk(cache_dir) == 0

@@ -40,14 +40,16 @@ def fill(directory: str, count: int) -> None:
     """``count`` files named as fusenum names its entries, 1,500 bytes each."""
     payload = b"\0" * 1500
     for number in range(count):
-        name = hashlib.sha256(f"fake entry {number}".encode()).hexdigest() + (".plan" if number % 3 == 2 else ".kernel")
+        suffix = ".plan" if number % 3 == 2 else ".kernel"
+        name = hashlib.sha256(f"fake entry {number}".encode()).hexdigest() + suffix
         with open(os.path.join(directory, name), "wb") as entry:
             entry.write(payload)
 
 
 def process_seconds(directory: str) -> float:
     """Wall time of one child process using ``directory`` as its disk cache."""
-    environment = dict(os.environ, FUSENUM_CACHE_DIR=directory, FUSENUM_CACHE_MAX_BYTES=str(DEFAULT_MAX_BYTES),
+    environment = dict(os.environ, FUSENUM_CACHE_DIR=directory,
+                       FUSENUM_CACHE_MAX_BYTES=str(DEFAULT_MAX_BYTES),
                        PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", CHILD], env=environment, check=True)

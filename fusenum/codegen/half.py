@@ -67,7 +67,8 @@ def _round_bits(em: Emitter, x, float_type, int_type, mantissa: int, bias: int):
     is_nan = b.icmp_unsigned(">", magnitude, em.constant_like(u, bits_of(float("inf"))))
     huge = b.icmp_unsigned(">=", magnitude, em.constant_like(u, bits_of(65536.0)))
     payload = b.lshr(b.and_(magnitude, em.constant_like(u, (1 << mantissa) - 1)), em.constant_like(u, shift))
-    payload = b.select(b.icmp_unsigned("==", payload, em.constant_like(u, 0)), em.constant_like(u, 1), payload)
+    no_payload = b.icmp_unsigned("==", payload, em.constant_like(u, 0))
+    payload = b.select(no_payload, em.constant_like(u, 1), payload)
     inf_nan = b.select(is_nan, b.or_(payload, em.constant_like(u, 0x7C00)), em.constant_like(u, 0x7C00))
     # Below 2**-14 the result is a multiple of 2**-24: adding a number whose last
     # mantissa bit is worth 2**-24 rounds exactly there (to nearest even) in one addition.

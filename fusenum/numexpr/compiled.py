@@ -83,7 +83,7 @@ class NumExpr:
                                       list(self._kinds), casting)
         ordered = [values[i] for i in self._order]
         result = api.run(self._program, ordered, kwargs.get("out"), kwargs.get("order", "K"), casting)
-        if subtype is None or (self._program.reduces and result.ndim == 0):  # (a reduction to one value: plain)
+        if subtype is None or (self._program.reduces and result.ndim == 0):  # (a reduction to one value)
             return result
         return _as_subtype(result, subtype)
 
@@ -123,7 +123,8 @@ def _as_subtype(result: np.ndarray, subtype: type) -> np.ndarray:
     except ValueError:
         viewed = None
     if viewed is None or viewed.shape != result.shape:
-        raise RuntimeError("Iterator automatic output has an array subtype which changed the dimensions of the output")
+        raise RuntimeError("Iterator automatic output has an array subtype which changed the dimensions "
+                           "of the output")
     return viewed
 
 

@@ -58,7 +58,7 @@ from ..codegen import locks
 from ..codegen.target import Target, identity
 from ..errors import ArgumentTypeError, ConfigurationError, DiskCacheWarning, warn
 from . import disk_usage, private_directory
-from .disk_usage import STALE_TEMP_SECONDS, TEMP_PREFIX, remove as _remove  # noqa: F401 (names of this module)
+from .disk_usage import STALE_TEMP_SECONDS, TEMP_PREFIX, remove as _remove  # noqa: F401 (this module's too)
 from .sources_digest import sha256, sources_digest
 from .switches import on_or_off
 

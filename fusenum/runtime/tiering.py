@@ -101,7 +101,8 @@ import time
 import warnings
 from typing import Callable
 
-from . import background, caches, compile_requests, disk_cache, first_use, handler_calls, interpreter, kernels, plan_store
+from . import (background, caches, compile_requests, disk_cache, first_use, handler_calls, interpreter,
+               kernels, plan_store)
 from ..codegen import jit, locks, settings
 from ..codegen.spec import KernelSpec
 from ..codegen.target import llvm_ready
@@ -509,7 +510,7 @@ def obtain(spec: KernelSpec, size: int = 0, extra: tuple[KernelSpec, ...] = (),
         return None
     if handler_calls.in_bookkeeping():  # a signal handler's call, whatever the policy: from memory only
         return kernels.cached(spec, settings_key)
-    if handler_calls.where_nothing_compiles():  # a handler's too: a kernel at hand (else tier 0, the same bits)
+    if handler_calls.where_nothing_compiles():  # a handler's too: a kernel at hand, else tier 0
         return kernels.available(spec, settings_key, shipped_too=True)
     if policy == "never":
         return kernels.kernel(spec, settings_key)
@@ -535,7 +536,7 @@ def obtain(spec: KernelSpec, size: int = 0, extra: tuple[KernelSpec, ...] = (),
     found = (kernels.cached(spec, settings_key) if key in _compiler.called_once
              else kernels.available(spec, settings_key))
     if found is None:
-        if handler_calls.bookkept(waits_for_kernel, spec, size, extra, settings_key):  # (asked only now: it walks the IR)
+        if handler_calls.bookkept(waits_for_kernel, spec, size, extra, settings_key):  # (walks the IR)
             return kernels.kernel(spec, settings_key)
         background.note_call()
         handler_calls.bookkept(_compiler.submit, key)

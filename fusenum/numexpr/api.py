@@ -104,6 +104,8 @@ def _plan(prog: Program, values: list[np.ndarray]) -> Plan:
     key = (_KEY, prog.parsed.text, prog.optimization, *[value.dtype for value in values])
     plan = PLANS.get(key)
     if type(plan) is not Plan:
+        if prog.copies and prog.gives_bytes([value.dtype for value in values]):
+            return None  # (no kernel: :func:`copy_bytes`)
         plan = cached_plan(key, prog, values)
     return plan
 
@@ -231,6 +233,8 @@ def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: 
         order = as_order(order)
     if type(casting) is not str or casting not in CASTING_RULES:
         casting = as_casting(casting)
+    if prog.copies and prog.gives_bytes([value.dtype for value in values]):
+        return copy_bytes(values, out, order, casting)
     if out is None or not isinstance(out, np.ndarray):
         return _run(prog, values, out, order, casting)
     if not prog.reduces and values and _cast_into_by_numpy(out.dtype):  # (a constant: numexpr's own rule)
@@ -239,7 +243,7 @@ def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: 
             return run(prog, values, None, order, casting)
         _check_not_empty(out)
         _check_writeable(out)
-        _check_broadcast(shapes, out.shape)  # (before the inputs' casts)
+        check_broadcast(shapes, out.shape)  # (before the inputs' casts)
         result = run(prog, values, None, order, casting)
         np.copyto(out, result, casting=casting)  # (numexpr's TypeError where the cast is not allowed)
         return out
@@ -248,6 +252,29 @@ def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: 
     plain = out.view(np.ndarray)
     result = _run(prog, values, plain, order, casting)
     return out if result is plain else result
+
+
+def copy_bytes(values: list[np.ndarray], out: np.ndarray | None, order: str, casting: str) -> np.ndarray:
+    """numexpr's copy of an array of bytes strings (``evaluate("s")``, ``copy(s)``), made by NumPy: a
+    new array of the operand's dtype laid out as ``order`` says, or ``out`` (of bytes strings, longer
+    or, where ``casting`` allows it, shorter: then cut) written and returned, in numexpr's order of
+    checks. A constant alone, or an empty operand, is numexpr's ``ValueError``; an ``out`` of another
+    kind of dtype its ``TypeError``, under every rule (numexpr crashes converting bytes to text)."""
+    if not values or values[0].size == 0:
+        raise ValueError("data type must provide an itemsize")
+    value = values[0]
+    if out is None:
+        return np.array(value, order=order)
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be an ndarray, not {type(out).__name__}")
+    _check_not_empty(out)
+    _check_writeable(out)
+    check_broadcast([value.shape], out.shape)
+    if out.dtype.kind != "S" or not np.can_cast(value.dtype, out.dtype, casting):
+        raise TypeError(f"Iterator requested dtype could not be cast from {value.dtype!r} to {out.dtype!r}, "
+                        f"the operand 0 dtype, according to the rule {casting!r}")
+    np.copyto(out.view(np.ndarray), value, casting="unsafe")
+    return out
 
 
 def _check_not_empty(out) -> None:
@@ -273,7 +300,7 @@ def _check_writeable(out) -> None:
         raise ValueError("operand array with iterator write flag set is read-only")
 
 
-def _check_broadcast(shapes: list[tuple[int, ...]], out_shape: tuple[int, ...] | None = None,
+def check_broadcast(shapes: list[tuple[int, ...]], out_shape: tuple[int, ...] | None = None,
                      reduces: bool = False) -> None:
     """numexpr's ``ValueError`` where its iterator's operands -- ``out_shape`` first (an elementwise
     call's ``out``; a full reduction's one-element ``out`` or 0-d result, which takes no part in the
@@ -323,7 +350,7 @@ def _run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order:
     shaped like the first empty operand (numexpr neither broadcasts nor reduces then, nor writes
     ``out``, nor checks casts); else an empty ``out``, then a read-only one, then operands (``out``
     among them) that do not broadcast are numexpr's ``ValueError``, the last in NumPy's words
-    (:func:`_check_broadcast`). Otherwise each input must cast to its kind's dtype under ``casting``
+    (:func:`check_broadcast`). Otherwise each input must cast to its kind's dtype under ``casting``
     (``TypeError``: uint64 is not ``'safe'`` as int64, int8 not ``'equiv'`` as int32), as the output
     must to ``out``. An elementwise result broadcasts to an ``out`` of a larger shape, as
     in numexpr's (and NumPy's) iteration, and an axis reduction's operands broadcast to its ``out``
@@ -357,11 +384,11 @@ def _run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order:
     _check_writeable(out)
     shapes = [value.shape for value in values]
     if not prog.reduces:
-        _check_broadcast(shapes, out.shape if isinstance(out, np.ndarray) else None)
+        check_broadcast(shapes, out.shape if isinstance(out, np.ndarray) else None)
     elif to_scalar:
-        _check_broadcast(shapes, given_out.shape if full_into_out else (), reduces=True)
+        check_broadcast(shapes, given_out.shape if full_into_out else (), reduces=True)
     elif out is None:  # (numexpr's words name the shapes its nested iterator remaps; these are NumPy's)
-        _check_broadcast(shapes)
+        check_broadcast(shapes)
     if out is not None and not prog.reduces and values:
         values = _broadcast_to_out(values, out.shape)
     elif isinstance(out, np.ndarray) and prog.axis is not None and not to_scalar:
@@ -392,7 +419,7 @@ def _check_axis_reduction_out(out: np.ndarray, values: list[np.ndarray], axis: i
     the inputs' casts (after a read-only ``out``'s): operands that do not broadcast or a shape that
     does not take the result (``ValueError``), then a dtype that does not cast back to the reduction's
     ``dtype`` (``TypeError``: the iterator reads ``out`` into the reduction too)."""
-    _check_broadcast([value.shape for value in values])
+    check_broadcast([value.shape for value in values])
     _check_shape(out, broadcast_shapes(*(value.shape for value in values)), axis)
     if not np.can_cast(out.dtype, dtype, casting):
         raise _cast_error(out.dtype, dtype, 0, casting)

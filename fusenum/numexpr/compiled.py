@@ -42,16 +42,18 @@ class NumExpr:
         else:
             self._program = api.program(ex, optimization, sanitize)
         declared = dict(signature)
+        # numexpr's order of errors: an unknown type of a name the expression uses, the typing, names
+        # that do not match the signature's, an unknown type of another name
+        kinds_by_name = {name: _kind_of_type(declared.get(name, np.float64)) for name in self._program.names}
+        self._root = self._program.tree([kinds.DTYPE[kinds_by_name[name]] for name in self._program.names])
         unknown = set(declared) - set(self._program.names)
         if signature and (unknown or len(declared) != len(self._program.names)):
             raise ValueError(f"input names ({[name for name, _ in signature]}) don't match those found in "
                              f"expression ({set(self._program.names)})")
         self.input_names = tuple(name for name, _ in signature) if signature else self._program.names
-        kinds_by_name = {name: _kind_of_type(declared.get(name, np.float64)) for name in self.input_names}
         self._kinds = tuple(kinds_by_name[name] for name in self.input_names)
         self._order = [self.input_names.index(name) for name in self._program.names]
         self.signature = "".join(kinds.CODE[kind] for kind in self._kinds).encode("ascii")
-        self._root = self._program.tree([kinds.DTYPE[kinds_by_name[name]] for name in self._program.names])
 
     @property
     def ir(self):
@@ -79,8 +81,15 @@ class NumExpr:
         casting = kwargs.get("casting", "safe")
         arrays = [_as_array(value, kind) for value, kind in zip(args, self._kinds)]
         subtype = None if kwargs.get("out") is not None else _result_subtype(arrays)
-        values = api.converted_inputs([a if type(a) is np.ndarray else a.view(np.ndarray) for a in arrays],
-                                      list(self._kinds), casting)
+        try:
+            values = api.converted_inputs([a if type(a) is np.ndarray else a.view(np.ndarray) for a in arrays],
+                                          list(self._kinds), casting)
+        except TypeError:  # (numexpr's iterator finds operands that do not broadcast before a cast)
+            out = kwargs.get("out")
+            reduces = self._program.reduces
+            api.check_broadcast([a.shape for a in arrays], None if reduces or not isinstance(out, np.ndarray)
+                                else out.shape, reduces)
+            raise
         ordered = [values[i] for i in self._order]
         result = api.run(self._program, ordered, kwargs.get("out"), kwargs.get("order", "K"), casting)
         if subtype is None or (self._program.reduces and result.ndim == 0):  # (a reduction to one value)

@@ -46,7 +46,7 @@ class Program:
     name a ``double`` (as numexpr finds them), so ``where(1, a, b)`` reads only ``a``.
     """
 
-    __slots__ = ("parsed", "optimization", "names", "_slots", "reduces", "axis")
+    __slots__ = ("parsed", "optimization", "names", "_slots", "reduces", "axis", "copies")
 
     def __init__(self, parsed: Parsed, optimization: str):
         self.parsed, self.optimization = parsed, optimization
@@ -55,6 +55,9 @@ class Program:
         #: reduces along (None: every axis, or no reduction).
         self.reduces = root.op in kinds.REDUCTIONS
         self.axis = root.value if self.reduces and root.value != tree.ALL_AXES else None
+        #: Whether the program only copies its operand (a name or a constant alone, ``copy(s)``): the
+        #: one kind of program whose result may be bytes strings (:meth:`gives_bytes`).
+        self.copies = root.op == "copy"
         #: The template's name index of each name read, in sorted order (numexpr's input order).
         self._slots = tuple(sorted(tree.variables(root)))
         self.names = tuple(parsed.names[k] for k in self._slots)
@@ -71,6 +74,11 @@ class Program:
         _check_constants(root)
         tree.check_reductions_last(root)
         return root
+
+    def gives_bytes(self, dtypes: list[np.dtype]) -> bool:
+        """Whether the program, for arrays of these dtypes, returns bytes strings (a copy of an ``S``
+        array or constant), which fusenum's kernels do not make (:func:`~.api.copy_bytes` does)."""
+        return self.copies and self.tree(dtypes).kind == "bytes"
 
     def build(self, builder: Builder, operands: list) -> Node:
         root = self.tree([operand.dtype for operand in operands])
@@ -159,11 +167,12 @@ class _Lowering:
 
     def _operation(self, node: tree.Expr) -> Node:
         codes, _ = typed_signature(node)
-        if node.kind == "bytes":
-            raise NotImplementedError(f"{node.op}() of bytes strings gives bytes strings, which "
-                                      f"fusenum.numexpr does not return: bytes are only compared and "
-                                      f"searched (contains)")
         args = [self._operand(arg, code) for arg, code in zip(node.args, codes)]
+        if node.kind == "bytes":  # (a copy inside the expression: a whole result is api.copy_bytes's)
+            if node.op != "copy":
+                raise NotImplementedError(f"{node.op}() of bytes strings: fusenum.numexpr's kernels only "
+                                          f"compare and search bytes (contains)")
+            return args[0]
         op, apply = node.op, self.builder.apply
         if op in kinds.REDUCTIONS:
             return self._reduction(node, args[0])

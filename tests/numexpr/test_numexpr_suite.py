@@ -17,10 +17,6 @@ documented deviations or numexpr's internals (README, "What differs from numexpr
 * ``test_evaluate::test_ex_uses_vml``: calls ``numexpr.necompiler.getExprNames``,
   an internal module fusenum.numexpr does not provide (``AttributeError``); it
   never uses VML anyway.
-* ``test_strings::test_compare_copy``, ``test_strings::test_null_chars``:
-  ``evaluate('s')`` of a bytes array (numexpr's copy of it) gives bytes, which
-  fusenum.numexpr refuses (``NotImplementedError``): its kernels compare and
-  search bytes but do not return them.
 
 A second run checks that these still fail, so the list stays exact. Skipped
 when numexpr or its tests are not installed.
@@ -42,7 +38,6 @@ DESELECTED = (
     "test_numexpr::test_r0_reuse", "test_numexpr2::test_r0_reuse",
     "test_numexpr::test_reductions", "test_numexpr2::test_reductions",
     "test_evaluate::test_ex_uses_vml",
-    "test_strings::test_compare_copy", "test_strings::test_null_chars",
 )
 #: numexpr 2.14.2's file has 6,042 tests (2.14.1's: 5,978 run, 54 skipped on NumPy 2.0); a much
 #: smaller count means it was not collected as a whole.

@@ -82,8 +82,8 @@ class NumExpr:
         arrays = [_as_array(value, kind) for value, kind in zip(args, self._kinds)]
         subtype = None if kwargs.get("out") is not None else _result_subtype(arrays)
         try:
-            values = api.converted_inputs([a if type(a) is np.ndarray else a.view(np.ndarray) for a in arrays],
-                                          list(self._kinds), casting)
+            plain = [a if type(a) is np.ndarray else a.view(np.ndarray) for a in arrays]
+            values = api.converted_inputs(plain, list(self._kinds), casting)
         except TypeError:  # (numexpr's iterator finds operands that do not broadcast before a cast)
             out = kwargs.get("out")
             reduces = self._program.reduces

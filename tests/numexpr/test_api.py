@@ -314,10 +314,11 @@ def test_numexpr_objects_with_a_signature():
 def test_numexpr_objects_raise_numexprs_first_error():
     real = pytest.importorskip("numexpr")
     a, b = np.arange(10.0).reshape(2, 5), np.arange(10, dtype=np.int32)
-    calls = [lambda module: module.NumExpr("a*2+b", [("a", np.int32), ("b", np.int32)]).run(a, b),  # shapes first
-             lambda module: module.NumExpr("a", [("a", np.complex128), ("b", float)]),  # then the type of a used name
-             lambda module: module.NumExpr("a", [("a", float), ("b", np.complex128)]),  # names before other types
-             lambda module: module.NumExpr("~a", [("a", float), ("c", float)])]  # the typing before the names
+    # shapes before casts; the type of a name used, names, then other types; the typing before names
+    calls = [lambda module: module.NumExpr("a*2+b", [("a", np.int32), ("b", np.int32)]).run(a, b),
+             lambda module: module.NumExpr("a", [("a", np.complex128), ("b", float)]),
+             lambda module: module.NumExpr("a", [("a", float), ("b", np.complex128)]),
+             lambda module: module.NumExpr("~a", [("a", float), ("c", float)])]
     for call in calls:
         errors = []
         for module in (real, ne):

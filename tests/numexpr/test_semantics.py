@@ -428,10 +428,11 @@ def test_a_bytes_result_is_numexprs_copy():
     s = np.array([b"ab", b"c", b"xyz"])
     two = np.asfortranarray(np.array([[b"a", b"bb"], [b"c", b"d"]]))
     calls = [("s", {"s": s}, {}), ("copy(copy(s))", {"s": s[::2]}, {}), ("s", {"s": two}, {}),
-             ("s", {"s": two}, {"order": "C"}), ("s", {"s": b"abc"}, {}), ("s", {"s": np.array([], "S3")}, {}),
-             ("'abc'", {}, {}), ("b'abc'", {}, {}), ("s", {"s": s}, {"out": (3, "S2"), "casting": "safe"})]
-    calls += [("s", {"s": s}, {"out": out, "casting": casting}) for out in [(3, "S5"), (3, "S1"), (3, "f8"), (2, "S3"),
-                                                                          ((2, 3), "S3")]
+             ("s", {"s": two}, {"order": "C"}), ("s", {"s": b"abc"}, {}),
+             ("s", {"s": np.array([], "S3")}, {}), ("'abc'", {}, {}), ("b'abc'", {}, {}),
+             ("s", {"s": s}, {"out": (3, "S2"), "casting": "safe"})]
+    outs = [(3, "S5"), (3, "S1"), (3, "f8"), (2, "S3"), ((2, 3), "S3")]
+    calls += [("s", {"s": s}, {"out": out, "casting": casting}) for out in outs
               for casting in ("no", "safe", "same_kind")]
     for text, names, keywords in calls:
         results = []
@@ -449,7 +450,8 @@ def test_a_bytes_result_is_numexprs_copy():
         assert results[0] == results[1], (text, keywords, results)
     assert ne.validate("'abc'") is None and ne.validate("s", local_dict={"s": s}) is None
     copied = ne.NumExpr("s", [("s", bytes)])
-    assert copied.run(s).tolist() == s.tolist() and ne.disassemble(copied) == [[b"copy_ss", b"r0", b"r1[s]", None]]
+    assert copied.run(s).tolist() == s.tolist()
+    assert ne.disassemble(copied) == [[b"copy_ss", b"r0", b"r1[s]", None]]
 
 
 def test_a_copy_of_bytes_inside_an_expression_is_the_bytes():

@@ -234,7 +234,7 @@ def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: 
     if type(casting) is not str or casting not in CASTING_RULES:
         casting = as_casting(casting)
     if prog.copies and prog.gives_bytes([value.dtype for value in values]):
-        return copy_bytes(values, out, order, casting)
+        return copy_bytes(prog, values, out, order, casting)
     if out is None or not isinstance(out, np.ndarray):
         return _run(prog, values, out, order, casting)
     if not prog.reduces and values and _cast_into_by_numpy(out.dtype):  # (a constant: numexpr's own rule)
@@ -254,12 +254,19 @@ def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: 
     return out if result is plain else result
 
 
-def copy_bytes(values: list[np.ndarray], out: np.ndarray | None, order: str, casting: str) -> np.ndarray:
+def copy_bytes(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: str,
+               casting: str) -> np.ndarray:
     """numexpr's copy of an array of bytes strings (``evaluate("s")``, ``copy(s)``), made by NumPy: a
     new array of the operand's dtype laid out as ``order`` says, or ``out`` (of bytes strings, longer
     or, where ``casting`` allows it, shorter: then cut) written and returned, in numexpr's order of
-    checks. A constant alone, or an empty operand, is numexpr's ``ValueError``; an ``out`` of another
-    kind of dtype its ``TypeError``, under every rule (numexpr crashes converting bytes to text)."""
+    checks. An empty operand, or a constant alone without ``out``, is numexpr's ``ValueError``; an
+    ``out`` of another kind of dtype its ``TypeError``, under every rule (numexpr crashes converting
+    bytes to text). A constant goes into ``out`` as numexpr's constants do (:func:`_constant_into`)."""
+    if not values and isinstance(out, np.ndarray):
+        constant = prog.tree([]).args[0].value
+        constant = np.array(constant.encode("ascii") if isinstance(constant, str) else constant)
+        _check_constant_out(out, constant.dtype)
+        return _constant_result(out, constant.reshape(out.shape))
     if not values or values[0].size == 0:
         raise ValueError("data type must provide an itemsize")
     value = values[0]
@@ -431,15 +438,22 @@ def _constant_into(prog: Program, plan: Plan, out: np.ndarray, order: str, casti
     ``'safe'``, whatever ``casting`` says (``TypeError``). ``out`` itself is returned if it has the result's
     dtype and is aligned; else the value is written into it (cast as NumPy casts) and returned as a new
     array of the result's dtype and ``out``'s shape."""
+    _check_constant_out(out, plan.dtype)
+    return _constant_result(out, execute(plan, [], prog.names, None, order, casting).reshape(out.shape))
+
+
+def _check_constant_out(out: np.ndarray, dtype: np.dtype) -> None:
     if out.size != 1:
         raise ValueError("output for a constant expression must have size 1")
     if not out.flags.writeable:
         raise ValueError("output is not writeable")
-    if not np.can_cast(out.dtype, plan.dtype, "safe"):
+    if not np.can_cast(out.dtype, dtype, "safe"):
         what = "scalar" if out.ndim == 0 else "array data"  # (NumPy's words)
-        raise TypeError(f"Cannot cast {what} from {out.dtype!r} to {plan.dtype!r} according to the rule 'safe'")
-    result = execute(plan, [], prog.names, None, order, casting).reshape(out.shape)
-    if out.dtype == plan.dtype and out.flags.aligned:
+        raise TypeError(f"Cannot cast {what} from {out.dtype!r} to {dtype!r} according to the rule 'safe'")
+
+
+def _constant_result(out: np.ndarray, result: np.ndarray) -> np.ndarray:
+    if out.dtype == result.dtype and out.flags.aligned:
         out[...] = result
         return out
     with np.errstate(all="ignore"):

@@ -434,6 +434,7 @@ def test_a_bytes_result_is_numexprs_copy():
     outs = [(3, "S5"), (3, "S1"), (3, "f8"), (2, "S3"), ((2, 3), "S3")]
     calls += [("s", {"s": s}, {"out": out, "casting": casting}) for out in outs
               for casting in ("no", "safe", "same_kind")]
+    calls += [("'abc'", {}, {"out": out}) for out in [(1, "S3"), (1, "S1"), ((), "S5"), (1, "f8"), (2, "S3")]]
     for text, names, keywords in calls:
         results = []
         for module in (real, ne):

@@ -259,8 +259,10 @@ def _table_function(op: Op) -> Callable:
 def _like(function: Callable) -> Callable:
     """The handler of ``np.zeros_like`` and its kin: only the shape, dtype and layout of a LazyArray
     matter, so it is not computed. A computed one passes its value (NumPy reads its layout for
-    ``order='K'`` or ``'A'``); for one not computed, a prototype laid out as its value will be
-    (:func:`_layout_prototype`) takes its place, with the shape passed as ``shape=``."""
+    ``order='K'`` or ``'A'``); one over dask arrays passes its dask array (not computed either), so
+    the answer is dask's, a dask array of the same chunks; for another not computed, a prototype laid
+    out as its value will be (:func:`_layout_prototype`) takes its place, with the shape passed as
+    ``shape=``."""
     # where ``shape`` comes among the arguments after ``a`` (NumPy 2.0's C functions have no
     # introspectable signature): after dtype, order, subok, and full_like's fill_value first
     shape_at = 4 if function is np.full_like else 3
@@ -270,6 +272,8 @@ def _like(function: Callable) -> Callable:
         if type(a) is LazyArray:
             if a._value is not None:
                 a = a._value
+            elif forcing.on_dask(a):  # (dask's answer: a dask array of a's chunks, nothing held in memory)
+                a = forcing.to_dask(a)
             else:
                 prototype = _layout_prototype(a)
                 if prototype is None:

@@ -567,3 +567,16 @@ def test_a_complex_reduction_in_a_real_dtype_warns_once_per_call_of_either_front
             lazy_sum = np.sum(lazy(c), dtype=float)
             assert text.compute() == 4.0 and np.asarray(lazy_sum)[()] == 4.0  # (forcing warns no more)
         assert [(w.category, w.filename) for w in caught] == [(np.exceptions.ComplexWarning, __file__)] * 2
+
+
+@pytest.mark.parametrize("function, args", [(np.zeros_like, ()), (np.ones_like, ()), (np.empty_like, ()),
+                                            (np.full_like, (7,))])
+def test_zeros_like_of_a_lazy_dask_expression_is_dasks_and_holds_no_array(function, args):
+    x = lazy(chunked(A, (3, 5))) * 2 + 1
+    result = function(x, *args, dtype=np.float32)
+    expected = function(A, *args, dtype=np.float32)
+    assert is_dask_array(result) and result.chunks == ((3, 3, 2), (5, 5, 2)) and not x.is_forced
+    # (only the chunks are read: the graph holds neither A nor a computed array)
+    assert not any(isinstance(v, np.ndarray) and v.size > 1 for v in dict(result.dask).values())
+    if function is not np.empty_like:
+        same(result, expected)

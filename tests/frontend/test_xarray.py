@@ -120,3 +120,13 @@ def test_apply_ufunc_runs_fusenum_evaluate_on_numpy_backed_data_arrays():
     assert dot.dims == ("t",)
     assert dot.values.tobytes() == fusenum.evaluate("sum(B * c, axis=-1)").tobytes()
     np.testing.assert_allclose(dot.values, B @ c, rtol=1e-13)
+
+
+def test_default_skipna_sum_over_lazy_dask_ships_no_array():
+    dask_array = pytest.importorskip("dask.array")
+    cloudpickle = pytest.importorskip("cloudpickle")
+    big = dask_array.ones((1000, 1000), chunks=250)
+    summed = fusenum.evaluate(xr.DataArray(lazy(big), dims=("t", "s")).sum("t").data)
+    # xarray's skipna sum builds zeros_like of the data: dask's, not an 8 MB ndarray in the graph
+    assert len(cloudpickle.dumps(dict(summed.__dask_graph__()))) < 100_000
+    assert (summed.compute() == 1000).all()

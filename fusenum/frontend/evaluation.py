@@ -100,6 +100,7 @@ def evaluate(ex: str | LazyArray, local_dict: dict | None = None, global_dict: d
             return evaluate_lazy(ex, out, order, casting)
         if not isinstance(ex, str):
             raise not_an_expression(ex)
+        ex = str.__str__(ex)  # (a str subclass's characters, not what its own methods make of them)
     parsed, values, key = bind(ex, local_dict, global_dict, sys._getframe(1))
     plan = PLANS.get(key)
     if type(plan) is not Plan or split_every is not None:

@@ -89,6 +89,7 @@ def explain(ex: str | LazyArray, local_dict: dict | None = None, global_dict: di
         return explain_lazy(ex, out=out, order=order, casting=casting, llvm=llvm, assembly=assembly)
     if not isinstance(ex, str):
         raise not_an_expression(ex)
+    ex = str.__str__(ex)  # (a str subclass: its characters, as evaluate reads them)
     parsed, values, key = bind(ex, local_dict, global_dict, sys._getframe(1))
     _refuse_dask(values)
     plan = cached_plan(key, parsed, values)

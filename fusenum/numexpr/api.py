@@ -55,8 +55,10 @@ def program(ex: str, optimization: str = "aggressive", sanitize: bool | None = N
     """The parsed, sanitized text (cached). ``sanitize=None`` is numexpr's default: on, unless the
     environment says ``NUMEXPR_SANITIZE=0`` at this call (a value that is not an integer is numexpr's
     ``ValueError``)."""
-    if type(ex) is not str and not isinstance(ex, str):
-        raise ValueError("must specify expression as a string")
+    if type(ex) is not str:
+        if not isinstance(ex, str):
+            raise ValueError("must specify expression as a string")
+        ex = str.__str__(ex)  # (a str subclass's characters, not what its own methods make of them)
     if sanitize is None:  # (read at each call, as numexpr reads it)
         try:
             sanitize = syntax.default_sanitize()

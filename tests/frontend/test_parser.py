@@ -150,3 +150,26 @@ def test_reduction_arguments_numpy_takes_parse(text, expected):
     """An integer keepdims (NumPy takes its truth), dtype=None (no dtype) and an axis under several signs."""
     x = np.arange(6, dtype=np.int8).reshape(2, 3)
     assert_same(np.asarray(expected(x)), fusenum.evaluate(text, {"x": x}))
+
+
+class _Deceiving(str):
+    """A str whose own methods and identity lie about its characters."""
+
+    def strip(self, *chars):
+        return "a*b"
+
+    def __eq__(self, other):
+        return True
+
+    def __hash__(self):
+        return 1
+
+
+def test_a_str_subclass_is_read_by_its_characters():
+    import fusenum.numexpr as ne
+
+    a, b = np.arange(4.0), np.ones(4)
+    for evaluate in (fusenum.evaluate, ne.evaluate):
+        assert evaluate(_Deceiving("a+b"), {"a": a, "b": b}).tolist() == [1.0, 2.0, 3.0, 4.0]
+        assert evaluate(_Deceiving("a-b"), {"a": a, "b": b}).tolist() == [-1.0, 0.0, 1.0, 2.0]
+    assert "a - b" in fusenum.explain(_Deceiving("a - b"), {"a": a, "b": b})

@@ -33,6 +33,8 @@ runs in its own fresh process (a child of this script), one after the other:
 ``--loop`` adds, per size, a loop of 1,000 calls of one expression in a fresh process (fusenum
 with an empty cache directory, so the loop starts interpreted; ``never`` timed after one warm-up
 call, today's steady state; numexpr), and the first call of a new expression at N = 100.
+``--first-calls COUNT`` times that first call alone in COUNT fresh processes per contender, taken
+in turn, and reports the median (``--sizes ''`` skips the workload tables).
 
 Usage::
 
@@ -174,6 +176,8 @@ def loop_child(contender: str, size: int) -> dict:
     started = time.perf_counter()
     call(small)
     first = time.perf_counter() - started
+    if size == 0:  # (--first-calls: the first call alone)
+        return {"first_100": first, "loop": 0.0}
     names = {name: rng.random(size) + 0.5 for name in "abc"}
     if "never" in contender:
         call(names)  # today's steady state: timed after the compile
@@ -275,6 +279,18 @@ def measure_loop(size: int) -> list[str]:
     return rows
 
 
+def measure_first_calls(count: int) -> list[str]:
+    """Rows of the first call at N = 100 in ``count`` fresh processes per contender, taken in turn
+    (fusenum with an empty cache directory each time): one process is too noisy a sample for it."""
+    times: dict[str, list[float]] = {"numexpr": [], "fusenum cold": []}
+    for _ in range(count):
+        for contender, found in times.items():
+            with tempfile.TemporaryDirectory(prefix="fusenum-first-") as cache_dir:
+                found.append(_run_child(contender, 0, cache_dir, "--loop-child")["first_100"] * 1e3)
+    return [f"| {contender} | {statistics.median(found):.3f} | {min(found):.3f} | {max(found):.3f} |"
+            for contender, found in times.items()]
+
+
 def _row(contender: str, size: int, runs: list[dict]) -> str:
     def median(figure) -> float:
         return statistics.median(figure(run) for run in runs) * 1e3
@@ -289,6 +305,8 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,1000000", help="comma-separated array sizes")
     parser.add_argument("--repeat", type=int, default=1, help="fresh processes per contender and size")
     parser.add_argument("--loop", action="store_true", help="also a loop of 1,000 calls, and a first call at N=100")
+    parser.add_argument("--first-calls", type=int, default=0, metavar="COUNT",
+                        help="also the first call at N=100 in COUNT fresh processes per contender")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--loop-child", help=argparse.SUPPRESS)
     parser.add_argument("--fill-child", help=argparse.SUPPRESS)
@@ -309,15 +327,34 @@ def main() -> None:
         return
     _compile_bytecode()
     _ship()
+    sizes = [int(size) for size in args.sizes.split(",") if size]
+    if sizes:
+        _workload_tables(sizes, args.repeat)
+    if args.loop:
+        print(f"\n1,000 calls of {LOOP_EXPRESSION!r} in a fresh process (fusenum: empty cache directory; "
+              "'never' timed after one warm-up call), and its first call at N = 100\n")
+        print("| contender | N | 1,000 calls (ms) | first call, N = 100 (ms) |")
+        print("| --- | ---: | ---: | ---: |")
+        for size in sizes:
+            print("\n".join(measure_loop(size)), flush=True)
+    if args.first_calls:
+        print(f"\nThe first call of {LOOP_EXPRESSION!r} at N = 100 in {args.first_calls} fresh processes per "
+              "contender, taken in turn (fusenum: an empty cache directory each)\n")
+        print("| contender | median (ms) | min (ms) | max (ms) |")
+        print("| --- | ---: | ---: | ---: |")
+        print("\n".join(measure_first_calls(args.first_calls)), flush=True)
+
+
+def _workload_tables(sizes: list[int], repeat: int) -> None:
     print(f"{len(WORKLOAD)} expressions, each evaluated twice, every contender in fresh processes "
-          f"(median of {args.repeat}); times in ms\n")
+          f"(median of {repeat}); times in ms\n")
     print("| contender | N | import numpy | import (over numpy) | first call median | first call max "
           "| second call median | whole workload |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     helpers = []
-    for size in (int(s) for s in args.sizes.split(",")):
+    for size in sizes:
         runs: dict[str, list[dict]] = {contender: [] for contender in CONTENDERS}
-        for _ in range(args.repeat):
+        for _ in range(repeat):
             for contender, result in measure(size).items():
                 runs[contender] += result
         for contender in CONTENDERS:
@@ -326,13 +363,6 @@ def main() -> None:
     print(f"\nfusenum: {runs['fusenum cold'][0]['file']}, numexpr: {runs['numexpr'][0]['file']}")
     print("The helper finishing a cold process's pending compiles was done (median) "
           + ", ".join(helpers) + " after the process exited.")
-    if args.loop:
-        print(f"\n1,000 calls of {LOOP_EXPRESSION!r} in a fresh process (fusenum: empty cache directory; "
-              "'never' timed after one warm-up call), and its first call at N = 100\n")
-        print("| contender | N | 1,000 calls (ms) | first call, N = 100 (ms) |")
-        print("| --- | ---: | ---: | ---: |")
-        for size in (int(s) for s in args.sizes.split(",")):
-            print("\n".join(measure_loop(size)), flush=True)
 
 
 if __name__ == "__main__":

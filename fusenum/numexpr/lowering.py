@@ -46,7 +46,7 @@ class Program:
     name a ``double`` (as numexpr finds them), so ``where(1, a, b)`` reads only ``a``.
     """
 
-    __slots__ = ("parsed", "optimization", "names", "_slots", "reduces", "axis", "copies")
+    __slots__ = ("parsed", "optimization", "names", "_slots", "reduces", "axis", "copies", "_copied")
 
     def __init__(self, parsed: Parsed, optimization: str):
         self.parsed, self.optimization = parsed, optimization
@@ -58,6 +58,10 @@ class Program:
         #: Whether the program only copies its operand (a name or a constant alone, ``copy(s)``): the
         #: one kind of program whose result may be bytes strings (:meth:`gives_bytes`).
         self.copies = root.op == "copy"
+        copied = root
+        while copied.op == "copy":
+            copied = copied.args[0]
+        self._copied = copied  # (what a copy copies: a name, a constant or an operation)
         #: The template's name index of each name read, in sorted order (numexpr's input order).
         self._slots = tuple(sorted(tree.variables(root)))
         self.names = tuple(parsed.names[k] for k in self._slots)
@@ -78,7 +82,12 @@ class Program:
     def gives_bytes(self, dtypes: list[np.dtype]) -> bool:
         """Whether the program, for arrays of these dtypes, returns bytes strings (a copy of an ``S``
         array or constant), which fusenum's kernels do not make (:func:`~.api.copy_bytes` does)."""
-        return self.copies and self.tree(dtypes).kind == "bytes"
+        copied = self._copied
+        if not self.copies or copied.op not in ("var", "const"):
+            return False
+        if copied.op == "const":
+            return isinstance(copied.value, (str, bytes))
+        return dtypes[self._slots.index(copied.value)].kind == "S"
 
     def build(self, builder: Builder, operands: list) -> Node:
         root = self.tree([operand.dtype for operand in operands])

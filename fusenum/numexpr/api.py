@@ -106,7 +106,7 @@ def _plan(prog: Program, values: list[np.ndarray]) -> Plan:
     key = (_KEY, prog.parsed.text, prog.optimization, *[value.dtype for value in values])
     plan = PLANS.get(key)
     if type(plan) is not Plan:
-        if prog.copies and prog.gives_bytes([value.dtype for value in values]):
+        if prog.copied is not None and prog.gives_bytes([value.dtype for value in values]):
             return None  # (no kernel: :func:`copy_bytes`)
         plan = cached_plan(key, prog, values)
     return plan
@@ -235,7 +235,7 @@ def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: 
         order = as_order(order)
     if type(casting) is not str or casting not in CASTING_RULES:
         casting = as_casting(casting)
-    if prog.copies and prog.gives_bytes([value.dtype for value in values]):
+    if prog.copied is not None and prog.gives_bytes([value.dtype for value in values]):
         return copy_bytes(prog, values, out, order, casting)
     if out is None or not isinstance(out, np.ndarray):
         return _run(prog, values, out, order, casting)

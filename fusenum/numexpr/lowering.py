@@ -46,7 +46,7 @@ class Program:
     name a ``double`` (as numexpr finds them), so ``where(1, a, b)`` reads only ``a``.
     """
 
-    __slots__ = ("parsed", "optimization", "names", "_slots", "reduces", "axis", "copies", "_copied")
+    __slots__ = ("parsed", "optimization", "names", "_slots", "reduces", "axis", "copied")
 
     def __init__(self, parsed: Parsed, optimization: str):
         self.parsed, self.optimization = parsed, optimization
@@ -55,13 +55,12 @@ class Program:
         #: reduces along (None: every axis, or no reduction).
         self.reduces = root.op in kinds.REDUCTIONS
         self.axis = root.value if self.reduces and root.value != tree.ALL_AXES else None
-        #: Whether the program only copies its operand (a name or a constant alone, ``copy(s)``): the
-        #: one kind of program whose result may be bytes strings (:meth:`gives_bytes`).
-        self.copies = root.op == "copy"
+        #: What the program copies if it only copies (a name or a constant alone, ``copy(s)``: the one
+        #: kind of program whose result may be bytes strings, :meth:`gives_bytes`), else None.
         copied = root
         while copied.op == "copy":
             copied = copied.args[0]
-        self._copied = copied  # (what a copy copies: a name, a constant or an operation)
+        self.copied = copied if root.op == "copy" else None
         #: The template's name index of each name read, in sorted order (numexpr's input order).
         self._slots = tuple(sorted(tree.variables(root)))
         self.names = tuple(parsed.names[k] for k in self._slots)
@@ -82,8 +81,8 @@ class Program:
     def gives_bytes(self, dtypes: list[np.dtype]) -> bool:
         """Whether the program, for arrays of these dtypes, returns bytes strings (a copy of an ``S``
         array or constant), which fusenum's kernels do not make (:func:`~.api.copy_bytes` does)."""
-        copied = self._copied
-        if not self.copies or copied.op not in ("var", "const"):
+        copied = self.copied
+        if copied is None or copied.op not in ("var", "const"):
             return False
         if copied.op == "const":
             return isinstance(copied.value, (str, bytes))

@@ -94,9 +94,12 @@ _UNIFORM = Access("u")
 
 
 class Program:
-    """A plan's root compiled into steps: ``steps`` run in order, each ``(run, arguments, buffer)``
-    where ``run(arguments, destination)`` fills ``destination`` and ``arguments`` index the
-    block's slots (the operands' blocks, then ``constants``, then each step's result)."""
+    """A plan's root compiled into steps: ``steps`` run in order, each ``(run, arguments, buffer,
+    single)`` where ``run(arguments, destination)`` fills ``destination`` and ``arguments`` index the
+    block's slots (the operands' blocks, then ``constants``, then each step's result). A ``single``
+    step's arguments all have one value for the call (constants, single-valued operands, other
+    single steps): it computes one element, which the steps after it broadcast (the cast of ``3``
+    in ``a * 3`` no longer fills a block-long buffer)."""
 
     __slots__ = ("steps", "constants", "dtypes", "root_slot", "root_writes_out", "uniform_slots")
 
@@ -116,16 +119,17 @@ class Program:
                 # with the node's dtype: a bytes scalar drops trailing NULs, and kernels read the whole width
                 self.constants.append(np.asarray(node.value, node.dtype))
         first_result = slot_count + len(self.constants)
-        self.steps: list[tuple[Callable, list[int], int]] = []
+        self.steps: list[tuple[Callable, list[int], int, bool]] = []
         self.dtypes: list[np.dtype] = []
         for node, uniform_args in _computed(walked, uniform_slots):
             slots[node] = first_result + len(self.steps)
             step = _step(node, uniform_args, settings_key)
-            self.steps.append((step, [slots[a] for a in node.args], len(self.dtypes)))
+            self.steps.append((step, [slots[a] for a in node.args], len(self.dtypes), all(uniform_args)))
             self.dtypes.append(node.dtype)
         self.root_slot = slots[root]
         # A ufunc may write its block straight into the output (it reads each element before writing it).
-        self.root_writes_out = bool(self.steps) and getattr(self.steps[-1][0], "elementwise", False)
+        self.root_writes_out = bool(self.steps) and getattr(self.steps[-1][0], "elementwise", False) \
+            and not self.steps[-1][3]
 
     def run(self, operands: list[np.ndarray], out: np.ndarray, threads: int = 1) -> None:
         """Fill ``out`` (non-empty; not overlapping the operands except element for element), on
@@ -179,9 +183,13 @@ class Program:
         # ``isnan``, ``isinf``, ``isfinite`` and ``signbit`` loops left most of one unwritten.
         last = len(steps) - 1 if self.root_writes_out and destination.strides[0] == destination.itemsize else -1
         slots = [*blocks, *self.constants]
-        for index, (run, arguments, buffer) in enumerate(steps):
-            target = destination if index == last else buffers[buffer]
-            run([slots[k] for k in arguments], target)
+        for index, (run, arguments, buffer, single) in enumerate(steps):
+            if single:  # (a single-valued operand's block is its value repeated, or one element)
+                target = buffers[buffer][:1]
+                run([slots[k].reshape(-1)[:1] for k in arguments], target)
+            else:
+                target = destination if index == last else buffers[buffer]
+                run([slots[k] for k in arguments], target)
             slots.append(target)
         if last < 0:
             np.copyto(destination, slots[self.root_slot], casting="unsafe")

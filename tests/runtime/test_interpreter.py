@@ -174,6 +174,44 @@ def test_calls_of_any_size_give_the_kernels_bits_straight_or_through_the_iterato
         assert_bits(expected, interpreted(lambda: fusenum.evaluate(text, local_dict=names)))
 
 
+@pytest.mark.parametrize("size", [1, 1000, 2 * interpreter.LARGE_ELEMENTS + 7])
+@pytest.mark.parametrize("text", ["a * k", "a + sin(x) * k", "where(x > 1, x, k) - a", "fmax(x, 0.5) * a",
+                                  "y * k", "-(x ** 2) + a", "(k + 1) // 2 * a"])
+def test_steps_of_single_valued_arguments_give_the_kernels_bits(size, text):
+    a = np.random.default_rng(size).random(size) - 0.5
+    # y: one value broadcast to the call's shape (stride 0), so the whole of ``y * k`` is single-valued
+    names = {"a": a, "x": 1.25, "k": 3, "y": np.broadcast_to(np.float64(1.25), (size,))}
+    for run in (lambda: fusenum.evaluate(text, local_dict=names),
+                lambda: fusenum.evaluate(text, local_dict=names, out=np.empty(size, ">f8"))):
+        expected, got = both_tiers(run)
+        assert_bits(expected, got)
+        with through_the_iterator():
+            assert_bits(expected, interpreted(run))
+
+
+def test_a_step_of_single_valued_arguments_computes_one_element():
+    """``a * k`` of a float array and an int: the cast of ``k`` is computed once per block, one
+    element long, and the multiply broadcasts it (it filled a block-long buffer)."""
+    float64 = np.dtype(np.float64)
+    a, k = nodes.input_slot(0, float64), nodes.input_slot(1, np.dtype(np.int64))
+    root = nodes.make("multiply", (a, nodes.cast(k, float64)), float64)
+    program = interpreter.Program(root, 2, frozenset({1}))
+    assert [step[3] for step in program.steps] == [True, False]
+    lengths = []
+
+    def spying(run):
+        def spy(arguments, destination):
+            lengths.append(destination.shape[0])
+            run(arguments, destination)
+        return spy
+    program.steps = [(spying(run), *rest) for run, *rest in program.steps]
+    values = np.arange(10_000.0)
+    out = np.empty_like(values)
+    program.run([values, np.array([3])], out)
+    assert lengths == [1, 10_000]
+    assert_bits(values * 3, out)
+
+
 def test_operands_the_iterator_must_walk_are_not_run_straight():
     size, uniform = 100, frozenset({1, 2})
     plain = np.ones(size)

@@ -60,7 +60,7 @@ def _kept_kernels():
         for table in (one.checked, one.checked_streaming):
             yield from table.items()
     for key, program in interpreter._programs.items():
-        for run, _, _ in program.steps:
+        for run, *_ in program.steps:
             for cell in run.__closure__ or ():
                 if isinstance(cell.cell_contents, Kernel):
                     yield key[-1], cell.cell_contents

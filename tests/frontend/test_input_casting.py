@@ -154,3 +154,25 @@ def test_reductions_and_where_convert_as_they_do_whatever_the_casting():
     a, f = _array("i4"), _array("f4")
     np.testing.assert_array_equal(fusenum.evaluate("mean(a)", casting="no"), np.mean(a))
     np.testing.assert_array_equal(fusenum.evaluate("where(a > 1, a, f)", casting="no"), np.where(a > 1, a, f))
+
+
+@pytest.mark.parametrize("casting", CASTINGS)
+def test_an_operator_is_judged_by_the_ufunc_numpys_operator_calls(casting):
+    """NumPy's ``f ** 2`` is ``np.square(f)``, which converts nothing, so any ``casting`` takes it;
+    ``power(f, 2)`` and ``f ** 3`` convert the Python int as ``np.power(f, 2)`` does."""
+    f = _array("f8")
+    for text, expected in [("f ** 2", np.square(f)), ("f ** -1", np.reciprocal(f)), ("f ** 0.5", np.sqrt(f))]:
+        np.testing.assert_array_equal(fusenum.evaluate(text, casting=casting), expected)
+    for text, exponent in [("power(f, 2)", 2), ("f ** 3", 3)]:
+        expected, got = _both(text, {"f": f}, lambda: np.power(f, exponent, casting=casting), casting)
+        assert expected == got, text
+
+
+def test_out_receives_a_top_level_reduction_in_its_own_dtype():
+    """``out=`` is the expression's: ``sum(a)`` is reduced in float32 and converted into ``out``
+    (``np.sum(a, out=o)`` reduces in ``o``'s dtype, as ``sum(a, dtype=...)`` does)."""
+    a = np.array([1.0] + [2.0 ** -25] * 4, np.float32)
+    out = np.zeros(())
+    assert fusenum.evaluate("sum(a)", out=out) is out and out[()] == np.float64(np.sum(a)) == 1.0
+    fusenum.evaluate("sum(a, dtype='f8')", out=out)
+    assert out[()] == np.sum(a, out=np.zeros(())) == 1 + 2.0 ** -23

@@ -125,7 +125,7 @@ def reduction(row: reductions.Reduction, dtype: np.dtype, shape: tuple[int, ...]
     """
     try:
         token = _reduce_token(row, axis, keepdims, requested)
-        axes = reductions.normalize_axes(token[2], len(shape), row.name)
+        axes = reductions.normalize_axes(token[2], len(shape), row.name, dtype)
         key = (token, dtype)
         result = DTYPES.get(key)
         if result is None:  # (typing warns nothing: the caller gives NumPy's warning, warn_discarded_imaginary)

@@ -241,7 +241,7 @@ class LazyArray:
         """``ndarray.astype``: lazy for a native dtype fusenum compiles, else computed by NumPy (over
         dask arrays, by dask's ``astype`` of the fused dask array: nothing is computed here; dask
         arrays have no memory order to choose)."""
-        dtype = np.dtype(dtype)
+        dtype = np.dtype(dtype_argument(dtype))
         # (a casting rule beyond the five, NumPy 2.4's "same_value", checks values: NumPy's, on the values)
         if as_order(order) == "K" and dtype in SUPPORTED and dtype.isnative and casting in CASTING_RULES:
             if casting != "unsafe" and not np.can_cast(self._dtype, dtype, casting):
@@ -427,6 +427,14 @@ def in_byte_order(x: LazyArray, dtype: np.dtype) -> LazyArray:
     expression using it reads ``x``'s native value, equal to it.
     """
     return _node(x._op, x._args, dtype, x._shape, x._program, x._leaves)
+
+
+def dtype_argument(dtype: Any) -> Any:
+    """``dtype`` as given for a ``dtype=``, refusing an array with NumPy's ``TypeError``: a LazyArray
+    stands for one, although ``np.dtype`` would take its ``dtype`` attribute (as any object's)."""
+    if isinstance(dtype, (LazyArray, np.ndarray)):
+        raise ArgumentTypeError("Cannot construct a dtype from an array")
+    return dtype
 
 
 def capture_reduction(row: Reduction, x: LazyArray, axis: Any, keepdims: bool, dtype: Any) -> LazyArray | None:

@@ -45,8 +45,8 @@ from ..ir.reductions import BY_FUNCTION, BY_NAME, Reduction
 from ..ir.typing import PY_SCALARS, is_supported
 from ..runtime.layout import allocate
 from .dask_types import is_dask_type
-from .lazy import (LazyArray, _stands_for_scalar, as_numpy, capture_operation, capture_reduction, force,
-                   force_all)
+from .lazy import (LazyArray, _stands_for_scalar, as_numpy, capture_operation, capture_reduction,
+                   dtype_argument, force, force_all)
 
 
 def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
@@ -351,6 +351,8 @@ def reduce(name: str, a: Any, axis: Any = None, dtype: Any = None, out: Any = No
     is NumPy's business.
     """
     row = BY_NAME[name]
+    if row.takes_dtype:
+        dtype = dtype_argument(dtype)
     extra = {key: value for key, value in kwargs.items()
              if value is not np._NoValue and not (key == "where" and value is True)}
     if type(a) is LazyArray and not extra and (dtype is None or row.takes_dtype):

@@ -33,7 +33,7 @@ import numpy as np
 
 from . import chains
 from .python_syntax import parse_expression
-from ..errors import ArgumentTypeError, ExpressionError, excerpt
+from ..errors import ArgumentTypeError, ConstantOverflowError, ExpressionError, excerpt
 from ..ir.ops import BINARY_SYMBOLS, FUNCTIONS, UNARY_SYMBOLS, Op
 from ..ir.records import record
 from ..ir.reductions import BY_NAME
@@ -266,6 +266,16 @@ class _Converter:
         value = _signed_int(node)
         if value is None:
             raise self.error(f"the axis of {name}() must be an integer, a tuple of integers or None", node)
+        return self._fitting(value, 64, f"the axis of {name}()", node)
+
+    def _fitting(self, value: int, bits: int, what: str, node: ast.AST) -> int:
+        """``value``, which NumPy reads as a C integer of ``bits`` bits (an axis as a 64-bit long,
+        ``keepdims`` as a 32-bit int): one that does not fit is NumPy's ``OverflowError`` (an axis
+        that fits a long but not an int is its ``AxisError``, as any axis out of bounds)."""
+        if not -(1 << (bits - 1)) <= value < (1 << (bits - 1)):
+            column = self.column(node)
+            raise ConstantOverflowError(f"{what} does not fit in a {bits}-bit C integer at column {column} "
+                                        f"in {excerpt(self.text, column)}")
         return value
 
     def _keepdims(self, node: ast.AST, name: str) -> bool:
@@ -275,7 +285,7 @@ class _Converter:
         value = _signed_int(node)
         if value is None:
             raise self.error(f"keepdims of {name}() must be True, False or an integer", node)
-        return bool(value)
+        return bool(self._fitting(value, 32, f"keepdims of {name}()", node))
 
     def _dtype(self, node: ast.AST, name: str) -> np.dtype | None:
         """A dtype written as a string (``dtype='float32'``) or a bare dtype name (``dtype=float32``), or

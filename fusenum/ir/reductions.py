@@ -232,19 +232,21 @@ def check_arguments(row: Reduction, axis, keepdims, dtype) -> None:
         raise TypeError(f"{row.name}() got an unexpected keyword argument 'dtype'")
 
 
-def normalize_axes(axis, ndim: int, reduction: str | None = None) -> tuple[int, ...]:
+def normalize_axes(axis, ndim: int, reduction: str | None = None,
+                   dtype: np.dtype | None = None) -> tuple[int, ...]:
     """``axis`` (None, int or tuple) as sorted non-negative axes of an ``ndim``-dimensional array.
 
     Raises NumPy's ``AxisError`` for an axis out of range and ``ValueError`` for
     a repeated one, with NumPy's messages. For a 0-d array, ``reduction`` (a row
     name) decides whether an int axis ``0`` or ``-1`` means no axis at all, as
     NumPy's ufunc reductions take it (``np.sum(s, 0)``), or is out of range
-    (``np.mean(s, 0)``): the installed NumPy is asked.
+    (``np.mean(s, 0)``): the installed NumPy is asked, about an array of ``dtype`` if given (NumPy's
+    ``nanmean`` of integers is its ``mean``), else of float64.
     """
     if axis is None:
         return tuple(range(ndim))
     if ndim == 0 and reduction is not None and not isinstance(axis, tuple) and axis in (0, -1) \
-            and _zero_d_takes_axis(reduction, int(axis)):
+            and _zero_d_takes_axis(reduction, int(axis), np.dtype(np.float64) if dtype is None else dtype):
         return ()
     axes = axis if isinstance(axis, tuple) else (axis,)
     normalized = []
@@ -265,10 +267,10 @@ def result_shape(shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool) 
 
 
 @lru_cache(maxsize=None)
-def _zero_d_takes_axis(reduction: str, axis: int) -> bool:
-    """Whether NumPy's ``reduction`` of a 0-d array accepts the int ``axis`` (as no axis)."""
+def _zero_d_takes_axis(reduction: str, axis: int, dtype: np.dtype) -> bool:
+    """Whether NumPy's ``reduction`` of a 0-d array of ``dtype`` accepts the int ``axis`` (as no axis)."""
     try:
-        ROWS[reduction].numpy(np.zeros((), np.float64), axis=axis)
+        ROWS[reduction].numpy(np.zeros((), dtype), axis=axis)
     except np.exceptions.AxisError:
         return False
     return True

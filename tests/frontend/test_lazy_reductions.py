@@ -24,7 +24,7 @@ from fusenum import LazyArray, lazy
 from fusenum.ir.reductions import BY_FUNCTION, REDUCTIONS
 
 from ..numpy_outcome import assert_same_warnings_and_outcome, outcome
-from ..strategies import random_values, shapes, with_layout
+from ..strategies import assert_same, random_values, shapes, with_layout
 
 # sum, prod, min, max, mean, any, all (nan*, without methods: tests/runtime/test_nan_reductions.py)
 NAMES = [name for name in REDUCTIONS if hasattr(np.ndarray, name)]
@@ -530,6 +530,35 @@ def test_reduction_of_0d_arrays():
         np.testing.assert_array_equal(np.asarray(r), expected)
     # NumPy lets a 0-d array be reduced over axis 0 or -1; fusenum leaves that to NumPy.
     assert lazy(z).sum(axis=0) == z.sum(axis=0) and lazy(z).sum(axis=()) == z.sum(axis=())
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.float64, np.bool_, np.complex128])
+@pytest.mark.parametrize("function", [np.nanmean, np.mean, np.nansum, np.nanmax, np.sum, np.max])
+@pytest.mark.parametrize("axis", [0, -1])
+def test_a_0d_array_reduced_over_axis_0_is_refused_at_capture_where_numpy_refuses_it(dtype, function, axis):
+    """NumPy takes the axis for some functions and dtypes, not others (``nanmean`` of integers is
+    its ``mean``, which refuses it): the dtype's own answer, when the call is made."""
+    z = np.array(3, dtype)
+    try:
+        expected = function(z, axis=axis)
+    except np.exceptions.AxisError as exc:
+        with pytest.raises(np.exceptions.AxisError, match=str(exc)):
+            function(lazy(z), axis=axis)
+        return
+    assert_same(np.asarray(expected), np.asarray(function(lazy(z), axis=axis)))
+
+
+def test_an_array_given_as_dtype_is_refused_as_numpy_refuses_it():
+    """A LazyArray stands for an array: ``np.dtype`` would read its ``dtype`` attribute, but NumPy
+    refuses an array."""
+    expected = numpy_error(np.sum, A, dtype=np.ones(2, np.float32))
+    x = lazy(A)
+    for given in (lazy(np.ones(2, np.float32)), np.ones(2, np.float32)):
+        calls = (lambda: np.sum(x, dtype=given), lambda: x.sum(dtype=given), lambda: np.mean(x, dtype=given),
+                 lambda: np.nansum(x, dtype=given), lambda: x.astype(given))
+        for call in calls:
+            with pytest.raises(TypeError, match=str(expected)):
+                call()
 
 
 def test_evaluate_out_of_a_lazy_reduction():

@@ -152,6 +152,23 @@ def test_reduction_arguments_numpy_takes_parse(text, expected):
     assert_same(np.asarray(expected(x)), fusenum.evaluate(text, {"x": x}))
 
 
+@pytest.mark.parametrize("keyword, value", [("keepdims", 2 ** 31), ("keepdims", -2 ** 31 - 1),
+                                            ("keepdims", 10 ** 30), ("axis", 2 ** 63), ("axis", -2 ** 63 - 1),
+                                            ("axis", (0, 10 ** 20))])
+def test_a_reduction_argument_numpy_cannot_read_as_a_c_integer_is_its_overflow_error(keyword, value):
+    """NumPy reads ``keepdims`` as a C int and an axis as a C long: beyond them, ``OverflowError``."""
+    x = np.ones((2, 3))
+    with pytest.raises(OverflowError):
+        np.sum(x, **{keyword: value})
+    message = rf"{keyword}.* does not fit in a (32|64)-bit C integer at column \d+ in 'sum"
+    with pytest.raises(fusenum.ConstantOverflowError, match=message):
+        fusenum.evaluate(f"sum(x, {keyword}={value!r})")
+    # within them, what NumPy does: an axis out of bounds is its AxisError, keepdims its truth
+    assert_same(np.asarray(np.sum(x, keepdims=2 ** 31 - 1)), fusenum.evaluate("sum(x, keepdims=2147483647)"))
+    with pytest.raises(np.exceptions.AxisError):
+        fusenum.evaluate("sum(x, axis=2147483648)")
+
+
 class _Deceiving(str):
     """A str whose own methods and identity lie about its characters."""
 

@@ -303,6 +303,11 @@ def _make_for(key: tuple, pending: _Pending, make: Callable) -> Kernel | None:
         _abandon(key, pending)
         raise
     except BaseException as exc:
+        if not isinstance(exc, Exception):
+            # The maker's own interruption (Ctrl-C in a disk load), not the kernel's error: raised
+            # here only, and other threads waiting for the kernel try again.
+            _abandon(key, pending)
+            raise
         pending.error = exc
         with _lock:
             _forget(key, pending)

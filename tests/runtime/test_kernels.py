@@ -113,6 +113,43 @@ def test_a_compile_error_reaches_every_thread_waiting_for_that_kernel(monkeypatc
     np.testing.assert_array_equal(fusenum.evaluate("a / b + c", NAMES), NAMES["a"] / NAMES["b"] + NAMES["c"])
 
 
+class InterruptedOnce(BlockedCompiler):
+    """``compile_object`` whose first compilation waits for ``release``, then raises KeyboardInterrupt
+    (as a Ctrl-C in the thread making the kernel); the others compile."""
+
+    def __call__(self, module_text: str, target, quick: bool = False):
+        if self.blocked_calls == 0:
+            self.blocked_calls += 1
+            self.started.set()
+            assert self.release.wait(PATIENCE), "never released"
+            raise KeyboardInterrupt
+        return self.real(module_text, target, quick=quick)
+
+
+class InterruptibleCaller(Caller):
+    def run(self):
+        try:
+            self.result = fusenum.evaluate(self.text, NAMES)
+        except BaseException as exc:  # (a KeyboardInterrupt too) handed to the test
+            self.error = exc
+
+
+def test_an_interrupted_maker_raises_alone_and_a_waiting_thread_makes_the_kernel(monkeypatch):
+    """A Ctrl-C is the interrupted thread's, not the kernel's error: another thread waiting for the
+    kernel is not handed it (it raised KeyboardInterrupt in threads that were never signalled)."""
+    compiler = InterruptedOnce(monkeypatch, "define")
+    first = InterruptibleCaller("a * c - b")
+    assert compiler.started.wait(PATIENCE)
+    second = InterruptibleCaller("a * c - b")
+    wait_for(lambda: kernels.cache_info().hits >= 1)  # waiting for the first thread's kernel
+    compiler.release.set()
+    assert first.finished() and second.finished()
+    assert isinstance(first.error, KeyboardInterrupt)
+    assert second.error is None
+    np.testing.assert_array_equal(second.result, NAMES["a"] * NAMES["c"] - NAMES["b"])
+    assert compiler.blocked_calls == 1 and kernels.cache_info().entries == 1
+
+
 def test_a_kernel_gives_the_same_bits_before_and_after_background_optimizing(monkeypatch):
     monkeypatch.setattr(kernels, "TIERED", True)
     values = {"a": np.linspace(-30, 30, 1001), "b": np.linspace(0.1, 9, 1001)}

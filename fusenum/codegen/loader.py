@@ -30,6 +30,7 @@ import marshal
 import platform
 import struct
 import sys
+import weakref
 from ctypes import c_int, c_long, c_size_t, c_void_p
 
 from . import exec_memory
@@ -121,23 +122,43 @@ def _address_of(name: str) -> int:
     return address
 
 
+#: Weak references to the images dropped since the last :func:`release_dropped`, appended by the
+#: references' callback: a C function, so no Python code runs where an image is freed. (An image's
+#: ``__del__`` ran Python code there, and CPython drops an exception raised in a finalizer: a Ctrl-C
+#: handled during it was lost.)
+_dropped: list = []
+#: What each live image's weak reference gives back: ``id(reference) -> (reference, base, size, block)``.
+_releases: dict[int, tuple] = {}
+
+
 class Image:
     """Linked code in pages of its own (or an :mod:`.exec_memory` ``block``): ``image[symbol]`` is an
-    address, valid while it lives."""
+    address, valid while it lives. Its pages are given back by the next :func:`release_dropped`
+    after it is dropped (every new image's making calls it)."""
 
     def __init__(self, base: int, size: int, addresses: dict[str, int], block=None):
+        release_dropped()
         self.base, self.size, self.addresses, self.block = base, size, addresses, block
+        reference = weakref.ref(self, _dropped.append)
+        _releases[id(reference)] = (reference, base, size, block)
 
     def __getitem__(self, symbol: str) -> int:
         return self.addresses[symbol]
 
-    def __del__(self, finalizing=sys.is_finalizing):
-        if finalizing():  # at exit the process's memory goes anyway
+
+def release_dropped() -> None:
+    """Give back the pages of every image dropped so far (any thread may call it, several at once)."""
+    while _dropped:
+        try:
+            reference = _dropped.pop()
+        except IndexError:  # (another thread took the last)
             return
-        if self.block is not None:
-            self.block.release()
+        # (a Ctrl-C between the pop and the release leaves these pages mapped: never freed twice)
+        _, base, size, block = _releases.pop(id(reference))
+        if block is not None:
+            block.release()
         else:
-            _munmap(self.base, self.size)
+            _munmap(base, size)
 
 
 #: How a pre-linked image (:func:`prelink`) starts; no ELF object does.

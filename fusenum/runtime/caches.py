@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Callable, TypeVar
 
-from ..codegen import locks
+from ..codegen import loader, locks
 
 _clearers: list[Callable[[], None]] = []
 _changing = locks.lock()  # (re-entrant: a signal handler may call fusenum while a table changes)
@@ -51,3 +51,4 @@ def clear_cache() -> None:
     """Forget every compiled kernel, plan and parsed expression (cache statistics restart at zero)."""
     for clear in _clearers:
         clear()
+    loader.release_dropped()  # the machine code of the kernels dropped above (and before)

@@ -73,7 +73,10 @@ def test_code_pages_are_read_execute_data_pages_read_only_and_both_are_freed(mon
     alive = weakref.ref(image)
     del image
     gc.collect()
-    assert alive() is None and _mapping(code_page) is None and _mapping(data_page) is None
+    # dropped, its pages are given back at the next release (no Python code runs where it dies)
+    assert alive() is None and _mapping(code_page).startswith("r-x")
+    loader.release_dropped()
+    assert _mapping(code_page) is None and _mapping(data_page) is None
 
 
 def test_in_an_arena_the_image_is_never_writable_and_its_pages_go_back_when_it_is_freed():
@@ -88,7 +91,26 @@ def test_in_an_arena_the_image_is_never_writable_and_its_pages_go_back_when_it_i
     held = os.fstat(arena.fd).st_blocks
     del image
     gc.collect()
+    loader.release_dropped()
     assert arena.fd < 0 or os.fstat(arena.fd).st_blocks < held
+
+
+def test_a_dropped_image_runs_no_python_code_and_the_next_image_gives_its_pages_back():
+    """An image's death only queues its release (a Python finalizer would lose a Ctrl-C handled
+    in it); making the next image, or :func:`loader.release_dropped`, gives the pages back."""
+    _no_background_loads()
+    assert not hasattr(loader.Image, "__del__")
+    first = loader.load(_object(), ["f"])
+    page, live = first["f"], len(loader._releases)
+    del first
+    gc.collect()
+    assert loader._dropped and _mapping(page) is not None and len(loader._releases) == live
+    second = loader.load(_object(), ["f"])
+    assert not loader._dropped and len(loader._releases) == live  # the first's given back, its own kept
+    del second
+    gc.collect()
+    loader.release_dropped()
+    assert len(loader._releases) == live - 1
 
 
 def _no_background_loads() -> None:

@@ -265,7 +265,7 @@ def copy_bytes(prog: Program, values: list[np.ndarray], out: np.ndarray | None, 
     ``out`` of another kind of dtype its ``TypeError``, under every rule (numexpr crashes converting
     bytes to text). A constant goes into ``out`` as numexpr's constants do (:func:`_constant_into`)."""
     if not values and isinstance(out, np.ndarray):
-        constant = prog.tree([]).args[0].value
+        constant = prog.copied.value
         constant = np.array(constant.encode("ascii") if isinstance(constant, str) else constant)
         _check_constant_out(out, constant.dtype)
         return _constant_result(out, constant.reshape(out.shape))

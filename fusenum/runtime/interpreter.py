@@ -27,7 +27,7 @@ depend on the tier either.
 A call of :data:`LARGE_ELEMENTS` or more is shared between ``fusenum.get_num_threads()``
 threads (the Python workers of :mod:`.threads`): they take contiguous ranges of the iteration in
 turn, each walked with its own copy of the iterator and its own buffers, in blocks of
-:data:`LARGE_BLOCK`. The
+:data:`SHARED_BLOCK` (:data:`LARGE_BLOCK` on one thread). The
 ufunc loops and the one-node kernels on those large blocks release the GIL (a small call's keep
 it: :data:`fusenum.runtime.compiled_kernel.HOLD_GIL_WORK`); the per-block Python work does not, hence the
 bigger blocks. Every element is computed by the same code whatever the split, so the bits do not
@@ -58,12 +58,20 @@ BLOCK = 4096
 #: Calls of at least this many elements run in blocks of :data:`LARGE_BLOCK`, shared between
 #: threads (see :func:`run`).
 LARGE_ELEMENTS = 1 << 17
-#: Elements per block of a large call: fewer blocks, so less per-block Python work, which holds
-#: the GIL (NumPy's loops and the one-node kernels let it go). Measured (``2*a+3*b-c``,
-#: ``sin(a)**2+cos(b)**2``... at 300,000 to 4,000,000 elements, two threads): 4,096 made the two
-#: threads wait for each other's GIL, slower than one thread; 32,768 ran 1.5-2.2x faster than one
-#: thread in blocks of 4,096, and one thread alone 1.1-1.7x faster.
+#: Elements per block of a large call on one thread: fewer blocks, so less per-block Python work.
 LARGE_BLOCK = 1 << 15
+#: Elements per block of a large call that threads share: the per-block Python work holds the GIL
+#: (NumPy's loops and the one-node kernels let it go), and each handing over of the GIL between two
+#: threads costs a wake-up. Measured (``2*a+3*b-c``, ``sin(a)**2+cos(b)**2``... at 300,000 to
+#: 4,000,000 elements, two threads): on a Zen 4 VM, 4,096 made the two threads wait for each other's
+#: GIL, slower than one thread; 32,768 ran 1.5-2.2x faster than one thread in blocks of 4,096. On an
+#: Intel Xeon VM (2 cores, 2 MB L2 each; 2026-12-06) a wake-up took as long as a NumPy loop over
+#: 32,768 elements, and two threads ran no faster than one; 65,536 (with steps sharing buffers,
+#: :class:`Program`) ran ``a + b * c - d``, ``2*a+3*b-c``, ``sin(a)**2+cos(b)**2``, ``sqrt(a**2+b**2)``
+#: and ``(a+b)*(a-b)`` at 300,000 to 4,000,000 float64 elements 1.03-1.5x faster than 32,768 did
+#: before, where one thread in blocks of 65,536 was up to 1.3x slower (its blocks' arrays no longer
+#: fit its L2).
+SHARED_BLOCK = 1 << 16
 #: Calls of at most this many elements whose arrays need no iterator (:func:`_plain`) run as one
 #: block, straight on the operands. Measured at 10,000 elements (``2*a+3*b-c``, ``sin(a)+cos(b)**2``):
 #: 30-40% faster than blocks of :data:`BLOCK` through the iterator.
@@ -96,7 +104,10 @@ _UNIFORM = Access("u")
 class Program:
     """A plan's root compiled into steps: ``steps`` run in order, each ``(run, arguments, buffer,
     single)`` where ``run(arguments, destination)`` fills ``destination`` and ``arguments`` index the
-    block's slots (the operands' blocks, then ``constants``, then each step's result). A ``single``
+    block's slots (the operands' blocks, then ``constants``, then each step's result). ``buffer``
+    indexes the block buffers (``dtypes``: each one's dtype), which steps share once the values in
+    them are read for the last time: a NumPy ufunc may even write over an argument it reads whole
+    (``a + b * c - d`` keeps one buffer, not two, in the cache). A ``single``
     step's arguments all have one value for the call (constants, single-valued operands, other
     single steps): it computes one element, which the steps after it broadcast (the cast of ``3``
     in ``a * 3`` no longer fills a block-long buffer)."""
@@ -119,13 +130,34 @@ class Program:
                 # with the node's dtype: a bytes scalar drops trailing NULs, and kernels read the whole width
                 self.constants.append(np.asarray(node.value, node.dtype))
         first_result = slot_count + len(self.constants)
+        computed = list(_computed(walked, uniform_slots))
+        last_use: dict[Node, int] = {}
+        for index, (node, _) in enumerate(computed):
+            slots[node] = first_result + index
+            for argument in node.args:
+                last_use[argument] = index
         self.steps: list[tuple[Callable, list[int], int, bool]] = []
-        self.dtypes: list[np.dtype] = []
-        for node, uniform_args in _computed(walked, uniform_slots):
-            slots[node] = first_result + len(self.steps)
+        self.dtypes: list[np.dtype] = []  # of each buffer
+        buffer_of: dict[Node, int] = {}
+        free: list[int] = []  # buffers whose values no later step reads
+        for index, (node, uniform_args) in enumerate(computed):
             step = _step(node, uniform_args, settings_key)
-            self.steps.append((step, [slots[a] for a in node.args], len(self.dtypes), all(uniform_args)))
-            self.dtypes.append(node.dtype)
+            single = all(uniform_args)
+            dying = [buffer_of[a] for a in dict.fromkeys(node.args) if a in buffer_of and last_use[a] == index]
+            # A ufunc may write over an argument it reads whole (element for element), which keeps
+            # fewer buffers in the cache; a one-node kernel's pointers do not alias.
+            whole = [buffer_of[a] for a in dict.fromkeys(node.args)
+                     if a in buffer_of and last_use[a] == index and not self.steps[slots[a] - first_result][3]]
+            reusable = free + (whole if getattr(step, "elementwise", False) and not single else [])
+            buffer = next((b for b in reusable if self.dtypes[b] == node.dtype), None)
+            if buffer is None:
+                buffer = len(self.dtypes)
+                self.dtypes.append(node.dtype)
+            elif buffer in free:
+                free.remove(buffer)
+            free.extend(b for b in dying if b != buffer)
+            buffer_of[node] = buffer
+            self.steps.append((step, [slots[a] for a in node.args], buffer, single))
         self.root_slot = slots[root]
         # A ufunc may write its block straight into the output (it reads each element before writing it).
         self.root_writes_out = bool(self.steps) and getattr(self.steps[-1][0], "elementwise", False) \
@@ -136,7 +168,10 @@ class Program:
         this thread and up to ``threads - 1`` workers, taking contiguous ranges of blocks in turn."""
         if out.ndim == 0:  # nditer's blocks of 0-d operands are 0-d: make them one element long
             operands, out = [a.reshape(1) for a in operands], out.reshape(1)
-        block = LARGE_BLOCK if out.size >= LARGE_ELEMENTS else BLOCK
+        if out.size < LARGE_ELEMENTS:
+            block = BLOCK
+        else:
+            block = SHARED_BLOCK if threads > 1 and out.size >= 2 * SHARED_BLOCK else LARGE_BLOCK
         # (a call in large blocks, which threads share, runs straight only if it is one block)
         if out.size <= (DIRECT_ELEMENTS if block == BLOCK else block) and _plain(operands, out, self.uniform_slots):
             # one block that needs no iterator: its arrays are the operands themselves

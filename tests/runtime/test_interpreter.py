@@ -24,14 +24,14 @@ from .test_tiers import assert_bits, both_tiers, cases, check_out_in_both_tiers
 @contextmanager
 def shared_from(elements: int, block: int, threads: int = 3):
     """Calls of ``elements`` or more run in blocks of ``block``, shared between ``threads``."""
-    saved = interpreter.LARGE_ELEMENTS, interpreter.LARGE_BLOCK
-    interpreter.LARGE_ELEMENTS, interpreter.LARGE_BLOCK = elements, block
+    saved = interpreter.LARGE_ELEMENTS, interpreter.LARGE_BLOCK, interpreter.SHARED_BLOCK
+    interpreter.LARGE_ELEMENTS, interpreter.LARGE_BLOCK, interpreter.SHARED_BLOCK = elements, block, block
     interpreter.clear()
     previous = fusenum.set_num_threads(threads)
     try:
         yield
     finally:
-        interpreter.LARGE_ELEMENTS, interpreter.LARGE_BLOCK = saved
+        interpreter.LARGE_ELEMENTS, interpreter.LARGE_BLOCK, interpreter.SHARED_BLOCK = saved
         interpreter.clear()
         fusenum.set_num_threads(previous)
 
@@ -210,6 +210,48 @@ def test_a_step_of_single_valued_arguments_computes_one_element():
     program.run([values, np.array([3])], out)
     assert lengths == [1, 10_000]
     assert_bits(values * 3, out)
+
+
+def _program(text: str, names: dict) -> interpreter.Program:
+    """The program tier 0 runs for ``text`` over ``names`` (the root of its plan)."""
+    from fusenum.frontend.evaluation import bind
+    from fusenum.runtime.plan_cache import cached_plan
+    parsed, values, key = bind(text, names, None, sys._getframe(0))
+    plan = cached_plan(key, parsed, values)
+    return interpreter.Program(plan.root, len(values))
+
+
+def test_steps_share_buffers_once_their_values_are_read_for_the_last_time():
+    f8 = np.ones(10)
+    names = {"a": f8, "b": f8, "c": f8, "d": f8}
+    # ``b * c`` is read by the add only, which writes over it; the subtract writes the output
+    assert len(_program("a + b * c - d", names).dtypes) == 1
+    # ``a * b`` is read twice: kept until its second reader, so two buffers
+    assert len(_program("(a * b + c) * (a * b - c)", names).dtypes) == 2
+    # a one-node kernel never writes over its argument, but a buffer read for the last time before it
+    assert len(_program("sin(a + b) * c", names).dtypes) == 2
+    assert len(_program("sin(a * b) + cos(c * d)", names).dtypes) == 3
+    # only buffers of the step's own dtype: the comparison takes a bool one, the where (a copy, never
+    # over its arguments) the product's, read for the last time by the comparison
+    assert [d.kind for d in _program("where(a * b > c, d, 2.0) + 1", names).dtypes] == ["f", "b"]
+
+
+@pytest.mark.parametrize("size", [1000, 2 * interpreter.LARGE_ELEMENTS + 7])
+@pytest.mark.parametrize("text", ["(a * b + c) * (a * b - c)", "sin(a + b) * c - (a + b)", "sin(a * b) + cos(c * d)",
+                                  "where(a * b > c, d, 2.0) + a * b", "a + b * c - d", "(a - b) ** 2 + (a - b) / c",
+                                  "arctan2(a + 1, b) * (c + d) - (c + d) * 0.5", "-(a * b) + abs(a * b - 1)"])
+def test_steps_sharing_buffers_give_the_kernels_bits(size, text):
+    rng = np.random.default_rng(size)
+    names = {n: rng.random(size) - 0.25 for n in "abcd"}
+    for threads in (1, 3):
+        previous = fusenum.set_num_threads(threads)
+        try:
+            expected, got = both_tiers(lambda: fusenum.evaluate(text, local_dict=names))
+        finally:
+            fusenum.set_num_threads(previous)
+        assert_bits(expected, got)
+        with through_the_iterator():
+            assert_bits(expected, interpreted(lambda: fusenum.evaluate(text, local_dict=names)))
 
 
 def test_operands_the_iterator_must_walk_are_not_run_straight():

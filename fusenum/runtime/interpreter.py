@@ -2,8 +2,9 @@
 
 A call is run in blocks of :data:`BLOCK` elements: :class:`numpy.nditer` (buffered, external loop)
 walks the kernel's operands and the output together, handling broadcasting, strides, byte order
-and the cast into ``out=`` as it goes, and each block is computed node by node into one small
-buffer per IR node (numexpr's model: no full-size temporaries). Every node is computed by code
+and the cast into ``out=`` as it goes, and each block is computed node by node into small block
+buffers, one per IR node until its value is read for the last time (numexpr's model: no full-size
+temporaries). Every node is computed by code
 that already exists and gives **exactly the bits the fused kernel gives**:
 
 * an exact op-table row (:attr:`~fusenum.ir.ops.Op.exact`) whose answer NumPy fixes, by the

@@ -12,6 +12,7 @@ floats). The tables below are those facts about numexpr 2.14, written as data.
 """
 from __future__ import annotations
 
+import functools
 from typing import Iterator
 
 import numpy as np
@@ -192,6 +193,7 @@ def upcasts(codes: str) -> Iterator[str]:
             yield choice + tail
 
 
+@functools.lru_cache(maxsize=4096)  # (a new expression asks for each of its operations twice or more)
 def signature(name: str, result: str, operands: str) -> tuple[str, bool]:
     """The operand codes numexpr runs ``name`` with for a ``result`` code and operand codes, and
     whether it is a function-table entry; ``NotImplementedError`` (numexpr's message) if none."""

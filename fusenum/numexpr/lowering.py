@@ -46,11 +46,11 @@ class Program:
     name a ``double`` (as numexpr finds them), so ``where(1, a, b)`` reads only ``a``.
     """
 
-    __slots__ = ("parsed", "optimization", "names", "_slots", "reduces", "axis", "copied")
+    __slots__ = ("parsed", "optimization", "names", "_slots", "reduces", "axis", "copied", "_doubles")
 
     def __init__(self, parsed: Parsed, optimization: str):
         self.parsed, self.optimization = parsed, optimization
-        root = tree.build(parsed.template, ["double"] * len(parsed.names), optimization)
+        root = self._doubles = tree.build(parsed.template, ["double"] * len(parsed.names), optimization)
         #: Whether the root is a reduction (a reduction can only be the root), and the axis it
         #: reduces along (None: every axis, or no reduction).
         self.reduces = root.op in kinds.REDUCTIONS
@@ -70,7 +70,9 @@ class Program:
         variable_kinds = ["double"] * len(self.parsed.names)
         for slot, dtype in zip(self._slots, dtypes):
             variable_kinds[slot] = kinds.of_dtype(dtype)
-        root = tree.build(self.parsed.template, variable_kinds, self.optimization)
+        # (float64 arrays, pandas' commonest, give the tree built above: its nodes are never changed)
+        root = self._doubles if all(kind == "double" for kind in variable_kinds) else \
+            tree.build(self.parsed.template, variable_kinds, self.optimization)
         # numexpr's order: typing, hashing the tree, converting the constants, then the program's checks
         _check_signatures(root)
         tree.check_hashable(root)

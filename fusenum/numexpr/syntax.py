@@ -94,9 +94,13 @@ def parse(text: str) -> Parsed:
         tree = parse_expression(text, "<expr>")
     except (RecursionError, MemoryError):
         raise _too_deep(text) from None
-    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
-    names = tuple(sorted({node.id for node in ast.walk(tree)
-                          if isinstance(node, ast.Name) and id(node) not in called and node.id not in NAMES}))
+    called, named = set(), []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            called.add(id(node.func))
+        elif isinstance(node, ast.Name) and node.id not in NAMES:
+            named.append(node)
+    names = tuple(sorted({node.id for node in named if id(node) not in called}))
     try:
         template = _Converter(names, text).convert(tree.body)
     except RecursionError:

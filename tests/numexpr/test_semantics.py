@@ -89,6 +89,23 @@ def test_result_dtypes_are_numexprs(expression, dtypes, expected):
     assert ne.evaluate(expression, local_dict=names).dtype == np.dtype(expected)
 
 
+def test_one_text_types_again_for_each_set_of_dtypes():
+    """A text's float64 tree is reused for float64 arrays only: other dtypes, before or after,
+    are typed as numexpr types them."""
+    text = "a / b + where(a > 1, a, b) * 2"
+    expected = {"f8": "f8", "i1": "f8", "i8": "f8", "f4": "f4"}
+    for code in ("f8", "i1", "f8", "f4", "c16", "i8", "f8"):
+        a = np.arange(1, 5).astype(code)
+        if code == "c16":  # numexpr has no complex comparison
+            with pytest.raises(NotImplementedError, match="gt_bci"):
+                ne.evaluate(text, local_dict={"a": a, "b": a + 1})
+            continue
+        result = ne.evaluate(text, local_dict={"a": a, "b": a + 1})
+        assert result.dtype == np.dtype(expected[code]), code
+        if code == "f8":
+            np.testing.assert_array_equal(result, a / (a + 1) + np.where(a > 1, a, a + 1) * 2)
+
+
 def test_fusenum_evaluate_keeps_numpys_typing():
     a, b = np.arange(4, dtype=np.int64), np.arange(4, dtype=np.float32)
     assert fusenum.evaluate("a / b").dtype == np.float64

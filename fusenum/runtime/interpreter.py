@@ -56,8 +56,8 @@ from ..ir.reductions import ROWS
 
 #: Elements per block: every node buffer of a block stays in the core's own caches.
 BLOCK = 4096
-#: Calls of at least this many elements run in blocks of :data:`LARGE_BLOCK`, shared between
-#: threads (see :func:`run`).
+#: Calls of at least this many elements run in blocks of :data:`SHARED_BLOCK`, shared between
+#: threads (see :func:`run`), or of :data:`LARGE_BLOCK` on one thread.
 LARGE_ELEMENTS = 1 << 17
 #: Elements per block of a large call on one thread: fewer blocks, so less per-block Python work.
 LARGE_BLOCK = 1 << 15
@@ -140,24 +140,24 @@ class Program:
         self.steps: list[tuple[Callable, list[int], int, bool]] = []
         self.dtypes: list[np.dtype] = []  # of each buffer
         buffer_of: dict[Node, int] = {}
+        single_of: dict[Node, bool] = {}
         free: list[int] = []  # buffers whose values no later step reads
         for index, (node, uniform_args) in enumerate(computed):
             step = _step(node, uniform_args, settings_key)
             single = all(uniform_args)
-            dying = [buffer_of[a] for a in dict.fromkeys(node.args) if a in buffer_of and last_use[a] == index]
+            dying = {a: buffer_of[a] for a in node.args if a in buffer_of and last_use[a] == index}
             # A ufunc may write over an argument it reads whole (element for element), which keeps
             # fewer buffers in the cache; a one-node kernel's pointers do not alias.
-            whole = [buffer_of[a] for a in dict.fromkeys(node.args)
-                     if a in buffer_of and last_use[a] == index and not self.steps[slots[a] - first_result][3]]
-            reusable = free + (whole if getattr(step, "elementwise", False) and not single else [])
+            in_place = getattr(step, "elementwise", False) and not single
+            reusable = free + [b for a, b in dying.items() if in_place and not single_of[a]]
             buffer = next((b for b in reusable if self.dtypes[b] == node.dtype), None)
             if buffer is None:
                 buffer = len(self.dtypes)
                 self.dtypes.append(node.dtype)
             elif buffer in free:
                 free.remove(buffer)
-            free.extend(b for b in dying if b != buffer)
-            buffer_of[node] = buffer
+            free.extend(b for b in dying.values() if b != buffer)
+            buffer_of[node], single_of[node] = buffer, single
             self.steps.append((step, [slots[a] for a in node.args], buffer, single))
         self.root_slot = slots[root]
         # A ufunc may write its block straight into the output (it reads each element before writing it).

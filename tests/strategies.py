@@ -96,7 +96,7 @@ def numexpr_contains(haystack, needle) -> np.ndarray:
 # NumPy's eager meaning of each function name usable in expressions: the row's NumPy function,
 # except where NumPy leaves a choice open (see above) or the name is Python's.
 FUNCTION_ORACLES = {name: op.numpy for name, op in FUNCTIONS.items() if op.numpy is not None}
-FUNCTION_ORACLES.update({"abs": contiguous_abs, "clip": _clip, "complex": _complex, "contains": numexpr_contains,
+FUNCTION_ORACLES.update({"abs": contiguous_abs, "absolute": contiguous_abs, "clip": _clip, "complex": _complex, "contains": numexpr_contains,
                          "fmax": _equal_zeros_pick(np.fmax), "fmin": _equal_zeros_pick(np.fmin)})
 
 assert set(PY_OPERATORS) == set(BINARY_SYMBOLS) and set(UNARY_OPERATORS) == set(UNARY_SYMBOLS)

@@ -19,7 +19,7 @@ import numpy as np
 from ..ir.operands import is_supported
 from ..ir.shapes import broadcast_shapes
 from ..runtime import PLANS, Plan, cached_plan, caches, execute
-from ..runtime.layout import CASTING_RULES, ORDERS, as_casting, as_order
+from ..runtime.layout import CASTING_RULES, ORDERS, as_casting, as_order, check_options
 from . import kinds, syntax
 from .lowering import Program
 
@@ -32,6 +32,9 @@ MAX_ENTRIES = 4096
 MAX_OPERANDS = 64
 #: Marks this front end's plan-cache keys (a text's key in fusenum.evaluate starts with the text).
 _KEY = "fusenum.numexpr"
+#: The dtype of numexpr's int64 results (its ``long`` kind): C's long long, ``dtype('q')``.
+_LONGLONG = np.dtype(np.longlong)
+_NOTHING = np.empty(0)
 
 _programs: "OrderedDict[tuple, Program]" = OrderedDict()
 _last = threading.local()
@@ -130,10 +133,10 @@ def evaluate(ex: str, local_dict: dict | None = None, global_dict: dict | None =
     prog = program(ex, _optimization(kwargs) if kwargs else "aggressive", sanitize)
     frame = sys._getframe(max(_frame_depth - 2, 1)) if local_dict is None or global_dict is None else None
     values = arguments(prog.names, local_dict, global_dict, frame)
+    # As numexpr's: the call is typed (compiled, in numexpr) before it runs, and remembered once it is,
+    # so an expression numexpr cannot compile leaves the last one for re_evaluate.
+    _plan(prog, [_narrowed(value) for value in values])
     if not disable_cache:
-        # As numexpr's: the call is remembered once it is typed (compiled, in numexpr), so an expression
-        # numexpr cannot compile leaves the last one for re_evaluate; errors of the run come after.
-        _plan(prog, [_narrowed(value) for value in values])
         _remember(prog, values, out, order, casting)
     return run(prog, values, out, order, casting)
 
@@ -176,6 +179,7 @@ def re_evaluate(local_dict: dict | None = None, global_dict: dict | None = None,
     # numexpr runs the program it compiled then: new values are cast to its kinds under ``casting``
     # (a dtype it has no kind for is that cast's TypeError).
     values = arguments(prog.names, local_dict, global_dict, frame, check=False)
+    order, casting = _checked_call(prog, values, order, casting)  # (as numexpr's run: before the casts)
     values = converted_inputs(values, [kinds.of_dtype(dtype) for dtype in dtypes], casting, dtypes)
     return run(prog, values, out, order, casting)
 
@@ -202,10 +206,12 @@ def converted(value: np.ndarray, kind: str, position: int, casting: str) -> np.n
     cast under ``casting``, which also applies to values of that kind (uint64 into a ``long`` input is
     not ``'safe'``); as it is where it already has the kind (byte order, bytes' length: fusenum converts)."""
     target = kinds.DTYPE[kind]
-    if kind == "bytes" and value.dtype.kind == "S":
-        return value
-    if not np.can_cast(value.dtype, target, casting):
-        raise _cast_error(value.dtype, target, position, casting)
+    if kind == "bytes":  # numbers into bytes strings as NumPy writes them (``1.0`` is ``b'1.0'``), where allowed
+        if value.dtype.kind == "S":
+            return value
+        target = np.dtype("S")
+    if not np.can_cast(value.dtype, target, casting):  # (numexpr's message names bytes ``S1``)
+        raise _cast_error(value.dtype, kinds.DTYPE[kind], position, casting)
     if value.dtype.kind in "biufc" and kinds.of_dtype(value.dtype) == kind:
         return value
     with np.errstate(all="ignore"):
@@ -229,12 +235,37 @@ def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: 
     subclass (``np.memmap``, a masked array...) is written through a plain view of its memory and
     returned, as numexpr writes and returns it; an elementwise result goes into an ``out`` of a dtype
     fusenum's kernels do not write (long double...) through NumPy's cast under ``casting``."""
-    # numexpr hands both to NumPy's iterator, which takes them as NumPy's ufuncs do: str or bytes,
-    # ``order`` also in lower case or None
+    order, casting = _checked_call(prog, values, order, casting)
+    result = _run_checked(prog, values, out, order, casting)
+    if result.dtype.char == "l" and result.dtype.itemsize == 8 and result is not out:
+        return result.view(_LONGLONG)  # numexpr's iterator makes its int64 results as C's long long
+    return result
+
+
+def _checked_call(prog: Program, values: list[np.ndarray], order, casting) -> tuple[str, str]:
+    """``order`` and ``casting`` as NumPy's ufuncs take them (str or bytes, ``order`` also in lower case
+    or None), after numexpr's first checks of a call, in its order: those two values
+    (NumPy's errors, numexpr's: ``ValueError``, or ``TypeError`` for one that is neither str nor
+    bytes), at most 63 inputs (``ValueError``), and a reduction's axis below
+    the operands' largest number of dimensions (``ValueError``, even for 0-d operands, which NumPy
+    lets reduce along axis 0). numexpr's run makes them before anything else, whatever path the call
+    then takes (a copy of bytes, an empty operand, a constant into ``out``)."""
     if type(order) is not str or order not in ORDERS:
         order = as_order(order)
     if type(casting) is not str or casting not in CASTING_RULES:
         casting = as_casting(casting)
+    if type(order) is not str or order not in ORDERS or type(casting) is not str or casting not in CASTING_RULES:
+        np.add(_NOTHING, _NOTHING, order=order, casting=casting)  # raises NumPy's error, as numexpr's iterator
+        check_options(order, casting)  # (fusenum's, should NumPy ever take a value fusenum does not)
+    check_count(len(values))
+    if prog.axis is not None and prog.axis >= max((np.ndim(value) for value in values), default=0):
+        raise ValueError("reduction axis is out of bounds")
+    return order, casting
+
+
+def _run_checked(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: str,
+                 casting: str) -> np.ndarray:
+    """:func:`run` once :func:`_checked_call` has passed."""
     if prog.copied is not None and prog.gives_bytes([value.dtype for value in values]):
         return copy_bytes(prog, values, out, order, casting)
     if out is None or not isinstance(out, np.ndarray):
@@ -353,9 +384,7 @@ def _run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order:
          casting: str) -> np.ndarray:
     """``prog`` on arrays bound to its names in order.
 
-    As numexpr: at most 63 inputs (``ValueError``); a reduction's axis must be below the
-    operands' largest number of dimensions (``ValueError``, even for 0-d operands, which NumPy
-    lets reduce along axis 0); then, if an operand is empty, the result is a new empty array
+    As numexpr, once :func:`_checked_call` has passed: if an operand is empty, the result is a new empty array
     shaped like the first empty operand (numexpr neither broadcasts nor reduces then, nor writes
     ``out``, nor checks casts); else an empty ``out``, then a read-only one, then operands (``out``
     among them) that do not broadcast are numexpr's ``ValueError``, the last in NumPy's words
@@ -371,9 +400,6 @@ def _run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order:
     shape, as numexpr returns it (an axis reduction into such an ``out``, which numexpr refuses
     with a ValueError about a read-only operand, is written there and returns ``out``).
     """
-    check_count(len(values))
-    if prog.axis is not None and prog.axis >= max((value.ndim for value in values), default=0):
-        raise ValueError("reduction axis is out of bounds")
     given, values = values, [_narrowed(value) for value in values]
     plan = _plan(prog, values)
     if not values and isinstance(out, np.ndarray):

@@ -19,6 +19,8 @@ what the kernel computes.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..ir.typing import Builder
@@ -52,7 +54,9 @@ class NumExpr:
                              f"expression ({set(self._program.names)})")
         self.input_names = tuple(name for name, _ in signature) if signature else self._program.names
         self._kinds = tuple(kinds_by_name[name] for name in self.input_names)
-        self._order = [self.input_names.index(name) for name in self._program.names]
+        # (a name the signature repeats takes the last of its arguments, as numexpr's does)
+        last = {name: k for k, name in enumerate(self.input_names)}
+        self._order = [last[name] for name in self._program.names]
         self.signature = "".join(kinds.CODE[kind] for kind in self._kinds).encode("ascii")
 
     @property
@@ -146,16 +150,28 @@ def _kind_of_type(kind_type) -> str:
 
 
 def _constants(root: tree.Expr) -> dict[tuple, tuple]:
-    """The constants of the typed program, each once and in order of use: ``(code, value)`` -> ``(value
+    """The constants of the typed program, each once, in numexpr's order: ``(code, value)`` -> ``(value
     as numexpr converts it, kind)``. Constants are one where numexpr's are: equal values of one kind
-    (``1`` and ``1.0`` as doubles), or the same object (a NaN used twice, as ``ConstantNode(nan)``)."""
+    (``1`` and ``1.0`` as doubles), or the same object (a NaN used twice, as ``ConstantNode(nan)``).
+    numexpr sorts them by kind name, then by NumPy's ``<`` of their values (:func:`_constant_before`),
+    starting from the order of use here (where its sort meets values NumPy does not order, NaN, it
+    starts from the order of a set of registers)."""
     found: dict[tuple, tuple] = {}
     for node in _operations(root):
         codes, _ = typed_signature(node)
         for arg, code in zip(node.args, codes):
             if arg.op == "const" and (code, arg.value) not in found:
                 found[(code, arg.value)] = (_numexpr_constant(arg.value, kinds.KIND[code]), kinds.KIND[code])
-    return found
+    return dict(sorted(found.items(), key=functools.cmp_to_key(_constant_before)))
+
+
+def _constant_before(first: tuple, second: tuple) -> int:
+    """-1 where numexpr's sort takes constant ``first`` (a :func:`_constants` item) to come before
+    ``second``, else 0 (a sort asks only whether one is less than the other)."""
+    (value, kind), (other, other_kind) = first[1], second[1]
+    if kind != other_kind:
+        return -1 if kind < other_kind else 0
+    return -1 if bool(np.array(value) < np.array(other)) else 0
 
 
 def _numexpr_constant(value, kind: str):

@@ -77,6 +77,7 @@ class Program:
         _check_signatures(root)
         tree.check_hashable(root)
         _check_constants(root)
+        tree.check_axes_encode(root)
         tree.check_reductions_last(root)
         return root
 

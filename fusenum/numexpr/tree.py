@@ -295,8 +295,6 @@ def reduction(name: str, a, axis=None) -> object:
         if axis.op != "const":
             bool(axis)  # numexpr compares a recorded axis with 0: its boolean-operator TypeError
         axis = axis.value
-    if isinstance(axis, float):  # numexpr encodes the axis as a byte
-        raise TypeError("'float' object cannot be interpreted as an integer")
     if axis is None:
         axis = ALL_AXES
     elif axis < 0:
@@ -309,7 +307,9 @@ def reduction(name: str, a, axis=None) -> object:
         # numexpr reads the kind of whatever it was given; a Python int has none
         raise AttributeError(f"'{type(a).__name__}' object has no attribute 'astKind'")
     a = _node(a)
-    return Expr(name, a.kind, (a,), value=int(axis), function=True)
+    # (a float axis is kept: numexpr fails to encode it as a byte only once its program is typed,
+    # :func:`check_axes_encode`)
+    return Expr(name, a.kind, (a,), value=axis if isinstance(axis, float) else int(axis), function=True)
 
 
 # ---- the whole text ------------------------------------------------------------------------------------
@@ -397,4 +397,16 @@ def check_reductions_last(root: Expr) -> None:
         node = stack.pop()
         if node.op in kinds.REDUCTIONS:
             raise RuntimeError("invalid program: reduction operations must occur last")
+        stack.extend(node.args)
+
+
+def check_axes_encode(root: Expr) -> None:
+    """numexpr's ``TypeError`` for a reduction whose axis is a float (``sum(a, 1.0)``): it writes each
+    axis into its program as a byte, after typing (a kind with no such reduction is its
+    ``NotImplementedError`` first) and before its program's checks."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.op in kinds.REDUCTIONS and isinstance(node.value, float):
+            raise TypeError("'float' object cannot be interpreted as an integer")
         stack.extend(node.args)

@@ -247,6 +247,68 @@ def test_order_none_and_options_of_another_type_are_numexprs():
                 module.evaluate("a + 1", **option)
 
 
+@pytest.mark.parametrize("call", [
+    lambda m: m.evaluate("s", local_dict={"s": np.array([b"x"])}, casting="bogus"),  # a copy of bytes
+    lambda m: m.evaluate("e + 1", local_dict={"e": np.zeros(0)}, order="Z"),  # an empty operand
+    lambda m: m.evaluate("e + 1", local_dict={"e": np.zeros(0)}, casting=None),
+    lambda m: m.evaluate("sum(e)", local_dict={"e": np.zeros(0)}, casting="bogus"),
+    lambda m: m.evaluate("1", out=np.empty(1), casting="bogus"),  # a constant into out
+    lambda m: m.evaluate("s", local_dict={"s": np.array([b"x"])}, out=np.empty(1), order="Z"),
+    lambda m: (m.validate("s", local_dict={"s": np.array([b"x"])}, casting="bogus"),
+               m.re_evaluate(local_dict={"s": np.array([b"x"])})),
+])
+def test_order_and_casting_are_checked_first_on_every_path(call):
+    real = pytest.importorskip("numexpr")
+    errors = []
+    for module in (real, ne):
+        with pytest.raises((ValueError, TypeError)) as caught:
+            call(module)
+        errors.append((caught.type, str(caught.value)))
+    assert errors[1] == errors[0]  # (NumPy's error, as numexpr's iterator raises it)
+
+
+def test_re_evaluate_checks_the_axis_before_casting_new_values():
+    ne.validate("sum(a, 5)", local_dict={"a": np.arange(3.0)})
+    with pytest.raises(ValueError, match="reduction axis is out of bounds"):
+        ne.re_evaluate(local_dict={"a": np.array([1j])})  # (complex into a double input: a cast error after)
+
+
+@pytest.mark.parametrize("text, dtype, error", [
+    ("sum(b, 1.0)", np.bool_, NotImplementedError),  # no sum of bools: the typing's error first
+    ("min(b, 1.0)", np.complex128, NotImplementedError),
+    ("prod(b, 1.0)", np.bytes_, NotImplementedError),
+    ("sum(b, 1.0)", np.float64, TypeError),  # then the axis, which numexpr writes as a byte
+    ("sum(b, 5.0)", np.float64, TypeError),  # (before the run's axis check)
+    ("sum(b, 1.0) + 1", np.float64, TypeError),
+    ("sum(b, -1.0)", np.float64, ValueError),  # a negative axis is refused as the tree is built
+    ("sum(b, 300.0)", np.float64, ValueError),
+])
+@pytest.mark.parametrize("disable_cache", [False, True])
+def test_a_float_axis_is_numexprs_error_in_numexprs_order(text, dtype, error, disable_cache):
+    b = np.ones((2, 2), dtype)
+    with pytest.raises(error):
+        ne.evaluate(text, local_dict={"b": b}, disable_cache=disable_cache)
+    real = pytest.importorskip("numexpr")
+    with pytest.raises(error):
+        real.evaluate(text, local_dict={"b": b}, disable_cache=disable_cache)
+
+
+@pytest.mark.parametrize("text, names", [
+    ("a", {"a": np.arange(3)}), ("a + 1", {"a": np.arange(3)}), ("sum(a)", {"a": np.arange(3)}),
+    ("where(a > 1, a, 0)", {"a": np.arange(3)}), ("u + 1", {"u": np.arange(3, dtype=np.uint32)}),
+    ("a << 1", {"a": np.arange(3)}), ("ones_like(a)", {"a": np.arange(3)}),
+])
+def test_int64_results_are_long_long_as_numexprs(text, names):
+    result = ne.evaluate(text, local_dict=names)
+    assert result.dtype == np.int64 and result.dtype.char == np.dtype(np.longlong).char
+    assert type(result[()] if result.ndim == 0 else result[0]) is np.longlong
+    out = np.empty(np.broadcast_shapes(*(v.shape for v in names.values())), np.int64)
+    if "sum" not in text:
+        assert ne.evaluate(text, local_dict=names, out=out) is out  # an out is returned as it is
+    real = pytest.importorskip("numexpr")
+    assert real.evaluate(text, local_dict=names).dtype.char == result.dtype.char
+
+
 class _Text(str):
     """A str subclass: NumPy's iterator, to which numexpr hands ``order`` and ``casting``, reads its
     characters."""
@@ -489,12 +551,39 @@ def test_a_function_of_constants_is_called_however_many_they_are():
 
 def test_disassemble_lists_the_program_in_numexprs_shape():
     rows = ne.disassemble(ne.NumExpr("2*a + b/3.0", [("a", np.int32), ("b", float)]))
-    assert rows == [[b"mul_iii", b"t5", b"r1[a]", b"c3[2]"],
+    # (constants numbered in numexpr's order: by kind name, double before int, then by value)
+    assert rows == [[b"mul_iii", b"t5", b"r1[a]", b"c4[2]"],
                     [b"cast_df", b"t6", b"r2[b]", None],
-                    [b"div_ddd", b"t7", b"t6", b"c4[3.0]"],
+                    [b"div_ddd", b"t7", b"t6", b"c3[3.0]"],
                     [b"cast_di", b"t8", b"t5", None],
                     [b"add_ddd", b"r0", b"t8", b"t7"]]
     assert ne.disassemble(ne.NumExpr("sum(x, axis=1)")) == [[b"sum_ddn", b"r0", b"r1[x]", 1]]
+
+
+@pytest.mark.parametrize("text, signature", [
+    ("a*2 + b*3 + 1.5 + a*2.5 - 3", [("a", np.int64), ("b", float)]),
+    ("where(a > 1, 3, -1) + 2*a + 1j", [("a", np.int64)]),
+    ("b*2 + a + 1.5", []),
+])
+def test_numexpr_object_constants_come_in_numexprs_order(text, signature):
+    real = pytest.importorskip("numexpr")
+    ours, theirs = ne.NumExpr(text, signature).constants, real.NumExpr(text, signature).constants
+    assert [(type(x), x) for x in ours] == [(type(np.asarray(x)[()]), x) for x in theirs]
+
+
+def test_a_name_repeated_in_a_signature_takes_the_last_argument():
+    compiled = ne.NumExpr("a*2", [("a", np.float64), ("a", np.float64)])
+    np.testing.assert_array_equal(compiled(np.array([1.0]), np.array([5.0])), [10.0])
+
+
+def test_a_bytes_signature_converts_numbers_as_numpy_writes_them():
+    compiled = ne.NumExpr("a < b", [("a", bytes), ("b", bytes)])
+    # b'1.0' < b'3.0' and b'20.0' < b'3.0', as strings; b'True' < b'T' is not
+    np.testing.assert_array_equal(compiled(np.array([1.0, 20.0]), np.array([3.0, 3.0])), [True, True])
+    np.testing.assert_array_equal(compiled(np.array([True]), np.array([b"T"])), [False])
+    message = "could not be cast from dtype('<U1') to dtype('S1') according to the rule 'safe'"
+    with pytest.raises(TypeError, match=re.escape(message)):
+        compiled(np.array(["1"]), np.array([b"3"]))
 
 
 def test_numexpr_object_shows_fusenums_ir():

@@ -143,6 +143,7 @@ def bind(ex: str, local_dict: dict | None, global_dict: dict | None, frame) -> t
         global_dict = frame.f_globals
     values = []
     key = [ex]
+    unforced = []  # positions of LazyArrays over ndarrays, not computed yet
     for name in parsed.names:
         value = _lookup(local_dict, name)
         if value is _MISSING:
@@ -167,10 +168,34 @@ def bind(ex: str, local_dict: dict | None, global_dict: dict | None, frame) -> t
                 raise ArgumentTypeError(f"{name!r} is a {kind.__module__}.{kind.__name__}, whose operations have "
                                         f"their own meaning; fusenum computes plain ndarrays: pass "
                                         f"np.asarray({name}) to drop it")
-            value = np.asarray(value)
+            if _is_lazy_array(value) and value._value is None:
+                unforced.append(len(values))
+            else:
+                value = np.asarray(value)
             key.append(value.dtype)
         values.append(value)
+    if unforced:
+        _bind_unforced(values, key, unforced)
     return parsed, values, tuple(key)
+
+
+def _bind_unforced(values: list, key: list, positions: list[int]) -> None:
+    """Bind the LazyArrays over ndarrays at ``positions`` of ``values``: computed now, or beside dask
+    arrays a dask array of one block that computes it when the graph runs (the graph holds its
+    expression and operands, as a LazyArray pickles, never a value fusenum computed)."""
+    if not has_dask(values):
+        for k in positions:
+            values[k] = np.asarray(values[k])
+            key[k + 1] = values[k].dtype
+        return
+    import dask
+    import dask.array as da
+
+    for k in positions:
+        x = values[k]
+        meta = np.empty((0,) * x.ndim, x.dtype)
+        values[k] = da.from_delayed(dask.delayed(np.asarray, pure=True)(x), x.shape, dtype=x.dtype, meta=meta)
+        key[k + 1] = (_DASK, x.dtype)
 
 
 def _is_lazy_array(x) -> bool:

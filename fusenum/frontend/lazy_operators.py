@@ -11,7 +11,9 @@
   result differs from what fusenum compiles: a one-element complex ``*=`` (its loop's last
   bit), an in-place operator NumPy accepts that fusenum's typing refuses, an operand fusenum
   does not capture (a matrix, a masked array: NumPy's in-place operator keeps the ndarray).
-  ``x @= y`` is NumPy's ``np.matmul(x, y, out=x)`` computed on a copy of the value, wrapped.
+  ``x @= y`` is NumPy's ``np.matmul(x, y, out=x)`` computed on a copy of the value, wrapped. Over
+  dask arrays none of these computes: dask's operator builds the result (a new dask array, its
+  blocks never written in place), cast to the target's dtype and wrapped.
 * ``round()`` answers as NumPy does: a NumPy scalar's for a result standing for one, an
   ndarray's ``TypeError`` for any other LazyArray. ``hash()`` is always the ndarray's ``TypeError``.
 * Operators on 0-d values NumPy makes scalars (results of ufuncs on 0-d operands, full
@@ -125,10 +127,32 @@ def _numpy_in_place(op: Op, target: LazyArray, other: Any) -> Any:
 
 def _numpy_in_place_by(in_place: Callable, target: LazyArray, other: Any) -> Any:
     """NumPy's in-place operator ``in_place`` on a copy of ``target``'s value, wrapped; where NumPy
-    defers to ``other`` (an ``__array_priority__`` with a reflected operator), ``other``'s answer."""
+    defers to ``other`` (an ``__array_priority__`` with a reflected operator), ``other``'s answer.
+    Over dask arrays, dask's operator instead (:func:`_dask_in_place`), which stays lazy."""
+    if _over_dask(target):
+        return _dask_in_place(in_place, target, other)
     value = target.compute().copy()
     result = in_place(value, force(other))
     return lazy(result) if result is value else result
+
+
+def _over_dask(x: LazyArray) -> bool:
+    """Whether ``x`` is not computed and reads a dask array (forcing it gives a dask array)."""
+    return x._value is None and forcing.on_dask(x)
+
+
+def _dask_in_place(in_place: Callable, target: LazyArray, other: Any) -> Any:
+    """``target <op>= other`` over dask arrays: dask's operator on the fused dask array, cast to
+    ``target``'s dtype as NumPy's in-place result is (``same_kind``), wrapped; nothing is computed.
+    dask arrays have no in-place operators, so Python's fallback gives a new dask array; where its
+    shape or dtype is not one NumPy's in-place operator keeps, NumPy's error (on stand-ins)."""
+    result = in_place(forcing.to_dask(target), force(other))
+    if not is_dask_type(type(result)):
+        return result  # (``other`` answered: an operand of higher priority)
+    if result.shape != target._shape or not np.can_cast(result.dtype, target._dtype, "same_kind"):
+        out = capture.writable_stand_in(target._dtype, target._shape)
+        capture.raise_numpy_error(lambda _, value, out: in_place(out, value), (target, other), out=out)
+    return lazy(result.astype(target._dtype))
 
 
 def _scalar(x: Any) -> bool:
@@ -173,7 +197,8 @@ def _in_place(op: Op, python_operator: Callable, target: LazyArray, other: Any) 
         raise
     if result is None:
         return _uncaptured_in_place(op, python_operator, target, other)
-    if result._op in _ONE_ELEMENT_IN_PLACE and result._dtype.kind == "c" and math.prod(target._shape) == 1:
+    if result._op in _ONE_ELEMENT_IN_PLACE and result._dtype.kind == "c" and math.prod(target._shape) == 1 \
+            and not _over_dask(target):  # (dask's blocks are not written in place: its result is fusenum's)
         return _numpy_in_place(op, target, other)
     if result.shape != target._shape or not np.can_cast(result.dtype, target._dtype, "same_kind"):
         _raise_in_place_error(op, target, other)

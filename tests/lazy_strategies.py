@@ -211,6 +211,8 @@ def capturable(step: Step, args: list, expected, eager_args: list) -> bool | Non
     """Whether the lazy run must give a LazyArray here (None: either is right)."""
     if step.kind == "clip":
         return None
+    if type(expected) in (bool, int, float, complex):
+        return False  # Python's own arithmetic answered (``2j * np.float64(0.5)``: complex takes a float)
     if _numpy_scalar_math(step, eager_args, args):
         return True  # computed by NumPy, as a LazyArray standing for its scalar
     if step.kind == "unary" and step.what == "abs" and isinstance(eager_args[0], np.complexfloating) \

@@ -84,6 +84,14 @@ def contiguous_abs(x):
     return abs(x)
 
 
+def contiguous_absolute(x):
+    """``np.absolute(x)``, a complex array's computed on a contiguous copy (see :func:`contiguous_abs`;
+    a Python scalar stays NumPy's: ``absolute(False)`` is ``False``, where Python's ``abs`` gives 0)."""
+    if isinstance(x, np.ndarray) and x.dtype.kind == "c":
+        return np.absolute(x.copy(order="C"))
+    return np.absolute(x)
+
+
 def numexpr_contains(haystack, needle) -> np.ndarray:
     """numexpr's ``contains`` (NumPy has none): both bytes operands read up to their first NUL,
     then a substring test; a TypeError for other operands, as fusenum's typing gives."""
@@ -96,7 +104,7 @@ def numexpr_contains(haystack, needle) -> np.ndarray:
 # NumPy's eager meaning of each function name usable in expressions: the row's NumPy function,
 # except where NumPy leaves a choice open (see above) or the name is Python's.
 FUNCTION_ORACLES = {name: op.numpy for name, op in FUNCTIONS.items() if op.numpy is not None}
-FUNCTION_ORACLES.update({"abs": contiguous_abs, "absolute": contiguous_abs, "clip": _clip, "complex": _complex, "contains": numexpr_contains,
+FUNCTION_ORACLES.update({"abs": contiguous_abs, "absolute": contiguous_absolute, "clip": _clip, "complex": _complex, "contains": numexpr_contains,
                          "fmax": _equal_zeros_pick(np.fmax), "fmin": _equal_zeros_pick(np.fmin)})
 
 assert set(PY_OPERATORS) == set(BINARY_SYMBOLS) and set(UNARY_OPERATORS) == set(UNARY_SYMBOLS)

@@ -181,8 +181,10 @@ def bind(ex: str, local_dict: dict | None, global_dict: dict | None, frame) -> t
 
 def _bind_unforced(values: list, key: list, positions: list[int]) -> None:
     """Bind the LazyArrays over ndarrays at ``positions`` of ``values``: computed now, or beside dask
-    arrays a dask array of one block that computes it when the graph runs (the graph holds its
-    expression and operands, as a LazyArray pickles, never a value fusenum computed)."""
+    arrays a dask array of one block that computes it when the graph runs, from its operands as they
+    are then (the graph holds its expression and operands, as a LazyArray pickles, never a value
+    fusenum computed). Its key is unique (``pure=False``): naming it by content would hash every
+    operand now, and two LazyArrays equal now would share one block."""
     if not has_dask(values):
         for k in positions:
             values[k] = np.asarray(values[k])
@@ -194,7 +196,7 @@ def _bind_unforced(values: list, key: list, positions: list[int]) -> None:
     for k in positions:
         x = values[k]
         meta = np.empty((0,) * x.ndim, x.dtype)
-        values[k] = da.from_delayed(dask.delayed(np.asarray, pure=True)(x), x.shape, dtype=x.dtype, meta=meta)
+        values[k] = da.from_delayed(dask.delayed(np.asarray, pure=False)(x), x.shape, dtype=x.dtype, meta=meta)
         key[k + 1] = (_DASK, x.dtype)
 
 

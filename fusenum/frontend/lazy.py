@@ -197,10 +197,12 @@ class LazyArray:
     def __setitem__(self, key: Any, value: Any) -> None:
         if not self._shape and _stands_for_scalar(self):  # NumPy's scalars are immutable
             raise TypeError(f"'numpy.{self.dtype.type.__name__}' object does not support item assignment")
-        if self._value is None and forcing.on_dask(self):
-            _assign_on_dask(self, force_all(key), force_all(value))
+        if self._op is None and self._value is None:  # lazy(d) of a dask array d: dask's item assignment into d
+            self._args[0][force_all(key)] = force_all(value)
             return
-        # Writes into the value: for lazy(a) that is a itself, as for any view of a.
+        # Writes into the value: for lazy(a) that is a itself, as for any view of a. (Over dask, any
+        # other expression is computed: expressions built from it before must not see the write, as
+        # in NumPy, and they read it through its operation and operands, which must not change.)
         self.compute()[force_all(key)] = force_all(value)
 
     def __iter__(self):
@@ -293,20 +295,6 @@ def lazy(x: Any) -> LazyArray:
     leaf._dtype, leaf._shape, leaf._value = array.dtype, array.shape, array
     leaf._program, leaf._leaves = (array.dtype,), (array,)
     return leaf
-
-
-def _assign_on_dask(x: LazyArray, key: Any, value: Any) -> None:
-    """``x[key] = value`` for ``x`` over dask arrays, lazily, as dask assigns items: ``lazy(d)``
-    assigns into ``d`` itself (as ``lazy(a)`` writes into ``a``), any other expression becomes a
-    LazyArray over its own dask array with the item assigned (dask's errors for what it refuses)."""
-    if x._op is None:  # (a leaf: lazy(d))
-        x._args[0][key] = value
-        return
-    array = forcing.to_dask(x)
-    array[key] = value
-    leaf = _dask_leaf(array)
-    for name in LazyArray._FIELDS:
-        setattr(x, name, getattr(leaf, name))
 
 
 def _dask_leaf(x: Any) -> LazyArray:

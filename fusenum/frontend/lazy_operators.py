@@ -145,14 +145,34 @@ def _dask_in_place(in_place: Callable, target: LazyArray, other: Any) -> Any:
     """``target <op>= other`` over dask arrays: dask's operator on the fused dask array, cast to
     ``target``'s dtype as NumPy's in-place result is (``same_kind``), wrapped; nothing is computed.
     dask arrays have no in-place operators, so Python's fallback gives a new dask array; where its
-    shape or dtype is not one NumPy's in-place operator keeps, NumPy's error (on stand-ins)."""
-    result = in_place(forcing.to_dask(target), force(other))
+    shape or dtype is not one NumPy's in-place operator keeps, and where dask refuses the operands,
+    NumPy's error (on stand-ins)."""
+    try:
+        result = in_place(forcing.to_dask(target), force(other))
+    except Exception:
+        _raise_numpy_in_place_error(in_place, target, other)
+        raise  # (NumPy would take it: dask's own error)
     if not is_dask_type(type(result)):
         return result  # (``other`` answered: an operand of higher priority)
     if result.shape != target._shape or not np.can_cast(result.dtype, target._dtype, "same_kind"):
-        out = capture.writable_stand_in(target._dtype, target._shape)
-        capture.raise_numpy_error(lambda _, value, out: in_place(out, value), (target, other), out=out)
+        _raise_numpy_in_place_error(in_place, target, other)
     return lazy(result.astype(target._dtype))
+
+
+#: Stand-ins of more elements than this are not given to NumPy's ``@=`` for its error: where NumPy
+#: takes the operands, it multiplies them (the stand-ins' values are zeros, their cost is not).
+_STAND_IN_WORK = 1 << 24
+
+
+def _raise_numpy_in_place_error(in_place: Callable, target: LazyArray, other: Any) -> None:
+    """Raise NumPy's error for ``in_place(target, other)`` on stand-ins; return if NumPy takes it
+    (or, for ``@=``, if finding out would cost a product of large stand-ins)."""
+    if in_place is operator.imatmul:
+        inner = getattr(other, "shape", (1,))
+        if math.prod(target._shape) * (inner[-2] if len(inner) >= 2 else 1) > _STAND_IN_WORK:
+            return
+    out = capture.writable_stand_in(target._dtype, target._shape)
+    capture.raise_numpy_error(lambda _, value, out: in_place(out, value), (target, other), out=out)
 
 
 def _scalar(x: Any) -> bool:
@@ -230,9 +250,8 @@ def _uncaptured_in_place(op: Op, python_operator: Callable, target: LazyArray, o
 
 def _raise_in_place_error(op: Op, target: LazyArray, other: Any) -> None:
     """Raise NumPy's error for ``target <op>= other`` on stand-ins; return if NumPy takes it."""
-    out = capture.writable_stand_in(target._dtype, target._shape)
-    in_place = getattr(operator, f"i{_method_stem(op)}")  # NumPy's operator: ``a **= 2`` squares
-    capture.raise_numpy_error(lambda _, value, out: in_place(out, value), (target, other), out=out)
+    # (NumPy's operator: ``a **= 2`` squares)
+    _raise_numpy_in_place_error(getattr(operator, f"i{_method_stem(op)}"), target, other)
 
 
 def _divmod(left: Any, right: Any) -> tuple:

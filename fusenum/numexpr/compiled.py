@@ -175,8 +175,14 @@ def _constant_before(first: tuple, second: tuple) -> int:
 
 
 def _numexpr_constant(value, kind: str):
-    return value.encode("ascii") if isinstance(value, str) else (
-        value if kind == "bytes" else np.dtype(kinds.DTYPE[kind]).type(value))
+    """``value`` converted to ``kind`` as numexpr converts its constants: Python's ``bool`` and
+    ``complex`` for those kinds, NumPy's scalar types for the numbers, bytes for strings."""
+    if kind == "bytes":
+        return value.encode("ascii") if isinstance(value, str) else value
+    return _PYTHON_CONSTANT.get(kind, np.dtype(kinds.DTYPE[kind]).type)(value)
+
+
+_PYTHON_CONSTANT = {"bool": bool, "complex": complex}
 
 
 def _operations(root: tree.Expr) -> list[tree.Expr]:

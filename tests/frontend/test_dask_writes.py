@@ -1,5 +1,6 @@
 """Writes and in-place operators on LazyArrays over dask arrays, and LazyArrays bound to a text's names
-beside dask arrays: nothing is computed until the user computes, and the values are NumPy's."""
+beside dask arrays: NumPy's values, and nothing computed until the user computes, but for item
+assignment into an expression (as over ndarrays, into its computed value)."""
 import numpy as np
 import pytest
 
@@ -83,17 +84,39 @@ def test_item_assignment_into_lazy_of_a_dask_array_writes_into_it_lazily():
     np.testing.assert_array_equal(computed(before), expected + 1, strict=True)
 
 
-def test_item_assignment_into_an_expression_over_dask_stays_lazy():
-    loads = []
-    x = lazy(counted(M, 2, loads)) * 2
-    x[1:3, 1] = -1.0
-    x[0] = lazy(np.ones(4)) * 7
-    assert type(x) is LazyArray and not x.is_forced and loads == []
-    expected = M * 2
-    expected[1:3, 1] = -1.0
-    expected[0] = 7.0
-    np.testing.assert_array_equal(computed(x), expected, strict=True)
-    assert loads == [1]
+def test_item_assignment_into_an_expression_over_dask_computes_it_and_is_numpys():
+    # (expressions built from it before read it through its operation and operands: they must not
+    # see the write, as in NumPy, so the write goes into its computed value)
+    la = lazy(np.ones(4))
+    x = lazy(da.ones(4, chunks=2)) + la
+    before, through_operands = x * 2, x + la  # (the second reads ``la`` twice: expanded, not captured)
+    x[0] = 100.0
+    x[1:3] = lazy(np.ones(2)) * 7
+    assert x.is_forced
+    np.testing.assert_array_equal(np.asarray(x), [100.0, 7.0, 7.0, 2.0], strict=True)
+    np.testing.assert_array_equal(computed(before), [4.0] * 4, strict=True)
+    np.testing.assert_array_equal(computed(through_operands), [3.0] * 4, strict=True)
+
+
+@pytest.mark.parametrize("part", ["real", "imag"])
+def test_writes_into_real_or_imag_of_an_expression_over_dask_reach_it(part):
+    value = np.array([1 + 1j, 2 + 2j, 3 + 3j])
+    x = lazy(da.from_array(value, chunks=2)) * 1
+    getattr(x, part)[0] = -7.0
+    expected = value.copy()
+    getattr(expected, part)[0] = -7.0
+    np.testing.assert_array_equal(np.asarray(x), expected, strict=True)
+
+
+@pytest.mark.parametrize("operand", [np.ones((3, 3)), "abc", 2.0])
+def test_matmul_in_place_that_dask_refuses_is_numpys_error(operand):
+    x = lazy(da.ones((3, 2), chunks=(1, 2)))
+    with pytest.raises(Exception) as ours:
+        x @= operand
+    with pytest.raises(Exception) as numpys:
+        copy = np.ones((3, 2))
+        copy @= operand
+    assert (ours.type, str(ours.value)) == (numpys.type, str(numpys.value))
 
 
 def test_a_lazy_array_over_ndarrays_bound_beside_dask_arrays_is_not_computed_at_build():
@@ -104,6 +127,18 @@ def test_a_lazy_array_over_ndarrays_bound_beside_dask_arrays_is_not_computed_at_
     # (the graph holds the inputs given, never a value fusenum computed)
     assert not any(isinstance(v, np.ndarray) and np.array_equal(v, 2 * a + 1) for v in dict(result.dask).values())
     np.testing.assert_array_equal(result.compute(), 2 * a + 1 + 1, strict=True)
+
+
+def test_lazy_arrays_over_ndarrays_equal_when_bound_stay_apart_in_the_graph():
+    zeros = da.zeros(4, chunks=2)
+    a, b = np.zeros(4), np.zeros(4)
+    first, second = lazy(a) + 1, lazy(b) + 1
+    difference = fusenum.evaluate("l - m + d", local_dict={"l": first, "m": second, "d": zeros})
+    r = fusenum.evaluate("l + d", local_dict={"l": first, "d": zeros})
+    s = fusenum.evaluate("m + d", local_dict={"m": second, "d": zeros})
+    b[:] = 5  # (their operands are read when the graph runs)
+    np.testing.assert_array_equal(difference.compute(), [-5.0] * 4, strict=True)
+    assert [v.tolist() for v in dask.compute(r, s)] == [[1.0] * 4, [6.0] * 4]
 
 
 def test_a_lazy_array_over_ndarrays_bound_without_dask_arrays_is_computed_as_before():

@@ -174,15 +174,16 @@ def _constant_before(first: tuple, second: tuple) -> int:
     return -1 if bool(np.array(value) < np.array(other)) else 0
 
 
+#: numexpr's constants of these kinds are Python's own (its ``kind_to_type``), the others NumPy's scalars.
+_PYTHON_CONSTANT = {"bool": bool, "complex": complex}
+
+
 def _numexpr_constant(value, kind: str):
     """``value`` converted to ``kind`` as numexpr converts its constants: Python's ``bool`` and
     ``complex`` for those kinds, NumPy's scalar types for the numbers, bytes for strings."""
     if kind == "bytes":
         return value.encode("ascii") if isinstance(value, str) else value
     return _PYTHON_CONSTANT.get(kind, np.dtype(kinds.DTYPE[kind]).type)(value)
-
-
-_PYTHON_CONSTANT = {"bool": bool, "complex": complex}
 
 
 def _operations(root: tree.Expr) -> list[tree.Expr]:

@@ -46,6 +46,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from ..errors import ArgumentTypeError
 from . import byte_strings, numpy_behaviour
 from .nodes import walk
 from .operands import NeedsValue
@@ -177,7 +178,7 @@ def _part_dtypes(z):
 def _complex_dtypes(re, im):
     """``complex(re, im)``: both parts promote together to the float of a complex result."""
     if _is_complex(re) or _is_complex(im):
-        raise TypeError("complex(re, im) takes real arguments, not complex ones")
+        raise ArgumentTypeError("complex(re, im) takes real arguments, not complex ones")
     out = np.result_type(_example(re), _example(im), np.complex64)
     part = np.dtype(f"f{out.itemsize // 2}")
     return (part, part), out

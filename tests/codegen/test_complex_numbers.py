@@ -182,10 +182,12 @@ def test_complex_of_literals_is_a_python_complex():
     np.testing.assert_array_equal(fusenum.evaluate("f * complex(1, 2)"), f * (1 + 2j))
 
 
-def test_complex_rejects_complex_parts():
-    z = np.ones(3, np.complex64)
-    with pytest.raises(TypeError, match="complex\\(re, im\\) takes real arguments"):
-        fusenum.evaluate("complex(z, 1)")
+@pytest.mark.parametrize("text", ["complex(z, 1)", "complex(1, z)", "complex(a, complex(a, a))"])
+def test_complex_rejects_complex_parts(text):
+    z, a = np.ones(3, np.complex64), np.arange(3.0)
+    # (fusenum's error, a TypeError, as every error of bad input is)
+    with pytest.raises(fusenum.ArgumentTypeError, match="complex\\(re, im\\) takes real arguments"):
+        fusenum.evaluate(text)
 
 
 def test_real_imag_conj_of_real_numbers_follow_numpy():

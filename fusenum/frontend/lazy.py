@@ -330,8 +330,11 @@ def evaluate_lazy(r: LazyArray, out: np.ndarray | None = None, order: str = "K",
 
 _DTYPES = capture.DTYPES
 
-#: Largest tree (in leaves) whose forcing program is built while capturing; larger ones are walked.
+#: Largest tree (in leaves, and in steps) whose forcing program is built while capturing; larger
+#: ones are walked. (Each node holds its own program: a chain of one-operand operations without the
+#: bound in steps took memory and time growing as its length squared, 1.5 GB for 20,000 ``sqrt``.)
 MAX_INLINE_LEAVES = 64
+MAX_INLINE_STEPS = 256
 
 
 def capture_operation(op: Op, operands: tuple) -> LazyArray | None:
@@ -402,7 +405,7 @@ def capture_operation(op: Op, operands: tuple) -> LazyArray | None:
         if shape is None:
             capture.raise_numpy_error(capture.numpy_function(op), args)
             raise ValueError(f"operands could not be broadcast together with shapes {shapes}")
-    if program is not None and len(leaves) <= MAX_INLINE_LEAVES:
+    if program is not None and len(leaves) <= MAX_INLINE_LEAVES and len(program) < MAX_INLINE_STEPS:
         program += (op.name,)
     else:
         program = leaves = None
@@ -463,8 +466,9 @@ def _unary_node(token: tuple, x: LazyArray, dtype: np.dtype, shape: tuple[int, .
         if token[0] == "astype" and len(token) == 2 and _stands_for_scalar(x):
             token += ("scalar",)  # the node's argument is now x's ndarray, which no longer says so
         return _node(token, (x._value,), dtype, shape, (x._value.dtype, token), (x._value,))
-    program = None if x._program is None else x._program + (token,)
-    return _node(token, (x,), dtype, shape, program, x._leaves)
+    if x._program is None or len(x._program) >= MAX_INLINE_STEPS:
+        return _node(token, (x,), dtype, shape, None, None)
+    return _node(token, (x,), dtype, shape, x._program + (token,), x._leaves)
 
 
 def _stands_for_scalar(x: LazyArray) -> bool:

@@ -194,6 +194,9 @@ class _PythonPool:
                 results.put(function(start, stop, operands, layout))
             except BaseException as exc:  # never lose a chunk: the caller is waiting for it
                 results.put(exc)
+            # (a waiting thread's locals are no one's to collect: the last call's arrays, or its
+            # interpreted expression, stayed alive until another call came through this pool)
+            del function, operands, layout, results
 
     def run(self, function, ranges, operands, layout, threads: int) -> int:
         """Run ``ranges`` on this thread and up to ``threads - 1`` workers (they share the queue);

@@ -42,15 +42,14 @@ for their kernel (a disk load, or a quick compile, as ``never``):
   operation NumPy computes, as above (first calls of ``a + b`` at 1M, 4M and 10M elements, LLVM up:
   6-22 ms interpreted, 13-28 ms compiling and running; docs/internals.md has the bound's history). Once
   the process has loaded the compiler (a quick build then costs only itself), the bound is
-  :data:`COMPILE_NOW_ELEMENTS_LLVM_UP` (524,288) for an
-  expression that needs no one-node kernel (whose fused kernel builds in 3-8 ms; one with a
-  transcendental function takes 10-20 ms, and its interpretation runs fusenum's vector math
-  already): with an empty cache, the workload at 1,000,000 elements took 194-234 ms against
+  :data:`COMPILE_NOW_ELEMENTS_LLVM_UP` (524,288) for an expression that needs no one-node kernel
+  (whose fused kernel builds in 3-8 ms; one with a transcendental function takes 10-20 ms, and its
+  interpretation runs fusenum's vector math already): with an empty cache, the workload at 1,000,000 elements took 194-234 ms against
   230-290 ms (six alternating processes each; the same within noise with one-node kernels on disk);
 * an expression whose interpretation needs a one-node kernel that is neither in memory, nor
   shipped with the package (:mod:`.shipped`), nor on disk (a transcendental function used for the
-  first time, say): compiling it would need LLVM on
-  the calling thread and cost about as much as the fused kernel. Such a call also queues the
+  first time, say): compiling it would need LLVM on the calling thread and cost about as much as
+  the fused kernel. Such a call also queues the
   missing one-node kernels on the background compiler. They are few (one per function, dtypes,
   single-valued arguments and SIMD level) and every expression shares them, so once they are made
   (and, for later processes, stored in the disk cache: a process may exit before the compiler gets
@@ -62,9 +61,9 @@ for their kernel (a disk load, or a quick compile, as ``never``):
 The two rules took ``benchmarks/first_call.py``'s workload at N = 10,000 from 218 to 34-50 ms with
 a warm disk cache, and to half with only one-node kernels at hand (docs/internals.md has the runs).
 Kernels a call asked for come first in the queue, one-node kernels queued ahead of need after them.
-Each is built quickly first (and stored as such, :mod:`.kernels`); optimized builds come last, those
-of quick builds loaded from the disk cache no sooner than :data:`.kernels.OPTIMIZE_LOADED_AFTER`
-after the load (the thread loads LLVM and the code generator only when its first job is due).
+Each is built quickly first (stored as such, :mod:`.kernels`); optimized builds come last, those of
+quick builds loaded from the disk cache no sooner than :data:`.kernels.OPTIMIZE_LOADED_AFTER` after
+the load (the thread loads LLVM and the code generator when its first job is due).
 
 The compiler is one background thread with a bounded queue (:data:`MAX_QUEUED`): one thread, so it
 never competes with a running kernel for all the cores; a full queue drops the request (a later call
@@ -85,9 +84,9 @@ compile a call asks for. An optimization that fails leaves its quick build in us
 
 The policy (:func:`set_tiering`, ``FUSENUM_TIERING``): ``auto`` as above, ``never`` compiles before
 running (every call is tier 1), ``always`` interprets every call (tier 0, for testing; a reduction
-reduces its interpreted argument with a one-node kernel, :mod:`.staging`). Under ``auto`` and
-``never``, a call made while its thread imports the code generator (a signal handler's, which cannot
-compile: :func:`.kernels.importing_code_generator`) runs a kernel at hand, else tier 0.
+reduces its interpreted argument with a one-node kernel, :mod:`.staging`). Under ``auto``/``never``,
+a call made while its thread imports the code generator (a signal handler's, which cannot compile:
+:func:`.kernels.importing_code_generator`) runs a kernel at hand, else tier 0.
 """
 from __future__ import annotations
 
@@ -445,9 +444,10 @@ kernels.defer = _optimize_later
 
 @caches.owner
 def _forget_failures() -> None:
-    """Let one-node kernels whose compile failed be queued again."""
+    """Let one-node kernels whose compile failed be queued again; forget those called once (and their IR)."""
     with _compiler.lock:
         _compiler.failed.clear()
+        _compiler.called_once.clear()
 
 
 def _forked_child() -> None:
@@ -475,7 +475,7 @@ def _finish_before_exit() -> None:
         return
     from . import exit_compiles  # (the compiler thread imported it, or only the optimizer ran)
     optimizations = background.take_optimizations() if exit_compiles.possible() else []
-    keys = unfinished + [key for _, _, key in optimizations]
+    keys = unfinished + [entry[2] for entry in optimizations]
     if keys or prebuild:
         # The compiler thread may still be in an import, holding the GIL 5 ms at a time: every
         # call below that releases it (the spawn, the write) would wait that long to get it back.

@@ -131,6 +131,20 @@ def test_clear_cache_reaches_every_table():
     assert fusenum.cache_info()[:3] == (0, 0, 0)
 
 
+def test_clear_cache_forgets_the_kernels_called_once_and_their_ir(cache_dir):
+    # Each key of a kernel called once holds its expression's IR: they stayed after clear_cache().
+    from fusenum.runtime import interpreter, tiering
+    a = np.ones(4)
+    previous = tiering.set_tiering("auto")
+    try:
+        fusenum.evaluate("a * 3.5 + a * a * 0.25")
+        assert tiering._compiler.called_once  # (an empty cache directory: tier 0, no compile yet)
+        fusenum.clear_cache()
+        assert not (tiering._compiler.called_once or interpreter._programs or interpreter._needs_kernels)
+    finally:
+        tiering.set_tiering(previous)
+
+
 class _SwitchingKey:
     """A key whose hash and equality let other threads run, as a Python-level ``__eq__`` does
     (the IR's nodes in a plan key)."""

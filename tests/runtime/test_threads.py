@@ -432,3 +432,25 @@ def test_a_late_worker_takes_no_chunk_of_the_next_call():
     except subprocess.TimeoutExpired:
         pytest.fail("the pool's caller waited for ever: a chunk was counted twice")
     assert done.returncode == 0 and done.stdout.split() == ["ok"], done.stderr
+
+
+def test_a_waiting_worker_keeps_nothing_of_the_last_call_alive():
+    # A worker waiting for its next task kept the last one in its locals: the arrays of the last
+    # call through the Python pool (an interpreted big call, say) lived until another call came.
+    import gc
+    import weakref
+
+    data = np.ones(1000)
+    alive = weakref.ref(data)
+
+    def touch(start: int, stop: int, data=data) -> None:  # (not a cell, which ``del`` would empty)
+        data[start:stop] += 1.0
+
+    parallel.run_python(touch, [(0, 500), (500, 1000)], threads=2)
+    del data, touch
+    for _ in range(100):  # (the worker drops it just after handing its outcome back)
+        gc.collect()
+        if alive() is None:
+            break
+        time.sleep(0.01)
+    assert alive() is None

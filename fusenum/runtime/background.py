@@ -68,25 +68,29 @@ _state = {"thread": None, "busy": False, "stopping": False, "calls begun": 0, "c
 _calls = locks.fork_safe(threading.Condition())  # guards the calls' counts
 
 
-def submit(job: Callable[[], None], lower: bool = False, key: tuple | None = None) -> None:
+def submit(job: Callable[[], None], lower: bool = False, key: tuple | None = None,
+           after_pause: bool = False) -> bool:
     """Run ``job()`` on the background thread; ``lower``: at a lower priority (:func:`lower_priority`,
     for good: the thread stays there); ``key``: the ``(spec, settings key)`` whose optimized build
-    ``job`` makes (so that :func:`take_optimizations` can hand it to another process at exit)."""
+    ``job`` makes (so that :func:`take_optimizations` can hand it to another process at exit); such a
+    job, and one ``after_pause``, waits for a pause in the calls (:func:`pause_remaining`). False if
+    the job is dropped: the process is exiting, or no thread is to be had."""
     with _condition:
         if _state["stopping"]:
-            return
+            return False
         if _state["thread"] is None:
             thread = threading.Thread(target=_run, name="fusenum-optimizer", daemon=True)
             try:
                 thread.start()
             except RuntimeError:  # no thread to be had now (a limit): the job is dropped, a later one asks again
-                return
+                return False
             _state["thread"] = thread
-        if key is None:  # (ahead of optimized builds, which wait for a pause in the calls)
-            _jobs.appendleft((job, lower, key))
+        if key is None and not after_pause:  # (ahead of the jobs that wait for a pause in the calls)
+            _jobs.appendleft((job, lower, key, False))
         else:
-            _jobs.append((job, lower, key))
+            _jobs.append((job, lower, key, True))
         _condition.notify_all()
+    return True
 
 
 def wait(timeout: float | None = None) -> bool:
@@ -193,14 +197,15 @@ def _run() -> None:
                 _condition.notify_all()
                 return
             # An optimized build (a job with a key) waits for a pause in the calls, left in the
-            # queue meanwhile (for the exit to hand over); the native pool's build does not.
+            # queue meanwhile (for the exit to hand over), as does a job queued ``after_pause``;
+            # the native pool's build does not.
             started = time.monotonic()
-            while _jobs and _jobs[0][2] is not None and len(_jobs) < PAUSE_QUEUE and \
+            while _jobs and _jobs[0][3] and len(_jobs) < PAUSE_QUEUE and \
                     not _state["stopping"] and (rest := pause_remaining(started)) > 0:
                 _condition.wait(rest)
             if not _jobs:
                 continue
-            job, lower, _ = _jobs.popleft()
+            job, lower, _, _ = _jobs.popleft()
             _state["busy"] = True
         try:
             yield_to_calls()

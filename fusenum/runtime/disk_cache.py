@@ -57,7 +57,7 @@ from typing import NamedTuple
 from ..codegen import locks
 from ..codegen.target import Target, identity
 from ..errors import ArgumentTypeError, ConfigurationError, DiskCacheWarning, warn
-from . import disk_usage, private_directory
+from . import disk_usage, entry_listing, private_directory
 from .disk_usage import STALE_TEMP_SECONDS, TEMP_PREFIX, remove as _remove  # noqa: F401 (this module's too)
 from .sources_digest import sha256, sources_digest
 from .switches import on_or_off
@@ -229,6 +229,7 @@ def set_disk_cache(enabled: bool | None = None, directory: str | os.PathLike | N
             state.max_bytes = max_bytes
         state.usable, state.refused, state.estimate, state.held = None, False, None, None
         state.unscanned, state.scan_after = 0, None
+    entry_listing.forget()
     return previous
 
 
@@ -361,19 +362,27 @@ def _unpack(data: bytes, digest: bytes) -> bytes | None:
     return payload if sha256(payload).digest() == checksum else None
 
 
-def load(digest: bytes, suffix: str = SUFFIX) -> bytes | None:
+def load(digest: bytes, suffix: str = SUFFIX, may_skip: bool = False) -> bytes | None:
     """The object code (or, with another ``suffix``, the record) stored under ``digest``, or None (a
     bad entry is removed). Something other than a regular file at the entry's name (a FIFO, which a
     plain open would wait on forever; a directory), or a file over :data:`MAX_ENTRY_BYTES`, is a bad
     entry too: never read, and removed unless it is a directory (not fusenum's to empty). A symbolic
-    link is neither followed nor removed: the kernel's next store replaces it."""
+    link is neither followed nor removed: the kernel's next store replaces it. ``may_skip``: a
+    lookup that may well miss, answered None without an open where this process's listing of the
+    directory lacks the entry (:mod:`.entry_listing`; never before a compile)."""
     directory = _directory()
     if directory is None:
         return None
-    path = _path(directory, digest, suffix)
+    name = f"{digest.hex()}{suffix}"
+    if may_skip and entry_listing.absent(directory, name):
+        return None
+    path = f"{directory}{os.sep}{name}"
     try:
         descriptor = os.open(path, _OPEN_FLAGS)
-    except OSError:  # missing (the common case), unreadable, or a symbolic link
+    except FileNotFoundError:  # (the common case)
+        entry_listing.note_miss(directory)
+        return None
+    except OSError:  # unreadable, or a symbolic link
         return None
     try:
         status = os.fstat(descriptor)
@@ -489,6 +498,7 @@ def store(digest: bytes, object_code: bytes, suffix: str = SUFFIX, create: bool 
                 if state.usable == directory:
                     _refuse(directory, problem)
             return
+        entry_listing.note_stored(directory, os.path.basename(path))
         if suffix in EVICTED_SUFFIXES:
             _account(directory, taken)
         return

@@ -1,40 +1,34 @@
 """The kernel cache: compiled kernels, kept in memory by signature, and on disk across processes.
 
-A kernel's signature is its :class:`~fusenum.codegen.spec.KernelSpec` (the
-hash-consed IR root, which fixes the expression and its dtypes; the operand
-layout classes; the number of dimensions) plus the codegen settings (SIMD
-level and vector-math mode, :mod:`fusenum.codegen.settings`). Both front ends
-produce the same IR for the same expression, so they share kernels.
+A kernel's signature is its :class:`~fusenum.codegen.spec.KernelSpec` (the hash-consed IR root,
+which fixes the expression and its dtypes; the operand layout classes; the number of dimensions)
+plus the codegen settings (SIMD level and vector-math mode, :mod:`fusenum.codegen.settings`). Both
+front ends produce the same IR for the same expression, so they share kernels.
 
-A kernel not in memory is looked up in the disk cache (:mod:`.disk_cache`),
-else compiled and its object code written there. Compiling happens outside
-this module's lock: a thread never waits for the compilation of another
-kernel, and threads that need the same new kernel wait for one compilation (an
-error in it reaches each of them).
+A kernel not in memory is looked up in the disk cache (:mod:`.disk_cache`), else compiled and its
+object code written there. Compiling happens outside this module's lock: a thread never waits for
+the compilation of another kernel, and threads that need the same new kernel wait for one
+compilation (an error in it reaches each of them).
 
-A kernel compiled here (:mod:`.stored_code` loads, compiles and stores the code) is first
-built quickly (:data:`~fusenum.codegen.jit.QUICK`), stored in the disk cache as a quick
-build and used at once; a background thread
-then builds the optimized code, swaps it in (same results, bit for bit) and
-writes that to the disk cache in the quick build's place: :mod:`.background` for
-a build a call waited for (at exit its queue goes to a helper process, :mod:`.exit_compiles`, or is
-finished), the tiers' compiler
-(:data:`defer`) for one nobody waited for and for a quick build a later process
-loads from the disk cache (pending there, it never delays exit; LLVM work already
-running is finished).
-``FUSENUM_COMPILE=optimized`` builds optimized code straight away, and does not
-use quick builds from the disk cache.
+A kernel compiled here (:mod:`.stored_code` loads, compiles and stores the code) is first built
+quickly (:data:`~fusenum.codegen.jit.QUICK`), stored in the disk cache as a quick build and used at
+once; a background thread then builds the optimized code, swaps it in (same results, bit for bit)
+and writes that to the disk cache in the quick build's place: :mod:`.background` for a build a call
+waited for (at exit its queue goes to a helper process, :mod:`.exit_compiles`, or is finished), the
+tiers' compiler (:data:`defer`) for one nobody waited for and for a quick build a later process
+loads from the disk cache (pending there, it never delays exit; LLVM work already running is
+finished). ``FUSENUM_COMPILE=optimized`` builds optimized code straight away, and does not use quick
+builds from the disk cache.
 
 At most :data:`MAX_KERNELS` kernels are kept (``FUSENUM_MAX_KERNELS``, default
 2048); the least recently compiled is dropped, and its machine code is freed
 once no plan uses it.
 
-:func:`cache_info` counts a *hit* for every call served by a kernel in memory
-(or by another thread's compilation of it) and a *miss* for every other call;
-a miss is a *disk hit* or, when the disk cache is in use, a *disk miss*. :func:`available`
-gives a kernel only if it needs no compile (memory, then disk): the tiers
-(:mod:`.tiering`) ask it, and count the calls the interpreter serves meanwhile
-(``tier0_calls``).
+:func:`cache_info` counts a *hit* for every call served by a kernel in memory (or by another
+thread's compilation of it) and a *miss* for every other call; a miss is a *disk hit* or, when the
+disk cache is in use, a *disk miss*. :func:`available` gives a kernel only if it needs no compile
+(memory, then disk): the tiers (:mod:`.tiering`) ask it, and count the calls the interpreter serves
+meanwhile (``tier0_calls``).
 
 No call compiles on a thread that is importing the code generator further up its stack (a signal
 handler's call during that thread's first compile: :func:`importing_code_generator`): the modules
@@ -283,7 +277,7 @@ def available(spec: KernelSpec, settings_key: tuple | None = None, shipped_too: 
         if key in _pending or not (shipped_too or host_described()):
             return None
         pending = _pending[key] = _Pending()
-    return _make_for(key, pending, _load_shipped_or_stored if shipped_too else _load)
+    return _make_for(key, pending, _load_shipped_or_stored if shipped_too else _load_at_hand)
 
 
 def _load_shipped_or_stored(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel | None, bool]:
@@ -291,7 +285,13 @@ def _load_shipped_or_stored(spec: KernelSpec, settings_key: tuple) -> tuple[Kern
     found = _shipped(spec, settings_key)
     if found is not None or not (disk_cache.usable() and host_described()):
         return found, False
-    return _load(spec, settings_key)
+    return _load_at_hand(spec, settings_key)
+
+
+def _load_at_hand(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel | None, bool]:
+    """:func:`_load` for a call that runs tier 0 without it: not looked for where this process's
+    listing of the directory lacks it (:mod:`.entry_listing`; a compile always looks)."""
+    return _load(spec, settings_key, may_skip=True)
 
 
 def _make_for(key: tuple, pending: _Pending, make: Callable) -> Kernel | None:
@@ -313,7 +313,8 @@ def _make_for(key: tuple, pending: _Pending, make: Callable) -> Kernel | None:
             _forget(key, pending)
         pending.done.set()
         raise
-    return _publish(key, pending, made, looked_on_disk, count_miss=make in (_load, _load_shipped_or_stored))
+    return _publish(key, pending, made, looked_on_disk,
+                    count_miss=make in (_load, _load_at_hand, _load_shipped_or_stored))
 
 
 def _publish(key: tuple, pending: _Pending, made: Kernel | None, looked_on_disk: bool,
@@ -341,16 +342,17 @@ def _publish(key: tuple, pending: _Pending, made: Kernel | None, looked_on_disk:
     return made
 
 
-def _load(spec: KernelSpec, settings_key: tuple) -> tuple[Kernel | None, bool]:
+def _load(spec: KernelSpec, settings_key: tuple, may_skip: bool = False) -> tuple[Kernel | None, bool]:
     """``spec``'s kernel from the disk cache, or None; also True (the disk cache was looked in).
-    Needs neither the code generator nor LLVM, once the host is described (:mod:`.host_record`)."""
+    Needs neither the code generator nor LLVM, once the host is described (:mod:`.host_record`).
+    ``may_skip``: as :func:`.disk_cache.load`'s."""
     host_record.recall()
     target = make_target(settings_key[0])
     host_record.record()  # if LLVM was asked
     start = time.perf_counter()
     digest = _digest(spec, settings_key, target)
     names = entry_points(spec.checked)
-    compiled, quick = load_entry(digest, names, TIERED)
+    compiled, quick = load_entry(digest, names, TIERED, may_skip)
     if compiled is None:
         return None, True
     made = Kernel(spec, target, compiled, "disk", time.perf_counter() - start, "quick" if quick else "optimized")

@@ -21,8 +21,15 @@ Records are written off the call that typed the text (:func:`store` only notes t
 background compiler once no compile is queued, and at the latest when the process exits
 (:func:`write_unwritten`). Writing one on the call cost a new machine's first call more than the
 rest of it: 0.9 ms of 1.5 at N = 100 (the digest below, 0.6 ms once per process, then the pickle
-and the atomic write), where numexpr's first call takes 0.5-0.65 ms. A process keeps at most
-:data:`MAX_UNWRITTEN` unwritten; beyond that each new one has the oldest written at once. A
+and the atomic write), where numexpr's first call takes 0.5-0.65 ms. Beyond :data:`MAX_UNWRITTEN`
+unwritten records (a run of new texts, none called twice, so no compile), the background thread
+(:mod:`.background`) writes the oldest once the calls pause: with each call writing one, 400 new
+texts at N = 100 (``benchmarks/new_texts.py``) took 226-250 ms, against 101-126 so (numexpr ~100),
+their slowest call 41-45 ms against 1-5 (a call waited for the lock of a write the compiler thread
+had begun, and for the GIL). Only beyond :data:`MAX_UNWRITTEN_HELD` (the thread has not kept up)
+does each new record have the oldest written on its call: they keep typed IR alive, and the exit
+writes them. Lookups of records that may well miss answer from a listing of the directory once
+the process has missed a few (:mod:`.entry_listing`). A
 directory that held no record when the process first looked is not looked in again for one (until
 this process writes one there): a new cache directory's first calls skip the digest. A forked child
 writes its records on the call (``multiprocessing``'s workers end with ``os._exit``, which runs no
@@ -47,13 +54,15 @@ from ..ir.nodes import Node, walk
 from ..ir.operands import Source
 from ..ir.records import fields
 from ..ir.reductions import ReduceAttr
-from . import disk_cache, sources_digest
+from . import background, disk_cache, sources_digest
 
 _FORMAT = "fusenum typed plans, format 2\0"  # 2: no IR class in a record
 #: Typed plans kept per text (the first typed are dropped first).
 MAX_PLANS_PER_TEXT = 16
-#: Records a process keeps to write later (see the module's docstring).
+#: Records a process keeps to write later; beyond this many the background thread writes the oldest ...
 MAX_UNWRITTEN = 64
+#: ... and beyond this many, the call that notes one more (see the module's docstring).
+MAX_UNWRITTEN_HELD = 16 * MAX_UNWRITTEN
 #: What a record may hold, by module: dtypes and Python's scalar types (in keys), types whose
 #: attributes cannot be set (NumPy's ``dtype.__setstate__`` leaves its built-in dtypes alone).
 _ALLOWED = {"numpy": {"dtype"}, "builtins": {"int", "float", "complex", "bool", "frozenset", "tuple"}}
@@ -101,6 +110,9 @@ _exiting = False
 #: Whether records are written on the call that types them: in a forked child, whose exit
 #: (``multiprocessing``'s workers end with ``os._exit``) runs no exit handler.
 _write_at_once = False
+# Whether the background thread has been asked to write the records beyond MAX_UNWRITTEN (and has
+# not begun yet): one such job at a time.
+_writer_asked = False
 
 
 def recall(text: str) -> Record | None:
@@ -118,7 +130,7 @@ def recall(text: str) -> Record | None:
     if not _may_hold[directory]:
         return None
     digest = _digest(text)
-    payload = None if digest is None else disk_cache.load(digest, disk_cache.PLAN_SUFFIX)
+    payload = None if digest is None else disk_cache.load(digest, disk_cache.PLAN_SUFFIX, may_skip=True)
     if payload is None:
         return None
     try:
@@ -136,29 +148,44 @@ def recall(text: str) -> Record | None:
 
 def store(text: str, record: Record) -> None:
     """Keep ``record`` as ``text``'s: written to the disk cache later (replacing what another process
-    kept: each keeps all it knows), or at once the oldest unwritten one if too many wait (and every
-    one in a forked child). Nothing is kept while the disk cache is not in use."""
+    kept: each keeps all it knows), by the background thread once too many wait, or at once the
+    oldest if far too many wait (and every one in a forked child). Nothing is kept while the disk
+    cache is not in use."""
+    global _writer_asked
     if disk_cache.directory_in_use() is None:
         return
     with _lock:
         _unwritten.pop(text, None)
         _unwritten[text] = record
-        over = len(_unwritten) > MAX_UNWRITTEN
+        held = len(_unwritten) > MAX_UNWRITTEN_HELD
+        ask = len(_unwritten) > MAX_UNWRITTEN and not _writer_asked and not _write_at_once
+        _writer_asked = _writer_asked or ask
     if _write_at_once:
         write_unwritten()
-    elif over:
-        _write_beyond_bound()
+    elif held:
+        _write_beyond_bound(MAX_UNWRITTEN_HELD)
+    elif ask and not background.submit(_write_in_background, after_pause=True):
+        with _lock:  # (no thread to be had: a later record asks again, or writes on its call)
+            _writer_asked = False
 
 
-def _write_beyond_bound() -> None:
-    """Write the oldest records until at most :data:`MAX_UNWRITTEN` wait. (Counted again with
+def _write_in_background() -> None:
+    """The background thread's job: write the oldest records until :data:`MAX_UNWRITTEN` wait."""
+    global _writer_asked
+    with _lock:
+        _writer_asked = False  # (records noted from now on may ask again)
+    _write_beyond_bound(MAX_UNWRITTEN)
+
+
+def _write_beyond_bound(bound: int) -> None:
+    """Write the oldest records until at most ``bound`` wait. (Counted again with
     ``_write_lock`` held: threads that each wrote the one oldest record they saw wrote it once
     between them, and the records waiting grew without bound, 9,122 after 12,000 texts typed by 8
     threads, each keeping its typed IR alive, and all written at the exit.)"""
     with _write_lock:
         while True:
             with _lock:
-                if len(_unwritten) <= MAX_UNWRITTEN:
+                if len(_unwritten) <= bound:
                     return
                 oldest = next(iter(_unwritten))
             _write_noted(oldest)
@@ -226,8 +253,8 @@ def _write(text: str, record: Record, create: bool = True) -> None:
 
 
 def _forked_child() -> None:
-    global _write_at_once
-    _write_at_once = True
+    global _write_at_once, _writer_asked
+    _write_at_once, _writer_asked = True, False
 
 
 if hasattr(os, "register_at_fork"):

@@ -64,21 +64,22 @@ def load_stored(description: str, target: Target, names: list[str]) -> jit.Compi
     return _load_linked(disk_cache.key(description, target), names, with_jit=False)
 
 
-def load_entry(digest: bytes, names: list[str], quick_ok: bool) -> tuple[jit.Compiled | None, bool]:
+def load_entry(digest: bytes, names: list[str], quick_ok: bool,
+               may_skip: bool = False) -> tuple[jit.Compiled | None, bool]:
     """The code stored under ``digest``, linked: its optimized build, else (``quick_ok``) its quick
-    build; also whether it is the quick build."""
-    compiled = _load_linked(digest, names)
+    build; also whether it is the quick build. ``may_skip``: as :func:`.disk_cache.load`'s."""
+    compiled = _load_linked(digest, names, may_skip=may_skip)
     if compiled is not None or not quick_ok:
         return compiled, False
-    compiled = _load_linked(digest, names, disk_cache.QUICK_SUFFIX)
+    compiled = _load_linked(digest, names, disk_cache.QUICK_SUFFIX, may_skip=may_skip)
     return compiled, compiled is not None
 
 
 def _load_linked(digest: bytes, names: list[str], suffix: str = disk_cache.SUFFIX,
-                 with_jit: bool = True) -> jit.Compiled | None:
+                 with_jit: bool = True, may_skip: bool = False) -> jit.Compiled | None:
     """The code stored under ``digest`` (and ``suffix``) in the disk cache, linked; None if there is
     none (or it cannot be linked, when it is discarded; or, ``with_jit`` False, it needs LLVM's JIT)."""
-    object_code = disk_cache.load(digest, suffix)
+    object_code = disk_cache.load(digest, suffix, may_skip)
     if object_code is None:
         return None
     libraries.load_for(object_code)  # what code compiled by another process may call

@@ -270,7 +270,7 @@ def test_optimizations_taken_from_the_optimizer_can_be_put_back():
         background.submit(lambda: ran.append("pool"))
         background.submit(lambda: ran.append("second"), key=("spec", 2))
         taken = background.take_optimizations()
-        assert [key for _, _, key in taken] == [("spec", 1), ("spec", 2)]
+        assert [entry[2] for entry in taken] == [("spec", 1), ("spec", 2)]
         background.put_back(taken)
     finally:
         gate.set()

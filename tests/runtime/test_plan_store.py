@@ -171,20 +171,40 @@ def test_a_record_is_written_off_the_call_that_typed_it(cache_dir):
     assert _record_path(cache_dir, "a * 3.0 + 1.0").exists()
 
 
-def test_beyond_the_bound_the_oldest_unwritten_record_is_written_at_once(cache_dir, monkeypatch):
+def test_beyond_the_bound_the_background_thread_writes_the_oldest_unwritten_record(cache_dir, monkeypatch):
     monkeypatch.setattr(plan_store, "MAX_UNWRITTEN", 2)
     texts = ["a + 1.0", "a + 2.0", "a + 3.0"]
     for text in texts:
         fusenum.evaluate(text, {"a": A})
+    assert background.wait(60)  # (once the calls pause)
     assert [_record_path(cache_dir, text).exists() for text in texts] == [True, False, False]
     plan_store.write_unwritten()
     assert all(_record_path(cache_dir, text).exists() for text in texts)
+
+
+def test_far_beyond_the_bound_the_call_writes_the_oldest_unwritten_record(cache_dir, monkeypatch):
+    # The background thread has not kept up (here: its job never runs): the call writes, so that the
+    # records waiting stay bounded.
+    monkeypatch.setattr(plan_store, "MAX_UNWRITTEN", 1)
+    monkeypatch.setattr(plan_store, "MAX_UNWRITTEN_HELD", 2)
+    asked, submit = [], background.submit
+    monkeypatch.setattr(background, "submit", lambda job, **options: asked.append(job) or True
+                        if job is plan_store._write_in_background else submit(job, **options))
+    texts = ["a + 4.0", "a + 5.0", "a + 6.0"]
+    for text in texts:
+        fusenum.evaluate(text, {"a": A})
+    assert len(asked) == 1  # (one job at a time)
+    assert [_record_path(cache_dir, text).exists() for text in texts] == [True, False, False]
+    assert len(plan_store._unwritten) == 2
+    asked[0]()  # (the job, run at last, writes down to MAX_UNWRITTEN)
+    assert [_record_path(cache_dir, text).exists() for text in texts] == [True, True, False]
 
 
 def test_threads_beyond_the_bound_together_keep_the_unwritten_records_bounded(cache_dir, monkeypatch):
     # Two threads over the bound at once each wrote the oldest record they had seen: the same one,
     # so the records waiting grew by one per such pair, without bound.
     monkeypatch.setattr(plan_store, "MAX_UNWRITTEN", 2)
+    monkeypatch.setattr(plan_store, "MAX_UNWRITTEN_HELD", 2)
     record = plan_store.Record(("a",), (0,), {})
     for number in range(2):
         plan_store.store(f"a + {number}.5", record)
@@ -264,7 +284,7 @@ def test_a_signal_handler_may_note_records_while_its_thread_writes_one(tmp_path)
     code = """
 import sys
 from fusenum.runtime import plan_store
-plan_store.MAX_UNWRITTEN = 1
+plan_store.MAX_UNWRITTEN = plan_store.MAX_UNWRITTEN_HELD = 1
 record = plan_store.Record(("a",), (0,), {})
 with plan_store._write_lock, plan_store._lock:  # (what a write in progress holds)
     plan_store.store("a * 17.0", record)

@@ -8,18 +8,22 @@ to type it for operands the record has no plan for.
 """
 from __future__ import annotations
 
-import threading
-
+from ..codegen import locks
 from ..ir.typing import Builder, Operand
 from ..runtime import plan_store
 from .parser import Parsed, parse
+
+# Guards the texts' records: one lock for all (fork handlers cannot be unregistered, so not one per
+# text), re-entrant and released in a forked child as fusenum's locks are. A plain lock per text hung
+# a signal handler's call of the text its thread was recording, and a child forked meanwhile.
+_lock = locks.lock()
 
 
 class StoredText:
     """A text's names and their columns, its typed plans by operand descriptors, and (when it had to
     be parsed) its template."""
 
-    __slots__ = ("text", "names", "columns", "_parsed", "_record", "_lock")
+    __slots__ = ("text", "names", "columns", "_parsed", "_record")
     #: ``fusenum.evaluate``'s ``casting=`` covers the inputs of each operation, as NumPy's ufuncs' does.
     records_casts = True
 
@@ -27,7 +31,6 @@ class StoredText:
         self.text, self.names, self.columns = text, record.names, record.columns
         self._parsed = parsed
         self._record = record
-        self._lock = threading.Lock()
 
     @property
     def template(self) -> tuple:
@@ -48,7 +51,7 @@ class StoredText:
 
     def keep_typed_plan(self, key: tuple, root, sources: tuple, casts: tuple) -> None:
         """Keep a newly typed plan, here and in the disk cache."""
-        with self._lock:
+        with _lock:
             self._record.plans[key[1:]] = (root, sources, casts)
             record = plan_store.Record(self.names, self.columns, dict(self._record.plans))
         plan_store.store(self.text, record)

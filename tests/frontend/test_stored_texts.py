@@ -3,10 +3,12 @@ parses nor types a text typed before for the same operands, and gets the same bi
 depend on a value or warned when typed are never kept."""
 import json
 import os
+import signal
 import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from fusenum.runtime import disk_cache
 
@@ -92,3 +94,66 @@ def test_nothing_is_kept_with_the_disk_cache_off(tmp_path):
                             env={**os.environ, "FUSENUM_CACHE_DIR": str(tmp_path), "FUSENUM_CACHE": "off"})
     assert result.returncode == 0, result.stderr
     assert not tmp_path.exists() or _plans(tmp_path) == []
+
+
+def test_a_call_made_while_its_thread_records_the_same_text_returns():
+    # A signal handler's call (here made from inside the recording, as a handler runs there) typed the
+    # text for other operands and waited for the text's lock, which its own thread held: for ever.
+    import threading
+
+    import fusenum
+    from fusenum.frontend import stored_texts
+    from fusenum.runtime import plan_store
+
+    text, made, entered, record = "a * 0.5 + a * a * 17.25", [], [], plan_store.Record
+
+    def recording(*fields):
+        if not entered and sys._getframe(1).f_code.co_name == "keep_typed_plan":
+            entered.append(True)
+            made.append(fusenum.evaluate(text, {"a": np.ones(3, np.float32)}))
+        return record(*fields)
+
+    previous = fusenum.set_disk_cache(enabled=False)  # (a record on disk would spare the typing)
+    stored_texts.plan_store.Record = recording
+    try:
+        thread = threading.Thread(target=lambda: made.append(fusenum.evaluate(text, {"a": np.ones(3)})),
+                                  daemon=True)
+        thread.start()
+        thread.join(60)
+    finally:
+        stored_texts.plan_store.Record = record
+        fusenum.set_disk_cache(*previous)
+    assert not thread.is_alive(), "the call made while recording its text hung"
+    assert [m.dtype for m in made] == [np.float32, np.float64]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_child_forked_while_another_thread_records_a_text_can_record_texts():
+    import threading
+
+    import fusenum
+    from fusenum.frontend import stored_texts
+
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with stored_texts._lock:  # (what a thread recording a text holds)
+            held.set()
+            release.wait(60)
+
+    threading.Thread(target=hold, daemon=True).start()
+    assert held.wait(60)
+    try:
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover -- the child
+            code = 1
+            try:
+                signal.alarm(30)
+                fusenum.evaluate("a * 0.5 - a * 19.75", {"a": np.ones(3)})
+                code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        release.set()
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -348,7 +348,11 @@ def key(description: str, target: Target) -> bytes:
 
 
 def _path(directory: str, digest: bytes, suffix: str = SUFFIX) -> str:
-    return f"{directory}{os.sep}{digest.hex()}{suffix}"
+    return f"{directory}{os.sep}{_name(digest, suffix)}"
+
+
+def _name(digest: bytes, suffix: str) -> str:
+    return f"{digest.hex()}{suffix}"
 
 
 def _unpack(data: bytes, digest: bytes) -> bytes | None:
@@ -373,10 +377,9 @@ def load(digest: bytes, suffix: str = SUFFIX, may_skip: bool = False) -> bytes |
     directory = _directory()
     if directory is None:
         return None
-    name = f"{digest.hex()}{suffix}"
-    if may_skip and entry_listing.absent(directory, name):
+    if may_skip and entry_listing.absent(directory, _name(digest, suffix)):
         return None
-    path = f"{directory}{os.sep}{name}"
+    path = _path(directory, digest, suffix)
     try:
         descriptor = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError:  # (the common case)
@@ -498,7 +501,7 @@ def store(digest: bytes, object_code: bytes, suffix: str = SUFFIX, create: bool 
                 if state.usable == directory:
                     _refuse(directory, problem)
             return
-        entry_listing.note_stored(directory, os.path.basename(path))
+        entry_listing.note_stored(directory, _name(digest, suffix))
         if suffix in EVICTED_SUFFIXES:
             _account(directory, taken)
         return

@@ -158,7 +158,9 @@ def store(text: str, record: Record) -> None:
         _unwritten.pop(text, None)
         _unwritten[text] = record
         held = len(_unwritten) > MAX_UNWRITTEN_HELD
-        ask = len(_unwritten) > MAX_UNWRITTEN and not _writer_asked and not _write_at_once
+        # (not while held: the call writes then, and a flag set with no job queued would keep the
+        # background thread from ever being asked again)
+        ask = MAX_UNWRITTEN < len(_unwritten) and not held and not _writer_asked and not _write_at_once
         _writer_asked = _writer_asked or ask
     if _write_at_once:
         write_unwritten()

@@ -200,6 +200,28 @@ def test_far_beyond_the_bound_the_call_writes_the_oldest_unwritten_record(cache_
     assert [_record_path(cache_dir, text).exists() for text in texts] == [True, True, False]
 
 
+def test_a_call_that_writes_past_the_held_bound_leaves_the_background_thread_askable(cache_dir, monkeypatch):
+    # Past MAX_UNWRITTEN_HELD the call writes; it once marked the thread asked with no job queued,
+    # and the thread was never asked again.
+    monkeypatch.setattr(plan_store, "MAX_UNWRITTEN", 1)
+    monkeypatch.setattr(plan_store, "MAX_UNWRITTEN_HELD", 2)
+    asked, submit = [], background.submit
+    monkeypatch.setattr(background, "submit", lambda job, **options: asked.append(job) or True
+                        if job is plan_store._write_in_background else submit(job, **options))
+    record = plan_store.Record(("a",), (0,), {})
+    plan_store.store("a + 0.25", record)
+    plan_store.store("a + 0.5", record)  # (past MAX_UNWRITTEN: the thread is asked)
+    asked.pop()()  # its job starts (and may ask again from now on), and writes down to MAX_UNWRITTEN
+    for number in range(3):  # (past MAX_UNWRITTEN_HELD before it is asked again: the calls write)
+        with plan_store._lock:
+            plan_store._unwritten[f"a * {number}.25"] = record
+    plan_store.store("a - 0.25", record)
+    assert not plan_store._writer_asked and not asked
+    plan_store._write_beyond_bound(1)
+    plan_store.store("a - 0.5", record)
+    assert len(asked) == 1  # (asked again)
+
+
 def test_threads_beyond_the_bound_together_keep_the_unwritten_records_bounded(cache_dir, monkeypatch):
     # Two threads over the bound at once each wrote the oldest record they had seen: the same one,
     # so the records waiting grew by one per such pair, without bound.

@@ -182,14 +182,21 @@ def test_beyond_the_bound_the_background_thread_writes_the_oldest_unwritten_reco
     assert all(_record_path(cache_dir, text).exists() for text in texts)
 
 
-def test_far_beyond_the_bound_the_call_writes_the_oldest_unwritten_record(cache_dir, monkeypatch):
-    # The background thread has not kept up (here: its job never runs): the call writes, so that the
-    # records waiting stay bounded.
+@pytest.fixture
+def asked(monkeypatch) -> list:
+    """The background thread's record-writing jobs, kept here rather than run (other jobs run); with
+    bounds of 1 record for the thread and 2 for the calls."""
     monkeypatch.setattr(plan_store, "MAX_UNWRITTEN", 1)
     monkeypatch.setattr(plan_store, "MAX_UNWRITTEN_HELD", 2)
-    asked, submit = [], background.submit
-    monkeypatch.setattr(background, "submit", lambda job, **options: asked.append(job) or True
+    jobs, submit = [], background.submit
+    monkeypatch.setattr(background, "submit", lambda job, **options: jobs.append(job) or True
                         if job is plan_store._write_in_background else submit(job, **options))
+    return jobs
+
+
+def test_far_beyond_the_bound_the_call_writes_the_oldest_unwritten_record(cache_dir, asked):
+    # The background thread has not kept up (here: its job never runs): the call writes, so that the
+    # records waiting stay bounded.
     texts = ["a + 4.0", "a + 5.0", "a + 6.0"]
     for text in texts:
         fusenum.evaluate(text, {"a": A})
@@ -200,14 +207,9 @@ def test_far_beyond_the_bound_the_call_writes_the_oldest_unwritten_record(cache_
     assert [_record_path(cache_dir, text).exists() for text in texts] == [True, True, False]
 
 
-def test_a_call_that_writes_past_the_held_bound_leaves_the_background_thread_askable(cache_dir, monkeypatch):
+def test_a_call_that_writes_past_the_held_bound_leaves_the_background_thread_askable(cache_dir, asked):
     # Past MAX_UNWRITTEN_HELD the call writes; it once marked the thread asked with no job queued,
     # and the thread was never asked again.
-    monkeypatch.setattr(plan_store, "MAX_UNWRITTEN", 1)
-    monkeypatch.setattr(plan_store, "MAX_UNWRITTEN_HELD", 2)
-    asked, submit = [], background.submit
-    monkeypatch.setattr(background, "submit", lambda job, **options: asked.append(job) or True
-                        if job is plan_store._write_in_background else submit(job, **options))
     record = plan_store.Record(("a",), (0,), {})
     plan_store.store("a + 0.25", record)
     plan_store.store("a + 0.5", record)  # (past MAX_UNWRITTEN: the thread is asked)

@@ -4,7 +4,8 @@ fusenum promises the installed NumPy's answer. Where that answer changed between
 NumPy versions fusenum supports (2.0 onwards), or depends on how NumPy was built,
 fusenum asks NumPy itself: each question below runs NumPy once on a few values, the
 first time it is needed, and the answer is kept for the process (NumPy cannot change
-under a running process). No answer here is derived from a version number.
+under a running process; :mod:`.answers` keeps them, and may adopt them recorded where the same
+NumPy release asked them). No answer here is derived from a version number.
 
 :func:`installation` names what decides them all (with the CPU and the C library), for the keys
 of what follows them on disk: asking costs ~0.5 ms of a process's first call, naming ~20 µs.
@@ -16,6 +17,8 @@ import functools
 import os
 
 import numpy as np
+
+from .answers import question
 
 _SINGLE_VALUED_REWRITES = {2.0: np.square, -1.0: np.reciprocal, 0.5: np.sqrt}
 
@@ -81,7 +84,7 @@ def _float_probe(dtype: np.dtype) -> np.ndarray:
     return probe
 
 
-@functools.lru_cache(maxsize=None)
+@question
 def power_loop_rewrites(dtype: np.dtype) -> frozenset[float]:
     """The exponents for which ``np.power``'s loop for float ``dtype``, given a single-valued
     exponent, computes ``square``, ``reciprocal`` or ``sqrt`` instead of ``pow`` (NumPy 2.0:
@@ -133,7 +136,7 @@ def operator_power_rewrite(base: np.dtype, exponent) -> str | None:
     return _operator_rewrite(np.dtype(base), key)
 
 
-@functools.lru_cache(maxsize=None)
+@question
 def _operator_rewrite(base: np.dtype, key: tuple) -> str | None:
     kind, dtype, value = key
     exponent = np.asarray(value, dtype) if kind is np.ndarray else kind(value)
@@ -149,7 +152,7 @@ def _operator_rewrite(base: np.dtype, key: tuple) -> str | None:
     return rewrite.__name__ if _same_bits(by_operator, by_rewrite) and not _same_bits(by_operator, by_power) else None
 
 
-@functools.lru_cache(maxsize=None)
+@question
 def clip_single_valued_bounds_win_ties(dtype: np.dtype) -> bool:
     """Whether ``np.clip`` of float ``dtype`` with single-valued bounds returns the bound when
     it equals ``x`` (``clip(0.0, -0.0, 1.0)`` is -0.0: NumPy 2.0) rather than ``x`` (from 2.1)."""
@@ -157,7 +160,7 @@ def clip_single_valued_bounds_win_ties(dtype: np.dtype) -> bool:
     return bool(np.signbit(np.clip(x, dtype.type(-0.0), dtype.type(1.0))).all())
 
 
-@functools.lru_cache(maxsize=None)
+@question
 def clip_ignores_out_of_range_int_bounds() -> bool:
     """Whether ``np.clip`` of an integer array ignores a Python int bound beyond its dtype
     (from NumPy 2.1) rather than raising ``OverflowError`` (NumPy 2.0)."""
@@ -168,7 +171,7 @@ def clip_ignores_out_of_range_int_bounds() -> bool:
     return True
 
 
-@functools.lru_cache(maxsize=None)
+@question
 def bool_loops_refuse_ints_beyond_int64() -> bool:
     """Whether a bool loop takes a Python int beyond int64 as an ``OverflowError``
     (``np.logical_and(True, 2**63)``: NumPy 2.4, through a C long) rather than as True (2.0)."""
@@ -179,7 +182,7 @@ def bool_loops_refuse_ints_beyond_int64() -> bool:
     return False
 
 
-@functools.lru_cache(maxsize=None)
+@question
 def where_wraps_out_of_range_ints() -> bool:
     """Whether ``np.where(c, int8_array, 300)`` wraps the Python int into the branch dtype
     (NumPy up to 2.4) rather than raising ``OverflowError`` (from 2.5)."""
@@ -232,7 +235,7 @@ def _c_library_results(cname: str, z: np.ndarray) -> np.ndarray | None:
     return out
 
 
-@functools.lru_cache(maxsize=None)
+@question
 def complex_differs_from_c_library(name: str) -> str | None:
     """Why fusenum cannot give the installed NumPy's complex ``name`` (fusenum's kernels call the
     C library's complex function), or None when NumPy's results are the C library's."""
@@ -292,7 +295,7 @@ _CPU_FEATURES = " ".join(f"{name}={os.environ.get(name)!r}"
                          for name in ("NPY_DISABLE_CPU_FEATURES", "NPY_ENABLE_CPU_FEATURES"))
 
 
-@functools.lru_cache(maxsize=None)
+@question
 def half_nextafter_gives_y_on_ties() -> bool:
     """Whether the installed NumPy's float16 ``nextafter(x, y)`` gives ``y`` where ``x == y`` (as C's
     ``nextafter`` does: ``nextafter(0.0, -0.0)`` is -0.0; NumPy 2.5), rather than ``x`` (NumPy 2.4
@@ -301,7 +304,7 @@ def half_nextafter_gives_y_on_ties() -> bool:
     return bool(np.signbit(np.nextafter(zero, negative_zero))[0])
 
 
-@functools.lru_cache(maxsize=None)
+@question
 def nextafter_nan_operand(dtype: np.dtype) -> str | None:
     """Whose NaN the installed NumPy's float32/float64 ``nextafter`` gives, quieted, when an operand
     is NaN: ``"y"`` (``y``'s if it is NaN, else ``x``'s) or ``"x"`` (the other way round); None if

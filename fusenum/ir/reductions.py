@@ -44,11 +44,11 @@ The NaN-ignoring rows say how they differ from a plain one, as NumPy's
 from __future__ import annotations
 
 import warnings
-from functools import lru_cache
 from typing import Callable
 
 import numpy as np
 
+from .answers import question
 from .records import record
 
 
@@ -137,7 +137,7 @@ class ReduceAttr:
     to_half: bool = False
 
 
-@lru_cache(maxsize=None)
+@question
 def dtypes(reduction: str, dtype: np.dtype, requested: np.dtype | None = None) -> tuple[np.dtype, np.dtype]:
     """``(loop dtype, result dtype)`` of reducing ``dtype`` (``requested`` is ``dtype=``): the
     loop dtype is NumPy's, whose values are added (float16's are added in float32, which
@@ -266,7 +266,7 @@ def result_shape(shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool) 
     return tuple(n for ax, n in enumerate(shape) if ax not in axes)
 
 
-@lru_cache(maxsize=None)
+@question
 def _zero_d_takes_axis(reduction: str, axis: int, dtype: np.dtype) -> bool:
     """Whether NumPy's ``reduction`` of a 0-d array of ``dtype`` accepts the int ``axis`` (as no axis)."""
     try:

@@ -22,7 +22,8 @@ kernel, at N = 10,000 a third of the cold workload's excess over numexpr. A warm
 there first too (tier 0 of a new expression; the reduction of ``a - mean(a)``, one node): opening
 it ahead took ``benchmarks/first_call.py``'s warm workload at N = 10,000 from 8.8 to 6.3 ms
 (medians of 12 alternating processes). A first call of a function now finds it open, or waits on
-its lock for the check under way rather than doing it again.
+its lock for the check under way rather than doing it again. Before the archive, it adopts NumPy's
+answers shipped beside it (:mod:`.shipped_answers`), which typing needs first.
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ import atexit
 import threading
 
 from ..codegen import libraries, settings, target
-from . import disk_cache, plan_store, shipped, sources_digest
+from . import disk_cache, plan_store, shipped, shipped_answers, sources_digest
 
 
 def start() -> None:
@@ -57,6 +58,7 @@ EXIT_WAIT = 1.0
 
 
 def _open_archive() -> None:
+    shipped_answers.adopt_now()  # (NumPy's answers shipped with the package: typing comes first)
     try:
         if shipped.may_serve(settings.key):
             shipped.archive(settings.key)  # (kept open for the process's calls; its check maps libmvec)
@@ -65,6 +67,7 @@ def _open_archive() -> None:
 
 
 def _prefetch() -> None:
+    shipped_answers.adopt_now()  # (as in _open_archive)
     try:
         target.host_signature()  # (None where it cannot be read: the first call then asks LLVM)
         sources_digest.sha256()

@@ -115,12 +115,13 @@ def archive_path(level: str, directory: str | None = None) -> str:
 def metadata(level: str) -> dict:
     """What an archive of ``level`` must have been built with to serve here (see the docstring).
     Reads the code generator's and the IR's sources (about 1 ms)."""
-    return {"fusenum": __version__, "llvmlite": llvmlite_version(), "libc": _libc(), "libmvec": libmvec_loaded(),
+    return {"fusenum": __version__, "llvmlite": llvmlite_version(), "libc": libc(), "libmvec": libmvec_loaded(),
             "python": PYTHON_LAYOUT, "platform": f"{platform.system()} {platform.machine()}", "level": level,
             "vector_math": "auto", "sources": _sources()}
 
 
-def _libc() -> str:
+def libc() -> str:
+    """The C library's name and version (glibc's), or "" where it does not say."""
     return os.confstr("CS_GNU_LIBC_VERSION") if "CS_GNU_LIBC_VERSION" in os.confstr_names else ""
 
 
@@ -134,14 +135,14 @@ def _sources() -> dict[str, list[int]]:
             # (os.read, not open(): the buffered file object took half of this function's ~0.45 ms)
             descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
             try:
-                text = _read_all(descriptor)
+                text = read_all(descriptor)
             finally:
                 os.close(descriptor)
             found[f"{name}/{relative}"] = [len(text), zlib.crc32(text)]
     return dict(sorted(found.items()))
 
 
-def _read_all(descriptor: int) -> bytes:
+def read_all(descriptor: int) -> bytes:
     """Every byte of the open file ``descriptor``: one read, unless the file system returns less
     (some network file systems do) or the file grew meanwhile."""
     text = os.read(descriptor, os.fstat(descriptor).st_size + 1)
@@ -237,10 +238,15 @@ def write(path: str, meta: dict, codes: dict[str, bytes]) -> None:
                                 zlib.crc32(code)))
         payload += [encoded, code]
         offset += len(encoded) + len(code)
+    write_atomically(path, b"".join([head, *index, *payload]))
+
+
+def write_atomically(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a process reading it meanwhile sees the old file or the new one."""
     temporary = f"{path}.{os.getpid()}.tmp"
     try:
         with open(temporary, "wb") as file:
-            file.write(b"".join([head, *index, *payload]))
+            file.write(data)
         os.replace(temporary, path)
     except BaseException:
         try:
@@ -259,4 +265,5 @@ def forget() -> None:
         _archives.clear()
 
 
-__all__ = ["DIRECTORY", "Archive", "archive", "archive_path", "enabled", "forget", "metadata", "write"]
+__all__ = ["DIRECTORY", "Archive", "archive", "archive_path", "enabled", "forget", "libc", "metadata", "read_all", "write",
+           "write_atomically"]

@@ -19,7 +19,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
-from . import kernels, prebuilt, shipped
+from . import kernels, prebuilt, shipped, shipped_answers
 from . import threads as threads_module
 from ..codegen import jit
 from ..codegen.spec import KernelSpec
@@ -61,6 +61,7 @@ def ship(directory: str | None = None, levels: Sequence[str] | None = None, thre
         raise ConfigurationError(f"ship's threads must be a positive int, not {threads!r}")
     directory = shipped.DIRECTORY if directory is None else os.fspath(directory)
     os.makedirs(directory, exist_ok=True)
+    shipped_answers.write(directory)
     specs = prebuilt.one_node_specs(prebuilt.DTYPES if dtypes is None else [np.dtype(d) for d in dtypes])
     kernels.load_compiler()
     written = []

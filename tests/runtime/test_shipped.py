@@ -272,7 +272,7 @@ def test_an_archive_of_other_sources_is_not_used(serving, monkeypatch, change):
     assert _archive() is None
 
 
-@pytest.mark.parametrize("name, value", [("_libc", lambda: "glibc 1.0"), ("libmvec_loaded", lambda: False),
+@pytest.mark.parametrize("name, value", [("libc", lambda: "glibc 1.0"), ("libmvec_loaded", lambda: False),
                                           ("PYTHON_LAYOUT", "cpython-313 t tuple 32 object 32 pointer 8")])
 def test_an_archive_for_another_c_library_or_interpreter_is_not_used(serving, monkeypatch, name, value):
     monkeypatch.setattr(shipped, name, value)

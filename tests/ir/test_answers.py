@@ -1,0 +1,154 @@
+"""NumPy's answers as a process keeps them (fusenum.ir.answers): asked once, recorded as JSON-ready
+data, adopted back, and the hook that adopts them before a process's first question."""
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from fusenum.ir import answers, numpy_behaviour, reductions
+
+
+@pytest.fixture
+def fresh(monkeypatch):
+    """No answer known and no hook; the process's answers and hook as they were afterwards."""
+    kept = dict(answers._answers)
+    monkeypatch.setattr(answers, "before_asking", None)
+    answers.forget()
+    yield
+    answers.forget(adopt_again=False)
+    answers._answers.update(kept)
+
+
+_calls = []
+
+
+@answers.question
+def _echo(*args):
+    _calls.append(args)
+    return args[0] if len(args) == 1 else args
+
+
+def test_a_question_is_asked_once_per_arguments(fresh):
+    _calls.clear()
+    assert _echo(1) == 1 and _echo(1) == 1 and _echo(2) == 2
+    assert _calls == [(1,), (2,)]
+    assert answers.known() == 2
+
+
+VALUES = [None, True, False, 0, -7, 2**70, "square", 0.5, -0.0, float("inf"), float("-inf"),
+          (1, (2.0, None)), frozenset({2.0, -1.0, 0.5}), frozenset(), np.dtype("<f8"), np.dtype(">i2"),
+          np.dtype("S5"), np.dtype("?"), np.dtype("<c8"), int, float, bool, complex, np.ndarray, np.float32,
+          np.int8, np.bool_, (np.dtype("<f4"), (int, None, 2))]
+
+
+@pytest.mark.parametrize("value", VALUES, ids=repr)
+def test_answers_and_arguments_survive_recording(fresh, value):
+    _echo(value)
+    data = json.loads(json.dumps(answers.recorded()))
+    answers.forget()
+    _calls.clear()
+    assert answers.adopt(data) == 1
+    found = _echo(value)
+    assert _calls == [] and found == value and type(found) is type(value)
+    if isinstance(value, float):
+        assert np.signbit(found) == np.signbit(value)
+
+
+UNRECORDABLE = [float("nan"), np.float64(1.0), [1], {1: 2}, np.add, np.dtype([("x", "<f8")]), object,
+                type("Local", (), {})]
+
+
+@answers.question
+def _unrecordable(index):
+    return UNRECORDABLE[index]
+
+
+@pytest.mark.parametrize("index", range(len(UNRECORDABLE)), ids=lambda index: repr(UNRECORDABLE[index]))
+def test_what_would_not_survive_is_not_recorded(fresh, index):
+    _unrecordable(index)
+    if index not in (2, 3):  # (as an argument too, where it is hashable)
+        _echo(UNRECORDABLE[index])
+    assert answers.recorded() == []
+
+
+@pytest.mark.parametrize("data", [
+    {"not": "a list"},
+    [["test_answers._echo", {"tuple": [1]}]],  # two fields
+    [["no_such.question", {"tuple": [1]}, 1]],
+    [["test_answers._echo", [1], 1]],  # arguments not a tuple
+    [["test_answers._echo", {"tuple": [1]}, {"dtype": "not a dtype"}]],
+    [["test_answers._echo", {"tuple": [1]}, {"type": "numpy.add"}]],
+    [["test_answers._echo", {"tuple": [1]}, {"type": "os"}]],
+    [["test_answers._echo", {"tuple": [1]}, {"float": 1.5}]],
+    [["test_answers._echo", {"tuple": [1]}, {"float": "0x1p+0", "tuple": []}]],
+], ids=repr)
+def test_data_that_does_not_decode_whole_is_refused_whole(fresh, data):
+    good = ["test_answers._echo", {"tuple": [3]}, 3]
+    with pytest.raises(ValueError):
+        answers.adopt([good, *data] if isinstance(data, list) else data)
+    assert answers.known() == 0
+
+
+def test_an_answer_known_is_kept_over_an_adopted_one(fresh):
+    _echo(5)
+    assert answers.adopt([["test_answers._echo", {"tuple": [5]}, 6],
+                          ["test_answers._echo", {"tuple": [7]}, 7]]) == 1
+    assert _echo(5) == 5 and _echo(7) == 7
+
+
+def test_the_hook_runs_once_before_the_first_unknown_answer(fresh, monkeypatch):
+    seen = []
+
+    def hook():
+        seen.append(answers.known())
+        _echo("asked by the hook")  # (a question inside the hook does not run it again)
+        answers.adopt([["test_answers._echo", {"tuple": [8]}, "adopted"]])
+
+    monkeypatch.setattr(answers, "before_asking", hook)
+    assert _echo(8) == "adopted" and _echo(9) == 9
+    assert seen == [0]
+    answers.forget()
+    assert _echo(8) == "adopted" and seen == [0, 0]  # re-armed by forget()
+    answers.forget(adopt_again=False)
+    assert _echo(8) == 8 and seen == [0, 0]
+
+
+def test_a_failing_hook_leaves_the_question_to_numpy(fresh, monkeypatch):
+    def hook():
+        raise OSError("unreadable")
+    monkeypatch.setattr(answers, "before_asking", hook)
+    assert _echo(10) == 10
+
+
+def test_another_thread_waits_for_the_adoption_under_way(fresh, monkeypatch):
+    began = threading.Event()
+
+    def hook():
+        began.set()
+        time.sleep(0.2)
+        answers.adopt([["test_answers._echo", {"tuple": [11]}, "adopted"]])
+
+    monkeypatch.setattr(answers, "before_asking", hook)
+    thread = threading.Thread(target=answers.prepare)
+    thread.start()
+    began.wait(5)
+    assert _echo(11) == "adopted"  # (asked meanwhile, it would have been 11)
+    thread.join()
+
+
+def test_every_answer_typing_asks_for_is_recordable(fresh):
+    for dtype in map(np.dtype, "?bBhHiIlLqQefdFD"):
+        for name in reductions.ROWS:
+            try:
+                reductions.dtypes(name, dtype, None)
+            except TypeError:
+                pass
+        for exponent in (2, -1, 0.5, 2.0, 1):
+            numpy_behaviour.operator_power_rewrite(dtype, exponent)
+        if dtype.kind == "f":
+            numpy_behaviour.power_loop_rewrites(dtype)
+            numpy_behaviour.nextafter_nan_operand(dtype)
+    numpy_behaviour.where_wraps_out_of_range_ints()
+    assert answers.known() > 100 and len(answers.recorded()) == answers.known()

@@ -201,6 +201,17 @@ def divide_by_count(total: np.ndarray, count: int, to_half: bool = False) -> Non
             np.true_divide(total, np.intp(count), out=total, casting="unsafe")
 
 
+def same_kernel(reduction: str) -> str:
+    """The first row whose reduction kernel is ``reduction``'s: a kernel only combines (the row's
+    ``combine``) from a start value (:func:`start_value`), so ``mean``, ``nansum``, ``nanmean`` and
+    ``count`` share ``sum``'s (their divisions and NaN replacements happen outside it). Both tiers
+    ask for that one, so one kernel serves them all (a plain ``mean(a)``'s fused kernel is the one
+    tier 0 reduces ``sum(a * b)``'s values with)."""
+    row = ROWS[reduction]
+    key = (row.combine, row.identity, row.starts_from_nan)
+    return next(other.name for other in ROWS.values() if (other.combine, other.identity, other.starts_from_nan) == key)
+
+
 def start_value(reduction: str, accumulator: np.dtype):
     """What an accumulator of ``reduction`` starts from (see the module docstring)."""
     row = ROWS[reduction]

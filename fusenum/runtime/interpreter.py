@@ -52,7 +52,7 @@ from ..codegen.spec import Access, KernelSpec
 from ..ir import nodes
 from ..ir.nodes import Node
 from ..ir.ops import OPS
-from ..ir.reductions import ROWS
+from ..ir.reductions import ROWS, same_kernel
 
 #: Elements per block: every node buffer of a block stays in the core's own caches.
 BLOCK = 4096
@@ -445,8 +445,9 @@ def reduction_spec(argument: Node, reduction: str, accumulator: Access, ndim: in
     values = nodes.input_slot(0, argument.dtype)
     lanes = lanes or virtual_lanes(argument)
     # (None where the values' own lanes are the same: one kernel serves a plain sum(x) in both tiers)
-    return KernelSpec(values, (_CONTIGUOUS, accumulator), ndim, reduce=reduction, pairwise=pairwise(reduction, values),
-                      pieces=pieces, lanes=None if lanes == virtual_lanes(values) else lanes)
+    return KernelSpec(values, (_CONTIGUOUS, accumulator), ndim, reduce=same_kernel(reduction),
+                      pairwise=pairwise(reduction, values), pieces=pieces,
+                      lanes=None if lanes == virtual_lanes(values) else lanes)
 
 
 def pairwise(reduction: str, node: Node) -> bool:

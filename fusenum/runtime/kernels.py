@@ -20,9 +20,8 @@ loads from the disk cache (pending there, it never delays exit; LLVM work alread
 finished). ``FUSENUM_COMPILE=optimized`` builds optimized code straight away, and does not use quick
 builds from the disk cache.
 
-At most :data:`MAX_KERNELS` kernels are kept (``FUSENUM_MAX_KERNELS``, default
-2048); the least recently compiled is dropped, and its machine code is freed
-once no plan uses it.
+At most :data:`MAX_KERNELS` kernels are kept (``FUSENUM_MAX_KERNELS``, default 2048); the least
+recently compiled is dropped, and its machine code is freed once no plan uses it.
 
 :func:`cache_info` counts a *hit* for every call served by a kernel in memory (or by another
 thread's compilation of it) and a *miss* for every other call; a miss is a *disk hit* or, when the
@@ -459,6 +458,7 @@ def load_compiler() -> None:
     """Import the code generator and load LLVM now, as a first compile would."""
     _code_generator()
     native()
+    host_record.record()  # (here, on the compiler's thread: else a call's first disk load did, ~3 ms)
 
 
 #: The code generator's entry point once imported (:func:`_code_generator`).

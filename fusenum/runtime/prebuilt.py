@@ -19,7 +19,7 @@ broadcast array), the one-node kernels that interpreting that row needs; every c
 those dtypes that NumPy's cast does not compute with the compiled cast's bits, from an array or a
 single value; and, for every reduction of those dtypes, the one-node kernels that reduce an
 interpreted argument (:mod:`.staging`) over a whole contiguous array, its rows or its columns,
-grouped as a cheap argument and, for floats, as an expensive one. About 1,350 kernels for every
+grouped as a cheap argument and, for floats, as an expensive one. About 1,300 kernels for every
 dtype at one SIMD level, about 6 s on the 2-core development machine (10 s of CPU time), 1.5 MB
 of entries. Byte strings are left out (their kernels depend on the strings' length), and so are
 reductions over other layouts (they wait for their fused kernel, as before).

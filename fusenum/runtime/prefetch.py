@@ -30,7 +30,7 @@ from __future__ import annotations
 import atexit
 import threading
 
-from ..codegen import libraries, settings, target
+from ..codegen import exec_memory, libraries, settings, target
 from . import disk_cache, plan_store, shipped, shipped_answers, sources_digest
 
 
@@ -62,6 +62,7 @@ def _open_archive() -> None:
     try:
         if shipped.may_serve(settings.key):
             shipped.archive(settings.key)  # (kept open for the process's calls; its check maps libmvec)
+        exec_memory.prepare()  # (the arena the first kernel loaded, from either place, goes into)
     except Exception:  # noqa: S110 -- (the first call that needs it does the same)
         pass
 

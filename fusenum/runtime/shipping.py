@@ -4,7 +4,7 @@ Building the package (``pip install``, through ``setup.py``) runs it into the pa
 every one-node kernel tier 0 may use (:func:`.prebuilt.one_node_specs`, every dtype but bytes) and
 the native thread pool (:mod:`.threads`), for the building machine's widest SIMD level, compiled
 for any x86-64 CPU with that level's features (:func:`fusenum.codegen.target.generic_target`) and
-as for a machine whose widest level it is. About 1,350 kernels and 6 s on 2 cores. Only the widest
+as for a machine whose widest level it is. About 1,300 kernels and 6 s on 2 cores. Only the widest
 level: an archive serves a machine whose widest level it is, and the kernels that follow NumPy's
 answers (most transcendental functions) only where NumPy's loops dispatch on the same CPU features,
 so a narrower level's archive built here would serve few kernels anywhere. Run by hand, it writes

@@ -66,7 +66,8 @@ from ..ir import nodes, numpy_behaviour
 from ..ir.nodes import Node
 from ..ir.operands import Source
 from ..ir.ops import OPS, expression_cost
-from ..ir.reductions import ROWS, ReduceAttr, divide_by_count, normalize_axes, result_shape, start_value
+from ..ir.reductions import (ROWS, ReduceAttr, divide_by_count, normalize_axes, result_shape, same_kernel,
+                             start_value)
 from .layout import access, broadcast_shape, broadcast_strides, check_options, merge_axes
 from .plan import Plan, work_per_element
 
@@ -273,7 +274,7 @@ class _Call:
             else:
                 pieces = _pieces(size, dims[0], accumulator.size)
         inner = size // dims[0]
-        spec = self.spec = KernelSpec(step.argument, accesses, len(dims), reduce=step.attr.reduction,
+        spec = self.spec = KernelSpec(step.argument, accesses, len(dims), reduce=same_kernel(step.attr.reduction),
                                       pairwise=step.pairwise, pieces=pieces > 1)
         # the kernel if it is in memory; else run() asks the tiers (a preview never runs)
         self.kernel = kernels.cached(spec, self.settings_key)

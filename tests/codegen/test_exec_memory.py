@@ -152,3 +152,22 @@ def test_a_shortage_of_descriptors_fails_one_reserve_only(monkeypatch):
     assert exec_memory.reserve(4096) is None and exec_memory._state["usable"] is not False
     monkeypatch.setattr(exec_memory, "_memfd", real)
     _block_returning(5).release()
+
+
+def test_prepare_makes_the_arena_the_first_block_goes_into_once(monkeypatch):
+    exec_memory.prepare()
+    arena = exec_memory._current
+    if arena is None:
+        pytest.skip("this system refuses executable shared memory (memfd)")
+    exec_memory.prepare()
+    assert exec_memory._current is arena and len(exec_memory._arenas) == 1
+    block = _block_returning(9)
+    assert block.arena is arena and block.address == arena.base
+    assert _INT(block.address)() == 9
+    block.release()
+
+
+def test_prepare_makes_nothing_where_arenas_are_refused(monkeypatch):
+    monkeypatch.setitem(exec_memory._state, "usable", False)
+    exec_memory.prepare()
+    assert exec_memory._current is None and not exec_memory._arenas

@@ -403,3 +403,25 @@ def test_a_strided_out_is_written_whole(function, dtype, size):
         fused, interpreted = both_tiers(lambda out=out: fusenum.evaluate(f"{function}(a - 1)", {"a": a}, out=out).copy())
         assert_bits(interpreted, expected)
         assert_bits(fused, expected)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "nansum", "nanmean", "count", "nanprod", "min", "nanmax", "all"])
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64", "complex128", "bool"])
+def test_reductions_share_a_one_node_kernel_only_where_its_code_is_the_same(reduction, dtype):
+    """Tier 0 reduces ``mean``, ``nansum``, ``nanmean`` and ``count`` with ``sum``'s one-node kernel
+    (one load serves them all): their kernels' code is the same, and others' is not."""
+    from fusenum.codegen import settings
+    from fusenum.codegen.spec import Access, KernelSpec
+    from fusenum.codegen.target import make_target
+    from fusenum.ir.reductions import ROWS, same_kernel
+    from fusenum.runtime import kernels
+    if (ROWS[reduction].combine in ("bitwise_and", "bitwise_or")) != (dtype == "bool"):
+        pytest.skip("not a reduction of this dtype")
+    values, accumulator = nodes.input_slot(0, np.dtype(dtype)), Access(stride="u", swapped=False)
+    shared = interpreter.reduction_spec(values, reduction, accumulator, 1, False)
+    assert shared.reduce == same_kernel(reduction)
+    assert (same_kernel(reduction) != reduction) == (reduction in ("mean", "nansum", "nanmean", "count", "nanprod"))
+    own = KernelSpec(values, shared.accesses, 1, reduce=reduction, pairwise=shared.pairwise, pieces=False)
+    target = make_target(settings.key[0])
+    assert kernels.module_text(own, target, False, settings.key) == kernels.module_text(shared, target, False,
+                                                                                         settings.key)

@@ -17,7 +17,7 @@ def recorded(thread, *arguments, **options):
 threading.Thread.start = recorded
 import fusenum
 threading.Thread.start = start
-from fusenum.codegen import libraries, target
+from fusenum.codegen import exec_memory, libraries, target
 from fusenum.runtime import background, sources_digest
 for thread in [t for t in threading.enumerate() if t.name == "fusenum-prefetch"]:
     thread.join(60)
@@ -26,7 +26,8 @@ print("fusenum-prefetch" in started, target.host_signature.cache_info().currsize
       target.host_described(), target.llvm_ready(), "llvmlite" in sys.modules,
       [t.name for t in threading.enumerate() if t is not threading.main_thread()] == [],
       os.path.isdir(os.environ["FUSENUM_CACHE_DIR"]),
-      "/libmvec" in open("/proc/self/maps").read(), libraries.libmvec_loaded.cache_info().currsize)
+      "/libmvec" in open("/proc/self/maps").read(), libraries.libmvec_loaded.cache_info().currsize,
+      exec_memory._current is not None)
 """
 
 _LINUX_X86_64 = sys.platform.startswith("linux") and os.uname().machine in ("x86_64", "amd64")
@@ -46,7 +47,7 @@ def test_import_reads_the_cpus_signature_and_the_sources_ahead_of_the_first_call
     # read, without LLVM, without the record (the first call reads it), and the thread is gone;
     # libmvec is mapped, but fusenum has not taken it up (its first kernel that calls it does)
     assert _run(_AFTER_IMPORT, FUSENUM_CACHE_DIR=directory).stdout.split() == [
-        "True", "1", "1", "False", "False", "False", "True", "True", str(_LINUX_X86_64), "0"]
+        "True", "1", "1", "False", "False", "False", "True", "True", str(_LINUX_X86_64), "0", str(_LINUX_X86_64)]
 
 
 @pytest.mark.parametrize("case", ["empty", "missing", "off"])
@@ -56,7 +57,7 @@ def test_import_reads_nothing_where_there_is_nothing_to_read(tmp_path, case):
         directory.mkdir(mode=0o700)
     env = {"FUSENUM_CACHE_DIR": str(directory), **({"FUSENUM_CACHE": "off"} if case == "off" else {})}
     got = _run(_AFTER_IMPORT, **env).stdout.split()
-    assert got == ["False", "0", "0", "False", "False", "False", "True", str(case == "empty"), "False", "0"]
+    assert got == ["False", "0", "0", "False", "False", "False", "True", str(case == "empty"), "False", "0", "False"]
 
 
 def test_the_cache_directory_is_still_read_at_the_first_call_not_at_import(tmp_path):

@@ -29,7 +29,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: Every answer known: ``(question name, arguments) -> answer``.
 _answers: dict[tuple, Any] = {}
-#: The questions, by name (``module.function``).
+#: The questions, by name (``package.module.function``).
 _questions: dict[str, Callable] = {}
 #: Called once, before the first answer this process does not know (from any thread): the runtime
 #: adopts recorded answers there. Set at import by :mod:`fusenum.runtime.shipped_answers`.
@@ -41,8 +41,10 @@ _MISSING = object()
 
 def question(function: F) -> F:
     """Keep ``function``'s answers by arguments (positional, hashable), recordable and adoptable
-    under its module-qualified name."""
-    name = f"{function.__module__.rpartition('.')[2]}.{function.__name__}"
+    under its module-qualified name (ValueError if another question has that name)."""
+    name = f"{function.__module__}.{function.__qualname__}"
+    if name in _questions:
+        raise ValueError(f"two questions are named {name}: their answers would be mixed up")
     _questions[name] = function
 
     @functools.wraps(function)
@@ -129,7 +131,7 @@ def adopt(data: object) -> int:
         raise ValueError("recorded answers are a list")
     decoded = []
     for item in data:
-        if not (isinstance(item, list) and len(item) == 3 and item[0] in _questions):
+        if not (isinstance(item, list) and len(item) == 3 and isinstance(item[0], str) and item[0] in _questions):
             raise ValueError(f"not a recorded answer: {item!r}")
         args = _decode(item[1])
         if type(args) is not tuple:

@@ -94,9 +94,15 @@ def write(directory: str | None = None) -> str:
     target = path(directory)
     own = _own_questions()
     recorded = [item for item in answers.recorded() if item[0] in own]
-    text = json.dumps({"identity": identity(), "answers": recorded}, sort_keys=True)
+    text = json.dumps({"identity": identity(), "answers": recorded, "crc32": _checksum(recorded)}, sort_keys=True)
     shipped.write_atomically(target, text.encode("ascii"))
     return target
+
+
+def _checksum(recorded: object) -> int:
+    """The CRC-32 of ``recorded`` answers, in the file's own form (a file damaged in a way JSON still
+    reads, one answer changed, say, is not adopted)."""
+    return zlib.crc32(json.dumps(recorded, sort_keys=True).encode("ascii"))
 
 
 def adopt(directory: str | None = None) -> int:
@@ -111,10 +117,11 @@ def adopt(directory: str | None = None) -> int:
         return 0
     try:
         data = json.loads(shipped.read_all(descriptor).decode("ascii"))
-        if not isinstance(data, dict) or data.get("identity") != identity():
+        if not isinstance(data, dict) or data.get("identity") != identity() \
+                or data.get("crc32") != _checksum(data.get("answers")):
             return 0
-        return answers.adopt(data.get("answers"))
-    except (ValueError, UnicodeDecodeError, OSError):  # damaged: asked as if absent
+        return answers.adopt(data["answers"])
+    except (ValueError, TypeError, UnicodeDecodeError, OSError, RecursionError):  # damaged: asked as if absent
         return 0
     finally:
         os.close(descriptor)

@@ -30,6 +30,9 @@ def _echo(*args):
     return args[0] if len(args) == 1 else args
 
 
+ECHO = f"{_echo.__module__}.{_echo.__qualname__}"  # (the name its answers are recorded under)
+
+
 def test_a_question_is_asked_once_per_arguments(fresh):
     _calls.clear()
     assert _echo(1) == 1 and _echo(1) == 1 and _echo(2) == 2
@@ -75,26 +78,36 @@ def test_what_would_not_survive_is_not_recorded(fresh, index):
 
 @pytest.mark.parametrize("data", [
     {"not": "a list"},
-    [["test_answers._echo", {"tuple": [1]}]],  # two fields
+    [[ECHO, {"tuple": [1]}]],  # two fields
     [["no_such.question", {"tuple": [1]}, 1]],
-    [["test_answers._echo", [1], 1]],  # arguments not a tuple
-    [["test_answers._echo", {"tuple": [1]}, {"dtype": "not a dtype"}]],
-    [["test_answers._echo", {"tuple": [1]}, {"type": "numpy.add"}]],
-    [["test_answers._echo", {"tuple": [1]}, {"type": "os"}]],
-    [["test_answers._echo", {"tuple": [1]}, {"float": 1.5}]],
-    [["test_answers._echo", {"tuple": [1]}, {"float": "0x1p+0", "tuple": []}]],
+    [[ECHO, [1], 1]],  # arguments not a tuple
+    [[ECHO, {"tuple": [1]}, {"dtype": "not a dtype"}]],
+    [[ECHO, {"tuple": [1]}, {"type": "numpy.add"}]],
+    [[ECHO, {"tuple": [1]}, {"type": "os"}]],
+    [[ECHO, {"tuple": [1]}, {"float": 1.5}]],
+    [[ECHO, {"tuple": [1]}, {"float": "0x1p+0", "tuple": []}]],
+    [[["a list"], {"tuple": [1]}, 1]],  # a name that is not a str
 ], ids=repr)
 def test_data_that_does_not_decode_whole_is_refused_whole(fresh, data):
-    good = ["test_answers._echo", {"tuple": [3]}, 3]
+    good = [ECHO, {"tuple": [3]}, 3]
     with pytest.raises(ValueError):
         answers.adopt([good, *data] if isinstance(data, list) else data)
     assert answers.known() == 0
 
 
+def test_two_questions_of_one_name_are_refused():
+    def another(*args):
+        return args
+    another.__qualname__ = _echo.__qualname__
+    with pytest.raises(ValueError, match="two questions are named"):
+        answers.question(another)
+    assert answers.questions()[ECHO] is not another
+
+
 def test_an_answer_known_is_kept_over_an_adopted_one(fresh):
     _echo(5)
-    assert answers.adopt([["test_answers._echo", {"tuple": [5]}, 6],
-                          ["test_answers._echo", {"tuple": [7]}, 7]]) == 1
+    assert answers.adopt([[ECHO, {"tuple": [5]}, 6],
+                          [ECHO, {"tuple": [7]}, 7]]) == 1
     assert _echo(5) == 5 and _echo(7) == 7
 
 
@@ -104,7 +117,7 @@ def test_the_hook_runs_once_before_the_first_unknown_answer(fresh, monkeypatch):
     def hook():
         seen.append(answers.known())
         _echo("asked by the hook")  # (a question inside the hook does not run it again)
-        answers.adopt([["test_answers._echo", {"tuple": [8]}, "adopted"]])
+        answers.adopt([[ECHO, {"tuple": [8]}, "adopted"]])
 
     monkeypatch.setattr(answers, "before_asking", hook)
     assert _echo(8) == "adopted" and _echo(9) == 9
@@ -128,7 +141,7 @@ def test_another_thread_waits_for_the_adoption_under_way(fresh, monkeypatch):
     def hook():
         began.set()
         time.sleep(0.2)
-        answers.adopt([["test_answers._echo", {"tuple": [11]}, "adopted"]])
+        answers.adopt([[ECHO, {"tuple": [11]}, "adopted"]])
 
     monkeypatch.setattr(answers, "before_asking", hook)
     thread = threading.Thread(target=answers.prepare)

@@ -88,12 +88,23 @@ def test_an_edited_question_makes_them_stale(written, monkeypatch):
     assert shipped_answers.adopt() == 0
 
 
+def _edited(text: bytes, answer, name=None) -> bytes:
+    """``text`` with every answer replaced by ``answer(item)`` (and every question's name by
+    ``name``), its checksum kept: a damage that JSON still reads."""
+    data = json.loads(text)
+    data["answers"] = [[item[0] if name is None else name, item[1], answer(item)] for item in data["answers"]]
+    return json.dumps(data).encode()
+
+
 @pytest.mark.parametrize("damage", [
     lambda text: text[: len(text) // 2],
     lambda text: b"\xff" + text,
     lambda text: b"[]",
     lambda text: text.replace(b'"dtype": "<f8"', b'"dtype": "no such dtype"'),
     lambda text: text.replace(b"power_loop_rewrites", b"no_such_question"),
+    lambda text: _edited(text, lambda item: {"tuple": [{"dtype": "<f4"}, {"dtype": "<f4"}]}
+                         if item[0].endswith("reductions.dtypes") else item[2]),  # valid JSON, one answer changed
+    lambda text: _edited(text, lambda item: item[2], name=["a list"]),
 ])
 def test_damaged_answers_are_not_adopted(written, damage):
     path = shipped_answers.path(str(written))
@@ -149,5 +160,6 @@ def test_only_fusenums_own_questions_are_shipped(written):
     shipped_answers.write(str(written))
     with open(shipped_answers.path(str(written))) as file:
         data = json.load(file)
-    assert all(name.startswith(("numpy_behaviour.", "reductions.")) for name, _, _ in data["answers"])
+    assert all(name.startswith(("fusenum.ir.numpy_behaviour.", "fusenum.ir.reductions."))
+               for name, _, _ in data["answers"])
     assert all(module.startswith("fusenum.") for module in data["identity"]["questions"])

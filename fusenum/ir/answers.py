@@ -6,8 +6,9 @@ process's first calls that use ``**`` or a reduction (most of it making a few th
 and NumPy's first calls of those loops), more than numexpr takes for such a call whole. An answer
 depends only on the installed NumPy, the C library (whose ``pow`` some of NumPy's loops call) and
 the question, so it can be asked once elsewhere: :func:`question` marks a function whose answers are
-kept (as ``functools.cache`` would keep them), :func:`recorded` gives them as JSON-ready data, and
-:func:`adopt` takes such data back, so that a later call with those arguments asks nothing. The
+kept (as ``functools.cache`` would keep them), :func:`recorded` gives them as text (JSON), and
+:func:`adopt` takes such text back, decoding an answer when it is first asked for, so that a later
+call with those arguments asks nothing (of hundreds recorded, a process asks a few). The
 runtime records them when the package is built, beside the shipped kernels, and adopts them where
 the same NumPy release runs (:mod:`fusenum.runtime.shipped_answers` says when); :data:`before_asking`
 is how it gets the chance to before a process asks its first question.
@@ -19,6 +20,7 @@ recorded (every question's are); anything else stays in the process.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import threading
 from typing import Any, Callable, TypeVar
@@ -29,7 +31,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: Every answer known: ``(question name, arguments) -> answer``.
 _answers: dict[tuple, Any] = {}
-#: The questions, by name (``package.module.function``).
+#: Answers adopted and not asked for yet, as recorded (decoded when first asked for: a process asks
+#: a few of the hundreds recorded): ``(question name, arguments' text) -> answer's text``.
+_adopted: dict[tuple[str, str], str] = {}
+#: The questions (as :func:`question` made them), by name (``package.module.function``).
 _questions: dict[str, Callable] = {}
 #: Called once, before the first answer this process does not know (from any thread): the runtime
 #: adopts recorded answers there. Set at import by :mod:`fusenum.runtime.shipped_answers`.
@@ -45,7 +50,6 @@ def question(function: F) -> F:
     name = f"{function.__module__}.{function.__qualname__}"
     if name in _questions:
         raise ValueError(f"two questions are named {name}: their answers would be mixed up")
-    _questions[name] = function
 
     @functools.wraps(function)
     def asked(*args):
@@ -54,10 +58,13 @@ def question(function: F) -> F:
         if found is _MISSING:
             _run_hook()
             found = _answers.get(key, _MISSING)
+            if found is _MISSING and _adopted:
+                found = _take_adopted(name, args)
             if found is _MISSING:
                 found = _answers.setdefault(key, function(*args))
         return found
 
+    _questions[name] = asked
     return asked  # type: ignore[return-value]
 
 
@@ -95,8 +102,8 @@ def questions() -> dict[str, Callable]:
 
 
 def known() -> int:
-    """How many answers this process knows."""
-    return len(_answers)
+    """How many answers this process knows, asked or adopted."""
+    return len(_answers) + len(_adopted)
 
 
 def prepare() -> None:
@@ -110,41 +117,56 @@ def forget(adopt_again: bool = True) -> None:
     global _hook_done
     with _hook_lock:
         _answers.clear()
+        _adopted.clear()
         _hook_done = not adopt_again
 
 
-def recorded() -> list:
-    """Every answer known that can be recorded, as JSON-ready data for :func:`adopt`."""
+def recorded() -> list[tuple[str, str, str]]:
+    """Every answer asked (or adopted and asked for) that can be recorded: ``(question name,
+    arguments' text, answer's text)``, the texts compact JSON (no tab, no line break), for
+    :func:`adopt`."""
     found = []
     for (name, args), value in sorted(_answers.items(), key=repr):
         try:
-            found.append([name, _encode(args), _encode(value)])
+            found.append((name, text(args), text(value)))
         except _NotRecordable:
             continue
     return found
 
 
-def adopt(data: object) -> int:
-    """Take the answers ``data`` (from :func:`recorded`) as known, unless one is already known;
-    returns how many were taken. Data that does not decode whole is not taken at all (ValueError)."""
-    if not isinstance(data, list):
-        raise ValueError("recorded answers are a list")
-    decoded = []
-    for item in data:
-        if not (isinstance(item, list) and len(item) == 3 and isinstance(item[0], str) and item[0] in _questions):
-            raise ValueError(f"not a recorded answer: {item!r}")
-        args = _decode(item[1])
-        if type(args) is not tuple:
-            raise ValueError(f"not a recorded answer's arguments: {item!r}")
-        decoded.append(((item[0], args), _decode(item[2])))
+def adopt(records: dict[tuple[str, str], str]) -> int:
+    """Take the recorded answers ``records`` (``(question name, arguments' text) -> answer's text``,
+    as :func:`recorded` gives them) as known, where no answer is; returns how many were taken.
+    ValueError (nothing taken) for a name that is no question's or a part that is not a str. An
+    answer that does not decode when asked for is asked of NumPy instead."""
+    for key, answer in records.items():
+        if not (type(key) is tuple and len(key) == 2 and all(type(part) is str for part in (*key, answer))
+                and key[0] in _questions):
+            raise ValueError(f"not a recorded answer: {key!r}: {answer!r}")
     taken = 0
-    for key, value in decoded:
-        if key not in _answers:
-            taken += _answers.setdefault(key, value) is value  # (another thread may have asked meanwhile)
+    for key, answer in records.items():
+        taken += _adopted.setdefault(key, answer) is answer
     return taken
 
 
-class _NotRecordable(Exception):
+def text(value: Any) -> str:
+    """``value`` (arguments or an answer) as recorded: compact JSON, keys sorted; ValueError if it
+    cannot be recorded (see the module's docstring)."""
+    return json.dumps(_encode(value), sort_keys=True, separators=(",", ":"))
+
+
+def _take_adopted(name: str, args: tuple) -> Any:
+    """The adopted answer to ``name(*args)``, decoded and made known; _MISSING if there is none, or
+    it does not decode."""
+    try:
+        recorded_answer = _adopted.pop((name, text(args)))
+        value = _decode(json.loads(recorded_answer))
+    except (KeyError, ValueError, TypeError, RecursionError):  # (RecursionError: a deeply nested text)
+        return _MISSING
+    return _answers.setdefault((name, args), value)
+
+
+class _NotRecordable(ValueError):
     pass
 
 
@@ -165,14 +187,14 @@ def _encode(value: Any) -> Any:
         return {"frozenset": sorted((_encode(item) for item in value), key=repr)}
     if isinstance(value, np.dtype):
         if value.fields is not None or value.subdtype is not None or np.dtype(value.str) != value:
-            raise _NotRecordable
+            raise _NotRecordable(f"{value!r} cannot be recorded")
         return {"dtype": value.str}
     if isinstance(value, type):
         if _PYTHON_TYPES.get(value.__name__) is value:
             return {"type": value.__name__}
         if value is np.ndarray or (issubclass(value, np.generic) and getattr(np, value.__name__, None) is value):
             return {"type": f"numpy.{value.__name__}"}
-    raise _NotRecordable
+    raise _NotRecordable(f"{value!r} cannot be recorded")
 
 
 def _decode(value: Any) -> Any:
@@ -202,4 +224,4 @@ def _decode(value: Any) -> Any:
     raise ValueError(f"not a recorded value: {value!r}")
 
 
-__all__ = ["adopt", "before_asking", "forget", "known", "prepare", "question", "questions", "recorded"]
+__all__ = ["adopt", "before_asking", "forget", "known", "prepare", "question", "questions", "recorded", "text"]

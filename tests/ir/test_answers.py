@@ -46,13 +46,22 @@ VALUES = [None, True, False, 0, -7, 2**70, "square", 0.5, -0.0, float("inf"), fl
           np.int8, np.bool_, (np.dtype("<f4"), (int, None, 2))]
 
 
+def _records(*items) -> dict:
+    """Recorded answers (``(name, arguments' text) -> answer's text``) of ``(arguments, answer)`` pairs
+    of :func:`_echo` given as JSON-ready data."""
+    def compact(value):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return {(ECHO, compact(args)): compact(answer) for args, answer in items}
+
+
 @pytest.mark.parametrize("value", VALUES, ids=repr)
 def test_answers_and_arguments_survive_recording(fresh, value):
     _echo(value)
-    data = json.loads(json.dumps(answers.recorded()))
+    (name, args, answer), = answers.recorded()
+    assert "\t" not in args + answer and "\n" not in args + answer
     answers.forget()
     _calls.clear()
-    assert answers.adopt(data) == 1
+    assert answers.adopt({(name, args): answer}) == 1
     found = _echo(value)
     assert _calls == [] and found == value and type(found) is type(value)
     if isinstance(value, float):
@@ -76,23 +85,27 @@ def test_what_would_not_survive_is_not_recorded(fresh, index):
     assert answers.recorded() == []
 
 
-@pytest.mark.parametrize("data", [
-    {"not": "a list"},
-    [[ECHO, {"tuple": [1]}]],  # two fields
-    [["no_such.question", {"tuple": [1]}, 1]],
-    [[ECHO, [1], 1]],  # arguments not a tuple
-    [[ECHO, {"tuple": [1]}, {"dtype": "not a dtype"}]],
-    [[ECHO, {"tuple": [1]}, {"type": "numpy.add"}]],
-    [[ECHO, {"tuple": [1]}, {"type": "os"}]],
-    [[ECHO, {"tuple": [1]}, {"float": 1.5}]],
-    [[ECHO, {"tuple": [1]}, {"float": "0x1p+0", "tuple": []}]],
-    [[["a list"], {"tuple": [1]}, 1]],  # a name that is not a str
+@pytest.mark.parametrize("records", [
+    {("no_such.question", '{"tuple":[1]}'): "1"},
+    {(ECHO, 1): "1"},  # arguments not a text
+    {(ECHO, '{"tuple":[1]}'): 1},  # an answer not a text
+    {(("a", "tuple"), '{"tuple":[1]}'): "1"},  # a name that is not a str
+    {(ECHO,): "1"},
 ], ids=repr)
-def test_data_that_does_not_decode_whole_is_refused_whole(fresh, data):
-    good = [ECHO, {"tuple": [3]}, 3]
+def test_records_of_the_wrong_form_are_refused_whole(fresh, records):
     with pytest.raises(ValueError):
-        answers.adopt([good, *data] if isinstance(data, list) else data)
+        answers.adopt({**_records(({"tuple": [3]}, 3)), **records})
     assert answers.known() == 0
+
+
+@pytest.mark.parametrize("answer", [
+    "not JSON", '{"dtype":"not a dtype"}', '{"type":"numpy.add"}', '{"type":"os"}', '{"float":1.5}',
+    '{"float":"0x1p+0","tuple":[]}', "[1]", '{"tuple":' * 5000 + "[]" + "}" * 5000,
+])
+def test_an_answer_that_does_not_decode_is_asked_instead(fresh, answer):
+    _calls.clear()
+    assert answers.adopt({(ECHO, '{"tuple":[4]}'): answer}) == 1
+    assert _echo(4) == 4 and _calls == [(4,)]
 
 
 def test_two_questions_of_one_name_are_refused():
@@ -106,8 +119,7 @@ def test_two_questions_of_one_name_are_refused():
 
 def test_an_answer_known_is_kept_over_an_adopted_one(fresh):
     _echo(5)
-    assert answers.adopt([[ECHO, {"tuple": [5]}, 6],
-                          [ECHO, {"tuple": [7]}, 7]]) == 1
+    assert answers.adopt(_records(({"tuple": [5]}, 6), ({"tuple": [7]}, 7))) == 2
     assert _echo(5) == 5 and _echo(7) == 7
 
 
@@ -117,7 +129,7 @@ def test_the_hook_runs_once_before_the_first_unknown_answer(fresh, monkeypatch):
     def hook():
         seen.append(answers.known())
         _echo("asked by the hook")  # (a question inside the hook does not run it again)
-        answers.adopt([[ECHO, {"tuple": [8]}, "adopted"]])
+        answers.adopt(_records(({"tuple": [8]}, "adopted")))
 
     monkeypatch.setattr(answers, "before_asking", hook)
     assert _echo(8) == "adopted" and _echo(9) == 9
@@ -141,7 +153,7 @@ def test_another_thread_waits_for_the_adoption_under_way(fresh, monkeypatch):
     def hook():
         began.set()
         time.sleep(0.2)
-        answers.adopt([[ECHO, {"tuple": [11]}, "adopted"]])
+        answers.adopt(_records(({"tuple": [11]}, "adopted")))
 
     monkeypatch.setattr(answers, "before_asking", hook)
     thread = threading.Thread(target=answers.prepare)

@@ -31,9 +31,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: Every answer known: ``(question name, arguments) -> answer``.
 _answers: dict[tuple, Any] = {}
-#: Answers adopted and not asked for yet, as recorded (decoded when first asked for: a process asks
-#: a few of the hundreds recorded): ``(question name, arguments' text) -> answer's text``.
-_adopted: dict[tuple[str, str], str] = {}
+#: Answers adopted, as recorded: lines of ``question name, arguments' text, answer's text``
+#: separated by tabs, each line after a line break. An answer is found and decoded when first asked
+#: for (a process asks a few of the hundreds recorded): a dict of them all took longer to make, and
+#: its keys, hundreds of tuples, brought the interpreter's garbage collection on sooner.
+_adopted = {"lines": "", "count": 0}
 #: The questions (as :func:`question` made them), by name (``package.module.function``).
 _questions: dict[str, Callable] = {}
 #: Called once, before the first answer this process does not know (from any thread): the runtime
@@ -58,7 +60,7 @@ def question(function: F) -> F:
         if found is _MISSING:
             _run_hook()
             found = _answers.get(key, _MISSING)
-            if found is _MISSING and _adopted:
+            if found is _MISSING and _adopted["count"]:
                 found = _take_adopted(name, args)
             if found is _MISSING:
                 found = _answers.setdefault(key, function(*args))
@@ -103,7 +105,7 @@ def questions() -> dict[str, Callable]:
 
 def known() -> int:
     """How many answers this process knows, asked or adopted."""
-    return len(_answers) + len(_adopted)
+    return len(_answers) + _adopted["count"]
 
 
 def prepare() -> None:
@@ -117,14 +119,14 @@ def forget(adopt_again: bool = True) -> None:
     global _hook_done
     with _hook_lock:
         _answers.clear()
-        _adopted.clear()
+        _adopted.update(lines="", count=0)
         _hook_done = not adopt_again
 
 
 def recorded() -> list[tuple[str, str, str]]:
     """Every answer asked (or adopted and asked for) that can be recorded: ``(question name,
-    arguments' text, answer's text)``, the texts compact JSON (no tab, no line break), for
-    :func:`adopt`."""
+    arguments' text, answer's text)``, the texts compact JSON (no tab, no line break); :func:`adopt`
+    takes them as lines of the three separated by tabs."""
     found = []
     for (name, args), value in sorted(_answers.items(), key=repr):
         try:
@@ -134,19 +136,16 @@ def recorded() -> list[tuple[str, str, str]]:
     return found
 
 
-def adopt(records: dict[tuple[str, str], str]) -> int:
-    """Take the recorded answers ``records`` (``(question name, arguments' text) -> answer's text``,
-    as :func:`recorded` gives them) as known, where no answer is; returns how many were taken.
-    ValueError (nothing taken) for a name that is no question's or a part that is not a str. An
-    answer that does not decode when asked for is asked of NumPy instead."""
-    for key, answer in records.items():
-        if not (type(key) is tuple and len(key) == 2 and all(type(part) is str for part in (*key, answer))
-                and key[0] in _questions):
-            raise ValueError(f"not a recorded answer: {key!r}: {answer!r}")
-    taken = 0
-    for key, answer in records.items():
-        taken += _adopted.setdefault(key, answer) is answer
-    return taken
+def adopt(lines: str) -> int:
+    """Take the recorded answers ``lines`` (one per line: question name, arguments' text and
+    answer's text, as :func:`recorded` gives them, separated by tabs) as known where no answer is;
+    returns how many lines there are. An answer that is not found in the form asked for, or does
+    not decode, is asked of NumPy instead."""
+    if type(lines) is not str:
+        raise ValueError(f"recorded answers are lines of text, not {type(lines).__name__}")
+    with _hook_lock:
+        _adopted.update(lines=_adopted["lines"] + "\n" + lines, count=_adopted["count"] + lines.count("\n"))
+    return lines.count("\n")
 
 
 def text(value: Any) -> str:
@@ -158,10 +157,12 @@ def text(value: Any) -> str:
 def _take_adopted(name: str, args: tuple) -> Any:
     """The adopted answer to ``name(*args)``, decoded and made known; _MISSING if there is none, or
     it does not decode."""
+    lines = _adopted["lines"]
     try:
-        recorded_answer = _adopted.pop((name, text(args)))
-        value = _decode(json.loads(recorded_answer))
-    except (KeyError, ValueError, TypeError, RecursionError):  # (RecursionError: a deeply nested text)
+        needle = f"\n{name}\t{text(args)}\t"
+        start = lines.index(needle) + len(needle)
+        value = _decode(json.loads(lines[start:lines.index("\n", start)]))
+    except (ValueError, TypeError, RecursionError):  # (RecursionError: a deeply nested text)
         return _MISSING
     return _answers.setdefault((name, args), value)
 

@@ -46,12 +46,12 @@ VALUES = [None, True, False, 0, -7, 2**70, "square", 0.5, -0.0, float("inf"), fl
           np.int8, np.bool_, (np.dtype("<f4"), (int, None, 2))]
 
 
-def _records(*items) -> dict:
-    """Recorded answers (``(name, arguments' text) -> answer's text``) of ``(arguments, answer)`` pairs
-    of :func:`_echo` given as JSON-ready data."""
+def _records(*items) -> str:
+    """Recorded answers (lines of name, arguments' text and answer's text) of ``(arguments, answer)``
+    pairs of :func:`_echo` given as JSON-ready data."""
     def compact(value):
         return json.dumps(value, sort_keys=True, separators=(",", ":"))
-    return {(ECHO, compact(args)): compact(answer) for args, answer in items}
+    return "".join(f"{ECHO}\t{compact(args)}\t{compact(answer)}\n" for args, answer in items)
 
 
 @pytest.mark.parametrize("value", VALUES, ids=repr)
@@ -61,7 +61,7 @@ def test_answers_and_arguments_survive_recording(fresh, value):
     assert "\t" not in args + answer and "\n" not in args + answer
     answers.forget()
     _calls.clear()
-    assert answers.adopt({(name, args): answer}) == 1
+    assert answers.adopt(f"{name}\t{args}\t{answer}\n") == 1
     found = _echo(value)
     assert _calls == [] and found == value and type(found) is type(value)
     if isinstance(value, float):
@@ -85,26 +85,34 @@ def test_what_would_not_survive_is_not_recorded(fresh, index):
     assert answers.recorded() == []
 
 
-@pytest.mark.parametrize("records", [
-    {("no_such.question", '{"tuple":[1]}'): "1"},
-    {(ECHO, 1): "1"},  # arguments not a text
-    {(ECHO, '{"tuple":[1]}'): 1},  # an answer not a text
-    {(("a", "tuple"), '{"tuple":[1]}'): "1"},  # a name that is not a str
-    {(ECHO,): "1"},
-], ids=repr)
-def test_records_of_the_wrong_form_are_refused_whole(fresh, records):
+@pytest.mark.parametrize("records", [{(ECHO, '{"tuple":[1]}'): "1"}, [ECHO, '{"tuple":[1]}', "1"], b"x\ty\tz\n"],
+                         ids=repr)
+def test_records_that_are_not_text_are_refused(fresh, records):
     with pytest.raises(ValueError):
-        answers.adopt({**_records(({"tuple": [3]}, 3)), **records})
+        answers.adopt(records)
     assert answers.known() == 0
 
 
 @pytest.mark.parametrize("answer", [
     "not JSON", '{"dtype":"not a dtype"}', '{"type":"numpy.add"}', '{"type":"os"}', '{"float":1.5}',
-    '{"float":"0x1p+0","tuple":[]}', "[1]", '{"tuple":' * 5000 + "[]" + "}" * 5000,
+    '{"float":"0x1p+0","tuple":[]}', "[1]", '{"tuple":' * 5000 + "[]" + "}" * 5000, '4\t5',
 ])
 def test_an_answer_that_does_not_decode_is_asked_instead(fresh, answer):
     _calls.clear()
-    assert answers.adopt({(ECHO, '{"tuple":[4]}'): answer}) == 1
+    assert answers.adopt(f'{ECHO}\t{{"tuple":[4]}}\t{answer}\n') == 1
+    assert _echo(4) == 4 and _calls == [(4,)]
+
+
+@pytest.mark.parametrize("lines", [
+    f'{ECHO}\t{{"tuple":[4]}}\t5',  # no line break after the answer
+    f'{ECHO}\t{{"tuple": [4]}}\t5\n',  # arguments not as recorded
+    f'{ECHO}.other\t{{"tuple":[4]}}\t5\n',
+    f'x{ECHO}\t{{"tuple":[4]}}\t5\n',
+    f'{ECHO}\t{{"tuple":[4,5]}}\t5\n',
+])
+def test_only_an_answer_recorded_as_asked_is_found(fresh, lines):
+    _calls.clear()
+    answers.adopt(lines)
     assert _echo(4) == 4 and _calls == [(4,)]
 
 

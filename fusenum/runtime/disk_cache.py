@@ -287,14 +287,20 @@ def holds_nothing() -> bool:
     return directory is None or not holds_any(directory)
 
 
-def holds_any(directory: str, suffixes: tuple[str, ...] = (*KERNEL_SUFFIXES, HOST_SUFFIX)) -> bool:
+def holds_any(directory: str, suffixes: tuple[str, ...] = (*KERNEL_SUFFIXES, HOST_SUFFIX),
+              look_at: int | None = None) -> bool:
     """Whether ``directory`` holds an entry whose name ends with one of ``suffixes`` (a kernel or a
-    host record unless told; stops at the first; False if unreadable)."""
+    host record unless told; stops at the first; False if unreadable). With ``look_at``, True also
+    once that many entries were looked at: a directory of more may hold one (so False only for a
+    directory without; reading a big one whole took a first call 1.2 ms per 1,300 entries)."""
     try:
         with os.scandir(directory) as listing:
-            return any(entry.name.endswith(suffixes) for entry in listing)
+            for count, entry in enumerate(listing, 1):
+                if entry.name.endswith(suffixes) or count == look_at:
+                    return True
     except OSError:
-        return False
+        pass
+    return False
 
 
 def use_existing_only() -> None:

@@ -126,7 +126,9 @@ def recall(text: str) -> Record | None:
     if unwritten is not None:  # (a copy: the caller adds plans to its record, a writer reads this one)
         return Record(unwritten.names, unwritten.columns, dict(unwritten.plans))
     if directory not in _may_hold:  # (a race looks twice: harmless)
-        _may_hold[directory] = disk_cache.holds_any(directory, (disk_cache.PLAN_SUFFIX,))
+        # (a directory of kernels without records, as a prebuild leaves it, is not read whole: the
+        # lookups below find out, and the listing of :mod:`.entry_listing` answers them after a few)
+        _may_hold[directory] = disk_cache.holds_any(directory, (disk_cache.PLAN_SUFFIX,), look_at=64)
     if not _may_hold[directory]:
         return None
     digest = _digest(text)

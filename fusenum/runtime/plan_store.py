@@ -31,7 +31,8 @@ does each new record have the oldest written on its call: they keep typed IR ali
 writes them. Lookups of records that may well miss answer from a listing of the directory once
 the process has missed a few (:mod:`.entry_listing`). A
 directory that held no record when the process first looked is not looked in again for one (until
-this process writes one there): a new cache directory's first calls skip the digest. A forked child
+this process writes one there): a new cache directory's first calls skip the digest. (Only its first
+64 entries are looked at: a bigger one may hold records.) A forked child
 writes its records on the call (``multiprocessing``'s workers end with ``os._exit``, which runs no
 exit handler); the exit's writes never bring back a directory removed meanwhile; and nothing is kept
 or recalled while the disk cache is off.

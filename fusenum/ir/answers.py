@@ -35,7 +35,7 @@ _answers: dict[tuple, Any] = {}
 #: separated by tabs, each line after a line break. An answer is found and decoded when first asked
 #: for (a process asks a few of the hundreds recorded): a dict of them all took longer to make, and
 #: its keys, hundreds of tuples, brought the interpreter's garbage collection on sooner.
-_adopted = {"lines": "", "count": 0}
+_adopted = {"lines": "", "count": 0, "taken": 0}  # count: lines adopted; taken: of them, decoded
 #: The questions (as :func:`question` made them), by name (``package.module.function``).
 _questions: dict[str, Callable] = {}
 #: Called once, before the first answer this process does not know (from any thread): the runtime
@@ -104,8 +104,8 @@ def questions() -> dict[str, Callable]:
 
 
 def known() -> int:
-    """How many answers this process knows, asked or adopted."""
-    return len(_answers) + _adopted["count"]
+    """How many answers this process knows: asked or decoded, and adopted lines not asked for yet."""
+    return len(_answers) + _adopted["count"] - _adopted["taken"]
 
 
 def prepare() -> None:
@@ -119,7 +119,7 @@ def forget(adopt_again: bool = True) -> None:
     global _hook_done
     with _hook_lock:
         _answers.clear()
-        _adopted.update(lines="", count=0)
+        _adopted.update(lines="", count=0, taken=0)
         _hook_done = not adopt_again
 
 
@@ -143,9 +143,12 @@ def adopt(lines: str) -> int:
     not decode, is asked of NumPy instead."""
     if type(lines) is not str:
         raise ValueError(f"recorded answers are lines of text, not {type(lines).__name__}")
+    count = sum(1 for line in lines.split("\n") if line)
+    if lines and not lines.endswith("\n"):
+        lines += "\n"  # (each answer ends at a line break)
     with _hook_lock:
-        _adopted.update(lines=_adopted["lines"] + "\n" + lines, count=_adopted["count"] + lines.count("\n"))
-    return lines.count("\n")
+        _adopted.update(lines=_adopted["lines"] + "\n" + lines, count=_adopted["count"] + count)
+    return count
 
 
 def text(value: Any) -> str:
@@ -164,7 +167,10 @@ def _take_adopted(name: str, args: tuple) -> Any:
         value = _decode(json.loads(lines[start:lines.index("\n", start)]))
     except (ValueError, TypeError, RecursionError):  # (RecursionError: a deeply nested text)
         return _MISSING
-    return _answers.setdefault((name, args), value)
+    with _hook_lock:
+        if (name, args) not in _answers:
+            _adopted["taken"] += 1
+        return _answers.setdefault((name, args), value)
 
 
 class _NotRecordable(ValueError):

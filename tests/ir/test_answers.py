@@ -103,8 +103,16 @@ def test_an_answer_that_does_not_decode_is_asked_instead(fresh, answer):
     assert _echo(4) == 4 and _calls == [(4,)]
 
 
+def test_adopted_lines_are_counted_once_and_the_last_needs_no_line_break(fresh):
+    _calls.clear()
+    assert answers.adopt(_records(({"tuple": [12]}, "twelve")) + f'{ECHO}\t{{"tuple":[13]}}\t"thirteen"') == 2
+    assert answers.known() == 2
+    assert _echo(12) == "twelve" and _echo(13) == "thirteen" and _calls == []
+    assert answers.known() == 2
+    assert _echo(14) == 14 and answers.known() == 3
+
+
 @pytest.mark.parametrize("lines", [
-    f'{ECHO}\t{{"tuple":[4]}}\t5',  # no line break after the answer
     f'{ECHO}\t{{"tuple": [4]}}\t5\n',  # arguments not as recorded
     f'{ECHO}.other\t{{"tuple":[4]}}\t5\n',
     f'x{ECHO}\t{{"tuple":[4]}}\t5\n',

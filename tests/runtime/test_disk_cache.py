@@ -684,7 +684,8 @@ import fusenum
 from fusenum.ir import answers
 a, b = np.linspace(0.5, 2, 100), np.linspace(1, 3, 100)
 fusenum.evaluate(sys.argv[1])
-print(answers.known(), fusenum.cache_info().disk_hits)  # (none shipped in the tests: each known one was asked)
+# (none shipped in the tests: each one known was asked; the loop's, which the kernel follows, must not be)
+print(sum(name.endswith(".power_loop_rewrites") for name, _ in answers._answers), fusenum.cache_info().disk_hits)
 """
 
 

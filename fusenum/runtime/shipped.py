@@ -14,7 +14,8 @@ a new expression from its first call while its fused kernel compiles in the back
 An archive is used only where it gives exactly the bits a kernel compiled here would:
 
 * it was built by the same fusenum version from the same code generator and IR (the size and
-  CRC-32 of each of their source files, taken when the build began), with the same llvmlite, C
+  CRC-32 of each of their source files, taken when the build began, or the same size and
+  modification time: :func:`_same_sources`), with the same llvmlite, C
   library (whose libmvec the kernels call) and interpreter object layout, with libmvec loadable
   or not as here, on the same kind of platform;
 * the current SIMD level is the archive's and is this machine's widest (every kernel calls the
@@ -37,7 +38,7 @@ import platform
 import struct
 import zlib
 
-from .sources_digest import source_files
+from .sources_digest import code_generator_files, source_files, times_are_own
 from .switches import on_or_off
 from .. import codegen, ir
 from ..codegen import locks
@@ -50,7 +51,7 @@ from ..version import __version__
 #: Where the archives are: next to the package's modules.
 DIRECTORY = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "shipped_kernels")
 MAGIC = b"fusenum shipped\0"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 #: The archive's head: magic, format version, length of the metadata (JSON) that follows, length
 #: of the whole archive.
 HEAD = struct.Struct("<16sIIQ")
@@ -113,11 +114,16 @@ def archive_path(level: str, directory: str | None = None) -> str:
 
 
 def metadata(level: str) -> dict:
-    """What an archive of ``level`` must have been built with to serve here (see the docstring).
-    Reads the code generator's and the IR's sources (about 1 ms)."""
+    """What an archive of ``level`` is built with (see the docstring), as its build begins: reads the
+    code generator's and the IR's sources (about 1 ms)."""
+    return {**_environment(level), "sources": _sources()}
+
+
+def _environment(level: str) -> dict:
+    """:func:`metadata` but the sources: what serving here needs of everything else."""
     return {"fusenum": __version__, "llvmlite": llvmlite_version(), "libc": libc(), "libmvec": libmvec_loaded(),
             "python": PYTHON_LAYOUT, "platform": f"{platform.system()} {platform.machine()}", "level": level,
-            "vector_math": "auto", "sources": _sources()}
+            "vector_math": "auto"}
 
 
 def libc() -> str:
@@ -126,8 +132,8 @@ def libc() -> str:
 
 
 def _sources() -> dict[str, list[int]]:
-    """``name: [size, CRC-32]`` of every source file of the code generator and the IR (as the disk
-    cache's key walks them: :func:`.sources_digest.source_files`)."""
+    """``name: [size, CRC-32, modification time]`` of every source file of the code generator and the
+    IR (as the disk cache's key walks them: :func:`.sources_digest.source_files`), read now."""
     found = {}
     for package in (codegen, ir):
         name = package.__name__.rpartition(".")[2]
@@ -135,11 +141,43 @@ def _sources() -> dict[str, list[int]]:
             # (os.read, not open(): the buffered file object took half of this function's ~0.45 ms)
             descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
             try:
+                status = os.fstat(descriptor)
                 text = read_all(descriptor)
             finally:
                 os.close(descriptor)
-            found[f"{name}/{relative}"] = [len(text), zlib.crc32(text)]
+            # (a file that changed while it was read keeps no time: it is checked by its text)
+            written = status.st_mtime_ns if status.st_size == len(text) else 0
+            found[f"{name}/{relative}"] = [len(text), zlib.crc32(text), written]
     return dict(sorted(found.items()))
+
+
+def _same_sources(recorded: object) -> bool:
+    """Whether ``recorded`` (:func:`_sources`, as a build began) describes the sources here. A file
+    whose size and modification time are as recorded, where times are the files' own, is taken as
+    the same file, as Python's bytecode cache and the disk cache's key take it (one ``stat`` each,
+    shared with that key: :func:`.sources_digest.code_generator_files`); any other (a copy, a
+    checkout, times set by a packager) by its size and CRC-32. Reading them all took 0.5-3.5 ms of
+    the look-ahead thread (:mod:`.prefetch`), most of it waiting for the GIL after each system call
+    while the program ran: the first call that needed a one-node kernel often waited for it."""
+    here = {f"{package.rpartition('.')[2]}/{relative}": (path, status)
+            for package, relative, path, status in code_generator_files()}
+    if not (isinstance(recorded, dict) and recorded.keys() == here.keys() and all(
+            type(entry) is list and len(entry) == 3 and all(type(number) is int for number in entry)
+            for entry in recorded.values())):
+        return False
+    by_time = times_are_own([status for _, status in here.values()])
+    for name, (path, status) in here.items():
+        size, checksum, written = recorded[name]
+        if by_time and status.st_size == size and status.st_mtime_ns == written:
+            continue
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            text = read_all(descriptor)
+        finally:
+            os.close(descriptor)
+        if len(text) != size or zlib.crc32(text) != checksum:
+            return False
+    return True
 
 
 def read_all(descriptor: int) -> bytes:
@@ -208,7 +246,9 @@ def _read(path: str, descriptor: int, level: str) -> Archive | None:
     if magic != MAGIC or version != FORMAT_VERSION or total != size or HEAD.size + length + 4 > size:
         return None
     meta = json.loads(os.pread(descriptor, length, HEAD.size).decode())
-    if not isinstance(meta, dict) or meta.get("built") != metadata(level):
+    built = meta.get("built") if isinstance(meta, dict) else None
+    if not isinstance(built, dict) or {key: value for key, value in built.items() if key != "sources"} \
+            != _environment(level) or not _same_sources(built.get("sources")):
         return None
     start = HEAD.size + length
     count, = struct.unpack("<I", os.pread(descriptor, 4, start))

@@ -38,39 +38,52 @@ _EARLIEST_OWN_MTIME_NS = 347_155_200 * 10**9
 
 
 @lru_cache(maxsize=None)
+def code_generator_files() -> tuple[tuple[str, str, str, os.stat_result], ...]:
+    """``(package, relative path, path, status)`` of every source file of the code generator and the
+    IR, sorted, as found once per process: :func:`sources_digest` and the check of the shipped
+    archives (:mod:`.shipped`) share these ``stat`` calls."""
+    files = [(package.__name__, relative, path) for package in (codegen, ir)
+             for relative, path in sorted(source_files(os.path.dirname(package.__file__)))]
+    return tuple((package, relative, path, os.stat(path)) for package, relative, path in files)
+
+
+def times_are_own(statuses: list[os.stat_result]) -> bool:
+    """Whether the files' modification times are their own, so that an edit changes them: not all
+    equal (as reproducible builds and some packagers set them) and none from before 1981."""
+    times = {status.st_mtime_ns for status in statuses}
+    return len(times) > 1 and min(times) >= _EARLIEST_OWN_MTIME_NS
+
+
+@lru_cache(maxsize=None)
 def sources_digest() -> bytes:
     """A digest of fusenum's version and of every source file of the code generator and the IR:
     its path in the package, size and modification time, as Python's bytecode cache checks a
     source (0.1-0.7 ms once per process; hashing their text took ~3 ms, most of a warm process's
-    first kernel call). Where the times are not the files' own (all equal, as reproducible builds
-    and some packagers set them, or from before 1981), their text is hashed instead: an edit
-    that kept the size would otherwise keep the key."""
-    return _digest([(package.__name__, os.path.dirname(package.__file__)) for package in (codegen, ir)])
+    first kernel call). Where the times are not the files' own (:func:`times_are_own`), their text
+    is hashed instead: an edit that kept the size would otherwise keep the key."""
+    return _digest([(f"{package}/{relative}", path, status)
+                    for package, relative, path, status in code_generator_files()])
 
 
 @lru_cache(maxsize=None)
 def typing_digest() -> bytes:
     """:func:`sources_digest` and the same of the front ends' sources and of the plan cache, which
-    decides what the typing is told of each operand: what typing an expression depends on (the
+    decides what typing is told of each operand: what typing an expression depends on (the
     ``frontend`` package next to this one, found by its path: this layer does not import it)."""
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     root = ir.__name__.rpartition(".")[0]
     here = os.path.dirname(os.path.abspath(__file__))
-    return _digest([(f"{root}.frontend", os.path.join(package, "frontend"))], sources_digest(),
-                   [(f"{__name__.rpartition('.')[0]}/plan_cache.py", os.path.join(here, "plan_cache.py"))])
+    files = [(f"{root}.frontend/{relative}", path)
+             for relative, path in sorted(source_files(os.path.join(package, "frontend")))]
+    files.append((f"{__name__.rpartition('.')[0]}/plan_cache.py", os.path.join(here, "plan_cache.py")))
+    return _digest([(name, path, os.stat(path)) for name, path in files], sources_digest())
 
 
-def _digest(packages: list[tuple[str, str]], start: bytes = b"",
-            single_files: list[tuple[str, str]] = ()) -> bytes:
-    """The digest of ``start``, fusenum's version and the sources of ``packages`` (``(name,
-    directory)``) and ``single_files`` (``(name, path)``)."""
-    files = [(f"{name}/{relative}", path) for name, directory in packages
-             for relative, path in sorted(source_files(directory))] + list(single_files)
-    stats = [os.stat(path) for _, path in files]
-    times = {status.st_mtime_ns for status in stats}
-    by_text = len(times) == 1 or min(times) < _EARLIEST_OWN_MTIME_NS
+def _digest(files: list[tuple[str, str, os.stat_result]], start: bytes = b"") -> bytes:
+    """The digest of ``start``, fusenum's version and ``files`` (``(name, path, status)``)."""
+    by_text = not times_are_own([status for _, _, status in files])
     digest = sha256(start + f"fusenum {__version__}\0".encode())
-    for (name, path), status in zip(files, stats):
+    for name, path, status in files:
         if by_text:
             with open(path, "rb") as file:
                 digest.update(f"{name}\0".encode() + file.read() + b"\0")

@@ -451,10 +451,12 @@ def _sources_digest_of(monkeypatch, files: dict) -> bytes:
     """The code generator's digest were its sources ``files`` (name -> path)."""
     monkeypatch.setattr(sources_digest, "source_files", lambda root: sorted(files.items()) if "codegen" in root else [])
     sources_digest.sources_digest.cache_clear()
+    sources_digest.code_generator_files.cache_clear()
     try:
         return sources_digest.sources_digest()
     finally:
         sources_digest.sources_digest.cache_clear()
+        sources_digest.code_generator_files.cache_clear()
 
 
 @pytest.mark.parametrize("times", ["the files' own", "all equal", "from 1970"])

@@ -252,24 +252,50 @@ def test_an_archive_of_another_build_is_not_used(serving, monkeypatch):
     assert _archive() is None
 
 
-@pytest.mark.parametrize("change", [
-    lambda sources: sources.update({next(iter(sources)): [sources[next(iter(sources))][0] + 1,
-                                                          sources[next(iter(sources))][1]]}),  # a size
-    lambda sources: sources.update({next(iter(sources)): [sources[next(iter(sources))][0],
-                                                          sources[next(iter(sources))][1] ^ 1]}),  # a text
-    lambda sources: sources.update({"codegen/new_rule.py": [10, 0]}),  # a new file
-    lambda sources: sources.pop(next(iter(sources))),  # a file removed
-], ids=["size", "text", "added", "removed"])
-def test_an_archive_of_other_sources_is_not_used(serving, monkeypatch, change):
-    original = shipped._sources
-
-    def changed():
-        sources = original()
-        change(sources)
-        return sources
-    monkeypatch.setattr(shipped, "_sources", changed)
+def _archive_built_from(tmp_path, monkeypatch, change) -> shipped.Archive | None:
+    """An archive whose build recorded the sources here as ``change`` leaves them, as opened here."""
+    meta = shipped.metadata(LEVEL)
+    change(meta["sources"])
+    shipped.write(shipped.archive_path(LEVEL, str(tmp_path)), meta, {"one": b"\x01"})
+    monkeypatch.setenv("FUSENUM_SHIPPED_KERNELS", "on")
     shipped.forget()
-    assert _archive() is None
+    try:
+        return shipped.archive((LEVEL, "auto"), str(tmp_path))
+    finally:
+        shipped.forget()
+
+
+def _first(sources: dict, size: int = 0, checksum: int = 0, written: int = 0) -> None:
+    """Add to the first source's recorded size, CRC-32 and modification time."""
+    name = next(iter(sources))
+    sources[name] = [sources[name][0] + size, sources[name][1] ^ checksum, sources[name][2] + written]
+
+
+@pytest.mark.parametrize("change", [
+    lambda sources: _first(sources, size=1),  # a size
+    lambda sources: _first(sources, checksum=1, written=1),  # an edit: its text and time
+    lambda sources: sources.update({"codegen/new_rule.py": [10, 0, 1_700_000_000 * 10**9]}),  # a new file
+    lambda sources: sources.pop(next(iter(sources))),  # a file removed
+    lambda sources: sources.update({name: entry[:2] for name, entry in sources.items()}),  # format 2's
+], ids=["size", "text", "added", "removed", "no times"])
+def test_an_archive_of_other_sources_is_not_used(tmp_path, monkeypatch, change):
+    assert _archive_built_from(tmp_path, monkeypatch, lambda sources: None) is not None
+    assert _archive_built_from(tmp_path, monkeypatch, change) is None
+
+
+def test_sources_of_the_recorded_size_and_time_are_not_read(tmp_path, monkeypatch):
+    """Taken as the same files, as Python's bytecode cache takes them; another time (a copy, a
+    checkout) has the text decide, as do times set by a packager (all equal, or before 1981)."""
+    built_here = shipped.metadata(LEVEL)
+    monkeypatch.setattr(shipped, "metadata", lambda level: json.loads(json.dumps(built_here)))
+    monkeypatch.setattr(shipped, "read_all", lambda descriptor: pytest.fail("a source was read"))
+    assert _archive_built_from(tmp_path, monkeypatch, lambda sources: None) is not None
+    monkeypatch.undo()
+    assert _archive_built_from(tmp_path, monkeypatch, lambda sources: _first(sources, written=1)) is not None
+    assert _archive_built_from(tmp_path, monkeypatch, lambda sources: _first(sources, checksum=1, written=1)) is None
+    monkeypatch.setattr(shipped, "times_are_own", lambda statuses: False)
+    assert _archive_built_from(tmp_path, monkeypatch, lambda sources: _first(sources, checksum=1)) is None
+    assert _archive_built_from(tmp_path, monkeypatch, lambda sources: None) is not None
 
 
 @pytest.mark.parametrize("name, value", [("libc", lambda: "glibc 1.0"), ("libmvec_loaded", lambda: False),

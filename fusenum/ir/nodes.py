@@ -110,6 +110,11 @@ class Node:
 REPR_CHARS = 10_000
 
 
+#: The ``attr`` of a float ``power`` node computed with ``pow`` for every element: no shortcut for a
+#: single-valued exponent, as NumPy's power loop takes (fusenum.numexpr: numexpr's ``pow`` opcode).
+ALWAYS_POW = "pow"
+
+
 def make(op: str, args: tuple[Node, ...], dtype: np.dtype) -> Node:
     """The node applying op-table operation ``op`` (args already of the loop dtypes)."""
     return Node(op, tuple(args), np.dtype(dtype))

@@ -93,6 +93,10 @@ class Op:
     #: (:mod:`.numpy_behaviour`): the code then depends on more than the IR (see
     #: :func:`numpy_answers`, which also counts the functions the ``math`` rule lowers).
     follows_numpy: str = ""
+    #: Arguments whose single value NumPy's loop (for the kinds of :attr:`follows_numpy`) takes a
+    #: shortcut for: an exponent of 2, -1 or 0.5, clip's bounds. The loop sees one value only where
+    #: the array it is given has a 0 stride (see :func:`numpy_materializes`).
+    single_value_args: tuple[int, ...] = ()
     # rules (by NumPy kind, from ``lower``) is set by __post_init__: not a field
 
     def __post_init__(self):
@@ -320,7 +324,7 @@ OPS: dict[str, Op] = _row(
        cost=8, doc="x - floor(x / y) * y, the sign of y (Python's %); integer x % 0 is 0"),
     Op("power",            2, {"i": "spower", "u": "upower", "f": "fpower", "c": "cpower"},
                                                                                         np.power,          "**", python_fold=operator.pow,
-       names=("power",), cost=40, ulp=_ULP, follows_numpy="f",
+       names=("power",), cost=40, ulp=_ULP, follows_numpy="f", single_value_args=(1,),
        doc="x ** y; integers to negative integer powers raise ValueError"),
     Op("left_shift",       2, {"iu": "shl"},                                            np.left_shift,     "<<", python_fold=operator.lshift,
        doc="the bits of x shifted left by y; 0 from the bit width on"),
@@ -396,7 +400,8 @@ OPS: dict[str, Op] = _row(
                                "c": "cminmax:fmin"},                                    np.fmin,           names=("fmin",),
        fold=_tie_fold(np.fmin), doc="the smaller, ignoring a NaN"),
     Op("clip",             3, {"b": "clip", "iu": "clip", "f": "fclip", "c": "cclip"},                np._core.umath.clip, names=("clip",),
-       fold=_clip_fold, expand=_clip_expand, follows_numpy="f", doc="clip(x, low, high): x limited to [low, high]"),
+       fold=_clip_fold, expand=_clip_expand, follows_numpy="f", single_value_args=(1, 2),
+       doc="clip(x, low, high): x limited to [low, high]"),
     Op("isnan",            1, {"biu": "const:0", "f": "isnan", "c": "cisnan"},          np.isnan,          names=("isnan",),
        doc="whether x is NaN (complex: either part)"),
     Op("isinf",            1, {"biu": "const:0", "f": "isinf", "c": "cisinf"},          np.isinf,          names=("isinf",),
@@ -525,6 +530,27 @@ def work_per_element(root) -> int:
     """How much work one element is: the arrays it touches (inputs and output) plus op-table costs."""
     arrays = 1 + sum(1 for n in walk(root) if n.op == "input")
     return arrays + expression_cost(root)
+
+
+def numpy_materializes(root) -> frozenset[int]:
+    """The input slots whose arrays NumPy computes into a new array before a loop of
+    :attr:`Op.single_value_args` sees them: the inputs of such an argument that is computed (neither
+    an input nor a constant, nor a cast of one). NumPy's loop then sees one value only if that new
+    array has one element (its inputs have one each), where fusenum's kernels see one whenever the
+    inputs are single-valued: ``x ** (e * 1)`` of a broadcast view ``e`` (every stride 0) of 0.5 is
+    ``pow``, not ``sqrt`` (they differ at -0.0 and -inf). The front end gives such views as copies."""
+    found: set[int] = set()
+    for node in walk(root):
+        op = OPS.get(node.op)
+        if op is None or not op.single_value_args or node.args[op.loop_arg].dtype.kind not in op.follows_numpy:
+            continue
+        for position in op.single_value_args:
+            argument = node.args[position]
+            while argument.op == "cast":
+                argument = argument.args[0]
+            if argument.op not in ("input", "const"):
+                found.update(n.attr for n in walk(argument) if n.op == "input")
+    return frozenset(found)
 
 
 def numpy_answers(root, portable: bool = False) -> str:

@@ -219,6 +219,8 @@ class _Lowering:
             return self._c_power_of_half(args[0])
         if op == "pow" and node.kind in ("int", "long", "complex"):
             return (self._integer_power if node.kind != "complex" else self._complex_power)(*args)
+        if op == "pow" and node.kind in ("float", "double"):
+            return self._c_power(*args)
         if op == "div" and node.kind == "complex":
             return self._complex_divide(*args)
         if op == "div" and node.kind in ("int", "long"):
@@ -244,6 +246,17 @@ class _Lowering:
         minus_infinity = nodes.const(x.dtype.type(-np.inf))
         root = apply("where", apply("equal", x, minus_infinity), infinity, apply("sqrt", x))
         return apply("where", apply("equal", x, zero), zero, root)
+
+    def _c_power(self, base: Node, exponent: Node) -> Node:
+        """numexpr's ``pow`` opcode: C's ``pow`` for every element, whatever the exponent's layout.
+        NumPy's power loop computes an exponent with one value for the whole call (a broadcast view,
+        a one-element array) of 0.5 as ``sqrt``, which differs at -0.0 and -inf (and of 2 and -1 in
+        the last bit), and the builder's ``power`` follows it; this one is marked to call ``pow``
+        (:data:`~fusenum.ir.nodes.ALWAYS_POW`)."""
+        power = self.builder.apply("power", base, exponent)
+        if not isinstance(power, Node) or power.op != "power":  # (folded, or a constant's rewrite)
+            return power
+        return Node("power", power.args, power.dtype, nodes.ALWAYS_POW)
 
     def _exponent_by_value(self, exponent: tree.Expr) -> None:
         """A 0-d array exponent (pandas' ``df ** 2`` passes the 2 so) is taken by value: the plan is

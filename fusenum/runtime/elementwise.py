@@ -38,13 +38,15 @@ from ..ir import nodes
 from ..ir.reductions import DISCARDED_IMAGINARY
 from .input_casting import check_input_casts
 from .layout import (CASTING_RULES, access, allocate, broadcast_shape, check_options, check_out, coalesce,
-                     needs_temporary)
+                     needs_temporary, single_value_views_copied)
 from .plan import STREAM_BYTES, Plan
 
 
 def execute(plan: Plan, values: list, names=(), out=None, order: str = "K",
             casting: str = "same_kind") -> np.ndarray:
     """Evaluate ``plan`` on ``values`` (one per name: an ndarray or a Python scalar)."""
+    if plan.materialize:
+        values = single_value_views_copied(plan.materialize, values)
     if order != "K" or casting != "same_kind":
         check_options(order, casting)
         check_input_casts(plan.casts, values, names, casting)

@@ -162,6 +162,21 @@ def needs_temporary(out: np.ndarray, operands: list[np.ndarray]) -> bool:
     return False
 
 
+def single_value_views_copied(keys: tuple, values: list) -> list:
+    """``values``, each array at ``keys`` that views one value over several elements (every stride
+    0 along its axes longer than 1: ``np.broadcast_to``'s) replaced by a contiguous copy, as NumPy
+    computes an expression's argument into a new array (see ``Plan.materialize``)."""
+    copied = None
+    for key in keys:
+        value = values[key]
+        if type(value) is np.ndarray and value.size > 1 and not any(
+                stride for stride, length in zip(value.strides, value.shape) if length > 1):
+            if copied is None:
+                copied = list(values)
+            copied[key] = np.ascontiguousarray(value)
+    return values if copied is None else copied
+
+
 def overlaps_itself(a: np.ndarray) -> bool:
     """Whether two elements of ``a`` may share bytes (a 0 stride, or strides ``as_strided`` made to
     overlap). Cautious: axes by increasing stride, each must step past all the smaller ones span."""

@@ -20,7 +20,7 @@ from ..codegen import settings
 from ..codegen.spec import ACCESSES, Access, KernelSpec
 from ..ir import nodes
 from ..ir.nodes import Node
-from ..ir.ops import work_per_element
+from ..ir.ops import numpy_materializes, work_per_element
 from ..ir.operands import Source
 from .kernels import Kernel
 
@@ -52,7 +52,7 @@ class Plan:
 
     __slots__ = ("root", "sources", "dtype", "kernels", "first_array", "checked", "checked_streaming", "take",
                  "parallel_size", "wake_size", "stream_size", "big_size", "round_size", "staged",
-                 "scalar_operands", "casts", "warnings", "_specs", "_checked_accesses")
+                 "scalar_operands", "casts", "warnings", "materialize", "_specs", "_checked_accesses")
 
     def __init__(self, root: Node, sources: tuple[Source, ...], values: list, staged: Callable | None = None,
                  casts: tuple | None = None):
@@ -79,6 +79,11 @@ class Plan:
         self.take = _operand_getter(sources)  # values -> tuple of the kernel's input arrays
         #: Which kernel operands stand for Python scalars (single-valued in every call).
         self.scalar_operands = frozenset(k for k, s in enumerate(sources) if s.dtype is not None)
+        #: The values (by index) whose broadcast views NumPy computes into new arrays before a loop
+        #: that takes a shortcut for a single value sees them (:func:`~fusenum.ir.ops.numpy_materializes`):
+        #: :func:`~.layout.single_value_views_copied` copies them.
+        self.materialize = tuple(dict.fromkeys(sources[k].key for k in sorted(numpy_materializes(root))
+                                                if sources[k].dtype is None))
         #: The common call's layout classes (:meth:`checked_accesses`), fixed by the operands' dtypes.
         self._checked_accesses = tuple(ACCESSES["c", swapped.get(s.key, False)] if s.dtype is None
                                        else ACCESSES["u", False] for s in sources) + (ACCESSES["c", False],)

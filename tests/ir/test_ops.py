@@ -7,7 +7,7 @@ import pytest
 
 from fusenum.codegen.rules import RULES
 from fusenum.ir import nodes, numpy_behaviour
-from fusenum.ir.ops import BINARY_SYMBOLS, FUNCTIONS, OPS, UNARY_SYMBOLS, Op, numpy_answers
+from fusenum.ir.ops import BINARY_SYMBOLS, FUNCTIONS, OPS, UNARY_SYMBOLS, Op, numpy_answers, numpy_materializes
 
 
 @pytest.mark.parametrize("op", OPS.values(), ids=lambda op: op.name)
@@ -129,3 +129,17 @@ def test_numpy_answers_name_float_power_clip_and_math_functions_only():
     # the math rule gives NumPy's NaN outside the domain
     assert numpy_answers(nodes.make("log", (g,), f4)) == installed
     assert numpy_answers(nodes.make("power", (i, i), i8)) == numpy_answers(nodes.make("add", (f, f), f8)) == ""
+
+
+def test_numpy_materializes_the_inputs_of_computed_single_value_arguments():
+    f8, i8 = np.dtype(np.float64), np.dtype(np.int64)
+    x, e, k = nodes.input_slot(0, f8), nodes.input_slot(1, f8), nodes.input_slot(2, i8)
+
+    def power(base, exponent, dtype=f8):
+        return nodes.make("power", (base, exponent), dtype)
+    assert numpy_materializes(power(x, e)) == frozenset()  # the input itself: its own stride
+    assert numpy_materializes(power(x, nodes.cast(k, f8))) == frozenset()  # a cast of one (NumPy's buffer)
+    assert numpy_materializes(power(x, nodes.make("multiply", (e, nodes.cast(k, f8)), f8))) == {1, 2}
+    clip = nodes.make("clip", (x, nodes.make("negative", (e,), f8), nodes.const(np.float64(1))), f8)
+    assert numpy_materializes(clip) == {1}
+    assert numpy_materializes(power(k, nodes.make("add", (k, k), i8), i8)) == frozenset()  # no shortcut for ints

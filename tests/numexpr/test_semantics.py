@@ -245,6 +245,21 @@ def test_constant_powers_become_multiplications():
     np.testing.assert_array_equal(ne.evaluate("x ** 3", optimization="none"), np.power(x, 3.0))
 
 
+@pytest.mark.parametrize("tier", ["never", "always"])
+@pytest.mark.parametrize("exponent", [np.broadcast_to(0.5, (6,)), np.array([0.5]), np.full(6, 0.5)],
+                         ids=["broadcast view", "one element", "array"])
+def test_float_powers_of_array_exponents_call_pow_for_every_element(tier, exponent):
+    """numexpr's ``pow`` opcode is C's ``pow`` whatever the exponent's layout; NumPy's power loop
+    (and fusenum.evaluate) takes ``sqrt`` for a single-valued exponent of 0.5: -0.0 and nan there."""
+    x = np.array([-0.0, -np.inf, 4.0, 0.0, np.inf, 9.0])
+    previous = fusenum.set_tiering(tier)
+    try:
+        got = ne.evaluate("x ** e", local_dict={"x": x, "e": exponent})
+    finally:
+        fusenum.set_tiering(previous)
+    assert got.tobytes() == np.array([0.0, np.inf, 2.0, 0.0, np.inf, 3.0]).tobytes()
+
+
 def test_division_by_a_constant_of_the_same_kind_multiplies_by_its_reciprocal():
     x = np.linspace(-5, 5, 101)
     np.testing.assert_array_equal(ne.evaluate("x / 3.0"), x * (1 / 3.0))

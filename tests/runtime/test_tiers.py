@@ -112,6 +112,37 @@ def test_single_valued_operands_are_computed_as_the_kernel_does(simd, dtype, tex
     assert_bits(expected, got)
 
 
+_SPECIAL = np.array([-0.0, -np.inf, 4.0, 0.0, np.inf, -2.0, 0.5, -0.0] * 700)
+
+
+@pytest.mark.parametrize("text, numpy_code", [
+    ("x ** (e * 1)", lambda x, e, h, z: x ** (e * 1)),
+    ("x ** (e + h - 0.5)", lambda x, e, h, z: x ** (e + h - 0.5)),
+    ("x ** (h * 1) + x ** (z * 1)", lambda x, e, h, z: x ** (h * 1) + x ** (z * 1)),
+    ("x ** e", lambda x, e, h, z: x ** e),
+    ("clip(x, e * 0 - 0.0, e * 0)", lambda x, e, h, z: np.clip(x, e * 0 - 0.0, e * 0)),
+    ("sum(x ** (e * 1))", lambda x, e, h, z: np.sum(x ** (e * 1))),
+])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("size", [3, 5600])
+def test_a_computed_single_value_is_numpys_array(simd, text, numpy_code, dtype, size):
+    """NumPy computes ``e * 1`` of a broadcast view ``e`` of 0.5 into a new array, whose stride is not
+    0: its power loop calls ``pow`` there, not ``sqrt`` (they differ at -0.0 and -inf), and its clip
+    loop breaks ties between 0.0 and -0.0 as for array bounds. Of a one-element ``h`` or a 0-d ``z``,
+    the new array has one element, which the loop sees as one value."""
+    x = _SPECIAL[:size].astype(dtype)
+    names = {"x": x, "e": np.broadcast_to(np.array(0.5, dtype), (size,)), "h": np.array([0.5], dtype),
+             "z": np.array(0.5, dtype)}
+    with np.errstate(all="ignore"):
+        expected = np.asarray(numpy_code(**names))
+        for got in both_tiers(lambda: fusenum.evaluate(text, local_dict=names)):
+            assert_bits(expected, np.asarray(got))
+    if "sum" not in text and "clip" not in text:
+        lazy = {name: fusenum.lazy(value) for name, value in names.items()}
+        with np.errstate(all="ignore"):
+            assert_bits(expected, np.asarray(numpy_code(**lazy)))
+
+
 @pytest.mark.parametrize("text", ["clip(0.0, 0.0, x)", "clip(y, 0.0, x)", "clip(x, y, y)", "clip(y, y, x)"])
 @pytest.mark.parametrize("x_shape, y_shape", [((), ()), ((1,), (1,)), ((1, 1), ()), ((1,), (1, 1)), ((1, 1), (3,))],
                          ids=str)

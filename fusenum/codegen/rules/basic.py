@@ -11,7 +11,7 @@ import numpy as np
 from .. import ir_text as ir
 
 from .. import mathlib
-from ...ir import numpy_behaviour
+from ...ir import nodes, numpy_behaviour
 from ..abi import STATUS_NEGATIVE_INT_POWER
 from ..control import do_while
 from ..emitter import I1, Emitter, scalar_type
@@ -296,7 +296,7 @@ def _float_power(em, node, args, arg):
     if arg == "libm":  # np.float_power's loop: the C library's pow() itself, without np.power's shortcuts
         return em.per_lane(mathlib.libm_name("pow", node.args[0].dtype), base, exponent)
     result = mathlib.call(em, "pow", node.args[0].dtype, base, exponent)
-    if not em.uniform(node.args[1]) or dtype == F16:
+    if not em.uniform(node.args[1]) or dtype == F16 or node.attr == nodes.ALWAYS_POW:
         return result
     # NumPy's float32 and float64 power loops compute some single-valued exponents (2, -1
     # and 0.5 from NumPy 2.3; 2 in 2.1 and 2.2) with square, reciprocal or sqrt; NumPy is

@@ -47,7 +47,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from ..errors import ArgumentTypeError
-from . import byte_strings, numpy_behaviour
+from . import byte_strings, nodes, numpy_behaviour
 from .nodes import walk
 from .operands import NeedsValue
 from .records import record
@@ -281,6 +281,13 @@ with np.errstate(all="ignore"):
     _SINC_EPS_AFTER = bool(np.sinc(np.zeros(1, np.float16))[0] == 1)
 
 
+def _round_expand(builder, x):
+    """``np.round`` (no decimals): NumPy's ``rint``, but an integer array is returned as it is."""
+    if isinstance(x, nodes.Node) and x.dtype.kind in "iu":
+        return x
+    return builder.apply("rint", x)
+
+
 def _sinc_expand(builder, x):
     """``np.sinc`` as the installed NumPy computes it, from ``multiply``, ``where``, ``sin`` and ``/``
     (``np.pi`` and ``1.0e-20`` Python floats, so weak; an integer ``x`` gives float64)."""
@@ -377,8 +384,10 @@ OPS: dict[str, Op] = _row(
        doc="the smallest integer >= x"),
     Op("trunc",            1, {"biu": "identity", "f": "round:trunc"},                 np.trunc,          names=("trunc",),
        doc="x rounded toward zero"),
-    Op("rint",             1, {"f": "round:roundeven", "c": "crint"},                   np.rint,           names=("rint", "round"),
+    Op("rint",             1, {"f": "round:roundeven", "c": "crint"},                   np.rint,           names=("rint",),
        doc="the nearest integer, halves to even"),
+    Op("round",            1, {}, function=np.round, expand=_round_expand, names=("round",),
+       doc="rint(x) of floats, complex and bools; an integer x unchanged"),
     Op("sign",             1, {"i": "isign", "u": "usign", "f": "fsign", "c": "csign"}, np.sign,           names=("sign",),
        doc="-1, 0 or 1 by the sign of x; NaN for NaN; x / abs(x) for complex"),
     Op("fmod",             2, {"i": "sfmod", "u": "ufmod", "f": "ffmod"},              np.fmod,           names=("fmod",), cost=8,

@@ -130,6 +130,22 @@ def test_every_row_is_callable_by_its_numpy_names_in_strings_and_lazily(op):
             assert_same(got, np.asarray(lazily))
 
 
+@pytest.mark.parametrize("dtype", ["?", "i1", "u8", "i8", "f2", "f4", "f8", "c8", "c16"])
+@pytest.mark.parametrize("tier", ["never", "always"])
+def test_round_is_numpys_round_of_every_dtype(dtype, tier):
+    """``np.round`` is ``np.rint`` of floats and complex (bools as float16), but an integer array
+    unchanged; ``rint`` of an int8 array is float16."""
+    x = np.array([1.5, 2.5, -0.5, -3.0, 0.0, 7.0]).astype(dtype) if dtype[0] in "fc" else \
+        np.array([1, 0, 3, 2, 0, 1]).astype(dtype)
+    previous = fusenum.set_tiering(tier)
+    try:
+        for text, numpy_code in [("round(x)", lambda: np.round(x)), ("round(x) * 2", lambda: np.round(x) * 2),
+                                 ("rint(x)", lambda: np.rint(x))]:
+            assert_same(numpy_code(), fusenum.evaluate(text, local_dict={"x": x}))
+    finally:
+        fusenum.set_tiering(previous)
+
+
 def test_spellings_come_from_numpy():
     assert {"negative", "positive", "add", "subtract", "multiply", "true_divide", "divide", "floor_divide",
             "equal", "less", "bitwise_and", "invert", "left_shift", "sinc", "heaviside"} <= set(FUNCTIONS)

@@ -122,6 +122,9 @@ class _Converter:
     def convert(self, node: ast.AST) -> tuple:
         method = getattr(self, f"_{type(node).__name__}", None)
         if method is None:
+            # numexpr compiles the text before it looks at it: Python's compiler refuses some
+            # (``yield``, ``await``, an async comprehension outside a function) with a SyntaxError
+            compile(self.text, "<expr>", "eval")
             raise TypeError(f"unsupported expression element: {type(node).__name__}")
         return method(node)
 

@@ -630,3 +630,14 @@ def test_constants_are_converted_before_reductions_are_checked(text, error, mess
     a = np.arange(3, dtype=np.int32)  # noqa: F841 (read by name)
     with pytest.raises(error, match=re.escape(message)):
         ne.evaluate(text)
+
+
+@pytest.mark.parametrize("text, sanitize, message", [
+    ("(yield)", True, "'yield' outside function"),
+    ("a + (await a)", True, "'await' outside function"),
+    ("[x async for x in a]", False, "asynchronous comprehension outside of an asynchronous function"),
+])
+def test_what_pythons_compiler_refuses_is_its_syntax_error(text, sanitize, message):
+    """numexpr compiles the text before it reads it: the compiler's own SyntaxError comes first."""
+    with pytest.raises(SyntaxError, match=re.escape(message)):
+        ne.evaluate(text, local_dict={"a": np.ones(2)}, sanitize=sanitize)

@@ -156,7 +156,8 @@ def _same_sources(recorded: object) -> bool:
     whose size and modification time are as recorded, where times are the files' own, is taken as
     the same file, as Python's bytecode cache and the disk cache's key take it (one ``stat`` each,
     shared with that key: :func:`.sources_digest.code_generator_files`); any other (a copy, a
-    checkout, times set by a packager) by its size and CRC-32. Reading them all took 0.5-3.5 ms of
+    checkout, times set by a packager, every file after ``pip install``, which gives the files it
+    copies new times) by its size and CRC-32. Reading them all took 0.5-3.5 ms of
     the look-ahead thread (:mod:`.prefetch`), most of it waiting for the GIL after each system call
     while the program ran: the first call that needed a one-node kernel often waited for it."""
     here = {f"{package.rpartition('.')[2]}/{relative}": (path, status)

@@ -60,7 +60,7 @@ _storing = locks.lock()
 
 # Operations NumPy computes with a ufunc, which returns a scalar, not a 0-d array, for 0-d operands
 # (``np.angle`` and ``np.sinc`` end in one: ``arctan2``, a division).
-_UFUNC_TOKENS = frozenset(op.name for op in OPS.values() if op.ufunc is not None) | {"angle", "sinc"}
+_UFUNC_TOKENS = frozenset(op.name for op in OPS.values() if op.ufunc is not None) | {"angle", "sinc", "round"}
 
 
 class LazyArray:
@@ -552,9 +552,36 @@ def force_all(x: Any) -> Any:
     return x
 
 
+def numpy_call(function: Callable, args: tuple, kwargs: dict) -> Any:
+    """``function(*args, **kwargs)`` computed by NumPy on the forced arguments; what NumPy returns of
+    a forced LazyArray argument (an ``out=``, by keyword or position, alone or in a tuple) is that
+    LazyArray, NumPy having written into its value, as NumPy returns the ``out`` it is given."""
+    forced_args, forced_kwargs = force_all(args), force_all(kwargs)
+    result = function(*forced_args, **forced_kwargs)
+    given = {}
+    for original, forced in zip((*args, *kwargs.values()), (*forced_args, *forced_kwargs.values())):
+        pairs = zip(original, forced) if type(original) is tuple else ((original, forced),)
+        given.update((id(value), lazy_array) for lazy_array, value in pairs if type(lazy_array) is LazyArray)
+    if not given:
+        return result
+    if type(result) is tuple:
+        return tuple(given.get(id(item), item) for item in result)
+    return given.get(id(result), result)
+
+
 def _forwarded(name: str) -> property:
     def get(self):
-        return getattr(as_numpy(self), name)
+        value = getattr(as_numpy(self), name)
+        if not callable(value):
+            return value
+
+        def method(*args: Any, **kwargs: Any) -> Any:
+            # (forced first: NumPy's own methods, ``std`` say, ran their in-place steps on a
+            # LazyArray ``out=``, whose in-place operators rebind: silently wrong)
+            return numpy_call(value, args, kwargs)
+        method.__name__ = method.__qualname__ = name
+        method.__doc__ = value.__doc__
+        return method
 
     get.__name__ = name
     return property(get, doc=f"``ndarray.{name}`` of the computed value (forces it), or of the NumPy "

@@ -46,7 +46,7 @@ from ..ir.typing import PY_SCALARS, is_supported
 from ..runtime.layout import allocate
 from .dask_types import is_dask_type
 from .lazy import (LazyArray, _stands_for_scalar, as_numpy, capture_operation, capture_reduction,
-                   dtype_argument, force, force_all)
+                   dtype_argument, force, force_all, numpy_call)
 
 
 def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
@@ -228,11 +228,12 @@ def clip(a: Any, lower: Any, upper: Any) -> Any:
 def _clip_function(a: Any, a_min: Any = np._NoValue, a_max: Any = np._NoValue, out: Any = None, *,
                    min: Any = np._NoValue, max: Any = np._NoValue, **kwargs: Any) -> Any:
     absent = np._NoValue
-    if (type(a) is LazyArray and out is None and not kwargs
-            and (a_min is absent or min is absent) and (a_max is absent or max is absent)):
-        lower = a_min if min is absent else min
-        upper = a_max if max is absent else max
-        if lower is not absent and upper is not absent:
+    # NumPy's bounds: both positional, or keywords only (else its TypeError or ValueError, below)
+    positional = a_min is not absent and a_max is not absent and min is absent and max is absent
+    if type(a) is LazyArray and out is None and not kwargs and (positional or (a_min is absent and a_max is absent)):
+        lower = a_min if positional else None if min is absent else min
+        upper = a_max if positional else None if max is absent else max
+        if lower is not None or upper is not None:
             return clip(a, lower, upper)
     forced_out = force_all(out)
     # min=/max= only when given: NumPy 2.0's np.clip has no such keywords (2.1 added them)
@@ -251,7 +252,7 @@ def _table_function(op: Op) -> Callable:
             result = capture_operation(op, args)
             if result is not None:
                 return result
-        return function(*force_all(args), **force_all(kwargs))
+        return numpy_call(function, args, kwargs)
     handler.__name__ = handler.__qualname__ = op.name
     return handler
 

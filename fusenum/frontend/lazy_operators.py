@@ -334,11 +334,21 @@ def _opted_out(x: Any) -> bool:
 
 
 def _matmul(left: Any, right: Any, other: Any) -> Any:
-    """``left @ right`` (``np.matmul``, which NumPy's operator is), where ``other`` is the operand that is
-    not the LazyArray: an ``other`` that opted out of NumPy's operators is asked itself."""
+    """``left @ right``, NumPy's operator on the forced operands (``np.matmul``, but deferring to an
+    operand of higher ``__array_priority__`` with a reflected ``@``, as NumPy's operator does), where
+    ``other`` is the operand that is not the LazyArray: an ``other`` that opted out of NumPy's
+    operators is asked itself."""
     if _opted_out(other):
         return NotImplemented
-    return np.matmul(left, right)
+    return operator.matmul(force(left), force(right))
+
+
+def _trunc(self: LazyArray) -> Any:
+    """``math.trunc(x)``: a NumPy scalar's (a float's or an int's) for a result that stands for one;
+    an ndarray has no ``__trunc__``, so NumPy's ``TypeError`` for any other LazyArray."""
+    if _stands_for_scalar(self):
+        return math.trunc(self.compute()[()])
+    return math.trunc(capture.stand_in(self._dtype, self._shape))
 
 
 def _imatmul(self: LazyArray, other: Any) -> Any:
@@ -365,14 +375,14 @@ def _round(self: LazyArray, ndigits: int | None = None) -> Any:
 
 
 def _install_other_operators() -> None:
-    """``abs``, ``divmod``, ``@`` and ``round``, which are not op-table operators. (No ``hash``:
+    """``abs``, ``divmod``, ``@``, ``round`` and ``math.trunc``, which are not op-table operators. (No ``hash``:
     LazyArrays are unhashable as ndarrays are, also where they stand for a NumPy scalar, so that
     ``isinstance(x, Hashable)`` checks in xarray and pandas treat them as arrays.)"""
     methods = {"__abs__": _abs, "__divmod__": lambda self, other: _divmod(self, other),
                "__rdivmod__": lambda self, other: _divmod(other, self),
                "__matmul__": lambda self, other: _matmul(self, other, other),
                "__rmatmul__": lambda self, other: _matmul(other, self, other),
-               "__imatmul__": _imatmul, "__round__": _round}
+               "__imatmul__": _imatmul, "__round__": _round, "__trunc__": _trunc}
     for name, method in methods.items():
         method.__name__ = method.__qualname__ = name
         setattr(LazyArray, name, method)

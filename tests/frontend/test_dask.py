@@ -580,3 +580,28 @@ def test_zeros_like_of_a_lazy_dask_expression_is_dasks_and_holds_no_array(functi
     assert not any(isinstance(v, np.ndarray) and v.size > 1 for v in dict(result.dask).values())
     if function is not np.empty_like:
         same(result, expected)
+
+
+@pytest.mark.parametrize("tier", ["never", "always"])
+@pytest.mark.parametrize("text", ["d * 2", "sum(d * 2)"])
+def test_blocks_of_another_dtype_than_declared_are_cast_to_it(tier, text):
+    """A block's real dtype may differ from its array's (a wrong ``dtype=`` of ``map_blocks``; dask's
+    ``percentile`` of float16 gives float64 blocks): the kernel read int8 blocks as float64, past
+    their end (a crash, at 4e7 elements). They are cast to the declared dtype, which the graph
+    computes in; a cast ``same_kind`` refuses is an error naming both dtypes."""
+    size = 300_000
+    d = da.ones(size, chunks=size // 3).map_blocks(lambda b: b.astype(np.int8), dtype=np.float64)
+    c = da.ones(10, chunks=5).map_blocks(lambda b: b.astype(np.complex128), dtype=np.float64)
+    previous = fusenum.set_tiering(tier)
+    try:
+        got = fusenum.evaluate(text).compute()
+        expected = np.ones(size) * 2
+        assert_bits_equal(np.asarray(got), expected.sum() if "sum" in text else expected)
+        with pytest.raises(TypeError, match="complex128, where its dask array declares float64"):
+            fusenum.evaluate("c * 2").compute()
+    finally:
+        fusenum.set_tiering(previous)
+
+
+def assert_bits_equal(got: np.ndarray, expected: np.ndarray) -> None:
+    assert got.dtype == expected.dtype and got.shape == expected.shape and got.tobytes() == expected.tobytes()

@@ -547,19 +547,26 @@ def numpy_materializes(root) -> frozenset[int]:
     an input nor a constant, nor a cast of one). NumPy's loop then sees one value only if that new
     array has one element (its inputs have one each), where fusenum's kernels see one whenever the
     inputs are single-valued: ``x ** (e * 1)`` of a broadcast view ``e`` (every stride 0) of 0.5 is
-    ``pow``, not ``sqrt`` (they differ at -0.0 and -inf). The front end gives such views as copies."""
-    found: set[int] = set()
+    ``pow``, not ``sqrt`` (they differ at -0.0 and -inf). The front end gives such views as copies,
+    except a slot that is also such an argument itself (``x ** e + x ** (e * 1)``: a copy would take
+    the shortcut from ``x ** e``; the README lists this case). A ``power`` that never takes the shortcut
+    (:data:`.nodes.ALWAYS_POW`) needs no copy."""
+    computed: set[int] = set()
+    direct: set[int] = set()
     for node in walk(root):
         op = OPS.get(node.op)
-        if op is None or not op.single_value_args or node.args[op.loop_arg].dtype.kind not in op.follows_numpy:
+        if op is None or not op.single_value_args or node.args[op.loop_arg].dtype.kind not in op.follows_numpy \
+                or node.attr == nodes.ALWAYS_POW:
             continue
         for position in op.single_value_args:
             argument = node.args[position]
             while argument.op == "cast":
                 argument = argument.args[0]
-            if argument.op not in ("input", "const"):
-                found.update(n.attr for n in walk(argument) if n.op == "input")
-    return frozenset(found)
+            if argument.op == "input":
+                direct.add(argument.attr)
+            elif argument.op != "const":
+                computed.update(n.attr for n in walk(argument) if n.op == "input")
+    return frozenset(computed - direct)
 
 
 def numpy_answers(root, portable: bool = False) -> str:

@@ -169,7 +169,7 @@ def single_value_views_copied(keys: tuple, values: list) -> list:
     copied = None
     for key in keys:
         value = values[key]
-        if type(value) is np.ndarray and value.size > 1 and not any(
+        if type(value) is np.ndarray and 0 in value.strides and value.size > 1 and not any(
                 stride for stride, length in zip(value.strides, value.shape) if length > 1):
             if copied is None:
                 copied = list(values)

@@ -33,7 +33,7 @@ from . import threads as pool
 from .elementwise import general_layout, prepare_general
 from .kernels import Kernel
 from .input_casting import check_input_casts
-from .layout import CASTING_RULES, needs_temporary
+from .layout import CASTING_RULES, needs_temporary, single_value_views_copied
 from .plan import Plan
 
 #: The tiers, as :attr:`Preview.tier` names them.
@@ -103,6 +103,8 @@ def preview(plan: Plan, values: list, names=(), out=None, order: str = "K",
     ``casting``, an empty reduction without identity).
     """
     names = list(names) or [f"operand {k}" for k in range(len(values))]
+    if plan.materialize:  # (as execute() gives them: copies of some broadcast views)
+        values = single_value_views_copied(plan.materialize, values)
     check_input_casts(plan.casts, values, names, casting)
     labels = [_label(names[s.key], values[s.key], s.dtype) for s in plan.sources]
     result = Preview(plan, labels)

@@ -302,3 +302,13 @@ def test_an_integer_exponent_from_the_arrays_is_noted_on_the_stage_that_computes
     assert len(noted) == 1 and noted[0].startswith(stage), explained
     assert "Integers to negative integer powers are not allowed." in preview.NEGATIVE_POWER_NOTE
     assert f"note: {preview.NEGATIVE_POWER_NOTE}" in (fusenum.lazy(a) ** negative).explain()
+
+
+def test_a_broadcast_view_copied_for_a_computed_exponent_is_explained_as_run():
+    """``x ** (e * 1)`` runs on a copy of the broadcast view ``e`` (NumPy's loop sees a new array
+    there); ``x ** e`` on the view itself, single-valued."""
+    x, e = np.arange(16.0), np.broadcast_to(0.5, (16,))
+    computed = fusenum.explain("x ** (e * 1)", {"x": x, "e": e})
+    direct = fusenum.explain("x ** e", {"x": x, "e": e})
+    assert "e: contiguous" in computed and "e: one value" not in computed
+    assert "e: one value" in direct

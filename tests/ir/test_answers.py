@@ -77,12 +77,16 @@ def _unrecordable(index):
     return UNRECORDABLE[index]
 
 
+UNRECORDABLE_NAME = f"{_unrecordable.__module__}.{_unrecordable.__qualname__}"
+
+
 @pytest.mark.parametrize("index", range(len(UNRECORDABLE)), ids=lambda index: repr(UNRECORDABLE[index]))
 def test_what_would_not_survive_is_not_recorded(fresh, index):
     _unrecordable(index)
     if index not in (2, 3):  # (as an argument too, where it is hashable)
         _echo(UNRECORDABLE[index])
-    assert answers.recorded() == []
+    # (only these two questions' records: a background thread of an earlier test may ask others meanwhile)
+    assert [record for record in answers.recorded() if record[0] in (ECHO, UNRECORDABLE_NAME)] == []
 
 
 @pytest.mark.parametrize("records", [{(ECHO, '{"tuple":[1]}'): "1"}, [ECHO, '{"tuple":[1]}', "1"], b"x\ty\tz\n"],

@@ -143,3 +143,13 @@ def test_numpy_materializes_the_inputs_of_computed_single_value_arguments():
     clip = nodes.make("clip", (x, nodes.make("negative", (e,), f8), nodes.const(np.float64(1))), f8)
     assert numpy_materializes(clip) == {1}
     assert numpy_materializes(power(k, nodes.make("add", (k, k), i8), i8)) == frozenset()  # no shortcut for ints
+
+
+def test_a_slot_that_is_also_a_single_value_argument_itself_is_not_materialized():
+    f8 = np.dtype(np.float64)
+    x, e = nodes.input_slot(0, f8), nodes.input_slot(1, f8)
+    computed = nodes.make("power", (x, nodes.make("multiply", (e, nodes.const(np.float64(1))), f8)), f8)
+    both = nodes.make("add", (nodes.make("power", (x, e), f8), computed), f8)
+    assert numpy_materializes(computed) == {1} and numpy_materializes(both) == frozenset()
+    numexprs = nodes.Node("power", computed.args, f8, nodes.ALWAYS_POW)  # never the shortcut: no copy
+    assert numpy_materializes(numexprs) == frozenset()

@@ -235,11 +235,9 @@ def _clip_function(a: Any, a_min: Any = np._NoValue, a_max: Any = np._NoValue, o
         upper = a_max if positional else None if max is absent else max
         if lower is not None or upper is not None:
             return clip(a, lower, upper)
-    forced_out = force_all(out)
     # min=/max= only when given: NumPy 2.0's np.clip has no such keywords (2.1 added them)
-    bounds = {key: force_all(value) for key, value in (("min", min), ("max", max)) if value is not absent}
-    result = np.clip(*force_all((a, a_min, a_max)), forced_out, **bounds, **force_all(kwargs))
-    return _as_given_out(result, out, forced_out)
+    bounds = {key: value for key, value in (("min", min), ("max", max)) if value is not absent}
+    return numpy_call(np.clip, (a, a_min, a_max, out), {**bounds, **kwargs})
 
 
 def _table_function(op: Op) -> Callable:
@@ -423,9 +421,7 @@ if hasattr(np, "astype"):  # NumPy >= 2.1
 def _clip_method(self, min: Any = None, max: Any = None, out: Any = None, **kwargs: Any) -> Any:
     """``ndarray.clip``, lazy where the op table has the operations it needs."""
     if out is not None or kwargs:
-        forced_out = force_all(out)
-        result = self.compute().clip(force_all(min), force_all(max), out=forced_out, **force_all(kwargs))
-        return _as_given_out(result, out, forced_out)
+        return numpy_call(self.compute().clip, (min, max), {"out": out, **kwargs})
     return clip(self, min, max)
 
 # ---- LazyArray methods (ndarray's signatures) ------------------------------------------------

@@ -252,6 +252,12 @@ class Builder:
             return None
         if isinstance(exponent, Node):
             if exponent.op != "const":
+                # NumPy up to 2.2 computes an exponent of 0-d arrays into a NumPy scalar first, and
+                # takes its shortcut for that too (``x ** (z * 1)``): the caller binds them by value
+                keys = [self.sources[n.attr].key for n in nodes.walk(exponent) if n.op == "input"]
+                keys = [key for key in keys if key not in self._not_zero_d]
+                if keys and _array_rewrite_may_matter(base.dtype, exponent.dtype):
+                    raise NeedsValue(keys)
                 return None
             exponent = _constant_value(exponent)
         rewrite = operator_rewrite(base.dtype, exponent)

@@ -137,7 +137,10 @@ def test_a_computed_single_value_is_numpys_array(simd, text, numpy_code, dtype, 
         expected = np.asarray(numpy_code(**names))
         for got in both_tiers(lambda: fusenum.evaluate(text, local_dict=names)):
             assert_bits(expected, np.asarray(got))
-    if "sum" not in text and "clip" not in text:
+    # (NumPy up to 2.2's operator also takes its shortcut for the NumPy scalar ``z * 1`` makes; a lazy
+    # array takes it for a 0-d array bound as the exponent only: the README lists the difference)
+    by_value = "z" in text and np.lib.NumpyVersion(np.__version__) < "2.3.0"
+    if "sum" not in text and "clip" not in text and not by_value:
         lazy = {name: fusenum.lazy(value) for name, value in names.items()}
         with np.errstate(all="ignore"):
             assert_bits(expected, np.asarray(numpy_code(**lazy)))

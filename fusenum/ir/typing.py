@@ -243,17 +243,11 @@ class Builder:
             if _rewrite_may_matter(base.dtype, exponent.pytype):
                 raise NeedsValue([exponent.source])
             return None
-        if isinstance(exponent, Node) and exponent.op == "input":
-            # NumPy up to 2.2 takes the shortcut for a 0-d array (or NumPy scalar) too, by value:
-            # the caller then binds a 0-d array as a constant.
-            key = self.sources[exponent.attr].key
-            if key not in self._not_zero_d and _array_rewrite_may_matter(base.dtype, exponent.dtype):
-                raise NeedsValue([key])
-            return None
         if isinstance(exponent, Node):
             if exponent.op != "const":
-                # NumPy up to 2.2 computes an exponent of 0-d arrays into a NumPy scalar first, and
-                # takes its shortcut for that too (``x ** (z * 1)``): the caller binds them by value
+                # NumPy up to 2.2 takes the shortcut for a 0-d array (or NumPy scalar) too, by value,
+                # and for one it computes from 0-d arrays (``x ** (z * 1)``): the caller then binds
+                # those that are 0-d as constants.
                 keys = [self.sources[n.attr].key for n in nodes.walk(exponent) if n.op == "input"]
                 keys = [key for key in keys if key not in self._not_zero_d]
                 if keys and _array_rewrite_may_matter(base.dtype, exponent.dtype):

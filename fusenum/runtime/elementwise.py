@@ -39,7 +39,7 @@ from ..ir.reductions import DISCARDED_IMAGINARY
 from .input_casting import check_input_casts
 from .layout import (CASTING_RULES, access, allocate, broadcast_shape, check_options, check_out, coalesce,
                      needs_temporary, single_value_views_copied)
-from .plan import STREAM_BYTES, Plan
+from .plan import Plan
 
 
 def execute(plan: Plan, values: list, names=(), out=None, order: str = "K",
@@ -77,7 +77,7 @@ def execute(plan: Plan, values: list, names=(), out=None, order: str = "K",
             if size < plan.big_size:
                 status = (kernel.whole_held if size <= kernel.hold_size else kernel.whole)(operands)
             else:
-                status = plan.run_big(kernel, values, operands, size, result.itemsize)
+                status = plan.run_big(kernel, values, operands, size, result.itemsize, out is None)
             if not status:
                 if not compiled_now:
                     kernels.stats.hits += 1
@@ -102,7 +102,7 @@ def execute_general(plan: Plan, values: list, names=(), out=None, order: str = "
             checked = out is None or (out.dtype == plan.dtype and casting in CASTING_RULES and target is out)
             run_interpreted(plan, operands, target, scalars=plan.scalar_operands if checked else None)
         else:
-            run(plan, operands, target)
+            run(plan, operands, target, fresh=target is not out)
     if target is not result:
         np.copyto(result, target, casting="unsafe")
     return result
@@ -133,10 +133,11 @@ def prepare_general(plan: Plan, values: list, names, out, order: str, casting: s
     return operands, result, target
 
 
-def run(plan: Plan, operands: list[np.ndarray], out: np.ndarray) -> None:
-    """Call the kernel for these operands' layout to fill ``out`` (non-empty)."""
+def run(plan: Plan, operands: list[np.ndarray], out: np.ndarray, fresh: bool) -> None:
+    """Call the kernel for these operands' layout to fill ``out`` (non-empty; ``fresh``: allocated
+    for this call)."""
     arrays = operands + [out]
-    shape, strides, accesses, streaming = general_layout(operands, out)
+    shape, strides, accesses, streaming = general_layout(plan, operands, out, fresh)
     ndim = len(shape)
     kernel = plan.kernel(out.dtype, accesses, ndim, streaming=streaming, tiered=True, size=out.size)
     if kernel is None:
@@ -169,10 +170,11 @@ def run_interpreted(plan: Plan, operands: list[np.ndarray], out: np.ndarray, sca
         interpreter.run(root, operands, out, scalars)
 
 
-def general_layout(operands: list[np.ndarray], out: np.ndarray):
-    """How the general path runs these operands into ``out``: the coalesced shape, each array's
-    strides over it, the layout classes and whether stores stream."""
+def general_layout(plan: Plan, operands: list[np.ndarray], out: np.ndarray, fresh: bool):
+    """How the general path runs these operands into ``out`` (``fresh``: allocated for this call):
+    the coalesced shape, each array's strides over it, the layout classes and whether stores
+    stream."""
     shape, strides = coalesce(out.shape, operands + [out])
     accesses = tuple(access(a, s) for a, s in zip(operands, strides)) + (
         ACCESSES["c" if strides[-1][-1] == out.itemsize else "s", not out.dtype.isnative],)
-    return shape, strides, accesses, out.nbytes >= STREAM_BYTES and accesses[-1].stride == "c"
+    return shape, strides, accesses, plan.streams(out.nbytes, fresh) and accesses[-1].stride == "c"

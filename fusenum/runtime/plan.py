@@ -37,8 +37,22 @@ def _last_level_cache_bytes() -> int:
     return max(sizes, default=32 << 20)
 
 
-#: Outputs at least this big are written with non-temporal (cache-bypassing) stores.
-STREAM_BYTES = _last_level_cache_bytes()
+#: A last-level cache bigger than this is a many-core server's, most of it other cores' share: on a
+#: 2-core VM whose L3 reads 480 MiB, streaming stores into an existing 16 MB output were 7-10% faster,
+#: into 32-256 MB ones 1.2-2x (``out=``, one thread and two; ``benchmarks/report.py --sizes 1e7``).
+STREAM_CAP_BYTES = 16 << 20
+#: Outputs at least this big are written with non-temporal (cache-bypassing) stores (:meth:`Plan.streams`).
+STREAM_BYTES = min(_last_level_cache_bytes(), STREAM_CAP_BYTES)
+#: Only bodies cheaper than this (:func:`~fusenum.ir.ops.work_per_element`: no vector math function)
+#: stream. Streaming saves memory traffic, which only a memory-bound loop gains from; on that VM,
+#: 10M-element ``log``, ``sin``, ``tanh`` and ``exp`` (work 22) ran 1.3-2.4x slower with it, bodies of
+#: work 4-18 0-2x faster.
+STREAM_MAX_WORK = 20
+#: A result fusenum allocates of at least this size is a new mapping (glibc's ``malloc`` maps every
+#: block this big itself): its pages are zeroed at first touch, which leaves each in the cache,
+#: dirty. Ordinary stores then write into the cache; streaming ones must first write those zeros
+#: back, doubling the writes (1.2-1.5x slower there, with huge pages and without).
+FRESH_MAPPING_BYTES = 32 << 20
 
 
 class Plan:
@@ -51,7 +65,7 @@ class Plan:
     """
 
     __slots__ = ("root", "sources", "dtype", "kernels", "first_array", "checked", "checked_streaming", "take",
-                 "parallel_size", "wake_size", "stream_size", "big_size", "round_size", "staged",
+                 "parallel_size", "wake_size", "stream_bytes", "stream_size", "big_size", "round_size", "staged",
                  "scalar_operands", "casts", "warnings", "materialize", "_specs", "_checked_accesses")
 
     def __init__(self, root: Node, sources: tuple[Source, ...], values: list, staged: Callable | None = None,
@@ -91,7 +105,9 @@ class Plan:
         self.parallel_size = threads_module.min_size(work)
         self.wake_size = threads_module.wake_size(work)
         self.round_size = threads_module.round_size(work)
-        self.stream_size = max(1, STREAM_BYTES // self.dtype.itemsize)
+        #: The smallest output (in bytes, then in elements) written with streaming stores, if any is.
+        self.stream_bytes = STREAM_BYTES if work < STREAM_MAX_WORK else 1 << 62
+        self.stream_size = max(1, self.stream_bytes // self.dtype.itemsize)
         self.big_size = min(self.parallel_size, self.stream_size)
 
     def kernel(self, out_dtype: np.dtype, accesses: tuple[Access, ...], ndim: int,
@@ -166,9 +182,16 @@ class Plan:
             (self.checked_streaming if streaming else self.checked)[settings_key] = kernel
         return kernel
 
-    def run_big(self, kernel: Kernel, values: list, operands: tuple, size: int, itemsize: int) -> int:
-        """Run a checked kernel call too big for one plain call: streaming stores, threads."""
-        if size >= self.stream_size:
+    def streams(self, nbytes: int, fresh: bool) -> bool:
+        """Whether an output of ``nbytes`` is written with streaming stores (``fresh``: allocated for
+        this call, not the caller's ``out``)."""
+        return nbytes >= self.stream_bytes and not (fresh and nbytes >= FRESH_MAPPING_BYTES)
+
+    def run_big(self, kernel: Kernel, values: list, operands: tuple, size: int, itemsize: int,
+                fresh: bool) -> int:
+        """Run a checked kernel call too big for one plain call: streaming stores, threads
+        (``fresh``: the result was allocated for this call)."""
+        if self.streams(size * itemsize, fresh):
             # If these arrays do not fit a checked kernel, the plain one reports the mismatch.
             # A streaming kernel not at hand yet (tiers): the plain one gives the same bits.
             kernel = (self.checked_streaming.get(settings.key) or self.compile_checked(values, True, tiered=True)

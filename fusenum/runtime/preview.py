@@ -151,7 +151,7 @@ def _elementwise(plan: Plan, values: list, names: list, labels: list, out, order
     note = "; ".join(notes)
     if not target.size:
         return Stage("elementwise", plan.root, labels, result.shape, result.dtype, None, "empty: no kernel runs")
-    shape, _, accesses, streaming = general_layout(operands, target)
+    shape, _, accesses, streaming = general_layout(plan, operands, target, fresh=target is not out)
     size = target.size
     threads = pool.get_num_threads() if size >= plan.parallel_size else 1
     spec = plan.spec(target.dtype, accesses, len(shape), streaming=streaming)
@@ -176,7 +176,7 @@ def _fast_path(plan: Plan, values: list, out, order: str, casting: str):
                 or needs_temporary(out, list(plan.take(values)))):
             return None
     size = math.prod(shape)
-    streaming = size >= plan.stream_size
+    streaming = plan.streams(size * plan.dtype.itemsize, fresh=out is None)
     threads = pool.get_num_threads() if size >= plan.parallel_size else 1
     spec = plan.spec(plan.dtype, accesses, 1, checked=True, streaming=streaming)
     kernel = plan.kernel_in_memory(plan.dtype, accesses, 1, checked=True, streaming=streaming)

@@ -345,3 +345,31 @@ def test_a_complex_result_cast_into_a_real_out_warns_at_each_call_as_numpy(text,
         assert got == expected_warnings, (got, expected_warnings)
         np.testing.assert_array_equal(out, expected)
     assert _complex_warnings(lambda: fusenum.explain(text, local_dict={"z": z}, out=out, casting="unsafe")) == 0
+
+
+@pytest.mark.parametrize("two_d", [False, True])
+def test_streaming_stores_write_only_into_memory_the_call_did_not_map(monkeypatch, two_d):
+    """A new result is written with ordinary stores once it is big enough to be a fresh mapping
+    (its pages' zeros are in the cache); ``out=`` and smaller results stream, unless the body has vector
+    math (compute-bound); the bits never differ. (1-d: the checked fast path; 2-d with a broadcast row:
+    the general path.)"""
+    from fusenum.runtime import plan
+    monkeypatch.setattr(plan, "STREAM_BYTES", 8 * 1000)
+    monkeypatch.setattr(plan, "FRESH_MAPPING_BYTES", 8 * 4000)
+    fusenum.clear_cache()
+    try:
+        big, small = ((50, 100), (20, 100)) if two_d else ((5000,), (2000,))
+        for shape, out, streaming in [(big, None, "no"), (big, np.empty(big), "yes"), (small, None, "yes")]:
+            x = rng.random(shape)
+            y = rng.random(shape[-1:] if two_d else shape)
+            got = fusenum.evaluate("x * 3.0 - y", out=out)
+            assert f"streaming stores {streaming}" in fusenum.explain("x * 3.0 - y", out=out)
+            np.testing.assert_array_equal(got, x * 3.0 - y)
+        x = rng.random(big)
+        y = rng.random(big[-1:] if two_d else big)
+        out = np.empty(big)
+        got = fusenum.evaluate("exp(x) - y", out=out)  # vector math: compute-bound, no streaming
+        assert "streaming stores no" in fusenum.explain("exp(x) - y", out=out)
+        np.testing.assert_array_equal(got, fusenum.evaluate("exp(x) - y", out=np.empty(big)))
+    finally:
+        fusenum.clear_cache()

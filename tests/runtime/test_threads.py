@@ -11,7 +11,7 @@ import pytest
 
 import fusenum
 import fusenum.codegen.pool
-from fusenum.runtime import elementwise, plan
+from fusenum.runtime import plan
 from fusenum.runtime import threads as parallel
 from fusenum.runtime.threads import chunks
 
@@ -23,7 +23,7 @@ def split_everything(request, monkeypatch):
     monkeypatch.setattr(parallel, "WAKE_WORK", 1)
     monkeypatch.setattr(parallel, "USE_NATIVE_POOL", request.param == "native")
     monkeypatch.setattr(plan, "STREAM_BYTES", 1)
-    monkeypatch.setattr(elementwise, "STREAM_BYTES", 1)
+    monkeypatch.setattr(plan, "STREAM_MAX_WORK", 1 << 30)  # (vector math bodies too)
     previous = fusenum.set_num_threads(4)  # more threads than cores still splits correctly
     fusenum.clear_cache()
     assert parallel.wait_for_native_pool() == (request.param == "native" and fusenum.codegen.pool.supported())
@@ -202,8 +202,7 @@ print("forked", os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
 
 
 def test_big_strided_call_after_a_small_contiguous_one(monkeypatch):
-    for module in (plan, elementwise):
-        monkeypatch.setattr(module, "STREAM_BYTES", 8 * 5000)  # 10000 float64 stream, 1000 do not
+    monkeypatch.setattr(plan, "STREAM_BYTES", 8 * 5000)  # 10000 float64 stream, 1000 do not
     fusenum.clear_cache()
     a = np.arange(1000.0)
     fusenum.evaluate("a * 2")  # compiles only the plain checked kernel

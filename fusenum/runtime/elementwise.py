@@ -13,7 +13,7 @@ an elementwise plan):
    with the dimension count selects the kernel;
 5. the kernel runs over ``[0, size)`` with the GIL released, split over threads
    when the call is big enough (:mod:`fusenum.runtime.threads`), and with streaming
-   stores when the output is larger than the last-level cache.
+   stores where :meth:`~fusenum.runtime.plan.Plan.streams` says they pay.
 
 The common call -- C-contiguous arrays of one shape -- skips steps 1 to 4: a
 *checked* kernel verifies the layout itself and reports a mismatch, upon which

@@ -95,7 +95,7 @@ def test_streaming_rows_give_the_same_bits_whatever_the_outputs_alignment(simd, 
     if simd == "scalar":
         pytest.skip("the scalar level has no vectors, so no streaming stores")
     monkeypatch.setattr(plan, "STREAM_BYTES", 256)
-    monkeypatch.setattr(plan, "STREAM_MAX_WORK", 1 << 30)  # (this body's vector math would not stream)
+    monkeypatch.setattr(plan, "STREAM_MAX_COST", 1 << 30)  # (this body's vector math would not stream)
     rng = np.random.default_rng(3)
     a, b = rng.uniform(0.2, 3.0, 301), rng.uniform(0.2, 3.0, 301)
     got = {}

@@ -350,26 +350,41 @@ def test_a_complex_result_cast_into_a_real_out_warns_at_each_call_as_numpy(text,
 @pytest.mark.parametrize("two_d", [False, True])
 def test_streaming_stores_write_only_into_memory_the_call_did_not_map(monkeypatch, two_d):
     """A new result is written with ordinary stores once it is big enough to be a fresh mapping
-    (its pages' zeros are in the cache); ``out=`` and smaller results stream, unless the body has vector
-    math (compute-bound); the bits never differ. (1-d: the checked fast path; 2-d with a broadcast row:
-    the general path.)"""
+    (its pages' zeros are in the cache); ``out=`` and smaller results stream, unless the body's
+    arithmetic costs as much as a vector math function (compute-bound); ``explain`` says what runs; the bits never
+    differ. (1-d: the checked fast path; 2-d with a broadcast row: the general path.)"""
     from fusenum.runtime import plan
     monkeypatch.setattr(plan, "STREAM_BYTES", 8 * 1000)
     monkeypatch.setattr(plan, "FRESH_MAPPING_BYTES", 8 * 4000)
+    ran = []  # whether each kernel the calls ran streams
+    kernel_for = plan.Plan.kernel
+
+    def spy(self, *args, **kwargs):
+        kernel = kernel_for(self, *args, **kwargs)
+        if kernel is not None:
+            ran.append(kernel.spec.streaming)
+        return kernel
+    monkeypatch.setattr(plan.Plan, "kernel", spy)
+    previous = fusenum.set_tiering("never")  # (every call runs a kernel, none is interpreted)
     fusenum.clear_cache()
     try:
         big, small = ((50, 100), (20, 100)) if two_d else ((5000,), (2000,))
-        for shape, out, streaming in [(big, None, "no"), (big, np.empty(big), "yes"), (small, None, "yes")]:
-            x = rng.random(shape)
-            y = rng.random(shape[-1:] if two_d else shape)
-            got = fusenum.evaluate("x * 3.0 - y", out=out)
-            assert f"streaming stores {streaming}" in fusenum.explain("x * 3.0 - y", out=out)
-            np.testing.assert_array_equal(got, x * 3.0 - y)
-        x = rng.random(big)
-        y = rng.random(big[-1:] if two_d else big)
-        out = np.empty(big)
-        got = fusenum.evaluate("exp(x) - y", out=out)  # vector math: compute-bound, no streaming
-        assert "streaming stores no" in fusenum.explain("exp(x) - y", out=out)
-        np.testing.assert_array_equal(got, fusenum.evaluate("exp(x) - y", out=np.empty(big)))
+        for text in ("x * 3.0 - y", "exp(x) - y", "x+y+x*2+y*3+x*4+y*5+x*6+y*7+x*8+y*9"):
+            streams = not text.startswith("exp")
+            for shape, out, streaming in [(big, None, False), (big, np.empty(big), streams),
+                                          (small, None, streams)]:
+                x = rng.random(shape)
+                y = rng.random(shape[-1:] if two_d else shape)
+                fusenum.clear_cache()
+                ran.clear()
+                got = fusenum.evaluate(text, out=out)
+                assert ran and ran[-1] is streaming, (text, shape, out is None)
+                shown = fusenum.explain(text, out=out)
+                assert f"streaming stores {'yes' if streaming else 'no'}" in shown
+                if streams:  # (the same operations as NumPy's, in the same order)
+                    np.testing.assert_array_equal(got, eval(text))
+                else:  # (fusenum's exp is within a few ULP of NumPy's)
+                    np.testing.assert_allclose(got, np.exp(x) - y, rtol=1e-14)
     finally:
+        fusenum.set_tiering(previous)
         fusenum.clear_cache()

@@ -23,7 +23,7 @@ def split_everything(request, monkeypatch):
     monkeypatch.setattr(parallel, "WAKE_WORK", 1)
     monkeypatch.setattr(parallel, "USE_NATIVE_POOL", request.param == "native")
     monkeypatch.setattr(plan, "STREAM_BYTES", 1)
-    monkeypatch.setattr(plan, "STREAM_MAX_WORK", 1 << 30)  # (vector math bodies too)
+    monkeypatch.setattr(plan, "STREAM_MAX_COST", 1 << 30)  # (vector math bodies too)
     previous = fusenum.set_num_threads(4)  # more threads than cores still splits correctly
     fusenum.clear_cache()
     assert parallel.wait_for_native_pool() == (request.param == "native" and fusenum.codegen.pool.supported())

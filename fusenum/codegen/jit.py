@@ -20,7 +20,10 @@ slower on math) and :data:`OPTIMIZED` (``opt=3``: ~17 ms, as fast as the
 former ``-O3`` module pipeline + ``opt=3`` codegen (~78 ms) on fusenum's
 float32/float64/complex kernels; float16 kernels are ~15% slower without
 the module passes). Neither uses fast-math or
-contraction, so both give the same bits.
+contraction, so both give the same bits, except which of two NaN operands an
+instruction returns: either level may swap a commutative instruction's operands
+(a product over lanes of inf and 0 meeting a NaN of the other sign; the README's
+NaN paragraph).
 
 Compiles in different threads run at the same time: each has its own context
 and its own target machine (a TargetMachine caches subtargets without a

@@ -38,8 +38,8 @@ def _last_level_cache_bytes() -> int:
 
 
 #: A last-level cache bigger than this is a many-core server's, most of it other cores' share: on a
-#: 2-core VM whose L3 reads 480 MiB, streaming stores into an existing 16 MB output were 7-10% faster,
-#: into 32-256 MB ones 1.2-2x (``out=``, one thread and two; ``benchmarks/report.py --sizes 1e7``).
+#: 2-core VM whose L3 reads 480 MiB, streaming stores into an existing 16 MB output were 0-9% faster,
+#: into 32-256 MB ones 1.1-2x (``out=``, one thread and two; ``benchmarks/report.py --sizes 1e7``).
 STREAM_CAP_BYTES = 16 << 20
 #: Outputs at least this big are written with non-temporal (cache-bypassing) stores (:meth:`Plan.streams`).
 STREAM_BYTES = min(_last_level_cache_bytes(), STREAM_CAP_BYTES)

@@ -254,8 +254,8 @@ class KernelBuilder:
         kernel: 8.5-9.7 ms at the quick level without it, 12.2-13.1 with it). Every lane of the vector
         body gives the bits a scalar body gives, as at every SIMD level. The code runs 1.1-1.5x slower
         at ``opt=0`` than the two-copy loop (float64 ``exp``: ~1.3x), which is why the optimized build
-        keeps the scalar loop, as do streaming kernels, which serve only calls of 16 MiB or more, and
-        only of bodies cheaper than a vector math function, and cheap bodies, whose code is small."""
+        keeps the scalar loop, as do streaming kernels (big calls of bodies cheaper than a vector math
+        function: :meth:`fusenum.runtime.plan.Plan.streams`) and cheap bodies, whose code is small."""
         return (self.quick and not self.streaming and expression_cost(self.spec.root) > UNROLL_COST
                 and all(d.kind in "biufc" and d.itemsize in _COPY_TYPES for d in self.dtypes))
 

@@ -52,7 +52,7 @@ STREAM_MAX_COST = 20
 #: A result fusenum allocates of at least this size is a new mapping (glibc's ``malloc`` maps every
 #: block this big itself): its pages are zeroed at first touch, which leaves each in the cache,
 #: dirty. Ordinary stores then write into the cache; streaming ones must first write those zeros
-#: back, doubling the writes (1.2-1.5x slower there, with huge pages and without).
+#: back, doubling the writes (1.05-1.45x slower there, with huge pages and without).
 FRESH_MAPPING_BYTES = 32 << 20
 
 
@@ -66,7 +66,7 @@ class Plan:
     """
 
     __slots__ = ("root", "sources", "dtype", "kernels", "first_array", "checked", "checked_streaming", "take",
-                 "parallel_size", "wake_size", "stream_bytes", "stream_size", "big_size", "round_size", "staged",
+                 "parallel_size", "wake_size", "stream_bytes", "big_size", "round_size", "staged",
                  "scalar_operands", "casts", "warnings", "materialize", "_specs", "_checked_accesses")
 
     def __init__(self, root: Node, sources: tuple[Source, ...], values: list, staged: Callable | None = None,
@@ -106,10 +106,9 @@ class Plan:
         self.parallel_size = threads_module.min_size(work)
         self.wake_size = threads_module.wake_size(work)
         self.round_size = threads_module.round_size(work)
-        #: The smallest output (in bytes, then in elements) written with streaming stores, if any is.
+        #: The smallest output (in bytes) written with streaming stores, if any is.
         self.stream_bytes = STREAM_BYTES if expression_cost(root) < STREAM_MAX_COST else 1 << 62
-        self.stream_size = max(1, self.stream_bytes // self.dtype.itemsize)
-        self.big_size = min(self.parallel_size, self.stream_size)
+        self.big_size = min(self.parallel_size, max(1, self.stream_bytes // self.dtype.itemsize))
 
     def kernel(self, out_dtype: np.dtype, accesses: tuple[Access, ...], ndim: int,
                checked: bool = False, streaming: bool = False, tiered: bool = False,

@@ -307,9 +307,10 @@ def _row(*ops: Op) -> dict[str, Op]:
 # Comparisons of a Python int that does not fit the loop dtype have a known
 # answer (NumPy 2 computes it instead of raising OverflowError); "compare" marks them.
 _CMP = dict(weak_cast="compare")
-# Cost (in additions) of a vector math function, for the runtime's decision to split a
-# call over threads.
-_MATH = 20
+#: Cost (in additions) of a vector math function, for the runtime's decisions to split a
+#: call over threads and to stream its stores.
+MATH_COST = 20
+_MATH = MATH_COST  # (short, for the table's rows)
 # The ULP bound of the functions computed by vector math (and of pow(), which NumPy's loops call).
 _ULP = 4
 

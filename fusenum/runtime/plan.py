@@ -20,7 +20,7 @@ from ..codegen import settings
 from ..codegen.spec import ACCESSES, Access, KernelSpec
 from ..ir import nodes
 from ..ir.nodes import Node
-from ..ir.ops import expression_cost, numpy_materializes, work_per_element
+from ..ir.ops import MATH_COST, expression_cost, numpy_materializes, work_per_element
 from ..ir.operands import Source
 from .kernels import Kernel
 
@@ -43,12 +43,12 @@ def _last_level_cache_bytes() -> int:
 STREAM_CAP_BYTES = 16 << 20
 #: Outputs at least this big are written with non-temporal (cache-bypassing) stores (:meth:`Plan.streams`).
 STREAM_BYTES = min(_last_level_cache_bytes(), STREAM_CAP_BYTES)
-#: Only bodies whose arithmetic costs less than this (:func:`~fusenum.ir.ops.expression_cost`, the
-#: op table's costs: one vector math function costs 20) stream. Streaming saves memory traffic,
+#: Only bodies whose arithmetic costs less than one vector math function
+#: (:func:`~fusenum.ir.ops.expression_cost`, the op table's costs) stream. Streaming saves memory traffic,
 #: which only a memory-bound loop gains from; on that VM, 10M-element ``log``, ``sin``, ``tanh`` and
 #: ``exp`` ran 1.3-2.4x slower with it (so did a C loop of 8-24 dependent FMAs per vector), while
 #: bodies of cost 1-14 ran up to 2x faster and none slower.
-STREAM_MAX_COST = 20
+STREAM_MAX_COST = MATH_COST
 #: A result fusenum allocates of at least this size is a new mapping (glibc's ``malloc`` maps every
 #: block this big itself): its pages are zeroed at first touch, which leaves each in the cache,
 #: dirty. Ordinary stores then write into the cache; streaming ones must first write those zeros

@@ -185,7 +185,7 @@ def as_they_are(partials: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> 
 
 
 def _digest(root: Node) -> str:
-    return disk_cache.sha256(nodes.canonical(root).encode()).hexdigest()
+    return disk_cache.new_hash(nodes.canonical(root).encode()).hexdigest()
 
 
 # ---- building the graph -----------------------------------------------------------------------------

@@ -14,7 +14,8 @@ and keeps kernels in memory only. The directory is checked when first used and a
 write (it may have been opened up or replaced since), and each entry on the open file before it is
 read; a symbolic link at an entry's name is not followed.
 
-**Key.** An entry is named by a SHA-256 digest (:func:`key`) of everything that decides its machine
+**Key.** An entry is named by a digest (:func:`key`, SHA-512 cut to 32 bytes:
+:class:`.sources_digest.Hash`) of everything that decides its machine
 code: the entry format, a digest of fusenum's own code generator (fusenum's version, and the path, size
 and modification time of every source file of :mod:`fusenum.codegen` and :mod:`fusenum.ir`, or their
 text where the times are not the files' own, so an edited lowering rule never meets code compiled
@@ -24,8 +25,8 @@ vector-math mode) and the kernel's description (its spec's canonical text,
 :meth:`fusenum.codegen.spec.KernelSpec.canonical`, and where its code follows the installed NumPy,
 NumPy's answers: :mod:`fusenum.runtime.kernels`), never Python's ``hash()``.
 
-**Entries.** A header (magic, format version, key, payload length, SHA-256 of
-the payload) and the kernel: its pre-linked image (:func:`fusenum.codegen.loader.prelink`),
+**Entries.** A header (magic, format version, key, payload length, the same digest
+of the payload) and the kernel: its pre-linked image (:func:`fusenum.codegen.loader.prelink`),
 or its object code where the loader cannot link it. A kernel's quick build is kept as
 ``<digest>.quick`` until its optimized build (``<digest>.kernel``) replaces it
 (:mod:`.stored_code`). An entry that is truncated, corrupted, of another format or for another
@@ -59,13 +60,14 @@ from ..codegen.target import Target, identity
 from ..errors import ArgumentTypeError, ConfigurationError, DiskCacheWarning, warn
 from . import disk_usage, entry_listing, private_directory
 from .disk_usage import STALE_TEMP_SECONDS, TEMP_PREFIX, remove as _remove  # noqa: F401 (this module's too)
-from .sources_digest import sha256, sources_digest
+from .sources_digest import Hash, new_hash, sources_digest
 from .switches import on_or_off
 
 #: Bumped whenever the entry layout or what the key covers changes.
-FORMAT_VERSION = 2  # 2: pre-linked images; NumPy's answers only in the keys of kernels that follow them
+# 2: pre-linked images; NumPy's answers only in the keys of kernels that follow them. 3: SHA-512 (cut) for SHA-256
+FORMAT_VERSION = 3
 MAGIC = b"FUSENUMK"
-#: magic, format version, key, payload length, SHA-256 of the payload.
+#: magic, format version, key, payload length, digest of the payload.
 HEADER = struct.Struct("<8sI32sQ32s")
 SUFFIX = ".kernel"
 #: The suffix of a kernel's quick build (:data:`fusenum.codegen.jit.QUICK`), kept under the same
@@ -336,9 +338,9 @@ def _refuse(path: str, problem: str) -> None:
 
 # ---- entries ----------------------------------------------------------------------------------
 @lru_cache(maxsize=None)
-def _key_prefix(target: Target) -> "hashlib._Hash":
+def _key_prefix(target: Target) -> Hash:
     """The digest state after everything but the description (computed once per target)."""
-    digest = sha256(f"fusenum object code, format {FORMAT_VERSION}\0".encode())
+    digest = new_hash(f"fusenum object code, format {FORMAT_VERSION}\0".encode())
     digest.update(sources_digest())
     digest.update(identity(target).encode() + b"\0")
     return digest
@@ -369,7 +371,7 @@ def _unpack(data: bytes, digest: bytes) -> bytes | None:
     payload = data[HEADER.size:]
     if (magic, version, stored_key, length) != (MAGIC, FORMAT_VERSION, digest, len(payload)):
         return None
-    return payload if sha256(payload).digest() == checksum else None
+    return payload if new_hash(payload).digest() == checksum else None
 
 
 def load(digest: bytes, suffix: str = SUFFIX, may_skip: bool = False) -> bytes | None:
@@ -479,7 +481,7 @@ def store(digest: bytes, object_code: bytes, suffix: str = SUFFIX, create: bool 
     write at the interpreter's exit: a ``TemporaryDirectory`` or ``shutil.rmtree`` stays removed)."""
     if HEADER.size + len(object_code) > MAX_ENTRY_BYTES:
         return  # (:func:`load` would not read it)
-    checksum = sha256(object_code).digest()
+    checksum = new_hash(object_code).digest()
     header = HEADER.pack(MAGIC, FORMAT_VERSION, digest, len(object_code), checksum)
     for attempt in range(2):
         directory = _directory()

@@ -31,7 +31,7 @@ def _digest() -> bytes | None:
     signature = target.host_signature()
     if signature is None:
         return None
-    return disk_cache.sha256((_FORMAT + signature).encode()).digest()
+    return disk_cache.new_hash((_FORMAT + signature).encode()).digest()
 
 
 def recall() -> None:

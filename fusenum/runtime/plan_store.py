@@ -86,7 +86,7 @@ def environment() -> bytes | None:
     if flags is None:
         return None
     libc = os.confstr("CS_GNU_LIBC_VERSION") if "CS_GNU_LIBC_VERSION" in os.confstr_names else ""
-    digest = sources_digest.sha256(_FORMAT.encode())
+    digest = sources_digest.new_hash(_FORMAT.encode())
     digest.update(sources_digest.typing_digest())
     for part in (numpy_behaviour.installation(), libc, sys.implementation.cache_tag or "", platform.machine(),
                  " ".join(sorted(flags))):
@@ -96,7 +96,7 @@ def environment() -> bytes | None:
 
 def _digest(text: str) -> bytes | None:
     prefix = environment()
-    return None if prefix is None else sources_digest.sha256(prefix + text.encode("utf-8", "surrogatepass")).digest()
+    return None if prefix is None else sources_digest.new_hash(prefix + text.encode("utf-8", "surrogatepass")).digest()
 
 
 _unwritten: dict[str, Record] = {}  # records to write, by text (oldest first)

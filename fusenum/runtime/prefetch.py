@@ -71,7 +71,7 @@ def _prefetch() -> None:
     shipped_answers.adopt_now()  # (as in _open_archive)
     try:
         target.host_signature()  # (None where it cannot be read: the first call then asks LLVM)
-        sources_digest.sha256()
+        sources_digest.new_hash()
         sources_digest.sources_digest()
         plan_store.environment()
         libraries.map_libmvec()  # (dlopen lets the program run meanwhile: it releases the GIL)

@@ -1,6 +1,6 @@
 """What fusenum's own code contributes to a disk-cache key (:mod:`.disk_cache`): a digest of its
 version and of every source file of the code generator and the IR, so that an edited lowering rule
-never meets object code compiled before the edit; and the SHA-256 hash every digest uses.
+never meets object code compiled before the edit; and the hash every digest uses.
 """
 from __future__ import annotations
 
@@ -13,23 +13,51 @@ from ..codegen import locks
 from ..version import __version__
 
 
-def sha256(data: bytes = b"") -> "hashlib._Hash":
-    """A SHA-256 hash of ``data``."""
-    return _sha256_type()(data)
+#: The length of every digest :func:`new_hash` gives (bytes).
+DIGEST_SIZE = 32
+
+
+class Hash:
+    """SHA-512 cut to :data:`DIGEST_SIZE` bytes (as ``hashlib``'s hashes, with ``update``, ``digest``
+    and ``hexdigest``): the disk cache's keys, checksums and records. SHA-512 because CPython's own
+    module of it is loaded already where NumPy is (NumPy imports ``random``, whose import loads
+    it up to Python 3.12), where importing another (``_sha256``) took ~0.3 ms of a warm process's
+    first call, and ``hashlib`` loads OpenSSL (~2.8 ms)."""
+
+    __slots__ = ("_state",)
+
+    def __init__(self, data: bytes = b"", state=None):
+        self._state = _sha512_type()(data) if state is None else state
+
+    def copy(self) -> "Hash":
+        return Hash(state=self._state.copy())
+
+    def update(self, data: bytes) -> None:
+        self._state.update(data)
+
+    def digest(self) -> bytes:
+        return self._state.digest()[:DIGEST_SIZE]
+
+    def hexdigest(self) -> str:
+        return self.digest().hex()
+
+
+def new_hash(data: bytes = b"") -> Hash:
+    """A :class:`Hash` of ``data``."""
+    return Hash(data)
 
 
 @lru_cache(maxsize=None)
-def _sha256_type() -> Callable:
-    """CPython's own SHA-256 module where there is one (as ``random`` does): hashlib loads
-    OpenSSL, ~2.8 ms of a process's first kernel call, against ~0.2 ms."""
+def _sha512_type() -> Callable:
+    """CPython's own SHA-512 (from the module ``random`` loaded), else ``hashlib``'s."""
     with locks.loading:  # (a fork waits for an import)
         try:
-            from _sha2 import sha256 as made  # CPython 3.12 on
+            from _sha2 import sha512 as made  # CPython 3.12 on
         except ImportError:
             try:
-                from _sha256 import sha256 as made  # up to 3.11
+                from _sha512 import sha512 as made  # up to 3.11
             except ImportError:
-                from hashlib import sha256 as made
+                from hashlib import sha512 as made
     return made
 
 
@@ -82,7 +110,7 @@ def typing_digest() -> bytes:
 def _digest(files: list[tuple[str, str, os.stat_result]], start: bytes = b"") -> bytes:
     """The digest of ``start``, fusenum's version and ``files`` (``(name, path, status)``)."""
     by_text = not times_are_own([status for _, _, status in files])
-    digest = sha256(start + f"fusenum {__version__}\0".encode())
+    digest = new_hash(start + f"fusenum {__version__}\0".encode())
     for name, path, status in files:
         if by_text:
             with open(path, "rb") as file:

@@ -315,7 +315,10 @@ class _Call:
         kernel = self.kernel  # (read once: another thread may set it meanwhile)
         if kernel is None and self.spec is not None:  # (an empty pass has no spec: nothing to do)
             extra = () if self.replayed else (self.tier0_spec,)  # (what tier 0 would have to compile)
-            kernel = tiering.obtain(self.spec, self.size, extra, self.settings_key)
+            # (``sum(x)`` of a contiguous x: its kernel is tier 0's one-node kernel, which the package
+            # ships, where a compile may never have stored it in the disk cache)
+            kernel = tiering.obtain(self.spec, self.size, extra, self.settings_key,
+                                    shipped_too=self.spec == self.tier0_spec)
             if kernel is None and self.size >= tiering.COMPILE_NOW_ELEMENTS and tiering.policy == "auto" \
                     and not kernels.importing_code_generator():
                 # (its compile was pending: no big temporary; none can begin on a thread importing
@@ -338,6 +341,11 @@ class _Call:
     def _reduce_interpreted(self, arrays: list[np.ndarray], accumulator: np.ndarray) -> None:
         """Tier 0: the argument's values by the interpreter, in the kernel's order, reduced by the
         one-node kernel (so the same bits as the fused kernel)."""
+        if self.spec == self.tier0_spec and not (self.replayed and not kernels.at_hand(self.spec, self.settings_key)):
+            # (``sum(x)`` of a contiguous x: the one-node kernel is the fused one, so x itself is reduced)
+            kernels.stats.tier0_calls += 1
+            self._reduce(first_use.one_node(self.spec, self.settings_key), arrays, self.layout, accumulator)
+            return
         views = [np.lib.stride_tricks.as_strided(a, self.dims, strides, writeable=False)
                  for a, strides in zip(arrays, self.strides)]
         values = np.empty(self.dims, self.step.argument.dtype)

@@ -489,21 +489,22 @@ if hasattr(os, "register_at_fork"):
 
 
 def obtain(spec: KernelSpec, size: int = 0, extra: tuple[KernelSpec, ...] = (),
-           settings_key: tuple | None = None) -> Kernel | None:
+           settings_key: tuple | None = None, shipped_too: bool = False) -> Kernel | None:
     """The kernel for ``spec`` under the current codegen settings (or ``settings_key``, a
     :data:`fusenum.codegen.settings.key`) if the policy has this call run it, else None (tier 0
     serves the call). The settings are read once: a kernel this gives is always the one for the
     key the caller keeps it under, even if another thread calls ``set_simd`` meanwhile.
 
-    ``never``: compiled now if need be. ``always``: None. ``auto``: from memory or the disk cache;
-    else compiled now if a call of ``size`` elements waits for its kernel (:func:`waits_for_kernel`);
-    else None, with the compile queued if an earlier call asked for it (:meth:`_Compiler.submit`). None while the background compiler is making it, unless a call of
+    ``never``: compiled now if need be. ``always``: None. ``auto``: from memory or the disk cache
+    (``shipped_too``: or first among the kernels shipped with the package, for one of tier 0's
+    one-node kernels); else compiled now if a call of ``size`` elements waits for its kernel
+    (:func:`waits_for_kernel`); else None, with the compile queued if an earlier call asked for it
+    (:meth:`_Compiler.submit`). None while the background compiler is making it, unless a call of
     :data:`BIG_LOOP_ELEMENTS` or more finds it queued for the second time (then it waits for it); a
     stored error of an earlier background compile is raised. ``extra``: one-node kernels tier 0
     needs for this call besides those of ``spec``'s root (a reduction's, :mod:`.staging`). On a
     thread importing the code generator (:func:`.kernels.importing_code_generator`), under ``never``
-    and ``auto``: from memory, shipped or the disk cache, else None (compiled never).
-    """
+    and ``auto``: from memory, shipped or the disk cache, else None (compiled never)."""
     if settings_key is None:
         settings_key = settings.key
     if policy == "always":
@@ -515,8 +516,7 @@ def obtain(spec: KernelSpec, size: int = 0, extra: tuple[KernelSpec, ...] = (),
     if policy == "never":
         return kernels.kernel(spec, settings_key)
     key = (spec, settings_key)
-    error = _compiler.take_error(key) if _compiler.errors else None
-    if error is not None:
+    if _compiler.errors and (error := _compiler.take_error(key)) is not None:
         raise error
     if _compiler.pending(key):
         if size >= BIG_LOOP_ELEMENTS and key in _compiler.asked_again:
@@ -534,7 +534,7 @@ def obtain(spec: KernelSpec, size: int = 0, extra: tuple[KernelSpec, ...] = (),
     # (a second small call looks in memory only: its first looked in the disk cache moments ago, and
     # the compile looks again)
     found = (kernels.cached(spec, settings_key) if key in _compiler.called_once
-             else kernels.available(spec, settings_key))
+             else kernels.available(spec, settings_key, shipped_too=shipped_too))
     if found is None:
         if handler_calls.bookkept(waits_for_kernel, spec, size, extra, settings_key):  # (walks the IR)
             return kernels.kernel(spec, settings_key)

@@ -6,14 +6,16 @@ The allowed foreign errors, and why each is NumPy's or Python's answer rather th
 * exceptions defined by NumPy (``numpy.exceptions.AxisError``, NumPy's ufunc loop and casting
   errors): NumPy raises them for the same operation;
 * ``TypeError`` with NumPy's message for a ufunc without a loop for the operands' dtypes
-  (``~a`` on floats), or NumPy's refusal of ``-`` and ``**`` on booleans (``-a``);
+  (``~a`` on floats), or NumPy's refusal of ``-`` and ``**`` on booleans (``-a``), or of an
+  integer ``dtype=`` for ``nanmean``/``nanvar``/``nanstd`` of floats (``np.nanmean``'s own check);
 * ``ValueError`` with NumPy's own message for operands that do not broadcast, a reduction of an empty
   array without identity, a duplicate axis, or a ragged list given as a value;
 * ``OverflowError`` for a Python int no operand dtype can hold (NumPy's conversion of the int);
 * ``ZeroDivisionError`` and ``TypeError: unsupported operand type(s)`` for arithmetic on Python
   numbers alone (``1 // 0``, ``1j << 1j``), as Python computes it;
 * ``TypeError: loop of ufunc does not support argument 0 of type int which has no callable log2
-  method``: NumPy's error for a function of a Python int no dtype holds (``log2(2**64)``).
+  method``: NumPy's error for a function of a Python int no dtype holds (``log2(2**64)``), and
+  ``AttributeError: 'float' object has no attribute 'dtype'``, ``np.sinc``'s for such an int.
 
 Messages are short whatever the text's length.
 """
@@ -32,6 +34,8 @@ FOREIGN = [
     (TypeError, r"^ufunc '\w+' not supported for the input types, and the inputs could not be safely"),
     # (NumPy's message for subtract has no "The")
     (TypeError, r"^(The )?numpy boolean (negative|subtract), the `-` operator, is not supported"),
+    (TypeError, r"^If a is inexact, then dtype must be inexact$"),
+    (AttributeError, r"^'float' object has no attribute 'dtype'$"),  # np.sinc(2**64)
     (ValueError, r"operands could not be broadcast together"),
     (ValueError, r"zero-size array to reduction operation"),
     (ValueError, r"duplicate value in 'axis'"),

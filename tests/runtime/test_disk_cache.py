@@ -1,6 +1,5 @@
 """The disk cache: entries are reused across processes, bad entries are recompiled, unsafe or
 unwritable directories fall back to memory, the size stays bounded."""
-import hashlib
 import json
 import os
 import shutil
@@ -112,7 +111,7 @@ def test_object_code_that_cannot_be_linked_is_removed_and_recompiled(cache_dir):
 
     def sealed_garbage(data):  # a consistent header: only linking can tell
         return _with_header(data[:disk_cache.HEADER.size] + garbage, length=len(garbage),
-                            checksum=hashlib.sha256(garbage).digest())
+                            checksum=disk_cache.new_hash(garbage).digest())
     _damage_and_reload(cache_dir, sealed_garbage)
 
 

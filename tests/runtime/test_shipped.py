@@ -196,6 +196,26 @@ def test_a_fresh_process_interprets_a_reduction_of_a_function_under_auto(archive
     assert not figures["llvm"]
 
 
+def test_the_sum_of_an_operand_runs_its_shipped_kernel_as_the_compiled_one(serving):
+    """``sum(a)`` of a contiguous ``a``: its fused kernel is tier 0's one-node kernel, so under ``auto``
+    a call with an empty disk cache runs it from the archive at once (no interpretation, no compile),
+    and so does the reduction of ``a - mean(a)``; the bits are the compiled kernel's."""
+    a = _values("float64")[16:3016]  # (finite values)
+    previous = fusenum.set_tiering("auto")
+    try:
+        total, centred = fusenum.evaluate("sum(a)"), fusenum.evaluate("a - mean(a)")
+        info = kernels.cache_info()
+        assert info.tier0_calls == 1 and info.shipped_hits == 1 and info.compile_seconds == 0, info
+    finally:
+        fusenum.set_tiering("never")
+    try:
+        fusenum.clear_cache()
+        with np.errstate(all="ignore"):
+            assert _same_bits(total, fusenum.evaluate("sum(a)")) and _same_bits(centred, fusenum.evaluate("a - mean(a)"))
+    finally:
+        fusenum.set_tiering(previous)
+
+
 def test_a_shipped_kernel_is_no_first_use(serving, monkeypatch):
     monkeypatch.setattr(first_use, "_missing", set())
     previous = fusenum.set_tiering("always")

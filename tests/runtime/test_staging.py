@@ -624,3 +624,22 @@ def test_interpreted_reductions_of_swapped_and_bytes_operands_give_the_kernels_b
     s = rng.choice(np.array([b"ab", b"x", b"abc"]), (300, 40))
     expected, got = both_tiers(lambda: np.asarray(fusenum.evaluate(text, local_dict={"w": w, "s": s})))
     assert_bits(expected, got)
+
+
+@pytest.mark.parametrize("text", ["sum(x)", "mean(x, axis=1)", "max(x)"])
+def test_tier_0_reduces_an_operand_itself_where_its_kernel_is_the_fused_one(text, monkeypatch):
+    """No interpreted copy of ``x``: the one-node kernel tier 0 reduces with is the fused kernel, so
+    it runs on ``x`` itself, with the fused kernel's bits."""
+    from fusenum.runtime import interpreter
+
+    x = np.random.default_rng(3).normal(size=(30, 4000))
+    previous = fusenum.set_tiering("never")
+    try:
+        compiled = fusenum.evaluate(text)
+        fusenum.set_tiering("always")
+        runs = []
+        monkeypatch.setattr(interpreter, "run", lambda *args, **kwargs: runs.append(args))
+        tier0 = fusenum.evaluate(text)
+    finally:
+        fusenum.set_tiering(previous)
+    assert not runs and compiled.tobytes() == tier0.tobytes()

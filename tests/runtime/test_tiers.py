@@ -387,9 +387,9 @@ def test_a_second_small_call_does_not_look_in_the_disk_cache_again(memory_only_k
     looked = []
     available = kernels.available
 
-    def counted(spec, settings_key=None):
+    def counted(spec, settings_key=None, shipped_too=False):
         looked.append(spec)
-        return available(spec, settings_key)
+        return available(spec, settings_key, shipped_too)
     monkeypatch.setattr(kernels, "available", counted)
     a = np.linspace(-3, 3, 1005)
     try:

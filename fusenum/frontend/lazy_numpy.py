@@ -400,8 +400,25 @@ def _reduction_function(row: Reduction) -> Callable:
     return handler
 
 
+def _round_keeping_byte_order(captured: Callable) -> Callable:
+    """``np.round`` (``captured``: the op table's handler), in the dtype NumPy gives: an integer or
+    complex operand's own, byte order included (NumPy copies or rounds into it), where fusenum's
+    results are in native order."""
+    def handler(*args: Any, **kwargs: Any) -> Any:
+        result = captured(*args, **kwargs)
+        x = args[0] if args else kwargs.get("a")
+        dtype = getattr(x, "dtype", None)
+        if type(result) is LazyArray and type(x) in (LazyArray, np.ndarray) and dtype.kind in "iuc" \
+                and result.dtype != dtype and result.dtype == dtype.newbyteorder("="):
+            return result.astype(dtype)
+        return result
+    handler.__name__ = handler.__qualname__ = captured.__name__
+    return handler
+
+
 # NumPy functions answered without NumPy computing on forced values; every other one falls back.
 FUNCTIONS: dict[Callable, Callable] = {function: _table_function(op) for function, op in BY_NUMPY_FUNCTION.items()}
+FUNCTIONS[np.round] = _round_keeping_byte_order(FUNCTIONS[np.round])
 FUNCTIONS.update({
     np.where: _where,
     np.clip: _clip_function,

@@ -71,6 +71,15 @@ def test_round_of_a_zero_d_result_is_numpys_scalar():
         np.round(lazy(np.array(2.5)))[()] = 7  # a scalar has no item assignment
 
 
+@pytest.mark.parametrize("dtype", [">i2", ">u8", ">i8", ">f4", ">c8", ">c16", "<i4", "?"])
+def test_np_round_gives_numpys_dtype_byte_order_included(dtype):
+    """NumPy keeps a byte-swapped integer or complex operand's dtype (floats round into native order)."""
+    x = (np.arange(-3, 4) * 1.3 + (0.6j if dtype.endswith(("c8", "c16")) else 0)).astype(dtype)
+    for wrapped in (lazy(x), lazy(x) * 1):  # (a product is native, as NumPy's)
+        expected, got = np.round(np.asarray(wrapped)), np.asarray(np.round(wrapped))
+        assert got.dtype == expected.dtype and got.tobytes() == expected.tobytes()
+
+
 def test_math_trunc_is_numpys():
     assert math.trunc(lazy(np.array([2.7, 0.1])).sum()) == math.trunc(np.array([2.7, 0.1]).sum()) == 2
     assert_same_outcome(lambda: math.trunc(np.array([2.7])), lambda: math.trunc(lazy(np.array([2.7]))))

@@ -5,6 +5,7 @@ never meets object code compiled before the edit; and the hash every digest uses
 from __future__ import annotations
 
 import os
+import sys
 from functools import lru_cache
 from typing import Callable
 
@@ -50,6 +51,10 @@ def new_hash(data: bytes = b"") -> Hash:
 @lru_cache(maxsize=None)
 def _sha512_type() -> Callable:
     """CPython's own SHA-512 (from the module ``random`` loaded), else ``hashlib``'s."""
+    for name in ("_sha2", "_sha512"):  # (a failed import searches every path: ~0.07 ms)
+        loaded = getattr(sys.modules.get(name), "sha512", None)
+        if loaded is not None:
+            return loaded
     with locks.loading:  # (a fork waits for an import)
         try:
             from _sha2 import sha512 as made  # CPython 3.12 on

@@ -312,17 +312,17 @@ def use_existing_only() -> None:
     state.creates = False
 
 
-def may_hold_entries() -> bool:
-    """Whether the disk cache, as the settings would be read now, is on and its directory exists, is
-    fit for use and holds an entry: a hint, found without fixing the settings (still read at first
-    use), creating the directory or warning."""
+def directory_holding_entries() -> str | None:
+    """The disk cache's directory, as the settings would be read now, if the cache is on and the
+    directory exists, is fit for use and holds an entry; else None. A hint, found without fixing
+    the settings (still read at first use), creating the directory or warning."""
     settings = {**_environment_settings(), **state.__dict__}
     if not settings["enabled"] or state.refused:
-        return False
+        return None
     path = state.usable or settings["directory"] or _default_directory()
     if state.usable is None and _problem(path, create=False) is not None:
-        return False
-    return holds_any(path)
+        return None
+    return path if holds_any(path) else None
 
 
 def _problem(path: str, create: bool = True) -> str | None:
@@ -374,17 +374,19 @@ def _unpack(data: bytes, digest: bytes) -> bytes | None:
     return payload if new_hash(payload).digest() == checksum else None
 
 
-def load(digest: bytes, suffix: str = SUFFIX, may_skip: bool = False) -> bytes | None:
+def load(digest: bytes, suffix: str = SUFFIX, may_skip: bool = False, directory: str | None = None) -> bytes | None:
     """The object code (or, with another ``suffix``, the record) stored under ``digest``, or None (a
     bad entry is removed). Something other than a regular file at the entry's name (a FIFO, which a
     plain open would wait on forever; a directory), or a file over :data:`MAX_ENTRY_BYTES`, is a bad
     entry too: never read, and removed unless it is a directory (not fusenum's to empty). A symbolic
     link is neither followed nor removed: the kernel's next store replaces it. ``may_skip``: a
     lookup that may well miss, answered None without an open where this process's listing of the
-    directory lacks the entry (:mod:`.entry_listing`; never before a compile)."""
-    directory = _directory()
+    directory lacks the entry (:mod:`.entry_listing`; never before a compile). ``directory``: looked
+    in instead of the one in use (found by :func:`directory_holding_entries`, by the look-ahead thread)."""
     if directory is None:
-        return None
+        directory = _directory()
+        if directory is None:
+            return None
     if may_skip and entry_listing.absent(directory, _name(digest, suffix)):
         return None
     path = _path(directory, digest, suffix)

@@ -22,6 +22,8 @@ from ..errors import DiskCacheWarning, warn
 from . import disk_cache
 
 _FORMAT = "fusenum host description, format 1\0"
+# Records read by the look-ahead thread, by directory (:func:`read_ahead`).
+_read_ahead: dict[str, tuple] = {}
 _state: dict = {"recalled": False, "adopted": False, "recorded_in": set()}  # recorded_in: directories
 _lock = locks.lock()  # (held while LLVM loads: re-entrant, for a signal handler that calls fusenum)
 
@@ -43,20 +45,36 @@ def recall() -> None:
         if _state["recalled"] or not disk_cache.usable():
             return
         _state["recalled"] = True
-        # An empty directory has no record: skip the host's signature (~2 ms: the CPU probe, llvmlite's
-        # files), which would make a new machine's first call three times numexpr's.
-        if target.host_described() or disk_cache.holds_nothing():
+        if target.host_described():
             return
-        digest = _digest()
-        payload = None if digest is None else disk_cache.load(digest, disk_cache.HOST_SUFFIX)
-        if payload is None:
-            return
-        description = _parse(payload)
+        description = _read_ahead.get(disk_cache.directory_in_use())
         if description is None:
-            disk_cache.discard(digest, disk_cache.HOST_SUFFIX)
-        elif target.adopt_host(description):
+            # An empty directory has no record: skip the host's signature (~2 ms: the CPU probe,
+            # llvmlite's files), which would make a new machine's first call three times numexpr's.
+            if disk_cache.holds_nothing():
+                return
+            digest = _digest()
+            payload = None if digest is None else disk_cache.load(digest, disk_cache.HOST_SUFFIX)
+            if payload is None:
+                return
+            description = _parse(payload)
+            if description is None:
+                disk_cache.discard(digest, disk_cache.HOST_SUFFIX)
+                return
+        if target.adopt_host(description):
             _state["adopted"] = True
             _state["recorded_in"].add(disk_cache.get_disk_cache().directory)
+
+
+def read_ahead(directory: str) -> None:
+    """Read and parse this host's record in ``directory`` before the first call needs it (the
+    look-ahead thread, :mod:`.prefetch`: ~0.2 ms of a warm process's first call); that call adopts
+    it if its disk cache is that directory (the settings are still read then)."""
+    digest = _digest()
+    payload = None if digest is None else disk_cache.load(digest, disk_cache.HOST_SUFFIX, directory=directory)
+    description = None if payload is None else _parse(payload)
+    if description is not None:
+        _read_ahead[directory] = description
 
 
 def record() -> None:

@@ -11,10 +11,11 @@ from its imports to its first call (reading its data, at least making its arrays
 comes sooner waits for the signature under way (``locks.loading``) instead of reading it again.
 
 Only that: the disk cache's settings are still read at the first call (a dask worker applies its
-``env=`` after importing), and the record itself is read then, so the thread neither creates nor
-warns about a directory, and is gone a few milliseconds after the import (a thread left running
-would make every later ``fork()`` warn on Python 3.12 and later). It is started where the
-directory the settings name now exists, is fit for use and holds an entry. Either way (a new
+``env=`` after importing), so the thread neither creates nor warns about a directory, and is gone a
+few milliseconds after the import (a thread left running would make every later ``fork()`` warn on
+Python 3.12 and later). It is started where the directory the settings name now exists, is fit for
+use and holds an entry, and reads the host's record there (:func:`.host_record.read_ahead`, ~0.2 ms):
+the first call adopts it if its directory is still that one, else reads its own directory's. Either way (a new
 machine's empty directory too) the thread then opens the archive of kernels shipped with the
 package (:mod:`.shipped`), if there is one: checking it against this process (mostly reading the
 code generator's sources, and mapping libmvec) took 1-2 ms of the first call that needed a one-node
@@ -28,17 +29,19 @@ answers shipped beside it (:mod:`.shipped_answers`), which typing needs first.
 from __future__ import annotations
 
 import atexit
+import functools
 import threading
 
 from ..codegen import exec_memory, libraries, settings, target
-from . import disk_cache, plan_store, shipped, shipped_answers, sources_digest
+from . import disk_cache, host_record, plan_store, shipped, shipped_answers, sources_digest
 
 
 def start() -> None:
     """Start the look-ahead thread, if the disk cache may hold this host's record, or else an
     archive of shipped kernels may serve."""
-    if disk_cache.may_hold_entries():
-        job = _prefetch
+    directory = disk_cache.directory_holding_entries()
+    if directory is not None:
+        job = functools.partial(_prefetch, directory)
     elif shipped.may_serve(settings.key):
         job = _open_archive
     else:
@@ -67,10 +70,11 @@ def _open_archive() -> None:
         pass
 
 
-def _prefetch() -> None:
+def _prefetch(directory: str) -> None:
     shipped_answers.adopt_now()  # (as in _open_archive)
     try:
         target.host_signature()  # (None where it cannot be read: the first call then asks LLVM)
+        host_record.read_ahead(directory)
         sources_digest.new_hash()
         sources_digest.sources_digest()
         plan_store.environment()

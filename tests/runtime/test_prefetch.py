@@ -115,3 +115,41 @@ def test_the_disk_caches_digests_import_no_hash_module_numpy_did_not(tmp_path):
         assert loaded_after == "-"
     else:  # (Python 3.13's random imports it only when seeded from a string)
         assert loaded_after in ("_sha2", "_sha512")
+
+
+_HOST_READ_AHEAD = """
+import os, sys, threading
+import numpy as np
+import fusenum
+from fusenum.codegen import target
+from fusenum.runtime import disk_cache, host_record
+for thread in [t for t in threading.enumerate() if t.name == "fusenum-prefetch"]:
+    thread.join(60)
+ahead = sorted(host_record._read_ahead)
+loads = []
+load = disk_cache.load
+def spied(digest, suffix=disk_cache.SUFFIX, *args, **kwargs):
+    loads.append(suffix)
+    return load(digest, suffix, *args, **kwargs)
+disk_cache.load = spied
+if len(sys.argv) > 1:
+    os.environ["FUSENUM_CACHE_DIR"] = sys.argv[1]  # (as a dask worker's env= does, after the import)
+fusenum.evaluate("a * 3 - 1", {"a": np.arange(10.0)})
+print(ahead == [os.path.abspath(sys.argv[2])], disk_cache.HOST_SUFFIX in loads, target.host_described(),
+      target.llvm_ready())
+"""
+
+
+@pytest.mark.skipif(not _LINUX_X86_64, reason="the host's signature is read on x86-64 Linux")
+def test_the_host_record_is_read_ahead_and_adopted_by_the_first_call_without_llvm(tmp_path):
+    """The look-ahead thread reads the record of the directory named at import; the first call adopts
+    it without reading it again, or reads its own where the directory changed after the import."""
+    first, second = str(tmp_path / "first"), str(tmp_path / "second")
+    _run(_FILL, FUSENUM_CACHE_DIR=first)
+    _run(_FILL, FUSENUM_CACHE_DIR=second)
+    code = _HOST_READ_AHEAD.replace("sys.argv[2]", repr(first))
+    assert _run(code, FUSENUM_CACHE_DIR=first, FUSENUM_TIERING="auto").stdout.split() == [
+        "True", "False", "True", "False"]
+    moved = f"import sys; sys.argv[1:] = [{second!r}]\n" + code
+    assert _run(moved, FUSENUM_CACHE_DIR=first, FUSENUM_TIERING="auto").stdout.split() == [
+        "True", "True", "True", "False"]

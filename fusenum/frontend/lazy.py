@@ -259,7 +259,10 @@ class LazyArray:
             return _capture_cast(self, dtype)
         if self._value is None and forcing.on_dask(self):
             return forcing.to_dask(self).astype(dtype, casting=casting, copy=copy)
-        return self.compute().astype(dtype, order=order, casting=casting, subok=subok, copy=copy)
+        value = self.compute()
+        if _stands_for_scalar(self):  # NumPy's scalar's astype: a scalar, always in native order
+            value = value[()]
+        return value.astype(dtype, order=order, casting=casting, subok=subok, copy=copy)
 
 
 def lazy(x: Any) -> LazyArray:

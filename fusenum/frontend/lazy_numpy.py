@@ -46,7 +46,7 @@ from ..ir.typing import PY_SCALARS, is_supported
 from ..runtime.layout import allocate
 from .dask_types import is_dask_type
 from .lazy import (LazyArray, _stands_for_scalar, as_numpy, capture_operation, capture_reduction,
-                   dtype_argument, force, force_all, numpy_call)
+                   dtype_argument, force, force_all, in_byte_order, numpy_call)
 
 
 def array_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
@@ -76,6 +76,9 @@ def _raise_numpy_error_with_out(ufunc: np.ufunc, inputs: tuple, target: Any) -> 
     """Raise NumPy's error for ``ufunc(*inputs, out=target)`` on stand-ins; return if NumPy takes it."""
     if type(target) is LazyArray or isinstance(target, np.ndarray):
         out = capture.writable_stand_in(target.dtype, target.shape)
+        value = target._value if type(target) is LazyArray else target
+        if isinstance(value, np.ndarray) and not value.flags.writeable:
+            out.flags.writeable = False  # (NumPy's first check: ``read_only |= lazy`` of floats is its ValueError)
         capture.raise_numpy_error(lambda *args, out: ufunc(*args, out=out), inputs, out=out)
 
 
@@ -402,15 +405,15 @@ def _reduction_function(row: Reduction) -> Callable:
 
 def _round_keeping_byte_order(captured: Callable) -> Callable:
     """``np.round`` (``captured``: the op table's handler), in the dtype NumPy gives: an integer or
-    complex operand's own, byte order included (NumPy copies or rounds into it), where fusenum's
-    results are in native order."""
+    complex array's own, byte order included (NumPy copies or rounds into it), where fusenum's
+    results are in native order (and a 0-d one's scalar, native as every NumPy scalar)."""
     def handler(*args: Any, **kwargs: Any) -> Any:
         result = captured(*args, **kwargs)
         x = args[0] if args else kwargs.get("a")
         dtype = getattr(x, "dtype", None)
         if type(result) is LazyArray and type(x) in (LazyArray, np.ndarray) and dtype.kind in "iuc" \
-                and result.dtype != dtype and result.dtype == dtype.newbyteorder("="):
-            return result.astype(dtype)
+                and result.ndim and result.dtype != dtype and result.dtype == dtype.newbyteorder("="):
+            return in_byte_order(result, dtype)
         return result
     handler.__name__ = handler.__qualname__ = captured.__name__
     return handler

@@ -205,7 +205,7 @@ def _in_place(op: Op, python_operator: Callable, target: LazyArray, other: Any) 
     if _stands_for_scalar(target):
         return _operator(op, python_operator, target, other)
     kept = target._value
-    if isinstance(kept, np.ndarray) and not kept.flags.writeable:
+    if isinstance(kept, np.ndarray) and not kept.flags.writeable or _imag_of_real(target):
         # NumPy's error, checked before any other (``a += "s"`` on a read-only ``a`` gives it too),
         # although fusenum rebinds rather than writes: a read-only array stays unchanged either way
         raise ValueError("output array is read-only")
@@ -230,6 +230,11 @@ def _in_place(op: Op, python_operator: Callable, target: LazyArray, other: Any) 
         result = _capture_cast(result, native, "array")
     # fusenum computes in native byte order; NumPy's in-place result keeps the target's
     return result if native == target._dtype else in_byte_order(result, target._dtype)
+
+
+def _imag_of_real(x: LazyArray) -> bool:
+    """Whether ``x`` is the ``.imag`` of a real expression, which NumPy makes read-only zeros."""
+    return x._op == "imag" and getattr(x._args[0], "dtype", np.dtype(complex)).kind != "c"
 
 
 def _uncaptured_in_place(op: Op, python_operator: Callable, target: LazyArray, other: Any) -> Any:

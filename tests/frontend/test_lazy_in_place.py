@@ -214,3 +214,14 @@ def test_in_place_on_a_read_only_lazy_array_raises_numpys_error(how):
     z = lazy(a) * 2
     z += 1  # (still an expression: rebound, as before)
     assert_same(np.asarray(z), a * 2 + 1)
+
+
+def test_in_place_on_the_imag_of_a_real_expression_raises_numpys_error():
+    """NumPy's ``.imag`` of a real array is read-only zeros; of a complex one, a view (rebound here)."""
+    x = np.array([1, 2, 3], "u2")
+    v = (lazy(x) * 2).imag
+    with pytest.raises(ValueError, match="^output array is read-only$"):
+        v += 1
+    w = (lazy(x) * 2j).imag
+    w += 1
+    assert_same(w, (x * 2j).imag + 1)

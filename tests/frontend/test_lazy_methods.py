@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import fusenum
-from fusenum import lazy
+from fusenum import LazyArray, lazy
 
 from ..numpy_outcome import assert_same_outcome
 
@@ -75,9 +75,11 @@ def test_round_of_a_zero_d_result_is_numpys_scalar():
 def test_np_round_gives_numpys_dtype_byte_order_included(dtype):
     """NumPy keeps a byte-swapped integer or complex operand's dtype (floats round into native order)."""
     x = (np.arange(-3, 4) * 1.3 + (0.6j if dtype.endswith(("c8", "c16")) else 0)).astype(dtype)
-    for wrapped in (lazy(x), lazy(x) * 1):  # (a product is native, as NumPy's)
-        expected, got = np.round(np.asarray(wrapped)), np.asarray(np.round(wrapped))
-        assert got.dtype == expected.dtype and got.tobytes() == expected.tobytes()
+    for wrapped in (lazy(x), lazy(x) * 1, lazy(x[2])):  # (a product is native, as NumPy's; 0-d: a scalar)
+        expected, got = np.round(np.asarray(wrapped)), np.round(wrapped)
+        assert type(got) is LazyArray and np.asarray(got).dtype.str == expected.dtype.str
+        assert np.asarray(got).tobytes() == expected.tobytes()
+        assert (np.ndim(expected) == 0) == (type(np.asarray(got)[()]) is type(expected[()]) is not np.ndarray)
 
 
 def test_math_trunc_is_numpys():

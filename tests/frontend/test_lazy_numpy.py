@@ -36,3 +36,20 @@ def test_ufunc_with_out_raises_numpys_error(out, operand, wrap_out):
     target = lazy(out.copy()) if wrap_out else out.copy()
     assert _error(lambda: np.add(lazy(operand), out, out=target)) == \
         _error(lambda: np.add(operand, out, out=out.copy()))
+
+
+@pytest.mark.parametrize("call", [
+    lambda target, operand: operator.ior(target, operand),  # (no loop for floats: NumPy's read-only error first)
+    lambda target, operand: operator.iadd(target, operand[:2]),  # (does not broadcast: the same)
+    lambda target, operand: np.negative(operand.astype(bool), out=target),
+], ids=["|= floats", "+= not broadcasting", "negative of bools"])
+@pytest.mark.parametrize("wrap_target", [False, True])
+def test_a_read_only_out_is_numpys_first_error(call, wrap_target):
+    """NumPy checks that its output is writeable before it types or broadcasts the inputs."""
+    def target():
+        a = np.arange(3.0)
+        a.flags.writeable = False
+        return lazy(a) if wrap_target else a
+    operand = np.ones(3)
+    expected = _error(lambda: call(np.asarray(target()), operand))
+    assert expected[0] is ValueError and _error(lambda: call(target(), lazy(operand))) == expected

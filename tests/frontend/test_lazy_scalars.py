@@ -200,3 +200,17 @@ def test_a_python_complex_with_a_float64_standing_for_a_scalar_is_pythons_arithm
             assert type(got) is type(expected), (c, value)
             if type(expected) is complex:
                 assert np.asarray(got).tobytes() == np.asarray(expected).tobytes(), (c, value, got, expected)
+
+
+@pytest.mark.parametrize("dtype", [">i4", ">f8", ">c8", "O"])
+@pytest.mark.parametrize("how", ["method", "np.astype"])
+def test_astype_of_a_result_standing_for_a_scalar_into_a_dtype_fusenum_does_not_cast_is_the_scalars(dtype, how):
+    """A NumPy scalar's ``astype`` gives a scalar, in native byte order (an ``int32`` for ``'>i4'``),
+    not a writable 0-d array."""
+    a = np.array([1.5, 2.5], "f4")
+    if how == "np.astype" and not hasattr(np, "astype"):
+        pytest.skip("this NumPy has no np.astype")
+    cast = (lambda x: x.astype(dtype)) if how == "method" else (lambda x: np.astype(x, dtype))
+    expected, got = cast(np.sum(a)), cast(np.sum(lazy(a)))
+    assert type(got) is type(expected) and np.asarray(got).dtype.str == np.asarray(expected).dtype.str
+    assert got == expected

@@ -87,6 +87,8 @@ TOUCH_SECONDS = 60.0
 HOST_SUFFIX = ".host"
 #: The suffix of the marker of a whole prebuild after a machine's first use (:mod:`.first_use`).
 PREBUILT_SUFFIX = ".prebuilt"
+#: The suffix of the marker of sources read and found as a shipped archive recorded them (:mod:`.shipped`).
+CHECKED_SUFFIX = ".checked"
 DEFAULT_MAX_BYTES = 512 * 2**20
 #: No kernel's entry comes near this (everyday expressions' take a few KB): a bigger file at an
 #: entry's name is not fusenum's, and is removed unread rather than read into memory.
@@ -568,8 +570,8 @@ def bytes_on_disk() -> int:
 
 
 def clear_disk_cache() -> None:
-    """Remove every entry from the kernel cache directory, the host's description and the marker of
-    a prebuild after first use (kernels in memory stay)."""
+    """Remove every entry from the kernel cache directory, the host's description and the markers of
+    a prebuild after first use and of checked sources (kernels in memory stay)."""
     directory = _directory()
     if directory is None:
         return
@@ -579,7 +581,7 @@ def clear_disk_cache() -> None:
         try:
             with os.scandir(directory) as listing:
                 records = [entry.path for entry in listing
-                           if disk_usage.named_entry(entry.name, (HOST_SUFFIX, PREBUILT_SUFFIX))]
+                           if disk_usage.named_entry(entry.name, (HOST_SUFFIX, PREBUILT_SUFFIX, CHECKED_SUFFIX))]
         except OSError:
             records = []
         for path in records:

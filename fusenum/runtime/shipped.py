@@ -32,13 +32,15 @@ would kill the process). ``FUSENUM_SHIPPED_KERNELS=off`` turns the archives off.
 """
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import platform
 import struct
 import zlib
 
-from .sources_digest import code_generator_files, source_files, times_are_own
+from . import disk_cache
+from .sources_digest import code_generator_files, new_hash, source_files, times_are_own
 from .switches import on_or_off
 from .. import codegen, ir
 from ..codegen import locks
@@ -159,7 +161,10 @@ def _same_sources(recorded: object) -> bool:
     checkout, times set by a packager, every file after ``pip install``, which gives the files it
     copies new times) by its size and CRC-32. Reading them all took 0.5-3.5 ms of
     the look-ahead thread (:mod:`.prefetch`), most of it waiting for the GIL after each system call
-    while the program ran: the first call that needed a one-node kernel often waited for it."""
+    while the program ran: the first call that needed a one-node kernel often waited for it. So,
+    where the times are the files' own, a process that read them and found them as recorded leaves
+    a marker in the disk cache (:func:`_store_marks`, at its exit) named by their sizes and times and
+    by the record: a later process that finds it reads none (an installed package's every start)."""
     here = {f"{package.rpartition('.')[2]}/{relative}": (path, status)
             for package, relative, path, status in code_generator_files()}
     if not (isinstance(recorded, dict) and recorded.keys() == here.keys() and all(
@@ -167,10 +172,13 @@ def _same_sources(recorded: object) -> bool:
             for entry in recorded.values())):
         return False
     by_time = times_are_own([status for _, status in here.values()])
-    for name, (path, status) in here.items():
-        size, checksum, written = recorded[name]
-        if by_time and status.st_size == size and status.st_mtime_ns == written:
-            continue
+    unread = [(name, path) for name, (path, status) in here.items()
+              if not (by_time and status.st_size == recorded[name][0] and status.st_mtime_ns == recorded[name][2])]
+    mark = _mark(recorded, here) if unread and by_time else None
+    if mark is not None and _marked(mark):
+        return True
+    for name, path in unread:
+        size, checksum, _ = recorded[name]
         descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         try:
             text = read_all(descriptor)
@@ -178,7 +186,39 @@ def _same_sources(recorded: object) -> bool:
             os.close(descriptor)
         if len(text) != size or zlib.crc32(text) != checksum:
             return False
+    if mark is not None:
+        _unmarked.add(mark)
     return True
+
+
+def _mark(recorded: dict, here: dict) -> bytes:
+    """The name of the marker that the sources ``here`` (``name: (path, status)``), by their sizes and
+    modification times, were read and found as ``recorded``."""
+    text = json.dumps(recorded, sort_keys=True) + "".join(
+        f"\n{name} {status.st_size} {status.st_mtime_ns}" for name, (_, status) in sorted(here.items()))
+    return new_hash(f"fusenum sources checked, format 1\0{text}".encode()).digest()
+
+
+def _marked(mark: bytes) -> bool:
+    """Whether the disk cache, as the settings would be read now (not fixing them: this may run on
+    the look-ahead thread), holds marker ``mark``."""
+    directory = disk_cache.directory_holding_entries()
+    return directory is not None and disk_cache.load(mark, disk_cache.CHECKED_SUFFIX, directory=directory) is not None
+
+
+_unmarked: set[bytes] = set()  # markers this process may leave (:func:`_same_sources`)
+
+
+@atexit.register
+def _store_marks() -> None:
+    """Leave this process's markers in the disk cache in use, if any (never creating a directory
+    removed meanwhile): at the exit, off every call's path."""
+    try:
+        if _unmarked and disk_cache.usable():
+            for mark in list(_unmarked):
+                disk_cache.store(mark, b"", disk_cache.CHECKED_SUFFIX, create=False)
+    except Exception:  # noqa: S110 -- only a cache: an exit never fails for it
+        pass
 
 
 def read_all(descriptor: int) -> bytes:

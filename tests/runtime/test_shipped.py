@@ -14,7 +14,7 @@ from fusenum.codegen import pool_abi, settings
 from fusenum.codegen.target import widest_here
 from fusenum.errors import ConfigurationError
 from fusenum.ir.ops import OPS
-from fusenum.runtime import first_use, kernels, prebuilt, shipped, shipping, tiering
+from fusenum.runtime import disk_cache, first_use, kernels, prebuilt, shipped, shipping, tiering
 from tests.runtime.test_prefetch import _FILL as FILL, _run as run_python
 
 LEVEL = widest_here()
@@ -289,6 +289,35 @@ def _first(sources: dict, size: int = 0, checksum: int = 0, written: int = 0) ->
     """Add to the first source's recorded size, CRC-32 and modification time."""
     name = next(iter(sources))
     sources[name] = [sources[name][0] + size, sources[name][1] ^ checksum, sources[name][2] + written]
+
+
+def test_sources_read_once_and_found_as_recorded_are_not_read_again(tmp_path, monkeypatch, cache_dir):
+    """Where the times are the files' own but not the recorded ones (an installed package), a process
+    that read the sources leaves a marker at its exit, named by their sizes and times: the next reads
+    none, until a file's time changes; where the times are not the files' own, no marker is kept."""
+    disk_cache.store(bytes(32), b"an entry", disk_cache.SUFFIX)  # (the directory holds one)
+    built_here = shipped.metadata(LEVEL)  # (read once: the reads counted are the archive's checks)
+    monkeypatch.setattr(shipped, "metadata", lambda level: json.loads(json.dumps(built_here)))
+    reads = []
+    read_all = shipped.read_all
+    monkeypatch.setattr(shipped, "read_all", lambda descriptor: reads.append(1) or read_all(descriptor))
+    monkeypatch.setattr(shipped, "_unmarked", set())
+    archives = tmp_path / "archives"
+    archives.mkdir()
+    installed = lambda sources: _first(sources, written=1)  # (same text, another time)
+    assert _archive_built_from(archives, monkeypatch, installed) is not None and reads
+    shipped._store_marks()  # (at the exit)
+    reads.clear()
+    assert _archive_built_from(archives, monkeypatch, installed) is not None and not reads
+    assert _archive_built_from(archives, monkeypatch, lambda sources: _first(sources, written=2)) is not None
+    assert reads  # (another record: read again)
+    reads.clear()
+    edited = lambda sources: (_first(sources, written=1), _first(sources, checksum=1))
+    assert _archive_built_from(archives, monkeypatch, edited) is None and reads
+    monkeypatch.setattr(shipped, "_unmarked", set())
+    monkeypatch.setattr(shipped, "times_are_own", lambda statuses: False)
+    assert _archive_built_from(archives, monkeypatch, lambda sources: None) is not None
+    assert not shipped._unmarked
 
 
 @pytest.mark.parametrize("change", [

@@ -259,9 +259,7 @@ class LazyArray:
             return _capture_cast(self, dtype)
         if self._value is None and forcing.on_dask(self):
             return forcing.to_dask(self).astype(dtype, casting=casting, copy=copy)
-        value = self.compute()
-        if _stands_for_scalar(self):  # NumPy's scalar's astype: a scalar, always in native order
-            value = value[()]
+        value = self.compute()[()] if _stands_for_scalar(self) else self.compute()  # (a scalar's: native)
         return value.astype(dtype, order=order, casting=casting, subok=subok, copy=copy)
 
 

@@ -335,6 +335,8 @@ def _size(a: Any, axis: Any = None) -> int:
 
 def _astype(x: Any, dtype: Any, /, *, copy: bool = True, **kwargs: Any) -> Any:
     if type(x) is LazyArray and not kwargs:
+        if _stands_for_scalar(x):  # (NumPy 2.0's np.astype refuses a NumPy scalar: its TypeError)
+            np.astype(x.dtype.type(0), dtype, copy=copy)
         return x.astype(dtype, copy=copy)
     return np.astype(force(x), dtype, copy=copy, **kwargs)
 

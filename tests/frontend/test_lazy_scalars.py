@@ -211,6 +211,10 @@ def test_astype_of_a_result_standing_for_a_scalar_into_a_dtype_fusenum_does_not_
     if how == "np.astype" and not hasattr(np, "astype"):
         pytest.skip("this NumPy has no np.astype")
     cast = (lambda x: x.astype(dtype)) if how == "method" else (lambda x: np.astype(x, dtype))
-    expected, got = cast(np.sum(a)), cast(np.sum(lazy(a)))
+    expected, _ = _outcome(lambda: cast(np.sum(a)))
+    got, _ = _outcome(lambda: cast(np.sum(lazy(a))))
+    if type(expected) is tuple:  # (NumPy 2.0's np.astype refuses a scalar)
+        assert got == expected
+        return
     assert type(got) is type(expected) and np.asarray(got).dtype.str == np.asarray(expected).dtype.str
     assert got == expected

@@ -78,7 +78,8 @@ def _raise_numpy_error_with_out(ufunc: np.ufunc, inputs: tuple, target: Any) -> 
         out = capture.writable_stand_in(target.dtype, target.shape)
         value = target._value if type(target) is LazyArray else target
         if isinstance(value, np.ndarray) and not value.flags.writeable:
-            out.flags.writeable = False  # (NumPy's first check: ``read_only |= lazy`` of floats is its ValueError)
+            # (NumPy's first check: ``read_only |= lazy`` of floats is its ValueError)
+            out.flags.writeable = False
         capture.raise_numpy_error(lambda *args, out: ufunc(*args, out=out), inputs, out=out)
 
 
@@ -411,7 +412,7 @@ def _round_keeping_byte_order(captured: Callable) -> Callable:
     results are in native order (and a 0-d one's scalar, native as every NumPy scalar)."""
     def handler(*args: Any, **kwargs: Any) -> Any:
         result = captured(*args, **kwargs)
-        x = args[0] if args else kwargs.get("a")
+        x = args[0] if args else None  # (with keywords, NumPy computes: its dtype already)
         dtype = getattr(x, "dtype", None)
         if type(result) is LazyArray and type(x) in (LazyArray, np.ndarray) and dtype.kind in "iuc" \
                 and result.ndim and result.dtype != dtype and result.dtype == dtype.newbyteorder("="):

@@ -64,7 +64,8 @@ from .sources_digest import Hash, new_hash, sources_digest
 from .switches import on_or_off
 
 #: Bumped whenever the entry layout or what the key covers changes.
-# 2: pre-linked images; NumPy's answers only in the keys of kernels that follow them. 3: SHA-512 (cut) for SHA-256
+# 2: pre-linked images; NumPy's answers only in the keys of kernels that follow them.
+# 3: SHA-512 (cut to 32 bytes) for SHA-256.
 FORMAT_VERSION = 3
 MAGIC = b"FUSENUMK"
 #: magic, format version, key, payload length, digest of the payload.
@@ -89,6 +90,8 @@ HOST_SUFFIX = ".host"
 PREBUILT_SUFFIX = ".prebuilt"
 #: The suffix of the marker of sources read and found as a shipped archive recorded them (:mod:`.shipped`).
 CHECKED_SUFFIX = ".checked"
+#: What :func:`clear_disk_cache` removes besides kernels and typed plans.
+MARKER_SUFFIXES = (HOST_SUFFIX, PREBUILT_SUFFIX, CHECKED_SUFFIX)
 DEFAULT_MAX_BYTES = 512 * 2**20
 #: No kernel's entry comes near this (everyday expressions' take a few KB): a bigger file at an
 #: entry's name is not fusenum's, and is removed unread rather than read into memory.
@@ -376,7 +379,8 @@ def _unpack(data: bytes, digest: bytes) -> bytes | None:
     return payload if new_hash(payload).digest() == checksum else None
 
 
-def load(digest: bytes, suffix: str = SUFFIX, may_skip: bool = False, directory: str | None = None) -> bytes | None:
+def load(digest: bytes, suffix: str = SUFFIX, may_skip: bool = False,
+         directory: str | None = None) -> bytes | None:
     """The object code (or, with another ``suffix``, the record) stored under ``digest``, or None (a
     bad entry is removed). Something other than a regular file at the entry's name (a FIFO, which a
     plain open would wait on forever; a directory), or a file over :data:`MAX_ENTRY_BYTES`, is a bad
@@ -581,7 +585,7 @@ def clear_disk_cache() -> None:
         try:
             with os.scandir(directory) as listing:
                 records = [entry.path for entry in listing
-                           if disk_usage.named_entry(entry.name, (HOST_SUFFIX, PREBUILT_SUFFIX, CHECKED_SUFFIX))]
+                           if disk_usage.named_entry(entry.name, MARKER_SUFFIXES)]
         except OSError:
             records = []
         for path in records:

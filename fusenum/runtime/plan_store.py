@@ -96,7 +96,9 @@ def environment() -> bytes | None:
 
 def _digest(text: str) -> bytes | None:
     prefix = environment()
-    return None if prefix is None else sources_digest.new_hash(prefix + text.encode("utf-8", "surrogatepass")).digest()
+    if prefix is None:
+        return None
+    return sources_digest.new_hash(prefix + text.encode("utf-8", "surrogatepass")).digest()
 
 
 _unwritten: dict[str, Record] = {}  # records to write, by text (oldest first)

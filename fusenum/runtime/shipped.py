@@ -172,8 +172,8 @@ def _same_sources(recorded: object) -> bool:
             for entry in recorded.values())):
         return False
     by_time = times_are_own([status for _, status in here.values()])
-    unread = [(name, path) for name, (path, status) in here.items()
-              if not (by_time and status.st_size == recorded[name][0] and status.st_mtime_ns == recorded[name][2])]
+    unread = [(name, path) for name, (path, status) in here.items() if not (
+        by_time and status.st_size == recorded[name][0] and status.st_mtime_ns == recorded[name][2])]
     mark = _mark(recorded, here) if unread and by_time else None
     if mark is not None and _marked(mark):
         return True
@@ -203,7 +203,8 @@ def _marked(mark: bytes) -> bool:
     """Whether the disk cache, as the settings would be read now (not fixing them: this may run on
     the look-ahead thread), holds marker ``mark``."""
     directory = disk_cache.directory_holding_entries()
-    return directory is not None and disk_cache.load(mark, disk_cache.CHECKED_SUFFIX, directory=directory) is not None
+    return directory is not None and \
+        disk_cache.load(mark, disk_cache.CHECKED_SUFFIX, directory=directory) is not None
 
 
 _unmarked: set[bytes] = set()  # markers this process may leave (:func:`_same_sources`)

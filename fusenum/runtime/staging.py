@@ -341,10 +341,11 @@ class _Call:
     def _reduce_interpreted(self, arrays: list[np.ndarray], accumulator: np.ndarray) -> None:
         """Tier 0: the argument's values by the interpreter, in the kernel's order, reduced by the
         one-node kernel (so the same bits as the fused kernel)."""
-        if self.spec == self.tier0_spec and not (self.replayed and not kernels.at_hand(self.spec, self.settings_key)):
-            # (``sum(x)`` of a contiguous x: the one-node kernel is the fused one, so x itself is reduced)
+        # (``sum(x)`` of a contiguous x: the one-node kernel is the fused one, so x itself is reduced)
+        spec, key = self.spec, self.settings_key
+        if spec == self.tier0_spec and (not self.replayed or kernels.at_hand(spec, key)):
             kernels.stats.tier0_calls += 1
-            self._reduce(first_use.one_node(self.spec, self.settings_key), arrays, self.layout, accumulator)
+            self._reduce(first_use.one_node(spec, key), arrays, self.layout, accumulator)
             return
         views = [np.lib.stride_tricks.as_strided(a, self.dims, strides, writeable=False)
                  for a, strides in zip(arrays, self.strides)]

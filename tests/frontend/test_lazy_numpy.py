@@ -39,7 +39,7 @@ def test_ufunc_with_out_raises_numpys_error(out, operand, wrap_out):
 
 
 @pytest.mark.parametrize("call", [
-    lambda target, operand: operator.ior(target, operand),  # (no loop for floats: NumPy's read-only error first)
+    lambda target, operand: operator.ior(target, operand),  # (no loop for floats: the read-only error first)
     lambda target, operand: operator.iadd(target, operand[:2]),  # (does not broadcast: the same)
     lambda target, operand: np.negative(operand.astype(bool), out=target),
 ], ids=["|= floats", "+= not broadcasting", "negative of bools"])

@@ -204,7 +204,7 @@ def test_a_python_complex_with_a_float64_standing_for_a_scalar_is_pythons_arithm
 
 @pytest.mark.parametrize("dtype", [">i4", ">f8", ">c8", "O"])
 @pytest.mark.parametrize("how", ["method", "np.astype"])
-def test_astype_of_a_result_standing_for_a_scalar_into_a_dtype_fusenum_does_not_cast_is_the_scalars(dtype, how):
+def test_astype_of_a_scalar_result_into_a_dtype_fusenum_does_not_cast_is_the_scalars(dtype, how):
     """A NumPy scalar's ``astype`` gives a scalar, in native byte order (an ``int32`` for ``'>i4'``),
     not a writable 0-d array."""
     a = np.array([1.5, 2.5], "f4")

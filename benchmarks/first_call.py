@@ -297,7 +297,10 @@ def _row(contender: str, size: int, runs: list[dict]) -> str:
     cells = [median(lambda r: r["import_numpy"]), median(lambda r: r["import"]),
              median(lambda r: statistics.median(r["first"])), median(lambda r: max(r["first"])),
              median(lambda r: statistics.median(r["second"])), median(lambda r: sum(r["first"]) + sum(r["second"]))]
-    return f"| {contender} | {size:,} | " + " | ".join(f"{cell:,.2f}" for cell in cells) + " |"
+    # (the spread too: numexpr's first call starts its threads, 0.7 ms in some processes, 4 ms in others)
+    workloads = [(sum(run["first"]) + sum(run["second"])) * 1e3 for run in runs]
+    return f"| {contender} | {size:,} | " + " | ".join(f"{cell:,.2f}" for cell in cells) + \
+        f" | {min(workloads):,.2f}-{max(workloads):,.2f} |"
 
 
 def main() -> None:
@@ -349,8 +352,8 @@ def _workload_tables(sizes: list[int], repeat: int) -> None:
     print(f"{len(WORKLOAD)} expressions, each evaluated twice, every contender in fresh processes "
           f"(median of {repeat}); times in ms\n")
     print("| contender | N | import numpy | import (over numpy) | first call median | first call max "
-          "| second call median | whole workload |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "| second call median | whole workload | whole workload, range |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     helpers = []
     for size in sizes:
         runs: dict[str, list[dict]] = {contender: [] for contender in CONTENDERS}

@@ -294,11 +294,11 @@ def measure_first_calls(count: int) -> list[str]:
 def _row(contender: str, size: int, runs: list[dict]) -> str:
     def median(figure) -> float:
         return statistics.median(figure(run) for run in runs) * 1e3
+    # (its spread too: numexpr's first call starts its threads, 0.7 ms in some processes, 4 ms in others)
+    workloads = [(sum(run["first"]) + sum(run["second"])) * 1e3 for run in runs]
     cells = [median(lambda r: r["import_numpy"]), median(lambda r: r["import"]),
              median(lambda r: statistics.median(r["first"])), median(lambda r: max(r["first"])),
-             median(lambda r: statistics.median(r["second"])), median(lambda r: sum(r["first"]) + sum(r["second"]))]
-    # (the spread too: numexpr's first call starts its threads, 0.7 ms in some processes, 4 ms in others)
-    workloads = [(sum(run["first"]) + sum(run["second"])) * 1e3 for run in runs]
+             median(lambda r: statistics.median(r["second"])), statistics.median(workloads)]
     return f"| {contender} | {size:,} | " + " | ".join(f"{cell:,.2f}" for cell in cells) + \
         f" | {min(workloads):,.2f}-{max(workloads):,.2f} |"
 

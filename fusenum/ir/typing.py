@@ -183,6 +183,11 @@ class Builder:
             # NumPy turns a 0-d result into a scalar, whose arithmetic (complex ``abs``) is not its
             # loops': with a 0-d array among the operands, the result stays one (see README)
             if any(isinstance(v, np.ndarray) for v in values) and not isinstance(folded, np.ndarray):
+                if not isinstance(folded, np.generic):
+                    # NumPy gives a Python object back only from an object-dtype result: ``clip(2**127,
+                    # where(0, 0, 0), 0)`` is the int 0 of an object array, not an int64
+                    check_dtype(np.dtype(object), f"{op.name}() of the constants "
+                                                  f"{', '.join(_describe_value(v) for v in values)}")
                 folded = np.asarray(folded)
             return _as_operand(folded)
         operands = tuple(nodes.const(np.bytes_(x)) if isinstance(x, bytes) else x for x in operands)

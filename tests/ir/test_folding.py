@@ -35,3 +35,16 @@ def test_numpy_scalars_keep_pythons_arithmetic():
     got = fusenum.evaluate("(1.5-1j) / sqrt(25.0)")
     assert_same(np.asarray((1.5 - 1j) / np.sqrt(25.0)), got)
     assert_same(np.asarray((1.5 - 1j) / np.where(1, 5, 0.5)), fusenum.evaluate("(1.5-1j) / where(1, 5, 0.5)"))
+
+
+@pytest.mark.parametrize("text", ["clip(a << 127, where(b, b, b), b)",
+                                  "clip(2**127, where(a, True, False), where(a, True, False))",
+                                  "clip(a << 100, where(a, 3, 4), 2)"])
+def test_a_fold_numpy_computes_in_object_dtype_is_refused(text):
+    # np.clip converts 2**127 to an object array: NumPy's answer is a Python int (or bool), whose
+    # dtype fusenum does not compute -- never an int64 of the same value
+    numpy_text = text.replace("where(", "np.where(").replace("clip(", "np.clip(", 1)
+    expected = eval(numpy_text, {"np": np}, dict(NAMES))  # noqa: S307 -- our own text
+    assert not isinstance(expected, (np.ndarray, np.generic)), expected
+    with pytest.raises(fusenum.UnsupportedDTypeError, match=r"clip\(\) of the constants .* dtype object"):
+        fusenum.evaluate(text, local_dict=dict(NAMES))

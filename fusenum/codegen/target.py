@@ -232,6 +232,7 @@ def make_target(name: str) -> Target:
     return Target(name, WIDTHS[name], cpu, _feature_string(features), auto_vectorize=True)
 
 
+@lru_cache(maxsize=None)  # (once per level: every kernel loaded from the shipped archive asks)
 def generic_target(name: str) -> Target:
     """The :class:`Target` of SIMD level ``name`` for any x86-64 CPU that has the level's features
     (a machine whose :func:`widest_here` it is runs them): what kernels shipped with the package are

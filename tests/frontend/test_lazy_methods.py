@@ -86,3 +86,12 @@ def test_math_trunc_is_numpys():
     assert math.trunc(lazy(np.array([2.7, 0.1])).sum()) == math.trunc(np.array([2.7, 0.1]).sum()) == 2
     assert_same_outcome(lambda: math.trunc(np.array([2.7])), lambda: math.trunc(lazy(np.array([2.7]))))
     assert isinstance(fusenum.lazy(np.array([2.7])).sum(), fusenum.LazyArray)
+
+
+def test_dlpack_takes_the_computed_value():
+    x = lazy(A) * 2 - 1
+    got = np.from_dlpack(x)
+    assert got.dtype == A.dtype and np.array_equal(got, A * 2 - 1)
+    assert x.__dlpack_device__() == (A * 2).__dlpack_device__()
+    # a LazyArray standing for a NumPy scalar has no DLPack, as the scalar has none
+    assert_same_outcome(lambda: np.from_dlpack(np.sum(A)), lambda: np.from_dlpack(np.sum(lazy(A))))

@@ -590,7 +590,7 @@ def _forwarded(name: str) -> property:
 
 
 def _install_ndarray_attributes() -> None:
-    """Every other public ndarray attribute and method, and DLPack's (``np.from_dlpack``), on the computed value."""
+    """Every other public ndarray attribute and method, and DLPack's, on the computed value."""
     for name in dir(np.ndarray):
         if (not name.startswith("_") or name.startswith("__dlpack")) and not hasattr(LazyArray, name):
             setattr(LazyArray, name, _forwarded(name))

@@ -311,7 +311,9 @@ class _Call:
 
     def run(self, arrays: list[np.ndarray]) -> np.ndarray:
         step = self.step
-        accumulator = np.full(self.kept_shape, step.start, step.dtype)
+        # (the result owns its memory, as NumPy's does; the kernels fill it through a view of the kept shape)
+        result = np.full(self.shape, step.start, step.dtype)
+        accumulator = result if self.shape == self.kept_shape else result.reshape(self.kept_shape)
         kernel = self.kernel  # (read once: another thread may set it meanwhile)
         if kernel is None and self.spec is not None:  # (an empty pass has no spec: nothing to do)
             extra = () if self.replayed else (self.tier0_spec,)  # (what tier 0 would have to compile)
@@ -333,10 +335,10 @@ class _Call:
             if not self.count:
                 errors.warn(numpy_behaviour.empty_mean_message())
             # (a 0-d result is a NumPy scalar in NumPy: see divide_by_count)
-            divide_by_count(accumulator.reshape(self.shape), self.count, step.attr.to_half)
+            divide_by_count(result, self.count, step.attr.to_half)
         if step.row.warning is not None and not step.attr.partial and step.row.warning.check(accumulator):
             errors.warn(step.row.warning.message)
-        return accumulator if self.shape == self.kept_shape else accumulator.reshape(self.shape)
+        return result
 
     def _reduce_interpreted(self, arrays: list[np.ndarray], accumulator: np.ndarray) -> None:
         """Tier 0: the argument's values by the interpreter, in the kernel's order, reduced by the

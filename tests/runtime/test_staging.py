@@ -643,3 +643,25 @@ def test_tier_0_reduces_an_operand_itself_where_its_kernel_is_the_fused_one(text
     finally:
         fusenum.set_tiering(previous)
     assert not runs and compiled.tobytes() == tier0.tobytes()
+
+
+@pytest.mark.parametrize("text, numpy_call", [
+    ("sum(m, axis=1)", lambda m: np.sum(m, axis=1)),
+    ("sum(m)", lambda m: np.sum(m)),
+    ("mean(m, axis=0)", lambda m: np.mean(m, axis=0)),
+    ("max(m * 2, axis=-1)", lambda m: np.max(m * 2, axis=-1)),
+    ("prod(m + 1, axis=(0, 1))", lambda m: np.prod(m + 1, axis=(0, 1))),
+])
+def test_a_reductions_result_owns_its_memory(text, numpy_call):
+    # (it was a reshaped view of the accumulator: ``resize`` refused it, ``.base`` was not None)
+    m = np.arange(12.0).reshape(3, 4)
+    expected = np.asarray(numpy_call(m))
+    for tiering in ("never", "always"):
+        previous = fusenum.set_tiering(tiering)
+        try:
+            got = fusenum.evaluate(text, local_dict={"m": m})
+        finally:
+            fusenum.set_tiering(previous)
+        assert got.shape == expected.shape and np.array_equal(got, expected)
+        assert got.flags.owndata and got.base is None
+        got.resize(got.size + 1, refcheck=False)  # (NumPy's own results take this)

@@ -24,15 +24,13 @@ ndarray) for ``where=``, ``initial=``, an ``out=`` of another dtype or shape,
 dtypes fusenum does not compile and argument types NumPy accepts but fusenum
 does not capture (``keepdims=1``, ``axis=0`` on a 0-d array).
 
-``lazy(dask_array)`` stays lazy: forcing builds a dask graph of fused kernels
-(:mod:`.dask_graph`), ``fusenum.evaluate(r)`` gives that dask array and
-``compute()`` computes it; NumPy fallbacks get the dask array.
+``lazy(dask_array)`` stays lazy: forcing builds a dask graph of fused kernels (:mod:`.dask_graph`),
+``fusenum.evaluate(r)`` gives that dask array, ``compute()`` computes it, NumPy fallbacks get it.
 
 What the op table cannot express falls back to NumPy: the lazy inputs are
 forced, NumPy computes, and the result is a plain ndarray. NumPy's protocols
-(``__array_ufunc__``, ``__array_function__``) and the reduction methods are installed by
-:mod:`fusenum.frontend.lazy_numpy`, and the Python operators by :mod:`.lazy_operators`,
-which the package imports with this module.
+(``__array_ufunc__``, ``__array_function__``) and the reduction methods are installed by :mod:`.lazy_numpy`,
+and the Python operators by :mod:`.lazy_operators`, which the package imports with this module.
 """
 from __future__ import annotations
 
@@ -592,7 +590,9 @@ def _forwarded(name: str) -> property:
 def _install_ndarray_attributes() -> None:
     """Every other public ndarray attribute and method, and DLPack's, on the computed value."""
     for name in dir(np.ndarray):
-        if (not name.startswith("_") or name.startswith("__dlpack")) and not hasattr(LazyArray, name):
+        if name.startswith("__dlpack"):  # (methods: NumPy 2.0 calls them from the type)
+            setattr(LazyArray, name, lambda self, *a, _n=name, **k: getattr(as_numpy(self), _n)(*a, **k))
+        elif not name.startswith("_") and not hasattr(LazyArray, name):
             setattr(LazyArray, name, _forwarded(name))
 
 

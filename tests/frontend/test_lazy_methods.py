@@ -94,4 +94,6 @@ def test_dlpack_takes_the_computed_value():
     assert got.dtype == A.dtype and np.array_equal(got, A * 2 - 1)
     assert x.__dlpack_device__() == (A * 2).__dlpack_device__()
     # a LazyArray standing for a NumPy scalar has no DLPack, as the scalar has none
-    assert_same_outcome(lambda: np.from_dlpack(np.sum(A)), lambda: np.from_dlpack(np.sum(lazy(A))))
+    # (NumPy 2.0 looks it up on the scalar's type: its message says so)
+    assert_same_outcome(lambda: np.from_dlpack(np.sum(A)), lambda: np.from_dlpack(np.sum(lazy(A))),
+                        message=False)

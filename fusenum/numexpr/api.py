@@ -2,7 +2,8 @@
 
 The path of a call is fusenum's: the parsed text is cached per (text,
 options), each name is looked up (``local_dict``, then ``global_dict``, each
-defaulting to the caller's frame ``_frame_depth`` levels up, as numexpr counts)
+defaulting to the caller's frame ``_frame_depth`` levels up, as numexpr counts; a depth that
+would name one of numexpr's own frames, below its default, names the caller's)
 and converted with ``np.asarray``, and the plan -- typed with numexpr's rules by
 :class:`~fusenum.numexpr.lowering.Program` -- comes from the plan cache every
 fusenum front end shares, keyed on the text, the options and the dtypes.
@@ -180,7 +181,11 @@ def re_evaluate(local_dict: dict | None = None, global_dict: dict | None = None,
     # (a dtype it has no kind for is that cast's TypeError).
     values = arguments(prog.names, local_dict, global_dict, frame, check=False)
     order, casting = _checked_call(prog, values, order, casting)  # (as numexpr's run: before the casts)
-    values = converted_inputs(values, [kinds.of_dtype(dtype) for dtype in dtypes], casting, dtypes)
+    try:
+        values = converted_inputs(values, [kinds.of_dtype(dtype) for dtype in dtypes], casting, dtypes)
+    except TypeError:
+        _check_layout(prog, values, out)  # numexpr's iterator finds a shape error before a cast's
+        raise
     return run(prog, values, out, order, casting)
 
 
@@ -406,24 +411,13 @@ def _run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order:
         return _constant_into(prog, plan, out, order, casting)
     # A reduction to a 0-d result (every axis, or the one axis of 1-d operands) goes into any ``out``
     # of one element, whatever its shape.
-    to_scalar = prog.reduces and (prog.axis is None or max((value.ndim for value in values), default=0) <= 1)
+    to_scalar = _check_layout(prog, values, out)
     full_into_out = to_scalar and type(out) is np.ndarray and out.size == 1
     if full_into_out:
         given_out, out = out, out.reshape(())
-    if to_scalar and isinstance(out, np.ndarray) and out.size != 1:  # (checked before an empty operand's shortcut)
-        raise ValueError("out argument must have size 1 for a full reduction")
     for value in values:
         if value.size == 0:
             return np.empty(value.shape, plan.dtype)
-    _check_not_empty(out)
-    _check_writeable(out)
-    shapes = [value.shape for value in values]
-    if not prog.reduces:
-        check_broadcast(shapes, out.shape if isinstance(out, np.ndarray) else None)
-    elif to_scalar:
-        check_broadcast(shapes, given_out.shape if full_into_out else (), reduces=True)
-    elif out is None:  # (numexpr's words name the shapes its nested iterator remaps; these are NumPy's)
-        check_broadcast(shapes)
     if out is not None and not prog.reduces and values:
         values = _broadcast_to_out(values, out.shape)
     elif isinstance(out, np.ndarray) and prog.axis is not None and not to_scalar:
@@ -446,6 +440,27 @@ def _run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order:
         return result.reshape(given_out.shape)
     result = execute(plan, values, prog.names, out, order, casting)
     return given_out if full_into_out else result
+
+
+def _check_layout(prog: Program, values: list[np.ndarray], out) -> bool:
+    """numexpr's errors of a call's shapes, which its iterator raises before any input's cast (see
+    :func:`_run`: all ``ValueError``); also whether the call reduces to a 0-d result (every axis, or the
+    one axis of 1-d operands), which goes into any ``out`` of one element, whatever its shape."""
+    to_scalar = prog.reduces and (prog.axis is None or max((value.ndim for value in values), default=0) <= 1)
+    if to_scalar and isinstance(out, np.ndarray) and out.size != 1:  # (checked before an empty operand's shortcut)
+        raise ValueError("out argument must have size 1 for a full reduction")
+    if any(value.size == 0 for value in values):
+        return to_scalar
+    _check_not_empty(out)
+    _check_writeable(out)
+    shapes = [value.shape for value in values]
+    if not prog.reduces:
+        check_broadcast(shapes, out.shape if isinstance(out, np.ndarray) else None)
+    elif to_scalar:
+        check_broadcast(shapes, out.shape if type(out) is np.ndarray else (), reduces=True)
+    elif out is None:  # (numexpr's words name the shapes its nested iterator remaps; these are NumPy's)
+        check_broadcast(shapes)
+    return to_scalar
 
 
 def _check_axis_reduction_out(out: np.ndarray, values: list[np.ndarray], axis: int, dtype: np.dtype,

@@ -273,6 +273,26 @@ def test_re_evaluate_checks_the_axis_before_casting_new_values():
         ne.re_evaluate(local_dict={"a": np.array([1j])})  # (complex into a double input: a cast error after)
 
 
+@pytest.mark.parametrize("out, value", [
+    (np.zeros(1, bool), np.array([[1]], "i4")),  # an out the new value does not broadcast to
+    (np.zeros((2, 2), bool), np.array([1, 2, 3], "i4")),
+    (None, np.array([1j, 2j])),  # operands that do not broadcast
+])
+def test_re_evaluate_checks_shapes_before_casting_new_values(out, value):
+    # numexpr's iterator raises the shape's ValueError first; the int32 or complex value does not
+    # cast to the bool or double input ('safe') either
+    names = {"a": True} if out is not None else {"a": 1.0, "b": np.arange(3.0)}
+    text = "a > 0" if out is not None else "a + b"
+    real = pytest.importorskip("numexpr")
+    errors = []
+    for module in (real, ne):
+        assert module.validate(text, local_dict=names, out=out) is None
+        with pytest.raises((ValueError, TypeError)) as caught:
+            module.re_evaluate(local_dict={**names, "a": value})
+        errors.append(caught.type)
+    assert errors == [ValueError, ValueError]
+
+
 @pytest.mark.parametrize("text, dtype, error", [
     ("sum(b, 1.0)", np.bool_, NotImplementedError),  # no sum of bools: the typing's error first
     ("min(b, 1.0)", np.complex128, NotImplementedError),

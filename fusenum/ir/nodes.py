@@ -22,6 +22,7 @@ bound at run time and is handled when loading and storing.
 from __future__ import annotations
 
 import weakref
+from _weakref import _remove_dead_weakref as _remove_dead  # (what WeakValueDictionary uses)
 from typing import Iterator
 
 import numpy as np
@@ -42,7 +43,10 @@ class Node:
     """One IR node. Create with :func:`make`, :func:`const`, :func:`input_slot` or :func:`cast`."""
 
     __slots__ = ("op", "args", "dtype", "attr", "_below", "__weakref__")
-    _interned: "weakref.WeakValueDictionary[tuple, Node]" = weakref.WeakValueDictionary()
+    #: Every live node by its ``(op, args, dtype, attr)``: a weak reference, which removes its entry
+    #: once the node is freed. (A plain dict: ``WeakValueDictionary``'s Python-level ``__setitem__``
+    #: was a sixth of typing a new expression.)
+    _interned: "dict[tuple, weakref.ReferenceType[Node]]" = {}
 
     op: str
     args: tuple["Node", ...]
@@ -53,7 +57,8 @@ class Node:
         if dtype.char in _INTEGER_ALIASES and dtype.isnative:
             dtype = _INTEGER_ALIASES[dtype.char]
         key = (op, args, dtype, attr)
-        node = cls._interned.get(key)
+        ref = cls._interned.get(key)
+        node = None if ref is None else ref()
         if node is None:
             node = object.__new__(cls)
             object.__setattr__(node, "op", op)
@@ -61,11 +66,19 @@ class Node:
             object.__setattr__(node, "dtype", dtype)
             object.__setattr__(node, "attr", attr)
             object.__setattr__(node, "_below", None)  # :func:`walk`'s order, once asked
-            cls._interned[key] = node
+            # (its entry goes once it is freed, unless a new node took it: atomically, and with no
+            # global name to look up, as the interpreter's exit may have cleared them)
+            table = cls._interned
+            table[key] = weakref.ref(node, lambda _, table=table, key=key: _remove_dead(table, key))
         return node
 
     def __setattr__(self, name, value):
         raise AttributeError("IR nodes are immutable")
+
+    @classmethod
+    def live(cls) -> list[Node]:
+        """Every node that exists now."""
+        return [node for node in (ref() for ref in list(cls._interned.values())) if node is not None]
 
     def __reduce__(self):
         return (Node, (self.op, self.args, self.dtype, self.attr))

@@ -59,6 +59,24 @@ def program(ex: str, optimization: str = "aggressive", sanitize: bool | None = N
     """The parsed, sanitized text (cached). ``sanitize=None`` is numexpr's default: on, unless the
     environment says ``NUMEXPR_SANITIZE=0`` at this call (a value that is not an integer is numexpr's
     ``ValueError``)."""
+    ex, sanitize = _text_and_sanitize(ex, sanitize)
+    key = (ex, optimization, sanitize)
+    found = _programs.get(key)
+    if found is None:
+        found = caches.remember(_programs, key, Program(parsed(ex, sanitize), optimization), MAX_ENTRIES)
+    return found
+
+
+def parsed(ex: str, sanitize: bool | None) -> syntax.Parsed:
+    """``ex`` parsed (not cached), once numexpr's sanitizer has let it through if ``sanitize`` (None:
+    as :func:`program`)."""
+    ex, sanitize = _text_and_sanitize(ex, sanitize)
+    if sanitize:
+        syntax.check_sanitized(ex)
+    return syntax.parse(ex)
+
+
+def _text_and_sanitize(ex: str, sanitize: bool | None) -> tuple[str, bool]:
     if type(ex) is not str:
         if not isinstance(ex, str):
             raise ValueError("must specify expression as a string")
@@ -68,14 +86,7 @@ def program(ex: str, optimization: str = "aggressive", sanitize: bool | None = N
             sanitize = syntax.default_sanitize()
         except ValueError as error:
             raise ValueError(f"NUMEXPR_SANITIZE: {error}") from None
-    key = (ex, optimization, bool(sanitize))
-    found = _programs.get(key)
-    if found is None:
-        sanitize = key[2]
-        if sanitize:
-            syntax.check_sanitized(ex)
-        found = caches.remember(_programs, key, Program(syntax.parse(ex), optimization), MAX_ENTRIES)
-    return found
+    return ex, bool(sanitize)
 
 
 def arguments(names: tuple[str, ...], local_dict, global_dict, frame, check: bool = True) -> list[np.ndarray]:

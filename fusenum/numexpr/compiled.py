@@ -39,13 +39,16 @@ class NumExpr:
 
     def __init__(self, ex: str | expressions.ExpressionNode, signature=(), sanitize: bool = True, **kwargs):
         optimization = api._optimization(dict(kwargs))
+        declared = dict(signature)
+        # numexpr's order of errors: the sanitizer's and the syntax's, an unknown type of a name the
+        # text uses, building the tree with the signature's kinds (a negative axis), the typing, names
+        # that do not match the signature's, an unknown type of another name
         if isinstance(ex, expressions.ExpressionNode):  # (built from E: numexpr sanitizes only text)
             self._program = expressions.program(ex, optimization)
         else:
-            self._program = api.program(ex, optimization, sanitize)
-        declared = dict(signature)
-        # numexpr's order of errors: an unknown type of a name the expression uses, the typing, names
-        # that do not match the signature's, an unknown type of another name
+            text = api.parsed(ex, sanitize)
+            self._program = Program(text, optimization,
+                                    [_kind_of_type(declared.get(name, np.float64)) for name in text.names])
         kinds_by_name = {name: _kind_of_type(declared.get(name, np.float64)) for name in self._program.names}
         self._root = self._program.tree([kinds.DTYPE[kinds_by_name[name]] for name in self._program.names])
         unknown = set(declared) - set(self._program.names)

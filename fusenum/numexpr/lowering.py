@@ -43,14 +43,22 @@ class Program:
     """A parsed numexpr text as a plan-cache template: typed for the arrays bound when planned.
 
     Its :attr:`names` are the names numexpr reads: those left in the tree built with every
-    name a ``double`` (as numexpr finds them), so ``where(1, a, b)`` reads only ``a``.
+    name a ``double`` (as numexpr's ``evaluate`` finds them), so ``where(1, a, b)`` reads only ``a``;
+    or, given ``variable_kinds`` (one per name of ``parsed``), with those kinds, as numexpr's
+    ``NumExpr`` builds it for its signature: ``c / -0.0`` of a complex ``c`` is then a division,
+    where with a double ``c`` it folds into ``c * (1 / -0.0)``, Python's ``ZeroDivisionError``.
     """
 
-    __slots__ = ("parsed", "optimization", "names", "_slots", "reduces", "axis", "copied", "_doubles")
+    __slots__ = ("parsed", "optimization", "names", "_slots", "reduces", "axis", "copied", "_doubles", "_kinds")
 
-    def __init__(self, parsed: Parsed, optimization: str):
+    def __init__(self, parsed: Parsed, optimization: str, variable_kinds: list[str] | None = None):
         self.parsed, self.optimization = parsed, optimization
-        root = self._doubles = tree.build(parsed.template, ["double"] * len(parsed.names), optimization)
+        if variable_kinds is None:
+            variable_kinds = ["double"] * len(parsed.names)
+        self._kinds = tuple(variable_kinds)  # (of the names no longer read too, for tree())
+        root = tree.build(parsed.template, variable_kinds, optimization)
+        # (the tree of float64 arrays, pandas' commonest, is kept for tree())
+        self._doubles = root if all(kind == "double" for kind in variable_kinds) else None
         #: Whether the root is a reduction (a reduction can only be the root), and the axis it
         #: reduces along (None: every axis, or no reduction).
         self.reduces = root.op in kinds.REDUCTIONS
@@ -67,12 +75,12 @@ class Program:
 
     def tree(self, dtypes: list[np.dtype]) -> tree.Expr:
         """numexpr's tree for arrays of these dtypes, one per name read."""
-        variable_kinds = ["double"] * len(self.parsed.names)
+        variable_kinds = list(self._kinds)
         for slot, dtype in zip(self._slots, dtypes):
             variable_kinds[slot] = kinds.of_dtype(dtype)
         # (float64 arrays, pandas' commonest, give the tree built above: its nodes are never changed)
-        root = self._doubles if all(kind == "double" for kind in variable_kinds) else \
-            tree.build(self.parsed.template, variable_kinds, self.optimization)
+        doubles = self._doubles is not None and all(kind == "double" for kind in variable_kinds)
+        root = self._doubles if doubles else tree.build(self.parsed.template, variable_kinds, self.optimization)
         # numexpr's order: typing, hashing the tree, converting the constants, then the program's checks
         _check_signatures(root)
         tree.check_hashable(root)

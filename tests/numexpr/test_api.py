@@ -400,7 +400,13 @@ def test_numexpr_objects_raise_numexprs_first_error():
     calls = [lambda module: module.NumExpr("a*2+b", [("a", np.int32), ("b", np.int32)]).run(a, b),
              lambda module: module.NumExpr("a", [("a", np.complex128), ("b", float)]),
              lambda module: module.NumExpr("a", [("a", float), ("b", np.complex128)]),
-             lambda module: module.NumExpr("~a", [("a", float), ("c", float)])]
+             lambda module: module.NumExpr("~a", [("a", float), ("c", float)]),
+             # a type numexpr has no kind for before building the tree (a negative axis), which is built
+             # with the signature's kinds: a complex ``c / -0.0`` divides, a double one folds into
+             # ``c * (1 / -0.0)``, Python's ZeroDivisionError
+             lambda module: module.NumExpr("sum(b, axis=-1)", [("b", np.float32)]),
+             lambda module: module.NumExpr("isnan(c) < (c / -0.0)", [("c", complex)]),
+             lambda module: module.NumExpr("a / -0.0", [("a", np.float64)])]
     for call in calls:
         errors = []
         for module in (real, ne):
@@ -408,6 +414,14 @@ def test_numexpr_objects_raise_numexprs_first_error():
                 call(module)
             errors.append(caught.type)
         assert errors[0] is errors[1]
+
+
+def test_numexpr_objects_build_the_tree_with_the_signatures_kinds():
+    real = pytest.importorskip("numexpr")
+    c = np.array([1 + 1j, -2j])
+    results = [module.NumExpr("c / -0.0", [("c", complex)]).run(c) for module in (real, ne)]
+    np.testing.assert_array_equal(results[1], results[0])  # (NaN parts: complex division by a zero)
+    assert results[1].dtype == np.complex128
 
 
 def test_a_thread_count_that_is_not_an_integer_is_ignored_at_import():

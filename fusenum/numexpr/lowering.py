@@ -49,7 +49,8 @@ class Program:
     where with a double ``c`` it folds into ``c * (1 / -0.0)``, Python's ``ZeroDivisionError``.
     """
 
-    __slots__ = ("parsed", "optimization", "names", "_slots", "reduces", "axis", "copied", "_doubles", "_kinds")
+    __slots__ = ("parsed", "optimization", "names", "_slots", "reduces", "axis", "copied", "_doubles",
+                 "_kinds")
 
     def __init__(self, parsed: Parsed, optimization: str, variable_kinds: list[str] | None = None):
         self.parsed, self.optimization = parsed, optimization
@@ -80,7 +81,8 @@ class Program:
             variable_kinds[slot] = kinds.of_dtype(dtype)
         # (float64 arrays, pandas' commonest, give the tree built above: its nodes are never changed)
         doubles = self._doubles is not None and all(kind == "double" for kind in variable_kinds)
-        root = self._doubles if doubles else tree.build(self.parsed.template, variable_kinds, self.optimization)
+        root = self._doubles if doubles else \
+            tree.build(self.parsed.template, variable_kinds, self.optimization)
         # numexpr's order: typing, hashing the tree, converting the constants, then the program's checks
         _check_signatures(root)
         tree.check_hashable(root)

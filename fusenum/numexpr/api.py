@@ -458,7 +458,7 @@ def _check_layout(prog: Program, values: list[np.ndarray], out) -> bool:
     :func:`_run`: all ``ValueError``); also whether the call reduces to a 0-d result (every axis, or the
     one axis of 1-d operands), which goes into any ``out`` of one element, whatever its shape."""
     to_scalar = prog.reduces and (prog.axis is None or max((value.ndim for value in values), default=0) <= 1)
-    if to_scalar and isinstance(out, np.ndarray) and out.size != 1:  # (checked before an empty operand's shortcut)
+    if to_scalar and isinstance(out, np.ndarray) and out.size != 1:  # (before an empty operand's shortcut)
         raise ValueError("out argument must have size 1 for a full reduction")
     if any(value.size == 0 for value in values):
         return to_scalar

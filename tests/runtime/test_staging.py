@@ -68,9 +68,9 @@ def assert_reduced_like_numpy(reduction: str, expected, got, argument, axis) -> 
             if reduction == "mean":
                 scale = scale / count
         scale = np.broadcast_to(np.where(np.isfinite(scale), scale, 0), expected.shape)
+        bound = (count + 2) * eps * scale.max(initial=0) + np.finfo(expected.dtype).tiny
         np.testing.assert_allclose(got_part.astype(np.float64), expected_part.astype(np.float64), rtol=0,
-                                   atol=(count + 2) * eps * scale.max(initial=0) + np.finfo(expected.dtype).tiny,
-                                   equal_nan=True)
+                                   atol=bound, equal_nan=True)
 
 
 def _complex(real, imag) -> np.ndarray:

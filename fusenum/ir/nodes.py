@@ -75,11 +75,6 @@ class Node:
     def __setattr__(self, name, value):
         raise AttributeError("IR nodes are immutable")
 
-    @classmethod
-    def live(cls) -> list[Node]:
-        """Every node that exists now."""
-        return [node for node in (ref() for ref in list(cls._interned.values())) if node is not None]
-
     def __reduce__(self):
         return (Node, (self.op, self.args, self.dtype, self.attr))
 

@@ -40,6 +40,10 @@ class NumExpr:
     def __init__(self, ex: str | expressions.ExpressionNode, signature=(), sanitize: bool = True, **kwargs):
         optimization = api._optimization(dict(kwargs))
         declared = dict(signature)
+
+        def kind_of(name: str) -> str:  # (numexpr's default type is double)
+            return _kind_of_type(declared.get(name, np.float64))
+
         # numexpr's order of errors: the sanitizer's and the syntax's, an unknown type of a name the
         # text uses, building the tree with the signature's kinds (a negative axis), the typing, names
         # that do not match the signature's, an unknown type of another name
@@ -47,9 +51,8 @@ class NumExpr:
             self._program = expressions.program(ex, optimization)
         else:
             text = api.parsed(ex, sanitize)
-            self._program = Program(text, optimization,
-                                    [_kind_of_type(declared.get(name, np.float64)) for name in text.names])
-        kinds_by_name = {name: _kind_of_type(declared.get(name, np.float64)) for name in self._program.names}
+            self._program = Program(text, optimization, [kind_of(name) for name in text.names])
+        kinds_by_name = {name: kind_of(name) for name in self._program.names}
         self._root = self._program.tree([kinds.DTYPE[kinds_by_name[name]] for name in self._program.names])
         unknown = set(declared) - set(self._program.names)
         if signature and (unknown or len(declared) != len(self._program.names)):

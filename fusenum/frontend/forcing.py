@@ -155,8 +155,10 @@ def _repeats_an_array(values) -> bool:
     return len(set(ids)) != len(ids)
 
 
-def run(root, out: np.ndarray | None = None, order: str = "K", casting: str = "same_kind") -> np.ndarray:
-    """Compute the lazy expression ``root`` in one compiled pass (into ``out`` if given).
+def run(root, out: np.ndarray | None = None, order: str = "K", casting: str = "same_kind",
+        dask_options: dict | None = None) -> np.ndarray:
+    """Compute the lazy expression ``root`` in one compiled pass (into ``out`` if given); over dask
+    arrays, dask's ``compute`` computes it, given ``dask_options``.
 
     The common expression -- a tree whose arrays are distinct objects -- has
     its program ready from capture (``root._program``); others are walked.
@@ -164,7 +166,7 @@ def run(root, out: np.ndarray | None = None, order: str = "K", casting: str = "s
     program, values = program_of(root)
     if has_dask(values):  # computed by dask's scheduler, through a graph of fused kernels
         dask_graph.check_options(out, order)
-        return np.asarray(_dask_array(root, program, values).compute())
+        return np.asarray(_dask_array(root, program, values).compute(**(dask_options or {})))
     plan = cached_plan(program, program, values)
     return execute(plan, values, (), out, order, casting)
 

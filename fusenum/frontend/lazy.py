@@ -129,8 +129,11 @@ class LazyArray:
         return self._value is not None
 
     # ---- forcing ------------------------------------------------------------------------------
-    def compute(self) -> np.ndarray:
+    def compute(self, **dask_options: Any) -> np.ndarray:
         """The value as an ndarray, computed in one compiled pass on first use and then kept.
+
+        Over dask arrays, ``dask_options`` go to dask's ``compute`` (``scheduler="threads"``...);
+        for an expression over no dask array they are a :class:`~fusenum.ArgumentTypeError`.
 
         Each call returns a new view of the kept value (so does ``np.asarray(x)``): writes into
         its elements reach ``x``'s value, but assigning its ``shape``, ``dtype`` or ``strides``
@@ -139,11 +142,14 @@ class LazyArray:
         value (see :func:`_part_view`). For a result that stands for a NumPy scalar, which is
         immutable, each call returns a new 0-d copy (as ``np.asarray`` of a NumPy scalar does).
         """
+        if dask_options and not forcing.on_dask(self):
+            raise ArgumentTypeError(f"compute() got {', '.join(map(repr, dask_options))}: options of dask's "
+                                    "compute, for an expression over dask arrays, and this one reads none")
         value = self._value
         if value is None:
-            value = _part_view(self)
+            value = _part_view(self, dask_options)
             if value is None:
-                value = forcing.run(self)
+                value = forcing.run(self, dask_options=dask_options)
                 if value.dtype != self._dtype:  # an in-place operator's byte order (see in_byte_order)
                     value = value.astype(self._dtype)
             # Two threads forcing it at once both compute; the first value stored is the one kept,
@@ -315,7 +321,9 @@ def evaluate_lazy(r: LazyArray, out: np.ndarray | None = None, order: str = "K",
 
     Without ``out`` (and with ``order='K'``) this is ``r.compute()``. With
     ``out`` the value is written there, with evaluate's checks and casting,
-    and ``r`` does not keep ``out`` (it is the caller's array).
+    and ``r`` does not keep ``out`` (it is the caller's array). ``casting``
+    judges that write only: each captured operation was judged when captured,
+    as NumPy judges it (an operator's ``'same_kind'``, a ufunc's ``casting=``).
     """
     if out is None and order == "K":
         return r.compute()
@@ -487,10 +495,11 @@ def _stands_for_scalar(x: LazyArray) -> bool:
     return False
 
 
-def _part_view(node: LazyArray) -> np.ndarray | None:
+def _part_view(node: LazyArray, dask_options: dict) -> np.ndarray | None:
     """For a captured ``x.real``/``x.imag`` (``np.real``/``np.imag``), NumPy's answer: the view of
-    the part in ``x``'s computed value, so that writes into it reach ``x`` as in NumPy. None for
-    any other node, and where NumPy's answer is no view of an array (``x`` a NumPy scalar)."""
+    the part in ``x``'s computed value (computed with ``dask_options``), so that writes into it reach
+    ``x`` as in NumPy. None for any other node, and where NumPy's answer is no view of an array (``x``
+    a NumPy scalar)."""
     part = node._op
     if part != "real" and part != "imag":
         return None
@@ -498,7 +507,7 @@ def _part_view(node: LazyArray) -> np.ndarray | None:
     if type(base) is LazyArray:
         if _stands_for_scalar(base):
             return None
-        base = base.compute()
+        base = base.compute(**dask_options)
     if type(base) is not np.ndarray:
         return None
     view = getattr(base, part)

@@ -390,6 +390,23 @@ def test_lazy_of_a_dask_array_stays_lazy_and_forces_to_a_dask_array():
     np.testing.assert_array_equal(np.asarray(lazy(a) + 1), A + 1)
 
 
+
+def test_compute_hands_dask_its_options_and_refuses_them_without_dask():
+    seen = []
+
+    def scheduler(graph, keys, **kwargs):
+        seen.append(kwargs.get("marker"))
+        return dask.get(graph, keys)
+
+    r = lazy(chunked(A, (4, 6))) * 2
+    np.testing.assert_array_equal(r.compute(scheduler=scheduler, marker="given"), A * 2)
+    assert seen and set(seen) == {"given"}
+    part = lazy(chunked(A + 1j, (4, 6))).imag
+    np.testing.assert_array_equal(part.compute(scheduler=scheduler, marker="part"), np.ones_like(A))
+    assert "part" in seen
+    with pytest.raises(fusenum.ArgumentTypeError, match="'scheduler'.*reads none"):
+        (lazy(A) * 2).compute(scheduler="threads")
+
 @pytest.mark.parametrize("build", [
     lambda L, d, n: L + d,
     lambda L, d, n: d + L,

@@ -120,9 +120,9 @@ def test_two_threads_forcing_at_once_keep_one_value(monkeypatch):
     from fusenum.frontend import forcing
     run, both_inside = forcing.run, threading.Barrier(2, timeout=60)
 
-    def run_when_both_are_inside(x):
+    def run_when_both_are_inside(x, **options):
         both_inside.wait()
-        return run(x)
+        return run(x, **options)
     monkeypatch.setattr(forcing, "run", run_when_both_are_inside)
     r = lazy(a) * 2 + 1
     got = [None, None]

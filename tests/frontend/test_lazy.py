@@ -470,6 +470,15 @@ def test_clip_is_captured_where_the_table_can_express_it():
     assert_same_outcome(lambda: np.clip(A, min=0.2, max=0.6), lambda: np.asarray(np.clip(lazy(A), min=0.2, max=0.6)))
 
 
+def test_clip_of_an_ndarray_with_a_lazy_bound_is_captured():
+    lower = lazy(B * 0.5)
+    for clipped, expected in [(np.clip(A, lower, 0.7), np.clip(A, B * 0.5, 0.7)),
+                              (np.clip(A, 0.2, lower), np.clip(A, 0.2, B * 0.5)),
+                              (np.clip(I8, lower, 3), np.clip(I8, B * 0.5, 3))]:
+        assert type(clipped) is LazyArray and not clipped.is_forced
+        assert_same(expected, np.asarray(clipped))
+
+
 @pytest.mark.parametrize("dtype", [">i4", ">f8"])
 def test_in_place_operators_keep_a_non_native_byte_order_like_numpy(dtype):
     numpy_x = np.arange(3).astype(dtype)

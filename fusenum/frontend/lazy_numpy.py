@@ -235,7 +235,8 @@ def _clip_function(a: Any, a_min: Any = np._NoValue, a_max: Any = np._NoValue, o
     # NumPy's bounds: both positional, or keywords only (else its TypeError or ValueError, below)
     positional = a_min is not absent and a_max is not absent and min is absent and max is absent
     # (captured with a lazy bound of an ndarray too: NumPy's clip of an ndarray is the ufunc's)
-    lazy_call = type(a) is LazyArray or (type(a) is np.ndarray and LazyArray in map(type, (a_min, a_max, min, max)))
+    lazy_call = type(a) is LazyArray or (type(a) is np.ndarray
+                                         and LazyArray in map(type, (a_min, a_max, min, max)))
     if lazy_call and out is None and not kwargs and (positional or (a_min is absent and a_max is absent)):
         lower = a_min if positional else None if min is absent else min
         upper = a_max if positional else None if max is absent else max

@@ -390,7 +390,6 @@ def test_lazy_of_a_dask_array_stays_lazy_and_forces_to_a_dask_array():
     np.testing.assert_array_equal(np.asarray(lazy(a) + 1), A + 1)
 
 
-
 def test_compute_hands_dask_its_options_and_refuses_them_without_dask():
     seen = []
 
@@ -406,6 +405,7 @@ def test_compute_hands_dask_its_options_and_refuses_them_without_dask():
     assert "part" in seen
     with pytest.raises(fusenum.ArgumentTypeError, match="'scheduler'.*reads none"):
         (lazy(A) * 2).compute(scheduler="threads")
+
 
 @pytest.mark.parametrize("build", [
     lambda L, d, n: L + d,

@@ -62,7 +62,7 @@ def evaluate(ex: str | LazyArray, local_dict: dict | None = None, global_dict: d
     lazy array's reduction computes it with NumPy instead).
 
     ``ex`` may also be a :class:`~fusenum.LazyArray` (which holds its own
-    operands, so the dicts do not apply): see :func:`fusenum.frontend.lazy.evaluate_lazy`.
+    operands, so the dicts do not apply): see :func:`fusenum.frontend.forcing.evaluate_lazy`.
 
     If any operand is a dask array the result is a dask array and nothing is
     computed (:mod:`fusenum.frontend.dask_graph`): one blockwise layer running
@@ -96,7 +96,7 @@ def evaluate(ex: str | LazyArray, local_dict: dict | None = None, global_dict: d
                 return forcing.to_dask(ex, split_every)
             if split_every is not None:
                 raise InvalidArgumentError(_SPLIT_EVERY_ALONE)
-            from .lazy import evaluate_lazy
+            from .forcing import evaluate_lazy
             return evaluate_lazy(ex, out, order, casting)
         if not isinstance(ex, str):
             raise not_an_expression(ex)

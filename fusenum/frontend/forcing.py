@@ -171,6 +171,24 @@ def run(root, out: np.ndarray | None = None, order: str = "K", casting: str = "s
     return execute(plan, values, (), out, order, casting)
 
 
+def evaluate_lazy(r, out: np.ndarray | None = None, order: str = "K",
+                  casting: str = "same_kind") -> np.ndarray:
+    """``fusenum.evaluate(r, out=..., order=..., casting=...)`` for a LazyArray ``r``.
+
+    Without ``out`` (and with ``order='K'``) this is ``r.compute()``. With
+    ``out`` the value is written there, with evaluate's checks and casting,
+    and ``r`` does not keep ``out`` (it is the caller's array). ``casting``
+    judges that write only: each captured operation was judged when captured,
+    as NumPy judges it (an operator's ``'same_kind'``, a ufunc's ``casting=``).
+    """
+    if out is None and order == "K":
+        return r.compute()
+    value = run(r, out, order, casting)
+    if out is None and value.dtype != r._dtype:  # (see lazy.in_byte_order)
+        value = value.astype(r._dtype, order="K")
+    return value
+
+
 def on_dask(root) -> bool:
     """Whether the lazy expression ``root`` (not computed) reads a dask array."""
     return has_dask(program_of(root)[1])

@@ -315,24 +315,6 @@ def _dask_leaf(x: Any) -> LazyArray:
     return _node(None, (x,), x.dtype, x.shape, (x.dtype,), (x,))
 
 
-def evaluate_lazy(r: LazyArray, out: np.ndarray | None = None, order: str = "K",
-                  casting: str = "same_kind") -> np.ndarray:
-    """``fusenum.evaluate(r, out=..., order=..., casting=...)`` for a LazyArray ``r``.
-
-    Without ``out`` (and with ``order='K'``) this is ``r.compute()``. With
-    ``out`` the value is written there, with evaluate's checks and casting,
-    and ``r`` does not keep ``out`` (it is the caller's array). ``casting``
-    judges that write only: each captured operation was judged when captured,
-    as NumPy judges it (an operator's ``'same_kind'``, a ufunc's ``casting=``).
-    """
-    if out is None and order == "K":
-        return r.compute()
-    value = forcing.run(r, out, order, casting)
-    if out is None and value.dtype != r._dtype:  # (see in_byte_order)
-        value = value.astype(r._dtype, order="K")
-    return value
-
-
 # ---- capturing one operation ---------------------------------------------------------------------
 
 _DTYPES = capture.DTYPES
@@ -438,7 +420,7 @@ def in_byte_order(x: LazyArray, dtype: np.dtype) -> LazyArray:
     The node is ``x``'s operation on ``x``'s operands, so its program, kernels and dask graph
     are ``x``'s (fusenum computes in native byte order; its IR has no byte-swapping cast);
     only its dtype differs. Its value is stored in ``dtype`` when computed
-    (:meth:`LazyArray.compute`, :func:`evaluate_lazy`, :func:`.forcing.to_dask`), and an
+    (:meth:`LazyArray.compute`, :func:`.forcing.evaluate_lazy`, :func:`.forcing.to_dask`), and an
     expression using it reads ``x``'s native value, equal to it.
     """
     return _node(x._op, x._args, dtype, x._shape, x._program, x._leaves)

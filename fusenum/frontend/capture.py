@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import operator
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -179,3 +180,11 @@ def raise_reduction_error(row: reductions.Reduction, dtype: np.dtype, shape: tup
             row.numpy(probe, **kwargs)
         except Exception as exc:
             raise exc.with_traceback(None) from None
+
+
+def as_operand(x: Any) -> np.ndarray | None:
+    """A NumPy scalar, list or tuple as the ndarray NumPy would make of it; None for other objects."""
+    if isinstance(x, np.generic) or type(x) in (list, tuple):
+        array = np.asarray(x)
+        return array if array.dtype != object else None
+    return None

@@ -5,7 +5,8 @@ table and ``np.where`` applied to lazy arrays compute nothing: each returns a
 new :class:`LazyArray` that records the operation, its operands and NumPy's
 result dtype and shape (checked, with NumPy's errors, right away). Using the
 values -- ``np.asarray(r)``, ``r.compute()``, ``fusenum.evaluate(r, out=...)``,
-printing, indexing, ``bool``/``float``, any other NumPy function -- *forces*
+printing, indexing (but for keys that only add axes: :mod:`.lazy_axes`), ``bool``/``float``, any
+other NumPy function -- *forces*
 the expression: it runs as one fused kernel, through the same plan and kernel
 caches as ``fusenum.evaluate``, and the LazyArray keeps the result.
 
@@ -83,8 +84,9 @@ class LazyArray:
 
     # _op, _args: the captured operation (a token of forcing.Program) and its operands;
     # _program, _leaves: its forcing program and leaf values when it is a small tree (else None);
-    # _value: the ndarray once computed (from the start for lazy(array)).
-    _FIELDS = ("_op", "_args", "_dtype", "_shape", "_program", "_leaves", "_value")
+    # _value: the ndarray once computed (from the start for lazy(array));
+    # _view: for x[None, ...] of an unforced x, (x, key) (:mod:`.lazy_axes`), else None.
+    _FIELDS = ("_op", "_args", "_dtype", "_shape", "_program", "_leaves", "_value", "_view")
     __slots__ = _FIELDS + ("__weakref__",)
     __hash__ = None  # type: ignore[assignment]  # == is elementwise, as for an ndarray
 
@@ -296,7 +298,7 @@ def lazy(x: Any) -> LazyArray:
     if array.dtype not in SUPPORTED:
         check_dtype(array.dtype, "the array given to fusenum.lazy()")
     leaf = object.__new__(LazyArray)
-    leaf._op = leaf._args = None
+    leaf._op = leaf._args = leaf._view = None
     leaf._dtype, leaf._shape, leaf._value = array.dtype, array.shape, array
     leaf._program, leaf._leaves = (array.dtype,), (array,)
     return leaf
@@ -346,6 +348,8 @@ def capture_operation(op: Op, operands: tuple) -> LazyArray | None:
                 return None  # (masked blocks, say: dask's own operations)
             x, kind = _dask_leaf(x), LazyArray
         if kind is LazyArray:
+            if x._view is not None:
+                _settle(x)
             if x._value is None:
                 key.append(x._dtype)
                 args.append(x)
@@ -362,7 +366,7 @@ def capture_operation(op: Op, operands: tuple) -> LazyArray | None:
             x = x._value
             kind = np.ndarray
         elif kind is not np.ndarray and kind not in PY_SCALARS:
-            x = _as_operand(x)
+            x = capture.as_operand(x)
             if x is None:
                 return None
             kind = np.ndarray
@@ -451,6 +455,8 @@ def capture_reduction(row: Reduction, x: LazyArray, axis: Any, keepdims: bool, d
 
 def _unary_node(token: tuple, x: LazyArray, dtype: np.dtype, shape: tuple[int, ...]) -> LazyArray:
     """The node applying the one-operand token ``token`` to ``x`` (recorded as its ndarray if computed)."""
+    if x._view is not None:
+        _settle(x)
     if x._value is not None:
         if token[0] == "astype" and len(token) == 2 and _stands_for_scalar(x):
             token += ("scalar",)  # the node's argument is now x's ndarray, which no longer says so
@@ -482,6 +488,9 @@ def _part_view(node: LazyArray, dask_options: dict) -> np.ndarray | None:
     the part in ``x``'s computed value (computed with ``dask_options``), so that writes into it reach
     ``x`` as in NumPy. None for any other node, and where NumPy's answer is no view of an array (``x``
     a NumPy scalar)."""
+    if node._view is not None:  # x[None, ...] (:mod:`.lazy_axes`): the view of x's value
+        base, key = node._view
+        return base.compute(**dask_options)[key]
     part = node._op
     if part != "real" and part != "imag":
         return None
@@ -496,20 +505,18 @@ def _part_view(node: LazyArray, dask_options: dict) -> np.ndarray | None:
     return view if view.dtype == node._dtype else None
 
 
+def _settle(x: LazyArray) -> None:
+    """Compute ``x[None, ...]`` (:mod:`.lazy_axes`) once its ``x`` is computed: it is that value's view."""
+    if x._value is None and x._view[0]._value is not None:
+        x.compute()
+
+
 def _node(op_token: Any, args: tuple, dtype: np.dtype, shape: tuple[int, ...], program: tuple | None,
           leaves: tuple | None) -> LazyArray:
     node = object.__new__(LazyArray)
     node._op, node._args, node._dtype, node._shape = op_token, args, dtype, shape
-    node._program, node._leaves, node._value = program, leaves, None
+    node._program, node._leaves, node._value, node._view = program, leaves, None, None
     return node
-
-
-def _as_operand(x: Any) -> np.ndarray | None:
-    """A NumPy scalar, list or tuple as the ndarray NumPy would make of it; None for other objects."""
-    if isinstance(x, np.generic) or type(x) in (list, tuple):
-        array = np.asarray(x)
-        return array if array.dtype != object else None
-    return None
 
 
 def force(x: Any) -> Any:

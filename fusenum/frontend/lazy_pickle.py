@@ -25,7 +25,7 @@ import numpy as np
 
 from . import forcing
 # Unpickling imports only this module: these install the rest of LazyArray's protocols.
-from . import explain, lazy_numpy  # noqa: F401
+from . import explain, lazy_axes, lazy_numpy  # noqa: F401
 from ..errors import UnsupportedOperationError
 from ..ir.reductions import BY_NAME
 from ..ir.typing import PY_SCALARS
@@ -88,6 +88,7 @@ def _copy(self: LazyArray) -> LazyArray:
     clone = object.__new__(LazyArray)
     for field in LazyArray._FIELDS:
         setattr(clone, field, getattr(self, field))
+    clone._view = None  # (a copy of x[None, ...] is its own expression, no view of x: lazy_axes)
     value = self._value
     if value is not None:
         clone._value = value = value.__copy__()

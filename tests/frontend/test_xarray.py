@@ -55,6 +55,31 @@ def test_elementwise_operations_stay_lazy(operation):
     np.testing.assert_allclose(result.values, expected.values, rtol=1e-13, atol=1e-15)
 
 
+def test_broadcasting_to_more_dimensions_computes_nothing_until_the_values(monkeypatch):
+    from fusenum.frontend import forcing
+
+    runs = []
+    real_run = forcing.run
+    monkeypatch.setattr(forcing, "run", lambda *args, **kwargs: runs.append(1) or real_run(*args, **kwargs))
+    da, y = lazy_data_array()
+    mean = da.mean("t")  # dims ("s",): xarray broadcasts it back with mean.data[None, ...]
+    anomaly = da - mean
+    chosen = xr.where(da > mean, da, mean)
+    assert type(anomaly.data) is LazyArray and type(chosen.data) is LazyArray
+    assert not runs and not mean.data.is_forced and not y.is_forced
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # (column 3 is all NaN)
+        values = anomaly.values
+        assert len(runs) == 1 and not mean.data.is_forced  # one fused computation, mean included
+        forced_mean = lazy_data_array()[0].mean("t").values
+        assert values.tobytes() == fusenum.evaluate("y_values - forced_mean",
+                                                    {"y_values": A * 2, "forced_mean": forced_mean}).tobytes()
+        reference = A * 2 - np.nanmean(A * 2, axis=0)
+        np.testing.assert_allclose(chosen.values, np.where(A * 2 > np.nanmean(A * 2, axis=0), A * 2,
+                                                           np.nanmean(A * 2, axis=0)), rtol=1e-13)
+    np.testing.assert_allclose(values, reference, rtol=1e-13)
+
+
 @pytest.mark.parametrize("name", ["sum", "mean", "max", "min", "prod"])
 @pytest.mark.parametrize("dim", [None, "t", "s"])
 def test_reductions_with_default_skipna_are_fused_nan_reductions(name, dim):

@@ -1,0 +1,120 @@
+"""New length-1 axes on an unforced LazyArray (``x[None, ...]``, ``x[:, None]``): captured, with NumPy's
+values and view semantics (fusenum.frontend.lazy_axes)."""
+import copy
+import pickle
+
+import numpy as np
+import pytest
+
+import fusenum
+from fusenum import LazyArray, lazy
+from fusenum.frontend import forcing
+
+rng = np.random.default_rng(5)
+A = rng.random((5, 7))
+B = rng.random(7)
+C = rng.random((3, 5, 7))
+I16 = rng.integers(-100, 100, (5, 7)).astype(np.int16)
+
+EXPRESSIONS = {
+    "elementwise, broadcast": lambda m: m(A) * 2 + m(B),
+    "axis reduction": lambda m: (m(A) - 1).mean(axis=0),
+    "keepdims reduction, negative axis": lambda m: (m(A) - 1).max(axis=-1, keepdims=True),
+    "two axes": lambda m: np.sum(m(C) * 3, axis=(0, 2)),
+    "full reduction inside": lambda m: m(A) - np.mean(m(A)),
+    "nan reduction": lambda m: np.nanmean(m(A), axis=0) + m(B),
+    "astype": lambda m: (m(A) * 2).astype(np.float32),
+    "where and power": lambda m: np.where(m(A) > 0.5, m(A), m(B)) ** 2,
+    "integers": lambda m: (m(I16) + 3) // 2,
+    "byte-swapped operand": lambda m: m(A.astype(">f8")) + 1,
+}
+KEYS = [None, (None, None), (None, Ellipsis), (None, slice(None)), (None, Ellipsis, slice(None)),
+        (np.newaxis, np.newaxis, Ellipsis), (slice(None), None), (Ellipsis, None), (None, Ellipsis, None),
+        (slice(None), None, Ellipsis, None), (slice(None),), Ellipsis, (slice(None), Ellipsis)]
+
+
+def counting_runs(monkeypatch) -> list:
+    """A list that gets an item each time a lazy expression is computed."""
+    runs = []
+    real_run = forcing.run
+    monkeypatch.setattr(forcing, "run", lambda *args, **kwargs: runs.append(1) or real_run(*args, **kwargs))
+    return runs
+
+
+@pytest.mark.parametrize("key", KEYS, ids=repr)
+@pytest.mark.parametrize("name", list(EXPRESSIONS))
+def test_new_leading_axes_are_captured_with_numpys_shape_and_the_forced_values_bits(name, key, monkeypatch):
+    make = EXPRESSIONS[name]
+    runs = counting_runs(monkeypatch)
+    x = make(lazy)
+    y = x[key]
+    result = y * 2 - 1  # an expression over it: the expanded expression, fused
+    assert type(y) is LazyArray and type(result) is LazyArray and not runs and not x.is_forced
+    numpy_value = np.asarray(make(lambda a: a))[key]
+    assert y.shape == numpy_value.shape and y.dtype == numpy_value.dtype
+    forced_first = np.asarray(make(lazy))[key]  # x computed, then NumPy's indexing of its value
+    got = np.asarray(result)
+    assert got.tobytes() == (forced_first * 2 - 1).tobytes() and got.shape == numpy_value.shape
+    np.testing.assert_allclose(np.asarray(y), numpy_value, rtol=1e-13)
+
+
+def test_forced_on_its_own_it_is_a_view_of_the_expressions_value():
+    x = lazy(A) * 2
+    y = x[None, ...]
+    y[0, 0, 0] = -5.0  # writes through the view reach x, as in NumPy
+    assert x.is_forced and np.asarray(x)[0, 0] == -5.0
+    assert np.shares_memory(np.asarray(x), np.asarray(y))
+
+
+def test_once_the_expression_is_computed_the_axes_are_a_view_of_its_value():
+    x = lazy(A) * 2
+    y = x[None]
+    x.compute()[1, 1] = 7.0  # written after y was taken, before y is used
+    assert np.asarray(y + 0)[0, 1, 1] == 7.0
+    np.testing.assert_allclose(np.asarray(y.sum(axis=1))[0], np.asarray(x).sum(axis=0), rtol=1e-14)
+    assert np.asarray(y)[0, 1, 1] == 7.0
+
+
+def test_copies_and_pickles_are_the_expression_not_a_view():
+    x = lazy(A) * 2
+    y = x[None]
+    for other in (copy.copy(y), copy.deepcopy(y), pickle.loads(pickle.dumps(y))):
+        value = np.asarray(other)
+        assert value.tobytes() == (A * 2)[None].tobytes()
+        assert not np.shares_memory(value, np.asarray(x))
+    assert x.is_forced  # (the last np.asarray(x))
+
+
+SELECTING_KEYS = [(None, 0), (None, slice(1, 3)), (None, [0, 1]), (slice(None, None, -1), None), 0,
+                  (Ellipsis, 1), np.array([0, 2]), (None, np.array([True, False, True, False, True]))]
+
+
+@pytest.mark.parametrize("key", SELECTING_KEYS)
+def test_other_keys_force_and_index_the_value(key):
+    x = lazy(A) * 2
+    got = x[key]
+    assert type(got) is np.ndarray and x.is_forced
+    assert got.tobytes() == (A * 2)[key].tobytes()
+
+
+def test_too_many_indices_is_numpys_index_error():
+    with pytest.raises(IndexError, match="too many indices"):
+        (lazy(A) * 2)[None, :, :, :]
+
+
+def test_a_zero_d_result_indexes_as_numpys_scalar():
+    total = lazy(A).sum()
+    got = total[None]
+    assert type(got) is np.ndarray and got.shape == (1,) and got[0] == np.asarray(lazy(A).sum())
+
+
+def test_over_dask_arrays_the_axes_stay_in_the_graph():
+    da = pytest.importorskip("dask.array")
+    d = da.from_array(A, chunks=(2, 7))
+    x = lazy(d) * 2 - lazy(d).mean(axis=0)
+    y = x[None, ...]
+    assert type(y) is LazyArray
+    graph = fusenum.evaluate(y + lazy(da.from_array(B, chunks=7)))
+    assert type(graph).__name__ == "Array" and graph.shape == (1, 5, 7)
+    expected = np.asarray(x)[None] + B
+    np.testing.assert_allclose(graph.compute(), expected, rtol=1e-14)

@@ -308,6 +308,8 @@ class _Call:
             parts = min(dims[0], self.threads * pool.CHUNKS_PER_THREAD)
             bounds = [dims[0] * k // parts * inner for k in range(parts + 1)]
             self.ranges = [(bounds[k], bounds[k + 1]) for k in range(parts) if bounds[k] < bounds[k + 1]]
+        if len(self.ranges) == 1:
+            self.threads = 1  # (a kept innermost axis that no tiles split: one range, on this thread)
 
     def run(self, arrays: list[np.ndarray]) -> np.ndarray:
         step = self.step

@@ -232,6 +232,28 @@ def test_large_reductions_split_over_threads_match_numpy(shape, axis, reduction,
     np.testing.assert_array_equal(results[0], results[1])
 
 
+@pytest.mark.parametrize("length, threads_used", [(300_007, 1), (300_000, 2)])
+def test_explain_says_how_many_threads_a_reduction_runs_on(length, threads_used, monkeypatch):
+    from fusenum.runtime import threads as pool
+
+    thread_counts = []
+    run_ranges = pool.run_ranges
+    def counted(kernel, operands, layout, ranges, threads, *args, **kwargs):
+        thread_counts.append(threads)
+        return run_ranges(kernel, operands, layout, ranges, threads, *args, **kwargs)
+    monkeypatch.setattr(pool, "run_ranges", counted)
+    previous, policy = fusenum.set_num_threads(2), fusenum.set_tiering("never")  # (the kernel, not tier 0)
+    try:
+        x = np.ones((3, length))  # 300,007 is prime: no tiles of the kept axis for threads to take
+        assert (fusenum.evaluate("sum(x, axis=0)") == 3.0).all()
+        work = [line for line in fusenum.explain("sum(x, axis=0)").splitlines() if "work:" in line]
+    finally:
+        fusenum.set_num_threads(previous)
+        fusenum.set_tiering(policy)
+    assert thread_counts == ([] if threads_used == 1 else [2])
+    assert len(work) == 1 and work[0].endswith(f"on {threads_used} thread{'s' if threads_used > 1 else ''}")
+
+
 def test_integer_reductions_wrap_exactly_across_threads():
     x = np.random.default_rng(3).integers(-2**62, 2**62, 1_000_003)
     for threads in (1, 2):

@@ -239,8 +239,8 @@ class _Lowering:
 
     def _c_integer_divide(self, a: Node, b: Node) -> Node:
         """numexpr's ``div`` of integers (only ``x ** -1.0`` with ``optimization='moderate'`` makes
-        one: ``1 / x``): C's division, truncating toward zero. A zero divisor gives 0, where
-        numexpr's process dies of SIGFPE."""
+        one: ``1 / x``): C's division, truncating toward zero. A zero divisor gives 0, as numexpr's
+        C code guards it."""
         apply = self.builder.apply
         floor = apply("floor_divide", a, b)  # (0 for a zero divisor, as the remainder)
         rounded_down = apply("logical_and", apply("not_equal", apply("remainder", a, b), 0),

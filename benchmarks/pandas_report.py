@@ -25,7 +25,13 @@ from the kernel depends on what the process did before: the same ``df.eval`` at 
 thresholds make the table compare the libraries; ``--default-malloc`` measures with glibc's defaults.
 
 Each child times the first call of its operation, then ``--repeat`` more calls (the repeated
-figure is their median; fusenum's comes from the warm process). Each child also hashes its result,
+figure is their median; fusenum's comes from the warm process). It also times what of the first call
+was spent inside ``numexpr.evaluate`` (a wrapper around it on the module, where pandas looks it up), so
+that a second table splits each first call into the library's share and pandas' own. At 10M rows
+pandas' own part of ``df.eval`` is mostly its five array copies of 80 MB and an 80 MB index, into fresh
+pages, which took 40 ms in some processes and 110-230 ms in others, whichever library was installed:
+system time, the kernel providing ~540 MB of fresh (huge) pages, slower or faster by the VM's state;
+three such processes in a row could all be slow. Each child also hashes its result,
 so the table says whether fusenum.numexpr's answer and numexpr's are NumPy's (pandas' python engine),
 bit for bit. They need not agree with each other: pandas hands ``df ** 2`` to numexpr as ``a ** b``
 with ``b`` a variable holding 2, which numexpr computes with the C library's ``pow`` (off by one
@@ -98,9 +104,11 @@ def child(contender: str, name: str, size: int, repeat: int) -> dict:
     import numpy as np
     frames = two_frames(pandas, size)
     call = operation_call(name, engine(contender))
+    in_library = _time_numexpr_calls(sys.modules.get("numexpr"))
     started = time.perf_counter()
     result = call(*frames)
     first = time.perf_counter() - started
+    first_in_library = in_library[0]
     repeated = []
     for _ in range(repeat):
         started = time.perf_counter()
@@ -108,8 +116,26 @@ def child(contender: str, name: str, size: int, repeat: int) -> dict:
         repeated.append(time.perf_counter() - started)
     digest = hashlib.sha1(np.ascontiguousarray(result.to_numpy()).tobytes()).hexdigest()
     numexpr = sys.modules.get("numexpr")
-    return {"first": first, "repeated": repeated, "digest": digest,
+    return {"first": first, "first_in_library": first_in_library, "repeated": repeated, "digest": digest,
             "numexpr": None if numexpr is None else f"{numexpr.__name__} {numexpr.__version__}"}
+
+
+def _time_numexpr_calls(numexpr) -> list[float]:
+    """A one-item list to which every later call of ``numexpr.evaluate`` adds its time (pandas looks
+    the function up on the module at each call, so replacing it there catches all of them)."""
+    spent = [0.0]
+    if numexpr is None:
+        return spent
+    evaluate = numexpr.evaluate
+
+    def timed(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return evaluate(*args, **kwargs)
+        finally:
+            spent[0] += time.perf_counter() - started
+    numexpr.evaluate = timed
+    return spent
 
 
 def _run_child(contender: str, operation: str, size: int, repeat: int, cache_dir: str) -> dict:
@@ -131,12 +157,16 @@ def _run_child(contender: str, operation: str, size: int, repeat: int, cache_dir
 
 def measure(operation: str, size: int, repeat: int, rounds: int) -> list[dict[str, dict]]:
     """``rounds`` rounds of every contender in its own fresh process, in turn (so a change in the
-    machine's load falls on all of them); fusenum warm reuses its round's fusenum cold cache directory."""
+    machine's load falls on all of them); fusenum warm reuses its round's fusenum cold cache directory.
+    Each round starts one contender later than the one before: which process comes first after a
+    big one exits decides how fast the kernel hands it fresh pages (see the module's docstring)."""
+    units = [("numexpr",), ("fusenum cold", "fusenum warm"), ("python",)]  # (warm runs right after cold)
     runs = []
-    for _ in range(rounds):
+    for number in range(rounds):
+        turn = [c for unit in units[number % len(units):] + units[:number % len(units)] for c in unit]
         with tempfile.TemporaryDirectory(prefix="fusenum-pandas-") as cache_dir:
             runs.append({contender: _run_child(contender, operation, size, repeat, cache_dir)
-                         for contender in CONTENDERS})
+                         for contender in turn})
     return runs
 
 
@@ -154,6 +184,17 @@ def _row(operation: str, size: int, rounds: list[dict[str, dict]]) -> str:
     cells = [f"{t:,.1f}" for t in first + repeated] + [f"{repeated[0] / repeated[1]:.2f}x",
                                                         same_as_numpy(("fusenum cold", "fusenum warm")),
                                                         same_as_numpy(("numexpr",))]
+    return f"| `{operation}` | {size:,} | " + " | ".join(cells) + " |"
+
+
+def _library_row(operation: str, size: int, rounds: list[dict[str, dict]]) -> str:
+    """Medians over the rounds of the first call's time inside ``numexpr.evaluate``, and of the rest."""
+    cells = []
+    for contender in ("numexpr", "fusenum cold", "fusenum warm"):
+        inside = statistics.median(runs[contender]["first_in_library"] for runs in rounds) * 1e3
+        rest = statistics.median(runs[contender]["first"] - runs[contender]["first_in_library"]
+                                 for runs in rounds)
+        cells += [f"{inside:,.1f}", f"{rest * 1e3:,.1f}"]
     return f"| `{operation}` | {size:,} | " + " | ".join(cells) + " |"
 
 
@@ -183,13 +224,20 @@ def main() -> None:
     print("| operation | rows | first: numexpr | first: fusenum cold | first: fusenum warm | first: python "
           "| repeated: numexpr | repeated: fusenum | repeated: python | numexpr / fusenum | fusenum = NumPy | numexpr = NumPy |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | :---: | :---: |")
-    modules = {}
+    modules, library_rows = {}, []
     for size in sizes:
         for operation in OPERATIONS:
             rounds_run = measure(operation, size, repeat, rounds)
             modules.update({c: rounds_run[0][c]["numexpr"] for c in CONTENDERS})
             print(_row(operation, size, rounds_run), flush=True)
+            library_rows.append(_library_row(operation, size, rounds_run))
     print(f"\nthe numexpr module pandas used: {modules}")
+    print("\nThe same first calls split: the time inside `numexpr.evaluate` (the library pandas called), "
+          "and the rest (pandas' own work around it); medians over the rounds, ms\n")
+    print("| operation | rows | numexpr: inside | numexpr: rest | fusenum cold: inside | fusenum cold: rest "
+          "| fusenum warm: inside | fusenum warm: rest |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("\n".join(library_rows))
 
 
 if __name__ == "__main__":

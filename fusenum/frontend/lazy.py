@@ -72,8 +72,8 @@ class LazyArray:
     are captured, as are ``np.nansum`` and the other ``np.nan*`` reductions.
     ``explain()`` (installed by :mod:`fusenum.frontend.explain`)
     describes what forcing would run. ``real`` and ``imag`` are NumPy's views, writable through
-    (:mod:`.lazy_views`). Other ndarray attributes and methods (``.T``, ``.reshape()``,
-    ``.std()``...) force it and return NumPy's answer.
+    (:mod:`.lazy_views`); new axes and transposes are captured (:mod:`.lazy_axes`). Other ndarray
+    attributes and methods (``.reshape()``, ``.std()``...) force it and return NumPy's answer.
 
     Pickling and copying keep an unforced LazyArray unforced (:mod:`.lazy_pickle`); ``copy.copy``
     of a computed one copies its value, as for an ndarray. A LazyArray can be weakly referenced
@@ -85,7 +85,7 @@ class LazyArray:
     # _op, _args: the captured operation (a token of forcing.Program) and its operands;
     # _program, _leaves: its forcing program and leaf values when it is a small tree (else None);
     # _value: the ndarray once computed (from the start for lazy(array));
-    # _view: for x[None, ...] of an unforced x, (x, key) (:mod:`.lazy_axes`), else None.
+    # _view: for x[None, ...] or x.T of an unforced x, (x, the view's function) (:mod:`.lazy_axes`).
     _FIELDS = ("_op", "_args", "_dtype", "_shape", "_program", "_leaves", "_value", "_view")
     __slots__ = _FIELDS + ("__weakref__",)
     __hash__ = None  # type: ignore[assignment]  # == is elementwise, as for an ndarray
@@ -488,9 +488,9 @@ def _part_view(node: LazyArray, dask_options: dict) -> np.ndarray | None:
     the part in ``x``'s computed value (computed with ``dask_options``), so that writes into it reach
     ``x`` as in NumPy. None for any other node, and where NumPy's answer is no view of an array (``x``
     a NumPy scalar)."""
-    if node._view is not None:  # x[None, ...] (:mod:`.lazy_axes`): the view of x's value
-        base, key = node._view
-        return base.compute(**dask_options)[key]
+    if node._view is not None:  # x[None, ...], x.T (:mod:`.lazy_axes`): the view of x's value
+        base, view = node._view
+        return view(base.compute(**dask_options))
     part = node._op
     if part != "real" and part != "imag":
         return None

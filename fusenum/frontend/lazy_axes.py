@@ -1,11 +1,13 @@
-"""Indexing that only adds length-1 axes to a LazyArray not computed yet (``x[None]``,
-``x[:, np.newaxis]``, ``x[None, ..., None]``, ``x[:, :]``), captured: how xarray broadcasts a
-DataArray to more dimensions (``d - d.mean("t")``, ``xr.where(d > m, d, m)``).
+"""New length-1 axes and transposes of a LazyArray not computed yet, captured: ``x[None]``,
+``x[:, np.newaxis]``, ``x[None, ..., None]``, ``x[:, :]``, ``np.expand_dims``, ``x.T``,
+``x.transpose(...)``, ``np.transpose``, ``np.permute_dims``. This is how xarray broadcasts a DataArray
+to more dimensions and lines dimensions up (``d - d.mean("t")``, ``xr.where(d > m, d, m)``).
 
-NumPy's answer is a view of ``x`` with the new axes. For an unforced expression it is captured as
-the same expression over operands given the axes (each ndarray operand reshaped, a view; each
-reduction's axes moved along; a dask operand indexed by dask), so that it stays one fused
-expression with whatever uses it. It is still NumPy's view where that shows:
+NumPy's answer is a view of ``x`` with its axes changed. For an unforced expression it is captured
+as the same expression over operands with the axes changed (each ndarray operand reshaped or
+transposed, a view; each reduction's axes moved along; a dask operand changed by dask), so that it
+stays one fused expression with whatever uses it; bad axes are NumPy's errors, raised at once. It is
+still NumPy's view where that shows:
 
 * forced on its own, it computes ``x`` and is the view of ``x``'s value, so writes into it reach
   ``x`` (as with ``x.real``: :mod:`.lazy_views`);
@@ -14,20 +16,24 @@ expression with whatever uses it. It is still NumPy's view where that shows:
 
 Like any unforced operand, an expression built from it computes ``x``'s expression as part of
 its own; a copy (``copy.copy``, pickling) is the expression, no view of ``x``. Any other key
-(integers, slices that select, arrays) forces ``x`` and indexes its value, as do keys on a 0-d
-``x`` and on an expression too big to hold its own program (:data:`.lazy.MAX_INLINE_STEPS`).
+(integers, slices that select, arrays) forces ``x`` and indexes its value, as do all of these on a
+0-d ``x`` and on an expression too big to hold its own program (:data:`.lazy.MAX_INLINE_STEPS`).
 """
 from __future__ import annotations
 
-from typing import Any
+import operator
+from typing import Any, Callable
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_tuple
 
 from ..ir.ops import OPS
 from ..ir.reductions import ROWS, normalize_axes
 from ..ir.typing import PY_SCALARS
+from .capture import stand_in
 from .lazy import (LazyArray, _capture_cast, _dask_leaf, _node, capture_operation, capture_reduction,
-                   in_byte_order, lazy)
+                   in_byte_order, lazy, numpy_call)
+from .lazy_numpy import FUNCTIONS
 
 
 def new_axis_positions(key: Any, ndim: int) -> list[int] | None:
@@ -52,7 +58,7 @@ def new_axis_positions(key: Any, ndim: int) -> list[int] | None:
 def with_new_axes(x: LazyArray, key: Any) -> LazyArray | None:
     """``x[key]`` captured if ``key`` only adds axes to an unforced ``x`` (see the module's
     docstring), else None."""
-    if x._value is not None or not x._shape or x._program is None:
+    if not _capturable(x):
         return None
     positions = new_axis_positions(key, len(x._shape))
     if positions is None:
@@ -60,74 +66,171 @@ def with_new_axes(x: LazyArray, key: Any) -> LazyArray | None:
     captured = x
     try:
         for position in positions:  # (in increasing order: each in the shape with the ones before)
-            captured = _Insertion(position).of(captured)
+            captured = _Insertion().of(captured, position)
     except _NotCaptured:
         return None
     if captured is x:  # whole slices only: a new node for the same expression (a view of x's value)
         captured = _node(x._op, x._args, x._dtype, x._shape, x._program, x._leaves)
-    captured._view = (x, key)
+    captured._view = (x, operator.itemgetter(key))
     return captured
+
+
+def transposed(x: LazyArray, order: tuple[int, ...]) -> LazyArray | None:
+    """``x.transpose(order)`` (``order`` a permutation of ``x``'s axes, checked) captured for an
+    unforced ``x`` (see the module's docstring), else None."""
+    if not _capturable(x):
+        return None
+    try:
+        captured = _Permutation().of(x, order)
+    except _NotCaptured:
+        return None
+    if captured is x:
+        captured = _node(x._op, x._args, x._dtype, x._shape, x._program, x._leaves)
+    captured._view = (x, operator.methodcaller("transpose", order))
+    return captured
+
+
+def _capturable(x: LazyArray) -> bool:
+    return x._value is None and bool(x._shape) and x._program is not None
 
 
 class _NotCaptured(Exception):
     """A part of the expression this module does not rebuild: the caller forces ``x`` instead."""
 
 
-class _Insertion:
-    """The nodes of an expression rebuilt with a new length-1 axis at ``position`` of the root's
-    shape, each once (a shared subexpression stays shared, an ndarray used twice one object)."""
+class _Rebuild:
+    """The nodes of an expression rebuilt with its axes changed by ``change`` (a subclass's: a new
+    axis, a permutation), each once for each change (a shared subexpression stays shared, an
+    ndarray used twice one object)."""
 
-    def __init__(self, position: int):
-        self.position = position
-        self.done: dict[tuple[int, int], Any] = {}
+    def __init__(self):
+        self.done: dict[tuple[int, Any], Any] = {}
 
-    def of(self, x: Any, position: int | None = None) -> Any:
-        """``x`` (an ndarray or an unforced LazyArray) with a new axis at ``position`` of its shape."""
-        position = self.position if position is None else position
-        done = self.done.get((id(x), position))
+    def of(self, x: Any, change: Any) -> Any:
+        """``x`` (an ndarray or an unforced LazyArray) with its axes changed by ``change``."""
+        done = self.done.get((id(x), change))
         if done is None:
-            done = self.done[id(x), position] = self._inserted(x, position)
+            done = self.done[id(x), change] = self._rebuilt(x, change)
         return done
 
-    def _operand(self, x: Any, ndim: int, position: int) -> Any:
-        """Operand ``x`` of an elementwise operation of ``ndim`` dimensions given the axis at
-        ``position``: where broadcasting puts the new axis in front of ``x``'s (0-d operands,
-        Python scalars), ``x`` as it is (a 0-d exponent keeps NumPy's shortcuts); else ``x`` with it."""
-        if type(x) in PY_SCALARS:
-            return x
-        at = position - (ndim - len(x.shape))
-        return x if at < 0 or not x.shape else self.of(x, at)
-
-    def _inserted(self, x: Any, position: int) -> Any:
-        shape = x.shape[:position] + (1,) + x.shape[position:]
+    def _rebuilt(self, x: Any, change: Any) -> Any:
+        shape = self.shape(x.shape, change)
         if type(x) is np.ndarray:
-            return x.reshape(shape)  # (a view: a length-1 axis never needs a copy)
+            return self.array(x, change)
         op = x._op
-        if op is None:  # a dask array: dask's own indexing, lazy
-            return _dask_leaf(x._args[0][(slice(None),) * position + (None, Ellipsis)])
+        if op is None:  # a dask array: dask's own indexing or transpose, lazy
+            return _dask_leaf(self.array(x._args[0], change))
         if type(op) is str:
             if not x._shape:
                 raise _NotCaptured  # (a 0-d operation under a reduction: its operands would change kind)
-            operands = tuple(self._operand(a, len(x._shape), position) for a in x._args)
+            ndim = len(x._shape)
+            operands = tuple(a if type(a) in PY_SCALARS or not a.shape else self.operand(a, ndim, change)
+                             for a in x._args)
             result = capture_operation(OPS[op], operands)
         elif op[0] == "astype":
-            result = _capture_cast(lazy(self.of(x._args[0], position)), op[1])
+            result = _capture_cast(lazy(self.of(x._args[0], change)), op[1])
         else:  # ("reduce", name, axis, keepdims, dtype)
             operand = x._args[0]
-            ndim = len(operand.shape)
-            axes = normalize_axes(op[2], ndim, op[1], operand.dtype)
-            kept = [axis for axis in range(ndim) if axis not in axes]
-            at = position if op[3] else (kept[position] if position < len(kept) else ndim)
-            result = capture_reduction(ROWS[op[1]], lazy(self.of(operand, at)),
-                                       tuple(axis + (axis >= at) for axis in axes), op[3], op[4])
+            axes = normalize_axes(op[2], len(operand.shape), op[1], operand.dtype)
+            operand_change, axes = self.reduced(len(operand.shape), axes, op[3], change)
+            operand = lazy(self.of(operand, operand_change))
+            result = capture_reduction(ROWS[op[1]], operand, axes, op[3], op[4])
         if result is None or result._shape != shape or result._dtype != x._dtype.newbyteorder("="):
             raise _NotCaptured
         return result if x._dtype.isnative else in_byte_order(result, x._dtype)
 
 
+class _Insertion(_Rebuild):
+    """A new length-1 axis at position ``change`` of the shape."""
+
+    @staticmethod
+    def shape(shape: tuple[int, ...], position: int) -> tuple[int, ...]:
+        return shape[:position] + (1,) + shape[position:]
+
+    @staticmethod
+    def array(a: Any, position: int) -> Any:
+        return a[(slice(None),) * position + (None, Ellipsis)]  # (a view: a length-1 axis needs no copy)
+
+    def operand(self, a: Any, ndim: int, position: int) -> Any:
+        """Operand ``a`` (not 0-d) of an elementwise operation of ``ndim`` dimensions: as it is
+        where broadcasting puts the new axis in front of its own, else with it."""
+        at = position - (ndim - len(a.shape))
+        return a if at < 0 else self.of(a, at)
+
+    @staticmethod
+    def reduced(ndim: int, axes: tuple[int, ...], keepdims: bool, position: int) -> tuple[int, tuple]:
+        """The new axis's position in a reduction's operand of ``ndim`` dimensions, and its axes then."""
+        kept = [axis for axis in range(ndim) if axis not in axes]
+        at = position if keepdims else (kept[position] if position < len(kept) else ndim)
+        return at, tuple(axis + (axis >= at) for axis in axes)
+
+
+class _Permutation(_Rebuild):
+    """The axes permuted by ``change`` (``order[k]`` is the axis that becomes axis ``k``)."""
+
+    @staticmethod
+    def shape(shape: tuple[int, ...], order: tuple[int, ...]) -> tuple[int, ...]:
+        return tuple(shape[k] for k in order)
+
+    @staticmethod
+    def array(a: Any, order: tuple[int, ...]) -> Any:
+        return a.transpose(order)
+
+    def operand(self, a: Any, ndim: int, order: tuple[int, ...]) -> Any:
+        """Operand ``a`` (not 0-d) of an elementwise operation of ``ndim`` dimensions, given the
+        leading axes broadcasting would (a permutation may move them among its own)."""
+        for _ in range(ndim - len(a.shape)):
+            a = _Insertion().of(a, 0)
+        return self.of(a, order)
+
+    @staticmethod
+    def reduced(ndim: int, axes: tuple[int, ...], keepdims: bool, order: tuple[int, ...]):
+        """The permutation of a reduction's operand of ``ndim`` dimensions, and its axes then: the
+        kept axes permuted among their own places, the reduced ones left where they are."""
+        if keepdims:
+            return order, tuple(sorted(order.index(axis) for axis in axes))
+        kept = [axis for axis in range(ndim) if axis not in axes]
+        permutation = list(range(ndim))
+        for place, axis in enumerate(kept):
+            permutation[axis] = kept[order[place]]
+        return tuple(permutation), axes
+
+
+def _permutation(x: LazyArray, permute: Callable[[np.ndarray], np.ndarray]) -> tuple[int, ...]:
+    """The axis order ``permute`` (NumPy's ``transpose`` with the caller's arguments) gives an array
+    of ``x``'s shape, NumPy's error if it refuses them. It is read from a probe's strides (axis ``k``
+    has stride ``k + 1``), whose memory is never read."""
+    strides = tuple(range(1, len(x._shape) + 1))
+    probe = np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), x._shape, strides)
+    return tuple(stride - 1 for stride in permute(probe).strides)
+
+
+def _transpose_function(a: Any, axes: Any = None) -> Any:
+    """``np.transpose`` (and ``np.permute_dims``) of a LazyArray: captured, see the module's docstring."""
+    if type(a) is LazyArray and _capturable(a):
+        captured = transposed(a, _permutation(a, lambda probe: np.transpose(probe, axes)))
+        if captured is not None:
+            return captured
+    return numpy_call(np.transpose, (a, axes), {})
+
+
+def _expand_dims_function(a: Any, axis: Any) -> Any:
+    """``np.expand_dims`` of a LazyArray: ``a[key]`` with ``None`` at the new axes, captured."""
+    if type(a) is LazyArray and _capturable(a):
+        np.expand_dims(stand_in(a._dtype, a._shape), axis)  # (NumPy's error for a bad axis)
+        ndim = len(a._shape) + (len(axis) if isinstance(axis, (tuple, list)) else 1)
+        positions = normalize_axis_tuple(axis, ndim)
+        captured = with_new_axes(a, tuple(None if k in positions else slice(None) for k in range(ndim)))
+        if captured is not None:
+            return captured
+    return numpy_call(np.expand_dims, (a, axis), {})
+
+
 def _install() -> None:
-    """Make ``LazyArray.__getitem__`` capture keys that only add leading axes."""
+    """Make ``x[key]``, ``x.T``, ``x.transpose()``, ``np.transpose``, ``np.permute_dims`` and
+    ``np.expand_dims`` capture what only adds or permutes axes."""
     force_and_index = LazyArray.__getitem__
+    forced_transpose, forced_transpose_method = LazyArray.T.fget, LazyArray.transpose.fget
 
     def __getitem__(self: LazyArray, key: Any) -> Any:
         if self._value is None:
@@ -137,6 +240,24 @@ def _install() -> None:
         return force_and_index(self, key)
     __getitem__.__doc__ = "``x[key]``: see :mod:`fusenum.frontend.lazy_axes` for the keys that stay lazy."
     LazyArray.__getitem__ = __getitem__
+
+    def T(self: LazyArray) -> Any:  # noqa: N802 (ndarray's name)
+        captured = transposed(self, tuple(reversed(range(self.ndim)))) if _capturable(self) else None
+        return forced_transpose(self) if captured is None else captured
+    LazyArray.T = property(T, doc="``ndarray.T``: captured for an unforced expression (:mod:`.lazy_axes`).")
+
+    def transpose(self: LazyArray, *axes: Any) -> Any:
+        """``ndarray.transpose``: captured for an unforced expression (:mod:`.lazy_axes`)."""
+        if _capturable(self):
+            captured = transposed(self, _permutation(self, lambda probe: probe.transpose(*axes)))
+            if captured is not None:
+                return captured
+        return forced_transpose_method(self)(*axes)
+    LazyArray.transpose = transpose
+    FUNCTIONS[np.transpose] = _transpose_function
+    if hasattr(np, "permute_dims"):  # (NumPy >= 2.1)
+        FUNCTIONS[np.permute_dims] = _transpose_function
+    FUNCTIONS[np.expand_dims] = _expand_dims_function
 
 
 _install()

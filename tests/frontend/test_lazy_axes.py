@@ -1,5 +1,6 @@
-"""New length-1 axes on an unforced LazyArray (``x[None, ...]``, ``x[:, None]``): captured, with NumPy's
-values and view semantics (fusenum.frontend.lazy_axes)."""
+"""New length-1 axes (``x[None, ...]``, ``x[:, None]``, ``np.expand_dims``) and transposes (``x.T``,
+``np.transpose``) of an unforced LazyArray: captured, with NumPy's values, errors and view semantics
+(fusenum.frontend.lazy_axes)."""
 import copy
 import pickle
 
@@ -118,3 +119,61 @@ def test_over_dask_arrays_the_axes_stay_in_the_graph():
     assert type(graph).__name__ == "Array" and graph.shape == (1, 5, 7)
     expected = np.asarray(x)[None] + B
     np.testing.assert_allclose(graph.compute(), expected, rtol=1e-14)
+
+
+PERMUTATIONS = {
+    "x.T": lambda x: x.T,
+    "x.transpose()": lambda x: x.transpose(),
+    "x.transpose(1, ..., 0)": lambda x: x.transpose(*range(1, x.ndim), 0),
+    "x.transpose((-1, 0, ...))": lambda x: x.transpose((-1, *range(x.ndim - 1))),
+    "np.transpose(x, last and first swapped)":
+        lambda x: np.transpose(x, (x.ndim - 1, *range(1, x.ndim - 1), 0)[:x.ndim]),
+    "np.expand_dims(x, (0, -1))": lambda x: np.expand_dims(x, (0, -1)),
+    "np.expand_dims(x, 1)": lambda x: np.expand_dims(x, 1),
+}
+THREE_D = {
+    "elementwise over 3-d": lambda m: m(C) * 2 + m(B) - m(A[:, :1]),
+    "axis 1 reduced": lambda m: (m(C) - 1).sum(axis=1),
+    "two axes kept": lambda m: np.sum(m(C) * 3, axis=(0, 2), keepdims=True) + m(B),
+    "nan reduction": lambda m: np.nanmean(m(C), axis=1) + m(B),
+}
+
+
+@pytest.mark.parametrize("permute", list(PERMUTATIONS))
+@pytest.mark.parametrize("name", list(EXPRESSIONS) + list(THREE_D))
+def test_transposes_and_expand_dims_are_captured_with_the_forced_values_bits(name, permute, monkeypatch):
+    make = {**EXPRESSIONS, **THREE_D}[name]
+    runs = counting_runs(monkeypatch)
+    x = make(lazy)
+    y = PERMUTATIONS[permute](x)
+    result = y * 2 - 1
+    assert type(y) is LazyArray and type(result) is LazyArray and not runs and not x.is_forced
+    forced_first = PERMUTATIONS[permute](np.asarray(make(lazy)))
+    got = np.asarray(result)
+    assert got.shape == forced_first.shape and got.tobytes() == (forced_first * 2 - 1).tobytes()
+    assert np.shares_memory(np.asarray(y), np.asarray(x))  # forced on its own: a view of x's value
+
+
+@pytest.mark.parametrize("call, error", [
+    (lambda x: x.transpose(0, 0), "repeated axis in transpose"),
+    (lambda x: np.transpose(x, (0, 2)), "axis 2 is out of bounds for array of dimension 2"),
+    (lambda x: x.transpose(1), "axes don't match array"),
+    (lambda x: np.expand_dims(x, 5), "axis 5 is out of bounds for array of dimension 3"),
+])
+def test_bad_axes_are_numpys_errors_without_computing(call, error):
+    x = lazy(A) * 2
+    with pytest.raises((ValueError, np.exceptions.AxisError)) as raised:
+        call(x)
+    with pytest.raises(type(raised.value), match=error):
+        call(A * 2)
+    assert str(raised.value) == error and not x.is_forced
+
+
+def test_a_transposed_dask_expression_stays_a_graph():
+    da = pytest.importorskip("dask.array")
+    d = da.from_array(C, chunks=(1, 5, 7))
+    x = lazy(d) * 2 - lazy(d).mean(axis=1)[:, None]
+    y = np.transpose(x, (2, 0, 1))
+    assert type(y) is LazyArray and type(fusenum.evaluate(y)).__name__ == "Array"
+    expected = np.transpose(C * 2 - C.mean(axis=1)[:, None], (2, 0, 1))
+    np.testing.assert_allclose(y.compute(), expected, rtol=1e-14)

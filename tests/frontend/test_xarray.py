@@ -80,6 +80,21 @@ def test_broadcasting_to_more_dimensions_computes_nothing_until_the_values(monke
     np.testing.assert_allclose(values, reference, rtol=1e-13)
 
 
+def test_operands_whose_dimensions_are_transposed_to_line_up_stay_lazy(monkeypatch):
+    from fusenum.frontend import forcing
+
+    runs = []
+    real_run = forcing.run
+    monkeypatch.setattr(forcing, "run", lambda *args, **kwargs: runs.append(1) or real_run(*args, **kwargs))
+    da, y = lazy_data_array()
+    other = xr.DataArray(lazy(B.T) + 1, dims=("s", "t"))
+    total = da + other  # xarray transposes other's data to ("t", "s")
+    swapped = (da * 3).transpose("s", "t")
+    assert type(total.data) is LazyArray and type(swapped.data) is LazyArray and not runs
+    assert total.values.tobytes() == (A * 2 + (B + 1)).tobytes()
+    assert swapped.values.tobytes() == (A * 2 * 3).T.tobytes() and swapped.dims == ("s", "t")
+
+
 @pytest.mark.parametrize("name", ["sum", "mean", "max", "min", "prod"])
 @pytest.mark.parametrize("dim", [None, "t", "s"])
 def test_reductions_with_default_skipna_are_fused_nan_reductions(name, dim):

@@ -168,6 +168,10 @@ class _Insertion(_Rebuild):
 class _Permutation(_Rebuild):
     """The axes permuted by ``change`` (``order[k]`` is the axis that becomes axis ``k``)."""
 
+    def __init__(self):
+        super().__init__()
+        self.padding = _Insertion()  # (the leading axes of lower-rank operands, each made once)
+
     @staticmethod
     def shape(shape: tuple[int, ...], order: tuple[int, ...]) -> tuple[int, ...]:
         return tuple(shape[k] for k in order)
@@ -180,7 +184,7 @@ class _Permutation(_Rebuild):
         """Operand ``a`` (not 0-d) of an elementwise operation of ``ndim`` dimensions, given the
         leading axes broadcasting would (a permutation may move them among its own)."""
         for _ in range(ndim - len(a.shape)):
-            a = _Insertion().of(a, 0)
+            a = self.padding.of(a, 0)
         return self.of(a, order)
 
     @staticmethod
@@ -217,8 +221,7 @@ def _transpose_function(a: Any, axes: Any = None) -> Any:
 def _expand_dims_function(a: Any, axis: Any) -> Any:
     """``np.expand_dims`` of a LazyArray: ``a[key]`` with ``None`` at the new axes, captured."""
     if type(a) is LazyArray and _capturable(a):
-        np.expand_dims(stand_in(a._dtype, a._shape), axis)  # (NumPy's error for a bad axis)
-        ndim = len(a._shape) + (len(axis) if isinstance(axis, (tuple, list)) else 1)
+        ndim = np.expand_dims(stand_in(a._dtype, a._shape), axis).ndim  # (NumPy's error for a bad axis)
         positions = normalize_axis_tuple(axis, ndim)
         captured = with_new_axes(a, tuple(None if k in positions else slice(None) for k in range(ndim)))
         if captured is not None:

@@ -208,6 +208,8 @@ def _dask_array(root, program: Program, values: list, split_every=None):
 
 def program_of(root) -> tuple[Program, list]:
     """The program of the lazy expression ``root`` and its leaf values (see :func:`run`)."""
+    if root._view is not None and root._value is None and root._view[0]._value is not None:
+        root.compute()  # (``x[None]`` of an ``x`` computed since: the view of its value, lazy_axes)
     program, values = root._program, root._leaves
     if (root._value is not None or program is None
             or (len(set(map(id, values))) != len(values) and _repeats_an_array(values))):

@@ -6,9 +6,8 @@ new :class:`LazyArray` that records the operation, its operands and NumPy's
 result dtype and shape (checked, with NumPy's errors, right away). Using the
 values -- ``np.asarray(r)``, ``r.compute()``, ``fusenum.evaluate(r, out=...)``,
 printing, indexing (but for keys that only add axes: :mod:`.lazy_axes`), ``bool``/``float``, any
-other NumPy function -- *forces*
-the expression: it runs as one fused kernel, through the same plan and kernel
-caches as ``fusenum.evaluate``, and the LazyArray keeps the result.
+other NumPy function -- *forces* the expression: it runs as one fused kernel, through the same plan
+and kernel caches as ``fusenum.evaluate``, and the LazyArray keeps the result.
 
 Reductions -- the methods ``sum``, ``prod``, ``min``, ``max``, ``mean``,
 ``any``, ``all`` and NumPy's functions of the same names (``np.amin``,
@@ -85,7 +84,7 @@ class LazyArray:
     # _op, _args: the captured operation (a token of forcing.Program) and its operands;
     # _program, _leaves: its forcing program and leaf values when it is a small tree (else None);
     # _value: the ndarray once computed (from the start for lazy(array));
-    # _view: for x[None, ...] or x.T of an unforced x, (x, the view's function) (:mod:`.lazy_axes`).
+    # _view: for x[None, ...] or x.T of an unforced x, (x, the view's functions) (:mod:`.lazy_axes`).
     _FIELDS = ("_op", "_args", "_dtype", "_shape", "_program", "_leaves", "_value", "_view")
     __slots__ = _FIELDS + ("__weakref__",)
     __hash__ = None  # type: ignore[assignment]  # == is elementwise, as for an ndarray
@@ -489,8 +488,11 @@ def _part_view(node: LazyArray, dask_options: dict) -> np.ndarray | None:
     ``x`` as in NumPy. None for any other node, and where NumPy's answer is no view of an array (``x``
     a NumPy scalar)."""
     if node._view is not None:  # x[None, ...], x.T (:mod:`.lazy_axes`): the view of x's value
-        base, view = node._view
-        return view(base.compute(**dask_options))
+        base, views = node._view
+        value = base.compute(**dask_options)
+        for view in views:
+            value = view(value)
+        return value
     part = node._op
     if part != "real" and part != "imag":
         return None

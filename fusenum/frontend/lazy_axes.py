@@ -36,15 +36,18 @@ from .lazy import (LazyArray, _capture_cast, _dask_leaf, _node, capture_operatio
 from .lazy_numpy import FUNCTIONS
 
 
-def new_axis_positions(key: Any, ndim: int) -> list[int] | None:
-    """The positions in ``x[key]``'s shape of the axes ``key`` adds, if adding axes is all it does
-    to an array of ``ndim`` dimensions (``None``, whole slices ``:``, one ``...``); else None."""
+def _adds_axes_only(key: Any) -> bool:
+    """Whether ``key`` is made of ``None``, whole slices ``:`` and ``...`` (by identity: ``==`` of an
+    array in the key would be elementwise)."""
+    return all(k is None or k is Ellipsis or (type(k) is slice and k == slice(None))
+               for k in (key if type(key) is tuple else (key,)))
+
+
+def new_axis_positions(key: Any, ndim: int) -> list[int]:
+    """The positions in ``x[key]``'s shape of the axes ``key`` adds to an array of ``ndim``
+    dimensions (a valid key of :func:`_adds_axes_only`'s kind)."""
     key = key if type(key) is tuple else (key,)
-    # (by identity: ``==`` of an array in the key is elementwise)
-    whole = sum(1 for k in key if type(k) is slice and k == slice(None))
-    ellipses = sum(1 for k in key if k is Ellipsis)
-    if whole + ellipses + sum(1 for k in key if k is None) != len(key) or ellipses > 1 or whole > ndim:
-        return None
+    whole = sum(1 for k in key if type(k) is slice)
     positions, at = [], 0
     for k in key:
         if k is None:
@@ -58,21 +61,17 @@ def new_axis_positions(key: Any, ndim: int) -> list[int] | None:
 def with_new_axes(x: LazyArray, key: Any) -> LazyArray | None:
     """``x[key]`` captured if ``key`` only adds axes to an unforced ``x`` (see the module's
     docstring), else None."""
-    if not _capturable(x):
+    if not _capturable(x) or not _adds_axes_only(key):
         return None
+    stand_in(x._dtype, x._shape)[key]  # (NumPy's error for too many indices or axes, nothing computed)
     positions = new_axis_positions(key, len(x._shape))
-    if positions is None:
-        return None
     captured = x
     try:
         for position in positions:  # (in increasing order: each in the shape with the ones before)
             captured = _Insertion().of(captured, position)
     except _NotCaptured:
         return None
-    if captured is x:  # whole slices only: a new node for the same expression (a view of x's value)
-        captured = _node(x._op, x._args, x._dtype, x._shape, x._program, x._leaves)
-    captured._view = (x, operator.itemgetter(key))
-    return captured
+    return _as_view(captured, x, operator.itemgetter(key))
 
 
 def transposed(x: LazyArray, order: tuple[int, ...]) -> LazyArray | None:
@@ -84,9 +83,16 @@ def transposed(x: LazyArray, order: tuple[int, ...]) -> LazyArray | None:
         captured = _Permutation().of(x, order)
     except _NotCaptured:
         return None
-    if captured is x:
+    return _as_view(captured, x, operator.methodcaller("transpose", order))
+
+
+def _as_view(captured: LazyArray, x: LazyArray, view: Callable[[np.ndarray], np.ndarray]) -> LazyArray:
+    """``captured`` marked as the view ``view`` of ``x``'s value (of the value ``x`` itself is a view
+    of, through ``x``'s views then ``view``, if ``x`` is such a node: chains stay one level deep)."""
+    if captured is x:  # (no axis changed: a new node for the same expression)
         captured = _node(x._op, x._args, x._dtype, x._shape, x._program, x._leaves)
-    captured._view = (x, operator.methodcaller("transpose", order))
+    base, views = (x, ()) if x._view is None else x._view
+    captured._view = (base, views + (view,))
     return captured
 
 
@@ -104,14 +110,16 @@ class _Rebuild:
     ndarray used twice one object)."""
 
     def __init__(self):
-        self.done: dict[tuple[int, Any], Any] = {}
+        # (id(x), change) -> (x, x rebuilt): x is kept, so that no other object takes its id while
+        # the rebuild lasts (a lower-rank operand's padded array is a temporary)
+        self.done: dict[tuple[int, Any], tuple[Any, Any]] = {}
 
     def of(self, x: Any, change: Any) -> Any:
         """``x`` (an ndarray or an unforced LazyArray) with its axes changed by ``change``."""
         done = self.done.get((id(x), change))
         if done is None:
-            done = self.done[id(x), change] = self._rebuilt(x, change)
-        return done
+            done = self.done[id(x), change] = (x, self._rebuilt(x, change))
+        return done[1]
 
     def _rebuilt(self, x: Any, change: Any) -> Any:
         shape = self.shape(x.shape, change)
@@ -249,13 +257,13 @@ def _install() -> None:
         return forced_transpose(self) if captured is None else captured
     LazyArray.T = property(T, doc="``ndarray.T``: captured for an unforced expression (:mod:`.lazy_axes`).")
 
-    def transpose(self: LazyArray, *axes: Any) -> Any:
+    def transpose(self: LazyArray, *axes: Any, **keywords: Any) -> Any:
         """``ndarray.transpose``: captured for an unforced expression (:mod:`.lazy_axes`)."""
-        if _capturable(self):
-            captured = transposed(self, _permutation(self, lambda probe: probe.transpose(*axes)))
+        if _capturable(self):  # (keywords: NumPy's TypeError, from the probe)
+            captured = transposed(self, _permutation(self, lambda probe: probe.transpose(*axes, **keywords)))
             if captured is not None:
                 return captured
-        return forced_transpose_method(self)(*axes)
+        return forced_transpose_method(self)(*axes, **keywords)
     LazyArray.transpose = transpose
     FUNCTIONS[np.transpose] = _transpose_function
     if hasattr(np, "permute_dims"):  # (NumPy >= 2.1)

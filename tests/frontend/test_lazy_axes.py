@@ -177,3 +177,46 @@ def test_a_transposed_dask_expression_stays_a_graph():
     assert type(y) is LazyArray and type(fusenum.evaluate(y)).__name__ == "Array"
     expected = np.transpose(C * 2 - C.mean(axis=1)[:, None], (2, 0, 1))
     np.testing.assert_allclose(y.compute(), expected, rtol=1e-14)
+
+
+def test_operands_of_lower_rank_keep_their_own_values_through_a_transpose():
+    # Each 2-d operand is padded to 3-d first, a temporary: the rebuild must never take one
+    # temporary's result for another's (their ids could repeat once the first is freed).
+    lower = [rng.random((5, 7)) + 10 * k for k in range(6)]
+    def combined(c):
+        return np.where(c > 0.5, lower[0], lower[1]) + lower[2] * lower[3] - np.maximum(lower[4], lower[5])
+    expected = combined(C)
+    for _ in range(50):
+        x = combined(lazy(C))
+        assert np.asarray(x.T + 0).tobytes() == (expected.T + 0).tobytes()
+
+
+@pytest.mark.parametrize("use", [
+    lambda y: fusenum.evaluate(y, out=np.empty(y.shape)),
+    lambda y: fusenum.evaluate(y, order="F"),
+    lambda y: np.asarray(y + 0),
+    lambda y: np.asarray(y.sum(axis=0, keepdims=True)),
+], ids=["evaluate out=", "evaluate order=F", "in an expression", "reduced"])
+@pytest.mark.parametrize("chain", [
+    lambda x: x[None], lambda x: x.T, lambda x: x[None].T, lambda x: np.expand_dims(x.T, 0)[..., None],
+], ids=["x[None]", "x.T", "x[None].T", "expand_dims(x.T)[..., None]"])
+def test_every_use_after_the_base_is_computed_reads_its_value(chain, use):
+    x = lazy(A) * 2
+    y = chain(x)
+    x.compute()[0, 0] = 99.0  # written after y was taken
+    written = A * 2
+    written[0, 0] = 99.0
+    expected = np.asarray(use(lazy(chain(written))))  # (the same layout as the view of x's value)
+    assert np.asarray(use(y)).tobytes() == expected.tobytes()
+    assert not np.array_equal(expected, np.asarray(use(lazy(chain(A * 2)))))  # (the write shows)
+
+
+@pytest.mark.parametrize("key", [(None, slice(None), slice(None), slice(None)), (Ellipsis, Ellipsis),
+                                 (None,) * 70])
+def test_bad_keys_of_new_axes_are_numpys_errors_without_computing(key):
+    x = lazy(A) * 2
+    with pytest.raises(IndexError) as raised:
+        x[key]
+    with pytest.raises(IndexError) as numpys:
+        (A * 2)[key]
+    assert str(raised.value) == str(numpys.value) and not x.is_forced

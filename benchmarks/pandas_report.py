@@ -30,8 +30,11 @@ was spent inside ``numexpr.evaluate`` (a wrapper around it on the module, where 
 that a second table splits each first call into the library's share and pandas' own. At 10M rows
 pandas' own part of ``df.eval`` is mostly its five array copies of 80 MB and an 80 MB index, into fresh
 pages, which took 40 ms in some processes and 110-230 ms in others, whichever library was installed:
-system time, the kernel providing ~540 MB of fresh (huge) pages, slower or faster by the VM's state;
-three such processes in a row could all be slow. Each child also hashes its result,
+system time, the kernel providing ~540 MB of fresh pages. On the development VM that depended on
+what ran before: memory the machine had not used for a while took about four times as long to give
+out, and in a fixed order of contenders one always came after pandas' python engine (the most memory).
+So before each child this script touches 2 GiB of fresh memory and frees it (``--no-prefault``
+does not): five 80 MB copies then took 49-58 ms in 11 processes of 12, against 48-234 ms without. Each child also hashes its result,
 so the table says whether fusenum.numexpr's answer and numexpr's are NumPy's (pandas' python engine),
 bit for bit. They need not agree with each other: pandas hands ``df ** 2`` to numexpr as ``a ** b``
 with ``b`` a variable holding 2, which numexpr computes with the C library's ``pow`` (off by one
@@ -138,7 +141,20 @@ def _time_numexpr_calls(numexpr) -> list[float]:
     return spent
 
 
+#: Bytes of memory this script touches and frees before each child (``--no-prefault``: none).
+PREFAULT_BYTES = 2 << 30
+
+
+def prefault() -> None:
+    """Touch and free :data:`PREFAULT_BYTES` of fresh memory, so that the next child finds memory the
+    machine has used recently, whatever ran before it (see the module's docstring)."""
+    if PREFAULT_BYTES:
+        import numpy as np
+        np.ones(PREFAULT_BYTES // 8).sum()
+
+
 def _run_child(contender: str, operation: str, size: int, repeat: int, cache_dir: str) -> dict:
+    prefault()
     # The fusenum next to this script, not some installed one.
     path = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
     env = dict(os.environ, FUSENUM_CACHE_DIR=cache_dir, PYTHONPATH=path, **FIXED_MALLOC)
@@ -205,6 +221,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3,
                         help="fresh processes per contender, taken in turn (the median over them is reported)")
     parser.add_argument("--quick", action="store_true", help="smoke test: 300,000 rows, 3 repeats, 1 round")
+    parser.add_argument("--no-prefault", action="store_true",
+                        help="do not touch 2 GiB of fresh memory before each child")
     parser.add_argument("--default-malloc", action="store_true",
                         help="leave glibc's allocator thresholds at their defaults in the children")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -216,6 +234,9 @@ def main() -> None:
         return
     if args.default_malloc:
         FIXED_MALLOC.clear()
+    if args.no_prefault:
+        global PREFAULT_BYTES
+        PREFAULT_BYTES = 0
     sizes, repeat, rounds = (([300_000], 3, 1) if args.quick else
                              ([int(s) for s in args.sizes.split(",")], args.repeat, args.rounds))
     print(f"pandas, four float64 columns; first call in a fresh process, then the median of {repeat} "

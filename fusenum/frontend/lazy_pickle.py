@@ -29,8 +29,8 @@ from . import explain, lazy_axes, lazy_numpy  # noqa: F401
 from ..errors import UnsupportedOperationError
 from ..ir.reductions import BY_NAME
 from ..ir.typing import PY_SCALARS
-from .lazy import (LazyArray, _capture_cast, _stands_for_scalar, capture_operation, capture_reduction,
-                   in_byte_order, lazy)
+from .lazy import (LazyArray, _capture_cast, _settle, _stands_for_scalar, capture_operation,
+                   capture_reduction, in_byte_order, lazy)
 from .lazy_operators import _numpy_scalar
 
 
@@ -85,6 +85,8 @@ def _shared(values: list) -> tuple:
 def _copy(self: LazyArray) -> LazyArray:
     """``copy.copy``: the same expression; a forced value copied as ``ndarray.__copy__`` does
     (memory order kept), so that writing into the copy leaves the original alone."""
+    if self._view is not None:
+        _settle(self)  # (x[None] of an x computed since: the copy is of that value, lazy_axes)
     clone = object.__new__(LazyArray)
     for field in LazyArray._FIELDS:
         setattr(clone, field, getattr(self, field))

@@ -196,7 +196,9 @@ def test_operands_of_lower_rank_keep_their_own_values_through_a_transpose():
     lambda y: fusenum.evaluate(y, order="F"),
     lambda y: np.asarray(y + 0),
     lambda y: np.asarray(y.sum(axis=0, keepdims=True)),
-], ids=["evaluate out=", "evaluate order=F", "in an expression", "reduced"])
+    lambda y: np.asarray(copy.copy(y)),
+    lambda y: np.asarray(pickle.loads(pickle.dumps(y))),
+], ids=["evaluate out=", "evaluate order=F", "in an expression", "reduced", "copy", "pickle"])
 @pytest.mark.parametrize("chain", [
     lambda x: x[None], lambda x: x.T, lambda x: x[None].T, lambda x: np.expand_dims(x.T, 0)[..., None],
 ], ids=["x[None]", "x.T", "x[None].T", "expand_dims(x.T)[..., None]"])

@@ -9,7 +9,8 @@ So they are for a LazyArray:
 * of an expression not computed yet, asking for it computes nothing (duck-array checks such as
   xarray's look the attributes up): it is captured, and fused into the expressions that use it;
   forced itself, it computes the expression and is NumPy's view of that value
-  (:func:`fusenum.frontend.lazy._part_view`), so writes reach the expression's value;
+  (:func:`fusenum.frontend.lazy._part_view`), so writes reach the expression's value; and once the
+  expression is computed, it is that view wherever it is used (the ``_view`` of :mod:`.lazy_axes`);
 * of a result that stands for a NumPy scalar (a full reduction, a ufunc of 0-d operands), it
   stands for the scalar's part, a NumPy scalar too.
 
@@ -53,7 +54,12 @@ def part(x: LazyArray, name: str) -> Any:
     if result is None:
         return getattr(x.compute(), name)
     if not x._dtype.isnative:  # (an in-place operator's result on a byte-swapped target: NumPy's view keeps it)
-        return in_byte_order(result, result._dtype.newbyteorder(x._dtype.byteorder))
+        result = in_byte_order(result, result._dtype.newbyteorder(x._dtype.byteorder))
+    if (x._dtype.kind == "c" or name == "real") and not _stands_for_scalar(x):
+        # NumPy's view of x's value: once x is computed, this is that view wherever it is used
+        # (the _view of :mod:`.lazy_axes`, whose functions a chain applies in turn)
+        base, views = (x, ()) if x._view is None else x._view
+        result._view = (base, views + (operator.attrgetter(name),))
     return result
 
 

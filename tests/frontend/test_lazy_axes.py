@@ -222,3 +222,17 @@ def test_bad_keys_of_new_axes_are_numpys_errors_without_computing(key):
     with pytest.raises(IndexError) as numpys:
         (A * 2)[key]
     assert str(raised.value) == str(numpys.value) and not x.is_forced
+
+
+@pytest.mark.parametrize("part", [
+    lambda x: x.real, lambda x: x.imag, lambda x: np.real(x[None]), lambda x: x.T.imag, lambda x: x.real.T,
+], ids=["x.real", "x.imag", "np.real(x[None])", "x.T.imag", "x.real.T"])
+def test_parts_of_a_complex_expression_computed_since_are_views_of_its_value(part):
+    z = A + 1j * A[::-1]
+    x = lazy(z) * 2
+    y = part(x)
+    x.compute()[0, 0] = 99.0 - 98.0j  # written after y was taken
+    written = z * 2
+    written[0, 0] = 99.0 - 98.0j
+    assert np.asarray(y + 0).tobytes() == (part(written) + 0).tobytes()
+    assert np.asarray(copy.copy(y)).tobytes() == np.asarray(part(written)).tobytes()

@@ -84,7 +84,7 @@ class LazyArray:
     # _op, _args: the captured operation (a token of forcing.Program) and its operands;
     # _program, _leaves: its forcing program and leaf values when it is a small tree (else None);
     # _value: the ndarray once computed (from the start for lazy(array));
-    # _view: for x[None, ...] or x.T of an unforced x, (x, the view's functions) (:mod:`.lazy_axes`).
+    # _view: for a view of an unforced x (x[None], x.T, x.real), (x, the view's functions) (lazy_axes).
     _FIELDS = ("_op", "_args", "_dtype", "_shape", "_program", "_leaves", "_value", "_view")
     __slots__ = _FIELDS + ("__weakref__",)
     __hash__ = None  # type: ignore[assignment]  # == is elementwise, as for an ndarray
@@ -508,7 +508,7 @@ def _part_view(node: LazyArray, dask_options: dict) -> np.ndarray | None:
 
 
 def _settle(x: LazyArray) -> None:
-    """Compute ``x[None, ...]`` (:mod:`.lazy_axes`) once its ``x`` is computed: it is that value's view."""
+    """Compute a view of ``x`` (``x[None]``, ``x.real``: :mod:`.lazy_axes`) once ``x`` is computed."""
     if x._value is None and x._view[0]._value is not None:
         x.compute()
 

@@ -34,6 +34,7 @@ from .capture import stand_in
 from .lazy import (LazyArray, _capture_cast, _dask_leaf, _node, capture_operation, capture_reduction,
                    in_byte_order, lazy, numpy_call)
 from .lazy_numpy import FUNCTIONS
+from .lazy_views import view_record
 
 
 def _adds_axes_only(key: Any) -> bool:
@@ -87,12 +88,10 @@ def transposed(x: LazyArray, order: tuple[int, ...]) -> LazyArray | None:
 
 
 def _as_view(captured: LazyArray, x: LazyArray, view: Callable[[np.ndarray], np.ndarray]) -> LazyArray:
-    """``captured`` marked as the view ``view`` of ``x``'s value (of the value ``x`` itself is a view
-    of, through ``x``'s views then ``view``, if ``x`` is such a node: chains stay one level deep)."""
+    """``captured`` marked as the view ``view`` of ``x``'s value (:func:`.lazy_views.view_record`)."""
     if captured is x:  # (no axis changed: a new node for the same expression)
         captured = _node(x._op, x._args, x._dtype, x._shape, x._program, x._leaves)
-    base, views = (x, ()) if x._view is None else x._view
-    captured._view = (base, views + (view,))
+    captured._view = view_record(x, view)
     return captured
 
 

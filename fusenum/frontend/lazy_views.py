@@ -56,11 +56,18 @@ def part(x: LazyArray, name: str) -> Any:
     if not x._dtype.isnative:  # (an in-place operator's result on a byte-swapped target: NumPy's view keeps it)
         result = in_byte_order(result, result._dtype.newbyteorder(x._dtype.byteorder))
     if (x._dtype.kind == "c" or name == "real") and not _stands_for_scalar(x):
-        # NumPy's view of x's value: once x is computed, this is that view wherever it is used
-        # (the _view of :mod:`.lazy_axes`, whose functions a chain applies in turn)
-        base, views = (x, ()) if x._view is None else x._view
-        result._view = (base, views + (operator.attrgetter(name),))
+        result._view = view_record(x, operator.attrgetter(name))  # (see the module docstring)
     return result
+
+
+def view_record(x: LazyArray, view: Callable[[np.ndarray], np.ndarray]) -> tuple:
+    """The ``_view`` of a captured view of unforced ``x`` that ``view`` makes of ``x``'s value: ``x``'s
+    own base and views, then ``view``, where ``x`` is such a view itself (chains stay one level
+    deep), else ``x`` and ``view``. Forced, the view is applied to the base's value
+    (:func:`fusenum.frontend.lazy._part_view`); once the base is computed, it is that view wherever it
+    is used (:func:`fusenum.frontend.lazy._settle`)."""
+    base, views = (x, ()) if x._view is None else x._view
+    return base, views + (view,)
 
 
 def real_function(val: Any) -> Any:

@@ -1,13 +1,15 @@
-"""New length-1 axes and transposes of a LazyArray not computed yet, captured: ``x[None]``,
-``x[:, np.newaxis]``, ``x[None, ..., None]``, ``x[:, :]``, ``np.expand_dims``, ``x.T``,
+"""Slices, new length-1 axes and transposes of a LazyArray not computed yet, captured: ``x[1:]``,
+``x[:, ::-2]``, ``x[None]``, ``x[:, np.newaxis]``, ``x[None, ..., 2:5]``, ``np.expand_dims``, ``x.T``,
 ``x.transpose(...)``, ``np.transpose``, ``np.permute_dims``. This is how xarray broadcasts a DataArray
-to more dimensions and lines dimensions up (``d - d.mean("t")``, ``xr.where(d > m, d, m)``).
+to more dimensions, lines dimensions up and takes differences (``d - d.mean("t")``,
+``xr.where(d > m, d, m)``, ``d.diff("t")``, ``d.isel(t=slice(1, None))``).
 
 NumPy's answer is a view of ``x`` with its axes changed. For an unforced expression it is captured
-as the same expression over operands with the axes changed (each ndarray operand reshaped or
-transposed, a view; each reduction's axes moved along; a dask operand changed by dask), so that it
-stays one fused expression with whatever uses it; bad axes are NumPy's errors, raised at once. It is
-still NumPy's view where that shows:
+as the same expression over operands with the axes changed (each ndarray operand sliced, reshaped
+or transposed, a view, where an operand broadcast along an axis keeps all of it; each reduction's
+axes moved along, its reduced axes never sliced; a dask operand changed by dask), so that it stays
+one fused expression with whatever uses it; bad keys and axes are NumPy's errors, raised at once.
+It is still NumPy's view where that shows:
 
 * forced on its own, it computes ``x`` and is the view of ``x``'s value, so writes into it reach
   ``x`` (as with ``x.real``: :mod:`.lazy_views`);
@@ -16,8 +18,9 @@ still NumPy's view where that shows:
 
 Like any unforced operand, an expression built from it computes ``x``'s expression as part of
 its own; a copy (``copy.copy``, pickling) is the expression, no view of ``x``. Any other key
-(integers, slices that select, arrays) forces ``x`` and indexes its value, as do all of these on a
-0-d ``x`` and on an expression too big to hold its own program (:data:`.lazy.MAX_INLINE_STEPS`).
+(integers, arrays, booleans) forces ``x`` and indexes its value, as do all of these on a 0-d ``x``
+and on an expression too big to hold its own program (:data:`.lazy.MAX_INLINE_STEPS`), and a slice
+that selects nothing of a length-1 axis a reduction keeps (the reduced axes are not sliced).
 """
 from __future__ import annotations
 
@@ -37,16 +40,41 @@ from .lazy_numpy import FUNCTIONS
 from .lazy_views import view_record
 
 
-def _adds_axes_only(key: Any) -> bool:
-    """Whether ``key`` is made of ``None``, whole slices ``:`` and ``...`` (by identity: ``==`` of an
-    array in the key would be elementwise)."""
-    return all(k is None or k is Ellipsis or (type(k) is slice and k == slice(None))
-               for k in (key if type(key) is tuple else (key,)))
+def _basic_slices_only(key: Any) -> bool:
+    """Whether ``key`` is made of ``None``, slices and ``...`` (by identity: ``==`` of an array in the
+    key would be elementwise)."""
+    entries = key if type(key) is tuple else (key,)
+    return all(k is None or k is Ellipsis or type(k) is slice for k in entries)
+
+
+def _selection(key: tuple, shape: tuple[int, ...]) -> tuple:
+    """What the slices of ``key`` (a valid key of :func:`_basic_slices_only`'s kind) select of each
+    axis of ``shape``: ``(start, stop, step)`` as ``slice.indices`` gives it, or None for the whole axis."""
+    slices = [k for k in key if k is not None]
+    if Ellipsis in slices:
+        at = slices.index(Ellipsis)
+        slices[at:at + 1] = [slice(None)] * (len(shape) - len(slices) + 1)
+    slices += [slice(None)] * (len(shape) - len(slices))
+    selection = []
+    for length, chosen in zip(shape, slices):
+        start, stop, step = chosen.indices(length)
+        whole = step == 1 and start == 0 and stop == length or length == 0
+        selection.append(None if whole else (start, stop, step))
+    return tuple(selection)
+
+
+def _as_slice(chosen: tuple[int, int, int] | None) -> slice:
+    """The slice that selects what ``slice.indices`` gave as ``chosen`` (its stop of -1 stepping
+    down means past the first element, which a slice says with None)."""
+    if chosen is None:
+        return slice(None)
+    start, stop, step = chosen
+    return slice(start, None if stop < 0 else stop, step)
 
 
 def new_axis_positions(key: Any, ndim: int) -> list[int]:
     """The positions in ``x[key]``'s shape of the axes ``key`` adds to an array of ``ndim``
-    dimensions (a valid key of :func:`_adds_axes_only`'s kind)."""
+    dimensions (a valid key of :func:`_basic_slices_only`'s kind, its slices whole)."""
     key = key if type(key) is tuple else (key,)
     whole = sum(1 for k in key if type(k) is slice)
     positions, at = [], 0
@@ -59,17 +87,21 @@ def new_axis_positions(key: Any, ndim: int) -> list[int]:
     return positions
 
 
-def with_new_axes(x: LazyArray, key: Any) -> LazyArray | None:
-    """``x[key]`` captured if ``key`` only adds axes to an unforced ``x`` (see the module's
-    docstring), else None."""
-    if not _capturable(x) or not _adds_axes_only(key):
+def indexed(x: LazyArray, key: Any) -> LazyArray | None:
+    """``x[key]`` captured if ``key`` only slices and adds axes to an unforced ``x`` (see the
+    module's docstring), else None."""
+    if not _capturable(x) or not _basic_slices_only(key):
         return None
     stand_in(x._dtype, x._shape)[key]  # (NumPy's error for too many indices or axes, nothing computed)
-    positions = new_axis_positions(key, len(x._shape))
+    entries = key if type(key) is tuple else (key,)
+    selection = _selection(entries, x._shape)
     captured = x
     try:
-        for position in positions:  # (in increasing order: each in the shape with the ones before)
-            captured = _Insertion().of(captured, position)
+        if any(chosen is not None for chosen in selection):
+            captured = _Selection().of(x, selection)
+        whole = tuple(slice(None) if type(k) is slice else k for k in entries)
+        for position in new_axis_positions(whole, len(x._shape)):  # (in increasing order: each in
+            captured = _Insertion().of(captured, position)           # the shape with the ones before)
     except _NotCaptured:
         return None
     return _as_view(captured, x, operator.itemgetter(key))
@@ -172,6 +204,39 @@ class _Insertion(_Rebuild):
         return at, tuple(axis + (axis >= at) for axis in axes)
 
 
+class _Selection(_Rebuild):
+    """Part of each axis, as ``change`` says (:func:`_selection`: ``(start, stop, step)`` or None
+    for the whole axis): what ``x[1:]``, ``x[:, ::2]`` select of ``x``."""
+
+    @staticmethod
+    def shape(shape: tuple[int, ...], selection: tuple) -> tuple[int, ...]:
+        return tuple(length if chosen is None else len(range(*chosen))
+                     for length, chosen in zip(shape, selection))
+
+    @staticmethod
+    def array(a: Any, selection: tuple) -> Any:
+        return a[tuple(map(_as_slice, selection))]  # (a view)
+
+    def operand(self, a: Any, ndim: int, selection: tuple) -> Any:
+        """Operand ``a`` (not 0-d) of an elementwise operation of ``ndim`` dimensions: the same part
+        of each of its axes, but all of a length-1 axis, which broadcasting reads at every index
+        (none of it where nothing is selected)."""
+        own = tuple(chosen if length != 1 or chosen is None else (None if len(range(*chosen)) else (0, 0, 1))
+                    for length, chosen in zip(a.shape, selection[ndim - len(a.shape):]))
+        return a if all(chosen is None for chosen in own) else self.of(a, own)
+
+    @staticmethod
+    def reduced(ndim: int, axes: tuple[int, ...], keepdims: bool, selection: tuple) -> tuple[tuple, tuple]:
+        """A reduction's operand of ``ndim`` dimensions: its kept axes selected as the result's, all
+        of its reduced axes (a kept length-1 axis selected empty is not captured)."""
+        if keepdims:
+            if any(selection[axis] is not None and len(range(*selection[axis])) != 1 for axis in axes):
+                raise _NotCaptured
+            return tuple(None if axis in axes else selection[axis] for axis in range(ndim)), axes
+        kept = iter(selection)
+        return tuple(None if axis in axes else next(kept) for axis in range(ndim)), axes
+
+
 class _Permutation(_Rebuild):
     """The axes permuted by ``change`` (``order[k]`` is the axis that becomes axis ``k``)."""
 
@@ -230,7 +295,7 @@ def _expand_dims_function(a: Any, axis: Any) -> Any:
     if type(a) is LazyArray and _capturable(a):
         ndim = np.expand_dims(stand_in(a._dtype, a._shape), axis).ndim  # (NumPy's error for a bad axis)
         positions = normalize_axis_tuple(axis, ndim)
-        captured = with_new_axes(a, tuple(None if k in positions else slice(None) for k in range(ndim)))
+        captured = indexed(a, tuple(None if k in positions else slice(None) for k in range(ndim)))
         if captured is not None:
             return captured
     return numpy_call(np.expand_dims, (a, axis), {})
@@ -244,7 +309,7 @@ def _install() -> None:
 
     def __getitem__(self: LazyArray, key: Any) -> Any:
         if self._value is None:
-            captured = with_new_axes(self, key)
+            captured = indexed(self, key)
             if captured is not None:
                 return captured
         return force_and_index(self, key)

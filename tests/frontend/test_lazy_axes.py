@@ -1,6 +1,6 @@
-"""New length-1 axes (``x[None, ...]``, ``x[:, None]``, ``np.expand_dims``) and transposes (``x.T``,
-``np.transpose``) of an unforced LazyArray: captured, with NumPy's values, errors and view semantics
-(fusenum.frontend.lazy_axes)."""
+"""New length-1 axes (``x[None, ...]``, ``x[:, None]``, ``np.expand_dims``), slices (``x[1:]``,
+``x[:, ::-2]``) and transposes (``x.T``, ``np.transpose``) of an unforced LazyArray: captured, with
+NumPy's values, errors and view semantics (fusenum.frontend.lazy_axes)."""
 import copy
 import pickle
 
@@ -86,8 +86,94 @@ def test_copies_and_pickles_are_the_expression_not_a_view():
     assert x.is_forced  # (the last np.asarray(x))
 
 
-SELECTING_KEYS = [(None, 0), (None, slice(1, 3)), (None, [0, 1]), (slice(None, None, -1), None), 0,
-                  (Ellipsis, 1), np.array([0, 2]), (None, np.array([True, False, True, False, True]))]
+SELECTING_KEYS = [(None, 0), (None, [0, 1]), 0, (slice(1, 3), 0), (Ellipsis, 1), np.array([0, 2]), True,
+                  (None, np.array([True, False, True, False, True]))]
+SLICES = [slice(1, None), (slice(None), slice(1, None)), slice(None, None, -1),
+          (slice(1, 4), slice(None, None, 2)), (None, slice(2, None)), (slice(None, 1), None),
+          (Ellipsis, slice(3, 0, -1)), slice(5, None), (slice(None), slice(None, 0)),
+          (slice(-2, None, -2), slice(-1, -8, -3)), (slice(None), slice(3, 4)), (slice(np.int64(1), None),),
+          (slice(None, -1), Ellipsis, None)]
+
+
+def _slices_of(ndim: int) -> list:
+    return [key for key in SLICES
+            if sum(type(k) is slice for k in (key if type(key) is tuple else (key,))) <= ndim]
+
+
+@pytest.mark.parametrize("name, key", [(name, key) for name, make in EXPRESSIONS.items()
+                                       for key in _slices_of(np.asarray(make(lambda a: a)).ndim)], ids=repr)
+def test_slices_are_captured_with_numpys_shape_and_the_forced_values_bits(name, key, monkeypatch):
+    make = EXPRESSIONS[name]
+    runs = counting_runs(monkeypatch)
+    x = make(lazy)
+    y = x[key]
+    result = y * 2 - 1  # an expression over the selected part: that part of the expression, fused
+    numpy_value = np.asarray(make(lambda a: a))[key]
+    if name == "keepdims reduction, negative axis" and numpy_value.shape[-1] == 0:
+        # (nothing of the reduced axis, kept with length 1, is selected: the reduction is computed)
+        assert type(y) is np.ndarray and x.is_forced and y.tobytes() == numpy_value.tobytes()
+        return
+    assert type(y) is LazyArray and type(result) is LazyArray and not runs and not x.is_forced
+    assert y.shape == numpy_value.shape and y.dtype == numpy_value.dtype
+    forced_first = np.asarray(make(lazy))[key]  # x computed, then NumPy's indexing of its value
+    got = np.asarray(result)
+    assert got.tobytes() == (forced_first * 2 - 1).tobytes() and got.shape == numpy_value.shape
+    np.testing.assert_allclose(np.asarray(y), numpy_value, rtol=1e-13)
+
+
+def test_differences_of_neighbours_are_one_computation_with_the_forced_values_bits(monkeypatch):
+    runs = counting_runs(monkeypatch)
+    make = lambda: np.sqrt(lazy(A) * 3) + lazy(B)  # noqa: E731
+    y = make()
+    steps = y[1:] - y[:-1]
+    columns = y[:, 2:] + y[:, :-2]
+    assert not runs
+    assert np.asarray(steps).tobytes() == np.diff(np.asarray(make()), axis=0).tobytes()
+    assert np.asarray(columns).tobytes() == (lambda v: v[:, 2:] + v[:, :-2])(np.asarray(make())).tobytes()
+    assert len(runs) == 4 and not y.is_forced  # (steps, columns, and the two forced references)
+
+
+@pytest.mark.parametrize("make, key", [
+    (lambda: lazy(A[:1]) * 2 + lazy(B), slice(1, None)),  # a length-1 axis selected empty: all operands empty
+    (lambda: lazy(A) + A[:, :1], (slice(None), slice(7, None))),  # a broadcast column, no column left
+    (lambda: lazy(A) * A[:1], (slice(2, 4), slice(1, None, 3))),  # a broadcast row: read whole
+    (lambda: (lazy(A) - lazy(A).mean(axis=0, keepdims=True)), (slice(3, None), slice(None, None, -2))),
+    (lambda: lazy(C).sum(axis=1) + lazy(B), (slice(1, None), slice(2, 5))),  # a reduction's kept axes only
+])
+def test_broadcast_operands_and_reductions_are_selected_along_their_own_axes(make, key):
+    y = make()[key]
+    assert type(y) is LazyArray
+    expected = np.asarray(make())[key]
+    assert np.asarray(y + 0).tobytes() == (expected + 0).tobytes() and y.shape == expected.shape
+
+
+def test_a_kept_length_one_axis_selected_empty_forces_the_reduction():
+    x = (lazy(A) - 1).sum(axis=0, keepdims=True)
+    got = x[1:]
+    assert type(got) is np.ndarray and x.is_forced and got.shape == (0, 7)
+
+
+def test_a_slice_is_a_view_of_the_expressions_value():
+    x = lazy(A) * 2
+    y = x[1:, ::2]
+    y[0, 1] = -5.0  # forced on its own: the view of x's value, as in NumPy
+    assert x.is_forced and np.asarray(x)[1, 2] == -5.0
+    later = lazy(A) * 2
+    part = later[::-1]
+    later.compute()[4, 0] = 9.0  # x computed after the slice was taken: the slice reads its value
+    assert np.asarray(part + 0)[0, 0] == 9.0
+
+
+@pytest.mark.parametrize("key, error", [((slice(1, None),) * 3, IndexError), (slice(1.5, None), TypeError),
+                                        ((Ellipsis, slice(None), Ellipsis), IndexError)], ids=repr)
+def test_bad_slices_are_numpys_errors_without_computing(key, error, monkeypatch):
+    runs = counting_runs(monkeypatch)
+    x = lazy(A) * 2
+    with pytest.raises(error) as raised:
+        x[key]
+    with pytest.raises(error) as numpys:
+        (A * 2)[key]
+    assert str(raised.value) == str(numpys.value) and not runs and not x.is_forced
 
 
 @pytest.mark.parametrize("key", SELECTING_KEYS)

@@ -95,6 +95,21 @@ def test_operands_whose_dimensions_are_transposed_to_line_up_stay_lazy(monkeypat
     assert swapped.values.tobytes() == (A * 2 * 3).T.tobytes() and swapped.dims == ("s", "t")
 
 
+def test_differences_and_slices_along_a_dimension_stay_lazy(monkeypatch):
+    from fusenum.frontend import forcing
+
+    runs = []
+    real_run = forcing.run
+    monkeypatch.setattr(forcing, "run", lambda *args, **kwargs: runs.append(1) or real_run(*args, **kwargs))
+    da, y = lazy_data_array()
+    steps = da.diff("t")  # xarray subtracts two slices of the data: x[1:] - x[:-1]
+    part = da.isel(s=slice(30, 4, -3)) - da.isel(t=slice(2, None), s=slice(30, 4, -3)).sum("t")
+    assert type(steps.data) is LazyArray and type(part.data) is LazyArray and not runs and not y.is_forced
+    assert steps.values.tobytes() == np.diff(A * 2, axis=0).tobytes()
+    expected = (A * 2)[:, 30:4:-3] - np.asarray(np.nansum(lazy((A * 2)[2:, 30:4:-3]), axis=0))
+    assert part.values.tobytes() == expected.tobytes()
+
+
 @pytest.mark.parametrize("name", ["sum", "mean", "max", "min", "prod"])
 @pytest.mark.parametrize("dim", [None, "t", "s"])
 def test_reductions_with_default_skipna_are_fused_nan_reductions(name, dim):

@@ -19,8 +19,10 @@ It is still NumPy's view where that shows:
 Like any unforced operand, an expression built from it computes ``x``'s expression as part of
 its own; a copy (``copy.copy``, pickling) is the expression, no view of ``x``. Any other key
 (integers, arrays, booleans) forces ``x`` and indexes its value, as do all of these on a 0-d ``x``
-and on an expression too big to hold its own program (:data:`.lazy.MAX_INLINE_STEPS`), and a slice
-that selects nothing of a length-1 axis a reduction keeps (the reduced axes are not sliced).
+and on an expression too big to hold its own program (:data:`.lazy.MAX_INLINE_STEPS`), a slice of
+the kept axes of a reduction whose combining order is not exact (a float sum: its grouping follows
+the kept extents) and one that selects nothing of a length-1 axis a reduction keeps (the reduced
+axes are never sliced).
 """
 from __future__ import annotations
 
@@ -63,12 +65,23 @@ def _selection(key: tuple, shape: tuple[int, ...]) -> tuple:
     return tuple(selection)
 
 
+def _with_int_bounds(key: Any) -> Any:
+    """``key`` with its slices' bounds and steps as ints (``TypeError`` for one that is no index)."""
+    def bound(value: Any) -> int | None:
+        return None if value is None else operator.index(value)
+    entries = tuple(slice(bound(k.start), bound(k.stop), bound(k.step)) if type(k) is slice else k
+                    for k in (key if type(key) is tuple else (key,)))
+    return entries if type(key) is tuple else entries[0]
+
+
 def _as_slice(chosen: tuple[int, int, int] | None) -> slice:
     """The slice that selects what ``slice.indices`` gave as ``chosen`` (its stop of -1 stepping
     down means past the first element, which a slice says with None)."""
     if chosen is None:
         return slice(None)
     start, stop, step = chosen
+    if not len(range(start, stop, step)):
+        return slice(0, 0)  # (an empty pick stepping down can start at -1, which a slice reads as the last)
     return slice(start, None if stop < 0 else stop, step)
 
 
@@ -92,6 +105,10 @@ def indexed(x: LazyArray, key: Any) -> LazyArray | None:
     module's docstring), else None."""
     if not _capturable(x) or not _basic_slices_only(key):
         return None
+    try:  # (each bound's __index__ called once, as NumPy does)
+        key = _with_int_bounds(key)
+    except TypeError:
+        pass  # (NumPy's error, below)
     stand_in(x._dtype, x._shape)[key]  # (NumPy's error for too many indices or axes, nothing computed)
     entries = key if type(key) is tuple else (key,)
     selection = _selection(entries, x._shape)
@@ -157,8 +174,10 @@ class _Rebuild:
         if type(x) is np.ndarray:
             return self.array(x, change)
         op = x._op
-        if op is None:  # a dask array: dask's own indexing or transpose, lazy
-            return _dask_leaf(self.array(x._args[0], change))
+        if op is None:
+            if x._value is not None:  # (an operand rebound as its value since: ``y.shape = ...``)
+                raise _NotCaptured
+            return _dask_leaf(self.array(x._args[0], change))  # dask's own indexing or transpose, lazy
         if type(op) is str:
             if not x._shape:
                 raise _NotCaptured  # (a 0-d operation under a reduction: its operands would change kind)
@@ -171,12 +190,25 @@ class _Rebuild:
         else:  # ("reduce", name, axis, keepdims, dtype)
             operand = x._args[0]
             axes = normalize_axes(op[2], len(operand.shape), op[1], operand.dtype)
-            operand_change, axes = self.reduced(len(operand.shape), axes, op[3], change)
+            # (a float sum's grouping follows the kept extents: slicing them would change its bits)
+            exact = ROWS[op[1]].combine not in ("add", "multiply") or x._dtype.kind not in "fc"
+            operand_change, axes = self.reduced(len(operand.shape), axes, op[3], change, exact)
             operand = lazy(self.of(operand, operand_change))
             result = capture_reduction(ROWS[op[1]], operand, axes, op[3], op[4])
         if result is None or result._shape != shape or result._dtype != x._dtype.newbyteorder("="):
             raise _NotCaptured
         return result if x._dtype.isnative else in_byte_order(result, x._dtype)
+
+
+def _as_captured(a: Any) -> Any:
+    """Operand ``a`` of a rebuilt operation, left unchanged: as the expression built from it
+    captured it (a view taken of an expression computed since is still that expression there, not
+    the view of its value that a new capture of it is: :func:`.lazy._settle`)."""
+    if type(a) is not LazyArray or a._op is None:
+        if type(a) is LazyArray and a._value is not None:  # (rebound as its value since)
+            raise _NotCaptured
+        return a
+    return _node(a._op, a._args, a._dtype, a._shape, a._program, a._leaves)
 
 
 class _Insertion(_Rebuild):
@@ -194,10 +226,11 @@ class _Insertion(_Rebuild):
         """Operand ``a`` (not 0-d) of an elementwise operation of ``ndim`` dimensions: as it is
         where broadcasting puts the new axis in front of its own, else with it."""
         at = position - (ndim - len(a.shape))
-        return a if at < 0 else self.of(a, at)
+        return _as_captured(a) if at < 0 else self.of(a, at)
 
     @staticmethod
-    def reduced(ndim: int, axes: tuple[int, ...], keepdims: bool, position: int) -> tuple[int, tuple]:
+    def reduced(ndim: int, axes: tuple[int, ...], keepdims: bool, position: int,
+                exact: bool) -> tuple[int, tuple]:
         """The new axis's position in a reduction's operand of ``ndim`` dimensions, and its axes then."""
         kept = [axis for axis in range(ndim) if axis not in axes]
         at = position if keepdims else (kept[position] if position < len(kept) else ndim)
@@ -223,12 +256,17 @@ class _Selection(_Rebuild):
         (none of it where nothing is selected)."""
         own = tuple(chosen if length != 1 or chosen is None else (None if len(range(*chosen)) else (0, 0, 1))
                     for length, chosen in zip(a.shape, selection[ndim - len(a.shape):]))
-        return a if all(chosen is None for chosen in own) else self.of(a, own)
+        return _as_captured(a) if all(chosen is None for chosen in own) else self.of(a, own)
 
     @staticmethod
-    def reduced(ndim: int, axes: tuple[int, ...], keepdims: bool, selection: tuple) -> tuple[tuple, tuple]:
+    def reduced(ndim: int, axes: tuple[int, ...], keepdims: bool, selection: tuple,
+                exact: bool) -> tuple[tuple, tuple]:
         """A reduction's operand of ``ndim`` dimensions: its kept axes selected as the result's, all
-        of its reduced axes (a kept length-1 axis selected empty is not captured)."""
+        of its reduced axes. Not captured: a kept length-1 axis selected empty, and any kept axis
+        selected of a reduction whose order of combining is not exact (a float sum's grouping
+        follows the extents of the kept axes: the part would not have the whole's bits)."""
+        if not exact and any(chosen is not None for chosen in selection):
+            raise _NotCaptured
         if keepdims:
             if any(selection[axis] is not None and len(range(*selection[axis])) != 1 for axis in axes):
                 raise _NotCaptured
@@ -260,7 +298,7 @@ class _Permutation(_Rebuild):
         return self.of(a, order)
 
     @staticmethod
-    def reduced(ndim: int, axes: tuple[int, ...], keepdims: bool, order: tuple[int, ...]):
+    def reduced(ndim: int, axes: tuple[int, ...], keepdims: bool, order: tuple[int, ...], exact: bool):
         """The permutation of a reduction's operand of ``ndim`` dimensions, and its axes then: the
         kept axes permuted among their own places, the reduced ones left where they are."""
         if keepdims:

@@ -174,9 +174,9 @@ class Builder:
             values = [_constant_value(x) for x in operands]
             fold = op.python_fold if python and op.python_fold is not None else op.fold
             check_int_fold(fold, values)
-            if self._records_casts_of(op) and not python:
+            if self._records_casts_of(op) and (not python or any(type(v) not in PY_SCALARS for v in values)):
                 # (``sqrt(2)`` is NumPy's ufunc on Python scalars, whose conversions ``casting=`` judges
-                # too; an operator on them is Python's arithmetic)
+                # too; an operator on them is Python's arithmetic, on a NumPy scalar NumPy's ufunc)
                 self.casts.append((op.ufunc.__name__, None, tuple(map(_folded_descriptor, values)), None))
             with np.errstate(all="ignore"):
                 folded = fold(*values)

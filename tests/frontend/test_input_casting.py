@@ -115,7 +115,8 @@ def test_clip_refuses_what_numpys_clip_refuses(casting):
 def test_a_numpy_function_of_python_scalars_is_checked_as_numpys_ufunc_checks_it(casting):
     """``sqrt(2)`` is computed when the text is typed, but it is NumPy's ufunc on Python scalars
     (``np.sqrt(2, casting='no')`` refuses the int64 -> float64 conversion); an operator on them
-    (``2.5 * 2``) is Python's arithmetic, which ``casting=`` does not cover."""
+    (``2.5 * 2``) is Python's arithmetic, which ``casting=`` does not cover, and on a NumPy scalar
+    (``absolute(-3) * 1.5``) NumPy's ufunc, which it does."""
     x = _array("f8")
     cases = [("sqrt(s)", {"s": 2}, lambda: np.sqrt(2, casting=casting)),
              ("sqrt(2)", {}, lambda: np.sqrt(2, casting=casting)),
@@ -123,7 +124,14 @@ def test_a_numpy_function_of_python_scalars_is_checked_as_numpys_ufunc_checks_it
              ("add(s, t)", {"s": True, "t": 1}, lambda: np.add(True, 1, casting=casting)),
              ("multiply(2.5, 2)", {}, lambda: np.multiply(2.5, 2, casting=casting)),
              ("minimum(s, 3)", {"s": np.float32(2)}, lambda: np.minimum(np.float32(2), 3, casting=casting)),
-             ("2.5 * 2", {}, lambda: 2.5 * 2)]
+             ("2.5 * 2", {}, lambda: 2.5 * 2),
+             # an operator on a NumPy scalar that a function of literals gave is NumPy's ufunc again
+             ("absolute(-3) * 1.5", {},
+              lambda: np.multiply(np.absolute(-3, casting=casting), 1.5, casting=casting)),
+             ("max(3) * 1.5", {}, lambda: np.multiply(np.max(3), 1.5, casting=casting)),
+             ("amax(1e300) * -2", {}, lambda: np.multiply(np.max(1e300), -2, casting=casting)),
+             ("absolute(True) - 1.5", {}, lambda: np.subtract(np.absolute(True, casting=casting), 1.5,
+                                                               casting=casting))]
     for inner, names, numpy_inner in cases:
         expected, got = _both(f"x + {inner}", {"x": x, **names},
                               lambda: np.add(x, numpy_inner(), casting=casting), casting)

@@ -95,6 +95,10 @@ SLICES = [slice(1, None), (slice(None), slice(1, None)), slice(None, None, -1),
           (slice(None, -1), Ellipsis, None)]
 
 
+#: The expressions whose result is a float sum or mean: any slice of them slices its kept axes.
+SUMS_SLICED = {"axis reduction", "two axes", "nan reduction"}
+
+
 def _slices_of(ndim: int) -> list:
     return [key for key in SLICES
             if sum(type(k) is slice for k in (key if type(key) is tuple else (key,))) <= ndim]
@@ -109,9 +113,10 @@ def test_slices_are_captured_with_numpys_shape_and_the_forced_values_bits(name, 
     y = x[key]
     result = y * 2 - 1  # an expression over the selected part: that part of the expression, fused
     numpy_value = np.asarray(make(lambda a: a))[key]
-    if name == "keepdims reduction, negative axis" and numpy_value.shape[-1] == 0:
-        # (nothing of the reduced axis, kept with length 1, is selected: the reduction is computed)
-        assert type(y) is np.ndarray and x.is_forced and y.tobytes() == numpy_value.tobytes()
+    if name in SUMS_SLICED or name == "keepdims reduction, negative axis" and numpy_value.shape[-1] == 0:
+        # (a float sum's kept axes sliced, or nothing of a reduced axis kept with length 1: computed)
+        assert type(y) is np.ndarray and x.is_forced
+        assert y.tobytes() == np.asarray(make(lazy))[key].tobytes()
         return
     assert type(y) is LazyArray and type(result) is LazyArray and not runs and not x.is_forced
     assert y.shape == numpy_value.shape and y.dtype == numpy_value.dtype
@@ -137,8 +142,9 @@ def test_differences_of_neighbours_are_one_computation_with_the_forced_values_bi
     (lambda: lazy(A[:1]) * 2 + lazy(B), slice(1, None)),  # a length-1 axis selected empty: all operands empty
     (lambda: lazy(A) + A[:, :1], (slice(None), slice(7, None))),  # a broadcast column, no column left
     (lambda: lazy(A) * A[:1], (slice(2, 4), slice(1, None, 3))),  # a broadcast row: read whole
-    (lambda: (lazy(A) - lazy(A).mean(axis=0, keepdims=True)), (slice(3, None), slice(None, None, -2))),
-    (lambda: lazy(C).sum(axis=1) + lazy(B), (slice(1, None), slice(2, 5))),  # a reduction's kept axes only
+    (lambda: (lazy(A) - lazy(A).max(axis=0, keepdims=True)), (slice(3, None), slice(None, None, -2))),
+    (lambda: lazy(C).min(axis=1) + lazy(B), (slice(1, None), slice(2, 5))),  # a reduction's kept axes only
+    (lambda: (lazy(A) - lazy(A).mean(axis=0)), (slice(3, None),)),  # a float mean broadcast: not sliced
 ])
 def test_broadcast_operands_and_reductions_are_selected_along_their_own_axes(make, key):
     y = make()[key]
@@ -147,8 +153,71 @@ def test_broadcast_operands_and_reductions_are_selected_along_their_own_axes(mak
     assert np.asarray(y + 0).tobytes() == (expected + 0).tobytes() and y.shape == expected.shape
 
 
+@pytest.mark.parametrize("make, key", [
+    (lambda m: (m(A) * 2).sum(axis=1), slice(1, None)),
+    (lambda m: np.mean(m(np.random.default_rng(0).standard_normal((100, 2))) * 2, axis=0), slice(1, None)),
+    (lambda m: (m(np.random.default_rng(1).standard_normal((2, 150_000)))).sum(axis=1), slice(None, 1)),
+    (lambda m: np.nanprod(m(C) + 1, axis=(0, 2), keepdims=True), (slice(None), slice(None, None, -2))),
+    (lambda m: (m(A) * 1j).sum(axis=0), slice(2, 5)),
+])
+def test_a_slice_of_an_inexact_reductions_kept_axes_computes_it_with_the_wholes_bits(make, key):
+    x = make(lazy)
+    y = x[key]
+    assert type(y) is np.ndarray and x.is_forced
+    assert y.tobytes() == np.asarray(make(lazy))[key].tobytes()
+
+
+@pytest.mark.parametrize("make", [lambda m: (m(A) - 1).max(axis=1), lambda m: (m(I16) * 3).sum(axis=0),
+                                  lambda m: np.nanmin(m(A), axis=0, keepdims=True),
+                                  lambda m: (m(A) > 0.5).any(0)])
+def test_a_slice_of_an_exact_reductions_kept_axes_is_captured(make):
+    x = make(lazy)
+    key = (Ellipsis, slice(1, None, 2))
+    y = x[key]
+    assert type(y) is LazyArray and not x.is_forced
+    assert np.asarray(y + 0).tobytes() == (np.asarray(make(lazy))[key] + 0).tobytes()
+
+
+@pytest.mark.parametrize("key", [slice(-10, None, -1), slice(-6, 0, -2), slice(-1, -9, -1)], ids=repr)
+def test_empty_picks_stepping_down_are_empty(key):
+    for make in (lambda m: m(A) * A[:1], lambda m: m(A) * 2):
+        y = make(lazy)[key]
+        expected = np.asarray(make(lambda a: a))[key]
+        assert type(y) is LazyArray and y.shape == expected.shape
+        assert np.asarray(y + 0).tobytes() == (expected + 0).tobytes()
+
+
+@pytest.mark.parametrize("change", [lambda z: z[2:], lambda z: z[None], lambda z: z[:, None]])
+def test_an_operand_left_unchanged_is_the_expression_it_was_captured_as(change):
+    y = lazy(A) * 2
+    z = lazy(A) * 3 + y[:1]  # y[:1], captured while y is not computed: z computes y's expression
+    y.compute()[0, 0] = 99.0  # (so y[:1], used now, would be the view of this value)
+    assert np.asarray(change(z) + 0).tobytes() == (change(np.asarray(z)) + 0).tobytes()
+
+
+@pytest.mark.parametrize("change", [lambda z: z[1:], lambda z: z[None], lambda z: z.T])
+@pytest.mark.parametrize("shape", [(5, 7), (7, 5)])
+def test_an_operand_rebound_since_computes_the_expression_first(change, shape):
+    y = lazy(A) * 2
+    z = y + 1
+    y.shape = shape
+    got = change(z)
+    assert type(got) is np.ndarray and got.tobytes() == change(A * 2 + 1).tobytes()
+
+
+def test_a_bounds_index_is_asked_once():
+    class Counting:
+        calls = 0
+
+        def __index__(self):
+            Counting.calls += 1
+            return Counting.calls
+    y = (lazy(A) * 2)[Counting():]
+    assert Counting.calls == 1 and y.shape == np.asarray(y).shape == (4, 7)
+
+
 def test_a_kept_length_one_axis_selected_empty_forces_the_reduction():
-    x = (lazy(A) - 1).sum(axis=0, keepdims=True)
+    x = (lazy(A) - 1).max(axis=0, keepdims=True)
     got = x[1:]
     assert type(got) is np.ndarray and x.is_forced and got.shape == (0, 7)
 

@@ -1,12 +1,12 @@
-"""Slices, new length-1 axes and transposes of a LazyArray not computed yet, captured: ``x[1:]``,
-``x[:, ::-2]``, ``x[None]``, ``x[:, np.newaxis]``, ``x[None, ..., 2:5]``, ``np.expand_dims``, ``x.T``,
-``x.transpose(...)``, ``np.transpose``, ``np.permute_dims``. This is how xarray broadcasts a DataArray
-to more dimensions, lines dimensions up and takes differences (``d - d.mean("t")``,
-``xr.where(d > m, d, m)``, ``d.diff("t")``, ``d.isel(t=slice(1, None))``).
+"""Slices, indices, new length-1 axes and transposes of a LazyArray not computed yet, captured:
+``x[1:]``, ``x[:, ::-2]``, ``x[0]``, ``x[None]``, ``x[:, np.newaxis]``, ``x[None, ..., 2:5]``,
+``np.expand_dims``, ``x.T``, ``x.transpose(...)``, ``np.transpose``, ``np.permute_dims``. This is how
+xarray broadcasts a DataArray to more dimensions, lines dimensions up, selects and takes differences
+(``d - d.mean("t")``, ``xr.where(d > m, d, m)``, ``d.diff("t")``, ``d.isel(t=0)``).
 
 NumPy's answer is a view of ``x`` with its axes changed. For an unforced expression it is captured
-as the same expression over operands with the axes changed (each ndarray operand sliced, reshaped
-or transposed, a view, where an operand broadcast along an axis keeps all of it; each reduction's
+as the same expression over operands with the axes changed (each ndarray operand sliced, indexed,
+reshaped or transposed, a view, where an operand broadcast along an axis keeps all of it; each reduction's
 axes moved along, its reduced axes never sliced; a dask operand changed by dask), so that it stays
 one fused expression with whatever uses it; bad keys and axes are NumPy's errors, raised at once.
 It is still NumPy's view where that shows:
@@ -18,11 +18,12 @@ It is still NumPy's view where that shows:
 
 Like any unforced operand, an expression built from it computes ``x``'s expression as part of
 its own; a copy (``copy.copy``, pickling) is the expression, no view of ``x``. Any other key
-(integers, arrays, booleans) forces ``x`` and indexes its value, as do all of these on a 0-d ``x``
-and on an expression too big to hold its own program (:data:`.lazy.MAX_INLINE_STEPS`), a slice of
-the kept axes of a reduction whose combining order is not exact (a float sum: its grouping follows
-the kept extents) and one that selects nothing of a length-1 axis a reduction keeps (the reduced
-axes are never sliced).
+(arrays, lists, booleans) forces ``x`` and indexes its value, as do all of these on a 0-d ``x`` and
+on an expression too big to hold its own program (:data:`.lazy.MAX_INLINE_STEPS`), an integer for
+every axis (NumPy's scalar), a key that would leave one of the expression's operations 0-d (NumPy
+computes those on scalars), a slice or index of the kept axes of a reduction whose combining order
+is not exact (a float sum: its grouping follows the kept extents) and one that selects nothing of,
+or takes away, a length-1 axis a reduction keeps (the reduced axes are never sliced).
 """
 from __future__ import annotations
 
@@ -42,23 +43,32 @@ from .lazy_numpy import FUNCTIONS
 from .lazy_views import view_record
 
 
-def _basic_slices_only(key: Any) -> bool:
-    """Whether ``key`` is made of ``None``, slices and ``...`` (by identity: ``==`` of an array in the
-    key would be elementwise)."""
+def _is_integer(k: Any) -> bool:
+    """Whether index ``k`` is an integer (not a bool, which NumPy takes for a mask)."""
+    return type(k) is int or isinstance(k, np.integer)
+
+
+def _basic_key(key: Any) -> bool:
+    """Whether ``key`` is made of ``None``, slices, integers and ``...`` (by identity: ``==`` of an
+    array in the key would be elementwise)."""
     entries = key if type(key) is tuple else (key,)
-    return all(k is None or k is Ellipsis or type(k) is slice for k in entries)
+    return all(k is None or k is Ellipsis or type(k) is slice or _is_integer(k) for k in entries)
 
 
 def _selection(key: tuple, shape: tuple[int, ...]) -> tuple:
-    """What the slices of ``key`` (a valid key of :func:`_basic_slices_only`'s kind) select of each
-    axis of ``shape``: ``(start, stop, step)`` as ``slice.indices`` gives it, or None for the whole axis."""
-    slices = [k for k in key if k is not None]
-    if Ellipsis in slices:
-        at = slices.index(Ellipsis)
-        slices[at:at + 1] = [slice(None)] * (len(shape) - len(slices) + 1)
-    slices += [slice(None)] * (len(shape) - len(slices))
-    selection = []
-    for length, chosen in zip(shape, slices):
+    """What ``key`` (a valid key of :func:`_basic_key`'s kind, its integers ints) selects of each axis
+    of ``shape``: an index (the axis goes), ``(start, stop, step)`` as ``slice.indices`` gives it, or
+    None for the whole axis."""
+    picks = [k for k in key if k is not None]
+    if Ellipsis in picks:
+        at = picks.index(Ellipsis)
+        picks[at:at + 1] = [slice(None)] * (len(shape) - len(picks) + 1)
+    picks += [slice(None)] * (len(shape) - len(picks))
+    selection: list = []
+    for length, chosen in zip(shape, picks):
+        if type(chosen) is int:
+            selection.append(chosen + length if chosen < 0 else chosen)
+            continue
         start, stop, step = chosen.indices(length)
         whole = step == 1 and start == 0 and stop == length or length == 0
         selection.append(None if whole else (start, stop, step))
@@ -66,19 +76,24 @@ def _selection(key: tuple, shape: tuple[int, ...]) -> tuple:
 
 
 def _with_int_bounds(key: Any) -> Any:
-    """``key`` with its slices' bounds and steps as ints (``TypeError`` for one that is no index)."""
+    """``key`` with its integers and its slices' bounds and steps as ints (``TypeError`` for one
+    that is no index)."""
     def bound(value: Any) -> int | None:
         return None if value is None else operator.index(value)
-    entries = tuple(slice(bound(k.start), bound(k.stop), bound(k.step)) if type(k) is slice else k
+    entries = tuple(slice(bound(k.start), bound(k.stop), bound(k.step)) if type(k) is slice
+                    else operator.index(k) if _is_integer(k) else k
                     for k in (key if type(key) is tuple else (key,)))
     return entries if type(key) is tuple else entries[0]
 
 
-def _as_slice(chosen: tuple[int, int, int] | None) -> slice:
-    """The slice that selects what ``slice.indices`` gave as ``chosen`` (its stop of -1 stepping
-    down means past the first element, which a slice says with None)."""
+def _as_index(chosen: int | tuple[int, int, int] | None) -> int | slice:
+    """The index that selects ``chosen`` of :func:`_selection`: the int, or the slice that selects
+    what ``slice.indices`` gave (its stop of -1 stepping down means past the first element, which a
+    slice says with None)."""
     if chosen is None:
         return slice(None)
+    if type(chosen) is int:
+        return chosen
     start, stop, step = chosen
     if not len(range(start, stop, step)):
         return slice(0, 0)  # (an empty pick stepping down can start at -1, which a slice reads as the last)
@@ -87,7 +102,7 @@ def _as_slice(chosen: tuple[int, int, int] | None) -> slice:
 
 def new_axis_positions(key: Any, ndim: int) -> list[int]:
     """The positions in ``x[key]``'s shape of the axes ``key`` adds to an array of ``ndim``
-    dimensions (a valid key of :func:`_basic_slices_only`'s kind, its slices whole)."""
+    dimensions (a valid key of :func:`_basic_key`'s kind without integers, its slices whole)."""
     key = key if type(key) is tuple else (key,)
     whole = sum(1 for k in key if type(k) is slice)
     positions, at = [], 0
@@ -101,9 +116,9 @@ def new_axis_positions(key: Any, ndim: int) -> list[int]:
 
 
 def indexed(x: LazyArray, key: Any) -> LazyArray | None:
-    """``x[key]`` captured if ``key`` only slices and adds axes to an unforced ``x`` (see the
-    module's docstring), else None."""
-    if not _capturable(x) or not _basic_slices_only(key):
+    """``x[key]`` captured if ``key`` only slices, indexes and adds axes to an unforced ``x``, and
+    leaves an array (see the module's docstring), else None."""
+    if not _capturable(x) or not _basic_key(key):
         return None
     try:  # (each bound's __index__ called once, as NumPy does)
         key = _with_int_bounds(key)
@@ -112,13 +127,15 @@ def indexed(x: LazyArray, key: Any) -> LazyArray | None:
     stand_in(x._dtype, x._shape)[key]  # (NumPy's error for too many indices or axes, nothing computed)
     entries = key if type(key) is tuple else (key,)
     selection = _selection(entries, x._shape)
+    if all(type(chosen) is int for chosen in selection) and None not in entries:
+        return None  # (a NumPy scalar: the forced value's element)
     captured = x
     try:
         if any(chosen is not None for chosen in selection):
             captured = _Selection().of(x, selection)
-        whole = tuple(slice(None) if type(k) is slice else k for k in entries)
-        for position in new_axis_positions(whole, len(x._shape)):  # (in increasing order: each in
-            captured = _Insertion().of(captured, position)           # the shape with the ones before)
+        whole = tuple(slice(None) if type(k) is slice else k for k in entries if type(k) is not int)
+        for position in new_axis_positions(whole, len(captured._shape)):  # (in increasing order: each
+            captured = _Insertion().of(captured, position)  # in the shape with the ones before)
     except _NotCaptured:
         return None
     return _as_view(captured, x, operator.itemgetter(key))
@@ -174,6 +191,8 @@ class _Rebuild:
         if type(x) is np.ndarray:
             return self.array(x, change)
         op = x._op
+        if not shape:  # (an integer for every axis: NumPy computes 0-d operations on scalars)
+            raise _NotCaptured
         if op is None:
             if x._value is not None:  # (an operand rebound as its value since: ``y.shape = ...``)
                 raise _NotCaptured
@@ -238,23 +257,23 @@ class _Insertion(_Rebuild):
 
 
 class _Selection(_Rebuild):
-    """Part of each axis, as ``change`` says (:func:`_selection`: ``(start, stop, step)`` or None
-    for the whole axis): what ``x[1:]``, ``x[:, ::2]`` select of ``x``."""
+    """Part of each axis, as ``change`` says (:func:`_selection`: an index, ``(start, stop, step)``
+    or None for the whole axis): what ``x[1:]``, ``x[:, ::2]``, ``x[:, 0]`` select of ``x``."""
 
     @staticmethod
     def shape(shape: tuple[int, ...], selection: tuple) -> tuple[int, ...]:
         return tuple(length if chosen is None else len(range(*chosen))
-                     for length, chosen in zip(shape, selection))
+                     for length, chosen in zip(shape, selection) if type(chosen) is not int)
 
     @staticmethod
     def array(a: Any, selection: tuple) -> Any:
-        return a[tuple(map(_as_slice, selection))]  # (a view)
+        return a[tuple(map(_as_index, selection))]  # (a view)
 
     def operand(self, a: Any, ndim: int, selection: tuple) -> Any:
         """Operand ``a`` (not 0-d) of an elementwise operation of ``ndim`` dimensions: the same part
         of each of its axes, but all of a length-1 axis, which broadcasting reads at every index
-        (none of it where nothing is selected)."""
-        own = tuple(chosen if length != 1 or chosen is None else (None if len(range(*chosen)) else (0, 0, 1))
+        (none of it where nothing is selected, its one element where an index is)."""
+        own = tuple(_broadcast_pick(chosen) if length == 1 else chosen
                     for length, chosen in zip(a.shape, selection[ndim - len(a.shape):]))
         return _as_captured(a) if all(chosen is None for chosen in own) else self.of(a, own)
 
@@ -262,17 +281,31 @@ class _Selection(_Rebuild):
     def reduced(ndim: int, axes: tuple[int, ...], keepdims: bool, selection: tuple,
                 exact: bool) -> tuple[tuple, tuple]:
         """A reduction's operand of ``ndim`` dimensions: its kept axes selected as the result's, all
-        of its reduced axes. Not captured: a kept length-1 axis selected empty, and any kept axis
-        selected of a reduction whose order of combining is not exact (a float sum's grouping
-        follows the extents of the kept axes: the part would not have the whole's bits)."""
+        of its reduced axes (renumbered past the kept axes an index takes). Not captured: a reduced
+        axis kept with length 1 and selected otherwise than whole, and any kept axis selected of a
+        reduction whose order of combining is not exact (a float sum's grouping follows the extents
+        of the kept axes: the part would not have the whole's bits)."""
         if not exact and any(chosen is not None for chosen in selection):
             raise _NotCaptured
         if keepdims:
-            if any(selection[axis] is not None and len(range(*selection[axis])) != 1 for axis in axes):
+            if any(type(selection[axis]) is int or selection[axis] is not None
+                   and len(range(*selection[axis])) != 1 for axis in axes):
                 raise _NotCaptured
-            return tuple(None if axis in axes else selection[axis] for axis in range(ndim)), axes
-        kept = iter(selection)
-        return tuple(None if axis in axes else next(kept) for axis in range(ndim)), axes
+            change = tuple(None if axis in axes else selection[axis] for axis in range(ndim))
+        else:
+            kept = iter(selection)
+            change = tuple(None if axis in axes else next(kept) for axis in range(ndim))
+        gone = [axis for axis, chosen in enumerate(change) if type(chosen) is int]
+        return change, tuple(axis - sum(1 for g in gone if g < axis) for axis in axes)
+
+
+def _broadcast_pick(chosen: int | tuple[int, int, int] | None) -> int | tuple[int, int, int] | None:
+    """What of a length-1 axis that broadcasting stretches gives ``chosen`` of the stretched axis."""
+    if chosen is None:
+        return None
+    if type(chosen) is int:
+        return 0
+    return None if len(range(*chosen)) else (0, 0, 1)
 
 
 class _Permutation(_Rebuild):

@@ -451,7 +451,7 @@ def test_numpy_fallbacks_get_the_dask_array():
     a = chunked(WHOLE, (4, 6))
     r = lazy(a) + 1
     assert is_dask_array(np.cumsum(r, axis=0)) and is_dask_array(r[[0, 2]])
-    for captured in (r.T, r[1:], r[:, ::-2]):  # (transposes and slices are captured)
+    for captured in (r.T, r[1:], r[:, ::-2], r[2]):  # (transposes, slices and indices are captured)
         assert type(captured) is LazyArray and is_dask_array(fusenum.evaluate(captured))
     np.testing.assert_array_equal(np.cumsum(r, axis=0).compute(), np.cumsum(WHOLE + 1, axis=0))
     assert not r.is_forced

@@ -86,26 +86,42 @@ def test_copies_and_pickles_are_the_expression_not_a_view():
     assert x.is_forced  # (the last np.asarray(x))
 
 
-SELECTING_KEYS = [(None, 0), (None, [0, 1]), 0, (slice(1, 3), 0), (Ellipsis, 1), np.array([0, 2]), True,
+SELECTING_KEYS = [(None, [0, 1]), np.array([0, 2]), True, (slice(1, 3), [0]), (Ellipsis, np.bool_(False)),
                   (None, np.array([True, False, True, False, True]))]
 SLICES = [slice(1, None), (slice(None), slice(1, None)), slice(None, None, -1),
           (slice(1, 4), slice(None, None, 2)), (None, slice(2, None)), (slice(None, 1), None),
           (Ellipsis, slice(3, 0, -1)), slice(5, None), (slice(None), slice(None, 0)),
           (slice(-2, None, -2), slice(-1, -8, -3)), (slice(None), slice(3, 4)), (slice(np.int64(1), None),),
-          (slice(None, -1), Ellipsis, None)]
+          (slice(None, -1), Ellipsis, None),
+          # integers: each takes its axis away
+          0, -1, (slice(None), 3), (2, slice(1, None, 2)), (Ellipsis, 0), (0, None),
+          (None, 1, slice(None, None, -1)), (np.int64(-2),), (slice(None), None, -3)]
 
 
 #: The expressions whose result is a float sum or mean: any slice of them slices its kept axes.
 SUMS_SLICED = {"axis reduction", "two axes", "nan reduction"}
 
 
+def _entries(key) -> tuple:
+    return key if type(key) is tuple else (key,)
+
+
+def _integers(key) -> int:
+    return sum(isinstance(k, (int, np.integer)) for k in _entries(key))
+
+
 def _slices_of(ndim: int) -> list:
-    return [key for key in SLICES
-            if sum(type(k) is slice for k in (key if type(key) is tuple else (key,))) <= ndim]
+    """The keys of SLICES that leave an array of ``ndim`` dimensions an array (NumPy gives a scalar
+    for an integer per axis)."""
+    return [key for key in SLICES if sum(type(k) is slice for k in _entries(key)) + _integers(key) <= ndim
+            and (_integers(key) < ndim or None in _entries(key))]
 
 
-@pytest.mark.parametrize("name, key", [(name, key) for name, make in EXPRESSIONS.items()
-                                       for key in _slices_of(np.asarray(make(lambda a: a)).ndim)], ids=repr)
+@pytest.mark.parametrize("name, key", [
+    (name, key) for name, make in EXPRESSIONS.items()
+    for key in _slices_of(np.asarray(make(lambda a: a)).ndim)
+    # (an index of a reduced axis kept with length 1: test_an_index_of_a_reduced_axis_kept_...)
+    if not (name == "keepdims reduction, negative axis" and _integers(key))], ids=repr)
 def test_slices_are_captured_with_numpys_shape_and_the_forced_values_bits(name, key, monkeypatch):
     make = EXPRESSIONS[name]
     runs = counting_runs(monkeypatch)
@@ -113,8 +129,10 @@ def test_slices_are_captured_with_numpys_shape_and_the_forced_values_bits(name, 
     y = x[key]
     result = y * 2 - 1  # an expression over the selected part: that part of the expression, fused
     numpy_value = np.asarray(make(lambda a: a))[key]
-    if name in SUMS_SLICED or name == "keepdims reduction, negative axis" and numpy_value.shape[-1] == 0:
-        # (a float sum's kept axes sliced, or nothing of a reduced axis kept with length 1: computed)
+    kept_one = name == "keepdims reduction, negative axis" and numpy_value.shape[-1:] == (0,)
+    if name in SUMS_SLICED or kept_one:
+        # (a float sum's kept axes sliced; its reduced axis kept with length 1 selected otherwise
+        # than whole; a 0-d result, of operations NumPy computes on scalars: computed)
         assert type(y) is np.ndarray and x.is_forced
         assert y.tobytes() == np.asarray(make(lazy))[key].tobytes()
         return
@@ -214,6 +232,36 @@ def test_a_bounds_index_is_asked_once():
             return Counting.calls
     y = (lazy(A) * 2)[Counting():]
     assert Counting.calls == 1 and y.shape == np.asarray(y).shape == (4, 7)
+
+
+def test_an_index_of_a_reduced_axis_kept_with_length_one_computes_the_reduction():
+    x = (lazy(A) - 1).max(axis=-1, keepdims=True)
+    got = x[:, 0]
+    assert type(got) is np.ndarray and x.is_forced and got.tobytes() == (A - 1).max(axis=-1).tobytes()
+    kept = (lazy(A) - 1).max(axis=-1, keepdims=True)[2]  # (an index of the kept axis: captured)
+    assert type(kept) is LazyArray
+    assert np.asarray(kept + 0).tobytes() == (A - 1).max(axis=-1, keepdims=True)[2].tobytes()
+
+
+@pytest.mark.parametrize("key", [(0, 0), (-1, Ellipsis, 3), (np.int64(2), -1)], ids=repr)
+def test_an_index_for_every_axis_is_the_forced_values_numpy_scalar(key):
+    x = lazy(A) * 2
+    got = x[key]  # (NumPy's scalar, or with an Ellipsis its 0-d view)
+    assert type(got) is type((A * 2)[key]) and x.is_forced and got == (A * 2)[key]
+
+
+@pytest.mark.parametrize("make, key", [
+    (lambda m: m(A) * 2 + m(B), (slice(None), 3)),  # the lower-rank operand's only axis: a 0-d operand
+    (lambda m: m(C) - m(A) * 3, (1, slice(None), -2)),
+    (lambda m: (m(C) > 0.5).any(axis=1) & (m(B) < 0.5), (0, slice(2, None))),
+    (lambda m: np.max(m(C), axis=0) + m(A), 3),  # the reduction's operand: its middle axis taken
+    (lambda m: np.min(m(C) * 2, axis=2, keepdims=True) - 1, (1,)),  # its reduced axis renumbered
+])
+def test_integers_take_axes_away_from_every_operand(make, key):
+    y = make(lazy)[key]
+    assert type(y) is LazyArray
+    expected = np.asarray(make(lazy))[key]
+    assert np.asarray(y + 0).tobytes() == (expected + 0).tobytes() and y.shape == expected.shape
 
 
 def test_a_kept_length_one_axis_selected_empty_forces_the_reduction():

@@ -104,7 +104,10 @@ def test_differences_and_slices_along_a_dimension_stay_lazy(monkeypatch):
     da, y = lazy_data_array()
     steps = da.diff("t")  # xarray subtracts two slices of the data: x[1:] - x[:-1]
     part = da.isel(s=slice(30, 4, -3)) - da.isel(t=slice(2, None), s=slice(30, 4, -3)).sum("t")
-    assert type(steps.data) is LazyArray and type(part.data) is LazyArray and not runs and not y.is_forced
+    first = da.isel(t=0) * da.isel(s=5)  # (integers take the dimension away)
+    assert all(type(r.data) is LazyArray for r in (steps, part, first)) and not runs and not y.is_forced
+    assert first.dims == ("s", "t")
+    assert first.values.tobytes() == ((A * 2)[0][:, None] * (A * 2)[:, 5][None, :]).tobytes()
     assert steps.values.tobytes() == np.diff(A * 2, axis=0).tobytes()
     expected = (A * 2)[:, 30:4:-3] - np.asarray(np.nansum(lazy((A * 2)[2:, 30:4:-3]), axis=0))
     assert part.values.tobytes() == expected.tobytes()

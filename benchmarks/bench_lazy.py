@@ -9,7 +9,8 @@ import numpy as np
 
 import fusenum
 
-from .common import SIX_OPERATIONS, operands, six_operations
+from .common import (NEIGHBOUR_DIFFERENCES, SIX_OPERATIONS, neighbour_differences, neighbour_operands,
+                     operands, six_operations)
 
 BIG = 10_000_000
 
@@ -64,6 +65,37 @@ class LazyTime:
 
     def time_numexpr(self, size):
         numexpr.evaluate(SIX_OPERATIONS, local_dict=self.names)
+
+
+class LazyNeighbourDifferences:
+    """``y[1:] - y[:-1]`` of ``y = 2*a + b*c``: lazy (slices captured: one fused pass, ``y`` computed
+    for each slice), lazy with ``y`` forced first (as before slices were captured), NumPy, numexpr
+    (one thread, its operands the slices)."""
+
+    params = [[100_000, BIG]]
+    param_names = ["size"]
+
+    def setup(self, size):
+        self.names = operands(size)
+        self.lazy_names = {name: fusenum.lazy(a) for name, a in self.names.items()}
+        self.sliced = neighbour_operands(self.names)
+        numexpr.set_num_threads(1)
+        self.time_lazy(size)
+        self.time_lazy_forced_first(size)
+
+    def time_lazy(self, size):
+        np.asarray(neighbour_differences(**self.lazy_names))
+
+    def time_lazy_forced_first(self, size):
+        lazy_names = self.lazy_names
+        y = (2 * lazy_names["a"] + lazy_names["b"] * lazy_names["c"]).compute()
+        y[1:] - y[:-1]
+
+    def time_numpy(self, size):
+        neighbour_differences(**self.names)
+
+    def time_numexpr(self, size):
+        numexpr.evaluate(NEIGHBOUR_DIFFERENCES, local_dict=self.sliced)
 
 
 class LazyCaptureOverhead:

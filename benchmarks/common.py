@@ -72,3 +72,18 @@ SIX_OPERATIONS = "(a*2 + b*3) * c - a/b"
 
 def six_operations(a, b, c):
     return (a * 2 + b * 3) * c - a / b
+
+
+#: :func:`neighbour_differences` for numexpr, which cannot slice: its operands are the slices.
+NEIGHBOUR_DIFFERENCES = "(2*a1 + b1*c1) - (2*a0 + b0*c0)"
+
+
+def neighbour_differences(a, b, c):
+    """Differences of neighbours of an expression (``np.diff`` of it): two slices of one value."""
+    y = 2 * a + b * c
+    return y[1:] - y[:-1]
+
+
+def neighbour_operands(names: dict) -> dict:
+    """:data:`NEIGHBOUR_DIFFERENCES`'s operands: each of a, b, c without its first (1) or last (0) element."""
+    return {f"{name}{end}": a[1:] if end else a[:-1] for name, a in names.items() for end in (0, 1)}

@@ -17,6 +17,9 @@
 2. Time of the same expression (best of interleaved runs, as in compare.py).
 3. Capture overhead: ``lazy(a) + lazy(b) * lazy(c)`` built and forced on 1000
    elements with warm caches, next to ``fusenum.evaluate`` and numexpr.
+4. Differences of neighbours, ``y[1:] - y[:-1]`` of ``y = 2*a + b*c``: lazy (the slices captured,
+   one fused pass), lazy with ``y`` computed first (what slicing did before it was captured),
+   NumPy, and numexpr given the slices as operands.
 """
 from __future__ import annotations
 
@@ -33,8 +36,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import fusenum  # noqa: E402
 
-from benchmarks.common import (SIX_OPERATIONS, operands,  # noqa: E402
-                               six_operations)
+from benchmarks.common import (NEIGHBOUR_DIFFERENCES, SIX_OPERATIONS, neighbour_differences,  # noqa: E402
+                               neighbour_operands, operands, six_operations)
 from benchmarks.compare import _format, best_times  # noqa: E402
 
 
@@ -132,6 +135,22 @@ def main(argv=None) -> None:
     print("\nCapture overhead: 1000 float64, warm caches\n")
     for name, seconds in overhead.items():
         print(f"{name:38} {_format(seconds)}")
+
+    lazy_names = {name: lazy(a) for name, a in names.items()}
+    sliced = neighbour_operands(names)
+
+    def forced_first():
+        y = (2 * lazy_names["a"] + lazy_names["b"] * lazy_names["c"]).compute()
+        return y[1:] - y[:-1]
+    neighbours = best_times({
+        "lazy, slices captured": lambda: np.asarray(neighbour_differences(**lazy_names)),
+        "lazy, y computed first": forced_first,
+        "NumPy": lambda: neighbour_differences(**names),
+        "numexpr, slices as operands": lambda: numexpr.evaluate(NEIGHBOUR_DIFFERENCES, local_dict=sliced),
+    }, seconds=1.0, repeat=5)
+    print(f"\nDifferences of neighbours, y[1:] - y[:-1] of y = 2*a + b*c, {args.size:,} float64\n")
+    for name, seconds in neighbours.items():
+        print(f"{name:30} {_format(seconds):>11} {seconds / neighbours['lazy, slices captured']:6.2f}x")
 
 
 if __name__ == "__main__":

@@ -75,6 +75,13 @@ def _selection(key: tuple, shape: tuple[int, ...]) -> tuple:
     return tuple(selection)
 
 
+def _holds_no_array(key: Any) -> bool:
+    """Whether ``key`` has no list and nothing of a dimension or more (an index array, a lazy array)
+    among its entries: checked on a stand-in, it costs nothing."""
+    return all(not isinstance(k, (list, LazyArray)) and np.ndim(k) == 0
+               for k in (key if type(key) is tuple else (key,)))
+
+
 def _with_int_bounds(key: Any) -> Any:
     """``key`` with its integers and its slices' bounds and steps as ints (``TypeError`` for one
     that is no index)."""
@@ -383,6 +390,8 @@ def _install() -> None:
             captured = indexed(self, key)
             if captured is not None:
                 return captured
+            if _holds_no_array(key):  # (NumPy's error for a bad key, ``x[1.5]``, before computing)
+                stand_in(self._dtype, self._shape)[key]
         return force_and_index(self, key)
     __getitem__.__doc__ = "``x[key]``: see :mod:`fusenum.frontend.lazy_axes` for the keys that stay lazy."
     LazyArray.__getitem__ = __getitem__

@@ -293,6 +293,23 @@ def test_bad_slices_are_numpys_errors_without_computing(key, error, monkeypatch)
     assert str(raised.value) == str(numpys.value) and not runs and not x.is_forced
 
 
+class _RefusedIndex:
+    def __index__(self):
+        raise TypeError("not an index")
+
+
+@pytest.mark.parametrize("key", [0.0, 1.5, (slice(None), np.float64(1)), "a", (0, _RefusedIndex())],
+                         ids=["0.0", "1.5", "float64 index", "str", "refused __index__"])
+def test_keys_numpy_refuses_are_its_errors_without_computing(key, monkeypatch):
+    runs = counting_runs(monkeypatch)
+    x = lazy(A) * 2
+    with pytest.raises(IndexError) as raised:
+        x[key]
+    with pytest.raises(IndexError) as numpys:
+        (A * 2)[key]
+    assert str(raised.value) == str(numpys.value) and not runs and not x.is_forced
+
+
 @pytest.mark.parametrize("key", SELECTING_KEYS)
 def test_other_keys_force_and_index_the_value(key):
     x = lazy(A) * 2

@@ -43,6 +43,11 @@ from .lazy_numpy import FUNCTIONS
 from .lazy_views import view_record
 
 
+def _entries(key: Any) -> tuple:
+    """The entries of an index, a tuple or one object."""
+    return key if type(key) is tuple else (key,)
+
+
 def _is_integer(k: Any) -> bool:
     """Whether index ``k`` is an integer (not a bool, which NumPy takes for a mask)."""
     return type(k) is int or isinstance(k, np.integer)
@@ -51,8 +56,7 @@ def _is_integer(k: Any) -> bool:
 def _basic_key(key: Any) -> bool:
     """Whether ``key`` is made of ``None``, slices, integers and ``...`` (by identity: ``==`` of an
     array in the key would be elementwise)."""
-    entries = key if type(key) is tuple else (key,)
-    return all(k is None or k is Ellipsis or type(k) is slice or _is_integer(k) for k in entries)
+    return all(k is None or k is Ellipsis or type(k) is slice or _is_integer(k) for k in _entries(key))
 
 
 def _selection(key: tuple, shape: tuple[int, ...]) -> tuple:
@@ -78,8 +82,7 @@ def _selection(key: tuple, shape: tuple[int, ...]) -> tuple:
 def _holds_no_array(key: Any) -> bool:
     """Whether ``key`` has no list and nothing of a dimension or more (an index array, a lazy array)
     among its entries: checked on a stand-in, it costs nothing."""
-    return all(not isinstance(k, (list, LazyArray)) and np.ndim(k) == 0
-               for k in (key if type(key) is tuple else (key,)))
+    return all(not isinstance(k, (list, LazyArray)) and np.ndim(k) == 0 for k in _entries(key))
 
 
 def _with_int_bounds(key: Any) -> Any:
@@ -88,8 +91,7 @@ def _with_int_bounds(key: Any) -> Any:
     def bound(value: Any) -> int | None:
         return None if value is None else operator.index(value)
     entries = tuple(slice(bound(k.start), bound(k.stop), bound(k.step)) if type(k) is slice
-                    else operator.index(k) if _is_integer(k) else k
-                    for k in (key if type(key) is tuple else (key,)))
+                    else operator.index(k) if _is_integer(k) else k for k in _entries(key))
     return entries if type(key) is tuple else entries[0]
 
 
@@ -110,7 +112,7 @@ def _as_index(chosen: int | tuple[int, int, int] | None) -> int | slice:
 def new_axis_positions(key: Any, ndim: int) -> list[int]:
     """The positions in ``x[key]``'s shape of the axes ``key`` adds to an array of ``ndim``
     dimensions (a valid key of :func:`_basic_key`'s kind without integers, its slices whole)."""
-    key = key if type(key) is tuple else (key,)
+    key = _entries(key)
     whole = sum(1 for k in key if type(k) is slice)
     positions, at = [], 0
     for k in key:
@@ -132,7 +134,7 @@ def indexed(x: LazyArray, key: Any) -> LazyArray | None:
     except TypeError:
         pass  # (NumPy's error, below)
     stand_in(x._dtype, x._shape)[key]  # (NumPy's error for too many indices or axes, nothing computed)
-    entries = key if type(key) is tuple else (key,)
+    entries = _entries(key)
     selection = _selection(entries, x._shape)
     if all(type(chosen) is int for chosen in selection) and None not in entries:
         return None  # (a NumPy scalar: the forced value's element)
@@ -163,7 +165,7 @@ def transposed(x: LazyArray, order: tuple[int, ...]) -> LazyArray | None:
 def _as_view(captured: LazyArray, x: LazyArray, view: Callable[[np.ndarray], np.ndarray]) -> LazyArray:
     """``captured`` marked as the view ``view`` of ``x``'s value (:func:`.lazy_views.view_record`)."""
     if captured is x:  # (no axis changed: a new node for the same expression)
-        captured = _node(x._op, x._args, x._dtype, x._shape, x._program, x._leaves)
+        captured = _same_expression(x)
     captured._view = view_record(x, view)
     return captured
 
@@ -234,7 +236,12 @@ def _as_captured(a: Any) -> Any:
         if type(a) is LazyArray and a._value is not None:  # (rebound as its value since)
             raise _NotCaptured
         return a
-    return _node(a._op, a._args, a._dtype, a._shape, a._program, a._leaves)
+    return _same_expression(a)
+
+
+def _same_expression(x: LazyArray) -> LazyArray:
+    """A new node of ``x``'s expression, without what ``x`` was marked as (its value, a view)."""
+    return _node(x._op, x._args, x._dtype, x._shape, x._program, x._leaves)
 
 
 class _Insertion(_Rebuild):

@@ -5,7 +5,7 @@ table and ``np.where`` applied to lazy arrays compute nothing: each returns a
 new :class:`LazyArray` that records the operation, its operands and NumPy's
 result dtype and shape (checked, with NumPy's errors, right away). Using the
 values -- ``np.asarray(r)``, ``r.compute()``, ``fusenum.evaluate(r, out=...)``,
-printing, indexing (but for keys that only add axes: :mod:`.lazy_axes`), ``bool``/``float``, any
+printing, indexing (but for slices, integers and new axes: :mod:`.lazy_axes`), ``bool``/``float``, any
 other NumPy function -- *forces* the expression: it runs as one fused kernel, through the same plan
 and kernel caches as ``fusenum.evaluate``, and the LazyArray keeps the result.
 
@@ -71,8 +71,8 @@ class LazyArray:
     are captured, as are ``np.nansum`` and the other ``np.nan*`` reductions.
     ``explain()`` (installed by :mod:`fusenum.frontend.explain`)
     describes what forcing would run. ``real`` and ``imag`` are NumPy's views, writable through
-    (:mod:`.lazy_views`); new axes and transposes are captured (:mod:`.lazy_axes`). Other ndarray
-    attributes and methods (``.reshape()``, ``.std()``...) force it and return NumPy's answer.
+    (:mod:`.lazy_views`); slices, indices, new axes, transposes are captured (:mod:`.lazy_axes`). Other
+    ndarray attributes and methods (``.reshape()``, ``.std()``...) force it and return NumPy's answer.
 
     Pickling and copying keep an unforced LazyArray unforced (:mod:`.lazy_pickle`); ``copy.copy``
     of a computed one copies its value, as for an ndarray. A LazyArray can be weakly referenced
@@ -84,7 +84,7 @@ class LazyArray:
     # _op, _args: the captured operation (a token of forcing.Program) and its operands;
     # _program, _leaves: its forcing program and leaf values when it is a small tree (else None);
     # _value: the ndarray once computed (from the start for lazy(array));
-    # _view: for a view of an unforced x (x[None], x.T, x.real), (x, the view's functions) (lazy_axes).
+    # _view: for a view of an unforced x (x[1:], x[None], x.T, x.real), (x, the view's functions) (lazy_axes).
     _FIELDS = ("_op", "_args", "_dtype", "_shape", "_program", "_leaves", "_value", "_view")
     __slots__ = _FIELDS + ("__weakref__",)
     __hash__ = None  # type: ignore[assignment]  # == is elementwise, as for an ndarray
@@ -487,7 +487,7 @@ def _part_view(node: LazyArray, dask_options: dict) -> np.ndarray | None:
     the part in ``x``'s computed value (computed with ``dask_options``), so that writes into it reach
     ``x`` as in NumPy. None for any other node, and where NumPy's answer is no view of an array (``x``
     a NumPy scalar)."""
-    if node._view is not None:  # x[None, ...], x.T (:mod:`.lazy_axes`): the view of x's value
+    if node._view is not None:  # x[1:], x[None], x.T (:mod:`.lazy_axes`): the view of x's value
         base, views = node._view
         value = base.compute(**dask_options)
         for view in views:
@@ -508,7 +508,7 @@ def _part_view(node: LazyArray, dask_options: dict) -> np.ndarray | None:
 
 
 def _settle(x: LazyArray) -> None:
-    """Compute a view of ``x`` (``x[None]``, ``x.real``: :mod:`.lazy_axes`) once ``x`` is computed."""
+    """Compute a view of ``x`` (``x[1:]``, ``x.real``: :mod:`.lazy_axes`) once ``x`` is computed."""
     if x._value is None and x._view[0]._value is not None:
         x.compute()
 

@@ -235,12 +235,16 @@ def _numexpr_bug(error: Exception | None) -> bool:
 def _merges_signed_zeros(tree: NumexprTree) -> bool:
     """Whether numexpr would merge two of the expression's constants: it collects them by value,
     so ``0`` and ``-0.0`` (equal numbers) become one register, and ``complex(a + (-0.0), 0)``
-    has an imaginary part of -0.0 there. fusenum.numexpr keeps each constant's sign."""
+    has an imaginary part of -0.0 there. fusenum.numexpr keeps each constant's sign. Python
+    computes ``(1).imag`` before numexpr sees it: a constant 0 too."""
     zeros = set()
     for node in tree.nodes():
         value = _literal_exponent(node)
         if value is None and node.kind == "literal" and type(node.value) in (bool, complex):
             value = node.value
+        if value is None and node.kind == "attribute" and node.children[0].kind == "literal" \
+                and type(node.children[0].value) in (bool, int, float, complex):
+            value = getattr(node.children[0].value, node.value)
         if value is not None and value == 0:
             value = complex(value)
             zeros.add((math.copysign(1.0, value.real), math.copysign(1.0, value.imag)))

@@ -7,7 +7,8 @@ One run, one ``distributed.LocalCluster`` of 2 worker processes with one thread 
 persisted there, never on the client: ``a``, ``b``, ``c`` of 1e8 float64 in chunks of 1e7,
 and a 10000x10000 float64 ``A`` in (1000, 10000) chunks (1e7 elements a chunk, rows
 contiguous; ``mean(A, axis=0)`` then spans 10 blocks, so it is a tree reduction).
-``--quick`` divides every size by 100 (a smoke test, seconds).
+``--quick`` divides every size by 100 (a smoke test, seconds); ``--case TEXT`` runs only that case
+(repeatable).
 
 Cases: ``2*a+3*b*c-sqrt(a)``, ``where(a>b, a, c)**2``, ``sum(a*b)``, ``A - mean(A, axis=0)``.
 Contenders, each timed as ``persist`` + ``wait`` of its dask array (the graph is built inside
@@ -20,7 +21,9 @@ the timing; the results stay on the workers and are released after each timing):
   (reductions by hand: ``sum(a*b)`` as one partial sum per block, then dask's sum of the
   partials; the column mean as ``da.reduction`` with that engine's per-block column sums,
   then ``A - m`` in ``map_blocks``). ``fusenum mb`` is what the issue measured written from
-  outside the library.
+  outside the library;
+* ``fusenum str, tree tasks`` (the column mean only): ``fusenum str`` with each level of the mean's
+  tree its own tasks, as before the expression's tasks ran the tree themselves.
 
 Each contender runs once untimed (compile, warm-up; its result is checked against NumPy on a
 subsample: elementwise rows bit for bit, reductions to 1e-12), then ``--repeat`` interleaved
@@ -63,7 +66,8 @@ import numexpr
 import fusenum
 
 F8 = np.dtype(np.float64)
-CONTENDERS = ("fusenum str", "fusenum lazy", "dask", "numexpr mb", "NumPy mb", "fusenum mb")
+CONTENDERS = ("fusenum str", "fusenum lazy", "dask", "numexpr mb", "NumPy mb", "fusenum mb",
+              "fusenum str, tree tasks")
 #: Ratio targets of the issue: fusenum against numexpr in map_blocks, and against dask's own.
 TARGETS = {"elementwise": (2.0, 4.0), "reduction": (1.3, 1.3)}
 
@@ -174,7 +178,20 @@ def builders(case: str, x: dict) -> dict:
         "numexpr mb": lambda: in_map_blocks(case, "numexpr", names),
         "NumPy mb": lambda: in_map_blocks(case, "NumPy", names),
         "fusenum mb": lambda: in_map_blocks(case, "fusenum", names),
+        **({"fusenum str, tree tasks": lambda: with_the_trees_own_tasks(case, names)}
+           if "mean" in case else {}),
     }
+
+
+def with_the_trees_own_tasks(case: str, names: dict):
+    """``fusenum str`` as it was before the expression's tasks ran a reduction's tree themselves: each
+    level of the tree its own tasks, as in dask's own graph (what that change buys, in the same run)."""
+    from fusenum.frontend import dask_tree
+    saved, dask_tree.MOST_PARTIALS_PER_TASK = dask_tree.MOST_PARTIALS_PER_TASK, 0
+    try:
+        return fusenum.evaluate(case, local_dict=names)
+    finally:
+        dask_tree.MOST_PARTIALS_PER_TASK = saved
 
 
 CASES = {"2*a+3*b*c-sqrt(a)": "elementwise", "where(a>b, a, c)**2": "elementwise",
@@ -393,7 +410,7 @@ def table_lines(times: dict) -> list[str]:
         vs_ne, vs_dask = t["numexpr mb"] / ours, t["dask"] / ours
         want_ne, want_dask = TARGETS[kind]
         met = "met" if vs_ne >= want_ne and vs_dask >= want_dask else "NOT met"
-        lines.append(f"| `{case}` | " + " | ".join(_ms(t[n]) for n in CONTENDERS)
+        lines.append(f"| `{case}` | " + " | ".join(_ms(t[n]) if n in t else "-" for n in CONTENDERS)
                      + f" | {vs_ne:.2f}x | {vs_dask:.2f}x | ≥ {want_ne}x / ≥ {want_dask}x: {met} |")
     return lines
 
@@ -509,7 +526,11 @@ def main(argv=None) -> None:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", help="also write the report (markdown) here")
+    parser.add_argument("--case", action="append", choices=list(CASES),
+                        help="only this case (repeatable; default: all)")
     args = parser.parse_args(argv)
+    for case in set(CASES) - set(args.case or CASES):
+        del CASES[case]
     os.environ.pop("FUSENUM_NUM_THREADS", None)  # the workers follow OMP_NUM_THREADS=1
     size = sizes(args.quick)
     given = argv if argv is not None else sys.argv[1:]

@@ -20,7 +20,11 @@ IR into dask collections instead of running it:
   dtype and divides by the count at the end, as NumPy does. When every reduced
   axis is a single block the reduction is one blockwise layer, with the bits
   fusenum gives for that block on one machine. The result of a reduction is an
-  operand of the expression around it, like any other dask array.
+  operand of the expression around it, like any other dask array; or, when
+  its partial results are few and small (:func:`.dask_tree.fits_in_a_task`),
+  the expression's tasks are handed them and run the tree themselves
+  (:class:`_Partials`, :class:`.dask_tree.LocalTree`): the same bits, one
+  scheduler phase instead of one per level of the tree.
 
 What goes into the graph is the IR (a few hundred bytes: hash-consed nodes
 pickle as their fields) plus the dtypes of the blocks; never a forced array
@@ -34,20 +38,22 @@ fusenum`` never imports dask (nor this module).
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
 
 from ..errors import ArgumentTypeError, InvalidArgumentError, UnsupportedOperationError, warn
-from ..ir import nodes, numpy_behaviour
+from ..ir import nodes
 from ..ir.nodes import Node
 from ..ir.ops import OPS
-from ..ir.reductions import ROWS, ReduceAttr, divide_by_count, normalize_axes
+from ..ir.reductions import ROWS, ReduceAttr, normalize_axes
 from ..ir.shapes import broadcast_shapes
 from ..runtime import cached_plan, disk_cache
 from ..runtime.blocks import run_root
 from ..runtime.input_casting import check_input_casts
 from .capture import stand_in
+from .dask_tree import Combine, LocalTree, as_they_are, fits_in_a_task, group_sizes, tree_depth
 from .dask_types import is_dask_array
 
 
@@ -118,70 +124,77 @@ def check_options(out, order: str) -> None:
 
 class BlockKernel:
     """The fused expression ``root`` (IR over input slots, one per argument) on one block of each
-    operand. Pickles as its IR; tokenizes (dask's names) as a digest of its canonical text.
+    operand. ``trees``: (slot, :class:`.LocalTree`) pairs, operands handed over as a reduction's
+    partial results, which the task finishes itself first. Pickles as its IR; tokenizes (dask's
+    names) as a digest of its canonical text.
 
     A reduction's order of additions follows its operands' layout, and a block's layout depends on
     the scheduler: a local one hands over views (a chunk of ``da.from_array`` is a strided view),
     a distributed one unpickles C-contiguous copies. So a root that reduces takes every block
     C-contiguous (copying a view), and a chunking gives the same bits on every scheduler."""
 
-    __slots__ = ("root", "reduces")
+    __slots__ = ("root", "trees", "reduces")
 
-    def __init__(self, root: Node):
-        self.root = root
+    def __init__(self, root: Node, trees: tuple = ()):
+        self.root, self.trees = root, trees
         self.reduces = any(node.op == "reduce" for node in nodes.walk(root))
 
     def __call__(self, *blocks: Any) -> np.ndarray:
+        blocks = list(blocks)
+        for slot, tree in self.trees:
+            blocks[slot] = tree(blocks[slot])
         if self.reduces:
-            blocks = tuple(b.copy(order="C") if isinstance(b, np.ndarray) and not b.flags.c_contiguous else b
-                           for b in blocks)
-        return run_root(self.root, list(blocks))
+            blocks = [b.copy(order="C") if isinstance(b, np.ndarray) and not b.flags.c_contiguous else b
+                      for b in blocks]
+        return run_root(self.root, blocks)
 
     def __reduce__(self):
-        return (type(self), (self.root,))
+        return (type(self), (self.root, self.trees))
 
     def __dask_tokenize__(self) -> tuple:
-        return (type(self).__name__, _digest(self.root))
+        return (type(self).__name__, _digest(self.root),
+                tuple((slot, tree.__dask_tokenize__()) for slot, tree in self.trees))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.root!r})"
 
 
-class Combine:
-    """A reduction step over concatenated partial results (dask's ``combine``/``aggregate``
-    signature): ``reduction`` of them along ``axis`` in ``dtype``; ``count`` (``mean``) divides
-    the total at the end, as NumPy's ``mean`` does. Only the ``final`` step (the aggregate) gives
-    the row's warning ("All-NaN slice encountered"): a block may be all NaN where its slice is not."""
+class _Partials:
+    """A reduction's partial results (``array``: one per block along the reduced ``axes``, kept
+    with extent 1) for the tasks of the expression around it to finish with ``local``; ``tree()``
+    is dask's tree reduction of them, for where they cannot (the reduction is the result, or its
+    chunks must change to meet the other operands', which would change the bits)."""
 
-    __slots__ = ("reduction", "dtype", "count", "final", "to_half")
+    __slots__ = ("array", "local", "tree")
 
-    def __init__(self, reduction: str, dtype: np.dtype, count: int | None = None, final: bool = False,
-                 to_half: bool = False):
-        self.reduction, self.dtype, self.count, self.final, self.to_half = reduction, dtype, count, final, to_half
+    def __init__(self, array, local: LocalTree, tree):
+        self.array, self.local, self.tree = array, local, tree
 
-    def __call__(self, partials: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
-        partials = np.asarray(partials)
-        root = Node("reduce", (nodes.input_slot(0, self.dtype),), self.dtype,
-                    ReduceAttr(self.reduction, tuple(axis), True, partial=not self.final))
-        total = run_root(root, [partials])
-        if not keepdims:
-            total = total.reshape([n for ax, n in enumerate(total.shape) if ax not in axis])
-        if self.count is not None:
-            if self.final and not self.count:
-                warn(numpy_behaviour.empty_mean_message())  # (as staging's mean)
-            divide_by_count(total, self.count, self.to_half)  # (as staging's mean)
-        return total
+    @property
+    def ndim(self) -> int:
+        return self.array.ndim if self.local.keepdims else self.array.ndim - len(self.local.axes)
 
-    def __reduce__(self):
-        return (type(self), (self.reduction, self.dtype, self.count, self.final, self.to_half))
+    @property
+    def shape(self) -> tuple[int, ...]:
+        shape = [1 if ax in self.local.axes else n for ax, n in enumerate(self.array.shape)]
+        return tuple(shape) if self.local.keepdims else tuple(n for ax, n in enumerate(shape)
+                                                              if ax not in self.local.axes)
 
-    def __dask_tokenize__(self) -> tuple:
-        return (type(self).__name__, self.reduction, self.dtype.str, self.count, self.final, self.to_half)
+    def index(self, ndim: int) -> tuple[int, ...]:
+        """``blockwise``'s index of the partial results in an expression of ``ndim`` axes: the kept
+        axes are the result's (right-aligned), each reduced one a new index of its own, which
+        ``blockwise`` concatenates."""
+        fresh = iter(range(ndim, ndim + len(self.local.axes)))
+        kept = iter(range(ndim - self.ndim, ndim))
+        if self.local.keepdims:
+            return tuple(next(fresh) if ax in self.local.axes else ax + ndim - self.ndim
+                         for ax in range(self.array.ndim))
+        return tuple(next(fresh) if ax in self.local.axes else next(kept) for ax in range(self.array.ndim))
 
 
-def as_they_are(partials: np.ndarray, axis: tuple[int, ...], keepdims: bool) -> np.ndarray:
-    """``da.reduction``'s chunk step on partial results already reduced per block: nothing to do."""
-    return partials
+def _finished(value):
+    """``value``, or the tree reduction of partial results."""
+    return value.tree() if isinstance(value, _Partials) else value
 
 
 def _digest(root: Node) -> str:
@@ -203,7 +216,7 @@ def build(plan, values: list, split_every: Any = None):
             operands.append(reduced)
     root = nodes.replace(root, mapping)
     if root.op == "input":  # (an operand as it is, but in native byte order, as evaluate returns it)
-        result = _as_dask(operands[root.attr])
+        result = _as_dask(_finished(operands[root.attr]))
         # a new array object either way, as evaluate returns a new ndarray: dask's __setitem__ on the
         # result must not rewrite the caller's array
         return result.copy() if result.dtype == root.dtype else result.astype(root.dtype)
@@ -218,22 +231,31 @@ def _own_slots(root: Node, operands: list) -> tuple[Node, list]:
     return renumbered, [operands[n.attr] for n in used]
 
 
-def _aligned(args: list) -> tuple[int, list, tuple]:
+def _aligned(args: list) -> tuple[int, list, tuple, tuple]:
     """The result's ndim, ``blockwise``'s (array, index) pairs with chunks unified as dask unifies
-    them, and the broadcast shape (NumPy's error if the shapes do not broadcast)."""
+    them, the broadcast shape (NumPy's error if the shapes do not broadcast), and the (slot,
+    :class:`.LocalTree`) pairs of the operands that are partial results (:class:`_Partials`)."""
     import dask.array as da
 
     ndim = max((np.ndim(a) for a in args), default=0)
     shape = broadcast_shapes(*(np.shape(a) for a in args))
     pairs = []
     for a in args:
-        if not is_dask_array(a) and np.ndim(a) == 0:
+        if isinstance(a, _Partials):
+            pairs.extend((a.array, a.index(ndim)))
+        elif not is_dask_array(a) and np.ndim(a) == 0:
             pairs.extend((a, None))  # a constant in the graph: a 0-d array, a weak scalar's value
         else:
             pairs.extend((_short_axes_whole(a) if is_dask_array(a) else a, tuple(range(ndim - a.ndim, ndim))))
-    _, arrays = da.core.unify_chunks(*pairs)
+    partials = [k for k, a in enumerate(args) if isinstance(a, _Partials)]
+    with warnings.catch_warnings():
+        if partials:  # (dask counts a concatenated index as more tasks: "Increasing number of chunks")
+            warnings.simplefilter("ignore", da.PerformanceWarning)
+        _, arrays = da.core.unify_chunks(*pairs)
+    if any(arrays[k].chunks != args[k].array.chunks for k in partials):  # (their tree's bits would change)
+        return _aligned([_finished(a) for a in args])
     pairs[::2] = arrays
-    return ndim, pairs, shape
+    return ndim, pairs, shape, tuple((k, args[k].local) for k in partials)
 
 
 def _short_axes_whole(a):
@@ -256,30 +278,37 @@ def _blockwise(root: Node, args: list, dtype: np.dtype, reduced: tuple[int, ...]
     reduces within each block, which becomes length 1, or is dropped without ``keepdims``)."""
     import dask.array as da
 
-    ndim, pairs, _ = aligned or _aligned(args)
+    ndim, pairs, _, trees = aligned or _aligned(args)
     out_index = tuple(ax for ax in range(ndim) if keepdims or ax not in reduced)
     adjust = {ax: 1 for ax in reduced} if keepdims else None
     meta = np.empty((0,) * len(out_index), dtype)
-    return da.blockwise(BlockKernel(root), out_index, *pairs, dtype=dtype, meta=meta, token="fusenum",
-                        adjust_chunks=adjust, concatenate=True)
+    indexed = {ax for index in pairs[1::2] for ax in index or ()}
+    # (an axis only a reduction kept with length 1 makes: its partial results' index is concatenated)
+    new_axes = {ax: 1 for ax in out_index if ax not in indexed}
+    with warnings.catch_warnings():
+        if trees:  # (as in _aligned)
+            warnings.simplefilter("ignore", da.PerformanceWarning)
+        return da.blockwise(BlockKernel(root, trees), out_index, *pairs, dtype=dtype, meta=meta,
+                            token="fusenum", adjust_chunks=adjust, new_axes=new_axes, concatenate=True)
 
 
 def _reduction(node: Node, operands: list, split_every: Any):
-    """The dask array of reduction ``node`` (its argument over slots of ``operands``)."""
+    """The dask array of reduction ``node`` (its argument over slots of ``operands``), or its
+    partial results (:class:`_Partials`) where the tasks using it can finish them."""
     import dask.array as da
 
     attr: ReduceAttr = node.attr
     argument, args = _own_slots(node.args[0], operands)
     aligned = _aligned(args)
-    ndim, pairs, shape = aligned
+    ndim, pairs, shape, _ = aligned
     axes = normalize_axes(attr.axis, ndim, attr.reduction)
     count = math.prod(shape[ax] for ax in axes)
     row = ROWS[attr.reduction]
     if count == 0 and row.identity is None:
         raise ValueError(f"zero-size array to reduction operation {OPS[row.combine].ufunc.__name__} "
                          f"which has no identity")
-    numblocks = _numblocks(pairs, ndim)
-    if all(numblocks[ax] == 1 for ax in axes):  # no tree: each block is the whole reduced extent
+    chunks = _chunks(pairs, ndim)
+    if all(len(chunks[ax]) == 1 for ax in axes):  # no tree: each block is the whole reduced extent
         root = Node("reduce", (argument,), node.dtype,
                     ReduceAttr(attr.reduction, axes, attr.keepdims, to_half=attr.to_half))
         return _blockwise(root, args, node.dtype, axes, attr.keepdims, aligned)
@@ -287,21 +316,30 @@ def _reduction(node: Node, operands: list, split_every: Any):
     partial = Node("reduce", (argument,), node.dtype, ReduceAttr(step, axes, True, partial=True))
     partials = _blockwise(partial, args, node.dtype, axes, True, aligned)
     out_ndim = ndim if attr.keepdims else ndim - len(axes)
+    combine = Combine(step, node.dtype)
     aggregate = Combine(step, node.dtype, count if attr.reduction == "mean" else None, final=True,
                         to_half=attr.to_half)
-    return da.reduction(partials, as_they_are, aggregate, axis=axes, keepdims=attr.keepdims, dtype=node.dtype,
-                        split_every=split_every, combine=Combine(step, node.dtype), concatenate=True,
-                        name="fusenum-" + attr.reduction, meta=np.empty((0,) * out_ndim, node.dtype))
+
+    def tree():
+        return da.reduction(partials, as_they_are, aggregate, axis=axes, keepdims=attr.keepdims,
+                            dtype=node.dtype, split_every=split_every, combine=combine, concatenate=True,
+                            name="fusenum-" + attr.reduction, meta=np.empty((0,) * out_ndim, node.dtype))
+
+    if not fits_in_a_task(chunks, axes):
+        return tree()
+    groups = group_sizes(split_every, axes)
+    local = LocalTree(combine, aggregate, axes, groups, tree_depth(partials.numblocks, groups), attr.keepdims)
+    return _Partials(partials, local, tree)
 
 
-def _numblocks(pairs: list, ndim: int) -> list[int]:
-    """Blocks along each axis of the result of these aligned (array, index) pairs."""
-    counts = [1] * ndim
+def _chunks(pairs: list, ndim: int) -> list[tuple[int, ...]]:
+    """The chunks along each axis of the result of these aligned (array, index) pairs."""
+    chunks = [(1,)] * ndim
     for array, index in zip(pairs[::2], pairs[1::2]):
-        if index:
-            for ax, n in zip(index, array.numblocks):
-                counts[ax] = max(counts[ax], n)
-    return counts
+        for ax, along in zip(index or (), getattr(array, "chunks", ())):
+            if ax < ndim and len(along) > len(chunks[ax]):
+                chunks[ax] = along
+    return chunks
 
 
 def _as_dask(value):

@@ -96,3 +96,16 @@ def test_each_worker_compiles_an_expression_once(client):
     before = client.run(lambda: fusenum.cache_info().misses)
     client.compute(fusenum.evaluate("a * 7 - b / 3"), sync=True)
     assert client.run(lambda: fusenum.cache_info().misses) == before
+
+
+def test_a_reduction_inside_an_expression_is_finished_by_its_tasks_with_dasks_trees_bits(client, monkeypatch):
+    from fusenum.frontend import dask_tree
+    A = da.random.default_rng(3).random((1000, 800), chunks=(200, 800))
+    centred = fusenum.evaluate("A - mean(A, axis=0)", split_every=2)
+    assert not [name for name in centred.dask.layers if "aggregate" in name]
+    monkeypatch.setattr(dask_tree, "MOST_PARTIALS_PER_TASK", 0)
+    by_dasks_tree = fusenum.evaluate("A - mean(A, axis=0)", split_every=2)
+    assert [name for name in by_dasks_tree.dask.layers if "aggregate" in name]
+    on_workers = client.compute(centred, sync=True)
+    assert on_workers.tobytes() == by_dasks_tree.compute(scheduler="threads").tobytes()
+    assert on_workers.tobytes() == client.compute(by_dasks_tree, sync=True).tobytes()

@@ -180,11 +180,11 @@ class _Partials:
         return tuple(shape) if self.local.keepdims else tuple(n for ax, n in enumerate(shape)
                                                               if ax not in self.local.axes)
 
-    def index(self, ndim: int) -> tuple[int, ...]:
+    def index(self, ndim: int, first_new: int) -> tuple[int, ...]:
         """``blockwise``'s index of the partial results in an expression of ``ndim`` axes: the kept
-        axes are the result's (right-aligned), each reduced one a new index of its own, which
-        ``blockwise`` concatenates."""
-        fresh = iter(range(ndim, ndim + len(self.local.axes)))
+        axes are the result's (right-aligned), each reduced one a new index of its own, from
+        ``first_new`` on (no other operand's), which ``blockwise`` concatenates."""
+        fresh = iter(range(first_new, first_new + len(self.local.axes)))
         kept = iter(range(ndim - self.ndim, ndim))
         if self.local.keepdims:
             return tuple(next(fresh) if ax in self.local.axes else ax + ndim - self.ndim
@@ -240,9 +240,11 @@ def _aligned(args: list) -> tuple[int, list, tuple, tuple]:
     ndim = max((np.ndim(a) for a in args), default=0)
     shape = broadcast_shapes(*(np.shape(a) for a in args))
     pairs = []
+    first_new = ndim
     for a in args:
         if isinstance(a, _Partials):
-            pairs.extend((a.array, a.index(ndim)))
+            pairs.extend((a.array, a.index(ndim, first_new)))
+            first_new += len(a.local.axes)
         elif not is_dask_array(a) and np.ndim(a) == 0:
             pairs.extend((a, None))  # a constant in the graph: a 0-d array, a weak scalar's value
         else:
@@ -281,7 +283,7 @@ def _blockwise(root: Node, args: list, dtype: np.dtype, reduced: tuple[int, ...]
     ndim, pairs, _, trees = aligned or _aligned(args)
     out_index = tuple(ax for ax in range(ndim) if keepdims or ax not in reduced)
     adjust = {ax: 1 for ax in reduced} if keepdims else None
-    meta = np.empty((0,) * len(out_index), dtype)
+    meta = np.zeros((0,) * len(out_index), dtype)  # (zeros: dask tokenizes a 0-d meta's one element)
     indexed = {ax for index in pairs[1::2] for ax in index or ()}
     # (an axis only a reduction kept with length 1 makes: its partial results' index is concatenated)
     new_axes = {ax: 1 for ax in out_index if ax not in indexed}
@@ -323,7 +325,7 @@ def _reduction(node: Node, operands: list, split_every: Any):
     def tree():
         return da.reduction(partials, as_they_are, aggregate, axis=axes, keepdims=attr.keepdims,
                             dtype=node.dtype, split_every=split_every, combine=combine, concatenate=True,
-                            name="fusenum-" + attr.reduction, meta=np.empty((0,) * out_ndim, node.dtype))
+                            name="fusenum-" + attr.reduction, meta=np.zeros((0,) * out_ndim, node.dtype))
 
     if not fits_in_a_task(chunks, axes):
         return tree()

@@ -195,7 +195,7 @@ def _bind_unforced(values: list, key: list, positions: list[int]) -> None:
 
     for k in positions:
         x = values[k]
-        meta = np.empty((0,) * x.ndim, x.dtype)
+        meta = np.zeros((0,) * x.ndim, x.dtype)
         values[k] = da.from_delayed(dask.delayed(np.asarray, pure=False)(x), x.shape, dtype=x.dtype, meta=meta)
         key[k + 1] = (_DASK, x.dtype)
 

@@ -99,6 +99,16 @@ def test_dtypes(dtype, monkeypatch):
         bit_equal(local.compute(), tree.compute())
 
 
+def test_several_reductions_each_get_their_own_concatenated_index(monkeypatch):
+    # (both once took the same new index: dask then failed to unify 4 partial results with 2)
+    values = {"A": da.from_array(TALL[:8], chunks=(2, 3)), "B": da.from_array(TALL[:6, :6], chunks=(3, 3))}
+    for text in ("A - mean(A, axis=0) - mean(A, axis=1, keepdims=True)",
+                 "A - mean(A, axis=0) + max(B, axis=0)", "A - sum(A) * min(A, axis=(0, 1))"):
+        local, tree = both_ways(text, values, monkeypatch)
+        assert not tree_layers(local)
+        bit_equal(local.compute(), tree.compute())
+
+
 def test_the_groups_matter_so_the_test_above_can_see_a_wrong_one():
     values = {"A": da.from_array(TALL, chunks=(384, 6))}
     two = fusenum.evaluate("A - mean(A, axis=0)", local_dict=values, split_every=2).compute()
@@ -131,6 +141,16 @@ def test_lazy_arrays_take_the_same_graph():
     captured = fusenum.evaluate(lazy(A) - np.mean(lazy(A), axis=0))
     assert not tree_layers(captured)
     bit_equal(captured.compute(), text.compute())
+
+
+def test_a_zero_d_results_name_is_deterministic():
+    # (its meta, np.empty(()), held one uninitialised element, which dask's name tokenizes)
+    A = da.from_array(TALL[:, 0], chunks=384)
+    names = set()
+    for k in range(20):
+        names.add(fusenum.evaluate("sum(A) * 2", local_dict={"A": A}).name)
+        del [np.full(1, float(k))][0]
+    assert len(names) == 1
 
 
 def test_names_are_deterministic_and_the_graph_pickles():

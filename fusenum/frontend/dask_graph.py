@@ -336,12 +336,12 @@ def _reduction(node: Node, operands: list, split_every: Any):
 
 def _chunks(pairs: list, ndim: int) -> list[tuple[int, ...]]:
     """The chunks along each axis of the result of these aligned (array, index) pairs."""
-    chunks = [(1,)] * ndim
+    chunks: list = [None] * ndim
     for array, index in zip(pairs[::2], pairs[1::2]):
         for ax, along in zip(index or (), getattr(array, "chunks", ())):
-            if ax < ndim and len(along) > len(chunks[ax]):
+            if ax < ndim and (chunks[ax] is None or len(along) > len(chunks[ax])):
                 chunks[ax] = along
-    return chunks
+    return [along or (1,) for along in chunks]
 
 
 def _as_dask(value):

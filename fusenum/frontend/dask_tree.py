@@ -29,10 +29,12 @@ from ..ir.reductions import ReduceAttr, divide_by_count
 from ..runtime.blocks import run_root
 
 # The most partial results one task takes (each is an edge of the graph, for every task of the
-# expression), and how much smaller than one block of the reduction's argument they must be together,
-# unless they are only a few elements: a task combines 65,536 in well under a millisecond, less than
-# a scheduler phase costs.
-MOST_PARTIALS_PER_TASK = 64
+# expression, and each level of the tree a few kernel calls per task), and how much smaller than one
+# block of the reduction's argument they must be together, unless they are only a few elements: a task
+# combines 65,536 in well under a millisecond, less than a scheduler phase costs. On a 2-worker
+# LocalCluster, column means of 4, 10 and 16 row blocks ran 1.0-1.5x faster this way than with the
+# tree's own tasks, 32 blocks as fast, 64 blocks 1.2-1.9x slower (docs/performance.md).
+MOST_PARTIALS_PER_TASK = 16
 SMALLER_BY_AT_LEAST = 16
 FEW_ELEMENTS = 1 << 16
 

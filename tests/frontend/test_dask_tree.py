@@ -61,8 +61,8 @@ CASES = [
     ("A / max(A, axis=0) + min(A, axis=0)", (384, 4), None),
     ("exp(A / 1000) - prod(A / 500, axis=0)", (384, 6), 3),
     ("sum(A - mean(A, axis=0), axis=0)", (384, 6), 2),
-    ("A - mean(A)", (384, 3), None),
-    ("sum(A, axis=(0, 1), keepdims=True) * 2", (384, 3), 2),
+    ("A - mean(A)", (384, 6), None),
+    ("sum(A, axis=(0, 1), keepdims=True) * 2", (384, 6), 2),
     ("W - mean(W, keepdims=True)", (384, 6), None),
     ("W * 2 + mean(W)", (384, 6), 3),
     ("A - mean(A - mean(A, axis=0), axis=0)", (384, 6), None),
@@ -120,6 +120,14 @@ def test_the_values_are_numpys_to_rounding():
     values = {"A": da.from_array(TALL, chunks=(384, 6))}
     got = fusenum.evaluate("A - mean(A, axis=0)", local_dict=values).compute()
     np.testing.assert_allclose(got, TALL - TALL.mean(axis=0), rtol=0, atol=1e-10)
+
+
+def test_partial_results_too_big_for_each_task_go_through_dasks_tree():
+    # 16 partial results of 5,000 elements (a kept axis in one chunk, which once counted as 1 element)
+    A = da.zeros((1600, 5000), chunks=(100, 5000))
+    assert tree_layers(fusenum.evaluate("A - mean(A, axis=0)", local_dict={"A": A}))
+    A = da.zeros((1600, 4000), chunks=(100, 4000))
+    assert not tree_layers(fusenum.evaluate("A - mean(A, axis=0)", local_dict={"A": A}))
 
 
 def test_a_reduction_alone_is_dasks_tree():
@@ -189,7 +197,8 @@ def test_a_task_takes_few_partial_results_much_smaller_than_its_block():
     assert not fits_in_a_task(((100,) * 10, (10000,)), (0,))  # 10 partials, 16x: needs 160 rows
     assert fits_in_a_task(((100,) * 10, (6553,)), (0,))  # but 65,530 elements are few
     assert not fits_in_a_task(((100,) * 10, (6554,)), (0,))
-    assert not fits_in_a_task(((5000,) * 65, (10,)), (0,))  # too many edges per task
+    assert fits_in_a_task(((5000,) * 16, (10,)), (0,))
+    assert not fits_in_a_task(((5000,) * 17, (10,)), (0,))  # too many edges and combine steps per task
     assert fits_in_a_task(((100,) * 4, (100,) * 4, (3,)), (0, 1))
     assert not fits_in_a_task(((15,) * 4, (15,) * 4, (5000,)), (0, 1))  # 16 partials, 16x: needs 256 per block
     assert fits_in_a_task(((15,) * 4, (15,) * 4, (4096,)), (0, 1))

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -87,6 +88,9 @@ def build_typed(key: tuple, template, values: list, split_every: Any = None, nam
             check_shape(value)
     if isinstance(split_every, dict):
         _check_split_every(split_every)
+    elif split_every is not None and not isinstance(split_every, Integral):
+        raise ArgumentTypeError(f"split_every must be an int or a dict of axis -> int, as dask takes it, "
+                                f"not {type(split_every).__name__} {split_every!r}")
     stand_ins = [stand_in(v.dtype, v.shape) if is_dask_array(v) else v for v in values]
     plan = cached_plan(key, template, stand_ins)
     check_input_casts(plan.casts, stand_ins, names, casting)

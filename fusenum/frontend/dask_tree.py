@@ -85,9 +85,7 @@ def group_sizes(split_every: Any, axes: tuple[int, ...]) -> dict[int, int]:
     split_every = split_every or dask.config.get("split_every", 4)
     if isinstance(split_every, dict):
         return {ax: split_every.get(ax, 2) for ax in axes}
-    if isinstance(split_every, Integral):
-        return dict.fromkeys(axes, max(int(split_every ** (1 / (len(axes) or 1))), 2))
-    raise ValueError("split_every must be a int or a dict")  # (dask's own message)
+    return dict.fromkeys(axes, max(int(split_every ** (1 / (len(axes) or 1))), 2))  # (an int: checked before)
 
 
 def tree_depth(numblocks: tuple[int, ...], groups: dict[int, int]) -> int:

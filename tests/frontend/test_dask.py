@@ -249,6 +249,18 @@ def test_split_every_gives_numpys_bits_for_exact_sums(split_every):
     same(result, np.sum(WHOLE * WHOLE + 1, axis=0))
 
 
+@pytest.mark.parametrize("split_every", [2.5, "3", (2, 2), np.float64(4)])
+def test_split_every_of_another_type_is_refused_naming_it(split_every):
+    # (dask's own ValueError, "split_every must be a int or a dict", came from inside its reduction)
+    w = chunked(WHOLE, (2, 12))
+    message = "^split_every must be an int or a dict .* not "
+    for text in ("sum(w, axis=0)", "w - mean(w, axis=0)"):
+        with pytest.raises(fusenum.ArgumentTypeError, match=message):
+            fusenum.evaluate(text, {"w": w}, split_every=split_every)
+    with pytest.raises(fusenum.ArgumentTypeError, match=message):
+        fusenum.evaluate(lazy(w) - np.mean(lazy(w), axis=0), split_every=split_every)
+
+
 @pytest.mark.parametrize("split_every", [{0: 1}, {0: 0}, {1: 2.5}, {0: True}])
 def test_split_every_per_axis_needs_whole_numbers_of_at_least_two(split_every):
     # dask's own sum(axis=0, split_every={0: 1}) reduces part of the axis, silently

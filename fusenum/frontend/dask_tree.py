@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from numbers import Integral
 from typing import Any
 
 import numpy as np

@@ -84,8 +84,9 @@ class LazyArray:
     # _op, _args: the captured operation (a token of forcing.Program) and its operands;
     # _program, _leaves: its forcing program and leaf values when it is a small tree (else None);
     # _value: the ndarray once computed (from the start for lazy(array));
-    # _view: for a view of an unforced x (x[1:], x[None], x.T, x.real), (x, the view's functions) (lazy_axes).
-    _FIELDS = ("_op", "_args", "_dtype", "_shape", "_program", "_leaves", "_value", "_view")
+    # _view: for a view of an unforced x (x[1:], x[None], x.T, x.real), (x, the view's functions) (lazy_axes);
+    # _views: of such an x, weak references to the views captured of it (lazy_views.settle_views).
+    _FIELDS = ("_op", "_args", "_dtype", "_shape", "_program", "_leaves", "_value", "_view", "_views")
     __slots__ = _FIELDS + ("__weakref__",)
     __hash__ = None  # type: ignore[assignment]  # == is elementwise, as for an ndarray
 
@@ -297,7 +298,7 @@ def lazy(x: Any) -> LazyArray:
     if array.dtype not in SUPPORTED:
         check_dtype(array.dtype, "the array given to fusenum.lazy()")
     leaf = object.__new__(LazyArray)
-    leaf._op = leaf._args = leaf._view = None
+    leaf._op = leaf._args = leaf._view = leaf._views = None
     leaf._dtype, leaf._shape, leaf._value = array.dtype, array.shape, array
     leaf._program, leaf._leaves = (array.dtype,), (array,)
     return leaf
@@ -517,7 +518,7 @@ def _node(op_token: Any, args: tuple, dtype: np.dtype, shape: tuple[int, ...], p
           leaves: tuple | None) -> LazyArray:
     node = object.__new__(LazyArray)
     node._op, node._args, node._dtype, node._shape = op_token, args, dtype, shape
-    node._program, node._leaves, node._value, node._view = program, leaves, None, None
+    node._program, node._leaves, node._value, node._view, node._views = program, leaves, None, None, None
     return node
 
 

@@ -40,7 +40,7 @@ from .capture import stand_in
 from .lazy import (LazyArray, _capture_cast, _dask_leaf, _node, capture_operation, capture_reduction,
                    in_byte_order, lazy, numpy_call)
 from .lazy_numpy import FUNCTIONS
-from .lazy_views import view_record
+from .lazy_views import mark_view
 
 
 def _entries(key: Any) -> tuple:
@@ -109,6 +109,23 @@ def _as_index(chosen: int | tuple[int, int, int] | None) -> int | slice:
     return slice(start, None if stop < 0 else stop, step)
 
 
+def _in_range(key: Any, shape: tuple[int, ...]) -> tuple:
+    """Valid basic ``key`` (its integers ints) with each slice replaced by one that selects the same
+    elements of its axis of ``shape`` with bounds inside it (:func:`_as_index`): dask sizes a slice
+    stepping down from below ``-len`` wrongly (``da.ones(5)[-8:1:-1]`` has 3 elements, NumPy's 0)."""
+    entries = _entries(key)
+    picked = sum(1 for k in entries if k is not None and k is not Ellipsis)
+    normalized, axis = [], 0
+    for k in entries:
+        if k is Ellipsis:
+            axis += len(shape) - picked
+        elif type(k) is slice:
+            k = _as_index(k.indices(shape[axis]))
+        normalized.append(k)
+        axis += k is not None and k is not Ellipsis
+    return tuple(normalized)
+
+
 def new_axis_positions(key: Any, ndim: int) -> list[int]:
     """The positions in ``x[key]``'s shape of the axes ``key`` adds to an array of ``ndim``
     dimensions (a valid key of :func:`_basic_key`'s kind without integers, its slices whole)."""
@@ -163,10 +180,10 @@ def transposed(x: LazyArray, order: tuple[int, ...]) -> LazyArray | None:
 
 
 def _as_view(captured: LazyArray, x: LazyArray, view: Callable[[np.ndarray], np.ndarray]) -> LazyArray:
-    """``captured`` marked as the view ``view`` of ``x``'s value (:func:`.lazy_views.view_record`)."""
+    """``captured`` marked as the view ``view`` of ``x``'s value (:func:`.lazy_views.mark_view`)."""
     if captured is x:  # (no axis changed: a new node for the same expression)
         captured = _same_expression(x)
-    captured._view = view_record(x, view)
+    mark_view(captured, x, view)
     return captured
 
 
@@ -377,8 +394,9 @@ def _transpose_function(a: Any, axes: Any = None) -> Any:
 
 def _expand_dims_function(a: Any, axis: Any) -> Any:
     """``np.expand_dims`` of a LazyArray: ``a[key]`` with ``None`` at the new axes, captured."""
+    if type(a) is LazyArray:  # (NumPy's error for a bad axis, where dask's is another: StopIteration)
+        ndim = np.expand_dims(stand_in(a._dtype, a._shape), axis).ndim
     if type(a) is LazyArray and _capturable(a):
-        ndim = np.expand_dims(stand_in(a._dtype, a._shape), axis).ndim  # (NumPy's error for a bad axis)
         positions = normalize_axis_tuple(axis, ndim)
         captured = indexed(a, tuple(None if k in positions else slice(None) for k in range(ndim)))
         if captured is not None:
@@ -399,6 +417,8 @@ def _install() -> None:
                 return captured
             if _holds_no_array(key):  # (NumPy's error for a bad key, ``x[1.5]``, before computing)
                 stand_in(self._dtype, self._shape)[key]
+                if _basic_key(key):  # (a slice of a mean's kept axis, say: computed, maybe by dask)
+                    key = _in_range(_with_int_bounds(key), self._shape)
         return force_and_index(self, key)
     __getitem__.__doc__ = "``x[key]``: see :mod:`fusenum.frontend.lazy_axes` for the keys that stay lazy."
     LazyArray.__getitem__ = __getitem__

@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 import operator
 import warnings
+import weakref
 from typing import Any, Callable
 
 import numpy as np
@@ -56,18 +57,40 @@ def part(x: LazyArray, name: str) -> Any:
     if not x._dtype.isnative:  # (an in-place operator's result on a byte-swapped target: NumPy's view keeps it)
         result = in_byte_order(result, result._dtype.newbyteorder(x._dtype.byteorder))
     if (x._dtype.kind == "c" or name == "real") and not _stands_for_scalar(x):
-        result._view = view_record(x, operator.attrgetter(name))  # (see the module docstring)
+        mark_view(result, x, operator.attrgetter(name))  # (see the module docstring)
     return result
 
 
-def view_record(x: LazyArray, view: Callable[[np.ndarray], np.ndarray]) -> tuple:
-    """The ``_view`` of a captured view of unforced ``x`` that ``view`` makes of ``x``'s value: ``x``'s
+def mark_view(captured: LazyArray, x: LazyArray, view: Callable[[np.ndarray], np.ndarray]) -> None:
+    """Mark ``captured`` as the view ``view`` makes of unforced ``x``'s value: its ``_view`` is ``x``'s
     own base and views, then ``view``, where ``x`` is such a view itself (chains stay one level
     deep), else ``x`` and ``view``. Forced, the view is applied to the base's value
     (:func:`fusenum.frontend.lazy._part_view`); once the base is computed, it is that view wherever it
-    is used (:func:`fusenum.frontend.lazy._settle`)."""
+    is used (:func:`fusenum.frontend.lazy._settle`). The base keeps a weak reference to it, so that
+    the view is taken of the value the base has now before the base becomes another view of it
+    (:func:`settle_views`)."""
     base, views = (x, ()) if x._view is None else x._view
-    return base, views + (view,)
+    captured._view = base, views + (view,)
+    known = base._views
+    if known is None:
+        base._views = known = []
+    elif len(known) >= 8 and not len(known) & (len(known) - 1):  # (at powers of two: a loop of x[i])
+        known[:] = [ref for ref in known if ref() is not None]
+    known.append(weakref.ref(captured))
+
+
+def settle_views(x: LazyArray) -> None:
+    """Before computed ``x`` is made another view of its value (``x.shape = ...``, ``x.resize``) or
+    its value's flags change (``x.setflags(write=False)``), take the views captured of it while it
+    was unforced (``v = x[1:]``): in NumPy ``v`` is a view of ``x``'s memory as ``x`` was, whose shape,
+    dtype and flags do not follow ``x``'s."""
+    known, x._views = x._views, None
+    if known is None or type(x._value) is not np.ndarray:
+        return
+    for ref in known:
+        captured = ref()
+        if captured is not None and captured._value is None and captured._view is not None:
+            captured.compute()
 
 
 def real_function(val: Any) -> Any:
@@ -101,6 +124,7 @@ def _reviewer(name: str) -> Callable:
     def set_layout(self: LazyArray, value: Any) -> None:
         _refuse_on_scalar(self, name)
         view = self.compute().view()
+        settle_views(self)
         new = force_all(value)
         _warning_at_callers_line(lambda: setattr(view, name, new))
         _rebind(self, view)
@@ -129,7 +153,10 @@ def _kept(x: LazyArray) -> Any:
     """The object whose flags and shape ``x``'s own are: its kept value (computed first), the NumPy
     scalar it stands for, or over dask arrays the dask array (which has neither: its error)."""
     value = as_numpy(x)
-    return x._value if type(value) is np.ndarray else value
+    if type(value) is not np.ndarray:
+        return value
+    settle_views(x)  # (their flags are their own, as NumPy's views taken before are)
+    return x._value
 
 
 def flags(self: LazyArray) -> Any:

@@ -334,6 +334,20 @@ def test_over_dask_arrays_the_axes_stay_in_the_graph():
     np.testing.assert_allclose(graph.compute(), expected, rtol=1e-14)
 
 
+@pytest.mark.parametrize("key", [slice(-8, 1, -1), slice(-20, None, -1), slice(None, -20, -2), slice(-2, -2, -2),
+                                 (slice(None), slice(3, -30, -1)), (Ellipsis, slice(-9, 0, -3))], ids=repr)
+def test_a_key_handed_to_dask_selects_what_numpys_does(key):
+    """A key fusenum does not capture (a slice of a float mean's kept axes) goes to the computed value,
+    over dask arrays a dask array: in range, so that dask sizes a slice stepping down from below
+    ``-len`` as NumPy does (dask's own ``da.ones(5)[-8:1:-1]`` has 3 elements)."""
+    da = pytest.importorskip("dask.array")
+    for make in (lambda m: m(A).mean(axis=0, keepdims=True), lambda m: (m(C) * 2).mean(axis=1)):
+        y = make(lambda a: lazy(da.from_array(a, chunks=3)))[key]
+        expected = make(np.asarray)[key]
+        assert y.shape == expected.shape
+        np.testing.assert_allclose(np.asarray(y), expected, rtol=1e-14)
+
+
 PERMUTATIONS = {
     "x.T": lambda x: x.T,
     "x.transpose()": lambda x: x.transpose(),
@@ -380,6 +394,15 @@ def test_bad_axes_are_numpys_errors_without_computing(call, error):
     with pytest.raises(type(raised.value), match=error):
         call(A * 2)
     assert str(raised.value) == error and not x.is_forced
+
+
+@pytest.mark.parametrize("axis, error", [((1, 1), "repeated axis"), (2, "axis 2 is out of bounds")])
+def test_bad_axes_of_expand_dims_of_a_dask_scalar_are_numpys_errors(axis, error):
+    """A 0-d expression is not captured: its dask array gets ``expand_dims``, whose error for a
+    repeated axis is dask's ``StopIteration``; fusenum checks the axes first."""
+    da = pytest.importorskip("dask.array")
+    with pytest.raises((ValueError, np.exceptions.AxisError), match=error):
+        np.expand_dims(lazy(da.from_array(B, chunks=3)).sum(), axis)
 
 
 def test_a_transposed_dask_expression_stays_a_graph():

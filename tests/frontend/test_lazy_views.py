@@ -142,3 +142,62 @@ def test_parts_of_an_in_place_result_on_a_byte_swapped_array_keep_the_byte_order
     np.asarray(view)[0] = 9
     getattr(expected, part)[0] = 9
     assert np.asarray(r).tolist() == expected.tolist()
+
+
+VIEWS_OF_THE_BASE = {
+    "x[1:]": lambda x: x[1:],
+    "x[:, 1]": lambda x: x[:, 1],
+    "x.T": lambda x: x.T,
+    "x[None]": lambda x: x[None],
+    "x[1:].T[::-1]": lambda x: x[1:].T[::-1],
+}
+CHANGES_OF_THE_BASE = {
+    "x.shape = (12,)": lambda x: setattr(x, "shape", (12,)),
+    "x.dtype = int64": lambda x: setattr(x, "dtype", np.int64),
+    "x.strides = (8, 24)": lambda x: setattr(x, "strides", (8, 24)),
+    "x.resize(2, 6)": lambda x: x.resize(2, 6),
+    "x.setflags(write=False)": lambda x: x.setflags(write=False),
+    "x.flags.writeable = False": lambda x: setattr(x.flags, "writeable", False),
+}
+
+
+@pytest.mark.filterwarnings("ignore:Setting the strides:DeprecationWarning")
+@pytest.mark.parametrize("change", CHANGES_OF_THE_BASE, ids=str)
+@pytest.mark.parametrize("take", VIEWS_OF_THE_BASE, ids=str)
+def test_a_view_taken_before_the_base_changes_layout_or_flags_is_numpys(take, change):
+    """In NumPy ``v = x[1:]`` is a view of ``x``'s memory as ``x`` was: assigning ``x``'s shape, dtype or
+    strides, resizing it or making it read-only changes neither ``v``'s layout nor its flags, and writes
+    through ``v`` still reach that memory. So for a view captured of an unforced ``x``; before, it was
+    taken of ``x``'s new layout when used (a wrong shape, dtype and values)."""
+    _check_a_view_taken_before_a_change(np.arange(12.0).reshape(3, 4), VIEWS_OF_THE_BASE[take],
+                                        CHANGES_OF_THE_BASE[change])
+
+
+@pytest.mark.parametrize("change", ["x.shape = (12,)", "x.dtype = int64", "x.setflags(write=False)"], ids=str)
+@pytest.mark.parametrize("part", ["real", "imag"])
+def test_a_part_taken_before_the_base_changes_layout_or_flags_is_numpys(part, change):
+    _check_a_view_taken_before_a_change((np.arange(12.0) + 1j).reshape(3, 4), lambda x: getattr(x, part),
+                                        CHANGES_OF_THE_BASE[change])
+
+
+def _check_a_view_taken_before_a_change(a, take, change):
+    expected_base, base = a * 2, lazy(a) * 2
+    expected, view = take(expected_base), take(base)
+    change(expected_base)
+    change(base)
+    assert (view.shape, view.dtype) == (expected.shape, expected.dtype)
+    assert np.asarray(view + 0).tobytes() == (expected + 0).tobytes()
+    assert np.asarray(view).flags.writeable == expected.flags.writeable
+    expected[(0,) * expected.ndim] = -1
+    np.asarray(view)[(0,) * view.ndim] = -1
+    assert np.asarray(base).tobytes() == expected_base.tobytes()
+
+
+def test_views_taken_before_the_base_changes_stay_unforced_until_it_is_computed():
+    """Assigning the base's shape computes the base (a view of its value), and with it the views taken
+    before; views taken of an unforced base that is never reshaped stay lazy and fuse."""
+    x = lazy(np.arange(12.0).reshape(3, 4)) * 2
+    before, other = x[1:], (lazy(np.arange(4.0)) + 1)[1:]
+    x.shape = (12,)
+    assert before.is_forced and not other.is_forced
+    assert x[2:].shape == (10,) and np.asarray(x[2:]).tobytes() == (np.arange(12.0) * 2)[2:].tobytes()

@@ -19,7 +19,11 @@ no double-underscore name (``__class__``), and no attribute access except
 ``.real``, ``.imag`` and the ``.`` inside a number (``1.5``, ``2.e3``,
 ``1.5j``). Such text raises ``ValueError``. Without it, the parser still
 accepts nothing else: a subscript or an attribute is a ``TypeError`` /
-``AttributeError``, as numexpr's ``eval`` would raise.
+``AttributeError``, as numexpr's ``eval`` would raise, and where it would: a refused
+construct is a ``("refused", operands, error, message)`` item that :mod:`.tree`
+raises once its evaluation gets there, after the construct's operands (so the
+first error in Python's order is the one raised, ``a.T[0]`` an ``AttributeError``,
+and a branch not taken raises nothing: ``1 if True else a.T`` is ``1``).
 """
 from __future__ import annotations
 
@@ -86,6 +90,22 @@ def _function(name: str):
 _FUNCTIONS = {name: _function(name) for name in sorted(NAMES)}
 
 
+def _none(node: ast.AST) -> list:
+    return []
+
+
+#: The operands Python evaluates before it applies a construct numexpr refuses, in its order.
+_OPERANDS = {
+    ast.Subscript: lambda node: [node.value, node.slice],
+    ast.Slice: lambda node: [node.lower, node.upper, node.step],
+    ast.List: lambda node: node.elts,
+    ast.Tuple: lambda node: node.elts,
+    ast.Set: lambda node: node.elts,
+    ast.Starred: lambda node: [node.value],
+    ast.Dict: lambda node: [x for pair in zip(node.keys, node.values) for x in pair],
+}
+
+
 def parse(text: str) -> Parsed:
     """The template of ``text`` (as given: leading blanks are Python's ``IndentationError``);
     ``SyntaxError`` as Python's compiler gives it, ``TypeError`` or ``AttributeError`` for a
@@ -125,8 +145,14 @@ class _Converter:
             # numexpr compiles the text before it looks at it: Python's compiler refuses some
             # (``yield``, ``await``, an async comprehension outside a function) with a SyntaxError
             compile(self.text, "<expr>", "eval")
-            raise TypeError(f"unsupported expression element: {type(node).__name__}")
+            return self._refused(_OPERANDS.get(type(node), _none)(node), TypeError,
+                                 f"unsupported expression element: {type(node).__name__}")
         return method(node)
+
+    def _refused(self, operands: list, error: type[Exception], message: str) -> tuple:
+        """A construct numexpr's ``eval`` refuses once it has evaluated ``operands`` (see the module
+        docstring)."""
+        return ("refused", tuple(self.convert(x) for x in operands if x is not None), error, message)
 
     def _JoinedStr(self, node: ast.JoinedStr) -> tuple:
         # numexpr's ``eval`` makes an f-string a str: one without fields is that str constant; one
@@ -143,7 +169,7 @@ class _Converter:
 
     def _Constant(self, node: ast.Constant) -> tuple:
         if node.value is Ellipsis:
-            raise TypeError("unsupported expression element: Ellipsis")
+            return self._refused([], TypeError, "unsupported expression element: Ellipsis")
         return ("const", node.value)
 
     def _UnaryOp(self, node: ast.UnaryOp) -> tuple:
@@ -152,14 +178,15 @@ class _Converter:
     def _BinOp(self, node: ast.BinOp) -> tuple:
         symbol = _BINARY.get(type(node.op))
         if symbol is None:
-            raise TypeError(f"unsupported operator: {type(node.op).__name__}")
+            return self._refused([node.left, node.right], TypeError, f"unsupported operator: {type(node.op).__name__}")
         return ("binary", symbol, self.convert(node.left), self.convert(node.right))
 
     def _Compare(self, node: ast.Compare) -> tuple:
         symbols = []
-        for op in node.ops:
+        for position, op in enumerate(node.ops):
             if type(op) not in _COMPARE:
-                raise TypeError(f"unsupported comparison: {type(op).__name__}")
+                return self._refused([node.left, *node.comparators[:position + 1]], TypeError,
+                                     f"unsupported comparison: {type(op).__name__}")
             symbols.append(_COMPARE[type(op)])
         return ("compare", tuple(symbols), tuple(self.convert(x) for x in [node.left, *node.comparators]))
 
@@ -172,16 +199,15 @@ class _Converter:
 
     def _Attribute(self, node: ast.Attribute) -> tuple:
         if node.attr not in ("real", "imag"):
-            raise AttributeError(f"expression element has no attribute {node.attr!r}")
+            return self._refused([node.value], AttributeError, f"expression element has no attribute {node.attr!r}")
         return ("attr", self.convert(node.value), node.attr)
 
     def _Call(self, node: ast.Call) -> tuple:
-        if not isinstance(node.func, ast.Name):
-            if isinstance(node.func, ast.Attribute):  # (``a.sum()``: numexpr's AttributeError for ``a.sum``)
-                self.convert(node.func)
-            raise TypeError("only functions called by name are supported")
+        arguments = [*node.args, *(k.value for k in node.keywords)]
+        if not isinstance(node.func, ast.Name):  # (``a.sum()``: numexpr's AttributeError for ``a.sum`` first)
+            return self._refused([node.func, *arguments], TypeError, "only functions called by name are supported")
         starred = any(isinstance(arg, ast.Starred) for arg in node.args)
         if starred or any(k.arg is None for k in node.keywords):
-            raise TypeError(f"{node.func.id}() does not take * or ** arguments")
+            return self._refused(arguments, TypeError, f"{node.func.id}() does not take * or ** arguments")
         return ("call", node.func.id, tuple(self.convert(arg) for arg in node.args),
                 tuple((k.arg, self.convert(k.value)) for k in node.keywords))

@@ -365,6 +365,10 @@ def _evaluate(item: tuple, variable_kinds: list[str], optimization: str) -> obje
         return sub(item[2]) if sub(item[1]) else sub(item[3])
     if kind == "attr":
         return attribute(sub(item[1]), item[2])
+    if kind == "refused":  # (a construct numexpr's eval refuses when it gets there: syntax's docstring)
+        for operand in item[1]:
+            sub(operand)
+        raise item[2](item[3])
     return call(item[1], [sub(x) for x in item[2]], {key: sub(value) for key, value in item[3]})
 
 

@@ -171,6 +171,30 @@ def test_a_method_call_is_numexprs_error_for_its_attribute(text, error):
         ne.evaluate(text, local_dict={"a": np.ones(2)}, sanitize=False)
 
 
+TEXTS_NUMEXPRS_EVAL_MEETS_IN_ORDER = [
+    "1 if True else a.realx", "True or a.realx", "False and a[0]", "a if False else a.T", "a.T[0]",
+    "a in b + a.sum()", "a if a else b + a.realx", "{a: a.T}", "a[a.T:]", "sum(a, axis=a.x)", "(a + 1)()",
+    "sin(*a)", "a @ b", "a < b is a", "...", "b if 0 else ...",
+]
+
+
+@pytest.mark.parametrize("text", TEXTS_NUMEXPRS_EVAL_MEETS_IN_ORDER)
+def test_constructs_numexpr_refuses_are_refused_where_its_eval_meets_them(text):
+    """numexpr evaluates the text with Python's ``eval``: the first refused construct in Python's
+    order raises (``a.T[0]``: the attribute, an ``AttributeError``), and one in a branch not taken
+    raises nothing (``1 if True else a.realx`` is 1)."""
+    real = pytest.importorskip("numexpr")
+    names = {"a": np.arange(3.0), "b": np.ones(3)}
+
+    def outcome(module):
+        try:
+            result = module.evaluate(text, local_dict=names, sanitize=False)
+        except Exception as exc:  # noqa: BLE001 -- numexpr's error type is the expected answer
+            return type(exc)
+        return result.dtype, result.tolist()
+    assert outcome(ne) == outcome(real)
+
+
 def test_a_bad_numexpr_sanitize_fails_the_calls_that_take_the_default_not_the_import():
     script = ("import numpy as np, {module} as ne\n"
               "a = np.ones(2)\n"

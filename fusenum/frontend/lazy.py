@@ -81,11 +81,10 @@ class LazyArray:
     unhashable, as ndarrays are.
     """
 
-    # _op, _args: the captured operation (a token of forcing.Program) and its operands;
-    # _program, _leaves: its forcing program and leaf values when it is a small tree (else None);
-    # _value: the ndarray once computed (from the start for lazy(array));
-    # _view: for a view of an unforced x (x[1:], x[None], x.T, x.real), (x, the view's functions) (lazy_axes);
-    # _views: of such an x, weak references to the views captured of it (lazy_views.settle_views).
+    # _op, _args: the captured operation (a token of forcing.Program) and its operands; _value: the ndarray
+    # once computed (from the start for lazy(array)); _program, _leaves: its forcing program and leaf values
+    # when it is a small tree (else None); _view: for a view of an unforced x (x[1:], x[None], x.T, x.real),
+    # (x, the view's functions) (lazy_axes); _views: of such an x, weak references to them (lazy_views).
     _FIELDS = ("_op", "_args", "_dtype", "_shape", "_program", "_leaves", "_value", "_view", "_views")
     __slots__ = _FIELDS + ("__weakref__",)
     __hash__ = None  # type: ignore[assignment]  # == is elementwise, as for an ndarray

@@ -90,7 +90,7 @@ def _copy(self: LazyArray) -> LazyArray:
     clone = object.__new__(LazyArray)
     for field in LazyArray._FIELDS:
         setattr(clone, field, getattr(self, field))
-    clone._view = clone._views = None  # (a copy of x[None, ...] is its own expression, no view of x: lazy_axes)
+    clone._view = clone._views = None  # (a copy of x[None] is its own expression, no view of x: lazy_axes)
     value = self._value
     if value is not None:
         clone._value = value = value.__copy__()

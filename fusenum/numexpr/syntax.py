@@ -178,7 +178,8 @@ class _Converter:
     def _BinOp(self, node: ast.BinOp) -> tuple:
         symbol = _BINARY.get(type(node.op))
         if symbol is None:
-            return self._refused([node.left, node.right], TypeError, f"unsupported operator: {type(node.op).__name__}")
+            return self._refused([node.left, node.right], TypeError,
+                                 f"unsupported operator: {type(node.op).__name__}")
         return ("binary", symbol, self.convert(node.left), self.convert(node.right))
 
     def _Compare(self, node: ast.Compare) -> tuple:
@@ -199,13 +200,15 @@ class _Converter:
 
     def _Attribute(self, node: ast.Attribute) -> tuple:
         if node.attr not in ("real", "imag"):
-            return self._refused([node.value], AttributeError, f"expression element has no attribute {node.attr!r}")
+            return self._refused([node.value], AttributeError,
+                                 f"expression element has no attribute {node.attr!r}")
         return ("attr", self.convert(node.value), node.attr)
 
     def _Call(self, node: ast.Call) -> tuple:
         arguments = [*node.args, *(k.value for k in node.keywords)]
         if not isinstance(node.func, ast.Name):  # (``a.sum()``: numexpr's AttributeError for ``a.sum`` first)
-            return self._refused([node.func, *arguments], TypeError, "only functions called by name are supported")
+            return self._refused([node.func, *arguments], TypeError,
+                                 "only functions called by name are supported")
         starred = any(isinstance(arg, ast.Starred) for arg in node.args)
         if starred or any(k.arg is None for k in node.keywords):
             return self._refused(arguments, TypeError, f"{node.func.id}() does not take * or ** arguments")

@@ -334,8 +334,9 @@ def test_over_dask_arrays_the_axes_stay_in_the_graph():
     np.testing.assert_allclose(graph.compute(), expected, rtol=1e-14)
 
 
-@pytest.mark.parametrize("key", [slice(-8, 1, -1), slice(-20, None, -1), slice(None, -20, -2), slice(-2, -2, -2),
-                                 (slice(None), slice(3, -30, -1)), (Ellipsis, slice(-9, 0, -3))], ids=repr)
+@pytest.mark.parametrize("key", [slice(-8, 1, -1), slice(-20, None, -1), slice(None, -20, -2),
+                                 slice(-2, -2, -2), (slice(None), slice(3, -30, -1)),
+                                 (Ellipsis, slice(-9, 0, -3))], ids=repr)
 def test_a_key_handed_to_dask_selects_what_numpys_does(key):
     """A key fusenum does not capture (a slice of a float mean's kept axes) goes to the computed value,
     over dask arrays a dask array: in range, so that dask sizes a slice stepping down from below

@@ -337,18 +337,38 @@ class _Lowering:
         return apply("complex", apply("true_divide", real, norm), apply("true_divide", imag, norm))
 
     def _complex_power(self, a: Node, b: Node) -> Node:
-        """numexpr's complex power: 1 for a zero exponent, then 0 for a zero base; for a constant
-        integral real exponent under 100 in size, repeated squaring from 1 (then ``1 / r`` for a
-        negative one), else ``a ** b``."""
+        """numexpr's complex power: 1 for a zero exponent, then 0 for a zero base; for an integral
+        real exponent under 100 in size, repeated squaring from 1 (then ``1 / r`` for a negative
+        one), else ``a ** b``. numexpr chooses per element: so does an array exponent here."""
         apply = self.builder.apply
         (ar, ai), (br, bi) = self._parts(a), self._parts(b)
         zero_exponent = apply("bitwise_and", apply("equal", br, 0), apply("equal", bi, 0))
         zero_base = apply("bitwise_and", apply("equal", ar, 0), apply("equal", ai, 0))
         one, zero = nodes.const(np.complex128(1)), nodes.const(np.complex128(0))
-        power = self._integral_complex_power(a, b) if b.op == "const" else None
-        if power is None:
-            power = apply("power", a, b)
+        if b.op != "const":
+            power = self._elementwise_complex_power(a, b, br, bi)
+        else:
+            power = self._integral_complex_power(a, b) or apply("power", a, b)
         return apply("where", zero_exponent, one, apply("where", zero_base, zero, power))
+
+    def _elementwise_complex_power(self, a: Node, b: Node, br: Node, bi: Node) -> Node:
+        """``a ** b`` for an array ``b`` as numexpr computes each element: where ``b`` is a whole real
+        number under 100 in size, the products :meth:`_integral_complex_power` makes for its bits
+        (at most seven), else ``a ** b``."""
+        apply = self.builder.apply
+        whole = apply("bitwise_and", apply("equal", bi, 0),
+                      apply("bitwise_and", apply("less", apply("absolute", br), 100),
+                            apply("equal", apply("trunc", br), br)))
+        count = nodes.cast(apply("where", whole, apply("absolute", br), 0.0), np.dtype(np.int64))
+        result, square = nodes.const(np.complex128(1)), a
+        for bit in (1, 2, 4, 8, 16, 32, 64):
+            taken = apply("not_equal", apply("bitwise_and", count, bit), 0)
+            result = apply("where", taken, self._complex_multiply(result, square), result)
+            if bit < 64:
+                square = self._complex_multiply(square, square)
+        inverse = self._complex_divide(nodes.const(np.complex128(1)), result)
+        integral = apply("where", apply("less", br, 0), inverse, result)
+        return apply("where", whole, integral, apply("power", a, b))
 
     def _integral_complex_power(self, a: Node, b: Node) -> Node | None:
         exponent = complex(b.value)

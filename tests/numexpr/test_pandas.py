@@ -108,6 +108,16 @@ def test_a_power_of_a_half_is_cs_pow(installed, monkeypatch):
     assert installed
 
 
+def test_a_complex_column_to_a_whole_exponent_column_is_numexprs_power(installed):
+    """numexpr squares a complex base for a whole exponent element by element: its signed zeros and
+    overflow, not NumPy's power (which a constant exponent got right before; a column did not)."""
+    real = pytest.importorskip("numexpr")
+    df = pd.DataFrame({"z": [1e200 + 1e200j, -1 + 0j, 1 + 2j, -1j], "k": [-1, 2, -3, 1]})
+    got = df.eval("z ** k").to_numpy()
+    expected = real.evaluate("z ** k", local_dict={"z": df.z.to_numpy(), "k": df.k.to_numpy()})
+    assert got.tobytes() == expected.tobytes() and installed
+
+
 @pytest.mark.parametrize("expression, message", [
     ("~a", "couldn't find matching opcode for 'invert_dd'"),
     ("-f", "couldn't find matching opcode for 'neg_bb'"),

@@ -319,6 +319,63 @@ def test_complex_power_by_an_integral_constant_squares_from_one():
         ne.evaluate("a ** (5+0j)")  # numexpr's aggressive optimization takes int() of the exponent
 
 
+def _textbook_power(base: complex, exponent: int) -> complex:
+    """numexpr's complex power for a whole real exponent under 100 in size: the bits of
+    ``|exponent|`` multiplied in from 1 by the textbook product, then the textbook ``1 / r``."""
+    def times(x, y):
+        x, y = (np.float64(x.real), np.float64(x.imag)), (np.float64(y.real), np.float64(y.imag))
+        return complex(x[0] * y[0] - x[1] * y[1], x[0] * y[1] + x[1] * y[0])
+    result, square, count, bit = 1 + 0j, base, abs(exponent), 1
+    while True:
+        if count & bit:
+            result = times(result, square)
+        bit <<= 1
+        if count < bit:
+            break
+        square = times(square, square)
+    if exponent < 0:
+        re, im = np.float64(result.real), np.float64(result.imag)
+        one, zero, norm = np.float64(1), np.float64(0), re * re + im * im
+        result = complex((one * re + zero * im) / norm, (zero * re - one * im) / norm)
+    return result
+
+
+@pytest.mark.parametrize("kind", ["int64", "float64", "complex128"])
+def test_complex_power_by_an_array_exponent_chooses_per_element_as_numexpr(kind):
+    """numexpr's ``nc_pow`` decides element by element: a whole real exponent under 100 in size is
+    squared from 1 (signed zeros, overflow and last bits are its own), any other is NumPy's power."""
+    rng = np.random.default_rng(5)
+    specials = [1e200 + 1e200j, -1 + 0j, -1j, np.inf + 0j, complex(np.nan, 1), 1e-200 + 0j, -0.0 - 0.0j]
+    a = np.concatenate([rng.standard_normal(300) + 1j * rng.standard_normal(300), specials * 3])
+    whole = rng.integers(-99, 100, a.size)
+    b = whole.astype(kind)
+    if kind != "int64":
+        b[::7] += 0.5
+        b[::11], b[::13], b[::17] = np.inf, -150, 100
+    if kind == "complex128":
+        b[::5] += 1j
+    got = ne.evaluate("a ** b")
+    with np.errstate(all="ignore"):
+        _check_powers(a, b, got)
+
+
+def _check_powers(a, b, got):
+    for x, y, value in zip(a, b, got):
+        if y == 0:
+            expected = 1 + 0j
+        elif x == 0:
+            expected = 0j
+        elif complex(y).imag == 0 and abs(complex(y).real) < 100 and complex(y).real == int(complex(y).real):
+            expected = _textbook_power(complex(x), int(complex(y).real))
+        else:
+            expected = np.power(x, np.complex128(y))
+        for part in ("real", "imag"):  # (NaN's sign is no one's promise: numexpr's is the C compiler's)
+            got_part = getattr(np.complex128(value), part)
+            expected_part = getattr(np.complex128(expected), part)
+            assert (np.isnan(got_part) and np.isnan(expected_part)
+                    or got_part.tobytes() == expected_part.tobytes()), (x, y, part)
+
+
 def test_complex_power_of_zero():
     a = np.array([0j, 0j, 1 + 1j])
     b = np.array([0j, 1 + 2j, 0j])

@@ -307,7 +307,7 @@ def _reduction(node: Node, operands: list, split_every: Any):
     argument, args = _own_slots(node.args[0], operands)
     aligned = _aligned(args)
     ndim, pairs, shape, _ = aligned
-    axes = normalize_axes(attr.axis, ndim, attr.reduction)
+    axes = normalize_axes(attr.axis, ndim, attr.axis_rule or attr.reduction)
     count = math.prod(shape[ax] for ax in axes)
     row = ROWS[attr.reduction]
     if count == 0 and row.identity is None:

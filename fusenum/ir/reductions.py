@@ -135,6 +135,10 @@ class ReduceAttr:
     #: A ``mean`` of a float16 argument without ``dtype=``: its float32 total becomes a float16
     #: result (see :func:`divide_by_count`).
     to_half: bool = False
+    #: The row whose rule for an int axis of a 0-d array (:func:`normalize_axes`) applies, where this
+    #: node is part of another reduction: the total and count of a ``mean`` with ``dtype='float16'``
+    #: (``np.mean`` refuses ``axis=0`` of a 0-d array, ``np.sum`` takes it). None: ``reduction``'s.
+    axis_rule: str | None = None
 
 
 @question

@@ -275,7 +275,8 @@ class Builder:
         finally:
             self._inside -= 1
 
-    def _reduce(self, name: str, operand: Operand, axis, keepdims: bool, dtype) -> Operand:
+    def _reduce(self, name: str, operand: Operand, axis, keepdims: bool, dtype, axis_rule: str | None = None
+                ) -> Operand:
         row = reductions.BY_NAME.get(name) or reductions.ROWS[name]
         reductions.check_arguments(row, axis, keepdims, dtype)
         if isinstance(operand, WeakVar):
@@ -304,7 +305,7 @@ class Builder:
             operand, accumulator = nodes.cast(operand, accumulator), np.dtype(np.float32)
         check_dtype(accumulator, what)
         to_half = row.name == "mean" and result == np.float16
-        attr = reductions.ReduceAttr(row.name, axis, bool(keepdims), to_half=to_half)
+        attr = reductions.ReduceAttr(row.name, axis, bool(keepdims), to_half=to_half, axis_rule=axis_rule)
         node = Node("reduce", (nodes.cast(operand, accumulator),), accumulator, attr)
         return nodes.cast(node, result)
 
@@ -325,9 +326,9 @@ class Builder:
     def _mean_of_half_sum(self, operand: Node, axis, keepdims: bool) -> Node:
         """``mean(operand, dtype='float16')`` as NumPy computes it: the float16 sum divided by the
         number of elements (an intp: in float64), rounded to float16."""
-        total = self.reduce("sum", operand, axis, keepdims, np.dtype(np.float16))
+        total = self._reduce("sum", operand, axis, keepdims, np.dtype(np.float16), axis_rule="mean")
         everything = self.apply("logical_not", self.zero_like(nodes.cast(operand, np.dtype(bool))))
-        count = self.reduce("count", everything, axis, keepdims)
+        count = self._reduce("count", everything, axis, keepdims, None, axis_rule="mean")
         return nodes.cast(self.apply("true_divide", total, count), total.dtype)
 
     def strong(self, value: PyScalar | np.generic) -> Node:

@@ -239,7 +239,7 @@ class _Call:
         self.step = step
         self.settings_key = settings.key if settings_key is None else settings_key
         shape = broadcast_shape(arrays)
-        axes = normalize_axes(attr.axis, len(shape), attr.reduction)
+        axes = normalize_axes(attr.axis, len(shape), attr.axis_rule or attr.reduction)
         self.count = math.prod(shape[ax] for ax in axes)
         if self.count == 0 and step.row.identity is None and not attr.partial:
             raise ValueError(f"zero-size array to reduction operation {OPS[step.row.combine].ufunc.__name__} "

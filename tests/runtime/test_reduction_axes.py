@@ -42,3 +42,21 @@ def test_reduction_axis_is_numpys(name, argument, axis, keepdims):
             assert got_error is None, (how, got_error)
             assert got.shape == expected.shape and got.dtype == expected.dtype, (how, got, expected)
             np.testing.assert_allclose(got, expected)
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("axis", [0, -1, (0,), None], ids=repr)
+@pytest.mark.parametrize("argument", [np.array(2.5), np.array(3), np.array(True)], ids=lambda a: a.dtype.name)
+@pytest.mark.parametrize("name", [name for name, row in REDUCTIONS.items() if row.takes_dtype])
+def test_reduction_axis_of_a_zero_d_array_with_a_float16_dtype_is_numpys(name, argument, axis, keepdims):
+    """A ``mean`` with ``dtype='float16'`` (and an integer ``nanmean``, which is NumPy's ``mean``) is a
+    float16 total over a count: its axis rule is still ``np.mean``'s, which refuses ``axis=0`` of a
+    0-d array where ``np.sum`` takes it."""
+    function = REDUCTIONS[name].numpy
+    expected, error = _outcome(lambda: function(argument, axis=axis, keepdims=keepdims, dtype=np.float16))
+    text = f"{name}(s, axis={axis!r}, keepdims={keepdims}, dtype='float16')"
+    got, got_error = _outcome(lambda: fusenum.evaluate(text, local_dict={"s": argument}))
+    if error is not None:
+        assert type(got_error) is type(error) and str(got_error) == str(error), (got_error, error)
+    else:
+        assert got_error is None and got.tobytes() == expected.tobytes() and got.shape == expected.shape

@@ -363,7 +363,7 @@ def reduce(name: str, a: Any, axis: Any = None, dtype: Any = None, out: Any = No
         dtype = dtype_argument(dtype)
     extra = {key: value for key, value in kwargs.items()
              if value is not np._NoValue and not (key == "where" and value is True)}
-    if type(a) is LazyArray and not extra and (dtype is None or row.takes_dtype):
+    if type(a) is LazyArray and not extra and (dtype is None or row.takes_dtype) and not _refused_out(out):
         result = capture_reduction(row, a, axis, False if keepdims is np._NoValue else keepdims, dtype)
         if result is not None:
             if out is None:
@@ -374,6 +374,14 @@ def reduce(name: str, a: Any, axis: Any = None, dtype: Any = None, out: Any = No
                 return out
     return _reduce_fallback(row, a, method, {"axis": axis, "dtype": dtype, "out": out, "keepdims": keepdims,
                                              **kwargs})
+
+
+def _refused_out(out: Any) -> bool:
+    """Whether NumPy refuses ``out`` before it looks at the axes and the data: neither an array nor a
+    LazyArray (``np.min(x, 2, 'f8')`` passes ``'f8'`` as ``out``), or a read-only array."""
+    if out is None or type(out) is LazyArray:
+        return False
+    return not isinstance(out, np.ndarray) or not out.flags.writeable
 
 
 def _reduce_fallback(row: Reduction, a: Any, method: bool, kwargs: dict) -> Any:

@@ -45,6 +45,11 @@ def _operator(op: Op, python_operator: Callable, *operands: Any) -> Any:
         # Python's complex takes an np.float64 (a float subclass) itself, before NumPy is asked:
         # NumPy's answer is Python's arithmetic (its division rounds otherwise), a Python complex.
         return python_operator(operands[0], float(operands[1].compute()[()]))
+    if op.name == "multiply" and any(isinstance(x, (list, tuple)) for x in operands) \
+            and any(type(x) is LazyArray and _stands_for_number(x) for x in operands):
+        # A NumPy scalar hands ``*`` with a Python list or tuple back to it: repetition by an
+        # integer (``np.int64(3) * [7]`` is ``[7, 7, 7]``), else Python's TypeError.
+        return python_operator(*(x.compute()[()] if type(x) is LazyArray else x for x in operands))
     if op.name in _SCALAR_MATH and all(map(_stands_for_number, operands)) \
             and any(_kind(x) in _SCALAR_MATH[op.name] for x in operands):
         # NumPy's scalar arithmetic computes this with the C library's pow/powf or the textbook

@@ -475,6 +475,27 @@ def test_out_forces_into_the_array():
     assert float(scalar_out) == pytest.approx((A * 2).sum(), rel=1e-12)
 
 
+def _read_only(shape=()):
+    array = np.zeros(shape)
+    array.flags.writeable = False
+    return array
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: np.min(x, 2, "f8"), lambda x: np.nanmax(x[:0], None, np.float32), lambda x: np.any(x, 5, [1]),
+    lambda x: np.sum(x, axis=3, out=_read_only()), lambda x: x.max(axis=0, out=_read_only(7)),
+    lambda x: np.mean(x, axis=(0, 0), out=_read_only(7)),
+])
+def test_an_out_numpy_refuses_is_its_error_before_the_axis_is_looked_at(call):
+    """NumPy checks ``out`` first: not an array (a positional third argument of ``np.min`` is ``out``)
+    is its TypeError and a read-only one its ValueError, whatever the axis or the data."""
+    with pytest.raises(Exception) as expected:
+        call(A * 2)
+    with pytest.raises(type(expected.value)) as got:
+        call(lazy(A) * 2)
+    assert str(got.value) == str(expected.value)
+
+
 def test_out_of_another_dtype_or_shape_falls_back_to_numpy():
     x = lazy(A) * 10
     out, expected = np.empty(7, np.int64), np.empty(7, np.int64)

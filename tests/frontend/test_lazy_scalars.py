@@ -218,3 +218,31 @@ def test_astype_of_a_scalar_result_into_a_dtype_fusenum_does_not_cast_is_the_sca
         return
     assert type(got) is type(expected) and np.asarray(got).dtype.str == np.asarray(expected).dtype.str
     assert got == expected
+
+
+SEQUENCE_PRODUCTS = {
+    "s * [7]": lambda s: s * [7], "[7] * s": lambda s: [7] * s, "s * (7, 8)": lambda s: s * (7, 8),
+    "(7,) * s": lambda s: (7,) * s, "s + [7]": lambda s: s + [7], "s * range(2)": lambda s: s * range(2),
+}
+
+
+@pytest.mark.parametrize("make", [lambda m: m(np.array([1, 2])).sum(),
+                                  lambda m: m(np.array([1.5, 2.5])).sum(), lambda m: m(np.array([True])).any(),
+                                  lambda m: m(np.array(2j)) * 1, lambda m: m(np.array([1, 2], np.int8)).max()],
+                         ids=["int64 sum", "float64 sum", "bool any", "complex 0-d product", "int8 max"])
+@pytest.mark.parametrize("write", SEQUENCE_PRODUCTS)
+def test_a_scalar_times_a_python_sequence_is_numpys(make, write):
+    """A NumPy scalar hands ``*`` with a list or tuple back to it: an integer repeats it, any other is
+    Python's TypeError; ``+`` and a ``range`` are arrays. A result standing for that scalar did
+    elementwise arithmetic with the list instead (``x.sum() * [7]`` was ``array([21])``)."""
+    def outcome(value):
+        try:
+            result = SEQUENCE_PRODUCTS[write](value)
+        except TypeError as exc:
+            return TypeError, str(exc)
+        return type(result), np.asarray(result).tolist()
+    expected = outcome(make(lambda a: a))
+    got = outcome(make(lazy))
+    if expected[0] is np.ndarray:
+        expected = (LazyArray, expected[1]) if got[0] is LazyArray else expected
+    assert got == expected

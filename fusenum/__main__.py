@@ -41,6 +41,8 @@ def main(argv: list[str]) -> int:
         return _ship(args)
     dtypes = None if args.dtypes is None else [name.strip() for name in args.dtypes.split(",") if name.strip()]
     simd = None if args.simd is None else "all" if "all" in args.simd else args.simd
+    if simd == "all" and set(args.simd) != {"all"}:  # (a misspelled level must not pass unseen)
+        parser.error(f"--simd all builds every level: no other level goes with it ({', '.join(args.simd)})")
     try:
         done = fusenum.prebuild(dtypes=dtypes, simd=simd, threads=args.threads)
     except (fusenum.FusenumError, TypeError) as exc:  # (np.dtype's own TypeError for an unknown name)

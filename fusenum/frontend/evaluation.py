@@ -86,8 +86,8 @@ def evaluate(ex: str | LazyArray, local_dict: dict | None = None, global_dict: d
     if type(ex) is not str:
         if _is_lazy_array(ex):
             if local_dict is not None or global_dict is not None:
-                raise TypeError("local_dict and global_dict do not apply to a LazyArray, "
-                                "which holds its operands")
+                raise ArgumentTypeError("local_dict and global_dict do not apply to a LazyArray, "
+                                        "which holds its operands")
             if order != "K" or casting != "same_kind":
                 check_options(order, casting)
             from . import dask_graph, forcing

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..codegen import settings
-from ..errors import UnsupportedOperationError
+from ..errors import ArgumentTypeError, UnsupportedOperationError
 from ..codegen.target import current
 from ..ir import nodes
 from ..ir.nodes import Node
@@ -85,7 +85,8 @@ def explain(ex: str | LazyArray, local_dict: dict | None = None, global_dict: di
     check_options(order, casting)  # (the call's own errors)
     if isinstance(ex, LazyArray):
         if local_dict is not None or global_dict is not None:
-            raise TypeError("local_dict and global_dict do not apply to a LazyArray, which holds its operands")
+            raise ArgumentTypeError("local_dict and global_dict do not apply to a LazyArray, which holds its "
+                                    "operands")
         return explain_lazy(ex, out=out, order=order, casting=casting, llvm=llvm, assembly=assembly)
     if not isinstance(ex, str):
         raise not_an_expression(ex)

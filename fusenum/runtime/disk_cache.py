@@ -46,6 +46,7 @@ may be one the user keeps other files in.
 """
 from __future__ import annotations
 
+import operator
 import os
 import stat
 import struct
@@ -113,11 +114,16 @@ class DiskCache(NamedTuple):
 
 
 def _valid_max_bytes(value: object, name: str) -> int:
-    try:
-        number = int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        number = -1
-    if isinstance(value, (bool, float)) or number < 0:
+    """``value`` (``FUSENUM_CACHE_MAX_BYTES``'s text in ASCII digits, else an integer, NumPy's too) as
+    a number of bytes: not ``'1_000'``, another script's digits, ``1.5`` or an argument ``'100'``."""
+    if isinstance(value, str) and name == "FUSENUM_CACHE_MAX_BYTES":
+        number = int(value) if value.isascii() and value.isdigit() else -1
+    else:
+        try:
+            number = -1 if isinstance(value, bool) else operator.index(value)  # type: ignore[arg-type]
+        except TypeError:
+            number = -1
+    if number < 0:
         raise ConfigurationError(f"{name} must be a number of bytes (an integer >= 0), not {value!r}")
     return number
 

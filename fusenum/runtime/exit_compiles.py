@@ -30,6 +30,7 @@ import os
 import pickle
 import sys
 
+from ..errors import ConfigurationError
 from . import disk_cache, exit_helper
 from .switches import on_or_off
 
@@ -45,8 +46,13 @@ def enabled() -> bool:
 
 def possible() -> bool:
     """Whether :func:`hand_over` may start a helper here: turned on, a Python interpreter, a usable
-    disk cache."""
-    return enabled() and _is_python(sys.executable) and bool(disk_cache.usable())
+    disk cache. A value set wrong since the import checked it is off here: this runs at exit, where
+    an error would be a traceback (as :func:`.first_use.wanted` takes it)."""
+    try:
+        turned_on = enabled()
+    except ConfigurationError:
+        return False
+    return turned_on and _is_python(sys.executable) and bool(disk_cache.usable())
 
 
 def hand_over(keys: list[tuple], prebuild: list[tuple] = ()) -> int | None:

@@ -95,12 +95,9 @@ def round_size(work_per_element: int) -> int:
 def _default_threads() -> int:
     requested = os.environ.get("FUSENUM_NUM_THREADS", "").strip()
     if requested:
-        try:
-            count = int(requested)
-        except ValueError:
-            raise ConfigurationError(
-                f"FUSENUM_NUM_THREADS must be a positive integer, not {requested!r}") from None
-        return _validate(count, "FUSENUM_NUM_THREADS")
+        if not (requested.isascii() and requested.isdigit()):  # (not '1_0' or another script's digits)
+            raise ConfigurationError(f"FUSENUM_NUM_THREADS must be a positive integer, not {requested!r}")
+        return _validate(int(requested), "FUSENUM_NUM_THREADS")
     openmp = _openmp_threads()
     if openmp is not None:
         return openmp
@@ -140,7 +137,10 @@ def _openmp_threads() -> int | None:
 def _validate(n, what: str) -> int:
     if isinstance(n, bool) or not hasattr(type(n), "__index__"):
         raise ArgumentTypeError(f"{what} must be an int, not {type(n).__name__}")
-    n = operator.index(n)  # (NumPy's integers too)
+    try:
+        n = operator.index(n)  # (NumPy's integers too)
+    except TypeError:  # (an ndarray has __index__, which only an integer 0-d one honours)
+        raise ArgumentTypeError(f"{what} must be an int, not {type(n).__name__} {n!r}") from None
     if not 1 <= n <= MAX_THREADS:
         raise ConfigurationError(f"{what} must be a positive integer of at most {MAX_THREADS}, not {n}")
     return n

@@ -177,7 +177,8 @@ def test_invalid_expression_and_bad_operands_raise_as_the_call_does():
 
 
 def test_lazy_with_dicts_is_a_type_error():
-    with pytest.raises(TypeError, match="local_dict and global_dict do not apply to a LazyArray"):
+    with pytest.raises(fusenum.ArgumentTypeError,
+                       match="local_dict and global_dict do not apply to a LazyArray"):
         fusenum.explain(fusenum.lazy(np.ones(2)) + 1, {"a": 1})
 
 

@@ -215,7 +215,8 @@ def test_evaluate_with_order_lays_out_a_new_array():
 
 
 def test_evaluate_refuses_dicts_with_a_lazy_array():
-    with pytest.raises(TypeError, match="^local_dict and global_dict do not apply to a LazyArray"):
+    with pytest.raises(fusenum.ArgumentTypeError,
+                       match="^local_dict and global_dict do not apply to a LazyArray"):
         fusenum.evaluate(lazy(A) + 1, local_dict={})
 
 

@@ -181,12 +181,24 @@ def test_an_empty_setting_is_an_unset_one():
 @pytest.mark.parametrize("arguments, message", [
     ({"max_bytes": -1}, "max_bytes must be a number of bytes (an integer >= 0), not -1"),
     ({"max_bytes": 1.5}, "max_bytes must be a number of bytes (an integer >= 0), not 1.5"),
+    ({"max_bytes": "100"}, "max_bytes must be a number of bytes (an integer >= 0), not '100'"),
+    ({"max_bytes": np.float32(1.5)},
+     "max_bytes must be a number of bytes (an integer >= 0), not np.float32(1.5)"),
     ({"enabled": "yes"}, "enabled must be True, False or None, not 'yes'"),
 ])
 def test_invalid_settings_are_configuration_errors(arguments, message):
     with pytest.raises(fusenum.ConfigurationError) as info:
         fusenum.set_disk_cache(**arguments)
     assert str(info.value) == message
+
+
+@pytest.mark.parametrize("value", ["1_000", "\u0663", "1e3", "+5"])
+def test_a_cache_size_not_written_in_ascii_digits_is_a_configuration_error(value):
+    code = "import fusenum; fusenum.get_disk_cache()"
+    env = {**os.environ, "FUSENUM_CACHE_MAX_BYTES": value}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    assert (f"ConfigurationError: FUSENUM_CACHE_MAX_BYTES must be a number of bytes (an integer >= 0), "
+            f"not {value!r}") in result.stderr
 
 
 def test_two_processes_fill_one_directory_at_once(tmp_path):

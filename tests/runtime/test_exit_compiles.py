@@ -63,6 +63,17 @@ def test_nothing_is_handed_over_when_turned_off(tmp_path):
     assert json.loads(_run(_RUNS_IT, tmp_path, "off"))["tier0"] == 1
 
 
+def test_a_setting_made_wrong_after_the_import_is_off_at_exit_without_a_traceback(tmp_path):
+    """The import checks ``FUSENUM_COMPILE_AFTER_EXIT``; one set wrong afterwards is read at exit,
+    where an error would be a traceback in an atexit handler: nothing is handed over."""
+    code = _LEAVES_A_COMPILE + "import os; os.environ['FUSENUM_COMPILE_AFTER_EXIT'] = 'bogus'\n"
+    env = {**os.environ, "FUSENUM_CACHE_DIR": str(tmp_path), "FUSENUM_TIERING": "auto"}
+    env.pop("FUSENUM_COMPILE_AFTER_EXIT", None)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert exit_compiles.wait_for_helpers(str(tmp_path), timeout=0) and not _kernel_files(tmp_path)
+
+
 def test_a_quick_build_loaded_from_disk_is_optimized_by_the_helper(tmp_path):
     import json
     # a process whose optimized builds never run leaves the quick build alone on disk

@@ -190,6 +190,9 @@ def test_the_command_reports_bad_input_and_usage(tmp_path):
     assert off.returncode == 1 and "which is off or unusable" in off.stderr
     usage = _run(["-m", "fusenum"], str(tmp_path))
     assert usage.returncode == 2 and "prebuild" in usage.stderr
+    mixed = _run(["-m", "fusenum", "prebuild", "--simd", "all", "--simd", "bogus"], str(tmp_path))
+    assert mixed.returncode == 2
+    assert "--simd all builds every level: no other level goes with it" in mixed.stderr
 
 
 def test_simd_levels_are_read_as_set_simd_reads_them():

@@ -85,7 +85,8 @@ def test_set_num_threads_round_trip_and_errors():
         with pytest.raises(fusenum.ConfigurationError,
                            match=f"the number of threads must be a positive integer of at most 1024, not {count}"):
             fusenum.set_num_threads(count)
-    for value, name in ((2.5, "float"), ("4", "str"), (None, "NoneType"), (True, "bool")):
+    for value, name in ((2.5, "float"), ("4", "str"), (None, "NoneType"), (True, "bool"),
+                        (np.array([2]), "ndarray"), (np.array(2.5), "ndarray")):
         with pytest.raises(fusenum.ArgumentTypeError, match=f"the number of threads must be an int, not {name}"):
             fusenum.set_num_threads(value)
     previous = fusenum.set_num_threads(np.int64(2))  # NumPy's integers are integers
@@ -136,8 +137,10 @@ def test_an_invalid_omp_num_threads_is_ignored_with_a_warning(value):
 def test_environment_variable_sets_the_thread_count():
     done = _python("import fusenum; print(fusenum.get_num_threads())", FUSENUM_NUM_THREADS="3")
     assert done.stdout.strip() == "3", done.stderr
-    bad = _python("import fusenum", FUSENUM_NUM_THREADS="many")
-    assert "ConfigurationError: FUSENUM_NUM_THREADS must be a positive integer, not 'many'" in bad.stderr
+    for value in ("many", "1_0", "\u0663", "+2"):  # (int() would take the last three)
+        bad = _python("import fusenum", FUSENUM_NUM_THREADS=value)
+        expected = f"ConfigurationError: FUSENUM_NUM_THREADS must be a positive integer, not {value!r}"
+        assert expected in bad.stderr
 
 
 def test_many_python_threads_at_once(split_everything):

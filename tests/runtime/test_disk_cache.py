@@ -196,7 +196,8 @@ def test_invalid_settings_are_configuration_errors(arguments, message):
 def test_a_cache_size_not_written_in_ascii_digits_is_a_configuration_error(value):
     code = "import fusenum; fusenum.get_disk_cache()"
     env = {**os.environ, "FUSENUM_CACHE_MAX_BYTES": value}
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                            timeout=600)
     assert (f"ConfigurationError: FUSENUM_CACHE_MAX_BYTES must be a number of bytes (an integer >= 0), "
             f"not {value!r}") in result.stderr
 

@@ -296,7 +296,7 @@ def get_simd() -> str:
 def set_simd(name: str) -> str:
     """Compile new kernels for SIMD level ``name``; returns the previous level. Kernels of every
     level stay cached (the level is part of each kernel's key)."""
-    if type(name) is not str:
+    if not isinstance(name, str):  # (np.str_ too)
         raise ArgumentTypeError(f"the SIMD level must be a str ({', '.join(WIDTHS)}), not {type(name).__name__}")
     name = name.strip().lower()  # (as FUSENUM_SIMD is read)
     make_target(name)

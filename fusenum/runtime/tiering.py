@@ -147,7 +147,7 @@ def set_tiering(new_policy: str) -> str:
     Switching to ``always`` clears the caches in memory (:func:`fusenum.clear_cache`), so that
     plans holding kernels from earlier calls are interpreted too."""
     global policy
-    if type(new_policy) is not str:
+    if not isinstance(new_policy, str):  # (np.str_ too)
         raise ArgumentTypeError(f"the tiering policy must be a str ({', '.join(POLICIES)}), "
                                 f"not {type(new_policy).__name__}")
     new_policy = new_policy.strip().lower()  # (as FUSENUM_TIERING is read)

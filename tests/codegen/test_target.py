@@ -66,6 +66,8 @@ def test_set_simd_takes_a_level_name_in_any_case_and_nothing_else():
     previous = fusenum.set_simd(" SSE2 ")  # read as FUSENUM_SIMD is
     try:
         assert fusenum.get_simd() == "sse2"
+        fusenum.set_simd(np.str_("scalar"))  # (a str, as evaluate's casting= takes it)
+        assert fusenum.get_simd() == "scalar" and type(fusenum.get_simd()) is str
     finally:
         fusenum.set_simd(previous)
     for value in (3, None, b"avx2"):

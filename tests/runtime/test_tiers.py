@@ -713,6 +713,8 @@ def test_policy_is_checked():
     previous = fusenum.set_tiering(" Never ")  # read as FUSENUM_TIERING is
     try:
         assert fusenum.get_tiering() == "never"
+        fusenum.set_tiering(np.str_("always"))  # (a str, as evaluate's casting= takes it)
+        assert fusenum.get_tiering() == "always" and type(fusenum.get_tiering()) is str
     finally:
         fusenum.set_tiering(previous)
 

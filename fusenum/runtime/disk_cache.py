@@ -62,7 +62,7 @@ from ..errors import ArgumentTypeError, ConfigurationError, DiskCacheWarning, wa
 from . import disk_usage, entry_listing, private_directory
 from .disk_usage import STALE_TEMP_SECONDS, TEMP_PREFIX, remove as _remove  # noqa: F401 (this module's too)
 from .sources_digest import Hash, new_hash, sources_digest
-from .switches import on_or_off
+from .switches import on_or_off, whole_number
 
 #: Bumped whenever the entry layout or what the key covers changes.
 # 2: pre-linked images; NumPy's answers only in the keys of kernels that follow them.
@@ -114,15 +114,11 @@ class DiskCache(NamedTuple):
 
 
 def _valid_max_bytes(value: object, name: str) -> int:
-    """``value`` (``FUSENUM_CACHE_MAX_BYTES``'s text in ASCII digits, else an integer, NumPy's too) as
-    a number of bytes: not ``'1_000'``, another script's digits, ``1.5`` or an argument ``'100'``."""
-    if isinstance(value, str) and name == "FUSENUM_CACHE_MAX_BYTES":
-        number = int(value) if value.isascii() and value.isdigit() else -1
-    else:
-        try:
-            number = -1 if isinstance(value, bool) else operator.index(value)  # type: ignore[arg-type]
-        except TypeError:
-            number = -1
+    """``value`` (an integer, NumPy's too) as a number of bytes: not ``1.5``, ``True`` or ``'100'``."""
+    try:
+        number = -1 if isinstance(value, bool) else operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        number = -1
     if number < 0:
         raise ConfigurationError(f"{name} must be a number of bytes (an integer >= 0), not {value!r}")
     return number
@@ -154,8 +150,9 @@ def _environment_settings() -> dict:
     """``enabled``, ``directory`` (None: the user cache directory; made absolute now, so a later
     chdir does not move it) and ``max_bytes`` from the environment."""
     directory = os.environ.get("FUSENUM_CACHE_DIR") or None
+    max_bytes = os.environ.get("FUSENUM_CACHE_MAX_BYTES", "").strip() or str(DEFAULT_MAX_BYTES)
     return {"enabled": on_or_off("FUSENUM_CACHE"), "directory": os.path.abspath(directory) if directory else None,
-            "max_bytes": _valid_max_bytes(os.environ.get("FUSENUM_CACHE_MAX_BYTES", "").strip() or DEFAULT_MAX_BYTES,
+            "max_bytes": _valid_max_bytes(max_bytes if (number := whole_number(max_bytes)) is None else number,
                                           "FUSENUM_CACHE_MAX_BYTES")}
 
 

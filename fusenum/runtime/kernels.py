@@ -46,6 +46,7 @@ from typing import Callable, NamedTuple
 
 from . import background, caches, disk_cache, host_record, shipped
 from .compiled_kernel import HOLD_GIL_ELEMENTS, HOLD_GIL_WORK, Kernel  # noqa: F401 (HOLD_GIL_*: re-exported)
+from .switches import whole_number
 from .stored_code import builder, link_loaded, load_entry, load_or_compile
 from ..codegen import jit, locks, settings
 from ..codegen.abi import entry_points
@@ -67,8 +68,7 @@ WAIT_SECONDS = 0.02
 #: How long after its quick build a kernel's optimized build waits before starting (seconds).
 OPTIMIZE_DELAY = 0.002
 #: Kernels kept before the least recently compiled are freed (a plan still using one keeps it alive).
-MAX_KERNELS = int(_setting("FUSENUM_MAX_KERNELS", "2048", lambda v: v.isascii() and v.isdigit() and int(v) > 0,
-                           "a positive integer"))
+MAX_KERNELS = int(_setting("FUSENUM_MAX_KERNELS", "2048", lambda v: bool(whole_number(v)), "a positive integer"))
 #: Build new kernels quickly first and optimize them in the background (``FUSENUM_COMPILE=tiered``,
 #: the default), or optimize before first use (``optimized``).
 _MAX_BEHIND = 32

@@ -36,6 +36,7 @@ import warnings
 from typing import TYPE_CHECKING, Callable
 
 from . import background
+from .switches import whole_number
 from ..codegen import locks, pool_abi
 from ..errors import ArgumentTypeError, ConfigurationError
 
@@ -95,9 +96,10 @@ def round_size(work_per_element: int) -> int:
 def _default_threads() -> int:
     requested = os.environ.get("FUSENUM_NUM_THREADS", "").strip()
     if requested:
-        if not (requested.isascii() and requested.isdigit()):  # (not '1_0' or another script's digits)
+        count = whole_number(requested)
+        if count is None:
             raise ConfigurationError(f"FUSENUM_NUM_THREADS must be a positive integer, not {requested!r}")
-        return _validate(int(requested), "FUSENUM_NUM_THREADS")
+        return _validate(count, "FUSENUM_NUM_THREADS")
     openmp = _openmp_threads()
     if openmp is not None:
         return openmp
@@ -114,8 +116,8 @@ MAX_THREADS = 1024
 def openmp_first_count(value: str) -> int | None:
     """The first entry of an ``OMP_NUM_THREADS`` value (OpenMP's comma-separated list of counts per
     nesting level) if it is a positive integer, else None."""
-    first = value.split(",")[0].strip()
-    return int(first) if first.isascii() and first.isdigit() and int(first) > 0 else None
+    count = whole_number(value.split(",")[0].strip())
+    return count if count else None
 
 
 def _openmp_threads() -> int | None:

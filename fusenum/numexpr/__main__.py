@@ -29,6 +29,8 @@ def main(argv: list[str]) -> int:
         runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
     else:
         sys.argv = argv
+        if os.path.isfile(argv[0]):  # (python puts a script's folder first; run_path, a folder or zip itself)
+            sys.path[0] = os.path.dirname(os.path.realpath(argv[0]))
         runpy.run_path(argv[0], run_name="__main__")
     return 0
 

@@ -11,8 +11,8 @@ fusenum front end shares, keyed on the text, the options and the dtypes.
 from __future__ import annotations
 
 import sys
-import threading
 import weakref
+from contextvars import ContextVar
 from collections import OrderedDict
 
 import numpy as np
@@ -38,7 +38,9 @@ _LONGLONG = np.dtype(np.longlong)
 _NOTHING = np.empty(0)
 
 _programs: "OrderedDict[tuple, Program]" = OrderedDict()
-_last = threading.local()
+# What re_evaluate runs: the last call of evaluate or validate in this context, as numexpr keeps it
+# (each thread starts with a context of its own; each asyncio task runs in a copy of its creator's).
+_last: ContextVar[tuple | None] = ContextVar("fusenum.numexpr last expression", default=None)
 
 
 def _optimization(kwargs: dict) -> str:
@@ -142,6 +144,8 @@ def evaluate(ex: str, local_dict: dict | None = None, global_dict: dict | None =
     typing, see :mod:`fusenum.numexpr`), and is also remembered for
     :func:`re_evaluate` unless ``disable_cache``.
     """
+    if kwargs:  # (numexpr checks the text and NUMEXPR_SANITIZE before the options)
+        ex, sanitize = _text_and_sanitize(ex, sanitize)
     prog = program(ex, _optimization(kwargs) if kwargs else "aggressive", sanitize)
     frame = sys._getframe(max(_frame_depth - 2, 1)) if local_dict is None or global_dict is None else None
     values = arguments(prog.names, local_dict, global_dict, frame)
@@ -159,6 +163,7 @@ def validate(ex: str, local_dict: dict | None = None, global_dict: dict | None =
     """Check ``ex`` and its operands as :func:`evaluate` would, typing it (and so compiling its plan)
     without computing; remember it for :func:`re_evaluate`. Returns None, or the exception."""
     try:
+        ex, sanitize = _text_and_sanitize(ex, sanitize)  # (before the options, as numexpr checks them)
         prog = program(ex, _optimization(kwargs), sanitize)
         frame = sys._getframe(max(_frame_depth - 1, 1)) if local_dict is None or global_dict is None else None
         values = arguments(prog.names, local_dict, global_dict, frame)
@@ -172,15 +177,16 @@ def validate(ex: str, local_dict: dict | None = None, global_dict: dict | None =
 def _remember(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: str, casting: str) -> None:
     """Keep the call for :func:`re_evaluate`: the program, the dtypes it was typed for, ``out`` by
     weak reference (as numexpr does), ``order`` and ``casting``."""
-    _last.state = (prog, tuple(value.dtype for value in values), None if out is None else weakref.ref(out),
-                   order, casting)
+    _last.set((prog, tuple(value.dtype for value in values), None if out is None else weakref.ref(out),
+               order, casting))
 
 
 def re_evaluate(local_dict: dict | None = None, global_dict: dict | None = None,
                 _frame_depth: int = 2) -> np.ndarray:
-    """Evaluate the last expression given to :func:`evaluate` or :func:`validate` (in this thread)
-    again, with the values its names are bound to now."""
-    state = getattr(_last, "state", None)
+    """Evaluate the last expression given to :func:`evaluate` or :func:`validate` (in this thread,
+    and in this asyncio task or :mod:`contextvars` context) again, with the values its names are
+    bound to now. :func:`fusenum.clear_cache` does not forget it."""
+    state = _last.get()
     if state is None:
         raise RuntimeError("A previous evaluate() execution was not found, please call `validate` or "
                            "`evaluate` once before `re_evaluate`")
@@ -252,10 +258,18 @@ def run(prog: Program, values: list[np.ndarray], out: np.ndarray | None, order: 
     returned, as numexpr writes and returns it; an elementwise result goes into an ``out`` of a dtype
     fusenum's kernels do not write (long double...) through NumPy's cast under ``casting``."""
     order, casting = _checked_call(prog, values, order, casting)
+    check_out(out)
     result = _run_checked(prog, values, out, order, casting)
     if result.dtype.char == "l" and result.dtype.itemsize == 8 and result is not out:
         return result.view(_LONGLONG)  # numexpr's iterator makes its int64 results as C's long long
     return result
+
+
+def check_out(out: object) -> None:
+    """numexpr's check of ``out`` when its run starts (after ``order``'s and ``casting``'s): None or an
+    ndarray (of any subclass), else ``ValueError``."""
+    if out is not None and not isinstance(out, np.ndarray):
+        raise ValueError("out keyword parameter is not an array")
 
 
 def _checked_call(prog: Program, values: list[np.ndarray], order, casting) -> tuple[str, str]:
@@ -571,5 +585,4 @@ def _broadcast_to_reduction_out(values: list[np.ndarray], shape: tuple[int, ...]
 
 @caches.owner
 def _clear() -> None:
-    caches.empty(_programs)
-    _last.__dict__.clear()
+    caches.empty(_programs)  # (the last expression stays: it holds no kernel, its plans are PLANS')

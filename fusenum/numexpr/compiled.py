@@ -63,7 +63,29 @@ class NumExpr:
         # (a name the signature repeats takes the last of its arguments, as numexpr's does)
         last = {name: k for k, name in enumerate(self.input_names)}
         self._order = [last[name] for name in self._program.names]
-        self.signature = "".join(kinds.CODE[kind] for kind in self._kinds).encode("ascii")
+        self._signature = "".join(kinds.CODE[kind] for kind in self._kinds).encode("ascii")
+
+    @property
+    def signature(self) -> bytes:
+        """The inputs' kinds, one code each (``b'di'``: a double, an int), in ``input_names``' order."""
+        return self._signature
+
+    @property
+    def constsig(self) -> bytes:
+        """The constants' kinds, in the order of ``constants``."""
+        return b"".join(kinds.CODE[kind].encode() for _, kind in _constants(self._root).values())
+
+    @property
+    def tempsig(self) -> bytes:
+        """The temporaries' kinds, as :func:`disassemble` numbers them (one per operation and cast:
+        numexpr's register allocator reuses some, so its ``tempsig`` can be shorter)."""
+        return b"".join(_Listing(self).temporaries)
+
+    @property
+    def fullsig(self) -> bytes:
+        """The kinds of every register, as numexpr orders them: the output, the inputs, the constants,
+        the temporaries."""
+        return kinds.CODE[self._root.kind].encode() + self.signature + self.constsig + self.tempsig
 
     @property
     def ir(self):
@@ -88,6 +110,7 @@ class NumExpr:
         if kwargs and "ex_uses_vml" not in kwargs:
             raise ValueError("ex_uses_vml parameter is required")
         kwargs.pop("ex_uses_vml", None)
+        api.check_out(kwargs.get("out"))
         casting = kwargs.get("casting", "safe")
         arrays = [_as_array(value, kind) for value, kind in zip(args, self._kinds)]
         subtype = None if kwargs.get("out") is not None else _result_subtype(arrays)
@@ -224,6 +247,7 @@ class _Listing:
                           for k, (key, (value, _)) in enumerate(_constants(nex._root).items())}
         self.next_temporary = first_constant + len(self.constants)
         self.registers: dict[int, bytes] = {}
+        self.temporaries: list[bytes] = []  # their kinds' codes
         self.rows: list[list] = []
         for node in _operations(nex._root):
             self._row(node, node is nex._root)
@@ -234,16 +258,20 @@ class _Listing:
                 padded.append([b"noop", None, None, None])
         self.rows = padded
 
-    def _temporary(self) -> bytes:
+    def _temporary(self, kind: str) -> bytes:
         self.next_temporary += 1
+        self.temporaries.append(kinds.CODE[kind].encode())
         return f"t{self.next_temporary - 1}".encode()
 
     def _row(self, node: tree.Expr, is_root: bool) -> None:
         codes, _ = typed_signature(node)
         operands = [self._operand(arg, code) for arg, code in zip(node.args, codes)]
-        destination = b"r0" if is_root else self.registers.setdefault(id(node), self._temporary())
-        if node.op in kinds.REDUCTIONS:
-            operands.append(node.value)
+        if is_root:
+            destination = b"r0"
+        else:
+            destination = self.registers[id(node)] = self._temporary(node.kind)
+        if node.op in kinds.REDUCTIONS:  # (its axis: None for all of them)
+            operands.append(None if node.value == tree.ALL_AXES else node.value)
         self.rows.append([f"{node.op}_{kinds.CODE[node.kind]}{codes}".encode(), destination, *operands])
 
     def _operand(self, arg: tree.Expr, code: str) -> bytes:
@@ -254,6 +282,6 @@ class _Listing:
         register = self.inputs[self.names[arg.value]] if arg.op == "var" else self.registers[id(arg)]
         if arg.kind == kind:
             return register
-        cast = self._temporary()
+        cast = self._temporary(kind)
         self.rows.append([f"cast_{code}{kinds.CODE[arg.kind]}".encode(), cast, register])
         return cast

@@ -9,7 +9,10 @@ pandas where it has already kept numexpr: ``pandas.core.computation.check.ne``
 ``USE_NUMEXPR``, then ``set_use_numexpr`` so its large-frame arithmetic takes
 the numexpr path). pandas' ``eval``/``query`` engine imports ``numexpr`` at
 each call, so it follows ``sys.modules``. :func:`uninstall` puts back what was
-there. With no code change: ``FUSENUM_NUMEXPR=1`` installs it at the process's first ``import
+there. While installed, ``import numexpr.X`` of any other submodule is ``ModuleNotFoundError``, as
+for a submodule numexpr lacks: the real numexpr's (``necompiler``, imported with pandas before) are
+taken out of ``sys.modules`` (and put back by :func:`uninstall`), and this package's own (``kinds``)
+would be second copies. With no code change: ``FUSENUM_NUMEXPR=1`` installs it at the process's first ``import
 numexpr`` (``_fusenum_numexpr``, outside this package), or at ``import fusenum``; and
 ``python -m fusenum.numexpr script.py [args]`` runs a script (or ``-m module``) installed.
 """
@@ -39,13 +42,26 @@ def installed() -> bool:
 
 
 def _replace(module_name: str, attribute: str | None, value) -> None:
-    if attribute is None:
+    if attribute is None:  # (a value of _MISSING: taken out)
         _saved.setdefault((module_name, None), sys.modules.get(module_name, _MISSING))
-        sys.modules[module_name] = value
+        if value is _MISSING:
+            sys.modules.pop(module_name, None)
+        else:
+            sys.modules[module_name] = value
         return
     module = sys.modules[module_name]
     _saved.setdefault((module_name, attribute), getattr(module, attribute, _MISSING))
     setattr(module, attribute, value)
+
+
+class _OtherSubmodules:
+    """A finder on ``sys.meta_path`` while installed: ``numexpr.X`` that is not in ``sys.modules`` (not
+    one of :data:`SUBMODULES`) is not found, rather than found as a file of this package."""
+
+    @staticmethod
+    def find_spec(fullname: str, path=None, target=None) -> None:
+        if fullname.startswith("numexpr.") and installed():
+            raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
 
 
 def install() -> None:
@@ -55,8 +71,12 @@ def install() -> None:
     if startup is not None:  # (its finder's job is done: after uninstall(), numexpr is numexpr again)
         startup.disarm()
     _replace("numexpr", None, ours)
+    for name in [name for name in sys.modules if name.startswith("numexpr.")]:
+        _replace(name, None, _MISSING)
     for name in SUBMODULES:
         _replace(f"numexpr.{name}", None, getattr(ours, name))
+    if _OtherSubmodules not in sys.meta_path:
+        sys.meta_path.insert(0, _OtherSubmodules)  # type: ignore[arg-type]
     if _imported(_PANDAS_CHECK):
         _replace(_PANDAS_CHECK, "ne", ours)
         _replace(_PANDAS_CHECK, "NUMEXPR_INSTALLED", True)
@@ -86,6 +106,8 @@ def _use_numexpr(expressions: ModuleType) -> None:
 
 def uninstall() -> None:
     """Undo :func:`install`: ``numexpr`` and pandas' bindings are what they were before."""
+    if _OtherSubmodules in sys.meta_path:
+        sys.meta_path.remove(_OtherSubmodules)  # type: ignore[arg-type]
     for (module_name, attribute), previous in reversed(list(_saved.items())):
         if attribute is None:
             if previous is _MISSING:

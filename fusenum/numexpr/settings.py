@@ -88,11 +88,14 @@ def set_num_threads(nthreads: int) -> int:
     """Use ``nthreads`` threads (for fusenum.numexpr and fusenum alike); returns the previous count.
 
     As numexpr: an int from 1 to :data:`MAX_THREADS`, else a warning and -1 (numexpr prints an
-    error and returns -1); a non-integer is a ``TypeError``.
+    error and returns -1); a non-integer is a ``TypeError``, one beyond a C int an ``OverflowError``.
+    Beyond fusenum's own bound (1,024, :data:`fusenum.runtime.threads.MAX_THREADS`), it uses 1,024.
     """
     if not hasattr(nthreads, "__index__"):  # (a bool is an int, as numexpr takes it)
         raise TypeError(f"'{type(nthreads).__name__}' object cannot be interpreted as an integer")
     nthreads = nthreads.__index__()
+    if not -2**31 <= nthreads < 2**31:  # (numexpr takes a C int)
+        raise OverflowError(f"signed integer is {'greater than maximum' if nthreads > 0 else 'less than minimum'}")
     if nthreads < 1:
         warn("Error.  nthreads must be a positive integer")
         return -1

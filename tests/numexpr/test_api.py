@@ -1182,3 +1182,78 @@ def test_every_public_numexpr_name_is_here_or_named_as_not_provided():
     assert ne.E is ne.expressions.E
     with pytest.raises(NotImplementedError, match="test_numexpr_suite.py"):
         ne.test()
+
+
+def _last_in_two_tasks(module) -> list:
+    import asyncio
+
+    async def task(text):
+        module.evaluate(text, local_dict={"x": np.ones(2)})
+        await asyncio.sleep(0)  # (the other task evaluates its text meanwhile)
+        return module.re_evaluate(local_dict={"x": np.ones(2)}).tolist()
+
+    async def both():
+        return await asyncio.gather(task("x + 1"), task("x * 50"))
+
+    return asyncio.run(both())
+
+
+def test_re_evaluate_runs_the_last_expression_of_its_own_asyncio_task():
+    # numexpr keeps the last expression in a context variable: each task (each context) has its own
+    assert _last_in_two_tasks(ne) == [[2.0, 2.0], [50.0, 50.0]]
+    real = pytest.importorskip("numexpr")
+    assert _last_in_two_tasks(real) == [[2.0, 2.0], [50.0, 50.0]]
+
+
+def test_an_expression_evaluated_in_a_copied_context_is_not_the_callers_last():
+    import contextvars
+    x = np.ones(2)
+    ne.evaluate("x + 1")
+    contextvars.copy_context().run(ne.evaluate, "x * 50", {"x": x})
+    assert ne.re_evaluate().tolist() == [2.0, 2.0]
+
+
+def test_clear_cache_keeps_the_last_expression_for_re_evaluate():
+    a = np.arange(3.0)
+    ne.evaluate("a * 2")
+    fusenum.clear_cache()
+    assert ne.re_evaluate().tolist() == [0.0, 2.0, 4.0]
+
+
+@pytest.mark.parametrize("out", [[0.0] * 3, 5.0, "abc", np.float64(0)])
+def test_an_out_that_is_not_an_array_is_numexprs_value_error(out):
+    x = np.ones(3)
+    with pytest.raises(ValueError, match="^out keyword parameter is not an array$"):
+        ne.evaluate("x * 2", out=out, disable_cache=True)
+    with pytest.raises(ValueError, match="^out keyword parameter is not an array$"):
+        ne.NumExpr("x * 2")(x, out=out, ex_uses_vml=False)
+
+
+@pytest.mark.parametrize("count, message", [(2**31, "greater than maximum"), (2**64, "greater than maximum"),
+                                            (-2**31 - 1, "less than minimum")])
+def test_a_thread_count_beyond_a_c_int_is_numexprs_overflow_error(count, message):
+    before = ne.get_num_threads()
+    with pytest.raises(OverflowError, match=f"^signed integer is {message}$"):
+        ne.set_num_threads(count)
+    assert ne.get_num_threads() == before
+
+
+def test_the_text_is_checked_before_the_options():
+    # (numexpr's order: the text, NUMEXPR_SANITIZE, then optimization/truediv and unknown keywords)
+    assert str(ne.validate(5, foo=1)) == "must specify expression as a string"
+    with pytest.raises(ValueError, match="must specify expression as a string"):
+        ne.evaluate(5, foo=1)
+    assert str(ne.validate("1", foo=1)) == "Unknown keyword argument 'foo'"
+
+
+def test_python_m_puts_the_scripts_folder_first_on_the_path(tmp_path):
+    # as ``python script.py`` does: a module beside the script imports from any working directory
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "helper.py").write_text("VALUE = 42\n")
+    (project / "script.py").write_text("import sys, numexpr, helper\n"
+                                       "print(helper.VALUE, numexpr.__version__, sys.path[0])\n")
+    result = subprocess.run([sys.executable, "-m", "fusenum.numexpr", str(project / "script.py")], cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True,
+                            timeout=120)
+    assert result.stdout.split() == ["42", "2.14.2+fusenum", str(project)], result.stderr

@@ -20,11 +20,14 @@ def main(argv: list[str]) -> int:
     build = commands.add_parser(
         "prebuild", help="compile the interpreter's one-node kernels into the disk cache",
         description="Compile every one-node kernel fusenum's interpreter may use into the disk cache, so that "
-                    "no first call of a new expression compiles on its own thread.")
+                    "no first call of a new expression compiles on its own thread. (Where the package ships "
+                    "them for this machine's widest SIMD level, as pip install builds it, those serve already; "
+                    "a prebuild serves other levels and vector-math modes.)")
     build.add_argument("--dtypes", help="comma-separated dtypes to cover (default: every dtype but bytes)")
     build.add_argument("--simd", action="append",
                        help="a SIMD level to build for, or 'all' (repeatable; default: the current level)")
-    build.add_argument("--threads", type=int, help="compiles at once (default: fusenum.get_num_threads())")
+    build.add_argument("--threads", type=_positive, help="compiles at once (default: fusenum.get_num_threads(), "
+                                                         "at most the machine's cores)")
     ship = commands.add_parser(
         "ship", help="compile the interpreter's one-node kernels into the archives shipped with fusenum",
         description="Compile every one-node kernel fusenum's interpreter may use, for this machine's widest SIMD "
@@ -35,7 +38,7 @@ def main(argv: list[str]) -> int:
     ship.add_argument("--simd", action="append",
                       help="a SIMD level to build for, for machines whose widest level it is (repeatable; default: "
                            "this machine's widest)")
-    ship.add_argument("--threads", type=int, help="compiles at once (default: the machine's cores)")
+    ship.add_argument("--threads", type=_positive, help="compiles at once (default: the machine's cores)")
     args = parser.parse_args(argv)
     if args.command == "ship":
         return _ship(args)
@@ -54,6 +57,17 @@ def main(argv: list[str]) -> int:
     print(f"{done.kernels} one-node kernels for {', '.join(done.simd)}: {done.compiled} compiled, "
           f"{done.found} already there, in {done.seconds:.1f} s; disk cache: {done.directory}")
     return 0
+
+
+def _positive(text: str) -> int:
+    """A count on the command line: a usage error (status 2) unless a positive integer."""
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"a positive integer, not {text!r}")
+    return count
 
 
 def _ship(args: argparse.Namespace) -> int:

@@ -39,6 +39,7 @@ from ..codegen.target import current
 from ..ir import nodes
 from ..ir.nodes import Node
 from ..runtime import cached_plan, kernels
+from ..runtime.tiering import get_tiering
 from ..runtime.layout import as_casting, as_order, check_options, writes_through_view
 from .dask_types import has_dask
 from .evaluation import bind, not_an_expression
@@ -83,6 +84,7 @@ def explain(ex: str | LazyArray, local_dict: dict | None = None, global_dict: di
     if out is not None and type(out) is not np.ndarray and writes_through_view(out):
         out = out.view(np.ndarray)  # (as evaluate writes it)
     check_options(order, casting)  # (the call's own errors)
+    _check_switches(llvm, assembly)
     if isinstance(ex, LazyArray):
         if local_dict is not None or global_dict is not None:
             raise ArgumentTypeError("local_dict and global_dict do not apply to a LazyArray, which holds its "
@@ -101,6 +103,7 @@ def explain(ex: str | LazyArray, local_dict: dict | None = None, global_dict: di
 def explain_lazy(r: LazyArray, *, out: np.ndarray | None = None, order: str = "K", casting: str = "same_kind",
                  llvm: bool = False, assembly: bool = False) -> Explanation:
     """:func:`explain` for the lazy expression ``r`` (what forcing it would run)."""
+    _check_switches(llvm, assembly)
     title = f"LazyArray.explain(): {r.dtype} {r.shape}"
     if out is not None and type(out) is not np.ndarray and writes_through_view(out):
         out = out.view(np.ndarray)  # (as evaluate writes it)
@@ -111,6 +114,12 @@ def explain_lazy(r: LazyArray, *, out: np.ndarray | None = None, order: str = "K
     plan = cached_plan(program, program, values)
     shown = _preview(plan, values, program.names, out, order, casting)
     return _describe(title, program.names, values, shown, llvm, assembly)
+
+
+def _check_switches(llvm: object, assembly: object) -> None:
+    for name, value in (("llvm", llvm), ("assembly", assembly)):
+        if not isinstance(value, (bool, np.bool_)):  # (not 'no', which is true)
+            raise ArgumentTypeError(f"explain's {name} must be True or False, not {value!r}")
 
 
 def _refuse_dask(values: list) -> None:
@@ -247,10 +256,19 @@ def _layout(access) -> str:
     return _LAYOUTS[access.stride] + (" byte-swapped" if access.swapped else "")
 
 
+#: Where a kernel not in memory comes from, under each tiering policy.
+_NOT_IN_MEMORY = {
+    "never": "not in memory yet: the call loads it from the disk cache, or compiles it",
+    "always": "not in memory: the call does not use it (tiering policy 'always')",
+    "auto": "not in memory yet: the call loads it from the disk cache if it is there, else it is interpreted "
+            "or waits for it (see the tier above)",
+}
+
+
 def _origin(call: KernelCall) -> str:
     kernel = call.kernel
     if kernel is None:
-        return "not in memory yet: the call compiles it (or loads it from the disk cache)"
+        return _NOT_IN_MEMORY[get_tiering()]
     how = {"disk": "loaded from the disk cache", "shipped": "loaded from the kernels shipped with fusenum"}.get(
         kernel.origin, kernel.origin)
     build = "; its quick build, until the optimized build arrives" if kernel.build == "quick" else ""

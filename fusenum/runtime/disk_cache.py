@@ -167,7 +167,7 @@ class _State:
     refused = False  # checked and unusable: memory only until reconfigured
     estimate: int | None = None  # bytes on disk at the last scan, plus this process's writes since
     held: bool | None = None  # whether the directory held an entry when first asked (:func:`holds_entries`)
-    unscanned = 0  # bytes written before a scan learnt the directory's size (:func:`_account`)
+    unscanned = 0  # bytes written since the last scan (:func:`_account`)
     scan_after: float | None = None  # how many of them this process writes before it scans
     creates = True  # whether a missing directory is created (not by the exit helper: use_existing_only)
 
@@ -551,22 +551,22 @@ def _account(directory: str, written: int) -> None:
     How much the directory holds is learnt by a scan, a stat per entry: a second and more for the
     hundred thousand entries a well-used cache holds, paid at the first write of every process (at
     its exit, for typed plans). So a process scans only once it has written a random amount between
-    0 and :data:`SCAN_FRACTION` of the limit, then counts on from the scan's total: one that writes
-    a few entries seldom scans (with probability written / (limit * SCAN_FRACTION)), and over many
-    processes about that fraction is written between two scans, by which the directory may outgrow
-    the limit before eviction brings it back to 90%.
+    0 and :data:`SCAN_FRACTION` of the limit since its last scan, and counts on from the scan's
+    total meanwhile: one that writes a few entries seldom scans (with probability written / (limit *
+    SCAN_FRACTION)), and over many processes about that fraction is written between two scans, by
+    which the directory may outgrow the limit before eviction brings it back to 90%. (Scanning only
+    once, a process writing beside others saw only its own writes: two filled a cache to 1.75x.)
     """
     with _lock:
-        if state.estimate is None:
-            state.unscanned += written
-            if state.scan_after is None:
-                state.scan_after = _random.random() * state.max_bytes * SCAN_FRACTION
-            if state.unscanned < state.scan_after:
-                return
-            state.estimate = disk_usage.total(directory, EVICTED_SUFFIXES)
-        else:
+        state.unscanned += written
+        if state.estimate is not None:
             state.estimate += written
-        if state.estimate > state.max_bytes:
+        if state.scan_after is None:
+            state.scan_after = _random.random() * state.max_bytes * SCAN_FRACTION
+        if state.unscanned >= state.scan_after:
+            state.estimate = disk_usage.total(directory, EVICTED_SUFFIXES)
+            state.unscanned, state.scan_after = 0, None
+        if state.estimate is not None and state.estimate > state.max_bytes:
             state.estimate = disk_usage.evict(directory, EVICTED_SUFFIXES, int(state.max_bytes * LOW_WATER))
 
 
@@ -577,8 +577,9 @@ def bytes_on_disk() -> int:
 
 
 def clear_disk_cache() -> None:
-    """Remove every entry from the kernel cache directory, the host's description and the markers of
-    a prebuild after first use and of checked sources (kernels in memory stay)."""
+    """Remove every entry from the kernel cache directory in use (none while the disk cache is off or
+    its directory refused), the host's description and the markers of a prebuild after first use
+    and of checked sources (kernels in memory stay)."""
     directory = _directory()
     if directory is None:
         return

@@ -141,7 +141,8 @@ def prebuild(dtypes: Sequence | None = None, simd: str | Sequence[str] | None = 
     machine's cores). The kernels are built for the current vector-math mode
     (``FUSENUM_VECTOR_MATH``). A kernel whose entry is on disk is not compiled again; nothing is
     kept in memory. Raises :class:`~fusenum.ConfigurationError` if the disk cache is off or
-    unusable, or stops taking kernels (prebuilt kernels would last only as long as this process).
+    unusable, or stops taking kernels, or its bound evicts some of them (prebuilt kernels would last
+    only as long as this process).
     """
     directory = disk_cache.get_disk_cache().directory
     if not disk_cache.usable():
@@ -171,6 +172,12 @@ def prebuild(dtypes: Sequence | None = None, simd: str | Sequence[str] | None = 
     if not disk_cache.usable():  # a store failed (it warned): the kernels are not on disk
         raise ConfigurationError(f"the disk cache ({directory!r}) stopped taking kernels during prebuild: see the "
                                  "warning above")
+    kept = sum(kernels.on_disk(*one) for one in wanted)
+    if kept < len(wanted):  # (evicted: the cache's bound is too small to hold them)
+        raise ConfigurationError(
+            f"the disk cache ({directory!r}) kept only {kept} of the {len(wanted)} prebuilt kernels: its bound, "
+            f"{disk_cache.get_disk_cache().max_bytes:,} bytes, evicted the others (raise FUSENUM_CACHE_MAX_BYTES, "
+            "or set_disk_cache(max_bytes=...))")
     return PrebuildResult(levels, len(wanted), compiled, len(wanted) - compiled, time.perf_counter() - started,
                           directory)
 

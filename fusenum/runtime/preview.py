@@ -28,7 +28,7 @@ from ..codegen.spec import KernelSpec
 from ..ir import nodes
 from ..ir.nodes import Node
 from ..ir.shapes import broadcast_shapes
-from . import staging, tiering
+from . import interpreter, kernels, staging, tiering
 from . import threads as pool
 from .elementwise import general_layout, prepare_general
 from .kernels import Kernel
@@ -40,13 +40,14 @@ from .plan import Plan
 COMPILED = "compiled kernel"
 COMPILED_FIRST = "compiled kernel, compiled first (tiering policy 'never')"
 INTERPRETED = "interpreter (tier 0; tiering policy 'always')"
-INTERPRETED_MEANWHILE = ("interpreter (tier 0) unless the disk cache holds the kernel or the call "
-                         f"waits for it ({tiering.COMPILE_NOW_ELEMENTS:,} elements or more, "
-                         f"{tiering.COMPILE_NOW_ELEMENTS_LLVM_UP:,} once the compiler is loaded and the "
-                         "expression needs no one-node kernel, but for one "
-                         "operation NumPy computes, or a one-node kernel the interpreter needs is neither "
-                         "in memory nor on disk); the kernel compiles in the background for later calls "
-                         "(asked by its second call)")
+INTERPRETED_MEANWHILE = ("interpreter (tier 0), the kernel compiling in the background for later calls (its "
+                         "second call asks for it); unless the call loads the kernel from the disk cache, or "
+                         "waits for it because a one-node kernel the interpreter needs is neither in memory, "
+                         "shipped nor on disk")
+#: ... for a call big enough to wait for its kernel (see :mod:`.tiering`).
+BIG_WAITS = ("compiled kernel: the call waits for it (loaded from the disk cache, or compiled), unless it is "
+             "one operation NumPy computes or this process has not loaded the compiler on a machine whose "
+             "disk cache is empty (then interpreted, the kernel compiling in the background)")
 
 
 @dataclass
@@ -82,7 +83,7 @@ class Stage:
     @property
     def tier(self) -> str:
         """The tier that serves this stage's kernel call ("" if it has none), as for a whole call."""
-        return "" if self.call is None else _tier(self.call.kernel)
+        return "" if self.call is None else _tier(self.call)
 
 
 @dataclass
@@ -117,17 +118,23 @@ def preview(plan: Plan, values: list, names=(), out=None, order: str = "K",
     last = result.stages[-1]
     if last.call is not None or last.title == "elementwise" or last.title.startswith("final"):
         # (the last pass decides: a reduction's is interpreted as an elementwise call's is)
-        result.tier = _tier(last.call.kernel if last.call is not None else None)
+        result.tier = _tier(last.call)
     return result
 
 
-def _tier(kernel: Kernel | None) -> str:
-    """The tier that serves a call (its last pass) whose kernel (None: not in memory) is this."""
+def _tier(call: KernelCall | None) -> str:
+    """The tier that serves a call whose last pass is ``call`` (None: no kernel runs)."""
+    kernel = None if call is None else call.kernel
     if tiering.policy == "always":
         return INTERPRETED
     if kernel is not None:
         return COMPILED
-    return COMPILED_FIRST if tiering.policy == "never" else INTERPRETED_MEANWHILE
+    if tiering.policy == "never":
+        return COMPILED_FIRST
+    big = call is not None and (call.size >= tiering.COMPILE_NOW_ELEMENTS or (
+        call.size >= tiering.COMPILE_NOW_ELEMENTS_LLVM_UP and kernels.compiler_loaded()
+        and not interpreter.needs_kernels(call.spec.root)))
+    return BIG_WAITS if big else INTERPRETED_MEANWHILE
 
 
 def _label(name: str, value, converted: np.dtype | None) -> str:

@@ -78,7 +78,8 @@ def ship(directory: str | None = None, levels: Sequence[str] | None = None, thre
 
 
 def _levels(levels: Sequence[str] | None) -> tuple[str, ...]:
-    chosen = levels_to_ship() if levels is None else tuple(dict.fromkeys(levels))
+    chosen = levels_to_ship() if levels is None else tuple(dict.fromkeys(
+        level.strip().lower() if isinstance(level, str) else level for level in levels))  # (as set_simd reads them)
     for level in chosen:
         if level not in LEVELS:
             raise ConfigurationError(f"kernels are shipped for {', '.join(LEVELS)}, not {level!r}")

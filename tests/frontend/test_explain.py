@@ -6,6 +6,7 @@ import pytest
 
 import fusenum
 from fusenum.codegen import mathlib
+from fusenum.frontend import explain
 from fusenum.runtime import background, kernels, preview, tiering
 
 
@@ -37,7 +38,7 @@ def test_describes_without_compiling_then_reports_memory_after_the_call():
     text = fusenum.explain("a * 3.5 - 1")
     # nothing compiled, nothing counted (the text's typed plan may have gone to the disk cache)
     assert fusenum.cache_info()._replace(disk_bytes=before.disk_bytes) == before
-    assert _kernel_origins(text) == ["not in memory yet: the call compiles it (or loads it from the disk cache)"]
+    assert _kernel_origins(text) == [explain._NOT_IN_MEMORY[fusenum.get_tiering()]]
     fusenum.evaluate("a * 3.5 - 1")
     (origin,) = _kernel_origins(fusenum.explain("a * 3.5 - 1"))
     assert re.fullmatch(r"memory \((compiled|loaded from the disk cache) in \d+\.\d ms"
@@ -313,3 +314,30 @@ def test_a_broadcast_view_copied_for_a_computed_exponent_is_explained_as_run():
     direct = fusenum.explain("x ** e", {"x": x, "e": e})
     assert "e: contiguous" in computed and "e: one value" not in computed
     assert "e: one value" in direct
+
+
+def test_the_tier_and_origin_lines_say_what_the_policy_does():
+    # (under 'always' the call never compiles the fused kernel; a big call under 'auto' waits for it)
+    a, big = np.arange(500.0), np.ones(tiering.COMPILE_NOW_ELEMENTS)
+    previous = fusenum.set_tiering("always")
+    try:
+        assert _kernel_origins(fusenum.explain("a * 5.25")) == ["not in memory: the call does not use it "
+                                                                "(tiering policy 'always')"]
+        fusenum.set_tiering("never")
+        assert _kernel_origins(fusenum.explain("a * 5.25")) == ["not in memory yet: the call loads it from the "
+                                                                "disk cache, or compiles it"]
+        fusenum.set_tiering("auto")
+        assert f"tier: {preview.BIG_WAITS}\n" in fusenum.explain("big * 5.25 + 1")
+        assert f"tier: {preview.INTERPRETED_MEANWHILE}\n" in fusenum.explain("a * 5.25 + 1")
+    finally:
+        fusenum.set_tiering(previous)
+
+
+@pytest.mark.parametrize("switch", ["llvm", "assembly"])
+@pytest.mark.parametrize("value", ["no", [0], 1, None])
+def test_llvm_and_assembly_take_booleans_only(switch, value):
+    a = np.arange(3.0)
+    with pytest.raises(fusenum.ArgumentTypeError, match=f"explain's {switch} must be True or False"):
+        fusenum.explain("a + 1", **{switch: value})
+    with pytest.raises(fusenum.ArgumentTypeError, match=f"explain's {switch} must be True or False"):
+        fusenum.lazy(a).explain(**{switch: value})

@@ -1,5 +1,5 @@
 """The disk cache's size: counted in the blocks the file system allocates, learnt by a scan that a
-process makes only once it has written a random share of the limit."""
+process makes each time it has written a random share of the limit."""
 import hashlib
 import os
 import random
@@ -72,6 +72,27 @@ def test_many_small_processes_keep_the_directory_near_its_limit(cache_dir, monke
     # 60 processes in a row skip their scan with probability (3/4)**60 = 3e-8 (the seed is fixed)
     assert limit < largest <= limit + 60 * entry
     assert _on_disk(cache_dir) >= limit * disk_cache.LOW_WATER - entry  # eviction keeps the recent ones
+
+
+def test_a_process_writing_beside_another_keeps_scanning(cache_dir, monkeypatch):
+    """Another process's writes (made here behind this one's back) are learnt at this one's next
+    scan: it rescans after each random share of its own writes, so two writers keep the directory
+    near the limit. (Scanning once, each counted only its own writes on: two filled it to 1.75x.)"""
+    monkeypatch.setattr(disk_cache, "_random", random.Random(5))
+    _store(0)
+    entry = _on_disk(cache_dir)
+    if not entry:
+        pytest.skip("this file system keeps small files in no block of their own")
+    limit = 256 * entry
+    fusenum.set_disk_cache(max_bytes=limit)
+    largest = 0
+    for number in range(1, 1200):
+        _store(number)
+        other = cache_dir / (hashlib.sha256(b"other %d" % number).hexdigest() + disk_cache.PLAN_SUFFIX)
+        other.write_bytes(b"y" * 1500)  # (the other process's entry, unseen by this one's count)
+        largest = max(largest, _on_disk(cache_dir))
+    # between two scans this process writes at most 1/32 of the limit, the other as much again
+    assert largest <= limit * (1 + 2 * disk_cache.SCAN_FRACTION) + 2 * entry
 
 
 def test_eviction_removes_the_oldest_by_blocks(tmp_path):

@@ -1,6 +1,7 @@
 """fusenum.prebuild and ``python -m fusenum prebuild``: tier 0's one-node kernels ahead of need."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -190,6 +191,9 @@ def test_the_command_reports_bad_input_and_usage(tmp_path):
     assert off.returncode == 1 and "which is off or unusable" in off.stderr
     usage = _run(["-m", "fusenum"], str(tmp_path))
     assert usage.returncode == 2 and "prebuild" in usage.stderr
+    for command in (["prebuild", "--threads", "0"], ["prebuild", "--threads", "x"], ["ship", "--threads", "-1"]):
+        count = _run(["-m", "fusenum", *command], str(tmp_path))
+        assert count.returncode == 2 and "argument --threads: a positive integer, not" in count.stderr
     mixed = _run(["-m", "fusenum", "prebuild", "--simd", "all", "--simd", "bogus"], str(tmp_path))
     assert mixed.returncode == 2
     assert "--simd all builds every level: no other level goes with it" in mixed.stderr
@@ -200,3 +204,14 @@ def test_simd_levels_are_read_as_set_simd_reads_them():
     assert prebuilt._levels(" SSE2 ") == ("sse2",) and prebuilt._levels({"sse2"}) == ("sse2",)
     assert prebuilt._levels(level for level in ["Scalar", "sse2"]) == ("scalar", "sse2")
     assert prebuilt._levels("ALL") == tuple(fusenum.available_simd())
+
+
+def test_a_bound_that_evicts_prebuilt_kernels_is_an_error(tmp_path):
+    # (they would last only as long as the process: the command said "compiled" and left 73 of 150)
+    bounded = _run(["-m", "fusenum", "prebuild", "--dtypes", "float64"], str(tmp_path),
+                   FUSENUM_CACHE_MAX_BYTES="200000")
+    assert bounded.returncode == 1, bounded.stdout
+    assert re.search(r"kept only \d+ of the \d+ prebuilt kernels: its bound, 200,000 bytes, evicted the others",
+                     bounded.stderr), bounded.stderr
+    enough = _run(["-m", "fusenum", "prebuild", "--dtypes", "float64"], str(tmp_path))
+    assert enough.returncode == 0 and "compiled" in enough.stdout, enough.stderr

@@ -433,6 +433,9 @@ def test_a_damaged_entry_is_compiled_instead_with_the_same_bits(serving, monkeyp
 def test_ship_refuses_levels_it_does_not_ship():
     with pytest.raises(ConfigurationError, match="not 'scalar'"):
         shipping.ship("/nonexistent", ["scalar"])
+    with pytest.raises(ConfigurationError, match="not 'scalar'"):  # (read as set_simd reads a level)
+        shipping.ship("/nonexistent", [" Scalar "])
+    assert shipping._levels(["AVX2", "avx2", " Sse2"]) == ("avx2", "sse2")
     with pytest.raises(ConfigurationError, match="not 'avx1024'"):
         shipping.ship("/nonexistent", ["avx1024"])
 

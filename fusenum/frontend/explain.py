@@ -44,7 +44,7 @@ from ..runtime.layout import as_casting, as_order, check_options, writes_through
 from .dask_types import has_dask
 from .evaluation import bind, not_an_expression
 from .forcing import program_of
-from .lazy import LazyArray
+from .lazy import LazyArray, _stands_for_scalar
 
 if TYPE_CHECKING:  # imported when something is explained (see _preview): not every program explains
     from ..runtime.preview import KernelCall, Preview, Stage
@@ -109,11 +109,29 @@ def explain_lazy(r: LazyArray, *, out: np.ndarray | None = None, order: str = "K
         out = out.view(np.ndarray)  # (as evaluate writes it)
     if r.is_forced and out is None and order == "K":
         return Explanation(f"{title}\nalready computed: forcing returns the kept array, no kernel runs")
+    base = _viewed_base(r)
+    if base is not None and out is None and order == "K":
+        shown = explain_lazy(base, llvm=llvm, assembly=assembly)
+        return Explanation(f"{title}\na view of another lazy array ({base.dtype} {base.shape}): forcing computes "
+                           f"that whole array, then takes NumPy's view of it\n\n{shown}")
     program, values = program_of(r)
     _refuse_dask(values)
     plan = cached_plan(program, program, values)
     shown = _preview(plan, values, program.names, out, order, casting)
     return _describe(title, program.names, values, shown, llvm, assembly)
+
+
+def _viewed_base(r: LazyArray) -> LazyArray | None:
+    """The unforced lazy array that forcing ``r`` computes first and takes a view of (``x[1:]``, ``x.T``,
+    ``x.real`` of an expression ``x``: :func:`fusenum.frontend.lazy._part_view`), else None."""
+    if r._value is not None:
+        return None
+    if r._view is not None:
+        return r._view[0] if r._view[0]._value is None else None
+    if r._op in ("real", "imag") and type(r._args[0]) is LazyArray and r._args[0]._value is None \
+            and not _stands_for_scalar(r._args[0]):
+        return r._args[0]
+    return None
 
 
 def _check_switches(llvm: object, assembly: object) -> None:

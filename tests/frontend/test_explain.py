@@ -341,3 +341,16 @@ def test_llvm_and_assembly_take_booleans_only(switch, value):
         fusenum.explain("a + 1", **{switch: value})
     with pytest.raises(fusenum.ArgumentTypeError, match=f"explain's {switch} must be True or False"):
         fusenum.lazy(a).explain(**{switch: value})
+
+
+def test_a_view_of_an_unforced_array_explains_computing_that_array():
+    # (forced alone, x[1:] is NumPy's view of x's value: the whole of x is computed, as explain now says)
+    a = np.array([[np.nan, 1.0], [np.nan, np.nan], [2.0, 3.0]])
+    x = np.nanmax(fusenum.lazy(a) * 1, axis=1)
+    for view in (x[1:], x[None], (fusenum.lazy(a) * 1j).real):
+        text = str(view.explain())
+        assert "a view of another lazy array" in text and "forcing computes that whole array" in text
+    assert "result: float64 (3,)" in str(x[1:].explain())
+    assert "a view of another" not in str((x[1:] + 1).explain())  # (fused: only the selected rows)
+    np.asarray(x[1:])
+    assert x.is_forced

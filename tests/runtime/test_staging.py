@@ -368,6 +368,25 @@ def test_empty_inputs_follow_numpy():
     assert str(caught[0].message) == str(numpy_caught[0].message)
 
 
+@pytest.mark.parametrize("shape", [(0, 0), (3, 0), (0, 3)])
+def test_a_float16_mean_warns_of_an_empty_slice_as_numpy_even_into_an_empty_result(shape):
+    # (NumPy's mean warns when it reduces nothing, whatever the result's size; a float16 mean is a sum
+    # over a count, whose warning looked at the counts: none in an empty result)
+    z = np.zeros(shape)
+    for text, call in (("mean(z, axis=1, dtype='float16')", lambda x: np.mean(x, axis=1, dtype=np.float16)),
+                       ("mean(z, axis=0, dtype='float16')", lambda x: np.mean(x, axis=0, dtype=np.float16))):
+        with warnings.catch_warnings(record=True) as numpy_caught:
+            warnings.simplefilter("always")
+            expected = call(z)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            got = fusenum.evaluate(text)
+            lazily = np.asarray(call(fusenum.lazy(z)))
+        empty = [str(w.message) for w in numpy_caught if "Mean of empty slice" in str(w.message)]
+        assert [str(w.message) for w in caught] == empty * 2, (text, shape)
+        assert got.shape == lazily.shape == expected.shape
+
+
 def test_a_complex_reduction_in_a_real_dtype_warns_at_each_call_as_numpy():
     """NumPy warns each time it sums complex values into a real dtype; fusenum gave the warning only
     when it first typed the reduction in a process."""

@@ -338,10 +338,14 @@ class _Call:
                 errors.warn(numpy_behaviour.empty_mean_message())
             # (a 0-d result is a NumPy scalar in NumPy: see divide_by_count)
             divide_by_count(result, self.count, step.attr.to_half)
-        if step.row.warning is not None and not step.attr.partial and (
-                # (a float16 mean's count: NumPy's mean warns when nothing is reduced, even into an empty result)
-                not self.count if step.attr.axis_rule == "mean" else step.row.warning.check(accumulator)):
-            errors.warn(step.row.warning.message)
+        if step.row.warning is not None and not step.attr.partial:
+            if step.attr.axis_rule == "mean":
+                # (a float16 mean's count: NumPy's mean warns, in its words, when nothing is reduced, even
+                # into an empty result)
+                if not self.count:
+                    errors.warn(numpy_behaviour.empty_mean_message())
+            elif step.row.warning.check(accumulator):
+                errors.warn(step.row.warning.message)
         return result
 
     def _reduce_interpreted(self, arrays: list[np.ndarray], accumulator: np.ndarray) -> None:

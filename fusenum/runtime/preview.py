@@ -28,7 +28,7 @@ from ..codegen.spec import KernelSpec
 from ..ir import nodes
 from ..ir.nodes import Node
 from ..ir.shapes import broadcast_shapes
-from . import interpreter, kernels, staging, tiering
+from . import staging, tiering
 from . import threads as pool
 from .elementwise import general_layout, prepare_general
 from .kernels import Kernel
@@ -131,10 +131,7 @@ def _tier(call: KernelCall | None) -> str:
         return COMPILED
     if tiering.policy == "never":
         return COMPILED_FIRST
-    big = call is not None and (call.size >= tiering.COMPILE_NOW_ELEMENTS or (
-        call.size >= tiering.COMPILE_NOW_ELEMENTS_LLVM_UP and kernels.compiler_loaded()
-        and not interpreter.needs_kernels(call.spec.root)))
-    return BIG_WAITS if big else INTERPRETED_MEANWHILE
+    return BIG_WAITS if call is not None and tiering.is_big(call.spec, call.size) else INTERPRETED_MEANWHILE
 
 
 def _label(name: str, value, converted: np.dtype | None) -> str:

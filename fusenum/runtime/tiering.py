@@ -34,29 +34,22 @@ empty, every call (LLVM's start-up and the code generator's import would come fi
 ``df.eval`` of 1,000,000 rows took ~100 ms waiting against ~43 ms interpreted). The others wait
 for their kernel (a disk load, or a quick compile, as ``never``):
 
-* a big call (2,097,152 elements or more): interpreting it costs more than a quick compile does
-  (one process, one-node kernels at hand, best of 5: tier 0 took 1.9-2.9 ms more than the fused
-  kernel at 1,048,576 float64 elements on ``2*a+3*b-c``, ``sin(a)**2+cos(b)**2``, ``where(a>b, a,
-  c)`` and ``a - mean(a)``, 2.1-5.2 ms more at 2,097,152, 7.1-11.3 at 4,194,304 and 9.4-20.2 at
-  8,388,608, against 3-10 ms for a quick build once LLVM is up) -- unless its expression is one
-  operation NumPy computes, as above (first calls of ``a + b`` at 1M, 4M and 10M elements, LLVM up:
-  6-22 ms interpreted, 13-28 ms compiling and running; docs/internals.md has the bound's history). Once
-  the process has loaded the compiler (a quick build then costs only itself), the bound is
-  :data:`COMPILE_NOW_ELEMENTS_LLVM_UP` (524,288) for an expression that needs no one-node kernel
-  (whose fused kernel builds in 3-8 ms; one with a transcendental function takes 10-20 ms, and its
-  interpretation runs fusenum's vector math already): with an empty cache, the workload at 1,000,000 elements took 194-234 ms against
-  230-290 ms (six alternating processes each; the same within noise with one-node kernels on disk);
-* an expression whose interpretation needs a one-node kernel that is neither in memory, nor
-  shipped with the package (:mod:`.shipped`), nor on disk (a transcendental function used for the
-  first time, say): compiling it would need LLVM on the calling thread and cost about as much as
-  the fused kernel. Such a call also queues the
-  missing one-node kernels on the background compiler. They are few (one per function, dtypes,
-  single-valued arguments and SIMD level) and every expression shares them, so once they are made
-  (and, for later processes, stored in the disk cache: a process may exit before the compiler gets
-  to them) the next new expression with those functions is interpreted from its first call, its
-  fused kernel queued as for any interpreted call. :func:`fusenum.prebuild` makes them all
-  beforehand (:mod:`.prebuilt`), so that no such call waits, and so does the helper after the exit
-  of the first process that lacked one (:mod:`.first_use`).
+* a big call (2,097,152 elements or more): interpreting it costs more than a quick compile does, unless
+  its expression is one operation NumPy computes, as above. Once the process has loaded the compiler (a
+  quick build then costs only itself), the bound is :data:`COMPILE_NOW_ELEMENTS_LLVM_UP` (524,288) for an
+  expression that needs no one-node kernel (whose fused kernel builds in 3-8 ms; one with a transcendental
+  function takes 10-20 ms, and its interpretation runs fusenum's vector math already). docs/internals.md
+  has the measurements behind both bounds (:func:`is_big`);
+* an expression whose interpretation needs a one-node kernel that is neither in memory, nor shipped with
+  the package (:mod:`.shipped`), nor on disk (a transcendental function used for the first time, say):
+  compiling it would need LLVM on the calling thread and cost about as much as the fused kernel. Such a
+  call also queues the missing one-node kernels on the background compiler. They are few (one per
+  function, dtypes, single-valued arguments and SIMD level) and every expression shares them, so once they
+  are made (and, for later processes, stored in the disk cache: a process may exit before the compiler
+  gets to them) the next new expression with those functions is interpreted from its first call, its fused
+  kernel queued as for any interpreted call. :func:`fusenum.prebuild` makes them all beforehand
+  (:mod:`.prebuilt`), so that no such call waits, and so does the helper after the exit of the first
+  process that lacked one (:mod:`.first_use`).
 
 The two rules took ``benchmarks/first_call.py``'s workload at N = 10,000 from 218 to 34-50 ms with
 a warm disk cache, and to half with only one-node kernels at hand (docs/internals.md has the runs).
@@ -552,6 +545,12 @@ def kernel_may_come() -> bool:
     return policy == "never" or (policy == "auto" and (llvm_ready() or disk_cache.holds_entries()))
 
 
+def is_big(spec: KernelSpec, size: int) -> bool:
+    """Whether a call of ``size`` elements is big enough to wait for ``spec``'s kernel (the bounds above)."""
+    return size >= COMPILE_NOW_ELEMENTS or (size >= COMPILE_NOW_ELEMENTS_LLVM_UP and kernels.compiler_loaded()
+                                            and not interpreter.needs_kernels(spec.root))
+
+
 def waits_for_kernel(spec: KernelSpec, size: int, extra: tuple[KernelSpec, ...] = (),
                      settings_key: tuple | None = None) -> bool:
     """Whether a call of ``size`` elements that has no kernel for ``spec`` at hand waits for it
@@ -564,8 +563,7 @@ def waits_for_kernel(spec: KernelSpec, size: int, extra: tuple[KernelSpec, ...] 
     if policy != "auto":
         return False
     needs_kernels = interpreter.needs_kernels(spec.root)
-    big = size >= COMPILE_NOW_ELEMENTS or (size >= COMPILE_NOW_ELEMENTS_LLVM_UP and not needs_kernels
-                                           and kernels.compiler_loaded())
+    big = is_big(spec, size)
     if not big and not extra and not needs_kernels:
         return False
     if extra and not (llvm_ready() or disk_cache.holds_entries()) \

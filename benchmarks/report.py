@@ -208,9 +208,15 @@ def main(argv=None) -> None:
             rows += measure(dtype, _sizes(args.sizes), thread_counts, reference)
     stem = Path(args.output)
     write_markdown(rows, stem.with_suffix(".md"), header)
-    plot(rows, stem.with_suffix(".png"), "fusenum and numexpr speed-up over NumPy (higher is better)")
+    try:
+        import matplotlib  # noqa: F401 (an optional extra: without it, the table alone)
+    except ImportError:
+        drawn = "(no PNG: matplotlib is not installed)"
+    else:
+        plot(rows, stem.with_suffix(".png"), "fusenum and numexpr speed-up over NumPy (higher is better)")
+        drawn = f"and {stem.with_suffix('.png')}"
     _summary(rows, all_threads)
-    print(f"\nwrote {stem.with_suffix('.md')} and {stem.with_suffix('.png')}")
+    print(f"\nwrote {stem.with_suffix('.md')} {drawn}")
 
 
 def _summary(rows: list[dict], all_threads: int) -> None:

@@ -29,15 +29,43 @@ scalars), same shape, same values.
 """
 import importlib as _importlib
 import os as _os
+import sys as _sys
 
-from .codegen.target import available as available_simd
-from .codegen.target import get_simd, set_simd
 from .errors import (ArgumentTypeError, CastingError, CompileError, ConfigurationError, ConstantOverflowError,
                      DiskCacheWarning, ExpressionError, FusenumError, InvalidArgumentError,
                      ReentrantCompileError, TargetError, UnsupportedDTypeError, UnsupportedOperationError)
-from .frontend import evaluate
-from .runtime import (CacheInfo, DiskCache, cache_info, clear_cache, clear_disk_cache, get_disk_cache,
-                      get_num_threads, get_tiering, set_disk_cache, set_num_threads, set_tiering)
+
+
+def _end_command(error: FusenumError) -> None:
+    """Under ``python -m fusenum...`` (one of this package's commands, being located), a bad
+    ``FUSENUM_*`` setting ends the command as a bad argument does: its message and status 2, not a
+    traceback. Imported any other way, the package raises the error."""
+    if _sys.argv[:1] != ["-m"]:  # (what Python sets while it locates the module of -m)
+        return
+    options = list(getattr(_sys, "orig_argv", ()))[1:]
+    at = next((k for k, option in enumerate(options) if option.startswith("-m")), None)
+    if at is None:
+        return
+    command = options[at][2:] or (options[at + 1] if at + 1 < len(options) else "")
+    if command == __name__ or command.startswith(__name__ + "."):
+        print(f"python -m {command}: {error}", file=_sys.stderr)
+        raise SystemExit(2)
+
+
+try:  # (the settings in FUSENUM_* variables are read here)
+    from .codegen.target import available as available_simd
+    from .codegen.target import get_simd, set_simd
+    from .frontend import evaluate
+    from .runtime import (CacheInfo, DiskCache, cache_info, clear_cache, clear_disk_cache, get_disk_cache,
+                          get_num_threads, get_tiering, set_disk_cache, set_num_threads, set_tiering)
+
+    # (fusenum-numexpr.pth, the start-up file, reads the same words for "off")
+    _NUMEXPR_SWITCH = _os.environ.get("FUSENUM_NUMEXPR", "").strip().lower()
+    if _NUMEXPR_SWITCH not in ("", "0", "off", "no", "false", "1", "on", "yes", "true"):
+        raise ConfigurationError(f"FUSENUM_NUMEXPR must be on (1) or off (0), not {_NUMEXPR_SWITCH!r}")
+except FusenumError as _refused:
+    _end_command(_refused)
+    raise
 
 from .version import __version__
 
@@ -70,12 +98,6 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
 
-# (fusenum-numexpr.pth, the start-up file, reads the same words for "off")
-_NUMEXPR_SWITCH = _os.environ.get("FUSENUM_NUMEXPR", "").strip().lower()
-if _NUMEXPR_SWITCH not in ("", "0", "off", "no", "false", "1", "on", "yes", "true"):
-    from .errors import ConfigurationError as _ConfigurationError
-
-    raise _ConfigurationError(f"FUSENUM_NUMEXPR must be on (1) or off (0), not {_NUMEXPR_SWITCH!r}")
 if _NUMEXPR_SWITCH in ("1", "on", "yes", "true"):
     # `import numexpr` gives fusenum.numexpr from here on (see fusenum.numexpr.drop_in)
     from .numexpr import install as _install_numexpr

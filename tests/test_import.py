@@ -72,3 +72,30 @@ def test_an_unpickled_lazy_array_in_a_fresh_process_has_every_protocol():
             "assert (np.asarray(x[1:3]) == [2.0, 4.0]).all()\n"
             "print('ok')")
     assert _run(code).strip() == "ok"
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("FUSENUM_SIMD=avx1024", "FUSENUM_SIMD='avx1024': not a SIMD level (choose one of scalar, sse2, avx2, avx512)"),
+    ("FUSENUM_NUM_THREADS=two", "FUSENUM_NUM_THREADS must be a positive integer, not 'two'"),
+    ("FUSENUM_NUMEXPR=maybe", "FUSENUM_NUMEXPR must be on (1) or off (0), not 'maybe'"),
+])
+@pytest.mark.parametrize("command, shown", [(["-m", "fusenum", "prebuild"], "fusenum"),
+                                            (["-X", "utf8", "-mfusenum.numexpr", "x.py"], "fusenum.numexpr"),
+                                            (["-m", "fusenum.demo"], "fusenum.demo")])
+def test_a_bad_setting_ends_a_command_with_its_message_and_status_2(setting, message, command, shown, tmp_path):
+    """As a bad argument does; imported by a program, the package raises the error (below)."""
+    name, value = setting.split("=")
+    done = subprocess.run([sys.executable, *command], capture_output=True, text=True, timeout=300, cwd=tmp_path,
+                          env={**os.environ, name: value})
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", f"python -m {shown}: {message}\n")
+
+
+def test_a_bad_setting_raises_in_a_program_that_imports_fusenum(tmp_path):
+    script = tmp_path / "uses_fusenum.py"
+    script.write_text("import fusenum\n")
+    for command in (["-c", "import fusenum"], [str(script)], ["-m", "uses_fusenum"]):
+        done = subprocess.run([sys.executable, *command], capture_output=True, text=True, timeout=300,
+                              cwd=tmp_path, env={**os.environ, "FUSENUM_SIMD": "avx1024"})
+        assert done.returncode == 1 and "Traceback" in done.stderr, command
+        assert done.stderr.endswith("fusenum.errors.TargetError: FUSENUM_SIMD='avx1024': not a SIMD level "
+                                    "(choose one of scalar, sse2, avx2, avx512)\n")

@@ -275,7 +275,8 @@ def _feature_string(features: dict[str, bool]) -> str:
 def _initial() -> str:
     requested = os.environ.get("FUSENUM_SIMD", "").strip().lower()
     if requested:
-        _check_name(requested)  # a misspelled setting fails at import, clearly
+        if requested not in WIDTHS:  # a misspelled setting fails at import, clearly
+            raise TargetError(f"FUSENUM_SIMD={requested!r}: not a SIMD level (choose one of {', '.join(WIDTHS)})")
         flags = _cpuinfo_flags() if is_x86_64() else None
         if flags is not None and not all(f in flags for f in _REQUIRES[requested]):
             # (before any call: interpreted calls would otherwise work until the first compile)

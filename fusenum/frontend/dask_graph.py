@@ -219,11 +219,11 @@ def build(plan, values: list, split_every: Any = None):
             mapping[node] = nodes.input_slot(len(operands), node.dtype)
             operands.append(reduced)
     root = nodes.replace(root, mapping)
-    if root.op == "input":  # (an operand as it is, but in native byte order, as evaluate returns it)
-        result = _as_dask(_finished(operands[root.attr]))
-        # a new array object either way, as evaluate returns a new ndarray: dask's __setitem__ on the
-        # result must not rewrite the caller's array
-        return result.copy() if result.dtype == root.dtype else result.astype(root.dtype)
+    if root.op == "input" and root.attr >= len(plan.sources):  # (a reduction alone: dask's tree is the result)
+        result = _finished(operands[root.attr])
+        return result if result.dtype == root.dtype else result.astype(root.dtype)
+    # (an operand alone too is a task of ours: a copy, as evaluate returns a new ndarray, in native byte
+    # order, and its blocks checked against the dtype its dask array declares)
     root, args = _own_slots(root, operands)
     return _blockwise(root, args, root.dtype)
 

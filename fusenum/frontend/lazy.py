@@ -46,7 +46,7 @@ from ..codegen import locks
 from ..errors import ArgumentTypeError
 from ..ir.ops import OPS, Op
 from ..ir.reductions import Reduction
-from ..ir.typing import PY_SCALARS, SUPPORTED, check_dtype, scalar_key
+from ..ir.typing import PY_SCALARS, SUPPORTED, check_dtype, is_supported, scalar_key
 from ..runtime.layout import CASTING_RULES, as_order
 from .dask_graph import check_shape, has_ndarray_blocks
 from .dask_types import is_dask_type
@@ -343,8 +343,8 @@ def capture_operation(op: Op, operands: tuple) -> LazyArray | None:
     for x in operands:
         kind = type(x)
         if kind is not LazyArray and kind is not np.ndarray and kind not in PY_SCALARS and is_dask_type(kind):
-            if not has_ndarray_blocks(x):
-                return None  # (masked blocks, say: dask's own operations)
+            if not has_ndarray_blocks(x) or not is_supported(x.dtype):
+                return None  # (masked blocks or object values, say: dask's own operations)
             x, kind = _dask_leaf(x), LazyArray
         if kind is LazyArray:
             if x._view is not None:

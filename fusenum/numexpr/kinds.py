@@ -170,7 +170,7 @@ def of_constant(value) -> str:
     for kind, converter in (("float", float), ("complex", complex)):
         try:
             converted = converter(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # (OverflowError: an int beyond float's range)
             continue
         if converted == value or converted != converted:
             return kind

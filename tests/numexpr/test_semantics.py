@@ -410,6 +410,13 @@ def test_array_constants_that_reach_the_program_raise_numexprs_type_error():
     assert ne.evaluate("~copy(0) + a").tolist() == [0.0, 0.0]  # ~ of a 0-d array is a NumPy scalar
 
 
+@pytest.mark.parametrize("text", ["copy(10**30)", "copy(10**400)", "isinf(copy(10**400))"])
+def test_a_copy_of_an_integer_beyond_int64_is_a_type_error_naming_it(text):
+    # (numexpr: KeyError: None; 10**400, beyond a float too, raised a bare OverflowError here)
+    with pytest.raises(TypeError, match=r"^unsupported constant array\(10000000000"):
+        ne.evaluate(text)
+
+
 def test_functions_of_numexpr():
     a = np.array([1.5, -2.5, 2.5, np.nan])
     i = np.array([3, -4], np.int16)

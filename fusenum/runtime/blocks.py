@@ -12,14 +12,15 @@ from collections import OrderedDict
 
 import numpy as np
 
-from . import caches, staging
+from . import caches, kernels, staging
 from .elementwise import execute
 from ..errors import ArgumentTypeError
 from ..ir.nodes import Node, walk
 from ..ir.operands import Source
 
-#: Plans kept (least recently made are dropped first).
-MAX_ENTRIES = 1024
+#: Plans kept (least recently made are dropped first); they keep their kernels, so this follows the
+#: kernel cache's size (``FUSENUM_MAX_KERNELS``), as the plan cache does.
+MAX_ENTRIES = min(1024, kernels.MAX_KERNELS)
 
 _plans: "OrderedDict[tuple, object]" = OrderedDict()
 

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import math
 import struct
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -83,9 +84,11 @@ TILE_MIN_SIZE = 4096
 
 _stages: "OrderedDict[Node, _Stages]" = OrderedDict()
 _final_plans: "OrderedDict[tuple, object]" = OrderedDict()
-MAX_ENTRIES = 1024
+#: Reductions' stages and final plans kept: as the plan cache's, this follows the kernel cache's size
+#: (``FUSENUM_MAX_KERNELS``), since their passes and plans keep their kernels.
+MAX_ENTRIES = min(1024, kernels.MAX_KERNELS)
 #: Prepared passes kept per reduction (layouts seen); all are forgotten when it fills.
-MAX_CALLS = 64
+MAX_CALLS = min(64, kernels.MAX_KERNELS)
 
 
 class _Step:
@@ -236,7 +239,9 @@ class _Call:
 
     def __init__(self, step: _Step, arrays: list[np.ndarray], settings_key: tuple | None = None):
         attr = step.attr
-        self.step = step
+        # (a proxy: the step keeps its passes, so a pass keeping its step would make a cycle, which only
+        # the garbage collector frees, after clear_cache() has given back the machine code it could)
+        self.step = weakref.proxy(step)
         self.settings_key = settings.key if settings_key is None else settings_key
         shape = broadcast_shape(arrays)
         axes = normalize_axes(attr.axis, len(shape), attr.axis_rule or attr.reduction)

@@ -91,6 +91,7 @@ import sys
 import threading
 import time
 import warnings
+from collections import OrderedDict
 from typing import Callable
 
 from . import (background, caches, compile_requests, disk_cache, first_use, handler_calls, interpreter,
@@ -189,7 +190,7 @@ class _Compiler:
         self.asked = itertools.count()
         self.queued: set[tuple] = set()  # keys queued or being compiled
         self.called_once: dict[tuple, None] = {}  # keys of one small call so far (oldest first)
-        self.errors: dict[tuple, BaseException] = {}
+        self.errors: OrderedDict[tuple, BaseException] = OrderedDict()
         self.unreported: set[tuple] = set()  # queued keys whose errors nobody asks for
         # of those, the ones whose compile failed: not queued again (until fusenum.clear_cache())
         self.failed: set[tuple] = set()
@@ -344,8 +345,8 @@ class _Compiler:
                         pass
                     elif key in self.waited:
                         pass  # (raised by the call that waited for it)
-                    elif key not in self.unreported:
-                        self.errors[key] = exc
+                    elif key not in self.unreported:  # (at most as many as failed ones, the oldest dropped)
+                        caches.remember(self.errors, key, exc, MAX_QUEUED * 16)
                     elif len(self.failed) < MAX_QUEUED * 16:
                         self.failed.add(key)
             finally:
@@ -437,9 +438,10 @@ kernels.defer = _optimize_later
 
 @caches.owner
 def _forget_failures() -> None:
-    """Let one-node kernels whose compile failed be queued again; forget those called once (and their IR)."""
+    """Let kernels whose compile failed be compiled anew (errors forgotten); forget those called once."""
     with _compiler.lock:
         _compiler.failed.clear()
+        _compiler.errors.clear()
         _compiler.called_once.clear()
 
 

@@ -714,3 +714,37 @@ def test_a_reductions_result_owns_its_memory(text, numpy_call):
         assert got.shape == expected.shape and np.array_equal(got, expected)
         assert got.flags.owndata and got.base is None
         got.resize(got.size + 1, refcheck=False)  # (NumPy's own results take this)
+
+
+_KERNELS_KEPT = r'''
+import gc, json, sys, numpy as np, fusenum
+from fusenum.codegen import loader
+gc.disable()  # (what is given back must not wait for the collector)
+a = np.arange(1.0, 13.0)
+layouts = [a, a[::2], a.reshape(3, 4), a.reshape(3, 4).T]
+for k in range(40):
+    for x in layouts:
+        fusenum.evaluate(f"a - sum(a * {k}.5 + 1, axis=0)", local_dict={"a": x})
+loader.release_dropped()
+kept = len(loader._releases)
+fusenum.clear_cache()
+print(json.dumps([kept, len(loader._releases)]))
+'''
+
+
+def test_reductions_keep_no_more_kernels_than_the_bound_and_clear_cache_gives_them_back(tmp_path):
+    """Prepared passes and final plans keep their kernels, as plans do: their tables follow
+    FUSENUM_MAX_KERNELS (40 distinct reductions over 4 layouts kept ~300 machine-code images with a
+    bound of 4), and clear_cache() gives their code back at once (a pass's reference to its step made
+    a cycle, freed only by the garbage collector, after clear_cache had released what it could)."""
+    import json
+    import os
+    import subprocess
+    env = {**os.environ, "FUSENUM_MAX_KERNELS": "4", "FUSENUM_TIERING": "never", "FUSENUM_CACHE": "off"}
+    done = subprocess.run([sys.executable, "-c", _KERNELS_KEPT], capture_output=True, text=True, timeout=600,
+                          env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    kept, after_clear = json.loads(done.stdout)
+    # the kernel cache's 4, the plan cache's plans', and the stages' passes: 4 layouts of 4 roots
+    assert kept <= 4 + 4 + 4 * 4 * 2, kept
+    assert after_clear == 0

@@ -725,27 +725,50 @@ def test_environment_policy_is_checked():
     assert "ConfigurationError: FUSENUM_TIERING must be one of auto, never, always, not 'sometimes'" in result.stderr
 
 
-def test_background_compile_error_is_raised_by_the_next_call(monkeypatch):
-    a = np.arange(300.0)
-    previous = fusenum.set_tiering("auto")
-
+@pytest.fixture
+def failing_compiles(monkeypatch):
+    """Tiering ``auto``, no disk cache, empty caches, and every compile failing (``monkeypatch.undo()``
+    ends the failures)."""
     def failing(module_text, target, **options):
         raise fusenum.CompileError("injected failure")
+    previous = fusenum.set_tiering("auto")
     try:
         fusenum.clear_cache()
         fusenum.set_disk_cache(enabled=False)
         monkeypatch.setattr(jit, "compile_object", failing)
-        for _ in range(2):  # tier 0; the second call queues the compile, which fails in the background
-            first = fusenum.evaluate("a * 2.125 + 9")
-            np.testing.assert_array_equal(first, a * 2.125 + 9)
-        tiering.wait_for_compiles()
-        with pytest.raises(fusenum.CompileError, match="injected failure"):
-            fusenum.evaluate("a * 2.125 + 9")
-        monkeypatch.undo()
-        np.testing.assert_array_equal(fusenum.evaluate("a * 2.125 + 9"), first)  # asks again, and works
+        yield
     finally:
         fusenum.set_disk_cache(enabled=True)
         fusenum.set_tiering(previous)
+
+
+def test_background_compile_error_is_raised_by_the_next_call(failing_compiles, monkeypatch):
+    a = np.arange(300.0)
+    for _ in range(2):  # tier 0; the second call queues the compile, which fails in the background
+        first = fusenum.evaluate("a * 2.125 + 9")
+        np.testing.assert_array_equal(first, a * 2.125 + 9)
+    tiering.wait_for_compiles()
+    with pytest.raises(fusenum.CompileError, match="injected failure"):
+        fusenum.evaluate("a * 2.125 + 9")
+    monkeypatch.undo()
+    np.testing.assert_array_equal(fusenum.evaluate("a * 2.125 + 9"), first)  # asks again, and works
+
+
+def test_background_compile_errors_are_bounded_and_forgotten_by_clear_cache(failing_compiles, monkeypatch):
+    """A kept error waits for a call that may never come: at most MAX_QUEUED * 16 are kept, the oldest
+    dropped, and clear_cache() forgets them (the next call compiles anew, and would report its own)."""
+    a = np.arange(300.0)
+    monkeypatch.setattr(tiering, "MAX_QUEUED", 1)  # (16 errors kept at most)
+    for k in range(20):
+        for _ in range(2):  # the second call queues the compile, which fails
+            fusenum.evaluate(f"a * {k}.125 + {k}")
+        tiering.wait_for_compiles()
+    assert len(tiering._compiler.errors) == 16
+    with pytest.raises(fusenum.CompileError, match="injected failure"):  # (a recent one is kept)
+        fusenum.evaluate("a * 19.125 + 19")
+    fusenum.clear_cache()
+    assert not tiering._compiler.errors
+    np.testing.assert_array_equal(fusenum.evaluate("a * 18.125 + 18"), a * 18.125 + 18)  # interpreted
 
 
 def test_a_compiler_thread_that_cannot_start_leaves_calls_interpreted(monkeypatch):

@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import math
 import struct
-import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -223,7 +222,7 @@ def reduce(step: _Step, arrays: list[np.ndarray]) -> np.ndarray:
         if len(step.calls) >= MAX_CALLS:
             step.calls.clear()
         step.calls[key] = call
-    return call.run(arrays)
+    return call.run(step, arrays)
 
 
 def planned_pass(step: _Step, arrays: list[np.ndarray]) -> _Call:
@@ -235,13 +234,12 @@ def planned_pass(step: _Step, arrays: list[np.ndarray]) -> _Call:
 class _Call:
     """One reduction pass for one layout of its arrays (shapes, strides, dtypes), thread count and
     SIMD level, worked out once: the kernel, its layout words and how the work is split. Its
-    kernels are those of the codegen settings ``settings_key`` (else the current ones)."""
+    kernels are those of the codegen settings ``settings_key`` (else the current ones). It keeps
+    nothing of its step, which keeps it (a cycle would wait for the garbage collector to give back
+    its kernel's machine code, after ``clear_cache()``): each method is handed the step."""
 
     def __init__(self, step: _Step, arrays: list[np.ndarray], settings_key: tuple | None = None):
         attr = step.attr
-        # (a proxy: the step keeps its passes, so a pass keeping its step would make a cycle, which only
-        # the garbage collector frees, after clear_cache() has given back the machine code it could)
-        self.step = weakref.proxy(step)
         self.settings_key = settings.key if settings_key is None else settings_key
         shape = broadcast_shape(arrays)
         axes = normalize_axes(attr.axis, len(shape), attr.axis_rule or attr.reduction)
@@ -254,11 +252,10 @@ class _Call:
         self.kernel = self.spec = None
         self.pieces: tuple | None = None
         if math.prod(shape):
-            self._plan(arrays, shape, axes)
+            self._plan(step, arrays, shape, axes)
 
-    def _plan(self, arrays: list[np.ndarray], shape, axes) -> None:
+    def _plan(self, step: _Step, arrays: list[np.ndarray], shape, axes) -> None:
         """Kernel and work split for a non-empty pass (see the module docstring, steps 2 and 3)."""
-        step = self.step
         reduced = set(axes)
         accumulator = np.empty(self.kept_shape, step.dtype)  # the layout of every call's accumulator
         strides = [broadcast_strides(a, shape) for a in arrays]
@@ -316,8 +313,7 @@ class _Call:
         if len(self.ranges) == 1:
             self.threads = 1  # (a kept innermost axis that no tiles split: one range, on this thread)
 
-    def run(self, arrays: list[np.ndarray]) -> np.ndarray:
-        step = self.step
+    def run(self, step: _Step, arrays: list[np.ndarray]) -> np.ndarray:
         # (the result owns its memory, as NumPy's does; the kernels fill it through a view of the kept shape)
         result = np.full(self.shape, step.start, step.dtype)
         accumulator = result if self.shape == self.kept_shape else result.reshape(self.kept_shape)
@@ -335,9 +331,9 @@ class _Call:
                 kernel = kernels.kernel(self.spec, self.settings_key)
             self.kernel = kernel
             if kernel is None:
-                self._reduce_interpreted(arrays, accumulator)
+                self._reduce_interpreted(step, arrays, accumulator)
         if kernel is not None:
-            self._reduce(kernel, arrays, self.layout, accumulator)
+            self._reduce(step, kernel, arrays, self.layout, accumulator)
         if step.attr.reduction == "mean":
             if not self.count:
                 errors.warn(numpy_behaviour.empty_mean_message())
@@ -353,27 +349,27 @@ class _Call:
                 errors.warn(step.row.warning.message)
         return result
 
-    def _reduce_interpreted(self, arrays: list[np.ndarray], accumulator: np.ndarray) -> None:
+    def _reduce_interpreted(self, step: _Step, arrays: list[np.ndarray], accumulator: np.ndarray) -> None:
         """Tier 0: the argument's values by the interpreter, in the kernel's order, reduced by the
         one-node kernel (so the same bits as the fused kernel)."""
         # (``sum(x)`` of a contiguous x: the one-node kernel is the fused one, so x itself is reduced)
         spec, key = self.spec, self.settings_key
         if spec == self.tier0_spec and (not self.replayed or kernels.at_hand(spec, key)):
             kernels.stats.tier0_calls += 1
-            self._reduce(first_use.one_node(spec, key), arrays, self.layout, accumulator)
+            self._reduce(step, first_use.one_node(spec, key), arrays, self.layout, accumulator)
             return
         views = [np.lib.stride_tricks.as_strided(a, self.dims, strides, writeable=False)
                  for a, strides in zip(arrays, self.strides)]
-        values = np.empty(self.dims, self.step.argument.dtype)
-        interpreter.run(self.step.argument, views, values, settings_key=self.settings_key)
+        values = np.empty(self.dims, step.argument.dtype)
+        interpreter.run(step.argument, views, values, settings_key=self.settings_key)
         kernels.stats.tier0_calls += 1
         if self.replayed and not kernels.at_hand(self.tier0_spec, self.settings_key) \
-                and self._replay(values, accumulator):
+                and self._replay(step, values, accumulator):
             return
         one_node = first_use.one_node(self.tier0_spec, self.settings_key)
-        self._reduce(one_node, [values], self.tier0_layout, accumulator)
+        self._reduce(step, one_node, [values], self.tier0_layout, accumulator)
 
-    def _replay(self, values: np.ndarray, accumulator: np.ndarray) -> bool:
+    def _replay(self, step: _Step, values: np.ndarray, accumulator: np.ndarray) -> bool:
         """:meth:`_reduce` of the interpreted ``values`` by NumPy (:mod:`.replayed_sums`): each row
         (or piece of the one row) into its own accumulator element (or partial), from zero; False,
         with ``accumulator`` untouched, where a sum is NaN (the one-node kernel's NaN is not known)."""
@@ -385,7 +381,7 @@ class _Call:
                                                    [stride for _, stride in kept])
             # (NumPy reduces small integers in int64: its result wraps into the accumulator's
             # dtype as the kernel's running total does, which a scalar's assignment would refuse)
-            np.copyto(view, OPS[self.step.row.combine].ufunc.reduce(values, axis=reduced), casting="unsafe")
+            np.copyto(view, OPS[step.row.combine].ufunc.reduce(values, axis=reduced), casting="unsafe")
             return True
         lanes = self.tier0_spec.lanes or virtual_lanes(nodes.input_slot(0, values.dtype))
         if self.pieces is not None:
@@ -396,28 +392,29 @@ class _Call:
         if np.isnan(totals).any():
             return False
         if self.pieces is not None:
-            OPS[self.step.row.combine].ufunc.reduce(totals.reshape(self.pieces), axis=0, out=accumulator)
+            OPS[step.row.combine].ufunc.reduce(totals.reshape(self.pieces), axis=0, out=accumulator)
         else:
             kept = np.lib.stride_tricks.as_strided(accumulator, self.dims[:-1], strides[:-1])
             kept[...] = totals.reshape(self.dims[:-1])
         return True
 
-    def _reduce(self, kernel, arrays: list[np.ndarray], layout: bytes | None, accumulator: np.ndarray) -> None:
+    def _reduce(self, step: _Step, kernel, arrays: list[np.ndarray], layout: bytes | None,
+                accumulator: np.ndarray) -> None:
         """Reduce ``arrays`` with ``kernel`` (the step's, or tier 0's one-node kernel over the
         interpreted argument) into ``accumulator`` (filled with the start value)."""
         ranges = self.ranges
         if self.pieces is not None:
-            partials = np.full(self.pieces, self.step.start, accumulator.dtype)
+            partials = np.full(self.pieces, step.start, accumulator.dtype)
             status = pool.run_ranges(kernel, (*arrays, partials), layout, ranges, self.threads,
-                                     self.wake_ok, per_round=pool.round_size(self.step.work))
+                                     self.wake_ok, per_round=pool.round_size(step.work))
             if status:
                 raise_status(status)
-            OPS[self.step.row.combine].ufunc.reduce(partials, axis=0, out=accumulator)
+            OPS[step.row.combine].ufunc.reduce(partials, axis=0, out=accumulator)
             return
         operands = (*arrays, accumulator)
         if len(ranges) > 1:
             status = pool.run_ranges(kernel, operands, layout, ranges, self.threads, self.wake_ok,
-                                     split=True, per_round=pool.round_size(self.step.work))
+                                     split=True, per_round=pool.round_size(step.work))
         else:
             run = kernel.held if self.size <= kernel.hold_size else kernel.function
             status = run(0, ranges[0][1], operands, layout)

@@ -346,9 +346,3 @@ def _chunks(pairs: list, ndim: int) -> list[tuple[int, ...]]:
             if ax < ndim and (chunks[ax] is None or len(along) > len(chunks[ax])):
                 chunks[ax] = along
     return [along or (1,) for along in chunks]
-
-
-def _as_dask(value):
-    import dask.array as da
-
-    return value if is_dask_array(value) else da.asarray(value)
